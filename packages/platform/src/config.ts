@@ -1,0 +1,77 @@
+/**
+ * Environment configuration, validated once at start. Every value has a default that works on a
+ * developer machine (PostgreSQL and Redis on 127.0.0.1).
+ */
+import { z } from "zod";
+
+const schema = z.object({
+  NODE_ENV: z.string().default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Base URL of the PostgreSQL database; each subgraph adds `?schema=<domain>`. */
+  DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/mallgraph"),
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
+  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("mg"),
+  /** Shared secret the gateway signs the caller's identity with; subgraphs verify it. */
+  INTERNAL_SECRET: z.string().min(16).default("dev-internal-secret-change-me"),
+  GATEWAY_PORT: z.coerce.number().int().default(4000),
+  MEMBER_PORT: z.coerce.number().int().default(4001),
+  CATALOG_PORT: z.coerce.number().int().default(4002),
+  CART_PORT: z.coerce.number().int().default(4003),
+  ORDER_PORT: z.coerce.number().int().default(4004),
+  PAYMENT_PORT: z.coerce.number().int().default(4005),
+  PROMOTION_PORT: z.coerce.number().int().default(4006),
+  LOTTERY_PORT: z.coerce.number().int().default(4007),
+  /** Host the subgraphs listen on and the gateway reaches them at. */
+  SERVICE_HOST: z.string().default("127.0.0.1"),
+  /** Private signing key of access tokens as a JWK (JSON). Unset: a key is generated into .data/. */
+  JWT_PRIVATE_JWK: z.string().optional(),
+  JWT_ISSUER: z.string().default("mallgraph"),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  ADMIN_PASSWORD: z.string().min(6).default("admin123"),
+  SMTP_URL: z.string().optional(),
+  MAIL_FROM: z.string().default("mallgraph <no-reply@mallgraph.local>"),
+  ELASTICSEARCH_URL: z.string().optional(),
+  SEARCH_BACKEND: z.enum(["postgres", "elasticsearch"]).default("postgres"),
+  ORDER_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30 * 60),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
+  MAX_QUERY_COST: z.coerce.number().int().positive().default(5000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+/** Reads and validates the environment (once); throws a readable error naming bad variables. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (cached && env === process.env) return cached;
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  if (env === process.env) cached = parsed.data;
+  return parsed.data;
+}
+
+/** Forget the cached configuration (tests change process.env between suites). */
+export function resetConfig(): void {
+  cached = undefined;
+}
+
+/** The database URL of one domain: the base URL with `?schema=<schema>`. */
+export function domainDatabaseUrl(base: string, schemaName: string): string {
+  const u = new URL(base);
+  u.searchParams.set("schema", schemaName);
+  return u.toString();
+}
+
+export const DOMAINS = ["member", "catalog", "cart", "order", "payment", "promotion", "lottery"] as const;
+export type Domain = (typeof DOMAINS)[number];
+
+export function subgraphUrl(config: Config, domain: Domain): string {
+  const port = config[`${domain.toUpperCase()}_PORT` as keyof Config] as number;
+  return `http://${config.SERVICE_HOST}:${port}/graphql`;
+}

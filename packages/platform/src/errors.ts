@@ -1,0 +1,52 @@
+/**
+ * The one shared enum of error codes (`extensions.code`). Business refusals that are expected
+ * outcomes travel as a result `code` instead; these are for input errors and failures.
+ */
+import { GraphQLError } from "graphql";
+
+export const ErrorCode = {
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  NOT_FOUND: "NOT_FOUND",
+  CONFLICT: "CONFLICT",
+  RATE_LIMITED: "RATE_LIMITED",
+  ACCOUNT_LOCKED: "ACCOUNT_LOCKED",
+  INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
+  INVALID_SMS_CODE: "INVALID_SMS_CODE",
+  SMS_CODE_EXPIRED: "SMS_CODE_EXPIRED",
+  ALREADY_EXISTS: "ALREADY_EXISTS",
+  INVALID_REFRESH_TOKEN: "INVALID_REFRESH_TOKEN",
+  SESSION_REVOKED: "SESSION_REVOKED",
+  INSUFFICIENT_BALANCE: "INSUFFICIENT_BALANCE",
+  INVALID_STATE: "INVALID_STATE",
+  OUT_OF_STOCK: "OUT_OF_STOCK",
+  QUERY_TOO_DEEP: "QUERY_TOO_DEEP",
+  QUERY_TOO_COSTLY: "QUERY_TOO_COSTLY",
+  PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
+  OPERATION_NOT_TRUSTED: "OPERATION_NOT_TRUSTED",
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error meant for the client: its message and code are shown as they are. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message, { extensions: { code, ...details } });
+    this.name = "AppError";
+  }
+}
+
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, message, details);
+export const notFound = (what: string, id?: string) =>
+  new AppError(ErrorCode.NOT_FOUND, id ? `${what} ${id} not found` : `${what} not found`);
+export const unauthenticated = (message = "authentication required") =>
+  new AppError(ErrorCode.UNAUTHENTICATED, message);
+export const forbidden = (message = "not allowed") => new AppError(ErrorCode.FORBIDDEN, message);
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof GraphQLError && typeof e.extensions?.code === "string" && e.extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR;
+}

@@ -1,0 +1,39 @@
+/**
+ * Exact money. Amounts travel as decimal strings ("12.50") with a currency code and are stored as
+ * NUMERIC / Prisma Decimal; arithmetic uses decimal.js, never floats.
+ */
+import Decimal from "decimal.js";
+import { badInput } from "./errors.ts";
+
+export { Decimal };
+
+/** Minor-unit digits of the currencies we know (ISO 4217). */
+export const CURRENCY_DECIMALS: Record<string, number> = { CNY: 2, USD: 2, EUR: 2, HKD: 2, JPY: 0, KRW: 0 };
+
+export function currencyDecimals(currency: string): number {
+  const d = CURRENCY_DECIMALS[currency];
+  if (d === undefined) throw badInput(`unknown currency ${currency}`, { field: "currency" });
+  return d;
+}
+
+const DECIMAL_RE = /^-?\d{1,15}(\.\d+)?$/;
+
+/**
+ * Parses a client-supplied amount: a decimal string with no more fraction digits than the
+ * currency allows. Throws BAD_USER_INPUT otherwise.
+ */
+export function parseAmount(value: string, currency: string, opts: { field?: string; allowNegative?: boolean; allowZero?: boolean } = {}): Decimal {
+  const field = opts.field ?? "amount";
+  if (typeof value !== "string" || !DECIMAL_RE.test(value.trim())) throw badInput(`${field} must be a decimal string like "12.50"`, { field });
+  const d = new Decimal(value.trim());
+  const places = currencyDecimals(currency);
+  if (d.decimalPlaces() > places) throw badInput(`${field} has more than ${places} decimal places for ${currency}`, { field });
+  if (!opts.allowNegative && d.isNegative()) throw badInput(`${field} must not be negative`, { field });
+  if (!opts.allowZero && d.isZero()) throw badInput(`${field} must be greater than zero`, { field });
+  return d;
+}
+
+/** Formats with exactly the currency's digits: formatAmount("12.5","CNY") → "12.50". */
+export function formatAmount(value: Decimal.Value | { toString(): string }, currency: string): string {
+  return new Decimal(value.toString()).toFixed(currencyDecimals(currency));
+}

@@ -1,0 +1,74 @@
+/**
+ * Prisma on these machines (see docs/decisions/0002-prisma-wasm-engine.md): the Rust-free client
+ * with the pg driver adapter at run time, and a patched adapter for the WASM schema engine
+ * (migrations). Each subgraph has its own PostgreSQL schema, named by `?schema=` in its URL.
+ */
+import { randomUUID } from "node:crypto";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { parse } from "pg-connection-string";
+
+/** Splits `?schema=` off a URL and returns discrete pg options with that schema as search_path. */
+export function pgConfig(url: string, database?: string) {
+  const u = new URL(url);
+  const schema = u.searchParams.get("schema") ?? "public";
+  u.searchParams.delete("schema");
+  const c = parse(u.toString());
+  return {
+    schema,
+    config: {
+      host: c.host ?? undefined,
+      port: c.port ? Number(c.port) : undefined,
+      user: c.user,
+      password: c.password,
+      database: database ?? c.database ?? undefined,
+      options: `-c search_path="${schema}"`,
+    },
+  };
+}
+
+/** The runtime driver adapter of one domain. */
+export function runtimeAdapter(url: string, max = 10): PrismaPg {
+  const { schema, config } = pgConfig(url);
+  return new PrismaPg({ ...config, max } as any, { schema });
+}
+
+// ---- WASM schema engine adapter: works around two adapter-pg bugs (PRISMA.md) ----
+const AS_TEXT = new Set([18, 19, 2278]);
+function patch<T>(q: T): T {
+  const a = q as any;
+  const performIO = a.performIO;
+  a.performIO = async function (query: unknown) {
+    const res = await performIO.call(this, query);
+    for (const f of res?.fields ?? []) if (AS_TEXT.has(f.dataTypeID)) f.dataTypeID = 25;
+    return res;
+  };
+  const startTransaction = a.startTransaction;
+  if (startTransaction)
+    a.startTransaction = async function (...args: unknown[]) {
+      return patch(await startTransaction.apply(this, args));
+    };
+  return q;
+}
+
+export function migrateAdapter(url: string): PrismaPg {
+  const { schema, config } = pgConfig(url);
+  // A short idle time-out: pg's default (10 s) keeps the CLI alive that long after it is done.
+  const factory: any = new PrismaPg({ ...config, idleTimeoutMillis: 200 } as any, { schema });
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => patch(await connect());
+  factory.connectToShadowDb = async () => {
+    const admin = await connect();
+    const name = `prisma_migrate_shadow_db_${randomUUID()}`;
+    await admin.executeScript(`CREATE DATABASE "${name}"`);
+    const shadow = await new PrismaPg(pgConfig(url, name).config as any, { schema }).connect();
+    if (schema !== "public") await shadow.executeScript(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    const dispose = shadow.dispose.bind(shadow);
+    (shadow as any).dispose = async () => {
+      await dispose();
+      await admin.executeScript(`DROP DATABASE IF EXISTS "${name}"`);
+      await admin.dispose();
+    };
+    return patch(shadow);
+  };
+  return factory as PrismaPg;
+}

@@ -1,0 +1,85 @@
+/**
+ * BullMQ helpers and the queue contracts shared by producers and workers. Queue names are
+ * kebab-case; job names are verbs.
+ */
+import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions } from "bullmq";
+import type { Redis } from "ioredis";
+import { createBlockingRedis } from "./redis.ts";
+
+export { Queue, Worker, QueueEvents };
+
+export const QueueName = {
+  /** member: SMS / e-mail / push / in-app messages. Job `send`. */
+  messages: "message-send",
+  /** member: wallet accounts for a newly added currency. Job `create-accounts`. */
+  walletAccounts: "wallet-accounts",
+  /** catalog: search index sync drained from the outbox. Job `sync`. */
+  searchSync: "search-sync",
+  /** catalog: expired inventory reservations. Job `release-expired`. */
+  inventoryReservations: "inventory-reservations",
+  /** order: payment time-outs. Job `cancel-unpaid`. */
+  orderTimeouts: "order-timeouts",
+  /** order: outbox of order events. Job `publish`. */
+  orderEvents: "order-events",
+  /** payment: close unpaid payments, recover missing callbacks. Jobs `close-expired`, `query-channel`. */
+  paymentTimeouts: "payment-timeouts",
+  /** payment: daily reconciliation. Job `reconcile`. */
+  paymentReconcile: "payment-reconcile",
+  /** payment: notifications to other domains (order paid). Job `notify-paid`. */
+  paymentNotify: "payment-notify",
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+/** The BullMQ prefix of a deployment: every queue key starts with `<REDIS_PREFIX>:bull`. */
+export function bullPrefix(redisPrefix: string): string {
+  return `${redisPrefix}:bull`;
+}
+
+export interface QueueContext {
+  redisUrl: string;
+  redisPrefix: string;
+}
+
+const connections = new Map<string, Redis>();
+function sharedConnection(url: string): Redis {
+  let c = connections.get(url);
+  if (!c) {
+    c = createBlockingRedis(url);
+    connections.set(url, c);
+  }
+  return c;
+}
+
+export function createQueue<T = unknown>(ctx: QueueContext, name: QueueName, defaultJobOptions?: JobsOptions): Queue<T> {
+  return new Queue<T>(name, {
+    connection: sharedConnection(ctx.redisUrl),
+    prefix: bullPrefix(ctx.redisPrefix),
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: "exponential", delay: 500 },
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+      ...defaultJobOptions,
+    },
+  });
+}
+
+export function createWorker<T = unknown, R = unknown>(
+  ctx: QueueContext,
+  name: QueueName,
+  processor: Processor<T, R>,
+  options: Partial<WorkerOptions> = {},
+): Worker<T, R> {
+  return new Worker<T, R>(name, processor, {
+    connection: createBlockingRedis(ctx.redisUrl),
+    prefix: bullPrefix(ctx.redisPrefix),
+    concurrency: 8,
+    ...options,
+  });
+}
+
+/** Closes the shared producer connections (end of a process or a test suite). */
+export async function closeQueueConnections(): Promise<void> {
+  await Promise.all([...connections.values()].map((c) => c.quit().catch(() => undefined)));
+  connections.clear();
+}

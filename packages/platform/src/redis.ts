@@ -1,0 +1,54 @@
+/**
+ * Redis helpers: connections, key naming and Lua scripts.
+ *
+ * Keys: `<prefix>:{<domain>}:<parts…>` — one prefix per deployment (random in tests) and a hash tag
+ * per domain so that a domain's keys share one Redis Cluster slot and its Lua scripts may touch them
+ * together.
+ */
+import { readFileSync } from "node:fs";
+import { Redis, type RedisOptions } from "ioredis";
+
+export { Redis };
+
+export function createRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options });
+}
+
+/** A connection fit for BullMQ workers and blocking commands. */
+export function createBlockingRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+}
+
+export type KeyFn = (...parts: Array<string | number>) => string;
+
+/** Builds the key function of one domain: `keyFor("mg","member")("session", sid)` → `mg:{member}:session:<sid>`. */
+export function keyFor(prefix: string, domain: string): KeyFn {
+  return (...parts) => `${prefix}:{${domain}}:${parts.join(":")}`;
+}
+
+/**
+ * Registers a Lua script file as a command on the connection (ioredis runs it with EVALSHA and
+ * falls back to EVAL once when the script cache is empty). The file's header names KEYS and ARGV.
+ */
+export function defineLua<Args extends Array<string | number>, R = unknown>(
+  redis: Redis,
+  name: string,
+  file: URL | string,
+  numberOfKeys: number,
+): (...args: Args) => Promise<R> {
+  const lua = readFileSync(file, "utf8");
+  if (!(redis as any)[name]) redis.defineCommand(name, { numberOfKeys, lua });
+  return (...args: Args) => (redis as any)[name](...args) as Promise<R>;
+}
+
+/** Deletes every key under a prefix (tests clean up their random prefix with it). */
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) n += await redis.unlink(...keys);
+  } while (cursor !== "0");
+  return n;
+}

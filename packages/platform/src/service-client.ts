@@ -1,0 +1,40 @@
+/**
+ * Service-to-service calls: a small GraphQL client that posts to another subgraph directly (not
+ * through the gateway) with a signed internal identity. Used for cross-domain writes such as
+ * reserving stock or freezing a wallet balance; the called fields are `@inaccessible` in the
+ * supergraph and guarded by `asInternal`.
+ */
+import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Identity } from "./auth.ts";
+import { AppError, ErrorCode, type ErrorCode as Code } from "./errors.ts";
+
+export interface ServiceClient {
+  request<T = any>(query: string, variables?: Record<string, unknown>, identity?: Identity): Promise<T>;
+}
+
+export function createServiceClient(opts: { url: string; secret: string; service: string; timeoutMs?: number }): ServiceClient {
+  return {
+    async request<T>(query: string, variables?: Record<string, unknown>, identity?: Identity): Promise<T> {
+      let res: Response;
+      try {
+        res = await fetch(opts.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            [IDENTITY_HEADER]: signIdentity(opts.secret, identity ?? serviceIdentity(opts.service)),
+          },
+          body: JSON.stringify({ query, variables }),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+        });
+      } catch (e) {
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${(e as Error).message}`);
+      }
+      const json = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+      if (json.errors?.length) {
+        const e = json.errors[0]!;
+        throw new AppError((e.extensions?.code as Code) ?? ErrorCode.INTERNAL_SERVER_ERROR, e.message);
+      }
+      if (!json.data) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} answered ${res.status} without data`);
+      return json.data;
+    },
+  };
+}

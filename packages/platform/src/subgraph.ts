@@ -1,0 +1,159 @@
+/**
+ * Builds and serves one federated subgraph: `buildSubgraphSchema` + Apollo Server on a plain Node
+ * HTTP server, with extra routes (health, callbacks, JWKS), identity from the signed header, and
+ * masked internal errors.
+ */
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import { GraphQLError, parse, type DocumentNode } from "graphql";
+import { verifyIdentity, IDENTITY_HEADER, type Identity } from "./auth.ts";
+import type { BaseContext } from "./access.ts";
+import { ErrorCode, isAppError } from "./errors.ts";
+import { logger as rootLogger, type Logger } from "./log.ts";
+
+export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
+
+export interface SubgraphOptions<C extends BaseContext> {
+  name: string;
+  typeDefs: string | DocumentNode;
+  resolvers: any;
+  port: number;
+  host?: string;
+  internalSecret: string;
+  /** Builds the domain context from the verified identity. */
+  context: (base: BaseContext, req: http.IncomingMessage) => C | Promise<C>;
+  /** Extra HTTP routes, keyed by "METHOD /path". */
+  routes?: Record<string, RouteHandler>;
+  plugins?: ApolloServerPlugin<C>[];
+  /** Readiness probe (database, Redis); /ready answers 503 while it throws. */
+  ready?: () => Promise<void>;
+  logger?: Logger;
+}
+
+export interface RunningSubgraph {
+  url: string;
+  port: number;
+  server: http.Server;
+  stop: () => Promise<void>;
+}
+
+/** Error formatting: domain errors pass as they are; anything else becomes an opaque internal error. */
+export function maskError(log: Logger) {
+  return (formatted: any, error: unknown) => {
+    const original = (error as any)?.originalError ?? error;
+    if (isAppError(original) || isAppError(error)) return formatted;
+    const code = formatted.extensions?.code;
+    if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted; // validation, bad variables
+    log.error({ err: original }, "unexpected error");
+    return { message: "internal error", path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}
+
+function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error("body too large"));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions<C>): Promise<RunningSubgraph> {
+  const log = opts.logger ?? rootLogger(opts.name);
+  const typeDefs = typeof opts.typeDefs === "string" ? parse(opts.typeDefs) : opts.typeDefs;
+  const schema = buildSubgraphSchema({ typeDefs, resolvers: opts.resolvers });
+  const apollo = new ApolloServer<C>({
+    schema,
+    formatError: maskError(log),
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ...(opts.plugins ?? [])],
+  });
+  await apollo.start();
+
+  const routes: Record<string, RouteHandler> = {
+    "GET /health": (_req, _b, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", service: opts.name }));
+    },
+    "GET /ready": async (_req, _b, res) => {
+      try {
+        await opts.ready?.();
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ready" }));
+      } catch (e) {
+        res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ status: "unavailable", reason: String(e) }));
+      }
+    },
+    ...opts.routes,
+  };
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const body = await readBody(req);
+      const route = routes[`${req.method} ${url.pathname}`];
+      if (route) return await route(req, body, res);
+      if (url.pathname !== "/graphql") {
+        res.writeHead(404).end();
+        return;
+      }
+      const headers = new HeaderMap();
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+      const identity: Identity = verifyIdentity(opts.internalSecret, req.headers[IDENTITY_HEADER] as string | undefined);
+      const requestId = (req.headers["x-request-id"] as string) || randomUUID();
+      const result = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: req.method ?? "POST",
+          headers,
+          search: url.search,
+          body: body.length ? JSON.parse(body.toString("utf8")) : undefined,
+        },
+        context: async () => opts.context({ identity, requestId }, req),
+      });
+      for (const [k, v] of result.headers) res.setHeader(k, v);
+      res.statusCode = result.status ?? 200;
+      if (result.body.kind === "complete") res.end(result.body.string);
+      else {
+        for await (const chunk of result.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+    } catch (e) {
+      log.error({ err: e }, "request failed");
+      if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: e instanceof SyntaxError ? "malformed JSON body" : "internal error", extensions: { code: e instanceof SyntaxError ? ErrorCode.BAD_USER_INPUT : ErrorCode.INTERNAL_SERVER_ERROR } }] }));
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${opts.host ?? "127.0.0.1"}:${port}/graphql`;
+  log.info({ url }, `${opts.name} subgraph ready`);
+  return {
+    url,
+    port,
+    server,
+    stop: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+      await apollo.stop();
+    },
+  };
+}
+
+/** Throws a GraphQLError with a code (for resolvers that prefer throwing over result codes). */
+export function fail(code: string, message: string): never {
+  throw new GraphQLError(message, { extensions: { code } });
+}

@@ -1,0 +1,131 @@
+/**
+ * Test helpers: every suite gets a throwaway PostgreSQL schema (or database) with the domain's
+ * migrations applied, and a random Redis key/queue prefix; both are removed afterwards.
+ * Real PostgreSQL and Redis — no mocks.
+ */
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { createRedis, deleteByPrefix } from "./redis.ts";
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
+export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export function randomId(n = 6): string {
+  return randomBytes(n).toString("hex");
+}
+
+/** The SQL of a domain's migrations, in order. */
+export function migrationSql(domain: string): string[] {
+  const dir = path.join(REPO_ROOT, "prisma", domain, "migrations");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .map((name) => readFileSync(path.join(dir, name, "migration.sql"), "utf8"))
+    // `migrate diff --from-empty` writes CREATE SCHEMA for the configured schema; tests pick their own.
+    .map((sql) => sql.replace(/^CREATE SCHEMA IF NOT EXISTS "[^"]+";$/gm, ""));
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  u.search = "";
+  return u.toString();
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Creates schema `schemaName` in the database at `url` and applies the domain's migrations to it. */
+export async function applyMigrations(url: string, domain: string, schemaName: string): Promise<void> {
+  await withClient(url, async (c) => {
+    await c.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+    await c.query(`SET search_path TO "${schemaName}"`);
+    for (const sql of migrationSql(domain)) await c.query(sql);
+  });
+}
+
+export interface TestSchema {
+  /** Connection URL with `?schema=` for Prisma (runtimeAdapter). */
+  url: string;
+  schema: string;
+  drop: () => Promise<void>;
+}
+
+const TEST_DB = "mallgraph_test";
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, async (c) => {
+    const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (!r.rowCount) await c.query(`CREATE DATABASE "${name}"`).catch((e) => { if (e.code !== "42P04" && e.code !== "23505") throw e; });
+  });
+}
+
+/** A throwaway schema with `domain`'s migrations, in the shared test database. */
+export async function createTestSchema(domain: string): Promise<TestSchema> {
+  await ensureDatabase(TEST_PG_URL, TEST_DB);
+  const dbUrl = withDatabase(TEST_PG_URL, TEST_DB);
+  const schema = `t_${domain}_${randomId(4)}`;
+  await applyMigrations(dbUrl, domain, schema);
+  const u = new URL(dbUrl);
+  u.searchParams.set("schema", schema);
+  return {
+    url: u.toString(),
+    schema,
+    drop: () => withClient(dbUrl, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).then(() => undefined),
+  };
+}
+
+export interface TestDatabase {
+  /** Base URL (no schema); each domain's schema is named after the domain, as in production. */
+  url: string;
+  name: string;
+  drop: () => Promise<void>;
+}
+
+/** A throwaway database with every listed domain migrated into its own schema (end-to-end tests). */
+export async function createTestDatabase(domains: readonly string[]): Promise<TestDatabase> {
+  const name = `mallgraph_e2e_${randomId(4)}`;
+  await withClient(TEST_PG_URL, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = withDatabase(TEST_PG_URL, name);
+  for (const d of domains) await applyMigrations(url, d, d);
+  return {
+    url,
+    name,
+    drop: () => withClient(TEST_PG_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+export interface TestRedis {
+  prefix: string;
+  url: string;
+  cleanup: () => Promise<void>;
+}
+
+/** A random key prefix; cleanup deletes every key under it (BullMQ queues included). */
+export function createTestRedis(): TestRedis {
+  const prefix = `t${randomId(4)}`;
+  return {
+    prefix,
+    url: TEST_REDIS_URL,
+    cleanup: async () => {
+      const r = createRedis(TEST_REDIS_URL);
+      try {
+        await deleteByPrefix(r, prefix);
+      } finally {
+        r.disconnect();
+      }
+    },
+  };
+}

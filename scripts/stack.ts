@@ -1,0 +1,114 @@
+/**
+ * Starts the whole platform as processes: one per subgraph, one for the workers, and the gateway,
+ * each waited for on its /ready endpoint. Used by `npm start` and by the end-to-end tests (with a
+ * throwaway database, a random Redis prefix and free ports).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { DOMAINS } from "../packages/platform/src/config.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+/** Domains that have a subgraph server (subgraphs/<d>/src/index.ts). */
+export function runnableDomains(): string[] {
+  return DOMAINS.filter((d) => existsSync(path.join(root, "subgraphs", d, "src", "index.ts")));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  env: NodeJS.ProcessEnv;
+  processes: Map<string, ChildProcess>;
+  stop: () => Promise<void>;
+}
+
+async function waitReady(url: string, proc: ChildProcess, name: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with code ${proc.exitCode} before it was ready`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${name} was not ready at ${url} within ${timeoutMs} ms`);
+}
+
+export interface StackOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Pick free ports instead of the configured ones (tests). */
+  randomPorts?: boolean;
+  /** Where child output goes: "inherit" (npm start) or "pipe" (kept quiet, shown on failure). */
+  stdio?: "inherit" | "pipe";
+  readyTimeoutMs?: number;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  const domains = runnableDomains();
+  if (opts.randomPorts) {
+    for (const d of [...domains, "gateway"]) env[`${d.toUpperCase()}_PORT`] = String(await freePort());
+  }
+  const processes = new Map<string, ChildProcess>();
+  const logs = new Map<string, string[]>();
+  const launch = (name: string, file: string) => {
+    const p = spawn(process.execPath, ["--import", "tsx", file], { cwd: root, env, stdio: opts.stdio === "inherit" ? "inherit" : "pipe" });
+    const lines: string[] = [];
+    logs.set(name, lines);
+    const keep = (b: Buffer) => {
+      lines.push(b.toString());
+      if (lines.length > 200) lines.shift();
+    };
+    p.stdout?.on("data", keep);
+    p.stderr?.on("data", keep);
+    processes.set(name, p);
+    return p;
+  };
+  const stop = async () => {
+    await Promise.all(
+      [...processes.values()].map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode) return resolve();
+            const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+            p.once("exit", () => {
+              clearTimeout(t);
+              resolve();
+            });
+            p.kill("SIGTERM");
+          }),
+      ),
+    );
+  };
+  const port = (d: string) => env[`${d.toUpperCase()}_PORT`] ?? String(4000 + 1 + DOMAINS.indexOf(d as any));
+  try {
+    const timeout = opts.readyTimeoutMs ?? 60_000;
+    await Promise.all(
+      domains.map((d) => waitReady(`http://127.0.0.1:${port(d)}/ready`, launch(d, `subgraphs/${d}/src/index.ts`), d, timeout)),
+    );
+    launch("workers", "scripts/workers.ts");
+    const gatewayPort = env.GATEWAY_PORT ?? "4000";
+    await waitReady(`http://127.0.0.1:${gatewayPort}/ready`, launch("gateway", "gateway/src/index.ts"), "gateway", timeout);
+    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, stop };
+  } catch (e) {
+    const dump = [...logs.entries()].map(([n, l]) => `--- ${n}\n${l.join("").slice(-4000)}`).join("\n");
+    await stop();
+    throw new Error(`${(e as Error).message}\n${dump}`);
+  }
+}

@@ -1,0 +1,3 @@
+import { Query } from "./Query.ts";
+
+export const resolvers = { Query };

@@ -1,0 +1,5 @@
+import type { PrismaClient } from "../generated/prisma/client.ts";
+
+export interface MemberServices {
+  prisma: PrismaClient;
+}
