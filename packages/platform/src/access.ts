@@ -54,3 +54,15 @@ export function asInternal<C extends BaseContext, R>(fn: Resolver<C, R>): Resolv
     return fn(p, a, ctx, i);
   };
 }
+
+/**
+ * The field loads a live event's payload for the gateway's subscription engine. The gateway calls
+ * it with the subscriber's identity plus `service: "gateway"`; the resolver still checks that this
+ * subscriber may see the event.
+ */
+export function asGatewayEvent<C extends BaseContext, R>(fn: Resolver<C, R>): Resolver<C, R> {
+  return (p, a, ctx, i) => {
+    if (ctx.identity.service !== "gateway") throw new AppError(ErrorCode.FORBIDDEN, "event fields are for the gateway's subscription engine");
+    return fn(p, a, ctx, i);
+  };
+}

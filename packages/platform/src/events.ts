@@ -14,6 +14,8 @@ export interface LiveEvent {
   keys: Record<string, string>;
   /** Member ids allowed to see it; absent means anyone who may subscribe. */
   audience?: string[];
+  /** Session ids allowed to see it (e.g. the kicked session only); absent means no such limit. */
+  sessions?: string[];
 }
 
 export function eventChannel(prefix: string, field: string): string {
