@@ -21,7 +21,8 @@ export function pgConfig(url: string, database?: string) {
       user: c.user,
       password: c.password,
       database: database ?? c.database ?? undefined,
-      options: `-c search_path="${schema}"`,
+      // public stays on the path for extensions installed there (pg_trgm).
+      options: `-c search_path="${schema}",public`,
     },
   };
 }

@@ -51,7 +51,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 export async function applyMigrations(url: string, domain: string, schemaName: string): Promise<void> {
   await withClient(url, async (c) => {
     await c.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
-    await c.query(`SET search_path TO "${schemaName}"`);
+    await c.query(`SET search_path TO "${schemaName}", public`);
     for (const sql of migrationSql(domain)) await c.query(sql);
   });
 }
