@@ -2,15 +2,12 @@
  * `npm start`: generate clients, migrate, seed the demo data, then boot every subgraph, the workers
  * and the gateway, and print the URL. Needs PostgreSQL and Redis (see README).
  */
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { loadConfig } from "../packages/platform/src/config.ts";
-import { migrate } from "./migrate.ts";
+import { setup } from "./setup.ts";
 import { startStack } from "./stack.ts";
 
-const root = path.resolve(import.meta.dirname, "..");
 const config = loadConfig();
 
 async function checkServices(): Promise<void> {
@@ -36,13 +33,7 @@ async function checkServices(): Promise<void> {
 
 try {
   await checkServices();
-  console.log("generating clients…");
-  execFileSync(path.join(root, "node_modules/.bin/turbo"), ["run", "generate", "--output-logs=errors-only"], { cwd: root, stdio: "inherit", env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" } });
-  console.log("migrating…");
-  await migrate(config.DATABASE_URL);
-  console.log("seeding demo data…");
-  const { seedAll } = await import("./seed.ts");
-  await seedAll(config);
+  await setup(config);
   console.log("starting subgraphs, workers and gateway…");
   const stack = await startStack({ stdio: "inherit" });
   console.log(`\n  mallgraph is up: ${stack.gatewayUrl}  (subscriptions: ${stack.gatewayUrl.replace("http", "ws")})\n`);

@@ -22,8 +22,16 @@ const schema = z.object({
   PAYMENT_PORT: z.coerce.number().int().default(4005),
   PROMOTION_PORT: z.coerce.number().int().default(4006),
   LOTTERY_PORT: z.coerce.number().int().default(4007),
-  /** Host the subgraphs listen on and the gateway reaches them at. */
+  /** Host the subgraphs listen on and the gateway reaches them at (one machine). */
   SERVICE_HOST: z.string().default("127.0.0.1"),
+  /** Per-service URL overrides (several hosts, e.g. docker compose): MEMBER_URL=http://member:4001/graphql. */
+  MEMBER_URL: z.string().url().optional(),
+  CATALOG_URL: z.string().url().optional(),
+  CART_URL: z.string().url().optional(),
+  ORDER_URL: z.string().url().optional(),
+  PAYMENT_URL: z.string().url().optional(),
+  PROMOTION_URL: z.string().url().optional(),
+  LOTTERY_URL: z.string().url().optional(),
   /** Private signing key of access tokens as a JWK (JSON). Unset: a key is generated into .data/. */
   JWT_PRIVATE_JWK: z.string().optional(),
   JWT_ISSUER: z.string().default("mallgraph"),
@@ -71,7 +79,10 @@ export function domainDatabaseUrl(base: string, schemaName: string): string {
 export const DOMAINS = ["member", "catalog", "cart", "order", "payment", "promotion", "lottery"] as const;
 export type Domain = (typeof DOMAINS)[number];
 
+/** Where a domain's subgraph is reached: `<DOMAIN>_URL` when set, else SERVICE_HOST and its port. */
 export function subgraphUrl(config: Config, domain: Domain): string {
+  const override = config[`${domain.toUpperCase()}_URL` as keyof Config] as string | undefined;
+  if (override) return override;
   const port = config[`${domain.toUpperCase()}_PORT` as keyof Config] as number;
   return `http://${config.SERVICE_HOST}:${port}/graphql`;
 }
