@@ -2,7 +2,7 @@
  * Exact money. Amounts travel as decimal strings ("12.50") with a currency code and are stored as
  * NUMERIC / Prisma Decimal; arithmetic uses decimal.js, never floats.
  */
-import Decimal from "decimal.js";
+import { Decimal } from "decimal.js";
 import { badInput } from "./errors.ts";
 
 export { Decimal };
