@@ -21,6 +21,8 @@ export const QueueName = {
   orderTimeouts: "order-timeouts",
   /** order: outbox of order events. Job `publish`. */
   orderEvents: "order-events",
+  /** order: retried follow-ups of committed changes. Jobs `release-stock`, `confirm-stock`, `request-refund`. */
+  orderFollowUps: "order-follow-ups",
   /** payment: close unpaid payments, recover missing callbacks. Jobs `close-expired`, `query-channel`. */
   paymentTimeouts: "payment-timeouts",
   /** payment: daily reconciliation. Job `reconcile`. */
