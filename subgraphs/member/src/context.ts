@@ -1,6 +1,10 @@
 import type { BaseContext } from "@mallgraph/platform/access";
 import type { MemberServices } from "./services/index.ts";
+import type { Loaders } from "./loaders.ts";
 
 export interface Context extends BaseContext {
   services: MemberServices;
+  loaders: Loaders;
+  /** Members this request just logged in as (register/login answers show them their own fields). */
+  loggedInAs: Set<string>;
 }

@@ -1,17 +1,18 @@
 /**
- * The member subgraph: builds its services from configuration and serves them.
- * `createMemberSubgraph` is what tests call (with a throwaway schema and Redis prefix);
- * running this file directly starts it with the environment's configuration.
+ * The member subgraph: members, sessions and tokens, operators (RBAC), wallets, addresses and the
+ * message center. `createMemberSubgraph` is what tests call (with a throwaway schema and Redis
+ * prefix); running this file directly starts it with the environment's configuration.
+ * Serves the access-token public keys at GET /.well-known/jwks.json (the gateway fetches them).
  */
 import { readFileSync } from "node:fs";
-import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { logger } from "@mallgraph/platform/log";
-import { PrismaClient } from "./generated/prisma/client.ts";
-import type { MemberServices } from "./services/index.ts";
+import { buildMemberServices, type MemberServices } from "./services/index.ts";
+import type { SmsOptions } from "./services/sms.ts";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { createLoaders } from "./loaders.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -20,41 +21,63 @@ export interface MemberSubgraphOptions {
   /** Database URL with ?schema=; defaults to DATABASE_URL with schema "member". */
   databaseUrl?: string;
   port?: number;
+  sms?: SmsOptions;
 }
 
 export async function createMemberServices(opts: MemberSubgraphOptions): Promise<MemberServices> {
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(opts.config.DATABASE_URL, "member")) });
-  return { prisma };
+  return buildMemberServices(opts.config, { databaseUrl: opts.databaseUrl, sms: opts.sms });
 }
 
 export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise<RunningSubgraph & { services: MemberServices }> {
   const services = await createMemberServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "member",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.MEMBER_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
-    context: (base) => ({ ...base, services }),
-    ready: async () => {
-      await services.prisma.$queryRaw`SELECT 1`;
-    },
-  });
+  const jwks = JSON.stringify({ keys: [services.signingKey.publicJwk] });
+  let running: RunningSubgraph;
+  try {
+    running = await startSubgraph<Context>({
+      name: "member",
+      typeDefs,
+      resolvers,
+      port: opts.port ?? opts.config.MEMBER_PORT,
+      host: opts.config.SERVICE_HOST,
+      internalSecret: opts.config.INTERNAL_SECRET,
+      context: (base) => ({ ...base, services, loaders: createLoaders(services), loggedInAs: new Set<string>() }),
+      routes: {
+        "GET /.well-known/jwks.json": (_req, _body, res) => {
+          res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=300" }).end(jwks);
+        },
+      },
+      ready: async () => {
+        await services.prisma.$queryRaw`SELECT 1`;
+        await services.redis.ping();
+      },
+    });
+  } catch (e) {
+    await services.close();
+    throw e;
+  }
   return {
     ...running,
     services,
     stop: async () => {
       await running.stop();
-      await services.prisma.$disconnect();
+      await services.close();
     },
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig();
-  createMemberSubgraph({ config }).catch((e) => {
-    logger("member").fatal({ err: e }, "member subgraph failed to start");
-    process.exit(1);
-  });
+  createMemberSubgraph({ config })
+    .then((sg) => {
+      const shutdown = async () => {
+        await sg.stop();
+        process.exit(0);
+      };
+      process.on("SIGTERM", shutdown);
+      process.on("SIGINT", shutdown);
+    })
+    .catch((e) => {
+      logger("member").fatal({ err: e }, "member subgraph failed to start");
+      process.exit(1);
+    });
 }

@@ -1,5 +1,19 @@
+import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
 import type { QueryResolvers } from "../generated/graphql.ts";
 
 export const Query: QueryResolvers = {
-  currencies: (_p, _a, ctx) => ctx.services.prisma.currency.findMany({ orderBy: { code: "asc" } }),
+  currencies: (_p, _a, ctx) => ctx.services.currencies.list(),
+  me: asMember((_p, _a, ctx) => ctx.loaders.member.load(memberId(ctx))),
+  sentMessages: asAdmin("message:read", (_p, a, ctx) => ctx.services.messages.sent(a.recipient, a.first ?? 10)),
+  adminMembers: asAdmin("member:read", (_p, a, ctx) => ctx.services.members.page(a.first ?? 20, a.after)),
+  adminRoles: asAdmin("admin:write", (_p, _a, ctx) => ctx.services.admin.roles()),
+  adminPermissions: asAdmin("admin:write", (_p, _a, ctx) => ctx.services.admin.permissions()),
+  adminMe: (_p, _a, ctx) => (ctx.identity.kind === "admin" && ctx.identity.id ? ctx.services.admin.operator(ctx.identity.id) : null),
+  sessionEventsEvent: asGatewayEvent(async (_p, a, ctx) => {
+    const e = await ctx.services.sessions.loadEvent(a.eventId);
+    // Only the member concerned may see it.
+    if (!e || ctx.identity.kind !== "member" || ctx.identity.id !== e.memberId) return null;
+    return e;
+  }),
+  memberAddress: asInternal((_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),
 };

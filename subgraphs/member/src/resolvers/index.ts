@@ -1,3 +1,7 @@
 import { Query } from "./Query.ts";
+import { Mutation } from "./Mutation.ts";
+import { Member } from "./Member.ts";
+import { Message } from "./Message.ts";
+import { SessionEvent } from "./SessionEvent.ts";
 
-export const resolvers = { Query };
+export const resolvers = { Query, Mutation, Member, Message, SessionEvent };

@@ -1,5 +1,100 @@
-import type { PrismaClient } from "../generated/prisma/client.ts";
+/** Builds every service of the member domain from configuration. */
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createRedis } from "@mallgraph/platform/redis";
+import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { loadSigningKey, type SigningKey } from "@mallgraph/platform/auth";
+import { PrismaClient } from "../generated/prisma/client.ts";
+import { memberKeys, type MemberKeys } from "../keys.ts";
+import type { SendMessageJob } from "../jobs/sendMessage.ts";
+import type { CreateAccountsJob } from "../jobs/createAccounts.ts";
+import { createSessionService, type SessionService } from "./sessions.ts";
+import { createLoginLock, type LoginLock } from "./loginLock.ts";
+import { createSmsService, type SmsService, type SmsOptions } from "./sms.ts";
+import { createMemberService, type MemberService } from "./members.ts";
+import { createAddressService, type AddressService } from "./addresses.ts";
+import { createCurrencyService, type CurrencyService } from "./currencies.ts";
+import { createWalletService, type WalletService } from "./wallet.ts";
+import { createAdminService, type AdminService } from "./admin.ts";
+import { createMessageService, type MessageService } from "./messages.ts";
 
 export interface MemberServices {
+  config: Config;
   prisma: PrismaClient;
+  redis: Redis;
+  keys: MemberKeys;
+  signingKey: SigningKey;
+  queues: { messages: Queue<SendMessageJob>; walletAccounts: Queue<CreateAccountsJob> };
+  sessions: SessionService;
+  lock: LoginLock;
+  sms: SmsService;
+  members: MemberService;
+  addresses: AddressService;
+  currencies: CurrencyService;
+  wallet: WalletService;
+  admin: AdminService;
+  messages: MessageService;
+  close: () => Promise<void>;
+}
+
+/**
+ * The member database URL: an explicit one, else DATABASE_URL when it already names a schema
+ * (tests), else DATABASE_URL with `?schema=member`.
+ */
+export function memberDatabaseUrl(config: Config, databaseUrl?: string): string {
+  if (databaseUrl) return databaseUrl;
+  return new URL(config.DATABASE_URL).searchParams.has("schema") ? config.DATABASE_URL : domainDatabaseUrl(config.DATABASE_URL, "member");
+}
+
+export interface BuildOptions {
+  databaseUrl?: string;
+  sms?: SmsOptions;
+}
+
+export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl)) });
+  const redis = createRedis(config.REDIS_URL);
+  const keys = memberKeys(config.REDIS_PREFIX);
+  const signingKey = await loadSigningKey(config.JWT_PRIVATE_JWK);
+  const qctx = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const queues = {
+    messages: createQueue<SendMessageJob>(qctx, QueueName.messages),
+    walletAccounts: createQueue<CreateAccountsJob>(qctx, QueueName.walletAccounts),
+  };
+  const sessions = createSessionService({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    keys,
+    signingKey,
+    issuer: config.JWT_ISSUER,
+    accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+  });
+  const lock = createLoginLock(redis, keys);
+  const sms = createSmsService(redis, keys, queues.messages, opts.sms);
+  const currencies = createCurrencyService(prisma, queues.walletAccounts);
+  return {
+    config,
+    prisma,
+    redis,
+    keys,
+    signingKey,
+    queues,
+    sessions,
+    lock,
+    sms,
+    members: createMemberService(prisma, sms, sessions, lock),
+    addresses: createAddressService(prisma),
+    currencies,
+    wallet: createWalletService(prisma, currencies),
+    admin: createAdminService(prisma, sessions, lock),
+    messages: createMessageService(prisma),
+    close: async () => {
+      await Promise.all([queues.messages.close(), queues.walletAccounts.close()]);
+      redis.disconnect();
+      await prisma.$disconnect();
+    },
+  };
 }

@@ -1,0 +1,13 @@
+/** Processor of QueueName.walletAccounts, job `create-accounts`: opens a currency's missing accounts (idempotent). */
+import type { Job } from "bullmq";
+import type { WalletService } from "../services/wallet.ts";
+
+export interface CreateAccountsJob {
+  currency: string;
+}
+
+export function createAccountsProcessor(wallet: WalletService, batch = 500) {
+  return async (job: Pick<Job<CreateAccountsJob>, "data">): Promise<{ created: number }> => {
+    return { created: await wallet.createAccounts(job.data.currency, batch) };
+  };
+}

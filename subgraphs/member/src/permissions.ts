@@ -1,0 +1,22 @@
+/** Every operator permission ("<area>:<action>"), in one place. The seed creates all of them. */
+export const PERMISSIONS = {
+  "member:read": "read members, their wallets and addresses",
+  "member:write": "change members",
+  "message:read": "read the message center",
+  "currency:write": "add currencies",
+  "wallet:write": "adjust wallets",
+  "catalog:write": "manage categories, brands, products and stock",
+  "order:write": "manage orders, shipments and after-sales",
+  "payment:read": "read payments, statements and reconciliation",
+  "payment:write": "manage merchants, apps, channels and refunds",
+  "promotion:write": "manage coupons, campaigns and seckill sessions",
+  "lottery:write": "manage lottery strategies, activities and red-envelope rain",
+  "admin:write": "manage operators, roles and permissions",
+} as const;
+
+export type PermissionName = keyof typeof PERMISSIONS;
+export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as PermissionName[];
+
+export function isPermission(name: string): name is PermissionName {
+  return Object.prototype.hasOwnProperty.call(PERMISSIONS, name);
+}

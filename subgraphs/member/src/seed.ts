@@ -1,0 +1,41 @@
+/**
+ * Demo data of the member domain (idempotent, upserts): currencies CNY/USD/JPY, every permission,
+ * role "superadmin" with all of them, operator `admin` with config.ADMIN_PASSWORD.
+ */
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { memberDatabaseUrl } from "./services/index.ts";
+import { PERMISSIONS, PERMISSION_NAMES } from "./permissions.ts";
+import { hashPassword, verifyPassword } from "./services/password.ts";
+
+export const SEED_CURRENCIES = [
+  { code: "CNY", name: "Chinese Yuan", decimals: 2 },
+  { code: "USD", name: "US Dollar", decimals: 2 },
+  { code: "JPY", name: "Japanese Yen", decimals: 0 },
+];
+
+export async function seed(config: Config, databaseUrl?: string): Promise<string> {
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, databaseUrl), 2) });
+  try {
+    for (const c of SEED_CURRENCIES) await prisma.currency.upsert({ where: { code: c.code }, create: c, update: { name: c.name } });
+    for (const name of PERMISSION_NAMES) await prisma.permission.upsert({ where: { name }, create: { name, description: PERMISSIONS[name] }, update: { description: PERMISSIONS[name] } });
+    const role = await prisma.role.upsert({ where: { name: "superadmin" }, create: { name: "superadmin", description: "every permission" }, update: {} });
+    await prisma.rolePermission.createMany({ data: PERMISSION_NAMES.map((permission) => ({ roleId: role.id, permission })), skipDuplicates: true });
+    const existing = await prisma.operator.findUnique({ where: { username: "admin" } });
+    const passwordHash = existing && (await verifyPassword(config.ADMIN_PASSWORD, existing.passwordHash)) ? existing.passwordHash : await hashPassword(config.ADMIN_PASSWORD);
+    const admin = await prisma.operator.upsert({ where: { username: "admin" }, create: { username: "admin", passwordHash }, update: { passwordHash, disabled: false } });
+    await prisma.operatorRole.createMany({ data: [{ operatorId: admin.id, roleId: role.id }], skipDuplicates: true });
+    // Members registered before a currency existed get its account here too.
+    let opened = 0;
+    for (const c of SEED_CURRENCIES)
+      opened += await prisma.$executeRaw`INSERT INTO "WalletAccount" (id, "memberId", currency) SELECT gen_random_uuid()::text, m.id, ${c.code} FROM "Member" m ON CONFLICT ("memberId", currency) DO NOTHING`;
+    return `${SEED_CURRENCIES.length} currencies, ${PERMISSION_NAMES.length} permissions, role superadmin, operator admin${opened ? `, ${opened} wallet accounts opened` : ""}`;
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(await seed(loadConfig()));
+}

@@ -1,0 +1,121 @@
+/** Members: registration, logins, profile. */
+import type { PrismaClient, Member } from "../generated/prisma/client.ts";
+import { alreadyExists, badInput, invalidCredentials, isUniqueViolation, notFound } from "../errors.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
+import { assertPassword, assertPhone, assertUsername, deviceOf, SMS_CODE_RE } from "./rules.ts";
+import type { SmsService } from "./sms.ts";
+import type { SessionService, IssuedTokens } from "./sessions.ts";
+import type { LoginLock } from "./loginLock.ts";
+import { invalidSmsCode } from "../errors.ts";
+
+export interface RegisterInput {
+  phone: string;
+  smsCode: string;
+  password?: string | null;
+  device?: string | null;
+  username?: string | null;
+}
+
+export type LoginResult = IssuedTokens & { member: Member };
+
+export function createMemberService(prisma: PrismaClient, sms: SmsService, sessions: SessionService, lock: LoginLock) {
+  async function login(member: Member, device: string): Promise<LoginResult> {
+    const tokens = await sessions.create({ realm: "member", subject: member.id, device });
+    return { ...tokens, member };
+  }
+
+  return {
+    async register(input: RegisterInput): Promise<LoginResult> {
+      const phone = assertPhone(input.phone);
+      const device = deviceOf(input.device);
+      const password = input.password == null ? null : assertPassword(input.password);
+      const username = input.username == null ? null : assertUsername(input.username);
+      if (!SMS_CODE_RE.test(input.smsCode ?? "")) throw invalidSmsCode();
+      if (await prisma.member.findUnique({ where: { phone }, select: { id: true } })) throw alreadyExists("phone");
+      if (username && (await prisma.member.findUnique({ where: { username }, select: { id: true } }))) throw alreadyExists("username");
+      await sms.consume(phone, input.smsCode);
+      const passwordHash = password ? await hashPassword(password) : null;
+      let member: Member;
+      try {
+        member = await prisma.$transaction(async (tx) => {
+          const m = await tx.member.create({ data: { phone, username, passwordHash } });
+          const currencies = await tx.currency.findMany({ select: { code: true } });
+          if (currencies.length) await tx.walletAccount.createMany({ data: currencies.map((c) => ({ memberId: m.id, currency: c.code })) });
+          return m;
+        }, { maxWait: 10_000, timeout: 20_000 });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw alreadyExists(String((e as any)?.meta?.target ?? "").includes("username") ? "username" : "phone");
+        throw e;
+      }
+      return login(member, device);
+    },
+
+    async loginWithPassword(phoneIn: string, password: string, deviceIn?: string | null): Promise<LoginResult> {
+      const phone = assertPhone(phoneIn);
+      const device = deviceOf(deviceIn);
+      if (typeof password !== "string" || password.length > 128) throw invalidCredentials();
+      await lock.assertOpen("member", phone);
+      const member = await prisma.member.findUnique({ where: { phone } });
+      const ok = await verifyPassword(password, member?.passwordHash);
+      if (!ok || !member) {
+        await lock.recordFailure("member", phone);
+        throw invalidCredentials();
+      }
+      return login(member, device);
+    },
+
+    async loginWithSmsCode(phoneIn: string, smsCode: string, deviceIn?: string | null): Promise<LoginResult> {
+      const phone = assertPhone(phoneIn);
+      const device = deviceOf(deviceIn);
+      await lock.assertOpen("member", phone);
+      try {
+        await sms.consume(phone, smsCode);
+      } catch (e) {
+        await lock.recordFailure("member", phone);
+        throw e;
+      }
+      const member = await prisma.member.findUnique({ where: { phone } });
+      // A valid code for an unregistered phone: same answer as a wrong password (register first).
+      if (!member) throw invalidCredentials();
+      return login(member, device);
+    },
+
+    async updateProfile(memberId: string, input: { nickname?: string | null; avatar?: string | null; username?: string | null }): Promise<Member> {
+      const data: { nickname?: string | null; avatar?: string | null; username?: string } = {};
+      if (input.nickname !== undefined) {
+        const n = input.nickname?.trim() ?? "";
+        if (n.length > 40) throw badInput("nickname must have at most 40 characters", { field: "nickname" });
+        data.nickname = n || null;
+      }
+      if (input.avatar !== undefined) {
+        const a = input.avatar?.trim() ?? "";
+        if (a && (a.length > 500 || !/^https?:\/\//.test(a))) throw badInput("avatar must be an http(s) URL of at most 500 characters", { field: "avatar" });
+        data.avatar = a || null;
+      }
+      if (input.username !== undefined && input.username !== null) data.username = assertUsername(input.username);
+      try {
+        return await prisma.member.update({ where: { id: memberId }, data });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw alreadyExists("username");
+        if ((e as any)?.code === "P2025") throw notFound("member", memberId);
+        throw e;
+      }
+    },
+
+    byIds(ids: readonly string[]): Promise<Member[]> {
+      return prisma.member.findMany({ where: { id: { in: [...ids] } } });
+    },
+
+    async page(first: number, after?: string | null): Promise<{ items: Member[]; endCursor: string | null; hasNextPage: boolean }> {
+      const take = Math.min(Math.max(first ?? 20, 1), 100);
+      const rows = await prisma.member.findMany({
+        where: after ? { id: { gt: after } } : undefined,
+        orderBy: { id: "asc" },
+        take: take + 1,
+      });
+      const items = rows.slice(0, take);
+      return { items, endCursor: items.length ? items[items.length - 1]!.id : null, hasNextPage: rows.length > take };
+    },
+  };
+}
+export type MemberService = ReturnType<typeof createMemberService>;

@@ -1,0 +1,53 @@
+/**
+ * The member domain's BullMQ workers: message sending (QueueName.messages, job `send`) and wallet
+ * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`).
+ */
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { logger } from "@mallgraph/platform/log";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { memberDatabaseUrl } from "./services/index.ts";
+import { createCurrencyService } from "./services/currencies.ts";
+import { createWalletService } from "./services/wallet.ts";
+import { messageCenterProvider, smtpProvider, type MessageProvider } from "./services/providers.ts";
+import { sendMessageProcessor, type SendMessageJob } from "./jobs/sendMessage.ts";
+import { createAccountsProcessor, type CreateAccountsJob } from "./jobs/createAccounts.ts";
+
+export interface MemberWorkerOptions {
+  databaseUrl?: string;
+  /** Replaces the providers (tests inject a failing one to see retries). */
+  providers?: { center: MessageProvider; email?: MessageProvider };
+  accountsBatch?: number;
+}
+
+export async function startWorkers(config: Config, opts: MemberWorkerOptions = {}): Promise<() => Promise<void>> {
+  const log = logger("member-worker");
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl), 4) });
+  const qctx = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const providers = opts.providers ?? {
+    center: messageCenterProvider(log),
+    email: config.SMTP_URL ? smtpProvider(config.SMTP_URL, config.MAIL_FROM) : undefined,
+  };
+  const wallet = createWalletService(prisma, createCurrencyService(prisma, undefined as never));
+  const workers = [
+    createWorker<SendMessageJob>(qctx, QueueName.messages, sendMessageProcessor({ prisma, providers, log }), { concurrency: 8 }),
+    createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), { concurrency: 1 }),
+  ];
+  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await prisma.$disconnect();
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const stop = await startWorkers(loadConfig());
+  const shutdown = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
