@@ -1,0 +1,391 @@
+/**
+ * The gateway: one public endpoint on one port —
+ *   POST/GET /graphql   queries and mutations (Apollo Gateway over the static supergraph)
+ *   ws://…/graphql      graphql-ws subscriptions (src/subscriptions.ts)
+ *   GET /health         the process is up
+ *   GET /ready          the schema is loaded and every subgraph's /ready answers
+ *   GET /metrics        Prometheus metrics
+ * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, rate limit,
+ * persisted queries, query limits, masked errors, metrics.
+ */
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { ApolloGateway } from "@apollo/gateway";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import type { FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { WebSocketServer } from "ws";
+import type { JWTVerifyGetKey } from "jose";
+import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
+import { ANONYMOUS } from "@mallgraph/platform/auth";
+import { createRedis } from "@mallgraph/platform/redis";
+import { ErrorCode } from "@mallgraph/platform/errors";
+import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
+import { CircuitBreaker } from "./circuit-breaker.ts";
+import { SubgraphDataSource } from "./datasource.ts";
+import { clientError, httpStatusFor, isGraphQLError } from "./errors.ts";
+import { graphql } from "./graphql.ts";
+import { GatewayMetrics } from "./metrics.ts";
+import { LiveEventHub, attachSubscriptionServer, type Execute } from "./subscriptions.ts";
+import { useAuth } from "./plugins/useAuth.ts";
+import { useRateLimit } from "./plugins/useRateLimit.ts";
+import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/usePersistedQueries.ts";
+import { useQueryLimits } from "./plugins/useQueryLimits.ts";
+import { useMaskedErrors } from "./plugins/useMaskedErrors.ts";
+import { useMetrics } from "./plugins/useMetrics.ts";
+import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
+
+const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
+
+export interface GatewayOptions {
+  config: Config;
+  port?: number;
+  host?: string;
+  /** The supergraph SDL; default schema/supergraph.graphql. */
+  supergraphSdl?: string;
+  /** Subgraph URL overrides by subgraph name (default: subgraphUrl(config, name) for known domains). */
+  subgraphUrls?: Record<string, string>;
+  /** Trusted operations; default schema/operations/manifest.json. */
+  manifest?: Manifest;
+  /** JWKS of the member subgraph; default `<member subgraph origin>/.well-known/jwks.json`. */
+  jwks?: URL | JWTVerifyGetKey;
+  subgraphTimeoutMs?: number;
+  circuit?: { failureThreshold?: number; cooldownMs?: number };
+  sessionCacheMs?: number;
+  perClientPerMinute?: number;
+  /** Client names held to the safelist (default `partner-*`). */
+  trustedOnly?: (clientName: string | undefined) => boolean;
+  subscriptionBufferSize?: number;
+  logger?: Logger;
+}
+
+export interface RunningGateway {
+  url: string;
+  wsUrl: string;
+  port: number;
+  server: http.Server;
+  metrics: GatewayMetrics;
+  breakers: Map<string, CircuitBreaker>;
+  stop: () => Promise<void>;
+}
+
+function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(clientError(ErrorCode.BAD_USER_INPUT, "request body too large"));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+const badInput = (message: string) => clientError(ErrorCode.BAD_USER_INPUT, message);
+
+function jsonParam(value: string | null, name: string): any {
+  if (value === null || value === "") return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw badInput(`${name} must be JSON`);
+  }
+}
+
+function readParams(method: string, url: URL, body: Buffer): GraphQLParams {
+  if (method === "GET") {
+    const s = url.searchParams;
+    return {
+      query: s.get("query") ?? undefined,
+      operationName: s.get("operationName") ?? undefined,
+      variables: jsonParam(s.get("variables"), "variables"),
+      extensions: jsonParam(s.get("extensions"), "extensions"),
+    };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw badInput("the request body must be JSON");
+  }
+  if (Array.isArray(parsed)) throw badInput("batched operations are not supported");
+  if (!parsed || typeof parsed !== "object") throw badInput("the request body must be a JSON object");
+  return parsed as GraphQLParams;
+}
+
+export async function createGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const { config } = opts;
+  const log = opts.logger ?? rootLogger("gateway");
+  const redis = createRedis(config.REDIS_URL);
+  const metrics = new GatewayMetrics();
+  const hub = new LiveEventHub(createRedis(config.REDIS_URL, { enableAutoPipelining: false }), config.REDIS_PREFIX, log);
+
+  const memberOrigin = new URL(opts.subgraphUrls?.member ?? subgraphUrl(config, "member"));
+  const auth = useAuth({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    issuer: config.JWT_ISSUER,
+    jwks: opts.jwks ?? new URL("/.well-known/jwks.json", memberOrigin),
+    sessionCacheMs: opts.sessionCacheMs,
+  });
+  const plugins: GatewayPlugin[] = [
+    auth,
+    useRateLimit({ redis, prefix: config.REDIS_PREFIX, perMinute: config.RATE_LIMIT_PER_MINUTE, perClientPerMinute: opts.perClientPerMinute }),
+    usePersistedQueries({
+      redis,
+      prefix: config.REDIS_PREFIX,
+      manifest: opts.manifest ?? loadManifest(path.join(REPO_ROOT, "schema/operations/manifest.json")),
+      trustedOnly: opts.trustedOnly,
+    }),
+    useQueryLimits({ maxDepth: config.MAX_QUERY_DEPTH, maxCost: config.MAX_QUERY_COST }),
+    useMaskedErrors({ log }),
+    useMetrics(metrics),
+  ];
+  const formatError = (formatted: GraphQLFormattedError, error: unknown) => plugins.reduce((f, p) => (p.onError ? p.onError(f, error) : f), formatted);
+
+  // ---------------------------------------------------------------- Apollo Gateway + Server
+  const subgraphs = new Map<string, string>();
+  const breakers = new Map<string, CircuitBreaker>();
+  let apiSchema: GraphQLSchema | undefined;
+  const gateway = new ApolloGateway({
+    supergraphSdl: opts.supergraphSdl ?? readFileSync(path.join(REPO_ROOT, "schema/supergraph.graphql"), "utf8"),
+    buildService: ({ name, url }) => {
+      const target = opts.subgraphUrls?.[name] ?? ((DOMAINS as readonly string[]).includes(name) ? subgraphUrl(config, name as Domain) : url);
+      if (!target) throw new Error(`no URL for subgraph ${name}`);
+      subgraphs.set(name, target);
+      const breaker = new CircuitBreaker(name, {
+        ...opts.circuit,
+        onStateChange: (s) => {
+          metrics.circuitState.set({ subgraph: name }, s === "closed" ? 0 : s === "open" ? 1 : 2);
+          log.warn({ subgraph: name, state: s }, "circuit breaker");
+        },
+      });
+      metrics.circuitState.set({ subgraph: name }, 0);
+      breakers.set(name, breaker);
+      return new SubgraphDataSource({ name, url: target, secret: config.INTERNAL_SECRET, timeoutMs: opts.subgraphTimeoutMs ?? 10_000, breaker, metrics });
+    },
+  });
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: s }) => {
+    apiSchema = s;
+  });
+
+  const bridge: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(rc) {
+          const state = rc.contextValue.state;
+          if (!rc.operation) return;
+          for (const p of plugins) {
+            await p.onOperation?.({ document: rc.document, operation: rc.operation, variables: (rc.request.variables ?? {}) as Record<string, unknown>, schema: rc.schema, state });
+          }
+        },
+        async willSendResponse(rc) {
+          const body = rc.response.body;
+          rc.contextValue.state.outcome = {
+            operationName: rc.operationName ?? rc.request.operationName ?? undefined,
+            errors: body.kind === "single" ? (body.singleResult.errors ?? []) : [],
+          };
+        },
+      };
+    },
+  };
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    persistedQueries: false,
+    // Credentials are bearer tokens, never cookies, so browsers cannot be tricked into sending them.
+    csrfPrevention: false,
+    plugins: [ApolloServerPluginLandingPageDisabled(), bridge],
+  });
+  await apollo.start();
+
+  const execute: Execute = async (request, context) => {
+    const state: RequestState = context.state;
+    const res = await apollo.executeOperation(request, { contextValue: { ...context, state: { ...state } } });
+    if (res.body.kind !== "single") throw new Error("incremental delivery is not supported");
+    return res.body.singleResult as FormattedExecutionResult;
+  };
+
+  // ---------------------------------------------------------------- HTTP
+  const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(body));
+  };
+
+  async function ready(): Promise<{ ok: boolean; detail: Record<string, string> }> {
+    const detail: Record<string, string> = { schema: apiSchema ? "loaded" : "missing" };
+    await Promise.all(
+      [...subgraphs].map(async ([name, url]) => {
+        try {
+          const r = await fetch(new URL("ready", url), { signal: AbortSignal.timeout(2000) });
+          detail[name] = r.ok ? "ready" : `status ${r.status}`;
+        } catch (e) {
+          detail[name] = `unreachable: ${(e as Error).message}`;
+        }
+      }),
+    );
+    return { ok: !!apiSchema && subgraphs.size > 0 && Object.values(detail).every((v) => v === "ready" || v === "loaded"), detail };
+  }
+
+  async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const started = process.hrtime.bigint();
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    const state: RequestState = {
+      transport: "http",
+      headers,
+      ip: req.socket.remoteAddress ?? "unknown",
+      clientName: headers["apollographql-client-name"],
+      identity: ANONYMOUS,
+      requestId: headers["x-request-id"]?.slice(0, 100) || randomUUID(),
+      method: req.method ?? "GET",
+      responseHeaders: {},
+    };
+    let operationName: string | undefined;
+    try {
+      if (state.method !== "GET" && state.method !== "POST") {
+        sendJson(res, 405, { errors: [{ message: "use GET or POST", extensions: { code: "BAD_REQUEST" } }] }, { allow: "GET, POST" });
+        return;
+      }
+      const body = await readBody(req);
+      for (const p of plugins) await p.onRequest?.(state);
+      let params = readParams(state.method, url, body);
+      operationName = params.operationName ?? undefined;
+      for (const p of plugins) if (p.onParams) params = await p.onParams(params, state);
+
+      const headerMap = new HeaderMap();
+      for (const [k, v] of Object.entries(headers)) if (v !== undefined && k !== "content-length") headerMap.set(k, v);
+      let search = "";
+      let httpBody: unknown;
+      if (state.method === "GET") {
+        const s = new URLSearchParams();
+        if (params.query) s.set("query", params.query);
+        if (params.operationName) s.set("operationName", params.operationName);
+        if (params.variables) s.set("variables", JSON.stringify(params.variables));
+        if (params.extensions && Object.keys(params.extensions).length) s.set("extensions", JSON.stringify(params.extensions));
+        search = `?${s.toString()}`;
+      } else {
+        headerMap.set("content-type", "application/json");
+        httpBody = params;
+      }
+      const result = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: state.method, headers: headerMap, search, body: httpBody },
+        context: async () => ({ identity: state.identity, requestId: state.requestId, state }),
+      });
+      for (const [k, v] of result.headers) res.setHeader(k, v);
+      for (const [k, v] of Object.entries(state.responseHeaders)) res.setHeader(k, v);
+      res.setHeader("x-request-id", state.requestId);
+      res.statusCode = result.status ?? 200;
+      if (result.body.kind === "complete") res.end(result.body.string);
+      else {
+        for await (const chunk of result.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+    } catch (e) {
+      const err = isGraphQLError(e) ? e : new graphql.GraphQLError("internal error", { originalError: e as Error });
+      if (!isGraphQLError(e)) log.error({ err: e }, "gateway request failed");
+      const formatted = formatError(err.toJSON(), err);
+      state.outcome = { operationName, errors: [formatted] };
+      if (!res.headersSent) sendJson(res, httpStatusFor(formatted.extensions?.code as string), { errors: [formatted] }, { ...state.responseHeaders, "x-request-id": state.requestId });
+      else res.end();
+    } finally {
+      const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const outcome = state.outcome ?? { operationName, errors: [] };
+      for (const p of plugins) p.onResponse?.({ state, operationName: outcome.operationName ?? operationName, durationSeconds, errors: outcome.errors });
+    }
+  }
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname === "/graphql") return await handleGraphQL(req, res, url);
+      if (req.method === "GET" && url.pathname === "/health") return sendJson(res, 200, { status: "ok", service: "gateway" });
+      if (req.method === "GET" && url.pathname === "/ready") {
+        const r = await ready();
+        return sendJson(res, r.ok ? 200 : 503, { status: r.ok ? "ready" : "unavailable", ...r.detail });
+      }
+      if (req.method === "GET" && url.pathname === "/metrics") {
+        res.writeHead(200, { "content-type": metrics.registry.contentType }).end(await metrics.registry.metrics());
+        return;
+      }
+      res.writeHead(404).end();
+    } catch (e) {
+      log.error({ err: e }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: "internal error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      else res.end();
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  // ---------------------------------------------------------------- graphql-ws on the same path
+  const wss = new WebSocketServer({ server, path: "/graphql" });
+  const wsServer = attachSubscriptionServer({
+    wss,
+    getSchema: () => apiSchema,
+    auth,
+    plugins: plugins.filter((p) => p !== auth),
+    hub,
+    execute,
+    metrics,
+    log,
+    bufferSize: opts.subscriptionBufferSize,
+  });
+  // A logout or a kick names the revoked session: forget its cached lookup at once.
+  const stopEviction = await hub.listen("sessionEvents", (ev) => auth.evictSessions(ev.sessions ?? []));
+
+  const host = opts.host ?? "0.0.0.0";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? config.GATEWAY_PORT, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/graphql`;
+  log.info({ url, subgraphs: Object.fromEntries(subgraphs) }, "gateway ready");
+
+  let stopped = false;
+  return {
+    url,
+    wsUrl: url.replace(/^http/, "ws"),
+    port,
+    server,
+    metrics,
+    breakers,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await stopEviction();
+      for (const c of wss.clients) c.terminate();
+      await Promise.resolve(wsServer.dispose()).catch(() => undefined);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+      await apollo.stop();
+      await hub.close();
+      redis.disconnect();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  createGateway({ config })
+    .then((gw) => {
+      const shutdown = async () => {
+        await gw.stop();
+        process.exit(0);
+      };
+      process.on("SIGTERM", shutdown);
+      process.on("SIGINT", shutdown);
+    })
+    .catch((e) => {
+      rootLogger("gateway").fatal({ err: e }, "gateway failed to start");
+      process.exit(1);
+    });
+}

@@ -1,0 +1,104 @@
+/**
+ * useAuth: turns `Authorization: Bearer <access JWT>` into the caller's Identity.
+ *
+ * 1. Verifies signature, issuer and expiry against the member subgraph's JWKS (jose remote key set,
+ *    cached; refetched when an unknown `kid` shows up).
+ * 2. Checks that the token's server-side session (`sid`) is still live in Redis — cached in-process
+ *    for at most `sessionCacheMs` (default 1 s), and evicted at once when a `sessionEvents` live
+ *    event names the session (logout, kick).
+ * 3. Builds the Identity: kind member|admin, id, sessionId, device, permissions from the session.
+ *
+ * No token → anonymous (subgraphs decide per field). A bad, expired or revoked token →
+ * UNAUTHENTICATED (HTTP 401). The JWKS being unreachable → SERVICE_UNAVAILABLE (503).
+ */
+import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from "jose";
+import type { Redis } from "ioredis";
+import { ANONYMOUS, readSession, verifyAccessToken, type Identity, type SessionRecord } from "@mallgraph/platform/auth";
+import { ErrorCode } from "@mallgraph/platform/errors";
+import { gatewayError } from "../errors.ts";
+import type { GatewayPlugin } from "./types.ts";
+
+export interface AuthOptions {
+  redis: Redis;
+  /** REDIS_PREFIX of the deployment (sessions live under `<prefix>:{member}:session:<sid>`). */
+  prefix: string;
+  issuer: string;
+  /** URL of the member subgraph's JWKS, or a key getter (tests). */
+  jwks: URL | JWTVerifyGetKey;
+  sessionCacheMs?: number;
+}
+
+export interface AuthPlugin extends GatewayPlugin {
+  /** Verifies an `Authorization` value ("Bearer …"); undefined/empty → anonymous. Throws UNAUTHENTICATED. */
+  authenticate(authorization: string | undefined | null): Promise<Identity>;
+  /** Forget cached session lookups (called when a session is revoked). */
+  evictSessions(sessionIds: readonly string[]): void;
+}
+
+const UNAUTH = [
+  joseErrors.JWTExpired,
+  joseErrors.JWTClaimValidationFailed,
+  joseErrors.JWTInvalid,
+  joseErrors.JWSInvalid,
+  joseErrors.JWSSignatureVerificationFailed,
+  joseErrors.JWKSNoMatchingKey,
+  joseErrors.JWKSMultipleMatchingKeys,
+  joseErrors.JOSEAlgNotAllowed,
+  joseErrors.JOSENotSupported,
+  joseErrors.JWKInvalid,
+];
+
+export function useAuth(opts: AuthOptions): AuthPlugin {
+  const getKey: JWTVerifyGetKey = opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks, { timeoutDuration: 3000, cooldownDuration: 5000 }) : opts.jwks;
+  const ttl = opts.sessionCacheMs ?? 1000;
+  const cache = new Map<string, { record: SessionRecord | null; until: number }>();
+
+  async function session(sid: string): Promise<SessionRecord | null> {
+    const now = Date.now();
+    const hit = cache.get(sid);
+    if (hit && hit.until > now) return hit.record;
+    const record = await readSession(opts.redis, opts.prefix, sid);
+    if (ttl > 0) {
+      if (cache.size > 50_000) cache.clear();
+      cache.set(sid, { record, until: now + ttl });
+    }
+    return record;
+  }
+
+  async function authenticate(authorization: string | undefined | null): Promise<Identity> {
+    if (!authorization || !authorization.trim()) return ANONYMOUS;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw gatewayError(ErrorCode.UNAUTHENTICATED, "the Authorization header must be `Bearer <access token>`");
+    let claims;
+    try {
+      claims = await verifyAccessToken(getKey, opts.issuer, m[1]!);
+    } catch (e) {
+      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has no)/.test((e as Error).message)) {
+        throw gatewayError(ErrorCode.UNAUTHENTICATED, e instanceof joseErrors.JWTExpired ? "access token expired" : "invalid access token");
+      }
+      throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, "cannot verify access tokens right now");
+    }
+    const record = await session(claims.sid);
+    if (!record || record.subject !== claims.sub || record.realm !== claims.realm) {
+      throw gatewayError(ErrorCode.UNAUTHENTICATED, "session expired or revoked");
+    }
+    return {
+      kind: claims.realm,
+      id: claims.sub,
+      sessionId: claims.sid,
+      device: record.device ?? claims.dev,
+      permissions: record.permissions ?? [],
+    };
+  }
+
+  return {
+    name: "auth",
+    authenticate,
+    evictSessions(ids) {
+      for (const id of ids) cache.delete(id);
+    },
+    async onRequest(state) {
+      state.identity = await authenticate(state.headers["authorization"]);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * usePersistedQueries: Apollo automatic persisted queries (APQ) plus a safelist of trusted operations.
+ *
+ * APQ (the protocol Apollo clients speak): `extensions.persistedQuery = { version: 1, sha256Hash }`.
+ * - hash only: the document comes from the manifest or from Redis (`<prefix>:{gateway}:apq:<hash>`);
+ *   unknown → PERSISTED_QUERY_NOT_FOUND ("PersistedQueryNotFound"), the client then retries with the
+ *   full query, which registers it.
+ * - hash + query: the hash must be the query's sha256 (else BAD_USER_INPUT); the query is stored.
+ *
+ * Safelist: a client whose `apollographql-client-name` matches `trustedOnly` (default `partner-*`)
+ * may only run operations of schema/operations/manifest.json — named by id (the manifest id is the
+ * sha256 of the body, so APQ clients work unchanged) or sent as the same document (compared after
+ * normalising whitespace/formatting with graphql's printer). Anything else → OPERATION_NOT_TRUSTED.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, existsSync } from "node:fs";
+import { graphql } from "../graphql.ts";
+import type { Redis } from "ioredis";
+import { keyFor } from "@mallgraph/platform/redis";
+import { ErrorCode } from "@mallgraph/platform/errors";
+import { gatewayError } from "../errors.ts";
+import type { GatewayPlugin, GraphQLParams } from "./types.ts";
+
+export interface ManifestOperation {
+  id: string;
+  name: string;
+  body: string;
+}
+export interface Manifest {
+  operations: ManifestOperation[];
+}
+
+export interface PersistedQueryOptions {
+  redis: Redis;
+  prefix: string;
+  manifest: Manifest;
+  /** Which client names are held to the safelist. Default: names starting with "partner-". */
+  trustedOnly?: (clientName: string | undefined) => boolean;
+  /** How long a registered APQ document is kept (seconds). */
+  ttlSeconds?: number;
+  /** Largest document accepted for registration (characters). */
+  maxQueryLength?: number;
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** The canonical text of a document (graphql's printer), so formatting differences do not matter. */
+export function canonical(query: string): string | undefined {
+  try {
+    return graphql.print(graphql.parse(query, { noLocation: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadManifest(file: string): Manifest {
+  if (!existsSync(file)) return { operations: [] };
+  return JSON.parse(readFileSync(file, "utf8")) as Manifest;
+}
+
+export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin {
+  const key = keyFor(opts.prefix, "gateway");
+  const ttl = opts.ttlSeconds ?? 7 * 24 * 3600;
+  const maxLen = opts.maxQueryLength ?? 100_000;
+  const trustedOnly = opts.trustedOnly ?? ((name) => !!name && name.startsWith("partner-"));
+  const byId = new Map(opts.manifest.operations.map((o) => [o.id, o]));
+  const byCanonical = new Map(opts.manifest.operations.map((o) => [canonical(o.body) ?? o.body, o]));
+
+  const notTrusted = () => gatewayError(ErrorCode.OPERATION_NOT_TRUSTED, "this client may only run operations of the trusted manifest");
+
+  return {
+    name: "persisted-queries",
+    async onParams(params: GraphQLParams, state) {
+      const pq = params.extensions?.persistedQuery as { version?: number; sha256Hash?: string } | undefined;
+      const restricted = trustedOnly(state.clientName);
+      let query = params.query ?? undefined;
+      if (pq) {
+        if (pq.version !== 1 || typeof pq.sha256Hash !== "string" || !/^[0-9a-f]{64}$/i.test(pq.sha256Hash)) {
+          throw gatewayError(ErrorCode.BAD_USER_INPUT, "unsupported persisted query: expected version 1 and a sha256Hash");
+        }
+        const hash = pq.sha256Hash.toLowerCase();
+        if (query === undefined || query === null || query === "") {
+          const trusted = byId.get(hash);
+          if (trusted) query = trusted.body;
+          else if (restricted) throw notTrusted();
+          else {
+            const stored = await opts.redis.get(key("apq", hash));
+            if (stored === null) throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound");
+            query = stored;
+          }
+        } else {
+          if (sha256(query) !== hash) throw gatewayError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query");
+          if (!restricted && !byId.has(hash) && query.length <= maxLen) await opts.redis.set(key("apq", hash), query, "EX", ttl);
+        }
+      }
+      if (restricted) {
+        if (!query) throw notTrusted();
+        if (!byId.has(sha256(query)) && !byCanonical.has(canonical(query) ?? "\0")) throw notTrusted();
+      }
+      const { persistedQuery: _pq, ...extensions } = params.extensions ?? {};
+      return { ...params, query, extensions };
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Builds schema/operations/manifest.json — the trusted (persisted) operation manifest — from the
+ * contract operations (/work/shared/contract/operations.graphql, or the file given as argument):
+ * `{ operations: [{ id: sha256(body), name, body }] }`, body being the operation as printed by
+ * graphql's printer (fragments it uses appended). Partner clients may run only these operations
+ * (by id, e.g. as an APQ hash, or by sending the same document). `--check` fails when the file is stale.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode } from "graphql";
+
+const root = path.resolve(import.meta.dirname, "..");
+export const MANIFEST_FILE = path.join(root, "schema", "operations", "manifest.json");
+export const DEFAULT_SOURCE = process.env.OPERATIONS_SOURCE ?? "/work/shared/contract/operations.graphql";
+
+export function buildManifest(source: string) {
+  const doc = parse(source, { noLocation: true });
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const used = (node: DefinitionNode, acc = new Set<string>()): Set<string> => {
+    visit(node, {
+      FragmentSpread(s) {
+        if (acc.has(s.name.value)) return;
+        acc.add(s.name.value);
+        const f = fragments.get(s.name.value);
+        if (f) used(f, acc);
+      },
+    });
+    return acc;
+  };
+  const operations = doc.definitions
+    .filter((d) => d.kind === Kind.OPERATION_DEFINITION)
+    .map((op) => {
+      if (!op.name) throw new Error("every trusted operation needs a name");
+      const defs = [op, ...[...used(op)].sort().map((n) => fragments.get(n)!)];
+      const body = print({ kind: Kind.DOCUMENT, definitions: defs });
+      return { id: createHash("sha256").update(body).digest("hex"), name: op.name.value, body };
+    });
+  const names = new Set<string>();
+  for (const o of operations) {
+    if (names.has(o.name)) throw new Error(`duplicate operation name ${o.name}`);
+    names.add(o.name);
+  }
+  return { operations };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const check = args.includes("--check");
+  const source = args.find((a) => !a.startsWith("--")) ?? DEFAULT_SOURCE;
+  const json = JSON.stringify(buildManifest(readFileSync(source, "utf8")), null, 2) + "\n";
+  if (check) {
+    const current = existsSync(MANIFEST_FILE) ? readFileSync(MANIFEST_FILE, "utf8") : "";
+    if (current !== json) {
+      console.error("schema/operations/manifest.json is stale: run `npx tsx scripts/operations.ts`");
+      process.exit(1);
+    }
+    console.log("operations: manifest is current");
+  } else {
+    mkdirSync(path.dirname(MANIFEST_FILE), { recursive: true });
+    writeFileSync(MANIFEST_FILE, json);
+    console.log(`wrote ${path.relative(root, MANIFEST_FILE)} (${JSON.parse(json).operations.length} operations from ${source})`);
+  }
+}
