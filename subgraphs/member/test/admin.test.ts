@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readSession } from "@mallgraph/platform/auth";
+import { PERMISSION_NAMES } from "../src/permissions.ts";
+import { seed } from "../src/seed.ts";
+import { adminIdentity, createHarness, INTERNAL, newPhone, registerMember, REQUEST_CODE, type Harness } from "./helpers.ts";
+
+const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
+const ADMIN_LOGIN = `mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken refreshToken expiresIn operator { id username permissions roles { name } } } }`;
+const SENT = `query($r: String!, $f: Int) { sentMessages(recipient: $r, first: $f) { id channel recipient template body status createdAt } }`;
+
+describe("operators, RBAC, admin fields", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ workers: true });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("the seed is idempotent: currencies, every permission, superadmin, admin", async () => {
+    const summary = await seed(h.config);
+    expect(summary).toMatch(/3 currencies/);
+    await seed(h.config);
+    const p = h.sg.services.prisma;
+    expect(await p.currency.findMany({ orderBy: { code: "asc" }, select: { code: true, decimals: true } })).toEqual([
+      { code: "CNY", decimals: 2 },
+      { code: "JPY", decimals: 0 },
+      { code: "USD", decimals: 2 },
+    ]);
+    expect(await p.permission.count()).toBe(PERMISSION_NAMES.length);
+    expect(await p.role.count()).toBe(1);
+    expect(await p.rolePermission.count()).toBe(PERMISSION_NAMES.length);
+    expect(await p.operator.count()).toBe(1);
+  });
+
+  it("adminLogin puts the operator's permissions in an admin-realm session", async () => {
+    const r = (await h.ok(ADMIN_LOGIN, { u: "admin", p: h.config.ADMIN_PASSWORD })).adminLogin;
+    expect(r.operator.username).toBe("admin");
+    expect(r.operator.roles).toEqual([{ name: "superadmin" }]);
+    expect([...r.operator.permissions].sort()).toEqual([...PERMISSION_NAMES].sort());
+    const id = (await h.identityFromToken(r.accessToken))!;
+    expect(id).toMatchObject({ kind: "admin", id: r.operator.id });
+    const s = await readSession(h.sg.services.redis, h.config.REDIS_PREFIX, id.sessionId!);
+    expect(s?.realm).toBe("admin");
+    expect(s?.permissions.sort()).toEqual([...PERMISSION_NAMES].sort());
+    expect(code(await h.gql(ADMIN_LOGIN, { u: "admin", p: "wrong-password" }))).toBe("INVALID_CREDENTIALS");
+    expect(code(await h.gql(ADMIN_LOGIN, { u: "nobody", p: "wrong-password" }))).toBe("INVALID_CREDENTIALS");
+    // Operators can refresh and log out like members.
+    const t = (await h.ok(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }`, { t: r.refreshToken })).refreshSession;
+    const id2 = (await h.identityFromToken(t.accessToken))!;
+    expect(id2.permissions?.length).toBe(PERMISSION_NAMES.length);
+    expect((await h.ok(`mutation { logout }`, {}, id2)).logout).toBe(true);
+    expect(await h.identityFromToken(t.accessToken)).toBeNull();
+  });
+
+  it("a member's token is no operator: member tokens never carry the admin realm", async () => {
+    const m = await registerMember(h);
+    expect(code(await h.gql(SENT, { r: m.phone }, m.identity))).toBe("UNAUTHENTICATED");
+    expect(code(await h.gql(SENT, { r: m.phone }))).toBe("UNAUTHENTICATED");
+    expect(code(await h.gql(ADMIN_LOGIN, { u: "x", p: "y" }))).toBe("INVALID_CREDENTIALS");
+  });
+
+  it("roles and operators: FORBIDDEN without the permission, works with it", async () => {
+    const root = await adminIdentity(h);
+    const role = (await h.ok(`mutation { adminCreateRole(name: "support", permissions: ["message:read", "member:read"], description: "help desk") { id name permissions } }`, {}, root)).adminCreateRole;
+    expect(role.permissions).toEqual(["member:read", "message:read"]);
+    expect(code(await h.gql(`mutation { adminCreateRole(name: "x", permissions: ["root:everything"]) { id } }`, {}, root))).toBe("BAD_USER_INPUT");
+    expect(code(await h.gql(`mutation { adminCreateRole(name: "support", permissions: []) { id } }`, {}, root))).toBe("ALREADY_EXISTS");
+    const op = (await h.ok(`mutation { adminCreateOperator(username: "helper", password: "helper-pass") { id roles { name } permissions } }`, {}, root)).adminCreateOperator;
+    expect(op).toMatchObject({ roles: [], permissions: [] });
+    expect(code(await h.gql(`mutation { adminCreateOperator(username: "helper", password: "helper-pass") { id } }`, {}, root))).toBe("ALREADY_EXISTS");
+
+    // Without a role the operator has no permission at all.
+    const bare = await adminIdentity(h, "helper", "helper-pass");
+    expect(code(await h.gql(SENT, { r: "13800000000" }, bare))).toBe("FORBIDDEN");
+    expect(code(await h.gql(`{ adminMembers { items { id } } }`, {}, bare))).toBe("FORBIDDEN");
+
+    const assigned = (await h.ok(`mutation($o: ID!, $r: ID!) { adminAssignRole(operatorId: $o, roleId: $r) { id roles { name } permissions } }`, { o: op.id, r: role.id }, root)).adminAssignRole;
+    expect(assigned.permissions).toEqual(["member:read", "message:read"]);
+    expect(code(await h.gql(`mutation($o: ID!, $r: ID!) { adminAssignRole(operatorId: $o, roleId: $r) { id } }`, { o: op.id, r: "no-such-role" }, root))).toBe("NOT_FOUND");
+    // Permissions are read at login: log in again to get them.
+    const support = await adminIdentity(h, "helper", "helper-pass");
+    expect(support.permissions?.sort()).toEqual(["member:read", "message:read"]);
+    expect((await h.ok(SENT, { r: "13800000000" }, support)).sentMessages).toEqual([]);
+    // ...but still no admin:write or currency:write.
+    expect(code(await h.gql(`mutation { adminCreateRole(name: "y", permissions: []) { id } }`, {}, support))).toBe("FORBIDDEN");
+    expect(code(await h.gql(`mutation { adminAddCurrency(code: "GBP", name: "Pound", decimals: 2) { code } }`, {}, support))).toBe("FORBIDDEN");
+    expect(code(await h.gql(`mutation { adminCreateOperator(username: "evil", password: "evil-pass") { id } }`, {}, support))).toBe("FORBIDDEN");
+  });
+
+  it("sentMessages (message:read) lists what went to a recipient, newest first — how tests read SMS codes", async () => {
+    const admin = await adminIdentity(h);
+    const phone = newPhone();
+    await h.ok(REQUEST_CODE, { phone });
+    const c1 = await h.smsCode(phone);
+    await h.sg.services.redis.del(h.sg.services.keys.smsGuard(phone));
+    await h.ok(REQUEST_CODE, { phone });
+    const c2 = await h.smsCode(phone, 2);
+    const list = (await h.ok(SENT, { r: phone, f: 10 }, admin)).sentMessages;
+    expect(list).toHaveLength(2);
+    expect(list[0]).toMatchObject({ channel: "SMS", recipient: phone, template: "sms-code", status: "SENT", body: `【mallgraph】Your verification code is ${c2}. It expires in 5 minutes.` });
+    expect(list[1].body).toContain(c1);
+    expect((await h.ok(SENT, { r: phone, f: 1 }, admin)).sentMessages).toHaveLength(1);
+  });
+
+  it("adminMembers pages through members (member:read); private member fields open to it", async () => {
+    const admin = await adminIdentity(h);
+    for (let i = 0; i < 3; i++) await registerMember(h);
+    const total = await h.sg.services.prisma.member.count();
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: any = (await h.ok(`query($a: String) { adminMembers(first: 2, after: $a) { items { id phone wallets { currency } } endCursor hasNextPage } }`, { a: after }, admin)).adminMembers;
+      seen.push(...page.items.map((m: { id: string }) => m.id));
+      expect(page.items.every((m: any) => m.phone && m.wallets.length === 3)).toBe(true);
+      if (!page.hasNextPage) break;
+      after = page.endCursor;
+    }
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+  });
+
+  it("internal callers pass admin checks (trusted services), anonymous ones do not", async () => {
+    expect((await h.ok(`{ adminPermissions { name } }`, {}, INTERNAL)).adminPermissions).toHaveLength(PERMISSION_NAMES.length);
+    expect(code(await h.gql(`{ adminPermissions { name } }`))).toBe("UNAUTHENTICATED");
+  });
+
+  it("operator brute force: locked after 5 failures even with the right password", async () => {
+    const root = await adminIdentity(h);
+    await h.ok(`mutation { adminCreateOperator(username: "victim", password: "victim-pass") { id } }`, {}, root);
+    for (let i = 0; i < 5; i++) expect(code(await h.gql(ADMIN_LOGIN, { u: "victim", p: `nope-${i}` }))).toBe("INVALID_CREDENTIALS");
+    expect(code(await h.gql(ADMIN_LOGIN, { u: "victim", p: "victim-pass" }))).toBe("ACCOUNT_LOCKED");
+  });
+});

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Decimal } from "@mallgraph/platform/money";
+import { createHarness, INTERNAL, registerMember, waitFor, type Harness } from "./helpers.ts";
+
+const TOPUP = `mutation($c: String!, $a: String!, $k: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
+const WITHDRAW = `mutation($c: String!, $a: String!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
+const op = (f: string) => `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`;
+const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
+
+describe("multi-currency wallet", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ workers: true });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  async function ledgerCheck(memberId: string, currency: string) {
+    const acc = await h.sg.services.prisma.walletAccount.findUniqueOrThrow({ where: { memberId_currency: { memberId, currency } }, include: { entries: true } });
+    let bal = new Decimal(0);
+    let frz = new Decimal(0);
+    for (const e of acc.entries) {
+      const a = new Decimal(e.amount.toString());
+      if (e.type === "TOPUP" || e.type === "CREDIT") bal = bal.plus(a);
+      if (e.type === "WITHDRAW") bal = bal.minus(a);
+      if (e.type === "FREEZE") (bal = bal.minus(a)), (frz = frz.plus(a));
+      if (e.type === "UNFREEZE") (bal = bal.plus(a)), (frz = frz.minus(a));
+      if (e.type === "CAPTURE") frz = frz.minus(a);
+    }
+    expect(bal.equals(acc.balance.toString())).toBe(true);
+    expect(frz.equals(acc.frozen.toString())).toBe(true);
+    return acc;
+  }
+
+  it("tops up and withdraws with exact decimals; idempotent per key", async () => {
+    const m = await registerMember(h);
+    const r = await h.ok(TOPUP, { c: "CNY", a: "100.50", k: "t1" }, m.identity);
+    expect(r.topUpWallet).toEqual({ code: "OK", wallet: { currency: "CNY", balance: "100.50", frozen: "0.00" } });
+    const again = await h.ok(TOPUP, { c: "CNY", a: "100.50", k: "t1" }, m.identity);
+    expect(again.topUpWallet.wallet.balance).toBe("100.50");
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1.00", k: "t1" }, m.identity))).toBe("CONFLICT");
+    const w = await h.ok(WITHDRAW, { c: "CNY", a: "0.5", k: "w1" }, m.identity);
+    expect(w.withdrawFromWallet).toEqual({ code: "OK", wallet: { currency: "CNY", balance: "100.00", frozen: "0.00" } });
+    const no = await h.ok(WITHDRAW, { c: "CNY", a: "100.01", k: "w2" }, m.identity);
+    expect(no.withdrawFromWallet).toEqual({ code: "INSUFFICIENT_BALANCE", wallet: { currency: "CNY", balance: "100.00", frozen: "0.00" } });
+    expect((await h.ok(TOPUP, { c: "JPY", a: "500", k: "j1" }, m.identity)).topUpWallet.wallet).toEqual({ currency: "JPY", balance: "500", frozen: "0" });
+    const acc = await ledgerCheck(m.memberId, "CNY");
+    expect(acc.entries).toHaveLength(2);
+  });
+
+  it("bad amounts and currencies: BAD_USER_INPUT, nothing written", async () => {
+    const m = await registerMember(h);
+    const before = await h.sg.services.prisma.ledgerEntry.count();
+    for (const [c, a] of [["CNY", "1.001"], ["JPY", "1.5"], ["CNY", "-5"], ["CNY", "0"], ["CNY", "abc"], ["CNY", "1e3"], ["XXX", "1"], ["EUR", "1"]]) {
+      expect(code(await h.gql(TOPUP, { c, a, k: `bad-${c}-${a}` }, m.identity))).toBe("BAD_USER_INPUT");
+    }
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "" }, m.identity))).toBe("BAD_USER_INPUT");
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "x" }))).toBe("UNAUTHENTICATED");
+    expect(await h.sg.services.prisma.ledgerEntry.count()).toBe(before);
+  });
+
+  it("100 parallel top-ups and 100 parallel withdrawals: balance == ledger sum, never negative, exact counts", async () => {
+    const m = await registerMember(h);
+    await h.ok(TOPUP, { c: "CNY", a: "50.00", k: "seed" }, m.identity);
+    const calls = Array.from({ length: 200 }, (_, i) =>
+      i % 2 === 0 ? h.ok(TOPUP, { c: "CNY", a: "1.00", k: `p-top-${i}` }, m.identity) : h.ok(WITHDRAW, { c: "CNY", a: "2.00", k: `p-wd-${i}` }, m.identity),
+    );
+    const rs = await Promise.all(calls);
+    const tops = rs.filter((r) => r.topUpWallet?.code === "OK").length;
+    const wds = rs.filter((r) => r.withdrawFromWallet?.code === "OK").length;
+    const refused = rs.filter((r) => r.withdrawFromWallet?.code === "INSUFFICIENT_BALANCE").length;
+    expect(tops).toBe(100);
+    expect(wds + refused).toBe(100);
+    const acc = await ledgerCheck(m.memberId, "CNY");
+    expect(new Decimal(acc.balance.toString()).equals(new Decimal(50).plus(tops).minus(wds * 2))).toBe(true);
+    expect(new Decimal(acc.balance.toString()).isNegative()).toBe(false);
+    expect(acc.entries.filter((e) => e.type === "WITHDRAW")).toHaveLength(wds);
+    // Every ledger row's balanceAfter is non-negative too.
+    expect(acc.entries.every((e) => !new Decimal(e.balanceAfter.toString()).isNegative())).toBe(true);
+  });
+
+  it("100 parallel withdrawals of a balance worth 37: exactly 37 succeed", async () => {
+    const m = await registerMember(h);
+    await h.ok(TOPUP, { c: "USD", a: "37.00", k: "seed" }, m.identity);
+    const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => h.ok(WITHDRAW, { c: "USD", a: "1.00", k: `w-${i}` }, m.identity)));
+    expect(rs.filter((r) => r.withdrawFromWallet.code === "OK")).toHaveLength(37);
+    expect(rs.filter((r) => r.withdrawFromWallet.code === "INSUFFICIENT_BALANCE")).toHaveLength(63);
+    const acc = await ledgerCheck(m.memberId, "USD");
+    expect(acc.balance.toString()).toBe("0");
+  });
+
+  it("the same idempotency key sent 50 times in parallel moves money once", async () => {
+    const m = await registerMember(h);
+    const rs = await Promise.all(Array.from({ length: 50 }, () => h.ok(TOPUP, { c: "CNY", a: "9.99", k: "same" }, m.identity)));
+    expect(rs.every((r) => r.topUpWallet.code === "OK" && r.topUpWallet.wallet.balance === "9.99")).toBe(true);
+    const acc = await ledgerCheck(m.memberId, "CNY");
+    expect(acc.entries).toHaveLength(1);
+  });
+
+  it("internal freeze / unfreeze / capture / credit: idempotent per reference, codes for refusals", async () => {
+    const m = await registerMember(h);
+    await h.ok(TOPUP, { c: "CNY", a: "100.00", k: "seed" }, m.identity);
+    const call = async (f: string, a: string, r: string, c = "CNY", memberId = m.memberId) => (await h.ok(op(f), { m: memberId, c, a, r }, INTERNAL))[f];
+    expect(await call("walletFreeze", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
+    expect(await call("walletFreeze", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
+    const par = await Promise.all(Array.from({ length: 20 }, () => call("walletFreeze", "10.00", "pay-2")));
+    expect(par.every((r) => r.code === "OK")).toBe(true);
+    expect(await call("walletFreeze", "1000.00", "pay-3")).toMatchObject({ code: "INSUFFICIENT_BALANCE", balance: "60.00", frozen: "40.00" });
+    expect(await call("walletUnfreeze", "10.00", "pay-2")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
+    expect(await call("walletUnfreeze", "10.00", "pay-2")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
+    expect(await call("walletCaptureFrozen", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "0.00" });
+    expect(await call("walletCaptureFrozen", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "0.00" });
+    expect(await call("walletCaptureFrozen", "5.00", "pay-9")).toMatchObject({ code: "INSUFFICIENT_FROZEN" });
+    expect(await call("walletCredit", "12.34", "refund-1")).toEqual({ code: "OK", balance: "82.34", frozen: "0.00" });
+    expect(await call("walletCredit", "12.34", "refund-1")).toEqual({ code: "OK", balance: "82.34", frozen: "0.00" });
+    expect(await call("walletFreeze", "1.00", "x", "CNY", "00000000-0000-0000-0000-000000000000")).toEqual({ code: "NO_ACCOUNT", balance: null, frozen: null });
+    expect(await call("walletCredit", "1.00", "x", "CNY", "00000000-0000-0000-0000-000000000000")).toEqual({ code: "NO_ACCOUNT", balance: null, frozen: null });
+    await ledgerCheck(m.memberId, "CNY");
+    // Not for members or anonymous callers.
+    expect(code(await h.gql(op("walletCredit"), { m: m.memberId, c: "CNY", a: "1.00", r: "steal" }, m.identity))).toBe("FORBIDDEN");
+    expect(code(await h.gql(op("walletCredit"), { m: m.memberId, c: "CNY", a: "1.00", r: "steal" }))).toBe("FORBIDDEN");
+  });
+
+  it("memberAddress answers the member's own address only (internal)", async () => {
+    const a = await registerMember(h);
+    const b = await registerMember(h);
+    const add = await h.ok(`mutation($i: AddressInput!) { addAddress(input: $i) { id isDefault } }`, { i: { receiver: "Li Lei", phone: "13900000000", region: "Beijing Haidian", detail: "No. 1" } }, a.identity);
+    const q = `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) { id receiver phone region detail } }`;
+    expect((await h.ok(q, { m: a.memberId, a: add.addAddress.id }, INTERNAL)).memberAddress).toEqual({ id: add.addAddress.id, receiver: "Li Lei", phone: "13900000000", region: "Beijing Haidian", detail: "No. 1" });
+    expect((await h.ok(q, { m: b.memberId, a: add.addAddress.id }, INTERNAL)).memberAddress).toBeNull();
+    expect(code(await h.gql(q, { m: a.memberId, a: add.addAddress.id }, a.identity))).toBe("FORBIDDEN");
+  });
+
+  it("adminAddCurrency enqueues create-accounts, which opens the missing accounts for every member (idempotent)", async () => {
+    const members = await Promise.all(Array.from({ length: 7 }, () => registerMember(h)));
+    const admin = await (await import("./helpers.ts")).adminIdentity(h);
+    const add = `mutation($c: String!, $n: String!, $d: Int!) { adminAddCurrency(code: $c, name: $n, decimals: $d) { code name decimals } }`;
+    expect((await h.ok(add, { c: "EUR", n: "Euro", d: 2 }, admin)).adminAddCurrency).toEqual({ code: "EUR", name: "Euro", decimals: 2 });
+    const total = await h.sg.services.prisma.member.count();
+    await waitFor(async () => (await h.sg.services.prisma.walletAccount.count({ where: { currency: "EUR" } })) === total, "EUR accounts");
+    const me = await h.ok(`{ me { wallets { currency balance } } }`, {}, members[0]!.identity);
+    expect(me.me.wallets.map((w: { currency: string }) => w.currency)).toEqual(["CNY", "EUR", "JPY", "USD"]);
+    expect(code(await h.gql(add, { c: "EUR", n: "Euro", d: 2 }, admin))).toBe("ALREADY_EXISTS");
+    expect(code(await h.gql(add, { c: "EURO", n: "Euro", d: 2 }, admin))).toBe("BAD_USER_INPUT");
+    expect(code(await h.gql(add, { c: "GBP", n: "Pound", d: 9 }, admin))).toBe("BAD_USER_INPUT");
+    // Running the job again opens nothing more; small batches cover everyone.
+    expect(await h.sg.services.wallet.createAccounts("EUR", 2)).toBe(0);
+    await h.sg.services.prisma.walletAccount.deleteMany({ where: { currency: "EUR", memberId: { in: members.slice(0, 3).map((m) => m.memberId) } } });
+    expect(await h.sg.services.wallet.createAccounts("EUR", 2)).toBe(3);
+    // The new currency's digits apply at once.
+    expect((await h.ok(TOPUP, { c: "EUR", a: "3.10", k: "e" }, members[0]!.identity)).topUpWallet.wallet).toEqual({ currency: "EUR", balance: "3.10", frozen: "0.00" });
+    const member = members[1]!;
+    expect(code(await h.gql(add, { c: "KRW", n: "Won", d: 0 }, member.identity))).toBe("UNAUTHENTICATED");
+  });
+});
