@@ -1,0 +1,93 @@
+/**
+ * The payment subgraph: builds its services and serves GraphQL plus the providers' callback routes
+ * (POST /callbacks/sandbox | alipay | wechat) and the operators' CSV export
+ * (GET /exports/transactions.csv?from=&to=, identity header with payment:read).
+ */
+import { readFileSync } from "node:fs";
+import type http from "node:http";
+import { loadConfig } from "@mallgraph/platform/config";
+import { startSubgraph, type RunningSubgraph, type RouteHandler } from "@mallgraph/platform/subgraph";
+import { verifyIdentity, IDENTITY_HEADER } from "@mallgraph/platform/auth";
+import { assertPermission } from "@mallgraph/platform/access";
+import { isAppError } from "@mallgraph/platform/errors";
+import { logger } from "@mallgraph/platform/log";
+import type { Context } from "./context.ts";
+import { resolvers } from "./resolvers/index.ts";
+import { createPaymentServices, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
+import type { Channel } from "./channels/types.ts";
+
+export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
+
+export interface PaymentSubgraphOptions extends PaymentServiceOptions {
+  port?: number;
+}
+
+function callbackRoute(services: PaymentServices, channel: Channel): RouteHandler {
+  const log = logger("payment");
+  return async (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
+    try {
+      const answer = await services.payments.handleCallback(channel, req.headers, body);
+      res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
+    } catch (e) {
+      log.error({ err: e, channel }, "callback failed");
+      // 5xx: the provider retries later.
+      res.writeHead(500, { "content-type": "text/plain" }).end("fail");
+    }
+  };
+}
+
+function exportRoute(services: PaymentServices): RouteHandler {
+  return async (req, _body, res) => {
+    const identity = verifyIdentity(services.internalSecret, req.headers[IDENTITY_HEADER] as string | undefined);
+    const url = new URL(req.url ?? "/", "http://localhost");
+    try {
+      assertPermission({ identity, requestId: "" }, "payment:read");
+      const csv = await services.reports.exportCsv(url.searchParams.get("from") ?? "", url.searchParams.get("to") ?? "");
+      res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="transactions.csv"' }).end(csv);
+    } catch (e) {
+      const code = isAppError(e) ? String((e as any).extensions.code) : "INTERNAL_SERVER_ERROR";
+      const status = code === "UNAUTHENTICATED" ? 401 : code === "FORBIDDEN" ? 403 : code === "BAD_USER_INPUT" ? 400 : 500;
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: code, message: status === 500 ? "internal error" : (e as Error).message }));
+    }
+  };
+}
+
+export async function createPaymentSubgraph(opts: PaymentSubgraphOptions): Promise<RunningSubgraph & { services: PaymentServices }> {
+  const services = await createPaymentServices(opts);
+  const running = await startSubgraph<Context>({
+    name: "payment",
+    typeDefs,
+    resolvers,
+    port: opts.port ?? opts.config.PAYMENT_PORT,
+    host: opts.config.SERVICE_HOST,
+    internalSecret: opts.config.INTERNAL_SECRET,
+    context: (base) => ({ ...base, services }),
+    routes: {
+      "POST /callbacks/sandbox": callbackRoute(services, "SANDBOX"),
+      "POST /callbacks/alipay": callbackRoute(services, "ALIPAY"),
+      "POST /callbacks/wechat": callbackRoute(services, "WECHAT_PAY"),
+      "GET /exports/transactions.csv": exportRoute(services),
+    },
+    ready: async () => {
+      await services.prisma.$queryRaw`SELECT 1`;
+      await services.redis.ping();
+    },
+  });
+  services.setCallbackBase(`http://${opts.config.SERVICE_HOST}:${running.port}`);
+  return {
+    ...running,
+    services,
+    stop: async () => {
+      await running.stop();
+      await services.close();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  createPaymentSubgraph({ config }).catch((e) => {
+    logger("payment").fatal({ err: e }, "payment subgraph failed to start");
+    process.exit(1);
+  });
+}

@@ -1,0 +1,5 @@
+import type { CallbackAnomalyResolvers } from "../generated/graphql.ts";
+
+export const CallbackAnomaly: CallbackAnomalyResolvers = {
+  createdAt: (a) => a.createdAt.toISOString(),
+};

@@ -1,0 +1,21 @@
+import { asAdmin, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import type { MutationResolvers } from "../generated/graphql.ts";
+import { completeSandboxPayment } from "../services/sandbox-checkout.ts";
+
+export const Mutation: MutationResolvers = {
+  createPayment: asMember((_p, { orderId, channel }, ctx) => ctx.services.payments.createPayment(memberId(ctx), orderId, channel)),
+  closePayment: asMember((_p, { paymentId }, ctx) => ctx.services.payments.closeByBuyer(memberId(ctx), paymentId)),
+  sandboxCompletePayment: asMember((_p, { checkoutRef }, ctx) => completeSandboxPayment(ctx.services, memberId(ctx), checkoutRef)),
+
+  adminCreateOrganization: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.createOrganization(input)),
+  adminSetOrganizationMember: asAdmin("payment:write", (_p, { organizationId, memberId: mid, role }, ctx) => ctx.services.merchants.setMember(organizationId, mid, role)),
+  adminCreateMerchant: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.createMerchant(input)),
+  adminCreatePaymentApp: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.createApp(input)),
+  adminConfigureChannel: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.configureChannel(input)),
+  adminRefundPayment: asAdmin("payment:write", (_p, { paymentId, amount, reason }, ctx) =>
+    ctx.services.payments.refund(paymentId, amount, reason, `admin:${ctx.requestId}`),
+  ),
+  adminRunReconciliation: asAdmin("payment:write", (_p, { date, channel }, ctx) => ctx.services.reports.reconcile(date, channel ?? "SANDBOX")),
+
+  refundOrderPayment: asInternal((_p, { orderId, amount, reason, reference }, ctx) => ctx.services.payments.refundOrder(orderId, amount, reason, reference)),
+};

@@ -1,0 +1,25 @@
+import { asAdmin, asGatewayEvent, asInternal } from "@mallgraph/platform/access";
+import type { QueryResolvers } from "../generated/graphql.ts";
+import { asBuyerOrAdmin } from "./access.ts";
+
+export const Query: QueryResolvers = {
+  payment: asBuyerOrAdmin("payment:read", (_p, { id }, ctx, v) => (v.kind === "buyer" ? ctx.services.payments.getForBuyer(id, v.id) : ctx.services.payments.get(id))),
+  paymentsForOrder: asBuyerOrAdmin("payment:read", (_p, { orderId }, ctx, v) => ctx.services.payments.forOrder(orderId, v.kind === "buyer" ? v.id : undefined)),
+  adminOrganizations: asAdmin("payment:read", (_p, _a, ctx) => ctx.services.merchants.organizations()),
+  adminMerchants: asAdmin("payment:read", (_p, _a, ctx) => ctx.services.merchants.merchants()),
+  adminPayment: asAdmin("payment:read", (_p, { id }, ctx) => ctx.services.payments.get(id)),
+  adminReconciliationReport: asAdmin("payment:read", (_p, { date, channel }, ctx) => ctx.services.reports.report(date, channel ?? "SANDBOX")),
+  adminTransactionOverview: asAdmin("payment:read", (_p, { from, to, appId }, ctx) => ctx.services.reports.overview(from, to, appId)),
+  adminExportTransactions: asAdmin("payment:read", (_p, { from, to }, ctx) => ctx.services.reports.exportCsv(from, to)),
+  adminCallbackAnomalies: asAdmin("payment:read", (_p, { first }, ctx) =>
+    ctx.services.prisma.callbackAnomaly.findMany({ orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first ?? 50, 1), 500) }),
+  ),
+  paymentStatusChangedEvent: asGatewayEvent(async (_p, { paymentId, eventId }, ctx) => {
+    const e = await ctx.services.payments.event(paymentId, eventId);
+    if (!e) return null;
+    const id = ctx.identity;
+    if (id.kind === "member" && id.id !== e.buyerId) return null;
+    return e;
+  }),
+  orderPayments: asInternal((_p, { orderId }, ctx) => ctx.services.payments.forOrder(orderId)),
+};

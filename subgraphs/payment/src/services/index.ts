@@ -1,0 +1,101 @@
+/** Builds the payment domain's services from configuration (shared by the server and the worker). */
+import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createRedis, type Redis } from "@mallgraph/platform/redis";
+import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
+import { PrismaClient } from "../generated/prisma/client.ts";
+import { AlipayAdapter } from "../channels/alipay.ts";
+import { WechatPayAdapter } from "../channels/wechat.ts";
+import { SandboxAdapter } from "../channels/sandbox.ts";
+import { WalletAdapter } from "../channels/wallet.ts";
+import { fetchTransport, type HttpTransport } from "../channels/types.ts";
+import { SandboxProvider, type Deliver } from "../sandbox/provider.ts";
+import { MerchantService } from "./merchants.ts";
+import { PaymentService } from "./payments.ts";
+import { ReportService } from "./reports.ts";
+import { servicePorts, type Ports } from "./ports.ts";
+
+export interface PaymentServiceOptions {
+  config: Config;
+  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "payment". */
+  databaseUrl?: string;
+  /** Order and member dependencies; default: their subgraphs through createServiceClient. */
+  ports?: Ports;
+  orderUrl?: string;
+  memberUrl?: string;
+  /** How the Alipay / WeChat Pay adapters reach the providers (tests: a local fake provider). */
+  transport?: HttpTransport;
+  /** Seconds an unpaid payment stays open (env PAYMENT_TIMEOUT_SECONDS, default 900). */
+  paymentTimeoutSeconds?: number;
+  /** App that takes shop orders (env PAYMENT_DEFAULT_APP_ID; default: the app marked default). */
+  defaultAppId?: string;
+  /** Base URL providers call back; default http://SERVICE_HOST:<port>. */
+  callbackBaseUrl?: string;
+  /** The sandbox provider's delivery of notifications (default: HTTP POST). */
+  sandboxDeliver?: Deliver;
+}
+
+export interface PaymentServices {
+  prisma: PrismaClient;
+  redis: Redis;
+  merchants: MerchantService;
+  payments: PaymentService;
+  reports: ReportService;
+  sandbox: SandboxProvider;
+  queues: { timeouts: Queue; notify: Queue; reconcile: Queue };
+  internalSecret: string;
+  /** Sets the callback base once the server knows its port. */
+  setCallbackBase(url: string): void;
+  close(): Promise<void>;
+}
+
+export async function createPaymentServices(opts: PaymentServiceOptions): Promise<PaymentServices> {
+  const { config } = opts;
+  const env = process.env;
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "payment")) });
+  const redis = createRedis(config.REDIS_URL);
+  const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const queues = { timeouts: createQueue(q, QueueName.paymentTimeouts), notify: createQueue(q, QueueName.paymentNotify), reconcile: createQueue(q, QueueName.paymentReconcile) };
+  const ports =
+    opts.ports ??
+    servicePorts({ orderUrl: opts.orderUrl ?? subgraphUrl(config, "order"), memberUrl: opts.memberUrl ?? subgraphUrl(config, "member"), secret: config.INTERNAL_SECRET });
+  const sandbox = new SandboxProvider(prisma, { privateKeyPem: env.SANDBOX_PRIVATE_KEY_PEM, publicKeyPem: env.SANDBOX_PUBLIC_KEY_PEM, deliver: opts.sandboxDeliver });
+  await sandbox.init();
+  const transport = opts.transport ?? fetchTransport;
+  const wallet = new WalletAdapter(ports.wallet);
+  const adapters = { SANDBOX: new SandboxAdapter(sandbox), WALLET: wallet, ALIPAY: new AlipayAdapter(transport), WECHAT_PAY: new WechatPayAdapter(transport) };
+  const merchants = new MerchantService(prisma, { defaultAppId: opts.defaultAppId ?? env.PAYMENT_DEFAULT_APP_ID });
+  let callbackBase = opts.callbackBaseUrl ?? env.PAYMENT_CALLBACK_BASE_URL ?? `http://${config.SERVICE_HOST}:${config.PAYMENT_PORT}`;
+  const payments = new PaymentService({
+    prisma,
+    ports,
+    adapters,
+    wallet,
+    merchants,
+    timeoutsQueue: queues.timeouts,
+    notifyQueue: queues.notify,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    options: { timeoutSeconds: opts.paymentTimeoutSeconds ?? Number(env.PAYMENT_TIMEOUT_SECONDS ?? 900), callbackBaseUrl: () => callbackBase },
+    log: logger("payment"),
+  });
+  return {
+    prisma,
+    redis,
+    merchants,
+    payments,
+    reports: ReportService.forSandbox(prisma, sandbox),
+    sandbox,
+    queues,
+    internalSecret: config.INTERNAL_SECRET,
+    setCallbackBase(url) {
+      if (!opts.callbackBaseUrl && !env.PAYMENT_CALLBACK_BASE_URL) callbackBase = url;
+    },
+    async close() {
+      await Promise.all(Object.values(queues).map((x) => x.close()));
+      redis.disconnect();
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * What payment needs from other domains, behind small interfaces (docs/service-contracts.md). The
+ * real implementations call the owning subgraph's internal fields with createServiceClient.
+ */
+import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
+
+export interface OrderPaymentInfo {
+  id: string;
+  orderNo: string;
+  buyerId: string;
+  status: string;
+  payable: string;
+  currency: string;
+  subject: string;
+}
+
+export interface TransitionResult {
+  code: string;
+  status?: string | null;
+}
+
+export interface OrderPort {
+  orderForPayment(id: string): Promise<OrderPaymentInfo | null>;
+  orderMarkPaid(orderId: string, paymentId: string, channel: string): Promise<TransitionResult>;
+  orderMarkRefunded(orderId: string, refundId: string, amount: string): Promise<TransitionResult>;
+}
+
+export interface WalletOpResult {
+  code: string;
+  balance?: string | null;
+  frozen?: string | null;
+}
+
+export type WalletOp = "walletFreeze" | "walletUnfreeze" | "walletCaptureFrozen" | "walletCredit";
+
+export interface WalletPort {
+  op(op: WalletOp, memberId: string, currency: string, amount: string, reference: string): Promise<WalletOpResult>;
+}
+
+export function orderPort(client: ServiceClient): OrderPort {
+  return {
+    async orderForPayment(id) {
+      const d = await client.request<{ orderForPayment: OrderPaymentInfo | null }>(
+        `query($id: ID!) { orderForPayment(id: $id) { id orderNo buyerId status payable currency subject } }`,
+        { id },
+      );
+      return d.orderForPayment;
+    },
+    async orderMarkPaid(orderId, paymentId, channel) {
+      const d = await client.request<{ orderMarkPaid: TransitionResult }>(
+        `mutation($o: ID!, $p: ID!, $c: String!) { orderMarkPaid(orderId: $o, paymentId: $p, channel: $c) { code status } }`,
+        { o: orderId, p: paymentId, c: channel },
+      );
+      return d.orderMarkPaid;
+    },
+    async orderMarkRefunded(orderId, refundId, amount) {
+      const d = await client.request<{ orderMarkRefunded: TransitionResult }>(
+        `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`,
+        { o: orderId, r: refundId, a: amount },
+      );
+      return d.orderMarkRefunded;
+    },
+  };
+}
+
+export function walletPort(client: ServiceClient): WalletPort {
+  return {
+    async op(op, memberId, currency, amount, reference) {
+      const d = await client.request<Record<string, WalletOpResult>>(
+        `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${op}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`,
+        { m: memberId, c: currency, a: amount, r: reference },
+      );
+      return d[op]!;
+    },
+  };
+}
+
+export interface Ports {
+  order: OrderPort;
+  wallet: WalletPort;
+}
+
+export function servicePorts(opts: { orderUrl: string; memberUrl: string; secret: string }): Ports {
+  return {
+    order: orderPort(createServiceClient({ url: opts.orderUrl, secret: opts.secret, service: "payment" })),
+    wallet: walletPort(createServiceClient({ url: opts.memberUrl, secret: opts.secret, service: "payment" })),
+  };
+}

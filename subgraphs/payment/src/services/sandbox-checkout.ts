@@ -1,0 +1,12 @@
+/** The buyer "pays" in the sandbox: the provider marks its trade paid and calls back, signed. */
+import { notFound } from "@mallgraph/platform/errors";
+import type { PaymentServices } from "./index.ts";
+
+export async function completeSandboxPayment(services: Pick<PaymentServices, "payments" | "sandbox">, buyerId: string, checkoutRef: string): Promise<boolean> {
+  const payment = await services.payments.byCheckoutRef(checkoutRef);
+  if (!payment || payment.buyerId !== buyerId || payment.channel !== "SANDBOX") throw notFound("sandbox checkout", checkoutRef);
+  const trade = await services.sandbox.pay(checkoutRef);
+  if (!trade) throw notFound("sandbox checkout", checkoutRef);
+  if (trade.status !== "PAID") return false; // closed before the buyer paid
+  return services.sandbox.deliver(trade);
+}

@@ -1,0 +1,59 @@
+/**
+ * The payment domain's BullMQ workers:
+ * - payment-timeouts: `close-expired` (delayed per payment: ask the channel, recover or close) and
+ *   the repeatable `sweep` (re-enqueues work a crash may have dropped);
+ * - payment-notify: `notify-paid` / `notify-refunded` (retried until the order acknowledges);
+ * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement.
+ */
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
+import { createPaymentServices, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
+import { ReportService } from "./services/reports.ts";
+
+export function paymentProcessors(services: PaymentServices) {
+  return {
+    timeouts: async (job: { name: string; data: any }) => {
+      if (job.name === "sweep") return services.payments.sweep();
+      return services.payments.closePayment(job.data.paymentId);
+    },
+    notify: async (job: { name: string; data: any }) => {
+      if (job.name === "notify-refunded") return services.payments.notifyOrderRefunded(job.data.refundId);
+      return services.payments.notifyOrderPaid(job.data.paymentId);
+    },
+    reconcile: async (job: { data: any }) => {
+      const date = job.data?.date ?? ReportService.yesterday();
+      const report = await services.reports.reconcile(date, job.data?.channel ?? "SANDBOX");
+      return { date, differences: report.differences.length };
+    },
+  };
+}
+
+export async function startWorkers(config: Config, overrides: Partial<PaymentServiceOptions> = {}): Promise<() => Promise<void>> {
+  const log = logger("payment-worker");
+  const services = await createPaymentServices({ config, ...overrides });
+  const p = paymentProcessors(services);
+  const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const workers = [
+    createWorker(q, QueueName.paymentTimeouts, p.timeouts, { concurrency: 4 }),
+    createWorker(q, QueueName.paymentNotify, p.notify, { concurrency: 4 }),
+    createWorker(q, QueueName.paymentReconcile, p.reconcile, { concurrency: 1 }),
+  ];
+  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "payment job failed"));
+  await services.queues.timeouts.upsertJobScheduler("payment-sweep", { every: 60_000 }, { name: "sweep", data: {} });
+  await services.queues.reconcile.upsertJobScheduler("payment-daily-reconcile", { pattern: "30 2 * * *", tz: "Asia/Shanghai" }, { name: "reconcile", data: {} });
+  return async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await services.close();
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const stop = await startWorkers(loadConfig());
+  const shutdown = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
