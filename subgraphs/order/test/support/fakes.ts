@@ -72,7 +72,8 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
       inventoryReserve: asInternal((_p: unknown, { key, lines }: { key: string; lines: Array<{ skuId: string; quantity: number }> }) => {
         calls.reserve++;
         maybeFail("inventoryReserve");
-        if (reservations.has(key)) return { code: "OK", failedSkuId: null };
+        const known = reservations.get(key);
+        if (known) return { code: known.state === "RELEASED" ? "RELEASED" : "OK", failedSkuId: null };
         for (const l of lines) {
           const s = skus.get(l.skuId);
           if (!s) return { code: "NOT_FOUND", failedSkuId: l.skuId };

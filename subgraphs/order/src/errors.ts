@@ -1,0 +1,34 @@
+/** The order domain's result codes (business outcomes travel as `code`, never as errors). */
+export const OrderCode = {
+  OK: "OK",
+  OUT_OF_STOCK: "OUT_OF_STOCK",
+  NOT_FOUND: "NOT_FOUND",
+  OFF_SHELF: "OFF_SHELF",
+  SECKILL_NOT_ALLOWED: "SECKILL_NOT_ALLOWED",
+  BAD_QUANTITY: "BAD_QUANTITY",
+  EMPTY_CART: "EMPTY_CART",
+  ADDRESS_NOT_FOUND: "ADDRESS_NOT_FOUND",
+  MIXED_CURRENCY: "MIXED_CURRENCY",
+  COUPON_UNAVAILABLE: "COUPON_UNAVAILABLE",
+  INVALID_STATE: "INVALID_STATE",
+  ALREADY_REQUESTED: "ALREADY_REQUESTED",
+  INVALID_AMOUNT: "INVALID_AMOUNT",
+} as const;
+export type OrderCode = (typeof OrderCode)[keyof typeof OrderCode];
+
+export const ORDER_MESSAGES: Record<string, string> = {
+  OUT_OF_STOCK: "not enough stock",
+  NOT_FOUND: "no such SKU or order",
+  OFF_SHELF: "the product is off the shelf",
+  SECKILL_NOT_ALLOWED: "flash-sale (seckill) items are bought through their seckill session",
+  BAD_QUANTITY: "quantity must be between 1 and 999",
+  EMPTY_CART: "no checked lines in the cart",
+  ADDRESS_NOT_FOUND: "no such address for this member",
+  MIXED_CURRENCY: "all items of one order must share a currency",
+  COUPON_UNAVAILABLE: "the coupon cannot be used for this order",
+  INVALID_STATE: "the order's status does not allow this",
+  ALREADY_REQUESTED: "an after-sales request of this order is already open",
+  INVALID_AMOUNT: "the amount exceeds what can be refunded",
+};
+
+export const message = (code: string): string | null => (code === OrderCode.OK ? null : ORDER_MESSAGES[code] ?? code);

@@ -1,0 +1,94 @@
+/**
+ * The order subgraph. `createOrderSubgraph` is what tests call (throwaway schema, random Redis
+ * prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running this file
+ * directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
+ */
+import { readFileSync } from "node:fs";
+import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createRedis } from "@mallgraph/platform/redis";
+import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { createContext, type Context } from "./context.ts";
+import type { OrderServices } from "./services/index.ts";
+import { OrderService } from "./services/orders.ts";
+import { OutboxPublisher } from "./services/outbox.ts";
+import { orderNoGenerator } from "./services/orderNo.ts";
+import { cartPort, catalogPort, memberPort, noPromotion, paymentPort, type CartPort, type CatalogPort, type MemberPort, type PaymentPort, type PromotionPort } from "./services/ports.ts";
+import { resolvers } from "./resolvers/index.ts";
+
+export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
+
+export interface OrderSubgraphOptions {
+  config: Config;
+  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "order". */
+  databaseUrl?: string;
+  port?: number;
+  /** Replace a port to another domain (default: its subgraph at subgraphUrl(config, domain)). */
+  ports?: Partial<{ catalog: CatalogPort; member: MemberPort; cart: CartPort; promotion: PromotionPort; payment: PaymentPort }>;
+}
+
+export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
+  const { config } = opts;
+  const log = logger("order");
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "order")) });
+  const redis = createRedis(config.REDIS_URL);
+  const secret = config.INTERNAL_SECRET;
+  const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);
+  const member = opts.ports?.member ?? memberPort(subgraphUrl(config, "member"), secret);
+  const cart = opts.ports?.cart ?? cartPort(subgraphUrl(config, "cart"), secret);
+  const payment = opts.ports?.payment ?? paymentPort(subgraphUrl(config, "payment"), secret);
+  const promotion = opts.ports?.promotion ?? noPromotion;
+  const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const timeouts = createQueue(q, QueueName.orderTimeouts);
+  const followUps = createQueue(q, QueueName.orderFollowUps);
+  const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log);
+  const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
+  const hooks = {};
+  const orders = new OrderService({
+    prisma, redis, prefix: config.REDIS_PREFIX, paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS,
+    catalog, member, cart, promotion, payment, outbox, timeouts, followUps, nextOrderNo, log, hooks,
+  });
+  return { prisma, redis, catalog, member, cart, promotion, payment, outbox, orders, timeouts, followUps, nextOrderNo, hooks };
+}
+
+export async function closeOrderServices(s: OrderServices): Promise<void> {
+  await Promise.all([s.timeouts.close(), s.followUps.close()]);
+  s.redis.disconnect();
+  await s.prisma.$disconnect();
+}
+
+export async function createOrderSubgraph(opts: OrderSubgraphOptions): Promise<RunningSubgraph & { services: OrderServices }> {
+  const services = createOrderServices(opts);
+  const running = await startSubgraph<Context>({
+    name: "order",
+    typeDefs,
+    resolvers,
+    port: opts.port ?? opts.config.ORDER_PORT,
+    host: opts.config.SERVICE_HOST,
+    internalSecret: opts.config.INTERNAL_SECRET,
+    context: (base) => createContext(base, services),
+    ready: async () => {
+      await services.prisma.$queryRaw`SELECT 1`;
+      await services.redis.ping();
+    },
+  });
+  return {
+    ...running,
+    services,
+    stop: async () => {
+      await running.stop();
+      await closeOrderServices(services);
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  createOrderSubgraph({ config }).catch((e) => {
+    logger("order").fatal({ err: e }, "order subgraph failed to start");
+    process.exit(1);
+  });
+}

@@ -1,0 +1,7 @@
+/** Processor of `order-events`: `publish` drains outbox rows that the post-commit path did not publish. */
+import type { Job } from "bullmq";
+import type { OutboxPublisher } from "../services/outbox.ts";
+
+export function orderEventsProcessor(outbox: OutboxPublisher) {
+  return async (_job: Job) => ({ published: await outbox.drain() });
+}

@@ -1,0 +1,18 @@
+import { asAdmin, asInternal, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import type { MutationResolvers } from "../generated/graphql.ts";
+
+export const Mutation: MutationResolvers = {
+  placeOrder: asMember((_p, { input }, ctx) => ctx.services.orders.placeOrder(memberId(ctx), input)),
+  cancelOrder: asMember((_p, { id }, ctx) => ctx.services.orders.cancel(id, memberId(ctx))),
+  confirmReceipt: asMember((_p, { id }, ctx) => ctx.services.orders.confirmReceipt(id, memberId(ctx))),
+  requestAfterSale: asMember((_p, { orderId, type, reason }, ctx) => ctx.services.orders.requestAfterSale(orderId, memberId(ctx), type, reason)),
+  adminShipOrder: asAdmin("order:write", (_p, { orderId, carrier, trackingNo }, ctx) =>
+    ctx.services.orders.ship(orderId, carrier, trackingNo, assertPermission(ctx, "order:write")),
+  ),
+  adminAddTrackingEvent: asAdmin("order:write", (_p, { orderId, event }, ctx) => ctx.services.orders.addTrackingEvent(orderId, event)),
+  adminReviewAfterSale: asAdmin("order:write", (_p, { id, approve, note }, ctx) =>
+    ctx.services.orders.reviewAfterSale(id, approve, note, assertPermission(ctx, "order:write")),
+  ),
+  orderMarkPaid: asInternal((_p, { orderId, paymentId, channel }, ctx) => ctx.services.orders.markPaid(orderId, paymentId, channel)),
+  orderMarkRefunded: asInternal((_p, { orderId, refundId, amount }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount)),
+};

@@ -1,0 +1,5 @@
+import type { OrderStatusChangeResolvers } from "../generated/graphql.ts";
+
+export const OrderStatusChange: OrderStatusChangeResolvers = {
+  at: (c) => c.createdAt.toISOString(),
+};

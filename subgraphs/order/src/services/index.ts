@@ -1,0 +1,24 @@
+import type { Redis } from "ioredis";
+import type { Queue } from "bullmq";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { OrderService } from "./orders.ts";
+import type { OutboxPublisher } from "./outbox.ts";
+import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
+import type { OrderTestHooks } from "./types.ts";
+
+export interface OrderServices {
+  prisma: PrismaClient;
+  redis: Redis;
+  catalog: CatalogPort;
+  member: MemberPort;
+  cart: CartPort;
+  promotion: PromotionPort;
+  payment: PaymentPort;
+  outbox: OutboxPublisher;
+  orders: OrderService;
+  timeouts: Queue;
+  followUps: Queue;
+  nextOrderNo: () => Promise<string>;
+  /** Test-only failure injection (mutable). */
+  hooks: OrderTestHooks;
+}

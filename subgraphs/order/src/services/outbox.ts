@@ -1,0 +1,57 @@
+/**
+ * Publishes the order outbox as live events after commit. Each row is claimed with a conditional
+ * UPDATE (publishedAt IS NULL) before it is published, so the post-commit path and the drainer
+ * job never publish one event twice; a failed publish un-claims the row for the next drain.
+ */
+import type { Redis } from "ioredis";
+import { publishLiveEvent } from "@mallgraph/platform/events";
+import type { Logger } from "@mallgraph/platform/log";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+
+export const ORDER_STATUS_TOPIC = "orderStatusChanged";
+
+export class OutboxPublisher {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Publishes the given rows (right after their transaction committed). Never throws. */
+  async publish(ids: string[]): Promise<number> {
+    let n = 0;
+    for (const id of ids) {
+      try {
+        if (await this.publishOne(id)) n++;
+      } catch (e) {
+        this.log.warn({ err: e, eventId: id }, "outbox publish failed; the drainer retries");
+      }
+    }
+    return n;
+  }
+
+  /** Publishes rows left behind (crash between commit and publish, Redis down): older than `graceMs`. */
+  async drain(graceMs = 2000, batch = 200): Promise<number> {
+    const rows = await this.prisma.orderOutbox.findMany({
+      where: { publishedAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
+      orderBy: { createdAt: "asc" },
+      take: batch,
+      select: { id: true },
+    });
+    return this.publish(rows.map((r) => r.id));
+  }
+
+  private async publishOne(id: string): Promise<boolean> {
+    const claimed = await this.prisma.orderOutbox.updateMany({ where: { id, publishedAt: null }, data: { publishedAt: new Date(), attempts: { increment: 1 } } });
+    if (claimed.count !== 1) return false;
+    const row = await this.prisma.orderOutbox.findUniqueOrThrow({ where: { id } });
+    try {
+      await publishLiveEvent(this.redis, this.prefix, row.topic, { eventId: row.id, keys: { orderId: row.orderId }, audience: [row.buyerId] });
+      return true;
+    } catch (e) {
+      await this.prisma.orderOutbox.update({ where: { id }, data: { publishedAt: null } });
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/** Plain domain shapes of the order domain (no GraphQL types here). */
+import type { Order, OrderItem } from "../generated/prisma/client.ts";
+import type { WorkflowHooks } from "../workflows/workflow.ts";
+
+export type OrderRecord = Order & { items?: OrderItem[] };
+
+export interface PlaceOrderInput {
+  fromCart?: boolean | null;
+  items?: Array<{ skuId: string; quantity: number }> | null;
+  addressId: string;
+  couponId?: string | null;
+  note?: string | null;
+  paymentMethod?: string | null;
+  idempotencyKey?: string | null;
+}
+
+export interface PlaceOrderOutcome {
+  code: string;
+  message: string | null;
+  failedSkuId: string | null;
+  order: OrderRecord | null;
+}
+
+export interface OrderOutcome {
+  code: string;
+  message: string | null;
+  order: OrderRecord | null;
+}
+
+export interface TransitionOutcome {
+  code: string;
+  status: string | null;
+}
+
+/** Test-only switches (failure injection); production passes none. */
+export interface OrderTestHooks {
+  placeOrder?: WorkflowHooks;
+}
+
+import type { AfterSale, OrderStatusChange, Shipment, TrackingEvent } from "../generated/prisma/client.ts";
+export type AfterSaleRow = AfterSale;
+export type StatusChangeRow = OrderStatusChange;
+export type TrackingEventRow = TrackingEvent;
+
+export type OrderItemView = OrderItem & { currency: string };
+export type ShipmentView = Shipment & { events: TrackingEvent[] };
+
+export interface StatusEventView {
+  eventId: string;
+  status: string;
+  previousStatus: string | null;
+  at: Date;
+  orderId: string;
+}
+
+export interface AfterSaleOutcome {
+  code: string;
+  message: string | null;
+  afterSale: AfterSale | null;
+}
+
+export interface OrderPage {
+  nodes: OrderRecord[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}

@@ -1,0 +1,40 @@
+/**
+ * The order domain's workers: payment time-outs (delayed `cancel-unpaid` per order plus a
+ * repeatable `sweep-expired` safety net), the outbox publisher (repeatable `publish`), and the
+ * retried follow-ups of committed changes.
+ */
+import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import type { Config } from "@mallgraph/platform/config";
+import { logger } from "@mallgraph/platform/log";
+import { createQueue } from "@mallgraph/platform/queue";
+import { closeOrderServices, createOrderServices, type OrderSubgraphOptions } from "./index.ts";
+import { TimeoutJob } from "./services/orders.ts";
+import { orderTimeoutsProcessor } from "./jobs/orderTimeouts.ts";
+import { orderEventsProcessor } from "./jobs/orderEvents.ts";
+import { orderFollowUpsProcessor } from "./jobs/orderFollowUps.ts";
+
+export interface OrderWorkerOptions extends Omit<OrderSubgraphOptions, "config" | "port"> {
+  /** Outbox drain interval (ms). */
+  outboxEveryMs?: number;
+  sweepEveryMs?: number;
+}
+
+export async function startWorkers(config: Config, opts: OrderWorkerOptions = {}): Promise<() => Promise<void>> {
+  const log = logger("order-worker");
+  const services = createOrderServices({ config, ...opts });
+  const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const events = createQueue(q, QueueName.orderEvents);
+  await events.upsertJobScheduler("publish-outbox", { every: opts.outboxEveryMs ?? 5000 }, { name: "publish" });
+  await services.timeouts.upsertJobScheduler("sweep-expired", { every: opts.sweepEveryMs ?? 60_000 }, { name: TimeoutJob.sweepExpired });
+  const workers = [
+    createWorker(q, QueueName.orderTimeouts, orderTimeoutsProcessor(services.orders, services.timeouts)),
+    createWorker(q, QueueName.orderEvents, orderEventsProcessor(services.outbox), { concurrency: 1 }),
+    createWorker(q, QueueName.orderFollowUps, orderFollowUpsProcessor(services.orders)),
+  ];
+  for (const w of workers) w.on("failed", (job, err) => log.warn({ err, job: job?.name, queue: w.name }, "order job failed"));
+  return async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await events.close();
+    await closeOrderServices(services);
+  };
+}

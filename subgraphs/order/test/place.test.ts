@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startOrderEnv, PLACE, ORDER, type OrderEnv } from "./support/env.ts";
+import { internal } from "./support/fakes.ts";
+import { seckillSkusKey } from "../../cart/src/services/cart.ts";
+
+describe("placeOrder", () => {
+  let env: OrderEnv;
+  let n = 0;
+  let buyer: string;
+  let addressId: string;
+  const place = (input: Record<string, unknown>, who = buyer) => env.call(PLACE, { input: { addressId, ...input } }, who);
+  const orderCount = () => env.order.services.prisma.order.count({ where: { buyerId: buyer } });
+
+  beforeAll(async () => {
+    env = await startOrderEnv();
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+  beforeEach(() => {
+    buyer = `b${++n}`;
+    addressId = env.memberSg.addAddress(buyer).id;
+    env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: 10 });
+    env.catalog.put({ id: "cup", title: "Cup", price: "0.10", available: 100 });
+    env.catalog.put({ id: "usd", title: "Import", price: "3.00", currency: "USD", available: 100 });
+  });
+
+  it("direct buy: server prices, stock reserved, order readable by its buyer only", async () => {
+    const r = await place({ items: [{ skuId: "tea", quantity: 3 }, { skuId: "cup", quantity: 7 }, { skuId: "cup", quantity: 1 }], note: "ring twice", paymentMethod: "SANDBOX" });
+    expect(r.errors).toBeUndefined();
+    const o = r.data.placeOrder.order;
+    expect(r.data.placeOrder.code).toBe("OK");
+    expect(o.orderNo).toMatch(/^\d{20}$/);
+    expect(o).toMatchObject({ status: "PENDING_PAYMENT", currency: "CNY", itemsTotal: "38.30", payable: "38.30" });
+    expect(o.items).toEqual([
+      { sku: { id: "cup" }, skuId: "cup", title: "Cup", quantity: 8, price: "0.10", subtotal: "0.80" },
+      { sku: { id: "tea" }, skuId: "tea", title: "Tea", quantity: 3, price: "12.50", subtotal: "37.50" },
+    ]);
+    expect(env.catalog.stock("tea")).toEqual({ available: 7, reserved: 3, sold: 0 });
+    expect(env.catalog.reservations.get(`order:${o.id}`)?.state).toBe("RESERVED");
+    const mine = await env.call(ORDER, { id: o.id }, buyer);
+    expect(mine.data.order).toEqual({ id: o.id, orderNo: o.orderNo, status: "PENDING_PAYMENT", payable: "38.30", currency: "CNY", items: [{ sku: { id: "cup" }, quantity: 8, price: "0.10" }, { sku: { id: "tea" }, quantity: 3, price: "12.50" }] });
+    expect((await env.call(ORDER, { id: o.id }, "someone-else")).data.order).toBeNull();
+    expect((await env.call(ORDER, { id: o.id })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const history = await env.order.services.prisma.orderStatusChange.findMany({ where: { orderId: o.id } });
+    expect(history.map((h) => h.to)).toEqual(["PENDING_PAYMENT"]);
+    expect(await env.order.services.prisma.orderOutbox.count({ where: { orderId: o.id } })).toBe(1);
+  });
+
+  it("from the cart: buys the checked lines and removes them from the cart", async () => {
+    const ADD = `mutation($s: ID!, $q: Int!) { addToCart(skuId: $s, quantity: $q) { code } }`;
+    expect((await env.callCart(ADD, { s: "tea", q: 2 }, buyer)).data.addToCart.code).toBe("OK");
+    await env.callCart(ADD, { s: "cup", q: 5 }, buyer);
+    await env.callCart(`mutation { checkCartItems(skuIds: ["cup"], checked: false) { code } }`, {}, buyer);
+    const r = await place({ fromCart: true });
+    expect(r.data.placeOrder.code).toBe("OK");
+    expect(r.data.placeOrder.order.items.map((i: any) => [i.skuId, i.quantity])).toEqual([["tea", 2]]);
+    expect(r.data.placeOrder.order.payable).toBe("25.00");
+    const cart = await env.callCart(`{ cart { items { skuId quantity } } }`, {}, buyer);
+    expect(cart.data.cart.items).toEqual([{ skuId: "cup", quantity: 5 }]);
+    // the unchecked line stayed: nothing checked is left to buy
+    expect((await place({ fromCart: true })).data.placeOrder.code).toBe("EMPTY_CART");
+  });
+
+  it("an empty (or all-unchecked) cart gives EMPTY_CART", async () => {
+    expect((await place({ fromCart: true })).data.placeOrder).toMatchObject({ code: "EMPTY_CART", order: null });
+    await env.callCart(`mutation { addToCart(skuId: "tea", quantity: 1) { code } }`, {}, buyer);
+    await env.callCart(`mutation { checkCartItems(skuIds: [], checked: false) { code } }`, {}, buyer);
+    expect((await place({ fromCart: true })).data.placeOrder.code).toBe("EMPTY_CART");
+    expect(await orderCount()).toBe(0);
+  });
+
+  it("refuses bad input with a clear code and changes nothing", async () => {
+    const before = env.catalog.stock("tea");
+    const cases: Array<[Record<string, unknown>, string, string | null]> = [
+      [{ items: [{ skuId: "tea", quantity: 0 }] }, "BAD_QUANTITY", "tea"],
+      [{ items: [{ skuId: "tea", quantity: -2 }] }, "BAD_QUANTITY", "tea"],
+      [{ items: [{ skuId: "tea", quantity: 1000 }] }, "BAD_QUANTITY", "tea"],
+      [{ items: [{ skuId: "tea", quantity: 11 }] }, "OUT_OF_STOCK", "tea"],
+      [{ items: [{ skuId: "ghost", quantity: 1 }] }, "NOT_FOUND", "ghost"],
+      [{ items: [{ skuId: "tea", quantity: 1 }, { skuId: "usd", quantity: 1 }] }, "MIXED_CURRENCY", null],
+      [{ items: [{ skuId: "tea", quantity: 1 }], addressId: "addr-of-nobody" }, "ADDRESS_NOT_FOUND", null],
+    ];
+    for (const [input, code, failed] of cases) {
+      const r = await place(input);
+      expect(r.data.placeOrder, JSON.stringify(input)).toMatchObject({ code, failedSkuId: failed, order: null });
+      expect(r.data.placeOrder.message).toBeTruthy();
+    }
+    env.catalog.put({ id: "old", title: "Old", price: "1.00", available: 5, onShelf: false });
+    expect((await place({ items: [{ skuId: "old", quantity: 1 }] })).data.placeOrder.code).toBe("OFF_SHELF");
+    await env.order.services.redis.sadd(seckillSkusKey(env.config.REDIS_PREFIX), "cup");
+    expect((await place({ items: [{ skuId: "cup", quantity: 1 }] })).data.placeOrder.code).toBe("SECKILL_NOT_ALLOWED");
+    await env.order.services.redis.srem(seckillSkusKey(env.config.REDIS_PREFIX), "cup");
+    const noItems = await place({ items: [] });
+    expect(noItems.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const longNote = await place({ items: [{ skuId: "tea", quantity: 1 }], note: "x".repeat(201) });
+    expect(longNote.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(env.catalog.stock("tea")).toEqual(before);
+    expect(await orderCount()).toBe(0);
+  });
+
+  it("another member's address is refused and nothing is reserved", async () => {
+    const other = env.memberSg.addAddress(`${buyer}-neighbour`);
+    const before = env.catalog.calls.reserve;
+    const r = await place({ items: [{ skuId: "tea", quantity: 1 }], addressId: other.id });
+    expect(r.data.placeOrder).toMatchObject({ code: "ADDRESS_NOT_FOUND", order: null });
+    expect(env.catalog.calls.reserve).toBe(before);
+    expect(await orderCount()).toBe(0);
+  });
+
+  it("stock that runs out between check and reserve comes back as OUT_OF_STOCK from the reservation", async () => {
+    env.catalog.put({ id: "last", title: "Last one", price: "5.00", available: 1 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => place({ items: [{ skuId: "last", quantity: 1 }], idempotencyKey: `k${i}` })));
+    const codes = results.map((r) => r.data.placeOrder.code).sort();
+    expect(codes.filter((c) => c === "OK")).toHaveLength(1);
+    expect(codes.filter((c) => c === "OUT_OF_STOCK")).toHaveLength(7);
+    expect(env.catalog.stock("last")).toEqual({ available: 0, reserved: 1, sold: 0 });
+    expect(await orderCount()).toBe(1);
+  });
+
+  it("the same idempotency key returns the same order, also for 20 concurrent submits", async () => {
+    const input = { items: [{ skuId: "tea", quantity: 1 }], idempotencyKey: "submit-1" };
+    const first = await place(input);
+    const again = await place(input);
+    expect(again.data.placeOrder.order.id).toBe(first.data.placeOrder.order.id);
+    const storm = await Promise.all(Array.from({ length: 20 }, () => place({ items: [{ skuId: "cup", quantity: 2 }], idempotencyKey: "storm" })));
+    const ids = new Set(storm.map((r) => r.data.placeOrder.order?.id));
+    expect(storm.every((r) => r.data.placeOrder.code === "OK")).toBe(true);
+    expect(ids.size).toBe(1);
+    expect(await orderCount()).toBe(2);
+    expect(env.catalog.stock("cup").reserved).toBe(2);
+    // the same key of another buyer is another order
+    const otherBuyer = `${buyer}-x`;
+    const otherAddr = env.memberSg.addAddress(otherBuyer).id;
+    const other = await env.call(PLACE, { input: { addressId: otherAddr, items: [{ skuId: "cup", quantity: 1 }], idempotencyKey: "storm" } }, otherBuyer);
+    expect(other.data.placeOrder.order.id).not.toBe([...ids][0]);
+  });
+
+  it("internal orderForPayment and its guard", async () => {
+    const o = (await place({ items: [{ skuId: "tea", quantity: 2 }] })).data.placeOrder.order;
+    const Q = `query($id: ID!) { orderForPayment(id: $id) { id orderNo buyerId status payable currency subject } }`;
+    expect((await env.call(Q, { id: o.id }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await env.call(Q, { id: o.id }, internal("payment"))).data.orderForPayment).toEqual({ id: o.id, orderNo: o.orderNo, buyerId: buyer, status: "PENDING_PAYMENT", payable: "25.00", currency: "CNY", subject: "Tea" });
+    expect((await env.call(Q, { id: "nope" }, internal("payment"))).data.orderForPayment).toBeNull();
+  });
+
+  it("myOrders pages newest first", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await place({ items: [{ skuId: "cup", quantity: 1 }] })).data.placeOrder.order.id);
+    const Q = `query($after: String) { myOrders(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`;
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const r: any = await env.call(Q, { after }, buyer);
+      seen.push(...r.data.myOrders.nodes.map((x: any) => x.id));
+      if (!r.data.myOrders.pageInfo.hasNextPage) break;
+      after = r.data.myOrders.pageInfo.endCursor;
+    }
+    expect(seen).toEqual([...ids].reverse());
+    const filtered = await env.call(`{ myOrders(status: PAID) { nodes { id } } }`, {}, buyer);
+    expect(filtered.data.myOrders.nodes).toEqual([]);
+  });
+
+  it("resolves Order entities for its buyer only (_entities contract)", async () => {
+    const o = (await place({ items: [{ skuId: "cup", quantity: 1 }] })).data.placeOrder.order;
+    const Q = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id orderNo status } } }`;
+    const reps = { r: [{ __typename: "Order", id: o.id }] };
+    expect((await env.call(Q, reps, buyer)).data._entities).toEqual([{ id: o.id, orderNo: o.orderNo, status: "PENDING_PAYMENT" }]);
+    expect((await env.call(Q, reps, internal("payment"))).data._entities[0].id).toBe(o.id);
+    expect((await env.call(Q, reps, "intruder")).data._entities).toEqual([null]);
+  });
+});
