@@ -1,0 +1,105 @@
+/**
+ * The catalog subgraph: categories, brands, attributes, SPU/SKU, inventory, search, reviews.
+ * `createCatalogSubgraph` is what tests call (with a throwaway schema and Redis prefix);
+ * running this file directly starts it with the environment's configuration.
+ */
+import { readFileSync } from "node:fs";
+import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createRedis } from "@mallgraph/platform/redis";
+import { logger } from "@mallgraph/platform/log";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { buildCatalogServices, type CatalogServices } from "./services/index.ts";
+import { createLoaders } from "./services/loaders.ts";
+import type { PurchaseVerifier } from "./services/purchases.ts";
+import type { SearchBackend } from "./search/types.ts";
+import type { Context } from "./context.ts";
+import { resolvers } from "./resolvers/index.ts";
+
+export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
+
+export interface CatalogSubgraphOptions {
+  config: Config;
+  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "catalog". */
+  databaseUrl?: string;
+  port?: number;
+  /** Test seams (real implementations by default). */
+  purchaseVerifier?: PurchaseVerifier;
+  searchBackend?: SearchBackend;
+  /** Called for every SQL statement sent to PostgreSQL (tests count queries with it). */
+  onQuery?: (sql: string) => void;
+  poolSize?: number;
+}
+
+/** Wraps the driver adapter so every SQL statement is reported (query counting in tests). */
+function countingAdapter(adapter: any, onQuery: (sql: string) => void) {
+  const wrap = (q: any) => {
+    for (const m of ["queryRaw", "executeRaw"]) {
+      const orig = q[m].bind(q);
+      q[m] = (query: { sql: string }) => {
+        onQuery(query.sql);
+        return orig(query);
+      };
+    }
+    if (q.startTransaction) {
+      const st = q.startTransaction.bind(q);
+      q.startTransaction = async (...args: unknown[]) => wrap(await st(...args));
+    }
+    return q;
+  };
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = async () => wrap(await connect());
+  return adapter;
+}
+
+export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "databaseUrl" | "onQuery" | "poolSize">): PrismaClient {
+  const adapter = runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(opts.config.DATABASE_URL, "catalog"), opts.poolSize ?? 10);
+  return new PrismaClient({ adapter: opts.onQuery ? countingAdapter(adapter, opts.onQuery) : adapter });
+}
+
+export async function createCatalogServices(opts: CatalogSubgraphOptions): Promise<CatalogServices> {
+  const prisma = createPrisma(opts);
+  const redis = createRedis(opts.config.REDIS_URL);
+  return buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend });
+}
+
+export async function closeCatalogServices(s: CatalogServices): Promise<void> {
+  await s.prisma.$disconnect();
+  s.redis.disconnect();
+  const b = s.search.backend as { close?: () => Promise<void> };
+  await b.close?.();
+}
+
+export async function createCatalogSubgraph(opts: CatalogSubgraphOptions): Promise<RunningSubgraph & { services: CatalogServices }> {
+  const services = await createCatalogServices(opts);
+  const running = await startSubgraph<Context>({
+    name: "catalog",
+    typeDefs,
+    resolvers,
+    port: opts.port ?? opts.config.CATALOG_PORT,
+    host: opts.config.SERVICE_HOST,
+    internalSecret: opts.config.INTERNAL_SECRET,
+    context: (base) => ({ ...base, services, loaders: createLoaders(services) }),
+    ready: async () => {
+      await services.prisma.$queryRaw`SELECT 1`;
+      await services.redis.ping();
+    },
+  });
+  return {
+    ...running,
+    services,
+    stop: async () => {
+      await running.stop();
+      await closeCatalogServices(services);
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  createCatalogSubgraph({ config }).catch((e) => {
+    logger("catalog").fatal({ err: e }, "catalog subgraph failed to start");
+    process.exit(1);
+  });
+}

@@ -1,0 +1,10 @@
+import type { ProductSearchItemResolvers } from "../generated/graphql.ts";
+import { notFound } from "../errors.ts";
+
+export const ProductSearchItem: ProductSearchItemResolvers = {
+  product: async (i, _a, ctx) => {
+    const p = await ctx.loaders.product.load(i.spuId);
+    if (!p) throw notFound("product", i.spuId);
+    return p;
+  },
+};

@@ -1,0 +1,28 @@
+import type { Redis } from "ioredis";
+import type { Config } from "@mallgraph/platform/config";
+import type { KeyFn } from "@mallgraph/platform/redis";
+import type { PrismaClient, Prisma } from "../generated/prisma/client.ts";
+
+export type Tx = Prisma.TransactionClient;
+
+/** What every catalog service is built from. */
+export interface Deps {
+  prisma: PrismaClient;
+  redis: Redis;
+  /** `<prefix>:{catalog}:…` */
+  keys: KeyFn;
+  config: Config;
+}
+
+/** Adds a search-outbox row for each SPU, inside the caller's transaction. */
+export async function touchSearch(tx: Tx, spuIds: Iterable<string>): Promise<void> {
+  const ids = [...new Set(spuIds)];
+  if (ids.length) await tx.searchOutbox.createMany({ data: ids.map((spuId) => ({ spuId })) });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Serializes writes to the category tree (transaction-scoped advisory lock). */
+export async function lockTree(tx: Tx): Promise<void> {
+  await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext('catalog:category-tree'))`);
+}

@@ -1,0 +1,60 @@
+/** Builds every catalog service from its dependencies. */
+import type { Redis } from "ioredis";
+import { keyFor } from "@mallgraph/platform/redis";
+import { subgraphUrl, type Config } from "@mallgraph/platform/config";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import { CategoryService } from "./categories.ts";
+import { TaxonomyService } from "./taxonomy.ts";
+import { ProductService } from "./products.ts";
+import { InventoryService } from "./inventory.ts";
+import { ReviewService } from "./reviews.ts";
+import { OrderServicePurchaseVerifier, type PurchaseVerifier } from "./purchases.ts";
+import { SearchService } from "../search/service.ts";
+import { PostgresSearchBackend } from "../search/postgres.ts";
+import { ElasticsearchBackend } from "../search/elasticsearch.ts";
+import type { SearchBackend } from "../search/types.ts";
+import type { Deps } from "./deps.ts";
+
+export interface CatalogServices {
+  deps: Deps;
+  prisma: PrismaClient;
+  redis: Redis;
+  categories: CategoryService;
+  taxonomy: TaxonomyService;
+  products: ProductService;
+  inventory: InventoryService;
+  reviews: ReviewService;
+  search: SearchService;
+}
+
+/** The search backend config.SEARCH_BACKEND names. */
+export function createSearchBackend(config: Config, prisma: PrismaClient, prefix = config.REDIS_PREFIX): SearchBackend {
+  if (config.SEARCH_BACKEND === "elasticsearch") {
+    if (!config.ELASTICSEARCH_URL) throw new Error("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL");
+    return ElasticsearchBackend.fromUrl(config.ELASTICSEARCH_URL, `${prefix.toLowerCase()}-catalog-products`);
+  }
+  return new PostgresSearchBackend(prisma);
+}
+
+export function buildCatalogServices(opts: {
+  config: Config;
+  prisma: PrismaClient;
+  redis: Redis;
+  searchBackend?: SearchBackend;
+  purchaseVerifier?: PurchaseVerifier;
+}): CatalogServices {
+  const deps: Deps = { prisma: opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
+  const categories = new CategoryService(deps);
+  const verifier = opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: opts.config.INTERNAL_SECRET });
+  return {
+    deps,
+    prisma: opts.prisma,
+    redis: opts.redis,
+    categories,
+    taxonomy: new TaxonomyService(deps, categories),
+    products: new ProductService(deps, categories),
+    inventory: new InventoryService(deps),
+    reviews: new ReviewService(deps, verifier),
+    search: new SearchService(deps, categories, opts.searchBackend ?? createSearchBackend(opts.config, opts.prisma)),
+  };
+}

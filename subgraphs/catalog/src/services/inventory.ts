@@ -1,0 +1,100 @@
+/**
+ * Inventory: available / reserved / sold per SKU, purchase inbound records, and reservations with a
+ * time-out. Reserve, release and confirm are single calls of PL/pgSQL functions (migration):
+ * all lines or none, idempotent per key, rows locked in SKU order, stock never below zero
+ * (conditional UPDATE + CHECK constraint). See docs/decisions/0003-inventory.md.
+ */
+import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refuse } from "../errors.ts";
+import { touchSearch, type Deps } from "./deps.ts";
+
+export interface StockLine {
+  skuId: string;
+  quantity: number;
+}
+
+export interface ReservationResult {
+  code: string;
+  failedSkuId: string | null;
+  reservationId: string | null;
+  status: string | null;
+  expiresAt: Date | null;
+}
+
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+export class InventoryService {
+  constructor(private d: Deps) {}
+
+  async stock(skuId: string) {
+    const inv = await this.d.prisma.inventory.findUnique({ where: { skuId } });
+    if (!inv) throw notFound("SKU", skuId);
+    return { available: inv.available, reserved: inv.reserved, sold: inv.sold };
+  }
+
+  /** Purchase inbound: a record and the stock, in one transaction. */
+  async inbound(skuId: string, quantity: number, note: string | null | undefined, operatorId: string | null) {
+    assertQuantity(quantity, "quantity");
+    if (note != null && note.length > 500) throw badInput("note is longer than 500 characters", { field: "note" });
+    return this.d.prisma.$transaction(async (tx) => {
+      const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
+      if (!sku) throw notFound("SKU", skuId);
+      await tx.inboundRecord.create({ data: { skuId, quantity, note: note ?? null, operatorId } });
+      const inv = await tx.inventory.upsert({ where: { skuId }, create: { skuId, available: quantity }, update: { available: { increment: quantity } } });
+      if (inv.available === quantity) await touchSearch(tx, [sku.spuId]); // out of stock → in stock
+      return { available: inv.available, reserved: inv.reserved, sold: inv.sold };
+    });
+  }
+
+  inboundRecords(skuId: string, first: number) {
+    return this.d.prisma.inboundRecord.findMany({ where: { skuId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: Math.min(Math.max(first, 1), 100) });
+  }
+
+  async reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<ReservationResult> {
+    assertText(key, "key", 200);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > MAX_TTL_SECONDS)
+      throw refuse(Reason.BAD_QUANTITY, `ttlSeconds must be an integer in 1..${MAX_TTL_SECONDS}`, { field: "ttlSeconds" });
+    if (!Array.isArray(lines) || lines.length > 200) throw refuse(Reason.BAD_QUANTITY, "1..200 lines", { field: "lines" });
+    for (const l of lines) {
+      if (!Number.isInteger(l.quantity) || l.quantity <= 0) return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null };
+    }
+    const rows = await this.d.prisma.$queryRaw<Array<{ code: string; failed_sku_id: string | null; reservation_id: string | null; status: string | null; expires_at: Date | null }>>`
+      SELECT * FROM catalog_reserve(${key}, ${JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })))}::jsonb, ${ttlSeconds}::int)`;
+    const r = rows[0]!;
+    return { code: r.code, failedSkuId: r.failed_sku_id, reservationId: r.reservation_id, status: r.status, expiresAt: r.expires_at };
+  }
+
+  /** Gives reserved stock back. True when the reservation is released (now or before). */
+  async release(key: string): Promise<boolean> {
+    return (await this.releaseDetailed(key)).status === "RELEASED";
+  }
+
+  async releaseDetailed(key: string): Promise<{ changed: boolean; status: string | null }> {
+    assertText(key, "key", 200);
+    const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null }>>`SELECT * FROM catalog_release(${key})`;
+    return rows[0]!;
+  }
+
+  /** Reserved → sold. True when the reservation is confirmed (now or before). */
+  async confirm(key: string): Promise<boolean> {
+    return (await this.confirmDetailed(key)).status === "CONFIRMED";
+  }
+
+  async confirmDetailed(key: string): Promise<{ changed: boolean; status: string | null }> {
+    assertText(key, "key", 200);
+    const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null }>>`SELECT * FROM catalog_confirm(${key})`;
+    return rows[0]!;
+  }
+
+  /** Releases reservations whose time-out passed (the inventory-reservations job). Returns how many. */
+  async releaseExpired(limit = 500): Promise<number> {
+    const due = await this.d.prisma.reservation.findMany({
+      where: { status: "PENDING", expiresAt: { lt: new Date() } },
+      orderBy: { expiresAt: "asc" },
+      take: limit,
+      select: { key: true },
+    });
+    let n = 0;
+    for (const r of due) if ((await this.releaseDetailed(r.key)).changed) n++;
+    return n;
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * SPUs and SKUs: creation with validation (category leaf, attribute kinds, exact prices), shelving
+ * (DRAFT → ON_SHELF ⇄ OFF_SHELF), and the batched loads behind product detail and the entities.
+ * Every change that affects a search document writes a search-outbox row in the same transaction.
+ */
+import { formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { Reason, alreadyExists, assertQuantity, assertText, invalidState, isUniqueViolation, notFound, refuse } from "../errors.ts";
+import type { CategoryService } from "./categories.ts";
+import { touchSearch, type Deps, type Tx } from "./deps.ts";
+import type { Prisma, SpuStatus } from "../generated/prisma/client.ts";
+
+export interface SkuInput {
+  code: string;
+  title: string;
+  price: string;
+  currency: string;
+  images?: string[] | null;
+  saleAttributeValueIds?: string[] | null;
+  initialStock?: number | null;
+}
+
+export interface ProductInput {
+  title: string;
+  subtitle?: string | null;
+  description?: string | null;
+  images?: string[] | null;
+  categoryId: string;
+  brandId?: string | null;
+  baseAttributeValueIds?: string[] | null;
+  skus?: SkuInput[] | null;
+}
+
+export interface ProductUpdate {
+  title?: string | null;
+  subtitle?: string | null;
+  description?: string | null;
+  images?: string[] | null;
+  brandId?: string | null;
+  baseAttributeValueIds?: string[] | null;
+}
+
+export interface SkuUpdate {
+  title?: string | null;
+  price?: string | null;
+  currency?: string | null;
+  images?: string[] | null;
+}
+
+export interface AttrPair {
+  attributeId: string;
+  name: string;
+  valueId: string;
+  value: string;
+  sort: number;
+}
+
+export interface SkuView {
+  id: string;
+  spuId: string;
+  code: string;
+  title: string;
+  price: string;
+  currency: string;
+  images: string[];
+  onShelf: boolean;
+  stock: { available: number; reserved: number; sold: number };
+  saleAttributes: AttrPair[];
+}
+
+export interface ProductView {
+  id: string;
+  title: string;
+  subtitle: string | null;
+  description: string | null;
+  images: string[];
+  status: SpuStatus;
+  onShelfAt: Date | null;
+  sales: number;
+  category: { id: string; name: string; level: number; sort: number; parentId: string | null; children: [] };
+  brand: { id: string; name: string; logo: string | null; description: string | null } | null;
+  baseAttributes: AttrPair[];
+  skus: SkuView[];
+}
+
+const attrInclude = { include: { attributeValue: { include: { attribute: true } } } } as const;
+export const skuInclude = { inventory: true, attributes: attrInclude } satisfies Prisma.SkuInclude;
+export const spuInclude = {
+  brand: true,
+  category: true,
+  attributes: attrInclude,
+  skus: { include: skuInclude, orderBy: [{ sort: "asc" }, { code: "asc" }] },
+} satisfies Prisma.SpuInclude;
+
+type SkuRow = Prisma.SkuGetPayload<{ include: typeof skuInclude }>;
+type SpuRow = Prisma.SpuGetPayload<{ include: typeof spuInclude }>;
+
+function pairs(rows: Array<{ attributeValue: { id: string; value: string; attribute: { id: string; name: string; sort: number } } }>): AttrPair[] {
+  return rows
+    .map((r) => ({ attributeId: r.attributeValue.attribute.id, name: r.attributeValue.attribute.name, valueId: r.attributeValue.id, value: r.attributeValue.value, sort: r.attributeValue.attribute.sort }))
+    .sort((a, b) => a.sort - b.sort || a.name.localeCompare(b.name));
+}
+
+export function toSkuView(s: SkuRow, spuStatus: SpuStatus): SkuView {
+  return {
+    id: s.id,
+    spuId: s.spuId,
+    code: s.code,
+    title: s.title,
+    price: formatAmount(s.price, s.currency),
+    currency: s.currency,
+    images: s.images,
+    onShelf: spuStatus === "ON_SHELF",
+    stock: { available: s.inventory?.available ?? 0, reserved: s.inventory?.reserved ?? 0, sold: s.inventory?.sold ?? 0 },
+    saleAttributes: pairs(s.attributes),
+  };
+}
+
+export function toProductView(p: SpuRow): ProductView {
+  return {
+    id: p.id,
+    title: p.title,
+    subtitle: p.subtitle,
+    description: p.description,
+    images: p.images,
+    status: p.status,
+    onShelfAt: p.onShelfAt,
+    sales: p.sales,
+    category: { id: p.category.id, name: p.category.name, level: p.category.level, sort: p.category.sort, parentId: p.category.parentId, children: [] },
+    brand: p.brand,
+    baseAttributes: pairs(p.attributes),
+    skus: p.skus.map((s) => toSkuView(s, p.status)),
+  };
+}
+
+export interface SaleMatrix {
+  attributes: Array<{ id: string; name: string; values: Array<{ id: string; value: string }> }>;
+  combinations: Array<{ skuId: string; valueIds: string[]; price: string; available: number }>;
+}
+
+/** The sale-attribute axes of a product and which SKU each value combination is. */
+export function saleMatrix(p: ProductView): SaleMatrix {
+  const axes = new Map<string, { id: string; name: string; sort: number; values: Map<string, string> }>();
+  for (const s of p.skus)
+    for (const a of s.saleAttributes) {
+      const axis = axes.get(a.attributeId) ?? { id: a.attributeId, name: a.name, sort: a.sort, values: new Map() };
+      axis.values.set(a.valueId, a.value);
+      axes.set(a.attributeId, axis);
+    }
+  const ordered = [...axes.values()].sort((a, b) => a.sort - b.sort || a.name.localeCompare(b.name));
+  return {
+    attributes: ordered.map((a) => ({ id: a.id, name: a.name, values: [...a.values].map(([id, value]) => ({ id, value })) })),
+    combinations: p.skus.map((s) => ({
+      skuId: s.id,
+      valueIds: ordered.map((a) => s.saleAttributes.find((x) => x.attributeId === a.id)?.valueId ?? ""),
+      price: s.price,
+      available: s.stock.available,
+    })),
+  };
+}
+
+export class ProductService {
+  constructor(
+    private d: Deps,
+    private categories: CategoryService,
+  ) {}
+
+  /** Product views in the order of `ids` (null for unknown ids): one batched load. */
+  async loadProducts(ids: readonly string[]): Promise<Array<ProductView | null>> {
+    const rows = await this.d.prisma.spu.findMany({ where: { id: { in: [...new Set(ids)] } }, include: spuInclude });
+    const byId = new Map(rows.map((r) => [r.id, toProductView(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** SKU views in the order of `ids` (null for unknown ids): one batched load. */
+  async loadSkus(ids: readonly string[]): Promise<Array<SkuView | null>> {
+    const rows = await this.d.prisma.sku.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { ...skuInclude, spu: { select: { status: true } } } });
+    const byId = new Map(rows.map((r) => [r.id, toSkuView(r, r.spu.status)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** Internal: SKU snapshots for order and cart, in the order of `ids`. */
+  async snapshots(ids: readonly string[]) {
+    if (ids.length > 500) throw refuse(Reason.BAD_QUANTITY, "at most 500 ids");
+    const rows = await this.d.prisma.sku.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { inventory: true, spu: { select: { status: true, images: true } } } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      if (!r) return null;
+      return {
+        id: r.id,
+        spuId: r.spuId,
+        title: r.title,
+        price: formatAmount(r.price, r.currency),
+        currency: r.currency,
+        onShelf: r.spu.status === "ON_SHELF",
+        available: r.inventory?.available ?? 0,
+        image: r.images[0] ?? r.spu.images[0] ?? null,
+      };
+    });
+  }
+
+  private async checkAttributeValues(tx: Tx, categoryId: string, ids: string[], kind: "BASE" | "SALE", field: string) {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return [];
+    const values = await tx.attributeValue.findMany({ where: { id: { in: unique } }, include: { attribute: true } });
+    if (values.length !== unique.length) throw notFound("attribute value", unique.find((id) => !values.some((v) => v.id === id)));
+    for (const v of values) {
+      if (v.attribute.categoryId !== categoryId || v.attribute.kind !== kind)
+        throw refuse(Reason.ATTRIBUTE_MISMATCH, `${field}: value ${v.id} is not a ${kind} attribute value of the product's category`, { field });
+    }
+    const perAttr = new Set(values.map((v) => v.attributeId));
+    if (perAttr.size !== values.length) throw refuse(Reason.ATTRIBUTE_MISMATCH, `${field}: one value per attribute`, { field });
+    return values;
+  }
+
+  private images(v: string[] | null | undefined, field: string): string[] {
+    const list = v ?? [];
+    if (list.length > 20) throw refuse(Reason.BAD_QUANTITY, `${field}: at most 20 images`, { field });
+    return list.map((u, i) => assertText(u, `${field}[${i}]`, 1000));
+  }
+
+  private async addSkuTx(tx: Tx, spu: { id: string; categoryId: string; status: SpuStatus }, input: SkuInput, sort: number): Promise<string> {
+    const code = assertText(input.code, "code", 64);
+    const title = assertText(input.title, "title", 300);
+    const currency = assertText(input.currency, "currency", 8);
+    const price = parseAmount(input.price, currency, { field: "price", allowZero: true });
+    const stock = assertQuantity(input.initialStock ?? 0, "initialStock", { allowZero: true });
+    const values = await this.checkAttributeValues(tx, spu.categoryId, input.saleAttributeValueIds ?? [], "SALE", "saleAttributeValueIds");
+    if (values.length) {
+      // the same value combination must not name two SKUs of one SPU
+      const want = values.map((v) => v.id).sort().join(",");
+      const siblings = await tx.sku.findMany({ where: { spuId: spu.id }, include: { attributes: true } });
+      if (siblings.some((s) => s.attributes.map((a) => a.attributeValueId).sort().join(",") === want))
+        throw refuse(Reason.ATTRIBUTE_MISMATCH, "another SKU of this product has the same sale attribute values");
+    }
+    if (await tx.sku.findUnique({ where: { code } })) throw alreadyExists(Reason.SKU_CODE_TAKEN, `SKU code ${code} is taken`);
+    const sku = await tx.sku.create({ data: { spuId: spu.id, code, title, price: price.toString(), currency, images: this.images(input.images, "images"), sort } });
+    if (values.length) await tx.skuAttributeValue.createMany({ data: values.map((v) => ({ skuId: sku.id, attributeValueId: v.id })) });
+    await tx.inventory.create({ data: { skuId: sku.id, available: stock } });
+    if (stock > 0) await tx.inboundRecord.create({ data: { skuId: sku.id, quantity: stock, note: "initial stock" } });
+    if (spu.status === "ON_SHELF") await touchSearch(tx, [spu.id]);
+    return sku.id;
+  }
+
+  private async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.d.prisma.$transaction(fn, { timeout: 20_000 });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw alreadyExists(Reason.SKU_CODE_TAKEN, "a SKU code is taken");
+      throw e;
+    }
+  }
+
+  async create(input: ProductInput): Promise<ProductView> {
+    const title = assertText(input.title, "title", 300);
+    const id = await this.tx(async (tx) => {
+      await this.categories.requireLeaf(tx, input.categoryId);
+      if (input.brandId && !(await tx.brand.findUnique({ where: { id: input.brandId } }))) throw notFound("brand", input.brandId);
+      const base = await this.checkAttributeValues(tx, input.categoryId, input.baseAttributeValueIds ?? [], "BASE", "baseAttributeValueIds");
+      const spu = await tx.spu.create({
+        data: {
+          title,
+          subtitle: input.subtitle ?? null,
+          description: input.description ?? null,
+          images: this.images(input.images, "images"),
+          categoryId: input.categoryId,
+          brandId: input.brandId ?? null,
+        },
+      });
+      if (base.length) await tx.spuAttributeValue.createMany({ data: base.map((v) => ({ spuId: spu.id, attributeValueId: v.id })) });
+      let sort = 0;
+      for (const s of input.skus ?? []) await this.addSkuTx(tx, spu, s, sort++);
+      return spu.id;
+    });
+    return (await this.loadProducts([id]))[0]!;
+  }
+
+  async update(id: string, input: ProductUpdate): Promise<ProductView> {
+    await this.tx(async (tx) => {
+      const spu = await tx.spu.findUnique({ where: { id } });
+      if (!spu) throw notFound("product", id);
+      if (input.brandId && !(await tx.brand.findUnique({ where: { id: input.brandId } }))) throw notFound("brand", input.brandId);
+      await tx.spu.update({
+        where: { id },
+        data: {
+          title: input.title == null ? undefined : assertText(input.title, "title", 300),
+          subtitle: input.subtitle === undefined ? undefined : input.subtitle,
+          description: input.description === undefined ? undefined : input.description,
+          images: input.images == null ? undefined : this.images(input.images, "images"),
+          brandId: input.brandId === undefined ? undefined : input.brandId,
+        },
+      });
+      if (input.baseAttributeValueIds) {
+        const base = await this.checkAttributeValues(tx, spu.categoryId, input.baseAttributeValueIds, "BASE", "baseAttributeValueIds");
+        await tx.spuAttributeValue.deleteMany({ where: { spuId: id } });
+        await tx.spuAttributeValue.createMany({ data: base.map((v) => ({ spuId: id, attributeValueId: v.id })) });
+      }
+      await touchSearch(tx, [id]);
+    });
+    return (await this.loadProducts([id]))[0]!;
+  }
+
+  async addSku(spuId: string, input: SkuInput): Promise<SkuView> {
+    const skuId = await this.tx(async (tx) => {
+      const spu = await tx.spu.findUnique({ where: { id: spuId } });
+      if (!spu) throw notFound("product", spuId);
+      const n = await tx.sku.count({ where: { spuId } });
+      return this.addSkuTx(tx, spu, input, n);
+    });
+    return (await this.loadSkus([skuId]))[0]!;
+  }
+
+  async updateSku(id: string, input: SkuUpdate): Promise<SkuView> {
+    await this.tx(async (tx) => {
+      const sku = await tx.sku.findUnique({ where: { id } });
+      if (!sku) throw notFound("SKU", id);
+      const currency = input.currency == null ? sku.currency : assertText(input.currency, "currency", 8);
+      const price = input.price == null ? undefined : parseAmount(input.price, currency, { field: "price", allowZero: true }).toString();
+      if (input.currency != null && input.price == null) parseAmount(formatAmount(sku.price, sku.currency), currency, { field: "price", allowZero: true });
+      await tx.sku.update({
+        where: { id },
+        data: {
+          title: input.title == null ? undefined : assertText(input.title, "title", 300),
+          price,
+          currency,
+          images: input.images == null ? undefined : this.images(input.images, "images"),
+        },
+      });
+      await touchSearch(tx, [sku.spuId]);
+    });
+    return (await this.loadSkus([id]))[0]!;
+  }
+
+  async putOnShelf(id: string): Promise<ProductView> {
+    await this.tx(async (tx) => {
+      const rows = await tx.$queryRaw<Array<{ status: SpuStatus }>>`SELECT "status"::text AS status FROM "Spu" WHERE "id" = ${id} FOR UPDATE`;
+      if (!rows.length) throw notFound("product", id);
+      if (rows[0]!.status === "ON_SHELF") return;
+      if (!(await tx.sku.count({ where: { spuId: id } }))) throw invalidState(Reason.PRODUCT_HAS_NO_SKU, "a product without SKUs cannot go on shelf");
+      await tx.spu.update({ where: { id }, data: { status: "ON_SHELF", onShelfAt: new Date() } });
+      await touchSearch(tx, [id]);
+    });
+    return (await this.loadProducts([id]))[0]!;
+  }
+
+  async takeOffShelf(id: string): Promise<ProductView> {
+    await this.tx(async (tx) => {
+      const rows = await tx.$queryRaw<Array<{ status: SpuStatus }>>`SELECT "status"::text AS status FROM "Spu" WHERE "id" = ${id} FOR UPDATE`;
+      if (!rows.length) throw notFound("product", id);
+      const status = rows[0]!.status;
+      if (status === "OFF_SHELF") return;
+      if (status !== "ON_SHELF") throw invalidState(Reason.INVALID_TRANSITION, `a ${status} product cannot be taken off shelf`);
+      await tx.spu.update({ where: { id }, data: { status: "OFF_SHELF" } });
+      await touchSearch(tx, [id]);
+    });
+    return (await this.loadProducts([id]))[0]!;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Purchase verification for reviews: asks the order subgraph's internal field
+ * `purchaseVerified(orderId, memberId, skuId)` (docs/service-contracts.md) with a signed
+ * internal identity. Behind an interface so the review rules do not know the transport.
+ */
+import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
+
+export interface PurchaseVerifier {
+  /** True when the member bought the SKU in that order and it was delivered/completed. */
+  verify(orderId: string, memberId: string, skuId: string): Promise<boolean>;
+}
+
+const QUERY = `query PurchaseVerified($orderId: ID!, $memberId: ID!, $skuId: ID!) {
+  purchaseVerified(orderId: $orderId, memberId: $memberId, skuId: $skuId)
+}`;
+
+export class OrderServicePurchaseVerifier implements PurchaseVerifier {
+  private client: ServiceClient;
+  constructor(opts: { url: string; secret: string }) {
+    this.client = createServiceClient({ url: opts.url, secret: opts.secret, service: "catalog", timeoutMs: 5000 });
+  }
+  async verify(orderId: string, memberId: string, skuId: string): Promise<boolean> {
+    const data = await this.client.request<{ purchaseVerified: boolean }>(QUERY, { orderId, memberId, skuId });
+    return data.purchaseVerified === true;
+  }
+}
