@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
 import { readSession } from "@mallgraph/platform/auth";
+import { eventChannel } from "@mallgraph/platform/events";
 import { PERMISSION_NAMES } from "../src/permissions.ts";
 import { seed } from "../src/seed.ts";
-import { adminIdentity, createHarness, INTERNAL, newPhone, registerMember, REQUEST_CODE, type Harness } from "./helpers.ts";
+import { adminIdentity, createHarness, INTERNAL, newPhone, registerMember, REQUEST_CODE, waitFor, type Harness } from "./helpers.ts";
 
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 const ADMIN_LOGIN = `mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken refreshToken expiresIn operator { id username permissions roles { name } } } }`;
@@ -49,8 +51,21 @@ describe("operators, RBAC, admin fields", () => {
     const t = (await h.ok(`mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }`, { t: r.refreshToken })).refreshSession;
     const id2 = (await h.identityFromToken(t.accessToken))!;
     expect(id2.permissions?.length).toBe(PERMISSION_NAMES.length);
-    expect((await h.ok(`mutation { logout }`, {}, id2)).logout).toBe(true);
-    expect(await h.identityFromToken(t.accessToken)).toBeNull();
+    const sub = new Redis(h.config.REDIS_URL);
+    const received: any[] = [];
+    await sub.subscribe(eventChannel(h.config.REDIS_PREFIX, "sessionEvents"));
+    sub.on("message", (_c, msg) => received.push(JSON.parse(msg)));
+    try {
+      expect((await h.ok(`mutation { logout }`, {}, id2)).logout).toBe(true);
+      expect(await h.identityFromToken(t.accessToken)).toBeNull();
+      // Published for operators too, so the gateway evicts the session from its cache at once.
+      const ev = await waitFor(async () => received.find((e) => e.sessions?.[0] === id2.sessionId), "operator logout event");
+      expect(ev.audience).toEqual([id2.id]);
+      const got = await h.ok(`query($id: ID!) { sessionEventsEvent(eventId: $id) { type } }`, { id: ev.eventId }, { ...id2, service: "gateway" });
+      expect(got.sessionEventsEvent).toEqual({ type: "LOGGED_OUT" });
+    } finally {
+      sub.disconnect();
+    }
   });
 
   it("a member's token is no operator: member tokens never carry the admin realm", async () => {

@@ -11,8 +11,8 @@ export const Query: QueryResolvers = {
   adminMe: (_p, _a, ctx) => (ctx.identity.kind === "admin" && ctx.identity.id ? ctx.services.admin.operator(ctx.identity.id) : null),
   sessionEventsEvent: asGatewayEvent(async (_p, a, ctx) => {
     const e = await ctx.services.sessions.loadEvent(a.eventId);
-    // Only the member concerned may see it.
-    if (!e || ctx.identity.kind !== "member" || ctx.identity.id !== e.memberId) return null;
+    // Only the member (or operator) concerned may see it.
+    if (!e || ctx.identity.kind !== (e.realm ?? "member") || ctx.identity.id !== e.memberId) return null;
     return e;
   }),
   memberAddress: asInternal((_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),

@@ -21,7 +21,9 @@ export const SESSION_EVENT_TTL_SECONDS = 3600;
 
 export interface SessionEventPayload {
   eventId: string;
+  /** The member (or, realm "admin", the operator) whose session it was. */
   memberId: string;
+  realm: Realm;
   sessionId: string;
   type: "KICKED_OUT" | "LOGGED_OUT";
   device: string;
@@ -56,9 +58,10 @@ export function createSessionService(d: SessionServiceDeps) {
     return signAccessToken(d.signingKey, d.issuer, d.accessTtlSeconds, { sub: subject, sid, realm, dev: device });
   }
 
-  async function publishSessionEvent(memberId: string, sessionId: string, type: SessionEventPayload["type"], device: string, reason: string | null): Promise<string> {
+  /** Stores the payload, then publishes (also for operators: the gateway evicts its session cache on it). */
+  async function publishSessionEvent(realm: Realm, memberId: string, sessionId: string, type: SessionEventPayload["type"], device: string, reason: string | null): Promise<string> {
     const eventId = randomUUID();
-    const payload: SessionEventPayload = { eventId, memberId, sessionId, type, device, at: new Date().toISOString(), reason };
+    const payload: SessionEventPayload = { eventId, memberId, realm, sessionId, type, device, at: new Date().toISOString(), reason };
     await d.redis.set(d.keys.sessionEvent(eventId), JSON.stringify(payload), "EX", SESSION_EVENT_TTL_SECONDS);
     await publishLiveEvent(d.redis, d.prefix, "sessionEvents", { eventId, keys: {}, audience: [memberId], sessions: [sessionId] });
     return eventId;
@@ -101,7 +104,7 @@ export function createSessionService(d: SessionServiceDeps) {
       const previous = (await d.redis.call("SET", slot, sid, "EX", String(ttl), "GET")) as string | null;
       if (previous && previous !== sid) {
         const old = await revoke(previous);
-        if (old && old.realm === "member") await publishSessionEvent(old.subject, previous, "KICKED_OUT", old.device, `signed in on another ${old.device} device`);
+        if (old) await publishSessionEvent(old.realm, old.subject, previous, "KICKED_OUT", old.device, `signed in on another ${old.device} device`);
       }
       return { sessionId: sid, accessToken: await accessToken(input.subject, sid, input.realm, input.device), refreshToken, expiresIn: d.accessTtlSeconds };
     },
@@ -114,7 +117,7 @@ export function createSessionService(d: SessionServiceDeps) {
       const status = String(r[0]);
       if (status === "REUSED") {
         const [, sid, subject, device, realm] = r.map(String);
-        if (realm === "member") await publishSessionEvent(subject!, sid!, "KICKED_OUT", device!, "refresh token reuse detected");
+        await publishSessionEvent(realm as Realm, subject!, sid!, "KICKED_OUT", device!, "refresh token reuse detected");
         throw invalidRefreshToken("refresh token was already used; the session has been revoked");
       }
       if (status !== "OK") throw invalidRefreshToken();
@@ -128,7 +131,7 @@ export function createSessionService(d: SessionServiceDeps) {
     async logout(sid: string): Promise<boolean> {
       const old = await revoke(sid);
       if (!old) return false;
-      if (old.realm === "member") await publishSessionEvent(old.subject, sid, "LOGGED_OUT", old.device, null);
+      await publishSessionEvent(old.realm, old.subject, sid, "LOGGED_OUT", old.device, null);
       return true;
     },
 
