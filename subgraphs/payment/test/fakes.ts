@@ -1,0 +1,142 @@
+/**
+ * Small REAL in-process subgraphs standing in for order and member (built concurrently by other
+ * engineers): the internal fields payment calls (docs/service-contracts.md) over in-memory state.
+ */
+import { asInternal } from "@mallgraph/platform/access";
+import { Decimal } from "@mallgraph/platform/money";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+
+const typeDefs = /* GraphQL */ `
+  type OrderPaymentInfo { id: ID! orderNo: String! buyerId: ID! status: String! payable: String! currency: String! subject: String! }
+  type OrderTransitionResult { code: String! status: String }
+  type WalletOpResult { code: String! balance: String frozen: String }
+  type Query { orderForPayment(id: ID!): OrderPaymentInfo }
+  type Mutation {
+    orderMarkPaid(orderId: ID!, paymentId: ID!, channel: String!): OrderTransitionResult!
+    orderMarkRefunded(orderId: ID!, refundId: ID!, amount: String!): OrderTransitionResult!
+    walletFreeze(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+    walletUnfreeze(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+    walletCaptureFrozen(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+    walletCredit(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+  }
+`;
+
+export interface FakeOrder {
+  id: string;
+  orderNo: string;
+  buyerId: string;
+  status: string;
+  payable: string;
+  currency: string;
+  subject: string;
+  paidBy?: string;
+}
+
+export interface FakeState {
+  orders: Map<string, FakeOrder>;
+  markPaidCalls: Array<{ orderId: string; paymentId: string; channel: string }>;
+  markRefundedCalls: Array<{ orderId: string; refundId: string; amount: string }>;
+  wallets: Map<string, { balance: Decimal; frozen: Decimal }>;
+  walletCalls: Array<{ op: string; memberId: string; amount: string; reference: string }>;
+  captured: Decimal;
+  credited: Decimal;
+  failCapture: boolean;
+  /** orderMarkPaid fails this many times before answering (retry test). */
+  markPaidFailures: number;
+}
+
+export function fakeState(): FakeState {
+  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), failCapture: false, markPaidFailures: 0 };
+}
+
+export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
+  const done = new Set<string>();
+  const wallet = (op: string, fn: (w: { balance: Decimal; frozen: Decimal }, amount: Decimal) => string) =>
+    asInternal((_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
+      state.walletCalls.push({ op, memberId: a.memberId, amount: a.amount, reference: a.reference });
+      const w = state.wallets.get(`${a.memberId}:${a.currency}`);
+      if (!w) return { code: "NO_ACCOUNT" };
+      const key = `${op}:${a.reference}`;
+      if (done.has(key)) return { code: "OK", balance: w.balance.toFixed(2), frozen: w.frozen.toFixed(2) };
+      const code = fn(w, new Decimal(a.amount));
+      if (code === "OK") done.add(key);
+      return { code, balance: w.balance.toFixed(2), frozen: w.frozen.toFixed(2) };
+    });
+  return startSubgraph({
+    name: "fake-order-member",
+    typeDefs,
+    port: 0,
+    internalSecret: secret,
+    context: (base) => base,
+    resolvers: {
+      Query: { orderForPayment: asInternal((_p: unknown, { id }: { id: string }) => state.orders.get(id) ?? null) },
+      Mutation: {
+        orderMarkPaid: asInternal((_p: unknown, a: { orderId: string; paymentId: string; channel: string }) => {
+          state.markPaidCalls.push(a);
+          if (state.markPaidFailures > 0) {
+            state.markPaidFailures--;
+            throw new Error("order subgraph hiccup");
+          }
+          const o = state.orders.get(a.orderId)!;
+          if (o.status === "PAID" && o.paidBy === a.paymentId) return { code: "OK", status: "PAID" };
+          if (o.status !== "PENDING_PAYMENT") return { code: "INVALID_STATE", status: o.status };
+          o.status = "PAID";
+          o.paidBy = a.paymentId;
+          return { code: "OK", status: "PAID" };
+        }),
+        orderMarkRefunded: asInternal((_p: unknown, a: { orderId: string; refundId: string; amount: string }) => {
+          state.markRefundedCalls.push(a);
+          const o = state.orders.get(a.orderId)!;
+          o.status = "REFUNDED";
+          return { code: "OK", status: "REFUNDED" };
+        }),
+        walletFreeze: wallet("freeze", (w, x) => {
+          if (w.balance.lt(x)) return "INSUFFICIENT_BALANCE";
+          w.balance = w.balance.minus(x);
+          w.frozen = w.frozen.plus(x);
+          return "OK";
+        }),
+        walletUnfreeze: wallet("unfreeze", (w, x) => {
+          if (w.frozen.lt(x)) return "INSUFFICIENT_BALANCE";
+          w.frozen = w.frozen.minus(x);
+          w.balance = w.balance.plus(x);
+          return "OK";
+        }),
+        walletCaptureFrozen: wallet("capture", (w, x) => {
+          if (state.failCapture) return "UNAVAILABLE";
+          if (w.frozen.lt(x)) return "INSUFFICIENT_BALANCE";
+          w.frozen = w.frozen.minus(x);
+          state.captured = state.captured.plus(x);
+          return "OK";
+        }),
+        walletCredit: wallet("credit", (w, x) => {
+          w.balance = w.balance.plus(x);
+          state.credited = state.credited.plus(x);
+          return "OK";
+        }),
+      },
+    },
+  });
+}
+
+export function client(url: string, secret: string) {
+  return async function gql<T = any>(query: string, variables: Record<string, unknown> = {}, identity?: Identity): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(identity ? { "x-mg-identity": signIdentity(secret, identity) } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return res.json() as any;
+  };
+}
+
+/** Waits until `check` holds (eventual outcomes of queued jobs); fails with `what` if it never does. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never happened: ${what}`);
+}
