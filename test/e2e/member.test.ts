@@ -1,0 +1,174 @@
+/**
+ * End-to-end: the real stack (every subgraph, the workers and the gateway as processes) on a
+ * throwaway database and Redis prefix, driven through the gateway with the member contract
+ * operations of /work/shared/contract/operations.graphql over HTTP and graphql-ws.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { DOMAINS, loadConfig } from "../../packages/platform/src/config.ts";
+import { createRedis } from "../../packages/platform/src/redis.ts";
+import { createTestDatabase, createTestRedis, REPO_ROOT, type TestDatabase, type TestRedis } from "../../packages/platform/src/testing.ts";
+import { startStack, type Stack } from "../../scripts/stack.ts";
+import { seed } from "../../subgraphs/member/src/seed.ts";
+import { GraphQLHttpClient, operation, wsClient } from "./client.ts";
+
+let db: TestDatabase;
+let tr: TestRedis;
+let stack: Stack;
+let api: GraphQLHttpClient;
+let adminToken: string;
+const config = () => loadConfig({ ...process.env, ...stack.env });
+const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+
+const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+const password = "Str0ng-pass!";
+
+async function until<T>(fn: () => Promise<T | undefined | false | null>, what: string, tries = 150, pauseMs = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** The newest SMS code sent to `phone` that is not in `seen`, read as an operator (SentMessages). */
+async function smsCode(seen: string[] = []): Promise<string> {
+  return until(async () => {
+    const r = await api.ok("SentMessages", { recipient: phone }, adminToken);
+    for (const m of r.sentMessages as Array<{ channel: string; body: string }>) {
+      const code = /\b(\d{6})\b/.exec(m.body)?.[1];
+      if (m.channel === "SMS" && code && !seen.includes(code)) return code;
+    }
+    return undefined;
+  }, "the SMS code to be sent by the message worker");
+}
+
+beforeAll(async () => {
+  const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
+  db = await createTestDatabase(domains);
+  tr = createTestRedis();
+  const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn" };
+  await seed(loadConfig({ ...process.env, ...env }));
+  stack = await startStack({ env, randomPorts: true, readyTimeoutMs: 90_000 });
+  api = new GraphQLHttpClient(stack.gatewayUrl);
+  adminToken = (await api.ok("AdminLogin", { username: "admin", password: config().ADMIN_PASSWORD })).adminLogin.accessToken;
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await db?.drop();
+  await tr?.cleanup();
+  redis.disconnect();
+});
+
+describe("member contract through the gateway", () => {
+  let web: { accessToken: string; refreshToken: string };
+  let memberId: string;
+  let firstCode: string;
+
+  it("RequestSmsCode sends a code; a second request within 60 s is refused with retryAfterSeconds", async () => {
+    expect((await api.ok("RequestSmsCode", { phone })).requestSmsCode).toEqual({ ok: true, retryAfterSeconds: 0 });
+    const again = (await api.ok("RequestSmsCode", { phone })).requestSmsCode;
+    expect(again.ok).toBe(false);
+    expect(again.retryAfterSeconds).toBeGreaterThan(0);
+    firstCode = await smsCode();
+    expect(firstCode).toMatch(/^\d{6}$/);
+  });
+
+  it("SentMessages needs an operator", async () => {
+    const r = await api.run("SentMessages", { recipient: phone });
+    expect(["UNAUTHENTICATED", "FORBIDDEN"]).toContain(r.code);
+  });
+
+  it("Register creates the member with wallets; Me and AddAddress work with its token", async () => {
+    const r = (await api.ok("Register", { input: { phone, smsCode: firstCode, password, device: "WEB" } })).register;
+    expect(r.member.phone).toBe(phone);
+    web = { accessToken: r.accessToken, refreshToken: r.refreshToken };
+    memberId = r.member.id;
+
+    const me = (await api.ok("Me", {}, web.accessToken)).me;
+    expect(me).toMatchObject({ id: memberId, phone, addresses: [] });
+    expect(me.wallets.map((w: any) => w.currency).sort()).toEqual(expect.arrayContaining(["CNY", "JPY", "USD"]));
+
+    const address = (await api.ok("AddAddress", { input: { receiver: "Li Lei", phone, region: "Shanghai", detail: "88 Nanjing Rd", isDefault: true } }, web.accessToken)).addAddress;
+    expect(address.isDefault).toBe(true);
+    const after = (await api.ok("Me", {}, web.accessToken)).me;
+    expect(after.addresses).toEqual([{ id: address.id, receiver: "Li Lei", phone, region: "Shanghai", detail: "88 Nanjing Rd", isDefault: true }]);
+
+    const anonymous = await api.run("Me");
+    expect(anonymous.data?.me ?? null).toBeNull();
+  });
+
+  it("a partner client runs a trusted operation by its manifest id only", async () => {
+    const byId = await api.raw(undefined, {}, { token: web.accessToken, clientName: "partner-acme", extensions: { persistedQuery: { version: 1, sha256Hash: operation("Me").id } } });
+    expect(byId.data?.me.id).toBe(memberId);
+    const untrusted = await api.raw("{ me { id } }", {}, { token: web.accessToken, clientName: "partner-acme" });
+    expect(untrusted.code).toBe("OPERATION_NOT_TRUSTED");
+  });
+
+  it("RefreshSession rotates the refresh token; reusing the old one revokes the session", async () => {
+    const next = (await api.ok("RefreshSession", { refreshToken: web.refreshToken })).refreshSession;
+    expect(next.refreshToken).not.toBe(web.refreshToken);
+    expect((await api.ok("Me", {}, next.accessToken)).me.id).toBe(memberId);
+
+    const reuse = await api.run("RefreshSession", { refreshToken: web.refreshToken });
+    expect(reuse.code).toBe("INVALID_REFRESH_TOKEN");
+    const afterReuse = await api.run("RefreshSession", { refreshToken: next.refreshToken });
+    expect(afterReuse.code).toBe("INVALID_REFRESH_TOKEN");
+    const me = await api.run("Me", {}, next.accessToken);
+    expect(me.status).toBe(401);
+    expect(me.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("a second login on the same device type kicks the first: its sessionEvents subscription gets KICKED_OUT and its next request is UNAUTHENTICATED", async () => {
+    const other = (await api.ok("LoginWithPassword", { phone, password, device: "WEB" })).loginWithPassword;
+    const app1 = (await api.ok("LoginWithPassword", { phone, password, device: "APP" })).loginWithPassword;
+    expect(app1.member.id).toBe(memberId);
+
+    const ws = wsClient(stack.gatewayUrl, app1.accessToken);
+    const events: any[] = [];
+    const errors: unknown[] = [];
+    ws.subscribe({ query: "subscription { sessionEvents { type device at reason } }" }, { next: (r) => void events.push(r), error: (e) => void errors.push(e), complete: () => undefined });
+    const metricsUrl = stack.gatewayUrl.replace("/graphql", "/metrics");
+    await until(async () => /mg_gateway_subscriptions_active\{field="sessionEvents"\} 1/.test(await (await fetch(metricsUrl)).text()), "the subscription to be live");
+
+    // Fast-forward the 60 s resend guard of the SMS code (a test may not wait a minute).
+    await redis.del(`${tr.prefix}:{member}:sms:guard:${phone}`);
+    expect((await api.ok("RequestSmsCode", { phone })).requestSmsCode.ok).toBe(true);
+    const code = await smsCode([firstCode]);
+    const app2 = (await api.ok("LoginWithSmsCode", { phone, smsCode: code, device: "APP" })).loginWithSmsCode;
+    expect(app2.member.id).toBe(memberId);
+
+    await until(async () => events.length >= 1, "the KICKED_OUT event");
+    expect(errors).toEqual([]);
+    expect(events[0].data.sessionEvents).toMatchObject({ type: "KICKED_OUT", device: "APP" });
+    expect(typeof events[0].data.sessionEvents.at).toBe("string");
+
+    const kicked = await api.run("Me", {}, app1.accessToken);
+    expect(kicked.code).toBe("UNAUTHENTICATED");
+    expect((await api.ok("Me", {}, app2.accessToken)).me.id).toBe(memberId);
+    expect((await api.ok("Me", {}, other.accessToken)).me.id).toBe(memberId); // another device type stays
+    await ws.dispose();
+  });
+
+  it("Logout revokes the session at once: the same access token is refused afterwards", async () => {
+    const s = (await api.ok("LoginWithPassword", { phone, password, device: "MINI_PROGRAM" })).loginWithPassword;
+    expect((await api.ok("Me", {}, s.accessToken)).me.id).toBe(memberId);
+    expect((await api.ok("Logout", {}, s.accessToken)).logout).toBe(true);
+    const after = await api.run("Me", {}, s.accessToken);
+    expect(after.status).toBe(401);
+    expect(after.code).toBe("UNAUTHENTICATED");
+    expect((await api.run("RefreshSession", { refreshToken: s.refreshToken })).code).toBe("INVALID_REFRESH_TOKEN");
+  });
+
+  it("after 5 failed logins in a day the 6th fails with ACCOUNT_LOCKED even with the right password", async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await api.run("LoginWithPassword", { phone, password: `wrong-${i}`, device: "WEB" });
+      expect(r.code).toBe("INVALID_CREDENTIALS");
+    }
+    const locked = await api.run("LoginWithPassword", { phone, password, device: "WEB" });
+    expect(locked.code).toBe("ACCOUNT_LOCKED");
+  });
+});
