@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
+import type { PromotionPort } from "../src/services/ports.ts";
+
+/** A promotion stand-in that records locks/releases (the real promotion subgraph does not exist yet). */
+function recordingPromotion() {
+  const locked = new Set<string>();
+  const log: string[] = [];
+  const port: PromotionPort = {
+    async lockCoupon(_m, couponId, orderId) {
+      locked.add(orderId);
+      log.push(`lock:${couponId}`);
+      return { code: couponId === "bad-coupon" ? "NOT_USABLE" : "OK", discount: "1.50" };
+    },
+    async releaseCoupon(orderId) {
+      locked.delete(orderId);
+      log.push("release");
+    },
+    async consumeCoupon() {},
+  };
+  return { port, locked, log };
+}
+
+describe("placeOrder compensation: a failure at any step undoes the earlier ones", () => {
+  let env: OrderEnv;
+  const promo = recordingPromotion();
+  let n = 0;
+  let buyer: string;
+  let addressId: string;
+  const START = 10;
+  const place = (input: Record<string, unknown> = {}) =>
+    env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: 2 }, { skuId: "cup", quantity: 3 }], couponId: "c-1", ...input } }, buyer);
+
+  async function assertNothingLeft() {
+    expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
+    expect(env.catalog.stock("cup")).toEqual({ available: START, reserved: 0, sold: 0 });
+    for (const r of env.catalog.reservations.values()) expect(r.state).not.toBe("RESERVED");
+    expect(promo.locked.size).toBe(0);
+    const p = env.order.services.prisma;
+    expect(await p.order.count({ where: { buyerId: buyer } })).toBe(0);
+    expect(await p.orderItem.count()).toBe(await p.orderItem.count({ where: { order: { buyerId: { not: buyer } } } }));
+    expect(await p.orderOutbox.count({ where: { buyerId: buyer } })).toBe(0);
+  }
+
+  beforeAll(async () => {
+    env = await startOrderEnv({}, { ports: { promotion: promo.port } });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+  beforeEach(() => {
+    buyer = `c${++n}`;
+    addressId = env.memberSg.addAddress(buyer).id;
+    env.catalog.reservations.clear();
+    env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: START });
+    env.catalog.put({ id: "cup", title: "Cup", price: "0.10", available: START });
+    env.order.services.hooks.placeOrder = undefined;
+    promo.locked.clear();
+  });
+
+  for (const step of ["reserveStock", "lockCoupon", "createOrder"]) {
+    it(`failure right after ${step} undoes it and everything before`, async () => {
+      env.order.services.hooks.placeOrder = {
+        afterStep: (id) => {
+          if (id === step) throw new Error(`injected failure after ${step}`);
+        },
+      };
+      const r = await place();
+      expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+      await assertNothingLeft();
+    });
+  }
+
+  it("failure before the first step changes nothing", async () => {
+    env.order.services.hooks.placeOrder = { beforeStep: (id) => { if (id === "reserveStock") throw new Error("injected"); } };
+    expect((await place()).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    await assertNothingLeft();
+    expect(env.catalog.reservations.size).toBe(0);
+  });
+
+  it("a failing catalog reserve call is compensated (release is idempotent)", async () => {
+    env.catalog.failNext.inventoryReserve = 1;
+    expect((await place()).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    await assertNothingLeft();
+  });
+
+  it("a refused coupon releases the stock and answers COUPON_UNAVAILABLE", async () => {
+    const r = await place({ couponId: "bad-coupon" });
+    expect(r.data.placeOrder).toMatchObject({ code: "COUPON_UNAVAILABLE", order: null });
+    promo.locked.clear(); // the port recorded the refused lock attempt itself
+    await assertNothingLeft();
+  });
+
+  it("the discount of a locked coupon is taken off the payable amount", async () => {
+    const r = await place();
+    expect(r.data.placeOrder.order).toMatchObject({ itemsTotal: "25.30", payable: "23.80" });
+  });
+
+  it("a failing cart clean-up (best-effort, after commit) keeps the order", async () => {
+    await env.callCart(`mutation { addToCart(skuId: "tea", quantity: 1) { code } }`, {}, buyer);
+    env.order.services.hooks.placeOrder = { beforeStep: (id) => { if (id === "removeFromCart") throw new Error("cart down"); } };
+    const r = await place({ fromCart: true, couponId: null });
+    expect(r.data.placeOrder.code).toBe("OK");
+    expect(env.catalog.stock("tea")).toEqual({ available: START - 1, reserved: 1, sold: 0 });
+    const cart = await env.callCart(`{ cart { items { skuId } } }`, {}, buyer);
+    expect(cart.data.cart.items).toEqual([{ skuId: "tea" }]);
+  });
+});

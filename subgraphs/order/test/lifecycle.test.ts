@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRedis } from "@mallgraph/platform/redis";
+import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
+import { startOrderEnv, PLACE, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
+import { admin, gateway, internal } from "./support/fakes.ts";
+
+describe("order lifecycle", () => {
+  let env: OrderEnv;
+  let n = 0;
+  let buyer: string;
+  let addressId: string;
+  const START = 50;
+  const newOrder = async (quantity = 2) => {
+    const r = await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity }] } }, buyer);
+    expect(r.data.placeOrder.code).toBe("OK");
+    return r.data.placeOrder.order as { id: string; orderNo: string; payable: string };
+  };
+  const status = async (id: string) => (await env.order.services.prisma.order.findUniqueOrThrow({ where: { id } })).status;
+  const pay = (orderId: string, paymentId = `pay-${orderId}`) => env.call(MARK_PAID, { o: orderId, p: paymentId, c: "SANDBOX" }, internal("payment"));
+
+  beforeAll(async () => {
+    env = await startOrderEnv();
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+  beforeEach(() => {
+    buyer = `l${++n}`;
+    addressId = env.memberSg.addAddress(buyer).id;
+    env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: START });
+  });
+
+  it("buyer cancel releases the stock; a second cancel and others' cancels are refused", async () => {
+    const o = await newOrder(3);
+    expect(env.catalog.stock("tea")).toEqual({ available: START - 3, reserved: 3, sold: 0 });
+    expect((await env.call(CANCEL, { id: o.id }, "intruder")).data.cancelOrder).toEqual({ code: "NOT_FOUND", order: null });
+    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder).toEqual({ code: "OK", order: { id: o.id, status: "CANCELLED" } });
+    expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
+    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder).toEqual({ code: "INVALID_STATE", order: { id: o.id, status: "CANCELLED" } });
+    expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
+    // paying a cancelled order is refused: payment then refunds
+    expect((await pay(o.id)).data.orderMarkPaid).toEqual({ code: "INVALID_STATE", status: "CANCELLED" });
+  });
+
+  it("20 concurrent cancels: one transition, stock released once", async () => {
+    const o = await newOrder(4);
+    const results = await Promise.all(Array.from({ length: 20 }, () => env.call(CANCEL, { id: o.id }, buyer)));
+    expect(results.filter((r) => r.data.cancelOrder.code === "OK")).toHaveLength(1);
+    expect(results.filter((r) => r.data.cancelOrder.code === "INVALID_STATE")).toHaveLength(19);
+    expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
+    expect(await env.order.services.prisma.orderStatusChange.count({ where: { orderId: o.id, to: "CANCELLED" } })).toBe(1);
+  });
+
+  it("orderMarkPaid: 50 concurrent calls → one transition, one event, stock confirmed once", async () => {
+    const o = await newOrder(2);
+    const results = await Promise.all(Array.from({ length: 50 }, () => pay(o.id, "pay-1")));
+    expect(results.every((r) => r.data?.orderMarkPaid.code === "OK" && r.data.orderMarkPaid.status === "PAID")).toBe(true);
+    const p = env.order.services.prisma;
+    expect(await p.orderStatusChange.count({ where: { orderId: o.id, to: "PAID" } })).toBe(1);
+    expect(await p.orderOutbox.count({ where: { orderId: o.id, payload: { path: ["status"], equals: "PAID" } } })).toBe(1);
+    expect(env.catalog.stock("tea")).toEqual({ available: START - 2, reserved: 0, sold: 2 });
+    // another payment of the same order is refused (payment refunds it); buyer can no longer cancel
+    expect((await pay(o.id, "pay-2")).data.orderMarkPaid).toEqual({ code: "INVALID_STATE", status: "PAID" });
+    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder.code).toBe("INVALID_STATE");
+    expect(await status(o.id)).toBe("PAID");
+    expect((await env.call(MARK_PAID, { o: o.id, p: "pay-1", c: "SANDBOX" }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await pay("no-such-order")).data.orderMarkPaid).toEqual({ code: "NOT_FOUND", status: null });
+  });
+
+  it("cancel racing payment: exactly one wins and the stock matches it", async () => {
+    for (let i = 0; i < 5; i++) {
+      env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: START });
+      const o = await newOrder(1);
+      const [c, p] = await Promise.all([env.call(CANCEL, { id: o.id }, buyer), pay(o.id)]);
+      const cancelled = c.data.cancelOrder.code === "OK";
+      const paid = p.data.orderMarkPaid.code === "OK";
+      expect(cancelled !== paid).toBe(true);
+      expect(env.catalog.stock("tea")).toEqual(cancelled ? { available: START, reserved: 0, sold: 0 } : { available: START - 1, reserved: 0, sold: 1 });
+    }
+  });
+
+  it("publishes a live event after commit, and serves its payload to the buyer only", async () => {
+    const sub = createRedis(env.config.REDIS_URL);
+    const got: Array<{ ev: LiveEvent; committed: boolean }> = [];
+    await sub.subscribe(eventChannel(env.config.REDIS_PREFIX, "orderStatusChanged"));
+    sub.on("message", async (_ch, msg) => {
+      const ev = JSON.parse(msg) as LiveEvent;
+      const row = await env.order.services.prisma.orderStatusChange.findUnique({ where: { id: ev.eventId } });
+      got.push({ ev, committed: !!row });
+    });
+    try {
+      const o = await newOrder(1);
+      await env.call(CANCEL, { id: o.id }, buyer);
+      await waitFor(async () => got.filter((g) => g.ev.keys.orderId === o.id).length >= 2, "two live events");
+      const mine = got.filter((g) => g.ev.keys.orderId === o.id);
+      expect(mine.every((g) => g.committed)).toBe(true);
+      expect(mine.every((g) => JSON.stringify(g.ev.audience) === JSON.stringify([buyer]))).toBe(true);
+      const cancelEvent = mine[1]!.ev;
+      const Q = `query($o: ID!, $e: ID!) { orderStatusChangedEvent(orderId: $o, eventId: $e) { eventId status previousStatus at order { id orderNo status items { sku { id } } } } }`;
+      const r = await env.call(Q, { o: o.id, e: cancelEvent.eventId }, gateway(buyer));
+      expect(r.data.orderStatusChangedEvent).toMatchObject({ eventId: cancelEvent.eventId, status: "CANCELLED", previousStatus: "PENDING_PAYMENT", order: { id: o.id, orderNo: o.orderNo, status: "CANCELLED", items: [{ sku: { id: "tea" } }] } });
+      expect((await env.call(Q, { o: o.id, e: cancelEvent.eventId }, gateway("intruder"))).data.orderStatusChangedEvent).toBeNull();
+      expect((await env.call(Q, { o: "other-order", e: cancelEvent.eventId }, gateway(buyer))).data.orderStatusChangedEvent).toBeNull();
+      expect((await env.call(Q, { o: o.id, e: cancelEvent.eventId }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+      // every outbox row was claimed exactly once
+      const rows = await env.order.services.prisma.orderOutbox.findMany({ where: { orderId: o.id } });
+      expect(rows.map((r) => [r.publishedAt !== null, r.attempts])).toEqual([[true, 1], [true, 1]]);
+    } finally {
+      sub.disconnect();
+    }
+  });
+
+  it("the outbox drainer publishes rows the post-commit path missed, once", async () => {
+    const o = await newOrder(1);
+    const p = env.order.services.prisma;
+    await p.orderOutbox.updateMany({ where: { orderId: o.id }, data: { publishedAt: null, createdAt: new Date(Date.now() - 60_000) } });
+    const results = await Promise.all([env.order.services.outbox.drain(), env.order.services.outbox.drain(), env.order.services.outbox.drain()]);
+    expect(results.reduce((a, b) => a + b, 0)).toBe(1);
+    const rows = await p.orderOutbox.findMany({ where: { orderId: o.id } });
+    expect(rows.every((r) => r.publishedAt && r.attempts === 2)).toBe(true);
+  });
+
+  it("fulfilment: ship (operators only), tracking events, confirm receipt, purchaseVerified", async () => {
+    const o = await newOrder(1);
+    const SHIP = `mutation($o: ID!) { adminShipOrder(orderId: $o, carrier: "SF", trackingNo: "SF100") { code order { status shipment { carrier trackingNo } } } }`;
+    expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder.code).toBe("INVALID_STATE"); // not paid
+    await pay(o.id);
+    expect((await env.call(SHIP, { o: o.id }, buyer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await env.call(SHIP, { o: o.id }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder).toEqual({ code: "OK", order: { status: "SHIPPED", shipment: { carrier: "SF", trackingNo: "SF100" } } });
+    expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder.code).toBe("INVALID_STATE");
+    const TRACK = `mutation($o: ID!, $e: TrackingEventInput!) { adminAddTrackingEvent(orderId: $o, event: $e) { code order { shipment { events { status location } } } } }`;
+    await env.call(TRACK, { o: o.id, e: { status: "IN_TRANSIT", location: "Hangzhou", occurredAt: "2026-01-01T10:00:00Z" } }, admin());
+    const t = await env.call(TRACK, { o: o.id, e: { status: "DELIVERED", location: "Shanghai", occurredAt: "2026-01-02T10:00:00Z" } }, admin());
+    expect(t.data.adminAddTrackingEvent.order.shipment.events).toEqual([{ status: "IN_TRANSIT", location: "Hangzhou" }, { status: "DELIVERED", location: "Shanghai" }]);
+    expect((await env.call(TRACK, { o: o.id, e: { status: "X", occurredAt: "not a date" } }, admin())).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const VERIFY = `query($o: ID!, $m: ID!, $s: ID!) { purchaseVerified(orderId: $o, memberId: $m, skuId: $s) }`;
+    expect((await env.call(VERIFY, { o: o.id, m: buyer, s: "tea" }, internal("catalog"))).data.purchaseVerified).toBe(false);
+    const CONFIRM = `mutation($id: ID!) { confirmReceipt(id: $id) { code order { status completedAt } } }`;
+    expect((await env.call(CONFIRM, { id: o.id }, "intruder")).data.confirmReceipt.code).toBe("NOT_FOUND");
+    const c = await env.call(CONFIRM, { id: o.id }, buyer);
+    expect(c.data.confirmReceipt.code).toBe("OK");
+    expect(c.data.confirmReceipt.order.status).toBe("COMPLETED");
+    expect((await env.call(CONFIRM, { id: o.id }, buyer)).data.confirmReceipt.code).toBe("INVALID_STATE");
+    expect((await env.call(VERIFY, { o: o.id, m: buyer, s: "tea" }, internal("catalog"))).data.purchaseVerified).toBe(true);
+    expect((await env.call(VERIFY, { o: o.id, m: "intruder", s: "tea" }, internal("catalog"))).data.purchaseVerified).toBe(false);
+    expect((await env.call(VERIFY, { o: o.id, m: buyer, s: "cup" }, internal("catalog"))).data.purchaseVerified).toBe(false);
+    const hist = await env.call(`query($id: ID!) { order(id: $id) { history { from to } } }`, { id: o.id }, buyer);
+    expect(hist.data.order.history.map((h: any) => h.to)).toEqual(["PENDING_PAYMENT", "PAID", "SHIPPED", "COMPLETED"]);
+  });
+
+  it("after-sales: request → approve → REFUNDING → payment refunds → REFUNDED (idempotent)", async () => {
+    const o = await newOrder(2);
+    const REQ = `mutation($o: ID!, $t: AfterSaleType!) { requestAfterSale(orderId: $o, type: $t, reason: "broken") { code afterSale { id status amount currency type } } }`;
+    expect((await env.call(REQ, { o: o.id, t: "REFUND" }, buyer)).data.requestAfterSale.code).toBe("INVALID_STATE"); // unpaid
+    await pay(o.id);
+    const concurrent = await Promise.all(Array.from({ length: 5 }, () => env.call(REQ, { o: o.id, t: "REFUND" }, buyer)));
+    expect(concurrent.filter((r) => r.data.requestAfterSale.code === "OK")).toHaveLength(1);
+    expect(concurrent.filter((r) => r.data.requestAfterSale.code === "ALREADY_REQUESTED")).toHaveLength(4);
+    const req = concurrent.find((r) => r.data.requestAfterSale.code === "OK")!.data.requestAfterSale.afterSale;
+    expect(req).toMatchObject({ status: "REQUESTED", amount: "25.00", currency: "CNY", type: "REFUND" });
+    expect((await env.call(REQ, { o: o.id, t: "REFUND" }, "intruder")).data.requestAfterSale.code).toBe("NOT_FOUND");
+    const REVIEW = `mutation($id: ID!, $a: Boolean!) { adminReviewAfterSale(id: $id, approve: $a, note: "ok") { code afterSale { status order { status } } } }`;
+    expect((await env.call(REVIEW, { id: req.id, a: true }, buyer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const approved = await env.call(REVIEW, { id: req.id, a: true }, admin());
+    expect(approved.data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "APPROVED", order: { status: "REFUNDING" } } });
+    expect((await env.call(REVIEW, { id: req.id, a: false }, admin())).data.adminReviewAfterSale.code).toBe("INVALID_STATE");
+    expect(env.payment.refunds).toContainEqual({ orderId: o.id, amount: "25.00", reason: "broken", reference: req.id });
+    const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`;
+    const many = await Promise.all(Array.from({ length: 10 }, () => env.call(REFUNDED, { o: o.id, r: "rf-1", a: "25.00" }, internal("payment"))));
+    expect(many.every((r) => r.data.orderMarkRefunded.code === "OK" && r.data.orderMarkRefunded.status === "REFUNDED")).toBe(true);
+    const p = env.order.services.prisma;
+    expect(await p.orderStatusChange.count({ where: { orderId: o.id, to: "REFUNDED" } })).toBe(1);
+    expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).refundedAmount.toString()).toBe("25");
+    expect((await p.afterSale.findUniqueOrThrow({ where: { id: req.id } })).status).toBe("COMPLETED");
+    expect((await env.call(REFUNDED, { o: o.id, r: "rf-2", a: "1.00" }, internal("payment"))).data.orderMarkRefunded.code).toBe("INVALID_STATE");
+  });
+
+  it("after-sales rejection leaves the order as it was; partial refunds accumulate; over-refund refused", async () => {
+    const o = await newOrder(2);
+    await pay(o.id);
+    const REQ = `mutation($o: ID!) { requestAfterSale(orderId: $o, type: RETURN, reason: "wrong size") { code afterSale { id } } }`;
+    const req = (await env.call(REQ, { o: o.id }, buyer)).data.requestAfterSale.afterSale;
+    const rej = await env.call(`mutation($id: ID!) { adminReviewAfterSale(id: $id, approve: false) { code afterSale { status order { status } } } }`, { id: req.id }, admin());
+    expect(rej.data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "REJECTED", order: { status: "PAID" } } });
+    const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`;
+    const call = (r: string, a: string) => env.call(REFUNDED, { o: o.id, r, a }, internal("payment"));
+    expect((await call("p1", "10.00")).data.orderMarkRefunded).toEqual({ code: "OK", status: "PAID" });
+    expect((await call("p2", "15.01")).data.orderMarkRefunded).toEqual({ code: "INVALID_AMOUNT", status: "PAID" });
+    expect((await call("p2", "1.001")).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await call("p2", "15.00")).data.orderMarkRefunded).toEqual({ code: "OK", status: "REFUNDED" });
+    const hist = await env.order.services.prisma.orderStatusChange.findMany({ where: { orderId: o.id }, orderBy: { createdAt: "asc" } });
+    expect(hist.map((h) => h.to)).toEqual(["PENDING_PAYMENT", "PAID", "REFUNDING", "REFUNDED"]);
+  });
+
+  it("order numbers are unique under 1000 parallel generations and time-ordered", async () => {
+    const gen = env.order.services.nextOrderNo;
+    const nos = await Promise.all(Array.from({ length: 1000 }, () => gen()));
+    expect(new Set(nos).size).toBe(1000);
+    expect(nos.every((x) => /^\d{20}$/.test(x))).toBe(true);
+    const earlier = await gen(new Date("2026-01-01T00:00:00Z"));
+    const later = await gen(new Date("2026-01-01T00:00:01Z"));
+    expect(earlier < later).toBe(true);
+    expect(earlier.startsWith("20260101000000")).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOrderEnv, PLACE, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
+import { internal } from "./support/fakes.ts";
+import { startWorkers } from "../src/worker.ts";
+
+describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", () => {
+  let env: OrderEnv;
+  let stopWorkers: () => Promise<void>;
+  const buyer = "slowpoke";
+
+  beforeAll(async () => {
+    env = await startOrderEnv({ ORDER_PAYMENT_TIMEOUT_SECONDS: "1" });
+    stopWorkers = await startWorkers(env.config, { databaseUrl: env.db.url, outboxEveryMs: 500 });
+    env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: 10 });
+  });
+  afterAll(async () => {
+    await stopWorkers?.();
+    await env?.stop();
+  });
+
+  it("cancels an unpaid order when due and gives the stock back; a paid one is left alone", async () => {
+    const addressId = env.memberSg.addAddress(buyer).id;
+    const place = async (q: number) => (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: q }] } }, buyer)).data.placeOrder.order;
+    const unpaid = await place(3);
+    const paid = await place(2);
+    expect((await env.call(MARK_PAID, { o: paid.id, p: "p-1", c: "SANDBOX" }, internal("payment"))).data.orderMarkPaid.code).toBe("OK");
+    const p = env.order.services.prisma;
+    const cancelled = await waitFor(async () => {
+      const o = await p.order.findUniqueOrThrow({ where: { id: unpaid.id } });
+      return o.status === "CANCELLED" ? o : null;
+    }, "the time-out job");
+    expect(cancelled.cancelReason).toBe("PAYMENT_TIMEOUT");
+    await waitFor(async () => env.catalog.stock("tea").reserved === 0, "stock release");
+    expect(env.catalog.stock("tea")).toEqual({ available: 8, reserved: 0, sold: 2 });
+    expect((await p.order.findUniqueOrThrow({ where: { id: paid.id } })).status).toBe("PAID");
+    // the sweep finds nothing left to do, and running the job again changes nothing
+    expect(await env.order.services.orders.sweepExpired()).toBe(0);
+    expect((await env.order.services.orders.cancelIfUnpaid(unpaid.id)).code).toBe("INVALID_STATE");
+    expect(await p.orderStatusChange.count({ where: { orderId: unpaid.id, to: "CANCELLED" } })).toBe(1);
+  });
+
+  it("the sweep cancels expired orders whose delayed job was lost", async () => {
+    const addressId = env.memberSg.addAddress(`${buyer}-2`).id;
+    const o = (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: 1 }] } }, `${buyer}-2`)).data.placeOrder.order;
+    await env.order.services.timeouts.remove(`cancel-unpaid-${o.id}`);
+    const p = env.order.services.prisma;
+    await p.order.update({ where: { id: o.id }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    expect(await env.order.services.orders.sweepExpired()).toBe(1);
+    expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).status).toBe("CANCELLED");
+  });
+});
