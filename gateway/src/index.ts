@@ -375,7 +375,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig();
-  createGateway({ config })
+  const { gatewaySettings } = await import("./settings.ts");
+  createGateway({ config, ...gatewaySettings() })
     .then((gw) => {
       const shutdown = async () => {
         await gw.stop();

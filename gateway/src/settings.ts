@@ -1,0 +1,34 @@
+/**
+ * Gateway-only settings (environment, validated; defaults suit a developer machine). The shared
+ * ones — ports, REDIS_PREFIX, RATE_LIMIT_PER_MINUTE, MAX_QUERY_DEPTH/COST — are in the platform config.
+ */
+import { z } from "zod";
+import type { GatewayOptions } from "./index.ts";
+
+const schema = z.object({
+  /** Time-out of one request to a subgraph. */
+  GATEWAY_SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Consecutive failures that open a subgraph's circuit. */
+  GATEWAY_CIRCUIT_FAILURES: z.coerce.number().int().positive().default(5),
+  /** How long an open circuit fails fast before one trial request. */
+  GATEWAY_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().positive().default(10_000),
+  /** In-process cache of session lookups (≤ 1 s keeps revocation prompt). */
+  GATEWAY_SESSION_CACHE_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
+  /** Per-client-name requests per minute; default 20 × RATE_LIMIT_PER_MINUTE. */
+  GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().optional(),
+  /** Undelivered live events a subscriber may have queued before it is dropped. */
+  GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
+});
+
+export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<GatewayOptions> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid gateway configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  const s = parsed.data;
+  return {
+    subgraphTimeoutMs: s.GATEWAY_SUBGRAPH_TIMEOUT_MS,
+    circuit: { failureThreshold: s.GATEWAY_CIRCUIT_FAILURES, cooldownMs: s.GATEWAY_CIRCUIT_COOLDOWN_MS },
+    sessionCacheMs: s.GATEWAY_SESSION_CACHE_MS,
+    perClientPerMinute: s.GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE,
+    subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
+  };
+}

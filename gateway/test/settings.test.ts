@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { gatewaySettings } from "../src/settings.ts";
+import { CircuitBreaker } from "../src/circuit-breaker.ts";
+
+describe("gateway settings", () => {
+  it("has working defaults and reads the environment", () => {
+    expect(gatewaySettings({})).toEqual({
+      subgraphTimeoutMs: 10_000,
+      circuit: { failureThreshold: 5, cooldownMs: 10_000 },
+      sessionCacheMs: 1000,
+      perClientPerMinute: undefined,
+      subscriptionBufferSize: 100,
+    });
+    expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({ subgraphTimeoutMs: 2500, perClientPerMinute: 90 });
+  });
+
+  it("refuses bad values with a readable error", () => {
+    expect(() => gatewaySettings({ GATEWAY_SESSION_CACHE_MS: "60000" })).toThrow(/GATEWAY_SESSION_CACHE_MS/);
+  });
+});
+
+describe("circuit breaker", () => {
+  it("opens after the threshold, lets one trial through when half-open, and closes on success", async () => {
+    const b = new CircuitBreaker("x", { failureThreshold: 2, cooldownMs: 0 });
+    const fail = () => Promise.reject(new Error("down"));
+    await expect(b.run(fail)).rejects.toThrow("down");
+    expect(b.state).toBe("closed");
+    await expect(b.run(fail)).rejects.toThrow("down");
+    // cooldown 0: the open circuit is immediately half-open; a single trial is admitted at a time
+    let release!: () => void;
+    const trial = b.run(() => new Promise<string>((r) => (release = () => r("ok"))));
+    await expect(b.run(async () => "second")).rejects.toThrow(/circuit open/);
+    release();
+    await expect(trial).resolves.toBe("ok");
+    expect(b.state).toBe("closed");
+  });
+
+  it("counts results judged as failures (HTTP 5xx) and reopens when the trial fails", async () => {
+    const b = new CircuitBreaker("y", { failureThreshold: 1, cooldownMs: 60_000 });
+    await b.run(async () => 503, (s) => s >= 500);
+    expect(b.state).toBe("open");
+    await expect(b.run(async () => 200)).rejects.toThrow(/circuit open/);
+  });
+});
