@@ -18,7 +18,7 @@ export interface OrderServices {
   orders: OrderService;
   timeouts: Queue;
   followUps: Queue;
-  nextOrderNo: () => Promise<string>;
+  nextOrderNo: (now?: Date) => Promise<string>;
   /** Test-only failure injection (mutable). */
   hooks: OrderTestHooks;
 }

@@ -47,7 +47,7 @@ export interface OrderServiceDeps {
   outbox: OutboxPublisher;
   timeouts: Queue;
   followUps: Queue;
-  nextOrderNo: () => Promise<string>;
+  nextOrderNo: (now?: Date) => Promise<string>;
   log: Logger;
   hooks?: OrderTestHooks;
 }
