@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, errorCode, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
+
+const CREATE = `mutation($input: FrontCategoryInput!) { adminCreateFrontCategory(input: $input) { id name sort kind backCategories { id } } }`;
+const LIST = `{ frontCategories { id name sort kind backCategories { id name } products(first: 10) { id title } } }`;
+
+describe("front (shop) categories", () => {
+  let h: Harness;
+  let cat: Awaited<ReturnType<typeof smallCatalog>>;
+  beforeAll(async () => {
+    h = await startHarness();
+    cat = await smallCatalog(h.services);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("have their own names and order and map many-to-many onto back categories", async () => {
+    const b = ok<any>(await h.gql(CREATE, { input: { name: "数码好物 Gadgets", sort: 2, backCategoryIds: [cat.root.id] } }, ADMIN)).adminCreateFrontCategory;
+    const a = ok<any>(await h.gql(CREATE, { input: { name: "手机 Phones", sort: 1, backCategoryIds: [cat.leaf.id, cat.mid.id] } }, ADMIN)).adminCreateFrontCategory;
+    expect(a.backCategories.map((c: any) => c.id).sort()).toEqual([cat.leaf.id, cat.mid.id].sort());
+    const list = ok<any>(await h.gql(LIST)).frontCategories;
+    expect(list.map((f: any) => f.name)).toEqual(["手机 Phones", "数码好物 Gadgets"]);
+    // a root back category shows the SPUs of its leaves
+    expect(list[1].products.map((p: any) => p.id)).toEqual([cat.product.id]);
+    expect(list[0].products.map((p: any) => p.id)).toEqual([cat.product.id]);
+    expect(b.kind).toBe("NORMAL");
+  });
+
+  it("NEW shows SPUs put on shelf within 14 days; SECKILL is empty until promotion provides it", async () => {
+    ok(await h.gql(CREATE, { input: { name: "新品 New", sort: 0, kind: "NEW" } }, ADMIN));
+    ok(await h.gql(CREATE, { input: { name: "秒杀 Seckill", sort: 9, kind: "SECKILL", backCategoryIds: [cat.leaf.id] } }, ADMIN));
+    let list = ok<any>(await h.gql(LIST)).frontCategories;
+    expect(list.find((f: any) => f.kind === "NEW").products.map((p: any) => p.id)).toEqual([cat.product.id]);
+    expect(list.find((f: any) => f.kind === "SECKILL").products).toEqual([]);
+    await h.services.prisma.spu.update({ where: { id: cat.product.id }, data: { onShelfAt: new Date(Date.now() - 15 * 24 * 3600 * 1000) } });
+    list = ok<any>(await h.gql(LIST)).frontCategories;
+    expect(list.find((f: any) => f.kind === "NEW").products).toEqual([]);
+  });
+
+  it("refuses unknown back categories and writes nothing; needs catalog:write", async () => {
+    const before = await h.services.prisma.frontCategory.count();
+    expect(errorCode(await h.gql(CREATE, { input: { name: "x", backCategoryIds: ["nope"] } }, ADMIN))).toBe("NOT_FOUND");
+    expect(errorCode(await h.gql(CREATE, { input: { name: "x" } }))).toBe("UNAUTHENTICATED");
+    expect(errorCode(await h.gql(`mutation { adminDeleteFrontCategory(id: "nope") }`, undefined, ADMIN))).toBe("NOT_FOUND");
+    expect(await h.services.prisma.frontCategory.count()).toBe(before);
+  });
+});
