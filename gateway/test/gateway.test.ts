@@ -289,6 +289,28 @@ describe("circuit breaker", () => {
   });
 });
 
+describe("subgraph time-out", () => {
+  it("answers SERVICE_UNAVAILABLE when a subgraph does not answer within the time-out", async () => {
+    const quick = await createGateway({
+      config: testConfig(fed, tr.prefix),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      manifest,
+      subgraphTimeoutMs: 200,
+    });
+    try {
+      const r = await gql(quick.url, "{ slow(ms: 1500) }");
+      expect(r.body.data).toEqual({ slow: null });
+      expect(codes(r)).toEqual(["SERVICE_UNAVAILABLE"]);
+      expect(r.body.errors![0]!.message).toBe("subgraph member timed out");
+      expect((await gql(quick.url, "{ slow(ms: 1) }")).body.data).toEqual({ slow: "done" });
+    } finally {
+      await quick.stop();
+    }
+  });
+});
+
 describe("rate limit", () => {
   let limited: RunningGateway;
   const tr2 = createTestRedis(); // its own counters

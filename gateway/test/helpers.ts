@@ -28,6 +28,7 @@ type Query {
   refuse: String
   domainRefusal: String
   deep: Node
+  slow(ms: Int!): String
   items(first: Int): [Item!]!
   pingEvent(topic: ID!, eventId: ID!): Ping
 }
@@ -95,6 +96,7 @@ export async function startFederation(): Promise<TestFederation> {
           throw new GraphQLError("coupon expired", { extensions: { code: "COUPON_EXPIRED" } });
         },
         deep: () => deepNode(10),
+        slow: (_: unknown, a: { ms: number }) => new Promise((r) => setTimeout(() => r("done"), a.ms)),
         items: (_: unknown, a: { first?: number }) => Array.from({ length: a.first ?? 3 }, (_, i) => ({ id: String(i) })),
         pingEvent: asGatewayEvent((_: unknown, a: { topic: string; eventId: string }, c: any) => {
           eventCalls.push({ eventId: a.eventId, identity: c.identity });

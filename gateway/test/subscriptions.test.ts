@@ -146,6 +146,30 @@ describe("subscriptions over graphql-ws", () => {
     expect(sink.results).toEqual([{ data: { whoami: { kind: "member", id: "dave", service: null } } }]);
   });
 
+  it("works with several gateway instances: each one subscribes to Redis", async () => {
+    const second = await createGateway({ config: testConfig(fed, tr.prefix), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] } });
+    try {
+      const before = await activeSubscriptions("ping");
+      const onFirst = subscribe(connect(), PING, { t: "multi" });
+      const c2 = createClient({ url: second.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+      clients.push(c2);
+      const onSecond = subscribe(c2, PING, { t: "multi" });
+      await listening("ping", before + 1);
+      await until(async () => ((await second.metrics.subscriptions.get()).values.find((v) => v.labels.field === "ping")?.value ?? 0) >= 1, "the second instance's subscription");
+      await until(async () => {
+        const [, n] = (await redis.pubsub("NUMSUB", `${tr.prefix}:events:ping`)) as [string, number];
+        return Number(n) >= 2;
+      }, "both instances to listen");
+      await publish({ eventId: "m1", keys: { topic: "multi" } });
+      await until(async () => onFirst.results.length >= 1 && onSecond.results.length >= 1, "both subscribers");
+      expect(onFirst.results[0].data.ping.id).toBe("m1");
+      expect(onSecond.results[0].data.ping.id).toBe("m1");
+      await c2.dispose();
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("drops a client whose buffer of undelivered events overflows", async () => {
     const eve = await login(redis, tr.prefix, fed.key, { sub: "eve" });
     let closedWith: number | undefined;
