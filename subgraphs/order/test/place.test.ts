@@ -99,6 +99,13 @@ describe("placeOrder", () => {
     expect(await orderCount()).toBe(0);
   });
 
+  it("members only: anonymous callers and operators cannot place orders", async () => {
+    const input = { addressId, items: [{ skuId: "tea", quantity: 1 }] };
+    expect((await env.call(PLACE, { input })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await env.call(PLACE, { input }, { kind: "admin", id: "op", permissions: ["order:write"] })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(await orderCount()).toBe(0);
+  });
+
   it("another member's address is refused and nothing is reserved", async () => {
     const other = env.memberSg.addAddress(`${buyer}-neighbour`);
     const before = env.catalog.calls.reserve;
