@@ -135,7 +135,11 @@ export class PaymentService {
     if (!cfg || !cfg.enabled) return { code: PaymentCode.CHANNEL_DISABLED, message: `${channel} is not enabled`, payment: null };
 
     const open = await this.d.prisma.payment.findFirst({ where: { orderId, channel, status: "PENDING" } });
-    if (open) return { code: PaymentCode.OK, payment: open };
+    if (open) {
+      if (open.expiresAt.getTime() > Date.now()) return { code: PaymentCode.OK, payment: open };
+      // Expired but its close job has not run yet: close it now (asking the channel first).
+      if ((await this.closePayment(open.id)) === "recovered") return { code: PaymentCode.ALREADY_PAID, message: "the order is already paid", payment: await this.get(open.id) };
+    }
 
     let payment: Payment;
     try {
@@ -347,6 +351,15 @@ export class PaymentService {
   }
 
   private async releaseWallet(p: Payment): Promise<void> {
+    if (!p.clientPayload) {
+      // The freeze's outcome was never learned (the wallet was unreachable): freezing again under
+      // the same reference is idempotent and tells whether anything is frozen for this payment.
+      const again = await this.d.wallet.createCheckout(toRecord(p), (await this.d.merchants.channelConfig(p.appId, "WALLET"))!, "");
+      if (again.refusal) {
+        await this.d.prisma.payment.update({ where: { id: p.id }, data: { walletFrozen: false } });
+        return;
+      }
+    }
     await this.d.wallet.release(toRecord(p));
     await this.d.prisma.payment.update({ where: { id: p.id }, data: { walletFrozen: false } });
   }
@@ -374,8 +387,9 @@ export class PaymentService {
 
   /**
    * Refunds `amount` of a paid payment through its channel. The sum of refunds never exceeds the
-   * paid amount (conditional update under the row lock); idempotent per `reference`. A full refund
-   * tells the order (orderMarkRefunded) unless `notifyOrder` is false (automatic refunds).
+   * paid amount (conditional update under the row lock); idempotent per `reference`. Each refund is
+   * booked by the order (orderMarkRefunded; the last one makes it REFUNDED) unless `notifyOrder` is
+   * false (automatic refunds of duplicate or late payments, which the order never took).
    */
   async refund(paymentId: string, amountText: string, reason: string, reference: string, opts: { notifyOrder?: boolean } = {}): Promise<{ code: string; message?: string; refund: Refund | null; payment: Payment | null }> {
     const p = await this.get(paymentId);
@@ -448,15 +462,16 @@ export class PaymentService {
     });
     const payment = (await this.get(refund.paymentId))!;
     if (eventId) await this.publish(payment, eventId);
-    if (full && notifyOrder) await this.d.notifyQueue.add("notify-refunded", { refundId: refund.id }, { jobId: `notify-refunded-${refund.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    // The order books every refund of its payment (idempotent per refund id); the full one moves it to REFUNDED.
+    if (notifyOrder) await this.d.notifyQueue.add("notify-refunded", { refundId: refund.id }, { jobId: `notify-refunded-${refund.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
     return { code: PaymentCode.OK, refund, payment };
   }
 
-  /** Job `notify-refunded`: a full refund tells the order. */
+  /** Job `notify-refunded`: the order books the refund (its amount); the one completing the payment refunds the order. */
   async notifyOrderRefunded(refundId: string): Promise<string> {
     const r = await this.d.prisma.refund.findUnique({ where: { id: refundId }, include: { payment: true } });
-    if (!r) return "done";
-    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId, r.id, formatAmount(r.payment.refundedAmount, r.currency));
+    if (!r || r.status !== "SUCCEEDED") return "done";
+    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId, r.id, formatAmount(r.amount, r.currency));
     if (res.code !== "OK" && res.code !== "INVALID_STATE") throw new Error(`orderMarkRefunded answered ${res.code}`);
     return res.code;
   }

@@ -1,0 +1,61 @@
+/** One payment subgraph + its workers on a throwaway schema and Redis prefix, with fake order/member. */
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
+import type { RunningSubgraph } from "@mallgraph/platform/subgraph";
+import type { Identity } from "@mallgraph/platform/auth";
+import { randomUUID } from "node:crypto";
+import { createPaymentSubgraph } from "../src/index.ts";
+import { startWorkers } from "../src/worker.ts";
+import { seedPayment } from "../src/seed.ts";
+import { client, fakeState, startFakeDeps, type FakeState } from "./fakes.ts";
+
+export const SECRET = "test-internal-secret-0123456789";
+export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["payment:read", "payment:write"] };
+export const buyer = (id: string): Identity => ({ kind: "member", id });
+
+export interface Harness {
+  db: TestSchema;
+  redis: TestRedis;
+  state: FakeState;
+  deps: RunningSubgraph;
+  sg: Awaited<ReturnType<typeof createPaymentSubgraph>>;
+  config: Config;
+  gql: ReturnType<typeof client>;
+  order(buyerId: string, payable: string, status?: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const db = await createTestSchema("payment");
+  const redis = createTestRedis();
+  const state = fakeState();
+  const deps = await startFakeDeps(SECRET, state);
+  const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET } as any);
+  const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600 };
+  const sg = await createPaymentSubgraph({ config, port: 0, ...common });
+  const stopWorkers = await startWorkers(config, common);
+  await seedPayment(sg.services.prisma);
+  return {
+    db,
+    redis,
+    state,
+    deps,
+    sg,
+    config,
+    gql: client(sg.url, SECRET),
+    order(buyerId, payable, status = "PENDING_PAYMENT") {
+      const id = randomUUID();
+      state.orders.set(id, { id, orderNo: `NO${id.slice(0, 8)}`, buyerId, status, payable, currency: "CNY", subject: "测试商品" });
+      return id;
+    },
+    async stop() {
+      await stopWorkers();
+      await sg.stop();
+      await deps.stop();
+      await closeQueueConnections();
+      await redis.cleanup();
+      await db.drop();
+    },
+  };
+}
