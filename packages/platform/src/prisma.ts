@@ -35,14 +35,34 @@ export function runtimeAdapter(url: string, max = 10): PrismaPg {
 
 // ---- WASM schema engine adapter: works around two adapter-pg bugs (PRISMA.md) ----
 const AS_TEXT = new Set([18, 19, 2278]);
+/**
+ * `"char"` columns the schema engine reads as a Rust char, not a string: reported as text they make
+ * it panic ("RuntimeError: unreachable") as soon as a schema has a CHECK constraint (the constraint
+ * query's `contype`). Those get ColumnTypeEnum.Character (6) in queryRaw's answer.
+ */
+const AS_CHARACTER = new Set(["constraint_type"]);
+const CHARACTER_COLUMN = 6;
+const characterColumns = new WeakMap<object, number[]>();
 function patch<T>(q: T): T {
   const a = q as any;
   const performIO = a.performIO;
   a.performIO = async function (query: unknown) {
     const res = await performIO.call(this, query);
-    for (const f of res?.fields ?? []) if (AS_TEXT.has(f.dataTypeID)) f.dataTypeID = 25;
+    const chars: number[] = [];
+    (res?.fields ?? []).forEach((f: { name: string; dataTypeID: number }, i: number) => {
+      if (f.dataTypeID === 18 && AS_CHARACTER.has(f.name)) chars.push(i);
+      if (AS_TEXT.has(f.dataTypeID)) f.dataTypeID = 25;
+    });
+    if (chars.length && query && typeof query === "object") characterColumns.set(query, chars);
     return res;
   };
+  const queryRaw = a.queryRaw;
+  if (queryRaw)
+    a.queryRaw = async function (query: object) {
+      const res = await queryRaw.call(this, query);
+      for (const i of characterColumns.get(query) ?? []) res.columnTypes[i] = CHARACTER_COLUMN;
+      return res;
+    };
   const startTransaction = a.startTransaction;
   if (startTransaction)
     a.startTransaction = async function (...args: unknown[]) {
