@@ -4,11 +4,14 @@
  * `{ operations: [{ id: sha256(body), name, body }] }`, body being the operation as printed by
  * graphql's printer (fragments it uses appended). Partner clients may run only these operations
  * (by id, e.g. as an APQ hash, or by sending the same document). `--check` fails when the file is stale.
+ * `--validate` checks every manifest operation against schema/supergraph.graphql and that every
+ * Subscription field F has its `Query.FEvent(F's args…, eventId: ID!)` (the gateway's rule).
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode } from "graphql";
+import { createRequire } from "node:module";
+import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
 
 const root = path.resolve(import.meta.dirname, "..");
 export const MANIFEST_FILE = path.join(root, "schema", "operations", "manifest.json");
@@ -45,8 +48,41 @@ export function buildManifest(source: string) {
   return { operations };
 }
 
+/** Problems of the manifest against a supergraph SDL: invalid operations, subscriptions lacking FEvent. */
+export function validateManifest(supergraphSdl: string, manifest: ReturnType<typeof buildManifest>): string[] {
+  // graphql and federation-internals as CommonJS: one graphql instance for the schema and validate().
+  const require = createRequire(import.meta.url);
+  const g = require("graphql") as typeof import("graphql");
+  const { Supergraph } = require("@apollo/federation-internals");
+  const api: GraphQLSchema = Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+  const problems: string[] = [];
+  for (const op of manifest.operations) {
+    const errors = g.validate(api, g.parse(op.body));
+    if (errors.length) problems.push(`${op.name}: ${errors.map((e) => e.message).join("; ")}`);
+  }
+  const query = api.getQueryType()?.getFields() ?? {};
+  for (const f of Object.values(api.getSubscriptionType()?.getFields() ?? {})) {
+    const ev = query[`${f.name}Event`];
+    if (!ev) {
+      problems.push(`Subscription.${f.name}: no Query.${f.name}Event(…, eventId: ID!)`);
+      continue;
+    }
+    const evArgs = new Map(ev.args.map((a) => [a.name, String(a.type)]));
+    if (evArgs.get("eventId") !== "ID!") problems.push(`Query.${f.name}Event: needs eventId: ID!`);
+    for (const a of f.args) if (evArgs.get(a.name) !== String(a.type)) problems.push(`Query.${f.name}Event: needs argument ${a.name}: ${a.type}`);
+  }
+  return problems;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
+  if (args.includes("--validate")) {
+    const manifest = JSON.parse(readFileSync(MANIFEST_FILE, "utf8"));
+    const problems = validateManifest(readFileSync(path.join(root, "schema", "supergraph.graphql"), "utf8"), manifest);
+    for (const p of problems) console.error(`  - ${p}`);
+    console.log(problems.length ? `operations: ${problems.length} problem(s) against schema/supergraph.graphql` : "operations: every trusted operation validates");
+    process.exit(problems.length ? 1 : 0);
+  }
   const check = args.includes("--check");
   const source = args.find((a) => !a.startsWith("--")) ?? DEFAULT_SOURCE;
   const json = JSON.stringify(buildManifest(readFileSync(source, "utf8")), null, 2) + "\n";
