@@ -301,6 +301,18 @@ describe("refunds", () => {
     expect(ledger.reduce((s, e) => s.plus(e.amount.toString()), new Decimal(0)).toFixed(2)).toBe("0.00");
   });
 
+  it("the same idempotency key refunds once", async () => {
+    const o = order("B7", "9.00");
+    const { payment } = await create(o, "SANDBOX", "B7");
+    await gql(COMPLETE, { ref: payment!.checkoutRef }, buyer("B7"));
+    const Q = `mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "1.00", reason: "retry", idempotencyKey: "k-1") { code refund { id } payment { refundedAmount } } }`;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => gql(Q, { id: payment!.id }, ADMIN)));
+    expect(answers.every((a) => a.data.adminRefundPayment.code === "OK")).toBe(true);
+    expect(new Set(answers.map((a) => a.data.adminRefundPayment.refund.id)).size).toBe(1);
+    expect(await prisma().refund.count({ where: { paymentId: payment!.id } })).toBe(1);
+    expect((await paymentRow(payment!.id)).refundedAmount.toString()).toBe("1");
+  });
+
   it("a pending payment is NOT_REFUNDABLE", async () => {
     const o = order("B7", "5.00");
     const { payment } = await create(o, "SANDBOX", "B7");

@@ -12,8 +12,8 @@ export const Mutation: MutationResolvers = {
   adminCreateMerchant: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.createMerchant(input)),
   adminCreatePaymentApp: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.createApp(input)),
   adminConfigureChannel: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.configureChannel(input)),
-  adminRefundPayment: asAdmin("payment:write", (_p, { paymentId, amount, reason }, ctx) =>
-    ctx.services.payments.refund(paymentId, amount, reason, `admin:${ctx.requestId}`),
+  adminRefundPayment: asAdmin("payment:write", (_p, { paymentId, amount, reason, idempotencyKey }, ctx) =>
+    ctx.services.payments.refund(paymentId, amount, reason, idempotencyKey ? `admin:${paymentId}:${idempotencyKey}` : `admin:${ctx.requestId}`),
   ),
   adminRunReconciliation: asAdmin("payment:write", (_p, { date, channel }, ctx) => ctx.services.reports.reconcile(date, channel ?? "SANDBOX")),
 

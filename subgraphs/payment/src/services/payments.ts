@@ -377,7 +377,9 @@ export class PaymentService {
   async sweep(): Promise<{ notify: number; close: number }> {
     const stale = new Date(Date.now() - 60_000);
     const unnotified = await this.d.prisma.payment.findMany({ where: { status: { in: [...PAID_STATES] }, orderNotifiedAt: null, paidAt: { lt: stale }, refundedAmount: 0 }, select: { id: true }, take: 500 });
-    for (const p of unnotified) await this.d.notifyQueue.add("notify-paid", { paymentId: p.id }, { jobId: `notify-paid-${p.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    // A fresh job id: the original may sit in the failed set after exhausting its attempts.
+    const bucket = Math.floor(Date.now() / 60_000);
+    for (const p of unnotified) await this.d.notifyQueue.add("notify-paid", { paymentId: p.id }, { jobId: `notify-paid-${p.id}-sweep-${bucket}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
     const expired = await this.d.prisma.payment.findMany({ where: { OR: [{ status: "PENDING", expiresAt: { lt: stale } }, { status: "CLOSED", walletFrozen: true }] }, select: { id: true }, take: 500 });
     for (const p of expired) await this.d.timeoutsQueue.add("close-expired", { paymentId: p.id }, { jobId: `close-sweep-${p.id}-${Math.floor(Date.now() / 60_000)}` });
     return { notify: unnotified.length, close: expired.length };

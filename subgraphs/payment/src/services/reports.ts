@@ -95,7 +95,8 @@ export class ReportService {
              "appId", channel::text AS channel, currency, count(*)::int AS count,
              sum(amount)::text AS amount, sum("refundedAmount")::text AS refunded
       FROM "Payment"
-      WHERE status IN ('SUCCEEDED', 'REFUNDED') AND "paidAt" >= ${start} AND "paidAt" < ${end}
+      WHERE status IN ('SUCCEEDED', 'REFUNDED')
+        AND "paidAt" >= (${start.toISOString()}::timestamptz AT TIME ZONE 'UTC') AND "paidAt" < (${end.toISOString()}::timestamptz AT TIME ZONE 'UTC')
         AND (${appId ?? null}::text IS NULL OR "appId" = ${appId ?? null}::text)
       GROUP BY 1, 2, 3, 4
       ORDER BY 1, 2, 3, 4`;
