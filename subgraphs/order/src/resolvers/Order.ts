@@ -5,12 +5,12 @@ import type { OrderRecord } from "../services/types.ts";
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-/** Who may resolve an order as an entity: its buyer, operators with order:read, trusted services. */
+/** Who may resolve an order as an entity: its buyer, operators with order:read (or payment:read, for Payment.order), trusted services. */
 function visible(o: OrderRecord | null, ctx: Context): OrderRecord | null {
   if (!o) return null;
   const id = ctx.identity;
   if (id.kind === "internal") return o;
-  if (id.kind === "admin" && id.permissions?.includes("order:read")) return o;
+  if (id.kind === "admin" && (id.permissions?.includes("order:read") || id.permissions?.includes("payment:read"))) return o;
   if (id.kind === "member" && id.id === o.buyerId) return o;
   return null;
 }
