@@ -1,7 +1,8 @@
 /**
  * The payment domain's BullMQ workers:
- * - payment-timeouts: `close-expired` (delayed per payment: ask the channel, recover or close) and
- *   the repeatable `sweep` (re-enqueues work a crash may have dropped);
+ * - payment-timeouts: `close-expired` (delayed per payment: ask the channel, recover or close),
+ *   `query-refund` (polls a refund the provider is still processing) and the repeatable `sweep`
+ *   (re-enqueues work a crash may have dropped);
  * - payment-notify: `notify-paid` / `notify-refunded` (retried until the order acknowledges);
  * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement.
  */
@@ -15,6 +16,7 @@ export function paymentProcessors(services: PaymentServices) {
   return {
     timeouts: async (job: { name: string; data: any }) => {
       if (job.name === "sweep") return services.payments.sweep();
+      if (job.name === "query-refund") return services.payments.pollRefund(job.data.refundId);
       return services.payments.closePayment(job.data.paymentId);
     },
     notify: async (job: { name: string; data: any }) => {

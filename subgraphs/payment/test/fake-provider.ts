@@ -23,6 +23,9 @@ export async function startFakeProvider() {
   const alipayAppId = "2021000000000009";
   const trades = new Map<string, FakeTrade>();
   const rejected: string[] = [];
+  /** What WeChat Pay answers a refund request with, and each refund's current state. */
+  const settings = { wxRefundAnswer: "SUCCESS" as "SUCCESS" | "PROCESSING" };
+  const refundStatus = new Map<string, string>();
 
   const wxAnswer = (res: http.ServerResponse, status: number, payload?: unknown) => {
     const body = payload === undefined ? "" : JSON.stringify(payload);
@@ -86,7 +89,15 @@ export async function startFakeProvider() {
         const t = trades.get(json.out_trade_no);
         if (!t) return wxAnswer(res, 404, { code: "RESOURCE_NOT_EXISTS", message: "no trade" });
         t.refunds.push({ no: json.out_refund_no, amount: String(json.amount.refund) });
-        return wxAnswer(res, 200, { refund_id: `RF${json.out_refund_no}`, status: "SUCCESS" });
+        refundStatus.set(json.out_refund_no, settings.wxRefundAnswer);
+        return wxAnswer(res, 200, { refund_id: `RF${json.out_refund_no}`, out_refund_no: json.out_refund_no, status: settings.wxRefundAnswer });
+      }
+      const rq = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(url.pathname);
+      if (rq && req.method === "GET") {
+        const no = decodeURIComponent(rq[1]!);
+        const st = refundStatus.get(no);
+        if (!st) return wxAnswer(res, 404, { code: "RESOURCE_NOT_EXISTS", message: "no refund" });
+        return wxAnswer(res, 200, { refund_id: `RF${no}`, out_refund_no: no, status: st });
       }
       wxAnswer(res, 404, { code: "NOT_FOUND" });
     });
@@ -101,6 +112,8 @@ export async function startFakeProvider() {
     alipayAppId,
     trades,
     rejected,
+    settings,
+    refundStatus,
     /** Alipay's asynchronous notification for a paid trade (form parameters, RSA2-signed by "Alipay"). */
     alipayNotification(outTradeNo: string, amount: string, over: Record<string, string> = {}) {
       const p: Record<string, string> = { notify_id: `ali-${outTradeNo}`, notify_type: "trade_status_sync", notify_time: "2026-11-22 10:00:01", app_id: alipayAppId, out_trade_no: outTradeNo, trade_no: `ALI${outTradeNo}`, total_amount: amount, trade_status: "TRADE_SUCCESS", gmt_payment: "2026-11-22 10:00:00", charset: "utf-8", version: "1.0", ...over };

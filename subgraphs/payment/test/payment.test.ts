@@ -395,6 +395,14 @@ describe("operators", () => {
     expect(badV3.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
     expect(await prisma().channelConfig.count({ where: { appId } })).toBe(1);
     expect((await gql(CONFIGURE, { i: { appId, channel: "SANDBOX", enabled: true } }, READER)).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    const mine = await gql(`{ myOrganizations { name members { memberId role } } }`, {}, buyer("M2"));
+    expect(mine.data.myOrganizations).toEqual([{ name: "Acme", members: [{ memberId: "M1", role: "OWNER" }, { memberId: "M2", role: "FINANCE" }] }]);
+    const merchantId = m.data.adminCreateMerchant.id;
+    const OV = `query($m: ID!) { merchantTransactionOverview(merchantId: $m, from: "2026-11-01", to: "2026-11-30") { count } }`;
+    expect((await gql(OV, { m: merchantId }, buyer("M2"))).data.merchantTransactionOverview).toEqual([]);
+    expect((await gql(OV, { m: merchantId }, buyer("M3"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    expect((await gql(`mutation($o: ID!) { adminSetOrganizationMember(organizationId: $o, memberId: "M3", role: ADMIN) { members { memberId } } }`, { o: orgId }, ADMIN)).data.adminSetOrganizationMember.members).toHaveLength(3);
+    expect((await gql(OV, { m: merchantId }, buyer("M3"))).data.merchantTransactionOverview).toEqual([]);
     const list = await gql(`{ adminMerchants { code name apps { name isDefault channels { channel hasPrivateKey } } accounts { currency balance } } }`, {}, READER);
     const demo = list.data.adminMerchants.find((x: any) => x.code === "mallgraph-self");
     expect(demo.name).toBe("mallgraph 自营");

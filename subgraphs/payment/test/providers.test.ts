@@ -132,6 +132,33 @@ describe("WeChat Pay end to end", () => {
     expect(fp.trades.get(r.payment.checkoutRef)!.refunds).toEqual([{ no: expect.any(String), amount: "666" }]);
   });
 
+  it("a refund WeChat Pay is still processing is polled by a job until it succeeds", async () => {
+    const orderId = h.order("X3", "20.00");
+    const r = await create(orderId, "WECHAT_PAY", "X3");
+    fp.trades.get(r.payment.checkoutRef)!.status = "PAID";
+    const n = fp.wechatNotification(r.payment.checkoutRef, 2000);
+    expect((await post("/callbacks/wechat", n.body, n.headers)).status).toBe(200);
+    fp.settings.wxRefundAnswer = "PROCESSING";
+    const refund = (await h.gql(`mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "20.00", reason: "退货") { code refund { id status } } }`, { id: r.payment.id }, ADMIN)).data.adminRefundPayment;
+    fp.settings.wxRefundAnswer = "SUCCESS";
+    expect(refund).toMatchObject({ code: "OK", refund: { status: "PENDING" } });
+    expect((await row(r.payment.id)).status).toBe("SUCCEEDED");
+    fp.refundStatus.set(refund.refund.id, "SUCCESS"); // the provider finishes
+    await until(async () => (await row(r.payment.id)).status === "REFUNDED", "refund settled", 30_000);
+    expect((await h.sg.services.prisma.refund.findUniqueOrThrow({ where: { id: refund.refund.id } })).status).toBe("SUCCEEDED");
+    await until(() => h.state.markRefundedCalls.some((c) => c.refundId === refund.refund.id), "order books the refund");
+  });
+
+  it("a refund the provider refuses leaves the amount refundable", async () => {
+    const orderId = h.order("A5", "5.00");
+    const r = await create(orderId, "ALIPAY", "A5");
+    fp.trades.set(r.payment.checkoutRef, { status: "PAID", amount: "5.00", refunds: [] });
+    expect((await post("/callbacks/alipay", fp.alipayNotification(r.payment.checkoutRef, "5.00"))).body).toBe("success");
+    fp.trades.delete(r.payment.checkoutRef); // Alipay no longer knows the trade: it refuses the refund
+    const res = (await h.gql(`mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "5.00", reason: "x") { code refund { status } payment { status refundedAmount } } }`, { id: r.payment.id }, ADMIN)).data.adminRefundPayment;
+    expect(res).toEqual({ code: "CHANNEL_ERROR", refund: { status: "FAILED" }, payment: { status: "SUCCEEDED", refundedAmount: "0.00" } });
+  });
+
   it("a bad signature, a tampered body or an unknown platform serial is refused (4xx) and changes nothing", async () => {
     const orderId = h.order("X2", "10.00");
     const r = await create(orderId, "WECHAT_PAY", "X2");

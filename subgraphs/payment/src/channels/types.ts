@@ -88,6 +88,8 @@ export interface PaymentChannelAdapter {
   verifyNotification(headers: Record<string, string | string[] | undefined>, body: Buffer, lookup: ConfigLookup): Promise<ChannelNotification>;
   queryPayment(payment: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult>;
   refund(payment: PaymentRecord, refund: RefundRequest, cfg: ChannelConfig): Promise<RefundOutcome>;
+  /** The state of a refund the provider answered as still processing (channels with asynchronous refunds). */
+  queryRefund?(payment: PaymentRecord, refundId: string, cfg: ChannelConfig): Promise<RefundOutcome>;
   /** Closes the trade at the provider when an unpaid payment closes (answers the final remote status). */
   close(payment: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult>;
   ack(): HttpAnswer;

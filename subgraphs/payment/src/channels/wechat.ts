@@ -174,6 +174,15 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
     return { status, providerRefundNo: json.refund_id };
   }
 
+  async queryRefund(_p: PaymentRecord, refundId: string, cfg: ChannelConfig): Promise<RefundOutcome> {
+    this.assertConfigured(cfg);
+    const { res, json } = await this.request(cfg, "GET", `/v3/refund/domestic/refunds/${encodeURIComponent(refundId)}`);
+    if (res.status === 404) return { status: "FAILED", message: "refund not found at WeChat Pay" };
+    if (res.status !== 200) throw new ChannelError(`WeChat Pay refund query: ${json.code ?? res.status}`, json.code);
+    const status = json.status === "SUCCESS" ? "SUCCEEDED" : json.status === "PROCESSING" ? "PENDING" : "FAILED";
+    return { status, providerRefundNo: json.refund_id, message: status === "FAILED" ? `refund ${json.status}` : undefined };
+  }
+
   async close(p: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult> {
     const q = await this.queryPayment(p, cfg);
     if (q.status === "NOT_FOUND") return { status: "CLOSED" };

@@ -65,6 +65,20 @@ export class MerchantService {
     return this.prisma.channelConfig.findMany({ where: { appId }, orderBy: { channel: "asc" } });
   }
 
+  /** Organizations where the member is staff. */
+  async organizationsOf(memberId: string) {
+    const rows = await this.prisma.organizationMember.findMany({ where: { memberId }, include: { organization: true }, orderBy: { createdAt: "asc" } });
+    return rows.map((r) => r.organization);
+  }
+
+  /** The member's role in the merchant's organization, or null. */
+  async roleAt(memberId: string, merchantId: string): Promise<Role | null> {
+    const merchant = await this.prisma.merchant.findUnique({ where: { id: merchantId } });
+    if (!merchant) return null;
+    const m = await this.prisma.organizationMember.findUnique({ where: { organizationId_memberId: { organizationId: merchant.organizationId, memberId } } });
+    return (m?.role as Role | undefined) ?? null;
+  }
+
   async createOrganization(input: { name: string; members?: Array<{ memberId: string; role: Role }> | null }) {
     const n = name(input.name, "name");
     for (const m of input.members ?? []) {

@@ -432,17 +432,43 @@ export class PaymentService {
       outcome = { status: "FAILED" as const, message: (e as Error).message };
     }
     if (outcome.status === "FAILED") {
-      await this.d.prisma.$transaction(async (tx) => {
-        await tx.refund.update({ where: { id: refund!.id }, data: { status: "FAILED", failure: outcome.message?.slice(0, 500) ?? null, completedAt: new Date() } });
-        await tx.$executeRaw`UPDATE "Payment" SET "refundedAmount" = "refundedAmount" - ${amount.toString()}::numeric WHERE id = ${p.id}`;
-      });
+      await this.failRefund(refund.id, outcome.message);
       return { code: PaymentCode.CHANNEL_ERROR, message: outcome.message, refund: await this.d.prisma.refund.findUnique({ where: { id: refund.id } }), payment: await this.get(p.id) };
     }
     if (outcome.status === "PENDING") {
+      // The provider is still processing (WeChat Pay PROCESSING): poll it until it settles.
       await this.d.prisma.refund.update({ where: { id: refund.id }, data: { providerRefundNo: outcome.providerRefundNo ?? null } });
+      await this.d.timeoutsQueue.add("query-refund", { refundId: refund.id }, { jobId: `query-refund-${refund.id}`, delay: 5000, attempts: 20, backoff: { type: "exponential", delay: 5000 } });
       return { code: PaymentCode.OK, refund: await this.d.prisma.refund.findUnique({ where: { id: refund.id } }), payment: await this.get(p.id) };
     }
     return this.completeRefund(refund.id, outcome.providerRefundNo, opts.notifyOrder !== false);
+  }
+
+  /** A refund the channel refused: the amount becomes refundable again. */
+  private async failRefund(refundId: string, message: string | undefined): Promise<void> {
+    await this.d.prisma.$transaction(async (tx) => {
+      const r = await tx.refund.updateMany({ where: { id: refundId, status: "PENDING" }, data: { status: "FAILED", failure: message?.slice(0, 500) ?? null, completedAt: new Date() } });
+      if (r.count === 0) return;
+      const refund = await tx.refund.findUniqueOrThrow({ where: { id: refundId } });
+      await tx.$executeRaw`UPDATE "Payment" SET "refundedAmount" = "refundedAmount" - ${refund.amount.toString()}::numeric WHERE id = ${refund.paymentId}`;
+    });
+  }
+
+  /** Job `query-refund`: asks the channel about a refund still processing; throws (retry) while it is. */
+  async pollRefund(refundId: string): Promise<string> {
+    const r = await this.d.prisma.refund.findUnique({ where: { id: refundId }, include: { payment: true } });
+    if (!r || r.status !== "PENDING") return "done";
+    const adapter = this.adapter(r.payment.channel);
+    const cfg = await this.d.merchants.channelConfig(r.payment.appId, r.payment.channel);
+    if (!adapter.queryRefund || !cfg) throw new Error(`cannot query refunds on ${r.payment.channel}`);
+    const outcome = await adapter.queryRefund(toRecord(r.payment), r.id, cfg);
+    if (outcome.status === "PENDING") throw new Error("refund still processing");
+    if (outcome.status === "FAILED") {
+      await this.failRefund(r.id, outcome.message);
+      return "failed";
+    }
+    await this.completeRefund(r.id, outcome.providerRefundNo ?? r.providerRefundNo ?? undefined, !r.reference.startsWith("auto:"));
+    return "succeeded";
   }
 
   /** A refund the channel confirmed: ledger debit; a full refund marks the payment REFUNDED. */

@@ -88,7 +88,7 @@ export class ReportService {
   }
 
   /** Successful payments by day of payment, app, channel and currency, with exact sums. */
-  async overview(from: string, to: string, appId?: string | null): Promise<OverviewRow[]> {
+  async overview(from: string, to: string, appId?: string | null, merchantId?: string | null): Promise<OverviewRow[]> {
     const [start, end] = range(from, to);
     const rows = await this.prisma.$queryRaw<Array<{ day: string; appId: string; channel: Channel; currency: string; count: number; amount: string; refunded: string }>>`
       SELECT to_char(("paidAt" AT TIME ZONE 'UTC') AT TIME ZONE ${BUSINESS_TZ}, 'YYYY-MM-DD') AS day,
@@ -98,6 +98,7 @@ export class ReportService {
       WHERE status IN ('SUCCEEDED', 'REFUNDED')
         AND "paidAt" >= (${start.toISOString()}::timestamptz AT TIME ZONE 'UTC') AND "paidAt" < (${end.toISOString()}::timestamptz AT TIME ZONE 'UTC')
         AND (${appId ?? null}::text IS NULL OR "appId" = ${appId ?? null}::text)
+        AND (${merchantId ?? null}::text IS NULL OR "merchantId" = ${merchantId ?? null}::text)
       GROUP BY 1, 2, 3, 4
       ORDER BY 1, 2, 3, 4`;
     return rows.map((r) => ({ day: r.day, appId: r.appId, channel: r.channel, currency: r.currency, count: r.count, amount: formatAmount(r.amount, r.currency), refundedAmount: formatAmount(r.refunded, r.currency) }));
