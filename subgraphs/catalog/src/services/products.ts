@@ -166,7 +166,7 @@ export class ProductService {
 
   /** Product views in the order of `ids` (null for unknown ids): one batched load. */
   async loadProducts(ids: readonly string[]): Promise<Array<ProductView | null>> {
-    const rows = await this.d.prisma.spu.findMany({ where: { id: { in: [...new Set(ids)] } }, include: spuInclude });
+    const rows = await this.d.prisma.spu.findMany({ relationLoadStrategy: "join", where: { id: { in: [...new Set(ids)] } }, include: spuInclude });
     const byId = new Map(rows.map((r) => [r.id, toProductView(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
