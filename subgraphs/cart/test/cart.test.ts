@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "@mallgraph/platform/config";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
 import { createCartSubgraph } from "../src/index.ts";
-import { seckillSkusKey } from "../src/services/cart.ts";
+import { MAX_LINES, seckillSkusKey } from "../src/services/cart.ts";
 import { startFakeCatalog, gql, member, internal, type FakeCatalog } from "../../order/test/support/fakes.ts";
 
 const CART = `{ cart { id items { sku { id } skuId quantity checked unitPrice subtotal currency status } totals { itemsTotal discount payable currency checkedQuantity } } }`;
@@ -110,6 +110,17 @@ describe("cart subgraph", () => {
     const empty = await call(ADD, { skuId: "", quantity: 1 });
     expect(empty.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await call(CART)).data.cart.items).toEqual([expect.objectContaining({ skuId: "sku-a", quantity: 1 })]);
+  });
+
+  it("a full cart refuses a new line (CART_FULL) but still raises existing ones", async () => {
+    const key = `${redis.prefix}:{cart}:cart:${buyer}`;
+    const fields: string[] = [];
+    for (let i = 0; i < MAX_LINES - 1; i++) fields.push(`filler-${i}`, JSON.stringify({ q: 1, c: 0, t: i }));
+    await sg.services.redis.hset(key, ...fields);
+    expect((await call(ADD, { skuId: "sku-a", quantity: 1 })).data.addToCart.code).toBe("OK");
+    expect((await call(ADD, { skuId: "sku-b", quantity: 1 })).data.addToCart.code).toBe("CART_FULL");
+    expect((await call(ADD, { skuId: "sku-a", quantity: 1 })).data.addToCart.code).toBe("OK");
+    expect(await sg.services.redis.hlen(key)).toBe(MAX_LINES);
   });
 
   it("refuses seckill SKUs (Redis set of the promotion domain)", async () => {

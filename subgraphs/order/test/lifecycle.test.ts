@@ -193,6 +193,14 @@ describe("order lifecycle", () => {
     expect(hist.map((h) => h.to)).toEqual(["PENDING_PAYMENT", "PAID", "REFUNDING", "REFUNDED"]);
   });
 
+  it("adminOrders lists every buyer's orders for operators with order:read only", async () => {
+    const o = await newOrder(1);
+    const Q = `query($b: ID) { adminOrders(buyerId: $b, first: 5) { nodes { id buyerId } pageInfo { hasNextPage } } }`;
+    expect((await env.call(Q, { b: buyer }, buyer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await env.call(Q, { b: buyer }, admin(["catalog:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await env.call(Q, { b: buyer }, admin(["order:read"]))).data.adminOrders).toEqual({ nodes: [{ id: o.id, buyerId: buyer }], pageInfo: { hasNextPage: false } });
+  });
+
   it("order numbers are unique under 1000 parallel generations and time-ordered", async () => {
     const gen = env.order.services.nextOrderNo;
     const nos = await Promise.all(Array.from({ length: 1000 }, () => gen()));

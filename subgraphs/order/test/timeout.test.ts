@@ -48,4 +48,17 @@ describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", ()
     expect(await env.order.services.orders.sweepExpired()).toBe(1);
     expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).status).toBe("CANCELLED");
   });
+
+  it("a stock release that fails after a cancel is retried by the follow-up job until it succeeds", async () => {
+    const who = `${buyer}-3`;
+    const addressId = env.memberSg.addAddress(who).id;
+    env.catalog.put({ id: "mug", title: "Mug", price: "3.00", available: 5 });
+    const o = (await env.call(PLACE, { input: { addressId, items: [{ skuId: "mug", quantity: 2 }] } }, who)).data.placeOrder.order;
+    env.catalog.failNext.inventoryRelease = 2; // the post-commit call and the first retry fail
+    const r = await env.call(`mutation($id: ID!) { cancelOrder(id: $id) { code } }`, { id: o.id }, who);
+    expect(r.data.cancelOrder.code).toBe("OK");
+    await waitFor(async () => env.catalog.stock("mug").reserved === 0, "the retried release");
+    expect(env.catalog.stock("mug")).toEqual({ available: 5, reserved: 0, sold: 0 });
+    expect(env.catalog.failNext.inventoryRelease).toBe(0);
+  });
 });
