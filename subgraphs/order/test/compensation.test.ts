@@ -84,6 +84,27 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
     await assertNothingLeft();
   });
 
+  it("an ambiguous createOrder failure (after its commit) deletes the order and releases the stock", async () => {
+    // simulate "committed, then the connection broke": the step throws after its transaction
+    const prisma = env.order.services.prisma as any;
+    const original = prisma.$transaction.bind(prisma);
+    let armed = true;
+    prisma.$transaction = async (...args: unknown[]) => {
+      const r = await original(...args);
+      if (armed && typeof args[0] === "function") {
+        armed = false;
+        throw new Error("connection lost after COMMIT (injected)");
+      }
+      return r;
+    };
+    try {
+      expect((await place()).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    } finally {
+      prisma.$transaction = original;
+    }
+    await assertNothingLeft();
+  });
+
   it("a refused coupon releases the stock and answers COUPON_UNAVAILABLE", async () => {
     const r = await place({ couponId: "bad-coupon" });
     expect(r.data.placeOrder).toMatchObject({ code: "COUPON_UNAVAILABLE", order: null });

@@ -118,6 +118,11 @@ describe("order lifecycle", () => {
     expect(results.reduce((a, b) => a + b, 0)).toBe(1);
     const rows = await p.orderOutbox.findMany({ where: { orderId: o.id } });
     expect(rows.every((r) => r.publishedAt && r.attempts === 2)).toBe(true);
+    // published rows older than a week are pruned; the status history (event payloads) stays
+    await p.orderOutbox.updateMany({ where: { orderId: o.id }, data: { publishedAt: new Date(Date.now() - 8 * 86_400_000) } });
+    expect(await env.order.services.outbox.prune()).toBeGreaterThanOrEqual(1);
+    expect(await p.orderOutbox.count({ where: { orderId: o.id } })).toBe(0);
+    expect(await p.orderStatusChange.count({ where: { orderId: o.id } })).toBe(1);
   });
 
   it("fulfilment: ship (operators only), tracking events, confirm receipt, purchaseVerified", async () => {

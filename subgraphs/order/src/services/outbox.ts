@@ -31,6 +31,12 @@ export class OutboxPublisher {
     return n;
   }
 
+  /** Deletes published rows older than `days` (the status history keeps the events themselves). */
+  async prune(days = 7): Promise<number> {
+    const r = await this.prisma.orderOutbox.deleteMany({ where: { publishedAt: { lt: new Date(Date.now() - days * 86_400_000) } } });
+    return r.count;
+  }
+
   /** Publishes rows left behind (crash between commit and publish, Redis down): older than `graceMs`. */
   async drain(graceMs = 2000, batch = 200): Promise<number> {
     const rows = await this.prisma.orderOutbox.findMany({

@@ -89,6 +89,9 @@ export function placeOrderSteps(deps: PlaceOrderDeps): Step<PlaceOrderState>[] {
     },
     {
       id: "createOrder",
+      // An ambiguous failure (connection lost around COMMIT) may still have created the order:
+      // delete it too (a no-op when it was not created), so no order outlives its released stock.
+      compensateOnError: true,
       async invoke(s) {
         for (let attempt = 0; ; attempt++) {
           const orderNo = await deps.nextOrderNo();
