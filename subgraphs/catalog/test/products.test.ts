@@ -172,4 +172,32 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(errorReason(await h.gql(attrQ, { input: { categoryId: cat.root.id, name: "x", kind: "BASE" } }, ADMIN))).toBe("CATEGORY_NOT_LEAF");
     expect(errorCode(await h.gql(attrQ, { input: { categoryId: cat.leaf.id, name: "dup", kind: "BASE", values: ["a", "a"] } }, ADMIN))).toBe("BAD_USER_INPUT");
   });
+
+  it("the product cache never serves a stale product after a write", async () => {
+    const q = `query($id: ID!) { product(id: $id) { title brand { name } skus { code price stock { available } } } }`;
+    const p = await h.services.products.create({ title: "Cache phone", categoryId: cat.leaf.id, brandId: cat.brand.id, skus: [{ code: "CACHE-1", title: "c1", price: "100.00", currency: "CNY", initialStock: 5 }] });
+    await h.services.products.putOnShelf(p.id);
+    const get = async () => ok<any>(await h.gql(q, { id: p.id })).product;
+    await get();
+    await get(); // cached now
+    expect(await h.services.redis.get(h.services.deps.keys("product", p.id, "d", (await h.services.redis.get(h.services.deps.keys("product", p.id, "v"))) ?? "0"))).toBeTruthy();
+    await h.services.products.updateSku(p.skus[0]!.id, { price: "88.80" });
+    expect((await get()).skus[0].price).toBe("88.80");
+    await h.services.products.update(p.id, { title: "Cache phone 2" });
+    expect((await get()).title).toBe("Cache phone 2");
+    await h.services.products.addSku(p.id, { code: "CACHE-2", title: "c2", price: "1.00", currency: "CNY" });
+    expect((await get()).skus.map((k: any) => k.code)).toEqual(["CACHE-1", "CACHE-2"]);
+    await h.services.inventory.inbound(p.skus[0]!.id, 7, null, null);
+    expect((await get()).skus[0].stock.available).toBe(12); // stock is never cached
+    await h.services.taxonomy.updateBrand(cat.brand.id, { name: "华为 HUAWEI" });
+    expect((await get()).brand.name).toBe("华为 HUAWEI");
+    await h.services.taxonomy.updateBrand(cat.brand.id, { name: "华为 Huawei" });
+    // reads racing writes: after each write commits, the next read sees it
+    for (let i = 0; i < 10; i++) {
+      const reads = Array.from({ length: 5 }, () => h.services.products.loadProducts([p.id]));
+      await h.services.products.update(p.id, { title: `Race ${i}` });
+      await Promise.all(reads);
+      expect((await h.services.products.loadProducts([p.id]))[0]!.title).toBe(`Race ${i}`);
+    }
+  });
 });

@@ -67,7 +67,7 @@ export class CategoryService {
   private releaseLock;
 
   constructor(private d: Deps) {
-    this.setIfVersion = defineLua<[string, string, string, string, number], number>(d.redis, "catalogSetTreeIfVersion", new URL("../lua/setIfVersion-tree.lua", import.meta.url), 2);
+    this.setIfVersion = defineLua<[string, string, string, string, number], number>(d.redis, "catalogSetIfVersion", new URL("../lua/setIfVersion-cache.lua", import.meta.url), 2);
     this.releaseLock = defineLua<[string, string], number>(d.redis, "catalogReleaseLock", new URL("../lua/releaseLock-lock.lua", import.meta.url), 1);
   }
 

@@ -45,14 +45,15 @@ export function buildCatalogServices(opts: {
 }): CatalogServices {
   const deps: Deps = { prisma: opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
   const categories = new CategoryService(deps);
+  const products = new ProductService(deps, categories);
   const verifier = opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: opts.config.INTERNAL_SECRET });
   return {
     deps,
     prisma: opts.prisma,
     redis: opts.redis,
     categories,
-    taxonomy: new TaxonomyService(deps, categories),
-    products: new ProductService(deps, categories),
+    taxonomy: new TaxonomyService(deps, categories, products.cache),
+    products,
     inventory: new InventoryService(deps),
     reviews: new ReviewService(deps, verifier),
     search: new SearchService(deps, categories, opts.searchBackend ?? createSearchBackend(opts.config, opts.prisma)),

@@ -7,7 +7,8 @@ import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { Reason, alreadyExists, assertQuantity, assertText, invalidState, isUniqueViolation, notFound, refuse } from "../errors.ts";
 import type { CategoryService } from "./categories.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
-import type { Prisma, SpuStatus } from "../generated/prisma/client.ts";
+import { Prisma, type SpuStatus } from "../generated/prisma/client.ts";
+import { VersionedCache } from "./product-cache.ts";
 
 export interface SkuInput {
   code: string;
@@ -132,6 +133,46 @@ export function toProductView(p: SpuRow): ProductView {
   };
 }
 
+/** The cacheable part of a product view (no status, sales, stock; category by id). */
+export interface StaticSku {
+  id: string;
+  spuId: string;
+  code: string;
+  title: string;
+  price: string;
+  currency: string;
+  images: string[];
+  saleAttributes: AttrPair[];
+}
+export interface StaticProduct {
+  id: string;
+  title: string;
+  subtitle: string | null;
+  description: string | null;
+  images: string[];
+  categoryId: string;
+  brand: ProductView["brand"];
+  baseAttributes: AttrPair[];
+  skus: StaticSku[];
+}
+
+export function toStaticProduct(p: SpuRow): StaticProduct {
+  const v = toProductView(p);
+  return {
+    id: v.id,
+    title: v.title,
+    subtitle: v.subtitle,
+    description: v.description,
+    images: v.images,
+    categoryId: p.categoryId,
+    brand: v.brand ? { id: v.brand.id, name: v.brand.name, logo: v.brand.logo, description: v.brand.description } : null,
+    baseAttributes: v.baseAttributes,
+    skus: v.skus.map(({ onShelf: _o, stock: _s, ...k }) => k),
+  };
+}
+
+type LiveRow = { spuId: string; status: SpuStatus; sales: number; onShelfAt: Date | string | null; skuId: string | null; available: number | null; reserved: number | null; sold: number | null };
+
 export interface SaleMatrix {
   attributes: Array<{ id: string; name: string; values: Array<{ id: string; value: string }> }>;
   combinations: Array<{ skuId: string; valueIds: string[]; price: string; available: number }>;
@@ -159,23 +200,87 @@ export function saleMatrix(p: ProductView): SaleMatrix {
 }
 
 export class ProductService {
+  /** Static product parts, cached in Redis (product-cache.ts). */
+  readonly cache: VersionedCache<StaticProduct>;
+
   constructor(
     private d: Deps,
     private categories: CategoryService,
-  ) {}
+  ) {
+    this.cache = new VersionedCache<StaticProduct>(d, "product", (ids) => this.loadStatic(ids));
+  }
 
-  /** Product views in the order of `ids` (null for unknown ids): one batched load. */
-  async loadProducts(ids: readonly string[]): Promise<Array<ProductView | null>> {
+  /** Static parts from PostgreSQL: one query (relation joins). */
+  async loadStatic(ids: readonly string[]): Promise<Array<StaticProduct | null>> {
     const rows = await this.d.prisma.spu.findMany({ relationLoadStrategy: "join", where: { id: { in: [...new Set(ids)] } }, include: spuInclude });
-    const byId = new Map(rows.map((r) => [r.id, toProductView(r)]));
+    const byId = new Map(rows.map((r) => [r.id, toStaticProduct(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  /** SKU views in the order of `ids` (null for unknown ids): one batched load. */
-  async loadSkus(ids: readonly string[]): Promise<Array<SkuView | null>> {
-    const rows = await this.d.prisma.sku.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { ...skuInclude, spu: { select: { status: true } } } });
-    const byId = new Map(rows.map((r) => [r.id, toSkuView(r, r.spu.status)]));
+  /** Live parts (status, sales, stock) of SPUs and their SKUs: one SQL statement. */
+  private async live(spuIds: string[]): Promise<Map<string, { status: SpuStatus; sales: number; onShelfAt: Date | null; stock: Map<string, SkuView["stock"]> }>> {
+    const out = new Map<string, { status: SpuStatus; sales: number; onShelfAt: Date | null; stock: Map<string, SkuView["stock"]> }>();
+    if (!spuIds.length) return out;
+    const rows = await this.d.prisma.$queryRaw<LiveRow[]>`
+      SELECT s."id" AS "spuId", s."status"::text AS "status", s."sales", s."onShelfAt", k."id" AS "skuId", i."available", i."reserved", i."sold"
+      FROM "Spu" s LEFT JOIN "Sku" k ON k."spuId" = s."id" LEFT JOIN "Inventory" i ON i."skuId" = k."id"
+      WHERE s."id" IN (${Prisma.join(spuIds)})`;
+    for (const r of rows) {
+      let e = out.get(r.spuId);
+      if (!e) {
+        e = { status: r.status, sales: Number(r.sales), onShelfAt: r.onShelfAt ? new Date(r.onShelfAt) : null, stock: new Map() };
+        out.set(r.spuId, e);
+      }
+      if (r.skuId) e.stock.set(r.skuId, { available: Number(r.available ?? 0), reserved: Number(r.reserved ?? 0), sold: Number(r.sold ?? 0) });
+    }
+    return out;
+  }
+
+  /** Product views in the order of `ids` (null for unknown ids): Redis + one SQL statement per batch. */
+  async loadProducts(ids: readonly string[]): Promise<Array<ProductView | null>> {
+    const unique = [...new Set(ids)];
+    const [statics, live, tree] = await Promise.all([this.cache.getMany(unique), this.live(unique), this.categories.tree()]);
+    const cats = new Map<string, ProductView["category"]>();
+    const walk = (nodes: typeof tree) => {
+      for (const n of nodes) {
+        cats.set(n.id, { id: n.id, name: n.name, level: n.level, sort: n.sort, parentId: n.parentId, children: [] });
+        walk(n.children);
+      }
+    };
+    walk(tree);
+    const byId = new Map<string, ProductView>();
+    unique.forEach((id, i) => {
+      const st = statics[i];
+      const lv = live.get(id);
+      if (!st || !lv) return;
+      byId.set(id, {
+        id: st.id,
+        title: st.title,
+        subtitle: st.subtitle,
+        description: st.description,
+        images: st.images,
+        status: lv.status,
+        onShelfAt: lv.onShelfAt,
+        sales: lv.sales,
+        category: cats.get(st.categoryId) ?? { id: st.categoryId, name: "", level: 3, sort: 0, parentId: null, children: [] },
+        brand: st.brand,
+        baseAttributes: st.baseAttributes,
+        skus: st.skus.map((k) => ({ ...k, onShelf: lv.status === "ON_SHELF", stock: lv.stock.get(k.id) ?? { available: 0, reserved: 0, sold: 0 } })),
+      });
+    });
     return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** SKU views in the order of `ids` (null for unknown ids): one SQL lookup plus the product load. */
+  async loadSkus(ids: readonly string[]): Promise<Array<SkuView | null>> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return [];
+    const rows = await this.d.prisma.$queryRaw<Array<{ id: string; spuId: string }>>`SELECT "id", "spuId" FROM "Sku" WHERE "id" IN (${Prisma.join(unique)})`;
+    const spuOf = new Map(rows.map((r) => [r.id, r.spuId]));
+    const products = await this.loadProducts([...new Set(rows.map((r) => r.spuId))]);
+    const skus = new Map<string, SkuView>();
+    for (const p of products) for (const k of p?.skus ?? []) skus.set(k.id, k);
+    return ids.map((id) => (spuOf.has(id) ? (skus.get(id) ?? null) : null));
   }
 
   /** Internal: SKU snapshots for order and cart, in the order of `ids`. */
@@ -239,6 +344,7 @@ export class ProductService {
     await tx.inventory.create({ data: { skuId: sku.id, available: stock } });
     if (stock > 0) await tx.inboundRecord.create({ data: { skuId: sku.id, quantity: stock, note: "initial stock" } });
     if (spu.status === "ON_SHELF") await touchSearch(tx, [spu.id]);
+    await this.cache.invalidate([spu.id]);
     return sku.id;
   }
 
@@ -296,7 +402,9 @@ export class ProductService {
         await tx.spuAttributeValue.createMany({ data: base.map((v) => ({ spuId: id, attributeValueId: v.id })) });
       }
       await touchSearch(tx, [id]);
+      await this.cache.invalidate([id]);
     });
+    await this.cache.invalidate([id]);
     return (await this.loadProducts([id]))[0]!;
   }
 
@@ -307,6 +415,7 @@ export class ProductService {
       const n = await tx.sku.count({ where: { spuId } });
       return this.addSkuTx(tx, spu, input, n);
     });
+    await this.cache.invalidate([spuId]);
     return (await this.loadSkus([skuId]))[0]!;
   }
 
@@ -327,7 +436,9 @@ export class ProductService {
         },
       });
       await touchSearch(tx, [sku.spuId]);
-    });
+      await this.cache.invalidate([sku.spuId]);
+      return sku.spuId;
+    }).then((spuId) => this.cache.invalidate([spuId]));
     return (await this.loadSkus([id]))[0]!;
   }
 

@@ -35,6 +35,7 @@ export class TaxonomyService {
   constructor(
     private d: Deps,
     private categories: CategoryService,
+    private productCache?: { invalidate(ids: Iterable<string>): Promise<void> },
   ) {}
 
   // ------------------------------------------------------------ brands
@@ -81,9 +82,13 @@ export class TaxonomyService {
           await tx.categoryBrand.createMany({ data: [...new Set(input.categoryIds)].map((categoryId) => ({ categoryId, brandId: id })) });
         }
         // brand name and logo are part of the search documents of its SPUs
-        const spus = await tx.spu.findMany({ where: { brandId: id, status: "ON_SHELF" }, select: { id: true } });
-        await touchSearch(tx, spus.map((s) => s.id));
-        return b;
+        const spus = await tx.spu.findMany({ where: { brandId: id }, select: { id: true, status: true } });
+        await touchSearch(tx, spus.filter((s) => s.status === "ON_SHELF").map((s) => s.id));
+        await this.productCache?.invalidate(spus.map((s) => s.id));
+        return { brand: b, spuIds: spus.map((s) => s.id) };
+      }).then(async ({ brand, spuIds }) => {
+        await this.productCache?.invalidate(spuIds);
+        return brand;
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw alreadyExists(Reason.BRAND_NAME_TAKEN, `brand ${name} exists`);

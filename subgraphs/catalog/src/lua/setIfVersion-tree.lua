@@ -1,8 +1,0 @@
--- Stores a freshly loaded category tree only if the tree version has not moved since the load began.
--- KEYS[1] version key (missing = "0"), KEYS[2] tree key of that version
--- ARGV[1] version the loader read before loading, ARGV[2] tree JSON, ARGV[3] TTL seconds
--- returns 1 when stored, 0 when the version moved on (a write happened; the load may be stale)
-local current = redis.call("GET", KEYS[1]) or "0"
-if current ~= ARGV[1] then return 0 end
-redis.call("SET", KEYS[2], ARGV[2], "EX", tonumber(ARGV[3]))
-return 1
