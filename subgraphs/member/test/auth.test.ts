@@ -170,6 +170,17 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
     expect((await h.ok(LOGIN_PW, { phone: m.phone, password: "right-password" })).loginWithPassword.member.id).toBe(m.memberId);
   });
 
+  it("30 parallel wrong passwords: exactly 5 are checked, 25 are ACCOUNT_LOCKED; a success does not count", async () => {
+    const m = await registerMember(h, { password: "burst-pass-1" });
+    // Two right logins first: they do not use up the day's failure budget.
+    for (let i = 0; i < 2; i++) await h.ok(LOGIN_PW, { phone: m.phone, password: "burst-pass-1" });
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => h.gql(LOGIN_PW, { phone: m.phone, password: `guess-${i}` })));
+    expect(rs.filter((r) => code(r) === "INVALID_CREDENTIALS")).toHaveLength(5);
+    // The rest were refused unchecked: locked, or (while the 5 were still in flight) told to retry.
+    expect(rs.filter((r) => code(r) === "ACCOUNT_LOCKED" || code(r) === "RATE_LIMITED")).toHaveLength(25);
+    expect(code(await h.gql(LOGIN_PW, { phone: m.phone, password: "burst-pass-1" }))).toBe("ACCOUNT_LOCKED");
+  });
+
   it("refresh rotates; presenting a rotated token again revokes the whole session", async () => {
     const m = await registerMember(h, { password: "pw-123456", device: "APP" });
     const r1 = (await h.ok(REFRESH, { t: m.refreshToken })).refreshSession;
@@ -228,11 +239,17 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
     }
   });
 
-  it("20 parallel logins on one device type leave exactly one live session", async () => {
+  it("parallel logins on one device type leave exactly one live session", async () => {
     const m = await registerMember(h, { password: "parallel-123", device: "APP" });
-    const rs = await Promise.all(Array.from({ length: 20 }, () => h.ok(LOGIN_PW, { phone: m.phone, password: "parallel-123", device: "MINI_PROGRAM" })));
-    const live = (await Promise.all(rs.map((r) => h.identityFromToken(r.loginWithPassword.accessToken)))).filter(Boolean);
-    expect(live).toHaveLength(1);
+    // Over HTTP: 4 at once (the login lock admits 5 tries in flight per account).
+    const rs = await Promise.all(Array.from({ length: 4 }, () => h.ok(LOGIN_PW, { phone: m.phone, password: "parallel-123", device: "MINI_PROGRAM" })));
+    expect((await Promise.all(rs.map((r) => h.identityFromToken(r.loginWithPassword.accessToken)))).filter(Boolean)).toHaveLength(1);
+    // The session slot itself under 50 parallel logins.
+    const issued = await Promise.all(Array.from({ length: 50 }, () => h.sg.services.sessions.create({ realm: "member", subject: m.memberId, device: "WEB" })));
+    const live = await Promise.all(issued.map((t) => readSession(h.sg.services.redis, h.config.REDIS_PREFIX, t.sessionId)));
+    expect(live.filter(Boolean)).toHaveLength(1);
+    // The APP session of the registration is untouched.
+    expect(await h.identityFromToken(m.accessToken)).not.toBeNull();
   });
 
   it("logout revokes the session and its refresh tokens at once", async () => {

@@ -45,13 +45,12 @@ export function createAdminService(prisma: PrismaClient, sessions: SessionServic
       const username = typeof usernameIn === "string" ? usernameIn.trim() : "";
       const device = deviceOf(deviceIn);
       if (!username || username.length > 64 || typeof password !== "string" || password.length > 128) throw invalidCredentials();
-      await lock.assertOpen("admin", username);
-      const op = await prisma.operator.findUnique({ where: { username } });
-      const ok = await verifyPassword(password, op?.passwordHash);
-      if (!ok || !op || op.disabled) {
-        await lock.recordFailure("admin", username);
-        throw invalidCredentials();
-      }
+      const attempt = await lock.begin("admin", username);
+      const op = await attempt.run(async () => {
+        const o = await prisma.operator.findUnique({ where: { username } });
+        if (!(await verifyPassword(password, o?.passwordHash)) || !o || o.disabled) throw invalidCredentials();
+        return o;
+      });
       const view = await mustOperator(op.id);
       const tokens = await sessions.create({ realm: "admin", subject: op.id, device, permissions: view.permissions });
       return { ...tokens, operator: view };

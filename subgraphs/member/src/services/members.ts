@@ -54,29 +54,26 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
       const phone = assertPhone(phoneIn);
       const device = deviceOf(deviceIn);
       if (typeof password !== "string" || password.length > 128) throw invalidCredentials();
-      await lock.assertOpen("member", phone);
-      const member = await prisma.member.findUnique({ where: { phone } });
-      const ok = await verifyPassword(password, member?.passwordHash);
-      if (!ok || !member) {
-        await lock.recordFailure("member", phone);
-        throw invalidCredentials();
-      }
+      const attempt = await lock.begin("member", phone);
+      const member = await attempt.run(async () => {
+        const m = await prisma.member.findUnique({ where: { phone } });
+        if (!(await verifyPassword(password, m?.passwordHash)) || !m) throw invalidCredentials();
+        return m;
+      });
       return login(member, device);
     },
 
     async loginWithSmsCode(phoneIn: string, smsCode: string, deviceIn?: string | null): Promise<LoginResult> {
       const phone = assertPhone(phoneIn);
       const device = deviceOf(deviceIn);
-      await lock.assertOpen("member", phone);
-      try {
+      const attempt = await lock.begin("member", phone);
+      const member = await attempt.run(async () => {
         await sms.consume(phone, smsCode);
-      } catch (e) {
-        await lock.recordFailure("member", phone);
-        throw e;
-      }
-      const member = await prisma.member.findUnique({ where: { phone } });
-      // A valid code for an unregistered phone: same answer as a wrong password (register first).
-      if (!member) throw invalidCredentials();
+        const m = await prisma.member.findUnique({ where: { phone } });
+        // A valid code for an unregistered phone: same answer as a wrong password (register first).
+        if (!m) throw invalidCredentials();
+        return m;
+      });
       return login(member, device);
     },
 

@@ -58,7 +58,7 @@ export function dayWindow(nowMs: number, offsetMinutes = LOCK_DAY_UTC_OFFSET_MIN
   return { day, endsAtMs };
 }
 
-/** Locked once the day's failures reached the maximum: every further try fails, right password or not. */
+/** Locked once the day's failures reached the maximum: every further try fails, right password or not (mirrored in lua/beginLogin-failures-pending.lua). */
 export function isLocked(failuresToday: number, max = MAX_LOGIN_FAILURES_PER_DAY): boolean {
   return failuresToday >= max;
 }
