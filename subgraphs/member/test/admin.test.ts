@@ -68,6 +68,13 @@ describe("operators, RBAC, admin fields", () => {
     }
   });
 
+  it("operators may hold several sessions at once (no device kick-out in the admin realm)", async () => {
+    const a = (await h.ok(ADMIN_LOGIN, { u: "admin", p: h.config.ADMIN_PASSWORD })).adminLogin;
+    const b = (await h.ok(ADMIN_LOGIN, { u: "admin", p: h.config.ADMIN_PASSWORD })).adminLogin;
+    expect(await h.identityFromToken(a.accessToken)).not.toBeNull();
+    expect(await h.identityFromToken(b.accessToken)).not.toBeNull();
+  });
+
   it("a member's token is no operator: member tokens never carry the admin realm", async () => {
     const m = await registerMember(h);
     expect(code(await h.gql(SENT, { r: m.phone }, m.identity))).toBe("UNAUTHENTICATED");

@@ -5,8 +5,9 @@
  *   (what readSession() of the platform reads) plus refreshGen and slot (ours). TTL = refresh TTL.
  * - Refresh token: opaque; stored as sha256 → { session, set, sid, gen }; rotation and reuse
  *   detection in lua/rotateRefresh-token-next.lua.
- * - One session per subject, realm and device type: the slot key names the live session; a new
- *   login revokes the one it replaces and publishes a `sessionEvents` live event (KICKED_OUT).
+ * - One session per member and device type: the slot key names the live session; a new login
+ *   revokes the one it replaces and publishes a `sessionEvents` live event (KICKED_OUT). Operators
+ *   (realm admin) may hold several sessions at once (consoles, scripts, test runs in parallel).
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -82,7 +83,7 @@ export function createSessionService(d: SessionServiceDeps) {
       const rtKey = d.keys.refreshToken(hashToken(refreshToken));
       const sessKey = d.keys.session(sid);
       const setKey = d.keys.sessionTokens(sid);
-      const slot = d.keys.deviceSlot(input.realm, input.subject, input.device);
+      const slot = input.realm === "member" ? d.keys.deviceSlot(input.realm, input.subject, input.device) : "";
       const ttl = d.refreshTtlSeconds;
       await d.redis
         .multi()
@@ -93,7 +94,7 @@ export function createSessionService(d: SessionServiceDeps) {
           permissions: JSON.stringify(input.permissions ?? []),
           createdAt: String(Date.now()),
           refreshGen: "0",
-          slot,
+          ...(slot ? { slot } : {}),
         })
         .expire(sessKey, ttl)
         .hset(rtKey, { session: sessKey, set: setKey, sid, gen: "0" })
@@ -101,7 +102,7 @@ export function createSessionService(d: SessionServiceDeps) {
         .sadd(setKey, rtKey)
         .expire(setKey, ttl)
         .exec();
-      const previous = (await d.redis.call("SET", slot, sid, "EX", String(ttl), "GET")) as string | null;
+      const previous = slot ? ((await d.redis.call("SET", slot, sid, "EX", String(ttl), "GET")) as string | null) : null;
       if (previous && previous !== sid) {
         const old = await revoke(previous);
         if (old) await publishSessionEvent(old.realm, old.subject, previous, "KICKED_OUT", old.device, `signed in on another ${old.device} device`);
