@@ -13,7 +13,7 @@ import { isAppError } from "@mallgraph/platform/errors";
 import { logger } from "@mallgraph/platform/log";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
-import { createPaymentServices, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
+import { createPaymentServices, reachableHost, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
 import type { Channel } from "./channels/types.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -73,7 +73,7 @@ export async function createPaymentSubgraph(opts: PaymentSubgraphOptions): Promi
       await services.redis.ping();
     },
   });
-  services.setCallbackBase(`http://${opts.config.SERVICE_HOST}:${running.port}`);
+  services.setCallbackBase(`http://${reachableHost(opts.config.SERVICE_HOST)}:${running.port}`);
   return {
     ...running,
     services,

@@ -10,26 +10,7 @@ import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { createPaymentServices, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
-import { ReportService } from "./services/reports.ts";
-
-export function paymentProcessors(services: PaymentServices) {
-  return {
-    timeouts: async (job: { name: string; data: any }) => {
-      if (job.name === "sweep") return services.payments.sweep();
-      if (job.name === "query-refund") return services.payments.pollRefund(job.data.refundId);
-      return services.payments.closePayment(job.data.paymentId);
-    },
-    notify: async (job: { name: string; data: any }) => {
-      if (job.name === "notify-refunded") return services.payments.notifyOrderRefunded(job.data.refundId);
-      return services.payments.notifyOrderPaid(job.data.paymentId);
-    },
-    reconcile: async (job: { data: any }) => {
-      const date = job.data?.date ?? ReportService.yesterday();
-      const report = await services.reports.reconcile(date, job.data?.channel ?? "SANDBOX");
-      return { date, differences: report.differences.length };
-    },
-  };
-}
+import { paymentProcessors } from "./jobs/processors.ts";
 
 export async function startWorkers(config: Config, overrides: Partial<PaymentServiceOptions> = {}): Promise<() => Promise<void>> {
   const log = logger("payment-worker");

@@ -42,12 +42,14 @@ export interface FakeState {
   captured: Decimal;
   credited: Decimal;
   failCapture: boolean;
+  /** The capture takes effect but its answer is lost (the call fails). */
+  captureThenFail: boolean;
   /** orderMarkPaid fails this many times before answering (retry test). */
   markPaidFailures: number;
 }
 
 export function fakeState(): FakeState {
-  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), failCapture: false, markPaidFailures: 0 };
+  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0 };
 }
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
@@ -63,6 +65,13 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
       if (code === "OK") done.add(key);
       return { code, balance: w.balance.toFixed(2), frozen: w.frozen.toFixed(2) };
     });
+  const captureOp = wallet("capture", (w, x) => {
+    if (state.failCapture) return "UNAVAILABLE";
+    if (w.frozen.lt(x)) return "INSUFFICIENT_BALANCE";
+    w.frozen = w.frozen.minus(x);
+    state.captured = state.captured.plus(x);
+    return "OK";
+  });
   return startSubgraph({
     name: "fake-order-member",
     typeDefs,
@@ -103,13 +112,14 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
           w.balance = w.balance.plus(x);
           return "OK";
         }),
-        walletCaptureFrozen: wallet("capture", (w, x) => {
-          if (state.failCapture) return "UNAVAILABLE";
-          if (w.frozen.lt(x)) return "INSUFFICIENT_BALANCE";
-          w.frozen = w.frozen.minus(x);
-          state.captured = state.captured.plus(x);
-          return "OK";
-        }),
+        walletCaptureFrozen: (p: unknown, a: any, ctx: any, i: any) => {
+          const r = captureOp(p, a, ctx, i);
+          if (state.captureThenFail && r.code === "OK") {
+            state.captureThenFail = false;
+            throw new Error("connection reset after capture");
+          }
+          return r;
+        },
         walletCredit: wallet("credit", (w, x) => {
           w.balance = w.balance.plus(x);
           state.credited = state.credited.plus(x);

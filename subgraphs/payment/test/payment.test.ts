@@ -344,24 +344,50 @@ describe("wallet", () => {
     expect((await create(order("NOWALLET", "1.00"), "WALLET", "NOWALLET")).code).toBe("NO_WALLET_ACCOUNT");
   });
 
-  it("when the capture fails the payment stays open; closing it releases the frozen amount", async () => {
+  it("a refused capture is compensated: the frozen amount is released and the payment closed", async () => {
     const orderId = order("W1", "25.00");
     state.failCapture = true;
     const r = await create(orderId, "WALLET", "W1");
     state.failCapture = false;
     expect(r.code).toBe("CHANNEL_ERROR");
-    expect(r.payment).toMatchObject({ status: "PENDING" });
-    expect(state.wallets.get("W1:CNY")!.frozen.toFixed(2)).toBe("25.00");
-    const closed = await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id status } }`, { id: r.payment!.id }, buyer("W1"));
-    expect(closed.data.closePayment.status).toBe("CLOSED");
+    expect(r.payment).toMatchObject({ status: "CLOSED" });
     const w = state.wallets.get("W1:CNY")!;
     expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["60.00", "0.00"]);
+    expect(state.walletCalls.filter((c) => c.reference === `pay:${r.payment!.id}`).map((c) => c.op)).toEqual(["freeze", "capture", "freeze", "unfreeze"]);
+    // A new payment can be made afterwards.
+    const again = await create(orderId, "WALLET", "W1");
+    expect(again).toMatchObject({ code: "OK", payment: { status: "SUCCEEDED" } });
+    expect(state.wallets.get("W1:CNY")!.balance.toFixed(2)).toBe("35.00");
+  });
+
+  it("a capture whose answer was lost is found by the compensation and the payment is paid", async () => {
+    const orderId = order("W1", "5.00");
+    state.captureThenFail = true;
+    const r = await create(orderId, "WALLET", "W1");
+    expect(r).toMatchObject({ code: "OK", payment: { status: "SUCCEEDED" } });
+    const w = state.wallets.get("W1:CNY")!;
+    expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["30.00", "0.00"]);
+    await until(() => state.orders.get(orderId)!.status === "PAID", "order paid");
+  });
+
+  it("the buyer closing an open wallet payment releases the frozen amount", async () => {
+    // A wallet payment left open (e.g. the process stopped after the freeze).
+    const orderId = order("W1", "10.00");
+    const app = await sg.services.merchants.defaultApp();
+    const p = await prisma().payment.create({ data: { orderId, orderNo: "NO-W", buyerId: "W1", appId: app.id, merchantId: app.merchantId, channel: "WALLET", amount: "10.00", currency: "CNY", subject: "x", checkoutRef: `MGW${Date.now()}`, expiresAt: new Date(Date.now() + 60_000), walletFrozen: true } });
+    await sg.services.wallet.createCheckout({ id: p.id, checkoutRef: p.checkoutRef, buyerId: "W1", orderNo: "NO-W", subject: "x", amount: "10.00", currency: "CNY", expiresAt: p.expiresAt }, null as any, "");
+    expect(state.wallets.get("W1:CNY")!.frozen.toFixed(2)).toBe("10.00");
+    const closed = await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id status } }`, { id: p.id }, buyer("W1"));
+    expect(closed.data.closePayment.status).toBe("CLOSED");
+    const w = state.wallets.get("W1:CNY")!;
+    expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["30.00", "0.00"]);
+    expect((await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id } }`, { id: p.id }, buyer("W1"))).errors![0]!.extensions!.code).toBe("INVALID_STATE");
   });
 
   it("a wallet refund credits the buyer and debits the merchant; the ledger balances", async () => {
     const paid = await prisma().payment.findFirstOrThrow({ where: { buyerId: "W1", status: "SUCCEEDED" } });
     expect((await gql(REFUND, { id: paid.id, amount: "15.00", reason: "return" }, ADMIN)).data.adminRefundPayment.code).toBe("OK");
-    expect(state.wallets.get("W1:CNY")!.balance.toFixed(2)).toBe("75.00");
+    expect(state.wallets.get("W1:CNY")!.balance.toFixed(2)).toBe("45.00");
     const credits = await prisma().merchantLedgerEntry.findMany({ where: { channel: "WALLET", type: "CAPTURE" } });
     const debits = await prisma().merchantLedgerEntry.findMany({ where: { channel: "WALLET", type: "REFUND" } });
     const sum = (xs: Array<{ amount: { toString(): string } }>) => xs.reduce((s, e) => s.plus(e.amount.toString()), new Decimal(0));

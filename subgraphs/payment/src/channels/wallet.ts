@@ -50,6 +50,22 @@ export class WalletAdapter extends BaseChannelAdapter<never> {
     throw new SignatureError("the wallet sends no notifications");
   }
 
+  /**
+   * Closing asks the wallet what happened, with idempotent calls under the payment's reference:
+   * freeze again (refused → nothing was ever frozen), then unfreeze (OK → released); when the
+   * frozen amount is gone it was captured (an answer lost on the way): capture again answers OK
+   * and the payment is PAID.
+   */
+  async close(p: PaymentRecord): Promise<QueryResult> {
+    const again = await this.wallet.op("walletFreeze", p.buyerId, p.currency, p.amount, walletRef(p.id));
+    if (again.code !== "OK") return { status: "CLOSED" };
+    const released = await this.wallet.op("walletUnfreeze", p.buyerId, p.currency, p.amount, walletRef(p.id));
+    if (released.code === "OK") return { status: "CLOSED" };
+    const captured = await this.wallet.op("walletCaptureFrozen", p.buyerId, p.currency, p.amount, walletRef(p.id));
+    if (captured.code === "OK") return { status: "PAID", amount: p.amount, currency: p.currency, providerTradeNo: walletRef(p.id) };
+    throw new ChannelError(`wallet answered ${released.code} / ${captured.code} for ${walletRef(p.id)}`);
+  }
+
   /** The wallet has no remote trade to query: an open wallet payment is frozen, not paid. */
   protected async doQuery(): Promise<QueryResult> {
     return { status: "WAIT_PAY" };

@@ -30,7 +30,7 @@ export interface PaymentServiceOptions {
   paymentTimeoutSeconds?: number;
   /** App that takes shop orders (env PAYMENT_DEFAULT_APP_ID; default: the app marked default). */
   defaultAppId?: string;
-  /** Base URL providers call back; default http://SERVICE_HOST:<port>. */
+  /** Base URL providers call back; default PAYMENT_CALLBACK_BASE_URL, else PAYMENT_URL's origin, else http://SERVICE_HOST:<port>. */
   callbackBaseUrl?: string;
   /** The sandbox provider's delivery of notifications (default: HTTP POST). */
   sandboxDeliver?: Deliver;
@@ -43,11 +43,17 @@ export interface PaymentServices {
   payments: PaymentService;
   reports: ReportService;
   sandbox: SandboxProvider;
+  wallet: WalletAdapter;
   queues: { timeouts: Queue; notify: Queue; reconcile: Queue };
   internalSecret: string;
   /** Sets the callback base once the server knows its port. */
   setCallbackBase(url: string): void;
   close(): Promise<void>;
+}
+
+/** A host to reach a server listening on `host` (0.0.0.0 / :: listen everywhere: use loopback). */
+export function reachableHost(host: string): string {
+  return host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
 }
 
 export async function createPaymentServices(opts: PaymentServiceOptions): Promise<PaymentServices> {
@@ -66,7 +72,8 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
   const wallet = new WalletAdapter(ports.wallet);
   const adapters = { SANDBOX: new SandboxAdapter(sandbox), WALLET: wallet, ALIPAY: new AlipayAdapter(transport), WECHAT_PAY: new WechatPayAdapter(transport) };
   const merchants = new MerchantService(prisma, { defaultAppId: opts.defaultAppId ?? env.PAYMENT_DEFAULT_APP_ID });
-  let callbackBase = opts.callbackBaseUrl ?? env.PAYMENT_CALLBACK_BASE_URL ?? `http://${config.SERVICE_HOST}:${config.PAYMENT_PORT}`;
+  const explicitBase = opts.callbackBaseUrl ?? env.PAYMENT_CALLBACK_BASE_URL ?? (config.PAYMENT_URL ? new URL(config.PAYMENT_URL).origin : undefined);
+  let callbackBase = explicitBase ?? `http://${reachableHost(config.SERVICE_HOST)}:${config.PAYMENT_PORT}`;
   const payments = new PaymentService({
     prisma,
     ports,
@@ -87,10 +94,11 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     payments,
     reports: ReportService.forSandbox(prisma, sandbox),
     sandbox,
+    wallet,
     queues,
     internalSecret: config.INTERNAL_SECRET,
     setCallbackBase(url) {
-      if (!opts.callbackBaseUrl && !env.PAYMENT_CALLBACK_BASE_URL) callbackBase = url;
+      if (!explicitBase) callbackBase = url;
     },
     async close() {
       await Promise.all(Object.values(queues).map((x) => x.close()));

@@ -10,7 +10,9 @@ import { AppError, ErrorCode, badInput, forbidden, notFound } from "@mallgraph/p
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
-import type { Payment, PrismaClient, Refund } from "../generated/prisma/client.ts";
+import type { ChannelConfig, Payment, PrismaClient, Refund } from "../generated/prisma/client.ts";
+import { payFromWallet } from "../workflows/walletPayment.ts";
+import { WorkflowAbort } from "../workflows/workflow.ts";
 import { AnomalyReason, ChannelError, PaymentCode, SignatureError } from "../errors.ts";
 import type { Channel, ChannelNotification, HttpAnswer, PaymentChannelAdapter, PaymentRecord } from "../channels/types.ts";
 import type { WalletAdapter } from "../channels/wallet.ts";
@@ -166,14 +168,15 @@ export class PaymentService {
       throw e;
     }
 
+    if (channel === "WALLET") return this.payFromWallet(payment, cfg);
+
     const notifyUrl = `${this.d.options.callbackBaseUrl()}/callbacks/${CALLBACK_PATHS[channel as keyof typeof CALLBACK_PATHS] ?? "none"}`;
     let checkout;
     try {
       checkout = await this.adapter(channel).createCheckout(toRecord(payment), cfg, notifyUrl);
     } catch (e) {
       if (!(e instanceof ChannelError)) {
-        // Unknown outcome (e.g. the wallet was unreachable): keep it open; the time-out closes it
-        // and releases whatever was frozen.
+        // Unknown outcome: keep it open; the time-out asks the channel and closes it.
         await this.scheduleClose(payment);
         throw e;
       }
@@ -189,18 +192,41 @@ export class PaymentService {
       data: { clientPayload: JSON.stringify(checkout.payload), providerTradeNo: checkout.providerTradeNo ?? null },
     });
     await this.scheduleClose(payment);
-
-    if (channel === "WALLET") {
-      try {
-        await this.d.wallet.capture(toRecord(payment));
-      } catch (e) {
-        this.d.log.warn({ err: e, paymentId: payment.id }, "wallet capture failed; the time-out releases the frozen amount");
-        return { code: PaymentCode.CHANNEL_ERROR, message: (e as Error).message, payment: await this.get(payment.id) };
-      }
-      await this.applyPaid(payment, { notifyId: `wallet:${payment.id}`, outTradeNo: payment.checkoutRef, amount: toRecord(payment).amount, currency: payment.currency, paid: true, paidAt: new Date() });
-      payment = (await this.get(payment.id))!;
-    }
     return { code: PaymentCode.OK, payment };
+  }
+
+  /** WALLET: the freeze → capture → book workflow (src/workflows/walletPayment.ts). */
+  private async payFromWallet(payment: Payment, cfg: ChannelConfig): Promise<{ code: string; message?: string; payment: Payment | null }> {
+    // The time-out is the safety net for whatever the workflow leaves open (it asks the wallet first).
+    await this.scheduleClose(payment);
+    const result = await payFromWallet(
+      {
+        payment,
+        record: toRecord(payment),
+        cfg,
+        wallet: this.d.wallet,
+        markFrozen: async (payload) => {
+          await this.d.prisma.payment.update({ where: { id: payment.id }, data: { clientPayload: JSON.stringify(payload) } });
+        },
+        applyPaid: (n) => this.applyPaid(payment, n),
+        undoFreeze: async () => {
+          await this.closePayment(payment.id, { force: true });
+        },
+      },
+      this.d.log,
+    );
+    if (result.ok) return { code: PaymentCode.OK, payment: await this.get(payment.id) };
+    if (result.error instanceof WorkflowAbort) {
+      // Refused by the wallet before anything was frozen: nothing is kept.
+      await this.d.prisma.payment.delete({ where: { id: payment.id } });
+      await this.d.timeoutsQueue.remove(`close-${payment.id}`).catch(() => undefined);
+      return { code: result.error.code, message: `the wallet refused: ${result.error.code}`, payment: null };
+    }
+    this.d.log.warn({ err: result.error, paymentId: payment.id, step: result.failedStep, compensated: result.compensated, compensationFailed: result.compensationFailed }, "wallet payment failed");
+    const now = await this.get(payment.id);
+    // The compensation may have found the capture done (answer lost): then the payment is paid.
+    if (now?.status === "SUCCEEDED") return { code: PaymentCode.OK, payment: now };
+    return { code: PaymentCode.CHANNEL_ERROR, message: (result.error as Error)?.message ?? "wallet error", payment: now };
   }
 
   private async scheduleClose(p: Payment): Promise<void> {
@@ -323,45 +349,33 @@ export class PaymentService {
   async closePayment(paymentId: string, opts: { force?: boolean } = {}): Promise<"recovered" | "closed" | "not-due" | "done"> {
     let p = await this.get(paymentId);
     if (!p) return "done";
+    const cfg = await this.d.merchants.channelConfig(p.appId, p.channel);
+    const adapter = this.adapter(p.channel);
     if (p.status === "CLOSED" && p.walletFrozen) {
-      await this.releaseWallet(p);
+      // Closed, but the wallet release did not finish: ask again.
+      const again = await adapter.close(toRecord(p), cfg!);
+      if (again.status === "PAID") await this.applyPaid(p, { notifyId: `query:${p.checkoutRef}`, outTradeNo: p.checkoutRef, amount: again.amount ?? "", currency: again.currency ?? p.currency, paid: true });
+      else await this.d.prisma.payment.update({ where: { id: p.id }, data: { walletFrozen: false } });
       return "closed";
     }
     if (p.status !== "PENDING") return "done";
     if (!opts.force && p.expiresAt.getTime() > Date.now()) return "not-due";
-    const cfg = await this.d.merchants.channelConfig(p.appId, p.channel);
-    const adapter = this.adapter(p.channel);
+    // Ask the channel before closing (closing at the provider answers its final state).
     const remote = cfg ? await adapter.close(toRecord(p), cfg) : { status: "CLOSED" as const };
     if (remote.status === "PAID") {
       const outcome = await this.applyPaid(p, { notifyId: `query:${remote.providerTradeNo ?? p.checkoutRef}`, outTradeNo: p.checkoutRef, providerTradeNo: remote.providerTradeNo, amount: remote.amount ?? "", currency: remote.currency ?? p.currency, paid: true, paidAt: remote.paidAt });
       if (outcome !== "REFUSED") return "recovered";
       return "done";
     }
-    const won = await this.d.prisma.$transaction(async (tx) => {
-      const r = await tx.payment.updateMany({ where: { id: p!.id, status: "PENDING" }, data: { status: "CLOSED", closedAt: new Date() } });
-      if (r.count) await tx.paymentEvent.create({ data: { paymentId: p!.id, type: "CLOSED", status: "CLOSED", buyerId: p!.buyerId } });
-      return r.count === 1;
+    const eventId = await this.d.prisma.$transaction(async (tx) => {
+      const r = await tx.payment.updateMany({ where: { id: p!.id, status: "PENDING" }, data: { status: "CLOSED", closedAt: new Date(), walletFrozen: false } });
+      if (!r.count) return null;
+      return (await tx.paymentEvent.create({ data: { paymentId: p!.id, type: "CLOSED", status: "CLOSED", buyerId: p!.buyerId } })).id;
     });
-    if (!won) return "done";
+    if (!eventId) return "done";
     p = (await this.get(paymentId))!;
-    const ev = await this.d.prisma.paymentEvent.findUnique({ where: { paymentId_type: { paymentId, type: "CLOSED" } } });
-    if (ev) await this.publish(p, ev.id);
-    if (p.walletFrozen) await this.releaseWallet(p);
+    await this.publish(p, eventId);
     return "closed";
-  }
-
-  private async releaseWallet(p: Payment): Promise<void> {
-    if (!p.clientPayload) {
-      // The freeze's outcome was never learned (the wallet was unreachable): freezing again under
-      // the same reference is idempotent and tells whether anything is frozen for this payment.
-      const again = await this.d.wallet.createCheckout(toRecord(p), (await this.d.merchants.channelConfig(p.appId, "WALLET"))!, "");
-      if (again.refusal) {
-        await this.d.prisma.payment.update({ where: { id: p.id }, data: { walletFrozen: false } });
-        return;
-      }
-    }
-    await this.d.wallet.release(toRecord(p));
-    await this.d.prisma.payment.update({ where: { id: p.id }, data: { walletFrozen: false } });
   }
 
   /** The buyer closes their own open payment. */
