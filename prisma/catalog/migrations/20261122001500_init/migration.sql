@@ -357,7 +357,9 @@ ALTER TABLE "Review" ADD CONSTRAINT "Review_rating_check" CHECK ("rating" BETWEE
 -- Search: trigram (Chinese and English substrings) + English full text + filters and sorts
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 CREATE INDEX "SearchDocument_title_trgm_idx" ON "SearchDocument" USING gin (lower("title") gin_trgm_ops);
-CREATE INDEX "SearchDocument_title_tsv_idx" ON "SearchDocument" USING gin (to_tsvector('english', "title"));
+-- (a stored column, not in schema.prisma: Prisma never writes it; the database keeps it)
+ALTER TABLE "SearchDocument" ADD COLUMN "tsv" tsvector GENERATED ALWAYS AS (to_tsvector('english', "title")) STORED;
+CREATE INDEX "SearchDocument_tsv_idx" ON "SearchDocument" USING gin ("tsv");
 CREATE INDEX "SearchDocument_attrs_idx" ON "SearchDocument" USING gin ("attributeValueIds");
 CREATE INDEX "SearchDocument_sales_idx" ON "SearchDocument" ("sales" DESC, "spuId");
 CREATE INDEX "SearchDocument_onShelfAt_idx" ON "SearchDocument" ("onShelfAt" DESC, "spuId");

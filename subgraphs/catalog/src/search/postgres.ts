@@ -14,7 +14,7 @@ function likePattern(token: string): string {
 export function whereClause(q: SearchQuery): Prisma.Sql {
   const conds: Prisma.Sql[] = [];
   for (const t of q.tokens)
-    conds.push(Prisma.sql`(lower(d."title") LIKE ${likePattern(t)} OR to_tsvector('english', d."title") @@ plainto_tsquery('english', ${t}))`);
+    conds.push(Prisma.sql`(lower(d."title") LIKE ${likePattern(t)} OR d."tsv" @@ plainto_tsquery('english', ${t}))`);
   if (q.categoryIds) conds.push(q.categoryIds.length ? Prisma.sql`d."categoryId" IN (${Prisma.join(q.categoryIds)})` : Prisma.sql`FALSE`);
   if (q.brandIds?.length) conds.push(Prisma.sql`d."brandId" IN (${Prisma.join(q.brandIds)})`);
   for (const g of q.attributeGroups) if (g.length) conds.push(Prisma.sql`d."attributeValueIds" && ARRAY[${Prisma.join(g)}]::text[]`);
@@ -35,7 +35,7 @@ function orderBy(q: SearchQuery): Prisma.Sql {
       return Prisma.sql`d."minPrice" DESC, d."spuId" ASC`;
     default:
       if (!q.keyword?.trim()) return Prisma.sql`d."sales" DESC, d."onShelfAt" DESC NULLS LAST, d."spuId" ASC`;
-      return Prisma.sql`(ts_rank(to_tsvector('english', d."title"), plainto_tsquery('english', ${q.keyword})) + similarity(lower(d."title"), ${q.keyword.toLowerCase()})) DESC, d."sales" DESC, d."spuId" ASC`;
+      return Prisma.sql`(ts_rank(d."tsv", plainto_tsquery('english', ${q.keyword})) + similarity(lower(d."title"), ${q.keyword.toLowerCase()})) DESC, d."sales" DESC, d."spuId" ASC`;
   }
 }
 
@@ -74,28 +74,30 @@ export class PostgresSearchBackend implements SearchBackend {
     if (spuIds.length) await this.prisma.searchDocument.deleteMany({ where: { spuId: { in: spuIds } } });
   }
 
+  /** One statement: the filtered set once (MATERIALIZED CTE), then page, total and facets from it. */
   async search(q: SearchQuery): Promise<SearchResult> {
-    const where = whereClause(q);
-    const [rows, total, brands, values] = await Promise.all([
-      this.prisma.$queryRaw<Row[]>`
-        SELECT d."spuId", d."title", d."categoryId", d."brandId", d."brandName", d."brandLogo", d."defaultImage",
-               d."minPrice"::text AS "minPrice", d."currency", d."inStock", d."onShelfAt", d."sales", d."attributeValueIds"
-        FROM "SearchDocument" d WHERE ${where}
-        ORDER BY ${orderBy(q)} LIMIT ${q.first + 1} OFFSET ${q.offset}`,
-      this.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM "SearchDocument" d WHERE ${where}`,
-      this.prisma.$queryRaw<Array<{ id: string; name: string; count: number }>>`
-        SELECT d."brandId" AS id, max(d."brandName") AS name, count(*)::int AS count
-        FROM "SearchDocument" d WHERE ${where} AND d."brandId" IS NOT NULL
-        GROUP BY d."brandId" ORDER BY count DESC, name ASC LIMIT 50`,
-      this.prisma.$queryRaw<Array<{ id: string; count: number }>>`
-        SELECT v AS id, count(*)::int AS count FROM "SearchDocument" d, unnest(d."attributeValueIds") AS v
-        WHERE ${where} GROUP BY v ORDER BY count DESC, v ASC LIMIT 500`,
-    ]);
+    const rows = await this.prisma.$queryRaw<Array<{ total: number; items: Row[]; brands: Array<{ id: string; name: string | null; count: number }>; vals: Array<{ id: string; count: number }> }>>`
+      WITH d AS MATERIALIZED (SELECT d.* FROM "SearchDocument" d WHERE ${whereClause(q)})
+      SELECT
+        (SELECT count(*)::int FROM d) AS total,
+        (SELECT coalesce(json_agg(x), '[]'::json) FROM (
+          SELECT d."spuId", d."title", d."categoryId", d."brandId", d."brandName", d."brandLogo", d."defaultImage",
+                 d."minPrice"::text AS "minPrice", d."currency", d."inStock", (d."onShelfAt" AT TIME ZONE 'UTC') AS "onShelfAt", d."sales", d."attributeValueIds"
+          FROM d ORDER BY ${orderBy(q)} LIMIT ${q.first + 1} OFFSET ${q.offset}) x) AS items,
+        (SELECT coalesce(json_agg(b), '[]'::json) FROM (
+          SELECT d."brandId" AS id, max(d."brandName") AS name, count(*)::int AS count FROM d
+          WHERE d."brandId" IS NOT NULL GROUP BY d."brandId" ORDER BY count DESC, name ASC LIMIT 50) b) AS brands,
+        (SELECT coalesce(json_agg(v), '[]'::json) FROM (
+          SELECT v AS id, count(*)::int AS count FROM d, unnest(d."attributeValueIds") AS v
+          GROUP BY v ORDER BY count DESC, v ASC LIMIT 500) v) AS vals`;
+    const r = rows[0]!;
+    const parse = <T,>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
+    const items = parse<Row[]>(r.items);
     return {
-      total: total[0]?.n ?? 0,
-      items: rows.slice(0, q.first).map((r) => ({ ...r, minPrice: r.minPrice })),
-      facets: { brands: brands.map((b) => ({ ...b, name: b.name ?? "" })), attributeValues: values },
-      hasNextPage: rows.length > q.first,
+      total: Number(r.total),
+      items: items.slice(0, q.first).map((i) => ({ ...i, onShelfAt: i.onShelfAt ? new Date(i.onShelfAt) : null })),
+      facets: { brands: parse<Array<{ id: string; name: string | null; count: number }>>(r.brands).map((b) => ({ ...b, name: b.name ?? "" })), attributeValues: parse(r.vals) },
+      hasNextPage: items.length > q.first,
     };
   }
 }
