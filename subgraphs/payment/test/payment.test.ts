@@ -313,6 +313,22 @@ describe("refunds", () => {
     expect((await paymentRow(payment!.id)).refundedAmount.toString()).toBe("1");
   });
 
+  it("order after-sales refund through the internal refundOrderPayment, idempotent per reference", async () => {
+    const o = order("B8", "40.00");
+    const { payment } = await create(o, "SANDBOX", "B8");
+    await gql(COMPLETE, { ref: payment!.checkoutRef }, buyer("B8"));
+    const Q = `mutation($o: ID!, $a: String!, $ref: String!) { refundOrderPayment(orderId: $o, amount: $a, reason: "退货", reference: $ref) { code refund { id amount } payment { refundedAmount } } }`;
+    const internal: Identity = { kind: "internal", service: "order" };
+    const twice = await Promise.all([gql(Q, { o, a: "15.00", ref: "as-1" }, internal), gql(Q, { o, a: "15.00", ref: "as-1" }, internal)]);
+    expect(twice.map((t) => t.data.refundOrderPayment.code)).toEqual(["OK", "OK"]);
+    expect(twice[0]!.data.refundOrderPayment.refund.id).toBe(twice[1]!.data.refundOrderPayment.refund.id);
+    expect(await prisma().refund.count({ where: { paymentId: payment!.id } })).toBe(1);
+    expect((await gql(Q, { o, a: "30.00", ref: "as-2" }, internal)).data.refundOrderPayment.code).toBe("EXCEEDS_REFUNDABLE");
+    expect((await gql(Q, { o: order("B8", "1.00"), a: "1.00", ref: "as-3" }, internal)).data.refundOrderPayment.code).toBe("NOT_REFUNDABLE");
+    expect((await gql(Q, { o, a: "1.00", ref: "as-4" }, buyer("B8"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    await until(() => state.markRefundedCalls.some((c) => c.orderId === o && c.amount === "15.00"), "order books the refund");
+  });
+
   it("a pending payment is NOT_REFUNDABLE", async () => {
     const o = order("B7", "5.00");
     const { payment } = await create(o, "SANDBOX", "B7");
@@ -429,6 +445,14 @@ describe("operators", () => {
     expect((await gql(OV, { m: merchantId }, buyer("M3"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
     expect((await gql(`mutation($o: ID!) { adminSetOrganizationMember(organizationId: $o, memberId: "M3", role: ADMIN) { members { memberId } } }`, { o: orgId }, ADMIN)).data.adminSetOrganizationMember.members).toHaveLength(3);
     expect((await gql(OV, { m: merchantId }, buyer("M3"))).data.merchantTransactionOverview).toEqual([]);
+    expect((await gql(`mutation { adminCreateMerchant(input: { organizationId: "nope", code: "x1", name: "X" }) { id } }`, {}, ADMIN)).errors![0]!.extensions!.code).toBe("NOT_FOUND");
+    expect((await gql(`mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "bad code!", name: "X" }) { id } }`, { o: orgId }, ADMIN)).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+    expect((await gql(`mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "acme", name: "Again" }) { id } }`, { o: orgId }, ADMIN)).errors![0]!.extensions!.code).toBe("ALREADY_EXISTS");
+    // The seed is idempotent.
+    const counts = async () => [await prisma().organization.count(), await prisma().merchant.count(), await prisma().paymentApp.count(), await prisma().channelConfig.count()];
+    const before = await counts();
+    await seedPayment(prisma());
+    expect(await counts()).toEqual(before);
     const list = await gql(`{ adminMerchants { code name apps { name isDefault channels { channel hasPrivateKey } } accounts { currency balance } } }`, {}, READER);
     const demo = list.data.adminMerchants.find((x: any) => x.code === "mallgraph-self");
     expect(demo.name).toBe("mallgraph 自营");
