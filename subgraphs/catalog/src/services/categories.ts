@@ -83,11 +83,19 @@ export class CategoryService {
     await this.d.redis.incr(this.versionKey());
   }
 
-  /** The whole tree, from the cache when warm. */
+  /** The last tree this process read, by version (saves fetching and parsing it again). */
+  private memo: { version: string; tree: CategoryNode[] } | undefined;
+
+  /** The whole tree, from the cache when warm. Callers must not mutate it. */
   async tree(): Promise<CategoryNode[]> {
     const version = (await this.d.redis.get(this.versionKey())) ?? "0";
+    if (this.memo?.version === version) return this.memo.tree;
     const cached = await this.d.redis.get(this.treeKey(version));
-    if (cached) return JSON.parse(cached) as CategoryNode[];
+    if (cached) {
+      const tree = JSON.parse(cached) as CategoryNode[];
+      this.memo = { version, tree };
+      return tree;
+    }
     let p = this.inflight.get(version);
     if (!p) {
       p = this.loadShared(version).finally(() => this.inflight.delete(version));
