@@ -111,7 +111,13 @@ describe("multi-currency wallet", () => {
     expect(await call("walletUnfreeze", "10.00", "pay-2")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
     expect(await call("walletCaptureFrozen", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "0.00" });
     expect(await call("walletCaptureFrozen", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "0.00" });
-    expect(await call("walletCaptureFrozen", "5.00", "pay-9")).toMatchObject({ code: "INSUFFICIENT_FROZEN" });
+    // A freeze is settled once, under its own reference, for its own amount.
+    expect(await call("walletCaptureFrozen", "5.00", "pay-9")).toMatchObject({ code: "NO_FREEZE" });
+    expect(await call("walletUnfreeze", "30.00", "pay-1")).toMatchObject({ code: "ALREADY_SETTLED", frozen: "0.00" });
+    expect(await call("walletCaptureFrozen", "10.00", "pay-2")).toMatchObject({ code: "ALREADY_SETTLED" });
+    await call("walletFreeze", "5.00", "pay-4");
+    expect(code(await h.gql(op("walletCaptureFrozen"), { m: m.memberId, c: "CNY", a: "4.00", r: "pay-4" }, INTERNAL))).toBe("CONFLICT");
+    expect(await call("walletUnfreeze", "5.00", "pay-4")).toEqual({ code: "OK", balance: "70.00", frozen: "0.00" });
     expect(await call("walletCredit", "12.34", "refund-1")).toEqual({ code: "OK", balance: "82.34", frozen: "0.00" });
     expect(await call("walletCredit", "12.34", "refund-1")).toEqual({ code: "OK", balance: "82.34", frozen: "0.00" });
     expect(await call("walletFreeze", "1.00", "x", "CNY", "00000000-0000-0000-0000-000000000000")).toEqual({ code: "NO_ACCOUNT", balance: null, frozen: null });
@@ -120,6 +126,24 @@ describe("multi-currency wallet", () => {
     // Not for members or anonymous callers.
     expect(code(await h.gql(op("walletCredit"), { m: m.memberId, c: "CNY", a: "1.00", r: "steal" }, m.identity))).toBe("FORBIDDEN");
     expect(code(await h.gql(op("walletCredit"), { m: m.memberId, c: "CNY", a: "1.00", r: "steal" }))).toBe("FORBIDDEN");
+  });
+
+  it("40 parallel captures and releases of one freeze: exactly one kind wins, money moves once", async () => {
+    const m = await registerMember(h);
+    await h.ok(TOPUP, { c: "USD", a: "20.00", k: "seed" }, m.identity);
+    const call = async (f: string, r: string) => (await h.ok(op(f), { m: m.memberId, c: "USD", a: "8.00", r }, INTERNAL))[f];
+    await call("walletFreeze", "order-1");
+    await call("walletFreeze", "order-2");
+    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => call(i % 2 ? "walletCaptureFrozen" : "walletUnfreeze", "order-1").then((r) => ({ kind: i % 2 ? "CAPTURE" : "UNFREEZE", ...r }))));
+    const winners = new Set(rs.filter((r) => r.code === "OK").map((r) => r.kind));
+    expect(winners.size).toBe(1);
+    const winner = [...winners][0];
+    expect(rs.filter((r) => r.kind === winner).every((r) => r.code === "OK")).toBe(true);
+    expect(rs.filter((r) => r.kind !== winner).every((r) => r.code === "ALREADY_SETTLED")).toBe(true);
+    const acc = await ledgerCheck(m.memberId, "USD");
+    // order-2's freeze is untouched whatever happened to order-1.
+    expect(acc.frozen.toString()).toBe("8");
+    expect(acc.balance.toString()).toBe(winner === "CAPTURE" ? "4" : "12");
   });
 
   it("memberAddress answers the member's own address only (internal)", async () => {

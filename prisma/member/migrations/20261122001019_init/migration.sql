@@ -190,3 +190,5 @@ ALTER TABLE "WalletAccount" ADD CONSTRAINT "WalletAccount_balance_nonnegative" C
 ALTER TABLE "WalletAccount" ADD CONSTRAINT "WalletAccount_frozen_nonnegative" CHECK ("frozen" >= 0);
 ALTER TABLE "LedgerEntry" ADD CONSTRAINT "LedgerEntry_amount_positive" CHECK ("amount" > 0);
 CREATE UNIQUE INDEX "Address_one_default_per_member" ON "Address" ("memberId") WHERE "isDefault";
+-- A freeze is settled once: released (UNFREEZE) or captured (CAPTURE) under its reference, never both.
+CREATE UNIQUE INDEX "LedgerEntry_one_settlement_per_freeze" ON "LedgerEntry" ("accountId", "reference") WHERE "type" IN ('UNFREEZE', 'CAPTURE');

@@ -3,6 +3,10 @@
  * ledger. Every movement is ONE SQL statement: a conditional UPDATE of the account (never below
  * zero) feeding the INSERT of its ledger row; the row's unique (account, type, reference) makes a
  * repeated reference fail as a whole, so each reference moves money at most once.
+ *
+ * A freeze is settled under its own reference, once: UNFREEZE or CAPTURE of reference R needs the
+ * FREEZE of R (same amount) and excludes the other (a partial unique index backs it), so releasing
+ * one payment can never touch money frozen for another.
  */
 import { formatAmount, parseAmount, type Decimal } from "@mallgraph/platform/money";
 import type { PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
@@ -10,7 +14,7 @@ import { badInput, conflict, isForeignKeyViolation, isUniqueViolation } from "..
 import type { CurrencyService } from "./currencies.ts";
 
 export type LedgerType = "TOPUP" | "WITHDRAW" | "FREEZE" | "UNFREEZE" | "CAPTURE" | "CREDIT";
-export type WalletOpCode = "OK" | "INSUFFICIENT_BALANCE" | "INSUFFICIENT_FROZEN" | "NO_ACCOUNT";
+export type WalletOpCode = "OK" | "INSUFFICIENT_BALANCE" | "INSUFFICIENT_FROZEN" | "NO_ACCOUNT" | "NO_FREEZE" | "ALREADY_SETTLED";
 
 export interface WalletView {
   currency: string;
@@ -34,6 +38,9 @@ const MOVES: Record<LedgerType, { balance: -1 | 0 | 1; frozen: -1 | 0 | 1; short
   UNFREEZE: { balance: 1, frozen: -1, short: "INSUFFICIENT_FROZEN" },
   CAPTURE: { balance: 0, frozen: -1, short: "INSUFFICIENT_FROZEN" },
 };
+
+/** Settlements of a freeze and their opposite. */
+const SETTLES: Partial<Record<LedgerType, LedgerType>> = { UNFREEZE: "CAPTURE", CAPTURE: "UNFREEZE" };
 
 /** Creates an account on the fly for money coming in (a currency added after the member registered). */
 const OPENS_ACCOUNT = new Set<LedgerType>(["TOPUP", "CREDIT"]);
@@ -63,6 +70,19 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     return { code: "OK", wallet: toView(now), applied: false };
   }
 
+  /** Why an UNFREEZE/CAPTURE of `reference` may not run, or null when it may. */
+  async function settlementRefusal(acc: WalletAccount, opposite: LedgerType, reference: string, amount: Decimal): Promise<WalletOpResult | null> {
+    const [freeze, other] = await Promise.all([
+      prisma.ledgerEntry.findUnique({ where: { accountId_type_reference: { accountId: acc.id, type: "FREEZE", reference } } }),
+      prisma.ledgerEntry.findUnique({ where: { accountId_type_reference: { accountId: acc.id, type: opposite, reference } } }),
+    ]);
+    const now = async () => toView(await prisma.walletAccount.findUniqueOrThrow({ where: { id: acc.id } }));
+    if (!freeze) return { code: "NO_FREEZE", wallet: await now(), applied: false };
+    if (other) return { code: "ALREADY_SETTLED", wallet: await now(), applied: false };
+    if (!amount.equals(freeze.amount.toString())) throw conflict(`amount differs from the ${formatAmount(freeze.amount, acc.currency)} frozen under ${reference}`);
+    return null;
+  }
+
   async function apply(memberId: string, currency: string, amountIn: string, type: LedgerType, referenceIn: string): Promise<WalletOpResult> {
     const decimals = await currencies.decimals(currency);
     const amount = parseAmount(amountIn, currency);
@@ -76,6 +96,11 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     if (!acc) return { code: "NO_ACCOUNT", wallet: null, applied: false };
     const again = await replay(acc, type, reference, amount);
     if (again) return again;
+    const opposite = SETTLES[type];
+    if (opposite) {
+      const refused = await settlementRefusal(acc, opposite, reference, amount);
+      if (refused) return refused;
+    }
 
     const m = MOVES[type];
     const db = amount.times(m.balance).toFixed();
@@ -100,6 +125,8 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
       if (isUniqueViolation(e)) {
         const r = await replay(acc, type, reference, amount);
         if (r) return r;
+        // The other settlement of this freeze won the race.
+        if (opposite) return (await settlementRefusal(acc, opposite, reference, amount))!;
       }
       throw e;
     }
