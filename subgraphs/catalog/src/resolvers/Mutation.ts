@@ -27,4 +27,5 @@ export const Mutation: MutationResolvers = {
   inventoryReserve: asInternal((_p, { key, lines, ttlSeconds }, ctx) => ctx.services.inventory.reserve(key, lines, ttlSeconds)),
   inventoryRelease: asInternal((_p, { key }, ctx) => ctx.services.inventory.release(key)),
   inventoryConfirm: asInternal((_p, { key }, ctx) => ctx.services.inventory.confirm(key)),
+  inventoryReturn: asInternal((_p, { key, skuId, quantity }, ctx) => ctx.services.inventory.returnSold(key, skuId, quantity)),
 };

@@ -20,6 +20,8 @@ export interface ReservationResult {
   expiresAt: Date | null;
 }
 
+class ReturnRefused extends Error {}
+
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
 export class InventoryService {
@@ -83,6 +85,37 @@ export class InventoryService {
     assertText(key, "key", 200);
     const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null }>>`SELECT * FROM catalog_confirm(${key})`;
     return rows[0]!;
+  }
+
+  /**
+   * Sold → available for `quantity` of one SKU (a seckill session's unsold allocation goes back).
+   * Idempotent per key: the key is recorded as a CONFIRMED tombstone reservation "return:<key>" in
+   * the same transaction, so a repeated call changes nothing and answers true. False (nothing
+   * written) when the SKU has less than `quantity` sold.
+   */
+  async returnSold(key: string, skuId: string, quantity: number): Promise<boolean> {
+    assertText(key, "key", 190);
+    assertQuantity(quantity, "quantity");
+    const tombstone = `return:${key}`;
+    return this.d.prisma.$transaction(async (tx) => {
+      const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
+      if (!sku) throw notFound("SKU", skuId);
+      const inserted = await tx.$executeRaw`
+        INSERT INTO "Reservation" ("id", "key", "status", "expiresAt", "createdAt", "updatedAt")
+        VALUES (gen_random_uuid()::text, ${tombstone}, 'CONFIRMED', (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) ON CONFLICT ("key") DO NOTHING`;
+      if (inserted === 0) return true;
+      const moved = await tx.$executeRaw`
+        UPDATE "Inventory" SET "sold" = "sold" - ${quantity}::int, "available" = "available" + ${quantity}::int, "updatedAt" = (now() AT TIME ZONE 'UTC')
+        WHERE "skuId" = ${skuId} AND "sold" >= ${quantity}::int`;
+      if (moved !== 1) throw new ReturnRefused();
+      await tx.$executeRaw`UPDATE "Spu" SET "sales" = GREATEST("sales" - ${quantity}::int, 0) WHERE "id" = ${sku.spuId}`;
+      await tx.inboundRecord.create({ data: { skuId, quantity, note: `returned: ${key}`, operatorId: null } });
+      await touchSearch(tx, [sku.spuId]);
+      return true;
+    }).catch((e) => {
+      if (e instanceof ReturnRefused) return false;
+      throw e;
+    });
   }
 
   /** Releases reservations whose time-out passed (the inventory-reservations job). Returns how many. */
