@@ -56,8 +56,30 @@ export function normalizeKeyword(k: string): string {
   return k.normalize("NFKC").trim().toLowerCase().replace(/\s+/g, " ").slice(0, 50);
 }
 
+type ValueInfo = { id: string; value: string; sort: number; attributeId: string; attribute: { name: string; sort: number; searchable: boolean } };
+
 export class SearchService {
   private record;
+  /**
+   * Attribute values by id. Values and their attributes are immutable once created (no rename
+   * API), so a process-local map filled on a miss is never wrong; deleted values only stop counting.
+   */
+  private values = new Map<string, ValueInfo>();
+
+  private async valueInfo(ids: string[]): Promise<Map<string, ValueInfo>> {
+    const missing = ids.filter((id) => !this.values.has(id));
+    if (missing.length) {
+      const rows = await this.d.prisma.attributeValue.findMany({ where: { id: { in: missing } }, include: { attribute: true } });
+      if (this.values.size > 100_000) this.values.clear();
+      for (const r of rows) this.values.set(r.id, { id: r.id, value: r.value, sort: r.sort, attributeId: r.attributeId, attribute: { name: r.attribute.name, sort: r.attribute.sort, searchable: r.attribute.searchable } });
+    }
+    const out = new Map<string, ValueInfo>();
+    for (const id of ids) {
+      const v = this.values.get(id);
+      if (v) out.set(id, v);
+    }
+    return out;
+  }
 
   constructor(
     private d: Deps,
@@ -87,7 +109,7 @@ export class SearchService {
     const valueIds = [...new Set(input.attributeValueIds ?? [])];
     let groups: string[][] = [];
     if (valueIds.length) {
-      const values = await this.d.prisma.attributeValue.findMany({ where: { id: { in: valueIds } }, select: { id: true, attributeId: true } });
+      const values = [...(await this.valueInfo(valueIds)).values()];
       const byAttr = new Map<string, string[]>();
       for (const v of values) byAttr.set(v.attributeId, [...(byAttr.get(v.attributeId) ?? []), v.id]);
       groups = [...byAttr.values()];
@@ -121,8 +143,7 @@ export class SearchService {
 
   private async nameAttributeFacets(counts: Array<{ id: string; count: number }>) {
     if (!counts.length) return [];
-    const values = await this.d.prisma.attributeValue.findMany({ where: { id: { in: counts.map((c) => c.id) } }, include: { attribute: true } });
-    const byId = new Map(values.map((v) => [v.id, v]));
+    const byId = await this.valueInfo(counts.map((c) => c.id));
     const attrs = new Map<string, { id: string; name: string; sort: number; values: Array<{ id: string; value: string; count: number; sort: number }> }>();
     for (const c of counts) {
       const v = byId.get(c.id);
