@@ -38,6 +38,12 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     expect(errorCode(await h.gql(INBOUND, { skuId: sku, q: 3 }, member("m")))).toBe("UNAUTHENTICATED");
     expect(await h.services.prisma.inboundRecord.count({ where: { skuId: sku } })).toBe(records);
     expect(await stock(sku)).toEqual({ available: 25, reserved: 0, sold: 0 });
+    // reserved / sold: operators only; available: everyone
+    const sq = `query($id: ID!) { sku(id: $id) { stock { available reserved sold } } }`;
+    expect(errorCode(await h.gql(sq, { id: sku }))).toBe("UNAUTHENTICATED");
+    expect(ok<any>(await h.gql(`query($id: ID!) { sku(id: $id) { stock { available } } }`, { id: sku })).sku.stock).toEqual({ available: 25 });
+    expect(ok<any>(await h.gql(sq, { id: sku }, { kind: "admin", id: "w", permissions: ["catalog:write"] })).sku.stock).toEqual({ available: 25, reserved: 0, sold: 0 });
+    expect(errorCode(await h.gql(sq, { id: sku }, { kind: "admin", id: "x", permissions: ["member:read"] }))).toBe("FORBIDDEN");
     const list = ok<any>(await h.gql(`query($s: ID!) { inboundRecords(skuId: $s) { quantity note } }`, { s: sku }, ADMIN)).inboundRecords;
     expect(list).toEqual([{ quantity: 25, note: "PO-1" }]);
   });

@@ -1,7 +1,20 @@
-import { asAdmin } from "@mallgraph/platform/access";
+import { assertPermission } from "@mallgraph/platform/access";
 import type { StockResolvers } from "../generated/graphql.ts";
+import type { Context } from "../context.ts";
+
+/** reserved / sold are for operators holding catalog:read or catalog:write (and services). */
+function operatorOnly<T>(get: (s: { reserved: number; sold: number }) => T) {
+  return (s: { reserved: number; sold: number }, _a: unknown, ctx: Context) => {
+    try {
+      assertPermission(ctx, "catalog:read");
+    } catch {
+      assertPermission(ctx, "catalog:write");
+    }
+    return get(s);
+  };
+}
 
 export const Stock: StockResolvers = {
-  reserved: asAdmin("catalog:read", (s) => s.reserved),
-  sold: asAdmin("catalog:read", (s) => s.sold),
+  reserved: operatorOnly((s) => s.reserved),
+  sold: operatorOnly((s) => s.sold),
 };
