@@ -18,7 +18,7 @@ export interface DrainDeps {
   backend: SearchBackend;
 }
 
-const LOCK_MS = 60_000;
+const LOCK_MS = 15_000;
 
 /** One batch: returns the number of outbox rows processed (0 when idle or another drainer runs). */
 export async function drainOnce(d: DrainDeps, batch = 200): Promise<number> {
