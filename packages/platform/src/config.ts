@@ -43,6 +43,8 @@ const schema = z.object({
   ELASTICSEARCH_URL: z.string().optional(),
   SEARCH_BACKEND: z.enum(["postgres", "elasticsearch"]).default("postgres"),
   ORDER_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30 * 60),
+  /** Payment time-out of seckill (flash-sale) orders: shorter, their stock goes back to the session. */
+  SECKILL_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
   MAX_QUERY_COST: z.coerce.number().int().positive().default(5000),

@@ -48,7 +48,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
   const orders = new OrderService({
-    prisma, redis, prefix: config.REDIS_PREFIX, paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS,
+    prisma, redis, prefix: config.REDIS_PREFIX, paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS, seckillPaymentTimeoutSeconds: config.SECKILL_PAYMENT_TIMEOUT_SECONDS,
     catalog, member, cart, promotion, payment, outbox, timeouts, followUps, nextOrderNo, log, hooks,
   });
   return { prisma, redis, catalog, member, cart, promotion, payment, outbox, orders, timeouts, followUps, nextOrderNo, hooks };

@@ -14,5 +14,6 @@ export const Mutation: MutationResolvers = {
     ctx.services.orders.reviewAfterSale(id, approve, note, assertPermission(ctx, "order:write")),
   ),
   orderMarkPaid: asInternal((_p, { orderId, paymentId, channel }, ctx) => ctx.services.orders.markPaid(orderId, paymentId, channel)),
+  orderCreateSeckill: asInternal((_p, a, ctx) => ctx.services.orders.createSeckill(a)),
   orderMarkRefunded: asInternal((_p, { orderId, refundId, amount }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount)),
 };

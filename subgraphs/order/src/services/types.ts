@@ -64,3 +64,19 @@ export interface OrderPage {
   hasNextPage: boolean;
   endCursor: string | null;
 }
+
+export interface SeckillOrderInput {
+  reservationId: string;
+  buyerId: string;
+  skuId: string;
+  quantity: number;
+  unitPrice: string;
+  currency: string;
+  addressId?: string | null;
+}
+
+export interface SeckillOrderOutcome {
+  code: string;
+  orderId: string | null;
+  status: string | null;
+}
