@@ -12,7 +12,7 @@ describe.skipIf(!url)("Elasticsearch backend (integration)", () => {
   const doc = (spuId: string, title: string, brandId: string, minPrice: string, values: string[], sales = 0): SearchDoc => ({
     spuId, title, categoryId: "c1", brandId, brandName: brandId.toUpperCase(), brandLogo: null, defaultImage: null, minPrice, currency: "CNY", inStock: true, onShelfAt: new Date(), sales, attributeValueIds: values,
   });
-  const q = (over: Partial<SearchQuery>): SearchQuery => ({ keyword: null, tokens: [], attributeGroups: [], sort: "RELEVANCE", first: 20, offset: 0, ...over });
+  const q = (over: Partial<SearchQuery>): SearchQuery => ({ keyword: null, tokens: [], attributeGroups: [], sort: "RELEVANCE", first: 20, after: null, ...over });
   beforeAll(async () => {
     es = ElasticsearchBackend.fromUrl(url!, `test-catalog-${randomId(4)}`);
     await es.index([

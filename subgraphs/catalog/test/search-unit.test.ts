@@ -4,7 +4,7 @@ import { buildBulkDelete, buildBulkIndex, buildSearchRequest, parseSearchRespons
 import { decodeCursor, encodeCursor } from "../src/search/service.ts";
 import type { SearchQuery } from "../src/search/types.ts";
 
-const q = (over: Partial<SearchQuery> = {}): SearchQuery => ({ keyword: null, tokens: [], attributeGroups: [], sort: "RELEVANCE", first: 20, offset: 0, ...over });
+const q = (over: Partial<SearchQuery> = {}): SearchQuery => ({ keyword: null, tokens: [], attributeGroups: [], sort: "RELEVANCE", first: 20, after: null, ...over });
 
 describe("tokenize", () => {
   it("keeps Chinese runs and English words, lower-cased", () => {
@@ -34,13 +34,14 @@ describe("elasticsearch request bodies", () => {
     expect(body.sort).toEqual([{ sales: "desc" }, { onShelfAt: { order: "desc", missing: "_last" } }, { spuId: "asc" }]);
     expect(body.aggs.brands.terms.field).toBe("brandId");
     expect(body.aggs.attributeValues.terms.field).toBe("attributeValueIds");
-    expect(body).toMatchObject({ index: "idx", from: 0, size: 21, track_total_hits: true });
+    expect(body).toMatchObject({ index: "idx", size: 21, track_total_hits: true });
+    expect(body).not.toHaveProperty("search_after");
   });
 
   it("keyword and every filter become a bool query", () => {
     const body = buildSearchRequest(
       "idx",
-      q({ keyword: "华为 手机", tokens: ["华为", "手机"], categoryIds: ["c1", "c2"], brandIds: ["b1"], attributeGroups: [["v1", "v2"], ["v3"]], minPrice: "100", maxPrice: "999.5", sort: "PRICE_ASC", first: 10, offset: 30 }),
+      q({ keyword: "华为 手机", tokens: ["华为", "手机"], categoryIds: ["c1", "c2"], brandIds: ["b1"], attributeGroups: [["v1", "v2"], ["v3"]], minPrice: "100", maxPrice: "999.5", sort: "PRICE_ASC", first: 10, after: ["999.5", "s9"] }),
     );
     expect(body.query.bool.must).toEqual([
       { bool: { should: [{ match_phrase: { title: "华为" } }, { match: { "title.en": { query: "华为", operator: "and" } } }], minimum_should_match: 1 } },
@@ -54,7 +55,7 @@ describe("elasticsearch request bodies", () => {
       { range: { minPrice: { gte: "100", lte: "999.5" } } },
     ]);
     expect(body.sort).toEqual([{ minPrice: "asc" }, { spuId: "asc" }]);
-    expect(body).toMatchObject({ from: 30, size: 11 });
+    expect(body).toMatchObject({ size: 11, search_after: ["999.5", "s9"] });
     expect(buildSearchRequest("i", q({ keyword: "x", tokens: ["x"] })).sort[0]).toBe("_score");
     expect(buildSearchRequest("i", q({ sort: "NEWEST" })).sort[0]).toEqual({ onShelfAt: { order: "desc", missing: "_last" } });
     expect(buildSearchRequest("i", q({ sort: "SALES" })).sort[0]).toEqual({ sales: "desc" });
@@ -63,7 +64,7 @@ describe("elasticsearch request bodies", () => {
 
   it("parses hits, totals and aggregations", () => {
     const res = {
-      hits: { total: { value: 3 }, hits: [1, 2, 3].map((i) => ({ _source: { spuId: `s${i}`, minPrice: "9.90", onShelfAt: "2026-01-01T00:00:00Z" } })) },
+      hits: { total: { value: 3 }, hits: [1, 2, 3].map((i) => ({ _source: { spuId: `s${i}`, minPrice: "9.90", onShelfAt: "2026-01-01T00:00:00Z" }, sort: [9.9, `s${i}`] })) },
       aggregations: {
         brands: { buckets: [{ key: "b1", doc_count: 2, name: { buckets: [{ key: "Huawei" }] } }] },
         attributeValues: { buckets: [{ key: "v1", doc_count: 3 }] },
@@ -73,6 +74,7 @@ describe("elasticsearch request bodies", () => {
     expect(r.total).toBe(3);
     expect(r.items.map((i) => i.spuId)).toEqual(["s1", "s2"]);
     expect(r.hasNextPage).toBe(true);
+    expect(r.endKey).toEqual([9.9, "s2"]);
     expect(r.items[0]!.minPrice).toBe("9.90");
     expect(r.facets).toEqual({ brands: [{ id: "b1", name: "Huawei", count: 2 }], attributeValues: [{ id: "v1", count: 3 }] });
   });
@@ -80,8 +82,10 @@ describe("elasticsearch request bodies", () => {
 
 describe("cursors", () => {
   it("are opaque and validated", () => {
-    expect(decodeCursor(encodeCursor(40))).toBe(40);
-    expect(decodeCursor(null)).toBe(0);
-    expect(() => decodeCursor("garbage")).toThrow(/cursor/);
+    const c = encodeCursor("SALES", [12, "spu-1"]);
+    expect(decodeCursor(c, "SALES")).toEqual([12, "spu-1"]);
+    expect(decodeCursor(null, "SALES")).toBeNull();
+    expect(() => decodeCursor(c, "NEWEST")).toThrow(/cursor/);
+    expect(() => decodeCursor("garbage", "SALES")).toThrow(/cursor/);
   });
 });

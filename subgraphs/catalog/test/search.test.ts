@@ -133,17 +133,37 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     expect((await search({ sort: "SALES" })).items[0].spuId).toBe(ids.mi);
   });
 
-  it("cursor pagination walks every result once", async () => {
-    const seen: string[] = [];
-    let after: string | null = null;
-    for (let page = 0; page < 10; page++) {
-      const r: any = await search({ first: 2, after, sort: "PRICE_ASC" });
-      expect(r.total).toBe(5);
-      seen.push(...r.items.map((i: any) => i.spuId));
-      if (!r.pageInfo.hasNextPage) break;
-      after = r.pageInfo.endCursor;
+  it("keyset cursor pagination walks every result once, in every sort", async () => {
+    const walk = async (query: Record<string, unknown>) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const r: any = await search({ ...query, first: 2, after });
+        seen.push(...r.items.map((i: any) => i.spuId));
+        if (!r.pageInfo.hasNextPage) break;
+        after = r.pageInfo.endCursor;
+      }
+      return seen;
+    };
+    expect(await walk({ sort: "PRICE_ASC" })).toEqual([ids.nova, ids.mi, ids.mate, ids.iphone, ids.thinkpad]);
+    for (const sort of ["RELEVANCE", "SALES", "NEWEST", "PRICE_DESC"]) {
+      const all = (await search({ sort, first: 50 })).items.map((i: any) => i.spuId);
+      expect(await walk({ sort })).toEqual(all);
+      const kw = (await search({ sort, keyword: "手机", first: 50 })).items.map((i: any) => i.spuId);
+      expect(kw.length).toBe(4);
+      expect(await walk({ sort, keyword: "手机" })).toEqual(kw);
     }
-    expect(seen).toEqual([ids.nova, ids.mi, ids.mate, ids.iphone, ids.thinkpad]);
+    // a page inserted before the cursor does not shift the next page (keyset, not offset)
+    const first = await search({ sort: "PRICE_ASC", first: 2 });
+    const cheap = await h.services.products.create({ title: "Cheap phone 便宜手机", categoryId: (await h.services.prisma.spu.findUniqueOrThrow({ where: { id: ids.nova! } })).categoryId, skus: [{ code: "cheap-1", title: "c", price: "1.00", currency: "CNY", initialStock: 1 }] });
+    await h.services.products.putOnShelf(cheap.id);
+    await drain();
+    const second = await search({ sort: "PRICE_ASC", first: 2, after: first.pageInfo.endCursor });
+    expect(second.items.map((i: any) => i.spuId)).toEqual([ids.mate, ids.iphone]);
+    await h.services.products.takeOffShelf(cheap.id);
+    await drain();
+    // a cursor of another sort is refused
+    expect(errorCode(await h.gql(SEARCH, { query: { sort: "SALES", after: first.pageInfo.endCursor } }))).toBe("BAD_USER_INPUT");
   });
 
   it("bad input is refused with BAD_USER_INPUT", async () => {

@@ -76,8 +76,8 @@ export function buildSearchRequest(index: string, q: SearchQuery) {
   }
   return {
     index,
-    from: q.offset,
     size: q.first + 1,
+    ...(q.after ? { search_after: q.after } : {}),
     track_total_hits: true,
     query: { bool: { must: must.length ? must : [{ match_all: {} }], filter } },
     sort: sortClause(q),
@@ -96,9 +96,11 @@ export function parseSearchResponse(res: any, q: SearchQuery): SearchResult {
   const total = typeof res.hits?.total === "number" ? res.hits.total : (res.hits?.total?.value ?? 0);
   const brands: Bucket[] = res.aggregations?.brands?.buckets ?? [];
   const values: Bucket[] = res.aggregations?.attributeValues?.buckets ?? [];
+  const page = hits.slice(0, q.first);
   return {
     total,
-    items: hits.slice(0, q.first).map((h) => {
+    endKey: page.length ? ((page[page.length - 1].sort as Array<string | number | null>) ?? null) : null,
+    items: page.map((h) => {
       const s = h._source;
       return { ...s, minPrice: String(s.minPrice), onShelfAt: s.onShelfAt ? new Date(s.onShelfAt) : null } as SearchDoc;
     }),

@@ -23,20 +23,47 @@ export function whereClause(q: SearchQuery): Prisma.Sql {
   return conds.length ? Prisma.join(conds, " AND ") : Prisma.sql`TRUE`;
 }
 
-function orderBy(q: SearchQuery): Prisma.Sql {
+interface Key {
+  expr: Prisma.Sql;
+  dir: "ASC" | "DESC";
+  /** SQL type the cursor's text value is cast back to. */
+  type: "text" | "bigint" | "float8" | "numeric" | "timestamp";
+}
+
+/** The sort of a query as an ordered list of keys, ending with the unique spuId (keyset pagination). */
+function sortKeys(q: SearchQuery): Key[] {
+  const spu: Key = { expr: Prisma.sql`d."spuId"`, dir: "ASC", type: "text" };
+  const sales: Key = { expr: Prisma.sql`d."sales"::bigint`, dir: "DESC", type: "bigint" };
+  const shelf: Key = { expr: Prisma.sql`coalesce(d."onShelfAt", 'epoch'::timestamp)`, dir: "DESC", type: "timestamp" };
   switch (q.sort) {
     case "SALES":
-      return Prisma.sql`d."sales" DESC, d."spuId" ASC`;
+      return [sales, spu];
     case "NEWEST":
-      return Prisma.sql`d."onShelfAt" DESC NULLS LAST, d."spuId" ASC`;
+      return [shelf, spu];
     case "PRICE_ASC":
-      return Prisma.sql`d."minPrice" ASC, d."spuId" ASC`;
+      return [{ expr: Prisma.sql`d."minPrice"`, dir: "ASC", type: "numeric" }, spu];
     case "PRICE_DESC":
-      return Prisma.sql`d."minPrice" DESC, d."spuId" ASC`;
+      return [{ expr: Prisma.sql`d."minPrice"`, dir: "DESC", type: "numeric" }, spu];
     default:
-      if (!q.keyword?.trim()) return Prisma.sql`d."sales" DESC, d."onShelfAt" DESC NULLS LAST, d."spuId" ASC`;
-      return Prisma.sql`(ts_rank(d."tsv", plainto_tsquery('english', ${q.keyword})) + similarity(lower(d."title"), ${q.keyword.toLowerCase()})) DESC, d."sales" DESC, d."spuId" ASC`;
+      if (!q.keyword?.trim()) return [sales, shelf, spu];
+      return [
+        { expr: Prisma.sql`(ts_rank(d."tsv", plainto_tsquery('english', ${q.keyword})) + similarity(lower(d."title"), ${q.keyword.toLowerCase()}))::float8`, dir: "DESC", type: "float8" },
+        sales,
+        spu,
+      ];
   }
+}
+
+/** Rows strictly after the cursor's key in the sort order. */
+function afterCondition(keys: Key[], after: Array<string | number | null> | null): Prisma.Sql {
+  if (!after) return Prisma.sql`TRUE`;
+  const val = (i: number) => Prisma.sql`${String(after[i])}::${Prisma.raw(keys[i]!.type)}`;
+  const ors = keys.map((k, i) => {
+    const parts = keys.slice(0, i).map((kj, j) => Prisma.sql`${kj.expr} = ${val(j)}`);
+    parts.push(k.dir === "ASC" ? Prisma.sql`${k.expr} > ${val(i)}` : Prisma.sql`${k.expr} < ${val(i)}`);
+    return Prisma.sql`(${Prisma.join(parts, " AND ")})`;
+  });
+  return Prisma.sql`(${Prisma.join(ors, " OR ")})`;
 }
 
 type Row = {
@@ -53,6 +80,7 @@ type Row = {
   onShelfAt: Date | null;
   sales: number;
   attributeValueIds: string[];
+  sortKey?: string[];
 };
 
 export class PostgresSearchBackend implements SearchBackend {
@@ -76,14 +104,18 @@ export class PostgresSearchBackend implements SearchBackend {
 
   /** One statement: the filtered set once (MATERIALIZED CTE), then page, total and facets from it. */
   async search(q: SearchQuery): Promise<SearchResult> {
+    const keys = sortKeys(q);
+    if (q.after && q.after.length !== keys.length) return { total: 0, items: [], facets: { brands: [], attributeValues: [] }, hasNextPage: false, endKey: null };
     const rows = await this.prisma.$queryRaw<Array<{ total: number; items: Row[]; brands: Array<{ id: string; name: string | null; count: number }>; vals: Array<{ id: string; count: number }> }>>`
       WITH d AS MATERIALIZED (SELECT d.* FROM "SearchDocument" d WHERE ${whereClause(q)})
       SELECT
         (SELECT count(*)::int FROM d) AS total,
         (SELECT coalesce(json_agg(x), '[]'::json) FROM (
           SELECT d."spuId", d."title", d."categoryId", d."brandId", d."brandName", d."brandLogo", d."defaultImage",
-                 d."minPrice"::text AS "minPrice", d."currency", d."inStock", (d."onShelfAt" AT TIME ZONE 'UTC') AS "onShelfAt", d."sales", d."attributeValueIds"
-          FROM d ORDER BY ${orderBy(q)} LIMIT ${q.first + 1} OFFSET ${q.offset}) x) AS items,
+                 d."minPrice"::text AS "minPrice", d."currency", d."inStock", (d."onShelfAt" AT TIME ZONE 'UTC') AS "onShelfAt", d."sales", d."attributeValueIds",
+                 ARRAY[${Prisma.join(keys.map((k) => Prisma.sql`(${k.expr})::text`))}] AS "sortKey"
+          FROM d WHERE ${afterCondition(keys, q.after)}
+          ORDER BY ${Prisma.join(keys.map((k) => Prisma.sql`${k.expr} ${Prisma.raw(k.dir)}`))} LIMIT ${q.first + 1}) x) AS items,
         (SELECT coalesce(json_agg(b), '[]'::json) FROM (
           SELECT d."brandId" AS id, max(d."brandName") AS name, count(*)::int AS count FROM d
           WHERE d."brandId" IS NOT NULL GROUP BY d."brandId" ORDER BY count DESC, name ASC LIMIT 50) b) AS brands,
@@ -93,9 +125,11 @@ export class PostgresSearchBackend implements SearchBackend {
     const r = rows[0]!;
     const parse = <T,>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
     const items = parse<Row[]>(r.items);
+    const page = items.slice(0, q.first);
     return {
       total: Number(r.total),
-      items: items.slice(0, q.first).map((i) => ({ ...i, onShelfAt: i.onShelfAt ? new Date(i.onShelfAt) : null })),
+      endKey: page.length ? (page[page.length - 1]!.sortKey ?? null) : null,
+      items: page.map(({ sortKey: _k, ...i }) => ({ ...i, onShelfAt: i.onShelfAt ? new Date(i.onShelfAt) : null })),
       facets: { brands: parse<Array<{ id: string; name: string | null; count: number }>>(r.brands).map((b) => ({ ...b, name: b.name ?? "" })), attributeValues: parse(r.vals) },
       hasNextPage: items.length > q.first,
     };

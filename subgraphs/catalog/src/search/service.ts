@@ -9,7 +9,7 @@ import { badInput } from "../errors.ts";
 import type { CategoryNode, CategoryService } from "../services/categories.ts";
 import type { Deps } from "../services/deps.ts";
 import { tokenize } from "./tokenize.ts";
-import type { SearchBackend, SearchDoc, SearchSort } from "./types.ts";
+import type { SearchBackend, SearchDoc, SearchSort, SortKey } from "./types.ts";
 
 export interface SearchInput {
   keyword?: string | null;
@@ -31,19 +31,20 @@ const SUGGEST_PREFIX_CHARS = 10;
 const SUGGEST_KEEP = 100;
 const SUGGEST_TTL = 30 * 24 * 3600;
 
-export function encodeCursor(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+/** Opaque cursor: the sort and the sort key of the last item of a page (keyset pagination). */
+export function encodeCursor(sort: SearchSort, key: SortKey): string {
+  return Buffer.from(JSON.stringify({ s: sort, k: key })).toString("base64url");
 }
 
-export function decodeCursor(cursor: string | null | undefined): number {
-  if (!cursor) return 0;
+export function decodeCursor(cursor: string | null | undefined, sort: SearchSort): SortKey | null {
+  if (!cursor) return null;
   try {
-    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown };
-    if (typeof v.o === "number" && Number.isInteger(v.o) && v.o >= 0 && v.o <= 10_000) return v.o;
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { s?: unknown; k?: unknown };
+    if (v.s === sort && Array.isArray(v.k) && v.k.length <= 5 && v.k.every((x) => x === null || ["string", "number"].includes(typeof x))) return v.k as SortKey;
   } catch {
     /* fall through */
   }
-  throw badInput("after is not a cursor of this search", { field: "after" });
+  throw badInput("after is not a cursor of this search (same sort needed)", { field: "after" });
 }
 
 function priceBound(v: string | null | undefined, field: string): string | null {
@@ -101,7 +102,8 @@ export class SearchService {
   async search(input: SearchInput) {
     const first = input.first ?? 20;
     if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput("first must be 1..100", { field: "first" });
-    const offset = decodeCursor(input.after);
+    const sort: SearchSort = input.sort ?? "RELEVANCE";
+    const after = decodeCursor(input.after, sort);
     const minPrice = priceBound(input.minPrice, "minPrice");
     const maxPrice = priceBound(input.maxPrice, "maxPrice");
     if (minPrice && maxPrice && new Decimal(minPrice).gt(maxPrice)) throw badInput("minPrice is above maxPrice", { field: "minPrice" });
@@ -123,21 +125,21 @@ export class SearchService {
       attributeGroups: groups,
       minPrice,
       maxPrice,
-      sort: input.sort ?? "RELEVANCE",
+      sort,
       first,
-      offset,
+      after,
     };
     const empty = groups.some((g) => !g.length);
     const res = empty
-      ? { total: 0, items: [], facets: { brands: [], attributeValues: [] }, hasNextPage: false }
+      ? { total: 0, items: [], facets: { brands: [], attributeValues: [] }, hasNextPage: false, endKey: null }
       : await this.backend.search(query);
-    if (keyword && offset === 0) await this.recordKeyword(keyword).catch(() => undefined);
+    if (keyword && !after) await this.recordKeyword(keyword).catch(() => undefined);
     const facetAttrs = await this.nameAttributeFacets(res.facets.attributeValues);
     return {
       total: res.total,
       items: res.items.map((i) => ({ ...i, minPrice: formatAmount(i.minPrice, i.currency) })),
       facets: { brands: res.facets.brands, attributes: facetAttrs },
-      pageInfo: { hasNextPage: res.hasNextPage, endCursor: res.items.length ? encodeCursor(offset + res.items.length) : null },
+      pageInfo: { hasNextPage: res.hasNextPage, endCursor: res.endKey ? encodeCursor(sort, res.endKey) : null },
     };
   }
 

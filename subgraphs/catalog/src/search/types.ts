@@ -32,8 +32,11 @@ export interface SearchQuery {
   maxPrice?: string | null;
   sort: SearchSort;
   first: number;
-  offset: number;
+  /** Keyset pagination: the sort key of the last item of the previous page (backend-specific values). */
+  after: SortKey | null;
 }
+
+export type SortKey = Array<string | number | null>;
 
 export interface SearchResult {
   total: number;
@@ -43,6 +46,8 @@ export interface SearchResult {
     attributeValues: Array<{ id: string; count: number }>;
   };
   hasNextPage: boolean;
+  /** Sort key of the last returned item (the next page starts after it). */
+  endKey: SortKey | null;
 }
 
 export interface SearchBackend {
