@@ -32,6 +32,15 @@ export class VersionedCache<T> {
 
   async getMany(ids: string[]): Promise<Array<T | null>> {
     if (!ids.length) return [];
+    try {
+      return await this.getManyCached(ids);
+    } catch (e) {
+      if (!isRedisError(e)) throw e;
+      return this.load(ids); // Redis unavailable: serve from PostgreSQL
+    }
+  }
+
+  private async getManyCached(ids: string[]): Promise<Array<T | null>> {
     const versions = (await this.d.redis.mget(...ids.map((id) => this.versionKey(id)))).map((v) => v ?? "0");
     const cached = await this.d.redis.mget(...ids.map((id, i) => this.dataKey(id, versions[i]!)));
     const out: Array<T | null> = cached.map((c) => (c ? this.revive(c) : null));
@@ -57,4 +66,10 @@ export class VersionedCache<T> {
     for (const id of list) m.incr(this.versionKey(id));
     await m.exec();
   }
+}
+
+function isRedisError(e: unknown): boolean {
+  const name = (e as { name?: string })?.name ?? "";
+  const msg = (e as { message?: string })?.message ?? "";
+  return name === "ReplyError" || name === "MaxRetriesPerRequestError" || /redis|ECONNREFUSED|Connection is closed/i.test(msg);
 }
