@@ -29,6 +29,10 @@ export const QueueName = {
   paymentReconcile: "payment-reconcile",
   /** payment: notifications to other domains (order paid). Job `notify-paid`. */
   paymentNotify: "payment-notify",
+  /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row), `close-rain` (delayed to endsAt), `sweep`. */
+  lotteryRain: "lottery-rain",
+  /** lottery: draws. Jobs `distribute-award` (retried until delivered), `sync-stock` (Redis award stock → PostgreSQL). */
+  lotteryAwards: "lottery-awards",
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 

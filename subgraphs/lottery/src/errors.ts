@@ -1,0 +1,28 @@
+/** The lottery domain's result codes (business outcomes travel as `code`, failures as AppError). */
+export const GrabCode = {
+  OK: "OK",
+  ALREADY_GRABBED: "ALREADY_GRABBED",
+  SOLD_OUT: "SOLD_OUT",
+  NOT_ONLINE: "NOT_ONLINE",
+} as const;
+export type GrabCode = (typeof GrabCode)[keyof typeof GrabCode];
+
+/** Lua return codes of grabEnvelope-rain.lua, in order. */
+export const GRAB_LUA_CODES: Record<number, GrabCode> = { 1: "OK", 2: "ALREADY_GRABBED", 3: "SOLD_OUT", 4: "NOT_ONLINE" };
+
+export const DrawCode = {
+  OK: "OK",
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
+  NOT_ONLINE: "NOT_ONLINE",
+} as const;
+export type DrawCode = (typeof DrawCode)[keyof typeof DrawCode];
+
+export const SignInCode = {
+  OK: "OK",
+  ALREADY_SIGNED_IN: "ALREADY_SIGNED_IN",
+} as const;
+
+export const PointsCode = {
+  OK: "OK",
+  INSUFFICIENT_POINTS: "INSUFFICIENT_POINTS",
+} as const;

@@ -1,0 +1,17 @@
+/** The BullMQ processors of the lottery queues (jobs are verbs; see src/worker.ts for the queues). */
+import type { LotteryServices } from "../services/index.ts";
+
+export function lotteryProcessors(services: LotteryServices) {
+  return {
+    rain: async (job: { name: string; data: any }) => {
+      if (job.name === "close-rain") return (await services.rain.close(job.data.rainId)).status;
+      if (job.name === "sweep") return services.rain.sweep();
+      return services.rain.creditGrab(job.data);
+    },
+    awards: async (job: { name: string; data: any }) => {
+      if (job.name === "sync-stock") return services.draws.syncStock(job.data.awardId);
+      if (job.name === "sweep") return services.draws.sweep();
+      return services.draws.distribute(job.data.orderId);
+    },
+  };
+}

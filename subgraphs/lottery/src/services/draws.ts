@@ -1,0 +1,272 @@
+/**
+ * Draws. A draw is:
+ *   1. a participation order, created in one transaction with the quota it takes (total / month /
+ *      day, one conditional UPDATE) and unique per (member, activity, idempotency key): the same key
+ *      gives the same order and the same result;
+ *   2. the draw itself, a pure function of the order: its random number is derived from the order
+ *      id (HMAC), so a replay after a crash draws the same slot;
+ *      - rules before the draw, a chain: blacklist (fixed consolation award, ends the draw) →
+ *        weight (points spent ≥ a threshold: only that rule's subset of awards) → default (all);
+ *      - one O(1) lookup in the strategy's table (table.ts);
+ *      - rules after the draw, a tree: lock (award unlocks after N draws by the member) → stock
+ *        (takeStock-award.lua: atomic, idempotent per order, never below zero) → fallback award
+ *        when locked or out of stock;
+ *   3. the win recorded on the order (only once), and the award handed to the `distribute-award`
+ *      job (retried until delivered); stock changes are synced to PostgreSQL by `sync-stock`.
+ */
+import { createHmac } from "node:crypto";
+import type { Redis } from "@mallgraph/platform/redis";
+import { defineLua, keyFor, type KeyFn } from "@mallgraph/platform/redis";
+import { badInput, notFound } from "@mallgraph/platform/errors";
+import type { Queue } from "@mallgraph/platform/queue";
+import type { Logger } from "@mallgraph/platform/log";
+import type { PrismaClient, Award, Strategy, Activity, ParticipationOrder } from "../generated/prisma/client.ts";
+import { DrawCode } from "../errors.ts";
+import { buildTable, drawFrom, type LookupTable } from "./table.ts";
+import { dayOf, monthOf } from "./days.ts";
+import { isUniqueViolation, type PointsService } from "./points.ts";
+
+export interface WeightRule {
+  minPointsSpent: number;
+  awardIds: string[];
+}
+
+export interface ArmedStrategy {
+  strategy: Strategy;
+  awards: Map<string, Award>;
+  table: LookupTable;
+  /** Weight rules, highest threshold first, each with its own table. */
+  weights: Array<WeightRule & { table: LookupTable }>;
+}
+
+export interface DrawOutcome {
+  code: DrawCode;
+  award: Award | null;
+  orderId: string | null;
+  rule?: string;
+}
+
+export interface DrawServiceDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  redisPrefix: string;
+  queue: Queue;
+  points: PointsService;
+  secret: string;
+  log: Logger;
+  now?: () => number;
+}
+
+export class DrawService {
+  private readonly k: KeyFn;
+  private readonly takeStockLua: (...args: Array<string | number>) => Promise<[number, number]>;
+  private readonly armed = new Map<string, Promise<ArmedStrategy>>();
+  now: () => number;
+
+  constructor(private readonly d: DrawServiceDeps) {
+    this.k = keyFor(d.redisPrefix, "lottery");
+    this.takeStockLua = defineLua(d.redis, "lotteryTakeStock", new URL("../lua/takeStock-award.lua", import.meta.url), 2) as any;
+    this.now = d.now ?? Date.now;
+  }
+
+  stockKey(awardId: string) {
+    return this.k("award", awardId, "stock");
+  }
+  private holdersKey(awardId: string) {
+    return this.k("award", awardId, "orders");
+  }
+
+  /**
+   * Loads a strategy, checks its rates, builds its tables and puts award stock into Redis (SET NX:
+   * the live counter is never overwritten by the database's possibly older copy).
+   */
+  arm(strategyId: string): Promise<ArmedStrategy> {
+    let p = this.armed.get(strategyId);
+    if (!p) {
+      p = this.load(strategyId);
+      this.armed.set(strategyId, p);
+      p.catch(() => this.armed.delete(strategyId));
+    }
+    return p;
+  }
+
+  /** Forgets armed strategies (after an operator changes one). */
+  disarm(strategyId?: string) {
+    if (strategyId) this.armed.delete(strategyId);
+    else this.armed.clear();
+  }
+
+  private async load(strategyId: string): Promise<ArmedStrategy> {
+    const strategy = await this.d.prisma.strategy.findUnique({ where: { id: strategyId }, include: { awards: { orderBy: { sortOrder: "asc" } } } });
+    if (!strategy) throw notFound("strategy", strategyId);
+    const awards = new Map(strategy.awards.map((a) => [a.id, a]));
+    if (!awards.has(strategy.fallbackAwardId)) throw badInput("the fallback award must belong to the strategy");
+    const table = buildTable(strategy.awards);
+    const weights = ((strategy.weightRules ?? []) as unknown as WeightRule[])
+      .map((w) => {
+        const subset = w.awardIds.map((id) => awards.get(id));
+        if (subset.some((a) => !a)) throw badInput("a weight rule names an award of another strategy");
+        return { ...w, table: buildTable(subset as Award[]) };
+      })
+      .sort((a, b) => b.minPointsSpent - a.minPointsSpent);
+    for (const a of strategy.awards) if (a.stockTotal >= 0) await this.d.redis.set(this.stockKey(a.id), a.stock, "NX");
+    const { awards: _omit, ...bare } = strategy;
+    return { strategy: bare as Strategy, awards, table, weights };
+  }
+
+  async activity(id: string): Promise<Activity | null> {
+    return this.d.prisma.activity.findUnique({ where: { id } });
+  }
+
+  /** The participation order for (member, activity, key): existing, or new with its quota taken. */
+  private async participate(activity: Activity, memberId: string, key: string): Promise<ParticipationOrder | "QUOTA_EXCEEDED"> {
+    const existing = await this.d.prisma.participationOrder.findUnique({ where: { memberId_activityId_idempotencyKey: { memberId, activityId: activity.id, idempotencyKey: key } } });
+    if (existing) return existing;
+    const now = this.now();
+    const day = dayOf(now);
+    const month = monthOf(now);
+    try {
+      return await this.d.prisma.$transaction(async (tx) => {
+        await tx.quotaAccount.createMany({ data: [{ activityId: activity.id, memberId }], skipDuplicates: true });
+        const rows = await tx.$queryRaw<Array<{ totalUsed: number }>>`
+          UPDATE "QuotaAccount" SET
+            "totalUsed" = "totalUsed" + 1,
+            "monthUsed" = CASE WHEN "month" = ${month} THEN "monthUsed" + 1 ELSE 1 END, "month" = ${month},
+            "dayUsed" = CASE WHEN "day" = ${day} THEN "dayUsed" + 1 ELSE 1 END, "day" = ${day}
+          WHERE "activityId" = ${activity.id} AND "memberId" = ${memberId}
+            AND (${activity.quotaTotal}::int = 0 OR "totalUsed" < ${activity.quotaTotal}::int)
+            AND (${activity.quotaMonth}::int = 0 OR "month" <> ${month} OR "monthUsed" < ${activity.quotaMonth}::int)
+            AND (${activity.quotaDay}::int = 0 OR "day" <> ${day} OR "dayUsed" < ${activity.quotaDay}::int)
+          RETURNING "totalUsed"`;
+        if (rows.length === 0) return "QUOTA_EXCEEDED" as const;
+        return tx.participationOrder.create({ data: { activityId: activity.id, memberId, idempotencyKey: key, seq: Number(rows[0]!.totalUsed) } });
+      });
+    } catch (e) {
+      // The same key raced in parallel: the other request's order (and its quota) stands.
+      if (isUniqueViolation(e))
+        return this.d.prisma.participationOrder.findUniqueOrThrow({ where: { memberId_activityId_idempotencyKey: { memberId, activityId: activity.id, idempotencyKey: key } } });
+      throw e;
+    }
+  }
+
+  /** The order's random number in [0, 1), derived from its id (replays draw the same slot). */
+  private randomOf(orderId: string): number {
+    const h = createHmac("sha256", this.d.secret).update(`draw:${orderId}`).digest();
+    return h.readUIntBE(0, 6) / 2 ** 48;
+  }
+
+  async draw(memberId: string, activityId: string, idempotencyKey: string): Promise<DrawOutcome> {
+    if (!idempotencyKey || idempotencyKey.length > 100) throw badInput("idempotencyKey must be 1 to 100 characters", { field: "idempotencyKey" });
+    const activity = await this.activity(activityId);
+    if (!activity) throw notFound("activity", activityId);
+    const prior = await this.d.prisma.participationOrder.findUnique({ where: { memberId_activityId_idempotencyKey: { memberId, activityId, idempotencyKey } } });
+    if (prior?.awardId) return this.outcomeOf(activity, prior);
+    const now = this.now();
+    if (!prior && (activity.state !== "ONLINE" || now < activity.startsAt.getTime() || now >= activity.endsAt.getTime()))
+      return { code: DrawCode.NOT_ONLINE, award: null, orderId: null };
+    const armed = await this.arm(activity.strategyId);
+    const order = prior ?? (await this.participate(activity, memberId, idempotencyKey));
+    if (order === "QUOTA_EXCEEDED") return { code: DrawCode.QUOTA_EXCEEDED, award: null, orderId: null };
+    if (order.awardId) return this.outcomeOf(activity, order);
+
+    const { award, rule, tookStock } = await this.decide(armed, memberId, order);
+    const n = await this.d.prisma.participationOrder.updateMany({ where: { id: order.id, awardId: null }, data: { awardId: award.id, awardName: award.name, rule } });
+    if (n.count === 0) {
+      // A parallel replay of this order recorded first (it drew the same slot).
+      return this.outcomeOf(activity, await this.d.prisma.participationOrder.findUniqueOrThrow({ where: { id: order.id } }));
+    }
+    await this.d.queue.add("distribute-award", { orderId: order.id }, { jobId: `award-${order.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    if (tookStock)
+      await this.d.queue.add("sync-stock", { awardId: award.id }, { jobId: `stock-${award.id}-${Math.floor(this.now() / 1000)}`, delay: 1000, removeOnComplete: true, removeOnFail: true });
+    return { code: DrawCode.OK, award, orderId: order.id, rule };
+  }
+
+  private async outcomeOf(activity: Activity, order: ParticipationOrder): Promise<DrawOutcome> {
+    const armed = await this.arm(activity.strategyId);
+    return { code: DrawCode.OK, award: armed.awards.get(order.awardId!) ?? null, orderId: order.id, rule: order.rule ?? undefined };
+  }
+
+  /** Rules before (chain), the table lookup, rules after (tree). */
+  async decide(armed: ArmedStrategy, memberId: string, order: Pick<ParticipationOrder, "id" | "seq">): Promise<{ award: Award; rule: string; tookStock: boolean }> {
+    const s = armed.strategy;
+    // Chain 1: blacklist.
+    if (s.blacklistAwardId) {
+      const listed = await this.d.prisma.strategyBlacklist.findUnique({ where: { strategyId_memberId: { strategyId: s.id, memberId } } });
+      if (listed) return { award: armed.awards.get(s.blacklistAwardId)!, rule: "blacklist", tookStock: false };
+    }
+    // Chain 2: weight; 3: default.
+    let table = armed.table;
+    let rule = "default";
+    if (armed.weights.length) {
+      const spent = (await this.d.points.account(memberId)).spent;
+      const w = armed.weights.find((x) => spent >= x.minPointsSpent);
+      if (w) {
+        table = w.table;
+        rule = `weight:${w.minPointsSpent}`;
+      }
+    }
+    const drawn = armed.awards.get(drawFrom(table, this.randomOf(order.id)))!;
+    const fallback = armed.awards.get(s.fallbackAwardId)!;
+    if (drawn.id === fallback.id) return { award: drawn, rule, tookStock: false };
+    // Tree: lock → stock → fallback.
+    if (drawn.lockAfterDraws > 0 && order.seq <= drawn.lockAfterDraws) return { award: fallback, rule: `${rule}>lock`, tookStock: false };
+    if (drawn.stockTotal >= 0) {
+      let [taken] = await this.takeStockLua(this.stockKey(drawn.id), this.holdersKey(drawn.id), order.id);
+      if (taken === -1) {
+        // Not armed (Redis lost the key): re-arm from the database's synced copy, then retry once.
+        this.disarm(s.id);
+        await this.arm(s.id);
+        [taken] = await this.takeStockLua(this.stockKey(drawn.id), this.holdersKey(drawn.id), order.id);
+      }
+      if (taken !== 1) return { award: fallback, rule: `${rule}>stock`, tookStock: false };
+      return { award: drawn, rule: `${rule}>stock`, tookStock: true };
+    }
+    return { award: drawn, rule, tookStock: false };
+  }
+
+  /** Job: delivers the award of a participation order (idempotent; retried until delivered). */
+  async distribute(orderId: string): Promise<"DELIVERED" | "ALREADY_DELIVERED"> {
+    const order = await this.d.prisma.participationOrder.findUniqueOrThrow({ where: { id: orderId } });
+    if (order.delivery === "DELIVERED") return "ALREADY_DELIVERED";
+    if (!order.awardId) throw new Error(`order ${orderId} has no award yet`);
+    const award = await this.d.prisma.award.findUniqueOrThrow({ where: { id: order.awardId } });
+    if (award.kind === "POINTS" && award.points > 0) await this.d.points.earn(order.memberId, award.points, "award", `award:${order.id}`);
+    // COUPON / GOODS: placeholders until the promotion subgraph (couponIssue) and goods fulfilment exist.
+    else if (award.kind === "COUPON" || award.kind === "GOODS") this.d.log.info({ orderId, award: award.name, kind: award.kind }, "award delivery placeholder (not built)");
+    await this.d.prisma.participationOrder.updateMany({ where: { id: order.id, delivery: "PENDING" }, data: { delivery: "DELIVERED", deliveredAt: new Date() } });
+    return "DELIVERED";
+  }
+
+  /** Job: copies an award's live Redis stock to PostgreSQL (only ever downwards). */
+  async syncStock(awardId: string): Promise<number | null> {
+    const v = await this.d.redis.get(this.stockKey(awardId));
+    if (v === null) return null;
+    const stock = Number(v);
+    await this.d.prisma.award.updateMany({ where: { id: awardId, stock: { gt: stock } }, data: { stock } });
+    return stock;
+  }
+
+  /** Re-enqueues deliveries a crash may have dropped (repeatable sweep). */
+  async sweep(): Promise<number> {
+    const rows = await this.d.prisma.participationOrder.findMany({
+      where: { delivery: "PENDING", awardId: { not: null }, createdAt: { lt: new Date(this.now() - 60_000) } },
+      select: { id: true },
+      take: 1000,
+    });
+    for (const r of rows) await this.d.queue.add("distribute-award", { orderId: r.id }, { jobId: `award-sweep-${r.id}-${Math.floor(this.now() / 600_000)}`, attempts: 30 });
+    return rows.length;
+  }
+
+  async quota(activity: Activity, memberId: string) {
+    const acc = await this.d.prisma.quotaAccount.findUnique({ where: { activityId_memberId: { activityId: activity.id, memberId } } });
+    const now = this.now();
+    return {
+      total: activity.quotaTotal,
+      month: activity.quotaMonth,
+      day: activity.quotaDay,
+      usedTotal: acc?.totalUsed ?? 0,
+      usedMonth: acc && acc.month === monthOf(now) ? acc.monthUsed : 0,
+      usedDay: acc && acc.day === dayOf(now) ? acc.dayUsed : 0,
+    };
+  }
+}

@@ -1,0 +1,80 @@
+/** Builds the lottery domain's services from configuration (shared by the server and the worker). */
+import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createRedis, type Redis } from "@mallgraph/platform/redis";
+import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
+import { PrismaClient } from "../generated/prisma/client.ts";
+import { memberWalletPort, type WalletPort } from "./ports.ts";
+import { RainService } from "./rain.ts";
+import { DrawService } from "./draws.ts";
+import { PointsService } from "./points.ts";
+import type { RandomInt } from "./split.ts";
+
+export interface LotteryServiceOptions {
+  config: Config;
+  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "lottery". */
+  databaseUrl?: string;
+  /** Member's subgraph (walletCredit); default from the configuration. */
+  memberUrl?: string;
+  wallet?: WalletPort;
+  /** Coalescing window of red-envelope live events (ms, env LOTTERY_EVENT_WINDOW_MS, default 250). */
+  eventWindowMs?: number;
+  /** Points of the daily sign-in (env LOTTERY_SIGN_IN_POINTS, default 10). */
+  signInPoints?: number;
+  random?: RandomInt;
+  /** Clock (tests move time). */
+  now?: () => number;
+}
+
+export interface LotteryServices {
+  prisma: PrismaClient;
+  redis: Redis;
+  rain: RainService;
+  draws: DrawService;
+  points: PointsService;
+  queues: { rain: Queue; awards: Queue };
+  close(): Promise<void>;
+}
+
+export function createLotteryServices(opts: LotteryServiceOptions): LotteryServices {
+  const { config } = opts;
+  const env = process.env;
+  // Interactive transactions (participation orders) may queue for a pooled connection under a storm.
+  const prisma = new PrismaClient({
+    adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "lottery")),
+    transactionOptions: { maxWait: 30_000, timeout: 15_000 },
+  });
+  const redis = createRedis(config.REDIS_URL);
+  const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const queues = { rain: createQueue(q, QueueName.lotteryRain), awards: createQueue(q, QueueName.lotteryAwards) };
+  const log = logger("lottery");
+  const wallet = opts.wallet ?? memberWalletPort({ url: opts.memberUrl ?? subgraphUrl(config, "member"), secret: config.INTERNAL_SECRET });
+  const points = new PointsService(prisma, { signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10), now: opts.now });
+  const rain = new RainService({
+    prisma,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    queue: queues.rain,
+    wallet,
+    log,
+    eventWindowMs: opts.eventWindowMs ?? Number(env.LOTTERY_EVENT_WINDOW_MS ?? 250),
+    random: opts.random,
+    now: opts.now,
+  });
+  const draws = new DrawService({ prisma, redis, redisPrefix: config.REDIS_PREFIX, queue: queues.awards, points, secret: config.INTERNAL_SECRET, log, now: opts.now });
+  return {
+    prisma,
+    redis,
+    rain,
+    draws,
+    points,
+    queues,
+    async close() {
+      await rain.flush();
+      await Promise.all(Object.values(queues).map((x) => x.close()));
+      redis.disconnect();
+      await prisma.$disconnect();
+    },
+  };
+}
