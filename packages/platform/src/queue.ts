@@ -29,6 +29,10 @@ export const QueueName = {
   paymentReconcile: "payment-reconcile",
   /** payment: notifications to other domains (order paid). Job `notify-paid`. */
   paymentNotify: "payment-notify",
+  /** promotion: seckill order creation. Job `create-order` (jobId = reservationId). */
+  seckillOrders: "seckill-orders",
+  /** promotion: seckill lifecycle. Repeatable job `tick` (online / end / return stock, sweep PENDING, poll orders). */
+  seckillLifecycle: "seckill-lifecycle",
   /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row), `close-rain` (delayed to endsAt), `sweep`. */
   lotteryRain: "lottery-rain",
   /** lottery: draws. Jobs `distribute-award` (retried until delivered), `sync-stock` (Redis award stock → PostgreSQL). */
