@@ -118,10 +118,8 @@ export class DrawService {
     return this.d.prisma.activity.findUnique({ where: { id } });
   }
 
-  /** The participation order for (member, activity, key): existing, or new with its quota taken. */
+  /** A new participation order with its quota taken (the caller looked for an existing one first). */
   private async participate(activity: Activity, memberId: string, key: string): Promise<ParticipationOrder | "QUOTA_EXCEEDED"> {
-    const existing = await this.d.prisma.participationOrder.findUnique({ where: { memberId_activityId_idempotencyKey: { memberId, activityId: activity.id, idempotencyKey: key } } });
-    if (existing) return existing;
     const now = this.now();
     const day = dayOf(now);
     const month = monthOf(now);
