@@ -1,0 +1,2 @@
+import { domainPrismaConfig } from "../config.ts";
+export default domainPrismaConfig("promotion");

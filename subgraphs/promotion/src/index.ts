@@ -1,0 +1,89 @@
+/**
+ * The promotion subgraph (seckill). `createPromotionSubgraph` is what tests call (throwaway schema,
+ * random Redis prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running
+ * this file directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
+ */
+import { readFileSync } from "node:fs";
+import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createRedis } from "@mallgraph/platform/redis";
+import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { createContext, type Context } from "./context.ts";
+import type { PromotionServices } from "./services/index.ts";
+import { catalogPort, orderPort, type CatalogPort, type OrderPort } from "./services/ports.ts";
+import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
+import { resolvers } from "./resolvers/index.ts";
+
+export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
+
+export interface PromotionSubgraphOptions {
+  config: Config;
+  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "promotion". */
+  databaseUrl?: string;
+  port?: number;
+  ports?: Partial<{ catalog: CatalogPort; order: OrderPort }>;
+  onlineLeadMs?: number;
+  pendingAfterMs?: number;
+  hooks?: SeckillTestHooks;
+}
+
+export function createPromotionServices(opts: PromotionSubgraphOptions): PromotionServices {
+  const { config } = opts;
+  const log = logger("promotion");
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "promotion")) });
+  const redis = createRedis(config.REDIS_URL);
+  const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), config.INTERNAL_SECRET);
+  const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), config.INTERNAL_SECRET);
+  const orderQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.seckillOrders, {
+    attempts: 10,
+    backoff: { type: "exponential", delay: 500 },
+  });
+  const hooks: SeckillTestHooks = opts.hooks ?? {};
+  const seckill = new SeckillService({
+    prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
+    onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs,
+  });
+  return { prisma, redis, catalog, order, seckill, orderQueue, hooks };
+}
+
+export async function closePromotionServices(s: PromotionServices): Promise<void> {
+  await s.orderQueue.close();
+  s.redis.disconnect();
+  await s.prisma.$disconnect();
+}
+
+export async function createPromotionSubgraph(opts: PromotionSubgraphOptions): Promise<RunningSubgraph & { services: PromotionServices }> {
+  const services = createPromotionServices(opts);
+  const running = await startSubgraph<Context>({
+    name: "promotion",
+    typeDefs,
+    resolvers,
+    port: opts.port ?? opts.config.PROMOTION_PORT,
+    host: opts.config.SERVICE_HOST,
+    internalSecret: opts.config.INTERNAL_SECRET,
+    context: (base) => createContext(base, services),
+    ready: async () => {
+      await services.prisma.$queryRaw`SELECT 1`;
+      await services.redis.ping();
+    },
+  });
+  return {
+    ...running,
+    services,
+    stop: async () => {
+      await running.stop();
+      await closePromotionServices(services);
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  createPromotionSubgraph({ config }).catch((e) => {
+    logger("promotion").fatal({ err: e }, "promotion subgraph failed to start");
+    process.exit(1);
+  });
+}

@@ -1,0 +1,7 @@
+import { asMember, memberId } from "@mallgraph/platform/access";
+import type { QueryResolvers } from "../generated/graphql.ts";
+
+export const Query: QueryResolvers = {
+  seckillSessions: (_p, _a, ctx) => ctx.services.seckill.listSessions(),
+  seckillReservation: asMember((_p, { id }, ctx) => ctx.services.seckill.reservation(id, memberId(ctx))),
+};

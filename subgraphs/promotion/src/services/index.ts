@@ -1,0 +1,17 @@
+import type { Redis } from "ioredis";
+import type { Queue } from "bullmq";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { CatalogPort, OrderPort } from "./ports.ts";
+import type { SeckillService, SeckillTestHooks } from "./seckill.ts";
+
+export interface PromotionServices {
+  prisma: PrismaClient;
+  redis: Redis;
+  catalog: CatalogPort;
+  order: OrderPort;
+  seckill: SeckillService;
+  /** `seckill-orders` (create-order jobs). */
+  orderQueue: Queue;
+  /** Test-only failure injection (mutable). */
+  hooks: SeckillTestHooks;
+}

@@ -1,0 +1,95 @@
+/**
+ * What promotion needs from other domains (docs/service-contracts.md), behind small interfaces;
+ * the defaults call the owning subgraph's internal fields with createServiceClient.
+ */
+import { createServiceClient } from "@mallgraph/platform/service-client";
+
+export interface SkuSnapshot {
+  id: string;
+  title: string;
+  price: string;
+  currency: string;
+  onShelf: boolean;
+  available: number;
+}
+
+export interface StockLine {
+  skuId: string;
+  quantity: number;
+}
+
+export interface CatalogPort {
+  skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
+  reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<{ code: string; failedSkuId: string | null }>;
+  release(key: string): Promise<boolean>;
+  confirm(key: string): Promise<boolean>;
+  /** Sold → available (inventoryReturn), idempotent per key; false when less was sold. */
+  returnSold(key: string, skuId: string, quantity: number): Promise<boolean>;
+}
+
+export interface SeckillOrderRequest {
+  reservationId: string;
+  buyerId: string;
+  skuId: string;
+  quantity: number;
+  unitPrice: string;
+  currency: string;
+}
+
+export interface OrderPort {
+  /** orderCreateSeckill: idempotent per reservationId. */
+  createSeckill(r: SeckillOrderRequest): Promise<{ code: string; orderId: string | null; status: string | null }>;
+  /** Current statuses of orders (null for unknown ids), in the order of ids. */
+  statuses(ids: string[]): Promise<Array<string | null>>;
+}
+
+export function catalogPort(url: string, secret: string): CatalogPort {
+  const c = createServiceClient({ url, secret, service: "promotion" });
+  return {
+    async skuSnapshots(ids) {
+      if (!ids.length) return [];
+      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
+        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id title price currency onShelf available } }`, { ids });
+      return d.skuSnapshots;
+    },
+    async reserve(key, lines, ttlSeconds) {
+      const d = await c.request<{ inventoryReserve: { code: string; failedSkuId: string | null } }>(
+        `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
+        { key, lines, ttl: ttlSeconds });
+      return d.inventoryReserve;
+    },
+    async release(key) {
+      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key })).inventoryRelease;
+    },
+    async confirm(key) {
+      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key })).inventoryConfirm;
+    },
+    async returnSold(key, skuId, quantity) {
+      const d = await c.request<{ inventoryReturn: boolean }>(
+        `mutation($key: String!, $s: ID!, $q: Int!) { inventoryReturn(key: $key, skuId: $s, quantity: $q) }`, { key, s: skuId, q: quantity });
+      return d.inventoryReturn;
+    },
+  };
+}
+
+export function orderPort(url: string, secret: string): OrderPort {
+  const c = createServiceClient({ url, secret, service: "promotion" });
+  return {
+    async createSeckill(r) {
+      const d = await c.request<{ orderCreateSeckill: { code: string; orderId: string | null; status: string | null } }>(
+        `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: String!) {
+          orderCreateSeckill(reservationId: $r, buyerId: $b, skuId: $s, quantity: $q, unitPrice: $p, currency: $c) { code orderId status } }`,
+        { r: r.reservationId, b: r.buyerId, s: r.skuId, q: r.quantity, p: r.unitPrice, c: r.currency });
+      return d.orderCreateSeckill;
+    },
+    async statuses(ids) {
+      if (!ids.length) return [];
+      // one request: an alias per order
+      const vars = ids.map((_, i) => `$i${i}: ID!`).join(", ");
+      const fields = ids.map((_, i) => `o${i}: orderForPayment(id: $i${i}) { status }`).join(" ");
+      const variables = Object.fromEntries(ids.map((id, i) => [`i${i}`, id]));
+      const d = await c.request<Record<string, { status: string } | null>>(`query(${vars}) { ${fields} }`, variables);
+      return ids.map((_, i) => d[`o${i}`]?.status ?? null);
+    },
+  };
+}

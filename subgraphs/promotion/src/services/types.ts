@@ -1,0 +1,54 @@
+/** Plain domain shapes of the promotion domain (no GraphQL types here). */
+export interface ItemView {
+  sessionId: string;
+  skuId: string;
+  title: string;
+  seckillPrice: string;
+  currency: string;
+  stock: number;
+  remaining: number;
+  perUserLimit: number;
+}
+
+export interface SessionView {
+  id: string;
+  title: string;
+  status: "SCHEDULED" | "ONLINE" | "ENDED";
+  startsAt: string;
+  endsAt: string;
+  items: ItemView[];
+}
+
+export type ReservationStatus = "PENDING" | "ORDERED" | "FAILED" | "CANCELLED";
+
+export interface ReservationView {
+  id: string;
+  status: ReservationStatus;
+  sessionId: string;
+  skuId: string;
+  buyerId: string;
+  quantity: number;
+  unitPrice: string;
+  currency: string;
+  orderId: string | null;
+  createdMs: number;
+}
+
+export interface SeckillItemInput {
+  skuId: string;
+  seckillPrice: string;
+  stock: number;
+  perUserLimit: number;
+}
+
+export interface SeckillSessionInput {
+  title: string;
+  startsAt: string;
+  endsAt: string;
+  items: SeckillItemInput[];
+}
+
+export interface BuyOutcome {
+  code: string;
+  reservationId: string | null;
+}

@@ -1,0 +1,49 @@
+/**
+ * The promotion domain's workers: `seckill-orders` (create-order, one job per reservation) and
+ * `seckill-lifecycle` (the repeatable `tick`: sessions online / ended / unsold stock back to
+ * catalog, the sweeper of PENDING reservations, the poll of their orders' statuses).
+ */
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
+import { closePromotionServices, createPromotionServices, type PromotionSubgraphOptions } from "./index.ts";
+import { seckillOrdersProcessor } from "./jobs/seckillOrders.ts";
+import { seckillLifecycleProcessor } from "./jobs/seckillLifecycle.ts";
+import { SeckillJob } from "./services/seckill.ts";
+
+export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "config" | "port"> {
+  /** Interval of the lifecycle tick (ms, default 2000). */
+  tickEveryMs?: number;
+  /** Concurrency of the create-order worker (default 8). */
+  orderConcurrency?: number;
+  /** Only the create-order worker (tests that drive the lifecycle by hand). */
+  ordersOnly?: boolean;
+}
+
+export async function startWorkers(config: Config, opts: PromotionWorkerOptions = {}): Promise<() => Promise<void>> {
+  const log = logger("promotion-worker");
+  const services = createPromotionServices({ config, ...opts });
+  const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
+  const workers: Array<ReturnType<typeof createWorker<any, any>>> = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 8 })];
+  const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
+  if (!opts.ordersOnly) {
+    await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });
+    workers.push(createWorker(q, QueueName.seckillLifecycle, seckillLifecycleProcessor(services.seckill), { concurrency: 1 }));
+  }
+  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "promotion job failed"));
+  return async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await lifecycle.close();
+    await closePromotionServices(services);
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const stop = await startWorkers(loadConfig());
+  const shutdown = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}

@@ -1,0 +1,82 @@
+/**
+ * Creating a seckill session: the items' stock leaves catalog first, all or nothing, then the
+ * session is stored. Steps (src/workflows/workflow.ts; compensations run in reverse on failure):
+ *
+ * | step     | invoke                                                  | compensation                                   |
+ * |----------|---------------------------------------------------------|------------------------------------------------|
+ * | allocate | catalog inventoryReserve(key "seckill:<sid>", all lines) | inventoryRelease(key); when it was confirmed   |
+ * |          |                                                         | already: inventoryReturn per line              |
+ * | confirm  | inventoryConfirm(key): reserved → sold (no TTL expiry)  | (allocate's compensation covers it)            |
+ * | persist  | one transaction: session + items                        | delete the session                             |
+ */
+import type { Logger } from "@mallgraph/platform/log";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { CatalogPort } from "../services/ports.ts";
+import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "./workflow.ts";
+
+export interface CreateSessionState {
+  sessionId: string;
+  title: string;
+  startsAt: Date;
+  endsAt: Date;
+  createdBy: string | null;
+  items: Array<{ skuId: string; title: string; seckillPrice: string; currency: string; stock: number; perUserLimit: number }>;
+}
+
+export interface CreateSessionDeps {
+  prisma: PrismaClient;
+  catalog: CatalogPort;
+  log: Logger;
+}
+
+/** Time the catalog reservation may live between reserve and confirm. */
+const ALLOCATION_TTL_SECONDS = 900;
+
+export const allocationKey = (sessionId: string) => `seckill:${sessionId}`;
+
+export function createSessionSteps(deps: CreateSessionDeps): Step<CreateSessionState>[] {
+  return [
+    {
+      id: "allocate",
+      compensateOnError: true,
+      async invoke(s) {
+        const r = await deps.catalog.reserve(allocationKey(s.sessionId), s.items.map((i) => ({ skuId: i.skuId, quantity: i.stock })), ALLOCATION_TTL_SECONDS);
+        if (r.code !== "OK") throw new WorkflowAbort(r.code, { failedSkuId: r.failedSkuId });
+      },
+      async compensate(s) {
+        if (await deps.catalog.release(allocationKey(s.sessionId))) return;
+        // already confirmed (reserved → sold): give the sold stock back
+        for (const i of s.items) if (!(await deps.catalog.returnSold(`seckill-undo:${s.sessionId}:${i.skuId}`, i.skuId, i.stock))) throw new Error(`could not return ${i.skuId}`);
+      },
+    },
+    {
+      id: "confirm",
+      async invoke(s) {
+        if (!(await deps.catalog.confirm(allocationKey(s.sessionId)))) throw new Error("catalog did not confirm the seckill allocation");
+      },
+    },
+    {
+      id: "persist",
+      compensateOnError: true,
+      async invoke(s) {
+        await deps.prisma.seckillSession.create({
+          data: {
+            id: s.sessionId,
+            title: s.title,
+            startsAt: s.startsAt,
+            endsAt: s.endsAt,
+            createdBy: s.createdBy,
+            items: { create: s.items.map((i) => ({ skuId: i.skuId, title: i.title, seckillPrice: i.seckillPrice, currency: i.currency, stock: i.stock, perUserLimit: i.perUserLimit })) },
+          },
+        });
+      },
+      async compensate(s) {
+        await deps.prisma.seckillSession.deleteMany({ where: { id: s.sessionId } });
+      },
+    },
+  ];
+}
+
+export function runCreateSession(deps: CreateSessionDeps, state: CreateSessionState, hooks?: WorkflowHooks) {
+  return runWorkflow("createSeckillSession", createSessionSteps(deps), state, { hooks, log: deps.log });
+}

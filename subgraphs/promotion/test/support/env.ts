@@ -1,0 +1,139 @@
+/**
+ * One test environment: the REAL catalog and order subgraphs (each on its own throwaway schema),
+ * the promotion subgraph on a third, one random Redis prefix shared by all (as in production, one
+ * deployment prefix), BullMQ on real Redis. No mocks.
+ */
+import http from "node:http";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+import { createCatalogSubgraph } from "../../../catalog/src/index.ts";
+import { smallCatalog } from "../../../catalog/test/helpers.ts";
+import { createOrderSubgraph } from "../../../order/src/index.ts";
+import { createPromotionSubgraph, type PromotionSubgraphOptions } from "../../src/index.ts";
+import { startWorkers, type PromotionWorkerOptions } from "../../src/worker.ts";
+
+export const member = (id: string): Identity => ({ kind: "member", id, sessionId: `s-${id}` });
+export const admin = (permissions: string[] = ["promotion:write"]): Identity => ({ kind: "admin", id: "op-1", permissions });
+
+export type Gql = <T = any>(query: string, variables?: Record<string, unknown>, who?: string | Identity) => Promise<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>;
+
+export interface PromotionEnv {
+  config: Config;
+  redis: TestRedis;
+  dbs: TestSchema[];
+  catalog: Awaited<ReturnType<typeof createCatalogSubgraph>>;
+  order: Awaited<ReturnType<typeof createOrderSubgraph>>;
+  promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
+  call: Gql;
+  callOrder: Gql;
+  /** A new on-shelf SKU with `stock` in catalog. */
+  newSku(stock: number, price?: string): Promise<string>;
+  stock(skuId: string): Promise<{ available: number; reserved: number; sold: number }>;
+  /** Creates a session through the API (admin) and returns its id. */
+  createSession(items: Array<{ skuId: string; seckillPrice?: string; stock: number; perUserLimit: number }>, opts?: { startsAt?: Date; endsAt?: Date }): Promise<string>;
+  startWorkers(opts?: PromotionWorkerOptions): Promise<() => Promise<void>>;
+  stop(): Promise<void>;
+}
+
+/** Keep-alive connections (at most 64 per subgraph): thousands of parallel calls queue on the client, not in the server's listen backlog. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function client(url: string, secret: string): Gql {
+  return (query, variables = {}, who) =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      const identity = typeof who === "string" ? member(who) : who;
+      if (identity) headers["x-mg-identity"] = signIdentity(secret, identity);
+      const req = http.request(url, { method: "POST", headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+          } catch (e) {
+            reject(e);
+          }
+        });
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ query, variables }));
+    });
+}
+
+export const CREATE_SESSION = `mutation($input: SeckillSessionInput!) { adminCreateSeckillSession(input: $input) { id status startsAt endsAt items { skuId seckillPrice currency stock remaining perUserLimit } } }`;
+export const BUY = `mutation($s: ID!, $k: ID!, $q: Int!, $i: String!) { seckillBuy(sessionId: $s, skuId: $k, quantity: $q, idempotencyKey: $i) { code reservationId } }`;
+export const RESERVATION = `query($id: ID!) { seckillReservation(id: $id) { id status quantity order { id } } }`;
+export const SESSIONS = `query { seckillSessions { id title status startsAt endsAt items { skuId seckillPrice remaining } } }`;
+
+export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> = {}): Promise<PromotionEnv> {
+  const redis = createTestRedis();
+  const dbs = await Promise.all([createTestSchema("catalog"), createTestSchema("order"), createTestSchema("promotion")]);
+  const [catalogDb, orderDb, promotionDb] = dbs as [TestSchema, TestSchema, TestSchema];
+  const base = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test", LOG_LEVEL: "error" } as any);
+  const catalog = await createCatalogSubgraph({ config: base, databaseUrl: catalogDb.url, port: 0 });
+  const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, databaseUrl: orderDb.url, port: 0 });
+  const config: Config = { ...base, CATALOG_URL: catalog.url, ORDER_URL: order.url };
+  const promotion = await createPromotionSubgraph({ config, databaseUrl: promotionDb.url, port: 0, ...opts });
+  const cat = await smallCatalog(catalog.services, { stock: 0, skus: 1 });
+  let n = 0;
+  const call = client(promotion.url, config.INTERNAL_SECRET);
+  const stoppers: Array<() => Promise<void>> = [];
+  const env: PromotionEnv = {
+    config,
+    redis,
+    dbs,
+    catalog,
+    order,
+    promotion,
+    call,
+    callOrder: client(order.url, config.INTERNAL_SECRET),
+    async newSku(stock, price = "100.00") {
+      const s = await catalog.services.products.addSku(cat.product.id, { code: `SK-${n++}`, title: `Seckill SKU ${n}`, price, currency: "CNY", initialStock: stock });
+      return s.id;
+    },
+    stock: (skuId) => catalog.services.inventory.stock(skuId),
+    async createSession(items, o = {}) {
+      const startsAt = o.startsAt ?? new Date(Date.now() - 1000);
+      const endsAt = o.endsAt ?? new Date(Date.now() + 3600_000);
+      const r = await call(CREATE_SESSION, {
+        input: { title: "Flash", startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString(), items: items.map((i) => ({ seckillPrice: "9.90", ...i })) },
+      }, admin());
+      if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
+      return r.data.adminCreateSeckillSession.id;
+    },
+    async startWorkers(wo = {}) {
+      const stop = await startWorkers(config, { databaseUrl: promotionDb.url, ...wo });
+      let stopped = false;
+      const once = async () => {
+        if (stopped) return;
+        stopped = true;
+        await stop();
+      };
+      stoppers.push(once);
+      return once;
+    },
+    async stop() {
+      for (const s of stoppers) await s().catch(() => undefined);
+      await promotion.stop();
+      await order.stop();
+      await catalog.stop();
+      await closeQueueConnections();
+      await redis.cleanup();
+      await Promise.all(dbs.map((d) => d.drop()));
+    },
+  };
+  return env;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
