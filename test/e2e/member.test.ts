@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { DOMAINS, loadConfig } from "../../packages/platform/src/config.ts";
 import { createRedis } from "../../packages/platform/src/redis.ts";
-import { createTestDatabase, createTestRedis, REPO_ROOT, type TestDatabase, type TestRedis } from "../../packages/platform/src/testing.ts";
+import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "../../packages/platform/src/testing.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seed } from "../../subgraphs/member/src/seed.ts";
 import { GraphQLHttpClient, operation, wsClient } from "./client.ts";
@@ -24,14 +24,7 @@ const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
 const password = "Str0ng-pass!";
 
-async function until<T>(fn: () => Promise<T | undefined | false | null>, what: string, tries = 150, pauseMs = 100): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+const until = <T>(fn: () => Promise<T | undefined | false | null>, what: string) => waitFor(fn, what, 15_000, 100);
 
 /** The newest SMS code sent to `phone` that is not in `seen`, read as an operator (SentMessages). */
 async function smsCode(seen: string[] = []): Promise<string> {

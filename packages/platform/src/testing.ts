@@ -129,3 +129,14 @@ export function createTestRedis(): TestRedis {
     },
   };
 }
+
+/** Polls `fn` until it returns something truthy (or fails after `timeoutMs` naming `what`). */
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 20_000, pauseMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}

@@ -32,15 +32,8 @@ export interface Harness {
 
 export const INTERNAL: Identity = { kind: "internal", service: "test" };
 
-export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, limitMs = 20_000): Promise<T> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitFor } from "@mallgraph/platform/testing";
+export { waitFor };
 
 export async function createHarness(opts: { workers?: boolean | MemberWorkerOptions; seed?: boolean } = {}): Promise<Harness> {
   const db = await createTestSchema("member");

@@ -89,12 +89,4 @@ export const ORDER = `query($id: ID!) { order(id: $id) { id orderNo status payab
 export const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { code order { id status } } }`;
 export const MARK_PAID = `mutation($o: ID!, $p: ID!, $c: String!) { orderMarkPaid(orderId: $o, paymentId: $p, channel: $c) { code status } }`;
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor } from "@mallgraph/platform/testing";

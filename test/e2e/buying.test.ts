@@ -3,19 +3,17 @@
  * processes, seeded demo data), driven with the contract operations over HTTP and graphql-ws:
  * register → search → add to cart → place order → createPayment(SANDBOX) → sandboxCompletePayment →
  * the subscription receives PAID → cancelling a second unpaid order gives its stock back.
- * Heavy (boots everything, seeds 2000 SKUs): runs only with MALLGRAPH_E2E=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { DOMAINS, loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestDatabase, createTestRedis, REPO_ROOT, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
-import { startStack, type Stack } from "../../../scripts/stack.ts";
-import { seedAll } from "../../../scripts/seed.ts";
-import { GraphQLHttpClient, wsClient } from "../../../test/e2e/client.ts";
-import { waitFor } from "./support/env.ts";
+import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
+import { startStack, type Stack } from "../../scripts/stack.ts";
+import { seedAll } from "../../scripts/seed.ts";
+import { GraphQLHttpClient, wsClient } from "./client.ts";
 
-describe.skipIf(!process.env.MALLGRAPH_E2E)("buying path through the gateway (MALLGRAPH_E2E=1)", () => {
+describe("buying path through the gateway", () => {
   let db: TestDatabase;
   let tr: TestRedis;
   let stack: Stack;

@@ -1,0 +1,98 @@
+/**
+ * Benchmarks through the gateway, with everything (gateway, subgraphs, workers, PostgreSQL, Redis)
+ * on this machine. Boots the stack on a dedicated database (mallgraph_bench, seeded with the demo
+ * data), runs each scenario with autocannon at a fixed concurrency, prints the numbers and appends
+ * them with the machine's description to bench/RESULTS.md.
+ *
+ *   npm run bench                 # every scenario
+ *   npm run bench -- product      # scenarios whose name contains "product"
+ *   BENCH_SECONDS=20 BENCH_CONNECTIONS=64 npm run bench
+ */
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import { loadConfig } from "../packages/platform/src/config.ts";
+import { setup } from "../scripts/setup.ts";
+import { startStack, type Stack } from "../scripts/stack.ts";
+import { scenarios, type Scenario } from "./scenarios.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const seconds = Number(process.env.BENCH_SECONDS ?? 15);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const filter = process.argv[2];
+
+export interface Result {
+  name: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  notes?: string;
+}
+
+async function runScenario(stack: Stack, s: Scenario): Promise<Result> {
+  const prepared = await s.prepare(stack);
+  const result = await autocannon({
+    url: stack.gatewayUrl,
+    connections: s.connections ?? connections,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req: any) => {
+          const { body, headers } = prepared.next();
+          return { ...req, body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } };
+        },
+        onResponse: (status: number, body: string) => prepared.check?.(status, body),
+      },
+    ],
+  } as any);
+  return {
+    name: s.name,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + (prepared.failures?.() ?? 0),
+    non2xx: result.non2xx,
+    notes: prepared.notes?.(),
+  };
+}
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+const base = loadConfig();
+const dbUrl = new URL(base.DATABASE_URL);
+dbUrl.pathname = "/mallgraph_bench";
+const env = { DATABASE_URL: dbUrl.toString(), REDIS_PREFIX: "bench", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "100000000", NODE_ENV: "production" };
+Object.assign(process.env, env);
+const config = loadConfig({ ...process.env, ...env });
+await setup(config);
+const stack = await startStack({ env, stdio: "pipe" });
+const results: Result[] = [];
+try {
+  for (const s of scenarios.filter((x) => !filter || x.name.includes(filter))) {
+    console.log(`running ${s.name} for ${seconds}s at ${s.connections ?? connections} connections…`);
+    const r = await runScenario(stack, s);
+    console.log(r);
+    results.push(r);
+  }
+} finally {
+  await stack.stop();
+}
+
+const file = path.join(root, "bench", "RESULTS.md");
+if (!existsSync(file)) writeFileSync(file, "# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts). Everything runs on the one machine named in each entry.\n");
+const rows = results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.errors + r.non2xx} | ${r.notes ?? ""} |`).join("\n");
+appendFileSync(
+  file,
+  `\n## ${new Date().toISOString()}\n\nMachine: ${machine()}. ${seconds} s per scenario, ${connections} connections unless noted.\n\n| scenario | req/s | p50 ms | p99 ms | requests | errors | notes |\n|---|---|---|---|---|---|---|\n${rows}\n`,
+);
+console.log(`appended to ${path.relative(root, file)}`);
+process.exit(0);
