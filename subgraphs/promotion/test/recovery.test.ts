@@ -1,0 +1,136 @@
+/**
+ * Never lose a reservation, never make two orders of one: workers closed midway, a crash between
+ * order creation and marking the reservation, a lost job; cancelled orders give stock back to the
+ * session; an ended session gives its unsold stock back to catalog; the repeatable tick drives it all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPromotionEnv, waitFor, BUY, RESERVATION, type PromotionEnv } from "./support/env.ts";
+
+const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { code order { status } } }`;
+const MARK_PAID = `mutation($o: ID!, $p: ID!) { orderMarkPaid(orderId: $o, paymentId: $p, channel: "SANDBOX") { code } }`;
+
+describe("seckill recovery and settlement", () => {
+  let env: PromotionEnv;
+  beforeAll(async () => {
+    env = await startPromotionEnv({ pendingAfterMs: 0 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+  const sk = () => env.promotion.services.seckill;
+  const buy = async (who: string, s: string, k: string, q = 1) => {
+    const r = await env.call(BUY, { s, k, q, i: `${who}-${Math.random()}` }, who);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data.seckillBuy as { code: string; reservationId: string };
+  };
+  const ordersOf = (rids: string[]) => env.order.services.prisma.order.findMany({ where: { seckillReservationId: { in: rids } } });
+  const statusOf = async (rid: string) => (await sk().readReservation(rid))!.status;
+
+  it("workers closed midway and crashes after the order was made still give exactly one order per reservation", async () => {
+    const sku = await env.newSku(40);
+    const sid = await env.createSession([{ skuId: sku, stock: 40, perUserLimit: 1 }]);
+    await sk().lifecycle();
+    const rids = (await Promise.all(Array.from({ length: 40 }, (_, i) => buy(`w-${i}`, sid, sku)))).map((r) => r.reservationId);
+    expect(rids.every(Boolean)).toBe(true);
+    // first worker: one job at a time, and the first 3 jobs "crash" right after order answered
+    let crashes = 0;
+    const stopA = await env.startWorkers({
+      ordersOnly: true,
+      orderConcurrency: 1,
+      hooks: { afterOrderCreated: () => { if (crashes < 3) { crashes++; throw new Error("worker died after the order was created"); } } },
+    });
+    await waitFor(async () => (await ordersOf(rids)).length >= 6, "a few orders from the first worker");
+    await stopA();
+    // a second worker finishes the rest (the crashed jobs are retried with the same reservationId)
+    const stopB = await env.startWorkers({ ordersOnly: true });
+    try {
+      await waitFor(async () => (await Promise.all(rids.map(statusOf))).every((s) => s === "ORDERED"), "every reservation ORDERED");
+    } finally {
+      await stopB();
+    }
+    const orders = await ordersOf(rids);
+    expect(orders.length).toBe(40);
+    expect(new Set(orders.map((o) => o.seckillReservationId)).size).toBe(40);
+    expect(crashes).toBe(3);
+    for (const rid of rids) expect((await sk().readReservation(rid))!.orderId).toBe(orders.find((o) => o.seckillReservationId === rid)!.id);
+  });
+
+  it("a reservation whose job was lost is found by the sweeper", async () => {
+    const sku = await env.newSku(5);
+    const sid = await env.createSession([{ skuId: sku, stock: 5, perUserLimit: 1 }]);
+    await sk().lifecycle();
+    const { reservationId } = await buy("lost", sid, sku);
+    await env.promotion.services.orderQueue.remove(reservationId); // no worker ran: the job is simply gone
+    expect(await statusOf(reservationId)).toBe("PENDING");
+    expect(await sk().sweepPending()).toBe(1);
+    expect(await statusOf(reservationId)).toBe("ORDERED");
+    expect((await ordersOf([reservationId])).length).toBe(1);
+    // sweeping again (or a late duplicate job) changes nothing
+    expect(await sk().sweepPending()).toBe(0);
+    expect(await sk().createOrder(reservationId)).toBe("ORDERED");
+    expect((await ordersOf([reservationId])).length).toBe(1);
+  });
+
+  it("cancelled orders give stock and the limit back to the session; paid ones settle; the ended session returns its unsold stock to catalog", async () => {
+    const sku = await env.newSku(10);
+    const sid = await env.createSession([{ skuId: sku, stock: 3, perUserLimit: 1 }]);
+    expect(await env.stock(sku)).toEqual({ available: 7, reserved: 0, sold: 3 });
+    await sk().lifecycle();
+    const skus = sk().keys.seckillSkus();
+    expect(await env.promotion.services.redis.sismember(skus, sku)).toBe(1);
+    const x = await buy("x", sid, sku);
+    const y = await buy("y", sid, sku);
+    expect(await sk().createOrder(x.reservationId)).toBe("ORDERED");
+    expect(await sk().createOrder(y.reservationId)).toBe("ORDERED");
+    const [ox] = await ordersOf([x.reservationId]);
+    const [oy] = await ordersOf([y.reservationId]);
+    expect((await buy("x", sid, sku)).code).toBe("LIMIT_EXCEEDED");
+    // x cancels, y pays
+    expect((await env.callOrder(CANCEL, { id: ox!.id }, "x")).data.cancelOrder.code).toBe("OK");
+    expect((await env.callOrder(MARK_PAID, { o: oy!.id, p: "pay-y" }, { kind: "internal", service: "payment" })).data.orderMarkPaid.code).toBe("OK");
+    expect(await sk().pollOrdered()).toEqual({ cancelled: 1, paid: 1 });
+    expect(await sk().pollOrdered()).toEqual({ cancelled: 0, paid: 0 });
+    expect((await env.call(RESERVATION, { id: x.reservationId }, "x")).data.seckillReservation).toEqual({ id: x.reservationId, status: "CANCELLED", quantity: 1, order: { id: ox!.id } });
+    expect(await statusOf(y.reservationId)).toBe("ORDERED");
+    expect(Number(await env.promotion.services.redis.get(sk().keys.stock(sid, sku)))).toBe(2);
+    // x may buy again (limit given back)
+    const x2 = await buy("x", sid, sku);
+    expect(x2.code).toBe("OK");
+    expect(await sk().createOrder(x2.reservationId)).toBe("ORDERED");
+    // the session ends with x's second order still unpaid: the unsold stock waits for it
+    await sk().lifecycle(new Date(Date.now() + 2 * 3600_000));
+    expect(await env.promotion.services.redis.sismember(skus, sku)).toBe(0);
+    expect((await buy("z", sid, sku)).code).toBe("NOT_ONLINE");
+    expect((await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid } })).stockReturnedAt).toBeNull();
+    expect(await env.stock(sku)).toEqual({ available: 7, reserved: 0, sold: 3 });
+    // it times out / is cancelled → back to the session → and with nothing open, back to catalog
+    const [ox2] = await ordersOf([x2.reservationId]);
+    expect((await env.callOrder(CANCEL, { id: ox2!.id }, "x")).data.cancelOrder.code).toBe("OK");
+    expect((await sk().tick()).returned).toBe(1);
+    expect(await env.stock(sku)).toEqual({ available: 9, reserved: 0, sold: 1 });
+    const s = await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid }, include: { items: true } });
+    expect(s.stockReturnedAt).not.toBeNull();
+    expect(s.items[0]!.returnedStock).toBe(2);
+    // settling again gives nothing back twice
+    await sk().lifecycle(new Date(Date.now() + 3 * 3600_000));
+    expect(await env.stock(sku)).toEqual({ available: 9, reserved: 0, sold: 1 });
+  });
+
+  it("the repeatable tick job brings a session online, and cancels flow back without calling anything by hand", async () => {
+    const sku = await env.newSku(4);
+    const sid = await env.createSession([{ skuId: sku, stock: 2, perUserLimit: 2 }]);
+    const stop = await env.startWorkers({ tickEveryMs: 200 });
+    try {
+      await waitFor(async () => (await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid } })).status === "ONLINE", "the session online");
+      const r = await buy("auto", sid, sku, 2);
+      expect(r.code).toBe("OK");
+      expect((await buy("auto2", sid, sku)).code).toBe("SOLD_OUT");
+      const order = await waitFor(async () => (await ordersOf([r.reservationId]))[0], "the order");
+      expect((await env.callOrder(CANCEL, { id: order.id }, "auto")).data.cancelOrder.code).toBe("OK");
+      await waitFor(async () => (await statusOf(r.reservationId)) === "CANCELLED", "the cancellation noticed");
+      expect((await buy("auto2", sid, sku)).code).toBe("OK");
+    } finally {
+      await stop();
+    }
+  });
+});
