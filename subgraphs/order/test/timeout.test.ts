@@ -21,9 +21,14 @@ describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", ()
   it("cancels an unpaid order when due and gives the stock back; a paid one is left alone", async () => {
     const addressId = env.memberSg.addAddress(buyer).id;
     const place = async (q: number) => (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: q }] } }, buyer)).data.placeOrder.order;
+    // No race with the 1 s time-out on a loaded machine: the time-out jobs wait (paused queue)
+    // until the second order is paid, then both run.
+    const timeouts = env.order.services.timeouts;
+    await timeouts.pause();
     const unpaid = await place(3);
     const paid = await place(2);
     expect((await env.call(MARK_PAID, { o: paid.id, p: "p-1", c: "SANDBOX" }, internal("payment"))).data.orderMarkPaid.code).toBe("OK");
+    await timeouts.resume();
     const p = env.order.services.prisma;
     const cancelled = await waitFor(async () => {
       const o = await p.order.findUniqueOrThrow({ where: { id: unpaid.id } });
@@ -37,6 +42,8 @@ describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", ()
     expect(await env.order.services.orders.sweepExpired()).toBe(0);
     expect((await env.order.services.orders.cancelIfUnpaid(unpaid.id)).code).toBe("INVALID_STATE");
     expect(await p.orderStatusChange.count({ where: { orderId: unpaid.id, to: "CANCELLED" } })).toBe(1);
+    // the next tests drive cancellation themselves: keep the 1 s time-out jobs from racing them
+    await timeouts.pause();
   });
 
   it("the sweep cancels expired orders whose delayed job was lost", async () => {
