@@ -1,6 +1,7 @@
 /**
  * Demo data (idempotent): strategy "demo-lucky-wheel" with 5 awards (rates sum to 1) and the
- * activity "每日幸运大转盘" online from now for a year (3 draws a day, 60 a month, 500 in total).
+ * activity "每日幸运大转盘" online from now for a year (3 draws a day, 60 a month, 500 in total;
+ * bonus draws for 100 points each).
  * Red-envelope rains are not seeded: operators create them.
  */
 import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/config";
@@ -27,7 +28,7 @@ export async function seedLottery(prisma: PrismaClient): Promise<string> {
   const existing = await prisma.activity.findUnique({ where: { name: DEMO_ACTIVITY } });
   const startsAt = existing?.startsAt ?? new Date(Date.now() - 60_000);
   const endsAt = existing && existing.endsAt.getTime() > Date.now() ? existing.endsAt : new Date(Date.now() + 365 * 24 * 3600_000);
-  const activity = await upsertActivity(prisma, { name: DEMO_ACTIVITY, strategyId: strategy.id, startsAt, endsAt, state: "ONLINE", quotaDay: 3, quotaMonth: 60, quotaTotal: 500 });
+  const activity = await upsertActivity(prisma, { name: DEMO_ACTIVITY, strategyId: strategy.id, startsAt, endsAt, state: "ONLINE", quotaDay: 3, quotaMonth: 60, quotaTotal: 500, pointsPerDraw: 100 });
   return `activity "${DEMO_ACTIVITY}" (${activity.id}) online until ${activity.endsAt.toISOString()}, strategy with ${strategy.awards.length} awards`;
 }
 

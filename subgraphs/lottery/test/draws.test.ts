@@ -14,7 +14,7 @@ const DRAW = `mutation($a: ID!, $k: String!) { draw(activityId: $a, idempotencyK
 let h: Harness;
 const DAY = 24 * 3600_000;
 
-async function activityWith(awards: AwardDef[], opts: { fallback: string; blacklistAward?: string; blacklist?: string[]; weightRules?: Array<{ minPointsSpent: number; awards: string[] }>; quotaDay?: number; quotaMonth?: number; quotaTotal?: number; state?: "DRAFT" | "ONLINE"; startsAt?: Date } = { fallback: "" }) {
+async function activityWith(awards: AwardDef[], opts: { fallback: string; blacklistAward?: string; blacklist?: string[]; weightRules?: Array<{ minPointsSpent: number; awards: string[] }>; quotaDay?: number; quotaMonth?: number; quotaTotal?: number; pointsPerDraw?: number; state?: "DRAFT" | "ONLINE"; startsAt?: Date } = { fallback: "" }) {
   const name = `s-${randomUUID()}`;
   const strategy = await upsertStrategy(h.sg.services.prisma, { name, awards, ...opts });
   const activity = await upsertActivity(h.sg.services.prisma, {
@@ -26,6 +26,7 @@ async function activityWith(awards: AwardDef[], opts: { fallback: string; blackl
     quotaDay: opts.quotaDay,
     quotaMonth: opts.quotaMonth,
     quotaTotal: opts.quotaTotal,
+    pointsPerDraw: opts.pointsPerDraw,
   });
   const byName = Object.fromEntries(strategy.awards.map((a) => [a.name, a]));
   return { activity, strategy, byName };
@@ -189,6 +190,9 @@ describe("points and sign-in", () => {
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => p.spend("frank", 10, "test", `s-${i}`)));
     expect(rs.filter((r) => r.code === "OK").length).toBe(10);
     expect(rs.filter((r) => r.code === "INSUFFICIENT_POINTS").length).toBe(20);
+    const okRef = `s-${rs.findIndex((r) => r.code === "OK")}`;
+    expect((await p.spend("frank", 10, "test", okRef)).code).toBe("OK"); // a replay, even with no balance left
+    expect((await p.account("frank")).balance).toBe(0);
     const acc = await p.account("frank");
     expect([acc.balance, acc.earned, acc.spent]).toEqual([0, 100, 100]);
     expect(await h.sg.services.prisma.pointsLedger.count({ where: { memberId: "frank" } })).toBe(11);
@@ -197,13 +201,59 @@ describe("points and sign-in", () => {
   });
 
   it("signIn gives points once per calendar day (parallel too)", async () => {
-    const SIGN = `mutation { signIn { code points day account { balance } } }`;
+    const SIGN = `mutation { signIn { code points draws day account { balance } } }`;
     const rs = await Promise.all(Array.from({ length: 10 }, () => h.gql(SIGN, {}, member("gina"))));
     const codes = rs.map((r) => r.data.signIn.code);
     expect(codes.filter((c) => c === "OK").length).toBe(1);
     expect(codes.filter((c) => c === "ALREADY_SIGNED_IN").length).toBe(9);
     expect((await h.gql(`{ myPoints { balance earned spent } }`, {}, member("gina"))).data.myPoints).toEqual({ balance: 10, earned: 10, spent: 0 });
     expect((await h.gql(SIGN)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("bonus draws", () => {
+  const EXCHANGE = `mutation($a: ID!, $n: Int!, $k: String!) { exchangePointsForDraws(activityId: $a, count: $n, idempotencyKey: $k) { code bonusDraws account { balance spent } } }`;
+
+  it("points buy bonus draws (idempotent per key, never overdrawn), used once the day quota is gone", async () => {
+    const { activity } = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", quotaDay: 2, pointsPerDraw: 30 });
+    await h.sg.services.points.earn("ivan", 100, "test", "ivan-earn");
+    const r1 = await h.gql(EXCHANGE, { a: activity.id, n: 2, k: "x1" }, member("ivan"));
+    expect(r1.data.exchangePointsForDraws).toEqual({ code: "OK", bonusDraws: 2, account: { balance: 40, spent: 60 } });
+    const again = await h.gql(EXCHANGE, { a: activity.id, n: 2, k: "x1" }, member("ivan"));
+    expect(again.data.exchangePointsForDraws).toEqual(r1.data.exchangePointsForDraws);
+    const short = await h.gql(EXCHANGE, { a: activity.id, n: 2, k: "x2" }, member("ivan"));
+    expect(short.data.exchangePointsForDraws).toEqual({ code: "INSUFFICIENT_POINTS", bonusDraws: 2, account: { balance: 40, spent: 60 } });
+    expect((await h.gql(EXCHANGE, { a: activity.id, n: 0, k: "x3" }, member("ivan"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    // 2 regular + 2 bonus draws, in parallel with 6 more attempts.
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => h.sg.services.draws.draw("ivan", activity.id, `d-${i}`)));
+    expect(rs.filter((r) => r.code === "OK").length).toBe(4);
+    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({ where: { activityId_memberId: { activityId: activity.id, memberId: "ivan" } } });
+    expect([acc.dayUsed, acc.bonus]).toEqual([4, 0]);
+    // An activity without a points price refuses the exchange.
+    const free = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only" });
+    expect((await h.gql(EXCHANGE, { a: free.activity.id, n: 1, k: "y" }, member("ivan"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("signIn naming an activity gives one bonus draw instead of points, once a day", async () => {
+    const { activity } = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", quotaTotal: 1 });
+    const SIGN = `mutation($a: ID) { signIn(activityId: $a) { code points draws } }`;
+    expect((await h.gql(SIGN, { a: activity.id }, member("judy"))).data.signIn).toEqual({ code: "OK", points: 0, draws: 1 });
+    expect((await h.gql(SIGN, { a: activity.id }, member("judy"))).data.signIn).toEqual({ code: "ALREADY_SIGNED_IN", points: 0, draws: 0 });
+    expect((await h.gql(SIGN, {}, member("judy"))).data.signIn.code).toBe("ALREADY_SIGNED_IN");
+    const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => h.sg.services.draws.draw("judy", activity.id, `d-${i}`)));
+    expect(rs.filter((r) => r.code === "OK").length).toBe(2);
+    const draft = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", state: "DRAFT" });
+    expect((await h.gql(SIGN, { a: draft.activity.id }, member("kim"))).data.signIn.code).toBe("NOT_ONLINE");
+    expect(await h.sg.services.prisma.signIn.count({ where: { memberId: "kim" } })).toBe(0);
+    // The next day signs in again.
+    const reb = h.sg.services.rebates as any;
+    const real = reb.opts.now;
+    try {
+      reb.opts.now = () => Date.now() + DAY;
+      expect((await h.gql(SIGN, {}, member("judy"))).data.signIn).toEqual({ code: "OK", points: 10, draws: 0 });
+    } finally {
+      reb.opts.now = real;
+    }
   });
 });
 

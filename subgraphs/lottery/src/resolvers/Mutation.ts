@@ -9,5 +9,6 @@ export const Mutation: MutationResolvers = {
     const r = await ctx.services.draws.draw(memberId(ctx), activityId, idempotencyKey);
     return { code: r.code, award: r.award, orderId: r.orderId };
   }),
-  signIn: asMember((_p, _a, ctx) => ctx.services.points.signIn(memberId(ctx))),
+  signIn: asMember((_p, { activityId }, ctx) => ctx.services.rebates.signIn(memberId(ctx), activityId)),
+  exchangePointsForDraws: asMember((_p, { activityId, count, idempotencyKey }, ctx) => ctx.services.rebates.exchangePointsForDraws(memberId(ctx), activityId, count, idempotencyKey)),
 };

@@ -20,7 +20,7 @@ import { defineLua, keyFor, type KeyFn } from "@mallgraph/platform/redis";
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import type { Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
-import type { PrismaClient, Award, Strategy, Activity, ParticipationOrder } from "../generated/prisma/client.ts";
+import { Prisma, type PrismaClient, type Award, type Strategy, type Activity, type ParticipationOrder } from "../generated/prisma/client.ts";
 import { DrawCode } from "../errors.ts";
 import { buildTable, drawFrom, type LookupTable } from "./table.ts";
 import { dayOf, monthOf } from "./days.ts";
@@ -114,6 +114,12 @@ export class DrawService {
     return { strategy: bare as Strategy, awards, table, weights };
   }
 
+  /** Whether draws can be made now (state and dates). */
+  isOnline(activity: Activity): boolean {
+    const now = this.now();
+    return activity.state === "ONLINE" && now >= activity.startsAt.getTime() && now < activity.endsAt.getTime();
+  }
+
   async activity(id: string): Promise<Activity | null> {
     return this.d.prisma.activity.findUnique({ where: { id } });
   }
@@ -126,15 +132,17 @@ export class DrawService {
     try {
       return await this.d.prisma.$transaction(async (tx) => {
         await tx.quotaAccount.createMany({ data: [{ activityId: activity.id, memberId }], skipDuplicates: true });
+        // One conditional UPDATE (row-locked): the regular quota when it has room, else a bonus draw.
+        const regular = Prisma.sql`(${activity.quotaTotal}::int = 0 OR "totalUsed" < ${activity.quotaTotal}::int)
+            AND (${activity.quotaMonth}::int = 0 OR "month" <> ${month} OR "monthUsed" < ${activity.quotaMonth}::int)
+            AND (${activity.quotaDay}::int = 0 OR "day" <> ${day} OR "dayUsed" < ${activity.quotaDay}::int)`;
         const rows = await tx.$queryRaw<Array<{ totalUsed: number }>>`
           UPDATE "QuotaAccount" SET
+            "bonus" = CASE WHEN ${regular} THEN "bonus" ELSE "bonus" - 1 END,
             "totalUsed" = "totalUsed" + 1,
             "monthUsed" = CASE WHEN "month" = ${month} THEN "monthUsed" + 1 ELSE 1 END, "month" = ${month},
             "dayUsed" = CASE WHEN "day" = ${day} THEN "dayUsed" + 1 ELSE 1 END, "day" = ${day}
-          WHERE "activityId" = ${activity.id} AND "memberId" = ${memberId}
-            AND (${activity.quotaTotal}::int = 0 OR "totalUsed" < ${activity.quotaTotal}::int)
-            AND (${activity.quotaMonth}::int = 0 OR "month" <> ${month} OR "monthUsed" < ${activity.quotaMonth}::int)
-            AND (${activity.quotaDay}::int = 0 OR "day" <> ${day} OR "dayUsed" < ${activity.quotaDay}::int)
+          WHERE "activityId" = ${activity.id} AND "memberId" = ${memberId} AND ((${regular}) OR "bonus" > 0)
           RETURNING "totalUsed"`;
         if (rows.length === 0) return "QUOTA_EXCEEDED" as const;
         return tx.participationOrder.create({ data: { activityId: activity.id, memberId, idempotencyKey: key, seq: Number(rows[0]!.totalUsed) } });
@@ -159,8 +167,7 @@ export class DrawService {
     if (!activity) throw notFound("activity", activityId);
     const prior = await this.d.prisma.participationOrder.findUnique({ where: { memberId_activityId_idempotencyKey: { memberId, activityId, idempotencyKey } } });
     if (prior?.awardId) return this.outcomeOf(activity, prior);
-    const now = this.now();
-    if (!prior && (activity.state !== "ONLINE" || now < activity.startsAt.getTime() || now >= activity.endsAt.getTime()))
+    if (!prior && !this.isOnline(activity))
       return { code: DrawCode.NOT_ONLINE, award: null, orderId: null };
     const armed = await this.arm(activity.strategyId);
     const order = prior ?? (await this.participate(activity, memberId, idempotencyKey));
@@ -265,6 +272,7 @@ export class DrawService {
       usedTotal: acc?.totalUsed ?? 0,
       usedMonth: acc && acc.month === monthOf(now) ? acc.monthUsed : 0,
       usedDay: acc && acc.day === dayOf(now) ? acc.dayUsed : 0,
+      bonus: acc?.bonus ?? 0,
     };
   }
 }

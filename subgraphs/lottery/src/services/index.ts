@@ -9,6 +9,7 @@ import { memberWalletPort, type WalletPort } from "./ports.ts";
 import { RainService } from "./rain.ts";
 import { DrawService } from "./draws.ts";
 import { PointsService } from "./points.ts";
+import { RebateService } from "./rebates.ts";
 import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
@@ -33,6 +34,7 @@ export interface LotteryServices {
   rain: RainService;
   draws: DrawService;
   points: PointsService;
+  rebates: RebateService;
   queues: { rain: Queue; awards: Queue };
   close(): Promise<void>;
 }
@@ -50,7 +52,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   const queues = { rain: createQueue(q, QueueName.lotteryRain), awards: createQueue(q, QueueName.lotteryAwards) };
   const log = logger("lottery");
   const wallet = opts.wallet ?? memberWalletPort({ url: opts.memberUrl ?? subgraphUrl(config, "member"), secret: config.INTERNAL_SECRET });
-  const points = new PointsService(prisma, { signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10), now: opts.now });
+  const points = new PointsService(prisma);
   const rain = new RainService({
     prisma,
     redis,
@@ -63,12 +65,14 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     now: opts.now,
   });
   const draws = new DrawService({ prisma, redis, redisPrefix: config.REDIS_PREFIX, queue: queues.awards, points, secret: config.INTERNAL_SECRET, log, now: opts.now });
+  const rebates = new RebateService(prisma, points, draws, { signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10), now: opts.now });
   return {
     prisma,
     redis,
     rain,
     draws,
     points,
+    rebates,
     queues,
     async close() {
       await rain.flush();

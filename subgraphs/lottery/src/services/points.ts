@@ -1,12 +1,10 @@
 /**
  * Points accounts (exact integers) with an append-only ledger: earn and spend, each idempotent per
  * reference (a replayed reference changes nothing); spend never takes the balance below zero.
- * The daily sign-in rebate gives points once per calendar day (Asia/Shanghai).
  */
 import { badInput } from "@mallgraph/platform/errors";
 import { Prisma, type PrismaClient, type PointsAccount } from "../generated/prisma/client.ts";
-import { PointsCode, SignInCode } from "../errors.ts";
-import { dayOf } from "./days.ts";
+import { PointsCode } from "../errors.ts";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -17,10 +15,7 @@ export function isUniqueViolation(e: unknown): boolean {
 const EMPTY = (memberId: string): PointsAccount => ({ memberId, balance: 0, earned: 0, spent: 0, updatedAt: new Date(0) });
 
 export class PointsService {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly opts: { signInPoints: number; now?: () => number },
-  ) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   async account(memberId: string): Promise<PointsAccount> {
     return (await this.prisma.pointsAccount.findUnique({ where: { memberId } })) ?? EMPTY(memberId);
@@ -49,39 +44,36 @@ export class PointsService {
     }
   }
 
+  /** Whether a ledger entry with this reference exists (a replay). */
+  async applied(reference: string): Promise<boolean> {
+    return !!(await this.prisma.pointsLedger.findUnique({ where: { reference }, select: { id: true } }));
+  }
+
+  /** Inside a transaction: takes points (false when short); a reused reference throws P2002. */
+  async spendIn(t: Tx, memberId: string, points: number, reason: string, reference: string): Promise<boolean> {
+    this.check(points);
+    const n = await t.pointsAccount.updateMany({
+      where: { memberId, balance: { gte: points } },
+      data: { balance: { decrement: points }, spent: { increment: points } },
+    });
+    if (n.count === 0) return false;
+    await t.pointsLedger.create({ data: { memberId, delta: -points, reason, reference } });
+    return true;
+  }
+
   /** Takes points once per reference; INSUFFICIENT_POINTS (nothing written) when the balance is short. */
   async spend(memberId: string, points: number, reason: string, reference: string): Promise<{ code: string; account: PointsAccount }> {
     this.check(points);
+    if (await this.applied(reference)) return { code: PointsCode.OK, account: await this.account(memberId) };
     try {
       const account = await this.prisma.$transaction(async (t) => {
-        const n = await t.pointsAccount.updateMany({
-          where: { memberId, balance: { gte: points } },
-          data: { balance: { decrement: points }, spent: { increment: points } },
-        });
-        if (n.count === 0) return null;
-        await t.pointsLedger.create({ data: { memberId, delta: -points, reason, reference } });
+        if (!(await this.spendIn(t, memberId, points, reason, reference))) return null;
         return t.pointsAccount.findUniqueOrThrow({ where: { memberId } });
       });
       if (!account) return { code: PointsCode.INSUFFICIENT_POINTS, account: await this.account(memberId) };
       return { code: PointsCode.OK, account };
     } catch (e) {
       if (isUniqueViolation(e)) return { code: PointsCode.OK, account: await this.account(memberId) };
-      throw e;
-    }
-  }
-
-  /** The daily sign-in rebate: once per calendar day. */
-  async signIn(memberId: string): Promise<{ code: string; points: number; day: string; account: PointsAccount }> {
-    const day = dayOf((this.opts.now ?? Date.now)());
-    const points = this.opts.signInPoints;
-    try {
-      const account = await this.prisma.$transaction(async (t) => {
-        await t.signIn.create({ data: { memberId, day, points } });
-        return this.earn(memberId, points, "sign-in", `sign-in:${memberId}:${day}`, t);
-      });
-      return { code: SignInCode.OK, points, day, account };
-    } catch (e) {
-      if (isUniqueViolation(e)) return { code: SignInCode.ALREADY_SIGNED_IN, points: 0, day, account: await this.account(memberId) };
       throw e;
     }
   }

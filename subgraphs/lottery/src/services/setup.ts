@@ -67,10 +67,11 @@ export interface ActivityDef {
   quotaTotal?: number;
   quotaMonth?: number;
   quotaDay?: number;
+  pointsPerDraw?: number;
 }
 
 export async function upsertActivity(prisma: PrismaClient, def: ActivityDef): Promise<Activity> {
   if (def.endsAt <= def.startsAt) throw badInput("endsAt must be after startsAt");
-  const data = { strategyId: def.strategyId, startsAt: def.startsAt, endsAt: def.endsAt, state: def.state ?? "ONLINE", quotaTotal: def.quotaTotal ?? 0, quotaMonth: def.quotaMonth ?? 0, quotaDay: def.quotaDay ?? 0 };
+  const data = { strategyId: def.strategyId, startsAt: def.startsAt, endsAt: def.endsAt, state: def.state ?? "ONLINE", quotaTotal: def.quotaTotal ?? 0, quotaMonth: def.quotaMonth ?? 0, quotaDay: def.quotaDay ?? 0, pointsPerDraw: def.pointsPerDraw ?? 0 };
   return prisma.activity.upsert({ where: { name: def.name }, create: { name: def.name, ...data }, update: data });
 }

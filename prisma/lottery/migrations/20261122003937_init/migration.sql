@@ -88,6 +88,7 @@ CREATE TABLE "Activity" (
     "quotaTotal" INTEGER NOT NULL DEFAULT 0,
     "quotaMonth" INTEGER NOT NULL DEFAULT 0,
     "quotaDay" INTEGER NOT NULL DEFAULT 0,
+    "pointsPerDraw" INTEGER NOT NULL DEFAULT 0,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "Activity_pkey" PRIMARY KEY ("id")
@@ -102,6 +103,7 @@ CREATE TABLE "QuotaAccount" (
     "monthUsed" INTEGER NOT NULL DEFAULT 0,
     "day" TEXT NOT NULL DEFAULT '',
     "dayUsed" INTEGER NOT NULL DEFAULT 0,
+    "bonus" INTEGER NOT NULL DEFAULT 0,
 
     CONSTRAINT "QuotaAccount_pkey" PRIMARY KEY ("activityId","memberId")
 );
@@ -150,7 +152,9 @@ CREATE TABLE "PointsLedger" (
 CREATE TABLE "SignIn" (
     "memberId" TEXT NOT NULL,
     "day" TEXT NOT NULL,
-    "points" INTEGER NOT NULL,
+    "points" INTEGER NOT NULL DEFAULT 0,
+    "draws" INTEGER NOT NULL DEFAULT 0,
+    "activityId" TEXT,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "SignIn_pkey" PRIMARY KEY ("memberId","day")
