@@ -19,6 +19,7 @@ export const Reason = {
   INVALID_TRANSITION: "INVALID_TRANSITION",
   BAD_QUANTITY: "BAD_QUANTITY",
   BAD_PRICE: "BAD_PRICE",
+  CURRENCY_MISMATCH: "CURRENCY_MISMATCH",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

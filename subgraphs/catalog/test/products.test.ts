@@ -126,6 +126,16 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(errorCode(await h.gql(CREATE, { input: { ...base, brandId: "nope" } }, ADMIN))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(ADD_SKU, { id: "nope", input: { code: "Z", title: "z", price: "1", currency: "CNY" } }, ADMIN))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "0.123", currency: "USD" } }, ADMIN))).toBe("BAD_USER_INPUT");
+    // beyond the Decimal(18,4) column: a clear refusal, not a database error
+    const huge = await h.gql(CREATE, { input: sku({ price: "100000000000000" }) }, ADMIN);
+    expect(errorCode(huge)).toBe("BAD_USER_INPUT");
+    expect(errorReason(huge)).toBe("BAD_PRICE");
+    expect(errorReason(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "999999999999999", currency: "CNY" } }, ADMIN))).toBe("BAD_PRICE");
+    // one currency per product (its lowest price compares SKU prices)
+    const mixed = await h.gql(CREATE, { input: sku({ currency: "USD" }) }, ADMIN);
+    expect(errorCode(mixed)).toBe("BAD_USER_INPUT");
+    expect(errorReason(mixed)).toBe("CURRENCY_MISMATCH");
+    expect(errorReason(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "1.00", currency: "USD" } }, ADMIN))).toBe("CURRENCY_MISMATCH");
     expect(await counts()).toEqual(before);
   });
 
@@ -155,6 +165,10 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(errorCode(await h.gql(upd, { id, input: { price: "6899.111" } }, ADMIN))).toBe("BAD_USER_INPUT");
     expect(errorCode(await h.gql(upd, { id, input: { currency: "JPY" } }, ADMIN))).toBe("BAD_USER_INPUT"); // 6899.10 has cents
     expect(errorCode(await h.gql(upd, { id: "nope", input: { price: "1" } }, ADMIN))).toBe("NOT_FOUND");
+    expect(errorReason(await h.gql(upd, { id, input: { price: "100000000000000" } }, ADMIN))).toBe("BAD_PRICE");
+    // the other SKUs stay in CNY: switching one SKU to USD is refused
+    expect(errorReason(await h.gql(upd, { id, input: { currency: "USD", price: "1.00" } }, ADMIN))).toBe("CURRENCY_MISMATCH");
+    expect((await h.services.prisma.sku.findUniqueOrThrow({ where: { id } })).currency).toBe("CNY");
     expect((await h.services.products.loadSkus([id]))[0]!.price).toBe("6899.10");
   });
 

@@ -3,7 +3,7 @@
  * (DRAFT → ON_SHELF ⇄ OFF_SHELF), and the batched loads behind product detail and the entities.
  * Every change that affects a search document writes a search-outbox row in the same transaction.
  */
-import { formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { Reason, alreadyExists, assertQuantity, assertText, invalidState, isUniqueViolation, notFound, refuse } from "../errors.ts";
 import type { CategoryService } from "./categories.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
@@ -171,6 +171,16 @@ export function toStaticProduct(p: SpuRow): StaticProduct {
   };
 }
 
+/** Prices are stored as Decimal(18,4): at most 14 integer digits. */
+const PRICE_LIMIT = new Decimal("1e14");
+
+/** A SKU price: exact, no more decimals than the currency has, and within the column's range. */
+function skuPrice(value: string, currency: string): string {
+  const d = parseAmount(value, currency, { field: "price", allowZero: true });
+  if (d.gte(PRICE_LIMIT)) throw refuse(Reason.BAD_PRICE, "price must be below 100000000000000", { field: "price" });
+  return d.toString();
+}
+
 type LiveRow = { spuId: string; status: SpuStatus; sales: number; onShelfAt: Date | string | null; skuId: string | null; available: number | null; reserved: number | null; sold: number | null };
 
 export interface SaleMatrix {
@@ -328,7 +338,7 @@ export class ProductService {
     const code = assertText(input.code, "code", 64);
     const title = assertText(input.title, "title", 300);
     const currency = assertText(input.currency, "currency", 8);
-    const price = parseAmount(input.price, currency, { field: "price", allowZero: true });
+    const price = skuPrice(input.price, currency);
     const stock = assertQuantity(input.initialStock ?? 0, "initialStock", { allowZero: true });
     const values = await this.checkAttributeValues(tx, spu.categoryId, input.saleAttributeValueIds ?? [], "SALE", "saleAttributeValueIds");
     if (values.length) {
@@ -338,8 +348,11 @@ export class ProductService {
       if (siblings.some((s) => s.attributes.map((a) => a.attributeValueId).sort().join(",") === want))
         throw refuse(Reason.ATTRIBUTE_MISMATCH, "another SKU of this product has the same sale attribute values");
     }
+    // one currency per SPU: the lowest price (product detail, search) compares SKU prices
+    const other = await tx.sku.findFirst({ where: { spuId: spu.id, currency: { not: currency } }, select: { currency: true } });
+    if (other) throw refuse(Reason.CURRENCY_MISMATCH, `the SKUs of this product are priced in ${other.currency}`, { field: "currency" });
     if (await tx.sku.findUnique({ where: { code } })) throw alreadyExists(Reason.SKU_CODE_TAKEN, `SKU code ${code} is taken`);
-    const sku = await tx.sku.create({ data: { spuId: spu.id, code, title, price: price.toString(), currency, images: this.images(input.images, "images"), sort } });
+    const sku = await tx.sku.create({ data: { spuId: spu.id, code, title, price, currency, images: this.images(input.images, "images"), sort } });
     if (values.length) await tx.skuAttributeValue.createMany({ data: values.map((v) => ({ skuId: sku.id, attributeValueId: v.id })) });
     await tx.inventory.create({ data: { skuId: sku.id, available: stock } });
     if (stock > 0) await tx.inboundRecord.create({ data: { skuId: sku.id, quantity: stock, note: "initial stock" } });
@@ -424,8 +437,10 @@ export class ProductService {
       const sku = await tx.sku.findUnique({ where: { id } });
       if (!sku) throw notFound("SKU", id);
       const currency = input.currency == null ? sku.currency : assertText(input.currency, "currency", 8);
-      const price = input.price == null ? undefined : parseAmount(input.price, currency, { field: "price", allowZero: true }).toString();
+      const price = input.price == null ? undefined : skuPrice(input.price, currency);
       if (input.currency != null && input.price == null) parseAmount(formatAmount(sku.price, sku.currency), currency, { field: "price", allowZero: true });
+      if (currency !== sku.currency && (await tx.sku.count({ where: { spuId: sku.spuId, id: { not: id }, currency: { not: currency } } })))
+        throw refuse(Reason.CURRENCY_MISMATCH, `the other SKUs of this product are priced in ${sku.currency}`, { field: "currency" });
       await tx.sku.update({
         where: { id },
         data: {
