@@ -3,6 +3,7 @@ import { createRedis } from "@mallgraph/platform/redis";
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import { startOrderEnv, PLACE, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { admin, gateway, internal } from "./support/fakes.ts";
+import { orderNoGenerator } from "../src/services/orderNo.ts";
 
 describe("order lifecycle", () => {
   let env: OrderEnv;
@@ -215,5 +216,19 @@ describe("order lifecycle", () => {
     const later = await gen(new Date("2026-01-01T00:00:01Z"));
     expect(earlier < later).toBe(true);
     expect(earlier.startsWith("20260101000000")).toBe(true);
+  });
+
+  it("order numbers stay unique across instances: 3 generators on their own Redis connections, one second", async () => {
+    const conns = [0, 1, 2].map(() => createRedis(env.config.REDIS_URL));
+    try {
+      const gens = conns.map((c) => orderNoGenerator(c, env.config.REDIS_PREFIX));
+      const at = new Date("2026-02-02T10:00:00Z"); // every instance numbers within the same second
+      const nos = await Promise.all(Array.from({ length: 900 }, (_, i) => gens[i % 3]!(at)));
+      expect(new Set(nos).size).toBe(900);
+      expect(nos.every((x) => x.startsWith("20260202100000"))).toBe(true);
+      expect([...nos].sort().at(-1)).toBe("20260202100000000900");
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
   });
 });
