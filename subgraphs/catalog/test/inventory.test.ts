@@ -36,6 +36,15 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     expect(errorCode(await h.gql(INBOUND, { skuId: sku, q: 0 }, ADMIN))).toBe("BAD_USER_INPUT");
     expect(errorCode(await h.gql(INBOUND, { skuId: "nope", q: 3 }, ADMIN))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(INBOUND, { skuId: sku, q: 3 }, member("m")))).toBe("UNAUTHENTICATED");
+    // the int4 counter would overflow: a clear refusal, not a database error
+    const big = await newSku(0);
+    ok(await h.gql(INBOUND, { skuId: big, q: 1_000_000_000 }, ADMIN));
+    ok(await h.gql(INBOUND, { skuId: big, q: 1_000_000_000 }, ADMIN));
+    const overflow = await h.gql(INBOUND, { skuId: big, q: 1_000_000_000 }, ADMIN);
+    expect(errorCode(overflow)).toBe("BAD_USER_INPUT");
+    expect(overflow.errors![0]!.extensions!.reason).toBe("BAD_QUANTITY");
+    expect(await stock(big)).toEqual({ available: 2_000_000_000, reserved: 0, sold: 0 });
+    expect(await h.services.prisma.inboundRecord.count({ where: { skuId: big } })).toBe(2);
     expect(await h.services.prisma.inboundRecord.count({ where: { skuId: sku } })).toBe(records);
     expect(await stock(sku)).toEqual({ available: 25, reserved: 0, sold: 0 });
     // reserved / sold: operators only; available: everyone

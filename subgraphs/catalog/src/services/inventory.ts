@@ -23,6 +23,8 @@ export interface ReservationResult {
 class ReturnRefused extends Error {}
 
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+/** Largest value of the int4 stock counters. */
+export const MAX_STOCK = 2_147_483_647;
 
 export class InventoryService {
   constructor(private d: Deps) {}
@@ -40,6 +42,10 @@ export class InventoryService {
     return this.d.prisma.$transaction(async (tx) => {
       const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
       if (!sku) throw notFound("SKU", skuId);
+      // the counters are int4: refuse an inbound that would overflow (row locked, so no race)
+      const cur = await tx.$queryRaw<Array<{ available: number }>>`SELECT "available" FROM "Inventory" WHERE "skuId" = ${skuId} FOR UPDATE`;
+      if (cur.length && Number(cur[0]!.available) + quantity > MAX_STOCK)
+        throw refuse(Reason.BAD_QUANTITY, `available stock would exceed ${MAX_STOCK}`, { field: "quantity" });
       await tx.inboundRecord.create({ data: { skuId, quantity, note: note ?? null, operatorId } });
       const inv = await tx.inventory.upsert({ where: { skuId }, create: { skuId, available: quantity }, update: { available: { increment: quantity } } });
       if (inv.available === quantity) await touchSearch(tx, [sku.spuId]); // out of stock → in stock
