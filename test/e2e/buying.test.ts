@@ -2,7 +2,8 @@
  * The buying path through the REAL stack (every subgraph, the workers and the gateway as
  * processes, seeded demo data), driven with the contract operations over HTTP and graphql-ws:
  * register → search → add to cart → place order → createPayment(SANDBOX) → sandboxCompletePayment →
- * the subscription receives PAID → cancelling a second unpaid order gives its stock back.
+ * the subscription receives PAID → cancelling a second unpaid order gives its stock back; paying a
+ * paid or a cancelled order is refused; a third order is paid from the real member wallet.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
@@ -11,6 +12,7 @@ import { DOMAINS, loadConfig, type Config } from "@mallgraph/platform/config";
 import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seedAll } from "../../scripts/seed.ts";
+import { Decimal } from "@mallgraph/platform/money";
 import { GraphQLHttpClient, wsClient } from "./client.ts";
 
 describe("buying path through the gateway", () => {
@@ -76,10 +78,46 @@ describe("buying path through the gateway", () => {
     await waitFor(async () => events.length > 0, "the PAID event");
     expect(events[0].data.orderStatusChanged).toEqual({ status: "PAID", order: { id: placed.order.id, orderNo: placed.order.orderNo, status: "PAID", items: [{ sku: { title: sku.title } }] } });
     await ws.dispose();
+    // the contract's Order query reads it paid, with the SKU title resolved from catalog
+    expect((await api.ok("Order", { id: placed.order.id }, token)).order).toMatchObject({ id: placed.order.id, status: "PAID", items: [{ sku: { id: sku.id, title: sku.title }, quantity: 2, price: sku.price }] });
+    // the same idempotency key answers the same order (no second reservation)
+    const replay = (await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "e2e-1" } }, token)).placeOrder;
+    expect(replay).toMatchObject({ code: "OK", order: { id: placed.order.id, status: "PAID" } });
+    expect(await stockOf(sku.id)).toBe(start - 2);
+    // paying a paid order again is refused, on any channel
+    for (const channel of ["SANDBOX", "WALLET"]) {
+      expect((await api.ok("CreatePayment", { orderId: placed.order.id, channel }, token)).createPayment.code).toBe("ALREADY_PAID");
+    }
 
     const second = (await api.ok("PlaceOrder", { input: { items: [{ skuId: sku.id, quantity: 1 }], addressId: addr.id } }, token)).placeOrder;
     expect(await stockOf(sku.id)).toBe(start - 3);
     expect((await api.ok("CancelOrder", { id: second.order.id }, token)).cancelOrder).toEqual({ code: "OK", order: { id: second.order.id, status: "CANCELLED" } });
     expect(await stockOf(sku.id)).toBe(start - 2);
+    // paying a cancelled order is refused and creates nothing
+    expect((await api.ok("CreatePayment", { orderId: second.order.id, channel: "SANDBOX" }, token)).createPayment).toEqual({ code: "ORDER_NOT_PAYABLE", payment: null });
+
+    // WALLET against the real member wallet: refused while the balance is short (nothing frozen),
+    // then freeze → capture after a top-up; the buyer's balance drops by exactly the payable amount.
+    const third = (await api.ok("PlaceOrder", { input: { items: [{ skuId: sku.id, quantity: 1 }], addressId: addr.id } }, token)).placeOrder;
+    expect(third.code).toBe("OK");
+    const wallet = async () => {
+      const w = (await api.ok("Me", {}, token)).me.wallets.find((x: any) => x.currency === third.order.currency);
+      return { balance: new Decimal(w?.balance ?? 0), frozen: new Decimal(w?.frozen ?? 0) };
+    };
+    const empty = await wallet();
+    expect(empty.balance.lessThan(third.order.payable)).toBe(true);
+    expect((await api.ok("CreatePayment", { orderId: third.order.id, channel: "WALLET" }, token)).createPayment).toEqual({ code: "INSUFFICIENT_BALANCE", payment: null });
+    expect((await wallet()).frozen.toFixed(2)).toBe("0.00");
+    const topUp = new Decimal(third.order.payable).plus("10.00").toFixed(2);
+    const top = await api.raw(`mutation($c: String!, $a: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: "e2e-top-up") { code } }`, { c: third.order.currency, a: topUp }, { token });
+    expect(top.data).toEqual({ topUpWallet: { code: "OK" } });
+    const before = await wallet();
+    const walletPay = (await api.ok("CreatePayment", { orderId: third.order.id, channel: "WALLET" }, token)).createPayment;
+    expect(walletPay).toMatchObject({ code: "OK", payment: { status: "SUCCEEDED", amount: third.order.payable, currency: third.order.currency } });
+    const after = await wallet();
+    expect(before.balance.minus(after.balance).toFixed(2)).toBe(new Decimal(third.order.payable).toFixed(2));
+    expect(after.frozen.toFixed(2)).toBe("0.00");
+    await waitFor(async () => (await api.ok("Order", { id: third.order.id }, token)).order.status === "PAID", "the wallet-paid order");
+    expect(await stockOf(sku.id)).toBe(start - 3);
   }, 120_000);
 });
