@@ -38,6 +38,24 @@ describe("front (shop) categories", () => {
     expect(list.find((f: any) => f.kind === "NEW").products).toEqual([]);
   });
 
+  it("update renames, reorders and re-maps; FULL_REDUCTION shows the SPUs of its back categories", async () => {
+    const UPDATE = `mutation($id: ID!, $input: FrontCategoryInput!) { adminUpdateFrontCategory(id: $id, input: $input) { id name sort kind backCategories { id } } }`;
+    const f = ok<any>(await h.gql(CREATE, { input: { name: "满减 Deals", sort: 5, kind: "FULL_REDUCTION", backCategoryIds: [cat.leaf.id] } }, ADMIN)).adminCreateFrontCategory;
+    let list = ok<any>(await h.gql(LIST)).frontCategories;
+    expect(list.find((x: any) => x.id === f.id)).toMatchObject({ kind: "FULL_REDUCTION", products: [{ id: cat.product.id }] });
+    // an unknown back category: refused, the front category unchanged
+    expect(errorCode(await h.gql(UPDATE, { id: f.id, input: { name: "x", backCategoryIds: ["nope"] } }, ADMIN))).toBe("NOT_FOUND");
+    expect(errorCode(await h.gql(UPDATE, { id: "nope", input: { name: "x" } }, ADMIN))).toBe("NOT_FOUND");
+    list = ok<any>(await h.gql(LIST)).frontCategories;
+    expect(list.find((x: any) => x.id === f.id)).toMatchObject({ name: "满减 Deals", sort: 5, backCategories: [{ id: cat.leaf.id }] });
+    const u = ok<any>(await h.gql(UPDATE, { id: f.id, input: { name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategoryIds: [] } }, ADMIN)).adminUpdateFrontCategory;
+    expect(u).toEqual({ id: f.id, name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategories: [] });
+    list = ok<any>(await h.gql(LIST)).frontCategories;
+    expect(list[0]).toMatchObject({ id: f.id, name: "满减专区 Deals", products: [] });
+    expect(ok<any>(await h.gql(`mutation($id: ID!) { adminDeleteFrontCategory(id: $id) }`, { id: f.id }, ADMIN)).adminDeleteFrontCategory).toBe(true);
+    expect(ok<any>(await h.gql(LIST)).frontCategories.map((x: any) => x.id)).not.toContain(f.id);
+  });
+
   it("refuses unknown back categories and writes nothing; needs catalog:write", async () => {
     const before = await h.services.prisma.frontCategory.count();
     expect(errorCode(await h.gql(CREATE, { input: { name: "x", backCategoryIds: ["nope"] } }, ADMIN))).toBe("NOT_FOUND");

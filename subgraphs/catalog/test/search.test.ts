@@ -234,4 +234,19 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     expect(await pendingOutbox(h.services.prisma)).toBe(0);
     expect(spuIds(await search({ keyword: "非凡大师" }))).toEqual([ids.mate]);
   });
+
+  it("values of non-searchable attributes are neither filters nor facets", async () => {
+    const s = h.services;
+    const categoryId = (await s.prisma.spu.findUniqueOrThrow({ where: { id: ids.nova! } })).categoryId;
+    const origin = await s.taxonomy.createAttribute({ categoryId, name: "产地 Origin", kind: "BASE", searchable: false, values: ["深圳 Shenzhen"] });
+    const p = await s.products.create({ title: "产地测试 Origin phone", categoryId, baseAttributeValueIds: [origin.values[0]!.id], skus: [{ code: "origin-1", title: "o", price: "10.00", currency: "CNY", initialStock: 1 }] });
+    await s.products.putOnShelf(p.id);
+    await drain();
+    const r = await search({ keyword: "产地测试" });
+    expect(spuIds(r)).toEqual([p.id]);
+    expect(r.facets.attributes.map((a: any) => a.name)).not.toContain("产地 Origin");
+    expect((await search({ attributeValueIds: [origin.values[0]!.id] })).total).toBe(0);
+    await s.products.takeOffShelf(p.id);
+    await drain();
+  });
 });
