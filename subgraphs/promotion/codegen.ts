@@ -15,6 +15,8 @@ const config: CodegenConfig = {
           SeckillSession: "../services/types.ts#SessionView",
           SeckillItem: "../services/types.ts#ItemView",
           SeckillReservation: "../services/types.ts#ReservationView",
+          CouponTemplate: "./prisma/client.ts#CouponTemplate as CouponTemplateRow",
+          Coupon: "../services/coupons.ts#CouponWithTemplate",
         },
       },
     },

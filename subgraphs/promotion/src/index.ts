@@ -15,6 +15,7 @@ import { createContext, type Context } from "./context.ts";
 import type { PromotionServices } from "./services/index.ts";
 import { catalogPort, orderPort, type CatalogPort, type OrderPort } from "./services/ports.ts";
 import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
+import { CouponService } from "./services/coupons.ts";
 import { resolvers } from "./resolvers/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -46,7 +47,8 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
     onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs,
   });
-  return { prisma, redis, catalog, order, seckill, orderQueue, hooks };
+  const coupons = new CouponService({ prisma, log });
+  return { prisma, redis, catalog, order, seckill, coupons, orderQueue, hooks };
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {

@@ -1,4 +1,4 @@
-import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asInternal, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
 export const Mutation: MutationResolvers = {
@@ -8,4 +8,12 @@ export const Mutation: MutationResolvers = {
   seckillBuy: asMember((_p, { sessionId, skuId, quantity, idempotencyKey }, ctx) =>
     ctx.services.seckill.buy(memberId(ctx), sessionId, skuId, quantity, idempotencyKey),
   ),
+  adminCreateCouponTemplate: asAdmin("promotion:write", (_p, { input }, ctx) =>
+    ctx.services.coupons.createTemplate(input, assertPermission(ctx, "promotion:write")),
+  ),
+  claimCoupon: asMember((_p, { templateId }, ctx) => ctx.services.coupons.claim(memberId(ctx), templateId)),
+  couponLock: asInternal((_p, a, ctx) => ctx.services.coupons.lock(a)),
+  couponRelease: asInternal((_p, { orderId }, ctx) => ctx.services.coupons.release(orderId)),
+  couponConsume: asInternal((_p, { orderId }, ctx) => ctx.services.coupons.consume(orderId)),
+  couponIssueNewUser: asInternal((_p, { memberId: m }, ctx) => ctx.services.coupons.issueNewUser(m)),
 };

@@ -4,4 +4,6 @@ import type { QueryResolvers } from "../generated/graphql.ts";
 export const Query: QueryResolvers = {
   seckillSessions: (_p, _a, ctx) => ctx.services.seckill.listSessions(),
   seckillReservation: asMember((_p, { id }, ctx) => ctx.services.seckill.reservation(id, memberId(ctx))),
+  couponTemplates: (_p, _a, ctx) => ctx.services.coupons.templates(),
+  myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
 };

@@ -2,5 +2,7 @@ import { Query } from "./Query.ts";
 import { Mutation } from "./Mutation.ts";
 import { SeckillItem } from "./SeckillItem.ts";
 import { SeckillReservation } from "./SeckillReservation.ts";
+import { Coupon } from "./Coupon.ts";
+import { CouponTemplate } from "./CouponTemplate.ts";
 
-export const resolvers = { Query, Mutation, SeckillItem, SeckillReservation };
+export const resolvers = { Query, Mutation, SeckillItem, SeckillReservation, Coupon, CouponTemplate };

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
+import type { CouponService } from "./coupons.ts";
 import type { SeckillService, SeckillTestHooks } from "./seckill.ts";
 
 export interface PromotionServices {
@@ -10,6 +11,7 @@ export interface PromotionServices {
   catalog: CatalogPort;
   order: OrderPort;
   seckill: SeckillService;
+  coupons: CouponService;
   /** `seckill-orders` (create-order jobs). */
   orderQueue: Queue;
   /** Test-only failure injection (mutable). */

@@ -40,7 +40,7 @@ export interface PromotionEnv {
 /** Keep-alive connections (at most 64 per subgraph): thousands of parallel calls queue on the client, not in the server's listen backlog. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function client(url: string, secret: string): Gql {
+export function clientFor(url: string, secret: string): Gql {
   return (query, variables = {}, who) =>
     new Promise((resolve, reject) => {
       const headers: Record<string, string> = { "content-type": "application/json" };
@@ -79,7 +79,7 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
   const promotion = await createPromotionSubgraph({ config, databaseUrl: promotionDb.url, port: 0, ...opts });
   const cat = await smallCatalog(catalog.services, { stock: 0, skus: 1 });
   let n = 0;
-  const call = client(promotion.url, config.INTERNAL_SECRET);
+  const call = clientFor(promotion.url, config.INTERNAL_SECRET);
   const stoppers: Array<() => Promise<void>> = [];
   const env: PromotionEnv = {
     config,
@@ -89,7 +89,7 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
     order,
     promotion,
     call,
-    callOrder: client(order.url, config.INTERNAL_SECRET),
+    callOrder: clientFor(order.url, config.INTERNAL_SECRET),
     async newSku(stock, price = "100.00") {
       const s = await catalog.services.products.addSku(cat.product.id, { code: `SK-${n++}`, title: `Seckill SKU ${n}`, price, currency: "CNY", initialStock: stock });
       return s.id;

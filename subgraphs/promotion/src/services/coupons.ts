@@ -1,0 +1,252 @@
+/**
+ * Coupons: templates (FULL_REDUCTION, DISCOUNT with cap, NO_THRESHOLD, NEW_USER), claims with the
+ * total quantity and the per-user limit enforced atomically in PostgreSQL (one transaction: a
+ * conditional upsert of the member's claim count, a conditional UPDATE of the template's issued
+ * count, the coupon row), and the order-side lock / release / consume (conditional UPDATEs,
+ * idempotent per order).
+ */
+import { randomUUID } from "node:crypto";
+import { badInput, notFound } from "@mallgraph/platform/errors";
+import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import type { Logger } from "@mallgraph/platform/log";
+import type { Coupon, CouponTemplate, PrismaClient } from "../generated/prisma/client.ts";
+
+export const CouponCode = {
+  OK: "OK",
+  SOLD_OUT: "SOLD_OUT",
+  LIMIT_REACHED: "LIMIT_REACHED",
+  NOT_CLAIMABLE: "NOT_CLAIMABLE",
+  EXPIRED: "EXPIRED",
+  COUPON_UNAVAILABLE: "COUPON_UNAVAILABLE",
+} as const;
+
+const TYPES = ["FULL_REDUCTION", "DISCOUNT", "NO_THRESHOLD", "NEW_USER"] as const;
+const SCOPES = ["ALL", "CATEGORIES", "SPUS"] as const;
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface CouponTemplateInput {
+  name: string;
+  type: (typeof TYPES)[number];
+  currency: string;
+  threshold?: string | null;
+  amount?: string | null;
+  rate?: string | null;
+  cap?: string | null;
+  scope?: (typeof SCOPES)[number] | null;
+  scopeIds?: string[] | null;
+  validFrom?: string | null;
+  validTo?: string | null;
+  validDays?: number | null;
+  totalQuantity: number;
+  perUserLimit: number;
+}
+
+export type CouponWithTemplate = Coupon & { template: CouponTemplate };
+
+export interface ClaimOutcome {
+  code: string;
+  coupon: CouponWithTemplate | null;
+}
+
+export interface LockInput {
+  memberId: string;
+  couponId: string;
+  orderId: string;
+  itemsTotal: string;
+  currency: string;
+  spuIds?: string[] | null;
+  categoryIds?: string[] | null;
+}
+
+export interface LockOutcome {
+  code: string;
+  discount: string;
+  reason: string | null;
+}
+
+class Refusal extends Error {
+  constructor(readonly code: string) {
+    super(code);
+  }
+}
+
+export class CouponService {
+  constructor(private readonly d: { prisma: PrismaClient; log: Logger }) {}
+
+  async createTemplate(input: CouponTemplateInput, operatorId: string | null): Promise<CouponTemplate> {
+    const name = typeof input.name === "string" ? input.name.trim() : "";
+    if (!name || name.length > 100) throw badInput("name is required (at most 100 characters)", { field: "name" });
+    if (!TYPES.includes(input.type)) throw badInput("unknown coupon type", { field: "type" });
+    const currency = input.currency;
+    currencyDecimals(currency); // BAD_USER_INPUT for an unknown currency
+    const threshold = input.threshold != null ? parseAmount(input.threshold, currency, { field: "threshold", allowZero: true }) : new Decimal(0);
+    let amount: Decimal | null = null;
+    let rate: Decimal | null = null;
+    let cap: Decimal | null = null;
+    if (input.type === "DISCOUNT") {
+      if (input.rate == null || !/^0?\.\d{1,4}$/.test(input.rate.trim())) throw badInput("rate is a decimal between 0 and 1 (0.85 = 15% off), at most 4 digits", { field: "rate" });
+      rate = new Decimal(input.rate.trim());
+      if (rate.lte(0) || rate.gte(1)) throw badInput("rate must be between 0 and 1", { field: "rate" });
+      if (input.cap != null) cap = parseAmount(input.cap, currency, { field: "cap" });
+      if (input.amount != null) throw badInput("a DISCOUNT coupon has a rate, not an amount", { field: "amount" });
+    } else {
+      if (input.amount == null) throw badInput("amount is required", { field: "amount" });
+      amount = parseAmount(input.amount, currency, { field: "amount" });
+      if (input.rate != null || input.cap != null) throw badInput("rate and cap are for DISCOUNT coupons", { field: "rate" });
+      if (input.type === "FULL_REDUCTION" && !threshold.gt(amount)) throw badInput("a FULL_REDUCTION threshold must exceed its amount", { field: "threshold" });
+      if (input.type === "NO_THRESHOLD" && !threshold.isZero()) throw badInput("a NO_THRESHOLD coupon has no threshold", { field: "threshold" });
+    }
+    const scope = input.scope ?? "ALL";
+    if (!SCOPES.includes(scope)) throw badInput("unknown scope", { field: "scope" });
+    const scopeIds = [...new Set(input.scopeIds ?? [])];
+    if (scope === "ALL" && scopeIds.length) throw badInput("scopeIds are for CATEGORIES / SPUS scopes", { field: "scopeIds" });
+    if (scope !== "ALL" && (!scopeIds.length || scopeIds.length > 200 || scopeIds.some((s) => typeof s !== "string" || !s || s.length > 64))) throw badInput("1..200 scope ids", { field: "scopeIds" });
+    const validFrom = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : null;
+    const validTo = input.validTo != null ? parseTime(input.validTo, "validTo") : null;
+    const validDays = input.validDays ?? null;
+    if (validDays != null) {
+      if (validFrom || validTo) throw badInput("validity is either fixed dates or validDays", { field: "validDays" });
+      if (!Number.isInteger(validDays) || validDays < 1 || validDays > 3650) throw badInput("validDays must be an integer in 1..3650", { field: "validDays" });
+    } else {
+      if (!validFrom || !validTo) throw badInput("give validFrom and validTo, or validDays", { field: "validTo" });
+      if (validTo <= validFrom) throw badInput("validTo must be after validFrom", { field: "validTo" });
+      if (validTo.getTime() <= Date.now()) throw badInput("validTo must be in the future", { field: "validTo" });
+    }
+    if (!Number.isInteger(input.totalQuantity) || input.totalQuantity < 1 || input.totalQuantity > 100_000_000) throw badInput("totalQuantity must be a positive integer", { field: "totalQuantity" });
+    if (!Number.isInteger(input.perUserLimit) || input.perUserLimit < 1 || input.perUserLimit > input.totalQuantity) throw badInput("perUserLimit must be an integer in 1..totalQuantity", { field: "perUserLimit" });
+    return this.d.prisma.couponTemplate.create({
+      data: {
+        id: randomUUID(), name, type: input.type, currency,
+        threshold: threshold.toFixed(), amount: amount?.toFixed() ?? null, rate: rate?.toFixed() ?? null, cap: cap?.toFixed() ?? null,
+        scope, scopeIds, validFrom, validTo, validDays, totalQuantity: input.totalQuantity, perUserLimit: input.perUserLimit, createdBy: operatorId,
+      },
+    });
+  }
+
+  templates(activeOnly = true) {
+    return this.d.prisma.couponTemplate.findMany({ where: activeOnly ? { active: true } : {}, orderBy: { createdAt: "desc" }, take: 200 });
+  }
+
+  /** A member claims one coupon. NEW_USER templates are issued by couponIssueNewUser only. */
+  async claim(memberId: string, templateId: string, opts: { allowNewUser?: boolean } = {}): Promise<ClaimOutcome> {
+    if (typeof templateId !== "string" || !templateId || templateId.length > 64) throw badInput("templateId must be a non-empty id", { field: "templateId" });
+    const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: templateId } });
+    if (!t) throw notFound("coupon template", templateId);
+    if (!t.active || (t.type === "NEW_USER" && !opts.allowNewUser)) return { code: CouponCode.NOT_CLAIMABLE, coupon: null };
+    const now = new Date();
+    if (t.validTo && t.validTo.getTime() <= now.getTime()) return { code: CouponCode.EXPIRED, coupon: null };
+    const validFrom = t.validFrom ?? now;
+    const validTo = t.validTo ?? new Date(now.getTime() + (t.validDays ?? 1) * DAY_MS);
+    try {
+      const coupon = await this.d.prisma.$transaction(async (tx) => {
+        // the member's count first (row per member+template), then the template's (hot row, held briefly)
+        const mine = await tx.$queryRaw<Array<{ count: number }>>`
+          INSERT INTO "CouponClaimCount" ("templateId", "memberId", "count") VALUES (${t.id}, ${memberId}, 1)
+          ON CONFLICT ("templateId", "memberId") DO UPDATE SET "count" = "CouponClaimCount"."count" + 1
+          WHERE "CouponClaimCount"."count" < ${t.perUserLimit}::int
+          RETURNING "count"`;
+        if (!mine.length) throw new Refusal(CouponCode.LIMIT_REACHED);
+        const taken = await tx.$executeRaw`
+          UPDATE "CouponTemplate" SET "issuedCount" = "issuedCount" + 1 WHERE "id" = ${t.id} AND "active" AND "issuedCount" < "totalQuantity"`;
+        if (taken !== 1) throw new Refusal(CouponCode.SOLD_OUT);
+        return tx.coupon.create({ data: { id: randomUUID(), templateId: t.id, memberId, validFrom, validTo }, include: { template: true } });
+      });
+      return { code: CouponCode.OK, coupon };
+    } catch (e) {
+      if (e instanceof Refusal) return { code: e.code, coupon: null };
+      throw e;
+    }
+  }
+
+  /** Registration: one coupon of every active NEW_USER template (idempotent: a second call adds none). */
+  async issueNewUser(memberId: string): Promise<number> {
+    if (typeof memberId !== "string" || !memberId || memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
+    const ts = await this.d.prisma.couponTemplate.findMany({ where: { type: "NEW_USER", active: true }, select: { id: true } });
+    let n = 0;
+    for (const t of ts) {
+      const held = await this.d.prisma.couponClaimCount.findUnique({ where: { templateId_memberId: { templateId: t.id, memberId } } });
+      if (held) continue;
+      if ((await this.claim(memberId, t.id, { allowNewUser: true })).code === CouponCode.OK) n++;
+    }
+    return n;
+  }
+
+  mine(memberId: string) {
+    return this.d.prisma.coupon.findMany({ where: { memberId }, include: { template: true }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
+  }
+
+  /** What an order saves with a template on `itemsTotal`, or null when it does not apply. */
+  discountFor(t: CouponTemplate, itemsTotal: Decimal): Decimal | null {
+    if (itemsTotal.lt(t.threshold.toString())) return null;
+    const digits = currencyDecimals(t.currency);
+    let off: Decimal;
+    if (t.type === "DISCOUNT") {
+      off = itemsTotal.times(new Decimal(1).minus(t.rate!.toString())).toDecimalPlaces(digits, Decimal.ROUND_DOWN);
+      if (t.cap) off = Decimal.min(off, t.cap.toString());
+    } else off = new Decimal(t.amount!.toString());
+    return Decimal.min(off, itemsTotal);
+  }
+
+  /**
+   * Locks the member's coupon for an order (internal, order's placeOrder workflow). Idempotent per
+   * orderId: locking again for the same order answers OK with the same discount.
+   */
+  async lock(input: LockInput): Promise<LockOutcome> {
+    const refuse = (reason: string): LockOutcome => ({ code: CouponCode.COUPON_UNAVAILABLE, discount: "0", reason });
+    for (const [f, v] of [["memberId", input.memberId], ["couponId", input.couponId], ["orderId", input.orderId]] as const)
+      if (typeof v !== "string" || !v || v.length > 64) throw badInput(`${f} must be a non-empty id`, { field: f });
+    const c = await this.d.prisma.coupon.findUnique({ where: { id: input.couponId }, include: { template: true } });
+    if (!c || c.memberId !== input.memberId) return refuse("NOT_FOUND");
+    if (c.status === "LOCKED" && c.orderId === input.orderId) return { code: CouponCode.OK, discount: formatAmount(c.discount ?? 0, c.template.currency), reason: null };
+    if (c.status !== "UNUSED") return refuse(c.status === "USED" ? "USED" : "LOCKED");
+    const now = Date.now();
+    if (c.validFrom.getTime() > now) return refuse("NOT_YET_VALID");
+    if (c.validTo.getTime() <= now) return refuse("EXPIRED");
+    if (input.currency !== c.template.currency) return refuse("CURRENCY");
+    const total = parseAmount(input.itemsTotal, input.currency, { field: "itemsTotal", allowZero: true });
+    const t = c.template;
+    if (t.scope === "SPUS" && !(input.spuIds ?? []).some((s) => t.scopeIds.includes(s))) return refuse("SCOPE");
+    if (t.scope === "CATEGORIES" && !(input.categoryIds ?? []).some((s) => t.scopeIds.includes(s))) return refuse("SCOPE");
+    const off = this.discountFor(t, total);
+    if (!off) return refuse("THRESHOLD");
+    const changed = await this.d.prisma.coupon.updateMany({
+      where: { id: c.id, status: "UNUSED" },
+      data: { status: "LOCKED", orderId: input.orderId, discount: off.toFixed(), lockedAt: new Date() },
+    }).catch((e) => {
+      if ((e as { code?: string }).code === "P2002") return { count: 0 }; // the order already holds another coupon
+      throw e;
+    });
+    if (changed.count !== 1) {
+      const again = await this.d.prisma.coupon.findUnique({ where: { id: c.id } });
+      if (again?.status === "LOCKED" && again.orderId === input.orderId) return { code: CouponCode.OK, discount: formatAmount(again.discount ?? 0, t.currency), reason: null };
+      return refuse(again?.orderId === input.orderId || !again || again.status === "UNUSED" ? "ORDER_HAS_COUPON" : "LOCKED");
+    }
+    return { code: CouponCode.OK, discount: formatAmount(off, t.currency), reason: null };
+  }
+
+  /** The order was cancelled / timed out: its coupon is usable again. Idempotent. */
+  async release(orderId: string): Promise<boolean> {
+    if (typeof orderId !== "string" || !orderId) throw badInput("orderId is required", { field: "orderId" });
+    await this.d.prisma.coupon.updateMany({ where: { orderId, status: "LOCKED" }, data: { status: "UNUSED", orderId: null, discount: null, lockedAt: null } });
+    return true;
+  }
+
+  /** The order was paid: its coupon is used. Idempotent; false when the order holds no coupon. */
+  async consume(orderId: string): Promise<boolean> {
+    if (typeof orderId !== "string" || !orderId) throw badInput("orderId is required", { field: "orderId" });
+    await this.d.prisma.coupon.updateMany({ where: { orderId, status: "LOCKED" }, data: { status: "USED", usedAt: new Date() } });
+    return (await this.d.prisma.coupon.count({ where: { orderId, status: "USED" } })) === 1;
+  }
+}
+
+/** Status shown to the member: UNUSED past its validity reads EXPIRED. */
+export function displayStatus(c: Coupon, now = Date.now()): string {
+  return c.status === "UNUSED" && c.validTo.getTime() <= now ? "EXPIRED" : c.status;
+}
+
+function parseTime(v: string, field: string): Date {
+  const d = typeof v === "string" && v.length <= 40 ? new Date(v) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw badInput(`${field} must be an ISO-8601 time`, { field });
+  return d;
+}
+

@@ -1,0 +1,158 @@
+/**
+ * Coupons on real PostgreSQL: templates, claims (total and per-user limits under parallel claims),
+ * NEW_USER issuance, lock / release / consume for orders (idempotent, exclusive), validity.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "@mallgraph/platform/config";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createPromotionSubgraph } from "../src/index.ts";
+import { admin, clientFor, type Gql } from "./support/env.ts";
+
+const CREATE = `mutation($input: CouponTemplateInput!) { adminCreateCouponTemplate(input: $input) { id name type threshold amount rate cap scope totalQuantity issuedCount perUserLimit } }`;
+const CLAIM = `mutation($t: ID!) { claimCoupon(templateId: $t) { code coupon { id status template { name } } } }`;
+const MINE = `query { myCoupons { id status discount template { name type threshold amount } } }`;
+const LOCK = `mutation($m: ID!, $c: ID!, $o: ID!, $t: String!, $cur: String!, $spus: [ID!]) {
+  couponLock(memberId: $m, couponId: $c, orderId: $o, itemsTotal: $t, currency: $cur, spuIds: $spus) { code discount reason } }`;
+const RELEASE = `mutation($o: ID!) { couponRelease(orderId: $o) }`;
+const CONSUME = `mutation($o: ID!) { couponConsume(orderId: $o) }`;
+const NEW_USER = `mutation($m: ID!) { couponIssueNewUser(memberId: $m) }`;
+const INTERNAL = { kind: "internal" as const, service: "order" };
+
+describe("coupons", () => {
+  let db: TestSchema;
+  let redis: TestRedis;
+  let sg: Awaited<ReturnType<typeof createPromotionSubgraph>>;
+  let call: Gql;
+  beforeAll(async () => {
+    db = await createTestSchema("promotion");
+    redis = createTestRedis();
+    const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
+    sg = await createPromotionSubgraph({ config, databaseUrl: db.url, port: 0 });
+    call = clientFor(sg.url, config.INTERNAL_SECRET);
+  });
+  afterAll(async () => {
+    await sg?.stop();
+    await closeQueueConnections();
+    await redis?.cleanup();
+    await db?.drop();
+  });
+  const later = (days: number) => new Date(Date.now() + days * 86400_000).toISOString();
+  const template = async (input: Record<string, unknown>) => {
+    const r = await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 100, perUserLimit: 1, ...input } }, admin());
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data.adminCreateCouponTemplate;
+  };
+  const claim = async (who: string, t: string) => (await call(CLAIM, { t }, who)).data.claimCoupon;
+  const lock = async (m: string, c: string, o: string, t: string, extra: Record<string, unknown> = {}) => (await call(LOCK, { m, c, o, t, cur: "CNY", ...extra }, INTERNAL)).data.couponLock;
+
+  it("templates: the four types; bad input refused and nothing written; operators only", async () => {
+    const fr = await template({ name: "满100减20", type: "FULL_REDUCTION", threshold: "100", amount: "20" });
+    expect(fr).toMatchObject({ type: "FULL_REDUCTION", threshold: "100.00", amount: "20.00", rate: null, scope: "ALL", issuedCount: 0 });
+    expect(await template({ name: "85折", type: "DISCOUNT", threshold: "50", rate: "0.85", cap: "30" })).toMatchObject({ rate: "0.85", cap: "30.00", amount: null });
+    expect(await template({ name: "立减5", type: "NO_THRESHOLD", amount: "5" })).toMatchObject({ threshold: "0.00", amount: "5.00" });
+    expect(await template({ name: "新人券", type: "NEW_USER", amount: "10", validFrom: later(-1), validTo: later(30), validDays: null })).toMatchObject({ type: "NEW_USER" });
+    const count = () => sg.services.prisma.couponTemplate.count();
+    const before = await count();
+    const bad: Array<Record<string, unknown>> = [
+      { name: "x", type: "FULL_REDUCTION", threshold: "20", amount: "20" },
+      { name: "x", type: "FULL_REDUCTION", threshold: "100", amount: "20.001" },
+      { name: "x", type: "DISCOUNT", rate: "1.5" },
+      { name: "x", type: "DISCOUNT", rate: "0.8", amount: "3" },
+      { name: "x", type: "NO_THRESHOLD", amount: "5", threshold: "10" },
+      { name: "x", type: "NO_THRESHOLD", amount: "5", currency: "XXX" },
+      { name: "x", type: "NO_THRESHOLD", amount: "5", validDays: 0 },
+      { name: "x", type: "NO_THRESHOLD", amount: "5", validDays: null, validFrom: later(2), validTo: later(1) },
+      { name: "x", type: "NO_THRESHOLD", amount: "5", perUserLimit: 101 },
+      { name: "x", type: "NO_THRESHOLD", amount: "5", scope: "SPUS" },
+      { name: " ", type: "NO_THRESHOLD", amount: "5" },
+    ];
+    for (const b of bad) expect((await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 100, perUserLimit: 1, ...b } }, admin())).errors?.[0]?.extensions?.code, JSON.stringify(b)).toBe("BAD_USER_INPUT");
+    const input = { name: "x", type: "NO_THRESHOLD", amount: "5", currency: "CNY", validDays: 7, totalQuantity: 1, perUserLimit: 1 };
+    expect((await call(CREATE, { input }, "member-1")).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await call(CREATE, { input }, admin(["order:write"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(await count()).toBe(before);
+  });
+
+  it("300 members claim in parallel against 50 coupons: exactly 50; one member's 20 parallel claims against a limit of 2: exactly 2", async () => {
+    const t = await template({ name: "抢券", type: "NO_THRESHOLD", amount: "3", totalQuantity: 50, perUserLimit: 2 });
+    const r = await Promise.all(Array.from({ length: 300 }, (_, i) => claim(`c-${i}`, t.id)));
+    expect(r.filter((x) => x.code === "OK").length).toBe(50);
+    expect(r.filter((x) => x.code === "SOLD_OUT").length).toBe(250);
+    const p = sg.services.prisma;
+    expect((await p.couponTemplate.findUniqueOrThrow({ where: { id: t.id } })).issuedCount).toBe(50);
+    expect(await p.coupon.count({ where: { templateId: t.id } })).toBe(50);
+    // refused claims left no per-user count behind
+    expect(await p.couponClaimCount.aggregate({ where: { templateId: t.id }, _sum: { count: true } })).toEqual({ _sum: { count: 50 } });
+
+    const u = await template({ name: "限领2张", type: "NO_THRESHOLD", amount: "3", totalQuantity: 1000, perUserLimit: 2 });
+    const mine = await Promise.all(Array.from({ length: 20 }, () => claim("hoarder", u.id)));
+    expect(mine.filter((x) => x.code === "OK").length).toBe(2);
+    expect(mine.filter((x) => x.code === "LIMIT_REACHED").length).toBe(18);
+    expect(await p.coupon.count({ where: { templateId: u.id, memberId: "hoarder" } })).toBe(2);
+    expect((await p.couponTemplate.findUniqueOrThrow({ where: { id: u.id } })).issuedCount).toBe(2);
+    expect((await call(CLAIM, { t: "no-such" }, "hoarder")).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect((await call(CLAIM, { t: u.id })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("NEW_USER coupons are issued once at registration, never claimed; myCoupons lists them", async () => {
+    const nu = (await sg.services.prisma.couponTemplate.findFirstOrThrow({ where: { type: "NEW_USER" } })).id;
+    expect(await claim("newbie", nu)).toEqual({ code: "NOT_CLAIMABLE", coupon: null });
+    const issued = await Promise.all(Array.from({ length: 5 }, () => call(NEW_USER, { m: "newbie" }, INTERNAL)));
+    expect(issued.reduce((s, r) => s + r.data.couponIssueNewUser, 0)).toBe(1);
+    expect((await call(NEW_USER, { m: "newbie" }, "newbie")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const list = (await call(MINE, {}, "newbie")).data.myCoupons;
+    expect(list).toEqual([{ id: expect.any(String), status: "UNUSED", discount: null, template: { name: "新人券", type: "NEW_USER", threshold: "0.00", amount: "10.00" } }]);
+  });
+
+  it("lock / release / consume: threshold, discount with cap, scope, ownership, one order per coupon, idempotent", async () => {
+    const fr = await template({ name: "满100减20 B", type: "FULL_REDUCTION", threshold: "100", amount: "20" });
+    const dc = await template({ name: "85折 B", type: "DISCOUNT", threshold: "0", rate: "0.85", cap: "30" });
+    const sp = await template({ name: "SPU券", type: "NO_THRESHOLD", amount: "8", scope: "SPUS", scopeIds: ["spu-1"] });
+    const c1 = (await claim("buyer", fr.id)).coupon.id;
+    const c2 = (await claim("buyer", dc.id)).coupon.id;
+    const c3 = (await claim("buyer", sp.id)).coupon.id;
+    expect(await lock("buyer", c1, "o-1", "99.99")).toEqual({ code: "COUPON_UNAVAILABLE", discount: "0", reason: "THRESHOLD" });
+    expect(await lock("someone-else", c1, "o-1", "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "NOT_FOUND" });
+    expect(await lock("buyer", c1, "o-1", "150.00", { cur: "USD" })).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "CURRENCY" });
+    expect(await lock("buyer", c3, "o-3", "50.00", { spus: ["spu-2"] })).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "SCOPE" });
+    expect(await lock("buyer", c3, "o-3", "5.00", { spus: ["spu-1"] })).toEqual({ code: "OK", discount: "5.00", reason: null });
+    // DISCOUNT: 15% of 100.01 = 15.0015 → 15.00 (rounded down); capped at 30 for 1000
+    expect(await lock("buyer", c2, "o-2", "100.01")).toEqual({ code: "OK", discount: "15.00", reason: null });
+    expect(await call(RELEASE, { o: "o-2" }, INTERNAL)).toEqual({ data: { couponRelease: true } });
+    expect(await lock("buyer", c2, "o-2b", "1000.00")).toEqual({ code: "OK", discount: "30.00", reason: null });
+    // ten orders race for one coupon: exactly one gets it; repeats of the winner answer OK again
+    const race = await Promise.all(Array.from({ length: 10 }, (_, i) => lock("buyer", c1, `race-${i}`, "150.00")));
+    const winners = race.map((r, i) => (r.code === "OK" ? `race-${i}` : null)).filter(Boolean);
+    expect(winners.length).toBe(1);
+    expect(race.find((r) => r.code === "OK")!.discount).toBe("20.00");
+    expect(await lock("buyer", c1, winners[0]!, "150.00")).toEqual({ code: "OK", discount: "20.00", reason: null });
+    expect(await lock("buyer", c1, "late", "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "LOCKED" });
+    // one coupon per order
+    const c4 = (await claim("buyer", (await template({ name: "立减1", type: "NO_THRESHOLD", amount: "1" })).id)).coupon.id;
+    expect(await lock("buyer", c4, winners[0]!, "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "ORDER_HAS_COUPON" });
+    // consume (paid) is idempotent; a used coupon is neither released nor locked again
+    expect((await call(CONSUME, { o: winners[0] }, INTERNAL)).data.couponConsume).toBe(true);
+    expect((await call(CONSUME, { o: winners[0] }, INTERNAL)).data.couponConsume).toBe(true);
+    expect((await call(RELEASE, { o: winners[0] }, INTERNAL)).data.couponRelease).toBe(true);
+    expect(await lock("buyer", c1, "again", "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "USED" });
+    expect((await call(CONSUME, { o: "no-coupon-order" }, INTERNAL)).data.couponConsume).toBe(false);
+    const statuses = Object.fromEntries((await call(MINE, {}, "buyer")).data.myCoupons.map((c: { id: string; status: string; discount: string | null }) => [c.id, [c.status, c.discount]]));
+    expect(statuses[c1]).toEqual(["USED", "20.00"]);
+    expect(statuses[c2]).toEqual(["LOCKED", "30.00"]);
+    expect(statuses[c4]).toEqual(["UNUSED", null]);
+    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", t: "1.00", cur: "CNY" }, "buyer")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", t: "abc", cur: "CNY" }, INTERNAL)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("validity: fixed dates end claims; an expired coupon reads EXPIRED and cannot be locked", async () => {
+    const t = await template({ name: "短券", type: "NO_THRESHOLD", amount: "2", validDays: 1 });
+    const c = (await claim("late-buyer", t.id)).coupon.id;
+    await sg.services.prisma.coupon.update({ where: { id: c }, data: { validTo: new Date(Date.now() - 1000) } });
+    expect((await call(MINE, {}, "late-buyer")).data.myCoupons[0].status).toBe("EXPIRED");
+    expect(await lock("late-buyer", c, "o-exp", "10.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "EXPIRED" });
+    const fixed = await template({ name: "限时券", type: "NO_THRESHOLD", amount: "2", validDays: null, validFrom: later(-2), validTo: later(1) });
+    await sg.services.prisma.couponTemplate.update({ where: { id: fixed.id }, data: { validTo: new Date(Date.now() - 1000) } });
+    expect(await claim("late-buyer", fixed.id)).toEqual({ code: "EXPIRED", coupon: null });
+  });
+});
