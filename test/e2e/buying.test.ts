@@ -3,7 +3,8 @@
  * processes, seeded demo data), driven with the contract operations over HTTP and graphql-ws:
  * register → search → add to cart → place order → createPayment(SANDBOX) → sandboxCompletePayment →
  * the subscription receives PAID → cancelling a second unpaid order gives its stock back; paying a
- * paid or a cancelled order is refused; a third order is paid from the real member wallet.
+ * paid or a cancelled order is refused; a third order is paid from the real member wallet and
+ * refunded to it through an approved after-sales request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
@@ -119,5 +120,15 @@ describe("buying path through the gateway", () => {
     expect(after.frozen.toFixed(2)).toBe("0.00");
     await waitFor(async () => (await api.ok("Order", { id: third.order.id }, token)).order.status === "PAID", "the wallet-paid order");
     expect(await stockOf(sku.id)).toBe(start - 3);
+
+    // after-sales across order and payment: request → operator approves → REFUNDING → payment
+    // refunds to the wallet → REFUNDED; the buyer has exactly the money back
+    const req = await api.raw(`mutation($o: ID!) { requestAfterSale(orderId: $o, type: REFUND, reason: "changed my mind") { code afterSale { id status } } }`, { o: third.order.id }, { token });
+    expect(req.data?.requestAfterSale).toMatchObject({ code: "OK", afterSale: { status: "REQUESTED" } });
+    const review = await api.raw(`mutation($id: ID!) { adminReviewAfterSale(id: $id, approve: true, note: "ok") { code afterSale { status } } }`, { id: req.data.requestAfterSale.afterSale.id }, { token: admin });
+    expect(review.data).toEqual({ adminReviewAfterSale: { code: "OK", afterSale: { status: "APPROVED" } } });
+    await waitFor(async () => (await api.ok("Order", { id: third.order.id }, token)).order.status === "REFUNDED", "the refunded order");
+    const refunded = await wallet();
+    expect([refunded.balance.toFixed(2), refunded.frozen.toFixed(2)]).toEqual([before.balance.toFixed(2), "0.00"]);
   }, 120_000);
 });
