@@ -4,6 +4,8 @@ import { readSession } from "@mallgraph/platform/auth";
 import { eventChannel } from "@mallgraph/platform/events";
 import { PERMISSION_NAMES } from "../src/permissions.ts";
 import { seed } from "../src/seed.ts";
+import { typeDefs } from "../src/index.ts";
+import { Kind, parse, type ObjectTypeDefinitionNode } from "graphql";
 import { adminIdentity, createHarness, INTERNAL, newPhone, registerMember, REQUEST_CODE, waitFor, type Harness } from "./helpers.ts";
 
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
@@ -145,6 +147,44 @@ describe("operators, RBAC, admin fields", () => {
   it("internal callers pass admin checks (trusted services), anonymous ones do not", async () => {
     expect((await h.ok(`{ adminPermissions { name } }`, {}, INTERNAL)).adminPermissions).toHaveLength(PERMISSION_NAMES.length);
     expect(code(await h.gql(`{ adminPermissions { name } }`))).toBe("UNAUTHENTICATED");
+  });
+
+  it("every admin field checks its permission: members, anonymous callers and operators without it are refused", async () => {
+    // The operator fields of the schema (a new one must be listed here with its permission).
+    const GUARDED: Record<string, { permission: string; op: string }> = {
+      sentMessages: { permission: "message:read", op: `{ sentMessages(recipient: "13800000000") { id } }` },
+      adminMembers: { permission: "member:read", op: `{ adminMembers { hasNextPage } }` },
+      adminRoles: { permission: "admin:write", op: `{ adminRoles { id } }` },
+      adminPermissions: { permission: "admin:write", op: `{ adminPermissions { name } }` },
+      adminCreateRole: { permission: "admin:write", op: `mutation { adminCreateRole(name: "sneaky", permissions: ["admin:write"]) { id } }` },
+      adminAssignRole: { permission: "admin:write", op: `mutation { adminAssignRole(operatorId: "x", roleId: "y") { id } }` },
+      adminCreateOperator: { permission: "admin:write", op: `mutation { adminCreateOperator(username: "sneaky", password: "sneaky-pass") { id } }` },
+      adminAddCurrency: { permission: "currency:write", op: `mutation { adminAddCurrency(code: "XAU", name: "Gold", decimals: 2) { code } }` },
+    };
+    const doc = parse(typeDefs);
+    const fields = doc.definitions
+      .filter((d): d is ObjectTypeDefinitionNode => d.kind === Kind.OBJECT_TYPE_DEFINITION && (d.name.value === "Query" || d.name.value === "Mutation"))
+      .flatMap((d) => (d.fields ?? []).map((f) => f.name.value))
+      .filter((f) => f.startsWith("admin") || f === "sentMessages");
+    // adminLogin is how an operator gets in; adminMe answers null to anyone but the operator.
+    expect(fields.filter((f) => f !== "adminLogin" && f !== "adminMe").sort()).toEqual(Object.keys(GUARDED).sort());
+
+    const root = await adminIdentity(h);
+    await h.ok(`mutation { adminCreateOperator(username: "no_perms", password: "no-perms-pass") { id } }`, {}, root);
+    const bare = await adminIdentity(h, "no_perms", "no-perms-pass");
+    const m = await registerMember(h);
+    const before = await Promise.all([h.sg.services.prisma.role.count(), h.sg.services.prisma.operator.count(), h.sg.services.prisma.currency.count()]);
+    for (const [field, { permission, op }] of Object.entries(GUARDED)) {
+      expect([field, code(await h.gql(op))]).toEqual([field, "UNAUTHENTICATED"]);
+      expect([field, code(await h.gql(op, {}, m.identity))]).toEqual([field, "UNAUTHENTICATED"]);
+      expect([field, code(await h.gql(op, {}, bare))]).toEqual([field, "FORBIDDEN"]);
+      // Holding every other permission is not enough either.
+      const allButOne = { ...root, permissions: PERMISSION_NAMES.filter((p) => p !== permission) };
+      expect([field, code(await h.gql(op, {}, allButOne))]).toEqual([field, "FORBIDDEN"]);
+    }
+    expect(await Promise.all([h.sg.services.prisma.role.count(), h.sg.services.prisma.operator.count(), h.sg.services.prisma.currency.count()])).toEqual(before);
+    expect((await h.ok(`{ adminMe { id } }`, {}, m.identity)).adminMe).toBeNull();
+    expect((await h.ok(`{ adminMe { username permissions } }`, {}, bare)).adminMe).toEqual({ username: "no_perms", permissions: [] });
   });
 
   it("operator brute force: locked after 5 failures even with the right password", async () => {
