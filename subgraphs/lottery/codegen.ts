@@ -16,6 +16,7 @@ const config: CodegenConfig = {
           RedEnvelopeRainEvent: "../services/rain.ts#RainEventPayload",
           LotteryAward: "./prisma/client.ts#Award as AwardRow",
           LotteryActivity: "./prisma/client.ts#Activity as ActivityRow",
+          LotteryStrategy: "../services/setup.ts#StrategyWithAwards",
           PointsAccount: "./prisma/client.ts#PointsAccount as PointsAccountRow",
         },
       },

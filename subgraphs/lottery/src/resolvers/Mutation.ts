@@ -1,9 +1,43 @@
 import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
-import type { MutationResolvers } from "../generated/graphql.ts";
+import { badInput } from "@mallgraph/platform/errors";
+import type { LotteryAwardInput, MutationResolvers } from "../generated/graphql.ts";
+import { upsertActivity, upsertStrategy } from "../services/setup.ts";
+
+const time = (v: string, field: string) => {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw badInput(`${field} must be an ISO-8601 time`, { field });
+  return d;
+};
+const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
 export const Mutation: MutationResolvers = {
   adminCreateRedEnvelopeRain: asAdmin("lottery:write", (_p, { input }, ctx) => ctx.services.rain.create(input, assertPermission(ctx, "lottery:write"))),
   adminCloseRedEnvelopeRain: asAdmin("lottery:write", (_p, { id }, ctx) => ctx.services.rain.close(id)),
+  adminSaveLotteryStrategy: asAdmin("lottery:write", async (_p, { input }, ctx) => {
+    const saved = await upsertStrategy(ctx.services.prisma, {
+      name: input.name,
+      awards: input.awards.map((a: LotteryAwardInput) => ({ name: a.name, kind: a.kind, rate: a.rate, points: opt(a.points), stock: opt(a.stock), lockAfterDraws: opt(a.lockAfterDraws) })),
+      fallback: input.fallbackAward,
+      blacklistAward: opt(input.blacklistAward),
+      blacklist: opt(input.blacklist),
+      weightRules: opt(input.weightRules),
+    });
+    ctx.services.draws.disarm(saved.id);
+    return saved;
+  }),
+  adminSaveLotteryActivity: asAdmin("lottery:write", (_p, { input }, ctx) =>
+    upsertActivity(ctx.services.prisma, {
+      name: input.name,
+      strategyId: input.strategyId,
+      state: input.state,
+      startsAt: time(input.startsAt, "startsAt"),
+      endsAt: time(input.endsAt, "endsAt"),
+      quotaTotal: opt(input.quotaTotal),
+      quotaMonth: opt(input.quotaMonth),
+      quotaDay: opt(input.quotaDay),
+      pointsPerDraw: opt(input.pointsPerDraw),
+    }),
+  ),
   grabRedEnvelope: asMember((_p, { rainId }, ctx) => ctx.services.rain.grab(rainId, memberId(ctx))),
   draw: asMember(async (_p, { activityId, idempotencyKey }, ctx) => {
     const r = await ctx.services.draws.draw(memberId(ctx), activityId, idempotencyKey);

@@ -26,6 +26,9 @@ import { buildTable, drawFrom, type LookupTable } from "./table.ts";
 import { dayOf, monthOf } from "./days.ts";
 import { isUniqueViolation, type PointsService } from "./points.ts";
 
+/** Armed strategies are reloaded after this long (operators' changes reach every instance). */
+const ARM_TTL_MS = 30_000;
+
 export interface WeightRule {
   minPointsSpent: number;
   awardIds: string[];
@@ -60,7 +63,7 @@ export interface DrawServiceDeps {
 export class DrawService {
   private readonly k: KeyFn;
   private readonly takeStockLua: (...args: Array<string | number>) => Promise<[number, number]>;
-  private readonly armed = new Map<string, Promise<ArmedStrategy>>();
+  private readonly armed = new Map<string, { p: Promise<ArmedStrategy>; at: number }>();
   now: () => number;
 
   constructor(private readonly d: DrawServiceDeps) {
@@ -81,12 +84,11 @@ export class DrawService {
    * the live counter is never overwritten by the database's possibly older copy).
    */
   arm(strategyId: string): Promise<ArmedStrategy> {
-    let p = this.armed.get(strategyId);
-    if (!p) {
-      p = this.load(strategyId);
-      this.armed.set(strategyId, p);
-      p.catch(() => this.armed.delete(strategyId));
-    }
+    const hit = this.armed.get(strategyId);
+    if (hit && hit.at > this.now() - ARM_TTL_MS) return hit.p;
+    const p = this.load(strategyId);
+    this.armed.set(strategyId, { p, at: this.now() });
+    p.catch(() => this.armed.delete(strategyId));
     return p;
   }
 

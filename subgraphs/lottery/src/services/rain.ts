@@ -173,9 +173,9 @@ export class RainService {
 
   /** One grab (one Lua call); an OK grab is handed to the credit job and announced live. */
   async grab(rainId: string, memberId: string): Promise<GrabResult> {
-    const shards = Number(await this.d.redis.hget(this.metaKey(rainId), "shards"));
-    if (!shards) return { code: "NOT_ONLINE", amount: null, currency: null };
-    const currency = (await this.d.redis.hget(this.metaKey(rainId), "currency"))!;
+    const [shardCount, currency] = await this.d.redis.hmget(this.metaKey(rainId), "shards", "currency");
+    const shards = Number(shardCount);
+    if (!shards || !currency) return { code: "NOT_ONLINE", amount: null, currency: null };
     const startShard = createHash("sha1").update(memberId).digest().readUInt32BE(0) % shards;
     const now = this.now();
     const keys = [this.metaKey(rainId), this.grabsKey(rainId), ...this.shardKeys(rainId, shards)];

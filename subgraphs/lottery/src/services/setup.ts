@@ -27,11 +27,49 @@ export interface StrategyDef {
   weightRules?: Array<{ minPointsSpent: number; awards: string[] }>;
 }
 
-export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Promise<Strategy & { awards: Award[] }> {
-  const slots = def.awards.reduce((s, a) => s + slotsOf(a.rate), 0);
-  if (slots !== TABLE_SCALE) throw badInput(`award rates must sum to 1 (they sum to ${new Decimal(slots).div(TABLE_SCALE)})`);
-  const names = new Set(def.awards.map((a) => a.name));
-  for (const n of [def.fallback, def.blacklistAward, ...(def.weightRules ?? []).flatMap((w) => w.awards)]) if (n && !names.has(n)) throw badInput(`unknown award ${n}`);
+const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+
+function rateSlots(rate: string, name: string): number {
+  try {
+    if (typeof rate !== "string" || !/^\d+(\.\d+)?$/.test(rate)) throw new RangeError("not a decimal");
+    return slotsOf(rate);
+  } catch {
+    throw badInput(`rate of ${name} must be a decimal between 0 and 1 with at most 4 decimals`, { field: "rate" });
+  }
+}
+
+/** Checks a strategy definition; throws BAD_USER_INPUT before anything is written. */
+export function validateStrategy(def: StrategyDef): void {
+  if (!def.name?.trim() || def.name.length > 100) throw badInput("name must be 1 to 100 characters", { field: "name" });
+  if (!def.awards?.length || def.awards.length > 100) throw badInput("a strategy needs 1 to 100 awards", { field: "awards" });
+  const slots = new Map<string, number>();
+  for (const a of def.awards) {
+    if (!a.name?.trim() || a.name.length > 100) throw badInput("award names must be 1 to 100 characters", { field: "awards" });
+    if (slots.has(a.name)) throw badInput(`award ${a.name} appears twice`, { field: "awards" });
+    slots.set(a.name, rateSlots(a.rate, a.name));
+    if (a.points !== undefined && a.points !== null && !int(a.points, 0)) throw badInput(`points of ${a.name} must be a non-negative integer`, { field: "points" });
+    if (a.kind === "POINTS" && !int(a.points, 1)) throw badInput(`POINTS award ${a.name} needs points > 0`, { field: "points" });
+    if (a.stock !== undefined && a.stock !== null && !int(a.stock, -1)) throw badInput(`stock of ${a.name} must be -1 (unlimited) or ≥ 0`, { field: "stock" });
+    if (a.lockAfterDraws !== undefined && a.lockAfterDraws !== null && !int(a.lockAfterDraws, 0)) throw badInput(`lockAfterDraws of ${a.name} must be ≥ 0`, { field: "lockAfterDraws" });
+  }
+  const total = [...slots.values()].reduce((s, x) => s + x, 0);
+  if (total !== TABLE_SCALE) throw badInput(`award rates must sum to 1 (they sum to ${new Decimal(total).div(TABLE_SCALE)})`, { field: "rate" });
+  for (const n of [def.fallback, def.blacklistAward, ...(def.weightRules ?? []).flatMap((w) => w.awards)]) if (n && !slots.has(n)) throw badInput(`unknown award ${n}`);
+  const fallback = def.awards.find((a) => a.name === def.fallback);
+  if (!fallback) throw badInput("a fallback award is required", { field: "fallback" });
+  if ((fallback.stock ?? -1) !== -1 || (fallback.lockAfterDraws ?? 0) !== 0) throw badInput("the fallback award must have unlimited stock and no lock", { field: "fallback" });
+  const thresholds = new Set<number>();
+  for (const w of def.weightRules ?? []) {
+    if (!int(w.minPointsSpent, 1) || thresholds.has(w.minPointsSpent)) throw badInput("weight rule thresholds must be distinct positive integers", { field: "weightRules" });
+    thresholds.add(w.minPointsSpent);
+    if (w.awards.reduce((s, n) => s + slots.get(n)!, 0) === 0) throw badInput("a weight rule needs at least one award with a positive rate", { field: "weightRules" });
+  }
+}
+
+export type StrategyWithAwards = Strategy & { awards: Award[] };
+
+export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Promise<StrategyWithAwards> {
+  validateStrategy(def);
   return prisma.$transaction(async (tx) => {
     let strategy = await tx.strategy.upsert({ where: { name: def.name }, create: { name: def.name, fallbackAwardId: "" }, update: {} });
     const byName = new Map<string, Award>();
@@ -45,6 +83,8 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
       });
       byName.set(a.name, row);
     }
+    // Awards left out of a changed strategy can no longer be won (kept: orders refer to them).
+    await tx.award.updateMany({ where: { strategyId: strategy.id, name: { notIn: [...byName.keys()] } }, data: { rate: "0" } });
     strategy = await tx.strategy.update({
       where: { id: strategy.id },
       data: {
@@ -71,7 +111,12 @@ export interface ActivityDef {
 }
 
 export async function upsertActivity(prisma: PrismaClient, def: ActivityDef): Promise<Activity> {
-  if (def.endsAt <= def.startsAt) throw badInput("endsAt must be after startsAt");
+  if (!def.name?.trim() || def.name.length > 100) throw badInput("name must be 1 to 100 characters", { field: "name" });
+  if (Number.isNaN(def.startsAt.getTime()) || Number.isNaN(def.endsAt.getTime())) throw badInput("startsAt and endsAt must be ISO-8601 times");
+  if (def.endsAt <= def.startsAt) throw badInput("endsAt must be after startsAt", { field: "endsAt" });
+  for (const f of ["quotaTotal", "quotaMonth", "quotaDay", "pointsPerDraw"] as const)
+    if (def[f] !== undefined && def[f] !== null && !int(def[f], 0)) throw badInput(`${f} must be a non-negative integer`, { field: f });
+  if (!(await prisma.strategy.findUnique({ where: { id: def.strategyId }, select: { id: true } }))) throw badInput("unknown strategy", { field: "strategyId" });
   const data = { strategyId: def.strategyId, startsAt: def.startsAt, endsAt: def.endsAt, state: def.state ?? "ONLINE", quotaTotal: def.quotaTotal ?? 0, quotaMonth: def.quotaMonth ?? 0, quotaDay: def.quotaDay ?? 0, pointsPerDraw: def.pointsPerDraw ?? 0 };
   return prisma.activity.upsert({ where: { name: def.name }, create: { name: def.name, ...data }, update: data });
 }

@@ -1,0 +1,83 @@
+/** Operators save strategies and activities; bad input is refused with nothing written. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
+
+const SAVE_STRATEGY = `mutation($input: LotteryStrategyInput!) { adminSaveLotteryStrategy(input: $input) { id name awards { id name kind points } } }`;
+const SAVE_ACTIVITY = `mutation($input: LotteryActivityInput!) { adminSaveLotteryActivity(input: $input) { id name state pointsPerDraw awards { name } } }`;
+const DRAW = `mutation($a: ID!, $k: String!) { draw(activityId: $a, idempotencyKey: $k) { code award { name } } }`;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ workers: false });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const good = () => ({
+  name: "wheel",
+  awards: [
+    { name: "thanks", kind: "NONE", rate: "0.5000" },
+    { name: "points", kind: "POINTS", points: 20, rate: "0.5000", stock: 5, lockAfterDraws: 0 },
+  ],
+  fallbackAward: "thanks",
+  blacklistAward: "thanks",
+  blacklist: ["bad-guy"],
+  weightRules: [{ minPointsSpent: 500, awards: ["points"] }],
+});
+
+describe("admin strategies and activities", () => {
+  it("saves a strategy and an activity members can draw in; saving again updates by name", async () => {
+    const s = await h.gql(SAVE_STRATEGY, { input: good() }, ADMIN);
+    expect(s.errors).toBeUndefined();
+    expect(s.data.adminSaveLotteryStrategy.awards.map((a: any) => a.name)).toEqual(["thanks", "points"]);
+    const input = { name: "spring", strategyId: s.data.adminSaveLotteryStrategy.id, state: "ONLINE", startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quotaDay: 2, pointsPerDraw: 50 };
+    const a = await h.gql(SAVE_ACTIVITY, { input }, ADMIN);
+    expect(a.errors).toBeUndefined();
+    expect(a.data.adminSaveLotteryActivity).toMatchObject({ name: "spring", state: "ONLINE", pointsPerDraw: 50 });
+    const d = await h.gql(DRAW, { a: a.data.adminSaveLotteryActivity.id, k: "1" }, member("m1"));
+    expect(d.data.draw.code).toBe("OK");
+    expect((await h.gql(DRAW, { a: a.data.adminSaveLotteryActivity.id, k: "1" }, member("bad-guy"))).data.draw.award.name).toBe("thanks");
+    // Saving again: same ids; an award left out can no longer be won.
+    const again = await h.gql(SAVE_STRATEGY, { input: { ...good(), awards: [{ name: "thanks", kind: "NONE", rate: "1.0000" }], weightRules: [] } }, ADMIN);
+    expect(again.data.adminSaveLotteryStrategy.id).toBe(s.data.adminSaveLotteryStrategy.id);
+    const rows = await h.sg.services.prisma.award.findMany({ where: { strategyId: s.data.adminSaveLotteryStrategy.id } });
+    expect(rows.find((r) => r.name === "points")!.rate.toString()).toBe("0");
+    for (let i = 2; i < 4; i++) expect((await h.gql(DRAW, { a: a.data.adminSaveLotteryActivity.id, k: String(i) }, member(`m${i}`))).data.draw.award.name).toBe("thanks");
+    const a2 = await h.gql(SAVE_ACTIVITY, { input: { ...input, state: "CLOSED" } }, ADMIN);
+    expect(a2.data.adminSaveLotteryActivity.id).toBe(a.data.adminSaveLotteryActivity.id);
+    expect((await h.gql(DRAW, { a: a.data.adminSaveLotteryActivity.id, k: "x" }, member("m9"))).data.draw.code).toBe("NOT_ONLINE");
+  });
+
+  it("bad strategies and activities are BAD_USER_INPUT and write nothing", async () => {
+    const before = [await h.sg.services.prisma.strategy.count(), await h.sg.services.prisma.award.count(), await h.sg.services.prisma.activity.count()];
+    const g = good();
+    const badStrategies = [
+      { ...g, name: "bad-1", awards: [{ ...g.awards[0], rate: "0.4000" }, g.awards[1]] }, // sums to 0.9
+      { ...g, name: "bad-2", awards: [{ ...g.awards[0], rate: "0.49995" }, g.awards[1]] }, // 5 decimals
+      { ...g, name: "bad-3", awards: [g.awards[0], { ...g.awards[1], points: 0 }] }, // POINTS without points
+      { ...g, name: "bad-4", fallbackAward: "nope" },
+      { ...g, name: "bad-5", fallbackAward: "points" }, // fallback with stock
+      { ...g, name: "bad-6", awards: [g.awards[0], { ...g.awards[1], stock: -2 }] },
+      { ...g, name: "bad-7", weightRules: [{ minPointsSpent: 0, awards: ["points"] }] },
+      { ...g, name: "bad-8", awards: [g.awards[0], { ...g.awards[0] }] }, // duplicate name
+      { ...g, name: "" },
+    ];
+    for (const input of badStrategies) {
+      const r = await h.gql(SAVE_STRATEGY, { input }, ADMIN);
+      expect(r.errors?.[0]?.extensions?.code, input.name).toBe("BAD_USER_INPUT");
+    }
+    const s = (await h.gql(SAVE_STRATEGY, { input: { ...g, name: "ok-strategy" } }, ADMIN)).data.adminSaveLotteryStrategy;
+    const act = { name: "bad-activity", strategyId: s.id, state: "ONLINE", startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 1000).toISOString() };
+    for (const input of [{ ...act, endsAt: act.startsAt }, { ...act, startsAt: "soon" }, { ...act, strategyId: "nope" }, { ...act, quotaDay: -1 }, { ...act, name: " " }]) {
+      const r = await h.gql(SAVE_ACTIVITY, { input }, ADMIN);
+      expect(r.errors?.[0]?.extensions?.code, JSON.stringify(input)).toBe("BAD_USER_INPUT");
+    }
+    expect([await h.sg.services.prisma.strategy.count(), await h.sg.services.prisma.award.count(), await h.sg.services.prisma.activity.count()]).toEqual([before[0]! + 1, before[1]! + 2, before[2]]);
+  });
+
+  it("needs lottery:write", async () => {
+    expect((await h.gql(SAVE_STRATEGY, { input: good() }, { kind: "admin", id: "op-9", permissions: ["lottery:read"] })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await h.gql(SAVE_STRATEGY, { input: good() }, member("m1"))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
