@@ -139,6 +139,21 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(await counts()).toEqual(before);
   });
 
+  it("parallel SKU additions: one SKU per sale-attribute combination, one currency per product", async () => {
+    const p = await h.services.products.create({ title: "Race phone", categoryId: cat.leaf.id });
+    const combo = [cat.colour.values[0]!.id, cat.storage.values[0]!.id];
+    const same = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => h.services.products.addSku(p.id, { code: `RACE-${i}`, title: "r", price: "1.00", currency: "CNY", saleAttributeValueIds: combo })));
+    expect(same.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(same.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason.extensions?.reason === "ATTRIBUTE_MISMATCH")).toBe(true);
+    expect(await h.services.prisma.sku.count({ where: { spuId: p.id } })).toBe(1);
+    const q = await h.services.products.create({ title: "Race phone 2", categoryId: cat.leaf.id });
+    const currencies = ["USD", "EUR", "HKD", "CNY", "USD", "EUR", "HKD", "CNY"];
+    const mixed = await Promise.allSettled(currencies.map((c, i) => h.services.products.addSku(q.id, { code: `RACE-C${i}`, title: "r", price: "1.00", currency: c })));
+    const kept = await h.services.prisma.sku.findMany({ where: { spuId: q.id } });
+    expect(new Set(kept.map((k) => k.currency)).size).toBe(1);
+    expect(kept).toHaveLength(mixed.filter((r) => r.status === "fulfilled").length);
+  });
+
   it("shelving: DRAFT → ON_SHELF → OFF_SHELF → ON_SHELF; no SKU → refused; unknown → NOT_FOUND", async () => {
     const put = `mutation($id: ID!) { adminPutOnShelf(id: $id) { id status onShelfAt } }`;
     const off = `mutation($id: ID!) { adminTakeOffShelf(id: $id) { id status } }`;

@@ -423,6 +423,8 @@ export class ProductService {
 
   async addSku(spuId: string, input: SkuInput): Promise<SkuView> {
     const skuId = await this.tx(async (tx) => {
+      // the SPU row lock serializes SKU additions: sale-attribute combination and currency checks hold under concurrency
+      await tx.$queryRaw`SELECT 1 FROM "Spu" WHERE "id" = ${spuId} FOR UPDATE`;
       const spu = await tx.spu.findUnique({ where: { id: spuId } });
       if (!spu) throw notFound("product", spuId);
       const n = await tx.sku.count({ where: { spuId } });
@@ -439,6 +441,7 @@ export class ProductService {
       const currency = input.currency == null ? sku.currency : assertText(input.currency, "currency", 8);
       const price = input.price == null ? undefined : skuPrice(input.price, currency);
       if (input.currency != null && input.price == null) parseAmount(formatAmount(sku.price, sku.currency), currency, { field: "price", allowZero: true });
+      if (currency !== sku.currency) await tx.$queryRaw`SELECT 1 FROM "Spu" WHERE "id" = ${sku.spuId} FOR UPDATE`;
       if (currency !== sku.currency && (await tx.sku.count({ where: { spuId: sku.spuId, id: { not: id }, currency: { not: currency } } })))
         throw refuse(Reason.CURRENCY_MISMATCH, `the other SKUs of this product are priced in ${sku.currency}`, { field: "currency" });
       await tx.sku.update({
