@@ -400,6 +400,23 @@ describe("wallet", () => {
     expect((await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id } }`, { id: p.id }, buyer("W1"))).errors![0]!.extensions!.code).toBe("INVALID_STATE");
   });
 
+  it("12 concurrent WALLET payments of one order: the buyer is charged exactly once, the order told once", async () => {
+    state.wallets.set("W2:CNY", { balance: new Decimal("100.00"), frozen: new Decimal(0) });
+    const orderId = order("W2", "30.00");
+    const answers = await Promise.all(Array.from({ length: 12 }, () => gql(CREATE, { orderId, channel: "WALLET" }, buyer("W2"))));
+    expect(answers.every((a) => !a.errors)).toBe(true);
+    const codes = answers.map((a) => a.data.createPayment.code as string);
+    expect(codes.every((c) => c === "OK" || c === "ALREADY_PAID")).toBe(true);
+    await until(notifyQueueIdle, "notify queue drained");
+    // whatever raced, the net charge is the payable amount and nothing stays frozen
+    const w = state.wallets.get("W2:CNY")!;
+    expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["70.00", "0.00"]);
+    const kept = await prisma().payment.findMany({ where: { orderId, status: "SUCCEEDED", refundedAmount: 0 } });
+    expect(kept).toHaveLength(1);
+    expect(state.markPaidCalls.filter((c) => c.orderId === orderId).map((c) => c.paymentId)).toEqual([kept[0]!.id]);
+    expect(await prisma().payment.count({ where: { orderId, status: "PENDING" } })).toBe(0);
+  });
+
   it("a wallet refund credits the buyer and debits the merchant; the ledger balances", async () => {
     const paid = await prisma().payment.findFirstOrThrow({ where: { buyerId: "W1", status: "SUCCEEDED" } });
     expect((await gql(REFUND, { id: paid.id, amount: "15.00", reason: "return" }, ADMIN)).data.adminRefundPayment.code).toBe("OK");
