@@ -16,7 +16,7 @@ import type { OrderServices } from "./services/index.ts";
 import { OrderService } from "./services/orders.ts";
 import { OutboxPublisher } from "./services/outbox.ts";
 import { orderNoGenerator } from "./services/orderNo.ts";
-import { cartPort, catalogPort, memberPort, noPromotion, paymentPort, type CartPort, type CatalogPort, type MemberPort, type PaymentPort, type PromotionPort } from "./services/ports.ts";
+import { cartPort, catalogPort, memberPort, paymentPort, promotionPort, type CartPort, type CatalogPort, type MemberPort, type PaymentPort, type PromotionPort } from "./services/ports.ts";
 import { resolvers } from "./resolvers/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -40,7 +40,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const member = opts.ports?.member ?? memberPort(subgraphUrl(config, "member"), secret);
   const cart = opts.ports?.cart ?? cartPort(subgraphUrl(config, "cart"), secret);
   const payment = opts.ports?.payment ?? paymentPort(subgraphUrl(config, "payment"), secret);
-  const promotion = opts.ports?.promotion ?? noPromotion;
+  const promotion = opts.ports?.promotion ?? promotionPort(subgraphUrl(config, "promotion"), secret);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const timeouts = createQueue(q, QueueName.orderTimeouts);
   const followUps = createQueue(q, QueueName.orderFollowUps);

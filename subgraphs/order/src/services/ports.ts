@@ -58,11 +58,11 @@ export interface CouponLock {
 }
 
 /**
- * Promotion's coupon operations (couponLock / couponRelease / couponConsume in the contracts).
- * The promotion subgraph does not exist yet: `noPromotion` is the stand-in the workflow uses.
+ * Promotion's coupon operations (couponLock / couponRelease / couponConsume in the contracts);
+ * `promotionPort` calls the promotion subgraph, `noPromotion` is a stand-in without coupons.
  */
 export interface PromotionPort {
-  lockCoupon(memberId: string, couponId: string, orderId: string, itemsTotal: string, currency: string): Promise<CouponLock>;
+  lockCoupon(memberId: string, couponId: string, orderId: string, itemsTotal: string, currency: string, spuIds?: string[]): Promise<CouponLock>;
   releaseCoupon(orderId: string): Promise<void>;
   consumeCoupon(orderId: string): Promise<void>;
 }
@@ -131,8 +131,28 @@ export function paymentPort(url: string, secret: string): PaymentPort {
   };
 }
 
+/** Promotion's internal couponLock / couponRelease / couponConsume (idempotent per orderId). */
+export function promotionPort(url: string, secret: string): PromotionPort {
+  const c = createServiceClient({ url, secret, service: "order" });
+  return {
+    async lockCoupon(memberId, couponId, orderId, itemsTotal, currency, spuIds) {
+      const d = await c.request<{ couponLock: { code: string; discount: string } }>(
+        `mutation($m: ID!, $c: ID!, $o: ID!, $t: String!, $cur: String!, $spus: [ID!]) {
+          couponLock(memberId: $m, couponId: $c, orderId: $o, itemsTotal: $t, currency: $cur, spuIds: $spus) { code discount } }`,
+        { m: memberId, c: couponId, o: orderId, t: itemsTotal, cur: currency, spus: spuIds ?? [] });
+      return d.couponLock.code === "OK" ? d.couponLock : { code: "COUPON_UNAVAILABLE", discount: "0" };
+    },
+    async releaseCoupon(orderId) {
+      await c.request(`mutation($o: ID!) { couponRelease(orderId: $o) }`, { o: orderId });
+    },
+    async consumeCoupon(orderId) {
+      await c.request(`mutation($o: ID!) { couponConsume(orderId: $o) }`, { o: orderId });
+    },
+  };
+}
+
 /**
- * Until the promotion subgraph exists, coupons are accepted without a discount: lock answers OK
+ * A stand-in without coupons (tests that need no promotion): coupons are accepted without a discount: lock answers OK
  * with discount 0, release and consume do nothing. The promotion issue replaces this with a port
  * calling couponLock / couponRelease / couponConsume.
  */

@@ -2,7 +2,7 @@
  * Placing an order, as a saga (docs: ARCHITECTURE "Multi-step writes are workflows"):
  *
  *   reserveStock  → catalog inventoryReserve(key = "order:<orderId>")   ⟲ inventoryRelease(key)
- *   lockCoupon    → promotion couponLock (stand-in: noPromotion)        ⟲ couponRelease(orderId)
+ *   lockCoupon    → promotion couponLock (idempotent per orderId)        ⟲ couponRelease(orderId)
  *   createOrder   → one DB transaction: order + items + status history
  *                   + outbox row                                         ⟲ delete the order
  *   removeFromCart→ cart cartRemoveSkus (fromCart only; best-effort, after the commit)
@@ -73,12 +73,14 @@ export function placeOrderSteps(deps: PlaceOrderDeps): Step<PlaceOrderState>[] {
       },
     },
     {
-      // Locks the buyer's coupon for this order and takes its discount. Until the promotion
-      // subgraph exists the port is `noPromotion` (accepts, discount 0, nothing to undo).
+      // Locks the buyer's coupon for this order and takes its discount (promotion's couponLock,
+      // idempotent per orderId). A timed-out lock may have locked: release (idempotent) then too.
       id: "lockCoupon",
+      compensateOnError: true,
       async invoke(s) {
         if (!s.couponId) return;
-        const r = await deps.promotion.lockCoupon(s.buyerId, s.couponId, s.orderId, s.itemsTotal.toFixed(), s.currency);
+        const spuIds = [...new Set(s.lines.flatMap((l) => (l.snapshot.spuId ? [l.snapshot.spuId] : [])))];
+        const r = await deps.promotion.lockCoupon(s.buyerId, s.couponId, s.orderId, s.itemsTotal.toFixed(), s.currency, spuIds);
         if (r.code !== "OK") throw new WorkflowAbort("COUPON_UNAVAILABLE");
         const discount = new Decimal(r.discount);
         s.discount = Decimal.min(discount, s.itemsTotal);

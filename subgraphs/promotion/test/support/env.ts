@@ -11,6 +11,8 @@ import { signIdentity, type Identity } from "@mallgraph/platform/auth";
 import { createCatalogSubgraph } from "../../../catalog/src/index.ts";
 import { smallCatalog } from "../../../catalog/test/helpers.ts";
 import { createOrderSubgraph } from "../../../order/src/index.ts";
+import { promotionPort, type PromotionPort } from "../../../order/src/services/ports.ts";
+import { startFakeMember, type FakeMember } from "../../../order/test/support/fakes.ts";
 import { createPromotionSubgraph, type PromotionSubgraphOptions } from "../../src/index.ts";
 import { startWorkers, type PromotionWorkerOptions } from "../../src/worker.ts";
 
@@ -25,6 +27,8 @@ export interface PromotionEnv {
   dbs: TestSchema[];
   catalog: Awaited<ReturnType<typeof createCatalogSubgraph>>;
   order: Awaited<ReturnType<typeof createOrderSubgraph>>;
+  /** member stand-in of the order tests (addresses), a small real subgraph */
+  memberSg: FakeMember;
   promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   call: Gql;
   callOrder: Gql;
@@ -74,9 +78,19 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
   const [catalogDb, orderDb, promotionDb] = dbs as [TestSchema, TestSchema, TestSchema];
   const base = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test", LOG_LEVEL: "error" } as any);
   const catalog = await createCatalogSubgraph({ config: base, databaseUrl: catalogDb.url, port: 0 });
-  const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, databaseUrl: orderDb.url, port: 0 });
+  const memberSg = await startFakeMember(base.INTERNAL_SECRET);
+  // order calls promotion (coupons) and promotion calls order (seckill orders): order gets a port
+  // that reaches the promotion subgraph once it listens.
+  let promo: PromotionPort | undefined;
+  const lazyPromotion: PromotionPort = {
+    lockCoupon: (...a) => promo!.lockCoupon(...a),
+    releaseCoupon: (o) => promo!.releaseCoupon(o),
+    consumeCoupon: (o) => promo!.consumeCoupon(o),
+  };
+  const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url }, databaseUrl: orderDb.url, port: 0, ports: { promotion: lazyPromotion } });
   const config: Config = { ...base, CATALOG_URL: catalog.url, ORDER_URL: order.url };
   const promotion = await createPromotionSubgraph({ config, databaseUrl: promotionDb.url, port: 0, ...opts });
+  promo = promotionPort(promotion.url, config.INTERNAL_SECRET);
   const cat = await smallCatalog(catalog.services, { stock: 0, skus: 1 });
   let n = 0;
   const call = clientFor(promotion.url, config.INTERNAL_SECRET);
@@ -87,6 +101,7 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
     dbs,
     catalog,
     order,
+    memberSg,
     promotion,
     call,
     callOrder: clientFor(order.url, config.INTERNAL_SECRET),
@@ -119,6 +134,7 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
       for (const s of stoppers) await s().catch(() => undefined);
       await promotion.stop();
       await order.stop();
+      await memberSg.stop();
       await catalog.stop();
       await closeQueueConnections();
       await redis.cleanup();
