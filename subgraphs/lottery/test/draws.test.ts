@@ -96,6 +96,7 @@ describe("draw", () => {
   it("NOT_ONLINE for a draft or not yet started activity; NOT_FOUND and BAD_USER_INPUT write nothing", async () => {
     const draft = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", state: "DRAFT" });
     expect((await h.sg.services.draws.draw("dave", draft.activity.id, "k")).code).toBe("NOT_ONLINE");
+    expect((await h.gql(`query($id: ID!) { lotteryActivity(id: $id) { id } }`, { id: draft.activity.id }, member("dave"))).data.lotteryActivity).toBeNull();
     const ended = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only" });
     const draws = h.sg.services.draws;
     const real = draws.now;

@@ -173,6 +173,7 @@ export class RainService {
 
   /** One grab (one Lua call); an OK grab is handed to the credit job and announced live. */
   async grab(rainId: string, memberId: string): Promise<GrabResult> {
+    if (!rainId || rainId.length > 64) return { code: "NOT_ONLINE", amount: null, currency: null };
     const [shardCount, currency] = await this.d.redis.hmget(this.metaKey(rainId), "shards", "currency");
     const shards = Number(shardCount);
     if (!shards || !currency) return { code: "NOT_ONLINE", amount: null, currency: null };
