@@ -85,6 +85,29 @@ describe("category tree", () => {
     expect(errorCode(await h.gql(DELETE, { id: lone.id }, ADMIN))).toBe("NOT_FOUND");
   });
 
+  it("a category deleted or moved while products are created in it: one of the two is refused with a clear code", async () => {
+    const s = h.services;
+    const root = await s.categories.create({ name: "Race root" });
+    const other = await s.categories.create({ name: "Race other" });
+    const mid = await s.categories.create({ name: "Race mid", parentId: root.id });
+    const codes: string[] = [];
+    const code = (r: PromiseSettledResult<unknown>) => (r.status === "fulfilled" ? "OK" : ((r.reason as { extensions?: { code?: string } }).extensions?.code ?? `UNCODED: ${String(r.reason)}`));
+    for (let i = 0; i < 15; i++) {
+      const leaf = await s.categories.create({ name: `Race leaf ${i}`, parentId: mid.id });
+      const [del, prod] = await Promise.allSettled([s.categories.delete(leaf.id), s.products.create({ title: `Race product ${i}`, categoryId: leaf.id })]);
+      codes.push(code(del), code(prod));
+      expect([code(del), code(prod)].filter((c) => c === "OK")).toHaveLength(1);
+      const leaf2 = await s.categories.create({ name: `Race leaf b${i}`, parentId: mid.id });
+      // moving the leaf to level 2 (under another root) races a product created in it
+      const [mv, prod2] = await Promise.allSettled([s.categories.update(leaf2.id, { parentId: other.id }), s.products.create({ title: `Race product b${i}`, categoryId: leaf2.id })]);
+      codes.push(code(mv), code(prod2));
+      expect([code(mv), code(prod2)].filter((c) => c === "OK")).toHaveLength(1);
+      const row = await s.prisma.category.findUniqueOrThrow({ where: { id: leaf2.id } });
+      if (await s.prisma.spu.count({ where: { categoryId: leaf2.id } })) expect(row.level).toBe(3);
+    }
+    expect(codes.filter((c) => !["OK", "NOT_FOUND", "CONFLICT", "BAD_USER_INPUT"].includes(c))).toEqual([]);
+  });
+
   it("serves the cached tree and never a stale one after a write", async () => {
     const s = h.services.categories;
     await s.tree(); // warm

@@ -12,8 +12,14 @@ import { randomUUID } from "node:crypto";
 import { defineLua } from "@mallgraph/platform/redis";
 import { lockTree, sleep, type Deps, type Tx } from "./deps.ts";
 import { Reason, assertText, conflict, notFound, refuse } from "../errors.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 
 export const MAX_LEVEL = 3;
+
+/** Row locks on categories (in id order) for a delete or a level change. */
+async function lockRows(tx: Tx, ids: string[]): Promise<void> {
+  if (ids.length) await tx.$queryRaw`SELECT "id" FROM "Category" WHERE "id" IN (${Prisma.join([...ids].sort())}) ORDER BY "id" FOR UPDATE`;
+}
 const TREE_TTL_SECONDS = 3600;
 const LOCK_MS = 5000;
 
@@ -201,6 +207,8 @@ export class CategoryService {
         if (newLevel + h > MAX_LEVEL) throw refuse(Reason.CATEGORY_TOO_DEEP, `categories have at most ${MAX_LEVEL} levels`);
         const delta = newLevel - self.level;
         if (delta !== 0) {
+          // lock the subtree first: a product (brand, attribute) being attached holds its category FOR SHARE
+          await lockRows(tx, subtree);
           // Products, brands and attributes hang on level-3 categories: such a subtree keeps its levels.
           const used = await this.inUse(tx, subtree);
           if (used) throw conflict(Reason.CATEGORY_IN_USE, "a category with products, brands or attributes cannot change level");
@@ -225,6 +233,7 @@ export class CategoryService {
 
   async delete(id: string): Promise<boolean> {
     await this.write(async (tx) => {
+      await lockRows(tx, [id]); // waits for products being created in it; the counts below then see them
       const self = await tx.category.findUnique({ where: { id } });
       if (!self) throw notFound("category", id);
       if (await tx.category.count({ where: { parentId: id } })) throw conflict(Reason.CATEGORY_HAS_CHILDREN, "delete or move the children first");
@@ -239,7 +248,11 @@ export class CategoryService {
 
   /** A level-3 category (products, brands and attributes attach there); throws otherwise. */
   async requireLeaf(tx: Tx | Deps["prisma"], id: string) {
-    const c = await tx.category.findUnique({ where: { id } });
+    // FOR SHARE (inside the caller's transaction): a concurrent delete or level change of this
+    // category waits for the caller's commit and then sees what was attached, or the caller waits
+    // and sees the category gone or moved.
+    const rows = await tx.$queryRaw<Array<{ id: string; level: number }>>`SELECT "id", "level" FROM "Category" WHERE "id" = ${id} FOR SHARE`;
+    const c = rows[0];
     if (!c) throw notFound("category", id);
     if (c.level !== MAX_LEVEL) throw refuse(Reason.CATEGORY_NOT_LEAF, `category ${id} is not a level-${MAX_LEVEL} category`);
     return c;

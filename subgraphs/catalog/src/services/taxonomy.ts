@@ -52,7 +52,7 @@ export class TaxonomyService {
   }
 
   private async checkLeaves(tx: Tx, ids: string[]) {
-    for (const id of new Set(ids)) await this.categories.requireLeaf(tx, id);
+    for (const id of [...new Set(ids)].sort()) await this.categories.requireLeaf(tx, id); // id order, like category locks
   }
 
   async createBrand(input: BrandInput) {
