@@ -14,6 +14,8 @@ import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatab
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seedAll } from "../../scripts/seed.ts";
 import { Decimal } from "@mallgraph/platform/money";
+import { createRedis } from "@mallgraph/platform/redis";
+import { eventChannel } from "@mallgraph/platform/events";
 import { GraphQLHttpClient, wsClient } from "./client.ts";
 
 describe("buying path through the gateway", () => {
@@ -60,7 +62,7 @@ describe("buying path through the gateway", () => {
 
     expect((await api.ok("AddToCart", { skuId: sku.id, quantity: 2 }, token)).addToCart.code).toBe("OK");
     const cart = (await api.ok("Cart", {}, token)).cart;
-    expect(cart.items[0]).toMatchObject({ sku: { id: sku.id, title: sku.title, price: sku.price }, quantity: 2, checked: true });
+    expect(cart.items[0]).toMatchObject({ sku: { id: sku.id, title: sku.title, price: sku.price, stock: { available: start } }, quantity: 2, checked: true });
     const placed = (await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "e2e-1" } }, token)).placeOrder;
     expect(placed.code).toBe("OK");
     expect(placed.order.payable).toBe(cart.totals.payable);
@@ -72,7 +74,14 @@ describe("buying path through the gateway", () => {
       { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status order { id orderNo status items { sku { title } } } } }`, variables: { id: placed.order.id } },
       { next: (r) => void events.push(r), error: () => undefined, complete: () => undefined },
     );
-    await new Promise((r) => setTimeout(r, 500)); // let the subscription register before paying
+    // pay only once the gateway listens: it subscribes the event channel in Redis on demand
+    const probe = createRedis(tr.url);
+    try {
+      const channel = eventChannel(tr.prefix, "orderStatusChanged");
+      await waitFor(async () => ((await probe.pubsub("NUMSUB", channel)) as [string, number])[1] >= 1, "the gateway's subscription");
+    } finally {
+      probe.disconnect();
+    }
     const pay = (await api.ok("CreatePayment", { orderId: placed.order.id, channel: "SANDBOX" }, token)).createPayment;
     expect(pay.code).toBe("OK");
     expect((await api.ok("SandboxCompletePayment", { checkoutRef: pay.payment.checkoutRef }, token)).sandboxCompletePayment).toBe(true);
