@@ -4,6 +4,8 @@
  * session; an ended session gives its unsold stock back to catalog; the repeatable tick drives it all.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedis } from "@mallgraph/platform/redis";
+import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import { startPromotionEnv, waitFor, BUY, RESERVATION, type PromotionEnv } from "./support/env.ts";
 
 const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { code order { status } } }`;
@@ -131,6 +133,29 @@ describe("seckill recovery and settlement", () => {
       expect((await buy("auto2", sid, sku)).code).toBe("OK");
     } finally {
       await stop();
+    }
+  });
+  it("each status change is a live event for the buyer's seckillReservationChanged subscription", async () => {
+    const sub = createRedis(env.config.REDIS_URL);
+    const events: LiveEvent[] = [];
+    try {
+      await sub.subscribe(eventChannel(env.config.REDIS_PREFIX, "seckillReservationChanged"));
+      sub.on("message", (_c: string, m: string) => events.push(JSON.parse(m)));
+      const sku = await env.newSku(2);
+      const sid = await env.createSession([{ skuId: sku, stock: 1, perUserLimit: 1 }]);
+      await sk().lifecycle();
+      const { reservationId } = await buy("listener", sid, sku);
+      expect(await sk().createOrder(reservationId)).toBe("ORDERED");
+      const ev = await waitFor(async () => events.find((e) => e.keys.reservationId === reservationId), "the event");
+      expect(ev).toEqual({ eventId: `${reservationId}.ORDERED`, keys: { reservationId }, audience: ["listener"] });
+      const EVENT = `query($r: ID!, $e: ID!) { seckillReservationChangedEvent(reservationId: $r, eventId: $e) { id status order { id } } }`;
+      const asGateway = (id: string) => ({ kind: "member" as const, id, service: "gateway" });
+      const payload = (await env.call(EVENT, { r: reservationId, e: ev.eventId }, asGateway("listener"))).data.seckillReservationChangedEvent;
+      expect(payload).toMatchObject({ id: reservationId, status: "ORDERED", order: { id: expect.any(String) } });
+      expect((await env.call(EVENT, { r: reservationId, e: ev.eventId }, asGateway("someone"))).data.seckillReservationChangedEvent).toBeNull();
+      expect((await env.call(EVENT, { r: reservationId, e: ev.eventId }, "listener")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    } finally {
+      sub.disconnect();
     }
   });
 });

@@ -1,9 +1,12 @@
-import { asMember, memberId } from "@mallgraph/platform/access";
+import { asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
 import type { QueryResolvers } from "../generated/graphql.ts";
 
 export const Query: QueryResolvers = {
   seckillSessions: (_p, _a, ctx) => ctx.services.seckill.listSessions(),
   seckillReservation: asMember((_p, { id }, ctx) => ctx.services.seckill.reservation(id, memberId(ctx))),
+  seckillReservationChangedEvent: asGatewayEvent((_p, { reservationId }, ctx) =>
+    ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.seckill.reservation(reservationId, ctx.identity.id) : null,
+  ),
   couponTemplates: (_p, _a, ctx) => ctx.services.coupons.templates(),
   myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
 };

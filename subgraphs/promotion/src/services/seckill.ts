@@ -23,6 +23,7 @@ import type { Queue } from "bullmq";
 import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { defineLua } from "@mallgraph/platform/redis";
+import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { PERMANENT_ORDER_REFUSALS, SeckillCode } from "../errors.ts";
@@ -37,6 +38,8 @@ export const MAX_STOCK = 1_000_000;
 export const MAX_BUY_QUANTITY = 999;
 const MAX_SESSION_MS = 31 * 24 * 3600 * 1000;
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
+
+export const RESERVATION_TOPIC = "seckillReservationChanged";
 
 export const SeckillJob = { createOrder: "create-order", tick: "tick" } as const;
 
@@ -226,9 +229,15 @@ export class SeckillService {
     return Number((await this.d.redis.hget(this.keys.bought(sessionId, skuId), buyerId)) ?? 0);
   }
 
-  private settle(r: ReservationView, action: "ORDERED" | "FAILED" | "CANCELLED" | "PAID", arg = ""): Promise<number> {
+  private async settle(r: ReservationView, action: "ORDERED" | "FAILED" | "CANCELLED" | "PAID", arg = ""): Promise<number> {
     const k = this.keys;
-    return this.settleLua(k.reservation(r.id), k.pending(), k.ordered(), k.open(r.sessionId), k.stock(r.sessionId, r.skuId), k.bought(r.sessionId, r.skuId), action, arg, Date.now());
+    const changed = await this.settleLua(k.reservation(r.id), k.pending(), k.ordered(), k.open(r.sessionId), k.stock(r.sessionId, r.skuId), k.bought(r.sessionId, r.skuId), action, arg, Date.now());
+    if (changed === 1 && action !== "PAID") {
+      // live event → the buyer's `seckillReservationChanged` subscription (best-effort; the state is in Redis)
+      await publishLiveEvent(this.d.redis, this.d.prefix, RESERVATION_TOPIC, { eventId: `${r.id}.${action}`, keys: { reservationId: r.id }, audience: [r.buyerId] })
+        .catch((e) => this.d.log.warn({ err: e, reservationId: r.id }, "could not publish the reservation event"));
+    }
+    return changed;
   }
 
   /**
