@@ -10,6 +10,7 @@ function recordingPromotion() {
     async lockCoupon(_m, couponId, orderId) {
       locked.add(orderId);
       log.push(`lock:${couponId}`);
+      if (couponId === "lost-answer") throw new Error("promotion timed out after locking (injected)");
       return { code: couponId === "bad-coupon" ? "NOT_USABLE" : "OK", discount: "1.50" };
     },
     async releaseCoupon(orderId) {
@@ -109,6 +110,11 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
     const r = await place({ couponId: "bad-coupon" });
     expect(r.data.placeOrder).toMatchObject({ code: "COUPON_UNAVAILABLE", order: null });
     promo.locked.clear(); // the port recorded the refused lock attempt itself
+    await assertNothingLeft();
+  });
+
+  it("a coupon lock whose answer was lost (the call failed after locking) is released with the stock", async () => {
+    expect((await place({ couponId: "lost-answer" })).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
     await assertNothingLeft();
   });
 
