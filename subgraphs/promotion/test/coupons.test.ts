@@ -156,3 +156,24 @@ describe("coupons", () => {
     expect(await claim("late-buyer", fixed.id)).toEqual({ code: "EXPIRED", coupon: null });
   });
 });
+
+describe("promotion seed", () => {
+  it("is idempotent and leaves issued counts alone", async () => {
+    const { seedPromotion } = await import("../src/seed.ts");
+    const db = await createTestSchema("promotion");
+    const { PrismaClient } = await import("../src/generated/prisma/client.ts");
+    const { runtimeAdapter } = await import("@mallgraph/platform/prisma");
+    const prisma = new PrismaClient({ adapter: runtimeAdapter(db.url) });
+    try {
+      expect(await seedPromotion(prisma)).toBe("4 coupon templates");
+      await prisma.couponTemplate.update({ where: { id: "demo-no-threshold" }, data: { issuedCount: 3 } });
+      expect(await seedPromotion(prisma)).toBe("4 coupon templates");
+      expect(await prisma.couponTemplate.count()).toBe(4);
+      expect((await prisma.couponTemplate.findUniqueOrThrow({ where: { id: "demo-no-threshold" } })).issuedCount).toBe(3);
+      expect((await prisma.couponTemplate.findMany({ select: { type: true } })).map((t) => t.type).sort()).toEqual(["DISCOUNT", "FULL_REDUCTION", "NEW_USER", "NO_THRESHOLD"]);
+    } finally {
+      await prisma.$disconnect();
+      await db.drop();
+    }
+  });
+});
