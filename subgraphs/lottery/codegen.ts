@@ -16,6 +16,8 @@ const config: CodegenConfig = {
           RedEnvelopeRainEvent: "../services/rain.ts#RainEventPayload",
           LotteryAward: "./prisma/client.ts#Award as AwardRow",
           LotteryActivity: "./prisma/client.ts#Activity as ActivityRow",
+          LotteryDraw: "./prisma/client.ts#ParticipationOrder as ParticipationOrderRow",
+          RedEnvelopeGrabRecord: "./prisma/client.ts#RedEnvelopeGrab as RedEnvelopeGrabRow",
           LotteryStrategy: "../services/setup.ts#StrategyWithAwards",
           PointsAccount: "./prisma/client.ts#PointsAccount as PointsAccountRow",
         },

@@ -63,6 +63,10 @@ describe("draw", () => {
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
     expect(await h.sg.services.draws.distribute(first.data.draw.orderId)).toBe("ALREADY_DELIVERED");
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
+    const mine = await h.gql(`query($a: ID) { myDraws(activityId: $a) { id activityId award { name } delivery } }`, { a: activity.id }, member("alice"));
+    expect(mine.data.myDraws).toEqual([{ id: first.data.draw.orderId, activityId: activity.id, award: { name: first.data.draw.award.name }, delivery: "OK" }]);
+    expect((await h.gql(`{ myDraws { id } }`, {}, member("nobody"))).data.myDraws).toEqual([]);
+    expect((await h.gql(`{ myDraws(limit: 1000) { id } }`, {}, member("alice"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
   it("parallel draws with distinct keys take the day quota exactly (5 of 30)", async () => {

@@ -149,6 +149,8 @@ describe("wallet credit and close", () => {
     expect(await h.sg.services.rain.creditGrab(job)).toBe("ALREADY_CREDITED");
     expect(h.fake.calls.filter((c) => c.reference === ref).length).toBe(3);
     expect(h.fake.balances.get("lucky:CNY")!.toFixed(2)).toBe(g.amount);
+    const mine = await h.gql(`{ myRedEnvelopeGrabs { rainId amount currency credited } }`, {}, member("lucky"));
+    expect(mine.data.myRedEnvelopeGrabs).toEqual([{ rainId: rain.id, amount: g.amount, currency: "CNY", credited: true }]);
     // A lost answer (credited at member, not marked here) is safe: member's reference makes it once-only.
     await h.sg.services.prisma.redEnvelopeGrab.updateMany({ where: { rainId: rain.id, memberId: "lucky" }, data: { creditedAt: null } });
     expect(await h.sg.services.rain.creditGrab(job)).toBe("CREDITED");

@@ -1,5 +1,12 @@
 import { asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
+
+function pageSize(limit: number | null | undefined): number {
+  const n = limit ?? 20;
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw badInput("limit must be 1 to 100", { field: "limit" });
+  return n;
+}
 
 export const Query: QueryResolvers = {
   redEnvelopeRainCampaign: (_p, { id }, ctx) => ctx.services.rain.get(id),
@@ -12,4 +19,14 @@ export const Query: QueryResolvers = {
   },
   lotteryActivities: (_p, _a, ctx) => ctx.services.prisma.activity.findMany({ where: { state: "ONLINE" }, orderBy: { startsAt: "asc" } }),
   myPoints: asMember((_p, _a, ctx) => ctx.services.points.account(memberId(ctx))),
+  myDraws: asMember((_p, { activityId, limit }, ctx) =>
+    ctx.services.prisma.participationOrder.findMany({
+      where: { memberId: memberId(ctx), awardId: { not: null }, ...(activityId ? { activityId } : {}) },
+      orderBy: { createdAt: "desc" },
+      take: pageSize(limit),
+    }),
+  ),
+  myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>
+    ctx.services.prisma.redEnvelopeGrab.findMany({ where: { memberId: memberId(ctx) }, orderBy: { grabbedAt: "desc" }, take: pageSize(limit) }),
+  ),
 };
