@@ -29,13 +29,18 @@ export class GraphQLHttpClient {
     readonly clientName = "e2e",
   ) {}
 
-  async raw<T = any>(query: string | undefined, variables?: Record<string, unknown>, opts: { token?: string; extensions?: Record<string, unknown>; clientName?: string } = {}): Promise<Result<T>> {
+  async raw<T = any>(
+    query: string | undefined,
+    variables?: Record<string, unknown>,
+    opts: { token?: string; extensions?: Record<string, unknown>; clientName?: string; headers?: Record<string, string> } = {},
+  ): Promise<Result<T>> {
     const res = await fetch(this.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",
         "apollographql-client-name": opts.clientName ?? this.clientName,
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...opts.headers,
       },
       body: JSON.stringify({ query, variables, extensions: opts.extensions }),
     });

@@ -11,6 +11,7 @@ import { createRedis } from "../../packages/platform/src/redis.ts";
 import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "../../packages/platform/src/testing.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seed } from "../../subgraphs/member/src/seed.ts";
+import { IDENTITY_HEADER, signIdentity } from "../../packages/platform/src/auth.ts";
 import { GraphQLHttpClient, operation, wsClient } from "./client.ts";
 
 let db: TestDatabase;
@@ -154,6 +155,35 @@ describe("member contract through the gateway", () => {
     expect(after.status).toBe(401);
     expect(after.code).toBe("UNAUTHENTICATED");
     expect((await api.run("RefreshSession", { refreshToken: s.refreshToken })).code).toBe("INVALID_REFRESH_TOKEN");
+  });
+
+  it("bad input gets a clear code through the gateway and writes nothing; forged identity headers get nothing", async () => {
+    const members = async () => (await api.raw(`{ adminMembers(first: 100) { items { id } } }`, {}, { token: adminToken })).data.adminMembers.items.length as number;
+    const before = await members();
+    const stranger = `137${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+    for (const p of ["12345", "23800138000", "1380013800a"]) expect((await api.run("RequestSmsCode", { phone: p })).code).toBe("BAD_USER_INPUT");
+    expect((await api.run("Register", { input: { phone: "999", smsCode: "123456" } })).code).toBe("BAD_USER_INPUT");
+    // No code was ever sent to this phone (or it expired): SMS_CODE_EXPIRED.
+    expect((await api.run("Register", { input: { phone: stranger, smsCode: "123456" } })).code).toBe("SMS_CODE_EXPIRED");
+    expect((await api.ok("RequestSmsCode", { phone: stranger })).requestSmsCode.ok).toBe(true);
+    const right = await until(async () => {
+      const r = await api.ok("SentMessages", { recipient: stranger }, adminToken);
+      return /\b(\d{6})\b/.exec(r.sentMessages[0]?.body ?? "")?.[1];
+    }, "the stranger's SMS code");
+    expect((await api.run("Register", { input: { phone: stranger, smsCode: right === "000000" ? "111111" : "000000" } })).code).toBe("INVALID_SMS_CODE");
+    expect(await members()).toBe(before);
+    for (const p of ["12345", "999"]) expect((await api.ok("SentMessages", { recipient: p }, adminToken)).sentMessages).toEqual([]);
+
+    // Identity headers from outside are dropped by the gateway, even when signed with the real secret.
+    const secret = config().INTERNAL_SECRET;
+    const forgedMember = signIdentity(secret, { kind: "member", id: memberId });
+    const forgedAdmin = signIdentity(secret, { kind: "admin", id: "root", permissions: ["message:read", "member:read"] });
+    const asMember = await api.raw(operation("Me").body, {}, { headers: { [IDENTITY_HEADER]: forgedMember } });
+    expect(asMember.data?.me ?? null).toBeNull();
+    expect(asMember.code).toBe("UNAUTHENTICATED");
+    const asAdmin = await api.raw(operation("SentMessages").body, { recipient: phone }, { headers: { [IDENTITY_HEADER]: forgedAdmin } });
+    expect(asAdmin.code).toBe("UNAUTHENTICATED");
+    expect(asAdmin.data?.sentMessages ?? null).toBeNull();
   });
 
   it("after 5 failed logins in a day the 6th fails with ACCOUNT_LOCKED even with the right password", async () => {
