@@ -57,6 +57,34 @@ describe("seckill recovery and settlement", () => {
     for (const rid of rids) expect((await sk().readReservation(rid))!.orderId).toBe(orders.find((o) => o.seckillReservationId === rid)!.id);
   });
 
+  it("a worker that hangs right after order answered (a dead worker holding its job): the sweeper finishes with the same order", async () => {
+    const sku = await env.newSku(3);
+    const sid = await env.createSession([{ skuId: sku, stock: 3, perUserLimit: 1 }]);
+    await sk().lifecycle();
+    let release!: () => void;
+    const hung = new Promise<void>((r) => (release = r));
+    let entered = 0;
+    const stop = await env.startWorkers({ ordersOnly: true, hooks: { afterOrderCreated: async () => { entered++; await hung; } } });
+    try {
+      const { reservationId } = await buy("stuck", sid, sku);
+      await waitFor(async () => entered === 1, "the worker inside the job");
+      expect((await ordersOf([reservationId])).length).toBe(1);
+      expect(await statusOf(reservationId)).toBe("PENDING");
+      // another instance's sweeper takes over while the first still holds the job
+      expect(await sk().sweepPending()).toBe(1);
+      expect(await statusOf(reservationId)).toBe("ORDERED");
+      // the "dead" worker wakes up late: nothing changes
+      release();
+      await waitFor(async () => (await env.promotion.services.orderQueue.getJobCounts("completed")).completed >= 1, "the late job");
+      const orders = await ordersOf([reservationId]);
+      expect(orders.length).toBe(1);
+      expect((await sk().readReservation(reservationId))!.orderId).toBe(orders[0]!.id);
+    } finally {
+      release();
+      await stop();
+    }
+  });
+
   it("a reservation whose job was lost is found by the sweeper", async () => {
     const sku = await env.newSku(5);
     const sid = await env.createSession([{ skuId: sku, stock: 5, perUserLimit: 1 }]);
