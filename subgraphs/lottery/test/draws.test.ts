@@ -181,6 +181,12 @@ describe("rules", () => {
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     expect(await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id } })).toBe(10);
     await until(async () => (await h.sg.services.prisma.award.findUniqueOrThrow({ where: { id: byName.phone!.id } })).stock === 0, "stock synced to PostgreSQL");
+    // Redis loses the counter: re-armed from the wins recorded in PostgreSQL, still no 11th phone.
+    await h.sg.services.redis.del(h.sg.services.draws.stockKey(byName.phone!.id));
+    h.sg.services.draws.disarm();
+    const more = await Promise.all(Array.from({ length: 20 }, (_, i) => h.sg.services.draws.draw(`late-${i}`, activity.id, "k")));
+    expect(more.every((r) => r.award!.id === byName.consolation!.id)).toBe(true);
+    expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     // The winners' awards are delivered (GOODS is a placeholder delivery).
     await until(async () => (await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "DELIVERED" } })) === 10, "10 deliveries");
   });

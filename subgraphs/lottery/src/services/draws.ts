@@ -80,8 +80,8 @@ export class DrawService {
   }
 
   /**
-   * Loads a strategy, checks its rates, builds its tables and puts award stock into Redis (SET NX:
-   * the live counter is never overwritten by the database's possibly older copy).
+   * Loads a strategy, checks its rates, builds its tables and puts award stock into Redis when the
+   * counter is missing (SET NX: a live counter is never overwritten).
    */
   arm(strategyId: string): Promise<ArmedStrategy> {
     const hit = this.armed.get(strategyId);
@@ -111,7 +111,13 @@ export class DrawService {
         return { ...w, table: buildTable(subset as Award[]) };
       })
       .sort((a, b) => b.minPointsSpent - a.minPointsSpent);
-    for (const a of strategy.awards) if (a.stockTotal >= 0) await this.d.redis.set(this.stockKey(a.id), a.stock, "NX");
+    for (const a of strategy.awards) {
+      if (a.stockTotal < 0 || (await this.d.redis.exists(this.stockKey(a.id)))) continue;
+      // Missing in Redis (first arm, or Redis lost it): the truth is total − wins recorded in
+      // PostgreSQL (a unit taken but not yet recorded is lost: under-issue, never over-issue).
+      const won = await this.d.prisma.participationOrder.count({ where: { awardId: a.id } });
+      await this.d.redis.set(this.stockKey(a.id), Math.max(0, a.stockTotal - won), "NX");
+    }
     const { awards: _omit, ...bare } = strategy;
     return { strategy: bare as Strategy, awards, table, weights };
   }
