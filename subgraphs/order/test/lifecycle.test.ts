@@ -199,12 +199,19 @@ describe("order lifecycle", () => {
     expect(hist.map((h) => h.to)).toEqual(["PENDING_PAYMENT", "PAID", "REFUNDING", "REFUNDED"]);
   });
 
-  it("adminOrders lists every buyer's orders for operators with order:read only", async () => {
+  it("adminOrders (and order(id)) serve every buyer's orders to operators with order:read only", async () => {
     const o = await newOrder(1);
     const Q = `query($b: ID) { adminOrders(buyerId: $b, first: 5) { nodes { id buyerId } pageInfo { hasNextPage } } }`;
     expect((await env.call(Q, { b: buyer }, buyer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     expect((await env.call(Q, { b: buyer }, admin(["catalog:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await env.call(Q, { b: buyer }, admin(["order:read"]))).data.adminOrders).toEqual({ nodes: [{ id: o.id, buyerId: buyer }], pageInfo: { hasNextPage: false } });
+    // order(id): operators with order:read see any order, others are refused
+    const ONE = `query($id: ID!) { order(id: $id) { id buyerId } }`;
+    expect((await env.call(ONE, { id: o.id }, admin(["order:read"]))).data.order).toEqual({ id: o.id, buyerId: buyer });
+    expect((await env.call(ONE, { id: "nope" }, admin(["order:read"]))).data.order).toBeNull();
+    expect((await env.call(ONE, { id: o.id }, admin(["catalog:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await env.call(ONE, { id: o.id }, buyer)).data.order).toEqual({ id: o.id, buyerId: buyer });
+    expect((await env.call(ONE, { id: o.id }, "intruder")).data.order).toBeNull();
   });
 
   it("order numbers are unique under 1000 parallel generations and time-ordered", async () => {
