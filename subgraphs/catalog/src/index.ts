@@ -13,6 +13,7 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { buildCatalogServices, type CatalogServices } from "./services/index.ts";
 import { createLoaders } from "./services/loaders.ts";
 import type { PurchaseVerifier } from "./services/purchases.ts";
+import type { SeckillSkuSource } from "./services/seckill.ts";
 import type { SearchBackend } from "./search/types.ts";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
@@ -27,6 +28,7 @@ export interface CatalogSubgraphOptions {
   /** Test seams (real implementations by default). */
   purchaseVerifier?: PurchaseVerifier;
   searchBackend?: SearchBackend;
+  seckillSource?: SeckillSkuSource;
   /** Called for every SQL statement sent to PostgreSQL (tests count queries with it). */
   onQuery?: (sql: string) => void;
   poolSize?: number;
@@ -61,7 +63,7 @@ export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "data
 export async function createCatalogServices(opts: CatalogSubgraphOptions): Promise<CatalogServices> {
   const prisma = createPrisma(opts);
   const redis = createRedis(opts.config.REDIS_URL);
-  return buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend });
+  return buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend, seckillSource: opts.seckillSource });
 }
 
 export async function closeCatalogServices(s: CatalogServices): Promise<void> {

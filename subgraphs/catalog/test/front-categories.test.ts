@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { assertInternal } from "@mallgraph/platform/access";
+import { loadConfig } from "@mallgraph/platform/config";
+import { PromotionSeckillSkuSource } from "../src/services/seckill.ts";
 import { ADMIN, errorCode, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
+
+type Session = { status: "SCHEDULED" | "ONLINE" | "ENDED"; items: Array<{ skuId: string }> };
 
 const CREATE = `mutation($input: FrontCategoryInput!) { adminCreateFrontCategory(input: $input) { id name sort kind backCategories { id } } }`;
 const LIST = `{ frontCategories { id name sort kind backCategories { id name } products(first: 10) { id title } } }`;
@@ -7,12 +13,38 @@ const LIST = `{ frontCategories { id name sort kind backCategories { id name } p
 describe("front (shop) categories", () => {
   let h: Harness;
   let cat: Awaited<ReturnType<typeof smallCatalog>>;
+  // a tiny real promotion subgraph answering seckillSessions
+  let promotion: RunningSubgraph;
+  let sessions: Session[] = [];
+  let promotionDown = false;
   beforeAll(async () => {
-    h = await startHarness();
+    const secret = loadConfig({} as any).INTERNAL_SECRET;
+    promotion = await startSubgraph({
+      name: "promotion-stub",
+      typeDefs: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+        enum SeckillSessionStatus { SCHEDULED ONLINE ENDED }
+        type SeckillItem { skuId: ID! }
+        type SeckillSession { status: SeckillSessionStatus! items: [SeckillItem!]! }
+        type Query { seckillSessions: [SeckillSession!]! }`,
+      resolvers: {
+        Query: {
+          seckillSessions: (_: unknown, __: unknown, ctx: any) => {
+            assertInternal(ctx);
+            if (promotionDown) throw new Error("promotion is down");
+            return sessions;
+          },
+        },
+      },
+      port: 0,
+      internalSecret: secret,
+      context: (base) => base,
+    });
+    h = await startHarness({ seckillSource: new PromotionSeckillSkuSource({ url: promotion.url, secret }) });
     cat = await smallCatalog(h.services);
   });
   afterAll(async () => {
     await h?.stop();
+    await promotion?.stop();
   });
 
   it("have their own names and order and map many-to-many onto back categories", async () => {
@@ -27,7 +59,7 @@ describe("front (shop) categories", () => {
     expect(b.kind).toBe("NORMAL");
   });
 
-  it("NEW shows SPUs put on shelf within 14 days; SECKILL is empty until promotion provides it", async () => {
+  it("NEW shows SPUs put on shelf within 14 days; SECKILL is empty without seckill sessions", async () => {
     ok(await h.gql(CREATE, { input: { name: "新品 New", sort: 0, kind: "NEW" } }, ADMIN));
     ok(await h.gql(CREATE, { input: { name: "秒杀 Seckill", sort: 9, kind: "SECKILL", backCategoryIds: [cat.leaf.id] } }, ADMIN));
     let list = ok<any>(await h.gql(LIST)).frontCategories;
@@ -38,11 +70,40 @@ describe("front (shop) categories", () => {
     expect(list.find((f: any) => f.kind === "NEW").products).toEqual([]);
   });
 
+  it("SECKILL shows the SPUs on shelf of online (first) and scheduled seckill sessions; empty when promotion is down", async () => {
+    const mk = async (code: string, shelf: boolean) => {
+      const p = await h.services.products.create({ title: `Seckill ${code}`, categoryId: cat.leaf.id, skus: [{ code, title: code, price: "1.00", currency: "CNY", initialStock: 5 }] });
+      if (shelf) await h.services.products.putOnShelf(p.id);
+      return { spuId: p.id, skuId: p.skus[0]!.id };
+    };
+    const live = await mk("SK-LIVE", true);
+    const ended = await mk("SK-ENDED", true);
+    const draft = await mk("SK-DRAFT", false);
+    sessions = [
+      { status: "SCHEDULED", items: [{ skuId: cat.product.skus[0]!.id }, { skuId: draft.skuId }, { skuId: "unknown-sku" }] },
+      { status: "ENDED", items: [{ skuId: ended.skuId }] },
+      { status: "ONLINE", items: [{ skuId: live.skuId }, { skuId: cat.product.skus[1]!.id }] },
+    ];
+    const seckill = async () => ok<any>(await h.gql(LIST)).frontCategories.find((f: any) => f.kind === "SECKILL").products.map((p: any) => p.id);
+    expect(await seckill()).toEqual([live.spuId, cat.product.id]);
+    promotionDown = true;
+    try {
+      expect(await seckill()).toEqual([]);
+    } finally {
+      promotionDown = false;
+      sessions = [];
+    }
+  });
+
   it("update renames, reorders and re-maps; FULL_REDUCTION shows the SPUs of its back categories", async () => {
     const UPDATE = `mutation($id: ID!, $input: FrontCategoryInput!) { adminUpdateFrontCategory(id: $id, input: $input) { id name sort kind backCategories { id } } }`;
     const f = ok<any>(await h.gql(CREATE, { input: { name: "满减 Deals", sort: 5, kind: "FULL_REDUCTION", backCategoryIds: [cat.leaf.id] } }, ADMIN)).adminCreateFrontCategory;
     let list = ok<any>(await h.gql(LIST)).frontCategories;
-    expect(list.find((x: any) => x.id === f.id)).toMatchObject({ kind: "FULL_REDUCTION", products: [{ id: cat.product.id }] });
+    const onShelf = (await h.services.prisma.spu.findMany({ where: { categoryId: cat.leaf.id, status: "ON_SHELF" } })).map((p) => p.id).sort();
+    const deals = list.find((x: any) => x.id === f.id);
+    expect(deals.kind).toBe("FULL_REDUCTION");
+    expect(deals.products.map((p: any) => p.id).sort()).toEqual(onShelf);
+    expect(onShelf).toContain(cat.product.id);
     // an unknown back category: refused, the front category unchanged
     expect(errorCode(await h.gql(UPDATE, { id: f.id, input: { name: "x", backCategoryIds: ["nope"] } }, ADMIN))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(UPDATE, { id: "nope", input: { name: "x" } }, ADMIN))).toBe("NOT_FOUND");

@@ -9,6 +9,7 @@ import { ProductService } from "./products.ts";
 import { InventoryService } from "./inventory.ts";
 import { ReviewService } from "./reviews.ts";
 import { OrderServicePurchaseVerifier, type PurchaseVerifier } from "./purchases.ts";
+import { PromotionSeckillSkuSource, type SeckillSkuSource } from "./seckill.ts";
 import { SearchService } from "../search/service.ts";
 import { PostgresSearchBackend } from "../search/postgres.ts";
 import { ElasticsearchBackend } from "../search/elasticsearch.ts";
@@ -42,6 +43,7 @@ export function buildCatalogServices(opts: {
   redis: Redis;
   searchBackend?: SearchBackend;
   purchaseVerifier?: PurchaseVerifier;
+  seckillSource?: SeckillSkuSource;
 }): CatalogServices {
   const deps: Deps = { prisma: opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
   const categories = new CategoryService(deps);
@@ -52,7 +54,7 @@ export function buildCatalogServices(opts: {
     prisma: opts.prisma,
     redis: opts.redis,
     categories,
-    taxonomy: new TaxonomyService(deps, categories, products.cache),
+    taxonomy: new TaxonomyService(deps, categories, products.cache, opts.seckillSource ?? new PromotionSeckillSkuSource({ url: subgraphUrl(opts.config, "promotion"), secret: opts.config.INTERNAL_SECRET })),
     products,
     inventory: new InventoryService(deps),
     reviews: new ReviewService(deps, verifier),

@@ -4,6 +4,7 @@
  */
 import { Reason, alreadyExists, assertText, isUniqueViolation, notFound, refuse } from "../errors.ts";
 import type { CategoryService } from "./categories.ts";
+import type { SeckillSkuSource } from "./seckill.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
 import type { AttributeKind, FrontCategoryKind } from "../generated/prisma/client.ts";
 
@@ -36,6 +37,7 @@ export class TaxonomyService {
     private d: Deps,
     private categories: CategoryService,
     private productCache?: { invalidate(ids: Iterable<string>): Promise<void> },
+    private seckill?: SeckillSkuSource,
   ) {}
 
   // ------------------------------------------------------------ brands
@@ -182,10 +184,11 @@ export class TaxonomyService {
   /**
    * SPU ids a front category shows: its back categories' (and their descendants') SPUs on shelf;
    * NEW: only those put on shelf within 14 days (of the mapped categories, or all when none is
-   * mapped); SECKILL: none until the promotion subgraph provides seckill items.
+   * mapped); SECKILL: the SPUs on shelf of the SKUs in online (first) or scheduled seckill sessions
+   * of the promotion subgraph.
    */
   async frontCategorySpuIds(frontId: string, kind: FrontCategoryKind, first: number): Promise<string[]> {
-    if (kind === "SECKILL") return [];
+    if (kind === "SECKILL") return this.seckillSpuIds(first);
     const links = await this.d.prisma.frontCategoryLink.findMany({ where: { frontCategoryId: frontId }, select: { categoryId: true } });
     const tree = await this.categories.tree();
     const wanted = new Set(links.map((l) => l.categoryId));
@@ -211,6 +214,15 @@ export class TaxonomyService {
       select: { id: true },
     });
     return spus.map((s) => s.id);
+  }
+
+  private async seckillSpuIds(first: number): Promise<string[]> {
+    const skuIds = (await this.seckill?.skuIds()) ?? [];
+    if (!skuIds.length) return [];
+    const rows = await this.d.prisma.sku.findMany({ where: { id: { in: skuIds }, spu: { status: "ON_SHELF" } }, select: { id: true, spuId: true } });
+    const spuOf = new Map(rows.map((r) => [r.id, r.spuId]));
+    const out = [...new Set(skuIds.map((id) => spuOf.get(id)).filter((x): x is string => !!x))];
+    return out.slice(0, Math.min(Math.max(first, 1), 100));
   }
 }
 
