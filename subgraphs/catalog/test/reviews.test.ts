@@ -78,6 +78,15 @@ describe("reviews on purchased SKUs", () => {
     expect([...p.reviews.items, ...rest.items].map((r: any) => r.rating).sort()).toEqual([2, 4, 5]);
   });
 
+  it("20 parallel reviews of one SKU in one order by one member: exactly one is stored", async () => {
+    const sku = cat.product.skus[1]!.id;
+    const results = await Promise.all(Array.from({ length: 20 }, () => h.gql(ADD, { o: "delivered-par", s: sku, r: 3, c: "parallel" }, member("m2"))));
+    const codes = results.map((r) => ok<any>(r).addReview.code);
+    expect(codes.filter((c) => c === "OK")).toHaveLength(1);
+    expect(codes.filter((c) => c === "ALREADY_REVIEWED")).toHaveLength(19);
+    expect(await h.services.prisma.review.count({ where: { orderId: "delivered-par" } })).toBe(1);
+  });
+
   it("the order subgraph being down is a SERVICE_UNAVAILABLE error, not a review", async () => {
     const h2 = await startHarness({ purchaseVerifier: new OrderServicePurchaseVerifier({ url: "http://127.0.0.1:9/graphql", secret: h.config.INTERNAL_SECRET }) });
     try {
