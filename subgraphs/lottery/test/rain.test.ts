@@ -70,6 +70,23 @@ describe("creating a rain", () => {
     expect((await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length).toBe(keysBefore);
   });
 
+  it("a failure while arming Redis / scheduling the close leaves nothing behind (compensation)", async () => {
+    const deps = (h.sg.services.rain as any).d;
+    const add = deps.queue.add;
+    const before = await h.sg.services.prisma.redEnvelopeRain.count();
+    const keysBefore = (await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length;
+    deps.queue = { add: async () => { throw new Error("queue down"); } };
+    try {
+      const r = await createRain({ title: "doomed" });
+      expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    } finally {
+      deps.queue = h.sg.services.queues.rain;
+    }
+    expect(add).toBeTypeOf("function");
+    expect(await h.sg.services.prisma.redEnvelopeRain.count()).toBe(before);
+    expect((await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length).toBe(keysBefore);
+  });
+
   it("needs lottery:write", async () => {
     const r1 = await h.gql(CREATE, { input: { title: "x", totalAmount: "1.00", currency: "CNY", shares: 1, startsAt: iso(Date.now()), endsAt: iso(Date.now() + 1000) } }, { kind: "admin", id: "op-2", permissions: [] });
     expect(r1.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");

@@ -148,7 +148,9 @@ export class RainService {
         const mine = shares.filter((_, i) => i % shards === s);
         for (let i = 0; i < mine.length; i += 1000) multi.rpush(keys[s]!, ...mine.slice(i, i + 1000));
       }
-      await multi.exec();
+      const results = await multi.exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error("red-envelope shares were not stored");
       await this.d.queue.add("close-rain", { rainId: rain.id }, { jobId: `close-${rain.id}`, delay: Math.max(0, endsAt.getTime() - this.now()), attempts: 20 });
     } catch (e) {
       // Compensation: nothing of a rain that could not be armed stays behind.
