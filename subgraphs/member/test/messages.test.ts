@@ -45,11 +45,14 @@ describe("message worker", () => {
   it("retries a failing provider with backoff through BullMQ and stores the e-mail once", async () => {
     const q = createQueue({ redisUrl: h.config.REDIS_URL, redisPrefix: h.config.REDIS_PREFIX }, QueueName.messages, { backoff: { type: "exponential", delay: 10 } });
     const job = await q.add("send", { channel: "EMAIL", recipient: "li@example.com", template: "welcome", params: { name: "Li" } });
-    const done = await waitFor(async () => {
+    await waitFor(async () => {
       const j = await q.getJob(job.id!);
-      return j && (await j.isCompleted()) ? j : null;
+      return j && (await j.isCompleted());
     }, "email job completion");
+    // Read the job again once completed: a snapshot taken during the last attempt still says 2.
+    const done = (await q.getJob(job.id!))!;
     expect(done.attemptsMade).toBe(3);
+    expect(email.calls).toBe(3);
     expect(email.sent).toHaveLength(1);
     expect(email.sent[0]).toMatchObject({ recipient: "li@example.com", subject: "Welcome to mallgraph", body: "【mallgraph】Welcome, Li! Your account is ready." });
     const rows = await h.sg.services.prisma.message.findMany({ where: { recipient: "li@example.com" } });
