@@ -146,6 +146,23 @@ describe("multi-currency wallet", () => {
     expect(acc.balance.toString()).toBe(winner === "CAPTURE" ? "4" : "12");
   });
 
+  it("the ledger is append-only in the database: rows cannot be changed or removed", async () => {
+    const m = await registerMember(h);
+    await h.ok(TOPUP, { c: "CNY", a: "10.00", k: "keep-1" }, m.identity);
+    await h.ok(WITHDRAW, { c: "CNY", a: "4.00", k: "keep-2" }, m.identity);
+    const p = h.sg.services.prisma;
+    const acc = await p.walletAccount.findUniqueOrThrow({ where: { memberId_currency: { memberId: m.memberId, currency: "CNY" } }, include: { entries: { orderBy: { createdAt: "asc" } } } });
+    const ids = acc.entries.map((e) => e.id);
+    expect(ids).toHaveLength(2);
+    await expect(p.$executeRaw`UPDATE "LedgerEntry" SET amount = 1 WHERE id = ${ids[1]!}`).rejects.toThrow(/append-only/);
+    await expect(p.ledgerEntry.update({ where: { id: ids[0]! }, data: { reference: "rewritten" } })).rejects.toThrow(/append-only/);
+    await expect(p.ledgerEntry.deleteMany({ where: { accountId: acc.id } })).rejects.toThrow(/append-only/);
+    await expect(p.$executeRawUnsafe(`TRUNCATE "LedgerEntry" CASCADE`)).rejects.toThrow(/append-only/);
+    const after = await p.ledgerEntry.findMany({ where: { accountId: acc.id }, orderBy: { createdAt: "asc" } });
+    expect(after.map((e) => [e.id, e.type, e.amount.toString(), e.reference])).toEqual(acc.entries.map((e) => [e.id, e.type, e.amount.toString(), e.reference]));
+    await ledgerCheck(m.memberId, "CNY");
+  });
+
   it("memberAddress answers the member's own address only (internal)", async () => {
     const a = await registerMember(h);
     const b = await registerMember(h);
