@@ -1,0 +1,90 @@
+/**
+ * Opt-in (MALLGRAPH_E2E=1): the lottery contract operations through the REAL stack — every subgraph,
+ * the workers and the gateway as processes, seeded demo data. A registered member grabs a red
+ * envelope (the real member subgraph's walletCredit credits the wallet via the worker), the
+ * RedEnvelopeRain subscription pushes the grab, and Draw works idempotently on the demo activity.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { DOMAINS, loadConfig, type Config } from "@mallgraph/platform/config";
+import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
+import { createRedis } from "@mallgraph/platform/redis";
+import { Decimal } from "@mallgraph/platform/money";
+import { startStack, type Stack } from "../../../scripts/stack.ts";
+import { seedAll } from "../../../scripts/seed.ts";
+import { GraphQLHttpClient, wsClient } from "../../../test/e2e/client.ts";
+
+describe.skipIf(!process.env.MALLGRAPH_E2E)("lottery through the real stack", () => {
+  let db: TestDatabase;
+  let tr: TestRedis;
+  let stack: Stack;
+  let cfg: Config;
+  let api: GraphQLHttpClient;
+
+  beforeAll(async () => {
+    const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
+    db = await createTestDatabase(domains);
+    tr = createTestRedis();
+    const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: "warn" };
+    cfg = loadConfig({ ...process.env, ...env });
+    await seedAll(cfg);
+    stack = await startStack({ env, randomPorts: true, readyTimeoutMs: 120_000 });
+    api = new GraphQLHttpClient(stack.gatewayUrl);
+  }, 300_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await db?.drop();
+    await tr?.cleanup();
+  });
+
+  it("rain → grab → wallet credited by member → subscription event; Draw is idempotent", async () => {
+    const admin = (await api.ok("AdminLogin", { username: "admin", password: cfg.ADMIN_PASSWORD })).adminLogin.accessToken;
+    const phone = `136${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+    await api.ok("RequestSmsCode", { phone });
+    const code = await waitFor(async () => {
+      const r = await api.ok("SentMessages", { recipient: phone }, admin);
+      for (const m of r.sentMessages) {
+        const c = /\b(\d{6})\b/.exec(m.body)?.[1];
+        if (c) return c;
+      }
+      return undefined;
+    }, "the SMS code");
+    const token = (await api.ok("Register", { input: { phone, smsCode: code, password: "Str0ng-pass!" } })).register.accessToken;
+    const cny = async () => (await api.ok("Me", {}, token)).me.wallets.find((w: any) => w.currency === "CNY")?.balance ?? "0.00";
+    const before = await cny();
+
+    const now = Date.now();
+    const rain = (await api.ok("AdminCreateRedEnvelopeRain", { input: { title: "e2e rain", totalAmount: "10.00", currency: "CNY", shares: 4, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 600_000).toISOString() } }, admin)).adminCreateRedEnvelopeRain;
+    expect(rain.status).toBe("ONLINE");
+
+    const ws = wsClient(stack.gatewayUrl, token);
+    const events: any[] = [];
+    ws.subscribe(
+      { query: `subscription RedEnvelopeRain($rainId: ID!) { redEnvelopeRain(rainId: $rainId) { remainingShares lastGrab { amount memberId } } }`, variables: { rainId: rain.id } },
+      { next: (r) => void events.push(r), error: (e) => void events.push({ error: e }), complete: () => undefined },
+    );
+    // Grab only once the gateway listens (it subscribes the channel in Redis on demand).
+    const probe = createRedis(tr.url);
+    try {
+      await waitFor(async () => ((await probe.pubsub("NUMSUB", `${tr.prefix}:events:redEnvelopeRain`)) as [string, number])[1] > 0 || undefined, "the gateway's subscription");
+    } finally {
+      probe.disconnect();
+    }
+    const grab = (await api.ok("GrabRedEnvelope", { rainId: rain.id }, token)).grabRedEnvelope;
+    expect(grab.code).toBe("OK");
+    expect((await api.ok("GrabRedEnvelope", { rainId: rain.id }, token)).grabRedEnvelope).toEqual({ ...grab, code: "ALREADY_GRABBED" });
+    await waitFor(async () => (events.length ? true : undefined), "the rain event");
+    expect(events[0].data.redEnvelopeRain.remainingShares).toBe(3);
+    expect(events[0].data.redEnvelopeRain.lastGrab.amount).toBe(grab.amount);
+    await waitFor(async () => ((await cny()) !== before ? true : undefined), "the wallet credit");
+    expect(await cny()).toBe(new Decimal(before).plus(grab.amount).toFixed(2));
+    ws.dispose();
+
+    const activities = await api.raw(`{ lotteryActivities { id name } }`);
+    const activityId = activities.data.lotteryActivities[0].id;
+    const d1 = (await api.ok("Draw", { activityId, idempotencyKey: "e2e-1" }, token)).draw;
+    expect(d1.code).toBe("OK");
+    expect((await api.ok("Draw", { activityId, idempotencyKey: "e2e-1" }, token)).draw).toEqual(d1);
+  }, 120_000);
+});
