@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { Queue } from "bullmq";
 import { Decimal } from "@mallgraph/platform/money";
+import { QueueName } from "@mallgraph/platform/queue";
+import { createCurrencyService } from "../src/services/currencies.ts";
+import type { CreateAccountsJob } from "../src/jobs/createAccounts.ts";
 import { createHarness, INTERNAL, registerMember, waitFor, type Harness } from "./helpers.ts";
 
 const TOPUP = `mutation($c: String!, $a: String!, $k: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
@@ -193,5 +198,24 @@ describe("multi-currency wallet", () => {
     expect((await h.ok(TOPUP, { c: "EUR", a: "3.10", k: "e" }, members[0]!.identity)).topUpWallet.wallet).toEqual({ currency: "EUR", balance: "3.10", frozen: "0.00" });
     const member = members[1]!;
     expect(code(await h.gql(add, { c: "KRW", n: "Won", d: 0 }, member.identity))).toBe("UNAUTHENTICATED");
+  });
+
+  it("adminAddCurrency writes nothing when its create-accounts job cannot be queued (Redis unreachable)", async () => {
+    // A real BullMQ queue on a Redis that does not answer: adding the job fails at once.
+    const dead = new Redis("redis://127.0.0.1:1", { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on("error", () => undefined);
+    const queue = new Queue<CreateAccountsJob>(QueueName.walletAccounts, { connection: dead, prefix: `${h.config.REDIS_PREFIX}:bull` });
+    queue.on("error", () => undefined);
+    try {
+      const broken = createCurrencyService(h.sg.services.prisma, queue);
+      await expect(broken.add("XAG", "Silver", 2)).rejects.toThrow();
+      expect(await h.sg.services.prisma.currency.findUnique({ where: { code: "XAG" } })).toBeNull();
+    } finally {
+      await queue.close().catch(() => undefined);
+      dead.disconnect();
+    }
+    // The operator simply tries again once Redis is back.
+    expect(await h.sg.services.currencies.add("XAG", "Silver", 2)).toMatchObject({ code: "XAG", decimals: 2 });
+    await waitFor(async () => (await h.sg.services.prisma.walletAccount.count({ where: { currency: "XAG" } })) === (await h.sg.services.prisma.member.count()), "XAG accounts");
   });
 });

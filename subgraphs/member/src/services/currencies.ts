@@ -40,8 +40,15 @@ export function createCurrencyService(prisma: PrismaClient, walletAccounts: Queu
         if (isUniqueViolation(e)) throw alreadyExists("currency");
         throw e;
       }
+      try {
+        await walletAccounts.add("create-accounts", { currency: code }, { jobId: `create-accounts-${code}` });
+      } catch (e) {
+        // Without its job the currency would never get its accounts: take it back, so the operator
+        // may simply try again (nothing can reference a currency nobody was told about yet).
+        await prisma.currency.delete({ where: { code } }).catch(() => undefined);
+        throw e;
+      }
       remember(c);
-      await walletAccounts.add("create-accounts", { currency: code }, { jobId: `create-accounts-${code}` });
       return c;
     },
   };
