@@ -143,7 +143,7 @@ export class CouponService {
         const mine = await tx.$queryRaw<Array<{ count: number }>>`
           INSERT INTO "CouponClaimCount" ("templateId", "memberId", "count") VALUES (${t.id}, ${memberId}, 1)
           ON CONFLICT ("templateId", "memberId") DO UPDATE SET "count" = "CouponClaimCount"."count" + 1
-          WHERE "CouponClaimCount"."count" < ${t.perUserLimit}::int
+          WHERE "CouponClaimCount"."count" < ${t.type === "NEW_USER" ? 1 : t.perUserLimit}::int
           RETURNING "count"`;
         if (!mine.length) throw new Refusal(CouponCode.LIMIT_REACHED);
         const taken = await tx.$executeRaw`
@@ -158,7 +158,7 @@ export class CouponService {
     }
   }
 
-  /** Registration: one coupon of every active NEW_USER template (idempotent: a second call adds none). */
+  /** Registration: one coupon of every active NEW_USER template (idempotent: NEW_USER is one per member, atomically). */
   async issueNewUser(memberId: string): Promise<number> {
     if (typeof memberId !== "string" || !memberId || memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
     const ts = await this.d.prisma.couponTemplate.findMany({ where: { type: "NEW_USER", active: true }, select: { id: true } });
