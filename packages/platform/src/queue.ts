@@ -33,6 +33,8 @@ export const QueueName = {
   seckillOrders: "seckill-orders",
   /** promotion: seckill lifecycle. Repeatable job `tick` (online / end / return stock, sweep PENDING, poll orders). */
   seckillLifecycle: "seckill-lifecycle",
+  /** promotion: coupon issuance to a list of members at a time. Job `issue` (delayed; idempotent per batch and member). */
+  couponIssue: "coupon-issue",
   /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row), `close-rain` (delayed to endsAt), `sweep`. */
   lotteryRain: "lottery-rain",
   /** lottery: draws. Jobs `distribute-award` (retried until delivered), `sync-stock` (Redis award stock → PostgreSQL). */
