@@ -42,17 +42,18 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     attempts: 10,
     backoff: { type: "exponential", delay: 500 },
   });
+  const couponQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.couponIssue, { attempts: 10 });
   const hooks: SeckillTestHooks = opts.hooks ?? {};
   const seckill = new SeckillService({
     prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
     onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs,
   });
   const coupons = new CouponService({ prisma, log });
-  return { prisma, redis, catalog, order, seckill, coupons, orderQueue, hooks };
+  return { prisma, redis, catalog, order, seckill, coupons, orderQueue, couponQueue, hooks };
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {
-  await s.orderQueue.close();
+  await Promise.all([s.orderQueue.close(), s.couponQueue.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
 }

@@ -1,7 +1,8 @@
 /**
  * The promotion domain's workers: `seckill-orders` (create-order, one job per reservation) and
  * `seckill-lifecycle` (the repeatable `tick`: sessions online / ended / unsold stock back to
- * catalog, the sweeper of PENDING reservations, the poll of their orders' statuses).
+ * catalog, the sweeper of PENDING reservations, the poll of their orders' statuses), and
+ * `coupon-issue` (scheduled coupon issuance).
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
@@ -10,6 +11,7 @@ import { closePromotionServices, createPromotionServices, type PromotionSubgraph
 import { seckillOrdersProcessor } from "./jobs/seckillOrders.ts";
 import { seckillLifecycleProcessor } from "./jobs/seckillLifecycle.ts";
 import { SeckillJob } from "./services/seckill.ts";
+import { couponIssueProcessor } from "./jobs/couponIssue.ts";
 
 export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "config" | "port"> {
   /** Interval of the lifecycle tick (ms, default 2000). */
@@ -25,6 +27,7 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const services = createPromotionServices({ config, ...opts });
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const workers: Array<ReturnType<typeof createWorker<any, any>>> = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 8 })];
+  workers.push(createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 }));
   const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
   if (!opts.ordersOnly) {
     await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });

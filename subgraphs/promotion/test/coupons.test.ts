@@ -7,7 +7,8 @@ import { loadConfig } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createPromotionSubgraph } from "../src/index.ts";
-import { admin, clientFor, type Gql } from "./support/env.ts";
+import { startWorkers } from "../src/worker.ts";
+import { admin, clientFor, waitFor, type Gql } from "./support/env.ts";
 
 const CREATE = `mutation($input: CouponTemplateInput!) { adminCreateCouponTemplate(input: $input) { id name type threshold amount rate cap scope totalQuantity issuedCount perUserLimit } }`;
 const CLAIM = `mutation($t: ID!) { claimCoupon(templateId: $t) { code coupon { id status template { name } } } }`;
@@ -24,10 +25,11 @@ describe("coupons", () => {
   let redis: TestRedis;
   let sg: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   let call: Gql;
+  let config: ReturnType<typeof loadConfig>;
   beforeAll(async () => {
     db = await createTestSchema("promotion");
     redis = createTestRedis();
-    const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
+    config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
     sg = await createPromotionSubgraph({ config, databaseUrl: db.url, port: 0 });
     call = clientFor(sg.url, config.INTERNAL_SECRET);
   });
@@ -154,6 +156,60 @@ describe("coupons", () => {
     const fixed = await template({ name: "限时券", type: "NO_THRESHOLD", amount: "2", validDays: null, validFrom: later(-2), validTo: later(1) });
     await sg.services.prisma.couponTemplate.update({ where: { id: fixed.id }, data: { validTo: new Date(Date.now() - 1000) } });
     expect(await claim("late-buyer", fixed.id)).toEqual({ code: "EXPIRED", coupon: null });
+  });
+
+  it("grants (lottery awards …) are idempotent per reference; scheduled issuance runs as a job within the limits; retries issue nothing twice", async () => {
+    const GRANT = `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code coupon { id } } }`;
+    const t = await template({ name: "抽奖券", type: "NO_THRESHOLD", amount: "6", totalQuantity: 3, perUserLimit: 3 });
+    const g = await Promise.all(Array.from({ length: 10 }, () => call(GRANT, { m: "winner", t: t.id, r: "draw-1" }, INTERNAL)));
+    expect(new Set(g.map((x) => x.data.couponGrant.coupon.id)).size).toBe(1);
+    expect(g.every((x) => x.data.couponGrant.code === "OK")).toBe(true);
+    expect(await sg.services.prisma.coupon.count({ where: { templateId: t.id } })).toBe(1);
+    expect((await call(GRANT, { m: "other", t: t.id, r: "draw-1" }, INTERNAL)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await call(GRANT, { m: "winner", t: t.id, r: "draw-2" }, "winner")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+
+    const SCHEDULE = `mutation($t: ID!, $m: [ID!]!, $at: String) { adminScheduleCouponIssuance(templateId: $t, memberIds: $m, at: $at) { id memberCount runAt } }`;
+    expect((await call(SCHEDULE, { t: t.id, m: [] }, admin())).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await call(SCHEDULE, { t: "nope", m: ["a"] }, admin())).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect((await call(SCHEDULE, { t: t.id, m: ["a"] }, "a")).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const stop = await startWorkers(config, { databaseUrl: db.url, ordersOnly: true });
+    try {
+      const at = new Date(Date.now() + 300).toISOString();
+      const r = (await call(SCHEDULE, { t: t.id, m: ["s-1", "s-2", "s-3", "s-1"], at }, admin())).data.adminScheduleCouponIssuance;
+      expect(r).toMatchObject({ memberCount: 3, runAt: at });
+      const job = await waitFor(async () => {
+        const j = await sg.services.couponQueue.getJob(r.id);
+        return j && (await j.isCompleted()) ? j : null;
+      }, "the issuance job");
+      // 3 in total: one went to the grant above, so two of the three members get one
+      expect(job.returnvalue).toEqual({ OK: 2, SOLD_OUT: 1 });
+      expect(await sg.services.prisma.coupon.count({ where: { templateId: t.id } })).toBe(3);
+      // a retried job (same batch) issues nothing twice
+      expect(await sg.services.coupons.issueBatch(r.id, t.id, ["s-1", "s-2", "s-3"])).toEqual({ OK: 2, SOLD_OUT: 1 });
+      expect(await sg.services.prisma.coupon.count({ where: { templateId: t.id } })).toBe(3);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("best coupon: the usable one saving the most on the given total", async () => {
+    const BEST = `query($t: String!, $c: String!, $s: [ID!]) { myBestCoupon(itemsTotal: $t, currency: $c, spuIds: $s) { discount coupon { id template { name } } } }`;
+    for (const [name, input] of [
+      ["满200减30", { type: "FULL_REDUCTION", threshold: "200", amount: "30" }],
+      ["9折封顶25", { type: "DISCOUNT", threshold: "0", rate: "0.9", cap: "25" }],
+      ["立减4", { type: "NO_THRESHOLD", amount: "4" }],
+      ["SPU立减50", { type: "NO_THRESHOLD", amount: "50", scope: "SPUS", scopeIds: ["spu-x"] }],
+    ] as const) {
+      const id = (await template({ name, ...input })).id;
+      expect((await claim("picky", id)).code).toBe("OK");
+    }
+    const best = async (t: string, s: string[] = []) => (await call(BEST, { t, c: "CNY", s }, "picky")).data.myBestCoupon;
+    expect(await best("30.00")).toMatchObject({ discount: "4.00", coupon: { template: { name: "立减4" } } });
+    expect(await best("150.00")).toMatchObject({ discount: "15.00", coupon: { template: { name: "9折封顶25" } } });
+    expect(await best("250.00")).toMatchObject({ discount: "30.00", coupon: { template: { name: "满200减30" } } });
+    expect(await best("250.00", ["spu-x"])).toMatchObject({ discount: "50.00", coupon: { template: { name: "SPU立减50" } } });
+    expect((await call(BEST, { t: "10.00", c: "USD" }, "picky")).data.myBestCoupon).toBeNull();
+    expect((await call(BEST, { t: "1.001", c: "CNY" }, "picky")).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 });
 

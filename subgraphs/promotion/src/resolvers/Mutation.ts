@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { asAdmin, asInternal, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
@@ -12,6 +13,13 @@ export const Mutation: MutationResolvers = {
     ctx.services.coupons.createTemplate(input, assertPermission(ctx, "promotion:write")),
   ),
   claimCoupon: asMember((_p, { templateId }, ctx) => ctx.services.coupons.claim(memberId(ctx), templateId)),
+  adminScheduleCouponIssuance: asAdmin("promotion:write", async (_p, { templateId, memberIds, at }, ctx) => {
+    const plan = await ctx.services.coupons.prepareIssuance(templateId, memberIds, at);
+    const id = randomUUID();
+    await ctx.services.couponQueue.add("issue", { batchId: id, templateId, memberIds: plan.memberIds }, { jobId: id, delay: Math.max(0, plan.runAt.getTime() - Date.now()) });
+    return { id, templateId, memberCount: plan.memberIds.length, runAt: plan.runAt.toISOString() };
+  }),
+  couponGrant: asInternal((_p, { memberId: m, templateId, reference }, ctx) => ctx.services.coupons.grant(m, templateId, reference)),
   couponLock: asInternal((_p, a, ctx) => ctx.services.coupons.lock(a)),
   couponRelease: asInternal((_p, { orderId }, ctx) => ctx.services.coupons.release(orderId)),
   couponConsume: asInternal((_p, { orderId }, ctx) => ctx.services.coupons.consume(orderId)),

@@ -9,4 +9,7 @@ export const Query: QueryResolvers = {
   ),
   couponTemplates: (_p, _a, ctx) => ctx.services.coupons.templates(),
   myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
+  myBestCoupon: asMember((_p, { itemsTotal, currency, spuIds, categoryIds }, ctx) =>
+    ctx.services.coupons.best(memberId(ctx), itemsTotal, currency, spuIds ?? [], categoryIds ?? []),
+  ),
 };

@@ -128,8 +128,12 @@ export class CouponService {
   }
 
   /** A member claims one coupon. NEW_USER templates are issued by couponIssueNewUser only. */
-  async claim(memberId: string, templateId: string, opts: { allowNewUser?: boolean } = {}): Promise<ClaimOutcome> {
+  async claim(memberId: string, templateId: string, opts: { allowNewUser?: boolean; issueKey?: string } = {}): Promise<ClaimOutcome> {
     if (typeof templateId !== "string" || !templateId || templateId.length > 64) throw badInput("templateId must be a non-empty id", { field: "templateId" });
+    if (opts.issueKey) {
+      const done = await this.byIssueKey(opts.issueKey);
+      if (done) return { code: CouponCode.OK, coupon: done };
+    }
     const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: templateId } });
     if (!t) throw notFound("coupon template", templateId);
     if (!t.active || (t.type === "NEW_USER" && !opts.allowNewUser)) return { code: CouponCode.NOT_CLAIMABLE, coupon: null };
@@ -149,13 +153,74 @@ export class CouponService {
         const taken = await tx.$executeRaw`
           UPDATE "CouponTemplate" SET "issuedCount" = "issuedCount" + 1 WHERE "id" = ${t.id} AND "active" AND "issuedCount" < "totalQuantity"`;
         if (taken !== 1) throw new Refusal(CouponCode.SOLD_OUT);
-        return tx.coupon.create({ data: { id: randomUUID(), templateId: t.id, memberId, validFrom, validTo }, include: { template: true } });
+        return tx.coupon.create({ data: { id: randomUUID(), templateId: t.id, memberId, validFrom, validTo, issueKey: opts.issueKey ?? null }, include: { template: true } });
       });
       return { code: CouponCode.OK, coupon };
     } catch (e) {
       if (e instanceof Refusal) return { code: e.code, coupon: null };
+      if (opts.issueKey && (e as { code?: string }).code === "P2002") {
+        // a concurrent grant under the same key won (this transaction rolled back entirely)
+        const done = await this.byIssueKey(opts.issueKey);
+        if (done) return { code: CouponCode.OK, coupon: done };
+      }
       throw e;
     }
+  }
+
+  private byIssueKey(issueKey: string) {
+    return this.d.prisma.coupon.findUnique({ where: { issueKey }, include: { template: true } });
+  }
+
+  /**
+   * Internal grant (lottery awards, scheduled issuance): one coupon of any active template,
+   * NEW_USER included, within the total and per-user limits; idempotent per `reference`.
+   */
+  async grant(memberId: string, templateId: string, reference: string): Promise<ClaimOutcome> {
+    if (typeof memberId !== "string" || !memberId || memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
+    if (typeof reference !== "string" || !reference.trim() || reference.length > 150) throw badInput("reference must be 1..150 characters", { field: "reference" });
+    const r = await this.claim(memberId, templateId, { allowNewUser: true, issueKey: `grant:${reference}` });
+    if (r.coupon && r.coupon.memberId !== memberId) throw badInput("reference was used for another member", { field: "reference" });
+    return r;
+  }
+
+  /** Validates and describes a scheduled issuance (the job runs `issueBatch`). */
+  async prepareIssuance(templateId: string, memberIds: string[], at: string | null | undefined): Promise<{ templateId: string; memberIds: string[]; runAt: Date }> {
+    if (typeof templateId !== "string" || !templateId || templateId.length > 64) throw badInput("templateId must be a non-empty id", { field: "templateId" });
+    const ids = [...new Set(memberIds ?? [])];
+    if (!ids.length || ids.length > 10_000 || ids.some((m) => typeof m !== "string" || !m || m.length > 64)) throw badInput("1..10000 member ids", { field: "memberIds" });
+    const runAt = at != null ? parseTime(at, "at") : new Date();
+    const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: templateId }, select: { id: true, active: true } });
+    if (!t) throw notFound("coupon template", templateId);
+    return { templateId, memberIds: ids, runAt };
+  }
+
+  /** The `issue` job: grants under `<batchId>:<memberId>` (a retried job issues nothing twice). */
+  async issueBatch(batchId: string, templateId: string, memberIds: string[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const m of memberIds) {
+      const r = await this.grant(m, templateId, `${batchId}:${m}`);
+      out[r.code] = (out[r.code] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  /** The member's usable coupon that saves the most on an order of `itemsTotal` (null: none applies). */
+  async best(memberId: string, itemsTotal: string, currency: string, spuIds: string[] = [], categoryIds: string[] = []): Promise<{ coupon: CouponWithTemplate; discount: string } | null> {
+    const total = parseAmount(itemsTotal, currency, { field: "itemsTotal", allowZero: true });
+    const now = new Date();
+    const coupons = await this.d.prisma.coupon.findMany({
+      where: { memberId, status: "UNUSED", validFrom: { lte: now }, validTo: { gt: now }, template: { currency } },
+      include: { template: true },
+    });
+    let best: { coupon: CouponWithTemplate; off: Decimal } | null = null;
+    for (const c of coupons) {
+      const t = c.template;
+      if (t.scope === "SPUS" && !spuIds.some((s) => t.scopeIds.includes(s))) continue;
+      if (t.scope === "CATEGORIES" && !categoryIds.some((s) => t.scopeIds.includes(s))) continue;
+      const off = this.discountFor(t, total);
+      if (off && off.gt(0) && (!best || off.gt(best.off) || (off.eq(best.off) && c.validTo < best.coupon.validTo))) best = { coupon: c, off };
+    }
+    return best ? { coupon: best.coupon, discount: formatAmount(best.off, currency) } : null;
   }
 
   /** Registration: one coupon of every active NEW_USER template (idempotent: NEW_USER is one per member, atomically). */

@@ -14,6 +14,8 @@ export interface PromotionServices {
   coupons: CouponService;
   /** `seckill-orders` (create-order jobs). */
   orderQueue: Queue;
+  /** `coupon-issue` (scheduled issuance jobs). */
+  couponQueue: Queue;
   /** Test-only failure injection (mutable). */
   hooks: SeckillTestHooks;
 }

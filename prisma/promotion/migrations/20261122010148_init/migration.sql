@@ -85,6 +85,7 @@ CREATE TABLE "Coupon" (
     "validTo" TIMESTAMP(3) NOT NULL,
     "orderId" TEXT,
     "discount" DECIMAL(18,4),
+    "issueKey" TEXT,
     "lockedAt" TIMESTAMP(3),
     "usedAt" TIMESTAMP(3),
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -106,6 +107,9 @@ CREATE INDEX "CouponTemplate_type_active_idx" ON "CouponTemplate"("type", "activ
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Coupon_orderId_key" ON "Coupon"("orderId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Coupon_issueKey_key" ON "Coupon"("issueKey");
 
 -- CreateIndex
 CREATE INDEX "Coupon_memberId_createdAt_idx" ON "Coupon"("memberId", "createdAt");
