@@ -39,6 +39,7 @@ function post(url: string, init: { method?: string; headers?: Record<string, str
         resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers }));
       });
     });
+    req.setNoDelay(true); // no Nagle: a small request must not wait for the subgraph's delayed ACK
     const timer = setTimeout(() => req.destroy(new SubgraphTimeout(`timed out after ${timeoutMs} ms`)), timeoutMs);
     req.on("error", (e) => {
       clearTimeout(timer);

@@ -71,12 +71,27 @@ function patch<T>(q: T): T {
   return q;
 }
 
+/**
+ * adapter-pg's executeScript splits a migration on every ";", which breaks PL/pgSQL bodies
+ * (functions, triggers). The native engine sends a migration as one multi-statement query; so do we.
+ */
+function wholeScript<T>(conn: T): T {
+  (conn as any).executeScript = async function (this: any, script: string) {
+    try {
+      await this.client.query(script);
+    } catch (error) {
+      this.onError(error);
+    }
+  };
+  return conn;
+}
+
 export function migrateAdapter(url: string): PrismaPg {
   const { schema, config } = pgConfig(url);
   // A short idle time-out: pg's default (10 s) keeps the CLI alive that long after it is done.
   const factory: any = new PrismaPg({ ...config, idleTimeoutMillis: 200 } as any, { schema });
   const connect = factory.connect.bind(factory);
-  factory.connect = async () => patch(await connect());
+  factory.connect = async () => wholeScript(patch(await connect()));
   factory.connectToShadowDb = async () => {
     const admin = await connect();
     const name = `prisma_migrate_shadow_db_${randomUUID()}`;
@@ -89,7 +104,7 @@ export function migrateAdapter(url: string): PrismaPg {
       await admin.executeScript(`DROP DATABASE IF EXISTS "${name}"`);
       await admin.dispose();
     };
-    return patch(shadow);
+    return wholeScript(patch(shadow));
   };
   return factory as PrismaPg;
 }
