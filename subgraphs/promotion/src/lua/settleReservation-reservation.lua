@@ -2,11 +2,12 @@
 -- KEYS[1] reservation hash  KEYS[2] pending zset  KEYS[3] ordered zset  KEYS[4] open counter of the session
 -- KEYS[5] stock counter of the item  KEYS[6] bought hash of the item
 -- ARGV[1] action: ORDERED | FAILED | CANCELLED | PAID   ARGV[2] orderId (ORDERED) or order status (PAID)
--- ARGV[3] now (ms)
+-- ARGV[3] now (ms)  ARGV[4] retention of settled reservations (s)
 -- ORDERED:   PENDING -> ORDERED (orderId recorded; watched in the ordered zset until paid or cancelled)
 -- FAILED:    PENDING -> FAILED, stock and the buyer's limit go back
 -- CANCELLED: ORDERED -> CANCELLED (order cancelled / timed out), stock and the buyer's limit go back
 -- PAID:      ORDERED stays ORDERED but is settled (no longer watched; its stock is sold)
+-- A settled reservation (FAILED, CANCELLED, PAID) expires after ARGV[4] seconds (its order lives on in order).
 -- returns 1 when changed, 0 when already done, -1 when the reservation is unknown or in another state
 local st = redis.call('HMGET', KEYS[1], 'status', 'quantity', 'buyerId', 'settled')
 if not st[1] then return -1 end
@@ -32,6 +33,7 @@ if a == 'FAILED' or a == 'CANCELLED' then
   redis.call('INCRBY', KEYS[5], q)
   redis.call('HINCRBY', KEYS[6], st[3], -q)
   redis.call('DECR', KEYS[4])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
   return 1
 end
 if a == 'PAID' then
@@ -40,6 +42,7 @@ if a == 'PAID' then
   redis.call('HSET', KEYS[1], 'settled', '1', 'orderStatus', ARGV[2])
   redis.call('ZREM', KEYS[3], rid)
   redis.call('DECR', KEYS[4])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
   return 1
 end
 return redis.error_reply('unknown action ' .. a)

@@ -37,6 +37,8 @@ export const MAX_ITEMS = 50;
 export const MAX_STOCK = 1_000_000;
 export const MAX_BUY_QUANTITY = 999;
 const MAX_SESSION_MS = 31 * 24 * 3600 * 1000;
+/** Settled reservations stay readable (seckillReservation) this long. */
+const SETTLED_RETENTION_SECONDS = 30 * 24 * 3600;
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
 
 export const RESERVATION_TOPIC = "seckillReservationChanged";
@@ -231,7 +233,7 @@ export class SeckillService {
 
   private async settle(r: ReservationView, action: "ORDERED" | "FAILED" | "CANCELLED" | "PAID", arg = ""): Promise<number> {
     const k = this.keys;
-    const changed = await this.settleLua(k.reservation(r.id), k.pending(), k.ordered(), k.open(r.sessionId), k.stock(r.sessionId, r.skuId), k.bought(r.sessionId, r.skuId), action, arg, Date.now());
+    const changed = await this.settleLua(k.reservation(r.id), k.pending(), k.ordered(), k.open(r.sessionId), k.stock(r.sessionId, r.skuId), k.bought(r.sessionId, r.skuId), action, arg, Date.now(), SETTLED_RETENTION_SECONDS);
     if (changed === 1 && action !== "PAID") {
       // live event → the buyer's `seckillReservationChanged` subscription (best-effort; the state is in Redis)
       await publishLiveEvent(this.d.redis, this.d.prefix, RESERVATION_TOPIC, { eventId: `${r.id}.${action}`, keys: { reservationId: r.id }, audience: [r.buyerId] })
