@@ -7,6 +7,7 @@
  *   npm run bench                 # every scenario
  *   npm run bench -- product      # scenarios whose name contains "product"
  *   BENCH_SECONDS=20 BENCH_CONNECTIONS=64 npm run bench
+ *   BENCH_URL=http://127.0.0.1:4000/graphql npm run bench   # against a stack that is already up
  */
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -67,14 +68,18 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
-const base = loadConfig();
-const dbUrl = new URL(base.DATABASE_URL);
-dbUrl.pathname = "/mallgraph_bench";
-const env = { DATABASE_URL: dbUrl.toString(), REDIS_PREFIX: "bench", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "100000000", NODE_ENV: "production" };
-Object.assign(process.env, env);
-const config = loadConfig({ ...process.env, ...env });
-await setup(config);
-const stack = await startStack({ env, stdio: "pipe" });
+async function bootStack(): Promise<Stack> {
+  if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), stop: async () => undefined };
+  const base = loadConfig();
+  const dbUrl = new URL(base.DATABASE_URL);
+  dbUrl.pathname = "/mallgraph_bench";
+  const env = { DATABASE_URL: dbUrl.toString(), REDIS_PREFIX: "bench", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "100000000", NODE_ENV: "production" };
+  Object.assign(process.env, env);
+  await setup(loadConfig({ ...process.env, ...env }));
+  return startStack({ env, stdio: "pipe" });
+}
+
+const stack = await bootStack();
 const results: Result[] = [];
 try {
   for (const s of scenarios.filter((x) => !filter || x.name.includes(filter))) {

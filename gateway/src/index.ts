@@ -30,6 +30,7 @@ import { clientError, httpStatusFor, isGraphQLError } from "./errors.ts";
 import { graphql } from "./graphql.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { LiveEventHub, attachSubscriptionServer, type Execute } from "./subscriptions.ts";
+import { responseCache } from "./plugins/responseCache.ts";
 import { useAuth } from "./plugins/useAuth.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/usePersistedQueries.ts";
@@ -203,7 +204,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     persistedQueries: false,
     // Credentials are bearer tokens, never cookies, so browsers cannot be tricked into sending them.
     csrfPrevention: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), bridge],
+    plugins: [ApolloServerPluginLandingPageDisabled(), bridge, responseCache()],
   });
   await apollo.start();
 

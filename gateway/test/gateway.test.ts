@@ -215,6 +215,28 @@ describe("query limits", () => {
   });
 });
 
+describe("response cache (anonymous queries, subgraph cache hints)", () => {
+  it("serves an anonymous query with a max-age hint from the cache until it expires", async () => {
+    const a = await gql(gw.url, "{ catalogCounter }");
+    const b = await gql(gw.url, "{ catalogCounter }");
+    expect(a.body.data.catalogCounter).toBeGreaterThan(0);
+    expect(b.body.data.catalogCounter).toBe(a.body.data.catalogCounter);
+    expect(b.headers.get("cache-control")).toBe("max-age=30, public");
+  });
+
+  it("never caches a field without a hint, nor anything for a logged-in caller", async () => {
+    const u1 = await gql(gw.url, "{ catalogUncached }");
+    const u2 = await gql(gw.url, "{ catalogUncached }");
+    expect(u2.body.data.catalogUncached).toBeGreaterThan(u1.body.data.catalogUncached);
+    const { token } = await login(redis, tr.prefix, fed.key, { sub: "m-cache" });
+    const anon = (await gql(gw.url, "{ catalogCounter }")).body.data.catalogCounter;
+    const m1 = (await gql(gw.url, "{ catalogCounter }", { token })).body.data.catalogCounter;
+    const m2 = (await gql(gw.url, "{ catalogCounter }", { token })).body.data.catalogCounter;
+    expect(m1).not.toBe(anon);
+    expect(m2).toBeGreaterThan(m1);
+  });
+});
+
 describe("errors", () => {
   it("masks an unexpected subgraph error as internal error", async () => {
     const r = await gql(gw.url, "{ boom }");

@@ -38,7 +38,9 @@ type Subscription { ping(topic: ID!): Ping! }
 export const catalogSdl = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 type Item @key(fields: "id") { id: ID! name: String! }
-type Query { catalogPing: String }
+enum CacheControlScope { PUBLIC PRIVATE }
+directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
+type Query { catalogPing: String catalogCounter: Int! @cacheControl(maxAge: 30) catalogUncached: Int! }
 `;
 
 export const cartSdl = `
@@ -63,6 +65,8 @@ export interface TestFederation {
 }
 
 const deepNode = (n: number): any => (n <= 0 ? { value: 0, child: null } : { value: n, child: deepNode(n - 1) });
+
+let catalogCounter = 0;
 
 export async function startFederation(): Promise<TestFederation> {
   const { key } = await generateSigningKey();
@@ -113,7 +117,7 @@ export async function startFederation(): Promise<TestFederation> {
     internalSecret: SECRET,
     context: ctx,
     resolvers: {
-      Query: { catalogPing: () => "pong" },
+      Query: { catalogPing: () => "pong", catalogCounter: () => ++catalogCounter, catalogUncached: () => ++catalogCounter },
       Item: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, name: `Item ${ref.id}` }) },
     },
   });
