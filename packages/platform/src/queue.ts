@@ -13,6 +13,8 @@ export const QueueName = {
   messages: "message-send",
   /** member: wallet accounts for a newly added currency. Job `create-accounts`. */
   walletAccounts: "wallet-accounts",
+  /** member: follow-ups of a registration. Job `issue-new-user-coupons` (jobId = `new-user-coupons-<memberId>`; retried until promotion answers). */
+  memberRegistered: "member-registered",
   /** catalog: search index sync drained from the outbox. Job `sync`. */
   searchSync: "search-sync",
   /** catalog: expired inventory reservations. Job `release-expired`. */

@@ -1,8 +1,9 @@
 /**
  * The member domain's BullMQ workers: message sending (QueueName.messages, job `send`) and wallet
- * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`).
+ * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`) and the NEW_USER
+ * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion).
  */
-import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { logger } from "@mallgraph/platform/log";
@@ -13,12 +14,16 @@ import { createWalletService } from "./services/wallet.ts";
 import { messageCenterProvider, smtpProvider, type MessageProvider } from "./services/providers.ts";
 import { sendMessageProcessor, type SendMessageJob } from "./jobs/sendMessage.ts";
 import { createAccountsProcessor, type CreateAccountsJob } from "./jobs/createAccounts.ts";
+import { issueNewUserCouponsProcessor, type IssueNewUserCouponsJob } from "./jobs/issueNewUserCoupons.ts";
+import { promotionNewUserCoupons, type NewUserCoupons } from "./services/promotion.ts";
 
 export interface MemberWorkerOptions {
   databaseUrl?: string;
   /** Replaces the providers (tests inject a failing one to see retries). */
   providers?: { center: MessageProvider; email?: MessageProvider };
   accountsBatch?: number;
+  /** Replaces the promotion adapter (default: couponIssueNewUser at subgraphUrl(config, "promotion")). */
+  newUserCoupons?: NewUserCoupons;
 }
 
 export async function startWorkers(config: Config, opts: MemberWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -30,9 +35,11 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
     email: config.SMTP_URL ? smtpProvider(config.SMTP_URL, config.MAIL_FROM) : undefined,
   };
   const wallet = createWalletService(prisma, createCurrencyService(prisma, undefined as never));
+  const newUserCoupons = opts.newUserCoupons ?? promotionNewUserCoupons({ url: subgraphUrl(config, "promotion"), secret: config.INTERNAL_SECRET });
   const workers = [
     createWorker<SendMessageJob>(qctx, QueueName.messages, sendMessageProcessor({ prisma, providers, log }), { concurrency: 8 }),
     createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), { concurrency: 1 }),
+    createWorker<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, issueNewUserCouponsProcessor(newUserCoupons), { concurrency: 4 }),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
   await Promise.all(workers.map((w) => w.waitUntilReady()));

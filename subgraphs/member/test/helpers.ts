@@ -35,11 +35,14 @@ export const INTERNAL: Identity = { kind: "internal", service: "test" };
 import { waitFor } from "@mallgraph/platform/testing";
 export { waitFor };
 
-export async function createHarness(opts: { workers?: boolean | MemberWorkerOptions; seed?: boolean } = {}): Promise<Harness> {
+/** Where the workers look for promotion unless a test says otherwise: a closed port (never a running dev stack). */
+export const NO_PROMOTION_URL = "http://127.0.0.1:9/graphql";
+
+export async function createHarness(opts: { workers?: boolean | MemberWorkerOptions; seed?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
   const db = await createTestSchema("member");
   const redis = createTestRedis();
   const { privateJwk } = await generateSigningKey();
-  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, JWT_PRIVATE_JWK: JSON.stringify(privateJwk) } as any);
+  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, JWT_PRIVATE_JWK: JSON.stringify(privateJwk), PROMOTION_URL: NO_PROMOTION_URL, ...opts.env } as any);
   if (opts.seed !== false) await seed(config);
   const sg = await createMemberSubgraph({ config, port: 0 });
   const stopWorkers = opts.workers ? await startWorkers(config, typeof opts.workers === "object" ? opts.workers : {}) : async () => {};

@@ -10,6 +10,7 @@ import { PrismaClient } from "../generated/prisma/client.ts";
 import { memberKeys, type MemberKeys } from "../keys.ts";
 import type { SendMessageJob } from "../jobs/sendMessage.ts";
 import type { CreateAccountsJob } from "../jobs/createAccounts.ts";
+import { ISSUE_NEW_USER_COUPONS, issueNewUserCouponsJobId, MEMBER_REGISTERED_JOB_OPTIONS, type IssueNewUserCouponsJob } from "../jobs/issueNewUserCoupons.ts";
 import { createSessionService, type SessionService } from "./sessions.ts";
 import { createLoginLock, type LoginLock } from "./loginLock.ts";
 import { createSmsService, type SmsService, type SmsOptions } from "./sms.ts";
@@ -26,7 +27,7 @@ export interface MemberServices {
   redis: Redis;
   keys: MemberKeys;
   signingKey: SigningKey;
-  queues: { messages: Queue<SendMessageJob>; walletAccounts: Queue<CreateAccountsJob> };
+  queues: { messages: Queue<SendMessageJob>; walletAccounts: Queue<CreateAccountsJob>; memberRegistered: Queue<IssueNewUserCouponsJob> };
   sessions: SessionService;
   lock: LoginLock;
   sms: SmsService;
@@ -62,6 +63,10 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
   const queues = {
     messages: createQueue<SendMessageJob>(qctx, QueueName.messages),
     walletAccounts: createQueue<CreateAccountsJob>(qctx, QueueName.walletAccounts),
+    memberRegistered: createQueue<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, MEMBER_REGISTERED_JOB_OPTIONS),
+  };
+  const onRegistered = async (memberId: string) => {
+    await queues.memberRegistered.add(ISSUE_NEW_USER_COUPONS, { memberId }, { jobId: issueNewUserCouponsJobId(memberId) });
   };
   const sessions = createSessionService({
     redis,
@@ -85,14 +90,14 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     sessions,
     lock,
     sms,
-    members: createMemberService(prisma, sms, sessions, lock),
+    members: createMemberService(prisma, sms, sessions, lock, onRegistered),
     addresses: createAddressService(prisma),
     currencies,
     wallet: createWalletService(prisma, currencies),
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
     close: async () => {
-      await Promise.all([queues.messages.close(), queues.walletAccounts.close()]);
+      await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);
       redis.disconnect();
       await prisma.$disconnect();
     },

@@ -7,6 +7,7 @@ import type { SmsService } from "./sms.ts";
 import type { SessionService, IssuedTokens } from "./sessions.ts";
 import type { LoginLock } from "./loginLock.ts";
 import { invalidSmsCode } from "../errors.ts";
+import { logger } from "@mallgraph/platform/log";
 
 export interface RegisterInput {
   phone: string;
@@ -18,7 +19,14 @@ export interface RegisterInput {
 
 export type LoginResult = IssuedTokens & { member: Member };
 
-export function createMemberService(prisma: PrismaClient, sms: SmsService, sessions: SessionService, lock: LoginLock) {
+/**
+ * Called after the registration transaction committed (member + wallet accounts): enqueues the
+ * follow-ups (NEW_USER coupons). Must be quick and must not depend on other domains being up.
+ */
+export type OnRegistered = (memberId: string) => Promise<void>;
+
+export function createMemberService(prisma: PrismaClient, sms: SmsService, sessions: SessionService, lock: LoginLock, onRegistered?: OnRegistered) {
+  const log = logger("member");
   async function login(member: Member, device: string): Promise<LoginResult> {
     const tokens = await sessions.create({ realm: "member", subject: member.id, device });
     return { ...tokens, member };
@@ -47,6 +55,8 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
         if (isUniqueViolation(e)) throw alreadyExists(String((e as any)?.meta?.target ?? "").includes("username") ? "username" : "phone");
         throw e;
       }
+      // The member exists now: a failed enqueue is logged, never turned into a failed registration.
+      if (onRegistered) await onRegistered(member.id).catch((err) => log.error({ err, memberId: member.id }, "registration follow-ups not enqueued"));
       return login(member, device);
     },
 
