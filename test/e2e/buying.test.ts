@@ -54,6 +54,14 @@ describe("buying path through the gateway", () => {
       return undefined;
     }, "the SMS code");
     const token = (await api.ok("Register", { input: { phone, smsCode: code, password: "Str0ng-pass!" } })).register.accessToken;
+    // Registration issues the NEW_USER coupons (member worker → promotion couponIssueNewUser, seeded 新人券).
+    const newUser = await waitFor(async () => {
+      const mine = (await api.ok("MyCoupons", {}, token)).myCoupons as Array<{ status: string; template: { type: string; amount: string } }>;
+      const n = mine.filter((c) => c.template.type === "NEW_USER");
+      return n.length ? n : undefined;
+    }, "the NEW_USER coupons issued at registration");
+    expect(newUser.length).toBe(1);
+    expect(newUser[0]).toMatchObject({ status: "UNUSED", template: { type: "NEW_USER" } });
     const addr = (await api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)).addAddress;
     const spuId = (await api.ok("SearchProducts", { query: { keyword: "", first: 5 } })).searchProducts.items[0].spuId;
     // Read as the member: anonymous product pages may come from the gateway's response cache (stock up to 2 s old).
