@@ -69,7 +69,7 @@ function machine(): string {
 }
 
 async function bootStack(): Promise<Stack> {
-  if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), stop: async () => undefined };
+  if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
   const base = loadConfig();
   const dbUrl = new URL(base.DATABASE_URL);
   dbUrl.pathname = "/mallgraph_bench";

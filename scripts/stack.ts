@@ -32,6 +32,8 @@ export interface Stack {
   gatewayUrl: string;
   env: NodeJS.ProcessEnv;
   processes: Map<string, ChildProcess>;
+  /** The last lines each process printed (when started with stdio "pipe"), for a failing test to show. */
+  logs: () => string;
   stop: () => Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ),
     );
   };
+  const dump = () => [...logs.entries()].map(([n, l]) => `--- ${n}\n${l.join("").slice(-4000)}`).join("\n");
   const port = (d: string) => env[`${d.toUpperCase()}_PORT`] ?? String(4000 + 1 + DOMAINS.indexOf(d as any));
   try {
     const timeout = opts.readyTimeoutMs ?? 60_000;
@@ -105,10 +108,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     launch("workers", "scripts/workers.ts");
     const gatewayPort = env.GATEWAY_PORT ?? "4000";
     await waitReady(`http://127.0.0.1:${gatewayPort}/ready`, launch("gateway", "gateway/src/index.ts"), "gateway", timeout);
-    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, stop };
+    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, logs: dump, stop };
   } catch (e) {
-    const dump = [...logs.entries()].map(([n, l]) => `--- ${n}\n${l.join("").slice(-4000)}`).join("\n");
     await stop();
-    throw new Error(`${(e as Error).message}\n${dump}`);
+    throw new Error(`${(e as Error).message}\n${dump()}`);
   }
 }

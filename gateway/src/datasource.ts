@@ -8,6 +8,7 @@ import https from "node:https";
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import { clientError } from "./errors.ts";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -56,6 +57,8 @@ export interface SubgraphSourceOptions {
   timeoutMs: number;
   breaker: CircuitBreaker;
   metrics: GatewayMetrics;
+  /** Sessions a subgraph revoked while answering (x-mg-revoked-sessions): forgotten at once. */
+  onRevokedSessions?: (sessionIds: string[]) => void;
 }
 
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, any>> {
@@ -66,6 +69,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
       const end = metrics.subgraphDuration.startTimer({ subgraph: name });
       try {
         const res = await breaker.run(() => post(url, init, timeoutMs), (r) => r.status >= 500);
+        const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
+        if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
         metrics.subgraphRequests.inc({ subgraph: name, outcome: res.status >= 500 ? "http_error" : "ok" });
         return res;
       } catch (e) {

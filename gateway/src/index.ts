@@ -170,7 +170,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       });
       metrics.circuitState.set({ subgraph: name }, 0);
       breakers.set(name, breaker);
-      return new SubgraphDataSource({ name, url: target, secret: config.INTERNAL_SECRET, timeoutMs: opts.subgraphTimeoutMs ?? 10_000, breaker, metrics });
+      return new SubgraphDataSource({ name, url: target, secret: config.INTERNAL_SECRET, timeoutMs: opts.subgraphTimeoutMs ?? 10_000, breaker, metrics, onRevokedSessions: (ids) => auth.evictSessions(ids) });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema: s }) => {

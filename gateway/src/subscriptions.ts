@@ -54,6 +54,8 @@ export class LiveEventHub {
     private readonly prefix: string,
     private readonly log: Logger,
   ) {
+    sub.on("ready", () => log.info({ channels: [...this.listeners.keys()] }, "live-event subscriber connected"));
+    sub.on("reconnecting", () => log.warn("live-event subscriber reconnecting (events published meanwhile are lost)"));
     sub.on("message", (channel: string, message: string) => {
       const set = this.listeners.get(channel);
       if (!set?.size) return;
@@ -78,7 +80,14 @@ export class LiveEventHub {
       this.listeners.set(channel, set);
     }
     set.add(listener);
-    if (set.size === 1) await this.sub.subscribe(channel);
+    if (set.size === 1) {
+      // Subscribe on a ready connection and check Redis counted it: a SUBSCRIBE queued while
+      // the connection is still being set up is not something to take on trust.
+      if (this.sub.status !== "ready") await new Promise<void>((resolve) => this.sub.once("ready", () => resolve()));
+      const count = await this.sub.subscribe(channel);
+      if (!(Number(count) >= 1)) throw new Error(`SUBSCRIBE ${channel} was not acknowledged`);
+      this.log.info({ channel }, "subscribed to live events");
+    }
     return async () => {
       const s = this.listeners.get(channel);
       if (!s || !s.delete(listener)) return;

@@ -116,6 +116,16 @@ describe("authentication failures", () => {
     expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
   });
 
+  it("refuses at once when the subgraph that revoked the session names it in x-mg-revoked-sessions", async () => {
+    const { token, sid } = await login(redis, tr.prefix, fed.key, { sub: "m-5b" });
+    expect((await gql(gw.url, "{ whoami { id } }", { token })).status).toBe(200);
+    await redis.del(sessionKey(tr.prefix, sid));
+    expect((await gql(gw.url, "query($s: String!) { revokeSession(sid: $s) }", { variables: { s: sid } })).body.data).toEqual({ revokeSession: true });
+    const r = await gql(gw.url, "{ whoami { id } }", { token }); // no waiting: evicted before the mutation was answered
+    expect(r.status).toBe(401);
+    expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
+  });
+
   it("refuses a token whose session belongs to someone else", async () => {
     const { sid } = await login(redis, tr.prefix, fed.key, { sub: "m-6" });
     const stolen = await signAccessToken(fed.key, ISSUER, 900, { sub: "m-7", sid, realm: "member" });

@@ -8,6 +8,7 @@ import { GraphQLError, parse } from "graphql";
 import { SignJWT } from "jose";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { asGatewayEvent } from "@mallgraph/platform/access";
+import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { generateSigningKey, sessionKey, signAccessToken, type Identity, type SigningKey } from "@mallgraph/platform/auth";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
@@ -24,6 +25,7 @@ type Item @key(fields: "id", resolvable: false) { id: ID! }
 type Ping { id: ID! topic: ID! item: Item! }
 type Query {
   whoami: Who!
+  revokeSession(sid: String!): Boolean!
   boom: String
   refuse: String
   domainRefusal: String
@@ -85,6 +87,10 @@ export async function startFederation(): Promise<TestFederation> {
     },
     resolvers: {
       Query: {
+        revokeSession: (_: unknown, a: { sid: string }) => {
+          noteRevokedSession(a.sid);
+          return true;
+        },
         whoami: (_: unknown, __: unknown, c: any) => ({
           ...c.identity,
           permissions: c.identity.permissions ?? [],

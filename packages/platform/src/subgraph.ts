@@ -14,6 +14,7 @@ import { verifyIdentity, IDENTITY_HEADER, type Identity } from "./auth.ts";
 import type { BaseContext } from "./access.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
+import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
 
 export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
 
@@ -110,7 +111,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
       const identity: Identity = verifyIdentity(opts.internalSecret, req.headers[IDENTITY_HEADER] as string | undefined);
       const requestId = (req.headers["x-request-id"] as string) || randomUUID();
-      const result = await apollo.executeHTTPGraphQLRequest({
+      const { result, revoked } = await collectRevokedSessions(() => apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: {
           method: req.method ?? "POST",
           headers,
@@ -118,8 +119,9 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
           body: body.length ? JSON.parse(body.toString("utf8")) : undefined,
         },
         context: async () => opts.context({ identity, requestId }, req),
-      });
+      }));
       for (const [k, v] of result.headers) res.setHeader(k, v);
+      if (revoked.length) res.setHeader(REVOKED_SESSIONS_HEADER, revoked.join(","));
       res.statusCode = result.status ?? 200;
       if (result.body.kind === "complete") res.end(result.body.string);
       else {

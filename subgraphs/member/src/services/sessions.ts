@@ -14,6 +14,7 @@ import type { Redis } from "ioredis";
 import { defineLua } from "@mallgraph/platform/redis";
 import { signAccessToken, type Realm, type SigningKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent } from "@mallgraph/platform/events";
+import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import type { MemberKeys } from "../keys.ts";
 import { invalidRefreshToken } from "../errors.ts";
 import { hashToken, newOpaqueToken } from "./rules.ts";
@@ -61,6 +62,7 @@ export function createSessionService(d: SessionServiceDeps) {
 
   /** Stores the payload, then publishes (also for operators: the gateway evicts its session cache on it). */
   async function publishSessionEvent(realm: Realm, memberId: string, sessionId: string, type: SessionEventPayload["type"], device: string, reason: string | null): Promise<string> {
+    noteRevokedSession(sessionId); // the gateway forwarding this request forgets it before answering
     const eventId = randomUUID();
     const payload: SessionEventPayload = { eventId, memberId, realm, sessionId, type, device, at: new Date().toISOString(), reason };
     await d.redis.set(d.keys.sessionEvent(eventId), JSON.stringify(payload), "EX", SESSION_EVENT_TTL_SECONDS);
