@@ -100,7 +100,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "search: keyword + price range, facets (SearchProducts)",
-    async prepare(stack) {
+    async prepare(_stack) {
       const keywords = ["手机", "phone", "耳机", "laptop", "华为", "Apple", "电视", "camera", "手表", "watch"];
       const ranges = [["0", "999"], ["500", "3000"], ["1000", "8000"], ["2000", "20000"]];
       let i = 0;

@@ -1,5 +1,5 @@
 /**
- * Opt-in (MALLGRAPH_E2E=1): the lottery contract operations through the REAL stack — every subgraph,
+ * The lottery contract operations through the REAL stack — every subgraph,
  * the workers and the gateway as processes, seeded demo data. A registered member grabs a red
  * envelope (the real member subgraph's walletCredit credits the wallet via the worker), the
  * RedEnvelopeRain subscription pushes the grab, and Draw works idempotently on the demo activity.
@@ -15,7 +15,7 @@ import { startStack, type Stack } from "../../../scripts/stack.ts";
 import { seedAll } from "../../../scripts/seed.ts";
 import { GraphQLHttpClient, wsClient } from "../../../test/e2e/client.ts";
 
-describe.skipIf(!process.env.MALLGRAPH_E2E)("lottery through the real stack", () => {
+describe("lottery through the real stack", () => {
   let db: TestDatabase;
   let tr: TestRedis;
   let stack: Stack;

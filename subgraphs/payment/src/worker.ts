@@ -9,7 +9,7 @@
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
-import { createPaymentServices, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
+import { createPaymentServices, type PaymentServiceOptions } from "./services/index.ts";
 import { paymentProcessors } from "./jobs/processors.ts";
 
 export async function startWorkers(config: Config, overrides: Partial<PaymentServiceOptions> = {}): Promise<() => Promise<void>> {

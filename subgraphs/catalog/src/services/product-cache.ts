@@ -44,7 +44,7 @@ export class VersionedCache<T> {
     const versions = (await this.d.redis.mget(...ids.map((id) => this.versionKey(id)))).map((v) => v ?? "0");
     const cached = await this.d.redis.mget(...ids.map((id, i) => this.dataKey(id, versions[i]!)));
     const out: Array<T | null> = cached.map((c) => (c ? this.revive(c) : null));
-    const missing = ids.map((id, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
+    const missing = ids.map((_id, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
     if (missing.length) {
       const loaded = await this.load(missing.map((i) => ids[i]!));
       await Promise.all(

@@ -487,7 +487,7 @@ export class PaymentService {
 
   /** A refund the channel confirmed: ledger debit; a full refund marks the payment REFUNDED. */
   async completeRefund(refundId: string, providerRefundNo: string | undefined, notifyOrder: boolean) {
-    const { refund, full, eventId } = await this.d.prisma.$transaction(async (tx) => {
+    const { refund, eventId } = await this.d.prisma.$transaction(async (tx) => {
       const r = await tx.refund.updateMany({ where: { id: refundId, status: "PENDING" }, data: { status: "SUCCEEDED", providerRefundNo: providerRefundNo ?? null, completedAt: new Date() } });
       const refund = await tx.refund.findUniqueOrThrow({ where: { id: refundId } });
       if (r.count === 0) return { refund, full: false, eventId: undefined };
