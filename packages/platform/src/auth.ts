@@ -8,7 +8,7 @@
  *   A subgraph trusts only a header whose signature verifies; anything forged reads as anonymous.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { SignJWT, jwtVerify, generateKeyPair, exportJWK, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey, type JWTVerifyGetKey } from "jose";
 import type { Redis } from "ioredis";
@@ -102,7 +102,10 @@ export async function loadSigningKey(envJwk: string | undefined, dataDir = path.
   if (existsSync(file)) return signingKeyFromJwk(JSON.parse(readFileSync(file, "utf8")) as JWK);
   const { privateJwk, key } = await generateSigningKey();
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(privateJwk), { mode: 0o600 });
+  // write-then-rename: a process starting at the same moment never reads a half-written key
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(privateJwk), { mode: 0o600 });
+  renameSync(tmp, file);
   return key;
 }
 
