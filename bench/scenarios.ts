@@ -99,6 +99,20 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: "product detail, uncached: as a logged-in member (Product)",
+    async prepare(stack) {
+      const ids = await spuIds(stack.gatewayUrl, 500);
+      const [m] = await members(stack.gatewayUrl, 1);
+      let i = 0;
+      const errors = errorCounter();
+      return {
+        next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } }, headers: { authorization: `Bearer ${m!.token}` } }),
+        ...errors,
+        notes: () => `members never read the response cache: every request goes through the gateway's plan to the catalog subgraph (its Redis product cache + PostgreSQL stock)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+      };
+    },
+  },
+  {
     name: "search: keyword + price range, facets (SearchProducts)",
     async prepare(_stack) {
       const keywords = ["手机", "phone", "耳机", "laptop", "华为", "Apple", "电视", "camera", "手表", "watch"];
@@ -112,7 +126,25 @@ export const scenarios: Scenario[] = [
           return { body: { query: SEARCH, variables: { query: { keyword: k, minPrice, maxPrice, sort: "RELEVANCE", first: 20 } } } };
         },
         ...errors,
-        notes: () => `10 keywords × 4 price ranges${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+        notes: () => `anonymous, 10 keywords × 4 price ranges: mostly answered by the gateway's response cache (max-age 5 s)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+      };
+    },
+  },
+  {
+    name: "search, uncached: as a logged-in member, keyword + price range, facets",
+    async prepare(stack) {
+      const keywords = ["手机", "phone", "耳机", "laptop", "华为", "Apple", "电视", "camera", "手表", "watch"];
+      const [m] = await members(stack.gatewayUrl, 1);
+      let i = 0;
+      const errors = errorCounter();
+      return {
+        next: () => {
+          const k = keywords[i % keywords.length];
+          const lo = (i++ * 37) % 5000;
+          return { body: { query: SEARCH, variables: { query: { keyword: k, minPrice: String(lo), maxPrice: String(lo + 3000), sort: "RELEVANCE", first: 20 } } }, headers: { authorization: `Bearer ${m!.token}` } };
+        },
+        ...errors,
+        notes: () => `members never read the response cache; varying price ranges: every request runs the PostgreSQL search with facets${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
       };
     },
   },
