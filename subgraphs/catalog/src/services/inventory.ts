@@ -2,7 +2,7 @@
  * Inventory: available / reserved / sold per SKU, purchase inbound records, and reservations with a
  * time-out. Reserve, release and confirm are single calls of PL/pgSQL functions (migration):
  * all lines or none, idempotent per key, rows locked in SKU order, stock never below zero
- * (conditional UPDATE + CHECK constraint). See docs/decisions/0003-inventory.md.
+ * (conditional UPDATE + CHECK constraint). See docs/decisions/0008-inventory.md.
  */
 import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refuse } from "../errors.ts";
 import { touchSearch, type Deps } from "./deps.ts";
