@@ -7,53 +7,28 @@
  * refunded to it through an approved after-sales request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { DOMAINS, loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
-import { startStack, type Stack } from "../../scripts/stack.ts";
-import { seedAll } from "../../scripts/seed.ts";
+import { waitFor } from "@mallgraph/platform/testing";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 import { Decimal } from "@mallgraph/platform/money";
 import { createRedis } from "@mallgraph/platform/redis";
 import { eventChannel } from "@mallgraph/platform/events";
-import { GraphQLHttpClient, wsClient } from "./client.ts";
+import { wsClient, type GraphQLHttpClient } from "./client.ts";
 
 describe("buying path through the gateway", () => {
-  let db: TestDatabase;
-  let tr: TestRedis;
-  let stack: Stack;
-  let cfg: Config;
+  let e: E2E;
   let api: GraphQLHttpClient;
 
   beforeAll(async () => {
-    const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
-    db = await createTestDatabase(domains);
-    tr = createTestRedis();
-    const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: "warn" };
-    cfg = loadConfig({ ...process.env, ...env });
-    await seedAll(cfg);
-    stack = await startStack({ env, randomPorts: true, readyTimeoutMs: 90_000 });
-    api = new GraphQLHttpClient(stack.gatewayUrl);
-  }, 300_000);
+    e = await startE2E();
+    api = e.api;
+  }, 300000);
   afterAll(async () => {
-    await stack?.stop();
-    await db?.drop();
-    await tr?.cleanup();
+    await e?.stop();
   });
 
   it("cart → order → sandbox payment → PAID pushed; cancel releases stock", async () => {
-    const admin = (await api.ok("AdminLogin", { username: "admin", password: cfg.ADMIN_PASSWORD })).adminLogin.accessToken;
-    const phone = `137${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
-    await api.ok("RequestSmsCode", { phone });
-    const code = await waitFor(async () => {
-      const r = await api.ok("SentMessages", { recipient: phone }, admin);
-      for (const m of r.sentMessages) {
-        const c = /\b(\d{6})\b/.exec(m.body)?.[1];
-        if (c) return c;
-      }
-      return undefined;
-    }, "the SMS code");
-    const token = (await api.ok("Register", { input: { phone, smsCode: code, password: "Str0ng-pass!" } })).register.accessToken;
+    const admin = await adminToken(e);
+    const { phone, token } = await registerMember(e, admin);
     // Registration issues the NEW_USER coupons (member worker → promotion couponIssueNewUser, seeded 新人券).
     const newUser = await waitFor(async () => {
       const mine = (await api.ok("MyCoupons", {}, token)).myCoupons as Array<{ status: string; template: { type: string; amount: string } }>;
@@ -77,16 +52,16 @@ describe("buying path through the gateway", () => {
     expect(placed.order.payable).toBe(cart.totals.payable);
     expect(await stockOf(sku.id)).toBe(start - 2);
 
-    const ws = wsClient(stack.gatewayUrl, token);
+    const ws = wsClient(e.stack.gatewayUrl, token);
     const events: any[] = [];
     ws.subscribe(
       { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status order { id orderNo status items { sku { title } } } } }`, variables: { id: placed.order.id } },
       { next: (r) => void events.push(r), error: () => undefined, complete: () => undefined },
     );
     // pay only once the gateway listens: it subscribes the event channel in Redis on demand
-    const probe = createRedis(tr.url);
+    const probe = createRedis(e.cfg.REDIS_URL);
     try {
-      const channel = eventChannel(tr.prefix, "orderStatusChanged");
+      const channel = eventChannel(e.cfg.REDIS_PREFIX, "orderStatusChanged");
       await waitFor(async () => ((await probe.pubsub("NUMSUB", channel)) as [string, number])[1] >= 1, "the gateway's subscription");
     } finally {
       probe.disconnect();

@@ -16,7 +16,7 @@ import type { Logger } from "@mallgraph/platform/log";
 import type { Prisma, PrismaClient, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
 import { OrderCode, message } from "../errors.ts";
 import { runPlaceOrder, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
-import { WorkflowAbort } from "../workflows/workflow.ts";
+import { WorkflowAbort } from "@mallgraph/platform/workflow";
 import { apply, afterSaleAllowed, type OrderAction, type OrderStatus } from "./orderStateMachine.ts";
 import { OutboxPublisher, ORDER_STATUS_TOPIC } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort, StockLine } from "./ports.ts";

@@ -1,6 +1,6 @@
 /** Plain domain shapes of the order domain (no GraphQL types here). */
 import type { Order, OrderItem } from "../generated/prisma/client.ts";
-import type { WorkflowHooks } from "../workflows/workflow.ts";
+import type { WorkflowHooks } from "@mallgraph/platform/workflow";
 
 export type OrderRecord = Order & { items?: OrderItem[] };
 

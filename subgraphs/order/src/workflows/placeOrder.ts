@@ -17,7 +17,7 @@ import type { Logger } from "@mallgraph/platform/log";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { AddressSnapshot, CartPort, CatalogPort, PromotionPort, SkuSnapshot, StockLine } from "../services/ports.ts";
 import { ORDER_STATUS_TOPIC } from "../services/outbox.ts";
-import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "./workflow.ts";
+import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "@mallgraph/platform/workflow";
 
 export interface PricedLine {
   skuId: string;

@@ -28,7 +28,7 @@ import type { Logger } from "@mallgraph/platform/log";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { PERMANENT_ORDER_REFUSALS, SeckillCode } from "../errors.ts";
 import { runCreateSession, type CreateSessionState } from "../workflows/createSession.ts";
-import { WorkflowAbort, WorkflowFailed, type WorkflowHooks } from "../workflows/workflow.ts";
+import { WorkflowAbort, WorkflowFailed, type WorkflowHooks } from "@mallgraph/platform/workflow";
 import { seckillKeys, type SeckillKeys } from "./keys.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { BuyOutcome, ItemView, ReservationStatus, ReservationView, SeckillSessionInput, SessionView } from "./types.ts";

@@ -12,7 +12,7 @@
 import type { Logger } from "@mallgraph/platform/log";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort } from "../services/ports.ts";
-import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "./workflow.ts";
+import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "@mallgraph/platform/workflow";
 
 export interface CreateSessionState {
   sessionId: string;

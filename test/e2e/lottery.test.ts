@@ -5,52 +5,27 @@
  * RedEnvelopeRain subscription pushes the grab, and Draw works idempotently on the demo activity.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { DOMAINS, loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
+import { waitFor } from "@mallgraph/platform/testing";
 import { createRedis } from "@mallgraph/platform/redis";
 import { Decimal } from "@mallgraph/platform/money";
-import { startStack, type Stack } from "../../../scripts/stack.ts";
-import { seedAll } from "../../../scripts/seed.ts";
-import { GraphQLHttpClient, wsClient } from "../../../test/e2e/client.ts";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
+import { wsClient, type GraphQLHttpClient } from "./client.ts";
 
 describe("lottery through the real stack", () => {
-  let db: TestDatabase;
-  let tr: TestRedis;
-  let stack: Stack;
-  let cfg: Config;
+  let e: E2E;
   let api: GraphQLHttpClient;
 
   beforeAll(async () => {
-    const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
-    db = await createTestDatabase(domains);
-    tr = createTestRedis();
-    const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: "warn" };
-    cfg = loadConfig({ ...process.env, ...env });
-    await seedAll(cfg);
-    stack = await startStack({ env, randomPorts: true, readyTimeoutMs: 120_000 });
-    api = new GraphQLHttpClient(stack.gatewayUrl);
-  }, 300_000);
+    e = await startE2E();
+    api = e.api;
+  }, 300000);
   afterAll(async () => {
-    await stack?.stop();
-    await db?.drop();
-    await tr?.cleanup();
+    await e?.stop();
   });
 
   it("rain → grab → wallet credited by member → subscription event; Draw is idempotent", async () => {
-    const admin = (await api.ok("AdminLogin", { username: "admin", password: cfg.ADMIN_PASSWORD })).adminLogin.accessToken;
-    const phone = `136${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
-    await api.ok("RequestSmsCode", { phone });
-    const code = await waitFor(async () => {
-      const r = await api.ok("SentMessages", { recipient: phone }, admin);
-      for (const m of r.sentMessages) {
-        const c = /\b(\d{6})\b/.exec(m.body)?.[1];
-        if (c) return c;
-      }
-      return undefined;
-    }, "the SMS code");
-    const token = (await api.ok("Register", { input: { phone, smsCode: code, password: "Str0ng-pass!" } })).register.accessToken;
+    const admin = await adminToken(e);
+    const { token } = await registerMember(e, admin);
     const cny = async () => (await api.ok("Me", {}, token)).me.wallets.find((w: any) => w.currency === "CNY")?.balance ?? "0.00";
     const before = await cny();
 
@@ -58,16 +33,16 @@ describe("lottery through the real stack", () => {
     const rain = (await api.ok("AdminCreateRedEnvelopeRain", { input: { title: "e2e rain", totalAmount: "10.00", currency: "CNY", shares: 4, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 600_000).toISOString() } }, admin)).adminCreateRedEnvelopeRain;
     expect(rain.status).toBe("ONLINE");
 
-    const ws = wsClient(stack.gatewayUrl, token);
+    const ws = wsClient(e.stack.gatewayUrl, token);
     const events: any[] = [];
     ws.subscribe(
       { query: `subscription RedEnvelopeRain($rainId: ID!) { redEnvelopeRain(rainId: $rainId) { remainingShares lastGrab { amount memberId } } }`, variables: { rainId: rain.id } },
       { next: (r) => void events.push(r), error: (e) => void events.push({ error: e }), complete: () => undefined },
     );
     // Grab only once the gateway listens (it subscribes the channel in Redis on demand).
-    const probe = createRedis(tr.url);
+    const probe = createRedis(e.cfg.REDIS_URL);
     try {
-      await waitFor(async () => ((await probe.pubsub("NUMSUB", `${tr.prefix}:events:redEnvelopeRain`)) as [string, number])[1] > 0 || undefined, "the gateway's subscription");
+      await waitFor(async () => ((await probe.pubsub("NUMSUB", `${e.cfg.REDIS_PREFIX}:events:redEnvelopeRain`)) as [string, number])[1] > 0 || undefined, "the gateway's subscription");
     } finally {
       probe.disconnect();
     }

@@ -7,55 +7,25 @@
  * Needs schema/supergraph.graphql composed with the promotion subgraph (npx tsx scripts/compose.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { DOMAINS, loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestDatabase, createTestRedis, REPO_ROOT, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
-import { startStack, type Stack } from "../../../scripts/stack.ts";
-import { seedAll } from "../../../scripts/seed.ts";
-import { GraphQLHttpClient } from "../../../test/e2e/client.ts";
-import { waitFor } from "./support/env.ts";
+import { waitFor } from "@mallgraph/platform/testing";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
+import type { GraphQLHttpClient } from "./client.ts";
 
-const composed = readFileSync(path.join(REPO_ROOT, "schema/supergraph.graphql"), "utf8").includes("seckillBuy");
-if (!composed) console.warn("e2e-seckill skipped: schema/supergraph.graphql lacks the promotion subgraph (run npx tsx scripts/compose.ts)");
-
-describe.skipIf(!composed)("seckill through the gateway", () => {
-  let db: TestDatabase;
-  let tr: TestRedis;
-  let stack: Stack;
-  let cfg: Config;
+describe("seckill through the gateway", () => {
+  let e: E2E;
   let api: GraphQLHttpClient;
 
   beforeAll(async () => {
-    const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
-    db = await createTestDatabase(domains);
-    tr = createTestRedis();
-    const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: "warn" };
-    cfg = loadConfig({ ...process.env, ...env });
-    await seedAll(cfg);
-    stack = await startStack({ env, randomPorts: true, readyTimeoutMs: 90_000 });
-    api = new GraphQLHttpClient(stack.gatewayUrl);
-  }, 300_000);
+    e = await startE2E();
+    api = e.api;
+  }, 300000);
   afterAll(async () => {
-    await stack?.stop();
-    await db?.drop();
-    await tr?.cleanup();
+    await e?.stop();
   });
 
   it("session → online → storm of three buyers on stock 2 → orders → cart refuses → cancel gives stock back", async () => {
-    const admin = (await api.ok("AdminLogin", { username: "admin", password: cfg.ADMIN_PASSWORD })).adminLogin.accessToken;
-    const register = async () => {
-      const phone = `136${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
-      await api.ok("RequestSmsCode", { phone });
-      const code = await waitFor(async () => {
-        for (const m of (await api.ok("SentMessages", { recipient: phone }, admin)).sentMessages) {
-          const c = /\b(\d{6})\b/.exec(m.body)?.[1];
-          if (c) return c;
-        }
-        return undefined;
-      }, "the SMS code");
-      return (await api.ok("Register", { input: { phone, smsCode: code, password: "Str0ng-pass!" } })).register.accessToken as string;
-    };
+    const admin = await adminToken(e);
+    const register = async () => (await registerMember(e, admin)).token;
     const [a, b, c] = [await register(), await register(), await register()];
     const spuId = (await api.ok("SearchProducts", { query: { keyword: "", first: 5 } })).searchProducts.items[0].spuId;
     const sku = (await api.ok("Product", { id: spuId })).product.skus.find((s: any) => s.stock.available >= 5);

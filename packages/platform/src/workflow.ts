@@ -6,7 +6,7 @@
  * Each step gets the shared state and only reads what it needs to undo. Steps marked `bestEffort`
  * run after the point of no return: their failure is logged and never undoes anything.
  */
-import type { Logger } from "@mallgraph/platform/log";
+import type { Logger } from "./log.ts";
 
 export interface Step<S> {
   id: string;
