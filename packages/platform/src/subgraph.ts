@@ -159,3 +159,23 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
 export function fail(code: string, message: string): never {
   throw new GraphQLError(message, { extensions: { code } });
 }
+
+/**
+ * The `main` of a subgraph process: starts it, stops it gracefully on SIGTERM/SIGINT (connections
+ * and queues closed), and exits 1 with a fatal log line when it cannot start.
+ */
+export function runSubgraphMain(name: string, start: () => Promise<{ stop: () => Promise<void> }>): void {
+  start()
+    .then((running) => {
+      const shutdown = async () => {
+        await running.stop().catch((e) => rootLogger(name).error({ err: e }, "stop failed"));
+        process.exit(0);
+      };
+      process.once("SIGTERM", shutdown);
+      process.once("SIGINT", shutdown);
+    })
+    .catch((e) => {
+      rootLogger(name).fatal({ err: e }, `${name} subgraph failed to start`);
+      process.exit(1);
+    });
+}

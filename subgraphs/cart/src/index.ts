@@ -5,9 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { createRedis } from "@mallgraph/platform/redis";
-import { logger } from "@mallgraph/platform/log";
 import type { Context } from "./context.ts";
 import type { CartServices } from "./services/index.ts";
 import { CartService } from "./services/cart.ts";
@@ -56,10 +55,4 @@ export async function createCartSubgraph(opts: CartSubgraphOptions): Promise<Run
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createCartSubgraph({ config }).catch((e) => {
-    logger("cart").fatal({ err: e }, "cart subgraph failed to start");
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("cart", () => createCartSubgraph({ config: loadConfig() }));

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
-import { logger } from "@mallgraph/platform/log";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { buildCatalogServices, type CatalogServices } from "./services/index.ts";
 import { createLoaders } from "./services/loaders.ts";
@@ -98,10 +97,4 @@ export async function createCatalogSubgraph(opts: CatalogSubgraphOptions): Promi
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createCatalogSubgraph({ config }).catch((e) => {
-    logger("catalog").fatal({ err: e }, "catalog subgraph failed to start");
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("catalog", () => createCatalogSubgraph({ config: loadConfig() }));

@@ -1,8 +1,7 @@
 /** The lottery subgraph: red-envelope rain, draws, points and the daily sign-in rebate. */
 import { readFileSync } from "node:fs";
 import { loadConfig } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { logger } from "@mallgraph/platform/log";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { createLotteryServices, type LotteryServiceOptions, type LotteryServices } from "./services/index.ts";
@@ -38,10 +37,4 @@ export async function createLotterySubgraph(opts: LotterySubgraphOptions): Promi
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createLotterySubgraph({ config }).catch((e) => {
-    logger("lottery").fatal({ err: e }, "lottery subgraph failed to start");
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("lottery", () => createLotterySubgraph({ config: loadConfig() }));

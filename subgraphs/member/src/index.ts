@@ -6,8 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { logger } from "@mallgraph/platform/log";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { buildMemberServices, type MemberServices } from "./services/index.ts";
 import type { SmsOptions } from "./services/sms.ts";
 import type { Context } from "./context.ts";
@@ -65,19 +64,4 @@ export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createMemberSubgraph({ config })
-    .then((sg) => {
-      const shutdown = async () => {
-        await sg.stop();
-        process.exit(0);
-      };
-      process.on("SIGTERM", shutdown);
-      process.on("SIGINT", shutdown);
-    })
-    .catch((e) => {
-      logger("member").fatal({ err: e }, "member subgraph failed to start");
-      process.exit(1);
-    });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("member", () => createMemberSubgraph({ config: loadConfig() }));

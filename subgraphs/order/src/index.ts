@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
@@ -85,10 +85,4 @@ export async function createOrderSubgraph(opts: OrderSubgraphOptions): Promise<R
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createOrderSubgraph({ config }).catch((e) => {
-    logger("order").fatal({ err: e }, "order subgraph failed to start");
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("order", () => createOrderSubgraph({ config: loadConfig() }));

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import type http from "node:http";
 import { loadConfig } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph, type RouteHandler } from "@mallgraph/platform/subgraph";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph, type RouteHandler } from "@mallgraph/platform/subgraph";
 import { verifyIdentity, IDENTITY_HEADER } from "@mallgraph/platform/auth";
 import { assertPermission } from "@mallgraph/platform/access";
 import { isAppError } from "@mallgraph/platform/errors";
@@ -84,10 +84,4 @@ export async function createPaymentSubgraph(opts: PaymentSubgraphOptions): Promi
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createPaymentSubgraph({ config }).catch((e) => {
-    logger("payment").fatal({ err: e }, "payment subgraph failed to start");
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("payment", () => createPaymentSubgraph({ config: loadConfig() }));

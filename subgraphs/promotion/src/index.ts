@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
@@ -83,10 +83,4 @@ export async function createPromotionSubgraph(opts: PromotionSubgraphOptions): P
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  createPromotionSubgraph({ config }).catch((e) => {
-    logger("promotion").fatal({ err: e }, "promotion subgraph failed to start");
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("promotion", () => createPromotionSubgraph({ config: loadConfig() }));
