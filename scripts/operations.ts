@@ -1,6 +1,6 @@
 /**
  * Builds schema/operations/manifest.json — the trusted (persisted) operation manifest — from the
- * contract operations (/work/shared/contract/operations.graphql, or the file given as argument):
+ * contract operations (every `schema/operations/*.graphql`, the product's own copy of the contract):
  * `{ operations: [{ id: sha256(body), name, body }] }`, body being the operation as printed by
  * graphql's printer (fragments it uses appended). Partner clients may run only these operations
  * (by id, e.g. as an APQ hash, or by sending the same document). `--check` fails when the file is stale.
@@ -8,15 +8,23 @@
  * Subscription field F has its `Query.FEvent(F's args…, eventId: ID!)` (the gateway's rule).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
 
 const root = path.resolve(import.meta.dirname, "..");
 export const MANIFEST_FILE = path.join(root, "schema", "operations", "manifest.json");
-/** The shared contract sits beside the project checkout (`../shared`), as on the team machines and in CI. */
-export const DEFAULT_SOURCE = process.env.OPERATIONS_SOURCE ?? path.resolve(root, "../shared/contract/operations.graphql");
+export const OPERATIONS_DIR = path.join(root, "schema", "operations");
+
+/** The contract: every `*.graphql` file of schema/operations, in name order, as one document. */
+export function readContract(dir = OPERATIONS_DIR): string {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".graphql"))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), "utf8"))
+    .join("\n");
+}
 
 export function buildManifest(source: string) {
   const doc = parse(source, { noLocation: true });
@@ -84,13 +92,28 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(problems.length ? `operations: ${problems.length} problem(s) against schema/supergraph.graphql` : "operations: every trusted operation validates");
     process.exit(problems.length ? 1 : 0);
   }
-  const check = args.includes("--check");
-  const source = args.find((a) => !a.startsWith("--")) ?? DEFAULT_SOURCE;
-  if (check && !existsSync(source)) {
-    console.log(`operations: ${source} is not here (a clone without ../shared); manifest not checked`);
-    process.exit(0);
+  const compare = args.indexOf("--compare");
+  if (compare >= 0) {
+    // By hand only: compare the product's copy with another copy of the contract (a file).
+    const other = args[compare + 1];
+    if (!other || !existsSync(other)) {
+      console.error("usage: tsx scripts/operations.ts --compare <operations.graphql>");
+      process.exit(2);
+    }
+    const ours = new Map(buildManifest(readContract()).operations.map((o) => [o.name, o.id]));
+    const theirs = new Map(buildManifest(readFileSync(other, "utf8")).operations.map((o) => [o.name, o.id]));
+    const lines: string[] = [];
+    for (const [name, id] of theirs) {
+      if (!ours.has(name)) lines.push(`missing here: ${name}`);
+      else if (ours.get(name) !== id) lines.push(`differs:      ${name}`);
+    }
+    for (const name of ours.keys()) if (!theirs.has(name)) lines.push(`only here:    ${name}`);
+    for (const l of lines) console.log(l);
+    console.log(`operations: ${theirs.size - lines.filter((l) => !l.startsWith("only")).length} of ${theirs.size} operations of ${other} are here unchanged`);
+    process.exit(lines.some((l) => !l.startsWith("only")) ? 1 : 0);
   }
-  const json = JSON.stringify(buildManifest(readFileSync(source, "utf8")), null, 2) + "\n";
+  const check = args.includes("--check");
+  const json = JSON.stringify(buildManifest(readContract()), null, 2) + "\n";
   if (check) {
     const current = existsSync(MANIFEST_FILE) ? readFileSync(MANIFEST_FILE, "utf8") : "";
     if (current !== json) {
@@ -101,6 +124,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     mkdirSync(path.dirname(MANIFEST_FILE), { recursive: true });
     writeFileSync(MANIFEST_FILE, json);
-    console.log(`wrote ${path.relative(root, MANIFEST_FILE)} (${JSON.parse(json).operations.length} operations from ${source})`);
+    console.log(`wrote ${path.relative(root, MANIFEST_FILE)} (${JSON.parse(json).operations.length} operations from schema/operations/*.graphql)`);
   }
 }
