@@ -1,0 +1,40 @@
+/**
+ * The jobs the order use cases leave behind: the payment time-out of a new order, and the side
+ * effects in other domains (release / confirm stock, refund) that run after a commit and are
+ * retried by a job when they fail (idempotent on the other side).
+ */
+import type { OrderServiceDeps } from "./shared.ts";
+
+export const FollowUpJob = { releaseStock: "release-stock", confirmStock: "confirm-stock", requestRefund: "request-refund" } as const;
+export const TimeoutJob = { cancelUnpaid: "cancel-unpaid", sweepExpired: "sweep-expired" } as const;
+
+export class OrderFollowUps {
+  constructor(private readonly d: Pick<OrderServiceDeps, "timeouts" | "followUps" | "catalog" | "payment" | "log">) {}
+
+  /** Queues the payment time-out of a new order; the sweep job covers a lost one. */
+  async scheduleTimeout(orderId: string, expiresAt: Date): Promise<void> {
+    try {
+      await this.d.timeouts.add(TimeoutJob.cancelUnpaid, { orderId }, { jobId: `cancel-unpaid-${orderId}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) });
+    } catch (e) {
+      this.d.log.warn({ err: e, orderId }, "could not schedule the payment time-out; the sweep job covers it");
+    }
+  }
+
+  /** Runs a cross-domain follow-up now; when it fails, a job retries it (idempotent on the other side). */
+  async followUp(job: string, data: Record<string, unknown>, run: () => Promise<unknown>): Promise<void> {
+    try {
+      await run();
+    } catch (e) {
+      this.d.log.warn({ err: e, job, ...data }, "follow-up failed; queued for retry");
+      await this.d.followUps.add(job, data, { attempts: 20, backoff: { type: "exponential", delay: 1000 } }).catch((qe) => this.d.log.error({ err: qe, job, ...data }, "could not queue follow-up"));
+    }
+  }
+
+  /** Runs a queued follow-up (worker). */
+  async runFollowUp(job: string, data: any): Promise<void> {
+    if (job === FollowUpJob.releaseStock) await this.d.catalog.release(data.key);
+    else if (job === FollowUpJob.confirmStock) await this.d.catalog.confirm(data.key);
+    else if (job === FollowUpJob.requestRefund) await this.d.payment.refundOrderPayment(data.orderId, data.amount, data.reason, data.reference);
+    else throw new Error(`unknown follow-up ${job}`);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Placing an order (cart or direct buy): input checks, one submission per idempotency key at a time
+ * (a Redis lock), priced lines from catalog snapshots, then the placeOrder workflow
+ * (src/workflows/placeOrder.ts) and the payment time-out.
+ */
+import { randomUUID } from "node:crypto";
+import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
+import { Decimal } from "@mallgraph/platform/money";
+import { defineLua, keyFor } from "@mallgraph/platform/redis";
+import { WorkflowAbort } from "@mallgraph/platform/workflow";
+import { OrderCode, message } from "../errors.ts";
+import { runPlaceOrder, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
+import type { OrderFollowUps } from "./follow-ups.ts";
+import type { StockLine } from "./ports.ts";
+import type { OrderReads } from "./read.ts";
+import { MAX_LINE_QUANTITY, MAX_LINES, RESERVATION_MARGIN_SECONDS, type OrderServiceDeps } from "./shared.ts";
+import type { OrderRecord, PlaceOrderInput, PlaceOrderOutcome } from "./types.ts";
+
+const LOCK_TTL_MS = 30_000;
+const LOCK_WAIT_MS = 20_000;
+
+export class OrderPlacement {
+  private readonly key;
+  private readonly releaseLock;
+
+  constructor(
+    private readonly d: OrderServiceDeps,
+    private readonly reads: OrderReads,
+    private readonly jobs: OrderFollowUps,
+  ) {
+    this.key = keyFor(d.prefix, "order");
+    this.releaseLock = defineLua<[string, string], number>(d.redis, "orderReleaseLock", new URL("../lua/releaseLock-orderLock.lua", import.meta.url), 1);
+  }
+
+  async placeOrder(buyerId: string, input: PlaceOrderInput): Promise<PlaceOrderOutcome> {
+    const idem = input.idempotencyKey?.trim() || randomUUID();
+    if (idem.length > 64) throw badInput("idempotencyKey is at most 64 characters", { field: "idempotencyKey" });
+    if (input.note && input.note.length > 200) throw badInput("note is at most 200 characters", { field: "note" });
+    if (input.paymentMethod && input.paymentMethod.length > 32) throw badInput("paymentMethod is at most 32 characters", { field: "paymentMethod" });
+    if (!input.addressId?.trim()) throw badInput("addressId is required", { field: "addressId" });
+
+    const existing = await this.reads.byIdempotencyKey(buyerId, idem);
+    if (existing) return ok(existing);
+
+    const lockKey = this.key("submit", buyerId, idem);
+    const token = randomUUID();
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    while ((await this.d.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
+      if (Date.now() > deadline) throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; retry");
+      await sleep(40);
+    }
+    try {
+      const again = await this.reads.byIdempotencyKey(buyerId, idem);
+      if (again) return ok(again);
+      return await this.placeLocked(buyerId, input, idem);
+    } finally {
+      await this.releaseLock(lockKey, token).catch(() => undefined);
+    }
+  }
+
+  private async placeLocked(buyerId: string, input: PlaceOrderInput, idem: string): Promise<PlaceOrderOutcome> {
+    const fromCart = input.fromCart === true;
+    let requested: StockLine[];
+    if (fromCart) {
+      requested = await this.d.cart.checkedLines(buyerId);
+      if (!requested.length) return refuse(OrderCode.EMPTY_CART);
+    } else {
+      if (!input.items?.length) throw badInput("items are required for a direct buy (or set fromCart)", { field: "items" });
+      requested = input.items;
+    }
+    // merge repeated SKUs, validate quantities
+    const merged = new Map<string, number>();
+    for (const l of requested) {
+      if (typeof l.skuId !== "string" || !l.skuId.trim() || l.skuId.length > 64) throw badInput("skuId must be a non-empty id", { field: "items.skuId" });
+      if (!Number.isInteger(l.quantity) || l.quantity < 1) return refuse(OrderCode.BAD_QUANTITY, l.skuId);
+      merged.set(l.skuId, (merged.get(l.skuId) ?? 0) + l.quantity);
+    }
+    if (merged.size > MAX_LINES) throw badInput(`at most ${MAX_LINES} lines per order`, { field: "items" });
+    for (const [skuId, q] of merged) if (q > MAX_LINE_QUANTITY) return refuse(OrderCode.BAD_QUANTITY, skuId);
+
+    // the three reads are independent: one round trip instead of three
+    const ids = [...merged.keys()];
+    const seckill = keyFor(this.d.prefix, "promotion")("seckill-skus");
+    const [address, snaps, seckillFlags] = await Promise.all([
+      this.d.member.address(buyerId, input.addressId),
+      this.d.catalog.skuSnapshots(ids),
+      this.d.redis.smismember(seckill, ...ids),
+    ]);
+    if (!address) return refuse(OrderCode.ADDRESS_NOT_FOUND);
+    const lines: PricedLine[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const skuId = ids[i]!;
+      const snap = snaps[i];
+      const quantity = merged.get(skuId)!;
+      if (!snap) return refuse(OrderCode.NOT_FOUND, skuId);
+      if (seckillFlags[i]) return refuse(OrderCode.SECKILL_NOT_ALLOWED, skuId);
+      if (!snap.onShelf) return refuse(OrderCode.OFF_SHELF, skuId);
+      if (snap.available < quantity) return refuse(OrderCode.OUT_OF_STOCK, skuId);
+      const price = new Decimal(snap.price);
+      lines.push({ skuId, quantity, snapshot: snap, price, subtotal: price.times(quantity) });
+    }
+    const currency = lines[0]!.snapshot.currency;
+    if (lines.some((l) => l.snapshot.currency !== currency)) return refuse(OrderCode.MIXED_CURRENCY);
+
+    const orderId = randomUUID();
+    const state: PlaceOrderState = {
+      orderId,
+      buyerId,
+      idempotencyKey: idem,
+      reservationKey: `order:${orderId}`,
+      fromCart,
+      lines,
+      currency,
+      itemsTotal: lines.reduce((sum, l) => sum.plus(l.subtotal), new Decimal(0)),
+      discount: new Decimal(0),
+      address: { id: address.id, receiver: address.receiver, phone: address.phone, region: address.region, detail: address.detail },
+      couponId: input.couponId ?? null,
+      note: input.note ?? null,
+      paymentMethod: input.paymentMethod ?? null,
+      expiresAt: new Date(Date.now() + this.d.paymentTimeoutSeconds * 1000),
+      reservationTtlSeconds: this.d.paymentTimeoutSeconds + RESERVATION_MARGIN_SECONDS,
+      eventIds: [],
+    };
+    try {
+      await runPlaceOrder({ prisma: this.d.prisma, catalog: this.d.catalog, cart: this.d.cart, promotion: this.d.promotion, nextOrderNo: this.d.nextOrderNo, log: this.d.log }, state, this.d.hooks?.placeOrder);
+    } catch (e) {
+      if (e instanceof WorkflowAbort) {
+        if (e.code === "DUPLICATE") {
+          const dup = await this.reads.byIdempotencyKey(buyerId, idem);
+          if (dup) return ok(dup);
+        }
+        return refuse(e.code, (e.details.failedSkuId as string | null | undefined) ?? null);
+      }
+      throw e;
+    }
+    await this.jobs.scheduleTimeout(orderId, state.expiresAt);
+    await this.d.outbox.publish(state.eventIds);
+    return ok(await this.reads.get(orderId));
+  }
+}
+
+function ok(order: OrderRecord | null): PlaceOrderOutcome {
+  return { code: OrderCode.OK, message: null, failedSkuId: null, order };
+}
+
+function refuse(code: string, failedSkuId: string | null = null): PlaceOrderOutcome {
+  return { code, message: message(code), failedSkuId, order: null };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

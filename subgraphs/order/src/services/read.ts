@@ -1,0 +1,106 @@
+/** Order reads: one order, pages of orders, its history, shipment and after-sales, and the internal reads of other domains. */
+import { badInput } from "@mallgraph/platform/errors";
+import { formatAmount } from "@mallgraph/platform/money";
+import type { Prisma, PrismaClient, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
+import type { OrderStatus } from "./orderStateMachine.ts";
+import type { OrderRecord } from "./types.ts";
+
+const withItems = { items: { orderBy: { skuId: "asc" } } } satisfies Prisma.OrderInclude;
+
+export class OrderReads {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async get(id: string): Promise<OrderRecord | null> {
+    return this.prisma.order.findUnique({ where: { id }, include: withItems });
+  }
+
+  async getMany(ids: readonly string[]): Promise<Array<OrderRecord | null>> {
+    const rows = await this.prisma.order.findMany({ where: { id: { in: [...ids] } }, include: withItems });
+    const by = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => by.get(id) ?? null);
+  }
+
+  /** The buyer's own order; null when absent or someone else's. */
+  async getForBuyer(id: string, buyerId: string): Promise<OrderRecord | null> {
+    const o = await this.get(id);
+    return o && o.buyerId === buyerId ? o : null;
+  }
+
+  byIdempotencyKey(buyerId: string, idempotencyKey: string): Promise<OrderRecord | null> {
+    return this.prisma.order.findUnique({ where: { buyerId_idempotencyKey: { buyerId, idempotencyKey } }, include: withItems });
+  }
+
+  /** Newest first, keyset-paginated by (createdAt, id). */
+  async list(filter: { buyerId?: string; status?: OrderStatus | null }, first = 20, after?: string | null): Promise<{ nodes: OrderRecord[]; hasNextPage: boolean; endCursor: string | null }> {
+    const take = Math.min(Math.max(first ?? 20, 1), 100);
+    const where: Prisma.OrderWhereInput = {};
+    if (filter.buyerId) where.buyerId = filter.buyerId;
+    if (filter.status) where.status = filter.status as DbStatus;
+    if (after) {
+      const [ts, id] = decodeCursor(after);
+      where.OR = [{ createdAt: { lt: ts } }, { createdAt: ts, id: { lt: id } }];
+    }
+    const rows = await this.prisma.order.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: take + 1, include: withItems });
+    const nodes = rows.slice(0, take);
+    const last = nodes[nodes.length - 1];
+    return { nodes, hasNextPage: rows.length > take, endCursor: last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  history(orderId: string) {
+    return this.prisma.orderStatusChange.findMany({ where: { orderId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  }
+
+  shipment(orderId: string) {
+    return this.prisma.shipment.findUnique({ where: { orderId }, include: { events: { orderBy: { occurredAt: "asc" } } } });
+  }
+
+  afterSales(orderId: string) {
+    return this.prisma.afterSale.findMany({ where: { orderId }, orderBy: { createdAt: "asc" } });
+  }
+
+  listAfterSales(status: string | null | undefined, first = 50) {
+    return this.prisma.afterSale.findMany({ where: status ? { status: status as any } : {}, orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first, 1), 200) });
+  }
+
+  /** One live event's payload, only for the order's buyer. */
+  async statusEvent(orderId: string, eventId: string, viewerId: string | undefined) {
+    if (!viewerId) return null;
+    const ev = await this.prisma.orderStatusChange.findFirst({ where: { id: eventId, orderId }, include: { order: true } });
+    if (!ev || ev.order.buyerId !== viewerId) return null;
+    return { eventId: ev.id, status: ev.to, previousStatus: ev.from, at: ev.createdAt, orderId: ev.orderId };
+  }
+
+  // =============================================================== internal reads
+
+  async forPayment(id: string) {
+    const o = await this.get(id);
+    if (!o) return null;
+    const first = o.items?.[0];
+    const count = o.items?.length ?? 0;
+    return {
+      id: o.id,
+      orderNo: o.orderNo,
+      buyerId: o.buyerId,
+      status: o.status,
+      payable: formatAmount(o.payable, o.currency),
+      currency: o.currency,
+      subject: first ? (count > 1 ? `${first.title} and ${count - 1} more` : first.title) : `Order ${o.orderNo}`,
+    };
+  }
+
+  async purchaseVerified(orderId: string, memberId: string, skuId: string): Promise<boolean> {
+    const n = await this.prisma.order.count({ where: { id: orderId, buyerId: memberId, status: "COMPLETED", items: { some: { skuId } } } });
+    return n > 0;
+  }
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(`${at.toISOString()}|${id}`).toString("base64url");
+}
+
+function decodeCursor(c: string): [Date, string] {
+  const [ts, id] = Buffer.from(c, "base64url").toString("utf8").split("|");
+  const d = new Date(ts ?? "");
+  if (!id || Number.isNaN(d.getTime())) throw badInput("bad cursor", { field: "after" });
+  return [d, id];
+}
