@@ -1,0 +1,116 @@
+/**
+ * A payment's success, applied exactly once however it is learnt (provider callback, query on
+ * close, wallet capture), and the order told about it (the `notify-paid` job).
+ */
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import type { Payment } from "../generated/prisma/client.ts";
+import { AnomalyReason, SignatureError } from "../errors.ts";
+import type { Channel, ChannelNotification, HttpAnswer } from "../channels/types.ts";
+import { creditMerchant } from "./ledger.ts";
+import type { PaymentReads } from "./read.ts";
+import type { PaymentRefunds } from "./refunds.ts";
+import { PAID_STATES, publishPaymentEvent, recordAnomaly, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
+
+export class PaymentNotifications {
+  constructor(
+    private readonly d: PaymentDeps,
+    private readonly reads: PaymentReads,
+    private readonly refunds: PaymentRefunds,
+  ) {}
+
+  /** A provider callback: verify, check amount, apply once. Answers what the provider expects. */
+  async handleCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer): Promise<HttpAnswer> {
+    const adapter = this.d.adapters[channel];
+    let n: ChannelNotification;
+    try {
+      n = await adapter.verifyNotification(headers, body, (hint) => this.d.merchants.configForHint(channel, hint));
+    } catch (e) {
+      if (e instanceof SignatureError) {
+        this.d.log.warn({ channel, reason: e.message }, "callback refused: signature");
+        return adapter.nack(e.message);
+      }
+      throw e;
+    }
+    const payment = await this.d.prisma.payment.findUnique({ where: { checkoutRef: n.outTradeNo } });
+    if (!payment || payment.channel !== channel) {
+      await recordAnomaly(this.d.prisma, channel, payment?.id ?? null, AnomalyReason.UNKNOWN_TRADE, { outTradeNo: n.outTradeNo, notifyId: n.notifyId });
+      return adapter.nack("unknown trade");
+    }
+    if (!n.paid) return adapter.ack(); // progress notifications (waiting, closed) change nothing here
+    const outcome = await this.applyPaid(payment, n);
+    return outcome === "REFUSED" ? adapter.nack("refused") : adapter.ack();
+  }
+
+  /**
+   * Applies a verified "paid" notification exactly once: unique notification id, conditional
+   * PENDING → SUCCEEDED, merchant ledger credit and the event in one transaction; after commit the
+   * live event and the order notification job. Wrong amount or currency: refused, recorded.
+   */
+  async applyPaid(payment: Payment, n: ChannelNotification): Promise<ApplyOutcome> {
+    if (n.currency !== payment.currency) {
+      await recordAnomaly(this.d.prisma, payment.channel, payment.id, AnomalyReason.CURRENCY_MISMATCH, { expected: payment.currency, got: n.currency, notifyId: n.notifyId });
+      return "REFUSED";
+    }
+    if (!sameAmount(n.amount, payment.amount)) {
+      await recordAnomaly(this.d.prisma, payment.channel, payment.id, AnomalyReason.AMOUNT_MISMATCH, { expected: formatAmount(payment.amount, payment.currency), got: n.amount, notifyId: n.notifyId });
+      return "REFUSED";
+    }
+    const result = await this.d.prisma.$transaction(async (tx) => {
+      const fresh = await tx.paymentNotification.createMany({ data: [{ channel: payment.channel, notifyId: n.notifyId, paymentId: payment.id }], skipDuplicates: true });
+      if (fresh.count === 0) return { outcome: "DUPLICATE" as const };
+      const paidAt = n.paidAt ?? new Date();
+      const won = await tx.payment.updateMany({ where: { id: payment.id, status: "PENDING" }, data: { status: "SUCCEEDED", paidAt, providerTradeNo: n.providerTradeNo ?? payment.providerTradeNo, walletFrozen: false } });
+      let anomaly: string | undefined;
+      if (won.count === 0) {
+        // Money arrived for a payment we had closed: reopen it as paid, then refund it automatically.
+        const reopened = await tx.payment.updateMany({ where: { id: payment.id, status: "CLOSED" }, data: { status: "SUCCEEDED", paidAt, providerTradeNo: n.providerTradeNo ?? payment.providerTradeNo } });
+        if (reopened.count === 0) return { outcome: "DUPLICATE" as const }; // already paid (another notification or a query)
+        anomaly = AnomalyReason.PAID_AFTER_CLOSE;
+      } else {
+        const other = await tx.payment.count({ where: { orderId: payment.orderId, id: { not: payment.id }, status: { in: [...PAID_STATES] } } });
+        if (other > 0) anomaly = AnomalyReason.DUPLICATE_PAYMENT;
+      }
+      await creditMerchant(tx, payment, formatAmount(payment.amount, payment.currency));
+      const event = await tx.paymentEvent.create({ data: { paymentId: payment.id, type: "SUCCEEDED", status: "SUCCEEDED", buyerId: payment.buyerId } });
+      if (anomaly) await tx.callbackAnomaly.create({ data: { channel: payment.channel, paymentId: payment.id, reason: anomaly, detail: JSON.stringify({ notifyId: n.notifyId, action: "refunded automatically" }) } });
+      return { outcome: "APPLIED" as const, eventId: event.id, anomaly };
+    });
+    if (result.outcome !== "APPLIED") return result.outcome;
+    await publishPaymentEvent(this.d, payment, result.eventId!);
+    if (result.anomaly) {
+      await this.refunds.refund(payment.id, formatAmount(payment.amount, payment.currency), result.anomaly === AnomalyReason.DUPLICATE_PAYMENT ? "duplicate payment of the order" : "paid after the payment was closed", `auto:${payment.id}`, { notifyOrder: false }).catch((e) =>
+        this.d.log.error({ err: e, paymentId: payment.id }, "automatic refund failed"),
+      );
+    } else {
+      await this.d.notifyQueue.add("notify-paid", { paymentId: payment.id }, { jobId: `notify-paid-${payment.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    }
+    return "APPLIED";
+  }
+
+  /** Job `notify-paid`: tells the order; retried until the order acknowledges. */
+  async notifyOrderPaid(paymentId: string): Promise<string> {
+    const p = await this.reads.get(paymentId);
+    if (!p || p.orderNotifiedAt) return "done";
+    const r = await this.d.ports.order.orderMarkPaid(p.orderId, p.id, p.channel);
+    if (r.code === "OK") {
+      await this.d.prisma.payment.update({ where: { id: p.id }, data: { orderNotifiedAt: new Date() } });
+      return "ok";
+    }
+    if (r.code === "INVALID_STATE") {
+      // The order cannot take the money (cancelled meanwhile): give it back.
+      await this.d.prisma.payment.update({ where: { id: p.id }, data: { orderNotifiedAt: new Date() } });
+      await recordAnomaly(this.d.prisma, p.channel, p.id, "ORDER_NOT_PAYABLE", { orderStatus: r.status ?? null, action: "refunded automatically" });
+      await this.refunds.refund(p.id, formatAmount(p.amount, p.currency), "order could not be marked paid", `auto:${p.id}`, { notifyOrder: false });
+      return "refunded";
+    }
+    throw new Error(`orderMarkPaid answered ${r.code}`);
+  }
+}
+
+function sameAmount(a: string, b: Decimal.Value | { toString(): string }): boolean {
+  try {
+    return new Decimal(a).eq(new Decimal(b.toString()));
+  } catch {
+    return false;
+  }
+}
