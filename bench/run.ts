@@ -13,9 +13,8 @@ import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
-import { loadConfig } from "../packages/platform/src/config.ts";
-import { setup } from "../scripts/setup.ts";
-import { startStack, type Stack } from "../scripts/stack.ts";
+import type { Stack } from "../scripts/stack.ts";
+import { bootBenchStack } from "./lib/stack.ts";
 import { scenarios, type Scenario } from "./scenarios.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -68,18 +67,7 @@ function machine(): string {
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
-async function bootStack(): Promise<Stack> {
-  if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
-  const base = loadConfig();
-  const dbUrl = new URL(base.DATABASE_URL);
-  dbUrl.pathname = "/mallgraph_bench";
-  const env = { DATABASE_URL: dbUrl.toString(), REDIS_PREFIX: "bench", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "100000000", NODE_ENV: "production" };
-  Object.assign(process.env, env);
-  await setup(loadConfig({ ...process.env, ...env }));
-  return startStack({ env, stdio: "pipe" });
-}
-
-const stack = await bootStack();
+const stack = await bootBenchStack();
 const results: Result[] = [];
 try {
   for (const s of scenarios.filter((x) => !filter || x.name.includes(filter))) {

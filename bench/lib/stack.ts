@@ -1,0 +1,40 @@
+/**
+ * The stack the benchmarks run against: the whole platform as processes (scripts/stack.ts) on the
+ * dedicated database `mallgraph_bench` (migrated and seeded with the demo data), Redis prefix
+ * `bench`, rate limits lifted, NODE_ENV=production, free ports (the machine is shared).
+ * BENCH_URL=<gateway url> uses a stack that is already up instead.
+ */
+import { loadConfig } from "../../packages/platform/src/config.ts";
+import { setup } from "../../scripts/setup.ts";
+import { startStack, type Stack } from "../../scripts/stack.ts";
+
+export const BENCH_ENV = {
+  REDIS_PREFIX: "bench",
+  LOG_LEVEL: "warn",
+  RATE_LIMIT_PER_MINUTE: "100000000",
+  NODE_ENV: "production",
+  // every figure is the real path: members never read the response cache, and this keeps it off
+  // for anonymous callers too once the gateway honours the setting
+  GATEWAY_RESPONSE_CACHE: "off",
+};
+
+export function benchDatabaseUrl(): string {
+  const dbUrl = new URL(loadConfig().DATABASE_URL);
+  dbUrl.pathname = "/mallgraph_bench";
+  return dbUrl.toString();
+}
+
+export async function bootBenchStack(opts: { env?: Record<string, string>; setup?: boolean } = {}): Promise<Stack> {
+  if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
+  const env = { DATABASE_URL: benchDatabaseUrl(), ...BENCH_ENV, ...opts.env };
+  Object.assign(process.env, env);
+  if (opts.setup !== false) await setup(loadConfig({ ...process.env, ...env }));
+  return startStack({ env, stdio: "pipe", randomPorts: true });
+}
+
+/** The URL of one subgraph of a running stack. */
+export function subgraphUrlOf(stack: Stack, domain: string): string {
+  const port = stack.env[`${domain.toUpperCase()}_PORT`];
+  if (!port) throw new Error(`no port for ${domain}`);
+  return `http://127.0.0.1:${port}/graphql`;
+}
