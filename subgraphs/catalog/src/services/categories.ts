@@ -77,7 +77,8 @@ export class CategoryService {
     this.releaseLock = defineLua<[string, string], number>(d.redis, "catalogReleaseLock", new URL("../lua/releaseLock-lock.lua", import.meta.url), 1);
   }
 
-  private versionKey() {
+  /** The tree's version counter (product views are tagged with it, products.ts). */
+  versionKey() {
     return this.d.keys("categoryTree", "version");
   }
   private treeKey(v: string) {
@@ -94,7 +95,11 @@ export class CategoryService {
 
   /** The whole tree, from the cache when warm. Callers must not mutate it. */
   async tree(): Promise<CategoryNode[]> {
-    const version = (await this.d.redis.get(this.versionKey())) ?? "0";
+    return this.treeAt((await this.d.redis.get(this.versionKey())) ?? "0");
+  }
+
+  /** The tree at a version the caller read from `versionKey()` (before loading anything). */
+  async treeAt(version: string): Promise<CategoryNode[]> {
     if (this.memo?.version === version) return this.memo.tree;
     const cached = await this.d.redis.get(this.treeKey(version));
     if (cached) {

@@ -56,7 +56,7 @@ export function buildCatalogServices(opts: {
     categories,
     taxonomy: new TaxonomyService(deps, categories, products.cache, opts.seckillSource ?? new PromotionSeckillSkuSource({ url: subgraphUrl(opts.config, "promotion"), secret: opts.config.INTERNAL_SECRET })),
     products,
-    inventory: new InventoryService(deps),
+    inventory: new InventoryService(deps, products.live),
     reviews: new ReviewService(deps, verifier),
     search: new SearchService(deps, categories, opts.searchBackend ?? createSearchBackend(opts.config, opts.prisma)),
   };

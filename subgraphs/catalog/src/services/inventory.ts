@@ -3,9 +3,13 @@
  * time-out. Reserve, release and confirm are single calls of PL/pgSQL functions (migration):
  * all lines or none, idempotent per key, rows locked in SKU order, stock never below zero
  * (conditional UPDATE + CHECK constraint). See docs/decisions/0008-inventory.md.
+ * Every call that moves stock or sales bumps the live version of the SPUs it touched after it
+ * commits (product-cache.ts), so product views show the change on their next read.
  */
 import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refuse } from "../errors.ts";
 import { touchSearch, type Deps } from "./deps.ts";
+import type { LiveVersions } from "./product-cache.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 
 export interface StockLine {
   skuId: string;
@@ -22,12 +26,19 @@ export interface ReservationResult {
 
 class ReturnRefused extends Error {}
 
+/** The SPUs of a reservation's lines (a subquery in the same statement as the release/confirm). */
+const spusOfReservation = (key: string) =>
+  Prisma.sql`ARRAY(SELECT DISTINCT k."spuId" FROM "Reservation" v JOIN "ReservationLine" l ON l."reservationId" = v."id" JOIN "Sku" k ON k."id" = l."skuId" WHERE v."key" = ${key})`;
+
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 /** Largest value of the int4 stock counters. */
 export const MAX_STOCK = 2_147_483_647;
 
 export class InventoryService {
-  constructor(private d: Deps) {}
+  constructor(
+    private d: Deps,
+    private live: LiveVersions,
+  ) {}
 
   async stock(skuId: string) {
     const inv = await this.d.prisma.inventory.findUnique({ where: { skuId } });
@@ -39,7 +50,7 @@ export class InventoryService {
   async inbound(skuId: string, quantity: number, note: string | null | undefined, operatorId: string | null) {
     assertQuantity(quantity, "quantity");
     if (note != null && note.length > 500) throw badInput("note is longer than 500 characters", { field: "note" });
-    return this.d.prisma.$transaction(async (tx) => {
+    const result = await this.d.prisma.$transaction(async (tx) => {
       const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
       if (!sku) throw notFound("SKU", skuId);
       // the counters are int4: refuse an inbound that would overflow (row locked, so no race)
@@ -49,8 +60,11 @@ export class InventoryService {
       await tx.inboundRecord.create({ data: { skuId, quantity, note: note ?? null, operatorId } });
       const inv = await tx.inventory.upsert({ where: { skuId }, create: { skuId, available: quantity }, update: { available: { increment: quantity } } });
       if (inv.available === quantity) await touchSearch(tx, [sku.spuId]); // out of stock → in stock
-      return { available: inv.available, reserved: inv.reserved, sold: inv.sold };
+      await this.live.bump([sku.spuId]);
+      return { spuId: sku.spuId, stock: { available: inv.available, reserved: inv.reserved, sold: inv.sold } };
     });
+    await this.live.bumpAfterCommit([result.spuId]);
+    return result.stock;
   }
 
   inboundRecords(skuId: string, first: number) {
@@ -65,9 +79,13 @@ export class InventoryService {
     for (const l of lines) {
       if (!Number.isInteger(l.quantity) || l.quantity <= 0) return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null };
     }
-    const rows = await this.d.prisma.$queryRaw<Array<{ code: string; failed_sku_id: string | null; reservation_id: string | null; status: string | null; expires_at: Date | null }>>`
-      SELECT * FROM catalog_reserve(${key}, ${JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })))}::jsonb, ${ttlSeconds}::int)`;
+    const json = JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })));
+    // one statement: the reservation, and the SPUs of its lines (whose live versions move)
+    const rows = await this.d.prisma.$queryRaw<Array<{ code: string; failed_sku_id: string | null; reservation_id: string | null; status: string | null; expires_at: Date | null; spu_ids: string[] | null }>>`
+      SELECT r.*, ARRAY(SELECT DISTINCT k."spuId" FROM jsonb_to_recordset(${json}::jsonb) AS l("skuId" text) JOIN "Sku" k ON k."id" = l."skuId") AS spu_ids
+      FROM catalog_reserve(${key}, ${json}::jsonb, ${ttlSeconds}::int) r`;
     const r = rows[0]!;
+    if (r.code === StockCode.OK) await this.live.bumpAfterCommit(r.spu_ids ?? []);
     return { code: r.code, failedSkuId: r.failed_sku_id, reservationId: r.reservation_id, status: r.status, expiresAt: r.expires_at };
   }
 
@@ -78,8 +96,9 @@ export class InventoryService {
 
   async releaseDetailed(key: string): Promise<{ changed: boolean; status: string | null }> {
     assertText(key, "key", 200);
-    const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null }>>`SELECT * FROM catalog_release(${key})`;
-    return rows[0]!;
+    const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null; spu_ids: string[] | null }>>`
+      SELECT r.*, CASE WHEN r.changed THEN ${spusOfReservation(key)} END AS spu_ids FROM catalog_release(${key}) r`;
+    return this.afterSettle(rows[0]!);
   }
 
   /** Reserved → sold. True when the reservation is confirmed (now or before). */
@@ -89,8 +108,14 @@ export class InventoryService {
 
   async confirmDetailed(key: string): Promise<{ changed: boolean; status: string | null }> {
     assertText(key, "key", 200);
-    const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null }>>`SELECT * FROM catalog_confirm(${key})`;
-    return rows[0]!;
+    const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null; spu_ids: string[] | null }>>`
+      SELECT r.*, CASE WHEN r.changed THEN ${spusOfReservation(key)} END AS spu_ids FROM catalog_confirm(${key}) r`;
+    return this.afterSettle(rows[0]!);
+  }
+
+  private async afterSettle(r: { changed: boolean; status: string | null; spu_ids: string[] | null }): Promise<{ changed: boolean; status: string | null }> {
+    if (r.changed) await this.live.bumpAfterCommit(r.spu_ids ?? []);
+    return { changed: r.changed, status: r.status };
   }
 
   /**
@@ -103,9 +128,11 @@ export class InventoryService {
     assertText(key, "key", 190);
     assertQuantity(quantity, "quantity");
     const tombstone = `return:${key}`;
+    let spuId: string | undefined;
     return this.d.prisma.$transaction(async (tx) => {
       const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
       if (!sku) throw notFound("SKU", skuId);
+      spuId = sku.spuId;
       const inserted = await tx.$executeRaw`
         INSERT INTO "Reservation" ("id", "key", "status", "expiresAt", "createdAt", "updatedAt")
         VALUES (gen_random_uuid()::text, ${tombstone}, 'CONFIRMED', (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) ON CONFLICT ("key") DO NOTHING`;
@@ -117,7 +144,11 @@ export class InventoryService {
       await tx.$executeRaw`UPDATE "Spu" SET "sales" = GREATEST("sales" - ${quantity}::int, 0) WHERE "id" = ${sku.spuId}`;
       await tx.inboundRecord.create({ data: { skuId, quantity, note: `returned: ${key}`, operatorId: null } });
       await touchSearch(tx, [sku.spuId]);
+      await this.live.bump([sku.spuId]);
       return true;
+    }).then(async (done) => {
+      if (spuId) await this.live.bumpAfterCommit([spuId]);
+      return done;
     }).catch((e) => {
       if (e instanceof ReturnRefused) return false;
       throw e;

@@ -1,19 +1,65 @@
 /**
- * Redis cache of the static part of product views (titles, images, brand, attributes, SKU codes,
- * prices and sale attributes). Live data — status, on-shelf time, sales, stock — is never cached.
+ * Caches behind product views, all kept correct by version counters in Redis.
  *
- * Consistency: one version counter per SPU; every write that changes the static part bumps it
- * inside its transaction and again after commit, and a loader stores what it loaded only if the
- * version did not move meanwhile (setIfVersion-cache.lua). So no reader sees a stale product after a
- * write has committed.
+ * - Static part (titles, images, brand, attributes, SKU codes, prices, sale attributes): in Redis
+ *   under a per-SPU version (`product:<id>:v`), and in process under the same version.
+ * - Live part (status, on-shelf time, sales, stock): a second per-SPU version (`product:<id>:lv`),
+ *   bumped after every stock or status change commits (inventory.ts, products.ts).
+ * - Whole views in process, tagged with the versions they were built from (category tree, static,
+ *   live): a read costs one Redis MGET of the versions and, when nothing moved, no SQL at all.
+ *
+ * Consistency: every write bumps the versions it affects after it commits (multi-statement
+ * transactions also inside, before commit), and every loader reads the versions *before* it loads
+ * and files what it loaded under them. A reader that sees a write's bump therefore misses and
+ * loads after that commit: no reader sees a stale product once a write has committed and bumped.
+ * If a process dies between commit and bump, its change shows after the in-process TTL (10 s for
+ * views) at the latest.
  */
 import { defineLua } from "@mallgraph/platform/redis";
+import { logger } from "@mallgraph/platform/log";
 import type { Deps } from "./deps.ts";
 
 const TTL_SECONDS = 3600;
+const log = logger("catalog");
+
+/** An in-process map of entries tagged with a version, bounded in size and age. */
+export class LocalCache<T> {
+  private map = new Map<string, { tag: string; value: T; until: number }>();
+  constructor(
+    private max: number,
+    private ttlMs: number,
+  ) {}
+
+  get(id: string, tag: string): T | undefined {
+    const e = this.map.get(id);
+    if (!e || e.tag !== tag) return undefined;
+    if (e.until < Date.now()) {
+      this.map.delete(id);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(id: string, tag: string, value: T): void {
+    this.map.delete(id);
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!); // oldest first
+    this.map.set(id, { tag, value, until: Date.now() + this.ttlMs });
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
 
 export class VersionedCache<T> {
   private setIfVersion;
+  /** The same entries in process, by version (saves the Redis GET and the JSON parse). */
+  private local = new LocalCache<T>(20_000, 300_000);
+
   constructor(
     private d: Deps,
     private name: string,
@@ -23,7 +69,7 @@ export class VersionedCache<T> {
     this.setIfVersion = defineLua<[string, string, string, string, number], number>(d.redis, "catalogSetIfVersion", new URL("../lua/setIfVersion-cache.lua", import.meta.url), 2);
   }
 
-  private versionKey(id: string) {
+  versionKey(id: string) {
     return this.d.keys(this.name, id, "v");
   }
   private dataKey(id: string, v: string) {
@@ -33,25 +79,36 @@ export class VersionedCache<T> {
   async getMany(ids: string[]): Promise<Array<T | null>> {
     if (!ids.length) return [];
     try {
-      return await this.getManyCached(ids);
+      const versions = (await this.d.redis.mget(...ids.map((id) => this.versionKey(id)))).map((v) => v ?? "0");
+      return await this.getManyAt(ids, versions);
     } catch (e) {
       if (!isRedisError(e)) throw e;
       return this.load(ids); // Redis unavailable: serve from PostgreSQL
     }
   }
 
-  private async getManyCached(ids: string[]): Promise<Array<T | null>> {
-    const versions = (await this.d.redis.mget(...ids.map((id) => this.versionKey(id)))).map((v) => v ?? "0");
-    const cached = await this.d.redis.mget(...ids.map((id, i) => this.dataKey(id, versions[i]!)));
-    const out: Array<T | null> = cached.map((c) => (c ? this.revive(c) : null));
-    const missing = ids.map((_id, i) => (cached[i] ? -1 : i)).filter((i) => i >= 0);
+  /** Entries at the versions the caller read (before loading anything) from `versionKey`. */
+  async getManyAt(ids: string[], versions: string[]): Promise<Array<T | null>> {
+    const out: Array<T | null> = ids.map((id, i) => this.local.get(id, versions[i]!) ?? null);
+    const remote = ids.map((_id, i) => (out[i] ? -1 : i)).filter((i) => i >= 0);
+    if (!remote.length) return out;
+    const cached = await this.d.redis.mget(...remote.map((i) => this.dataKey(ids[i]!, versions[i]!)));
+    const missing: number[] = [];
+    remote.forEach((i, j) => {
+      const c = cached[j];
+      if (!c) return missing.push(i);
+      out[i] = this.revive(c);
+      this.local.set(ids[i]!, versions[i]!, out[i]!);
+    });
     if (missing.length) {
       const loaded = await this.load(missing.map((i) => ids[i]!));
       await Promise.all(
         missing.map(async (i, j) => {
           const v = loaded[j];
           out[i] = v ?? null;
-          if (v) await this.setIfVersion(this.versionKey(ids[i]!), this.dataKey(ids[i]!, versions[i]!), versions[i]!, JSON.stringify(v), TTL_SECONDS);
+          if (!v) return;
+          this.local.set(ids[i]!, versions[i]!, v);
+          await this.setIfVersion(this.versionKey(ids[i]!), this.dataKey(ids[i]!, versions[i]!), versions[i]!, JSON.stringify(v), TTL_SECONDS);
         }),
       );
     }
@@ -60,15 +117,46 @@ export class VersionedCache<T> {
 
   /** Bumps the versions (call inside the write transaction and again after commit). */
   async invalidate(ids: Iterable<string>): Promise<void> {
-    const list = [...new Set(ids)];
-    if (!list.length) return;
-    const m = this.d.redis.multi();
-    for (const id of list) m.incr(this.versionKey(id));
-    await m.exec();
+    await bump(this.d, [...ids].map((id) => this.versionKey(id)));
   }
 }
 
-function isRedisError(e: unknown): boolean {
+async function bump(d: Deps, keys: string[]): Promise<void> {
+  const list = [...new Set(keys)];
+  if (!list.length) return;
+  const m = d.redis.multi();
+  for (const k of list) m.incr(k);
+  await m.exec();
+}
+
+/** The live-part version of each SPU (status, sales, stock). */
+export class LiveVersions {
+  constructor(private d: Deps) {}
+
+  key(spuId: string): string {
+    return this.d.keys("product", spuId, "lv");
+  }
+
+  /** Bumps the live versions; throws when Redis fails (inside a transaction: the write fails too). */
+  async bump(spuIds: Iterable<string>): Promise<void> {
+    await bump(this.d, [...spuIds].map((id) => this.key(id)));
+  }
+
+  /**
+   * Bumps after a commit. The write already happened: a Redis failure is logged, not thrown, and
+   * the change shows once the in-process entries expire.
+   */
+  async bumpAfterCommit(spuIds: Iterable<string>): Promise<void> {
+    try {
+      await this.bump(spuIds);
+    } catch (e) {
+      if (!isRedisError(e)) throw e;
+      log.warn({ err: e }, "could not bump product live versions; views refresh within their TTL");
+    }
+  }
+}
+
+export function isRedisError(e: unknown): boolean {
   const name = (e as { name?: string })?.name ?? "";
   const msg = (e as { message?: string })?.message ?? "";
   return name === "ReplyError" || name === "MaxRetriesPerRequestError" || /redis|ECONNREFUSED|Connection is closed/i.test(msg);

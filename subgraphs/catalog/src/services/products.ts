@@ -8,7 +8,7 @@ import { Reason, alreadyExists, assertQuantity, assertText, invalidState, isUniq
 import type { CategoryService } from "./categories.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
 import { Prisma, type SpuStatus } from "../generated/prisma/client.ts";
-import { VersionedCache } from "./product-cache.ts";
+import { LiveVersions, LocalCache, VersionedCache, isRedisError } from "./product-cache.ts";
 
 export interface SkuInput {
   code: string;
@@ -209,15 +209,29 @@ export function saleMatrix(p: ProductView): SaleMatrix {
   };
 }
 
+/** How long an in-process product view may be served without its versions moving (bounds a lost bump). */
+const VIEW_TTL_MS = 10_000;
+
+type Live = { status: SpuStatus; sales: number; onShelfAt: Date | null; stock: Map<string, SkuView["stock"]> };
+
 export class ProductService {
-  /** Static product parts, cached in Redis (product-cache.ts). */
+  /** Static product parts, cached in Redis and in process (product-cache.ts). */
   readonly cache: VersionedCache<StaticProduct>;
+  /** Versions of the live parts (status, sales, stock): bumped by every stock or status change. */
+  readonly live: LiveVersions;
+  /** Whole product views in process, tagged with the versions they were built from. */
+  private views = new LocalCache<ProductView>(20_000, VIEW_TTL_MS);
+  /** Loads in flight per `<id>@<versions>` (concurrent misses of one product share one load). */
+  private inflight = new Map<string, Promise<ProductView | null>>();
+  /** SKU → SPU (a SKU never moves to another SPU, and SKUs are not deleted). */
+  private spuOfSku = new Map<string, string>();
 
   constructor(
     private d: Deps,
     private categories: CategoryService,
   ) {
     this.cache = new VersionedCache<StaticProduct>(d, "product", (ids) => this.loadStatic(ids));
+    this.live = new LiveVersions(d);
   }
 
   /** Static parts from PostgreSQL: one query (relation joins). */
@@ -228,8 +242,8 @@ export class ProductService {
   }
 
   /** Live parts (status, sales, stock) of SPUs and their SKUs: one SQL statement. */
-  private async live(spuIds: string[]): Promise<Map<string, { status: SpuStatus; sales: number; onShelfAt: Date | null; stock: Map<string, SkuView["stock"]> }>> {
-    const out = new Map<string, { status: SpuStatus; sales: number; onShelfAt: Date | null; stock: Map<string, SkuView["stock"]> }>();
+  private async loadLive(spuIds: string[]): Promise<Map<string, Live>> {
+    const out = new Map<string, Live>();
     if (!spuIds.length) return out;
     const rows = await this.d.prisma.$queryRaw<LiveRow[]>`
       SELECT s."id" AS "spuId", s."status"::text AS "status", s."sales", s."onShelfAt", k."id" AS "skuId", i."available", i."reserved", i."sold"
@@ -246,10 +260,66 @@ export class ProductService {
     return out;
   }
 
-  /** Product views in the order of `ids` (null for unknown ids): Redis + one SQL statement per batch. */
+  /**
+   * Product views in the order of `ids` (null for unknown ids). Warm: one Redis MGET of the
+   * versions (category tree, static and live part of each SPU) and the views from process memory.
+   * A product whose versions moved is rebuilt: static part from the caches, live part from one SQL
+   * statement per batch.
+   */
   async loadProducts(ids: readonly string[]): Promise<Array<ProductView | null>> {
     const unique = [...new Set(ids)];
-    const [statics, live, tree] = await Promise.all([this.cache.getMany(unique), this.live(unique), this.categories.tree()]);
+    if (!unique.length) return ids.map(() => null);
+    let versions: Array<string | null>;
+    try {
+      versions = await this.d.redis.mget(this.categories.versionKey(), ...unique.flatMap((id) => [this.cache.versionKey(id), this.live.key(id)]));
+    } catch (e) {
+      if (!isRedisError(e)) throw e;
+      const views = await this.build(unique, null); // Redis unavailable: serve from PostgreSQL
+      const byId = new Map(unique.map((id, i) => [id, views[i]]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }
+    const treeVersion = versions[0] ?? "0";
+    const byId = new Map<string, Promise<ProductView | null> | ProductView>();
+    const toLoad: Array<{ id: string; staticVersion: string; tag: string }> = [];
+    unique.forEach((id, i) => {
+      const staticVersion = versions[1 + 2 * i] ?? "0";
+      const tag = `${treeVersion}.${staticVersion}.${versions[2 + 2 * i] ?? "0"}`;
+      const hit = this.views.get(id, tag) ?? this.inflight.get(`${id}@${tag}`);
+      if (hit) byId.set(id, hit);
+      else toLoad.push({ id, staticVersion, tag });
+    });
+    if (toLoad.length) {
+      const batch = this.build(
+        toLoad.map((l) => l.id),
+        { tree: treeVersion, statics: toLoad.map((l) => l.staticVersion) },
+      );
+      toLoad.forEach((l, i) => {
+        const key = `${l.id}@${l.tag}`;
+        const p = batch.then((views) => {
+          const v = views[i] ?? null;
+          if (v) this.views.set(l.id, l.tag, v);
+          return v;
+        });
+        this.inflight.set(key, p);
+        void p.then(
+          () => this.inflight.delete(key),
+          () => this.inflight.delete(key),
+        );
+        byId.set(l.id, p);
+      });
+    }
+    const resolved = new Map<string, ProductView | null>();
+    await Promise.all([...byId].map(async ([id, v]) => resolved.set(id, await v)));
+    return ids.map((id) => resolved.get(id) ?? null);
+  }
+
+  /** Builds views from the static caches (at the versions given; none: straight from PostgreSQL) and the live SQL. */
+  private async build(ids: string[], at: { tree: string; statics: string[] } | null): Promise<Array<ProductView | null>> {
+    const [statics, live, tree] = await Promise.all([
+      at ? this.cache.getManyAt(ids, at.statics) : this.loadStatic(ids),
+      this.loadLive(ids),
+      at ? this.categories.treeAt(at.tree) : this.categories.tree().catch(() => []),
+    ]);
     const cats = new Map<string, ProductView["category"]>();
     const walk = (nodes: typeof tree) => {
       for (const n of nodes) {
@@ -258,12 +328,11 @@ export class ProductService {
       }
     };
     walk(tree);
-    const byId = new Map<string, ProductView>();
-    unique.forEach((id, i) => {
+    return ids.map((id, i) => {
       const st = statics[i];
       const lv = live.get(id);
-      if (!st || !lv) return;
-      byId.set(id, {
+      if (!st || !lv) return null;
+      return {
         id: st.id,
         title: st.title,
         subtitle: st.subtitle,
@@ -276,40 +345,42 @@ export class ProductService {
         brand: st.brand,
         baseAttributes: st.baseAttributes,
         skus: st.skus.map((k) => ({ ...k, onShelf: lv.status === "ON_SHELF", stock: lv.stock.get(k.id) ?? { available: 0, reserved: 0, sold: 0 } })),
-      });
+      };
     });
-    return ids.map((id) => byId.get(id) ?? null);
   }
 
-  /** SKU views in the order of `ids` (null for unknown ids): one SQL lookup plus the product load. */
+  /** SKU views in the order of `ids` (null for unknown ids): the SKUs' SPUs (memoized), then the product load. */
   async loadSkus(ids: readonly string[]): Promise<Array<SkuView | null>> {
     const unique = [...new Set(ids)];
     if (!unique.length) return [];
-    const rows = await this.d.prisma.$queryRaw<Array<{ id: string; spuId: string }>>`SELECT "id", "spuId" FROM "Sku" WHERE "id" IN (${Prisma.join(unique)})`;
-    const spuOf = new Map(rows.map((r) => [r.id, r.spuId]));
-    const products = await this.loadProducts([...new Set(rows.map((r) => r.spuId))]);
+    const unknown = unique.filter((id) => !this.spuOfSku.has(id));
+    if (unknown.length) {
+      const rows = await this.d.prisma.$queryRaw<Array<{ id: string; spuId: string }>>`SELECT "id", "spuId" FROM "Sku" WHERE "id" IN (${Prisma.join(unknown)})`;
+      if (this.spuOfSku.size > 200_000) this.spuOfSku.clear();
+      for (const r of rows) this.spuOfSku.set(r.id, r.spuId);
+    }
+    const products = await this.loadProducts([...new Set(unique.map((id) => this.spuOfSku.get(id)).filter((x): x is string => !!x))]);
     const skus = new Map<string, SkuView>();
     for (const p of products) for (const k of p?.skus ?? []) skus.set(k.id, k);
-    return ids.map((id) => (spuOf.has(id) ? (skus.get(id) ?? null) : null));
+    return ids.map((id) => skus.get(id) ?? null);
   }
 
-  /** Internal: SKU snapshots for order and cart, in the order of `ids`. */
+  /** Internal: SKU snapshots for order and cart, in the order of `ids` (from the product views: as fresh as they are). */
   async snapshots(ids: readonly string[]) {
     if (ids.length > 500) throw refuse(Reason.BAD_QUANTITY, "at most 500 ids");
-    const rows = await this.d.prisma.sku.findMany({ where: { id: { in: [...new Set(ids)] } }, include: { inventory: true, spu: { select: { status: true, images: true } } } });
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => {
-      const r = byId.get(id);
-      if (!r) return null;
+    const skus = await this.loadSkus(ids);
+    const products = new Map((await this.loadProducts([...new Set(skus.filter((k): k is SkuView => !!k).map((k) => k.spuId))])).filter((p): p is ProductView => !!p).map((p) => [p.id, p]));
+    return skus.map((k) => {
+      if (!k) return null;
       return {
-        id: r.id,
-        spuId: r.spuId,
-        title: r.title,
-        price: formatAmount(r.price, r.currency),
-        currency: r.currency,
-        onShelf: r.spu.status === "ON_SHELF",
-        available: r.inventory?.available ?? 0,
-        image: r.images[0] ?? r.spu.images[0] ?? null,
+        id: k.id,
+        spuId: k.spuId,
+        title: k.title,
+        price: k.price,
+        currency: k.currency,
+        onShelf: k.onShelf,
+        available: k.stock.available,
+        image: k.images[0] ?? products.get(k.spuId)?.images[0] ?? null,
       };
     });
   }
@@ -358,6 +429,7 @@ export class ProductService {
     if (stock > 0) await tx.inboundRecord.create({ data: { skuId: sku.id, quantity: stock, note: "initial stock" } });
     if (spu.status === "ON_SHELF") await touchSearch(tx, [spu.id]);
     await this.cache.invalidate([spu.id]);
+    await this.live.bump([spu.id]); // the new SKU's stock
     return sku.id;
   }
 
@@ -431,6 +503,7 @@ export class ProductService {
       return this.addSkuTx(tx, spu, input, n);
     });
     await this.cache.invalidate([spuId]);
+    await this.live.bumpAfterCommit([spuId]);
     return (await this.loadSkus([skuId]))[0]!;
   }
 
@@ -468,7 +541,9 @@ export class ProductService {
       if (!(await tx.sku.count({ where: { spuId: id } }))) throw invalidState(Reason.PRODUCT_HAS_NO_SKU, "a product without SKUs cannot go on shelf");
       await tx.spu.update({ where: { id }, data: { status: "ON_SHELF", onShelfAt: new Date() } });
       await touchSearch(tx, [id]);
+      await this.live.bump([id]);
     });
+    await this.live.bumpAfterCommit([id]);
     return (await this.loadProducts([id]))[0]!;
   }
 
@@ -481,7 +556,9 @@ export class ProductService {
       if (status !== "ON_SHELF") throw invalidState(Reason.INVALID_TRANSITION, `a ${status} product cannot be taken off shelf`);
       await tx.spu.update({ where: { id }, data: { status: "OFF_SHELF" } });
       await touchSearch(tx, [id]);
+      await this.live.bump([id]);
     });
+    await this.live.bumpAfterCommit([id]);
     return (await this.loadProducts([id]))[0]!;
   }
 }
