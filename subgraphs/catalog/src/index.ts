@@ -82,6 +82,8 @@ export async function createCatalogSubgraph(opts: CatalogSubgraphOptions): Promi
     host: opts.config.SERVICE_HOST,
     internalSecret: opts.config.INTERNAL_SECRET,
     context: (base) => ({ ...base, services, loaders: createLoaders(services) }),
+    fastPath: true,
+    revokesSessions: false,
     ready: async () => {
       await services.prisma.$queryRaw`SELECT 1`;
       await services.redis.ping();
