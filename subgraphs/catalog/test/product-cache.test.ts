@@ -4,8 +4,9 @@
  * read after it commits, also while reads race it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedis } from "@mallgraph/platform/redis";
 import { closeCatalogServices, createCatalogServices } from "../src/index.ts";
-import type { CatalogServices } from "../src/services/index.ts";
+import { buildCatalogServices, type CatalogServices } from "../src/services/index.ts";
 import { ADMIN, INTERNAL, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
 
 const PRODUCT = `query Product($id: ID!) {
@@ -131,6 +132,16 @@ describe("product cache: warm reads without SQL, every write visible on the next
       expect(v.stock).toEqual({ available: 0, reserved: 100, sold: 0 });
     }
     expect((await sku(added.id)).stock).toEqual({ available: 0, reserved: 100, sold: 0 });
+  });
+
+  it("Redis down: views are served from PostgreSQL", async () => {
+    const down = createRedis(h.config.REDIS_URL);
+    down.disconnect();
+    const s = buildCatalogServices({ config: h.config, prisma: h.services.prisma, redis: down });
+    const [v] = await s.products.loadProducts([cat.product.id]);
+    expect(v!.category.name).toBe(cat.leaf.name);
+    expect(v!.skus.map((k) => k.stock)).toEqual((await h.services.products.loadProducts([cat.product.id]))[0]!.skus.map((k) => k.stock));
+    expect((await s.products.snapshots([cat.product.skus[0]!.id]))[0]!.id).toBe(cat.product.skus[0]!.id);
   });
 
   it("an unknown product is not cached: it appears once created", async () => {

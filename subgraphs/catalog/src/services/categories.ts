@@ -140,6 +140,11 @@ export class CategoryService {
     return this.loadFromDb(); // the lock holder died: load without the cache
   }
 
+  /** The tree from PostgreSQL, no cache (for when Redis is unavailable). */
+  async treeFromDb(): Promise<CategoryNode[]> {
+    return this.loadFromDb();
+  }
+
   private async loadFromDb(): Promise<CategoryNode[]> {
     this.dbLoads++;
     const rows = await this.d.prisma.category.findMany({ select: { id: true, parentId: true, name: true, level: true, sort: true } });

@@ -12,7 +12,7 @@
  * transactions also inside, before commit), and every loader reads the versions *before* it loads
  * and files what it loaded under them. A reader that sees a write's bump therefore misses and
  * loads after that commit: no reader sees a stale product once a write has committed and bumped.
- * If a process dies between commit and bump, its change shows after the in-process TTL (10 s for
+ * If a process dies between commit and bump, its change shows after the in-process TTL (60 s for
  * views) at the latest.
  */
 import { defineLua } from "@mallgraph/platform/redis";

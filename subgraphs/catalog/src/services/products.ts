@@ -209,8 +209,12 @@ export function saleMatrix(p: ProductView): SaleMatrix {
   };
 }
 
-/** How long an in-process product view may be served without its versions moving (bounds a lost bump). */
-const VIEW_TTL_MS = 10_000;
+/**
+ * How long an in-process product view may be served while its versions stay put. Versions make
+ * reads exact; this only bounds how long a change whose bump was lost (a process dying between
+ * commit and bump) can go unseen — and it sets the miss rate of products read less often than this.
+ */
+const VIEW_TTL_MS = 60_000;
 
 type Live = { status: SpuStatus; sales: number; onShelfAt: Date | null; stock: Map<string, SkuView["stock"]> };
 
@@ -318,7 +322,7 @@ export class ProductService {
     const [statics, live, tree] = await Promise.all([
       at ? this.cache.getManyAt(ids, at.statics) : this.loadStatic(ids),
       this.loadLive(ids),
-      at ? this.categories.treeAt(at.tree) : this.categories.tree().catch(() => []),
+      at ? this.categories.treeAt(at.tree) : this.categories.treeFromDb(),
     ]);
     const cats = new Map<string, ProductView["category"]>();
     const walk = (nodes: typeof tree) => {
