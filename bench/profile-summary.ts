@@ -33,6 +33,7 @@ export function areaOf(f: CallFrame): string {
   const url = f.url;
   if (!url) {
     if (f.functionName === "init" || f.functionName === "emitInitNative") return "node:async_hooks"; // async hook of every promise (AsyncLocalStorage)
+    if (/(Handler|Resolver|Serializer|Query)$/.test(f.functionName) && !f.functionName.startsWith("(")) return "graphql-jit"; // its generated code has no URL
     return f.functionName.startsWith("(") ? f.functionName : "(native)";
   }
   if (url.startsWith("node:")) {

@@ -108,7 +108,7 @@ export const scenarios: Scenario[] = [
       return {
         next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } }, headers: { authorization: `Bearer ${m!.token}` } }),
         ...errors,
-        notes: () => `members never read the response cache: every request goes through the gateway's plan to the catalog subgraph (its Redis product cache + PostgreSQL stock)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+        notes: () => `members never read the response cache: every request goes through the gateway's plan to the catalog subgraph (product views in its memory, versions checked in Redis)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
       };
     },
   },

@@ -9,6 +9,7 @@
  *   npx tsx bench/catalog/subgraph.ts                  # every scenario (migrates + seeds mallgraph_bench first)
  *   npx tsx bench/catalog/subgraph.ts product          # scenarios whose name contains "product"
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npx tsx bench/catalog/subgraph.ts
+ *   BENCH_PROFILE=1 npx tsx bench/catalog/subgraph.ts product   # + a CPU profile of the subgraph per scenario
  */
 import { spawn } from "node:child_process";
 import os from "node:os";
@@ -18,6 +19,8 @@ import { setup } from "../../scripts/setup.ts";
 import { freePort } from "../../scripts/stack.ts";
 import { loadAverage } from "../lib/cpu.ts";
 import { errorCounter, runLoad } from "../lib/load.ts";
+import { profileWhile } from "../lib/profiler.ts";
+import { areaTable, functionTable, summarise, type CpuProfile } from "../profile-summary.ts";
 import { BENCH_ENV, benchDatabaseUrl } from "../lib/stack.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -64,7 +67,14 @@ async function run(name: string, body: () => object) {
   if (filter && !name.includes(filter)) return;
   if (warmup > 0) await runLoad({ url, next: () => ({ body: body() }), connections, seconds: warmup });
   const errors = errorCounter();
-  const r = await runLoad({ url, next: () => ({ body: body() }), check: errors.check, connections, seconds, pids: { catalog: proc.pid! } });
+  const load = () => runLoad({ url, next: () => ({ body: body() }), check: errors.check, connections, seconds, pids: { catalog: proc.pid! } });
+  let r: Awaited<ReturnType<typeof load>>;
+  if (process.env.BENCH_PROFILE === "1") {
+    const p = await profileWhile(proc.pid!, load);
+    r = p.result;
+    const s = summarise(p.profile as CpuProfile);
+    console.log(`\n${name} (profiled: the sampling costs CPU too)\n\n${areaTable(s, { grouped: true, minShare: 0.01, requests: r.requests })}\n\n${functionTable(s, 25)}\n`);
+  } else r = await load();
   const line = `| ${name} | ${connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest.catalog!.toFixed(3)} | ${r.errors + r.non2xx + errors.failures()} | ${r.load} |`;
   console.log(line);
   lines.push(line);
