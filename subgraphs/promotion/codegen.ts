@@ -17,6 +17,8 @@ const config: CodegenConfig = {
           SeckillReservation: "../services/types.ts#ReservationView",
           CouponTemplate: "./prisma/client.ts#CouponTemplate as CouponTemplateRow",
           Coupon: "../services/coupons.ts#CouponWithTemplate",
+          FullReductionCampaign: "./prisma/client.ts#FullReductionCampaign as FullReductionCampaignRow",
+          PriceQuote: "../services/quotes.ts#QuoteView",
         },
       },
     },

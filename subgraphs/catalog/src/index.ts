@@ -13,6 +13,7 @@ import { buildCatalogServices, type CatalogServices } from "./services/index.ts"
 import { createLoaders } from "./services/loaders.ts";
 import type { PurchaseVerifier } from "./services/purchases.ts";
 import type { SeckillSkuSource } from "./services/seckill.ts";
+import type { CampaignScopeSource } from "./services/campaigns.ts";
 import type { SearchBackend } from "./search/types.ts";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
@@ -28,6 +29,7 @@ export interface CatalogSubgraphOptions {
   purchaseVerifier?: PurchaseVerifier;
   searchBackend?: SearchBackend;
   seckillSource?: SeckillSkuSource;
+  campaignSource?: CampaignScopeSource;
   /** Called for every SQL statement sent to PostgreSQL (tests count queries with it). */
   onQuery?: (sql: string) => void;
   poolSize?: number;
@@ -62,7 +64,7 @@ export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "data
 export async function createCatalogServices(opts: CatalogSubgraphOptions): Promise<CatalogServices> {
   const prisma = createPrisma(opts);
   const redis = createRedis(opts.config.REDIS_URL);
-  return buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend, seckillSource: opts.seckillSource });
+  return buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend, seckillSource: opts.seckillSource, campaignSource: opts.campaignSource });
 }
 
 export async function closeCatalogServices(s: CatalogServices): Promise<void> {

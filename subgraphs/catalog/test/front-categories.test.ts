@@ -3,6 +3,7 @@ import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgrap
 import { assertInternal } from "@mallgraph/platform/access";
 import { loadConfig } from "@mallgraph/platform/config";
 import { PromotionSeckillSkuSource } from "../src/services/seckill.ts";
+import { PromotionCampaignScopeSource, type CampaignScope } from "../src/services/campaigns.ts";
 import { ADMIN, errorCode, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
 
 type Session = { status: "SCHEDULED" | "ONLINE" | "ENDED"; items: Array<{ skuId: string }> };
@@ -16,6 +17,7 @@ describe("front (shop) categories", () => {
   // a tiny real promotion subgraph answering seckillSessions
   let promotion: RunningSubgraph;
   let sessions: Session[] = [];
+  let campaigns: CampaignScope[] = [];
   let promotionDown = false;
   beforeAll(async () => {
     const secret = loadConfig({} as any).INTERNAL_SECRET;
@@ -25,7 +27,9 @@ describe("front (shop) categories", () => {
         enum SeckillSessionStatus { SCHEDULED ONLINE ENDED }
         type SeckillItem { skuId: ID! }
         type SeckillSession { status: SeckillSessionStatus! items: [SeckillItem!]! }
-        type Query { seckillSessions: [SeckillSession!]! }`,
+        enum CouponScope { ALL CATEGORIES SPUS }
+        type FullReductionCampaign { scope: CouponScope! scopeIds: [ID!]! }
+        type Query { seckillSessions: [SeckillSession!]! fullReductionCampaigns: [FullReductionCampaign!]! }`,
       resolvers: {
         Query: {
           seckillSessions: (_: unknown, __: unknown, ctx: any) => {
@@ -33,13 +37,18 @@ describe("front (shop) categories", () => {
             if (promotionDown) throw new Error("promotion is down");
             return sessions;
           },
+          fullReductionCampaigns: (_: unknown, __: unknown, ctx: any) => {
+            assertInternal(ctx);
+            if (promotionDown) throw new Error("promotion is down");
+            return campaigns;
+          },
         },
       },
       port: 0,
       internalSecret: secret,
       context: (base) => base,
     });
-    h = await startHarness({ seckillSource: new PromotionSeckillSkuSource({ url: promotion.url, secret }) });
+    h = await startHarness({ seckillSource: new PromotionSeckillSkuSource({ url: promotion.url, secret }), campaignSource: new PromotionCampaignScopeSource({ url: promotion.url, secret }) });
     cat = await smallCatalog(h.services);
   });
   afterAll(async () => {
@@ -95,19 +104,14 @@ describe("front (shop) categories", () => {
     }
   });
 
-  it("update renames, reorders and re-maps; FULL_REDUCTION shows the SPUs of its back categories", async () => {
+  it("update renames, reorders and re-maps", async () => {
     const UPDATE = `mutation($id: ID!, $input: FrontCategoryInput!) { adminUpdateFrontCategory(id: $id, input: $input) { id name sort kind backCategories { id } } }`;
     const f = ok<any>(await h.gql(CREATE, { input: { name: "满减 Deals", sort: 5, kind: "FULL_REDUCTION", backCategoryIds: [cat.leaf.id] } }, ADMIN)).adminCreateFrontCategory;
-    let list = ok<any>(await h.gql(LIST)).frontCategories;
-    const onShelf = (await h.services.prisma.spu.findMany({ where: { categoryId: cat.leaf.id, status: "ON_SHELF" } })).map((p) => p.id).sort();
-    const deals = list.find((x: any) => x.id === f.id);
-    expect(deals.kind).toBe("FULL_REDUCTION");
-    expect(deals.products.map((p: any) => p.id).sort()).toEqual(onShelf);
-    expect(onShelf).toContain(cat.product.id);
+    expect(f.kind).toBe("FULL_REDUCTION");
     // an unknown back category: refused, the front category unchanged
     expect(errorCode(await h.gql(UPDATE, { id: f.id, input: { name: "x", backCategoryIds: ["nope"] } }, ADMIN))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(UPDATE, { id: "nope", input: { name: "x" } }, ADMIN))).toBe("NOT_FOUND");
-    list = ok<any>(await h.gql(LIST)).frontCategories;
+    let list = ok<any>(await h.gql(LIST)).frontCategories;
     expect(list.find((x: any) => x.id === f.id)).toMatchObject({ name: "满减 Deals", sort: 5, backCategories: [{ id: cat.leaf.id }] });
     const u = ok<any>(await h.gql(UPDATE, { id: f.id, input: { name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategoryIds: [] } }, ADMIN)).adminUpdateFrontCategory;
     expect(u).toEqual({ id: f.id, name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategories: [] });
@@ -115,6 +119,48 @@ describe("front (shop) categories", () => {
     expect(list[0]).toMatchObject({ id: f.id, name: "满减专区 Deals", products: [] });
     expect(ok<any>(await h.gql(`mutation($id: ID!) { adminDeleteFrontCategory(id: $id) }`, { id: f.id }, ADMIN)).adminDeleteFrontCategory).toBe(true);
     expect(ok<any>(await h.gql(LIST)).frontCategories.map((x: any) => x.id)).not.toContain(f.id);
+  });
+
+  it("FULL_REDUCTION shows the SPUs on shelf in scope of promotion's live campaigns (ALL, CATEGORIES with descendants, SPUS), within its back categories when mapped", async () => {
+    const other = await h.services.categories.create({ name: "Other root" });
+    const otherMid = await h.services.categories.create({ name: "Other mid", parentId: other.id });
+    const otherLeaf = await h.services.categories.create({ name: "Other leaf", parentId: otherMid.id });
+    const mk = async (code: string, categoryId: string, shelf = true) => {
+      const p = await h.services.products.create({ title: `FR ${code}`, categoryId, skus: [{ code, title: code, price: "1.00", currency: "CNY", initialStock: 5 }] });
+      if (shelf) await h.services.products.putOnShelf(p.id);
+      return p.id;
+    };
+    const inOther = await mk("FR-OTHER", otherLeaf.id);
+    const draft = await mk("FR-DRAFT", otherLeaf.id, false);
+    const onShelfInCat = (await h.services.prisma.spu.findMany({ where: { categoryId: cat.leaf.id, status: "ON_SHELF" } })).map((p) => p.id);
+    const all = ok<any>(await h.gql(CREATE, { input: { name: "满减 All", kind: "FULL_REDUCTION" } }, ADMIN)).adminCreateFrontCategory;
+    const mapped = ok<any>(await h.gql(CREATE, { input: { name: "满减 Phones", kind: "FULL_REDUCTION", backCategoryIds: [cat.root.id] } }, ADMIN)).adminCreateFrontCategory;
+    const shown = async (id: string) => (ok<any>(await h.gql(LIST)).frontCategories.find((f: any) => f.id === id).products as Array<{ id: string }>).map((p) => p.id).sort();
+    // no live campaign: nothing
+    expect(await shown(all.id)).toEqual([]);
+    // a CATEGORIES campaign on a level-2 category covers its leaves; an SPUS campaign its SPUs (drafts never)
+    campaigns = [{ scope: "CATEGORIES", scopeIds: [otherMid.id] }, { scope: "SPUS", scopeIds: [cat.product.id, draft] }];
+    expect(await shown(all.id)).toEqual([inOther, cat.product.id].sort());
+    // mapped back categories narrow it
+    expect(await shown(mapped.id)).toEqual([cat.product.id]);
+    // ALL: every SPU on shelf (within the mapping)
+    campaigns = [{ scope: "ALL", scopeIds: [] }];
+    expect(await shown(all.id)).toEqual([...onShelfInCat, inOther].sort());
+    expect(await shown(mapped.id)).toEqual([...onShelfInCat].sort());
+    promotionDown = true;
+    try {
+      expect(await shown(all.id)).toEqual([]);
+    } finally {
+      promotionDown = false;
+      campaigns = [];
+    }
+  });
+
+  it("spuScopes (internal): each SPU's category path, leaf first, and its SKUs' currencies", async () => {
+    const Q = `query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`;
+    const r = ok<any>(await h.gql(Q, { ids: [cat.product.id, "nope"] }, { kind: "internal", service: "promotion" }));
+    expect(r.spuScopes).toEqual([{ spuId: cat.product.id, categoryIds: [cat.leaf.id, cat.mid.id, cat.root.id], currencies: ["CNY"] }, null]);
+    expect(errorCode(await h.gql(Q, { ids: [cat.product.id] }, ADMIN))).toBe("FORBIDDEN");
   });
 
   it("refuses unknown back categories and writes nothing; needs catalog:write", async () => {

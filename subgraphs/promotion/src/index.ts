@@ -16,6 +16,8 @@ import type { PromotionServices } from "./services/index.ts";
 import { catalogPort, orderPort, type CatalogPort, type OrderPort } from "./services/ports.ts";
 import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
 import { CouponService } from "./services/coupons.ts";
+import { CampaignService } from "./services/campaigns.ts";
+import { PricingService } from "./services/quotes.ts";
 import { resolvers } from "./resolvers/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -48,8 +50,10 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
     onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs,
   });
-  const coupons = new CouponService({ prisma, log });
-  return { prisma, redis, catalog, order, seckill, coupons, orderQueue, couponQueue, hooks };
+  const coupons = new CouponService({ prisma, log, catalog });
+  const campaigns = new CampaignService({ prisma, catalog });
+  const pricing = new PricingService({ prisma, catalog, campaigns });
+  return { prisma, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, hooks };
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {

@@ -24,4 +24,5 @@ export const Query: QueryResolvers = {
     return ctx.services.inventory.inboundRecords(skuId, first ?? 20);
   }),
   skuSnapshots: asInternal((_p, { ids }, ctx) => ctx.services.products.snapshots(ids)),
+  spuScopes: asInternal((_p, { spuIds }, ctx) => ctx.services.categories.spuScopes(spuIds)),
 };

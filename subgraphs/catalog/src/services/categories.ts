@@ -256,6 +256,26 @@ export class CategoryService {
     return true;
   }
 
+  /**
+   * Internal (promotion's pricing and scope checks): each SPU's category path, leaf first — so "a
+   * category with its descendants" is a membership test — and the currencies of its SKUs; null for
+   * unknown SPUs. One SQL statement plus the cached tree.
+   */
+  async spuScopes(spuIds: readonly string[]): Promise<Array<{ spuId: string; categoryIds: string[]; currencies: string[] } | null>> {
+    if (spuIds.length > 500) throw refuse(Reason.BAD_QUANTITY, "at most 500 ids");
+    if (!spuIds.length) return [];
+    const rows = await this.d.prisma.spu.findMany({ where: { id: { in: [...new Set(spuIds)] } }, select: { id: true, categoryId: true, skus: { select: { currency: true } } } });
+    const parent = new Map<string, string | null>();
+    const walk = (nodes: CategoryNode[]) => nodes.forEach((n) => (parent.set(n.id, n.parentId), walk(n.children)));
+    walk(await this.tree());
+    const byId = new Map(rows.map((r) => {
+      const path: string[] = [];
+      for (let c: string | null | undefined = r.categoryId; c && path.length < 10; c = parent.get(c)) path.push(c);
+      return [r.id, { spuId: r.id, categoryIds: path, currencies: [...new Set(r.skus.map((k) => k.currency))].sort() }];
+    }));
+    return spuIds.map((id) => byId.get(id) ?? null);
+  }
+
   /** A level-3 category (products, brands and attributes attach there); throws otherwise. */
   async requireLeaf(tx: Tx | Deps["prisma"], id: string) {
     // FOR SHARE (inside the caller's transaction): a concurrent delete or level change of this

@@ -10,6 +10,7 @@ import { InventoryService } from "./inventory.ts";
 import { ReviewService } from "./reviews.ts";
 import { OrderServicePurchaseVerifier, type PurchaseVerifier } from "./purchases.ts";
 import { PromotionSeckillSkuSource, type SeckillSkuSource } from "./seckill.ts";
+import { PromotionCampaignScopeSource, type CampaignScopeSource } from "./campaigns.ts";
 import { SearchService } from "../search/service.ts";
 import { PostgresSearchBackend } from "../search/postgres.ts";
 import { ElasticsearchBackend } from "../search/elasticsearch.ts";
@@ -44,17 +45,19 @@ export function buildCatalogServices(opts: {
   searchBackend?: SearchBackend;
   purchaseVerifier?: PurchaseVerifier;
   seckillSource?: SeckillSkuSource;
+  campaignSource?: CampaignScopeSource;
 }): CatalogServices {
   const deps: Deps = { prisma: opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
   const categories = new CategoryService(deps);
   const products = new ProductService(deps, categories);
+  const promotion = { url: subgraphUrl(opts.config, "promotion"), secret: opts.config.INTERNAL_SECRET };
   const verifier = opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: opts.config.INTERNAL_SECRET });
   return {
     deps,
     prisma: opts.prisma,
     redis: opts.redis,
     categories,
-    taxonomy: new TaxonomyService(deps, categories, products.cache, opts.seckillSource ?? new PromotionSeckillSkuSource({ url: subgraphUrl(opts.config, "promotion"), secret: opts.config.INTERNAL_SECRET })),
+    taxonomy: new TaxonomyService(deps, categories, products.cache, opts.seckillSource ?? new PromotionSeckillSkuSource(promotion), opts.campaignSource ?? new PromotionCampaignScopeSource(promotion)),
     products,
     inventory: new InventoryService(deps, products.live),
     reviews: new ReviewService(deps, verifier),

@@ -5,6 +5,7 @@
 import { Reason, alreadyExists, assertText, isUniqueViolation, notFound, refuse } from "../errors.ts";
 import type { CategoryService } from "./categories.ts";
 import type { SeckillSkuSource } from "./seckill.ts";
+import type { CampaignScopeSource } from "./campaigns.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
 import type { AttributeKind, FrontCategoryKind } from "../generated/prisma/client.ts";
 
@@ -38,6 +39,7 @@ export class TaxonomyService {
     private categories: CategoryService,
     private productCache?: { invalidate(ids: Iterable<string>): Promise<void> },
     private seckill?: SeckillSkuSource,
+    private campaigns?: CampaignScopeSource,
   ) {}
 
   // ------------------------------------------------------------ brands
@@ -185,22 +187,15 @@ export class TaxonomyService {
    * SPU ids a front category shows: its back categories' (and their descendants') SPUs on shelf;
    * NEW: only those put on shelf within 14 days (of the mapped categories, or all when none is
    * mapped); SECKILL: the SPUs on shelf of the SKUs in online (first) or scheduled seckill sessions
-   * of the promotion subgraph.
+   * of the promotion subgraph; FULL_REDUCTION: the SPUs on shelf in scope of the live full-reduction
+   * campaigns of the promotion subgraph (within the mapped categories, when some are mapped).
    */
   async frontCategorySpuIds(frontId: string, kind: FrontCategoryKind, first: number): Promise<string[]> {
     if (kind === "SECKILL") return this.seckillSpuIds(first);
     const links = await this.d.prisma.frontCategoryLink.findMany({ where: { frontCategoryId: frontId }, select: { categoryId: true } });
-    const tree = await this.categories.tree();
-    const wanted = new Set(links.map((l) => l.categoryId));
-    const leafIds: string[] = [];
-    const walk = (nodes: typeof tree, inside: boolean) => {
-      for (const n of nodes) {
-        const on = inside || wanted.has(n.id);
-        if (on && n.children.length === 0) leafIds.push(n.id);
-        walk(n.children, on);
-      }
-    };
-    walk(tree, false);
+    const leafIds = await this.leavesUnder(links.map((l) => l.categoryId));
+    const take = Math.min(Math.max(first, 1), 100);
+    if (kind === "FULL_REDUCTION") return this.fullReductionSpuIds(links.length ? leafIds : null, take);
     if (!leafIds.length && kind !== "NEW") return [];
     const since = new Date(Date.now() - NEW_ARRIVAL_DAYS * 24 * 3600 * 1000);
     const spus = await this.d.prisma.spu.findMany({
@@ -210,7 +205,44 @@ export class TaxonomyService {
         ...(kind === "NEW" ? { onShelfAt: { gte: since } } : {}),
       },
       orderBy: kind === "NEW" ? [{ onShelfAt: "desc" }, { id: "asc" }] : [{ sales: "desc" }, { id: "asc" }],
-      take: Math.min(Math.max(first, 1), 100),
+      take,
+      select: { id: true },
+    });
+    return spus.map((s) => s.id);
+  }
+
+  /** The leaf (level-3) categories of the given categories, themselves included. */
+  private async leavesUnder(categoryIds: string[]): Promise<string[]> {
+    const tree = await this.categories.tree();
+    const wanted = new Set(categoryIds);
+    const leafIds: string[] = [];
+    const walk = (nodes: typeof tree, inside: boolean) => {
+      for (const n of nodes) {
+        const on = inside || wanted.has(n.id);
+        if (on && n.children.length === 0) leafIds.push(n.id);
+        walk(n.children, on);
+      }
+    };
+    walk(tree, false);
+    return leafIds;
+  }
+
+  /** SPUs on shelf in scope of a live campaign (ALL, CATEGORIES with descendants, SPUS), best sellers first. */
+  private async fullReductionSpuIds(within: string[] | null, take: number): Promise<string[]> {
+    const scopes = (await this.campaigns?.scopes()) ?? [];
+    if (!scopes.length || within?.length === 0) return [];
+    const all = scopes.some((s) => s.scope === "ALL");
+    const leafIds = all ? [] : await this.leavesUnder(scopes.flatMap((s) => (s.scope === "CATEGORIES" ? s.scopeIds : [])));
+    const spuIds = all ? [] : scopes.flatMap((s) => (s.scope === "SPUS" ? s.scopeIds : []));
+    if (!all && !leafIds.length && !spuIds.length) return [];
+    const spus = await this.d.prisma.spu.findMany({
+      where: {
+        status: "ON_SHELF",
+        ...(all ? {} : { OR: [{ categoryId: { in: leafIds } }, { id: { in: spuIds } }] }),
+        ...(within ? { categoryId: { in: within } } : {}),
+      },
+      orderBy: [{ sales: "desc" }, { id: "asc" }],
+      take,
       select: { id: true },
     });
     return spus.map((s) => s.id);

@@ -12,6 +12,10 @@ export const Mutation: MutationResolvers = {
   adminCreateCouponTemplate: asAdmin("promotion:write", (_p, { input }, ctx) =>
     ctx.services.coupons.createTemplate(input, assertPermission(ctx, "promotion:write")),
   ),
+  adminCreateFullReductionCampaign: asAdmin("promotion:write", (_p, { input }, ctx) =>
+    ctx.services.campaigns.create(input, assertPermission(ctx, "promotion:write")),
+  ),
+  adminEndFullReductionCampaign: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.campaigns.end(id)),
   claimCoupon: asMember((_p, { templateId }, ctx) => ctx.services.coupons.claim(memberId(ctx), templateId)),
   adminScheduleCouponIssuance: asAdmin("promotion:write", async (_p, { templateId, memberIds, at }, ctx) => {
     const plan = await ctx.services.coupons.prepareIssuance(templateId, memberIds, at);

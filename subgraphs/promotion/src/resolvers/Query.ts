@@ -1,4 +1,4 @@
-import { asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
 import type { QueryResolvers } from "../generated/graphql.ts";
 
 export const Query: QueryResolvers = {
@@ -9,6 +9,9 @@ export const Query: QueryResolvers = {
   ),
   couponTemplates: (_p, _a, ctx) => ctx.services.coupons.templates(),
   myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
+  fullReductionCampaigns: (_p, _a, ctx) => ctx.services.campaigns.live(),
+  adminFullReductionCampaigns: asAdmin("promotion:write", (_p, { status }, ctx) => ctx.services.campaigns.list(status)),
+  promotionPrice: asInternal((_p, a, ctx) => ctx.services.pricing.quote(a)),
   myBestCoupon: asMember((_p, { itemsTotal, currency, spuIds, categoryIds }, ctx) =>
     ctx.services.coupons.best(memberId(ctx), itemsTotal, currency, spuIds ?? [], categoryIds ?? []),
   ),

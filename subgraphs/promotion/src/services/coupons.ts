@@ -9,7 +9,10 @@ import { randomUUID } from "node:crypto";
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Logger } from "@mallgraph/platform/log";
+import { parseTime } from "./time.ts";
 import type { Coupon, CouponTemplate, PrismaClient } from "../generated/prisma/client.ts";
+import type { CatalogPort } from "./ports.ts";
+import { checkScope, type ScopeKind } from "./scopes.ts";
 
 export const CouponCode = {
   OK: "OK",
@@ -21,7 +24,6 @@ export const CouponCode = {
 } as const;
 
 const TYPES = ["FULL_REDUCTION", "DISCOUNT", "NO_THRESHOLD", "NEW_USER"] as const;
-const SCOPES = ["ALL", "CATEGORIES", "SPUS"] as const;
 const DAY_MS = 24 * 3600 * 1000;
 
 export interface CouponTemplateInput {
@@ -32,7 +34,7 @@ export interface CouponTemplateInput {
   amount?: string | null;
   rate?: string | null;
   cap?: string | null;
-  scope?: (typeof SCOPES)[number] | null;
+  scope?: ScopeKind | null;
   scopeIds?: string[] | null;
   validFrom?: string | null;
   validTo?: string | null;
@@ -71,7 +73,7 @@ class Refusal extends Error {
 }
 
 export class CouponService {
-  constructor(private readonly d: { prisma: PrismaClient; log: Logger }) {}
+  constructor(private readonly d: { prisma: PrismaClient; log: Logger; catalog: CatalogPort }) {}
 
   async createTemplate(input: CouponTemplateInput, operatorId: string | null): Promise<CouponTemplate> {
     const name = typeof input.name === "string" ? input.name.trim() : "";
@@ -96,11 +98,6 @@ export class CouponService {
       if (input.type === "FULL_REDUCTION" && !threshold.gt(amount)) throw badInput("a FULL_REDUCTION threshold must exceed its amount", { field: "threshold" });
       if (input.type === "NO_THRESHOLD" && !threshold.isZero()) throw badInput("a NO_THRESHOLD coupon has no threshold", { field: "threshold" });
     }
-    const scope = input.scope ?? "ALL";
-    if (!SCOPES.includes(scope)) throw badInput("unknown scope", { field: "scope" });
-    const scopeIds = [...new Set(input.scopeIds ?? [])];
-    if (scope === "ALL" && scopeIds.length) throw badInput("scopeIds are for CATEGORIES / SPUS scopes", { field: "scopeIds" });
-    if (scope !== "ALL" && (!scopeIds.length || scopeIds.length > 200 || scopeIds.some((s) => typeof s !== "string" || !s || s.length > 64))) throw badInput("1..200 scope ids", { field: "scopeIds" });
     const validFrom = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : null;
     const validTo = input.validTo != null ? parseTime(input.validTo, "validTo") : null;
     const validDays = input.validDays ?? null;
@@ -114,6 +111,7 @@ export class CouponService {
     }
     if (!Number.isInteger(input.totalQuantity) || input.totalQuantity < 1 || input.totalQuantity > 100_000_000) throw badInput("totalQuantity must be a positive integer", { field: "totalQuantity" });
     if (!Number.isInteger(input.perUserLimit) || input.perUserLimit < 1 || input.perUserLimit > input.totalQuantity) throw badInput("perUserLimit must be an integer in 1..totalQuantity", { field: "perUserLimit" });
+    const { scope, scopeIds } = await checkScope(this.d.catalog, input.scope, input.scopeIds, currency);
     return this.d.prisma.couponTemplate.create({
       data: {
         id: randomUUID(), name, type: input.type, currency,
@@ -307,11 +305,5 @@ export class CouponService {
 /** Status shown to the member: UNUSED past its validity reads EXPIRED. */
 export function displayStatus(c: Coupon, now = Date.now()): string {
   return c.status === "UNUSED" && c.validTo.getTime() <= now ? "EXPIRED" : c.status;
-}
-
-function parseTime(v: string, field: string): Date {
-  const d = typeof v === "string" && v.length <= 40 ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw badInput(`${field} must be an ISO-8601 time`, { field });
-  return d;
 }
 

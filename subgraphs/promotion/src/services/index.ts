@@ -3,6 +3,8 @@ import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { CouponService } from "./coupons.ts";
+import type { CampaignService } from "./campaigns.ts";
+import type { PricingService } from "./quotes.ts";
 import type { SeckillService, SeckillTestHooks } from "./seckill.ts";
 
 export interface PromotionServices {
@@ -12,6 +14,8 @@ export interface PromotionServices {
   order: OrderPort;
   seckill: SeckillService;
   coupons: CouponService;
+  campaigns: CampaignService;
+  pricing: PricingService;
   /** `seckill-orders` (create-order jobs). */
   orderQueue: Queue;
   /** `coupon-issue` (scheduled issuance jobs). */

@@ -13,6 +13,13 @@ export interface SkuSnapshot {
   available: number;
 }
 
+/** Catalog's internal SpuScope: the SPU's category path (leaf first) and its SKUs' currencies. */
+export interface SpuScope {
+  spuId: string;
+  categoryIds: string[];
+  currencies: string[];
+}
+
 export interface StockLine {
   skuId: string;
   quantity: number;
@@ -20,6 +27,10 @@ export interface StockLine {
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
+  /** spuScopes: in the order of ids, null for unknown SPUs. */
+  spuScopes(spuIds: string[]): Promise<Array<SpuScope | null>>;
+  /** Every back-office category id (the public tree). */
+  categoryIds(): Promise<Set<string>>;
   reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<{ code: string; failedSkuId: string | null }>;
   release(key: string): Promise<boolean>;
   confirm(key: string): Promise<boolean>;
@@ -51,6 +62,19 @@ export function catalogPort(url: string, secret: string): CatalogPort {
       const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
         `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id title price currency onShelf available } }`, { ids });
       return d.skuSnapshots;
+    },
+    async spuScopes(spuIds) {
+      if (!spuIds.length) return [];
+      const d = await c.request<{ spuScopes: Array<SpuScope | null> }>(`query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`, { ids: spuIds });
+      return d.spuScopes;
+    },
+    async categoryIds() {
+      type Node = { id: string; children?: Node[] };
+      const d = await c.request<{ categories: Node[] }>(`query { categories { id children { id children { id } } } }`, {});
+      const out = new Set<string>();
+      const walk = (ns: Node[]) => ns.forEach((n) => (out.add(n.id), walk(n.children ?? [])));
+      walk(d.categories);
+      return out;
     },
     async reserve(key, lines, ttlSeconds) {
       const d = await c.request<{ inventoryReserve: { code: string; failedSkuId: string | null } }>(

@@ -25,6 +25,7 @@ import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { defineLua } from "@mallgraph/platform/redis";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
+import { parseTime } from "./time.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { PERMANENT_ORDER_REFUSALS, SeckillCode } from "../errors.ts";
 import { runCreateSession, type CreateSessionState } from "../workflows/createSession.ts";
@@ -367,10 +368,4 @@ export class SeckillService {
     const again = p.cancelled + p.paid + swept > 0 ? await this.lifecycle() : { returned: 0 };
     return { ...l, returned: l.returned + again.returned, swept, ...p };
   }
-}
-
-function parseTime(v: string, field: string): Date {
-  const d = typeof v === "string" && v.length <= 40 ? new Date(v) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw badInput(`${field} must be an ISO-8601 time`, { field });
-  return d;
 }

@@ -13,7 +13,7 @@ export interface ItemView {
 export interface SessionView {
   id: string;
   title: string;
-  status: "SCHEDULED" | "ONLINE" | "ENDED";
+  status: "SCHEDULED" | "ONLINE" | "ENDED" | "CANCELLED";
   startsAt: string;
   endsAt: string;
   items: ItemView[];

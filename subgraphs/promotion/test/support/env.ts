@@ -32,8 +32,14 @@ export interface PromotionEnv {
   promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   call: Gql;
   callOrder: Gql;
+  /** The small catalog (root > mid > leaf, one product on shelf). */
+  cat: Awaited<ReturnType<typeof smallCatalog>>;
   /** A new on-shelf SKU with `stock` in catalog. */
   newSku(stock: number, price?: string): Promise<string>;
+  /** A new SPU on shelf with one SKU (default: in the small catalog's leaf, CNY, stock 100). */
+  newSpu(o?: { price?: string; currency?: string; categoryId?: string; stock?: number }): Promise<{ spuId: string; skuId: string }>;
+  /** A new root > mid > leaf category path. */
+  newCategories(name: string): Promise<{ root: string; mid: string; leaf: string }>;
   stock(skuId: string): Promise<{ available: number; reserved: number; sold: number }>;
   /** Creates a session through the API (admin) and returns its id. */
   createSession(items: Array<{ skuId: string; seckillPrice?: string; stock: number; perUserLimit: number }>, opts?: { startsAt?: Date; endsAt?: Date }): Promise<string>;
@@ -105,6 +111,19 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
     promotion,
     call,
     callOrder: clientFor(order.url, config.INTERNAL_SECRET),
+    cat,
+    async newSpu(o = {}) {
+      const code = `SPU-${n++}`;
+      const p = await catalog.services.products.create({ title: `Product ${code}`, categoryId: o.categoryId ?? cat.leaf.id, skus: [{ code, title: code, price: o.price ?? "100.00", currency: o.currency ?? "CNY", initialStock: o.stock ?? 100 }] });
+      await catalog.services.products.putOnShelf(p.id);
+      return { spuId: p.id, skuId: p.skus[0]!.id };
+    },
+    async newCategories(name) {
+      const root = await catalog.services.categories.create({ name: `${name} root` });
+      const mid = await catalog.services.categories.create({ name: `${name} mid`, parentId: root.id });
+      const leaf = await catalog.services.categories.create({ name: `${name} leaf`, parentId: mid.id });
+      return { root: root.id, mid: mid.id, leaf: leaf.id };
+    },
     async newSku(stock, price = "100.00") {
       const s = await catalog.services.products.addSku(cat.product.id, { code: `SK-${n++}`, title: `Seckill SKU ${n}`, price, currency: "CNY", initialStock: stock });
       return s.id;
