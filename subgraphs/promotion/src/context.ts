@@ -1,10 +1,14 @@
+import DataLoader from "dataloader";
 import type { BaseContext } from "@mallgraph/platform/access";
 import type { PromotionServices } from "./services/index.ts";
+import type { CouponWithTemplate } from "./services/coupons.ts";
 
 export interface Context extends BaseContext {
   services: PromotionServices;
+  /** Per-request loader of coupons by id (Coupon entity references from cart). */
+  couponLoader: DataLoader<string, CouponWithTemplate | null>;
 }
 
 export function createContext(base: BaseContext, services: PromotionServices): Context {
-  return { ...base, services };
+  return { ...base, services, couponLoader: new DataLoader((ids) => services.coupons.getMany(ids)) };
 }

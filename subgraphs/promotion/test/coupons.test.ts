@@ -9,12 +9,32 @@ import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createPromotionSubgraph } from "../src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 import { admin, clientFor, waitFor, type Gql } from "./support/env.ts";
+import type { CatalogPort } from "../src/services/ports.ts";
+
+/**
+ * Catalog as far as coupon templates need it (their scope checks): two SPUs selling in CNY and
+ * one category tree. The scopes' effect on prices is tested with the real catalog
+ * (campaigns.test.ts, order-coupons.test.ts) and in the pricing table (pricing.test.ts).
+ */
+const scopeCatalog: CatalogPort = {
+  async spuScopes(ids) {
+    return ids.map((id) => (id.startsWith("spu-") ? { spuId: id, categoryIds: ["cat-leaf", "cat-root"], currencies: ["CNY"] } : null));
+  },
+  async categoryIds() {
+    return new Set(["cat-leaf", "cat-root"]);
+  },
+  skuSnapshots: () => Promise.reject(new Error("not in this test")),
+  reserve: () => Promise.reject(new Error("not in this test")),
+  release: () => Promise.reject(new Error("not in this test")),
+  confirm: () => Promise.reject(new Error("not in this test")),
+  returnSold: () => Promise.reject(new Error("not in this test")),
+};
 
 const CREATE = `mutation($input: CouponTemplateInput!) { adminCreateCouponTemplate(input: $input) { id name type threshold amount rate cap scope totalQuantity issuedCount perUserLimit } }`;
 const CLAIM = `mutation($t: ID!) { claimCoupon(templateId: $t) { code coupon { id status template { name } } } }`;
 const MINE = `query { myCoupons { id status discount template { name type threshold amount } } }`;
-const LOCK = `mutation($m: ID!, $c: ID!, $o: ID!, $t: String!, $cur: String!, $spus: [ID!]) {
-  couponLock(memberId: $m, couponId: $c, orderId: $o, itemsTotal: $t, currency: $cur, spuIds: $spus) { code discount reason } }`;
+const LOCK = `mutation($m: ID!, $c: ID!, $o: ID!, $d: String!, $cur: String!) {
+  couponLock(memberId: $m, couponId: $c, orderId: $o, discount: $d, currency: $cur) { code discount reason } }`;
 const RELEASE = `mutation($o: ID!) { couponRelease(orderId: $o) }`;
 const CONSUME = `mutation($o: ID!) { couponConsume(orderId: $o) }`;
 const NEW_USER = `mutation($m: ID!) { couponIssueNewUser(memberId: $m) }`;
@@ -30,7 +50,7 @@ describe("coupons", () => {
     db = await createTestSchema("promotion");
     redis = createTestRedis();
     config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
-    sg = await createPromotionSubgraph({ config, databaseUrl: db.url, port: 0 });
+    sg = await createPromotionSubgraph({ config, databaseUrl: db.url, port: 0, ports: { catalog: scopeCatalog } });
     call = clientFor(sg.url, config.INTERNAL_SECRET);
   });
   afterAll(async () => {
@@ -46,7 +66,7 @@ describe("coupons", () => {
     return r.data.adminCreateCouponTemplate;
   };
   const claim = async (who: string, t: string) => (await call(CLAIM, { t }, who)).data.claimCoupon;
-  const lock = async (m: string, c: string, o: string, t: string, extra: Record<string, unknown> = {}) => (await call(LOCK, { m, c, o, t, cur: "CNY", ...extra }, INTERNAL)).data.couponLock;
+  const lock = async (m: string, c: string, o: string, d: string, extra: Record<string, unknown> = {}) => (await call(LOCK, { m, c, o, d, cur: "CNY", ...extra }, INTERNAL)).data.couponLock;
 
   it("templates: the four types; bad input refused and nothing written; operators only", async () => {
     const fr = await template({ name: "满100减20", type: "FULL_REDUCTION", threshold: "100", amount: "20" });
@@ -107,44 +127,59 @@ describe("coupons", () => {
     expect(list).toEqual([{ id: expect.any(String), status: "UNUSED", discount: null, template: { name: "新人券", type: "NEW_USER", threshold: "0.00", amount: "10.00" } }]);
   });
 
-  it("lock / release / consume: threshold, discount with cap, scope, ownership, one order per coupon, idempotent", async () => {
+  it("lock / release / consume: ownership, currency, one order per coupon, exclusive under races, idempotent", async () => {
     const fr = await template({ name: "满100减20 B", type: "FULL_REDUCTION", threshold: "100", amount: "20" });
     const dc = await template({ name: "85折 B", type: "DISCOUNT", threshold: "0", rate: "0.85", cap: "30" });
-    const sp = await template({ name: "SPU券", type: "NO_THRESHOLD", amount: "8", scope: "SPUS", scopeIds: ["spu-1"] });
     const c1 = (await claim("buyer", fr.id)).coupon.id;
     const c2 = (await claim("buyer", dc.id)).coupon.id;
-    const c3 = (await claim("buyer", sp.id)).coupon.id;
-    expect(await lock("buyer", c1, "o-1", "99.99")).toEqual({ code: "COUPON_UNAVAILABLE", discount: "0", reason: "THRESHOLD" });
-    expect(await lock("someone-else", c1, "o-1", "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "NOT_FOUND" });
-    expect(await lock("buyer", c1, "o-1", "150.00", { cur: "USD" })).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "CURRENCY" });
-    expect(await lock("buyer", c3, "o-3", "50.00", { spus: ["spu-2"] })).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "SCOPE" });
-    expect(await lock("buyer", c3, "o-3", "5.00", { spus: ["spu-1"] })).toEqual({ code: "OK", discount: "5.00", reason: null });
-    // DISCOUNT: 15% of 100.01 = 15.0015 → 15.00 (rounded down); capped at 30 for 1000
-    expect(await lock("buyer", c2, "o-2", "100.01")).toEqual({ code: "OK", discount: "15.00", reason: null });
+    expect(await lock("someone-else", c1, "o-1", "20.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "NOT_FOUND" });
+    expect(await lock("buyer", "no-such-coupon", "o-1", "20.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "NOT_FOUND" });
+    expect(await lock("buyer", c1, "o-1", "20.00", { cur: "USD" })).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "CURRENCY" });
+    // the discount is the one the order's quote gave (promotionPrice with this coupon)
+    expect(await lock("buyer", c2, "o-2", "15.00")).toEqual({ code: "OK", discount: "15.00", reason: null });
     expect(await call(RELEASE, { o: "o-2" }, INTERNAL)).toEqual({ data: { couponRelease: true } });
-    expect(await lock("buyer", c2, "o-2b", "1000.00")).toEqual({ code: "OK", discount: "30.00", reason: null });
+    expect(await lock("buyer", c2, "o-2b", "30.00")).toEqual({ code: "OK", discount: "30.00", reason: null });
     // ten orders race for one coupon: exactly one gets it; repeats of the winner answer OK again
-    const race = await Promise.all(Array.from({ length: 10 }, (_, i) => lock("buyer", c1, `race-${i}`, "150.00")));
+    const race = await Promise.all(Array.from({ length: 10 }, (_, i) => lock("buyer", c1, `race-${i}`, "20.00")));
     const winners = race.map((r, i) => (r.code === "OK" ? `race-${i}` : null)).filter(Boolean);
     expect(winners.length).toBe(1);
     expect(race.find((r) => r.code === "OK")!.discount).toBe("20.00");
-    expect(await lock("buyer", c1, winners[0]!, "150.00")).toEqual({ code: "OK", discount: "20.00", reason: null });
-    expect(await lock("buyer", c1, "late", "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "LOCKED" });
+    expect(await lock("buyer", c1, winners[0]!, "20.00")).toEqual({ code: "OK", discount: "20.00", reason: null });
+    expect(await lock("buyer", c1, "late", "20.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "LOCKED" });
     // one coupon per order
     const c4 = (await claim("buyer", (await template({ name: "立减1", type: "NO_THRESHOLD", amount: "1" })).id)).coupon.id;
-    expect(await lock("buyer", c4, winners[0]!, "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "ORDER_HAS_COUPON" });
+    expect(await lock("buyer", c4, winners[0]!, "1.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "ORDER_HAS_COUPON" });
     // consume (paid) is idempotent; a used coupon is neither released nor locked again
     expect((await call(CONSUME, { o: winners[0] }, INTERNAL)).data.couponConsume).toBe(true);
     expect((await call(CONSUME, { o: winners[0] }, INTERNAL)).data.couponConsume).toBe(true);
     expect((await call(RELEASE, { o: winners[0] }, INTERNAL)).data.couponRelease).toBe(true);
-    expect(await lock("buyer", c1, "again", "150.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "USED" });
+    expect(await lock("buyer", c1, "again", "20.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "USED" });
     expect((await call(CONSUME, { o: "no-coupon-order" }, INTERNAL)).data.couponConsume).toBe(false);
     const statuses = Object.fromEntries((await call(MINE, {}, "buyer")).data.myCoupons.map((c: { id: string; status: string; discount: string | null }) => [c.id, [c.status, c.discount]]));
     expect(statuses[c1]).toEqual(["USED", "20.00"]);
     expect(statuses[c2]).toEqual(["LOCKED", "30.00"]);
     expect(statuses[c4]).toEqual(["UNUSED", null]);
-    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", t: "1.00", cur: "CNY" }, "buyer")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", t: "abc", cur: "CNY" }, INTERNAL)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", d: "1.00", cur: "CNY" }, "buyer")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    for (const d of ["abc", "0", "-1", "1.001"]) expect((await call(LOCK, { m: "buyer", c: c4, o: "x", d, cur: "CNY" }, INTERNAL)).errors?.[0]?.extensions?.code, d).toBe("BAD_USER_INPUT");
+    expect((await call(MINE, {}, "buyer")).data.myCoupons.find((c: { id: string }) => c.id === c4)).toMatchObject({ status: "UNUSED", discount: null });
+  });
+
+  it("scoped templates: CATEGORIES / SPUS ids are checked against catalog; the Coupon entity resolves for its owner only", async () => {
+    expect((await template({ name: "类目券", type: "NO_THRESHOLD", amount: "3", scope: "CATEGORIES", scopeIds: ["cat-root"] })).scope).toBe("CATEGORIES");
+    const count = () => sg.services.prisma.couponTemplate.count();
+    const before = await count();
+    for (const extra of [{ scope: "CATEGORIES", scopeIds: ["cat-nope"] }, { scope: "SPUS", scopeIds: ["not-an-spu"] }, { scope: "SPUS", scopeIds: [] }]) {
+      const r = await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 100, perUserLimit: 1, name: "x", type: "NO_THRESHOLD", amount: "1", ...extra } }, admin());
+      expect(r.errors?.[0]?.extensions?.code, JSON.stringify(extra)).toBe("BAD_USER_INPUT");
+    }
+    expect(await count()).toBe(before);
+    const t = await template({ name: "SPU券", type: "NO_THRESHOLD", amount: "8", scope: "SPUS", scopeIds: ["spu-1"] });
+    const c = (await claim("owner", t.id)).coupon.id;
+    const ENTITY = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Coupon { id status template { name scope scopeIds } } } }`;
+    const r = [{ __typename: "Coupon", id: c }];
+    expect((await call(ENTITY, { r }, "owner")).data._entities).toEqual([{ id: c, status: "UNUSED", template: { name: "SPU券", scope: "SPUS", scopeIds: ["spu-1"] } }]);
+    expect((await call(ENTITY, { r }, "not-the-owner")).data._entities).toEqual([null]);
+    expect((await call(ENTITY, { r: [{ __typename: "Coupon", id: "nope" }] }, "owner")).data._entities).toEqual([null]);
   });
 
   it("validity: fixed dates end claims; an expired coupon reads EXPIRED and cannot be locked", async () => {
@@ -152,7 +187,7 @@ describe("coupons", () => {
     const c = (await claim("late-buyer", t.id)).coupon.id;
     await sg.services.prisma.coupon.update({ where: { id: c }, data: { validTo: new Date(Date.now() - 1000) } });
     expect((await call(MINE, {}, "late-buyer")).data.myCoupons[0].status).toBe("EXPIRED");
-    expect(await lock("late-buyer", c, "o-exp", "10.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "EXPIRED" });
+    expect(await lock("late-buyer", c, "o-exp", "2.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "EXPIRED" });
     const fixed = await template({ name: "限时券", type: "NO_THRESHOLD", amount: "2", validDays: null, validFrom: later(-2), validTo: later(1) });
     await sg.services.prisma.couponTemplate.update({ where: { id: fixed.id }, data: { validTo: new Date(Date.now() - 1000) } });
     expect(await claim("late-buyer", fixed.id)).toEqual({ code: "EXPIRED", coupon: null });

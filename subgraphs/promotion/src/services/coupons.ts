@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { couponOff, fromMinor, toMinor, type CouponRule } from "./pricing.ts";
 import type { Logger } from "@mallgraph/platform/log";
 import { parseTime } from "./time.ts";
 import type { Coupon, CouponTemplate, PrismaClient } from "../generated/prisma/client.ts";
@@ -54,10 +55,9 @@ export interface LockInput {
   memberId: string;
   couponId: string;
   orderId: string;
-  itemsTotal: string;
   currency: string;
-  spuIds?: string[] | null;
-  categoryIds?: string[] | null;
+  /** What the order's quote (promotionPrice with this coupon) takes off with it. */
+  discount: string;
 }
 
 export interface LockOutcome {
@@ -202,23 +202,28 @@ export class CouponService {
     return out;
   }
 
-  /** The member's usable coupon that saves the most on an order of `itemsTotal` (null: none applies). */
+  /**
+   * The member's usable coupon that saves the most on an order of `itemsTotal` (null: none applies).
+   * A one-figure estimate (scope by the given SPU / category ids); Cart.pricing / applicableCoupons
+   * price real lines.
+   */
   async best(memberId: string, itemsTotal: string, currency: string, spuIds: string[] = [], categoryIds: string[] = []): Promise<{ coupon: CouponWithTemplate; discount: string } | null> {
-    const total = parseAmount(itemsTotal, currency, { field: "itemsTotal", allowZero: true });
+    const digits = currencyDecimals(currency);
+    const total = toMinor(parseAmount(itemsTotal, currency, { field: "itemsTotal", allowZero: true }).toFixed(), digits);
     const now = new Date();
     const coupons = await this.d.prisma.coupon.findMany({
       where: { memberId, status: "UNUSED", validFrom: { lte: now }, validTo: { gt: now }, template: { currency } },
       include: { template: true },
     });
-    let best: { coupon: CouponWithTemplate; off: Decimal } | null = null;
+    let best: { coupon: CouponWithTemplate; off: bigint } | null = null;
     for (const c of coupons) {
       const t = c.template;
       if (t.scope === "SPUS" && !spuIds.some((s) => t.scopeIds.includes(s))) continue;
       if (t.scope === "CATEGORIES" && !categoryIds.some((s) => t.scopeIds.includes(s))) continue;
-      const off = this.discountFor(t, total);
-      if (off && off.gt(0) && (!best || off.gt(best.off) || (off.eq(best.off) && c.validTo < best.coupon.validTo))) best = { coupon: c, off };
+      const off = couponOff(couponRule(c), total, digits);
+      if (off > 0n && (!best || off > best.off || (off === best.off && c.validTo < best.coupon.validTo))) best = { coupon: c, off };
     }
-    return best ? { coupon: best.coupon, discount: formatAmount(best.off, currency) } : null;
+    return best ? { coupon: best.coupon, discount: fromMinor(best.off, digits) } : null;
   }
 
   /** Registration: one coupon of every active NEW_USER template (idempotent: NEW_USER is one per member, atomically). */
@@ -234,20 +239,15 @@ export class CouponService {
     return n;
   }
 
-  mine(memberId: string) {
-    return this.d.prisma.coupon.findMany({ where: { memberId }, include: { template: true }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
+  /** Coupons by id, in the order of `ids` (null for unknown ids). */
+  async getMany(ids: readonly string[]): Promise<Array<CouponWithTemplate | null>> {
+    const rows = await this.d.prisma.coupon.findMany({ where: { id: { in: [...ids] } }, include: { template: true } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
-  /** What an order saves with a template on `itemsTotal`, or null when it does not apply. */
-  discountFor(t: CouponTemplate, itemsTotal: Decimal): Decimal | null {
-    if (itemsTotal.lt(t.threshold.toString())) return null;
-    const digits = currencyDecimals(t.currency);
-    let off: Decimal;
-    if (t.type === "DISCOUNT") {
-      off = itemsTotal.times(new Decimal(1).minus(t.rate!.toString())).toDecimalPlaces(digits, Decimal.ROUND_DOWN);
-      if (t.cap) off = Decimal.min(off, t.cap.toString());
-    } else off = new Decimal(t.amount!.toString());
-    return Decimal.min(off, itemsTotal);
+  mine(memberId: string) {
+    return this.d.prisma.coupon.findMany({ where: { memberId }, include: { template: true }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
   }
 
   /**
@@ -258,6 +258,7 @@ export class CouponService {
     const refuse = (reason: string): LockOutcome => ({ code: CouponCode.COUPON_UNAVAILABLE, discount: "0", reason });
     for (const [f, v] of [["memberId", input.memberId], ["couponId", input.couponId], ["orderId", input.orderId]] as const)
       if (typeof v !== "string" || !v || v.length > 64) throw badInput(`${f} must be a non-empty id`, { field: f });
+    const off = parseAmount(input.discount, input.currency, { field: "discount" });
     const c = await this.d.prisma.coupon.findUnique({ where: { id: input.couponId }, include: { template: true } });
     if (!c || c.memberId !== input.memberId) return refuse("NOT_FOUND");
     if (c.status === "LOCKED" && c.orderId === input.orderId) return { code: CouponCode.OK, discount: formatAmount(c.discount ?? 0, c.template.currency), reason: null };
@@ -266,12 +267,7 @@ export class CouponService {
     if (c.validFrom.getTime() > now) return refuse("NOT_YET_VALID");
     if (c.validTo.getTime() <= now) return refuse("EXPIRED");
     if (input.currency !== c.template.currency) return refuse("CURRENCY");
-    const total = parseAmount(input.itemsTotal, input.currency, { field: "itemsTotal", allowZero: true });
     const t = c.template;
-    if (t.scope === "SPUS" && !(input.spuIds ?? []).some((s) => t.scopeIds.includes(s))) return refuse("SCOPE");
-    if (t.scope === "CATEGORIES" && !(input.categoryIds ?? []).some((s) => t.scopeIds.includes(s))) return refuse("SCOPE");
-    const off = this.discountFor(t, total);
-    if (!off) return refuse("THRESHOLD");
     const changed = await this.d.prisma.coupon.updateMany({
       where: { id: c.id, status: "UNUSED" },
       data: { status: "LOCKED", orderId: input.orderId, discount: off.toFixed(), lockedAt: new Date() },
@@ -300,6 +296,16 @@ export class CouponService {
     await this.d.prisma.coupon.updateMany({ where: { orderId, status: "LOCKED" }, data: { status: "USED", usedAt: new Date() } });
     return (await this.d.prisma.coupon.count({ where: { orderId, status: "USED" } })) === 1;
   }
+}
+
+/** A coupon row as the pricing function's rule. */
+export function couponRule(c: CouponWithTemplate): CouponRule {
+  const t = c.template;
+  const money = (v: { toString(): string } | null) => (v == null ? null : formatAmount(v, t.currency));
+  return {
+    couponId: c.id, name: t.name, type: t.type, currency: t.currency, threshold: formatAmount(t.threshold, t.currency), amount: money(t.amount), rate: t.rate?.toString() ?? null,
+    cap: money(t.cap), scope: t.scope, scopeIds: t.scopeIds, status: c.status, validFrom: c.validFrom, validTo: c.validTo,
+  };
 }
 
 /** Status shown to the member: UNUSED past its validity reads EXPIRED. */

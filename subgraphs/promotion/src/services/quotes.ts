@@ -5,12 +5,12 @@
  * pure function (services/pricing.ts). Served as the internal field `promotionPrice` to cart and order.
  */
 import { badInput } from "@mallgraph/platform/errors";
-import { currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { currencyDecimals, parseAmount } from "@mallgraph/platform/money";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { campaignRule, type CampaignService } from "./campaigns.ts";
-import type { CouponWithTemplate } from "./coupons.ts";
+import { couponRule } from "./coupons.ts";
 import type { CatalogPort } from "./ports.ts";
-import { couponOptions, price, type CouponOption, type CouponRule, type PriceLineInput, type PriceResult } from "./pricing.ts";
+import { couponOptions, price, type CouponOption, type PriceLineInput, type PriceResult } from "./pricing.ts";
 
 export const MAX_QUOTE_LINES = 200;
 
@@ -33,16 +33,6 @@ export interface QuoteArgs {
 export interface QuoteView extends PriceResult {
   bestCouponId: string | null;
   couponOptions: CouponOption[];
-}
-
-/** A coupon row as the pricing function's rule. */
-export function couponRule(c: CouponWithTemplate): CouponRule {
-  const t = c.template;
-  const money = (v: { toString(): string } | null) => (v == null ? null : formatAmount(v, t.currency));
-  return {
-    couponId: c.id, name: t.name, type: t.type, currency: t.currency, threshold: formatAmount(t.threshold, t.currency), amount: money(t.amount), rate: t.rate?.toString() ?? null,
-    cap: money(t.cap), scope: t.scope, scopeIds: t.scopeIds, status: c.status, validFrom: c.validFrom, validTo: c.validTo,
-  };
 }
 
 export class PricingService {
