@@ -10,7 +10,7 @@ import { createRedis } from "@mallgraph/platform/redis";
 import type { Context } from "./context.ts";
 import type { CartServices } from "./services/index.ts";
 import { CartService } from "./services/cart.ts";
-import { catalogPort, type CatalogPort } from "./services/ports.ts";
+import { catalogPort, promotionPort, type CatalogPort, type PromotionPort } from "./services/ports.ts";
 import { resolvers } from "./resolvers/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -22,13 +22,16 @@ export interface CartSubgraphOptions {
   catalogUrl?: string;
   /** Replaces the catalog port altogether. */
   catalog?: CatalogPort;
+  /** Replaces the promotion port (default: the promotion subgraph at subgraphUrl(config, "promotion")). */
+  promotion?: PromotionPort;
 }
 
 export function createCartServices(opts: CartSubgraphOptions): CartServices {
   const { config } = opts;
   const redis = createRedis(config.REDIS_URL);
   const catalog = opts.catalog ?? catalogPort(opts.catalogUrl ?? subgraphUrl(config, "catalog"), config.INTERNAL_SECRET);
-  return { redis, catalog, cart: new CartService({ redis, prefix: config.REDIS_PREFIX, catalog }) };
+  const promotion = opts.promotion ?? promotionPort(subgraphUrl(config, "promotion"), config.INTERNAL_SECRET);
+  return { redis, catalog, promotion, cart: new CartService({ redis, prefix: config.REDIS_PREFIX, catalog }) };
 }
 
 export async function createCartSubgraph(opts: CartSubgraphOptions): Promise<RunningSubgraph & { services: CartServices }> {
@@ -40,7 +43,7 @@ export async function createCartSubgraph(opts: CartSubgraphOptions): Promise<Run
     port: opts.port ?? opts.config.CART_PORT,
     host: opts.config.SERVICE_HOST,
     internalSecret: opts.config.INTERNAL_SECRET,
-    context: (base) => ({ ...base, services }),
+    context: (base) => ({ ...base, services, quotes: new Map() }),
     ready: async () => {
       await services.redis.ping();
     },

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "@mallgraph/platform/config";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createCartSubgraph } from "../src/index.ts";
+import { createPromotionSubgraph } from "../../promotion/src/index.ts";
 import { MAX_LINES, seckillSkusKey } from "../src/services/cart.ts";
 import { startFakeCatalog, gql, member, internal, type FakeCatalog } from "../../order/test/support/fakes.ts";
 
@@ -13,6 +15,10 @@ describe("cart subgraph", () => {
   let redis: TestRedis;
   let catalog: FakeCatalog;
   let sg: Awaited<ReturnType<typeof createCartSubgraph>>;
+  // the REAL promotion subgraph (its own throwaway schema): the cart's discounts are its pricing function's
+  let promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
+  let promotionDb: TestSchema;
+  let config: ReturnType<typeof loadConfig>;
   let secret: string;
   let n = 0;
   let buyer: string;
@@ -20,15 +26,20 @@ describe("cart subgraph", () => {
 
   beforeAll(async () => {
     redis = createTestRedis();
-    const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url } as any);
+    config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url } as any);
     secret = config.INTERNAL_SECRET;
     catalog = await startFakeCatalog(secret);
-    sg = await createCartSubgraph({ config, port: 0, catalogUrl: catalog.url });
+    promotionDb = await createTestSchema("promotion");
+    promotion = await createPromotionSubgraph({ config: { ...config, CATALOG_URL: catalog.url }, databaseUrl: promotionDb.url, port: 0 });
+    sg = await createCartSubgraph({ config: { ...config, PROMOTION_URL: promotion.url }, port: 0, catalogUrl: catalog.url });
   });
   afterAll(async () => {
     await sg?.stop();
+    await promotion?.stop();
     await catalog?.stop();
+    await closeQueueConnections();
     await redis?.cleanup();
+    await promotionDb?.drop();
   });
   beforeEach(() => {
     buyer = `m${++n}`;
@@ -165,5 +176,52 @@ describe("cart subgraph", () => {
     const before = catalog.calls.snapshots;
     await call(CART);
     expect(catalog.calls.snapshots - before).toBe(1);
+  });
+
+  it("totals.discount is the live campaigns' discount; pricing(couponId) adds the coupon with line shares adding up; applicableCoupons says which coupon is usable and why not", async () => {
+    const PRICING = `query($c: ID) { cart { totals { itemsTotal discount payable } pricing(couponId: $c) { itemsTotal discount campaignDiscount payable currency
+      lines { skuId quantity subtotal campaignDiscount couponDiscount discount payable } promotions { kind name threshold discount } coupon { couponId name discount } couponReason bestCouponId }
+      applicableCoupons { coupon { id } usable reason discount payable } } }`;
+    const day = 24 * 3600_000;
+    const camp = await promotion.services.campaigns.create({ name: "满100减10", currency: "CNY", tiers: [{ threshold: "100", amount: "10" }], startsAt: new Date(Date.now() - day).toISOString(), endsAt: new Date(Date.now() + day).toISOString() }, null);
+    try {
+      const tpl = async (name: string, extra: Record<string, unknown>) => (await promotion.services.coupons.createTemplate({ name, currency: "CNY", validDays: 3, totalQuantity: 10, perUserLimit: 1, ...extra } as any, null)).id;
+      const claim = async (t: string) => (await promotion.services.coupons.claim(buyer, t)).coupon!.id;
+      const off20 = await claim(await tpl("满100减20", { type: "FULL_REDUCTION", threshold: "100", amount: "20" }));
+      const off5 = await claim(await tpl("立减5", { type: "NO_THRESHOLD", amount: "5" }));
+      const big = await claim(await tpl("满500减50", { type: "FULL_REDUCTION", threshold: "500", amount: "50" }));
+      await call(ADD, { skuId: "sku-a", quantity: 8 }); // 100.00
+      await call(ADD, { skuId: "sku-c", quantity: 1 }); // 99.99
+      const plain = (await call(PRICING, { c: null })).data.cart;
+      expect(plain.totals).toEqual({ itemsTotal: "199.99", discount: "10.00", payable: "189.99" });
+      expect(plain.pricing).toMatchObject({ itemsTotal: "199.99", discount: "10.00", campaignDiscount: "10.00", payable: "189.99", currency: "CNY", coupon: null, couponReason: null, bestCouponId: off20, promotions: [{ kind: "FULL_REDUCTION", name: "满100减10", threshold: "100.00", discount: "10.00" }] });
+      // 10.00 over 99.99 / 100.00 → 5.00 + 5.00 (largest remainder)
+      expect(plain.pricing.lines.map((l: any) => [l.skuId, l.campaignDiscount])).toEqual([["sku-c", "5.00"], ["sku-a", "5.00"]]);
+      const withCoupon = (await call(PRICING, { c: off20 })).data.cart.pricing;
+      expect(withCoupon).toMatchObject({ discount: "30.00", payable: "169.99", coupon: { couponId: off20, name: "满100减20", discount: "20.00" } });
+      const sum = (k: string) => withCoupon.lines.reduce((a: number, l: any) => a + Math.round(Number(l[k]) * 100), 0);
+      expect(sum("discount")).toBe(3000);
+      expect(sum("payable")).toBe(16999);
+      expect(sum("couponDiscount")).toBe(2000);
+      const options = Object.fromEntries(plain.applicableCoupons.map((o: any) => [o.coupon.id, [o.usable, o.reason, o.discount, o.payable]]));
+      expect(options).toEqual({ [off20]: [true, null, "20.00", "169.99"], [off5]: [true, null, "5.00", "184.99"], [big]: [false, "THRESHOLD", null, null] });
+      // a coupon that does not apply is left out and says why; an unknown one is NOT_FOUND
+      expect((await call(PRICING, { c: big })).data.cart.pricing).toMatchObject({ coupon: null, couponReason: "THRESHOLD", payable: "189.99" });
+      expect((await call(PRICING, { c: "nope" })).data.cart.pricing).toMatchObject({ coupon: null, couponReason: "NOT_FOUND" });
+      // another member sees none of this member's coupons
+      expect((await call(`{ cart { applicableCoupons { usable } } }`, {}, `${buyer}-x`)).data.cart.applicableCoupons).toEqual([]);
+      // promotion unreachable: the cart stays readable with totals without campaigns; pricing says it is unavailable
+      const lonely = await createCartSubgraph({ config: { ...config, PROMOTION_URL: "http://127.0.0.1:1/graphql" }, port: 0, catalogUrl: catalog.url });
+      try {
+        const r = await gql(lonely.url, secret, PRICING, { c: null }, member(buyer));
+        expect(r.data).toBeNull();
+        expect(r.errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
+        expect((await gql(lonely.url, secret, CART, {}, member(buyer))).data.cart.totals).toMatchObject({ itemsTotal: "199.99", discount: "0.00", payable: "199.99" });
+      } finally {
+        await lonely.stop();
+      }
+    } finally {
+      await promotion.services.campaigns.end(camp.id);
+    }
   });
 });

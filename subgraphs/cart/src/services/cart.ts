@@ -3,6 +3,8 @@
  * SKU id, value = JSON {q, c, t}); every change that depends on the current line runs in a Lua
  * script so concurrent adds never lose or overshoot a quantity.
  *
+ * Prices with promotions are promotion's (services/pricing.ts, the Cart.totals / pricing resolvers).
+ *
  * Seckill: until the promotion subgraph maintains it, a SKU is a seckill item when it is a member
  * of the Redis set `<prefix>:{promotion}:seckill-skus`; such SKUs are refused (SECKILL_NOT_ALLOWED).
  */
@@ -67,38 +69,31 @@ export class CartService {
     const snaps = await this.deps.catalog.skuSnapshots(lines.map((l) => l.skuId));
     const items: CartLineView[] = lines.map((l, i) => {
       const s = snaps[i] ?? null;
-      if (!s) return { ...l, unitPrice: null, subtotal: null, currency: null, status: "NOT_FOUND" };
+      if (!s) return { ...l, spuId: null, unitPrice: null, subtotal: null, currency: null, status: "NOT_FOUND" };
       const price = new Decimal(s.price);
       return {
         ...l,
+        spuId: s.spuId,
         unitPrice: formatAmount(price, s.currency),
         subtotal: formatAmount(price.times(l.quantity), s.currency),
         currency: s.currency,
         status: !s.onShelf ? "OFF_SHELF" : s.available < l.quantity ? "OUT_OF_STOCK" : "OK",
       };
     });
-    // Totals: checked lines whose SKU exists and is on shelf, in the currency of the newest such
-    // line (a cart in several currencies totals that one currency; order refuses mixed currencies).
+    // Totals and pricing: checked lines whose SKU exists and is on shelf, in the currency of the
+    // newest such line (a cart in several currencies totals that one currency; order refuses mixed
+    // currencies). Discounts come from promotion (Cart.totals / Cart.pricing resolvers).
     const countable = items.filter((l) => l.checked && l.currency && l.status !== "NOT_FOUND" && l.status !== "OFF_SHELF");
     const currency = countable[0]?.currency ?? DEFAULT_CURRENCY;
-    let total = new Decimal(0);
-    let qty = 0;
-    for (const l of countable) {
-      if (l.currency !== currency) continue;
-      total = total.plus(l.subtotal!);
-      qty += l.quantity;
-    }
-    const discount = new Decimal(0); // promotions (full reduction, coupons) apply here once promotion exists
+    const priced = countable.filter((l) => l.currency === currency);
+    const total = priced.reduce((sum, l) => sum.plus(l.subtotal!), new Decimal(0));
     return {
       id: memberId,
       items,
-      totals: {
-        itemsTotal: formatAmount(total, currency),
-        discount: formatAmount(discount, currency),
-        payable: formatAmount(total.minus(discount), currency),
-        currency,
-        checkedQuantity: qty,
-      },
+      priced: priced.map((l) => ({ skuId: l.skuId, spuId: l.spuId!, unitPrice: l.unitPrice!, quantity: l.quantity })),
+      currency,
+      itemsTotal: formatAmount(total, currency),
+      checkedQuantity: priced.reduce((n, l) => n + l.quantity, 0),
     };
   }
 

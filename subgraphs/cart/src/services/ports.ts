@@ -1,6 +1,6 @@
 /** What the cart needs from other domains, behind small interfaces. */
 import { createServiceClient } from "@mallgraph/platform/service-client";
-import type { SkuSnapshot } from "./types.ts";
+import type { PriceLine, PriceQuote, SkuSnapshot } from "./types.ts";
 
 export interface CatalogPort {
   /** In the order of `ids`, null for unknown SKUs. One call per cart view. */
@@ -17,6 +17,28 @@ export function catalogPort(url: string, secret: string): CatalogPort {
         { ids },
       );
       return data.skuSnapshots;
+    },
+  };
+}
+
+export interface PromotionPort {
+  /** promotionPrice: the member's lines priced with the live campaigns and an optional coupon. */
+  price(a: { memberId: string; currency: string; lines: PriceLine[]; couponId?: string | null; withCoupons?: boolean }): Promise<PriceQuote>;
+}
+
+const PRICE = `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID, $w: Boolean) {
+  promotionPrice(memberId: $m, currency: $cur, lines: $lines, couponId: $c, withCoupons: $w) {
+    currency itemsTotal campaignDiscount discount payable
+    lines { skuId quantity unitPrice subtotal campaignDiscount couponDiscount discount payable }
+    promotions { kind id name threshold discount } coupon { couponId name discount } couponReason bestCouponId
+    couponOptions { couponId usable reason discount payable } } }`;
+
+export function promotionPort(url: string, secret: string): PromotionPort {
+  const client = createServiceClient({ url, secret, service: "cart" });
+  return {
+    async price(a) {
+      const d = await client.request<{ promotionPrice: PriceQuote }>(PRICE, { m: a.memberId, cur: a.currency, lines: a.lines, c: a.couponId ?? null, w: a.withCoupons ?? false });
+      return d.promotionPrice;
     },
   };
 }

@@ -11,6 +11,7 @@ export interface StoredLine {
 }
 
 export interface CartLineView extends StoredLine {
+  spuId: string | null;
   unitPrice: string | null;
   subtotal: string | null;
   currency: string | null;
@@ -28,7 +29,42 @@ export interface CartTotalsView {
 export interface CartView {
   id: string;
   items: CartLineView[];
-  totals: CartTotalsView;
+  /** The lines the totals and the pricing cover: checked, SKU known and on shelf, in `currency`. */
+  priced: PriceLine[];
+  currency: string;
+  itemsTotal: string;
+  checkedQuantity: number;
+}
+
+/** A line as promotion's pricing takes it (PriceLineInput). */
+export interface PriceLine {
+  skuId: string;
+  spuId: string;
+  unitPrice: string;
+  quantity: number;
+}
+
+/** Promotion's internal PriceQuote (docs/decisions/0009-pricing-and-stacking.md). */
+export interface PriceQuote {
+  currency: string;
+  itemsTotal: string;
+  campaignDiscount: string;
+  discount: string;
+  payable: string;
+  lines: Array<{ skuId: string; quantity: number; unitPrice: string; subtotal: string; campaignDiscount: string; couponDiscount: string; discount: string; payable: string }>;
+  promotions: Array<{ kind: "FULL_REDUCTION"; id: string; name: string; threshold: string; discount: string }>;
+  coupon: { couponId: string; name: string; discount: string } | null;
+  couponReason: string | null;
+  bestCouponId: string | null;
+  couponOptions: PriceQuoteCouponOption[];
+}
+
+export interface PriceQuoteCouponOption {
+  couponId: string;
+  usable: boolean;
+  reason: string | null;
+  discount: string | null;
+  payable: string | null;
 }
 
 export type CartCode =
