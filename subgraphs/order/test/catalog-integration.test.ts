@@ -1,6 +1,6 @@
 /**
- * Integration with the REAL catalog subgraph (its own throwaway schema): the cart prices from its
- * skuSnapshots, placeOrder reserves through its inventoryReserve, cancel releases, payment confirms,
+ * Integration with the REAL catalog and promotion subgraphs (each on its own throwaway schema): the
+ * cart prices from catalog's skuSnapshots and promotion's pricing, placeOrder reserves through its inventoryReserve, cancel releases, payment confirms,
  * and a failure injected after createOrder leaves its stock untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createCatalogSubgraph } from "../../catalog/src/index.ts";
 import { smallCatalog } from "../../catalog/test/helpers.ts";
 import { createCartSubgraph } from "../../cart/src/index.ts";
+import { createPromotionSubgraph } from "../../promotion/src/index.ts";
 import { createOrderSubgraph } from "../src/index.ts";
 import { startFakeMember, gql, member, internal, type FakeMember } from "./support/fakes.ts";
 import { PLACE, CANCEL, MARK_PAID } from "./support/env.ts";
@@ -18,6 +19,8 @@ describe("cart + order against the real catalog subgraph", () => {
   let redis: TestRedis;
   let catalogDb: TestSchema;
   let orderDb: TestSchema;
+  let promotionDb: TestSchema;
+  let promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   let catalog: Awaited<ReturnType<typeof createCatalogSubgraph>>;
   let cart: Awaited<ReturnType<typeof createCartSubgraph>>;
   let order: Awaited<ReturnType<typeof createOrderSubgraph>>;
@@ -32,12 +35,13 @@ describe("cart + order against the real catalog subgraph", () => {
 
   beforeAll(async () => {
     redis = createTestRedis();
-    [catalogDb, orderDb] = await Promise.all([createTestSchema("catalog"), createTestSchema("order")]);
+    [catalogDb, orderDb, promotionDb] = await Promise.all([createTestSchema("catalog"), createTestSchema("order"), createTestSchema("promotion")]);
     const base = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
     catalog = await createCatalogSubgraph({ config: base, databaseUrl: catalogDb.url, port: 0 });
     memberSg = await startFakeMember(base.INTERNAL_SECRET);
-    cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, port: 0 });
-    config = { ...base, CATALOG_URL: catalog.url, CART_URL: cart.url, MEMBER_URL: memberSg.url };
+    promotion = await createPromotionSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, databaseUrl: promotionDb.url, port: 0 });
+    cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url, PROMOTION_URL: promotion.url }, port: 0 });
+    config = { ...base, CATALOG_URL: catalog.url, CART_URL: cart.url, MEMBER_URL: memberSg.url, PROMOTION_URL: promotion.url };
     order = await createOrderSubgraph({ config, databaseUrl: orderDb.url, port: 0 });
     const cat = await smallCatalog(catalog.services, { stock: 10, skus: 2 });
     [skuA, skuB] = cat.product.skus.map((s: { id: string }) => s.id) as [string, string];
@@ -46,12 +50,14 @@ describe("cart + order against the real catalog subgraph", () => {
   afterAll(async () => {
     await order?.stop();
     await cart?.stop();
+    await promotion?.stop();
     await catalog?.stop();
     await memberSg?.stop();
     await closeQueueConnections();
     await redis?.cleanup();
     await orderDb?.drop();
     await catalogDb?.drop();
+    await promotionDb?.drop();
   });
 
   it("cart → order → cancel → pay, with the catalog's stock following", async () => {

@@ -2,11 +2,25 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
 import type { PromotionPort } from "../src/services/ports.ts";
 
-/** A promotion stand-in that records locks/releases (the real promotion subgraph does not exist yet). */
+/**
+ * A promotion stand-in that records locks/releases and can fail on cue (the real promotion is in
+ * the env for the cart; here the failures are injected). Its quote puts a coupon's 1.50 on the first line.
+ */
 function recordingPromotion() {
   const locked = new Set<string>();
   const log: string[] = [];
   const port: PromotionPort = {
+    async price(_m, currency, lines, couponId) {
+      const cents = (v: string) => Math.round(Number(v) * 100);
+      const off = couponId && couponId !== "unknown-coupon" ? 150 : 0;
+      const fmt = (c: number) => (c / 100).toFixed(2);
+      const total = lines.reduce((a, l) => a + cents(l.unitPrice) * l.quantity, 0);
+      return {
+        currency, itemsTotal: fmt(total), discount: fmt(off), payable: fmt(total - off),
+        lines: lines.map((l, i) => ({ skuId: l.skuId, discount: fmt(i === 0 ? off : 0), payable: fmt(cents(l.unitPrice) * l.quantity - (i === 0 ? off : 0)) })),
+        coupon: off ? { couponId: couponId!, discount: fmt(off) } : null, couponReason: couponId && !off ? "NOT_FOUND" : null,
+      };
+    },
     async lockCoupon(_m, couponId, orderId) {
       locked.add(orderId);
       log.push(`lock:${couponId}`);
@@ -121,6 +135,8 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
   it("the discount of a locked coupon is taken off the payable amount", async () => {
     const r = await place();
     expect(r.data.placeOrder.order).toMatchObject({ itemsTotal: "25.30", payable: "23.80" });
+    const items = await env.order.services.prisma.orderItem.findMany({ where: { orderId: r.data.placeOrder.order.id }, orderBy: { skuId: "desc" } });
+    expect(items.map((i) => [i.skuId, i.discount.toFixed(2), i.payable.toFixed(2)])).toEqual([["tea", "1.50", "23.50"], ["cup", "0.00", "0.30"]]);
   });
 
   it("a failing cart clean-up (best-effort, after commit) keeps the order", async () => {

@@ -47,6 +47,43 @@ describe("placeOrder", () => {
     expect(await env.order.services.prisma.orderOutbox.count({ where: { orderId: o.id } })).toBe(1);
   });
 
+  it("prices through promotion: campaign discounts kept per line; expectedPayable catches a moved price (PRICE_CHANGED, nothing reserved); an unusable coupon names its reason", async () => {
+    const Q = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { code message quote { itemsTotal discount payable currency }
+      order { id itemsTotal discount payable items { skuId subtotal discount payable } } } }`;
+    env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: 100 });
+    const go = async (input: Record<string, unknown>) => (await env.call(Q, { input: { addressId, items: [{ skuId: "tea", quantity: 2 }, { skuId: "cup", quantity: 50 }], ...input } }, buyer)).data.placeOrder;
+    const day = 24 * 3600_000;
+    const promo = env.promotion.services;
+    const camp = await promo.campaigns.create({ name: "满30减3", currency: "CNY", tiers: [{ threshold: "30", amount: "3" }], startsAt: new Date(Date.now() - day).toISOString(), endsAt: new Date(Date.now() + day).toISOString() }, null);
+    try {
+      // 25.00 + 5.00 = 30.00 → 3.00 off: 2.50 + 0.50 (in proportion)
+      const before = env.catalog.stock("tea");
+      const changed = await go({ expectedPayable: "30.00" });
+      expect(changed).toEqual({ code: "PRICE_CHANGED", message: expect.any(String), quote: { itemsTotal: "30.00", discount: "3.00", payable: "27.00", currency: "CNY" }, order: null });
+      expect(env.catalog.stock("tea")).toEqual(before);
+      expect(await orderCount()).toBe(0);
+      for (const bad of ["abc", "27.001", "-1"]) expect((await env.call(Q, { input: { addressId, items: [{ skuId: "tea", quantity: 1 }], expectedPayable: bad } }, buyer)).errors?.[0]?.extensions?.code, bad).toBe("BAD_USER_INPUT");
+      const ok = await go({ expectedPayable: "27.00" });
+      expect(ok.code).toBe("OK");
+      expect(ok.order).toMatchObject({ itemsTotal: "30.00", discount: "3.00", payable: "27.00" });
+      expect(Object.fromEntries(ok.order.items.map((i: any) => [i.skuId, [i.subtotal, i.discount, i.payable]]))).toEqual({ tea: ["25.00", "2.50", "22.50"], cup: ["5.00", "0.50", "4.50"] });
+      // a coupon that does not apply: refused before anything is reserved, with the reason
+      const t = await promo.coupons.createTemplate({ name: "满100减10", type: "FULL_REDUCTION", currency: "CNY", threshold: "100", amount: "10", validDays: 3, totalQuantity: 5, perUserLimit: 1 }, null);
+      const coupon = (await promo.coupons.claim(buyer, t.id)).coupon!.id;
+      const stock = env.catalog.stock("tea");
+      expect(await go({ couponId: coupon })).toMatchObject({ code: "COUPON_UNAVAILABLE", message: expect.stringContaining("THRESHOLD"), order: null });
+      expect(await go({ couponId: "not-mine" })).toMatchObject({ code: "COUPON_UNAVAILABLE", message: expect.stringContaining("NOT_FOUND") });
+      expect(env.catalog.stock("tea")).toEqual(stock);
+      // the coupon's threshold is measured after the campaign: 8 teas = 100.00 − 3.00 = 97.00 < 100: refused
+      expect((await go({ couponId: coupon, items: [{ skuId: "tea", quantity: 8 }] })).message).toContain("THRESHOLD");
+      const big = await go({ couponId: coupon, items: [{ skuId: "tea", quantity: 9 }] }); // 112.50 − 3 = 109.50 ≥ 100 → −10
+      expect(big).toMatchObject({ code: "OK", order: { itemsTotal: "112.50", discount: "13.00", payable: "99.50", items: [{ skuId: "tea", discount: "13.00", payable: "99.50" }] } });
+      expect((await promo.prisma.coupon.findUniqueOrThrow({ where: { id: coupon } })).status).toBe("LOCKED");
+    } finally {
+      await promo.campaigns.end(camp.id);
+    }
+  });
+
   it("from the cart: buys the checked lines and removes them from the cart", async () => {
     const ADD = `mutation($s: ID!, $q: Int!) { addToCart(skuId: $s, quantity: $q) { code } }`;
     expect((await env.callCart(ADD, { s: "tea", q: 2 }, buyer)).data.addToCart.code).toBe("OK");

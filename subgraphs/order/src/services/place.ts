@@ -1,20 +1,21 @@
 /**
  * Placing an order (cart or direct buy): input checks, one submission per idempotency key at a time
- * (a Redis lock), priced lines from catalog snapshots, then the placeOrder workflow
- * (src/workflows/placeOrder.ts) and the payment time-out.
+ * (a Redis lock), unit prices from catalog snapshots, discounts from promotion's quote of those lines
+ * (the same pricing function the cart shows; `expectedPayable` catches a price that moved), then the
+ * placeOrder workflow (src/workflows/placeOrder.ts) and the payment time-out.
  */
 import { randomUUID } from "node:crypto";
 import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
-import { Decimal } from "@mallgraph/platform/money";
+import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { defineLua, keyFor } from "@mallgraph/platform/redis";
 import { WorkflowAbort } from "@mallgraph/platform/workflow";
 import { OrderCode, message } from "../errors.ts";
 import { runPlaceOrder, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
-import type { StockLine } from "./ports.ts";
+import type { PriceQuote, StockLine } from "./ports.ts";
 import type { OrderReads } from "./read.ts";
 import { MAX_LINE_QUANTITY, MAX_LINES, RESERVATION_MARGIN_SECONDS, type OrderServiceDeps } from "./shared.ts";
-import type { OrderRecord, PlaceOrderInput, PlaceOrderOutcome } from "./types.ts";
+import type { OrderQuoteView, OrderRecord, PlaceOrderInput, PlaceOrderOutcome } from "./types.ts";
 
 const LOCK_TTL_MS = 30_000;
 const LOCK_WAIT_MS = 20_000;
@@ -97,10 +98,23 @@ export class OrderPlacement {
       if (!snap.onShelf) return refuse(OrderCode.OFF_SHELF, skuId);
       if (snap.available < quantity) return refuse(OrderCode.OUT_OF_STOCK, skuId);
       const price = new Decimal(snap.price);
-      lines.push({ skuId, quantity, snapshot: snap, price, subtotal: price.times(quantity) });
+      const subtotal = price.times(quantity);
+      lines.push({ skuId, quantity, snapshot: snap, price, subtotal, discount: new Decimal(0), payable: subtotal });
     }
     const currency = lines[0]!.snapshot.currency;
     if (lines.some((l) => l.snapshot.currency !== currency)) return refuse(OrderCode.MIXED_CURRENCY);
+    const expected = input.expectedPayable != null ? parseAmount(input.expectedPayable, currency, { field: "expectedPayable", allowZero: true }) : null;
+
+    // promotion prices the lines (campaigns, the coupon) — the same function as the cart's view
+    const quote = await this.d.promotion.price(buyerId, currency, lines.map((l) => ({ skuId: l.skuId, spuId: l.snapshot.spuId!, unitPrice: formatAmount(l.price, currency), quantity: l.quantity })), input.couponId ?? null);
+    if (input.couponId && !quote.coupon) return { ...refuse(OrderCode.COUPON_UNAVAILABLE), message: `${message(OrderCode.COUPON_UNAVAILABLE)}: ${quote.couponReason ?? "UNKNOWN"}` };
+    if (expected && !expected.eq(quote.payable)) return { ...refuse(OrderCode.PRICE_CHANGED), quote: quoteView(quote) };
+    lines.forEach((l, i) => {
+      const q = quote.lines[i]!;
+      if (q.skuId !== l.skuId) throw new Error("promotion quoted other lines than asked");
+      l.discount = new Decimal(q.discount);
+      l.payable = new Decimal(q.payable);
+    });
 
     const orderId = randomUUID();
     const state: PlaceOrderState = {
@@ -111,8 +125,9 @@ export class OrderPlacement {
       fromCart,
       lines,
       currency,
-      itemsTotal: lines.reduce((sum, l) => sum.plus(l.subtotal), new Decimal(0)),
-      discount: new Decimal(0),
+      itemsTotal: new Decimal(quote.itemsTotal),
+      discount: new Decimal(quote.discount),
+      couponDiscount: new Decimal(quote.coupon?.discount ?? 0),
       address: { id: address.id, receiver: address.receiver, phone: address.phone, region: address.region, detail: address.detail },
       couponId: input.couponId ?? null,
       note: input.note ?? null,
@@ -137,6 +152,10 @@ export class OrderPlacement {
     await this.d.outbox.publish(state.eventIds);
     return ok(await this.reads.get(orderId));
   }
+}
+
+function quoteView(q: PriceQuote): OrderQuoteView {
+  return { itemsTotal: q.itemsTotal, discount: q.discount, payable: q.payable, currency: q.currency };
 }
 
 function ok(order: OrderRecord | null): PlaceOrderOutcome {

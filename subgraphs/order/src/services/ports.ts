@@ -57,12 +57,33 @@ export interface CouponLock {
   discount: string;
 }
 
+/** A line as promotion's pricing takes it. */
+export interface PriceLine {
+  skuId: string;
+  spuId: string;
+  unitPrice: string;
+  quantity: number;
+}
+
+/** Promotion's quote of an order's lines (its internal PriceQuote, the fields order uses). */
+export interface PriceQuote {
+  currency: string;
+  itemsTotal: string;
+  discount: string;
+  payable: string;
+  /** In the order of the lines asked for. */
+  lines: Array<{ skuId: string; discount: string; payable: string }>;
+  coupon: { couponId: string; discount: string } | null;
+  couponReason: string | null;
+}
+
 /**
- * Promotion's coupon operations (couponLock / couponRelease / couponConsume in the contracts);
- * `promotionPort` calls the promotion subgraph, `noPromotion` is a stand-in without coupons.
+ * Promotion: the price of the lines (promotionPrice: campaigns and the coupon, by the one pricing
+ * function) and the coupon's lock / release / consume (idempotent per orderId).
  */
 export interface PromotionPort {
-  lockCoupon(memberId: string, couponId: string, orderId: string, itemsTotal: string, currency: string, spuIds?: string[]): Promise<CouponLock>;
+  price(memberId: string, currency: string, lines: PriceLine[], couponId: string | null): Promise<PriceQuote>;
+  lockCoupon(memberId: string, couponId: string, orderId: string, currency: string, discount: string): Promise<CouponLock>;
   releaseCoupon(orderId: string): Promise<void>;
   consumeCoupon(orderId: string): Promise<void>;
 }
@@ -131,15 +152,22 @@ export function paymentPort(url: string, secret: string): PaymentPort {
   };
 }
 
-/** Promotion's internal couponLock / couponRelease / couponConsume (idempotent per orderId). */
+/** Promotion's internal promotionPrice, couponLock / couponRelease / couponConsume (idempotent per orderId). */
 export function promotionPort(url: string, secret: string): PromotionPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
-    async lockCoupon(memberId, couponId, orderId, itemsTotal, currency, spuIds) {
+    async price(memberId, currency, lines, couponId) {
+      const d = await c.request<{ promotionPrice: PriceQuote }>(
+        `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID) {
+          promotionPrice(memberId: $m, currency: $cur, lines: $lines, couponId: $c) { currency itemsTotal discount payable lines { skuId discount payable } coupon { couponId discount } couponReason } }`,
+        { m: memberId, cur: currency, lines, c: couponId });
+      return d.promotionPrice;
+    },
+    async lockCoupon(memberId, couponId, orderId, currency, discount) {
       const d = await c.request<{ couponLock: { code: string; discount: string } }>(
-        `mutation($m: ID!, $c: ID!, $o: ID!, $t: String!, $cur: String!, $spus: [ID!]) {
-          couponLock(memberId: $m, couponId: $c, orderId: $o, itemsTotal: $t, currency: $cur, spuIds: $spus) { code discount } }`,
-        { m: memberId, c: couponId, o: orderId, t: itemsTotal, cur: currency, spus: spuIds ?? [] });
+        `mutation($m: ID!, $c: ID!, $o: ID!, $cur: String!, $d: String!) {
+          couponLock(memberId: $m, couponId: $c, orderId: $o, currency: $cur, discount: $d) { code discount } }`,
+        { m: memberId, c: couponId, o: orderId, cur: currency, d: discount });
       return d.couponLock.code === "OK" ? d.couponLock : { code: "COUPON_UNAVAILABLE", discount: "0" };
     },
     async releaseCoupon(orderId) {
@@ -150,16 +178,3 @@ export function promotionPort(url: string, secret: string): PromotionPort {
     },
   };
 }
-
-/**
- * A stand-in without coupons (tests that need no promotion): coupons are accepted without a discount: lock answers OK
- * with discount 0, release and consume do nothing. The promotion issue replaces this with a port
- * calling couponLock / couponRelease / couponConsume.
- */
-export const noPromotion: PromotionPort = {
-  async lockCoupon() {
-    return { code: "OK", discount: "0" };
-  },
-  async releaseCoupon() {},
-  async consumeCoupon() {},
-};

@@ -53,7 +53,7 @@ export class SeckillOrders {
               address, addressId: input.addressId ?? "",
               idempotencyKey: `seckill:${reservationId}`, seckillReservationId: reservationId,
               reservationKey: `seckill:${reservationId}`, expiresAt,
-              items: { create: [{ id: randomUUID(), skuId, spuId: snap?.spuId ?? null, title: snap?.title ?? `SKU ${skuId}`, image: snap?.image ?? null, price: formatAmount(price, currency), quantity, subtotal: total }] },
+              items: { create: [{ id: randomUUID(), skuId, spuId: snap?.spuId ?? null, title: snap?.title ?? `SKU ${skuId}`, image: snap?.image ?? null, price: formatAmount(price, currency), quantity, subtotal: total, payable: total }] },
             },
           });
           await tx.orderStatusChange.create({ data: { id: eventId, orderId, from: null, to: "PENDING_PAYMENT", reason: "SECKILL", actor: buyerId } });

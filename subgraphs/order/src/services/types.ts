@@ -12,6 +12,16 @@ export interface PlaceOrderInput {
   note?: string | null;
   paymentMethod?: string | null;
   idempotencyKey?: string | null;
+  /** The payable the buyer was shown (Cart.pricing); another price now refuses with PRICE_CHANGED. */
+  expectedPayable?: string | null;
+}
+
+/** The price of an order's lines as promotion quoted it (PlaceOrderResult.quote). */
+export interface OrderQuoteView {
+  itemsTotal: string;
+  discount: string;
+  payable: string;
+  currency: string;
 }
 
 export interface PlaceOrderOutcome {
@@ -19,6 +29,8 @@ export interface PlaceOrderOutcome {
   message: string | null;
   failedSkuId: string | null;
   order: OrderRecord | null;
+  /** PRICE_CHANGED: the price now. */
+  quote?: OrderQuoteView | null;
 }
 
 export interface OrderOutcome {

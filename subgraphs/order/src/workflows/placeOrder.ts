@@ -2,13 +2,15 @@
  * Placing an order, as a saga (docs: ARCHITECTURE "Multi-step writes are workflows"):
  *
  *   reserveStock  → catalog inventoryReserve(key = "order:<orderId>")   ⟲ inventoryRelease(key)
- *   lockCoupon    → promotion couponLock (idempotent per orderId)        ⟲ couponRelease(orderId)
+ *   lockCoupon    → promotion couponLock at the quote's coupon discount
+ *                   (idempotent per orderId)                             ⟲ couponRelease(orderId)
  *   createOrder   → one DB transaction: order + items + status history
  *                   + outbox row                                         ⟲ delete the order
  *   removeFromCart→ cart cartRemoveSkus (fromCart only; best-effort, after the commit)
  *
- * A failure in any step undoes the earlier ones in reverse. Prices come only from the catalog's
- * snapshots taken just before. The caller (OrderService.placeOrder) serialises submissions with
+ * A failure in any step undoes the earlier ones in reverse. Unit prices come only from the catalog's
+ * snapshots taken just before; discounts only from promotion's quote of those lines (the caller,
+ * services/place.ts, asks for it before the first step). The caller (OrderService.placeOrder) serialises submissions with
  * one idempotency key, and the unique (buyerId, idempotencyKey) index is the final guard.
  */
 import { randomUUID } from "node:crypto";
@@ -25,6 +27,10 @@ export interface PricedLine {
   snapshot: SkuSnapshot;
   price: Decimal;
   subtotal: Decimal;
+  /** The promotions' share of the line (promotion's quote). */
+  discount: Decimal;
+  /** subtotal − discount. */
+  payable: Decimal;
 }
 
 export interface PlaceOrderState {
@@ -36,9 +42,12 @@ export interface PlaceOrderState {
   lines: PricedLine[];
   currency: string;
   itemsTotal: Decimal;
+  /** Campaigns and coupon (the sum of the lines' discounts). */
   discount: Decimal;
   address: AddressSnapshot;
   couponId: string | null;
+  /** The coupon's part of `discount` (locked at this amount). */
+  couponDiscount: Decimal;
   note: string | null;
   paymentMethod: string | null;
   expiresAt: Date;
@@ -79,11 +88,8 @@ export function placeOrderSteps(deps: PlaceOrderDeps): Step<PlaceOrderState>[] {
       compensateOnError: true,
       async invoke(s) {
         if (!s.couponId) return;
-        const spuIds = [...new Set(s.lines.flatMap((l) => (l.snapshot.spuId ? [l.snapshot.spuId] : [])))];
-        const r = await deps.promotion.lockCoupon(s.buyerId, s.couponId, s.orderId, s.itemsTotal.toFixed(), s.currency, spuIds);
+        const r = await deps.promotion.lockCoupon(s.buyerId, s.couponId, s.orderId, s.currency, formatAmount(s.couponDiscount, s.currency));
         if (r.code !== "OK") throw new WorkflowAbort("COUPON_UNAVAILABLE");
-        const discount = new Decimal(r.discount);
-        s.discount = Decimal.min(discount, s.itemsTotal);
       },
       async compensate(s) {
         if (s.couponId) await deps.promotion.releaseCoupon(s.orderId);
@@ -157,6 +163,8 @@ async function createOrderRows(prisma: PrismaClient, s: PlaceOrderState, orderNo
             price: formatAmount(l.price, c),
             quantity: l.quantity,
             subtotal: formatAmount(l.subtotal, c),
+            discount: formatAmount(l.discount, c),
+            payable: formatAmount(l.payable, c),
           })),
         },
       },

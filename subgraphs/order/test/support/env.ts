@@ -1,7 +1,8 @@
 /**
  * One test environment for the order subgraph: a throwaway PostgreSQL schema, a random Redis
- * prefix, the REAL cart subgraph, small real catalog / member / payment stand-ins (fakes.ts), and
- * the order subgraph wired to them through the config's <DOMAIN>_URL overrides.
+ * prefix, the REAL cart and promotion subgraphs (promotion on its own throwaway schema: prices
+ * with promotions are its pricing function's), small real catalog / member / payment stand-ins
+ * (fakes.ts), and the order subgraph wired to them through the config's <DOMAIN>_URL overrides.
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
@@ -9,6 +10,7 @@ import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { asInternal, type BaseContext } from "@mallgraph/platform/access";
 import { createCartSubgraph } from "../../../cart/src/index.ts";
+import { createPromotionSubgraph } from "../../../promotion/src/index.ts";
 import { createOrderSubgraph, type OrderSubgraphOptions } from "../../src/index.ts";
 import { startFakeCatalog, startFakeMember, gql, member, type FakeCatalog, type FakeMember } from "./fakes.ts";
 import type { Identity } from "@mallgraph/platform/auth";
@@ -44,6 +46,7 @@ export interface OrderEnv {
   memberSg: FakeMember;
   payment: FakePayment;
   cart: Awaited<ReturnType<typeof createCartSubgraph>>;
+  promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   order: Awaited<ReturnType<typeof createOrderSubgraph>>;
   /** Calls the order subgraph as `who` (a member id) or an identity. */
   call<T = any>(query: string, variables?: Record<string, unknown>, who?: string | Identity): Promise<{ data?: T; errors?: any[] }>;
@@ -53,14 +56,16 @@ export interface OrderEnv {
 
 export async function startOrderEnv(env: Record<string, string> = {}, opts: Partial<OrderSubgraphOptions> = {}): Promise<OrderEnv> {
   const db = await createTestSchema("order");
+  const promotionDb = await createTestSchema("promotion");
   const redis = createTestRedis();
   const base = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, ...env } as any);
   const secret = base.INTERNAL_SECRET;
   const catalog = await startFakeCatalog(secret);
   const memberSg = await startFakeMember(secret);
   const payment = await startFakePayment(secret);
-  const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, port: 0 });
-  const config: Config = { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url, PAYMENT_URL: payment.url };
+  const promotion = await createPromotionSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, databaseUrl: promotionDb.url, port: 0 });
+  const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url, PROMOTION_URL: promotion.url }, port: 0 });
+  const config: Config = { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url, PAYMENT_URL: payment.url, PROMOTION_URL: promotion.url };
   const order = await createOrderSubgraph({ config, databaseUrl: db.url, port: 0, ...opts });
   return {
     config,
@@ -70,16 +75,18 @@ export async function startOrderEnv(env: Record<string, string> = {}, opts: Part
     memberSg,
     payment,
     cart,
+    promotion,
     order,
     call: (q, v = {}, who) => gql(order.url, secret, q, v, typeof who === "string" ? member(who) : who),
     callCart: (q, v = {}, who) => gql(cart.url, secret, q, v, who ? member(who) : undefined),
     async stop() {
       await order.stop();
       await cart.stop();
+      await promotion.stop();
       await Promise.all([catalog.stop(), memberSg.stop(), payment.stop()]);
       await closeQueueConnections();
       await redis.cleanup();
-      await db.drop();
+      await Promise.all([db.drop(), promotionDb.drop()]);
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * One test environment: the REAL catalog and order subgraphs (each on its own throwaway schema),
- * the promotion subgraph on a third, one random Redis prefix shared by all (as in production, one
+ * the REAL cart (Redis only), the promotion subgraph on a third schema, one random Redis prefix shared by all (as in production, one
  * deployment prefix), BullMQ on real Redis. No mocks.
  */
 import http from "node:http";
@@ -11,6 +11,8 @@ import { signIdentity, type Identity } from "@mallgraph/platform/auth";
 import { createCatalogSubgraph } from "../../../catalog/src/index.ts";
 import { smallCatalog } from "../../../catalog/test/helpers.ts";
 import { createOrderSubgraph } from "../../../order/src/index.ts";
+import { createCartSubgraph } from "../../../cart/src/index.ts";
+import { promotionPort as cartPromotionPort, type PromotionPort as CartPromotionPort } from "../../../cart/src/services/ports.ts";
 import { promotionPort, type PromotionPort } from "../../../order/src/services/ports.ts";
 import { startFakeMember, type FakeMember } from "../../../order/test/support/fakes.ts";
 import { createPromotionSubgraph, type PromotionSubgraphOptions } from "../../src/index.ts";
@@ -27,11 +29,13 @@ export interface PromotionEnv {
   dbs: TestSchema[];
   catalog: Awaited<ReturnType<typeof createCatalogSubgraph>>;
   order: Awaited<ReturnType<typeof createOrderSubgraph>>;
+  cart: Awaited<ReturnType<typeof createCartSubgraph>>;
   /** member stand-in of the order tests (addresses), a small real subgraph */
   memberSg: FakeMember;
   promotion: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   call: Gql;
   callOrder: Gql;
+  callCart: Gql;
   /** The small catalog (root > mid > leaf, one product on shelf). */
   cat: Awaited<ReturnType<typeof smallCatalog>>;
   /** A new on-shelf SKU with `stock` in catalog. */
@@ -89,14 +93,18 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
   // that reaches the promotion subgraph once it listens.
   let promo: PromotionPort | undefined;
   const lazyPromotion: PromotionPort = {
+    price: (...a) => promo!.price(...a),
     lockCoupon: (...a) => promo!.lockCoupon(...a),
     releaseCoupon: (o) => promo!.releaseCoupon(o),
     consumeCoupon: (o) => promo!.consumeCoupon(o),
   };
-  const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url }, databaseUrl: orderDb.url, port: 0, ports: { promotion: lazyPromotion } });
-  const config: Config = { ...base, CATALOG_URL: catalog.url, ORDER_URL: order.url };
+  let cartPromo: CartPromotionPort | undefined;
+  const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, port: 0, promotion: { price: (a) => cartPromo!.price(a) } });
+  const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url }, databaseUrl: orderDb.url, port: 0, ports: { promotion: lazyPromotion } });
+  const config: Config = { ...base, CATALOG_URL: catalog.url, ORDER_URL: order.url, CART_URL: cart.url };
   const promotion = await createPromotionSubgraph({ config, databaseUrl: promotionDb.url, port: 0, ...opts });
   promo = promotionPort(promotion.url, config.INTERNAL_SECRET);
+  cartPromo = cartPromotionPort(promotion.url, config.INTERNAL_SECRET);
   const cat = await smallCatalog(catalog.services, { stock: 0, skus: 1 });
   let n = 0;
   const call = clientFor(promotion.url, config.INTERNAL_SECRET);
@@ -107,10 +115,12 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
     dbs,
     catalog,
     order,
+    cart,
     memberSg,
     promotion,
     call,
     callOrder: clientFor(order.url, config.INTERNAL_SECRET),
+    callCart: clientFor(cart.url, config.INTERNAL_SECRET),
     cat,
     async newSpu(o = {}) {
       const code = `SPU-${n++}`;
@@ -153,6 +163,7 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
       for (const s of stoppers) await s().catch(() => undefined);
       await promotion.stop();
       await order.stop();
+      await cart.stop();
       await memberSg.stop();
       await catalog.stop();
       await closeQueueConnections();
