@@ -13,7 +13,7 @@ import { logger } from "@mallgraph/platform/log";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createContext, type Context } from "./context.ts";
 import type { PromotionServices } from "./services/index.ts";
-import { catalogPort, orderPort, type CatalogPort, type OrderPort } from "./services/ports.ts";
+import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort, type OrderPort } from "./services/ports.ts";
 import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
 import { CouponService } from "./services/coupons.ts";
 import { CampaignService } from "./services/campaigns.ts";
@@ -27,7 +27,7 @@ export interface PromotionSubgraphOptions {
   /** Database URL with ?schema=; defaults to DATABASE_URL with schema "promotion". */
   databaseUrl?: string;
   port?: number;
-  ports?: Partial<{ catalog: CatalogPort; order: OrderPort }>;
+  ports?: Partial<{ catalog: CatalogPort; order: OrderPort; lottery: LotteryPort }>;
   onlineLeadMs?: number;
   pendingAfterMs?: number;
   hooks?: SeckillTestHooks;
@@ -40,6 +40,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const redis = createRedis(config.REDIS_URL);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), config.INTERNAL_SECRET);
   const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), config.INTERNAL_SECRET);
+  const lottery = opts.ports?.lottery ?? lotteryPort(subgraphUrl(config, "lottery"), config.INTERNAL_SECRET);
   const orderQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.seckillOrders, {
     attempts: 10,
     backoff: { type: "exponential", delay: 500 },
@@ -50,7 +51,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
     onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs,
   });
-  const coupons = new CouponService({ prisma, log, catalog });
+  const coupons = new CouponService({ prisma, log, catalog, lottery });
   const campaigns = new CampaignService({ prisma, catalog });
   const pricing = new PricingService({ prisma, catalog, campaigns });
   return { prisma, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, hooks };

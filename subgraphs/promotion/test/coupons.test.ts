@@ -7,6 +7,7 @@ import { loadConfig } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createPromotionSubgraph } from "../src/index.ts";
+import { createLotterySubgraph } from "../../lottery/src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 import { admin, clientFor, waitFor, type Gql } from "./support/env.ts";
 import type { CatalogPort } from "../src/services/ports.ts";
@@ -42,6 +43,9 @@ const INTERNAL = { kind: "internal" as const, service: "order" };
 
 describe("coupons", () => {
   let db: TestSchema;
+  let lotteryDb: TestSchema;
+  // the REAL lottery subgraph: promotion asks it which templates live awards grant
+  let lottery: Awaited<ReturnType<typeof createLotterySubgraph>>;
   let redis: TestRedis;
   let sg: Awaited<ReturnType<typeof createPromotionSubgraph>>;
   let call: Gql;
@@ -50,14 +54,18 @@ describe("coupons", () => {
     db = await createTestSchema("promotion");
     redis = createTestRedis();
     config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
-    sg = await createPromotionSubgraph({ config, databaseUrl: db.url, port: 0, ports: { catalog: scopeCatalog } });
+    lotteryDb = await createTestSchema("lottery");
+    lottery = await createLotterySubgraph({ config, databaseUrl: lotteryDb.url, port: 0 });
+    sg = await createPromotionSubgraph({ config: { ...config, LOTTERY_URL: lottery.url }, databaseUrl: db.url, port: 0, ports: { catalog: scopeCatalog } });
     call = clientFor(sg.url, config.INTERNAL_SECRET);
   });
   afterAll(async () => {
     await sg?.stop();
+    await lottery?.stop();
     await closeQueueConnections();
     await redis?.cleanup();
     await db?.drop();
+    await lotteryDb?.drop();
   });
   const later = (days: number) => new Date(Date.now() + days * 86400_000).toISOString();
   const template = async (input: Record<string, unknown>) => {
@@ -180,6 +188,76 @@ describe("coupons", () => {
     expect((await call(ENTITY, { r }, "owner")).data._entities).toEqual([{ id: c, status: "UNUSED", template: { name: "SPU券", scope: "SPUS", scopeIds: ["spu-1"] } }]);
     expect((await call(ENTITY, { r }, "not-the-owner")).data._entities).toEqual([null]);
     expect((await call(ENTITY, { r: [{ __typename: "Coupon", id: "nope" }] }, "owner")).data._entities).toEqual([null]);
+  });
+
+  it("operators list (active or not), edit (name, validity, quantity up only) and deactivate templates; issued coupons stay usable; TEMPLATE_IN_USE while a live lottery award grants it", async () => {
+    const LIST = `query { adminCouponTemplates { id name type scope active issuedCount totalQuantity } }`;
+    const EDIT = `mutation($id: ID!, $input: CouponTemplateUpdateInput!) { adminUpdateCouponTemplate(id: $id, input: $input) { id name validFrom validTo validDays totalQuantity active } }`;
+    const ACTIVE = `mutation($id: ID!, $a: Boolean!) { adminSetCouponTemplateActive(id: $id, active: $a) { id active } }`;
+    const GRANT = `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code } }`;
+    const fixed = await template({ name: "双11券", type: "NO_THRESHOLD", amount: "5", validDays: null, validFrom: later(-1), validTo: later(10), totalQuantity: 2, perUserLimit: 1 });
+    const rolling = await template({ name: "7天券", type: "NO_THRESHOLD", amount: "3", validDays: 7, totalQuantity: 5 });
+    // edits: name, dates in their mode, quantity up only; bad edits change nothing
+    const e = (await call(EDIT, { id: fixed.id, input: { name: "双11大促券", validTo: later(20), totalQuantity: 3 } }, admin())).data.adminUpdateCouponTemplate;
+    expect(e).toMatchObject({ name: "双11大促券", validDays: null, totalQuantity: 3, active: true });
+    expect(new Date(e.validTo).getTime()).toBeGreaterThan(Date.now() + 19 * 86400_000);
+    for (const [id, input, reason] of [
+      [fixed.id, { totalQuantity: 2 }, "QUANTITY_CAN_ONLY_GROW"],
+      [fixed.id, { validDays: 3 }, undefined],
+      [fixed.id, { validTo: later(-5) }, undefined],
+      [fixed.id, { validFrom: later(30) }, undefined],
+      [rolling.id, { validTo: later(3) }, undefined],
+      [rolling.id, { validDays: 0 }, undefined],
+      [rolling.id, { name: " " }, undefined],
+    ] as const) {
+      const r = await call(EDIT, { id, input }, admin());
+      expect(r.errors?.[0]?.extensions?.code, JSON.stringify(input)).toBe("BAD_USER_INPUT");
+      if (reason) expect(r.errors?.[0]?.extensions?.reason).toBe(reason);
+    }
+    expect((await call(EDIT, { id: "nope", input: { name: "x" } }, admin())).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect((await call(EDIT, { id: rolling.id, input: { name: "x" } }, "a-member")).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await call(EDIT, { id: rolling.id, input: { validDays: 14 } }, admin())).data.adminUpdateCouponTemplate).toMatchObject({ name: "7天券", validDays: 14, totalQuantity: 5 });
+    // the grown quantity can be claimed: 3 members get one each
+    const c = (await claim("keeper", fixed.id)).coupon.id;
+    expect((await claim("k2", fixed.id)).code).toBe("OK");
+    expect((await claim("k3", fixed.id)).code).toBe("OK");
+    expect((await claim("k4", fixed.id)).code).toBe("SOLD_OUT");
+    // deactivated: listed for operators, not for members; no claims, no grants; the issued coupon still prices
+    expect((await call(ACTIVE, { id: rolling.id, a: false }, admin())).data.adminSetCouponTemplateActive).toEqual({ id: rolling.id, active: false });
+    expect((await call(ACTIVE, { id: rolling.id, a: false }, admin())).data.adminSetCouponTemplateActive).toEqual({ id: rolling.id, active: false });
+    expect((await call(LIST, {}, admin())).data.adminCouponTemplates.find((t: { id: string }) => t.id === rolling.id)).toMatchObject({ name: "7天券", active: false, issuedCount: 0, totalQuantity: 5 });
+    expect((await call(`query { couponTemplates { id } }`)).data.couponTemplates.map((t: { id: string }) => t.id)).not.toContain(rolling.id);
+    expect((await claim("late", rolling.id)).code).toBe("NOT_CLAIMABLE");
+    expect((await call(GRANT, { m: "late", t: rolling.id, r: "draw-x" }, INTERNAL)).data.couponGrant.code).toBe("NOT_CLAIMABLE");
+    expect((await call(ACTIVE, { id: fixed.id, a: false }, admin())).data.adminSetCouponTemplateActive.active).toBe(false);
+    const q = await sg.services.pricing.quote({ memberId: "keeper", currency: "CNY", lines: [{ skuId: "s", spuId: "spu-1", unitPrice: "20.00", quantity: 1 }], couponId: c });
+    expect(q.coupon).toEqual({ couponId: c, name: "双11大促券", discount: "5.00" });
+    expect((await call(ACTIVE, { id: fixed.id, a: true }, admin())).data.adminSetCouponTemplateActive.active).toBe(true);
+    // a live lottery activity whose COUPON award grants the template: TEMPLATE_IN_USE, nothing changes
+    const lp = lottery.services.prisma;
+    const strategy = await lp.strategy.create({ data: { name: `wheel-${fixed.id}`, fallbackAwardId: "none" } });
+    await lp.award.create({ data: { strategyId: strategy.id, name: "券", kind: "COUPON", reference: fixed.id, rate: "1.0000" } });
+    const activity = await lp.activity.create({ data: { name: `act-${fixed.id}`, strategyId: strategy.id, state: "ONLINE", startsAt: new Date(Date.now() - 3600_000), endsAt: new Date(Date.now() + 3600_000) } });
+    const inUse = await call(ACTIVE, { id: fixed.id, a: false }, admin());
+    expect(inUse.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", reason: "TEMPLATE_IN_USE" });
+    expect((await sg.services.prisma.couponTemplate.findUniqueOrThrow({ where: { id: fixed.id } })).active).toBe(true);
+    // once the activity is closed it can be deactivated
+    await lp.activity.update({ where: { id: activity.id }, data: { state: "CLOSED" } });
+    expect((await call(ACTIVE, { id: fixed.id, a: false }, admin())).data.adminSetCouponTemplateActive.active).toBe(false);
+    expect((await call(ACTIVE, { id: "nope", a: false }, admin())).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect((await call(ACTIVE, { id: fixed.id, a: false }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+
+  it("deactivation is refused while lottery cannot be asked", async () => {
+    const offline = await createPromotionSubgraph({ config: { ...config, LOTTERY_URL: "http://127.0.0.1:1/graphql" }, databaseUrl: db.url, port: 0, ports: { catalog: scopeCatalog } });
+    try {
+      const t = await template({ name: "离线券", type: "NO_THRESHOLD", amount: "1" });
+      const r = await clientFor(offline.url, config.INTERNAL_SECRET)(`mutation($id: ID!) { adminSetCouponTemplateActive(id: $id, active: false) { active } }`, { id: t.id }, admin());
+      expect(r.errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
+      expect((await sg.services.prisma.couponTemplate.findUniqueOrThrow({ where: { id: t.id } })).active).toBe(true);
+    } finally {
+      await offline.stop();
+    }
   });
 
   it("validity: fixed dates end claims; an expired coupon reads EXPIRED and cannot be locked", async () => {

@@ -1,6 +1,7 @@
-import { asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
+import { couponTemplatesInUse } from "../services/award-coupons.ts";
 
 function pageSize(limit: number | null | undefined): number {
   const n = limit ?? 20;
@@ -29,4 +30,5 @@ export const Query: QueryResolvers = {
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>
     ctx.services.prisma.redEnvelopeGrab.findMany({ where: { memberId: memberId(ctx) }, orderBy: { grabbedAt: "desc" }, take: pageSize(limit) }),
   ),
+  lotteryCouponTemplatesInUse: asInternal((_p, { templateIds }, ctx) => couponTemplatesInUse(ctx.services.prisma, templateIds)),
 };

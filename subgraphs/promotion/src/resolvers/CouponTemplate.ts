@@ -8,4 +8,5 @@ export const CouponTemplate: CouponTemplateResolvers = {
   cap: (t) => (t.cap ? formatAmount(t.cap, t.currency) : null),
   validFrom: (t) => t.validFrom?.toISOString() ?? null,
   validTo: (t) => t.validTo?.toISOString() ?? null,
+  createdAt: (t) => t.createdAt.toISOString(),
 };

@@ -16,6 +16,8 @@ export const Mutation: MutationResolvers = {
     ctx.services.campaigns.create(input, assertPermission(ctx, "promotion:write")),
   ),
   adminEndFullReductionCampaign: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.campaigns.end(id)),
+  adminUpdateCouponTemplate: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.coupons.updateTemplate(id, input)),
+  adminSetCouponTemplateActive: asAdmin("promotion:write", (_p, { id, active }, ctx) => ctx.services.coupons.setActive(id, active)),
   claimCoupon: asMember((_p, { templateId }, ctx) => ctx.services.coupons.claim(memberId(ctx), templateId)),
   adminScheduleCouponIssuance: asAdmin("promotion:write", async (_p, { templateId, memberIds, at }, ctx) => {
     const plan = await ctx.services.coupons.prepareIssuance(templateId, memberIds, at);

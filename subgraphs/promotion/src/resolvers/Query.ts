@@ -8,6 +8,7 @@ export const Query: QueryResolvers = {
     ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.seckill.reservation(reservationId, ctx.identity.id) : null,
   ),
   couponTemplates: (_p, _a, ctx) => ctx.services.coupons.templates(),
+  adminCouponTemplates: asAdmin("promotion:write", (_p, _a, ctx) => ctx.services.coupons.templates(false)),
   myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
   fullReductionCampaigns: (_p, _a, ctx) => ctx.services.campaigns.live(),
   adminFullReductionCampaigns: asAdmin("promotion:write", (_p, { status }, ctx) => ctx.services.campaigns.list(status)),

@@ -6,13 +6,13 @@
  * idempotent per order).
  */
 import { randomUUID } from "node:crypto";
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { couponOff, fromMinor, toMinor, type CouponRule } from "./pricing.ts";
 import type { Logger } from "@mallgraph/platform/log";
 import { parseTime } from "./time.ts";
 import type { Coupon, CouponTemplate, PrismaClient } from "../generated/prisma/client.ts";
-import type { CatalogPort } from "./ports.ts";
+import type { CatalogPort, LotteryPort } from "./ports.ts";
 import { checkScope, type ScopeKind } from "./scopes.ts";
 
 export const CouponCode = {
@@ -46,6 +46,15 @@ export interface CouponTemplateInput {
 
 export type CouponWithTemplate = Coupon & { template: CouponTemplate };
 
+/** What an operator may change on a template: its name, its validity (in the mode it has), more quantity. */
+export interface CouponTemplateUpdate {
+  name?: string | null;
+  validFrom?: string | null;
+  validTo?: string | null;
+  validDays?: number | null;
+  totalQuantity?: number | null;
+}
+
 export interface ClaimOutcome {
   code: string;
   coupon: CouponWithTemplate | null;
@@ -73,7 +82,7 @@ class Refusal extends Error {
 }
 
 export class CouponService {
-  constructor(private readonly d: { prisma: PrismaClient; log: Logger; catalog: CatalogPort }) {}
+  constructor(private readonly d: { prisma: PrismaClient; log: Logger; catalog: CatalogPort; lottery: LotteryPort }) {}
 
   async createTemplate(input: CouponTemplateInput, operatorId: string | null): Promise<CouponTemplate> {
     const name = typeof input.name === "string" ? input.name.trim() : "";
@@ -122,7 +131,62 @@ export class CouponService {
   }
 
   templates(activeOnly = true) {
-    return this.d.prisma.couponTemplate.findMany({ where: activeOnly ? { active: true } : {}, orderBy: { createdAt: "desc" }, take: 200 });
+    return this.d.prisma.couponTemplate.findMany({ where: activeOnly ? { active: true } : {}, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
+  }
+
+  /**
+   * Operators edit a template: name, validity (fixed dates stay fixed dates, validDays stays
+   * validDays; coupons already issued keep theirs), total quantity up only. Bad input changes nothing.
+   */
+  async updateTemplate(id: string, input: CouponTemplateUpdate): Promise<CouponTemplate> {
+    const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: typeof id === "string" ? id : "" } });
+    if (!t) throw notFound("coupon template", id);
+    const data: { name?: string; validFrom?: Date; validTo?: Date; validDays?: number; totalQuantity?: number } = {};
+    if (input.name != null) {
+      const name = input.name.trim();
+      if (!name || name.length > 100) throw badInput("name is required (at most 100 characters)", { field: "name" });
+      data.name = name;
+    }
+    if (t.validDays == null) {
+      if (input.validDays != null) throw badInput("this template has fixed dates: change validFrom / validTo", { field: "validDays" });
+      if (input.validFrom != null || input.validTo != null) {
+        const from = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : t.validFrom!;
+        const to = input.validTo != null ? parseTime(input.validTo, "validTo") : t.validTo!;
+        if (to <= from) throw badInput("validTo must be after validFrom", { field: "validTo" });
+        if (to.getTime() <= Date.now()) throw badInput("validTo must be in the future", { field: "validTo" });
+        Object.assign(data, { validFrom: from, validTo: to });
+      }
+    } else {
+      if (input.validFrom != null || input.validTo != null) throw badInput("this template is valid for validDays after the claim: change validDays", { field: "validFrom" });
+      if (input.validDays != null) {
+        if (!Number.isInteger(input.validDays) || input.validDays < 1 || input.validDays > 3650) throw badInput("validDays must be an integer in 1..3650", { field: "validDays" });
+        data.validDays = input.validDays;
+      }
+    }
+    const qty = input.totalQuantity;
+    if (qty != null) {
+      if (!Number.isInteger(qty) || qty > 100_000_000) throw badInput("totalQuantity must be an integer up to 100,000,000", { field: "totalQuantity" });
+      if (qty < t.totalQuantity) throw badInput(`totalQuantity can only grow (it is ${t.totalQuantity})`, { field: "totalQuantity", reason: "QUANTITY_CAN_ONLY_GROW" });
+      data.totalQuantity = qty;
+    }
+    // conditional on the quantity it has now (it only grows, also under concurrent edits)
+    const r = await this.d.prisma.couponTemplate.updateMany({ where: { id, totalQuantity: { lte: data.totalQuantity ?? t.totalQuantity } }, data });
+    if (!r.count) throw badInput("totalQuantity can only grow", { field: "totalQuantity", reason: "QUANTITY_CAN_ONLY_GROW" });
+    return this.d.prisma.couponTemplate.findUniqueOrThrow({ where: { id } });
+  }
+
+  /**
+   * Activates or deactivates a template. A deactivated one issues no more coupons (claims, grants,
+   * scheduled issuance, NEW_USER); coupons already issued stay usable until they expire. A template
+   * a live lottery award grants cannot be deactivated (TEMPLATE_IN_USE): lottery is asked, and when
+   * it cannot answer the deactivation is refused too.
+   */
+  async setActive(id: string, active: boolean): Promise<CouponTemplate> {
+    const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: typeof id === "string" ? id : "" } });
+    if (!t) throw notFound("coupon template", id);
+    if (!active && t.active && (await this.d.lottery.couponTemplatesInUse([id])).includes(id))
+      throw new AppError(ErrorCode.CONFLICT, "a live lottery award grants this template: change the award or close its activity first", { reason: "TEMPLATE_IN_USE", templateId: id });
+    return this.d.prisma.couponTemplate.update({ where: { id }, data: { active } });
   }
 
   /** A member claims one coupon. NEW_USER templates are issued by couponIssueNewUser only. */

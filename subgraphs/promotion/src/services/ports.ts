@@ -117,3 +117,18 @@ export function orderPort(url: string, secret: string): OrderPort {
     },
   };
 }
+
+export interface LotteryPort {
+  /** lotteryCouponTemplatesInUse: the ids among these that COUPON awards of live activities grant. */
+  couponTemplatesInUse(templateIds: string[]): Promise<string[]>;
+}
+
+export function lotteryPort(url: string, secret: string): LotteryPort {
+  const c = createServiceClient({ url, secret, service: "promotion" });
+  return {
+    async couponTemplatesInUse(templateIds) {
+      if (!templateIds.length) return [];
+      return (await c.request<{ lotteryCouponTemplatesInUse: string[] }>(`query($ids: [ID!]!) { lotteryCouponTemplatesInUse(templateIds: $ids) }`, { ids: templateIds })).lotteryCouponTemplatesInUse;
+    },
+  };
+}
