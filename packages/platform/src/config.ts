@@ -45,6 +45,8 @@ const schema = z.object({
   ORDER_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30 * 60),
   /** Payment time-out of seckill (flash-sale) orders: shorter, their stock goes back to the session. */
   SECKILL_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
+  /** Redis shards a seckill item's stock is split over unless the session names its own (hot SKUs on a Redis Cluster). */
+  SECKILL_STOCK_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
   MAX_QUERY_COST: z.coerce.number().int().positive().default(5000),

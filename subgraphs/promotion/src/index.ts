@@ -30,6 +30,7 @@ export interface PromotionSubgraphOptions {
   ports?: Partial<{ catalog: CatalogPort; order: OrderPort; lottery: LotteryPort }>;
   onlineLeadMs?: number;
   pendingAfterMs?: number;
+  holdAfterMs?: number;
   hooks?: SeckillTestHooks;
 }
 
@@ -49,7 +50,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const hooks: SeckillTestHooks = opts.hooks ?? {};
   const seckill = new SeckillService({
     prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
-    onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs,
+    onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs, holdAfterMs: opts.holdAfterMs, defaultShards: config.SECKILL_STOCK_SHARDS,
   });
   const coupons = new CouponService({ prisma, log, catalog, lottery });
   const campaigns = new CampaignService({ prisma, catalog });

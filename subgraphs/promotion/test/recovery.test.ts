@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "@mallgraph/platform/redis";
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import { startPromotionEnv, waitFor, BUY, RESERVATION, type PromotionEnv } from "./support/env.ts";
+import { seckillSkusKey } from "../src/services/keys.ts";
 
 const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { code order { status } } }`;
 const MARK_PAID = `mutation($o: ID!, $p: ID!) { orderMarkPaid(orderId: $o, paymentId: $p, channel: "SANDBOX") { code } }`;
@@ -106,7 +107,7 @@ describe("seckill recovery and settlement", () => {
     const sid = await env.createSession([{ skuId: sku, stock: 3, perUserLimit: 1 }]);
     expect(await env.stock(sku)).toEqual({ available: 7, reserved: 0, sold: 3 });
     await sk().lifecycle();
-    const skus = sk().keys.seckillSkus();
+    const skus = seckillSkusKey(env.config.REDIS_PREFIX);
     expect(await env.promotion.services.redis.sismember(skus, sku)).toBe(1);
     const x = await buy("x", sid, sku);
     const y = await buy("y", sid, sku);
@@ -122,7 +123,7 @@ describe("seckill recovery and settlement", () => {
     expect(await sk().pollOrdered()).toEqual({ cancelled: 0, paid: 0 });
     expect((await env.call(RESERVATION, { id: x.reservationId }, "x")).data.seckillReservation).toEqual({ id: x.reservationId, status: "CANCELLED", quantity: 1, order: { id: ox!.id } });
     expect(await statusOf(y.reservationId)).toBe("ORDERED");
-    expect(Number(await env.promotion.services.redis.get(sk().keys.stock(sid, sku)))).toBe(2);
+    expect(await sk().remaining(sid, sku)).toBe(2);
     // x may buy again (limit given back)
     const x2 = await buy("x", sid, sku);
     expect(x2.code).toBe("OK");

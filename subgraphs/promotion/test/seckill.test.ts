@@ -115,7 +115,7 @@ describe("seckill", () => {
       expect(codes.filter((c) => c === "SOLD_OUT").length).toBe(1900);
       const rids = results.flatMap((r) => (r.data?.seckillBuy.code === "OK" ? [r.data.seckillBuy.reservationId as string] : []));
       expect(new Set(rids).size).toBe(100);
-      await waitFor(async () => (await seckillOrders(rids)) === 100 && (await env.promotion.services.redis.zcard(sk().keys.pending())) === 0, "100 seckill orders");
+      await waitFor(async () => (await seckillOrders(rids)) === 100 && (await sk().pendingCount()) === 0, "100 seckill orders");
       expect(await seckillOrders(rids)).toBe(100);
       const orders = await env.order.services.prisma.order.findMany({ where: { seckillReservationId: { in: rids } }, include: { items: true } });
       expect(new Set(orders.map((o) => o.buyerId)).size).toBe(100);
@@ -157,7 +157,7 @@ describe("seckill", () => {
     expect((await buy("twice", sid, sku, 1, "same-key")).data.seckillBuy).toEqual({ code: "DUPLICATE", reservationId: ok[0]!.data.seckillBuy.reservationId });
     // another member may use the same key string
     expect((await buy("other", sid, sku, 1, "same-key")).data.seckillBuy.code).toBe("OK");
-    const remaining = Number(await env.promotion.services.redis.get(sk().keys.stock(sid, sku)));
+    const remaining = await sk().remaining(sid, sku);
     expect(remaining).toBe(100 - 3 - 3 - 1 - 1);
     expect(await sk().bought(sid, sku, "greedy")).toBe(3);
   });

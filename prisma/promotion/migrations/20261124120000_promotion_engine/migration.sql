@@ -5,7 +5,8 @@ ALTER TYPE "SeckillSessionStatus" ADD VALUE 'CANCELLED';
 ALTER TABLE "CouponTemplate" ADD COLUMN     "updatedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;
 
 -- AlterTable
-ALTER TABLE "SeckillItem" ADD COLUMN     "shards" INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE "SeckillItem" ADD COLUMN     "shards" INTEGER NOT NULL DEFAULT 1,
+ADD COLUMN     "slot" SERIAL NOT NULL;
 
 -- AlterTable
 ALTER TABLE "SeckillSession" ADD COLUMN     "cancelledAt" TIMESTAMP(3);
@@ -30,6 +31,9 @@ CREATE TABLE "FullReductionCampaign" (
 
 -- CreateIndex
 CREATE INDEX "FullReductionCampaign_currency_endsAt_idx" ON "FullReductionCampaign"("currency", "endsAt");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "SeckillItem_slot_key" ON "SeckillItem"("slot");
 
 -- A campaign's tiers are validated by the service; the store keeps at least one.
 ALTER TABLE "FullReductionCampaign" ADD CONSTRAINT "FullReductionCampaign_tiers_check" CHECK (jsonb_typeof("tiers") = 'array' AND jsonb_array_length("tiers") BETWEEN 1 AND 10);

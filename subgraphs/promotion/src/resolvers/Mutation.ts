@@ -6,6 +6,8 @@ export const Mutation: MutationResolvers = {
   adminCreateSeckillSession: asAdmin("promotion:write", (_p, { input }, ctx) =>
     ctx.services.seckill.createSession(input, assertPermission(ctx, "promotion:write")),
   ),
+  adminUpdateSeckillSession: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.seckill.updateSession(id, input)),
+  adminCancelSeckillSession: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.seckill.cancelSession(id)),
   seckillBuy: asMember((_p, { sessionId, skuId, quantity, idempotencyKey }, ctx) =>
     ctx.services.seckill.buy(memberId(ctx), sessionId, skuId, quantity, idempotencyKey),
   ),

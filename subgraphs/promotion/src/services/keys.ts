@@ -1,35 +1,69 @@
 /**
- * Redis keys of the seckill engine, all under the `{promotion}` hash tag (one Redis Cluster slot,
- * so one Lua script may touch a session's keys together):
- * - sk:session:<sid>            hash {status, startsMs, endsMs}
- * - sk:item:<sid>:<sku>         hash {limit, price, currency}
- * - sk:stock:<sid>:<sku>        stock counter
- * - sk:bought:<sid>:<sku>       hash buyerId → quantity held by live reservations (per-user limit)
- * - sk:idem:<buyer>:<key>       idempotency key → reservationId (expires)
- * - sk:res:<rid>                the reservation (source of truth) {id, sessionId, skuId, buyerId,
- *                               quantity, unitPrice, currency, status, createdMs, orderId, settled}
- * - sk:pending                  zset of PENDING reservations (sweeper)
- * - sk:ordered                  zset of ORDERED, unsettled reservations (order status poll)
- * - sk:open:<sid>               count of unsettled reservations of a session
- * - sk:returned:<sid>:<sku>     unsold quantity parked for catalog's inventoryReturn
- * - seckill-skus                set of SKUs in online sessions (the cart and order refuse them)
+ * Redis keys of the seckill engine (docs/decisions/0010-seckill-stock-shards.md). The stock of one
+ * item (session + SKU) is split over N shards; each shard has its own hash tag
+ * `{seckill:<session>:<sku>:<shard>}`, so the keys of one script call share a Redis Cluster slot and
+ * the shards of a hot SKU spread over the cluster. Per shard:
+ * - meta                  hash {status, startsMs, endsMs, limit, price, currency, shards, sessionId, skuId, shard}
+ * - stock                 stock counter of the shard
+ * - bought                hash buyerId → quantity held by live reservations of buyers whose home is this shard
+ * - idem:<buyer>:<key>    idempotency key → reservationId (expires)
+ * - res:<uuid>            a reservation of a buyer homed here (source of truth) {id, sessionId, skuId,
+ *                         buyerId, quantity, unitPrice, currency, status, createdMs, home, stockShard,
+ *                         idemKey, orderId, settled}
+ * - pending / ordered     zsets of PENDING / ORDERED-unsettled reservations (sweeper, order status poll)
+ * - holds                 zset of HOLD reservations (home sold out, stock being taken from another shard)
+ * - takes / takesAt       hash + zset: stock this shard gave to reservations homed elsewhere, not yet settled
+ * - open                  count of unsettled reservations homed here (the shard closes at 0)
+ * - returned              unsold quantity parked for catalog's inventoryReturn
+ * And `{promotion}:seckill-skus`: SKUs in online sessions (cart and order refuse them; not used by scripts).
  */
 import { keyFor } from "@mallgraph/platform/redis";
 
-export function seckillKeys(prefix: string) {
-  const k = keyFor(prefix, "promotion");
+export function shardKeys(prefix: string, sessionId: string, skuId: string, shard: number) {
+  const base = `${prefix}:promotion:{seckill:${sessionId}:${skuId}:${shard}}`;
+  const key = (...parts: string[]) => `${base}:${parts.join(":")}`;
   return {
-    session: (sid: string) => k("sk", "session", sid),
-    item: (sid: string, sku: string) => k("sk", "item", sid, sku),
-    stock: (sid: string, sku: string) => k("sk", "stock", sid, sku),
-    bought: (sid: string, sku: string) => k("sk", "bought", sid, sku),
-    idem: (buyer: string, key: string) => k("sk", "idem", buyer, key),
-    reservation: (rid: string) => k("sk", "res", rid),
-    pending: () => k("sk", "pending"),
-    ordered: () => k("sk", "ordered"),
-    open: (sid: string) => k("sk", "open", sid),
-    returned: (sid: string, sku: string) => k("sk", "returned", sid, sku),
-    seckillSkus: () => k("seckill-skus"),
+    meta: key("meta"),
+    stock: key("stock"),
+    bought: key("bought"),
+    idem: (buyer: string, idemKey: string) => key("idem", buyer, idemKey),
+    reservation: (uuid: string) => key("res", uuid),
+    pending: key("pending"),
+    ordered: key("ordered"),
+    holds: key("holds"),
+    takes: key("takes"),
+    takesAt: key("takesAt"),
+    open: key("open"),
+    returned: key("returned"),
   };
 }
-export type SeckillKeys = ReturnType<typeof seckillKeys>;
+export type ShardKeys = ReturnType<typeof shardKeys>;
+
+export function seckillSkusKey(prefix: string): string {
+  return keyFor(prefix, "promotion")("seckill-skus");
+}
+
+/** The home shard of a buyer (FNV-1a of the buyer id): their per-user limit and idempotency records live there. */
+export function homeShard(buyerId: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < buyerId.length; i++) {
+    h ^= buyerId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return shards <= 1 ? 0 : h % shards;
+}
+
+/** Stock `total` split over `shards`: the first (total mod shards) shards get one more. */
+export function splitStock(total: number, shards: number): number[] {
+  return Array.from({ length: shards }, (_, i) => Math.floor(total / shards) + (i < total % shards ? 1 : 0));
+}
+
+/** Reservation ids carry their item's slot and home shard: `<slot>.<shard>.<uuid>`. */
+export function reservationId(slot: number, shard: number, uuid: string): string {
+  return `${slot}.${shard}.${uuid}`;
+}
+
+export function parseReservationId(rid: string): { slot: number; shard: number; uuid: string } | null {
+  const m = typeof rid === "string" ? /^(\d{1,12})\.(\d{1,2})\.([0-9a-f-]{36})$/.exec(rid) : null;
+  return m ? { slot: Number(m[1]), shard: Number(m[2]), uuid: m[3]! } : null;
+}

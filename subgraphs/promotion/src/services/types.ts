@@ -8,6 +8,7 @@ export interface ItemView {
   stock: number;
   remaining: number;
   perUserLimit: number;
+  shards: number;
 }
 
 export interface SessionView {
@@ -32,6 +33,8 @@ export interface ReservationView {
   currency: string;
   orderId: string | null;
   createdMs: number;
+  /** Its home shard was sold out and stock is being taken from another (shown as PENDING). */
+  holding?: boolean;
 }
 
 export interface SeckillItemInput {
@@ -39,6 +42,15 @@ export interface SeckillItemInput {
   seckillPrice: string;
   stock: number;
   perUserLimit: number;
+  /** Redis shards of this item's stock (default SECKILL_STOCK_SHARDS; at most the stock). */
+  shards?: number | null;
+}
+
+export interface SeckillSessionUpdate {
+  title?: string | null;
+  startsAt?: string | null;
+  endsAt?: string | null;
+  items?: Array<{ skuId: string; seckillPrice?: string | null; perUserLimit?: number | null }> | null;
 }
 
 export interface SeckillSessionInput {

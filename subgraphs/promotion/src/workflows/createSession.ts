@@ -20,7 +20,7 @@ export interface CreateSessionState {
   startsAt: Date;
   endsAt: Date;
   createdBy: string | null;
-  items: Array<{ skuId: string; title: string; seckillPrice: string; currency: string; stock: number; perUserLimit: number }>;
+  items: Array<{ skuId: string; title: string; seckillPrice: string; currency: string; stock: number; perUserLimit: number; shards: number }>;
 }
 
 export interface CreateSessionDeps {
@@ -66,7 +66,7 @@ export function createSessionSteps(deps: CreateSessionDeps): Step<CreateSessionS
             startsAt: s.startsAt,
             endsAt: s.endsAt,
             createdBy: s.createdBy,
-            items: { create: s.items.map((i) => ({ skuId: i.skuId, title: i.title, seckillPrice: i.seckillPrice, currency: i.currency, stock: i.stock, perUserLimit: i.perUserLimit })) },
+            items: { create: s.items.map((i) => ({ skuId: i.skuId, title: i.title, seckillPrice: i.seckillPrice, currency: i.currency, stock: i.stock, perUserLimit: i.perUserLimit, shards: i.shards })) },
           },
         });
       },

@@ -46,7 +46,7 @@ export interface PromotionEnv {
   newCategories(name: string): Promise<{ root: string; mid: string; leaf: string }>;
   stock(skuId: string): Promise<{ available: number; reserved: number; sold: number }>;
   /** Creates a session through the API (admin) and returns its id. */
-  createSession(items: Array<{ skuId: string; seckillPrice?: string; stock: number; perUserLimit: number }>, opts?: { startsAt?: Date; endsAt?: Date }): Promise<string>;
+  createSession(items: Array<{ skuId: string; seckillPrice?: string; stock: number; perUserLimit: number; shards?: number }>, opts?: { startsAt?: Date; endsAt?: Date }): Promise<string>;
   startWorkers(opts?: PromotionWorkerOptions): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }

@@ -1,10 +1,10 @@
--- settleReservation: moves one reservation on, atomically with its stock bookkeeping.
--- KEYS[1] reservation hash  KEYS[2] pending zset  KEYS[3] ordered zset  KEYS[4] open counter of the session
--- KEYS[5] stock counter of the item  KEYS[6] bought hash of the item
+-- settleReservation: moves one reservation on, on its home shard, atomically with its stock bookkeeping.
+-- KEYS[1] reservation hash  KEYS[2] pending zset  KEYS[3] ordered zset  KEYS[4] open counter
+-- KEYS[5] stock counter of the home shard  KEYS[6] bought hash of the home shard
 -- ARGV[1] action: ORDERED | FAILED | CANCELLED | PAID   ARGV[2] orderId (ORDERED) or order status (PAID)
 -- ARGV[3] now (ms)  ARGV[4] retention of settled reservations (s)
 -- ORDERED:   PENDING -> ORDERED (orderId recorded; watched in the ordered zset until paid or cancelled)
--- FAILED:    PENDING -> FAILED, stock and the buyer's limit go back
+-- FAILED:    PENDING -> FAILED, stock (to the home shard, wherever it was taken) and the buyer's limit go back
 -- CANCELLED: ORDERED -> CANCELLED (order cancelled / timed out), stock and the buyer's limit go back
 -- PAID:      ORDERED stays ORDERED but is settled (no longer watched; its stock is sold)
 -- A settled reservation (FAILED, CANCELLED, PAID) expires after ARGV[4] seconds (its order lives on in order).

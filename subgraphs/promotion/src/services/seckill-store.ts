@@ -1,0 +1,153 @@
+/**
+ * What the seckill use cases share: their dependencies, the items' shard layout (memoized: an item's
+ * slot and shard count never change), the Redis keys of a shard and the Lua scripts
+ * (docs/decisions/0010-seckill-stock-shards.md).
+ */
+import type { Redis } from "ioredis";
+import type { Queue } from "bullmq";
+import { defineLua } from "@mallgraph/platform/redis";
+import type { Logger } from "@mallgraph/platform/log";
+import type { WorkflowHooks } from "@mallgraph/platform/workflow";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import { parseReservationId, shardKeys, type ShardKeys } from "./keys.ts";
+import type { CatalogPort, OrderPort } from "./ports.ts";
+import type { ReservationStatus, ReservationView } from "./types.ts";
+
+export const MAX_ITEMS = 50;
+export const MAX_STOCK = 1_000_000;
+export const MAX_BUY_QUANTITY = 999;
+export const MAX_SHARDS = 64;
+/** Settled reservations stay readable (seckillReservation) this long. */
+export const SETTLED_RETENTION_SECONDS = 30 * 24 * 3600;
+export const RESERVATION_TOPIC = "seckillReservationChanged";
+export const SeckillJob = { createOrder: "create-order", tick: "tick" } as const;
+
+export interface SeckillTestHooks {
+  createSession?: WorkflowHooks;
+  /** Runs in the create-order job after order answered, before the reservation is marked (crash injection). */
+  afterOrderCreated?(reservationId: string): void | Promise<void>;
+  /** Runs in a buy whose home shard was sold out, right after the home recorded the HOLD (crash injection). */
+  afterHold?(reservationId: string): void | Promise<void>;
+  /** Runs in a buy whose home shard was sold out, after another shard gave stock and before the home confirms (crash injection). */
+  afterTake?(reservationId: string, shard: number): void | Promise<void>;
+}
+
+export interface SeckillDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  prefix: string;
+  catalog: CatalogPort;
+  order: OrderPort;
+  /** Queue of the `create-order` jobs. */
+  orders: Queue;
+  log: Logger;
+  /** Shards of an item whose session names none (config SECKILL_STOCK_SHARDS, default 1). */
+  defaultShards?: number;
+  /** Sessions starting within this time are brought online (default 60 s). */
+  onlineLeadMs?: number;
+  /** The sweeper re-runs reservations PENDING for longer than this (default 15 s). */
+  pendingAfterMs?: number;
+  /** A HOLD (or an unsettled take) older than this is resolved by the sweeper (default 10 s). */
+  holdAfterMs?: number;
+  idempotencyTtlSeconds?: number;
+  hooks?: SeckillTestHooks;
+}
+
+/** One item's place in Redis. */
+export interface ItemRef {
+  sessionId: string;
+  skuId: string;
+  slot: number;
+  shards: number;
+}
+
+type Lua = (...args: Array<string | number>) => Promise<any>;
+
+export class SeckillStore {
+  private readonly bySku = new Map<string, ItemRef>();
+  private readonly bySlot = new Map<number, ItemRef>();
+  readonly lua: Record<"buy" | "take" | "resolveHold" | "settleTake" | "arm" | "close" | "settle", Lua>;
+
+  constructor(readonly d: SeckillDeps) {
+    const def = (name: string, file: string, keys: number) => defineLua(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys) as Lua;
+    this.lua = {
+      buy: def("promotionBuySeckill", "buySeckill-shard.lua", 8),
+      take: def("promotionTakeStock", "takeStock-shard.lua", 4),
+      resolveHold: def("promotionResolveHold", "resolveHold-shard.lua", 6),
+      settleTake: def("promotionSettleTake", "settleTake-shard.lua", 3),
+      arm: def("promotionArmShard", "armShard-shard.lua", 2),
+      close: def("promotionCloseStock", "closeStock-shard.lua", 5),
+      settle: def("promotionSettleReservation", "settleReservation-shard.lua", 6),
+    };
+  }
+
+  keys(ref: Pick<ItemRef, "sessionId" | "skuId">, shard: number): ShardKeys {
+    return shardKeys(this.d.prefix, ref.sessionId, ref.skuId, shard);
+  }
+
+  remember(row: { sessionId: string; skuId: string; slot: number; shards: number }): ItemRef {
+    const ref = { sessionId: row.sessionId, skuId: row.skuId, slot: row.slot, shards: row.shards };
+    this.bySku.set(`${ref.sessionId}\n${ref.skuId}`, ref);
+    this.bySlot.set(ref.slot, ref);
+    return ref;
+  }
+
+  /** The item's layout (one database read per item and process). */
+  async item(sessionId: string, skuId: string): Promise<ItemRef | null> {
+    const hit = this.bySku.get(`${sessionId}\n${skuId}`);
+    if (hit) return hit;
+    const row = await this.d.prisma.seckillItem.findUnique({ where: { sessionId_skuId: { sessionId, skuId } }, select: { sessionId: true, skuId: true, slot: true, shards: true } });
+    return row ? this.remember(row) : null;
+  }
+
+  async itemBySlot(slot: number): Promise<ItemRef | null> {
+    const hit = this.bySlot.get(slot);
+    if (hit) return hit;
+    const row = await this.d.prisma.seckillItem.findUnique({ where: { slot }, select: { sessionId: true, skuId: true, slot: true, shards: true } });
+    return row ? this.remember(row) : null;
+  }
+
+  /** Where a reservation lives: its item, its home shard and the key of its hash. */
+  async locate(rid: string): Promise<{ ref: ItemRef; home: number; uuid: string; k: ShardKeys } | null> {
+    const p = parseReservationId(rid);
+    const ref = p && (await this.itemBySlot(p.slot));
+    if (!p || !ref || p.shard >= ref.shards) return null;
+    return { ref, home: p.shard, uuid: p.uuid, k: this.keys(ref, p.shard) };
+  }
+
+  async readReservation(rid: string): Promise<ReservationView | null> {
+    const at = await this.locate(rid);
+    if (!at) return null;
+    const h = await this.d.redis.hgetall(at.k.reservation(at.uuid));
+    if (!h.id) return null;
+    return {
+      id: h.id,
+      // a HOLD is a buy still looking for stock on another shard: PENDING to the buyer
+      status: (h.status === "HOLD" ? "PENDING" : h.status) as ReservationStatus,
+      sessionId: h.sessionId!,
+      skuId: h.skuId!,
+      buyerId: h.buyerId!,
+      quantity: Number(h.quantity),
+      unitPrice: h.unitPrice!,
+      currency: h.currency!,
+      orderId: h.orderId || null,
+      createdMs: Number(h.createdMs),
+      holding: h.status === "HOLD",
+    };
+  }
+
+  /** Items of sessions whose Redis state is still live (online, or ended / cancelled with stock not yet returned). */
+  async watched(): Promise<ItemRef[]> {
+    const rows = await this.d.prisma.seckillItem.findMany({
+      where: { session: { status: { in: ["ONLINE", "ENDED", "CANCELLED"] }, stockReturnedAt: null } },
+      select: { sessionId: true, skuId: true, slot: true, shards: true },
+    });
+    return rows.map((r) => this.remember(r));
+  }
+
+  /** Stock left of an item: the sum of its shards' counters. */
+  async remaining(ref: ItemRef): Promise<number> {
+    const values = await Promise.all(Array.from({ length: ref.shards }, (_, n) => this.d.redis.get(this.keys(ref, n).stock)));
+    return values.reduce((sum, v) => sum + Math.max(0, Number(v ?? 0)), 0);
+  }
+}
