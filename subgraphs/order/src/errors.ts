@@ -14,6 +14,7 @@ export const OrderCode = {
   INVALID_STATE: "INVALID_STATE",
   ALREADY_REQUESTED: "ALREADY_REQUESTED",
   INVALID_AMOUNT: "INVALID_AMOUNT",
+  NOTHING_TO_REFUND: "NOTHING_TO_REFUND",
 } as const;
 export type OrderCode = (typeof OrderCode)[keyof typeof OrderCode];
 
@@ -22,7 +23,7 @@ export const ORDER_MESSAGES: Record<string, string> = {
   NOT_FOUND: "no such SKU or order",
   OFF_SHELF: "the product is off the shelf",
   SECKILL_NOT_ALLOWED: "flash-sale (seckill) items are bought through their seckill session",
-  BAD_QUANTITY: "quantity must be between 1 and 999",
+  BAD_QUANTITY: "quantity out of range",
   EMPTY_CART: "no checked lines in the cart",
   ADDRESS_NOT_FOUND: "no such address for this member",
   MIXED_CURRENCY: "all items of one order must share a currency",
@@ -31,6 +32,7 @@ export const ORDER_MESSAGES: Record<string, string> = {
   INVALID_STATE: "the order's status does not allow this",
   ALREADY_REQUESTED: "an after-sales request of this order is already open",
   INVALID_AMOUNT: "the amount exceeds what can be refunded",
+  NOTHING_TO_REFUND: "every unit asked for is already under an after-sales request",
 };
 
 export const message = (code: string): string | null => (code === OrderCode.OK ? null : ORDER_MESSAGES[code] ?? code);

@@ -199,6 +199,74 @@ describe("order lifecycle", () => {
     expect(hist.map((h) => h.to)).toEqual(["PENDING_PAYMENT", "PAID", "REFUNDING", "REFUNDED"]);
   });
 
+  it("after-sales per line: each refund is exactly those units' share of what the line cost; partial refunds add up to the payable, never more", async () => {
+    env.catalog.put({ id: "cup", title: "Cup", price: "3.33", available: START });
+    const day = 24 * 3600_000;
+    const promo = env.promotion.services;
+    const camp = await promo.campaigns.create({ name: "满40减7", currency: "CNY", tiers: [{ threshold: "40", amount: "7" }], startsAt: new Date(Date.now() - day).toISOString(), endsAt: new Date(Date.now() + day).toISOString() }, null);
+    let orderId: string;
+    try {
+      const placed = await env.call(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { code order { id payable items { skuId payable } } } }`, { input: { addressId, items: [{ skuId: "tea", quantity: 3 }, { skuId: "cup", quantity: 1 }] } }, buyer);
+      // 37.50 + 3.33 = 40.83 − 7.00: tea 37.50 − 6.43 = 31.07, cup 3.33 − 0.57 = 2.76 (largest remainder)
+      expect(placed.data.placeOrder.order.payable).toBe("33.83");
+      expect(Object.fromEntries(placed.data.placeOrder.order.items.map((i: any) => [i.skuId, i.payable]))).toEqual({ tea: "31.07", cup: "2.76" });
+      orderId = placed.data.placeOrder.order.id;
+    } finally {
+      await promo.campaigns.end(camp.id);
+    }
+    await pay(orderId);
+    const REQ = `mutation($o: ID!, $lines: [AfterSaleLineInput!]) { requestAfterSale(orderId: $o, type: REFUND, reason: "part", lines: $lines) { code message afterSale { id amount status lines { skuId quantity amount } } } }`;
+    const REVIEW = `mutation($id: ID!, $a: Boolean!) { adminReviewAfterSale(id: $id, approve: $a) { code afterSale { status order { status } } } }`;
+    const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!, $ref: String) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a, reference: $ref) { code status } }`;
+    const request = async (lines: unknown) => (await env.call(REQ, { o: orderId, lines }, buyer)).data.requestAfterSale;
+    // one tea of three: ⌊31.07 / 3⌋ = 10.35
+    const first = await request([{ skuId: "tea", quantity: 1 }]);
+    expect(first).toMatchObject({ code: "OK", afterSale: { amount: "10.35", status: "REQUESTED", lines: [{ skuId: "tea", quantity: 1, amount: "10.35" }] } });
+    expect((await request([{ skuId: "cup", quantity: 1 }])).code).toBe("ALREADY_REQUESTED");
+    // approved: the order stays PAID (not every unit is refunded); payment refunds the request's amount
+    expect((await env.call(REVIEW, { id: first.afterSale.id, a: true }, admin())).data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "APPROVED", order: { status: "PAID" } } });
+    await waitFor(async () => env.payment.refunds.find((r) => r.reference === first.afterSale.id), "the refund asked of payment");
+    expect(env.payment.refunds.find((r) => r.reference === first.afterSale.id)).toMatchObject({ orderId, amount: "10.35" });
+    expect((await env.call(REFUNDED, { o: orderId, r: "rf-line-1", a: "10.35", ref: `order:${first.afterSale.id}` }, internal("payment"))).data.orderMarkRefunded).toEqual({ code: "OK", status: "PAID" });
+    expect((await env.order.services.prisma.afterSale.findUniqueOrThrow({ where: { id: first.afterSale.id } })).status).toBe("COMPLETED");
+    // bad lines refuse and write nothing
+    expect((await request([{ skuId: "tea", quantity: 3 }])).code).toBe("BAD_QUANTITY");
+    expect((await request([{ skuId: "milk", quantity: 1 }])).code).toBe("NOT_FOUND");
+    expect((await request([{ skuId: "tea", quantity: 0 }])).code).toBe("NOTHING_TO_REFUND");
+    expect((await request([{ skuId: "tea", quantity: -1 }])).code).toBe("BAD_QUANTITY");
+    // a rejected request gives its units back
+    const second = await request([{ skuId: "tea", quantity: 1 }, { skuId: "cup", quantity: 1 }]);
+    expect(second.afterSale.lines).toEqual([{ skuId: "cup", quantity: 1, amount: "2.76" }, { skuId: "tea", quantity: 1, amount: "10.36" }]); // ⌊31.07 × 2/3⌋ − 10.35
+    expect((await env.call(REVIEW, { id: second.afterSale.id, a: false }, admin())).data.adminReviewAfterSale.afterSale.status).toBe("REJECTED");
+    // everything left: 2 teas (31.07 − 10.35 = 20.72) and the cup (2.76) → REFUNDING → REFUNDED, exactly the payable in total
+    const rest = await request(null);
+    expect(rest.afterSale).toMatchObject({ amount: "23.48", lines: [{ skuId: "cup", quantity: 1, amount: "2.76" }, { skuId: "tea", quantity: 2, amount: "20.72" }] });
+    expect((await env.call(REVIEW, { id: rest.afterSale.id, a: true }, admin())).data.adminReviewAfterSale.afterSale.order.status).toBe("REFUNDING");
+    expect((await env.call(REFUNDED, { o: orderId, r: "rf-line-2", a: "23.48", ref: `order:${rest.afterSale.id}` }, internal("payment"))).data.orderMarkRefunded).toEqual({ code: "OK", status: "REFUNDED" });
+    const o = await env.order.services.prisma.order.findUniqueOrThrow({ where: { id: orderId }, include: { items: true } });
+    expect(o.refundedAmount.toFixed(2)).toBe("33.83");
+    expect(o.items.map((i) => [i.skuId, i.afterSaleQuantity, i.afterSaleAmount.toFixed(2)]).sort()).toEqual([["cup", 1, "2.76"], ["tea", 3, "31.07"]]);
+    expect((await env.order.services.prisma.afterSale.findUniqueOrThrow({ where: { id: rest.afterSale.id } })).status).toBe("COMPLETED");
+    expect((await request(null)).code).toBe("INVALID_STATE");
+  });
+
+  it("a line refunded unit by unit returns exactly its payable (largest remainder of the cumulative shares)", async () => {
+    const { lineShare } = await import("../src/services/after-sales.ts");
+    for (const [payable, quantity] of [["31.07", 3], ["0.01", 3], ["100.00", 7], ["9.99", 4]] as const) {
+      let k = 0;
+      let sum = "0";
+      const parts: string[] = [];
+      for (let n = 0; n < quantity; n++) {
+        const share = lineShare({ payable, quantity, afterSaleQuantity: k, afterSaleAmount: sum }, 1, "CNY");
+        parts.push(share.toFixed(2));
+        k += 1;
+        sum = share.plus(sum).toFixed(2);
+      }
+      expect(sum, `${payable} × ${quantity}`).toBe(payable);
+      expect(parts.every((p) => Number(p) >= 0)).toBe(true);
+    }
+  });
+
   it("adminOrders (and order(id)) serve every buyer's orders to operators with order:read only", async () => {
     const o = await newOrder(1);
     const Q = `query($b: ID) { adminOrders(buyerId: $b, first: 5) { nodes { id buyerId } pageInfo { hasNextPage } } }`;

@@ -14,7 +14,7 @@ const typeDefs = /* GraphQL */ `
   type Query { orderForPayment(id: ID!): OrderPaymentInfo }
   type Mutation {
     orderMarkPaid(orderId: ID!, paymentId: ID!, channel: String!): OrderTransitionResult!
-    orderMarkRefunded(orderId: ID!, refundId: ID!, amount: String!): OrderTransitionResult!
+    orderMarkRefunded(orderId: ID!, refundId: ID!, amount: String!, reference: String): OrderTransitionResult!
     walletFreeze(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
     walletUnfreeze(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
     walletCaptureFrozen(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
@@ -36,7 +36,7 @@ export interface FakeOrder {
 export interface FakeState {
   orders: Map<string, FakeOrder>;
   markPaidCalls: Array<{ orderId: string; paymentId: string; channel: string }>;
-  markRefundedCalls: Array<{ orderId: string; refundId: string; amount: string }>;
+  markRefundedCalls: Array<{ orderId: string; refundId: string; amount: string; reference?: string }>;
   wallets: Map<string, { balance: Decimal; frozen: Decimal }>;
   walletCalls: Array<{ op: string; memberId: string; amount: string; reference: string }>;
   captured: Decimal;
@@ -94,7 +94,7 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
           o.paidBy = a.paymentId;
           return { code: "OK", status: "PAID" };
         }),
-        orderMarkRefunded: asInternal((_p: unknown, a: { orderId: string; refundId: string; amount: string }) => {
+        orderMarkRefunded: asInternal((_p: unknown, a: { orderId: string; refundId: string; amount: string; reference?: string }) => {
           state.markRefundedCalls.push(a);
           const o = state.orders.get(a.orderId)!;
           o.status = "REFUNDED";

@@ -294,6 +294,8 @@ describe("refunds", () => {
     await until(notifyQueueIdle, "notify queue drained");
     const calls = state.markRefundedCalls.filter((c) => c.orderId === orderId);
     expect(new Set(calls.map((c) => c.refundId))).toEqual(new Set(refunds.map((r) => r.id)));
+    // with each refund's reference (an after-sale's refund names it: the order completes that request)
+    expect(new Set(calls.map((c) => c.reference))).toEqual(new Set(refunds.map((r) => r.reference)));
     expect(calls.reduce((s, c) => s.plus(c.amount), new Decimal(0)).toFixed(2)).toBe("88.50");
     expect(refunds.reduce((s, r) => s.plus(r.amount.toString()), new Decimal(0)).toFixed(2)).toBe("88.50");
     expect((await sg.services.sandbox.trade((await paymentRow(paymentId)).checkoutRef))!.refundedAmount.toString()).toBe("88.5");

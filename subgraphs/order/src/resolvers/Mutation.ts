@@ -5,7 +5,7 @@ export const Mutation: MutationResolvers = {
   placeOrder: asMember((_p, { input }, ctx) => ctx.services.orders.placeOrder(memberId(ctx), input)),
   cancelOrder: asMember((_p, { id }, ctx) => ctx.services.orders.cancel(id, memberId(ctx))),
   confirmReceipt: asMember((_p, { id }, ctx) => ctx.services.orders.confirmReceipt(id, memberId(ctx))),
-  requestAfterSale: asMember((_p, { orderId, type, reason }, ctx) => ctx.services.orders.requestAfterSale(orderId, memberId(ctx), type, reason)),
+  requestAfterSale: asMember((_p, { orderId, type, reason, lines }, ctx) => ctx.services.orders.requestAfterSale(orderId, memberId(ctx), type, reason, lines)),
   adminShipOrder: asAdmin("order:write", (_p, { orderId, carrier, trackingNo }, ctx) =>
     ctx.services.orders.ship(orderId, carrier, trackingNo, assertPermission(ctx, "order:write")),
   ),
@@ -15,5 +15,5 @@ export const Mutation: MutationResolvers = {
   ),
   orderMarkPaid: asInternal((_p, { orderId, paymentId, channel }, ctx) => ctx.services.orders.markPaid(orderId, paymentId, channel)),
   orderCreateSeckill: asInternal((_p, a, ctx) => ctx.services.orders.createSeckill(a)),
-  orderMarkRefunded: asInternal((_p, { orderId, refundId, amount }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount)),
+  orderMarkRefunded: asInternal((_p, { orderId, refundId, amount, reference }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount, reference)),
 };

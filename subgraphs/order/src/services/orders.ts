@@ -9,7 +9,7 @@
  * with the mechanics they share in transitions.ts (status changes), follow-ups.ts (jobs) and
  * shared.ts (dependencies, limits).
  */
-import { AfterSales } from "./after-sales.ts";
+import { AfterSales, type AfterSaleLineInput } from "./after-sales.ts";
 import { OrderFollowUps } from "./follow-ups.ts";
 import { OrderLifecycle } from "./lifecycle.ts";
 import type { OrderStatus } from "./orderStateMachine.ts";
@@ -53,6 +53,7 @@ export class OrderService {
   history(orderId: string) { return this.reads.history(orderId); }
   shipment(orderId: string) { return this.reads.shipment(orderId); }
   afterSales(orderId: string) { return this.reads.afterSales(orderId); }
+  afterSaleLines(afterSaleId: string) { return this.reads.afterSaleLines(afterSaleId); }
   listAfterSales(status: string | null | undefined, first?: number) { return this.reads.listAfterSales(status, first); }
   statusEvent(orderId: string, eventId: string, viewerId: string | undefined) { return this.reads.statusEvent(orderId, eventId, viewerId); }
   forPayment(id: string) { return this.reads.forPayment(id); }
@@ -68,9 +69,9 @@ export class OrderService {
   confirmReceipt(orderId: string, buyerId: string) { return this.lifecycle.confirmReceipt(orderId, buyerId); }
 
   // after-sales and refunds
-  requestAfterSale(orderId: string, buyerId: string, type: "RETURN" | "REFUND", reason: string) { return this.afterSale.requestAfterSale(orderId, buyerId, type, reason); }
+  requestAfterSale(orderId: string, buyerId: string, type: "RETURN" | "REFUND", reason: string, lines?: AfterSaleLineInput[] | null) { return this.afterSale.requestAfterSale(orderId, buyerId, type, reason, lines); }
   reviewAfterSale(id: string, approve: boolean, note: string | null | undefined, actor: string) { return this.afterSale.reviewAfterSale(id, approve, note, actor); }
-  markRefunded(orderId: string, refundId: string, amount: string) { return this.afterSale.markRefunded(orderId, refundId, amount); }
+  markRefunded(orderId: string, refundId: string, amount: string, reference?: string | null) { return this.afterSale.markRefunded(orderId, refundId, amount, reference); }
 
   // jobs
   runFollowUp(job: string, data: any) { return this.jobs.runFollowUp(job, data); }

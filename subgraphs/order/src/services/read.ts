@@ -58,6 +58,10 @@ export class OrderReads {
     return this.prisma.afterSale.findMany({ where: { orderId }, orderBy: { createdAt: "asc" } });
   }
 
+  afterSaleLines(afterSaleId: string) {
+    return this.prisma.afterSaleLine.findMany({ where: { afterSaleId }, include: { item: { select: { skuId: true } } }, orderBy: { item: { skuId: "asc" } } });
+  }
+
   listAfterSales(status: string | null | undefined, first = 50) {
     return this.prisma.afterSale.findMany({ where: status ? { status: status as any } : {}, orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first, 1), 200) });
   }

@@ -22,7 +22,8 @@ export interface TransitionResult {
 export interface OrderPort {
   orderForPayment(id: string): Promise<OrderPaymentInfo | null>;
   orderMarkPaid(orderId: string, paymentId: string, channel: string): Promise<TransitionResult>;
-  orderMarkRefunded(orderId: string, refundId: string, amount: string): Promise<TransitionResult>;
+  /** `reference`: the refund's reference (order:<afterSaleId> for after-sales), so the order completes that request. */
+  orderMarkRefunded(orderId: string, refundId: string, amount: string, reference?: string): Promise<TransitionResult>;
 }
 
 export interface WalletOpResult {
@@ -53,10 +54,10 @@ export function orderPort(client: ServiceClient): OrderPort {
       );
       return d.orderMarkPaid;
     },
-    async orderMarkRefunded(orderId, refundId, amount) {
+    async orderMarkRefunded(orderId, refundId, amount, reference) {
       const d = await client.request<{ orderMarkRefunded: TransitionResult }>(
-        `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`,
-        { o: orderId, r: refundId, a: amount },
+        `mutation($o: ID!, $r: ID!, $a: String!, $ref: String) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a, reference: $ref) { code status } }`,
+        { o: orderId, r: refundId, a: amount, ref: reference ?? null },
       );
       return d.orderMarkRefunded;
     },

@@ -129,7 +129,7 @@ export class PaymentRefunds {
   async notifyOrderRefunded(refundId: string): Promise<string> {
     const r = await this.d.prisma.refund.findUnique({ where: { id: refundId }, include: { payment: true } });
     if (!r || r.status !== "SUCCEEDED") return "done";
-    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId, r.id, formatAmount(r.amount, r.currency));
+    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId, r.id, formatAmount(r.amount, r.currency), r.reference);
     if (res.code !== "OK" && res.code !== "INVALID_STATE") throw new Error(`orderMarkRefunded answered ${res.code}`);
     return res.code;
   }
