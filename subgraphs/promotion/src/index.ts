@@ -37,7 +37,11 @@ export interface PromotionSubgraphOptions {
 export function createPromotionServices(opts: PromotionSubgraphOptions): PromotionServices {
   const { config } = opts;
   const log = logger("promotion");
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "promotion")) });
+  // Claim storms run many short interactive transactions: they wait for a pooled connection rather than fail after Prisma's 2 s default.
+  const prisma = new PrismaClient({
+    adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "promotion")),
+    transactionOptions: { maxWait: 30_000, timeout: 15_000 },
+  });
   const redis = createRedis(config.REDIS_URL);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), config.INTERNAL_SECRET);
   const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), config.INTERNAL_SECRET);

@@ -73,7 +73,11 @@ describe("coupons", () => {
     if (r.errors) throw new Error(JSON.stringify(r.errors));
     return r.data.adminCreateCouponTemplate;
   };
-  const claim = async (who: string, t: string) => (await call(CLAIM, { t }, who)).data.claimCoupon;
+  const claim = async (who: string, t: string) => {
+    const r = await call(CLAIM, { t }, who);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data.claimCoupon;
+  };
   const lock = async (m: string, c: string, o: string, d: string, extra: Record<string, unknown> = {}) => (await call(LOCK, { m, c, o, d, cur: "CNY", ...extra }, INTERNAL)).data.couponLock;
 
   it("templates: the four types; bad input refused and nothing written; operators only", async () => {

@@ -63,7 +63,9 @@ export class AfterSales {
         if (quantity > 0) picked.push({ item, quantity, amount: lineShare({ ...item, payable: item.payable.toString(), afterSaleAmount: item.afterSaleAmount.toString() }, quantity, locked.currency) });
       }
       if (!picked.length) return refuse(OrderCode.NOTHING_TO_REFUND);
-      const amount = picked.reduce((sum, p) => sum.plus(p.amount), new Decimal(0));
+      // never more than is still refundable (an operator may have refunded part of the payment directly)
+      const refundable = new Decimal(locked.payable.toString()).minus(locked.refundedAmount.toString());
+      const amount = Decimal.min(picked.reduce((sum, p) => sum.plus(p.amount), new Decimal(0)), refundable);
       const id = randomUUID();
       await tx.afterSale.create({
         data: { id, orderId, buyerId, type, reason, amount: amount.toFixed(), lines: { create: picked.map((p) => ({ orderItemId: p.item.id, quantity: p.quantity, amount: p.amount.toFixed() })) } },
