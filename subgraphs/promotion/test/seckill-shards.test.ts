@@ -1,5 +1,5 @@
 /**
- * Seckill stock split over Redis shards (docs/decisions/0010-seckill-stock-shards.md), against the
+ * Seckill stock split over Redis shards (docs/decisions/0012-seckill-stock-shards.md), against the
  * REAL catalog and order subgraphs, real PostgreSQL and Redis: the keys of one script call share a
  * Cluster slot and different shards do not; the home-shard hit is one EVALSHA; a storm on 8 shards
  * gives exactly `stock` winners and exact per-user limits; a sold-out home takes stock from another

@@ -44,7 +44,7 @@ export interface PriceLine {
   quantity: number;
 }
 
-/** Promotion's internal PriceQuote (docs/decisions/0009-pricing-and-stacking.md). */
+/** Promotion's internal PriceQuote (docs/decisions/0011-pricing-and-stacking.md). */
 export interface PriceQuote {
   currency: string;
   itemsTotal: string;

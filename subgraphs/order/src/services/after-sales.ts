@@ -4,7 +4,7 @@
  * moves to REFUNDING), and payment's booking of each refund.
  *
  * Amounts are exact shares of what each line cost (OrderItem.payable, the line's part of the order's
- * payable, decision 0009): refunding n units of a line of quantity Q that already has S under
+ * payable, decision 0011): refunding n units of a line of quantity Q that already has S under
  * after-sales for k units is ⌊payable × (k + n) / Q⌋ − S (at least 0), in minor units — so every unit of
  * a line refunded in any number of requests returns exactly the line's payable, and all lines the
  * order's payable: two partial refunds never exceed what was paid.

@@ -1,5 +1,5 @@
 /**
- * Redis keys of the seckill engine (docs/decisions/0010-seckill-stock-shards.md). The stock of one
+ * Redis keys of the seckill engine (docs/decisions/0012-seckill-stock-shards.md). The stock of one
  * item (session + SKU) is split over N shards; each shard has its own hash tag
  * `{seckill:<session>:<sku>:<shard>}`, so the keys of one script call share a Redis Cluster slot and
  * the shards of a hot SKU spread over the cluster. Per shard:

@@ -3,7 +3,7 @@
  * promotion alone). Pure: no I/O, no clock — the caller passes the live campaigns, the coupon(s) and
  * `now`. The cart shows what it returns and placeOrder charges what it returns.
  *
- * Rules (docs/decisions/0009-pricing-and-stacking.md):
+ * Rules (docs/decisions/0011-pricing-and-stacking.md):
  * 1. Full-reduction campaigns first. A campaign applies to the lines in its scope (ALL | CATEGORIES
  *    with their descendants | SPUS) that no other campaign took; its best tier reached by those lines'
  *    subtotal gives the discount (never more than those lines' subtotal). Several campaigns: the one

@@ -1,5 +1,5 @@
 /**
- * Buying (docs/decisions/0010-seckill-stock-shards.md). A buyer maps to a home shard of the item;
+ * Buying (docs/decisions/0012-seckill-stock-shards.md). A buyer maps to a home shard of the item;
  * the common case is ONE script call there (lua/buySeckill-shard.lua): idempotency key, online and in
  * time, per-user limit, stock, the reservation — atomically. When the home shard is sold out the
  * script keeps the buyer's limit reserved at home (a HOLD reservation); stock is then taken from

@@ -1,7 +1,7 @@
 /**
  * What the seckill use cases share: their dependencies, the items' shard layout (memoized: an item's
  * slot and shard count never change), the Redis keys of a shard and the Lua scripts
- * (docs/decisions/0010-seckill-stock-shards.md).
+ * (docs/decisions/0012-seckill-stock-shards.md).
  */
 import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";

@@ -9,7 +9,7 @@
  * The reservation in Redis is the source of truth. Never oversell: stock only moves inside Lua
  * scripts, each on one shard. Never lose a reservation, never two orders of one: order creation is
  * idempotent per reservationId and a reservation moves PENDING → ORDERED once; sweepers finish what
- * a dying process left (lost jobs, HOLDs, takes). docs/decisions/0010-seckill-stock-shards.md.
+ * a dying process left (lost jobs, HOLDs, takes). docs/decisions/0012-seckill-stock-shards.md.
  */
 import { homeShard } from "./keys.ts";
 import { SeckillBuying } from "./seckill-buying.ts";
