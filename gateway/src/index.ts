@@ -38,6 +38,7 @@ import { useQueryLimits } from "./plugins/useQueryLimits.ts";
 import { useMaskedErrors } from "./plugins/useMaskedErrors.ts";
 import { useMetrics } from "./plugins/useMetrics.ts";
 import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
+import { httpRoutes, type HttpSettings } from "./http/index.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   trustedOnly?: (clientName: string | undefined) => boolean;
   subscriptionBufferSize?: number;
   logger?: Logger;
+  /** CORS, GraphiQL and admin routes (src/http); default: from the environment. */
+  http?: HttpSettings;
 }
 
 export interface RunningGateway {
@@ -303,9 +306,11 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     }
   }
 
+  const routes = await httpRoutes({ config, settings: opts.http });
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
+      if (await routes.handle(req, res, url)) return;
       if (url.pathname === "/graphql") return await handleGraphQL(req, res, url);
       if (req.method === "GET" && url.pathname === "/health") return sendJson(res, 200, { status: "ok", service: "gateway" });
       if (req.method === "GET" && url.pathname === "/ready") {
@@ -367,6 +372,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
+      await routes.stop();
       await apollo.stop();
       await hub.close();
       redis.disconnect();
