@@ -1,14 +1,30 @@
-# One image for every mallgraph process; docker-compose.yml picks the entry file per service.
-FROM node:20-bookworm-slim
+# One image for every mallgraph process; docker-compose.yml and deploy/k8s pick the entry file per
+# service. Three stages:
+#   build    all dependencies (dev too), generated clients, `npm run build` → /src/dist (JavaScript)
+#   tools    = build: runs migrations and the demo data (`prisma migrate deploy` needs the CLI and tsx)
+#   runtime  node:20 slim, production dependencies only, the compiled files, user `node`, no tsx
+# Decision: docs/decisions/0009-compiled-javascript-in-containers.md.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+ENV TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 CHECKPOINT_DISABLE=1
+COPY . .
+RUN npm ci --no-audit --no-fund \
+ && npm run build
+
+FROM build AS tools
+CMD ["node", "--import", "tsx", "scripts/setup.ts", "--no-generate"]
+
+FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
-ENV NODE_ENV=production TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 CHECKPOINT_DISABLE=1
-COPY package.json package-lock.json turbo.json tsconfig.base.json ./
-COPY packages ./packages
-COPY gateway ./gateway
-COPY subgraphs ./subgraphs
-COPY prisma ./prisma
-COPY schema ./schema
-COPY scripts ./scripts
-RUN npm ci --no-audit --no-fund && npx turbo run generate --output-logs=errors-only
-# Default: the gateway. Services override `command`.
-CMD ["node", "--import", "tsx", "gateway/src/index.ts"]
+COPY --from=build /src/dist/ ./
+ENV NODE_ENV=production
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && mkdir -p /app/.data \
+ && chown node:node /app/.data
+USER node
+EXPOSE 4000
+# Default: the gateway. Services override the command (subgraphs/<d>/src/index.js, scripts/workers.js).
+CMD ["node", "gateway/src/index.js"]

@@ -5,7 +5,7 @@ import { migrateAdapter } from "../packages/platform/src/prisma.ts";
 
 export function domainPrismaConfig(domain: string) {
   const dir = path.join(import.meta.dirname, domain);
-  const base = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/mallgraph";
+  const base = process.env.DATABASE_URL ?? "postgresql://postgres:postgres@127.0.0.1:5432/mallgraph";
   const u = new URL(base);
   if (!u.searchParams.has("schema")) u.searchParams.set("schema", domain);
   process.env.DATABASE_URL = u.toString();

@@ -1,7 +1,8 @@
 /**
  * Prepares a database for the platform: generates the Prisma and GraphQL clients, applies every
  * domain's migrations and loads the demo data. `npm start` runs it before booting; the
- * docker-compose `setup` service runs it alone (`npm run setup`).
+ * docker-compose `setup` service runs it alone (`npm run setup`, or `tsx scripts/setup.ts --no-generate`
+ * in the image's `tools` stage, where the clients were generated at build time).
  */
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -31,7 +32,8 @@ export async function setup(config: Config, opts: { generate?: boolean } = {}): 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  setup(loadConfig())
+  // --no-generate: the clients are already there (the container image's `tools` stage).
+  setup(loadConfig(), { generate: !process.argv.includes("--no-generate") })
     .then(() => process.exit(0))
     .catch((e) => {
       console.error(e);

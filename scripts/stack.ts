@@ -65,7 +65,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   const domains = runnableDomains();
   if (opts.randomPorts) {
-    for (const d of [...domains, "gateway"]) env[`${d.toUpperCase()}_PORT`] = String(await freePort());
+    for (const d of [...domains, "gateway", "workers"]) env[`${d.toUpperCase()}_PORT`] = String(await freePort());
   }
   const processes = new Map<string, ChildProcess>();
   const logs = new Map<string, string[]>();
@@ -105,9 +105,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await Promise.all(
       domains.map((d) => waitReady(`http://127.0.0.1:${port(d)}/ready`, launch(d, `subgraphs/${d}/src/index.ts`), d, timeout)),
     );
-    launch("workers", "scripts/workers.ts");
     const gatewayPort = env.GATEWAY_PORT ?? "4000";
-    await waitReady(`http://127.0.0.1:${gatewayPort}/ready`, launch("gateway", "gateway/src/index.ts"), "gateway", timeout);
+    await Promise.all([
+      waitReady(`http://127.0.0.1:${env.WORKERS_PORT ?? "4008"}/ready`, launch("workers", "scripts/workers.ts"), "workers", timeout),
+      waitReady(`http://127.0.0.1:${gatewayPort}/ready`, launch("gateway", "gateway/src/index.ts"), "gateway", timeout),
+    ]);
     return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, logs: dump, stop };
   } catch (e) {
     await stop();

@@ -8,7 +8,8 @@ const schema = z.object({
   NODE_ENV: z.string().default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Base URL of the PostgreSQL database; each subgraph adds `?schema=<domain>`. */
-  DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/mallgraph"),
+  /** The password matches docker-compose's PostgreSQL (a local server with trust auth ignores it). */
+  DATABASE_URL: z.string().url().default("postgresql://postgres:postgres@127.0.0.1:5432/mallgraph"),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("mg"),
@@ -22,6 +23,8 @@ const schema = z.object({
   PAYMENT_PORT: z.coerce.number().int().default(4005),
   PROMOTION_PORT: z.coerce.number().int().default(4006),
   LOTTERY_PORT: z.coerce.number().int().default(4007),
+  /** The workers process: /health, /ready and /metrics only. */
+  WORKERS_PORT: z.coerce.number().int().default(4008),
   /** Host the subgraphs listen on and the gateway reaches them at (one machine). */
   SERVICE_HOST: z.string().default("127.0.0.1"),
   /** Per-service URL overrides (several hosts, e.g. docker compose): MEMBER_URL=http://member:4001/graphql. */

@@ -156,7 +156,7 @@ describe("permission wrappers", () => {
 describe("configuration", () => {
   it("works with an empty environment: local PostgreSQL/Redis, the documented ports and admin password", () => {
     const c = loadConfig({} as NodeJS.ProcessEnv);
-    expect(c.DATABASE_URL).toBe("postgresql://postgres@127.0.0.1:5432/mallgraph");
+    expect(c.DATABASE_URL).toBe("postgresql://postgres:postgres@127.0.0.1:5432/mallgraph");
     expect(c.REDIS_URL).toBe("redis://127.0.0.1:6379");
     expect(c.GATEWAY_PORT).toBe(4000);
     expect(c.MEMBER_PORT).toBe(4001);

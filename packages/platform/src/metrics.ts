@@ -1,0 +1,129 @@
+/**
+ * Prometheus metrics of a platform process (subgraphs and workers; the gateway keeps its own registry,
+ * gateway/src/metrics.ts). One registry a process, served at GET /metrics. Kept cheap on the hot
+ * path: label sets are bound once (`labels(...)` children cached), counters are plain increments,
+ * durations one `process.hrtime.bigint()` pair, and nothing is computed per request that a scrape
+ * can compute instead (queue depth is read from Redis when scraped).
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import client from "prom-client";
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: "mg_" });
+
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const requestDuration = new client.Histogram({
+  name: "mg_subgraph_request_duration_seconds",
+  help: "HTTP requests a subgraph answered, by subgraph, route and status class",
+  labelNames: ["subgraph", "route", "status"],
+  buckets: DURATION_BUCKETS,
+  registers: [registry],
+});
+export const resolverDuration = new client.Histogram({
+  name: "mg_subgraph_resolver_duration_seconds",
+  help: "Root field and entity resolver durations (Query.x, Mutation.y, Type.__resolveReference), by outcome",
+  labelNames: ["subgraph", "field", "outcome"],
+  buckets: DURATION_BUCKETS,
+  registers: [registry],
+});
+export const dbQueries = new client.Counter({ name: "mg_prisma_queries_total", help: "SQL statements Prisma sent through the pg adapter, by PostgreSQL schema and kind", labelNames: ["schema", "kind"], registers: [registry] });
+export const redisCommands = new client.Counter({ name: "mg_redis_commands_total", help: "Redis commands sent, by command", labelNames: ["command"], registers: [registry] });
+export const jobDuration = new client.Histogram({
+  name: "mg_job_duration_seconds",
+  help: "BullMQ job processing time (processedOn → finishedOn), by queue and outcome",
+  labelNames: ["queue", "outcome"],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [registry],
+});
+export const jobFailures = new client.Counter({ name: "mg_job_failures_total", help: "BullMQ job attempts that failed, by queue and job name", labelNames: ["queue", "job"], registers: [registry] });
+
+/** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
+export function bound<T extends { labels: (...values: string[]) => C }, C>(metric: T): (...values: string[]) => C {
+  const children = new Map<string, C>();
+  return (...values: string[]) => {
+    const key = values.join("\u0000");
+    let c = children.get(key);
+    if (!c) {
+      c = metric.labels(...values);
+      children.set(key, c);
+    }
+    return c;
+  };
+}
+
+type DepthSource = { name: string; getJobCounts: (...types: any[]) => Promise<Record<string, number>> };
+const depthSources = new Map<string, DepthSource>();
+/** Queue depth per state, read when scraped from every queue a process registered. */
+new client.Gauge({
+  name: "mg_queue_jobs",
+  help: "Jobs per queue and state (waiting, active, delayed, failed, prioritized, waiting-children), read at scrape time",
+  labelNames: ["queue", "state"],
+  registers: [registry],
+  async collect() {
+    this.reset();
+    await Promise.all(
+      [...depthSources.values()].map(async (q) => {
+        try {
+          const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "prioritized", "waiting-children");
+          for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+        } catch {
+          /* Redis unreachable: no sample for this queue */
+        }
+      }),
+    );
+  },
+});
+
+/** Reports a queue's depth on /metrics (one Redis call per queue per scrape). */
+export function reportQueueDepth(queue: DepthSource): void {
+  if (!depthSources.has(queue.name)) depthSources.set(queue.name, queue);
+}
+
+export function forgetQueueDepth(name: string): void {
+  depthSources.delete(name);
+}
+
+export async function metricsText(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * A process's operations endpoint when it has no other HTTP server (the workers): GET /health,
+ * GET /ready (503 while `ready` throws) and GET /metrics.
+ */
+export async function startOpsServer(opts: { name: string; port: number; host?: string; ready?: () => Promise<void> }): Promise<{ port: number; stop: () => Promise<void> }> {
+  const server = http.createServer(async (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (req.method !== "GET") return json(405, { status: "method not allowed" });
+    if (path === "/health") return json(200, { status: "ok", service: opts.name });
+    if (path === "/ready") {
+      try {
+        await opts.ready?.();
+        return json(200, { status: "ready" });
+      } catch (e) {
+        return json(503, { status: "unavailable", reason: String(e) });
+      }
+    }
+    if (path === "/metrics") {
+      const m = await metricsText();
+      res.writeHead(200, { "content-type": m.contentType }).end(m.body);
+      return;
+    }
+    json(404, { status: "not found" });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
