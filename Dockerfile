@@ -25,6 +25,9 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && mkdir -p /app/.data \
  && chown node:node /app/.data
 USER node
+# Tracing starts before a process's modules when OTEL_EXPORTER_OTLP_ENDPOINT is set; off, this
+# preload returns at once and loads nothing else (packages/platform/src/tracing).
+ENV NODE_OPTIONS="--import=/app/packages/platform/src/tracing/preload.js"
 EXPOSE 4000
 # Default: the gateway. Services override the command (subgraphs/<d>/src/index.js, scripts/workers.js).
 CMD ["node", "gateway/src/index.js"]

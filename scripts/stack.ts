@@ -10,6 +10,8 @@ import path from "node:path";
 import { DOMAINS } from "../packages/platform/src/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
+/** Starts OpenTelemetry before a process's modules when OTEL_EXPORTER_OTLP_ENDPOINT is set (a no-op otherwise). */
+const TRACING_PRELOAD = "./packages/platform/src/tracing/preload.ts";
 
 /** Domains that have a subgraph server (subgraphs/<d>/src/index.ts). */
 export function runnableDomains(): string[] {
@@ -70,7 +72,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const processes = new Map<string, ChildProcess>();
   const logs = new Map<string, string[]>();
   const launch = (name: string, file: string) => {
-    const p = spawn(process.execPath, ["--import", "tsx", file], { cwd: root, env, stdio: opts.stdio === "inherit" ? "inherit" : "pipe" });
+    const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, file], { cwd: root, env, stdio: opts.stdio === "inherit" ? "inherit" : "pipe" });
     const lines: string[] = [];
     logs.set(name, lines);
     const keep = (b: Buffer) => {

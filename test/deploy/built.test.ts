@@ -35,7 +35,8 @@ afterAll(async () => {
 });
 
 function run(file: string, env: Record<string, string>): ChildProcess {
-  const p = spawn(process.execPath, [file], { cwd: out, env: { ...process.env, NODE_ENV: "production", LOG_LEVEL: "warn", DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, ...env }, stdio: "pipe" });
+  // As in the image (NODE_OPTIONS): the tracing preload, a no-op here without an OTLP endpoint.
+  const p = spawn(process.execPath, ["--import", "./packages/platform/src/tracing/preload.js", file], { cwd: out, env: { ...process.env, NODE_ENV: "production", LOG_LEVEL: "warn", DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, ...env }, stdio: "pipe" });
   p.stdout!.on("data", (b) => logs.push(String(b)));
   p.stderr!.on("data", (b) => logs.push(String(b)));
   procs.push(p);

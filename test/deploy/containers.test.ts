@@ -65,6 +65,8 @@ describe("Dockerfile", () => {
     expect(cmd[0]).toBe("node");
     expect(cmd[1]).toMatch(/\.js$/);
     expect(steps.join("\n")).not.toMatch(/\btsx\b/);
+    // The tracing preload, compiled, is loaded by every node process of the image.
+    expect(steps).toContain('ENV NODE_OPTIONS="--import=/app/packages/platform/src/tracing/preload.js"');
   });
 });
 

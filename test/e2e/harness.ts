@@ -17,11 +17,11 @@ export interface E2E {
   stop: () => Promise<void>;
 }
 
-export async function startE2E(opts: { readyTimeoutMs?: number; logLevel?: string } = {}): Promise<E2E> {
+export async function startE2E(opts: { readyTimeoutMs?: number; logLevel?: string; env?: Record<string, string> } = {}): Promise<E2E> {
   const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
   const db = await createTestDatabase(domains);
   const tr = createTestRedis();
-  const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: opts.logLevel ?? "warn" };
+  const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: opts.logLevel ?? "warn", ...opts.env };
   const cfg = loadConfig({ ...process.env, ...env });
   let stack: Stack | undefined;
   const stop = async () => {

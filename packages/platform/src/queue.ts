@@ -5,6 +5,7 @@
 import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { createBlockingRedis } from "./redis.ts";
+import { bullmqTelemetry } from "./tracing/index.ts";
 
 export { Queue, Worker, QueueEvents };
 
@@ -68,6 +69,7 @@ export function createQueue<T = unknown>(ctx: QueueContext, name: QueueName, def
   return new Queue<T>(name, {
     connection: sharedConnection(ctx.redisUrl),
     prefix: bullPrefix(ctx.redisPrefix),
+    telemetry: bullmqTelemetry(),
     defaultJobOptions: {
       attempts: 5,
       backoff: { type: "exponential", delay: 500 },
@@ -87,6 +89,7 @@ export function createWorker<T = unknown, R = unknown>(
   return new Worker<T, R>(name, processor, {
     connection: createBlockingRedis(ctx.redisUrl),
     prefix: bullPrefix(ctx.redisPrefix),
+    telemetry: bullmqTelemetry(),
     concurrency: 8,
     ...options,
   });

@@ -1,0 +1,78 @@
+/**
+ * Traces across the stack: with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP receiver
+ * (http/json), one placeOrder through the gateway yields ONE trace holding spans of the gateway,
+ * the order subgraph, the catalog subgraph (stock reservation) and the workers (the order's payment
+ * time-out job, made due in 2 s, continues the request's trace through the job).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "@mallgraph/platform/testing";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
+import { startOtlpReceiver, type OtlpReceiver } from "@mallgraph/platform/testing-otlp";
+
+describe("OpenTelemetry traces", () => {
+  let e: E2E;
+  let otlp: OtlpReceiver;
+
+  beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+    e = await startE2E({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_BSP_SCHEDULE_DELAY: "200",
+        ORDER_PAYMENT_TIMEOUT_SECONDS: "2",
+      },
+    });
+  }, 300000);
+  afterAll(async () => {
+    await e?.stop();
+    await otlp?.close();
+  });
+
+  it("one placeOrder: gateway, order, catalog and worker spans under one trace id, each process its own service.name", async () => {
+    const api = e.api;
+    const admin = await adminToken(e);
+    const { phone, token } = await registerMember(e, admin);
+    const addr = (await api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)).addAddress;
+    const spuId = (await api.ok("SearchProducts", { query: { keyword: "", first: 5 } })).searchProducts.items[0].spuId;
+    const sku = (await api.ok("Product", { id: spuId }, token)).product.skus.find((s: any) => s.stock.available > 3);
+    expect((await api.ok("AddToCart", { skuId: sku.id, quantity: 1 }, token)).addToCart.code).toBe("OK");
+    const placed = (await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "trace-1" } }, token)).placeOrder;
+    expect(placed.code).toBe("OK");
+
+    const summary = () => {
+      const byTrace = new Map<string, string[]>();
+      for (const s of otlp.spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), `${s.service}:${s.name}${s.parentSpanId ? "" : " (root)"}`]);
+      return [...byTrace.values()].map((v) => v.join(", ")).join("\n").slice(-6000);
+    };
+    // The gateway's server span of the PlaceOrder request is the root of its trace.
+    const root = await waitFor(
+      () => otlp.spans.find((s) => s.service === "mallgraph-gateway" && !s.parentSpanId && otlp.spans.some((c) => c.traceId === s.traceId && c.service === "mallgraph-order")),
+      "the gateway's root span of placeOrder",
+      30_000,
+    ).catch((err) => {
+      throw new Error(`${err.message}; received ${otlp.spans.length} spans in ${otlp.raw.length} exports:\n${summary()}`);
+    });
+    const services = await waitFor(() => {
+      const inTrace = new Set(otlp.spans.filter((s) => s.traceId === root.traceId).map((s) => s.service));
+      return ["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"].every((n) => inTrace.has(n)) ? inTrace : undefined;
+    }, "gateway, order, catalog and worker spans in the placeOrder trace", 30_000);
+    expect([...services]).toEqual(expect.arrayContaining(["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"]));
+
+    const trace = otlp.spans.filter((s) => s.traceId === root.traceId);
+    const ids = new Set(trace.map((s) => s.spanId));
+    // Every span but the root hangs under another span of the same trace (nothing orphaned).
+    expect(trace.filter((s) => s !== root && !ids.has(s.parentSpanId!))).toEqual([]);
+    // The job: added by the order subgraph, processed by the workers as its child.
+    const added = trace.find((s) => s.service === "mallgraph-order" && s.name.startsWith("add order-timeouts."))!;
+    expect(added).toBeDefined();
+    const processed = trace.find((s) => s.service === "mallgraph-workers" && s.name === "process order-timeouts")!;
+    expect(processed.parentSpanId).toBe(added.spanId);
+    // SQL and Redis inside the request are traced too.
+    expect(trace.some((s) => s.service === "mallgraph-order" && /^pg\./.test(s.name))).toBe(true);
+    expect(trace.some((s) => s.service === "mallgraph-catalog" && s.kind === 2 /* SERVER */)).toBe(true);
+    // Health checks and BullMQ's polling make no traces.
+    expect(otlp.spans.some((s) => /\/(ready|health)\b/.test(s.name))).toBe(false);
+    expect(otlp.spans.some((s) => s.name.startsWith("getNextJob"))).toBe(false);
+  });
+});
