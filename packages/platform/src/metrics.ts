@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import client from "prom-client";
 
 export const registry = new client.Registry();
-client.collectDefaultMetrics({ register: registry, prefix: "mg_" });
+let defaults = false;
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -40,7 +40,7 @@ export const jobDuration = new client.Histogram({
 export const jobFailures = new client.Counter({ name: "mg_job_failures_total", help: "BullMQ job attempts that failed, by queue and job name", labelNames: ["queue", "job"], registers: [registry] });
 
 /** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
-export function bound<T extends { labels: (...values: string[]) => C }, C>(metric: T): (...values: string[]) => C {
+export function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
   const children = new Map<string, C>();
   return (...values: string[]) => {
     const key = values.join("\u0000");
@@ -76,16 +76,20 @@ new client.Gauge({
   },
 });
 
-/** Reports a queue's depth on /metrics (one Redis call per queue per scrape). */
+/** Reports a queue's depth on /metrics (one Redis call per queue per scrape); the latest queue of a name wins. */
 export function reportQueueDepth(queue: DepthSource): void {
-  if (!depthSources.has(queue.name)) depthSources.set(queue.name, queue);
+  depthSources.set(queue.name, queue);
 }
 
-export function forgetQueueDepth(name: string): void {
-  depthSources.delete(name);
-}
-
+/**
+ * The registry's text. Process metrics (CPU, memory, event-loop lag, GC) start with the first
+ * scrape, so a process nobody scrapes (the gateway, which has its own registry) pays nothing.
+ */
 export async function metricsText(): Promise<{ contentType: string; body: string }> {
+  if (!defaults) {
+    defaults = true;
+    client.collectDefaultMetrics({ register: registry, prefix: "mg_" });
+  }
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
 
@@ -125,5 +129,51 @@ export async function startOpsServer(opts: { name: string; port: number; host?: 
         server.close(() => r());
         server.closeAllConnections();
       }),
+  };
+}
+
+type Resolver = (...args: any[]) => unknown;
+
+/**
+ * Times the root fields (Query.*, Mutation.*) and entity resolvers (Type.__resolveReference) of a
+ * subgraph: the work a request asks for, without wrapping every nested field (no per-field cost).
+ * Each wrapped resolver binds its two label children once.
+ */
+export function timedResolvers<R extends Record<string, any>>(subgraph: string, resolvers: R): R {
+  const out: Record<string, any> = { ...resolvers };
+  for (const [type, fields] of Object.entries(resolvers)) {
+    if (!fields || typeof fields !== "object" || Object.getPrototypeOf(fields) !== Object.prototype) continue; // scalars
+    const root = type === "Query" || type === "Mutation";
+    const wrapped: Record<string, unknown> = { ...fields };
+    for (const [name, fn] of Object.entries(fields)) {
+      if (typeof fn !== "function" || (!root && name !== "__resolveReference")) continue;
+      wrapped[name] = timed(fn as Resolver, resolverDuration.labels(subgraph, `${type}.${name}`, "ok"), resolverDuration.labels(subgraph, `${type}.${name}`, "error"));
+    }
+    out[type] = wrapped;
+  }
+  return out as R;
+}
+
+function timed(fn: Resolver, ok: client.Histogram.Internal<string>, error: client.Histogram.Internal<string>): Resolver {
+  return function (this: unknown, ...args: unknown[]) {
+    const started = process.hrtime.bigint();
+    const done = (h: client.Histogram.Internal<string>) => h.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    try {
+      const r = fn.apply(this, args);
+      if (r && typeof (r as Promise<unknown>).then === "function") {
+        return (r as Promise<unknown>).then(
+          (v) => (done(ok), v),
+          (e) => {
+            done(error);
+            throw e;
+          },
+        );
+      }
+      done(ok);
+      return r;
+    } catch (e) {
+      done(error);
+      throw e;
+    }
   };
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { parse } from "pg-connection-string";
+import { dbQueries } from "./metrics.ts";
 
 /** Splits `?schema=` off a URL and returns discrete pg options with that schema as search_path. */
 export function pgConfig(url: string, database?: string) {
@@ -27,10 +28,32 @@ export function pgConfig(url: string, database?: string) {
   };
 }
 
-/** The runtime driver adapter of one domain. */
+/** The runtime driver adapter of one domain; counts the statements it sends (mg_prisma_queries_total). */
 export function runtimeAdapter(url: string, max = 10): PrismaPg {
   const { schema, config } = pgConfig(url);
-  return new PrismaPg({ ...config, max } as any, { schema });
+  const factory: any = new PrismaPg({ ...config, max } as any, { schema });
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => counted(await connect(), { query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });
+  return factory as PrismaPg;
+}
+
+/** Wraps an adapter (and the transactions it opens) so each queryRaw/executeRaw increments a counter. */
+function counted<T>(q: T, c: { query: { inc(): void }; execute: { inc(): void } }): T {
+  const a = q as any;
+  for (const [method, counter] of [["queryRaw", c.query], ["executeRaw", c.execute]] as const) {
+    const original = a[method];
+    if (original)
+      a[method] = function (this: unknown, ...args: unknown[]) {
+        counter.inc();
+        return original.apply(this, args);
+      };
+  }
+  const startTransaction = a.startTransaction;
+  if (startTransaction)
+    a.startTransaction = async function (this: unknown, ...args: unknown[]) {
+      return counted(await startTransaction.apply(this, args), c);
+    };
+  return q;
 }
 
 // ---- WASM schema engine adapter: works around two adapter-pg bugs (PRISMA.md) ----

@@ -6,6 +6,7 @@ import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type Jo
 import type { Redis } from "ioredis";
 import { createBlockingRedis } from "./redis.ts";
 import { bullmqTelemetry } from "./tracing/index.ts";
+import { bound, jobDuration, jobFailures, reportQueueDepth } from "./metrics.ts";
 
 export { Queue, Worker, QueueEvents };
 
@@ -66,7 +67,7 @@ function sharedConnection(url: string): Redis {
 }
 
 export function createQueue<T = unknown>(ctx: QueueContext, name: QueueName, defaultJobOptions?: JobsOptions): Queue<T> {
-  return new Queue<T>(name, {
+  const queue = new Queue<T>(name, {
     connection: sharedConnection(ctx.redisUrl),
     prefix: bullPrefix(ctx.redisPrefix),
     telemetry: bullmqTelemetry(),
@@ -78,7 +79,11 @@ export function createQueue<T = unknown>(ctx: QueueContext, name: QueueName, def
       ...defaultJobOptions,
     },
   });
+  reportQueueDepth(queue);
+  return queue;
 }
+
+const failures = bound(jobFailures);
 
 export function createWorker<T = unknown, R = unknown>(
   ctx: QueueContext,
@@ -86,13 +91,32 @@ export function createWorker<T = unknown, R = unknown>(
   processor: Processor<T, R>,
   options: Partial<WorkerOptions> = {},
 ): Worker<T, R> {
-  return new Worker<T, R>(name, processor, {
+  const worker = new Worker<T, R>(name, processor, {
     connection: createBlockingRedis(ctx.redisUrl),
     prefix: bullPrefix(ctx.redisPrefix),
     telemetry: bullmqTelemetry(),
     concurrency: 8,
     ...options,
   });
+  // Depth of the consumed queue, through a producer made at the first scrape (shared connection).
+  let depth: Queue | undefined;
+  reportQueueDepth({ name, getJobCounts: (...types: any[]) => (depth ??= createQueue(ctx, name)).getJobCounts(...types) });
+  worker.once("closed", () => void depth?.close());
+  // Job metrics from the worker's own events (no extra Redis calls): durations and failed attempts.
+  const ok = jobDuration.labels(name, "completed");
+  const failed = jobDuration.labels(name, "failed");
+  const took = (job: { processedOn?: number; finishedOn?: number } | undefined) =>
+    job?.processedOn && job.finishedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined;
+  worker.on("completed", (job) => {
+    const s = took(job);
+    if (s !== undefined) ok.observe(s);
+  });
+  worker.on("failed", (job) => {
+    failures(name, job?.name ?? "unknown").inc();
+    const s = took(job);
+    if (s !== undefined) failed.observe(s);
+  });
+  return worker;
 }
 
 /** Closes the shared producer connections (end of a process or a test suite). */

@@ -7,16 +7,29 @@
  */
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
+import { bound, redisCommands } from "./metrics.ts";
 
 export { Redis };
 
+const commandCounter = bound(redisCommands);
+
+/** Counts every command a connection sends (mg_redis_commands_total{command}). */
+function counted(r: Redis): Redis {
+  const send = r.sendCommand;
+  r.sendCommand = function (this: Redis, command, stream) {
+    commandCounter(command.name).inc();
+    return send.call(this, command, stream);
+  } as typeof r.sendCommand;
+  return r;
+}
+
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options });
+  return counted(new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options }));
 }
 
 /** A connection fit for BullMQ workers and blocking commands. */
 export function createBlockingRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+  return counted(new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false }));
 }
 
 export type KeyFn = (...parts: Array<string | number>) => string;

@@ -16,6 +16,7 @@ import { ErrorCode, isAppError } from "./errors.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
 import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
 import { createFastExecutor } from "./fast-graphql.ts";
+import { bound, metricsText, requestDuration, timedResolvers } from "./metrics.ts";
 
 export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
 
@@ -93,7 +94,7 @@ function plainJson(req: http.IncomingMessage): boolean {
 export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions<C>): Promise<RunningSubgraph> {
   const log = opts.logger ?? rootLogger(opts.name);
   const typeDefs = typeof opts.typeDefs === "string" ? parse(opts.typeDefs) : opts.typeDefs;
-  const schema = buildSubgraphSchema({ typeDefs, resolvers: opts.resolvers });
+  const schema = buildSubgraphSchema({ typeDefs, resolvers: timedResolvers(opts.name, opts.resolvers) });
   const apollo = new ApolloServer<C>({
     schema,
     formatError: maskError(log),
@@ -117,16 +118,28 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
         res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ status: "unavailable", reason: String(e) }));
       }
     },
+    "GET /metrics": async (_req, _b, res) => {
+      const m = await metricsText();
+      res.writeHead(200, { "content-type": m.contentType }).end(m.body);
+    },
     ...opts.routes,
   };
 
+  const observe = bound(requestDuration);
   const server = http.createServer(async (req, res) => {
+    const started = process.hrtime.bigint();
+    let routeLabel = "/graphql";
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
       const body = await readBody(req);
-      const route = routes[`${req.method} ${url.pathname}`];
-      if (route) return await route(req, body, res);
+      const key = `${req.method} ${url.pathname}`;
+      const route = routes[key];
+      if (route) {
+        routeLabel = key;
+        return await route(req, body, res);
+      }
       if (url.pathname !== "/graphql") {
+        routeLabel = "other";
         res.writeHead(404).end();
         return;
       }
@@ -160,6 +173,8 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       log.error({ err: e }, "request failed");
       if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { "content-type": "application/json" });
       res.end(JSON.stringify({ errors: [{ message: e instanceof SyntaxError ? "malformed JSON body" : "internal error", extensions: { code: e instanceof SyntaxError ? ErrorCode.BAD_USER_INPUT : ErrorCode.INTERNAL_SERVER_ERROR } }] }));
+    } finally {
+      observe(opts.name, routeLabel, `${Math.floor(res.statusCode / 100)}xx`).observe(Number(process.hrtime.bigint() - started) / 1e9);
     }
   });
   server.keepAliveTimeout = 65_000;
