@@ -306,7 +306,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     }
   }
 
-  const routes = await httpRoutes({ config, settings: opts.http });
+  const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log });
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");

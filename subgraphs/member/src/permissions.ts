@@ -12,6 +12,7 @@ export const PERMISSIONS = {
   "promotion:write": "manage coupons, campaigns and seckill sessions",
   "lottery:write": "manage lottery strategies, activities and red-envelope rain",
   "admin:write": "manage operators, roles and permissions",
+  "queues:manage": "open the queue dashboard (Bull Board at the gateway's /admin/queues): inspect, retry and remove jobs",
 } as const;
 
 export type PermissionName = keyof typeof PERMISSIONS;
