@@ -1,7 +1,7 @@
 /**
  * End-to-end: the real stack (every subgraph, the workers and the gateway as processes) on a
  * throwaway database and Redis prefix, driven through the gateway with the member contract
- * operations of /work/shared/contract/operations.graphql over HTTP and graphql-ws.
+ * operations of schema/operations/member.graphql over HTTP and graphql-ws.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
