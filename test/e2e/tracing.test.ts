@@ -59,10 +59,16 @@ describe("OpenTelemetry traces", () => {
     }, "gateway, order, catalog and worker spans in the placeOrder trace", 30_000);
     expect([...services]).toEqual(expect.arrayContaining(["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"]));
 
+    // Every span but the root hangs under another span of the same trace (nothing orphaned). A parent
+    // is exported when it ends, after its children: wait until the last ones arrived.
+    const orphans = () => {
+      const t = otlp.spans.filter((s) => s.traceId === root.traceId);
+      const ids = new Set(t.map((s) => s.spanId));
+      return t.filter((s) => s !== root && !ids.has(s.parentSpanId!));
+    };
+    await waitFor(() => orphans().length === 0, "every span's parent in the trace", 30_000).catch(() => undefined);
+    expect(orphans()).toEqual([]);
     const trace = otlp.spans.filter((s) => s.traceId === root.traceId);
-    const ids = new Set(trace.map((s) => s.spanId));
-    // Every span but the root hangs under another span of the same trace (nothing orphaned).
-    expect(trace.filter((s) => s !== root && !ids.has(s.parentSpanId!))).toEqual([]);
     // The job: added by the order subgraph, processed by the workers as its child.
     const added = trace.find((s) => s.service === "mallgraph-order" && s.name.startsWith("add order-timeouts."))!;
     expect(added).toBeDefined();

@@ -51,7 +51,7 @@ async function run(env: Record<string, string>, traceparent?: string): Promise<{
   const { port } = await waitFor(() => {
     const line = out.split("\n").find((l) => l.startsWith("{"));
     return line ? (JSON.parse(line) as { port: number }) : undefined;
-  }, "the fixture's port");
+  }, "the fixture's port", 90_000);
   await fetch(`http://127.0.0.1:${port}/`, { headers: traceparent ? { traceparent } : {} });
   await new Promise((r) => p.once("exit", r));
   return { out, resolved: readFileSync(resolvedLog, "utf8").split("\n").filter(Boolean) };
@@ -68,18 +68,18 @@ describe("tracing", () => {
     expect(serviceNameFor("/app/scripts/workers.js")).toBe("mallgraph-workers");
   });
 
-  it("off: loads no OpenTelemetry module at all and gives BullMQ no telemetry", async () => {
+  it("off: loads no OpenTelemetry module at all and gives BullMQ no telemetry", { timeout: 120_000 }, async () => {
     const { out, resolved } = await run({});
     expect(resolved.some((u) => u.includes("/src/queue.ts"))).toBe(true); // the hook saw the process's modules
     expect(resolved.filter((u) => u.includes("@opentelemetry"))).toEqual([]);
     expect(out).toContain('"bullmqTelemetry":false');
   });
 
-  it("on: exports over OTLP http/protobuf by default, continuing the caller's trace, as OTEL_SERVICE_NAME", async () => {
+  it("on: exports over OTLP http/protobuf by default, continuing the caller's trace, as OTEL_SERVICE_NAME", { timeout: 180_000 }, async () => {
     const traceId = randomBytes(16).toString("hex");
     const { out } = await run({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: "mallgraph-fixture-42", OTEL_BSP_SCHEDULE_DELAY: "100" }, `00-${traceId}-${randomBytes(8).toString("hex")}-01`);
     expect(out).toContain('"bullmqTelemetry":true');
-    const body = await waitFor(() => otlp.raw.find((r) => r.body.includes(Buffer.from(traceId, "hex"))), "a protobuf export with the caller's trace id", 10_000);
+    const body = await waitFor(() => otlp.raw.find((r) => r.body.includes(Buffer.from(traceId, "hex"))), "a protobuf export with the caller's trace id", 60_000);
     expect(body.contentType).toBe("application/x-protobuf");
     expect(body.body.includes(Buffer.from("mallgraph-fixture-42"))).toBe(true);
     expect(body.body.includes(Buffer.from("get"))).toBe(true); // the Redis command, inside the request
