@@ -3,7 +3,7 @@
 #   build    all dependencies (dev too), generated clients, `npm run build` → /src/dist (JavaScript)
 #   tools    = build: runs migrations and the demo data (`prisma migrate deploy` needs the CLI and tsx)
 #   runtime  node:20 slim, production dependencies only, the compiled files, user `node`, no tsx
-# Decision: docs/decisions/0011-compiled-javascript-in-containers.md.
+# Decision: docs/decisions/0014-compiled-javascript-in-containers.md.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
