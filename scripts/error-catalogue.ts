@@ -1,0 +1,147 @@
+/**
+ * docs/errors.md — every error code (`extensions.code`) and every result `code` a client can see,
+ * generated from the shared enum (packages/platform/src/errors.ts), the codes the gateway and Apollo
+ * Server add, and each result type of the public schema (an enum's values, or the
+ * `code: A (meaning) | B | …` line of the type's or field's description).
+ *
+ *   npm run docs:errors                       rewrite docs/errors.md
+ *   tsx scripts/error-catalogue.ts --check    CI: fails when docs/errors.md is stale or a code of the
+ *                                             shared enum has no explanation below
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { isEnumType, isNonNullType, isObjectType, type GraphQLField, type GraphQLNamedType, type GraphQLSchema } from "graphql";
+import { ErrorCode } from "../packages/platform/src/errors.ts";
+import { apiSchema } from "./api-schema.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const out = path.join(root, "docs", "errors.md");
+
+/** What each shared error code means for a client, and what to do about it. */
+const MEANING: Record<string, string> = {
+  UNAUTHENTICATED: "No valid access token (missing, expired, wrong realm or signature). Refresh the session or sign in again.",
+  FORBIDDEN: "Signed in, but the caller may not do this (an operator permission is missing, or the object belongs to someone else).",
+  BAD_USER_INPUT: "The input is wrong (format, range, currency, size; an HTTP body over the limit answers 413 with this code). Nothing was written; `extensions` may name the field.",
+  NOT_FOUND: "The object does not exist (or is not visible to the caller).",
+  CONFLICT: "The change conflicts with the current state (a concurrent edit, a unique value taken).",
+  RATE_LIMITED: "Too many requests from this caller; `extensions.retryAfterSeconds` says when to try again.",
+  ACCOUNT_LOCKED: "Five failed sign-ins today: the account is locked until midnight (shop time).",
+  INVALID_CREDENTIALS: "Phone or password wrong; counts towards the daily lock.",
+  INVALID_SMS_CODE: "The SMS code is wrong; counts towards the daily lock.",
+  SMS_CODE_EXPIRED: "The SMS code expired: request a new one.",
+  ALREADY_EXISTS: "The object exists already (e.g. a member with this phone).",
+  INVALID_REFRESH_TOKEN: "The refresh token is unknown, expired or was already used (a reused token ends the whole session).",
+  SESSION_REVOKED: "The session ended (logout, another sign-in on the same device type, password change): sign in again.",
+  INSUFFICIENT_BALANCE: "The wallet's available balance does not cover the amount.",
+  INVALID_STATE: "The object's status does not allow this change (e.g. cancelling a shipped order). Nothing changed.",
+  OUT_OF_STOCK: "Not enough stock for the requested quantity.",
+  QUERY_TOO_DEEP: "The query nests deeper than the gateway allows.",
+  QUERY_TOO_COSTLY: "The query's estimated cost is over the gateway's limit: ask for fewer objects.",
+  PERSISTED_QUERY_NOT_FOUND: "The hash is not registered: resend the query text with the hash (APQ), or use a manifest operation id.",
+  OPERATION_NOT_TRUSTED: "The caller may run trusted (manifest) operations only, and this is not one of them.",
+  SERVICE_UNAVAILABLE: "A service behind the gateway is down or its circuit is open: retry later.",
+  INTERNAL_SERVER_ERROR: "An unexpected failure; the message is masked. Report the request id (`x-request-id`).",
+};
+
+/** Codes the gateway's HTTP layer and Apollo Server answer that are not in the shared enum. */
+const FRAMEWORK: Record<string, string> = {
+  GRAPHQL_PARSE_FAILED: "The document is not valid GraphQL syntax (Apollo Server).",
+  GRAPHQL_VALIDATION_FAILED: "The document does not validate against the schema (Apollo Server; also subscriptions).",
+  BAD_REQUEST: "The HTTP request is malformed (wrong method, missing query, bad JSON).",
+  PERSISTED_QUERY_NOT_SUPPORTED: "Persisted queries are not accepted on this route.",
+  OPERATION_RESOLUTION_FAILURE: "The named operation is not in the document.",
+  DOWNSTREAM_SERVICE_ERROR: "A subgraph answered an error the gateway passes on (its own code is kept when it has one).",
+};
+
+interface ResultCodes {
+  type: string;
+  field: string;
+  codes: Array<{ code: string; meaning: string }>;
+}
+
+/** Parses `code: OK | NOT_FOUND (meaning) | …` out of a description. */
+export function codesFromDescription(description: string | null | undefined): Array<{ code: string; meaning: string }> {
+  const match = /\bcodes?:\s*((?:[A-Z][A-Z0-9_]*(?:\s*\([^)]*\))?\s*(?:\||,|\bor\b)?\s*)+)/.exec(description ?? "");
+  if (!match) return [];
+  const codes: Array<{ code: string; meaning: string }> = [];
+  for (const part of match[1]!.matchAll(/([A-Z][A-Z0-9_]*)(?:\s*\(([^)]*)\))?/g)) {
+    if (!codes.some((c) => c.code === part[1])) codes.push({ code: part[1]!, meaning: (part[2] ?? "").replace(/\s+/g, " ").trim() });
+  }
+  return codes;
+}
+
+export function resultCodes(schema: GraphQLSchema): ResultCodes[] {
+  const results: ResultCodes[] = [];
+  for (const type of Object.values(schema.getTypeMap()) as GraphQLNamedType[]) {
+    if (!isObjectType(type) || type.name.startsWith("__")) continue;
+    for (const field of Object.values(type.getFields()) as Array<GraphQLField<unknown, unknown>>) {
+      if (field.name !== "code" && !field.name.endsWith("Code")) continue;
+      const named = isNonNullType(field.type) ? field.type.ofType : field.type;
+      if (String(named) !== "String" && !isEnumType(named)) continue; // an id or other value named code
+      let codes: Array<{ code: string; meaning: string }>;
+      if (isEnumType(named)) codes = named.getValues().map((v) => ({ code: v.name, meaning: v.description ?? "" }));
+      else codes = codesFromDescription(field.description).length ? codesFromDescription(field.description) : codesFromDescription(type.description);
+      if (codes.length === 0 && field.name === "code" && !/result|payload|outcome/i.test(type.name)) continue;
+      results.push({ type: type.name, field: field.name, codes });
+    }
+  }
+  return results.sort((a, b) => a.type.localeCompare(b.type));
+}
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function renderCatalogue(schema: GraphQLSchema): string {
+  const lines = [
+    "# Error and result codes",
+    "",
+    "Generated by `npm run docs:errors` from `packages/platform/src/errors.ts`, the gateway's own codes and the",
+    "result types of the public schema; CI fails when this file is stale. Two kinds of answer:",
+    "",
+    "- **Errors** (`errors[].extensions.code`): the request, or one field of it, failed. Expected business",
+    "  refusals do not travel this way.",
+    "- **Result codes** (a `code` field in a mutation's result): the request was fine and the answer is one of",
+    "  these outcomes, `OK` when it did what was asked. Switch on the code, not on a message.",
+    "",
+    "## Errors (`extensions.code`)",
+    "",
+    "| code | meaning |",
+    "|---|---|",
+    ...Object.values(ErrorCode).map((code) => `| \`${code}\` | ${cell(MEANING[code] ?? "")} |`),
+    ...Object.entries(FRAMEWORK).map(([code, meaning]) => `| \`${code}\` | ${cell(meaning)} |`),
+    "",
+    "## Result codes",
+    "",
+  ];
+  for (const r of resultCodes(schema)) {
+    lines.push(`### \`${r.type}.${r.field}\``, "");
+    if (r.codes.length === 0) {
+      lines.push("_Not listed in the schema yet: see the field's description in `schema/api.graphql`._", "");
+      continue;
+    }
+    lines.push("| code | meaning |", "|---|---|", ...r.codes.map((c) => `| \`${c.code}\` | ${cell(c.meaning)} |`), "");
+  }
+  return lines.join("\n");
+}
+
+function main(args: string[]): number {
+  const unexplained = Object.values(ErrorCode).filter((code) => !MEANING[code]);
+  const text = renderCatalogue(apiSchema());
+  if (args.includes("--check")) {
+    let failed = false;
+    if (unexplained.length) {
+      failed = true;
+      console.error(`error codes without an explanation in scripts/error-catalogue.ts: ${unexplained.join(", ")}`);
+    }
+    if (!existsSync(out) || readFileSync(out, "utf8") !== text) {
+      failed = true;
+      console.error("docs/errors.md is stale: run `npm run docs:errors`");
+    }
+    if (!failed) console.log("docs/errors.md is current");
+    return failed ? 1 : 0;
+  }
+  writeFileSync(out, text);
+  console.log(`wrote ${path.relative(root, out)}${unexplained.length ? ` (unexplained: ${unexplained.join(", ")})` : ""}`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exit(main(process.argv.slice(2)));
