@@ -10,7 +10,8 @@
  *                                 CI: fails when schema/api.graphql is stale (listing the changes and
  *                                 which of them break clients), and when a public type, field, argument
  *                                 or enum value has no description (`--allow-undescribed` makes that
- *                                 a warning while the descriptions are being written)
+ *                                 a warning while the descriptions are being written; `--all` lists
+ *                                 every undescribed element instead of the first 40)
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -111,8 +112,9 @@ async function main(args: string[]): Promise<number> {
     } else if (missing.length > 0) {
       failed = true;
       console.error(`${missing.length} public schema elements have no description:`);
-      for (const m of missing.slice(0, 40)) console.error(`  ${m}`);
-      if (missing.length > 40) console.error(`  … and ${missing.length - 40} more`);
+      const shown = args.includes("--all") ? missing : missing.slice(0, 40);
+      for (const m of shown) console.error(`  ${m}`);
+      if (missing.length > shown.length) console.error(`  … and ${missing.length - shown.length} more (--all lists them all)`);
     }
     if (!failed) console.log(`schema/api.graphql is current${missing.length === 0 ? " and every public element is described" : ""}`);
     return failed ? 1 : 0;
