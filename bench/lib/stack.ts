@@ -7,6 +7,7 @@
 import { loadConfig } from "../../packages/platform/src/config.ts";
 import { setup } from "../../scripts/setup.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
+import { generateSecrets } from "../../scripts/secrets.ts";
 
 export const BENCH_ENV = {
   REDIS_PREFIX: "bench",
@@ -26,7 +27,10 @@ export function benchDatabaseUrl(): string {
 
 export async function bootBenchStack(opts: { env?: Record<string, string>; setup?: boolean } = {}): Promise<Stack> {
   if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
-  const env = { DATABASE_URL: benchDatabaseUrl(), ...BENCH_ENV, ...opts.env };
+  // production refuses development secrets: fresh ones per run; a fixed operator password (the bench
+  // database keeps its seeded operator between runs)
+  const { INTERNAL_SECRET, JWT_PRIVATE_JWK } = await generateSecrets();
+  const env = { DATABASE_URL: benchDatabaseUrl(), ...BENCH_ENV, INTERNAL_SECRET, JWT_PRIVATE_JWK, ADMIN_PASSWORD: "bench-operator-password", ...opts.env };
   Object.assign(process.env, env);
   if (opts.setup !== false) await setup(loadConfig({ ...process.env, ...env }));
   return startStack({ env, stdio: "pipe", randomPorts: true });

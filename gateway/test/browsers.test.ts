@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestRedis, productionEnv, type TestRedis } from "@mallgraph/platform/testing";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { corsOrigins } from "../src/http/cors.ts";
@@ -88,7 +88,7 @@ describe("GraphiQL (development)", () => {
   });
 
   it("is off in production", async () => {
-    const prod = await createGateway({ config: testConfig(fed, tr.prefix, { NODE_ENV: "production" }), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] }, http: {} });
+    const prod = await createGateway({ config: testConfig(fed, tr.prefix, await productionEnv()), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] }, http: {} });
     try {
       const r = await fetch(prod.url, { headers: { accept: "text/html" } });
       expect(r.headers.get("content-type")).not.toContain("text/html");

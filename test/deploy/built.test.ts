@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { DOMAINS } from "@mallgraph/platform/config";
-import { createTestDatabase, createTestRedis, randomId, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestDatabase, createTestRedis, productionEnv, randomId, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
 import { build } from "../../scripts/build.ts";
 import { freePort } from "../../scripts/stack.ts";
 
@@ -17,6 +17,7 @@ const procs: ChildProcess[] = [];
 const logs: string[] = [];
 let db: TestDatabase;
 let tr: TestRedis;
+let prodEnv: Record<string, string>;
 
 beforeAll(async () => {
   build(out);
@@ -25,6 +26,7 @@ beforeAll(async () => {
   symlinkSync(path.join(out, "packages/platform"), path.join(out, "node_modules/@mallgraph/platform"), "dir");
   db = await createTestDatabase(DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations"))));
   tr = createTestRedis();
+  prodEnv = await productionEnv();
 }, 300_000);
 
 afterAll(async () => {
@@ -36,7 +38,7 @@ afterAll(async () => {
 
 function run(file: string, env: Record<string, string>): ChildProcess {
   // As in the image (NODE_OPTIONS): the tracing preload, a no-op here without an OTLP endpoint.
-  const p = spawn(process.execPath, ["--import", "./packages/platform/src/tracing/preload.js", file], { cwd: out, env: { ...process.env, NODE_ENV: "production", LOG_LEVEL: "warn", DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, ...env }, stdio: "pipe" });
+  const p = spawn(process.execPath, ["--import", "./packages/platform/src/tracing/preload.js", file], { cwd: out, env: { ...process.env, ...prodEnv, LOG_LEVEL: "warn", DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, ...env }, stdio: "pipe" });
   p.stdout!.on("data", (b) => logs.push(String(b)));
   p.stderr!.on("data", (b) => logs.push(String(b)));
   procs.push(p);

@@ -4,6 +4,12 @@
  */
 import { z } from "zod";
 
+/** Development defaults of the secrets; production refuses to start with them (productionProblems). */
+export const DEV_INTERNAL_SECRET = "dev-internal-secret-change-me";
+export const DEV_ADMIN_PASSWORD = "admin123";
+/** Shortest secret production accepts. */
+export const MIN_SECRET_LENGTH = 32;
+
 const schema = z.object({
   NODE_ENV: z.string().default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -14,7 +20,7 @@ const schema = z.object({
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("mg"),
   /** Shared secret the gateway signs the caller's identity with; subgraphs verify it. */
-  INTERNAL_SECRET: z.string().min(16).default("dev-internal-secret-change-me"),
+  INTERNAL_SECRET: z.string().min(16).default(DEV_INTERNAL_SECRET),
   GATEWAY_PORT: z.coerce.number().int().default(4000),
   MEMBER_PORT: z.coerce.number().int().default(4001),
   CATALOG_PORT: z.coerce.number().int().default(4002),
@@ -40,7 +46,9 @@ const schema = z.object({
   JWT_ISSUER: z.string().default("mallgraph"),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
-  ADMIN_PASSWORD: z.string().min(6).default("admin123"),
+  ADMIN_PASSWORD: z.string().min(6).default(DEV_ADMIN_PASSWORD),
+  /** The SANDBOX payment channel (buyers complete their own payments): default on outside production only. */
+  SANDBOX_ENABLED: z.enum(["true", "false"]).optional(),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().default("mallgraph <no-reply@mallgraph.local>"),
   ELASTICSEARCH_URL: z.string().optional(),
@@ -55,9 +63,37 @@ const schema = z.object({
   MAX_QUERY_COST: z.coerce.number().int().positive().default(5000),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, "SANDBOX_ENABLED"> & {
+  /** Resolved: SANDBOX_ENABLED when set, else on outside production. */
+  SANDBOX_ENABLED: boolean;
+};
 
 let cached: Config | undefined;
+
+/** Settings holding secrets: INTERNAL_SECRET and every other `*_SECRET` / `*_SECRET_<x>` variable. */
+function secretSettings(env: NodeJS.ProcessEnv, config: Config): Array<[string, string]> {
+  const names = new Set(Object.keys(env).filter((k) => /(^|_)SECRET(_[A-Z0-9_]+)?$/.test(k)));
+  names.add("INTERNAL_SECRET");
+  return [...names].sort().map((k) => [k, String((config as Record<string, unknown>)[k] ?? env[k] ?? "")]);
+}
+
+/**
+ * What production refuses to start with (each line names its variable): default or short secrets,
+ * the default admin password, a JWT key generated on disk instead of JWT_PRIVATE_JWK, and the
+ * SANDBOX channel (buyers mark their own orders paid). Empty outside production.
+ */
+export function productionProblems(config: Config, env: NodeJS.ProcessEnv = {}): string[] {
+  if (config.NODE_ENV !== "production") return [];
+  const problems: string[] = [];
+  for (const [name, value] of secretSettings(env, config)) {
+    if (value === DEV_INTERNAL_SECRET || /change-?me/i.test(value)) problems.push(`${name}: the development default; set a random secret of at least ${MIN_SECRET_LENGTH} characters`);
+    else if (value.length < MIN_SECRET_LENGTH) problems.push(`${name}: shorter than ${MIN_SECRET_LENGTH} characters`);
+  }
+  if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || /change-?me/i.test(config.ADMIN_PASSWORD)) problems.push(`ADMIN_PASSWORD: the default password; set another one`);
+  if (!config.JWT_PRIVATE_JWK) problems.push(`JWT_PRIVATE_JWK: unset (a key generated on disk); set the private JWK`);
+  if (config.SANDBOX_ENABLED) problems.push(`SANDBOX_ENABLED: the SANDBOX channel lets buyers mark their own orders paid; not in production`);
+  return problems;
+}
 
 /** Reads and validates the environment (once); throws a readable error naming bad variables. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -67,8 +103,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join("\n")}`);
   }
-  if (env === process.env) cached = parsed.data;
-  return parsed.data;
+  const { SANDBOX_ENABLED, ...rest } = parsed.data;
+  const config: Config = { ...rest, SANDBOX_ENABLED: SANDBOX_ENABLED === undefined ? rest.NODE_ENV !== "production" : SANDBOX_ENABLED === "true" };
+  const unsafe = productionProblems(config, env);
+  if (unsafe.length) throw new Error(`unsafe configuration for production (NODE_ENV=production):\n${unsafe.map((l) => `  ${l}`).join("\n")}`);
+  if (env === process.env) cached = config;
+  return config;
 }
 
 /** Forget the cached configuration (tests change process.env between suites). */

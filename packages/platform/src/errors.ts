@@ -25,6 +25,10 @@ export const ErrorCode = {
   QUERY_TOO_COSTLY: "QUERY_TOO_COSTLY",
   PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
   OPERATION_NOT_TRUSTED: "OPERATION_NOT_TRUSTED",
+  /** The SANDBOX payment channel is off (SANDBOX_ENABLED; always off in production). */
+  SANDBOX_DISABLED: "SANDBOX_DISABLED",
+  /** Free wallet top-ups are refused in production (a top-up must be a real payment). */
+  TOP_UP_DISABLED: "TOP_UP_DISABLED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;

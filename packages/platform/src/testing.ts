@@ -140,3 +140,19 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     await new Promise((r) => setTimeout(r, pauseMs));
   }
 }
+
+/**
+ * Settings production accepts (config.productionProblems): fresh random secrets and a generated JWT
+ * key, the SANDBOX channel off. Tests that run with NODE_ENV=production spread these in.
+ */
+export async function productionEnv(): Promise<Record<string, string>> {
+  const { generateSigningKey } = await import("./auth.ts");
+  const { privateJwk } = await generateSigningKey();
+  return {
+    NODE_ENV: "production",
+    INTERNAL_SECRET: randomBytes(32).toString("base64url"),
+    ADMIN_PASSWORD: randomBytes(12).toString("base64url"),
+    JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
+    SANDBOX_ENABLED: "false",
+  };
+}

@@ -1,6 +1,6 @@
 /**
  * Demo data (idempotent): organization "mallgraph", merchant "mallgraph 自营" and its default app
- * "mallgraph shop" with SANDBOX and WALLET enabled, and ALIPAY / WECHAT_PAY configured with locally
+ * "mallgraph shop" with WALLET enabled and SANDBOX enabled only where SANDBOX_ENABLED is (not production), and ALIPAY / WECHAT_PAY configured with locally
  * generated SANDBOX KEYS (not real credentials; those channels stay disabled until an operator
  * enters real ones). Also creates the sandbox provider's own key pair.
  */
@@ -16,7 +16,8 @@ function rsaPair() {
   return generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
 }
 
-export async function seedPayment(prisma: PrismaClient): Promise<string> {
+/** `sandboxEnabled` (config.SANDBOX_ENABLED) decides the SANDBOX channel: created off, and switched off when it is off. */
+export async function seedPayment(prisma: PrismaClient, opts: { sandboxEnabled: boolean }): Promise<string> {
   await new SandboxProvider(prisma).init();
   const org = await prisma.organization.upsert({ where: { name: DEMO.organization }, create: { name: DEMO.organization }, update: {} });
   const merchant = await prisma.merchant.upsert({
@@ -33,7 +34,8 @@ export async function seedPayment(prisma: PrismaClient): Promise<string> {
     const existing = await prisma.channelConfig.findUnique({ where: { appId_channel: { appId: app!.id, channel } } });
     if (!existing) await prisma.channelConfig.create({ data: { appId: app!.id, channel, ...data } as any });
   };
-  await upsert("SANDBOX", { enabled: true, providerAppId: "sandbox-mallgraph" });
+  await upsert("SANDBOX", { enabled: opts.sandboxEnabled, providerAppId: "sandbox-mallgraph" });
+  if (!opts.sandboxEnabled) await prisma.channelConfig.updateMany({ where: { channel: "SANDBOX", enabled: true }, data: { enabled: false } });
   await upsert("WALLET", { enabled: true });
   const alipayMerchant = rsaPair();
   const alipayPlatform = rsaPair();
@@ -59,13 +61,13 @@ export async function seedPayment(prisma: PrismaClient): Promise<string> {
     apiV3Key: randomBytes(16).toString("hex"),
     tradeType: "NATIVE",
   });
-  return `merchant "${DEMO.merchantName}" app "${DEMO.app}" (${app.id}${app.isDefault ? ", default" : ""}): SANDBOX+WALLET enabled, ALIPAY/WECHAT_PAY with sandbox keys (disabled)`;
+  return `merchant "${DEMO.merchantName}" app "${DEMO.app}" (${app.id}${app.isDefault ? ", default" : ""}): ${opts.sandboxEnabled ? "SANDBOX+WALLET" : "WALLET"} enabled, ALIPAY/WECHAT_PAY with sandbox keys (disabled)`;
 }
 
 export async function seed(config: Config = loadConfig(), databaseUrl?: string): Promise<string> {
   const prisma = new PrismaClient({ adapter: runtimeAdapter(databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "payment")) });
   try {
-    return await seedPayment(prisma);
+    return await seedPayment(prisma, { sandboxEnabled: config.SANDBOX_ENABLED });
   } finally {
     await prisma.$disconnect();
   }

@@ -26,16 +26,16 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
   const db = await createTestSchema("payment");
   const redis = createTestRedis();
   const state = fakeState();
   const deps = await startFakeDeps(SECRET, state);
-  const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET } as any);
+  const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET, ...opts.env } as any);
   const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600 };
   const sg = await createPaymentSubgraph({ config, port: 0, ...common });
   const stopWorkers = await startWorkers(config, common);
-  await seedPayment(sg.services.prisma);
+  await seedPayment(sg.services.prisma, { sandboxEnabled: config.SANDBOX_ENABLED });
   return {
     db,
     redis,

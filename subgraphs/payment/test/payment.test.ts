@@ -70,7 +70,7 @@ beforeAll(async () => {
   const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600 };
   sg = await createPaymentSubgraph({ config, port: 0, ...common });
   stopWorkers = await startWorkers(config, common);
-  await seedPayment(sg.services.prisma);
+  await seedPayment(sg.services.prisma, { sandboxEnabled: true });
   gql = client(sg.url, SECRET);
   sub = createRedis(redis.url);
   await sub.subscribe(`${redis.prefix}:events:paymentStatusChanged`);
@@ -470,7 +470,7 @@ describe("operators", () => {
     // The seed is idempotent.
     const counts = async () => [await prisma().organization.count(), await prisma().merchant.count(), await prisma().paymentApp.count(), await prisma().channelConfig.count()];
     const before = await counts();
-    await seedPayment(prisma());
+    await seedPayment(prisma(), { sandboxEnabled: true });
     expect(await counts()).toEqual(before);
     const list = await gql(`{ adminMerchants { code name apps { name isDefault channels { channel hasPrivateKey } } accounts { currency balance } } }`, {}, READER);
     const demo = list.data.adminMerchants.find((x: any) => x.code === "mallgraph-self");

@@ -1,4 +1,5 @@
 import { asAdmin, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
 import type { LedgerType } from "../services/wallet.ts";
@@ -12,6 +13,8 @@ const walletOp = (type: LedgerType) =>
 
 const memberWalletOp = (type: "TOPUP" | "WITHDRAW") =>
   asMember(async (_p: unknown, a: { currency: string; amount: string; idempotencyKey: string }, ctx: Context) => {
+    // A free top-up credits any amount: refused in production until a top-up is a real payment.
+    if (type === "TOPUP" && ctx.services.config.NODE_ENV === "production") throw new AppError(ErrorCode.TOP_UP_DISABLED, "wallet top-ups are not available here");
     const r = await ctx.services.wallet.apply(memberId(ctx), a.currency, a.amount, type, a.idempotencyKey);
     return { code: r.code === "OK" ? ("OK" as const) : ("INSUFFICIENT_BALANCE" as const), wallet: r.wallet };
   });

@@ -27,6 +27,7 @@ export class PaymentCheckout {
 
   async createPayment(buyerId: string, orderId: string, channel: Channel): Promise<CreateOutcome> {
     if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
+    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled) return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
     const order = await this.d.ports.order.orderForPayment(orderId);
     if (!order) throw notFound("order", orderId);
     if (order.buyerId !== buyerId) throw forbidden("not your order");

@@ -46,6 +46,8 @@ export interface PaymentServices {
   wallet: WalletAdapter;
   queues: { timeouts: Queue; notify: Queue; reconcile: Queue };
   internalSecret: string;
+  /** SANDBOX_ENABLED: off, the SANDBOX channel cannot be used and sandboxCompletePayment is refused. */
+  sandboxEnabled: boolean;
   /** Sets the callback base once the server knows its port. */
   setCallbackBase(url: string): void;
   close(): Promise<void>;
@@ -84,7 +86,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     notifyQueue: queues.notify,
     redis,
     redisPrefix: config.REDIS_PREFIX,
-    options: { timeoutSeconds: opts.paymentTimeoutSeconds ?? Number(env.PAYMENT_TIMEOUT_SECONDS ?? 900), callbackBaseUrl: () => callbackBase },
+    options: { timeoutSeconds: opts.paymentTimeoutSeconds ?? Number(env.PAYMENT_TIMEOUT_SECONDS ?? 900), callbackBaseUrl: () => callbackBase, sandboxEnabled: config.SANDBOX_ENABLED },
     log: logger("payment"),
   });
   return {
@@ -97,6 +99,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     wallet,
     queues,
     internalSecret: config.INTERNAL_SECRET,
+    sandboxEnabled: config.SANDBOX_ENABLED,
     setCallbackBase(url) {
       if (!explicitBase) callbackBase = url;
     },

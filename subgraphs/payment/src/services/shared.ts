@@ -27,6 +27,8 @@ export interface PaymentOptions {
   timeoutSeconds: number;
   /** Base URL providers call back (`<base>/callbacks/<channel>`). */
   callbackBaseUrl: () => string;
+  /** The SANDBOX channel may be used (config.SANDBOX_ENABLED; off in production). */
+  sandboxEnabled: boolean;
 }
 
 export interface PaymentDeps {
