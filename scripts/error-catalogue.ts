@@ -40,6 +40,8 @@ const MEANING: Record<string, string> = {
   PERSISTED_QUERY_NOT_FOUND: "The hash is not registered: resend the query text with the hash (APQ), or use a manifest operation id.",
   OPERATION_NOT_TRUSTED: "The caller may run trusted (manifest) operations only, and this is not one of them.",
   SERVICE_UNAVAILABLE: "A service behind the gateway is down or its circuit is open: retry later.",
+  SANDBOX_DISABLED: "The sandbox payment channel is switched off here (`SANDBOX_ENABLED`, off in production): pay through a real channel.",
+  TOP_UP_DISABLED: "Free wallet top-ups are switched off in production: top up through a payment.",
   INTERNAL_SERVER_ERROR: "An unexpected failure; the message is masked. Report the request id (`x-request-id`).",
 };
 
@@ -60,8 +62,9 @@ interface ResultCodes {
 }
 
 /** Parses `code: OK | NOT_FOUND (meaning) | …` out of a description. */
-export function codesFromDescription(description: string | null | undefined): Array<{ code: string; meaning: string }> {
-  const match = /\bcodes?:\s*((?:[A-Z][A-Z0-9_]*(?:\s*\([^)]*\))?\s*(?:\||,|\bor\b)?\s*)+)/.exec(description ?? "");
+export function codesFromDescription(description: string | null | undefined, prefixed = true): Array<{ code: string; meaning: string }> {
+  const list = /((?:[A-Z][A-Z0-9_]*(?:\s*\([^)]*\))?\s*(?:\||,|\bor\b)?\s*)+)/.source;
+  const match = new RegExp(prefixed ? `\\bcodes?:\\s*${list}` : `^\\s*${list}`).exec(description ?? "");
   if (!match) return [];
   const codes: Array<{ code: string; meaning: string }> = [];
   for (const part of match[1]!.matchAll(/([A-Z][A-Z0-9_]*)(?:\s*\(([^)]*)\))?/g)) {
@@ -80,8 +83,12 @@ export function resultCodes(schema: GraphQLSchema): ResultCodes[] {
       if (String(named) !== "String" && !isEnumType(named)) continue; // an id or other value named code
       let codes: Array<{ code: string; meaning: string }>;
       if (isEnumType(named)) codes = named.getValues().map((v) => ({ code: v.name, meaning: v.description ?? "" }));
-      else codes = codesFromDescription(field.description).length ? codesFromDescription(field.description) : codesFromDescription(type.description);
-      if (codes.length === 0 && field.name === "code" && !/result|payload|outcome/i.test(type.name)) continue;
+      else {
+        const isResult = /result|payload|outcome/i.test(type.name);
+        const found = [codesFromDescription(field.description), isResult ? codesFromDescription(field.description, false) : [], codesFromDescription(type.description)];
+        codes = found.find((c) => c.length > 0) ?? [];
+        if (codes.length === 0 && !isResult) continue; // a value named code (a SKU's code), not an outcome
+      }
       results.push({ type: type.name, field: field.name, codes });
     }
   }
