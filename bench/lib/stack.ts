@@ -33,7 +33,8 @@ export async function bootBenchStack(opts: { env?: Record<string, string>; setup
   const env = { DATABASE_URL: benchDatabaseUrl(), ...BENCH_ENV, INTERNAL_SECRET, JWT_PRIVATE_JWK, ADMIN_PASSWORD: "bench-operator-password", ...opts.env };
   Object.assign(process.env, env);
   if (opts.setup !== false) await setup(loadConfig({ ...process.env, ...env }));
-  return startStack({ env, stdio: "pipe", randomPorts: true });
+  // A loaded shared machine boots the stack slowly: wait up to BENCH_READY_TIMEOUT_MS (default 4 min).
+  return startStack({ env, stdio: "pipe", randomPorts: true, readyTimeoutMs: Number(process.env.BENCH_READY_TIMEOUT_MS ?? 240_000) });
 }
 
 /** The URL of one subgraph of a running stack. */

@@ -61,6 +61,8 @@ export interface GatewayOptions {
   /** Client names held to the safelist (default `partner-*`). */
   trustedOnly?: (clientName: string | undefined) => boolean;
   subscriptionBufferSize?: number;
+  /** Whole-response cache by the subgraphs' cache hints (src/plugins/responseCache.ts); default on. */
+  responseCache?: boolean;
   logger?: Logger;
   /** CORS, GraphiQL and admin routes (src/http); default: from the environment. */
   http?: HttpSettings;
@@ -207,7 +209,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     persistedQueries: false,
     // Credentials are bearer tokens, never cookies, so browsers cannot be tricked into sending them.
     csrfPrevention: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), bridge, responseCache()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), bridge, ...(opts.responseCache === false ? [] : [responseCache()])],
   });
   await apollo.start();
 

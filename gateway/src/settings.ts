@@ -16,6 +16,8 @@ const schema = z.object({
   GATEWAY_SESSION_CACHE_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
   /** Per-client-name requests per minute; default 20 × RATE_LIMIT_PER_MINUTE. */
   GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().optional(),
+  /** Whole-response cache by the subgraphs' cache hints (anonymous and members); `off` to measure the real path. */
+  GATEWAY_RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
   /** Undelivered live events a subscriber may have queued before it is dropped. */
   GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
 });
@@ -30,5 +32,6 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<G
     sessionCacheMs: s.GATEWAY_SESSION_CACHE_MS,
     perClientPerMinute: s.GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE,
     subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
+    responseCache: s.GATEWAY_RESPONSE_CACHE === "on",
   };
 }

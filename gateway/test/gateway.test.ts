@@ -225,7 +225,7 @@ describe("query limits", () => {
   });
 });
 
-describe("response cache (anonymous queries, subgraph cache hints)", () => {
+describe("response cache (subgraph cache hints, PUBLIC / PRIVATE scopes)", () => {
   it("serves an anonymous query with a max-age hint from the cache until it expires", async () => {
     const a = await gql(gw.url, "{ catalogCounter }");
     const b = await gql(gw.url, "{ catalogCounter }");
@@ -234,16 +234,69 @@ describe("response cache (anonymous queries, subgraph cache hints)", () => {
     expect(b.headers.get("cache-control")).toBe("max-age=30, public");
   });
 
-  it("never caches a field without a hint, nor anything for a logged-in caller", async () => {
-    const u1 = await gql(gw.url, "{ catalogUncached }");
-    const u2 = await gql(gw.url, "{ catalogUncached }");
-    expect(u2.body.data.catalogUncached).toBeGreaterThan(u1.body.data.catalogUncached);
-    const { token } = await login(redis, tr.prefix, fed.key, { sub: "m-cache" });
-    const anon = (await gql(gw.url, "{ catalogCounter }")).body.data.catalogCounter;
-    const m1 = (await gql(gw.url, "{ catalogCounter }", { token })).body.data.catalogCounter;
-    const m2 = (await gql(gw.url, "{ catalogCounter }", { token })).body.data.catalogCounter;
-    expect(m1).not.toBe(anon);
-    expect(m2).toBeGreaterThan(m1);
+  it("never caches a field without a hint", async () => {
+    const { token } = await login(redis, tr.prefix, fed.key, { sub: "m-uncached" });
+    for (const opts of [{}, { token }]) {
+      const u1 = await gql(gw.url, "{ catalogUncached }", opts);
+      const u2 = await gql(gw.url, "{ catalogUncached }", opts);
+      expect(u2.body.data.catalogUncached).toBeGreaterThan(u1.body.data.catalogUncached);
+    }
+  });
+
+  it("members share PUBLIC answers with each other, in a partition of their own (never the anonymous one)", async () => {
+    const anon = (await gql(gw.url, "query Shared { catalogCounter }")).body.data.catalogCounter;
+    const a = await login(redis, tr.prefix, fed.key, { sub: "m-public-a" });
+    const b = await login(redis, tr.prefix, fed.key, { sub: "m-public-b" });
+    const fromA = await gql(gw.url, "query Shared { catalogCounter }", { token: a.token });
+    const fromB = await gql(gw.url, "query Shared { catalogCounter }", { token: b.token });
+    expect(fromA.body.data.catalogCounter).not.toBe(anon);
+    expect(fromB.body.data.catalogCounter).toBe(fromA.body.data.catalogCounter);
+    expect(fromB.headers.get("cache-control")).toBe("max-age=30, public");
+    expect((await gql(gw.url, "query Shared { catalogCounter }")).body.data.catalogCounter).toBe(anon);
+  });
+
+  it("never serves a member's PRIVATE answer to another member (or to anyone): it is cached for that session only", async () => {
+    const a = await login(redis, tr.prefix, fed.key, { sub: "m-private-a" });
+    const b = await login(redis, tr.prefix, fed.key, { sub: "m-private-b" });
+    for (const query of ["{ catalogMine }", "{ catalogCounter catalogMine }"]) {
+      const a1 = await gql(gw.url, query, { token: a.token });
+      const a2 = await gql(gw.url, query, { token: a.token });
+      const b1 = await gql(gw.url, query, { token: b.token });
+      const b2 = await gql(gw.url, query, { token: b.token });
+      const anon1 = await gql(gw.url, query);
+      const anon2 = await gql(gw.url, query);
+      expect(a1.body.data.catalogMine).toMatch(/^m-private-a:\d+$/);
+      expect(a1.headers.get("cache-control")).toBe("max-age=30, private");
+      expect(a2.body.data).toEqual(a1.body.data); // from the cache, for A's own session
+      expect(b1.body.data.catalogMine).toMatch(/^m-private-b:\d+$/);
+      expect(b2.body.data).toEqual(b1.body.data);
+      // anonymous callers have no session: a PRIVATE answer is never cached for them
+      expect(anon1.body.data.catalogMine).toMatch(/^anonymous:\d+$/);
+      expect(anon2.body.data.catalogMine).not.toBe(anon1.body.data.catalogMine);
+    }
+    // A's second session (another device) does not read the first session's private answers either
+    const a3 = await login(redis, tr.prefix, fed.key, { sub: "m-private-a" });
+    const other = await gql(gw.url, "{ catalogMine }", { token: a3.token });
+    const first = await gql(gw.url, "{ catalogMine }", { token: a.token });
+    expect(other.body.data.catalogMine).not.toBe(first.body.data.catalogMine);
+  });
+
+  it("operators never read or write it", async () => {
+    const { token } = await login(redis, tr.prefix, fed.key, { sub: "op-cache", realm: "admin", permissions: ["message:read"] });
+    const o1 = (await gql(gw.url, "{ catalogCounter }", { token })).body.data.catalogCounter;
+    const o2 = (await gql(gw.url, "{ catalogCounter }", { token })).body.data.catalogCounter;
+    expect(o2).toBeGreaterThan(o1);
+  });
+
+  it("GATEWAY_RESPONSE_CACHE=off: nothing is cached", async () => {
+    const off = await createGateway({ config: testConfig(fed, tr.prefix), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest, responseCache: false });
+    try {
+      const c1 = (await gql(off.url, "{ catalogCounter }")).body.data.catalogCounter;
+      const c2 = (await gql(off.url, "{ catalogCounter }")).body.data.catalogCounter;
+      expect(c2).toBeGreaterThan(c1);
+    } finally {
+      await off.stop();
+    }
   });
 });
 

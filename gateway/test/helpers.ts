@@ -42,7 +42,7 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@
 type Item @key(fields: "id") { id: ID! name: String! }
 enum CacheControlScope { PUBLIC PRIVATE }
 directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
-type Query { catalogPing: String catalogCounter: Int! @cacheControl(maxAge: 30) catalogUncached: Int! }
+type Query { catalogPing: String catalogCounter: Int! @cacheControl(maxAge: 30) catalogUncached: Int! catalogMine: String! @cacheControl(maxAge: 30, scope: PRIVATE) }
 `;
 
 export const cartSdl = `
@@ -123,7 +123,13 @@ export async function startFederation(): Promise<TestFederation> {
     internalSecret: SECRET,
     context: ctx,
     resolvers: {
-      Query: { catalogPing: () => "pong", catalogCounter: () => ++catalogCounter, catalogUncached: () => ++catalogCounter },
+      Query: {
+        catalogPing: () => "pong",
+        catalogCounter: () => ++catalogCounter,
+        catalogUncached: () => ++catalogCounter,
+        // private to the caller: who asked, and a counter that shows whether it was recomputed
+        catalogMine: (_: unknown, __: unknown, c: any) => `${c.identity.id ?? c.identity.kind}:${++catalogCounter}`,
+      },
       Item: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, name: `Item ${ref.id}` }) },
     },
   });

@@ -10,12 +10,15 @@ describe("gateway settings", () => {
       sessionCacheMs: 1000,
       perClientPerMinute: undefined,
       subscriptionBufferSize: 100,
+      responseCache: true,
     });
+    expect(gatewaySettings({ GATEWAY_RESPONSE_CACHE: "off" })).toMatchObject({ responseCache: false });
     expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({ subgraphTimeoutMs: 2500, perClientPerMinute: 90 });
   });
 
   it("refuses bad values with a readable error", () => {
     expect(() => gatewaySettings({ GATEWAY_SESSION_CACHE_MS: "60000" })).toThrow(/GATEWAY_SESSION_CACHE_MS/);
+    expect(() => gatewaySettings({ GATEWAY_RESPONSE_CACHE: "maybe" })).toThrow(/GATEWAY_RESPONSE_CACHE/);
   });
 });
 

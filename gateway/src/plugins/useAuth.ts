@@ -2,18 +2,22 @@
  * useAuth: turns `Authorization: Bearer <access JWT>` into the caller's Identity.
  *
  * 1. Verifies signature, issuer and expiry against the member subgraph's JWKS (jose remote key set,
- *    cached; refetched when an unknown `kid` shows up).
+ *    cached; refetched when an unknown `kid` shows up). A verified token is remembered (bounded,
+ *    in-process) until its `exp`, so a member's later requests skip the signature check; the session
+ *    check below still runs on every request.
  * 2. Checks that the token's server-side session (`sid`) is still live in Redis — cached in-process
  *    for at most `sessionCacheMs` (default 1 s), and evicted at once when a `sessionEvents` live
  *    event names the session (logout, kick).
- * 3. Builds the Identity: kind member|admin, id, sessionId, device, permissions from the session.
+ * 3. Builds the Identity: kind member|admin, id, sessionId, device, permissions from the session —
+ *    the same (frozen) object for as long as the cached session lookup is the same, so what is
+ *    derived from it (the signed identity's body) is computed once per session and second.
  *
  * No token → anonymous (subgraphs decide per field). A bad, expired or revoked token →
  * UNAUTHENTICATED (HTTP 401). The JWKS being unreachable → SERVICE_UNAVAILABLE (503).
  */
-import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from "jose";
 import type { Redis } from "ioredis";
-import { ANONYMOUS, readSession, verifyAccessToken, type Identity, type SessionRecord } from "@mallgraph/platform/auth";
+import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type SessionRecord } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { gatewayError } from "../errors.ts";
 import type { GatewayPlugin } from "./types.ts";
@@ -26,6 +30,8 @@ export interface AuthOptions {
   /** URL of the member subgraph's JWKS, or a key getter (tests). */
   jwks: URL | JWTVerifyGetKey;
   sessionCacheMs?: number;
+  /** Verified tokens remembered until they expire (default 20,000). */
+  maxCachedTokens?: number;
 }
 
 export interface AuthPlugin extends GatewayPlugin {
@@ -52,6 +58,33 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
   const getKey: JWTVerifyGetKey = opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks, { timeoutDuration: 3000, cooldownDuration: 5000 }) : opts.jwks;
   const ttl = opts.sessionCacheMs ?? 1000;
   const cache = new Map<string, { record: SessionRecord | null; until: number }>();
+  const maxTokens = opts.maxCachedTokens ?? 20_000;
+  /** token → its verified claims (until `exp`) and the identity last built from it. */
+  const tokens = new Map<string, { claims: AccessClaims; expMs: number; record?: SessionRecord; identity?: Identity }>();
+
+  async function verified(token: string): Promise<{ claims: AccessClaims; expMs: number; record?: SessionRecord; identity?: Identity }> {
+    const hit = tokens.get(token);
+    if (hit) {
+      if (hit.expMs > Date.now()) return hit;
+      tokens.delete(token);
+    }
+    let claims;
+    try {
+      claims = await verifyAccessToken(getKey, opts.issuer, token);
+    } catch (e) {
+      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has no)/.test((e as Error).message)) {
+        throw gatewayError(ErrorCode.UNAUTHENTICATED, e instanceof joseErrors.JWTExpired ? "access token expired" : "invalid access token");
+      }
+      throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, "cannot verify access tokens right now");
+    }
+    const exp = decodeJwt(token).exp;
+    const entry = { claims, expMs: typeof exp === "number" ? exp * 1000 : 0 };
+    if (maxTokens > 0 && entry.expMs > Date.now()) {
+      if (tokens.size >= maxTokens) tokens.clear();
+      tokens.set(token, entry);
+    }
+    return entry;
+  }
 
   async function session(sid: string): Promise<SessionRecord | null> {
     const now = Date.now();
@@ -69,26 +102,23 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     if (!authorization || !authorization.trim()) return ANONYMOUS;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw gatewayError(ErrorCode.UNAUTHENTICATED, "the Authorization header must be `Bearer <access token>`");
-    let claims;
-    try {
-      claims = await verifyAccessToken(getKey, opts.issuer, m[1]!);
-    } catch (e) {
-      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has no)/.test((e as Error).message)) {
-        throw gatewayError(ErrorCode.UNAUTHENTICATED, e instanceof joseErrors.JWTExpired ? "access token expired" : "invalid access token");
-      }
-      throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, "cannot verify access tokens right now");
-    }
+    const entry = await verified(m[1]!);
+    const { claims } = entry;
     const record = await session(claims.sid);
     if (!record || record.subject !== claims.sub || record.realm !== claims.realm) {
       throw gatewayError(ErrorCode.UNAUTHENTICATED, "session expired or revoked");
     }
-    return {
-      kind: claims.realm,
-      id: claims.sub,
-      sessionId: claims.sid,
-      device: record.device ?? claims.dev,
-      permissions: record.permissions ?? [],
-    };
+    if (entry.record !== record || !entry.identity) {
+      entry.record = record;
+      entry.identity = Object.freeze({
+        kind: claims.realm,
+        id: claims.sub,
+        sessionId: claims.sid,
+        device: record.device ?? claims.dev,
+        permissions: record.permissions ?? [],
+      });
+    }
+    return entry.identity;
   }
 
   return {

@@ -5,6 +5,8 @@
  * - cost: every field costs 1 × the product of the list sizes above it; a list field's size is its
  *   `first`/`last`/`limit`/`take`/`pageSize` argument (literal or variable) or `defaultListSize`.
  * → QUERY_TOO_DEEP / QUERY_TOO_COSTLY (HTTP 400) with the measured value and the limit.
+ * The measure is computed once per parsed document and operation (Apollo Server hands out the same
+ * DocumentNode for the same query text) unless a list size comes from a variable.
  */
 import {
   type DocumentNode,
@@ -33,6 +35,8 @@ const SIZE_ARGS = new Set(["first", "last", "limit", "take", "pageSize"]);
 export interface Measure {
   depth: number;
   cost: number;
+  /** A list size was read from the variables: the measure holds for these variables only. */
+  usesVariables?: boolean;
 }
 
 export function measureOperation(
@@ -47,12 +51,14 @@ export function measureOperation(
   const root = schema.getRootType(operation.operation) as GraphQLNamedType | undefined;
   let maxDepth = 0;
   let cost = 0;
+  let usesVariables = false;
 
   const listSize = (field: FieldNode): number => {
     for (const a of field.arguments ?? []) {
       if (!SIZE_ARGS.has(a.name.value)) continue;
       if (a.value.kind === Kind.INT) return Math.max(1, Number(a.value.value));
       if (a.value.kind === Kind.VARIABLE) {
+        usesVariables = true;
         const v = Number(variables[a.value.name.value]);
         if (Number.isFinite(v) && v > 0) return v;
       }
@@ -84,14 +90,24 @@ export function measureOperation(
     }
   };
   walk(operation.selectionSet, root, 0, 1, new Set());
-  return { depth: maxDepth, cost };
+  return usesVariables ? { depth: maxDepth, cost, usesVariables } : { depth: maxDepth, cost };
 }
 
 export function useQueryLimits(opts: QueryLimitOptions): GatewayPlugin {
+  /** document → operation → its measure (only measures that do not depend on the variables). */
+  const measured = new WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, Measure>>();
   return {
     name: "query-limits",
     onOperation({ schema, document, operation, variables }) {
-      const m = measureOperation(schema, document, operation, variables, opts.defaultListSize);
+      let byOperation = measured.get(document);
+      let m = byOperation?.get(operation);
+      if (!m) {
+        m = measureOperation(schema, document, operation, variables, opts.defaultListSize);
+        if (!m.usesVariables) {
+          if (!byOperation) measured.set(document, (byOperation = new WeakMap()));
+          byOperation.set(operation, m);
+        }
+      }
       if (m.depth > opts.maxDepth) {
         throw gatewayError(ErrorCode.QUERY_TOO_DEEP, `query depth ${m.depth} exceeds the limit of ${opts.maxDepth}`, { depth: m.depth, maxDepth: opts.maxDepth });
       }

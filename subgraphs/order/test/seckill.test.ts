@@ -8,6 +8,7 @@ import { startOrderEnv, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./supp
 import { internal, member } from "./support/fakes.ts";
 import { startWorkers } from "../src/worker.ts";
 
+const BATCH = `mutation($o: [SeckillOrderInput!]!) { orderCreateSeckillBatch(orders: $o) { code orderId status } }`;
 const CREATE = `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: String!, $a: ID) {
   orderCreateSeckill(reservationId: $r, buyerId: $b, skuId: $s, quantity: $q, unitPrice: $p, currency: $c, addressId: $a) { code orderId status }
 }`;
@@ -72,5 +73,64 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
     expect((await create({ r: "res-5", a: "no-such-address" })).data.orderCreateSeckill.code).toBe("ADDRESS_NOT_FOUND");
     expect((await env.call(CREATE, { r: "res-5", b: "x", s: "phone", q: 1, p: "1.00", c: "CNY" }, member("x"))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(await p.order.count()).toBe(before);
+  });
+
+  describe("orderCreateSeckillBatch: many reservations, one transaction", () => {
+    const line = (r: string, q = 1) => ({ reservationId: r, buyerId: `b-${r}`, skuId: "phone", quantity: q, unitPrice: "10.00", currency: "CNY" });
+    const batch = (orders: unknown[]) => env.call(BATCH, { o: orders }, internal("promotion"));
+    const p = () => env.order.services.prisma;
+
+    it("overlapping parallel batches (duplicates inside, one reservation already ordered) make exactly one order per reservation", async () => {
+      const pre = (await create({ r: "bat-0" })).data.orderCreateSeckill.orderId;
+      const rids = Array.from({ length: 120 }, (_, i) => `bat-${i}`);
+      // 6 batches of 40 over 120 reservations, each reservation in two of them, plus repeats inside a batch
+      const batches = Array.from({ length: 6 }, (_, b) => [...rids.slice((b * 20) % 120, ((b * 20) % 120) + 40), rids[b]!].map((r) => line(r)));
+      const answers = await Promise.all(batches.map(batch));
+      const byRid = new Map<string, Set<string>>();
+      answers.forEach((a, b) => {
+        expect(a.errors).toBeUndefined();
+        a.data.orderCreateSeckillBatch.forEach((r: { code: string; orderId: string }, i: number) => {
+          expect(r.code).toBe("OK");
+          const rid = batches[b]![i]!.reservationId;
+          byRid.set(rid, (byRid.get(rid) ?? new Set()).add(r.orderId));
+        });
+      });
+      expect(byRid.size).toBe(120);
+      for (const ids of byRid.values()) expect(ids.size).toBe(1);
+      expect(byRid.get("bat-0")).toEqual(new Set([pre]));
+      const orders = await p().order.findMany({ where: { seckillReservationId: { in: rids } }, include: { items: true } });
+      expect(orders.length).toBe(120);
+      expect(new Set(orders.map((o) => o.seckillReservationId)).size).toBe(120);
+      expect(orders.every((o) => o.items.length === 1 && o.kind === "SECKILL")).toBe(true);
+      // one creation event each (this suite's 1 s time-out then cancels them: more changes follow)
+      const created = await p().orderStatusChange.findMany({ where: { orderId: { in: orders.map((o) => o.id) }, from: null } });
+      expect(created.length).toBe(120);
+      expect(await p().orderOutbox.count({ where: { id: { in: created.map((c) => c.id) } } })).toBe(120);
+    });
+
+    it("a crash inside the batch's transaction leaves no order; the retry makes each exactly once", async () => {
+      const rids = Array.from({ length: 50 }, (_, i) => `crash-${i}`);
+      env.order.services.hooks.seckillBatch = () => {
+        throw new Error("worker died mid-batch");
+      };
+      try {
+        expect((await batch(rids.map((r) => line(r)))).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+      } finally {
+        env.order.services.hooks.seckillBatch = undefined;
+      }
+      expect(await p().order.count({ where: { seckillReservationId: { in: rids } } })).toBe(0);
+      const [a, b] = await Promise.all([batch(rids.map((r) => line(r))), batch(rids.map((r) => line(r)))]);
+      expect(a.data.orderCreateSeckillBatch).toEqual(b.data.orderCreateSeckillBatch);
+      expect(await p().order.count({ where: { seckillReservationId: { in: rids } } })).toBe(50);
+    });
+
+    it("answers each reservation in the order given (BAD_QUANTITY for a bad line); a bad price refuses the whole call and writes nothing", async () => {
+      const r = await batch([line("mix-1"), line("mix-2", 0), line("mix-3", 2)]);
+      expect(r.data.orderCreateSeckillBatch.map((x: { code: string }) => x.code)).toEqual(["OK", "BAD_QUANTITY", "OK"]);
+      const before = await p().order.count();
+      expect((await batch([line("mix-4"), { ...line("mix-5"), unitPrice: "1.234" }])).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+      expect((await env.call(BATCH, { o: [line("mix-6")] }, member("x"))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+      expect(await p().order.count()).toBe(before);
+    });
   });
 });

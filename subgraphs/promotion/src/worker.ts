@@ -1,5 +1,6 @@
 /**
- * The promotion domain's workers: `seckill-orders` (create-order, one job per reservation) and
+ * The promotion domain's workers: `seckill-orders` (create-order, one job per reservation; the jobs
+ * running together make their orders in one call, services/seckill-order-batcher.ts) and
  * `seckill-lifecycle` (the repeatable `tick`: sessions online / ended / unsold stock back to
  * catalog, the sweeper of PENDING reservations, the poll of their orders' statuses), and
  * `coupon-issue` (scheduled coupon issuance).
@@ -16,7 +17,7 @@ import { couponIssueProcessor } from "./jobs/couponIssue.ts";
 export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "config" | "port"> {
   /** Interval of the lifecycle tick (ms, default 2000). */
   tickEveryMs?: number;
-  /** Concurrency of the create-order worker (default 8). */
+  /** Concurrency of the create-order worker (default 64: the jobs running together share one order call). */
   orderConcurrency?: number;
   /** Only the create-order worker (tests that drive the lifecycle by hand). */
   ordersOnly?: boolean;
@@ -26,7 +27,7 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const log = logger("promotion-worker");
   const services = createPromotionServices({ config, ...opts });
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
-  const workers: Array<ReturnType<typeof createWorker<any, any>>> = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 8 })];
+  const workers: Array<ReturnType<typeof createWorker<any, any>>> = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 64 })];
   workers.push(createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 }));
   const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
   if (!opts.ordersOnly) {

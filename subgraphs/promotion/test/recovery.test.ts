@@ -58,6 +58,41 @@ describe("seckill recovery and settlement", () => {
     for (const rid of rids) expect((await sk().readReservation(rid))!.orderId).toBe(orders.find((o) => o.seckillReservationId === rid)!.id);
   });
 
+  it("jobs running together make their orders in one batch; a crash inside a batch's transaction and after it still give exactly one order per reservation", async () => {
+    const sku = await env.newSku(60);
+    const sid = await env.createSession([{ skuId: sku, stock: 60, perUserLimit: 1 }]);
+    await sk().lifecycle();
+    const rids = (await Promise.all(Array.from({ length: 60 }, (_, i) => buy(`bt-${i}`, sid, sku)))).map((r) => r.reservationId);
+    expect(rids.every(Boolean)).toBe(true);
+    const batches: string[][] = [];
+    let insideCrashes = 0;
+    let afterCrashes = 0;
+    env.order.services.hooks.seckillBatch = (ids) => {
+      batches.push(ids);
+      if (insideCrashes < 2 && ids.length > 1) {
+        insideCrashes++;
+        throw new Error("order died inside the batch's transaction");
+      }
+    };
+    const stop = await env.startWorkers({
+      ordersOnly: true,
+      hooks: { afterOrderCreated: () => { if (afterCrashes < 5) { afterCrashes++; throw new Error("worker died after the batch answered"); } } },
+    });
+    try {
+      await waitFor(async () => (await Promise.all(rids.map(statusOf))).every((s) => s === "ORDERED"), "every reservation ORDERED", 120_000);
+    } finally {
+      await stop();
+      env.order.services.hooks.seckillBatch = undefined;
+    }
+    expect(insideCrashes).toBe(2);
+    expect(afterCrashes).toBe(5);
+    expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThan(1);
+    const orders = await ordersOf(rids);
+    expect(orders.length).toBe(60);
+    expect(new Set(orders.map((o) => o.seckillReservationId)).size).toBe(60);
+    for (const rid of rids) expect((await sk().readReservation(rid))!.orderId).toBe(orders.find((o) => o.seckillReservationId === rid)!.id);
+  });
+
   it("a worker that hangs right after order answered (a dead worker holding its job): the sweeper finishes with the same order", async () => {
     const sku = await env.newSku(3);
     const sid = await env.createSession([{ skuId: sku, stock: 3, perUserLimit: 1 }]);

@@ -44,6 +44,7 @@ export class OrderService {
   // placement
   placeOrder(buyerId: string, input: PlaceOrderInput) { return this.placement.placeOrder(buyerId, input); }
   createSeckill(input: SeckillOrderInput) { return this.seckill.createSeckill(input); }
+  createSeckillBatch(inputs: SeckillOrderInput[]) { return this.seckill.createSeckillBatch(inputs); }
 
   // reads
   get(id: string) { return this.reads.get(id); }

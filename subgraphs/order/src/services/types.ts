@@ -47,6 +47,8 @@ export interface TransitionOutcome {
 /** Test-only switches (failure injection); production passes none. */
 export interface OrderTestHooks {
   placeOrder?: WorkflowHooks;
+  /** Inside createSeckillBatch's transaction, after the inserts (tests: a crash midway). */
+  seckillBatch?: (reservationIds: string[]) => void | Promise<void>;
 }
 
 import type { AfterSale, OrderStatusChange, Shipment, TrackingEvent } from "../generated/prisma/client.ts";

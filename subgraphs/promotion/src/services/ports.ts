@@ -47,9 +47,13 @@ export interface SeckillOrderRequest {
   currency: string;
 }
 
+export type SeckillOrderAnswer = { code: string; orderId: string | null; status: string | null };
+
 export interface OrderPort {
   /** orderCreateSeckill: idempotent per reservationId. */
-  createSeckill(r: SeckillOrderRequest): Promise<{ code: string; orderId: string | null; status: string | null }>;
+  createSeckill(r: SeckillOrderRequest): Promise<SeckillOrderAnswer>;
+  /** orderCreateSeckillBatch: many reservations in one transaction, answers in the same order; idempotent per reservationId. */
+  createSeckillBatch(rs: SeckillOrderRequest[]): Promise<SeckillOrderAnswer[]>;
   /** Current statuses of orders (null for unknown ids), in the order of ids. */
   statuses(ids: string[]): Promise<Array<string | null>>;
 }
@@ -105,6 +109,12 @@ export function orderPort(url: string, secret: string): OrderPort {
           orderCreateSeckill(reservationId: $r, buyerId: $b, skuId: $s, quantity: $q, unitPrice: $p, currency: $c) { code orderId status } }`,
         { r: r.reservationId, b: r.buyerId, s: r.skuId, q: r.quantity, p: r.unitPrice, c: r.currency });
       return d.orderCreateSeckill;
+    },
+    async createSeckillBatch(rs) {
+      const d = await c.request<{ orderCreateSeckillBatch: SeckillOrderAnswer[] }>(
+        `mutation($o: [SeckillOrderInput!]!) { orderCreateSeckillBatch(orders: $o) { code orderId status } }`,
+        { o: rs.map((r) => ({ reservationId: r.reservationId, buyerId: r.buyerId, skuId: r.skuId, quantity: r.quantity, unitPrice: r.unitPrice, currency: r.currency })) });
+      return d.orderCreateSeckillBatch;
     },
     async statuses(ids) {
       if (!ids.length) return [];

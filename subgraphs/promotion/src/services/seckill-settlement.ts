@@ -1,6 +1,6 @@
 /**
  * Everything after a buy, driven by the create-order job and the repeatable `tick`:
- * - create-order: order's orderCreateSeckill (idempotent per reservationId), then PENDING → ORDERED once;
+ * - create-order: order's orderCreateSeckill(Batch) (idempotent per reservationId), then PENDING → ORDERED once;
  * - sweepers: PENDING reservations whose job was lost; HOLDs and takes a dying process left
  *   unresolved (kept when the home confirmed with that shard's stock, given back otherwise);
  * - the poll of ORDERED reservations' orders: cancelled → stock and the buyer's limit back; paid → settled;
@@ -13,12 +13,18 @@ import { PERMANENT_ORDER_REFUSALS } from "../errors.ts";
 import { parseReservationId, seckillSkusKey, splitStock } from "./keys.ts";
 import { RESERVATION_TOPIC, SETTLED_RETENTION_SECONDS, SeckillJob, type ItemRef, type SeckillStore } from "./seckill-store.ts";
 import type { ReservationView } from "./types.ts";
+import { SeckillOrderBatcher } from "./seckill-order-batcher.ts";
 
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
 type Action = "ORDERED" | "FAILED" | "CANCELLED" | "PAID";
 
 export class SeckillSettlement {
-  constructor(private readonly s: SeckillStore) {}
+  /** Concurrent create-order jobs of this process share one order call (one transaction there). */
+  private readonly batcher: SeckillOrderBatcher;
+
+  constructor(private readonly s: SeckillStore) {
+    this.batcher = new SeckillOrderBatcher(s.d.order);
+  }
 
   private async settle(r: ReservationView, action: Action, arg = ""): Promise<number> {
     const at = await this.s.locate(r.id);
@@ -36,14 +42,15 @@ export class SeckillSettlement {
   /**
    * The create-order job (and the sweeper): makes the SECKILL order of a PENDING reservation.
    * Idempotent: order answers the same order for the same reservationId, and the reservation
-   * moves PENDING → ORDERED once. Throws (the job retries) when order is unreachable.
+   * moves PENDING → ORDERED once. Throws (the job retries) when order is unreachable. The order
+   * call is shared with the other jobs running at the same moment (SeckillOrderBatcher).
    */
   async createOrder(reservationId: string): Promise<string> {
     const r = await this.s.readReservation(reservationId);
     if (!r) return "UNKNOWN";
     if (r.holding) return "HOLD"; // no stock yet: the buy (or sweepHolds) decides
     if (r.status !== "PENDING") return r.status;
-    const res = await this.s.d.order.createSeckill({ reservationId: r.id, buyerId: r.buyerId, skuId: r.skuId, quantity: r.quantity, unitPrice: r.unitPrice, currency: r.currency });
+    const res = await this.batcher.create({ reservationId: r.id, buyerId: r.buyerId, skuId: r.skuId, quantity: r.quantity, unitPrice: r.unitPrice, currency: r.currency });
     await this.s.d.hooks?.afterOrderCreated?.(r.id);
     if (res.code === "OK" && res.orderId) {
       await this.settle(r, "ORDERED", res.orderId);
