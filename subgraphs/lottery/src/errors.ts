@@ -17,6 +17,16 @@ export const DrawCode = {
 } as const;
 export type DrawCode = (typeof DrawCode)[keyof typeof DrawCode];
 
+/** Outcomes of claimPrize and adminRetryDrawDelivery. */
+export const DeliveryCode = {
+  OK: "OK",
+  NOT_FOUND: "NOT_FOUND",
+  NOT_AWAITING_ADDRESS: "NOT_AWAITING_ADDRESS",
+  ADDRESS_NOT_FOUND: "ADDRESS_NOT_FOUND",
+  NOT_FAILED: "NOT_FAILED",
+} as const;
+export type DeliveryCode = (typeof DeliveryCode)[keyof typeof DeliveryCode];
+
 export const SignInCode = {
   OK: "OK",
   ALREADY_SIGNED_IN: "ALREADY_SIGNED_IN",

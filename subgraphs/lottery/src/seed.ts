@@ -1,7 +1,8 @@
 /**
  * Demo data (idempotent): strategy "demo-lucky-wheel" with 5 awards (rates sum to 1) and the
  * activity "每日幸运大转盘" online from now for a year (3 draws a day, 60 a month, 500 in total;
- * bonus draws for 100 points each).
+ * bonus draws for 100 points each). The COUPON award grants promotion's demo template, the GOODS
+ * award ships one of catalog's demo SKUs.
  * Red-envelope rains are not seeded: operators create them.
  */
 import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/config";
@@ -10,6 +11,9 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { upsertActivity, upsertStrategy } from "./services/setup.ts";
 
 export const DEMO_ACTIVITY = "每日幸运大转盘";
+/** Seeded by promotion and catalog (their demo data has fixed ids). */
+const DEMO_COUPON_TEMPLATE = "demo-full-reduction";
+const DEMO_PRIZE_SKU = "seed-spu-0001-1";
 
 export async function seedLottery(prisma: PrismaClient): Promise<string> {
   const strategy = await upsertStrategy(prisma, {
@@ -18,12 +22,12 @@ export async function seedLottery(prisma: PrismaClient): Promise<string> {
       { name: "10 积分", kind: "POINTS", points: 10, rate: "0.6000" },
       { name: "50 积分", kind: "POINTS", points: 50, rate: "0.2500" },
       { name: "200 积分", kind: "POINTS", points: 200, rate: "0.1000", stock: 1000 },
-      { name: "满100减10 优惠券", kind: "COUPON", rate: "0.0400", stock: 500, lockAfterDraws: 3 },
-      { name: "蓝牙耳机", kind: "GOODS", rate: "0.0100", stock: 10, lockAfterDraws: 5 },
+      { name: "满100减20 优惠券", kind: "COUPON", couponTemplateId: DEMO_COUPON_TEMPLATE, rate: "0.0400", stock: 500, lockAfterDraws: 3 },
+      { name: "蓝牙耳机", kind: "GOODS", skuId: DEMO_PRIZE_SKU, rate: "0.0100", stock: 10, lockAfterDraws: 5 },
     ],
     fallback: "10 积分",
     blacklistAward: "10 积分",
-    weightRules: [{ minPointsSpent: 1000, awards: ["50 积分", "200 积分", "满100减10 优惠券", "蓝牙耳机"] }],
+    weightRules: [{ minPointsSpent: 1000, awards: ["50 积分", "200 积分", "满100减20 优惠券", "蓝牙耳机"] }],
   });
   const existing = await prisma.activity.findUnique({ where: { name: DEMO_ACTIVITY } });
   const startsAt = existing?.startsAt ?? new Date(Date.now() - 60_000);

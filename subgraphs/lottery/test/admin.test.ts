@@ -86,22 +86,34 @@ describe("coupon templates in use (internal, promotion asks before deactivating 
   it("names the templates COUPON awards of live activities grant; closed or past activities do not count", async () => {
     const Q = `query($ids: [ID!]!) { lotteryCouponTemplatesInUse(templateIds: $ids) }`;
     const internal = { kind: "internal" as const, service: "promotion" };
-    const strategy = (name: string) => ({ name, fallbackAward: "thanks", awards: [{ name: "thanks", kind: "NONE", rate: "0.5000" }, { name: "coupon", kind: "COUPON", rate: "0.5000" }] });
+    const strategy = (name: string, template: string) => ({ name, fallbackAward: "thanks", awards: [{ name: "thanks", kind: "NONE", rate: "0.5000" }, { name: "coupon", kind: "COUPON", couponTemplateId: template, rate: "0.5000" }] });
     const save = async (name: string, template: string, activity: Record<string, unknown>) => {
-      const s = (await h.gql(SAVE_STRATEGY, { input: strategy(name) }, ADMIN)).data.adminSaveLotteryStrategy;
-      // the award names its template (Award.reference)
-      await h.sg.services.prisma.award.updateMany({ where: { strategyId: s.id, kind: "COUPON" }, data: { reference: template } });
+      const s = (await h.gql(SAVE_STRATEGY, { input: strategy(name, template) }, ADMIN)).data.adminSaveLotteryStrategy;
       const a = await h.gql(SAVE_ACTIVITY, { input: { name: `${name}-activity`, strategyId: s.id, startsAt: new Date(Date.now() - 3600_000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), ...activity } }, ADMIN);
       expect(a.errors).toBeUndefined();
     };
     await save("live-wheel", "tpl-live", { state: "ONLINE" });
     await save("draft-wheel", "tpl-draft", { state: "DRAFT" });
     await save("closed-wheel", "tpl-closed", { state: "CLOSED" });
-    const past = (await h.gql(SAVE_STRATEGY, { input: strategy("past-wheel") }, ADMIN)).data.adminSaveLotteryStrategy;
-    await h.sg.services.prisma.award.updateMany({ where: { strategyId: past.id, kind: "COUPON" }, data: { reference: "tpl-past" } });
+    const past = (await h.gql(SAVE_STRATEGY, { input: strategy("past-wheel", "tpl-past") }, ADMIN)).data.adminSaveLotteryStrategy;
     await h.sg.services.prisma.activity.create({ data: { name: "past-activity", strategyId: past.id, state: "ONLINE", startsAt: new Date(Date.now() - 7200_000), endsAt: new Date(Date.now() - 3600_000) } });
     const r = await h.gql(Q, { ids: ["tpl-live", "tpl-draft", "tpl-closed", "tpl-past", "tpl-none"] }, internal);
     expect(r.data.lotteryCouponTemplatesInUse).toEqual(["tpl-draft", "tpl-live"]);
     expect((await h.gql(Q, { ids: ["tpl-live"] }, ADMIN)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    // A COUPON award must name its template, a GOODS award its SKU; both are shown on the award.
+    const missing = await h.gql(SAVE_STRATEGY, { input: { name: "no-template", fallbackAward: "thanks", awards: [{ name: "thanks", kind: "NONE", rate: "0.5000" }, { name: "coupon", kind: "COUPON", rate: "0.5000" }] } }, ADMIN);
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "couponTemplateId" });
+    const noSku = await h.gql(SAVE_STRATEGY, { input: { name: "no-sku", fallbackAward: "thanks", awards: [{ name: "thanks", kind: "NONE", rate: "0.5000" }, { name: "phone", kind: "GOODS", rate: "0.5000" }] } }, ADMIN);
+    expect(noSku.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "skuId" });
+    const shown = await h.gql(
+      `mutation($input: LotteryStrategyInput!) { adminSaveLotteryStrategy(input: $input) { awards { name couponTemplateId skuId } } }`,
+      { input: { name: "both", fallbackAward: "thanks", awards: [{ name: "thanks", kind: "NONE", rate: "0.5000" }, { name: "coupon", kind: "COUPON", couponTemplateId: "tpl-x", rate: "0.2500" }, { name: "phone", kind: "GOODS", skuId: "sku-x", rate: "0.2500" }] } },
+      ADMIN,
+    );
+    expect(shown.data.adminSaveLotteryStrategy.awards).toEqual([
+      { name: "thanks", couponTemplateId: null, skuId: null },
+      { name: "coupon", couponTemplateId: "tpl-x", skuId: null },
+      { name: "phone", couponTemplateId: null, skuId: "sku-x" },
+    ]);
   });
 });

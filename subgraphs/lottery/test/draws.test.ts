@@ -61,10 +61,10 @@ describe("draw", () => {
     await until(async () => (await h.sg.services.points.account("alice")).balance > 0, "points delivered");
     const points = first.data.draw.award.name === "big" ? 50 : 5;
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
-    expect(await h.sg.services.draws.distribute(first.data.draw.orderId)).toBe("ALREADY_DELIVERED");
+    expect(await h.sg.services.delivery.run(first.data.draw.orderId)).toBe("ALREADY_DELIVERED");
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
     const mine = await h.gql(`query($a: ID) { myDraws(activityId: $a) { id activityId award { name } delivery } }`, { a: activity.id }, member("alice"));
-    expect(mine.data.myDraws).toEqual([{ id: first.data.draw.orderId, activityId: activity.id, award: { name: first.data.draw.award.name }, delivery: "OK" }]);
+    expect(mine.data.myDraws).toEqual([{ id: first.data.draw.orderId, activityId: activity.id, award: { name: first.data.draw.award.name }, delivery: "DELIVERED" }]);
     expect((await h.gql(`{ myDraws { id } }`, {}, member("nobody"))).data.myDraws).toEqual([]);
     expect((await h.gql(`{ myDraws(limit: 1000) { id } }`, {}, member("alice"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
@@ -170,7 +170,7 @@ describe("rules", () => {
     const { activity, byName } = await activityWith(
       [
         { name: "consolation", kind: "POINTS", points: 1, rate: "0.0000" },
-        { name: "phone", kind: "GOODS", rate: "1.0000", stock: 10 },
+        { name: "phone", kind: "GOODS", skuId: "sku-phone", rate: "1.0000", stock: 10 },
       ],
       { fallback: "consolation" },
     );
@@ -187,8 +187,8 @@ describe("rules", () => {
     const more = await Promise.all(Array.from({ length: 20 }, (_, i) => h.sg.services.draws.draw(`late-${i}`, activity.id, "k")));
     expect(more.every((r) => r.award!.id === byName.consolation!.id)).toBe(true);
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
-    // The winners' awards are delivered (GOODS is a placeholder delivery).
-    await until(async () => (await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "DELIVERED" } })) === 10, "10 deliveries");
+    // The winners have no address yet: their prizes wait for one (delivery.test.ts covers claimPrize).
+    await until(async () => (await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "AWAITING_ADDRESS" } })) === 10, "10 prizes awaiting an address");
   });
 });
 

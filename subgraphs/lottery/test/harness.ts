@@ -1,7 +1,9 @@
 /**
  * One lottery subgraph + its workers on a throwaway schema and Redis prefix, with a tiny REAL
- * in-process member subgraph serving `walletCredit` (idempotent per reference, like member's).
+ * in-process subgraph standing in for its neighbours: member's `walletCredit`, promotion's
+ * `couponGrant` and order's `orderCreatePrize`, each idempotent per reference like the real ones.
  */
+import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
@@ -13,7 +15,7 @@ import { createLotterySubgraph } from "../src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 
 export const SECRET = "test-internal-secret-0123456789";
-export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["lottery:write"] };
+export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["lottery:read", "lottery:write"] };
 export const member = (id: string): Identity => ({ kind: "member", id });
 
 export interface FakeMember {
@@ -22,10 +24,30 @@ export interface FakeMember {
   calls: Array<{ memberId: string; amount: string; reference: string }>;
   /** Fail this many calls before answering (retry tests). */
   failures: number;
+  /** couponGrant: every call, the coupons granted per reference; templates that answer SOLD_OUT. */
+  grantCalls: Array<{ memberId: string; templateId: string; reference: string }>;
+  coupons: Map<string, { id: string; memberId: string; templateId: string }>;
+  soldOutTemplates: Set<string>;
+  /** orderCreatePrize: the members' default addresses (memberId → addressId), other addresses, the orders per draw. */
+  defaultAddress: Map<string, string>;
+  addresses: Map<string, string>;
+  prizeOrders: Map<string, { id: string; buyerId: string; skuId: string; addressId: string }>;
+  /** Fail this many couponGrant / orderCreatePrize calls before answering. */
+  serviceFailures: number;
+}
+
+export function newFakeMember(): FakeMember {
+  return { balances: new Map(), calls: [], failures: 0, grantCalls: [], coupons: new Map(), soldOutTemplates: new Set(), defaultAddress: new Map(), addresses: new Map(), prizeOrders: new Map(), serviceFailures: 0 };
 }
 
 export async function startFakeMember(secret: string, state: FakeMember): Promise<RunningSubgraph> {
   const done = new Set<string>();
+  const hiccup = () => {
+    if (state.serviceFailures > 0) {
+      state.serviceFailures--;
+      throw new Error("neighbour subgraph hiccup");
+    }
+  };
   return startSubgraph({
     name: "fake-member",
     port: 0,
@@ -33,8 +55,15 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
     context: (base) => base,
     typeDefs: /* GraphQL */ `
       type WalletOpResult { code: String! balance: String frozen: String }
+      type Coupon { id: ID! }
+      type ClaimCouponResult { code: String! coupon: Coupon }
+      type SeckillOrderResult { code: String! orderId: ID status: String }
       type Query { ok: Boolean }
-      type Mutation { walletCredit(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult! }
+      type Mutation {
+        walletCredit(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+        couponGrant(memberId: ID!, templateId: ID!, reference: String!): ClaimCouponResult!
+        orderCreatePrize(drawId: ID!, buyerId: ID!, skuId: ID!, addressId: ID): SeckillOrderResult!
+      }
     `,
     resolvers: {
       Mutation: {
@@ -50,6 +79,28 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
             state.balances.set(key, (state.balances.get(key) ?? new Decimal(0)).plus(a.amount));
           }
           return { code: "OK", balance: state.balances.get(key)!.toFixed(2) };
+        }),
+        couponGrant: asInternal((_p: unknown, a: { memberId: string; templateId: string; reference: string }) => {
+          state.grantCalls.push(a);
+          hiccup();
+          if (a.templateId === "no-such-template") throw new AppError(ErrorCode.NOT_FOUND, "coupon template no-such-template not found");
+          const had = state.coupons.get(a.reference);
+          if (had) return { code: "OK", coupon: had };
+          if (state.soldOutTemplates.has(a.templateId)) return { code: "SOLD_OUT", coupon: null };
+          const coupon = { id: `coupon-${state.coupons.size + 1}`, memberId: a.memberId, templateId: a.templateId };
+          state.coupons.set(a.reference, coupon);
+          return { code: "OK", coupon };
+        }),
+        orderCreatePrize: asInternal((_p: unknown, a: { drawId: string; buyerId: string; skuId: string; addressId?: string | null }) => {
+          hiccup();
+          const had = state.prizeOrders.get(a.drawId);
+          if (had) return { code: "OK", orderId: had.id, status: "PAID" };
+          const addressId = a.addressId ?? state.defaultAddress.get(a.buyerId);
+          if (!addressId) return { code: "NO_ADDRESS", orderId: null, status: null };
+          if (a.addressId && state.addresses.get(a.addressId) !== a.buyerId && state.defaultAddress.get(a.buyerId) !== a.addressId) return { code: "ADDRESS_NOT_FOUND", orderId: null, status: null };
+          const order = { id: `prize-order-${state.prizeOrders.size + 1}`, buyerId: a.buyerId, skuId: a.skuId, addressId };
+          state.prizeOrders.set(a.drawId, order);
+          return { code: "OK", orderId: order.id, status: "PAID" };
         }),
       },
     },
@@ -87,13 +138,13 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { workers?: boolean } = {}): Promise<Harness> {
+export async function startHarness(opts: { workers?: boolean; deliveryBudget?: { attempts: number; backoffMs: number } } = {}): Promise<Harness> {
   const db = await createTestSchema("lottery");
   const redis = createTestRedis();
-  const fake: FakeMember = { balances: new Map(), calls: [], failures: 0 };
+  const fake = newFakeMember();
   const deps = await startFakeMember(SECRET, fake);
   const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET, LOG_LEVEL: "error" } as any);
-  const common = { databaseUrl: db.url, memberUrl: deps.url, eventWindowMs: 30 };
+  const common = { databaseUrl: db.url, memberUrl: deps.url, promotionUrl: deps.url, orderUrl: deps.url, eventWindowMs: 30, deliveryBudget: opts.deliveryBudget ?? { attempts: 3, backoffMs: 100 } };
   const sg = await createLotterySubgraph({ config, port: 0, ...common });
   const stopWorkers = opts.workers === false ? async () => undefined : await startWorkers(config, common);
   return {

@@ -12,6 +12,7 @@ export const PERMISSIONS = {
   "payment:read": "read payments, statements and reconciliation",
   "payment:write": "manage merchants, apps, channels and refunds",
   "promotion:write": "manage coupons, campaigns and seckill sessions",
+  "lottery:read": "read lottery strategies, draws and red-envelope rains",
   "lottery:write": "manage lottery strategies, activities and red-envelope rain",
   "admin:write": "manage operators, roles and permissions",
   "queues:manage": "open the queue dashboard (Bull Board at the gateway's /admin/queues): inspect, retry and remove jobs",

@@ -8,10 +8,11 @@ export function lotteryProcessors(services: LotteryServices) {
       if (job.name === "sweep") return services.rain.sweep();
       return services.rain.creditGrab(job.data);
     },
-    awards: async (job: { name: string; data: any }) => {
+    awards: async (job: { name: string; data: any; attemptsMade: number; opts: { attempts?: number } }) => {
       if (job.name === "sync-stock") return services.draws.syncStock(job.data.awardId);
-      if (job.name === "sweep") return services.draws.sweep();
-      return services.draws.distribute(job.data.orderId);
+      if (job.name === "sweep") return services.delivery.sweep();
+      // The job's last attempt: a failure makes the draw FAILED (operators retry it).
+      return services.delivery.run(job.data.orderId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
     },
   };
 }

@@ -8,6 +8,10 @@ const time = (v: string, field: string) => {
   if (Number.isNaN(d.getTime())) throw badInput(`${field} must be an ISO-8601 time`, { field });
   return d;
 };
+const id = (v: string, field: string) => {
+  if (!v?.trim() || v.length > 64) throw badInput(`${field} must be a non-empty id`, { field });
+  return v;
+};
 const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
 export const Mutation: MutationResolvers = {
@@ -16,7 +20,16 @@ export const Mutation: MutationResolvers = {
   adminSaveLotteryStrategy: asAdmin("lottery:write", async (_p, { input }, ctx) => {
     const saved = await upsertStrategy(ctx.services.prisma, {
       name: input.name,
-      awards: input.awards.map((a: LotteryAwardInput) => ({ name: a.name, kind: a.kind, rate: a.rate, points: opt(a.points), stock: opt(a.stock), lockAfterDraws: opt(a.lockAfterDraws) })),
+      awards: input.awards.map((a: LotteryAwardInput) => ({
+        name: a.name,
+        kind: a.kind,
+        rate: a.rate,
+        points: opt(a.points),
+        couponTemplateId: opt(a.couponTemplateId),
+        skuId: opt(a.skuId),
+        stock: opt(a.stock),
+        lockAfterDraws: opt(a.lockAfterDraws),
+      })),
       fallback: input.fallbackAward,
       blacklistAward: opt(input.blacklistAward),
       blacklist: opt(input.blacklist),
@@ -44,5 +57,7 @@ export const Mutation: MutationResolvers = {
     return { code: r.code, award: r.award, orderId: r.orderId };
   }),
   signIn: asMember((_p, { activityId }, ctx) => ctx.services.rebates.signIn(memberId(ctx), activityId)),
+  claimPrize: asMember((_p, { drawId, addressId }, ctx) => ctx.services.delivery.claim(memberId(ctx), id(drawId, "drawId"), id(addressId, "addressId"))),
+  adminRetryDrawDelivery: asAdmin("lottery:write", (_p, { drawId }, ctx) => ctx.services.delivery.retry(id(drawId, "drawId"))),
   exchangePointsForDraws: asMember((_p, { activityId, count, idempotencyKey }, ctx) => ctx.services.rebates.exchangePointsForDraws(memberId(ctx), activityId, count, idempotencyKey)),
 };

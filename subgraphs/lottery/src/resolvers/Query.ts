@@ -1,4 +1,4 @@
-import { asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { couponTemplatesInUse } from "../services/award-coupons.ts";
@@ -11,6 +11,10 @@ function pageSize(limit: number | null | undefined): number {
 
 export const Query: QueryResolvers = {
   redEnvelopeRainCampaign: (_p, { id }, ctx) => ctx.services.rain.get(id),
+  adminRedEnvelopeRains: asAdmin("lottery:read", async (_p, { first }, ctx) => {
+    const rows = await ctx.services.prisma.redEnvelopeRain.findMany({ orderBy: { createdAt: "desc" }, take: pageSize(first) });
+    return Promise.all(rows.map((r) => ctx.services.rain.view(r)));
+  }),
   // Events are public to the rain's subscribers (no audience); the resolver hides other members' ids.
   redEnvelopeRainEvent: asGatewayEvent((_p, { rainId, eventId }, ctx) => ctx.services.rain.event(rainId, eventId)),
   // Drafts are visible to operators only.
@@ -25,6 +29,13 @@ export const Query: QueryResolvers = {
       where: { memberId: memberId(ctx), awardId: { not: null }, ...(activityId ? { activityId } : {}) },
       orderBy: { createdAt: "desc" },
       take: pageSize(limit),
+    }),
+  ),
+  adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) =>
+    ctx.services.prisma.participationOrder.findMany({
+      where: { activityId, awardId: { not: null }, ...(delivery ? { delivery } : {}) },
+      orderBy: { createdAt: "desc" },
+      take: pageSize(first),
     }),
   ),
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>

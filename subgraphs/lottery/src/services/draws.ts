@@ -12,9 +12,10 @@
  *        (takeStock-award.lua: atomic, idempotent per order, never below zero) → fallback award
  *        when locked or out of stock;
  *   3. the win recorded on the order (only once), and the award handed to the `distribute-award`
- *      job (retried until delivered); stock changes are synced to PostgreSQL by `sync-stock`.
+ *      job (delivery.ts: retried with backoff, FAILED past its budget); stock changes are synced to
+ *      PostgreSQL by `sync-stock`.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { Redis } from "@mallgraph/platform/redis";
 import { defineLua, keyFor, type KeyFn } from "@mallgraph/platform/redis";
 import { badInput, notFound } from "@mallgraph/platform/errors";
@@ -25,6 +26,7 @@ import { DrawCode } from "../errors.ts";
 import { buildTable, drawFrom, type LookupTable } from "./table.ts";
 import { dayOf, monthOf } from "./days.ts";
 import { isUniqueViolation, type PointsService } from "./points.ts";
+import type { AwardDelivery } from "./delivery.ts";
 
 /** Armed strategies are reloaded after this long (operators' changes reach every instance). */
 const ARM_TTL_MS = 30_000;
@@ -55,6 +57,7 @@ export interface DrawServiceDeps {
   redisPrefix: string;
   queue: Queue;
   points: PointsService;
+  delivery: AwardDelivery;
   secret: string;
   log: Logger;
   now?: () => number;
@@ -138,23 +141,26 @@ export class DrawService {
     const day = dayOf(now);
     const month = monthOf(now);
     try {
-      return await this.d.prisma.$transaction(async (tx) => {
-        await tx.quotaAccount.createMany({ data: [{ activityId: activity.id, memberId }], skipDuplicates: true });
-        // One conditional UPDATE (row-locked): the regular quota when it has room, else a bonus draw.
-        const regular = Prisma.sql`(${activity.quotaTotal}::int = 0 OR "totalUsed" < ${activity.quotaTotal}::int)
-            AND (${activity.quotaMonth}::int = 0 OR "month" <> ${month} OR "monthUsed" < ${activity.quotaMonth}::int)
-            AND (${activity.quotaDay}::int = 0 OR "day" <> ${day} OR "dayUsed" < ${activity.quotaDay}::int)`;
-        const rows = await tx.$queryRaw<Array<{ totalUsed: number }>>`
+      await this.d.prisma.quotaAccount.createMany({ data: [{ activityId: activity.id, memberId }], skipDuplicates: true });
+      // One statement, so atomic without an interactive transaction (none to wait for under a storm):
+      // a conditional UPDATE (row-locked) takes the regular quota when it has room, else a bonus
+      // draw, and the order is inserted from its result — a duplicate key undoes both.
+      const regular = Prisma.sql`(${activity.quotaTotal}::int = 0 OR "totalUsed" < ${activity.quotaTotal}::int)
+          AND (${activity.quotaMonth}::int = 0 OR "month" <> ${month} OR "monthUsed" < ${activity.quotaMonth}::int)
+          AND (${activity.quotaDay}::int = 0 OR "day" <> ${day} OR "dayUsed" < ${activity.quotaDay}::int)`;
+      const rows = await this.d.prisma.$queryRaw<ParticipationOrder[]>`
+        WITH q AS (
           UPDATE "QuotaAccount" SET
             "bonus" = CASE WHEN ${regular} THEN "bonus" ELSE "bonus" - 1 END,
             "totalUsed" = "totalUsed" + 1,
             "monthUsed" = CASE WHEN "month" = ${month} THEN "monthUsed" + 1 ELSE 1 END, "month" = ${month},
             "dayUsed" = CASE WHEN "day" = ${day} THEN "dayUsed" + 1 ELSE 1 END, "day" = ${day}
           WHERE "activityId" = ${activity.id} AND "memberId" = ${memberId} AND ((${regular}) OR "bonus" > 0)
-          RETURNING "totalUsed"`;
-        if (rows.length === 0) return "QUOTA_EXCEEDED" as const;
-        return tx.participationOrder.create({ data: { activityId: activity.id, memberId, idempotencyKey: key, seq: Number(rows[0]!.totalUsed) } });
-      });
+          RETURNING "totalUsed")
+        INSERT INTO "ParticipationOrder" ("id", "activityId", "memberId", "idempotencyKey", "seq")
+        SELECT ${randomUUID()}, ${activity.id}, ${memberId}, ${key}, "totalUsed" FROM q
+        RETURNING *`;
+      return rows[0] ?? "QUOTA_EXCEEDED";
     } catch (e) {
       // The same key raced in parallel: the other request's order (and its quota) stands.
       if (isUniqueViolation(e))
@@ -188,7 +194,7 @@ export class DrawService {
       // A parallel replay of this order recorded first (it drew the same slot).
       return this.outcomeOf(activity, await this.d.prisma.participationOrder.findUniqueOrThrow({ where: { id: order.id } }));
     }
-    await this.d.queue.add("distribute-award", { orderId: order.id }, { jobId: `award-${order.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    await this.d.delivery.enqueue(order.id, order.id);
     if (tookStock)
       await this.d.queue.add("sync-stock", { awardId: award.id }, { jobId: `stock-${award.id}-${Math.floor(this.now() / 1000)}`, delay: 1000, removeOnComplete: true, removeOnFail: true });
     return { code: DrawCode.OK, award, orderId: order.id, rule };
@@ -237,19 +243,6 @@ export class DrawService {
     return { award: drawn, rule, tookStock: false };
   }
 
-  /** Job: delivers the award of a participation order (idempotent; retried until delivered). */
-  async distribute(orderId: string): Promise<"DELIVERED" | "ALREADY_DELIVERED"> {
-    const order = await this.d.prisma.participationOrder.findUniqueOrThrow({ where: { id: orderId } });
-    if (order.delivery === "DELIVERED") return "ALREADY_DELIVERED";
-    if (!order.awardId) throw new Error(`order ${orderId} has no award yet`);
-    const award = await this.d.prisma.award.findUniqueOrThrow({ where: { id: order.awardId } });
-    if (award.kind === "POINTS" && award.points > 0) await this.d.points.earn(order.memberId, award.points, "award", `award:${order.id}`);
-    // COUPON / GOODS: placeholders until the promotion subgraph (couponIssue) and goods fulfilment exist.
-    else if (award.kind === "COUPON" || award.kind === "GOODS") this.d.log.info({ orderId, award: award.name, kind: award.kind }, "award delivery placeholder (not built)");
-    await this.d.prisma.participationOrder.updateMany({ where: { id: order.id, delivery: "PENDING" }, data: { delivery: "DELIVERED", deliveredAt: new Date() } });
-    return "DELIVERED";
-  }
-
   /** Job: copies an award's live Redis stock to PostgreSQL (only ever downwards). */
   async syncStock(awardId: string): Promise<number | null> {
     const v = await this.d.redis.get(this.stockKey(awardId));
@@ -257,17 +250,6 @@ export class DrawService {
     const stock = Number(v);
     await this.d.prisma.award.updateMany({ where: { id: awardId, stock: { gt: stock } }, data: { stock } });
     return stock;
-  }
-
-  /** Re-enqueues deliveries a crash may have dropped (repeatable sweep). */
-  async sweep(): Promise<number> {
-    const rows = await this.d.prisma.participationOrder.findMany({
-      where: { delivery: "PENDING", awardId: { not: null }, createdAt: { lt: new Date(this.now() - 60_000) } },
-      select: { id: true },
-      take: 1000,
-    });
-    for (const r of rows) await this.d.queue.add("distribute-award", { orderId: r.id }, { jobId: `award-sweep-${r.id}-${Math.floor(this.now() / 600_000)}`, attempts: 30 });
-    return rows.length;
   }
 
   async quota(activity: Activity, memberId: string) {

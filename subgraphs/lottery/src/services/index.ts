@@ -5,9 +5,10 @@ import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { PrismaClient } from "../generated/prisma/client.ts";
-import { memberWalletPort, type WalletPort } from "./ports.ts";
+import { memberWalletPort, orderPrizePort, promotionCouponPort, type CouponPort, type PrizeOrderPort, type WalletPort } from "./ports.ts";
 import { RainService } from "./rain.ts";
 import { DrawService } from "./draws.ts";
+import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
 import { PointsService } from "./points.ts";
 import { RebateService } from "./rebates.ts";
 import type { RandomInt } from "./split.ts";
@@ -19,6 +20,13 @@ export interface LotteryServiceOptions {
   /** Member's subgraph (walletCredit); default from the configuration. */
   memberUrl?: string;
   wallet?: WalletPort;
+  /** Promotion's subgraph (couponGrant) and order's (orderCreatePrize); default from the configuration. */
+  promotionUrl?: string;
+  orderUrl?: string;
+  coupons?: CouponPort;
+  prizes?: PrizeOrderPort;
+  /** Award delivery retries (env LOTTERY_DELIVERY_ATTEMPTS, default 10; LOTTERY_DELIVERY_BACKOFF_MS, default 2000). */
+  deliveryBudget?: DeliveryBudget;
   /** Coalescing window of red-envelope live events (ms, env LOTTERY_EVENT_WINDOW_MS, default 250). */
   eventWindowMs?: number;
   /** Points of the daily sign-in (env LOTTERY_SIGN_IN_POINTS, default 10). */
@@ -33,6 +41,7 @@ export interface LotteryServices {
   redis: Redis;
   rain: RainService;
   draws: DrawService;
+  delivery: AwardDelivery;
   points: PointsService;
   rebates: RebateService;
   queues: { rain: Queue; awards: Queue };
@@ -64,13 +73,25 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     random: opts.random,
     now: opts.now,
   });
-  const draws = new DrawService({ prisma, redis, redisPrefix: config.REDIS_PREFIX, queue: queues.awards, points, secret: config.INTERNAL_SECRET, log, now: opts.now });
+  const ports = { url: "", secret: config.INTERNAL_SECRET };
+  const delivery = new AwardDelivery({
+    prisma,
+    queue: queues.awards,
+    points,
+    coupons: opts.coupons ?? promotionCouponPort({ ...ports, url: opts.promotionUrl ?? subgraphUrl(config, "promotion") }),
+    prizes: opts.prizes ?? orderPrizePort({ ...ports, url: opts.orderUrl ?? subgraphUrl(config, "order") }),
+    budget: opts.deliveryBudget ?? { attempts: Number(env.LOTTERY_DELIVERY_ATTEMPTS ?? 10), backoffMs: Number(env.LOTTERY_DELIVERY_BACKOFF_MS ?? 2000) },
+    log,
+    now: opts.now ?? Date.now,
+  });
+  const draws = new DrawService({ prisma, redis, redisPrefix: config.REDIS_PREFIX, queue: queues.awards, points, delivery, secret: config.INTERNAL_SECRET, log, now: opts.now });
   const rebates = new RebateService(prisma, points, draws, { signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10), now: opts.now });
   return {
     prisma,
     redis,
     rain,
     draws,
+    delivery,
     points,
     rebates,
     queues,

@@ -8,8 +8,10 @@ import { PointsCode } from "../errors.ts";
 
 export type Tx = Prisma.TransactionClient;
 
+/** A unique violation (P2002; from a raw query P2010 carrying PostgreSQL's 23505). */
 export function isUniqueViolation(e: unknown): boolean {
-  return e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002";
+  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return e.code === "P2002" || (e.code === "P2010" && JSON.stringify(e.meta ?? {}).includes("23505"));
 }
 
 const EMPTY = (memberId: string): PointsAccount => ({ memberId, balance: 0, earned: 0, spent: 0, updatedAt: new Date(0) });

@@ -1,6 +1,7 @@
 /**
- * What lottery needs from other domains (docs/service-contracts.md): member's internal
- * `walletCredit`, idempotent per reference.
+ * What lottery needs from other domains (docs/service-contracts.md), each idempotent per reference:
+ * member's internal `walletCredit` (red envelopes), promotion's `couponGrant` (COUPON awards,
+ * reference `lottery:<drawId>`) and order's `orderCreatePrize` (GOODS awards, one per draw).
  */
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
@@ -22,6 +23,52 @@ export function memberWalletPort(opts: { url: string; secret: string }): WalletP
         { m: memberId, c: currency, a: amount, r: reference },
       );
       return d.walletCredit;
+    },
+  };
+}
+
+/** `code`: OK | SOLD_OUT | LIMIT_REACHED | NOT_CLAIMABLE | EXPIRED. */
+export interface CouponGrantResult {
+  code: string;
+  coupon: { id: string } | null;
+}
+
+export interface CouponPort {
+  grant(memberId: string, templateId: string, reference: string): Promise<CouponGrantResult>;
+}
+
+export function promotionCouponPort(opts: { url: string; secret: string }): CouponPort {
+  const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
+  return {
+    async grant(memberId, templateId, reference) {
+      const d = await client.request<{ couponGrant: CouponGrantResult }>(
+        `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code coupon { id } } }`,
+        { m: memberId, t: templateId, r: reference },
+      );
+      return d.couponGrant;
+    },
+  };
+}
+
+/** `code`: OK | NO_ADDRESS | ADDRESS_NOT_FOUND | NOT_FOUND (SKU). */
+export interface PrizeOrderResult {
+  code: string;
+  orderId: string | null;
+}
+
+export interface PrizeOrderPort {
+  create(drawId: string, buyerId: string, skuId: string, addressId: string | null): Promise<PrizeOrderResult>;
+}
+
+export function orderPrizePort(opts: { url: string; secret: string }): PrizeOrderPort {
+  const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
+  return {
+    async create(drawId, buyerId, skuId, addressId) {
+      const d = await client.request<{ orderCreatePrize: PrizeOrderResult }>(
+        `mutation($d: ID!, $b: ID!, $s: ID!, $a: ID) { orderCreatePrize(drawId: $d, buyerId: $b, skuId: $s, addressId: $a) { code orderId } }`,
+        { d: drawId, b: buyerId, s: skuId, a: addressId },
+      );
+      return d.orderCreatePrize;
     },
   };
 }

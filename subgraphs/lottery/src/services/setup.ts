@@ -11,6 +11,9 @@ export interface AwardDef {
   name: string;
   kind: AwardKind;
   points?: number;
+  /** COUPON: promotion's coupon template; GOODS: catalog's SKU (stored as Award.reference). */
+  couponTemplateId?: string;
+  skuId?: string;
   rate: string;
   /** -1 / absent = unlimited. */
   stock?: number;
@@ -28,6 +31,14 @@ export interface StrategyDef {
 }
 
 const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+const isId = (v: unknown) => typeof v === "string" && v.trim().length > 0 && v.length <= 64;
+
+/** What an award hands over besides points: the coupon template (COUPON) or the SKU (GOODS). */
+function referenceOf(a: AwardDef): string | null {
+  if (a.kind === "COUPON") return a.couponTemplateId!;
+  if (a.kind === "GOODS") return a.skuId!;
+  return null;
+}
 
 function rateSlots(rate: string, name: string): number {
   try {
@@ -49,6 +60,8 @@ export function validateStrategy(def: StrategyDef): void {
     slots.set(a.name, rateSlots(a.rate, a.name));
     if (a.points !== undefined && a.points !== null && !int(a.points, 0)) throw badInput(`points of ${a.name} must be a non-negative integer`, { field: "points" });
     if (a.kind === "POINTS" && !int(a.points, 1)) throw badInput(`POINTS award ${a.name} needs points > 0`, { field: "points" });
+    if (a.kind === "COUPON" && !isId(a.couponTemplateId)) throw badInput(`COUPON award ${a.name} needs a couponTemplateId`, { field: "couponTemplateId" });
+    if (a.kind === "GOODS" && !isId(a.skuId)) throw badInput(`GOODS award ${a.name} needs a skuId`, { field: "skuId" });
     if (a.stock !== undefined && a.stock !== null && !int(a.stock, -1)) throw badInput(`stock of ${a.name} must be -1 (unlimited) or ≥ 0`, { field: "stock" });
     if (a.lockAfterDraws !== undefined && a.lockAfterDraws !== null && !int(a.lockAfterDraws, 0)) throw badInput(`lockAfterDraws of ${a.name} must be ≥ 0`, { field: "lockAfterDraws" });
   }
@@ -75,7 +88,7 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
     const byName = new Map<string, Award>();
     for (const [i, a] of def.awards.entries()) {
       const stock = a.stock ?? -1;
-      const data = { kind: a.kind, points: a.points ?? 0, rate: a.rate, lockAfterDraws: a.lockAfterDraws ?? 0, sortOrder: i };
+      const data = { kind: a.kind, points: a.points ?? 0, reference: referenceOf(a), rate: a.rate, lockAfterDraws: a.lockAfterDraws ?? 0, sortOrder: i };
       const row = await tx.award.upsert({
         where: { strategyId_name: { strategyId: strategy.id, name: a.name } },
         create: { strategyId: strategy.id, name: a.name, stockTotal: stock, stock, ...data },

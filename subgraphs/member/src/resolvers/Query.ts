@@ -16,4 +16,5 @@ export const Query: QueryResolvers = {
     return e;
   }),
   memberAddress: asInternal((_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),
+  memberDefaultAddress: asInternal((_p, a, ctx) => ctx.services.addresses.defaultSnapshot(a.memberId)),
 };

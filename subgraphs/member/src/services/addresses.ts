@@ -63,6 +63,11 @@ export function createAddressService(prisma: PrismaClient) {
       return prisma.address.findFirst({ where: { id: addressId, memberId } });
     },
 
+    /** The member's default address, or null (internal memberDefaultAddress field). */
+    defaultSnapshot(memberId: string): Promise<Address | null> {
+      return prisma.address.findFirst({ where: { memberId, isDefault: true } });
+    },
+
     async add(memberId: string, input: AddressFields & { isDefault?: boolean | null }): Promise<Address> {
       const data = fields(input, false) as Required<ReturnType<typeof fields>>;
       return prisma.$transaction(async (tx) => {

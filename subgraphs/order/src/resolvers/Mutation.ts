@@ -16,5 +16,6 @@ export const Mutation: MutationResolvers = {
   orderMarkPaid: asInternal((_p, { orderId, paymentId, channel }, ctx) => ctx.services.orders.markPaid(orderId, paymentId, channel)),
   orderCreateSeckill: asInternal((_p, a, ctx) => ctx.services.orders.createSeckill(a)),
   orderCreateSeckillBatch: asInternal((_p, a, ctx) => ctx.services.orders.createSeckillBatch(a.orders)),
+  orderCreatePrize: asInternal((_p, a, ctx) => ctx.services.orders.createPrize(a)),
   orderMarkRefunded: asInternal((_p, { orderId, refundId, amount, reference }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount, reference)),
 };

@@ -46,6 +46,8 @@ export class AfterSales {
     const o = await this.reads.getForBuyer(orderId, buyerId);
     if (!o) return { code: OrderCode.NOT_FOUND, message: "no such order", afterSale: null };
     const refuse = (code: string, extra = ""): AfterSaleOutcome => ({ code, message: `${message(code)}${extra}`, afterSale: null });
+    // A lottery prize cost nothing: there is nothing to refund.
+    if (o.kind === "PRIZE") return refuse(OrderCode.INVALID_STATE, ": a lottery prize has nothing to refund");
     return this.d.prisma.$transaction(async (tx) => {
       const locked = await lockOrder(tx, orderId);
       if (!afterSaleAllowed(locked.status as OrderStatus)) return refuse(OrderCode.INVALID_STATE);

@@ -3,6 +3,7 @@
  * use cases, each in its own file:
  *   place.ts        placing an order (cart or direct buy)
  *   seckill.ts      the SECKILL order of a promotion reservation (internal)
+ *   prize.ts        the PRIZE order of a lottery draw (internal)
  *   read.ts         reads (own / admin / internal)
  *   lifecycle.ts    cancel, payment time-out, paid, shipped, tracking, received
  *   after-sales.ts  after-sales requests and decisions, refunds booked by payment
@@ -15,10 +16,11 @@ import { OrderLifecycle } from "./lifecycle.ts";
 import type { OrderStatus } from "./orderStateMachine.ts";
 import { OrderPlacement } from "./place.ts";
 import { OrderReads } from "./read.ts";
+import { PrizeOrders } from "./prize.ts";
 import { SeckillOrders } from "./seckill.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import { OrderTransitions } from "./transitions.ts";
-import type { PlaceOrderInput, SeckillOrderInput } from "./types.ts";
+import type { PlaceOrderInput, PrizeOrderInput, SeckillOrderInput } from "./types.ts";
 
 export { FollowUpJob, TimeoutJob } from "./follow-ups.ts";
 export { MAX_LINE_QUANTITY, MAX_LINES, type OrderServiceDeps } from "./shared.ts";
@@ -27,6 +29,7 @@ export class OrderService {
   private readonly reads: OrderReads;
   private readonly placement: OrderPlacement;
   private readonly seckill: SeckillOrders;
+  private readonly prize: PrizeOrders;
   private readonly lifecycle: OrderLifecycle;
   private readonly afterSale: AfterSales;
   private readonly jobs: OrderFollowUps;
@@ -37,6 +40,7 @@ export class OrderService {
     const transitions = new OrderTransitions(d, this.reads);
     this.placement = new OrderPlacement(d, this.reads, this.jobs);
     this.seckill = new SeckillOrders(d, this.jobs);
+    this.prize = new PrizeOrders(d);
     this.lifecycle = new OrderLifecycle(d, this.reads, transitions, this.jobs);
     this.afterSale = new AfterSales(d, this.reads, this.jobs);
   }
@@ -45,6 +49,7 @@ export class OrderService {
   placeOrder(buyerId: string, input: PlaceOrderInput) { return this.placement.placeOrder(buyerId, input); }
   createSeckill(input: SeckillOrderInput) { return this.seckill.createSeckill(input); }
   createSeckillBatch(inputs: SeckillOrderInput[]) { return this.seckill.createSeckillBatch(inputs); }
+  createPrize(input: PrizeOrderInput) { return this.prize.createPrize(input); }
 
   // reads
   get(id: string) { return this.reads.get(id); }

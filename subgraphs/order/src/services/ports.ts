@@ -44,6 +44,8 @@ export interface AddressSnapshot {
 export interface MemberPort {
   /** Null when the address is not that member's. */
   address(memberId: string, addressId: string): Promise<AddressSnapshot | null>;
+  /** The member's default address; null when the member has none. */
+  defaultAddress(memberId: string): Promise<AddressSnapshot | null>;
 }
 
 export interface CartPort {
@@ -124,6 +126,11 @@ export function memberPort(url: string, secret: string): MemberPort {
       const d = await c.request<{ memberAddress: AddressSnapshot | null }>(
         `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) { id receiver phone region detail } }`, { m: memberId, a: addressId });
       return d.memberAddress;
+    },
+    async defaultAddress(memberId) {
+      const d = await c.request<{ memberDefaultAddress: AddressSnapshot | null }>(
+        `query($m: ID!) { memberDefaultAddress(memberId: $m) { id receiver phone region detail } }`, { m: memberId });
+      return d.memberDefaultAddress;
     },
   };
 }

@@ -16,10 +16,9 @@ import { randomUUID } from "node:crypto";
 import { badInput } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { OrderCode } from "../errors.ts";
-import { uniqueTarget } from "../workflows/placeOrder.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
 import { ORDER_STATUS_TOPIC } from "./outbox.ts";
-import { MAX_LINE_QUANTITY, type OrderServiceDeps } from "./shared.ts";
+import { insertOrder, MAX_LINE_QUANTITY, type OrderServiceDeps } from "./shared.ts";
 import type { SeckillOrderInput, SeckillOrderOutcome } from "./types.ts";
 
 /** Most reservations one createSeckillBatch call may carry. */
@@ -50,34 +49,26 @@ export class SeckillOrders {
     const total = formatAmount(price.times(quantity), currency);
     const timeout = this.d.seckillPaymentTimeoutSeconds ?? this.d.paymentTimeoutSeconds;
     const expiresAt = new Date(Date.now() + timeout * 1000);
-    for (let attempt = 0; ; attempt++) {
-      const orderNo = await this.d.nextOrderNo();
-      try {
-        await this.d.prisma.$transaction(async (tx) => {
-          await tx.order.create({
-            data: {
-              id: orderId, orderNo, buyerId, kind: "SECKILL", status: "PENDING_PAYMENT", currency,
-              itemsTotal: total, discount: formatAmount(0, currency), payable: total,
-              address, addressId: input.addressId ?? "",
-              idempotencyKey: `seckill:${reservationId}`, seckillReservationId: reservationId,
-              reservationKey: `seckill:${reservationId}`, expiresAt,
-              items: { create: [{ id: randomUUID(), skuId, spuId: snap?.spuId ?? null, title: snap?.title ?? `SKU ${skuId}`, image: snap?.image ?? null, price: formatAmount(price, currency), quantity, subtotal: total, payable: total }] },
-            },
-          });
-          await tx.orderStatusChange.create({ data: { id: eventId, orderId, from: null, to: "PENDING_PAYMENT", reason: "SECKILL", actor: buyerId } });
-          await tx.orderOutbox.create({ data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } } });
+    const dup = await insertOrder(
+      this.d,
+      async (tx, orderNo) => {
+        await tx.order.create({
+          data: {
+            id: orderId, orderNo, buyerId, kind: "SECKILL", status: "PENDING_PAYMENT", currency,
+            itemsTotal: total, discount: formatAmount(0, currency), payable: total,
+            address, addressId: input.addressId ?? "",
+            idempotencyKey: `seckill:${reservationId}`, seckillReservationId: reservationId,
+            reservationKey: `seckill:${reservationId}`, expiresAt,
+            items: { create: [{ id: randomUUID(), skuId, spuId: snap?.spuId ?? null, title: snap?.title ?? `SKU ${skuId}`, image: snap?.image ?? null, price: formatAmount(price, currency), quantity, subtotal: total, payable: total }] },
+          },
         });
-        break;
-      } catch (e) {
-        const target = uniqueTarget(e);
-        if (target?.includes("seckillReservationId") || target?.includes("idempotencyKey")) {
-          const dup = await this.bySeckillReservation(reservationId);
-          if (dup) return seckillOk(dup);
-        }
-        if (target?.includes("orderNo") && attempt < 3) continue;
-        throw e;
-      }
-    }
+        await tx.orderStatusChange.create({ data: { id: eventId, orderId, from: null, to: "PENDING_PAYMENT", reason: "SECKILL", actor: buyerId } });
+        await tx.orderOutbox.create({ data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } } });
+      },
+      () => this.bySeckillReservation(reservationId),
+      ["seckillReservationId"],
+    );
+    if (dup) return seckillOk(dup);
     await this.jobs.scheduleTimeout(orderId, expiresAt);
     await this.d.outbox.publish([eventId]);
     return { code: OrderCode.OK, orderId, status: "PENDING_PAYMENT" };

@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
 import type { Logger } from "@mallgraph/platform/log";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
+import { uniqueTarget } from "../workflows/placeOrder.ts";
 import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
@@ -13,6 +14,30 @@ export const MAX_LINES = 50;
 export const RESERVATION_MARGIN_SECONDS = 600;
 
 export type Tx = Prisma.TransactionClient;
+
+/**
+ * Inserts one order in a transaction (`write` with a fresh order number), taking another number when
+ * it collides (at most 3 times). A unique violation on `idempotencyKey` or one of `dupTargets` means
+ * the order exists already: `existing()` answers it (null: rethrow). Returns null once inserted.
+ */
+export async function insertOrder<T>(d: OrderServiceDeps, write: (tx: Tx, orderNo: string) => Promise<void>, existing: () => Promise<T | null>, dupTargets: string[] = []): Promise<T | null> {
+  for (let attempt = 0; ; attempt++) {
+    const orderNo = await d.nextOrderNo();
+    try {
+      // Parallel duplicates queue for a pooled connection: wait for one rather than fail.
+      await d.prisma.$transaction((tx) => write(tx, orderNo), { maxWait: 15_000, timeout: 20_000 });
+      return null;
+    } catch (e) {
+      const target = uniqueTarget(e);
+      if (target && ["idempotencyKey", ...dupTargets].some((t) => target.includes(t))) {
+        const dup = await existing();
+        if (dup) return dup;
+      }
+      if (target?.includes("orderNo") && attempt < 3) continue;
+      throw e;
+    }
+  }
+}
 
 export interface OrderServiceDeps {
   prisma: PrismaClient;

@@ -89,6 +89,14 @@ export interface SeckillOrderInput {
   addressId?: string | null;
 }
 
+export interface PrizeOrderInput {
+  drawId: string;
+  buyerId: string;
+  skuId: string;
+  /** Absent: the member's default address. */
+  addressId?: string | null;
+}
+
 export interface SeckillOrderOutcome {
   code: string;
   orderId: string | null;

@@ -146,7 +146,7 @@ export interface FakeAddress {
 const memberSdl = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 type AddressSnapshot { id: ID! receiver: String! phone: String! region: String! detail: String! }
-type Query { memberAddress(memberId: ID!, addressId: ID!): AddressSnapshot }`;
+type Query { memberAddress(memberId: ID!, addressId: ID!): AddressSnapshot memberDefaultAddress(memberId: ID!): AddressSnapshot }`;
 
 export interface FakeMember extends RunningSubgraph {
   addresses: Map<string, FakeAddress>;
@@ -161,6 +161,8 @@ export async function startFakeMember(secret: string): Promise<FakeMember> {
         const a = addresses.get(addressId);
         return a && a.memberId === memberId ? a : null;
       }),
+      // The member's first address is the default (as member keeps it).
+      memberDefaultAddress: asInternal((_p: unknown, { memberId }: { memberId: string }) => [...addresses.values()].find((a) => a.memberId === memberId) ?? null),
     },
   };
   const running = await startSubgraph<BaseContext>({ name: "fake-member", typeDefs: memberSdl, resolvers, port: 0, internalSecret: secret, context: (b) => b });
