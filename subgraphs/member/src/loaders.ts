@@ -3,8 +3,8 @@ import DataLoader from "dataloader";
 import type { Member, Address, WalletAccount } from "./generated/prisma/client.ts";
 import type { MemberServices } from "./services/index.ts";
 
-function group<T extends { memberId: string }>(ids: readonly string[], rows: T[]): T[][] {
-  const by = new Map<string, T[]>();
+function group<T extends { memberId: string | null }>(ids: readonly string[], rows: T[]): T[][] {
+  const by = new Map<string | null, T[]>();
   for (const r of rows) (by.get(r.memberId) ?? by.set(r.memberId, []).get(r.memberId)!).push(r);
   return ids.map((id) => by.get(id) ?? []);
 }

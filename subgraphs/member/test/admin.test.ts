@@ -160,6 +160,11 @@ describe("operators, RBAC, admin fields", () => {
       adminAssignRole: { permission: "admin:write", op: `mutation { adminAssignRole(operatorId: "x", roleId: "y") { id } }` },
       adminCreateOperator: { permission: "admin:write", op: `mutation { adminCreateOperator(username: "sneaky", password: "sneaky-pass") { id } }` },
       adminAddCurrency: { permission: "currency:write", op: `mutation { adminAddCurrency(code: "XAU", name: "Gold", decimals: 2) { code } }` },
+      adminSystemAccounts: { permission: "member:read", op: `{ adminSystemAccounts { name } }` },
+      adminSystemLedger: { permission: "member:read", op: `{ adminSystemLedger(account: "MARKETING", currency: "CNY") { items { id } } }` },
+      adminWalletLedger: { permission: "member:read", op: `{ adminWalletLedger(memberId: "x", currency: "CNY") { items { id } } }` },
+      adminAdjustWallet: { permission: "wallet:write", op: `mutation { adminAdjustWallet(memberId: "x", currency: "CNY", amount: "1", reason: "r", idempotencyKey: "k") { code } }` },
+      adminFundMarketingAccount: { permission: "wallet:write", op: `mutation { adminFundMarketingAccount(currency: "CNY", amount: "1", reason: "r", idempotencyKey: "k") { code } }` },
     };
     const doc = parse(typeDefs);
     const fields = doc.definitions

@@ -24,6 +24,7 @@ export const Query: QueryResolvers = {
   },
   lotteryActivities: (_p, _a, ctx) => ctx.services.prisma.activity.findMany({ where: { state: "ONLINE" }, orderBy: { startsAt: "asc" } }),
   myPoints: asMember((_p, _a, ctx) => ctx.services.points.account(memberId(ctx))),
+  myPointsHistory: asMember((_p, a, ctx) => ctx.services.points.history(memberId(ctx), a.first ?? 20, a.after)),
   myDraws: asMember((_p, { activityId, limit }, ctx) =>
     ctx.services.prisma.participationOrder.findMany({
       where: { memberId: memberId(ctx), awardId: { not: null }, ...(activityId ? { activityId } : {}) },

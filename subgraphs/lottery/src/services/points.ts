@@ -23,6 +23,16 @@ export class PointsService {
     return (await this.prisma.pointsAccount.findUnique({ where: { memberId } })) ?? EMPTY(memberId);
   }
 
+  /** The member's points history, newest first; the cursor is the last item's sequence number. */
+  async history(memberId: string, first: number, after?: string | null) {
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput("first must be 1 to 100", { field: "first" });
+    if (after != null && !/^\d{1,19}$/.test(after)) throw badInput("after is not a cursor of this list", { field: "after" });
+    const rows = await this.prisma.pointsLedger.findMany({ where: { memberId, ...(after ? { seq: { lt: BigInt(after) } } : {}) }, orderBy: { seq: "desc" }, take: first + 1 });
+    const items = rows.slice(0, first).map((r) => ({ id: r.id, delta: r.delta, reason: r.reason, reference: r.reference, createdAt: r.createdAt.toISOString() }));
+    const last = items.length ? rows[items.length - 1]! : null;
+    return { items, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? last.seq.toString() : null } };
+  }
+
   private check(points: number) {
     if (!Number.isSafeInteger(points) || points <= 0) throw badInput("points must be a positive integer", { field: "points" });
   }

@@ -47,6 +47,9 @@ export const Mutation: MutationResolvers = {
   adminCreateOperator: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createOperator(a.username, a.password, a.roleIds ?? [])),
   adminAddCurrency: asAdmin("currency:write", (_p, a, ctx) => ctx.services.currencies.add(a.code, a.name, a.decimals)),
 
+  adminAdjustWallet: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.adjust(a.memberId, a.currency, a.amount, a.reason, a.idempotencyKey)),
+  adminFundMarketingAccount: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.fundMarketing(a.currency, a.amount, a.reason, a.idempotencyKey)),
+
   walletFreeze: walletOp("FREEZE"),
   walletUnfreeze: walletOp("UNFREEZE"),
   walletCaptureFrozen: walletOp("CAPTURE"),

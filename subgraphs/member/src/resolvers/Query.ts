@@ -15,6 +15,10 @@ export const Query: QueryResolvers = {
     if (!e || ctx.identity.kind !== (e.realm ?? "member") || ctx.identity.id !== e.memberId) return null;
     return e;
   }),
+  myWalletLedger: asMember((_p, a, ctx) => ctx.services.ledger.memberLedger(memberId(ctx), a.currency, a.first ?? 20, a.after)),
+  adminSystemAccounts: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.systemAccounts(a.currency)),
+  adminSystemLedger: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.systemLedger(a.account, a.currency, a.first ?? 20, a.after)),
+  adminWalletLedger: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.memberLedger(a.memberId, a.currency, a.first ?? 20, a.after)),
   memberAddress: asInternal((_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),
   memberDefaultAddress: asInternal((_p, a, ctx) => ctx.services.addresses.defaultSnapshot(a.memberId)),
 };

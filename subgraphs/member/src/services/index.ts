@@ -18,6 +18,7 @@ import { createMemberService, type MemberService } from "./members.ts";
 import { createAddressService, type AddressService } from "./addresses.ts";
 import { createCurrencyService, type CurrencyService } from "./currencies.ts";
 import { createWalletService, type WalletService } from "./wallet.ts";
+import { createLedgerService, type LedgerService } from "./ledger.ts";
 import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
 
@@ -35,6 +36,7 @@ export interface MemberServices {
   addresses: AddressService;
   currencies: CurrencyService;
   wallet: WalletService;
+  ledger: LedgerService;
   admin: AdminService;
   messages: MessageService;
   close: () => Promise<void>;
@@ -80,6 +82,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
   const lock = createLoginLock(redis, keys);
   const sms = createSmsService(redis, keys, queues.messages, opts.sms);
   const currencies = createCurrencyService(prisma, queues.walletAccounts);
+  const wallet = createWalletService(prisma, currencies);
   return {
     config,
     prisma,
@@ -93,7 +96,8 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     members: createMemberService(prisma, sms, sessions, lock, onRegistered),
     addresses: createAddressService(prisma),
     currencies,
-    wallet: createWalletService(prisma, currencies),
+    wallet,
+    ledger: createLedgerService(prisma, wallet),
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
     close: async () => {
