@@ -75,14 +75,29 @@ export async function schemaChanges(previous: string, next: GraphQLSchema): Prom
   return { all, breaking: all.filter((c) => c.criticality.level === CriticalityLevel.Breaking && !announced(c)) };
 }
 
-function changelogEntry(changes: Change[], breaking: Change[], reason: string | undefined): string {
-  const day = new Date().toISOString().slice(0, 10);
-  const lines = changes.map((c) => {
-    const mark = breaking.includes(c) ? "**breaking** " : c.criticality.level === CriticalityLevel.Dangerous ? "dangerous: " : "";
-    return `- ${mark}${c.message}`;
-  });
+/** One CHANGELOG entry: new types with their fields on one line, description edits counted, the rest as inspector says. */
+export function changelogEntry(changes: Change[], breaking: Change[], reason: string | undefined, day = new Date().toISOString().slice(0, 10)): string {
+  const meta = (c: Change) => (c.meta ?? {}) as Record<string, string>;
+  const added = new Map<string, string[]>();
+  for (const c of changes) if (c.type === "TYPE_ADDED") added.set(meta(c).addedTypeName ?? "", []);
+  let described = 0;
+  const lines: string[] = [];
+  for (const c of changes) {
+    const m = meta(c);
+    const owner = m.typeName ?? m.inputName ?? m.enumName;
+    const member = m.addedFieldName ?? m.addedInputFieldName ?? m.addedEnumValueName;
+    if (c.type.includes("DESCRIPTION")) described++;
+    else if (c.type === "TYPE_ADDED") continue;
+    else if (owner && member && added.has(owner) && c.type.endsWith("_ADDED")) added.get(owner)!.push(member);
+    else {
+      const mark = breaking.includes(c) ? "**breaking** " : c.criticality.level === CriticalityLevel.Dangerous ? "dangerous: " : "";
+      lines.push(`- ${mark}${c.message.replace(/'([^']+)'/g, "`$1`")}`);
+    }
+  }
+  const types = [...added].map(([name, members]) => `- Type \`${name}\` added${members.length ? ` (${members.join(", ")})` : ""}`);
+  if (described) lines.push(`- ${described} descriptions added or changed`);
   const why = reason ? `\nBreaking changes accepted: ${reason}\n` : "";
-  return `### Schema, ${day}\n${why}\n${lines.join("\n")}\n`;
+  return `### Schema, ${day}\n${why}\n${[...types, ...lines].join("\n")}\n`;
 }
 
 function addToChangelog(entry: string): void {
