@@ -117,7 +117,7 @@ export function admin(opts: AdminOptions): Admin {
     if (!token) return { reason: "none" };
     let identity: Identity;
     try {
-      identity = await opts.auth.authenticate(`Bearer ${token}`);
+      identity = await opts.auth.authenticate(`Bearer ${token}`, "admin");
     } catch {
       return { reason: "invalid" };
     }
@@ -149,7 +149,7 @@ export function admin(opts: AdminOptions): Admin {
       opts.log.info({ username, code }, "queue dashboard login refused");
       return html(res, 401, loginPage(code === "ACCOUNT_LOCKED" || code === "RATE_LIMITED" ? "Too many attempts: try again later." : "Wrong username or password."));
     }
-    const identity = await opts.auth.authenticate(`Bearer ${token}`);
+    const identity = await opts.auth.authenticate(`Bearer ${token}`, "admin");
     if (!identity.permissions?.includes(QUEUES_PERMISSION)) {
       // Not for this operator: end the session the login just opened.
       await run(req, "mutation { logout }", {}, identity).catch(() => undefined);

@@ -1,8 +1,9 @@
 /**
  * useAuth: turns `Authorization: Bearer <access JWT>` into the caller's Identity.
  *
- * 1. Verifies signature, issuer and expiry against the member subgraph's JWKS (jose remote key set,
- *    cached; refetched when an unknown `kid` shows up). A verified token is remembered (bounded,
+ * 1. Verifies signature, issuer, expiry and audience (one per realm: `<issuer>:member`,
+ *    `<issuer>:admin`, matching the token's realm) against the member subgraph's JWKS (jose remote
+ *    key set, cached; refetched when an unknown `kid` shows up). A verified token is remembered (bounded,
  *    in-process) until its `exp`, so a member's later requests skip the signature check; the session
  *    check below still runs on every request.
  * 2. Checks that the token's server-side session (`sid`) is still live in Redis — cached in-process
@@ -17,7 +18,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from "jose";
 import type { Redis } from "ioredis";
-import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type SessionRecord } from "@mallgraph/platform/auth";
+import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type Realm, type SessionRecord } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { gatewayError } from "../errors.ts";
 import type { GatewayPlugin } from "./types.ts";
@@ -35,8 +36,11 @@ export interface AuthOptions {
 }
 
 export interface AuthPlugin extends GatewayPlugin {
-  /** Verifies an `Authorization` value ("Bearer …"); undefined/empty → anonymous. Throws UNAUTHENTICATED. */
-  authenticate(authorization: string | undefined | null): Promise<Identity>;
+  /**
+   * Verifies an `Authorization` value ("Bearer …"); undefined/empty → anonymous. Throws UNAUTHENTICATED.
+   * `realm`: where only that realm's tokens are good (the operators' dashboard: admin).
+   */
+  authenticate(authorization: string | undefined | null, realm?: Realm): Promise<Identity>;
   /** Forget cached session lookups (called when a session is revoked). */
   evictSessions(sessionIds: readonly string[]): void;
 }
@@ -72,7 +76,7 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     try {
       claims = await verifyAccessToken(getKey, opts.issuer, token);
     } catch (e) {
-      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has no)/.test((e as Error).message)) {
+      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has)/.test((e as Error).message)) {
         throw gatewayError(ErrorCode.UNAUTHENTICATED, e instanceof joseErrors.JWTExpired ? "access token expired" : "invalid access token");
       }
       throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, "cannot verify access tokens right now");
@@ -98,12 +102,14 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     return record;
   }
 
-  async function authenticate(authorization: string | undefined | null): Promise<Identity> {
+  async function authenticate(authorization: string | undefined | null, realm?: Realm): Promise<Identity> {
     if (!authorization || !authorization.trim()) return ANONYMOUS;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw gatewayError(ErrorCode.UNAUTHENTICATED, "the Authorization header must be `Bearer <access token>`");
     const entry = await verified(m[1]!);
     const { claims } = entry;
+    // the token's audience is its realm's (verifyAccessToken): where the other realm is required, refuse
+    if (realm && claims.realm !== realm) throw gatewayError(ErrorCode.UNAUTHENTICATED, `this needs an access token of the ${realm} realm`);
     const record = await session(claims.sid);
     if (!record || record.subject !== claims.sub || record.realm !== claims.realm) {
       throw gatewayError(ErrorCode.UNAUTHENTICATED, "session expired or revoked");
