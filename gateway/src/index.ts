@@ -25,6 +25,7 @@ import { createRedis } from "@mallgraph/platform/redis";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
 import { CircuitBreaker } from "./circuit-breaker.ts";
+import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
 import { clientError, httpStatusFor, isGraphQLError } from "./errors.ts";
 import { graphql } from "./graphql.ts";
@@ -63,6 +64,8 @@ export interface GatewayOptions {
   subscriptionBufferSize?: number;
   /** Whole-response cache by the subgraphs' cache hints (src/plugins/responseCache.ts); default on. */
   responseCache?: boolean;
+  /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
+  trustedProxies?: string;
   logger?: Logger;
   /** CORS, GraphiQL and admin routes (src/http); default: from the environment. */
   http?: HttpSettings;
@@ -133,6 +136,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   const metrics = new GatewayMetrics();
   const hub = new LiveEventHub(createRedis(config.REDIS_URL, { enableAutoPipelining: false }), config.REDIS_PREFIX, log);
 
+  const ipOf = clientIp(parseTrustedProxies(opts.trustedProxies));
   const memberOrigin = new URL(opts.subgraphUrls?.member ?? subgraphUrl(config, "member"));
   const auth = useAuth({
     redis,
@@ -247,7 +251,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     const state: RequestState = {
       transport: "http",
       headers,
-      ip: req.socket.remoteAddress ?? "unknown",
+      ip: ipOf(req),
       clientName: headers["apollographql-client-name"],
       identity: ANONYMOUS,
       requestId: headers["x-request-id"]?.slice(0, 100) || randomUUID(),
@@ -308,7 +312,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     }
   }
 
-  const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log });
+  const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log, clientIp: ipOf });
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
@@ -344,6 +348,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     metrics,
     log,
     bufferSize: opts.subscriptionBufferSize,
+    clientIp: ipOf,
   });
   // A logout or a kick names the revoked session: forget its cached lookup at once.
   const stopEviction = await hub.listen("sessionEvents", (ev) => auth.evictSessions(ev.sessions ?? []));
