@@ -5,7 +5,7 @@
  *   GET /health         the process is up
  *   GET /ready          the schema is loaded and every subgraph's /ready answers
  *   GET /metrics        Prometheus metrics
- * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, rate limit,
+ * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, partner keys, rate limit,
  * persisted queries, query limits, masked errors, metrics.
  */
 import http from "node:http";
@@ -33,6 +33,7 @@ import { GatewayMetrics } from "./metrics.ts";
 import { LiveEventHub, attachSubscriptionServer, type Execute } from "./subscriptions.ts";
 import { responseCache } from "./plugins/responseCache.ts";
 import { useAuth } from "./plugins/useAuth.ts";
+import { usePartnerKeys } from "./plugins/usePartnerKeys.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/usePersistedQueries.ts";
 import { useQueryLimits } from "./plugins/useQueryLimits.ts";
@@ -147,6 +148,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   });
   const plugins: GatewayPlugin[] = [
     auth,
+    usePartnerKeys({ redis, prefix: config.REDIS_PREFIX }),
     useRateLimit({ redis, prefix: config.REDIS_PREFIX, perMinute: config.RATE_LIMIT_PER_MINUTE, perClientPerMinute: opts.perClientPerMinute }),
     usePersistedQueries({
       redis,

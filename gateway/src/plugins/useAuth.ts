@@ -21,6 +21,7 @@ import type { Redis } from "ioredis";
 import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type Realm, type SessionRecord } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { gatewayError } from "../errors.ts";
+import { lookupCache } from "./lookupCache.ts";
 import type { GatewayPlugin } from "./types.ts";
 
 export interface AuthOptions {
@@ -60,8 +61,7 @@ const UNAUTH = [
 
 export function useAuth(opts: AuthOptions): AuthPlugin {
   const getKey: JWTVerifyGetKey = opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks, { timeoutDuration: 3000, cooldownDuration: 5000 }) : opts.jwks;
-  const ttl = opts.sessionCacheMs ?? 1000;
-  const cache = new Map<string, { record: SessionRecord | null; until: number }>();
+  const sessions = lookupCache<SessionRecord>(opts.sessionCacheMs ?? 1000, 50_000, (sid) => readSession(opts.redis, opts.prefix, sid));
   const maxTokens = opts.maxCachedTokens ?? 20_000;
   /** token → its verified claims (until `exp`) and the identity last built from it. */
   const tokens = new Map<string, { claims: AccessClaims; expMs: number; record?: SessionRecord; identity?: Identity }>();
@@ -90,18 +90,6 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     return entry;
   }
 
-  async function session(sid: string): Promise<SessionRecord | null> {
-    const now = Date.now();
-    const hit = cache.get(sid);
-    if (hit && hit.until > now) return hit.record;
-    const record = await readSession(opts.redis, opts.prefix, sid);
-    if (ttl > 0) {
-      if (cache.size > 50_000) cache.clear();
-      cache.set(sid, { record, until: now + ttl });
-    }
-    return record;
-  }
-
   async function authenticate(authorization: string | undefined | null, realm?: Realm): Promise<Identity> {
     if (!authorization || !authorization.trim()) return ANONYMOUS;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -110,7 +98,7 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     const { claims } = entry;
     // the token's audience is its realm's (verifyAccessToken): where the other realm is required, refuse
     if (realm && claims.realm !== realm) throw gatewayError(ErrorCode.UNAUTHENTICATED, `this needs an access token of the ${realm} realm`);
-    const record = await session(claims.sid);
+    const record = await sessions.get(claims.sid);
     if (!record || record.subject !== claims.sub || record.realm !== claims.realm) {
       throw gatewayError(ErrorCode.UNAUTHENTICATED, "session expired or revoked");
     }
@@ -131,7 +119,7 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     name: "auth",
     authenticate,
     evictSessions(ids) {
-      for (const id of ids) cache.delete(id);
+      for (const id of ids) sessions.delete(id);
     },
     async onRequest(state) {
       state.identity = await authenticate(state.headers["authorization"]);

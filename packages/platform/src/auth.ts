@@ -18,8 +18,8 @@ export type Realm = "member" | "admin";
 export const REALMS: readonly Realm[] = ["member", "admin"];
 
 export interface Identity {
-  kind: "anonymous" | "member" | "admin" | "internal";
-  /** Member id or operator id. */
+  kind: "anonymous" | "member" | "admin" | "internal" | "partner";
+  /** Member id, operator id or partner key id. */
   id?: string;
   sessionId?: string;
   device?: string;
