@@ -38,7 +38,7 @@ const MEANING: Record<string, string> = {
   QUERY_TOO_DEEP: "The query nests deeper than the gateway allows.",
   QUERY_TOO_COSTLY: "The query's estimated cost is over the gateway's limit: ask for fewer objects.",
   PERSISTED_QUERY_NOT_FOUND: "The hash is not registered: resend the query text with the hash (APQ), or use a manifest operation id.",
-  OPERATION_NOT_TRUSTED: "The caller may run trusted (manifest) operations only, and this is not one of them.",
+  OPERATION_NOT_TRUSTED: "The caller (a partner's API key, or a `partner-*` client) may run only the trusted (manifest) operations it was granted, and this is not one of them.",
   SERVICE_UNAVAILABLE: "A service behind the gateway is down or its circuit is open: retry later.",
   SANDBOX_DISABLED: "The sandbox payment channel is switched off here (`SANDBOX_ENABLED`, off in production): pay through a real channel.",
   TOP_UP_DISABLED: "Free wallet top-ups are switched off in production: top up through a payment.",

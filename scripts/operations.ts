@@ -1,8 +1,10 @@
 /**
  * Builds schema/operations/manifest.json — the trusted (persisted) operation manifest — from the
  * contract operations (every `schema/operations/*.graphql`, the product's own copy of the contract):
- * `{ operations: [{ id: sha256(body), name, body }] }`, body being the operation as printed by
- * graphql's printer (fragments it uses appended). Partner clients may run only these operations
+ * Apollo's persisted-query manifest format, so Apollo's own tooling reads it:
+ * `{ format: "apollo-persisted-query-manifest", version: 1, operations: [{ id: sha256(body), name, type, body }] }`,
+ * body being the operation as printed by graphql's printer (fragments it uses appended), type
+ * `query` | `mutation` | `subscription`. Partner clients may run only these operations
  * (by id, e.g. as an APQ hash, or by sending the same document). `--check` fails when the file is stale.
  * `--validate` checks every manifest operation against schema/supergraph.graphql and that every
  * Subscription field F has its `Query.FEvent(F's args…, eventId: ID!)` (the gateway's rule).
@@ -47,14 +49,14 @@ export function buildManifest(source: string) {
       if (!op.name) throw new Error("every trusted operation needs a name");
       const defs = [op, ...[...used(op)].sort().map((n) => fragments.get(n)!)];
       const body = print({ kind: Kind.DOCUMENT, definitions: defs });
-      return { id: createHash("sha256").update(body).digest("hex"), name: op.name.value, body };
+      return { id: createHash("sha256").update(body).digest("hex"), name: op.name.value, type: op.operation, body };
     });
   const names = new Set<string>();
   for (const o of operations) {
     if (names.has(o.name)) throw new Error(`duplicate operation name ${o.name}`);
     names.add(o.name);
   }
-  return { operations };
+  return { format: "apollo-persisted-query-manifest" as const, version: 1 as const, operations };
 }
 
 /** Problems of the manifest against a supergraph SDL: invalid operations, subscriptions lacking FEvent. */

@@ -5,7 +5,7 @@
  *   GET /health         the process is up
  *   GET /ready          the schema is loaded and every subgraph's /ready answers
  *   GET /metrics        Prometheus metrics
- * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, rate limit,
+ * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, partner keys, rate limit,
  * persisted queries, query limits, masked errors, metrics.
  */
 import http from "node:http";
@@ -25,6 +25,7 @@ import { createRedis } from "@mallgraph/platform/redis";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
 import { CircuitBreaker } from "./circuit-breaker.ts";
+import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
 import { clientError, httpStatusFor, isGraphQLError } from "./errors.ts";
 import { graphql } from "./graphql.ts";
@@ -32,6 +33,7 @@ import { GatewayMetrics } from "./metrics.ts";
 import { LiveEventHub, attachSubscriptionServer, type Execute } from "./subscriptions.ts";
 import { responseCache } from "./plugins/responseCache.ts";
 import { useAuth } from "./plugins/useAuth.ts";
+import { usePartnerKeys } from "./plugins/usePartnerKeys.ts";
 import { useRateLimit } from "./plugins/useRateLimit.ts";
 import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/usePersistedQueries.ts";
 import { useQueryLimits } from "./plugins/useQueryLimits.ts";
@@ -63,6 +65,8 @@ export interface GatewayOptions {
   subscriptionBufferSize?: number;
   /** Whole-response cache by the subgraphs' cache hints (src/plugins/responseCache.ts); default on. */
   responseCache?: boolean;
+  /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
+  trustedProxies?: string;
   logger?: Logger;
   /** CORS, GraphiQL and admin routes (src/http); default: from the environment. */
   http?: HttpSettings;
@@ -133,6 +137,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   const metrics = new GatewayMetrics();
   const hub = new LiveEventHub(createRedis(config.REDIS_URL, { enableAutoPipelining: false }), config.REDIS_PREFIX, log);
 
+  const ipOf = clientIp(parseTrustedProxies(opts.trustedProxies));
   const memberOrigin = new URL(opts.subgraphUrls?.member ?? subgraphUrl(config, "member"));
   const auth = useAuth({
     redis,
@@ -143,6 +148,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   });
   const plugins: GatewayPlugin[] = [
     auth,
+    usePartnerKeys({ redis, prefix: config.REDIS_PREFIX }),
     useRateLimit({ redis, prefix: config.REDIS_PREFIX, perMinute: config.RATE_LIMIT_PER_MINUTE, perClientPerMinute: opts.perClientPerMinute }),
     usePersistedQueries({
       redis,
@@ -247,7 +253,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     const state: RequestState = {
       transport: "http",
       headers,
-      ip: req.socket.remoteAddress ?? "unknown",
+      ip: ipOf(req),
       clientName: headers["apollographql-client-name"],
       identity: ANONYMOUS,
       requestId: headers["x-request-id"]?.slice(0, 100) || randomUUID(),
@@ -308,7 +314,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     }
   }
 
-  const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log });
+  const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log, clientIp: ipOf });
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
@@ -344,6 +350,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     metrics,
     log,
     bufferSize: opts.subscriptionBufferSize,
+    clientIp: ipOf,
   });
   // A logout or a kick names the revoked session: forget its cached lookup at once.
   const stopEviction = await hub.listen("sessionEvents", (ev) => auth.evictSessions(ev.sessions ?? []));

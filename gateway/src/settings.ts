@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { GatewayOptions } from "./index.ts";
+import { parseTrustedProxies } from "./client-ip.ts";
 
 const schema = z.object({
   /** Time-out of one request to a subgraph. */
@@ -20,12 +21,15 @@ const schema = z.object({
   GATEWAY_RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
   /** Undelivered live events a subscriber may have queued before it is dropped. */
   GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
+  /** Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR ranges); default none. */
+  TRUSTED_PROXIES: z.string().default(""),
 });
 
 export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<GatewayOptions> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid gateway configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
   const s = parsed.data;
+  parseTrustedProxies(s.TRUSTED_PROXIES); // a bad entry is a start-up error naming it
   return {
     subgraphTimeoutMs: s.GATEWAY_SUBGRAPH_TIMEOUT_MS,
     circuit: { failureThreshold: s.GATEWAY_CIRCUIT_FAILURES, cooldownMs: s.GATEWAY_CIRCUIT_COOLDOWN_MS },
@@ -33,5 +37,6 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<G
     perClientPerMinute: s.GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE,
     subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
     responseCache: s.GATEWAY_RESPONSE_CACHE === "on",
+    trustedProxies: s.TRUSTED_PROXIES,
   };
 }

@@ -40,6 +40,7 @@ import { graphql } from "./graphql.ts";
 const { Kind, getArgumentValues, getOperationAST, getVariableValues, isObjectType, parse, print, validate } = graphql;
 import type { AuthPlugin } from "./plugins/useAuth.ts";
 import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
+import type { ClientIp } from "./client-ip.ts";
 
 // ------------------------------------------------------------------ the shared Redis subscriber
 
@@ -304,6 +305,8 @@ export interface SubscriptionServerOptions {
   log: Logger;
   /** Undelivered events a client may have queued before it is dropped. */
   bufferSize?: number;
+  /** The client's address (TRUSTED_PROXIES, src/client-ip.ts); default the socket's. */
+  clientIp?: ClientIp;
 }
 
 interface Connection {
@@ -329,7 +332,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
     return {
       transport: "ws",
       headers,
-      ip: extra.request?.socket?.remoteAddress ?? "unknown",
+      ip: extra.request ? (o.clientIp?.(extra.request) ?? extra.request.socket?.remoteAddress ?? "unknown") : "unknown",
       clientName: conn.clientName,
       identity: conn.identity,
       requestId: randomUUID(),

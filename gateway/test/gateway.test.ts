@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { generateSigningKey, sessionKey, signAccessToken, signIdentity } from "@mallgraph/platform/auth";
+import { SignJWT } from "jose";
+import { accessAudience, generateSigningKey, sessionKey, signAccessToken, signIdentity } from "@mallgraph/platform/auth";
+import { useAuth } from "../src/plugins/useAuth.ts";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { buildManifest } from "../../scripts/operations.ts";
@@ -124,6 +126,30 @@ describe("authentication failures", () => {
     const r = await gql(gw.url, "{ whoami { id } }", { token }); // no waiting: evicted before the mutation was answered
     expect(r.status).toBe(401);
     expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("checks the realm's audience: a token with another realm's audience, or none, is refused; where one realm is required the other's token is refused", async () => {
+    const { sid } = await login(redis, tr.prefix, fed.key, { sub: "op-9", realm: "admin", permissions: ["queues:manage"] });
+    const forge = (aud?: string) => {
+      const jwt = new SignJWT({ sid, realm: "admin" }).setProtectedHeader({ alg: "EdDSA", kid: fed.key.kid }).setSubject("op-9").setIssuer(ISSUER).setExpirationTime("5m");
+      return (aud ? jwt.setAudience(aud) : jwt).sign(fed.key.privateKey);
+    };
+    for (const token of [await forge(), await forge(accessAudience(ISSUER, "member")), await forge("someone-else:admin")]) {
+      const r = await gql(gw.url, "{ whoami { kind } }", { token });
+      expect(r.status).toBe(401);
+      expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
+    }
+    expect((await gql(gw.url, "{ whoami { kind } }", { token: await forge(accessAudience(ISSUER, "admin")) })).body.data.whoami).toEqual({ kind: "admin" });
+
+    const auth = useAuth({ redis, prefix: tr.prefix, issuer: ISSUER, jwks: new URL("/.well-known/jwks.json", fed.member.url) });
+    const member = await login(redis, tr.prefix, fed.key, { sub: "m-9" });
+    const admin = await login(redis, tr.prefix, fed.key, { sub: "op-10", realm: "admin", permissions: ["queues:manage"] });
+    expect((await auth.authenticate(`Bearer ${admin.token}`, "admin")).kind).toBe("admin");
+    expect((await auth.authenticate(`Bearer ${member.token}`, "member")).kind).toBe("member");
+    for (const [token, realm] of [[member.token, "admin"], [admin.token, "member"]] as const) {
+      const e = await auth.authenticate(`Bearer ${token}`, realm).catch((err: unknown) => err);
+      expect((e as { extensions?: { code?: string } }).extensions?.code, `${realm} required`).toBe("UNAUTHENTICATED");
+    }
   });
 
   it("refuses a token whose session belongs to someone else", async () => {

@@ -10,7 +10,7 @@ import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgrap
 import { asGatewayEvent } from "@mallgraph/platform/access";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import { AppError, ErrorCode } from "@mallgraph/platform/errors";
-import { generateSigningKey, sessionKey, signAccessToken, type Identity, type SigningKey } from "@mallgraph/platform/auth";
+import { accessAudience, generateSigningKey, sessionKey, signAccessToken, type Identity, type SigningKey } from "@mallgraph/platform/auth";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 
@@ -203,6 +203,7 @@ export async function expiredToken(key: SigningKey, sub: string, sid: string): P
     .setProtectedHeader({ alg: "EdDSA", kid: key.kid })
     .setSubject(sub)
     .setIssuer(ISSUER)
+    .setAudience(accessAudience(ISSUER, "member"))
     .setIssuedAt(now - 1000)
     .setExpirationTime(now - 100)
     .sign(key.privateKey);

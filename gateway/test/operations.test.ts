@@ -18,6 +18,10 @@ describe("operation manifest (scripts/operations.ts)", () => {
   it("ids are the sha256 of the printed body, fragments included, names unique", () => {
     const m = buildManifest("query A { whoami { ...W } }\nfragment W on Who { kind }\nmutation B { x }");
     expect(m.operations.map((o) => o.name)).toEqual(["A", "B"]);
+    // Apollo's persisted-query manifest format
+    expect(m.format).toBe("apollo-persisted-query-manifest");
+    expect(m.version).toBe(1);
+    expect(m.operations.map((o) => o.type)).toEqual(["query", "mutation"]);
     expect(m.operations[0]!.body).toContain("fragment W on Who");
     for (const o of m.operations) expect(o.id).toBe(createHash("sha256").update(o.body).digest("hex"));
     expect(() => buildManifest("query A { a } query A { b }")).toThrow(/duplicate/);

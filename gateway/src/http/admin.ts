@@ -25,6 +25,7 @@ import type { AuthPlugin } from "../plugins/useAuth.ts";
 import type { Execute } from "../subscriptions.ts";
 import type { RequestState } from "../plugins/types.ts";
 import { escapeHtml, NodeHttpBoard } from "./bullBoard.ts";
+import type { ClientIp } from "../client-ip.ts";
 
 /** The operator permission that opens the queue dashboard (seeded with the member domain's RBAC). */
 export const QUEUES_PERMISSION = "queues:manage";
@@ -39,6 +40,8 @@ export interface AdminOptions {
   /** Mark the cookie Secure (behind TLS). Requests that arrive as https (x-forwarded-proto) always get it. */
   secureCookie: boolean;
   log: Logger;
+  /** The client's address (TRUSTED_PROXIES); default the socket's. */
+  clientIp?: ClientIp;
 }
 
 function readCookie(req: http.IncomingMessage, name: string): string | undefined {
@@ -92,7 +95,7 @@ export function admin(opts: AdminOptions): Admin {
   const state = (req: http.IncomingMessage): RequestState => ({
     transport: "http",
     headers: {},
-    ip: req.socket.remoteAddress ?? "unknown",
+    ip: opts.clientIp?.(req) ?? req.socket.remoteAddress ?? "unknown",
     identity: ANONYMOUS,
     requestId: randomUUID(),
     method: "POST",
@@ -117,7 +120,7 @@ export function admin(opts: AdminOptions): Admin {
     if (!token) return { reason: "none" };
     let identity: Identity;
     try {
-      identity = await opts.auth.authenticate(`Bearer ${token}`);
+      identity = await opts.auth.authenticate(`Bearer ${token}`, "admin");
     } catch {
       return { reason: "invalid" };
     }
@@ -149,7 +152,7 @@ export function admin(opts: AdminOptions): Admin {
       opts.log.info({ username, code }, "queue dashboard login refused");
       return html(res, 401, loginPage(code === "ACCOUNT_LOCKED" || code === "RATE_LIMITED" ? "Too many attempts: try again later." : "Wrong username or password."));
     }
-    const identity = await opts.auth.authenticate(`Bearer ${token}`);
+    const identity = await opts.auth.authenticate(`Bearer ${token}`, "admin");
     if (!identity.permissions?.includes(QUEUES_PERMISSION)) {
       // Not for this operator: end the session the login just opened.
       await run(req, "mutation { logout }", {}, identity).catch(() => undefined);

@@ -10,6 +10,7 @@ import type { Config } from "@mallgraph/platform/config";
 import type { Logger } from "@mallgraph/platform/log";
 import type { AuthPlugin } from "../plugins/useAuth.ts";
 import type { Execute } from "../subscriptions.ts";
+import type { ClientIp } from "../client-ip.ts";
 import { admin } from "./admin.ts";
 import { applyCors, corsOrigins } from "./cors.ts";
 import { graphiql } from "./graphiql.ts";
@@ -41,6 +42,7 @@ export interface HttpRoutesOptions {
   auth: AuthPlugin;
   execute: Execute;
   log: Logger;
+  clientIp?: ClientIp;
 }
 
 function bodyReader(req: http.IncomingMessage, limit = 64 * 1024): () => Promise<Buffer> {
@@ -81,6 +83,7 @@ export async function httpRoutes(opts: HttpRoutesOptions): Promise<HttpRoutes> {
         redisPrefix: opts.config.REDIS_PREFIX,
         secureCookie: (settings.ADMIN_COOKIE_SECURE ?? (production ? "true" : "false")) === "true",
         log: opts.log,
+        clientIp: opts.clientIp,
       })
     : undefined;
   return {

@@ -4,6 +4,7 @@
  */
 import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import type { Identity } from "@mallgraph/platform/auth";
+import type { PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
 
 /** What one request (or one graphql-ws operation) carries through the hooks. */
 export interface RequestState {
@@ -14,8 +15,10 @@ export interface RequestState {
   ip: string;
   /** `apollographql-client-name` header (ws: connection param `clientName` or the upgrade header). */
   clientName?: string;
-  /** Caller identity, set by useAuth (anonymous until then). */
+  /** Caller identity, set by useAuth (anonymous until then; kind partner for an `x-api-key`). */
   identity: Identity;
+  /** The partner key of the request (usePartnerKeys): the manifest operations it may run and its limit. */
+  partner?: PartnerKeyRecord;
   requestId: string;
   /** HTTP method (`GET` / `POST`); ws operations use `WS`. */
   method: string;

@@ -1,8 +1,9 @@
 /**
  * useAuth: turns `Authorization: Bearer <access JWT>` into the caller's Identity.
  *
- * 1. Verifies signature, issuer and expiry against the member subgraph's JWKS (jose remote key set,
- *    cached; refetched when an unknown `kid` shows up). A verified token is remembered (bounded,
+ * 1. Verifies signature, issuer, expiry and audience (one per realm: `<issuer>:member`,
+ *    `<issuer>:admin`, matching the token's realm) against the member subgraph's JWKS (jose remote
+ *    key set, cached; refetched when an unknown `kid` shows up). A verified token is remembered (bounded,
  *    in-process) until its `exp`, so a member's later requests skip the signature check; the session
  *    check below still runs on every request.
  * 2. Checks that the token's server-side session (`sid`) is still live in Redis — cached in-process
@@ -17,9 +18,10 @@
  */
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from "jose";
 import type { Redis } from "ioredis";
-import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type SessionRecord } from "@mallgraph/platform/auth";
+import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type Realm, type SessionRecord } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { gatewayError } from "../errors.ts";
+import { lookupCache } from "./lookupCache.ts";
 import type { GatewayPlugin } from "./types.ts";
 
 export interface AuthOptions {
@@ -35,8 +37,11 @@ export interface AuthOptions {
 }
 
 export interface AuthPlugin extends GatewayPlugin {
-  /** Verifies an `Authorization` value ("Bearer …"); undefined/empty → anonymous. Throws UNAUTHENTICATED. */
-  authenticate(authorization: string | undefined | null): Promise<Identity>;
+  /**
+   * Verifies an `Authorization` value ("Bearer …"); undefined/empty → anonymous. Throws UNAUTHENTICATED.
+   * `realm`: where only that realm's tokens are good (the operators' dashboard: admin).
+   */
+  authenticate(authorization: string | undefined | null, realm?: Realm): Promise<Identity>;
   /** Forget cached session lookups (called when a session is revoked). */
   evictSessions(sessionIds: readonly string[]): void;
 }
@@ -56,8 +61,7 @@ const UNAUTH = [
 
 export function useAuth(opts: AuthOptions): AuthPlugin {
   const getKey: JWTVerifyGetKey = opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks, { timeoutDuration: 3000, cooldownDuration: 5000 }) : opts.jwks;
-  const ttl = opts.sessionCacheMs ?? 1000;
-  const cache = new Map<string, { record: SessionRecord | null; until: number }>();
+  const sessions = lookupCache<SessionRecord>(opts.sessionCacheMs ?? 1000, 50_000, (sid) => readSession(opts.redis, opts.prefix, sid));
   const maxTokens = opts.maxCachedTokens ?? 20_000;
   /** token → its verified claims (until `exp`) and the identity last built from it. */
   const tokens = new Map<string, { claims: AccessClaims; expMs: number; record?: SessionRecord; identity?: Identity }>();
@@ -72,7 +76,7 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     try {
       claims = await verifyAccessToken(getKey, opts.issuer, token);
     } catch (e) {
-      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has no)/.test((e as Error).message)) {
+      if (UNAUTH.some((c) => e instanceof c) || /token (lacks|has)/.test((e as Error).message)) {
         throw gatewayError(ErrorCode.UNAUTHENTICATED, e instanceof joseErrors.JWTExpired ? "access token expired" : "invalid access token");
       }
       throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, "cannot verify access tokens right now");
@@ -86,25 +90,15 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     return entry;
   }
 
-  async function session(sid: string): Promise<SessionRecord | null> {
-    const now = Date.now();
-    const hit = cache.get(sid);
-    if (hit && hit.until > now) return hit.record;
-    const record = await readSession(opts.redis, opts.prefix, sid);
-    if (ttl > 0) {
-      if (cache.size > 50_000) cache.clear();
-      cache.set(sid, { record, until: now + ttl });
-    }
-    return record;
-  }
-
-  async function authenticate(authorization: string | undefined | null): Promise<Identity> {
+  async function authenticate(authorization: string | undefined | null, realm?: Realm): Promise<Identity> {
     if (!authorization || !authorization.trim()) return ANONYMOUS;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw gatewayError(ErrorCode.UNAUTHENTICATED, "the Authorization header must be `Bearer <access token>`");
     const entry = await verified(m[1]!);
     const { claims } = entry;
-    const record = await session(claims.sid);
+    // the token's audience is its realm's (verifyAccessToken): where the other realm is required, refuse
+    if (realm && claims.realm !== realm) throw gatewayError(ErrorCode.UNAUTHENTICATED, `this needs an access token of the ${realm} realm`);
+    const record = await sessions.get(claims.sid);
     if (!record || record.subject !== claims.sub || record.realm !== claims.realm) {
       throw gatewayError(ErrorCode.UNAUTHENTICATED, "session expired or revoked");
     }
@@ -125,7 +119,7 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
     name: "auth",
     authenticate,
     evictSessions(ids) {
-      for (const id of ids) cache.delete(id);
+      for (const id of ids) sessions.delete(id);
     },
     async onRequest(state) {
       state.identity = await authenticate(state.headers["authorization"]);

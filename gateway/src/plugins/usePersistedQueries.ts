@@ -7,10 +7,12 @@
  *   full query, which registers it.
  * - hash + query: the hash must be the query's sha256 (else BAD_USER_INPUT); the query is stored.
  *
- * Safelist: a client whose `apollographql-client-name` matches `trustedOnly` (default `partner-*`)
- * may only run operations of schema/operations/manifest.json — named by id (the manifest id is the
- * sha256 of the body, so APQ clients work unchanged) or sent as the same document (compared after
- * normalising whitespace/formatting with graphql's printer). Anything else → OPERATION_NOT_TRUSTED.
+ * Safelist: a partner (a request with an `x-api-key`, usePartnerKeys) may only run the manifest
+ * operations its key names; a client whose `apollographql-client-name` matches `trustedOnly`
+ * (default `partner-*`) may only run operations of schema/operations/manifest.json. Either names
+ * the operation by id (the manifest id is the sha256 of the body, so APQ clients work unchanged) or
+ * sends the same document (compared after normalising whitespace/formatting with graphql's
+ * printer). Anything else → OPERATION_NOT_TRUSTED, whatever the client name.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, existsSync } from "node:fs";
@@ -21,12 +23,16 @@ import { ErrorCode } from "@mallgraph/platform/errors";
 import { gatewayError } from "../errors.ts";
 import type { GatewayPlugin, GraphQLParams } from "./types.ts";
 
+/** One operation of an Apollo persisted-query manifest (scripts/operations.ts writes it). */
 export interface ManifestOperation {
   id: string;
   name: string;
+  type?: "query" | "mutation" | "subscription";
   body: string;
 }
 export interface Manifest {
+  format?: "apollo-persisted-query-manifest";
+  version?: 1;
   operations: ManifestOperation[];
 }
 
@@ -68,13 +74,15 @@ export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin 
   const byId = new Map(opts.manifest.operations.map((o) => [o.id, o]));
   const byCanonical = new Map(opts.manifest.operations.map((o) => [canonical(o.body) ?? o.body, o]));
 
-  const notTrusted = () => gatewayError(ErrorCode.OPERATION_NOT_TRUSTED, "this client may only run operations of the trusted manifest");
+  const notTrusted = () => gatewayError(ErrorCode.OPERATION_NOT_TRUSTED, "this client may only run the trusted manifest operations it was granted");
 
   return {
     name: "persisted-queries",
     async onParams(params: GraphQLParams, state) {
       const pq = params.extensions?.persistedQuery as { version?: number; sha256Hash?: string } | undefined;
-      const restricted = trustedOnly(state.clientName);
+      const partner = state.partner;
+      const restricted = !!partner || trustedOnly(state.clientName);
+      const allowed = (op: ManifestOperation | undefined) => !!op && (!partner || partner.operations.includes(op.name));
       let query = params.query ?? undefined;
       if (pq) {
         if (pq.version !== 1 || typeof pq.sha256Hash !== "string" || !/^[0-9a-f]{64}$/i.test(pq.sha256Hash)) {
@@ -83,6 +91,7 @@ export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin 
         const hash = pq.sha256Hash.toLowerCase();
         if (query === undefined || query === null || query === "") {
           const trusted = byId.get(hash);
+          if (trusted && restricted && !allowed(trusted)) throw notTrusted();
           if (trusted) query = trusted.body;
           else if (restricted) throw notTrusted();
           else {
@@ -97,7 +106,7 @@ export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin 
       }
       if (restricted) {
         if (!query) throw notTrusted();
-        if (!byId.has(sha256(query)) && !byCanonical.has(canonical(query) ?? "\0")) throw notTrusted();
+        if (!allowed(byId.get(sha256(query)) ?? byCanonical.get(canonical(query) ?? "\0"))) throw notTrusted();
       }
       const { persistedQuery: _pq, ...extensions } = params.extensions ?? {};
       return { ...params, query, extensions };

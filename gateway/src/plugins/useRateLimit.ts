@@ -1,7 +1,7 @@
 /**
  * useRateLimit: fixed windows in Redis (one Lua call per request, src/lua/hitWindows-counters.lua)
- * - per caller: the member/operator id, or the client IP when anonymous — `perMinute`
- *   (config.RATE_LIMIT_PER_MINUTE);
+ * - per caller: the member/operator id, the partner key (its own limit when it has one), or the
+ *   client IP when anonymous — `perMinute` (config.RATE_LIMIT_PER_MINUTE);
  * - per client name (`apollographql-client-name`), when sent — `perClientPerMinute` (default 20×).
  * Over the limit → RATE_LIMITED (HTTP 429) with `Retry-After` and extensions.retryAfterSeconds.
  * Must come after useAuth (it reads the identity).
@@ -32,10 +32,11 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
     async onRequest(state) {
       const id = state.identity;
       const subject = id.id ? `${id.kind}:${id.id}` : `ip:${state.ip}`;
+      const perMinute = state.partner?.rateLimitPerMinute ?? opts.perMinute;
       const waitMs = Number(
         state.clientName
-          ? await hit2(key("rl", subject), key("rl", "client", state.clientName.slice(0, 100)), windowMs, opts.perMinute, perClient)
-          : await hit1(key("rl", subject), windowMs, opts.perMinute),
+          ? await hit2(key("rl", subject), key("rl", "client", state.clientName.slice(0, 100)), windowMs, perMinute, perClient)
+          : await hit1(key("rl", subject), windowMs, perMinute),
       );
       if (waitMs > 0) {
         const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));

@@ -15,10 +15,11 @@ import type { Redis } from "ioredis";
 import { keyFor } from "./redis.ts";
 
 export type Realm = "member" | "admin";
+export const REALMS: readonly Realm[] = ["member", "admin"];
 
 export interface Identity {
-  kind: "anonymous" | "member" | "admin" | "internal";
-  /** Member id or operator id. */
+  kind: "anonymous" | "member" | "admin" | "internal" | "partner";
+  /** Member id, operator id or partner key id. */
   id?: string;
   sessionId?: string;
   device?: string;
@@ -116,21 +117,34 @@ export interface AccessClaims {
   dev?: string;
 }
 
+/** The `aud` of a realm's access tokens: a token is good only where its realm is expected. */
+export function accessAudience(issuer: string, realm: Realm): string {
+  return `${issuer}:${realm}`;
+}
+
 export async function signAccessToken(key: SigningKey, issuer: string, ttlSeconds: number, claims: AccessClaims): Promise<string> {
   return new SignJWT({ sid: claims.sid, realm: claims.realm, dev: claims.dev })
     .setProtectedHeader({ alg: JWT_ALG, kid: key.kid, typ: "JWT" })
     .setSubject(claims.sub)
     .setIssuer(issuer)
+    .setAudience(accessAudience(issuer, claims.realm))
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(key.privateKey);
 }
 
-/** Verifies signature, issuer and expiry; throws on any failure. */
-export async function verifyAccessToken(getKey: JWTVerifyGetKey | CryptoKey, issuer: string, token: string): Promise<AccessClaims> {
-  const { payload } = await jwtVerify(token, getKey as JWTVerifyGetKey, { issuer, algorithms: [JWT_ALG] });
+/**
+ * Verifies signature, issuer, expiry and audience; throws on any failure. The audience must be the
+ * one of the token's own realm, and of `realm` when the caller requires one (an operator's token is
+ * refused where a member's is required, and the other way round).
+ */
+export async function verifyAccessToken(getKey: JWTVerifyGetKey | CryptoKey, issuer: string, token: string, realm?: Realm): Promise<AccessClaims> {
+  const audience = realm ? [accessAudience(issuer, realm)] : REALMS.map((r) => accessAudience(issuer, r));
+  const { payload } = await jwtVerify(token, getKey as JWTVerifyGetKey, { issuer, audience, algorithms: [JWT_ALG] });
   if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new Error("token lacks sub/sid");
   if (payload.realm !== "member" && payload.realm !== "admin") throw new Error("token has no realm");
+  const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (aud.length !== 1 || aud[0] !== accessAudience(issuer, payload.realm)) throw new Error("token has an audience of another realm");
   return { sub: payload.sub, sid: payload.sid, realm: payload.realm, dev: payload.dev as string | undefined };
 }
 

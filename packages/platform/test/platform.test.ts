@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { SignJWT, importJWK, type CryptoKey, type JWK } from "jose";
+import { SignJWT, decodeJwt, importJWK, type CryptoKey, type JWK } from "jose";
 import {
   ANONYMOUS,
   generateSigningKey,
@@ -86,6 +86,7 @@ describe("access tokens (EdDSA JWT, JWKS)", () => {
       .setProtectedHeader({ alg: "EdDSA", kid: key.kid })
       .setSubject("m-1")
       .setIssuer("mallgraph")
+      .setAudience("mallgraph:member")
       .setIssuedAt(past - 900)
       .setExpirationTime(past)
       .sign(key.privateKey);
@@ -98,13 +99,33 @@ describe("access tokens (EdDSA JWT, JWKS)", () => {
     const claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
     const escalated = Buffer.from(JSON.stringify({ ...claims, realm: "admin" })).toString("base64url");
     await expect(verifyAccessToken(pub, "mallgraph", `${h}.${escalated}.${s}`)).rejects.toThrow();
-    const noRealm = await new SignJWT({ sid: "s-1" }).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setExpirationTime("5m").sign(key.privateKey);
+    const noRealm = await new SignJWT({ sid: "s-1" }).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setAudience("mallgraph:member").setExpirationTime("5m").sign(key.privateKey);
     await expect(verifyAccessToken(pub, "mallgraph", noRealm)).rejects.toThrow(/realm/);
-    const noSid = await new SignJWT({ realm: "member" }).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setExpirationTime("5m").sign(key.privateKey);
+    const noSid = await new SignJWT({ realm: "member" }).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setAudience("mallgraph:member").setExpirationTime("5m").sign(key.privateKey);
     await expect(verifyAccessToken(pub, "mallgraph", noSid)).rejects.toThrow(/sid/);
     // An unsigned ("alg: none") token is never accepted.
     const none = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${p}.`;
     await expect(verifyAccessToken(pub, "mallgraph", none)).rejects.toThrow();
+  });
+
+  it("binds a token to its realm's audience: refused where the other realm is required, and with no or another realm's audience", async () => {
+    const { key } = await generateSigningKey();
+    const pub = await importPublic(key.publicJwk);
+    const member = await signAccessToken(key, "mallgraph", 900, { sub: "m-1", sid: "s-1", realm: "member" });
+    const admin = await signAccessToken(key, "mallgraph", 900, { sub: "op-1", sid: "s-2", realm: "admin" });
+    expect(decodeJwt(member).aud).toBe("mallgraph:member");
+    expect(decodeJwt(admin).aud).toBe("mallgraph:admin");
+    expect((await verifyAccessToken(pub, "mallgraph", member, "member")).realm).toBe("member");
+    expect((await verifyAccessToken(pub, "mallgraph", admin, "admin")).realm).toBe("admin");
+    await expect(verifyAccessToken(pub, "mallgraph", member, "admin")).rejects.toThrow(/aud/);
+    await expect(verifyAccessToken(pub, "mallgraph", admin, "member")).rejects.toThrow(/aud/);
+    const sign = (claims: Record<string, unknown>, aud?: string | string[]) => {
+      const jwt = new SignJWT(claims).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setExpirationTime("5m");
+      return (aud ? jwt.setAudience(aud) : jwt).sign(key.privateKey);
+    };
+    await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "member" }))).rejects.toThrow(/aud/);
+    await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "admin" }, "mallgraph:member"))).rejects.toThrow(/another realm/);
+    await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "admin" }, ["mallgraph:member", "mallgraph:admin"]))).rejects.toThrow(/another realm/);
   });
 
   it("publishes only the public half of the key, and keeps a generated key across restarts", async () => {

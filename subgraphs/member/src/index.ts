@@ -29,6 +29,7 @@ export async function createMemberServices(opts: MemberSubgraphOptions): Promise
 
 export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise<RunningSubgraph & { services: MemberServices }> {
   const services = await createMemberServices(opts);
+  await services.partners.remirror(); // a Redis that lost the partner keys' mirror gets it back
   const jwks = JSON.stringify({ keys: [services.signingKey.publicJwk] });
   let running: RunningSubgraph;
   try {

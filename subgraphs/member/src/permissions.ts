@@ -15,6 +15,7 @@ export const PERMISSIONS = {
   "lottery:read": "read lottery strategies, draws and red-envelope rains",
   "lottery:write": "manage lottery strategies, activities and red-envelope rain",
   "admin:write": "manage operators, roles and permissions",
+  "partner:write": "create and revoke partner API keys",
   "queues:manage": "open the queue dashboard (Bull Board at the gateway's /admin/queues): inspect, retry and remove jobs",
 } as const;
 

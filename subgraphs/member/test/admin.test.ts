@@ -165,6 +165,8 @@ describe("operators, RBAC, admin fields", () => {
       adminWalletLedger: { permission: "member:read", op: `{ adminWalletLedger(memberId: "x", currency: "CNY") { items { id } } }` },
       adminAdjustWallet: { permission: "wallet:write", op: `mutation { adminAdjustWallet(memberId: "x", currency: "CNY", amount: "1", reason: "r", idempotencyKey: "k") { code } }` },
       adminFundMarketingAccount: { permission: "wallet:write", op: `mutation { adminFundMarketingAccount(currency: "CNY", amount: "1", reason: "r", idempotencyKey: "k") { code } }` },
+      adminCreatePartnerKey: { permission: "partner:write", op: `mutation { adminCreatePartnerKey(name: "sneaky") { key } }` },
+      adminRevokePartnerKey: { permission: "partner:write", op: `mutation { adminRevokePartnerKey(id: "x") { id } }` },
     };
     const doc = parse(typeDefs);
     const fields = doc.definitions

@@ -3,6 +3,7 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
 import type { LedgerType } from "../services/wallet.ts";
+import type { PartnerKey } from "../generated/prisma/client.ts";
 import { asSession } from "./access.ts";
 
 const walletOp = (type: LedgerType) =>
@@ -18,6 +19,17 @@ const memberWalletOp = (type: "TOPUP" | "WITHDRAW") =>
     const r = await ctx.services.wallet.apply(memberId(ctx), a.currency, a.amount, type, a.idempotencyKey);
     return { code: r.code === "OK" ? ("OK" as const) : ("INSUFFICIENT_BALANCE" as const), wallet: r.wallet };
   });
+
+/** A partner key as the API shows it: times as ISO strings, the key itself only when just created. */
+const partnerKey = (k: PartnerKey & { key?: string }) => ({
+  id: k.id,
+  name: k.name,
+  key: k.key ?? null,
+  operations: k.operations,
+  rateLimitPerMinute: k.rateLimitPerMinute,
+  createdAt: k.createdAt.toISOString(),
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+});
 
 /** The answer of a login shows the member their own fields (the caller is still anonymous). */
 async function loggedIn<T extends { member: { id: string } }>(ctx: Context, p: Promise<T>): Promise<T> {
@@ -45,6 +57,8 @@ export const Mutation: MutationResolvers = {
   adminCreateRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createRole(a.name, a.permissions, a.description)),
   adminAssignRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.assignRole(a.operatorId, a.roleId)),
   adminCreateOperator: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createOperator(a.username, a.password, a.roleIds ?? [])),
+  adminCreatePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.create(ctx.identity.id!, a))),
+  adminRevokePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.revoke(a.id))),
   adminAddCurrency: asAdmin("currency:write", (_p, a, ctx) => ctx.services.currencies.add(a.code, a.name, a.decimals)),
 
   adminAdjustWallet: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.adjust(a.memberId, a.currency, a.amount, a.reason, a.idempotencyKey)),

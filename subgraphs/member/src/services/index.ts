@@ -22,6 +22,8 @@ import { createLedgerService, type LedgerService } from "./ledger.ts";
 import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
 
+import { createPartnerKeyService, type PartnerKeyService } from "./partners.ts";
+
 export interface MemberServices {
   config: Config;
   prisma: PrismaClient;
@@ -39,6 +41,7 @@ export interface MemberServices {
   ledger: LedgerService;
   admin: AdminService;
   messages: MessageService;
+  partners: PartnerKeyService;
   close: () => Promise<void>;
 }
 
@@ -100,6 +103,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     ledger: createLedgerService(prisma, wallet),
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
+    partners: createPartnerKeyService(prisma, redis, config.REDIS_PREFIX),
     close: async () => {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);
       redis.disconnect();
