@@ -9,7 +9,7 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse, GatewayGraphQLRequest } from "@apollo/server-gateway-interface";
-import { ANONYMOUS, IDENTITY_HEADER, signIdentity } from "@mallgraph/platform/auth";
+import { ANONYMOUS, IDENTITY_HEADER, signIdentity, type Keys } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import { clientError } from "./errors.ts";
@@ -72,7 +72,8 @@ async function post(target: { url: string; origin: string; path: string }, heade
 export interface SubgraphSourceOptions {
   name: string;
   url: string;
-  secret: string;
+  /** The gateway's identity-header secret (`serviceKeys(config)`). */
+  secret: Keys;
   timeoutMs: number;
   breaker: CircuitBreaker;
   metrics: GatewayMetrics;
@@ -130,7 +131,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext & Record<string, any>>): void {
     const headers = request.http!.headers;
     for (const [k] of [...headers]) if (k.toLowerCase().startsWith("x-mg-")) headers.delete(k);
-    headers.set(IDENTITY_HEADER, signIdentity(this.opts.secret, context?.identity ?? ANONYMOUS));
+    headers.set(IDENTITY_HEADER, signIdentity(this.opts.secret, context?.identity ?? ANONYMOUS, { signer: "gateway", requestId: context?.requestId }));
     if (context?.requestId) headers.set("x-request-id", context.requestId);
   }
 }

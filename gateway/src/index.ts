@@ -20,7 +20,7 @@ import type { FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } f
 import { WebSocketServer } from "ws";
 import type { JWTVerifyGetKey } from "jose";
 import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
-import { ANONYMOUS } from "@mallgraph/platform/auth";
+import { ANONYMOUS, serviceKeys } from "@mallgraph/platform/auth";
 import { createRedis } from "@mallgraph/platform/redis";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
@@ -181,7 +181,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       });
       metrics.circuitState.set({ subgraph: name }, 0);
       breakers.set(name, breaker);
-      return new SubgraphDataSource({ name, url: target, secret: config.INTERNAL_SECRET, timeoutMs: opts.subgraphTimeoutMs ?? 10_000, breaker, metrics, onRevokedSessions: (ids) => auth.evictSessions(ids) });
+      return new SubgraphDataSource({ name, url: target, secret: serviceKeys(config), timeoutMs: opts.subgraphTimeoutMs ?? 10_000, breaker, metrics, onRevokedSessions: (ids) => auth.evictSessions(ids) });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema: s }) => {

@@ -18,17 +18,21 @@ export function memberId(ctx: BaseContext): string {
   return ctx.identity.id;
 }
 
+/** An operator holding `permission`; services hold no operator permissions (decision 0017). */
 export function assertPermission(ctx: BaseContext, permission: string): string {
   const id = ctx.identity;
-  if (id.kind === "internal") return id.service ?? "internal";
+  if (id.kind === "internal") throw forbidden(`service ${id.service ?? "?"} holds no operator permission (${permission})`);
   if (id.kind !== "admin" || !id.id) throw unauthenticated("operator authentication required");
   if (!id.permissions?.includes(permission)) throw forbidden(`missing permission ${permission}`);
   return id.id;
 }
 
-export function assertInternal(ctx: BaseContext): string {
+/** A service, and (with `allowed`) one of the services `field` is declared for. */
+export function assertInternal(ctx: BaseContext, field?: string, allowed?: readonly string[]): string {
   if (ctx.identity.kind !== "internal") throw new AppError(ErrorCode.FORBIDDEN, "internal field");
-  return ctx.identity.service ?? "internal";
+  const service = ctx.identity.service ?? "";
+  if (allowed && !allowed.includes(service)) throw new AppError(ErrorCode.SERVICE_NOT_ALLOWED, `service ${service || "?"} may not call ${field}`);
+  return service;
 }
 
 /** The field needs a logged-in member. */
@@ -39,7 +43,7 @@ export function asMember<C extends BaseContext, R>(fn: Resolver<C, R>): Resolver
   };
 }
 
-/** The field needs an operator holding `permission` (or a trusted service). */
+/** The field needs an operator holding `permission`. */
 export function asAdmin<C extends BaseContext, R>(permission: string, fn: Resolver<C, R>): Resolver<C, R> {
   return (p, a, ctx, i) => {
     assertPermission(ctx, permission);
@@ -47,11 +51,24 @@ export function asAdmin<C extends BaseContext, R>(permission: string, fn: Resolv
   };
 }
 
-/** The field is for trusted services only (the gateway's subscription engine, other subgraphs). */
-export function asInternal<C extends BaseContext, R>(fn: Resolver<C, R>): Resolver<C, R> {
-  return (p, a, ctx, i) => {
-    assertInternal(ctx);
-    return fn(p, a, ctx, i);
+/** Which services may call which internal field of one subgraph: `{ couponLock: ["order"], … }`. */
+export type CallerTable = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * The guard of a subgraph's internal fields, from its caller table:
+ *
+ *   const asInternal = internalFields({ couponLock: ["order"] });
+ *   Mutation: { couponLock: asInternal("couponLock", (_, a, ctx) => …) }
+ *
+ * Anyone but a service is FORBIDDEN; a service the table does not name is SERVICE_NOT_ALLOWED.
+ */
+export function internalFields<T extends CallerTable>(table: T) {
+  return <C extends BaseContext, R>(field: keyof T & string, fn: Resolver<C, R>): Resolver<C, R> => {
+    const allowed = table[field]!;
+    return (p, a, ctx, i) => {
+      assertInternal(ctx, field, allowed);
+      return fn(p, a, ctx, i);
+    };
   };
 }
 

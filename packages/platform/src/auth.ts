@@ -4,15 +4,18 @@
  * - Access tokens: short-lived JWTs signed by the member subgraph with an asymmetric key (EdDSA),
  *   published as JWKS; they name a server-side session (`sid`) that the gateway checks in Redis.
  * - Identity propagation: the gateway turns a verified token into an `Identity` and passes it to
- *   subgraphs in the `x-mg-identity` header, HMAC-signed with INTERNAL_SECRET and time-stamped.
- *   A subgraph trusts only a header whose signature verifies; anything forged reads as anonymous.
+ *   subgraphs in the `x-mg-identity` header; services calling each other send their own internal
+ *   identity the same way. Each signer HMAC-signs with its own secret (SERVICE_SECRET_<NAME>), the
+ *   header carries the request id, lives 5 s and is good once (decision 0017). A subgraph refuses a
+ *   header that is forged, stale or replayed, and an identity its signer may not claim.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { SignJWT, jwtVerify, generateKeyPair, exportJWK, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey, type JWTVerifyGetKey } from "jose";
 import type { Redis } from "ioredis";
 import { keyFor } from "./redis.ts";
+import type { Config } from "./config.ts";
 
 export type Realm = "member" | "admin";
 export const REALMS: readonly Realm[] = ["member", "admin"];
@@ -32,35 +35,171 @@ export interface Identity {
 export const ANONYMOUS: Identity = Object.freeze({ kind: "anonymous" }) as Identity;
 export const IDENTITY_HEADER = "x-mg-identity";
 
-const MAX_SKEW_MS = 60_000;
+/** Every party that signs identity headers: the gateway and each domain's processes. */
+export const SERVICES = ["gateway", "member", "catalog", "cart", "order", "payment", "promotion", "lottery"] as const;
+
+/** A header is good for this long after it was signed (and 1 s before, for clocks a little apart). */
+export const IDENTITY_TTL_MS = 5_000;
+const MAX_FUTURE_SKEW_MS = 1_000;
+
+/**
+ * The age a verifier accepts: IDENTITY_TTL_MS. Only under the test runner (NODE_ENV=test) may
+ * IDENTITY_HEADER_MAX_AGE_MS stretch it: suites firing hundreds of parallel requests at an
+ * in-process subgraph on a CPU-starved machine would otherwise see their own headers expire.
+ */
+export function identityMaxAgeMs(env: NodeJS.ProcessEnv = process.env): number {
+  const stretched = Number(env.IDENTITY_HEADER_MAX_AGE_MS);
+  return env.NODE_ENV === "test" && stretched > 0 ? stretched : IDENTITY_TTL_MS;
+}
 
 function hmac(secret: string, data: string): string {
   return createHmac("sha256", secret).update(data).digest("base64url");
 }
 
-/** Header value: `<base64url(json)>.<issuedAtMs>.<hmac>`. */
-export function signIdentity(secret: string, identity: Identity, now = Date.now()): string {
+/**
+ * The secrets services sign with: `secretOf(name)` is that service's own secret (a verifier holds
+ * those of its callers). A plain string is a root secret every service's secret is derived from
+ * (development and tests: INTERNAL_SECRET); `serviceKeys(config)` prefers SERVICE_SECRET_<NAME>.
+ */
+export interface Keyring {
+  secretOf(service: string): string | undefined;
+}
+export type Keys = string | Keyring;
+
+/** The development default of a service's secret: derived from the root secret and its name. */
+export function derivedServiceSecret(root: string, service: string): string {
+  return hmac(root, `mallgraph-service:${service}`);
+}
+
+const derivedRings = new Map<string, Keyring>();
+
+export function keyring(keys: Keys, overrides: Partial<Record<string, string>> = {}): Keyring {
+  if (typeof keys !== "string") return keys;
+  const plain = Object.keys(overrides).length === 0;
+  const cachedRing = plain ? derivedRings.get(keys) : undefined;
+  if (cachedRing) return cachedRing;
+  const derived = new Map<string, string>();
+  const ring: Keyring = {
+    secretOf(service) {
+      const own = overrides[service];
+      if (own) return own;
+      let s = derived.get(service);
+      if (!s) derived.set(service, (s = derivedServiceSecret(keys, service)));
+      return s;
+    },
+  };
+  if (plain) derivedRings.set(keys, ring);
+  return ring;
+}
+
+/** The keyring of a deployment: SERVICE_SECRET_<NAME> where set, else derived from INTERNAL_SECRET. */
+export function serviceKeys(config: Config): Keyring {
+  const overrides: Record<string, string> = {};
+  for (const s of SERVICES) {
+    const v = config[`SERVICE_SECRET_${s.toUpperCase()}` as keyof Config];
+    if (typeof v === "string" && v) overrides[s] = v;
+  }
+  return keyring(config.INTERNAL_SECRET, overrides);
+}
+
+/**
+ * Replayed headers: the nonces seen while their headers are still fresh (bounded by the request
+ * rate times the header's lifetime). One per process; a header sent to another instance of the
+ * same subgraph is not caught (its 5 s lifetime bounds that).
+ */
+export class ReplayGuard {
+  private seen = new Map<string, number>();
+  private nextSweep = 0;
+
+  /** True the first time a nonce is shown before `expiresAt`; false when it was seen already. */
+  firstUse(nonce: string, expiresAt: number, now = Date.now()): boolean {
+    if (now >= this.nextSweep) {
+      for (const [n, until] of this.seen) if (until < now) this.seen.delete(n);
+      this.nextSweep = now + 1_000;
+    }
+    if (this.seen.has(nonce)) return false;
+    this.seen.set(nonce, expiresAt);
+    return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+export interface SignOptions {
+  /** Who signs; default: the service an internal identity names, else the gateway. */
+  signer?: string;
+  requestId?: string;
+  now?: number;
+}
+
+/**
+ * Header value: `<signer>.<base64url(identity json)>.<base64url(request id)>.<issuedAtMs>.<nonce>.<hmac>`,
+ * signed with the signer's own secret. A service other than the gateway may only sign its own
+ * internal identity; the gateway signs the caller it authenticated (never an internal one).
+ */
+export function signIdentity(keys: Keys, identity: Identity, opts: SignOptions = {}): string {
+  const signer = opts.signer ?? (identity.kind === "internal" && identity.service ? identity.service : "gateway");
+  const secret = keyring(keys).secretOf(signer);
+  if (!secret) throw new Error(`no secret for service ${signer}`);
   const body = Buffer.from(JSON.stringify(identity)).toString("base64url");
-  const payload = `${body}.${now}`;
+  const rid = Buffer.from(opts.requestId ?? "").toString("base64url");
+  const payload = `${signer}.${body}.${rid}.${opts.now ?? Date.now()}.${randomBytes(12).toString("base64url")}`;
   return `${payload}.${hmac(secret, payload)}`;
 }
 
-/** Returns the identity a header carries, or ANONYMOUS when it is absent, forged, or stale. */
-export function verifyIdentity(secret: string, header: string | undefined | null, now = Date.now()): Identity {
-  if (!header) return ANONYMOUS;
+export type HeaderProblem = "malformed" | "bad-signature" | "expired" | "replayed" | "identity-not-allowed";
+
+export interface VerifiedHeader {
+  identity: Identity;
+  /** The service that signed it (absent when there was no good header). */
+  signer?: string;
+  requestId?: string;
+  /** Why a header that was present is refused. */
+  problem?: HeaderProblem;
+}
+
+/** Checks a header: signature by its signer's secret, age ≤ IDENTITY_TTL_MS, first use, and that the signer may claim that identity. */
+export interface VerifyOptions {
+  now?: number;
+  replay?: ReplayGuard;
+  /** Default identityMaxAgeMs(). */
+  maxAgeMs?: number;
+}
+
+export function checkIdentityHeader(keys: Keys, header: string | undefined | null, opts: VerifyOptions = {}): VerifiedHeader {
+  if (!header) return { identity: ANONYMOUS };
+  const refuse = (problem: HeaderProblem): VerifiedHeader => ({ identity: ANONYMOUS, problem });
   const parts = header.split(".");
-  if (parts.length !== 3) return ANONYMOUS;
-  const [body, ts, sig] = parts as [string, string, string];
-  const expected = Buffer.from(hmac(secret, `${body}.${ts}`));
+  if (parts.length !== 6) return refuse("malformed");
+  const [signer, body, rid, ts, nonce, sig] = parts as [string, string, string, string, string, string];
+  const secret = keyring(keys).secretOf(signer);
+  if (!secret) return refuse("bad-signature");
+  const expected = Buffer.from(hmac(secret, header.slice(0, header.length - sig.length - 1)));
   const given = Buffer.from(sig);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return ANONYMOUS;
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return refuse("bad-signature");
   const issued = Number(ts);
-  if (!Number.isFinite(issued) || Math.abs(now - issued) > MAX_SKEW_MS) return ANONYMOUS;
+  const now = opts.now ?? Date.now();
+  const maxAge = opts.maxAgeMs ?? identityMaxAgeMs();
+  if (!Number.isFinite(issued) || now - issued > maxAge || issued - now > MAX_FUTURE_SKEW_MS) return refuse("expired");
+  let identity: Identity;
   try {
-    return JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Identity;
+    identity = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Identity;
   } catch {
-    return ANONYMOUS;
+    return refuse("malformed");
   }
+  const mayClaim = signer === "gateway"
+    ? identity.kind !== "internal" && (identity.service === undefined || identity.service === "gateway")
+    : identity.kind === "internal" && identity.service === signer;
+  if (!mayClaim) return refuse("identity-not-allowed");
+  if (opts.replay && !opts.replay.firstUse(`${signer}.${nonce}`, issued + maxAge, now)) return refuse("replayed");
+  return { identity, signer, requestId: Buffer.from(rid, "base64url").toString("utf8") || undefined };
+}
+
+/** The identity a header carries, or ANONYMOUS when it is absent, forged, stale or replayed. */
+export function verifyIdentity(keys: Keys, header: string | undefined | null, opts: VerifyOptions = {}): Identity {
+  return checkIdentityHeader(keys, header, opts).identity;
 }
 
 /** The identity a service uses for its own calls to another subgraph. */

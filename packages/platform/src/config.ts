@@ -21,6 +21,18 @@ const schema = z.object({
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("mg"),
   /** Shared secret the gateway signs the caller's identity with; subgraphs verify it. */
   INTERNAL_SECRET: z.string().min(16).default(DEV_INTERNAL_SECRET),
+  /**
+   * Each service's own identity-header secret (decision 0017); unset: derived from INTERNAL_SECRET
+   * and the service's name. A process needs its own and those of the services that call it.
+   */
+  SERVICE_SECRET_GATEWAY: z.string().min(32).optional(),
+  SERVICE_SECRET_MEMBER: z.string().min(32).optional(),
+  SERVICE_SECRET_CATALOG: z.string().min(32).optional(),
+  SERVICE_SECRET_CART: z.string().min(32).optional(),
+  SERVICE_SECRET_ORDER: z.string().min(32).optional(),
+  SERVICE_SECRET_PAYMENT: z.string().min(32).optional(),
+  SERVICE_SECRET_PROMOTION: z.string().min(32).optional(),
+  SERVICE_SECRET_LOTTERY: z.string().min(32).optional(),
   GATEWAY_PORT: z.coerce.number().int().default(4000),
   MEMBER_PORT: z.coerce.number().int().default(4001),
   CATALOG_PORT: z.coerce.number().int().default(4002),

@@ -29,6 +29,8 @@ export const ErrorCode = {
   SANDBOX_DISABLED: "SANDBOX_DISABLED",
   /** Free wallet top-ups are refused in production (a top-up must be a real payment). */
   TOP_UP_DISABLED: "TOP_UP_DISABLED",
+  /** A service called an internal field its subgraph's caller table does not give it. */
+  SERVICE_NOT_ALLOWED: "SERVICE_NOT_ALLOWED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;

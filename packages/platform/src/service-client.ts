@@ -2,25 +2,30 @@
  * Service-to-service calls: a small GraphQL client that posts to another subgraph directly (not
  * through the gateway) with a signed internal identity. Used for cross-domain writes such as
  * reserving stock or freezing a wallet balance; the called fields are `@inaccessible` in the
- * supergraph and guarded by `asInternal`.
+ * supergraph and guarded by the called subgraph's caller table (`internalFields`). The service
+ * signs its own internal identity with its own secret; it cannot speak for a member or operator.
  */
-import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Identity } from "./auth.ts";
+import { randomUUID } from "node:crypto";
+import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { AppError, ErrorCode, type ErrorCode as Code } from "./errors.ts";
 
 export interface ServiceClient {
-  request<T = any>(query: string, variables?: Record<string, unknown>, identity?: Identity): Promise<T>;
+  /** `requestId`: the request this call is part of, when the caller knows it (default: a new id). */
+  request<T = any>(query: string, variables?: Record<string, unknown>, requestId?: string): Promise<T>;
 }
 
-export function createServiceClient(opts: { url: string; secret: string; service: string; timeoutMs?: number }): ServiceClient {
+export function createServiceClient(opts: { url: string; secret: Keys; service: string; timeoutMs?: number }): ServiceClient {
+  const identity = serviceIdentity(opts.service);
   return {
-    async request<T>(query: string, variables?: Record<string, unknown>, identity?: Identity): Promise<T> {
+    async request<T>(query: string, variables?: Record<string, unknown>, requestId: string = randomUUID()): Promise<T> {
       let res: Response;
       try {
         res = await fetch(opts.url, {
           method: "POST",
           headers: {
             "content-type": "application/json",
-            [IDENTITY_HEADER]: signIdentity(opts.secret, identity ?? serviceIdentity(opts.service)),
+            [IDENTITY_HEADER]: signIdentity(opts.secret, identity, { requestId }),
+            "x-request-id": requestId,
           },
           body: JSON.stringify({ query, variables }),
           signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),

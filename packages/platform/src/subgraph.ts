@@ -10,7 +10,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, parse, type DocumentNode } from "graphql";
-import { verifyIdentity, IDENTITY_HEADER, type Identity } from "./auth.ts";
+import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import type { BaseContext } from "./access.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
@@ -26,7 +26,8 @@ export interface SubgraphOptions<C extends BaseContext> {
   resolvers: any;
   port: number;
   host?: string;
-  internalSecret: string;
+  /** Secrets of the services whose identity headers this subgraph accepts (`serviceKeys(config)`; a string: the root secret they derive from). */
+  internalSecret: Keys;
   /** Builds the domain context from the verified identity. */
   context: (base: BaseContext, req: http.IncomingMessage) => C | Promise<C>;
   /** Extra HTTP routes, keyed by "METHOD /path". */
@@ -125,26 +126,34 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
     ...opts.routes,
   };
 
+  const keys = keyring(opts.internalSecret);
+  const replay = new ReplayGuard();
   const observe = bound(requestDuration);
   const server = http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
     let routeLabel = "/graphql";
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
-      const body = await readBody(req);
       const key = `${req.method} ${url.pathname}`;
       const route = routes[key];
       if (route) {
         routeLabel = key;
-        return await route(req, body, res);
+        return await route(req, await readBody(req), res);
       }
       if (url.pathname !== "/graphql") {
         routeLabel = "other";
         res.writeHead(404).end();
         return;
       }
-      const identity: Identity = verifyIdentity(opts.internalSecret, req.headers[IDENTITY_HEADER] as string | undefined);
-      const requestId = (req.headers["x-request-id"] as string) || randomUUID();
+      // checked as soon as the headers are in (the header's 5 s run from its signing)
+      const { identity, requestId: signedRequestId, problem } = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay });
+      const body = await readBody(req);
+      if (problem) {
+        // a header that is there but forged, stale, replayed or claiming what its signer may not
+        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ message: `identity header refused (${problem})`, extensions: { code: ErrorCode.UNAUTHENTICATED, reason: problem } }] }));
+        return;
+      }
+      const requestId = signedRequestId || (req.headers["x-request-id"] as string) || randomUUID();
       const json = body.length ? JSON.parse(body.toString("utf8")) : undefined;
       const context = async () => opts.context({ identity, requestId }, req);
       if (fast && !url.search && plainJson(req)) {

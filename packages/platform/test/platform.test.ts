@@ -12,13 +12,19 @@ import {
   generateSigningKey,
   loadSigningKey,
   signAccessToken,
+  checkIdentityHeader,
+  identityMaxAgeMs,
+  keyring,
+  ReplayGuard,
+  serviceIdentity,
+  serviceKeys,
   signIdentity,
   signingKeyFromJwk,
   verifyAccessToken,
   verifyIdentity,
   type Identity,
 } from "../src/auth.ts";
-import { asAdmin, asGatewayEvent, asInternal, asMember } from "../src/access.ts";
+import { asAdmin, asGatewayEvent, asMember, internalFields } from "../src/access.ts";
 import { loadConfig } from "../src/config.ts";
 import { keyFor } from "../src/redis.ts";
 
@@ -34,34 +40,81 @@ const codeOf = (fn: () => unknown): string | undefined => {
   return undefined;
 };
 
-describe("signed identity header (gateway → subgraph)", () => {
-  it("round-trips an identity signed with the shared secret", () => {
-    expect(verifyIdentity(SECRET, signIdentity(SECRET, MEMBER))).toEqual(MEMBER);
+describe("signed identity header (gateway → subgraph, service → service)", () => {
+  it("round-trips an identity and its request id, signed with the signer's own secret", () => {
+    const h = checkIdentityHeader(SECRET, signIdentity(SECRET, MEMBER, { requestId: "req-1" }));
+    expect(h).toEqual({ identity: MEMBER, signer: "gateway", requestId: "req-1" });
+    const order = checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order")));
+    expect(order.identity).toEqual({ kind: "internal", service: "order" });
+    expect(order.signer).toBe("order");
   });
 
   it("reads as anonymous when absent, malformed, signed with another secret, or tampered with", () => {
     expect(verifyIdentity(SECRET, undefined)).toBe(ANONYMOUS);
-    expect(verifyIdentity(SECRET, "")).toBe(ANONYMOUS);
-    expect(verifyIdentity(SECRET, "a.b")).toBe(ANONYMOUS);
+    expect(checkIdentityHeader(SECRET, "").problem).toBeUndefined();
+    expect(checkIdentityHeader(SECRET, "a.b").problem).toBe("malformed");
     expect(verifyIdentity(SECRET, "not-a-header-at-all")).toBe(ANONYMOUS);
     // Forged from outside: the caller does not know the secret.
     const admin: Identity = { kind: "admin", id: "root", permissions: ["admin:write"], service: "gateway" };
-    expect(verifyIdentity(SECRET, signIdentity("some-other-secret-abcdef", admin))).toBe(ANONYMOUS);
+    expect(checkIdentityHeader(SECRET, signIdentity("some-other-secret-abcdef", admin)).problem).toBe("bad-signature");
     // A genuine signature with a swapped body (member → admin) does not verify.
-    const [, ts, sig] = signIdentity(SECRET, MEMBER).split(".");
-    const body = Buffer.from(JSON.stringify(admin)).toString("base64url");
-    expect(verifyIdentity(SECRET, `${body}.${ts}.${sig}`)).toBe(ANONYMOUS);
-    // ...nor does a changed time stamp.
-    const [b2, ts2, sig2] = signIdentity(SECRET, MEMBER).split(".");
-    expect(verifyIdentity(SECRET, `${b2}.${Number(ts2) + 1}.${sig2}`)).toBe(ANONYMOUS);
+    const parts = signIdentity(SECRET, MEMBER).split(".");
+    parts[1] = Buffer.from(JSON.stringify(admin)).toString("base64url");
+    expect(checkIdentityHeader(SECRET, parts.join(".")).problem).toBe("bad-signature");
+    // ...nor does a changed time stamp, nor another signer's name on the same signature.
+    const p2 = signIdentity(SECRET, MEMBER).split(".");
+    p2[3] = String(Number(p2[3]) + 1);
+    expect(checkIdentityHeader(SECRET, p2.join(".")).problem).toBe("bad-signature");
+    const p3 = signIdentity(SECRET, serviceIdentity("lottery")).split(".");
+    p3[0] = "order";
+    expect(checkIdentityHeader(SECRET, p3.join(".")).problem).toBe("bad-signature");
   });
 
-  it("is short-lived: older (or newer) than a minute reads as anonymous", () => {
+  it("each service signs with its own secret: one service's secret cannot speak for the gateway or another service", () => {
+    const lotterySecret = keyring(SECRET).secretOf("lottery")!;
+    // the lottery's secret only: as the gateway (an operator) or as order, the signature is wrong
+    const onlyLottery = { secretOf: (s: string) => (s === "lottery" ? lotterySecret : undefined) };
+    expect(() => signIdentity(onlyLottery, { kind: "admin", id: "x", permissions: ["*"] })).toThrow(/no secret/);
+    const asOrder = signIdentity({ secretOf: () => lotterySecret }, serviceIdentity("order"));
+    expect(checkIdentityHeader(SECRET, asOrder).problem).toBe("bad-signature");
+    // a service claiming a member, an operator or another service with its own valid signature
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, MEMBER, { signer: "lottery" })).problem).toBe("identity-not-allowed");
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order"), { signer: "lottery" })).problem).toBe("identity-not-allowed");
+    // ...and the gateway never sends an internal identity
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order"), { signer: "gateway" })).problem).toBe("identity-not-allowed");
+    // SERVICE_SECRET_<NAME> replaces the derived default
+    const own = "an-own-secret-of-the-lottery-0123456789";
+    const keys = serviceKeys(loadConfig({ SERVICE_SECRET_LOTTERY: own } as unknown as NodeJS.ProcessEnv));
+    expect(keys.secretOf("lottery")).toBe(own);
+    expect(keys.secretOf("order")).toBe(keyring(loadConfig({} as NodeJS.ProcessEnv).INTERNAL_SECRET).secretOf("order"));
+  });
+
+  it("lives 5 s: an older header (or one from well in the future) is refused as expired", () => {
     const now = Date.now();
-    const header = signIdentity(SECRET, MEMBER, now);
-    expect(verifyIdentity(SECRET, header, now + 59_000)).toEqual(MEMBER);
-    expect(verifyIdentity(SECRET, header, now + 61_000)).toBe(ANONYMOUS);
-    expect(verifyIdentity(SECRET, header, now - 61_000)).toBe(ANONYMOUS);
+    const header = signIdentity(SECRET, MEMBER, { now });
+    const maxAgeMs = identityMaxAgeMs({ NODE_ENV: "production", IDENTITY_HEADER_MAX_AGE_MS: "60000" } as unknown as NodeJS.ProcessEnv);
+    expect(maxAgeMs).toBe(5_000);
+    expect(checkIdentityHeader(SECRET, header, { now: now + 4_900, maxAgeMs }).identity).toEqual(MEMBER);
+    expect(checkIdentityHeader(SECRET, header, { now: now + 5_100, maxAgeMs }).problem).toBe("expired");
+    expect(checkIdentityHeader(SECRET, header, { now: now - 2_000, maxAgeMs }).problem).toBe("expired");
+    // the test runner's stretch applies under NODE_ENV=test only
+    expect(identityMaxAgeMs({ NODE_ENV: "test", IDENTITY_HEADER_MAX_AGE_MS: "60000" } as unknown as NodeJS.ProcessEnv)).toBe(60_000);
+    expect(identityMaxAgeMs({ NODE_ENV: "development", IDENTITY_HEADER_MAX_AGE_MS: "60000" } as unknown as NodeJS.ProcessEnv)).toBe(5_000);
+  });
+
+  it("is good once: the same header shown again is refused as replayed; the guard forgets expired nonces", () => {
+    const replay = new ReplayGuard();
+    const now = Date.now();
+    const at = (t: number) => ({ replay, now: t, maxAgeMs: 5_000 });
+    const header = signIdentity(SECRET, serviceIdentity("order"), { now });
+    expect(checkIdentityHeader(SECRET, header, at(now)).identity.kind).toBe("internal");
+    expect(checkIdentityHeader(SECRET, header, at(now + 10)).problem).toBe("replayed");
+    // two headers signed in the same millisecond for the same caller are different headers
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, MEMBER, { now }), at(now)).problem).toBeUndefined();
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, MEMBER, { now }), at(now)).problem).toBeUndefined();
+    expect(replay.size).toBe(3);
+    checkIdentityHeader(SECRET, signIdentity(SECRET, MEMBER, { now: now + 6_000 }), at(now + 6_000));
+    expect(replay.size).toBe(1);
   });
 });
 
@@ -157,18 +210,20 @@ describe("permission wrappers", () => {
     expect(codeOf(() => asMember(ok)(null, {}, ctx(admin(["member:read"])), null))).toBe("UNAUTHENTICATED");
   });
 
-  it("asAdmin needs an operator holding the permission (or a trusted service)", () => {
+  it("asAdmin needs an operator holding the permission; a service holds none", () => {
     const f = asAdmin("message:read", ok);
     expect(f(null, {}, ctx(admin(["message:read"])), null)).toBe("ran");
-    expect(f(null, {}, ctx({ kind: "internal", service: "order" }), null)).toBe("ran");
+    expect(codeOf(() => f(null, {}, ctx({ kind: "internal", service: "order" }), null))).toBe("FORBIDDEN");
     expect(codeOf(() => f(null, {}, ctx(admin(["member:read"])), null))).toBe("FORBIDDEN");
     expect(codeOf(() => f(null, {}, ctx(MEMBER), null))).toBe("UNAUTHENTICATED");
     expect(codeOf(() => f(null, {}, ctx(ANONYMOUS), null))).toBe("UNAUTHENTICATED");
   });
 
-  it("asInternal admits services only; asGatewayEvent only the gateway's subscription engine", () => {
-    expect(asInternal(ok)(null, {}, ctx({ kind: "internal", service: "payment" }), null)).toBe("ran");
-    for (const id of [MEMBER, admin(["admin:write"]), ANONYMOUS]) expect(codeOf(() => asInternal(ok)(null, {}, ctx(id), null))).toBe("FORBIDDEN");
+  it("internal fields admit the services their caller table names; asGatewayEvent only the gateway's subscription engine", () => {
+    const asInternal = internalFields({ couponLock: ["order"] });
+    expect(asInternal("couponLock", ok)(null, {}, ctx({ kind: "internal", service: "order" }), null)).toBe("ran");
+    expect(codeOf(() => asInternal("couponLock", ok)(null, {}, ctx({ kind: "internal", service: "lottery" }), null))).toBe("SERVICE_NOT_ALLOWED");
+    for (const id of [MEMBER, admin(["admin:write"]), ANONYMOUS]) expect(codeOf(() => asInternal("couponLock", ok)(null, {}, ctx(id), null))).toBe("FORBIDDEN");
     expect(asGatewayEvent(ok)(null, {}, ctx({ ...MEMBER, service: "gateway" }), null)).toBe("ran");
     expect(codeOf(() => asGatewayEvent(ok)(null, {}, ctx(MEMBER), null))).toBe("FORBIDDEN");
   });

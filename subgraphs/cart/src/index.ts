@@ -3,6 +3,7 @@
  * the catalog URL of a test double or the real catalog); running this file directly starts it with
  * the environment's configuration.
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
@@ -29,8 +30,8 @@ export interface CartSubgraphOptions {
 export function createCartServices(opts: CartSubgraphOptions): CartServices {
   const { config } = opts;
   const redis = createRedis(config.REDIS_URL);
-  const catalog = opts.catalog ?? catalogPort(opts.catalogUrl ?? subgraphUrl(config, "catalog"), config.INTERNAL_SECRET);
-  const promotion = opts.promotion ?? promotionPort(subgraphUrl(config, "promotion"), config.INTERNAL_SECRET);
+  const catalog = opts.catalog ?? catalogPort(opts.catalogUrl ?? subgraphUrl(config, "catalog"), serviceKeys(config));
+  const promotion = opts.promotion ?? promotionPort(subgraphUrl(config, "promotion"), serviceKeys(config));
   return { redis, catalog, promotion, cart: new CartService({ redis, prefix: config.REDIS_PREFIX, catalog }) };
 }
 
@@ -42,7 +43,7 @@ export async function createCartSubgraph(opts: CartSubgraphOptions): Promise<Run
     resolvers,
     port: opts.port ?? opts.config.CART_PORT,
     host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(opts.config),
     context: (base) => ({ ...base, services, quotes: new Map() }),
     ready: async () => {
       await services.redis.ping();

@@ -3,6 +3,7 @@
  * `createCatalogSubgraph` is what tests call (with a throwaway schema and Redis prefix);
  * running this file directly starts it with the environment's configuration.
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
@@ -82,7 +83,7 @@ export async function createCatalogSubgraph(opts: CatalogSubgraphOptions): Promi
     resolvers,
     port: opts.port ?? opts.config.CATALOG_PORT,
     host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(opts.config),
     context: (base) => ({ ...base, services, loaders: createLoaders(services) }),
     fastPath: true,
     revokesSessions: false,

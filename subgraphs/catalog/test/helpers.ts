@@ -8,6 +8,8 @@ import type { CatalogServices } from "../src/services/index.ts";
 
 export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["catalog:write", "catalog:read"] };
 export const INTERNAL: Identity = { kind: "internal", service: "order" };
+/** Promotion: the one service that gives seckill stock back (inventoryReturn). */
+export const PROMOTION: Identity = { kind: "internal", service: "promotion" };
 export const member = (id: string): Identity => ({ kind: "member", id });
 
 export interface Harness {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../src/worker.ts";
-import { ADMIN, INTERNAL, errorCode, member, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
+import { ADMIN, INTERNAL, PROMOTION, errorCode, member, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
 
 const RESERVE = `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) {
   inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId reservationId status expiresAt }
@@ -188,19 +188,19 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     await reserve("alloc-1", [{ skuId: sku, quantity: 6 }]);
     await h.services.inventory.confirm("alloc-1");
     expect(await stock(sku)).toEqual({ available: 4, reserved: 0, sold: 6 });
-    expect(ok<any>(await h.gql(RETURN, { key: "ret-1", s: sku, q: 2 }, INTERNAL)).inventoryReturn).toBe(true);
-    expect(ok<any>(await h.gql(RETURN, { key: "ret-1", s: sku, q: 2 }, INTERNAL)).inventoryReturn).toBe(true);
+    expect(ok<any>(await h.gql(RETURN, { key: "ret-1", s: sku, q: 2 }, PROMOTION)).inventoryReturn).toBe(true);
+    expect(ok<any>(await h.gql(RETURN, { key: "ret-1", s: sku, q: 2 }, PROMOTION)).inventoryReturn).toBe(true);
     expect(await stock(sku)).toEqual({ available: 6, reserved: 0, sold: 4 });
     // parallel repeats of one key move the stock once
     const many = await Promise.all(Array.from({ length: 10 }, () => h.services.inventory.returnSold("ret-2", sku, 1)));
     expect(many.every(Boolean)).toBe(true);
     expect(await stock(sku)).toEqual({ available: 7, reserved: 0, sold: 3 });
     // more than sold: false, nothing written (the key stays unused)
-    expect(ok<any>(await h.gql(RETURN, { key: "ret-3", s: sku, q: 4 }, INTERNAL)).inventoryReturn).toBe(false);
+    expect(ok<any>(await h.gql(RETURN, { key: "ret-3", s: sku, q: 4 }, PROMOTION)).inventoryReturn).toBe(false);
     expect(await stock(sku)).toEqual({ available: 7, reserved: 0, sold: 3 });
     expect(await h.services.prisma.reservation.findUnique({ where: { key: "return:ret-3" } })).toBeNull();
-    expect(errorCode(await h.gql(RETURN, { key: "ret-4", s: sku, q: 0 }, INTERNAL))).toBe("BAD_USER_INPUT");
-    expect(errorCode(await h.gql(RETURN, { key: "ret-4", s: "nope", q: 1 }, INTERNAL))).toBe("NOT_FOUND");
+    expect(errorCode(await h.gql(RETURN, { key: "ret-4", s: sku, q: 0 }, PROMOTION))).toBe("BAD_USER_INPUT");
+    expect(errorCode(await h.gql(RETURN, { key: "ret-4", s: "nope", q: 1 }, PROMOTION))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(RETURN, { key: "ret-4", s: sku, q: 1 }, member("m")))).toBe("FORBIDDEN");
   });
 });

@@ -1,4 +1,5 @@
 /** The lottery subgraph: red-envelope rain, draws, points and the daily sign-in rebate. */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
@@ -20,7 +21,7 @@ export async function createLotterySubgraph(opts: LotterySubgraphOptions): Promi
     resolvers,
     port: opts.port ?? opts.config.LOTTERY_PORT,
     host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(opts.config),
     context: (base) => ({ ...base, services }),
     ready: async () => {
       await services.prisma.$queryRaw`SELECT 1`;

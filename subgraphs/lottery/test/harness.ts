@@ -7,12 +7,15 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
-import { asInternal } from "@mallgraph/platform/access";
+import { internalFields } from "@mallgraph/platform/access";
 import { Decimal } from "@mallgraph/platform/money";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
 import { createLotterySubgraph } from "../src/index.ts";
 import { startWorkers } from "../src/worker.ts";
+
+/** The fake's caller table (the real subgraph's names more callers). */
+const asInternal = internalFields({ walletCredit: ["lottery"], couponGrant: ["lottery"], orderCreatePrize: ["lottery"] });
 
 export const SECRET = "test-internal-secret-0123456789";
 export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["lottery:read", "lottery:write"] };
@@ -67,7 +70,7 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
     `,
     resolvers: {
       Mutation: {
-        walletCredit: asInternal((_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
+        walletCredit: asInternal("walletCredit", (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
           state.calls.push({ memberId: a.memberId, amount: a.amount, reference: a.reference });
           if (state.failures > 0) {
             state.failures--;
@@ -80,7 +83,7 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
           }
           return { code: "OK", balance: state.balances.get(key)!.toFixed(2) };
         }),
-        couponGrant: asInternal((_p: unknown, a: { memberId: string; templateId: string; reference: string }) => {
+        couponGrant: asInternal("couponGrant", (_p: unknown, a: { memberId: string; templateId: string; reference: string }) => {
           state.grantCalls.push(a);
           hiccup();
           if (a.templateId === "no-such-template") throw new AppError(ErrorCode.NOT_FOUND, "coupon template no-such-template not found");
@@ -91,7 +94,7 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
           state.coupons.set(a.reference, coupon);
           return { code: "OK", coupon };
         }),
-        orderCreatePrize: asInternal((_p: unknown, a: { drawId: string; buyerId: string; skuId: string; addressId?: string | null }) => {
+        orderCreatePrize: asInternal("orderCreatePrize", (_p: unknown, a: { drawId: string; buyerId: string; skuId: string; addressId?: string | null }) => {
           hiccup();
           const had = state.prizeOrders.get(a.drawId);
           if (had) return { code: "OK", orderId: had.id, status: "PAID" };

@@ -4,6 +4,7 @@
  * prefix); running this file directly starts it with the environment's configuration.
  * Serves the access-token public keys at GET /.well-known/jwks.json (the gateway fetches them).
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
@@ -39,7 +40,7 @@ export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise
       resolvers,
       port: opts.port ?? opts.config.MEMBER_PORT,
       host: opts.config.SERVICE_HOST,
-      internalSecret: opts.config.INTERNAL_SECRET,
+      internalSecret: serviceKeys(opts.config),
       context: (base) => ({ ...base, services, loaders: createLoaders(services), loggedInAs: new Set<string>() }),
       routes: {
         "GET /.well-known/jwks.json": (_req, _body, res) => {

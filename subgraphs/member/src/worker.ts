@@ -3,6 +3,7 @@
  * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`) and the NEW_USER
  * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion).
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
@@ -35,7 +36,7 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
     email: config.SMTP_URL ? smtpProvider(config.SMTP_URL, config.MAIL_FROM) : undefined,
   };
   const wallet = createWalletService(prisma, createCurrencyService(prisma, undefined as never));
-  const newUserCoupons = opts.newUserCoupons ?? promotionNewUserCoupons({ url: subgraphUrl(config, "promotion"), secret: config.INTERNAL_SECRET });
+  const newUserCoupons = opts.newUserCoupons ?? promotionNewUserCoupons({ url: subgraphUrl(config, "promotion"), secret: serviceKeys(config) });
   const workers = [
     createWorker<SendMessageJob>(qctx, QueueName.messages, sendMessageProcessor({ prisma, providers, log }), { concurrency: 8 }),
     createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), { concurrency: 1 }),

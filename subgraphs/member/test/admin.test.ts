@@ -144,8 +144,11 @@ describe("operators, RBAC, admin fields", () => {
     expect(new Set(seen).size).toBe(total);
   });
 
-  it("internal callers pass admin checks (trusted services), anonymous ones do not", async () => {
-    expect((await h.ok(`{ adminPermissions { name } }`, {}, INTERNAL)).adminPermissions).toHaveLength(PERMISSION_NAMES.length);
+  it("services hold no operator permission: an internal caller cannot use an admin field, nor an anonymous one", async () => {
+    const r = await h.gql(`{ adminPermissions { name } }`, {}, INTERNAL);
+    expect(code(r)).toBe("FORBIDDEN");
+    expect(r.data?.adminPermissions ?? null).toBeNull();
+    expect(code(await h.gql(`mutation { adminCreateRole(name: "svc-made", permissions: ["member:read"]) { id } }`, {}, INTERNAL))).toBe("FORBIDDEN");
     expect(code(await h.gql(`{ adminPermissions { name } }`))).toBe("UNAUTHENTICATED");
   });
 

@@ -30,7 +30,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export const INTERNAL: Identity = { kind: "internal", service: "test" };
+/** Payment, the service that calls the wallet's internal fields (member's caller table). */
+export const INTERNAL: Identity = { kind: "internal", service: "payment" };
+/** Order, the service that reads memberAddress. */
+export const ORDER_SERVICE: Identity = { kind: "internal", service: "order" };
 
 import { waitFor } from "@mallgraph/platform/testing";
 export { waitFor };

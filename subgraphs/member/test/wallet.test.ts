@@ -5,7 +5,7 @@ import { Decimal } from "@mallgraph/platform/money";
 import { QueueName } from "@mallgraph/platform/queue";
 import { createCurrencyService } from "../src/services/currencies.ts";
 import type { CreateAccountsJob } from "../src/jobs/createAccounts.ts";
-import { createHarness, INTERNAL, registerMember, waitFor, type Harness } from "./helpers.ts";
+import { createHarness, INTERNAL, ORDER_SERVICE, registerMember, waitFor, type Harness } from "./helpers.ts";
 
 const TOPUP = `mutation($c: String!, $a: String!, $k: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
 const WITHDRAW = `mutation($c: String!, $a: String!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
@@ -173,8 +173,8 @@ describe("multi-currency wallet", () => {
     const b = await registerMember(h);
     const add = await h.ok(`mutation($i: AddressInput!) { addAddress(input: $i) { id isDefault } }`, { i: { receiver: "Li Lei", phone: "13900000000", region: "Beijing Haidian", detail: "No. 1" } }, a.identity);
     const q = `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) { id receiver phone region detail } }`;
-    expect((await h.ok(q, { m: a.memberId, a: add.addAddress.id }, INTERNAL)).memberAddress).toEqual({ id: add.addAddress.id, receiver: "Li Lei", phone: "13900000000", region: "Beijing Haidian", detail: "No. 1" });
-    expect((await h.ok(q, { m: b.memberId, a: add.addAddress.id }, INTERNAL)).memberAddress).toBeNull();
+    expect((await h.ok(q, { m: a.memberId, a: add.addAddress.id }, ORDER_SERVICE)).memberAddress).toEqual({ id: add.addAddress.id, receiver: "Li Lei", phone: "13900000000", region: "Beijing Haidian", detail: "No. 1" });
+    expect((await h.ok(q, { m: b.memberId, a: add.addAddress.id }, ORDER_SERVICE)).memberAddress).toBeNull();
     expect(code(await h.gql(q, { m: a.memberId, a: add.addAddress.id }, a.identity))).toBe("FORBIDDEN");
   });
 

@@ -3,6 +3,7 @@
  * prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running this file
  * directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
@@ -35,7 +36,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const log = logger("order");
   const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "order")) });
   const redis = createRedis(config.REDIS_URL);
-  const secret = config.INTERNAL_SECRET;
+  const secret = serviceKeys(config);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);
   const member = opts.ports?.member ?? memberPort(subgraphUrl(config, "member"), secret);
   const cart = opts.ports?.cart ?? cartPort(subgraphUrl(config, "cart"), secret);
@@ -68,7 +69,7 @@ export async function createOrderSubgraph(opts: OrderSubgraphOptions): Promise<R
     resolvers,
     port: opts.port ?? opts.config.ORDER_PORT,
     host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(opts.config),
     context: (base) => createContext(base, services),
     ready: async () => {
       await services.prisma.$queryRaw`SELECT 1`;

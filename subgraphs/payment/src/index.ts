@@ -3,6 +3,7 @@
  * (POST /callbacks/sandbox | alipay | wechat) and the operators' CSV export
  * (GET /exports/transactions.csv?from=&to=, identity header with payment:read).
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import type http from "node:http";
 import { loadConfig } from "@mallgraph/platform/config";
@@ -60,7 +61,7 @@ export async function createPaymentSubgraph(opts: PaymentSubgraphOptions): Promi
     resolvers,
     port: opts.port ?? opts.config.PAYMENT_PORT,
     host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(opts.config),
     context: (base) => ({ ...base, services }),
     routes: {
       "POST /callbacks/sandbox": callbackRoute(services, "SANDBOX"),

@@ -2,10 +2,14 @@
  * Small REAL in-process subgraphs standing in for order and member (built concurrently by other
  * engineers): the internal fields payment calls (docs/service-contracts.md) over in-memory state.
  */
-import { asInternal } from "@mallgraph/platform/access";
+import { internalFields } from "@mallgraph/platform/access";
 import { Decimal } from "@mallgraph/platform/money";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+
+/** The fake's caller table (the real subgraph's names more callers). */
+const asInternal = internalFields({ walletFreeze: ["payment"], walletUnfreeze: ["payment"], walletCaptureFrozen: ["payment"], walletCredit: ["payment"], orderForPayment: ["payment"], orderMarkPaid: ["payment"], orderMarkRefunded: ["payment"] });
+const WALLET_FIELDS = { freeze: "walletFreeze", unfreeze: "walletUnfreeze", capture: "walletCaptureFrozen", credit: "walletCredit" } as const;
 
 const typeDefs = /* GraphQL */ `
   type OrderPaymentInfo { id: ID! orderNo: String! buyerId: ID! status: String! payable: String! currency: String! subject: String! }
@@ -54,8 +58,8 @@ export function fakeState(): FakeState {
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
   const done = new Set<string>();
-  const wallet = (op: string, fn: (w: { balance: Decimal; frozen: Decimal }, amount: Decimal) => string) =>
-    asInternal((_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
+  const wallet = (op: "freeze" | "unfreeze" | "capture" | "credit", fn: (w: { balance: Decimal; frozen: Decimal }, amount: Decimal) => string) =>
+    asInternal(WALLET_FIELDS[op], (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
       state.walletCalls.push({ op, memberId: a.memberId, amount: a.amount, reference: a.reference });
       const w = state.wallets.get(`${a.memberId}:${a.currency}`);
       if (!w) return { code: "NO_ACCOUNT" };
@@ -79,9 +83,9 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
     internalSecret: secret,
     context: (base) => base,
     resolvers: {
-      Query: { orderForPayment: asInternal((_p: unknown, { id }: { id: string }) => state.orders.get(id) ?? null) },
+      Query: { orderForPayment: asInternal("orderForPayment", (_p: unknown, { id }: { id: string }) => state.orders.get(id) ?? null) },
       Mutation: {
-        orderMarkPaid: asInternal((_p: unknown, a: { orderId: string; paymentId: string; channel: string }) => {
+        orderMarkPaid: asInternal("orderMarkPaid", (_p: unknown, a: { orderId: string; paymentId: string; channel: string }) => {
           state.markPaidCalls.push(a);
           if (state.markPaidFailures > 0) {
             state.markPaidFailures--;
@@ -94,7 +98,7 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
           o.paidBy = a.paymentId;
           return { code: "OK", status: "PAID" };
         }),
-        orderMarkRefunded: asInternal((_p: unknown, a: { orderId: string; refundId: string; amount: string; reference?: string }) => {
+        orderMarkRefunded: asInternal("orderMarkRefunded", (_p: unknown, a: { orderId: string; refundId: string; amount: string; reference?: string }) => {
           state.markRefundedCalls.push(a);
           const o = state.orders.get(a.orderId)!;
           o.status = "REFUNDED";

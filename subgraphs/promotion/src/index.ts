@@ -3,6 +3,7 @@
  * random Redis prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running
  * this file directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
  */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
@@ -43,9 +44,9 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     transactionOptions: { maxWait: 30_000, timeout: 15_000 },
   });
   const redis = createRedis(config.REDIS_URL);
-  const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), config.INTERNAL_SECRET);
-  const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), config.INTERNAL_SECRET);
-  const lottery = opts.ports?.lottery ?? lotteryPort(subgraphUrl(config, "lottery"), config.INTERNAL_SECRET);
+  const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), serviceKeys(config));
+  const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), serviceKeys(config));
+  const lottery = opts.ports?.lottery ?? lotteryPort(subgraphUrl(config, "lottery"), serviceKeys(config));
   const orderQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.seckillOrders, {
     attempts: 10,
     backoff: { type: "exponential", delay: 500 },
@@ -76,7 +77,7 @@ export async function createPromotionSubgraph(opts: PromotionSubgraphOptions): P
     resolvers,
     port: opts.port ?? opts.config.PROMOTION_PORT,
     host: opts.config.SERVICE_HOST,
-    internalSecret: opts.config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(opts.config),
     context: (base) => createContext(base, services),
     ready: async () => {
       await services.prisma.$queryRaw`SELECT 1`;

@@ -9,6 +9,7 @@ import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createPromotionSubgraph } from "../src/index.ts";
 import { createLotterySubgraph } from "../../lottery/src/index.ts";
 import { startWorkers } from "../src/worker.ts";
+import { signIdentity } from "@mallgraph/platform/auth";
 import { admin, clientFor, waitFor, type Gql } from "./support/env.ts";
 import type { CatalogPort } from "../src/services/ports.ts";
 
@@ -40,6 +41,8 @@ const RELEASE = `mutation($o: ID!) { couponRelease(orderId: $o) }`;
 const CONSUME = `mutation($o: ID!) { couponConsume(orderId: $o) }`;
 const NEW_USER = `mutation($m: ID!) { couponIssueNewUser(memberId: $m) }`;
 const INTERNAL = { kind: "internal" as const, service: "order" };
+const MEMBER_SERVICE = { kind: "internal" as const, service: "member" };
+const LOTTERY_SERVICE = { kind: "internal" as const, service: "lottery" };
 
 describe("coupons", () => {
   let db: TestSchema;
@@ -132,7 +135,7 @@ describe("coupons", () => {
   it("NEW_USER coupons are issued once at registration, never claimed; myCoupons lists them", async () => {
     const nu = (await sg.services.prisma.couponTemplate.findFirstOrThrow({ where: { type: "NEW_USER" } })).id;
     expect(await claim("newbie", nu)).toEqual({ code: "NOT_CLAIMABLE", coupon: null });
-    const issued = await Promise.all(Array.from({ length: 5 }, () => call(NEW_USER, { m: "newbie" }, INTERNAL)));
+    const issued = await Promise.all(Array.from({ length: 5 }, () => call(NEW_USER, { m: "newbie" }, MEMBER_SERVICE)));
     expect(issued.reduce((s, r) => s + r.data.couponIssueNewUser, 0)).toBe(1);
     expect((await call(NEW_USER, { m: "newbie" }, "newbie")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const list = (await call(MINE, {}, "newbie")).data.myCoupons;
@@ -232,7 +235,7 @@ describe("coupons", () => {
     expect((await call(LIST, {}, admin())).data.adminCouponTemplates.find((t: { id: string }) => t.id === rolling.id)).toMatchObject({ name: "7天券", active: false, issuedCount: 0, totalQuantity: 5 });
     expect((await call(`query { couponTemplates { id } }`)).data.couponTemplates.map((t: { id: string }) => t.id)).not.toContain(rolling.id);
     expect((await claim("late", rolling.id)).code).toBe("NOT_CLAIMABLE");
-    expect((await call(GRANT, { m: "late", t: rolling.id, r: "draw-x" }, INTERNAL)).data.couponGrant.code).toBe("NOT_CLAIMABLE");
+    expect((await call(GRANT, { m: "late", t: rolling.id, r: "draw-x" }, LOTTERY_SERVICE)).data.couponGrant.code).toBe("NOT_CLAIMABLE");
     expect((await call(ACTIVE, { id: fixed.id, a: false }, admin())).data.adminSetCouponTemplateActive.active).toBe(false);
     const q = await sg.services.pricing.quote({ memberId: "keeper", currency: "CNY", lines: [{ skuId: "s", spuId: "spu-1", unitPrice: "20.00", quantity: 1 }], couponId: c });
     expect(q.coupon).toEqual({ couponId: c, name: "双11大促券", discount: "5.00" });
@@ -278,11 +281,11 @@ describe("coupons", () => {
   it("grants (lottery awards …) are idempotent per reference; scheduled issuance runs as a job within the limits; retries issue nothing twice", async () => {
     const GRANT = `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code coupon { id } } }`;
     const t = await template({ name: "抽奖券", type: "NO_THRESHOLD", amount: "6", totalQuantity: 3, perUserLimit: 3 });
-    const g = await Promise.all(Array.from({ length: 10 }, () => call(GRANT, { m: "winner", t: t.id, r: "draw-1" }, INTERNAL)));
+    const g = await Promise.all(Array.from({ length: 10 }, () => call(GRANT, { m: "winner", t: t.id, r: "draw-1" }, LOTTERY_SERVICE)));
     expect(new Set(g.map((x) => x.data.couponGrant.coupon.id)).size).toBe(1);
     expect(g.every((x) => x.data.couponGrant.code === "OK")).toBe(true);
     expect(await sg.services.prisma.coupon.count({ where: { templateId: t.id } })).toBe(1);
-    expect((await call(GRANT, { m: "other", t: t.id, r: "draw-1" }, INTERNAL)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await call(GRANT, { m: "other", t: t.id, r: "draw-1" }, LOTTERY_SERVICE)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await call(GRANT, { m: "winner", t: t.id, r: "draw-2" }, "winner")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
 
     const SCHEDULE = `mutation($t: ID!, $m: [ID!]!, $at: String) { adminScheduleCouponIssuance(templateId: $t, memberIds: $m, at: $at) { id memberCount runAt } }`;
@@ -328,6 +331,54 @@ describe("coupons", () => {
     expect(await best("250.00", ["spu-x"])).toMatchObject({ discount: "50.00", coupon: { template: { name: "SPU立减50" } } });
     expect((await call(BEST, { t: "10.00", c: "USD" }, "picky")).data.myBestCoupon).toBeNull();
     expect((await call(BEST, { t: "1.001", c: "CNY" }, "picky")).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  describe("service identities (decision 0017)", () => {
+    const raw = (header: string, query: string, variables: Record<string, unknown> = {}) =>
+      fetch(sg.url, { method: "POST", headers: { "content-type": "application/json", "x-mg-identity": header }, body: JSON.stringify({ query, variables }) });
+
+    it("a service calling an internal field its table does not give it is refused with SERVICE_NOT_ALLOWED", async () => {
+      const t = await template({ name: "table-check", type: "NO_THRESHOLD", amount: "1" });
+      const c = (await call(CLAIM, { t: t.id }, "table-buyer")).data.claimCoupon.coupon.id;
+      // only order may lock, release or consume a coupon; only member issues NEW_USER coupons; only lottery grants
+      for (const [who, q, v] of [
+        [LOTTERY_SERVICE, LOCK, { m: "table-buyer", c, o: "o-table", d: "1.00", cur: "CNY" }],
+        [MEMBER_SERVICE, RELEASE, { o: "o-table" }],
+        [{ kind: "internal" as const, service: "cart" }, CONSUME, { o: "o-table" }],
+        [INTERNAL, NEW_USER, { m: "table-buyer" }],
+        [INTERNAL, `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code } }`, { m: "table-buyer", t: t.id, r: "not-order-s" }],
+      ] as const) {
+        const r = await call(q, v, who);
+        expect(r.errors?.[0]?.extensions?.code, `${who.service} ${q.slice(0, 40)}`).toBe("SERVICE_NOT_ALLOWED");
+        expect(r.errors?.[0]?.message).toMatch(new RegExp(`service ${who.service} may not call`));
+      }
+      // nothing was locked by the refused call: order can still lock it
+      expect((await lock("table-buyer", c, "o-table", "1.00")).code).toBe("OK");
+    });
+
+    it("an internal caller cannot use an admin field (services hold no operator permission)", async () => {
+      const r = await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 1, perUserLimit: 1, name: "by-a-service", type: "NO_THRESHOLD", amount: "1" } }, INTERNAL);
+      expect(r.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+      expect(r.data?.adminCreateCouponTemplate ?? null).toBeNull();
+    });
+
+    // (headers live 5 s, platform.test.ts; the test runner stretches that to 60 s, hence 61 s here)
+    it("an expired or replayed identity header is refused (401, UNAUTHENTICATED, the reason named)", async () => {
+      const q = `mutation($o: ID!) { couponRelease(orderId: $o) }`;
+      const header = signIdentity(config.INTERNAL_SECRET, INTERNAL, { requestId: "replay-test" });
+      const first = await raw(header, q, { o: "o-replay" });
+      expect(first.status).toBe(200);
+      expect((await first.json()).data.couponRelease).toBeDefined();
+      const again = await raw(header, q, { o: "o-replay" });
+      expect(again.status).toBe(401);
+      expect(await again.json()).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED", reason: "replayed" } }] });
+      const stale = await raw(signIdentity(config.INTERNAL_SECRET, INTERNAL, { now: Date.now() - 61_000 }), q, { o: "o-replay" });
+      expect(stale.status).toBe(401);
+      expect(await stale.json()).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED", reason: "expired" } }] });
+      // a member's identity signed by a service (not the gateway) is refused as well
+      const claimed = await raw(signIdentity(config.INTERNAL_SECRET, { kind: "admin", id: "x", permissions: ["coupon:write"] }, { signer: "order" }), q, { o: "o-replay" });
+      expect((await claimed.json()).errors[0].extensions.reason).toBe("identity-not-allowed");
+    });
   });
 });
 

@@ -1,4 +1,5 @@
-import { asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
 export const Mutation: MutationResolvers = {
@@ -7,5 +8,5 @@ export const Mutation: MutationResolvers = {
   removeFromCart: asMember((_p, { skuIds }, ctx) => ctx.services.cart.remove(memberId(ctx), skuIds)),
   checkCartItems: asMember((_p, { skuIds, checked }, ctx) => ctx.services.cart.check(memberId(ctx), skuIds, checked)),
   clearCart: asMember((_p, _a, ctx) => ctx.services.cart.clear(memberId(ctx))),
-  cartRemoveSkus: asInternal((_p, { memberId: id, skuIds }, ctx) => ctx.services.cart.removeSkus(id, skuIds)),
+  cartRemoveSkus: asInternal("cartRemoveSkus", (_p, { memberId: id, skuIds }, ctx) => ctx.services.cart.removeSkus(id, skuIds)),
 };

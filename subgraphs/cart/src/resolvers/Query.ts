@@ -1,7 +1,8 @@
-import { asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 
 export const Query: QueryResolvers = {
   cart: asMember((_p, _a, ctx) => ctx.services.cart.view(memberId(ctx))),
-  cartCheckedLines: asInternal((_p, { memberId: id }, ctx) => ctx.services.cart.checkedLines(id)),
+  cartCheckedLines: asInternal("cartCheckedLines", (_p, { memberId: id }, ctx) => ctx.services.cart.checkedLines(id)),
 };

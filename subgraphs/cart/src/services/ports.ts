@@ -1,4 +1,5 @@
 /** What the cart needs from other domains, behind small interfaces. */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 import type { PriceLine, PriceQuote, SkuSnapshot } from "./types.ts";
 
@@ -7,7 +8,7 @@ export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
 }
 
-export function catalogPort(url: string, secret: string): CatalogPort {
+export function catalogPort(url: string, secret: Keys): CatalogPort {
   const client = createServiceClient({ url, secret, service: "cart" });
   return {
     async skuSnapshots(ids) {
@@ -33,7 +34,7 @@ const PRICE = `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID,
     promotions { kind id name threshold discount } coupon { couponId name discount } couponReason bestCouponId
     couponOptions { couponId usable reason discount payable } } }`;
 
-export function promotionPort(url: string, secret: string): PromotionPort {
+export function promotionPort(url: string, secret: Keys): PromotionPort {
   const client = createServiceClient({ url, secret, service: "cart" });
   return {
     async price(a) {

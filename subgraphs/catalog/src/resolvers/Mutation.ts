@@ -1,4 +1,5 @@
-import { asAdmin, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
 const W = "catalog:write";
@@ -24,8 +25,8 @@ export const Mutation: MutationResolvers = {
     ctx.services.inventory.inbound(skuId, quantity, note, ctx.identity.kind === "admin" ? (ctx.identity.id ?? null) : null),
   ),
   addReview: asMember((_p, { orderId, skuId, rating, content }, ctx) => ctx.services.reviews.add(memberId(ctx), orderId, skuId, rating, content)),
-  inventoryReserve: asInternal((_p, { key, lines, ttlSeconds }, ctx) => ctx.services.inventory.reserve(key, lines, ttlSeconds)),
-  inventoryRelease: asInternal((_p, { key }, ctx) => ctx.services.inventory.release(key)),
-  inventoryConfirm: asInternal((_p, { key }, ctx) => ctx.services.inventory.confirm(key)),
-  inventoryReturn: asInternal((_p, { key, skuId, quantity }, ctx) => ctx.services.inventory.returnSold(key, skuId, quantity)),
+  inventoryReserve: asInternal("inventoryReserve", (_p, { key, lines, ttlSeconds }, ctx) => ctx.services.inventory.reserve(key, lines, ttlSeconds)),
+  inventoryRelease: asInternal("inventoryRelease", (_p, { key }, ctx) => ctx.services.inventory.release(key)),
+  inventoryConfirm: asInternal("inventoryConfirm", (_p, { key }, ctx) => ctx.services.inventory.confirm(key)),
+  inventoryReturn: asInternal("inventoryReturn", (_p, { key, skuId, quantity }, ctx) => ctx.services.inventory.returnSold(key, skuId, quantity)),
 };

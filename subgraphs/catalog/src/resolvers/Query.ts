@@ -1,4 +1,5 @@
-import { asAdmin, asInternal } from "@mallgraph/platform/access";
+import { asAdmin } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { notFound } from "../errors.ts";
 
@@ -23,6 +24,6 @@ export const Query: QueryResolvers = {
     if (!(await ctx.loaders.sku.load(skuId))) throw notFound("SKU", skuId);
     return ctx.services.inventory.inboundRecords(skuId, first ?? 20);
   }),
-  skuSnapshots: asInternal((_p, { ids }, ctx) => ctx.services.products.snapshots(ids)),
-  spuScopes: asInternal((_p, { spuIds }, ctx) => ctx.services.categories.spuScopes(spuIds)),
+  skuSnapshots: asInternal("skuSnapshots", (_p, { ids }, ctx) => ctx.services.products.snapshots(ids)),
+  spuScopes: asInternal("spuScopes", (_p, { spuIds }, ctx) => ctx.services.categories.spuScopes(spuIds)),
 };

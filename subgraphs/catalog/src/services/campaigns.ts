@@ -4,6 +4,7 @@
  * a signed internal identity). Behind an interface so the front-category rule does not know the
  * transport.
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 import { logger } from "@mallgraph/platform/log";
 
@@ -22,7 +23,7 @@ const QUERY = `query CatalogFullReductionScopes { fullReductionCampaigns { scope
 export class PromotionCampaignScopeSource implements CampaignScopeSource {
   private client: ServiceClient;
   private log = logger("catalog-campaigns");
-  constructor(opts: { url: string; secret: string }) {
+  constructor(opts: { url: string; secret: Keys }) {
     this.client = createServiceClient({ url: opts.url, secret: opts.secret, service: "catalog", timeoutMs: 3000 });
   }
 

@@ -1,4 +1,5 @@
 /** Builds every catalog service from its dependencies. */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import type { Redis } from "ioredis";
 import { keyFor } from "@mallgraph/platform/redis";
 import { subgraphUrl, type Config } from "@mallgraph/platform/config";
@@ -50,8 +51,8 @@ export function buildCatalogServices(opts: {
   const deps: Deps = { prisma: opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
   const categories = new CategoryService(deps);
   const products = new ProductService(deps, categories);
-  const promotion = { url: subgraphUrl(opts.config, "promotion"), secret: opts.config.INTERNAL_SECRET };
-  const verifier = opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: opts.config.INTERNAL_SECRET });
+  const promotion = { url: subgraphUrl(opts.config, "promotion"), secret: serviceKeys(opts.config) };
+  const verifier = opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: serviceKeys(opts.config) });
   return {
     deps,
     prisma: opts.prisma,

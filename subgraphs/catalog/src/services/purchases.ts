@@ -3,6 +3,7 @@
  * `purchaseVerified(orderId, memberId, skuId)` (docs/service-contracts.md) with a signed
  * internal identity. Behind an interface so the review rules do not know the transport.
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
 export interface PurchaseVerifier {
@@ -16,7 +17,7 @@ const QUERY = `query PurchaseVerified($orderId: ID!, $memberId: ID!, $skuId: ID!
 
 export class OrderServicePurchaseVerifier implements PurchaseVerifier {
   private client: ServiceClient;
-  constructor(opts: { url: string; secret: string }) {
+  constructor(opts: { url: string; secret: Keys }) {
     this.client = createServiceClient({ url: opts.url, secret: opts.secret, service: "catalog", timeoutMs: 5000 });
   }
   async verify(orderId: string, memberId: string, skuId: string): Promise<boolean> {

@@ -3,6 +3,7 @@
  * public `seckillSessions { status items { skuId } }` (service call with a signed internal
  * identity). Behind an interface so the front-category rule does not know the transport.
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 import { logger } from "@mallgraph/platform/log";
 
@@ -16,7 +17,7 @@ const QUERY = `query CatalogSeckillSkus { seckillSessions { status items { skuId
 export class PromotionSeckillSkuSource implements SeckillSkuSource {
   private client: ServiceClient;
   private log = logger("catalog-seckill");
-  constructor(opts: { url: string; secret: string }) {
+  constructor(opts: { url: string; secret: Keys }) {
     this.client = createServiceClient({ url: opts.url, secret: opts.secret, service: "catalog", timeoutMs: 3000 });
   }
 

@@ -1,4 +1,5 @@
-import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { couponTemplatesInUse } from "../services/award-coupons.ts";
@@ -42,5 +43,5 @@ export const Query: QueryResolvers = {
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>
     ctx.services.prisma.redEnvelopeGrab.findMany({ where: { memberId: memberId(ctx) }, orderBy: { grabbedAt: "desc" }, take: pageSize(limit) }),
   ),
-  lotteryCouponTemplatesInUse: asInternal((_p, { templateIds }, ctx) => couponTemplatesInUse(ctx.services.prisma, templateIds)),
+  lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => couponTemplatesInUse(ctx.services.prisma, templateIds)),
 };

@@ -1,4 +1,5 @@
 /** Builds the lottery domain's services from configuration (shared by the server and the worker). */
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
@@ -60,7 +61,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const queues = { rain: createQueue(q, QueueName.lotteryRain), awards: createQueue(q, QueueName.lotteryAwards) };
   const log = logger("lottery");
-  const wallet = opts.wallet ?? memberWalletPort({ url: opts.memberUrl ?? subgraphUrl(config, "member"), secret: config.INTERNAL_SECRET });
+  const wallet = opts.wallet ?? memberWalletPort({ url: opts.memberUrl ?? subgraphUrl(config, "member"), secret: serviceKeys(config) });
   const points = new PointsService(prisma);
   const rain = new RainService({
     prisma,
@@ -73,7 +74,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     random: opts.random,
     now: opts.now,
   });
-  const ports = { url: "", secret: config.INTERNAL_SECRET };
+  const ports = { url: "", secret: serviceKeys(config) };
   const delivery = new AwardDelivery({
     prisma,
     queue: queues.awards,

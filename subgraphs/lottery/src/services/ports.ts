@@ -3,6 +3,7 @@
  * member's internal `walletCredit` (red envelopes), promotion's `couponGrant` (COUPON awards,
  * reference `lottery:<drawId>`) and order's `orderCreatePrize` (GOODS awards, one per draw).
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface WalletOpResult {
@@ -14,7 +15,7 @@ export interface WalletPort {
   credit(memberId: string, currency: string, amount: string, reference: string): Promise<WalletOpResult>;
 }
 
-export function memberWalletPort(opts: { url: string; secret: string }): WalletPort {
+export function memberWalletPort(opts: { url: string; secret: Keys }): WalletPort {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
   return {
     async credit(memberId, currency, amount, reference) {
@@ -37,7 +38,7 @@ export interface CouponPort {
   grant(memberId: string, templateId: string, reference: string): Promise<CouponGrantResult>;
 }
 
-export function promotionCouponPort(opts: { url: string; secret: string }): CouponPort {
+export function promotionCouponPort(opts: { url: string; secret: Keys }): CouponPort {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
   return {
     async grant(memberId, templateId, reference) {
@@ -60,7 +61,7 @@ export interface PrizeOrderPort {
   create(drawId: string, buyerId: string, skuId: string, addressId: string | null): Promise<PrizeOrderResult>;
 }
 
-export function orderPrizePort(opts: { url: string; secret: string }): PrizeOrderPort {
+export function orderPrizePort(opts: { url: string; secret: Keys }): PrizeOrderPort {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
   return {
     async create(drawId, buyerId, skuId, addressId) {

@@ -1,13 +1,14 @@
-import { asAdmin, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
 import { AppError, ErrorCode } from "@mallgraph/platform/errors";
+import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
 import type { LedgerType } from "../services/wallet.ts";
 import type { PartnerKey } from "../generated/prisma/client.ts";
 import { asSession } from "./access.ts";
 
-const walletOp = (type: LedgerType) =>
-  asInternal(async (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }, ctx: Context) => {
+const walletOp = (field: "walletFreeze" | "walletUnfreeze" | "walletCaptureFrozen" | "walletCredit", type: LedgerType) =>
+  asInternal(field, async (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }, ctx: Context) => {
     const r = await ctx.services.wallet.apply(a.memberId, a.currency, a.amount, type, a.reference);
     return { code: r.code, balance: r.wallet?.balance ?? null, frozen: r.wallet?.frozen ?? null };
   });
@@ -64,8 +65,8 @@ export const Mutation: MutationResolvers = {
   adminAdjustWallet: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.adjust(a.memberId, a.currency, a.amount, a.reason, a.idempotencyKey)),
   adminFundMarketingAccount: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.fundMarketing(a.currency, a.amount, a.reason, a.idempotencyKey)),
 
-  walletFreeze: walletOp("FREEZE"),
-  walletUnfreeze: walletOp("UNFREEZE"),
-  walletCaptureFrozen: walletOp("CAPTURE"),
-  walletCredit: walletOp("CREDIT"),
+  walletFreeze: walletOp("walletFreeze", "FREEZE"),
+  walletUnfreeze: walletOp("walletUnfreeze", "UNFREEZE"),
+  walletCaptureFrozen: walletOp("walletCaptureFrozen", "CAPTURE"),
+  walletCredit: walletOp("walletCredit", "CREDIT"),
 };

@@ -1,4 +1,5 @@
-import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 
 export const Query: QueryResolvers = {
@@ -19,6 +20,6 @@ export const Query: QueryResolvers = {
   adminSystemAccounts: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.systemAccounts(a.currency)),
   adminSystemLedger: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.systemLedger(a.account, a.currency, a.first ?? 20, a.after)),
   adminWalletLedger: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.memberLedger(a.memberId, a.currency, a.first ?? 20, a.after)),
-  memberAddress: asInternal((_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),
-  memberDefaultAddress: asInternal((_p, a, ctx) => ctx.services.addresses.defaultSnapshot(a.memberId)),
+  memberAddress: asInternal("memberAddress", (_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),
+  memberDefaultAddress: asInternal("memberDefaultAddress", (_p, a, ctx) => ctx.services.addresses.defaultSnapshot(a.memberId)),
 };

@@ -3,6 +3,7 @@
  * promotion's internal `couponIssueNewUser(memberId): Int!` (idempotent: one set of NEW_USER coupons
  * per member) directly, with a signed service identity (docs/service-contracts.md, promotion).
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface NewUserCoupons {
@@ -12,7 +13,7 @@ export interface NewUserCoupons {
 
 const ISSUE_NEW_USER = `mutation($memberId: ID!) { couponIssueNewUser(memberId: $memberId) }`;
 
-export function promotionNewUserCoupons(opts: { url: string; secret: string; timeoutMs?: number }): NewUserCoupons {
+export function promotionNewUserCoupons(opts: { url: string; secret: Keys; timeoutMs?: number }): NewUserCoupons {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
   return {
     async issue(memberId) {

@@ -1,4 +1,5 @@
-import { asAdmin, asInternal, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
 export const Mutation: MutationResolvers = {
@@ -13,9 +14,9 @@ export const Mutation: MutationResolvers = {
   adminReviewAfterSale: asAdmin("order:write", (_p, { id, approve, note }, ctx) =>
     ctx.services.orders.reviewAfterSale(id, approve, note, assertPermission(ctx, "order:write")),
   ),
-  orderMarkPaid: asInternal((_p, { orderId, paymentId, channel }, ctx) => ctx.services.orders.markPaid(orderId, paymentId, channel)),
-  orderCreateSeckill: asInternal((_p, a, ctx) => ctx.services.orders.createSeckill(a)),
-  orderCreateSeckillBatch: asInternal((_p, a, ctx) => ctx.services.orders.createSeckillBatch(a.orders)),
-  orderCreatePrize: asInternal((_p, a, ctx) => ctx.services.orders.createPrize(a)),
-  orderMarkRefunded: asInternal((_p, { orderId, refundId, amount, reference }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount, reference)),
+  orderMarkPaid: asInternal("orderMarkPaid", (_p, { orderId, paymentId, channel }, ctx) => ctx.services.orders.markPaid(orderId, paymentId, channel)),
+  orderCreateSeckill: asInternal("orderCreateSeckill", (_p, a, ctx) => ctx.services.orders.createSeckill(a)),
+  orderCreateSeckillBatch: asInternal("orderCreateSeckillBatch", (_p, a, ctx) => ctx.services.orders.createSeckillBatch(a.orders)),
+  orderCreatePrize: asInternal("orderCreatePrize", (_p, a, ctx) => ctx.services.orders.createPrize(a)),
+  orderMarkRefunded: asInternal("orderMarkRefunded", (_p, { orderId, refundId, amount, reference }, ctx) => ctx.services.orders.markRefunded(orderId, refundId, amount, reference)),
 };

@@ -1,4 +1,5 @@
-import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
 
@@ -14,6 +15,6 @@ export const Query: QueryResolvers = {
   orderStatusChangedEvent: asGatewayEvent((_p, { orderId, eventId }, ctx) =>
     ctx.services.orders.statusEvent(orderId, eventId, ctx.identity.kind === "member" ? ctx.identity.id : undefined),
   ),
-  orderForPayment: asInternal((_p, { id }, ctx) => ctx.services.orders.forPayment(id)),
-  purchaseVerified: asInternal((_p, { orderId, memberId: m, skuId }, ctx) => ctx.services.orders.purchaseVerified(orderId, m, skuId)),
+  orderForPayment: asInternal("orderForPayment", (_p, { id }, ctx) => ctx.services.orders.forPayment(id)),
+  purchaseVerified: asInternal("purchaseVerified", (_p, { orderId, memberId: m, skuId }, ctx) => ctx.services.orders.purchaseVerified(orderId, m, skuId)),
 };

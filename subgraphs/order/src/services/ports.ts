@@ -2,6 +2,7 @@
  * What order needs from other domains, behind small interfaces (docs/service-contracts.md). The
  * default implementations call the owning subgraph's internal fields with createServiceClient.
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface SkuSnapshot {
@@ -95,7 +96,7 @@ export interface PaymentPort {
   refundOrderPayment(orderId: string, amount: string, reason: string, reference: string): Promise<string>;
 }
 
-export function catalogPort(url: string, secret: string): CatalogPort {
+export function catalogPort(url: string, secret: Keys): CatalogPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async skuSnapshots(ids) {
@@ -119,7 +120,7 @@ export function catalogPort(url: string, secret: string): CatalogPort {
   };
 }
 
-export function memberPort(url: string, secret: string): MemberPort {
+export function memberPort(url: string, secret: Keys): MemberPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async address(memberId, addressId) {
@@ -135,7 +136,7 @@ export function memberPort(url: string, secret: string): MemberPort {
   };
 }
 
-export function cartPort(url: string, secret: string): CartPort {
+export function cartPort(url: string, secret: Keys): CartPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async checkedLines(memberId) {
@@ -147,7 +148,7 @@ export function cartPort(url: string, secret: string): CartPort {
   };
 }
 
-export function paymentPort(url: string, secret: string): PaymentPort {
+export function paymentPort(url: string, secret: Keys): PaymentPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async refundOrderPayment(orderId, amount, reason, reference) {
@@ -160,7 +161,7 @@ export function paymentPort(url: string, secret: string): PaymentPort {
 }
 
 /** Promotion's internal promotionPrice, couponLock / couponRelease / couponConsume (idempotent per orderId). */
-export function promotionPort(url: string, secret: string): PromotionPort {
+export function promotionPort(url: string, secret: Keys): PromotionPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async price(memberId, currency, lines, couponId) {

@@ -8,12 +8,15 @@ import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { asInternal, type BaseContext } from "@mallgraph/platform/access";
+import { internalFields, type BaseContext } from "@mallgraph/platform/access";
 import { createCartSubgraph } from "../../../cart/src/index.ts";
 import { createPromotionSubgraph } from "../../../promotion/src/index.ts";
 import { createOrderSubgraph, type OrderSubgraphOptions } from "../../src/index.ts";
 import { startFakeCatalog, startFakeMember, gql, member, type FakeCatalog, type FakeMember } from "./fakes.ts";
 import type { Identity } from "@mallgraph/platform/auth";
+
+/** The fake's caller table (the real subgraph's names more callers). */
+const asInternal = internalFields({ refundOrderPayment: ["order"] });
 
 export interface FakePayment extends RunningSubgraph {
   refunds: Array<{ orderId: string; amount: string; reason: string; reference: string }>;
@@ -28,7 +31,7 @@ type Query { paymentHealth: Boolean }
 type Mutation { refundOrderPayment(orderId: ID!, amount: String!, reason: String!, reference: String!): RefundResult! }`;
   const resolvers = {
     Mutation: {
-      refundOrderPayment: asInternal((_p: unknown, a: FakePayment["refunds"][number]) => {
+      refundOrderPayment: asInternal("refundOrderPayment", (_p: unknown, a: FakePayment["refunds"][number]) => {
         if (!refunds.some((r) => r.reference === a.reference)) refunds.push({ ...a });
         return { code: "OK" };
       }),

@@ -5,8 +5,11 @@
  * doubles of other domains, not of our own database or Redis.
  */
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { asInternal, type BaseContext } from "@mallgraph/platform/access";
+import { internalFields, type BaseContext } from "@mallgraph/platform/access";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+
+/** The fake's caller table (the real subgraph's names more callers). */
+const asInternal = internalFields({ skuSnapshots: ["order", "cart", "promotion"], inventoryReserve: ["order", "promotion"], inventoryRelease: ["order", "promotion"], inventoryConfirm: ["order", "promotion"], memberAddress: ["order"], memberDefaultAddress: ["order"] });
 
 export interface FakeSku {
   id: string;
@@ -60,7 +63,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
   };
   const resolvers = {
     Query: {
-      skuSnapshots: asInternal((_p: unknown, { ids }: { ids: string[] }) => {
+      skuSnapshots: asInternal("skuSnapshots", (_p: unknown, { ids }: { ids: string[] }) => {
         calls.snapshots++;
         return ids.map((id) => {
           const s = skus.get(id);
@@ -69,7 +72,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
       }),
     },
     Mutation: {
-      inventoryReserve: asInternal((_p: unknown, { key, lines }: { key: string; lines: Array<{ skuId: string; quantity: number }> }) => {
+      inventoryReserve: asInternal("inventoryReserve", (_p: unknown, { key, lines }: { key: string; lines: Array<{ skuId: string; quantity: number }> }) => {
         calls.reserve++;
         maybeFail("inventoryReserve");
         const known = reservations.get(key);
@@ -89,7 +92,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
         reservations.set(key, { lines, state: "RESERVED" });
         return { code: "OK", failedSkuId: null };
       }),
-      inventoryRelease: asInternal((_p: unknown, { key }: { key: string }) => {
+      inventoryRelease: asInternal("inventoryRelease", (_p: unknown, { key }: { key: string }) => {
         calls.release++;
         maybeFail("inventoryRelease");
         const r = reservations.get(key);
@@ -102,7 +105,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
         r.state = "RELEASED";
         return true;
       }),
-      inventoryConfirm: asInternal((_p: unknown, { key }: { key: string }) => {
+      inventoryConfirm: asInternal("inventoryConfirm", (_p: unknown, { key }: { key: string }) => {
         calls.confirm++;
         maybeFail("inventoryConfirm");
         const r = reservations.get(key);
@@ -157,12 +160,12 @@ export async function startFakeMember(secret: string): Promise<FakeMember> {
   const addresses = new Map<string, FakeAddress>();
   const resolvers = {
     Query: {
-      memberAddress: asInternal((_p: unknown, { memberId, addressId }: { memberId: string; addressId: string }) => {
+      memberAddress: asInternal("memberAddress", (_p: unknown, { memberId, addressId }: { memberId: string; addressId: string }) => {
         const a = addresses.get(addressId);
         return a && a.memberId === memberId ? a : null;
       }),
       // The member's first address is the default (as member keeps it).
-      memberDefaultAddress: asInternal((_p: unknown, { memberId }: { memberId: string }) => [...addresses.values()].find((a) => a.memberId === memberId) ?? null),
+      memberDefaultAddress: asInternal("memberDefaultAddress", (_p: unknown, { memberId }: { memberId: string }) => [...addresses.values()].find((a) => a.memberId === memberId) ?? null),
     },
   };
   const running = await startSubgraph<BaseContext>({ name: "fake-member", typeDefs: memberSdl, resolvers, port: 0, internalSecret: secret, context: (b) => b });

@@ -1,4 +1,5 @@
-import { asAdmin, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import { completeSandboxPayment } from "../services/sandbox-checkout.ts";
 
@@ -17,5 +18,5 @@ export const Mutation: MutationResolvers = {
   ),
   adminRunReconciliation: asAdmin("payment:write", (_p, { date, channel }, ctx) => ctx.services.reports.reconcile(date, channel ?? "SANDBOX")),
 
-  refundOrderPayment: asInternal((_p, { orderId, amount, reason, reference }, ctx) => ctx.services.payments.refundOrder(orderId, amount, reason, reference)),
+  refundOrderPayment: asInternal("refundOrderPayment", (_p, { orderId, amount, reason, reference }, ctx) => ctx.services.payments.refundOrder(orderId, amount, reason, reference)),
 };

@@ -1,4 +1,5 @@
-import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import { forbidden } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { asBuyerOrAdmin } from "./access.ts";
@@ -28,5 +29,5 @@ export const Query: QueryResolvers = {
     if (id.kind === "member" && id.id !== e.buyerId) return null;
     return e;
   }),
-  orderPayments: asInternal((_p, { orderId }, ctx) => ctx.services.payments.forOrder(orderId)),
+  orderPayments: asInternal("orderPayments", (_p, { orderId }, ctx) => ctx.services.payments.forOrder(orderId)),
 };

@@ -1,4 +1,5 @@
 /** Builds the payment domain's services from configuration (shared by the server and the worker). */
+import { serviceKeys, type Keys } from "@mallgraph/platform/auth";
 import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
@@ -45,7 +46,7 @@ export interface PaymentServices {
   sandbox: SandboxProvider;
   wallet: WalletAdapter;
   queues: { timeouts: Queue; notify: Queue; reconcile: Queue };
-  internalSecret: string;
+  internalSecret: Keys;
   /** SANDBOX_ENABLED: off, the SANDBOX channel cannot be used and sandboxCompletePayment is refused. */
   sandboxEnabled: boolean;
   /** Sets the callback base once the server knows its port. */
@@ -67,7 +68,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
   const queues = { timeouts: createQueue(q, QueueName.paymentTimeouts), notify: createQueue(q, QueueName.paymentNotify), reconcile: createQueue(q, QueueName.paymentReconcile) };
   const ports =
     opts.ports ??
-    servicePorts({ orderUrl: opts.orderUrl ?? subgraphUrl(config, "order"), memberUrl: opts.memberUrl ?? subgraphUrl(config, "member"), secret: config.INTERNAL_SECRET });
+    servicePorts({ orderUrl: opts.orderUrl ?? subgraphUrl(config, "order"), memberUrl: opts.memberUrl ?? subgraphUrl(config, "member"), secret: serviceKeys(config) });
   const sandbox = new SandboxProvider(prisma, { privateKeyPem: env.SANDBOX_PRIVATE_KEY_PEM, publicKeyPem: env.SANDBOX_PUBLIC_KEY_PEM, deliver: opts.sandboxDeliver });
   await sandbox.init();
   const transport = opts.transport ?? fetchTransport;
@@ -98,7 +99,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     sandbox,
     wallet,
     queues,
-    internalSecret: config.INTERNAL_SECRET,
+    internalSecret: serviceKeys(config),
     sandboxEnabled: config.SANDBOX_ENABLED,
     setCallbackBase(url) {
       if (!explicitBase) callbackBase = url;

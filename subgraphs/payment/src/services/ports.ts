@@ -2,6 +2,7 @@
  * What payment needs from other domains, behind small interfaces (docs/service-contracts.md). The
  * real implementations call the owning subgraph's internal fields with createServiceClient.
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
 export interface OrderPaymentInfo {
@@ -81,7 +82,7 @@ export interface Ports {
   wallet: WalletPort;
 }
 
-export function servicePorts(opts: { orderUrl: string; memberUrl: string; secret: string }): Ports {
+export function servicePorts(opts: { orderUrl: string; memberUrl: string; secret: Keys }): Ports {
   return {
     order: orderPort(createServiceClient({ url: opts.orderUrl, secret: opts.secret, service: "payment" })),
     wallet: walletPort(createServiceClient({ url: opts.memberUrl, secret: opts.secret, service: "payment" })),

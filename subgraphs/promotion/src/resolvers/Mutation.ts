@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { asAdmin, asInternal, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
 export const Mutation: MutationResolvers = {
@@ -27,9 +28,9 @@ export const Mutation: MutationResolvers = {
     await ctx.services.couponQueue.add("issue", { batchId: id, templateId, memberIds: plan.memberIds }, { jobId: id, delay: Math.max(0, plan.runAt.getTime() - Date.now()) });
     return { id, templateId, memberCount: plan.memberIds.length, runAt: plan.runAt.toISOString() };
   }),
-  couponGrant: asInternal((_p, { memberId: m, templateId, reference }, ctx) => ctx.services.coupons.grant(m, templateId, reference)),
-  couponLock: asInternal((_p, a, ctx) => ctx.services.coupons.lock(a)),
-  couponRelease: asInternal((_p, { orderId }, ctx) => ctx.services.coupons.release(orderId)),
-  couponConsume: asInternal((_p, { orderId }, ctx) => ctx.services.coupons.consume(orderId)),
-  couponIssueNewUser: asInternal((_p, { memberId: m }, ctx) => ctx.services.coupons.issueNewUser(m)),
+  couponGrant: asInternal("couponGrant", (_p, { memberId: m, templateId, reference }, ctx) => ctx.services.coupons.grant(m, templateId, reference)),
+  couponLock: asInternal("couponLock", (_p, a, ctx) => ctx.services.coupons.lock(a)),
+  couponRelease: asInternal("couponRelease", (_p, { orderId }, ctx) => ctx.services.coupons.release(orderId)),
+  couponConsume: asInternal("couponConsume", (_p, { orderId }, ctx) => ctx.services.coupons.consume(orderId)),
+  couponIssueNewUser: asInternal("couponIssueNewUser", (_p, { memberId: m }, ctx) => ctx.services.coupons.issueNewUser(m)),
 };

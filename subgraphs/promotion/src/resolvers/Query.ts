@@ -1,4 +1,5 @@
-import { asAdmin, asGatewayEvent, asInternal, asMember, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 
 export const Query: QueryResolvers = {
@@ -12,7 +13,7 @@ export const Query: QueryResolvers = {
   myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
   fullReductionCampaigns: (_p, _a, ctx) => ctx.services.campaigns.live(),
   adminFullReductionCampaigns: asAdmin("promotion:write", (_p, { status }, ctx) => ctx.services.campaigns.list(status)),
-  promotionPrice: asInternal((_p, a, ctx) => ctx.services.pricing.quote(a)),
+  promotionPrice: asInternal("promotionPrice", (_p, a, ctx) => ctx.services.pricing.quote(a)),
   myBestCoupon: asMember((_p, { itemsTotal, currency, spuIds, categoryIds }, ctx) =>
     ctx.services.coupons.best(memberId(ctx), itemsTotal, currency, spuIds ?? [], categoryIds ?? []),
   ),

@@ -2,6 +2,7 @@
  * What promotion needs from other domains (docs/service-contracts.md), behind small interfaces;
  * the defaults call the owning subgraph's internal fields with createServiceClient.
  */
+import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface SkuSnapshot {
@@ -58,7 +59,7 @@ export interface OrderPort {
   statuses(ids: string[]): Promise<Array<string | null>>;
 }
 
-export function catalogPort(url: string, secret: string): CatalogPort {
+export function catalogPort(url: string, secret: Keys): CatalogPort {
   const c = createServiceClient({ url, secret, service: "promotion" });
   return {
     async skuSnapshots(ids) {
@@ -100,7 +101,7 @@ export function catalogPort(url: string, secret: string): CatalogPort {
   };
 }
 
-export function orderPort(url: string, secret: string): OrderPort {
+export function orderPort(url: string, secret: Keys): OrderPort {
   const c = createServiceClient({ url, secret, service: "promotion" });
   return {
     async createSeckill(r) {
@@ -133,7 +134,7 @@ export interface LotteryPort {
   couponTemplatesInUse(templateIds: string[]): Promise<string[]>;
 }
 
-export function lotteryPort(url: string, secret: string): LotteryPort {
+export function lotteryPort(url: string, secret: Keys): LotteryPort {
   const c = createServiceClient({ url, secret, service: "promotion" });
   return {
     async couponTemplatesInUse(templateIds) {

@@ -1,0 +1,12 @@
+/**
+ * Which service may call which internal field of lottery (decision 0017, docs/service-contracts.md).
+ * Every internal field is guarded through this table: anyone but a service is FORBIDDEN, a service
+ * not named here SERVICE_NOT_ALLOWED.
+ */
+import { internalFields } from "@mallgraph/platform/access";
+
+export const INTERNAL_CALLERS = {
+  lotteryCouponTemplatesInUse: ["promotion"],
+} as const;
+
+export const asInternal = internalFields(INTERNAL_CALLERS);

@@ -1,0 +1,13 @@
+/**
+ * Which service may call which internal field of payment (decision 0017, docs/service-contracts.md).
+ * Every internal field is guarded through this table: anyone but a service is FORBIDDEN, a service
+ * not named here SERVICE_NOT_ALLOWED.
+ */
+import { internalFields } from "@mallgraph/platform/access";
+
+export const INTERNAL_CALLERS = {
+  refundOrderPayment: ["order"],
+  orderPayments: ["order"],
+} as const;
+
+export const asInternal = internalFields(INTERNAL_CALLERS);

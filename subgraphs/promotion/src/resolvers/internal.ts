@@ -1,0 +1,17 @@
+/**
+ * Which service may call which internal field of promotion (decision 0017, docs/service-contracts.md).
+ * Every internal field is guarded through this table: anyone but a service is FORBIDDEN, a service
+ * not named here SERVICE_NOT_ALLOWED.
+ */
+import { internalFields } from "@mallgraph/platform/access";
+
+export const INTERNAL_CALLERS = {
+  promotionPrice: ["cart", "order"],
+  couponLock: ["order"],
+  couponRelease: ["order"],
+  couponConsume: ["order"],
+  couponIssueNewUser: ["member"],
+  couponGrant: ["lottery"],
+} as const;
+
+export const asInternal = internalFields(INTERNAL_CALLERS);
