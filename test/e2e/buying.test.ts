@@ -105,9 +105,16 @@ describe("buying path through the gateway", () => {
     expect((await api.ok("CreatePayment", { orderId: third.order.id, channel: "WALLET" }, token)).createPayment).toEqual({ code: "INSUFFICIENT_BALANCE", payment: null });
     expect((await wallet()).frozen.toFixed(2)).toBe("0.00");
     const topUp = new Decimal(third.order.payable).plus("10.00").toFixed(2);
-    const top = await api.raw(`mutation($c: String!, $a: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: "e2e-top-up") { code } }`, { c: third.order.currency, a: topUp }, { token });
-    expect(top.data).toEqual({ topUpWallet: { code: "OK" } });
+    // A top-up is a payment: paid in the sandbox (its notification delivered three times), credited once.
+    const top = (await api.ok("TopUpWallet", { currency: third.order.currency, amount: topUp, channel: "SANDBOX", idempotencyKey: "e2e-top-up" }, token)).topUpWallet;
+    expect(top).toMatchObject({ code: "OK", payment: { status: "PENDING", amount: topUp, currency: third.order.currency } });
+    expect((await wallet()).balance.toFixed(2)).toBe(empty.balance.toFixed(2));
+    for (let i = 0; i < 3; i++) await api.ok("SandboxCompletePayment", { checkoutRef: top.payment.checkoutRef }, token);
+    await waitFor(async () => (await wallet()).balance.greaterThan(empty.balance), "the top-up credited");
     const before = await wallet();
+    expect(before.balance.minus(empty.balance).toFixed(2)).toBe(topUp);
+    const ledger = (await api.ok("MyWalletLedger", { currency: third.order.currency }, token)).myWalletLedger.items;
+    expect(ledger.filter((e: { kind: string }) => e.kind === "TOPUP").map((e: { reference: string; amount: string }) => [e.reference, e.amount])).toEqual([[`topup:${top.payment.id}`, topUp]]);
     const walletPay = (await api.ok("CreatePayment", { orderId: third.order.id, channel: "WALLET" }, token)).createPayment;
     expect(walletPay).toMatchObject({ code: "OK", payment: { status: "SUCCEEDED", amount: third.order.payable, currency: third.order.currency } });
     const after = await wallet();

@@ -1,6 +1,7 @@
 /**
  * One lottery subgraph + its workers on a throwaway schema and Redis prefix, with a tiny REAL
- * in-process subgraph standing in for its neighbours: member's `walletCredit`, promotion's
+ * in-process subgraph standing in for its neighbours: member's marketing account (budget freeze and
+ * release, grants from the freeze to members), promotion's
  * `couponGrant` and order's `orderCreatePrize`, each idempotent per reference like the real ones.
  */
 import { AppError, ErrorCode } from "@mallgraph/platform/errors";
@@ -15,7 +16,7 @@ import { createLotterySubgraph } from "../src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 
 /** The fake's caller table (the real subgraph's names more callers). */
-const asInternal = internalFields({ walletCredit: ["lottery"], couponGrant: ["lottery"], orderCreatePrize: ["lottery"] });
+const asInternal = internalFields({ walletCredit: ["lottery"], marketingGrant: ["lottery"], marketingBudgetFreeze: ["lottery"], marketingBudgetRelease: ["lottery"], couponGrant: ["lottery"], orderCreatePrize: ["lottery"] });
 
 export const SECRET = "test-internal-secret-0123456789";
 export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["lottery:read", "lottery:write"] };
@@ -23,7 +24,9 @@ export const member = (id: string): Identity => ({ kind: "member", id });
 
 export interface FakeMember {
   balances: Map<string, Decimal>;
-  /** Every walletCredit call received (also repeats). */
+  /** The MARKETING account per currency (a large budget unless a test sets it). */
+  marketing: Map<string, { balance: Decimal; frozen: Decimal }>;
+  /** Every marketingGrant call received (also repeats). */
   calls: Array<{ memberId: string; amount: string; reference: string }>;
   /** Fail this many calls before answering (retry tests). */
   failures: number;
@@ -40,11 +43,12 @@ export interface FakeMember {
 }
 
 export function newFakeMember(): FakeMember {
-  return { balances: new Map(), calls: [], failures: 0, grantCalls: [], coupons: new Map(), soldOutTemplates: new Set(), defaultAddress: new Map(), addresses: new Map(), prizeOrders: new Map(), serviceFailures: 0 };
+  return { balances: new Map(), marketing: new Map(), calls: [], failures: 0, grantCalls: [], coupons: new Map(), soldOutTemplates: new Set(), defaultAddress: new Map(), addresses: new Map(), prizeOrders: new Map(), serviceFailures: 0 };
 }
 
 export async function startFakeMember(secret: string, state: FakeMember): Promise<RunningSubgraph> {
   const done = new Set<string>();
+  const marketing = (currency: string) => state.marketing.get(currency) ?? state.marketing.set(currency, { balance: new Decimal("1000000000"), frozen: new Decimal(0) }).get(currency)!;
   const hiccup = () => {
     if (state.serviceFailures > 0) {
       state.serviceFailures--;
@@ -63,14 +67,16 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
       type SeckillOrderResult { code: String! orderId: ID status: String }
       type Query { ok: Boolean }
       type Mutation {
-        walletCredit(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+        marketingGrant(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+        marketingBudgetFreeze(currency: String!, amount: String!, reference: String!): WalletOpResult!
+        marketingBudgetRelease(currency: String!, amount: String!, reference: String!): WalletOpResult!
         couponGrant(memberId: ID!, templateId: ID!, reference: String!): ClaimCouponResult!
         orderCreatePrize(drawId: ID!, buyerId: ID!, skuId: ID!, addressId: ID): SeckillOrderResult!
       }
     `,
     resolvers: {
       Mutation: {
-        walletCredit: asInternal("walletCredit", (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
+        marketingGrant: asInternal("marketingGrant", (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
           state.calls.push({ memberId: a.memberId, amount: a.amount, reference: a.reference });
           if (state.failures > 0) {
             state.failures--;
@@ -78,10 +84,33 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
           }
           const key = `${a.memberId}:${a.currency}`;
           if (!done.has(a.reference)) {
+            const m = marketing(a.currency);
+            if (m.frozen.lt(a.amount)) return { code: "INSUFFICIENT_FROZEN" };
             done.add(a.reference);
+            m.frozen = m.frozen.minus(a.amount);
             state.balances.set(key, (state.balances.get(key) ?? new Decimal(0)).plus(a.amount));
           }
           return { code: "OK", balance: state.balances.get(key)!.toFixed(2) };
+        }),
+        marketingBudgetFreeze: asInternal("marketingBudgetFreeze", (_p: unknown, a: { currency: string; amount: string; reference: string }) => {
+          const m = marketing(a.currency);
+          if (!done.has(`freeze:${a.reference}`)) {
+            if (m.balance.lt(a.amount)) return { code: "INSUFFICIENT_BALANCE", balance: m.balance.toFixed(2) };
+            done.add(`freeze:${a.reference}`);
+            m.balance = m.balance.minus(a.amount);
+            m.frozen = m.frozen.plus(a.amount);
+          }
+          return { code: "OK", balance: m.balance.toFixed(2) };
+        }),
+        marketingBudgetRelease: asInternal("marketingBudgetRelease", (_p: unknown, a: { currency: string; amount: string; reference: string }) => {
+          const m = marketing(a.currency);
+          if (!done.has(`freeze:${a.reference}`)) return { code: "NO_FREEZE" };
+          if (!done.has(`release:${a.reference}`)) {
+            done.add(`release:${a.reference}`);
+            m.frozen = m.frozen.minus(a.amount);
+            m.balance = m.balance.plus(a.amount);
+          }
+          return { code: "OK", balance: m.balance.toFixed(2) };
         }),
         couponGrant: asInternal("couponGrant", (_p: unknown, a: { memberId: string; templateId: string; reference: string }) => {
           state.grantCalls.push(a);

@@ -122,3 +122,9 @@ export async function adminIdentity(h: Harness, username = "admin", password = h
   const d = await h.ok(`mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken refreshToken operator { id permissions } } }`, { u: username, p: password });
   return (await h.identityFromToken(d.adminLogin.accessToken))!;
 }
+
+/** A paid top-up as payment delivers it (internal walletTopUp), answered in the shape of the old member mutation. */
+export async function topUp(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
+  const r = (await h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, m: m.memberId }, INTERNAL)).walletTopUp;
+  return { topUpWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };
+}

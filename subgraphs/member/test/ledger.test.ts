@@ -4,10 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decimal } from "@mallgraph/platform/money";
-import { createHarness, INTERNAL, adminIdentity, registerMember, type Harness } from "./helpers.ts";
+import { createHarness, INTERNAL, topUp, adminIdentity, registerMember, type Harness } from "./helpers.ts";
 import type { Identity } from "@mallgraph/platform/auth";
 
-const TOPUP = `mutation($c: String!, $a: String!, $k: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { balance frozen } } }`;
 const WITHDRAW = `mutation($c: String!, $a: String!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { balance frozen } } }`;
 const LEDGER = `query($c: String!, $f: Int, $a: String) { myWalletLedger(currency: $c, first: $f, after: $a) { items { id kind amount change balanceAfter frozenAfter reference reason counterparty createdAt } pageInfo { hasNextPage endCursor } } }`;
 const ADJUST = `mutation($m: ID!, $c: String!, $a: String!, $r: String!, $k: String!) { adminAdjustWallet(memberId: $m, currency: $c, amount: $a, reason: $r, idempotencyKey: $k) { code wallet { balance frozen } } }`;
@@ -44,7 +43,7 @@ describe("double-entry member ledger", () => {
     const members = await Promise.all(Array.from({ length: 6 }, () => registerMember(h)));
     const before = await total("CNY");
     const edgeBefore = await edge("CNY");
-    for (const m of members) await h.ok(TOPUP, { c: "CNY", a: "100.00", k: "seed" }, m.identity);
+    for (const m of members) await topUp(h, m, { c: "CNY", a: "100.00", k: "seed" });
     expect((await h.ok(FUND, { c: "CNY", a: "500.00", r: "campaign budget", k: "mix-fund" }, admin)).adminFundMarketingAccount.code).toBe("OK");
     expect((await w.single({ system: "MARKETING" }, "CNY", "300.00", "FREEZE", "mix-rain")).code).toBe("OK");
 
@@ -58,7 +57,7 @@ describe("double-entry member ledger", () => {
       }
       const m = members[i % members.length]!;
       const k = `mix-${i}`;
-      ops.push(h.ok(TOPUP, { c: "CNY", a: "1.10", k }, m.identity));
+      ops.push(topUp(h, m, { c: "CNY", a: "1.10", k }));
       ops.push(h.ok(WITHDRAW, { c: "CNY", a: "2.35", k }, m.identity));
       // A wallet payment: freeze, then capture (even) or release (odd); a refund of captured money.
       ops.push(
@@ -106,9 +105,9 @@ describe("double-entry member ledger", () => {
       for (const e of a.entries) {
         const x = new Decimal(e.amount.toString());
         if (e.type === "TOPUP" || e.type === "CREDIT" || e.type === "UNFREEZE") bal = bal.plus(x);
-        if (e.type === "WITHDRAW" || e.type === "DEBIT" || e.type === "FREEZE") bal = bal.minus(x);
+        if (e.type === "DEBIT" || e.type === "FREEZE") bal = bal.minus(x);
         if (e.type === "FREEZE") frz = frz.plus(x);
-        if (e.type === "UNFREEZE" || e.type === "CAPTURE") frz = frz.minus(x);
+        if (e.type === "UNFREEZE" || e.type === "CAPTURE" || e.type === "WITHDRAW") frz = frz.minus(x);
       }
       expect([a.system ?? "member", bal.toFixed(2)]).toEqual([a.system ?? "member", new Decimal(a.balance.toString()).toFixed(2)]);
       expect(frz.equals(a.frozen.toString())).toBe(true);
@@ -118,7 +117,7 @@ describe("double-entry member ledger", () => {
 
   it("myWalletLedger: newest first, paged, with kinds, signed changes and counterparties", async () => {
     const m = await registerMember(h);
-    await h.ok(TOPUP, { c: "CNY", a: "10.00", k: "l1" }, m.identity);
+    await topUp(h, m, { c: "CNY", a: "10.00", k: "l1" });
     await h.ok(op("walletFreeze"), { m: m.memberId, c: "CNY", a: "4.00", r: "pay-l" }, INTERNAL);
     await h.ok(op("walletCaptureFrozen"), { m: m.memberId, c: "CNY", a: "4.00", r: "pay-l" }, INTERNAL);
     await h.ok(ADJUST, { m: m.memberId, c: "CNY", a: "2.50", r: "sorry for the delay", k: "l-adj" }, admin);

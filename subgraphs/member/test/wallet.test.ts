@@ -5,9 +5,10 @@ import { Decimal } from "@mallgraph/platform/money";
 import { QueueName } from "@mallgraph/platform/queue";
 import { createCurrencyService } from "../src/services/currencies.ts";
 import type { CreateAccountsJob } from "../src/jobs/createAccounts.ts";
-import { createHarness, INTERNAL, ORDER_SERVICE, registerMember, waitFor, type Harness } from "./helpers.ts";
+import { createHarness, INTERNAL, ORDER_SERVICE, topUp, registerMember, waitFor, type Harness } from "./helpers.ts";
 
-const TOPUP = `mutation($c: String!, $a: String!, $k: String!) { topUpWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
+// Paid top-ups arrive from payment through the internal walletTopUp (the member pays in payment's topUpWallet).
+const TOPUP = `mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`;
 const WITHDRAW = `mutation($c: String!, $a: String!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
 const op = (f: string) => `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
@@ -28,7 +29,8 @@ describe("multi-currency wallet", () => {
     for (const e of acc.entries) {
       const a = new Decimal(e.amount.toString());
       if (e.type === "TOPUP" || e.type === "CREDIT") bal = bal.plus(a);
-      if (e.type === "WITHDRAW" || e.type === "DEBIT") bal = bal.minus(a);
+      if (e.type === "DEBIT") bal = bal.minus(a);
+      if (e.type === "WITHDRAW") frz = frz.minus(a);
       if (e.type === "FREEZE") (bal = bal.minus(a)), (frz = frz.plus(a));
       if (e.type === "UNFREEZE") (bal = bal.plus(a)), (frz = frz.minus(a));
       if (e.type === "CAPTURE") frz = frz.minus(a);
@@ -40,36 +42,38 @@ describe("multi-currency wallet", () => {
 
   it("tops up and withdraws with exact decimals; idempotent per key", async () => {
     const m = await registerMember(h);
-    const r = await h.ok(TOPUP, { c: "CNY", a: "100.50", k: "t1" }, m.identity);
+    const r = await topUp(h, m, { c: "CNY", a: "100.50", k: "t1" });
     expect(r.topUpWallet).toEqual({ code: "OK", wallet: { currency: "CNY", balance: "100.50", frozen: "0.00" } });
-    const again = await h.ok(TOPUP, { c: "CNY", a: "100.50", k: "t1" }, m.identity);
+    const again = await topUp(h, m, { c: "CNY", a: "100.50", k: "t1" });
     expect(again.topUpWallet.wallet.balance).toBe("100.50");
-    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1.00", k: "t1" }, m.identity))).toBe("CONFLICT");
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1.00", k: "t1", m: m.memberId }, INTERNAL))).toBe("CONFLICT");
     const w = await h.ok(WITHDRAW, { c: "CNY", a: "0.5", k: "w1" }, m.identity);
     expect(w.withdrawFromWallet).toEqual({ code: "OK", wallet: { currency: "CNY", balance: "100.00", frozen: "0.00" } });
     const no = await h.ok(WITHDRAW, { c: "CNY", a: "100.01", k: "w2" }, m.identity);
     expect(no.withdrawFromWallet).toEqual({ code: "INSUFFICIENT_BALANCE", wallet: { currency: "CNY", balance: "100.00", frozen: "0.00" } });
-    expect((await h.ok(TOPUP, { c: "JPY", a: "500", k: "j1" }, m.identity)).topUpWallet.wallet).toEqual({ currency: "JPY", balance: "500", frozen: "0" });
+    expect((await topUp(h, m, { c: "JPY", a: "500", k: "j1" })).topUpWallet.wallet).toEqual({ currency: "JPY", balance: "500", frozen: "0" });
     const acc = await ledgerCheck(m.memberId, "CNY");
-    expect(acc.entries).toHaveLength(2);
+    // The top-up; the withdrawal's freeze and its payout.
+    expect(acc.entries.map((e) => e.type).sort()).toEqual(["FREEZE", "TOPUP", "WITHDRAW"]);
   });
 
   it("bad amounts and currencies: BAD_USER_INPUT, nothing written", async () => {
     const m = await registerMember(h);
     const before = await h.sg.services.prisma.ledgerEntry.count();
     for (const [c, a] of [["CNY", "1.001"], ["JPY", "1.5"], ["CNY", "-5"], ["CNY", "0"], ["CNY", "abc"], ["CNY", "1e3"], ["XXX", "1"], ["EUR", "1"]]) {
-      expect(code(await h.gql(TOPUP, { c, a, k: `bad-${c}-${a}` }, m.identity))).toBe("BAD_USER_INPUT");
+      expect(code(await h.gql(TOPUP, { c, a, k: `bad-${c}-${a}`, m: m.memberId }, INTERNAL))).toBe("BAD_USER_INPUT");
     }
-    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "" }, m.identity))).toBe("BAD_USER_INPUT");
-    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "x" }))).toBe("UNAUTHENTICATED");
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "", m: m.memberId }, INTERNAL))).toBe("BAD_USER_INPUT");
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "x", m: m.memberId }))).toBe("FORBIDDEN");
+    expect(code(await h.gql(TOPUP, { c: "CNY", a: "1", k: "x", m: m.memberId }, m.identity))).toBe("FORBIDDEN");
     expect(await h.sg.services.prisma.ledgerEntry.count()).toBe(before);
   });
 
   it("100 parallel top-ups and 100 parallel withdrawals: balance == ledger sum, never negative, exact counts", async () => {
     const m = await registerMember(h);
-    await h.ok(TOPUP, { c: "CNY", a: "50.00", k: "seed" }, m.identity);
+    await topUp(h, m, { c: "CNY", a: "50.00", k: "seed" });
     const calls = Array.from({ length: 200 }, (_, i) =>
-      i % 2 === 0 ? h.ok(TOPUP, { c: "CNY", a: "1.00", k: `p-top-${i}` }, m.identity) : h.ok(WITHDRAW, { c: "CNY", a: "2.00", k: `p-wd-${i}` }, m.identity),
+      i % 2 === 0 ? topUp(h, m, { c: "CNY", a: "1.00", k: `p-top-${i}` }) : h.ok(WITHDRAW, { c: "CNY", a: "2.00", k: `p-wd-${i}` }, m.identity),
     );
     const rs = await Promise.all(calls);
     const tops = rs.filter((r) => r.topUpWallet?.code === "OK").length;
@@ -87,7 +91,7 @@ describe("multi-currency wallet", () => {
 
   it("100 parallel withdrawals of a balance worth 37: exactly 37 succeed", async () => {
     const m = await registerMember(h);
-    await h.ok(TOPUP, { c: "USD", a: "37.00", k: "seed" }, m.identity);
+    await topUp(h, m, { c: "USD", a: "37.00", k: "seed" });
     const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => h.ok(WITHDRAW, { c: "USD", a: "1.00", k: `w-${i}` }, m.identity)));
     expect(rs.filter((r) => r.withdrawFromWallet.code === "OK")).toHaveLength(37);
     expect(rs.filter((r) => r.withdrawFromWallet.code === "INSUFFICIENT_BALANCE")).toHaveLength(63);
@@ -97,7 +101,7 @@ describe("multi-currency wallet", () => {
 
   it("the same idempotency key sent 50 times in parallel moves money once", async () => {
     const m = await registerMember(h);
-    const rs = await Promise.all(Array.from({ length: 50 }, () => h.ok(TOPUP, { c: "CNY", a: "9.99", k: "same" }, m.identity)));
+    const rs = await Promise.all(Array.from({ length: 50 }, () => topUp(h, m, { c: "CNY", a: "9.99", k: "same" })));
     expect(rs.every((r) => r.topUpWallet.code === "OK" && r.topUpWallet.wallet.balance === "9.99")).toBe(true);
     const acc = await ledgerCheck(m.memberId, "CNY");
     expect(acc.entries).toHaveLength(1);
@@ -105,7 +109,7 @@ describe("multi-currency wallet", () => {
 
   it("internal freeze / unfreeze / capture / credit: idempotent per reference, codes for refusals", async () => {
     const m = await registerMember(h);
-    await h.ok(TOPUP, { c: "CNY", a: "100.00", k: "seed" }, m.identity);
+    await topUp(h, m, { c: "CNY", a: "100.00", k: "seed" });
     const call = async (f: string, a: string, r: string, c = "CNY", memberId = m.memberId) => (await h.ok(op(f), { m: memberId, c, a, r }, INTERNAL))[f];
     expect(await call("walletFreeze", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
     expect(await call("walletFreeze", "30.00", "pay-1")).toEqual({ code: "OK", balance: "70.00", frozen: "30.00" });
@@ -135,7 +139,7 @@ describe("multi-currency wallet", () => {
 
   it("40 parallel captures and releases of one freeze: exactly one kind wins, money moves once", async () => {
     const m = await registerMember(h);
-    await h.ok(TOPUP, { c: "USD", a: "20.00", k: "seed" }, m.identity);
+    await topUp(h, m, { c: "USD", a: "20.00", k: "seed" });
     const call = async (f: string, r: string) => (await h.ok(op(f), { m: m.memberId, c: "USD", a: "8.00", r }, INTERNAL))[f];
     await call("walletFreeze", "order-1");
     await call("walletFreeze", "order-2");
@@ -153,12 +157,12 @@ describe("multi-currency wallet", () => {
 
   it("the ledger is append-only in the database: rows cannot be changed or removed", async () => {
     const m = await registerMember(h);
-    await h.ok(TOPUP, { c: "CNY", a: "10.00", k: "keep-1" }, m.identity);
+    await topUp(h, m, { c: "CNY", a: "10.00", k: "keep-1" });
     await h.ok(WITHDRAW, { c: "CNY", a: "4.00", k: "keep-2" }, m.identity);
     const p = h.sg.services.prisma;
     const acc = await p.walletAccount.findUniqueOrThrow({ where: { memberId_currency: { memberId: m.memberId, currency: "CNY" } }, include: { entries: { orderBy: { createdAt: "asc" } } } });
     const ids = acc.entries.map((e) => e.id);
-    expect(ids).toHaveLength(2);
+    expect(ids).toHaveLength(3);
     await expect(p.$executeRaw`UPDATE "LedgerEntry" SET amount = 1 WHERE id = ${ids[1]!}`).rejects.toThrow(/append-only/);
     await expect(p.ledgerEntry.update({ where: { id: ids[0]! }, data: { reference: "rewritten" } })).rejects.toThrow(/append-only/);
     await expect(p.ledgerEntry.deleteMany({ where: { accountId: acc.id } })).rejects.toThrow(/append-only/);
@@ -195,7 +199,7 @@ describe("multi-currency wallet", () => {
     await h.sg.services.prisma.walletAccount.deleteMany({ where: { currency: "EUR", memberId: { in: members.slice(0, 3).map((m) => m.memberId) } } });
     expect(await h.sg.services.wallet.createAccounts("EUR", 2)).toBe(3);
     // The new currency's digits apply at once.
-    expect((await h.ok(TOPUP, { c: "EUR", a: "3.10", k: "e" }, members[0]!.identity)).topUpWallet.wallet).toEqual({ currency: "EUR", balance: "3.10", frozen: "0.00" });
+    expect((await topUp(h, members[0]!, { c: "EUR", a: "3.10", k: "e" })).topUpWallet.wallet).toEqual({ currency: "EUR", balance: "3.10", frozen: "0.00" });
     const member = members[1]!;
     expect(code(await h.gql(add, { c: "KRW", n: "Won", d: 0 }, member.identity))).toBe("UNAUTHENTICATED");
   });

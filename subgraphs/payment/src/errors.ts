@@ -9,6 +9,7 @@ export const PaymentCode = {
   CHANNEL_ERROR: "CHANNEL_ERROR",
   NOT_REFUNDABLE: "NOT_REFUNDABLE",
   EXCEEDS_REFUNDABLE: "EXCEEDS_REFUNDABLE",
+  TOP_UP_SPENT: "TOP_UP_SPENT",
 } as const;
 export type PaymentCode = (typeof PaymentCode)[keyof typeof PaymentCode];
 

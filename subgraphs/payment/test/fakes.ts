@@ -23,6 +23,8 @@ const typeDefs = /* GraphQL */ `
     walletUnfreeze(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
     walletCaptureFrozen(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
     walletCredit(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+    walletTopUp(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
+    walletPayOut(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
   }
 `;
 
@@ -45,6 +47,8 @@ export interface FakeState {
   walletCalls: Array<{ op: string; memberId: string; amount: string; reference: string }>;
   captured: Decimal;
   credited: Decimal;
+  toppedUp: Decimal;
+  paidOut: Decimal;
   failCapture: boolean;
   /** The capture takes effect but its answer is lost (the call fails). */
   captureThenFail: boolean;
@@ -53,7 +57,7 @@ export interface FakeState {
 }
 
 export function fakeState(): FakeState {
-  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0 };
+  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), toppedUp: new Decimal(0), paidOut: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0 };
 }
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
@@ -127,6 +131,17 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
         walletCredit: wallet("credit", (w, x) => {
           w.balance = w.balance.plus(x);
           state.credited = state.credited.plus(x);
+          return "OK";
+        }),
+        walletTopUp: wallet("topup", (w, x) => {
+          w.balance = w.balance.plus(x);
+          state.toppedUp = state.toppedUp.plus(x);
+          return "OK";
+        }),
+        walletPayOut: wallet("payout", (w, x) => {
+          if (w.frozen.lt(x)) return "INSUFFICIENT_FROZEN";
+          w.frozen = w.frozen.minus(x);
+          state.paidOut = state.paidOut.plus(x);
           return "OK";
         }),
       },

@@ -539,3 +539,72 @@ describe("operators", () => {
     expect(await res.text()).toBe(csv);
   });
 });
+
+describe("wallet top-ups are payments", () => {
+  const TOP_UP = `mutation($c: String!, $a: String!, $ch: PaymentChannel!, $k: String!) { topUpWallet(currency: $c, amount: $a, channel: $ch, idempotencyKey: $k) { code message payment { id status amount currency checkoutRef purpose orderId orderNo order { id } } } }`;
+  const REFUND_TOP_UP = `mutation($id: ID!) { refundWalletTopUp(paymentId: $id) { code message refund { amount status } payment { status refundedAmount } } }`;
+  const creditsOf = (member: string) => state.walletCalls.filter((c) => c.op === "topup" && c.memberId === member);
+
+  it("a top-up is a WALLET_TOP_UP payment without an order; 50 duplicate callbacks credit the wallet once", async () => {
+    state.wallets.set("T1:CNY", { balance: new Decimal(0), frozen: new Decimal(0) });
+    const r = await gql(TOP_UP, { c: "CNY", a: "88.80", ch: "SANDBOX", k: "top-1" }, buyer("T1"));
+    const t = r.data.topUpWallet;
+    expect(t).toMatchObject({ code: "OK", payment: { status: "PENDING", amount: "88.80", currency: "CNY", purpose: "WALLET_TOP_UP", orderId: null, orderNo: null, order: null } });
+    // Nothing is credited before the payment succeeds; the same key is the same payment.
+    expect(creditsOf("T1")).toEqual([]);
+    expect((await gql(TOP_UP, { c: "CNY", a: "88.80", ch: "SANDBOX", k: "top-1" }, buyer("T1"))).data.topUpWallet.payment.id).toBe(t.payment.id);
+    expect((await gql(TOP_UP, { c: "CNY", a: "1.00", ch: "SANDBOX", k: "top-1" }, buyer("T1"))).errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    // 50 duplicate deliveries of the provider's notification, in parallel, and the credit job run again by hand.
+    const done = await Promise.all(Array.from({ length: 50 }, () => gql(COMPLETE, { ref: t.payment.checkoutRef }, buyer("T1"))));
+    // (A delivery the loaded machine answers late counts as not acknowledged: the provider would deliver again.)
+    expect(done.every((d) => d.errors === undefined && typeof d.data?.sandboxCompletePayment === "boolean")).toBe(true);
+    await until(async () => !!(await paymentRow(t.payment.id)).orderNotifiedAt, "wallet credited");
+    await Promise.all(Array.from({ length: 10 }, () => sg.services.payments.notifyOrderPaid(t.payment.id)));
+    await until(notifyQueueIdle, "notify queue drained");
+    const p = await paymentRow(t.payment.id);
+    expect(p.status).toBe("SUCCEEDED");
+    expect(state.wallets.get("T1:CNY")!.balance.toFixed(2)).toBe("88.80");
+    expect(new Set(creditsOf("T1").map((c) => c.reference))).toEqual(new Set([`topup:${t.payment.id}`]));
+    expect(await prisma().paymentEvent.count({ where: { paymentId: t.payment.id, type: "SUCCEEDED" } })).toBe(1);
+    // No order was ever told.
+    expect(state.markPaidCalls.filter((c) => c.paymentId === t.payment.id)).toEqual([]);
+  });
+
+  it("WALLET is refused, bad input is BAD_USER_INPUT; nothing is written", async () => {
+    const before = await prisma().payment.count();
+    const bad = async (v: Record<string, string>) => (await gql(TOP_UP, { c: "CNY", a: "10.00", ch: "SANDBOX", k: "bad", ...v }, buyer("T2"))).errors?.[0]?.extensions?.code;
+    expect(await bad({ ch: "WALLET" })).toBe("BAD_USER_INPUT");
+    expect(await bad({ a: "-1" })).toBe("BAD_USER_INPUT");
+    expect(await bad({ a: "1.001" })).toBe("BAD_USER_INPUT");
+    expect(await bad({ a: "1000000" })).toBe("BAD_USER_INPUT");
+    expect(await bad({ c: "cny" })).toBe("BAD_USER_INPUT");
+    expect(await bad({ k: "" })).toBe("BAD_USER_INPUT");
+    expect((await gql(TOP_UP, { c: "CNY", a: "10.00", ch: "SANDBOX", k: "anon" })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(await prisma().payment.count()).toBe(before);
+  });
+
+  it("an unspent top-up is refunded to its payment: frozen in the wallet, paid out when the channel confirms; a spent one is refused", async () => {
+    state.wallets.set("T3:CNY", { balance: new Decimal(0), frozen: new Decimal(0) });
+    const t = (await gql(TOP_UP, { c: "CNY", a: "20.00", ch: "SANDBOX", k: "top-3" }, buyer("T3"))).data.topUpWallet.payment;
+    // Not paid yet: nothing to refund; an operator's refund of a top-up is refused (the money sits in the wallet).
+    expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp.code).toBe("NOT_REFUNDABLE");
+    await gql(COMPLETE, { ref: t.checkoutRef }, buyer("T3"));
+    await until(async () => !!(await paymentRow(t.id)).orderNotifiedAt, "wallet credited");
+    expect((await gql(REFUND, { id: t.id, amount: "20.00", reason: "x" }, ADMIN)).data.adminRefundPayment.code).toBe("NOT_REFUNDABLE");
+    expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T4"))).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const r = (await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp;
+    expect(r).toMatchObject({ code: "OK", refund: { amount: "20.00", status: "SUCCEEDED" }, payment: { status: "REFUNDED", refundedAmount: "20.00" } });
+    await until(() => state.walletCalls.some((c) => c.op === "payout" && c.reference === `topup-refund:${t.id}`), "payout");
+    expect(state.wallets.get("T3:CNY")).toEqual({ balance: new Decimal(0), frozen: new Decimal(0) });
+    // Again: already refunded.
+    expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp.code).toBe("NOT_REFUNDABLE");
+
+    // Spent: the wallet no longer holds it, nothing is refunded.
+    state.wallets.set("T5:CNY", { balance: new Decimal(0), frozen: new Decimal(0) });
+    const s = (await gql(TOP_UP, { c: "CNY", a: "30.00", ch: "SANDBOX", k: "top-5" }, buyer("T5"))).data.topUpWallet.payment;
+    await gql(COMPLETE, { ref: s.checkoutRef }, buyer("T5"));
+    await until(async () => !!(await paymentRow(s.id)).orderNotifiedAt, "wallet credited");
+    state.wallets.get("T5:CNY")!.balance = new Decimal("29.99");
+    expect((await gql(REFUND_TOP_UP, { id: s.id }, buyer("T5"))).data.refundWalletTopUp).toMatchObject({ code: "TOP_UP_SPENT", refund: null, payment: { status: "SUCCEEDED", refundedAmount: "0.00" } });
+  });
+});

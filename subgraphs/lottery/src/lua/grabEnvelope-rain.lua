@@ -1,6 +1,6 @@
 -- grabEnvelope-rain.lua: one member grabs one share of a red-envelope rain, atomically.
 -- KEYS[1]   meta hash of the rain: status (ONLINE|CLOSED), startsAt, endsAt (ms), remaining,
---           lastAmount, lastMember, lastAt (updated here)
+--           grabbedMinor, lastAmount, lastMember, lastAt (updated here)
 -- KEYS[2]   grabs hash: memberId -> "<amountMinor>:<atMs>" (doubles as the one-grab-per-member set)
 -- KEYS[3..] the share lists (shards), each holding amounts in minor units
 -- ARGV[1]   memberId
@@ -23,6 +23,7 @@ for i = 0, n - 1 do
   if share then
     redis.call('HSET', KEYS[2], ARGV[1], share .. ':' .. ARGV[2])
     local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+    redis.call('HINCRBY', KEYS[1], 'grabbedMinor', tonumber(share))
     redis.call('HSET', KEYS[1], 'lastAmount', share, 'lastMember', ARGV[1], 'lastAt', ARGV[2])
     return { 1, tonumber(share), remaining }
   end

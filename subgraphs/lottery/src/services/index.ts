@@ -18,7 +18,7 @@ export interface LotteryServiceOptions {
   config: Config;
   /** Database URL with ?schema=; defaults to DATABASE_URL with schema "lottery". */
   databaseUrl?: string;
-  /** Member's subgraph (walletCredit); default from the configuration. */
+  /** Member's subgraph (the marketing account); default from the configuration. */
   memberUrl?: string;
   wallet?: WalletPort;
   /** Promotion's subgraph (couponGrant) and order's (orderCreatePrize); default from the configuration. */

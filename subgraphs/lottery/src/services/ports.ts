@@ -1,6 +1,8 @@
 /**
  * What lottery needs from other domains (docs/service-contracts.md), each idempotent per reference:
- * member's internal `walletCredit` (red envelopes), promotion's `couponGrant` (COUPON awards,
+ * member's marketing account (a rain's total frozen in MARKETING when it is created,
+ * `marketingBudgetFreeze`; each grab a transfer from that freeze to the member, `marketingGrant`;
+ * the rest released at close, `marketingBudgetRelease`), promotion's `couponGrant` (COUPON awards,
  * reference `lottery:<drawId>`) and order's `orderCreatePrize` (GOODS awards, one per draw).
  */
 import type { Keys } from "@mallgraph/platform/auth";
@@ -12,19 +14,33 @@ export interface WalletOpResult {
 }
 
 export interface WalletPort {
+  /** A grab: the share goes from the rain's freeze in MARKETING to the member. */
   credit(memberId: string, currency: string, amount: string, reference: string): Promise<WalletOpResult>;
+  /** A rain's total frozen in MARKETING (INSUFFICIENT_BALANCE when the budget is short). */
+  freezeBudget(currency: string, amount: string, reference: string): Promise<WalletOpResult>;
+  /** What is left of a rain's freeze goes back to MARKETING's balance, once. */
+  releaseBudget(currency: string, amount: string, reference: string): Promise<WalletOpResult>;
 }
 
 export function memberWalletPort(opts: { url: string; secret: Keys }): WalletPort {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
+  const budget = async (field: "marketingBudgetFreeze" | "marketingBudgetRelease", currency: string, amount: string, reference: string) => {
+    const d = await client.request<Record<string, WalletOpResult>>(
+      `mutation($c: String!, $a: String!, $r: String!) { ${field}(currency: $c, amount: $a, reference: $r) { code balance } }`,
+      { c: currency, a: amount, r: reference },
+    );
+    return d[field]!;
+  };
   return {
     async credit(memberId, currency, amount, reference) {
-      const d = await client.request<{ walletCredit: WalletOpResult }>(
-        `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { walletCredit(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance } }`,
+      const d = await client.request<{ marketingGrant: WalletOpResult }>(
+        `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { marketingGrant(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance } }`,
         { m: memberId, c: currency, a: amount, r: reference },
       );
-      return d.walletCredit;
+      return d.marketingGrant;
     },
+    freezeBudget: (currency, amount, reference) => budget("marketingBudgetFreeze", currency, amount, reference),
+    releaseBudget: (currency, amount, reference) => budget("marketingBudgetRelease", currency, amount, reference),
   };
 }
 

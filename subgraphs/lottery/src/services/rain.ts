@@ -1,10 +1,13 @@
 /**
  * Red-envelope rain: an operator's campaign splits a total into random shares (split.ts) kept in
  * Redis lists spread over N shards; members grab with one Lua script (grabEnvelope-rain.lua); a
- * BullMQ job credits each grab to the member's wallet (member's walletCredit, idempotent per
- * reference `rain:<rainId>:<memberId>`) and records it in PostgreSQL; a delayed job at endsAt
- * closes the rain and records what is left (refund to the campaign budget) so that
- * grabbed + refund = total exactly.
+ * BullMQ job credits each grab to the member's wallet and records it in PostgreSQL; a delayed job
+ * at endsAt closes the rain and records what is left so that grabbed + refund = total exactly.
+ *
+ * The money comes from member's MARKETING account (decision 0019): creating a rain freezes its total
+ * there (reference `rain:<rainId>`; refused with INSUFFICIENT_BALANCE when the budget is short), each
+ * grab is a transfer from that freeze to the member (`rain:<rainId>:<memberId>`, once), and closing
+ * releases the rest (`refundAmount`) back to MARKETING, once.
  *
  * Keys (one hash tag `{lottery}`, so one Redis Cluster slot and one Lua call may touch them all):
  *   <prefix>:{lottery}:rain:<id>            meta hash
@@ -18,12 +21,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Redis } from "@mallgraph/platform/redis";
 import { defineLua, keyFor, type KeyFn } from "@mallgraph/platform/redis";
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
-import type { PrismaClient, RedEnvelopeRain } from "../generated/prisma/client.ts";
+import { Prisma, type PrismaClient, type RedEnvelopeRain } from "../generated/prisma/client.ts";
 import { GRAB_LUA_CODES, type GrabCode } from "../errors.ts";
 import { splitShares, cryptoRandomInt, MAX_MINOR_TOTAL, type RandomInt } from "./split.ts";
 import type { WalletPort } from "./ports.ts";
@@ -77,6 +80,9 @@ function toMinor(amount: Decimal, currency: string): number {
 export function fromMinor(minor: number | string, currency: string): Decimal {
   return new Decimal(minor.toString()).div(new Decimal(10).pow(currencyDecimals(currency)));
 }
+
+/** The wallet reference of a rain's budget freeze (and of its release). */
+const budgetRef = (rainId: string) => `rain:${rainId}`;
 
 function parseTime(value: string, field: string): Date {
   const d = new Date(value);
@@ -140,7 +146,13 @@ export class RainService {
     const rain = await this.d.prisma.redEnvelopeRain.create({
       data: { title, currency: input.currency, totalAmount: total.toFixed(), shares: input.shares, shards, startsAt, endsAt, createdBy: operatorId },
     });
+    const totalText = formatAmount(total, input.currency);
+    let funded = false;
     try {
+      const budget = await this.d.wallet.freezeBudget(input.currency, totalText, budgetRef(rain.id));
+      if (budget.code === "INSUFFICIENT_BALANCE") throw new AppError(ErrorCode.INSUFFICIENT_BALANCE, `the marketing account holds less than ${totalText} ${input.currency}`, { field: "totalAmount" });
+      if (budget.code !== "OK") throw new Error(`marketingBudgetFreeze answered ${budget.code}`);
+      funded = true;
       const keys = this.shardKeys(rain.id, shards);
       const multi = this.d.redis.multi();
       multi.hset(this.metaKey(rain.id), { status: "ONLINE", startsAt: startsAt.getTime(), endsAt: endsAt.getTime(), remaining: input.shares, shards, currency: input.currency });
@@ -153,8 +165,9 @@ export class RainService {
       if (!results || failed) throw failed?.[0] ?? new Error("red-envelope shares were not stored");
       await this.d.queue.add("close-rain", { rainId: rain.id }, { jobId: `close-${rain.id}`, delay: Math.max(0, endsAt.getTime() - this.now()), attempts: 20 });
     } catch (e) {
-      // Compensation: nothing of a rain that could not be armed stays behind.
+      // Compensation: nothing of a rain that could not be armed stays behind (its budget goes back).
       await this.d.redis.del(this.metaKey(rain.id), this.grabsKey(rain.id), ...this.shardKeys(rain.id, shards)).catch(() => undefined);
+      if (funded) await this.d.wallet.releaseBudget(input.currency, totalText, budgetRef(rain.id));
       await this.d.prisma.redEnvelopeRain.delete({ where: { id: rain.id } }).catch(() => undefined);
       throw e;
     }
@@ -166,11 +179,15 @@ export class RainService {
     return rain ? this.view(rain) : null;
   }
 
+  /** The stored rain with its status; while it runs, grabbedAmount and grabbedCount are live (Redis). */
   async view(rain: RedEnvelopeRain): Promise<RainView> {
     const now = this.now();
     const status: RainStatus = rain.closedAt ? "CLOSED" : now < rain.startsAt.getTime() ? "SCHEDULED" : now < rain.endsAt.getTime() ? "ONLINE" : "ENDED";
-    const remaining = rain.closedAt ? rain.shares - (rain.grabbedCount ?? 0) : Number((await this.d.redis.hget(this.metaKey(rain.id), "remaining")) ?? 0);
-    return { ...rain, status, remainingShares: remaining };
+    if (rain.closedAt) return { ...rain, status, remainingShares: rain.shares - (rain.grabbedCount ?? 0) };
+    const [remaining, grabbedMinor] = await this.d.redis.hmget(this.metaKey(rain.id), "remaining", "grabbedMinor");
+    const left = Number(remaining ?? 0);
+    const grabbed = new Prisma.Decimal(fromMinor(grabbedMinor ?? 0, rain.currency).toFixed());
+    return { ...rain, status, remainingShares: left, grabbedAmount: grabbed, grabbedCount: rain.shares - left };
   }
 
   /** One grab (one Lua call); an OK grab is handed to the credit job and announced live. */
@@ -203,7 +220,7 @@ export class RainService {
     const row = await this.d.prisma.redEnvelopeGrab.findUniqueOrThrow({ where: { rainId_memberId: { rainId: job.rainId, memberId: job.memberId } } });
     if (row.creditedAt) return "ALREADY_CREDITED";
     const r = await this.d.wallet.credit(job.memberId, row.currency, formatAmount(row.amount, row.currency), `rain:${job.rainId}:${job.memberId}`);
-    if (r.code !== "OK") throw new Error(`walletCredit answered ${r.code}`); // retried by BullMQ
+    if (r.code !== "OK") throw new Error(`marketingGrant answered ${r.code}`); // retried by BullMQ
     await this.d.prisma.redEnvelopeGrab.updateMany({ where: { id: row.id, creditedAt: null }, data: { creditedAt: new Date() } });
     return "CREDITED";
   }
@@ -246,9 +263,15 @@ export class RainService {
         })),
       );
     const grabbed = fromMinor(grabbedMinor, rain.currency);
+    const rest = new Decimal(rain.totalAmount.toString()).minus(grabbed);
+    // The rest of the budget goes back to MARKETING (once per rain; a retried close releases nothing twice).
+    if (rest.greaterThan(0)) {
+      const back = await this.d.wallet.releaseBudget(rain.currency, formatAmount(rest, rain.currency), budgetRef(rainId));
+      if (back.code !== "OK") throw new Error(`marketingBudgetRelease answered ${back.code}`);
+    }
     await this.d.prisma.redEnvelopeRain.updateMany({
       where: { id: rainId, closedAt: null },
-      data: { closedAt: new Date(), grabbedAmount: grabbed.toFixed(), grabbedCount: rows.length, refundAmount: new Decimal(rain.totalAmount.toString()).minus(grabbed).toFixed() },
+      data: { closedAt: new Date(), grabbedAmount: grabbed.toFixed(), grabbedCount: rows.length, refundAmount: rest.toFixed() },
     });
     for (const key of [meta, this.grabsKey(rainId), ...shardKeys]) await this.d.redis.expire(key, KEY_TTL_AFTER_CLOSE_S);
     this.announce(rainId);

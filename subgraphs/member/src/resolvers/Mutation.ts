@@ -1,25 +1,27 @@
 import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
-import { AppError, ErrorCode } from "@mallgraph/platform/errors";
-import { asInternal } from "./internal.ts";
+import { asInternal, type InternalField } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
 import type { LedgerType } from "../services/wallet.ts";
 import type { PartnerKey } from "../generated/prisma/client.ts";
 import { asSession } from "./access.ts";
 
-const walletOp = (field: "walletFreeze" | "walletUnfreeze" | "walletCaptureFrozen" | "walletCredit", type: LedgerType) =>
+const walletOp = (field: InternalField, type: LedgerType) =>
   asInternal(field, async (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }, ctx: Context) => {
-    const r = await ctx.services.wallet.apply(a.memberId, a.currency, a.amount, type, a.reference);
-    return { code: r.code, balance: r.wallet?.balance ?? null, frozen: r.wallet?.frozen ?? null };
+    return opView(await ctx.services.wallet.apply(a.memberId, a.currency, a.amount, type, a.reference));
   });
 
-const memberWalletOp = (type: "TOPUP" | "WITHDRAW") =>
-  asMember(async (_p: unknown, a: { currency: string; amount: string; idempotencyKey: string }, ctx: Context) => {
-    // A free top-up credits any amount: refused in production until a top-up is a real payment.
-    if (type === "TOPUP" && ctx.services.config.NODE_ENV === "production") throw new AppError(ErrorCode.TOP_UP_DISABLED, "wallet top-ups are not available here");
-    const r = await ctx.services.wallet.apply(memberId(ctx), a.currency, a.amount, type, a.idempotencyKey);
-    return { code: r.code === "OK" ? ("OK" as const) : ("INSUFFICIENT_BALANCE" as const), wallet: r.wallet };
-  });
+const opView = (r: { code: string; wallet: { balance: string; frozen: string } | null }) => ({ code: r.code, balance: r.wallet?.balance ?? null, frozen: r.wallet?.frozen ?? null });
+const MARKETING = { system: "MARKETING" as const };
+
+/** A withdrawal: the amount is frozen, then leaves the platform under the same key. */
+const withdraw = asMember(async (_p: unknown, a: { currency: string; amount: string; idempotencyKey: string }, ctx: Context) => {
+  const w = ctx.services.wallet;
+  const frozen = await w.single({ memberId: memberId(ctx) }, a.currency, a.amount, "FREEZE", a.idempotencyKey);
+  if (frozen.code !== "OK") return { code: "INSUFFICIENT_BALANCE" as const, wallet: frozen.wallet };
+  const r = await w.single({ memberId: memberId(ctx) }, a.currency, a.amount, "WITHDRAW", a.idempotencyKey);
+  return { code: r.code === "OK" ? ("OK" as const) : ("INSUFFICIENT_BALANCE" as const), wallet: r.wallet };
+});
 
 /** A partner key as the API shows it: times as ISO strings, the key itself only when just created. */
 const partnerKey = (k: PartnerKey & { key?: string }) => ({
@@ -51,8 +53,7 @@ export const Mutation: MutationResolvers = {
   updateAddress: asMember((_p, a, ctx) => ctx.services.addresses.update(memberId(ctx), a.id, a.input)),
   deleteAddress: asMember((_p, a, ctx) => ctx.services.addresses.remove(memberId(ctx), a.id)),
   setDefaultAddress: asMember((_p, a, ctx) => ctx.services.addresses.setDefault(memberId(ctx), a.id)),
-  topUpWallet: memberWalletOp("TOPUP"),
-  withdrawFromWallet: memberWalletOp("WITHDRAW"),
+  withdrawFromWallet: withdraw,
 
   adminLogin: (_p, a, ctx) => ctx.services.admin.login(a.username, a.password, a.device),
   adminCreateRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createRole(a.name, a.permissions, a.description)),
@@ -69,4 +70,12 @@ export const Mutation: MutationResolvers = {
   walletUnfreeze: walletOp("walletUnfreeze", "UNFREEZE"),
   walletCaptureFrozen: walletOp("walletCaptureFrozen", "CAPTURE"),
   walletCredit: walletOp("walletCredit", "CREDIT"),
+  walletTopUp: walletOp("walletTopUp", "TOPUP"),
+  marketingBudgetFreeze: asInternal("marketingBudgetFreeze", async (_p, a, ctx) => opView(await ctx.services.wallet.single(MARKETING, a.currency, a.amount, "FREEZE", a.reference))),
+  marketingBudgetRelease: asInternal("marketingBudgetRelease", async (_p, a, ctx) => opView(await ctx.services.wallet.single(MARKETING, a.currency, a.amount, "UNFREEZE", a.reference, { settle: "partial" }))),
+  marketingGrant: asInternal("marketingGrant", async (_p, a, ctx) => {
+    const r = await ctx.services.wallet.transfer({ from: MARKETING, fromType: "CAPTURE", to: { memberId: a.memberId }, currency: a.currency, amount: a.amount, reference: a.reference, settle: "none" });
+    return opView({ code: r.code, wallet: r.to });
+  }),
+  walletPayOut: walletOp("walletPayOut", "WITHDRAW"),
 };

@@ -10,8 +10,14 @@ export const INTERNAL_CALLERS = {
   walletUnfreeze: ["payment"],
   walletCaptureFrozen: ["payment"],
   walletCredit: ["payment", "lottery"],
+  walletTopUp: ["payment"],
+  walletPayOut: ["payment"],
+  marketingBudgetFreeze: ["lottery"],
+  marketingBudgetRelease: ["lottery"],
+  marketingGrant: ["lottery"],
   memberAddress: ["order"],
   memberDefaultAddress: ["order"],
 } as const;
 
 export const asInternal = internalFields(INTERNAL_CALLERS);
+export type InternalField = keyof typeof INTERNAL_CALLERS;

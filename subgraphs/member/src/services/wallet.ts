@@ -7,15 +7,16 @@
  * - a transfer moves money from one account (a DEBIT of its balance or a CAPTURE of its frozen part)
  *   to another (a CREDIT of its balance): two ledger rows naming each other;
  * - FREEZE / UNFREEZE move money inside one account (the counter-account is the account itself);
- * - only TOPUP (a paid top-up) and WITHDRAW (a paid-out withdrawal) cross the platform's edge (no
- *   counter-account), so the sum over all accounts changes by those two alone.
+ * - only TOPUP (a paid top-up) and WITHDRAW (a paid-out withdrawal or a refunded top-up, always out
+ *   of a freeze of its reference) cross the platform's edge (no counter-account), so the sum over
+ *   all accounts changes by those two alone.
  *
  * Every movement is ONE SQL statement: conditional UPDATEs of the account(s) (never below zero,
  * ADJUSTMENT excepted) feeding the INSERT of the ledger row(s); the row's unique (account, type,
  * reference) makes a repeated reference fail as a whole, so each reference moves money at most once.
  *
- * A freeze is settled under its own reference, once: UNFREEZE or CAPTURE of reference R needs the
- * FREEZE of R (same amount) and excludes the other (a partial unique index backs it), so releasing
+ * A freeze is settled under its own reference, once: UNFREEZE, CAPTURE or WITHDRAW of reference R
+ * needs the FREEZE of R (same amount) and excludes the others (a partial unique index backs it), so releasing
  * one payment can never touch money frozen for another. A pooled freeze (a red-envelope budget) is
  * spent by captures under references of their own and its rest released once under R ("partial").
  */
@@ -50,15 +51,15 @@ export interface WalletOpResult {
 const MOVES: Record<LedgerType, { balance: -1 | 0 | 1; frozen: -1 | 0 | 1; short: WalletOpCode }> = {
   TOPUP: { balance: 1, frozen: 0, short: "OK" },
   CREDIT: { balance: 1, frozen: 0, short: "OK" },
-  WITHDRAW: { balance: -1, frozen: 0, short: "INSUFFICIENT_BALANCE" },
+  WITHDRAW: { balance: 0, frozen: -1, short: "INSUFFICIENT_FROZEN" },
   DEBIT: { balance: -1, frozen: 0, short: "INSUFFICIENT_BALANCE" },
   FREEZE: { balance: -1, frozen: 1, short: "INSUFFICIENT_BALANCE" },
   UNFREEZE: { balance: 1, frozen: -1, short: "INSUFFICIENT_FROZEN" },
   CAPTURE: { balance: 0, frozen: -1, short: "INSUFFICIENT_FROZEN" },
 };
 
-/** Settlements of a freeze and their opposite. */
-const SETTLES: Partial<Record<LedgerType, LedgerType>> = { UNFREEZE: "CAPTURE", CAPTURE: "UNFREEZE" };
+/** Settlements of a freeze and the others that exclude them (a freeze is settled once). */
+const SETTLES: Partial<Record<LedgerType, LedgerType[]>> = { UNFREEZE: ["CAPTURE", "WITHDRAW"], CAPTURE: ["UNFREEZE", "WITHDRAW"], WITHDRAW: ["UNFREEZE", "CAPTURE"] };
 
 /**
  * exact: the freeze of the same reference, same amount, settled once (payments).
@@ -127,7 +128,7 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     if (!opposite || settle === "none") return null;
     const [freeze, other] = await Promise.all([
       prisma.ledgerEntry.findUnique({ where: { accountId_type_reference: { accountId: acc.id, type: "FREEZE", reference } } }),
-      prisma.ledgerEntry.findUnique({ where: { accountId_type_reference: { accountId: acc.id, type: opposite, reference } } }),
+      prisma.ledgerEntry.findFirst({ where: { accountId: acc.id, type: { in: opposite }, reference } }),
     ]);
     if (!freeze) return { code: "NO_FREEZE", wallet: await viewOf(acc.id), applied: false };
     if (other) return { code: "ALREADY_SETTLED", wallet: await viewOf(acc.id), applied: false };
@@ -263,7 +264,8 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
    *   FREEZE / UNFREEZE  inside the member's account (a wallet payment's hold and its release);
    *   CAPTURE            the frozen payment to SETTLEMENT (owed to the merchant);
    *   CREDIT             from SETTLEMENT (a refund of a wallet payment), or from `source`;
-   *   TOPUP / WITHDRAW   across the platform's edge.
+   *   TOPUP              a paid top-up, across the platform's edge;
+   *   WITHDRAW           a freeze paid out (a withdrawal, a refunded top-up), across the edge.
    */
   async function apply(memberId: string, currency: string, amount: string, type: LedgerType, reference: string, source: SystemAccount = "SETTLEMENT"): Promise<WalletOpResult> {
     const member = { memberId };

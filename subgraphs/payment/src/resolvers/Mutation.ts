@@ -5,6 +5,8 @@ import { completeSandboxPayment } from "../services/sandbox-checkout.ts";
 
 export const Mutation: MutationResolvers = {
   createPayment: asMember((_p, { orderId, channel }, ctx) => ctx.services.payments.createPayment(memberId(ctx), orderId, channel)),
+  topUpWallet: asMember((_p, a, ctx) => ctx.services.payments.topUp(memberId(ctx), a.currency, a.amount, a.channel, a.idempotencyKey)),
+  refundWalletTopUp: asMember((_p, { paymentId }, ctx) => ctx.services.payments.refundTopUp(memberId(ctx), paymentId)),
   closePayment: asMember((_p, { paymentId }, ctx) => ctx.services.payments.closeByBuyer(memberId(ctx), paymentId)),
   sandboxCompletePayment: asMember((_p, { checkoutRef }, ctx) => completeSandboxPayment(ctx.services, memberId(ctx), checkoutRef)),
 

@@ -9,7 +9,7 @@ export const Payment: PaymentResolvers = {
     const v = viewer(ctx);
     return v.kind === "operator" || v.id === p.buyerId ? p : null;
   },
-  order: (p) => ({ id: p.orderId }),
+  order: (p) => (p.orderId ? { id: p.orderId } : null),
   amount: (p) => formatAmount(p.amount, p.currency),
   refundedAmount: (p) => formatAmount(p.refundedAmount, p.currency),
   expiresAt: (p) => p.expiresAt.toISOString(),

@@ -1,10 +1,11 @@
 /**
  * Creating (or reusing) a payment for an order on a channel: the checkout at the provider, or the
- * WALLET freeze → capture → book workflow; every open payment gets its close job (the time-out).
+ * WALLET freeze → capture → book workflow; a wallet top-up (a payment without an order) on a provider
+ * channel; every open payment gets its close job (the time-out).
  */
 import { randomBytes } from "node:crypto";
-import { badInput, forbidden, notFound } from "@mallgraph/platform/errors";
-import { parseAmount } from "@mallgraph/platform/money";
+import { AppError, ErrorCode, badInput, forbidden, notFound } from "@mallgraph/platform/errors";
+import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { ChannelConfig, Payment } from "../generated/prisma/client.ts";
 import { payFromWallet } from "../workflows/walletPayment.ts";
 import { WorkflowAbort } from "../workflows/workflow.ts";
@@ -16,6 +17,9 @@ import type { PaymentReads } from "./read.ts";
 import { CALLBACK_PATHS, CHANNELS, ORDER_PAID_STATES, PAID_STATES, isUniqueViolation, toRecord, type PaymentDeps } from "./shared.ts";
 
 type CreateOutcome = { code: string; message?: string; payment: Payment | null };
+
+/** The largest top-up (exclusive). */
+const MAX_TOP_UP = "1000000";
 
 export class PaymentCheckout {
   constructor(
@@ -65,7 +69,7 @@ export class PaymentCheckout {
           currency: order.currency,
           subject: order.subject || `Order ${order.orderNo}`,
           checkoutRef: newCheckoutRef(),
-          expiresAt: new Date(Date.now() + this.d.options.timeoutSeconds * 1000),
+          expiresAt: this.expiry(),
           walletFrozen: channel === "WALLET",
         },
       });
@@ -77,8 +81,70 @@ export class PaymentCheckout {
     }
 
     if (channel === "WALLET") return this.payFromWallet(payment, cfg);
+    return this.checkoutAtProvider(payment, cfg);
+  }
 
-    const notifyUrl = `${this.d.options.callbackBaseUrl()}/callbacks/${CALLBACK_PATHS[channel as keyof typeof CALLBACK_PATHS] ?? "none"}`;
+  /**
+   * A top-up of the member's own wallet is a payment (purpose WALLET_TOP_UP, no order) on a provider
+   * channel — never WALLET; one payment per idempotency key. The wallet is credited once, when the
+   * payment succeeds (notifications.ts).
+   */
+  async topUp(buyerId: string, currency: string, amountText: string, channel: Channel, key: string): Promise<CreateOutcome> {
+    if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
+    if (channel === "WALLET") throw badInput("a wallet cannot be topped up from itself", { field: "channel" });
+    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled) return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
+    const topUpKey = typeof key === "string" ? key.trim() : "";
+    if (!topUpKey || topUpKey.length > 120) throw badInput("idempotencyKey must have 1 to 120 characters", { field: "idempotencyKey" });
+    if (typeof currency !== "string" || !/^[A-Z]{3}$/.test(currency)) throw badInput("currency must be a 3-letter code", { field: "currency" });
+    const amount = parseAmount(amountText, currency);
+    if (amount.greaterThanOrEqualTo(MAX_TOP_UP)) throw badInput(`a top-up is less than ${MAX_TOP_UP}`, { field: "amount" });
+    const prior = await this.d.prisma.payment.findUnique({ where: { buyerId_topUpKey: { buyerId, topUpKey } } });
+    if (prior) return this.sameTopUp(prior, currency, amount.toString(), channel);
+
+    const app = await this.d.merchants.defaultApp();
+    const cfg = await this.d.merchants.channelConfig(app.id, channel);
+    if (!cfg || !cfg.enabled) return { code: PaymentCode.CHANNEL_DISABLED, message: `${channel} is not enabled`, payment: null };
+    let payment: Payment;
+    try {
+      payment = await this.d.prisma.payment.create({
+        data: {
+          purpose: "WALLET_TOP_UP",
+          topUpKey,
+          buyerId,
+          appId: app.id,
+          merchantId: app.merchantId,
+          channel,
+          amount: amount.toString(),
+          currency,
+          subject: `Wallet top-up ${currency} ${formatAmount(amount, currency)}`,
+          checkoutRef: newCheckoutRef(),
+          expiresAt: this.expiry(),
+        },
+      });
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      const again = await this.d.prisma.payment.findUnique({ where: { buyerId_topUpKey: { buyerId, topUpKey } } });
+      if (again) return this.sameTopUp(again, currency, amount.toString(), channel);
+      throw e;
+    }
+    return this.checkoutAtProvider(payment, cfg);
+  }
+
+  /** A repeated top-up key: the same payment, or CONFLICT when the key was used for another top-up. */
+  private sameTopUp(p: Payment, currency: string, amount: string, channel: Channel): CreateOutcome {
+    if (p.currency !== currency || !new Decimal(p.amount.toString()).eq(amount) || p.channel !== channel) throw new AppError(ErrorCode.CONFLICT, "idempotencyKey was already used for another top-up");
+    return { code: PaymentCode.OK, payment: p };
+  }
+
+  private expiry(): Date {
+    return new Date(Date.now() + this.d.options.timeoutSeconds * 1000);
+  }
+
+  /** A provider channel: the checkout at the provider; the payment stays open until paid or timed out. */
+  private async checkoutAtProvider(created: Payment, cfg: ChannelConfig): Promise<CreateOutcome> {
+    let payment = created;
+    const channel = payment.channel as Exclude<Channel, "WALLET">;
+    const notifyUrl = `${this.d.options.callbackBaseUrl()}/callbacks/${CALLBACK_PATHS[channel] ?? "none"}`;
     let checkout;
     try {
       checkout = await this.d.adapters[channel].createCheckout(toRecord(payment), cfg, notifyUrl);

@@ -9,7 +9,7 @@ import type { Channel, ChannelNotification, HttpAnswer } from "../channels/types
 import { creditMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
 import type { PaymentRefunds } from "./refunds.ts";
-import { PAID_STATES, publishPaymentEvent, recordAnomaly, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
+import { PAID_STATES, publishPaymentEvent, recordAnomaly, topUpRef, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
 
 export class PaymentNotifications {
   constructor(
@@ -66,7 +66,7 @@ export class PaymentNotifications {
         const reopened = await tx.payment.updateMany({ where: { id: payment.id, status: "CLOSED" }, data: { status: "SUCCEEDED", paidAt, providerTradeNo: n.providerTradeNo ?? payment.providerTradeNo } });
         if (reopened.count === 0) return { outcome: "DUPLICATE" as const }; // already paid (another notification or a query)
         anomaly = AnomalyReason.PAID_AFTER_CLOSE;
-      } else {
+      } else if (payment.purpose === "ORDER") {
         const other = await tx.payment.count({ where: { orderId: payment.orderId, id: { not: payment.id }, status: { in: [...PAID_STATES] } } });
         if (other > 0) anomaly = AnomalyReason.DUPLICATE_PAYMENT;
       }
@@ -87,11 +87,12 @@ export class PaymentNotifications {
     return "APPLIED";
   }
 
-  /** Job `notify-paid`: tells the order; retried until the order acknowledges. */
+  /** Job `notify-paid`: tells the order (a top-up: credits the wallet, once per payment); retried until acknowledged. */
   async notifyOrderPaid(paymentId: string): Promise<string> {
     const p = await this.reads.get(paymentId);
     if (!p || p.orderNotifiedAt) return "done";
-    const r = await this.d.ports.order.orderMarkPaid(p.orderId, p.id, p.channel);
+    if (p.purpose === "WALLET_TOP_UP") return this.creditTopUp(p);
+    const r = await this.d.ports.order.orderMarkPaid(p.orderId!, p.id, p.channel);
     if (r.code === "OK") {
       await this.d.prisma.payment.update({ where: { id: p.id }, data: { orderNotifiedAt: new Date() } });
       return "ok";
@@ -104,6 +105,14 @@ export class PaymentNotifications {
       return "refunded";
     }
     throw new Error(`orderMarkPaid answered ${r.code}`);
+  }
+
+  /** A paid top-up enters the wallet: member's walletTopUp is idempotent per reference, so however often this runs the wallet is credited once. */
+  private async creditTopUp(p: Payment): Promise<string> {
+    const r = await this.d.ports.wallet.op("walletTopUp", p.buyerId, p.currency, formatAmount(p.amount, p.currency), topUpRef(p));
+    if (r.code !== "OK") throw new Error(`walletTopUp answered ${r.code}`);
+    await this.d.prisma.payment.updateMany({ where: { id: p.id, orderNotifiedAt: null }, data: { orderNotifiedAt: new Date() } });
+    return "credited";
   }
 }
 

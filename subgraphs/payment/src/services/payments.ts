@@ -52,6 +52,7 @@ export class PaymentService {
 
   // create
   createPayment(buyerId: string, orderId: string, channel: Channel) { return this.checkout.createPayment(buyerId, orderId, channel); }
+  topUp(buyerId: string, currency: string, amount: string, channel: Channel, key: string) { return this.checkout.topUp(buyerId, currency, amount, channel, key); }
 
   // notifications
   handleCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) { return this.notifications.handleCallback(channel, headers, body); }
@@ -68,5 +69,6 @@ export class PaymentService {
   pollRefund(refundId: string) { return this.refunding.pollRefund(refundId); }
   completeRefund(refundId: string, providerRefundNo: string | undefined, notifyOrder: boolean) { return this.refunding.completeRefund(refundId, providerRefundNo, notifyOrder); }
   notifyOrderRefunded(refundId: string) { return this.refunding.notifyOrderRefunded(refundId); }
+  refundTopUp(buyerId: string, paymentId: string) { return this.refunding.refundTopUp(buyerId, paymentId); }
   refundOrder(orderId: string, amount: string, reason: string, reference: string) { return this.refunding.refundOrder(orderId, amount, reason, reference); }
 }

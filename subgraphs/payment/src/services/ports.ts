@@ -33,7 +33,7 @@ export interface WalletOpResult {
   frozen?: string | null;
 }
 
-export type WalletOp = "walletFreeze" | "walletUnfreeze" | "walletCaptureFrozen" | "walletCredit";
+export type WalletOp = "walletFreeze" | "walletUnfreeze" | "walletCaptureFrozen" | "walletCredit" | "walletTopUp" | "walletPayOut";
 
 export interface WalletPort {
   op(op: WalletOp, memberId: string, currency: string, amount: string, reference: string): Promise<WalletOpResult>;

@@ -9,7 +9,7 @@ import type { Payment, Refund } from "../generated/prisma/client.ts";
 import { ChannelError, PaymentCode } from "../errors.ts";
 import { debitMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
-import { PAID_STATES, isUniqueViolation, publishPaymentEvent, toRecord, type PaymentDeps } from "./shared.ts";
+import { PAID_STATES, isUniqueViolation, publishPaymentEvent, toRecord, topUpRefundRef, type PaymentDeps } from "./shared.ts";
 
 export class PaymentRefunds {
   constructor(
@@ -26,6 +26,8 @@ export class PaymentRefunds {
   async refund(paymentId: string, amountText: string, reason: string, reference: string, opts: { notifyOrder?: boolean } = {}): Promise<{ code: string; message?: string; refund: Refund | null; payment: Payment | null }> {
     const p = await this.reads.get(paymentId);
     if (!p) throw notFound("payment", paymentId);
+    // A top-up's money sits in the wallet: only refundTopUp (which takes it out of the wallet first) or an automatic refund of a top-up never credited gives it back.
+    if (p.purpose === "WALLET_TOP_UP" && reference !== topUpRefundRef(p) && !reference.startsWith("auto:")) return { code: PaymentCode.NOT_REFUNDABLE, message: "a wallet top-up is refunded by refundWalletTopUp", refund: null, payment: p };
     const amount = parseAmount(amountText, p.currency);
     if (!reason.trim()) throw badInput("reason is required", { field: "reason" });
     const existing = await this.d.prisma.refund.findUnique({ where: { reference } });
@@ -74,14 +76,40 @@ export class PaymentRefunds {
     return this.completeRefund(refund.id, outcome.providerRefundNo, opts.notifyOrder !== false);
   }
 
-  /** A refund the channel refused: the amount becomes refundable again. */
+  /**
+   * A top-up refunded to its payment while the wallet still holds it: the amount is frozen in the
+   * wallet first (TOP_UP_SPENT when it is no longer there), then refunded through the channel; the
+   * freeze leaves the platform when the channel confirms (notify-refunded) and is released when it
+   * refuses.
+   */
+  async refundTopUp(buyerId: string, paymentId: string) {
+    const p = await this.reads.getForBuyer(paymentId, buyerId);
+    if (!p || p.purpose !== "WALLET_TOP_UP") throw notFound("top-up payment", paymentId);
+    if (p.status !== "SUCCEEDED" || !p.orderNotifiedAt) return { code: PaymentCode.NOT_REFUNDABLE, message: `the top-up is ${p.status === "SUCCEEDED" ? "not credited yet" : p.status}`, refund: null, payment: p };
+    const amount = formatAmount(p.amount, p.currency);
+    const frozen = await this.d.ports.wallet.op("walletFreeze", p.buyerId, p.currency, amount, topUpRefundRef(p));
+    if (frozen.code === "INSUFFICIENT_BALANCE") return { code: PaymentCode.TOP_UP_SPENT, message: "the wallet no longer holds the top-up", refund: null, payment: p };
+    if (frozen.code !== "OK") throw new ChannelError(`walletFreeze answered ${frozen.code}`);
+    const r = await this.refund(p.id, amount, "wallet top-up refunded", topUpRefundRef(p));
+    if (r.refund?.status === "FAILED") await this.releaseTopUpRefund(p);
+    return r;
+  }
+
+  private async releaseTopUpRefund(p: Payment): Promise<void> {
+    const r = await this.d.ports.wallet.op("walletUnfreeze", p.buyerId, p.currency, formatAmount(p.amount, p.currency), topUpRefundRef(p));
+    if (r.code !== "OK" && r.code !== "ALREADY_SETTLED") throw new Error(`walletUnfreeze answered ${r.code}`);
+  }
+
+  /** A refund the channel refused: the amount becomes refundable again (a top-up's freeze is released). */
   private async failRefund(refundId: string, message: string | undefined): Promise<void> {
-    await this.d.prisma.$transaction(async (tx) => {
+    const failed = await this.d.prisma.$transaction(async (tx) => {
       const r = await tx.refund.updateMany({ where: { id: refundId, status: "PENDING" }, data: { status: "FAILED", failure: message?.slice(0, 500) ?? null, completedAt: new Date() } });
-      if (r.count === 0) return;
-      const refund = await tx.refund.findUniqueOrThrow({ where: { id: refundId } });
+      if (r.count === 0) return null;
+      const refund = await tx.refund.findUniqueOrThrow({ where: { id: refundId }, include: { payment: true } });
       await tx.$executeRaw`UPDATE "Payment" SET "refundedAmount" = "refundedAmount" - ${refund.amount.toString()}::numeric WHERE id = ${refund.paymentId}`;
+      return refund;
     });
+    if (failed?.payment.purpose === "WALLET_TOP_UP" && failed.reference === topUpRefundRef(failed.payment)) await this.releaseTopUpRefund(failed.payment);
   }
 
   /** Job `query-refund`: asks the channel about a refund still processing; throws (retry) while it is. */
@@ -129,7 +157,14 @@ export class PaymentRefunds {
   async notifyOrderRefunded(refundId: string): Promise<string> {
     const r = await this.d.prisma.refund.findUnique({ where: { id: refundId }, include: { payment: true } });
     if (!r || r.status !== "SUCCEEDED") return "done";
-    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId, r.id, formatAmount(r.amount, r.currency), r.reference);
+    if (r.payment.purpose === "WALLET_TOP_UP") {
+      // The refunded top-up's freeze leaves the wallet (once per reference).
+      if (r.reference !== topUpRefundRef(r.payment)) return "done";
+      const out = await this.d.ports.wallet.op("walletPayOut", r.payment.buyerId, r.currency, formatAmount(r.amount, r.currency), r.reference);
+      if (out.code !== "OK") throw new Error(`walletPayOut answered ${out.code}`);
+      return "paid-out";
+    }
+    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId!, r.id, formatAmount(r.amount, r.currency), r.reference);
     if (res.code !== "OK" && res.code !== "INVALID_STATE") throw new Error(`orderMarkRefunded answered ${res.code}`);
     return res.code;
   }

@@ -119,7 +119,7 @@ export class ReportService {
       });
       for (const p of page) {
         lines.push(
-          [p.id, p.orderId, p.orderNo, p.appId, p.merchantId, p.channel, p.status, formatAmount(p.amount, p.currency), formatAmount(p.refundedAmount, p.currency), p.currency, p.checkoutRef, p.providerTradeNo ?? "", p.createdAt.toISOString(), p.paidAt?.toISOString() ?? "", p.closedAt?.toISOString() ?? ""]
+          [p.id, p.orderId ?? "", p.orderNo ?? "", p.appId, p.merchantId, p.channel, p.status, formatAmount(p.amount, p.currency), formatAmount(p.refundedAmount, p.currency), p.currency, p.checkoutRef, p.providerTradeNo ?? "", p.createdAt.toISOString(), p.paidAt?.toISOString() ?? "", p.closedAt?.toISOString() ?? ""]
             .map(csvCell)
             .join(","),
         );

@@ -54,7 +54,7 @@ export function toRecord(p: Payment): PaymentRecord {
     id: p.id,
     checkoutRef: p.checkoutRef,
     buyerId: p.buyerId,
-    orderNo: p.orderNo,
+    orderNo: p.orderNo ?? p.checkoutRef,
     subject: p.subject,
     amount: formatAmount(p.amount, p.currency),
     currency: p.currency,
@@ -62,6 +62,10 @@ export function toRecord(p: Payment): PaymentRecord {
     providerTradeNo: p.providerTradeNo,
   };
 }
+
+/** The wallet reference of a top-up's credit, and of its refund (freeze, then payout). */
+export const topUpRef = (p: { id: string }) => `topup:${p.id}`;
+export const topUpRefundRef = (p: { id: string }) => `topup-refund:${p.id}`;
 
 export function isUniqueViolation(e: unknown): boolean {
   const err = e as any;
