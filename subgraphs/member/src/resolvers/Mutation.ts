@@ -38,6 +38,7 @@ export const Mutation: MutationResolvers = {
   updateAddress: asMember((_p, a, ctx) => ctx.services.addresses.update(memberId(ctx), a.id, a.input)),
   deleteAddress: asMember((_p, a, ctx) => ctx.services.addresses.remove(memberId(ctx), a.id)),
   setDefaultAddress: asMember((_p, a, ctx) => ctx.services.addresses.setDefault(memberId(ctx), a.id)),
+  markMessagesRead: asMember((_p, a, ctx) => ctx.services.inbox.markRead(memberId(ctx), a.ids)),
   topUpWallet: memberWalletOp("TOPUP"),
   withdrawFromWallet: memberWalletOp("WITHDRAW"),
 

@@ -21,6 +21,7 @@ import { createWalletService, type WalletService } from "./wallet.ts";
 import { createLedgerService, type LedgerService } from "./ledger.ts";
 import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
+import { createInboxService, type InboxService } from "./inbox.ts";
 
 export interface MemberServices {
   config: Config;
@@ -39,6 +40,7 @@ export interface MemberServices {
   ledger: LedgerService;
   admin: AdminService;
   messages: MessageService;
+  inbox: InboxService;
   close: () => Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     ledger: createLedgerService(prisma, wallet),
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
+    inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
     close: async () => {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);
       redis.disconnect();
