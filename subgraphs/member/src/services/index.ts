@@ -22,6 +22,7 @@ import { createLedgerService, type LedgerService } from "./ledger.ts";
 import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
 import { createInboxService, type InboxService } from "./inbox.ts";
+import { createAccountService, type AccountService } from "./account.ts";
 
 export interface MemberServices {
   config: Config;
@@ -41,6 +42,7 @@ export interface MemberServices {
   admin: AdminService;
   messages: MessageService;
   inbox: InboxService;
+  account: AccountService;
   close: () => Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     ledger: createLedgerService(prisma, wallet),
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
+    account: createAccountService({ prisma, sms, sessions, lock }),
     inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
     close: async () => {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);
