@@ -11,10 +11,13 @@ const RESET = `mutation($p: String!, $c: String!, $n: String!) { resetPassword(p
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 
+/** Order as closure sees it: the open orders of each member (the real field is tested in order's lifecycle test). */
+const openOrders = new Map<string, number>();
+
 describe("member account self-service", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness({ workers: true });
+    h = await createHarness({ workers: true, orders: { openCount: async (id) => openOrders.get(id) ?? 0 } });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -91,5 +94,72 @@ describe("member account self-service", () => {
     expect(code(await h.gql(RESET, { p: m.phone, c, n: "new-pass-3" }))).toBe("ACCOUNT_LOCKED");
     await h.sg.services.redis.del(...(await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:login-fail:member:*:${m.phone}*`)));
     expect((await login(m.phone, "keep-me-1", "WEB")).member.id).toBe(m.memberId);
+  });
+
+  const CLOSE = `mutation($p: String, $c: String) { closeAccount(password: $p, smsCode: $c) { code } }`;
+  const EXPORT = `query { exportMyData }`;
+  const TOP_UP = `mutation($a: String!, $k: String!) { topUpWallet(currency: "CNY", amount: $a, idempotencyKey: $k) { code } }`;
+
+  it("exportMyData answers the member's personal data as JSON, only to the member", async () => {
+    const m = await registerMember(h, { password: "export-me-1" });
+    await h.ok(`mutation { addAddress(input: { receiver: "Wang", phone: "13800000000", region: "Shanghai", detail: "1 Road", isDefault: true }) { id } }`, {}, m.identity);
+    await h.ok(`mutation { updateProfile(input: { nickname: "wang" }) { id } }`, {}, m.identity);
+    const data = JSON.parse((await h.ok(EXPORT, {}, m.identity)).exportMyData);
+    expect(data.member).toMatchObject({ id: m.memberId, phone: m.phone, nickname: "wang", hasPassword: true });
+    expect(data.member.passwordHash).toBeUndefined();
+    expect(data.addresses).toMatchObject([{ receiver: "Wang", phone: "13800000000", region: "Shanghai", detail: "1 Road", isDefault: true }]);
+    expect(data.wallets.map((w: any) => w.currency).sort()).toEqual(["CNY", "JPY", "USD"]);
+    // the registration's SMS code was sent to the phone: listed, without the code
+    expect(data.sentMessages).toEqual([{ channel: "SMS", template: "sms-code", body: null, createdAt: expect.any(String) }]);
+    expect(code(await h.gql(EXPORT, {}))).toBe("UNAUTHENTICATED");
+  });
+
+  it("closeAccount: refused while money or orders are open; then personal data is erased, ledgers stay, every session ends", async () => {
+    const m = await registerMember(h, { password: "close-me-1", device: "WEB" });
+    const app = await login(m.phone, "close-me-1", "APP");
+    await h.ok(`mutation { addAddress(input: { receiver: "Li", phone: "13800000001", region: "Beijing", detail: "2 Road" }) { id } }`, {}, m.identity);
+    expect(code(await h.gql(CLOSE, {}, m.identity))).toBe("BAD_USER_INPUT");
+    expect(code(await h.gql(CLOSE, { p: "close-me-1", c: "123456" }, m.identity))).toBe("BAD_USER_INPUT");
+    // money open: a balance
+    expect((await h.ok(TOP_UP, { a: "5.00", k: "close-1" }, m.identity)).topUpWallet.code).toBe("OK");
+    expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "MONEY_OPEN" });
+    expect((await h.ok(`mutation { withdrawFromWallet(currency: "CNY", amount: "5.00", idempotencyKey: "close-2") { code } }`, {}, m.identity)).withdrawFromWallet.code).toBe("OK");
+    // orders open
+    openOrders.set(m.memberId, 1);
+    expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "ORDERS_OPEN" });
+    openOrders.delete(m.memberId);
+    // the proof: a wrong password is refused (and counted by the login lock)
+    expect((await h.ok(CLOSE, { p: "wrong-pass" }, m.identity)).closeAccount).toEqual({ code: "WRONG_PASSWORD" });
+    // 10 closures in parallel: all answer OK or find the account gone; it is closed once
+    const rs = await Promise.all(Array.from({ length: 10 }, () => h.gql(CLOSE, { p: "close-me-1" }, m.identity)));
+    expect(rs.some((r) => r.data?.closeAccount?.code === "OK")).toBe(true);
+    const row = await h.sg.services.prisma.member.findUniqueOrThrow({ where: { id: m.memberId } });
+    expect(row).toMatchObject({ phone: `closed:${m.memberId}`, username: null, passwordHash: null, nickname: null, avatar: null });
+    expect(row.closedAt).not.toBeNull();
+    expect(await h.sg.services.prisma.address.count({ where: { memberId: m.memberId } })).toBe(0);
+    // ledgers stay with the anonymized owner
+    const ledger = await h.sg.services.prisma.ledgerEntry.findMany({ where: { account: { memberId: m.memberId } } });
+    expect(ledger.map((e) => e.type).sort()).toEqual(["TOPUP", "WITHDRAW"]);
+    // the operators' message center no longer names the phone
+    expect(await h.sg.services.prisma.message.count({ where: { recipient: m.phone } })).toBe(0);
+    expect(await h.sg.services.prisma.message.count({ where: { recipient: `closed:${m.memberId}` } })).toBeGreaterThan(0);
+    // every session ended; the phone no longer logs in, and may register anew
+    expect(await h.identityFromToken(m.accessToken)).toBeNull();
+    expect(await h.identityFromToken(app.accessToken)).toBeNull();
+    expect(code(await h.gql(LOGIN_PW, { phone: m.phone, password: "close-me-1" }))).toBe("INVALID_CREDENTIALS");
+    await h.sg.services.redis.del(h.sg.services.keys.smsGuard(m.phone));
+    const again = await registerMember(h, { phone: m.phone, password: "new-life-1" });
+    expect(again.memberId).not.toBe(m.memberId);
+    // a message for the closed member is dropped
+    expect((await h.sg.services.inbox.deliver(`msg.late-${m.memberId}`, m.memberId, "ORDER_PAID", {})).message).toBeNull();
+  });
+
+  it("closeAccount by SMS code", async () => {
+    const m = await registerMember(h);
+    const c = await freshCode(m.phone, 2);
+    expect((await h.ok(CLOSE, { c: c === "000000" ? "111111" : "000000" }, m.identity)).closeAccount).toEqual({ code: "INVALID_SMS_CODE" });
+    expect((await h.ok(CLOSE, { c }, m.identity)).closeAccount).toEqual({ code: "OK" });
+    expect(await h.identityFromToken(m.accessToken)).toBeNull();
+    expect((await h.sg.services.prisma.member.findUniqueOrThrow({ where: { id: m.memberId } })).closedAt).not.toBeNull();
   });
 });

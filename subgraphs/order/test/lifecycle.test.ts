@@ -184,6 +184,10 @@ describe("order lifecycle", () => {
     ]);
     expect(env.payment.refunds).toContainEqual({ orderId: o.id, amount: "25.00", reason: "broken", reference: req.id });
     const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`;
+    // member's account closure asks: the REFUNDING order is open
+    const OPEN = `query($m: ID!) { memberOpenOrders(memberId: $m) }`;
+    expect((await env.call(OPEN, { m: buyer }, internal("member"))).data.memberOpenOrders).toBe(1);
+    expect((await env.call(OPEN, { m: buyer }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const many = await Promise.all(Array.from({ length: 10 }, () => env.call(REFUNDED, { o: o.id, r: "rf-1", a: "25.00" }, internal("payment"))));
     expect(many.every((r) => r.data.orderMarkRefunded.code === "OK" && r.data.orderMarkRefunded.status === "REFUNDED")).toBe(true);
     const p = env.order.services.prisma;
@@ -191,6 +195,8 @@ describe("order lifecycle", () => {
     expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).refundedAmount.toString()).toBe("25");
     expect((await p.afterSale.findUniqueOrThrow({ where: { id: req.id } })).status).toBe("COMPLETED");
     expect((await env.call(REFUNDED, { o: o.id, r: "rf-2", a: "1.00" }, internal("payment"))).data.orderMarkRefunded.code).toBe("INVALID_STATE");
+    // refunded and its after-sale completed: nothing open any more
+    expect((await env.call(OPEN, { m: buyer }, internal("member"))).data.memberOpenOrders).toBe(0);
   });
 
   it("after-sales rejection leaves the order as it was; partial refunds accumulate; over-refund refused", async () => {

@@ -21,7 +21,7 @@ export function deliverMessageProcessor(deps: { inbox: InboxService; log: Logger
     const { memberId, kind, params } = job.data ?? ({} as DeliverMessageJob);
     if (!job.id || typeof memberId !== "string" || !memberId || !Object.hasOwn(INBOX_KINDS, kind)) throw new UnrecoverableError(`malformed inbox message job ${job.id}`);
     const r = await deps.inbox.deliver(job.id, memberId, kind, params ?? {});
-    if (!r.message) deps.log.warn({ key: job.id, memberId, kind }, "inbox message for an unknown member dropped");
+    if (!r.message) deps.log.warn({ key: job.id, memberId, kind }, "inbox message for an unknown or closed member dropped");
     return { messageId: r.message?.id ?? null, duplicate: r.duplicate };
   };
 }

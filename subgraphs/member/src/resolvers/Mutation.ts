@@ -32,6 +32,7 @@ export const Mutation: MutationResolvers = {
   loginWithPassword: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.loginWithPassword(a.phone, a.password, a.device)),
   loginWithSmsCode: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.loginWithSmsCode(a.phone, a.smsCode, a.device)),
   changePassword: asMember((_p, a, ctx) => ctx.services.account.changePassword(memberId(ctx), ctx.identity.sessionId ?? "", a.oldPassword, a.newPassword)),
+  closeAccount: asMember((_p, a, ctx) => ctx.services.account.closeAccount(memberId(ctx), { password: a.password, smsCode: a.smsCode })),
   resetPassword: (_p, a, ctx) => ctx.services.account.resetPassword(a.phone, a.smsCode, a.newPassword),
   refreshSession: (_p, a, ctx) => ctx.services.sessions.refresh(a.refreshToken),
   logout: asSession((_p, _a, ctx) => ctx.services.sessions.logout(ctx.identity.sessionId!)),

@@ -78,8 +78,9 @@ export function createInboxService(d: InboxDeps) {
      * and the message center's jobKey), and publishes messageReceived once (claimed first, released when the publish fails).
      */
     async deliver(key: string, memberId: string, kind: InboxKind, params: Record<string, unknown>): Promise<{ message: InboxMessage | null; duplicate: boolean }> {
-      const member = await d.prisma.member.findUnique({ where: { id: memberId }, select: { phone: true } });
-      if (!member) return { message: null, duplicate: false };
+      const member = await d.prisma.member.findUnique({ where: { id: memberId }, select: { phone: true, closedAt: true } });
+      // a closed account receives nothing (its personal data is gone)
+      if (!member || member.closedAt) return { message: null, duplicate: false };
       const { title, body } = renderInbox(kind, params);
       // Insert-if-absent without a race error: parallel deliveries of one key all end on the same row.
       const created = await d.prisma.inboxMessage.createMany({ data: [{ key, memberId, kind, title, body }], skipDuplicates: true });

@@ -1,7 +1,7 @@
 /** Builds every service of the member domain from configuration. */
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
@@ -23,6 +23,7 @@ import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
 import { createInboxService, type InboxService } from "./inbox.ts";
 import { createAccountService, type AccountService } from "./account.ts";
+import { orderMemberOrders, type MemberOrders } from "./orders.ts";
 
 export interface MemberServices {
   config: Config;
@@ -58,6 +59,8 @@ export function memberDatabaseUrl(config: Config, databaseUrl?: string): string 
 export interface BuildOptions {
   databaseUrl?: string;
   sms?: SmsOptions;
+  /** Replaces the order adapter (default: memberOpenOrders at subgraphUrl(config, "order")). */
+  orders?: MemberOrders;
 }
 
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
@@ -104,7 +107,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     ledger: createLedgerService(prisma, wallet),
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
-    account: createAccountService({ prisma, sms, sessions, lock }),
+    account: createAccountService({ prisma, sms, sessions, lock, orders: opts.orders ?? orderMemberOrders({ url: subgraphUrl(config, "order"), secret: config.INTERNAL_SECRET }) }),
     inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
     close: async () => {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);

@@ -16,4 +16,5 @@ export const Query: QueryResolvers = {
   ),
   orderForPayment: asInternal((_p, { id }, ctx) => ctx.services.orders.forPayment(id)),
   purchaseVerified: asInternal((_p, { orderId, memberId: m, skuId }, ctx) => ctx.services.orders.purchaseVerified(orderId, m, skuId)),
+  memberOpenOrders: asInternal((_p, { memberId: m }, ctx) => ctx.services.orders.memberOpenOrders(m)),
 };
