@@ -18,6 +18,8 @@ const config: CodegenConfig = {
           Address: "./prisma/client.ts#Address",
           AddressSnapshot: "./prisma/client.ts#Address",
           Message: "./prisma/client.ts#Message",
+          InboxMessage: "./prisma/client.ts#InboxMessage",
+          InboxPage: "../services/inbox.ts#InboxPage",
           Wallet: "../services/wallet.ts#WalletView",
           Operator: "../services/admin.ts#OperatorView",
           Role: "../services/admin.ts#RoleView",

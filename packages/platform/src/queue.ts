@@ -13,6 +13,8 @@ export { Queue, Worker, QueueEvents };
 export const QueueName = {
   /** member: SMS / e-mail / push / in-app messages. Job `send`. */
   messages: "message-send",
+  /** member: a member's inbox messages (order paid, shipped, prize delivered, ...), relayed from the producers' outboxes. Job `deliver` (jobId = outbox key). */
+  memberMessages: "member-messages",
   /** member: wallet accounts for a newly added currency. Job `create-accounts`. */
   walletAccounts: "wallet-accounts",
   /** member: follow-ups of a registration. Job `issue-new-user-coupons` (jobId = `new-user-coupons-<memberId>`; retried until promotion answers). */
@@ -39,6 +41,8 @@ export const QueueName = {
   seckillLifecycle: "seckill-lifecycle",
   /** promotion: coupon issuance to a list of members at a time. Job `issue` (delayed; idempotent per batch and member). */
   couponIssue: "coupon-issue",
+  /** promotion: the daily notice of coupons expiring within 3 days (once per coupon, through the outbox). Repeatable job `notify-expiring`. */
+  couponExpiry: "coupon-expiry",
   /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row), `close-rain` (delayed to endsAt), `sweep`. */
   lotteryRain: "lottery-rain",
   /** lottery: draws. Jobs `distribute-award` (retried until delivered), `sync-stock` (Redis award stock → PostgreSQL). */

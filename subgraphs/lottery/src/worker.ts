@@ -2,7 +2,8 @@
  * The lottery domain's BullMQ workers:
  * - lottery-rain: `credit-grab` (records a grab and credits the member's wallet, retried until
  *   delivered), `close-rain` (delayed to endsAt) and the repeatable `sweep`;
- * - lottery-awards: `distribute-award` (retried until delivered), `sync-stock` and `sweep`.
+ * - lottery-awards: `distribute-award` (retried until delivered), `sync-stock` and `sweep`;
+ * - the relay of the lottery outbox (member messages: red envelope received, prize delivered).
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
@@ -19,8 +20,10 @@ export async function startWorkers(config: Config, overrides: Partial<LotterySer
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "lottery job failed"));
   await services.queues.rain.upsertJobScheduler("lottery-rain-sweep", { every: 60_000 }, { name: "sweep", data: {} });
   await services.queues.awards.upsertJobScheduler("lottery-awards-sweep", { every: 60_000 }, { name: "sweep", data: {} });
+  const stopRelay = services.jobs.start(1000);
   return async () => {
     await Promise.all(workers.map((w) => w.close()));
+    await stopRelay();
     await services.close();
   };
 }

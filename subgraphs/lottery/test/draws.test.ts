@@ -63,6 +63,11 @@ describe("draw", () => {
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
     expect(await h.sg.services.delivery.run(first.data.draw.orderId)).toBe("ALREADY_DELIVERED");
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
+    // the member is told once: a PRIZE_DELIVERED message in the lottery outbox
+    const told = await h.sg.services.prisma.outbox.findMany({ where: { id: { startsWith: "msg.prize." } , data: { path: ["memberId"], equals: "alice" } } });
+    expect(told.map((m) => [m.id, m.data])).toEqual([
+      [`msg.prize.${first.data.draw.orderId}`, { memberId: "alice", kind: "PRIZE_DELIVERED", params: { orderId: first.data.draw.orderId, memberId: "alice", award: first.data.draw.award.name, kind: "POINTS" } }],
+    ]);
     const mine = await h.gql(`query($a: ID) { myDraws(activityId: $a) { id activityId award { name } delivery } }`, { a: activity.id }, member("alice"));
     expect(mine.data.myDraws).toEqual([{ id: first.data.draw.orderId, activityId: activity.id, award: { name: first.data.draw.award.name }, delivery: "DELIVERED" }]);
     expect((await h.gql(`{ myDraws { id } }`, {}, member("nobody"))).data.myDraws).toEqual([]);

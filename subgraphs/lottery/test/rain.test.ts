@@ -112,6 +112,11 @@ describe("grabbing", () => {
     const credited = [...h.fake.balances.entries()].filter(([k]) => k.startsWith("storm-")).map(([, v]) => v.toString());
     expect(credited.length).toBe(500);
     expect(sum(credited).toFixed(2)).toBe("1000.00");
+    // one RED_ENVELOPE_RECEIVED member message per credited grab, in the lottery outbox
+    const msgs = await h.sg.services.prisma.outbox.findMany({ where: { id: { startsWith: `msg.red-envelope.${rain.id}.` } } });
+    expect(msgs.length).toBe(500);
+    expect(new Set(msgs.map((m) => (m.data as any).memberId))).toEqual(new Set(rows.map((r) => r.memberId)));
+    expect(sum(msgs.map((m) => (m.data as any).params.amount)).toFixed(2)).toBe("1000.00");
     // Closing: nothing left, nothing refunded.
     const closed = await h.sg.services.rain.close(rain.id);
     expect(closed).toMatchObject({ status: "CLOSED", remainingShares: 0, grabbedCount: 500 });
@@ -173,6 +178,9 @@ describe("wallet credit and close", () => {
     await h.sg.services.prisma.redEnvelopeGrab.updateMany({ where: { rainId: rain.id, memberId: "lucky" }, data: { creditedAt: null } });
     expect(await h.sg.services.rain.creditGrab(job)).toBe("CREDITED");
     expect(h.fake.balances.get("lucky:CNY")!.toFixed(2)).toBe(g.amount);
+    // …and the member is told once: the message's key is the grab's
+    const told = await h.sg.services.prisma.outbox.findMany({ where: { id: `msg.red-envelope.${rain.id}.lucky` } });
+    expect(told.map((m) => m.data)).toEqual([{ memberId: "lucky", kind: "RED_ENVELOPE_RECEIVED", params: { rainId: rain.id, memberId: "lucky", amount: g.amount, currency: "CNY" } }]);
   });
 
   it("closing records grabs + refund = total EXACTLY (also grabs whose job never ran), and is idempotent", async () => {

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { buildMemberServices, type MemberServices } from "./services/index.ts";
 import type { SmsOptions } from "./services/sms.ts";
+import type { MemberOrders } from "./services/orders.ts";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { createLoaders } from "./loaders.ts";
@@ -22,10 +23,12 @@ export interface MemberSubgraphOptions {
   databaseUrl?: string;
   port?: number;
   sms?: SmsOptions;
+  /** Replaces the order adapter (account closure). */
+  orders?: MemberOrders;
 }
 
 export async function createMemberServices(opts: MemberSubgraphOptions): Promise<MemberServices> {
-  return buildMemberServices(opts.config, { databaseUrl: opts.databaseUrl, sms: opts.sms });
+  return buildMemberServices(opts.config, { databaseUrl: opts.databaseUrl, sms: opts.sms, orders: opts.orders });
 }
 
 export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise<RunningSubgraph & { services: MemberServices }> {

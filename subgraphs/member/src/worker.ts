@@ -1,13 +1,15 @@
 /**
  * The member domain's BullMQ workers: message sending (QueueName.messages, job `send`) and wallet
  * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`) and the NEW_USER
- * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion).
+ * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion),
+ * and members' inbox messages (QueueName.memberMessages, job `deliver`, from the producers' outboxes).
  */
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { logger } from "@mallgraph/platform/log";
+import { createRedis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { memberDatabaseUrl } from "./services/index.ts";
 import { createCurrencyService } from "./services/currencies.ts";
@@ -16,6 +18,8 @@ import { messageCenterProvider, smtpProvider, type MessageProvider } from "./ser
 import { sendMessageProcessor, type SendMessageJob } from "./jobs/sendMessage.ts";
 import { createAccountsProcessor, type CreateAccountsJob } from "./jobs/createAccounts.ts";
 import { issueNewUserCouponsProcessor, type IssueNewUserCouponsJob } from "./jobs/issueNewUserCoupons.ts";
+import { deliverMessageProcessor, type DeliverMessageJob } from "./jobs/deliverMessage.ts";
+import { createInboxService } from "./services/inbox.ts";
 import { promotionNewUserCoupons, type NewUserCoupons } from "./services/promotion.ts";
 
 export interface MemberWorkerOptions {
@@ -37,15 +41,21 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
   };
   const wallet = createWalletService(prisma, createCurrencyService(prisma, undefined as never));
   const newUserCoupons = opts.newUserCoupons ?? promotionNewUserCoupons({ url: subgraphUrl(config, "promotion"), secret: serviceKeys(config) });
+  const redis = createRedis(config.REDIS_URL);
+  const messages = createQueue<SendMessageJob>(qctx, QueueName.messages);
+  const inbox = createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages });
   const workers = [
     createWorker<SendMessageJob>(qctx, QueueName.messages, sendMessageProcessor({ prisma, providers, log }), { concurrency: 8 }),
     createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), { concurrency: 1 }),
     createWorker<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, issueNewUserCouponsProcessor(newUserCoupons), { concurrency: 4 }),
+    createWorker<DeliverMessageJob>(qctx, QueueName.memberMessages, deliverMessageProcessor({ inbox, log }), { concurrency: 8 }),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return async () => {
     await Promise.all(workers.map((w) => w.close()));
+    await messages.close();
+    redis.disconnect();
     await prisma.$disconnect();
   };
 }

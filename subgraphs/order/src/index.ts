@@ -11,6 +11,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createContext, type Context } from "./context.ts";
 import type { OrderServices } from "./services/index.ts";
@@ -45,18 +46,20 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const timeouts = createQueue(q, QueueName.orderTimeouts);
   const followUps = createQueue(q, QueueName.orderFollowUps);
-  const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log);
+  const jobQueues = outboxQueues(q, [QueueName.memberMessages]);
+  const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
+  const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log, jobs);
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
   const orders = new OrderService({
     prisma, redis, prefix: config.REDIS_PREFIX, paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS, seckillPaymentTimeoutSeconds: config.SECKILL_PAYMENT_TIMEOUT_SECONDS,
     catalog, member, cart, promotion, payment, outbox, timeouts, followUps, nextOrderNo, log, hooks,
   });
-  return { prisma, redis, catalog, member, cart, promotion, payment, outbox, orders, timeouts, followUps, nextOrderNo, hooks };
+  return { prisma, redis, catalog, member, cart, promotion, payment, outbox, jobs, jobQueues, orders, timeouts, followUps, nextOrderNo, hooks };
 }
 
 export async function closeOrderServices(s: OrderServices): Promise<void> {
-  await Promise.all([s.timeouts.close(), s.followUps.close()]);
+  await Promise.all([s.timeouts.close(), s.followUps.close(), s.jobQueues.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
 }

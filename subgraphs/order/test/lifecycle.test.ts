@@ -59,6 +59,10 @@ describe("order lifecycle", () => {
     const p = env.order.services.prisma;
     expect(await p.orderStatusChange.count({ where: { orderId: o.id, to: "PAID" } })).toBe(1);
     expect(await p.orderOutbox.count({ where: { orderId: o.id, payload: { path: ["status"], equals: "PAID" } } })).toBe(1);
+    // one ORDER_PAID member message in the job outbox, relayed after the commit
+    const paidMsg = await waitFor(() => p.outbox.findUnique({ where: { id: `msg.order-paid.${o.id}` } }).then((r) => (r?.sentAt ? r : null)), "the relayed ORDER_PAID message");
+    expect(paidMsg).toMatchObject({ queue: "member-messages", name: "deliver", data: { memberId: buyer, kind: "ORDER_PAID", params: { orderId: o.id, orderNo: o.orderNo, amount: o.payable, currency: "CNY" } } });
+    expect(await p.outbox.count({ where: { id: { startsWith: "msg.order-paid." }, data: { path: ["params", "orderId"], equals: o.id } } })).toBe(1);
     expect(env.catalog.stock("tea")).toEqual({ available: START - 2, reserved: 0, sold: 2 });
     // another payment of the same order is refused (payment refunds it); buyer can no longer cancel
     expect((await pay(o.id, "pay-2")).data.orderMarkPaid).toEqual({ code: "INVALID_STATE", status: "PAID" });
@@ -135,6 +139,9 @@ describe("order lifecycle", () => {
     expect((await env.call(SHIP, { o: o.id }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder).toEqual({ code: "OK", order: { status: "SHIPPED", shipment: { carrier: "SF", trackingNo: "SF100" } } });
     expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder.code).toBe("INVALID_STATE");
+    expect((await env.order.services.prisma.outbox.findUniqueOrThrow({ where: { id: `msg.order-shipped.${o.id}` } })).data).toEqual({
+      memberId: buyer, kind: "ORDER_SHIPPED", params: { orderId: o.id, orderNo: o.orderNo, carrier: "SF", trackingNo: "SF100" },
+    });
     const TRACK = `mutation($o: ID!, $e: TrackingEventInput!) { adminAddTrackingEvent(orderId: $o, event: $e) { code order { shipment { events { status location } } } } }`;
     await env.call(TRACK, { o: o.id, e: { status: "IN_TRANSIT", location: "Hangzhou", occurredAt: "2026-01-01T10:00:00Z" } }, admin());
     const t = await env.call(TRACK, { o: o.id, e: { status: "DELIVERED", location: "Shanghai", occurredAt: "2026-01-02T10:00:00Z" } }, admin());
@@ -171,8 +178,16 @@ describe("order lifecycle", () => {
     const approved = await env.call(REVIEW, { id: req.id, a: true }, admin());
     expect(approved.data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "APPROVED", order: { status: "REFUNDING" } } });
     expect((await env.call(REVIEW, { id: req.id, a: false }, admin())).data.adminReviewAfterSale.code).toBe("INVALID_STATE");
+    // one AFTER_SALE_DECIDED message: the refused second decision wrote none
+    expect((await env.order.services.prisma.outbox.findMany({ where: { id: { startsWith: "msg.after-sale." }, data: { path: ["params", "afterSaleId"], equals: req.id } } })).map((r) => r.data)).toEqual([
+      { memberId: buyer, kind: "AFTER_SALE_DECIDED", params: { orderId: o.id, afterSaleId: req.id, orderNo: o.orderNo, decision: "approved", amount: "25.00", currency: "CNY", note: "ok" } },
+    ]);
     expect(env.payment.refunds).toContainEqual({ orderId: o.id, amount: "25.00", reason: "broken", reference: req.id });
     const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`;
+    // member's account closure asks: the REFUNDING order is open
+    const OPEN = `query($m: ID!) { memberOpenOrders(memberId: $m) }`;
+    expect((await env.call(OPEN, { m: buyer }, internal("member"))).data.memberOpenOrders).toBe(1);
+    expect((await env.call(OPEN, { m: buyer }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const many = await Promise.all(Array.from({ length: 10 }, () => env.call(REFUNDED, { o: o.id, r: "rf-1", a: "25.00" }, internal("payment"))));
     expect(many.every((r) => r.data.orderMarkRefunded.code === "OK" && r.data.orderMarkRefunded.status === "REFUNDED")).toBe(true);
     const p = env.order.services.prisma;
@@ -180,6 +195,8 @@ describe("order lifecycle", () => {
     expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).refundedAmount.toString()).toBe("25");
     expect((await p.afterSale.findUniqueOrThrow({ where: { id: req.id } })).status).toBe("COMPLETED");
     expect((await env.call(REFUNDED, { o: o.id, r: "rf-2", a: "1.00" }, internal("payment"))).data.orderMarkRefunded.code).toBe("INVALID_STATE");
+    // refunded and its after-sale completed: nothing open any more
+    expect((await env.call(OPEN, { m: buyer }, internal("member"))).data.memberOpenOrders).toBe(0);
   });
 
   it("after-sales rejection leaves the order as it was; partial refunds accumulate; over-refund refused", async () => {

@@ -8,8 +8,8 @@ import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgrap
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
 
 /** The fake's caller table (the real subgraph's names more callers). */
-const asInternal = internalFields({ walletFreeze: ["payment"], walletUnfreeze: ["payment"], walletCaptureFrozen: ["payment"], walletCredit: ["payment"], orderForPayment: ["payment"], orderMarkPaid: ["payment"], orderMarkRefunded: ["payment"] });
-const WALLET_FIELDS = { freeze: "walletFreeze", unfreeze: "walletUnfreeze", capture: "walletCaptureFrozen", credit: "walletCredit" } as const;
+const asInternal = internalFields({ walletFreeze: ["payment"], walletUnfreeze: ["payment"], walletCaptureFrozen: ["payment"], walletCredit: ["payment"], walletTopUp: ["payment"], walletPayOut: ["payment"], orderForPayment: ["payment"], orderMarkPaid: ["payment"], orderMarkRefunded: ["payment"] });
+const WALLET_FIELDS = { freeze: "walletFreeze", unfreeze: "walletUnfreeze", capture: "walletCaptureFrozen", credit: "walletCredit", topup: "walletTopUp", payout: "walletPayOut" } as const;
 
 const typeDefs = /* GraphQL */ `
   type OrderPaymentInfo { id: ID! orderNo: String! buyerId: ID! status: String! payable: String! currency: String! subject: String! }
@@ -62,7 +62,7 @@ export function fakeState(): FakeState {
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
   const done = new Set<string>();
-  const wallet = (op: "freeze" | "unfreeze" | "capture" | "credit", fn: (w: { balance: Decimal; frozen: Decimal }, amount: Decimal) => string) =>
+  const wallet = (op: keyof typeof WALLET_FIELDS, fn: (w: { balance: Decimal; frozen: Decimal }, amount: Decimal) => string) =>
     asInternal(WALLET_FIELDS[op], (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
       state.walletCalls.push({ op, memberId: a.memberId, amount: a.amount, reference: a.reference });
       const w = state.wallets.get(`${a.memberId}:${a.currency}`);

@@ -11,6 +11,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createContext, type Context } from "./context.ts";
 import type { PromotionServices } from "./services/index.ts";
@@ -18,6 +19,7 @@ import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort
 import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
 import { CouponService } from "./services/coupons.ts";
 import { CampaignService } from "./services/campaigns.ts";
+import { CouponExpiryNotices } from "./services/coupon-expiry.ts";
 import { PricingService } from "./services/quotes.ts";
 import { resolvers } from "./resolvers/index.ts";
 
@@ -60,11 +62,14 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const coupons = new CouponService({ prisma, log, catalog, lottery });
   const campaigns = new CampaignService({ prisma, catalog });
   const pricing = new PricingService({ prisma, catalog, campaigns });
-  return { prisma, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, hooks };
+  const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [QueueName.memberMessages]);
+  const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
+  const couponExpiry = new CouponExpiryNotices({ prisma, relay: jobs });
+  return { prisma, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, jobs, jobQueues, couponExpiry, hooks };
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {
-  await Promise.all([s.orderQueue.close(), s.couponQueue.close()]);
+  await Promise.all([s.orderQueue.close(), s.couponQueue.close(), s.jobQueues.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
 }

@@ -3,7 +3,8 @@
  * running together make their orders in one call, services/seckill-order-batcher.ts) and
  * `seckill-lifecycle` (the repeatable `tick`: sessions online / ended / unsold stock back to
  * catalog, the sweeper of PENDING reservations, the poll of their orders' statuses), and
- * `coupon-issue` (scheduled coupon issuance).
+ * `coupon-issue` (scheduled coupon issuance), `coupon-expiry` (the daily `notify-expiring`, 10:00 in
+ * China) and the relay of the promotion outbox.
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
@@ -13,6 +14,7 @@ import { seckillOrdersProcessor } from "./jobs/seckillOrders.ts";
 import { seckillLifecycleProcessor } from "./jobs/seckillLifecycle.ts";
 import { SeckillJob } from "./services/seckill.ts";
 import { couponIssueProcessor } from "./jobs/couponIssue.ts";
+import { couponExpiryProcessor, NOTIFY_EXPIRING } from "./jobs/couponExpiry.ts";
 
 export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "config" | "port"> {
   /** Interval of the lifecycle tick (ms, default 2000). */
@@ -21,6 +23,8 @@ export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "
   orderConcurrency?: number;
   /** Only the create-order worker (tests that drive the lifecycle by hand). */
   ordersOnly?: boolean;
+  /** Interval of the outbox relay (ms, default 1000). */
+  relayEveryMs?: number;
 }
 
 export async function startWorkers(config: Config, opts: PromotionWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -30,14 +34,20 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const workers: Array<ReturnType<typeof createWorker<any, any>>> = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 64 })];
   workers.push(createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 }));
   const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
+  const expiry = createQueue(q, QueueName.couponExpiry, { attempts: 5, removeOnComplete: 30, removeOnFail: 30 });
+  let stopRelay = async () => {};
   if (!opts.ordersOnly) {
+    await expiry.upsertJobScheduler("coupon-expiry-daily", { pattern: "0 10 * * *", tz: "Asia/Shanghai" }, { name: NOTIFY_EXPIRING, data: {} });
+    workers.push(createWorker(q, QueueName.couponExpiry, couponExpiryProcessor(services.couponExpiry), { concurrency: 1 }));
+    stopRelay = services.jobs.start(opts.relayEveryMs ?? 1000);
     await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });
     workers.push(createWorker(q, QueueName.seckillLifecycle, seckillLifecycleProcessor(services.seckill), { concurrency: 1 }));
   }
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "promotion job failed"));
   return async () => {
     await Promise.all(workers.map((w) => w.close()));
-    await lifecycle.close();
+    await stopRelay();
+    await Promise.all([lifecycle.close(), expiry.close()]);
     await closePromotionServices(services);
   };
 }

@@ -20,6 +20,7 @@ import type { PrismaClient, ParticipationOrder, Award, Prisma } from "../generat
 import { DeliveryCode } from "../errors.ts";
 import type { PointsService } from "./points.ts";
 import type { CouponPort, PrizeOrderPort } from "./ports.ts";
+import { prizeDeliveredMessage } from "./messages.ts";
 
 export const PRIZE_DELIVERED_TOPIC = "lottery.prize-delivered";
 
@@ -128,7 +129,11 @@ export class AwardDelivery {
     return this.d.prisma.$transaction(async (tx) => {
       const n = await tx.participationOrder.updateMany({ where: { id: draw.id, delivery: "PENDING" }, data: { delivery: "DELIVERED", deliveredAt: new Date(this.d.now()), deliveryError: null, ...patch } });
       if (n.count === 0) return "ALREADY_DELIVERED";
-      if (award.kind !== "NONE") await tx.lotteryEvent.create({ data: { topic: PRIZE_DELIVERED_TOPIC, memberId: draw.memberId, payload: prizeDelivered(draw, award, patch) } });
+      if (award.kind !== "NONE") {
+        await tx.lotteryEvent.create({ data: { topic: PRIZE_DELIVERED_TOPIC, memberId: draw.memberId, payload: prizeDelivered(draw, award, patch) } });
+        // the member's inbox message (PRIZE_DELIVERED), through the job outbox
+        await prizeDeliveredMessage(tx, { orderId: draw.id, memberId: draw.memberId, award: award.name, kind: award.kind });
+      }
       return "DELIVERED";
     });
   }

@@ -5,6 +5,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { memberWalletPort, orderPrizePort, promotionCouponPort, type CouponPort, type PrizeOrderPort, type WalletPort } from "./ports.ts";
 import { RainService } from "./rain.ts";
@@ -46,6 +47,8 @@ export interface LotteryServices {
   points: PointsService;
   rebates: RebateService;
   queues: { rain: Queue; awards: Queue };
+  /** The job outbox (member messages) and its relay; the worker runs the relay every second (no flush per grab: rain storms). */
+  jobs: OutboxRelay;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,8 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   const log = logger("lottery");
   const wallet = opts.wallet ?? memberWalletPort({ url: opts.memberUrl ?? subgraphUrl(config, "member"), secret: serviceKeys(config) });
   const points = new PointsService(prisma);
+  const jobQueues = outboxQueues(q, [QueueName.memberMessages]);
+  const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const rain = new RainService({
     prisma,
     redis,
@@ -96,9 +101,10 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     points,
     rebates,
     queues,
+    jobs,
     async close() {
       await rain.flush();
-      await Promise.all(Object.values(queues).map((x) => x.close()));
+      await Promise.all([...Object.values(queues).map((x) => x.close()), jobQueues.close()]);
       redis.disconnect();
       await prisma.$disconnect();
     },

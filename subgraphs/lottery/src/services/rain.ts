@@ -30,6 +30,7 @@ import { Prisma, type PrismaClient, type RedEnvelopeRain } from "../generated/pr
 import { GRAB_LUA_CODES, type GrabCode } from "../errors.ts";
 import { splitShares, cryptoRandomInt, MAX_MINOR_TOTAL, type RandomInt } from "./split.ts";
 import type { WalletPort } from "./ports.ts";
+import { redEnvelopeReceivedMessage } from "./messages.ts";
 
 export const MAX_SHARES = 1_000_000;
 export const MAX_SHARDS = 16;
@@ -221,7 +222,10 @@ export class RainService {
     if (row.creditedAt) return "ALREADY_CREDITED";
     const r = await this.d.wallet.credit(job.memberId, row.currency, formatAmount(row.amount, row.currency), `rain:${job.rainId}:${job.memberId}`);
     if (r.code !== "OK") throw new Error(`marketingGrant answered ${r.code}`); // retried by BullMQ
-    await this.d.prisma.redEnvelopeGrab.updateMany({ where: { id: row.id, creditedAt: null }, data: { creditedAt: new Date() } });
+    await this.d.prisma.$transaction(async (tx) => {
+      const first = await tx.redEnvelopeGrab.updateMany({ where: { id: row.id, creditedAt: null }, data: { creditedAt: new Date() } });
+      if (first.count === 1) await redEnvelopeReceivedMessage(tx, { rainId: job.rainId, memberId: job.memberId, amount: formatAmount(row.amount, row.currency), currency: row.currency });
+    });
     return "CREDITED";
   }
 

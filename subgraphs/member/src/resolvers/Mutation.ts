@@ -46,6 +46,9 @@ export const Mutation: MutationResolvers = {
   register: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.register(a.input)),
   loginWithPassword: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.loginWithPassword(a.phone, a.password, a.device)),
   loginWithSmsCode: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.loginWithSmsCode(a.phone, a.smsCode, a.device)),
+  changePassword: asMember((_p, a, ctx) => ctx.services.account.changePassword(memberId(ctx), ctx.identity.sessionId ?? "", a.oldPassword, a.newPassword)),
+  closeAccount: asMember((_p, a, ctx) => ctx.services.account.closeAccount(memberId(ctx), { password: a.password, smsCode: a.smsCode })),
+  resetPassword: (_p, a, ctx) => ctx.services.account.resetPassword(a.phone, a.smsCode, a.newPassword),
   refreshSession: (_p, a, ctx) => ctx.services.sessions.refresh(a.refreshToken),
   logout: asSession((_p, _a, ctx) => ctx.services.sessions.logout(ctx.identity.sessionId!)),
   updateProfile: asMember((_p, a, ctx) => ctx.services.members.updateProfile(memberId(ctx), a.input)),
@@ -53,6 +56,7 @@ export const Mutation: MutationResolvers = {
   updateAddress: asMember((_p, a, ctx) => ctx.services.addresses.update(memberId(ctx), a.id, a.input)),
   deleteAddress: asMember((_p, a, ctx) => ctx.services.addresses.remove(memberId(ctx), a.id)),
   setDefaultAddress: asMember((_p, a, ctx) => ctx.services.addresses.setDefault(memberId(ctx), a.id)),
+  markMessagesRead: asMember((_p, a, ctx) => ctx.services.inbox.markRead(memberId(ctx), a.ids)),
   withdrawFromWallet: withdraw,
 
   adminLogin: (_p, a, ctx) => ctx.services.admin.login(a.username, a.password, a.device),

@@ -10,6 +10,9 @@ export const Query: QueryResolvers = {
   adminRoles: asAdmin("admin:write", (_p, _a, ctx) => ctx.services.admin.roles()),
   adminPermissions: asAdmin("admin:write", (_p, _a, ctx) => ctx.services.admin.permissions()),
   adminMe: (_p, _a, ctx) => (ctx.identity.kind === "admin" && ctx.identity.id ? ctx.services.admin.operator(ctx.identity.id) : null),
+  exportMyData: asMember((_p, _a, ctx) => ctx.services.account.exportData(memberId(ctx))),
+  myMessages: asMember((_p, a, ctx) => ctx.services.inbox.list(memberId(ctx), a.first ?? 20, a.after)),
+  messageReceivedEvent: asGatewayEvent((_p, a, ctx) => (ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.inbox.forEvent(ctx.identity.id, a.eventId) : null)),
   sessionEventsEvent: asGatewayEvent(async (_p, a, ctx) => {
     const e = await ctx.services.sessions.loadEvent(a.eventId);
     // Only the member (or operator) concerned may see it.

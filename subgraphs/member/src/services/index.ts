@@ -1,11 +1,11 @@
 /** Builds every service of the member domain from configuration. */
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
-import { loadSigningKey, type SigningKey } from "@mallgraph/platform/auth";
+import { loadSigningKey, serviceKeys, type SigningKey } from "@mallgraph/platform/auth";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { memberKeys, type MemberKeys } from "../keys.ts";
 import type { SendMessageJob } from "../jobs/sendMessage.ts";
@@ -21,6 +21,9 @@ import { createWalletService, type WalletService } from "./wallet.ts";
 import { createLedgerService, type LedgerService } from "./ledger.ts";
 import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
+import { createInboxService, type InboxService } from "./inbox.ts";
+import { createAccountService, type AccountService } from "./account.ts";
+import { orderMemberOrders, type MemberOrders } from "./orders.ts";
 
 import { createPartnerKeyService, type PartnerKeyService } from "./partners.ts";
 
@@ -42,6 +45,8 @@ export interface MemberServices {
   admin: AdminService;
   messages: MessageService;
   partners: PartnerKeyService;
+  inbox: InboxService;
+  account: AccountService;
   close: () => Promise<void>;
 }
 
@@ -57,6 +62,8 @@ export function memberDatabaseUrl(config: Config, databaseUrl?: string): string 
 export interface BuildOptions {
   databaseUrl?: string;
   sms?: SmsOptions;
+  /** Replaces the order adapter (default: memberOpenOrders at subgraphUrl(config, "order")). */
+  orders?: MemberOrders;
 }
 
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
@@ -104,6 +111,8 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
     partners: createPartnerKeyService(prisma, redis, config.REDIS_PREFIX),
+    account: createAccountService({ prisma, sms, sessions, lock, orders: opts.orders ?? orderMemberOrders({ url: subgraphUrl(config, "order"), secret: serviceKeys(config) }) }),
+    inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
     close: async () => {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);
       redis.disconnect();

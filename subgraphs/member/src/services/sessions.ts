@@ -17,7 +17,7 @@ import { publishLiveEvent } from "@mallgraph/platform/events";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import type { MemberKeys } from "../keys.ts";
 import { invalidRefreshToken } from "../errors.ts";
-import { hashToken, newOpaqueToken } from "./rules.ts";
+import { DEVICE_TYPES, hashToken, newOpaqueToken } from "./rules.ts";
 
 export const SESSION_EVENT_TTL_SECONDS = 3600;
 
@@ -129,6 +129,23 @@ export function createSessionService(d: SessionServiceDeps) {
     },
 
     revoke,
+
+    /**
+     * Ends every live session of a member (one per device type), except `keepSessionId`, and tells
+     * each (KICKED_OUT with `reason`). Returns how many ended.
+     */
+    async endAll(memberId: string, reason: string, keepSessionId?: string): Promise<number> {
+      let n = 0;
+      for (const device of DEVICE_TYPES) {
+        const sid = await d.redis.get(d.keys.deviceSlot("member", memberId, device));
+        if (!sid || sid === keepSessionId) continue;
+        const old = await revoke(sid);
+        if (!old) continue;
+        await publishSessionEvent(old.realm, old.subject, sid, "KICKED_OUT", old.device, reason);
+        n++;
+      }
+      return n;
+    },
 
     /** Logout: revokes the session and tells the member's live clients. */
     async logout(sid: string): Promise<boolean> {

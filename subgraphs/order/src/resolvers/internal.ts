@@ -13,6 +13,7 @@ export const INTERNAL_CALLERS = {
   orderCreateSeckillBatch: ["promotion"],
   orderCreatePrize: ["lottery"],
   purchaseVerified: ["catalog"],
+  memberOpenOrders: ["member"],
 } as const;
 
 export const asInternal = internalFields(INTERNAL_CALLERS);

@@ -19,6 +19,7 @@ import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import { lockOrder, moveInTx } from "./transitions.ts";
 import type { AfterSaleOutcome, TransitionOutcome } from "./types.ts";
+import { afterSaleDecidedMessage } from "./messages.ts";
 
 export interface AfterSaleLineInput {
   skuId: string;
@@ -87,6 +88,7 @@ export class AfterSales {
       const order = await lockOrder(tx, a.orderId);
       const changed = await tx.afterSale.updateMany({ where: { id, status: "REQUESTED" }, data: { status: approve ? "APPROVED" : "REJECTED", decisionNote: note ?? null, decidedBy: actor } });
       if (changed.count !== 1) return { code: OrderCode.INVALID_STATE, message: "the request was already decided", afterSale: a };
+      await afterSaleDecidedMessage(tx, a, approve, note ?? null);
       if (!approve) {
         // the units of a rejected request may be asked for again
         for (const l of await tx.afterSaleLine.findMany({ where: { afterSaleId: id } }))

@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { OrderService } from "./orders.ts";
 import type { OutboxPublisher } from "./outbox.ts";
+import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
 
@@ -15,6 +16,9 @@ export interface OrderServices {
   promotion: PromotionPort;
   payment: PaymentPort;
   outbox: OutboxPublisher;
+  /** The job outbox (member messages), relayed after each commit and by the `publish` job. */
+  jobs: OutboxRelay;
+  jobQueues: ReturnType<typeof outboxQueues>;
   orders: OrderService;
   timeouts: Queue;
   followUps: Queue;

@@ -11,6 +11,7 @@ import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import type { OrderTransitions } from "./transitions.ts";
 import type { OrderOutcome, OrderRecord, TransitionOutcome } from "./types.ts";
+import { orderShippedMessage } from "./messages.ts";
 
 export class OrderLifecycle {
   constructor(
@@ -85,6 +86,7 @@ export class OrderLifecycle {
       patch: () => ({ shippedAt: new Date() }),
       inTx: async (tx) => {
         await tx.shipment.create({ data: { id: randomUUID(), orderId, carrier, trackingNo } });
+        await orderShippedMessage(tx, orderId, carrier, trackingNo);
       },
     });
     return { code: r.code, message: message(r.code), order: r.order };

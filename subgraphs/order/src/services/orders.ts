@@ -64,6 +64,7 @@ export class OrderService {
   statusEvent(orderId: string, eventId: string, viewerId: string | undefined) { return this.reads.statusEvent(orderId, eventId, viewerId); }
   forPayment(id: string) { return this.reads.forPayment(id); }
   purchaseVerified(orderId: string, memberId: string, skuId: string) { return this.reads.purchaseVerified(orderId, memberId, skuId); }
+  memberOpenOrders(memberId: string) { return this.reads.memberOpenOrders(memberId); }
 
   // status changes
   cancel(orderId: string, buyerId: string) { return this.lifecycle.cancel(orderId, buyerId); }

@@ -2,10 +2,13 @@
  * Publishes the order outbox as live events after commit. Each row is claimed with a conditional
  * UPDATE (publishedAt IS NULL) before it is published, so the post-commit path and the drainer
  * job never publish one event twice; a failed publish un-claims the row for the next drain.
+ * The same moments relay the schema's job outbox (`Outbox`, packages/platform/src/outbox.ts: the
+ * member messages an order change causes).
  */
 import type { Redis } from "ioredis";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
+import type { OutboxRelay } from "@mallgraph/platform/outbox";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const ORDER_STATUS_TOPIC = "orderStatusChanged";
@@ -16,6 +19,7 @@ export class OutboxPublisher {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly log: Logger,
+    private readonly jobs?: OutboxRelay,
   ) {}
 
   /** Publishes the given rows (right after their transaction committed). Never throws. */
@@ -28,17 +32,20 @@ export class OutboxPublisher {
         this.log.warn({ err: e, eventId: id }, "outbox publish failed; the drainer retries");
       }
     }
+    await this.jobs?.flush();
     return n;
   }
 
   /** Deletes published rows older than `days` (the status history keeps the events themselves). */
   async prune(days = 7): Promise<number> {
+    await this.jobs?.prune(days);
     const r = await this.prisma.orderOutbox.deleteMany({ where: { publishedAt: { lt: new Date(Date.now() - days * 86_400_000) } } });
     return r.count;
   }
 
   /** Publishes rows left behind (crash between commit and publish, Redis down): older than `graceMs`. */
   async drain(graceMs = 2000, batch = 200): Promise<number> {
+    await this.jobs?.drain();
     const rows = await this.prisma.orderOutbox.findMany({
       where: { publishedAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
       orderBy: { createdAt: "asc" },

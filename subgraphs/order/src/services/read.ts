@@ -96,6 +96,13 @@ export class OrderReads {
     const n = await this.prisma.order.count({ where: { id: orderId, buyerId: memberId, status: "COMPLETED", items: { some: { skuId } } } });
     return n > 0;
   }
+
+  /** Orders of a member that are not done with: unpaid, paid, shipped or refunding, or with an after-sales request under way. */
+  memberOpenOrders(memberId: string): Promise<number> {
+    return this.prisma.order.count({
+      where: { buyerId: memberId, OR: [{ status: { in: ["PENDING_PAYMENT", "PAID", "SHIPPED", "REFUNDING"] } }, { afterSales: { some: { status: { in: ["REQUESTED", "APPROVED"] } } } }] },
+    });
+  }
 }
 
 function encodeCursor(at: Date, id: string): string {

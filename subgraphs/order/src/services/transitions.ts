@@ -8,6 +8,7 @@ import type { Prisma, OrderStatus as DbStatus } from "../generated/prisma/client
 import { OrderCode } from "../errors.ts";
 import { apply, type OrderAction, type OrderStatus } from "./orderStateMachine.ts";
 import { ORDER_STATUS_TOPIC } from "./outbox.ts";
+import { orderPaidMessage } from "./messages.ts";
 import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps, Tx } from "./shared.ts";
 import type { OrderRecord } from "./types.ts";
@@ -64,6 +65,7 @@ export async function moveInTx(tx: Tx, order: { id: string; buyerId: string; sta
   const id = randomUUID();
   await tx.orderStatusChange.create({ data: { id, orderId: order.id, from: from as DbStatus, to: to as DbStatus, reason: opts.reason, actor: opts.actor } });
   await tx.orderOutbox.create({ data: { id, orderId: order.id, buyerId: order.buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: to, previousStatus: from } } });
+  if (to === "PAID") await orderPaidMessage(tx, order.id);
   return id;
 }
 

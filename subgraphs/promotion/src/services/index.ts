@@ -6,6 +6,8 @@ import type { CouponService } from "./coupons.ts";
 import type { CampaignService } from "./campaigns.ts";
 import type { PricingService } from "./quotes.ts";
 import type { SeckillService, SeckillTestHooks } from "./seckill.ts";
+import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import type { CouponExpiryNotices } from "./coupon-expiry.ts";
 
 export interface PromotionServices {
   prisma: PrismaClient;
@@ -20,6 +22,10 @@ export interface PromotionServices {
   orderQueue: Queue;
   /** `coupon-issue` (scheduled issuance jobs). */
   couponQueue: Queue;
+  /** The job outbox (member messages) and its relay; the worker runs the relay periodically. */
+  jobs: OutboxRelay;
+  jobQueues: ReturnType<typeof outboxQueues>;
+  couponExpiry: CouponExpiryNotices;
   /** Test-only failure injection (mutable). */
   hooks: SeckillTestHooks;
 }

@@ -1,0 +1,228 @@
+/**
+ * The transactional outbox for BullMQ jobs, one table per owning schema (`"Outbox"`, see
+ * OUTBOX_MODEL below): a service writes the jobs its change causes in the SAME transaction as the
+ * change (`writeOutbox(tx, …)`), and a relay moves committed rows to their BullMQ queues.
+ *
+ * - Nothing is lost: a row stays pending until the relay has added its job to Redis; a crash at any
+ *   point leaves it pending for the next relay run (after commit right away, or the periodic one).
+ * - Nothing is sent twice: each row's `id` is its idempotency key and becomes the BullMQ `jobId`,
+ *   so re-adding a job still in Redis is a no-op; consumers key their effect on `job.id` as well
+ *   (a unique column), which covers a job re-added after BullMQ already removed the completed one.
+ * - Writing the same key twice keeps the first row (ON CONFLICT DO NOTHING): "once per coupon" and
+ *   the like are a deterministic key.
+ * - Relays run anywhere and in parallel: rows are claimed with FOR UPDATE SKIP LOCKED inside the
+ *   relay's transaction and marked sent only when the jobs are in Redis.
+ *
+ * The helper speaks raw SQL, so any domain's Prisma client (or transaction client) works.
+ *
+ * Prisma model every owning schema copies (with its migration):
+ *
+ *   model Outbox {
+ *     id        String    @id
+ *     queue     String
+ *     name      String
+ *     data      Json
+ *     createdAt DateTime  @default(now())
+ *     sentAt    DateTime?
+ *     attempts  Int       @default(0)
+ *     lastError String?
+ *     @@index([sentAt, createdAt])
+ *   }
+ */
+import type { Queue } from "bullmq";
+import type { Logger } from "./log.ts";
+import { badInput } from "./errors.ts";
+import { createQueue, QueueName, type QueueContext } from "./queue.ts";
+
+/** What a Prisma client or transaction client offers that the outbox needs. */
+export interface OutboxSql {
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
+}
+
+export interface OutboxDb extends OutboxSql {
+  $transaction<R>(fn: (tx: any) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
+}
+
+export interface OutboxJob<T = unknown> {
+  /** Idempotency key and BullMQ jobId: letters, digits, `-`, `_`, `.` (BullMQ refuses `:`), not a bare number. */
+  key: string;
+  queue: QueueName;
+  /** The BullMQ job name. */
+  name: string;
+  data: T;
+}
+
+const KEY_RE = /^[A-Za-z0-9_.-]{1,200}$/;
+
+export function assertOutboxKey(key: string): string {
+  if (typeof key !== "string" || !KEY_RE.test(key) || /^\d+$/.test(key)) throw badInput(`outbox key ${JSON.stringify(key)} must be 1-200 of [A-Za-z0-9_.-] and not a bare number`, { field: "key" });
+  return key;
+}
+
+/** Writes jobs into the outbox of the transaction's schema. A key already written keeps its first row. */
+export async function writeOutbox(tx: OutboxSql, jobs: OutboxJob[]): Promise<void> {
+  if (!jobs.length) return;
+  for (const j of jobs) assertOutboxKey(j.key);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO "Outbox" ("id", "queue", "name", "data")
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+     ON CONFLICT ("id") DO NOTHING`,
+    jobs.map((j) => j.key),
+    jobs.map((j) => j.queue),
+    jobs.map((j) => j.name),
+    jobs.map((j) => JSON.stringify(j.data ?? null)),
+  );
+}
+
+interface Row {
+  id: string;
+  queue: string;
+  name: string;
+  data: unknown;
+}
+
+export interface OutboxRelayOptions {
+  db: OutboxDb;
+  /** The producer of a queue named in a row (a row naming an unknown queue stays pending and is logged). */
+  queue: (name: string) => Queue | undefined;
+  log: Logger;
+  /** Rows per transaction (default 100). */
+  batch?: number;
+}
+
+export class OutboxRelay {
+  private readonly batch: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private again: Promise<number> | undefined;
+
+  constructor(private readonly o: OutboxRelayOptions) {
+    this.batch = o.batch ?? 100;
+  }
+
+  /** One batch: claims pending rows, adds their jobs (jobId = key), marks them sent. Returns how many. */
+  async relayOnce(): Promise<number> {
+    let claimed: Row[] = [];
+    try {
+      return await this.o.db.$transaction(async (tx: OutboxSql) => {
+        claimed = await tx.$queryRawUnsafe<Row[]>(
+          `SELECT "id", "queue", "name", "data" FROM "Outbox" WHERE "sentAt" IS NULL ORDER BY "createdAt", "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          this.batch,
+        );
+        if (!claimed.length) return 0;
+        const byQueue = new Map<string, Row[]>();
+        for (const r of claimed) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+        const sent: string[] = [];
+        for (const [name, rows] of byQueue) {
+          const q = this.o.queue(name);
+          if (!q) {
+            this.o.log.error({ queue: name, keys: rows.map((r) => r.id) }, "outbox rows name a queue this relay has no producer for; left pending");
+            continue;
+          }
+          await q.addBulk(rows.map((r) => ({ name: r.name, data: r.data, opts: { jobId: r.id } })));
+          sent.push(...rows.map((r) => r.id));
+        }
+        if (sent.length) await tx.$executeRawUnsafe(`UPDATE "Outbox" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::text[])`, sent);
+        return sent.length;
+      }, { maxWait: 10_000, timeout: 30_000 });
+    } catch (e) {
+      // The transaction rolled back: the rows stay pending. Note the failure on them for operators.
+      if (claimed.length)
+        await this.o.db
+          .$executeRawUnsafe(`UPDATE "Outbox" SET "attempts" = "attempts" + 1, "lastError" = $2 WHERE "id" = ANY($1::text[]) AND "sentAt" IS NULL`, claimed.map((r) => r.id), String((e as Error)?.message ?? e).slice(0, 500))
+          .catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Relays until nothing is pending (at most `maxBatches` batches). */
+  async drain(maxBatches = 50): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const n = await this.relayOnce();
+      total += n;
+      if (n < this.batch) break;
+    }
+    return total;
+  }
+
+  /**
+   * After a commit: relays what is pending now. Never throws (the periodic run retries). Calls
+   * while a relay runs in this process share one more run after it (so a burst of commits costs
+   * two drains, not one per commit, and every caller's rows are covered when it returns).
+   */
+  flush(): Promise<number> {
+    if (this.running) {
+      this.again ??= this.running.then(() => {
+        this.again = undefined;
+        return this.flush();
+      });
+      return this.again;
+    }
+    const run = this.drain()
+      .catch((e) => {
+        this.o.log.warn({ err: e }, "outbox relay failed; the periodic run retries");
+        return 0;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    this.running = run;
+    return run;
+  }
+
+  /** Starts the periodic relay (and pruning of rows sent `keepDays` ago). Returns the stop function. */
+  start(everyMs = 1000, keepDays = 7): () => Promise<void> {
+    let lastPrune = 0;
+    const tick = async () => {
+      await this.flush();
+      if (Date.now() - lastPrune > 3_600_000) {
+        lastPrune = Date.now();
+        await this.prune(keepDays).catch((e) => this.o.log.warn({ err: e }, "outbox prune failed"));
+      }
+      if (this.timer) this.timer = setTimeout(tick, everyMs);
+    };
+    this.timer = setTimeout(tick, 0);
+    return async () => {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.running?.catch(() => undefined);
+    };
+  }
+
+  /** Deletes rows sent more than `days` ago. Keys that must stay unique longer need a longer `days`. */
+  async prune(days = 7): Promise<number> {
+    return this.o.db.$executeRawUnsafe(`DELETE FROM "Outbox" WHERE "sentAt" < now() - make_interval(days => $1::int)`, days);
+  }
+
+  /** Rows not relayed yet. */
+  async pending(): Promise<number> {
+    const r = await this.o.db.$queryRawUnsafe<Array<{ n: bigint | number }>>(`SELECT count(*) AS n FROM "Outbox" WHERE "sentAt" IS NULL`);
+    return Number(r[0]?.n ?? 0);
+  }
+}
+
+/** Producers for the queues a domain's outbox names, made on first use; `close` closes them. */
+export function outboxQueues(ctx: QueueContext, names: readonly QueueName[]): { queue: (name: string) => Queue | undefined; close: () => Promise<void> } {
+  const made = new Map<string, Queue>();
+  return {
+    queue(name) {
+      if (!names.includes(name as QueueName)) return undefined;
+      let q = made.get(name);
+      if (!q) made.set(name, (q = createQueue(ctx, name as QueueName)));
+      return q;
+    },
+    close: async () => {
+      await Promise.all([...made.values()].map((q) => q.close()));
+    },
+  };
+}
+
+/** The member's inbox message a domain writes into its outbox (member's job `deliver`). */
+export function memberMessage(key: string, memberId: string, kind: MemberMessageKind, params: Record<string, unknown>): OutboxJob<{ memberId: string; kind: MemberMessageKind; params: Record<string, unknown> }> {
+  return { key: `msg.${key}`, queue: QueueName.memberMessages, name: "deliver", data: { memberId, kind, params } };
+}
+
+/** Kinds of inbox message (member's MessageKind). */
+export type MemberMessageKind = "ORDER_PAID" | "ORDER_SHIPPED" | "AFTER_SALE_DECIDED" | "COUPON_EXPIRING" | "PRIZE_DELIVERED" | "RED_ENVELOPE_RECEIVED";

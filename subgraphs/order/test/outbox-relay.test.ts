@@ -1,0 +1,100 @@
+/**
+ * The platform's job outbox (packages/platform/src/outbox.ts) on the order schema, with real
+ * PostgreSQL, Redis and BullMQ: nothing lost when Redis is unreachable, nothing sent twice by
+ * parallel relays or by a relay that dies between adding the jobs and marking the rows (within
+ * BullMQ's retention of completed jobs; past it, consumers' unique keys on job.id hold).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Queue, Worker } from "bullmq";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { logger } from "@mallgraph/platform/log";
+import { bullPrefix, closeQueueConnections, createWorker, QueueName } from "@mallgraph/platform/queue";
+import { memberMessage, OutboxRelay, outboxQueues, writeOutbox } from "@mallgraph/platform/outbox";
+import { createTestRedis, createTestSchema, waitFor, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { PrismaClient } from "../src/generated/prisma/client.ts";
+
+describe("job outbox relay", () => {
+  let db: TestSchema;
+  let redis: TestRedis;
+  let prisma: PrismaClient;
+  let queues: ReturnType<typeof outboxQueues>;
+  const log = logger("outbox-test");
+  const seen = new Map<string, number>();
+  let worker: Worker;
+
+  beforeAll(async () => {
+    db = await createTestSchema("order");
+    redis = createTestRedis();
+    prisma = new PrismaClient({ adapter: runtimeAdapter(db.url, 20) });
+    const ctx = { redisUrl: redis.url, redisPrefix: redis.prefix };
+    queues = outboxQueues(ctx, [QueueName.memberMessages]);
+    worker = createWorker(ctx, QueueName.memberMessages, async (job) => {
+      seen.set(job.id!, (seen.get(job.id!) ?? 0) + 1);
+    }, { concurrency: 50 });
+    await worker.waitUntilReady();
+  }, 60_000);
+  afterAll(async () => {
+    await worker?.close();
+    await queues?.close();
+    await closeQueueConnections();
+    await prisma?.$disconnect();
+    await redis?.cleanup();
+    await db?.drop();
+  });
+
+  const relay = (queue = queues.queue) => new OutboxRelay({ db: prisma, queue, log, batch: 100 });
+  const write = (keys: string[]) => prisma.$transaction((tx) => writeOutbox(tx, keys.map((k) => memberMessage(k, "m1", "ORDER_PAID", { k }))));
+
+  it("a key written twice is one row; a rolled-back transaction writes none", async () => {
+    await write(["twice"]);
+    await write(["twice"]);
+    await prisma.$transaction(async (tx) => {
+      await writeOutbox(tx, [memberMessage("rolled-back", "m1", "ORDER_PAID", {})]);
+      throw new Error("abort");
+    }).catch(() => undefined);
+    expect(await prisma.outbox.count({ where: { id: { in: ["msg.twice", "msg.rolled-back"] } } })).toBe(1);
+    await expect(prisma.$transaction((tx) => writeOutbox(tx, [{ ...memberMessage("x", "m1", "ORDER_PAID", {}), key: "a:b" }]))).rejects.toThrow(/outbox key/);
+    await relay().drain();
+    await waitFor(() => seen.get("msg.twice") === 1, "the job of msg.twice");
+  });
+
+  it("Redis unreachable: the rows stay pending with the error; the next relay sends each once", async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `down-${i}`);
+    await write(keys);
+    const dead = new Queue(QueueName.memberMessages, {
+      connection: { host: "127.0.0.1", port: 9, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null },
+      prefix: bullPrefix(redis.prefix),
+    });
+    dead.on("error", () => undefined);
+    await expect(relay(() => dead).relayOnce()).rejects.toThrow();
+    await dead.close().catch(() => undefined);
+    const pending = await prisma.outbox.findMany({ where: { id: { in: keys.map((k) => `msg.${k}`) } } });
+    expect(pending.every((r) => r.sentAt === null && r.attempts === 1 && r.lastError)).toBe(true);
+    expect(await relay().flush()).toBe(30);
+    await waitFor(() => keys.every((k) => seen.get(`msg.${k}`) === 1), "30 jobs");
+    expect(keys.map((k) => seen.get(`msg.${k}`))).toEqual(keys.map(() => 1));
+  });
+
+  it("a relay that dies after adding its jobs, before marking its rows: the next relay sends none twice", async () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `crash-${i}`);
+    await write(keys);
+    // the dead relay's adds reached Redis, its transaction never committed: the rows are still pending
+    await queues.queue(QueueName.memberMessages)!.addBulk(keys.map((k) => ({ name: "deliver", data: {}, opts: { jobId: `msg.${k}` } })));
+    await waitFor(() => keys.every((k) => seen.has(`msg.${k}`)), "the dead relay's jobs");
+    expect(await relay().drain()).toBe(100);
+    expect(await prisma.outbox.count({ where: { id: { startsWith: "msg.crash-" }, sentAt: null } })).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(keys.filter((k) => seen.get(`msg.${k}`) !== 1)).toEqual([]);
+  });
+
+  it("3,000 rows, 12 relays in parallel: every row relayed by one of them, every job runs exactly once", async () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `storm-${i}`);
+    for (let i = 0; i < keys.length; i += 500) await write(keys.slice(i, i + 500));
+    const counts = await Promise.all(Array.from({ length: 12 }, () => relay().drain()));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(await prisma.outbox.count({ where: { id: { startsWith: "msg.storm-" }, sentAt: null } })).toBe(0);
+    expect(await prisma.outbox.count({ where: { id: { startsWith: "msg.storm-" }, attempts: { not: 1 } } })).toBe(0);
+    await waitFor(() => keys.every((k) => seen.has(`msg.${k}`)), "3,000 jobs", 120_000);
+    expect(keys.filter((k) => seen.get(`msg.${k}`) !== 1)).toEqual([]);
+  }, 180_000);
+});
