@@ -12,6 +12,7 @@ import { DrawService } from "./draws.ts";
 import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
 import { PointsService } from "./points.ts";
 import { RebateService } from "./rebates.ts";
+import { PackService } from "./packs.ts";
 import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
@@ -45,6 +46,7 @@ export interface LotteryServices {
   delivery: AwardDelivery;
   points: PointsService;
   rebates: RebateService;
+  packs: PackService;
   queues: { rain: Queue; awards: Queue };
   close(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     delivery,
     points,
     rebates,
+    packs: new PackService(prisma, points, draws),
     queues,
     async close() {
       await rain.flush();
