@@ -16,6 +16,7 @@ const config: CodegenConfig = {
           RedEnvelopeRainEvent: "../services/rain.ts#RainEventPayload",
           LotteryAward: "./prisma/client.ts#Award as AwardRow",
           LotteryActivity: "./prisma/client.ts#Activity as ActivityRow",
+          LotteryActivitySku: "./prisma/client.ts#ActivitySku as ActivitySkuRow",
           LotteryDraw: "./prisma/client.ts#ParticipationOrder as ParticipationOrderRow",
           RedEnvelopeGrabRecord: "./prisma/client.ts#RedEnvelopeGrab as RedEnvelopeGrabRow",
           LotteryStrategy: "../services/setup.ts#StrategyWithAwards",

@@ -14,6 +14,7 @@ export const DrawCode = {
   OK: "OK",
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
   NOT_ONLINE: "NOT_ONLINE",
+  RATE_LIMITED: "RATE_LIMITED",
 } as const;
 export type DrawCode = (typeof DrawCode)[keyof typeof DrawCode];
 
@@ -31,6 +32,15 @@ export const SignInCode = {
   OK: "OK",
   ALREADY_SIGNED_IN: "ALREADY_SIGNED_IN",
 } as const;
+
+/** Outcomes of buyDrawPack. */
+export const PackCode = {
+  OK: "OK",
+  SOLD_OUT: "SOLD_OUT",
+  INSUFFICIENT_POINTS: "INSUFFICIENT_POINTS",
+  NOT_ONLINE: "NOT_ONLINE",
+} as const;
+export type PackCode = (typeof PackCode)[keyof typeof PackCode];
 
 export const PointsCode = {
   OK: "OK",

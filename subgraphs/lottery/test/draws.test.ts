@@ -194,7 +194,7 @@ describe("rules", () => {
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     // The winners have no address yet: their prizes wait for one (delivery.test.ts covers claimPrize).
     await until(async () => (await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "AWAITING_ADDRESS" } })) === 10, "10 prizes awaiting an address");
-  });
+  }, 240_000);
 });
 
 describe("points and sign-in", () => {

@@ -4,5 +4,6 @@ export const LotteryActivity: LotteryActivityResolvers = {
   startsAt: (a) => a.startsAt.toISOString(),
   endsAt: (a) => a.endsAt.toISOString(),
   awards: (a, _x, ctx) => ctx.services.prisma.award.findMany({ where: { strategyId: a.strategyId }, orderBy: { sortOrder: "asc" } }),
+  skus: (a, _x, ctx) => ctx.services.packs.list(a.id),
   myQuota: (a, _x, ctx) => (ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.draws.quota(a, ctx.identity.id) : null),
 };

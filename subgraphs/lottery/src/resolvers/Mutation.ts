@@ -1,7 +1,7 @@
 import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
 import type { LotteryAwardInput, MutationResolvers } from "../generated/graphql.ts";
-import { upsertActivity, upsertStrategy } from "../services/setup.ts";
+import { setSwitches, upsertActivity, upsertStrategy } from "../services/setup.ts";
 
 const time = (v: string, field: string) => {
   const d = new Date(v);
@@ -57,6 +57,9 @@ export const Mutation: MutationResolvers = {
     return { code: r.code, award: r.award, orderId: r.orderId };
   }),
   signIn: asMember((_p, { activityId }, ctx) => ctx.services.rebates.signIn(memberId(ctx), activityId)),
+  adminSetLotteryActivitySwitches: asAdmin("lottery:write", (_p, { activityId, degraded, drawsPerSecond }, ctx) => setSwitches(ctx.services.prisma, activityId, { degraded: opt(degraded), drawsPerSecond: opt(drawsPerSecond) })),
+  adminSaveLotteryActivitySku: asAdmin("lottery:write", (_p, { input }, ctx) => ctx.services.packs.save(input)),
+  buyDrawPack: asMember((_p, { skuId, idempotencyKey }, ctx) => ctx.services.packs.buy(memberId(ctx), id(skuId, "skuId"), idempotencyKey)),
   claimPrize: asMember((_p, { drawId, addressId }, ctx) => ctx.services.delivery.claim(memberId(ctx), id(drawId, "drawId"), id(addressId, "addressId"))),
   adminRetryDrawDelivery: asAdmin("lottery:write", (_p, { drawId }, ctx) => ctx.services.delivery.retry(id(drawId, "drawId"))),
   exchangePointsForDraws: asMember((_p, { activityId, count, idempotencyKey }, ctx) => ctx.services.rebates.exchangePointsForDraws(memberId(ctx), activityId, count, idempotencyKey)),

@@ -183,12 +183,13 @@ export class DrawService {
     if (prior?.awardId) return this.outcomeOf(activity, prior);
     if (!prior && !this.isOnline(activity))
       return { code: DrawCode.NOT_ONLINE, award: null, orderId: null };
+    if (!prior && !(await this.withinLimit(activity))) return { code: DrawCode.RATE_LIMITED, award: null, orderId: null };
     const armed = await this.arm(activity.strategyId);
     const order = prior ?? (await this.participate(activity, memberId, idempotencyKey));
     if (order === "QUOTA_EXCEEDED") return { code: DrawCode.QUOTA_EXCEEDED, award: null, orderId: null };
     if (order.awardId) return this.outcomeOf(activity, order);
 
-    const { award, rule, tookStock } = await this.decide(armed, memberId, order);
+    const { award, rule, tookStock } = activity.degraded ? this.degradedOutcome(armed) : await this.decide(armed, memberId, order);
     const n = await this.d.prisma.participationOrder.updateMany({ where: { id: order.id, awardId: null }, data: { awardId: award.id, awardName: award.name, rule } });
     if (n.count === 0) {
       // A parallel replay of this order recorded first (it drew the same slot).
@@ -198,6 +199,22 @@ export class DrawService {
     if (tookStock)
       await this.d.queue.add("sync-stock", { awardId: award.id }, { jobId: `stock-${award.id}-${Math.floor(this.now() / 1000)}`, delay: 1000, removeOnComplete: true, removeOnFail: true });
     return { code: DrawCode.OK, award, orderId: order.id, rule };
+  }
+
+  /**
+   * The per-activity limit (draws per second over all instances): one Redis counter per activity and
+   * second. The activity is read on every draw, so a changed limit or degrade switch holds at once.
+   */
+  private async withinLimit(activity: Activity): Promise<boolean> {
+    if (activity.drawsPerSecond <= 0) return true;
+    const key = this.k("activity", activity.id, "rate", Math.floor(this.now() / 1000));
+    const [[, n]] = (await this.d.redis.multi().incr(key).expire(key, 2).exec()) as [[Error | null, number]];
+    return n <= activity.drawsPerSecond;
+  }
+
+  /** Degraded activity: the fallback award, no rule, no stock touched. */
+  private degradedOutcome(armed: ArmedStrategy): { award: Award; rule: string; tookStock: boolean } {
+    return { award: armed.awards.get(armed.strategy.fallbackAwardId)!, rule: "degraded", tookStock: false };
   }
 
   private async outcomeOf(activity: Activity, order: ParticipationOrder): Promise<DrawOutcome> {

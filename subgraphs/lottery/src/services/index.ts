@@ -13,6 +13,7 @@ import { DrawService } from "./draws.ts";
 import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
 import { PointsService } from "./points.ts";
 import { RebateService } from "./rebates.ts";
+import { PackService } from "./packs.ts";
 import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
@@ -46,6 +47,7 @@ export interface LotteryServices {
   delivery: AwardDelivery;
   points: PointsService;
   rebates: RebateService;
+  packs: PackService;
   queues: { rain: Queue; awards: Queue };
   /** The job outbox (member messages) and its relay; the worker runs the relay every second (no flush per grab: rain storms). */
   jobs: OutboxRelay;
@@ -100,6 +102,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     delivery,
     points,
     rebates,
+    packs: new PackService(prisma, points, draws),
     queues,
     jobs,
     async close() {

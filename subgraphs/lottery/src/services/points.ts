@@ -2,6 +2,7 @@
  * Points accounts (exact integers) with an append-only ledger: earn and spend, each idempotent per
  * reference (a replayed reference changes nothing); spend never takes the balance below zero.
  */
+import { randomUUID } from "node:crypto";
 import { badInput } from "@mallgraph/platform/errors";
 import { Prisma, type PrismaClient, type PointsAccount } from "../generated/prisma/client.ts";
 import { PointsCode } from "../errors.ts";
@@ -78,12 +79,17 @@ export class PointsService {
     this.check(points);
     if (await this.applied(reference)) return { code: PointsCode.OK, account: await this.account(memberId) };
     try {
-      const account = await this.prisma.$transaction(async (t) => {
-        if (!(await this.spendIn(t, memberId, points, reason, reference))) return null;
-        return t.pointsAccount.findUniqueOrThrow({ where: { memberId } });
-      });
-      if (!account) return { code: PointsCode.INSUFFICIENT_POINTS, account: await this.account(memberId) };
-      return { code: PointsCode.OK, account };
+      // One statement (atomic without an interactive transaction): the conditional UPDATE and the
+      // ledger entry from its result; a reused reference aborts both.
+      const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+        WITH a AS (
+          UPDATE "PointsAccount" SET "balance" = "balance" - ${points}::int, "spent" = "spent" + ${points}::int, "updatedAt" = now()
+          WHERE "memberId" = ${memberId} AND "balance" >= ${points}::int
+          RETURNING "memberId")
+        INSERT INTO "PointsLedger" ("id", "memberId", "delta", "reason", "reference")
+        SELECT ${randomUUID()}, ${memberId}, ${-points}::int, ${reason}, ${reference} FROM a
+        RETURNING "id"`;
+      return { code: rows.length ? PointsCode.OK : PointsCode.INSUFFICIENT_POINTS, account: await this.account(memberId) };
     } catch (e) {
       if (isUniqueViolation(e)) return { code: PointsCode.OK, account: await this.account(memberId) };
       throw e;

@@ -2,7 +2,7 @@
  * Creating strategies and activities (used by the seed and tests; operators' GraphQL mutations for
  * this are not built yet). Idempotent: strategies, awards and activities are upserted by name.
  */
-import { badInput } from "@mallgraph/platform/errors";
+import { badInput, notFound } from "@mallgraph/platform/errors";
 import { Decimal } from "@mallgraph/platform/money";
 import type { PrismaClient, AwardKind, Strategy, Award, Activity } from "../generated/prisma/client.ts";
 import { TABLE_SCALE, slotsOf } from "./table.ts";
@@ -121,6 +121,13 @@ export interface ActivityDef {
   quotaMonth?: number;
   quotaDay?: number;
   pointsPerDraw?: number;
+}
+
+/** Operators: the degrade switch and the draws-per-second limit (draws read the activity every time). */
+export async function setSwitches(prisma: PrismaClient, activityId: string, s: { degraded?: boolean; drawsPerSecond?: number }): Promise<Activity> {
+  if (s.drawsPerSecond !== undefined && (!int(s.drawsPerSecond, 0) || s.drawsPerSecond > 1_000_000)) throw badInput("drawsPerSecond must be 0 (no limit) to 1,000,000", { field: "drawsPerSecond" });
+  if (!(await prisma.activity.findUnique({ where: { id: activityId }, select: { id: true } }))) throw notFound("activity", activityId);
+  return prisma.activity.update({ where: { id: activityId }, data: s });
 }
 
 export async function upsertActivity(prisma: PrismaClient, def: ActivityDef): Promise<Activity> {
