@@ -3,7 +3,7 @@
  * code (every session ends), both counted by the login lock.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, registerMember, REQUEST_CODE, type Harness } from "./helpers.ts";
+import { createHarness, registerMember, REQUEST_CODE, topUp, type Harness } from "./helpers.ts";
 
 const LOGIN_PW = `mutation($phone: String!, $password: String!, $device: DeviceType) { loginWithPassword(phone: $phone, password: $password, device: $device) { accessToken refreshToken member { id } } }`;
 const CHANGE = `mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { code } }`;
@@ -98,7 +98,6 @@ describe("member account self-service", () => {
 
   const CLOSE = `mutation($p: String, $c: String) { closeAccount(password: $p, smsCode: $c) { code } }`;
   const EXPORT = `query { exportMyData }`;
-  const TOP_UP = `mutation($a: String!, $k: String!) { topUpWallet(currency: "CNY", amount: $a, idempotencyKey: $k) { code } }`;
 
   it("exportMyData answers the member's personal data as JSON, only to the member", async () => {
     const m = await registerMember(h, { password: "export-me-1" });
@@ -120,8 +119,8 @@ describe("member account self-service", () => {
     await h.ok(`mutation { addAddress(input: { receiver: "Li", phone: "13800000001", region: "Beijing", detail: "2 Road" }) { id } }`, {}, m.identity);
     expect(code(await h.gql(CLOSE, {}, m.identity))).toBe("BAD_USER_INPUT");
     expect(code(await h.gql(CLOSE, { p: "close-me-1", c: "123456" }, m.identity))).toBe("BAD_USER_INPUT");
-    // money open: a balance
-    expect((await h.ok(TOP_UP, { a: "5.00", k: "close-1" }, m.identity)).topUpWallet.code).toBe("OK");
+    // money open: a balance (a paid top-up, as payment credits it)
+    expect((await topUp(h, m, { c: "CNY", a: "5.00", k: "close-1" })).topUpWallet.code).toBe("OK");
     expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "MONEY_OPEN" });
     expect((await h.ok(`mutation { withdrawFromWallet(currency: "CNY", amount: "5.00", idempotencyKey: "close-2") { code } }`, {}, m.identity)).withdrawFromWallet.code).toBe("OK");
     // orders open
@@ -139,7 +138,7 @@ describe("member account self-service", () => {
     expect(await h.sg.services.prisma.address.count({ where: { memberId: m.memberId } })).toBe(0);
     // ledgers stay with the anonymized owner
     const ledger = await h.sg.services.prisma.ledgerEntry.findMany({ where: { account: { memberId: m.memberId } } });
-    expect(ledger.map((e) => e.type).sort()).toEqual(["TOPUP", "WITHDRAW"]);
+    expect(ledger.map((e) => e.type).sort()).toEqual(["FREEZE", "TOPUP", "WITHDRAW"]);
     // the operators' message center no longer names the phone
     expect(await h.sg.services.prisma.message.count({ where: { recipient: m.phone } })).toBe(0);
     expect(await h.sg.services.prisma.message.count({ where: { recipient: `closed:${m.memberId}` } })).toBeGreaterThan(0);
