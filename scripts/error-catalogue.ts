@@ -41,7 +41,6 @@ const MEANING: Record<string, string> = {
   OPERATION_NOT_TRUSTED: "The caller (a partner's API key, or a `partner-*` client) may run only the trusted (manifest) operations it was granted, and this is not one of them.",
   SERVICE_UNAVAILABLE: "A service behind the gateway is down or its circuit is open: retry later.",
   SANDBOX_DISABLED: "The sandbox payment channel is switched off here (`SANDBOX_ENABLED`, off in production): pay through a real channel.",
-  TOP_UP_DISABLED: "Free wallet top-ups are switched off in production: top up through a payment.",
   SERVICE_NOT_ALLOWED: "Between services only (never to clients): the calling service is not in the caller table of this internal field (decision 0017).",
   INTERNAL_SERVER_ERROR: "An unexpected failure; the message is masked. Report the request id (`x-request-id`).",
 };

@@ -11,7 +11,9 @@ describe("gateway settings", () => {
       perClientPerMinute: undefined,
       subscriptionBufferSize: 100,
       responseCache: true,
+      trustedProxies: "",
     });
+    expect(gatewaySettings({ TRUSTED_PROXIES: "10.0.0.0/8" })).toMatchObject({ trustedProxies: "10.0.0.0/8" });
     expect(gatewaySettings({ GATEWAY_RESPONSE_CACHE: "off" })).toMatchObject({ responseCache: false });
     expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({ subgraphTimeoutMs: 2500, perClientPerMinute: 90 });
   });

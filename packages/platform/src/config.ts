@@ -60,7 +60,8 @@ const schema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
   ADMIN_PASSWORD: z.string().min(6).default(DEV_ADMIN_PASSWORD),
   /** The SANDBOX payment channel (buyers complete their own payments): default on outside production only. */
-  SANDBOX_ENABLED: z.enum(["true", "false"]).optional(),
+  // a string from the environment, or the boolean of an already loaded Config passed again
+  SANDBOX_ENABLED: z.union([z.enum(["true", "false"]), z.boolean()]).optional(),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().default("mallgraph <no-reply@mallgraph.local>"),
   ELASTICSEARCH_URL: z.string().optional(),
@@ -116,7 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration:\n${lines.join("\n")}`);
   }
   const { SANDBOX_ENABLED, ...rest } = parsed.data;
-  const config: Config = { ...rest, SANDBOX_ENABLED: SANDBOX_ENABLED === undefined ? rest.NODE_ENV !== "production" : SANDBOX_ENABLED === "true" };
+  const config: Config = { ...rest, SANDBOX_ENABLED: SANDBOX_ENABLED === undefined ? rest.NODE_ENV !== "production" : SANDBOX_ENABLED === true || SANDBOX_ENABLED === "true" };
   const unsafe = productionProblems(config, env);
   if (unsafe.length) throw new Error(`unsafe configuration for production (NODE_ENV=production):\n${unsafe.map((l) => `  ${l}`).join("\n")}`);
   if (env === process.env) cached = config;

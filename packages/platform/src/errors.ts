@@ -28,7 +28,6 @@ export const ErrorCode = {
   /** The SANDBOX payment channel is off (SANDBOX_ENABLED; always off in production). */
   SANDBOX_DISABLED: "SANDBOX_DISABLED",
   /** Free wallet top-ups are refused in production (a top-up must be a real payment). */
-  TOP_UP_DISABLED: "TOP_UP_DISABLED",
   /** A service called an internal field its subgraph's caller table does not give it. */
   SERVICE_NOT_ALLOWED: "SERVICE_NOT_ALLOWED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
