@@ -12,7 +12,7 @@ import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 import { Decimal } from "@mallgraph/platform/money";
 import { createRedis } from "@mallgraph/platform/redis";
 import { eventChannel } from "@mallgraph/platform/events";
-import { wsClient, type GraphQLHttpClient } from "./client.ts";
+import { operation, wsClient, type GraphQLHttpClient } from "./client.ts";
 
 describe("buying path through the gateway", () => {
   let e: E2E;
@@ -60,11 +60,16 @@ describe("buying path through the gateway", () => {
       { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status order { id orderNo status items { sku { title } } } } }`, variables: { id: placed.order.id } },
       { next: (r) => void events.push(r), error: () => undefined, complete: () => undefined },
     );
+    // the contract's MessageReceived: the member's inbox messages (order paid, ...)
+    const messages: any[] = [];
+    ws.subscribe({ query: operation("MessageReceived").body }, { next: (r) => void messages.push(r), error: () => undefined, complete: () => undefined });
     // pay only once the gateway listens: it subscribes the event channel in Redis on demand
     const probe = createRedis(e.cfg.REDIS_URL);
     try {
-      const channel = eventChannel(e.cfg.REDIS_PREFIX, "orderStatusChanged");
-      await waitFor(async () => ((await probe.pubsub("NUMSUB", channel)) as [string, number])[1] >= 1, "the gateway's subscription");
+      for (const field of ["orderStatusChanged", "messageReceived"]) {
+        const channel = eventChannel(e.cfg.REDIS_PREFIX, field);
+        await waitFor(async () => ((await probe.pubsub("NUMSUB", channel)) as [string, number])[1] >= 1, `the gateway's ${field} subscription`);
+      }
     } finally {
       probe.disconnect();
     }
@@ -73,7 +78,17 @@ describe("buying path through the gateway", () => {
     expect((await api.ok("SandboxCompletePayment", { checkoutRef: pay.payment.checkoutRef }, token)).sandboxCompletePayment).toBe(true);
     await waitFor(async () => events.length > 0, "the PAID event");
     expect(events[0].data.orderStatusChanged).toEqual({ status: "PAID", order: { id: placed.order.id, orderNo: placed.order.orderNo, status: "PAID", items: [{ sku: { title: sku.title } }] } });
+    // order outbox → relay → member's inbox worker → messageReceived through the gateway
+    await waitFor(async () => messages.length > 0, "the ORDER_PAID message on messageReceived");
+    expect(messages[0].errors).toBeUndefined();
+    expect(messages[0].data.messageReceived).toMatchObject({ kind: "ORDER_PAID", title: "Order paid" });
     await ws.dispose();
+    const inbox = (await api.ok("MyMessages", {}, token)).myMessages;
+    expect(inbox.unreadCount).toBe(1);
+    expect(inbox.items).toEqual([
+      { id: messages[0].data.messageReceived.id, kind: "ORDER_PAID", title: "Order paid", body: `Order ${placed.order.orderNo} is paid (${placed.order.payable} ${placed.order.currency}). Thank you!`, read: false, createdAt: expect.any(String) },
+    ]);
+    expect((await api.ok("MarkMessagesRead", { ids: [] }, token)).markMessagesRead).toEqual({ unreadCount: 0 });
     // the contract's Order query reads it paid, with the SKU title resolved from catalog
     expect((await api.ok("Order", { id: placed.order.id }, token)).order).toMatchObject({ id: placed.order.id, status: "PAID", items: [{ sku: { id: sku.id, title: sku.title }, quantity: 2, price: sku.price }] });
     // the same idempotency key answers the same order (no second reservation)
