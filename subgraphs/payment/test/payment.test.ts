@@ -420,7 +420,8 @@ describe("wallet", () => {
   });
 
   it("a wallet refund credits the buyer and debits the merchant; the ledger balances", async () => {
-    const paid = await prisma().payment.findFirstOrThrow({ where: { buyerId: "W1", status: "SUCCEEDED" } });
+    // the 40.00 payment of the first wallet test (W1 has two SUCCEEDED ones: pick it, not the 5.00)
+    const paid = await prisma().payment.findFirstOrThrow({ where: { buyerId: "W1", status: "SUCCEEDED", amount: "40.00", purpose: "ORDER" } });
     expect((await gql(REFUND, { id: paid.id, amount: "15.00", reason: "return" }, ADMIN)).data.adminRefundPayment.code).toBe("OK");
     expect(state.wallets.get("W1:CNY")!.balance.toFixed(2)).toBe("45.00");
     const credits = await prisma().merchantLedgerEntry.findMany({ where: { channel: "WALLET", type: "CAPTURE" } });
