@@ -6,7 +6,8 @@
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { createRedis } from "@mallgraph/platform/redis";
 import type { Context } from "./context.ts";
 import type { CartServices } from "./services/index.ts";
@@ -35,28 +36,13 @@ export function createCartServices(opts: CartSubgraphOptions): CartServices {
   return { redis, catalog, promotion, cart: new CartService({ redis, prefix: config.REDIS_PREFIX, catalog }) };
 }
 
-export async function createCartSubgraph(opts: CartSubgraphOptions): Promise<RunningSubgraph & { services: CartServices }> {
-  const services = createCartServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "cart",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.CART_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: serviceKeys(opts.config),
-    context: (base) => ({ ...base, services, quotes: new Map() }),
-    ready: async () => {
-      await services.redis.ping();
-    },
-  });
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      services.redis.disconnect();
-    },
-  };
-}
+export const createCartSubgraph = defineSubgraph({
+  name: "cart",
+  typeDefs,
+  resolvers,
+  services: createCartServices,
+  close: async (services) => services.redis.disconnect(),
+  context: (base, services): Context => ({ ...base, services, quotes: new Map() }),
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("cart", () => createCartSubgraph({ config: loadConfig() }));

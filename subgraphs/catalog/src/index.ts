@@ -3,20 +3,20 @@
  * `createCatalogSubgraph` is what tests call (with a throwaway schema and Redis prefix);
  * running this file directly starts it with the environment's configuration.
  */
-import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "./generated/prisma/client.ts";
+import type { Context } from "./context.ts";
 import { buildCatalogServices, type CatalogServices } from "./services/index.ts";
 import { createLoaders } from "./services/loaders.ts";
 import type { PurchaseVerifier } from "./services/purchases.ts";
 import type { SeckillSkuSource } from "./services/seckill.ts";
 import type { CampaignScopeSource } from "./services/campaigns.ts";
 import type { SearchBackend } from "./search/types.ts";
-import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -75,31 +75,14 @@ export async function closeCatalogServices(s: CatalogServices): Promise<void> {
   await b.close?.();
 }
 
-export async function createCatalogSubgraph(opts: CatalogSubgraphOptions): Promise<RunningSubgraph & { services: CatalogServices }> {
-  const services = await createCatalogServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "catalog",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.CATALOG_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: serviceKeys(opts.config),
-    context: (base) => ({ ...base, services, loaders: createLoaders(services) }),
-    fastPath: true,
-    revokesSessions: false,
-    ready: async () => {
-      await services.prisma.$queryRaw`SELECT 1`;
-      await services.redis.ping();
-    },
-  });
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      await closeCatalogServices(services);
-    },
-  };
-}
+export const createCatalogSubgraph = defineSubgraph({
+  name: "catalog",
+  typeDefs,
+  resolvers,
+  services: createCatalogServices,
+  close: closeCatalogServices,
+  context: (base, services): Context => ({ ...base, services, loaders: createLoaders(services) }),
+  server: { fastPath: true, revokesSessions: false },
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("catalog", () => createCatalogSubgraph({ config: loadConfig() }));

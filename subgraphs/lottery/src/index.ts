@@ -1,11 +1,11 @@
 /** The lottery subgraph: red-envelope rain, draws, points and the daily sign-in rebate. */
-import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import type { Context } from "./context.ts";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { resolvers } from "./resolvers/index.ts";
-import { createLotteryServices, type LotteryServiceOptions, type LotteryServices } from "./services/index.ts";
+import type { Context } from "./context.ts";
+import { createLotteryServices, type LotteryServiceOptions } from "./services/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -13,29 +13,13 @@ export interface LotterySubgraphOptions extends LotteryServiceOptions {
   port?: number;
 }
 
-export async function createLotterySubgraph(opts: LotterySubgraphOptions): Promise<RunningSubgraph & { services: LotteryServices }> {
-  const services = createLotteryServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "lottery",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.LOTTERY_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: serviceKeys(opts.config),
-    context: (base) => ({ ...base, services }),
-    ready: async () => {
-      await services.prisma.$queryRaw`SELECT 1`;
-      await services.redis.ping();
-    },
-  });
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      await services.close();
-    },
-  };
-}
+export const createLotterySubgraph = defineSubgraph({
+  name: "lottery",
+  typeDefs,
+  resolvers,
+  services: createLotteryServices,
+  close: (services) => services.close(),
+  context: (base, services): Context => ({ ...base, services }),
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("lottery", () => createLotterySubgraph({ config: loadConfig() }));

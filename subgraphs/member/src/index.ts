@@ -4,10 +4,10 @@
  * prefix); running this file directly starts it with the environment's configuration.
  * Serves the access-token public keys at GET /.well-known/jwks.json (the gateway fetches them).
  */
-import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { buildMemberServices, type MemberServices } from "./services/index.ts";
 import type { SmsOptions } from "./services/sms.ts";
 import type { MemberOrders } from "./services/orders.ts";
@@ -31,42 +31,22 @@ export async function createMemberServices(opts: MemberSubgraphOptions): Promise
   return buildMemberServices(opts.config, { databaseUrl: opts.databaseUrl, sms: opts.sms, orders: opts.orders });
 }
 
-export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise<RunningSubgraph & { services: MemberServices }> {
-  const services = await createMemberServices(opts);
-  await services.partners.remirror(); // a Redis that lost the partner keys' mirror gets it back
-  const jwks = JSON.stringify({ keys: [services.signingKey.publicJwk] });
-  let running: RunningSubgraph;
-  try {
-    running = await startSubgraph<Context>({
-      name: "member",
-      typeDefs,
-      resolvers,
-      port: opts.port ?? opts.config.MEMBER_PORT,
-      host: opts.config.SERVICE_HOST,
-      internalSecret: serviceKeys(opts.config),
-      context: (base) => ({ ...base, services, loaders: createLoaders(services), loggedInAs: new Set<string>() }),
-      routes: {
-        "GET /.well-known/jwks.json": (_req, _body, res) => {
-          res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=300" }).end(jwks);
-        },
+export const createMemberSubgraph = defineSubgraph({
+  name: "member",
+  typeDefs,
+  resolvers,
+  services: createMemberServices,
+  close: (services) => services.close(),
+  context: (base, services): Context => ({ ...base, services, loaders: createLoaders(services), loggedInAs: new Set<string>() }),
+  beforeStart: (services) => services.partners.remirror(), // a Redis that lost the partner keys' mirror gets it back
+  routes: (services) => {
+    const jwks = JSON.stringify({ keys: [services.signingKey.publicJwk] });
+    return {
+      "GET /.well-known/jwks.json": (_req, _body, res) => {
+        res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=300" }).end(jwks);
       },
-      ready: async () => {
-        await services.prisma.$queryRaw`SELECT 1`;
-        await services.redis.ping();
-      },
-    });
-  } catch (e) {
-    await services.close();
-    throw e;
-  }
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      await services.close();
-    },
-  };
-}
+    };
+  },
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("member", () => createMemberSubgraph({ config: loadConfig() }));

@@ -6,14 +6,15 @@
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { createContext, type Context } from "./context.ts";
+import { createContext } from "./context.ts";
 import type { OrderServices } from "./services/index.ts";
 import { OrderService } from "./services/orders.ts";
 import { OutboxPublisher } from "./services/outbox.ts";
@@ -64,29 +65,13 @@ export async function closeOrderServices(s: OrderServices): Promise<void> {
   await s.prisma.$disconnect();
 }
 
-export async function createOrderSubgraph(opts: OrderSubgraphOptions): Promise<RunningSubgraph & { services: OrderServices }> {
-  const services = createOrderServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "order",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.ORDER_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: serviceKeys(opts.config),
-    context: (base) => createContext(base, services),
-    ready: async () => {
-      await services.prisma.$queryRaw`SELECT 1`;
-      await services.redis.ping();
-    },
-  });
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      await closeOrderServices(services);
-    },
-  };
-}
+export const createOrderSubgraph = defineSubgraph({
+  name: "order",
+  typeDefs,
+  resolvers,
+  services: createOrderServices,
+  close: closeOrderServices,
+  context: (base, services) => createContext(base, services),
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("order", () => createOrderSubgraph({ config: loadConfig() }));

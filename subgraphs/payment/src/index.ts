@@ -3,11 +3,11 @@
  * (POST /callbacks/sandbox | alipay | wechat) and the operators' CSV export
  * (GET /exports/transactions.csv?from=&to=, identity header with payment:read).
  */
-import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import type http from "node:http";
 import { loadConfig } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph, type RouteHandler } from "@mallgraph/platform/subgraph";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain, type RouteHandler } from "@mallgraph/platform/subgraph";
 import { verifyIdentity, IDENTITY_HEADER } from "@mallgraph/platform/auth";
 import { assertPermission } from "@mallgraph/platform/access";
 import { isAppError } from "@mallgraph/platform/errors";
@@ -53,36 +53,20 @@ function exportRoute(services: PaymentServices): RouteHandler {
   };
 }
 
-export async function createPaymentSubgraph(opts: PaymentSubgraphOptions): Promise<RunningSubgraph & { services: PaymentServices }> {
-  const services = await createPaymentServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "payment",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.PAYMENT_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: serviceKeys(opts.config),
-    context: (base) => ({ ...base, services }),
-    routes: {
-      "POST /callbacks/sandbox": callbackRoute(services, "SANDBOX"),
-      "POST /callbacks/alipay": callbackRoute(services, "ALIPAY"),
-      "POST /callbacks/wechat": callbackRoute(services, "WECHAT_PAY"),
-      "GET /exports/transactions.csv": exportRoute(services),
-    },
-    ready: async () => {
-      await services.prisma.$queryRaw`SELECT 1`;
-      await services.redis.ping();
-    },
-  });
-  services.setCallbackBase(`http://${reachableHost(opts.config.SERVICE_HOST)}:${running.port}`);
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      await services.close();
-    },
-  };
-}
+export const createPaymentSubgraph = defineSubgraph({
+  name: "payment",
+  typeDefs,
+  resolvers,
+  services: createPaymentServices,
+  close: (services) => services.close(),
+  context: (base, services): Context => ({ ...base, services }),
+  routes: (services) => ({
+    "POST /callbacks/sandbox": callbackRoute(services, "SANDBOX"),
+    "POST /callbacks/alipay": callbackRoute(services, "ALIPAY"),
+    "POST /callbacks/wechat": callbackRoute(services, "WECHAT_PAY"),
+    "GET /exports/transactions.csv": exportRoute(services),
+  }),
+  afterStart: (services, running, opts) => services.setCallbackBase(`http://${reachableHost(opts.config.SERVICE_HOST)}:${running.port}`),
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("payment", () => createPaymentSubgraph({ config: loadConfig() }));

@@ -6,14 +6,15 @@
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { createContext, type Context } from "./context.ts";
+import { createContext } from "./context.ts";
 import type { PromotionServices } from "./services/index.ts";
 import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort, type OrderPort } from "./services/ports.ts";
 import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
@@ -74,29 +75,13 @@ export async function closePromotionServices(s: PromotionServices): Promise<void
   await s.prisma.$disconnect();
 }
 
-export async function createPromotionSubgraph(opts: PromotionSubgraphOptions): Promise<RunningSubgraph & { services: PromotionServices }> {
-  const services = createPromotionServices(opts);
-  const running = await startSubgraph<Context>({
-    name: "promotion",
-    typeDefs,
-    resolvers,
-    port: opts.port ?? opts.config.PROMOTION_PORT,
-    host: opts.config.SERVICE_HOST,
-    internalSecret: serviceKeys(opts.config),
-    context: (base) => createContext(base, services),
-    ready: async () => {
-      await services.prisma.$queryRaw`SELECT 1`;
-      await services.redis.ping();
-    },
-  });
-  return {
-    ...running,
-    services,
-    stop: async () => {
-      await running.stop();
-      await closePromotionServices(services);
-    },
-  };
-}
+export const createPromotionSubgraph = defineSubgraph({
+  name: "promotion",
+  typeDefs,
+  resolvers,
+  services: createPromotionServices,
+  close: closePromotionServices,
+  context: (base, services) => createContext(base, services),
+});
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("promotion", () => createPromotionSubgraph({ config: loadConfig() }));
