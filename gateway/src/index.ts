@@ -27,7 +27,7 @@ import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
-import { clientError, httpStatusFor, isGraphQLError } from "./errors.ts";
+import { httpStatusFor, isGraphQLError } from "./errors.ts";
 import { graphql } from "./graphql.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { LiveEventHub, attachSubscriptionServer, type Execute } from "./subscriptions.ts";
@@ -39,8 +39,9 @@ import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/useP
 import { useQueryLimits } from "./plugins/useQueryLimits.ts";
 import { useMaskedErrors } from "./plugins/useMaskedErrors.ts";
 import { useMetrics } from "./plugins/useMetrics.ts";
-import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
+import type { GatewayContext, GatewayPlugin, RequestState } from "./plugins/types.ts";
 import { httpRoutes, type HttpSettings } from "./http/index.ts";
+import { readBody, readParams } from "./http/request.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -80,54 +81,6 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   breakers: Map<string, CircuitBreaker>;
   stop: () => Promise<void>;
-}
-
-function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(clientError(ErrorCode.BAD_USER_INPUT, "request body too large"));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-const badInput = (message: string) => clientError(ErrorCode.BAD_USER_INPUT, message);
-
-function jsonParam(value: string | null, name: string): any {
-  if (value === null || value === "") return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw badInput(`${name} must be JSON`);
-  }
-}
-
-function readParams(method: string, url: URL, body: Buffer): GraphQLParams {
-  if (method === "GET") {
-    const s = url.searchParams;
-    return {
-      query: s.get("query") ?? undefined,
-      operationName: s.get("operationName") ?? undefined,
-      variables: jsonParam(s.get("variables"), "variables"),
-      extensions: jsonParam(s.get("extensions"), "extensions"),
-    };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw badInput("the request body must be JSON");
-  }
-  if (Array.isArray(parsed)) throw badInput("batched operations are not supported");
-  if (!parsed || typeof parsed !== "object") throw badInput("the request body must be a JSON object");
-  return parsed as GraphQLParams;
 }
 
 export async function createGateway(opts: GatewayOptions): Promise<RunningGateway> {
