@@ -1,7 +1,7 @@
 import type { LotteryDrawResolvers } from "../generated/graphql.ts";
 
 export const LotteryDraw: LotteryDrawResolvers = {
-  award: (o, _a, ctx) => (o.awardId ? ctx.services.prisma.award.findUnique({ where: { id: o.awardId } }) : null),
+  award: (o, _a, ctx) => (o.awardId ? ctx.services.reads.award(o.awardId) : null),
   createdAt: (o) => o.createdAt.toISOString(),
   deliveredAt: (o) => o.deliveredAt?.toISOString() ?? null,
 };

@@ -2,7 +2,6 @@ import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform
 import { asInternal } from "./internal.ts";
 import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
-import { couponTemplatesInUse } from "../services/award-coupons.ts";
 
 function pageSize(limit: number | null | undefined): number {
   const n = limit ?? 20;
@@ -13,7 +12,7 @@ function pageSize(limit: number | null | undefined): number {
 export const Query: QueryResolvers = {
   redEnvelopeRainCampaign: (_p, { id }, ctx) => ctx.services.rain.get(id),
   adminRedEnvelopeRains: asAdmin("lottery:read", async (_p, { first }, ctx) => {
-    const rows = await ctx.services.prisma.redEnvelopeRain.findMany({ orderBy: { createdAt: "desc" }, take: pageSize(first) });
+    const rows = await ctx.services.reads.rains(pageSize(first));
     return Promise.all(rows.map((r) => ctx.services.rain.view(r)));
   }),
   // Events are public to the rain's subscribers (no audience); the resolver hides other members' ids.
@@ -23,25 +22,11 @@ export const Query: QueryResolvers = {
     const a = await ctx.services.draws.activity(id);
     return a && (a.state !== "DRAFT" || ctx.identity.kind === "admin") ? a : null;
   },
-  lotteryActivities: (_p, _a, ctx) => ctx.services.prisma.activity.findMany({ where: { state: "ONLINE" }, orderBy: { startsAt: "asc" } }),
+  lotteryActivities: (_p, _a, ctx) => ctx.services.reads.onlineActivities(),
   myPoints: asMember((_p, _a, ctx) => ctx.services.points.account(memberId(ctx))),
   myPointsHistory: asMember((_p, a, ctx) => ctx.services.points.history(memberId(ctx), a.first ?? 20, a.after)),
-  myDraws: asMember((_p, { activityId, limit }, ctx) =>
-    ctx.services.prisma.participationOrder.findMany({
-      where: { memberId: memberId(ctx), awardId: { not: null }, ...(activityId ? { activityId } : {}) },
-      orderBy: { createdAt: "desc" },
-      take: pageSize(limit),
-    }),
-  ),
-  adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) =>
-    ctx.services.prisma.participationOrder.findMany({
-      where: { activityId, awardId: { not: null }, ...(delivery ? { delivery } : {}) },
-      orderBy: { createdAt: "desc" },
-      take: pageSize(first),
-    }),
-  ),
-  myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>
-    ctx.services.prisma.redEnvelopeGrab.findMany({ where: { memberId: memberId(ctx) }, orderBy: { grabbedAt: "desc" }, take: pageSize(limit) }),
-  ),
-  lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => couponTemplatesInUse(ctx.services.prisma, templateIds)),
+  myDraws: asMember((_p, { activityId, limit }, ctx) => ctx.services.reads.memberDraws(memberId(ctx), activityId, pageSize(limit))),
+  adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) => ctx.services.reads.activityDraws(activityId, delivery, pageSize(first))),
+  myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) => ctx.services.reads.memberGrabs(memberId(ctx), pageSize(limit))),
+  lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => ctx.services.reads.couponTemplatesInUse(templateIds)),
 };

@@ -14,6 +14,7 @@ import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
 import { PointsService } from "./points.ts";
 import { RebateService } from "./rebates.ts";
 import { PackService } from "./packs.ts";
+import { LotteryReads } from "./reads.ts";
 import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
@@ -48,6 +49,8 @@ export interface LotteryServices {
   points: PointsService;
   rebates: RebateService;
   packs: PackService;
+  /** Plain reads for the resolvers (lists and lookups). */
+  reads: LotteryReads;
   queues: { rain: Queue; awards: Queue };
   /** The job outbox (member messages) and its relay; the worker runs the relay every second (no flush per grab: rain storms). */
   jobs: OutboxRelay;
@@ -103,6 +106,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     points,
     rebates,
     packs: new PackService(prisma, points, draws),
+    reads: new LotteryReads(prisma),
     queues,
     jobs,
     async close() {

@@ -19,9 +19,7 @@ export const Query: QueryResolvers = {
   adminReconciliationReport: asAdmin("payment:read", (_p, { date, channel }, ctx) => ctx.services.reports.report(date, channel ?? "SANDBOX")),
   adminTransactionOverview: asAdmin("payment:read", (_p, { from, to, appId }, ctx) => ctx.services.reports.overview(from, to, appId)),
   adminExportTransactions: asAdmin("payment:read", (_p, { from, to }, ctx) => ctx.services.reports.exportCsv(from, to)),
-  adminCallbackAnomalies: asAdmin("payment:read", (_p, { first }, ctx) =>
-    ctx.services.prisma.callbackAnomaly.findMany({ orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first ?? 50, 1), 500) }),
-  ),
+  adminCallbackAnomalies: asAdmin("payment:read", (_p, { first }, ctx) => ctx.services.payments.callbackAnomalies(first)),
   paymentStatusChangedEvent: asGatewayEvent(async (_p, { paymentId, eventId }, ctx) => {
     const e = await ctx.services.payments.event(paymentId, eventId);
     if (!e) return null;

@@ -49,6 +49,7 @@ export class PaymentService {
   refunds(paymentId: string) { return this.reads.refunds(paymentId); }
   event(paymentId: string, eventId: string) { return this.reads.event(paymentId, eventId); }
   byCheckoutRef(checkoutRef: string) { return this.reads.byCheckoutRef(checkoutRef); }
+  callbackAnomalies(first: number | null | undefined) { return this.reads.callbackAnomalies(first); }
 
   // create
   createPayment(buyerId: string, orderId: string, channel: Channel) { return this.checkout.createPayment(buyerId, orderId, channel); }

@@ -1,5 +1,5 @@
 /** Payment reads: one payment (buyer / admin), an order's payments, refunds, one live event's payload. */
-import type { Payment, PrismaClient, Refund } from "../generated/prisma/client.ts";
+import type { CallbackAnomaly, Payment, PrismaClient, Refund } from "../generated/prisma/client.ts";
 import type { PaymentEventModel } from "./shared.ts";
 
 export class PaymentReads {
@@ -27,6 +27,11 @@ export class PaymentReads {
     const e = await this.prisma.paymentEvent.findUnique({ where: { id: eventId } });
     if (!e || e.paymentId !== paymentId) return null;
     return { eventId: e.id, type: e.type, status: e.status, paymentId: e.paymentId, buyerId: e.buyerId };
+  }
+
+  /** Callback anomalies (amount or state mismatches, late notices), newest first; 1..500 of them. */
+  callbackAnomalies(first: number | null | undefined): Promise<CallbackAnomaly[]> {
+    return this.prisma.callbackAnomaly.findMany({ orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first ?? 50, 1), 500) });
   }
 
   /** Status of a payment on the sandbox, used by sandboxCompletePayment to check the caller. */

@@ -1,0 +1,57 @@
+/**
+ * The lottery's plain reads: lists and lookups the resolvers serve with no rule of their own
+ * (newest first, limited by the caller's validated page size). Resolvers never touch Prisma.
+ */
+import type { DeliveryStatus, PrismaClient } from "../generated/prisma/client.ts";
+import { couponTemplatesInUse } from "./award-coupons.ts";
+
+export class LotteryReads {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Red-envelope rains, newest first (the operators' list). */
+  rains(take: number) {
+    return this.prisma.redEnvelopeRain.findMany({ orderBy: { createdAt: "desc" }, take });
+  }
+
+  /** The ONLINE activities, by start. */
+  onlineActivities() {
+    return this.prisma.activity.findMany({ where: { state: "ONLINE" }, orderBy: { startsAt: "asc" } });
+  }
+
+  /** A strategy's awards in their display order. */
+  awards(strategyId: string) {
+    return this.prisma.award.findMany({ where: { strategyId }, orderBy: { sortOrder: "asc" } });
+  }
+
+  award(id: string) {
+    return this.prisma.award.findUnique({ where: { id } });
+  }
+
+  /** A member's winning draws (an award was drawn), newest first, of one activity or all. */
+  memberDraws(memberId: string, activityId: string | null | undefined, take: number) {
+    return this.prisma.participationOrder.findMany({
+      where: { memberId, awardId: { not: null }, ...(activityId ? { activityId } : {}) },
+      orderBy: { createdAt: "desc" },
+      take,
+    });
+  }
+
+  /** An activity's winning draws, newest first, optionally in one delivery state (the operators' list). */
+  activityDraws(activityId: string, delivery: DeliveryStatus | null | undefined, take: number) {
+    return this.prisma.participationOrder.findMany({
+      where: { activityId, awardId: { not: null }, ...(delivery ? { delivery } : {}) },
+      orderBy: { createdAt: "desc" },
+      take,
+    });
+  }
+
+  /** A member's red-envelope grabs, newest first. */
+  memberGrabs(memberId: string, take: number) {
+    return this.prisma.redEnvelopeGrab.findMany({ where: { memberId }, orderBy: { grabbedAt: "desc" }, take });
+  }
+
+  /** Internal (promotion): which of these coupon templates an award still hands out. */
+  couponTemplatesInUse(templateIds: readonly string[]) {
+    return couponTemplatesInUse(this.prisma, templateIds);
+  }
+}
