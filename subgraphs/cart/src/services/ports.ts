@@ -1,6 +1,7 @@
 /** What the cart needs from other domains, behind small interfaces. */
 import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
+import { SKU_SNAPSHOTS_QUERY } from "@mallgraph/platform/contracts/catalog";
 import type { PriceLine, PriceQuote, SkuSnapshot } from "./types.ts";
 
 export interface CatalogPort {
@@ -13,10 +14,7 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
   return {
     async skuSnapshots(ids) {
       if (!ids.length) return [];
-      const data = await client.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
-        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id spuId title price currency onShelf available image } }`,
-        { ids },
-      );
+      const data = await client.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(SKU_SNAPSHOTS_QUERY, { ids });
       return data.skuSnapshots;
     },
   };

@@ -1,5 +1,11 @@
 /** Plain domain shapes of the cart (no GraphQL types here). */
 
+/** What cart reads from catalog and promotion: their contracts (docs/service-contracts.md). */
+import type { PriceLine } from "@mallgraph/platform/contracts/promotion";
+
+export type { SkuSnapshot } from "@mallgraph/platform/contracts/catalog";
+export type { PriceLine, PriceQuote, PriceQuoteCouponOption } from "@mallgraph/platform/contracts/promotion";
+
 export type CartLineStatus = "OK" | "OFF_SHELF" | "OUT_OF_STOCK" | "NOT_FOUND";
 
 /** One stored line: what Redis keeps. */
@@ -36,37 +42,6 @@ export interface CartView {
   checkedQuantity: number;
 }
 
-/** A line as promotion's pricing takes it (PriceLineInput). */
-export interface PriceLine {
-  skuId: string;
-  spuId: string;
-  unitPrice: string;
-  quantity: number;
-}
-
-/** Promotion's internal PriceQuote (docs/decisions/0011-pricing-and-stacking.md). */
-export interface PriceQuote {
-  currency: string;
-  itemsTotal: string;
-  campaignDiscount: string;
-  discount: string;
-  payable: string;
-  lines: Array<{ skuId: string; quantity: number; unitPrice: string; subtotal: string; campaignDiscount: string; couponDiscount: string; discount: string; payable: string }>;
-  promotions: Array<{ kind: "FULL_REDUCTION"; id: string; name: string; threshold: string; discount: string }>;
-  coupon: { couponId: string; name: string; discount: string } | null;
-  couponReason: string | null;
-  bestCouponId: string | null;
-  couponOptions: PriceQuoteCouponOption[];
-}
-
-export interface PriceQuoteCouponOption {
-  couponId: string;
-  usable: boolean;
-  reason: string | null;
-  discount: string | null;
-  payable: string | null;
-}
-
 export type CartCode =
   | "OK"
   | "OUT_OF_STOCK"
@@ -83,14 +58,3 @@ export interface CartOutcome {
   cart: CartView;
 }
 
-/** The catalog's internal `SkuSnapshot` (docs/service-contracts.md). */
-export interface SkuSnapshot {
-  id: string;
-  spuId: string | null;
-  title: string;
-  price: string;
-  currency: string;
-  onShelf: boolean;
-  available: number;
-  image: string | null;
-}

@@ -4,28 +4,11 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
+import { SKU_SNAPSHOTS_QUERY, type ReserveResult, type SkuSnapshot, type StockLine } from "@mallgraph/platform/contracts/catalog";
+import type { PriceLine } from "@mallgraph/platform/contracts/promotion";
 
-export interface SkuSnapshot {
-  id: string;
-  spuId: string | null;
-  title: string;
-  price: string;
-  currency: string;
-  onShelf: boolean;
-  available: number;
-  image: string | null;
-}
-
-export interface StockLine {
-  skuId: string;
-  quantity: number;
-}
-
-export interface ReserveResult {
-  /** OK | OUT_OF_STOCK | NOT_FOUND | OFF_SHELF | BAD_QUANTITY | RELEASED */
-  code: string;
-  failedSkuId: string | null;
-}
+export type { ReserveResult, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
+export type { PriceLine } from "@mallgraph/platform/contracts/promotion";
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
@@ -58,14 +41,6 @@ export interface CouponLock {
   /** OK | COUPON_UNAVAILABLE */
   code: string;
   discount: string;
-}
-
-/** A line as promotion's pricing takes it. */
-export interface PriceLine {
-  skuId: string;
-  spuId: string;
-  unitPrice: string;
-  quantity: number;
 }
 
 /** Promotion's quote of an order's lines (its internal PriceQuote, the fields order uses). */
@@ -101,8 +76,7 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
   return {
     async skuSnapshots(ids) {
       if (!ids.length) return [];
-      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
-        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id spuId title price currency onShelf available image } }`, { ids });
+      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(SKU_SNAPSHOTS_QUERY, { ids });
       return d.skuSnapshots;
     },
     async reserve(key, lines, ttlSeconds) {

@@ -4,27 +4,11 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
+import type { SkuSnapshot as CatalogSkuSnapshot, ReserveResult, SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
 
-export interface SkuSnapshot {
-  id: string;
-  title: string;
-  price: string;
-  currency: string;
-  onShelf: boolean;
-  available: number;
-}
-
-/** Catalog's internal SpuScope: the SPU's category path (leaf first) and its SKUs' currencies. */
-export interface SpuScope {
-  spuId: string;
-  categoryIds: string[];
-  currencies: string[];
-}
-
-export interface StockLine {
-  skuId: string;
-  quantity: number;
-}
+export type { SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
+/** The part of catalog's SkuSnapshot promotion reads. */
+export type SkuSnapshot = Pick<CatalogSkuSnapshot, "id" | "title" | "price" | "currency" | "onShelf" | "available">;
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
@@ -32,7 +16,7 @@ export interface CatalogPort {
   spuScopes(spuIds: string[]): Promise<Array<SpuScope | null>>;
   /** Every back-office category id (the public tree). */
   categoryIds(): Promise<Set<string>>;
-  reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<{ code: string; failedSkuId: string | null }>;
+  reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<ReserveResult>;
   release(key: string): Promise<boolean>;
   confirm(key: string): Promise<boolean>;
   /** Sold → available (inventoryReturn), idempotent per key; false when less was sold. */
