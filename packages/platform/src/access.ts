@@ -18,6 +18,12 @@ export function memberId(ctx: BaseContext): string {
   return ctx.identity.id;
 }
 
+/** The operator's id, inside a field already declared `asAdmin(permission, …)` (the permission is not checked again). */
+export function operatorId(ctx: BaseContext): string {
+  if (ctx.identity.kind !== "admin" || !ctx.identity.id) throw unauthenticated("operator authentication required");
+  return ctx.identity.id;
+}
+
 /** An operator holding `permission`; services hold no operator permissions (decision 0017). */
 export function assertPermission(ctx: BaseContext, permission: string): string {
   const id = ctx.identity;

@@ -1,18 +1,13 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
 import { asInternal } from "./internal.ts";
-import { forbidden } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
-import { asBuyerOrAdmin } from "./access.ts";
+import { asBuyerOrAdmin, asMerchantStaff } from "./access.ts";
 
 export const Query: QueryResolvers = {
   payment: asBuyerOrAdmin("payment:read", (_p, { id }, ctx, v) => (v.kind === "buyer" ? ctx.services.payments.getForBuyer(id, v.id) : ctx.services.payments.get(id))),
   paymentsForOrder: asBuyerOrAdmin("payment:read", (_p, { orderId }, ctx, v) => ctx.services.payments.forOrder(orderId, v.kind === "buyer" ? v.id : undefined)),
   myOrganizations: asMember((_p, _a, ctx) => ctx.services.merchants.organizationsOf(memberId(ctx))),
-  merchantTransactionOverview: asMember(async (_p, { merchantId, from, to }, ctx) => {
-    const role = await ctx.services.merchants.roleAt(memberId(ctx), merchantId);
-    if (!role) throw forbidden("not staff of this merchant");
-    return ctx.services.reports.overview(from, to, null, merchantId);
-  }),
+  merchantTransactionOverview: asMerchantStaff((_p, { merchantId, from, to }, ctx) => ctx.services.reports.overview(from, to, null, merchantId)),
   adminOrganizations: asAdmin("payment:read", (_p, _a, ctx) => ctx.services.merchants.organizations()),
   adminMerchants: asAdmin("payment:read", (_p, _a, ctx) => ctx.services.merchants.merchants()),
   adminPayment: asAdmin("payment:read", (_p, { id }, ctx) => ctx.services.payments.get(id)),

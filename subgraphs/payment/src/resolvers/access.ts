@@ -1,5 +1,6 @@
-/** Field guard: the buyer (member) or an operator holding `permission`. */
+/** Field guards of payment beyond asMember / asAdmin. */
 import { assertPermission, memberId, type BaseContext } from "@mallgraph/platform/access";
+import { forbidden } from "@mallgraph/platform/errors";
 
 export type Viewer = { kind: "buyer"; id: string } | { kind: "operator" };
 
@@ -11,6 +12,17 @@ export function viewer(ctx: BaseContext, permission = "payment:read"): Viewer {
   return { kind: "buyer", id: memberId(ctx) };
 }
 
+/** The buyer (member) or an operator holding `permission`. */
 export function asBuyerOrAdmin<C extends BaseContext, R>(permission: string, fn: (parent: any, args: any, ctx: C, v: Viewer) => R) {
   return (parent: any, args: any, ctx: C) => fn(parent, args, ctx, viewer(ctx, permission));
+}
+
+/** A member on the staff of the merchant named by the `merchantId` argument (any role); FORBIDDEN otherwise. */
+export function asMerchantStaff<C extends BaseContext & { services: { merchants: { roleAt(memberId: string, merchantId: string): Promise<unknown> } } }, A extends { merchantId: string }, R>(
+  fn: (parent: any, args: A, ctx: C) => R | Promise<R>,
+) {
+  return async (parent: any, args: A, ctx: C): Promise<R> => {
+    if (!(await ctx.services.merchants.roleAt(memberId(ctx), args.merchantId))) throw forbidden("not staff of this merchant");
+    return fn(parent, args, ctx);
+  };
 }

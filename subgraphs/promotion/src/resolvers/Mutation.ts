@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
+import { asAdmin, asMember, memberId, operatorId } from "@mallgraph/platform/access";
 import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
 
 export const Mutation: MutationResolvers = {
   adminCreateSeckillSession: asAdmin("promotion:write", (_p, { input }, ctx) =>
-    ctx.services.seckill.createSession(input, assertPermission(ctx, "promotion:write")),
+    ctx.services.seckill.createSession(input, operatorId(ctx)),
   ),
   adminUpdateSeckillSession: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.seckill.updateSession(id, input)),
   adminCancelSeckillSession: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.seckill.cancelSession(id)),
@@ -13,10 +13,10 @@ export const Mutation: MutationResolvers = {
     ctx.services.seckill.buy(memberId(ctx), sessionId, skuId, quantity, idempotencyKey),
   ),
   adminCreateCouponTemplate: asAdmin("promotion:write", (_p, { input }, ctx) =>
-    ctx.services.coupons.createTemplate(input, assertPermission(ctx, "promotion:write")),
+    ctx.services.coupons.createTemplate(input, operatorId(ctx)),
   ),
   adminCreateFullReductionCampaign: asAdmin("promotion:write", (_p, { input }, ctx) =>
-    ctx.services.campaigns.create(input, assertPermission(ctx, "promotion:write")),
+    ctx.services.campaigns.create(input, operatorId(ctx)),
   ),
   adminEndFullReductionCampaign: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.campaigns.end(id)),
   adminUpdateCouponTemplate: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.coupons.updateTemplate(id, input)),
