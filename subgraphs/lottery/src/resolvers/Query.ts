@@ -40,6 +40,7 @@ export const Query: QueryResolvers = {
       take: pageSize(first),
     }),
   ),
+  adminLotteryStrategies: asAdmin("lottery:read", (_p, { first }, ctx) => ctx.services.prisma.strategy.findMany({ orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: pageSize(first), include: { awards: { orderBy: { sortOrder: "asc" } } } })),
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>
     ctx.services.prisma.redEnvelopeGrab.findMany({ where: { memberId: memberId(ctx) }, orderBy: { grabbedAt: "desc" }, take: pageSize(limit) }),
   ),
