@@ -232,13 +232,7 @@ export async function gql<T = any>(
 
 export const codes = (r: GqlResponse) => (r.body.errors ?? []).map((e) => e.extensions?.code);
 
-export async function until<T>(fn: () => Promise<T | undefined | false>, what: string, tries = 200, pauseMs = 25): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+/** Polls until a value turns up: the platform's one polling helper, under the name these tests use. */
+export { waitFor as until } from "@mallgraph/platform/testing";
 
 export { createRedis };
