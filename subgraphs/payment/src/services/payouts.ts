@@ -14,7 +14,8 @@ import type { Payout } from "../generated/prisma/client.ts";
 import { AnomalyReason, ChannelError, PaymentCode, SignatureError } from "../errors.ts";
 import type { Channel, HttpAnswer, PayoutNotification, PayoutOutcome } from "../channels/types.ts";
 import { debitPayout } from "./ledger.ts";
-import { CALLBACK_PATHS, CHANNELS, isUniqueViolation, recordAnomaly, sameAmount, type PaymentDeps } from "./shared.ts";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import { CALLBACK_PATHS, CHANNELS, recordAnomaly, sameAmount, type PaymentDeps } from "./shared.ts";
 
 /** The wallet reference of a payout's freeze and of its settlement. */
 export const payoutRef = (p: { id: string }) => `payout:${p.id}`;
