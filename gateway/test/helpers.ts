@@ -19,7 +19,7 @@ export const SECRET = "test-internal-secret-0123456789";
 export const ISSUER = "mallgraph-test";
 
 export const memberSdl = `
-extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@tag"])
 type Who { kind: String! id: String service: String sessionId: String device: String permissions: [String!]! mgHeaders: [String!]! }
 type Node { value: Int child: Node }
 type Item @key(fields: "id", resolvable: false) { id: ID! }
@@ -34,8 +34,9 @@ type Query {
   slow(ms: Int!): String
   items(first: Int): [Item!]!
   pingEvent(topic: ID!, eventId: ID!): Ping
+  myPingEvent(eventId: ID!): Ping
 }
-type Subscription { ping(topic: ID!): Ping! }
+type Subscription { ping(topic: ID!): Ping! myPing: Ping! @tag(name: "signed-in") }
 `;
 
 export const catalogSdl = `
@@ -114,6 +115,7 @@ export async function startFederation(): Promise<TestFederation> {
           if (a.eventId.startsWith("hidden")) return null;
           return { id: a.eventId, topic: a.topic, item: { id: `item-${a.eventId}` } };
         }),
+        myPingEvent: asGatewayEvent((_: unknown, a: { eventId: string }, c: any) => ({ id: a.eventId, topic: c.identity.id, item: { id: `item-${a.eventId}` } })),
       },
     },
   });

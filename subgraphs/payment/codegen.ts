@@ -8,6 +8,7 @@ export default subgraphCodegen({
   mappers: {
     Payment: prismaType("Payment"),
     Refund: prismaType("Refund"),
+    Payout: prismaType("Payout"),
     Organization: prismaType("Organization"),
     OrganizationMember: prismaType("OrganizationMember"),
     Merchant: prismaType("Merchant"),

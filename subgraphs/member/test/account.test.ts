@@ -3,7 +3,7 @@
  * code (every session ends), both counted by the login lock.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, registerMember, REQUEST_CODE, topUp, type Harness } from "./helpers.ts";
+import { createHarness, registerMember, REQUEST_CODE, topUp, withdraw, type Harness } from "./helpers.ts";
 
 const LOGIN_PW = `mutation($phone: String!, $password: String!, $device: DeviceType) { loginWithPassword(phone: $phone, password: $password, device: $device) { accessToken refreshToken member { id } } }`;
 const CHANGE = `mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { code } }`;
@@ -122,7 +122,7 @@ describe("member account self-service", () => {
     // money open: a balance (a paid top-up, as payment credits it)
     expect((await topUp(h, m, { c: "CNY", a: "5.00", k: "close-1" })).topUpWallet.code).toBe("OK");
     expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "MONEY_OPEN" });
-    expect((await h.ok(`mutation { withdrawFromWallet(currency: "CNY", amount: "5.00", idempotencyKey: "close-2") { code } }`, {}, m.identity)).withdrawFromWallet.code).toBe("OK");
+    expect((await withdraw(h, m, { c: "CNY", a: "5.00", k: "close-2" })).withdrawFromWallet.code).toBe("OK");
     // orders open
     openOrders.set(m.memberId, 1);
     expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "ORDERS_OPEN" });

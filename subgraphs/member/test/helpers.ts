@@ -125,6 +125,17 @@ export async function adminIdentity(h: Harness, username = "admin", password = h
 }
 
 /** A paid top-up as payment delivers it (internal walletTopUp), answered in the shape of the old member mutation. */
+/**
+ * A withdrawal as payment makes it (decision 0026): the internal walletFreeze of `payout:<key>`, then,
+ * the channel having paid it out, walletPayOut of the same reference.
+ */
+export async function withdraw(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
+  const op = (f: string) => h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, k: `payout:${v.k}`, m: m.memberId }, INTERNAL);
+  let r = (await op("walletFreeze")).walletFreeze;
+  if (r.code === "OK") r = (await op("walletPayOut")).walletPayOut;
+  return { withdrawFromWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };
+}
+
 export async function topUp(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
   const r = (await h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, m: m.memberId }, INTERNAL)).walletTopUp;
   return { topUpWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };

@@ -27,6 +27,7 @@ export const Query: QueryResolvers = {
   myPointsHistory: asMember((_p, a, ctx) => ctx.services.points.history(memberId(ctx), a.first ?? 20, a.after)),
   myDraws: asMember((_p, { activityId, limit }, ctx) => ctx.services.reads.memberDraws(memberId(ctx), activityId, pageSize(limit))),
   adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) => ctx.services.reads.activityDraws(activityId, delivery, pageSize(first))),
+  adminLotteryStrategies: asAdmin("lottery:read", (_p, { first }, ctx) => ctx.services.reads.strategies(pageSize(first))),
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) => ctx.services.reads.memberGrabs(memberId(ctx), pageSize(limit))),
   lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => ctx.services.reads.couponTemplatesInUse(templateIds)),
 };

@@ -45,6 +45,17 @@ export class LotteryReads {
     });
   }
 
+  /** Strategies with their awards (in display order), newest first (the operators' list). */
+  strategies(take: number) {
+    return this.prisma.strategy.findMany({ orderBy: [{ createdAt: "desc" }, { id: "asc" }], take, include: { awards: { orderBy: { sortOrder: "asc" } } } });
+  }
+
+  /** The members blacklisted by a strategy, by id. */
+  async blacklist(strategyId: string): Promise<string[]> {
+    const rows = await this.prisma.strategyBlacklist.findMany({ where: { strategyId }, orderBy: { memberId: "asc" }, select: { memberId: true } });
+    return rows.map((r) => r.memberId);
+  }
+
   /** A member's red-envelope grabs, newest first. */
   memberGrabs(memberId: string, take: number) {
     return this.prisma.redEnvelopeGrab.findMany({ where: { memberId }, orderBy: { grabbedAt: "desc" }, take });

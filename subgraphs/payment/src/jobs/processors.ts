@@ -11,6 +11,8 @@ export function paymentProcessors(services: PaymentServices) {
     },
     notify: async (job: { name: string; data: any }) => {
       if (job.name === "notify-refunded") return services.payments.notifyOrderRefunded(job.data.refundId);
+      if (job.name === "send-payout") return services.payments.sendPayout(job.data.payoutId);
+      if (job.name === "settle-payout") return services.payments.settlePayout(job.data.payoutId);
       return services.payments.notifyOrderPaid(job.data.paymentId);
     },
     reconcile: async (job: { data: any }) => {

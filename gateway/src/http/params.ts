@@ -1,22 +1,33 @@
-/** Reading a GraphQL request off HTTP: the body (size-limited) and the parameters of a GET or a POST. */
+/**
+ * Reading the GraphQL parameters of an HTTP request: the body (bounded), a POST's JSON or a GET's
+ * search parameters. Refusals are `BAD_USER_INPUT`; a body over the limit answers HTTP 413.
+ */
 import type http from "node:http";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { clientError } from "../errors.ts";
+import { graphql } from "../graphql.ts";
 import type { GraphQLParams } from "../plugins/types.ts";
 
-/** The request body; BAD_USER_INPUT once it passes `limit` bytes (the connection is dropped). */
-export function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<Buffer> {
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The request body, at most `limit` bytes. A larger one is read to its end without being kept
+ * (so the client hears the 413 instead of a reset connection), then refused.
+ */
+export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        reject(clientError(ErrorCode.BAD_USER_INPUT, "request body too large"));
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= limit) chunks.push(c);
+      else chunks.length = 0;
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => {
+      if (size > limit) {
+        reject(new graphql.GraphQLError(`request body too large (at most ${limit} bytes)`, { extensions: { code: ErrorCode.BAD_USER_INPUT, limit, http: { status: 413 } } }));
+      } else resolve(Buffer.concat(chunks));
+    });
     req.on("error", reject);
   });
 }
@@ -32,7 +43,6 @@ function jsonParam(value: string | null, name: string): any {
   }
 }
 
-/** The operation of a GET (query string) or a POST (one JSON object; batches are refused). */
 export function readParams(method: string, url: URL, body: Buffer): GraphQLParams {
   if (method === "GET") {
     const s = url.searchParams;
