@@ -351,6 +351,13 @@ describe("errors", () => {
     expect(((await res.json()) as any).errors[0].extensions.code).toBe("BAD_USER_INPUT");
   });
 
+  it("refuses variables nested deeper than 64 levels with BAD_USER_INPUT (before any cache or coercion walks them)", async () => {
+    const deep = '{"a":'.repeat(5000) + "1" + "}".repeat(5000);
+    const res = await fetch(gw.url, { method: "POST", headers: { "content-type": "application/json" }, body: `{"query":"{ whoami { kind } }","variables":{"v":${deep}}}` });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).errors[0]).toMatchObject({ message: "variables nest deeper than 64 levels", extensions: { code: "BAD_USER_INPUT" } });
+  });
+
   it("answers a body over 2 MB with HTTP 413 and BAD_USER_INPUT in a GraphQL error body", async () => {
     const body = JSON.stringify({ query: "query Q($s: String) { whoami { kind } }", variables: { s: "x".repeat(10 * 1024 * 1024) } });
     const res = await fetch(gw.url, { method: "POST", headers: { "content-type": "application/json" }, body });

@@ -17,6 +17,7 @@ import type { ClientIp } from "../client-ip.ts";
 import type { LiveEventHub } from "./hub.ts";
 import { planSubscription, type SubscriptionPlan } from "./plan.ts";
 import { eventStream, type Execute } from "./stream.ts";
+import { assertShallow } from "../http/params.ts";
 import { CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
 
 const { getOperationAST, parse, validate } = graphql;
@@ -156,6 +157,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
           // so a partner is held to its manifest operations as over HTTP.
           for (const p of o.plugins) await p.onRequest?.(state);
           let params: GraphQLParams = { query: payload.query, operationName: payload.operationName, variables: payload.variables, extensions: payload.extensions };
+          assertShallow(params);
           for (const p of o.plugins) if (p.onParams) params = await p.onParams(params, state);
           const schema = o.getSchema();
           if (!schema) throw clientError(ErrorCode.SERVICE_UNAVAILABLE, "the gateway has not loaded its schema yet");
