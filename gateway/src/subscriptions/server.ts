@@ -18,7 +18,7 @@ import type { LiveEventHub } from "./hub.ts";
 import { planSubscription, type SubscriptionPlan } from "./plan.ts";
 import { eventStream, type Execute } from "./stream.ts";
 import { assertShallow } from "../http/params.ts";
-import { CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
+import { Coalescer, CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
 
 const { getOperationAST, parse, validate } = graphql;
 
@@ -77,6 +77,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
   const limits: LiveLimits = { ...DEFAULT_LIVE_LIMITS, ...o.limits };
   const counter = new ConnectionCounter(limits);
   const scheduler = new FairScheduler(limits.eventConcurrency);
+  const shared = new Coalescer<FormattedExecutionResult>();
   const connections = new WeakMap<object, Connection>();
   const sockets = new WeakMap<WebSocket, { ip: string; caller?: string }>();
   const bufferSize = o.bufferSize ?? 100;
@@ -193,7 +194,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
           context: ctx,
           execute: o.execute,
           bufferSize,
-          schedule: (fn) => scheduler.run(caller, fn),
+          schedule: (key, fn) => shared.run(key, () => scheduler.run(caller, fn)),
           metrics: o.metrics,
           log: o.log,
           onOverflow: () => {
