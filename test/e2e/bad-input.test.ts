@@ -182,13 +182,17 @@ describe("bad input on every contract operation", () => {
     const started = Date.now();
     const failures: string[] = [];
     const byKind: Record<string, number> = {};
+    const answered: Record<string, number> = {};
     let next = 0;
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         while (next < cases.length) {
           const c = cases[next++]!;
           byKind[c.kind] = (byKind[c.kind] ?? 0) + 1;
-          const problem = judge(c, await send(c));
+          const answer = await send(c);
+          const code = String(answer.body.errors?.[0]?.extensions?.code ?? (answer.body.data ? "answered" : "none"));
+          answered[code] = (answered[code] ?? 0) + 1;
+          const problem = judge(c, answer);
           if (problem) failures.push(`${c.operation} ${c.label}: ${problem}`);
         }
       }),
@@ -196,7 +200,7 @@ describe("bad input on every contract operation", () => {
     const after = await quietCounts();
     const written = Object.keys(after).filter((t) => after[t] !== before[t]).map((t) => `${t}: ${before[t]} → ${after[t]}`);
     const ops = new Set(cases.map((c) => c.operation)).size;
-    console.log(`bad input: ${cases.length} cases over ${ops} operations (${JSON.stringify(byKind)}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${failures.length} failures; tables written: ${written.length}`);
+    console.log(`bad input: ${cases.length} cases over ${ops} operations (${JSON.stringify(byKind)}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${failures.length} failures; tables written: ${written.length}\n  answers by code: ${JSON.stringify(answered)}`);
     expect(failures).toEqual([]);
     expect(written).toEqual([]);
     expect(JSON.stringify((await e.api.ok("Cart", {}, member.token)).cart)).toBe(cartBefore);
