@@ -21,7 +21,7 @@ import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { signIdentity, type Identity } from "../packages/platform/src/auth.ts";
+import { serviceKeys, signIdentity, type Identity } from "../packages/platform/src/auth.ts";
 import { loadConfig } from "../packages/platform/src/config.ts";
 import { freePort, type Stack } from "../scripts/stack.ts";
 import { loadAverage } from "./lib/cpu.ts";
@@ -67,18 +67,14 @@ function identityOf(token: string): Identity {
   return { kind: claims.realm, id: claims.sub, sessionId: claims.sid, device: claims.dev, permissions: [] };
 }
 
-/** A signed identity header, re-signed every 10 s (subgraphs accept 60 s of skew). */
+/**
+ * A signed identity header, as our gateway would send it: signed with the gateway's own service
+ * secret (SERVICE_SECRET_GATEWAY or derived from INTERNAL_SECRET) and fresh for every request,
+ * since subgraphs refuse a header older than 5 s or one whose nonce they have seen.
+ */
 export function identityHeader(identity: Identity) {
-  const secret = loadConfig().INTERNAL_SECRET;
-  let value = "";
-  let at = 0;
-  return () => {
-    if (Date.now() - at > 10_000) {
-      at = Date.now();
-      value = signIdentity(secret, identity);
-    }
-    return value;
-  };
+  const keys = serviceKeys(loadConfig({ ...process.env })); // not the cached config: the bench stack sets its secrets after start-up
+  return () => signIdentity(keys, identity);
 }
 
 export async function benchMembers(url: string, n: number): Promise<Member[]> {

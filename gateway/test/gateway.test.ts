@@ -350,6 +350,14 @@ describe("errors", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe("BAD_USER_INPUT");
   });
+
+  it("answers a body over 2 MB with HTTP 413 and BAD_USER_INPUT in a GraphQL error body", async () => {
+    const body = JSON.stringify({ query: "query Q($s: String) { whoami { kind } }", variables: { s: "x".repeat(10 * 1024 * 1024) } });
+    const res = await fetch(gw.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(res.status).toBe(413);
+    const json = (await res.json()) as any;
+    expect(json.errors[0]).toEqual({ message: "request body too large (at most 2097152 bytes)", extensions: { code: "BAD_USER_INPUT", limit: 2097152 } });
+  });
 });
 
 describe("health, readiness and metrics", () => {

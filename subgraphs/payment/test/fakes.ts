@@ -160,12 +160,5 @@ export function client(url: string, secret: string) {
   };
 }
 
-/** Waits until `check` holds (eventual outcomes of queued jobs); fails with `what` if it never does. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never happened: ${what}`);
-}
+/** Waits until `check` holds (eventual outcomes of queued jobs): the platform's one polling helper. */
+export { waitFor as until } from "@mallgraph/platform/testing";

@@ -10,7 +10,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { PrismaClient, SandboxPayout, SandboxTransaction } from "../generated/prisma/client.ts";
 import { alipaySignContent, chinaTimestamp, rsaSha256Sign } from "../channels/crypto.ts";
-import { dayRange } from "../services/days.ts";
+import { dayRange } from "@mallgraph/platform/days";
 
 export interface SandboxKeys {
   privateKeyPem: string;

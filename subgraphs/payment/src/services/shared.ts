@@ -67,11 +67,6 @@ export function toRecord(p: Payment): PaymentRecord {
 export const topUpRef = (p: { id: string }) => `topup:${p.id}`;
 export const topUpRefundRef = (p: { id: string }) => `topup-refund:${p.id}`;
 
-export function isUniqueViolation(e: unknown): boolean {
-  const err = e as any;
-  return err?.code === "P2002" || err?.code === "23505" || /unique constraint/i.test(String(err?.message)) || err?.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation";
-}
-
 /** The live event `paymentStatusChanged` of a committed event row (best effort: the gateway loads the payload). */
 export async function publishPaymentEvent(d: Pick<PaymentDeps, "redis" | "redisPrefix" | "log">, p: Payment, eventId: string): Promise<void> {
   await publishLiveEvent(d.redis, d.redisPrefix, "paymentStatusChanged", { eventId, keys: { paymentId: p.id }, audience: [p.buyerId] }).catch((e) =>
