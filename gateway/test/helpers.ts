@@ -13,7 +13,6 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { accessAudience, generateSigningKey, sessionKey, signAccessToken, type Identity, type SigningKey } from "@mallgraph/platform/auth";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
-import { waitFor } from "@mallgraph/platform/testing";
 
 export const SECRET = "test-internal-secret-0123456789";
 export const ISSUER = "mallgraph-test";
@@ -233,13 +232,7 @@ export async function gql<T = any>(
 
 export const codes = (r: GqlResponse) => (r.body.errors ?? []).map((e) => e.extensions?.code);
 
-/** Polls until a value turns up, at most `tries` times `pauseMs` apart: the platform's one polling helper, counted in tries. */
-export function until<T>(fn: () => Promise<T | undefined | false>, what: string, tries = 200, pauseMs = 25): Promise<T> {
-  let n = 0;
-  return waitFor(() => {
-    if (n++ >= tries) throw new Error(`gave up waiting for ${what}`);
-    return fn();
-  }, what, Number.POSITIVE_INFINITY, pauseMs);
-}
+/** Polls until a value turns up (the platform's one polling helper: the third argument is a time-out in ms). */
+export { waitFor as until } from "@mallgraph/platform/testing";
 
 export { createRedis };

@@ -9,6 +9,8 @@ import { graphql } from "../graphql.ts";
 import type { GraphQLParams } from "../plugins/types.ts";
 
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** How deep variables and extensions may nest (no input type of the schema comes close). */
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * The request body, at most `limit` bytes. A larger one is read to its end without being kept
@@ -43,15 +45,33 @@ function jsonParam(value: string | null, name: string): any {
   }
 }
 
+/**
+ * Refuses variables or extensions nested deeper than MAX_JSON_DEPTH (BAD_USER_INPUT) before
+ * anything recursive (caches, coercion) walks them. Iterative.
+ */
+export function assertShallow(params: GraphQLParams): void {
+  for (const name of ["variables", "extensions"] as const) {
+    const stack: Array<[unknown, number]> = [[params[name], 1]];
+    while (stack.length) {
+      const [v, depth] = stack.pop()!;
+      if (!v || typeof v !== "object") continue;
+      if (depth > MAX_JSON_DEPTH) throw clientError(ErrorCode.BAD_USER_INPUT, `${name} nest deeper than ${MAX_JSON_DEPTH} levels`);
+      for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    }
+  }
+}
+
 export function readParams(method: string, url: URL, body: Buffer): GraphQLParams {
   if (method === "GET") {
     const s = url.searchParams;
-    return {
+    const params = {
       query: s.get("query") ?? undefined,
       operationName: s.get("operationName") ?? undefined,
       variables: jsonParam(s.get("variables"), "variables"),
       extensions: jsonParam(s.get("extensions"), "extensions"),
     };
+    assertShallow(params);
+    return params;
   }
   let parsed: unknown;
   try {
@@ -61,5 +81,6 @@ export function readParams(method: string, url: URL, body: Buffer): GraphQLParam
   }
   if (Array.isArray(parsed)) throw badInput("batched operations are not supported");
   if (!parsed || typeof parsed !== "object") throw badInput("the request body must be a JSON object");
+  assertShallow(parsed as GraphQLParams);
   return parsed as GraphQLParams;
 }

@@ -9,7 +9,8 @@
  * - the time from opening the socket to `connection_init` (`initTimeoutMs`) and the size of one
  *   client message (`maxMessageBytes`);
  * - live-event executions: at most `eventConcurrency` at once, callers taking turns (FairScheduler),
- *   so one caller's many subscriptions cannot push everyone else's events back;
+ *   so one caller's many subscriptions cannot push everyone else's events back; identical ones
+ *   (same identity, document, variables and event) run once (Coalescer);
  * - Subscription fields tagged `@tag(name: "signed-in")` in their subgraph need a member or operator
  *   session: an anonymous or partner socket asking for one is closed with 4403.
  *
@@ -164,5 +165,35 @@ export class FairScheduler {
     this.waiting.delete(caller);
     if (queue.length) this.waiting.set(caller, queue);
     resolve();
+  }
+}
+
+/**
+ * Lets identical executions share one run: a run started less than `keepMs` ago under the same key
+ * answers the later callers too (subscribers with the same identity, document and variables get
+ * the same payload for an event). At most `max` keys are remembered, oldest dropped first.
+ */
+export class Coalescer<T> {
+  private readonly recent = new Map<string, { at: number; result: Promise<T> }>();
+
+  constructor(
+    private readonly keepMs = 2_000,
+    private readonly max = 10_000,
+  ) {}
+
+  run(key: string, fn: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.recent.get(key);
+    if (hit && now - hit.at < this.keepMs) return hit.result;
+    const result = fn();
+    this.recent.delete(key);
+    this.recent.set(key, { at: now, result });
+    // a failed run is not shared with later callers
+    result.catch(() => this.recent.get(key)?.result === result && this.recent.delete(key));
+    for (const [k, v] of this.recent) {
+      if (this.recent.size <= this.max && now - v.at < this.keepMs) break;
+      this.recent.delete(k);
+    }
+    return result;
   }
 }

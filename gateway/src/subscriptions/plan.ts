@@ -38,7 +38,8 @@ export function planSubscription(schema: GraphQLSchema, document: DocumentNode, 
     throw clientError(ErrorCode.BAD_USER_INPUT, `subscription ${root.name.value} is not served (no Query.${eventName})`);
   }
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
-  if (coerced.errors) throw coerced.errors[0]!;
+  // Bad variables (missing, null for non-null, wrong type) are the client's input, as over HTTP.
+  if (coerced.errors) throw clientError(ErrorCode.BAD_USER_INPUT, coerced.errors[0]!.message);
   const args = getArgumentValues(fieldDef, root, coerced.coerced);
 
   const eventField: FieldNode = {

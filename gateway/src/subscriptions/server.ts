@@ -17,7 +17,8 @@ import type { ClientIp } from "../client-ip.ts";
 import type { LiveEventHub } from "./hub.ts";
 import { planSubscription, type SubscriptionPlan } from "./plan.ts";
 import { eventStream, type Execute } from "./stream.ts";
-import { CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
+import { assertShallow } from "../http/params.ts";
+import { Coalescer, CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
 
 const { getOperationAST, parse, validate } = graphql;
 
@@ -76,6 +77,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
   const limits: LiveLimits = { ...DEFAULT_LIVE_LIMITS, ...o.limits };
   const counter = new ConnectionCounter(limits);
   const scheduler = new FairScheduler(limits.eventConcurrency);
+  const shared = new Coalescer<FormattedExecutionResult>();
   const connections = new WeakMap<object, Connection>();
   const sockets = new WeakMap<WebSocket, { ip: string; caller?: string }>();
   const bufferSize = o.bufferSize ?? 100;
@@ -156,6 +158,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
           // so a partner is held to its manifest operations as over HTTP.
           for (const p of o.plugins) await p.onRequest?.(state);
           let params: GraphQLParams = { query: payload.query, operationName: payload.operationName, variables: payload.variables, extensions: payload.extensions };
+          assertShallow(params);
           for (const p of o.plugins) if (p.onParams) params = await p.onParams(params, state);
           const schema = o.getSchema();
           if (!schema) throw clientError(ErrorCode.SERVICE_UNAVAILABLE, "the gateway has not loaded its schema yet");
@@ -191,7 +194,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
           context: ctx,
           execute: o.execute,
           bufferSize,
-          schedule: (fn) => scheduler.run(caller, fn),
+          schedule: (key, fn) => shared.run(key, () => scheduler.run(caller, fn)),
           metrics: o.metrics,
           log: o.log,
           onOverflow: () => {

@@ -18,8 +18,8 @@ export interface StreamOptions {
   context: GatewayContext;
   execute: Execute;
   bufferSize: number;
-  /** Runs each execution in the caller's turn (limits.ts). */
-  schedule: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Runs each execution in the caller's turn, shared by identical ones (`key`; limits.ts). */
+  schedule: (key: string, fn: () => Promise<FormattedExecutionResult>) => Promise<FormattedExecutionResult>;
   onOverflow: () => void;
   metrics: GatewayMetrics;
   log: Logger;
@@ -33,6 +33,8 @@ export function eventStream(o: StreamOptions): AsyncGenerator<FormattedExecution
   let stopListening: (() => Promise<void>) | undefined;
   const { field } = o.plan;
   const identity = { ...o.context.identity, service: "gateway" };
+  // Subscribers with the same identity, document and variables get the same payload for an event.
+  const sameAs = `${JSON.stringify(identity)}\n${o.plan.query}\n${JSON.stringify(o.variables)}\n`;
   o.metrics.subscriptions.inc({ field });
 
   const finish = async () => {
@@ -76,7 +78,7 @@ export function eventStream(o: StreamOptions): AsyncGenerator<FormattedExecution
         }
         let result: FormattedExecutionResult;
         try {
-          result = await o.schedule(() =>
+          result = await o.schedule(sameAs + event.eventId, () =>
             o.execute(
               { query: o.plan.query, variables: { ...o.variables, [EVENT_ID_VARIABLE]: event.eventId }, operationName: o.plan.operationName },
               { ...o.context, identity, requestId: randomUUID() },

@@ -11,13 +11,21 @@ const RESET = `mutation($p: String!, $c: String!, $n: String!) { resetPassword(p
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 
-/** Order as closure sees it: the open orders of each member (the real field is tested in order's lifecycle test). */
+/**
+ * Order and lottery as closure and export see them: the open orders of each member, what each exports
+ * (the real fields run end to end in test/e2e/account.test.ts).
+ */
 const openOrders = new Map<string, number>();
+const exported = { orders: [{ orderNo: "NO-1", status: "COMPLETED", address: { receiver: "Wang" } }], lottery: { draws: [{ activity: "wheel", award: "coupon" }], redEnvelopes: [], points: null, pointsHistory: [] } };
 
 describe("member account self-service", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness({ workers: true, orders: { openCount: async (id) => openOrders.get(id) ?? 0 } });
+    h = await createHarness({
+      workers: true,
+      orders: { openCount: async (id) => openOrders.get(id) ?? 0, exportOrders: async () => exported.orders },
+      lottery: { exportLottery: async () => exported.lottery },
+    });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -110,6 +118,9 @@ describe("member account self-service", () => {
     expect(data.wallets.map((w: any) => w.currency).sort()).toEqual(["CNY", "JPY", "USD"]);
     // the registration's SMS code was sent to the phone: listed, without the code
     expect(data.sentMessages).toEqual([{ channel: "SMS", template: "sms-code", body: null, createdAt: expect.any(String) }]);
+    // what order and lottery hold of the member, as they export it
+    expect(data.orders).toEqual(exported.orders);
+    expect(data.lottery).toEqual(exported.lottery);
     expect(code(await h.gql(EXPORT, {}))).toBe("UNAUTHENTICATED");
   });
 

@@ -29,5 +29,6 @@ export const Query: QueryResolvers = {
   adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) => ctx.services.reads.activityDraws(activityId, delivery, pageSize(first))),
   adminLotteryStrategies: asAdmin("lottery:read", (_p, { first }, ctx) => ctx.services.reads.strategies(pageSize(first))),
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) => ctx.services.reads.memberGrabs(memberId(ctx), pageSize(limit))),
+  memberLotteryExport: asInternal("memberLotteryExport", async (_p, { memberId: m }, ctx) => JSON.stringify(await ctx.services.reads.memberExport(m))),
   lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => ctx.services.reads.couponTemplatesInUse(templateIds)),
 };

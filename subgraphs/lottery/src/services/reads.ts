@@ -4,6 +4,7 @@
  */
 import type { DeliveryStatus, PrismaClient } from "../generated/prisma/client.ts";
 import { couponTemplatesInUse } from "./award-coupons.ts";
+import { memberLotteryExport } from "./export.ts";
 
 export class LotteryReads {
   constructor(private readonly prisma: PrismaClient) {}
@@ -64,5 +65,10 @@ export class LotteryReads {
   /** Internal (promotion): which of these coupon templates an award still hands out. */
   couponTemplatesInUse(templateIds: readonly string[]) {
     return couponTemplatesInUse(this.prisma, templateIds);
+  }
+
+  /** Internal (member's data export): the member's draws, red envelopes and points. */
+  memberExport(memberId: string) {
+    return memberLotteryExport(this.prisma, memberId);
   }
 }

@@ -8,13 +8,13 @@
  * WITHDRAW with no counter-account), a failed one is released (walletUnfreeze). A success is booked
  * in the merchant ledger as a PAYOUT of the platform's app (the money the top-ups brought in leaves).
  */
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Payout } from "../generated/prisma/client.ts";
 import { AnomalyReason, ChannelError, PaymentCode, SignatureError } from "../errors.ts";
 import type { Channel, HttpAnswer, PayoutNotification, PayoutOutcome } from "../channels/types.ts";
 import { debitPayout } from "./ledger.ts";
-import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { CALLBACK_PATHS, CHANNELS, recordAnomaly, sameAmount, type PaymentDeps } from "./shared.ts";
 
 /** The wallet reference of a payout's freeze and of its settlement. */
