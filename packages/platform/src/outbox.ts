@@ -29,7 +29,7 @@
  *     @@index([sentAt, createdAt])
  *   }
  */
-import type { Queue } from "bullmq";
+import type { JobsOptions, Queue } from "bullmq";
 import type { Logger } from "./log.ts";
 import { badInput } from "./errors.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
@@ -203,14 +203,17 @@ export class OutboxRelay {
   }
 }
 
-/** Producers for the queues a domain's outbox names, made on first use; `close` closes them. */
-export function outboxQueues(ctx: QueueContext, names: readonly QueueName[]): { queue: (name: string) => Queue | undefined; close: () => Promise<void> } {
+/**
+ * Producers for the queues a domain's outbox names, made on first use; `close` closes them.
+ * `defaults`: a queue's job options (attempts, backoff) for the jobs relayed to it.
+ */
+export function outboxQueues(ctx: QueueContext, names: readonly QueueName[], defaults: Partial<Record<QueueName, JobsOptions>> = {}): { queue: (name: string) => Queue | undefined; close: () => Promise<void> } {
   const made = new Map<string, Queue>();
   return {
     queue(name) {
       if (!names.includes(name as QueueName)) return undefined;
       let q = made.get(name);
-      if (!q) made.set(name, (q = createQueue(ctx, name as QueueName)));
+      if (!q) made.set(name, (q = createQueue(ctx, name as QueueName, defaults[name as QueueName])));
       return q;
     },
     close: async () => {

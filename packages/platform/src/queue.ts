@@ -17,7 +17,7 @@ export const QueueName = {
   memberMessages: "member-messages",
   /** member: wallet accounts for a newly added currency. Job `create-accounts`. */
   walletAccounts: "wallet-accounts",
-  /** member: follow-ups of a registration. Job `issue-new-user-coupons` (jobId = `new-user-coupons-<memberId>`; retried until promotion answers). */
+  /** member: follow-ups of a registration, relayed from member's outbox (written in the registration's transaction). Job `issue-new-user-coupons` (jobId = `new-user-coupons-<memberId>`; retried until promotion answers). */
   memberRegistered: "member-registered",
   /** catalog: search index sync drained from the outbox. Job `sync`. */
   searchSync: "search-sync",
@@ -33,7 +33,7 @@ export const QueueName = {
   paymentTimeouts: "payment-timeouts",
   /** payment: daily reconciliation. Job `reconcile`. */
   paymentReconcile: "payment-reconcile",
-  /** payment: notifications to other domains (order paid). Job `notify-paid`. */
+  /** payment: notifications to other domains and live status events, relayed from payment's outbox (written in the status change's transaction). Jobs `notify-paid` (jobId = `notify-paid-<paymentId>`), `notify-refunded` (`notify-refunded-<refundId>`), `publish-event` (`payment-event-<eventId>`), `send-payout`, `settle-payout`. */
   paymentNotify: "payment-notify",
   /** promotion: seckill order creation. Job `create-order` (jobId = reservationId). */
   seckillOrders: "seckill-orders",

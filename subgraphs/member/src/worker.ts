@@ -1,7 +1,8 @@
 /**
  * The member domain's BullMQ workers: message sending (QueueName.messages, job `send`) and wallet
  * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`) and the NEW_USER
- * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion),
+ * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion;
+ * relayed from member's outbox, which this worker relays every second — `relayEveryMs`),
  * and members' inbox messages (QueueName.memberMessages, job `deliver`, from the producers' outboxes).
  */
 import { serviceKeys } from "@mallgraph/platform/auth";
@@ -11,7 +12,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { logger } from "@mallgraph/platform/log";
 import { createRedis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { memberDatabaseUrl } from "./services/index.ts";
+import { memberDatabaseUrl, memberOutboxRelay } from "./services/index.ts";
 import { createCurrencyService } from "./services/currencies.ts";
 import { createWalletService } from "./services/wallet.ts";
 import { messageCenterProvider, smtpProvider, type MessageProvider } from "./services/providers.ts";
@@ -29,6 +30,8 @@ export interface MemberWorkerOptions {
   accountsBatch?: number;
   /** Replaces the promotion adapter (default: couponIssueNewUser at subgraphUrl(config, "promotion")). */
   newUserCoupons?: NewUserCoupons;
+  /** Interval of the outbox relay (ms, default 1000). */
+  relayEveryMs?: number;
 }
 
 export async function startWorkers(config: Config, opts: MemberWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -52,7 +55,11 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const outbox = memberOutboxRelay(prisma, qctx);
+  const stopRelay = outbox.relay.start(opts.relayEveryMs ?? 1000);
   return async () => {
+    await stopRelay();
+    await outbox.close();
     await Promise.all(workers.map((w) => w.close()));
     await messages.close();
     redis.disconnect();

@@ -2,13 +2,15 @@
  * NEW_USER coupons at registration: after the registration commits, a `member-registered` job
  * (`issue-new-user-coupons`, one per member) calls promotion's internal couponIssueNewUser, retried
  * with backoff until promotion answers. Promotion here is a tiny REAL subgraph in-process (the same
- * internal field over in-memory state), on a port that starts out closed.
+ * internal field over in-memory state), on a port that starts out closed. The job leaves the
+ * registration's transaction through member's outbox: a crash after the commit loses nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import net from "node:net";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { assertInternal } from "@mallgraph/platform/access";
 import { createHarness, registerMember, waitFor, type Harness } from "./helpers.ts";
+import { startWorkers } from "../src/worker.ts";
 import { ISSUE_NEW_USER_COUPONS, issueNewUserCouponsJobId, issueNewUserCouponsProcessor } from "../src/jobs/issueNewUserCoupons.ts";
 
 async function freePort(): Promise<number> {
@@ -148,5 +150,57 @@ describe("NEW_USER coupons at registration", () => {
     const p = issueNewUserCouponsProcessor({ issue: async () => 1 });
     await expect(p({ id: "x", data: {} as any })).rejects.toThrow(/malformed/);
     await expect(p({ id: "x", data: { memberId: "m1" } })).resolves.toEqual({ memberId: "m1", issued: 1 });
+  });
+});
+
+describe("NEW_USER coupons through the outbox: a crash after the registration commits", () => {
+  let h: Harness;
+  let promotion: RunningSubgraph;
+  let stopRestarted = async () => {};
+  const state = promotionState();
+  const queue = () => h.sg.services.queues.memberRegistered;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    // The workers' relay runs once at start, then not for an hour: only the post-commit relay would send a row.
+    h = await createHarness({ workers: { relayEveryMs: 3_600_000 }, env: { PROMOTION_URL: `http://127.0.0.1:${port}/graphql` } });
+    promotion = await startPromotion(state, port, h.config.INTERNAL_SECRET);
+  });
+  afterAll(async () => {
+    await stopRestarted();
+    await h?.close();
+    await promotion?.stop();
+  });
+
+  it("the member is registered, the coupon job waits in the outbox; a restarted worker's relay sends it, promotion is called once", async () => {
+    h.sg.services.hooks.afterRegistration = () => {
+      throw new Error("crashed after commit");
+    };
+    const members = await Promise.all(Array.from({ length: 4 }, () => registerMember(h)));
+    h.sg.services.hooks.afterRegistration = undefined;
+    const ids = members.map((m) => m.memberId);
+    const rows = await h.sg.services.prisma.outbox.findMany({ where: { id: { in: ids.map(issueNewUserCouponsJobId) } } });
+    expect(rows.map((r) => [r.queue, r.name, r.sentAt, (r.data as { memberId: string }).memberId]).sort()).toEqual(ids.map((id) => ["member-registered", ISSUE_NEW_USER_COUPONS, null, id]).sort());
+    for (const id of ids) expect(await queue().getJob(issueNewUserCouponsJobId(id))).toBeUndefined();
+    expect(state.calls).toEqual([]);
+
+    // the process comes back: a worker starts, its relay runs
+    stopRestarted = await startWorkers(h.config);
+    for (const id of ids) {
+      const done = await waitFor(async () => ((await (await queue().getJob(issueNewUserCouponsJobId(id)))?.isCompleted()) ? queue().getJob(issueNewUserCouponsJobId(id)) : null), `the coupon job of ${id}`);
+      expect(done!.returnvalue).toEqual({ memberId: id, issued: 1 });
+      expect(state.callsFor(id)).toBe(1);
+    }
+    expect(await h.sg.services.jobs.pending()).toBe(0);
+  });
+
+  it("relayed again, the rows add no job (same jobIds); the post-commit path still works", async () => {
+    const before = await queue().getJobCounts("completed", "waiting", "delayed", "active", "failed");
+    await h.sg.services.prisma.outbox.updateMany({ data: { sentAt: null } });
+    expect(await h.sg.services.jobs.drain()).toBeGreaterThan(0);
+    expect(await queue().getJobCounts("completed", "waiting", "delayed", "active", "failed")).toEqual(before);
+    const m = await registerMember(h);
+    await waitFor(() => state.callsFor(m.memberId) === 1, "the post-commit relay's job to reach promotion");
+    expect(state.calls.length).toBe(5);
   });
 });

@@ -3,7 +3,9 @@
  * - payment-timeouts: `close-expired` (delayed per payment: ask the channel, recover or close),
  *   `query-refund` (polls a refund the provider is still processing) and the repeatable `sweep`
  *   (re-enqueues work a crash may have dropped);
- * - payment-notify: `notify-paid` / `notify-refunded` (retried until the order acknowledges);
+ * - payment-notify: `notify-paid` / `notify-refunded` (retried until the order acknowledges) and
+ *   `publish-event` (the live status event, once per event), relayed from the payment outbox —
+ *   this worker runs the relay every second, so jobs whose post-commit relay was lost still go;
  * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement.
  */
 import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
@@ -24,9 +26,11 @@ export async function startWorkers(config: Config, overrides: Partial<PaymentSer
     createWorker(q, QueueName.paymentReconcile, p.reconcile, { concurrency: 1 }),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "payment job failed"));
+  const stopRelay = services.jobs.start(1000);
   await services.queues.timeouts.upsertJobScheduler("payment-sweep", { every: 60_000 }, { name: "sweep", data: {} });
   await services.queues.reconcile.upsertJobScheduler("payment-daily-reconcile", { pattern: "30 2 * * *", tz: SHOP_TIME_ZONE }, { name: "reconcile", data: {} });
   return async () => {
+    await stopRelay();
     await Promise.all(workers.map((w) => w.close()));
     await services.close();
   };

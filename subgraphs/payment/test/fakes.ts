@@ -43,6 +43,8 @@ export interface FakeState {
   orders: Map<string, FakeOrder>;
   markPaidCalls: Array<{ orderId: string; paymentId: string; channel: string }>;
   markRefundedCalls: Array<{ orderId: string; refundId: string; amount: string; reference?: string }>;
+  /** Refunds the order booked, by refund id (the real order books each refund id once). */
+  bookedRefunds: Map<string, string>;
   wallets: Map<string, { balance: Decimal; frozen: Decimal }>;
   walletCalls: Array<{ op: string; memberId: string; amount: string; reference: string }>;
   captured: Decimal;
@@ -59,7 +61,7 @@ export interface FakeState {
 }
 
 export function fakeState(): FakeState {
-  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), toppedUp: new Decimal(0), paidOut: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0, freezeThenFail: 0 };
+  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], bookedRefunds: new Map(), wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), toppedUp: new Decimal(0), paidOut: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0, freezeThenFail: 0 };
 }
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
@@ -112,6 +114,7 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
         }),
         orderMarkRefunded: asInternal("orderMarkRefunded", (_p: unknown, a: { orderId: string; refundId: string; amount: string; reference?: string }) => {
           state.markRefundedCalls.push(a);
+          if (!state.bookedRefunds.has(a.refundId)) state.bookedRefunds.set(a.refundId, a.amount);
           const o = state.orders.get(a.orderId)!;
           o.status = "REFUNDED";
           return { code: "OK", status: "REFUNDED" };

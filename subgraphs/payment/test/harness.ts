@@ -23,10 +23,12 @@ export interface Harness {
   config: Config;
   gql: ReturnType<typeof client>;
   order(buyerId: string, payable: string, status?: string): string;
+  /** Starts the workers (and their outbox relay) when the harness was started without them. */
+  startWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(opts: { env?: Record<string, string>; workers?: boolean } = {}): Promise<Harness> {
   const db = await createTestSchema("payment");
   const redis = createTestRedis();
   const state = fakeState();
@@ -35,7 +37,8 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
   const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600 };
   const sg = await createPaymentSubgraph({ config, port: 0, ...common });
   // The workers send payouts too: they tell the provider this server's callback URL (PAYMENT_CALLBACK_BASE_URL in a deployment).
-  const stopWorkers = await startWorkers(config, { ...common, callbackBaseUrl: new URL(sg.url).origin });
+  const runWorkers = () => startWorkers(config, { ...common, callbackBaseUrl: new URL(sg.url).origin });
+  let stopWorkers = opts.workers === false ? async () => {} : await runWorkers();
   await seedPayment(sg.services.prisma, { sandboxEnabled: config.SANDBOX_ENABLED });
   return {
     db,
@@ -49,6 +52,9 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
       const id = randomUUID();
       state.orders.set(id, { id, orderNo: `NO${id.slice(0, 8)}`, buyerId, status, payable, currency: "CNY", subject: "测试商品" });
       return id;
+    },
+    async startWorkers() {
+      stopWorkers = await runWorkers();
     },
     async stop() {
       await stopWorkers();

@@ -7,6 +7,7 @@ import { loadConfig } from "@mallgraph/platform/config";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createPromotionSubgraph } from "../src/index.ts";
+import { newUserIssueKey } from "../src/services/coupons.ts";
 import { createLotterySubgraph } from "../../lottery/src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 import { signIdentity } from "@mallgraph/platform/auth";
@@ -137,6 +138,9 @@ describe("coupons", () => {
     expect(await claim("newbie", nu)).toEqual({ code: "NOT_CLAIMABLE", coupon: null });
     const issued = await Promise.all(Array.from({ length: 5 }, () => call(NEW_USER, { m: "newbie" }, MEMBER_SERVICE)));
     expect(issued.reduce((s, r) => s + r.data.couponIssueNewUser, 0)).toBe(1);
+    // one coupon per member and template, under its issue key (a re-delivered job grants nothing)
+    expect(await sg.services.coupons.issueNewUser("newbie")).toBe(0);
+    expect((await sg.services.prisma.coupon.findMany({ where: { memberId: "newbie" } })).map((c) => c.issueKey)).toEqual([newUserIssueKey("newbie", nu)]);
     expect((await call(NEW_USER, { m: "newbie" }, "newbie")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const list = (await call(MINE, {}, "newbie")).data.myCoupons;
     expect(list).toEqual([{ id: expect.any(String), status: "UNUSED", discount: null, template: { name: "新人券", type: "NEW_USER", threshold: "0.00", amount: "10.00" } }]);

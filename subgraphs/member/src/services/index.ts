@@ -4,13 +4,15 @@ import type { Redis } from "ioredis";
 import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis } from "@mallgraph/platform/redis";
-import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { createQueue, QueueName, type QueueContext } from "@mallgraph/platform/queue";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import { logger } from "@mallgraph/platform/log";
 import { loadSigningKey, serviceKeys, type SigningKey } from "@mallgraph/platform/auth";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { memberKeys, type MemberKeys } from "../keys.ts";
 import type { SendMessageJob } from "../jobs/sendMessage.ts";
 import type { CreateAccountsJob } from "../jobs/createAccounts.ts";
-import { ISSUE_NEW_USER_COUPONS, issueNewUserCouponsJobId, MEMBER_REGISTERED_JOB_OPTIONS, type IssueNewUserCouponsJob } from "../jobs/issueNewUserCoupons.ts";
+import { MEMBER_REGISTERED_JOB_OPTIONS, type IssueNewUserCouponsJob } from "../jobs/issueNewUserCoupons.ts";
 import { createSessionService, type SessionService } from "./sessions.ts";
 import { createLoginLock, type LoginLock } from "./loginLock.ts";
 import { createSmsService, type SmsService, type SmsOptions } from "./sms.ts";
@@ -47,7 +49,17 @@ export interface MemberServices {
   partners: PartnerKeyService;
   inbox: InboxService;
   account: AccountService;
+  /** The job outbox's relay (a registration's NEW_USER coupons job): after each registration, and periodically in the worker. */
+  jobs: OutboxRelay;
+  /** Tests only: `afterRegistration` runs after a registration committed, before its outbox is relayed (a throw there is a crash). */
+  hooks: { afterRegistration?: (memberId: string) => void | Promise<void> };
   close: () => Promise<void>;
+}
+
+/** The relay of member's outbox (queue QueueName.memberRegistered, with its retry defaults); `close` closes its producers. */
+export function memberOutboxRelay(prisma: PrismaClient, qctx: QueueContext): { relay: OutboxRelay; close: () => Promise<void> } {
+  const q = outboxQueues(qctx, [QueueName.memberRegistered], { [QueueName.memberRegistered]: MEMBER_REGISTERED_JOB_OPTIONS });
+  return { relay: new OutboxRelay({ db: prisma, queue: q.queue, log: logger("member-outbox") }), close: q.close };
 }
 
 /**
@@ -79,8 +91,11 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     walletAccounts: createQueue<CreateAccountsJob>(qctx, QueueName.walletAccounts),
     memberRegistered: createQueue<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, MEMBER_REGISTERED_JOB_OPTIONS),
   };
+  const jobs = memberOutboxRelay(prisma, qctx);
+  const hooks: MemberServices["hooks"] = {};
   const onRegistered = async (memberId: string) => {
-    await queues.memberRegistered.add(ISSUE_NEW_USER_COUPONS, { memberId }, { jobId: issueNewUserCouponsJobId(memberId) });
+    await hooks.afterRegistration?.(memberId);
+    await jobs.relay.flush();
   };
   const sessions = createSessionService({
     redis,
@@ -122,8 +137,10 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
       lottery: opts.lottery ?? lotteryMemberData({ url: subgraphUrl(config, "lottery"), secret: serviceKeys(config) }),
     }),
     inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
+    jobs: jobs.relay,
+    hooks,
     close: async () => {
-      await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);
+      await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close(), jobs.close()]);
       redis.disconnect();
       await prisma.$disconnect();
     },

@@ -8,6 +8,8 @@ import type { SessionService, IssuedTokens } from "./sessions.ts";
 import type { LoginLock } from "./loginLock.ts";
 import { invalidSmsCode } from "../errors.ts";
 import { logger } from "@mallgraph/platform/log";
+import { writeOutbox } from "@mallgraph/platform/outbox";
+import { issueNewUserCouponsJob } from "../jobs/issueNewUserCoupons.ts";
 
 export interface RegisterInput {
   phone: string;
@@ -20,8 +22,9 @@ export interface RegisterInput {
 export type LoginResult = IssuedTokens & { member: Member };
 
 /**
- * Called after the registration transaction committed (member + wallet accounts): enqueues the
- * follow-ups (NEW_USER coupons). Must be quick and must not depend on other domains being up.
+ * Called after the registration transaction committed (member + wallet accounts + the outbox row
+ * of its follow-ups, NEW_USER coupons): relays the outbox. Must be quick and must not depend on
+ * other domains being up; a failure (or a crash before it) leaves the row for the worker's relay.
  */
 export type OnRegistered = (memberId: string) => Promise<void>;
 
@@ -49,14 +52,15 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
           const m = await tx.member.create({ data: { phone, username, passwordHash } });
           const currencies = await tx.currency.findMany({ select: { code: true } });
           if (currencies.length) await tx.walletAccount.createMany({ data: currencies.map((c) => ({ memberId: m.id, currency: c.code })) });
+          await writeOutbox(tx, [issueNewUserCouponsJob(m.id)]);
           return m;
         }, { maxWait: 10_000, timeout: 20_000 });
       } catch (e) {
         if (isUniqueViolation(e)) throw alreadyExists(String((e as any)?.meta?.target ?? "").includes("username") ? "username" : "phone");
         throw e;
       }
-      // The member exists now: a failed enqueue is logged, never turned into a failed registration.
-      if (onRegistered) await onRegistered(member.id).catch((err) => log.error({ err, memberId: member.id }, "registration follow-ups not enqueued"));
+      // The member and its outbox row exist now: a failed relay is logged (the worker's relay sends the row), never a failed registration.
+      if (onRegistered) await onRegistered(member.id).catch((err) => log.error({ err, memberId: member.id }, "registration follow-ups not relayed yet"));
       return login(member, device);
     },
 

@@ -10,6 +10,7 @@ export function paymentProcessors(services: PaymentServices) {
       return services.payments.closePayment(job.data.paymentId);
     },
     notify: async (job: { name: string; data: any }) => {
+      if (job.name === "publish-event") return services.payments.publishEvent(job.data.eventId);
       if (job.name === "notify-refunded") return services.payments.notifyOrderRefunded(job.data.refundId);
       if (job.name === "send-payout") return services.payments.sendPayout(job.data.payoutId);
       if (job.name === "settle-payout") return services.payments.settlePayout(job.data.payoutId);

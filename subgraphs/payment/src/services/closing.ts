@@ -4,10 +4,11 @@
  * re-enqueues notify and close jobs that may have been lost.
  */
 import { AppError, ErrorCode, notFound } from "@mallgraph/platform/errors";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import type { Payment } from "../generated/prisma/client.ts";
 import type { PaymentNotifications } from "./notifications.ts";
 import type { PaymentReads } from "./read.ts";
-import { PAID_STATES, publishPaymentEvent, toRecord, type PaymentDeps } from "./shared.ts";
+import { afterCommit, NOTIFY_JOB_OPTIONS, PAID_STATES, paymentJobs, toRecord, type PaymentDeps } from "./shared.ts";
 
 export class PaymentClosing {
   constructor(
@@ -42,14 +43,15 @@ export class PaymentClosing {
       if (outcome !== "REFUSED") return "recovered";
       return "done";
     }
-    const eventId = await this.d.prisma.$transaction(async (tx) => {
+    const closed = await this.d.prisma.$transaction(async (tx) => {
       const r = await tx.payment.updateMany({ where: { id: p!.id, status: "PENDING" }, data: { status: "CLOSED", closedAt: new Date(), walletFrozen: false } });
-      if (!r.count) return null;
-      return (await tx.paymentEvent.create({ data: { paymentId: p!.id, type: "CLOSED", status: "CLOSED", buyerId: p!.buyerId } })).id;
+      if (!r.count) return false;
+      const event = await tx.paymentEvent.create({ data: { paymentId: p!.id, type: "CLOSED", status: "CLOSED", buyerId: p!.buyerId } });
+      await writeOutbox(tx, [paymentJobs.event(event.id)]);
+      return true;
     });
-    if (!eventId) return "done";
-    p = (await this.reads.get(paymentId))!;
-    await publishPaymentEvent(this.d, p, eventId);
+    if (!closed) return "done";
+    await afterCommit(this.d, "CLOSED");
     return "closed";
   }
 
@@ -68,7 +70,7 @@ export class PaymentClosing {
     const unnotified = await this.d.prisma.payment.findMany({ where: { status: { in: [...PAID_STATES] }, orderNotifiedAt: null, paidAt: { lt: stale }, refundedAmount: 0 }, select: { id: true }, take: 500 });
     // A fresh job id: the original may sit in the failed set after exhausting its attempts.
     const bucket = Math.floor(Date.now() / 60_000);
-    for (const p of unnotified) await this.d.notifyQueue.add("notify-paid", { paymentId: p.id }, { jobId: `notify-paid-${p.id}-sweep-${bucket}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    for (const p of unnotified) await this.d.notifyQueue.add("notify-paid", { paymentId: p.id }, { ...NOTIFY_JOB_OPTIONS, jobId: `notify-paid-${p.id}-sweep-${bucket}` });
     const expired = await this.d.prisma.payment.findMany({ where: { OR: [{ status: "PENDING", expiresAt: { lt: stale } }, { status: "CLOSED", walletFrozen: true }] }, select: { id: true }, take: 500 });
     for (const p of expired) await this.d.timeoutsQueue.add("close-expired", { paymentId: p.id }, { jobId: `close-sweep-${p.id}-${Math.floor(Date.now() / 60_000)}` });
     return { notify: unnotified.length, close: expired.length };

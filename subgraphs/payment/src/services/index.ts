@@ -5,6 +5,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { AlipayAdapter } from "../channels/alipay.ts";
 import { WechatPayAdapter } from "../channels/wechat.ts";
@@ -16,6 +17,7 @@ import { MerchantService } from "./merchants.ts";
 import { PaymentService } from "./payments.ts";
 import { ReportService } from "./reports.ts";
 import { servicePorts, type Ports } from "./ports.ts";
+import { NOTIFY_JOB_OPTIONS, type PaymentTestHooks } from "./shared.ts";
 
 export interface PaymentServiceOptions {
   config: Config;
@@ -46,6 +48,10 @@ export interface PaymentServices {
   sandbox: SandboxProvider;
   wallet: WalletAdapter;
   queues: { timeouts: Queue; notify: Queue; reconcile: Queue };
+  /** The job outbox's relay (status events, order/wallet notifications); the worker runs it periodically. */
+  jobs: OutboxRelay;
+  /** Tests only (see PaymentTestHooks). */
+  hooks: PaymentTestHooks;
   internalSecret: Keys;
   /** SANDBOX_ENABLED: off, the SANDBOX channel cannot be used and sandboxCompletePayment is refused. */
   sandboxEnabled: boolean;
@@ -66,6 +72,10 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
   const redis = createRedis(config.REDIS_URL);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const queues = { timeouts: createQueue(q, QueueName.paymentTimeouts), notify: createQueue(q, QueueName.paymentNotify), reconcile: createQueue(q, QueueName.paymentReconcile) };
+  const log = logger("payment");
+  const jobQueues = outboxQueues(q, [QueueName.paymentNotify], { [QueueName.paymentNotify]: NOTIFY_JOB_OPTIONS });
+  const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
+  const hooks: PaymentTestHooks = {};
   const ports =
     opts.ports ??
     servicePorts({ orderUrl: opts.orderUrl ?? subgraphUrl(config, "order"), memberUrl: opts.memberUrl ?? subgraphUrl(config, "member"), secret: serviceKeys(config) });
@@ -85,10 +95,12 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     merchants,
     timeoutsQueue: queues.timeouts,
     notifyQueue: queues.notify,
+    outbox: jobs,
+    hooks,
     redis,
     redisPrefix: config.REDIS_PREFIX,
     options: { timeoutSeconds: opts.paymentTimeoutSeconds ?? Number(env.PAYMENT_TIMEOUT_SECONDS ?? 900), callbackBaseUrl: () => callbackBase, sandboxEnabled: config.SANDBOX_ENABLED },
-    log: logger("payment"),
+    log,
   });
   return {
     prisma,
@@ -99,13 +111,15 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     sandbox,
     wallet,
     queues,
+    jobs,
+    hooks,
     internalSecret: serviceKeys(config),
     sandboxEnabled: config.SANDBOX_ENABLED,
     setCallbackBase(url) {
       if (!explicitBase) callbackBase = url;
     },
     async close() {
-      await Promise.all(Object.values(queues).map((x) => x.close()));
+      await Promise.all([...Object.values(queues).map((x) => x.close()), jobQueues.close()]);
       redis.disconnect();
       await prisma.$disconnect();
     },

@@ -3,13 +3,14 @@
  * close, wallet capture), and the order told about it (the `notify-paid` job).
  */
 import { formatAmount } from "@mallgraph/platform/money";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import type { Payment } from "../generated/prisma/client.ts";
 import { AnomalyReason, SignatureError } from "../errors.ts";
 import type { Channel, ChannelNotification, HttpAnswer } from "../channels/types.ts";
 import { creditMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
 import type { PaymentRefunds } from "./refunds.ts";
-import { PAID_STATES, publishPaymentEvent, recordAnomaly, sameAmount, topUpRef, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
+import { afterCommit, PAID_STATES, paymentJobs, recordAnomaly, sameAmount, topUpRef, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
 
 export class PaymentNotifications {
   constructor(
@@ -43,8 +44,9 @@ export class PaymentNotifications {
 
   /**
    * Applies a verified "paid" notification exactly once: unique notification id, conditional
-   * PENDING → SUCCEEDED, merchant ledger credit and the event in one transaction; after commit the
-   * live event and the order notification job. Wrong amount or currency: refused, recorded.
+   * PENDING → SUCCEEDED, merchant ledger credit, the event and its outbox jobs (live event; the
+   * order notification unless the payment is refunded automatically) in one transaction, relayed
+   * after commit (or by the worker's relay after a crash). Wrong amount or currency: refused, recorded.
    */
   async applyPaid(payment: Payment, n: ChannelNotification): Promise<ApplyOutcome> {
     if (n.currency !== payment.currency) {
@@ -73,16 +75,15 @@ export class PaymentNotifications {
       await creditMerchant(tx, payment, formatAmount(payment.amount, payment.currency));
       const event = await tx.paymentEvent.create({ data: { paymentId: payment.id, type: "SUCCEEDED", status: "SUCCEEDED", buyerId: payment.buyerId } });
       if (anomaly) await tx.callbackAnomaly.create({ data: { channel: payment.channel, paymentId: payment.id, reason: anomaly, detail: JSON.stringify({ notifyId: n.notifyId, action: "refunded automatically" }) } });
+      await writeOutbox(tx, anomaly ? [paymentJobs.event(event.id)] : [paymentJobs.event(event.id), paymentJobs.paid(payment.id)]);
       return { outcome: "APPLIED" as const, eventId: event.id, anomaly };
     });
     if (result.outcome !== "APPLIED") return result.outcome;
-    await publishPaymentEvent(this.d, payment, result.eventId!);
+    await afterCommit(this.d, "SUCCEEDED");
     if (result.anomaly) {
       await this.refunds.refund(payment.id, formatAmount(payment.amount, payment.currency), result.anomaly === AnomalyReason.DUPLICATE_PAYMENT ? "duplicate payment of the order" : "paid after the payment was closed", `auto:${payment.id}`, { notifyOrder: false }).catch((e) =>
         this.d.log.error({ err: e, paymentId: payment.id }, "automatic refund failed"),
       );
-    } else {
-      await this.d.notifyQueue.add("notify-paid", { paymentId: payment.id }, { jobId: `notify-paid-${payment.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
     }
     return "APPLIED";
   }

@@ -17,7 +17,7 @@ import { PaymentNotifications } from "./notifications.ts";
 import { PaymentReads } from "./read.ts";
 import { PaymentRefunds } from "./refunds.ts";
 import { PaymentPayouts } from "./payouts.ts";
-import type { PaymentDeps } from "./shared.ts";
+import { publishPaymentEvent, type PaymentDeps } from "./shared.ts";
 
 export { CALLBACK_PATHS, CHANNELS, toRecord, type ApplyOutcome, type PaymentDeps, type PaymentEventModel, type PaymentOptions } from "./shared.ts";
 
@@ -63,6 +63,8 @@ export class PaymentService {
   handleCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) { return this.notifications.handleCallback(channel, headers, body); }
   applyPaid(payment: Payment, n: ChannelNotification) { return this.notifications.applyPaid(payment, n); }
   notifyOrderPaid(paymentId: string) { return this.notifications.notifyOrderPaid(paymentId); }
+  /** Job `publish-event`: the live status event of an event row, once. */
+  publishEvent(eventId: string) { return publishPaymentEvent(this.d, eventId); }
 
   // close / recovery
   closePayment(paymentId: string, opts?: { force?: boolean }) { return this.closing.closePayment(paymentId, opts); }

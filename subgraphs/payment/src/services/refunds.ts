@@ -6,11 +6,12 @@
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import type { Payment, Refund } from "../generated/prisma/client.ts";
 import { ChannelError, PaymentCode, type RefundCode } from "../errors.ts";
 import { debitMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
-import { PAID_STATES, publishPaymentEvent, toRecord, topUpRefundRef, type PaymentDeps } from "./shared.ts";
+import { afterCommit, PAID_STATES, paymentJobs, toRecord, topUpRefundRef, type PaymentDeps } from "./shared.ts";
 
 export class PaymentRefunds {
   constructor(
@@ -132,25 +133,27 @@ export class PaymentRefunds {
 
   /** A refund the channel confirmed: ledger debit; a full refund marks the payment REFUNDED. */
   async completeRefund(refundId: string, providerRefundNo: string | undefined, notifyOrder: boolean) {
-    const { refund, eventId } = await this.d.prisma.$transaction(async (tx) => {
+    const { refund } = await this.d.prisma.$transaction(async (tx) => {
       const r = await tx.refund.updateMany({ where: { id: refundId, status: "PENDING" }, data: { status: "SUCCEEDED", providerRefundNo: providerRefundNo ?? null, completedAt: new Date() } });
       const refund = await tx.refund.findUniqueOrThrow({ where: { id: refundId } });
-      if (r.count === 0) return { refund, full: false, eventId: undefined };
+      if (r.count === 0) return { refund, full: false };
       const p = await tx.payment.findUniqueOrThrow({ where: { id: refund.paymentId } });
       await debitMerchant(tx, p, refund);
       const succeeded = await tx.refund.aggregate({ where: { paymentId: p.id, status: "SUCCEEDED" }, _sum: { amount: true } });
       const full = new Decimal((succeeded._sum.amount ?? 0).toString()).eq(p.amount.toString());
-      let eventId: string | undefined;
+      // The live event of a full refund; the order books every refund of its payment (idempotent per
+      // refund id; the full one moves it to REFUNDED): both outbox jobs of this transaction.
+      const jobs = [];
       if (full) {
         await tx.payment.updateMany({ where: { id: p.id, status: "SUCCEEDED" }, data: { status: "REFUNDED" } });
-        eventId = (await tx.paymentEvent.create({ data: { paymentId: p.id, type: "REFUNDED", status: "REFUNDED", buyerId: p.buyerId } })).id;
+        jobs.push(paymentJobs.event((await tx.paymentEvent.create({ data: { paymentId: p.id, type: "REFUNDED", status: "REFUNDED", buyerId: p.buyerId } })).id));
       }
-      return { refund, full, eventId };
+      if (notifyOrder) jobs.push(paymentJobs.refunded(refund.id));
+      await writeOutbox(tx, jobs);
+      return { refund, full };
     });
+    await afterCommit(this.d, "REFUNDED");
     const payment = (await this.reads.get(refund.paymentId))!;
-    if (eventId) await publishPaymentEvent(this.d, payment, eventId);
-    // The order books every refund of its payment (idempotent per refund id); the full one moves it to REFUNDED.
-    if (notifyOrder) await this.d.notifyQueue.add("notify-refunded", { refundId: refund.id }, { jobId: `notify-refunded-${refund.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
     return { code: PaymentCode.OK, refund, payment };
   }
 

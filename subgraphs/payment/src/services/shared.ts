@@ -1,9 +1,11 @@
 /** What the payment use cases share: dependencies, constants, the provider-facing record, live events and anomalies. */
 import type { Redis } from "ioredis";
-import type { Queue } from "bullmq";
+import type { JobsOptions, Queue } from "bullmq";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
+import { QueueName } from "@mallgraph/platform/queue";
+import type { OutboxJob, OutboxRelay } from "@mallgraph/platform/outbox";
 import type { Payment, PrismaClient } from "../generated/prisma/client.ts";
 import type { Channel, PaymentChannelAdapter, PaymentRecord } from "../channels/types.ts";
 import type { WalletAdapter } from "../channels/wallet.ts";
@@ -39,10 +41,18 @@ export interface PaymentDeps {
   merchants: MerchantService;
   timeoutsQueue: Queue;
   notifyQueue: Queue;
+  /** The job outbox (status events, order/wallet notifications): written in the change's transaction, relayed after commit and by the worker. */
+  outbox: OutboxRelay;
+  hooks?: PaymentTestHooks;
   redis: Redis;
   redisPrefix: string;
   options: PaymentOptions;
   log: Logger;
+}
+
+/** Tests only: `afterCommit` runs after a status change committed and before its outbox is relayed (a throw there is a crash). */
+export interface PaymentTestHooks {
+  afterCommit?: (what: "SUCCEEDED" | "CLOSED" | "REFUNDED") => void | Promise<void>;
 }
 
 export type ApplyOutcome = "APPLIED" | "DUPLICATE" | "REFUSED";
@@ -67,11 +77,41 @@ export function toRecord(p: Payment): PaymentRecord {
 export const topUpRef = (p: { id: string }) => `topup:${p.id}`;
 export const topUpRefundRef = (p: { id: string }) => `topup-refund:${p.id}`;
 
-/** The live event `paymentStatusChanged` of a committed event row (best effort: the gateway loads the payload). */
-export async function publishPaymentEvent(d: Pick<PaymentDeps, "redis" | "redisPrefix" | "log">, p: Payment, eventId: string): Promise<void> {
-  await publishLiveEvent(d.redis, d.redisPrefix, "paymentStatusChanged", { eventId, keys: { paymentId: p.id }, audience: [p.buyerId] }).catch((e) =>
-    d.log.warn({ err: e }, "live event not published"),
-  );
+/** Job options of the payment-notify queue's relayed jobs (retried until the other domain acknowledges). */
+export const NOTIFY_JOB_OPTIONS: JobsOptions = { attempts: 30, backoff: { type: "exponential", delay: 1000 } };
+
+/** Outbox jobs (payment-notify queue); each key is the BullMQ jobId and the consumer's idempotency key. */
+export const paymentJobs = {
+  /** The live event `paymentStatusChanged` of an event row, published once (PaymentEvent.publishedAt). */
+  event: (eventId: string): OutboxJob => ({ key: `payment-event-${eventId}`, queue: QueueName.paymentNotify, name: "publish-event", data: { eventId } }),
+  /** The order marked paid (a top-up: the wallet credited), once per payment. */
+  paid: (paymentId: string): OutboxJob => ({ key: `notify-paid-${paymentId}`, queue: QueueName.paymentNotify, name: "notify-paid", data: { paymentId } }),
+  /** The order books a refund, once per refund. */
+  refunded: (refundId: string): OutboxJob => ({ key: `notify-refunded-${refundId}`, queue: QueueName.paymentNotify, name: "notify-refunded", data: { refundId } }),
+};
+
+/** After a status change committed: the test hook (a simulated crash), then the outbox relay (never throws; the worker's periodic relay retries). */
+export async function afterCommit(d: Pick<PaymentDeps, "outbox" | "hooks">, what: "SUCCEEDED" | "CLOSED" | "REFUNDED"): Promise<void> {
+  await d.hooks?.afterCommit?.(what);
+  await d.outbox.flush();
+}
+
+/**
+ * Job `publish-event`: the live event `paymentStatusChanged` of a committed event row (the gateway
+ * loads the payload). Claimed by a conditional update first, so a re-delivered job publishes
+ * nothing; a failed publish un-claims the row and throws (BullMQ retries).
+ */
+export async function publishPaymentEvent(d: Pick<PaymentDeps, "prisma" | "redis" | "redisPrefix">, eventId: string): Promise<"published" | "done"> {
+  const claimed = await d.prisma.paymentEvent.updateMany({ where: { id: eventId, publishedAt: null }, data: { publishedAt: new Date() } });
+  if (claimed.count !== 1) return "done";
+  const e = await d.prisma.paymentEvent.findUniqueOrThrow({ where: { id: eventId } });
+  try {
+    await publishLiveEvent(d.redis, d.redisPrefix, "paymentStatusChanged", { eventId, keys: { paymentId: e.paymentId }, audience: [e.buyerId] });
+  } catch (err) {
+    await d.prisma.paymentEvent.update({ where: { id: eventId }, data: { publishedAt: null } });
+    throw err;
+  }
+  return "published";
 }
 
 /** Records a callback or payment anomaly (CallbackAnomaly). */

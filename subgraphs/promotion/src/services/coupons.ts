@@ -293,7 +293,11 @@ export class CouponService {
     return best ? { coupon: best.coupon, discount: fromMinor(best.off, digits) } : null;
   }
 
-  /** Registration: one coupon of every active NEW_USER template (idempotent: NEW_USER is one per member, atomically). */
+  /**
+   * Registration: one coupon of every active NEW_USER template, idempotent per member and template
+   * (the claim count row allows one, atomically, and the coupon's issue key is
+   * `new-user:<memberId>:<templateId>`), so a retried or re-delivered job grants nothing twice.
+   */
   async issueNewUser(memberId: string): Promise<number> {
     if (typeof memberId !== "string" || !memberId || memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
     const ts = await this.d.prisma.couponTemplate.findMany({ where: { type: "NEW_USER", active: true }, select: { id: true } });
@@ -301,7 +305,7 @@ export class CouponService {
     for (const t of ts) {
       const held = await this.d.prisma.couponClaimCount.findUnique({ where: { templateId_memberId: { templateId: t.id, memberId } } });
       if (held) continue;
-      if ((await this.claim(memberId, t.id, { allowNewUser: true })).code === CouponCode.OK) n++;
+      if ((await this.claim(memberId, t.id, { allowNewUser: true, issueKey: newUserIssueKey(memberId, t.id) })).code === CouponCode.OK) n++;
     }
     return n;
   }
@@ -380,3 +384,5 @@ export function displayStatus(c: Coupon, now = Date.now()): string {
   return c.status === "UNUSED" && c.validTo.getTime() <= now ? "EXPIRED" : c.status;
 }
 
+/** The issue key of a member's NEW_USER coupon of a template (one per member and template). */
+export const newUserIssueKey = (memberId: string, templateId: string) => `new-user:${memberId}:${templateId}`;
