@@ -27,7 +27,6 @@ export const ErrorCode = {
   OPERATION_NOT_TRUSTED: "OPERATION_NOT_TRUSTED",
   /** The SANDBOX payment channel is off (SANDBOX_ENABLED; always off in production). */
   SANDBOX_DISABLED: "SANDBOX_DISABLED",
-  /** Free wallet top-ups are refused in production (a top-up must be a real payment). */
   /** A service called an internal field its subgraph's caller table does not give it. */
   SERVICE_NOT_ALLOWED: "SERVICE_NOT_ALLOWED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",

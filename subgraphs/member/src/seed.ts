@@ -14,7 +14,7 @@ import { createCurrencyService } from "./services/currencies.ts";
 import { createWalletService } from "./services/wallet.ts";
 import { createLedgerService } from "./services/ledger.ts";
 import type { Queue } from "bullmq";
-import type { CreateAccountsJob } from "./jobs/createAccounts.ts";
+import type { CreateAccountsJob } from "./services/job-contracts.ts";
 
 export const SEED_CURRENCIES = [
   { code: "CNY", name: "Chinese Yuan", decimals: 2 },

@@ -11,7 +11,8 @@ import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgrap
 import { assertInternal } from "@mallgraph/platform/access";
 import { createHarness, registerMember, waitFor, type Harness } from "./helpers.ts";
 import { startWorkers } from "../src/worker.ts";
-import { ISSUE_NEW_USER_COUPONS, issueNewUserCouponsJobId, issueNewUserCouponsProcessor } from "../src/jobs/issueNewUserCoupons.ts";
+import { issueNewUserCouponsProcessor } from "../src/jobs/issueNewUserCoupons.ts";
+import { ISSUE_NEW_USER_COUPONS, issueNewUserCouponsJobId } from "../src/services/job-contracts.ts";
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();

@@ -4,7 +4,7 @@ import { Queue } from "bullmq";
 import { Decimal } from "@mallgraph/platform/money";
 import { QueueName } from "@mallgraph/platform/queue";
 import { createCurrencyService } from "../src/services/currencies.ts";
-import type { CreateAccountsJob } from "../src/jobs/createAccounts.ts";
+import type { CreateAccountsJob } from "../src/services/job-contracts.ts";
 import { createHarness, INTERNAL, ORDER_SERVICE, topUp, registerMember, waitFor, withdraw, type Harness } from "./helpers.ts";
 
 // Paid top-ups arrive from payment through the internal walletTopUp (the member pays in payment's topUpWallet);

@@ -8,14 +8,9 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@mallgraph/platform/log";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { renderTemplate } from "../services/templates.ts";
+import type { SendMessageJob } from "../services/job-contracts.ts";
 import { pickProvider, type MessageProvider } from "../services/providers.ts";
 
-export interface SendMessageJob {
-  channel: "SMS" | "EMAIL" | "PUSH" | "IN_APP";
-  recipient: string;
-  template: string;
-  params?: Record<string, unknown>;
-}
 
 const CHANNELS = new Set(["SMS", "EMAIL", "PUSH", "IN_APP"]);
 

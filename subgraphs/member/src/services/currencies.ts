@@ -3,7 +3,7 @@ import type { Queue } from "bullmq";
 import { CURRENCY_DECIMALS } from "@mallgraph/platform/money";
 import type { PrismaClient, Currency } from "../generated/prisma/client.ts";
 import { alreadyExists, badInput, isUniqueViolation } from "../errors.ts";
-import type { CreateAccountsJob } from "../jobs/createAccounts.ts";
+import type { CreateAccountsJob } from "./job-contracts.ts";
 import { text } from "./rules.ts";
 
 export function createCurrencyService(prisma: PrismaClient, walletAccounts: Queue<CreateAccountsJob>) {

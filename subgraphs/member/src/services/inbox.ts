@@ -9,7 +9,7 @@ import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { PrismaClient, InboxMessage } from "../generated/prisma/client.ts";
 import { badInput } from "../errors.ts";
 import { INBOX_KINDS, renderInbox, type InboxKind } from "./templates.ts";
-import type { SendMessageJob } from "../jobs/sendMessage.ts";
+import type { SendMessageJob } from "./job-contracts.ts";
 
 export const MESSAGE_RECEIVED_TOPIC = "messageReceived";
 const MAX_IDS = 500;

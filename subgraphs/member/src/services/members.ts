@@ -9,7 +9,7 @@ import type { LoginLock } from "./loginLock.ts";
 import { invalidSmsCode } from "../errors.ts";
 import { logger } from "@mallgraph/platform/log";
 import { writeOutbox } from "@mallgraph/platform/outbox";
-import { issueNewUserCouponsJob } from "../jobs/issueNewUserCoupons.ts";
+import { issueNewUserCouponsJob } from "./job-contracts.ts";
 
 export interface RegisterInput {
   phone: string;

@@ -4,7 +4,7 @@ import type { Queue } from "bullmq";
 import { defineLua } from "@mallgraph/platform/redis";
 import type { MemberKeys } from "../keys.ts";
 import { invalidSmsCode, smsCodeExpired } from "../errors.ts";
-import type { SendMessageJob } from "../jobs/sendMessage.ts";
+import type { SendMessageJob } from "./job-contracts.ts";
 import { assertPhone, newSmsCode, SMS_CODE_RE, SMS_CODE_TTL_SECONDS, SMS_MAX_WRONG_TRIES, SMS_RESEND_SECONDS } from "./rules.ts";
 
 export interface SmsOptions {
