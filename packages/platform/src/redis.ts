@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
+import { defined } from "./errors.ts";
 import { bound, redisCommands } from "./metrics.ts";
 
 export { Redis };
@@ -50,8 +51,10 @@ export function defineLua<Args extends Array<string | number>, R = unknown>(
   numberOfKeys: number,
 ): (...args: Args) => Promise<R> {
   const lua = readFileSync(file, "utf8");
-  if (!(redis as any)[name]) redis.defineCommand(name, { numberOfKeys, lua });
-  return (...args: Args) => (redis as any)[name](...args) as Promise<R>;
+  // defineCommand adds the command as a method of that name, which ioredis's types cannot know
+  const commands = redis as unknown as Record<string, ((...args: Args) => Promise<unknown>) | undefined>;
+  if (!commands[name]) redis.defineCommand(name, { numberOfKeys, lua });
+  return (...args: Args) => defined(commands[name], `Lua command ${name}`)(...args) as Promise<R>;
 }
 
 /** Deletes every key under a prefix (tests clean up their random prefix with it). */
