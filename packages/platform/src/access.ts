@@ -4,7 +4,7 @@
  *   Query: { me: asMember((_, __, ctx) => …), sentMessages: asAdmin("message:read", …) }
  */
 import type { Identity } from "./auth.ts";
-import { AppError, defined, ErrorCode, forbidden, unauthenticated } from "./errors.ts";
+import { AppError, ErrorCode, forbidden, unauthenticated } from "./errors.ts";
 
 export interface BaseContext {
   identity: Identity;
@@ -64,7 +64,7 @@ export type CallerTable = Readonly<Record<string, readonly string[]>>;
  */
 export function internalFields<T extends CallerTable>(table: T) {
   return <C extends BaseContext, R, P, A, I>(field: keyof T & string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> => {
-    const allowed = defined(table[field], `caller table entry ${field}`);
+    const allowed = table[field];
     return (p, a, ctx, i) => {
       assertInternal(ctx, field, allowed);
       return fn(p, a, ctx, i);
