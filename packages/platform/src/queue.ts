@@ -128,3 +128,10 @@ export async function closeQueueConnections(): Promise<void> {
   await Promise.all([...connections.values()].map((c) => c.quit().catch(() => undefined)));
   connections.clear();
 }
+
+/** A field the job's producer always sets: absent is a bug (an internal error; the attempt fails). */
+export function jobField<T extends object, K extends keyof T & string>(data: T, name: K): NonNullable<T[K]> {
+  const value = data[name];
+  if (value === undefined || value === null) throw new Error(`internal error: the job's ${name} is missing`);
+  return value;
+}
