@@ -10,7 +10,7 @@
  * order's payable: two partial refunds never exceed what was paid.
  */
 import { randomUUID } from "node:crypto";
-import { badInput } from "@mallgraph/platform/errors";
+import { badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { OrderCode, message } from "../errors.ts";
 import { FollowUpJob, type OrderFollowUps } from "./follow-ups.ts";
@@ -103,13 +103,13 @@ export class AfterSales {
       }
       return { code: OrderCode.OK, message: null, afterSale: await tx.afterSale.findUniqueOrThrow({ where: { id } }) };
     }).catch((e) => {
-      if (e instanceof AbortTx) return e.result as { code: string; message: string | null; afterSale: any };
+      if (e instanceof AbortTx) return e.result as AfterSaleOutcome;
       throw e;
     });
     await this.d.outbox.publish(events);
     if (res.code === OrderCode.OK && approve) {
-      const a = res.afterSale!;
-      const order = (await this.reads.get(a.orderId))!;
+      const a = defined(res.afterSale, "the approved after-sale");
+      const order = defined(await this.reads.get(a.orderId), `order ${a.orderId}`);
       const amount = formatAmount(a.amount, order.currency);
       await this.jobs.followUp(FollowUpJob.requestRefund, { orderId: a.orderId, amount, reason: a.reason, reference: a.id }, async () => {
         const code = await this.d.payment.refundOrderPayment(a.orderId, amount, a.reason, a.id);

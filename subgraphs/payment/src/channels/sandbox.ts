@@ -4,6 +4,7 @@ import type { SandboxProvider } from "../sandbox/provider.ts";
 import { parseProviderTime } from "./crypto.ts";
 import { verifyAlipayParams } from "./alipay.ts";
 import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type PaymentRecord, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 type Params = Record<string, string>;
 
@@ -34,7 +35,7 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
     const p = env.data;
     return {
       notifyId: p.notify_id || `${p.trade_no}:${p.trade_status}`,
-      outTradeNo: p.out_trade_no!,
+      outTradeNo: defined(p.out_trade_no, "out_trade_no (parseEnvelope checked it)"),
       providerTradeNo: p.trade_no,
       amount: p.total_amount ?? "",
       currency: p.currency ?? "",

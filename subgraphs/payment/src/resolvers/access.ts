@@ -11,6 +11,6 @@ export function viewer(ctx: BaseContext, permission = "payment:read"): Viewer {
   return { kind: "buyer", id: memberId(ctx) };
 }
 
-export function asBuyerOrAdmin<C extends BaseContext, R>(permission: string, fn: (parent: any, args: any, ctx: C, v: Viewer) => R) {
-  return (parent: any, args: any, ctx: C) => fn(parent, args, ctx, viewer(ctx, permission));
+export function asBuyerOrAdmin<C extends BaseContext, R, P, A>(permission: string, fn: (parent: P, args: A, ctx: C, v: Viewer) => R) {
+  return (parent: P, args: A, ctx: C) => fn(parent, args, ctx, viewer(ctx, permission));
 }

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Decimal } from "@mallgraph/platform/money";
 import type { Payment, Refund } from "../generated/prisma/client.ts";
 import type { Tx } from "./shared.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 async function bookMerchant(tx: Tx, p: Payment, signed: string, type: string, reference: string): Promise<void> {
   const rows = await tx.$queryRaw<Array<{ id: string; balance: string }>>`
@@ -10,7 +11,7 @@ async function bookMerchant(tx: Tx, p: Payment, signed: string, type: string, re
     VALUES (${randomUUID()}, ${p.merchantId}, ${p.currency}, ${signed}::numeric)
     ON CONFLICT ("merchantId", currency) DO UPDATE SET balance = "MerchantAccount".balance + EXCLUDED.balance
     RETURNING id, balance::text AS balance`;
-  const acc = rows[0]!;
+  const acc = defined(rows[0], "the merchant account upsert's row");
   await tx.merchantLedgerEntry.create({ data: { accountId: acc.id, type, amount: signed, balanceAfter: acc.balance, paymentId: p.id, channel: p.channel, reference } });
 }
 

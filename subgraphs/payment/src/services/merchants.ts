@@ -2,7 +2,7 @@
  * Organizations (with members and roles), merchants, their apps and each app's channel
  * configuration (keys). Secrets are validated on write and never leave through the API.
  */
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import type { ChannelConfig, PaymentApp, PrismaClient } from "../generated/prisma/client.ts";
 import type { Channel, ConfigHint } from "../channels/types.ts";
 import { privateKey, publicKey } from "../channels/crypto.ts";
@@ -27,7 +27,7 @@ export interface ChannelConfigInput {
 }
 
 function isUnique(e: unknown): boolean {
-  const err = e as any;
+  const err = e as { code?: unknown; message?: unknown } | null | undefined;
   return err?.code === "P2002" || /unique constraint/i.test(String(err?.message));
 }
 
@@ -103,7 +103,7 @@ export class MerchantService {
       create: { organizationId, memberId, role },
       update: { role },
     });
-    return (await this.organization(organizationId))!;
+    return defined(await this.organization(organizationId), `organization ${organizationId}`);
   }
 
   async createMerchant(input: { organizationId: string; code: string; name: string }) {

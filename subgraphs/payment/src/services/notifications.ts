@@ -10,6 +10,7 @@ import { creditMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
 import type { PaymentRefunds } from "./refunds.ts";
 import { PAID_STATES, publishPaymentEvent, recordAnomaly, topUpRef, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export class PaymentNotifications {
   constructor(
@@ -76,7 +77,7 @@ export class PaymentNotifications {
       return { outcome: "APPLIED" as const, eventId: event.id, anomaly };
     });
     if (result.outcome !== "APPLIED") return result.outcome;
-    await publishPaymentEvent(this.d, payment, result.eventId!);
+    await publishPaymentEvent(this.d, payment, defined(result.eventId, "the event of an applied notification"));
     if (result.anomaly) {
       await this.refunds.refund(payment.id, formatAmount(payment.amount, payment.currency), result.anomaly === AnomalyReason.DUPLICATE_PAYMENT ? "duplicate payment of the order" : "paid after the payment was closed", `auto:${payment.id}`, { notifyOrder: false }).catch((e) =>
         this.d.log.error({ err: e, paymentId: payment.id }, "automatic refund failed"),
@@ -92,7 +93,7 @@ export class PaymentNotifications {
     const p = await this.reads.get(paymentId);
     if (!p || p.orderNotifiedAt) return "done";
     if (p.purpose === "WALLET_TOP_UP") return this.creditTopUp(p);
-    const r = await this.d.ports.order.orderMarkPaid(p.orderId!, p.id, p.channel);
+    const r = await this.d.ports.order.orderMarkPaid(defined(p.orderId, `the order of payment ${p.id}`), p.id, p.channel);
     if (r.code === "OK") {
       await this.d.prisma.payment.update({ where: { id: p.id }, data: { orderNotifiedAt: new Date() } });
       return "ok";

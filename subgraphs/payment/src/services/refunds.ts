@@ -3,7 +3,7 @@
  * (conditional update under the row lock), idempotent per `reference`; a refund still processing
  * is polled; a confirmed one debits the merchant ledger and is booked by the order.
  */
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Payment, Refund } from "../generated/prisma/client.ts";
 import { ChannelError, PaymentCode } from "../errors.ts";
@@ -49,7 +49,7 @@ export class PaymentRefunds {
       return { code: PaymentCode.OK, refund: again, payment: await this.reads.get(paymentId) };
     }
     if (!refund) {
-      const cur = (await this.reads.get(paymentId))!;
+      const cur = defined(await this.reads.get(paymentId), `payment ${paymentId}`);
       if (cur.status !== "SUCCEEDED") return { code: PaymentCode.NOT_REFUNDABLE, message: `payment is ${cur.status}`, refund: null, payment: cur };
       const left = new Decimal(cur.amount.toString()).minus(cur.refundedAmount.toString());
       return { code: PaymentCode.EXCEEDS_REFUNDABLE, message: `at most ${formatAmount(left, cur.currency)} can be refunded`, refund: null, payment: cur };
@@ -146,7 +146,7 @@ export class PaymentRefunds {
       }
       return { refund, full, eventId };
     });
-    const payment = (await this.reads.get(refund.paymentId))!;
+    const payment = defined(await this.reads.get(refund.paymentId), `payment ${refund.paymentId}`);
     if (eventId) await publishPaymentEvent(this.d, payment, eventId);
     // The order books every refund of its payment (idempotent per refund id); the full one moves it to REFUNDED.
     if (notifyOrder) await this.d.notifyQueue.add("notify-refunded", { refundId: refund.id }, { jobId: `notify-refunded-${refund.id}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
@@ -164,7 +164,7 @@ export class PaymentRefunds {
       if (out.code !== "OK") throw new Error(`walletPayOut answered ${out.code}`);
       return "paid-out";
     }
-    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId!, r.id, formatAmount(r.amount, r.currency), r.reference);
+    const res = await this.d.ports.order.orderMarkRefunded(defined(r.payment.orderId, `the order of payment ${r.payment.id}`), r.id, formatAmount(r.amount, r.currency), r.reference);
     if (res.code !== "OK" && res.code !== "INVALID_STATE") throw new Error(`orderMarkRefunded answered ${res.code}`);
     return res.code;
   }

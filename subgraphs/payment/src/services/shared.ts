@@ -68,7 +68,7 @@ export const topUpRef = (p: { id: string }) => `topup:${p.id}`;
 export const topUpRefundRef = (p: { id: string }) => `topup-refund:${p.id}`;
 
 export function isUniqueViolation(e: unknown): boolean {
-  const err = e as any;
+  const err = e as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null | undefined;
   return err?.code === "P2002" || err?.code === "23505" || /unique constraint/i.test(String(err?.message)) || err?.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation";
 }
 
