@@ -63,11 +63,12 @@ interface ResultCodes {
 
 /** Parses `code: OK | NOT_FOUND (meaning) | …` out of a description. */
 export function codesFromDescription(description: string | null | undefined, prefixed = true): Array<{ code: string; meaning: string }> {
-  const list = /((?:[A-Z][A-Z0-9_]*(?:\s*\([^)]*\))?\s*(?:\||,|\bor\b)?\s*)+)/.source;
+  // A code is a whole word of 2+ capitals (not the first letter of "Outcome …").
+  const list = /((?:[A-Z][A-Z0-9_]+\b(?:\s*\([^)]*\))?\s*(?:\||,|\bor\b)?\s*)+)/.source;
   const match = new RegExp(prefixed ? `\\bcodes?:\\s*${list}` : `^\\s*${list}`).exec(description ?? "");
   if (!match) return [];
   const codes: Array<{ code: string; meaning: string }> = [];
-  for (const part of match[1]!.matchAll(/([A-Z][A-Z0-9_]*)(?:\s*\(([^)]*)\))?/g)) {
+  for (const part of match[1]!.matchAll(/([A-Z][A-Z0-9_]+)\b(?:\s*\(([^)]*)\))?/g)) {
     if (!codes.some((c) => c.code === part[1])) codes.push({ code: part[1]!, meaning: (part[2] ?? "").replace(/\s+/g, " ").trim() });
   }
   return codes;

@@ -1,7 +1,7 @@
 /**
  * The gateway: one public endpoint on one port —
  *   POST/GET /graphql   queries and mutations (Apollo Gateway over the static supergraph)
- *   ws://…/graphql      graphql-ws subscriptions (src/subscriptions.ts)
+ *   ws://…/graphql      graphql-ws subscriptions (src/subscriptions/)
  *   GET /health         the process is up
  *   GET /ready          the schema is loaded and every subgraph's /ready answers
  *   GET /metrics        Prometheus metrics
@@ -27,10 +27,10 @@ import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
-import { clientError, httpStatusFor, isGraphQLError } from "./errors.ts";
+import { httpStatusFor, isGraphQLError } from "./errors.ts";
 import { graphql } from "./graphql.ts";
 import { GatewayMetrics } from "./metrics.ts";
-import { LiveEventHub, attachSubscriptionServer, type Execute } from "./subscriptions.ts";
+import { LiveEventHub, attachSubscriptionServer, DEFAULT_LIVE_LIMITS, signedInSubscriptions, type Execute, type LiveLimits } from "./subscriptions/index.ts";
 import { responseCache } from "./plugins/responseCache.ts";
 import { useAuth } from "./plugins/useAuth.ts";
 import { usePartnerKeys } from "./plugins/usePartnerKeys.ts";
@@ -39,8 +39,9 @@ import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/useP
 import { useQueryLimits } from "./plugins/useQueryLimits.ts";
 import { useMaskedErrors } from "./plugins/useMaskedErrors.ts";
 import { useMetrics } from "./plugins/useMetrics.ts";
-import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
+import type { GatewayContext, GatewayPlugin, RequestState } from "./plugins/types.ts";
 import { httpRoutes, type HttpSettings } from "./http/index.ts";
+import { readBody, readParams } from "./http/params.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -63,6 +64,8 @@ export interface GatewayOptions {
   /** Client names held to the safelist (default `partner-*`). */
   trustedOnly?: (clientName: string | undefined) => boolean;
   subscriptionBufferSize?: number;
+  /** Limits on graphql-ws connections (src/subscriptions/limits.ts); missing ones take the defaults. */
+  liveLimits?: Partial<LiveLimits>;
   /** Whole-response cache by the subgraphs' cache hints (src/plugins/responseCache.ts); default on. */
   responseCache?: boolean;
   /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
@@ -80,54 +83,6 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   breakers: Map<string, CircuitBreaker>;
   stop: () => Promise<void>;
-}
-
-function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(clientError(ErrorCode.BAD_USER_INPUT, "request body too large"));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-const badInput = (message: string) => clientError(ErrorCode.BAD_USER_INPUT, message);
-
-function jsonParam(value: string | null, name: string): any {
-  if (value === null || value === "") return undefined;
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw badInput(`${name} must be JSON`);
-  }
-}
-
-function readParams(method: string, url: URL, body: Buffer): GraphQLParams {
-  if (method === "GET") {
-    const s = url.searchParams;
-    return {
-      query: s.get("query") ?? undefined,
-      operationName: s.get("operationName") ?? undefined,
-      variables: jsonParam(s.get("variables"), "variables"),
-      extensions: jsonParam(s.get("extensions"), "extensions"),
-    };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw badInput("the request body must be JSON");
-  }
-  if (Array.isArray(parsed)) throw badInput("batched operations are not supported");
-  if (!parsed || typeof parsed !== "object") throw badInput("the request body must be a JSON object");
-  return parsed as GraphQLParams;
 }
 
 export async function createGateway(opts: GatewayOptions): Promise<RunningGateway> {
@@ -163,11 +118,12 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   const formatError = (formatted: GraphQLFormattedError, error: unknown) => plugins.reduce((f, p) => (p.onError ? p.onError(f, error) : f), formatted);
 
   // ---------------------------------------------------------------- Apollo Gateway + Server
+  const supergraphSdl = opts.supergraphSdl ?? readFileSync(path.join(REPO_ROOT, "schema/supergraph.graphql"), "utf8");
   const subgraphs = new Map<string, string>();
   const breakers = new Map<string, CircuitBreaker>();
   let apiSchema: GraphQLSchema | undefined;
   const gateway = new ApolloGateway({
-    supergraphSdl: opts.supergraphSdl ?? readFileSync(path.join(REPO_ROOT, "schema/supergraph.graphql"), "utf8"),
+    supergraphSdl,
     buildService: ({ name, url }) => {
       const target = opts.subgraphUrls?.[name] ?? ((DOMAINS as readonly string[]).includes(name) ? subgraphUrl(config, name as Domain) : url);
       if (!target) throw new Error(`no URL for subgraph ${name}`);
@@ -305,7 +261,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       if (!isGraphQLError(e)) log.error({ err: e }, "gateway request failed");
       const formatted = formatError(err.toJSON(), err);
       state.outcome = { operationName, errors: [formatted] };
-      if (!res.headersSent) sendJson(res, httpStatusFor(formatted.extensions?.code as string), { errors: [formatted] }, { ...state.responseHeaders, "x-request-id": state.requestId });
+      const status = (err.extensions?.http as { status?: number } | undefined)?.status ?? httpStatusFor(formatted.extensions?.code as string);
+      if (!res.headersSent) sendJson(res, status, { errors: [formatted] }, { ...state.responseHeaders, "x-request-id": state.requestId });
       else res.end();
     } finally {
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -339,7 +296,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   server.keepAliveTimeout = 65_000;
 
   // ---------------------------------------------------------------- graphql-ws on the same path
-  const wss = new WebSocketServer({ server, path: "/graphql" });
+  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: opts.liveLimits?.maxMessageBytes ?? DEFAULT_LIVE_LIMITS.maxMessageBytes });
   const wsServer = attachSubscriptionServer({
     wss,
     getSchema: () => apiSchema,
@@ -351,6 +308,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     log,
     bufferSize: opts.subscriptionBufferSize,
     clientIp: ipOf,
+    limits: opts.liveLimits,
+    signedIn: signedInSubscriptions(supergraphSdl),
   });
   // A logout or a kick names the revoked session: forget its cached lookup at once.
   const stopEviction = await hub.listen("sessionEvents", (ev) => auth.evictSessions(ev.sessions ?? []));

@@ -29,6 +29,13 @@ export class GatewayMetrics {
   readonly circuitState = new Gauge({ name: "mg_gateway_circuit_state", help: "Circuit breaker per subgraph: 0 closed, 1 open, 2 half-open", labelNames: ["subgraph"], registers: [this.registry] });
   readonly subscriptions = new Gauge({ name: "mg_gateway_subscriptions_active", help: "Open subscriptions by field", labelNames: ["field"], registers: [this.registry] });
   readonly subscriptionEvents = new Counter({ name: "mg_gateway_subscription_events_total", help: "Live events per field and outcome (pushed, filtered, dropped, failed)", labelNames: ["field", "outcome"], registers: [this.registry] });
+  readonly wsConnections = new Gauge({ name: "mg_gateway_ws_connections", help: "Open graphql-ws sockets (handshake finished or not)", registers: [this.registry] });
+  readonly wsRefused = new Counter({
+    name: "mg_gateway_ws_refused_total",
+    help: "graphql-ws sockets and subscriptions refused by a limit (connections, caller, ip, subscriptions, signed-in, handshake)",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "mg_gateway_" });

@@ -21,6 +21,20 @@ const schema = z.object({
   GATEWAY_RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
   /** Undelivered live events a subscriber may have queued before it is dropped. */
   GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
+  /** Open graphql-ws sockets on this instance (src/subscriptions/limits.ts, decision 0025). */
+  GATEWAY_WS_MAX_CONNECTIONS: z.coerce.number().int().positive().default(10_000),
+  /** Open graphql-ws sockets per client address, handshake finished or not. */
+  GATEWAY_WS_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(50),
+  /** Open graphql-ws sockets per member, operator or partner key. */
+  GATEWAY_WS_CONNECTIONS_PER_CALLER: z.coerce.number().int().positive().default(5),
+  /** Operations in flight (subscriptions and queries) on one socket. */
+  GATEWAY_WS_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(10),
+  /** Time from opening a socket to its connection_init (then close 4408). */
+  GATEWAY_WS_INIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(3_000),
+  /** Largest message a client may send over the socket (then close 1009). */
+  GATEWAY_WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /** Live-event executions at once on this instance, callers taking turns. */
+  GATEWAY_WS_EVENT_CONCURRENCY: z.coerce.number().int().positive().default(32),
   /** Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR ranges); default none. */
   TRUSTED_PROXIES: z.string().default(""),
 });
@@ -38,5 +52,14 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<G
     subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
     responseCache: s.GATEWAY_RESPONSE_CACHE === "on",
     trustedProxies: s.TRUSTED_PROXIES,
+    liveLimits: {
+      maxConnections: s.GATEWAY_WS_MAX_CONNECTIONS,
+      connectionsPerIp: s.GATEWAY_WS_CONNECTIONS_PER_IP,
+      connectionsPerCaller: s.GATEWAY_WS_CONNECTIONS_PER_CALLER,
+      subscriptionsPerConnection: s.GATEWAY_WS_SUBSCRIPTIONS_PER_CONNECTION,
+      initTimeoutMs: s.GATEWAY_WS_INIT_TIMEOUT_MS,
+      maxMessageBytes: s.GATEWAY_WS_MAX_MESSAGE_BYTES,
+      eventConcurrency: s.GATEWAY_WS_EVENT_CONCURRENCY,
+    },
   };
 }

@@ -18,7 +18,7 @@ export const SECRET = "test-internal-secret-0123456789";
 export const ISSUER = "mallgraph-test";
 
 export const memberSdl = `
-extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@tag"])
 type Who { kind: String! id: String service: String sessionId: String device: String permissions: [String!]! mgHeaders: [String!]! }
 type Node { value: Int child: Node }
 type Item @key(fields: "id", resolvable: false) { id: ID! }
@@ -33,8 +33,9 @@ type Query {
   slow(ms: Int!): String
   items(first: Int): [Item!]!
   pingEvent(topic: ID!, eventId: ID!): Ping
+  myPingEvent(eventId: ID!): Ping
 }
-type Subscription { ping(topic: ID!): Ping! }
+type Subscription { ping(topic: ID!): Ping! myPing: Ping! @tag(name: "signed-in") }
 `;
 
 export const catalogSdl = `
@@ -113,6 +114,7 @@ export async function startFederation(): Promise<TestFederation> {
           if (a.eventId.startsWith("hidden")) return null;
           return { id: a.eventId, topic: a.topic, item: { id: `item-${a.eventId}` } };
         }),
+        myPingEvent: asGatewayEvent((_: unknown, a: { eventId: string }, c: any) => ({ id: a.eventId, topic: c.identity.id, item: { id: `item-${a.eventId}` } })),
       },
     },
   });
@@ -230,13 +232,7 @@ export async function gql<T = any>(
 
 export const codes = (r: GqlResponse) => (r.body.errors ?? []).map((e) => e.extensions?.code);
 
-export async function until<T>(fn: () => Promise<T | undefined | false>, what: string, tries = 200, pauseMs = 25): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+/** Polls until a value turns up: the platform's one polling helper, under the name these tests use. */
+export { waitFor as until } from "@mallgraph/platform/testing";
 
 export { createRedis };

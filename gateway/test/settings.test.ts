@@ -12,7 +12,9 @@ describe("gateway settings", () => {
       subscriptionBufferSize: 100,
       responseCache: true,
       trustedProxies: "",
+      liveLimits: { maxConnections: 10_000, connectionsPerIp: 50, connectionsPerCaller: 5, subscriptionsPerConnection: 10, initTimeoutMs: 3_000, maxMessageBytes: 262_144, eventConcurrency: 32 },
     });
+    expect(gatewaySettings({ GATEWAY_WS_CONNECTIONS_PER_CALLER: "3", GATEWAY_WS_INIT_TIMEOUT_MS: "1500" }).liveLimits).toMatchObject({ connectionsPerCaller: 3, initTimeoutMs: 1500 });
     expect(gatewaySettings({ TRUSTED_PROXIES: "10.0.0.0/8" })).toMatchObject({ trustedProxies: "10.0.0.0/8" });
     expect(gatewaySettings({ GATEWAY_RESPONSE_CACHE: "off" })).toMatchObject({ responseCache: false });
     expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({ subgraphTimeoutMs: 2500, perClientPerMinute: 90 });
@@ -21,6 +23,7 @@ describe("gateway settings", () => {
   it("refuses bad values with a readable error", () => {
     expect(() => gatewaySettings({ GATEWAY_SESSION_CACHE_MS: "60000" })).toThrow(/GATEWAY_SESSION_CACHE_MS/);
     expect(() => gatewaySettings({ GATEWAY_RESPONSE_CACHE: "maybe" })).toThrow(/GATEWAY_RESPONSE_CACHE/);
+    expect(() => gatewaySettings({ GATEWAY_WS_SUBSCRIPTIONS_PER_CONNECTION: "0" })).toThrow(/GATEWAY_WS_SUBSCRIPTIONS_PER_CONNECTION/);
   });
 });
 

@@ -137,6 +137,12 @@ describe("subscriptions over graphql-ws", () => {
     const invalid = subscribe(client, "subscription { nope }");
     await until(async () => invalid.errors.length > 0, "a validation error");
     expect((invalid.errors[0] as any)[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    // variables that do not fit the definitions are the client's input, as over HTTP
+    const missing = subscribe(client, PING, {});
+    const wrong = subscribe(client, PING, { t: { an: "object" } });
+    await until(async () => missing.errors.length > 0 && wrong.errors.length > 0, "the variable errors");
+    expect((missing.errors[0] as any)[0].extensions.code).toBe("BAD_USER_INPUT");
+    expect((wrong.errors[0] as any)[0].extensions.code).toBe("BAD_USER_INPUT");
   });
 
   it("runs queries over the socket with the connection's identity", async () => {

@@ -17,6 +17,7 @@ const config: CodegenConfig = {
         mappers: {
           Payment: prismaType("Payment"),
           Refund: prismaType("Refund"),
+          Payout: prismaType("Payout"),
           Organization: prismaType("Organization"),
           OrganizationMember: prismaType("OrganizationMember"),
           Merchant: prismaType("Merchant"),

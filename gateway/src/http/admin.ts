@@ -22,7 +22,7 @@ import { ANONYMOUS, type Identity } from "@mallgraph/platform/auth";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
 import type { AuthPlugin } from "../plugins/useAuth.ts";
-import type { Execute } from "../subscriptions.ts";
+import type { Execute } from "../subscriptions/index.ts";
 import type { RequestState } from "../plugins/types.ts";
 import { escapeHtml, NodeHttpBoard } from "./bullBoard.ts";
 import type { ClientIp } from "../client-ip.ts";

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Config } from "@mallgraph/platform/config";
 import type { Logger } from "@mallgraph/platform/log";
 import type { AuthPlugin } from "../plugins/useAuth.ts";
-import type { Execute } from "../subscriptions.ts";
+import type { Execute } from "../subscriptions/index.ts";
 import type { ClientIp } from "../client-ip.ts";
 import { admin } from "./admin.ts";
 import { applyCors, corsOrigins } from "./cors.ts";

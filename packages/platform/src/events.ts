@@ -1,7 +1,7 @@
 /**
  * Live events over Redis pub/sub. A service publishes after its transaction commits: the event id
  * and the keys needed to route and filter it (never the whole payload). The gateway subscribes and
- * resolves the payload through federation (see gateway/src/subscriptions.ts).
+ * resolves the payload through federation (see gateway/src/subscriptions/).
  *
  * Channel: `<prefix>:events:<subscriptionField>` — the name of the Subscription field that carries it.
  */

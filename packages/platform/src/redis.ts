@@ -58,6 +58,15 @@ export function defineLua<Args extends Array<string | number>, R = unknown>(
   return (...args: Args) => defined(commands[name], `Lua command ${name}`).apply(redis, args) as Promise<R>;
 }
 
+/**
+ * The one release of a Redis lock (a key set with `SET key token NX PX ttl`): deletes the key only
+ * while it still holds `token`, so a holder whose lock expired cannot free the next holder's.
+ * Resolves 1 when released, 0 when the lock was gone or someone else's.
+ */
+export function lockReleaser(redis: Redis): (key: string, token: string) => Promise<number> {
+  return defineLua<[string, string], number>(redis, "releaseLock", new URL("./lua/releaseLock-lock.lua", import.meta.url), 1);
+}
+
 /** Deletes every key under a prefix (tests clean up their random prefix with it). */
 export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
   let cursor = "0";

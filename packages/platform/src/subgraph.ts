@@ -85,6 +85,31 @@ function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<B
   });
 }
 
+/**
+ * Where a NUL character hides in a request's variables or document (PostgreSQL text cannot hold one,
+ * so it would surface as an internal error): a path such as `variables.input.name`, or undefined.
+ * Iterative, so deeply nested input cannot overflow the stack.
+ */
+export function findNulCharacter(json: unknown): string | undefined {
+  if (!json || typeof json !== "object") return undefined;
+  const { query, variables } = json as { query?: unknown; variables?: unknown };
+  if (typeof query === "string" && (query.includes("\0") || /\\u0000/.test(query))) return "query";
+  // each entry links to its parent, so the path is spelled out only for the string found
+  type At = { key: string; parent?: At };
+  const stack: Array<[unknown, At]> = [[variables, { key: "variables" }]];
+  while (stack.length) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === "string") {
+      if (!v.includes("\0")) continue;
+      const keys: string[] = [];
+      for (let a: At | undefined = at; a; a = a.parent) keys.push(a.key.slice(0, 40));
+      return keys.reverse().join(".").slice(0, 200);
+    }
+    if (v && typeof v === "object") for (const [k, child] of Object.entries(v)) stack.push([child, { key: k, parent: at }]);
+  }
+  return undefined;
+}
+
 /** A JSON POST that asks for (or accepts) `application/json`: what the fast path answers exactly like Apollo Server. */
 function plainJson(req: http.IncomingMessage): boolean {
   if (!req.headers["content-type"]?.startsWith("application/json")) return false;
@@ -155,6 +180,12 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       }
       const requestId = signedRequestId || (req.headers["x-request-id"] as string) || randomUUID();
       const json = body.length ? JSON.parse(body.toString("utf8")) : undefined;
+      const nul = findNulCharacter(json);
+      if (nul) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: [{ message: `text may not contain NUL characters (${nul})`, extensions: { code: ErrorCode.BAD_USER_INPUT } }] }));
+        return;
+      }
       const context = async () => opts.context({ identity, requestId }, req);
       if (fast && !url.search && plainJson(req)) {
         const { result: answer, revoked } = await collect(() => fast.tryExecute(req.method, json, context));

@@ -130,8 +130,11 @@ export function createTestRedis(): TestRedis {
   };
 }
 
-/** Polls `fn` until it returns something truthy (or fails after `timeoutMs` naming `what`). */
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 20_000, pauseMs = 50): Promise<T> {
+/**
+ * The one polling helper of the tests: calls `fn` every `pauseMs` until it returns something truthy
+ * and returns that (or fails after `timeoutMs`, naming `what`).
+ */
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

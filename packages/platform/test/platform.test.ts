@@ -27,6 +27,7 @@ import {
 import { asAdmin, asGatewayEvent, asMember, internalFields } from "../src/access.ts";
 import { loadConfig } from "../src/config.ts";
 import { keyFor } from "../src/redis.ts";
+import { findNulCharacter } from "../src/subgraph.ts";
 
 const SECRET = "unit-test-secret-0123456789";
 const MEMBER: Identity = { kind: "member", id: "m-1", sessionId: "s-1", device: "APP" };
@@ -255,6 +256,17 @@ describe("configuration", () => {
 
   it("Redis keys carry the deployment prefix and one hash tag per domain", () => {
     expect(keyFor("mg", "member")("session", "abc")).toBe("mg:{member}:session:abc");
+  });
+});
+
+describe("request guard of every subgraph", () => {
+  it("finds a NUL character in variables (however deep) or in the document, and nothing in clean input", () => {
+    expect(findNulCharacter({ query: "{ a }", variables: { input: { name: "ok", list: ["x", "y"] } } })).toBeUndefined();
+    expect(findNulCharacter({ query: "{ a }", variables: { input: { list: ["x", "a\u0000b"] } } })).toBe("variables.input.list.1");
+    expect(findNulCharacter({ query: '{ a(s: "x\\u0000") }' })).toBe("query");
+    let deep: unknown = "a\u0000";
+    for (let i = 0; i < 100_000; i++) deep = { d: deep };
+    expect(findNulCharacter({ variables: deep })).toMatch(/^variables\.d\.d/);
   });
 });
 

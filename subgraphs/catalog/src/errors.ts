@@ -41,11 +41,6 @@ export const StockCode = {
 
 export const ReviewCode = { OK: "OK", NOT_PURCHASED: "NOT_PURCHASED", ALREADY_REVIEWED: "ALREADY_REVIEWED" } as const;
 
-/** A Prisma unique-constraint violation (P2002). */
-export function isUniqueViolation(e: unknown): boolean {
-  return typeof e === "object" && e !== null && (e as { code?: string }).code === "P2002";
-}
-
 /** Validates a non-negative (or positive) int quantity. */
 export function assertQuantity(q: unknown, field: string, opts: { allowZero?: boolean } = {}): number {
   if (typeof q !== "number" || !Number.isInteger(q) || q < 0 || (!opts.allowZero && q === 0) || q > 1_000_000_000) {

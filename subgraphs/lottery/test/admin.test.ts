@@ -82,6 +82,39 @@ describe("admin strategies and activities", () => {
   });
 });
 
+describe("operators list strategies and take members off a blacklist", () => {
+  const LIST = `query { adminLotteryStrategies(first: 100) { id name blacklist createdAt awards { name } } }`;
+  const REMOVE = `mutation($s: ID!, $m: [ID!]!) { adminRemoveLotteryBlacklistEntries(strategyId: $s, memberIds: $m) { id name blacklist } }`;
+
+  it("lists saved strategies newest first with their blacklist; a removed member draws normally again", async () => {
+    const s = (await h.gql(SAVE_STRATEGY, { input: { ...good(), name: "listed-wheel", awards: [{ name: "thanks", kind: "NONE", rate: "0.0001" }, { name: "points", kind: "POINTS", points: 5, rate: "0.9999" }], blacklist: ["black-1", "black-2", "black-3"], weightRules: [] } }, ADMIN)).data.adminSaveLotteryStrategy;
+    const list = (await h.gql(LIST, {}, ADMIN)).data.adminLotteryStrategies;
+    expect(list[0]).toMatchObject({ id: s.id, name: "listed-wheel", blacklist: ["black-1", "black-2", "black-3"], awards: [{ name: "thanks" }, { name: "points" }] });
+    const a = (await h.gql(SAVE_ACTIVITY, { input: { name: "listed-activity", strategyId: s.id, state: "ONLINE", startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString() } }, ADMIN)).data.adminSaveLotteryActivity;
+    expect((await h.gql(DRAW, { a: a.id, k: "b1" }, member("black-1"))).data.draw.award.name).toBe("thanks");
+    // Removing: listed and unlisted ids together; the unlisted one is ignored.
+    const r = await h.gql(REMOVE, { s: s.id, m: ["black-1", "black-3", "never-listed"] }, ADMIN);
+    expect(r.data.adminRemoveLotteryBlacklistEntries).toEqual({ id: s.id, name: "listed-wheel", blacklist: ["black-2"] });
+    expect((await h.gql(DRAW, { a: a.id, k: "b2" }, member("black-1"))).data.draw.award.name).toBe("points");
+    expect((await h.gql(DRAW, { a: a.id, k: "b2" }, member("black-2"))).data.draw.award.name).toBe("thanks");
+    // An operator without lottery:read is not shown who is blacklisted.
+    const writer = await h.gql(REMOVE, { s: s.id, m: ["never-listed"] }, { kind: "admin", id: "op-8", permissions: ["lottery:write"] });
+    expect(writer.data.adminRemoveLotteryBlacklistEntries.blacklist).toBeNull();
+  });
+
+  it("bad input, unknown strategies and missing permissions change nothing", async () => {
+    const s = (await h.gql(SAVE_STRATEGY, { input: { ...good(), name: "kept-wheel", blacklist: ["keep-1"] } }, ADMIN)).data.adminSaveLotteryStrategy;
+    const codeOf = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
+    expect(codeOf(await h.gql(REMOVE, { s: s.id, m: [] }, ADMIN))).toBe("BAD_USER_INPUT");
+    expect(codeOf(await h.gql(REMOVE, { s: s.id, m: [""] }, ADMIN))).toBe("BAD_USER_INPUT");
+    expect(codeOf(await h.gql(REMOVE, { s: "no-such-strategy", m: ["keep-1"] }, ADMIN))).toBe("NOT_FOUND");
+    expect(codeOf(await h.gql(REMOVE, { s: s.id, m: ["keep-1"] }, { kind: "admin", id: "op-9", permissions: ["lottery:read"] }))).toBe("FORBIDDEN");
+    expect(codeOf(await h.gql(LIST, {}, { kind: "admin", id: "op-9", permissions: ["lottery:write"] }))).toBe("FORBIDDEN");
+    expect(codeOf(await h.gql(LIST, {}, member("m1")))).toBe("UNAUTHENTICATED");
+    expect(await h.sg.services.prisma.strategyBlacklist.count({ where: { strategyId: s.id } })).toBe(1);
+  });
+});
+
 describe("coupon templates in use (internal, promotion asks before deactivating one)", () => {
   it("names the templates COUPON awards of live activities grant; closed or past activities do not count", async () => {
     const Q = `query($ids: [ID!]!) { lotteryCouponTemplatesInUse(templateIds: $ids) }`;

@@ -150,14 +150,8 @@ export function client(url: string, secret: string) {
   };
 }
 
-export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never happened: ${what}`);
-}
+/** Waits until a check holds (the platform's one polling helper, under the name these tests use). */
+export { waitFor as until } from "@mallgraph/platform/testing";
 
 export interface Harness {
   db: TestSchema;

@@ -6,6 +6,7 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 
 export { AppError, ErrorCode };
 export { badInput, notFound, forbidden, unauthenticated } from "@mallgraph/platform/errors";
+export { isForeignKeyViolation, isUniqueViolation } from "@mallgraph/platform/db-errors";
 
 export const invalidCredentials = () => new AppError(ErrorCode.INVALID_CREDENTIALS, "wrong phone/username or password");
 export const accountLocked = (retryAfterSeconds: number) =>
@@ -16,18 +17,3 @@ export const alreadyExists = (what: string) => new AppError(ErrorCode.ALREADY_EX
 export const invalidRefreshToken = (why = "refresh token is invalid or expired") => new AppError(ErrorCode.INVALID_REFRESH_TOKEN, why);
 export const conflict = (message: string) => new AppError(ErrorCode.CONFLICT, message);
 
-/** True for a unique-constraint violation coming out of Prisma (model API or raw SQL). */
-export function isUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: string; meta?: { code?: string }; message?: string; cause?: unknown };
-  if (err?.code === "P2002" || err?.code === "23505" || err?.meta?.code === "23505") return true;
-  if (typeof err?.message === "string" && /23505|Unique constraint|unique constraint/.test(err.message)) return true;
-  return err?.cause ? isUniqueViolation(err.cause) : false;
-}
-
-/** True for a foreign-key violation (e.g. an account for an unknown member). */
-export function isForeignKeyViolation(e: unknown): boolean {
-  const err = e as { code?: string; meta?: { code?: string }; message?: string; cause?: unknown };
-  if (err?.code === "P2003" || err?.code === "23503" || err?.meta?.code === "23503") return true;
-  if (typeof err?.message === "string" && /23503|Foreign key constraint|foreign key constraint/.test(err.message)) return true;
-  return err?.cause ? isForeignKeyViolation(err.cause) : false;
-}

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { startSubgraph, runSubgraphMain, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { buildMemberServices, type MemberServices } from "./services/index.ts";
 import type { SmsOptions } from "./services/sms.ts";
-import type { MemberOrders } from "./services/orders.ts";
+import type { MemberLottery, MemberOrders } from "./services/orders.ts";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { createLoaders } from "./loaders.ts";
@@ -25,10 +25,11 @@ export interface MemberSubgraphOptions {
   sms?: SmsOptions;
   /** Replaces the order adapter (account closure). */
   orders?: MemberOrders;
+  lottery?: MemberLottery;
 }
 
 export async function createMemberServices(opts: MemberSubgraphOptions): Promise<MemberServices> {
-  return buildMemberServices(opts.config, { databaseUrl: opts.databaseUrl, sms: opts.sms, orders: opts.orders });
+  return buildMemberServices(opts.config, { databaseUrl: opts.databaseUrl, sms: opts.sms, orders: opts.orders, lottery: opts.lottery });
 }
 
 export async function createMemberSubgraph(opts: MemberSubgraphOptions): Promise<RunningSubgraph & { services: MemberServices }> {

@@ -3,7 +3,7 @@
  * code (every session ends), both counted by the login lock.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, registerMember, REQUEST_CODE, topUp, type Harness } from "./helpers.ts";
+import { createHarness, registerMember, REQUEST_CODE, topUp, withdraw, type Harness } from "./helpers.ts";
 
 const LOGIN_PW = `mutation($phone: String!, $password: String!, $device: DeviceType) { loginWithPassword(phone: $phone, password: $password, device: $device) { accessToken refreshToken member { id } } }`;
 const CHANGE = `mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) { code } }`;
@@ -11,13 +11,21 @@ const RESET = `mutation($p: String!, $c: String!, $n: String!) { resetPassword(p
 const REFRESH = `mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }`;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 
-/** Order as closure sees it: the open orders of each member (the real field is tested in order's lifecycle test). */
+/**
+ * Order and lottery as closure and export see them: the open orders of each member, what each exports
+ * (the real fields run end to end in test/e2e/account.test.ts).
+ */
 const openOrders = new Map<string, number>();
+const exported = { orders: [{ orderNo: "NO-1", status: "COMPLETED", address: { receiver: "Wang" } }], lottery: { draws: [{ activity: "wheel", award: "coupon" }], redEnvelopes: [], points: null, pointsHistory: [] } };
 
 describe("member account self-service", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness({ workers: true, orders: { openCount: async (id) => openOrders.get(id) ?? 0 } });
+    h = await createHarness({
+      workers: true,
+      orders: { openCount: async (id) => openOrders.get(id) ?? 0, exportOrders: async () => exported.orders },
+      lottery: { exportLottery: async () => exported.lottery },
+    });
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -110,6 +118,9 @@ describe("member account self-service", () => {
     expect(data.wallets.map((w: any) => w.currency).sort()).toEqual(["CNY", "JPY", "USD"]);
     // the registration's SMS code was sent to the phone: listed, without the code
     expect(data.sentMessages).toEqual([{ channel: "SMS", template: "sms-code", body: null, createdAt: expect.any(String) }]);
+    // what order and lottery hold of the member, as they export it
+    expect(data.orders).toEqual(exported.orders);
+    expect(data.lottery).toEqual(exported.lottery);
     expect(code(await h.gql(EXPORT, {}))).toBe("UNAUTHENTICATED");
   });
 
@@ -122,7 +133,7 @@ describe("member account self-service", () => {
     // money open: a balance (a paid top-up, as payment credits it)
     expect((await topUp(h, m, { c: "CNY", a: "5.00", k: "close-1" })).topUpWallet.code).toBe("OK");
     expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "MONEY_OPEN" });
-    expect((await h.ok(`mutation { withdrawFromWallet(currency: "CNY", amount: "5.00", idempotencyKey: "close-2") { code } }`, {}, m.identity)).withdrawFromWallet.code).toBe("OK");
+    expect((await withdraw(h, m, { c: "CNY", a: "5.00", k: "close-2" })).withdrawFromWallet.code).toBe("OK");
     // orders open
     openOrders.set(m.memberId, 1);
     expect((await h.ok(CLOSE, { p: "close-me-1" }, m.identity)).closeAccount).toEqual({ code: "ORDERS_OPEN" });

@@ -11,7 +11,7 @@ import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createMemberSubgraph } from "../src/index.ts";
 import { startWorkers, type MemberWorkerOptions } from "../src/worker.ts";
 import { seed } from "../src/seed.ts";
-import type { MemberOrders } from "../src/services/orders.ts";
+import type { MemberLottery, MemberOrders } from "../src/services/orders.ts";
 
 export type Subgraph = Awaited<ReturnType<typeof createMemberSubgraph>>;
 
@@ -42,13 +42,13 @@ export { waitFor };
 /** Where the workers look for promotion unless a test says otherwise: a closed port (never a running dev stack). */
 export const NO_PROMOTION_URL = "http://127.0.0.1:9/graphql";
 
-export async function createHarness(opts: { workers?: boolean | MemberWorkerOptions; seed?: boolean; env?: Record<string, string>; orders?: MemberOrders } = {}): Promise<Harness> {
+export async function createHarness(opts: { workers?: boolean | MemberWorkerOptions; seed?: boolean; env?: Record<string, string>; orders?: MemberOrders; lottery?: MemberLottery } = {}): Promise<Harness> {
   const db = await createTestSchema("member");
   const redis = createTestRedis();
   const { privateJwk } = await generateSigningKey();
   const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, JWT_PRIVATE_JWK: JSON.stringify(privateJwk), PROMOTION_URL: NO_PROMOTION_URL, ...opts.env } as any);
   if (opts.seed !== false) await seed(config);
-  const sg = await createMemberSubgraph({ config, port: 0, orders: opts.orders });
+  const sg = await createMemberSubgraph({ config, port: 0, orders: opts.orders, lottery: opts.lottery });
   const stopWorkers = opts.workers ? await startWorkers(config, typeof opts.workers === "object" ? opts.workers : {}) : async () => {};
   const jwks = createRemoteJWKSet(new URL(sg.url.replace("/graphql", "/.well-known/jwks.json")));
 
@@ -125,6 +125,17 @@ export async function adminIdentity(h: Harness, username = "admin", password = h
 }
 
 /** A paid top-up as payment delivers it (internal walletTopUp), answered in the shape of the old member mutation. */
+/**
+ * A withdrawal as payment makes it (decision 0026): the internal walletFreeze of `payout:<key>`, then,
+ * the channel having paid it out, walletPayOut of the same reference.
+ */
+export async function withdraw(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
+  const op = (f: string) => h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, k: `payout:${v.k}`, m: m.memberId }, INTERNAL);
+  let r = (await op("walletFreeze")).walletFreeze;
+  if (r.code === "OK") r = (await op("walletPayOut")).walletPayOut;
+  return { withdrawFromWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };
+}
+
 export async function topUp(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
   const r = (await h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, m: m.memberId }, INTERNAL)).walletTopUp;
   return { topUpWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };

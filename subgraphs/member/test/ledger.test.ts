@@ -4,10 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decimal } from "@mallgraph/platform/money";
-import { createHarness, INTERNAL, topUp, adminIdentity, registerMember, type Harness } from "./helpers.ts";
+import { createHarness, INTERNAL, topUp, adminIdentity, registerMember, withdraw, type Harness } from "./helpers.ts";
 import type { Identity } from "@mallgraph/platform/auth";
 
-const WITHDRAW = `mutation($c: String!, $a: String!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { balance frozen } } }`;
 const LEDGER = `query($c: String!, $f: Int, $a: String) { myWalletLedger(currency: $c, first: $f, after: $a) { items { id kind amount change balanceAfter frozenAfter reference reason counterparty createdAt } pageInfo { hasNextPage endCursor } } }`;
 const ADJUST = `mutation($m: ID!, $c: String!, $a: String!, $r: String!, $k: String!) { adminAdjustWallet(memberId: $m, currency: $c, amount: $a, reason: $r, idempotencyKey: $k) { code wallet { balance frozen } } }`;
 const FUND = `mutation($c: String!, $a: String!, $r: String!, $k: String!) { adminFundMarketingAccount(currency: $c, amount: $a, reason: $r, idempotencyKey: $k) { code account { name currency balance frozen } } }`;
@@ -58,7 +57,7 @@ describe("double-entry member ledger", () => {
       const m = members[i % members.length]!;
       const k = `mix-${i}`;
       ops.push(topUp(h, m, { c: "CNY", a: "1.10", k }));
-      ops.push(h.ok(WITHDRAW, { c: "CNY", a: "2.35", k }, m.identity));
+      ops.push(withdraw(h, m, { c: "CNY", a: "2.35", k }));
       // A wallet payment: freeze, then capture (even) or release (odd); a refund of captured money.
       ops.push(
         call("walletFreeze", m.memberId, "3.00", `pay-${k}`).then(() =>

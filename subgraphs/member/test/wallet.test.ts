@@ -5,11 +5,11 @@ import { Decimal } from "@mallgraph/platform/money";
 import { QueueName } from "@mallgraph/platform/queue";
 import { createCurrencyService } from "../src/services/currencies.ts";
 import type { CreateAccountsJob } from "../src/jobs/createAccounts.ts";
-import { createHarness, INTERNAL, ORDER_SERVICE, topUp, registerMember, waitFor, type Harness } from "./helpers.ts";
+import { createHarness, INTERNAL, ORDER_SERVICE, topUp, registerMember, waitFor, withdraw, type Harness } from "./helpers.ts";
 
-// Paid top-ups arrive from payment through the internal walletTopUp (the member pays in payment's topUpWallet).
+// Paid top-ups arrive from payment through the internal walletTopUp (the member pays in payment's topUpWallet);
+// withdrawals are payment's payouts: walletFreeze, then walletPayOut once the channel paid out (helpers.withdraw).
 const TOPUP = `mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`;
-const WITHDRAW = `mutation($c: String!, $a: String!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, idempotencyKey: $k) { code wallet { currency balance frozen } } }`;
 const op = (f: string) => `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 
@@ -53,9 +53,9 @@ describe("multi-currency wallet", () => {
     const again = await topUp(h, m, { c: "CNY", a: "100.50", k: "t1" });
     expect(again.topUpWallet.wallet.balance).toBe("100.50");
     expect(code(await h.gql(TOPUP, { c: "CNY", a: "1.00", k: "t1", m: m.memberId }, INTERNAL))).toBe("CONFLICT");
-    const w = await h.ok(WITHDRAW, { c: "CNY", a: "0.5", k: "w1" }, m.identity);
+    const w = await withdraw(h, m, { c: "CNY", a: "0.5", k: "w1" });
     expect(w.withdrawFromWallet).toEqual({ code: "OK", wallet: { currency: "CNY", balance: "100.00", frozen: "0.00" } });
-    const no = await h.ok(WITHDRAW, { c: "CNY", a: "100.01", k: "w2" }, m.identity);
+    const no = await withdraw(h, m, { c: "CNY", a: "100.01", k: "w2" });
     expect(no.withdrawFromWallet).toEqual({ code: "INSUFFICIENT_BALANCE", wallet: { currency: "CNY", balance: "100.00", frozen: "0.00" } });
     expect((await topUp(h, m, { c: "JPY", a: "500", k: "j1" })).topUpWallet.wallet).toEqual({ currency: "JPY", balance: "500", frozen: "0" });
     const acc = await ledgerCheck(m.memberId, "CNY");
@@ -79,9 +79,9 @@ describe("multi-currency wallet", () => {
     const m = await registerMember(h);
     await topUp(h, m, { c: "CNY", a: "50.00", k: "seed" });
     const calls = Array.from({ length: 200 }, (_, i) =>
-      i % 2 === 0 ? topUp(h, m, { c: "CNY", a: "1.00", k: `p-top-${i}` }) : h.ok(WITHDRAW, { c: "CNY", a: "2.00", k: `p-wd-${i}` }, m.identity),
+      i % 2 === 0 ? topUp(h, m, { c: "CNY", a: "1.00", k: `p-top-${i}` }) : withdraw(h, m, { c: "CNY", a: "2.00", k: `p-wd-${i}` }),
     );
-    const rs = await Promise.all(calls);
+    const rs: Array<{ topUpWallet?: { code: string }; withdrawFromWallet?: { code: string } }> = await Promise.all(calls);
     const tops = rs.filter((r) => r.topUpWallet?.code === "OK").length;
     const wds = rs.filter((r) => r.withdrawFromWallet?.code === "OK").length;
     const refused = rs.filter((r) => r.withdrawFromWallet?.code === "INSUFFICIENT_BALANCE").length;
@@ -95,10 +95,10 @@ describe("multi-currency wallet", () => {
     expect(acc.entries.every((e) => !new Decimal(e.balanceAfter.toString()).isNegative())).toBe(true);
   });
 
-  it("100 parallel withdrawals of a balance worth 37: exactly 37 succeed", async () => {
+  it("100 parallel withdrawal freezes of a balance worth 37: exactly 37 succeed", async () => {
     const m = await registerMember(h);
     await topUp(h, m, { c: "USD", a: "37.00", k: "seed" });
-    const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => h.ok(WITHDRAW, { c: "USD", a: "1.00", k: `w-${i}` }, m.identity)));
+    const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => withdraw(h, m, { c: "USD", a: "1.00", k: `w-${i}` })));
     expect(rs.filter((r) => r.withdrawFromWallet.code === "OK")).toHaveLength(37);
     expect(rs.filter((r) => r.withdrawFromWallet.code === "INSUFFICIENT_BALANCE")).toHaveLength(63);
     const acc = await ledgerCheck(m.memberId, "USD");
@@ -164,7 +164,7 @@ describe("multi-currency wallet", () => {
   it("the ledger is append-only in the database: rows cannot be changed or removed", async () => {
     const m = await registerMember(h);
     await topUp(h, m, { c: "CNY", a: "10.00", k: "keep-1" });
-    await h.ok(WITHDRAW, { c: "CNY", a: "4.00", k: "keep-2" }, m.identity);
+    await withdraw(h, m, { c: "CNY", a: "4.00", k: "keep-2" });
     const p = h.sg.services.prisma;
     const acc = await p.walletAccount.findUniqueOrThrow({ where: { memberId_currency: { memberId: m.memberId, currency: "CNY" } }, include: { entries: { orderBy: { createdAt: "asc" } } } });
     const ids = acc.entries.map((e) => e.id);

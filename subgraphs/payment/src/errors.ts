@@ -10,6 +10,7 @@ export const PaymentCode = {
   NOT_REFUNDABLE: "NOT_REFUNDABLE",
   EXCEEDS_REFUNDABLE: "EXCEEDS_REFUNDABLE",
   TOP_UP_SPENT: "TOP_UP_SPENT",
+  PAYOUT_UNSUPPORTED: "PAYOUT_UNSUPPORTED",
 } as const;
 export type PaymentCode = (typeof PaymentCode)[keyof typeof PaymentCode];
 

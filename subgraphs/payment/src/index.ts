@@ -1,6 +1,6 @@
 /**
  * The payment subgraph: builds its services and serves GraphQL plus the providers' callback routes
- * (POST /callbacks/sandbox | alipay | wechat) and the operators' CSV export
+ * (POST /callbacks/sandbox | alipay | wechat, and /callbacks/sandbox/payout for payouts) and the operators' CSV export
  * (GET /exports/transactions.csv?from=&to=, identity header with payment:read).
  */
 import { serviceKeys } from "@mallgraph/platform/auth";
@@ -23,11 +23,11 @@ export interface PaymentSubgraphOptions extends PaymentServiceOptions {
   port?: number;
 }
 
-function callbackRoute(services: PaymentServices, channel: Channel): RouteHandler {
+function callbackRoute(services: PaymentServices, channel: Channel, kind: "payment" | "payout" = "payment"): RouteHandler {
   const log = logger("payment");
   return async (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     try {
-      const answer = await services.payments.handleCallback(channel, req.headers, body);
+      const answer = kind === "payout" ? await services.payments.handlePayoutCallback(channel, req.headers, body) : await services.payments.handleCallback(channel, req.headers, body);
       res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
     } catch (e) {
       log.error({ err: e, channel }, "callback failed");
@@ -65,6 +65,7 @@ export async function createPaymentSubgraph(opts: PaymentSubgraphOptions): Promi
     context: (base) => ({ ...base, services }),
     routes: {
       "POST /callbacks/sandbox": callbackRoute(services, "SANDBOX"),
+      "POST /callbacks/sandbox/payout": callbackRoute(services, "SANDBOX", "payout"),
       "POST /callbacks/alipay": callbackRoute(services, "ALIPAY"),
       "POST /callbacks/wechat": callbackRoute(services, "WECHAT_PAY"),
       "GET /exports/transactions.csv": exportRoute(services),

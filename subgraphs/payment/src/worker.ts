@@ -6,6 +6,7 @@
  * - payment-notify: `notify-paid` / `notify-refunded` (retried until the order acknowledges);
  * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement.
  */
+import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
@@ -24,7 +25,7 @@ export async function startWorkers(config: Config, overrides: Partial<PaymentSer
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "payment job failed"));
   await services.queues.timeouts.upsertJobScheduler("payment-sweep", { every: 60_000 }, { name: "sweep", data: {} });
-  await services.queues.reconcile.upsertJobScheduler("payment-daily-reconcile", { pattern: "30 2 * * *", tz: "Asia/Shanghai" }, { name: "reconcile", data: {} });
+  await services.queues.reconcile.upsertJobScheduler("payment-daily-reconcile", { pattern: "30 2 * * *", tz: SHOP_TIME_ZONE }, { name: "reconcile", data: {} });
   return async () => {
     await Promise.all(workers.map((w) => w.close()));
     await services.close();

@@ -54,10 +54,12 @@ export interface FakeState {
   captureThenFail: boolean;
   /** orderMarkPaid fails this many times before answering (retry test). */
   markPaidFailures: number;
+  /** walletFreeze takes effect but its answer is lost (the call fails) this many times (payout retry test). */
+  freezeThenFail: number;
 }
 
 export function fakeState(): FakeState {
-  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), toppedUp: new Decimal(0), paidOut: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0 };
+  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), toppedUp: new Decimal(0), paidOut: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0, freezeThenFail: 0 };
 }
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
@@ -78,6 +80,12 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
     if (w.frozen.lt(x)) return "INSUFFICIENT_BALANCE";
     w.frozen = w.frozen.minus(x);
     state.captured = state.captured.plus(x);
+    return "OK";
+  });
+  const freezeOp = wallet("freeze", (w, x) => {
+    if (w.balance.lt(x)) return "INSUFFICIENT_BALANCE";
+    w.balance = w.balance.minus(x);
+    w.frozen = w.frozen.plus(x);
     return "OK";
   });
   return startSubgraph({
@@ -108,12 +116,14 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
           o.status = "REFUNDED";
           return { code: "OK", status: "REFUNDED" };
         }),
-        walletFreeze: wallet("freeze", (w, x) => {
-          if (w.balance.lt(x)) return "INSUFFICIENT_BALANCE";
-          w.balance = w.balance.minus(x);
-          w.frozen = w.frozen.plus(x);
-          return "OK";
-        }),
+        walletFreeze: (p: unknown, a: any, ctx: any, i: any) => {
+          const r = freezeOp(p, a, ctx, i);
+          if (state.freezeThenFail > 0 && r.code === "OK") {
+            state.freezeThenFail--;
+            throw new Error("connection reset after freeze");
+          }
+          return r;
+        },
         walletUnfreeze: wallet("unfreeze", (w, x) => {
           if (w.frozen.lt(x)) return "INSUFFICIENT_BALANCE";
           w.frozen = w.frozen.minus(x);
@@ -160,12 +170,5 @@ export function client(url: string, secret: string) {
   };
 }
 
-/** Waits until `check` holds (eventual outcomes of queued jobs); fails with `what` if it never does. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, limitMs = 20_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never happened: ${what}`);
-}
+/** Waits until `check` holds (eventual outcomes of queued jobs): the platform's one polling helper. */
+export { waitFor as until } from "@mallgraph/platform/testing";

@@ -34,7 +34,8 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
   const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET, ...opts.env } as any);
   const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600 };
   const sg = await createPaymentSubgraph({ config, port: 0, ...common });
-  const stopWorkers = await startWorkers(config, common);
+  // The workers send payouts too: they tell the provider this server's callback URL (PAYMENT_CALLBACK_BASE_URL in a deployment).
+  const stopWorkers = await startWorkers(config, { ...common, callbackBaseUrl: new URL(sg.url).origin });
   await seedPayment(sg.services.prisma, { sandboxEnabled: config.SANDBOX_ENABLED });
   return {
     db,

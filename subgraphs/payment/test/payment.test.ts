@@ -15,7 +15,7 @@ import { createPaymentSubgraph } from "../src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 import { seedPayment } from "../src/seed.ts";
 import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
-import { dayOf } from "../src/services/days.ts";
+import { dayOf } from "@mallgraph/platform/days";
 import { client, fakeState, startFakeDeps, until, type FakeState } from "./fakes.ts";
 
 const SECRET = "test-internal-secret-0123456789";

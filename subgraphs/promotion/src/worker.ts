@@ -7,6 +7,7 @@
  * China) and the relay of the promotion outbox.
  */
 import type { Worker } from "bullmq";
+import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
@@ -38,7 +39,7 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const expiry = createQueue(q, QueueName.couponExpiry, { attempts: 5, removeOnComplete: 30, removeOnFail: 30 });
   let stopRelay = async () => {};
   if (!opts.ordersOnly) {
-    await expiry.upsertJobScheduler("coupon-expiry-daily", { pattern: "0 10 * * *", tz: "Asia/Shanghai" }, { name: NOTIFY_EXPIRING, data: {} });
+    await expiry.upsertJobScheduler("coupon-expiry-daily", { pattern: "0 10 * * *", tz: SHOP_TIME_ZONE }, { name: NOTIFY_EXPIRING, data: {} });
     workers.push(createWorker(q, QueueName.couponExpiry, couponExpiryProcessor(services.couponExpiry), { concurrency: 1 }));
     stopRelay = services.jobs.start(opts.relayEveryMs ?? 1000);
     await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { defineLua, type KeyFn } from "@mallgraph/platform/redis";
+import { lockReleaser, type KeyFn } from "@mallgraph/platform/redis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { buildDocuments } from "./documents.ts";
 import type { SearchBackend } from "./types.ts";
@@ -47,7 +47,7 @@ export async function drainOutbox(d: DrainDeps, maxBatches = 50): Promise<number
     await d.prisma.searchOutbox.deleteMany({ where: { processedAt: { lt: new Date(Date.now() - 24 * 3600 * 1000) } } });
     return total;
   } finally {
-    await defineLua<[string, string], number>(d.redis, "catalogReleaseLock", new URL("../lua/releaseLock-lock.lua", import.meta.url), 1)(lock, token);
+    await lockReleaser(d.redis)(lock, token);
   }
 }
 

@@ -9,7 +9,7 @@
  * takes a short Redis lock and the others wait for its result.
  */
 import { randomUUID } from "node:crypto";
-import { defineLua } from "@mallgraph/platform/redis";
+import { defineLua, lockReleaser } from "@mallgraph/platform/redis";
 import { lockTree, sleep, type Deps, type Tx } from "./deps.ts";
 import { Reason, assertText, conflict, notFound, refuse } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
@@ -75,7 +75,7 @@ export class CategoryService {
 
   constructor(private d: Deps) {
     this.setIfVersion = defineLua<[string, string, string, string, number], number>(d.redis, "catalogSetIfVersion", new URL("../lua/setIfVersion-cache.lua", import.meta.url), 2);
-    this.releaseLock = defineLua<[string, string], number>(d.redis, "catalogReleaseLock", new URL("../lua/releaseLock-lock.lua", import.meta.url), 1);
+    this.releaseLock = lockReleaser(d.redis);
   }
 
   /** The tree's version counter (product views are tagged with it, products.ts). */

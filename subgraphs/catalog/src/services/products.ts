@@ -4,7 +4,8 @@
  * Every change that affects a search document writes a search-outbox row in the same transaction.
  */
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
-import { Reason, alreadyExists, assertQuantity, assertText, invalidState, isUniqueViolation, notFound, refuse } from "../errors.ts";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import { Reason, alreadyExists, assertQuantity, assertText, invalidState, notFound, refuse } from "../errors.ts";
 import type { CategoryService } from "./categories.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
 import { Prisma, type SpuStatus } from "../generated/prisma/client.ts";

@@ -1,5 +1,6 @@
 /** Reviews with ratings (1–5) on purchased SKUs, one per member, order and SKU. */
-import { ReviewCode, assertText, badInput, isUniqueViolation, notFound } from "../errors.ts";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import { ReviewCode, assertText, badInput, notFound } from "../errors.ts";
 import type { Deps } from "./deps.ts";
 import type { PurchaseVerifier } from "./purchases.ts";
 

@@ -2,7 +2,8 @@
  * Brands (many-to-many with level-3 categories), attributes per category (BASE / SALE, searchable)
  * with their values, and front (shop) categories mapped onto back categories.
  */
-import { Reason, alreadyExists, assertText, isUniqueViolation, notFound, refuse } from "../errors.ts";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import { Reason, alreadyExists, assertText, notFound, refuse } from "../errors.ts";
 import type { CategoryService } from "./categories.ts";
 import type { SeckillSkuSource } from "./seckill.ts";
 import type { CampaignScopeSource } from "./campaigns.ts";

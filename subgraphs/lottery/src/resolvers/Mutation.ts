@@ -1,7 +1,7 @@
 import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
 import type { LotteryAwardInput, MutationResolvers } from "../generated/graphql.ts";
-import { setSwitches, upsertActivity, upsertStrategy } from "../services/setup.ts";
+import { removeFromBlacklist, setSwitches, upsertActivity, upsertStrategy } from "../services/setup.ts";
 
 const time = (v: string, field: string) => {
   const d = new Date(v);
@@ -38,6 +38,7 @@ export const Mutation: MutationResolvers = {
     ctx.services.draws.disarm(saved.id);
     return saved;
   }),
+  adminRemoveLotteryBlacklistEntries: asAdmin("lottery:write", (_p, { strategyId, memberIds }, ctx) => removeFromBlacklist(ctx.services.prisma, id(strategyId, "strategyId"), memberIds)),
   adminSaveLotteryActivity: asAdmin("lottery:write", (_p, { input }, ctx) =>
     upsertActivity(ctx.services.prisma, {
       name: input.name,

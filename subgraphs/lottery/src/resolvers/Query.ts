@@ -3,6 +3,7 @@ import { asInternal } from "./internal.ts";
 import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { couponTemplatesInUse } from "../services/award-coupons.ts";
+import { memberLotteryExport } from "../services/export.ts";
 
 function pageSize(limit: number | null | undefined): number {
   const n = limit ?? 20;
@@ -40,8 +41,10 @@ export const Query: QueryResolvers = {
       take: pageSize(first),
     }),
   ),
+  adminLotteryStrategies: asAdmin("lottery:read", (_p, { first }, ctx) => ctx.services.prisma.strategy.findMany({ orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: pageSize(first), include: { awards: { orderBy: { sortOrder: "asc" } } } })),
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) =>
     ctx.services.prisma.redEnvelopeGrab.findMany({ where: { memberId: memberId(ctx) }, orderBy: { grabbedAt: "desc" }, take: pageSize(limit) }),
   ),
+  memberLotteryExport: asInternal("memberLotteryExport", async (_p, { memberId: m }, ctx) => JSON.stringify(await memberLotteryExport(ctx.services.prisma, m))),
   lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => couponTemplatesInUse(ctx.services.prisma, templateIds)),
 };

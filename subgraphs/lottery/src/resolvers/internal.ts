@@ -7,6 +7,7 @@ import { internalFields } from "@mallgraph/platform/access";
 
 export const INTERNAL_CALLERS = {
   lotteryCouponTemplatesInUse: ["promotion"],
+  memberLotteryExport: ["member"],
 } as const;
 
 export const asInternal = internalFields(INTERNAL_CALLERS);

@@ -23,8 +23,9 @@ import type { Logger } from "@mallgraph/platform/log";
 import { Prisma, type PrismaClient, type Award, type Strategy, type Activity, type ParticipationOrder } from "../generated/prisma/client.ts";
 import { DrawCode } from "../errors.ts";
 import { buildTable, drawFrom, type LookupTable } from "./table.ts";
-import { dayOf, monthOf } from "./days.ts";
-import { isUniqueViolation, type PointsService } from "./points.ts";
+import { dayOf, monthOf } from "@mallgraph/platform/days";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import type { PointsService } from "./points.ts";
 import type { AwardDelivery } from "./delivery.ts";
 
 /** Armed strategies are reloaded after this long (operators' changes reach every instance). */

@@ -12,7 +12,8 @@ import { randomUUID } from "node:crypto";
 import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Prisma, type PrismaClient, type ActivitySku, type PointsAccount } from "../generated/prisma/client.ts";
 import { PackCode } from "../errors.ts";
-import { isUniqueViolation, type PointsService } from "./points.ts";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import type { PointsService } from "./points.ts";
 import type { DrawService } from "./draws.ts";
 
 export interface PackDef {

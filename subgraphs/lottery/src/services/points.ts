@@ -3,17 +3,12 @@
  * reference (a replayed reference changes nothing); spend never takes the balance below zero.
  */
 import { randomUUID } from "node:crypto";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { badInput } from "@mallgraph/platform/errors";
 import { Prisma, type PrismaClient, type PointsAccount } from "../generated/prisma/client.ts";
 import { PointsCode } from "../errors.ts";
 
 export type Tx = Prisma.TransactionClient;
-
-/** A unique violation (P2002; from a raw query P2010 carrying PostgreSQL's 23505). */
-export function isUniqueViolation(e: unknown): boolean {
-  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return e.code === "P2002" || (e.code === "P2010" && JSON.stringify(e.meta ?? {}).includes("23505"));
-}
 
 const EMPTY = (memberId: string): PointsAccount => ({ memberId, balance: 0, earned: 0, spent: 0, updatedAt: new Date(0) });
 

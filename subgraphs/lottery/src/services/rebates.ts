@@ -9,8 +9,9 @@
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import type { PrismaClient, PointsAccount } from "../generated/prisma/client.ts";
 import { PointsCode, SignInCode } from "../errors.ts";
-import { dayOf } from "./days.ts";
-import { isUniqueViolation, type PointsService } from "./points.ts";
+import { dayOf } from "@mallgraph/platform/days";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import type { PointsService } from "./points.ts";
 import type { DrawService } from "./draws.ts";
 
 export interface SignInOutcome {

@@ -112,6 +112,17 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
   });
 }
 
+/** Operators: members off a strategy's blacklist (draws read the blacklist every time); answers the strategy. */
+export async function removeFromBlacklist(prisma: PrismaClient, strategyId: string, memberIds: string[]): Promise<StrategyWithAwards> {
+  if (!Array.isArray(memberIds) || memberIds.length < 1 || memberIds.length > 500 || memberIds.some((m) => typeof m !== "string" || !m.trim() || m.length > 64)) {
+    throw badInput("memberIds must list 1 to 500 member ids", { field: "memberIds" });
+  }
+  const strategy = await prisma.strategy.findUnique({ where: { id: strategyId }, include: { awards: { orderBy: { sortOrder: "asc" } } } });
+  if (!strategy) throw notFound("strategy", strategyId);
+  await prisma.strategyBlacklist.deleteMany({ where: { strategyId, memberId: { in: memberIds } } });
+  return strategy;
+}
+
 export interface ActivityDef {
   name: string;
   strategyId: string;

@@ -15,15 +15,6 @@ const walletOp = (field: InternalField, type: LedgerType) =>
 const opView = (r: { code: string; wallet: { balance: string; frozen: string } | null }) => ({ code: r.code, balance: r.wallet?.balance ?? null, frozen: r.wallet?.frozen ?? null });
 const MARKETING = { system: "MARKETING" as const };
 
-/** A withdrawal: the amount is frozen, then leaves the platform under the same key. */
-const withdraw = asMember(async (_p: unknown, a: { currency: string; amount: string; idempotencyKey: string }, ctx: Context) => {
-  const w = ctx.services.wallet;
-  const frozen = await w.single({ memberId: memberId(ctx) }, a.currency, a.amount, "FREEZE", a.idempotencyKey);
-  if (frozen.code !== "OK") return { code: "INSUFFICIENT_BALANCE" as const, wallet: frozen.wallet };
-  const r = await w.single({ memberId: memberId(ctx) }, a.currency, a.amount, "WITHDRAW", a.idempotencyKey);
-  return { code: r.code === "OK" ? ("OK" as const) : ("INSUFFICIENT_BALANCE" as const), wallet: r.wallet };
-});
-
 /** A partner key as the API shows it: times as ISO strings, the key itself only when just created. */
 const partnerKey = (k: PartnerKey & { key?: string }) => ({
   id: k.id,
@@ -58,7 +49,6 @@ export const Mutation: MutationResolvers = {
   deleteAddress: asMember((_p, a, ctx) => ctx.services.addresses.remove(memberId(ctx), a.id)),
   setDefaultAddress: asMember((_p, a, ctx) => ctx.services.addresses.setDefault(memberId(ctx), a.id)),
   markMessagesRead: asMember((_p, a, ctx) => ctx.services.inbox.markRead(memberId(ctx), a.ids)),
-  withdrawFromWallet: withdraw,
 
   adminLogin: (_p, a, ctx) => ctx.services.admin.login(a.username, a.password, a.device),
   adminCreateRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createRole(a.name, a.permissions, a.description)),

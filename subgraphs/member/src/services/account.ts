@@ -3,11 +3,13 @@
  * sessions end) and reset by SMS code (every session ends). Both are login tries: they go through
  * the login lock (a wrong password or code counts as a failed login of the day; once locked, even
  * the right one is ACCOUNT_LOCKED). Account closure (PIPL) proves the same way and is refused while
- * money or orders are open; the data export answers the member's personal data as JSON.
+ * money or orders are open (the orders keep their own copy of the address: the order's record); the
+ * data export answers the member's personal data as JSON, with what order (their orders) and lottery
+ * (draws, red envelopes, points) hold of them.
  */
 import { formatAmount } from "@mallgraph/platform/money";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import type { MemberOrders } from "./orders.ts";
+import type { MemberLottery, MemberOrders } from "./orders.ts";
 import { AppError, ErrorCode, badInput } from "../errors.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import { assertPassword, assertPhone } from "./rules.ts";
@@ -36,6 +38,7 @@ export interface AccountDeps {
   sessions: SessionService;
   lock: LoginLock;
   orders: MemberOrders;
+  lottery: MemberLottery;
 }
 
 /** What a closed account's phone becomes (unique, never a valid phone number). */
@@ -132,7 +135,7 @@ export function createAccountService(d: AccountDeps) {
       return { code };
     },
 
-    /** The member's personal data held by the member domain, as JSON text (PIPL export). */
+    /** The member's personal data as JSON text (PIPL export): the member domain's, their orders (order) and their draws (lottery). */
     async exportData(memberId: string): Promise<string> {
       const m = await d.prisma.member.findUnique({
         where: { id: memberId },
@@ -142,8 +145,12 @@ export function createAccountService(d: AccountDeps) {
         },
       });
       if (!m || m.closedAt) throw new AppError(ErrorCode.UNAUTHENTICATED, "no such member");
-      const inbox = await d.prisma.inboxMessage.findMany({ where: { memberId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
-      const sent = await d.prisma.message.findMany({ where: { recipient: m.phone }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      const [inbox, sent, orders, lottery] = await Promise.all([
+        d.prisma.inboxMessage.findMany({ where: { memberId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+        d.prisma.message.findMany({ where: { recipient: m.phone }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+        d.orders.exportOrders(memberId),
+        d.lottery.exportLottery(memberId),
+      ]);
       const at = (x: Date | null) => x?.toISOString() ?? null;
       return JSON.stringify({
         exportedAt: new Date().toISOString(),
@@ -158,6 +165,9 @@ export function createAccountService(d: AccountDeps) {
         inbox: inbox.map((x) => ({ kind: x.kind, title: x.title, body: x.body, read: x.readAt !== null, createdAt: at(x.createdAt) })),
         // What was sent to the phone (SMS codes without their code).
         sentMessages: sent.map((x) => ({ channel: x.channel, template: x.template, body: x.template === "sms-code" ? null : x.body, createdAt: at(x.createdAt) })),
+        // Held by order (address snapshots included) and lottery.
+        orders,
+        lottery,
       });
     },
   };

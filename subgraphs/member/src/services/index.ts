@@ -23,7 +23,7 @@ import { createAdminService, type AdminService } from "./admin.ts";
 import { createMessageService, type MessageService } from "./messages.ts";
 import { createInboxService, type InboxService } from "./inbox.ts";
 import { createAccountService, type AccountService } from "./account.ts";
-import { orderMemberOrders, type MemberOrders } from "./orders.ts";
+import { lotteryMemberData, orderMemberOrders, type MemberLottery, type MemberOrders } from "./orders.ts";
 
 import { createPartnerKeyService, type PartnerKeyService } from "./partners.ts";
 
@@ -62,8 +62,10 @@ export function memberDatabaseUrl(config: Config, databaseUrl?: string): string 
 export interface BuildOptions {
   databaseUrl?: string;
   sms?: SmsOptions;
-  /** Replaces the order adapter (default: memberOpenOrders at subgraphUrl(config, "order")). */
+  /** Replaces the order adapter (default: memberOpenOrders / memberOrdersExport at subgraphUrl(config, "order")). */
   orders?: MemberOrders;
+  /** Replaces the lottery adapter (default: memberLotteryExport at subgraphUrl(config, "lottery")). */
+  lottery?: MemberLottery;
 }
 
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
@@ -111,7 +113,14 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     admin: createAdminService(prisma, sessions, lock),
     messages: createMessageService(prisma),
     partners: createPartnerKeyService(prisma, redis, config.REDIS_PREFIX),
-    account: createAccountService({ prisma, sms, sessions, lock, orders: opts.orders ?? orderMemberOrders({ url: subgraphUrl(config, "order"), secret: serviceKeys(config) }) }),
+    account: createAccountService({
+      prisma,
+      sms,
+      sessions,
+      lock,
+      orders: opts.orders ?? orderMemberOrders({ url: subgraphUrl(config, "order"), secret: serviceKeys(config) }),
+      lottery: opts.lottery ?? lotteryMemberData({ url: subgraphUrl(config, "lottery"), secret: serviceKeys(config) }),
+    }),
     inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
     close: async () => {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close()]);

@@ -1,6 +1,8 @@
 /**
- * The member domain's port to order: whether a member still has open orders (account closure). The
- * adapter calls order's internal `memberOpenOrders(memberId): Int!` with a signed service identity.
+ * The member domain's ports to order and lottery: whether a member still has open orders (account
+ * closure), and what those domains hold of the member (data export). The adapters call the internal
+ * fields `memberOpenOrders(memberId): Int!`, `memberOrdersExport(memberId): String!` (order) and
+ * `memberLotteryExport(memberId): String!` (lottery) with a signed service identity.
  */
 import { createServiceClient } from "@mallgraph/platform/service-client";
 import type { Keys } from "@mallgraph/platform/auth";
@@ -8,15 +10,39 @@ import type { Keys } from "@mallgraph/platform/auth";
 export interface MemberOrders {
   /** Orders of the member not done with (unpaid, paid, shipped, refunding, after-sales under way). Throws when order does not answer. */
   openCount(memberId: string): Promise<number>;
+  /** The member's orders as order exports them (JSON values). Throws when order does not answer. */
+  exportOrders(memberId: string): Promise<unknown[]>;
+}
+
+export interface MemberLottery {
+  /** The member's draws, red envelopes and points as lottery exports them. Throws when lottery does not answer. */
+  exportLottery(memberId: string): Promise<Record<string, unknown>>;
 }
 
 const OPEN_ORDERS = `query($memberId: ID!) { memberOpenOrders(memberId: $memberId) }`;
+const EXPORT_ORDERS = `query($memberId: ID!) { memberOrdersExport(memberId: $memberId) }`;
+const EXPORT_LOTTERY = `query($memberId: ID!) { memberLotteryExport(memberId: $memberId) }`;
 
-export function orderMemberOrders(opts: { url: string; secret: Keys; timeoutMs?: number }): MemberOrders {
-  const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
+type PortOptions = { url: string; secret: Keys; timeoutMs?: number };
+const clientOf = (opts: PortOptions) => createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
+
+export function orderMemberOrders(opts: PortOptions): MemberOrders {
+  const client = clientOf(opts);
   return {
     async openCount(memberId) {
       return (await client.request<{ memberOpenOrders: number }>(OPEN_ORDERS, { memberId })).memberOpenOrders;
+    },
+    async exportOrders(memberId) {
+      return JSON.parse((await client.request<{ memberOrdersExport: string }>(EXPORT_ORDERS, { memberId })).memberOrdersExport) as unknown[];
+    },
+  };
+}
+
+export function lotteryMemberData(opts: PortOptions): MemberLottery {
+  const client = clientOf(opts);
+  return {
+    async exportLottery(memberId) {
+      return JSON.parse((await client.request<{ memberLotteryExport: string }>(EXPORT_LOTTERY, { memberId })).memberLotteryExport) as Record<string, unknown>;
     },
   };
 }

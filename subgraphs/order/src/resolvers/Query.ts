@@ -18,4 +18,5 @@ export const Query: QueryResolvers = {
   orderForPayment: asInternal("orderForPayment", (_p, { id }, ctx) => ctx.services.orders.forPayment(id)),
   purchaseVerified: asInternal("purchaseVerified", (_p, { orderId, memberId: m, skuId }, ctx) => ctx.services.orders.purchaseVerified(orderId, m, skuId)),
   memberOpenOrders: asInternal("memberOpenOrders", (_p, { memberId: m }, ctx) => ctx.services.orders.memberOpenOrders(m)),
+  memberOrdersExport: asInternal("memberOrdersExport", async (_p, { memberId: m }, ctx) => JSON.stringify(await ctx.services.orders.memberOrdersExport(m))),
 };

@@ -14,6 +14,7 @@ export const INTERNAL_CALLERS = {
   orderCreatePrize: ["lottery"],
   purchaseVerified: ["catalog"],
   memberOpenOrders: ["member"],
+  memberOrdersExport: ["member"],
 } as const;
 
 export const asInternal = internalFields(INTERNAL_CALLERS);

@@ -65,6 +65,7 @@ export class OrderService {
   forPayment(id: string) { return this.reads.forPayment(id); }
   purchaseVerified(orderId: string, memberId: string, skuId: string) { return this.reads.purchaseVerified(orderId, memberId, skuId); }
   memberOpenOrders(memberId: string) { return this.reads.memberOpenOrders(memberId); }
+  memberOrdersExport(memberId: string) { return this.reads.memberOrdersExport(memberId); }
 
   // status changes
   cancel(orderId: string, buyerId: string) { return this.lifecycle.cancel(orderId, buyerId); }

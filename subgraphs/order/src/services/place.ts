@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
-import { defineLua, keyFor } from "@mallgraph/platform/redis";
+import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort } from "@mallgraph/platform/workflow";
 import { OrderCode, message } from "../errors.ts";
 import { runPlaceOrder, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
@@ -30,7 +30,7 @@ export class OrderPlacement {
     private readonly jobs: OrderFollowUps,
   ) {
     this.key = keyFor(d.prefix, "order");
-    this.releaseLock = defineLua<[string, string], number>(d.redis, "orderReleaseLock", new URL("../lua/releaseLock-orderLock.lua", import.meta.url), 1);
+    this.releaseLock = lockReleaser(d.redis);
   }
 
   async placeOrder(buyerId: string, input: PlaceOrderInput): Promise<PlaceOrderOutcome> {

@@ -103,6 +103,31 @@ export class OrderReads {
       where: { buyerId: memberId, OR: [{ status: { in: ["PENDING_PAYMENT", "PAID", "SHIPPED", "REFUNDING"] } }, { afterSales: { some: { status: { in: ["REQUESTED", "APPROVED"] } } } }] },
     });
   }
+
+  /** The member's orders for their data export (PIPL), oldest first: the order's own record, address snapshot included. */
+  async memberOrdersExport(memberId: string) {
+    const rows = await this.prisma.order.findMany({ where: { buyerId: memberId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }], include: withItems });
+    const at = (d: Date | null) => d?.toISOString() ?? null;
+    return rows.map((o) => ({
+      orderNo: o.orderNo,
+      kind: o.kind,
+      status: o.status,
+      currency: o.currency,
+      itemsTotal: formatAmount(o.itemsTotal, o.currency),
+      discount: formatAmount(o.discount, o.currency),
+      payable: formatAmount(o.payable, o.currency),
+      refundedAmount: formatAmount(o.refundedAmount, o.currency),
+      address: o.address,
+      note: o.note,
+      paymentChannel: o.paymentChannel,
+      items: o.items.map((i) => ({ skuId: i.skuId, title: i.title, price: formatAmount(i.price, o.currency), quantity: i.quantity, payable: formatAmount(i.payable, o.currency) })),
+      createdAt: at(o.createdAt),
+      paidAt: at(o.paidAt),
+      shippedAt: at(o.shippedAt),
+      completedAt: at(o.completedAt),
+      cancelledAt: at(o.cancelledAt),
+    }));
+  }
 }
 
 function encodeCursor(at: Date, id: string): string {

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
 import type { Logger } from "@mallgraph/platform/log";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
-import { uniqueTarget } from "../workflows/placeOrder.ts";
+import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
@@ -28,7 +28,7 @@ export async function insertOrder<T>(d: OrderServiceDeps, write: (tx: Tx, orderN
       await d.prisma.$transaction((tx) => write(tx, orderNo), { maxWait: 15_000, timeout: 20_000 });
       return null;
     } catch (e) {
-      const target = uniqueTarget(e);
+      const target = uniqueViolationTarget(e);
       if (target && ["idempotencyKey", ...dupTargets].some((t) => target.includes(t))) {
         const dup = await existing();
         if (dup) return dup;

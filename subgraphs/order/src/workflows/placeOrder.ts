@@ -14,6 +14,7 @@
  * one idempotency key, and the unique (buyerId, idempotencyKey) index is the final guard.
  */
 import { randomUUID } from "node:crypto";
+import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { Logger } from "@mallgraph/platform/log";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -108,7 +109,7 @@ export function placeOrderSteps(deps: PlaceOrderDeps): Step<PlaceOrderState>[] {
             s.orderNo = orderNo;
             return;
           } catch (e) {
-            const target = uniqueTarget(e);
+            const target = uniqueViolationTarget(e);
             if (target?.includes("idempotencyKey")) throw new WorkflowAbort("DUPLICATE");
             // orderNo collision (clock skew beyond the sequence key's life): take another number
             if (target?.includes("orderNo") && attempt < 3) continue;
@@ -175,14 +176,6 @@ async function createOrderRows(prisma: PrismaClient, s: PlaceOrderState, orderNo
     });
   });
   s.eventIds.push(eventId);
-}
-
-/** The columns of a unique-constraint violation (Prisma P2002), or null. */
-export function uniqueTarget(e: unknown): string | null {
-  const err = e as { code?: string; meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } }; message?: string };
-  if (err?.code !== "P2002") return null;
-  const t = err.meta?.target ?? err.meta?.driverAdapterError?.cause?.constraint?.fields;
-  return Array.isArray(t) ? t.join(",") : String(t ?? err.message ?? "");
 }
 
 export async function runPlaceOrder(deps: PlaceOrderDeps, state: PlaceOrderState, hooks?: WorkflowHooks) {

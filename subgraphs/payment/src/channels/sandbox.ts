@@ -3,7 +3,8 @@ import type { ChannelConfig } from "../generated/prisma/client.ts";
 import type { SandboxProvider } from "../sandbox/provider.ts";
 import { parseProviderTime } from "./crypto.ts";
 import { verifyAlipayParams } from "./alipay.ts";
-import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type PaymentRecord, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
+import { SignatureError } from "../errors.ts";
+import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type PaymentRecord, type PayoutNotification, type PayoutOutcome, type PayoutRequest, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
 import { defined } from "@mallgraph/platform/errors";
 
 type Params = Record<string, string>;
@@ -59,6 +60,29 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
     const q = await this.provider.close(p.checkoutRef);
     if (q.status === "NOT_FOUND") return { status: "CLOSED" };
     return { status: q.status, amount: q.amount, currency: q.currency, providerTradeNo: q.tradeNo, paidAt: q.paidAt };
+  }
+
+  /** The sandbox's payout API: accepted as PROCESSING; finished (sandboxCompletePayout) and notified signed. */
+  async payout(r: PayoutRequest, cfg: ChannelConfig, notifyUrl: string): Promise<PayoutOutcome> {
+    const res = await this.provider.createPayout({ outPayoutNo: r.id, merchantAppId: cfg.providerAppId || cfg.appId, payee: r.payee, amount: r.amount, currency: r.currency, notifyUrl });
+    if (!res.ok) return { status: "FAILED", message: res.message };
+    const p = res.payout!;
+    return { status: p.status === "SUCCESS" ? "SUCCEEDED" : p.status === "FAIL" ? "FAILED" : "PROCESSING", providerPayoutNo: p.payoutNo, message: p.failReason ?? undefined };
+  }
+
+  async verifyPayoutNotification(_h: Record<string, string | string[] | undefined>, body: Buffer): Promise<PayoutNotification> {
+    const p = Object.fromEntries(new URLSearchParams(body.toString("utf8"))) as Params;
+    if (!p.out_payout_no || p.notify_type !== "payout_status_sync") throw new SignatureError("malformed notification: not a payout notification");
+    if (!verifyAlipayParams(p, this.provider.publicKeyPem())) throw new SignatureError("signature does not verify");
+    return {
+      notifyId: p.notify_id || `${p.payout_no}:${p.payout_status}`,
+      outPayoutNo: p.out_payout_no,
+      providerPayoutNo: p.payout_no,
+      amount: p.amount ?? "",
+      currency: p.currency ?? "",
+      status: p.payout_status === "SUCCESS" ? "SUCCEEDED" : p.payout_status === "FAIL" ? "FAILED" : "PROCESSING",
+      failure: p.fail_reason,
+    };
   }
 
   ack(): HttpAnswer {

@@ -66,6 +66,33 @@ export interface RefundOutcome {
   message?: string;
 }
 
+/** A payout asked of a channel: `id` is the merchant's payout number (out_payout_no). */
+export interface PayoutRequest {
+  id: string;
+  /** The payee at the provider (the sandbox: the member's id). */
+  payee: string;
+  amount: string;
+  currency: string;
+}
+
+export interface PayoutOutcome {
+  /** PROCESSING: accepted, the provider calls back when it is done. */
+  status: "PROCESSING" | "SUCCEEDED" | "FAILED";
+  providerPayoutNo?: string;
+  message?: string;
+}
+
+/** A verified payout notification. */
+export interface PayoutNotification {
+  notifyId: string;
+  outPayoutNo: string;
+  providerPayoutNo?: string;
+  amount: string;
+  currency: string;
+  status: "PROCESSING" | "SUCCEEDED" | "FAILED";
+  failure?: string;
+}
+
 /** How an adapter finds the credentials a notification was signed for. */
 export interface ConfigHint {
   providerAppId?: string;
@@ -92,6 +119,10 @@ export interface PaymentChannelAdapter {
   queryRefund?(payment: PaymentRecord, refundId: string, cfg: ChannelConfig): Promise<RefundOutcome>;
   /** Closes the trade at the provider when an unpaid payment closes (answers the final remote status). */
   close(payment: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult>;
+  /** Pays money out to a payee (channels with a payout API; decision 0026). */
+  payout?(request: PayoutRequest, cfg: ChannelConfig, notifyUrl: string): Promise<PayoutOutcome>;
+  /** Verifies and parses a payout notification; throws SignatureError when it does not verify. */
+  verifyPayoutNotification?(headers: Record<string, string | string[] | undefined>, body: Buffer): Promise<PayoutNotification>;
   ack(): HttpAnswer;
   nack(message: string): HttpAnswer;
 }

@@ -4,7 +4,7 @@ import { jobField } from "@mallgraph/platform/queue";
 import { ReportService } from "../services/reports.ts";
 
 /** What the payment producers put in a job: the id the verb needs. */
-type Ids = { paymentId?: string; refundId?: string };
+type Ids = { paymentId?: string; refundId?: string; payoutId?: string };
 
 export function paymentProcessors(services: PaymentServices) {
   return {
@@ -15,6 +15,8 @@ export function paymentProcessors(services: PaymentServices) {
     },
     notify: async (job: { name: string; data: Ids }) => {
       if (job.name === "notify-refunded") return services.payments.notifyOrderRefunded(jobField(job.data, "refundId"));
+      if (job.name === "send-payout") return services.payments.sendPayout(jobField(job.data, "payoutId"));
+      if (job.name === "settle-payout") return services.payments.settlePayout(jobField(job.data, "payoutId"));
       return services.payments.notifyOrderPaid(jobField(job.data, "paymentId"));
     },
     reconcile: async (job: { data?: { date?: string; channel?: Parameters<typeof services.reports.reconcile>[1] } }) => {

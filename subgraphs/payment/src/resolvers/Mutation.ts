@@ -1,14 +1,16 @@
 import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
 import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
-import { completeSandboxPayment } from "../services/sandbox-checkout.ts";
+import { completeSandboxPayment, completeSandboxPayout } from "../services/sandbox-checkout.ts";
 
 export const Mutation: MutationResolvers = {
   createPayment: asMember((_p, { orderId, channel }, ctx) => ctx.services.payments.createPayment(memberId(ctx), orderId, channel)),
   topUpWallet: asMember((_p, a, ctx) => ctx.services.payments.topUp(memberId(ctx), a.currency, a.amount, a.channel, a.idempotencyKey)),
+  withdrawFromWallet: asMember((_p, a, ctx) => ctx.services.payments.withdraw(memberId(ctx), a.currency, a.amount, a.channel, a.idempotencyKey)),
   refundWalletTopUp: asMember((_p, { paymentId }, ctx) => ctx.services.payments.refundTopUp(memberId(ctx), paymentId)),
   closePayment: asMember((_p, { paymentId }, ctx) => ctx.services.payments.closeByBuyer(memberId(ctx), paymentId)),
   sandboxCompletePayment: asMember((_p, { checkoutRef }, ctx) => completeSandboxPayment(ctx.services, memberId(ctx), checkoutRef)),
+  sandboxCompletePayout: asMember((_p, { payoutId, succeed }, ctx) => completeSandboxPayout(ctx.services, memberId(ctx), payoutId, succeed ?? true)),
 
   adminCreateOrganization: asAdmin("payment:write", (_p, { input }, ctx) => ctx.services.merchants.createOrganization(input)),
   adminSetOrganizationMember: asAdmin("payment:write", (_p, { organizationId, memberId: mid, role }, ctx) => ctx.services.merchants.setMember(organizationId, mid, role)),

@@ -7,6 +7,7 @@ import { asBuyerOrAdmin } from "./access.ts";
 export const Query: QueryResolvers = {
   payment: asBuyerOrAdmin("payment:read", (_p, { id }, ctx, v) => (v.kind === "buyer" ? ctx.services.payments.getForBuyer(id, v.id) : ctx.services.payments.get(id))),
   paymentsForOrder: asBuyerOrAdmin("payment:read", (_p, { orderId }, ctx, v) => ctx.services.payments.forOrder(orderId, v.kind === "buyer" ? v.id : undefined)),
+  payout: asMember((_p, { id }, ctx) => ctx.services.payments.payout(memberId(ctx), id)),
   myOrganizations: asMember((_p, _a, ctx) => ctx.services.merchants.organizationsOf(memberId(ctx))),
   merchantTransactionOverview: asMember(async (_p, { merchantId, from, to }, ctx) => {
     const role = await ctx.services.merchants.roleAt(memberId(ctx), merchantId);

@@ -3,13 +3,14 @@
  * tables), has its own RSA key pair (SANDBOX_PRIVATE_KEY_PEM, or generated at first start and
  * stored), signs its asynchronous notifications (RSA2 over the sorted parameters, like Alipay) and
  * POSTs them to the merchant's notify_url, answers trade queries, processes refunds and produces a
- * daily statement for reconciliation.
+ * daily statement for reconciliation. Payouts (money to a payee, a member's withdrawal) are accepted
+ * as PROCESSING, finished once (SUCCESS or FAIL) and notified signed the same way.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
-import type { PrismaClient, SandboxTransaction } from "../generated/prisma/client.ts";
+import type { PrismaClient, SandboxPayout, SandboxTransaction } from "../generated/prisma/client.ts";
 import { alipaySignContent, chinaTimestamp, rsaSha256Sign } from "../channels/crypto.ts";
-import { dayRange } from "../services/days.ts";
+import { dayRange } from "@mallgraph/platform/days";
 import { defined } from "@mallgraph/platform/errors";
 
 export interface SandboxKeys {
@@ -98,13 +99,7 @@ export class SandboxProvider {
 
   /** POSTs the notification to the trade's notify_url; true when the merchant acknowledged ("success"). */
   async deliver(t: SandboxTransaction, params?: Record<string, string>): Promise<boolean> {
-    const p = params ?? (await this.notification(t));
-    try {
-      const res = await (this.opts.deliver ?? httpDeliver)(t.notifyUrl, new URLSearchParams(p).toString());
-      return res.status === 200 && res.body.trim() === "success";
-    } catch {
-      return false;
-    }
+    return this.post(t.notifyUrl, params ?? (await this.notification(t)));
   }
 
   async query(outTradeNo: string) {
@@ -132,6 +127,63 @@ export class SandboxProvider {
       const r = await tx.sandboxRefund.create({ data: { tradeNo: defined(rows[0], "the refunded trade").tradeNo, outRefundNo, amount } });
       return { ok: true, refundNo: r.id };
     });
+  }
+
+  /** Accepts a payout (idempotently per out_payout_no) as PROCESSING; the same out_payout_no with other terms is refused. */
+  async createPayout(input: { outPayoutNo: string; merchantAppId: string; payee: string; amount: string; currency: string; notifyUrl: string }): Promise<{ ok: boolean; payout?: SandboxPayout; message?: string }> {
+    const payoutNo = `SBP${Date.now()}${randomBytes(4).toString("hex")}`;
+    await this.prisma.sandboxPayout.createMany({ data: [{ ...input, payoutNo }], skipDuplicates: true });
+    const p = await this.prisma.sandboxPayout.findUniqueOrThrow({ where: { outPayoutNo: input.outPayoutNo } });
+    if (p.payee !== input.payee || p.currency !== input.currency || !new Decimal(p.amount.toString()).eq(input.amount)) return { ok: false, message: "out_payout_no was used for another payout" };
+    return { ok: true, payout: p };
+  }
+
+  payout(outPayoutNo: string): Promise<SandboxPayout | null> {
+    return this.prisma.sandboxPayout.findUnique({ where: { outPayoutNo } });
+  }
+
+  /** The provider finishes a payout: PROCESSING → SUCCESS or FAIL, once. Answers the payout (null when unknown). */
+  async finishPayout(outPayoutNo: string, success: boolean, failReason?: string): Promise<SandboxPayout | null> {
+    await this.prisma.sandboxPayout.updateMany({
+      where: { outPayoutNo, status: "PROCESSING" },
+      data: { status: success ? "SUCCESS" : "FAIL", failReason: success ? null : (failReason ?? "payee account invalid").slice(0, 200), finishedAt: new Date() },
+    });
+    return this.payout(outPayoutNo);
+  }
+
+  /** The signed notification of a finished payout (RSA2 over the sorted parameters, as for trades). */
+  async payoutNotification(p: SandboxPayout): Promise<Record<string, string>> {
+    const keys = await this.init();
+    const params: Record<string, string> = {
+      notify_id: `SBPN-${p.payoutNo}`,
+      notify_type: "payout_status_sync",
+      notify_time: chinaTimestamp(),
+      app_id: p.merchantAppId,
+      out_payout_no: p.outPayoutNo,
+      payout_no: p.payoutNo,
+      amount: formatAmount(p.amount, p.currency),
+      currency: p.currency,
+      payout_status: p.status,
+      sign_type: "RSA2",
+    };
+    if (p.failReason) params.fail_reason = p.failReason;
+    if (p.finishedAt) params.gmt_finish = chinaTimestamp(p.finishedAt);
+    params.sign = rsaSha256Sign(alipaySignContent(params, ["sign", "sign_type"]), keys.privateKeyPem);
+    return params;
+  }
+
+  /** POSTs a finished payout's notification to its notify_url; true when acknowledged ("success"). */
+  async deliverPayout(p: SandboxPayout, params?: Record<string, string>): Promise<boolean> {
+    return this.post(p.notifyUrl, params ?? (await this.payoutNotification(p)));
+  }
+
+  private async post(url: string, params: Record<string, string>): Promise<boolean> {
+    try {
+      const res = await (this.opts.deliver ?? httpDeliver)(url, new URLSearchParams(params).toString());
+      return res.status === 200 && res.body.trim() === "success";
+    } catch {
+      return false;
+    }
   }
 
   /** The statement of one day (Asia/Shanghai): every trade paid that day. */

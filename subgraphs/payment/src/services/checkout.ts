@@ -3,6 +3,7 @@
  * WALLET freeze → capture → book workflow; a wallet top-up (a payment without an order) on a provider
  * channel; every open payment gets its close job (the time-out).
  */
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { randomBytes } from "node:crypto";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
@@ -14,7 +15,7 @@ import type { Channel } from "../channels/types.ts";
 import type { PaymentClosing } from "./closing.ts";
 import type { PaymentNotifications } from "./notifications.ts";
 import type { PaymentReads } from "./read.ts";
-import { CALLBACK_PATHS, CHANNELS, ORDER_PAID_STATES, PAID_STATES, isUniqueViolation, toRecord, type PaymentDeps } from "./shared.ts";
+import { CALLBACK_PATHS, CHANNELS, ORDER_PAID_STATES, PAID_STATES, toRecord, type PaymentDeps } from "./shared.ts";
 
 type CreateOutcome = { code: string; message?: string; payment: Payment | null };
 

@@ -2,6 +2,7 @@
  * Organizations (with members and roles), merchants, their apps and each app's channel
  * configuration (keys). Secrets are validated on write and never leave through the API.
  */
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import type { ChannelConfig, PaymentApp, PrismaClient } from "../generated/prisma/client.ts";
 import type { Channel, ConfigHint } from "../channels/types.ts";
@@ -24,11 +25,6 @@ export interface ChannelConfigInput {
   apiV3Key?: string | null;
   gatewayUrl?: string | null;
   tradeType?: string | null;
-}
-
-function isUnique(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown } | null | undefined;
-  return err?.code === "P2002" || /unique constraint/i.test(String(err?.message));
 }
 
 const name = (v: string, field: string) => {
@@ -90,7 +86,7 @@ export class MerchantService {
         data: { name: n, members: { create: (input.members ?? []).map((m) => ({ memberId: m.memberId.trim(), role: m.role })) } },
       });
     } catch (e) {
-      if (isUnique(e)) throw new AppError(ErrorCode.ALREADY_EXISTS, `organization ${n} exists (or a member is listed twice)`);
+      if (isUniqueViolation(e)) throw new AppError(ErrorCode.ALREADY_EXISTS, `organization ${n} exists (or a member is listed twice)`);
       throw e;
     }
   }
@@ -113,7 +109,7 @@ export class MerchantService {
     try {
       return await this.prisma.merchant.create({ data: { organizationId: input.organizationId, code, name: name(input.name, "name") } });
     } catch (e) {
-      if (isUnique(e)) throw new AppError(ErrorCode.ALREADY_EXISTS, `merchant ${code} exists`);
+      if (isUniqueViolation(e)) throw new AppError(ErrorCode.ALREADY_EXISTS, `merchant ${code} exists`);
       throw e;
     }
   }
@@ -128,7 +124,7 @@ export class MerchantService {
         return tx.paymentApp.create({ data: { merchantId: merchant.id, name: n, isDefault: !!input.isDefault } });
       });
     } catch (e) {
-      if (isUnique(e)) throw new AppError(ErrorCode.ALREADY_EXISTS, `app ${n} exists for this merchant`);
+      if (isUniqueViolation(e)) throw new AppError(ErrorCode.ALREADY_EXISTS, `app ${n} exists for this merchant`);
       throw e;
     }
   }

@@ -2,14 +2,14 @@
  * A payment's success, applied exactly once however it is learnt (provider callback, query on
  * close, wallet capture), and the order told about it (the `notify-paid` job).
  */
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import { formatAmount } from "@mallgraph/platform/money";
 import type { Payment } from "../generated/prisma/client.ts";
 import { AnomalyReason, SignatureError } from "../errors.ts";
 import type { Channel, ChannelNotification, HttpAnswer } from "../channels/types.ts";
 import { creditMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
 import type { PaymentRefunds } from "./refunds.ts";
-import { PAID_STATES, publishPaymentEvent, recordAnomaly, topUpRef, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
+import { PAID_STATES, publishPaymentEvent, recordAnomaly, sameAmount, topUpRef, type ApplyOutcome, type PaymentDeps } from "./shared.ts";
 import { defined } from "@mallgraph/platform/errors";
 
 export class PaymentNotifications {
@@ -114,13 +114,5 @@ export class PaymentNotifications {
     if (r.code !== "OK") throw new Error(`walletTopUp answered ${r.code}`);
     await this.d.prisma.payment.updateMany({ where: { id: p.id, orderNotifiedAt: null }, data: { orderNotifiedAt: new Date() } });
     return "credited";
-  }
-}
-
-function sameAmount(a: string, b: Decimal.Value | { toString(): string }): boolean {
-  try {
-    return new Decimal(a).eq(new Decimal(b.toString()));
-  } catch {
-    return false;
   }
 }

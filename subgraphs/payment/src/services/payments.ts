@@ -5,6 +5,7 @@
  *   notifications.ts  provider callbacks, a success applied exactly once, the order told
  *   closing.ts        close unpaid payments (asking the channel first), the buyer's close, the sweep
  *   refunds.ts        refunds, their polling and completion, the order told
+ *   payouts.ts        withdrawals paid out through a channel, settled in the wallet once
  *   read.ts           reads
  * with what they share in shared.ts (dependencies, constants, live events) and ledger.ts (merchant ledger).
  */
@@ -15,6 +16,7 @@ import { PaymentClosing } from "./closing.ts";
 import { PaymentNotifications } from "./notifications.ts";
 import { PaymentReads } from "./read.ts";
 import { PaymentRefunds } from "./refunds.ts";
+import { PaymentPayouts } from "./payouts.ts";
 import type { PaymentDeps } from "./shared.ts";
 
 export { CALLBACK_PATHS, CHANNELS, toRecord, type ApplyOutcome, type PaymentDeps, type PaymentEventModel, type PaymentOptions } from "./shared.ts";
@@ -25,6 +27,7 @@ export class PaymentService {
   private readonly notifications: PaymentNotifications;
   private readonly closing: PaymentClosing;
   private readonly refunding: PaymentRefunds;
+  private readonly payouts: PaymentPayouts;
 
   constructor(private readonly d: PaymentDeps) {
     this.reads = new PaymentReads(d.prisma);
@@ -32,6 +35,7 @@ export class PaymentService {
     this.notifications = new PaymentNotifications(d, this.reads, this.refunding);
     this.closing = new PaymentClosing(d, this.reads, this.notifications);
     this.checkout = new PaymentCheckout(d, this.reads, this.closing, this.notifications);
+    this.payouts = new PaymentPayouts(d);
   }
 
   get prisma() {
@@ -71,4 +75,11 @@ export class PaymentService {
   notifyOrderRefunded(refundId: string) { return this.refunding.notifyOrderRefunded(refundId); }
   refundTopUp(buyerId: string, paymentId: string) { return this.refunding.refundTopUp(buyerId, paymentId); }
   refundOrder(orderId: string, amount: string, reason: string, reference: string) { return this.refunding.refundOrder(orderId, amount, reason, reference); }
+
+  // payouts (withdrawals)
+  withdraw(memberId: string, currency: string, amount: string, channel: Channel, key: string) { return this.payouts.withdraw(memberId, currency, amount, channel, key); }
+  payout(memberId: string, payoutId: string) { return this.payouts.forMember(memberId, payoutId); }
+  handlePayoutCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) { return this.payouts.handleCallback(channel, headers, body); }
+  sendPayout(payoutId: string) { return this.payouts.sendById(payoutId); }
+  settlePayout(payoutId: string) { return this.payouts.settle(payoutId); }
 }

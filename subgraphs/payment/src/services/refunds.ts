@@ -3,13 +3,14 @@
  * (conditional update under the row lock), idempotent per `reference`; a refund still processing
  * is polled; a confirmed one debits the merchant ledger and is booked by the order.
  */
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Payment, Refund } from "../generated/prisma/client.ts";
 import { ChannelError, PaymentCode } from "../errors.ts";
 import { debitMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
-import { PAID_STATES, isUniqueViolation, publishPaymentEvent, toRecord, topUpRefundRef, type PaymentDeps } from "./shared.ts";
+import { PAID_STATES, publishPaymentEvent, toRecord, topUpRefundRef, type PaymentDeps } from "./shared.ts";
 
 export class PaymentRefunds {
   constructor(

@@ -6,7 +6,7 @@ import { badInput } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { Channel } from "../channels/types.ts";
 import type { SandboxProvider, StatementLine } from "../sandbox/provider.ts";
-import { addDays, assertDay, dayRange, BUSINESS_TZ } from "./days.ts";
+import { addDays, assertDay, dayOf, dayRange, SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 
 export type ReportWithDiffs = ReconciliationReport & { differences: ReconciliationDiff[] };
 
@@ -84,14 +84,14 @@ export class ReportService {
 
   /** Yesterday, as a business day (what the daily job reconciles). */
   static yesterday(now = new Date()): string {
-    return addDays(new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10), -1);
+    return addDays(dayOf(now), -1);
   }
 
   /** Successful payments by day of payment, app, channel and currency, with exact sums. */
   async overview(from: string, to: string, appId?: string | null, merchantId?: string | null): Promise<OverviewRow[]> {
     const [start, end] = range(from, to);
     const rows = await this.prisma.$queryRaw<Array<{ day: string; appId: string; channel: Channel; currency: string; count: number; amount: string; refunded: string }>>`
-      SELECT to_char(("paidAt" AT TIME ZONE 'UTC') AT TIME ZONE ${BUSINESS_TZ}, 'YYYY-MM-DD') AS day,
+      SELECT to_char(("paidAt" AT TIME ZONE 'UTC') AT TIME ZONE ${SHOP_TIME_ZONE}, 'YYYY-MM-DD') AS day,
              "appId", channel::text AS channel, currency, count(*)::int AS count,
              sum(amount)::text AS amount, sum("refundedAmount")::text AS refunded
       FROM "Payment"

@@ -1,7 +1,7 @@
 /** What the payment use cases share: dependencies, constants, the provider-facing record, live events and anomalies. */
 import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
-import { formatAmount } from "@mallgraph/platform/money";
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
 import type { Payment, PrismaClient } from "../generated/prisma/client.ts";
@@ -67,11 +67,6 @@ export function toRecord(p: Payment): PaymentRecord {
 export const topUpRef = (p: { id: string }) => `topup:${p.id}`;
 export const topUpRefundRef = (p: { id: string }) => `topup-refund:${p.id}`;
 
-export function isUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null | undefined;
-  return err?.code === "P2002" || err?.code === "23505" || /unique constraint/i.test(String(err?.message)) || err?.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation";
-}
-
 /** The live event `paymentStatusChanged` of a committed event row (best effort: the gateway loads the payload). */
 export async function publishPaymentEvent(d: Pick<PaymentDeps, "redis" | "redisPrefix" | "log">, p: Payment, eventId: string): Promise<void> {
   await publishLiveEvent(d.redis, d.redisPrefix, "paymentStatusChanged", { eventId, keys: { paymentId: p.id }, audience: [p.buyerId] }).catch((e) =>
@@ -82,4 +77,13 @@ export async function publishPaymentEvent(d: Pick<PaymentDeps, "redis" | "redisP
 /** Records a callback or payment anomaly (CallbackAnomaly). */
 export async function recordAnomaly(prisma: PrismaClient, channel: Channel, paymentId: string | null, reason: string, detail: Record<string, unknown>): Promise<void> {
   await prisma.callbackAnomaly.create({ data: { channel, paymentId, reason, detail: JSON.stringify(detail) } });
+}
+
+/** Whether a provider's amount text equals ours (false when it does not parse). */
+export function sameAmount(a: string, b: { toString(): string }): boolean {
+  try {
+    return new Decimal(a).eq(new Decimal(b.toString()));
+  } catch {
+    return false;
+  }
 }

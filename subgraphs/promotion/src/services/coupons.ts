@@ -6,6 +6,7 @@
  * idempotent per order).
  */
 import { randomUUID } from "node:crypto";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { couponOff, fromMinor, toMinor, type CouponRule } from "./pricing.ts";
@@ -220,7 +221,7 @@ export class CouponService {
       return { code: CouponCode.OK, coupon };
     } catch (e) {
       if (e instanceof Refusal) return { code: e.code, coupon: null };
-      if (opts.issueKey && (e as { code?: string }).code === "P2002") {
+      if (opts.issueKey && isUniqueViolation(e)) {
         // a concurrent grant under the same key won (this transaction rolled back entirely)
         const done = await this.byIssueKey(opts.issueKey);
         if (done) return { code: CouponCode.OK, coupon: done };
@@ -336,7 +337,7 @@ export class CouponService {
       where: { id: c.id, status: "UNUSED" },
       data: { status: "LOCKED", orderId: input.orderId, discount: off.toFixed(), lockedAt: new Date() },
     }).catch((e) => {
-      if ((e as { code?: string }).code === "P2002") return { count: 0 }; // the order already holds another coupon
+      if (isUniqueViolation(e)) return { count: 0 }; // the order already holds another coupon
       throw e;
     });
     if (changed.count !== 1) {

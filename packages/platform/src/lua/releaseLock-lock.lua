@@ -1,4 +1,5 @@
--- Releases a lock only if this caller still holds it.
+-- Releases a lock only if this caller still holds it (a lock is a key SET with NX, PX and a random
+-- token; a holder whose lock expired must not delete the next holder's).
 -- KEYS[1] lock key
 -- ARGV[1] the holder's token
 -- returns 1 when released, 0 when the lock expired or belongs to someone else
