@@ -66,7 +66,7 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
   async payout(r: PayoutRequest, cfg: ChannelConfig, notifyUrl: string): Promise<PayoutOutcome> {
     const res = await this.provider.createPayout({ outPayoutNo: r.id, merchantAppId: cfg.providerAppId || cfg.appId, payee: r.payee, amount: r.amount, currency: r.currency, notifyUrl });
     if (!res.ok) return { status: "FAILED", message: res.message };
-    const p = res.payout!;
+    const p = defined(res.payout, "the payout of an accepted sandbox answer");
     return { status: p.status === "SUCCESS" ? "SUCCEEDED" : p.status === "FAIL" ? "FAILED" : "PROCESSING", providerPayoutNo: p.payoutNo, message: p.failReason ?? undefined };
   }
 
