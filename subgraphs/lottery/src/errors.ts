@@ -31,9 +31,11 @@ export type DeliveryCode = (typeof DeliveryCode)[keyof typeof DeliveryCode];
 export const SignInCode = {
   OK: "OK",
   ALREADY_SIGNED_IN: "ALREADY_SIGNED_IN",
+  NOT_ONLINE: "NOT_ONLINE",
 } as const;
+export type SignInCode = (typeof SignInCode)[keyof typeof SignInCode];
 
-/** Outcomes of buyDrawPack. */
+/** Outcomes of buyDrawPack and exchangePointsForDraws. */
 export const PackCode = {
   OK: "OK",
   SOLD_OUT: "SOLD_OUT",

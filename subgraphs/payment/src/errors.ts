@@ -13,6 +13,19 @@ export const PaymentCode = {
   PAYOUT_UNSUPPORTED: "PAYOUT_UNSUPPORTED",
 } as const;
 export type PaymentCode = (typeof PaymentCode)[keyof typeof PaymentCode];
+/** What createPayment answers (the schema's CreatePaymentResultCode). */
+export type CreateCode = Extract<PaymentCode, "OK" | "ORDER_NOT_PAYABLE" | "ALREADY_PAID" | "CHANNEL_DISABLED" | "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT" | "CHANNEL_ERROR">;
+/** What topUpWallet answers (TopUpWalletResultCode). */
+export type TopUpCode = Extract<PaymentCode, "OK" | "CHANNEL_DISABLED" | "CHANNEL_ERROR">;
+/** What withdrawFromWallet answers (WithdrawalResultCode). */
+export type WithdrawCode = Extract<PaymentCode, "OK" | "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT" | "CHANNEL_DISABLED" | "PAYOUT_UNSUPPORTED">;
+/** Why the wallet refuses to take or freeze money. */
+export type WalletRefusal = Extract<PaymentCode, "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT">;
+export function isWalletRefusal(code: string): code is WalletRefusal {
+  return code === PaymentCode.INSUFFICIENT_BALANCE || code === PaymentCode.NO_WALLET_ACCOUNT;
+}
+/** What the refund operations answer (RefundResultCode). */
+export type RefundCode = Extract<PaymentCode, "OK" | "NOT_REFUNDABLE" | "EXCEEDS_REFUNDABLE" | "CHANNEL_ERROR" | "TOP_UP_SPENT">;
 
 /** Why a callback was refused (recorded as a CallbackAnomaly). */
 export const AnomalyReason = {

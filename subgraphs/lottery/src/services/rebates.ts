@@ -8,14 +8,14 @@
  */
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import type { PrismaClient, PointsAccount } from "../generated/prisma/client.ts";
-import { PointsCode, SignInCode } from "../errors.ts";
+import { PackCode, PointsCode, SignInCode } from "../errors.ts";
 import { dayOf } from "@mallgraph/platform/days";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import type { PointsService } from "./points.ts";
 import type { DrawService } from "./draws.ts";
 
 export interface SignInOutcome {
-  code: string;
+  code: SignInCode;
   points: number;
   draws: number;
   day: string;
@@ -39,7 +39,7 @@ export class RebateService {
     if (activityId) {
       const activity = await this.draws.activity(activityId);
       if (!activity) throw notFound("activity", activityId);
-      if (!this.draws.isOnline(activity)) return { code: "NOT_ONLINE", points: 0, draws: 0, day, account: await this.points.account(memberId) };
+      if (!this.draws.isOnline(activity)) return { code: SignInCode.NOT_ONLINE, points: 0, draws: 0, day, account: await this.points.account(memberId) };
     }
     const points = activityId ? 0 : this.opts.signInPoints;
     const draws = activityId ? 1 : 0;
@@ -59,7 +59,7 @@ export class RebateService {
     }
   }
 
-  async exchangePointsForDraws(memberId: string, activityId: string, count: number, idempotencyKey: string): Promise<{ code: string; bonusDraws: number; account: PointsAccount }> {
+  async exchangePointsForDraws(memberId: string, activityId: string, count: number, idempotencyKey: string): Promise<{ code: PackCode; bonusDraws: number; account: PointsAccount }> {
     if (!Number.isInteger(count) || count < 1 || count > 100) throw badInput("count must be 1 to 100", { field: "count" });
     if (!idempotencyKey || idempotencyKey.length > 100) throw badInput("idempotencyKey must be 1 to 100 characters", { field: "idempotencyKey" });
     const activity = await this.draws.activity(activityId);
@@ -68,7 +68,7 @@ export class RebateService {
     const bonusOf = async () => (await this.prisma.quotaAccount.findUnique({ where: { activityId_memberId: { activityId, memberId } } }))?.bonus ?? 0;
     const reference = `exchange:${activityId}:${memberId}:${idempotencyKey}`;
     if (await this.points.applied(reference)) return { code: PointsCode.OK, bonusDraws: await bonusOf(), account: await this.points.account(memberId) };
-    if (!this.draws.isOnline(activity)) return { code: "NOT_ONLINE", bonusDraws: await bonusOf(), account: await this.points.account(memberId) };
+    if (!this.draws.isOnline(activity)) return { code: PackCode.NOT_ONLINE, bonusDraws: await bonusOf(), account: await this.points.account(memberId) };
     try {
       const ok = await this.prisma.$transaction(async (t) => {
         if (!(await this.points.spendIn(t, memberId, count * activity.pointsPerDraw, "draws", reference))) return false;

@@ -6,7 +6,7 @@
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { LedgerEntry, PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
 import { badInput } from "../errors.ts";
-import { SYSTEM_ACCOUNTS, toView, type SystemAccount, type WalletService, type WalletView } from "./wallet.ts";
+import { SYSTEM_ACCOUNTS, toView, type SystemAccount, type WalletOpCode, type WalletService, type WalletView } from "./wallet.ts";
 import { defined } from "@mallgraph/platform/errors";
 
 export interface LedgerItem {
@@ -79,6 +79,12 @@ export function createLedgerService(prisma: PrismaClient, wallet: WalletService)
     return name as SystemAccount;
   }
 
+  /** The codes a transfer can answer an operator (the freeze codes belong to the freeze operations). */
+  function transferCode(code: WalletOpCode): "OK" | "INSUFFICIENT_BALANCE" | "NO_ACCOUNT" {
+    if (code === "OK" || code === "INSUFFICIENT_BALANCE" || code === "NO_ACCOUNT") return code;
+    throw new Error(`a transfer answered ${code}`);
+  }
+
   return {
     /** The member's ledger in one currency, newest first. */
     async memberLedger(memberId: string, currency: string, first: number, after?: string | null): Promise<LedgerPage> {
@@ -104,15 +110,15 @@ export function createLedgerService(prisma: PrismaClient, wallet: WalletService)
       const reference = `adjust:${idempotencyKey}`;
       if (amount.isNegative()) {
         const r = await wallet.transfer({ from: member, fromType: "DEBIT", to: adjustment, currency, amount: abs, reference, reason: why });
-        return { code: r.code, wallet: r.wallet };
+        return { code: transferCode(r.code), wallet: r.wallet };
       }
       const r = await wallet.transfer({ from: adjustment, fromType: "DEBIT", to: member, currency, amount: abs, reference, reason: why });
-      return { code: r.code, wallet: r.to };
+      return { code: transferCode(r.code), wallet: r.to };
     },
     /** Funds the marketing budget: a transfer ADJUSTMENT → MARKETING. */
     async fundMarketing(currency: string, amount: string, reason: string, idempotencyKey: string) {
       const r = await wallet.transfer({ from: { system: "ADJUSTMENT" }, fromType: "DEBIT", to: { system: "MARKETING" }, currency, amount, reference: `fund:${idempotencyKey}`, reason: reasonOf(reason) });
-      return { code: r.code, account: r.to ? { name: "MARKETING", ...r.to } : null };
+      return { code: transferCode(r.code), account: r.to ? { name: "MARKETING", ...r.to } : null };
     },
   };
 }

@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
-import { OrderCode, message } from "../errors.ts";
+import { OrderCode, message, type AfterSaleCode } from "../errors.ts";
 import { FollowUpJob, type OrderFollowUps } from "./follow-ups.ts";
 import { afterSaleAllowed, type OrderStatus } from "./orderStateMachine.ts";
 import type { OrderReads } from "./read.ts";
@@ -46,7 +46,7 @@ export class AfterSales {
     if (lines && lines.length > 100) throw badInput("at most 100 lines", { field: "lines" });
     const o = await this.reads.getForBuyer(orderId, buyerId);
     if (!o) return { code: OrderCode.NOT_FOUND, message: "no such order", afterSale: null };
-    const refuse = (code: string, extra = ""): AfterSaleOutcome => ({ code, message: `${message(code)}${extra}`, afterSale: null });
+    const refuse = (code: AfterSaleCode, extra = ""): AfterSaleOutcome => ({ code, message: `${message(code)}${extra}`, afterSale: null });
     // A lottery prize cost nothing: there is nothing to refund.
     if (o.kind === "PRIZE") return refuse(OrderCode.INVALID_STATE, ": a lottery prize has nothing to refund");
     return this.d.prisma.$transaction(async (tx) => {

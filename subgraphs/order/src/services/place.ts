@@ -9,7 +9,7 @@ import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/erro
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort } from "@mallgraph/platform/workflow";
-import { OrderCode, message } from "../errors.ts";
+import { OrderCode, isPlaceCode, message, type PlaceCode } from "../errors.ts";
 import { runPlaceOrder, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
 import type { PriceQuote, StockLine } from "./ports.ts";
@@ -143,6 +143,8 @@ export class OrderPlacement {
           const dup = await this.reads.byIdempotencyKey(buyerId, idem);
           if (dup) return ok(dup);
         }
+        if (e.code === "DUPLICATE") throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; ask again");
+        if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`);
         return refuse(e.code, (e.details.failedSkuId as string | null | undefined) ?? null);
       }
       throw e;
@@ -161,7 +163,7 @@ function ok(order: OrderRecord | null): PlaceOrderOutcome {
   return { code: OrderCode.OK, message: null, failedSkuId: null, order };
 }
 
-function refuse(code: string, failedSkuId: string | null = null): PlaceOrderOutcome {
+function refuse(code: PlaceCode, failedSkuId: string | null = null): PlaceOrderOutcome {
   return { code, message: message(code), failedSkuId, order: null };
 }
 

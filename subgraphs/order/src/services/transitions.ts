@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Prisma, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
-import { OrderCode } from "../errors.ts";
+import { OrderCode, type ChangeCode } from "../errors.ts";
 import { apply, type OrderAction, type OrderStatus } from "./orderStateMachine.ts";
 import { ORDER_STATUS_TOPIC } from "./outbox.ts";
 import { orderPaidMessage } from "./messages.ts";
@@ -14,7 +14,7 @@ import type { OrderServiceDeps, Tx } from "./shared.ts";
 import type { OrderRecord } from "./types.ts";
 
 export interface MoveResult {
-  code: string;
+  code: ChangeCode;
   order: OrderRecord | null;
   eventIds: string[];
 }

@@ -1,3 +1,4 @@
+import type { AfterSaleCode, ChangeCode, PlaceCode } from "../errors.ts";
 /** Plain domain shapes of the order domain (no GraphQL types here). */
 import type { AfterSale, Order, OrderItem, OrderStatusChange, Shipment, TrackingEvent } from "../generated/prisma/client.ts";
 import type { WorkflowHooks } from "@mallgraph/platform/workflow";
@@ -25,7 +26,7 @@ export interface OrderQuoteView {
 }
 
 export interface PlaceOrderOutcome {
-  code: string;
+  code: PlaceCode;
   message: string | null;
   failedSkuId: string | null;
   order: OrderRecord | null;
@@ -34,7 +35,7 @@ export interface PlaceOrderOutcome {
 }
 
 export interface OrderOutcome {
-  code: string;
+  code: ChangeCode;
   message: string | null;
   order: OrderRecord | null;
 }
@@ -67,7 +68,7 @@ export interface StatusEventView {
 }
 
 export interface AfterSaleOutcome {
-  code: string;
+  code: AfterSaleCode;
   message: string | null;
   afterSale: AfterSale | null;
 }

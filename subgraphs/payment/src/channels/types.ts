@@ -5,7 +5,7 @@
  * payload; envelope → credentials lookup → signature check → normalised notification).
  */
 import type { ChannelConfig } from "../generated/prisma/client.ts";
-import { ChannelError, SignatureError } from "../errors.ts";
+import { ChannelError, SignatureError, type WalletRefusal } from "../errors.ts";
 
 export type Channel = "SANDBOX" | "WALLET" | "ALIPAY" | "WECHAT_PAY";
 
@@ -29,7 +29,7 @@ export interface CheckoutResult {
   /** The channel took the money at once (wallet capture). */
   paid?: boolean;
   /** A business refusal of the channel (INSUFFICIENT_BALANCE, …); nothing was taken. */
-  refusal?: string;
+  refusal?: WalletRefusal;
 }
 
 export interface ChannelNotification {

@@ -10,14 +10,15 @@ import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { ChannelConfig, Payment } from "../generated/prisma/client.ts";
 import { payFromWallet } from "../workflows/walletPayment.ts";
 import { WorkflowAbort } from "../workflows/workflow.ts";
-import { ChannelError, PaymentCode } from "../errors.ts";
+import { ChannelError, PaymentCode, isWalletRefusal, type CreateCode, type TopUpCode } from "../errors.ts";
 import type { Channel } from "../channels/types.ts";
 import type { PaymentClosing } from "./closing.ts";
 import type { PaymentNotifications } from "./notifications.ts";
 import type { PaymentReads } from "./read.ts";
 import { CALLBACK_PATHS, CHANNELS, ORDER_PAID_STATES, PAID_STATES, toRecord, type PaymentDeps } from "./shared.ts";
 
-type CreateOutcome = { code: string; message?: string; payment: Payment | null };
+type CreateOutcome = { code: CreateCode; message?: string; payment: Payment | null };
+type TopUpOutcome = { code: TopUpCode; message?: string; payment: Payment | null };
 
 /** The largest top-up (exclusive). */
 const MAX_TOP_UP = "1000000";
@@ -90,7 +91,7 @@ export class PaymentCheckout {
    * channel — never WALLET; one payment per idempotency key. The wallet is credited once, when the
    * payment succeeds (notifications.ts).
    */
-  async topUp(buyerId: string, currency: string, amountText: string, channel: Channel, key: string): Promise<CreateOutcome> {
+  async topUp(buyerId: string, currency: string, amountText: string, channel: Channel, key: string): Promise<TopUpOutcome> {
     if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
     if (channel === "WALLET") throw badInput("a wallet cannot be topped up from itself", { field: "channel" });
     if (channel === "SANDBOX" && !this.d.options.sandboxEnabled) return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
@@ -128,11 +129,14 @@ export class PaymentCheckout {
       if (again) return this.sameTopUp(again, currency, amount.toString(), channel);
       throw e;
     }
-    return this.checkoutAtProvider(payment, cfg);
+    const out = await this.checkoutAtProvider(payment, cfg);
+    // Only WALLET refuses with a business code, and a wallet is never topped up from itself.
+    if (out.code !== "OK" && out.code !== "CHANNEL_ERROR") throw new Error(`a top-up checkout answered ${out.code}`);
+    return { ...out, code: out.code };
   }
 
   /** A repeated top-up key: the same payment, or CONFLICT when the key was used for another top-up. */
-  private sameTopUp(p: Payment, currency: string, amount: string, channel: Channel): CreateOutcome {
+  private sameTopUp(p: Payment, currency: string, amount: string, channel: Channel): TopUpOutcome {
     if (p.currency !== currency || !new Decimal(p.amount.toString()).eq(amount) || p.channel !== channel) throw new AppError(ErrorCode.CONFLICT, "idempotencyKey was already used for another top-up");
     return { code: PaymentCode.OK, payment: p };
   }
@@ -195,7 +199,9 @@ export class PaymentCheckout {
       // Refused by the wallet before anything was frozen: nothing is kept.
       await this.d.prisma.payment.delete({ where: { id: payment.id } });
       await this.d.timeoutsQueue.remove(`close-${payment.id}`).catch(() => undefined);
-      return { code: result.error.code, message: `the wallet refused: ${result.error.code}`, payment: null };
+      const refusal = result.error.code;
+      if (!isWalletRefusal(refusal)) throw new Error(`the wallet payment aborted with ${refusal}`);
+      return { code: refusal, message: `the wallet refused: ${refusal}`, payment: null };
     }
     this.d.log.warn({ err: result.error, paymentId: payment.id, step: result.failedStep, compensated: result.compensated, compensationFailed: result.compensationFailed }, "wallet payment failed");
     const now = await this.reads.get(payment.id);

@@ -12,7 +12,7 @@ import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Payout } from "../generated/prisma/client.ts";
-import { AnomalyReason, ChannelError, PaymentCode, SignatureError } from "../errors.ts";
+import { AnomalyReason, ChannelError, PaymentCode, SignatureError, type WalletRefusal, type WithdrawCode } from "../errors.ts";
 import type { Channel, HttpAnswer, PayoutNotification, PayoutOutcome } from "../channels/types.ts";
 import { debitPayout } from "./ledger.ts";
 import { CALLBACK_PATHS, CHANNELS, recordAnomaly, sameAmount, type PaymentDeps } from "./shared.ts";
@@ -23,7 +23,7 @@ export const payoutRef = (p: { id: string }) => `payout:${p.id}`;
 /** The largest withdrawal (exclusive). */
 const MAX_PAYOUT = "1000000";
 
-type WithdrawOutcome = { code: string; message?: string; payout: Payout | null };
+type WithdrawOutcome = { code: WithdrawCode; message?: string; payout: Payout | null };
 
 export class PaymentPayouts {
   constructor(private readonly d: PaymentDeps) {}
@@ -75,7 +75,7 @@ export class PaymentPayouts {
    * refused freeze is answered as its code; in the job it fails the payout. A channel that refuses
    * fails the payout (the freeze is released).
    */
-  async send(p: Payout, opts: { inline?: boolean } = {}): Promise<string | null> {
+  async send(p: Payout, opts: { inline?: boolean } = {}): Promise<WalletRefusal | null> {
     if (p.status !== "PENDING" || p.providerPayoutNo) return null;
     const amount = formatAmount(p.amount, p.currency);
     const frozen = await this.d.ports.wallet.op("walletFreeze", p.memberId, p.currency, amount, payoutRef(p));

@@ -7,7 +7,7 @@ import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Payment, Refund } from "../generated/prisma/client.ts";
-import { ChannelError, PaymentCode } from "../errors.ts";
+import { ChannelError, PaymentCode, type RefundCode } from "../errors.ts";
 import { debitMerchant } from "./ledger.ts";
 import type { PaymentReads } from "./read.ts";
 import { PAID_STATES, publishPaymentEvent, toRecord, topUpRefundRef, type PaymentDeps } from "./shared.ts";
@@ -24,7 +24,7 @@ export class PaymentRefunds {
    * booked by the order (orderMarkRefunded; the last one makes it REFUNDED) unless `notifyOrder` is
    * false (automatic refunds of duplicate or late payments, which the order never took).
    */
-  async refund(paymentId: string, amountText: string, reason: string, reference: string, opts: { notifyOrder?: boolean } = {}): Promise<{ code: string; message?: string; refund: Refund | null; payment: Payment | null }> {
+  async refund(paymentId: string, amountText: string, reason: string, reference: string, opts: { notifyOrder?: boolean } = {}): Promise<{ code: RefundCode; message?: string; refund: Refund | null; payment: Payment | null }> {
     const p = await this.reads.get(paymentId);
     if (!p) throw notFound("payment", paymentId);
     // A top-up's money sits in the wallet: only refundTopUp (which takes it out of the wallet first) or an automatic refund of a top-up never credited gives it back.

@@ -24,6 +24,8 @@ export const CouponCode = {
   EXPIRED: "EXPIRED",
   COUPON_UNAVAILABLE: "COUPON_UNAVAILABLE",
 } as const;
+/** What claimCoupon answers (the schema's ClaimCouponResultCode). */
+export type ClaimCode = Exclude<(typeof CouponCode)[keyof typeof CouponCode], "COUPON_UNAVAILABLE">;
 
 const TYPES = ["FULL_REDUCTION", "DISCOUNT", "NO_THRESHOLD", "NEW_USER"] as const;
 const DAY_MS = 24 * 3600 * 1000;
@@ -57,7 +59,7 @@ export interface CouponTemplateUpdate {
 }
 
 export interface ClaimOutcome {
-  code: string;
+  code: ClaimCode;
   coupon: CouponWithTemplate | null;
 }
 
@@ -77,7 +79,7 @@ export interface LockOutcome {
 }
 
 class Refusal extends Error {
-  constructor(readonly code: string) {
+  constructor(readonly code: ClaimCode) {
     super(code);
   }
 }

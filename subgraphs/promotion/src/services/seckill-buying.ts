@@ -32,7 +32,7 @@ export class SeckillBuying {
     const [answer, id] = (await this.s.lua.buy(
       k.meta, k.stock, k.bought, idem, k.reservation(uuid), k.pending, k.open, k.holds,
       buyerId, quantity, Date.now(), rid, this.s.d.idempotencyTtlSeconds ?? 24 * 3600, sessionId, skuId, home,
-    )) as [string, string];
+    )) as [SeckillCode | "HOLD", string]; // buy-seckill.lua answers one of these
     const code = answer === "HOLD" ? await this.fromOtherShards(ref, home, uuid, rid, quantity, idem) : answer;
     if (code === SeckillCode.OK) {
       // the sweeper covers a lost enqueue: the reservation is already recorded
@@ -45,7 +45,7 @@ export class SeckillBuying {
    * The home shard is sold out and holds the buyer's limit: take the stock from another shard (those
    * showing enough first, in shard order after home) and confirm at home; none has any → release.
    */
-  private async fromOtherShards(ref: ItemRef, home: number, uuid: string, rid: string, q: number, idem: string): Promise<string> {
+  private async fromOtherShards(ref: ItemRef, home: number, uuid: string, rid: string, q: number, idem: string): Promise<SeckillCode> {
     await this.s.d.hooks?.afterHold?.(rid);
     const hk = this.s.keys(ref, home);
     const others = Array.from({ length: ref.shards - 1 }, (_, i) => (home + 1 + i) % ref.shards);

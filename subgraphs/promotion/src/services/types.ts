@@ -1,4 +1,5 @@
 /** Plain domain shapes of the promotion domain (no GraphQL types here). */
+import type { SeckillCode } from "../errors.ts";
 export interface ItemView {
   sessionId: string;
   skuId: string;
@@ -61,6 +62,6 @@ export interface SeckillSessionInput {
 }
 
 export interface BuyOutcome {
-  code: string;
+  code: SeckillCode;
   reservationId: string | null;
 }
