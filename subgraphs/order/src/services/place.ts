@@ -144,7 +144,7 @@ export class OrderPlacement {
           if (dup) return ok(dup);
         }
         if (e.code === "DUPLICATE") throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; ask again");
-        if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`);
+        if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`, { cause: e });
         return refuse(e.code, (e.details.failedSkuId as string | null | undefined) ?? null);
       }
       throw e;
