@@ -3,15 +3,15 @@
 import js from "@eslint/js";
 import prettier from "eslint-config-prettier";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
-import importX from "eslint-plugin-import-x";
-import tseslint from "typescript-eslint";
+import { flatConfigs as importX } from "eslint-plugin-import-x";
+import { config, configs as tseslint } from "typescript-eslint";
 
-export default tseslint.config(
+export default config(
   { ignores: ["**/node_modules/", "**/src/generated/", "**/dist/", "**/.turbo/", "gateway/graphiql/app.js", ".build-test-*/"] },
   js.configs.recommended,
-  ...tseslint.configs.strict,
-  importX.flatConfigs.recommended,
-  importX.flatConfigs.typescript,
+  ...tseslint.strict,
+  importX.recommended,
+  importX.typescript,
   {
     languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", fetch: "readonly", AbortController: "readonly", AbortSignal: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", structuredClone: "readonly", queueMicrotask: "readonly", setImmediate: "readonly", performance: "readonly", Response: "readonly", Request: "readonly", Headers: "readonly", crypto: "readonly" } },
     settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: ["tsconfig.json", "*/*/tsconfig.json", "gateway/tsconfig.json"] })] },
@@ -19,6 +19,9 @@ export default tseslint.config(
       "import-x/order": ["error", { groups: ["builtin", "external", "internal", "parent", "sibling", "index"], alphabetize: { order: "asc", caseInsensitive: true } }],
       "import-x/no-cycle": "error",
       "import-x/no-unresolved": "off",
+      // `_name` marks a parameter or binding kept on purpose (a callback's position, a key omitted
+      // from a rest copy); tsc --noUnusedLocals --noUnusedParameters (npm run lint) checks the rest too.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
   {

@@ -15,5 +15,5 @@ export function domainPrismaConfig(domain: string) {
     schema: path.join(dir, "schema.prisma"),
     migrations: { path: path.join(dir, "migrations") },
     adapter: async () => migrateAdapter(u.toString()),
-  } as any);
+  });
 }

@@ -58,7 +58,7 @@ export function permissionUses(): PermissionUse[] {
     }
     const map = chunks.find((c) => new RegExp(`^export\\s+const\\s+${type}\\b`).test(c));
     if (!map) continue;
-    for (const entry of map.split(/\n(?=  \w+\s*[:(,])/).slice(1)) {
+    for (const entry of map.split(/\n(?= {2}\w+\s*[:(,])/).slice(1)) {
       const field = /^\s*(\w+)/.exec(entry)?.[1];
       if (!field) continue;
       const found = checked(entry);

@@ -43,7 +43,7 @@ export async function migrate(baseUrl: string): Promise<void> {
           env: { ...process.env, DATABASE_URL: u.toString(), CHECKPOINT_DISABLE: "1" },
         });
       } catch (e: any) {
-        throw new Error(`migrate ${d} failed:\n${e.stdout}\n${e.stderr}`);
+        throw new Error(`migrate ${d} failed:\n${e.stdout}\n${e.stderr}`, { cause: e });
       }
       console.log(`migrated ${d}`);
     }),

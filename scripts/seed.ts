@@ -12,7 +12,7 @@ export async function seedAll(config: Config): Promise<void> {
   for (const d of DOMAINS) {
     const file = path.join(root, "subgraphs", d, "src", "seed.ts");
     if (!existsSync(file)) continue;
-    const mod = (await import(file)) as { seed: (c: Config) => Promise<string | void> };
+    const mod = (await import(file)) as { seed: (c: Config) => Promise<string | undefined> };
     const summary = await mod.seed(config);
     console.log(`seeded ${d}${summary ? `: ${summary}` : ""}`);
   }

@@ -115,6 +115,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, logs: dump, stop };
   } catch (e) {
     await stop();
-    throw new Error(`${(e as Error).message}\n${dump()}`);
+    throw new Error(`${(e as Error).message}\n${dump()}`, { cause: e });
   }
 }

@@ -4,7 +4,7 @@
  * inspector is closed again. The result is a `.cpuprofile` (Chrome DevTools, speedscope, or
  * bench/profile-summary.ts). Profiles one process at a time (one inspector port).
  */
-import WebSocket from "ws";
+import { WebSocket } from "ws";
 
 const PORT = 9229;
 

@@ -20,15 +20,15 @@ function plain(address: string): string {
 export function parseTrustedProxies(value: string | undefined): BlockList {
   const list = new BlockList();
   for (const raw of (value ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-    const [addr, bits, extra] = raw.split("/");
-    const family = isIP(addr ?? "");
+    const [addr = "", bits, extra] = raw.split("/");
+    const family = isIP(addr);
     const prefix = bits === undefined ? undefined : Number(bits);
     if (!family || extra !== undefined || (prefix !== undefined && (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)))) {
       throw new Error(`TRUSTED_PROXIES: "${raw}" is not an IP address or CIDR range`);
     }
     const type = family === 4 ? "ipv4" : "ipv6";
-    if (prefix === undefined) list.addAddress(addr!, type);
-    else list.addSubnet(addr!, prefix, type);
+    if (prefix === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, prefix, type);
   }
   return list;
 }
@@ -43,8 +43,7 @@ export function clientIp(trusted: BlockList): ClientIp {
     if (!isTrusted(socket)) return socket;
     const header = req.headers["x-forwarded-for"];
     const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map(plain).filter(Boolean);
-    for (let i = hops.length - 1; i >= 0; i--) {
-      const hop = hops[i]!;
+    for (const hop of [...hops].reverse()) {
       if (!isIP(hop)) return socket; // garbage where an address should be: believe nothing further left
       if (!isTrusted(hop)) return hop;
     }

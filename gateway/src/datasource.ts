@@ -8,9 +8,9 @@
  */
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import type { GatewayGraphQLResponse, GatewayGraphQLRequest } from "@apollo/server-gateway-interface";
+import type { GatewayGraphQLResponse, GatewayGraphQLRequest, GatewayHTTPResponse } from "@apollo/server-gateway-interface";
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity, type Keys } from "@mallgraph/platform/auth";
-import { ErrorCode } from "@mallgraph/platform/errors";
+import { defined, ErrorCode } from "@mallgraph/platform/errors";
 import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import { clientError } from "./errors.ts";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
@@ -28,7 +28,7 @@ export interface SubgraphAnswer {
   statusText: string;
   url: string;
   headers: { get(name: string): string | null };
-  json(): Promise<any>;
+  json(): Promise<unknown>;
   text(): Promise<string>;
 }
 
@@ -81,7 +81,7 @@ export interface SubgraphSourceOptions {
   onRevokedSessions?: (sessionIds: string[]) => void;
 }
 
-export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, any>> {
+export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, unknown>> {
   private readonly target: { url: string; origin: string; path: string };
 
   constructor(readonly opts: SubgraphSourceOptions) {
@@ -125,11 +125,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     if (!res.ok) throw await this.errorFromResponse(res as unknown as Response);
     const body = await this.parseBody(res as unknown as Response);
     if (!body || typeof body !== "object") throw new Error(`Expected JSON response body, but received: ${body}`);
-    return { ...(body as object), http: res as any };
+    return { ...(body as object), http: res as unknown as GatewayHTTPResponse };
   }
 
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext & Record<string, any>>): void {
-    const headers = request.http!.headers;
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext & Record<string, unknown>>): void {
+    const headers = defined(request.http, "a subgraph request's http").headers;
     for (const [k] of [...headers]) if (k.toLowerCase().startsWith("x-mg-")) headers.delete(k);
     headers.set(IDENTITY_HEADER, signIdentity(this.opts.secret, context?.identity ?? ANONYMOUS, { signer: "gateway", requestId: context?.requestId }));
     if (context?.requestId) headers.set("x-request-id", context.requestId);

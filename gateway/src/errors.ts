@@ -39,5 +39,5 @@ export function clientError(code: string, message: string, details?: Record<stri
 
 /** Duck-typed: errors may come from either build of graphql. */
 export function isGraphQLError(e: unknown): e is GraphQLError {
-  return e instanceof Error && (e.name === "GraphQLError" || e instanceof graphql.GraphQLError) && typeof (e as any).toJSON === "function";
+  return e instanceof Error && (e.name === "GraphQLError" || e instanceof graphql.GraphQLError) && typeof (e as { toJSON?: unknown }).toJSON === "function";
 }

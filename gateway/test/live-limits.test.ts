@@ -6,7 +6,7 @@
  * X-Forwarded-For (the gateway trusts the loopback proxy here).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import { WebSocket } from "ws";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
 import { hashPartnerKey, mirrorPartnerKey, newPartnerKey } from "@mallgraph/platform/partner-keys";
 import { publishLiveEvent } from "@mallgraph/platform/events";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import { WebSocket } from "ws";
 import { createClient, type Client } from "graphql-ws";
 import { sessionKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent, type LiveEvent } from "@mallgraph/platform/events";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import client from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { createQueue, createWorker, closeQueueConnections, QueueName, type Queue, type Worker } from "@mallgraph/platform/queue";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
@@ -135,8 +135,8 @@ describe("workers /metrics", () => {
 describe("the Grafana dashboard (deploy/grafana)", () => {
   it("queries only metrics the processes export", async () => {
     const dashboard = JSON.parse(readFileSync(path.join(REPO_ROOT, "deploy/grafana/mallgraph-dashboard.json"), "utf8"));
-    const defaults = new client.Registry();
-    client.collectDefaultMetrics({ register: defaults, prefix: "mg_" });
+    const defaults = new Registry();
+    collectDefaultMetrics({ register: defaults, prefix: "mg_" });
     const known = new Set([
       ...(await registry.getMetricsAsJSON()).map((m) => m.name),
       ...(await new GatewayMetrics().registry.getMetricsAsJSON()).map((m) => m.name),

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import WebSocket from "ws";
+import { WebSocket } from "ws";
 import { buildSchema } from "graphql";
 import { waitFor } from "@mallgraph/platform/testing";
 import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import WebSocket from "ws";
+import { WebSocket } from "ws";
 import { createClient, type Client } from "graphql-ws";
 
 const root = path.resolve(import.meta.dirname, "../..");

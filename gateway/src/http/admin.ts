@@ -146,7 +146,7 @@ export function admin(opts: AdminOptions): Admin {
     const password = form.get("password") ?? "";
     if (!username || !password) return html(res, 400, loginPage("Enter a username and a password."));
     const r = await run(req, "mutation AdminBoardLogin($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken } }", { u: username, p: password });
-    const token = (r.data as any)?.adminLogin?.accessToken as string | undefined;
+    const token = (r.data as { adminLogin?: { accessToken?: string } } | null | undefined)?.adminLogin?.accessToken;
     if (!token) {
       const code = r.errors?.[0]?.extensions?.code;
       opts.log.info({ username, code }, "queue dashboard login refused");

@@ -79,9 +79,12 @@ export class NodeHttpBoard implements IServerAdapter {
         if (r.method !== method) continue;
         const m = r.pattern.exec(sub);
         if (!m) continue;
-        const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
+        const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1] ?? "")]));
         const query: Record<string, string | string[]> = {};
-        for (const [k, v] of url.searchParams) query[k] = k in query ? [query[k]!, v].flat() : v;
+        for (const [k, v] of url.searchParams) {
+          const previous = query[k];
+          query[k] = previous === undefined ? v : [previous, v].flat();
+        }
         let result: ControllerHandlerReturnType;
         try {
           const parsed = body.length ? JSON.parse(body.toString("utf8")) : {};

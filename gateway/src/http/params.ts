@@ -36,7 +36,7 @@ export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Pro
 
 const badInput = (message: string) => clientError(ErrorCode.BAD_USER_INPUT, message);
 
-function jsonParam(value: string | null, name: string): any {
+function jsonParam(value: string | null, name: string): unknown {
   if (value === null || value === "") return undefined;
   try {
     return JSON.parse(value);
@@ -52,8 +52,8 @@ function jsonParam(value: string | null, name: string): any {
 export function assertShallow(params: GraphQLParams): void {
   for (const name of ["variables", "extensions"] as const) {
     const stack: Array<[unknown, number]> = [[params[name], 1]];
-    while (stack.length) {
-      const [v, depth] = stack.pop()!;
+    for (let top = stack.pop(); top; top = stack.pop()) {
+      const [v, depth] = top;
       if (!v || typeof v !== "object") continue;
       if (depth > MAX_JSON_DEPTH) throw clientError(ErrorCode.BAD_USER_INPUT, `${name} nest deeper than ${MAX_JSON_DEPTH} levels`);
       for (const child of Object.values(v)) stack.push([child, depth + 1]);
@@ -67,8 +67,9 @@ export function readParams(method: string, url: URL, body: Buffer): GraphQLParam
     const params = {
       query: s.get("query") ?? undefined,
       operationName: s.get("operationName") ?? undefined,
-      variables: jsonParam(s.get("variables"), "variables"),
-      extensions: jsonParam(s.get("extensions"), "extensions"),
+      // as the JSON body's: the shapes are checked where they are used (assertShallow, coercion)
+      variables: jsonParam(s.get("variables"), "variables") as GraphQLParams["variables"],
+      extensions: jsonParam(s.get("extensions"), "extensions") as GraphQLParams["extensions"],
     };
     assertShallow(params);
     return params;

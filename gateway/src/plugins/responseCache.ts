@@ -19,7 +19,7 @@ import responseCachePluginModule from "@apollo/server-plugin-response-cache";
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GatewayContext } from "./types.ts";
 
-const responseCachePlugin: typeof responseCachePluginModule = (responseCachePluginModule as any).default ?? responseCachePluginModule;
+const responseCachePlugin: typeof responseCachePluginModule = (responseCachePluginModule as unknown as { default?: typeof responseCachePluginModule }).default ?? responseCachePluginModule;
 
 type Rc = { contextValue: GatewayContext };
 

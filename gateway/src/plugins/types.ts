@@ -33,7 +33,7 @@ export interface GraphQLParams {
   query?: string;
   operationName?: string | null;
   variables?: Record<string, unknown> | null;
-  extensions?: Record<string, any> | null;
+  extensions?: Record<string, unknown> | null;
 }
 
 export interface OperationInfo {

@@ -92,9 +92,9 @@ export function useAuth(opts: AuthOptions): AuthPlugin {
 
   async function authenticate(authorization: string | undefined | null, realm?: Realm): Promise<Identity> {
     if (!authorization || !authorization.trim()) return ANONYMOUS;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw gatewayError(ErrorCode.UNAUTHENTICATED, "the Authorization header must be `Bearer <access token>`");
-    const entry = await verified(m[1]!);
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    if (!token) throw gatewayError(ErrorCode.UNAUTHENTICATED, "the Authorization header must be `Bearer <access token>`");
+    const entry = await verified(token);
     const { claims } = entry;
     // the token's audience is its realm's (verifyAccessToken): where the other realm is required, refuse
     if (realm && claims.realm !== realm) throw gatewayError(ErrorCode.UNAUTHENTICATED, `this needs an access token of the ${realm} realm`);

@@ -37,7 +37,7 @@ export function useMaskedErrors(opts: { log: Logger }): GatewayPlugin {
     onError(formatted, error) {
       const code = publicCode(formatted);
       if (code === ErrorCode.INTERNAL_SERVER_ERROR) {
-        const original = (error as any)?.originalError ?? error;
+        const original = (error as { originalError?: unknown } | null | undefined)?.originalError ?? error;
         // A subgraph's own masked error is already opaque; anything else is worth a log line.
         if (formatted.message !== "internal error") opts.log.error({ err: original, message: formatted.message, path: formatted.path }, "masked internal error");
         return { message: "internal error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code } };

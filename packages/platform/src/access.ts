@@ -11,7 +11,7 @@ export interface BaseContext {
   requestId: string;
 }
 
-type Resolver<C, R> = (parent: any, args: any, ctx: C, info: any) => R;
+type Resolver<C, R, P, A, I> = (parent: P, args: A, ctx: C, info: I) => R;
 
 export function memberId(ctx: BaseContext): string {
   if (ctx.identity.kind !== "member" || !ctx.identity.id) throw unauthenticated();
@@ -42,7 +42,7 @@ export function assertInternal(ctx: BaseContext, field?: string, allowed?: reado
 }
 
 /** The field needs a logged-in member. */
-export function asMember<C extends BaseContext, R>(fn: Resolver<C, R>): Resolver<C, R> {
+export function asMember<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
   return (p, a, ctx, i) => {
     memberId(ctx);
     return fn(p, a, ctx, i);
@@ -50,7 +50,7 @@ export function asMember<C extends BaseContext, R>(fn: Resolver<C, R>): Resolver
 }
 
 /** The field needs an operator holding `permission`. */
-export function asAdmin<C extends BaseContext, R>(permission: string, fn: Resolver<C, R>): Resolver<C, R> {
+export function asAdmin<C extends BaseContext, R, P, A, I>(permission: string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
   return (p, a, ctx, i) => {
     assertPermission(ctx, permission);
     return fn(p, a, ctx, i);
@@ -69,8 +69,8 @@ export type CallerTable = Readonly<Record<string, readonly string[]>>;
  * Anyone but a service is FORBIDDEN; a service the table does not name is SERVICE_NOT_ALLOWED.
  */
 export function internalFields<T extends CallerTable>(table: T) {
-  return <C extends BaseContext, R>(field: keyof T & string, fn: Resolver<C, R>): Resolver<C, R> => {
-    const allowed = table[field]!;
+  return <C extends BaseContext, R, P, A, I>(field: keyof T & string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> => {
+    const allowed = table[field];
     return (p, a, ctx, i) => {
       assertInternal(ctx, field, allowed);
       return fn(p, a, ctx, i);
@@ -83,7 +83,7 @@ export function internalFields<T extends CallerTable>(table: T) {
  * it with the subscriber's identity plus `service: "gateway"`; the resolver still checks that this
  * subscriber may see the event.
  */
-export function asGatewayEvent<C extends BaseContext, R>(fn: Resolver<C, R>): Resolver<C, R> {
+export function asGatewayEvent<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
   return (p, a, ctx, i) => {
     if (ctx.identity.service !== "gateway") throw new AppError(ErrorCode.FORBIDDEN, "event fields are for the gateway's subscription engine");
     return fn(p, a, ctx, i);

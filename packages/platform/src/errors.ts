@@ -54,3 +54,13 @@ export const forbidden = (message = "not allowed") => new AppError(ErrorCode.FOR
 export function isAppError(e: unknown): e is AppError {
   return e instanceof GraphQLError && typeof e.extensions?.code === "string" && e.extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR;
 }
+
+/**
+ * A value the code's own invariants guarantee (a key it just set, the first element of a split,
+ * a row it just wrote). Absent means a bug: an internal error naming what was missing, not a
+ * TypeError further on.
+ */
+export function defined<T>(value: T | null | undefined, what: string): T {
+  if (value === undefined || value === null) throw new Error(`internal error: ${what} is missing`);
+  return value;
+}

@@ -20,6 +20,7 @@ import type {
   FragmentDefinitionNode,
   GraphQLCompositeType,
   GraphQLField,
+  GraphQLFormattedError,
   GraphQLNamedType,
   GraphQLSchema,
   OperationDefinitionNode,
@@ -54,8 +55,9 @@ class Policy {
 
 function hintOf(directives: readonly DirectiveNode[] | undefined): Hint | undefined {
   const d = directives?.find((x) => x.name.value === "cacheControl");
-  if (!d?.arguments) return undefined;
-  const arg = (name: string) => d.arguments!.find((a) => a.name.value === name)?.value;
+  const args = d?.arguments;
+  if (!args) return undefined;
+  const arg = (name: string) => args.find((a) => a.name.value === name)?.value;
   const scopeArg = arg("scope");
   const scopeName = scopeArg?.kind === Kind.ENUM ? scopeArg.value : undefined;
   const scope = scopeName === "PUBLIC" || scopeName === "PRIVATE" ? scopeName : undefined;
@@ -184,7 +186,7 @@ export interface FastResponse {
 
 export interface FastExecutorOptions {
   /** Apollo Server's `formatError` of the subgraph (same signature). */
-  formatError?: (formatted: any, error: unknown) => any;
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Documents kept compiled (least recently used dropped first). */
   maxDocuments?: number;
 }
@@ -207,7 +209,7 @@ function usesIntrospection(set: SelectionSetNode, fragments: Map<string, Fragmen
 
 export function createFastExecutor(schema: GraphQLSchema, opts: FastExecutorOptions = {}) {
   const max = opts.maxDocuments ?? 1000;
-  const formatError = opts.formatError ?? ((f: unknown) => f);
+  const formatError = opts.formatError ?? ((f: GraphQLFormattedError) => f);
   /** Query text (+ operation name) → compiled entry, or null: Apollo Server handles it. */
   const documents = new Map<string, Entry | null>();
 
@@ -234,7 +236,8 @@ export function createFastExecutor(schema: GraphQLSchema, opts: FastExecutorOpti
     let e = documents.get(key);
     if (e === undefined) {
       e = prepare(query, operationName);
-      if (documents.size >= max) documents.delete(documents.keys().next().value!);
+      const oldest = documents.keys().next();
+      if (documents.size >= max && !oldest.done) documents.delete(oldest.value);
     } else documents.delete(key); // re-insert: most recently used last
     documents.set(key, e);
     return e;
@@ -262,8 +265,8 @@ export function createFastExecutor(schema: GraphQLSchema, opts: FastExecutorOpti
       errors = result.errors.map((err) => {
         try {
           const g = err instanceof GraphQLError ? err : new GraphQLError(String((err as Error)?.message ?? err), { originalError: err as Error });
-          const extensions: Record<string, any> = { ...g.extensions, code: g.extensions?.code ?? "INTERNAL_SERVER_ERROR" };
-          const http = extensions.http;
+          const extensions: Record<string, unknown> = { ...g.extensions, code: g.extensions?.code ?? "INTERNAL_SERVER_ERROR" };
+          const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
           if (http && typeof http === "object") {
             if (typeof http.status === "number") status = http.status;
             if (http.headers instanceof Map) for (const [k, v] of http.headers) headers[k] = v;

@@ -7,37 +7,38 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import client from "prom-client";
+import type { JobType } from "bullmq";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
-export const registry = new client.Registry();
+export const registry = new Registry();
 let defaults = false;
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export const requestDuration = new client.Histogram({
+export const requestDuration = new Histogram({
   name: "mg_subgraph_request_duration_seconds",
   help: "HTTP requests a subgraph answered, by subgraph, route and status class",
   labelNames: ["subgraph", "route", "status"],
   buckets: DURATION_BUCKETS,
   registers: [registry],
 });
-export const resolverDuration = new client.Histogram({
+export const resolverDuration = new Histogram({
   name: "mg_subgraph_resolver_duration_seconds",
   help: "Root field and entity resolver durations (Query.x, Mutation.y, Type.__resolveReference), by outcome",
   labelNames: ["subgraph", "field", "outcome"],
   buckets: DURATION_BUCKETS,
   registers: [registry],
 });
-export const dbQueries = new client.Counter({ name: "mg_prisma_queries_total", help: "SQL statements Prisma sent through the pg adapter, by PostgreSQL schema and kind", labelNames: ["schema", "kind"], registers: [registry] });
-export const redisCommands = new client.Counter({ name: "mg_redis_commands_total", help: "Redis commands sent, by command", labelNames: ["command"], registers: [registry] });
-export const jobDuration = new client.Histogram({
+export const dbQueries = new Counter({ name: "mg_prisma_queries_total", help: "SQL statements Prisma sent through the pg adapter, by PostgreSQL schema and kind", labelNames: ["schema", "kind"], registers: [registry] });
+export const redisCommands = new Counter({ name: "mg_redis_commands_total", help: "Redis commands sent, by command", labelNames: ["command"], registers: [registry] });
+export const jobDuration = new Histogram({
   name: "mg_job_duration_seconds",
   help: "BullMQ job processing time (processedOn → finishedOn), by queue and outcome",
   labelNames: ["queue", "outcome"],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   registers: [registry],
 });
-export const jobFailures = new client.Counter({ name: "mg_job_failures_total", help: "BullMQ job attempts that failed, by queue and job name", labelNames: ["queue", "job"], registers: [registry] });
+export const jobFailures = new Counter({ name: "mg_job_failures_total", help: "BullMQ job attempts that failed, by queue and job name", labelNames: ["queue", "job"], registers: [registry] });
 
 /** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
 export function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
@@ -53,10 +54,10 @@ export function bound<C>(metric: { labels(...values: string[]): C }): (...values
   };
 }
 
-type DepthSource = { name: string; getJobCounts: (...types: any[]) => Promise<Record<string, number>> };
+type DepthSource = { name: string; getJobCounts: (...types: JobType[]) => Promise<Record<string, number>> };
 const depthSources = new Map<string, DepthSource>();
 /** Queue depth per state, read when scraped from every queue a process registered. */
-new client.Gauge({
+new Gauge({
   name: "mg_queue_jobs",
   help: "Jobs per queue and state (waiting, active, delayed, failed, prioritized, waiting-children), read at scrape time",
   labelNames: ["queue", "state"],
@@ -88,7 +89,7 @@ export function reportQueueDepth(queue: DepthSource): void {
 export async function metricsText(): Promise<{ contentType: string; body: string }> {
   if (!defaults) {
     defaults = true;
-    client.collectDefaultMetrics({ register: registry, prefix: "mg_" });
+    collectDefaultMetrics({ register: registry, prefix: "mg_" });
   }
   return { contentType: registry.contentType, body: await registry.metrics() };
 }
@@ -132,15 +133,15 @@ export async function startOpsServer(opts: { name: string; port: number; host?: 
   };
 }
 
-type Resolver = (...args: any[]) => unknown;
+type Resolver = (...args: unknown[]) => unknown;
 
 /**
  * Times the root fields (Query.*, Mutation.*) and entity resolvers (Type.__resolveReference) of a
  * subgraph: the work a request asks for, without wrapping every nested field (no per-field cost).
  * Each wrapped resolver binds its two label children once.
  */
-export function timedResolvers<R extends Record<string, any>>(subgraph: string, resolvers: R): R {
-  const out: Record<string, any> = { ...resolvers };
+export function timedResolvers<R extends object>(subgraph: string, resolvers: R): R {
+  const out = { ...resolvers } as Record<string, unknown>;
   for (const [type, fields] of Object.entries(resolvers)) {
     if (!fields || typeof fields !== "object" || Object.getPrototypeOf(fields) !== Object.prototype) continue; // scalars
     const root = type === "Query" || type === "Mutation";
@@ -154,10 +155,10 @@ export function timedResolvers<R extends Record<string, any>>(subgraph: string, 
   return out as R;
 }
 
-function timed(fn: Resolver, ok: client.Histogram.Internal<string>, error: client.Histogram.Internal<string>): Resolver {
+function timed(fn: Resolver, ok: Histogram.Internal<string>, error: Histogram.Internal<string>): Resolver {
   return function (this: unknown, ...args: unknown[]) {
     const started = process.hrtime.bigint();
-    const done = (h: client.Histogram.Internal<string>) => h.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const done = (h: Histogram.Internal<string>) => h.observe(Number(process.hrtime.bigint() - started) / 1e9);
     try {
       const r = fn.apply(this, args);
       if (r && typeof (r as Promise<unknown>).then === "function") {

@@ -41,7 +41,7 @@ export interface OutboxSql {
 }
 
 export interface OutboxDb extends OutboxSql {
-  $transaction<R>(fn: (tx: any) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
+  $transaction<R>(fn: (tx: OutboxSql) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
 }
 
 export interface OutboxJob<T = unknown> {

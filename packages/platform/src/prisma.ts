@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { parse } from "pg-connection-string";
+import { defined } from "./errors.ts";
 import { dbQueries } from "./metrics.ts";
 
 /** Splits `?schema=` off a URL and returns discrete pg options with that schema as search_path. */
@@ -31,15 +32,21 @@ export function pgConfig(url: string, database?: string) {
 /** The runtime driver adapter of one domain; counts the statements it sends (mg_prisma_queries_total). */
 export function runtimeAdapter(url: string, max = 10): PrismaPg {
   const { schema, config } = pgConfig(url);
-  const factory: any = new PrismaPg({ ...config, max } as any, { schema });
+  const factory = new PrismaPg({ ...config, max }, { schema });
   const connect = factory.connect.bind(factory);
   factory.connect = async () => counted(await connect(), { query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });
-  return factory as PrismaPg;
+  return factory;
 }
+
+/**
+ * The adapter methods these wrappers replace: adapter-pg internals (performIO) or methods whose
+ * `this` and results the wrappers pass through untouched.
+ */
+type Methods = Record<string, ((this: unknown, ...args: unknown[]) => unknown) | undefined>;
 
 /** Wraps an adapter (and the transactions it opens) so each queryRaw/executeRaw increments a counter. */
 function counted<T>(q: T, c: { query: { inc(): void }; execute: { inc(): void } }): T {
-  const a = q as any;
+  const a = q as unknown as Methods;
   for (const [method, counter] of [["queryRaw", c.query], ["executeRaw", c.execute]] as const) {
     const original = a[method];
     if (original)
@@ -67,12 +74,12 @@ const AS_CHARACTER = new Set(["constraint_type"]);
 const CHARACTER_COLUMN = 6;
 const characterColumns = new WeakMap<object, number[]>();
 function patch<T>(q: T): T {
-  const a = q as any;
+  const a = q as unknown as Methods;
   const performIO = a.performIO;
   a.performIO = async function (query: unknown) {
-    const res = await performIO.call(this, query);
+    const res = (await defined(performIO, "adapter-pg performIO").call(this, query)) as { fields?: Array<{ name: string; dataTypeID: number }> } | undefined;
     const chars: number[] = [];
-    (res?.fields ?? []).forEach((f: { name: string; dataTypeID: number }, i: number) => {
+    (res?.fields ?? []).forEach((f, i) => {
       if (f.dataTypeID === 18 && AS_CHARACTER.has(f.name)) chars.push(i);
       if (AS_TEXT.has(f.dataTypeID)) f.dataTypeID = 25;
     });
@@ -81,14 +88,14 @@ function patch<T>(q: T): T {
   };
   const queryRaw = a.queryRaw;
   if (queryRaw)
-    a.queryRaw = async function (query: object) {
-      const res = await queryRaw.call(this, query);
-      for (const i of characterColumns.get(query) ?? []) res.columnTypes[i] = CHARACTER_COLUMN;
+    a.queryRaw = async function (this: unknown, query: unknown) {
+      const res = (await queryRaw.call(this, query)) as { columnTypes: number[] };
+      for (const i of characterColumns.get(query as object) ?? []) res.columnTypes[i] = CHARACTER_COLUMN;
       return res;
     };
   const startTransaction = a.startTransaction;
   if (startTransaction)
-    a.startTransaction = async function (...args: unknown[]) {
+    a.startTransaction = async function (this: unknown, ...args: unknown[]) {
       return patch(await startTransaction.apply(this, args));
     };
   return q;
@@ -99,7 +106,7 @@ function patch<T>(q: T): T {
  * (functions, triggers). The native engine sends a migration as one multi-statement query; so do we.
  */
 function wholeScript<T>(conn: T): T {
-  (conn as any).executeScript = async function (this: any, script: string) {
+  (conn as { executeScript?: unknown }).executeScript = async function (this: { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): void }, script: string) {
     try {
       await this.client.query(script);
     } catch (error) {
@@ -112,22 +119,22 @@ function wholeScript<T>(conn: T): T {
 export function migrateAdapter(url: string): PrismaPg {
   const { schema, config } = pgConfig(url);
   // A short idle time-out: pg's default (10 s) keeps the CLI alive that long after it is done.
-  const factory: any = new PrismaPg({ ...config, idleTimeoutMillis: 200 } as any, { schema });
+  const factory = new PrismaPg({ ...config, idleTimeoutMillis: 200 }, { schema });
   const connect = factory.connect.bind(factory);
   factory.connect = async () => wholeScript(patch(await connect()));
   factory.connectToShadowDb = async () => {
     const admin = await connect();
     const name = `prisma_migrate_shadow_db_${randomUUID()}`;
     await admin.executeScript(`CREATE DATABASE "${name}"`);
-    const shadow = await new PrismaPg(pgConfig(url, name).config as any, { schema }).connect();
+    const shadow = await new PrismaPg(pgConfig(url, name).config, { schema }).connect();
     if (schema !== "public") await shadow.executeScript(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     const dispose = shadow.dispose.bind(shadow);
-    (shadow as any).dispose = async () => {
+    shadow.dispose = async () => {
       await dispose();
       await admin.executeScript(`DROP DATABASE IF EXISTS "${name}"`);
       await admin.dispose();
     };
     return wholeScript(patch(shadow));
   };
-  return factory as PrismaPg;
+  return factory;
 }

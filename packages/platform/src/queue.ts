@@ -2,7 +2,7 @@
  * BullMQ helpers and the queue contracts shared by producers and workers. Queue names are
  * kebab-case; job names are verbs.
  */
-import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions } from "bullmq";
+import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions, type JobType } from "bullmq";
 import type { Redis } from "ioredis";
 import { createBlockingRedis } from "./redis.ts";
 import { bullmqTelemetry } from "./tracing/index.ts";
@@ -104,7 +104,7 @@ export function createWorker<T = unknown, R = unknown>(
   });
   // Depth of the consumed queue, through a producer made at the first scrape (shared connection).
   let depth: Queue | undefined;
-  reportQueueDepth({ name, getJobCounts: (...types: any[]) => (depth ??= createQueue(ctx, name)).getJobCounts(...types) });
+  reportQueueDepth({ name, getJobCounts: (...types: JobType[]) => (depth ??= createQueue(ctx, name)).getJobCounts(...types) });
   worker.once("closed", () => void depth?.close());
   // Job metrics from the worker's own events (no extra Redis calls): durations and failed attempts.
   const ok = jobDuration.labels(name, "completed");
@@ -127,4 +127,11 @@ export function createWorker<T = unknown, R = unknown>(
 export async function closeQueueConnections(): Promise<void> {
   await Promise.all([...connections.values()].map((c) => c.quit().catch(() => undefined)));
   connections.clear();
+}
+
+/** A field the job's producer always sets: absent is a bug (an internal error; the attempt fails). */
+export function jobField<T extends object, K extends keyof T & string>(data: T, name: K): NonNullable<T[K]> {
+  const value = data[name];
+  if (value === undefined || value === null) throw new Error(`internal error: the job's ${name} is missing`);
+  return value;
 }

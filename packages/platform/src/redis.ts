@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Redis, type RedisOptions } from "ioredis";
+import { defined } from "./errors.ts";
 import { bound, redisCommands } from "./metrics.ts";
 
 export { Redis };
@@ -42,16 +43,19 @@ export function keyFor(prefix: string, domain: string): KeyFn {
 /**
  * Registers a Lua script file as a command on the connection (ioredis runs it with EVALSHA and
  * falls back to EVAL once when the script cache is empty). The file's header names KEYS and ARGV.
+ * `numberOfKeys` undefined: each call passes the key count as its first argument.
  */
 export function defineLua<Args extends Array<string | number>, R = unknown>(
   redis: Redis,
   name: string,
   file: URL | string,
-  numberOfKeys: number,
+  numberOfKeys: number | undefined,
 ): (...args: Args) => Promise<R> {
   const lua = readFileSync(file, "utf8");
-  if (!(redis as any)[name]) redis.defineCommand(name, { numberOfKeys, lua });
-  return (...args: Args) => (redis as any)[name](...args) as Promise<R>;
+  // defineCommand adds the command as a method of that name, which ioredis's types cannot know
+  const commands = redis as unknown as Record<string, ((...args: Args) => Promise<unknown>) | undefined>;
+  if (!commands[name]) redis.defineCommand(name, { numberOfKeys, lua });
+  return (...args: Args) => defined(commands[name], `Lua command ${name}`).apply(redis, args) as Promise<R>;
 }
 
 /**

@@ -11,7 +11,7 @@ import { AppError, ErrorCode, type ErrorCode as Code } from "./errors.ts";
 
 export interface ServiceClient {
   /** `requestId`: the request this call is part of, when the caller knows it (default: a new id). */
-  request<T = any>(query: string, variables?: Record<string, unknown>, requestId?: string): Promise<T>;
+  request<T = unknown>(query: string, variables?: Record<string, unknown>, requestId?: string): Promise<T>;
 }
 
 export function createServiceClient(opts: { url: string; secret: Keys; service: string; timeoutMs?: number }): ServiceClient {
@@ -34,8 +34,8 @@ export function createServiceClient(opts: { url: string; secret: Keys; service: 
         throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${(e as Error).message}`);
       }
       const json = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-      if (json.errors?.length) {
-        const e = json.errors[0]!;
+      const e = json.errors?.[0];
+      if (e) {
         throw new AppError((e.extensions?.code as Code) ?? ErrorCode.INTERNAL_SERVER_ERROR, e.message);
       }
       if (!json.data) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} answered ${res.status} without data`);

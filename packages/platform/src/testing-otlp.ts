@@ -36,7 +36,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         if (contentType.includes("json")) {
           const doc = JSON.parse(body.toString("utf8"));
           for (const rs of doc.resourceSpans ?? []) {
-            const service = rs.resource?.attributes?.find((a: any) => a.key === "service.name")?.value?.stringValue ?? "?";
+            const service = rs.resource?.attributes?.find((a: { key: string; value?: { stringValue?: string } }) => a.key === "service.name")?.value?.stringValue ?? "?";
             for (const ss of rs.scopeSpans ?? []) {
               for (const s of ss.spans ?? []) spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind });
             }

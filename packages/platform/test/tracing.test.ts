@@ -38,8 +38,7 @@ afterAll(async () => {
 async function run(env: Record<string, string>, traceparent?: string): Promise<{ out: string; resolved: string[] }> {
   const resolvedLog = path.join(dir, `resolved-${randomBytes(4).toString("hex")}`);
   writeFileSync(resolvedLog, "");
-  const base = { ...process.env };
-  for (const k of Object.keys(base)) if (k.startsWith("OTEL_")) delete base[k];
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OTEL_")));
   const p = spawn(process.execPath, ["--import", path.join(dir, "register.mjs"), "--import", "tsx", "--import", PRELOAD, FIXTURE], {
     cwd: REPO_ROOT,
     env: { ...base, REDIS_PREFIX: tr.prefix, MG_RESOLVED: resolvedLog, ...env },

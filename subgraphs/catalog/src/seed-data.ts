@@ -3,6 +3,7 @@
  * categories, 20 brands, 500 SPUs and 2,000 SKUs with Chinese and English titles, sale attributes
  * (two axes, 2×2 SKUs per SPU), base attributes, exact prices and stock. Pure data, no I/O.
  */
+import { defined } from "@mallgraph/platform/errors";
 
 export function mulberry32(seed: number) {
   let a = seed >>> 0;
@@ -152,7 +153,7 @@ const pad = (n: number, w = 4) => String(n).padStart(w, "0");
 
 export function generateCatalog(opts: { spus?: number; now?: number; seed?: number } = {}): SeedData {
   const rng = mulberry32(opts.seed ?? 20261122);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rng() * a.length)]!;
+  const pick = <T>(a: readonly T[]): T => defined(a[Math.floor(rng() * a.length)], "a pick from an empty list");
   const now = opts.now ?? Date.now();
   const d: SeedData = { categories: [], brands: [], categoryBrands: [], attributes: [], attributeValues: [], spus: [], spuAttributeValues: [], skus: [], skuAttributeValues: [], inventory: [], frontCategories: [] };
 
@@ -189,11 +190,11 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
 
   const total = opts.spus ?? 500;
   for (let i = 0; i < total; i++) {
-    const leaf = leaves[i % leaves.length]!;
+    const leaf = defined(leaves[i % leaves.length], "a leaf category");
     const k = KINDS[leaf.kind];
     const makers = BRANDS.map((b, bi) => ({ b, bi })).filter(({ b }) => b[2][leaf.kind]);
     const { b: [bzh, ben, kinds], bi } = pick(makers);
-    const series = kinds[leaf.kind]!;
+    const series = defined(kinds[leaf.kind], `${ben}'s series of ${leaf.kind}`);
     const brandId = `seed-brand-${pad(bi + 1, 2)}`;
     const model = `${pick(series)} ${10 + Math.floor(rng() * 60)}${pick(MODIFIERS) ? " " + pick(MODIFIERS) : ""}`.trim();
     const id = `seed-spu-${pad(i + 1)}`;
@@ -221,8 +222,8 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
     for (const ai of [a0, a0 + 1])
       for (const bj of [b0, b0 + 1]) {
         const skuId = `${id}-${n + 1}`;
-        const av = d.attributeValues.find((v) => v.id === axisA[ai])!;
-        const bv = d.attributeValues.find((v) => v.id === axisB[bj])!;
+        const av = defined(d.attributeValues.find((v) => v.id === axisA[ai]), `attribute value ${axisA[ai]}`);
+        const bv = defined(d.attributeValues.find((v) => v.id === axisB[bj]), `attribute value ${axisB[bj]}`);
         const price = base + (bj - b0) * k.step;
         d.skus.push({
           id: skuId,

@@ -4,7 +4,7 @@
  * made on the subgraph; the pushed payloads come from `redEnvelopeRainEvent`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import { WebSocket } from "ws";
 import { parse } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import { composeServices } from "@apollo/composition";

@@ -5,7 +5,11 @@ import type { MemberServices } from "./services/index.ts";
 
 function group<T extends { memberId: string | null }>(ids: readonly string[], rows: T[]): T[][] {
   const by = new Map<string | null, T[]>();
-  for (const r of rows) (by.get(r.memberId) ?? by.set(r.memberId, []).get(r.memberId)!).push(r);
+  for (const r of rows) {
+    const list = by.get(r.memberId);
+    if (list) list.push(r);
+    else by.set(r.memberId, [r]);
+  }
   return ids.map((id) => by.get(id) ?? []);
 }
 

@@ -31,8 +31,14 @@ describe("multi-currency wallet", () => {
       if (e.type === "TOPUP" || e.type === "CREDIT") bal = bal.plus(a);
       if (e.type === "DEBIT") bal = bal.minus(a);
       if (e.type === "WITHDRAW") frz = frz.minus(a);
-      if (e.type === "FREEZE") (bal = bal.minus(a)), (frz = frz.plus(a));
-      if (e.type === "UNFREEZE") (bal = bal.plus(a)), (frz = frz.minus(a));
+      if (e.type === "FREEZE") {
+        bal = bal.minus(a);
+        frz = frz.plus(a);
+      }
+      if (e.type === "UNFREEZE") {
+        bal = bal.plus(a);
+        frz = frz.minus(a);
+      }
       if (e.type === "CAPTURE") frz = frz.minus(a);
     }
     expect(bal.equals(acc.balance.toString())).toBe(true);

@@ -3,10 +3,9 @@
  * repeatable `sweep-expired` safety net), the outbox publisher (repeatable `publish`), and the
  * retried follow-ups of committed changes.
  */
-import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import type { Config } from "@mallgraph/platform/config";
 import { logger } from "@mallgraph/platform/log";
-import { createQueue } from "@mallgraph/platform/queue";
 import { closeOrderServices, createOrderServices, type OrderSubgraphOptions } from "./index.ts";
 import { TimeoutJob } from "./services/orders.ts";
 import { orderTimeoutsProcessor } from "./jobs/orderTimeouts.ts";

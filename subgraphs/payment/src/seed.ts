@@ -7,7 +7,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 import { SandboxProvider } from "./sandbox/provider.ts";
 
 export const DEMO = { organization: "mallgraph", merchantCode: "mallgraph-self", merchantName: "mallgraph 自营", app: "mallgraph shop" };
@@ -30,9 +30,10 @@ export async function seedPayment(prisma: PrismaClient, opts: { sandboxEnabled: 
     const hasDefault = await prisma.paymentApp.count({ where: { isDefault: true } });
     app = await prisma.paymentApp.create({ data: { merchantId: merchant.id, name: DEMO.app, isDefault: hasDefault === 0 } });
   }
-  const upsert = async (channel: "SANDBOX" | "WALLET" | "ALIPAY" | "WECHAT_PAY", data: Record<string, unknown>) => {
-    const existing = await prisma.channelConfig.findUnique({ where: { appId_channel: { appId: app!.id, channel } } });
-    if (!existing) await prisma.channelConfig.create({ data: { appId: app!.id, channel, ...data } as any });
+  const appId = app.id;
+  const upsert = async (channel: "SANDBOX" | "WALLET" | "ALIPAY" | "WECHAT_PAY", data: Omit<Prisma.ChannelConfigUncheckedCreateInput, "appId" | "channel">) => {
+    const existing = await prisma.channelConfig.findUnique({ where: { appId_channel: { appId, channel } } });
+    if (!existing) await prisma.channelConfig.create({ data: { appId, channel, ...data } });
   };
   await upsert("SANDBOX", { enabled: opts.sandboxEnabled, providerAppId: "sandbox-mallgraph" });
   if (!opts.sandboxEnabled) await prisma.channelConfig.updateMany({ where: { channel: "SANDBOX", enabled: true }, data: { enabled: false } });

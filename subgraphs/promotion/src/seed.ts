@@ -8,6 +8,7 @@ import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 const TEMPLATES: Array<Omit<Prisma.CouponTemplateCreateInput, "coupons">> = [
   { id: "demo-full-reduction", name: "满100减20", type: "FULL_REDUCTION", currency: "CNY", threshold: "100", amount: "20", validDays: 7, totalQuantity: 100000, perUserLimit: 2 },
@@ -19,7 +20,7 @@ const TEMPLATES: Array<Omit<Prisma.CouponTemplateCreateInput, "coupons">> = [
 export async function seedPromotion(prisma: PrismaClient): Promise<string> {
   for (const t of TEMPLATES) {
     const { id, issuedCount: _ignored, ...rest } = t as typeof t & { issuedCount?: number };
-    await prisma.couponTemplate.upsert({ where: { id: id! }, create: t, update: rest });
+    await prisma.couponTemplate.upsert({ where: { id: defined(id, "a seed template's id") }, create: t, update: rest });
   }
   return `${TEMPLATES.length} coupon templates`;
 }

@@ -6,6 +6,7 @@
  * `coupon-issue` (scheduled coupon issuance), `coupon-expiry` (the daily `notify-expiring`, 10:00 in
  * China) and the relay of the promotion outbox.
  */
+import type { Worker } from "bullmq";
 import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
@@ -32,7 +33,7 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const log = logger("promotion-worker");
   const services = createPromotionServices({ config, ...opts });
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
-  const workers: Array<ReturnType<typeof createWorker<any, any>>> = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 64 })];
+  const workers: Worker[] = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 64 })];
   workers.push(createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 }));
   const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
   const expiry = createQueue(q, QueueName.couponExpiry, { attempts: 5, removeOnComplete: 30, removeOnFail: 30 });

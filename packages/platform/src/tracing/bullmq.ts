@@ -7,7 +7,7 @@
  * schedulers adding the next repeat) would make a trace every few milliseconds and stay silent.
  */
 import { context, propagation, trace, type Span as OtelSpan, type Context } from "@opentelemetry/api";
-import type { Telemetry, Span } from "bullmq";
+import type { Attributes, AttributeValue, Exception, Span, Telemetry, Time } from "bullmq";
 
 const TRACED = new Set(["add", "addBulk", "process"]);
 
@@ -16,16 +16,16 @@ class JobSpan implements Span<Context> {
   setSpanOnContext(ctx: Context): Context {
     return trace.setSpan(ctx, this.span);
   }
-  setAttribute(key: string, value: any): void {
+  setAttribute(key: string, value: AttributeValue): void {
     this.span.setAttribute(key, value);
   }
-  setAttributes(attributes: Record<string, any>): void {
+  setAttributes(attributes: Attributes): void {
     this.span.setAttributes(attributes);
   }
-  addEvent(name: string, attributes?: Record<string, any>): void {
+  addEvent(name: string, attributes?: Attributes): void {
     this.span.addEvent(name, attributes);
   }
-  recordException(exception: any, time?: any): void {
+  recordException(exception: Exception, time?: Time): void {
     this.span.recordException(exception, time);
   }
   end(): void {
@@ -48,7 +48,7 @@ export function bullmqTracing(name: string): Telemetry<Context> {
   return {
     tracer: {
       startSpan(spanName, options, ctx) {
-        const operation = spanName.split(" ")[0]!;
+        const [operation = ""] = spanName.split(" ");
         if (!TRACED.has(operation)) return SILENT;
         if (operation !== "process" && !trace.getSpan(ctx ?? context.active())) return SILENT;
         return new JobSpan(tracer.startSpan(spanName, { kind: options?.kind as number | undefined }, ctx));

@@ -30,11 +30,14 @@ export interface TracingHandles {
   bullmq: unknown;
 }
 
+/** The handles live on globalThis: the SDK and the platform may be loaded as two module instances. */
+const slot = globalThis as unknown as Record<symbol, TracingHandles | undefined>;
+
 export function setTracingHandles(h: TracingHandles): void {
-  (globalThis as any)[SLOT] = h;
+  slot[SLOT] = h;
 }
 
 /** BullMQ `telemetry` option, or undefined when tracing is off. */
 export function bullmqTelemetry<T>(): T | undefined {
-  return (globalThis as any)[SLOT]?.bullmq as T | undefined;
+  return slot[SLOT]?.bullmq as T | undefined;
 }

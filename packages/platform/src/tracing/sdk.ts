@@ -24,6 +24,7 @@ import { bullmqTracing } from "./bullmq.ts";
 import { serviceNameFor, setTracingHandles } from "./index.ts";
 
 const OPS_PATHS = new Set(["/health", "/ready", "/metrics"]);
+const pathOf = (url: string) => url.split("?", 1)[0] ?? url;
 
 export async function startTracing(): Promise<NodeSDK> {
   process.env.OTEL_METRICS_EXPORTER ??= "none";
@@ -33,10 +34,10 @@ export async function startTracing(): Promise<NodeSDK> {
     serviceName,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => OPS_PATHS.has((req.url ?? "").split("?")[0]!) || req.method === "OPTIONS",
-        ignoreOutgoingRequestHook: (req) => OPS_PATHS.has(String(req.path ?? "").split("?")[0]!),
+        ignoreIncomingRequestHook: (req) => OPS_PATHS.has(pathOf(req.url ?? "")) || req.method === "OPTIONS",
+        ignoreOutgoingRequestHook: (req) => OPS_PATHS.has(pathOf(String(req.path ?? ""))),
       }),
-      new UndiciInstrumentation({ ignoreRequestHook: (req) => OPS_PATHS.has(req.path.split("?")[0]!) }),
+      new UndiciInstrumentation({ ignoreRequestHook: (req) => OPS_PATHS.has(pathOf(req.path)) }),
       new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true, ignoreResolveSpans: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
       new PgInstrumentation({ requireParentSpan: true }),

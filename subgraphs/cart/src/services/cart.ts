@@ -11,7 +11,7 @@
 import type { Redis } from "ioredis";
 import { defineLua, keyFor } from "@mallgraph/platform/redis";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
-import { badInput } from "@mallgraph/platform/errors";
+import { badInput, defined } from "@mallgraph/platform/errors";
 import { CART_MESSAGES, CartCode } from "../errors.ts";
 import type { CatalogPort } from "./ports.ts";
 import type { CartCode as Code, CartLineView, CartOutcome, CartView, SkuSnapshot, StoredLine } from "./types.ts";
@@ -86,11 +86,11 @@ export class CartService {
     const countable = items.filter((l) => l.checked && l.currency && l.status !== "NOT_FOUND" && l.status !== "OFF_SHELF");
     const currency = countable[0]?.currency ?? DEFAULT_CURRENCY;
     const priced = countable.filter((l) => l.currency === currency);
-    const total = priced.reduce((sum, l) => sum.plus(l.subtotal!), new Decimal(0));
+    const total = priced.reduce((sum, l) => sum.plus(defined(l.subtotal, "a priced line's subtotal")), new Decimal(0));
     return {
       id: memberId,
       items,
-      priced: priced.map((l) => ({ skuId: l.skuId, spuId: l.spuId!, unitPrice: l.unitPrice!, quantity: l.quantity })),
+      priced: priced.map((l) => ({ skuId: l.skuId, spuId: defined(l.spuId, "a priced line's spuId"), unitPrice: defined(l.unitPrice, "a priced line's unit price"), quantity: l.quantity })),
       currency,
       itemsTotal: formatAmount(total, currency),
       checkedQuantity: priced.reduce((n, l) => n + l.quantity, 0),
@@ -108,7 +108,7 @@ export class CartService {
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return this.outcome(memberId, CartCode.BAD_QUANTITY);
     const refusal = await this.refusal(skuId);
     if (refusal.code) return this.outcome(memberId, refusal.code);
-    const [code] = await this.addItem(this.key(memberId), skuId, quantity, refusal.snapshot!.available, MAX_LINES, MAX_LINE_QUANTITY, Date.now(), CART_TTL_SECONDS);
+    const [code] = await this.addItem(this.key(memberId), skuId, quantity, defined(refusal.snapshot, "the snapshot of an accepted SKU").available, MAX_LINES, MAX_LINE_QUANTITY, Date.now(), CART_TTL_SECONDS);
     return this.outcome(memberId, code as Code);
   }
 

@@ -17,8 +17,8 @@ export async function buildDocuments(prisma: PrismaClient, spuIds: string[]): Pr
   const docs: SearchDoc[] = [];
   const indexed = new Set<string>();
   for (const s of spus) {
-    if (s.status !== "ON_SHELF" || !s.skus.length) continue;
-    let cheapest = s.skus[0]!;
+    let cheapest = s.skus[0];
+    if (s.status !== "ON_SHELF" || !cheapest) continue;
     for (const k of s.skus) if (new Decimal(k.price.toString()).lt(cheapest.price.toString())) cheapest = k;
     const values = new Set<string>();
     for (const a of s.attributes) if (a.attributeValue.attribute.searchable) values.add(a.attributeValueId);

@@ -5,7 +5,7 @@
  * plus an `english` sub-field; prices are kept as exact strings in _source and as scaled_float
  * (4 decimals) for range filters and sorting.
  */
-import { Client } from "@elastic/elasticsearch";
+import { Client, type estypes } from "@elastic/elasticsearch";
 import type { SearchBackend, SearchDoc, SearchQuery, SearchResult } from "./types.ts";
 
 export const INDEX_SETTINGS = { number_of_shards: 1, number_of_replicas: 0 };
@@ -90,19 +90,27 @@ export function buildSearchRequest(index: string, q: SearchQuery) {
 
 type Bucket = { key: string; doc_count: number; name?: { buckets: Array<{ key: string }> } };
 
+/** The parts of an ES search answer (JSON over the wire) this backend reads. */
+interface EsSearchAnswer {
+  hits?: { total?: number | { value?: number }; hits?: Array<{ _source: Omit<SearchDoc, "minPrice" | "onShelfAt"> & { minPrice: string | number; onShelfAt?: string | null }; sort?: Array<string | number | null> }> };
+  aggregations?: { brands?: { buckets: Bucket[] }; attributeValues?: { buckets: Bucket[] } };
+}
+
 /** Maps an ES response to the backend result. */
-export function parseSearchResponse(res: any, q: SearchQuery): SearchResult {
-  const hits: any[] = res.hits?.hits ?? [];
-  const total = typeof res.hits?.total === "number" ? res.hits.total : (res.hits?.total?.value ?? 0);
+export function parseSearchResponse(answer: unknown, q: SearchQuery): SearchResult {
+  const res = answer as EsSearchAnswer;
+  const hits = res.hits?.hits ?? [];
+  const rawTotal = res.hits?.total;
+  const total = typeof rawTotal === "number" ? rawTotal : (rawTotal?.value ?? 0);
   const brands: Bucket[] = res.aggregations?.brands?.buckets ?? [];
   const values: Bucket[] = res.aggregations?.attributeValues?.buckets ?? [];
   const page = hits.slice(0, q.first);
   return {
     total,
-    endKey: page.length ? ((page[page.length - 1].sort as Array<string | number | null>) ?? null) : null,
+    endKey: page.at(-1)?.sort ?? null,
     items: page.map((h) => {
       const s = h._source;
-      return { ...s, minPrice: String(s.minPrice), onShelfAt: s.onShelfAt ? new Date(s.onShelfAt) : null } as SearchDoc;
+      return { ...s, minPrice: String(s.minPrice), onShelfAt: s.onShelfAt ? new Date(s.onShelfAt) : null };
     }),
     facets: {
       brands: brands.map((b) => ({ id: b.key, name: b.name?.buckets[0]?.key ?? "", count: b.doc_count })),
@@ -131,8 +139,8 @@ export class ElasticsearchBackend implements SearchBackend {
       const exists = await this.client.indices.exists({ index: this.indexName });
       if (!exists) {
         await this.client.indices
-          .create({ index: this.indexName, settings: INDEX_SETTINGS, mappings: INDEX_MAPPINGS as any })
-          .catch((e: any) => {
+          .create({ index: this.indexName, settings: INDEX_SETTINGS, mappings: INDEX_MAPPINGS as estypes.MappingTypeMapping })
+          .catch((e: { meta?: { body?: { error?: { type?: string } } } } | undefined) => {
             if (e?.meta?.body?.error?.type !== "resource_already_exists_exception") throw e;
           });
       }
@@ -146,9 +154,9 @@ export class ElasticsearchBackend implements SearchBackend {
   private async bulk(operations: object[]) {
     if (!operations.length) return;
     await this.ensureIndex();
-    const res: any = await this.client.bulk({ operations, refresh: "wait_for" } as any);
+    const res = await this.client.bulk({ operations, refresh: "wait_for" });
     if (res.errors) {
-      const failed = (res.items as any[]).find((i) => {
+      const failed = res.items.find((i) => {
         const r = i.index ?? i.delete;
         return r?.error && !(i.delete && r.status === 404);
       });
@@ -166,7 +174,7 @@ export class ElasticsearchBackend implements SearchBackend {
 
   async search(q: SearchQuery): Promise<SearchResult> {
     await this.ensureIndex();
-    const res = await this.client.search(buildSearchRequest(this.indexName, q) as any);
+    const res = await this.client.search(buildSearchRequest(this.indexName, q) as estypes.SearchRequest);
     return parseSearchResponse(res, q);
   }
 

@@ -6,6 +6,7 @@
  */
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import type { SearchBackend, SearchDoc, SearchQuery, SearchResult } from "./types.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 function likePattern(token: string): string {
   return `%${token.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -57,10 +58,10 @@ function sortKeys(q: SearchQuery): Key[] {
 /** Rows strictly after the cursor's key in the sort order. */
 function afterCondition(keys: Key[], after: Array<string | number | null> | null): Prisma.Sql {
   if (!after) return Prisma.sql`TRUE`;
-  const val = (i: number) => Prisma.sql`${String(after[i])}::${Prisma.raw(keys[i]!.type)}`;
+  const val = (k: Key, i: number) => Prisma.sql`${String(after[i])}::${Prisma.raw(k.type)}`;
   const ors = keys.map((k, i) => {
-    const parts = keys.slice(0, i).map((kj, j) => Prisma.sql`${kj.expr} = ${val(j)}`);
-    parts.push(k.dir === "ASC" ? Prisma.sql`${k.expr} > ${val(i)}` : Prisma.sql`${k.expr} < ${val(i)}`);
+    const parts = keys.slice(0, i).map((kj, j) => Prisma.sql`${kj.expr} = ${val(kj, j)}`);
+    parts.push(k.dir === "ASC" ? Prisma.sql`${k.expr} > ${val(k, i)}` : Prisma.sql`${k.expr} < ${val(k, i)}`);
     return Prisma.sql`(${Prisma.join(parts, " AND ")})`;
   });
   return Prisma.sql`(${Prisma.join(ors, " OR ")})`;
@@ -122,13 +123,13 @@ export class PostgresSearchBackend implements SearchBackend {
         (SELECT coalesce(json_agg(v), '[]'::json) FROM (
           SELECT v AS id, count(*)::int AS count FROM d, unnest(d."attributeValueIds") AS v
           GROUP BY v ORDER BY count DESC, v ASC LIMIT 500) v) AS vals`;
-    const r = rows[0]!;
+    const r = defined(rows[0], "the search aggregate row");
     const parse = <T,>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
     const items = parse<Row[]>(r.items);
     const page = items.slice(0, q.first);
     return {
       total: Number(r.total),
-      endKey: page.length ? (page[page.length - 1]!.sortKey ?? null) : null,
+      endKey: page.at(-1)?.sortKey ?? null,
       items: page.map(({ sortKey: _k, ...i }) => ({ ...i, onShelfAt: i.onShelfAt ? new Date(i.onShelfAt) : null })),
       facets: { brands: parse<Array<{ id: string; name: string | null; count: number }>>(r.brands).map((b) => ({ ...b, name: b.name ?? "" })), attributeValues: parse(r.vals) },
       hasNextPage: items.length > q.first,

@@ -87,7 +87,7 @@ export class SearchService {
     private categories: CategoryService,
     readonly backend: SearchBackend,
   ) {
-    this.record = defineLua<Array<string | number>, string>(d.redis, "catalogRecordSearch", new URL("../lua/recordSearch-prefixes.lua", import.meta.url), undefined as unknown as number); // key count passed per call
+    this.record = defineLua<Array<string | number>, string>(d.redis, "catalogRecordSearch", new URL("../lua/recordSearch-prefixes.lua", import.meta.url), undefined); // key count passed per call
   }
 
   private async leafIds(categoryId: string): Promise<string[]> {

@@ -13,6 +13,7 @@ import { defineLua, lockReleaser } from "@mallgraph/platform/redis";
 import { lockTree, sleep, type Deps, type Tx } from "./deps.ts";
 import { Reason, assertText, conflict, notFound, refuse } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export const MAX_LEVEL = 3;
 
@@ -198,7 +199,7 @@ export class CategoryService {
       if (!self) throw notFound("category", id);
       const moving = input.toRoot || (input.parentId != null && input.parentId !== self.parentId);
       if (moving) {
-        const newParentId = input.toRoot ? null : input.parentId!;
+        const newParentId = input.toRoot ? null : defined(input.parentId, "the new parent of a moved category");
         const children = new Map<string, string[]>();
         for (const c of all) if (c.parentId) children.set(c.parentId, [...(children.get(c.parentId) ?? []), c.id]);
         const subtree: string[] = [];

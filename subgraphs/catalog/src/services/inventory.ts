@@ -10,6 +10,7 @@ import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refu
 import { touchSearch, type Deps } from "./deps.ts";
 import type { LiveVersions } from "./product-cache.ts";
 import { Prisma } from "../generated/prisma/client.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export interface StockLine {
   skuId: string;
@@ -55,7 +56,7 @@ export class InventoryService {
       if (!sku) throw notFound("SKU", skuId);
       // the counters are int4: refuse an inbound that would overflow (row locked, so no race)
       const cur = await tx.$queryRaw<Array<{ available: number }>>`SELECT "available" FROM "Inventory" WHERE "skuId" = ${skuId} FOR UPDATE`;
-      if (cur.length && Number(cur[0]!.available) + quantity > MAX_STOCK)
+      if (cur[0] && Number(cur[0].available) + quantity > MAX_STOCK)
         throw refuse(Reason.BAD_QUANTITY, `available stock would exceed ${MAX_STOCK}`, { field: "quantity" });
       await tx.inboundRecord.create({ data: { skuId, quantity, note: note ?? null, operatorId } });
       const inv = await tx.inventory.upsert({ where: { skuId }, create: { skuId, available: quantity }, update: { available: { increment: quantity } } });
@@ -84,7 +85,7 @@ export class InventoryService {
     const rows = await this.d.prisma.$queryRaw<Array<{ code: string; failed_sku_id: string | null; reservation_id: string | null; status: string | null; expires_at: Date | null; spu_ids: string[] | null }>>`
       SELECT r.*, ARRAY(SELECT DISTINCT k."spuId" FROM jsonb_to_recordset(${json}::jsonb) AS l("skuId" text) JOIN "Sku" k ON k."id" = l."skuId") AS spu_ids
       FROM catalog_reserve(${key}, ${json}::jsonb, ${ttlSeconds}::int) r`;
-    const r = rows[0]!;
+    const r = defined(rows[0], "catalog_reserve's row");
     if (r.code === StockCode.OK) await this.live.bumpAfterCommit(r.spu_ids ?? []);
     return { code: r.code, failedSkuId: r.failed_sku_id, reservationId: r.reservation_id, status: r.status, expiresAt: r.expires_at };
   }
@@ -98,7 +99,7 @@ export class InventoryService {
     assertText(key, "key", 200);
     const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null; spu_ids: string[] | null }>>`
       SELECT r.*, CASE WHEN r.changed THEN ${spusOfReservation(key)} END AS spu_ids FROM catalog_release(${key}) r`;
-    return this.afterSettle(rows[0]!);
+    return this.afterSettle(defined(rows[0], "catalog_release's row"));
   }
 
   /** Reserved → sold. True when the reservation is confirmed (now or before). */
@@ -110,7 +111,7 @@ export class InventoryService {
     assertText(key, "key", 200);
     const rows = await this.d.prisma.$queryRaw<Array<{ changed: boolean; status: string | null; spu_ids: string[] | null }>>`
       SELECT r.*, CASE WHEN r.changed THEN ${spusOfReservation(key)} END AS spu_ids FROM catalog_confirm(${key}) r`;
-    return this.afterSettle(rows[0]!);
+    return this.afterSettle(defined(rows[0], "catalog_confirm's row"));
   }
 
   private async afterSettle(r: { changed: boolean; status: string | null; spu_ids: string[] | null }): Promise<{ changed: boolean; status: string | null }> {

@@ -18,6 +18,7 @@
 import { defineLua } from "@mallgraph/platform/redis";
 import { logger } from "@mallgraph/platform/log";
 import type { Deps } from "./deps.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 const TTL_SECONDS = 3600;
 const log = logger("catalog");
@@ -42,7 +43,8 @@ export class LocalCache<T> {
 
   set(id: string, tag: string, value: T): void {
     this.map.delete(id);
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!); // oldest first
+    const oldest = this.map.keys().next();
+    if (this.map.size >= this.max && !oldest.done) this.map.delete(oldest.value); // oldest first
     this.map.set(id, { tag, value, until: Date.now() + this.ttlMs });
   }
 
@@ -89,26 +91,28 @@ export class VersionedCache<T> {
 
   /** Entries at the versions the caller read (before loading anything) from `versionKey`. */
   async getManyAt(ids: string[], versions: string[]): Promise<Array<T | null>> {
-    const out: Array<T | null> = ids.map((id, i) => this.local.get(id, versions[i]!) ?? null);
-    const remote = ids.map((_id, i) => (out[i] ? -1 : i)).filter((i) => i >= 0);
+    const keys = ids.map((id, i) => ({ i, id, version: defined(versions[i], `the version of ${id}`) }));
+    const out: Array<T | null> = keys.map(({ id, version }) => this.local.get(id, version) ?? null);
+    const remote = keys.filter(({ i }) => !out[i]);
     if (!remote.length) return out;
-    const cached = await this.d.redis.mget(...remote.map((i) => this.dataKey(ids[i]!, versions[i]!)));
-    const missing: number[] = [];
-    remote.forEach((i, j) => {
+    const cached = await this.d.redis.mget(...remote.map(({ id, version }) => this.dataKey(id, version)));
+    const missing: typeof keys = [];
+    remote.forEach((k, j) => {
       const c = cached[j];
-      if (!c) return missing.push(i);
-      out[i] = this.revive(c);
-      this.local.set(ids[i]!, versions[i]!, out[i]!);
+      if (!c) return missing.push(k);
+      const value = this.revive(c);
+      out[k.i] = value;
+      this.local.set(k.id, k.version, value);
     });
     if (missing.length) {
-      const loaded = await this.load(missing.map((i) => ids[i]!));
+      const loaded = await this.load(missing.map(({ id }) => id));
       await Promise.all(
-        missing.map(async (i, j) => {
+        missing.map(async ({ i, id, version }, j) => {
           const v = loaded[j];
           out[i] = v ?? null;
           if (!v) return;
-          this.local.set(ids[i]!, versions[i]!, v);
-          await this.setIfVersion(this.versionKey(ids[i]!), this.dataKey(ids[i]!, versions[i]!), versions[i]!, JSON.stringify(v), TTL_SECONDS);
+          this.local.set(id, version, v);
+          await this.setIfVersion(this.versionKey(id), this.dataKey(id, version), version, JSON.stringify(v), TTL_SECONDS);
         }),
       );
     }

@@ -14,5 +14,5 @@ export async function couponTemplatesInUse(prisma: PrismaClient, templateIds: re
     where: { kind: "COUPON", reference: { in: [...new Set(templateIds)] }, strategy: { activities: { some: { state: { not: "CLOSED" }, endsAt: { gt: now } } } } },
     select: { reference: true },
   });
-  return [...new Set(rows.map((r) => r.reference!))].sort();
+  return [...new Set(rows.flatMap((r) => (r.reference ? [r.reference] : [])))].sort();
 }

@@ -16,9 +16,8 @@
  *      PostgreSQL by `sync-stock`.
  */
 import { createHmac, randomUUID } from "node:crypto";
-import type { Redis } from "@mallgraph/platform/redis";
-import { defineLua, keyFor, type KeyFn } from "@mallgraph/platform/redis";
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import type { Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
 import { Prisma, type PrismaClient, type Award, type Strategy, type Activity, type ParticipationOrder } from "../generated/prisma/client.ts";
@@ -35,6 +34,11 @@ const ARM_TTL_MS = 30_000;
 export interface WeightRule {
   minPointsSpent: number;
   awardIds: string[];
+}
+
+/** An award of the armed strategy: every id a strategy or its table names is one of its awards. */
+function awardOf(armed: ArmedStrategy, id: string): Award {
+  return defined(armed.awards.get(id), `award ${id} of strategy ${armed.strategy.id}`);
 }
 
 export interface ArmedStrategy {
@@ -72,7 +76,7 @@ export class DrawService {
 
   constructor(private readonly d: DrawServiceDeps) {
     this.k = keyFor(d.redisPrefix, "lottery");
-    this.takeStockLua = defineLua(d.redis, "lotteryTakeStock", new URL("../lua/takeStock-award.lua", import.meta.url), 2) as any;
+    this.takeStockLua = defineLua<Array<string | number>, [number, number]>(d.redis, "lotteryTakeStock", new URL("../lua/takeStock-award.lua", import.meta.url), 2);
     this.now = d.now ?? Date.now;
   }
 
@@ -215,12 +219,12 @@ export class DrawService {
 
   /** Degraded activity: the fallback award, no rule, no stock touched. */
   private degradedOutcome(armed: ArmedStrategy): { award: Award; rule: string; tookStock: boolean } {
-    return { award: armed.awards.get(armed.strategy.fallbackAwardId)!, rule: "degraded", tookStock: false };
+    return { award: awardOf(armed, armed.strategy.fallbackAwardId), rule: "degraded", tookStock: false };
   }
 
   private async outcomeOf(activity: Activity, order: ParticipationOrder): Promise<DrawOutcome> {
     const armed = await this.arm(activity.strategyId);
-    return { code: DrawCode.OK, award: armed.awards.get(order.awardId!) ?? null, orderId: order.id, rule: order.rule ?? undefined };
+    return { code: DrawCode.OK, award: order.awardId ? (armed.awards.get(order.awardId) ?? null) : null, orderId: order.id, rule: order.rule ?? undefined };
   }
 
   /** Rules before (chain), the table lookup, rules after (tree). */
@@ -229,7 +233,7 @@ export class DrawService {
     // Chain 1: blacklist.
     if (s.blacklistAwardId) {
       const listed = await this.d.prisma.strategyBlacklist.findUnique({ where: { strategyId_memberId: { strategyId: s.id, memberId } } });
-      if (listed) return { award: armed.awards.get(s.blacklistAwardId)!, rule: "blacklist", tookStock: false };
+      if (listed) return { award: awardOf(armed, s.blacklistAwardId), rule: "blacklist", tookStock: false };
     }
     // Chain 2: weight; 3: default.
     let table = armed.table;
@@ -242,8 +246,8 @@ export class DrawService {
         rule = `weight:${w.minPointsSpent}`;
       }
     }
-    const drawn = armed.awards.get(drawFrom(table, this.randomOf(order.id)))!;
-    const fallback = armed.awards.get(s.fallbackAwardId)!;
+    const drawn = awardOf(armed, drawFrom(table, this.randomOf(order.id)));
+    const fallback = awardOf(armed, s.fallbackAwardId);
     if (drawn.id === fallback.id) return { award: drawn, rule, tookStock: false };
     // Tree: lock → stock → fallback.
     if (drawn.lockAfterDraws > 0 && order.seq <= drawn.lockAfterDraws) return { award: fallback, rule: `${rule}>lock`, tookStock: false };

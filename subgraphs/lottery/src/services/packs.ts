@@ -9,7 +9,7 @@
  *   with what the first one did.
  */
 import { randomUUID } from "node:crypto";
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Prisma, type PrismaClient, type ActivitySku, type PointsAccount } from "../generated/prisma/client.ts";
 import { PackCode } from "../errors.ts";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
@@ -108,7 +108,7 @@ export class PackService {
           RETURNING "bonus")
         SELECT (SELECT count(*) FROM sold)::int AS "sold"`;
       // No points account at all: nothing was taken.
-      return answer(r!.sold === 1 ? PackCode.OK : PackCode.INSUFFICIENT_POINTS);
+      return answer(defined(r, "the pack purchase row").sold === 1 ? PackCode.OK : PackCode.INSUFFICIENT_POINTS);
     } catch (e) {
       if (isUniqueViolation(e)) return answer(PackCode.OK);
       const check = brokenCheck(e);

@@ -25,7 +25,7 @@ export class PointsService {
     if (after != null && !/^\d{1,19}$/.test(after)) throw badInput("after is not a cursor of this list", { field: "after" });
     const rows = await this.prisma.pointsLedger.findMany({ where: { memberId, ...(after ? { seq: { lt: BigInt(after) } } : {}) }, orderBy: { seq: "desc" }, take: first + 1 });
     const items = rows.slice(0, first).map((r) => ({ id: r.id, delta: r.delta, reason: r.reason, reference: r.reference, createdAt: r.createdAt.toISOString() }));
-    const last = items.length ? rows[items.length - 1]! : null;
+    const last = items.length ? rows[items.length - 1] : undefined;
     return { items, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? last.seq.toString() : null } };
   }
 

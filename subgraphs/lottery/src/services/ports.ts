@@ -7,6 +7,7 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient } from "@mallgraph/platform/service-client";
+import { defined } from "@mallgraph/platform/errors";
 
 export interface WalletOpResult {
   code: string;
@@ -29,7 +30,7 @@ export function memberWalletPort(opts: { url: string; secret: Keys }): WalletPor
       `mutation($c: String!, $a: String!, $r: String!) { ${field}(currency: $c, amount: $a, reference: $r) { code balance } }`,
       { c: currency, a: amount, r: reference },
     );
-    return d[field]!;
+    return defined(d[field], `${field}'s answer`);
   };
   return {
     async credit(memberId, currency, amount, reference) {

@@ -19,9 +19,8 @@
  * per shard with the member set partitioned by the same member hash (no cross-shard dedupe needed).
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Redis } from "@mallgraph/platform/redis";
-import { defineLua, keyFor, type KeyFn } from "@mallgraph/platform/redis";
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Queue } from "@mallgraph/platform/queue";
@@ -112,7 +111,7 @@ export class RainService {
 
   constructor(private readonly d: RainServiceDeps) {
     this.k = keyFor(d.redisPrefix, "lottery");
-    this.grabLua = defineLua(d.redis, "lotteryGrabEnvelope", new URL("../lua/grabEnvelope-rain.lua", import.meta.url), undefined as unknown as number) as any; // key count passed per call
+    this.grabLua = defineLua<Array<string | number>, [number, number, number]>(d.redis, "lotteryGrabEnvelope", new URL("../lua/grabEnvelope-rain.lua", import.meta.url), undefined); // key count passed per call
     this.now = d.now ?? Date.now;
   }
 
@@ -157,10 +156,10 @@ export class RainService {
       const keys = this.shardKeys(rain.id, shards);
       const multi = this.d.redis.multi();
       multi.hset(this.metaKey(rain.id), { status: "ONLINE", startsAt: startsAt.getTime(), endsAt: endsAt.getTime(), remaining: input.shares, shards, currency: input.currency });
-      for (let s = 0; s < shards; s++) {
+      keys.forEach((key, s) => {
         const mine = shares.filter((_, i) => i % shards === s);
-        for (let i = 0; i < mine.length; i += 1000) multi.rpush(keys[s]!, ...mine.slice(i, i + 1000));
-      }
+        for (let i = 0; i < mine.length; i += 1000) multi.rpush(key, ...mine.slice(i, i + 1000));
+      });
       const results = await multi.exec();
       const failed = results?.find(([err]) => err);
       if (!results || failed) throw failed?.[0] ?? new Error("red-envelope shares were not stored");
@@ -201,7 +200,7 @@ export class RainService {
     const now = this.now();
     const keys = [this.metaKey(rainId), this.grabsKey(rainId), ...this.shardKeys(rainId, shards)];
     const [n, minor] = await this.grabLua(keys.length, ...keys, memberId, now, startShard);
-    const code = GRAB_LUA_CODES[n]!;
+    const code = defined(GRAB_LUA_CODES[n], `grab script answer ${n}`);
     if (code === "OK") {
       const job: CreditGrabJob = { rainId, memberId, amountMinor: minor, currency, atMs: now };
       await this.d.queue.add("credit-grab", job, { jobId: `grab-${rainId}-${memberId}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
@@ -279,7 +278,7 @@ export class RainService {
     });
     for (const key of [meta, this.grabsKey(rainId), ...shardKeys]) await this.d.redis.expire(key, KEY_TTL_AFTER_CLOSE_S);
     this.announce(rainId);
-    return (await this.get(rainId))!;
+    return defined(await this.get(rainId), `rain ${rainId}`);
   }
 
   /** Re-enqueues credits of recorded but uncredited grabs (a repeatable sweep; crash recovery). */
@@ -316,7 +315,7 @@ export class RainService {
     const payload: RainEventPayload = {
       rainId,
       remainingShares: Number(remaining ?? 0),
-      lastGrab: lastAmount && currency ? { amount: formatAmount(fromMinor(lastAmount, currency), currency), memberId: lastMember!, at: new Date(Number(lastAt)).toISOString() } : null,
+      lastGrab: lastAmount && currency && lastMember ? { amount: formatAmount(fromMinor(lastAmount, currency), currency), memberId: lastMember, at: new Date(Number(lastAt)).toISOString() } : null,
     };
     const eventId = randomUUID();
     await this.d.redis.set(this.k("rain", rainId, "event", eventId), JSON.stringify(payload), "EX", EVENT_TTL_S);

@@ -2,7 +2,7 @@
  * Creating strategies and activities (used by the seed and tests; operators' GraphQL mutations for
  * this are not built yet). Idempotent: strategies, awards and activities are upserted by name.
  */
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal } from "@mallgraph/platform/money";
 import type { PrismaClient, AwardKind, Strategy, Award, Activity } from "../generated/prisma/client.ts";
 import { TABLE_SCALE, slotsOf } from "./table.ts";
@@ -35,8 +35,8 @@ const isId = (v: unknown) => typeof v === "string" && v.trim().length > 0 && v.l
 
 /** What an award hands over besides points: the coupon template (COUPON) or the SKU (GOODS). */
 function referenceOf(a: AwardDef): string | null {
-  if (a.kind === "COUPON") return a.couponTemplateId!;
-  if (a.kind === "GOODS") return a.skuId!;
+  if (a.kind === "COUPON") return defined(a.couponTemplateId, `coupon template of award ${a.name}`);
+  if (a.kind === "GOODS") return defined(a.skuId, `SKU of award ${a.name}`);
   return null;
 }
 
@@ -75,7 +75,7 @@ export function validateStrategy(def: StrategyDef): void {
   for (const w of def.weightRules ?? []) {
     if (!int(w.minPointsSpent, 1) || thresholds.has(w.minPointsSpent)) throw badInput("weight rule thresholds must be distinct positive integers", { field: "weightRules" });
     thresholds.add(w.minPointsSpent);
-    if (w.awards.reduce((s, n) => s + slots.get(n)!, 0) === 0) throw badInput("a weight rule needs at least one award with a positive rate", { field: "weightRules" });
+    if (w.awards.reduce((s, n) => s + defined(slots.get(n), `slots of award ${n}`), 0) === 0) throw badInput("a weight rule needs at least one award with a positive rate", { field: "weightRules" });
   }
 }
 
@@ -86,6 +86,7 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
   return prisma.$transaction(async (tx) => {
     let strategy = await tx.strategy.upsert({ where: { name: def.name }, create: { name: def.name, fallbackAwardId: "" }, update: {} });
     const byName = new Map<string, Award>();
+    const awardNamed = (name: string) => defined(byName.get(name), `award ${name}`);
     for (const [i, a] of def.awards.entries()) {
       const stock = a.stock ?? -1;
       const data = { kind: a.kind, points: a.points ?? 0, reference: referenceOf(a), rate: a.rate, lockAfterDraws: a.lockAfterDraws ?? 0, sortOrder: i };
@@ -101,9 +102,9 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
     strategy = await tx.strategy.update({
       where: { id: strategy.id },
       data: {
-        fallbackAwardId: byName.get(def.fallback)!.id,
-        blacklistAwardId: def.blacklistAward ? byName.get(def.blacklistAward)!.id : null,
-        weightRules: (def.weightRules ?? []).map((w) => ({ minPointsSpent: w.minPointsSpent, awardIds: w.awards.map((n) => byName.get(n)!.id) })),
+        fallbackAwardId: awardNamed(def.fallback).id,
+        blacklistAwardId: def.blacklistAward ? awardNamed(def.blacklistAward).id : null,
+        weightRules: (def.weightRules ?? []).map((w) => ({ minPointsSpent: w.minPointsSpent, awardIds: w.awards.map((n) => awardNamed(n).id) })),
       },
     });
     for (const memberId of def.blacklist ?? []) await tx.strategyBlacklist.upsert({ where: { strategyId_memberId: { strategyId: strategy.id, memberId } }, create: { strategyId: strategy.id, memberId }, update: {} });

@@ -4,6 +4,7 @@
  * gets its own table whose size is the subset's slot sum (the rates renormalised).
  */
 import { Decimal } from "@mallgraph/platform/money";
+import { defined } from "@mallgraph/platform/errors";
 
 export const TABLE_SCALE = 10_000;
 
@@ -36,5 +37,5 @@ export function buildTable(awards: RatedAward[]): LookupTable {
 
 /** One draw: `random` is a float in [0, 1). */
 export function drawFrom(table: LookupTable, random: number): string {
-  return table.slots[Math.floor(random * table.slots.length)]!;
+  return defined(table.slots[Math.floor(random * table.slots.length)], "a slot of an empty lookup table");
 }

@@ -5,6 +5,7 @@ import type { Context } from "../context.ts";
 import type { LedgerType } from "../services/wallet.ts";
 import type { PartnerKey } from "../generated/prisma/client.ts";
 import { asSession } from "./access.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 const walletOp = (field: InternalField, type: LedgerType) =>
   asInternal(field, async (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }, ctx: Context) => {
@@ -41,7 +42,7 @@ export const Mutation: MutationResolvers = {
   closeAccount: asMember((_p, a, ctx) => ctx.services.account.closeAccount(memberId(ctx), { password: a.password, smsCode: a.smsCode })),
   resetPassword: (_p, a, ctx) => ctx.services.account.resetPassword(a.phone, a.smsCode, a.newPassword),
   refreshSession: (_p, a, ctx) => ctx.services.sessions.refresh(a.refreshToken),
-  logout: asSession((_p, _a, ctx) => ctx.services.sessions.logout(ctx.identity.sessionId!)),
+  logout: asSession((_p, _a, ctx) => ctx.services.sessions.logout(defined(ctx.identity.sessionId, "the session asSession checked"))),
   updateProfile: asMember((_p, a, ctx) => ctx.services.members.updateProfile(memberId(ctx), a.input)),
   addAddress: asMember((_p, a, ctx) => ctx.services.addresses.add(memberId(ctx), a.input)),
   updateAddress: asMember((_p, a, ctx) => ctx.services.addresses.update(memberId(ctx), a.id, a.input)),
@@ -53,7 +54,7 @@ export const Mutation: MutationResolvers = {
   adminCreateRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createRole(a.name, a.permissions, a.description)),
   adminAssignRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.assignRole(a.operatorId, a.roleId)),
   adminCreateOperator: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createOperator(a.username, a.password, a.roleIds ?? [])),
-  adminCreatePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.create(ctx.identity.id!, a))),
+  adminCreatePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.create(defined(ctx.identity.id, "the operator asAdmin checked"), a))),
   adminRevokePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.revoke(a.id))),
   adminAddCurrency: asAdmin("currency:write", (_p, a, ctx) => ctx.services.currencies.add(a.code, a.name, a.decimals)),
 

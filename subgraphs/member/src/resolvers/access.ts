@@ -14,8 +14,8 @@ export function canSeeMember(ctx: Context, memberId: string): void {
 }
 
 /** The field needs a live member or operator session (logout). */
-export function asSession<R>(fn: (p: any, a: any, ctx: Context, i: any) => R) {
-  return (p: any, a: any, ctx: Context, i: any): R => {
+export function asSession<R, P, A, I>(fn: (p: P, a: A, ctx: Context, i: I) => R) {
+  return (p: P, a: A, ctx: Context, i: I): R => {
     const id = ctx.identity;
     if ((id.kind !== "member" && id.kind !== "admin") || !id.id || !id.sessionId) throw unauthenticated();
     return fn(p, a, ctx, i);

@@ -10,6 +10,7 @@ import type { PrismaClient, InboxMessage } from "../generated/prisma/client.ts";
 import { badInput } from "../errors.ts";
 import { INBOX_KINDS, renderInbox, type InboxKind } from "./templates.ts";
 import type { SendMessageJob } from "./job-contracts.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export const MESSAGE_RECEIVED_TOPIC = "messageReceived";
 const MAX_IDS = 500;
@@ -56,7 +57,7 @@ export function createInboxService(d: InboxDeps) {
         take: take + 1,
       });
       const items = rows.slice(0, take);
-      return { unreadCount: await unread(memberId), items, hasNextPage: rows.length > take, endCursor: items.length ? cursorOf(items[items.length - 1]!) : null };
+      return { unreadCount: await unread(memberId), items, hasNextPage: rows.length > take, endCursor: items.length ? cursorOf(defined(items.at(-1), "the last message")) : null };
     },
 
     /** Marks the member's messages read (an empty list: all of them); others' ids are ignored. */

@@ -7,6 +7,7 @@ import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { LedgerEntry, PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
 import { badInput } from "../errors.ts";
 import { SYSTEM_ACCOUNTS, toView, type SystemAccount, type WalletOpCode, type WalletService, type WalletView } from "./wallet.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export interface LedgerItem {
   id: string;
@@ -52,7 +53,7 @@ export function createLedgerService(prisma: PrismaClient, wallet: WalletService)
       include: { counterAccount: { select: { id: true, system: true } } },
     });
     const items = rows.slice(0, first).map((e) => item(acc, e));
-    return { items, pageInfo: { hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1]!.id : null } };
+    return { items, pageInfo: { hasNextPage: rows.length > first, endCursor: items.at(-1)?.id ?? null } };
   }
 
   function item(acc: WalletAccount, e: LedgerEntry & { counterAccount: { id: string; system: string | null } | null }): LedgerItem {
@@ -94,7 +95,7 @@ export function createLedgerService(prisma: PrismaClient, wallet: WalletService)
     },
     async systemAccounts(currency?: string | null): Promise<SystemAccountView[]> {
       const rows = await prisma.walletAccount.findMany({ where: { system: { not: null }, ...(currency ? { currency } : {}) }, orderBy: [{ currency: "asc" }, { system: "asc" }] });
-      return rows.map((a) => ({ name: a.system!, ...toView(a) }));
+      return rows.map((a) => ({ name: defined(a.system, `system account ${a.id}`), ...toView(a) }));
     },
     /**
      * An operator's adjustment: a positive amount is a transfer ADJUSTMENT → member, a negative one

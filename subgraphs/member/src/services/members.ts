@@ -1,12 +1,11 @@
 /** Members: registration, logins, profile. */
 import type { PrismaClient, Member } from "../generated/prisma/client.ts";
-import { alreadyExists, badInput, invalidCredentials, isUniqueViolation, notFound } from "../errors.ts";
+import { alreadyExists, badInput, invalidCredentials, invalidSmsCode, isUniqueViolation, notFound } from "../errors.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import { assertPassword, assertPhone, assertUsername, deviceOf, SMS_CODE_RE } from "./rules.ts";
 import type { SmsService } from "./sms.ts";
 import type { SessionService, IssuedTokens } from "./sessions.ts";
 import type { LoginLock } from "./loginLock.ts";
-import { invalidSmsCode } from "../errors.ts";
 import { logger } from "@mallgraph/platform/log";
 import { writeOutbox } from "@mallgraph/platform/outbox";
 import { issueNewUserCouponsJob } from "./job-contracts.ts";
@@ -56,7 +55,7 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
           return m;
         }, { maxWait: 10_000, timeout: 20_000 });
       } catch (e) {
-        if (isUniqueViolation(e)) throw alreadyExists(String((e as any)?.meta?.target ?? "").includes("username") ? "username" : "phone");
+        if (isUniqueViolation(e)) throw alreadyExists(String((e as { meta?: { target?: unknown } }).meta?.target ?? "").includes("username") ? "username" : "phone");
         throw e;
       }
       // The member and its outbox row exist now: a failed relay is logged (the worker's relay sends the row), never a failed registration.
@@ -108,7 +107,7 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
         return await prisma.member.update({ where: { id: memberId }, data });
       } catch (e) {
         if (isUniqueViolation(e)) throw alreadyExists("username");
-        if ((e as any)?.code === "P2025") throw notFound("member", memberId);
+        if ((e as { code?: unknown } | null)?.code === "P2025") throw notFound("member", memberId);
         throw e;
       }
     },
@@ -125,7 +124,7 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
         take: take + 1,
       });
       const items = rows.slice(0, take);
-      return { items, endCursor: items.length ? items[items.length - 1]!.id : null, hasNextPage: rows.length > take };
+      return { items, endCursor: items.at(-1)?.id ?? null, hasNextPage: rows.length > take };
     },
   };
 }

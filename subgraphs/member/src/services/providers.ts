@@ -2,7 +2,7 @@
  * Message providers behind one interface. The message center (default) only records and logs —
  * the message row is what it delivers to; SMTP sends e-mail through nodemailer when SMTP_URL is set.
  */
-import nodemailer from "nodemailer";
+import { createTransport } from "nodemailer";
 import type { Logger } from "@mallgraph/platform/log";
 
 export interface OutgoingMessage {
@@ -28,7 +28,7 @@ export function messageCenterProvider(log: Logger): MessageProvider {
 }
 
 export function smtpProvider(smtpUrl: string, from: string): MessageProvider {
-  const transport = nodemailer.createTransport(smtpUrl);
+  const transport = createTransport(smtpUrl);
   return {
     name: "smtp",
     async send(msg) {

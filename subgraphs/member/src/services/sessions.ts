@@ -119,8 +119,8 @@ export function createSessionService(d: SessionServiceDeps) {
       const r = await rotateLua(d.keys.refreshToken(hashToken(refreshToken)), d.keys.refreshToken(hashToken(next)), d.refreshTtlSeconds);
       const status = String(r[0]);
       if (status === "REUSED") {
-        const [, sid, subject, device, realm] = r.map(String);
-        await publishSessionEvent(realm as Realm, subject!, sid!, "KICKED_OUT", device!, "refresh token reuse detected");
+        const [, sid = "", subject = "", device = "", realm = ""] = r.map(String);
+        await publishSessionEvent(realm as Realm, subject, sid, "KICKED_OUT", device, "refresh token reuse detected");
         throw invalidRefreshToken("refresh token was already used; the session has been revoked");
       }
       if (status !== "OK") throw invalidRefreshToken();

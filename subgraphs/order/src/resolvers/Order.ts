@@ -1,5 +1,5 @@
 import { formatAmount } from "@mallgraph/platform/money";
-import type { OrderResolvers } from "../generated/graphql.ts";
+import type { OrderAddress, OrderResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
 import type { OrderRecord } from "../services/types.ts";
 
@@ -16,7 +16,7 @@ function visible(o: OrderRecord | null, ctx: Context): OrderRecord | null {
 }
 
 export const Order: OrderResolvers = {
-  __resolveReference: async (ref, ctx) => visible(await ctx.orderLoader.load(ref.id), ctx) as any,
+  __resolveReference: async (ref, ctx) => visible(await ctx.orderLoader.load(ref.id), ctx),
   buyer: (o) => ({ __typename: "Member", id: o.buyerId }),
   status: (o) => o.status,
   itemsTotal: (o) => formatAmount(o.itemsTotal, o.currency),
@@ -27,7 +27,7 @@ export const Order: OrderResolvers = {
     const items = o.items ?? (await ctx.orderLoader.load(o.id))?.items ?? [];
     return items.map((i) => ({ ...i, currency: o.currency }));
   },
-  address: (o) => o.address as any,
+  address: (o) => o.address as OrderAddress,
   createdAt: (o) => o.createdAt.toISOString(),
   expiresAt: (o) => o.expiresAt.toISOString(),
   paidAt: (o) => iso(o.paidAt),

@@ -1,8 +1,9 @@
-import type { OrderStatusEventResolvers } from "../generated/graphql.ts";
+import type { OrderStatus, OrderStatusEventResolvers } from "../generated/graphql.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export const OrderStatusEvent: OrderStatusEventResolvers = {
-  status: (e) => e.status as any,
-  previousStatus: (e) => (e.previousStatus as any) ?? null,
+  status: (e) => e.status as OrderStatus,
+  previousStatus: (e) => (e.previousStatus as OrderStatus | null) ?? null,
   at: (e) => e.at.toISOString(),
-  order: async (e, _a, ctx) => (await ctx.orderLoader.load(e.orderId))!,
+  order: async (e, _a, ctx) => defined(await ctx.orderLoader.load(e.orderId), `order ${e.orderId}`),
 };

@@ -10,7 +10,7 @@
  * order's payable: two partial refunds never exceed what was paid.
  */
 import { randomUUID } from "node:crypto";
-import { badInput } from "@mallgraph/platform/errors";
+import { badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { OrderCode, message, type AfterSaleCode } from "../errors.ts";
 import { FollowUpJob, type OrderFollowUps } from "./follow-ups.ts";
@@ -108,8 +108,8 @@ export class AfterSales {
     });
     await this.d.outbox.publish(events);
     if (res.code === OrderCode.OK && approve) {
-      const a = res.afterSale!;
-      const order = (await this.reads.get(a.orderId))!;
+      const a = defined(res.afterSale, "the approved after-sale");
+      const order = defined(await this.reads.get(a.orderId), `order ${a.orderId}`);
       const amount = formatAmount(a.amount, order.currency);
       await this.jobs.followUp(FollowUpJob.requestRefund, { orderId: a.orderId, amount, reason: a.reason, reference: a.id }, async () => {
         const code = await this.d.payment.refundOrderPayment(a.orderId, amount, a.reason, a.id);

@@ -4,8 +4,18 @@
  * retried by a job when they fail (idempotent on the other side).
  */
 import type { OrderServiceDeps } from "./shared.ts";
+import { jobField as field } from "@mallgraph/platform/queue";
 
 export const FollowUpJob = { releaseStock: "release-stock", confirmStock: "confirm-stock", requestRefund: "request-refund" } as const;
+/** What a follow-up job carries: the reservation key (stock jobs), the refund to request (request-refund). */
+export interface FollowUpData {
+  orderId?: string;
+  key?: string;
+  amount?: string;
+  reason?: string;
+  reference?: string;
+}
+
 export const TimeoutJob = { cancelUnpaid: "cancel-unpaid", sweepExpired: "sweep-expired" } as const;
 
 export class OrderFollowUps {
@@ -31,10 +41,10 @@ export class OrderFollowUps {
   }
 
   /** Runs a queued follow-up (worker). */
-  async runFollowUp(job: string, data: any): Promise<void> {
-    if (job === FollowUpJob.releaseStock) await this.d.catalog.release(data.key);
-    else if (job === FollowUpJob.confirmStock) await this.d.catalog.confirm(data.key);
-    else if (job === FollowUpJob.requestRefund) await this.d.payment.refundOrderPayment(data.orderId, data.amount, data.reason, data.reference);
+  async runFollowUp(job: string, data: FollowUpData): Promise<void> {
+    if (job === FollowUpJob.releaseStock) await this.d.catalog.release(field(data, "key"));
+    else if (job === FollowUpJob.confirmStock) await this.d.catalog.confirm(field(data, "key"));
+    else if (job === FollowUpJob.requestRefund) await this.d.payment.refundOrderPayment(field(data, "orderId"), field(data, "amount"), field(data, "reason"), field(data, "reference"));
     else throw new Error(`unknown follow-up ${job}`);
   }
 }

@@ -4,7 +4,7 @@
  * other domains (release / confirm stock, coupons) run after the commit.
  */
 import { randomUUID } from "node:crypto";
-import { badInput } from "@mallgraph/platform/errors";
+import { badInput, defined } from "@mallgraph/platform/errors";
 import { OrderCode, message } from "../errors.ts";
 import { FollowUpJob, type OrderFollowUps } from "./follow-ups.ts";
 import type { OrderReads } from "./read.ts";
@@ -26,7 +26,7 @@ export class OrderLifecycle {
     const o = await this.reads.getForBuyer(orderId, buyerId);
     if (!o) return { code: OrderCode.NOT_FOUND, message: "no such order", order: null };
     const r = await this.transitions.move(orderId, "cancel", { reason: "BUYER_CANCELLED", actor: buyerId, patch: () => ({ cancelledAt: new Date(), cancelReason: "BUYER_CANCELLED" }) });
-    if (r.code === OrderCode.OK) await this.afterCancel(r.order!);
+    if (r.code === OrderCode.OK) await this.afterCancel(defined(r.order, "the cancelled order"));
     return { code: r.code, message: message(r.code), order: r.order };
   }
 
@@ -40,7 +40,7 @@ export class OrderLifecycle {
     if (o.status !== "PENDING_PAYMENT") return { code: OrderCode.INVALID_STATE };
     if (o.expiresAt.getTime() > now.getTime() + 500) return { code: "NOT_DUE", retryInMs: o.expiresAt.getTime() - now.getTime() };
     const r = await this.transitions.move(orderId, "timeout", { reason: "PAYMENT_TIMEOUT", actor: "system", patch: () => ({ cancelledAt: new Date(), cancelReason: "PAYMENT_TIMEOUT" }) });
-    if (r.code === OrderCode.OK) await this.afterCancel(r.order!);
+    if (r.code === OrderCode.OK) await this.afterCancel(defined(r.order, "the timed-out order"));
     return { code: r.code };
   }
 
@@ -65,7 +65,7 @@ export class OrderLifecycle {
     if (o.paymentId === paymentId) return { code: OrderCode.OK, status: o.status };
     const r = await this.transitions.move(orderId, "pay", { reason: `PAID:${channel}`, actor: "payment", patch: () => ({ paymentId, paymentChannel: channel, paidAt: new Date() }) });
     if (r.code === OrderCode.OK) {
-      const order = r.order!;
+      const order = defined(r.order, "the paid order");
       await this.jobs.followUp(FollowUpJob.confirmStock, { key: order.reservationKey, orderId }, () => this.d.catalog.confirm(order.reservationKey));
       if (order.couponId) await this.d.promotion.consumeCoupon(orderId).catch((e) => this.d.log.warn({ err: e, orderId }, "coupon consume failed"));
       return { code: OrderCode.OK, status: order.status };

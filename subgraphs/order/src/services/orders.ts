@@ -11,7 +11,7 @@
  * shared.ts (dependencies, limits).
  */
 import { AfterSales, type AfterSaleLineInput } from "./after-sales.ts";
-import { OrderFollowUps } from "./follow-ups.ts";
+import { OrderFollowUps, type FollowUpData } from "./follow-ups.ts";
 import { OrderLifecycle } from "./lifecycle.ts";
 import type { OrderStatus } from "./orderStateMachine.ts";
 import { OrderPlacement } from "./place.ts";
@@ -82,5 +82,5 @@ export class OrderService {
   markRefunded(orderId: string, refundId: string, amount: string, reference?: string | null) { return this.afterSale.markRefunded(orderId, refundId, amount, reference); }
 
   // jobs
-  runFollowUp(job: string, data: any) { return this.jobs.runFollowUp(job, data); }
+  runFollowUp(job: string, data: FollowUpData) { return this.jobs.runFollowUp(job, data); }
 }

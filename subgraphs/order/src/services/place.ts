@@ -5,7 +5,7 @@
  * placeOrder workflow (src/workflows/placeOrder.ts) and the payment time-out.
  */
 import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort } from "@mallgraph/platform/workflow";
@@ -89,10 +89,9 @@ export class OrderPlacement {
     ]);
     if (!address) return refuse(OrderCode.ADDRESS_NOT_FOUND);
     const lines: PricedLine[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const skuId = ids[i]!;
+    for (const [i, skuId] of ids.entries()) {
       const snap = snaps[i];
-      const quantity = merged.get(skuId)!;
+      const quantity = defined(merged.get(skuId), `the quantity of ${skuId}`);
       if (!snap) return refuse(OrderCode.NOT_FOUND, skuId);
       if (seckillFlags[i]) return refuse(OrderCode.SECKILL_NOT_ALLOWED, skuId);
       if (!snap.onShelf) return refuse(OrderCode.OFF_SHELF, skuId);
@@ -101,17 +100,17 @@ export class OrderPlacement {
       const subtotal = price.times(quantity);
       lines.push({ skuId, quantity, snapshot: snap, price, subtotal, discount: new Decimal(0), payable: subtotal });
     }
-    const currency = lines[0]!.snapshot.currency;
+    const currency = defined(lines[0], "an order line").snapshot.currency;
     if (lines.some((l) => l.snapshot.currency !== currency)) return refuse(OrderCode.MIXED_CURRENCY);
     const expected = input.expectedPayable != null ? parseAmount(input.expectedPayable, currency, { field: "expectedPayable", allowZero: true }) : null;
 
     // promotion prices the lines (campaigns, the coupon) — the same function as the cart's view
-    const quote = await this.d.promotion.price(buyerId, currency, lines.map((l) => ({ skuId: l.skuId, spuId: l.snapshot.spuId!, unitPrice: formatAmount(l.price, currency), quantity: l.quantity })), input.couponId ?? null);
+    const quote = await this.d.promotion.price(buyerId, currency, lines.map((l) => ({ skuId: l.skuId, spuId: defined(l.snapshot.spuId, `the SPU of ${l.skuId}`), unitPrice: formatAmount(l.price, currency), quantity: l.quantity })), input.couponId ?? null);
     if (input.couponId && !quote.coupon) return { ...refuse(OrderCode.COUPON_UNAVAILABLE), message: `${message(OrderCode.COUPON_UNAVAILABLE)}: ${quote.couponReason ?? "UNKNOWN"}` };
     if (expected && !expected.eq(quote.payable)) return { ...refuse(OrderCode.PRICE_CHANGED), quote: quoteView(quote) };
     lines.forEach((l, i) => {
-      const q = quote.lines[i]!;
-      if (q.skuId !== l.skuId) throw new Error("promotion quoted other lines than asked");
+      const q = quote.lines[i];
+      if (q?.skuId !== l.skuId) throw new Error("promotion quoted other lines than asked");
       l.discount = new Decimal(q.discount);
       l.payable = new Decimal(q.payable);
     });
@@ -145,7 +144,7 @@ export class OrderPlacement {
           if (dup) return ok(dup);
         }
         if (e.code === "DUPLICATE") throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; ask again");
-        if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`);
+        if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`, { cause: e });
         return refuse(e.code, (e.details.failedSkuId as string | null | undefined) ?? null);
       }
       throw e;

@@ -1,7 +1,7 @@
 /** Order reads: one order, pages of orders, its history, shipment and after-sales, and the internal reads of other domains. */
 import { badInput } from "@mallgraph/platform/errors";
 import { formatAmount } from "@mallgraph/platform/money";
-import type { Prisma, PrismaClient, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
+import type { AfterSaleStatus, Prisma, PrismaClient, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
 import type { OrderStatus } from "./orderStateMachine.ts";
 import type { OrderRecord } from "./types.ts";
 
@@ -63,7 +63,7 @@ export class OrderReads {
   }
 
   listAfterSales(status: string | null | undefined, first = 50) {
-    return this.prisma.afterSale.findMany({ where: status ? { status: status as any } : {}, orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first, 1), 200) });
+    return this.prisma.afterSale.findMany({ where: status ? { status: status as AfterSaleStatus } : {}, orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first, 1), 200) });
   }
 
   /** One live event's payload, only for the order's buyer. */

@@ -83,7 +83,7 @@ export class SeckillOrders {
     const rids = [...new Set(inputs.map((i) => i.reservationId))];
     const found = new Map<string, SeckillOrderOutcome>();
     for (const o of await this.d.prisma.order.findMany({ where: { seckillReservationId: { in: rids } }, select: { id: true, status: true, seckillReservationId: true } })) {
-      found.set(o.seckillReservationId!, seckillOk(o));
+      if (o.seckillReservationId) found.set(o.seckillReservationId, seckillOk(o));
     }
     // new, well-formed, one per reservation; the rest (address to look up, bad quantity) one by one
     const fresh = new Map<string, SeckillOrderInput>();
@@ -113,7 +113,7 @@ export class SeckillOrders {
 
   /** One transaction: the orders that got in (a reservation ordered meanwhile, or an orderNo taken, is skipped). */
   private async insertSeckillOrders(inputs: SeckillOrderInput[]): Promise<Array<{ reservationId: string; orderId: string; eventId: string; expiresAt: Date }>> {
-    const snaps = new Map((await this.d.catalog.skuSnapshots([...new Set(inputs.map((i) => i.skuId))])).filter(Boolean).map((s) => [s!.id, s!]));
+    const snaps = new Map((await this.d.catalog.skuSnapshots([...new Set(inputs.map((i) => i.skuId))])).flatMap((s) => (s ? [[s.id, s] as const] : [])));
     const timeout = this.d.seckillPaymentTimeoutSeconds ?? this.d.paymentTimeoutSeconds;
     const expiresAt = new Date(Date.now() + timeout * 1000);
     const rows = await Promise.all(inputs.map(async (i) => {

@@ -1,6 +1,6 @@
 import type { AfterSaleCode, ChangeCode, PlaceCode } from "../errors.ts";
 /** Plain domain shapes of the order domain (no GraphQL types here). */
-import type { Order, OrderItem } from "../generated/prisma/client.ts";
+import type { AfterSale, Order, OrderItem, OrderStatusChange, Shipment, TrackingEvent } from "../generated/prisma/client.ts";
 import type { WorkflowHooks } from "@mallgraph/platform/workflow";
 
 export type OrderRecord = Order & { items?: OrderItem[] };
@@ -52,7 +52,6 @@ export interface OrderTestHooks {
   seckillBatch?: (reservationIds: string[]) => void | Promise<void>;
 }
 
-import type { AfterSale, OrderStatusChange, Shipment, TrackingEvent } from "../generated/prisma/client.ts";
 export type AfterSaleRow = AfterSale;
 export type StatusChangeRow = OrderStatusChange;
 export type TrackingEventRow = TrackingEvent;

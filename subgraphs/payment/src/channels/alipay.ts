@@ -8,10 +8,13 @@ import type { ChannelConfig } from "../generated/prisma/client.ts";
 import { ChannelError } from "../errors.ts";
 import { alipaySignContent, chinaTimestamp, parseProviderTime, rawJsonValue, rsaSha256Sign, rsaSha256Verify } from "./crypto.ts";
 import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type PaymentRecord, type QueryResult, type RefundOutcome, type RefundRequest, type HttpAnswer } from "./types.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export const ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do";
 
 type Params = Record<string, string>;
+/** A gateway method's `<method>_response` object: the fields read are strings (code, sub_code, trade_no, …). */
+type AlipayAnswer = Partial<Record<string, string>>;
 
 /** Signs a request: common parameters + biz_content, `sign` added. */
 export function signAlipayRequest(cfg: { providerAppId: string; privateKeyPem: string }, method: string, biz: Record<string, unknown>, extra: Params = {}, now = new Date()): Params {
@@ -52,6 +55,10 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
   readonly channel = "ALIPAY" as const;
   protected requiredConfig: Array<keyof ChannelConfig> = ["providerAppId", "privateKeyPem", "providerPublicKey"];
 
+  private signer(cfg: ChannelConfig) {
+    return { providerAppId: this.credential(cfg, "providerAppId"), privateKeyPem: this.credential(cfg, "privateKeyPem") };
+  }
+
   private gateway(cfg: ChannelConfig): string {
     return cfg.gatewayUrl || ALIPAY_GATEWAY;
   }
@@ -66,7 +73,7 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
       product_code: app ? "QUICK_MSECURITY_PAY" : "FAST_INSTANT_TRADE_PAY",
       time_expire: chinaTimestamp(p.expiresAt),
     };
-    const params = signAlipayRequest(cfg as any, app ? "alipay.trade.app.pay" : "alipay.trade.page.pay", biz, { notify_url: notifyUrl });
+    const params = signAlipayRequest(this.signer(cfg), app ? "alipay.trade.app.pay" : "alipay.trade.page.pay", biz, { notify_url: notifyUrl });
     // Both are executed by the buyer's browser / the Alipay app, not by us: the client gets the signed request.
     if (app) return { payload: { kind: "ORDER_STRING", orderString: form(params) } };
     return { payload: { kind: "REDIRECT", method: "GET", url: `${this.gateway(cfg)}?${form(params)}` } };
@@ -79,14 +86,14 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
   }
 
   protected verifySignature(_h: Record<string, string | string[] | undefined>, _b: Buffer, env: Envelope<Params>, cfg: ChannelConfig): boolean {
-    return verifyAlipayParams(env.data, cfg.providerPublicKey!);
+    return verifyAlipayParams(env.data, this.credential(cfg, "providerPublicKey"));
   }
 
   protected toNotification(env: Envelope<Params>): ChannelNotification {
     const p = env.data;
     return {
       notifyId: p.notify_id || `${p.trade_no}:${p.trade_status}`,
-      outTradeNo: p.out_trade_no!,
+      outTradeNo: defined(p.out_trade_no, "out_trade_no (parseEnvelope checked it)"),
       providerTradeNo: p.trade_no,
       amount: p.total_amount ?? "",
       currency: "CNY",
@@ -96,8 +103,8 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
   }
 
   /** Calls a gateway method and returns its verified `<method>_response` object. */
-  async call(cfg: ChannelConfig, method: string, biz: Record<string, unknown>): Promise<Record<string, any>> {
-    const params = signAlipayRequest(cfg as any, method, biz);
+  async call(cfg: ChannelConfig, method: string, biz: Record<string, unknown>): Promise<AlipayAnswer> {
+    const params = signAlipayRequest(this.signer(cfg), method, biz);
     const res = await this.transport({
       method: "POST",
       url: this.gateway(cfg),
@@ -113,9 +120,9 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
     } catch {
       throw new ChannelError("Alipay answered malformed JSON");
     }
-    const node = JSON.parse(raw) as Record<string, any>;
+    const node = JSON.parse(raw) as AlipayAnswer;
     // Error answers may come unsigned; success answers must verify.
-    if (node.code === "10000" && (!parsed.sign || !rsaSha256Verify(raw, parsed.sign, cfg.providerPublicKey!))) throw new ChannelError("Alipay response signature does not verify");
+    if (node.code === "10000" && (!parsed.sign || !rsaSha256Verify(raw, parsed.sign, this.credential(cfg, "providerPublicKey")))) throw new ChannelError("Alipay response signature does not verify");
     return node;
   }
 
@@ -125,7 +132,7 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
       if (r.sub_code === "ACQ.TRADE_NOT_EXIST") return { status: "NOT_FOUND" };
       throw new ChannelError(`alipay.trade.query: ${r.sub_msg ?? r.msg}`, r.sub_code);
     }
-    return { status: STATUS[r.trade_status] ?? "WAIT_PAY", amount: r.total_amount, currency: "CNY", providerTradeNo: r.trade_no, paidAt: parseProviderTime(r.send_pay_date) };
+    return { status: STATUS[r.trade_status ?? ""] ?? "WAIT_PAY", amount: r.total_amount, currency: "CNY", providerTradeNo: r.trade_no, paidAt: parseProviderTime(r.send_pay_date) };
   }
 
   protected async doRefund(p: PaymentRecord, refund: RefundRequest, cfg: ChannelConfig): Promise<RefundOutcome> {

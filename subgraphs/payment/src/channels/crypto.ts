@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, cr
 
 function wrap(pem: string, label: string): string {
   const body = pem.replace(/\s+/g, "");
-  return `-----BEGIN ${label}-----\n${body.match(/.{1,64}/g)!.join("\n")}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${(body.match(/.{1,64}/g) ?? []).join("\n")}\n-----END ${label}-----\n`;
 }
 
 /** A private key from PEM, or from the bare base64 Alipay's tools print (PKCS#8, or PKCS#1). */
@@ -92,7 +92,7 @@ export function rawJsonValue(text: string, key: string): string | undefined {
   const at = text.indexOf(`"${key}"`);
   if (at < 0) return undefined;
   let i = text.indexOf(":", at + key.length + 2) + 1;
-  while (/\s/.test(text[i]!)) i++;
+  while (/\s/.test(text[i] ?? "")) i++;
   if (text[i] !== "{") return undefined;
   let depth = 0;
   let inStr = false;

@@ -5,6 +5,7 @@ import { parseProviderTime } from "./crypto.ts";
 import { verifyAlipayParams } from "./alipay.ts";
 import { SignatureError } from "../errors.ts";
 import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type PaymentRecord, type PayoutNotification, type PayoutOutcome, type PayoutRequest, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 type Params = Record<string, string>;
 
@@ -35,7 +36,7 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
     const p = env.data;
     return {
       notifyId: p.notify_id || `${p.trade_no}:${p.trade_status}`,
-      outTradeNo: p.out_trade_no!,
+      outTradeNo: defined(p.out_trade_no, "out_trade_no (parseEnvelope checked it)"),
       providerTradeNo: p.trade_no,
       amount: p.total_amount ?? "",
       currency: p.currency ?? "",
@@ -65,7 +66,7 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
   async payout(r: PayoutRequest, cfg: ChannelConfig, notifyUrl: string): Promise<PayoutOutcome> {
     const res = await this.provider.createPayout({ outPayoutNo: r.id, merchantAppId: cfg.providerAppId || cfg.appId, payee: r.payee, amount: r.amount, currency: r.currency, notifyUrl });
     if (!res.ok) return { status: "FAILED", message: res.message };
-    const p = res.payout!;
+    const p = defined(res.payout, "the payout of an accepted sandbox answer");
     return { status: p.status === "SUCCESS" ? "SUCCEEDED" : p.status === "FAIL" ? "FAILED" : "PROCESSING", providerPayoutNo: p.payoutNo, message: p.failReason ?? undefined };
   }
 

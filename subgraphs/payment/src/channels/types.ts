@@ -174,6 +174,13 @@ export abstract class BaseChannelAdapter<E = unknown> implements PaymentChannelA
   /** Credentials this channel cannot work without. */
   protected abstract requiredConfig: Array<keyof ChannelConfig>;
 
+  /** One credential of requiredConfig (assertConfigured checked them all; absent here is the same refusal). */
+  protected credential(cfg: ChannelConfig, key: "providerAppId" | "merchantNo" | "certSerial" | "privateKeyPem" | "providerPublicKey" | "apiV3Key"): string {
+    const value = cfg[key];
+    if (!value) throw new ChannelError(`${this.channel} channel is missing ${key}`);
+    return value;
+  }
+
   protected assertConfigured(cfg: ChannelConfig): void {
     const missing = this.requiredConfig.filter((k) => !cfg[k]);
     if (missing.length) throw new ChannelError(`${this.channel} channel is missing ${missing.join(", ")}`);

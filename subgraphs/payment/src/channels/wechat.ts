@@ -32,7 +32,7 @@ export function parseWechatAuthorization(value: string): Record<string, string> 
   const m = /^WECHATPAY2-SHA256-RSA2048 (.*)$/.exec(value);
   if (!m) return null;
   const out: Record<string, string> = {};
-  for (const part of m[1]!.matchAll(/(\w+)="([^"]*)"/g)) out[part[1]!] = part[2]!;
+  for (const [, key = "", value = ""] of (m[1] ?? "").matchAll(/(\w+)="([^"]*)"/g)) out[key] = value;
   return out;
 }
 
@@ -59,6 +59,22 @@ export function fromMinor(total: number, currency: string): string {
   return formatAmount(new Decimal(total).div(new Decimal(10).pow(currencyDecimals(currency))), currency);
 }
 
+/** The fields of WeChat Pay v3 answers and decrypted notifications this adapter reads (absent on errors). */
+interface WechatAnswer {
+  code?: string;
+  message?: string;
+  prepay_id?: string;
+  code_url?: string;
+  mchid?: string;
+  out_trade_no?: string;
+  transaction_id?: string;
+  trade_state?: string;
+  success_time?: string;
+  amount?: { total?: number; currency?: string };
+  status?: string;
+  refund_id?: string;
+}
+
 interface WechatNotification {
   id: string;
   event_type: string;
@@ -71,22 +87,22 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
   readonly channel = "WECHAT_PAY" as const;
   protected requiredConfig: Array<keyof ChannelConfig> = ["providerAppId", "merchantNo", "certSerial", "privateKeyPem", "providerPublicKey", "apiV3Key"];
 
-  private async request(cfg: ChannelConfig, method: "GET" | "POST", path: string, payload?: unknown): Promise<{ res: HttpResponse; json: any }> {
+  private async request(cfg: ChannelConfig, method: "GET" | "POST", path: string, payload?: unknown): Promise<{ res: HttpResponse; json: WechatAnswer }> {
     const body = payload === undefined ? "" : JSON.stringify(payload);
     const res = await this.transport({
       method,
       url: `${cfg.gatewayUrl || WECHAT_GATEWAY}${path}`,
       headers: {
-        authorization: wechatAuthorization(cfg as any, method, path, body),
+        authorization: wechatAuthorization({ merchantNo: this.credential(cfg, "merchantNo"), certSerial: this.credential(cfg, "certSerial"), privateKeyPem: this.credential(cfg, "privateKeyPem") }, method, path, body),
         accept: "application/json",
         ...(payload === undefined ? {} : { "content-type": "application/json" }),
       },
       body: payload === undefined ? undefined : body,
     });
-    if (res.status >= 200 && res.status < 300 && !verifyWechatSignature(res.headers, res.body, cfg.providerPublicKey!)) {
+    if (res.status >= 200 && res.status < 300 && !verifyWechatSignature(res.headers, res.body, this.credential(cfg, "providerPublicKey"))) {
       throw new ChannelError("WeChat Pay response signature does not verify");
     }
-    let json: any = {};
+    let json: WechatAnswer = {};
     if (res.body) {
       try {
         json = JSON.parse(res.body);
@@ -112,7 +128,7 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
     if (jsapi) body.payer = { openid: p.buyerId };
     const { res, json } = await this.request(cfg, "POST", `/v3/pay/transactions/${jsapi ? "jsapi" : "native"}`, body);
     if (res.status !== 200) throw new ChannelError(`WeChat Pay refused: ${json.code ?? res.status} ${json.message ?? ""}`, json.code);
-    if (jsapi) return { payload: { kind: "JSAPI", ...jsapiPayParams(cfg.providerAppId!, json.prepay_id, cfg.privateKeyPem!) } };
+    if (jsapi) return { payload: { kind: "JSAPI", ...jsapiPayParams(this.credential(cfg, "providerAppId"), json.prepay_id ?? "", this.credential(cfg, "privateKeyPem")) } };
     return { payload: { kind: "QR_CODE", codeUrl: json.code_url } };
   }
 
@@ -123,15 +139,15 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
   }
 
   protected verifySignature(headers: Record<string, string | string[] | undefined>, body: Buffer, _env: Envelope<WechatNotification>, cfg: ChannelConfig): boolean {
-    return verifyWechatSignature(headers, body.toString("utf8"), cfg.providerPublicKey!);
+    return verifyWechatSignature(headers, body.toString("utf8"), this.credential(cfg, "providerPublicKey"));
   }
 
   protected toNotification(env: Envelope<WechatNotification>, cfg: ChannelConfig): ChannelNotification {
     const r = env.data.resource;
     if (r.algorithm !== "AEAD_AES_256_GCM") throw new SignatureError(`unsupported algorithm ${r.algorithm}`);
-    let tx: any;
+    let tx: WechatAnswer;
     try {
-      tx = JSON.parse(aesGcmDecrypt(cfg.apiV3Key!, r.nonce, r.associated_data ?? "", r.ciphertext));
+      tx = JSON.parse(aesGcmDecrypt(this.credential(cfg, "apiV3Key"), r.nonce, r.associated_data ?? "", r.ciphertext));
     } catch (e) {
       throw new SignatureError(`resource does not decrypt: ${(e as Error).message}`);
     }
@@ -139,7 +155,7 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
     const currency = tx.amount?.currency ?? "CNY";
     return {
       notifyId: env.data.id,
-      outTradeNo: tx.out_trade_no,
+      outTradeNo: tx.out_trade_no ?? "",
       providerTradeNo: tx.transaction_id,
       amount: typeof tx.amount?.total === "number" ? fromMinor(tx.amount.total, currency) : "",
       currency,
@@ -149,12 +165,12 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
   }
 
   protected async doQuery(p: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult> {
-    const { res, json } = await this.request(cfg, "GET", `/v3/pay/transactions/out-trade-no/${encodeURIComponent(p.checkoutRef)}?mchid=${encodeURIComponent(cfg.merchantNo!)}`);
+    const { res, json } = await this.request(cfg, "GET", `/v3/pay/transactions/out-trade-no/${encodeURIComponent(p.checkoutRef)}?mchid=${encodeURIComponent(this.credential(cfg, "merchantNo"))}`);
     if (res.status === 404 || json.code === "ORDER_NOT_EXIST") return { status: "NOT_FOUND" };
     if (res.status !== 200) throw new ChannelError(`WeChat Pay query: ${json.code ?? res.status}`, json.code);
     const currency = json.amount?.currency ?? p.currency;
     return {
-      status: STATE[json.trade_state] ?? "WAIT_PAY",
+      status: STATE[json.trade_state ?? ""] ?? "WAIT_PAY",
       amount: typeof json.amount?.total === "number" ? fromMinor(json.amount.total, currency) : undefined,
       currency,
       providerTradeNo: json.transaction_id,

@@ -13,15 +13,15 @@ export function viewer(ctx: BaseContext, permission = "payment:read"): Viewer {
 }
 
 /** The buyer (member) or an operator holding `permission`. */
-export function asBuyerOrAdmin<C extends BaseContext, R>(permission: string, fn: (parent: any, args: any, ctx: C, v: Viewer) => R) {
-  return (parent: any, args: any, ctx: C) => fn(parent, args, ctx, viewer(ctx, permission));
+export function asBuyerOrAdmin<C extends BaseContext, R, P, A>(permission: string, fn: (parent: P, args: A, ctx: C, v: Viewer) => R) {
+  return (parent: P, args: A, ctx: C) => fn(parent, args, ctx, viewer(ctx, permission));
 }
 
 /** A member on the staff of the merchant named by the `merchantId` argument (any role); FORBIDDEN otherwise. */
-export function asMerchantStaff<C extends BaseContext & { services: { merchants: { roleAt(memberId: string, merchantId: string): Promise<unknown> } } }, A extends { merchantId: string }, R>(
-  fn: (parent: any, args: A, ctx: C) => R | Promise<R>,
+export function asMerchantStaff<C extends BaseContext & { services: { merchants: { roleAt(memberId: string, merchantId: string): Promise<unknown> } } }, A extends { merchantId: string }, R, P = unknown>(
+  fn: (parent: P, args: A, ctx: C) => R | Promise<R>,
 ) {
-  return async (parent: any, args: A, ctx: C): Promise<R> => {
+  return async (parent: P, args: A, ctx: C): Promise<R> => {
     if (!(await ctx.services.merchants.roleAt(memberId(ctx), args.merchantId))) throw forbidden("not staff of this merchant");
     return fn(parent, args, ctx);
   };

@@ -11,6 +11,7 @@ import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { PrismaClient, SandboxPayout, SandboxTransaction } from "../generated/prisma/client.ts";
 import { alipaySignContent, chinaTimestamp, rsaSha256Sign } from "../channels/crypto.ts";
 import { dayRange } from "@mallgraph/platform/days";
+import { defined } from "@mallgraph/platform/errors";
 
 export interface SandboxKeys {
   privateKeyPem: string;
@@ -123,7 +124,7 @@ export class SandboxProvider {
         WHERE "outTradeNo" = ${outTradeNo} AND status = 'PAID' AND "refundedAmount" + ${amount}::numeric <= amount
         RETURNING "tradeNo"`;
       if (!rows.length) return { ok: false, message: "trade not paid or refund exceeds the paid amount" };
-      const r = await tx.sandboxRefund.create({ data: { tradeNo: rows[0]!.tradeNo, outRefundNo, amount } });
+      const r = await tx.sandboxRefund.create({ data: { tradeNo: defined(rows[0], "the refunded trade").tradeNo, outRefundNo, amount } });
       return { ok: true, refundNo: r.id };
     });
   }
@@ -189,7 +190,7 @@ export class SandboxProvider {
   async statement(date: string): Promise<StatementLine[]> {
     const [from, to] = dayRange(date);
     const rows = await this.prisma.sandboxTransaction.findMany({ where: { status: "PAID", paidAt: { gte: from, lt: to } }, orderBy: { paidAt: "asc" } });
-    return rows.map((t) => ({ tradeNo: t.tradeNo, outTradeNo: t.outTradeNo, merchantAppId: t.merchantAppId, amount: formatAmount(t.amount, t.currency), currency: t.currency, paidAt: t.paidAt! }));
+    return rows.map((t) => ({ tradeNo: t.tradeNo, outTradeNo: t.outTradeNo, merchantAppId: t.merchantAppId, amount: formatAmount(t.amount, t.currency), currency: t.currency, paidAt: defined(t.paidAt, `paidAt of PAID trade ${t.tradeNo}`) }));
   }
 }
 

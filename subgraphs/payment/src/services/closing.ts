@@ -3,7 +3,7 @@
  * the provider reports paid is recovered as paid), then close at the provider and here; the sweep
  * re-enqueues notify and close jobs that may have been lost.
  */
-import { AppError, ErrorCode, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, notFound, defined } from "@mallgraph/platform/errors";
 import { writeOutbox } from "@mallgraph/platform/outbox";
 import type { Payment } from "../generated/prisma/client.ts";
 import type { PaymentNotifications } from "./notifications.ts";
@@ -23,13 +23,13 @@ export class PaymentClosing {
    * provider and here, and releases a frozen wallet amount.
    */
   async closePayment(paymentId: string, opts: { force?: boolean } = {}): Promise<"recovered" | "closed" | "not-due" | "done"> {
-    let p = await this.reads.get(paymentId);
+    const p = await this.reads.get(paymentId);
     if (!p) return "done";
     const cfg = await this.d.merchants.channelConfig(p.appId, p.channel);
     const adapter = this.d.adapters[p.channel];
     if (p.status === "CLOSED" && p.walletFrozen) {
       // Closed, but the wallet release did not finish: ask again.
-      const again = await adapter.close(toRecord(p), cfg!);
+      const again = await adapter.close(toRecord(p), defined(cfg, `the ${p.channel} config of app ${p.appId}`)); // configs are never deleted
       if (again.status === "PAID") await this.notifications.applyPaid(p, { notifyId: `query:${p.checkoutRef}`, outTradeNo: p.checkoutRef, amount: again.amount ?? "", currency: again.currency ?? p.currency, paid: true });
       else await this.d.prisma.payment.update({ where: { id: p.id }, data: { walletFrozen: false } });
       return "closed";
@@ -44,9 +44,9 @@ export class PaymentClosing {
       return "done";
     }
     const closed = await this.d.prisma.$transaction(async (tx) => {
-      const r = await tx.payment.updateMany({ where: { id: p!.id, status: "PENDING" }, data: { status: "CLOSED", closedAt: new Date(), walletFrozen: false } });
+      const r = await tx.payment.updateMany({ where: { id: p.id, status: "PENDING" }, data: { status: "CLOSED", closedAt: new Date(), walletFrozen: false } });
       if (!r.count) return false;
-      const event = await tx.paymentEvent.create({ data: { paymentId: p!.id, type: "CLOSED", status: "CLOSED", buyerId: p!.buyerId } });
+      const event = await tx.paymentEvent.create({ data: { paymentId: p.id, type: "CLOSED", status: "CLOSED", buyerId: p.buyerId } });
       await writeOutbox(tx, [paymentJobs.event(event.id)]);
       return true;
     });
@@ -61,7 +61,7 @@ export class PaymentClosing {
     if (!p) throw notFound("payment", paymentId);
     if (p.status !== "PENDING") throw new AppError(ErrorCode.INVALID_STATE, `payment is ${p.status}`);
     await this.closePayment(paymentId, { force: true });
-    return (await this.reads.get(paymentId))!;
+    return defined(await this.reads.get(paymentId), `payment ${paymentId}`);
   }
 
   /** Re-enqueues work whose job may have been lost (crash between commit and enqueue). */

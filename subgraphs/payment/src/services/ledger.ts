@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Decimal } from "@mallgraph/platform/money";
 import type { Payment, Payout, Refund } from "../generated/prisma/client.ts";
 import type { Tx } from "./shared.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 type Source = Pick<Payment, "merchantId" | "currency" | "channel"> & { paymentId?: string; payoutId?: string };
 
@@ -16,7 +17,7 @@ async function bookMerchant(tx: Tx, p: Source, signed: string, type: string, ref
     VALUES (${randomUUID()}, ${p.merchantId}, ${p.currency}, ${signed}::numeric)
     ON CONFLICT ("merchantId", currency) DO UPDATE SET balance = "MerchantAccount".balance + EXCLUDED.balance
     RETURNING id, balance::text AS balance`;
-  const acc = rows[0]!;
+  const acc = defined(rows[0], "the merchant account upsert's row");
   await tx.merchantLedgerEntry.create({ data: { accountId: acc.id, type, amount: signed, balanceAfter: acc.balance, paymentId: p.paymentId ?? null, payoutId: p.payoutId ?? null, channel: p.channel, reference } });
 }
 

@@ -3,7 +3,7 @@
  * configuration (keys). Secrets are validated on write and never leave through the API.
  */
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import type { ChannelConfig, PaymentApp, PrismaClient } from "../generated/prisma/client.ts";
 import type { Channel, ConfigHint } from "../channels/types.ts";
 import { privateKey, publicKey } from "../channels/crypto.ts";
@@ -99,7 +99,7 @@ export class MerchantService {
       create: { organizationId, memberId, role },
       update: { role },
     });
-    return (await this.organization(organizationId))!;
+    return defined(await this.organization(organizationId), `organization ${organizationId}`);
   }
 
   async createMerchant(input: { organizationId: string; code: string; name: string }) {

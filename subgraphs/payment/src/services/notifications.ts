@@ -2,6 +2,7 @@
  * A payment's success, applied exactly once however it is learnt (provider callback, query on
  * close, wallet capture), and the order told about it (the `notify-paid` job).
  */
+import { defined } from "@mallgraph/platform/errors";
 import { formatAmount } from "@mallgraph/platform/money";
 import { writeOutbox } from "@mallgraph/platform/outbox";
 import type { Payment } from "../generated/prisma/client.ts";
@@ -93,7 +94,7 @@ export class PaymentNotifications {
     const p = await this.reads.get(paymentId);
     if (!p || p.orderNotifiedAt) return "done";
     if (p.purpose === "WALLET_TOP_UP") return this.creditTopUp(p);
-    const r = await this.d.ports.order.orderMarkPaid(p.orderId!, p.id, p.channel);
+    const r = await this.d.ports.order.orderMarkPaid(defined(p.orderId, `the order of payment ${p.id}`), p.id, p.channel);
     if (r.code === "OK") {
       await this.d.prisma.payment.update({ where: { id: p.id }, data: { orderNotifiedAt: new Date() } });
       return "ok";

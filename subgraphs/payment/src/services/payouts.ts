@@ -91,7 +91,9 @@ export class PaymentPayouts {
     try {
       if (!cfg) throw new ChannelError(`${p.channel} is not configured for the app`);
       const notifyUrl = `${this.d.options.callbackBaseUrl()}/callbacks/${CALLBACK_PATHS[p.channel as Exclude<Channel, "WALLET">]}/payout`;
-      outcome = await this.d.adapters[p.channel].payout!({ id: p.id, payee: p.memberId, amount, currency: p.currency }, cfg, notifyUrl);
+      const adapter = this.d.adapters[p.channel];
+      if (!adapter.payout) throw new Error(`internal error: the ${p.channel} adapter has no payout`);
+      outcome = await adapter.payout({ id: p.id, payee: p.memberId, amount, currency: p.currency }, cfg, notifyUrl);
     } catch (e) {
       if (!(e instanceof ChannelError)) throw e;
       outcome = { status: "FAILED", message: e.message };

@@ -4,6 +4,7 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
+import { defined } from "@mallgraph/platform/errors";
 
 export interface OrderPaymentInfo {
   id: string;
@@ -72,7 +73,7 @@ export function walletPort(client: ServiceClient): WalletPort {
         `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${op}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`,
         { m: memberId, c: currency, a: amount, r: reference },
       );
-      return d[op]!;
+      return defined(d[op], `${op}'s answer`);
     },
   };
 }

@@ -4,7 +4,7 @@
  * is polled; a confirmed one debits the merchant ledger and is booked by the order.
  */
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
-import { badInput, notFound } from "@mallgraph/platform/errors";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { writeOutbox } from "@mallgraph/platform/outbox";
 import type { Payment, Refund } from "../generated/prisma/client.ts";
@@ -51,7 +51,7 @@ export class PaymentRefunds {
       return { code: PaymentCode.OK, refund: again, payment: await this.reads.get(paymentId) };
     }
     if (!refund) {
-      const cur = (await this.reads.get(paymentId))!;
+      const cur = defined(await this.reads.get(paymentId), `payment ${paymentId}`);
       if (cur.status !== "SUCCEEDED") return { code: PaymentCode.NOT_REFUNDABLE, message: `payment is ${cur.status}`, refund: null, payment: cur };
       const left = new Decimal(cur.amount.toString()).minus(cur.refundedAmount.toString());
       return { code: PaymentCode.EXCEEDS_REFUNDABLE, message: `at most ${formatAmount(left, cur.currency)} can be refunded`, refund: null, payment: cur };
@@ -153,7 +153,7 @@ export class PaymentRefunds {
       return { refund, full };
     });
     await afterCommit(this.d, "REFUNDED");
-    const payment = (await this.reads.get(refund.paymentId))!;
+    const payment = defined(await this.reads.get(refund.paymentId), `payment ${refund.paymentId}`);
     return { code: PaymentCode.OK, refund, payment };
   }
 
@@ -168,7 +168,7 @@ export class PaymentRefunds {
       if (out.code !== "OK") throw new Error(`walletPayOut answered ${out.code}`);
       return "paid-out";
     }
-    const res = await this.d.ports.order.orderMarkRefunded(r.payment.orderId!, r.id, formatAmount(r.amount, r.currency), r.reference);
+    const res = await this.d.ports.order.orderMarkRefunded(defined(r.payment.orderId, `the order of payment ${r.payment.id}`), r.id, formatAmount(r.amount, r.currency), r.reference);
     if (res.code !== "OK" && res.code !== "INVALID_STATE") throw new Error(`orderMarkRefunded answered ${res.code}`);
     return res.code;
   }

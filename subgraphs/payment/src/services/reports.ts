@@ -124,8 +124,9 @@ export class ReportService {
             .join(","),
         );
       }
-      if (page.length < 1000) break;
-      cursor = page[page.length - 1]!.id;
+      const last = page.at(-1);
+      if (!last || page.length < 1000) break;
+      cursor = last.id;
     }
     return lines.join("\r\n") + "\r\n";
   }

@@ -12,7 +12,7 @@ function visible(c: CouponWithTemplate | null, ctx: Context): CouponWithTemplate
 }
 
 export const Coupon: CouponResolvers = {
-  __resolveReference: async (ref, ctx) => visible(await ctx.couponLoader.load(ref.id), ctx) as any,
+  __resolveReference: async (ref, ctx) => visible(await ctx.couponLoader.load(ref.id), ctx),
   status: (c) => displayStatus(c) as "UNUSED" | "LOCKED" | "USED" | "EXPIRED",
   validFrom: (c) => c.validFrom.toISOString(),
   validTo: (c) => c.validTo.toISOString(),

@@ -7,6 +7,7 @@
  */
 import { writeOutbox, memberMessage, type OutboxRelay } from "@mallgraph/platform/outbox";
 import type { PrismaClient } from "../generated/prisma/client.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Dates in messages are China's calendar (UTC+8). */
@@ -35,7 +36,7 @@ export class CouponExpiryNotices {
         writeOutbox(tx, coupons.map((c) => memberMessage(`coupon-expiring.${c.id}`, c.memberId, "COUPON_EXPIRING", { couponId: c.id, title: c.template.name, expiresAt: chinaTime(c.validTo) }))),
       );
       seen += coupons.length;
-      after = coupons[coupons.length - 1]!.id;
+      after = defined(coupons.at(-1), "the batch's last coupon").id;
       if (coupons.length < batch) break;
     }
     await this.d.relay.flush();

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { couponOff, fromMinor, toMinor, type CouponRule } from "./pricing.ts";
 import type { Logger } from "@mallgraph/platform/log";
@@ -153,8 +153,8 @@ export class CouponService {
     if (t.validDays == null) {
       if (input.validDays != null) throw badInput("this template has fixed dates: change validFrom / validTo", { field: "validDays" });
       if (input.validFrom != null || input.validTo != null) {
-        const from = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : t.validFrom!;
-        const to = input.validTo != null ? parseTime(input.validTo, "validTo") : t.validTo!;
+        const from = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : defined(t.validFrom, `validFrom of fixed-date template ${t.id}`);
+        const to = input.validTo != null ? parseTime(input.validTo, "validTo") : defined(t.validTo, `validTo of fixed-date template ${t.id}`);
         if (to <= from) throw badInput("validTo must be after validFrom", { field: "validTo" });
         if (to.getTime() <= Date.now()) throw badInput("validTo must be in the future", { field: "validTo" });
         Object.assign(data, { validFrom: from, validTo: to });

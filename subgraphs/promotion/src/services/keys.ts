@@ -64,6 +64,6 @@ export function reservationId(slot: number, shard: number, uuid: string): string
 }
 
 export function parseReservationId(rid: string): { slot: number; shard: number; uuid: string } | null {
-  const m = typeof rid === "string" ? /^(\d{1,12})\.(\d{1,2})\.([0-9a-f-]{36})$/.exec(rid) : null;
-  return m ? { slot: Number(m[1]), shard: Number(m[2]), uuid: m[3]! } : null;
+  const [, slot, shard, uuid] = (typeof rid === "string" ? /^(\d{1,12})\.(\d{1,2})\.([0-9a-f-]{36})$/.exec(rid) : null) ?? [];
+  return uuid ? { slot: Number(slot), shard: Number(shard), uuid } : null;
 }

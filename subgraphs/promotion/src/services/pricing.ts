@@ -18,6 +18,7 @@
  *    add up to the total exactly and a line never gets more off than it costs.
  */
 import { Decimal, currencyDecimals } from "@mallgraph/platform/money";
+import { defined } from "@mallgraph/platform/errors";
 
 export type Scope = "ALL" | "CATEGORIES" | "SPUS";
 export type CouponType = "FULL_REDUCTION" | "DISCOUNT" | "NO_THRESHOLD" | "NEW_USER";
@@ -161,8 +162,16 @@ export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
   const order = weights
     .map((x, i) => ({ i, x, r: (total * x) % w }))
     .sort((a, b) => (a.r !== b.r ? (b.r > a.r ? 1 : -1) : a.x !== b.x ? (b.x > a.x ? 1 : -1) : a.i - b.i));
-  for (let k = 0; left > 0n; k++, left--) shares[order[k]!.i]! += 1n;
+  for (let k = 0; left > 0n; k++, left--) {
+    const j = at(order, k).i;
+    shares[j] = at(shares, j) + 1n;
+  }
   return shares;
+}
+
+/** Element i of an array the index was made from (the lines and their parallel working rows, shares). */
+function at<T>(a: readonly T[], i: number): T {
+  return defined(a[i], `element ${i} of ${a.length}`);
 }
 
 // ------------------------------------------------------------------ scopes and rules
@@ -229,14 +238,14 @@ function applyCampaigns(input: PriceInput, digits: number, work: Working[]): App
   for (;;) {
     let pick: { c: CampaignRule; idx: number[]; tier: CampaignTier; off: bigint } | null = null;
     for (const c of candidates) {
-      const idx = work.flatMap((w, i) => (w.campaignId === null && inScope(c.scope, c.scopeIds, input.lines[i]!) ? [i] : []));
+      const idx = work.flatMap((w, i) => (w.campaignId === null && inScope(c.scope, c.scopeIds, at(input.lines, i)) ? [i] : []));
       if (!idx.length) continue;
-      const best = bestTier(c, sum(idx.map((i) => work[i]!.subtotal)), digits);
+      const best = bestTier(c, sum(idx.map((i) => at(work, i).subtotal)), digits);
       if (best && (!pick || best.off > pick.off)) pick = { c, idx, ...best };
     }
     if (!pick) return promotions;
-    const shares = allocate(pick.off, pick.idx.map((i) => work[i]!.subtotal));
-    pick.idx.forEach((i, k) => Object.assign(work[i]!, { campaignId: pick.c.id, campaignOff: shares[k]!, stackable: pick.c.stackableWithCoupons }));
+    const shares = allocate(pick.off, pick.idx.map((i) => at(work, i).subtotal));
+    pick.idx.forEach((i, k) => Object.assign(at(work, i), { campaignId: pick.c.id, campaignOff: at(shares, k), stackable: pick.c.stackableWithCoupons }));
     promotions.push({ kind: "FULL_REDUCTION", id: pick.c.id, name: pick.c.name, threshold: pick.tier.threshold, discount: fromMinor(pick.off, digits) });
     candidates = candidates.filter((c) => c !== pick.c);
   }
@@ -246,11 +255,11 @@ function applyCampaigns(input: PriceInput, digits: number, work: Working[]): App
 function evaluateCoupon(c: CouponRule, input: PriceInput, digits: number, work: readonly Working[]): { off: bigint; idx: number[] } | { reason: CouponReason } {
   const state = couponStateReason(c, input.currency, input.now);
   if (state) return { reason: state };
-  const scoped = work.flatMap((_, i) => (inScope(c.scope, c.scopeIds, input.lines[i]!) ? [i] : []));
+  const scoped = work.flatMap((_, i) => (inScope(c.scope, c.scopeIds, at(input.lines, i)) ? [i] : []));
   if (!scoped.length) return { reason: "SCOPE" };
-  const idx = scoped.filter((i) => work[i]!.stackable);
+  const idx = scoped.filter((i) => at(work, i).stackable);
   if (!idx.length) return { reason: "NOT_STACKABLE" };
-  const off = couponOff(c, sum(idx.map((i) => work[i]!.subtotal - work[i]!.campaignOff)), digits);
+  const off = couponOff(c, sum(idx.map((i) => at(work, i).subtotal - at(work, i).campaignOff)), digits);
   return off > 0n ? { off, idx } : { reason: "THRESHOLD" };
 }
 
@@ -275,14 +284,14 @@ export function price(input: PriceInput): PriceResult {
     const r = evaluateCoupon(input.coupon, input, digits, work);
     if ("reason" in r) couponReason = r.reason;
     else {
-      const shares = allocate(r.off, r.idx.map((i) => work[i]!.subtotal - work[i]!.campaignOff));
-      r.idx.forEach((i, k) => (work[i]!.couponOff = shares[k]!));
+      const shares = allocate(r.off, r.idx.map((i) => at(work, i).subtotal - at(work, i).campaignOff));
+      r.idx.forEach((i, k) => (at(work, i).couponOff = at(shares, k)));
       coupon = { couponId: input.coupon.couponId, name: input.coupon.name, discount: fromMinor(r.off, digits) };
     }
   }
   const f = (v: bigint) => fromMinor(v, digits);
   const lines = work.map((w, i): PricedLine => {
-    const l = input.lines[i]!;
+    const l = at(input.lines, i);
     const off = w.campaignOff + w.couponOff;
     return {
       skuId: l.skuId, spuId: l.spuId, quantity: l.quantity, unitPrice: f(toMinor(l.unitPrice, digits)), subtotal: f(w.subtotal),
@@ -310,9 +319,9 @@ export function couponOptions(input: Omit<PriceInput, "coupon">, coupons: readon
   let best: { o: CouponOption; c: CouponRule } | null = null;
   options.forEach((o, i) => {
     if (!o.usable) return;
-    const c = coupons[i]!;
+    const c = at(coupons, i);
     if (!best) return void (best = { o, c });
-    const d = new Decimal(o.payable!).comparedTo(best.o.payable!);
+    const d = new Decimal(defined(o.payable, "a usable option's payable")).comparedTo(defined(best.o.payable, "a usable option's payable"));
     if (d < 0 || (d === 0 && (c.validTo < best.c.validTo || (c.validTo.getTime() === best.c.validTo.getTime() && c.couponId < best.c.couponId)))) best = { o, c };
   });
   return { options, bestCouponId: (best as { o: CouponOption } | null)?.o.couponId ?? null };

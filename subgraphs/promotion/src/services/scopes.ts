@@ -26,7 +26,7 @@ export async function checkScope(catalog: CatalogPort, scope: ScopeKind | null |
     const spus = await catalog.spuScopes(scopeIds);
     const missing = scopeIds.find((_, i) => !spus[i]);
     if (missing) throw badInput(`unknown SPU ${missing}`, { field: "scopeIds", reason: "UNKNOWN_SPU", id: missing });
-    const other = spus.find((x) => x!.currencies.some((c) => c !== currency));
+    const other = spus.find((x) => x?.currencies.some((c) => c !== currency));
     if (other) throw badInput(`SPU ${other.spuId} sells in ${other.currencies.join(", ")}, not ${currency}`, { field: "currency", reason: "CURRENCY_MISMATCH", id: other.spuId });
   }
   return { scope: s, scopeIds };

@@ -29,11 +29,11 @@ export class SeckillBuying {
     const uuid = randomUUID();
     const rid = reservationId(ref.slot, home, uuid);
     const idem = k.idem(buyerId, idempotencyKey.trim());
-    let [code, id] = (await this.s.lua.buy(
+    const [answer, id] = (await this.s.lua.buy(
       k.meta, k.stock, k.bought, idem, k.reservation(uuid), k.pending, k.open, k.holds,
       buyerId, quantity, Date.now(), rid, this.s.d.idempotencyTtlSeconds ?? 24 * 3600, sessionId, skuId, home,
     )) as [SeckillCode | "HOLD", string]; // buy-seckill.lua answers one of these
-    if (code === "HOLD") code = await this.fromOtherShards(ref, home, uuid, rid, quantity, idem);
+    const code = answer === "HOLD" ? await this.fromOtherShards(ref, home, uuid, rid, quantity, idem) : answer;
     if (code === SeckillCode.OK) {
       // the sweeper covers a lost enqueue: the reservation is already recorded
       await this.s.d.orders.add(SeckillJob.createOrder, { reservationId: rid }, { jobId: rid }).catch((e) => this.s.d.log.warn({ err: e, reservationId: rid }, "could not enqueue the seckill order; the sweeper will"));
@@ -53,9 +53,8 @@ export class SeckillBuying {
     const stocks = await Promise.all(others.map((j) => this.s.d.redis.get(this.s.keys(ref, j).stock)));
     const resolveAt = (action: "CONFIRM" | "RELEASE", shard = -1): Promise<number> =>
       this.s.lua.resolveHold(hk.reservation(uuid), hk.holds, hk.pending, hk.bought, hk.open, idem, action, shard, Date.now(), SETTLED_RETENTION_SECONDS);
-    for (let i = 0; i < others.length; i++) {
+    for (const [i, j] of others.entries()) {
       if (Number(stocks[i] ?? 0) < q) continue;
-      const j = others[i]!;
       const jk = this.s.keys(ref, j);
       if ((await this.s.lua.take(jk.meta, jk.stock, jk.takes, jk.takesAt, rid, q, Date.now())) !== 1) continue;
       await this.s.d.hooks?.afterTake?.(rid, j);

@@ -31,9 +31,15 @@ export class SeckillOrderBatcher {
     const batch = this.queue;
     this.queue = [];
     if (!batch.length) return;
-    const call = batch.length === 1 ? this.order.createSeckill(batch[0]!.r).then((a) => [a]) : this.order.createSeckillBatch(batch.map((b) => b.r));
+    const [only] = batch;
+    const call = batch.length === 1 && only ? this.order.createSeckill(only.r).then((a) => [a]) : this.order.createSeckillBatch(batch.map((b) => b.r));
     call.then(
-      (answers) => batch.forEach((b, i) => (answers[i] ? b.resolve(answers[i]!) : b.reject(new Error("orderCreateSeckillBatch answered fewer orders than asked")))),
+      (answers) =>
+        batch.forEach((b, i) => {
+          const a = answers[i];
+          if (a) b.resolve(a);
+          else b.reject(new Error("orderCreateSeckillBatch answered fewer orders than asked"));
+        }),
       (e) => batch.forEach((b) => b.reject(e)),
     );
   }

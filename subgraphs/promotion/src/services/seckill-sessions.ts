@@ -4,7 +4,7 @@
  * unsold stock goes back to catalog once they are settled), and the lists.
  */
 import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -60,8 +60,7 @@ export class SeckillSessions {
     }
     const snaps = await this.s.d.catalog.skuSnapshots(items.map((i) => i.skuId));
     const lines: CreateSessionState["items"] = [];
-    for (let n = 0; n < items.length; n++) {
-      const i = items[n]!;
+    for (const [n, i] of items.entries()) {
       const snap = snaps[n];
       if (!snap) throw notFound("SKU", i.skuId);
       if (!snap.onShelf) throw new AppError(ErrorCode.INVALID_STATE, `SKU ${i.skuId} is off the shelf`, { skuId: i.skuId });
@@ -86,7 +85,7 @@ export class SeckillSessions {
       if (e instanceof WorkflowFailed) throw e.cause;
       throw e;
     }
-    return (await this.get([state.sessionId]))[0]!;
+    return defined((await this.get([state.sessionId]))[0], `seckill session ${state.sessionId}`);
   }
 
   /**
@@ -124,7 +123,7 @@ export class SeckillSessions {
       if (!r.count) throw new AppError(ErrorCode.INVALID_STATE, "the session changed meanwhile; read it again");
       for (const [skuId, data] of changes) await tx.seckillItem.update({ where: { sessionId_skuId: { sessionId: id, skuId } }, data });
     });
-    return (await this.get([id]))[0]!;
+    return defined((await this.get([id]))[0], `seckill session ${id}`);
   }
 
   /**
@@ -143,7 +142,7 @@ export class SeckillSessions {
     }
     await this.settlement.returnUnsold(id);
     await this.settlement.releaseSkus(id, s.items.map((i) => i.skuId));
-    return (await this.get([id]))[0]!;
+    return defined((await this.get([id]))[0], `seckill session ${id}`);
   }
 
   /** Sessions not over yet and those ended or cancelled within the last day, by start time. */

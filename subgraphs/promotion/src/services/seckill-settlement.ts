@@ -14,6 +14,7 @@ import { parseReservationId, seckillSkusKey, splitStock } from "./keys.ts";
 import { RESERVATION_TOPIC, SETTLED_RETENTION_SECONDS, SeckillJob, type ItemRef, type SeckillStore } from "./seckill-store.ts";
 import type { ReservationView } from "./types.ts";
 import { SeckillOrderBatcher } from "./seckill-order-batcher.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
 type Action = "ORDERED" | "FAILED" | "CANCELLED" | "PAID";
@@ -72,7 +73,7 @@ export class SeckillSettlement {
     const shards = items.flatMap((ref) => Array.from({ length: ref.shards }, (_, n) => ({ ref, n })));
     const quota = Math.max(5, Math.ceil(limit / Math.max(1, shards.length)));
     const per = await Promise.all(shards.map(({ ref, n }) => this.s.d.redis.zrangebyscore(this.s.keys(ref, n)[zset], "-inf", before, "LIMIT", 0, quota)));
-    return shards.flatMap(({ ref, n }, i) => per[i]!.map((id) => ({ ref, shard: n, id })));
+    return shards.flatMap(({ ref, n }, i) => (per[i] ?? []).map((id) => ({ ref, shard: n, id })));
   }
 
   /** Re-runs reservations still PENDING after pendingAfterMs (a lost job, a dead worker). */
@@ -107,7 +108,7 @@ export class SeckillSettlement {
       const others = Array.from({ length: ref.shards }, (_, j) => j).filter((j) => j !== home);
       const gave = (await Promise.all(others.map((j) => this.s.d.redis.hexists(this.s.keys(ref, j).takes, id)))).findIndex((x) => x === 1);
       if (gave >= 0) {
-        const j = others[gave]!;
+        const j = defined(others[gave], "the shard that gave");
         if ((await resolve("CONFIRM", j)) === 1) {
           const jk = this.s.keys(ref, j);
           await this.s.lua.settleTake(jk.stock, jk.takes, jk.takesAt, id, "KEEP");
@@ -144,11 +145,10 @@ export class SeckillSettlement {
     const due = await this.due(items ?? (await this.s.watched()), "ordered", "+inf", limit);
     const out = { cancelled: 0, paid: 0 };
     if (!due.length) return out;
-    const rs = (await Promise.all(due.map(({ id }) => this.s.readReservation(id)))).filter((r): r is ReservationView => !!r?.orderId);
-    const statuses = await this.s.d.order.statuses(rs.map((r) => r.orderId!));
+    const rs = (await Promise.all(due.map(({ id }) => this.s.readReservation(id)))).filter((r): r is ReservationView & { orderId: string } => !!r?.orderId);
+    const statuses = await this.s.d.order.statuses(rs.map((r) => r.orderId));
     const waiting: ReservationView[] = [];
-    for (let i = 0; i < rs.length; i++) {
-      const r = rs[i]!;
+    for (const [i, r] of rs.entries()) {
       const st = statuses[i];
       if (st === "CANCELLED") out.cancelled += (await this.settle(r, "CANCELLED")) === 1 ? 1 : 0;
       else if (st && PAID_STATUSES.has(st)) out.paid += (await this.settle(r, "PAID", st)) === 1 ? 1 : 0;

@@ -12,6 +12,7 @@ import type { PrismaClient } from "../generated/prisma/client.ts";
 import { parseReservationId, shardKeys, type ShardKeys } from "./keys.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { ReservationStatus, ReservationView } from "./types.ts";
+import { defined } from "@mallgraph/platform/errors";
 
 export const MAX_ITEMS = 50;
 export const MAX_STOCK = 1_000_000;
@@ -61,17 +62,18 @@ export interface ItemRef {
   shards: number;
 }
 
-type Lua = (...args: Array<string | number>) => Promise<any>;
+/** A shard's Lua script: an integer answer, or (buy) the [code, reservation id] pair. */
+type Lua<R = number> = (...args: Array<string | number>) => Promise<R>;
 
 export class SeckillStore {
   private readonly bySku = new Map<string, ItemRef>();
   private readonly bySlot = new Map<number, ItemRef>();
-  readonly lua: Record<"buy" | "take" | "resolveHold" | "settleTake" | "arm" | "close" | "settle", Lua>;
+  readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close" | "settle", Lua> & { buy: Lua<[string, string]> };
 
   constructor(readonly d: SeckillDeps) {
-    const def = (name: string, file: string, keys: number) => defineLua(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys) as Lua;
+    const def = <R = number>(name: string, file: string, keys: number): Lua<R> => defineLua<Array<string | number>, R>(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys);
     this.lua = {
-      buy: def("promotionBuySeckill", "buySeckill-shard.lua", 8),
+      buy: def<[string, string]>("promotionBuySeckill", "buySeckill-shard.lua", 8),
       take: def("promotionTakeStock", "takeStock-shard.lua", 4),
       resolveHold: def("promotionResolveHold", "resolveHold-shard.lua", 6),
       settleTake: def("promotionSettleTake", "settleTake-shard.lua", 3),
@@ -120,16 +122,17 @@ export class SeckillStore {
     if (!at) return null;
     const h = await this.d.redis.hgetall(at.k.reservation(at.uuid));
     if (!h.id) return null;
+    const field = (name: string) => defined(h[name], `field ${name} of reservation ${h.id}`);
     return {
       id: h.id,
       // a HOLD is a buy still looking for stock on another shard: PENDING to the buyer
       status: (h.status === "HOLD" ? "PENDING" : h.status) as ReservationStatus,
-      sessionId: h.sessionId!,
-      skuId: h.skuId!,
-      buyerId: h.buyerId!,
+      sessionId: field("sessionId"),
+      skuId: field("skuId"),
+      buyerId: field("buyerId"),
       quantity: Number(h.quantity),
-      unitPrice: h.unitPrice!,
-      currency: h.currency!,
+      unitPrice: field("unitPrice"),
+      currency: field("currency"),
       orderId: h.orderId || null,
       createdMs: Number(h.createdMs),
       holding: h.status === "HOLD",

@@ -12,7 +12,7 @@ import { createCatalogSubgraph } from "../../../catalog/src/index.ts";
 import { smallCatalog } from "../../../catalog/test/helpers.ts";
 import { createOrderSubgraph } from "../../../order/src/index.ts";
 import { createCartSubgraph } from "../../../cart/src/index.ts";
-import { promotionPort as cartPromotionPort, type PromotionPort as CartPromotionPort } from "../../../cart/src/services/ports.ts";
+import { promotionPort as cartPromotionPort } from "../../../cart/src/services/ports.ts";
 import { promotionPort, type PromotionPort } from "../../../order/src/services/ports.ts";
 import { startFakeMember, type FakeMember } from "../../../order/test/support/fakes.ts";
 import { createPromotionSubgraph, type PromotionSubgraphOptions } from "../../src/index.ts";
@@ -90,21 +90,19 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
   const catalog = await createCatalogSubgraph({ config: base, databaseUrl: catalogDb.url, port: 0 });
   const memberSg = await startFakeMember(base.INTERNAL_SECRET);
   // order calls promotion (coupons) and promotion calls order (seckill orders): order gets a port
-  // that reaches the promotion subgraph once it listens.
-  let promo: PromotionPort | undefined;
+  // that reaches the promotion subgraph once it listens (`promo`, declared below, is read only when called).
   const lazyPromotion: PromotionPort = {
-    price: (...a) => promo!.price(...a),
-    lockCoupon: (...a) => promo!.lockCoupon(...a),
-    releaseCoupon: (o) => promo!.releaseCoupon(o),
-    consumeCoupon: (o) => promo!.consumeCoupon(o),
+    price: (...a) => promo.price(...a),
+    lockCoupon: (...a) => promo.lockCoupon(...a),
+    releaseCoupon: (o) => promo.releaseCoupon(o),
+    consumeCoupon: (o) => promo.consumeCoupon(o),
   };
-  let cartPromo: CartPromotionPort | undefined;
-  const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, port: 0, promotion: { price: (a) => cartPromo!.price(a) } });
+  const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, port: 0, promotion: { price: (a) => cartPromo.price(a) } });
   const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url }, databaseUrl: orderDb.url, port: 0, ports: { promotion: lazyPromotion } });
   const config: Config = { ...base, CATALOG_URL: catalog.url, ORDER_URL: order.url, CART_URL: cart.url };
   const promotion = await createPromotionSubgraph({ config, databaseUrl: promotionDb.url, port: 0, ...opts });
-  promo = promotionPort(promotion.url, config.INTERNAL_SECRET);
-  cartPromo = cartPromotionPort(promotion.url, config.INTERNAL_SECRET);
+  const promo = promotionPort(promotion.url, config.INTERNAL_SECRET);
+  const cartPromo = cartPromotionPort(promotion.url, config.INTERNAL_SECRET);
   const cat = await smallCatalog(catalog.services, { stock: 0, skus: 1 });
   let n = 0;
   const call = clientFor(promotion.url, config.INTERNAL_SECRET);
