@@ -21,8 +21,9 @@
  * Raw SQL (`$executeRaw…`) inside a scope is not parsed: the entry notes that one ran. Values whose
  * column or argument name says password, hash, secret or token are stored as "[redacted]".
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
+import { auditFrames, unaudited } from "./audit-scope.ts";
 import type { Identity } from "./auth.ts";
 import { writeOutbox, type OutboxJob, type OutboxSql } from "./outbox.ts";
 import { QueueName } from "./queue.ts";
@@ -80,7 +81,7 @@ interface Frame {
   tx?: { client: any; changes: AuditChange[] };
 }
 
-const frames = new AsyncLocalStorage<Frame>();
+const frames = auditFrames as AsyncLocalStorage<Frame>;
 
 /** The audit scope the caller runs in (tests, and code that wants to know). */
 export function auditScope(): { operation: string; requestId: string } | undefined {
@@ -147,7 +148,7 @@ function targetFromArgs(args: unknown): { type: string | null; id: string | null
 }
 
 /** The sink's own write is not a change of the mutation: it runs outside the scope. */
-const write = (log: AuditLog, db: OutboxSql, entries: AuditEntry[]) => frames.exit(async () => await log.sink(db, entries));
+const write = (log: AuditLog, db: OutboxSql, entries: AuditEntry[]) => unaudited(() => log.sink(db, entries));
 
 function outcomeOf(result: unknown): string | null {
   const code = (result as { code?: unknown } | null)?.code;
