@@ -12,8 +12,9 @@
  *   (create, update, upsert, delete and their *Many forms) is recorded with the row before (read in
  *   the same transaction) and after. An interactive `$transaction` appends the entry of the rows it
  *   changed to the sink *inside that transaction*: the change and its entry commit or roll back
- *   together. Writes outside any transaction, and a mutation that changed no row (Redis, a queue, or
- *   a refusal answered as a result code), get one entry when the resolver returns.
+ *   together. A write outside any transaction gets a transaction of its own with its entry. A
+ *   mutation that changed no row but succeeded (Redis, a queue) gets one entry when the resolver
+ *   returns; one that threw, or answered a refusal (a result `code` other than OK), gets none.
  * - The sink of the member domain inserts into its own append-only `"AuditEntry"` table; every other
  *   domain writes the entry into its transactional outbox (QueueName.auditEntries), and member's
  *   worker appends it (the outbox key is the entry id: a relay that repeats itself adds nothing).
@@ -165,7 +166,9 @@ export async function audited<R>(log: AuditLog | undefined, ctx: { identity: Ide
   const scope: Scope = { log, identity: ctx.identity, requestId: ctx.requestId, operation, args, loose: [], written: 0 };
   // awaited inside the scope: a lazy PrismaPromise returned by `fn` only runs when awaited
   const result = await frames.run({ scope }, async () => await fn());
-  if (scope.loose.length || scope.written === 0) await write(log, log.db, [entry(scope, scope.loose, outcomeOf(result))]);
+  // Nothing changed and the answer is a refusal (a result code other than OK): no entry, as for a throw.
+  const outcome = outcomeOf(result);
+  if (scope.loose.length || (scope.written === 0 && (outcome === null || outcome === "OK"))) await write(log, log.db, [entry(scope, scope.loose, outcome)]);
   return result;
 }
 

@@ -303,7 +303,7 @@ describe("refunds", () => {
     expect(ledger.reduce((s, e) => s.plus(e.amount.toString()), new Decimal(0)).toFixed(2)).toBe("0.00");
   });
 
-  it("each operator refund is in the audit trail (decision 0024): the Refund row, the payment's refunded amount before/after, refusals with their code", async () => {
+  it("each operator refund is in the audit trail (decision 0024): the Refund row, the payment's refunded amount before/after, no entry for a refusal", async () => {
     const entries = (await outboxAuditEntries(prisma(), "adminRefundPayment")).filter((e) => (e.args as { paymentId: string }).paymentId === paymentId);
     expect(entries.every((e) => e.service === "payment" && e.actorKind === "admin" && e.actorId === "op-1" && e.requestId)).toBe(true);
     const refunds = await prisma().refund.findMany({ where: { paymentId } });
@@ -319,9 +319,9 @@ describe("refunds", () => {
     expect(moves.map(([b]) => b)).toContain("0.00");
     expect(moves.map(([, a]) => a)).toContain("88.50");
     expect(moves.reduce((s, [b, a]) => s.plus(a).minus(b), new Decimal(0)).toFixed(2)).toBe("88.50");
-    // refused by a result code: an entry each, with the code and no change; bad input and FORBIDDEN: none
-    expect(entries.filter((e) => e.outcome === "EXCEEDS_REFUNDABLE").map((e) => e.changes.length)).toEqual([0, 0, 0, 0, 0, 0]);
-    expect(entries.filter((e) => e.outcome === "NOT_REFUNDABLE")).toHaveLength(1);
+    // refused (EXCEEDS_REFUNDABLE, NOT_REFUNDABLE), bad input, FORBIDDEN: nothing changed, no entry
+    expect(entries.every((e) => e.changes.length > 0 && (e.outcome === null || e.outcome === "OK"))).toBe(true);
+    expect(entries.some((e) => ["60.00", "0.01"].includes((e.args as { amount: string }).amount))).toBe(false);
     expect(entries.some((e) => ["abc", "1.001", "-1.00"].includes((e.args as { amount: string }).amount))).toBe(false);
   });
 
