@@ -252,7 +252,7 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
           return { entity: "WalletAccount", id: r.accountId, op: "update" as const, before: { balance: formatAmount(new Decimal(r.balance).minus(dBalance), t.currency), frozen: formatAmount(new Decimal(r.frozen).minus(dFrozen), t.currency) }, after: { balance: formatAmount(r.balance, t.currency), frozen: formatAmount(r.frozen, t.currency), reference } };
         }));
         return rows;
-      });
+      }, { maxWait: 30_000, timeout: 15_000 }); // it may queue for a pooled connection behind a storm of movements
     try {
       const rows = await run(() => (auditing() ? audited() : statement(prisma)));
       const s = rows.find((r) => r.accountId === src.id);
