@@ -4,11 +4,28 @@
  *   Query: { me: asMember((_, __, ctx) => …), sentMessages: asAdmin("message:read", …) }
  */
 import type { Identity } from "./auth.ts";
+import { audited, type AuditLog } from "./audit.ts";
 import { AppError, ErrorCode, forbidden, unauthenticated } from "./errors.ts";
 
 export interface BaseContext {
   identity: Identity;
   requestId: string;
+  /** The subgraph's audit trail (startSubgraph sets it): every operator Mutation writes to it. */
+  audit?: AuditLog;
+}
+
+/** What guards a resolver, as the wrappers below mark it (read by the audit coverage test). */
+export type Guard = { kind: "operator"; permission: string; audited: boolean } | { kind: "member" } | { kind: "internal"; field: string } | { kind: "gateway-event" };
+const GUARD = Symbol.for("mallgraph.guard");
+
+function guarded<F extends (...a: any[]) => any>(fn: F, guard: Guard): F {
+  (fn as any)[GUARD] = guard;
+  return fn;
+}
+
+/** The guard a resolver was wrapped with (undefined: none of these wrappers). */
+export function guardOf(fn: unknown): Guard | undefined {
+  return typeof fn === "function" ? (fn as any)[GUARD] : undefined;
 }
 
 type Resolver<C, R, P, A, I> = (parent: P, args: A, ctx: C, info: I) => R;
@@ -43,18 +60,23 @@ export function assertInternal(ctx: BaseContext, field?: string, allowed?: reado
 
 /** The field needs a logged-in member. */
 export function asMember<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
-  return (p, a, ctx, i) => {
+  return guarded((p, a, ctx, i) => {
     memberId(ctx);
     return fn(p, a, ctx, i);
-  };
+  }, { kind: "member" });
 }
 
-/** The field needs an operator holding `permission`. */
+/**
+ * The field needs an operator holding `permission`. On a Mutation it also writes the audit trail
+ * (audit.ts): who, what, when, the request id and the before/after of every row it changed.
+ */
 export function asAdmin<C extends BaseContext, R, P, A, I>(permission: string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
-  return (p, a, ctx, i) => {
+  return guarded((p, a, ctx, i) => {
     assertPermission(ctx, permission);
+    const info = i as { parentType?: { name: string }; fieldName?: string } | undefined; // GraphQLResolveInfo when GraphQL calls it
+    if (info?.parentType?.name === "Mutation") return audited(ctx.audit, ctx, info.fieldName ?? "?", a, () => fn(p, a, ctx, i)) as R;
     return fn(p, a, ctx, i);
-  };
+  }, { kind: "operator", permission, audited: true });
 }
 
 /** Which services may call which internal field of one subgraph: `{ couponLock: ["order"], … }`. */
@@ -71,10 +93,10 @@ export type CallerTable = Readonly<Record<string, readonly string[]>>;
 export function internalFields<T extends CallerTable>(table: T) {
   return <C extends BaseContext, R, P, A, I>(field: keyof T & string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> => {
     const allowed = table[field];
-    return (p, a, ctx, i) => {
+    return guarded((p, a, ctx, i) => {
       assertInternal(ctx, field, allowed);
       return fn(p, a, ctx, i);
-    };
+    }, { kind: "internal", field });
   };
 }
 
@@ -84,8 +106,8 @@ export function internalFields<T extends CallerTable>(table: T) {
  * subscriber may see the event.
  */
 export function asGatewayEvent<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
-  return (p, a, ctx, i) => {
+  return guarded((p, a, ctx, i) => {
     if (ctx.identity.service !== "gateway") throw new AppError(ErrorCode.FORBIDDEN, "event fields are for the gateway's subscription engine");
     return fn(p, a, ctx, i);
-  };
+  }, { kind: "gateway-event" });
 }

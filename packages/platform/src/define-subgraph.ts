@@ -11,6 +11,7 @@
  *     context: (base, services) => createContext(base, services),
  *   });
  */
+import type { AuditLog } from "./audit.ts";
 import { serviceKeys } from "./auth.ts";
 import type { BaseContext } from "./access.ts";
 import type { Config, Domain } from "./config.ts";
@@ -79,6 +80,8 @@ export function defineSubgraph<O extends SubgraphStartOptions, S, C extends Base
         port: opts.port ?? subgraphPort(opts.config, def.name),
         host: opts.config.SERVICE_HOST,
         internalSecret: serviceKeys(opts.config),
+        // the domain's audit trail (decision 0024): operator Mutations fail closed without it
+        audit: (services as { audit?: AuditLog }).audit,
         context: (base) => def.context(base, services),
         routes: def.routes?.(services),
         ready: () => (def.ready ?? storesAnswer)(services),

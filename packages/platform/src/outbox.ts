@@ -32,6 +32,7 @@
 import type { JobsOptions, Queue } from "bullmq";
 import type { Logger } from "./log.ts";
 import { badInput } from "./errors.ts";
+import { unaudited } from "./audit-scope.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
 
 /** What a Prisma client or transaction client offers that the outbox needs. */
@@ -153,10 +154,15 @@ export class OutboxRelay {
    * two drains, not one per commit, and every caller's rows are covered when it returns).
    */
   flush(): Promise<number> {
+    // called right after a commit, often inside an operator mutation: relaying is not its change
+    return unaudited(() => this.flushNow());
+  }
+
+  private flushNow(): Promise<number> {
     if (this.running) {
       this.again ??= this.running.then(() => {
         this.again = undefined;
-        return this.flush();
+        return this.flushNow();
       });
       return this.again;
     }

@@ -15,6 +15,8 @@ export const QueueName = {
   messages: "message-send",
   /** member: a member's inbox messages (order paid, shipped, prize delivered, ...), relayed from the producers' outboxes. Job `deliver` (jobId = outbox key). */
   memberMessages: "member-messages",
+  /** member: operator audit entries relayed from the other domains' outboxes (decision 0024). Job `append` (jobId = entry id). */
+  auditEntries: "audit-entries",
   /** member: wallet accounts for a newly added currency. Job `create-accounts`. */
   walletAccounts: "wallet-accounts",
   /** member: follow-ups of a registration, relayed from member's outbox (written in the registration's transaction). Job `issue-new-user-coupons` (jobId = `new-user-coupons-<memberId>`; retried until promotion answers). */

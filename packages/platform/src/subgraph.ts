@@ -12,6 +12,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, parse, type DocumentNode } from "graphql";
 import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import type { BaseContext } from "./access.ts";
+import type { AuditLog } from "./audit.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
 import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
@@ -28,6 +29,11 @@ export interface SubgraphOptions<C extends BaseContext> {
   host?: string;
   /** Secrets of the services whose identity headers this subgraph accepts (`serviceKeys(config)`; a string: the root secret they derive from). */
   internalSecret: Keys;
+  /**
+   * The domain's audit trail (auditedPrisma's `log`): operator Mutations write to it and fail without
+   * it. `null` only in a subgraph that has no operator mutation (cart).
+   */
+  audit?: AuditLog | null;
   /** Builds the domain context from the verified identity. */
   context: (base: BaseContext, req: http.IncomingMessage) => C | Promise<C>;
   /** Extra HTTP routes, keyed by "METHOD /path". */
@@ -186,7 +192,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
         res.end(JSON.stringify({ errors: [{ message: `text may not contain NUL characters (${nul})`, extensions: { code: ErrorCode.BAD_USER_INPUT } }] }));
         return;
       }
-      const context = async () => opts.context({ identity, requestId }, req);
+      const context = async () => opts.context({ identity, requestId, audit: opts.audit ?? undefined }, req);
       if (fast && !url.search && plainJson(req)) {
         const { result: answer, revoked } = await collect(() => fast.tryExecute(req.method, json, context));
         if (answer) {

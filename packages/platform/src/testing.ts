@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { createRedis, deleteByPrefix } from "./redis.ts";
+import type { AuditEntry } from "./audit.ts";
+import { QueueName } from "./queue.ts";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -158,4 +160,14 @@ export async function productionEnv(): Promise<Record<string, string>> {
     JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
     SANDBOX_ENABLED: "false",
   };
+}
+
+/** The audit entries a domain wrote into its outbox (decision 0024), oldest first; one operation's when named. */
+export async function outboxAuditEntries(db: { $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> }, operation?: string): Promise<AuditEntry[]> {
+  const rows = await db.$queryRawUnsafe<Array<{ data: AuditEntry }>>(
+    `SELECT "data" FROM "Outbox" WHERE "queue" = $1 AND ($2::text IS NULL OR "data"->>'operation' = $2) ORDER BY "createdAt", "id"`,
+    QueueName.auditEntries,
+    operation ?? null,
+  );
+  return rows.map((r) => r.data);
 }

@@ -8,6 +8,10 @@ import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import { QueueName } from "@mallgraph/platform/queue";
+import { logger } from "@mallgraph/platform/log";
 import { createRedis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { Context } from "./context.ts";
@@ -63,12 +67,16 @@ export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "data
 }
 
 export async function createCatalogServices(opts: CatalogSubgraphOptions): Promise<CatalogServices> {
-  const prisma = createPrisma(opts);
+  const { prisma, log: audit } = auditedPrisma(createPrisma(opts), "catalog", outboxAuditSink);
   const redis = createRedis(opts.config.REDIS_URL);
-  return buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend, seckillSource: opts.seckillSource, campaignSource: opts.campaignSource });
+  const queues = outboxQueues({ redisUrl: opts.config.REDIS_URL, redisPrefix: opts.config.REDIS_PREFIX }, [QueueName.auditEntries]);
+  const relay = new OutboxRelay({ db: prisma, queue: queues.queue, log: logger("catalog") });
+  const services = buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend, seckillSource: opts.seckillSource, campaignSource: opts.campaignSource });
+  return { ...services, audit, outbox: { relay, close: queues.close } };
 }
 
 export async function closeCatalogServices(s: CatalogServices): Promise<void> {
+  await s.outbox?.close();
   await s.prisma.$disconnect();
   s.redis.disconnect();
   const b = s.search.backend as { close?: () => Promise<void> };

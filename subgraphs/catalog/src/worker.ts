@@ -3,6 +3,7 @@
  * - `search-sync` (job `sync`, repeated every second): drains the search outbox into the backend.
  * - `inventory-reservations` (job `release-expired`, repeated every 5 s): releases reservations
  *   whose time-out passed.
+ * - the outbox relay (every second): operator audit entries to member's trail (decision 0024).
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { createQueue, createWorker, QueueName, type Worker } from "@mallgraph/platform/queue";
@@ -29,7 +30,9 @@ export async function startWorkers(config: Config, opts: WorkerOptions = {}): Pr
     createWorker(qctx, QueueName.inventoryReservations, releaseExpiredProcessor(services), { concurrency: 1 }),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ err, job: job?.name }, "catalog job failed"));
+  const stopRelay = services.outbox?.relay.start(1000);
   return async () => {
+    await stopRelay?.();
     await Promise.all(workers.map((w) => w.close()));
     await Promise.all([syncQueue.close(), releaseQueue.close()]);
     await closeCatalogServices(services);

@@ -1,5 +1,6 @@
 /** Operators save strategies and activities; bad input is refused with nothing written. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outboxAuditEntries } from "@mallgraph/platform/testing";
 import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const SAVE_STRATEGY = `mutation($input: LotteryStrategyInput!) { adminSaveLotteryStrategy(input: $input) { id name awards { id name kind points } } }`;
@@ -100,6 +101,11 @@ describe("operators list strategies and take members off a blacklist", () => {
     // An operator without lottery:read is not shown who is blacklisted.
     const writer = await h.gql(REMOVE, { s: s.id, m: ["never-listed"] }, { kind: "admin", id: "op-8", permissions: ["lottery:write"] });
     expect(writer.data.adminRemoveLotteryBlacklistEntries.blacklist).toBeNull();
+    // the audit trail (decision 0024): who took whom off, the deleted blacklist rows as they were
+    const removed = (await outboxAuditEntries(h.sg.services.prisma, "adminRemoveLotteryBlacklistEntries")).filter((e) => (e.args as { strategyId: string }).strategyId === s.id);
+    expect(removed.map((e) => [e.service, e.actorId])).toEqual([["lottery", ADMIN.id], ["lottery", "op-8"]]);
+    expect(removed[0]!.changes.filter((c) => c.op === "delete").map((c) => [(c.before as { memberId: string }).memberId, c.after]).sort()).toEqual([["black-1", null], ["black-3", null]]);
+    expect(removed[1]!.changes).toEqual([]);
   });
 
   it("bad input, unknown strategies and missing permissions change nothing", async () => {

@@ -16,6 +16,7 @@ export const PERMISSIONS = {
   "lottery:write": "manage lottery strategies, activities and red-envelope rain",
   "admin:write": "manage operators, roles and permissions",
   "partner:write": "create and revoke partner API keys",
+  "audit:read": "read the audit trail of every operator mutation (who, what, when, before/after); nothing can change it",
   "queues:manage": "open the queue dashboard (Bull Board at the gateway's /admin/queues): inspect, retry and remove jobs",
 } as const;
 

@@ -3,12 +3,14 @@
  * accounts for a new currency (QueueName.walletAccounts, job `create-accounts`) and the NEW_USER
  * coupons of a new member (QueueName.memberRegistered, job `issue-new-user-coupons`, calls promotion;
  * relayed from member's outbox, which this worker relays every second — `relayEveryMs`),
- * and members' inbox messages (QueueName.memberMessages, job `deliver`, from the producers' outboxes).
+ * and members' inbox messages (QueueName.memberMessages, job `deliver`, from the producers' outboxes),
+ * and the other domains' operator audit entries (QueueName.auditEntries, job `append`, decision 0024).
  */
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { tableAuditSink, type AuditEntry } from "@mallgraph/platform/audit";
 import { logger } from "@mallgraph/platform/log";
 import { createRedis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "./generated/prisma/client.ts";
@@ -53,6 +55,8 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
     createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), { concurrency: 1 }),
     createWorker<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, issueNewUserCouponsProcessor(newUserCoupons), { concurrency: 4 }),
     createWorker<DeliverMessageJob>(qctx, QueueName.memberMessages, deliverMessageProcessor({ inbox, log }), { concurrency: 8 }),
+    // an entry id already appended (a relay or a retry that repeats itself) is kept as it is
+    createWorker<AuditEntry>(qctx, QueueName.auditEntries, (job) => tableAuditSink(prisma, [job.data]), { concurrency: 4 }),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
   await Promise.all(workers.map((w) => w.waitUntilReady()));

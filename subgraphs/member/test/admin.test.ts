@@ -158,6 +158,7 @@ describe("operators, RBAC, admin fields", () => {
       sentMessages: { permission: "message:read", op: `{ sentMessages(recipient: "13800000000") { id } }` },
       adminMembers: { permission: "member:read", op: `{ adminMembers { hasNextPage } }` },
       adminRoles: { permission: "admin:write", op: `{ adminRoles { id } }` },
+      adminAuditEntries: { permission: "audit:read", op: `{ adminAuditEntries { items { id } } }` },
       adminPermissions: { permission: "admin:write", op: `{ adminPermissions { name } }` },
       adminCreateRole: { permission: "admin:write", op: `mutation { adminCreateRole(name: "sneaky", permissions: ["admin:write"]) { id } }` },
       adminAssignRole: { permission: "admin:write", op: `mutation { adminAssignRole(operatorId: "x", roleId: "y") { id } }` },

@@ -3,6 +3,7 @@
  * prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running this file
  * directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
  */
+import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
@@ -36,7 +37,7 @@ export interface OrderSubgraphOptions {
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const { config } = opts;
   const log = logger("order");
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "order")) });
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "order")) }), "order", outboxAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const secret = serviceKeys(config);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);
@@ -47,7 +48,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const timeouts = createQueue(q, QueueName.orderTimeouts);
   const followUps = createQueue(q, QueueName.orderFollowUps);
-  const jobQueues = outboxQueues(q, [QueueName.memberMessages]);
+  const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries]);
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log, jobs);
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
@@ -56,7 +57,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     prisma, redis, prefix: config.REDIS_PREFIX, paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS, seckillPaymentTimeoutSeconds: config.SECKILL_PAYMENT_TIMEOUT_SECONDS,
     catalog, member, cart, promotion, payment, outbox, timeouts, followUps, nextOrderNo, log, hooks,
   });
-  return { prisma, redis, catalog, member, cart, promotion, payment, outbox, jobs, jobQueues, orders, timeouts, followUps, nextOrderNo, hooks };
+  return { prisma, audit, redis, catalog, member, cart, promotion, payment, outbox, jobs, jobQueues, orders, timeouts, followUps, nextOrderNo, hooks };
 }
 
 export async function closeOrderServices(s: OrderServices): Promise<void> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createRedis } from "@mallgraph/platform/redis";
+import { outboxAuditEntries } from "@mallgraph/platform/testing";
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import { startOrderEnv, PLACE, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { admin, gateway, internal } from "./support/fakes.ts";
@@ -139,6 +140,13 @@ describe("order lifecycle", () => {
     expect((await env.call(SHIP, { o: o.id }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder).toEqual({ code: "OK", order: { status: "SHIPPED", shipment: { carrier: "SF", trackingNo: "SF100" } } });
     expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder.code).toBe("INVALID_STATE");
+    const ships = (await outboxAuditEntries(env.order.services.prisma, "adminShipOrder")).filter((x) => (x.args as { orderId: string }).orderId === o.id);
+    // the audit trail (decision 0024): the shipment with the order before/after; the two refusals (INVALID_STATE) changed nothing, no entry
+    expect(ships.map((x) => [x.outcome, x.actorId, x.changes.length > 0])).toEqual([[null, "op-1", true]]);
+    const shipped = ships[0]!.changes as Array<{ entity: string; op: string; before: any; after: any }>;
+    expect(shipped.find((c) => c.entity === "Order")).toMatchObject({ op: "update", before: { status: "PAID", shippedAt: null }, after: { status: "SHIPPED" } });
+    expect(shipped.find((c) => c.entity === "Shipment")).toMatchObject({ op: "create", before: null, after: { carrier: "SF", trackingNo: "SF100", orderId: o.id } });
+    expect(shipped.find((c) => c.entity === "OrderStatusChange")).toMatchObject({ after: { from: "PAID", to: "SHIPPED", actor: "op-1" } });
     expect((await env.order.services.prisma.outbox.findUniqueOrThrow({ where: { id: `msg.order-shipped.${o.id}` } })).data).toEqual({
       memberId: buyer, kind: "ORDER_SHIPPED", params: { orderId: o.id, orderNo: o.orderNo, carrier: "SF", trackingNo: "SF100" },
     });
@@ -178,6 +186,11 @@ describe("order lifecycle", () => {
     const approved = await env.call(REVIEW, { id: req.id, a: true }, admin());
     expect(approved.data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "APPROVED", order: { status: "REFUNDING" } } });
     expect((await env.call(REVIEW, { id: req.id, a: false }, admin())).data.adminReviewAfterSale.code).toBe("INVALID_STATE");
+    const reviews = (await outboxAuditEntries(env.order.services.prisma, "adminReviewAfterSale")).filter((x) => (x.args as { id: string }).id === req.id);
+    expect(reviews.map((x) => x.outcome)).toEqual(["OK"]); // the refused second decision: no entry
+    const decided = reviews[0]!.changes as Array<{ entity: string; before: any; after: any }>;
+    expect(decided.find((c) => c.entity === "AfterSale")).toMatchObject({ before: { status: "REQUESTED" }, after: { status: "APPROVED" } });
+    expect(decided.find((c) => c.entity === "Order")).toMatchObject({ before: { status: "PAID" }, after: { status: "REFUNDING" } });
     // one AFTER_SALE_DECIDED message: the refused second decision wrote none
     expect((await env.order.services.prisma.outbox.findMany({ where: { id: { startsWith: "msg.after-sale." }, data: { path: ["params", "afterSaleId"], equals: req.id } } })).map((r) => r.data)).toEqual([
       { memberId: buyer, kind: "AFTER_SALE_DECIDED", params: { orderId: o.id, afterSaleId: req.id, orderNo: o.orderNo, decision: "approved", amount: "25.00", currency: "CNY", note: "ok" } },

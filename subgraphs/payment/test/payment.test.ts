@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createRedis } from "@mallgraph/platform/redis";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { Decimal } from "@mallgraph/platform/money";
@@ -301,6 +301,28 @@ describe("refunds", () => {
     expect((await sg.services.sandbox.trade((await paymentRow(paymentId)).checkoutRef))!.refundedAmount.toString()).toBe("88.5");
     const ledger = await prisma().merchantLedgerEntry.findMany({ where: { paymentId } });
     expect(ledger.reduce((s, e) => s.plus(e.amount.toString()), new Decimal(0)).toFixed(2)).toBe("0.00");
+  });
+
+  it("each operator refund is in the audit trail (decision 0024): the Refund row, the payment's refunded amount before/after, no entry for a refusal", async () => {
+    const entries = (await outboxAuditEntries(prisma(), "adminRefundPayment")).filter((e) => (e.args as { paymentId: string }).paymentId === paymentId);
+    expect(entries.every((e) => e.service === "payment" && e.actorKind === "admin" && e.actorId === "op-1" && e.requestId)).toBe(true);
+    const refunds = await prisma().refund.findMany({ where: { paymentId } });
+    const created = entries.flatMap((e) => e.changes.filter((c) => c.entity === "Refund" && c.op === "create"));
+    expect(new Set(created.map((c) => c.id))).toEqual(new Set(refunds.map((r) => r.id)));
+    expect(created.every((c) => c.before === null && (c.after as { paymentId: string }).paymentId === paymentId)).toBe(true);
+    // the refunded amount moves by each refund, 0.00 → 88.50 in all
+    const payments = entries.flatMap((e) => e.changes.filter((c) => c.entity === "Payment" && c.id === paymentId)) as Array<{ before: any; after: any }>;
+    const moves = payments.filter((c) => c.before.refundedAmount !== c.after.refundedAmount).map((c) => [c.before.refundedAmount, c.after.refundedAmount]);
+    expect(moves).toHaveLength(7);
+    // and the last refund's status change of the payment, as the whole row before and after
+    expect(payments.filter((c) => c.before.status !== c.after.status).map((c) => [c.before.status, c.after.status])).toEqual([["SUCCEEDED", "REFUNDED"]]);
+    expect(moves.map(([b]) => b)).toContain("0.00");
+    expect(moves.map(([, a]) => a)).toContain("88.50");
+    expect(moves.reduce((s, [b, a]) => s.plus(a).minus(b), new Decimal(0)).toFixed(2)).toBe("88.50");
+    // refused (EXCEEDS_REFUNDABLE, NOT_REFUNDABLE), bad input, FORBIDDEN: nothing changed, no entry
+    expect(entries.every((e) => e.changes.length > 0 && (e.outcome === null || e.outcome === "OK"))).toBe(true);
+    expect(entries.some((e) => ["60.00", "0.01"].includes((e.args as { amount: string }).amount))).toBe(false);
+    expect(entries.some((e) => ["abc", "1.001", "-1.00"].includes((e.args as { amount: string }).amount))).toBe(false);
   });
 
   it("the same idempotency key refunds once", async () => {

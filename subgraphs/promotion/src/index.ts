@@ -3,6 +3,7 @@
  * random Redis prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running
  * this file directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
  */
+import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
 import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
@@ -42,10 +43,14 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const { config } = opts;
   const log = logger("promotion");
   // Claim storms run many short interactive transactions: they wait for a pooled connection rather than fail after Prisma's 2 s default.
-  const prisma = new PrismaClient({
-    adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "promotion")),
-    transactionOptions: { maxWait: 30_000, timeout: 15_000 },
-  });
+  const { prisma, log: audit } = auditedPrisma(
+    new PrismaClient({
+      adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "promotion")),
+      transactionOptions: { maxWait: 30_000, timeout: 15_000 },
+    }),
+    "promotion",
+    outboxAuditSink,
+  );
   const redis = createRedis(config.REDIS_URL);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), serviceKeys(config));
   const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), serviceKeys(config));
@@ -63,10 +68,10 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const coupons = new CouponService({ prisma, log, catalog, lottery });
   const campaigns = new CampaignService({ prisma, catalog });
   const pricing = new PricingService({ prisma, catalog, campaigns });
-  const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [QueueName.memberMessages]);
+  const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [QueueName.memberMessages, QueueName.auditEntries]);
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const couponExpiry = new CouponExpiryNotices({ prisma, relay: jobs });
-  return { prisma, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, jobs, jobQueues, couponExpiry, hooks };
+  return { prisma, audit, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, jobs, jobQueues, couponExpiry, hooks };
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {

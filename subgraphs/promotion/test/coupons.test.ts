@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createPromotionSubgraph } from "../src/index.ts";
 import { newUserIssueKey } from "../src/services/coupons.ts";
@@ -257,6 +257,15 @@ describe("coupons", () => {
     expect((await call(ACTIVE, { id: fixed.id, a: false }, admin())).data.adminSetCouponTemplateActive.active).toBe(false);
     expect((await call(ACTIVE, { id: "nope", a: false }, admin())).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect((await call(ACTIVE, { id: fixed.id, a: false }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    // the audit trail (decision 0024): the one edit that went through, with the template before and after;
+    // the refused edits (BAD_USER_INPUT, NOT_FOUND, UNAUTHENTICATED) and the refused deactivations wrote nothing
+    const edits = (await outboxAuditEntries(sg.services.prisma, "adminUpdateCouponTemplate")).filter((x) => x.targetId === fixed.id);
+    expect(edits).toHaveLength(1);
+    expect(edits[0]).toMatchObject({ service: "promotion", actorKind: "admin", targetType: "CouponTemplate" });
+    const [edit] = edits[0]!.changes as Array<{ before: any; after: any }>;
+    expect([edit!.before.name, edit!.after.name, edit!.before.totalQuantity, edit!.after.totalQuantity]).toEqual(["双11券", "双11大促券", 2, 3]);
+    const toggles = (await outboxAuditEntries(sg.services.prisma, "adminSetCouponTemplateActive")).filter((x) => x.targetId === fixed.id);
+    expect(toggles.map((x) => (x.changes as Array<{ before: any; after: any }>).map((c) => [c.before.active, c.after.active]))).toEqual([[[true, false]], [[false, true]], [[true, false]]]);
   });
 
   it("deactivation is refused while lottery cannot be asked", async () => {

@@ -17,6 +17,8 @@ import { PostgresSearchBackend } from "../search/postgres.ts";
 import { ElasticsearchBackend } from "../search/elasticsearch.ts";
 import type { SearchBackend } from "../search/types.ts";
 import type { Deps } from "./deps.ts";
+import type { AuditLog } from "@mallgraph/platform/audit";
+import type { OutboxRelay } from "@mallgraph/platform/outbox";
 
 export interface CatalogServices {
   deps: Deps;
@@ -28,6 +30,10 @@ export interface CatalogServices {
   inventory: InventoryService;
   reviews: ReviewService;
   search: SearchService;
+  /** The operator audit trail (entries go to the outbox, relayed to member's trail); set by createCatalogServices. */
+  audit?: AuditLog;
+  /** The outbox relay (audit entries) and its queues; the worker runs it. */
+  outbox?: { relay: OutboxRelay; close: () => Promise<void> };
 }
 
 /** The search backend config.SEARCH_BACKEND names. */

@@ -1,4 +1,5 @@
 /** Builds the lottery domain's services from configuration (shared by the server and the worker). */
+import { auditedPrisma, outboxAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
@@ -42,6 +43,8 @@ export interface LotteryServiceOptions {
 
 export interface LotteryServices {
   prisma: PrismaClient;
+  /** The operator audit trail: entries go to the outbox, relayed to member's trail (decision 0024). */
+  audit: AuditLog;
   redis: Redis;
   rain: RainService;
   draws: DrawService;
@@ -61,17 +64,21 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   const { config } = opts;
   const env = process.env;
   // Interactive transactions (participation orders) may queue for a pooled connection under a storm.
-  const prisma = new PrismaClient({
-    adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "lottery")),
-    transactionOptions: { maxWait: 30_000, timeout: 15_000 },
-  });
+  const { prisma, log: audit } = auditedPrisma(
+    new PrismaClient({
+      adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "lottery")),
+      transactionOptions: { maxWait: 30_000, timeout: 15_000 },
+    }),
+    "lottery",
+    outboxAuditSink,
+  );
   const redis = createRedis(config.REDIS_URL);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const queues = { rain: createQueue(q, QueueName.lotteryRain), awards: createQueue(q, QueueName.lotteryAwards) };
   const log = logger("lottery");
   const wallet = opts.wallet ?? memberWalletPort({ url: opts.memberUrl ?? subgraphUrl(config, "member"), secret: serviceKeys(config) });
   const points = new PointsService(prisma);
-  const jobQueues = outboxQueues(q, [QueueName.memberMessages]);
+  const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries]);
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const rain = new RainService({
     prisma,
@@ -99,6 +106,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   const rebates = new RebateService(prisma, points, draws, { signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10), now: opts.now });
   return {
     prisma,
+    audit,
     redis,
     rain,
     draws,

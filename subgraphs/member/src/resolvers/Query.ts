@@ -7,6 +7,7 @@ export const Query: QueryResolvers = {
   me: asMember((_p, _a, ctx) => ctx.loaders.member.load(memberId(ctx))),
   sentMessages: asAdmin("message:read", (_p, a, ctx) => ctx.services.messages.sent(a.recipient, a.first ?? 10)),
   adminMembers: asAdmin("member:read", (_p, a, ctx) => ctx.services.members.page(a.first ?? 20, a.after)),
+  adminAuditEntries: asAdmin("audit:read", (_p, a, ctx) => ctx.services.auditTrail.page(a.filter, a.first ?? 20, a.after)),
   adminRoles: asAdmin("admin:write", (_p, _a, ctx) => ctx.services.admin.roles()),
   adminPermissions: asAdmin("admin:write", (_p, _a, ctx) => ctx.services.admin.permissions()),
   adminMe: (_p, _a, ctx) => (ctx.identity.kind === "admin" && ctx.identity.id ? ctx.services.admin.operator(ctx.identity.id) : null),

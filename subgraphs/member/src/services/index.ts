@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { auditedPrisma, tableAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type QueueContext } from "@mallgraph/platform/queue";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
@@ -28,10 +29,14 @@ import { createAccountService, type AccountService } from "./account.ts";
 import { lotteryMemberData, orderMemberOrders, type MemberLottery, type MemberOrders } from "./orders.ts";
 
 import { createPartnerKeyService, type PartnerKeyService } from "./partners.ts";
+import { createAuditService, type AuditService } from "./audit.ts";
 
 export interface MemberServices {
   config: Config;
   prisma: PrismaClient;
+  /** The operator audit trail (member owns it: its own entries go straight into "AuditEntry"). */
+  audit: AuditLog;
+  auditTrail: AuditService;
   redis: Redis;
   keys: MemberKeys;
   signingKey: SigningKey;
@@ -81,7 +86,7 @@ export interface BuildOptions {
 }
 
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl)) });
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl)) }), "member", tableAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const keys = memberKeys(config.REDIS_PREFIX);
   const signingKey = await loadSigningKey(config.JWT_PRIVATE_JWK);
@@ -113,6 +118,8 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
   return {
     config,
     prisma,
+    audit,
+    auditTrail: createAuditService(prisma),
     redis,
     keys,
     signingKey,

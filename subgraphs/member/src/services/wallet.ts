@@ -20,7 +20,8 @@
  * one payment can never touch money frozen for another. A pooled freeze (a red-envelope budget) is
  * spent by captures under references of their own and its rest released once under R ("partial").
  */
-import { formatAmount, parseAmount, type Decimal } from "@mallgraph/platform/money";
+import { formatAmount, parseAmount, Decimal } from "@mallgraph/platform/money";
+import { auditing, auditNote } from "@mallgraph/platform/audit";
 import type { PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
 import { badInput, conflict, isForeignKeyViolation, isUniqueViolation } from "../errors.ts";
 import type { CurrencyService } from "./currencies.ts";
@@ -226,9 +227,7 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     const df = amount.times(m.frozen).toFixed();
     const amt = amount.toFixed();
     const reason = t.reason ?? null;
-    try {
-      const rows = await run(
-        () => prisma.$queryRaw<Array<{ accountId: string; balance: string; frozen: string }>>`
+    const statement = (client: Pick<PrismaClient, "$queryRaw">) => client.$queryRaw<Array<{ accountId: string; balance: string; frozen: string }>>`
         WITH src AS (
           UPDATE "WalletAccount"
              SET balance = balance + ${db}::numeric, frozen = frozen + ${df}::numeric, "updatedAt" = now()
@@ -242,8 +241,20 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
         SELECT id, ${t.fromType}::"LedgerType", ${amt}::numeric, balance, frozen, ${reference}, ${dst.id}, ${reason} FROM src
         UNION ALL
         SELECT id, 'CREDIT'::"LedgerType", ${amt}::numeric, balance, frozen, ${reference}, ${src.id}, ${reason} FROM dst
-        RETURNING "accountId", "balanceAfter"::text AS balance, "frozenAfter"::text AS frozen`,
-      );
+        RETURNING "accountId", "balanceAfter"::text AS balance, "frozenAfter"::text AS frozen`;
+    // An operator's transfer (an adjustment, marketing funding) runs in a transaction that also
+    // writes its audit entry: both accounts before (after minus the move) and after.
+    const audited = () =>
+      prisma.$transaction(async (tx) => {
+        const rows = await statement(tx);
+        auditNote(...rows.map((r) => {
+          const [dBalance, dFrozen] = r.accountId === src.id ? [db, df] : [amt, "0"];
+          return { entity: "WalletAccount", id: r.accountId, op: "update" as const, before: { balance: formatAmount(new Decimal(r.balance).minus(dBalance), t.currency), frozen: formatAmount(new Decimal(r.frozen).minus(dFrozen), t.currency) }, after: { balance: formatAmount(r.balance, t.currency), frozen: formatAmount(r.frozen, t.currency), reference } };
+        }));
+        return rows;
+      }, { maxWait: 30_000, timeout: 15_000 }); // it may queue for a pooled connection behind a storm of movements
+    try {
+      const rows = await run(() => (auditing() ? audited() : statement(prisma)));
       const s = rows.find((r) => r.accountId === src.id);
       const d = rows.find((r) => r.accountId === dst.id);
       if (!s || !d) return done({ code: m.short, wallet: await viewOf(src.id), applied: false });

@@ -1,3 +1,4 @@
+import type { AuditLog } from "@mallgraph/platform/audit";
 import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -9,6 +10,8 @@ import type { OrderTestHooks } from "./types.ts";
 
 export interface OrderServices {
   prisma: PrismaClient;
+  /** The operator audit trail: entries go to the outbox, relayed to member's trail (decision 0024). */
+  audit: AuditLog;
   redis: Redis;
   catalog: CatalogPort;
   member: MemberPort;

@@ -5,6 +5,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { auditedPrisma, outboxAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { AlipayAdapter } from "../channels/alipay.ts";
@@ -41,6 +42,8 @@ export interface PaymentServiceOptions {
 
 export interface PaymentServices {
   prisma: PrismaClient;
+  /** The operator audit trail: entries go to the outbox, relayed to member's trail (decision 0024). */
+  audit: AuditLog;
   redis: Redis;
   merchants: MerchantService;
   payments: PaymentService;
@@ -68,12 +71,12 @@ export function reachableHost(host: string): string {
 export async function createPaymentServices(opts: PaymentServiceOptions): Promise<PaymentServices> {
   const { config } = opts;
   const env = process.env;
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "payment")) });
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "payment")) }), "payment", outboxAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const queues = { timeouts: createQueue(q, QueueName.paymentTimeouts), notify: createQueue(q, QueueName.paymentNotify), reconcile: createQueue(q, QueueName.paymentReconcile) };
   const log = logger("payment");
-  const jobQueues = outboxQueues(q, [QueueName.paymentNotify], { [QueueName.paymentNotify]: NOTIFY_JOB_OPTIONS });
+  const jobQueues = outboxQueues(q, [QueueName.paymentNotify, QueueName.auditEntries], { [QueueName.paymentNotify]: NOTIFY_JOB_OPTIONS });
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const hooks: PaymentTestHooks = {};
   const ports =
@@ -104,6 +107,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
   });
   return {
     prisma,
+    audit,
     redis,
     merchants,
     payments,

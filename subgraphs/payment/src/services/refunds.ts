@@ -4,6 +4,7 @@
  * is polled; a confirmed one debits the merchant ledger and is booked by the order.
  */
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
+import { auditNote } from "@mallgraph/platform/audit";
 import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { writeOutbox } from "@mallgraph/platform/outbox";
@@ -38,11 +39,14 @@ export class PaymentRefunds {
     let refund: Refund | null;
     try {
       refund = await this.d.prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRaw<Array<{ id: string }>>`
+        const rows = await tx.$queryRaw<Array<{ id: string; refundedAmount: string }>>`
           UPDATE "Payment" SET "refundedAmount" = "refundedAmount" + ${amount.toString()}::numeric, "updatedAt" = now()
           WHERE id = ${p.id} AND status = 'SUCCEEDED' AND "refundedAmount" + ${amount.toString()}::numeric <= amount
-          RETURNING id`;
+          RETURNING id, "refundedAmount"::text AS "refundedAmount"`;
         if (!rows.length) return null;
+        // an operator's refund: the raw update's before/after for the audit trail (no-op otherwise)
+        const now = new Decimal(rows[0]!.refundedAmount);
+        auditNote({ entity: "Payment", id: p.id, op: "update", before: { refundedAmount: formatAmount(now.minus(amount), p.currency) }, after: { refundedAmount: formatAmount(now, p.currency) } });
         return tx.refund.create({ data: { paymentId: p.id, amount: amount.toString(), currency: p.currency, reason: reason.slice(0, 200), reference } });
       });
     } catch (e) {
