@@ -38,18 +38,19 @@ function databaseUrl(name: string): string {
 }
 
 describe("scripts/migrate.ts with a database per domain", () => {
+  const [shared, own] = [`mallgraph_e2e_${randomId(4)}`, `mallgraph_e2e_${randomId(4)}`].map(databaseUrl) as [string, string];
+  // in afterAll, not a finally: a test that times out on a loaded machine still drops both
+  afterAll(async () => {
+    for (const url of [shared, own]) await query(TEST_PG_URL, `DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`);
+  });
+
   it("creates both databases and migrates ORDER and CATALOG into theirs, the other domains into DATABASE_URL's", async () => {
-    const [shared, own] = [`mallgraph_e2e_${randomId(4)}`, `mallgraph_e2e_${randomId(4)}`].map(databaseUrl) as [string, string];
-    try {
-      await migrate(loadConfig({ DATABASE_URL: shared, ORDER_DATABASE_URL: own, CATALOG_DATABASE_URL: own } as unknown as NodeJS.ProcessEnv));
-      expect(await domainSchemas(own)).toEqual([...SPLIT].sort());
-      expect(await domainSchemas(shared)).toEqual(migratedDomains().filter((d) => !SPLIT.includes(d)).sort());
-      const applied = await query<{ n: string }>(own, `SELECT count(*) AS n FROM "order"."_prisma_migrations" WHERE finished_at IS NOT NULL`);
-      expect(Number(applied[0]!.n)).toBeGreaterThan(0);
-    } finally {
-      for (const url of [shared, own]) await query(TEST_PG_URL, `DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`);
-    }
-  }, 240_000);
+    await migrate(loadConfig({ DATABASE_URL: shared, ORDER_DATABASE_URL: own, CATALOG_DATABASE_URL: own } as unknown as NodeJS.ProcessEnv));
+    expect(await domainSchemas(own)).toEqual([...SPLIT].sort());
+    expect(await domainSchemas(shared)).toEqual(migratedDomains().filter((d) => !SPLIT.includes(d)).sort());
+    const applied = await query<{ n: string }>(own, `SELECT count(*) AS n FROM "order"."_prisma_migrations" WHERE finished_at IS NOT NULL`);
+    expect(Number(applied[0]!.n)).toBeGreaterThan(0);
+  }, 400_000);
 });
 
 describe("the platform with ORDER and CATALOG in a database of their own", () => {
