@@ -3,9 +3,9 @@
  * PostgreSQL schema of the domain's database: `<DOMAIN>_DATABASE_URL` when set, else DATABASE_URL.
  * Creates each database when it does not exist.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import pg from "pg";
 import { DATABASE_DOMAINS, domainDatabaseBase, loadConfig, type Config } from "../packages/platform/src/config.ts";

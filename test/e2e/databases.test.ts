@@ -5,10 +5,10 @@
  * an order placed and paid through the gateway (member address, catalog stock, order, payment) leaves
  * each row in its domain's database, and a domain's schema does not even exist in the other one.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { randomId, TEST_PG_URL, waitFor } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type DatabaseDomain } from "@mallgraph/platform/config";
+import { randomId, TEST_PG_URL, waitFor } from "@mallgraph/platform/testing";
 import { migrate, migratedDomains } from "../../scripts/migrate.ts";
 import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 
