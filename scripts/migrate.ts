@@ -1,13 +1,14 @@
 /**
- * Applies every domain's migrations (`prisma migrate deploy`, WASM schema engine) to DATABASE_URL,
- * each into its own PostgreSQL schema. Creates the database when it does not exist.
+ * Applies every domain's migrations (`prisma migrate deploy`, WASM schema engine), each into its own
+ * PostgreSQL schema of the domain's database: `<DOMAIN>_DATABASE_URL` when set, else DATABASE_URL.
+ * Creates each database when it does not exist.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import pg from "pg";
-import { DOMAINS, loadConfig } from "../packages/platform/src/config.ts";
+import { DATABASE_DOMAINS, domainDatabaseBase, loadConfig, type Config } from "../packages/platform/src/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -26,21 +27,23 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-export function migratedDomains(): string[] {
-  return DOMAINS.filter((d) => existsSync(path.join(root, "prisma", d, "migrations")));
+export function migratedDomains(): Array<(typeof DATABASE_DOMAINS)[number]> {
+  return DATABASE_DOMAINS.filter((d) => existsSync(path.join(root, "prisma", d, "migrations")));
 }
 
-export async function migrate(baseUrl: string): Promise<void> {
-  await ensureDatabase(baseUrl);
+export async function migrate(config: Pick<Config, "DATABASE_URL"> & Partial<Config>): Promise<void> {
+  const domains = migratedDomains();
+  for (const base of new Set(domains.map((d) => domainDatabaseBase(config, d)))) await ensureDatabase(base);
   // In parallel: each CLI run idles ~10 s on a timer of Prisma's own after it is done.
   await Promise.all(
-    migratedDomains().map(async (d) => {
-      const u = new URL(baseUrl);
+    domains.map(async (d) => {
+      const u = new URL(domainDatabaseBase(config, d));
       u.searchParams.set("schema", d);
       try {
         await promisify(execFile)(path.join(root, "node_modules/.bin/prisma"), ["migrate", "deploy", "--config", `prisma/${d}/prisma.config.ts`], {
           cwd: root,
-          env: { ...process.env, DATABASE_URL: u.toString(), CHECKPOINT_DISABLE: "1" },
+          // prisma/config.ts reads <DOMAIN>_DATABASE_URL first: both name the one database chosen here.
+          env: { ...process.env, DATABASE_URL: u.toString(), [`${d.toUpperCase()}_DATABASE_URL`]: u.toString(), CHECKPOINT_DISABLE: "1" },
         });
       } catch (e: any) {
         throw new Error(`migrate ${d} failed:\n${e.stdout}\n${e.stderr}`, { cause: e });
@@ -51,7 +54,7 @@ export async function migrate(baseUrl: string): Promise<void> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  migrate(loadConfig().DATABASE_URL).catch((e) => {
+  migrate(loadConfig()).catch((e) => {
     console.error(e.message);
     process.exit(1);
   });

@@ -26,7 +26,7 @@ export async function setup(config: Config, opts: { generate?: boolean } = {}): 
     generate();
   }
   console.log("migrating…");
-  await migrate(config.DATABASE_URL);
+  await migrate(config);
   console.log("seeding demo data…");
   await seedAll(config);
 }

@@ -1,11 +1,12 @@
 /**
  * The end-to-end harness: a throwaway database with every domain migrated, a random Redis prefix,
  * the demo data, and the whole platform started as processes (scripts/stack.ts) on free ports.
+ * `ownDatabase` moves some domains to a second throwaway database (`<DOMAIN>_DATABASE_URL`).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { DOMAINS, loadConfig, type Config } from "../../packages/platform/src/config.ts";
-import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor } from "../../packages/platform/src/testing.ts";
+import { DOMAINS, loadConfig, type Config, type DatabaseDomain } from "../../packages/platform/src/config.ts";
+import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase } from "../../packages/platform/src/testing.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seedAll } from "../../scripts/seed.ts";
 import { GraphQLHttpClient } from "./client.ts";
@@ -14,19 +15,32 @@ export interface E2E {
   stack: Stack;
   cfg: Config;
   api: GraphQLHttpClient;
+  /** The throwaway databases: DATABASE_URL's first, then the one of `ownDatabase` (if any). */
+  databases: TestDatabase[];
   stop: () => Promise<void>;
 }
 
-export async function startE2E(opts: { readyTimeoutMs?: number; logLevel?: string; env?: Record<string, string> } = {}): Promise<E2E> {
+export interface E2EOptions {
+  readyTimeoutMs?: number;
+  logLevel?: string;
+  env?: Record<string, string>;
+  /** Domains migrated into a second database, which their `<DOMAIN>_DATABASE_URL` points at. */
+  ownDatabase?: DatabaseDomain[];
+}
+
+export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
+  const own: string[] = opts.ownDatabase ?? [];
   const domains = DOMAINS.filter((d) => existsSync(path.join(REPO_ROOT, "prisma", d, "migrations")));
-  const db = await createTestDatabase(domains);
+  const databases = [await createTestDatabase(domains.filter((d) => !own.includes(d)))];
+  if (own.length) databases.push(await createTestDatabase(own));
   const tr = createTestRedis();
-  const env = { DATABASE_URL: db.url, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: opts.logLevel ?? "warn", ...opts.env };
+  const overrides = Object.fromEntries(own.map((d) => [`${d.toUpperCase()}_DATABASE_URL`, databases[1]!.url]));
+  const env = { DATABASE_URL: databases[0]!.url, ...overrides, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: opts.logLevel ?? "warn", ...opts.env };
   const cfg = loadConfig({ ...process.env, ...env });
   let stack: Stack | undefined;
   const stop = async () => {
     await stack?.stop();
-    await db.drop();
+    for (const db of databases) await db.drop();
     await tr.cleanup();
   };
   try {
@@ -36,7 +50,7 @@ export async function startE2E(opts: { readyTimeoutMs?: number; logLevel?: strin
     await stop();
     throw e;
   }
-  return { stack, cfg, api: new GraphQLHttpClient(stack.gatewayUrl), stop };
+  return { stack, cfg, api: new GraphQLHttpClient(stack.gatewayUrl), databases, stop };
 }
 
 /** Logs the seeded operator in (AdminLogin). */

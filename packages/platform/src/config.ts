@@ -10,12 +10,25 @@ export const DEV_ADMIN_PASSWORD = "admin123";
 /** Shortest secret production accepts. */
 export const MIN_SECRET_LENGTH = 32;
 
+/** A URL that may be unset; empty counts as unset (`X: ${X:-}` in docker compose). */
+const optionalUrl = z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional());
+
 const schema = z.object({
   NODE_ENV: z.string().default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Base URL of the PostgreSQL database; each subgraph adds `?schema=<domain>`. */
   /** The password matches docker-compose's PostgreSQL (a local server with trust auth ignores it). */
   DATABASE_URL: z.string().url().default("postgresql://postgres:postgres@127.0.0.1:5432/mallgraph"),
+  /**
+   * Per-domain database overrides (a database per domain, each on its own server if need be): unset,
+   * the domain uses DATABASE_URL. The domain's schema is still named after the domain.
+   */
+  MEMBER_DATABASE_URL: optionalUrl,
+  CATALOG_DATABASE_URL: optionalUrl,
+  ORDER_DATABASE_URL: optionalUrl,
+  PAYMENT_DATABASE_URL: optionalUrl,
+  PROMOTION_DATABASE_URL: optionalUrl,
+  LOTTERY_DATABASE_URL: optionalUrl,
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
   REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("mg"),
@@ -138,6 +151,19 @@ export function domainDatabaseUrl(base: string, schemaName: string): string {
 
 export const DOMAINS = ["member", "catalog", "cart", "order", "payment", "promotion", "lottery"] as const;
 export type Domain = (typeof DOMAINS)[number];
+/** The domains with a PostgreSQL schema of their own (cart keeps its state in Redis). */
+export const DATABASE_DOMAINS = ["member", "catalog", "order", "payment", "promotion", "lottery"] as const;
+export type DatabaseDomain = (typeof DATABASE_DOMAINS)[number];
+
+/** The database a domain lives in: `<DOMAIN>_DATABASE_URL` when set, else DATABASE_URL (no schema chosen). */
+export function domainDatabaseBase(config: Pick<Config, "DATABASE_URL"> & Partial<Config>, domain: DatabaseDomain): string {
+  return (config[`${domain.toUpperCase()}_DATABASE_URL` as keyof Config] as string | undefined) || config.DATABASE_URL;
+}
+
+/** A domain's database URL: its database (domainDatabaseBase) with `?schema=<domain>`. */
+export function databaseUrlOf(config: Pick<Config, "DATABASE_URL"> & Partial<Config>, domain: DatabaseDomain): string {
+  return domainDatabaseUrl(domainDatabaseBase(config, domain), domain);
+}
 
 /** Where a domain's subgraph is reached: `<DOMAIN>_URL` when set, else SERVICE_HOST and its port. */
 export function subgraphUrl(config: Config, domain: Domain): string {

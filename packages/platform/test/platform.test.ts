@@ -25,7 +25,7 @@ import {
   type Identity,
 } from "../src/auth.ts";
 import { asAdmin, asGatewayEvent, asMember, internalFields } from "../src/access.ts";
-import { loadConfig } from "../src/config.ts";
+import { DATABASE_DOMAINS, databaseUrlOf, loadConfig } from "../src/config.ts";
 import { keyFor } from "../src/redis.ts";
 import { findNulCharacter } from "../src/subgraph.ts";
 
@@ -252,6 +252,13 @@ describe("configuration", () => {
     expect(message).toMatch(/^invalid configuration/);
     for (const name of Object.keys(bad)) expect(message).toContain(name);
     expect(loadConfig({ GATEWAY_PORT: "8080" } as unknown as NodeJS.ProcessEnv).GATEWAY_PORT).toBe(8080);
+  });
+
+  it("<DOMAIN>_DATABASE_URL moves one domain to its own database; the others stay on DATABASE_URL, each in its schema", () => {
+    const c = loadConfig({ DATABASE_URL: "postgresql://u:p@shared:5432/mallgraph", ORDER_DATABASE_URL: "postgresql://u:p@orders:5433/orders?sslmode=require", CATALOG_DATABASE_URL: "" } as unknown as NodeJS.ProcessEnv);
+    expect(databaseUrlOf(c, "order")).toBe("postgresql://u:p@orders:5433/orders?sslmode=require&schema=order");
+    for (const d of DATABASE_DOMAINS.filter((d) => d !== "order")) expect(databaseUrlOf(c, d)).toBe(`postgresql://u:p@shared:5432/mallgraph?schema=${d}`);
+    expect(() => loadConfig({ LOTTERY_DATABASE_URL: "not a url" } as unknown as NodeJS.ProcessEnv)).toThrow(/LOTTERY_DATABASE_URL/);
   });
 
   it("Redis keys carry the deployment prefix and one hash tag per domain", () => {

@@ -4,7 +4,7 @@
  * running this file directly starts it with the environment's configuration.
  */
 import { readFileSync } from "node:fs";
-import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { loadConfig, databaseUrlOf, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
@@ -27,7 +27,7 @@ export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.ur
 
 export interface CatalogSubgraphOptions {
   config: Config;
-  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "catalog". */
+  /** Database URL with ?schema=; defaults to CATALOG_DATABASE_URL (else DATABASE_URL) with schema "catalog". */
   databaseUrl?: string;
   port?: number;
   /** Test seams (real implementations by default). */
@@ -62,7 +62,7 @@ function countingAdapter(adapter: any, onQuery: (sql: string) => void) {
 }
 
 export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "databaseUrl" | "onQuery" | "poolSize">): PrismaClient {
-  const adapter = runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(opts.config.DATABASE_URL, "catalog"), opts.poolSize ?? 10);
+  const adapter = runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(opts.config, "catalog"), opts.poolSize ?? 10);
   return new PrismaClient({ adapter: opts.onQuery ? countingAdapter(adapter, opts.onQuery) : adapter });
 }
 

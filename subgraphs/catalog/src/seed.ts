@@ -3,7 +3,7 @@
  * inserts (createMany + skipDuplicates: a second run adds nothing and keeps changed stock), then
  * the search documents built directly so search works at once, and the category cache invalidated.
  */
-import { loadConfig, domainDatabaseUrl, type Config } from "@mallgraph/platform/config";
+import { loadConfig, databaseUrlOf, type Config } from "@mallgraph/platform/config";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createPrisma } from "./index.ts";
 import { buildCatalogServices } from "./services/index.ts";
@@ -11,7 +11,7 @@ import { buildDocuments } from "./search/documents.ts";
 import { generateCatalog } from "./seed-data.ts";
 
 export async function seed(config: Config, opts: { databaseUrl?: string; spus?: number } = {}): Promise<string> {
-  const prisma = createPrisma({ config, databaseUrl: opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "catalog") });
+  const prisma = createPrisma({ config, databaseUrl: opts.databaseUrl ?? databaseUrlOf(config, "catalog") });
   const redis = createRedis(config.REDIS_URL);
   const services = buildCatalogServices({ config, prisma, redis });
   try {

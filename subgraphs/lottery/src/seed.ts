@@ -5,7 +5,7 @@
  * award ships one of catalog's demo SKUs.
  * Red-envelope rains are not seeded: operators create them.
  */
-import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/config";
+import { databaseUrlOf, loadConfig, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { upsertActivity, upsertStrategy } from "./services/setup.ts";
@@ -37,7 +37,7 @@ export async function seedLottery(prisma: PrismaClient): Promise<string> {
 }
 
 export async function seed(config: Config = loadConfig(), databaseUrl?: string): Promise<string> {
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "lottery")) });
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(databaseUrl ?? databaseUrlOf(config, "lottery")) });
   try {
     return await seedLottery(prisma);
   } finally {

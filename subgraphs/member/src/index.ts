@@ -19,7 +19,7 @@ export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.ur
 
 export interface MemberSubgraphOptions {
   config: Config;
-  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "member". */
+  /** Database URL with ?schema=; defaults to MEMBER_DATABASE_URL (else DATABASE_URL) with schema "member". */
   databaseUrl?: string;
   port?: number;
   sms?: SmsOptions;

@@ -6,7 +6,7 @@
 import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
-import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
@@ -27,7 +27,7 @@ export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.ur
 
 export interface OrderSubgraphOptions {
   config: Config;
-  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "order". */
+  /** Database URL with ?schema=; defaults to ORDER_DATABASE_URL (else DATABASE_URL) with schema "order". */
   databaseUrl?: string;
   port?: number;
   /** Replace a port to another domain (default: its subgraph at subgraphUrl(config, domain)). */
@@ -37,7 +37,7 @@ export interface OrderSubgraphOptions {
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const { config } = opts;
   const log = logger("order");
-  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "order")) }), "order", outboxAuditSink);
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "order")) }), "order", outboxAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const secret = serviceKeys(config);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);

@@ -5,7 +5,7 @@
  * enters real ones). Also creates the sandbox provider's own key pair.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/config";
+import { databaseUrlOf, loadConfig, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 import { SandboxProvider } from "./sandbox/provider.ts";
@@ -66,7 +66,7 @@ export async function seedPayment(prisma: PrismaClient, opts: { sandboxEnabled: 
 }
 
 export async function seed(config: Config = loadConfig(), databaseUrl?: string): Promise<string> {
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "payment")) });
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(databaseUrl ?? databaseUrlOf(config, "payment")) });
   try {
     return await seedPayment(prisma, { sandboxEnabled: config.SANDBOX_ENABLED });
   } finally {

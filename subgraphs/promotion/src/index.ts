@@ -6,7 +6,7 @@
 import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
-import { loadConfig, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
@@ -29,7 +29,7 @@ export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.ur
 
 export interface PromotionSubgraphOptions {
   config: Config;
-  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "promotion". */
+  /** Database URL with ?schema=; defaults to PROMOTION_DATABASE_URL (else DATABASE_URL) with schema "promotion". */
   databaseUrl?: string;
   port?: number;
   ports?: Partial<{ catalog: CatalogPort; order: OrderPort; lottery: LotteryPort }>;
@@ -45,7 +45,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   // Claim storms run many short interactive transactions: they wait for a pooled connection rather than fail after Prisma's 2 s default.
   const { prisma, log: audit } = auditedPrisma(
     new PrismaClient({
-      adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "promotion")),
+      adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "promotion")),
       transactionOptions: { maxWait: 30_000, timeout: 15_000 },
     }),
     "promotion",

@@ -4,7 +4,7 @@
  * issued at registration). Seckill sessions are not seeded: creating one takes stock from the
  * running catalog subgraph (adminCreateSeckillSession).
  */
-import { domainDatabaseUrl, loadConfig, type Config } from "@mallgraph/platform/config";
+import { databaseUrlOf, loadConfig, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
@@ -26,7 +26,7 @@ export async function seedPromotion(prisma: PrismaClient): Promise<string> {
 }
 
 export async function seed(config: Config = loadConfig()): Promise<string> {
-  const prisma = new PrismaClient({ adapter: runtimeAdapter(domainDatabaseUrl(config.DATABASE_URL, "promotion")) });
+  const prisma = new PrismaClient({ adapter: runtimeAdapter(databaseUrlOf(config, "promotion")) });
   try {
     return await seedPromotion(prisma);
   } finally {

@@ -1,7 +1,7 @@
 /** Builds the lottery domain's services from configuration (shared by the server and the worker). */
 import { auditedPrisma, outboxAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
-import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
@@ -20,7 +20,7 @@ import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
   config: Config;
-  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "lottery". */
+  /** Database URL with ?schema=; defaults to LOTTERY_DATABASE_URL (else DATABASE_URL) with schema "lottery". */
   databaseUrl?: string;
   /** Member's subgraph (the marketing account); default from the configuration. */
   memberUrl?: string;
@@ -66,7 +66,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   // Interactive transactions (participation orders) may queue for a pooled connection under a storm.
   const { prisma, log: audit } = auditedPrisma(
     new PrismaClient({
-      adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "lottery")),
+      adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "lottery")),
       transactionOptions: { maxWait: 30_000, timeout: 15_000 },
     }),
     "lottery",

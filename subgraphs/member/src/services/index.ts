@@ -1,7 +1,7 @@
 /** Builds every service of the member domain from configuration. */
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { domainDatabaseBase, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { auditedPrisma, tableAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { createRedis } from "@mallgraph/platform/redis";
@@ -68,12 +68,13 @@ export function memberOutboxRelay(prisma: PrismaClient, qctx: QueueContext): { r
 }
 
 /**
- * The member database URL: an explicit one, else DATABASE_URL when it already names a schema
- * (tests), else DATABASE_URL with `?schema=member`.
+ * The member database URL: an explicit one, else MEMBER_DATABASE_URL (or DATABASE_URL) as it is when
+ * it already names a schema (tests), else with `?schema=member`.
  */
 export function memberDatabaseUrl(config: Config, databaseUrl?: string): string {
   if (databaseUrl) return databaseUrl;
-  return new URL(config.DATABASE_URL).searchParams.has("schema") ? config.DATABASE_URL : domainDatabaseUrl(config.DATABASE_URL, "member");
+  const base = domainDatabaseBase(config, "member");
+  return new URL(base).searchParams.has("schema") ? base : domainDatabaseUrl(base, "member");
 }
 
 export interface BuildOptions {

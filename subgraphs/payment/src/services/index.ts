@@ -1,6 +1,6 @@
 /** Builds the payment domain's services from configuration (shared by the server and the worker). */
 import { serviceKeys, type Keys } from "@mallgraph/platform/auth";
-import { domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
@@ -22,7 +22,7 @@ import { NOTIFY_JOB_OPTIONS, type PaymentTestHooks } from "./shared.ts";
 
 export interface PaymentServiceOptions {
   config: Config;
-  /** Database URL with ?schema=; defaults to DATABASE_URL with schema "payment". */
+  /** Database URL with ?schema=; defaults to PAYMENT_DATABASE_URL (else DATABASE_URL) with schema "payment". */
   databaseUrl?: string;
   /** Order and member dependencies; default: their subgraphs through createServiceClient. */
   ports?: Ports;
@@ -71,7 +71,7 @@ export function reachableHost(host: string): string {
 export async function createPaymentServices(opts: PaymentServiceOptions): Promise<PaymentServices> {
   const { config } = opts;
   const env = process.env;
-  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? domainDatabaseUrl(config.DATABASE_URL, "payment")) }), "payment", outboxAuditSink);
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "payment")) }), "payment", outboxAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const queues = { timeouts: createQueue(q, QueueName.paymentTimeouts), notify: createQueue(q, QueueName.paymentNotify), reconcile: createQueue(q, QueueName.paymentReconcile) };
