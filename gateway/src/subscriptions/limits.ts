@@ -161,8 +161,13 @@ export class FairScheduler {
       return;
     }
     const [caller, queue] = next.value;
-    const resolve = queue.shift()!;
+    const resolve = queue.shift();
     this.waiting.delete(caller);
+    if (!resolve) {
+      // a caller is in `waiting` only with a non-empty queue; were it not, the slot is simply freed
+      this.running--;
+      return;
+    }
     if (queue.length) this.waiting.set(caller, queue);
     resolve();
   }

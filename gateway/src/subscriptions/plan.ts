@@ -39,7 +39,7 @@ export function planSubscription(schema: GraphQLSchema, document: DocumentNode, 
   }
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
   // Bad variables (missing, null for non-null, wrong type) are the client's input, as over HTTP.
-  if (coerced.errors) throw clientError(ErrorCode.BAD_USER_INPUT, coerced.errors[0]!.message);
+  if (coerced.errors) throw clientError(ErrorCode.BAD_USER_INPUT, coerced.errors[0]?.message ?? "bad variables");
   const args = getArgumentValues(fieldDef, root, coerced.coerced);
 
   const eventField: FieldNode = {

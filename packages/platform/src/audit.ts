@@ -143,7 +143,7 @@ function targetFromArgs(args: unknown): { type: string | null; id: string | null
   for (const [k, v] of Object.entries(a)) {
     if (typeof v !== "string") continue;
     if (k === "id") return { type: null, id: v };
-    if (k.endsWith("Id")) return { type: k[0]!.toUpperCase() + k.slice(1, -2), id: v };
+    if (k.endsWith("Id")) return { type: k.charAt(0).toUpperCase() + k.slice(1, -2), id: v };
   }
   return { type: null, id: null };
 }
@@ -172,7 +172,7 @@ export async function audited<R>(log: AuditLog | undefined, ctx: { identity: Ide
   return result;
 }
 
-const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 const WRITES = new Set(["create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany"]);
 const MANY_LIMIT = 200;
 
@@ -204,7 +204,6 @@ function nestedInclude(data: any): Record<string, true> | undefined {
  */
 export function auditedPrisma<T extends object>(client: T, service: string, sink: AuditSink): { prisma: T; log: AuditLog } {
   const base = client as any;
-  let root: any;
   async function onWrite({ model, operation, args, query }: { model: string; operation: string; args: any; query: (a: any) => Promise<any> }) {
     const frame = frames.getStore();
     if (!frame) return query(args);
@@ -264,17 +263,18 @@ export function auditedPrisma<T extends object>(client: T, service: string, sink
     },
   });
   const transaction = extended.$transaction.bind(extended);
-  root = new Proxy(extended, {
+  const root: any = new Proxy(extended, {
     get(target, p, receiver) {
       if (p !== "$transaction") return Reflect.get(target, p, receiver);
       return (arg: any, opts?: any) => {
         const frame = frames.getStore();
         if (!frame || typeof arg !== "function") return transaction(arg, opts);
         return transaction(async (tx: any) => {
-          const inner: Frame = { scope: frame.scope, tx: { client: tx, changes: [] } };
+          const txFrame = { client: tx, changes: [] as AuditChange[] };
+          const inner: Frame = { scope: frame.scope, tx: txFrame };
           const r = await frames.run(inner, async () => await arg(tx));
-          if (inner.tx!.changes.length) {
-            await write(frame.scope.log, tx, [entry(frame.scope, inner.tx!.changes, outcomeOf(r))]);
+          if (txFrame.changes.length) {
+            await write(frame.scope.log, tx, [entry(frame.scope, txFrame.changes, outcomeOf(r))]);
             frame.scope.written++;
           }
           return r;

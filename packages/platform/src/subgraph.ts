@@ -104,7 +104,9 @@ export function findNulCharacter(json: unknown): string | undefined {
   type At = { key: string; parent?: At };
   const stack: Array<[unknown, At]> = [[variables, { key: "variables" }]];
   while (stack.length) {
-    const [v, at] = stack.pop()!;
+    const top = stack.pop();
+    if (!top) break;
+    const [v, at] = top;
     if (typeof v === "string") {
       if (!v.includes("\0")) continue;
       const keys: string[] = [];

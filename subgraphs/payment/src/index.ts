@@ -46,7 +46,7 @@ function exportRoute(services: PaymentServices): RouteHandler {
       const csv = await services.reports.exportCsv(url.searchParams.get("from") ?? "", url.searchParams.get("to") ?? "");
       res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="transactions.csv"' }).end(csv);
     } catch (e) {
-      const code = isAppError(e) ? String((e as any).extensions.code) : "INTERNAL_SERVER_ERROR";
+      const code = isAppError(e) ? String(e.extensions.code) : "INTERNAL_SERVER_ERROR";
       const status = code === "UNAUTHENTICATED" ? 401 : code === "FORBIDDEN" ? 403 : code === "BAD_USER_INPUT" ? 400 : 500;
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: code, message: status === 500 ? "internal error" : (e as Error).message }));
     }

@@ -4,6 +4,7 @@
  * prices). Every change that affects a search document writes a search-outbox row in the same
  * transaction, and moves the cache versions the reads depend on.
  */
+import { defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { Reason, alreadyExists, assertQuantity, assertText, notFound, refuse } from "../errors.ts";
@@ -150,7 +151,7 @@ export class ProductEditor {
       for (const s of input.skus ?? []) await this.addSkuTx(tx, spu, s, sort++);
       return spu.id;
     });
-    return (await this.reads.loadProducts([id]))[0]!;
+    return defined((await this.reads.loadProducts([id]))[0], `product ${id}`);
   }
 
   async update(id: string, input: ProductUpdate): Promise<ProductView> {
@@ -177,7 +178,7 @@ export class ProductEditor {
       await this.reads.cache.invalidate([id]);
     });
     await this.reads.cache.invalidate([id]);
-    return (await this.reads.loadProducts([id]))[0]!;
+    return defined((await this.reads.loadProducts([id]))[0], `product ${id}`);
   }
 
   async addSku(spuId: string, input: SkuInput): Promise<SkuView> {
@@ -191,7 +192,7 @@ export class ProductEditor {
     });
     await this.reads.cache.invalidate([spuId]);
     await this.reads.live.bumpAfterCommit([spuId]);
-    return (await this.reads.loadSkus([skuId]))[0]!;
+    return defined((await this.reads.loadSkus([skuId]))[0], `sku ${skuId}`);
   }
 
   async updateSku(id: string, input: SkuUpdate): Promise<SkuView> {
@@ -217,6 +218,6 @@ export class ProductEditor {
       await this.reads.cache.invalidate([sku.spuId]);
       return sku.spuId;
     }).then((spuId) => this.reads.cache.invalidate([spuId]));
-    return (await this.reads.loadSkus([id]))[0]!;
+    return defined((await this.reads.loadSkus([id]))[0], `sku ${id}`);
   }
 }

@@ -1,4 +1,5 @@
 /** Shelving: DRAFT → ON_SHELF ⇄ OFF_SHELF, under the SPU's row lock; the search document and the live version follow. */
+import { defined } from "@mallgraph/platform/errors";
 import { Reason, invalidState, notFound } from "../errors.ts";
 import { touchSearch, type Deps } from "./deps.ts";
 import type { SpuStatus } from "../generated/prisma/client.ts";
@@ -16,21 +17,21 @@ export class ProductShelf {
     await productTx(this.d, async (tx) => {
       const rows = await tx.$queryRaw<Array<{ status: SpuStatus }>>`SELECT "status"::text AS status FROM "Spu" WHERE "id" = ${id} FOR UPDATE`;
       if (!rows.length) throw notFound("product", id);
-      if (rows[0]!.status === "ON_SHELF") return;
+      if (rows[0]?.status === "ON_SHELF") return;
       if (!(await tx.sku.count({ where: { spuId: id } }))) throw invalidState(Reason.PRODUCT_HAS_NO_SKU, "a product without SKUs cannot go on shelf");
       await tx.spu.update({ where: { id }, data: { status: "ON_SHELF", onShelfAt: new Date() } });
       await touchSearch(tx, [id]);
       await this.reads.live.bump([id]);
     });
     await this.reads.live.bumpAfterCommit([id]);
-    return (await this.reads.loadProducts([id]))[0]!;
+    return defined((await this.reads.loadProducts([id]))[0], `product ${id}`);
   }
 
   async takeOffShelf(id: string): Promise<ProductView> {
     await productTx(this.d, async (tx) => {
       const rows = await tx.$queryRaw<Array<{ status: SpuStatus }>>`SELECT "status"::text AS status FROM "Spu" WHERE "id" = ${id} FOR UPDATE`;
       if (!rows.length) throw notFound("product", id);
-      const status = rows[0]!.status;
+      const status = defined(rows[0], `product ${id}`).status;
       if (status === "OFF_SHELF") return;
       if (status !== "ON_SHELF") throw invalidState(Reason.INVALID_TRANSITION, `a ${status} product cannot be taken off shelf`);
       await tx.spu.update({ where: { id }, data: { status: "OFF_SHELF" } });
@@ -38,6 +39,6 @@ export class ProductShelf {
       await this.reads.live.bump([id]);
     });
     await this.reads.live.bumpAfterCommit([id]);
-    return (await this.reads.loadProducts([id]))[0]!;
+    return defined((await this.reads.loadProducts([id]))[0], `product ${id}`);
   }
 }

@@ -3,7 +3,7 @@
  * (written in their transactions) and from the other domains' outboxes (the `audit-entries` worker);
  * the table is append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), and nothing here writes.
  */
-import { badInput } from "@mallgraph/platform/errors";
+import { badInput, defined } from "@mallgraph/platform/errors";
 import type { AuditEntry } from "@mallgraph/platform/audit";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
@@ -82,7 +82,7 @@ export function createAuditService(prisma: PrismaClient) {
           outcome: r.outcome,
           changes: (r.changes ?? []).map((c) => ({ entity: c.entity, entityId: c.id, op: c.op, before: json(c.before), after: json(c.after) })),
         })),
-        pageInfo: { hasNextPage: rows.length > first, endCursor: items.length ? cursorOf(items[items.length - 1]!) : null },
+        pageInfo: { hasNextPage: rows.length > first, endCursor: items.length ? cursorOf(defined(items.at(-1), "the last entry")) : null },
       };
     },
   };

@@ -20,6 +20,7 @@
  * one payment can never touch money frozen for another. A pooled freeze (a red-envelope budget) is
  * spent by captures under references of their own and its rest released once under R ("partial").
  */
+import { defined } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount, Decimal } from "@mallgraph/platform/money";
 import { auditing, auditNote } from "@mallgraph/platform/audit";
 import type { PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
@@ -189,7 +190,7 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
         RETURNING "balanceAfter"::text AS balance, "frozenAfter"::text AS frozen`,
       );
       if (!rows.length) return { code: m.short, wallet: await viewOf(acc.id), applied: false };
-      return { code: "OK", wallet: toView({ currency, balance: rows[0]!.balance, frozen: rows[0]!.frozen }), applied: true };
+      return { code: "OK", wallet: toView({ currency, ...defined(rows[0], "the updated account") }), applied: true };
     } catch (e) {
       // The same reference applied concurrently: the other one won; ours changed nothing.
       if (isUniqueViolation(e)) {
@@ -314,7 +315,7 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
       for (;;) {
         const ids = await prisma.member.findMany({ where: { id: { gt: after } }, orderBy: { id: "asc" }, take: batch, select: { id: true } });
         if (!ids.length) return created;
-        after = ids[ids.length - 1]!.id;
+        after = defined(ids.at(-1), "the page's last account").id;
         created += await prisma.$executeRaw`
           INSERT INTO "WalletAccount" (id, "memberId", currency)
           SELECT gen_random_uuid()::text, m.id, ${currency} FROM "Member" m

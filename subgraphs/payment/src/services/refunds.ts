@@ -45,7 +45,7 @@ export class PaymentRefunds {
           RETURNING id, "refundedAmount"::text AS "refundedAmount"`;
         if (!rows.length) return null;
         // an operator's refund: the raw update's before/after for the audit trail (no-op otherwise)
-        const now = new Decimal(rows[0]!.refundedAmount);
+        const now = new Decimal(defined(rows[0], `payment ${p.id}`).refundedAmount);
         auditNote({ entity: "Payment", id: p.id, op: "update", before: { refundedAmount: formatAmount(now.minus(amount), p.currency) }, after: { refundedAmount: formatAmount(now, p.currency) } });
         return tx.refund.create({ data: { paymentId: p.id, amount: amount.toString(), currency: p.currency, reason: reason.slice(0, 200), reference } });
       });
