@@ -13,15 +13,60 @@ export default config(
   importX.recommended,
   importX.typescript,
   {
-    languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", fetch: "readonly", AbortController: "readonly", AbortSignal: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", structuredClone: "readonly", queueMicrotask: "readonly", setImmediate: "readonly", performance: "readonly", Response: "readonly", Request: "readonly", Headers: "readonly", crypto: "readonly" } },
-    settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: ["tsconfig.json", "*/*/tsconfig.json", "gateway/tsconfig.json"] })] },
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: "module",
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        fetch: "readonly",
+        AbortController: "readonly",
+        AbortSignal: "readonly",
+        TextEncoder: "readonly",
+        TextDecoder: "readonly",
+        structuredClone: "readonly",
+        queueMicrotask: "readonly",
+        setImmediate: "readonly",
+        performance: "readonly",
+        Response: "readonly",
+        Request: "readonly",
+        Headers: "readonly",
+        crypto: "readonly",
+      },
+    },
+    settings: {
+      "import-x/resolver-next": [
+        createTypeScriptImportResolver({
+          noWarnOnMultipleProjects: true,
+          project: ["tsconfig.json", "*/*/tsconfig.json", "gateway/tsconfig.json"],
+        }),
+      ],
+    },
     rules: {
-      "import-x/order": ["error", { groups: ["builtin", "external", "internal", "parent", "sibling", "index"], alphabetize: { order: "asc", caseInsensitive: true } }],
+      "import-x/order": [
+        "error",
+        { groups: ["builtin", "external", "internal", "parent", "sibling", "index"], alphabetize: { order: "asc", caseInsensitive: true } },
+      ],
       "import-x/no-cycle": "error",
       "import-x/no-unresolved": "off",
       // `_name` marks a parameter or binding kept on purpose (a callback's position, a key omitted
       // from a rest copy); tsc --noUnusedLocals --noUnusedParameters (npm run lint) checks the rest too.
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        {
+          argsIgnorePattern: "^_",
+          varsIgnorePattern: "^_",
+          caughtErrorsIgnorePattern: "^_",
+          destructuredArrayIgnorePattern: "^_",
+          ignoreRestSiblings: true,
+        },
+      ],
     },
   },
   {

@@ -82,14 +82,23 @@ export async function benchMembers(url: string, n: number): Promise<Member[]> {
 }
 
 export async function adminToken(url: string): Promise<string> {
-  return (await gql(url, `mutation($u:String!,$p:String!){ adminLogin(username:$u,password:$p){ accessToken } }`, { u: "admin", p: process.env.ADMIN_PASSWORD ?? "admin123" })).adminLogin.accessToken;
+  return (
+    await gql(url, `mutation($u:String!,$p:String!){ adminLogin(username:$u,password:$p){ accessToken } }`, {
+      u: "admin",
+      p: process.env.ADMIN_PASSWORD ?? "admin123",
+    })
+  ).adminLogin.accessToken;
 }
 
 export async function productIds(url: string, n: number): Promise<string[]> {
   const ids: string[] = [];
   let after: string | null = null;
   while (ids.length < n) {
-    const d: any = await gql(url, `query($q: ProductSearchInput!){ searchProducts(query:$q){ items { spuId } pageInfo { hasNextPage endCursor } } }`, { q: { sort: "NEWEST", first: 50, after } });
+    const d: any = await gql(
+      url,
+      `query($q: ProductSearchInput!){ searchProducts(query:$q){ items { spuId } pageInfo { hasNextPage endCursor } } }`,
+      { q: { sort: "NEWEST", first: 50, after } },
+    );
     ids.push(...d.searchProducts.items.map((i: any) => i.spuId));
     if (!d.searchProducts.pageInfo.hasNextPage) break;
     after = d.searchProducts.pageInfo.endCursor;
@@ -110,7 +119,12 @@ export async function placeOrders(url: string, m: Member, n: number): Promise<st
   const codes: string[] = [];
   for (let i = 0; out.length < n && i < n * 5; i++) {
     const items = [0, 1, 2].map((j) => ({ skuId: skus[(i * 3 + j) % skus.length]!, quantity: 1 }));
-    const r = await gql(url, `mutation($i: PlaceOrderInput!){ placeOrder(input:$i){ code order { id } } }`, { i: { items, addressId: m.addressId, paymentMethod: "SANDBOX", idempotencyKey: randomUUID() } }, m.token);
+    const r = await gql(
+      url,
+      `mutation($i: PlaceOrderInput!){ placeOrder(input:$i){ code order { id } } }`,
+      { i: { items, addressId: m.addressId, paymentMethod: "SANDBOX", idempotencyKey: randomUUID() } },
+      m.token,
+    );
     if (r.placeOrder.code === "OK") out.push(r.placeOrder.order.id);
     else codes.push(r.placeOrder.code); // e.g. a SKU in an earlier run's seckill session: try others
   }
@@ -119,18 +133,40 @@ export async function placeOrders(url: string, m: Member, n: number): Promise<st
 }
 
 /** An online seckill session with `stock` of one SKU (stock inbound first); returns its ids. */
-export async function seckillSession(url: string, admin: string, stock: number, perUserLimit: number): Promise<{ sessionId: string; skuId: string }> {
+export async function seckillSession(
+  url: string,
+  admin: string,
+  stock: number,
+  perUserLimit: number,
+): Promise<{ sessionId: string; skuId: string }> {
   const ids = await productIds(url, 500);
   for (let attempt = 0; ; attempt++) {
     // a random SKU: one already in a session (an earlier run's) is refused, then try another
     const p = await gql(url, PRODUCT, { id: ids[Math.floor(Math.random() * ids.length)] });
     const skuId = p.product.skus[Math.floor(Math.random() * p.product.skus.length)].id as string;
-    await gql(url, `mutation($s: ID!, $q: Int!){ adminInboundStock(skuId:$s, quantity:$q, note:"bench") { available } }`, { s: skuId, q: stock }, admin);
+    await gql(
+      url,
+      `mutation($s: ID!, $q: Int!){ adminInboundStock(skuId:$s, quantity:$q, note:"bench") { available } }`,
+      { s: skuId, q: stock },
+      admin,
+    );
     let created: { id: string };
     try {
-      created = (await gql(url, `mutation($i: SeckillSessionInput!){ adminCreateSeckillSession(input:$i){ id status } }`, {
-        i: { title: `bench ${new Date().toISOString()}`, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), items: [{ skuId, seckillPrice: "1.00", stock, perUserLimit }] },
-      }, admin)).adminCreateSeckillSession;
+      created = (
+        await gql(
+          url,
+          `mutation($i: SeckillSessionInput!){ adminCreateSeckillSession(input:$i){ id status } }`,
+          {
+            i: {
+              title: `bench ${new Date().toISOString()}`,
+              startsAt: new Date(Date.now() - 1000).toISOString(),
+              endsAt: new Date(Date.now() + 3600_000).toISOString(),
+              items: [{ skuId, seckillPrice: "1.00", stock, perUserLimit }],
+            },
+          },
+          admin,
+        )
+      ).adminCreateSeckillSession;
     } catch (e) {
       if (attempt < 10 && /already in seckill session/.test((e as Error).message)) continue;
       throw e;
@@ -159,7 +195,11 @@ async function waitUp(url: string, proc: ChildProcess, name: string, log: () => 
   for (let i = 0; i < 600; i++) {
     if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}):\n${log()}`);
     try {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+      const r = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ __typename }" }),
+      });
       if (r.ok) return;
     } catch {
       /* not yet */
@@ -177,7 +217,10 @@ async function startPeers(stack: Stack): Promise<{ peers: Gateway[]; stop: () =>
   const specs = [
     { name: "@apollo/gateway", args: ["--import", "tsx", path.join(root, "bench", "peers", "apollo-gateway.ts")] },
     { name: "Hive Gateway", args: [hiveBin, "supergraph", supergraph, "--host", "127.0.0.1", "-c", hiveConfig] },
-    { name: "Hive Gateway (Rust planner)", args: [hiveBin, "supergraph", supergraph, "--host", "127.0.0.1", "-c", hiveConfig, "--hive-router-runtime"] },
+    {
+      name: "Hive Gateway (Rust planner)",
+      args: [hiveBin, "supergraph", supergraph, "--host", "127.0.0.1", "-c", hiveConfig, "--hive-router-runtime"],
+    },
   ];
   const procs: ChildProcess[] = [];
   const peers: Gateway[] = [];
@@ -201,7 +244,14 @@ async function startPeers(stack: Stack): Promise<{ peers: Gateway[]; stop: () =>
   return {
     peers,
     stop: async () => {
-      await Promise.all(procs.map((p) => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGTERM"), setTimeout(() => p.kill("SIGKILL"), 3000).unref())))));
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise<void>((r) =>
+              p.exitCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGTERM"), setTimeout(() => p.kill("SIGKILL"), 3000).unref()),
+            ),
+        ),
+      );
     },
   };
 }
@@ -241,7 +291,8 @@ export async function prepareScenarios(stack: Stack): Promise<Scenario[]> {
         codes.set(code, (codes.get(code) ?? 0) + 1);
         return b.includes('"errors"');
       },
-      notes: () => `50 members, a new idempotency key each; session stock 2,000, limit 100 per member; answers: ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")}`,
+      notes: () =>
+        `50 members, a new idempotency key each; session stock 2,000, limit 100 per member; answers: ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")}`,
     };
   };
   const memberSigners = new Map(ms.map((mm) => [mm, identityHeader(mm.identity)]));
@@ -252,7 +303,10 @@ export async function prepareScenarios(stack: Stack): Promise<Scenario[]> {
         next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } }, headers: g.ours ? bearer(m) : {} }),
         notes: () => `${ids.length} products round robin`,
       }),
-      direct: { subgraph: "catalog", requests: () => ({ next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } } }) }) },
+      direct: {
+        subgraph: "catalog",
+        requests: () => ({ next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } } }) }),
+      },
     },
     {
       name: "categories (Categories)",
@@ -262,7 +316,10 @@ export async function prepareScenarios(stack: Stack): Promise<Scenario[]> {
     {
       name: "order → items → sku → product → brand, buyer (3 subgraphs)",
       requests: (g) => ({
-        next: () => ({ body: { query: ORDER_DETAIL, variables: { id: orders[i++ % orders.length] } }, headers: g.ours ? bearer(m) : { "x-mg-identity": memberSigners.get(m)!() } }),
+        next: () => ({
+          body: { query: ORDER_DETAIL, variables: { id: orders[i++ % orders.length] } },
+          headers: g.ours ? bearer(m) : { "x-mg-identity": memberSigners.get(m)!() },
+        }),
         isFailure: (b) => b.includes('"errors"') || b.includes('"order":null'),
         notes: () => `${orders.length} orders of 3 lines round robin`,
       }),
@@ -271,7 +328,10 @@ export async function prepareScenarios(stack: Stack): Promise<Scenario[]> {
       name: "seckillBuy (SeckillBuy)",
       oursOnly: true,
       requests: () => seckillRequests(gwSession, bearer),
-      direct: { subgraph: "promotion", requests: () => seckillRequests(directSession, (mm) => ({ "x-mg-identity": memberSigners.get(mm)!() })) },
+      direct: {
+        subgraph: "promotion",
+        requests: () => seckillRequests(directSession, (mm) => ({ "x-mg-identity": memberSigners.get(mm)!() })),
+      },
     },
   ];
 }
@@ -284,17 +344,34 @@ interface Row {
   notes: string;
 }
 
-async function measure(scenario: string, gateway: string, url: string, pid: number | undefined, spec: ReturnType<Scenario["requests"]>): Promise<Row> {
+async function measure(
+  scenario: string,
+  gateway: string,
+  url: string,
+  pid: number | undefined,
+  spec: ReturnType<Scenario["requests"]>,
+): Promise<Row> {
   if (warmup > 0) await runLoad({ url, next: spec.next, connections, seconds: warmup });
   const errors = errorCounter(spec.isFailure);
   const r = await runLoad({ url, next: spec.next, check: errors.check, connections, seconds, pids: pid ? { gateway: pid } : {} });
-  const row = { scenario, gateway, r, failures: errors.failures(), notes: [spec.notes?.(), errors.firstFailure() && `first failure: ${errors.firstFailure()}`].filter(Boolean).join("; ") };
-  console.log(`  ${gateway.padEnd(30)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${pid ? (r.cpuPerRequest.gateway ?? 0).toFixed(3) : "–"} ms/req  errors ${r.errors + r.non2xx + row.failures}  (${r.load})`);
+  const row = {
+    scenario,
+    gateway,
+    r,
+    failures: errors.failures(),
+    notes: [spec.notes?.(), errors.firstFailure() && `first failure: ${errors.firstFailure()}`].filter(Boolean).join("; "),
+  };
+  console.log(
+    `  ${gateway.padEnd(30)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU ${pid ? (r.cpuPerRequest.gateway ?? 0).toFixed(3) : "–"} ms/req  errors ${r.errors + r.non2xx + row.failures}  (${r.load})`,
+  );
   return row;
 }
 
 function table(rows: Row[]): string {
-  const out = ["| scenario | gateway | req/s | p50 ms | p99 ms | process CPU ms/req | req/s ÷ best peer | CPU ÷ best peer | errors | load (1/5/15 min, before → after) | notes |", "|---|---|---|---|---|---|---|---|---|---|---|"];
+  const out = [
+    "| scenario | gateway | req/s | p50 ms | p99 ms | process CPU ms/req | req/s ÷ best peer | CPU ÷ best peer | errors | load (1/5/15 min, before → after) | notes |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
   for (const scenario of [...new Set(rows.map((r) => r.scenario))]) {
     const group = rows.filter((r) => r.scenario === scenario);
     const peers = group.filter((r) => r.gateway !== "ours" && !r.gateway.startsWith("subgraph"));
@@ -303,7 +380,9 @@ function table(rows: Row[]): string {
     for (const r of group) {
       const cpu = r.r.cpuPerRequest.gateway;
       if (r.gateway.startsWith("subgraph")) {
-        out.push(`| ${scenario} | ${r.gateway} | ${r.r.rps} | ${r.r.p50} | ${r.r.p99} | ${cpu !== undefined ? cpu.toFixed(3) : "–"} (the subgraph) | – | – | ${r.r.errors + r.r.non2xx + r.failures} | ${r.r.load} | ${r.notes} |`);
+        out.push(
+          `| ${scenario} | ${r.gateway} | ${r.r.rps} | ${r.r.p50} | ${r.r.p99} | ${cpu !== undefined ? cpu.toFixed(3) : "–"} (the subgraph) | – | – | ${r.r.errors + r.r.non2xx + r.failures} | ${r.r.load} | ${r.notes} |`,
+        );
         continue;
       }
       out.push(
@@ -326,10 +405,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const scenarios = (await prepareScenarios(stack)).filter((s) => !filter || s.name.includes(filter));
     for (const s of scenarios) {
       console.log(`${s.name}: ${seconds} s per gateway at ${connections} connections`);
-      for (const g of s.oursOnly ? [ours] : [ours, ...started.peers]) rows.push(await measure(s.name, g.name, g.url, g.pid || undefined, s.requests(g)));
+      for (const g of s.oursOnly ? [ours] : [ours, ...started.peers])
+        rows.push(await measure(s.name, g.name, g.url, g.pid || undefined, s.requests(g)));
       if (s.direct) {
         const pid = stack.processes.get(s.direct.subgraph)?.pid;
-        rows.push(await measure(s.name, `subgraph ${s.direct.subgraph} alone`, subgraphUrlOf(stack, s.direct.subgraph), pid, s.direct.requests()));
+        rows.push(
+          await measure(s.name, `subgraph ${s.direct.subgraph} alone`, subgraphUrlOf(stack, s.direct.subgraph), pid, s.direct.requests()),
+        );
       }
     }
   } finally {

@@ -55,7 +55,8 @@ export function groupOf(area: string): string {
   if (area === "graphql") return "graphql-js (parse, validate, execute)";
   if (area === "graphql-jit") return "graphql-jit (compiled execution)";
   if (area.startsWith("@apollo/server")) return "Apollo Server (request pipeline, plugins)";
-  if (/^@apollo\/(gateway|federation-internals|query-planner|query-graphs)$/.test(area)) return "@apollo/gateway (planning, fetching, result shaping)";
+  if (/^@apollo\/(gateway|federation-internals|query-planner|query-graphs)$/.test(area))
+    return "@apollo/gateway (planning, fetching, result shaping)";
   if (area === "@apollo/subgraph") return "@apollo/subgraph";
   if (area.startsWith("@prisma/") || area.startsWith("wasm://") || area === "prisma") return "Prisma (client + WASM query engine)";
   if (area === "pg" || area.startsWith("pg-") || area === "postgres-array") return "pg driver";
@@ -66,7 +67,8 @@ export function groupOf(area: string): string {
   if (["lru-cache", "@apollo/utils.keyvaluecache"].includes(area)) return "lru-cache";
   if (area === "pino" || area.startsWith("pino-") || area === "sonic-boom" || area === "thread-stream") return "pino (logging)";
   if (area === "node:async_hooks") return "AsyncLocalStorage / async hooks";
-  if (/^node:(_http|http|net|stream|streams|stream_base_commons|internal|buffer|events|url|timers|string_decoder|dns|tcp)/.test(area)) return "Node core: HTTP, sockets, streams, buffers, events";
+  if (/^node:(_http|http|net|stream|streams|stream_base_commons|internal|buffer|events|url|timers|string_decoder|dns|tcp)/.test(area))
+    return "Node core: HTTP, sockets, streams, buffers, events";
   if (area === "node:deps") return "Node core: undici (fetch)";
   if (area.startsWith("node:")) return `Node core: other (${area.slice(5)})`;
   if (area === "(garbage collector)") return "garbage collection";
@@ -102,7 +104,9 @@ export function summarise(profile: CpuProfile): Summary {
     total += ms;
     if (area === "(idle)") idle += ms;
     areas.set(area, (areas.get(area) ?? 0) + ms);
-    const file = f.url ? f.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(gateway|subgraphs|packages|scripts|bench)\//, "$1/") : "";
+    const file = f.url
+      ? f.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(gateway|subgraphs|packages|scripts|bench)\//, "$1/")
+      : "";
     const name = `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
     const e = fns.get(name) ?? { name, area, ms: 0 };
     e.ms += ms;
@@ -126,7 +130,10 @@ export function areaTable(s: Summary, opts: { minShare?: number; requests?: numb
   const shown = rows.filter((a) => a.ms / s.busyMs >= min);
   const rest = rows.filter((a) => a.ms / s.busyMs < min).reduce((t, a) => t + a.ms, 0);
   const perReq = (ms: number) => (opts.requests ? ` | ${((ms / opts.requests) * 1000).toFixed(0)}` : "");
-  const lines = [`| ${opts.grouped ? "where" : "area"} (self time) | share of busy CPU${opts.requests ? " | µs per request" : ""} |`, `|---|---|${opts.requests ? "---|" : ""}`];
+  const lines = [
+    `| ${opts.grouped ? "where" : "area"} (self time) | share of busy CPU${opts.requests ? " | µs per request" : ""} |`,
+    `|---|---|${opts.requests ? "---|" : ""}`,
+  ];
   for (const a of shown) lines.push(`| ${a.area} | ${((a.ms / s.busyMs) * 100).toFixed(1)} %${perReq(a.ms)} |`);
   if (rest) lines.push(`| everything else | ${((rest / s.busyMs) * 100).toFixed(1)} %${perReq(rest)} |`);
   return lines.join("\n");
@@ -134,7 +141,8 @@ export function areaTable(s: Summary, opts: { minShare?: number; requests?: numb
 
 export function functionTable(s: Summary, top = 20): string {
   const lines = ["| function (self time) | area | share of busy CPU |", "|---|---|---|"];
-  for (const f of s.functions.filter((x) => x.area !== "(idle)").slice(0, top)) lines.push(`| ${f.name.replace(/\|/g, "\\|")} | ${f.area} | ${((f.ms / s.busyMs) * 100).toFixed(1)} % |`);
+  for (const f of s.functions.filter((x) => x.area !== "(idle)").slice(0, top))
+    lines.push(`| ${f.name.replace(/\|/g, "\\|")} | ${f.area} | ${((f.ms / s.busyMs) * 100).toFixed(1)} % |`);
   return lines.join("\n");
 }
 

@@ -13,12 +13,12 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { prepareScenarios, type Gateway } from "./gateway.ts";
 import { cpuMs, loadAverage } from "./lib/cpu.ts";
 import { errorCounter, runLoad, type RequestSpec } from "./lib/load.ts";
 import { profileWhile } from "./lib/profiler.ts";
 import { bootBenchStack, subgraphUrlOf } from "./lib/stack.ts";
 import { areaTable, functionTable, summarise, type CpuProfile } from "./profile-summary.ts";
-import { prepareScenarios, type Gateway } from "./gateway.ts";
 import { scenarios as runScenarios } from "./scenarios.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -27,9 +27,13 @@ const opt = (name: string, dflt: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const [scenarioName, processList] = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.match(/^--(seconds|after|connections|warmup)$/));
+const [scenarioName, processList] = args.filter(
+  (a, i) => !a.startsWith("--") && !args[i - 1]?.match(/^--(seconds|after|connections|warmup)$/),
+);
 if (!scenarioName || !processList) {
-  console.error("usage: npx tsx bench/profile.ts <scenario> <process,…> [--direct] [--seconds 15] [--after 0] [--connections 50] [--warmup 5]");
+  console.error(
+    "usage: npx tsx bench/profile.ts <scenario> <process,…> [--direct] [--seconds 15] [--after 0] [--connections 50] [--warmup 5]",
+  );
   process.exit(2);
 }
 const seconds = opt("seconds", 15);
@@ -71,11 +75,16 @@ try {
       return r;
     });
     const cpu = cpuMs(pid) - cpu0;
-    const file = path.join(outDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${scenarioName.replace(/\W+/g, "_")}${direct ? "-direct" : ""}-${name}.cpuprofile`);
+    const file = path.join(
+      outDir,
+      `${new Date().toISOString().replace(/[:.]/g, "-")}-${scenarioName.replace(/\W+/g, "_")}${direct ? "-direct" : ""}-${name}.cpuprofile`,
+    );
     writeFileSync(file, JSON.stringify(profile));
     const s = summarise(profile as CpuProfile);
     console.log(`\n### ${name} — ${scenarioName}${direct ? " (straight at the subgraph)" : ""}\n`);
-    console.log(`${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.requests} requests, errors ${result.errors + result.non2xx + errors.failures()}${errors.firstFailure() ? ` (${errors.firstFailure()})` : ""}; ${name} CPU ${(cpu / result.requests).toFixed(3)} ms/request (${((s.busyMs / s.totalMs) * 100).toFixed(0)} % busy in the profile); ${result.load}; ${spec.notes?.() ?? ""}`);
+    console.log(
+      `${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.requests} requests, errors ${result.errors + result.non2xx + errors.failures()}${errors.firstFailure() ? ` (${errors.firstFailure()})` : ""}; ${name} CPU ${(cpu / result.requests).toFixed(3)} ms/request (${((s.busyMs / s.totalMs) * 100).toFixed(0)} % busy in the profile); ${result.load}; ${spec.notes?.() ?? ""}`,
+    );
     console.log(`profile: ${path.relative(root, file)}\n`);
     console.log(areaTable(s, { requests: result.requests }));
     console.log();

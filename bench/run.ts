@@ -81,8 +81,14 @@ try {
 }
 
 const file = path.join(root, "bench", "RESULTS.md");
-if (!existsSync(file)) writeFileSync(file, "# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts). Everything runs on the one machine named in each entry.\n");
-const rows = results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.errors + r.non2xx} | ${r.notes ?? ""} |`).join("\n");
+if (!existsSync(file))
+  writeFileSync(
+    file,
+    "# Benchmark results\n\nAppended by `npm run bench` (bench/run.ts). Everything runs on the one machine named in each entry.\n",
+  );
+const rows = results
+  .map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.errors + r.non2xx} | ${r.notes ?? ""} |`)
+  .join("\n");
 appendFileSync(
   file,
   `\n## ${new Date().toISOString()}\n\nMachine: ${machine()}. ${seconds} s per scenario, ${connections} connections unless noted.\n\n| scenario | req/s | p50 ms | p99 ms | requests | errors | notes |\n|---|---|---|---|---|---|---|\n${rows}\n`,

@@ -68,7 +68,12 @@ async function spuIds(url: string, n: number): Promise<string[]> {
 
 /** Logs in the seeded operator and registers `n` members (SMS codes read from the message center). */
 export async function members(url: string, n: number): Promise<Array<{ token: string; addressId: string }>> {
-  const admin = (await gql(url, `mutation($u:String!,$p:String!){ adminLogin(username:$u,password:$p){ accessToken } }`, { u: "admin", p: process.env.ADMIN_PASSWORD ?? "admin123" })).adminLogin.accessToken;
+  const admin = (
+    await gql(url, `mutation($u:String!,$p:String!){ adminLogin(username:$u,password:$p){ accessToken } }`, {
+      u: "admin",
+      p: process.env.ADMIN_PASSWORD ?? "admin123",
+    })
+  ).adminLogin.accessToken;
   const out: Array<{ token: string; addressId: string }> = [];
   for (let i = 0; i < n; i++) {
     const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
@@ -80,9 +85,16 @@ export async function members(url: string, n: number): Promise<Array<{ token: st
       if (!code) await new Promise((r) => setTimeout(r, 100));
     }
     if (!code) throw new Error("no SMS code arrived");
-    const reg = await gql(url, `mutation($i: RegisterInput!){ register(input:$i){ accessToken } }`, { i: { phone, smsCode: code, password: "bench-pass-1" } });
+    const reg = await gql(url, `mutation($i: RegisterInput!){ register(input:$i){ accessToken } }`, {
+      i: { phone, smsCode: code, password: "bench-pass-1" },
+    });
     const token = reg.register.accessToken;
-    const addr = await gql(url, `mutation($i: AddressInput!){ addAddress(input:$i){ id } }`, { i: { receiver: "张三", phone, region: "上海市 浦东新区", detail: "世纪大道 1 号", isDefault: true } }, token);
+    const addr = await gql(
+      url,
+      `mutation($i: AddressInput!){ addAddress(input:$i){ id } }`,
+      { i: { receiver: "张三", phone, region: "上海市 浦东新区", detail: "世纪大道 1 号", isDefault: true } },
+      token,
+    );
     out.push({ token, addressId: addr.addAddress.id });
   }
   return out;
@@ -95,7 +107,12 @@ export const scenarios: Scenario[] = [
       const ids = await spuIds(stack.gatewayUrl, 500);
       let i = 0;
       const errors = errorCounter();
-      return { next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } } }), ...errors, notes: () => `anonymous, ${ids.length} products round robin: mostly answered by the gateway's response cache (stock max-age 2 s)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}` };
+      return {
+        next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } } }),
+        ...errors,
+        notes: () =>
+          `anonymous, ${ids.length} products round robin: mostly answered by the gateway's response cache (stock max-age 2 s)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+      };
     },
   },
   {
@@ -106,9 +123,13 @@ export const scenarios: Scenario[] = [
       let i = 0;
       const errors = errorCounter();
       return {
-        next: () => ({ body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } }, headers: { authorization: `Bearer ${m!.token}` } }),
+        next: () => ({
+          body: { query: PRODUCT, variables: { id: ids[i++ % ids.length] } },
+          headers: { authorization: `Bearer ${m!.token}` },
+        }),
         ...errors,
-        notes: () => `members never read the response cache: every request goes through the gateway's plan to the catalog subgraph (product views in its memory, versions checked in Redis)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+        notes: () =>
+          `members never read the response cache: every request goes through the gateway's plan to the catalog subgraph (product views in its memory, versions checked in Redis)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
       };
     },
   },
@@ -116,7 +137,12 @@ export const scenarios: Scenario[] = [
     name: "search: keyword + price range, facets (SearchProducts)",
     async prepare(_stack) {
       const keywords = ["手机", "phone", "耳机", "laptop", "华为", "Apple", "电视", "camera", "手表", "watch"];
-      const ranges = [["0", "999"], ["500", "3000"], ["1000", "8000"], ["2000", "20000"]];
+      const ranges = [
+        ["0", "999"],
+        ["500", "3000"],
+        ["1000", "8000"],
+        ["2000", "20000"],
+      ];
       let i = 0;
       const errors = errorCounter();
       return {
@@ -126,7 +152,8 @@ export const scenarios: Scenario[] = [
           return { body: { query: SEARCH, variables: { query: { keyword: k, minPrice, maxPrice, sort: "RELEVANCE", first: 20 } } } };
         },
         ...errors,
-        notes: () => `anonymous, 10 keywords × 4 price ranges: mostly answered by the gateway's response cache (max-age 5 s)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+        notes: () =>
+          `anonymous, 10 keywords × 4 price ranges: mostly answered by the gateway's response cache (max-age 5 s)${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
       };
     },
   },
@@ -141,10 +168,17 @@ export const scenarios: Scenario[] = [
         next: () => {
           const k = keywords[i % keywords.length];
           const lo = (i++ * 37) % 5000;
-          return { body: { query: SEARCH, variables: { query: { keyword: k, minPrice: String(lo), maxPrice: String(lo + 3000), sort: "RELEVANCE", first: 20 } } }, headers: { authorization: `Bearer ${m!.token}` } };
+          return {
+            body: {
+              query: SEARCH,
+              variables: { query: { keyword: k, minPrice: String(lo), maxPrice: String(lo + 3000), sort: "RELEVANCE", first: 20 } },
+            },
+            headers: { authorization: `Bearer ${m!.token}` },
+          };
         },
         ...errors,
-        notes: () => `members never read the response cache; varying price ranges: every request runs the PostgreSQL search with facets${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
+        notes: () =>
+          `members never read the response cache; varying price ranges: every request runs the PostgreSQL search with facets${errors.firstFailure() ? `; first error: ${errors.firstFailure()}` : ""}`,
       };
     },
   },
@@ -167,12 +201,23 @@ export const scenarios: Scenario[] = [
           const b = buyers[i % buyers.length]!;
           const sku = skus[i++ % skus.length];
           return {
-            body: { query: q, variables: { input: { items: [{ skuId: sku, quantity: 1 }], addressId: b.addressId, paymentMethod: "SANDBOX", idempotencyKey: randomUUID() } } },
+            body: {
+              query: q,
+              variables: {
+                input: {
+                  items: [{ skuId: sku, quantity: 1 }],
+                  addressId: b.addressId,
+                  paymentMethod: "SANDBOX",
+                  idempotencyKey: randomUUID(),
+                },
+              },
+            },
             headers: { authorization: `Bearer ${b.token}` },
           };
         },
         ...errors,
-        notes: () => `16 members, ${skus.length} SKUs, quantity 1, each a new order (reserve stock → create order)${errors.firstFailure() ? `; first failure: ${errors.firstFailure()}` : ""}`,
+        notes: () =>
+          `16 members, ${skus.length} SKUs, quantity 1, each a new order (reserve stock → create order)${errors.firstFailure() ? `; first failure: ${errors.firstFailure()}` : ""}`,
       };
     },
   },

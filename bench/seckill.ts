@@ -12,17 +12,17 @@
  *   npx tsx bench/seckill.ts --profile workers                 # CPU profile of a process during the drain
  *   npx tsx bench/seckill.ts --profile-storm promotion         # … or during the storm
  */
+import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import autocannon from "autocannon";
-import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { domainDatabaseUrl } from "../packages/platform/src/config.ts";
 import { closeQueueConnections, createQueue, QueueName } from "../packages/platform/src/queue.ts";
+import { adminToken, benchMembers, seckillSession, SECKILL_BUY } from "./gateway.ts";
 import { cpuMeter, loadAverage } from "./lib/cpu.ts";
 import { profileWhile } from "./lib/profiler.ts";
 import { bootBenchStack, BENCH_ENV } from "./lib/stack.ts";
-import { adminToken, benchMembers, seckillSession, SECKILL_BUY } from "./gateway.ts";
 import { areaTable, functionTable, summarise, type CpuProfile } from "./profile-summary.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -38,13 +38,23 @@ const connections = Number(opt("connections") ?? 50);
 const profileDrain = opt("profile");
 const profileStorm = opt("profile-storm");
 
-async function maybeProfile<T>(stack: Awaited<ReturnType<typeof bootBenchStack>>, name: string | undefined, label: string, fn: () => Promise<T>): Promise<T> {
+async function maybeProfile<T>(
+  stack: Awaited<ReturnType<typeof bootBenchStack>>,
+  name: string | undefined,
+  label: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!name) return fn();
   const pid = stack.processes.get(name)?.pid;
   if (!pid) throw new Error(`no process ${name}`);
   const { profile, result } = await profileWhile(pid, fn);
   mkdirSync(path.join(root, "bench", "profiles"), { recursive: true });
-  const file = path.join(root, "bench", "profiles", `${new Date().toISOString().replace(/[:.]/g, "-")}-seckill-${label}-${name}.cpuprofile`);
+  const file = path.join(
+    root,
+    "bench",
+    "profiles",
+    `${new Date().toISOString().replace(/[:.]/g, "-")}-seckill-${label}-${name}.cpuprofile`,
+  );
   writeFileSync(file, JSON.stringify(profile));
   const s = summarise(profile as CpuProfile);
   console.log(`\n### ${name} during the ${label} (${path.relative(root, file)})\n`);
@@ -57,7 +67,10 @@ async function maybeProfile<T>(stack: Awaited<ReturnType<typeof bootBenchStack>>
 const stack = await bootBenchStack({ env: { ACCESS_TOKEN_TTL_SECONDS: "14400" } });
 const db = new pg.Client({ connectionString: domainDatabaseUrl(stack.env.DATABASE_URL!, "order").replace(/\?schema=.*$/, "") });
 await db.connect();
-const queue = createQueue({ redisUrl: stack.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: BENCH_ENV.REDIS_PREFIX }, QueueName.seckillOrders);
+const queue = createQueue(
+  { redisUrl: stack.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: BENCH_ENV.REDIS_PREFIX },
+  QueueName.seckillOrders,
+);
 try {
   const url = stack.gatewayUrl;
   console.log(`registering ${memberCount} members…`);
@@ -83,7 +96,11 @@ try {
           method: "POST",
           setupRequest: (req: any) => {
             const m = ms[i++ % ms.length]!;
-            return { ...req, headers: { "content-type": "application/json", authorization: `Bearer ${m.token}` }, body: JSON.stringify({ query: SECKILL_BUY, variables: { ...session, quantity: 1, idempotencyKey: randomUUID() } }) };
+            return {
+              ...req,
+              headers: { "content-type": "application/json", authorization: `Bearer ${m.token}` },
+              body: JSON.stringify({ query: SECKILL_BUY, variables: { ...session, quantity: 1, idempotencyKey: randomUUID() } }),
+            };
           },
           onResponse: (_s: number, body: string) => {
             const m = /"code":"([A-Z_]+)","reservationId":(null|"([^"]+)")/.exec(body);
@@ -98,10 +115,15 @@ try {
   const stormMs = Date.now() - started;
   const cpu = meter.stop();
   const total = (storm as any).requests.total as number;
-  console.log(`\nstorm: ${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(storm as any).latency.p50} ms, p99 ${(storm as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms; ${loadBefore} → ${loadAverage().replace(/^load /, "")}`);
+  console.log(
+    `\nstorm: ${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(storm as any).latency.p50} ms, p99 ${(storm as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms; ${loadBefore} → ${loadAverage().replace(/^load /, "")}`,
+  );
 
   // 2. the orders: resume the worker and time the drain
-  const count = async () => Number((await db.query(`SELECT count(*)::int AS n FROM "order"."Order" WHERE "seckillReservationId" = ANY($1)`, [reservations])).rows[0].n);
+  const count = async () =>
+    Number(
+      (await db.query(`SELECT count(*)::int AS n FROM "order"."Order" WHERE "seckillReservationId" = ANY($1)`, [reservations])).rows[0].n,
+    );
   const workersPid = stack.processes.get("workers")!.pid!;
   const orderPid = stack.processes.get("order")!.pid!;
   const drainMeter = cpuMeter({ workers: workersPid, order: orderPid });
@@ -110,7 +132,7 @@ try {
   await queue.resume();
   const made = await maybeProfile(stack, profileDrain, "drain", async () => {
     let n = 0;
-    for (let last = -1, still = 0; n < reservations.length && still < 600; ) {
+    for (let last = -1, still = 0; n < reservations.length && still < 600;) {
       await new Promise((r) => setTimeout(r, 100));
       n = await count();
       still = n === last ? still + 1 : 0;
@@ -120,8 +142,17 @@ try {
   });
   const drainMs = Date.now() - t0;
   const dcpu = drainMeter.stop();
-  const duplicates = Number((await db.query(`SELECT count(*)::int AS n FROM (SELECT "seckillReservationId" FROM "order"."Order" WHERE "seckillReservationId" = ANY($1) GROUP BY 1 HAVING count(*) > 1) d`, [reservations])).rows[0].n);
-  console.log(`orders: ${made} orders for ${reservations.length} OK reservations in ${(drainMs / 1000).toFixed(1)} s → ${Math.round(made / (drainMs / 1000))} orders/s; ${made === reservations.length && duplicates === 0 ? "exactly one order per reservation" : `MISMATCH (duplicates ${duplicates})`}; CPU per order: workers ${(dcpu.workers! / Math.max(made, 1)).toFixed(3)} ms, order subgraph ${(dcpu.order! / Math.max(made, 1)).toFixed(3)} ms; ${drainLoad} → ${loadAverage().replace(/^load /, "")}`);
+  const duplicates = Number(
+    (
+      await db.query(
+        `SELECT count(*)::int AS n FROM (SELECT "seckillReservationId" FROM "order"."Order" WHERE "seckillReservationId" = ANY($1) GROUP BY 1 HAVING count(*) > 1) d`,
+        [reservations],
+      )
+    ).rows[0].n,
+  );
+  console.log(
+    `orders: ${made} orders for ${reservations.length} OK reservations in ${(drainMs / 1000).toFixed(1)} s → ${Math.round(made / (drainMs / 1000))} orders/s; ${made === reservations.length && duplicates === 0 ? "exactly one order per reservation" : `MISMATCH (duplicates ${duplicates})`}; CPU per order: workers ${(dcpu.workers! / Math.max(made, 1)).toFixed(3)} ms, order subgraph ${(dcpu.order! / Math.max(made, 1)).toFixed(3)} ms; ${drainLoad} → ${loadAverage().replace(/^load /, "")}`,
+  );
 } finally {
   await queue.close();
   await closeQueueConnections();

@@ -6,7 +6,10 @@ import { migrateAdapter } from "../packages/platform/src/prisma.ts";
 export function domainPrismaConfig(domain: string) {
   const dir = path.join(import.meta.dirname, domain);
   // <DOMAIN>_DATABASE_URL (a database of the domain's own) wins over the shared DATABASE_URL.
-  const base = process.env[`${domain.toUpperCase()}_DATABASE_URL`] || process.env.DATABASE_URL || "postgresql://postgres:postgres@127.0.0.1:5432/mallgraph";
+  const base =
+    process.env[`${domain.toUpperCase()}_DATABASE_URL`] ||
+    process.env.DATABASE_URL ||
+    "postgresql://postgres:postgres@127.0.0.1:5432/mallgraph";
   const u = new URL(base);
   if (!u.searchParams.has("schema")) u.searchParams.set("schema", domain);
   process.env.DATABASE_URL = u.toString();

@@ -104,7 +104,9 @@ export function renderGuide(uses: PermissionUse[]): string {
   for (const [permission, meaning] of Object.entries(PERMISSIONS)) {
     const fields = (byPermission.get(permission) ?? []).map((u) => `\`${u.field}\``);
     const unique = [...new Set(fields)].sort();
-    lines.push(`| \`${permission}\` | ${meaning} | ${unique.length ? unique.join(", ") : "checked outside the schema (see its description)"} |`);
+    lines.push(
+      `| \`${permission}\` | ${meaning} | ${unique.length ? unique.join(", ") : "checked outside the schema (see its description)"} |`,
+    );
   }
   lines.push("", "## Fields by subgraph", "");
   const bySubgraph = new Map<string, PermissionUse[]>();
@@ -141,7 +143,9 @@ function main(args: string[]): number {
     return failed ? 1 : 0;
   }
   writeFileSync(out, text);
-  console.log(`wrote ${path.relative(root, out)} (${uses.length} checked fields)${unknown.length ? `; UNKNOWN permissions: ${unknown.join(", ")}` : ""}`);
+  console.log(
+    `wrote ${path.relative(root, out)} (${uses.length} checked fields)${unknown.length ? `; UNKNOWN permissions: ${unknown.join(", ")}` : ""}`,
+  );
   return 0;
 }
 

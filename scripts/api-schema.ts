@@ -76,7 +76,12 @@ export async function schemaChanges(previous: string, next: GraphQLSchema): Prom
 }
 
 /** One CHANGELOG entry: new types with their fields on one line, description edits counted, the rest as inspector says. */
-export function changelogEntry(changes: Change[], breaking: Change[], reason: string | undefined, day = new Date().toISOString().slice(0, 10)): string {
+export function changelogEntry(
+  changes: Change[],
+  breaking: Change[],
+  reason: string | undefined,
+  day = new Date().toISOString().slice(0, 10),
+): string {
   const meta = (c: Change) => (c.meta ?? {}) as Record<string, string>;
   const added = new Map<string, string[]>();
   for (const c of changes) if (c.type === "TYPE_ADDED") added.set(meta(c).addedTypeName ?? "", []);
@@ -104,7 +109,10 @@ function addToChangelog(entry: string): void {
   const heading = "## Unreleased\n";
   const text = existsSync(changelog) ? readFileSync(changelog, "utf8") : `# Changelog\n\n${heading}`;
   const at = text.indexOf(heading);
-  const updated = at < 0 ? `${text.trimEnd()}\n\n${heading}\n${entry}` : text.slice(0, at + heading.length) + "\n" + entry + text.slice(at + heading.length);
+  const updated =
+    at < 0
+      ? `${text.trimEnd()}\n\n${heading}\n${entry}`
+      : text.slice(0, at + heading.length) + "\n" + entry + text.slice(at + heading.length);
   writeFileSync(changelog, updated);
 }
 
@@ -150,8 +158,11 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }

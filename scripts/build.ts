@@ -28,7 +28,11 @@ function assets(): string[] {
       else if (e.endsWith(".lua")) out.push(rel);
     }
   };
-  for (const ws of ["gateway", ...readdirSync(path.join(root, "subgraphs")).map((d) => `subgraphs/${d}`), ...readdirSync(path.join(root, "packages")).map((d) => `packages/${d}`)]) {
+  for (const ws of [
+    "gateway",
+    ...readdirSync(path.join(root, "subgraphs")).map((d) => `subgraphs/${d}`),
+    ...readdirSync(path.join(root, "packages")).map((d) => `packages/${d}`),
+  ]) {
     out.push(`${ws}/package.json`);
     if (existsSync(path.join(root, ws, "schema.graphql"))) out.push(`${ws}/schema.graphql`);
     walk(`${ws}/src`);
@@ -38,7 +42,10 @@ function assets(): string[] {
 
 export function build(outDir = path.join(root, "dist")): void {
   rmSync(outDir, { recursive: true, force: true });
-  execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", outDir], { cwd: root, stdio: "inherit" });
+  execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", outDir], {
+    cwd: root,
+    stdio: "inherit",
+  });
   for (const rel of assets()) {
     mkdirSync(path.dirname(path.join(outDir, rel)), { recursive: true });
     copyFileSync(path.join(root, rel), path.join(outDir, rel));

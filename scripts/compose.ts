@@ -15,12 +15,17 @@ const out = path.join(root, "schema", "supergraph.graphql");
 export function subgraphSdls(): Array<{ name: Domain; typeDefs: string }> {
   const dir = path.join(root, "subgraphs");
   const present = new Set(readdirSync(dir).filter((d) => existsSync(path.join(dir, d, "schema.graphql"))));
-  return DOMAINS.filter((d) => present.has(d)).map((name) => ({ name, typeDefs: readFileSync(path.join(dir, name, "schema.graphql"), "utf8") }));
+  return DOMAINS.filter((d) => present.has(d)).map((name) => ({
+    name,
+    typeDefs: readFileSync(path.join(dir, name, "schema.graphql"), "utf8"),
+  }));
 }
 
 export function composeSupergraph(): string {
   const config = loadConfig({} as NodeJS.ProcessEnv); // default URLs: the file must not depend on the environment
-  const result = composeServices(subgraphSdls().map((s) => ({ name: s.name, url: subgraphUrl(config, s.name), typeDefs: parse(s.typeDefs) })));
+  const result = composeServices(
+    subgraphSdls().map((s) => ({ name: s.name, url: subgraphUrl(config, s.name), typeDefs: parse(s.typeDefs) })),
+  );
   if (result.errors?.length) {
     throw new Error(`composition failed:\n${result.errors.map((e) => `  - ${e.message}`).join("\n")}`);
   }
@@ -45,6 +50,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log("supergraph: composition ok and schema/supergraph.graphql is current");
   } else {
     writeFileSync(out, sdl);
-    console.log(`wrote ${path.relative(root, out)} (${subgraphSdls().map((s) => s.name).join(", ")})`);
+    console.log(
+      `wrote ${path.relative(root, out)} (${subgraphSdls()
+        .map((s) => s.name)
+        .join(", ")})`,
+    );
   }
 }

@@ -21,7 +21,8 @@ const out = path.join(root, "docs", "errors.md");
 const MEANING: Record<string, string> = {
   UNAUTHENTICATED: "No valid access token (missing, expired, wrong realm or signature). Refresh the session or sign in again.",
   FORBIDDEN: "Signed in, but the caller may not do this (an operator permission is missing, or the object belongs to someone else).",
-  BAD_USER_INPUT: "The input is wrong (format, range, currency, size; an HTTP body over the limit answers 413 with this code). Nothing was written; `extensions` may name the field.",
+  BAD_USER_INPUT:
+    "The input is wrong (format, range, currency, size; an HTTP body over the limit answers 413 with this code). Nothing was written; `extensions` may name the field.",
   NOT_FOUND: "The object does not exist (or is not visible to the caller).",
   CONFLICT: "The change conflicts with the current state (a concurrent edit, a unique value taken).",
   RATE_LIMITED: "Too many requests from this caller; `extensions.retryAfterSeconds` says when to try again.",
@@ -38,10 +39,12 @@ const MEANING: Record<string, string> = {
   QUERY_TOO_DEEP: "The query nests deeper than the gateway allows.",
   QUERY_TOO_COSTLY: "The query's estimated cost is over the gateway's limit: ask for fewer objects.",
   PERSISTED_QUERY_NOT_FOUND: "The hash is not registered: resend the query text with the hash (APQ), or use a manifest operation id.",
-  OPERATION_NOT_TRUSTED: "The caller (a partner's API key, or a `partner-*` client) may run only the trusted (manifest) operations it was granted, and this is not one of them.",
+  OPERATION_NOT_TRUSTED:
+    "The caller (a partner's API key, or a `partner-*` client) may run only the trusted (manifest) operations it was granted, and this is not one of them.",
   SERVICE_UNAVAILABLE: "A service behind the gateway is down or its circuit is open: retry later.",
   SANDBOX_DISABLED: "The sandbox payment channel is switched off here (`SANDBOX_ENABLED`, off in production): pay through a real channel.",
-  SERVICE_NOT_ALLOWED: "Between services only (never to clients): the calling service is not in the caller table of this internal field (decision 0017).",
+  SERVICE_NOT_ALLOWED:
+    "Between services only (never to clients): the calling service is not in the caller table of this internal field (decision 0017).",
   INTERNAL_SERVER_ERROR: "An unexpected failure; the message is masked. Report the request id (`x-request-id`).",
 };
 
@@ -86,7 +89,11 @@ export function resultCodes(schema: GraphQLSchema): ResultCodes[] {
       if (isEnumType(named)) codes = named.getValues().map((v) => ({ code: v.name, meaning: v.description ?? "" }));
       else {
         const isResult = /result|payload|outcome/i.test(type.name);
-        const found = [codesFromDescription(field.description), isResult ? codesFromDescription(field.description, false) : [], codesFromDescription(type.description)];
+        const found = [
+          codesFromDescription(field.description),
+          isResult ? codesFromDescription(field.description, false) : [],
+          codesFromDescription(type.description),
+        ];
         codes = found.find((c) => c.length > 0) ?? [];
         if (codes.length === 0 && !isResult) continue; // a value named code (a SKU's code), not an outcome
       }

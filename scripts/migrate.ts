@@ -40,11 +40,15 @@ export async function migrate(config: Pick<Config, "DATABASE_URL"> & Partial<Con
       const u = new URL(domainDatabaseBase(config, d));
       u.searchParams.set("schema", d);
       try {
-        await promisify(execFile)(path.join(root, "node_modules/.bin/prisma"), ["migrate", "deploy", "--config", `prisma/${d}/prisma.config.ts`], {
-          cwd: root,
-          // prisma/config.ts reads <DOMAIN>_DATABASE_URL first: both name the one database chosen here.
-          env: { ...process.env, DATABASE_URL: u.toString(), [`${d.toUpperCase()}_DATABASE_URL`]: u.toString(), CHECKPOINT_DISABLE: "1" },
-        });
+        await promisify(execFile)(
+          path.join(root, "node_modules/.bin/prisma"),
+          ["migrate", "deploy", "--config", `prisma/${d}/prisma.config.ts`],
+          {
+            cwd: root,
+            // prisma/config.ts reads <DOMAIN>_DATABASE_URL first: both name the one database chosen here.
+            env: { ...process.env, DATABASE_URL: u.toString(), [`${d.toUpperCase()}_DATABASE_URL`]: u.toString(), CHECKPOINT_DISABLE: "1" },
+          },
+        );
       } catch (e: any) {
         throw new Error(`migrate ${d} failed:\n${e.stdout}\n${e.stderr}`, { cause: e });
       }

@@ -11,8 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { Kind, parse, print, visit, type DefinitionNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -80,7 +80,8 @@ export function validateManifest(supergraphSdl: string, manifest: ReturnType<typ
     }
     const evArgs = new Map(ev.args.map((a) => [a.name, String(a.type)]));
     if (evArgs.get("eventId") !== "ID!") problems.push(`Query.${f.name}Event: needs eventId: ID!`);
-    for (const a of f.args) if (evArgs.get(a.name) !== String(a.type)) problems.push(`Query.${f.name}Event: needs argument ${a.name}: ${a.type}`);
+    for (const a of f.args)
+      if (evArgs.get(a.name) !== String(a.type)) problems.push(`Query.${f.name}Event: needs argument ${a.name}: ${a.type}`);
   }
   return problems;
 }
@@ -91,7 +92,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const manifest = JSON.parse(readFileSync(MANIFEST_FILE, "utf8"));
     const problems = validateManifest(readFileSync(path.join(root, "schema", "supergraph.graphql"), "utf8"), manifest);
     for (const p of problems) console.error(`  - ${p}`);
-    console.log(problems.length ? `operations: ${problems.length} problem(s) against schema/supergraph.graphql` : "operations: every trusted operation validates");
+    console.log(
+      problems.length
+        ? `operations: ${problems.length} problem(s) against schema/supergraph.graphql`
+        : "operations: every trusted operation validates",
+    );
     process.exit(problems.length ? 1 : 0);
   }
   const compare = args.indexOf("--compare");
@@ -111,7 +116,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     for (const name of ours.keys()) if (!theirs.has(name)) lines.push(`only here:    ${name}`);
     for (const l of lines) console.log(l);
-    console.log(`operations: ${theirs.size - lines.filter((l) => !l.startsWith("only")).length} of ${theirs.size} operations of ${other} are here unchanged`);
+    console.log(
+      `operations: ${theirs.size - lines.filter((l) => !l.startsWith("only")).length} of ${theirs.size} operations of ${other} are here unchanged`,
+    );
     process.exit(lines.some((l) => !l.startsWith("only")) ? 1 : 0);
   }
   const check = args.includes("--check");
@@ -126,6 +133,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     mkdirSync(path.dirname(MANIFEST_FILE), { recursive: true });
     writeFileSync(MANIFEST_FILE, json);
-    console.log(`wrote ${path.relative(root, MANIFEST_FILE)} (${JSON.parse(json).operations.length} operations from schema/operations/*.graphql)`);
+    console.log(
+      `wrote ${path.relative(root, MANIFEST_FILE)} (${JSON.parse(json).operations.length} operations from schema/operations/*.graphql)`,
+    );
   }
 }

@@ -5,8 +5,8 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import pg from "pg";
 import { Redis } from "ioredis";
+import pg from "pg";
 import type { Config } from "../packages/platform/src/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -35,7 +35,13 @@ export async function unreachable(config: Pick<Config, "DATABASE_URL" | "REDIS_U
   } finally {
     await c.end().catch(() => undefined);
   }
-  const r = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  const r = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    enableOfflineQueue: false,
+  });
   let socketError: unknown;
   r.on("error", (e) => (socketError ??= e));
   try {
@@ -72,7 +78,8 @@ export async function ensureServices(config: Pick<Config, "DATABASE_URL" | "REDI
   if (up.status !== 0) throw new Error(`\`docker compose up -d postgres redis\` failed (exit ${up.status}).\n${HOW_TO_GET_THEM}`);
   const until = Date.now() + (opts.waitMs ?? 90_000);
   while ((problems = await unreachable(config, 1000)).length) {
-    if (Date.now() > until) throw new Error(`started the containers, but after ${Math.round((opts.waitMs ?? 90_000) / 1000)} s: ${problems.join(" ")}`);
+    if (Date.now() > until)
+      throw new Error(`started the containers, but after ${Math.round((opts.waitMs ?? 90_000) / 1000)} s: ${problems.join(" ")}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
   say("PostgreSQL and Redis are up.");

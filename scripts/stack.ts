@@ -72,7 +72,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const processes = new Map<string, ChildProcess>();
   const logs = new Map<string, string[]>();
   const launch = (name: string, file: string) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, file], { cwd: root, env, stdio: opts.stdio === "inherit" ? "inherit" : "pipe" });
+    const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, file], {
+      cwd: root,
+      env,
+      stdio: opts.stdio === "inherit" ? "inherit" : "pipe",
+    });
     const lines: string[] = [];
     logs.set(name, lines);
     const keep = (b: Buffer) => {

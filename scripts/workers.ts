@@ -33,7 +33,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig();
   const stop = await startAllWorkers(config);
   const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: false });
-  const ops = await startOpsServer({ name: "workers", port: config.WORKERS_PORT, host: config.SERVICE_HOST, ready: async () => void (await redis.ping()) });
+  const ops = await startOpsServer({
+    name: "workers",
+    port: config.WORKERS_PORT,
+    host: config.SERVICE_HOST,
+    ready: async () => void (await redis.ping()),
+  });
   log.info({ port: ops.port }, "workers ready");
   const shutdown = async () => {
     await ops.stop();

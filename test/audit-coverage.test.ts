@@ -10,8 +10,8 @@
  * the entries' contents against real PostgreSQL are in the domains' audit tests.
  */
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
 import { parse, Kind, type ObjectTypeDefinitionNode, type ObjectTypeExtensionNode } from "graphql";
+import { describe, expect, it } from "vitest";
 import { guardOf } from "@mallgraph/platform/access";
 import { auditScope, type AuditEntry, type AuditLog } from "@mallgraph/platform/audit";
 import type { Identity } from "@mallgraph/platform/auth";
@@ -40,13 +40,23 @@ const PUBLIC: Record<string, string> = {
 function mutationFields(subgraph: string): string[] {
   const doc = parse(readFileSync(new URL(`../subgraphs/${subgraph}/schema.graphql`, import.meta.url), "utf8"));
   return doc.definitions
-    .filter((d): d is ObjectTypeDefinitionNode | ObjectTypeExtensionNode => (d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION) && d.name.value === "Mutation")
+    .filter(
+      (d): d is ObjectTypeDefinitionNode | ObjectTypeExtensionNode =>
+        (d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION) && d.name.value === "Mutation",
+    )
     .flatMap((d) => (d.fields ?? []).map((f) => f.name.value));
 }
 
 /** A value that answers anything: any property, any call (resolving to itself), any conversion. */
 const anything: any = new Proxy(function () {}, {
-  get: (_t, k) => (k === "then" ? undefined : k === Symbol.toPrimitive ? () => "2026-01-01T00:00:00.000Z" : k === Symbol.iterator ? [][Symbol.iterator].bind([]) : anything),
+  get: (_t, k) =>
+    k === "then"
+      ? undefined
+      : k === Symbol.toPrimitive
+        ? () => "2026-01-01T00:00:00.000Z"
+        : k === Symbol.iterator
+          ? [][Symbol.iterator].bind([])
+          : anything,
   apply: () => Promise.resolve(anything),
 });
 
@@ -81,9 +91,13 @@ describe("every operator mutation writes the audit trail", () => {
 
   it("finds the operator mutations of every domain", () => {
     const by = (s: string) => operator.filter((o) => o.subgraph === s).map((o) => o.field);
-    expect(by("member")).toEqual(expect.arrayContaining(["adminAdjustWallet", "adminCreateRole", "adminAssignRole", "adminCreatePartnerKey", "adminRevokePartnerKey"]));
+    expect(by("member")).toEqual(
+      expect.arrayContaining(["adminAdjustWallet", "adminCreateRole", "adminAssignRole", "adminCreatePartnerKey", "adminRevokePartnerKey"]),
+    );
     expect(by("payment")).toContain("adminRefundPayment");
-    expect(by("promotion")).toEqual(expect.arrayContaining(["adminCreateCouponTemplate", "adminCreateSeckillSession", "adminCancelSeckillSession"]));
+    expect(by("promotion")).toEqual(
+      expect.arrayContaining(["adminCreateCouponTemplate", "adminCreateSeckillSession", "adminCancelSeckillSession"]),
+    );
     expect(by("catalog")).toEqual(expect.arrayContaining(["adminUpdateSku", "adminInboundStock"]));
     expect(by("order")).toEqual(expect.arrayContaining(["adminShipOrder", "adminReviewAfterSale"]));
     expect(by("lottery")).toEqual(expect.arrayContaining(["adminCreateRedEnvelopeRain", "adminSaveLotteryStrategy"]));
@@ -96,8 +110,10 @@ describe("every operator mutation writes the audit trail", () => {
       for (const field of mutationFields(subgraph)) {
         const fn = r.Mutation?.[field];
         if (typeof fn !== "function") problems.push(`${subgraph}.${field}: no resolver`);
-        else if (!guardOf(fn) && !PUBLIC[`${subgraph}.${field}`]) problems.push(`${subgraph}.${field}: no guard (asAdmin / asMember / asInternal) and not listed in PUBLIC`);
-        else if (/^admin[A-Z]/.test(field) && guardOf(fn)?.kind !== "operator" && !PUBLIC[`${subgraph}.${field}`]) problems.push(`${subgraph}.${field}: an admin field without asAdmin`);
+        else if (!guardOf(fn) && !PUBLIC[`${subgraph}.${field}`])
+          problems.push(`${subgraph}.${field}: no guard (asAdmin / asMember / asInternal) and not listed in PUBLIC`);
+        else if (/^admin[A-Z]/.test(field) && guardOf(fn)?.kind !== "operator" && !PUBLIC[`${subgraph}.${field}`])
+          problems.push(`${subgraph}.${field}: an admin field without asAdmin`);
       }
     for (const key of Object.keys(PUBLIC)) {
       const [subgraph, field] = key.split(".");
@@ -114,20 +130,29 @@ describe("every operator mutation writes the audit trail", () => {
       const name = `${o.subgraph}.${o.field}`;
       const refused: AuditEntry[] = [];
       const r0 = await run(o.fn, o.field, { kind: "admin", id: "op-1", sessionId: "s-1", permissions: ["other:perm"] }, refused);
-      if (r0.ok || r0.error.extensions?.code !== "FORBIDDEN" || refused.length || r0.seen.length) problems.push(`${name}: without ${o.permission} it was not refused before running (${r0.ok ? "ran" : r0.error.extensions?.code})`);
+      if (r0.ok || r0.error.extensions?.code !== "FORBIDDEN" || refused.length || r0.seen.length)
+        problems.push(`${name}: without ${o.permission} it was not refused before running (${r0.ok ? "ran" : r0.error.extensions?.code})`);
       const service: AuditEntry[] = [];
       const r1 = await run(o.fn, o.field, { kind: "internal", service: o.subgraph }, service);
       if (r1.ok || r1.error.extensions?.code !== "FORBIDDEN" || service.length) problems.push(`${name}: a service was not refused`);
 
       const written: AuditEntry[] = [];
       const r = await run(o.fn, o.field, { kind: "admin", id: "op-1", sessionId: "s-1", permissions: [o.permission] }, written);
-      if (!r.seen.length || r.seen.some((op) => op !== o.field)) problems.push(`${name}: the domain ran outside its audit scope (${JSON.stringify(r.seen)})`);
+      if (!r.seen.length || r.seen.some((op) => op !== o.field))
+        problems.push(`${name}: the domain ran outside its audit scope (${JSON.stringify(r.seen)})`);
       if (r.ok) {
         if (written.length !== 1) problems.push(`${name}: ${written.length} entries`);
-        else if (written[0]!.operation !== o.field || written[0]!.actorId !== "op-1" || written[0]!.actorKind !== "admin" || written[0]!.requestId !== `req-${o.field}`) problems.push(`${name}: entry ${JSON.stringify(written[0])}`);
+        else if (
+          written[0]!.operation !== o.field ||
+          written[0]!.actorId !== "op-1" ||
+          written[0]!.actorKind !== "admin" ||
+          written[0]!.requestId !== `req-${o.field}`
+        )
+          problems.push(`${name}: entry ${JSON.stringify(written[0])}`);
       } else if (written.length) problems.push(`${name}: failed (${r.error.message}) yet wrote ${written.length} entries`);
       // a few refuse the stand-in's values (validation inside the scope, nothing changed): fine, but nothing else
-      else if (r.error.extensions?.code !== "BAD_USER_INPUT") problems.push(`${name}: failed with ${r.error.extensions?.code}: ${r.error.message}`);
+      else if (r.error.extensions?.code !== "BAD_USER_INPUT")
+        problems.push(`${name}: failed with ${r.error.extensions?.code}: ${r.error.message}`);
       else refusedInput.push(name);
     }
     expect(refusedInput.length).toBeLessThan(operator.length / 10);

@@ -5,11 +5,11 @@
  * worker, which appends them to the trail operators read with `adminAuditEntries`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Identity } from "@mallgraph/platform/auth";
 import { loadConfig } from "@mallgraph/platform/config";
 import { outboxAuditEntries, waitFor } from "@mallgraph/platform/testing";
-import type { Identity } from "@mallgraph/platform/auth";
-import { adminIdentity, createHarness, type Harness as MemberHarness } from "../subgraphs/member/test/helpers.ts";
 import { ok, smallCatalog, startHarness, type Harness as CatalogHarness } from "../subgraphs/catalog/test/helpers.ts";
+import { adminIdentity, createHarness, type Harness as MemberHarness } from "../subgraphs/member/test/helpers.ts";
 
 const UPDATE_SKU = `mutation($id: ID!, $input: SkuUpdateInput!) { adminUpdateSku(id: $id, input: $input) { id price } }`;
 const INBOUND = `mutation($skuId: ID!, $q: Int!) { adminInboundStock(skuId: $skuId, quantity: $q, note: "PO-7") { available } }`;
@@ -26,7 +26,9 @@ describe("audit trail: catalog's operator mutations reach member's trail", () =>
     member = await createHarness({ workers: true });
     admin = await adminIdentity(member);
     // catalog on the same Redis prefix, so its relay feeds member's audit worker
-    catalog = await startHarness({ config: loadConfig({ NODE_ENV: "test", REDIS_URL: member.config.REDIS_URL, REDIS_PREFIX: member.config.REDIS_PREFIX } as any) });
+    catalog = await startHarness({
+      config: loadConfig({ NODE_ENV: "test", REDIS_URL: member.config.REDIS_URL, REDIS_PREFIX: member.config.REDIS_PREFIX } as any),
+    });
     cat = await smallCatalog(catalog.services, { skus: 2, stock: 5 });
   });
   afterAll(async () => {
@@ -54,7 +56,11 @@ describe("audit trail: catalog's operator mutations reach member's trail", () =>
     expect(inv).toMatchObject({ id: sku.id, op: "update" });
     expect((inv.before as any).available).toBe(5);
     expect((inv.after as any).available).toBe(12);
-    expect(inbound!.changes.find((c) => c.entity === "InboundRecord")).toMatchObject({ op: "create", before: null, after: { quantity: 7, note: "PO-7", operatorId: admin.id } });
+    expect(inbound!.changes.find((c) => c.entity === "InboundRecord")).toMatchObject({
+      op: "create",
+      before: null,
+      after: { quantity: 7, note: "PO-7", operatorId: admin.id },
+    });
 
     const [off] = await outboxAuditEntries(db, "adminTakeOffShelf");
     const spu = off!.changes.find((c) => c.entity === "Spu")!;
@@ -76,7 +82,9 @@ describe("audit trail: catalog's operator mutations reach member's trail", () =>
   it("the relay carries them to member's trail, newest first, filterable by target", async () => {
     await catalog.services.outbox!.relay.drain();
     const items = await waitFor(async () => {
-      const r = (await member.ok(ENTRIES, { f: { actorId: admin.id } }, admin)).adminAuditEntries.items.filter((e: any) => e.service === "catalog");
+      const r = (await member.ok(ENTRIES, { f: { actorId: admin.id } }, admin)).adminAuditEntries.items.filter(
+        (e: any) => e.service === "catalog",
+      );
       return r.length >= 3 ? r : null;
     }, "catalog's entries in member's trail");
     expect(items.map((e: any) => e.operation).slice(0, 3)).toEqual(["adminTakeOffShelf", "adminInboundStock", "adminUpdateSku"]);

@@ -8,10 +8,14 @@
  *
  *   NODE_ENV=production npx tsx bench/catalog/execution.ts [N]
  */
-import { ApolloServer, HeaderMap } from "@apollo/server";
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { buildSubgraphSchema } from "@apollo/subgraph";
 import { createRequire } from "node:module";
+import { ApolloServer, HeaderMap } from "@apollo/server";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
+import { buildSubgraphSchema } from "@apollo/subgraph";
 import { compileQuery, isCompiledQuery } from "graphql-jit";
 import { createFastExecutor } from "../../packages/platform/src/fast-graphql.ts";
 import { typeDefs } from "../../subgraphs/catalog/src/index.ts";
@@ -20,12 +24,40 @@ import { resolvers } from "../../subgraphs/catalog/src/resolvers/index.ts";
 const { parse, execute } = createRequire(import.meta.url)("graphql") as typeof import("graphql");
 const N = Number(process.argv[2] ?? 20000);
 const sku = (i: number) => ({
-  id: `sku-${i}`, spuId: "p1", code: `C${i}`, title: `Sku ${i} 雅丹黑 12GB+256GB`, price: "6999.00", currency: "CNY", images: ["https://img.example/x.png"], onShelf: true,
+  id: `sku-${i}`,
+  spuId: "p1",
+  code: `C${i}`,
+  title: `Sku ${i} 雅丹黑 12GB+256GB`,
+  price: "6999.00",
+  currency: "CNY",
+  images: ["https://img.example/x.png"],
+  onShelf: true,
   stock: { available: 100 + i, reserved: 0, sold: 5 },
-  saleAttributes: [{ attributeId: "a1", name: "颜色 Colour", valueId: "v1", value: "雅丹黑 Black", sort: 0 }, { attributeId: "a2", name: "存储 Storage", valueId: "v2", value: "12GB+256GB", sort: 1 }],
+  saleAttributes: [
+    { attributeId: "a1", name: "颜色 Colour", valueId: "v1", value: "雅丹黑 Black", sort: 0 },
+    { attributeId: "a2", name: "存储 Storage", valueId: "v2", value: "12GB+256GB", sort: 1 },
+  ],
 });
-const view = { id: "p1", title: "华为 Mate 60 Pro 智能手机", subtitle: null, description: null, images: [], status: "ON_SHELF", onShelfAt: new Date(), sales: 3, category: { id: "c", name: "x", level: 3, sort: 0, parentId: null, children: [] }, brand: { id: "b1", name: "华为 Huawei", logo: null, description: null }, baseAttributes: [], skus: [0, 1, 2, 3].map(sku) };
-const ctx = () => ({ identity: { kind: "member", id: "m" }, requestId: "r", services: {} as any, loaders: { product: { load: async () => view }, sku: { load: async () => null }, rating: { load: async () => null } } as any });
+const view = {
+  id: "p1",
+  title: "华为 Mate 60 Pro 智能手机",
+  subtitle: null,
+  description: null,
+  images: [],
+  status: "ON_SHELF",
+  onShelfAt: new Date(),
+  sales: 3,
+  category: { id: "c", name: "x", level: 3, sort: 0, parentId: null, children: [] },
+  brand: { id: "b1", name: "华为 Huawei", logo: null, description: null },
+  baseAttributes: [],
+  skus: [0, 1, 2, 3].map(sku),
+};
+const ctx = () => ({
+  identity: { kind: "member", id: "m" },
+  requestId: "r",
+  services: {} as any,
+  loaders: { product: { load: async () => view }, sku: { load: async () => null }, rating: { load: async () => null } } as any,
+});
 const PRODUCT = `query Product($id: ID!) { product(id: $id) { id title status brand { id name } skus { id code title price currency stock { available } saleAttributes { name value } } } }`;
 const schema = buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: resolvers as any });
 const body = { query: PRODUCT, variables: { id: "p1" } };
@@ -42,11 +74,19 @@ async function time(name: string, fn: () => Promise<string>) {
   console.log(`| ${name} | ${((u.user + u.system) / N).toFixed(1)} |`);
 }
 
-console.log(`product detail, 4 SKUs, in memory; ${N} operations each, Node ${process.version}, NODE_ENV=${process.env.NODE_ENV}\n\n| engine | CPU µs per operation |\n|---|---|`);
-const apollo = new ApolloServer<any>({ schema, plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()] });
+console.log(
+  `product detail, 4 SKUs, in memory; ${N} operations each, Node ${process.version}, NODE_ENV=${process.env.NODE_ENV}\n\n| engine | CPU µs per operation |\n|---|---|`,
+);
+const apollo = new ApolloServer<any>({
+  schema,
+  plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+});
 await apollo.start();
 await time("Apollo Server 5 (HTTP pipeline, cache-control plugin)", async () => {
-  const r = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method: "POST", headers, search: "", body: JSON.parse(JSON.stringify(body)) }, context: async () => ctx() });
+  const r = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: "POST", headers, search: "", body: JSON.parse(JSON.stringify(body)) },
+    context: async () => ctx(),
+  });
   return (r.body as any).string;
 });
 
@@ -70,20 +110,31 @@ const gw: any = {
   },
   async stop() {},
 };
-const apolloJit = new ApolloServer<any>({ gateway: gw, plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()] });
+const apolloJit = new ApolloServer<any>({
+  gateway: gw,
+  plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
+});
 await apolloJit.start();
 await time("Apollo Server 5 + graphql-jit executor (gateway interface)", async () => {
-  const r = await apolloJit.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method: "POST", headers, search: "", body: JSON.parse(JSON.stringify(body)) }, context: async () => ctx() });
+  const r = await apolloJit.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: "POST", headers, search: "", body: JSON.parse(JSON.stringify(body)) },
+    context: async () => ctx(),
+  });
   return (r.body as any).string;
 });
 
 const doc = parse(PRODUCT);
-await time("graphql-js execute, cached document, JSON.stringify", async () => JSON.stringify(await execute({ schema, document: doc, variableValues: { id: "p1" }, contextValue: ctx() })));
+await time("graphql-js execute, cached document, JSON.stringify", async () =>
+  JSON.stringify(await execute({ schema, document: doc, variableValues: { id: "p1" }, contextValue: ctx() })),
+);
 const c = compileQuery(schema, doc);
 if (!isCompiledQuery(c)) throw new Error("graphql-jit could not compile the document");
 await time("graphql-jit, JSON.stringify", async () => JSON.stringify(await c.query(undefined, ctx(), { id: "p1" })));
 const fast = createFastExecutor(schema);
-await time("subgraph fast path (graphql-jit + cache policy + formatting), from the parsed body", async () => (await fast.tryExecute("POST", JSON.parse(JSON.stringify(body)), ctx))!.body);
+await time(
+  "subgraph fast path (graphql-jit + cache policy + formatting), from the parsed body",
+  async () => (await fast.tryExecute("POST", JSON.parse(JSON.stringify(body)), ctx))!.body,
+);
 if (outputs.size !== 1) throw new Error(`the engines answered differently:\n${[...outputs].join("\n")}`);
 console.log("\nevery engine answered the same bytes");
 process.exit(0);

@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { generateSigningKey, sessionKey, signAccessToken } from "@mallgraph/platform/auth";
 import { createRedis } from "@mallgraph/platform/redis";
-import { useAuth } from "../../gateway/src/plugins/useAuth.ts";
-import { measureOperation, useQueryLimits } from "../../gateway/src/plugins/useQueryLimits.ts";
 import { graphql } from "../../gateway/src/graphql.ts";
 import type { RequestState } from "../../gateway/src/plugins/types.ts";
+import { useAuth } from "../../gateway/src/plugins/useAuth.ts";
+import { measureOperation, useQueryLimits } from "../../gateway/src/plugins/useQueryLimits.ts";
 
 const N = Number(process.argv[2] ?? 5000);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -37,11 +37,21 @@ const { key } = await generateSigningKey();
 
 const { importJWK } = await import("jose");
 const publicKey = await importJWK(key.publicJwk, "EdDSA");
-await redis.hset(sessionKey(prefix, "s1"), { realm: "member", subject: "m1", device: "WEB", permissions: "[]", createdAt: String(Date.now()) });
+await redis.hset(sessionKey(prefix, "s1"), {
+  realm: "member",
+  subject: "m1",
+  device: "WEB",
+  permissions: "[]",
+  createdAt: String(Date.now()),
+});
 const token = await signAccessToken(key, "bench", 3600, { sub: "m1", sid: "s1", realm: "member" });
 
-
-console.log(`CPU µs per operation, ${N} operations each (Node ${process.version}, load ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" / ")})\n`);
+console.log(
+  `CPU µs per operation, ${N} operations each (Node ${process.version}, load ${(await import("node:os"))
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ")})\n`,
+);
 console.log("| part | CPU µs/op |\n|---|---|");
 const header = `Bearer ${token}`;
 const verifyEach = useAuth({ redis, prefix, issuer: "bench", jwks: async () => publicKey, maxCachedTokens: 0 });
@@ -52,14 +62,18 @@ await perOp("authenticate: token remembered until exp (after)", () => remembered
 const supergraph = readFileSync(path.join(root, "schema/supergraph.graphql"), "utf8");
 const { Supergraph } = await import("@apollo/federation-internals");
 const api = Supergraph.build(supergraph).apiSchema().toGraphQLJSSchema();
-const manifest = JSON.parse(readFileSync(path.join(root, "schema/operations/manifest.json"), "utf8")) as { operations: Array<{ name: string; body: string }> };
+const manifest = JSON.parse(readFileSync(path.join(root, "schema/operations/manifest.json"), "utf8")) as {
+  operations: Array<{ name: string; body: string }>;
+};
 const body = manifest.operations.find((o) => o.name === "Product")!.body;
 const document = graphql.parse(body);
 const operation = graphql.getOperationAST(document, "Product")!;
 const limits = useQueryLimits({ maxDepth: 15, maxCost: 5000 });
 const state = {} as RequestState;
 await perOp("query cost/depth of Product, measured each request (before)", () => measureOperation(api, document, operation, { id: "x" }));
-await perOp("query cost/depth of Product, remembered per document (after)", () => limits.onOperation!({ schema: api, document, operation, variables: { id: "x" }, state }));
+await perOp("query cost/depth of Product, remembered per document (after)", () =>
+  limits.onOperation!({ schema: api, document, operation, variables: { id: "x" }, state }),
+);
 
 await redis.del(sessionKey(prefix, "s1"));
 redis.disconnect();

@@ -77,5 +77,8 @@ export function cpuMeter(pids: Record<string, number>) {
 
 /** "load 2.1 / 3.0 / 1.6" — the machine's 1/5/15-minute load averages, to note next to a run. */
 export function loadAverage(): string {
-  return `load ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")}`;
+  return `load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ")}`;
 }

@@ -45,7 +45,11 @@ function session(ws: WebSocket) {
 }
 
 /** Profiles process `pid` while `during` runs; returns the profile and what `during` returned. */
-export async function profileWhile<T>(pid: number, during: () => Promise<T>, samplingIntervalUs = 250): Promise<{ profile: unknown; result: T }> {
+export async function profileWhile<T>(
+  pid: number,
+  during: () => Promise<T>,
+  samplingIntervalUs = 250,
+): Promise<{ profile: unknown; result: T }> {
   process.kill(pid, "SIGUSR1");
   const t = await target();
   const ws = new WebSocket(t.webSocketDebuggerUrl);
@@ -63,7 +67,9 @@ export async function profileWhile<T>(pid: number, during: () => Promise<T>, sam
     return { profile, result };
   } finally {
     // close the inspector once this session is gone (inspector.close() waits for open sessions)
-    await send("Runtime.evaluate", { expression: `setTimeout(() => process.getBuiltinModule("node:inspector").close(), 200)` }).catch(() => undefined);
+    await send("Runtime.evaluate", { expression: `setTimeout(() => process.getBuiltinModule("node:inspector").close(), 200)` }).catch(
+      () => undefined,
+    );
     ws.close();
     await new Promise((r) => setTimeout(r, 400));
   }

@@ -5,9 +5,9 @@
  * BENCH_URL=<gateway url> uses a stack that is already up instead.
  */
 import { loadConfig } from "../../packages/platform/src/config.ts";
+import { generateSecrets } from "../../scripts/secrets.ts";
 import { setup } from "../../scripts/setup.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
-import { generateSecrets } from "../../scripts/secrets.ts";
 
 export const BENCH_ENV = {
   REDIS_PREFIX: "bench",
@@ -26,11 +26,19 @@ export function benchDatabaseUrl(): string {
 }
 
 export async function bootBenchStack(opts: { env?: Record<string, string>; setup?: boolean } = {}): Promise<Stack> {
-  if (process.env.BENCH_URL) return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
+  if (process.env.BENCH_URL)
+    return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
   // production refuses development secrets: fresh ones per run; a fixed operator password (the bench
   // database keeps its seeded operator between runs)
   const { INTERNAL_SECRET, JWT_PRIVATE_JWK } = await generateSecrets();
-  const env = { DATABASE_URL: benchDatabaseUrl(), ...BENCH_ENV, INTERNAL_SECRET, JWT_PRIVATE_JWK, ADMIN_PASSWORD: "bench-operator-password", ...opts.env };
+  const env = {
+    DATABASE_URL: benchDatabaseUrl(),
+    ...BENCH_ENV,
+    INTERNAL_SECRET,
+    JWT_PRIVATE_JWK,
+    ADMIN_PASSWORD: "bench-operator-password",
+    ...opts.env,
+  };
   Object.assign(process.env, env);
   if (opts.setup !== false) await setup(loadConfig({ ...process.env, ...env }));
   // A loaded shared machine boots the stack slowly: wait up to BENCH_READY_TIMEOUT_MS (default 4 min).

@@ -7,9 +7,9 @@
  *   SUPERGRAPH=path PORT=4100 node --import tsx bench/peers/apollo-gateway.ts
  */
 import { readFileSync } from "node:fs";
+import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
-import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 
 interface Ctx {
   identity?: string;

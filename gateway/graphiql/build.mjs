@@ -1,10 +1,10 @@
 // Bundles GraphiQL (app.js + React + graphql-ws) for the browser with esbuild, next to the package's
 // prebuilt stylesheet: src/generated/graphiql/{graphiql.js,graphiql.css}. Run by `npm run generate`.
 // No CDN: the gateway serves these files itself (development only).
-import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { build } from "esbuild";
 
 const here = import.meta.dirname;
 const out = path.join(here, "../src/generated/graphiql");

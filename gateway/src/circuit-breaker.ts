@@ -26,7 +26,10 @@ export class CircuitBreaker {
   readonly failureThreshold: number;
   readonly cooldownMs: number;
 
-  constructor(readonly name: string, private readonly opts: CircuitOptions = {}) {
+  constructor(
+    readonly name: string,
+    private readonly opts: CircuitOptions = {},
+  ) {
     this.failureThreshold = opts.failureThreshold ?? 5;
     this.cooldownMs = opts.cooldownMs ?? 10_000;
   }

@@ -5,8 +5,8 @@
  * appends the address it saw, so entries left of it are whatever the client chose to send).
  * Without trusted proxies the header is ignored: the socket's address is the client.
  */
-import { BlockList, isIP } from "node:net";
 import type http from "node:http";
+import { BlockList, isIP } from "node:net";
 
 export type ClientIp = (req: http.IncomingMessage) => string;
 
@@ -19,11 +19,18 @@ function plain(address: string): string {
 /** Parses TRUSTED_PROXIES (comma-separated `10.0.0.1`, `10.0.0.0/8`, `fd00::/8`); throws naming a bad entry. */
 export function parseTrustedProxies(value: string | undefined): BlockList {
   const list = new BlockList();
-  for (const raw of (value ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [addr = "", bits, extra] = raw.split("/");
     const family = isIP(addr);
     const prefix = bits === undefined ? undefined : Number(bits);
-    if (!family || extra !== undefined || (prefix !== undefined && (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)))) {
+    if (
+      !family ||
+      extra !== undefined ||
+      (prefix !== undefined && (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)))
+    ) {
       throw new Error(`TRUSTED_PROXIES: "${raw}" is not an IP address or CIDR range`);
     }
     const type = family === 4 ? "ipv4" : "ipv6";

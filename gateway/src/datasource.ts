@@ -6,18 +6,24 @@
  * WHATWG/node-fetch Request and Response objects (RemoteGraphQLDataSource's default did both per
  * call): the answer is a small object with what the data source reads (status, headers, body).
  */
-import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse, GatewayGraphQLRequest, GatewayHTTPResponse } from "@apollo/server-gateway-interface";
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity, type Keys } from "@mallgraph/platform/auth";
 import { defined, ErrorCode } from "@mallgraph/platform/errors";
 import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
-import { clientError } from "./errors.ts";
+import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
+import { clientError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { GatewayContext } from "./plugins/types.ts";
 
-const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 256, pipelining: 1, connect: { noDelay: true } });
+const dispatcher = new Agent({
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 600_000,
+  connections: 256,
+  pipelining: 1,
+  connect: { noDelay: true },
+});
 
 class SubgraphTimeout extends Error {}
 
@@ -42,12 +48,26 @@ function answerHeaders(raw: Record<string, string | string[] | undefined>): Subg
 }
 
 /** POST on a keep-alive connection; the body is read whole. Times out after `timeoutMs` without headers or body bytes. */
-async function post(target: { url: string; origin: string; path: string }, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SubgraphAnswer> {
+async function post(
+  target: { url: string; origin: string; path: string },
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<SubgraphAnswer> {
   let res: Dispatcher.ResponseData;
   try {
-    res = await dispatcher.request({ origin: target.origin, path: target.path, method: "POST", headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    res = await dispatcher.request({
+      origin: target.origin,
+      path: target.path,
+      method: "POST",
+      headers,
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
   } catch (e) {
-    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) throw new SubgraphTimeout(`timed out after ${timeoutMs} ms`);
+    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError)
+      throw new SubgraphTimeout(`timed out after ${timeoutMs} ms`);
     throw e;
   }
   let text: string;
@@ -97,7 +117,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     const { name, timeoutMs, breaker, metrics } = this.opts;
     const started = performance.now();
     try {
-      const res = await breaker.run(() => post(this.target, headers, body, timeoutMs), (r) => r.status >= 500);
+      const res = await breaker.run(
+        () => post(this.target, headers, body, timeoutMs),
+        (r) => r.status >= 500,
+      );
       const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
       if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
       metrics.subgraphRequests.inc({ subgraph: name, outcome: res.status >= 500 ? "http_error" : "ok" });
@@ -109,7 +132,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
       }
       const timeout = e instanceof SubgraphTimeout;
       metrics.subgraphRequests.inc({ subgraph: name, outcome: timeout ? "timeout" : "network_error" });
-      throw clientError(ErrorCode.SERVICE_UNAVAILABLE, timeout ? `subgraph ${name} timed out` : `subgraph ${name} is unreachable`, { subgraph: name });
+      throw clientError(ErrorCode.SERVICE_UNAVAILABLE, timeout ? `subgraph ${name} timed out` : `subgraph ${name} is unreachable`, {
+        subgraph: name,
+      });
     } finally {
       metrics.subgraphDuration.observe({ subgraph: name }, (performance.now() - started) / 1000);
     }
@@ -131,7 +156,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext & Record<string, unknown>>): void {
     const headers = defined(request.http, "a subgraph request's http").headers;
     for (const [k] of [...headers]) if (k.toLowerCase().startsWith("x-mg-")) headers.delete(k);
-    headers.set(IDENTITY_HEADER, signIdentity(this.opts.secret, context?.identity ?? ANONYMOUS, { signer: "gateway", requestId: context?.requestId }));
+    headers.set(
+      IDENTITY_HEADER,
+      signIdentity(this.opts.secret, context?.identity ?? ANONYMOUS, { signer: "gateway", requestId: context?.requestId }),
+    );
     if (context?.requestId) headers.set("x-request-id", context.requestId);
   }
 }

@@ -2,8 +2,8 @@
  * Errors the gateway itself raises (codes from the shared enum) and the HTTP status each maps to
  * when it refuses a request before execution.
  */
-import type { GraphQLError } from "graphql";
 import { ErrorCode, type ErrorCode as Code } from "@mallgraph/platform/errors";
+import type { GraphQLError } from "graphql";
 import { graphql } from "./graphql.ts";
 
 const STATUS: Partial<Record<string, number>> = {
@@ -39,5 +39,9 @@ export function clientError(code: string, message: string, details?: Record<stri
 
 /** Duck-typed: errors may come from either build of graphql. */
 export function isGraphQLError(e: unknown): e is GraphQLError {
-  return e instanceof Error && (e.name === "GraphQLError" || e instanceof graphql.GraphQLError) && typeof (e as { toJSON?: unknown }).toJSON === "function";
+  return (
+    e instanceof Error &&
+    (e.name === "GraphQLError" || e instanceof graphql.GraphQLError) &&
+    typeof (e as { toJSON?: unknown }).toJSON === "function"
+  );
 }

@@ -8,40 +8,47 @@
  * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, partner keys, rate limit,
  * persisted queries, query limits, masked errors, metrics.
  */
-import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import type { FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from "graphql";
-import { WebSocketServer } from "ws";
-import type { JWTVerifyGetKey } from "jose";
-import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
 import { ANONYMOUS, serviceKeys } from "@mallgraph/platform/auth";
-import { createRedis } from "@mallgraph/platform/redis";
+import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
+import { createRedis } from "@mallgraph/platform/redis";
+import type { FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from "graphql";
+import type { JWTVerifyGetKey } from "jose";
+import { WebSocketServer } from "ws";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
 import { httpStatusFor, isGraphQLError } from "./errors.ts";
 import { graphql } from "./graphql.ts";
-import { GatewayMetrics } from "./metrics.ts";
-import { LiveEventHub, attachSubscriptionServer, DEFAULT_LIVE_LIMITS, signedInSubscriptions, type Execute, type LiveLimits } from "./subscriptions/index.ts";
-import { responseCache } from "./plugins/responseCache.ts";
-import { useAuth } from "./plugins/useAuth.ts";
-import { usePartnerKeys } from "./plugins/usePartnerKeys.ts";
-import { useRateLimit } from "./plugins/useRateLimit.ts";
-import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/usePersistedQueries.ts";
-import { useQueryLimits } from "./plugins/useQueryLimits.ts";
-import { useMaskedErrors } from "./plugins/useMaskedErrors.ts";
-import { useMetrics } from "./plugins/useMetrics.ts";
-import type { GatewayContext, GatewayPlugin, RequestState } from "./plugins/types.ts";
 import { httpRoutes, type HttpSettings } from "./http/index.ts";
 import { readBody, readParams } from "./http/params.ts";
+import { GatewayMetrics } from "./metrics.ts";
+import { responseCache } from "./plugins/responseCache.ts";
+import type { GatewayContext, GatewayPlugin, RequestState } from "./plugins/types.ts";
+import { useAuth } from "./plugins/useAuth.ts";
+import { useMaskedErrors } from "./plugins/useMaskedErrors.ts";
+import { useMetrics } from "./plugins/useMetrics.ts";
+import { usePartnerKeys } from "./plugins/usePartnerKeys.ts";
+import { usePersistedQueries, loadManifest, type Manifest } from "./plugins/usePersistedQueries.ts";
+import { useQueryLimits } from "./plugins/useQueryLimits.ts";
+import { useRateLimit } from "./plugins/useRateLimit.ts";
+import {
+  LiveEventHub,
+  attachSubscriptionServer,
+  DEFAULT_LIVE_LIMITS,
+  signedInSubscriptions,
+  type Execute,
+  type LiveLimits,
+} from "./subscriptions/index.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -104,7 +111,12 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   const plugins: GatewayPlugin[] = [
     auth,
     usePartnerKeys({ redis, prefix: config.REDIS_PREFIX }),
-    useRateLimit({ redis, prefix: config.REDIS_PREFIX, perMinute: config.RATE_LIMIT_PER_MINUTE, perClientPerMinute: opts.perClientPerMinute }),
+    useRateLimit({
+      redis,
+      prefix: config.REDIS_PREFIX,
+      perMinute: config.RATE_LIMIT_PER_MINUTE,
+      perClientPerMinute: opts.perClientPerMinute,
+    }),
     usePersistedQueries({
       redis,
       prefix: config.REDIS_PREFIX,
@@ -115,7 +127,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     useMaskedErrors({ log }),
     useMetrics(metrics),
   ];
-  const formatError = (formatted: GraphQLFormattedError, error: unknown) => plugins.reduce((f, p) => (p.onError ? p.onError(f, error) : f), formatted);
+  const formatError = (formatted: GraphQLFormattedError, error: unknown) =>
+    plugins.reduce((f, p) => (p.onError ? p.onError(f, error) : f), formatted);
 
   // ---------------------------------------------------------------- Apollo Gateway + Server
   const supergraphSdl = opts.supergraphSdl ?? readFileSync(path.join(REPO_ROOT, "schema/supergraph.graphql"), "utf8");
@@ -125,7 +138,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => {
-      const target = opts.subgraphUrls?.[name] ?? ((DOMAINS as readonly string[]).includes(name) ? subgraphUrl(config, name as Domain) : url);
+      const target =
+        opts.subgraphUrls?.[name] ?? ((DOMAINS as readonly string[]).includes(name) ? subgraphUrl(config, name as Domain) : url);
       if (!target) throw new Error(`no URL for subgraph ${name}`);
       subgraphs.set(name, target);
       const breaker = new CircuitBreaker(name, {
@@ -137,7 +151,15 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       });
       metrics.circuitState.set({ subgraph: name }, 0);
       breakers.set(name, breaker);
-      return new SubgraphDataSource({ name, url: target, secret: serviceKeys(config), timeoutMs: opts.subgraphTimeoutMs ?? 10_000, breaker, metrics, onRevokedSessions: (ids) => auth.evictSessions(ids) });
+      return new SubgraphDataSource({
+        name,
+        url: target,
+        secret: serviceKeys(config),
+        timeoutMs: opts.subgraphTimeoutMs ?? 10_000,
+        breaker,
+        metrics,
+        onRevokedSessions: (ids) => auth.evictSessions(ids),
+      });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema: s }) => {
@@ -151,7 +173,13 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
           const state = rc.contextValue.state;
           if (!rc.operation) return;
           for (const p of plugins) {
-            await p.onOperation?.({ document: rc.document, operation: rc.operation, variables: (rc.request.variables ?? {}) as Record<string, unknown>, schema: rc.schema, state });
+            await p.onOperation?.({
+              document: rc.document,
+              operation: rc.operation,
+              variables: (rc.request.variables ?? {}) as Record<string, unknown>,
+              schema: rc.schema,
+              state,
+            });
           }
         },
         async willSendResponse(rc) {
@@ -261,13 +289,15 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       if (!isGraphQLError(e)) log.error({ err: e }, "gateway request failed");
       const formatted = formatError(err.toJSON(), err);
       state.outcome = { operationName, errors: [formatted] };
-      const status = (err.extensions?.http as { status?: number } | undefined)?.status ?? httpStatusFor(formatted.extensions?.code as string);
+      const status =
+        (err.extensions?.http as { status?: number } | undefined)?.status ?? httpStatusFor(formatted.extensions?.code as string);
       if (!res.headersSent) sendJson(res, status, { errors: [formatted] }, { ...state.responseHeaders, "x-request-id": state.requestId });
       else res.end();
     } finally {
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const outcome = state.outcome ?? { operationName, errors: [] };
-      for (const p of plugins) p.onResponse?.({ state, operationName: outcome.operationName ?? operationName, durationSeconds, errors: outcome.errors });
+      for (const p of plugins)
+        p.onResponse?.({ state, operationName: outcome.operationName ?? operationName, durationSeconds, errors: outcome.errors });
     }
   }
 
@@ -289,14 +319,19 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       res.writeHead(404).end();
     } catch (e) {
       log.error({ err: e }, "request failed");
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: "internal error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      if (!res.headersSent)
+        sendJson(res, 500, { errors: [{ message: "internal error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
       else res.end();
     }
   });
   server.keepAliveTimeout = 65_000;
 
   // ---------------------------------------------------------------- graphql-ws on the same path
-  const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: opts.liveLimits?.maxMessageBytes ?? DEFAULT_LIVE_LIMITS.maxMessageBytes });
+  const wss = new WebSocketServer({
+    server,
+    path: "/graphql",
+    maxPayload: opts.liveLimits?.maxMessageBytes ?? DEFAULT_LIVE_LIMITS.maxMessageBytes,
+  });
   const wsServer = attachSubscriptionServer({
     wss,
     getSchema: () => apiSchema,

@@ -9,7 +9,12 @@ const MAX_OPERATION_NAMES = 500;
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly names = new Set<string>();
-  readonly requests = new Counter({ name: "mg_gateway_requests_total", help: "GraphQL requests by operation and outcome", labelNames: ["operation", "transport", "outcome"], registers: [this.registry] });
+  readonly requests = new Counter({
+    name: "mg_gateway_requests_total",
+    help: "GraphQL requests by operation and outcome",
+    labelNames: ["operation", "transport", "outcome"],
+    registers: [this.registry],
+  });
   readonly requestDuration = new Histogram({
     name: "mg_gateway_request_duration_seconds",
     help: "GraphQL request duration by operation",
@@ -17,8 +22,18 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly errors = new Counter({ name: "mg_gateway_errors_total", help: "Errors sent to clients, by extensions.code", labelNames: ["code"], registers: [this.registry] });
-  readonly subgraphRequests = new Counter({ name: "mg_gateway_subgraph_requests_total", help: "Requests to subgraphs by outcome (ok, http_error, network_error, timeout, circuit_open)", labelNames: ["subgraph", "outcome"], registers: [this.registry] });
+  readonly errors = new Counter({
+    name: "mg_gateway_errors_total",
+    help: "Errors sent to clients, by extensions.code",
+    labelNames: ["code"],
+    registers: [this.registry],
+  });
+  readonly subgraphRequests = new Counter({
+    name: "mg_gateway_subgraph_requests_total",
+    help: "Requests to subgraphs by outcome (ok, http_error, network_error, timeout, circuit_open)",
+    labelNames: ["subgraph", "outcome"],
+    registers: [this.registry],
+  });
   readonly subgraphDuration = new Histogram({
     name: "mg_gateway_subgraph_request_duration_seconds",
     help: "Subgraph request duration",
@@ -26,10 +41,29 @@ export class GatewayMetrics {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly circuitState = new Gauge({ name: "mg_gateway_circuit_state", help: "Circuit breaker per subgraph: 0 closed, 1 open, 2 half-open", labelNames: ["subgraph"], registers: [this.registry] });
-  readonly subscriptions = new Gauge({ name: "mg_gateway_subscriptions_active", help: "Open subscriptions by field", labelNames: ["field"], registers: [this.registry] });
-  readonly subscriptionEvents = new Counter({ name: "mg_gateway_subscription_events_total", help: "Live events per field and outcome (pushed, filtered, dropped, failed)", labelNames: ["field", "outcome"], registers: [this.registry] });
-  readonly wsConnections = new Gauge({ name: "mg_gateway_ws_connections", help: "Open graphql-ws sockets (handshake finished or not)", registers: [this.registry] });
+  readonly circuitState = new Gauge({
+    name: "mg_gateway_circuit_state",
+    help: "Circuit breaker per subgraph: 0 closed, 1 open, 2 half-open",
+    labelNames: ["subgraph"],
+    registers: [this.registry],
+  });
+  readonly subscriptions = new Gauge({
+    name: "mg_gateway_subscriptions_active",
+    help: "Open subscriptions by field",
+    labelNames: ["field"],
+    registers: [this.registry],
+  });
+  readonly subscriptionEvents = new Counter({
+    name: "mg_gateway_subscription_events_total",
+    help: "Live events per field and outcome (pushed, filtered, dropped, failed)",
+    labelNames: ["field", "outcome"],
+    registers: [this.registry],
+  });
+  readonly wsConnections = new Gauge({
+    name: "mg_gateway_ws_connections",
+    help: "Open graphql-ws sockets (handshake finished or not)",
+    registers: [this.registry],
+  });
   readonly wsRefused = new Counter({
     name: "mg_gateway_ws_refused_total",
     help: "graphql-ws sockets and subscriptions refused by a limit (connections, caller, ip, subscriptions, signed-in, handshake)",

@@ -3,8 +3,8 @@
  * ones — ports, REDIS_PREFIX, RATE_LIMIT_PER_MINUTE, MAX_QUERY_DEPTH/COST — are in the platform config.
  */
 import { z } from "zod";
-import type { GatewayOptions } from "./index.ts";
 import { parseTrustedProxies } from "./client-ip.ts";
+import type { GatewayOptions } from "./index.ts";
 
 const schema = z.object({
   /** Time-out of one request to a subgraph. */
@@ -32,7 +32,11 @@ const schema = z.object({
   /** Time from opening a socket to its connection_init (then close 4408). */
   GATEWAY_WS_INIT_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(3_000),
   /** Largest message a client may send over the socket (then close 1009). */
-  GATEWAY_WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  GATEWAY_WS_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
   /** Live-event executions at once on this instance, callers taking turns. */
   GATEWAY_WS_EVENT_CONCURRENCY: z.coerce.number().int().positive().default(32),
   /** Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR ranges); default none. */
@@ -41,7 +45,8 @@ const schema = z.object({
 
 export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<GatewayOptions> {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid gateway configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  if (!parsed.success)
+    throw new Error(`invalid gateway configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
   const s = parsed.data;
   parseTrustedProxies(s.TRUSTED_PROXIES); // a bad entry is a start-up error naming it
   return {

@@ -3,21 +3,21 @@
  * subgraph answers adminLogin/logout the way the real one does (a live session in Redis, an EdDSA
  * token verified through its JWKS); the queues are real BullMQ queues under a random prefix.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { composeServices } from "@apollo/composition";
-import { parse } from "graphql";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { generateSigningKey, sessionKey, type SigningKey } from "@mallgraph/platform/auth";
-import { noteRevokedSession } from "@mallgraph/platform/revocation";
-import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { loadConfig } from "@mallgraph/platform/config";
+import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { createQueue, closeQueueConnections, QueueName } from "@mallgraph/platform/queue";
+import { noteRevokedSession } from "@mallgraph/platform/revocation";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
-import { createGateway, type RunningGateway } from "../src/index.ts";
-import { ADMIN_COOKIE, QUEUES_PERMISSION } from "../src/http/admin.ts";
+import { parse } from "graphql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERMISSIONS } from "../../subgraphs/member/src/permissions.ts";
-import { createRedis, ISSUER, login, SECRET, until } from "./helpers.ts";
+import { ADMIN_COOKIE, QUEUES_PERMISSION } from "../src/http/admin.ts";
+import { createGateway, type RunningGateway } from "../src/index.ts";
 import { launchChromium } from "./browser.ts";
+import { createRedis, ISSUER, login, SECRET, until } from "./helpers.ts";
 
 const memberSdl = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -49,7 +49,8 @@ beforeAll(async () => {
     internalSecret: SECRET,
     context: (base) => base,
     routes: {
-      "GET /.well-known/jwks.json": (_req, _b, res) => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [key.publicJwk] })),
+      "GET /.well-known/jwks.json": (_req, _b, res) =>
+        void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [key.publicJwk] })),
     },
     resolvers: {
       Query: { ping: () => "pong" },
@@ -71,8 +72,23 @@ beforeAll(async () => {
   });
   const composed = composeServices([{ name: "member", url: member.url, typeDefs: parse(memberSdl) }]);
   if (composed.errors?.length) throw new Error(composed.errors.map((e) => e.message).join("\n"));
-  const config = loadConfig({ NODE_ENV: "test", REDIS_PREFIX: tr.prefix, INTERNAL_SECRET: SECRET, JWT_ISSUER: ISSUER, MEMBER_PORT: String(member.port), GATEWAY_PORT: "0" } as NodeJS.ProcessEnv);
-  gw = await createGateway({ config, port: 0, host: "127.0.0.1", supergraphSdl: composed.supergraphSdl!, subgraphUrls: { member: member.url }, manifest: { operations: [] }, http: {} });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    REDIS_PREFIX: tr.prefix,
+    INTERNAL_SECRET: SECRET,
+    JWT_ISSUER: ISSUER,
+    MEMBER_PORT: String(member.port),
+    GATEWAY_PORT: "0",
+  } as NodeJS.ProcessEnv);
+  gw = await createGateway({
+    config,
+    port: 0,
+    host: "127.0.0.1",
+    supergraphSdl: composed.supergraphSdl!,
+    subgraphUrls: { member: member.url },
+    manifest: { operations: [] },
+    http: {},
+  });
   origin = new URL(gw.url).origin;
 });
 
@@ -85,10 +101,20 @@ afterAll(async () => {
 });
 
 const form = (username: string, password: string, headers: Record<string, string> = {}) =>
-  fetch(`${origin}/admin/login`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams({ username, password }).toString() });
+  fetch(`${origin}/admin/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams({ username, password }).toString(),
+  });
 const cookieOf = (r: Response) => r.headers.get("set-cookie") ?? "";
 const session = (setCookie: string) => setCookie.split(";")[0]!;
-const get = (path: string, cookie?: string, init: RequestInit = {}) => fetch(`${origin}${path}`, { redirect: "manual", ...init, headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) } });
+const get = (path: string, cookie?: string, init: RequestInit = {}) =>
+  fetch(`${origin}${path}`, {
+    redirect: "manual",
+    ...init,
+    headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) },
+  });
 
 describe("queue dashboard (/admin/queues)", () => {
   it("the permission it needs is one the member domain seeds", () => {
@@ -146,7 +172,10 @@ describe("queue dashboard (/admin/queues)", () => {
     expect(messages.jobs).toHaveLength(1);
 
     // State-changing calls: refused from another origin, done from the gateway's own.
-    const evil = await get("/admin/queues/api/queues/message-send/pause", cookie, { method: "PUT", headers: { origin: "https://evil.example" } });
+    const evil = await get("/admin/queues/api/queues/message-send/pause", cookie, {
+      method: "PUT",
+      headers: { origin: "https://evil.example" },
+    });
     expect(evil.status).toBe(403);
     expect(await q.isPaused()).toBe(false);
     const pause = await get("/admin/queues/api/queues/message-send/pause", cookie, { method: "PUT", headers: { origin } });

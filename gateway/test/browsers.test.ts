@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestRedis, productionEnv, type TestRedis } from "@mallgraph/platform/testing";
 import { publishLiveEvent } from "@mallgraph/platform/events";
-import { createGateway, type RunningGateway } from "../src/index.ts";
+import { createTestRedis, productionEnv, type TestRedis } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corsOrigins } from "../src/http/cors.ts";
-import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
+import { createGateway, type RunningGateway } from "../src/index.ts";
 import { launchChromium } from "./browser.ts";
+import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
 
 let fed: TestFederation;
 let tr: TestRedis;
@@ -16,7 +16,14 @@ beforeAll(async () => {
   fed = await startFederation();
   tr = createTestRedis();
   redis = createRedis(tr.url);
-  gw = await createGateway({ config: testConfig(fed, tr.prefix), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] }, http: {} });
+  gw = await createGateway({
+    config: testConfig(fed, tr.prefix),
+    port: 0,
+    host: "127.0.0.1",
+    supergraphSdl: fed.supergraphSdl,
+    manifest: { operations: [] },
+    http: {},
+  });
   origin = new URL(gw.url).origin;
 });
 
@@ -28,7 +35,10 @@ afterAll(async () => {
 });
 
 const preflight = (from: string, headers = "authorization, content-type") =>
-  fetch(gw.url, { method: "OPTIONS", headers: { origin: from, "access-control-request-method": "POST", "access-control-request-headers": headers } });
+  fetch(gw.url, {
+    method: "OPTIONS",
+    headers: { origin: from, "access-control-request-method": "POST", "access-control-request-headers": headers },
+  });
 
 describe("CORS", () => {
   it("answers a preflight from a localhost origin (development default) with the methods and headers the API uses, and no credentials", async () => {
@@ -50,7 +60,12 @@ describe("CORS", () => {
   });
 
   it("adds the CORS headers to the GraphQL answer for an allowed origin only", async () => {
-    const ask = (from: string) => fetch(gw.url, { method: "POST", headers: { origin: from, "content-type": "application/json" }, body: JSON.stringify({ query: "{ catalogPing }" }) });
+    const ask = (from: string) =>
+      fetch(gw.url, {
+        method: "POST",
+        headers: { origin: from, "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ catalogPing }" }),
+      });
     const ok = await ask("http://127.0.0.1:3000");
     expect(await ok.json()).toEqual({ data: { catalogPing: "pong" } });
     expect(ok.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:3000");
@@ -88,7 +103,14 @@ describe("GraphiQL (development)", () => {
   });
 
   it("is off in production", async () => {
-    const prod = await createGateway({ config: testConfig(fed, tr.prefix, await productionEnv()), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] }, http: {} });
+    const prod = await createGateway({
+      config: testConfig(fed, tr.prefix, await productionEnv()),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      manifest: { operations: [] },
+      http: {},
+    });
     try {
       const r = await fetch(prod.url, { headers: { accept: "text/html" } });
       expect(r.headers.get("content-type")).not.toContain("text/html");
@@ -102,15 +124,21 @@ describe("GraphiQL (development)", () => {
     const { browser, close } = await launchChromium();
     try {
       const alice = await login(redis, tr.prefix, fed.key, { sub: "alice" });
-      await browser.addInitScript((auth) => localStorage.setItem("graphiql:headers", JSON.stringify({ Authorization: auth })), `Bearer ${alice.token}`);
+      await browser.addInitScript(
+        (auth) => localStorage.setItem("graphiql:headers", JSON.stringify({ Authorization: auth })),
+        `Bearer ${alice.token}`,
+      );
       const page = await browser.newPage();
       const problems: string[] = [];
       page.on("pageerror", (e) => problems.push(e.message));
-      const result = async () => page.evaluate(() => (document.querySelector(".result-window .CodeMirror") as any)?.CodeMirror?.getValue() ?? "");
+      const result = async () =>
+        page.evaluate(() => (document.querySelector(".result-window .CodeMirror") as any)?.CodeMirror?.getValue() ?? "");
 
       await page.goto(`${gw.url}?query=${encodeURIComponent("query Ping { catalogPing whoami { kind id } }")}`);
       await page.locator(".graphiql-execute-button").click();
-      await page.waitForFunction(() => ((document.querySelector(".result-window .CodeMirror") as any)?.CodeMirror?.getValue() ?? "").includes("catalogPing"));
+      await page.waitForFunction(() =>
+        ((document.querySelector(".result-window .CodeMirror") as any)?.CodeMirror?.getValue() ?? "").includes("catalogPing"),
+      );
       expect(JSON.parse(await result())).toEqual({ data: { catalogPing: "pong", whoami: { kind: "member", id: "alice" } } });
 
       await page.goto(`${gw.url}?query=${encodeURIComponent('subscription Live { ping(topic: "browser") { id item { name } } }')}`);
@@ -120,7 +148,9 @@ describe("GraphiQL (development)", () => {
         return Number(n) >= 1;
       }, "the browser's subscription");
       await publishLiveEvent(redis, tr.prefix, "ping", { eventId: "b1", keys: { topic: "browser" } });
-      await page.waitForFunction(() => ((document.querySelector(".result-window .CodeMirror") as any)?.CodeMirror?.getValue() ?? "").includes("b1"));
+      await page.waitForFunction(() =>
+        ((document.querySelector(".result-window .CodeMirror") as any)?.CodeMirror?.getValue() ?? "").includes("b1"),
+      );
       expect(JSON.parse(await result())).toEqual({ data: { ping: { id: "b1", item: { name: "Item item-b1" } } } });
       expect(problems).toEqual([]);
     } finally {

@@ -1,14 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { SignJWT } from "jose";
 import { accessAudience, generateSigningKey, sessionKey, signAccessToken, signIdentity } from "@mallgraph/platform/auth";
-import { useAuth } from "../src/plugins/useAuth.ts";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
-import { createGateway, type RunningGateway } from "../src/index.ts";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest } from "../../scripts/operations.ts";
-import { measureOperation } from "../src/plugins/useQueryLimits.ts";
-import { codes, createRedis, expiredToken, gql, login, SECRET, ISSUER, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
 import { graphql } from "../src/graphql.ts";
+import { createGateway, type RunningGateway } from "../src/index.ts";
+import { useAuth } from "../src/plugins/useAuth.ts";
+import { measureOperation } from "../src/plugins/useQueryLimits.ts";
+import {
+  codes,
+  createRedis,
+  expiredToken,
+  gql,
+  login,
+  SECRET,
+  ISSUER,
+  startFederation,
+  testConfig,
+  until,
+  type TestFederation,
+} from "./helpers.ts";
 
 const { buildSchema, parse, getOperationAST } = graphql;
 
@@ -55,7 +67,15 @@ describe("identity propagation", () => {
       headers: { "x-mg-identity": forged, "x-mg-extra": "1" },
     });
     expect(r.status).toBe(200);
-    expect(r.body.data.whoami).toEqual({ kind: "member", id: "m-1", sessionId: sid, device: "APP", service: null, permissions: [], mgHeaders: ["x-mg-identity"] });
+    expect(r.body.data.whoami).toEqual({
+      kind: "member",
+      id: "m-1",
+      sessionId: sid,
+      device: "APP",
+      service: null,
+      permissions: [],
+      mgHeaders: ["x-mg-identity"],
+    });
   });
 
   it("anonymous callers (no token) reach subgraphs as anonymous even with a forged identity header", async () => {
@@ -98,10 +118,15 @@ describe("authentication failures", () => {
     const { token, sid } = await login(redis, tr.prefix, fed.key, { sub: "m-4" });
     expect((await gql(gw.url, "{ whoami { id } }", { token })).body.data.whoami.id).toBe("m-4");
     await redis.del(sessionKey(tr.prefix, sid));
-    const refused = await until(async () => {
-      const r = await gql(gw.url, "{ whoami { id } }", { token });
-      return r.status === 401 ? r : undefined;
-    }, "the revoked session to be refused", 3_000, 50);
+    const refused = await until(
+      async () => {
+        const r = await gql(gw.url, "{ whoami { id } }", { token });
+        return r.status === 401 ? r : undefined;
+      },
+      "the revoked session to be refused",
+      3_000,
+      50,
+    );
     expect(codes(refused)).toEqual(["UNAUTHENTICATED"]);
   });
 
@@ -109,12 +134,20 @@ describe("authentication failures", () => {
     const { token, sid } = await login(redis, tr.prefix, fed.key, { sub: "m-5" });
     expect((await gql(gw.url, "{ whoami { id } }", { token })).status).toBe(200);
     await redis.del(sessionKey(tr.prefix, sid));
-    await redis.publish(`${tr.prefix}:events:sessionEvents`, JSON.stringify({ eventId: "e1", keys: {}, audience: ["m-5"], sessions: [sid] }));
+    await redis.publish(
+      `${tr.prefix}:events:sessionEvents`,
+      JSON.stringify({ eventId: "e1", keys: {}, audience: ["m-5"], sessions: [sid] }),
+    );
     // the publish is delivered to the gateway's subscriber before this request is read
-    const r = await until(async () => {
-      const x = await gql(gw.url, "{ whoami { id } }", { token });
-      return x.status === 401 ? x : undefined;
-    }, "eviction", 100, 10);
+    const r = await until(
+      async () => {
+        const x = await gql(gw.url, "{ whoami { id } }", { token });
+        return x.status === 401 ? x : undefined;
+      },
+      "eviction",
+      100,
+      10,
+    );
     expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
   });
 
@@ -122,7 +155,9 @@ describe("authentication failures", () => {
     const { token, sid } = await login(redis, tr.prefix, fed.key, { sub: "m-5b" });
     expect((await gql(gw.url, "{ whoami { id } }", { token })).status).toBe(200);
     await redis.del(sessionKey(tr.prefix, sid));
-    expect((await gql(gw.url, "query($s: String!) { revokeSession(sid: $s) }", { variables: { s: sid } })).body.data).toEqual({ revokeSession: true });
+    expect((await gql(gw.url, "query($s: String!) { revokeSession(sid: $s) }", { variables: { s: sid } })).body.data).toEqual({
+      revokeSession: true,
+    });
     const r = await gql(gw.url, "{ whoami { id } }", { token }); // no waiting: evicted before the mutation was answered
     expect(r.status).toBe(401);
     expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
@@ -131,7 +166,11 @@ describe("authentication failures", () => {
   it("checks the realm's audience: a token with another realm's audience, or none, is refused; where one realm is required the other's token is refused", async () => {
     const { sid } = await login(redis, tr.prefix, fed.key, { sub: "op-9", realm: "admin", permissions: ["queues:manage"] });
     const forge = (aud?: string) => {
-      const jwt = new SignJWT({ sid, realm: "admin" }).setProtectedHeader({ alg: "EdDSA", kid: fed.key.kid }).setSubject("op-9").setIssuer(ISSUER).setExpirationTime("5m");
+      const jwt = new SignJWT({ sid, realm: "admin" })
+        .setProtectedHeader({ alg: "EdDSA", kid: fed.key.kid })
+        .setSubject("op-9")
+        .setIssuer(ISSUER)
+        .setExpirationTime("5m");
       return (aud ? jwt.setAudience(aud) : jwt).sign(fed.key.privateKey);
     };
     for (const token of [await forge(), await forge(accessAudience(ISSUER, "member")), await forge("someone-else:admin")]) {
@@ -139,14 +178,19 @@ describe("authentication failures", () => {
       expect(r.status).toBe(401);
       expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
     }
-    expect((await gql(gw.url, "{ whoami { kind } }", { token: await forge(accessAudience(ISSUER, "admin")) })).body.data.whoami).toEqual({ kind: "admin" });
+    expect((await gql(gw.url, "{ whoami { kind } }", { token: await forge(accessAudience(ISSUER, "admin")) })).body.data.whoami).toEqual({
+      kind: "admin",
+    });
 
     const auth = useAuth({ redis, prefix: tr.prefix, issuer: ISSUER, jwks: new URL("/.well-known/jwks.json", fed.member.url) });
     const member = await login(redis, tr.prefix, fed.key, { sub: "m-9" });
     const admin = await login(redis, tr.prefix, fed.key, { sub: "op-10", realm: "admin", permissions: ["queues:manage"] });
     expect((await auth.authenticate(`Bearer ${admin.token}`, "admin")).kind).toBe("admin");
     expect((await auth.authenticate(`Bearer ${member.token}`, "member")).kind).toBe("member");
-    for (const [token, realm] of [[member.token, "admin"], [admin.token, "member"]] as const) {
+    for (const [token, realm] of [
+      [member.token, "admin"],
+      [admin.token, "member"],
+    ] as const) {
       const e = await auth.authenticate(`Bearer ${token}`, realm).catch((err: unknown) => err);
       expect((e as { extensions?: { code?: string } }).extensions?.code, `${realm} required`).toBe("UNAUTHENTICATED");
     }
@@ -171,7 +215,10 @@ describe("persisted queries", () => {
     expect(miss.body.errors![0]!.message).toBe("PersistedQueryNotFound");
 
     const register = await gql(gw.url, query, { extensions: pq(hash) });
-    expect(register.body.data.items).toEqual([{ id: "0", name: "Item 0" }, { id: "1", name: "Item 1" }]);
+    expect(register.body.data.items).toEqual([
+      { id: "0", name: "Item 0" },
+      { id: "1", name: "Item 1" },
+    ]);
     expect(await redis.get(`${tr.prefix}:{gateway}:apq:${hash}`)).toBe(query);
 
     const hit = await gql(gw.url, undefined, { extensions: pq(hash) });
@@ -202,13 +249,20 @@ describe("safelist for partner clients", () => {
     const r = await gql(gw.url, "{ whoami { kind } }", { headers: partner });
     expect(r.status).toBe(403);
     expect(codes(r)).toEqual(["OPERATION_NOT_TRUSTED"]);
-    const byUnknownHash = await gql(gw.url, undefined, { headers: partner, extensions: { persistedQuery: { version: 1, sha256Hash: sha("{ boom }") } } });
+    const byUnknownHash = await gql(gw.url, undefined, {
+      headers: partner,
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha("{ boom }") } },
+    });
     expect(codes(byUnknownHash)).toEqual(["OPERATION_NOT_TRUSTED"]);
   });
 
   it("runs a manifest operation by id (APQ hash) or as the same document, however formatted", async () => {
     const op = manifest.operations.find((o) => o.name === "PartnerItems")!;
-    const byId = await gql(gw.url, undefined, { headers: partner, variables: { n: 1 }, extensions: { persistedQuery: { version: 1, sha256Hash: op.id } } });
+    const byId = await gql(gw.url, undefined, {
+      headers: partner,
+      variables: { n: 1 },
+      extensions: { persistedQuery: { version: 1, sha256Hash: op.id } },
+    });
     expect(byId.body.data.items).toEqual([{ id: "0", name: "Item 0" }]);
     const byBody = await gql(gw.url, "query PartnerWho {\n whoami {   kind\n id } }", { headers: partner });
     expect(byBody.body.data.whoami).toEqual({ kind: "anonymous", id: null });
@@ -231,7 +285,10 @@ describe("query limits", () => {
   });
 
   it("follows fragments when measuring depth", async () => {
-    const r = await gql(gw.url, "{ deep { ...A } } fragment A on Node { child { child { ...B } } } fragment B on Node { child { child { child { value } } } }");
+    const r = await gql(
+      gw.url,
+      "{ deep { ...A } } fragment A on Node { child { child { ...B } } } fragment B on Node { child { child { child { value } } } }",
+    );
     expect(codes(r)).toEqual(["QUERY_TOO_DEEP"]);
   });
 
@@ -315,7 +372,14 @@ describe("response cache (subgraph cache hints, PUBLIC / PRIVATE scopes)", () =>
   });
 
   it("GATEWAY_RESPONSE_CACHE=off: nothing is cached", async () => {
-    const off = await createGateway({ config: testConfig(fed, tr.prefix), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest, responseCache: false });
+    const off = await createGateway({
+      config: testConfig(fed, tr.prefix),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      manifest,
+      responseCache: false,
+    });
     try {
       const c1 = (await gql(off.url, "{ catalogCounter }")).body.data.catalogCounter;
       const c2 = (await gql(off.url, "{ catalogCounter }")).body.data.catalogCounter;
@@ -353,9 +417,16 @@ describe("errors", () => {
 
   it("refuses variables nested deeper than 64 levels with BAD_USER_INPUT (before any cache or coercion walks them)", async () => {
     const deep = '{"a":'.repeat(5000) + "1" + "}".repeat(5000);
-    const res = await fetch(gw.url, { method: "POST", headers: { "content-type": "application/json" }, body: `{"query":"{ whoami { kind } }","variables":{"v":${deep}}}` });
+    const res = await fetch(gw.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"query":"{ whoami { kind } }","variables":{"v":${deep}}}`,
+    });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).errors[0]).toMatchObject({ message: "variables nest deeper than 64 levels", extensions: { code: "BAD_USER_INPUT" } });
+    expect(((await res.json()) as any).errors[0]).toMatchObject({
+      message: "variables nest deeper than 64 levels",
+      extensions: { code: "BAD_USER_INPUT" },
+    });
   });
 
   it("answers a body over 2 MB with HTTP 413 and BAD_USER_INPUT in a GraphQL error body", async () => {
@@ -363,7 +434,10 @@ describe("errors", () => {
     const res = await fetch(gw.url, { method: "POST", headers: { "content-type": "application/json" }, body });
     expect(res.status).toBe(413);
     const json = (await res.json()) as any;
-    expect(json.errors[0]).toEqual({ message: "request body too large (at most 2097152 bytes)", extensions: { code: "BAD_USER_INPUT", limit: 2097152 } });
+    expect(json.errors[0]).toEqual({
+      message: "request body too large (at most 2097152 bytes)",
+      extensions: { code: "BAD_USER_INPUT", limit: 2097152 },
+    });
   });
 });
 
@@ -404,10 +478,15 @@ describe("circuit breaker", () => {
     expect((await gql(gw.url, "{ catalogPing }")).body.data).toEqual({ catalogPing: "pong" });
 
     await fed.restartCart();
-    const back = await until(async () => {
-      const r = await gql(gw.url, "{ cartPing }");
-      return r.body.data?.cartPing === "pong" ? r : undefined;
-    }, "the circuit to close after the cool-down", 5_000, 50);
+    const back = await until(
+      async () => {
+        const r = await gql(gw.url, "{ cartPing }");
+        return r.body.data?.cartPing === "pong" ? r : undefined;
+      },
+      "the circuit to close after the cool-down",
+      5_000,
+      50,
+    );
     expect(back.body.errors).toBeUndefined();
     expect(gw.breakers.get("cart")!.state).toBe("closed");
     const text = await (await fetch(gw.url.replace("/graphql", "/metrics"))).text();
@@ -477,7 +556,9 @@ describe("rate limit", () => {
   it("limits a client name across its users", async () => {
     const headers = { "apollographql-client-name": "partner-bulk" };
     const users = await Promise.all(Array.from({ length: 10 }, (_, i) => login(redis, tr2.prefix, fed.key, { sub: `bulk-${i}` })));
-    const results = await Promise.all(users.map((u) => gql(limited.url, "query PartnerWho { whoami { kind id } }", { token: u.token, headers })));
+    const results = await Promise.all(
+      users.map((u) => gql(limited.url, "query PartnerWho { whoami { kind id } }", { token: u.token, headers })),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(8);
     expect(results.filter((r) => r.status === 429)).toHaveLength(2);
   });

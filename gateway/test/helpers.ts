@@ -4,15 +4,15 @@
  * with @apollo/composition, a real Redis with a random prefix, tokens signed with a test key.
  */
 import { composeServices } from "@apollo/composition";
-import { GraphQLError, parse } from "graphql";
-import { SignJWT } from "jose";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { asGatewayEvent } from "@mallgraph/platform/access";
-import { noteRevokedSession } from "@mallgraph/platform/revocation";
-import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { accessAudience, generateSigningKey, sessionKey, signAccessToken, type Identity, type SigningKey } from "@mallgraph/platform/auth";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
+import { noteRevokedSession } from "@mallgraph/platform/revocation";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { GraphQLError, parse } from "graphql";
+import { SignJWT } from "jose";
 
 export const SECRET = "test-internal-secret-0123456789";
 export const ISSUER = "mallgraph-test";
@@ -114,7 +114,11 @@ export async function startFederation(): Promise<TestFederation> {
           if (a.eventId.startsWith("hidden")) return null;
           return { id: a.eventId, topic: a.topic, item: { id: `item-${a.eventId}` } };
         }),
-        myPingEvent: asGatewayEvent((_: unknown, a: { eventId: string }, c: any) => ({ id: a.eventId, topic: c.identity.id, item: { id: `item-${a.eventId}` } })),
+        myPingEvent: asGatewayEvent((_: unknown, a: { eventId: string }, c: any) => ({
+          id: a.eventId,
+          topic: c.identity.id,
+          item: { id: `item-${a.eventId}` },
+        })),
       },
     },
   });
@@ -136,7 +140,14 @@ export async function startFederation(): Promise<TestFederation> {
     },
   });
   const startCart = (port: number) =>
-    startSubgraph<any>({ name: "cart", typeDefs: cartSdl, port, internalSecret: SECRET, context: ctx, resolvers: { Query: { cartPing: () => "pong" } } });
+    startSubgraph<any>({
+      name: "cart",
+      typeDefs: cartSdl,
+      port,
+      internalSecret: SECRET,
+      context: ctx,
+      resolvers: { Query: { cartPing: () => "pong" } },
+    });
   let cart = await startCart(0);
   const cartPort = cart.port;
   const composed = composeServices([
@@ -220,7 +231,13 @@ export interface GqlResponse<T = any> {
 export async function gql<T = any>(
   url: string,
   query: string | undefined,
-  opts: { variables?: Record<string, unknown>; token?: string; headers?: Record<string, string>; extensions?: Record<string, unknown>; operationName?: string } = {},
+  opts: {
+    variables?: Record<string, unknown>;
+    token?: string;
+    headers?: Record<string, string>;
+    extensions?: Record<string, unknown>;
+    operationName?: string;
+  } = {},
 ): Promise<GqlResponse<T>> {
   const res = await fetch(url, {
     method: "POST",

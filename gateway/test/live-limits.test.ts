@@ -5,14 +5,14 @@
  * events on time and the gateway's sockets bounded. Clients get distinct addresses through
  * X-Forwarded-For (the gateway trusts the loopback proxy here).
  */
+import { publishLiveEvent } from "@mallgraph/platform/events";
+import { hashPartnerKey, mirrorPartnerKey, newPartnerKey } from "@mallgraph/platform/partner-keys";
+import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
-import { hashPartnerKey, mirrorPartnerKey, newPartnerKey } from "@mallgraph/platform/partner-keys";
-import { publishLiveEvent } from "@mallgraph/platform/events";
+import { buildManifest } from "../../scripts/operations.ts";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { Coalescer, FairScheduler } from "../src/subscriptions/limits.ts";
-import { buildManifest } from "../../scripts/operations.ts";
 import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
 
 const PING = "subscription P($t: ID!) { ping(topic: $t) { id } }";
@@ -154,7 +154,8 @@ describe("live connection limits", () => {
     const many = Array.from({ length: 9 }, (_, i) => raw(`10.0.3.${i + 1}`, bearer(mallory.token)));
     const ok = await Promise.all(many.map((r) => r.acked));
     expect(ok.filter(Boolean)).toHaveLength(5);
-    for (const r of many.filter((m) => m.code !== undefined)) expect([r.code, r.reason]).toEqual([4429, "too many connections for this caller"]);
+    for (const r of many.filter((m) => m.code !== undefined))
+      expect([r.code, r.reason]).toEqual([4429, "too many connections for this caller"]);
     // a closed socket gives its slot back
     many.find((_, i) => ok[i])!.ws.close();
     await until(async () => (await raw("10.0.3.99", bearer(mallory.token)).acked) || undefined, "a slot to free up");
@@ -196,7 +197,12 @@ describe("live connection limits", () => {
 
   it("takes a partner key from connectionParams or the upgrade header: only its manifest operations, bad keys closed with 4401", async () => {
     const key = newPartnerKey();
-    await mirrorPartnerKey(redis, tr.prefix, hashPartnerKey(key), { id: "pk-live", name: "live partner", operations: ["PartnerWho", "PartnerPing"], rateLimitPerMinute: null });
+    await mirrorPartnerKey(redis, tr.prefix, hashPartnerKey(key), {
+      id: "pk-live",
+      name: "live partner",
+      operations: ["PartnerWho", "PartnerPing"],
+      rateLimitPerMinute: null,
+    });
     const p = raw("10.0.6.1", { "x-api-key": key });
     expect(await p.acked).toBe(true);
     send(p, "who", "query PartnerWho { whoami { kind id } }");
@@ -211,9 +217,13 @@ describe("live connection limits", () => {
 
     const viaHeader = new WebSocket(gw.wsUrl, "graphql-transport-ws", { headers: { "x-forwarded-for": "10.0.6.2", "x-api-key": key } });
     sockets.push(viaHeader);
-    const answer = new Promise<any>((res) => viaHeader.on("message", (d) => (JSON.parse(String(d)).type === "next" ? res(JSON.parse(String(d))) : undefined)));
+    const answer = new Promise<any>((res) =>
+      viaHeader.on("message", (d) => (JSON.parse(String(d)).type === "next" ? res(JSON.parse(String(d))) : undefined)),
+    );
     viaHeader.on("open", () => viaHeader.send(JSON.stringify({ type: "connection_init" })));
-    viaHeader.once("message", () => viaHeader.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "query PartnerWho { whoami { kind id } }" } })));
+    viaHeader.once("message", () =>
+      viaHeader.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "query PartnerWho { whoami { kind id } }" } })),
+    );
     expect((await answer).payload.data.whoami).toEqual({ kind: "partner", id: "pk-live" });
     viaHeader.close();
 
@@ -230,7 +240,11 @@ describe("live connection limits", () => {
 
     const query = async () => {
       const t = performance.now();
-      const res = await fetch(gw.url, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": "10.9.0.2" }, body: JSON.stringify({ query: "{ whoami { kind } items(first: 2) { id name } }" }) });
+      const res = await fetch(gw.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": "10.9.0.2" },
+        body: JSON.stringify({ query: "{ whoami { kind } items(first: 2) { id name } }" }),
+      });
       const body = (await res.json()) as any;
       expect(body.data?.whoami.kind).toBe("anonymous");
       return performance.now() - t;
@@ -267,7 +281,8 @@ describe("live connection limits", () => {
             for (let i = 0; i < 30; i++) send(r, `f${i}`, PING, { t: "flood" });
           }),
         );
-        for (let i = 0; i < 3; i++) await publishLiveEvent(redis, tr.prefix, "ping", { eventId: `flood-${wave}-${i}`, keys: { topic: "flood" } });
+        for (let i = 0; i < 3; i++)
+          await publishLiveEvent(redis, tr.prefix, "ping", { eventId: `flood-${wave}-${i}`, keys: { topic: "flood" } });
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -285,7 +300,10 @@ describe("live connection limits", () => {
     await Promise.all(flood.filter((_, i) => !acks[i]).map((r) => r.closed));
     const closes: Record<string, number> = {};
     for (const r of flood) if (r.code !== undefined) closes[r.code] = (closes[r.code] ?? 0) + 1;
-    const opsRefused = flood.reduce((n, r) => n + r.messages.filter((m) => m.type === "error" && m.payload?.[0]?.extensions?.code === "RATE_LIMITED").length, 0);
+    const opsRefused = flood.reduce(
+      (n, r) => n + r.messages.filter((m) => m.type === "error" && m.payload?.[0]?.extensions?.code === "RATE_LIMITED").length,
+      0,
+    );
     console.log(
       [
         "live flood (one member from one address):",
@@ -301,7 +319,9 @@ describe("live connection limits", () => {
     expect(floodQ).toHaveLength(40);
     expect(Math.max(...floodQ)).toBeLessThan(10_000);
     expect(Math.max(...eventLatency)).toBeLessThan(10_000);
-    const delivered = ofId(victim, "v").map((m) => m.payload?.data?.ping?.id).filter((id: string) => id?.startsWith("flood-time"));
+    const delivered = ofId(victim, "v")
+      .map((m) => m.payload?.data?.ping?.id)
+      .filter((id: string) => id?.startsWith("flood-time"));
     expect(delivered).toEqual(Array.from({ length: 15 }, (_, i) => `flood-time-${i}`));
     // the flooder held at most 5 initialised sockets (its caller limit) and 50 in all (its address)
     expect(accepted).toBeLessThanOrEqual(5);

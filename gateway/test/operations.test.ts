@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
+import { describe, expect, it } from "vitest";
 import { buildManifest, validateManifest } from "../../scripts/operations.ts";
 import { memberSdl, catalogSdl } from "./helpers.ts";
 

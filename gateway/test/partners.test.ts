@@ -3,12 +3,18 @@
  * document), whatever the client name; it is the caller for subgraphs and rate limits; a revoked
  * key is refused within 1 s.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
+import {
+  dropPartnerKeyMirror,
+  hashPartnerKey,
+  mirrorPartnerKey,
+  newPartnerKey,
+  type PartnerKeyRecord,
+} from "@mallgraph/platform/partner-keys";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
-import { dropPartnerKeyMirror, hashPartnerKey, mirrorPartnerKey, newPartnerKey, type PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
-import { createGateway, type RunningGateway } from "../src/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest } from "../../scripts/operations.ts";
+import { createGateway, type RunningGateway } from "../src/index.ts";
 import { codes, createRedis, gql, login, startFederation, testConfig, type TestFederation } from "./helpers.ts";
 
 const manifest = buildManifest(`
@@ -27,7 +33,12 @@ let gw: RunningGateway;
 async function partnerKey(record: Omit<PartnerKeyRecord, "id" | "name"> & { id?: string }): Promise<{ key: string; id: string }> {
   const key = newPartnerKey();
   const id = record.id ?? `pk-${Math.random().toString(36).slice(2)}`;
-  await mirrorPartnerKey(redis, tr.prefix, hashPartnerKey(key), { id, name: `partner ${id}`, operations: record.operations, rateLimitPerMinute: record.rateLimitPerMinute });
+  await mirrorPartnerKey(redis, tr.prefix, hashPartnerKey(key), {
+    id,
+    name: `partner ${id}`,
+    operations: record.operations,
+    rateLimitPerMinute: record.rateLimitPerMinute,
+  });
   return { key, id };
 }
 

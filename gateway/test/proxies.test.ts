@@ -1,13 +1,14 @@
 /** Rate limits believe X-Forwarded-For only from TRUSTED_PROXIES. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type http from "node:http";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
-import { createGateway, type RunningGateway } from "../src/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientIp, parseTrustedProxies } from "../src/client-ip.ts";
+import { createGateway, type RunningGateway } from "../src/index.ts";
 import { gatewaySettings } from "../src/settings.ts";
 import { gql, startFederation, testConfig, type TestFederation } from "./helpers.ts";
 
-const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { "x-forwarded-for": xff } }) as unknown as http.IncomingMessage;
+const req = (remoteAddress: string, xff?: string) =>
+  ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { "x-forwarded-for": xff } }) as unknown as http.IncomingMessage;
 
 describe("the client's address", () => {
   const behind = clientIp(parseTrustedProxies("10.0.0.0/8, 192.168.1.7, fd00::/8"));
@@ -45,7 +46,11 @@ describe("rate limits behind a proxy", () => {
     tr = createTestRedis();
     tr2 = createTestRedis();
     const common = { port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] } };
-    trusting = await createGateway({ ...common, config: testConfig(fed, tr.prefix, { RATE_LIMIT_PER_MINUTE: "3" }), trustedProxies: "127.0.0.1, ::1" });
+    trusting = await createGateway({
+      ...common,
+      config: testConfig(fed, tr.prefix, { RATE_LIMIT_PER_MINUTE: "3" }),
+      trustedProxies: "127.0.0.1, ::1",
+    });
     direct = await createGateway({ ...common, config: testConfig(fed, tr2.prefix, { RATE_LIMIT_PER_MINUTE: "3" }) });
   });
   afterAll(async () => {
@@ -63,7 +68,9 @@ describe("rate limits behind a proxy", () => {
   };
 
   it("from a trusted proxy, each forwarded client has its own limit, and a spoofed left part does not escape it", async () => {
-    expect(await statuses(trusting.url, ["203.0.113.1", "203.0.113.1", "9.9.9.9, 203.0.113.1", "8.8.8.8, 203.0.113.1"])).toEqual([200, 200, 200, 429]);
+    expect(await statuses(trusting.url, ["203.0.113.1", "203.0.113.1", "9.9.9.9, 203.0.113.1", "8.8.8.8, 203.0.113.1"])).toEqual([
+      200, 200, 200, 429,
+    ]);
     expect(await statuses(trusting.url, ["203.0.113.2", "203.0.113.2"])).toEqual([200, 200]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { gatewaySettings } from "../src/settings.ts";
 import { CircuitBreaker } from "../src/circuit-breaker.ts";
+import { gatewaySettings } from "../src/settings.ts";
 
 describe("gateway settings", () => {
   it("has working defaults and reads the environment", () => {
@@ -12,12 +12,26 @@ describe("gateway settings", () => {
       subscriptionBufferSize: 100,
       responseCache: true,
       trustedProxies: "",
-      liveLimits: { maxConnections: 10_000, connectionsPerIp: 50, connectionsPerCaller: 5, subscriptionsPerConnection: 10, initTimeoutMs: 3_000, maxMessageBytes: 262_144, eventConcurrency: 32 },
+      liveLimits: {
+        maxConnections: 10_000,
+        connectionsPerIp: 50,
+        connectionsPerCaller: 5,
+        subscriptionsPerConnection: 10,
+        initTimeoutMs: 3_000,
+        maxMessageBytes: 262_144,
+        eventConcurrency: 32,
+      },
     });
-    expect(gatewaySettings({ GATEWAY_WS_CONNECTIONS_PER_CALLER: "3", GATEWAY_WS_INIT_TIMEOUT_MS: "1500" }).liveLimits).toMatchObject({ connectionsPerCaller: 3, initTimeoutMs: 1500 });
+    expect(gatewaySettings({ GATEWAY_WS_CONNECTIONS_PER_CALLER: "3", GATEWAY_WS_INIT_TIMEOUT_MS: "1500" }).liveLimits).toMatchObject({
+      connectionsPerCaller: 3,
+      initTimeoutMs: 1500,
+    });
     expect(gatewaySettings({ TRUSTED_PROXIES: "10.0.0.0/8" })).toMatchObject({ trustedProxies: "10.0.0.0/8" });
     expect(gatewaySettings({ GATEWAY_RESPONSE_CACHE: "off" })).toMatchObject({ responseCache: false });
-    expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({ subgraphTimeoutMs: 2500, perClientPerMinute: 90 });
+    expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({
+      subgraphTimeoutMs: 2500,
+      perClientPerMinute: 90,
+    });
   });
 
   it("refuses bad values with a readable error", () => {
@@ -45,7 +59,10 @@ describe("circuit breaker", () => {
 
   it("counts results judged as failures (HTTP 5xx) and reopens when the trial fails", async () => {
     const b = new CircuitBreaker("y", { failureThreshold: 1, cooldownMs: 60_000 });
-    await b.run(async () => 503, (s) => s >= 500);
+    await b.run(
+      async () => 503,
+      (s) => s >= 500,
+    );
     expect(b.state).toBe("open");
     await expect(b.run(async () => 200)).rejects.toThrow(/circuit open/);
   });

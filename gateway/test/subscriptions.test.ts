@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { createClient, type Client } from "graphql-ws";
 import { sessionKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent, type LiveEvent } from "@mallgraph/platform/events";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
 
@@ -17,7 +17,14 @@ beforeAll(async () => {
   fed = await startFederation();
   tr = createTestRedis();
   redis = createRedis(tr.url);
-  gw = await createGateway({ config: testConfig(fed, tr.prefix), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] }, subscriptionBufferSize: 5 });
+  gw = await createGateway({
+    config: testConfig(fed, tr.prefix),
+    port: 0,
+    host: "127.0.0.1",
+    supergraphSdl: fed.supergraphSdl,
+    manifest: { operations: [] },
+    subscriptionBufferSize: 5,
+  });
 });
 
 afterAll(async () => {
@@ -103,7 +110,7 @@ describe("subscriptions over graphql-ws", () => {
   it("keeps the client's alias and fragments, and skips events the subgraph refuses (null)", async () => {
     const before = await activeSubscriptions("ping");
     const client = connect();
-    const sink = subscribe(client, "subscription { mine: ping(topic: \"t3\") { ...P } } fragment P on Ping { id }");
+    const sink = subscribe(client, 'subscription { mine: ping(topic: "t3") { ...P } } fragment P on Ping { id }');
     await listening("ping", before + 1);
     await publish({ eventId: "hidden-1", keys: { topic: "t3" } });
     await publish({ eventId: "a1", keys: { topic: "t3" } });
@@ -153,7 +160,13 @@ describe("subscriptions over graphql-ws", () => {
   });
 
   it("works with several gateway instances: each one subscribes to Redis", async () => {
-    const second = await createGateway({ config: testConfig(fed, tr.prefix), port: 0, host: "127.0.0.1", supergraphSdl: fed.supergraphSdl, manifest: { operations: [] } });
+    const second = await createGateway({
+      config: testConfig(fed, tr.prefix),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      manifest: { operations: [] },
+    });
     try {
       const before = await activeSubscriptions("ping");
       const onFirst = subscribe(connect(), PING, { t: "multi" });
@@ -161,7 +174,10 @@ describe("subscriptions over graphql-ws", () => {
       clients.push(c2);
       const onSecond = subscribe(c2, PING, { t: "multi" });
       await listening("ping", before + 1);
-      await until(async () => ((await second.metrics.subscriptions.get()).values.find((v) => v.labels.field === "ping")?.value ?? 0) >= 1, "the second instance's subscription");
+      await until(
+        async () => ((await second.metrics.subscriptions.get()).values.find((v) => v.labels.field === "ping")?.value ?? 0) >= 1,
+        "the second instance's subscription",
+      );
       await until(async () => {
         const [, n] = (await redis.pubsub("NUMSUB", `${tr.prefix}:events:ping`)) as [string, number];
         return Number(n) >= 2;

@@ -3,10 +3,10 @@
  * catalog subgraph, the workers and the gateway are started with plain `node` (no tsx), answer
  * /ready, and a query goes through the built gateway to the built catalog.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOMAINS } from "@mallgraph/platform/config";
 import { createTestDatabase, createTestRedis, productionEnv, randomId, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "@mallgraph/platform/testing";
 import { build } from "../../scripts/build.ts";

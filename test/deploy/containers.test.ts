@@ -2,10 +2,10 @@
  * Docker does not run on the CI machines, so the Dockerfile and docker-compose.yml are parsed
  * (dockerfile-ast, yaml) and held to the rules they exist for.
  */
-import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DOMAINS } from "@mallgraph/platform/config";
 import { REPO_ROOT } from "@mallgraph/platform/testing";

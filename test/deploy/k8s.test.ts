@@ -4,17 +4,17 @@
  * files that exist, the generated base matches scripts/k8s.ts, and the rules the manifests exist for
  * hold (probes, HPA on CPU, a PodDisruptionBudget per Deployment, Services on the right ports).
  */
-import { describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseAllDocuments } from "yaml";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
-import { Service } from "kubernetes-models/v1/Service";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
-import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
-import { Job } from "kubernetes-models/batch/v1/Job";
+import { Service } from "kubernetes-models/v1/Service";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { DOMAINS } from "@mallgraph/platform/config";
 import { REPO_ROOT } from "@mallgraph/platform/testing";
 import { K8S_BASE, PROCESSES, renderBase } from "../../scripts/k8s.ts";

@@ -3,15 +3,15 @@
  * Redis call counts, and the workers' job durations, failures and queue depth — with exact counts
  * (each test file runs in its own process, so the registry starts empty).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registry, startOpsServer } from "@mallgraph/platform/metrics";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, createWorker, closeQueueConnections, QueueName, type Queue, type Worker } from "@mallgraph/platform/queue";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { registry, startOpsServer } from "@mallgraph/platform/metrics";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { createTestRedis, createTestSchema, REPO_ROOT, waitFor, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { GatewayMetrics } from "../../gateway/src/metrics.ts";
 import { PrismaClient } from "../../subgraphs/catalog/src/generated/prisma/client.ts";

@@ -3,10 +3,10 @@
  * `npm run workers`, which run the same entry files `npm start` spawns). An unknown name is a
  * usage error; a known one serves /ready and stops cleanly on SIGTERM.
  */
-import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "@mallgraph/platform/testing";
 import { freePort } from "../../scripts/stack.ts";
 

@@ -2,8 +2,8 @@
  * Production refuses to start unsafe: the real processes, started with NODE_ENV=production and one
  * unsafe setting each, exit non-zero and name the variable; with safe settings they start.
  */
-import { describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
+import { describe, expect, it } from "vitest";
 import { createTestRedis, productionEnv, REPO_ROOT, waitFor } from "@mallgraph/platform/testing";
 import { freePort } from "../../scripts/stack.ts";
 

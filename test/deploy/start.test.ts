@@ -3,11 +3,11 @@
  * ways to get them (no Docker) or `docker compose up -d postgres redis` run for the user (a stand-in
  * `docker` records what it was asked). The URLs point at closed ports.
  */
-import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "@mallgraph/platform/testing";
 import { freePort } from "../../scripts/stack.ts";
 

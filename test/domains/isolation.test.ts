@@ -74,11 +74,11 @@ function scanSource(domain: string, file: string, text: string): Scan {
   const where = (n: ts.Node) => `${path.relative(REPO_ROOT, file)}:${source.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
   const checkImport = (spec: string, n: ts.Node) => {
     const target = spec.startsWith(".") ? path.resolve(path.dirname(file), spec) : spec;
-    const other = spec.startsWith(".")
-      ? path.relative(subgraphs, target).split(path.sep)[0]
-      : /^@mallgraph\/([a-z]+)/.exec(spec)?.[1];
-    if (other && other !== domain && (DOMAINS as readonly string[]).includes(other)) problems.push(`${where(n)}: imports ${spec} (subgraph ${other})`);
-    if (spec.startsWith(".") && !path.relative(path.join(REPO_ROOT, "prisma"), target).startsWith("..")) problems.push(`${where(n)}: imports ${spec} (prisma/)`);
+    const other = spec.startsWith(".") ? path.relative(subgraphs, target).split(path.sep)[0] : /^@mallgraph\/([a-z]+)/.exec(spec)?.[1];
+    if (other && other !== domain && (DOMAINS as readonly string[]).includes(other))
+      problems.push(`${where(n)}: imports ${spec} (subgraph ${other})`);
+    if (spec.startsWith(".") && !path.relative(path.join(REPO_ROOT, "prisma"), target).startsWith(".."))
+      problems.push(`${where(n)}: imports ${spec} (prisma/)`);
   };
   const checkSql = (sqlText: string, n: ts.Node) => {
     sqlTexts++;
@@ -90,8 +90,15 @@ function scanSource(domain: string, file: string, text: string): Scan {
     return undefined;
   };
   const visit = (n: ts.Node): void => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) checkImport(n.moduleSpecifier.text, n);
-    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) checkImport(n.arguments[0].text, n);
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      checkImport(n.moduleSpecifier.text, n);
+    else if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    )
+      checkImport(n.arguments[0].text, n);
     if (ts.isTaggedTemplateExpression(n) && RAW_TAG.test(n.tag.getText(source))) {
       checkSql(literalText(n.template)!, n);
       n.template.forEachChild(visit); // ${…} parts may hold more SQL
@@ -117,7 +124,10 @@ function scanSource(domain: string, file: string, text: string): Scan {
 
 describe("no query joins across domains", () => {
   it("each domain's connection is its own schema: databaseUrlOf names it, and the search_path holds only it and public", () => {
-    const config = loadConfig({ DATABASE_URL: "postgresql://u:p@shared:5432/mallgraph", ORDER_DATABASE_URL: "postgresql://u:p@orders:5432/orders" } as unknown as NodeJS.ProcessEnv);
+    const config = loadConfig({
+      DATABASE_URL: "postgresql://u:p@shared:5432/mallgraph",
+      ORDER_DATABASE_URL: "postgresql://u:p@orders:5432/orders",
+    } as unknown as NodeJS.ProcessEnv);
     for (const d of DATABASE_DOMAINS) {
       const { schema, config: pg } = pgConfig(databaseUrlOf(config, d));
       expect(schema).toBe(d);
@@ -136,7 +146,9 @@ describe("no query joins across domains", () => {
       }
       const prisma = readFileSync(path.join(REPO_ROOT, "prisma", d, "schema.prisma"), "utf8");
       expect(prisma, `prisma/${d}/schema.prisma: one schema, no multiSchema`).not.toMatch(/^\s*schemas\s*=|@@schema\(/m);
-      expect(/output\s*=\s*"([^"]+)"/.exec(prisma)?.[1], `prisma/${d}/schema.prisma generates into its own subgraph`).toBe(`../../subgraphs/${d}/src/generated/prisma`);
+      expect(/output\s*=\s*"([^"]+)"/.exec(prisma)?.[1], `prisma/${d}/schema.prisma generates into its own subgraph`).toBe(
+        `../../subgraphs/${d}/src/generated/prisma`,
+      );
     }
   });
 
@@ -167,9 +179,19 @@ describe("no query joins across domains", () => {
     ];
     const found = bad.map((line) => scanSource("catalog", file, line).problems);
     for (const [i, p] of found.entries()) expect(p.length, bad[i]).toBeGreaterThan(0);
-    expect(found.flat().join("\n")).toMatch(/"Order" of order[\s\S]*schema "payment"[\s\S]*"WalletAccount" of member[\s\S]*"ledger_entry_append_only" of member/);
+    expect(found.flat().join("\n")).toMatch(
+      /"Order" of order[\s\S]*schema "payment"[\s\S]*"WalletAccount" of member[\s\S]*"ledger_entry_append_only" of member/,
+    );
     // its own objects, and names several domains share (each its own "Outbox"), pass
-    expect(scanSource("catalog", file, `await tx.$queryRaw\`SELECT "available" FROM "Inventory", catalog_reserve(\${key}) r\`;`).problems).toEqual([]);
-    expect(scanSource("order", file.replace("catalog", "order"), `await tx.$queryRaw\`SELECT 1 FROM "order"."Order" o JOIN "Outbox" x ON TRUE WHERE o."status" = 'PAID'::"OrderStatus"\`;`).problems).toEqual([]);
+    expect(
+      scanSource("catalog", file, `await tx.$queryRaw\`SELECT "available" FROM "Inventory", catalog_reserve(\${key}) r\`;`).problems,
+    ).toEqual([]);
+    expect(
+      scanSource(
+        "order",
+        file.replace("catalog", "order"),
+        `await tx.$queryRaw\`SELECT 1 FROM "order"."Order" o JOIN "Outbox" x ON TRUE WHERE o."status" = 'PAID'::"OrderStatus"\`;`,
+      ).problems,
+    ).toEqual([]);
   });
 });

@@ -13,23 +13,28 @@
  * the suite as before. (Bulk mutations taking a list of ids may answer for ids that are not the
  * caller's by ignoring them, as documented — the other member's unchanged state is the check.)
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
-import { WebSocket } from "ws";
 import { buildSchema } from "graphql";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { waitFor } from "@mallgraph/platform/testing";
-import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 import { casesFor, INTERNAL_DETAIL, type Case } from "./bad-input.ts";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const manifest = JSON.parse(readFileSync(path.join(root, "schema/operations/manifest.json"), "utf8")) as { operations: Array<{ name: string; type: string; body: string }> };
+const manifest = JSON.parse(readFileSync(path.join(root, "schema/operations/manifest.json"), "utf8")) as {
+  operations: Array<{ name: string; type: string; body: string }>;
+};
 const schema = buildSchema(readFileSync(path.join(root, "schema/api.graphql"), "utf8"));
 const errorsDoc = readFileSync(path.join(root, "docs/errors.md"), "utf8");
-const DOCUMENTED = new Set([...errorsDoc.slice(0, errorsDoc.indexOf("## Result codes")).matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!));
+const DOCUMENTED = new Set(
+  [...errorsDoc.slice(0, errorsDoc.indexOf("## Result codes")).matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!),
+);
 // documented, but never a clear answer to bad input: a crash, a service down, a code-less subgraph error, a service-only code
-for (const code of ["INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "DOWNSTREAM_SERVICE_ERROR", "SERVICE_NOT_ALLOWED"]) DOCUMENTED.delete(code);
+for (const code of ["INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "DOWNSTREAM_SERVICE_ERROR", "SERVICE_NOT_ALLOWED"])
+  DOCUMENTED.delete(code);
 const GRAPHQL_REFUSALS = new Set(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"]);
 const PASSWORD = "Str0ng-pass!";
 
@@ -104,7 +109,8 @@ describe("bad input on every contract operation", () => {
     }
     for (const m of foreignMarkers) if (a.text.includes(m)) return `another member's data in the answer (${m})`;
     if (c.kind === "oversized") {
-      if (a.status !== 413 || errors[0]?.extensions?.code !== "BAD_USER_INPUT") return `expected 413 BAD_USER_INPUT, got ${a.status} ${JSON.stringify(errors[0]?.extensions)}`;
+      if (a.status !== 413 || errors[0]?.extensions?.code !== "BAD_USER_INPUT")
+        return `expected 413 BAD_USER_INPUT, got ${a.status} ${JSON.stringify(errors[0]?.extensions)}`;
       return undefined;
     }
     if (c.kind === "graphql") {
@@ -115,7 +121,11 @@ describe("bad input on every contract operation", () => {
     }
     if (c.type === "mutation" && !errors.length && !c.idInList) {
       const value = Object.values(a.body.data ?? {})[0];
-      const accepted = value !== null && value !== false && value !== 0 && !(typeof value === "object" && typeof value.code === "string" && value.code !== "OK");
+      const accepted =
+        value !== null &&
+        value !== false &&
+        value !== 0 &&
+        !(typeof value === "object" && typeof value.code === "string" && value.code !== "OK");
       if (accepted) return `accepted: ${JSON.stringify(value).slice(0, 200)}`;
     }
     return undefined;
@@ -131,14 +141,28 @@ describe("bad input on every contract operation", () => {
     const other = await registerMember(e, admin, PASSWORD);
     const api = e.api;
     const secretName = `Bob-Secret-${Date.now()}`;
-    const addr = (await api.ok("AddAddress", { input: { receiver: secretName, phone: other.phone, region: "Shanghai", detail: "99 Hidden Road", isDefault: true } }, other.token)).addAddress;
+    const addr = (
+      await api.ok(
+        "AddAddress",
+        { input: { receiver: secretName, phone: other.phone, region: "Shanghai", detail: "99 Hidden Road", isDefault: true } },
+        other.token,
+      )
+    ).addAddress;
     const spuId = (await api.ok("SearchProducts", { query: { keyword: "", first: 5 } })).searchProducts.items[0].spuId;
     const sku = (await api.ok("Product", { id: spuId })).product.skus.find((s: any) => s.stock.available > 3);
     await api.ok("AddToCart", { skuId: sku.id, quantity: 1 }, other.token);
-    const placed = (await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "bad-input-other" } }, other.token)).placeOrder;
+    const placed = (
+      await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "bad-input-other" } }, other.token)
+    ).placeOrder;
     const pay = (await api.ok("CreatePayment", { orderId: placed.order.id, channel: "SANDBOX" }, other.token)).createPayment;
     const me = (await api.ok("Me", {}, other.token)).me;
-    const mine = (await api.ok("AddAddress", { input: { receiver: "Ann", phone: member.phone, region: "Beijing", detail: "1 Road", isDefault: true } }, member.token)).addAddress;
+    const mine = (
+      await api.ok(
+        "AddAddress",
+        { input: { receiver: "Ann", phone: member.phone, region: "Beijing", detail: "1 Road", isDefault: true } },
+        member.token,
+      )
+    ).addAddress;
     await api.ok("AddToCart", { skuId: sku.id, quantity: 1 }, member.token);
     foreignMarkers = [secretName, other.phone, "99 Hidden Road"];
     otherState = async () =>
@@ -198,9 +222,13 @@ describe("bad input on every contract operation", () => {
       }),
     );
     const after = await quietCounts();
-    const written = Object.keys(after).filter((t) => after[t] !== before[t]).map((t) => `${t}: ${before[t]} → ${after[t]}`);
+    const written = Object.keys(after)
+      .filter((t) => after[t] !== before[t])
+      .map((t) => `${t}: ${before[t]} → ${after[t]}`);
     const ops = new Set(cases.map((c) => c.operation)).size;
-    console.log(`bad input: ${cases.length} cases over ${ops} operations (${JSON.stringify(byKind)}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${failures.length} failures; tables written: ${written.length}\n  answers by code: ${JSON.stringify(answered)}`);
+    console.log(
+      `bad input: ${cases.length} cases over ${ops} operations (${JSON.stringify(byKind)}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${failures.length} failures; tables written: ${written.length}\n  answers by code: ${JSON.stringify(answered)}`,
+    );
     expect(failures).toEqual([]);
     expect(written).toEqual([]);
     expect(JSON.stringify((await e.api.ok("Cart", {}, member.token)).cart)).toBe(cartBefore);
@@ -211,14 +239,18 @@ describe("bad input on every contract operation", () => {
     const subs = manifest.operations.filter((o) => o.type === "subscription");
     const failures: string[] = [];
     for (const o of subs) {
-      const subCases = casesFor(schema, o.body, {}, { ids: [] }).filter((c) => c.kind === "graphql" && typeof c.variables === "object" && !c.rawVariables);
+      const subCases = casesFor(schema, o.body, {}, { ids: [] }).filter(
+        (c) => c.kind === "graphql" && typeof c.variables === "object" && !c.rawVariables,
+      );
       const ws = new WebSocket(e.stack.gatewayUrl.replace(/^http/, "ws"), "graphql-transport-ws");
       const messages: any[] = [];
       ws.on("message", (d) => messages.push(JSON.parse(String(d))));
       await new Promise((r) => ws.on("open", r));
       ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${member.token}` } }));
       await waitFor(async () => messages.some((m) => m.type === "connection_ack") || undefined, "the ack");
-      subCases.forEach((c, i) => ws.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: o.body, variables: c.variables } })));
+      subCases.forEach((c, i) =>
+        ws.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: o.body, variables: c.variables } })),
+      );
       await waitFor(async () => subCases.every((_, i) => messages.some((m) => m.id === String(i))) || undefined, `answers to ${o.name}`);
       subCases.forEach((c, i) => {
         const m = messages.find((x) => x.id === String(i));

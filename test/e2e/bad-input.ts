@@ -169,7 +169,10 @@ export function badValues(name: string, type: GraphQLInputType, foreign: Foreign
 /** `{ ...base, [name]: {"a":{"a":…{"leaf":1}…}} }` as JSON text (too deep for JSON.stringify). */
 function nestedJson(base: Record<string, unknown>, name: string, depth: number): string {
   const marker = "\u0000nested\u0000";
-  return JSON.stringify({ ...base, [name]: marker }).replace(JSON.stringify(marker), '{"a":'.repeat(depth) + '{"leaf":1}' + "}".repeat(depth));
+  return JSON.stringify({ ...base, [name]: marker }).replace(
+    JSON.stringify(marker),
+    '{"a":'.repeat(depth) + '{"leaf":1}' + "}".repeat(depth),
+  );
 }
 
 /** Every case of one manifest operation. */
@@ -177,11 +180,15 @@ export function casesFor(schema: GraphQLSchema, body: string, pool: Pool, foreig
   const op = parse(body).definitions.find((d): d is OperationDefinitionNode => d.kind === "OperationDefinition")!;
   const name = op.name!.value;
   const type = op.operation as Case["type"];
-  const vars = (op.variableDefinitions ?? []).map((v) => ({ name: v.variable.name.value, type: typeFromAST(schema, v.type as any) as GraphQLInputType }));
+  const vars = (op.variableDefinitions ?? []).map((v) => ({
+    name: v.variable.name.value,
+    type: typeFromAST(schema, v.type as any) as GraphQLInputType,
+  }));
   const base: Record<string, unknown> = {};
   for (const v of vars) if (isNonNullType(v.type)) base[v.name] = plausible(v.name, v.type, pool);
   const cases: Case[] = [];
-  const add = (label: string, kind: Kind, variables: unknown, rawVariables?: string) => cases.push({ operation: name, type, label, kind, variables, rawVariables });
+  const add = (label: string, kind: Kind, variables: unknown, rawVariables?: string) =>
+    cases.push({ operation: name, type, label, kind, variables, rawVariables });
 
   // the whole request
   add("variables is a string", "graphql", "not an object");
@@ -210,7 +217,15 @@ export function casesFor(schema: GraphQLSchema, body: string, pool: Pool, foreig
     } else if (isListType(inner) || (isNonNullType(inner) && isListType((inner as any).ofType))) {
       const el = (isListType(inner) ? inner.ofType : (inner as any).ofType.ofType) as GraphQLInputType;
       for (const b of badValues(leafName, el, foreign)) {
-        if (b.kind === "domain") cases.push({ operation: name, type, label: `${path}[0] = ${b.label}`, kind: b.kind, variables: set([b.value]), idInList: getNamedType(el).name === "ID" });
+        if (b.kind === "domain")
+          cases.push({
+            operation: name,
+            type,
+            label: `${path}[0] = ${b.label}`,
+            kind: b.kind,
+            variables: set([b.value]),
+            idInList: getNamedType(el).name === "ID",
+          });
       }
     }
   };

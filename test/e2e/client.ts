@@ -4,11 +4,13 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { WebSocket } from "ws";
 import { createClient, type Client } from "graphql-ws";
+import { WebSocket } from "ws";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const manifest = JSON.parse(readFileSync(path.join(root, "schema/operations/manifest.json"), "utf8")) as { operations: Array<{ id: string; name: string; body: string }> };
+const manifest = JSON.parse(readFileSync(path.join(root, "schema/operations/manifest.json"), "utf8")) as {
+  operations: Array<{ id: string; name: string; body: string }>;
+};
 
 export function operation(name: string): { id: string; body: string } {
   const op = manifest.operations.find((o) => o.name === name);

@@ -26,7 +26,11 @@ async function query<T = any>(url: string, sql: string, params: unknown[] = []):
 
 /** The domain schemas of a database that hold tables (Prisma's _prisma_migrations included). */
 async function domainSchemas(url: string): Promise<string[]> {
-  const rows = await query<{ s: string }>(url, `SELECT DISTINCT table_schema AS s FROM information_schema.tables WHERE table_schema = ANY($1) ORDER BY 1`, [migratedDomains()]);
+  const rows = await query<{ s: string }>(
+    url,
+    `SELECT DISTINCT table_schema AS s FROM information_schema.tables WHERE table_schema = ANY($1) ORDER BY 1`,
+    [migratedDomains()],
+  );
   return rows.map((r) => r.s);
 }
 
@@ -47,7 +51,11 @@ describe("scripts/migrate.ts with a database per domain", () => {
   it("creates both databases and migrates ORDER and CATALOG into theirs, the other domains into DATABASE_URL's", async () => {
     await migrate(loadConfig({ DATABASE_URL: shared, ORDER_DATABASE_URL: own, CATALOG_DATABASE_URL: own } as unknown as NodeJS.ProcessEnv));
     expect(await domainSchemas(own)).toEqual([...SPLIT].sort());
-    expect(await domainSchemas(shared)).toEqual(migratedDomains().filter((d) => !SPLIT.includes(d)).sort());
+    expect(await domainSchemas(shared)).toEqual(
+      migratedDomains()
+        .filter((d) => !SPLIT.includes(d))
+        .sort(),
+    );
     const applied = await query<{ n: string }>(own, `SELECT count(*) AS n FROM "order"."_prisma_migrations" WHERE finished_at IS NOT NULL`);
     expect(Number(applied[0]!.n)).toBeGreaterThan(0);
   }, 400_000);
@@ -75,13 +83,16 @@ describe("the platform with ORDER and CATALOG in a database of their own", () =>
 
     const admin = await adminToken(e);
     const { phone, token } = await registerMember(e, admin);
-    const addr = (await e.api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)).addAddress;
+    const addr = (
+      await e.api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)
+    ).addAddress;
     const spuId = (await e.api.ok("SearchProducts", { query: { keyword: "", first: 5 } })).searchProducts.items[0].spuId;
     const sku = (await e.api.ok("Product", { id: spuId }, token)).product.skus.find((s: any) => s.stock.available > 3);
     const sold = async () => Number((await query(own, `SELECT "sold" FROM catalog."Inventory" WHERE "skuId" = $1`, [sku.id]))[0].sold);
     const soldBefore = await sold();
     expect((await e.api.ok("AddToCart", { skuId: sku.id, quantity: 2 }, token)).addToCart.code).toBe("OK");
-    const placed = (await e.api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "split-1" } }, token)).placeOrder;
+    const placed = (await e.api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "split-1" } }, token))
+      .placeOrder;
     expect(placed.code).toBe("OK");
     const pay = (await e.api.ok("CreatePayment", { orderId: placed.order.id, channel: "SANDBOX" }, token)).createPayment;
     expect(pay.code).toBe("OK");
@@ -90,8 +101,12 @@ describe("the platform with ORDER and CATALOG in a database of their own", () =>
 
     const [member] = await query(shared, `SELECT "id" FROM member."Member" WHERE "phone" = $1`, [phone]);
     expect(member).toBeDefined();
-    expect(await query(own, `SELECT "buyerId", "status"::text AS status FROM "order"."Order" WHERE "id" = $1`, [placed.order.id])).toEqual([{ buyerId: member.id, status: "PAID" }]);
-    expect(await query(shared, `SELECT "orderNo", "status"::text AS status FROM payment."Payment" WHERE "orderId" = $1`, [placed.order.id])).toEqual([{ orderNo: placed.order.orderNo, status: "SUCCEEDED" }]);
+    expect(await query(own, `SELECT "buyerId", "status"::text AS status FROM "order"."Order" WHERE "id" = $1`, [placed.order.id])).toEqual([
+      { buyerId: member.id, status: "PAID" },
+    ]);
+    expect(
+      await query(shared, `SELECT "orderNo", "status"::text AS status FROM payment."Payment" WHERE "orderId" = $1`, [placed.order.id]),
+    ).toEqual([{ orderNo: placed.order.orderNo, status: "SUCCEEDED" }]);
     // the paid order's reservation is confirmed in CATALOG's database: its two units are sold
     await waitFor(async () => (await sold()) === soldBefore + 2, "the reservation confirmed (sold + 2)");
   });

@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { DOMAINS, loadConfig, type Config, type DatabaseDomain } from "../../packages/platform/src/config.ts";
 import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase } from "../../packages/platform/src/testing.ts";
-import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seedAll } from "../../scripts/seed.ts";
+import { startStack, type Stack } from "../../scripts/stack.ts";
 import { GraphQLHttpClient } from "./client.ts";
 
 export interface E2E {
@@ -35,7 +35,14 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   if (own.length) databases.push(await createTestDatabase(own));
   const tr = createTestRedis();
   const overrides = Object.fromEntries(own.map((d) => [`${d.toUpperCase()}_DATABASE_URL`, databases[1]!.url]));
-  const env = { DATABASE_URL: databases[0]!.url, ...overrides, REDIS_PREFIX: tr.prefix, NODE_ENV: "test", LOG_LEVEL: opts.logLevel ?? "warn", ...opts.env };
+  const env = {
+    DATABASE_URL: databases[0]!.url,
+    ...overrides,
+    REDIS_PREFIX: tr.prefix,
+    NODE_ENV: "test",
+    LOG_LEVEL: opts.logLevel ?? "warn",
+    ...opts.env,
+  };
   const cfg = loadConfig({ ...process.env, ...env });
   let stack: Stack | undefined;
   const stop = async () => {

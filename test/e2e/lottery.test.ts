@@ -5,11 +5,11 @@
  * RedEnvelopeRain subscription pushes the grab, and Draw works idempotently on the demo activity.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "@mallgraph/platform/testing";
-import { createRedis } from "@mallgraph/platform/redis";
 import { Decimal } from "@mallgraph/platform/money";
-import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
+import { createRedis } from "@mallgraph/platform/redis";
+import { waitFor } from "@mallgraph/platform/testing";
 import { wsClient, type GraphQLHttpClient } from "./client.ts";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 
 describe("lottery through the real stack", () => {
   let e: E2E;
@@ -30,19 +30,41 @@ describe("lottery through the real stack", () => {
     const before = await cny();
 
     const now = Date.now();
-    const rain = (await api.ok("AdminCreateRedEnvelopeRain", { input: { title: "e2e rain", totalAmount: "10.00", currency: "CNY", shares: 4, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 600_000).toISOString() } }, admin)).adminCreateRedEnvelopeRain;
+    const rain = (
+      await api.ok(
+        "AdminCreateRedEnvelopeRain",
+        {
+          input: {
+            title: "e2e rain",
+            totalAmount: "10.00",
+            currency: "CNY",
+            shares: 4,
+            startsAt: new Date(now - 1000).toISOString(),
+            endsAt: new Date(now + 600_000).toISOString(),
+          },
+        },
+        admin,
+      )
+    ).adminCreateRedEnvelopeRain;
     expect(rain.status).toBe("ONLINE");
 
     const ws = wsClient(e.stack.gatewayUrl, token);
     const events: any[] = [];
     ws.subscribe(
-      { query: `subscription RedEnvelopeRain($rainId: ID!) { redEnvelopeRain(rainId: $rainId) { remainingShares lastGrab { amount memberId } } }`, variables: { rainId: rain.id } },
+      {
+        query: `subscription RedEnvelopeRain($rainId: ID!) { redEnvelopeRain(rainId: $rainId) { remainingShares lastGrab { amount memberId } } }`,
+        variables: { rainId: rain.id },
+      },
       { next: (r) => void events.push(r), error: (e) => void events.push({ error: e }), complete: () => undefined },
     );
     // Grab only once the gateway listens (it subscribes the channel in Redis on demand).
     const probe = createRedis(e.cfg.REDIS_URL);
     try {
-      await waitFor(async () => ((await probe.pubsub("NUMSUB", `${e.cfg.REDIS_PREFIX}:events:redEnvelopeRain`)) as [string, number])[1] > 0 || undefined, "the gateway's subscription");
+      await waitFor(
+        async () =>
+          ((await probe.pubsub("NUMSUB", `${e.cfg.REDIS_PREFIX}:events:redEnvelopeRain`)) as [string, number])[1] > 0 || undefined,
+        "the gateway's subscription",
+      );
     } finally {
       probe.disconnect();
     }

@@ -3,15 +3,22 @@
  * throwaway database and Redis prefix, driven through the gateway with the member contract
  * operations of schema/operations/member.graphql over HTTP and graphql-ws.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { IDENTITY_HEADER, signIdentity } from "../../packages/platform/src/auth.ts";
 import { DOMAINS, loadConfig } from "../../packages/platform/src/config.ts";
 import { createRedis } from "../../packages/platform/src/redis.ts";
-import { createTestDatabase, createTestRedis, REPO_ROOT, waitFor, type TestDatabase, type TestRedis } from "../../packages/platform/src/testing.ts";
+import {
+  createTestDatabase,
+  createTestRedis,
+  REPO_ROOT,
+  waitFor,
+  type TestDatabase,
+  type TestRedis,
+} from "../../packages/platform/src/testing.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 import { seed } from "../../subgraphs/member/src/seed.ts";
-import { IDENTITY_HEADER, signIdentity } from "../../packages/platform/src/auth.ts";
 import { GraphQLHttpClient, operation, wsClient } from "./client.ts";
 
 let db: TestDatabase;
@@ -31,10 +38,16 @@ const until = <T>(fn: () => Promise<T | undefined | false | null>, what: string)
  * The gateway refuses a revoked session at once when the member's session event reaches it first,
  * and at the latest when its ~1 s session cache expires (the documented bound): poll for 2.5 s.
  */
-const refusedSoon = (token: string) => waitFor(async () => {
-  const r = await api.run("Me", {}, token);
-  return r.status === 401 ? r : null;
-}, "the revoked session to be refused", 2500, 50);
+const refusedSoon = (token: string) =>
+  waitFor(
+    async () => {
+      const r = await api.run("Me", {}, token);
+      return r.status === 401 ? r : null;
+    },
+    "the revoked session to be refused",
+    2500,
+    50,
+  );
 
 /** The newest SMS code sent to `phone` that is not in `seen`, read as an operator (SentMessages). */
 async function smsCode(seen: string[] = []): Promise<string> {
@@ -100,17 +113,33 @@ describe("member contract through the gateway", () => {
     expect(me).toMatchObject({ id: memberId, phone, addresses: [] });
     expect(me.wallets.map((w: any) => w.currency).sort()).toEqual(expect.arrayContaining(["CNY", "JPY", "USD"]));
 
-    const address = (await api.ok("AddAddress", { input: { receiver: "Li Lei", phone, region: "Shanghai", detail: "88 Nanjing Rd", isDefault: true } }, web.accessToken)).addAddress;
+    const address = (
+      await api.ok(
+        "AddAddress",
+        { input: { receiver: "Li Lei", phone, region: "Shanghai", detail: "88 Nanjing Rd", isDefault: true } },
+        web.accessToken,
+      )
+    ).addAddress;
     expect(address.isDefault).toBe(true);
     const after = (await api.ok("Me", {}, web.accessToken)).me;
-    expect(after.addresses).toEqual([{ id: address.id, receiver: "Li Lei", phone, region: "Shanghai", detail: "88 Nanjing Rd", isDefault: true }]);
+    expect(after.addresses).toEqual([
+      { id: address.id, receiver: "Li Lei", phone, region: "Shanghai", detail: "88 Nanjing Rd", isDefault: true },
+    ]);
 
     const anonymous = await api.run("Me");
     expect(anonymous.data?.me ?? null).toBeNull();
   });
 
   it("a partner client runs a trusted operation by its manifest id only", async () => {
-    const byId = await api.raw(undefined, {}, { token: web.accessToken, clientName: "partner-acme", extensions: { persistedQuery: { version: 1, sha256Hash: operation("Me").id } } });
+    const byId = await api.raw(
+      undefined,
+      {},
+      {
+        token: web.accessToken,
+        clientName: "partner-acme",
+        extensions: { persistedQuery: { version: 1, sha256Hash: operation("Me").id } },
+      },
+    );
     expect(byId.data?.me.id).toBe(memberId);
     const untrusted = await api.raw("{ me { id } }", {}, { token: web.accessToken, clientName: "partner-acme" });
     expect(untrusted.code).toBe("OPERATION_NOT_TRUSTED");
@@ -138,9 +167,15 @@ describe("member contract through the gateway", () => {
     const ws = wsClient(stack.gatewayUrl, app1.accessToken);
     const events: any[] = [];
     const errors: unknown[] = [];
-    ws.subscribe({ query: "subscription { sessionEvents { type device at reason } }" }, { next: (r) => void events.push(r), error: (e) => void errors.push(e), complete: () => undefined });
+    ws.subscribe(
+      { query: "subscription { sessionEvents { type device at reason } }" },
+      { next: (r) => void events.push(r), error: (e) => void errors.push(e), complete: () => undefined },
+    );
     const metricsUrl = stack.gatewayUrl.replace("/graphql", "/metrics");
-    await until(async () => /mg_gateway_subscriptions_active\{field="sessionEvents"\} 1/.test(await (await fetch(metricsUrl)).text()), "the subscription to be live");
+    await until(
+      async () => /mg_gateway_subscriptions_active\{field="sessionEvents"\} 1/.test(await (await fetch(metricsUrl)).text()),
+      "the subscription to be live",
+    );
 
     // Fast-forward the 60 s resend guard of the SMS code (a test may not wait a minute).
     await redis.del(`${tr.prefix}:{member}:sms:guard:${phone}`);
@@ -172,10 +207,12 @@ describe("member contract through the gateway", () => {
   });
 
   it("bad input gets a clear code through the gateway and writes nothing; forged identity headers get nothing", async () => {
-    const members = async () => (await api.raw(`{ adminMembers(first: 100) { items { id } } }`, {}, { token: adminToken })).data.adminMembers.items.length as number;
+    const members = async () =>
+      (await api.raw(`{ adminMembers(first: 100) { items { id } } }`, {}, { token: adminToken })).data.adminMembers.items.length as number;
     const before = await members();
     const stranger = `137${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
-    for (const p of ["12345", "23800138000", "1380013800a"]) expect((await api.run("RequestSmsCode", { phone: p })).code).toBe("BAD_USER_INPUT");
+    for (const p of ["12345", "23800138000", "1380013800a"])
+      expect((await api.run("RequestSmsCode", { phone: p })).code).toBe("BAD_USER_INPUT");
     expect((await api.run("Register", { input: { phone: "999", smsCode: "123456" } })).code).toBe("BAD_USER_INPUT");
     // No code was ever sent to this phone (or it expired): SMS_CODE_EXPIRED.
     expect((await api.run("Register", { input: { phone: stranger, smsCode: "123456" } })).code).toBe("SMS_CODE_EXPIRED");
@@ -184,7 +221,9 @@ describe("member contract through the gateway", () => {
       const r = await api.ok("SentMessages", { recipient: stranger }, adminToken);
       return /\b(\d{6})\b/.exec(r.sentMessages[0]?.body ?? "")?.[1];
     }, "the stranger's SMS code");
-    expect((await api.run("Register", { input: { phone: stranger, smsCode: right === "000000" ? "111111" : "000000" } })).code).toBe("INVALID_SMS_CODE");
+    expect((await api.run("Register", { input: { phone: stranger, smsCode: right === "000000" ? "111111" : "000000" } })).code).toBe(
+      "INVALID_SMS_CODE",
+    );
     expect(await members()).toBe(before);
     for (const p of ["12345", "999"]) expect((await api.ok("SentMessages", { recipient: p }, adminToken)).sentMessages).toEqual([]);
 

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@mallgraph/platform/testing";
-import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "@mallgraph/platform/testing-otlp";
+import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
 
 describe("OpenTelemetry traces", () => {
   let e: E2E;
@@ -33,31 +33,52 @@ describe("OpenTelemetry traces", () => {
     const api = e.api;
     const admin = await adminToken(e);
     const { phone, token } = await registerMember(e, admin);
-    const addr = (await api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)).addAddress;
+    const addr = (
+      await api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)
+    ).addAddress;
     const spuId = (await api.ok("SearchProducts", { query: { keyword: "", first: 5 } })).searchProducts.items[0].spuId;
     const sku = (await api.ok("Product", { id: spuId }, token)).product.skus.find((s: any) => s.stock.available > 3);
     expect((await api.ok("AddToCart", { skuId: sku.id, quantity: 1 }, token)).addToCart.code).toBe("OK");
-    const placed = (await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "trace-1" } }, token)).placeOrder;
+    const placed = (await api.ok("PlaceOrder", { input: { fromCart: true, addressId: addr.id, idempotencyKey: "trace-1" } }, token))
+      .placeOrder;
     expect(placed.code).toBe("OK");
 
     const summary = () => {
       const byTrace = new Map<string, string[]>();
-      for (const s of otlp.spans) byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), `${s.service}:${s.name}${s.parentSpanId ? "" : " (root)"}`]);
-      return [...byTrace.values()].map((v) => v.join(", ")).join("\n").slice(-6000);
+      for (const s of otlp.spans)
+        byTrace.set(s.traceId, [...(byTrace.get(s.traceId) ?? []), `${s.service}:${s.name}${s.parentSpanId ? "" : " (root)"}`]);
+      return [...byTrace.values()]
+        .map((v) => v.join(", "))
+        .join("\n")
+        .slice(-6000);
     };
     // The gateway's server span of the PlaceOrder request is the root of its trace.
     const root = await waitFor(
-      () => otlp.spans.find((s) => s.service === "mallgraph-gateway" && !s.parentSpanId && otlp.spans.some((c) => c.traceId === s.traceId && c.service === "mallgraph-order")),
+      () =>
+        otlp.spans.find(
+          (s) =>
+            s.service === "mallgraph-gateway" &&
+            !s.parentSpanId &&
+            otlp.spans.some((c) => c.traceId === s.traceId && c.service === "mallgraph-order"),
+        ),
       "the gateway's root span of placeOrder",
       30_000,
     ).catch((err) => {
       throw new Error(`${err.message}; received ${otlp.spans.length} spans in ${otlp.raw.length} exports:\n${summary()}`);
     });
-    const services = await waitFor(() => {
-      const inTrace = new Set(otlp.spans.filter((s) => s.traceId === root.traceId).map((s) => s.service));
-      return ["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"].every((n) => inTrace.has(n)) ? inTrace : undefined;
-    }, "gateway, order, catalog and worker spans in the placeOrder trace", 30_000);
-    expect([...services]).toEqual(expect.arrayContaining(["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"]));
+    const services = await waitFor(
+      () => {
+        const inTrace = new Set(otlp.spans.filter((s) => s.traceId === root.traceId).map((s) => s.service));
+        return ["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"].every((n) => inTrace.has(n))
+          ? inTrace
+          : undefined;
+      },
+      "gateway, order, catalog and worker spans in the placeOrder trace",
+      30_000,
+    );
+    expect([...services]).toEqual(
+      expect.arrayContaining(["mallgraph-gateway", "mallgraph-order", "mallgraph-catalog", "mallgraph-workers"]),
+    );
 
     // Every span but the root hangs under another span of the same trace (nothing orphaned). A parent
     // is exported when it ends, after its children: wait until the last ones arrived.

@@ -14,18 +14,18 @@
  * again. SameSite=Strict keeps other sites from driving the board's state-changing calls; those must
  * also come from the gateway's own origin when the browser says where they come from.
  */
-import type http from "node:http";
 import { randomUUID } from "node:crypto";
+import type http from "node:http";
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ANONYMOUS, type Identity } from "@mallgraph/platform/auth";
-import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
+import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
+import type { ClientIp } from "../client-ip.ts";
+import type { RequestState } from "../plugins/types.ts";
 import type { AuthPlugin } from "../plugins/useAuth.ts";
 import type { Execute } from "../subscriptions/index.ts";
-import type { RequestState } from "../plugins/types.ts";
 import { escapeHtml, NodeHttpBoard } from "./bullBoard.ts";
-import type { ClientIp } from "../client-ip.ts";
 
 /** The operator permission that opens the queue dashboard (seeded with the member domain's RBAC). */
 export const QUEUES_PERMISSION = "queues:manage";
@@ -86,7 +86,11 @@ export function admin(opts: AdminOptions): Admin {
       const ctx = { redisUrl: opts.redisUrl, redisPrefix: opts.redisPrefix };
       const queues = Object.values(QueueName).map((name) => createQueue(ctx, name));
       const adapter = new NodeHttpBoard(BASE);
-      createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: adapter, options: { uiConfig: { boardTitle: "mallgraph queues" } } });
+      createBullBoard({
+        queues: queues.map((q) => new BullMQAdapter(q)),
+        serverAdapter: adapter,
+        options: { uiConfig: { boardTitle: "mallgraph queues" } },
+      });
       board = { adapter, queues };
     }
     return board;
@@ -112,7 +116,15 @@ export function admin(opts: AdminOptions): Admin {
     return `${ADMIN_COOKIE}=${encodeURIComponent(value)}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? "; Secure" : ""}`;
   };
   const html = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void =>
-    void res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "same-origin", ...headers }).end(body);
+    void res
+      .writeHead(status, {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-store",
+        "x-frame-options": "DENY",
+        "referrer-policy": "same-origin",
+        ...headers,
+      })
+      .end(body);
 
   /** The operator behind the cookie, when the session is live and holds the permission. */
   async function operator(req: http.IncomingMessage): Promise<{ identity?: Identity; reason?: "none" | "invalid" | "forbidden" }> {
@@ -145,12 +157,22 @@ export function admin(opts: AdminOptions): Admin {
     const username = form.get("username") ?? "";
     const password = form.get("password") ?? "";
     if (!username || !password) return html(res, 400, loginPage("Enter a username and a password."));
-    const r = await run(req, "mutation AdminBoardLogin($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken } }", { u: username, p: password });
+    const r = await run(
+      req,
+      "mutation AdminBoardLogin($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken } }",
+      { u: username, p: password },
+    );
     const token = (r.data as { adminLogin?: { accessToken?: string } } | null | undefined)?.adminLogin?.accessToken;
     if (!token) {
       const code = r.errors?.[0]?.extensions?.code;
       opts.log.info({ username, code }, "queue dashboard login refused");
-      return html(res, 401, loginPage(code === "ACCOUNT_LOCKED" || code === "RATE_LIMITED" ? "Too many attempts: try again later." : "Wrong username or password."));
+      return html(
+        res,
+        401,
+        loginPage(
+          code === "ACCOUNT_LOCKED" || code === "RATE_LIMITED" ? "Too many attempts: try again later." : "Wrong username or password.",
+        ),
+      );
     }
     const identity = await opts.auth.authenticate(`Bearer ${token}`, "admin");
     if (!identity.permissions?.includes(QUEUES_PERMISSION)) {
@@ -188,9 +210,12 @@ export function admin(opts: AdminOptions): Admin {
       const who = await operator(req);
       if (!who.identity || who.reason) {
         if (p.startsWith(`${BASE}/api/`)) {
-          res.writeHead(who.reason === "forbidden" ? 403 : 401, { "content-type": "application/json" }).end(JSON.stringify({ error: who.reason === "forbidden" ? "forbidden" : "log in at /admin/login" }));
+          res
+            .writeHead(who.reason === "forbidden" ? 403 : 401, { "content-type": "application/json" })
+            .end(JSON.stringify({ error: who.reason === "forbidden" ? "forbidden" : "log in at /admin/login" }));
         } else if (who.reason === "forbidden") html(res, 403, loginPage(`This operator lacks the "${QUEUES_PERMISSION}" permission.`));
-        else res.writeHead(303, { location: "/admin/login", ...(who.reason === "invalid" ? { "set-cookie": cookie(req, "", 0) } : {}) }).end();
+        else
+          res.writeHead(303, { location: "/admin/login", ...(who.reason === "invalid" ? { "set-cookie": cookie(req, "", 0) } : {}) }).end();
         return true;
       }
       if (method !== "GET" && !sameOrigin(req)) {

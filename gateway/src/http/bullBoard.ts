@@ -4,10 +4,17 @@
  * and the board's JSON API under one base path. Who may reach it is decided by the caller
  * (./admin.ts); this file only speaks Bull Board.
  */
-import type http from "node:http";
 import { readFileSync } from "node:fs";
+import type http from "node:http";
 import path from "node:path";
-import type { AppControllerRoute, AppViewRoute, BullBoardQueues, ControllerHandlerReturnType, IServerAdapter, UIConfig } from "@bull-board/api/dist/types.js";
+import type {
+  AppControllerRoute,
+  AppViewRoute,
+  BullBoardQueues,
+  ControllerHandlerReturnType,
+  IServerAdapter,
+  UIConfig,
+} from "@bull-board/api/dist/types.js";
 
 interface ApiRoute {
   method: string;
@@ -16,7 +23,15 @@ interface ApiRoute {
   handler: AppControllerRoute["handler"];
 }
 
-const MIME: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json; charset=utf-8", ".woff2": "font/woff2" };
+const MIME: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json; charset=utf-8",
+  ".woff2": "font/woff2",
+};
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** `/api/queues/:queueName/:jobId` → a regex with one group per `:param`. */
@@ -62,7 +77,9 @@ export class NodeHttpBoard implements IServerAdapter {
   }
   setApiRoutes(routes: AppControllerRoute[]): IServerAdapter {
     this.routes = routes.flatMap((r) =>
-      [r.route].flat().flatMap((route) => [r.method].flat().map((method) => ({ method: method.toUpperCase(), ...compile(route), handler: r.handler }))),
+      [r.route]
+        .flat()
+        .flatMap((route) => [r.method].flat().map((method) => ({ method: method.toUpperCase(), ...compile(route), handler: r.handler }))),
     );
     return this;
   }
@@ -96,7 +113,10 @@ export class NodeHttpBoard implements IServerAdapter {
         }
         const status = result.status ?? 200;
         if (status === 204) res.writeHead(204, { "cache-control": "no-store" }).end();
-        else res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" }).end(JSON.stringify(result.body));
+        else
+          res
+            .writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
+            .end(JSON.stringify(result.body));
         return;
       }
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
@@ -112,7 +132,14 @@ export class NodeHttpBoard implements IServerAdapter {
         const v = view.params[key] ?? "";
         return kind === "=" ? escapeHtml(v) : v;
       });
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "same-origin" }).end(html);
+      res
+        .writeHead(200, {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+          "x-frame-options": "DENY",
+          "referrer-policy": "same-origin",
+        })
+        .end(html);
       return;
     }
     res.writeHead(404).end();
@@ -131,6 +158,12 @@ export class NodeHttpBoard implements IServerAdapter {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": MIME[path.extname(file)] ?? "application/octet-stream", "cache-control": "public, max-age=3600", "x-content-type-options": "nosniff" }).end(data);
+    res
+      .writeHead(200, {
+        "content-type": MIME[path.extname(file)] ?? "application/octet-stream",
+        "cache-control": "public, max-age=3600",
+        "x-content-type-options": "nosniff",
+      })
+      .end(data);
   }
 }

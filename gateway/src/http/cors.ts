@@ -13,7 +13,15 @@
  */
 import type http from "node:http";
 
-export const CORS_ALLOWED_HEADERS = ["authorization", "content-type", "accept", "apollographql-client-name", "apollographql-client-version", "x-request-id", "apollo-require-preflight"];
+export const CORS_ALLOWED_HEADERS = [
+  "authorization",
+  "content-type",
+  "accept",
+  "apollographql-client-name",
+  "apollographql-client-version",
+  "x-request-id",
+  "apollo-require-preflight",
+];
 export const CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after"];
 const MAX_AGE_SECONDS = 600;
 const LOCALHOST = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/;
@@ -22,7 +30,10 @@ export type OriginRule = (origin: string) => boolean;
 
 /** The origin rule from `CORS_ORIGINS` (see the file header). */
 export function corsOrigins(value: string | undefined, production: boolean): OriginRule {
-  const list = (value ?? "").split(",").map((s) => s.trim().replace(/\/$/, "")).filter(Boolean);
+  const list = (value ?? "")
+    .split(",")
+    .map((s) => s.trim().replace(/\/$/, ""))
+    .filter(Boolean);
   if (!list.length) return production ? () => false : (o) => LOCALHOST.test(o);
   if (list.includes("*")) return () => true;
   const set = new Set(list.map((o) => o.toLowerCase()));

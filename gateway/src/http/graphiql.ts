@@ -5,8 +5,8 @@
  * subscriptions over graphql-ws on the same path; the trusted operations (schema/operations/*.graphql)
  * open as example tabs, one per contract section. `?query=` opens a tab with that document.
  */
-import type http from "node:http";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import type http from "node:http";
 import path from "node:path";
 
 const ASSETS: Record<string, string> = { "graphiql.js": "text/javascript; charset=utf-8", "graphiql.css": "text/css; charset=utf-8" };
@@ -75,14 +75,19 @@ export function graphiql(opts: { assetsDir: string; operationsDir: string; graph
           return true;
         }
         page ??= graphiqlPage({ graphqlPath, examples: operationExamples(opts.operationsDir) });
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "x-content-type-options": "nosniff" }).end(page);
+        res
+          .writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "x-content-type-options": "nosniff" })
+          .end(page);
         return true;
       }
       if (req.method === "GET" && url.pathname.startsWith(GRAPHIQL_ASSET_PATH)) {
         const name = url.pathname.slice(GRAPHIQL_ASSET_PATH.length);
         const body = ASSETS[name] ? asset(name) : undefined;
         if (!body) res.writeHead(404).end();
-        else res.writeHead(200, { "content-type": ASSETS[name], "cache-control": "public, max-age=300", "x-content-type-options": "nosniff" }).end(body);
+        else
+          res
+            .writeHead(200, { "content-type": ASSETS[name], "cache-control": "public, max-age=300", "x-content-type-options": "nosniff" })
+            .end(body);
         return true;
       }
       return false;

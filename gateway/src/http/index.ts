@@ -5,12 +5,12 @@
  */
 import type http from "node:http";
 import path from "node:path";
-import { z } from "zod";
 import type { Config } from "@mallgraph/platform/config";
 import type { Logger } from "@mallgraph/platform/log";
+import { z } from "zod";
+import type { ClientIp } from "../client-ip.ts";
 import type { AuthPlugin } from "../plugins/useAuth.ts";
 import type { Execute } from "../subscriptions/index.ts";
-import type { ClientIp } from "../client-ip.ts";
 import { admin } from "./admin.ts";
 import { applyCors, corsOrigins } from "./cors.ts";
 import { graphiql } from "./graphiql.ts";
@@ -32,7 +32,8 @@ export type HttpSettings = z.infer<typeof schema>;
 
 export function httpSettings(env: NodeJS.ProcessEnv = process.env): HttpSettings {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid gateway configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  if (!parsed.success)
+    throw new Error(`invalid gateway configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
   return parsed.data;
 }
 
@@ -72,20 +73,25 @@ export async function httpRoutes(opts: HttpRoutesOptions): Promise<HttpRoutes> {
   const settings = opts.settings ?? httpSettings();
   const production = opts.config.NODE_ENV === "production";
   const allowed = corsOrigins(settings.CORS_ORIGINS, production);
-  const ide = (settings.GRAPHIQL ?? (production ? "false" : "true")) === "true"
-    ? graphiql({ assetsDir: path.join(REPO_ROOT, "gateway/src/generated/graphiql"), operationsDir: path.join(REPO_ROOT, "schema/operations") })
-    : undefined;
-  const board = (settings.ADMIN_QUEUES ?? "true") === "true"
-    ? admin({
-        auth: opts.auth,
-        execute: opts.execute,
-        redisUrl: opts.config.REDIS_URL,
-        redisPrefix: opts.config.REDIS_PREFIX,
-        secureCookie: (settings.ADMIN_COOKIE_SECURE ?? (production ? "true" : "false")) === "true",
-        log: opts.log,
-        clientIp: opts.clientIp,
-      })
-    : undefined;
+  const ide =
+    (settings.GRAPHIQL ?? (production ? "false" : "true")) === "true"
+      ? graphiql({
+          assetsDir: path.join(REPO_ROOT, "gateway/src/generated/graphiql"),
+          operationsDir: path.join(REPO_ROOT, "schema/operations"),
+        })
+      : undefined;
+  const board =
+    (settings.ADMIN_QUEUES ?? "true") === "true"
+      ? admin({
+          auth: opts.auth,
+          execute: opts.execute,
+          redisUrl: opts.config.REDIS_URL,
+          redisPrefix: opts.config.REDIS_PREFIX,
+          secureCookie: (settings.ADMIN_COOKIE_SECURE ?? (production ? "true" : "false")) === "true",
+          log: opts.log,
+          clientIp: opts.clientIp,
+        })
+      : undefined;
   return {
     async handle(req, res, url) {
       if (url.pathname === "/graphql") return applyCors(allowed, req, res) || !!ide?.handle(req, res, url);

@@ -27,7 +27,11 @@ export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Pro
     });
     req.on("end", () => {
       if (size > limit) {
-        reject(new graphql.GraphQLError(`request body too large (at most ${limit} bytes)`, { extensions: { code: ErrorCode.BAD_USER_INPUT, limit, http: { status: 413 } } }));
+        reject(
+          new graphql.GraphQLError(`request body too large (at most ${limit} bytes)`, {
+            extensions: { code: ErrorCode.BAD_USER_INPUT, limit, http: { status: 413 } },
+          }),
+        );
       } else resolve(Buffer.concat(chunks));
     });
     req.on("error", reject);

@@ -15,11 +15,12 @@
  * Mutations and answers with errors are never cached (the plugin's rules). `GATEWAY_RESPONSE_CACHE=off`
  * leaves the plugin out. See docs/decisions/0023-response-cache-for-members.md.
  */
-import responseCachePluginModule from "@apollo/server-plugin-response-cache";
 import type { ApolloServerPlugin } from "@apollo/server";
+import responseCachePluginModule from "@apollo/server-plugin-response-cache";
 import type { GatewayContext } from "./types.ts";
 
-const responseCachePlugin: typeof responseCachePluginModule = (responseCachePluginModule as unknown as { default?: typeof responseCachePluginModule }).default ?? responseCachePluginModule;
+const responseCachePlugin: typeof responseCachePluginModule =
+  (responseCachePluginModule as unknown as { default?: typeof responseCachePluginModule }).default ?? responseCachePluginModule;
 
 type Rc = { contextValue: GatewayContext };
 

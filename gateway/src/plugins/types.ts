@@ -2,9 +2,9 @@
  * The gateway's plugin shape (envelop style): `useX(options)` returns only the hooks it needs.
  * The gateway runs them in the order given, for HTTP requests and for graphql-ws operations alike.
  */
-import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import type { Identity } from "@mallgraph/platform/auth";
 import type { PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
+import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode } from "graphql";
 
 /** What one request (or one graphql-ws operation) carries through the hooks. */
 export interface RequestState {
@@ -56,7 +56,12 @@ export interface GatewayPlugin {
   /** Formats one error of a response (masking). `error` is the original error when known. */
   onError?(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** After a response was produced (metrics). */
-  onResponse?(info: { state: RequestState; operationName?: string; durationSeconds: number; errors: readonly GraphQLFormattedError[] }): void;
+  onResponse?(info: {
+    state: RequestState;
+    operationName?: string;
+    durationSeconds: number;
+    errors: readonly GraphQLFormattedError[];
+  }): void;
 }
 
 /** Context of a gateway execution (Apollo's contextValue); read by the subgraph data sources. */

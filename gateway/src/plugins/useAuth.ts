@@ -16,10 +16,18 @@
  * No token → anonymous (subgraphs decide per field). A bad, expired or revoked token →
  * UNAUTHENTICATED (HTTP 401). The JWKS being unreachable → SERVICE_UNAVAILABLE (503).
  */
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from "jose";
-import type { Redis } from "ioredis";
-import { ANONYMOUS, readSession, verifyAccessToken, type AccessClaims, type Identity, type Realm, type SessionRecord } from "@mallgraph/platform/auth";
+import {
+  ANONYMOUS,
+  readSession,
+  verifyAccessToken,
+  type AccessClaims,
+  type Identity,
+  type Realm,
+  type SessionRecord,
+} from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import type { Redis } from "ioredis";
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from "jose";
 import { gatewayError } from "../errors.ts";
 import { lookupCache } from "./lookupCache.ts";
 import type { GatewayPlugin } from "./types.ts";
@@ -60,7 +68,8 @@ const UNAUTH = [
 ];
 
 export function useAuth(opts: AuthOptions): AuthPlugin {
-  const getKey: JWTVerifyGetKey = opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks, { timeoutDuration: 3000, cooldownDuration: 5000 }) : opts.jwks;
+  const getKey: JWTVerifyGetKey =
+    opts.jwks instanceof URL ? createRemoteJWKSet(opts.jwks, { timeoutDuration: 3000, cooldownDuration: 5000 }) : opts.jwks;
   const sessions = lookupCache<SessionRecord>(opts.sessionCacheMs ?? 1000, 50_000, (sid) => readSession(opts.redis, opts.prefix, sid));
   const maxTokens = opts.maxCachedTokens ?? 20_000;
   /** token → its verified claims (until `exp`) and the identity last built from it. */

@@ -7,9 +7,9 @@
  *   without a code) becomes `{ message: "internal error", extensions: { code: INTERNAL_SERVER_ERROR } }`
  *   and the original is logged.
  */
-import type { GraphQLFormattedError } from "graphql";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
+import type { GraphQLFormattedError } from "graphql";
 import type { GatewayPlugin } from "./types.ts";
 
 const PUBLIC = new Set<string>([
@@ -39,10 +39,17 @@ export function useMaskedErrors(opts: { log: Logger }): GatewayPlugin {
       if (code === ErrorCode.INTERNAL_SERVER_ERROR) {
         const original = (error as { originalError?: unknown } | null | undefined)?.originalError ?? error;
         // A subgraph's own masked error is already opaque; anything else is worth a log line.
-        if (formatted.message !== "internal error") opts.log.error({ err: original, message: formatted.message, path: formatted.path }, "masked internal error");
+        if (formatted.message !== "internal error")
+          opts.log.error({ err: original, message: formatted.message, path: formatted.path }, "masked internal error");
         return { message: "internal error", ...(formatted.path ? { path: formatted.path } : {}), extensions: { code } };
       }
-      const { http: _h, stacktrace: _s, exception: _e, serviceName: _n, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+      const {
+        http: _h,
+        stacktrace: _s,
+        exception: _e,
+        serviceName: _n,
+        ...extensions
+      } = (formatted.extensions ?? {}) as Record<string, unknown>;
       return { ...formatted, extensions: { ...extensions, code } };
     },
   };

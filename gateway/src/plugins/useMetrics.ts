@@ -1,7 +1,7 @@
 /** useMetrics: request counts and durations per operation, errors by the code the client saw. */
 import type { GatewayMetrics } from "../metrics.ts";
-import { publicCode } from "./useMaskedErrors.ts";
 import type { GatewayPlugin } from "./types.ts";
+import { publicCode } from "./useMaskedErrors.ts";
 
 export function useMetrics(metrics: GatewayMetrics): GatewayPlugin {
   return {

@@ -8,9 +8,9 @@
  * Keys are looked up in the member subgraph's Redis mirror (@mallgraph/platform/partner-keys),
  * cached in-process for `cacheMs` (≤ 1 s keeps revocation prompt on every gateway instance).
  */
-import type { Redis } from "ioredis";
-import { hashPartnerKey, readPartnerKey, PARTNER_KEY_HEADER, type PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import { hashPartnerKey, readPartnerKey, PARTNER_KEY_HEADER, type PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
+import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
 import { lookupCache } from "./lookupCache.ts";
 import type { GatewayPlugin } from "./types.ts";
@@ -23,14 +23,17 @@ export interface PartnerKeyOptions {
 }
 
 export function usePartnerKeys(opts: PartnerKeyOptions): GatewayPlugin {
-  const keys = lookupCache<PartnerKeyRecord>(Math.min(opts.cacheMs ?? 500, 1000), 10_000, (hash) => readPartnerKey(opts.redis, opts.prefix, hash));
+  const keys = lookupCache<PartnerKeyRecord>(Math.min(opts.cacheMs ?? 500, 1000), 10_000, (hash) =>
+    readPartnerKey(opts.redis, opts.prefix, hash),
+  );
 
   return {
     name: "partner-keys",
     async onRequest(state) {
       const key = state.headers[PARTNER_KEY_HEADER]?.trim();
       if (!key) return;
-      if (state.identity.kind !== "anonymous") throw gatewayError(ErrorCode.UNAUTHENTICATED, `send either an access token or an ${PARTNER_KEY_HEADER}, not both`);
+      if (state.identity.kind !== "anonymous")
+        throw gatewayError(ErrorCode.UNAUTHENTICATED, `send either an access token or an ${PARTNER_KEY_HEADER}, not both`);
       const record = key.length <= 200 ? await keys.get(hashPartnerKey(key)) : null;
       if (!record) throw gatewayError(ErrorCode.UNAUTHENTICATED, "unknown or revoked API key");
       state.partner = record;

@@ -16,11 +16,11 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync, existsSync } from "node:fs";
-import { graphql } from "../graphql.ts";
-import type { Redis } from "ioredis";
-import { keyFor } from "@mallgraph/platform/redis";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import { keyFor } from "@mallgraph/platform/redis";
+import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
+import { graphql } from "../graphql.ts";
 import type { GatewayPlugin, GraphQLParams } from "./types.ts";
 
 /** One operation of an Apollo persisted-query manifest (scripts/operations.ts writes it). */
@@ -74,7 +74,8 @@ export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin 
   const byId = new Map(opts.manifest.operations.map((o) => [o.id, o]));
   const byCanonical = new Map(opts.manifest.operations.map((o) => [canonical(o.body) ?? o.body, o]));
 
-  const notTrusted = () => gatewayError(ErrorCode.OPERATION_NOT_TRUSTED, "this client may only run the trusted manifest operations it was granted");
+  const notTrusted = () =>
+    gatewayError(ErrorCode.OPERATION_NOT_TRUSTED, "this client may only run the trusted manifest operations it was granted");
 
   return {
     name: "persisted-queries",

@@ -8,6 +8,7 @@
  * The measure is computed once per parsed document and operation (Apollo Server hands out the same
  * DocumentNode for the same query text) unless a list size comes from a variable.
  */
+import { ErrorCode } from "@mallgraph/platform/errors";
 import {
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -17,7 +18,6 @@ import {
   type SelectionSetNode,
   type FieldNode,
 } from "graphql";
-import { ErrorCode } from "@mallgraph/platform/errors";
 import { gatewayError } from "../errors.ts";
 import { graphql } from "../graphql.ts";
 
@@ -109,10 +109,16 @@ export function useQueryLimits(opts: QueryLimitOptions): GatewayPlugin {
         }
       }
       if (m.depth > opts.maxDepth) {
-        throw gatewayError(ErrorCode.QUERY_TOO_DEEP, `query depth ${m.depth} exceeds the limit of ${opts.maxDepth}`, { depth: m.depth, maxDepth: opts.maxDepth });
+        throw gatewayError(ErrorCode.QUERY_TOO_DEEP, `query depth ${m.depth} exceeds the limit of ${opts.maxDepth}`, {
+          depth: m.depth,
+          maxDepth: opts.maxDepth,
+        });
       }
       if (m.cost > opts.maxCost) {
-        throw gatewayError(ErrorCode.QUERY_TOO_COSTLY, `query cost ${m.cost} exceeds the limit of ${opts.maxCost}`, { cost: m.cost, maxCost: opts.maxCost });
+        throw gatewayError(ErrorCode.QUERY_TOO_COSTLY, `query cost ${m.cost} exceeds the limit of ${opts.maxCost}`, {
+          cost: m.cost,
+          maxCost: opts.maxCost,
+        });
       }
     },
   };

@@ -6,9 +6,9 @@
  * Over the limit → RATE_LIMITED (HTTP 429) with `Retry-After` and extensions.retryAfterSeconds.
  * Must come after useAuth (it reads the identity).
  */
-import type { Redis } from "ioredis";
-import { defineLua, keyFor } from "@mallgraph/platform/redis";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import { defineLua, keyFor } from "@mallgraph/platform/redis";
+import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
 import type { GatewayPlugin } from "./types.ts";
 

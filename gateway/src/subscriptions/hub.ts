@@ -1,7 +1,7 @@
 /** The shared Redis subscriber of the live-event engine (see ./index.ts). */
-import type { Redis } from "ioredis";
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
+import type { Redis } from "ioredis";
 
 type Listener = (event: LiveEvent) => void;
 
@@ -63,4 +63,3 @@ export class LiveEventHub {
     this.sub.disconnect();
   }
 }
-

@@ -115,10 +115,13 @@ export function signedInSubscriptions(supergraphSdl: string): Set<string> {
   const fields = new Set<string>();
   const { Kind, parse } = graphql;
   for (const def of parse(supergraphSdl, { noLocation: true }).definitions) {
-    if ((def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) || def.name.value !== "Subscription") continue;
+    if ((def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) || def.name.value !== "Subscription")
+      continue;
     for (const field of def.fields ?? []) {
       const tagged = field.directives?.some(
-        (d) => d.name.value === "tag" && d.arguments?.some((a) => a.name.value === "name" && a.value.kind === Kind.STRING && a.value.value === SIGNED_IN_TAG),
+        (d) =>
+          d.name.value === "tag" &&
+          d.arguments?.some((a) => a.name.value === "name" && a.value.kind === Kind.STRING && a.value.value === SIGNED_IN_TAG),
       );
       if (tagged) fields.add(field.name.value);
     }

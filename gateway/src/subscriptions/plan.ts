@@ -1,8 +1,8 @@
 /** Planning a subscription (the rewritten `FEvent` query) and filtering events per subscriber (see ./index.ts). */
-import type { DocumentNode, FieldNode, GraphQLSchema, OperationDefinitionNode } from "graphql";
-import type { LiveEvent } from "@mallgraph/platform/events";
 import type { Identity } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import type { LiveEvent } from "@mallgraph/platform/events";
+import type { DocumentNode, FieldNode, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { clientError } from "../errors.ts";
 import { graphql } from "../graphql.ts";
 
@@ -23,7 +23,12 @@ export interface SubscriptionPlan {
 export const EVENT_ID_VARIABLE = "__eventId";
 
 /** Checks the subscription and rewrites it into the `FEvent` query. Throws GraphQLError. */
-export function planSubscription(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): SubscriptionPlan {
+export function planSubscription(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): SubscriptionPlan {
   const roots = operation.selectionSet.selections;
   const root = roots[0];
   if (roots.length !== 1 || root?.kind !== Kind.FIELD) {
@@ -48,7 +53,11 @@ export function planSubscription(schema: GraphQLSchema, document: DocumentNode, 
     name: { kind: Kind.NAME, value: eventName },
     arguments: [
       ...(root.arguments ?? []),
-      { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: "eventId" }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: EVENT_ID_VARIABLE } } },
+      {
+        kind: Kind.ARGUMENT,
+        name: { kind: Kind.NAME, value: "eventId" },
+        value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: EVENT_ID_VARIABLE } },
+      },
     ],
   };
   const query: OperationDefinitionNode = {
@@ -85,4 +94,3 @@ export function eventMatches(event: LiveEvent, args: Record<string, unknown>, id
   if (event.sessions && !(identity.sessionId && event.sessions.includes(identity.sessionId))) return false;
   return true;
 }
-

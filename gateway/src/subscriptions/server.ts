@@ -1,24 +1,24 @@
 /** The graphql-ws server: connections (authenticated, counted, limited) and their operations (see ./index.ts). */
-import type { ExecutionArgs, FormattedExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
-import type { IncomingMessage } from "node:http";
-import type { WebSocket, WebSocketServer } from "ws";
-import { useServer } from "graphql-ws/use/ws";
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { ANONYMOUS, type Identity } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
-import { PARTNER_KEY_HEADER } from "@mallgraph/platform/partner-keys";
 import type { Logger } from "@mallgraph/platform/log";
-import type { GatewayMetrics } from "../metrics.ts";
+import { PARTNER_KEY_HEADER } from "@mallgraph/platform/partner-keys";
+import type { ExecutionArgs, FormattedExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import type { WebSocket, WebSocketServer } from "ws";
+import type { ClientIp } from "../client-ip.ts";
 import { clientError, isGraphQLError } from "../errors.ts";
 import { graphql } from "../graphql.ts";
-import type { AuthPlugin } from "../plugins/useAuth.ts";
+import { assertShallow } from "../http/params.ts";
+import type { GatewayMetrics } from "../metrics.ts";
 import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "../plugins/types.ts";
-import type { ClientIp } from "../client-ip.ts";
+import type { AuthPlugin } from "../plugins/useAuth.ts";
 import type { LiveEventHub } from "./hub.ts";
+import { Coalescer, CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
 import { planSubscription, type SubscriptionPlan } from "./plan.ts";
 import { eventStream, type Execute } from "./stream.ts";
-import { assertShallow } from "../http/params.ts";
-import { Coalescer, CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
 
 const { getOperationAST, parse, validate } = graphql;
 
@@ -71,7 +71,13 @@ function connectionHeaders(request: IncomingMessage, params: Record<string, unkn
 }
 
 const closeCodeFor = (code: unknown) =>
-  code === ErrorCode.UNAUTHENTICATED ? CloseCode.Unauthorized : code === ErrorCode.RATE_LIMITED ? CloseCode.TooMany : code === ErrorCode.SERVICE_UNAVAILABLE ? CloseCode.Unavailable : CloseCode.Forbidden;
+  code === ErrorCode.UNAUTHENTICATED
+    ? CloseCode.Unauthorized
+    : code === ErrorCode.RATE_LIMITED
+      ? CloseCode.TooMany
+      : code === ErrorCode.SERVICE_UNAVAILABLE
+        ? CloseCode.Unavailable
+        : CloseCode.Forbidden;
 
 export function attachSubscriptionServer(o: SubscriptionServerOptions) {
   const limits: LiveLimits = { ...DEFAULT_LIVE_LIMITS, ...o.limits };
@@ -92,7 +98,8 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
   o.wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
     const ip = o.clientIp?.(request) ?? request.socket.remoteAddress ?? "unknown";
     const over = counter.opened(ip);
-    if (over) return refuse(socket, CloseCode.TooMany, over === "ip" ? "too many connections from this address" : "too many connections", over);
+    if (over)
+      return refuse(socket, CloseCode.TooMany, over === "ip" ? "too many connections from this address" : "too many connections", over);
     const slot: { ip: string; caller?: string } = { ip };
     sockets.set(socket, slot);
     o.metrics.wsConnections.set(counter.open);
@@ -122,7 +129,13 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
         const slot = sockets.get(socket);
         if (!slot) return false; // refused when it opened
         const headers = connectionHeaders(ctx.extra.request, (ctx.connectionParams ?? {}) as Record<string, unknown>);
-        const conn: Connection = { authorization: headers.authorization, tokenIdentity: ANONYMOUS, clientName: headers["apollographql-client-name"], headers, ip: slot.ip };
+        const conn: Connection = {
+          authorization: headers.authorization,
+          tokenIdentity: ANONYMOUS,
+          clientName: headers["apollographql-client-name"],
+          headers,
+          ip: slot.ip,
+        };
         try {
           conn.tokenIdentity = await o.auth.authenticate(conn.authorization);
           // The same checks as an HTTP request: the partner key (if any) and the caller's rate limit.
@@ -150,14 +163,23 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
         // ctx.subscriptions holds this operation too.
         if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerConnection) {
           o.metrics.wsRefused.inc({ reason: "subscriptions" });
-          return [clientError(ErrorCode.RATE_LIMITED, `at most ${limits.subscriptionsPerConnection} operations at a time on one connection`, { limit: limits.subscriptionsPerConnection })];
+          return [
+            clientError(ErrorCode.RATE_LIMITED, `at most ${limits.subscriptionsPerConnection} operations at a time on one connection`, {
+              limit: limits.subscriptionsPerConnection,
+            }),
+          ];
         }
         const state = stateOf(conn, conn.tokenIdentity);
         try {
           // Partner key (checked again: a revoked key stops here) and rate limit before the document is read,
           // so a partner is held to its manifest operations as over HTTP.
           for (const p of o.plugins) await p.onRequest?.(state);
-          let params: GraphQLParams = { query: payload.query, operationName: payload.operationName, variables: payload.variables, extensions: payload.extensions };
+          let params: GraphQLParams = {
+            query: payload.query,
+            operationName: payload.operationName,
+            variables: payload.variables,
+            extensions: payload.extensions,
+          };
           assertShallow(params);
           for (const p of o.plugins) if (p.onParams) params = await p.onParams(params, state);
           const schema = o.getSchema();
@@ -165,7 +187,10 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
           if (!params.query) throw clientError(ErrorCode.BAD_USER_INPUT, "missing query");
           const document = parse(params.query);
           const errors = validate(schema, document);
-          if (errors.length) return errors.map((e) => new graphql.GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+          if (errors.length)
+            return errors.map(
+              (e) => new graphql.GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+            );
           const operation = getOperationAST(document, params.operationName ?? undefined);
           if (!operation) throw clientError(ErrorCode.BAD_USER_INPUT, "unable to identify the operation");
           const variables = (params.variables ?? {}) as Record<string, unknown>;
@@ -178,8 +203,21 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
             refuse(ctx.extra.socket, CloseCode.Forbidden, `Forbidden: ${plan.field} needs a signed-in member`, "signed-in");
             return [clientError(ErrorCode.UNAUTHENTICATED, `${plan.field} needs a signed-in member`)];
           }
-          const contextValue = { identity: state.identity, requestId: state.requestId, state, plan, query: params.query, socket: ctx.extra.socket };
-          return { schema, document, operationName: params.operationName ?? undefined, variableValues: variables, contextValue } as ExecutionArgs;
+          const contextValue = {
+            identity: state.identity,
+            requestId: state.requestId,
+            state,
+            plan,
+            query: params.query,
+            socket: ctx.extra.socket,
+          };
+          return {
+            schema,
+            document,
+            operationName: params.operationName ?? undefined,
+            variableValues: variables,
+            contextValue,
+          } as ExecutionArgs;
         } catch (e) {
           return [toGraphQLError(e)];
         }
@@ -204,7 +242,14 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
       },
       execute: async (args) => {
         const ctx = args.contextValue as GatewayContext & { query: string };
-        return (await o.execute({ query: ctx.query, variables: (args.variableValues ?? {}) as Record<string, unknown>, operationName: args.operationName ?? undefined }, ctx)) as any;
+        return (await o.execute(
+          {
+            query: ctx.query,
+            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+            operationName: args.operationName ?? undefined,
+          },
+          ctx,
+        )) as any;
       },
       onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
       onError: (_ctx, _id, _payload, errors) => format(errors),

@@ -1,15 +1,18 @@
 /** One client's stream of live events: queued (bounded), run one at a time (see ./index.ts). */
-import type { FormattedExecutionResult } from "graphql";
 import { randomUUID } from "node:crypto";
-import type { LiveEvent } from "@mallgraph/platform/events";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import type { LiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
+import type { FormattedExecutionResult } from "graphql";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { GatewayContext } from "../plugins/types.ts";
 import type { LiveEventHub } from "./hub.ts";
 import { EVENT_ID_VARIABLE, eventMatches, type SubscriptionPlan } from "./plan.ts";
 
-export type Execute = (request: { query: string; variables: Record<string, unknown>; operationName?: string }, context: GatewayContext) => Promise<FormattedExecutionResult>;
+export type Execute = (
+  request: { query: string; variables: Record<string, unknown>; operationName?: string },
+  context: GatewayContext,
+) => Promise<FormattedExecutionResult>;
 
 export interface StreamOptions {
   hub: LiveEventHub;
@@ -80,7 +83,11 @@ export function eventStream(o: StreamOptions): AsyncGenerator<FormattedExecution
         try {
           result = await o.schedule(sameAs + event.eventId, () =>
             o.execute(
-              { query: o.plan.query, variables: { ...o.variables, [EVENT_ID_VARIABLE]: event.eventId }, operationName: o.plan.operationName },
+              {
+                query: o.plan.query,
+                variables: { ...o.variables, [EVENT_ID_VARIABLE]: event.eventId },
+                operationName: o.plan.operationName,
+              },
               { ...o.context, identity, requestId: randomUUID() },
             ),
           );
@@ -94,7 +101,9 @@ export function eventStream(o: StreamOptions): AsyncGenerator<FormattedExecution
           // Not for this subscriber (the subgraph's own check said no) or gone: nothing to push,
           // unless the failure is one the client should hear about.
           const codes = (result.errors ?? []).map((e) => e.extensions?.code);
-          const quiet = codes.length === 0 || codes.every((c) => c === ErrorCode.FORBIDDEN || c === ErrorCode.UNAUTHENTICATED || c === ErrorCode.NOT_FOUND);
+          const quiet =
+            codes.length === 0 ||
+            codes.every((c) => c === ErrorCode.FORBIDDEN || c === ErrorCode.UNAUTHENTICATED || c === ErrorCode.NOT_FOUND);
           o.metrics.subscriptionEvents.inc({ field, outcome: quiet ? "filtered" : "failed" });
           if (quiet) continue;
         } else o.metrics.subscriptionEvents.inc({ field, outcome: "pushed" });
@@ -119,4 +128,3 @@ export function eventStream(o: StreamOptions): AsyncGenerator<FormattedExecution
   } as AsyncGenerator<FormattedExecutionResult>;
   return gen;
 }
-

@@ -8,8 +8,8 @@
  * Each `<Name>Document` prints to exactly the body of that operation in the trusted-operation
  * manifest, so partner keys and the safelist accept it as the identical document.
  */
-import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
 
 export * from "./generated/graphql.ts";
 export { graphql } from "./generated/gql.ts";
@@ -51,14 +51,24 @@ export function createClient(options: ClientOptions) {
   const doFetch = options.fetch ?? fetch;
   return {
     /** Runs one operation; resolves with its `data`, rejects with a GraphQLRequestError on any error. */
-    async request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...[variables]: TVariables extends Record<string, never> ? [] | [TVariables] : [TVariables]): Promise<TResult> {
+    async request<TResult, TVariables>(
+      document: TypedDocumentNode<TResult, TVariables>,
+      ...[variables]: TVariables extends Record<string, never> ? [] | [TVariables] : [TVariables]
+    ): Promise<TResult> {
       const headers: Record<string, string> = { "content-type": "application/json" };
       const token = options.token?.();
       if (token) headers.authorization = `Bearer ${token}`;
       if (options.apiKey) headers["x-api-key"] = options.apiKey;
       if (options.clientName) headers["apollographql-client-name"] = options.clientName;
-      const response = await doFetch(options.url, { method: "POST", headers, body: JSON.stringify({ query: print(document), variables: variables ?? {} }) });
-      const body = (await response.json().catch(() => ({ errors: [{ message: `HTTP ${response.status}` }] }))) as { data?: TResult; errors?: ApiError[] };
+      const response = await doFetch(options.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ query: print(document), variables: variables ?? {} }),
+      });
+      const body = (await response.json().catch(() => ({ errors: [{ message: `HTTP ${response.status}` }] }))) as {
+        data?: TResult;
+        errors?: ApiError[];
+      };
       if (body.errors?.length || body.data == null) throw new GraphQLRequestError(body.errors ?? [{ message: "no data" }], response.status);
       return body.data;
     },

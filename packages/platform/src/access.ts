@@ -3,8 +3,8 @@
  *
  *   Query: { me: asMember((_, __, ctx) => …), sentMessages: asAdmin("message:read", …) }
  */
-import type { Identity } from "./auth.ts";
 import { audited, type AuditLog } from "./audit.ts";
+import type { Identity } from "./auth.ts";
 import { AppError, ErrorCode, forbidden, unauthenticated } from "./errors.ts";
 
 export interface BaseContext {
@@ -15,7 +15,11 @@ export interface BaseContext {
 }
 
 /** What guards a resolver, as the wrappers below mark it (read by the audit coverage test). */
-export type Guard = { kind: "operator"; permission: string; audited: boolean } | { kind: "member" } | { kind: "internal"; field: string } | { kind: "gateway-event" };
+export type Guard =
+  | { kind: "operator"; permission: string; audited: boolean }
+  | { kind: "member" }
+  | { kind: "internal"; field: string }
+  | { kind: "gateway-event" };
 const GUARD = Symbol.for("mallgraph.guard");
 
 function guarded<F extends (...a: any[]) => any>(fn: F, guard: Guard): F {
@@ -54,16 +58,20 @@ export function assertPermission(ctx: BaseContext, permission: string): string {
 export function assertInternal(ctx: BaseContext, field?: string, allowed?: readonly string[]): string {
   if (ctx.identity.kind !== "internal") throw new AppError(ErrorCode.FORBIDDEN, "internal field");
   const service = ctx.identity.service ?? "";
-  if (allowed && !allowed.includes(service)) throw new AppError(ErrorCode.SERVICE_NOT_ALLOWED, `service ${service || "?"} may not call ${field}`);
+  if (allowed && !allowed.includes(service))
+    throw new AppError(ErrorCode.SERVICE_NOT_ALLOWED, `service ${service || "?"} may not call ${field}`);
   return service;
 }
 
 /** The field needs a logged-in member. */
 export function asMember<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
-  return guarded((p, a, ctx, i) => {
-    memberId(ctx);
-    return fn(p, a, ctx, i);
-  }, { kind: "member" });
+  return guarded(
+    (p, a, ctx, i) => {
+      memberId(ctx);
+      return fn(p, a, ctx, i);
+    },
+    { kind: "member" },
+  );
 }
 
 /**
@@ -71,12 +79,15 @@ export function asMember<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P
  * (audit.ts): who, what, when, the request id and the before/after of every row it changed.
  */
 export function asAdmin<C extends BaseContext, R, P, A, I>(permission: string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
-  return guarded((p, a, ctx, i) => {
-    assertPermission(ctx, permission);
-    const info = i as { parentType?: { name: string }; fieldName?: string } | undefined; // GraphQLResolveInfo when GraphQL calls it
-    if (info?.parentType?.name === "Mutation") return audited(ctx.audit, ctx, info.fieldName ?? "?", a, () => fn(p, a, ctx, i)) as R;
-    return fn(p, a, ctx, i);
-  }, { kind: "operator", permission, audited: true });
+  return guarded(
+    (p, a, ctx, i) => {
+      assertPermission(ctx, permission);
+      const info = i as { parentType?: { name: string }; fieldName?: string } | undefined; // GraphQLResolveInfo when GraphQL calls it
+      if (info?.parentType?.name === "Mutation") return audited(ctx.audit, ctx, info.fieldName ?? "?", a, () => fn(p, a, ctx, i)) as R;
+      return fn(p, a, ctx, i);
+    },
+    { kind: "operator", permission, audited: true },
+  );
 }
 
 /** Which services may call which internal field of one subgraph: `{ couponLock: ["order"], … }`. */
@@ -93,10 +104,13 @@ export type CallerTable = Readonly<Record<string, readonly string[]>>;
 export function internalFields<T extends CallerTable>(table: T) {
   return <C extends BaseContext, R, P, A, I>(field: keyof T & string, fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> => {
     const allowed = table[field];
-    return guarded((p, a, ctx, i) => {
-      assertInternal(ctx, field, allowed);
-      return fn(p, a, ctx, i);
-    }, { kind: "internal", field });
+    return guarded(
+      (p, a, ctx, i) => {
+        assertInternal(ctx, field, allowed);
+        return fn(p, a, ctx, i);
+      },
+      { kind: "internal", field },
+    );
   };
 }
 
@@ -106,8 +120,12 @@ export function internalFields<T extends CallerTable>(table: T) {
  * subscriber may see the event.
  */
 export function asGatewayEvent<C extends BaseContext, R, P, A, I>(fn: Resolver<C, R, P, A, I>): Resolver<C, R, P, A, I> {
-  return guarded((p, a, ctx, i) => {
-    if (ctx.identity.service !== "gateway") throw new AppError(ErrorCode.FORBIDDEN, "event fields are for the gateway's subscription engine");
-    return fn(p, a, ctx, i);
-  }, { kind: "gateway-event" });
+  return guarded(
+    (p, a, ctx, i) => {
+      if (ctx.identity.service !== "gateway")
+        throw new AppError(ErrorCode.FORBIDDEN, "event fields are for the gateway's subscription engine");
+      return fn(p, a, ctx, i);
+    },
+    { kind: "gateway-event" },
+  );
 }

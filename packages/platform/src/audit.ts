@@ -101,7 +101,11 @@ export function auditing(): boolean {
  */
 export function auditNote(...changes: AuditChange[]): void {
   const frame = frames.getStore();
-  if (frame) record(frame, changes.map((c) => ({ ...c, before: auditValue(c.before), after: auditValue(c.after) })));
+  if (frame)
+    record(
+      frame,
+      changes.map((c) => ({ ...c, before: auditValue(c.before), after: auditValue(c.after) })),
+    );
 }
 
 const SECRET = /password|hash|secret|token/i;
@@ -161,19 +165,36 @@ function outcomeOf(result: unknown): string | null {
  * guards). Entries of the rows changed inside transactions are written there; the rest (or, when
  * nothing was written, one entry of the call itself) when `fn` returns. A throw writes nothing more.
  */
-export async function audited<R>(log: AuditLog | undefined, ctx: { identity: Identity; requestId: string }, operation: string, args: unknown, fn: () => R | Promise<R>): Promise<Awaited<R>> {
+export async function audited<R>(
+  log: AuditLog | undefined,
+  ctx: { identity: Identity; requestId: string },
+  operation: string,
+  args: unknown,
+  fn: () => R | Promise<R>,
+): Promise<Awaited<R>> {
   if (!log) throw new Error(`operator mutation ${operation} runs without an audit log (startSubgraph's audit option)`);
   const scope: Scope = { log, identity: ctx.identity, requestId: ctx.requestId, operation, args, loose: [], written: 0 };
   // awaited inside the scope: a lazy PrismaPromise returned by `fn` only runs when awaited
   const result = await frames.run({ scope }, async () => await fn());
   // Nothing changed and the answer is a refusal (a result code other than OK): no entry, as for a throw.
   const outcome = outcomeOf(result);
-  if (scope.loose.length || (scope.written === 0 && (outcome === null || outcome === "OK"))) await write(log, log.db, [entry(scope, scope.loose, outcome)]);
+  if (scope.loose.length || (scope.written === 0 && (outcome === null || outcome === "OK")))
+    await write(log, log.db, [entry(scope, scope.loose, outcome)]);
   return result;
 }
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
-const WRITES = new Set(["create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany"]);
+const WRITES = new Set([
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+]);
 const MANY_LIMIT = 200;
 
 function record(frame: Frame, changes: AuditChange[]) {
@@ -189,12 +210,25 @@ function whereId(where: any): string | null {
   return vals.length && vals.every((v) => typeof v === "string" || typeof v === "number") ? vals.join(":") : null;
 }
 
-const NESTED = ["create", "createMany", "connect", "connectOrCreate", "set", "update", "updateMany", "upsert", "delete", "deleteMany", "disconnect"];
+const NESTED = [
+  "create",
+  "createMany",
+  "connect",
+  "connectOrCreate",
+  "set",
+  "update",
+  "updateMany",
+  "upsert",
+  "delete",
+  "deleteMany",
+  "disconnect",
+];
 /** The relations a write's data writes too (nested writes): read with the row, before and after. */
 function nestedInclude(data: any): Record<string, true> | undefined {
   if (!data || typeof data !== "object" || Array.isArray(data)) return undefined;
   const inc: Record<string, true> = {};
-  for (const [k, v] of Object.entries(data)) if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).some((x) => NESTED.includes(x))) inc[k] = true;
+  for (const [k, v] of Object.entries(data))
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).some((x) => NESTED.includes(x))) inc[k] = true;
   return Object.keys(inc).length ? inc : undefined;
 }
 
@@ -204,7 +238,17 @@ function nestedInclude(data: any): Record<string, true> | undefined {
  */
 export function auditedPrisma<T extends object>(client: T, service: string, sink: AuditSink): { prisma: T; log: AuditLog } {
   const base = client as any;
-  async function onWrite({ model, operation, args, query }: { model: string; operation: string; args: any; query: (a: any) => Promise<any> }) {
+  async function onWrite({
+    model,
+    operation,
+    args,
+    query,
+  }: {
+    model: string;
+    operation: string;
+    args: any;
+    query: (a: any) => Promise<any>;
+  }) {
     const frame = frames.getStore();
     if (!frame) return query(args);
     const name = lowerFirst(model);
@@ -212,7 +256,8 @@ export function auditedPrisma<T extends object>(client: T, service: string, sink
     if (!frame.tx) return root.$transaction(async (tx: any) => await tx[name][operation](args));
     const db = frame.tx.client[name];
     const include = nestedInclude(args.data ?? args.create ?? args.update);
-    const read = (row: any, where?: any) => (idOf(row) ? db.findUnique({ where: { id: row.id }, include }) : where ? db.findUnique({ where, include }) : row);
+    const read = (row: any, where?: any) =>
+      idOf(row) ? db.findUnique({ where: { id: row.id }, include }) : where ? db.findUnique({ where, include }) : row;
     switch (operation) {
       case "create": {
         const r = await query(args);
@@ -223,7 +268,12 @@ export function auditedPrisma<T extends object>(client: T, service: string, sink
       case "createManyAndReturn": {
         const r = await query(args);
         const rows = Array.isArray(r) ? r : [args.data].flat();
-        record(frame, rows.slice(0, MANY_LIMIT).map((row: any) => ({ entity: model, id: idOf(row), op: "create" as const, before: null, after: auditValue(row) })));
+        record(
+          frame,
+          rows
+            .slice(0, MANY_LIMIT)
+            .map((row: any) => ({ entity: model, id: idOf(row), op: "create" as const, before: null, after: auditValue(row) })),
+        );
         return r;
       }
       case "update":
@@ -233,7 +283,9 @@ export function auditedPrisma<T extends object>(client: T, service: string, sink
         const r = await query(args);
         const after = operation === "delete" ? null : await read(r ?? before, args.where);
         const op = operation === "delete" ? "delete" : before ? "update" : "create";
-        record(frame, [{ entity: model, id: idOf(before) ?? idOf(r) ?? whereId(args.where), op, before: auditValue(before), after: auditValue(after) }]);
+        record(frame, [
+          { entity: model, id: idOf(before) ?? idOf(r) ?? whereId(args.where), op, before: auditValue(before), after: auditValue(after) },
+        ]);
         return r;
       }
       default: {
@@ -241,9 +293,19 @@ export function auditedPrisma<T extends object>(client: T, service: string, sink
         const before: any[] = await db.findMany({ where: args.where, take: MANY_LIMIT });
         const r = await query(args);
         const ids = before.map(idOf).filter((x): x is string => x !== null);
-        const after: any[] = operation === "deleteMany" || !ids.length ? [] : await db.findMany({ where: { id: { in: before.map((b) => b.id) } } });
+        const after: any[] =
+          operation === "deleteMany" || !ids.length ? [] : await db.findMany({ where: { id: { in: before.map((b) => b.id) } } });
         const byId = new Map(after.map((a) => [idOf(a), a]));
-        record(frame, before.map((b) => ({ entity: model, id: idOf(b), op: operation === "deleteMany" ? ("delete" as const) : ("update" as const), before: auditValue(b), after: auditValue(byId.get(idOf(b)) ?? null) })));
+        record(
+          frame,
+          before.map((b) => ({
+            entity: model,
+            id: idOf(b),
+            op: operation === "deleteMany" ? ("delete" as const) : ("update" as const),
+            before: auditValue(b),
+            after: auditValue(byId.get(idOf(b)) ?? null),
+          })),
+        );
         return r;
       }
     }

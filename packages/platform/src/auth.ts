@@ -12,10 +12,20 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { SignJWT, jwtVerify, generateKeyPair, exportJWK, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey, type JWTVerifyGetKey } from "jose";
 import type { Redis } from "ioredis";
-import { keyFor } from "./redis.ts";
+import {
+  SignJWT,
+  jwtVerify,
+  generateKeyPair,
+  exportJWK,
+  importJWK,
+  calculateJwkThumbprint,
+  type JWK,
+  type CryptoKey,
+  type JWTVerifyGetKey,
+} from "jose";
 import type { Config } from "./config.ts";
+import { keyFor } from "./redis.ts";
 
 export type Realm = "member" | "admin";
 export const REALMS: readonly Realm[] = ["member", "admin"];
@@ -189,9 +199,10 @@ export function checkIdentityHeader(keys: Keys, header: string | undefined | nul
   } catch {
     return refuse("malformed");
   }
-  const mayClaim = signer === "gateway"
-    ? identity.kind !== "internal" && (identity.service === undefined || identity.service === "gateway")
-    : identity.kind === "internal" && identity.service === signer;
+  const mayClaim =
+    signer === "gateway"
+      ? identity.kind !== "internal" && (identity.service === undefined || identity.service === "gateway")
+      : identity.kind === "internal" && identity.service === signer;
   if (!mayClaim) return refuse("identity-not-allowed");
   if (opts.replay && !opts.replay.firstUse(`${signer}.${nonce}`, issued + maxAge, now)) return refuse("replayed");
   return { identity, signer, requestId: Buffer.from(rid, "base64url").toString("utf8") || undefined };
@@ -222,7 +233,10 @@ export async function generateSigningKey(): Promise<{ privateJwk: JWK; key: Sign
   const privateJwk = await exportJWK(privateKey);
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
-  return { privateJwk: { ...privateJwk, kid, alg: JWT_ALG }, key: { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: JWT_ALG, use: "sig" } } };
+  return {
+    privateJwk: { ...privateJwk, kid, alg: JWT_ALG },
+    key: { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: JWT_ALG, use: "sig" } },
+  };
 }
 
 export async function signingKeyFromJwk(privateJwk: JWK): Promise<SigningKey> {
@@ -277,7 +291,12 @@ export async function signAccessToken(key: SigningKey, issuer: string, ttlSecond
  * one of the token's own realm, and of `realm` when the caller requires one (an operator's token is
  * refused where a member's is required, and the other way round).
  */
-export async function verifyAccessToken(getKey: JWTVerifyGetKey | CryptoKey, issuer: string, token: string, realm?: Realm): Promise<AccessClaims> {
+export async function verifyAccessToken(
+  getKey: JWTVerifyGetKey | CryptoKey,
+  issuer: string,
+  token: string,
+  realm?: Realm,
+): Promise<AccessClaims> {
   const audience = realm ? [accessAudience(issuer, realm)] : REALMS.map((r) => accessAudience(issuer, r));
   const { payload } = await jwtVerify(token, getKey as JWTVerifyGetKey, { issuer, audience, algorithms: [JWT_ALG] });
   if (typeof payload.sub !== "string" || typeof payload.sid !== "string") throw new Error("token lacks sub/sid");

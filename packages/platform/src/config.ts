@@ -31,7 +31,10 @@ const schema = z.object({
   LOTTERY_DATABASE_URL: optionalUrl,
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
-  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("mg"),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default("mg"),
   /** Shared secret the gateway signs the caller's identity with; subgraphs verify it. */
   INTERNAL_SECRET: z.string().min(16).default(DEV_INTERNAL_SECRET),
   /**
@@ -70,7 +73,11 @@ const schema = z.object({
   JWT_PRIVATE_JWK: z.string().optional(),
   JWT_ISSUER: z.string().default("mallgraph"),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 24 * 3600),
   ADMIN_PASSWORD: z.string().min(6).default(DEV_ADMIN_PASSWORD),
   /** The SANDBOX payment channel (buyers complete their own payments): default on outside production only. */
   // a string from the environment, or the boolean of an already loaded Config passed again
@@ -79,7 +86,11 @@ const schema = z.object({
   MAIL_FROM: z.string().default("mallgraph <no-reply@mallgraph.local>"),
   ELASTICSEARCH_URL: z.string().optional(),
   SEARCH_BACKEND: z.enum(["postgres", "elasticsearch"]).default("postgres"),
-  ORDER_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30 * 60),
+  ORDER_PAYMENT_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60),
   /** Payment time-out of seckill (flash-sale) orders: shorter, their stock goes back to the session. */
   SECKILL_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(300),
   /** Redis shards a seckill item's stock is split over unless the session names its own (hot SKUs on a Redis Cluster). */
@@ -112,12 +123,15 @@ export function productionProblems(config: Config, env: NodeJS.ProcessEnv = {}):
   if (config.NODE_ENV !== "production") return [];
   const problems: string[] = [];
   for (const [name, value] of secretSettings(env, config)) {
-    if (value === DEV_INTERNAL_SECRET || /change-?me/i.test(value)) problems.push(`${name}: the development default; set a random secret of at least ${MIN_SECRET_LENGTH} characters`);
+    if (value === DEV_INTERNAL_SECRET || /change-?me/i.test(value))
+      problems.push(`${name}: the development default; set a random secret of at least ${MIN_SECRET_LENGTH} characters`);
     else if (value.length < MIN_SECRET_LENGTH) problems.push(`${name}: shorter than ${MIN_SECRET_LENGTH} characters`);
   }
-  if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || /change-?me/i.test(config.ADMIN_PASSWORD)) problems.push(`ADMIN_PASSWORD: the default password; set another one`);
+  if (config.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || /change-?me/i.test(config.ADMIN_PASSWORD))
+    problems.push(`ADMIN_PASSWORD: the default password; set another one`);
   if (!config.JWT_PRIVATE_JWK) problems.push(`JWT_PRIVATE_JWK: unset (a key generated on disk); set the private JWK`);
-  if (config.SANDBOX_ENABLED) problems.push(`SANDBOX_ENABLED: the SANDBOX channel lets buyers mark their own orders paid; not in production`);
+  if (config.SANDBOX_ENABLED)
+    problems.push(`SANDBOX_ENABLED: the SANDBOX channel lets buyers mark their own orders paid; not in production`);
   return problems;
 }
 
@@ -130,9 +144,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration:\n${lines.join("\n")}`);
   }
   const { SANDBOX_ENABLED, ...rest } = parsed.data;
-  const config: Config = { ...rest, SANDBOX_ENABLED: SANDBOX_ENABLED === undefined ? rest.NODE_ENV !== "production" : SANDBOX_ENABLED === true || SANDBOX_ENABLED === "true" };
+  const config: Config = {
+    ...rest,
+    SANDBOX_ENABLED:
+      SANDBOX_ENABLED === undefined ? rest.NODE_ENV !== "production" : SANDBOX_ENABLED === true || SANDBOX_ENABLED === "true",
+  };
   const unsafe = productionProblems(config, env);
-  if (unsafe.length) throw new Error(`unsafe configuration for production (NODE_ENV=production):\n${unsafe.map((l) => `  ${l}`).join("\n")}`);
+  if (unsafe.length)
+    throw new Error(`unsafe configuration for production (NODE_ENV=production):\n${unsafe.map((l) => `  ${l}`).join("\n")}`);
   if (env === process.env) cached = config;
   return config;
 }

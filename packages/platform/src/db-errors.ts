@@ -17,7 +17,8 @@ interface DbError {
 function violates(e: unknown, prismaCode: string, sqlState: string, kind: string, words: RegExp, depth = 0): boolean {
   const err = e as DbError | null | undefined;
   if (!err || typeof err !== "object" || depth > 5) return false;
-  if (err.code === prismaCode || err.code === sqlState || err.meta?.code === sqlState || err.originalCode === sqlState || err.kind === kind) return true;
+  if (err.code === prismaCode || err.code === sqlState || err.meta?.code === sqlState || err.originalCode === sqlState || err.kind === kind)
+    return true;
   if (err.code === "P2010" && JSON.stringify(err.meta ?? {}).includes(sqlState)) return true;
   if (err.meta?.driverAdapterError?.cause?.kind === kind) return true;
   if (typeof err.message === "string" && (err.message.includes(sqlState) || words.test(err.message))) return true;

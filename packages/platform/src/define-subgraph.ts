@@ -11,9 +11,9 @@
  *     context: (base, services) => createContext(base, services),
  *   });
  */
+import type { BaseContext } from "./access.ts";
 import type { AuditLog } from "./audit.ts";
 import { serviceKeys } from "./auth.ts";
-import type { BaseContext } from "./access.ts";
 import type { Config, Domain } from "./config.ts";
 import { startSubgraph, type RouteHandler, type RunningSubgraph, type SubgraphOptions } from "./subgraph.ts";
 
@@ -67,7 +67,9 @@ export function subgraphPort(config: Config, name: Domain): number {
 }
 
 /** Turns a subgraph's definition into its `create<Domain>Subgraph(opts)`. */
-export function defineSubgraph<O extends SubgraphStartOptions, S, C extends BaseContext>(def: SubgraphDefinition<O, S, C>): (opts: O & SubgraphStartOptions) => Promise<RunningSubgraphWith<S>> {
+export function defineSubgraph<O extends SubgraphStartOptions, S, C extends BaseContext>(
+  def: SubgraphDefinition<O, S, C>,
+): (opts: O & SubgraphStartOptions) => Promise<RunningSubgraphWith<S>> {
   return async (opts) => {
     const services = await def.services(opts);
     let running: RunningSubgraph;

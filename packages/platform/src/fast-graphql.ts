@@ -30,8 +30,20 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 
 // graphql's CommonJS build, the one @apollo/subgraph builds schemas with and graphql-jit uses (an
 // ESM-aware bundler, e.g. vitest, would otherwise hand this file graphql's .mjs build: another realm)
-const { GraphQLError, getNamedType, getOperationAST, isAbstractType, isCompositeType, isInterfaceType, isObjectType, parse, specifiedRules, validate, valueFromASTUntyped, Kind } =
-  createRequire(import.meta.url)("graphql") as typeof import("graphql");
+const {
+  GraphQLError,
+  getNamedType,
+  getOperationAST,
+  isAbstractType,
+  isCompositeType,
+  isInterfaceType,
+  isObjectType,
+  parse,
+  specifiedRules,
+  validate,
+  valueFromASTUntyped,
+  Kind,
+} = createRequire(import.meta.url)("graphql") as typeof import("graphql");
 
 type Scope = "PUBLIC" | "PRIVATE";
 interface Hint {
@@ -93,7 +105,11 @@ function header(p: Policy): string {
  * its representations name, as @apollo/subgraph's entities resolver does — hence a function of the
  * request's variables.
  */
-export function cachePolicyOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): (variables: Record<string, unknown>) => string {
+export function cachePolicyOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): (variables: Record<string, unknown>) => string {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const overall = new Policy();
@@ -123,7 +139,8 @@ export function cachePolicyOf(schema: GraphQLSchema, document: DocumentNode, ope
         if (!field) continue;
         const target = getNamedType(field.type);
         const composite = isCompositeType(target);
-        if (root && sel.name.value === "_entities" && o === schema.getQueryType()) entityFields.push(sel); // restricted per request
+        if (root && sel.name.value === "_entities" && o === schema.getQueryType())
+          entityFields.push(sel); // restricted per request
         else overall.restrict(fieldPolicy(field, root));
         if (sel.selectionSet && composite) walk(sel.selectionSet, target, false);
       }
@@ -141,7 +158,8 @@ export function cachePolicyOf(schema: GraphQLSchema, document: DocumentNode, ope
       const arg = f.arguments?.find((a) => a.name.value === "representations")?.value;
       const reps = arg ? valueFromASTUntyped(arg, variables) : undefined;
       const names = new Set<string>();
-      if (Array.isArray(reps)) for (const r of reps) if (r && typeof r === "object" && typeof r.__typename === "string") names.add(r.__typename);
+      if (Array.isArray(reps))
+        for (const r of reps) if (r && typeof r === "object" && typeof r.__typename === "string") names.add(r.__typename);
       for (const name of names) {
         const t = schema.getType(name);
         if (t && (isObjectType(t) || isInterfaceType(t))) fp.restrict(typeHint(t));
@@ -247,7 +265,11 @@ export function createFastExecutor(schema: GraphQLSchema, opts: FastExecutorOpti
    * Runs the request when it is the common case; `undefined` when Apollo Server should handle it
    * (nothing has been executed then). `context` is called at most once, only when executing.
    */
-  async function tryExecute(method: string | undefined, body: unknown, context: () => unknown | Promise<unknown>): Promise<FastResponse | undefined> {
+  async function tryExecute(
+    method: string | undefined,
+    body: unknown,
+    context: () => unknown | Promise<unknown>,
+  ): Promise<FastResponse | undefined> {
     if (method !== "POST" || !body || typeof body !== "object" || Array.isArray(body)) return undefined;
     const { query, variables, operationName, extensions } = body as Record<string, unknown>;
     if (typeof query !== "string" || extensions != null) return undefined;
@@ -264,7 +286,8 @@ export function createFastExecutor(schema: GraphQLSchema, opts: FastExecutorOpti
     if (result.errors?.length) {
       errors = result.errors.map((err) => {
         try {
-          const g = err instanceof GraphQLError ? err : new GraphQLError(String((err as Error)?.message ?? err), { originalError: err as Error });
+          const g =
+            err instanceof GraphQLError ? err : new GraphQLError(String((err as Error)?.message ?? err), { originalError: err as Error });
           const extensions: Record<string, unknown> = { ...g.extensions, code: g.extensions?.code ?? "INTERNAL_SERVER_ERROR" };
           const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
           if (http && typeof http === "object") {

@@ -10,7 +10,10 @@ export function logger(service?: string): Logger {
     root = pino({
       level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info"),
       base: { pid: process.pid },
-      redact: { paths: ["password", "*.password", "smsCode", "*.smsCode", "refreshToken", "*.refreshToken", "authorization", "*.authorization"], censor: "[redacted]" },
+      redact: {
+        paths: ["password", "*.password", "smsCode", "*.smsCode", "refreshToken", "*.refreshToken", "authorization", "*.authorization"],
+        censor: "[redacted]",
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
     });
   }

@@ -29,8 +29,18 @@ export const resolverDuration = new Histogram({
   buckets: DURATION_BUCKETS,
   registers: [registry],
 });
-export const dbQueries = new Counter({ name: "mg_prisma_queries_total", help: "SQL statements Prisma sent through the pg adapter, by PostgreSQL schema and kind", labelNames: ["schema", "kind"], registers: [registry] });
-export const redisCommands = new Counter({ name: "mg_redis_commands_total", help: "Redis commands sent, by command", labelNames: ["command"], registers: [registry] });
+export const dbQueries = new Counter({
+  name: "mg_prisma_queries_total",
+  help: "SQL statements Prisma sent through the pg adapter, by PostgreSQL schema and kind",
+  labelNames: ["schema", "kind"],
+  registers: [registry],
+});
+export const redisCommands = new Counter({
+  name: "mg_redis_commands_total",
+  help: "Redis commands sent, by command",
+  labelNames: ["command"],
+  registers: [registry],
+});
 export const jobDuration = new Histogram({
   name: "mg_job_duration_seconds",
   help: "BullMQ job processing time (processedOn → finishedOn), by queue and outcome",
@@ -38,7 +48,12 @@ export const jobDuration = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   registers: [registry],
 });
-export const jobFailures = new Counter({ name: "mg_job_failures_total", help: "BullMQ job attempts that failed, by queue and job name", labelNames: ["queue", "job"], registers: [registry] });
+export const jobFailures = new Counter({
+  name: "mg_job_failures_total",
+  help: "BullMQ job attempts that failed, by queue and job name",
+  labelNames: ["queue", "job"],
+  registers: [registry],
+});
 
 /** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
 export function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
@@ -98,7 +113,12 @@ export async function metricsText(): Promise<{ contentType: string; body: string
  * A process's operations endpoint when it has no other HTTP server (the workers): GET /health,
  * GET /ready (503 while `ready` throws) and GET /metrics.
  */
-export async function startOpsServer(opts: { name: string; port: number; host?: string; ready?: () => Promise<void> }): Promise<{ port: number; stop: () => Promise<void> }> {
+export async function startOpsServer(opts: {
+  name: string;
+  port: number;
+  host?: string;
+  ready?: () => Promise<void>;
+}): Promise<{ port: number; stop: () => Promise<void> }> {
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
@@ -148,7 +168,11 @@ export function timedResolvers<R extends object>(subgraph: string, resolvers: R)
     const wrapped: Record<string, unknown> = { ...fields };
     for (const [name, fn] of Object.entries(fields)) {
       if (typeof fn !== "function" || (!root && name !== "__resolveReference")) continue;
-      wrapped[name] = timed(fn as Resolver, resolverDuration.labels(subgraph, `${type}.${name}`, "ok"), resolverDuration.labels(subgraph, `${type}.${name}`, "error"));
+      wrapped[name] = timed(
+        fn as Resolver,
+        resolverDuration.labels(subgraph, `${type}.${name}`, "ok"),
+        resolverDuration.labels(subgraph, `${type}.${name}`, "error"),
+      );
     }
     out[type] = wrapped;
   }

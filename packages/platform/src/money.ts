@@ -22,9 +22,14 @@ const DECIMAL_RE = /^-?\d{1,15}(\.\d+)?$/;
  * Parses a client-supplied amount: a decimal string with no more fraction digits than the
  * currency allows. Throws BAD_USER_INPUT otherwise.
  */
-export function parseAmount(value: string, currency: string, opts: { field?: string; allowNegative?: boolean; allowZero?: boolean } = {}): Decimal {
+export function parseAmount(
+  value: string,
+  currency: string,
+  opts: { field?: string; allowNegative?: boolean; allowZero?: boolean } = {},
+): Decimal {
   const field = opts.field ?? "amount";
-  if (typeof value !== "string" || !DECIMAL_RE.test(value.trim())) throw badInput(`${field} must be a decimal string like "12.50"`, { field });
+  if (typeof value !== "string" || !DECIMAL_RE.test(value.trim()))
+    throw badInput(`${field} must be a decimal string like "12.50"`, { field });
   const d = new Decimal(value.trim());
   const places = currencyDecimals(currency);
   if (d.decimalPlaces() > places) throw badInput(`${field} has more than ${places} decimal places for ${currency}`, { field });

@@ -30,9 +30,9 @@
  *   }
  */
 import type { JobsOptions, Queue } from "bullmq";
-import type { Logger } from "./log.ts";
-import { badInput } from "./errors.ts";
 import { unaudited } from "./audit-scope.ts";
+import { badInput } from "./errors.ts";
+import type { Logger } from "./log.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
 
 /** What a Prisma client or transaction client offers that the outbox needs. */
@@ -57,7 +57,8 @@ export interface OutboxJob<T = unknown> {
 const KEY_RE = /^[A-Za-z0-9_.-]{1,200}$/;
 
 export function assertOutboxKey(key: string): string {
-  if (typeof key !== "string" || !KEY_RE.test(key) || /^\d+$/.test(key)) throw badInput(`outbox key ${JSON.stringify(key)} must be 1-200 of [A-Za-z0-9_.-] and not a bare number`, { field: "key" });
+  if (typeof key !== "string" || !KEY_RE.test(key) || /^\d+$/.test(key))
+    throw badInput(`outbox key ${JSON.stringify(key)} must be 1-200 of [A-Za-z0-9_.-] and not a bare number`, { field: "key" });
   return key;
 }
 
@@ -106,32 +107,46 @@ export class OutboxRelay {
   async relayOnce(): Promise<number> {
     let claimed: Row[] = [];
     try {
-      return await this.o.db.$transaction(async (tx: OutboxSql) => {
-        claimed = await tx.$queryRawUnsafe<Row[]>(
-          `SELECT "id", "queue", "name", "data" FROM "Outbox" WHERE "sentAt" IS NULL ORDER BY "createdAt", "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          this.batch,
-        );
-        if (!claimed.length) return 0;
-        const byQueue = new Map<string, Row[]>();
-        for (const r of claimed) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
-        const sent: string[] = [];
-        for (const [name, rows] of byQueue) {
-          const q = this.o.queue(name);
-          if (!q) {
-            this.o.log.error({ queue: name, keys: rows.map((r) => r.id) }, "outbox rows name a queue this relay has no producer for; left pending");
-            continue;
+      return await this.o.db.$transaction(
+        async (tx: OutboxSql) => {
+          claimed = await tx.$queryRawUnsafe<Row[]>(
+            `SELECT "id", "queue", "name", "data" FROM "Outbox" WHERE "sentAt" IS NULL ORDER BY "createdAt", "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+            this.batch,
+          );
+          if (!claimed.length) return 0;
+          const byQueue = new Map<string, Row[]>();
+          for (const r of claimed) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+          const sent: string[] = [];
+          for (const [name, rows] of byQueue) {
+            const q = this.o.queue(name);
+            if (!q) {
+              this.o.log.error(
+                { queue: name, keys: rows.map((r) => r.id) },
+                "outbox rows name a queue this relay has no producer for; left pending",
+              );
+              continue;
+            }
+            await q.addBulk(rows.map((r) => ({ name: r.name, data: r.data, opts: { jobId: r.id } })));
+            sent.push(...rows.map((r) => r.id));
           }
-          await q.addBulk(rows.map((r) => ({ name: r.name, data: r.data, opts: { jobId: r.id } })));
-          sent.push(...rows.map((r) => r.id));
-        }
-        if (sent.length) await tx.$executeRawUnsafe(`UPDATE "Outbox" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::text[])`, sent);
-        return sent.length;
-      }, { maxWait: 10_000, timeout: 30_000 });
+          if (sent.length)
+            await tx.$executeRawUnsafe(
+              `UPDATE "Outbox" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::text[])`,
+              sent,
+            );
+          return sent.length;
+        },
+        { maxWait: 10_000, timeout: 30_000 },
+      );
     } catch (e) {
       // The transaction rolled back: the rows stay pending. Note the failure on them for operators.
       if (claimed.length)
         await this.o.db
-          .$executeRawUnsafe(`UPDATE "Outbox" SET "attempts" = "attempts" + 1, "lastError" = $2 WHERE "id" = ANY($1::text[]) AND "sentAt" IS NULL`, claimed.map((r) => r.id), String((e as Error)?.message ?? e).slice(0, 500))
+          .$executeRawUnsafe(
+            `UPDATE "Outbox" SET "attempts" = "attempts" + 1, "lastError" = $2 WHERE "id" = ANY($1::text[]) AND "sentAt" IS NULL`,
+            claimed.map((r) => r.id),
+            String((e as Error)?.message ?? e).slice(0, 500),
+          )
           .catch(() => undefined);
       throw e;
     }
@@ -213,7 +228,11 @@ export class OutboxRelay {
  * Producers for the queues a domain's outbox names, made on first use; `close` closes them.
  * `defaults`: a queue's job options (attempts, backoff) for the jobs relayed to it.
  */
-export function outboxQueues(ctx: QueueContext, names: readonly QueueName[], defaults: Partial<Record<QueueName, JobsOptions>> = {}): { queue: (name: string) => Queue | undefined; close: () => Promise<void> } {
+export function outboxQueues(
+  ctx: QueueContext,
+  names: readonly QueueName[],
+  defaults: Partial<Record<QueueName, JobsOptions>> = {},
+): { queue: (name: string) => Queue | undefined; close: () => Promise<void> } {
   const made = new Map<string, Queue>();
   return {
     queue(name) {
@@ -229,9 +248,15 @@ export function outboxQueues(ctx: QueueContext, names: readonly QueueName[], def
 }
 
 /** The member's inbox message a domain writes into its outbox (member's job `deliver`). */
-export function memberMessage(key: string, memberId: string, kind: MemberMessageKind, params: Record<string, unknown>): OutboxJob<{ memberId: string; kind: MemberMessageKind; params: Record<string, unknown> }> {
+export function memberMessage(
+  key: string,
+  memberId: string,
+  kind: MemberMessageKind,
+  params: Record<string, unknown>,
+): OutboxJob<{ memberId: string; kind: MemberMessageKind; params: Record<string, unknown> }> {
   return { key: `msg.${key}`, queue: QueueName.memberMessages, name: "deliver", data: { memberId, kind, params } };
 }
 
 /** Kinds of inbox message (member's MessageKind). */
-export type MemberMessageKind = "ORDER_PAID" | "ORDER_SHIPPED" | "AFTER_SALE_DECIDED" | "COUPON_EXPIRING" | "PRIZE_DELIVERED" | "RED_ENVELOPE_RECEIVED";
+export type MemberMessageKind =
+  "ORDER_PAID" | "ORDER_SHIPPED" | "AFTER_SALE_DECIDED" | "COUPON_EXPIRING" | "PRIZE_DELIVERED" | "RED_ENVELOPE_RECEIVED";

@@ -34,7 +34,8 @@ export function runtimeAdapter(url: string, max = 10): PrismaPg {
   const { schema, config } = pgConfig(url);
   const factory = new PrismaPg({ ...config, max }, { schema });
   const connect = factory.connect.bind(factory);
-  factory.connect = async () => counted(await connect(), { query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });
+  factory.connect = async () =>
+    counted(await connect(), { query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });
   return factory;
 }
 
@@ -47,7 +48,10 @@ type Methods = Record<string, ((this: unknown, ...args: unknown[]) => unknown) |
 /** Wraps an adapter (and the transactions it opens) so each queryRaw/executeRaw increments a counter. */
 function counted<T>(q: T, c: { query: { inc(): void }; execute: { inc(): void } }): T {
   const a = q as unknown as Methods;
-  for (const [method, counter] of [["queryRaw", c.query], ["executeRaw", c.execute]] as const) {
+  for (const [method, counter] of [
+    ["queryRaw", c.query],
+    ["executeRaw", c.execute],
+  ] as const) {
     const original = a[method];
     if (original)
       a[method] = function (this: unknown, ...args: unknown[]) {
@@ -77,7 +81,8 @@ function patch<T>(q: T): T {
   const a = q as unknown as Methods;
   const performIO = a.performIO;
   a.performIO = async function (query: unknown) {
-    const res = (await defined(performIO, "adapter-pg performIO").call(this, query)) as { fields?: Array<{ name: string; dataTypeID: number }> } | undefined;
+    const res = (await defined(performIO, "adapter-pg performIO").call(this, query)) as
+      { fields?: Array<{ name: string; dataTypeID: number }> } | undefined;
     const chars: number[] = [];
     (res?.fields ?? []).forEach((f, i) => {
       if (f.dataTypeID === 18 && AS_CHARACTER.has(f.name)) chars.push(i);
@@ -106,7 +111,10 @@ function patch<T>(q: T): T {
  * (functions, triggers). The native engine sends a migration as one multi-statement query; so do we.
  */
 function wholeScript<T>(conn: T): T {
-  (conn as { executeScript?: unknown }).executeScript = async function (this: { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): void }, script: string) {
+  (conn as { executeScript?: unknown }).executeScript = async function (
+    this: { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): void },
+    script: string,
+  ) {
     try {
       await this.client.query(script);
     } catch (error) {

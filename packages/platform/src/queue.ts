@@ -4,9 +4,9 @@
  */
 import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions, type JobType } from "bullmq";
 import type { Redis } from "ioredis";
+import { bound, jobDuration, jobFailures, reportQueueDepth } from "./metrics.ts";
 import { createBlockingRedis } from "./redis.ts";
 import { bullmqTelemetry } from "./tracing/index.ts";
-import { bound, jobDuration, jobFailures, reportQueueDepth } from "./metrics.ts";
 
 export { Queue, Worker, QueueEvents };
 

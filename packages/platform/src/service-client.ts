@@ -33,7 +33,10 @@ export function createServiceClient(opts: { url: string; secret: Keys; service: 
       } catch (e) {
         throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${(e as Error).message}`);
       }
-      const json = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+      const json = (await res.json().catch(() => ({}))) as {
+        data?: T;
+        errors?: Array<{ message: string; extensions?: { code?: string } }>;
+      };
       const e = json.errors?.[0];
       if (e) {
         throw new AppError((e.extensions?.code as Code) ?? ErrorCode.INTERNAL_SERVER_ERROR, e.message);

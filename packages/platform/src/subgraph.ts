@@ -3,21 +3,21 @@
  * HTTP server, with extra routes (health, callbacks, JWKS), identity from the signed header, and
  * masked internal errors.
  */
-import http from "node:http";
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, parse, type DocumentNode } from "graphql";
-import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import type { BaseContext } from "./access.ts";
 import type { AuditLog } from "./audit.ts";
+import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
-import { logger as rootLogger, type Logger } from "./log.ts";
-import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
 import { createFastExecutor } from "./fast-graphql.ts";
+import { logger as rootLogger, type Logger } from "./log.ts";
 import { bound, metricsText, requestDuration, timedResolvers } from "./metrics.ts";
+import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
 
 export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
 
@@ -138,7 +138,10 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
   await apollo.start();
   if (opts.fastPath && opts.plugins?.length) throw new Error(`${opts.name}: the fast path does not run Apollo plugins`);
   const fast = opts.fastPath ? createFastExecutor(schema, { formatError: maskError(log) }) : undefined;
-  const collect = opts.revokesSessions === false ? async <T>(fn: () => Promise<T>) => ({ result: await fn(), revoked: [] as string[] }) : collectRevokedSessions;
+  const collect =
+    opts.revokesSessions === false
+      ? async <T>(fn: () => Promise<T>) => ({ result: await fn(), revoked: [] as string[] })
+      : collectRevokedSessions;
 
   const routes: Record<string, RouteHandler> = {
     "GET /health": (_req, _b, res) => {
@@ -179,11 +182,19 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
         return;
       }
       // checked as soon as the headers are in (the header's 5 s run from its signing)
-      const { identity, requestId: signedRequestId, problem } = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay });
+      const {
+        identity,
+        requestId: signedRequestId,
+        problem,
+      } = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay });
       const body = await readBody(req);
       if (problem) {
         // a header that is there but forged, stale, replayed or claiming what its signer may not
-        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ message: `identity header refused (${problem})`, extensions: { code: ErrorCode.UNAUTHENTICATED, reason: problem } }] }));
+        res.writeHead(401, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            errors: [{ message: `identity header refused (${problem})`, extensions: { code: ErrorCode.UNAUTHENTICATED, reason: problem } }],
+          }),
+        );
         return;
       }
       const requestId = signedRequestId || (req.headers["x-request-id"] as string) || randomUUID();
@@ -191,7 +202,11 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       const nul = findNulCharacter(json);
       if (nul) {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ errors: [{ message: `text may not contain NUL characters (${nul})`, extensions: { code: ErrorCode.BAD_USER_INPUT } }] }));
+        res.end(
+          JSON.stringify({
+            errors: [{ message: `text may not contain NUL characters (${nul})`, extensions: { code: ErrorCode.BAD_USER_INPUT } }],
+          }),
+        );
         return;
       }
       const context = async () => opts.context({ identity, requestId, audit: opts.audit ?? undefined }, req);
@@ -205,10 +220,12 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       }
       const headers = new HeaderMap();
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-      const { result, revoked } = await collect(() => apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? "POST", headers, search: url.search, body: json },
-        context,
-      }));
+      const { result, revoked } = await collect(() =>
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method ?? "POST", headers, search: url.search, body: json },
+          context,
+        }),
+      );
       for (const [k, v] of result.headers) res.setHeader(k, v);
       if (revoked.length) res.setHeader(REVOKED_SESSIONS_HEADER, revoked.join(","));
       res.statusCode = result.status ?? 200;
@@ -220,7 +237,16 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
     } catch (e) {
       log.error({ err: e }, "request failed");
       if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ message: e instanceof SyntaxError ? "malformed JSON body" : "internal error", extensions: { code: e instanceof SyntaxError ? ErrorCode.BAD_USER_INPUT : ErrorCode.INTERNAL_SERVER_ERROR } }] }));
+      res.end(
+        JSON.stringify({
+          errors: [
+            {
+              message: e instanceof SyntaxError ? "malformed JSON body" : "internal error",
+              extensions: { code: e instanceof SyntaxError ? ErrorCode.BAD_USER_INPUT : ErrorCode.INTERNAL_SERVER_ERROR },
+            },
+          ],
+        }),
+      );
     } finally {
       observe(opts.name, routeLabel, `${Math.floor(res.statusCode / 100)}xx`).observe(Number(process.hrtime.bigint() - started) / 1e9);
     }

@@ -36,14 +36,26 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         if (contentType.includes("json")) {
           const doc = JSON.parse(body.toString("utf8"));
           for (const rs of doc.resourceSpans ?? []) {
-            const service = rs.resource?.attributes?.find((a: { key: string; value?: { stringValue?: string } }) => a.key === "service.name")?.value?.stringValue ?? "?";
+            const service =
+              rs.resource?.attributes?.find((a: { key: string; value?: { stringValue?: string } }) => a.key === "service.name")?.value
+                ?.stringValue ?? "?";
             for (const ss of rs.scopeSpans ?? []) {
-              for (const s of ss.spans ?? []) spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind });
+              for (const s of ss.spans ?? [])
+                spans.push({
+                  service,
+                  traceId: s.traceId,
+                  spanId: s.spanId,
+                  parentSpanId: s.parentSpanId || undefined,
+                  name: s.name,
+                  kind: s.kind,
+                });
             }
           }
         }
       }
-      res.writeHead(200, { "content-type": contentType.includes("json") ? "application/json" : "application/x-protobuf" }).end(contentType.includes("json") ? "{}" : undefined);
+      res
+        .writeHead(200, { "content-type": contentType.includes("json") ? "application/json" : "application/x-protobuf" })
+        .end(contentType.includes("json") ? "{}" : undefined);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -51,9 +63,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
     raw,
-    close: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { createRedis, deleteByPrefix } from "./redis.ts";
 import type { AuditEntry } from "./audit.ts";
 import { QueueName } from "./queue.ts";
+import { createRedis, deleteByPrefix } from "./redis.ts";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -23,13 +23,15 @@ export function randomId(n = 6): string {
 export function migrationSql(domain: string): string[] {
   const dir = path.join(REPO_ROOT, "prisma", domain, "migrations");
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort()
-    .map((name) => readFileSync(path.join(dir, name, "migration.sql"), "utf8"))
-    // `migrate diff --from-empty` writes CREATE SCHEMA for the configured schema; tests pick their own.
-    .map((sql) => sql.replace(/^CREATE SCHEMA IF NOT EXISTS "[^"]+";$/gm, ""));
+  return (
+    readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
+      .map((name) => readFileSync(path.join(dir, name, "migration.sql"), "utf8"))
+      // `migrate diff --from-empty` writes CREATE SCHEMA for the configured schema; tests pick their own.
+      .map((sql) => sql.replace(/^CREATE SCHEMA IF NOT EXISTS "[^"]+";$/gm, ""))
+  );
 }
 
 function withDatabase(url: string, database: string): string {
@@ -70,7 +72,10 @@ const TEST_DB = "mallgraph_test";
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   await withClient(adminUrl, async (c) => {
     const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-    if (!r.rowCount) await c.query(`CREATE DATABASE "${name}"`).catch((e) => { if (e.code !== "42P04" && e.code !== "23505") throw e; });
+    if (!r.rowCount)
+      await c.query(`CREATE DATABASE "${name}"`).catch((e) => {
+        if (e.code !== "42P04" && e.code !== "23505") throw e;
+      });
   });
 }
 
@@ -136,7 +141,12 @@ export function createTestRedis(): TestRedis {
  * The one polling helper of the tests: calls `fn` every `pauseMs` until it returns something truthy
  * and returns that (or fails after `timeoutMs`, naming `what`).
  */
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 30_000, pauseMs = 50): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 30_000,
+  pauseMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -163,7 +173,10 @@ export async function productionEnv(): Promise<Record<string, string>> {
 }
 
 /** The audit entries a domain wrote into its outbox (decision 0024), oldest first; one operation's when named. */
-export async function outboxAuditEntries(db: { $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> }, operation?: string): Promise<AuditEntry[]> {
+export async function outboxAuditEntries(
+  db: { $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T> },
+  operation?: string,
+): Promise<AuditEntry[]> {
   const rows = await db.$queryRawUnsafe<Array<{ data: AuditEntry }>>(
     `SELECT "data" FROM "Outbox" WHERE "queue" = $1 AND ($2::text IS NULL OR "data"->>'operation' = $2) ORDER BY "createdAt", "id"`,
     QueueName.auditEntries,

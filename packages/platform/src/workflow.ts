@@ -54,7 +54,12 @@ export class WorkflowFailed extends Error {
   }
 }
 
-export async function runWorkflow<S>(name: string, steps: Step<S>[], state: S, opts: { hooks?: WorkflowHooks; log?: Logger } = {}): Promise<WorkflowReport> {
+export async function runWorkflow<S>(
+  name: string,
+  steps: Step<S>[],
+  state: S,
+  opts: { hooks?: WorkflowHooks; log?: Logger } = {},
+): Promise<WorkflowReport> {
   const report: WorkflowReport = { completed: [], compensated: [], compensationFailures: [] };
   const done: Step<S>[] = [];
   for (const step of steps) {

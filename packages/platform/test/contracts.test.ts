@@ -5,17 +5,18 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
 import { Kind, parse, type DocumentNode } from "graphql";
-import { REPO_ROOT } from "../src/testing.ts";
+import { describe, expect, it } from "vitest";
 import { SKU_SNAPSHOT_FIELDS, SKU_SNAPSHOTS_QUERY, SPU_SCOPE_FIELDS, STOCK_LINE_FIELDS } from "../src/contracts/catalog.ts";
 import { PRICE_LINE_FIELDS, PRICE_QUOTE_COUPON_OPTION_FIELDS, PRICE_QUOTE_FIELDS } from "../src/contracts/promotion.ts";
+import { REPO_ROOT } from "../src/testing.ts";
 
 const sdl = (domain: string): DocumentNode => parse(readFileSync(path.join(REPO_ROOT, "subgraphs", domain, "schema.graphql"), "utf8"));
 
 function fieldsOfType(doc: DocumentNode, name: string): string[] {
   for (const d of doc.definitions) {
-    if ((d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION) && d.name.value === name) return (d.fields ?? []).map((f) => f.name.value);
+    if ((d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION) && d.name.value === name)
+      return (d.fields ?? []).map((f) => f.name.value);
   }
   throw new Error(`no type ${name}`);
 }
@@ -26,7 +27,9 @@ describe("cross-domain contracts", () => {
     expect([...SKU_SNAPSHOT_FIELDS].sort()).toEqual(fieldsOfType(catalog, "SkuSnapshot").sort());
     expect([...SPU_SCOPE_FIELDS].sort()).toEqual(fieldsOfType(catalog, "SpuScope").sort());
     expect([...STOCK_LINE_FIELDS].sort()).toEqual(fieldsOfType(catalog, "StockLineInput").sort());
-    expect(SKU_SNAPSHOTS_QUERY).toBe("query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id spuId title price currency onShelf available image } }");
+    expect(SKU_SNAPSHOTS_QUERY).toBe(
+      "query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id spuId title price currency onShelf available image } }",
+    );
   });
 
   it("promotion: PriceLineInput, PriceQuote and PriceQuoteCouponOption have exactly the contract's fields", () => {

@@ -41,7 +41,12 @@ describe("business days", () => {
 
   it("checks day arguments and counts days across months and years", () => {
     expect(assertDay("2026-02-28")).toBe("2026-02-28");
-    for (const bad of ["2026-02-30", "2026-2-1", "yesterday", "2026-11-30T00:00"]) expect(() => assertDay(bad, "day")).toThrow(/day must be a day/);
-    expect([addDays("2026-12-31", 1), addDays("2026-03-01", -1), addDays("2028-02-28", 1)]).toEqual(["2027-01-01", "2026-02-28", "2028-02-29"]);
+    for (const bad of ["2026-02-30", "2026-2-1", "yesterday", "2026-11-30T00:00"])
+      expect(() => assertDay(bad, "day")).toThrow(/day must be a day/);
+    expect([addDays("2026-12-31", 1), addDays("2026-03-01", -1), addDays("2028-02-28", 1)]).toEqual([
+      "2027-01-01",
+      "2026-02-28",
+      "2028-02-29",
+    ]);
   });
 });

@@ -2,15 +2,21 @@
  * One check for constraint violations (db-errors.ts), fed the errors PostgreSQL and the Prisma
  * driver adapter really raise (a throwaway schema), and the shapes Prisma's client wraps them in.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isForeignKeyViolation, isUniqueViolation, uniqueViolationTarget } from "../src/db-errors.ts";
 import { runtimeAdapter } from "../src/prisma.ts";
 import { TEST_PG_URL, randomId } from "../src/testing.ts";
 
 const schema = `dberr_${randomId()}`;
 const client = new pg.Client({ connectionString: TEST_PG_URL });
-const caught = async (p: Promise<unknown>) => p.then(() => { throw new Error("expected a failure"); }, (e: unknown) => e);
+const caught = async (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected a failure");
+    },
+    (e: unknown) => e,
+  );
 
 beforeAll(async () => {
   await client.connect();

@@ -44,7 +44,11 @@ describe("defineSubgraph", () => {
     const sg = tiny();
     const running = await sg.create({ config: loadConfig({ REDIS_URL: t.url }), port: 0, greeting: "ni hao" });
     try {
-      const r = await fetch(running.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ hello }" }) });
+      const r = await fetch(running.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ hello }" }),
+      });
       expect(await r.json()).toEqual({ data: { hello: "ni hao" } });
       const base = running.url.replace(/\/graphql$/, "");
       expect(await (await fetch(`${base}/greeting`)).text()).toBe("ni hao");

@@ -5,13 +5,13 @@
  * propagation), variables (defaults, coercion failures), mutations and more — one subgraph with
  * the fast path and one without, on the same schema and resolvers.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
-import { startSubgraph, type RunningSubgraph } from "../src/subgraph.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { asMember } from "../src/access.ts";
 import { signIdentity } from "../src/auth.ts";
 import { AppError, ErrorCode } from "../src/errors.ts";
-import { asMember } from "../src/access.ts";
 import { logger } from "../src/log.ts";
+import { startSubgraph, type RunningSubgraph } from "../src/subgraph.ts";
 
 const SECRET = "fast-path-test-secret-0123456789";
 
@@ -66,7 +66,8 @@ const resolvers = {
   Query: {
     book: (_p: unknown, { id }: { id: string }) => books[id] ?? null,
     books: (_p: unknown, { ids, first }: { ids: string[]; first: number }) => ids.slice(0, first).map((id) => books[id] ?? null),
-    node: (_p: unknown, { id }: { id: string }) => books[id] ?? (id.startsWith("f") ? { __typename: "Film", id, name: `Film ${id}` } : null),
+    node: (_p: unknown, { id }: { id: string }) =>
+      books[id] ?? (id.startsWith("f") ? { __typename: "Film", id, name: `Film ${id}` } : null),
     search: async (_p: unknown, { q }: { q: string }) => [books.b1, { __typename: "Film", id: "f1", name: q }],
     plain: () => "plain",
     me: asMember((_p, _a, ctx) => `member ${ctx.identity.id}`),
@@ -102,7 +103,15 @@ describe("subgraph fast path: the same answers as Apollo Server", () => {
   let fast: RunningSubgraph;
   let apollo: RunningSubgraph;
   beforeAll(async () => {
-    const common = { name: "fixture", typeDefs, resolvers, port: 0, internalSecret: SECRET, context: (base: any) => base, logger: logger("fixture-test") };
+    const common = {
+      name: "fixture",
+      typeDefs,
+      resolvers,
+      port: 0,
+      internalSecret: SECRET,
+      context: (base: any) => base,
+      logger: logger("fixture-test"),
+    };
     fast = await startSubgraph({ ...common, fastPath: true, revokesSessions: false });
     apollo = await startSubgraph(common);
   });
@@ -113,7 +122,11 @@ describe("subgraph fast path: the same answers as Apollo Server", () => {
 
   async function both(body: unknown, headers: Record<string, string> = {}) {
     const send = async (url: string) => {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+      const r = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
       return { status: r.status, type: r.headers.get("content-type"), cache: r.headers.get("cache-control"), body: await r.text() };
     };
     const a = await send(apollo.url);
@@ -124,13 +137,28 @@ describe("subgraph fast path: the same answers as Apollo Server", () => {
   }
 
   const cases: Array<[string, unknown, Record<string, string>?]> = [
-    ["a root field with nested objects and hints", { query: `query B($id: ID!) { book(id: $id) { id title status published author { name books { title } } price stock { available } } }`, variables: { id: "b1" } }],
+    [
+      "a root field with nested objects and hints",
+      {
+        query: `query B($id: ID!) { book(id: $id) { id title status published author { name books { title } } price stock { available } } }`,
+        variables: { id: "b1" },
+      },
+    ],
     ["default argument values and literals", { query: `{ book(id: "b1") { p1: price p2: price(currency: "USD") } }` }],
     ["a private field makes the answer private", { query: `{ book(id: "b1") { id secret } }` }],
     ["an unknown id (null)", { query: `{ book(id: "nope") { id title } }` }],
-    ["lists with nulls and default arguments", { query: `query($ids: [ID!]!) { books(ids: $ids) { id } }`, variables: { ids: ["b1", "zz", "b2"] } }],
+    [
+      "lists with nulls and default arguments",
+      { query: `query($ids: [ID!]!) { books(ids: $ids) { id } }`, variables: { ids: ["b1", "zz", "b2"] } },
+    ],
     ["an interface and inline fragments", { query: `{ node(id: "f9") { id ... on Film { name } ... on Book { title } __typename } }` }],
-    ["a union with named fragments", { query: `query S { search(q: "x") { ...B ... on Film { id name } } } fragment B on Book { id title author { name } }`, operationName: "S" }],
+    [
+      "a union with named fragments",
+      {
+        query: `query S { search(q: "x") { ...B ... on Film { id name } } } fragment B on Book { id title author { name } }`,
+        operationName: "S",
+      },
+    ],
     ["several operations, one chosen", { query: `query A { plain } query B { book(id: "b1") { title } }`, operationName: "B" }],
     ["a field without a hint at the root: no-store", { query: `{ plain }` }],
     ["a domain error keeps its code", { query: `{ fail(kind: "domain") }` }],
@@ -140,8 +168,26 @@ describe("subgraph fast path: the same answers as Apollo Server", () => {
     ["extensions.http sets the status", { query: `{ fail(kind: "http") }` }],
     ["a failing nullable field", { query: `{ book(id: "b1") { id broken } }` }],
     ["non-null propagation", { query: `{ book(id: "b2") { id mustNotBeNull } }` }],
-    ["entities of two types, one unknown", { query: `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Book { id title stock { available } } ... on Film { name } } }`, variables: { r: [{ __typename: "Book", id: "b1" }, { __typename: "Film", id: "f2" }, { __typename: "Book", id: "none" }] } }],
-    ["entities of a type without a hint only: no-store", { query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Film { name } } }`, variables: { r: [{ __typename: "Film", id: "f3" }] } }],
+    [
+      "entities of two types, one unknown",
+      {
+        query: `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Book { id title stock { available } } ... on Film { name } } }`,
+        variables: {
+          r: [
+            { __typename: "Book", id: "b1" },
+            { __typename: "Film", id: "f2" },
+            { __typename: "Book", id: "none" },
+          ],
+        },
+      },
+    ],
+    [
+      "entities of a type without a hint only: no-store",
+      {
+        query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Film { name } } }`,
+        variables: { r: [{ __typename: "Film", id: "f3" }] },
+      },
+    ],
     ["entities given inline", { query: `{ _entities(representations: [{ __typename: "Book", id: "b1" }]) { ... on Book { title } } }` }],
     ["the service SDL", { query: `{ _service { sdl } }` }],
     ["__typename at the root", { query: `{ __typename plain }` }],
@@ -168,10 +214,21 @@ describe("subgraph fast path: the same answers as Apollo Server", () => {
 
   it("the fast path really serves plain requests (and leaves the rest to Apollo Server)", async () => {
     // a cacheable answer's header is computed by the fast path from the document
-    const r = await fetch(fast.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `{ book(id: "b1") { id stock { available } } }` }) });
+    const r = await fetch(fast.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ book(id: "b1") { id stock { available } } }` }),
+    });
     expect(r.headers.get("cache-control")).toBe("max-age=2, public");
     // GET goes to Apollo Server (with its CSRF rules) on both
-    const g = await Promise.all([fast, apollo].map((s) => fetch(`${s.url}?query=${encodeURIComponent("{ plain }")}`, { headers: { "apollo-require-preflight": "1" } }).then(async (x) => [x.status, await x.text()])));
+    const g = await Promise.all(
+      [fast, apollo].map((s) =>
+        fetch(`${s.url}?query=${encodeURIComponent("{ plain }")}`, { headers: { "apollo-require-preflight": "1" } }).then(async (x) => [
+          x.status,
+          await x.text(),
+        ]),
+      ),
+    );
     expect(g[0]).toEqual(g[1]);
   });
 });

@@ -2,11 +2,12 @@
  * Unit tests of the platform's token rules (signed identity header, access JWTs, signing keys), the
  * permission wrappers and configuration validation. Pure: no database or Redis needed.
  */
-import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SignJWT, decodeJwt, importJWK, type CryptoKey, type JWK } from "jose";
+import { describe, expect, it } from "vitest";
+import { asAdmin, asGatewayEvent, asMember, internalFields } from "../src/access.ts";
 import {
   ANONYMOUS,
   generateSigningKey,
@@ -24,7 +25,6 @@ import {
   verifyIdentity,
   type Identity,
 } from "../src/auth.ts";
-import { asAdmin, asGatewayEvent, asMember, internalFields } from "../src/access.ts";
 import { DATABASE_DOMAINS, databaseUrlOf, loadConfig } from "../src/config.ts";
 import { keyFor } from "../src/redis.ts";
 import { findNulCharacter } from "../src/subgraph.ts";
@@ -80,9 +80,13 @@ describe("signed identity header (gateway → subgraph, service → service)", (
     expect(checkIdentityHeader(SECRET, asOrder).problem).toBe("bad-signature");
     // a service claiming a member, an operator or another service with its own valid signature
     expect(checkIdentityHeader(SECRET, signIdentity(SECRET, MEMBER, { signer: "lottery" })).problem).toBe("identity-not-allowed");
-    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order"), { signer: "lottery" })).problem).toBe("identity-not-allowed");
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order"), { signer: "lottery" })).problem).toBe(
+      "identity-not-allowed",
+    );
     // ...and the gateway never sends an internal identity
-    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order"), { signer: "gateway" })).problem).toBe("identity-not-allowed");
+    expect(checkIdentityHeader(SECRET, signIdentity(SECRET, serviceIdentity("order"), { signer: "gateway" })).problem).toBe(
+      "identity-not-allowed",
+    );
     // SERVICE_SECRET_<NAME> replaces the derived default
     const own = "an-own-secret-of-the-lottery-0123456789";
     const keys = serviceKeys(loadConfig({ SERVICE_SECRET_LOTTERY: own } as unknown as NodeJS.ProcessEnv));
@@ -153,9 +157,21 @@ describe("access tokens (EdDSA JWT, JWKS)", () => {
     const claims = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
     const escalated = Buffer.from(JSON.stringify({ ...claims, realm: "admin" })).toString("base64url");
     await expect(verifyAccessToken(pub, "mallgraph", `${h}.${escalated}.${s}`)).rejects.toThrow();
-    const noRealm = await new SignJWT({ sid: "s-1" }).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setAudience("mallgraph:member").setExpirationTime("5m").sign(key.privateKey);
+    const noRealm = await new SignJWT({ sid: "s-1" })
+      .setProtectedHeader({ alg: "EdDSA" })
+      .setSubject("m-1")
+      .setIssuer("mallgraph")
+      .setAudience("mallgraph:member")
+      .setExpirationTime("5m")
+      .sign(key.privateKey);
     await expect(verifyAccessToken(pub, "mallgraph", noRealm)).rejects.toThrow(/realm/);
-    const noSid = await new SignJWT({ realm: "member" }).setProtectedHeader({ alg: "EdDSA" }).setSubject("m-1").setIssuer("mallgraph").setAudience("mallgraph:member").setExpirationTime("5m").sign(key.privateKey);
+    const noSid = await new SignJWT({ realm: "member" })
+      .setProtectedHeader({ alg: "EdDSA" })
+      .setSubject("m-1")
+      .setIssuer("mallgraph")
+      .setAudience("mallgraph:member")
+      .setExpirationTime("5m")
+      .sign(key.privateKey);
     await expect(verifyAccessToken(pub, "mallgraph", noSid)).rejects.toThrow(/sid/);
     // An unsigned ("alg: none") token is never accepted.
     const none = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${p}.`;
@@ -178,8 +194,12 @@ describe("access tokens (EdDSA JWT, JWKS)", () => {
       return (aud ? jwt.setAudience(aud) : jwt).sign(key.privateKey);
     };
     await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "member" }))).rejects.toThrow(/aud/);
-    await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "admin" }, "mallgraph:member"))).rejects.toThrow(/another realm/);
-    await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "admin" }, ["mallgraph:member", "mallgraph:admin"]))).rejects.toThrow(/another realm/);
+    await expect(verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "admin" }, "mallgraph:member"))).rejects.toThrow(
+      /another realm/,
+    );
+    await expect(
+      verifyAccessToken(pub, "mallgraph", await sign({ sid: "s-1", realm: "admin" }, ["mallgraph:member", "mallgraph:admin"])),
+    ).rejects.toThrow(/another realm/);
   });
 
   it("publishes only the public half of the key, and keeps a generated key across restarts", async () => {
@@ -223,8 +243,11 @@ describe("permission wrappers", () => {
   it("internal fields admit the services their caller table names; asGatewayEvent only the gateway's subscription engine", () => {
     const asInternal = internalFields({ couponLock: ["order"] });
     expect(asInternal("couponLock", ok)(null, {}, ctx({ kind: "internal", service: "order" }), null)).toBe("ran");
-    expect(codeOf(() => asInternal("couponLock", ok)(null, {}, ctx({ kind: "internal", service: "lottery" }), null))).toBe("SERVICE_NOT_ALLOWED");
-    for (const id of [MEMBER, admin(["admin:write"]), ANONYMOUS]) expect(codeOf(() => asInternal("couponLock", ok)(null, {}, ctx(id), null))).toBe("FORBIDDEN");
+    expect(codeOf(() => asInternal("couponLock", ok)(null, {}, ctx({ kind: "internal", service: "lottery" }), null))).toBe(
+      "SERVICE_NOT_ALLOWED",
+    );
+    for (const id of [MEMBER, admin(["admin:write"]), ANONYMOUS])
+      expect(codeOf(() => asInternal("couponLock", ok)(null, {}, ctx(id), null))).toBe("FORBIDDEN");
     expect(asGatewayEvent(ok)(null, {}, ctx({ ...MEMBER, service: "gateway" }), null)).toBe("ran");
     expect(codeOf(() => asGatewayEvent(ok)(null, {}, ctx(MEMBER), null))).toBe("FORBIDDEN");
   });
@@ -242,7 +265,13 @@ describe("configuration", () => {
   });
 
   it("refuses bad values at start, naming every bad variable", () => {
-    const bad = { DATABASE_URL: "not a url", REDIS_PREFIX: "has spaces", INTERNAL_SECRET: "short", GATEWAY_PORT: "abc", LOG_LEVEL: "loud" } as unknown as NodeJS.ProcessEnv;
+    const bad = {
+      DATABASE_URL: "not a url",
+      REDIS_PREFIX: "has spaces",
+      INTERNAL_SECRET: "short",
+      GATEWAY_PORT: "abc",
+      LOG_LEVEL: "loud",
+    } as unknown as NodeJS.ProcessEnv;
     let message = "";
     try {
       loadConfig(bad);
@@ -255,9 +284,14 @@ describe("configuration", () => {
   });
 
   it("<DOMAIN>_DATABASE_URL moves one domain to its own database; the others stay on DATABASE_URL, each in its schema", () => {
-    const c = loadConfig({ DATABASE_URL: "postgresql://u:p@shared:5432/mallgraph", ORDER_DATABASE_URL: "postgresql://u:p@orders:5433/orders?sslmode=require", CATALOG_DATABASE_URL: "" } as unknown as NodeJS.ProcessEnv);
+    const c = loadConfig({
+      DATABASE_URL: "postgresql://u:p@shared:5432/mallgraph",
+      ORDER_DATABASE_URL: "postgresql://u:p@orders:5433/orders?sslmode=require",
+      CATALOG_DATABASE_URL: "",
+    } as unknown as NodeJS.ProcessEnv);
     expect(databaseUrlOf(c, "order")).toBe("postgresql://u:p@orders:5433/orders?sslmode=require&schema=order");
-    for (const d of DATABASE_DOMAINS.filter((d) => d !== "order")) expect(databaseUrlOf(c, d)).toBe(`postgresql://u:p@shared:5432/mallgraph?schema=${d}`);
+    for (const d of DATABASE_DOMAINS.filter((d) => d !== "order"))
+      expect(databaseUrlOf(c, d)).toBe(`postgresql://u:p@shared:5432/mallgraph?schema=${d}`);
     expect(() => loadConfig({ LOTTERY_DATABASE_URL: "not a url" } as unknown as NodeJS.ProcessEnv)).toThrow(/LOTTERY_DATABASE_URL/);
   });
 

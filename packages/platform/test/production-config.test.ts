@@ -7,7 +7,10 @@ const problemsOf = (env: Record<string, string | undefined>) => {
     loadConfig(env as NodeJS.ProcessEnv);
     return [];
   } catch (e) {
-    return (e as Error).message.split("\n").slice(1).map((l) => l.trim().split(":")[0]);
+    return (e as Error).message
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(":")[0]);
   }
 };
 

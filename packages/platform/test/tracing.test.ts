@@ -4,15 +4,15 @@
  * http/protobuf reaches a local OTLP receiver, with the caller's trace id (W3C traceparent) and
  * OTEL_SERVICE_NAME honoured.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOtlpReceiver, type OtlpReceiver } from "../src/testing-otlp.ts";
 import { createTestRedis, REPO_ROOT, waitFor, type TestRedis } from "../src/testing.ts";
 import { serviceNameFor, tracingEnabled } from "../src/tracing/index.ts";
-import { startOtlpReceiver, type OtlpReceiver } from "../src/testing-otlp.ts";
 
 const FIXTURE = path.join(REPO_ROOT, "packages/platform/test/fixtures/traced-server.ts");
 const PRELOAD = path.join(REPO_ROOT, "packages/platform/src/tracing/preload.ts");
@@ -23,7 +23,10 @@ let otlp: OtlpReceiver;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "mg-tracing-"));
   // Records every module URL the process resolves (ESM imports: the SDK and its packages are ESM here).
-  writeFileSync(path.join(dir, "hooks.mjs"), `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(process.env.MG_RESOLVED, r.url + "\\n"); return r; }\n`);
+  writeFileSync(
+    path.join(dir, "hooks.mjs"),
+    `import { appendFileSync } from "node:fs";\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(process.env.MG_RESOLVED, r.url + "\\n"); return r; }\n`,
+  );
   writeFileSync(path.join(dir, "register.mjs"), `import { register } from "node:module";\nregister("./hooks.mjs", import.meta.url);\n`);
   tr = createTestRedis();
   otlp = await startOtlpReceiver();
@@ -47,10 +50,14 @@ async function run(env: Record<string, string>, traceparent?: string): Promise<{
   let out = "";
   p.stdout.on("data", (b) => (out += b));
   p.stderr.on("data", (b) => (out += b));
-  const { port } = await waitFor(() => {
-    const line = out.split("\n").find((l) => l.startsWith("{"));
-    return line ? (JSON.parse(line) as { port: number }) : undefined;
-  }, "the fixture's port", 90_000);
+  const { port } = await waitFor(
+    () => {
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      return line ? (JSON.parse(line) as { port: number }) : undefined;
+    },
+    "the fixture's port",
+    90_000,
+  );
   await fetch(`http://127.0.0.1:${port}/`, { headers: traceparent ? { traceparent } : {} });
   await new Promise((r) => p.once("exit", r));
   return { out, resolved: readFileSync(resolvedLog, "utf8").split("\n").filter(Boolean) };
@@ -74,13 +81,24 @@ describe("tracing", () => {
     expect(out).toContain('"bullmqTelemetry":false');
   });
 
-  it("on: exports over OTLP http/protobuf by default, continuing the caller's trace, as OTEL_SERVICE_NAME", { timeout: 180_000 }, async () => {
-    const traceId = randomBytes(16).toString("hex");
-    const { out } = await run({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: "mallgraph-fixture-42", OTEL_BSP_SCHEDULE_DELAY: "100" }, `00-${traceId}-${randomBytes(8).toString("hex")}-01`);
-    expect(out).toContain('"bullmqTelemetry":true');
-    const body = await waitFor(() => otlp.raw.find((r) => r.body.includes(Buffer.from(traceId, "hex"))), "a protobuf export with the caller's trace id", 60_000);
-    expect(body.contentType).toBe("application/x-protobuf");
-    expect(body.body.includes(Buffer.from("mallgraph-fixture-42"))).toBe(true);
-    expect(body.body.includes(Buffer.from("get"))).toBe(true); // the Redis command, inside the request
-  });
+  it(
+    "on: exports over OTLP http/protobuf by default, continuing the caller's trace, as OTEL_SERVICE_NAME",
+    { timeout: 180_000 },
+    async () => {
+      const traceId = randomBytes(16).toString("hex");
+      const { out } = await run(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: "mallgraph-fixture-42", OTEL_BSP_SCHEDULE_DELAY: "100" },
+        `00-${traceId}-${randomBytes(8).toString("hex")}-01`,
+      );
+      expect(out).toContain('"bullmqTelemetry":true');
+      const body = await waitFor(
+        () => otlp.raw.find((r) => r.body.includes(Buffer.from(traceId, "hex"))),
+        "a protobuf export with the caller's trace id",
+        60_000,
+      );
+      expect(body.contentType).toBe("application/x-protobuf");
+      expect(body.body.includes(Buffer.from("mallgraph-fixture-42"))).toBe(true);
+      expect(body.body.includes(Buffer.from("get"))).toBe(true); // the Redis command, inside the request
+    },
+  );
 });

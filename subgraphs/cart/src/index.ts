@@ -3,17 +3,17 @@
  * the catalog URL of a test double or the real catalog); running this file directly starts it with
  * the environment's configuration.
  */
-import { serviceKeys } from "@mallgraph/platform/auth";
 import { readFileSync } from "node:fs";
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
-import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { createRedis } from "@mallgraph/platform/redis";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import type { Context } from "./context.ts";
-import type { CartServices } from "./services/index.ts";
-import { CartService } from "./services/cart.ts";
-import { catalogPort, promotionPort, type CatalogPort, type PromotionPort } from "./services/ports.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { CartService } from "./services/cart.ts";
+import type { CartServices } from "./services/index.ts";
+import { catalogPort, promotionPort, type CatalogPort, type PromotionPort } from "./services/ports.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 

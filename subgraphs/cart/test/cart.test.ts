@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
-import { createCartSubgraph } from "../src/index.ts";
-import { createPromotionSubgraph } from "../../promotion/src/index.ts";
-import { MAX_LINES, seckillSkusKey } from "../src/services/cart.ts";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeCatalog, gql, member, internal, type FakeCatalog } from "../../order/test/support/fakes.ts";
+import { createPromotionSubgraph } from "../../promotion/src/index.ts";
+import { createCartSubgraph } from "../src/index.ts";
+import { MAX_LINES, seckillSkusKey } from "../src/services/cart.ts";
 
 const CART = `{ cart { id items { sku { id } skuId quantity checked unitPrice subtotal currency status } totals { itemsTotal discount payable currency checkedQuantity } } }`;
 const ADD = `mutation($skuId: ID!, $quantity: Int!) { addToCart(skuId: $skuId, quantity: $quantity) { code message cart { id items { skuId quantity checked } } } }`;
@@ -53,13 +53,19 @@ describe("cart subgraph", () => {
     expect(anon.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     const anonAdd = await gql(sg.url, secret, ADD, { skuId: "sku-a", quantity: 1 });
     expect(anonAdd.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    const forged = await fetch(sg.url, { method: "POST", headers: { "content-type": "application/json", "x-mg-identity": "x.1.y" }, body: JSON.stringify({ query: CART }) });
+    const forged = await fetch(sg.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-mg-identity": "x.1.y" },
+      body: JSON.stringify({ query: CART }),
+    });
     expect(((await forged.json()) as any).errors[0].extensions.code).toBe("UNAUTHENTICATED");
   });
 
   it("adds, raises and totals exact decimals over checked lines only", async () => {
     expect((await call(ADD, { skuId: "sku-a", quantity: 2 })).data.addToCart.code).toBe("OK");
-    expect((await call(ADD, { skuId: "sku-a", quantity: 1 })).data.addToCart.cart.items).toEqual([{ skuId: "sku-a", quantity: 3, checked: true }]);
+    expect((await call(ADD, { skuId: "sku-a", quantity: 1 })).data.addToCart.cart.items).toEqual([
+      { skuId: "sku-a", quantity: 3, checked: true },
+    ]);
     await call(ADD, { skuId: "sku-b", quantity: 3 });
     await call(ADD, { skuId: "sku-c", quantity: 1 });
     const unchecked = await call(`mutation { checkCartItems(skuIds: ["sku-c"], checked: false) { code } }`);
@@ -68,7 +74,15 @@ describe("cart subgraph", () => {
     expect(data.cart.id).toBe(buyer);
     expect(data.cart.items.map((i: any) => i.skuId)).toEqual(["sku-c", "sku-b", "sku-a"]); // newest first
     const a = data.cart.items.find((i: any) => i.skuId === "sku-a");
-    expect(a).toMatchObject({ sku: { id: "sku-a" }, quantity: 3, checked: true, unitPrice: "12.50", subtotal: "37.50", currency: "CNY", status: "OK" });
+    expect(a).toMatchObject({
+      sku: { id: "sku-a" },
+      quantity: 3,
+      checked: true,
+      unitPrice: "12.50",
+      subtotal: "37.50",
+      currency: "CNY",
+      status: "OK",
+    });
     expect(data.cart.items.find((i: any) => i.skuId === "sku-b").subtotal).toBe("0.30");
     // 37.50 + 0.30 (sku-c unchecked)
     expect(data.cart.totals).toEqual({ itemsTotal: "37.80", discount: "0.00", payable: "37.80", currency: "CNY", checkedQuantity: 6 });
@@ -87,7 +101,10 @@ describe("cart subgraph", () => {
     expect((await call(UPDATE, { skuId: "sku-c", quantity: 3 })).data.updateCartItem.code).toBe("OK");
     // lowering is always allowed, even when stock fell or the product went off the shelf
     catalog.put({ id: "sku-c", title: "Pot", price: "99.99", available: 0, onShelf: false });
-    expect((await call(UPDATE, { skuId: "sku-c", quantity: 1 })).data.updateCartItem).toEqual({ code: "OK", cart: { items: [{ skuId: "sku-c", quantity: 1 }] } });
+    expect((await call(UPDATE, { skuId: "sku-c", quantity: 1 })).data.updateCartItem).toEqual({
+      code: "OK",
+      cart: { items: [{ skuId: "sku-c", quantity: 1 }] },
+    });
     expect((await call(UPDATE, { skuId: "sku-c", quantity: 2 })).data.updateCartItem.code).toBe("OFF_SHELF");
     const view = (await call(CART)).data.cart;
     expect(view.items[0].status).toBe("OFF_SHELF");
@@ -152,7 +169,10 @@ describe("cart subgraph", () => {
     await call(ADD, { skuId: "sku-c", quantity: 1 }, other);
     const r = await call(`mutation { removeFromCart(skuIds: ["sku-a"]) { code cart { items { skuId } } } }`);
     expect(r.data.removeFromCart).toEqual({ code: "OK", cart: { items: [{ skuId: "sku-b" }] } });
-    expect((await call(`mutation { clearCart { code cart { items { skuId } totals { itemsTotal } } } }`)).data.clearCart).toEqual({ code: "OK", cart: { items: [], totals: { itemsTotal: "0.00" } } });
+    expect((await call(`mutation { clearCart { code cart { items { skuId } totals { itemsTotal } } } }`)).data.clearCart).toEqual({
+      code: "OK",
+      cart: { items: [], totals: { itemsTotal: "0.00" } },
+    });
     expect((await call(CART, {}, other)).data.cart.items.map((i: any) => i.skuId)).toEqual(["sku-c"]);
   });
 
@@ -162,7 +182,9 @@ describe("cart subgraph", () => {
     await call(`mutation { checkCartItems(skuIds: ["sku-b"], checked: false) { code } }`);
     const Q = `query($m: ID!) { cartCheckedLines(memberId: $m) { skuId quantity } }`;
     expect((await call(Q, { m: buyer })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect((await gql(sg.url, secret, Q, { m: buyer }, internal("order"))).data).toEqual({ cartCheckedLines: [{ skuId: "sku-a", quantity: 2 }] });
+    expect((await gql(sg.url, secret, Q, { m: buyer }, internal("order"))).data).toEqual({
+      cartCheckedLines: [{ skuId: "sku-a", quantity: 2 }],
+    });
     const R = `mutation($m: ID!, $s: [ID!]!) { cartRemoveSkus(memberId: $m, skuIds: $s) }`;
     expect((await call(R, { m: buyer, s: ["sku-a"] })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect((await gql(sg.url, secret, R, { m: buyer, s: ["sku-a"] }, internal("order"))).data).toEqual({ cartRemoveSkus: true });
@@ -183,9 +205,24 @@ describe("cart subgraph", () => {
       lines { skuId quantity subtotal campaignDiscount couponDiscount discount payable } promotions { kind name threshold discount } coupon { couponId name discount } couponReason bestCouponId }
       applicableCoupons { coupon { id } usable reason discount payable } } }`;
     const day = 24 * 3600_000;
-    const camp = await promotion.services.campaigns.create({ name: "满100减10", currency: "CNY", tiers: [{ threshold: "100", amount: "10" }], startsAt: new Date(Date.now() - day).toISOString(), endsAt: new Date(Date.now() + day).toISOString() }, null);
+    const camp = await promotion.services.campaigns.create(
+      {
+        name: "满100减10",
+        currency: "CNY",
+        tiers: [{ threshold: "100", amount: "10" }],
+        startsAt: new Date(Date.now() - day).toISOString(),
+        endsAt: new Date(Date.now() + day).toISOString(),
+      },
+      null,
+    );
     try {
-      const tpl = async (name: string, extra: Record<string, unknown>) => (await promotion.services.coupons.createTemplate({ name, currency: "CNY", validDays: 3, totalQuantity: 10, perUserLimit: 1, ...extra } as any, null)).id;
+      const tpl = async (name: string, extra: Record<string, unknown>) =>
+        (
+          await promotion.services.coupons.createTemplate(
+            { name, currency: "CNY", validDays: 3, totalQuantity: 10, perUserLimit: 1, ...extra } as any,
+            null,
+          )
+        ).id;
       const claim = async (t: string) => (await promotion.services.coupons.claim(buyer, t)).coupon!.id;
       const off20 = await claim(await tpl("满100减20", { type: "FULL_REDUCTION", threshold: "100", amount: "20" }));
       const off5 = await claim(await tpl("立减5", { type: "NO_THRESHOLD", amount: "5" }));
@@ -194,29 +231,64 @@ describe("cart subgraph", () => {
       await call(ADD, { skuId: "sku-c", quantity: 1 }); // 99.99
       const plain = (await call(PRICING, { c: null })).data.cart;
       expect(plain.totals).toEqual({ itemsTotal: "199.99", discount: "10.00", payable: "189.99" });
-      expect(plain.pricing).toMatchObject({ itemsTotal: "199.99", discount: "10.00", campaignDiscount: "10.00", payable: "189.99", currency: "CNY", coupon: null, couponReason: null, bestCouponId: off20, promotions: [{ kind: "FULL_REDUCTION", name: "满100减10", threshold: "100.00", discount: "10.00" }] });
+      expect(plain.pricing).toMatchObject({
+        itemsTotal: "199.99",
+        discount: "10.00",
+        campaignDiscount: "10.00",
+        payable: "189.99",
+        currency: "CNY",
+        coupon: null,
+        couponReason: null,
+        bestCouponId: off20,
+        promotions: [{ kind: "FULL_REDUCTION", name: "满100减10", threshold: "100.00", discount: "10.00" }],
+      });
       // 10.00 over 99.99 / 100.00 → 5.00 + 5.00 (largest remainder)
-      expect(plain.pricing.lines.map((l: any) => [l.skuId, l.campaignDiscount])).toEqual([["sku-c", "5.00"], ["sku-a", "5.00"]]);
+      expect(plain.pricing.lines.map((l: any) => [l.skuId, l.campaignDiscount])).toEqual([
+        ["sku-c", "5.00"],
+        ["sku-a", "5.00"],
+      ]);
       const withCoupon = (await call(PRICING, { c: off20 })).data.cart.pricing;
-      expect(withCoupon).toMatchObject({ discount: "30.00", payable: "169.99", coupon: { couponId: off20, name: "满100减20", discount: "20.00" } });
+      expect(withCoupon).toMatchObject({
+        discount: "30.00",
+        payable: "169.99",
+        coupon: { couponId: off20, name: "满100减20", discount: "20.00" },
+      });
       const sum = (k: string) => withCoupon.lines.reduce((a: number, l: any) => a + Math.round(Number(l[k]) * 100), 0);
       expect(sum("discount")).toBe(3000);
       expect(sum("payable")).toBe(16999);
       expect(sum("couponDiscount")).toBe(2000);
-      const options = Object.fromEntries(plain.applicableCoupons.map((o: any) => [o.coupon.id, [o.usable, o.reason, o.discount, o.payable]]));
-      expect(options).toEqual({ [off20]: [true, null, "20.00", "169.99"], [off5]: [true, null, "5.00", "184.99"], [big]: [false, "THRESHOLD", null, null] });
+      const options = Object.fromEntries(
+        plain.applicableCoupons.map((o: any) => [o.coupon.id, [o.usable, o.reason, o.discount, o.payable]]),
+      );
+      expect(options).toEqual({
+        [off20]: [true, null, "20.00", "169.99"],
+        [off5]: [true, null, "5.00", "184.99"],
+        [big]: [false, "THRESHOLD", null, null],
+      });
       // a coupon that does not apply is left out and says why; an unknown one is NOT_FOUND
-      expect((await call(PRICING, { c: big })).data.cart.pricing).toMatchObject({ coupon: null, couponReason: "THRESHOLD", payable: "189.99" });
+      expect((await call(PRICING, { c: big })).data.cart.pricing).toMatchObject({
+        coupon: null,
+        couponReason: "THRESHOLD",
+        payable: "189.99",
+      });
       expect((await call(PRICING, { c: "nope" })).data.cart.pricing).toMatchObject({ coupon: null, couponReason: "NOT_FOUND" });
       // another member sees none of this member's coupons
       expect((await call(`{ cart { applicableCoupons { usable } } }`, {}, `${buyer}-x`)).data.cart.applicableCoupons).toEqual([]);
       // promotion unreachable: the cart stays readable with totals without campaigns; pricing says it is unavailable
-      const lonely = await createCartSubgraph({ config: { ...config, PROMOTION_URL: "http://127.0.0.1:1/graphql" }, port: 0, catalogUrl: catalog.url });
+      const lonely = await createCartSubgraph({
+        config: { ...config, PROMOTION_URL: "http://127.0.0.1:1/graphql" },
+        port: 0,
+        catalogUrl: catalog.url,
+      });
       try {
         const r = await gql(lonely.url, secret, PRICING, { c: null }, member(buyer));
         expect(r.data).toBeNull();
         expect(r.errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
-        expect((await gql(lonely.url, secret, CART, {}, member(buyer))).data.cart.totals).toMatchObject({ itemsTotal: "199.99", discount: "0.00", payable: "199.99" });
+        expect((await gql(lonely.url, secret, CART, {}, member(buyer))).data.cart.totals).toMatchObject({
+          itemsTotal: "199.99",
+          discount: "0.00",
+          payable: "199.99",
+        });
       } finally {
         await lonely.stop();
       }

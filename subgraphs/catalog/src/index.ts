@@ -4,24 +4,24 @@
  * running this file directly starts it with the environment's configuration.
  */
 import { readFileSync } from "node:fs";
+import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { loadConfig, databaseUrlOf, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
-import { runSubgraphMain } from "@mallgraph/platform/subgraph";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
-import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import type { Context } from "./context.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { resolvers } from "./resolvers/index.ts";
+import type { SearchBackend } from "./search/types.ts";
+import type { CampaignScopeSource } from "./services/campaigns.ts";
 import { buildCatalogServices, type CatalogServices } from "./services/index.ts";
 import { createLoaders } from "./services/loaders.ts";
 import type { PurchaseVerifier } from "./services/purchases.ts";
 import type { SeckillSkuSource } from "./services/seckill.ts";
-import type { CampaignScopeSource } from "./services/campaigns.ts";
-import type { SearchBackend } from "./search/types.ts";
-import { resolvers } from "./resolvers/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -71,7 +71,15 @@ export async function createCatalogServices(opts: CatalogSubgraphOptions): Promi
   const redis = createRedis(opts.config.REDIS_URL);
   const queues = outboxQueues({ redisUrl: opts.config.REDIS_URL, redisPrefix: opts.config.REDIS_PREFIX }, [QueueName.auditEntries]);
   const relay = new OutboxRelay({ db: prisma, queue: queues.queue, log: logger("catalog") });
-  const services = buildCatalogServices({ config: opts.config, prisma, redis, purchaseVerifier: opts.purchaseVerifier, searchBackend: opts.searchBackend, seckillSource: opts.seckillSource, campaignSource: opts.campaignSource });
+  const services = buildCatalogServices({
+    config: opts.config,
+    prisma,
+    redis,
+    purchaseVerifier: opts.purchaseVerifier,
+    searchBackend: opts.searchBackend,
+    seckillSource: opts.seckillSource,
+    campaignSource: opts.campaignSource,
+  });
   return { ...services, audit, outbox: { relay, close: queues.close } };
 }
 

@@ -19,101 +19,413 @@ export function mulberry32(seed: number) {
 type Kind = "phone" | "audio" | "watch" | "laptop" | "tablet" | "tv" | "fridge" | "ac" | "shoe";
 type Axis = { zh: string; en: string; values: Array<[string, string]>; searchable?: boolean };
 
-const KINDS: Record<Kind, { zh: string; en: string; price: [number, number]; step: number; sale: [Axis, Axis]; base: Axis; series?: string[] }> = {
+const KINDS: Record<
+  Kind,
+  { zh: string; en: string; price: [number, number]; step: number; sale: [Axis, Axis]; base: Axis; series?: string[] }
+> = {
   phone: {
-    zh: "智能手机", en: "Smartphone", price: [999, 8999], step: 500,
+    zh: "智能手机",
+    en: "Smartphone",
+    price: [999, 8999],
+    step: 500,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["雅丹黑", "Black"], ["白沙银", "Silver"], ["翡冷翠", "Green"], ["南糯紫", "Purple"]] },
-      { zh: "存储", en: "Storage", values: [["8GB+256GB", "8GB+256GB"], ["12GB+256GB", "12GB+256GB"], ["12GB+512GB", "12GB+512GB"], ["16GB+1TB", "16GB+1TB"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["雅丹黑", "Black"],
+          ["白沙银", "Silver"],
+          ["翡冷翠", "Green"],
+          ["南糯紫", "Purple"],
+        ],
+      },
+      {
+        zh: "存储",
+        en: "Storage",
+        values: [
+          ["8GB+256GB", "8GB+256GB"],
+          ["12GB+256GB", "12GB+256GB"],
+          ["12GB+512GB", "12GB+512GB"],
+          ["16GB+1TB", "16GB+1TB"],
+        ],
+      },
     ],
-    base: { zh: "屏幕尺寸", en: "Screen", values: [["6.1英寸", '6.1"'], ["6.7英寸", '6.7"'], ["6.8英寸", '6.8"']] },
+    base: {
+      zh: "屏幕尺寸",
+      en: "Screen",
+      values: [
+        ["6.1英寸", '6.1"'],
+        ["6.7英寸", '6.7"'],
+        ["6.8英寸", '6.8"'],
+      ],
+    },
   },
   audio: {
-    zh: "无线耳机", en: "Wireless Earbuds", price: [199, 2499], step: 200,
+    zh: "无线耳机",
+    en: "Wireless Earbuds",
+    price: [199, 2499],
+    step: 200,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["曜石黑", "Black"], ["陶瓷白", "White"], ["冰川蓝", "Blue"]] },
-      { zh: "版本", en: "Edition", values: [["标准版", "Standard"], ["降噪版", "ANC"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["曜石黑", "Black"],
+          ["陶瓷白", "White"],
+          ["冰川蓝", "Blue"],
+        ],
+      },
+      {
+        zh: "版本",
+        en: "Edition",
+        values: [
+          ["标准版", "Standard"],
+          ["降噪版", "ANC"],
+        ],
+      },
     ],
-    base: { zh: "连接方式", en: "Connection", values: [["蓝牙5.3", "Bluetooth 5.3"], ["蓝牙5.4", "Bluetooth 5.4"]] },
+    base: {
+      zh: "连接方式",
+      en: "Connection",
+      values: [
+        ["蓝牙5.3", "Bluetooth 5.3"],
+        ["蓝牙5.4", "Bluetooth 5.4"],
+      ],
+    },
   },
   watch: {
-    zh: "智能手表", en: "Smartwatch", price: [499, 4999], step: 300,
+    zh: "智能手表",
+    en: "Smartwatch",
+    price: [499, 4999],
+    step: 300,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["幻夜黑", "Black"], ["月光银", "Silver"], ["流光金", "Gold"]] },
-      { zh: "表盘尺寸", en: "Case Size", values: [["42mm", "42mm"], ["46mm", "46mm"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["幻夜黑", "Black"],
+          ["月光银", "Silver"],
+          ["流光金", "Gold"],
+        ],
+      },
+      {
+        zh: "表盘尺寸",
+        en: "Case Size",
+        values: [
+          ["42mm", "42mm"],
+          ["46mm", "46mm"],
+        ],
+      },
     ],
-    base: { zh: "续航", en: "Battery Life", values: [["7天", "7 days"], ["14天", "14 days"]] },
+    base: {
+      zh: "续航",
+      en: "Battery Life",
+      values: [
+        ["7天", "7 days"],
+        ["14天", "14 days"],
+      ],
+    },
   },
   laptop: {
-    zh: "笔记本电脑", en: "Laptop", price: [3999, 19999], step: 1000,
+    zh: "笔记本电脑",
+    en: "Laptop",
+    price: [3999, 19999],
+    step: 1000,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["深空灰", "Space Grey"], ["皓月银", "Silver"]] },
-      { zh: "配置", en: "Configuration", values: [["i5/16GB/512GB", "i5/16GB/512GB"], ["i7/32GB/1TB", "i7/32GB/1TB"], ["Ultra7/32GB/1TB", "Ultra7/32GB/1TB"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["深空灰", "Space Grey"],
+          ["皓月银", "Silver"],
+        ],
+      },
+      {
+        zh: "配置",
+        en: "Configuration",
+        values: [
+          ["i5/16GB/512GB", "i5/16GB/512GB"],
+          ["i7/32GB/1TB", "i7/32GB/1TB"],
+          ["Ultra7/32GB/1TB", "Ultra7/32GB/1TB"],
+        ],
+      },
     ],
-    base: { zh: "屏幕尺寸", en: "Screen", values: [["14英寸", '14"'], ["16英寸", '16"']] },
+    base: {
+      zh: "屏幕尺寸",
+      en: "Screen",
+      values: [
+        ["14英寸", '14"'],
+        ["16英寸", '16"'],
+      ],
+    },
   },
   tablet: {
-    zh: "平板电脑", en: "Tablet", price: [1499, 8999], step: 500,
+    zh: "平板电脑",
+    en: "Tablet",
+    price: [1499, 8999],
+    step: 500,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["星空灰", "Grey"], ["冰霜银", "Silver"], ["晴山蓝", "Blue"]] },
-      { zh: "存储", en: "Storage", values: [["8GB+128GB", "8GB+128GB"], ["8GB+256GB", "8GB+256GB"], ["12GB+512GB", "12GB+512GB"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["星空灰", "Grey"],
+          ["冰霜银", "Silver"],
+          ["晴山蓝", "Blue"],
+        ],
+      },
+      {
+        zh: "存储",
+        en: "Storage",
+        values: [
+          ["8GB+128GB", "8GB+128GB"],
+          ["8GB+256GB", "8GB+256GB"],
+          ["12GB+512GB", "12GB+512GB"],
+        ],
+      },
     ],
-    base: { zh: "屏幕尺寸", en: "Screen", values: [["11英寸", '11"'], ["12.4英寸", '12.4"']] },
+    base: {
+      zh: "屏幕尺寸",
+      en: "Screen",
+      values: [
+        ["11英寸", '11"'],
+        ["12.4英寸", '12.4"'],
+      ],
+    },
   },
   tv: {
-    zh: "智能电视", en: "Smart TV", price: [1999, 19999], step: 1000,
+    zh: "智能电视",
+    en: "Smart TV",
+    price: [1999, 19999],
+    step: 1000,
     sale: [
-      { zh: "尺寸", en: "Size", values: [["55英寸", '55"'], ["65英寸", '65"'], ["75英寸", '75"'], ["85英寸", '85"']] },
-      { zh: "版本", en: "Edition", values: [["标准版", "Standard"], ["旗舰版", "Flagship"]] },
+      {
+        zh: "尺寸",
+        en: "Size",
+        values: [
+          ["55英寸", '55"'],
+          ["65英寸", '65"'],
+          ["75英寸", '75"'],
+          ["85英寸", '85"'],
+        ],
+      },
+      {
+        zh: "版本",
+        en: "Edition",
+        values: [
+          ["标准版", "Standard"],
+          ["旗舰版", "Flagship"],
+        ],
+      },
     ],
-    base: { zh: "分辨率", en: "Resolution", values: [["4K", "4K"], ["8K", "8K"]] },
+    base: {
+      zh: "分辨率",
+      en: "Resolution",
+      values: [
+        ["4K", "4K"],
+        ["8K", "8K"],
+      ],
+    },
   },
   fridge: {
-    zh: "冰箱", en: "Refrigerator", price: [1999, 12999], step: 800,
+    zh: "冰箱",
+    en: "Refrigerator",
+    price: [1999, 12999],
+    step: 800,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["釉白", "White"], ["星空灰", "Grey"], ["香槟金", "Champagne"]] },
-      { zh: "容量", en: "Capacity", values: [["400L", "400L"], ["500L", "500L"], ["600L", "600L"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["釉白", "White"],
+          ["星空灰", "Grey"],
+          ["香槟金", "Champagne"],
+        ],
+      },
+      {
+        zh: "容量",
+        en: "Capacity",
+        values: [
+          ["400L", "400L"],
+          ["500L", "500L"],
+          ["600L", "600L"],
+        ],
+      },
     ],
-    base: { zh: "门款", en: "Doors", values: [["对开门", "Side-by-side"], ["十字四门", "French door"]] },
+    base: {
+      zh: "门款",
+      en: "Doors",
+      values: [
+        ["对开门", "Side-by-side"],
+        ["十字四门", "French door"],
+      ],
+    },
   },
   ac: {
-    zh: "空调", en: "Air Conditioner", price: [1999, 9999], step: 600,
+    zh: "空调",
+    en: "Air Conditioner",
+    price: [1999, 9999],
+    step: 600,
     sale: [
-      { zh: "匹数", en: "Power", values: [["1匹", "1 HP"], ["1.5匹", "1.5 HP"], ["3匹", "3 HP"]] },
-      { zh: "能效", en: "Efficiency", values: [["一级能效", "Grade 1"], ["三级能效", "Grade 3"]] },
+      {
+        zh: "匹数",
+        en: "Power",
+        values: [
+          ["1匹", "1 HP"],
+          ["1.5匹", "1.5 HP"],
+          ["3匹", "3 HP"],
+        ],
+      },
+      {
+        zh: "能效",
+        en: "Efficiency",
+        values: [
+          ["一级能效", "Grade 1"],
+          ["三级能效", "Grade 3"],
+        ],
+      },
     ],
-    base: { zh: "类型", en: "Type", values: [["挂机", "Wall-mounted"], ["柜机", "Floor-standing"]] },
+    base: {
+      zh: "类型",
+      en: "Type",
+      values: [
+        ["挂机", "Wall-mounted"],
+        ["柜机", "Floor-standing"],
+      ],
+    },
   },
   shoe: {
-    zh: "跑步鞋", en: "Running Shoes", price: [299, 1499], step: 100,
+    zh: "跑步鞋",
+    en: "Running Shoes",
+    price: [299, 1499],
+    step: 100,
     sale: [
-      { zh: "颜色", en: "Colour", values: [["黑白", "Black/White"], ["荧光绿", "Neon Green"], ["中国红", "Red"]] },
-      { zh: "尺码", en: "Size", values: [["40", "EU 40"], ["41", "EU 41"], ["42", "EU 42"], ["43", "EU 43"]] },
+      {
+        zh: "颜色",
+        en: "Colour",
+        values: [
+          ["黑白", "Black/White"],
+          ["荧光绿", "Neon Green"],
+          ["中国红", "Red"],
+        ],
+      },
+      {
+        zh: "尺码",
+        en: "Size",
+        values: [
+          ["40", "EU 40"],
+          ["41", "EU 41"],
+          ["42", "EU 42"],
+          ["43", "EU 43"],
+        ],
+      },
     ],
-    base: { zh: "适用场景", en: "Use", values: [["跑步", "Running"], ["训练", "Training"]] },
+    base: {
+      zh: "适用场景",
+      en: "Use",
+      values: [
+        ["跑步", "Running"],
+        ["训练", "Training"],
+      ],
+    },
   },
 };
 
 const TREE: Array<{ zh: string; en: string; children: Array<{ zh: string; en: string; leaves: Array<[string, string, Kind]> }> }> = [
-  { zh: "手机数码", en: "Phones & Digital", children: [
-    { zh: "手机通讯", en: "Mobile", leaves: [["手机", "Smartphones", "phone"], ["游戏手机", "Gaming Phones", "phone"]] },
-    { zh: "数码配件", en: "Digital Accessories", leaves: [["耳机", "Headphones", "audio"], ["智能手表", "Smartwatches", "watch"]] },
-  ] },
-  { zh: "电脑办公", en: "Computers & Office", children: [
-    { zh: "电脑整机", en: "Computers", leaves: [["笔记本", "Laptops", "laptop"], ["平板电脑", "Tablets", "tablet"]] },
-  ] },
-  { zh: "家用电器", en: "Home Appliances", children: [
-    { zh: "大家电", en: "Major Appliances", leaves: [["电视", "TVs", "tv"], ["冰箱", "Refrigerators", "fridge"], ["空调", "Air Conditioners", "ac"]] },
-  ] },
-  { zh: "运动户外", en: "Sports & Outdoors", children: [
-    { zh: "运动鞋", en: "Sports Shoes", leaves: [["跑步鞋", "Running Shoes", "shoe"]] },
-  ] },
+  {
+    zh: "手机数码",
+    en: "Phones & Digital",
+    children: [
+      {
+        zh: "手机通讯",
+        en: "Mobile",
+        leaves: [
+          ["手机", "Smartphones", "phone"],
+          ["游戏手机", "Gaming Phones", "phone"],
+        ],
+      },
+      {
+        zh: "数码配件",
+        en: "Digital Accessories",
+        leaves: [
+          ["耳机", "Headphones", "audio"],
+          ["智能手表", "Smartwatches", "watch"],
+        ],
+      },
+    ],
+  },
+  {
+    zh: "电脑办公",
+    en: "Computers & Office",
+    children: [
+      {
+        zh: "电脑整机",
+        en: "Computers",
+        leaves: [
+          ["笔记本", "Laptops", "laptop"],
+          ["平板电脑", "Tablets", "tablet"],
+        ],
+      },
+    ],
+  },
+  {
+    zh: "家用电器",
+    en: "Home Appliances",
+    children: [
+      {
+        zh: "大家电",
+        en: "Major Appliances",
+        leaves: [
+          ["电视", "TVs", "tv"],
+          ["冰箱", "Refrigerators", "fridge"],
+          ["空调", "Air Conditioners", "ac"],
+        ],
+      },
+    ],
+  },
+  {
+    zh: "运动户外",
+    en: "Sports & Outdoors",
+    children: [{ zh: "运动鞋", en: "Sports Shoes", leaves: [["跑步鞋", "Running Shoes", "shoe"]] }],
+  },
 ];
 
 const BRANDS: Array<[string, string, Partial<Record<Kind, string[]>>]> = [
-  ["华为", "Huawei", { phone: ["Mate", "Pura", "nova"], audio: ["FreeBuds"], watch: ["WATCH GT", "WATCH Fit"], laptop: ["MateBook X", "MateBook D"], tablet: ["MatePad Pro", "MatePad Air"] }],
-  ["小米", "Xiaomi", { phone: ["Xiaomi", "Redmi K", "Civi"], audio: ["Buds"], watch: ["Watch S"], tablet: ["Pad"], tv: ["电视 S Pro", "Redmi A"], fridge: ["米家"], ac: ["巨省电"] }],
-  ["苹果", "Apple", { phone: ["iPhone"], audio: ["AirPods Pro", "AirPods"], watch: ["Watch Series", "Watch Ultra"], laptop: ["MacBook Air", "MacBook Pro"], tablet: ["iPad Air", "iPad Pro"] }],
+  [
+    "华为",
+    "Huawei",
+    {
+      phone: ["Mate", "Pura", "nova"],
+      audio: ["FreeBuds"],
+      watch: ["WATCH GT", "WATCH Fit"],
+      laptop: ["MateBook X", "MateBook D"],
+      tablet: ["MatePad Pro", "MatePad Air"],
+    },
+  ],
+  [
+    "小米",
+    "Xiaomi",
+    {
+      phone: ["Xiaomi", "Redmi K", "Civi"],
+      audio: ["Buds"],
+      watch: ["Watch S"],
+      tablet: ["Pad"],
+      tv: ["电视 S Pro", "Redmi A"],
+      fridge: ["米家"],
+      ac: ["巨省电"],
+    },
+  ],
+  [
+    "苹果",
+    "Apple",
+    {
+      phone: ["iPhone"],
+      audio: ["AirPods Pro", "AirPods"],
+      watch: ["Watch Series", "Watch Ultra"],
+      laptop: ["MacBook Air", "MacBook Pro"],
+      tablet: ["iPad Air", "iPad Pro"],
+    },
+  ],
   ["OPPO", "OPPO", { phone: ["Find X", "Reno"], audio: ["Enco X"], watch: ["Watch X"] }],
   ["vivo", "vivo", { phone: ["X", "S", "iQOO"], audio: ["TWS"] }],
   ["荣耀", "Honor", { phone: ["Magic", "Honor"], laptop: ["MagicBook"], tablet: ["MagicPad"], watch: ["Watch GS"] }],
@@ -141,12 +453,29 @@ export interface SeedData {
   categoryBrands: Array<{ categoryId: string; brandId: string }>;
   attributes: Array<{ id: string; categoryId: string; name: string; kind: "BASE" | "SALE"; searchable: boolean; sort: number }>;
   attributeValues: Array<{ id: string; attributeId: string; value: string; sort: number }>;
-  spus: Array<{ id: string; title: string; subtitle: string; description: string; images: string[]; categoryId: string; brandId: string; status: "ON_SHELF"; onShelfAt: Date; sales: number }>;
+  spus: Array<{
+    id: string;
+    title: string;
+    subtitle: string;
+    description: string;
+    images: string[];
+    categoryId: string;
+    brandId: string;
+    status: "ON_SHELF";
+    onShelfAt: Date;
+    sales: number;
+  }>;
   spuAttributeValues: Array<{ spuId: string; attributeValueId: string }>;
   skus: Array<{ id: string; spuId: string; code: string; title: string; price: string; currency: string; images: string[]; sort: number }>;
   skuAttributeValues: Array<{ skuId: string; attributeValueId: string }>;
   inventory: Array<{ skuId: string; available: number }>;
-  frontCategories: Array<{ id: string; name: string; sort: number; kind: "NORMAL" | "NEW" | "SECKILL" | "FULL_REDUCTION"; backCategoryIds: string[] }>;
+  frontCategories: Array<{
+    id: string;
+    name: string;
+    sort: number;
+    kind: "NORMAL" | "NEW" | "SECKILL" | "FULL_REDUCTION";
+    backCategoryIds: string[];
+  }>;
 }
 
 const pad = (n: number, w = 4) => String(n).padStart(w, "0");
@@ -155,7 +484,19 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
   const rng = mulberry32(opts.seed ?? 20261122);
   const pick = <T>(a: readonly T[]): T => defined(a[Math.floor(rng() * a.length)], "a pick from an empty list");
   const now = opts.now ?? Date.now();
-  const d: SeedData = { categories: [], brands: [], categoryBrands: [], attributes: [], attributeValues: [], spus: [], spuAttributeValues: [], skus: [], skuAttributeValues: [], inventory: [], frontCategories: [] };
+  const d: SeedData = {
+    categories: [],
+    brands: [],
+    categoryBrands: [],
+    attributes: [],
+    attributeValues: [],
+    spus: [],
+    spuAttributeValues: [],
+    skus: [],
+    skuAttributeValues: [],
+    inventory: [],
+    frontCategories: [],
+  };
 
   const leaves: Array<{ id: string; kind: Kind; rootId: string; sale: [string[], string[]]; base: string[] }> = [];
   TREE.forEach((root, ri) => {
@@ -170,21 +511,40 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
         const k = KINDS[kind];
         const axisIds = (axis: Axis, kindName: "SALE" | "BASE", ai: number) => {
           const attributeId = `seed-attr-${id}-${kindName.toLowerCase()}${ai}`;
-          d.attributes.push({ id: attributeId, categoryId: id, name: `${axis.zh} ${axis.en}`, kind: kindName, searchable: true, sort: kindName === "SALE" ? ai : 10 + ai });
+          d.attributes.push({
+            id: attributeId,
+            categoryId: id,
+            name: `${axis.zh} ${axis.en}`,
+            kind: kindName,
+            searchable: true,
+            sort: kindName === "SALE" ? ai : 10 + ai,
+          });
           return axis.values.map(([vz, ve], vi) => {
             const vid = `${attributeId}-${vi + 1}`;
             d.attributeValues.push({ id: vid, attributeId, value: vz === ve ? vz : `${vz} ${ve}`, sort: vi });
             return vid;
           });
         };
-        leaves.push({ id, kind, rootId, sale: [axisIds(k.sale[0], "SALE", 0), axisIds(k.sale[1], "SALE", 1)], base: axisIds(k.base, "BASE", 0) });
+        leaves.push({
+          id,
+          kind,
+          rootId,
+          sale: [axisIds(k.sale[0], "SALE", 0), axisIds(k.sale[1], "SALE", 1)],
+          base: axisIds(k.base, "BASE", 0),
+        });
       });
     });
   });
 
   BRANDS.forEach(([zh, en, kinds], bi) => {
     const id = `seed-brand-${pad(bi + 1, 2)}`;
-    d.brands.push({ id, name: zh === en ? en : `${zh} ${en}`, logo: `https://img.mallgraph.local/brands/${en.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.png`, description: `${zh} ${en} 官方旗舰店 official store`, sort: bi });
+    d.brands.push({
+      id,
+      name: zh === en ? en : `${zh} ${en}`,
+      logo: `https://img.mallgraph.local/brands/${en.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.png`,
+      description: `${zh} ${en} 官方旗舰店 official store`,
+      sort: bi,
+    });
     for (const l of leaves) if (kinds[l.kind]) d.categoryBrands.push({ categoryId: l.id, brandId: id });
   });
 
@@ -193,7 +553,10 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
     const leaf = defined(leaves[i % leaves.length], "a leaf category");
     const k = KINDS[leaf.kind];
     const makers = BRANDS.map((b, bi) => ({ b, bi })).filter(({ b }) => b[2][leaf.kind]);
-    const { b: [bzh, ben, kinds], bi } = pick(makers);
+    const {
+      b: [bzh, ben, kinds],
+      bi,
+    } = pick(makers);
     const series = defined(kinds[leaf.kind], `${ben}'s series of ${leaf.kind}`);
     const brandId = `seed-brand-${pad(bi + 1, 2)}`;
     const model = `${pick(series)} ${10 + Math.floor(rng() * 60)}${pick(MODIFIERS) ? " " + pick(MODIFIERS) : ""}`.trim();
@@ -222,8 +585,14 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
     for (const ai of [a0, a0 + 1])
       for (const bj of [b0, b0 + 1]) {
         const skuId = `${id}-${n + 1}`;
-        const av = defined(d.attributeValues.find((v) => v.id === axisA[ai]), `attribute value ${axisA[ai]}`);
-        const bv = defined(d.attributeValues.find((v) => v.id === axisB[bj]), `attribute value ${axisB[bj]}`);
+        const av = defined(
+          d.attributeValues.find((v) => v.id === axisA[ai]),
+          `attribute value ${axisA[ai]}`,
+        );
+        const bv = defined(
+          d.attributeValues.find((v) => v.id === axisB[bj]),
+          `attribute value ${axisB[bj]}`,
+        );
         const price = base + (bj - b0) * k.step;
         d.skus.push({
           id: skuId,
@@ -249,7 +618,13 @@ export function generateCatalog(opts: { spus?: number; now?: number; seed?: numb
     { id: "seed-front-digital", name: "数码 Digital", sort: 3, kind: "NORMAL", backCategoryIds: leafIds(["audio", "watch", "tablet"]) },
     { id: "seed-front-computers", name: "电脑 Computers", sort: 4, kind: "NORMAL", backCategoryIds: leafIds(["laptop", "tablet"]) },
     { id: "seed-front-appliances", name: "家电 Appliances", sort: 5, kind: "NORMAL", backCategoryIds: ["seed-cat-3"] },
-    { id: "seed-front-full-reduction", name: "满减专区 Spend & Save", sort: 6, kind: "FULL_REDUCTION", backCategoryIds: ["seed-cat-3", "seed-cat-4"] },
+    {
+      id: "seed-front-full-reduction",
+      name: "满减专区 Spend & Save",
+      sort: 6,
+      kind: "FULL_REDUCTION",
+      backCategoryIds: ["seed-cat-3", "seed-cat-4"],
+    },
     { id: "seed-front-sports", name: "运动 Sports", sort: 7, kind: "NORMAL", backCategoryIds: ["seed-cat-4"] },
   );
   return d;

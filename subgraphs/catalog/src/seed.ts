@@ -6,9 +6,9 @@
 import { loadConfig, databaseUrlOf, type Config } from "@mallgraph/platform/config";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createPrisma } from "./index.ts";
-import { buildCatalogServices } from "./services/index.ts";
 import { buildDocuments } from "./search/documents.ts";
 import { generateCatalog } from "./seed-data.ts";
+import { buildCatalogServices } from "./services/index.ts";
 
 export async function seed(config: Config, opts: { databaseUrl?: string; spus?: number } = {}): Promise<string> {
   const prisma = createPrisma({ config, databaseUrl: opts.databaseUrl ?? databaseUrlOf(config, "catalog") });
@@ -30,11 +30,16 @@ export async function seed(config: Config, opts: { databaseUrl?: string; spus?: 
         await tx.skuAttributeValue.createMany({ data: d.skuAttributeValues, ...skip });
         await tx.inventory.createMany({ data: d.inventory, ...skip });
         await tx.inboundRecord.createMany({
-          data: d.inventory.filter((i) => i.available > 0).map((i) => ({ id: `seed-inbound-${i.skuId}`, skuId: i.skuId, quantity: i.available, note: "demo opening stock" })),
+          data: d.inventory
+            .filter((i) => i.available > 0)
+            .map((i) => ({ id: `seed-inbound-${i.skuId}`, skuId: i.skuId, quantity: i.available, note: "demo opening stock" })),
           ...skip,
         });
         await tx.frontCategory.createMany({ data: d.frontCategories.map(({ backCategoryIds: _b, ...f }) => f), ...skip });
-        await tx.frontCategoryLink.createMany({ data: d.frontCategories.flatMap((f) => f.backCategoryIds.map((categoryId) => ({ frontCategoryId: f.id, categoryId }))), ...skip });
+        await tx.frontCategoryLink.createMany({
+          data: d.frontCategories.flatMap((f) => f.backCategoryIds.map((categoryId) => ({ frontCategoryId: f.id, categoryId }))),
+          ...skip,
+        });
       },
       { timeout: 120_000, maxWait: 10_000 },
     );
@@ -48,7 +53,12 @@ export async function seed(config: Config, opts: { databaseUrl?: string; spus?: 
       if (removed.length) await services.search.backend.remove(removed);
       indexed += docs.length;
     }
-    const [cats, brands, spus, skus] = await Promise.all([prisma.category.count(), prisma.brand.count(), prisma.spu.count(), prisma.sku.count()]);
+    const [cats, brands, spus, skus] = await Promise.all([
+      prisma.category.count(),
+      prisma.brand.count(),
+      prisma.spu.count(),
+      prisma.sku.count(),
+    ]);
     return `${cats} categories, ${brands} brands, ${spus} SPUs, ${skus} SKUs, ${indexed} search documents (${services.search.backend.name})`;
   } finally {
     await prisma.$disconnect();

@@ -6,11 +6,11 @@
  * - the outbox relay (every second): operator audit entries to member's trail (decision 0024).
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createQueue, createWorker, QueueName, type Worker } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { createQueue, createWorker, QueueName, type Worker } from "@mallgraph/platform/queue";
 import { createCatalogServices, closeCatalogServices, type CatalogSubgraphOptions } from "./index.ts";
-import { searchSyncProcessor } from "./jobs/search-sync.ts";
 import { releaseExpiredProcessor } from "./jobs/release-expired.ts";
+import { searchSyncProcessor } from "./jobs/search-sync.ts";
 
 export interface WorkerOptions extends Partial<CatalogSubgraphOptions> {
   syncEveryMs?: number;

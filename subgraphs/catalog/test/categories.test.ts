@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "@mallgraph/platform/redis";
-import { buildCatalogServices } from "../src/services/index.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrisma } from "../src/index.ts";
+import { buildCatalogServices } from "../src/services/index.ts";
 import { ADMIN, errorCode, errorReason, member, ok, startHarness, type Harness } from "./helpers.ts";
 
 const CATEGORIES = `query Categories { categories { id name children { id name children { id name } } } }`;
@@ -18,7 +18,8 @@ describe("category tree", () => {
     await h?.stop();
   });
 
-  const create = async (name: string, parentId?: string) => ok<any>(await h.gql(CREATE, { input: { name, parentId } }, ADMIN)).adminCreateCategory;
+  const create = async (name: string, parentId?: string) =>
+    ok<any>(await h.gql(CREATE, { input: { name, parentId } }, ADMIN)).adminCreateCategory;
 
   it("builds a 3-level tree that the contract query returns", async () => {
     const a = await create("手机数码 Phones & Digital");
@@ -32,7 +33,9 @@ describe("category tree", () => {
   it("needs the catalog:write permission", async () => {
     expect(errorCode(await h.gql(CREATE, { input: { name: "x" } }))).toBe("UNAUTHENTICATED");
     expect(errorCode(await h.gql(CREATE, { input: { name: "x" } }, member("m1")))).toBe("UNAUTHENTICATED");
-    expect(errorCode(await h.gql(CREATE, { input: { name: "x" } }, { kind: "admin", id: "op2", permissions: ["catalog:read"] }))).toBe("FORBIDDEN");
+    expect(errorCode(await h.gql(CREATE, { input: { name: "x" } }, { kind: "admin", id: "op2", permissions: ["catalog:read"] }))).toBe(
+      "FORBIDDEN",
+    );
   });
 
   it("refuses a 4th level, cycles, unknown parents — and writes nothing", async () => {
@@ -52,7 +55,13 @@ describe("category tree", () => {
     expect(errorCode(await h.gql(CREATE, { input: { name: "  " } }, ADMIN))).toBe("BAD_USER_INPUT");
     expect(await h.services.prisma.category.count()).toBe(before);
     const rows = await h.services.prisma.category.findMany({ where: { id: { in: [a.id, b.id, c.id] } } });
-    expect(rows.map((r) => [r.id, r.parentId, r.level]).sort()).toEqual([[a.id, null, 1], [b.id, a.id, 2], [c.id, b.id, 3]].sort());
+    expect(rows.map((r) => [r.id, r.parentId, r.level]).sort()).toEqual(
+      [
+        [a.id, null, 1],
+        [b.id, a.id, 2],
+        [c.id, b.id, 3],
+      ].sort(),
+    );
   });
 
   it("moves a subtree and re-levels it; refuses a move that makes it too deep", async () => {
@@ -63,10 +72,16 @@ describe("category tree", () => {
     // Z (with child Z2) under Y would put Z2 at level 4
     expect(errorReason(await h.gql(UPDATE, { id: z.id, input: { parentId: y.id } }, ADMIN))).toBe("CATEGORY_TOO_DEEP");
     // Z under X: Z level 2, Z2 level 3
-    expect(ok<any>(await h.gql(UPDATE, { id: z.id, input: { parentId: x.id } }, ADMIN)).adminUpdateCategory).toMatchObject({ level: 2, parentId: x.id });
+    expect(ok<any>(await h.gql(UPDATE, { id: z.id, input: { parentId: x.id } }, ADMIN)).adminUpdateCategory).toMatchObject({
+      level: 2,
+      parentId: x.id,
+    });
     expect((await h.services.prisma.category.findUnique({ where: { id: z2.id } }))!.level).toBe(3);
     // and back to the root
-    expect(ok<any>(await h.gql(UPDATE, { id: z.id, input: { toRoot: true } }, ADMIN)).adminUpdateCategory).toMatchObject({ level: 1, parentId: null });
+    expect(ok<any>(await h.gql(UPDATE, { id: z.id, input: { toRoot: true } }, ADMIN)).adminUpdateCategory).toMatchObject({
+      level: 1,
+      parentId: null,
+    });
     expect((await h.services.prisma.category.findUnique({ where: { id: z2.id } }))!.level).toBe(2);
   });
 
@@ -91,15 +106,24 @@ describe("category tree", () => {
     const other = await s.categories.create({ name: "Race other" });
     const mid = await s.categories.create({ name: "Race mid", parentId: root.id });
     const codes: string[] = [];
-    const code = (r: PromiseSettledResult<unknown>) => (r.status === "fulfilled" ? "OK" : ((r.reason as { extensions?: { code?: string } }).extensions?.code ?? `UNCODED: ${String(r.reason)}`));
+    const code = (r: PromiseSettledResult<unknown>) =>
+      r.status === "fulfilled"
+        ? "OK"
+        : ((r.reason as { extensions?: { code?: string } }).extensions?.code ?? `UNCODED: ${String(r.reason)}`);
     for (let i = 0; i < 15; i++) {
       const leaf = await s.categories.create({ name: `Race leaf ${i}`, parentId: mid.id });
-      const [del, prod] = await Promise.allSettled([s.categories.delete(leaf.id), s.products.create({ title: `Race product ${i}`, categoryId: leaf.id })]);
+      const [del, prod] = await Promise.allSettled([
+        s.categories.delete(leaf.id),
+        s.products.create({ title: `Race product ${i}`, categoryId: leaf.id }),
+      ]);
       codes.push(code(del), code(prod));
       expect([code(del), code(prod)].filter((c) => c === "OK")).toHaveLength(1);
       const leaf2 = await s.categories.create({ name: `Race leaf b${i}`, parentId: mid.id });
       // moving the leaf to level 2 (under another root) races a product created in it
-      const [mv, prod2] = await Promise.allSettled([s.categories.update(leaf2.id, { parentId: other.id }), s.products.create({ title: `Race product b${i}`, categoryId: leaf2.id })]);
+      const [mv, prod2] = await Promise.allSettled([
+        s.categories.update(leaf2.id, { parentId: other.id }),
+        s.products.create({ title: `Race product b${i}`, categoryId: leaf2.id }),
+      ]);
       codes.push(code(mv), code(prod2));
       expect([code(mv), code(prod2)].filter((c) => c === "OK")).toHaveLength(1);
       const row = await s.prisma.category.findUniqueOrThrow({ where: { id: leaf2.id } });

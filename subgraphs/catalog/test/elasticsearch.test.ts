@@ -1,6 +1,6 @@
 /** Runs against a real Elasticsearch only when ELASTICSEARCH_URL is set (skipped otherwise). */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ElasticsearchBackend } from "../src/search/elasticsearch.ts";
 import { tokenize } from "../src/search/tokenize.ts";
 import type { SearchDoc, SearchQuery } from "../src/search/types.ts";
@@ -10,9 +10,29 @@ const url = process.env.ELASTICSEARCH_URL;
 describe.skipIf(!url)("Elasticsearch backend (integration)", () => {
   let es: ElasticsearchBackend;
   const doc = (spuId: string, title: string, brandId: string, minPrice: string, values: string[], sales = 0): SearchDoc => ({
-    spuId, title, categoryId: "c1", brandId, brandName: brandId.toUpperCase(), brandLogo: null, defaultImage: null, minPrice, currency: "CNY", inStock: true, onShelfAt: new Date(), sales, attributeValueIds: values,
+    spuId,
+    title,
+    categoryId: "c1",
+    brandId,
+    brandName: brandId.toUpperCase(),
+    brandLogo: null,
+    defaultImage: null,
+    minPrice,
+    currency: "CNY",
+    inStock: true,
+    onShelfAt: new Date(),
+    sales,
+    attributeValueIds: values,
   });
-  const q = (over: Partial<SearchQuery>): SearchQuery => ({ keyword: null, tokens: [], attributeGroups: [], sort: "RELEVANCE", first: 20, after: null, ...over });
+  const q = (over: Partial<SearchQuery>): SearchQuery => ({
+    keyword: null,
+    tokens: [],
+    attributeGroups: [],
+    sort: "RELEVANCE",
+    first: 20,
+    after: null,
+    ...over,
+  });
   beforeAll(async () => {
     es = ElasticsearchBackend.fromUrl(url!, `test-catalog-${randomId(4)}`);
     await es.index([

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { assertInternal } from "@mallgraph/platform/access";
 import { loadConfig } from "@mallgraph/platform/config";
-import { PromotionSeckillSkuSource } from "../src/services/seckill.ts";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PromotionCampaignScopeSource, type CampaignScope } from "../src/services/campaigns.ts";
+import { PromotionSeckillSkuSource } from "../src/services/seckill.ts";
 import { ADMIN, errorCode, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
 
 type Session = { status: "SCHEDULED" | "ONLINE" | "ENDED"; items: Array<{ skuId: string }> };
@@ -48,7 +48,10 @@ describe("front (shop) categories", () => {
       internalSecret: secret,
       context: (base) => base,
     });
-    h = await startHarness({ seckillSource: new PromotionSeckillSkuSource({ url: promotion.url, secret }), campaignSource: new PromotionCampaignScopeSource({ url: promotion.url, secret }) });
+    h = await startHarness({
+      seckillSource: new PromotionSeckillSkuSource({ url: promotion.url, secret }),
+      campaignSource: new PromotionCampaignScopeSource({ url: promotion.url, secret }),
+    });
     cat = await smallCatalog(h.services);
   });
   afterAll(async () => {
@@ -57,8 +60,12 @@ describe("front (shop) categories", () => {
   });
 
   it("have their own names and order and map many-to-many onto back categories", async () => {
-    const b = ok<any>(await h.gql(CREATE, { input: { name: "数码好物 Gadgets", sort: 2, backCategoryIds: [cat.root.id] } }, ADMIN)).adminCreateFrontCategory;
-    const a = ok<any>(await h.gql(CREATE, { input: { name: "手机 Phones", sort: 1, backCategoryIds: [cat.leaf.id, cat.mid.id] } }, ADMIN)).adminCreateFrontCategory;
+    const b = ok<any>(
+      await h.gql(CREATE, { input: { name: "数码好物 Gadgets", sort: 2, backCategoryIds: [cat.root.id] } }, ADMIN),
+    ).adminCreateFrontCategory;
+    const a = ok<any>(
+      await h.gql(CREATE, { input: { name: "手机 Phones", sort: 1, backCategoryIds: [cat.leaf.id, cat.mid.id] } }, ADMIN),
+    ).adminCreateFrontCategory;
     expect(a.backCategories.map((c: any) => c.id).sort()).toEqual([cat.leaf.id, cat.mid.id].sort());
     const list = ok<any>(await h.gql(LIST)).frontCategories;
     expect(list.map((f: any) => f.name)).toEqual(["手机 Phones", "数码好物 Gadgets"]);
@@ -74,14 +81,21 @@ describe("front (shop) categories", () => {
     let list = ok<any>(await h.gql(LIST)).frontCategories;
     expect(list.find((f: any) => f.kind === "NEW").products.map((p: any) => p.id)).toEqual([cat.product.id]);
     expect(list.find((f: any) => f.kind === "SECKILL").products).toEqual([]);
-    await h.services.prisma.spu.update({ where: { id: cat.product.id }, data: { onShelfAt: new Date(Date.now() - 15 * 24 * 3600 * 1000) } });
+    await h.services.prisma.spu.update({
+      where: { id: cat.product.id },
+      data: { onShelfAt: new Date(Date.now() - 15 * 24 * 3600 * 1000) },
+    });
     list = ok<any>(await h.gql(LIST)).frontCategories;
     expect(list.find((f: any) => f.kind === "NEW").products).toEqual([]);
   });
 
   it("SECKILL shows the SPUs on shelf of online (first) and scheduled seckill sessions; empty when promotion is down", async () => {
     const mk = async (code: string, shelf: boolean) => {
-      const p = await h.services.products.create({ title: `Seckill ${code}`, categoryId: cat.leaf.id, skus: [{ code, title: code, price: "1.00", currency: "CNY", initialStock: 5 }] });
+      const p = await h.services.products.create({
+        title: `Seckill ${code}`,
+        categoryId: cat.leaf.id,
+        skus: [{ code, title: code, price: "1.00", currency: "CNY", initialStock: 5 }],
+      });
       if (shelf) await h.services.products.putOnShelf(p.id);
       return { spuId: p.id, skuId: p.skus[0]!.id };
     };
@@ -93,7 +107,10 @@ describe("front (shop) categories", () => {
       { status: "ENDED", items: [{ skuId: ended.skuId }] },
       { status: "ONLINE", items: [{ skuId: live.skuId }, { skuId: cat.product.skus[1]!.id }] },
     ];
-    const seckill = async () => ok<any>(await h.gql(LIST)).frontCategories.find((f: any) => f.kind === "SECKILL").products.map((p: any) => p.id);
+    const seckill = async () =>
+      ok<any>(await h.gql(LIST))
+        .frontCategories.find((f: any) => f.kind === "SECKILL")
+        .products.map((p: any) => p.id);
     expect(await seckill()).toEqual([live.spuId, cat.product.id]);
     promotionDown = true;
     try {
@@ -106,18 +123,24 @@ describe("front (shop) categories", () => {
 
   it("update renames, reorders and re-maps", async () => {
     const UPDATE = `mutation($id: ID!, $input: FrontCategoryInput!) { adminUpdateFrontCategory(id: $id, input: $input) { id name sort kind backCategories { id } } }`;
-    const f = ok<any>(await h.gql(CREATE, { input: { name: "满减 Deals", sort: 5, kind: "FULL_REDUCTION", backCategoryIds: [cat.leaf.id] } }, ADMIN)).adminCreateFrontCategory;
+    const f = ok<any>(
+      await h.gql(CREATE, { input: { name: "满减 Deals", sort: 5, kind: "FULL_REDUCTION", backCategoryIds: [cat.leaf.id] } }, ADMIN),
+    ).adminCreateFrontCategory;
     expect(f.kind).toBe("FULL_REDUCTION");
     // an unknown back category: refused, the front category unchanged
     expect(errorCode(await h.gql(UPDATE, { id: f.id, input: { name: "x", backCategoryIds: ["nope"] } }, ADMIN))).toBe("NOT_FOUND");
     expect(errorCode(await h.gql(UPDATE, { id: "nope", input: { name: "x" } }, ADMIN))).toBe("NOT_FOUND");
     let list = ok<any>(await h.gql(LIST)).frontCategories;
     expect(list.find((x: any) => x.id === f.id)).toMatchObject({ name: "满减 Deals", sort: 5, backCategories: [{ id: cat.leaf.id }] });
-    const u = ok<any>(await h.gql(UPDATE, { id: f.id, input: { name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategoryIds: [] } }, ADMIN)).adminUpdateFrontCategory;
+    const u = ok<any>(
+      await h.gql(UPDATE, { id: f.id, input: { name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategoryIds: [] } }, ADMIN),
+    ).adminUpdateFrontCategory;
     expect(u).toEqual({ id: f.id, name: "满减专区 Deals", sort: -1, kind: "FULL_REDUCTION", backCategories: [] });
     list = ok<any>(await h.gql(LIST)).frontCategories;
     expect(list[0]).toMatchObject({ id: f.id, name: "满减专区 Deals", products: [] });
-    expect(ok<any>(await h.gql(`mutation($id: ID!) { adminDeleteFrontCategory(id: $id) }`, { id: f.id }, ADMIN)).adminDeleteFrontCategory).toBe(true);
+    expect(
+      ok<any>(await h.gql(`mutation($id: ID!) { adminDeleteFrontCategory(id: $id) }`, { id: f.id }, ADMIN)).adminDeleteFrontCategory,
+    ).toBe(true);
     expect(ok<any>(await h.gql(LIST)).frontCategories.map((x: any) => x.id)).not.toContain(f.id);
   });
 
@@ -126,20 +149,32 @@ describe("front (shop) categories", () => {
     const otherMid = await h.services.categories.create({ name: "Other mid", parentId: other.id });
     const otherLeaf = await h.services.categories.create({ name: "Other leaf", parentId: otherMid.id });
     const mk = async (code: string, categoryId: string, shelf = true) => {
-      const p = await h.services.products.create({ title: `FR ${code}`, categoryId, skus: [{ code, title: code, price: "1.00", currency: "CNY", initialStock: 5 }] });
+      const p = await h.services.products.create({
+        title: `FR ${code}`,
+        categoryId,
+        skus: [{ code, title: code, price: "1.00", currency: "CNY", initialStock: 5 }],
+      });
       if (shelf) await h.services.products.putOnShelf(p.id);
       return p.id;
     };
     const inOther = await mk("FR-OTHER", otherLeaf.id);
     const draft = await mk("FR-DRAFT", otherLeaf.id, false);
-    const onShelfInCat = (await h.services.prisma.spu.findMany({ where: { categoryId: cat.leaf.id, status: "ON_SHELF" } })).map((p) => p.id);
+    const onShelfInCat = (await h.services.prisma.spu.findMany({ where: { categoryId: cat.leaf.id, status: "ON_SHELF" } })).map(
+      (p) => p.id,
+    );
     const all = ok<any>(await h.gql(CREATE, { input: { name: "满减 All", kind: "FULL_REDUCTION" } }, ADMIN)).adminCreateFrontCategory;
-    const mapped = ok<any>(await h.gql(CREATE, { input: { name: "满减 Phones", kind: "FULL_REDUCTION", backCategoryIds: [cat.root.id] } }, ADMIN)).adminCreateFrontCategory;
-    const shown = async (id: string) => (ok<any>(await h.gql(LIST)).frontCategories.find((f: any) => f.id === id).products as Array<{ id: string }>).map((p) => p.id).sort();
+    const mapped = ok<any>(
+      await h.gql(CREATE, { input: { name: "满减 Phones", kind: "FULL_REDUCTION", backCategoryIds: [cat.root.id] } }, ADMIN),
+    ).adminCreateFrontCategory;
+    const shown = async (id: string) =>
+      (ok<any>(await h.gql(LIST)).frontCategories.find((f: any) => f.id === id).products as Array<{ id: string }>).map((p) => p.id).sort();
     // no live campaign: nothing
     expect(await shown(all.id)).toEqual([]);
     // a CATEGORIES campaign on a level-2 category covers its leaves; an SPUS campaign its SPUs (drafts never)
-    campaigns = [{ scope: "CATEGORIES", scopeIds: [otherMid.id] }, { scope: "SPUS", scopeIds: [cat.product.id, draft] }];
+    campaigns = [
+      { scope: "CATEGORIES", scopeIds: [otherMid.id] },
+      { scope: "SPUS", scopeIds: [cat.product.id, draft] },
+    ];
     expect(await shown(all.id)).toEqual([inOther, cat.product.id].sort());
     // mapped back categories narrow it
     expect(await shown(mapped.id)).toEqual([cat.product.id]);
@@ -159,7 +194,10 @@ describe("front (shop) categories", () => {
   it("spuScopes (internal): each SPU's category path, leaf first, and its SKUs' currencies", async () => {
     const Q = `query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`;
     const r = ok<any>(await h.gql(Q, { ids: [cat.product.id, "nope"] }, { kind: "internal", service: "promotion" }));
-    expect(r.spuScopes).toEqual([{ spuId: cat.product.id, categoryIds: [cat.leaf.id, cat.mid.id, cat.root.id], currencies: ["CNY"] }, null]);
+    expect(r.spuScopes).toEqual([
+      { spuId: cat.product.id, categoryIds: [cat.leaf.id, cat.mid.id, cat.root.id], currencies: ["CNY"] },
+      null,
+    ]);
     expect(errorCode(await h.gql(Q, { ids: [cat.product.id] }, ADMIN))).toBe("FORBIDDEN");
   });
 

@@ -1,8 +1,8 @@
 /** Test harness: a catalog subgraph on a throwaway schema + Redis prefix, and GraphQL helpers. */
-import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createCatalogSubgraph, type CatalogSubgraphOptions } from "../src/index.ts";
 import type { CatalogServices } from "../src/services/index.ts";
 
@@ -18,7 +18,11 @@ export interface Harness {
   config: Config;
   url: string;
   services: CatalogServices;
-  gql: <T = any>(query: string, variables?: Record<string, unknown>, identity?: Identity) => Promise<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>;
+  gql: <T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    identity?: Identity,
+  ) => Promise<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>;
   stop: () => Promise<void>;
 }
 
@@ -68,9 +72,27 @@ export async function smallCatalog(s: CatalogServices, opts: { stock?: number; s
   const mid = await s.categories.create({ name: "手机通讯 Mobile", parentId: root.id });
   const leaf = await s.categories.create({ name: "手机 Smartphones", parentId: mid.id });
   const brand = await s.taxonomy.createBrand({ name: "华为 Huawei", logo: "https://img.example/huawei.png", categoryIds: [leaf.id] });
-  const colour = await s.taxonomy.createAttribute({ categoryId: leaf.id, name: "颜色 Colour", kind: "SALE", searchable: true, values: ["雅丹黑 Black", "白沙银 Silver"] });
-  const storage = await s.taxonomy.createAttribute({ categoryId: leaf.id, name: "存储 Storage", kind: "SALE", searchable: true, values: ["12GB+256GB", "12GB+512GB"] });
-  const screen = await s.taxonomy.createAttribute({ categoryId: leaf.id, name: "屏幕 Screen", kind: "BASE", searchable: true, values: ["6.8 inch"] });
+  const colour = await s.taxonomy.createAttribute({
+    categoryId: leaf.id,
+    name: "颜色 Colour",
+    kind: "SALE",
+    searchable: true,
+    values: ["雅丹黑 Black", "白沙银 Silver"],
+  });
+  const storage = await s.taxonomy.createAttribute({
+    categoryId: leaf.id,
+    name: "存储 Storage",
+    kind: "SALE",
+    searchable: true,
+    values: ["12GB+256GB", "12GB+512GB"],
+  });
+  const screen = await s.taxonomy.createAttribute({
+    categoryId: leaf.id,
+    name: "屏幕 Screen",
+    kind: "BASE",
+    searchable: true,
+    values: ["6.8 inch"],
+  });
   const combos = [
     [colour.values[0]!, storage.values[0]!],
     [colour.values[0]!, storage.values[1]!],

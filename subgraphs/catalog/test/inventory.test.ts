@@ -18,7 +18,13 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     cat = await smallCatalog(h.services, { stock: 0, skus: 1 });
     let n = 0;
     newSku = async (stock: number) => {
-      const s = await h.services.products.addSku(cat.product.id, { code: `INV-${n++}`, title: "inv", price: "1.00", currency: "CNY", initialStock: stock });
+      const s = await h.services.products.addSku(cat.product.id, {
+        code: `INV-${n++}`,
+        title: "inv",
+        price: "1.00",
+        currency: "CNY",
+        initialStock: stock,
+      });
       return s.id;
     };
   });
@@ -26,11 +32,16 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     await h?.stop();
   });
   const stock = (skuId: string) => h.services.inventory.stock(skuId);
-  const reserve = (key: string, lines: Array<{ skuId: string; quantity: number }>, ttl = 600) => h.services.inventory.reserve(key, lines, ttl);
+  const reserve = (key: string, lines: Array<{ skuId: string; quantity: number }>, ttl = 600) =>
+    h.services.inventory.reserve(key, lines, ttl);
 
   it("inbound adds stock with a record; bad quantities and unknown SKUs are refused and write nothing", async () => {
     const sku = await newSku(0);
-    expect(ok<any>(await h.gql(INBOUND, { skuId: sku, q: 25, note: "PO-1" }, ADMIN)).adminInboundStock).toEqual({ available: 25, reserved: 0, sold: 0 });
+    expect(ok<any>(await h.gql(INBOUND, { skuId: sku, q: 25, note: "PO-1" }, ADMIN)).adminInboundStock).toEqual({
+      available: 25,
+      reserved: 0,
+      sold: 0,
+    });
     const records = await h.services.prisma.inboundRecord.count({ where: { skuId: sku } });
     expect(errorCode(await h.gql(INBOUND, { skuId: sku, q: -3 }, ADMIN))).toBe("BAD_USER_INPUT");
     expect(errorCode(await h.gql(INBOUND, { skuId: sku, q: 0 }, ADMIN))).toBe("BAD_USER_INPUT");
@@ -50,8 +61,14 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     // reserved / sold: operators only; available: everyone
     const sq = `query($id: ID!) { sku(id: $id) { stock { available reserved sold } } }`;
     expect(errorCode(await h.gql(sq, { id: sku }))).toBe("UNAUTHENTICATED");
-    expect(ok<any>(await h.gql(`query($id: ID!) { sku(id: $id) { stock { available } } }`, { id: sku })).sku.stock).toEqual({ available: 25 });
-    expect(ok<any>(await h.gql(sq, { id: sku }, { kind: "admin", id: "w", permissions: ["catalog:write"] })).sku.stock).toEqual({ available: 25, reserved: 0, sold: 0 });
+    expect(ok<any>(await h.gql(`query($id: ID!) { sku(id: $id) { stock { available } } }`, { id: sku })).sku.stock).toEqual({
+      available: 25,
+    });
+    expect(ok<any>(await h.gql(sq, { id: sku }, { kind: "admin", id: "w", permissions: ["catalog:write"] })).sku.stock).toEqual({
+      available: 25,
+      reserved: 0,
+      sold: 0,
+    });
     expect(errorCode(await h.gql(sq, { id: sku }, { kind: "admin", id: "x", permissions: ["member:read"] }))).toBe("FORBIDDEN");
     const list = ok<any>(await h.gql(`query($s: ID!) { inboundRecords(skuId: $s) { quantity note } }`, { s: sku }, ADMIN)).inboundRecords;
     expect(list).toEqual([{ quantity: 25, note: "PO-1" }]);
@@ -65,7 +82,9 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
 
   it("internal fields: only for services", async () => {
     const sku = await newSku(5);
-    expect(errorCode(await h.gql(RESERVE, { key: "k-auth", lines: [{ skuId: sku, quantity: 1 }], ttl: 60 }, member("m")))).toBe("FORBIDDEN");
+    expect(errorCode(await h.gql(RESERVE, { key: "k-auth", lines: [{ skuId: sku, quantity: 1 }], ttl: 60 }, member("m")))).toBe(
+      "FORBIDDEN",
+    );
     expect(errorCode(await h.gql(RELEASE, { key: "k-auth" }, ADMIN))).toBe("FORBIDDEN");
     const r = ok<any>(await h.gql(RESERVE, { key: "k-auth", lines: [{ skuId: sku, quantity: 2 }], ttl: 60 }, INTERNAL)).inventoryReserve;
     expect(r).toMatchObject({ code: "OK", status: "PENDING", failedSkuId: null });
@@ -77,29 +96,53 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
   it("all lines or none: one short line reserves nothing", async () => {
     const a = await newSku(5);
     const b = await newSku(1);
-    const r = await reserve("k-all-or-none", [{ skuId: a, quantity: 2 }, { skuId: b, quantity: 2 }]);
+    const r = await reserve("k-all-or-none", [
+      { skuId: a, quantity: 2 },
+      { skuId: b, quantity: 2 },
+    ]);
     expect(r).toMatchObject({ code: "OUT_OF_STOCK", failedSkuId: b, reservationId: null });
     expect(await stock(a)).toEqual({ available: 5, reserved: 0, sold: 0 });
     expect(await stock(b)).toEqual({ available: 1, reserved: 0, sold: 0 });
     expect(await h.services.prisma.reservation.count({ where: { key: "k-all-or-none" } })).toBe(0);
     // same key later, with enough stock, succeeds
-    expect((await reserve("k-all-or-none", [{ skuId: a, quantity: 2 }, { skuId: b, quantity: 1 }])).code).toBe("OK");
+    expect(
+      (
+        await reserve("k-all-or-none", [
+          { skuId: a, quantity: 2 },
+          { skuId: b, quantity: 1 },
+        ])
+      ).code,
+    ).toBe("OK");
     expect(await stock(a)).toEqual({ available: 3, reserved: 2, sold: 0 });
     expect(await stock(b)).toEqual({ available: 0, reserved: 1, sold: 0 });
   });
 
   it("codes: NOT_FOUND, OFF_SHELF, BAD_QUANTITY — nothing written", async () => {
     const a = await newSku(5);
-    expect(await reserve("k-nf", [{ skuId: a, quantity: 1 }, { skuId: "nope", quantity: 1 }])).toMatchObject({ code: "NOT_FOUND", failedSkuId: "nope" });
+    expect(
+      await reserve("k-nf", [
+        { skuId: a, quantity: 1 },
+        { skuId: "nope", quantity: 1 },
+      ]),
+    ).toMatchObject({ code: "NOT_FOUND", failedSkuId: "nope" });
     expect(await reserve("k-bq", [{ skuId: a, quantity: 0 }])).toMatchObject({ code: "BAD_QUANTITY", failedSkuId: a });
     expect(await reserve("k-bq2", [{ skuId: a, quantity: -2 }])).toMatchObject({ code: "BAD_QUANTITY" });
     expect(await reserve("k-bq3", [])).toMatchObject({ code: "BAD_QUANTITY" });
-    const draft = await h.services.products.create({ title: "draft", categoryId: cat.leaf.id, skus: [{ code: "DRAFT-1", title: "d", price: "1", currency: "CNY", initialStock: 5 }] });
-    expect(await reserve("k-off", [{ skuId: draft.skus[0]!.id, quantity: 1 }])).toMatchObject({ code: "OFF_SHELF", failedSkuId: draft.skus[0]!.id });
+    const draft = await h.services.products.create({
+      title: "draft",
+      categoryId: cat.leaf.id,
+      skus: [{ code: "DRAFT-1", title: "d", price: "1", currency: "CNY", initialStock: 5 }],
+    });
+    expect(await reserve("k-off", [{ skuId: draft.skus[0]!.id, quantity: 1 }])).toMatchObject({
+      code: "OFF_SHELF",
+      failedSkuId: draft.skus[0]!.id,
+    });
     expect(await stock(a)).toEqual({ available: 5, reserved: 0, sold: 0 });
     expect(errorCode(await h.gql(RESERVE, { key: "k-ttl", lines: [{ skuId: a, quantity: 1 }], ttl: 0 }, INTERNAL))).toBe("BAD_USER_INPUT");
     expect(errorCode(await h.gql(RESERVE, { key: "", lines: [{ skuId: a, quantity: 1 }], ttl: 10 }, INTERNAL))).toBe("BAD_USER_INPUT");
-    expect(await h.services.prisma.reservation.count({ where: { key: { in: ["k-nf", "k-bq", "k-bq2", "k-bq3", "k-off", "k-ttl"] } } })).toBe(0);
+    expect(
+      await h.services.prisma.reservation.count({ where: { key: { in: ["k-nf", "k-bq", "k-bq2", "k-bq3", "k-off", "k-ttl"] } } }),
+    ).toBe(0);
   });
 
   it("1,000 parallel reservations (quantity 1) against stock 100 → exactly 100 OK; available 0, reserved 100", async () => {

@@ -3,8 +3,8 @@
  * read runs no SQL, and every write — in this process or in another one — is visible on the next
  * read after it commits, also while reads race it.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "@mallgraph/platform/redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeCatalogServices, createCatalogServices } from "../src/index.ts";
 import { buildCatalogServices, type CatalogServices } from "../src/services/index.ts";
 import { ADMIN, INTERNAL, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
@@ -100,7 +100,13 @@ describe("product cache: warm reads without SQL, every write visible on the next
     await other.products.update(cat.product.id, { title: "Cached title 2" });
     expect((await read()).title).toBe("Cached title 2");
 
-    const added = await other.products.addSku(cat.product.id, { code: "CACHE-NEW", title: "new", price: "1.00", currency: "CNY", initialStock: 6 });
+    const added = await other.products.addSku(cat.product.id, {
+      code: "CACHE-NEW",
+      title: "new",
+      price: "1.00",
+      currency: "CNY",
+      initialStock: 6,
+    });
     expect((await sku(added.id)).stock.available).toBe(6);
     expect((await snapshot(added.id)).available).toBe(6);
   });
@@ -120,9 +126,17 @@ describe("product cache: warm reads without SQL, every write visible on the next
   });
 
   it("a storm of 300 reservations (stock 100) interleaved with 300 reads leaves exact counts in the view", async () => {
-    const added = await h.services.products.addSku(cat.product.id, { code: "CACHE-STORM", title: "storm", price: "1.00", currency: "CNY", initialStock: 100 });
+    const added = await h.services.products.addSku(cat.product.id, {
+      code: "CACHE-STORM",
+      title: "storm",
+      price: "1.00",
+      currency: "CNY",
+      initialStock: 100,
+    });
     await sku(added.id); // warm
-    const reserves = Array.from({ length: 300 }, (_v, i) => (i % 2 ? other : h.services).inventory.reserve(`cache-storm-${i}`, [{ skuId: added.id, quantity: 1 }], 600));
+    const reserves = Array.from({ length: 300 }, (_v, i) =>
+      (i % 2 ? other : h.services).inventory.reserve(`cache-storm-${i}`, [{ skuId: added.id, quantity: 1 }], 600),
+    );
     const reads = Array.from({ length: 300 }, () => (Math.random() < 0.5 ? h.services : other).products.loadProducts([cat.product.id]));
     const results = await Promise.all(reserves);
     await Promise.all(reads);
@@ -146,7 +160,11 @@ describe("product cache: warm reads without SQL, every write visible on the next
 
   it("an unknown product is not cached: it appears once created", async () => {
     expect((await h.services.products.loadProducts(["not-yet"]))[0]).toBeNull();
-    const p = await other.products.create({ title: "Late phone", categoryId: cat.leaf.id, skus: [{ code: "LATE-1", title: "late", price: "2.00", currency: "CNY", initialStock: 1 }] });
+    const p = await other.products.create({
+      title: "Late phone",
+      categoryId: cat.leaf.id,
+      skus: [{ code: "LATE-1", title: "late", price: "2.00", currency: "CNY", initialStock: 1 }],
+    });
     expect((await h.services.products.loadProducts([p.id]))[0]!.title).toBe("Late phone");
   });
 });

@@ -30,7 +30,13 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
 
   it("product detail returns SPU, SKUs, stock and the sale-attribute matrix in one request", async () => {
     const p = ok<any>(await h.gql(PRODUCT, { id: cat.product.id })).product;
-    expect(p).toMatchObject({ id: cat.product.id, status: "ON_SHELF", brand: { id: cat.brand.id, name: "华为 Huawei" }, minPrice: "6999.00", currency: "CNY" });
+    expect(p).toMatchObject({
+      id: cat.product.id,
+      status: "ON_SHELF",
+      brand: { id: cat.brand.id, name: "华为 Huawei" },
+      minPrice: "6999.00",
+      currency: "CNY",
+    });
     expect(p.category).toEqual({ id: cat.leaf.id, name: cat.leaf.name, level: 3 });
     expect(p.baseAttributes).toEqual([{ name: "屏幕 Screen", value: "6.8 inch" }]);
     expect(p.skus).toHaveLength(4);
@@ -51,7 +57,10 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
   it("a draft is hidden from shoppers, visible to operators", async () => {
     const draft = await h.services.products.create({ title: "Draft phone", categoryId: cat.leaf.id });
     expect(ok<any>(await h.gql(`{ product(id: "${draft.id}") { id } }`)).product).toBeNull();
-    expect(ok<any>(await h.gql(`{ product(id: "${draft.id}") { id status } }`, undefined, ADMIN)).product).toEqual({ id: draft.id, status: "DRAFT" });
+    expect(ok<any>(await h.gql(`{ product(id: "${draft.id}") { id status } }`, undefined, ADMIN)).product).toEqual({
+      id: draft.id,
+      status: "DRAFT",
+    });
     expect(ok<any>(await h.gql(`{ product(id: "nope") { id } }`)).product).toBeNull();
   });
 
@@ -63,7 +72,14 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
         title: `Batch phone ${i}`,
         categoryId: cat.leaf.id,
         brandId: cat.brand.id,
-        skus: [0, 1, 2, 3].map((j) => ({ code: `B${i}-${j}`, title: `Batch ${i}/${j}`, price: "10.00", currency: "CNY", initialStock: 3, saleAttributeValueIds: [cat.colour.values[j % 2]!.id, cat.storage.values[Math.floor(j / 2)]!.id] })),
+        skus: [0, 1, 2, 3].map((j) => ({
+          code: `B${i}-${j}`,
+          title: `Batch ${i}/${j}`,
+          price: "10.00",
+          currency: "CNY",
+          initialStock: 3,
+          saleAttributeValueIds: [cat.colour.values[j % 2]!.id, cat.storage.values[Math.floor(j / 2)]!.id],
+        })),
       });
       skuIds.push(...p.skus.map((s) => s.id));
     }
@@ -84,11 +100,19 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     // Products
     const preps = [...new Set(fifty.res._entities.map((e: any) => e.product.id))].map((id) => ({ __typename: "Product", id }));
     queries = 0;
-    const prods = ok<any>(await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id skus { id } ratingSummary { count } } } }`, { r: preps }));
+    const prods = ok<any>(
+      await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id skus { id } ratingSummary { count } } } }`, {
+        r: preps,
+      }),
+    );
     expect(prods._entities.length).toBe(preps.length);
     const pq = queries;
     queries = 0;
-    ok(await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id skus { id } ratingSummary { count } } } }`, { r: preps.slice(0, 2) }));
+    ok(
+      await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id skus { id } ratingSummary { count } } } }`, {
+        r: preps.slice(0, 2),
+      }),
+    );
     expect(pq).toBe(queries);
     // unknown ids resolve to null
     expect(ok<any>(await h.gql(q, { r: [{ __typename: "Sku", id: "nope" }] }))._entities).toEqual([null]);
@@ -100,15 +124,34 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(errorCode(await h.gql(q, { ids }))).toBe("FORBIDDEN");
     const snaps = ok<any>(await h.gql(q, { ids }, INTERNAL)).skuSnapshots;
     expect(snaps[1]).toBeNull();
-    expect(snaps[0]).toMatchObject({ id: ids[0], spuId: cat.product.id, price: "7999.00", currency: "CNY", onShelf: true, available: 10, image: "https://img.example/mate60.jpg" });
+    expect(snaps[0]).toMatchObject({
+      id: ids[0],
+      spuId: cat.product.id,
+      price: "7999.00",
+      currency: "CNY",
+      onShelf: true,
+      available: 10,
+      image: "https://img.example/mate60.jpg",
+    });
     expect(snaps[2].id).toBe(ids[2]);
   });
 
   it("refuses bad prices, negative stock, unknown ids, taken codes — and writes nothing", async () => {
-    const counts = async () => [await h.services.prisma.spu.count(), await h.services.prisma.sku.count(), await h.services.prisma.inventory.count(), await h.services.prisma.inboundRecord.count()];
+    const counts = async () => [
+      await h.services.prisma.spu.count(),
+      await h.services.prisma.sku.count(),
+      await h.services.prisma.inventory.count(),
+      await h.services.prisma.inboundRecord.count(),
+    ];
     const before = await counts();
     const base = { title: "Bad", categoryId: cat.leaf.id };
-    const sku = (over: Record<string, unknown>) => ({ ...base, skus: [{ code: "OK-1", title: "ok", price: "1.00", currency: "CNY" }, { code: "BAD-1", title: "bad", price: "1.00", currency: "CNY", ...over }] });
+    const sku = (over: Record<string, unknown>) => ({
+      ...base,
+      skus: [
+        { code: "OK-1", title: "ok", price: "1.00", currency: "CNY" },
+        { code: "BAD-1", title: "bad", price: "1.00", currency: "CNY", ...over },
+      ],
+    });
     const tooPrecise = await h.gql(CREATE, { input: sku({ price: "1.001" }) }, ADMIN);
     expect(errorCode(tooPrecise)).toBe("BAD_USER_INPUT");
     expect(tooPrecise.errors![0]!.message).toMatch(/decimal places/);
@@ -120,35 +163,57 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(errorCode(await h.gql(CREATE, { input: sku({ code: "MATE60-0" }) }, ADMIN))).toBe("ALREADY_EXISTS");
     expect(errorCode(await h.gql(CREATE, { input: sku({ code: "OK-1" }) }, ADMIN))).toBe("ALREADY_EXISTS");
     expect(errorCode(await h.gql(CREATE, { input: sku({ saleAttributeValueIds: ["nope"] }) }, ADMIN))).toBe("NOT_FOUND");
-    expect(errorReason(await h.gql(CREATE, { input: sku({ saleAttributeValueIds: [cat.screen.values[0]!.id] }) }, ADMIN))).toBe("ATTRIBUTE_MISMATCH");
+    expect(errorReason(await h.gql(CREATE, { input: sku({ saleAttributeValueIds: [cat.screen.values[0]!.id] }) }, ADMIN))).toBe(
+      "ATTRIBUTE_MISMATCH",
+    );
     expect(errorCode(await h.gql(CREATE, { input: { ...base, categoryId: "nope" } }, ADMIN))).toBe("NOT_FOUND");
     expect(errorReason(await h.gql(CREATE, { input: { ...base, categoryId: cat.mid.id } }, ADMIN))).toBe("CATEGORY_NOT_LEAF");
     expect(errorCode(await h.gql(CREATE, { input: { ...base, brandId: "nope" } }, ADMIN))).toBe("NOT_FOUND");
-    expect(errorCode(await h.gql(ADD_SKU, { id: "nope", input: { code: "Z", title: "z", price: "1", currency: "CNY" } }, ADMIN))).toBe("NOT_FOUND");
-    expect(errorCode(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "0.123", currency: "USD" } }, ADMIN))).toBe("BAD_USER_INPUT");
+    expect(errorCode(await h.gql(ADD_SKU, { id: "nope", input: { code: "Z", title: "z", price: "1", currency: "CNY" } }, ADMIN))).toBe(
+      "NOT_FOUND",
+    );
+    expect(
+      errorCode(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "0.123", currency: "USD" } }, ADMIN)),
+    ).toBe("BAD_USER_INPUT");
     // beyond the Decimal(18,4) column: a clear refusal, not a database error
     const huge = await h.gql(CREATE, { input: sku({ price: "100000000000000" }) }, ADMIN);
     expect(errorCode(huge)).toBe("BAD_USER_INPUT");
     expect(errorReason(huge)).toBe("BAD_PRICE");
-    expect(errorReason(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "999999999999999", currency: "CNY" } }, ADMIN))).toBe("BAD_PRICE");
+    expect(
+      errorReason(
+        await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "999999999999999", currency: "CNY" } }, ADMIN),
+      ),
+    ).toBe("BAD_PRICE");
     // one currency per product (its lowest price compares SKU prices)
     const mixed = await h.gql(CREATE, { input: sku({ currency: "USD" }) }, ADMIN);
     expect(errorCode(mixed)).toBe("BAD_USER_INPUT");
     expect(errorReason(mixed)).toBe("CURRENCY_MISMATCH");
-    expect(errorReason(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "1.00", currency: "USD" } }, ADMIN))).toBe("CURRENCY_MISMATCH");
+    expect(
+      errorReason(await h.gql(ADD_SKU, { id: cat.product.id, input: { code: "Z", title: "z", price: "1.00", currency: "USD" } }, ADMIN)),
+    ).toBe("CURRENCY_MISMATCH");
     expect(await counts()).toEqual(before);
   });
 
   it("parallel SKU additions: one SKU per sale-attribute combination, one currency per product", async () => {
     const p = await h.services.products.create({ title: "Race phone", categoryId: cat.leaf.id });
     const combo = [cat.colour.values[0]!.id, cat.storage.values[0]!.id];
-    const same = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => h.services.products.addSku(p.id, { code: `RACE-${i}`, title: "r", price: "1.00", currency: "CNY", saleAttributeValueIds: combo })));
+    const same = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        h.services.products.addSku(p.id, { code: `RACE-${i}`, title: "r", price: "1.00", currency: "CNY", saleAttributeValueIds: combo }),
+      ),
+    );
     expect(same.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    expect(same.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason.extensions?.reason === "ATTRIBUTE_MISMATCH")).toBe(true);
+    expect(
+      same
+        .filter((r) => r.status === "rejected")
+        .every((r) => (r as PromiseRejectedResult).reason.extensions?.reason === "ATTRIBUTE_MISMATCH"),
+    ).toBe(true);
     expect(await h.services.prisma.sku.count({ where: { spuId: p.id } })).toBe(1);
     const q = await h.services.products.create({ title: "Race phone 2", categoryId: cat.leaf.id });
     const currencies = ["USD", "EUR", "HKD", "CNY", "USD", "EUR", "HKD", "CNY"];
-    const mixed = await Promise.allSettled(currencies.map((c, i) => h.services.products.addSku(q.id, { code: `RACE-C${i}`, title: "r", price: "1.00", currency: c })));
+    const mixed = await Promise.allSettled(
+      currencies.map((c, i) => h.services.products.addSku(q.id, { code: `RACE-C${i}`, title: "r", price: "1.00", currency: c })),
+    );
     const kept = await h.services.prisma.sku.findMany({ where: { spuId: q.id } });
     expect(new Set(kept.map((k) => k.currency)).size).toBe(1);
     expect(kept).toHaveLength(mixed.filter((r) => r.status === "fulfilled").length);
@@ -164,7 +229,13 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect((await h.services.prisma.spu.findUnique({ where: { id: empty.id } }))!.status).toBe("DRAFT");
     expect(errorReason(await h.gql(off, { id: empty.id }, ADMIN))).toBe("INVALID_TRANSITION");
     expect(errorCode(await h.gql(put, { id: "nope" }, ADMIN))).toBe("NOT_FOUND");
-    ok(await h.gql(ADD_SKU, { id: empty.id, input: { code: "NOSKU-1", title: "now one", price: "99.90", currency: "CNY", initialStock: 1 } }, ADMIN));
+    ok(
+      await h.gql(
+        ADD_SKU,
+        { id: empty.id, input: { code: "NOSKU-1", title: "now one", price: "99.90", currency: "CNY", initialStock: 1 } },
+        ADMIN,
+      ),
+    );
     const on = ok<any>(await h.gql(put, { id: empty.id }, ADMIN)).adminPutOnShelf;
     expect(on.status).toBe("ON_SHELF");
     expect(on.onShelfAt).toBeTruthy();
@@ -176,7 +247,11 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
   it("updates a SKU price exactly and refuses a price too precise for the currency", async () => {
     const upd = `mutation($id: ID!, $input: SkuUpdateInput!) { adminUpdateSku(id: $id, input: $input) { id price currency } }`;
     const id = cat.product.skus[0]!.id;
-    expect(ok<any>(await h.gql(upd, { id, input: { price: "6899.1" } }, ADMIN)).adminUpdateSku).toEqual({ id, price: "6899.10", currency: "CNY" });
+    expect(ok<any>(await h.gql(upd, { id, input: { price: "6899.1" } }, ADMIN)).adminUpdateSku).toEqual({
+      id,
+      price: "6899.10",
+      currency: "CNY",
+    });
     expect(errorCode(await h.gql(upd, { id, input: { price: "6899.111" } }, ADMIN))).toBe("BAD_USER_INPUT");
     expect(errorCode(await h.gql(upd, { id, input: { currency: "JPY" } }, ADMIN))).toBe("BAD_USER_INPUT"); // 6899.10 has cents
     expect(errorCode(await h.gql(upd, { id: "nope", input: { price: "1" } }, ADMIN))).toBe("NOT_FOUND");
@@ -193,23 +268,42 @@ describe("products: SPU, SKU, shelving, product detail, entities", () => {
     expect(errorCode(await h.gql(q, { input: { name: "华为 Huawei" } }, ADMIN))).toBe("ALREADY_EXISTS");
     const b = ok<any>(await h.gql(q, { input: { name: "小米 Xiaomi", categoryIds: [cat.leaf.id] } }, ADMIN)).adminCreateBrand;
     expect(b.categories).toEqual([{ id: cat.leaf.id }]);
-    const brands = ok<any>(await h.gql(`query($c: ID) { brands(categoryId: $c) { name } }`, { c: cat.leaf.id })).brands.map((x: any) => x.name);
+    const brands = ok<any>(await h.gql(`query($c: ID) { brands(categoryId: $c) { name } }`, { c: cat.leaf.id })).brands.map(
+      (x: any) => x.name,
+    );
     expect(brands).toEqual(expect.arrayContaining(["华为 Huawei", "小米 Xiaomi"]));
-    const attrs = ok<any>(await h.gql(`query($c: ID!) { attributes(categoryId: $c, kind: SALE) { name kind searchable values { value } } }`, { c: cat.leaf.id })).attributes;
+    const attrs = ok<any>(
+      await h.gql(`query($c: ID!) { attributes(categoryId: $c, kind: SALE) { name kind searchable values { value } } }`, {
+        c: cat.leaf.id,
+      }),
+    ).attributes;
     expect(attrs.map((a: any) => a.name).sort()).toEqual(["存储 Storage", "颜色 Colour"]);
     const attrQ = `mutation($input: AttributeInput!) { adminCreateAttribute(input: $input) { id } }`;
-    expect(errorReason(await h.gql(attrQ, { input: { categoryId: cat.root.id, name: "x", kind: "BASE" } }, ADMIN))).toBe("CATEGORY_NOT_LEAF");
-    expect(errorCode(await h.gql(attrQ, { input: { categoryId: cat.leaf.id, name: "dup", kind: "BASE", values: ["a", "a"] } }, ADMIN))).toBe("BAD_USER_INPUT");
+    expect(errorReason(await h.gql(attrQ, { input: { categoryId: cat.root.id, name: "x", kind: "BASE" } }, ADMIN))).toBe(
+      "CATEGORY_NOT_LEAF",
+    );
+    expect(
+      errorCode(await h.gql(attrQ, { input: { categoryId: cat.leaf.id, name: "dup", kind: "BASE", values: ["a", "a"] } }, ADMIN)),
+    ).toBe("BAD_USER_INPUT");
   });
 
   it("the product cache never serves a stale product after a write", async () => {
     const q = `query($id: ID!) { product(id: $id) { title brand { name } skus { code price stock { available } } } }`;
-    const p = await h.services.products.create({ title: "Cache phone", categoryId: cat.leaf.id, brandId: cat.brand.id, skus: [{ code: "CACHE-1", title: "c1", price: "100.00", currency: "CNY", initialStock: 5 }] });
+    const p = await h.services.products.create({
+      title: "Cache phone",
+      categoryId: cat.leaf.id,
+      brandId: cat.brand.id,
+      skus: [{ code: "CACHE-1", title: "c1", price: "100.00", currency: "CNY", initialStock: 5 }],
+    });
     await h.services.products.putOnShelf(p.id);
     const get = async () => ok<any>(await h.gql(q, { id: p.id })).product;
     await get();
     await get(); // cached now
-    expect(await h.services.redis.get(h.services.deps.keys("product", p.id, "d", (await h.services.redis.get(h.services.deps.keys("product", p.id, "v"))) ?? "0"))).toBeTruthy();
+    expect(
+      await h.services.redis.get(
+        h.services.deps.keys("product", p.id, "d", (await h.services.redis.get(h.services.deps.keys("product", p.id, "v"))) ?? "0"),
+      ),
+    ).toBeTruthy();
     await h.services.products.updateSku(p.skus[0]!.id, { price: "88.80" });
     expect((await get()).skus[0].price).toBe("88.80");
     await h.services.products.update(p.id, { title: "Cache phone 2" });

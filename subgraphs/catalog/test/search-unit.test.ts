@@ -1,10 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { tokenize } from "../src/search/tokenize.ts";
 import { buildBulkDelete, buildBulkIndex, buildSearchRequest, parseSearchResponse, INDEX_MAPPINGS } from "../src/search/elasticsearch.ts";
 import { decodeCursor, encodeCursor } from "../src/search/service.ts";
+import { tokenize } from "../src/search/tokenize.ts";
 import type { SearchQuery } from "../src/search/types.ts";
 
-const q = (over: Partial<SearchQuery> = {}): SearchQuery => ({ keyword: null, tokens: [], attributeGroups: [], sort: "RELEVANCE", first: 20, after: null, ...over });
+const q = (over: Partial<SearchQuery> = {}): SearchQuery => ({
+  keyword: null,
+  tokens: [],
+  attributeGroups: [],
+  sort: "RELEVANCE",
+  first: 20,
+  after: null,
+  ...over,
+});
 
 describe("tokenize", () => {
   it("keeps Chinese runs and English words, lower-cased", () => {
@@ -18,13 +26,44 @@ describe("tokenize", () => {
 describe("elasticsearch request bodies", () => {
   it("maps every document field", () => {
     expect(Object.keys(INDEX_MAPPINGS.properties).sort()).toEqual(
-      ["attributeValueIds", "brandId", "brandLogo", "brandName", "categoryId", "currency", "defaultImage", "inStock", "minPrice", "onShelfAt", "sales", "spuId", "title"].sort(),
+      [
+        "attributeValueIds",
+        "brandId",
+        "brandLogo",
+        "brandName",
+        "categoryId",
+        "currency",
+        "defaultImage",
+        "inStock",
+        "minPrice",
+        "onShelfAt",
+        "sales",
+        "spuId",
+        "title",
+      ].sort(),
     );
   });
 
   it("bulk bodies: index and delete actions by SPU id", () => {
-    const doc = { spuId: "s1", title: "T", categoryId: "c", brandId: null, brandName: null, brandLogo: null, defaultImage: null, minPrice: "12.5", currency: "CNY", inStock: true, onShelfAt: new Date("2026-01-01T00:00:00Z"), sales: 3, attributeValueIds: ["v1"] };
-    expect(buildBulkIndex("idx", [doc])).toEqual([{ index: { _index: "idx", _id: "s1" } }, { ...doc, onShelfAt: "2026-01-01T00:00:00.000Z" }]);
+    const doc = {
+      spuId: "s1",
+      title: "T",
+      categoryId: "c",
+      brandId: null,
+      brandName: null,
+      brandLogo: null,
+      defaultImage: null,
+      minPrice: "12.5",
+      currency: "CNY",
+      inStock: true,
+      onShelfAt: new Date("2026-01-01T00:00:00Z"),
+      sales: 3,
+      attributeValueIds: ["v1"],
+    };
+    expect(buildBulkIndex("idx", [doc])).toEqual([
+      { index: { _index: "idx", _id: "s1" } },
+      { ...doc, onShelfAt: "2026-01-01T00:00:00.000Z" },
+    ]);
     expect(buildBulkDelete("idx", ["a", "b"])).toEqual([{ delete: { _index: "idx", _id: "a" } }, { delete: { _index: "idx", _id: "b" } }]);
   });
 
@@ -41,11 +80,32 @@ describe("elasticsearch request bodies", () => {
   it("keyword and every filter become a bool query", () => {
     const body = buildSearchRequest(
       "idx",
-      q({ keyword: "华为 手机", tokens: ["华为", "手机"], categoryIds: ["c1", "c2"], brandIds: ["b1"], attributeGroups: [["v1", "v2"], ["v3"]], minPrice: "100", maxPrice: "999.5", sort: "PRICE_ASC", first: 10, after: ["999.5", "s9"] }),
+      q({
+        keyword: "华为 手机",
+        tokens: ["华为", "手机"],
+        categoryIds: ["c1", "c2"],
+        brandIds: ["b1"],
+        attributeGroups: [["v1", "v2"], ["v3"]],
+        minPrice: "100",
+        maxPrice: "999.5",
+        sort: "PRICE_ASC",
+        first: 10,
+        after: ["999.5", "s9"],
+      }),
     );
     expect(body.query.bool.must).toEqual([
-      { bool: { should: [{ match_phrase: { title: "华为" } }, { match: { "title.en": { query: "华为", operator: "and" } } }], minimum_should_match: 1 } },
-      { bool: { should: [{ match_phrase: { title: "手机" } }, { match: { "title.en": { query: "手机", operator: "and" } } }], minimum_should_match: 1 } },
+      {
+        bool: {
+          should: [{ match_phrase: { title: "华为" } }, { match: { "title.en": { query: "华为", operator: "and" } } }],
+          minimum_should_match: 1,
+        },
+      },
+      {
+        bool: {
+          should: [{ match_phrase: { title: "手机" } }, { match: { "title.en": { query: "手机", operator: "and" } } }],
+          minimum_should_match: 1,
+        },
+      },
     ]);
     expect(body.query.bool.filter).toEqual([
       { terms: { categoryId: ["c1", "c2"] } },
@@ -64,7 +124,13 @@ describe("elasticsearch request bodies", () => {
 
   it("parses hits, totals and aggregations", () => {
     const res = {
-      hits: { total: { value: 3 }, hits: [1, 2, 3].map((i) => ({ _source: { spuId: `s${i}`, minPrice: "9.90", onShelfAt: "2026-01-01T00:00:00Z" }, sort: [9.9, `s${i}`] })) },
+      hits: {
+        total: { value: 3 },
+        hits: [1, 2, 3].map((i) => ({
+          _source: { spuId: `s${i}`, minPrice: "9.90", onShelfAt: "2026-01-01T00:00:00Z" },
+          sort: [9.9, `s${i}`],
+        })),
+      },
       aggregations: {
         brands: { buckets: [{ key: "b1", doc_count: 2, name: { buckets: [{ key: "Huawei" }] } }] },
         attributeValues: { buckets: [{ key: "v1", doc_count: 3 }] },

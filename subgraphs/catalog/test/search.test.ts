@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drainOutbox, drainOnce, pendingOutbox } from "../src/search/outbox.ts";
-import { startWorkers } from "../src/worker.ts";
 import type { SearchBackend } from "../src/search/types.ts";
+import { startWorkers } from "../src/worker.ts";
 import { errorCode, ok, startHarness, type Harness } from "./helpers.ts";
 
 const SEARCH = `query SearchProducts($query: ProductSearchInput!) {
@@ -19,7 +19,8 @@ describe("search (PostgreSQL backend) and the outbox", () => {
   const vals: Record<string, string> = {};
   const brands: Record<string, string> = {};
   let phonesRoot: string;
-  const drain = () => drainOutbox({ prisma: h.services.prisma, redis: h.services.redis, keys: h.services.deps.keys, backend: h.services.search.backend });
+  const drain = () =>
+    drainOutbox({ prisma: h.services.prisma, redis: h.services.redis, keys: h.services.deps.keys, backend: h.services.search.backend });
   const search = async (query: Record<string, unknown>) => ok<any>(await h.gql(SEARCH, { query })).searchProducts;
   const spuIds = (r: any) => r.items.map((i: any) => i.spuId).sort();
 
@@ -33,10 +34,33 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     const pc = await s.categories.create({ name: "电脑办公 Computers" });
     const pcMid = await s.categories.create({ name: "电脑整机 PCs", parentId: pc.id });
     const laptops = await s.categories.create({ name: "笔记本 Laptops", parentId: pcMid.id });
-    for (const [k, n] of [["huawei", "华为 Huawei"], ["xiaomi", "小米 Xiaomi"], ["apple", "苹果 Apple"], ["lenovo", "联想 Lenovo"]] as const)
-      brands[k] = (await s.taxonomy.createBrand({ name: n, logo: `https://img.example/${k}.png`, categoryIds: [k === "lenovo" ? laptops.id : phones.id] })).id;
-    const colour = await s.taxonomy.createAttribute({ categoryId: phones.id, name: "颜色 Colour", kind: "SALE", searchable: true, values: ["黑色 Black", "银色 Silver"] });
-    const storage = await s.taxonomy.createAttribute({ categoryId: phones.id, name: "存储 Storage", kind: "SALE", searchable: true, values: ["256GB", "512GB"] });
+    for (const [k, n] of [
+      ["huawei", "华为 Huawei"],
+      ["xiaomi", "小米 Xiaomi"],
+      ["apple", "苹果 Apple"],
+      ["lenovo", "联想 Lenovo"],
+    ] as const)
+      brands[k] = (
+        await s.taxonomy.createBrand({
+          name: n,
+          logo: `https://img.example/${k}.png`,
+          categoryIds: [k === "lenovo" ? laptops.id : phones.id],
+        })
+      ).id;
+    const colour = await s.taxonomy.createAttribute({
+      categoryId: phones.id,
+      name: "颜色 Colour",
+      kind: "SALE",
+      searchable: true,
+      values: ["黑色 Black", "银色 Silver"],
+    });
+    const storage = await s.taxonomy.createAttribute({
+      categoryId: phones.id,
+      name: "存储 Storage",
+      kind: "SALE",
+      searchable: true,
+      values: ["256GB", "512GB"],
+    });
     vals.black = colour.values[0]!.id;
     vals.silver = colour.values[1]!.id;
     vals.s256 = storage.values[0]!.id;
@@ -47,7 +71,14 @@ describe("search (PostgreSQL backend) and the outbox", () => {
         categoryId,
         brandId,
         images: [`https://img.example/${key}.jpg`],
-        skus: skus.map(([price, v, stock], i) => ({ code: `${key}-${i}`, title: `${title} ${i}`, price, currency: "CNY", saleAttributeValueIds: v, initialStock: stock })),
+        skus: skus.map(([price, v, stock], i) => ({
+          code: `${key}-${i}`,
+          title: `${title} ${i}`,
+          price,
+          currency: "CNY",
+          saleAttributeValueIds: v,
+          initialStock: stock,
+        })),
       });
       await s.products.putOnShelf(p.id);
       ids[key] = p.id;
@@ -57,10 +88,16 @@ describe("search (PostgreSQL backend) and the outbox", () => {
       ["7999.00", [vals.silver!, vals.s512!], 5],
     ]);
     await mk("nova", "华为 nova 12 手机 Huawei nova 12 Phone", phones.id, brands.huawei!, [["2999.00", [vals.black!, vals.s256!], 5]]);
-    await mk("mi", "小米 14 Ultra 智能手机 Xiaomi 14 Ultra Smartphone", phones.id, brands.xiaomi!, [["5999.00", [vals.silver!, vals.s512!], 5]]);
+    await mk("mi", "小米 14 Ultra 智能手机 Xiaomi 14 Ultra Smartphone", phones.id, brands.xiaomi!, [
+      ["5999.00", [vals.silver!, vals.s512!], 5],
+    ]);
     await mk("iphone", "Apple iPhone 15 Pro 苹果手机", phones.id, brands.apple!, [["8999.00", [vals.black!, vals.s256!], 0]]);
     await mk("thinkpad", "联想 ThinkPad X1 笔记本电脑 Lenovo ThinkPad X1 Laptop", laptops.id, brands.lenovo!, [["9999.50", [], 2]]);
-    await s.products.create({ title: "华为 草稿 Draft phone", categoryId: phones.id, skus: [{ code: "draft-0", title: "d", price: "1.00", currency: "CNY" }] });
+    await s.products.create({
+      title: "华为 草稿 Draft phone",
+      categoryId: phones.id,
+      skus: [{ code: "draft-0", title: "d", price: "1.00", currency: "CNY" }],
+    });
     await drain();
   });
   afterAll(async () => {
@@ -71,7 +108,15 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     const r = await search({});
     expect(r.total).toBe(5);
     const mate = r.items.find((i: any) => i.spuId === ids.mate);
-    expect(mate).toEqual({ spuId: ids.mate, title: "华为 Mate 60 Pro 智能手机 Huawei Mate 60 Pro Smartphone", minPrice: "6999.00", currency: "CNY", inStock: true, brandName: "华为 Huawei", defaultImage: "https://img.example/mate.jpg" });
+    expect(mate).toEqual({
+      spuId: ids.mate,
+      title: "华为 Mate 60 Pro 智能手机 Huawei Mate 60 Pro Smartphone",
+      minPrice: "6999.00",
+      currency: "CNY",
+      inStock: true,
+      brandName: "华为 Huawei",
+      defaultImage: "https://img.example/mate.jpg",
+    });
     expect(r.items.find((i: any) => i.spuId === ids.iphone).inStock).toBe(false);
     expect(r.items.find((i: any) => i.spuId === ids.thinkpad).minPrice).toBe("9999.50");
   });
@@ -96,7 +141,9 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     expect(spuIds(await search({ attributeValueIds: [vals.black, vals.s512] }))).toEqual([ids.mate]);
     expect((await search({ attributeValueIds: ["nope"] })).total).toBe(0);
     expect(spuIds(await search({ minPrice: "3000", maxPrice: "7000" }))).toEqual([ids.mate, ids.mi].sort());
-    expect(spuIds(await search({ keyword: "手机", brandIds: [brands.huawei, brands.xiaomi], minPrice: "5000" }))).toEqual([ids.mate, ids.mi].sort());
+    expect(spuIds(await search({ keyword: "手机", brandIds: [brands.huawei, brands.xiaomi], minPrice: "5000" }))).toEqual(
+      [ids.mate, ids.mi].sort(),
+    );
   });
 
   it("facets: brand and attribute value counts over the filtered set", async () => {
@@ -122,8 +169,20 @@ describe("search (PostgreSQL backend) and the outbox", () => {
   });
 
   it("sorts: price, newest, sales", async () => {
-    expect((await search({ sort: "PRICE_ASC" })).items.map((i: any) => i.spuId)).toEqual([ids.nova, ids.mi, ids.mate, ids.iphone, ids.thinkpad]);
-    expect((await search({ sort: "PRICE_DESC" })).items.map((i: any) => i.spuId)).toEqual([ids.thinkpad, ids.iphone, ids.mate, ids.mi, ids.nova]);
+    expect((await search({ sort: "PRICE_ASC" })).items.map((i: any) => i.spuId)).toEqual([
+      ids.nova,
+      ids.mi,
+      ids.mate,
+      ids.iphone,
+      ids.thinkpad,
+    ]);
+    expect((await search({ sort: "PRICE_DESC" })).items.map((i: any) => i.spuId)).toEqual([
+      ids.thinkpad,
+      ids.iphone,
+      ids.mate,
+      ids.mi,
+      ids.nova,
+    ]);
     expect((await search({ sort: "NEWEST" })).items[0].spuId).toBe(ids.thinkpad);
     // selling the Xiaomi makes it the top seller once the outbox is drained
     const miSku = (await h.services.prisma.sku.findFirstOrThrow({ where: { spuId: ids.mi } })).id;
@@ -155,7 +214,11 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     }
     // a page inserted before the cursor does not shift the next page (keyset, not offset)
     const first = await search({ sort: "PRICE_ASC", first: 2 });
-    const cheap = await h.services.products.create({ title: "Cheap phone 便宜手机", categoryId: (await h.services.prisma.spu.findUniqueOrThrow({ where: { id: ids.nova! } })).categoryId, skus: [{ code: "cheap-1", title: "c", price: "1.00", currency: "CNY", initialStock: 1 }] });
+    const cheap = await h.services.products.create({
+      title: "Cheap phone 便宜手机",
+      categoryId: (await h.services.prisma.spu.findUniqueOrThrow({ where: { id: ids.nova! } })).categoryId,
+      skus: [{ code: "cheap-1", title: "c", price: "1.00", currency: "CNY", initialStock: 1 }],
+    });
     await h.services.products.putOnShelf(cheap.id);
     await drain();
     const second = await search({ sort: "PRICE_ASC", first: 2, after: first.pageInfo.endCursor });
@@ -180,7 +243,9 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     for (let i = 0; i < 3; i++) await search({ keyword: "华为 Mate" });
     await search({ keyword: "华为 nova" });
     await search({ keyword: "小米" });
-    const sug = async (prefix: string, first?: number) => ok<any>(await h.gql(`query($p: String!, $f: Int) { searchSuggestions(prefix: $p, first: $f) }`, { p: prefix, f: first })).searchSuggestions;
+    const sug = async (prefix: string, first?: number) =>
+      ok<any>(await h.gql(`query($p: String!, $f: Int) { searchSuggestions(prefix: $p, first: $f) }`, { p: prefix, f: first }))
+        .searchSuggestions;
     const hw = await sug("华为");
     expect(hw[0]).toBe("华为 mate");
     expect(hw).toContain("华为 nova");
@@ -211,8 +276,20 @@ describe("search (PostgreSQL backend) and the outbox", () => {
 
   it("nothing is lost when indexing fails midway: rows stay pending until indexed", async () => {
     await h.services.products.update(ids.mi!, { title: "小米 14 Ultra 徕卡 Xiaomi 14 Ultra Leica" });
-    const failing: SearchBackend = { ...h.services.search.backend, name: "failing", index: async () => { throw new Error("index down"); }, remove: async () => { throw new Error("index down"); }, search: (q) => h.services.search.backend.search(q) };
-    await expect(drainOnce({ prisma: h.services.prisma, redis: h.services.redis, keys: h.services.deps.keys, backend: failing })).rejects.toThrow("index down");
+    const failing: SearchBackend = {
+      ...h.services.search.backend,
+      name: "failing",
+      index: async () => {
+        throw new Error("index down");
+      },
+      remove: async () => {
+        throw new Error("index down");
+      },
+      search: (q) => h.services.search.backend.search(q),
+    };
+    await expect(
+      drainOnce({ prisma: h.services.prisma, redis: h.services.redis, keys: h.services.deps.keys, backend: failing }),
+    ).rejects.toThrow("index down");
     expect(await pendingOutbox(h.services.prisma)).toBeGreaterThan(0);
     expect((await search({ keyword: "徕卡" })).total).toBe(0);
     await drain();
@@ -238,8 +315,19 @@ describe("search (PostgreSQL backend) and the outbox", () => {
   it("values of non-searchable attributes are neither filters nor facets", async () => {
     const s = h.services;
     const categoryId = (await s.prisma.spu.findUniqueOrThrow({ where: { id: ids.nova! } })).categoryId;
-    const origin = await s.taxonomy.createAttribute({ categoryId, name: "产地 Origin", kind: "BASE", searchable: false, values: ["深圳 Shenzhen"] });
-    const p = await s.products.create({ title: "产地测试 Origin phone", categoryId, baseAttributeValueIds: [origin.values[0]!.id], skus: [{ code: "origin-1", title: "o", price: "10.00", currency: "CNY", initialStock: 1 }] });
+    const origin = await s.taxonomy.createAttribute({
+      categoryId,
+      name: "产地 Origin",
+      kind: "BASE",
+      searchable: false,
+      values: ["深圳 Shenzhen"],
+    });
+    const p = await s.products.create({
+      title: "产地测试 Origin phone",
+      categoryId,
+      baseAttributeValueIds: [origin.values[0]!.id],
+      skus: [{ code: "origin-1", title: "o", price: "10.00", currency: "CNY", initialStock: 1 }],
+    });
     await s.products.putOnShelf(p.id);
     await drain();
     const r = await search({ keyword: "产地测试" });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../src/seed.ts";
 import { generateCatalog } from "../src/seed-data.ts";
+import { seed } from "../src/seed.ts";
 import { ok, startHarness, type Harness } from "./helpers.ts";
 
 describe("demo data", () => {
@@ -34,13 +34,23 @@ describe("demo data", () => {
     expect(tree.length).toBe(4);
     expect(tree[0].name).toBe("手机数码 Phones & Digital");
     expect(tree[0].children[0].children.map((c: any) => c.name)).toContain("手机 Smartphones");
-    const r = ok<any>(await h.gql(`query($q: ProductSearchInput!) { searchProducts(query: $q) { total items { title minPrice currency } facets { brands { name count } } } }`, { q: { keyword: "华为 手机", first: 5 } })).searchProducts;
+    const r = ok<any>(
+      await h.gql(
+        `query($q: ProductSearchInput!) { searchProducts(query: $q) { total items { title minPrice currency } facets { brands { name count } } } }`,
+        { q: { keyword: "华为 手机", first: 5 } },
+      ),
+    ).searchProducts;
     expect(r.total).toBeGreaterThan(0);
     expect(r.items[0].title).toMatch(/华为/);
     expect(r.items[0].minPrice).toMatch(/^\d+\.\d{2}$/);
     expect(r.facets.brands).toEqual([{ name: "华为 Huawei", count: r.total }]);
     const pid = (await h.services.prisma.spu.findFirstOrThrow({ orderBy: { id: "asc" } })).id;
-    const p = ok<any>(await h.gql(`query($id: ID!) { product(id: $id) { id title status skus { code price stock { available } saleAttributes { name value } } saleAttributeMatrix { attributes { name } } } }`, { id: pid })).product;
+    const p = ok<any>(
+      await h.gql(
+        `query($id: ID!) { product(id: $id) { id title status skus { code price stock { available } saleAttributes { name value } } saleAttributeMatrix { attributes { name } } } }`,
+        { id: pid },
+      ),
+    ).product;
     expect(p.status).toBe("ON_SHELF");
     expect(p.skus).toHaveLength(4);
     expect(p.saleAttributeMatrix.attributes).toHaveLength(2);

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { loadConfig } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
-import { resolvers } from "./resolvers/index.ts";
 import type { Context } from "./context.ts";
+import { resolvers } from "./resolvers/index.ts";
 import { createLotteryServices, type LotteryServiceOptions } from "./services/index.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");

@@ -32,7 +32,17 @@ export async function seedLottery(prisma: PrismaClient): Promise<string> {
   const existing = await prisma.activity.findUnique({ where: { name: DEMO_ACTIVITY } });
   const startsAt = existing?.startsAt ?? new Date(Date.now() - 60_000);
   const endsAt = existing && existing.endsAt.getTime() > Date.now() ? existing.endsAt : new Date(Date.now() + 365 * 24 * 3600_000);
-  const activity = await upsertActivity(prisma, { name: DEMO_ACTIVITY, strategyId: strategy.id, startsAt, endsAt, state: "ONLINE", quotaDay: 3, quotaMonth: 60, quotaTotal: 500, pointsPerDraw: 100 });
+  const activity = await upsertActivity(prisma, {
+    name: DEMO_ACTIVITY,
+    strategyId: strategy.id,
+    startsAt,
+    endsAt,
+    state: "ONLINE",
+    quotaDay: 3,
+    quotaMonth: 60,
+    quotaTotal: 500,
+    pointsPerDraw: 100,
+  });
   return `activity "${DEMO_ACTIVITY}" (${activity.id}) online until ${activity.endsAt.toISOString()}, strategy with ${strategy.awards.length} awards`;
 }
 

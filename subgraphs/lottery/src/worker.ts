@@ -6,18 +6,22 @@
  * - the relay of the lottery outbox (member messages: red envelope received, prize delivered).
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
-import { createLotteryServices, type LotteryServiceOptions } from "./services/index.ts";
+import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { lotteryProcessors } from "./jobs/processors.ts";
+import { createLotteryServices, type LotteryServiceOptions } from "./services/index.ts";
 
 export async function startWorkers(config: Config, overrides: Partial<LotteryServiceOptions> = {}): Promise<() => Promise<void>> {
   const log = logger("lottery-worker");
   const services = createLotteryServices({ config, ...overrides });
   const p = lotteryProcessors(services);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
-  const workers = [createWorker(q, QueueName.lotteryRain, p.rain, { concurrency: 8 }), createWorker(q, QueueName.lotteryAwards, p.awards, { concurrency: 8 })];
-  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "lottery job failed"));
+  const workers = [
+    createWorker(q, QueueName.lotteryRain, p.rain, { concurrency: 8 }),
+    createWorker(q, QueueName.lotteryAwards, p.awards, { concurrency: 8 }),
+  ];
+  for (const w of workers)
+    w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "lottery job failed"));
   await services.queues.rain.upsertJobScheduler("lottery-rain-sweep", { every: 60_000 }, { name: "sweep", data: {} });
   await services.queues.awards.upsertJobScheduler("lottery-awards-sweep", { every: 60_000 }, { name: "sweep", data: {} });
   const stopRelay = services.jobs.start(1000);

@@ -6,9 +6,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
-import { upsertActivity, upsertStrategy, type AwardDef } from "../src/services/setup.ts";
 import { PRIZE_DELIVERED_TOPIC } from "../src/services/delivery.ts";
+import { upsertActivity, upsertStrategy, type AwardDef } from "../src/services/setup.ts";
+import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
 const MY_DRAWS = `query MyDraws($activityId: ID) { myDraws(activityId: $activityId) { id award { id name kind } delivery couponId prizeOrderId createdAt } }`;
@@ -21,7 +21,13 @@ let h: Harness;
 async function activityOf(award: AwardDef) {
   const name = `d-${randomUUID()}`;
   const strategy = await upsertStrategy(h.sg.services.prisma, { name, awards: [award], fallback: award.name });
-  return upsertActivity(h.sg.services.prisma, { name: `a-${name}`, strategyId: strategy.id, startsAt: new Date(Date.now() - DAY), endsAt: new Date(Date.now() + DAY), state: "ONLINE" });
+  return upsertActivity(h.sg.services.prisma, {
+    name: `a-${name}`,
+    strategyId: strategy.id,
+    startsAt: new Date(Date.now() - DAY),
+    endsAt: new Date(Date.now() + DAY),
+    state: "ONLINE",
+  });
 }
 const drawRow = (id: string) => h.sg.services.prisma.participationOrder.findUniqueOrThrow({ where: { id } });
 const settled = (id: string, state: string) => until(async () => (await drawRow(id)).delivery === state, `draw ${id} ${state}`);
@@ -49,11 +55,26 @@ describe("COUPON awards", () => {
     expect(h.fake.grantCalls.filter((c) => c.reference === `lottery:${d.id}`).length).toBeGreaterThanOrEqual(2);
     const mine = await h.gql(MY_DRAWS, { activityId: activity.id }, member("carol"));
     expect(mine.errors).toBeUndefined();
-    expect(mine.data.myDraws).toEqual([{ id: d.id, award: { id: d.awardId, name: "coupon", kind: "COUPON" }, delivery: "DELIVERED", couponId: d.couponId, prizeOrderId: null, createdAt: d.createdAt.toISOString() }]);
+    expect(mine.data.myDraws).toEqual([
+      {
+        id: d.id,
+        award: { id: d.awardId, name: "coupon", kind: "COUPON" },
+        delivery: "DELIVERED",
+        couponId: d.couponId,
+        prizeOrderId: null,
+        createdAt: d.createdAt.toISOString(),
+      },
+    ]);
     // The domain event for the member's message (one per delivery that happened: the replay's).
     const events = await h.sg.services.prisma.lotteryEvent.findMany({ where: { topic: PRIZE_DELIVERED_TOPIC, memberId: "carol" } });
     expect(events.length).toBe(2);
-    expect(events[0]!.payload).toMatchObject({ drawId: d.id, memberId: "carol", kind: "COUPON", couponId: d.couponId, awardName: "coupon" });
+    expect(events[0]!.payload).toMatchObject({
+      drawId: d.id,
+      memberId: "carol",
+      kind: "COUPON",
+      couponId: d.couponId,
+      awardName: "coupon",
+    });
   });
 
   it("are retried with backoff: two failures, then delivered on the third attempt", async () => {
@@ -75,20 +96,37 @@ describe("COUPON awards", () => {
       h.fake.serviceFailures = 0;
     }
     const failed = await h.gql(ADMIN_DRAWS, { a: activity.id, d: "FAILED" }, ADMIN);
-    expect(failed.data.adminLotteryDraws).toEqual([{ id: r.orderId, memberId: "erin", delivery: "FAILED", deliveryAttempts: 3, deliveryError: expect.stringContaining("INTERNAL_SERVER_ERROR") }]);
+    expect(failed.data.adminLotteryDraws).toEqual([
+      {
+        id: r.orderId,
+        memberId: "erin",
+        delivery: "FAILED",
+        deliveryAttempts: 3,
+        deliveryError: expect.stringContaining("INTERNAL_SERVER_ERROR"),
+      },
+    ]);
     expect((await h.gql(ADMIN_DRAWS, { a: activity.id, d: "DELIVERED" }, ADMIN)).data.adminLotteryDraws).toEqual([]);
     expect((await h.gql(ADMIN_DRAWS, { a: activity.id }, member("erin"))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     const retried = await h.gql(RETRY, { d: r.orderId }, ADMIN);
-    expect(retried.data.adminRetryDrawDelivery).toEqual({ code: "OK", draw: { id: r.orderId, delivery: "DELIVERED", couponId: expect.any(String) } });
+    expect(retried.data.adminRetryDrawDelivery).toEqual({
+      code: "OK",
+      draw: { id: r.orderId, delivery: "DELIVERED", couponId: expect.any(String) },
+    });
     expect((await h.gql(RETRY, { d: r.orderId }, ADMIN)).data.adminRetryDrawDelivery.code).toBe("NOT_FAILED");
     expect((await h.gql(RETRY, { d: randomUUID() }, ADMIN)).data.adminRetryDrawDelivery).toEqual({ code: "NOT_FOUND", draw: null });
-    expect((await h.gql(RETRY, { d: r.orderId }, { kind: "admin", id: "op-2", permissions: ["lottery:read"] })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(
+      (await h.gql(RETRY, { d: r.orderId }, { kind: "admin", id: "op-2", permissions: ["lottery:read"] })).errors?.[0]?.extensions?.code,
+    ).toBe("FORBIDDEN");
     // A sold-out template cannot be fixed by retrying: FAILED after one attempt.
     h.fake.soldOutTemplates.add("tpl-gone");
     const gone = await activityOf({ name: "coupon", kind: "COUPON", couponTemplateId: "tpl-gone", rate: "1.0000" });
     const g = await h.sg.services.draws.draw("erin", gone.id, "k1");
     await settled(g.orderId!, "FAILED");
-    expect(await drawRow(g.orderId!)).toMatchObject({ deliveryAttempts: 1, deliveryError: "couponGrant answered SOLD_OUT", couponId: null });
+    expect(await drawRow(g.orderId!)).toMatchObject({
+      deliveryAttempts: 1,
+      deliveryError: "couponGrant answered SOLD_OUT",
+      couponId: null,
+    });
     // An unknown template (NOT_FOUND from promotion) too.
     const unknown = await activityOf({ name: "coupon", kind: "COUPON", couponTemplateId: "no-such-template", rate: "1.0000" });
     const u = await h.sg.services.draws.draw("erin", unknown.id, "k1");
@@ -116,12 +154,21 @@ describe("GOODS awards", () => {
     const r = await h.sg.services.draws.draw("gina", activity.id, "k1");
     await settled(r.orderId!, "AWAITING_ADDRESS");
     expect(h.fake.prizeOrders.has(r.orderId!)).toBe(false);
-    expect((await h.gql(MY_DRAWS, { activityId: activity.id }, member("gina"))).data.myDraws[0]).toMatchObject({ delivery: "AWAITING_ADDRESS", prizeOrderId: null });
+    expect((await h.gql(MY_DRAWS, { activityId: activity.id }, member("gina"))).data.myDraws[0]).toMatchObject({
+      delivery: "AWAITING_ADDRESS",
+      prizeOrderId: null,
+    });
     // Someone else's address: refused, still waiting.
     h.fake.addresses.set("addr-other", "someone");
-    expect((await h.gql(CLAIM, { d: r.orderId, a: "addr-other" }, member("gina"))).data.claimPrize).toEqual({ code: "ADDRESS_NOT_FOUND", draw: { id: r.orderId, delivery: "AWAITING_ADDRESS", prizeOrderId: null } });
+    expect((await h.gql(CLAIM, { d: r.orderId, a: "addr-other" }, member("gina"))).data.claimPrize).toEqual({
+      code: "ADDRESS_NOT_FOUND",
+      draw: { id: r.orderId, delivery: "AWAITING_ADDRESS", prizeOrderId: null },
+    });
     // Another member cannot claim it.
-    expect((await h.gql(CLAIM, { d: r.orderId, a: "addr-other" }, member("someone"))).data.claimPrize).toEqual({ code: "NOT_FOUND", draw: null });
+    expect((await h.gql(CLAIM, { d: r.orderId, a: "addr-other" }, member("someone"))).data.claimPrize).toEqual({
+      code: "NOT_FOUND",
+      draw: null,
+    });
     // Her own address: shipped at once; parallel claims ship once.
     h.fake.addresses.set("addr-gina", "gina");
     const claims = await Promise.all(Array.from({ length: 5 }, () => h.gql(CLAIM, { d: r.orderId, a: "addr-gina" }, member("gina"))));

@@ -5,16 +5,30 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { member, startHarness, until, type Harness } from "./harness.ts";
-import { upsertActivity, upsertStrategy, type AwardDef } from "../src/services/setup.ts";
 import { seedLottery, DEMO_ACTIVITY } from "../src/seed.ts";
+import { upsertActivity, upsertStrategy, type AwardDef } from "../src/services/setup.ts";
+import { member, startHarness, until, type Harness } from "./harness.ts";
 
 const DRAW = `mutation($a: ID!, $k: String!) { draw(activityId: $a, idempotencyKey: $k) { code award { id name } orderId } }`;
 
 let h: Harness;
 const DAY = 24 * 3600_000;
 
-async function activityWith(awards: AwardDef[], opts: { fallback: string; blacklistAward?: string; blacklist?: string[]; weightRules?: Array<{ minPointsSpent: number; awards: string[] }>; quotaDay?: number; quotaMonth?: number; quotaTotal?: number; pointsPerDraw?: number; state?: "DRAFT" | "ONLINE"; startsAt?: Date } = { fallback: "" }) {
+async function activityWith(
+  awards: AwardDef[],
+  opts: {
+    fallback: string;
+    blacklistAward?: string;
+    blacklist?: string[];
+    weightRules?: Array<{ minPointsSpent: number; awards: string[] }>;
+    quotaDay?: number;
+    quotaMonth?: number;
+    quotaTotal?: number;
+    pointsPerDraw?: number;
+    state?: "DRAFT" | "ONLINE";
+    startsAt?: Date;
+  } = { fallback: "" },
+) {
   const name = `s-${randomUUID()}`;
   const strategy = await upsertStrategy(h.sg.services.prisma, { name, awards, ...opts });
   const activity = await upsertActivity(h.sg.services.prisma, {
@@ -54,7 +68,9 @@ describe("draw", () => {
     expect(["small", "big"]).toContain(first.data.draw.award.name);
     const again = await Promise.all(Array.from({ length: 10 }, () => h.gql(DRAW, { a: activity.id, k: "k-1" }, member("alice"))));
     for (const r of again) expect(r.data.draw).toEqual(first.data.draw);
-    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({ where: { activityId_memberId: { activityId: activity.id, memberId: "alice" } } });
+    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({
+      where: { activityId_memberId: { activityId: activity.id, memberId: "alice" } },
+    });
     expect(acc.totalUsed).toBe(1);
     expect(await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id } })).toBe(1);
     // The award is delivered by the job: points credited once.
@@ -64,22 +80,44 @@ describe("draw", () => {
     expect(await h.sg.services.delivery.run(first.data.draw.orderId)).toBe("ALREADY_DELIVERED");
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
     // the member is told once: a PRIZE_DELIVERED message in the lottery outbox
-    const told = await h.sg.services.prisma.outbox.findMany({ where: { id: { startsWith: "msg.prize." } , data: { path: ["memberId"], equals: "alice" } } });
+    const told = await h.sg.services.prisma.outbox.findMany({
+      where: { id: { startsWith: "msg.prize." }, data: { path: ["memberId"], equals: "alice" } },
+    });
     expect(told.map((m) => [m.id, m.data])).toEqual([
-      [`msg.prize.${first.data.draw.orderId}`, { memberId: "alice", kind: "PRIZE_DELIVERED", params: { orderId: first.data.draw.orderId, memberId: "alice", award: first.data.draw.award.name, kind: "POINTS" } }],
+      [
+        `msg.prize.${first.data.draw.orderId}`,
+        {
+          memberId: "alice",
+          kind: "PRIZE_DELIVERED",
+          params: { orderId: first.data.draw.orderId, memberId: "alice", award: first.data.draw.award.name, kind: "POINTS" },
+        },
+      ],
     ]);
-    const mine = await h.gql(`query($a: ID) { myDraws(activityId: $a) { id activityId award { name } delivery } }`, { a: activity.id }, member("alice"));
-    expect(mine.data.myDraws).toEqual([{ id: first.data.draw.orderId, activityId: activity.id, award: { name: first.data.draw.award.name }, delivery: "DELIVERED" }]);
+    const mine = await h.gql(
+      `query($a: ID) { myDraws(activityId: $a) { id activityId award { name } delivery } }`,
+      { a: activity.id },
+      member("alice"),
+    );
+    expect(mine.data.myDraws).toEqual([
+      { id: first.data.draw.orderId, activityId: activity.id, award: { name: first.data.draw.award.name }, delivery: "DELIVERED" },
+    ]);
     expect((await h.gql(`{ myDraws { id } }`, {}, member("nobody"))).data.myDraws).toEqual([]);
     expect((await h.gql(`{ myDraws(limit: 1000) { id } }`, {}, member("alice"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
   it("parallel draws with distinct keys take the day quota exactly (5 of 30)", async () => {
-    const { activity } = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", quotaDay: 5, quotaMonth: 100, quotaTotal: 1000 });
+    const { activity } = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], {
+      fallback: "only",
+      quotaDay: 5,
+      quotaMonth: 100,
+      quotaTotal: 1000,
+    });
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => h.sg.services.draws.draw("bob", activity.id, `k-${i}`)));
     expect(rs.filter((r) => r.code === "OK").length).toBe(5);
     expect(rs.filter((r) => r.code === "QUOTA_EXCEEDED").length).toBe(25);
-    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({ where: { activityId_memberId: { activityId: activity.id, memberId: "bob" } } });
+    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({
+      where: { activityId_memberId: { activityId: activity.id, memberId: "bob" } },
+    });
     expect([acc.totalUsed, acc.monthUsed, acc.dayUsed]).toEqual([5, 5, 5]);
     expect(await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id } })).toBe(5);
     // The next day the day quota is fresh; the total quota still counts.
@@ -105,7 +143,9 @@ describe("draw", () => {
   it("NOT_ONLINE for a draft or not yet started activity; NOT_FOUND and BAD_USER_INPUT write nothing", async () => {
     const draft = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", state: "DRAFT" });
     expect((await h.sg.services.draws.draw("dave", draft.activity.id, "k")).code).toBe("NOT_ONLINE");
-    expect((await h.gql(`query($id: ID!) { lotteryActivity(id: $id) { id } }`, { id: draft.activity.id }, member("dave"))).data.lotteryActivity).toBeNull();
+    expect(
+      (await h.gql(`query($id: ID!) { lotteryActivity(id: $id) { id } }`, { id: draft.activity.id }, member("dave"))).data.lotteryActivity,
+    ).toBeNull();
     const ended = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only" });
     const draws = h.sg.services.draws;
     const real = draws.now;
@@ -115,8 +155,15 @@ describe("draw", () => {
     } finally {
       draws.now = real;
     }
-    const future = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", startsAt: new Date(Date.now() + DAY / 2) });
-    expect((await h.gql(DRAW, { a: future.activity.id, k: "k" }, member("dave"))).data.draw).toEqual({ code: "NOT_ONLINE", award: null, orderId: null });
+    const future = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], {
+      fallback: "only",
+      startsAt: new Date(Date.now() + DAY / 2),
+    });
+    expect((await h.gql(DRAW, { a: future.activity.id, k: "k" }, member("dave"))).data.draw).toEqual({
+      code: "NOT_ONLINE",
+      award: null,
+      orderId: null,
+    });
     expect((await h.gql(DRAW, { a: randomUUID(), k: "k" }, member("dave"))).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect((await h.gql(DRAW, { a: future.activity.id, k: "" }, member("dave"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await h.gql(DRAW, { a: future.activity.id, k: "k" })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
@@ -185,7 +232,10 @@ describe("rules", () => {
     expect(rs.filter((r) => r.award!.id === byName.consolation!.id).length).toBe(990);
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     expect(await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id } })).toBe(10);
-    await until(async () => (await h.sg.services.prisma.award.findUniqueOrThrow({ where: { id: byName.phone!.id } })).stock === 0, "stock synced to PostgreSQL");
+    await until(
+      async () => (await h.sg.services.prisma.award.findUniqueOrThrow({ where: { id: byName.phone!.id } })).stock === 0,
+      "stock synced to PostgreSQL",
+    );
     // Redis loses the counter: re-armed from the wins recorded in PostgreSQL, still no 11th phone.
     await h.sg.services.redis.del(h.sg.services.draws.stockKey(byName.phone!.id));
     h.sg.services.draws.disarm();
@@ -193,7 +243,13 @@ describe("rules", () => {
     expect(more.every((r) => r.award!.id === byName.consolation!.id)).toBe(true);
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     // The winners have no address yet: their prizes wait for one (delivery.test.ts covers claimPrize).
-    await until(async () => (await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "AWAITING_ADDRESS" } })) === 10, "10 prizes awaiting an address");
+    await until(
+      async () =>
+        (await h.sg.services.prisma.participationOrder.count({
+          where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "AWAITING_ADDRESS" },
+        })) === 10,
+      "10 prizes awaiting an address",
+    );
   }, 240_000);
 });
 
@@ -222,7 +278,11 @@ describe("points and sign-in", () => {
     const codes = rs.map((r) => r.data.signIn.code);
     expect(codes.filter((c) => c === "OK").length).toBe(1);
     expect(codes.filter((c) => c === "ALREADY_SIGNED_IN").length).toBe(9);
-    expect((await h.gql(`{ myPoints { balance earned spent } }`, {}, member("gina"))).data.myPoints).toEqual({ balance: 10, earned: 10, spent: 0 });
+    expect((await h.gql(`{ myPoints { balance earned spent } }`, {}, member("gina"))).data.myPoints).toEqual({
+      balance: 10,
+      earned: 10,
+      spent: 0,
+    });
     expect((await h.gql(SIGN)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 });
@@ -231,7 +291,11 @@ describe("bonus draws", () => {
   const EXCHANGE = `mutation($a: ID!, $n: Int!, $k: String!) { exchangePointsForDraws(activityId: $a, count: $n, idempotencyKey: $k) { code bonusDraws account { balance spent } } }`;
 
   it("points buy bonus draws (idempotent per key, never overdrawn), used once the day quota is gone", async () => {
-    const { activity } = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only", quotaDay: 2, pointsPerDraw: 30 });
+    const { activity } = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], {
+      fallback: "only",
+      quotaDay: 2,
+      pointsPerDraw: 30,
+    });
     await h.sg.services.points.earn("ivan", 100, "test", "ivan-earn");
     const r1 = await h.gql(EXCHANGE, { a: activity.id, n: 2, k: "x1" }, member("ivan"));
     expect(r1.data.exchangePointsForDraws).toEqual({ code: "OK", bonusDraws: 2, account: { balance: 40, spent: 60 } });
@@ -243,11 +307,15 @@ describe("bonus draws", () => {
     // 2 regular + 2 bonus draws, in parallel with 6 more attempts.
     const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => h.sg.services.draws.draw("ivan", activity.id, `d-${i}`)));
     expect(rs.filter((r) => r.code === "OK").length).toBe(4);
-    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({ where: { activityId_memberId: { activityId: activity.id, memberId: "ivan" } } });
+    const acc = await h.sg.services.prisma.quotaAccount.findUniqueOrThrow({
+      where: { activityId_memberId: { activityId: activity.id, memberId: "ivan" } },
+    });
     expect([acc.dayUsed, acc.bonus]).toEqual([4, 0]);
     // An activity without a points price refuses the exchange.
     const free = await activityWith([{ name: "only", kind: "NONE", rate: "1.0000" }], { fallback: "only" });
-    expect((await h.gql(EXCHANGE, { a: free.activity.id, n: 1, k: "y" }, member("ivan"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await h.gql(EXCHANGE, { a: free.activity.id, n: 1, k: "y" }, member("ivan"))).errors?.[0]?.extensions?.code).toBe(
+      "BAD_USER_INPUT",
+    );
   });
 
   it("signIn naming an activity gives one bonus draw instead of points, once a day", async () => {
@@ -279,7 +347,11 @@ describe("seed", () => {
     await seedLottery(h.sg.services.prisma);
     const act = await h.sg.services.prisma.activity.findUniqueOrThrow({ where: { name: DEMO_ACTIVITY } });
     expect(await h.sg.services.prisma.award.count({ where: { strategyId: act.strategyId } })).toBe(5);
-    const q = await h.gql(`query($id: ID!) { lotteryActivity(id: $id) { name state awards { name kind } myQuota { day usedDay } } }`, { id: act.id }, member("henry"));
+    const q = await h.gql(
+      `query($id: ID!) { lotteryActivity(id: $id) { name state awards { name kind } myQuota { day usedDay } } }`,
+      { id: act.id },
+      member("henry"),
+    );
     expect(q.data.lotteryActivity.awards.length).toBe(5);
     expect((await h.gql(DRAW, { a: act.id, k: "demo" }, member("henry"))).data.draw.code).toBe("OK");
     const q2 = await h.gql(`query($id: ID!) { lotteryActivity(id: $id) { myQuota { day usedDay } } }`, { id: act.id }, member("henry"));

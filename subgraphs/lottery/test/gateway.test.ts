@@ -3,11 +3,11 @@
  * composed from this subgraph alone, a graphql-ws client subscribing to `redEnvelopeRain`, grabs
  * made on the subgraph; the pushed payloads come from `redEnvelopeRainEvent`.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
+import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
 import { createClient, type Client } from "graphql-ws";
-import { composeServices } from "@apollo/composition";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { createGateway, type RunningGateway } from "../../../gateway/src/index.ts";
 import { typeDefs } from "../src/index.ts";
 import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
@@ -45,26 +45,54 @@ describe("redEnvelopeRain subscription through the gateway", () => {
     const now = Date.now();
     const created = await h.gql(
       `mutation($input: RedEnvelopeRainInput!) { adminCreateRedEnvelopeRain(input: $input) { id status } }`,
-      { input: { title: "gateway rain", totalAmount: "6.00", currency: "CNY", shares: 3, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() } },
+      {
+        input: {
+          title: "gateway rain",
+          totalAmount: "6.00",
+          currency: "CNY",
+          shares: 3,
+          startsAt: new Date(now - 1000).toISOString(),
+          endsAt: new Date(now + 3600_000).toISOString(),
+        },
+      },
       ADMIN,
     );
     const rainId = created.data.adminCreateRedEnvelopeRain.id;
-    const other = (await h.sg.services.rain.create({ title: "other rain", totalAmount: "1.00", currency: "CNY", shares: 1, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString() }, "op")).id;
+    const other = (
+      await h.sg.services.rain.create(
+        {
+          title: "other rain",
+          totalAmount: "1.00",
+          currency: "CNY",
+          shares: 1,
+          startsAt: new Date(now - 1000).toISOString(),
+          endsAt: new Date(now + 3600_000).toISOString(),
+        },
+        "op",
+      )
+    ).id;
     const results: any[] = [];
     const errors: unknown[] = [];
     ws.subscribe(
-      { query: `subscription RedEnvelopeRain($rainId: ID!) { redEnvelopeRain(rainId: $rainId) { remainingShares lastGrab { amount memberId } } }`, variables: { rainId } },
+      {
+        query: `subscription RedEnvelopeRain($rainId: ID!) { redEnvelopeRain(rainId: $rainId) { remainingShares lastGrab { amount memberId } } }`,
+        variables: { rainId },
+      },
       { next: (r) => void results.push(r), error: (e) => void errors.push(e), complete: () => undefined },
     );
     // The subscription registers asynchronously: grab once it is live (retry publishing until seen).
     const first = await h.gql(`mutation($r: ID!) { grabRedEnvelope(rainId: $r) { code amount } }`, { r: rainId }, member("sub-1"));
     expect(first.data.grabRedEnvelope.code).toBe("OK");
     await h.sg.services.rain.grab(other, "sub-x"); // another rain's event is not delivered here
-    await until(async () => {
-      if (results.length) return true;
-      await h.sg.services.rain.publish(rainId);
-      return false;
-    }, "an event through the gateway", 10_000);
+    await until(
+      async () => {
+        if (results.length) return true;
+        await h.sg.services.rain.publish(rainId);
+        return false;
+      },
+      "an event through the gateway",
+      10_000,
+    );
     expect(errors).toEqual([]);
     const payload = results[results.length - 1].data.redEnvelopeRain;
     expect(payload).toEqual({ remainingShares: 2, lastGrab: { amount: first.data.grabRedEnvelope.amount, memberId: null } });

@@ -4,19 +4,26 @@
  * release, grants from the freeze to members), promotion's
  * `couponGrant` and order's `orderCreatePrize`, each idempotent per reference like the real ones.
  */
-import { AppError, ErrorCode } from "@mallgraph/platform/errors";
-import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
-import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { internalFields } from "@mallgraph/platform/access";
-import { Decimal } from "@mallgraph/platform/money";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { AppError, ErrorCode } from "@mallgraph/platform/errors";
+import { Decimal } from "@mallgraph/platform/money";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createLotterySubgraph } from "../src/index.ts";
 import { startWorkers } from "../src/worker.ts";
 
 /** The fake's caller table (the real subgraph's names more callers). */
-const asInternal = internalFields({ walletCredit: ["lottery"], marketingGrant: ["lottery"], marketingBudgetFreeze: ["lottery"], marketingBudgetRelease: ["lottery"], couponGrant: ["lottery"], orderCreatePrize: ["lottery"] });
+const asInternal = internalFields({
+  walletCredit: ["lottery"],
+  marketingGrant: ["lottery"],
+  marketingBudgetFreeze: ["lottery"],
+  marketingBudgetRelease: ["lottery"],
+  couponGrant: ["lottery"],
+  orderCreatePrize: ["lottery"],
+});
 
 export const SECRET = "test-internal-secret-0123456789";
 export const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["lottery:read", "lottery:write"] };
@@ -43,12 +50,26 @@ export interface FakeMember {
 }
 
 export function newFakeMember(): FakeMember {
-  return { balances: new Map(), marketing: new Map(), calls: [], failures: 0, grantCalls: [], coupons: new Map(), soldOutTemplates: new Set(), defaultAddress: new Map(), addresses: new Map(), prizeOrders: new Map(), serviceFailures: 0 };
+  return {
+    balances: new Map(),
+    marketing: new Map(),
+    calls: [],
+    failures: 0,
+    grantCalls: [],
+    coupons: new Map(),
+    soldOutTemplates: new Set(),
+    defaultAddress: new Map(),
+    addresses: new Map(),
+    prizeOrders: new Map(),
+    serviceFailures: 0,
+  };
 }
 
 export async function startFakeMember(secret: string, state: FakeMember): Promise<RunningSubgraph> {
   const done = new Set<string>();
-  const marketing = (currency: string) => state.marketing.get(currency) ?? state.marketing.set(currency, { balance: new Decimal("1000000000"), frozen: new Decimal(0) }).get(currency)!;
+  const marketing = (currency: string) =>
+    state.marketing.get(currency) ??
+    state.marketing.set(currency, { balance: new Decimal("1000000000"), frozen: new Decimal(0) }).get(currency)!;
   const hiccup = () => {
     if (state.serviceFailures > 0) {
       state.serviceFailures--;
@@ -61,11 +82,26 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
     internalSecret: secret,
     context: (base) => base,
     typeDefs: /* GraphQL */ `
-      type WalletOpResult { code: String! balance: String frozen: String }
-      type Coupon { id: ID! }
-      type ClaimCouponResult { code: String! coupon: Coupon }
-      type SeckillOrderResult { code: String! orderId: ID status: String }
-      type Query { ok: Boolean }
+      type WalletOpResult {
+        code: String!
+        balance: String
+        frozen: String
+      }
+      type Coupon {
+        id: ID!
+      }
+      type ClaimCouponResult {
+        code: String!
+        coupon: Coupon
+      }
+      type SeckillOrderResult {
+        code: String!
+        orderId: ID
+        status: String
+      }
+      type Query {
+        ok: Boolean
+      }
       type Mutation {
         marketingGrant(memberId: ID!, currency: String!, amount: String!, reference: String!): WalletOpResult!
         marketingBudgetFreeze(currency: String!, amount: String!, reference: String!): WalletOpResult!
@@ -76,42 +112,51 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
     `,
     resolvers: {
       Mutation: {
-        marketingGrant: asInternal("marketingGrant", (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
-          state.calls.push({ memberId: a.memberId, amount: a.amount, reference: a.reference });
-          if (state.failures > 0) {
-            state.failures--;
-            throw new Error("member subgraph hiccup");
-          }
-          const key = `${a.memberId}:${a.currency}`;
-          if (!done.has(a.reference)) {
+        marketingGrant: asInternal(
+          "marketingGrant",
+          (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }) => {
+            state.calls.push({ memberId: a.memberId, amount: a.amount, reference: a.reference });
+            if (state.failures > 0) {
+              state.failures--;
+              throw new Error("member subgraph hiccup");
+            }
+            const key = `${a.memberId}:${a.currency}`;
+            if (!done.has(a.reference)) {
+              const m = marketing(a.currency);
+              if (m.frozen.lt(a.amount)) return { code: "INSUFFICIENT_FROZEN" };
+              done.add(a.reference);
+              m.frozen = m.frozen.minus(a.amount);
+              state.balances.set(key, (state.balances.get(key) ?? new Decimal(0)).plus(a.amount));
+            }
+            return { code: "OK", balance: state.balances.get(key)!.toFixed(2) };
+          },
+        ),
+        marketingBudgetFreeze: asInternal(
+          "marketingBudgetFreeze",
+          (_p: unknown, a: { currency: string; amount: string; reference: string }) => {
             const m = marketing(a.currency);
-            if (m.frozen.lt(a.amount)) return { code: "INSUFFICIENT_FROZEN" };
-            done.add(a.reference);
-            m.frozen = m.frozen.minus(a.amount);
-            state.balances.set(key, (state.balances.get(key) ?? new Decimal(0)).plus(a.amount));
-          }
-          return { code: "OK", balance: state.balances.get(key)!.toFixed(2) };
-        }),
-        marketingBudgetFreeze: asInternal("marketingBudgetFreeze", (_p: unknown, a: { currency: string; amount: string; reference: string }) => {
-          const m = marketing(a.currency);
-          if (!done.has(`freeze:${a.reference}`)) {
-            if (m.balance.lt(a.amount)) return { code: "INSUFFICIENT_BALANCE", balance: m.balance.toFixed(2) };
-            done.add(`freeze:${a.reference}`);
-            m.balance = m.balance.minus(a.amount);
-            m.frozen = m.frozen.plus(a.amount);
-          }
-          return { code: "OK", balance: m.balance.toFixed(2) };
-        }),
-        marketingBudgetRelease: asInternal("marketingBudgetRelease", (_p: unknown, a: { currency: string; amount: string; reference: string }) => {
-          const m = marketing(a.currency);
-          if (!done.has(`freeze:${a.reference}`)) return { code: "NO_FREEZE" };
-          if (!done.has(`release:${a.reference}`)) {
-            done.add(`release:${a.reference}`);
-            m.frozen = m.frozen.minus(a.amount);
-            m.balance = m.balance.plus(a.amount);
-          }
-          return { code: "OK", balance: m.balance.toFixed(2) };
-        }),
+            if (!done.has(`freeze:${a.reference}`)) {
+              if (m.balance.lt(a.amount)) return { code: "INSUFFICIENT_BALANCE", balance: m.balance.toFixed(2) };
+              done.add(`freeze:${a.reference}`);
+              m.balance = m.balance.minus(a.amount);
+              m.frozen = m.frozen.plus(a.amount);
+            }
+            return { code: "OK", balance: m.balance.toFixed(2) };
+          },
+        ),
+        marketingBudgetRelease: asInternal(
+          "marketingBudgetRelease",
+          (_p: unknown, a: { currency: string; amount: string; reference: string }) => {
+            const m = marketing(a.currency);
+            if (!done.has(`freeze:${a.reference}`)) return { code: "NO_FREEZE" };
+            if (!done.has(`release:${a.reference}`)) {
+              done.add(`release:${a.reference}`);
+              m.frozen = m.frozen.minus(a.amount);
+              m.balance = m.balance.plus(a.amount);
+            }
+            return { code: "OK", balance: m.balance.toFixed(2) };
+          },
+        ),
         couponGrant: asInternal("couponGrant", (_p: unknown, a: { memberId: string; templateId: string; reference: string }) => {
           state.grantCalls.push(a);
           hiccup();
@@ -123,24 +168,32 @@ export async function startFakeMember(secret: string, state: FakeMember): Promis
           state.coupons.set(a.reference, coupon);
           return { code: "OK", coupon };
         }),
-        orderCreatePrize: asInternal("orderCreatePrize", (_p: unknown, a: { drawId: string; buyerId: string; skuId: string; addressId?: string | null }) => {
-          hiccup();
-          const had = state.prizeOrders.get(a.drawId);
-          if (had) return { code: "OK", orderId: had.id, status: "PAID" };
-          const addressId = a.addressId ?? state.defaultAddress.get(a.buyerId);
-          if (!addressId) return { code: "NO_ADDRESS", orderId: null, status: null };
-          if (a.addressId && state.addresses.get(a.addressId) !== a.buyerId && state.defaultAddress.get(a.buyerId) !== a.addressId) return { code: "ADDRESS_NOT_FOUND", orderId: null, status: null };
-          const order = { id: `prize-order-${state.prizeOrders.size + 1}`, buyerId: a.buyerId, skuId: a.skuId, addressId };
-          state.prizeOrders.set(a.drawId, order);
-          return { code: "OK", orderId: order.id, status: "PAID" };
-        }),
+        orderCreatePrize: asInternal(
+          "orderCreatePrize",
+          (_p: unknown, a: { drawId: string; buyerId: string; skuId: string; addressId?: string | null }) => {
+            hiccup();
+            const had = state.prizeOrders.get(a.drawId);
+            if (had) return { code: "OK", orderId: had.id, status: "PAID" };
+            const addressId = a.addressId ?? state.defaultAddress.get(a.buyerId);
+            if (!addressId) return { code: "NO_ADDRESS", orderId: null, status: null };
+            if (a.addressId && state.addresses.get(a.addressId) !== a.buyerId && state.defaultAddress.get(a.buyerId) !== a.addressId)
+              return { code: "ADDRESS_NOT_FOUND", orderId: null, status: null };
+            const order = { id: `prize-order-${state.prizeOrders.size + 1}`, buyerId: a.buyerId, skuId: a.skuId, addressId };
+            state.prizeOrders.set(a.drawId, order);
+            return { code: "OK", orderId: order.id, status: "PAID" };
+          },
+        ),
       },
     },
   });
 }
 
 export function client(url: string, secret: string) {
-  return async function gql<T = any>(query: string, variables: Record<string, unknown> = {}, identity?: Identity): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
+  return async function gql<T = any>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    identity?: Identity,
+  ): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
     const res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...(identity ? { "x-mg-identity": signIdentity(secret, identity) } : {}) },
@@ -164,13 +217,22 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { workers?: boolean; deliveryBudget?: { attempts: number; backoffMs: number } } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { workers?: boolean; deliveryBudget?: { attempts: number; backoffMs: number } } = {},
+): Promise<Harness> {
   const db = await createTestSchema("lottery");
   const redis = createTestRedis();
   const fake = newFakeMember();
   const deps = await startFakeMember(SECRET, fake);
   const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET, LOG_LEVEL: "error" } as any);
-  const common = { databaseUrl: db.url, memberUrl: deps.url, promotionUrl: deps.url, orderUrl: deps.url, eventWindowMs: 30, deliveryBudget: opts.deliveryBudget ?? { attempts: 3, backoffMs: 100 } };
+  const common = {
+    databaseUrl: db.url,
+    memberUrl: deps.url,
+    promotionUrl: deps.url,
+    orderUrl: deps.url,
+    eventWindowMs: 30,
+    deliveryBudget: opts.deliveryBudget ?? { attempts: 3, backoffMs: 100 },
+  };
   const sg = await createLotterySubgraph({ config, port: 0, ...common });
   const stopWorkers = opts.workers === false ? async () => undefined : await startWorkers(config, common);
   return {

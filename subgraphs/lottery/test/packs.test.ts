@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 import { upsertActivity, upsertStrategy } from "../src/services/setup.ts";
+import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
 const SAVE = `mutation($input: LotteryActivitySkuInput!) { adminSaveLotteryActivitySku(input: $input) { id name draws pricePoints stock stockTotal } }`;
@@ -16,8 +16,18 @@ let h: Harness;
 
 async function activity(state: "ONLINE" | "DRAFT" = "ONLINE") {
   const name = `p-${randomUUID()}`;
-  const s = await upsertStrategy(h.sg.services.prisma, { name, awards: [{ name: "only", kind: "NONE", rate: "1.0000" }], fallback: "only" });
-  return upsertActivity(h.sg.services.prisma, { name, strategyId: s.id, startsAt: new Date(Date.now() - DAY), endsAt: new Date(Date.now() + DAY), state });
+  const s = await upsertStrategy(h.sg.services.prisma, {
+    name,
+    awards: [{ name: "only", kind: "NONE", rate: "1.0000" }],
+    fallback: "only",
+  });
+  return upsertActivity(h.sg.services.prisma, {
+    name,
+    strategyId: s.id,
+    startsAt: new Date(Date.now() - DAY),
+    endsAt: new Date(Date.now() + DAY),
+    state,
+  });
 }
 
 beforeAll(async () => {
@@ -30,13 +40,19 @@ afterAll(async () => {
 describe("activity SKUs", () => {
   it("2,000 parallel purchases (100 members, some keys repeated) of a pack with stock 300: exactly 300 sold, counted exactly", async () => {
     const a = await activity();
-    const sku = (await h.gql(SAVE, { input: { activityId: a.id, name: "5 draws", draws: 5, pricePoints: 10, stock: 300 } }, ADMIN)).data.adminSaveLotteryActivitySku;
+    const sku = (await h.gql(SAVE, { input: { activityId: a.id, name: "5 draws", draws: 5, pricePoints: 10, stock: 300 } }, ADMIN)).data
+      .adminSaveLotteryActivitySku;
     expect(sku).toMatchObject({ draws: 5, pricePoints: 10, stock: 300, stockTotal: 300 });
     const members = Array.from({ length: 100 }, (_, i) => `buyer-${i}`);
     // 40 points each: at most 4 packs per member, whatever the stock.
     await h.sg.services.prisma.pointsAccount.createMany({ data: members.map((memberId) => ({ memberId, balance: 40, earned: 40 })) });
     // 20 attempts per member: keys k0..k16 distinct, k0 three more times (a retried request).
-    const attempts = members.flatMap((m) => [...Array.from({ length: 17 }, (_, i) => ({ m, k: `k${i}` })), { m, k: "k0" }, { m, k: "k0" }, { m, k: "k0" }]);
+    const attempts = members.flatMap((m) => [
+      ...Array.from({ length: 17 }, (_, i) => ({ m, k: `k${i}` })),
+      { m, k: "k0" },
+      { m, k: "k0" },
+      { m, k: "k0" },
+    ]);
     expect(attempts.length).toBe(2000);
     const rs = await Promise.all(attempts.map(({ m, k }) => h.sg.services.packs.buy(m, sku.id, k)));
     const p = h.sg.services.prisma;
@@ -66,26 +82,50 @@ describe("activity SKUs", () => {
     expect(await p.activitySkuPurchase.count({ where: { skuId: sku.id } })).toBe(300);
     // A new key now: SOLD_OUT, nothing taken.
     const before = await h.sg.services.points.account(one.memberId);
-    expect((await h.gql(BUY, { s: sku.id, k: "new" }, member(one.memberId))).data.buyDrawPack).toEqual({ code: "SOLD_OUT", bonusDraws: 5 * purchases.filter((x) => x.memberId === one.memberId).length, account: { balance: before.balance, spent: before.spent } });
+    expect((await h.gql(BUY, { s: sku.id, k: "new" }, member(one.memberId))).data.buyDrawPack).toEqual({
+      code: "SOLD_OUT",
+      bonusDraws: 5 * purchases.filter((x) => x.memberId === one.memberId).length,
+      account: { balance: before.balance, spent: before.spent },
+    });
   }, 400_000);
 
   it("short of points or without an account: INSUFFICIENT_POINTS and nothing written; drafts: NOT_ONLINE; bad input refused", async () => {
     const a = await activity();
-    const sku = (await h.gql(SAVE, { input: { activityId: a.id, name: "big", draws: 10, pricePoints: 100, stock: 5 } }, ADMIN)).data.adminSaveLotteryActivitySku;
-    expect((await h.gql(BUY, { s: sku.id, k: "x" }, member("nobody"))).data.buyDrawPack).toEqual({ code: "INSUFFICIENT_POINTS", bonusDraws: 0, account: { balance: 0, spent: 0 } });
+    const sku = (await h.gql(SAVE, { input: { activityId: a.id, name: "big", draws: 10, pricePoints: 100, stock: 5 } }, ADMIN)).data
+      .adminSaveLotteryActivitySku;
+    expect((await h.gql(BUY, { s: sku.id, k: "x" }, member("nobody"))).data.buyDrawPack).toEqual({
+      code: "INSUFFICIENT_POINTS",
+      bonusDraws: 0,
+      account: { balance: 0, spent: 0 },
+    });
     await h.sg.services.points.earn("poor", 99, "test", "poor-1");
-    expect((await h.gql(BUY, { s: sku.id, k: "x" }, member("poor"))).data.buyDrawPack).toEqual({ code: "INSUFFICIENT_POINTS", bonusDraws: 0, account: { balance: 99, spent: 0 } });
+    expect((await h.gql(BUY, { s: sku.id, k: "x" }, member("poor"))).data.buyDrawPack).toEqual({
+      code: "INSUFFICIENT_POINTS",
+      bonusDraws: 0,
+      account: { balance: 99, spent: 0 },
+    });
     expect((await h.sg.services.prisma.activitySku.findUniqueOrThrow({ where: { id: sku.id } })).stock).toBe(5);
     // Bought packs are draws: 10 bonus draws usable once the (empty) regular quota has no room.
     await h.sg.services.points.earn("poor", 1, "test", "poor-2");
-    expect((await h.gql(BUY, { s: sku.id, k: "y" }, member("poor"))).data.buyDrawPack).toEqual({ code: "OK", bonusDraws: 10, account: { balance: 0, spent: 100 } });
+    expect((await h.gql(BUY, { s: sku.id, k: "y" }, member("poor"))).data.buyDrawPack).toEqual({
+      code: "OK",
+      bonusDraws: 10,
+      account: { balance: 0, spent: 100 },
+    });
     const draft = await activity("DRAFT");
-    const d = (await h.gql(SAVE, { input: { activityId: draft.id, name: "draft", draws: 1, pricePoints: 1, stock: 1 } }, ADMIN)).data.adminSaveLotteryActivitySku;
+    const d = (await h.gql(SAVE, { input: { activityId: draft.id, name: "draft", draws: 1, pricePoints: 1, stock: 1 } }, ADMIN)).data
+      .adminSaveLotteryActivitySku;
     expect((await h.gql(BUY, { s: d.id, k: "z" }, member("poor"))).data.buyDrawPack.code).toBe("NOT_ONLINE");
     for (const input of [{ draws: 0 }, { pricePoints: 0 }, { stock: -1 }, { name: "" }, { activityId: randomUUID() }])
-      expect((await h.gql(SAVE, { input: { activityId: a.id, name: "n", draws: 1, pricePoints: 1, stock: 1, ...input } }, ADMIN)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+      expect(
+        (await h.gql(SAVE, { input: { activityId: a.id, name: "n", draws: 1, pricePoints: 1, stock: 1, ...input } }, ADMIN)).errors?.[0]
+          ?.extensions?.code,
+      ).toBe("BAD_USER_INPUT");
     expect((await h.gql(BUY, { s: randomUUID(), k: "z" }, member("poor"))).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
-    expect((await h.gql(SAVE, { input: { activityId: a.id, name: "n", draws: 1, pricePoints: 1, stock: 1 } }, member("poor"))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(
+      (await h.gql(SAVE, { input: { activityId: a.id, name: "n", draws: 1, pricePoints: 1, stock: 1 } }, member("poor"))).errors?.[0]
+        ?.extensions?.code,
+    ).toBe("UNAUTHENTICATED");
     // Listed on the activity.
     const q = await h.gql(`query($id: ID!) { lotteryActivity(id: $id) { skus { name stock stockTotal } } }`, { id: a.id });
     expect(q.data.lotteryActivity.skus).toEqual([{ name: "big", stock: 4, stockTotal: 5 }]);

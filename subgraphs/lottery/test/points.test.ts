@@ -24,8 +24,18 @@ describe("points history", () => {
       if (!r.pageInfo.hasNextPage) break;
       after = r.pageInfo.endCursor;
     }
-    expect(seen).toEqual([[-25, "hist-spend-1"], [50, "hist-earn-5"], [40, "hist-earn-4"], [30, "hist-earn-3"], [20, "hist-earn-2"], [10, "hist-earn-1"]]);
-    expect((await h.gql(HISTORY, {}, member("nobody-else"))).data.myPointsHistory).toEqual({ items: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    expect(seen).toEqual([
+      [-25, "hist-spend-1"],
+      [50, "hist-earn-5"],
+      [40, "hist-earn-4"],
+      [30, "hist-earn-3"],
+      [20, "hist-earn-2"],
+      [10, "hist-earn-1"],
+    ]);
+    expect((await h.gql(HISTORY, {}, member("nobody-else"))).data.myPointsHistory).toEqual({
+      items: [],
+      pageInfo: { hasNextPage: false, endCursor: null },
+    });
     expect((await h.gql(HISTORY, { a: "nope" }, member("hist"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await h.gql(HISTORY, { f: 101 }, member("hist"))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await h.gql(HISTORY, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");

@@ -2,10 +2,10 @@
  * Red-envelope rain against real PostgreSQL, Redis and BullMQ, with a tiny real member subgraph
  * (the marketing account: budget freeze, grants, release) standing in for member.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "@mallgraph/platform/redis";
 import { eventChannel } from "@mallgraph/platform/events";
 import { Decimal } from "@mallgraph/platform/money";
+import { createRedis } from "@mallgraph/platform/redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($input: RedEnvelopeRainInput!) { adminCreateRedEnvelopeRain(input: $input) { id status shares remainingShares totalAmount currency } }`;
@@ -16,8 +16,24 @@ let h: Harness;
 const iso = (ms: number) => new Date(ms).toISOString();
 const sum = (xs: Array<string | null | undefined>) => xs.reduce((s, x) => s.plus(x ?? 0), new Decimal(0));
 
-async function createRain(input: Partial<{ title: string; totalAmount: string; currency: string; shares: number; startsAt: string; endsAt: string }> = {}) {
-  const r = await h.gql(CREATE, { input: { title: "双11 红包雨", totalAmount: "100.00", currency: "CNY", shares: 50, startsAt: iso(Date.now() - 1000), endsAt: iso(Date.now() + 3600_000), ...input } }, ADMIN);
+async function createRain(
+  input: Partial<{ title: string; totalAmount: string; currency: string; shares: number; startsAt: string; endsAt: string }> = {},
+) {
+  const r = await h.gql(
+    CREATE,
+    {
+      input: {
+        title: "双11 红包雨",
+        totalAmount: "100.00",
+        currency: "CNY",
+        shares: 50,
+        startsAt: iso(Date.now() - 1000),
+        endsAt: iso(Date.now() + 3600_000),
+        ...input,
+      },
+    },
+    ADMIN,
+  );
   return r;
 }
 
@@ -75,7 +91,11 @@ describe("creating a rain", () => {
     const add = deps.queue.add;
     const before = await h.sg.services.prisma.redEnvelopeRain.count();
     const keysBefore = (await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length;
-    deps.queue = { add: async () => { throw new Error("queue down"); } };
+    deps.queue = {
+      add: async () => {
+        throw new Error("queue down");
+      },
+    };
     try {
       const r = await createRain({ title: "doomed" });
       expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
@@ -88,9 +108,17 @@ describe("creating a rain", () => {
   });
 
   it("needs lottery:write", async () => {
-    const r1 = await h.gql(CREATE, { input: { title: "x", totalAmount: "1.00", currency: "CNY", shares: 1, startsAt: iso(Date.now()), endsAt: iso(Date.now() + 1000) } }, { kind: "admin", id: "op-2", permissions: [] });
+    const r1 = await h.gql(
+      CREATE,
+      { input: { title: "x", totalAmount: "1.00", currency: "CNY", shares: 1, startsAt: iso(Date.now()), endsAt: iso(Date.now() + 1000) } },
+      { kind: "admin", id: "op-2", permissions: [] },
+    );
     expect(r1.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const r2 = await h.gql(CREATE, { input: { title: "x", totalAmount: "1.00", currency: "CNY", shares: 1, startsAt: iso(Date.now()), endsAt: iso(Date.now() + 1000) } }, member("m1"));
+    const r2 = await h.gql(
+      CREATE,
+      { input: { title: "x", totalAmount: "1.00", currency: "CNY", shares: 1, startsAt: iso(Date.now()), endsAt: iso(Date.now() + 1000) } },
+      member("m1"),
+    );
     expect(r2.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 });
@@ -106,7 +134,11 @@ describe("grabbing", () => {
     expect(ok.every((r) => new Decimal(r.amount!).gte("0.01"))).toBe(true);
     // The credit jobs record every grab and credit each wallet once.
     // 500 credit jobs, each a call to member: minutes on a loaded machine.
-    await until(async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 500, "500 credited grabs", 240_000);
+    await until(
+      async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 500,
+      "500 credited grabs",
+      240_000,
+    );
     const rows = await h.sg.services.prisma.redEnvelopeGrab.findMany({ where: { rainId: rain.id } });
     expect(sum(rows.map((r) => r.amount.toString())).toFixed(2)).toBe("1000.00");
     const credited = [...h.fake.balances.entries()].filter(([k]) => k.startsWith("storm-")).map(([, v]) => v.toString());
@@ -136,9 +168,14 @@ describe("grabbing", () => {
   });
 
   it("NOT_ONLINE before the start, after the end, once closed, and for unknown rains", async () => {
-    const rain = (await createRain({ startsAt: iso(Date.now() + 3600_000), endsAt: iso(Date.now() + 7200_000) })).data.adminCreateRedEnvelopeRain;
+    const rain = (await createRain({ startsAt: iso(Date.now() + 3600_000), endsAt: iso(Date.now() + 7200_000) })).data
+      .adminCreateRedEnvelopeRain;
     expect(rain.status).toBe("SCHEDULED");
-    expect((await h.gql(GRAB, { rainId: rain.id }, member("early"))).data.grabRedEnvelope).toEqual({ code: "NOT_ONLINE", amount: null, currency: null });
+    expect((await h.gql(GRAB, { rainId: rain.id }, member("early"))).data.grabRedEnvelope).toEqual({
+      code: "NOT_ONLINE",
+      amount: null,
+      currency: null,
+    });
     const rain2 = (await createRain({})).data.adminCreateRedEnvelopeRain;
     const svc = h.sg.services.rain;
     const real = svc.now;
@@ -163,7 +200,13 @@ describe("wallet credit and close", () => {
     h.fake.failures = 2; // the worker's first two attempts fail
     const g = await h.sg.services.rain.grab(rain.id, "lucky");
     expect(g.code).toBe("OK");
-    await until(async () => !!(await h.sg.services.prisma.redEnvelopeGrab.findFirst({ where: { rainId: rain.id, memberId: "lucky", creditedAt: { not: null } } })), "credited after retries");
+    await until(
+      async () =>
+        !!(await h.sg.services.prisma.redEnvelopeGrab.findFirst({
+          where: { rainId: rain.id, memberId: "lucky", creditedAt: { not: null } },
+        })),
+      "credited after retries",
+    );
     const ref = `rain:${rain.id}:lucky`;
     expect(h.fake.calls.filter((c) => c.reference === ref).length).toBe(3);
     // Run the job twice more by hand: no further wallet call, same balance.
@@ -180,7 +223,13 @@ describe("wallet credit and close", () => {
     expect(h.fake.balances.get("lucky:CNY")!.toFixed(2)).toBe(g.amount);
     // …and the member is told once: the message's key is the grab's
     const told = await h.sg.services.prisma.outbox.findMany({ where: { id: `msg.red-envelope.${rain.id}.lucky` } });
-    expect(told.map((m) => m.data)).toEqual([{ memberId: "lucky", kind: "RED_ENVELOPE_RECEIVED", params: { rainId: rain.id, memberId: "lucky", amount: g.amount, currency: "CNY" } }]);
+    expect(told.map((m) => m.data)).toEqual([
+      {
+        memberId: "lucky",
+        kind: "RED_ENVELOPE_RECEIVED",
+        params: { rainId: rain.id, memberId: "lucky", amount: g.amount, currency: "CNY" },
+      },
+    ]);
   });
 
   it("closing records grabs + refund = total EXACTLY (also grabs whose job never ran), and is idempotent", async () => {
@@ -201,15 +250,29 @@ describe("wallet credit and close", () => {
     expect(new Decimal(closed.grabbedAmount!.toString()).plus(closed.refundAmount!.toString()).toFixed(2)).toBe("123.45");
     // What is left in Redis is exactly the refund.
     let leftMinor = 0;
-    for (let i = 0; i < 1; i++) for (const x of await h.sg.services.redis.lrange(`${h.redis.prefix}:{lottery}:rain:${rain.id}:shard:${i}`, 0, -1)) leftMinor += Number(x);
+    for (let i = 0; i < 1; i++)
+      for (const x of await h.sg.services.redis.lrange(`${h.redis.prefix}:{lottery}:rain:${rain.id}:shard:${i}`, 0, -1))
+        leftMinor += Number(x);
     expect(new Decimal(leftMinor).div(100).toFixed(2)).toBe(new Decimal(closed.refundAmount!.toString()).toFixed(2));
     // Every grab reaches PostgreSQL and the wallets.
-    await until(async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 16, "16 credited (the ghost too)");
+    await until(
+      async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 16,
+      "16 credited (the ghost too)",
+    );
     expect(h.fake.balances.get("ghost:CNY")!.toFixed(2)).toBe(new Decimal(ghost).div(100).toFixed(2));
     const again = await h.sg.services.rain.close(rain.id);
     expect(again.refundAmount!.toString()).toBe(closed.refundAmount!.toString());
-    const viaApi = await h.gql(`mutation($id: ID!) { adminCloseRedEnvelopeRain(id: $id) { status grabbedAmount refundAmount grabbedCount } }`, { id: rain.id }, ADMIN);
-    expect(viaApi.data.adminCloseRedEnvelopeRain).toEqual({ status: "CLOSED", grabbedAmount: grabbed.toFixed(2), refundAmount: new Decimal("123.45").minus(grabbed).toFixed(2), grabbedCount: 16 });
+    const viaApi = await h.gql(
+      `mutation($id: ID!) { adminCloseRedEnvelopeRain(id: $id) { status grabbedAmount refundAmount grabbedCount } }`,
+      { id: rain.id },
+      ADMIN,
+    );
+    expect(viaApi.data.adminCloseRedEnvelopeRain).toEqual({
+      status: "CLOSED",
+      grabbedAmount: grabbed.toFixed(2),
+      refundAmount: new Decimal("123.45").minus(grabbed).toFixed(2),
+      grabbedCount: 16,
+    });
   });
 
   it("the close job is scheduled at endsAt", async () => {
@@ -269,18 +332,41 @@ describe("funding from the marketing account", () => {
 
     const rain = (await createRain({ totalAmount: "40.00", currency: "USD", shares: 30 })).data.adminCreateRedEnvelopeRain;
     expect([h.fake.marketing.get("USD")!.balance.toFixed(2), h.fake.marketing.get("USD")!.frozen.toFixed(2)]).toEqual(["10.00", "40.00"]);
-    expect((await h.gql(CAMPAIGN, { id: rain.id }, ADMIN)).data.redEnvelopeRainCampaign).toEqual({ status: "ONLINE", grabbedAmount: "0.00", grabbedCount: 0, refundAmount: null, remainingShares: 30 });
+    expect((await h.gql(CAMPAIGN, { id: rain.id }, ADMIN)).data.redEnvelopeRainCampaign).toEqual({
+      status: "ONLINE",
+      grabbedAmount: "0.00",
+      grabbedCount: 0,
+      refundAmount: null,
+      remainingShares: 30,
+    });
     const grabs = await Promise.all(Array.from({ length: 12 }, (_, i) => h.sg.services.rain.grab(rain.id, `funded-${i}`)));
     const grabbed = sum(grabs.map((g) => g.amount));
     const live = (await h.gql(CAMPAIGN, { id: rain.id }, ADMIN)).data.redEnvelopeRainCampaign;
-    expect(live).toEqual({ status: "ONLINE", grabbedAmount: grabbed.toFixed(2), grabbedCount: 12, refundAmount: null, remainingShares: 18 });
-    await until(async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 12, "12 credited grabs");
-    const closed = (await h.gql(`mutation($id: ID!) { adminCloseRedEnvelopeRain(id: $id) { status grabbedAmount refundAmount } }`, { id: rain.id }, ADMIN)).data.adminCloseRedEnvelopeRain;
-    expect(closed).toEqual({ status: "CLOSED", grabbedAmount: grabbed.toFixed(2), refundAmount: new Decimal("40.00").minus(grabbed).toFixed(2) });
+    expect(live).toEqual({
+      status: "ONLINE",
+      grabbedAmount: grabbed.toFixed(2),
+      grabbedCount: 12,
+      refundAmount: null,
+      remainingShares: 18,
+    });
+    await until(
+      async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 12,
+      "12 credited grabs",
+    );
+    const closed = (
+      await h.gql(`mutation($id: ID!) { adminCloseRedEnvelopeRain(id: $id) { status grabbedAmount refundAmount } }`, { id: rain.id }, ADMIN)
+    ).data.adminCloseRedEnvelopeRain;
+    expect(closed).toEqual({
+      status: "CLOSED",
+      grabbedAmount: grabbed.toFixed(2),
+      refundAmount: new Decimal("40.00").minus(grabbed).toFixed(2),
+    });
     // The budget: 50 funded = what the members got + what MARKETING holds again; nothing stays frozen.
     const m = h.fake.marketing.get("USD")!;
     expect(m.frozen.toFixed(2)).toBe("0.00");
-    const members = sum([...h.fake.balances.entries()].filter(([k]) => k.startsWith("funded-") && k.endsWith(":USD")).map(([, v]) => v.toString()));
+    const members = sum(
+      [...h.fake.balances.entries()].filter(([k]) => k.startsWith("funded-") && k.endsWith(":USD")).map(([, v]) => v.toString()),
+    );
     expect(members.toFixed(2)).toBe(grabbed.toFixed(2));
     expect(m.balance.plus(members).toFixed(2)).toBe("50.00");
     // Closing again releases nothing twice.

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 import { upsertActivity, upsertStrategy } from "../src/services/setup.ts";
+import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
 const SWITCH = `mutation($a: ID!, $d: Boolean, $r: Int) { adminSetLotteryActivitySwitches(activityId: $a, degraded: $d, drawsPerSecond: $r) { degraded drawsPerSecond } }`;
@@ -15,8 +15,20 @@ let h: Harness;
 
 async function activity() {
   const name = `sw-${randomUUID()}`;
-  const s = await upsertStrategy(h.sg.services.prisma, { name, awards: [{ name: "thanks", kind: "NONE", rate: "0.0000" }, { name: "prize", kind: "POINTS", points: 7, rate: "1.0000", stock: 5 }], fallback: "thanks" });
-  const a = await upsertActivity(h.sg.services.prisma, { name, strategyId: s.id, startsAt: new Date(Date.now() - DAY), endsAt: new Date(Date.now() + DAY) });
+  const s = await upsertStrategy(h.sg.services.prisma, {
+    name,
+    awards: [
+      { name: "thanks", kind: "NONE", rate: "0.0000" },
+      { name: "prize", kind: "POINTS", points: 7, rate: "1.0000", stock: 5 },
+    ],
+    fallback: "thanks",
+  });
+  const a = await upsertActivity(h.sg.services.prisma, {
+    name,
+    strategyId: s.id,
+    startsAt: new Date(Date.now() - DAY),
+    endsAt: new Date(Date.now() + DAY),
+  });
   return { a, prize: s.awards.find((x) => x.name === "prize")! };
 }
 
@@ -30,7 +42,10 @@ afterAll(async () => {
 describe("switches", () => {
   it("degraded: 20 parallel draws all get the fallback, stock untouched; switched back, the prize is drawn again", async () => {
     const { a, prize } = await activity();
-    expect((await h.gql(SWITCH, { a: a.id, d: true }, ADMIN)).data.adminSetLotteryActivitySwitches).toEqual({ degraded: true, drawsPerSecond: 0 });
+    expect((await h.gql(SWITCH, { a: a.id, d: true }, ADMIN)).data.adminSetLotteryActivitySwitches).toEqual({
+      degraded: true,
+      drawsPerSecond: 0,
+    });
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => h.sg.services.draws.draw(`dg-${i}`, a.id, "k")));
     expect(rs.map((r) => [r.code, r.award!.name, r.rule])).toEqual(Array.from({ length: 20 }, () => ["OK", "thanks", "degraded"]));
     const stock = await h.sg.services.redis.get(h.sg.services.draws.stockKey(prize.id));

@@ -73,7 +73,12 @@ describe("lookup table", () => {
   it("refuses rates beyond 4 decimals, negative, or summing over 1", () => {
     expect(() => buildTable([{ id: "x", rate: "0.00005" }])).toThrow(RangeError);
     expect(() => buildTable([{ id: "x", rate: "-0.1" }])).toThrow(RangeError);
-    expect(() => buildTable([{ id: "x", rate: "0.7" }, { id: "y", rate: "0.4" }])).toThrow(RangeError);
+    expect(() =>
+      buildTable([
+        { id: "x", rate: "0.7" },
+        { id: "y", rate: "0.4" },
+      ]),
+    ).toThrow(RangeError);
     expect(() => buildTable([{ id: "x", rate: "0" }])).toThrow(RangeError);
   });
 });

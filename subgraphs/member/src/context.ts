@@ -1,6 +1,6 @@
 import type { BaseContext } from "@mallgraph/platform/access";
-import type { MemberServices } from "./services/index.ts";
 import type { Loaders } from "./loaders.ts";
+import type { MemberServices } from "./services/index.ts";
 
 export interface Context extends BaseContext {
   services: MemberServices;

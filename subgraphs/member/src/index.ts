@@ -8,12 +8,12 @@ import { readFileSync } from "node:fs";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
-import { buildMemberServices, type MemberServices } from "./services/index.ts";
-import type { SmsOptions } from "./services/sms.ts";
-import type { MemberLottery, MemberOrders } from "./services/orders.ts";
 import type { Context } from "./context.ts";
-import { resolvers } from "./resolvers/index.ts";
 import { createLoaders } from "./loaders.ts";
+import { resolvers } from "./resolvers/index.ts";
+import { buildMemberServices, type MemberServices } from "./services/index.ts";
+import type { MemberLottery, MemberOrders } from "./services/orders.ts";
+import type { SmsOptions } from "./services/sms.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 

@@ -1,6 +1,6 @@
 /** The member domain's Redis keys: `<prefix>:{member}:…` (one hash tag: one cluster slot). */
-import { keyFor } from "@mallgraph/platform/redis";
 import { sessionKey } from "@mallgraph/platform/auth";
+import { keyFor } from "@mallgraph/platform/redis";
 
 export function memberKeys(prefix: string) {
   const k = keyFor(prefix, "member");

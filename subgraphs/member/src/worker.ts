@@ -6,25 +6,25 @@
  * and members' inbox messages (QueueName.memberMessages, job `deliver`, from the producers' outboxes),
  * and the other domains' operator audit entries (QueueName.auditEntries, job `append`, decision 0024).
  */
+import { tableAuditSink, type AuditEntry } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { tableAuditSink, type AuditEntry } from "@mallgraph/platform/audit";
 import { logger } from "@mallgraph/platform/log";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { memberDatabaseUrl, memberOutboxRelay } from "./services/index.ts";
-import { createCurrencyService } from "./services/currencies.ts";
-import { createWalletService } from "./services/wallet.ts";
-import { messageCenterProvider, smtpProvider, type MessageProvider } from "./services/providers.ts";
-import { sendMessageProcessor } from "./jobs/sendMessage.ts";
 import { createAccountsProcessor } from "./jobs/createAccounts.ts";
-import { issueNewUserCouponsProcessor } from "./jobs/issueNewUserCoupons.ts";
-import type { CreateAccountsJob, IssueNewUserCouponsJob, SendMessageJob } from "./services/job-contracts.ts";
 import { deliverMessageProcessor, type DeliverMessageJob } from "./jobs/deliverMessage.ts";
+import { issueNewUserCouponsProcessor } from "./jobs/issueNewUserCoupons.ts";
+import { sendMessageProcessor } from "./jobs/sendMessage.ts";
+import { createCurrencyService } from "./services/currencies.ts";
 import { createInboxService } from "./services/inbox.ts";
+import { memberDatabaseUrl, memberOutboxRelay } from "./services/index.ts";
+import type { CreateAccountsJob, IssueNewUserCouponsJob, SendMessageJob } from "./services/job-contracts.ts";
 import { promotionNewUserCoupons, type NewUserCoupons } from "./services/promotion.ts";
+import { messageCenterProvider, smtpProvider, type MessageProvider } from "./services/providers.ts";
+import { createWalletService } from "./services/wallet.ts";
 
 export interface MemberWorkerOptions {
   databaseUrl?: string;
@@ -46,19 +46,25 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
     email: config.SMTP_URL ? smtpProvider(config.SMTP_URL, config.MAIL_FROM) : undefined,
   };
   const wallet = createWalletService(prisma, createCurrencyService(prisma, undefined as never));
-  const newUserCoupons = opts.newUserCoupons ?? promotionNewUserCoupons({ url: subgraphUrl(config, "promotion"), secret: serviceKeys(config) });
+  const newUserCoupons =
+    opts.newUserCoupons ?? promotionNewUserCoupons({ url: subgraphUrl(config, "promotion"), secret: serviceKeys(config) });
   const redis = createRedis(config.REDIS_URL);
   const messages = createQueue<SendMessageJob>(qctx, QueueName.messages);
   const inbox = createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages });
   const workers = [
     createWorker<SendMessageJob>(qctx, QueueName.messages, sendMessageProcessor({ prisma, providers, log }), { concurrency: 8 }),
-    createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), { concurrency: 1 }),
-    createWorker<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, issueNewUserCouponsProcessor(newUserCoupons), { concurrency: 4 }),
+    createWorker<CreateAccountsJob>(qctx, QueueName.walletAccounts, createAccountsProcessor(wallet, opts.accountsBatch), {
+      concurrency: 1,
+    }),
+    createWorker<IssueNewUserCouponsJob>(qctx, QueueName.memberRegistered, issueNewUserCouponsProcessor(newUserCoupons), {
+      concurrency: 4,
+    }),
     createWorker<DeliverMessageJob>(qctx, QueueName.memberMessages, deliverMessageProcessor({ inbox, log }), { concurrency: 8 }),
     // an entry id already appended (a relay or a retry that repeats itself) is kept as it is
     createWorker<AuditEntry>(qctx, QueueName.auditEntries, (job) => tableAuditSink(prisma, [job.data]), { concurrency: 4 }),
   ];
-  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
+  for (const w of workers)
+    w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const outbox = memberOutboxRelay(prisma, qctx);
   const stopRelay = outbox.relay.start(opts.relayEveryMs ?? 1000);

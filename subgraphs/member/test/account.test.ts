@@ -16,7 +16,10 @@ const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.er
  * (the real fields run end to end in test/e2e/account.test.ts).
  */
 const openOrders = new Map<string, number>();
-const exported = { orders: [{ orderNo: "NO-1", status: "COMPLETED", address: { receiver: "Wang" } }], lottery: { draws: [{ activity: "wheel", award: "coupon" }], redEnvelopes: [], points: null, pointsHistory: [] } };
+const exported = {
+  orders: [{ orderNo: "NO-1", status: "COMPLETED", address: { receiver: "Wang" } }],
+  lottery: { draws: [{ activity: "wheel", award: "coupon" }], redEnvelopes: [], points: null, pointsHistory: [] },
+};
 
 describe("member account self-service", () => {
   let h: Harness;
@@ -81,7 +84,9 @@ describe("member account self-service", () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => h.gql(RESET, { p: m.phone, c, n: `reset-pass-${i}` })));
     const ok = rs.map((r, i) => [r.data?.resetPassword?.code, i] as const).filter(([k]) => k === "OK");
     expect(ok).toHaveLength(1);
-    expect(rs.filter((r) => r.data?.resetPassword?.code === "INVALID_SMS_CODE" || code(r) === "ACCOUNT_LOCKED" || code(r) === "RATE_LIMITED")).toHaveLength(19);
+    expect(
+      rs.filter((r) => r.data?.resetPassword?.code === "INVALID_SMS_CODE" || code(r) === "ACCOUNT_LOCKED" || code(r) === "RATE_LIMITED"),
+    ).toHaveLength(19);
     expect(await h.identityFromToken(m.accessToken)).toBeNull();
     expect(await h.identityFromToken(app.accessToken)).toBeNull();
     await h.sg.services.redis.del(...(await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:login-fail:member:*:${m.phone}*`)));
@@ -109,12 +114,18 @@ describe("member account self-service", () => {
 
   it("exportMyData answers the member's personal data as JSON, only to the member", async () => {
     const m = await registerMember(h, { password: "export-me-1" });
-    await h.ok(`mutation { addAddress(input: { receiver: "Wang", phone: "13800000000", region: "Shanghai", detail: "1 Road", isDefault: true }) { id } }`, {}, m.identity);
+    await h.ok(
+      `mutation { addAddress(input: { receiver: "Wang", phone: "13800000000", region: "Shanghai", detail: "1 Road", isDefault: true }) { id } }`,
+      {},
+      m.identity,
+    );
     await h.ok(`mutation { updateProfile(input: { nickname: "wang" }) { id } }`, {}, m.identity);
     const data = JSON.parse((await h.ok(EXPORT, {}, m.identity)).exportMyData);
     expect(data.member).toMatchObject({ id: m.memberId, phone: m.phone, nickname: "wang", hasPassword: true });
     expect(data.member.passwordHash).toBeUndefined();
-    expect(data.addresses).toMatchObject([{ receiver: "Wang", phone: "13800000000", region: "Shanghai", detail: "1 Road", isDefault: true }]);
+    expect(data.addresses).toMatchObject([
+      { receiver: "Wang", phone: "13800000000", region: "Shanghai", detail: "1 Road", isDefault: true },
+    ]);
     expect(data.wallets.map((w: any) => w.currency).sort()).toEqual(["CNY", "JPY", "USD"]);
     // the registration's SMS code was sent to the phone: listed, without the code
     expect(data.sentMessages).toEqual([{ channel: "SMS", template: "sms-code", body: null, createdAt: expect.any(String) }]);
@@ -127,7 +138,11 @@ describe("member account self-service", () => {
   it("closeAccount: refused while money or orders are open; then personal data is erased, ledgers stay, every session ends", async () => {
     const m = await registerMember(h, { password: "close-me-1", device: "WEB" });
     const app = await login(m.phone, "close-me-1", "APP");
-    await h.ok(`mutation { addAddress(input: { receiver: "Li", phone: "13800000001", region: "Beijing", detail: "2 Road" }) { id } }`, {}, m.identity);
+    await h.ok(
+      `mutation { addAddress(input: { receiver: "Li", phone: "13800000001", region: "Beijing", detail: "2 Road" }) { id } }`,
+      {},
+      m.identity,
+    );
     expect(code(await h.gql(CLOSE, {}, m.identity))).toBe("BAD_USER_INPUT");
     expect(code(await h.gql(CLOSE, { p: "close-me-1", c: "123456" }, m.identity))).toBe("BAD_USER_INPUT");
     // money open: a balance (a paid top-up, as payment credits it)

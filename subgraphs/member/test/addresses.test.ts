@@ -4,7 +4,13 @@ import { createHarness, registerMember, type Harness } from "./helpers.ts";
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 const ADD = `mutation($i: AddressInput!) { addAddress(input: $i) { id receiver isDefault } }`;
 const LIST = `{ me { addresses { id receiver isDefault } } }`;
-const input = (receiver: string, isDefault?: boolean) => ({ receiver, phone: "13912345678", region: "Shanghai Pudong", detail: "Century Ave 100", isDefault });
+const input = (receiver: string, isDefault?: boolean) => ({
+  receiver,
+  phone: "13912345678",
+  region: "Shanghai Pudong",
+  detail: "Century Ave 100",
+  isDefault,
+});
 
 describe("shipping addresses: exactly one default", () => {
   let h: Harness;
@@ -41,10 +47,23 @@ describe("shipping addresses: exactly one default", () => {
     const m = await registerMember(h);
     const other = await registerMember(h);
     const a = (await h.ok(ADD, { i: input("A") }, m.identity)).addAddress;
-    const up = await h.ok(`mutation($id: ID!, $i: AddressUpdateInput!) { updateAddress(id: $id, input: $i) { receiver detail isDefault } }`, { id: a.id, i: { receiver: "A2", detail: "Room 5" } }, m.identity);
+    const up = await h.ok(
+      `mutation($id: ID!, $i: AddressUpdateInput!) { updateAddress(id: $id, input: $i) { receiver detail isDefault } }`,
+      { id: a.id, i: { receiver: "A2", detail: "Room 5" } },
+      m.identity,
+    );
     expect(up.updateAddress).toEqual({ receiver: "A2", detail: "Room 5", isDefault: true });
-    for (const q of [`mutation($id: ID!) { deleteAddress(id: $id) }`, `mutation($id: ID!) { setDefaultAddress(id: $id) { id } }`]) expect(code(await h.gql(q, { id: a.id }, other.identity))).toBe("NOT_FOUND");
-    expect(code(await h.gql(`mutation($id: ID!, $i: AddressUpdateInput!) { updateAddress(id: $id, input: $i) { id } }`, { id: a.id, i: { receiver: "X" } }, other.identity))).toBe("NOT_FOUND");
+    for (const q of [`mutation($id: ID!) { deleteAddress(id: $id) }`, `mutation($id: ID!) { setDefaultAddress(id: $id) { id } }`])
+      expect(code(await h.gql(q, { id: a.id }, other.identity))).toBe("NOT_FOUND");
+    expect(
+      code(
+        await h.gql(
+          `mutation($id: ID!, $i: AddressUpdateInput!) { updateAddress(id: $id, input: $i) { id } }`,
+          { id: a.id, i: { receiver: "X" } },
+          other.identity,
+        ),
+      ),
+    ).toBe("NOT_FOUND");
     const before = await h.sg.services.prisma.address.count();
     expect(code(await h.gql(ADD, { i: { ...input(""), receiver: "  " } }, m.identity))).toBe("BAD_USER_INPUT");
     expect(code(await h.gql(ADD, { i: { ...input("B"), phone: "call me" } }, m.identity))).toBe("BAD_USER_INPUT");
@@ -61,7 +80,9 @@ describe("shipping addresses: exactly one default", () => {
     expect(defaults(list)).toHaveLength(1);
     expect(code(await h.gql(ADD, { i: input("too many") }, m.identity))).toBe("BAD_USER_INPUT");
     // Parallel set-default races end with one default too.
-    await Promise.all(list.map((a: { id: string }) => h.ok(`mutation($id: ID!) { setDefaultAddress(id: $id) { id } }`, { id: a.id }, m.identity)));
+    await Promise.all(
+      list.map((a: { id: string }) => h.ok(`mutation($id: ID!) { setDefaultAddress(id: $id) { id } }`, { id: a.id }, m.identity)),
+    );
     expect(defaults((await h.ok(LIST, {}, m.identity)).me.addresses)).toHaveLength(1);
   });
 });

@@ -4,11 +4,11 @@
  * `adminAuditEntries` needs audit:read; the table refuses UPDATE, DELETE and TRUNCATE; entries
  * relayed from other domains (QueueName.auditEntries) are appended once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audited, auditedPrisma, tableAuditSink, type AuditEntry } from "@mallgraph/platform/audit";
+import type { Identity } from "@mallgraph/platform/auth";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
-import type { Identity } from "@mallgraph/platform/auth";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../src/generated/prisma/client.ts";
 import { adminIdentity, createHarness, registerMember, waitFor, type Harness } from "./helpers.ts";
 
@@ -24,7 +24,8 @@ const CREATE_KEY = `mutation { adminCreatePartnerKey(name: "audit-partner") { id
 describe("the operator audit trail", () => {
   let h: Harness;
   let admin: Identity;
-  const entries = async (filter: Record<string, unknown>, first = 20, after?: string) => (await h.ok(ENTRIES, { f: filter, n: first, a: after ?? null }, admin)).adminAuditEntries;
+  const entries = async (filter: Record<string, unknown>, first = 20, after?: string) =>
+    (await h.ok(ENTRIES, { f: filter, n: first, a: after ?? null }, admin)).adminAuditEntries;
 
   beforeAll(async () => {
     h = await createHarness({ workers: true });
@@ -37,7 +38,15 @@ describe("the operator audit trail", () => {
   it("a role and an operator: who, what, the rows created (nested permissions included), secrets redacted", async () => {
     const role = (await h.ok(CREATE_ROLE, { n: "auditors", p: ["audit:read", "member:read"] }, admin)).adminCreateRole;
     const [e] = (await entries({ operation: "adminCreateRole" })).items;
-    expect(e).toMatchObject({ service: "member", actorKind: "admin", actorId: admin.id, operation: "adminCreateRole", targetType: "Role", targetId: role.id, outcome: null });
+    expect(e).toMatchObject({
+      service: "member",
+      actorKind: "admin",
+      actorId: admin.id,
+      operation: "adminCreateRole",
+      targetType: "Role",
+      targetId: role.id,
+      outcome: null,
+    });
     expect(e.requestId).toBeTruthy();
     expect(JSON.parse(e.arguments)).toEqual({ name: "auditors", permissions: ["audit:read", "member:read"] });
     expect(e.changes).toHaveLength(1);
@@ -61,10 +70,19 @@ describe("the operator audit trail", () => {
 
   it("a wallet adjustment: both accounts before and after; a refused one changed nothing and has no entry", async () => {
     const m = await registerMember(h);
-    await waitFor(async () => (await h.sg.services.prisma.walletAccount.count({ where: { memberId: m.memberId } })) > 0, "the member's wallet accounts");
-    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "5.00", r: "compensation", k: "audit-1" }, admin)).adminAdjustWallet.wallet.balance).toBe("5.00");
-    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-1.50", r: "clawback", k: "audit-2" }, admin)).adminAdjustWallet.wallet.balance).toBe("3.50");
-    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-9.00", r: "too much", k: "audit-3" }, admin)).adminAdjustWallet.code).toBe("INSUFFICIENT_BALANCE");
+    await waitFor(
+      async () => (await h.sg.services.prisma.walletAccount.count({ where: { memberId: m.memberId } })) > 0,
+      "the member's wallet accounts",
+    );
+    expect(
+      (await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "5.00", r: "compensation", k: "audit-1" }, admin)).adminAdjustWallet.wallet.balance,
+    ).toBe("5.00");
+    expect(
+      (await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-1.50", r: "clawback", k: "audit-2" }, admin)).adminAdjustWallet.wallet.balance,
+    ).toBe("3.50");
+    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-9.00", r: "too much", k: "audit-3" }, admin)).adminAdjustWallet.code).toBe(
+      "INSUFFICIENT_BALANCE",
+    );
     const account = await h.sg.services.prisma.walletAccount.findFirstOrThrow({ where: { memberId: m.memberId, currency: "USD" } });
 
     const page = await entries({ operation: "adminAdjustWallet", targetId: account.id });
@@ -99,12 +117,14 @@ describe("the operator audit trail", () => {
     // The entry is written inside the transaction: it fails to commit with it (and is never seen before).
     await expect(
       audited(h.sg.services.audit, ctx, "testLateFailure", {}, () =>
-        db.$transaction(async (tx) => {
-          await tx.currency.create({ data: { code: "RBL", name: "Late", decimals: 2 } });
-          return { code: "OK" };
-        }).then(() => {
-          throw new Error("after commit");
-        }),
+        db
+          .$transaction(async (tx) => {
+            await tx.currency.create({ data: { code: "RBL", name: "Late", decimals: 2 } });
+            return { code: "OK" };
+          })
+          .then(() => {
+            throw new Error("after commit");
+          }),
       ),
     ).rejects.toThrow("after commit");
     const late = (await entries({ operation: "testLateFailure" })).items;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
-import { eventChannel } from "@mallgraph/platform/events";
 import { readSession, sessionKey } from "@mallgraph/platform/auth";
+import { eventChannel } from "@mallgraph/platform/events";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, newPhone, registerMember, REGISTER, REQUEST_CODE, waitFor, type Harness } from "./helpers.ts";
 
 const LOGIN_PW = `mutation($phone: String!, $password: String!, $device: DeviceType) { loginWithPassword(phone: $phone, password: $password, device: $device) { accessToken refreshToken member { id } } }`;
@@ -242,10 +242,14 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
   it("parallel logins on one device type leave exactly one live session", async () => {
     const m = await registerMember(h, { password: "parallel-123", device: "APP" });
     // Over HTTP: 4 at once (the login lock admits 5 tries in flight per account).
-    const rs = await Promise.all(Array.from({ length: 4 }, () => h.ok(LOGIN_PW, { phone: m.phone, password: "parallel-123", device: "MINI_PROGRAM" })));
+    const rs = await Promise.all(
+      Array.from({ length: 4 }, () => h.ok(LOGIN_PW, { phone: m.phone, password: "parallel-123", device: "MINI_PROGRAM" })),
+    );
     expect((await Promise.all(rs.map((r) => h.identityFromToken(r.loginWithPassword.accessToken)))).filter(Boolean)).toHaveLength(1);
     // The session slot itself under 50 parallel logins.
-    const issued = await Promise.all(Array.from({ length: 50 }, () => h.sg.services.sessions.create({ realm: "member", subject: m.memberId, device: "WEB" })));
+    const issued = await Promise.all(
+      Array.from({ length: 50 }, () => h.sg.services.sessions.create({ realm: "member", subject: m.memberId, device: "WEB" })),
+    );
     const live = await Promise.all(issued.map((t) => readSession(h.sg.services.redis, h.config.REDIS_PREFIX, t.sessionId)));
     expect(live.filter(Boolean)).toHaveLength(1);
     // The APP session of the registration is untouched.
@@ -263,7 +267,11 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
       expect(await h.identityFromToken(m.accessToken)).toBeNull();
       expect(code(await h.gql(REFRESH, { t: m.refreshToken }))).toBe("INVALID_REFRESH_TOKEN");
       const ev = await waitFor(async () => received.find((e) => e.sessions?.[0] === m.identity.sessionId), "logout event");
-      const got = await h.ok(`query($id: ID!) { sessionEventsEvent(eventId: $id) { type device } }`, { id: ev.eventId }, { ...m.identity, service: "gateway" });
+      const got = await h.ok(
+        `query($id: ID!) { sessionEventsEvent(eventId: $id) { type device } }`,
+        { id: ev.eventId },
+        { ...m.identity, service: "gateway" },
+      );
       expect(got.sessionEventsEvent).toEqual({ type: "LOGGED_OUT", device: "WEB" });
     } finally {
       sub.disconnect();
@@ -276,9 +284,19 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
     const a = await registerMember(h);
     const b = await registerMember(h);
     const q = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { id nickname } } }`;
-    const ents = await h.ok(q, { r: [{ __typename: "Member", id: a.memberId }, { __typename: "Member", id: "nope" }, { __typename: "Member", id: b.memberId }] });
+    const ents = await h.ok(q, {
+      r: [
+        { __typename: "Member", id: a.memberId },
+        { __typename: "Member", id: "nope" },
+        { __typename: "Member", id: b.memberId },
+      ],
+    });
     expect(ents._entities).toEqual([{ id: a.memberId, nickname: null }, null, { id: b.memberId, nickname: null }]);
-    const priv = await h.gql(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { id phone } } }`, { r: [{ __typename: "Member", id: a.memberId }] }, b.identity);
+    const priv = await h.gql(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Member { id phone } } }`,
+      { r: [{ __typename: "Member", id: a.memberId }] },
+      b.identity,
+    );
     expect(code(priv)).toBe("FORBIDDEN");
   });
 

@@ -3,15 +3,15 @@
  * in-process, and a client that calls the subgraph over HTTP the way the gateway will: a signed
  * identity header, built from a verified access token and a live session.
  */
-import { createRemoteJWKSet } from "jose";
-import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestSchema, createTestRedis, type TestSchema, type TestRedis } from "@mallgraph/platform/testing";
 import { generateSigningKey, readSession, signIdentity, verifyAccessToken, IDENTITY_HEADER, type Identity } from "@mallgraph/platform/auth";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createTestSchema, createTestRedis, waitFor, type TestSchema, type TestRedis } from "@mallgraph/platform/testing";
+import { createRemoteJWKSet } from "jose";
 import { createMemberSubgraph } from "../src/index.ts";
-import { startWorkers, type MemberWorkerOptions } from "../src/worker.ts";
 import { seed } from "../src/seed.ts";
 import type { MemberLottery, MemberOrders } from "../src/services/orders.ts";
+import { startWorkers, type MemberWorkerOptions } from "../src/worker.ts";
 
 export type Subgraph = Awaited<ReturnType<typeof createMemberSubgraph>>;
 
@@ -21,7 +21,11 @@ export interface Harness {
   redis: TestRedis;
   sg: Subgraph;
   /** POSTs a GraphQL operation with the given identity (anonymous when absent). */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, identity?: Identity): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    identity?: Identity,
+  ): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }>;
   /** Like gql, but throws when there are errors, and returns data. */
   ok<T = any>(query: string, variables?: Record<string, unknown>, identity?: Identity): Promise<T>;
   /** What the gateway does with a bearer token: verify it against the JWKS, check the session is live. */
@@ -36,17 +40,32 @@ export const INTERNAL: Identity = { kind: "internal", service: "payment" };
 /** Order, the service that reads memberAddress. */
 export const ORDER_SERVICE: Identity = { kind: "internal", service: "order" };
 
-import { waitFor } from "@mallgraph/platform/testing";
 export { waitFor };
 
 /** Where the workers look for promotion unless a test says otherwise: a closed port (never a running dev stack). */
 export const NO_PROMOTION_URL = "http://127.0.0.1:9/graphql";
 
-export async function createHarness(opts: { workers?: boolean | MemberWorkerOptions; seed?: boolean; env?: Record<string, string>; orders?: MemberOrders; lottery?: MemberLottery } = {}): Promise<Harness> {
+export async function createHarness(
+  opts: {
+    workers?: boolean | MemberWorkerOptions;
+    seed?: boolean;
+    env?: Record<string, string>;
+    orders?: MemberOrders;
+    lottery?: MemberLottery;
+  } = {},
+): Promise<Harness> {
   const db = await createTestSchema("member");
   const redis = createTestRedis();
   const { privateJwk } = await generateSigningKey();
-  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, JWT_PRIVATE_JWK: JSON.stringify(privateJwk), PROMOTION_URL: NO_PROMOTION_URL, ...opts.env } as any);
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    JWT_PRIVATE_JWK: JSON.stringify(privateJwk),
+    PROMOTION_URL: NO_PROMOTION_URL,
+    ...opts.env,
+  } as any);
   if (opts.seed !== false) await seed(config);
   const sg = await createMemberSubgraph({ config, port: 0, orders: opts.orders, lottery: opts.lottery });
   const stopWorkers = opts.workers ? await startWorkers(config, typeof opts.workers === "object" ? opts.workers : {}) : async () => {};
@@ -78,11 +97,20 @@ export async function createHarness(opts: { workers?: boolean | MemberWorkerOpti
       }
       const s = await readSession(sg.services.redis, config.REDIS_PREFIX, claims.sid);
       if (!s || s.subject !== claims.sub || s.realm !== claims.realm) return null;
-      return { kind: s.realm, id: s.subject, sessionId: claims.sid, device: s.device, permissions: s.realm === "admin" ? s.permissions : undefined };
+      return {
+        kind: s.realm,
+        id: s.subject,
+        sessionId: claims.sid,
+        device: s.device,
+        permissions: s.realm === "admin" ? s.permissions : undefined,
+      };
     },
     async smsCode(phone, nth = 1) {
       const rows = await waitFor(async () => {
-        const r = await sg.services.prisma.message.findMany({ where: { recipient: phone, template: "sms-code" }, orderBy: { createdAt: "desc" } });
+        const r = await sg.services.prisma.message.findMany({
+          where: { recipient: phone, template: "sms-code" },
+          orderBy: { createdAt: "desc" },
+        });
         return r.length >= nth ? r : null;
       }, `SMS #${nth} to ${phone}`);
       return /(\d{6})/.exec(rows[0]!.body)![1]!;
@@ -115,12 +143,21 @@ export async function registerMember(h: Harness, opts: { password?: string; devi
   const smsCode = await h.smsCode(phone);
   const d = await h.ok(REGISTER, { input: { phone, smsCode, password: opts.password ?? null, device: opts.device ?? null } });
   const identity = (await h.identityFromToken(d.register.accessToken))!;
-  return { phone, memberId: d.register.member.id as string, accessToken: d.register.accessToken as string, refreshToken: d.register.refreshToken as string, identity };
+  return {
+    phone,
+    memberId: d.register.member.id as string,
+    accessToken: d.register.accessToken as string,
+    refreshToken: d.register.refreshToken as string,
+    identity,
+  };
 }
 
 /** Logs the seeded operator in and returns its gateway identity. */
 export async function adminIdentity(h: Harness, username = "admin", password = h.config.ADMIN_PASSWORD): Promise<Identity> {
-  const d = await h.ok(`mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken refreshToken operator { id permissions } } }`, { u: username, p: password });
+  const d = await h.ok(
+    `mutation($u: String!, $p: String!) { adminLogin(username: $u, password: $p) { accessToken refreshToken operator { id permissions } } }`,
+    { u: username, p: password },
+  );
   return (await h.identityFromToken(d.adminLogin.accessToken))!;
 }
 
@@ -130,13 +167,34 @@ export async function adminIdentity(h: Harness, username = "admin", password = h
  * the channel having paid it out, walletPayOut of the same reference.
  */
 export async function withdraw(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
-  const op = (f: string) => h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, k: `payout:${v.k}`, m: m.memberId }, INTERNAL);
+  const op = (f: string) =>
+    h.ok(
+      `mutation($m: ID!, $c: String!, $a: String!, $k: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`,
+      { ...v, k: `payout:${v.k}`, m: m.memberId },
+      INTERNAL,
+    );
   let r = (await op("walletFreeze")).walletFreeze;
   if (r.code === "OK") r = (await op("walletPayOut")).walletPayOut;
-  return { withdrawFromWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };
+  return {
+    withdrawFromWallet: {
+      code: r.code as string,
+      wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null },
+    },
+  };
 }
 
 export async function topUp(h: Harness, m: { memberId: string }, v: { c: string; a: string; k: string }) {
-  const r = (await h.ok(`mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`, { ...v, m: m.memberId }, INTERNAL)).walletTopUp;
-  return { topUpWallet: { code: r.code as string, wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null } } };
+  const r = (
+    await h.ok(
+      `mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance frozen } }`,
+      { ...v, m: m.memberId },
+      INTERNAL,
+    )
+  ).walletTopUp;
+  return {
+    topUpWallet: {
+      code: r.code as string,
+      wallet: { currency: v.c, balance: r.balance as string | null, frozen: r.frozen as string | null },
+    },
+  };
 }

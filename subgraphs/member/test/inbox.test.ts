@@ -3,12 +3,12 @@
  * it), exactly once per key, SMS copies where the kind says so, myMessages / markMessagesRead, and
  * the messageReceived live event with its gateway-only payload query.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
+import { logger } from "@mallgraph/platform/log";
+import { memberMessage } from "@mallgraph/platform/outbox";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
-import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
-import { memberMessage } from "@mallgraph/platform/outbox";
-import { logger } from "@mallgraph/platform/log";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliverMessageProcessor } from "../src/jobs/deliverMessage.ts";
 import { createHarness, registerMember, waitFor, type Harness } from "./helpers.ts";
 
@@ -45,11 +45,20 @@ describe("member inbox", () => {
       const page = (await h.ok(MY, {}, m.identity)).myMessages;
       expect(page.unreadCount).toBe(1);
       expect(page.items).toHaveLength(1);
-      expect(page.items[0]).toMatchObject({ kind: "ORDER_PAID", title: "Order paid", body: "Order MG0001 is paid (12.50 CNY). Thank you!", read: false });
+      expect(page.items[0]).toMatchObject({
+        kind: "ORDER_PAID",
+        title: "Order paid",
+        body: "Order MG0001 is paid (12.50 CNY). Thank you!",
+        read: false,
+      });
       expect(events[0]).toEqual({ eventId: page.items[0].id, keys: {}, audience: [m.memberId] });
       // the payload query: for the gateway only, and only the member it is addressed to sees it
       const gw = { ...m.identity, service: "gateway" };
-      expect((await h.ok(EVENT, { id: page.items[0].id }, gw)).messageReceivedEvent).toEqual({ id: page.items[0].id, kind: "ORDER_PAID", title: "Order paid" });
+      expect((await h.ok(EVENT, { id: page.items[0].id }, gw)).messageReceivedEvent).toEqual({
+        id: page.items[0].id,
+        kind: "ORDER_PAID",
+        title: "Order paid",
+      });
       expect((await h.ok(EVENT, { id: page.items[0].id }, { ...other.identity, service: "gateway" })).messageReceivedEvent).toBeNull();
       expect((await h.gql(EVENT, { id: page.items[0].id }, m.identity)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
       expect((await h.ok(MY, {}, other.identity)).myMessages).toMatchObject({ unreadCount: 0, items: [] });
@@ -67,13 +76,20 @@ describe("member inbox", () => {
     const events: LiveEvent[] = [];
     await sub.subscribe(eventChannel(h.config.REDIS_PREFIX, "messageReceived"));
     sub.on("message", (_c, msg) => events.push(JSON.parse(msg)));
-    const job = { id: `msg.order-shipped.o-${m.memberId}`, data: { memberId: m.memberId, kind: "ORDER_SHIPPED" as const, params: { orderNo: "MG0002", carrier: "SF", trackingNo: "SF123" } } };
+    const job = {
+      id: `msg.order-shipped.o-${m.memberId}`,
+      data: { memberId: m.memberId, kind: "ORDER_SHIPPED" as const, params: { orderNo: "MG0002", carrier: "SF", trackingNo: "SF123" } },
+    };
     const results = await Promise.all(Array.from({ length: 20 }, () => process(job)));
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     expect((await process(job)).duplicate).toBe(true);
     const rows = await h.sg.services.prisma.inboxMessage.findMany({ where: { memberId: m.memberId } });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: "ORDER_SHIPPED", title: "Order shipped", body: "Order MG0002 has shipped with SF, tracking number SF123." });
+    expect(rows[0]).toMatchObject({
+      kind: "ORDER_SHIPPED",
+      title: "Order shipped",
+      body: "Order MG0002 has shipped with SF, tracking number SF123.",
+    });
     expect(rows[0]!.notifiedAt).not.toBeNull();
     // ORDER_SHIPPED also goes out by SMS, once
     const sms = await waitFor(async () => {
@@ -95,9 +111,13 @@ describe("member inbox", () => {
   it("pages newest first; markMessagesRead marks the listed (own) ids, an empty list all", async () => {
     const m = await registerMember(h);
     const other = await registerMember(h);
-    for (let i = 0; i < 5; i++) await send(`red-envelope.r${i}-${m.memberId}`, m.memberId, "RED_ENVELOPE_RECEIVED", { amount: `${i}.00`, currency: "CNY" });
+    for (let i = 0; i < 5; i++)
+      await send(`red-envelope.r${i}-${m.memberId}`, m.memberId, "RED_ENVELOPE_RECEIVED", { amount: `${i}.00`, currency: "CNY" });
     await send(`red-envelope.r-${other.memberId}`, other.memberId, "RED_ENVELOPE_RECEIVED", { amount: "1.00", currency: "CNY" });
-    await waitFor(async () => (await h.sg.services.prisma.inboxMessage.count({ where: { memberId: { in: [m.memberId, other.memberId] } } })) === 6, "6 messages");
+    await waitFor(
+      async () => (await h.sg.services.prisma.inboxMessage.count({ where: { memberId: { in: [m.memberId, other.memberId] } } })) === 6,
+      "6 messages",
+    );
     const p1 = (await h.ok(MY, { first: 3 }, m.identity)).myMessages;
     const p2 = (await h.ok(MY, { first: 3, after: p1.endCursor }, m.identity)).myMessages;
     expect(p1.hasNextPage).toBe(true);
@@ -110,12 +130,19 @@ describe("member inbox", () => {
     const theirs = (await h.ok(MY, {}, other.identity)).myMessages.items[0].id;
     expect((await h.ok(MARK, { ids: [all[0].id, all[1].id, theirs] }, m.identity)).markMessagesRead).toEqual({ unreadCount: 3 });
     expect((await h.ok(MY, {}, other.identity)).myMessages.unreadCount).toBe(1);
-    expect((await h.ok(MY, { first: 5 }, m.identity)).myMessages.items.filter((x: any) => x.read).map((x: any) => x.id).sort()).toEqual([all[0].id, all[1].id].sort());
+    expect(
+      (await h.ok(MY, { first: 5 }, m.identity)).myMessages.items
+        .filter((x: any) => x.read)
+        .map((x: any) => x.id)
+        .sort(),
+    ).toEqual([all[0].id, all[1].id].sort());
     expect((await h.ok(MARK, { ids: [] }, m.identity)).markMessagesRead).toEqual({ unreadCount: 0 });
     expect((await h.ok(MY, {}, other.identity)).myMessages.unreadCount).toBe(1);
     // anonymous callers and bad input
     expect((await h.gql(MY, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await h.gql(MARK, { ids: Array.from({ length: 501 }, (_, i) => `x${i}`) }, m.identity)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await h.gql(MARK, { ids: Array.from({ length: 501 }, (_, i) => `x${i}`) }, m.identity)).errors?.[0]?.extensions?.code).toBe(
+      "BAD_USER_INPUT",
+    );
     expect((await h.gql(MY, { after: "nonsense" }, m.identity)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 });

@@ -2,16 +2,17 @@
  * The double-entry ledger: every movement has a counter-account, the sum over all accounts changes
  * only by top-ups and withdrawals, operators move money only through the system accounts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Decimal } from "@mallgraph/platform/money";
-import { createHarness, INTERNAL, topUp, adminIdentity, registerMember, withdraw, type Harness } from "./helpers.ts";
 import type { Identity } from "@mallgraph/platform/auth";
+import { Decimal } from "@mallgraph/platform/money";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHarness, INTERNAL, topUp, adminIdentity, registerMember, withdraw, type Harness } from "./helpers.ts";
 
 const LEDGER = `query($c: String!, $f: Int, $a: String) { myWalletLedger(currency: $c, first: $f, after: $a) { items { id kind amount change balanceAfter frozenAfter reference reason counterparty createdAt } pageInfo { hasNextPage endCursor } } }`;
 const ADJUST = `mutation($m: ID!, $c: String!, $a: String!, $r: String!, $k: String!) { adminAdjustWallet(memberId: $m, currency: $c, amount: $a, reason: $r, idempotencyKey: $k) { code wallet { balance frozen } } }`;
 const FUND = `mutation($c: String!, $a: String!, $r: String!, $k: String!) { adminFundMarketingAccount(currency: $c, amount: $a, reason: $r, idempotencyKey: $k) { code account { name currency balance frozen } } }`;
 const SYSTEM = `query($c: String) { adminSystemAccounts(currency: $c) { name currency balance frozen } }`;
-const op = (f: string) => `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`;
+const op = (f: string) =>
+  `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${f}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 
 describe("double-entry member ledger", () => {
@@ -26,7 +27,9 @@ describe("double-entry member ledger", () => {
   });
 
   async function total(currency: string): Promise<Decimal> {
-    const [r] = await h.sg.services.prisma.$queryRaw<Array<{ s: string | null }>>`SELECT sum(balance + frozen)::text AS s FROM "WalletAccount" WHERE currency = ${currency}`;
+    const [r] = await h.sg.services.prisma.$queryRaw<
+      Array<{ s: string | null }>
+    >`SELECT sum(balance + frozen)::text AS s FROM "WalletAccount" WHERE currency = ${currency}`;
     return new Decimal(r?.s ?? 0);
   }
   async function edge(currency: string): Promise<Decimal> {
@@ -43,7 +46,9 @@ describe("double-entry member ledger", () => {
     const before = await total("CNY");
     const edgeBefore = await edge("CNY");
     for (const m of members) await topUp(h, m, { c: "CNY", a: "100.00", k: "seed" });
-    expect((await h.ok(FUND, { c: "CNY", a: "500.00", r: "campaign budget", k: "mix-fund" }, admin)).adminFundMarketingAccount.code).toBe("OK");
+    expect((await h.ok(FUND, { c: "CNY", a: "500.00", r: "campaign budget", k: "mix-fund" }, admin)).adminFundMarketingAccount.code).toBe(
+      "OK",
+    );
     expect((await w.single({ system: "MARKETING" }, "CNY", "300.00", "FREEZE", "mix-rain")).code).toBe("OK");
 
     const call = (f: string, m: string, a: string, r: string) => h.ok(op(f), { m, c: "CNY", a, r }, INTERNAL);
@@ -61,13 +66,37 @@ describe("double-entry member ledger", () => {
       // A wallet payment: freeze, then capture (even) or release (odd); a refund of captured money.
       ops.push(
         call("walletFreeze", m.memberId, "3.00", `pay-${k}`).then(() =>
-          i % 2 ? call("walletUnfreeze", m.memberId, "3.00", `pay-${k}`) : call("walletCaptureFrozen", m.memberId, "3.00", `pay-${k}`).then(() => call("walletCredit", m.memberId, "1.25", `refund-${k}`)),
+          i % 2
+            ? call("walletUnfreeze", m.memberId, "3.00", `pay-${k}`)
+            : call("walletCaptureFrozen", m.memberId, "3.00", `pay-${k}`).then(() =>
+                call("walletCredit", m.memberId, "1.25", `refund-${k}`),
+              ),
         ),
       );
       ops.push(h.ok(ADJUST, { m: m.memberId, c: "CNY", a: i % 3 ? "0.40" : "-0.70", r: "goodwill", k }, admin));
       // A red-envelope share out of the pooled freeze.
-      ops.push(w.transfer({ from: { system: "MARKETING" }, fromType: "CAPTURE", to: { memberId: m.memberId }, currency: "CNY", amount: "0.99", reference: `mix-rain:${k}`, settle: "none" }));
-      ops.push(w.transfer({ from: { system: "MARKETING" }, fromType: "CAPTURE", to: { memberId: m.memberId }, currency: "CNY", amount: "0.99", reference: `mix-rain:${k}`, settle: "none" }));
+      ops.push(
+        w.transfer({
+          from: { system: "MARKETING" },
+          fromType: "CAPTURE",
+          to: { memberId: m.memberId },
+          currency: "CNY",
+          amount: "0.99",
+          reference: `mix-rain:${k}`,
+          settle: "none",
+        }),
+      );
+      ops.push(
+        w.transfer({
+          from: { system: "MARKETING" },
+          fromType: "CAPTURE",
+          to: { memberId: m.memberId },
+          currency: "CNY",
+          amount: "0.99",
+          reference: `mix-rain:${k}`,
+          settle: "none",
+        }),
+      );
     }
     await Promise.all(ops);
     // The rest of the pooled freeze goes back to MARKETING, once.
@@ -143,15 +172,27 @@ describe("double-entry member ledger", () => {
     const m = await registerMember(h);
     const a1 = await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "5.00", r: "compensation", k: "adj-1" }, admin);
     expect(a1.adminAdjustWallet).toEqual({ code: "OK", wallet: { balance: "5.00", frozen: "0.00" } });
-    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "5.00", r: "compensation", k: "adj-1" }, admin)).adminAdjustWallet.wallet.balance).toBe("5.00");
-    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-6.00", r: "clawback", k: "adj-2" }, admin)).adminAdjustWallet.code).toBe("INSUFFICIENT_BALANCE");
-    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-1.50", r: "clawback", k: "adj-3" }, admin)).adminAdjustWallet.wallet.balance).toBe("3.50");
+    expect(
+      (await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "5.00", r: "compensation", k: "adj-1" }, admin)).adminAdjustWallet.wallet.balance,
+    ).toBe("5.00");
+    expect((await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-6.00", r: "clawback", k: "adj-2" }, admin)).adminAdjustWallet.code).toBe(
+      "INSUFFICIENT_BALANCE",
+    );
+    expect(
+      (await h.ok(ADJUST, { m: m.memberId, c: "USD", a: "-1.50", r: "clawback", k: "adj-3" }, admin)).adminAdjustWallet.wallet.balance,
+    ).toBe("3.50");
     expect(code(await h.gql(ADJUST, { m: m.memberId, c: "USD", a: "1.00", r: "  ", k: "adj-4" }, admin))).toBe("BAD_USER_INPUT");
     expect(code(await h.gql(ADJUST, { m: m.memberId, c: "USD", a: "1.001", r: "x", k: "adj-5" }, admin))).toBe("BAD_USER_INPUT");
     expect(code(await h.gql(ADJUST, { m: m.memberId, c: "USD", a: "1.00", r: "x", k: "adj-6" }, m.identity))).toBe("UNAUTHENTICATED");
-    expect((await h.ok(ADJUST, { m: "00000000-0000-0000-0000-000000000000", c: "USD", a: "1.00", r: "x", k: "adj-7" }, admin)).adminAdjustWallet.code).toBe("NO_ACCOUNT");
+    expect(
+      (await h.ok(ADJUST, { m: "00000000-0000-0000-0000-000000000000", c: "USD", a: "1.00", r: "x", k: "adj-7" }, admin)).adminAdjustWallet
+        .code,
+    ).toBe("NO_ACCOUNT");
     expect(code(await h.gql(FUND, { c: "USD", a: "1.00", r: "x", k: "f" }, m.identity))).toBe("UNAUTHENTICATED");
-    const rows = await h.sg.services.prisma.ledgerEntry.findMany({ where: { reference: { startsWith: "adjust:adj-" } }, include: { account: true, counterAccount: true } });
+    const rows = await h.sg.services.prisma.ledgerEntry.findMany({
+      where: { reference: { startsWith: "adjust:adj-" } },
+      include: { account: true, counterAccount: true },
+    });
     expect(rows).toHaveLength(4);
     for (const r of rows) expect([r.account.system, r.counterAccount?.system].filter(Boolean)).toEqual(["ADJUSTMENT"]);
     expect(rows.every((r) => r.reason)).toBe(true);

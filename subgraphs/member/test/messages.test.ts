@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
+import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendMessageProcessor } from "../src/jobs/sendMessage.ts";
 import { messageCenterProvider, type MessageProvider, type OutgoingMessage } from "../src/services/providers.ts";
 import { createHarness, waitFor, type Harness } from "./helpers.ts";
@@ -31,8 +31,17 @@ describe("message worker", () => {
   });
 
   it("stores a message once per job even when the processor runs again for the same job", async () => {
-    const process = sendMessageProcessor({ prisma: h.sg.services.prisma, providers: { center: messageCenterProvider(logger("test")) }, log: logger("test") });
-    const job = { id: "42", name: "send", queueName: "message-send", data: { channel: "SMS" as const, recipient: "13700000000", template: "sms-code", params: { code: "123456" } } };
+    const process = sendMessageProcessor({
+      prisma: h.sg.services.prisma,
+      providers: { center: messageCenterProvider(logger("test")) },
+      log: logger("test"),
+    });
+    const job = {
+      id: "42",
+      name: "send",
+      queueName: "message-send",
+      data: { channel: "SMS" as const, recipient: "13700000000", template: "sms-code", params: { code: "123456" } },
+    };
     const first = await process(job);
     const second = await process(job);
     expect(first.duplicate).toBe(false);
@@ -43,7 +52,9 @@ describe("message worker", () => {
   });
 
   it("retries a failing provider with backoff through BullMQ and stores the e-mail once", async () => {
-    const q = createQueue({ redisUrl: h.config.REDIS_URL, redisPrefix: h.config.REDIS_PREFIX }, QueueName.messages, { backoff: { type: "exponential", delay: 10 } });
+    const q = createQueue({ redisUrl: h.config.REDIS_URL, redisPrefix: h.config.REDIS_PREFIX }, QueueName.messages, {
+      backoff: { type: "exponential", delay: 10 },
+    });
     const job = await q.add("send", { channel: "EMAIL", recipient: "li@example.com", template: "welcome", params: { name: "Li" } });
     await waitFor(async () => {
       const j = await q.getJob(job.id!);
@@ -54,7 +65,11 @@ describe("message worker", () => {
     expect(done.attemptsMade).toBe(3);
     expect(email.calls).toBe(3);
     expect(email.sent).toHaveLength(1);
-    expect(email.sent[0]).toMatchObject({ recipient: "li@example.com", subject: "Welcome to mallgraph", body: "【mallgraph】Welcome, Li! Your account is ready." });
+    expect(email.sent[0]).toMatchObject({
+      recipient: "li@example.com",
+      subject: "Welcome to mallgraph",
+      body: "【mallgraph】Welcome, Li! Your account is ready.",
+    });
     const rows = await h.sg.services.prisma.message.findMany({ where: { recipient: "li@example.com" } });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ channel: "EMAIL", provider: "flaky", status: "SENT" });

@@ -5,14 +5,14 @@
  * internal field over in-memory state), on a port that starts out closed. The job leaves the
  * registration's transaction through member's outbox: a crash after the commit loses nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import net from "node:net";
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { assertInternal } from "@mallgraph/platform/access";
-import { createHarness, registerMember, waitFor, type Harness } from "./helpers.ts";
-import { startWorkers } from "../src/worker.ts";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueNewUserCouponsProcessor } from "../src/jobs/issueNewUserCoupons.ts";
 import { ISSUE_NEW_USER_COUPONS, issueNewUserCouponsJobId } from "../src/services/job-contracts.ts";
+import { startWorkers } from "../src/worker.ts";
+import { createHarness, registerMember, waitFor, type Harness } from "./helpers.ts";
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -71,7 +71,8 @@ describe("NEW_USER coupons at registration", () => {
   let promotion: RunningSubgraph | undefined;
   const state = promotionState();
   const job = (memberId: string) => h.sg.services.queues.memberRegistered.getJob(issueNewUserCouponsJobId(memberId));
-  const completed = (memberId: string) => waitFor(async () => ((await (await job(memberId))?.isCompleted()) ? job(memberId) : null), `the coupon job of ${memberId} to complete`);
+  const completed = (memberId: string) =>
+    waitFor(async () => ((await (await job(memberId))?.isCompleted()) ? job(memberId) : null), `the coupon job of ${memberId} to complete`);
 
   beforeAll(async () => {
     port = await freePort();
@@ -112,7 +113,11 @@ describe("NEW_USER coupons at registration", () => {
     }
     const counts = await h.sg.services.queues.memberRegistered.getJobCounts("completed", "waiting", "delayed", "active", "failed");
     // enqueueing again for the same member finds the existing job: no new job, no new call
-    const again = await h.sg.services.queues.memberRegistered.add(ISSUE_NEW_USER_COUPONS, { memberId: members[0]!.memberId }, { jobId: issueNewUserCouponsJobId(members[0]!.memberId) });
+    const again = await h.sg.services.queues.memberRegistered.add(
+      ISSUE_NEW_USER_COUPONS,
+      { memberId: members[0]!.memberId },
+      { jobId: issueNewUserCouponsJobId(members[0]!.memberId) },
+    );
     expect(again.id).toBe(issueNewUserCouponsJobId(members[0]!.memberId));
     expect(await h.sg.services.queues.memberRegistered.getJobCounts("completed", "waiting", "delayed", "active", "failed")).toEqual(counts);
     for (const m of members) expect(state.callsFor(m.memberId)).toBe(1);
@@ -181,14 +186,20 @@ describe("NEW_USER coupons through the outbox: a crash after the registration co
     h.sg.services.hooks.afterRegistration = undefined;
     const ids = members.map((m) => m.memberId);
     const rows = await h.sg.services.prisma.outbox.findMany({ where: { id: { in: ids.map(issueNewUserCouponsJobId) } } });
-    expect(rows.map((r) => [r.queue, r.name, r.sentAt, (r.data as { memberId: string }).memberId]).sort()).toEqual(ids.map((id) => ["member-registered", ISSUE_NEW_USER_COUPONS, null, id]).sort());
+    expect(rows.map((r) => [r.queue, r.name, r.sentAt, (r.data as { memberId: string }).memberId]).sort()).toEqual(
+      ids.map((id) => ["member-registered", ISSUE_NEW_USER_COUPONS, null, id]).sort(),
+    );
     for (const id of ids) expect(await queue().getJob(issueNewUserCouponsJobId(id))).toBeUndefined();
     expect(state.calls).toEqual([]);
 
     // the process comes back: a worker starts, its relay runs
     stopRestarted = await startWorkers(h.config);
     for (const id of ids) {
-      const done = await waitFor(async () => ((await (await queue().getJob(issueNewUserCouponsJobId(id)))?.isCompleted()) ? queue().getJob(issueNewUserCouponsJobId(id)) : null), `the coupon job of ${id}`);
+      const done = await waitFor(
+        async () =>
+          (await (await queue().getJob(issueNewUserCouponsJobId(id)))?.isCompleted()) ? queue().getJob(issueNewUserCouponsJobId(id)) : null,
+        `the coupon job of ${id}`,
+      );
       expect(done!.returnvalue).toEqual({ memberId: id, issued: 1 });
       expect(state.callsFor(id)).toBe(1);
     }

@@ -1,7 +1,7 @@
 /** Partner API keys: created by operators (shown once, stored hashed, mirrored for the gateway), revoked. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_PARTNER_OPERATIONS, hashPartnerKey, readPartnerKey } from "@mallgraph/platform/partner-keys";
 import type { Identity } from "@mallgraph/platform/auth";
+import { DEFAULT_PARTNER_OPERATIONS, hashPartnerKey, readPartnerKey } from "@mallgraph/platform/partner-keys";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { manifestOperationNames } from "../src/services/partners.ts";
 import { adminIdentity, createHarness, registerMember, type Harness } from "./helpers.ts";
 
@@ -39,14 +39,21 @@ describe("partner keys", () => {
     expect(row.createdBy).toBe(admin.id);
     expect(await mirror(k.key)).toEqual({ id: k.id, name: "acme", operations: [...DEFAULT_PARTNER_OPERATIONS], rateLimitPerMinute: null });
 
-    const custom = (await h.ok(CREATE, { name: "beta", operations: ["Product", "Product", "Me"], rateLimitPerMinute: 120 }, admin)).adminCreatePartnerKey;
+    const custom = (await h.ok(CREATE, { name: "beta", operations: ["Product", "Product", "Me"], rateLimitPerMinute: 120 }, admin))
+      .adminCreatePartnerKey;
     expect(custom.operations).toEqual(["Product", "Me"]);
     expect((await mirror(custom.key))?.rateLimitPerMinute).toBe(120);
   });
 
   it("refuses bad input with BAD_USER_INPUT and writes nothing; members and operators without partner:write are refused", async () => {
     const before = await h.sg.services.prisma.partnerKey.count();
-    for (const vars of [{ name: "" }, { name: "x".repeat(101) }, { name: "n", operations: ["NotInTheManifest"] }, { name: "n", rateLimitPerMinute: 0 }, { name: "n", rateLimitPerMinute: 1_000_001 }]) {
+    for (const vars of [
+      { name: "" },
+      { name: "x".repeat(101) },
+      { name: "n", operations: ["NotInTheManifest"] },
+      { name: "n", rateLimitPerMinute: 0 },
+      { name: "n", rateLimitPerMinute: 1_000_001 },
+    ]) {
       expect(code(await h.gql(CREATE, vars, admin)), JSON.stringify(vars)).toBe("BAD_USER_INPUT");
     }
     const m = await registerMember(h);

@@ -3,8 +3,8 @@
  * top-up is a payment (payment's `topUpWallet`), and only payment may call member's internal
  * `walletTopUp` once that payment succeeded.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { productionEnv } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, registerMember, type Harness } from "./helpers.ts";
 
 const WALLET_TOP_UP = `mutation($m: ID!, $c: String!, $a: String!, $k: String!) { walletTopUp(memberId: $m, currency: $c, amount: $a, reference: $k) { code balance } }`;

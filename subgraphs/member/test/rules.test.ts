@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { assertPhone, dayWindow, deviceOf, hashToken, isLocked, newOpaqueToken, newSmsCode } from "../src/services/rules.ts";
-import { hashPassword, verifyPassword } from "../src/services/password.ts";
-import { renderTemplate } from "../src/services/templates.ts";
-import { pickProvider } from "../src/services/providers.ts";
 import { PERMISSION_NAMES, isPermission } from "../src/permissions.ts";
+import { hashPassword, verifyPassword } from "../src/services/password.ts";
+import { pickProvider } from "../src/services/providers.ts";
+import { assertPhone, dayWindow, deviceOf, hashToken, isLocked, newOpaqueToken, newSmsCode } from "../src/services/rules.ts";
+import { renderTemplate } from "../src/services/templates.ts";
 
 describe("pure rules", () => {
   it("accepts mainland mobiles only", () => {
     expect(assertPhone("13800138000")).toBe("13800138000");
-    for (const bad of ["12800138000", "1380013800", "138001380001", "+8613800138000", "abc", ""]) expect(() => assertPhone(bad)).toThrow(/mobile/);
+    for (const bad of ["12800138000", "1380013800", "138001380001", "+8613800138000", "abc", ""])
+      expect(() => assertPhone(bad)).toThrow(/mobile/);
   });
 
   it("the lock day is China's calendar day and ends at its midnight", () => {
@@ -51,7 +52,9 @@ describe("pure rules", () => {
   });
 
   it("renders templates, and something readable for unknown ones", () => {
-    expect(renderTemplate("sms-code", { code: "012345" }).body).toBe("【mallgraph】Your verification code is 012345. It expires in 5 minutes.");
+    expect(renderTemplate("sms-code", { code: "012345" }).body).toBe(
+      "【mallgraph】Your verification code is 012345. It expires in 5 minutes.",
+    );
     expect(renderTemplate("brand-new", { a: 1 }).body).toBe("【mallgraph】brand-new: a=1");
   });
 

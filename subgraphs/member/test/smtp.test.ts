@@ -3,9 +3,9 @@
  * nodemailer to a minimal SMTP server on 127.0.0.1 (nothing leaves the machine).
  */
 import net from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@mallgraph/platform/config";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../src/worker.ts";
 import { createHarness, waitFor, type Harness } from "./helpers.ts";
 
@@ -65,17 +65,28 @@ describe("SMTP provider", () => {
 
   it("sends EMAIL through SMTP when SMTP_URL is set; SMS still goes to the message center", async () => {
     const q = createQueue({ redisUrl: h.config.REDIS_URL, redisPrefix: h.config.REDIS_PREFIX }, QueueName.messages);
-    await q.add("send", { channel: "EMAIL", recipient: "wang@example.test", template: "order-paid", params: { orderNo: "MG001", amount: "12.50", currency: "CNY" } });
+    await q.add("send", {
+      channel: "EMAIL",
+      recipient: "wang@example.test",
+      template: "order-paid",
+      params: { orderNo: "MG001", amount: "12.50", currency: "CNY" },
+    });
     await q.add("send", { channel: "SMS", recipient: "13600000000", template: "sms-code", params: { code: "654321" } });
     const mail = await waitFor(async () => smtp.mails[0], "the e-mail at the SMTP server");
     expect(mail).toContain("To: wang@example.test");
     expect(mail).toContain("shop@mallgraph.test");
     expect(mail).toContain("Order MG001 is paid (12.50 CNY)");
     const rows = await waitFor(async () => {
-      const r = await h.sg.services.prisma.message.findMany({ where: { recipient: { in: ["wang@example.test", "13600000000"] }, status: "SENT" }, orderBy: { channel: "asc" } });
+      const r = await h.sg.services.prisma.message.findMany({
+        where: { recipient: { in: ["wang@example.test", "13600000000"] }, status: "SENT" },
+        orderBy: { channel: "asc" },
+      });
       return r.length === 2 ? r : null;
     }, "both messages stored as SENT");
-    expect(rows.map((r) => [r.channel, r.provider])).toEqual([["SMS", "message-center"], ["EMAIL", "smtp"]]);
+    expect(rows.map((r) => [r.channel, r.provider])).toEqual([
+      ["SMS", "message-center"],
+      ["EMAIL", "smtp"],
+    ]);
     expect(smtp.mails).toHaveLength(1);
     await q.close();
   });

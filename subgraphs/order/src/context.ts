@@ -1,5 +1,5 @@
-import DataLoader from "dataloader";
 import type { BaseContext } from "@mallgraph/platform/access";
+import DataLoader from "dataloader";
 import type { OrderServices } from "./services/index.ts";
 import type { OrderRecord } from "./services/types.ts";
 

@@ -19,13 +19,41 @@ export const OrderCode = {
 } as const;
 export type OrderCode = (typeof OrderCode)[keyof typeof OrderCode];
 /** What placeOrder answers (the schema's PlaceOrderResultCode). */
-export type PlaceCode = Extract<OrderCode, "OK" | "OUT_OF_STOCK" | "NOT_FOUND" | "OFF_SHELF" | "SECKILL_NOT_ALLOWED" | "BAD_QUANTITY" | "EMPTY_CART" | "ADDRESS_NOT_FOUND" | "MIXED_CURRENCY" | "COUPON_UNAVAILABLE" | "PRICE_CHANGED">;
-const PLACE_CODES: ReadonlySet<string> = new Set<PlaceCode>(["OK", "OUT_OF_STOCK", "NOT_FOUND", "OFF_SHELF", "SECKILL_NOT_ALLOWED", "BAD_QUANTITY", "EMPTY_CART", "ADDRESS_NOT_FOUND", "MIXED_CURRENCY", "COUPON_UNAVAILABLE", "PRICE_CHANGED"]);
+export type PlaceCode = Extract<
+  OrderCode,
+  | "OK"
+  | "OUT_OF_STOCK"
+  | "NOT_FOUND"
+  | "OFF_SHELF"
+  | "SECKILL_NOT_ALLOWED"
+  | "BAD_QUANTITY"
+  | "EMPTY_CART"
+  | "ADDRESS_NOT_FOUND"
+  | "MIXED_CURRENCY"
+  | "COUPON_UNAVAILABLE"
+  | "PRICE_CHANGED"
+>;
+const PLACE_CODES: ReadonlySet<string> = new Set<PlaceCode>([
+  "OK",
+  "OUT_OF_STOCK",
+  "NOT_FOUND",
+  "OFF_SHELF",
+  "SECKILL_NOT_ALLOWED",
+  "BAD_QUANTITY",
+  "EMPTY_CART",
+  "ADDRESS_NOT_FOUND",
+  "MIXED_CURRENCY",
+  "COUPON_UNAVAILABLE",
+  "PRICE_CHANGED",
+]);
 export const isPlaceCode = (code: string): code is PlaceCode => PLACE_CODES.has(code);
 /** What an order's state changes answer (OrderResultCode). */
 export type ChangeCode = Extract<OrderCode, "OK" | "INVALID_STATE" | "NOT_FOUND">;
 /** What the after-sales operations answer (AfterSaleResultCode). */
-export type AfterSaleCode = Extract<OrderCode, "OK" | "INVALID_STATE" | "NOT_FOUND" | "ALREADY_REQUESTED" | "BAD_QUANTITY" | "NOTHING_TO_REFUND">;
+export type AfterSaleCode = Extract<
+  OrderCode,
+  "OK" | "INVALID_STATE" | "NOT_FOUND" | "ALREADY_REQUESTED" | "BAD_QUANTITY" | "NOTHING_TO_REFUND"
+>;
 
 export const ORDER_MESSAGES: Record<string, string> = {
   OUT_OF_STOCK: "not enough stock",
@@ -45,4 +73,4 @@ export const ORDER_MESSAGES: Record<string, string> = {
   NOTHING_TO_REFUND: "every unit asked for is already under an after-sales request",
 };
 
-export const message = (code: string): string | null => (code === OrderCode.OK ? null : ORDER_MESSAGES[code] ?? code);
+export const message = (code: string): string | null => (code === OrderCode.OK ? null : (ORDER_MESSAGES[code] ?? code));

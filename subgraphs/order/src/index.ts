@@ -3,25 +3,36 @@
  * prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running this file
  * directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
  */
+import { readFileSync } from "node:fs";
 import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
-import { readFileSync } from "node:fs";
 import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
-import { runSubgraphMain } from "@mallgraph/platform/subgraph";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { createRedis } from "@mallgraph/platform/redis";
-import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { createRedis } from "@mallgraph/platform/redis";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { createContext } from "./context.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { resolvers } from "./resolvers/index.ts";
 import type { OrderServices } from "./services/index.ts";
+import { orderNoGenerator } from "./services/orderNo.ts";
 import { OrderService } from "./services/orders.ts";
 import { OutboxPublisher } from "./services/outbox.ts";
-import { orderNoGenerator } from "./services/orderNo.ts";
-import { cartPort, catalogPort, memberPort, paymentPort, promotionPort, type CartPort, type CatalogPort, type MemberPort, type PaymentPort, type PromotionPort } from "./services/ports.ts";
-import { resolvers } from "./resolvers/index.ts";
+import {
+  cartPort,
+  catalogPort,
+  memberPort,
+  paymentPort,
+  promotionPort,
+  type CartPort,
+  type CatalogPort,
+  type MemberPort,
+  type PaymentPort,
+  type PromotionPort,
+} from "./services/ports.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -37,7 +48,11 @@ export interface OrderSubgraphOptions {
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const { config } = opts;
   const log = logger("order");
-  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "order")) }), "order", outboxAuditSink);
+  const { prisma, log: audit } = auditedPrisma(
+    new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "order")) }),
+    "order",
+    outboxAuditSink,
+  );
   const redis = createRedis(config.REDIS_URL);
   const secret = serviceKeys(config);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);
@@ -54,10 +69,41 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
   const orders = new OrderService({
-    prisma, redis, prefix: config.REDIS_PREFIX, paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS, seckillPaymentTimeoutSeconds: config.SECKILL_PAYMENT_TIMEOUT_SECONDS,
-    catalog, member, cart, promotion, payment, outbox, timeouts, followUps, nextOrderNo, log, hooks,
+    prisma,
+    redis,
+    prefix: config.REDIS_PREFIX,
+    paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS,
+    seckillPaymentTimeoutSeconds: config.SECKILL_PAYMENT_TIMEOUT_SECONDS,
+    catalog,
+    member,
+    cart,
+    promotion,
+    payment,
+    outbox,
+    timeouts,
+    followUps,
+    nextOrderNo,
+    log,
+    hooks,
   });
-  return { prisma, audit, redis, catalog, member, cart, promotion, payment, outbox, jobs, jobQueues, orders, timeouts, followUps, nextOrderNo, hooks };
+  return {
+    prisma,
+    audit,
+    redis,
+    catalog,
+    member,
+    cart,
+    promotion,
+    payment,
+    outbox,
+    jobs,
+    jobQueues,
+    orders,
+    timeouts,
+    followUps,
+    nextOrderNo,
+    hooks,
+  };
 }
 
 export async function closeOrderServices(s: OrderServices): Promise<void> {

@@ -3,14 +3,14 @@
  * repeatable `sweep-expired` safety net), the outbox publisher (repeatable `publish`), and the
  * retried follow-ups of committed changes.
  */
-import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import type { Config } from "@mallgraph/platform/config";
 import { logger } from "@mallgraph/platform/log";
+import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { closeOrderServices, createOrderServices, type OrderSubgraphOptions } from "./index.ts";
-import { TimeoutJob } from "./services/orders.ts";
-import { orderTimeoutsProcessor } from "./jobs/orderTimeouts.ts";
 import { orderEventsProcessor } from "./jobs/orderEvents.ts";
 import { orderFollowUpsProcessor } from "./jobs/orderFollowUps.ts";
+import { orderTimeoutsProcessor } from "./jobs/orderTimeouts.ts";
+import { TimeoutJob } from "./services/orders.ts";
 
 export interface OrderWorkerOptions extends Omit<OrderSubgraphOptions, "config" | "port"> {
   /** Outbox drain interval (ms). */

@@ -3,17 +3,17 @@
  * cart prices from catalog's skuSnapshots and promotion's pricing, placeOrder reserves through its inventoryReserve, cancel releases, payment confirms,
  * and a failure injected after createOrder leaves its stock untouched.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCartSubgraph } from "../../cart/src/index.ts";
 import { createCatalogSubgraph } from "../../catalog/src/index.ts";
 import { smallCatalog } from "../../catalog/test/helpers.ts";
-import { createCartSubgraph } from "../../cart/src/index.ts";
 import { createPromotionSubgraph } from "../../promotion/src/index.ts";
 import { createOrderSubgraph } from "../src/index.ts";
-import { startFakeMember, gql, member, internal, type FakeMember } from "./support/fakes.ts";
 import { PLACE, CANCEL, MARK_PAID } from "./support/env.ts";
+import { startFakeMember, gql, member, internal, type FakeMember } from "./support/fakes.ts";
 
 describe("cart + order against the real catalog subgraph", () => {
   let redis: TestRedis;
@@ -35,7 +35,11 @@ describe("cart + order against the real catalog subgraph", () => {
 
   beforeAll(async () => {
     redis = createTestRedis();
-    [catalogDb, orderDb, promotionDb] = await Promise.all([createTestSchema("catalog"), createTestSchema("order"), createTestSchema("promotion")]);
+    [catalogDb, orderDb, promotionDb] = await Promise.all([
+      createTestSchema("catalog"),
+      createTestSchema("order"),
+      createTestSchema("promotion"),
+    ]);
     const base = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
     catalog = await createCatalogSubgraph({ config: base, databaseUrl: catalogDb.url, port: 0 });
     memberSg = await startFakeMember(base.INTERNAL_SECRET);
@@ -61,9 +65,15 @@ describe("cart + order against the real catalog subgraph", () => {
   });
 
   it("cart → order → cancel → pay, with the catalog's stock following", async () => {
-    expect((await asBuyer(cart.url, `mutation($s: ID!) { addToCart(skuId: $s, quantity: 2) { code } }`, { s: skuA })).data.addToCart.code).toBe("OK");
-    expect((await asBuyer(cart.url, `mutation($s: ID!) { addToCart(skuId: $s, quantity: 11) { code } }`, { s: skuB })).data.addToCart.code).toBe("OUT_OF_STOCK");
-    expect((await asBuyer(cart.url, `mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { code } }`, { s: skuB })).data.addToCart.code).toBe("OK");
+    expect(
+      (await asBuyer(cart.url, `mutation($s: ID!) { addToCart(skuId: $s, quantity: 2) { code } }`, { s: skuA })).data.addToCart.code,
+    ).toBe("OK");
+    expect(
+      (await asBuyer(cart.url, `mutation($s: ID!) { addToCart(skuId: $s, quantity: 11) { code } }`, { s: skuB })).data.addToCart.code,
+    ).toBe("OUT_OF_STOCK");
+    expect(
+      (await asBuyer(cart.url, `mutation($s: ID!) { addToCart(skuId: $s, quantity: 1) { code } }`, { s: skuB })).data.addToCart.code,
+    ).toBe("OK");
     const view = (await asBuyer(cart.url, `{ cart { items { skuId subtotal status } totals { itemsTotal currency } } }`)).data.cart;
     expect(view.totals).toEqual({ itemsTotal: "21997.00", currency: "CNY" }); // 2 × 6999.00 + 7999.00
     const placed = (await asBuyer(order.url, PLACE, { input: { fromCart: true, addressId, idempotencyKey: "real-1" } })).data.placeOrder;
@@ -77,15 +87,27 @@ describe("cart + order against the real catalog subgraph", () => {
 
     const direct = (await asBuyer(order.url, PLACE, { input: { items: [{ skuId: skuB, quantity: 3 }], addressId } })).data.placeOrder;
     expect(direct.code).toBe("OK");
-    const paid = await gql(order.url, config.INTERNAL_SECRET, MARK_PAID, { o: direct.order.id, p: "pay-real", c: "SANDBOX" }, internal("payment"));
+    const paid = await gql(
+      order.url,
+      config.INTERNAL_SECRET,
+      MARK_PAID,
+      { o: direct.order.id, p: "pay-real", c: "SANDBOX" },
+      internal("payment"),
+    );
     expect(paid.data.orderMarkPaid).toEqual({ code: "OK", status: "PAID" });
     expect(await stock(skuB)).toEqual({ available: 7, reserved: 0, sold: 3 });
-    expect((await asBuyer(order.url, PLACE, { input: { items: [{ skuId: skuB, quantity: 8 }], addressId } })).data.placeOrder.code).toBe("OUT_OF_STOCK");
+    expect((await asBuyer(order.url, PLACE, { input: { items: [{ skuId: skuB, quantity: 8 }], addressId } })).data.placeOrder.code).toBe(
+      "OUT_OF_STOCK",
+    );
   });
 
   it("a failure after createOrder leaves the real catalog's stock untouched", async () => {
     const before = await stock(skuA);
-    order.services.hooks.placeOrder = { afterStep: (id) => { if (id === "createOrder") throw new Error("injected"); } };
+    order.services.hooks.placeOrder = {
+      afterStep: (id) => {
+        if (id === "createOrder") throw new Error("injected");
+      },
+    };
     try {
       const r = await asBuyer(order.url, PLACE, { input: { items: [{ skuId: skuA, quantity: 4 }], addressId } });
       expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
 import type { PromotionPort } from "../src/services/ports.ts";
+import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
 
 /**
  * A promotion stand-in that records locks/releases and can fail on cue (the real promotion is in
@@ -16,9 +16,17 @@ function recordingPromotion() {
       const fmt = (c: number) => (c / 100).toFixed(2);
       const total = lines.reduce((a, l) => a + cents(l.unitPrice) * l.quantity, 0);
       return {
-        currency, itemsTotal: fmt(total), discount: fmt(off), payable: fmt(total - off),
-        lines: lines.map((l, i) => ({ skuId: l.skuId, discount: fmt(i === 0 ? off : 0), payable: fmt(cents(l.unitPrice) * l.quantity - (i === 0 ? off : 0)) })),
-        coupon: off ? { couponId: couponId!, discount: fmt(off) } : null, couponReason: couponId && !off ? "NOT_FOUND" : null,
+        currency,
+        itemsTotal: fmt(total),
+        discount: fmt(off),
+        payable: fmt(total - off),
+        lines: lines.map((l, i) => ({
+          skuId: l.skuId,
+          discount: fmt(i === 0 ? off : 0),
+          payable: fmt(cents(l.unitPrice) * l.quantity - (i === 0 ? off : 0)),
+        })),
+        coupon: off ? { couponId: couponId!, discount: fmt(off) } : null,
+        couponReason: couponId && !off ? "NOT_FOUND" : null,
       };
     },
     async lockCoupon(_m, couponId, orderId) {
@@ -44,7 +52,21 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
   let addressId: string;
   const START = 10;
   const place = (input: Record<string, unknown> = {}) =>
-    env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: 2 }, { skuId: "cup", quantity: 3 }], couponId: "c-1", ...input } }, buyer);
+    env.call(
+      PLACE,
+      {
+        input: {
+          addressId,
+          items: [
+            { skuId: "tea", quantity: 2 },
+            { skuId: "cup", quantity: 3 },
+          ],
+          couponId: "c-1",
+          ...input,
+        },
+      },
+      buyer,
+    );
 
   async function assertNothingLeft() {
     expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
@@ -87,7 +109,11 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
   }
 
   it("failure before the first step changes nothing", async () => {
-    env.order.services.hooks.placeOrder = { beforeStep: (id) => { if (id === "reserveStock") throw new Error("injected"); } };
+    env.order.services.hooks.placeOrder = {
+      beforeStep: (id) => {
+        if (id === "reserveStock") throw new Error("injected");
+      },
+    };
     expect((await place()).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
     await assertNothingLeft();
     expect(env.catalog.reservations.size).toBe(0);
@@ -135,13 +161,23 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
   it("the discount of a locked coupon is taken off the payable amount", async () => {
     const r = await place();
     expect(r.data.placeOrder.order).toMatchObject({ itemsTotal: "25.30", payable: "23.80" });
-    const items = await env.order.services.prisma.orderItem.findMany({ where: { orderId: r.data.placeOrder.order.id }, orderBy: { skuId: "desc" } });
-    expect(items.map((i) => [i.skuId, i.discount.toFixed(2), i.payable.toFixed(2)])).toEqual([["tea", "1.50", "23.50"], ["cup", "0.00", "0.30"]]);
+    const items = await env.order.services.prisma.orderItem.findMany({
+      where: { orderId: r.data.placeOrder.order.id },
+      orderBy: { skuId: "desc" },
+    });
+    expect(items.map((i) => [i.skuId, i.discount.toFixed(2), i.payable.toFixed(2)])).toEqual([
+      ["tea", "1.50", "23.50"],
+      ["cup", "0.00", "0.30"],
+    ]);
   });
 
   it("a failing cart clean-up (best-effort, after commit) keeps the order", async () => {
     await env.callCart(`mutation { addToCart(skuId: "tea", quantity: 1) { code } }`, {}, buyer);
-    env.order.services.hooks.placeOrder = { beforeStep: (id) => { if (id === "removeFromCart") throw new Error("cart down"); } };
+    env.order.services.hooks.placeOrder = {
+      beforeStep: (id) => {
+        if (id === "removeFromCart") throw new Error("cart down");
+      },
+    };
     const r = await place({ fromCart: true, couponId: null });
     expect(r.data.placeOrder.code).toBe("OK");
     expect(env.catalog.stock("tea")).toEqual({ available: START - 1, reserved: 1, sold: 0 });

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import { createRedis } from "@mallgraph/platform/redis";
 import { outboxAuditEntries } from "@mallgraph/platform/testing";
-import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { orderNoGenerator } from "../src/services/orderNo.ts";
 import { startOrderEnv, PLACE, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { admin, gateway, internal } from "./support/fakes.ts";
-import { orderNoGenerator } from "../src/services/orderNo.ts";
 
 describe("order lifecycle", () => {
   let env: OrderEnv;
@@ -18,7 +18,8 @@ describe("order lifecycle", () => {
     return r.data.placeOrder.order as { id: string; orderNo: string; payable: string };
   };
   const status = async (id: string) => (await env.order.services.prisma.order.findUniqueOrThrow({ where: { id } })).status;
-  const pay = (orderId: string, paymentId = `pay-${orderId}`) => env.call(MARK_PAID, { o: orderId, p: paymentId, c: "SANDBOX" }, internal("payment"));
+  const pay = (orderId: string, paymentId = `pay-${orderId}`) =>
+    env.call(MARK_PAID, { o: orderId, p: paymentId, c: "SANDBOX" }, internal("payment"));
 
   beforeAll(async () => {
     env = await startOrderEnv();
@@ -36,9 +37,15 @@ describe("order lifecycle", () => {
     const o = await newOrder(3);
     expect(env.catalog.stock("tea")).toEqual({ available: START - 3, reserved: 3, sold: 0 });
     expect((await env.call(CANCEL, { id: o.id }, "intruder")).data.cancelOrder).toEqual({ code: "NOT_FOUND", order: null });
-    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder).toEqual({ code: "OK", order: { id: o.id, status: "CANCELLED" } });
+    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder).toEqual({
+      code: "OK",
+      order: { id: o.id, status: "CANCELLED" },
+    });
     expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
-    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder).toEqual({ code: "INVALID_STATE", order: { id: o.id, status: "CANCELLED" } });
+    expect((await env.call(CANCEL, { id: o.id }, buyer)).data.cancelOrder).toEqual({
+      code: "INVALID_STATE",
+      order: { id: o.id, status: "CANCELLED" },
+    });
     expect(env.catalog.stock("tea")).toEqual({ available: START, reserved: 0, sold: 0 });
     // paying a cancelled order is refused: payment then refunds
     expect((await pay(o.id)).data.orderMarkPaid).toEqual({ code: "INVALID_STATE", status: "CANCELLED" });
@@ -61,9 +68,18 @@ describe("order lifecycle", () => {
     expect(await p.orderStatusChange.count({ where: { orderId: o.id, to: "PAID" } })).toBe(1);
     expect(await p.orderOutbox.count({ where: { orderId: o.id, payload: { path: ["status"], equals: "PAID" } } })).toBe(1);
     // one ORDER_PAID member message in the job outbox, relayed after the commit
-    const paidMsg = await waitFor(() => p.outbox.findUnique({ where: { id: `msg.order-paid.${o.id}` } }).then((r) => (r?.sentAt ? r : null)), "the relayed ORDER_PAID message");
-    expect(paidMsg).toMatchObject({ queue: "member-messages", name: "deliver", data: { memberId: buyer, kind: "ORDER_PAID", params: { orderId: o.id, orderNo: o.orderNo, amount: o.payable, currency: "CNY" } } });
-    expect(await p.outbox.count({ where: { id: { startsWith: "msg.order-paid." }, data: { path: ["params", "orderId"], equals: o.id } } })).toBe(1);
+    const paidMsg = await waitFor(
+      () => p.outbox.findUnique({ where: { id: `msg.order-paid.${o.id}` } }).then((r) => (r?.sentAt ? r : null)),
+      "the relayed ORDER_PAID message",
+    );
+    expect(paidMsg).toMatchObject({
+      queue: "member-messages",
+      name: "deliver",
+      data: { memberId: buyer, kind: "ORDER_PAID", params: { orderId: o.id, orderNo: o.orderNo, amount: o.payable, currency: "CNY" } },
+    });
+    expect(
+      await p.outbox.count({ where: { id: { startsWith: "msg.order-paid." }, data: { path: ["params", "orderId"], equals: o.id } } }),
+    ).toBe(1);
     expect(env.catalog.stock("tea")).toEqual({ available: START - 2, reserved: 0, sold: 2 });
     // another payment of the same order is refused (payment refunds it); buyer can no longer cancel
     expect((await pay(o.id, "pay-2")).data.orderMarkPaid).toEqual({ code: "INVALID_STATE", status: "PAID" });
@@ -81,7 +97,9 @@ describe("order lifecycle", () => {
       const cancelled = c.data.cancelOrder.code === "OK";
       const paid = p.data.orderMarkPaid.code === "OK";
       expect(cancelled !== paid).toBe(true);
-      expect(env.catalog.stock("tea")).toEqual(cancelled ? { available: START, reserved: 0, sold: 0 } : { available: START - 1, reserved: 0, sold: 1 });
+      expect(env.catalog.stock("tea")).toEqual(
+        cancelled ? { available: START, reserved: 0, sold: 0 } : { available: START - 1, reserved: 0, sold: 1 },
+      );
     }
   });
 
@@ -104,13 +122,21 @@ describe("order lifecycle", () => {
       const cancelEvent = mine[1]!.ev;
       const Q = `query($o: ID!, $e: ID!) { orderStatusChangedEvent(orderId: $o, eventId: $e) { eventId status previousStatus at order { id orderNo status items { sku { id } } } } }`;
       const r = await env.call(Q, { o: o.id, e: cancelEvent.eventId }, gateway(buyer));
-      expect(r.data.orderStatusChangedEvent).toMatchObject({ eventId: cancelEvent.eventId, status: "CANCELLED", previousStatus: "PENDING_PAYMENT", order: { id: o.id, orderNo: o.orderNo, status: "CANCELLED", items: [{ sku: { id: "tea" } }] } });
+      expect(r.data.orderStatusChangedEvent).toMatchObject({
+        eventId: cancelEvent.eventId,
+        status: "CANCELLED",
+        previousStatus: "PENDING_PAYMENT",
+        order: { id: o.id, orderNo: o.orderNo, status: "CANCELLED", items: [{ sku: { id: "tea" } }] },
+      });
       expect((await env.call(Q, { o: o.id, e: cancelEvent.eventId }, gateway("intruder"))).data.orderStatusChangedEvent).toBeNull();
       expect((await env.call(Q, { o: "other-order", e: cancelEvent.eventId }, gateway(buyer))).data.orderStatusChangedEvent).toBeNull();
       expect((await env.call(Q, { o: o.id, e: cancelEvent.eventId }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
       // every outbox row was claimed exactly once
       const rows = await env.order.services.prisma.orderOutbox.findMany({ where: { orderId: o.id } });
-      expect(rows.map((r) => [r.publishedAt !== null, r.attempts])).toEqual([[true, 1], [true, 1]]);
+      expect(rows.map((r) => [r.publishedAt !== null, r.attempts])).toEqual([
+        [true, 1],
+        [true, 1],
+      ]);
     } finally {
       sub.disconnect();
     }
@@ -120,7 +146,11 @@ describe("order lifecycle", () => {
     const o = await newOrder(1);
     const p = env.order.services.prisma;
     await p.orderOutbox.updateMany({ where: { orderId: o.id }, data: { publishedAt: null, createdAt: new Date(Date.now() - 60_000) } });
-    const results = await Promise.all([env.order.services.outbox.drain(), env.order.services.outbox.drain(), env.order.services.outbox.drain()]);
+    const results = await Promise.all([
+      env.order.services.outbox.drain(),
+      env.order.services.outbox.drain(),
+      env.order.services.outbox.drain(),
+    ]);
     expect(results.reduce((a, b) => a + b, 0)).toBe(1);
     const rows = await p.orderOutbox.findMany({ where: { orderId: o.id } });
     expect(rows.every((r) => r.publishedAt && r.attempts === 2)).toBe(true);
@@ -138,23 +168,47 @@ describe("order lifecycle", () => {
     await pay(o.id);
     expect((await env.call(SHIP, { o: o.id }, buyer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     expect((await env.call(SHIP, { o: o.id }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder).toEqual({ code: "OK", order: { status: "SHIPPED", shipment: { carrier: "SF", trackingNo: "SF100" } } });
+    expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder).toEqual({
+      code: "OK",
+      order: { status: "SHIPPED", shipment: { carrier: "SF", trackingNo: "SF100" } },
+    });
     expect((await env.call(SHIP, { o: o.id }, admin())).data.adminShipOrder.code).toBe("INVALID_STATE");
-    const ships = (await outboxAuditEntries(env.order.services.prisma, "adminShipOrder")).filter((x) => (x.args as { orderId: string }).orderId === o.id);
+    const ships = (await outboxAuditEntries(env.order.services.prisma, "adminShipOrder")).filter(
+      (x) => (x.args as { orderId: string }).orderId === o.id,
+    );
     // the audit trail (decision 0024): the shipment with the order before/after; the two refusals (INVALID_STATE) changed nothing, no entry
     expect(ships.map((x) => [x.outcome, x.actorId, x.changes.length > 0])).toEqual([[null, "op-1", true]]);
     const shipped = ships[0]!.changes as Array<{ entity: string; op: string; before: any; after: any }>;
-    expect(shipped.find((c) => c.entity === "Order")).toMatchObject({ op: "update", before: { status: "PAID", shippedAt: null }, after: { status: "SHIPPED" } });
-    expect(shipped.find((c) => c.entity === "Shipment")).toMatchObject({ op: "create", before: null, after: { carrier: "SF", trackingNo: "SF100", orderId: o.id } });
+    expect(shipped.find((c) => c.entity === "Order")).toMatchObject({
+      op: "update",
+      before: { status: "PAID", shippedAt: null },
+      after: { status: "SHIPPED" },
+    });
+    expect(shipped.find((c) => c.entity === "Shipment")).toMatchObject({
+      op: "create",
+      before: null,
+      after: { carrier: "SF", trackingNo: "SF100", orderId: o.id },
+    });
     expect(shipped.find((c) => c.entity === "OrderStatusChange")).toMatchObject({ after: { from: "PAID", to: "SHIPPED", actor: "op-1" } });
     expect((await env.order.services.prisma.outbox.findUniqueOrThrow({ where: { id: `msg.order-shipped.${o.id}` } })).data).toEqual({
-      memberId: buyer, kind: "ORDER_SHIPPED", params: { orderId: o.id, orderNo: o.orderNo, carrier: "SF", trackingNo: "SF100" },
+      memberId: buyer,
+      kind: "ORDER_SHIPPED",
+      params: { orderId: o.id, orderNo: o.orderNo, carrier: "SF", trackingNo: "SF100" },
     });
     const TRACK = `mutation($o: ID!, $e: TrackingEventInput!) { adminAddTrackingEvent(orderId: $o, event: $e) { code order { shipment { events { status location } } } } }`;
     await env.call(TRACK, { o: o.id, e: { status: "IN_TRANSIT", location: "Hangzhou", occurredAt: "2026-01-01T10:00:00Z" } }, admin());
-    const t = await env.call(TRACK, { o: o.id, e: { status: "DELIVERED", location: "Shanghai", occurredAt: "2026-01-02T10:00:00Z" } }, admin());
-    expect(t.data.adminAddTrackingEvent.order.shipment.events).toEqual([{ status: "IN_TRANSIT", location: "Hangzhou" }, { status: "DELIVERED", location: "Shanghai" }]);
-    expect((await env.call(TRACK, { o: o.id, e: { status: "X", occurredAt: "not a date" } }, admin())).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const t = await env.call(
+      TRACK,
+      { o: o.id, e: { status: "DELIVERED", location: "Shanghai", occurredAt: "2026-01-02T10:00:00Z" } },
+      admin(),
+    );
+    expect(t.data.adminAddTrackingEvent.order.shipment.events).toEqual([
+      { status: "IN_TRANSIT", location: "Hangzhou" },
+      { status: "DELIVERED", location: "Shanghai" },
+    ]);
+    expect((await env.call(TRACK, { o: o.id, e: { status: "X", occurredAt: "not a date" } }, admin())).errors?.[0]?.extensions?.code).toBe(
+      "BAD_USER_INPUT",
+    );
     const VERIFY = `query($o: ID!, $m: ID!, $s: ID!) { purchaseVerified(orderId: $o, memberId: $m, skuId: $s) }`;
     expect((await env.call(VERIFY, { o: o.id, m: buyer, s: "tea" }, internal("catalog"))).data.purchaseVerified).toBe(false);
     const CONFIRM = `mutation($id: ID!) { confirmReceipt(id: $id) { code order { status completedAt } } }`;
@@ -186,14 +240,34 @@ describe("order lifecycle", () => {
     const approved = await env.call(REVIEW, { id: req.id, a: true }, admin());
     expect(approved.data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "APPROVED", order: { status: "REFUNDING" } } });
     expect((await env.call(REVIEW, { id: req.id, a: false }, admin())).data.adminReviewAfterSale.code).toBe("INVALID_STATE");
-    const reviews = (await outboxAuditEntries(env.order.services.prisma, "adminReviewAfterSale")).filter((x) => (x.args as { id: string }).id === req.id);
+    const reviews = (await outboxAuditEntries(env.order.services.prisma, "adminReviewAfterSale")).filter(
+      (x) => (x.args as { id: string }).id === req.id,
+    );
     expect(reviews.map((x) => x.outcome)).toEqual(["OK"]); // the refused second decision: no entry
     const decided = reviews[0]!.changes as Array<{ entity: string; before: any; after: any }>;
     expect(decided.find((c) => c.entity === "AfterSale")).toMatchObject({ before: { status: "REQUESTED" }, after: { status: "APPROVED" } });
     expect(decided.find((c) => c.entity === "Order")).toMatchObject({ before: { status: "PAID" }, after: { status: "REFUNDING" } });
     // one AFTER_SALE_DECIDED message: the refused second decision wrote none
-    expect((await env.order.services.prisma.outbox.findMany({ where: { id: { startsWith: "msg.after-sale." }, data: { path: ["params", "afterSaleId"], equals: req.id } } })).map((r) => r.data)).toEqual([
-      { memberId: buyer, kind: "AFTER_SALE_DECIDED", params: { orderId: o.id, afterSaleId: req.id, orderNo: o.orderNo, decision: "approved", amount: "25.00", currency: "CNY", note: "ok" } },
+    expect(
+      (
+        await env.order.services.prisma.outbox.findMany({
+          where: { id: { startsWith: "msg.after-sale." }, data: { path: ["params", "afterSaleId"], equals: req.id } },
+        })
+      ).map((r) => r.data),
+    ).toEqual([
+      {
+        memberId: buyer,
+        kind: "AFTER_SALE_DECIDED",
+        params: {
+          orderId: o.id,
+          afterSaleId: req.id,
+          orderNo: o.orderNo,
+          decision: "approved",
+          amount: "25.00",
+          currency: "CNY",
+          note: "ok",
+        },
+      },
     ]);
     expect(env.payment.refunds).toContainEqual({ orderId: o.id, amount: "25.00", reason: "broken", reference: req.id });
     const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`;
@@ -201,13 +275,17 @@ describe("order lifecycle", () => {
     const OPEN = `query($m: ID!) { memberOpenOrders(memberId: $m) }`;
     expect((await env.call(OPEN, { m: buyer }, internal("member"))).data.memberOpenOrders).toBe(1);
     expect((await env.call(OPEN, { m: buyer }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    const many = await Promise.all(Array.from({ length: 10 }, () => env.call(REFUNDED, { o: o.id, r: "rf-1", a: "25.00" }, internal("payment"))));
+    const many = await Promise.all(
+      Array.from({ length: 10 }, () => env.call(REFUNDED, { o: o.id, r: "rf-1", a: "25.00" }, internal("payment"))),
+    );
     expect(many.every((r) => r.data.orderMarkRefunded.code === "OK" && r.data.orderMarkRefunded.status === "REFUNDED")).toBe(true);
     const p = env.order.services.prisma;
     expect(await p.orderStatusChange.count({ where: { orderId: o.id, to: "REFUNDED" } })).toBe(1);
     expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).refundedAmount.toString()).toBe("25");
     expect((await p.afterSale.findUniqueOrThrow({ where: { id: req.id } })).status).toBe("COMPLETED");
-    expect((await env.call(REFUNDED, { o: o.id, r: "rf-2", a: "1.00" }, internal("payment"))).data.orderMarkRefunded.code).toBe("INVALID_STATE");
+    expect((await env.call(REFUNDED, { o: o.id, r: "rf-2", a: "1.00" }, internal("payment"))).data.orderMarkRefunded.code).toBe(
+      "INVALID_STATE",
+    );
     // refunded and its after-sale completed: nothing open any more
     expect((await env.call(OPEN, { m: buyer }, internal("member"))).data.memberOpenOrders).toBe(0);
   });
@@ -217,7 +295,11 @@ describe("order lifecycle", () => {
     await pay(o.id);
     const REQ = `mutation($o: ID!) { requestAfterSale(orderId: $o, type: RETURN, reason: "wrong size") { code afterSale { id } } }`;
     const req = (await env.call(REQ, { o: o.id }, buyer)).data.requestAfterSale.afterSale;
-    const rej = await env.call(`mutation($id: ID!) { adminReviewAfterSale(id: $id, approve: false) { code afterSale { status order { status } } } }`, { id: req.id }, admin());
+    const rej = await env.call(
+      `mutation($id: ID!) { adminReviewAfterSale(id: $id, approve: false) { code afterSale { status order { status } } } }`,
+      { id: req.id },
+      admin(),
+    );
     expect(rej.data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "REJECTED", order: { status: "PAID" } } });
     const REFUNDED = `mutation($o: ID!, $r: ID!, $a: String!) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a) { code status } }`;
     const call = (r: string, a: string) => env.call(REFUNDED, { o: o.id, r, a }, internal("payment"));
@@ -233,13 +315,37 @@ describe("order lifecycle", () => {
     env.catalog.put({ id: "cup", title: "Cup", price: "3.33", available: START });
     const day = 24 * 3600_000;
     const promo = env.promotion.services;
-    const camp = await promo.campaigns.create({ name: "满40减7", currency: "CNY", tiers: [{ threshold: "40", amount: "7" }], startsAt: new Date(Date.now() - day).toISOString(), endsAt: new Date(Date.now() + day).toISOString() }, null);
+    const camp = await promo.campaigns.create(
+      {
+        name: "满40减7",
+        currency: "CNY",
+        tiers: [{ threshold: "40", amount: "7" }],
+        startsAt: new Date(Date.now() - day).toISOString(),
+        endsAt: new Date(Date.now() + day).toISOString(),
+      },
+      null,
+    );
     let orderId: string;
     try {
-      const placed = await env.call(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { code order { id payable items { skuId payable } } } }`, { input: { addressId, items: [{ skuId: "tea", quantity: 3 }, { skuId: "cup", quantity: 1 }] } }, buyer);
+      const placed = await env.call(
+        `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { code order { id payable items { skuId payable } } } }`,
+        {
+          input: {
+            addressId,
+            items: [
+              { skuId: "tea", quantity: 3 },
+              { skuId: "cup", quantity: 1 },
+            ],
+          },
+        },
+        buyer,
+      );
       // 37.50 + 3.33 = 40.83 − 7.00: tea 37.50 − 6.43 = 31.07, cup 3.33 − 0.57 = 2.76 (largest remainder)
       expect(placed.data.placeOrder.order.payable).toBe("33.83");
-      expect(Object.fromEntries(placed.data.placeOrder.order.items.map((i: any) => [i.skuId, i.payable]))).toEqual({ tea: "31.07", cup: "2.76" });
+      expect(Object.fromEntries(placed.data.placeOrder.order.items.map((i: any) => [i.skuId, i.payable]))).toEqual({
+        tea: "31.07",
+        cup: "2.76",
+      });
       orderId = placed.data.placeOrder.order.id;
     } finally {
       await promo.campaigns.end(camp.id);
@@ -251,13 +357,22 @@ describe("order lifecycle", () => {
     const request = async (lines: unknown) => (await env.call(REQ, { o: orderId, lines }, buyer)).data.requestAfterSale;
     // one tea of three: ⌊31.07 / 3⌋ = 10.35
     const first = await request([{ skuId: "tea", quantity: 1 }]);
-    expect(first).toMatchObject({ code: "OK", afterSale: { amount: "10.35", status: "REQUESTED", lines: [{ skuId: "tea", quantity: 1, amount: "10.35" }] } });
+    expect(first).toMatchObject({
+      code: "OK",
+      afterSale: { amount: "10.35", status: "REQUESTED", lines: [{ skuId: "tea", quantity: 1, amount: "10.35" }] },
+    });
     expect((await request([{ skuId: "cup", quantity: 1 }])).code).toBe("ALREADY_REQUESTED");
     // approved: the order stays PAID (not every unit is refunded); payment refunds the request's amount
-    expect((await env.call(REVIEW, { id: first.afterSale.id, a: true }, admin())).data.adminReviewAfterSale).toEqual({ code: "OK", afterSale: { status: "APPROVED", order: { status: "PAID" } } });
+    expect((await env.call(REVIEW, { id: first.afterSale.id, a: true }, admin())).data.adminReviewAfterSale).toEqual({
+      code: "OK",
+      afterSale: { status: "APPROVED", order: { status: "PAID" } },
+    });
     await waitFor(async () => env.payment.refunds.find((r) => r.reference === first.afterSale.id), "the refund asked of payment");
     expect(env.payment.refunds.find((r) => r.reference === first.afterSale.id)).toMatchObject({ orderId, amount: "10.35" });
-    expect((await env.call(REFUNDED, { o: orderId, r: "rf-line-1", a: "10.35", ref: `order:${first.afterSale.id}` }, internal("payment"))).data.orderMarkRefunded).toEqual({ code: "OK", status: "PAID" });
+    expect(
+      (await env.call(REFUNDED, { o: orderId, r: "rf-line-1", a: "10.35", ref: `order:${first.afterSale.id}` }, internal("payment"))).data
+        .orderMarkRefunded,
+    ).toEqual({ code: "OK", status: "PAID" });
     expect((await env.order.services.prisma.afterSale.findUniqueOrThrow({ where: { id: first.afterSale.id } })).status).toBe("COMPLETED");
     // bad lines refuse and write nothing
     expect((await request([{ skuId: "tea", quantity: 3 }])).code).toBe("BAD_QUANTITY");
@@ -265,24 +380,51 @@ describe("order lifecycle", () => {
     expect((await request([{ skuId: "tea", quantity: 0 }])).code).toBe("NOTHING_TO_REFUND");
     expect((await request([{ skuId: "tea", quantity: -1 }])).code).toBe("BAD_QUANTITY");
     // a rejected request gives its units back
-    const second = await request([{ skuId: "tea", quantity: 1 }, { skuId: "cup", quantity: 1 }]);
-    expect(second.afterSale.lines).toEqual([{ skuId: "cup", quantity: 1, amount: "2.76" }, { skuId: "tea", quantity: 1, amount: "10.36" }]); // ⌊31.07 × 2/3⌋ − 10.35
-    expect((await env.call(REVIEW, { id: second.afterSale.id, a: false }, admin())).data.adminReviewAfterSale.afterSale.status).toBe("REJECTED");
+    const second = await request([
+      { skuId: "tea", quantity: 1 },
+      { skuId: "cup", quantity: 1 },
+    ]);
+    expect(second.afterSale.lines).toEqual([
+      { skuId: "cup", quantity: 1, amount: "2.76" },
+      { skuId: "tea", quantity: 1, amount: "10.36" },
+    ]); // ⌊31.07 × 2/3⌋ − 10.35
+    expect((await env.call(REVIEW, { id: second.afterSale.id, a: false }, admin())).data.adminReviewAfterSale.afterSale.status).toBe(
+      "REJECTED",
+    );
     // everything left: 2 teas (31.07 − 10.35 = 20.72) and the cup (2.76) → REFUNDING → REFUNDED, exactly the payable in total
     const rest = await request(null);
-    expect(rest.afterSale).toMatchObject({ amount: "23.48", lines: [{ skuId: "cup", quantity: 1, amount: "2.76" }, { skuId: "tea", quantity: 2, amount: "20.72" }] });
-    expect((await env.call(REVIEW, { id: rest.afterSale.id, a: true }, admin())).data.adminReviewAfterSale.afterSale.order.status).toBe("REFUNDING");
-    expect((await env.call(REFUNDED, { o: orderId, r: "rf-line-2", a: "23.48", ref: `order:${rest.afterSale.id}` }, internal("payment"))).data.orderMarkRefunded).toEqual({ code: "OK", status: "REFUNDED" });
+    expect(rest.afterSale).toMatchObject({
+      amount: "23.48",
+      lines: [
+        { skuId: "cup", quantity: 1, amount: "2.76" },
+        { skuId: "tea", quantity: 2, amount: "20.72" },
+      ],
+    });
+    expect((await env.call(REVIEW, { id: rest.afterSale.id, a: true }, admin())).data.adminReviewAfterSale.afterSale.order.status).toBe(
+      "REFUNDING",
+    );
+    expect(
+      (await env.call(REFUNDED, { o: orderId, r: "rf-line-2", a: "23.48", ref: `order:${rest.afterSale.id}` }, internal("payment"))).data
+        .orderMarkRefunded,
+    ).toEqual({ code: "OK", status: "REFUNDED" });
     const o = await env.order.services.prisma.order.findUniqueOrThrow({ where: { id: orderId }, include: { items: true } });
     expect(o.refundedAmount.toFixed(2)).toBe("33.83");
-    expect(o.items.map((i) => [i.skuId, i.afterSaleQuantity, i.afterSaleAmount.toFixed(2)]).sort()).toEqual([["cup", 1, "2.76"], ["tea", 3, "31.07"]]);
+    expect(o.items.map((i) => [i.skuId, i.afterSaleQuantity, i.afterSaleAmount.toFixed(2)]).sort()).toEqual([
+      ["cup", 1, "2.76"],
+      ["tea", 3, "31.07"],
+    ]);
     expect((await env.order.services.prisma.afterSale.findUniqueOrThrow({ where: { id: rest.afterSale.id } })).status).toBe("COMPLETED");
     expect((await request(null)).code).toBe("INVALID_STATE");
   });
 
   it("a line refunded unit by unit returns exactly its payable (largest remainder of the cumulative shares)", async () => {
     const { lineShare } = await import("../src/services/after-sales.ts");
-    for (const [payable, quantity] of [["31.07", 3], ["0.01", 3], ["100.00", 7], ["9.99", 4]] as const) {
+    for (const [payable, quantity] of [
+      ["31.07", 3],
+      ["0.01", 3],
+      ["100.00", 7],
+      ["9.99", 4],
+    ] as const) {
       let k = 0;
       let sum = "0";
       const parts: string[] = [];
@@ -302,7 +444,10 @@ describe("order lifecycle", () => {
     const Q = `query($b: ID) { adminOrders(buyerId: $b, first: 5) { nodes { id buyerId } pageInfo { hasNextPage } } }`;
     expect((await env.call(Q, { b: buyer }, buyer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     expect((await env.call(Q, { b: buyer }, admin(["catalog:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect((await env.call(Q, { b: buyer }, admin(["order:read"]))).data.adminOrders).toEqual({ nodes: [{ id: o.id, buyerId: buyer }], pageInfo: { hasNextPage: false } });
+    expect((await env.call(Q, { b: buyer }, admin(["order:read"]))).data.adminOrders).toEqual({
+      nodes: [{ id: o.id, buyerId: buyer }],
+      pageInfo: { hasNextPage: false },
+    });
     // order(id): operators with order:read see any order, others are refused
     const ONE = `query($id: ID!) { order(id: $id) { id buyerId } }`;
     expect((await env.call(ONE, { id: o.id }, admin(["order:read"]))).data.order).toEqual({ id: o.id, buyerId: buyer });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { apply, canTransition, canAfterSaleTransition, afterSaleAllowed, isFinal, ORDER_STATUSES, OrderAction, type OrderStatus } from "../src/services/orderStateMachine.ts";
+import {
+  apply,
+  canTransition,
+  canAfterSaleTransition,
+  afterSaleAllowed,
+  isFinal,
+  ORDER_STATUSES,
+  OrderAction,
+  type OrderStatus,
+} from "../src/services/orderStateMachine.ts";
 
 const LEGAL: Array<[OrderStatus, OrderStatus]> = [
   ["PENDING_PAYMENT", "PAID"],

@@ -4,13 +4,13 @@
  * parallel relays or by a relay that dies between adding the jobs and marking the rows (within
  * BullMQ's retention of completed jobs; past it, consumers' unique keys on job.id hold).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Queue, Worker } from "bullmq";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { logger } from "@mallgraph/platform/log";
-import { bullPrefix, closeQueueConnections, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { memberMessage, OutboxRelay, outboxQueues, writeOutbox } from "@mallgraph/platform/outbox";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { bullPrefix, closeQueueConnections, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { createTestRedis, createTestSchema, waitFor, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { Queue, Worker } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../src/generated/prisma/client.ts";
 
 describe("job outbox relay", () => {
@@ -28,9 +28,14 @@ describe("job outbox relay", () => {
     prisma = new PrismaClient({ adapter: runtimeAdapter(db.url, 20) });
     const ctx = { redisUrl: redis.url, redisPrefix: redis.prefix };
     queues = outboxQueues(ctx, [QueueName.memberMessages]);
-    worker = createWorker(ctx, QueueName.memberMessages, async (job) => {
-      seen.set(job.id!, (seen.get(job.id!) ?? 0) + 1);
-    }, { concurrency: 50 });
+    worker = createWorker(
+      ctx,
+      QueueName.memberMessages,
+      async (job) => {
+        seen.set(job.id!, (seen.get(job.id!) ?? 0) + 1);
+      },
+      { concurrency: 50 },
+    );
     await worker.waitUntilReady();
   }, 60_000);
   afterAll(async () => {
@@ -43,17 +48,27 @@ describe("job outbox relay", () => {
   });
 
   const relay = (queue = queues.queue) => new OutboxRelay({ db: prisma, queue, log, batch: 100 });
-  const write = (keys: string[]) => prisma.$transaction((tx) => writeOutbox(tx, keys.map((k) => memberMessage(k, "m1", "ORDER_PAID", { k }))));
+  const write = (keys: string[]) =>
+    prisma.$transaction((tx) =>
+      writeOutbox(
+        tx,
+        keys.map((k) => memberMessage(k, "m1", "ORDER_PAID", { k })),
+      ),
+    );
 
   it("a key written twice is one row; a rolled-back transaction writes none", async () => {
     await write(["twice"]);
     await write(["twice"]);
-    await prisma.$transaction(async (tx) => {
-      await writeOutbox(tx, [memberMessage("rolled-back", "m1", "ORDER_PAID", {})]);
-      throw new Error("abort");
-    }).catch(() => undefined);
+    await prisma
+      .$transaction(async (tx) => {
+        await writeOutbox(tx, [memberMessage("rolled-back", "m1", "ORDER_PAID", {})]);
+        throw new Error("abort");
+      })
+      .catch(() => undefined);
     expect(await prisma.outbox.count({ where: { id: { in: ["msg.twice", "msg.rolled-back"] } } })).toBe(1);
-    await expect(prisma.$transaction((tx) => writeOutbox(tx, [{ ...memberMessage("x", "m1", "ORDER_PAID", {}), key: "a:b" }]))).rejects.toThrow(/outbox key/);
+    await expect(
+      prisma.$transaction((tx) => writeOutbox(tx, [{ ...memberMessage("x", "m1", "ORDER_PAID", {}), key: "a:b" }])),
+    ).rejects.toThrow(/outbox key/);
     await relay().drain();
     await waitFor(() => seen.get("msg.twice") === 1, "the job of msg.twice");
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { seckillSkusKey } from "../../cart/src/services/cart.ts";
 import { startOrderEnv, PLACE, ORDER, type OrderEnv } from "./support/env.ts";
 import { internal } from "./support/fakes.ts";
-import { seckillSkusKey } from "../../cart/src/services/cart.ts";
 
 describe("placeOrder", () => {
   let env: OrderEnv;
@@ -26,7 +26,15 @@ describe("placeOrder", () => {
   });
 
   it("direct buy: server prices, stock reserved, order readable by its buyer only", async () => {
-    const r = await place({ items: [{ skuId: "tea", quantity: 3 }, { skuId: "cup", quantity: 7 }, { skuId: "cup", quantity: 1 }], note: "ring twice", paymentMethod: "SANDBOX" });
+    const r = await place({
+      items: [
+        { skuId: "tea", quantity: 3 },
+        { skuId: "cup", quantity: 7 },
+        { skuId: "cup", quantity: 1 },
+      ],
+      note: "ring twice",
+      paymentMethod: "SANDBOX",
+    });
     expect(r.errors).toBeUndefined();
     const o = r.data.placeOrder.order;
     expect(r.data.placeOrder.code).toBe("OK");
@@ -39,7 +47,17 @@ describe("placeOrder", () => {
     expect(env.catalog.stock("tea")).toEqual({ available: 7, reserved: 3, sold: 0 });
     expect(env.catalog.reservations.get(`order:${o.id}`)?.state).toBe("RESERVED");
     const mine = await env.call(ORDER, { id: o.id }, buyer);
-    expect(mine.data.order).toEqual({ id: o.id, orderNo: o.orderNo, status: "PENDING_PAYMENT", payable: "38.30", currency: "CNY", items: [{ sku: { id: "cup" }, quantity: 8, price: "0.10" }, { sku: { id: "tea" }, quantity: 3, price: "12.50" }] });
+    expect(mine.data.order).toEqual({
+      id: o.id,
+      orderNo: o.orderNo,
+      status: "PENDING_PAYMENT",
+      payable: "38.30",
+      currency: "CNY",
+      items: [
+        { sku: { id: "cup" }, quantity: 8, price: "0.10" },
+        { sku: { id: "tea" }, quantity: 3, price: "12.50" },
+      ],
+    });
     expect((await env.call(ORDER, { id: o.id }, "someone-else")).data.order).toBeNull();
     expect((await env.call(ORDER, { id: o.id })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     const history = await env.order.services.prisma.orderStatusChange.findMany({ where: { orderId: o.id } });
@@ -51,33 +69,98 @@ describe("placeOrder", () => {
     const Q = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { code message quote { itemsTotal discount payable currency }
       order { id itemsTotal discount payable items { skuId subtotal discount payable } } } }`;
     env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: 100 });
-    const go = async (input: Record<string, unknown>) => (await env.call(Q, { input: { addressId, items: [{ skuId: "tea", quantity: 2 }, { skuId: "cup", quantity: 50 }], ...input } }, buyer)).data.placeOrder;
+    const go = async (input: Record<string, unknown>) =>
+      (
+        await env.call(
+          Q,
+          {
+            input: {
+              addressId,
+              items: [
+                { skuId: "tea", quantity: 2 },
+                { skuId: "cup", quantity: 50 },
+              ],
+              ...input,
+            },
+          },
+          buyer,
+        )
+      ).data.placeOrder;
     const day = 24 * 3600_000;
     const promo = env.promotion.services;
-    const camp = await promo.campaigns.create({ name: "满30减3", currency: "CNY", tiers: [{ threshold: "30", amount: "3" }], startsAt: new Date(Date.now() - day).toISOString(), endsAt: new Date(Date.now() + day).toISOString() }, null);
+    const camp = await promo.campaigns.create(
+      {
+        name: "满30减3",
+        currency: "CNY",
+        tiers: [{ threshold: "30", amount: "3" }],
+        startsAt: new Date(Date.now() - day).toISOString(),
+        endsAt: new Date(Date.now() + day).toISOString(),
+      },
+      null,
+    );
     try {
       // 25.00 + 5.00 = 30.00 → 3.00 off: 2.50 + 0.50 (in proportion)
       const before = env.catalog.stock("tea");
       const changed = await go({ expectedPayable: "30.00" });
-      expect(changed).toEqual({ code: "PRICE_CHANGED", message: expect.any(String), quote: { itemsTotal: "30.00", discount: "3.00", payable: "27.00", currency: "CNY" }, order: null });
+      expect(changed).toEqual({
+        code: "PRICE_CHANGED",
+        message: expect.any(String),
+        quote: { itemsTotal: "30.00", discount: "3.00", payable: "27.00", currency: "CNY" },
+        order: null,
+      });
       expect(env.catalog.stock("tea")).toEqual(before);
       expect(await orderCount()).toBe(0);
-      for (const bad of ["abc", "27.001", "-1"]) expect((await env.call(Q, { input: { addressId, items: [{ skuId: "tea", quantity: 1 }], expectedPayable: bad } }, buyer)).errors?.[0]?.extensions?.code, bad).toBe("BAD_USER_INPUT");
+      for (const bad of ["abc", "27.001", "-1"])
+        expect(
+          (await env.call(Q, { input: { addressId, items: [{ skuId: "tea", quantity: 1 }], expectedPayable: bad } }, buyer)).errors?.[0]
+            ?.extensions?.code,
+          bad,
+        ).toBe("BAD_USER_INPUT");
       const ok = await go({ expectedPayable: "27.00" });
       expect(ok.code).toBe("OK");
       expect(ok.order).toMatchObject({ itemsTotal: "30.00", discount: "3.00", payable: "27.00" });
-      expect(Object.fromEntries(ok.order.items.map((i: any) => [i.skuId, [i.subtotal, i.discount, i.payable]]))).toEqual({ tea: ["25.00", "2.50", "22.50"], cup: ["5.00", "0.50", "4.50"] });
+      expect(Object.fromEntries(ok.order.items.map((i: any) => [i.skuId, [i.subtotal, i.discount, i.payable]]))).toEqual({
+        tea: ["25.00", "2.50", "22.50"],
+        cup: ["5.00", "0.50", "4.50"],
+      });
       // a coupon that does not apply: refused before anything is reserved, with the reason
-      const t = await promo.coupons.createTemplate({ name: "满100减10", type: "FULL_REDUCTION", currency: "CNY", threshold: "100", amount: "10", validDays: 3, totalQuantity: 5, perUserLimit: 1 }, null);
+      const t = await promo.coupons.createTemplate(
+        {
+          name: "满100减10",
+          type: "FULL_REDUCTION",
+          currency: "CNY",
+          threshold: "100",
+          amount: "10",
+          validDays: 3,
+          totalQuantity: 5,
+          perUserLimit: 1,
+        },
+        null,
+      );
       const coupon = (await promo.coupons.claim(buyer, t.id)).coupon!.id;
       const stock = env.catalog.stock("tea");
-      expect(await go({ couponId: coupon })).toMatchObject({ code: "COUPON_UNAVAILABLE", message: expect.stringContaining("THRESHOLD"), order: null });
-      expect(await go({ couponId: "not-mine" })).toMatchObject({ code: "COUPON_UNAVAILABLE", message: expect.stringContaining("NOT_FOUND") });
+      expect(await go({ couponId: coupon })).toMatchObject({
+        code: "COUPON_UNAVAILABLE",
+        message: expect.stringContaining("THRESHOLD"),
+        order: null,
+      });
+      expect(await go({ couponId: "not-mine" })).toMatchObject({
+        code: "COUPON_UNAVAILABLE",
+        message: expect.stringContaining("NOT_FOUND"),
+      });
       expect(env.catalog.stock("tea")).toEqual(stock);
       // the coupon's threshold is measured after the campaign: 8 teas = 100.00 − 3.00 = 97.00 < 100: refused
       expect((await go({ couponId: coupon, items: [{ skuId: "tea", quantity: 8 }] })).message).toContain("THRESHOLD");
       const big = await go({ couponId: coupon, items: [{ skuId: "tea", quantity: 9 }] }); // 112.50 − 3 = 109.50 ≥ 100 → −10
-      expect(big).toMatchObject({ code: "OK", order: { itemsTotal: "112.50", discount: "13.00", payable: "99.50", items: [{ skuId: "tea", discount: "13.00", payable: "99.50" }] } });
+      expect(big).toMatchObject({
+        code: "OK",
+        order: {
+          itemsTotal: "112.50",
+          discount: "13.00",
+          payable: "99.50",
+          items: [{ skuId: "tea", discount: "13.00", payable: "99.50" }],
+        },
+      });
       expect((await promo.prisma.coupon.findUniqueOrThrow({ where: { id: coupon } })).status).toBe("LOCKED");
     } finally {
       await promo.campaigns.end(camp.id);
@@ -115,7 +198,16 @@ describe("placeOrder", () => {
       [{ items: [{ skuId: "tea", quantity: 1000 }] }, "BAD_QUANTITY", "tea"],
       [{ items: [{ skuId: "tea", quantity: 11 }] }, "OUT_OF_STOCK", "tea"],
       [{ items: [{ skuId: "ghost", quantity: 1 }] }, "NOT_FOUND", "ghost"],
-      [{ items: [{ skuId: "tea", quantity: 1 }, { skuId: "usd", quantity: 1 }] }, "MIXED_CURRENCY", null],
+      [
+        {
+          items: [
+            { skuId: "tea", quantity: 1 },
+            { skuId: "usd", quantity: 1 },
+          ],
+        },
+        "MIXED_CURRENCY",
+        null,
+      ],
       [{ items: [{ skuId: "tea", quantity: 1 }], addressId: "addr-of-nobody" }, "ADDRESS_NOT_FOUND", null],
     ];
     for (const [input, code, failed] of cases) {
@@ -139,7 +231,9 @@ describe("placeOrder", () => {
   it("members only: anonymous callers and operators cannot place orders", async () => {
     const input = { addressId, items: [{ skuId: "tea", quantity: 1 }] };
     expect((await env.call(PLACE, { input })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await env.call(PLACE, { input }, { kind: "admin", id: "op", permissions: ["order:write"] })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(
+      (await env.call(PLACE, { input }, { kind: "admin", id: "op", permissions: ["order:write"] })).errors?.[0]?.extensions?.code,
+    ).toBe("UNAUTHENTICATED");
     expect(await orderCount()).toBe(0);
   });
 
@@ -154,7 +248,9 @@ describe("placeOrder", () => {
 
   it("stock that runs out between check and reserve comes back as OUT_OF_STOCK from the reservation", async () => {
     env.catalog.put({ id: "last", title: "Last one", price: "5.00", available: 1 });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => place({ items: [{ skuId: "last", quantity: 1 }], idempotencyKey: `k${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => place({ items: [{ skuId: "last", quantity: 1 }], idempotencyKey: `k${i}` })),
+    );
     const codes = results.map((r) => r.data.placeOrder.code).sort();
     expect(codes.filter((c) => c === "OK")).toHaveLength(1);
     expect(codes.filter((c) => c === "OUT_OF_STOCK")).toHaveLength(7);
@@ -167,7 +263,9 @@ describe("placeOrder", () => {
     const first = await place(input);
     const again = await place(input);
     expect(again.data.placeOrder.order.id).toBe(first.data.placeOrder.order.id);
-    const storm = await Promise.all(Array.from({ length: 20 }, () => place({ items: [{ skuId: "cup", quantity: 2 }], idempotencyKey: "storm" })));
+    const storm = await Promise.all(
+      Array.from({ length: 20 }, () => place({ items: [{ skuId: "cup", quantity: 2 }], idempotencyKey: "storm" })),
+    );
     const ids = new Set(storm.map((r) => r.data.placeOrder.order?.id));
     expect(storm.every((r) => r.data.placeOrder.code === "OK")).toBe(true);
     expect(ids.size).toBe(1);
@@ -176,7 +274,11 @@ describe("placeOrder", () => {
     // the same key of another buyer is another order
     const otherBuyer = `${buyer}-x`;
     const otherAddr = env.memberSg.addAddress(otherBuyer).id;
-    const other = await env.call(PLACE, { input: { addressId: otherAddr, items: [{ skuId: "cup", quantity: 1 }], idempotencyKey: "storm" } }, otherBuyer);
+    const other = await env.call(
+      PLACE,
+      { input: { addressId: otherAddr, items: [{ skuId: "cup", quantity: 1 }], idempotencyKey: "storm" } },
+      otherBuyer,
+    );
     expect(other.data.placeOrder.order.id).not.toBe([...ids][0]);
   });
 
@@ -184,7 +286,15 @@ describe("placeOrder", () => {
     const o = (await place({ items: [{ skuId: "tea", quantity: 2 }] })).data.placeOrder.order;
     const Q = `query($id: ID!) { orderForPayment(id: $id) { id orderNo buyerId status payable currency subject } }`;
     expect((await env.call(Q, { id: o.id }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect((await env.call(Q, { id: o.id }, internal("payment"))).data.orderForPayment).toEqual({ id: o.id, orderNo: o.orderNo, buyerId: buyer, status: "PENDING_PAYMENT", payable: "25.00", currency: "CNY", subject: "Tea" });
+    expect((await env.call(Q, { id: o.id }, internal("payment"))).data.orderForPayment).toEqual({
+      id: o.id,
+      orderNo: o.orderNo,
+      buyerId: buyer,
+      status: "PENDING_PAYMENT",
+      payable: "25.00",
+      currency: "CNY",
+      subject: "Tea",
+    });
     expect((await env.call(Q, { id: "nope" }, internal("payment"))).data.orderForPayment).toBeNull();
   });
 

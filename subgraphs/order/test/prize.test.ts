@@ -43,9 +43,17 @@ describe("orderCreatePrize", () => {
     // the buyer sees it; no after-sales on a prize
     const seen = await env.call(`query($id: ID!) { order(id: $id) { kind status payable history { to reason } } }`, { id: o.id }, "winner");
     expect(seen.data.order).toEqual({ kind: "PRIZE", status: "PAID", payable: "0.00", history: [{ to: "PAID", reason: "PRIZE" }] });
-    const after = await env.call(`mutation($o: ID!) { requestAfterSale(orderId: $o, type: REFUND, reason: "no") { code } }`, { o: o.id }, "winner");
+    const after = await env.call(
+      `mutation($o: ID!) { requestAfterSale(orderId: $o, type: REFUND, reason: "no") { code } }`,
+      { o: o.id },
+      "winner",
+    );
     expect(after.data.requestAfterSale.code).toBe("INVALID_STATE");
-    const ship = await env.call(`mutation($o: ID!) { adminShipOrder(orderId: $o, carrier: "SF", trackingNo: "SF9") { code order { status } } }`, { o: o.id }, admin());
+    const ship = await env.call(
+      `mutation($o: ID!) { adminShipOrder(orderId: $o, carrier: "SF", trackingNo: "SF9") { code order { status } } }`,
+      { o: o.id },
+      admin(),
+    );
     expect(ship.data.adminShipOrder).toEqual({ code: "OK", order: { status: "SHIPPED" } });
   });
 

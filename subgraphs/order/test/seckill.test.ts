@@ -4,9 +4,9 @@
  * time-out, no catalog reservation (the stock already left catalog with the session).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../src/worker.ts";
 import { startOrderEnv, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { internal, member } from "./support/fakes.ts";
-import { startWorkers } from "../src/worker.ts";
 
 const BATCH = `mutation($o: [SeckillOrderInput!]!) { orderCreateSeckillBatch(orders: $o) { code orderId status } }`;
 const CREATE = `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: String!, $a: ID) {
@@ -16,7 +16,8 @@ const CREATE = `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: S
 describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () => {
   let env: OrderEnv;
   let stopWorkers: () => Promise<void>;
-  const create = (v: Record<string, unknown>) => env.call(CREATE, { b: "sk-buyer", s: "phone", q: 1, p: "999.00", c: "CNY", ...v }, internal("promotion"));
+  const create = (v: Record<string, unknown>) =>
+    env.call(CREATE, { b: "sk-buyer", s: "phone", q: 1, p: "999.00", c: "CNY", ...v }, internal("promotion"));
 
   beforeAll(async () => {
     env = await startOrderEnv({ SECKILL_PAYMENT_TIMEOUT_SECONDS: "1" });
@@ -58,7 +59,9 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
     expect((await create({ r: "res-2" })).data.orderCreateSeckill).toEqual({ code: "OK", orderId: unpaid, status: "CANCELLED" });
     expect(await p.order.count({ where: { seckillReservationId: "res-2" } })).toBe(1);
     // paying it now is refused (payment then refunds)
-    expect((await env.call(MARK_PAID, { o: unpaid, p: "pay-late", c: "SANDBOX" }, internal("payment"))).data.orderMarkPaid.code).toBe("INVALID_STATE");
+    expect((await env.call(MARK_PAID, { o: unpaid, p: "pay-late", c: "SANDBOX" }, internal("payment"))).data.orderMarkPaid.code).toBe(
+      "INVALID_STATE",
+    );
   });
 
   it("the buyer may cancel; bad input is refused and writes nothing; members cannot call it", async () => {
@@ -71,12 +74,21 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
     expect((await create({ r: "res-5", p: "-1" })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await create({ r: "res-5", c: "XXX" })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await create({ r: "res-5", a: "no-such-address" })).data.orderCreateSeckill.code).toBe("ADDRESS_NOT_FOUND");
-    expect((await env.call(CREATE, { r: "res-5", b: "x", s: "phone", q: 1, p: "1.00", c: "CNY" }, member("x"))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(
+      (await env.call(CREATE, { r: "res-5", b: "x", s: "phone", q: 1, p: "1.00", c: "CNY" }, member("x"))).errors?.[0]?.extensions?.code,
+    ).toBe("FORBIDDEN");
     expect(await p.order.count()).toBe(before);
   });
 
   describe("orderCreateSeckillBatch: many reservations, one transaction", () => {
-    const line = (r: string, q = 1) => ({ reservationId: r, buyerId: `b-${r}`, skuId: "phone", quantity: q, unitPrice: "10.00", currency: "CNY" });
+    const line = (r: string, q = 1) => ({
+      reservationId: r,
+      buyerId: `b-${r}`,
+      skuId: "phone",
+      quantity: q,
+      unitPrice: "10.00",
+      currency: "CNY",
+    });
     const batch = (orders: unknown[]) => env.call(BATCH, { o: orders }, internal("promotion"));
     const p = () => env.order.services.prisma;
 
@@ -84,7 +96,9 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
       const pre = (await create({ r: "bat-0" })).data.orderCreateSeckill.orderId;
       const rids = Array.from({ length: 120 }, (_, i) => `bat-${i}`);
       // 6 batches of 40 over 120 reservations, each reservation in two of them, plus repeats inside a batch
-      const batches = Array.from({ length: 6 }, (_, b) => [...rids.slice((b * 20) % 120, ((b * 20) % 120) + 40), rids[b]!].map((r) => line(r)));
+      const batches = Array.from({ length: 6 }, (_, b) =>
+        [...rids.slice((b * 20) % 120, ((b * 20) % 120) + 40), rids[b]!].map((r) => line(r)),
+      );
       const answers = await Promise.all(batches.map(batch));
       const byRid = new Map<string, Set<string>>();
       answers.forEach((a, b) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkers } from "../src/worker.ts";
 import { startOrderEnv, PLACE, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { internal } from "./support/fakes.ts";
-import { startWorkers } from "../src/worker.ts";
 
 describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", () => {
   let env: OrderEnv;
@@ -20,7 +20,8 @@ describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", ()
 
   it("cancels an unpaid order when due and gives the stock back; a paid one is left alone", async () => {
     const addressId = env.memberSg.addAddress(buyer).id;
-    const place = async (q: number) => (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: q }] } }, buyer)).data.placeOrder.order;
+    const place = async (q: number) =>
+      (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: q }] } }, buyer)).data.placeOrder.order;
     // No race with the 1 s time-out on a loaded machine: the time-out jobs wait (paused queue)
     // until the second order is paid, then both run.
     const timeouts = env.order.services.timeouts;

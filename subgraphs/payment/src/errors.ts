@@ -14,11 +14,17 @@ export const PaymentCode = {
 } as const;
 export type PaymentCode = (typeof PaymentCode)[keyof typeof PaymentCode];
 /** What createPayment answers (the schema's CreatePaymentResultCode). */
-export type CreateCode = Extract<PaymentCode, "OK" | "ORDER_NOT_PAYABLE" | "ALREADY_PAID" | "CHANNEL_DISABLED" | "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT" | "CHANNEL_ERROR">;
+export type CreateCode = Extract<
+  PaymentCode,
+  "OK" | "ORDER_NOT_PAYABLE" | "ALREADY_PAID" | "CHANNEL_DISABLED" | "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT" | "CHANNEL_ERROR"
+>;
 /** What topUpWallet answers (TopUpWalletResultCode). */
 export type TopUpCode = Extract<PaymentCode, "OK" | "CHANNEL_DISABLED" | "CHANNEL_ERROR">;
 /** What withdrawFromWallet answers (WithdrawalResultCode). */
-export type WithdrawCode = Extract<PaymentCode, "OK" | "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT" | "CHANNEL_DISABLED" | "PAYOUT_UNSUPPORTED">;
+export type WithdrawCode = Extract<
+  PaymentCode,
+  "OK" | "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT" | "CHANNEL_DISABLED" | "PAYOUT_UNSUPPORTED"
+>;
 /** Why the wallet refuses to take or freeze money. */
 export type WalletRefusal = Extract<PaymentCode, "INSUFFICIENT_BALANCE" | "NO_WALLET_ACCOUNT">;
 export function isWalletRefusal(code: string): code is WalletRefusal {
@@ -47,7 +53,10 @@ export class SignatureError extends Error {
 
 /** Thrown by channel adapters when the provider refuses or cannot be reached. */
 export class ChannelError extends Error {
-  constructor(message: string, readonly providerCode?: string) {
+  constructor(
+    message: string,
+    readonly providerCode?: string,
+  ) {
     super(message);
     this.name = "ChannelError";
   }

@@ -5,17 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import type http from "node:http";
+import { assertPermission } from "@mallgraph/platform/access";
+import { verifyIdentity, IDENTITY_HEADER } from "@mallgraph/platform/auth";
 import { loadConfig } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
-import { runSubgraphMain, type RouteHandler } from "@mallgraph/platform/subgraph";
-import { verifyIdentity, IDENTITY_HEADER } from "@mallgraph/platform/auth";
-import { assertPermission } from "@mallgraph/platform/access";
 import { isAppError } from "@mallgraph/platform/errors";
 import { logger } from "@mallgraph/platform/log";
+import { runSubgraphMain, type RouteHandler } from "@mallgraph/platform/subgraph";
+import type { Channel } from "./channels/types.ts";
 import type { Context } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { createPaymentServices, reachableHost, type PaymentServiceOptions, type PaymentServices } from "./services/index.ts";
-import type { Channel } from "./channels/types.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -27,7 +27,10 @@ function callbackRoute(services: PaymentServices, channel: Channel, kind: "payme
   const log = logger("payment");
   return async (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => {
     try {
-      const answer = kind === "payout" ? await services.payments.handlePayoutCallback(channel, req.headers, body) : await services.payments.handleCallback(channel, req.headers, body);
+      const answer =
+        kind === "payout"
+          ? await services.payments.handlePayoutCallback(channel, req.headers, body)
+          : await services.payments.handleCallback(channel, req.headers, body);
       res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
     } catch (e) {
       log.error({ err: e, channel }, "callback failed");
@@ -44,11 +47,15 @@ function exportRoute(services: PaymentServices): RouteHandler {
     try {
       assertPermission({ identity, requestId: "" }, "payment:read");
       const csv = await services.reports.exportCsv(url.searchParams.get("from") ?? "", url.searchParams.get("to") ?? "");
-      res.writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="transactions.csv"' }).end(csv);
+      res
+        .writeHead(200, { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="transactions.csv"' })
+        .end(csv);
     } catch (e) {
       const code = isAppError(e) ? String(e.extensions.code) : "INTERNAL_SERVER_ERROR";
       const status = code === "UNAUTHENTICATED" ? 401 : code === "FORBIDDEN" ? 403 : code === "BAD_USER_INPUT" ? 400 : 500;
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: code, message: status === 500 ? "internal error" : (e as Error).message }));
+      res
+        .writeHead(status, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: code, message: status === 500 ? "internal error" : (e as Error).message }));
     }
   };
 }

@@ -13,7 +13,11 @@ import { SandboxProvider } from "./sandbox/provider.ts";
 export const DEMO = { organization: "mallgraph", merchantCode: "mallgraph-self", merchantName: "mallgraph 自营", app: "mallgraph shop" };
 
 function rsaPair() {
-  return generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
 }
 
 /** `sandboxEnabled` (config.SANDBOX_ENABLED) decides the SANDBOX channel: created off, and switched off when it is off. */
@@ -31,12 +35,16 @@ export async function seedPayment(prisma: PrismaClient, opts: { sandboxEnabled: 
     app = await prisma.paymentApp.create({ data: { merchantId: merchant.id, name: DEMO.app, isDefault: hasDefault === 0 } });
   }
   const appId = app.id;
-  const upsert = async (channel: "SANDBOX" | "WALLET" | "ALIPAY" | "WECHAT_PAY", data: Omit<Prisma.ChannelConfigUncheckedCreateInput, "appId" | "channel">) => {
+  const upsert = async (
+    channel: "SANDBOX" | "WALLET" | "ALIPAY" | "WECHAT_PAY",
+    data: Omit<Prisma.ChannelConfigUncheckedCreateInput, "appId" | "channel">,
+  ) => {
     const existing = await prisma.channelConfig.findUnique({ where: { appId_channel: { appId, channel } } });
     if (!existing) await prisma.channelConfig.create({ data: { appId, channel, ...data } });
   };
   await upsert("SANDBOX", { enabled: opts.sandboxEnabled, providerAppId: "sandbox-mallgraph" });
-  if (!opts.sandboxEnabled) await prisma.channelConfig.updateMany({ where: { channel: "SANDBOX", enabled: true }, data: { enabled: false } });
+  if (!opts.sandboxEnabled)
+    await prisma.channelConfig.updateMany({ where: { channel: "SANDBOX", enabled: true }, data: { enabled: false } });
   await upsert("WALLET", { enabled: true });
   const alipayMerchant = rsaPair();
   const alipayPlatform = rsaPair();

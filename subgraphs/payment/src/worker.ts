@@ -8,12 +8,12 @@
  *   this worker runs the relay every second, so jobs whose post-commit relay was lost still go;
  * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement.
  */
-import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { logger } from "@mallgraph/platform/log";
-import { createPaymentServices, type PaymentServiceOptions } from "./services/index.ts";
+import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { paymentProcessors } from "./jobs/processors.ts";
+import { createPaymentServices, type PaymentServiceOptions } from "./services/index.ts";
 
 export async function startWorkers(config: Config, overrides: Partial<PaymentServiceOptions> = {}): Promise<() => Promise<void>> {
   const log = logger("payment-worker");
@@ -25,10 +25,15 @@ export async function startWorkers(config: Config, overrides: Partial<PaymentSer
     createWorker(q, QueueName.paymentNotify, p.notify, { concurrency: 4 }),
     createWorker(q, QueueName.paymentReconcile, p.reconcile, { concurrency: 1 }),
   ];
-  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "payment job failed"));
+  for (const w of workers)
+    w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "payment job failed"));
   const stopRelay = services.jobs.start(1000);
   await services.queues.timeouts.upsertJobScheduler("payment-sweep", { every: 60_000 }, { name: "sweep", data: {} });
-  await services.queues.reconcile.upsertJobScheduler("payment-daily-reconcile", { pattern: "30 2 * * *", tz: SHOP_TIME_ZONE }, { name: "reconcile", data: {} });
+  await services.queues.reconcile.upsertJobScheduler(
+    "payment-daily-reconcile",
+    { pattern: "30 2 * * *", tz: SHOP_TIME_ZONE },
+    { name: "reconcile", data: {} },
+  );
   return async () => {
     await stopRelay();
     await Promise.all(workers.map((w) => w.close()));

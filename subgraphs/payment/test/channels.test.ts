@@ -3,18 +3,23 @@
  * Authorization header, notification signatures and AES-256-GCM resources. The providers' HTTP
  * endpoints are a local fake provider server; nothing leaves the machine.
  */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alipaySignContent, aesGcmDecrypt, aesGcmEncrypt, rawJsonValue, rsaSha256Sign, rsaSha256Verify } from "../src/channels/crypto.ts";
 import { AlipayAdapter, signAlipayRequest, verifyAlipayParams } from "../src/channels/alipay.ts";
+import { alipaySignContent, aesGcmDecrypt, aesGcmEncrypt, rawJsonValue, rsaSha256Sign, rsaSha256Verify } from "../src/channels/crypto.ts";
+import type { PaymentRecord } from "../src/channels/types.ts";
 import { WechatPayAdapter, jsapiPayParams, parseWechatAuthorization, wechatAuthorization } from "../src/channels/wechat.ts";
 import { SignatureError } from "../src/errors.ts";
 import type { ChannelConfig } from "../src/generated/prisma/client.ts";
-import type { PaymentRecord } from "../src/channels/types.ts";
 
-const pair = () => generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+const pair = () =>
+  generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
 const merchantKeys = pair();
 const alipayKeys = pair();
 const wxMerchantKeys = pair();
@@ -70,7 +75,9 @@ beforeAll(async () => {
       if (url.pathname === "/gateway.do") {
         // Fake Alipay: checks the RSA2 request signature with the merchant's public key.
         const params = Object.fromEntries(new URLSearchParams(body));
-        const ok = verifyAlipayParams(params, merchantKeys.publicKey) || rsaSha256Verify(alipaySignContent(params), params.sign!, merchantKeys.publicKey);
+        const ok =
+          verifyAlipayParams(params, merchantKeys.publicKey) ||
+          rsaSha256Verify(alipaySignContent(params), params.sign!, merchantKeys.publicKey);
         seen.push({ path: url.pathname, method: req.method!, body, params, authOk: ok });
         const key = `${params.method!.replace(/\./g, "_")}_response`;
         const biz = JSON.parse(params.biz_content ?? "{}");
@@ -78,17 +85,34 @@ beforeAll(async () => {
         if (!ok) node = { code: "40002", msg: "Invalid Arguments", sub_code: "isv.invalid-signature" };
         else if (params.method === "alipay.trade.query") {
           const t = trades.get(biz.out_trade_no);
-          node = t ? { code: "10000", msg: "Success", trade_status: t.status, total_amount: t.total, trade_no: "2026112222001", out_trade_no: biz.out_trade_no, send_pay_date: "2026-11-22 10:00:00" } : { code: "40004", msg: "Business Failed", sub_code: "ACQ.TRADE_NOT_EXIST" };
-        } else if (params.method === "alipay.trade.refund") node = { code: "10000", msg: "Success", trade_no: "2026112222001", fund_change: "Y", refund_fee: biz.refund_amount };
+          node = t
+            ? {
+                code: "10000",
+                msg: "Success",
+                trade_status: t.status,
+                total_amount: t.total,
+                trade_no: "2026112222001",
+                out_trade_no: biz.out_trade_no,
+                send_pay_date: "2026-11-22 10:00:00",
+              }
+            : { code: "40004", msg: "Business Failed", sub_code: "ACQ.TRADE_NOT_EXIST" };
+        } else if (params.method === "alipay.trade.refund")
+          node = { code: "10000", msg: "Success", trade_no: "2026112222001", fund_change: "Y", refund_fee: biz.refund_amount };
         else node = { code: "10000", msg: "Success" };
         const raw = JSON.stringify(node);
-        res.writeHead(200, { "content-type": "application/json" }).end(`{"${key}":${raw},"sign":"${rsaSha256Sign(raw, alipayKeys.privateKey)}"}`);
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(`{"${key}":${raw},"sign":"${rsaSha256Sign(raw, alipayKeys.privateKey)}"}`);
         return;
       }
       // Fake WeChat Pay v3: checks the Authorization header with the merchant's public key.
       const auth = parseWechatAuthorization(String(req.headers.authorization ?? ""));
       const message = auth ? `${req.method}\n${url.pathname}${url.search}\n${auth.timestamp}\n${auth.nonce_str}\n${body}\n` : "";
-      const authOk = !!auth && auth.mchid === "1900000001" && auth.serial_no === "MERCHANT-SERIAL" && rsaSha256Verify(message, auth.signature!, wxMerchantKeys.publicKey);
+      const authOk =
+        !!auth &&
+        auth.mchid === "1900000001" &&
+        auth.serial_no === "MERCHANT-SERIAL" &&
+        rsaSha256Verify(message, auth.signature!, wxMerchantKeys.publicKey);
       seen.push({ path: url.pathname + url.search, method: req.method!, body, authOk });
       if (!authOk) return wxSigned(res, 401, { code: "SIGN_ERROR", message: "bad signature" });
       if (url.pathname === "/v3/pay/transactions/native") return wxSigned(res, 200, { code_url: "weixin://wxpay/bizpayurl?pr=abc123" });
@@ -97,7 +121,13 @@ beforeAll(async () => {
         const no = decodeURIComponent(url.pathname.split("/")[5]!);
         const t = trades.get(no);
         if (!t) return wxSigned(res, 404, { code: "ORDER_NOT_EXIST", message: "not found" });
-        return wxSigned(res, 200, { trade_state: t.status, out_trade_no: no, transaction_id: "4200000001", amount: { total: Number(t.total), currency: "CNY" }, success_time: "2026-11-22T10:00:00+08:00" });
+        return wxSigned(res, 200, {
+          trade_state: t.status,
+          out_trade_no: no,
+          transaction_id: "4200000001",
+          amount: { total: Number(t.total), currency: "CNY" },
+          success_time: "2026-11-22T10:00:00+08:00",
+        });
       }
       if (url.pathname.endsWith("/close")) return wxSigned(res, 204, undefined);
       if (url.pathname === "/v3/refund/domestic/refunds") return wxSigned(res, 200, { refund_id: "50000001", status: "SUCCESS" });
@@ -110,15 +140,56 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => fake.close(() => r())));
 
 const alipayCfg = (over: Partial<ChannelConfig> = {}) =>
-  ({ id: "c1", appId: "app", channel: "ALIPAY", enabled: true, providerAppId: "2021000000000001", privateKeyPem: merchantKeys.privateKey, providerPublicKey: alipayKeys.publicKey, gatewayUrl: `${fakeUrl}/gateway.do`, tradeType: null, ...over }) as unknown as ChannelConfig;
+  ({
+    id: "c1",
+    appId: "app",
+    channel: "ALIPAY",
+    enabled: true,
+    providerAppId: "2021000000000001",
+    privateKeyPem: merchantKeys.privateKey,
+    providerPublicKey: alipayKeys.publicKey,
+    gatewayUrl: `${fakeUrl}/gateway.do`,
+    tradeType: null,
+    ...over,
+  }) as unknown as ChannelConfig;
 const wechatCfg = (over: Partial<ChannelConfig> = {}) =>
-  ({ id: "c2", appId: "app", channel: "WECHAT_PAY", enabled: true, providerAppId: "wx0000000000000001", merchantNo: "1900000001", certSerial: "MERCHANT-SERIAL", platformSerial: "PLATFORM-SERIAL", privateKeyPem: wxMerchantKeys.privateKey, providerPublicKey: wxPlatformKeys.publicKey, apiV3Key: API_V3_KEY, gatewayUrl: fakeUrl, tradeType: null, ...over }) as unknown as ChannelConfig;
+  ({
+    id: "c2",
+    appId: "app",
+    channel: "WECHAT_PAY",
+    enabled: true,
+    providerAppId: "wx0000000000000001",
+    merchantNo: "1900000001",
+    certSerial: "MERCHANT-SERIAL",
+    platformSerial: "PLATFORM-SERIAL",
+    privateKeyPem: wxMerchantKeys.privateKey,
+    providerPublicKey: wxPlatformKeys.publicKey,
+    apiV3Key: API_V3_KEY,
+    gatewayUrl: fakeUrl,
+    tradeType: null,
+    ...over,
+  }) as unknown as ChannelConfig;
 
 describe("Alipay RSA2", () => {
   it("signs the sorted, &-joined parameters with SHA256withRSA (base64)", () => {
-    const params = signAlipayRequest({ providerAppId: "2021000000000001", privateKeyPem: merchantKeys.privateKey }, "alipay.trade.page.pay", { out_trade_no: "X1", total_amount: "1.00" }, { notify_url: "http://n" });
+    const params = signAlipayRequest(
+      { providerAppId: "2021000000000001", privateKeyPem: merchantKeys.privateKey },
+      "alipay.trade.page.pay",
+      { out_trade_no: "X1", total_amount: "1.00" },
+      { notify_url: "http://n" },
+    );
     const content = alipaySignContent(params);
-    expect(content.split("&").map((kv) => kv.split("=")[0])).toEqual(["app_id", "biz_content", "charset", "format", "method", "notify_url", "sign_type", "timestamp", "version"]);
+    expect(content.split("&").map((kv) => kv.split("=")[0])).toEqual([
+      "app_id",
+      "biz_content",
+      "charset",
+      "format",
+      "method",
+      "notify_url",
+      "sign_type",
+      "timestamp",
+      "version",
+    ]);
     expect(content).toContain('biz_content={"out_trade_no":"X1","total_amount":"1.00"}');
     expect(params.sign_type).toBe("RSA2");
     expect(rsaSha256Verify(content, params.sign!, merchantKeys.publicKey)).toBe(true);
@@ -132,7 +203,12 @@ describe("Alipay RSA2", () => {
     const url = new URL(page.payload.url as string);
     const params = Object.fromEntries(url.searchParams);
     expect(params.method).toBe("alipay.trade.page.pay");
-    expect(JSON.parse(params.biz_content!)).toMatchObject({ out_trade_no: "MGTEST0001", total_amount: "88.50", product_code: "FAST_INSTANT_TRADE_PAY", subject: "测试订单" });
+    expect(JSON.parse(params.biz_content!)).toMatchObject({
+      out_trade_no: "MGTEST0001",
+      total_amount: "88.50",
+      product_code: "FAST_INSTANT_TRADE_PAY",
+      subject: "测试订单",
+    });
     expect(rsaSha256Verify(alipaySignContent(params), params.sign!, merchantKeys.publicKey)).toBe(true);
     const app = await adapter.createCheckout(payment, alipayCfg({ tradeType: "APP" }), "http://n");
     const appParams = Object.fromEntries(new URLSearchParams(app.payload.orderString as string));
@@ -142,7 +218,17 @@ describe("Alipay RSA2", () => {
   });
 
   const notify = (over: Record<string, string> = {}, key = alipayKeys.privateKey) => {
-    const p: Record<string, string> = { notify_id: "n-1", notify_time: "2026-11-22 10:00:01", app_id: "2021000000000001", out_trade_no: "MGTEST0001", trade_no: "2026112222001", total_amount: "88.50", trade_status: "TRADE_SUCCESS", gmt_payment: "2026-11-22 10:00:00", ...over };
+    const p: Record<string, string> = {
+      notify_id: "n-1",
+      notify_time: "2026-11-22 10:00:01",
+      app_id: "2021000000000001",
+      out_trade_no: "MGTEST0001",
+      trade_no: "2026112222001",
+      total_amount: "88.50",
+      trade_status: "TRADE_SUCCESS",
+      gmt_payment: "2026-11-22 10:00:00",
+      ...over,
+    };
     p.sign = rsaSha256Sign(alipaySignContent(p, ["sign", "sign_type"]), key);
     p.sign_type = "RSA2";
     return p;
@@ -151,17 +237,30 @@ describe("Alipay RSA2", () => {
 
   it("verifies an asynchronous notification with Alipay's public key", async () => {
     const n = await new AlipayAdapter().verifyNotification({}, Buffer.from(new URLSearchParams(notify()).toString()), lookup);
-    expect(n).toMatchObject({ notifyId: "n-1", outTradeNo: "MGTEST0001", amount: "88.50", currency: "CNY", paid: true, providerTradeNo: "2026112222001" });
+    expect(n).toMatchObject({
+      notifyId: "n-1",
+      outTradeNo: "MGTEST0001",
+      amount: "88.50",
+      currency: "CNY",
+      paid: true,
+      providerTradeNo: "2026112222001",
+    });
     expect(n.paidAt?.toISOString()).toBe("2026-11-22T02:00:00.000Z");
   });
 
   it("refuses a tampered body, a foreign key and a missing signature", async () => {
     const a = new AlipayAdapter();
     const tampered = { ...notify(), total_amount: "0.01" };
-    await expect(a.verifyNotification({}, Buffer.from(new URLSearchParams(tampered).toString()), lookup)).rejects.toBeInstanceOf(SignatureError);
-    await expect(a.verifyNotification({}, Buffer.from(new URLSearchParams(notify({}, otherKeys.privateKey)).toString()), lookup)).rejects.toBeInstanceOf(SignatureError);
+    await expect(a.verifyNotification({}, Buffer.from(new URLSearchParams(tampered).toString()), lookup)).rejects.toBeInstanceOf(
+      SignatureError,
+    );
+    await expect(
+      a.verifyNotification({}, Buffer.from(new URLSearchParams(notify({}, otherKeys.privateKey)).toString()), lookup),
+    ).rejects.toBeInstanceOf(SignatureError);
     const { sign: _s, ...unsigned } = notify();
-    await expect(a.verifyNotification({}, Buffer.from(new URLSearchParams(unsigned).toString()), lookup)).rejects.toBeInstanceOf(SignatureError);
+    await expect(a.verifyNotification({}, Buffer.from(new URLSearchParams(unsigned).toString()), lookup)).rejects.toBeInstanceOf(
+      SignatureError,
+    );
     await expect(a.verifyNotification({}, Buffer.from("garbage"), lookup)).rejects.toBeInstanceOf(SignatureError);
   });
 
@@ -186,21 +285,41 @@ describe("Alipay RSA2", () => {
 
 describe("WeChat Pay v3", () => {
   it("signs requests in the Authorization header, which the provider verifies", async () => {
-    const h = wechatAuthorization({ merchantNo: "1900000001", certSerial: "MERCHANT-SERIAL", privateKeyPem: wxMerchantKeys.privateKey }, "POST", "/v3/pay/transactions/native", '{"a":1}', 1700000000, "NONCE");
+    const h = wechatAuthorization(
+      { merchantNo: "1900000001", certSerial: "MERCHANT-SERIAL", privateKeyPem: wxMerchantKeys.privateKey },
+      "POST",
+      "/v3/pay/transactions/native",
+      '{"a":1}',
+      1700000000,
+      "NONCE",
+    );
     const f = parseWechatAuthorization(h)!;
     expect(h.startsWith("WECHATPAY2-SHA256-RSA2048 ")).toBe(true);
     expect(f).toMatchObject({ mchid: "1900000001", nonce_str: "NONCE", timestamp: "1700000000", serial_no: "MERCHANT-SERIAL" });
-    expect(rsaSha256Verify('POST\n/v3/pay/transactions/native\n1700000000\nNONCE\n{"a":1}\n', f.signature!, wxMerchantKeys.publicKey)).toBe(true);
+    expect(rsaSha256Verify('POST\n/v3/pay/transactions/native\n1700000000\nNONCE\n{"a":1}\n', f.signature!, wxMerchantKeys.publicKey)).toBe(
+      true,
+    );
 
     const adapter = new WechatPayAdapter();
     const native = await adapter.createCheckout(payment, wechatCfg(), "http://127.0.0.1:4005/callbacks/wechat");
     expect(native.payload).toEqual({ kind: "QR_CODE", codeUrl: "weixin://wxpay/bizpayurl?pr=abc123" });
     const req = seen.find((s) => s.path === "/v3/pay/transactions/native")!;
     expect(req.authOk).toBe(true);
-    expect(JSON.parse(req.body)).toMatchObject({ appid: "wx0000000000000001", mchid: "1900000001", out_trade_no: "MGTEST0001", amount: { total: 8850, currency: "CNY" }, notify_url: "http://127.0.0.1:4005/callbacks/wechat" });
+    expect(JSON.parse(req.body)).toMatchObject({
+      appid: "wx0000000000000001",
+      mchid: "1900000001",
+      out_trade_no: "MGTEST0001",
+      amount: { total: 8850, currency: "CNY" },
+      notify_url: "http://127.0.0.1:4005/callbacks/wechat",
+    });
 
     const jsapi = await adapter.createCheckout(payment, wechatCfg({ tradeType: "JSAPI" }), "http://n");
-    expect(jsapi.payload).toMatchObject({ kind: "JSAPI", appId: "wx0000000000000001", package: "prepay_id=wx2026112210000001", signType: "RSA" });
+    expect(jsapi.payload).toMatchObject({
+      kind: "JSAPI",
+      appId: "wx0000000000000001",
+      package: "prepay_id=wx2026112210000001",
+      signType: "RSA",
+    });
     const p = jsapi.payload as any;
     expect(rsaSha256Verify(`${p.appId}\n${p.timeStamp}\n${p.nonceStr}\n${p.package}\n`, p.paySign, wxMerchantKeys.publicKey)).toBe(true);
     expect(jsapiPayParams("a", "b", wxMerchantKeys.privateKey).paySign).toBeTruthy();
@@ -210,18 +329,38 @@ describe("WeChat Pay v3", () => {
   });
 
   function notification(over: { tx?: Record<string, unknown>; key?: string; apiKey?: string; ts?: number; event?: string } = {}) {
-    const tx = { mchid: "1900000001", appid: "wx0000000000000001", out_trade_no: "MGTEST0001", transaction_id: "4200000001", trade_state: "SUCCESS", success_time: "2026-11-22T10:00:00+08:00", amount: { total: 8850, payer_total: 8850, currency: "CNY", payer_currency: "CNY" }, ...over.tx };
+    const tx = {
+      mchid: "1900000001",
+      appid: "wx0000000000000001",
+      out_trade_no: "MGTEST0001",
+      transaction_id: "4200000001",
+      trade_state: "SUCCESS",
+      success_time: "2026-11-22T10:00:00+08:00",
+      amount: { total: 8850, payer_total: 8850, currency: "CNY", payer_currency: "CNY" },
+      ...over.tx,
+    };
     const nonce = "nonce1234567";
     const body = JSON.stringify({
       id: "EV-0001",
       create_time: "2026-11-22T10:00:01+08:00",
       resource_type: "encrypt-resource",
       event_type: over.event ?? "TRANSACTION.SUCCESS",
-      resource: { algorithm: "AEAD_AES_256_GCM", original_type: "transaction", associated_data: "transaction", nonce, ciphertext: aesGcmEncrypt(over.apiKey ?? API_V3_KEY, nonce, "transaction", JSON.stringify(tx)) },
+      resource: {
+        algorithm: "AEAD_AES_256_GCM",
+        original_type: "transaction",
+        associated_data: "transaction",
+        nonce,
+        ciphertext: aesGcmEncrypt(over.apiKey ?? API_V3_KEY, nonce, "transaction", JSON.stringify(tx)),
+      },
     });
     const ts = String(over.ts ?? Math.floor(Date.now() / 1000));
     const hn = "HEADERNONCE";
-    const headers = { "wechatpay-timestamp": ts, "wechatpay-nonce": hn, "wechatpay-serial": "PLATFORM-SERIAL", "wechatpay-signature": rsaSha256Sign(`${ts}\n${hn}\n${body}\n`, over.key ?? wxPlatformKeys.privateKey) };
+    const headers = {
+      "wechatpay-timestamp": ts,
+      "wechatpay-nonce": hn,
+      "wechatpay-serial": "PLATFORM-SERIAL",
+      "wechatpay-signature": rsaSha256Sign(`${ts}\n${hn}\n${body}\n`, over.key ?? wxPlatformKeys.privateKey),
+    };
     return { headers, body };
   }
   const lookup = async (hint: { platformSerial?: string }) => (hint.platformSerial === "PLATFORM-SERIAL" ? wechatCfg() : null);
@@ -229,20 +368,31 @@ describe("WeChat Pay v3", () => {
   it("verifies the notification signature and decrypts the AES-256-GCM resource", async () => {
     const { headers, body } = notification();
     const n = await new WechatPayAdapter().verifyNotification(headers, Buffer.from(body), lookup);
-    expect(n).toMatchObject({ notifyId: "EV-0001", outTradeNo: "MGTEST0001", providerTradeNo: "4200000001", amount: "88.50", currency: "CNY", paid: true });
+    expect(n).toMatchObject({
+      notifyId: "EV-0001",
+      outTradeNo: "MGTEST0001",
+      providerTradeNo: "4200000001",
+      amount: "88.50",
+      currency: "CNY",
+      paid: true,
+    });
   });
 
   it("refuses a tampered body, a bad signature, a stale timestamp, a wrong APIv3 key and an unknown serial", async () => {
     const a = new WechatPayAdapter();
     const ok = notification();
-    await expect(a.verifyNotification(ok.headers, Buffer.from(ok.body.replace("EV-0001", "EV-0002")), lookup)).rejects.toBeInstanceOf(SignatureError);
+    await expect(a.verifyNotification(ok.headers, Buffer.from(ok.body.replace("EV-0001", "EV-0002")), lookup)).rejects.toBeInstanceOf(
+      SignatureError,
+    );
     const foreign = notification({ key: otherKeys.privateKey });
     await expect(a.verifyNotification(foreign.headers, Buffer.from(foreign.body), lookup)).rejects.toBeInstanceOf(SignatureError);
     const stale = notification({ ts: Math.floor(Date.now() / 1000) - 3600 });
     await expect(a.verifyNotification(stale.headers, Buffer.from(stale.body), lookup)).rejects.toBeInstanceOf(SignatureError);
     const wrongKey = notification({ apiKey: "x".repeat(32) });
     await expect(a.verifyNotification(wrongKey.headers, Buffer.from(wrongKey.body), lookup)).rejects.toThrow(/decrypt/);
-    await expect(a.verifyNotification({ ...ok.headers, "wechatpay-serial": "OTHER" }, Buffer.from(ok.body), lookup)).rejects.toBeInstanceOf(SignatureError);
+    await expect(a.verifyNotification({ ...ok.headers, "wechatpay-serial": "OTHER" }, Buffer.from(ok.body), lookup)).rejects.toBeInstanceOf(
+      SignatureError,
+    );
     const otherMch = notification({ tx: { mchid: "1900000999" } });
     await expect(a.verifyNotification(otherMch.headers, Buffer.from(otherMch.body), lookup)).rejects.toThrow(/another merchant/);
   });
@@ -260,8 +410,16 @@ describe("WeChat Pay v3", () => {
     const a = new WechatPayAdapter();
     expect(await a.queryPayment(payment, wechatCfg())).toEqual({ status: "NOT_FOUND" });
     trades.set("MGTEST0001", { status: "SUCCESS", total: "8850" });
-    expect(await a.queryPayment(payment, wechatCfg())).toMatchObject({ status: "PAID", amount: "88.50", currency: "CNY", providerTradeNo: "4200000001" });
-    expect(await a.refund(payment, { id: "r1", amount: "8.85", reason: "test" }, wechatCfg())).toEqual({ status: "SUCCEEDED", providerRefundNo: "50000001" });
+    expect(await a.queryPayment(payment, wechatCfg())).toMatchObject({
+      status: "PAID",
+      amount: "88.50",
+      currency: "CNY",
+      providerTradeNo: "4200000001",
+    });
+    expect(await a.refund(payment, { id: "r1", amount: "8.85", reason: "test" }, wechatCfg())).toEqual({
+      status: "SUCCEEDED",
+      providerRefundNo: "50000001",
+    });
     const refundReq = seen.find((s) => s.path === "/v3/refund/domestic/refunds")!;
     expect(JSON.parse(refundReq.body).amount).toEqual({ refund: 885, total: 8850, currency: "CNY" });
     trades.set("MGTEST0001", { status: "NOTPAY", total: "8850" });

@@ -3,19 +3,53 @@
  * engineers): the internal fields payment calls (docs/service-contracts.md) over in-memory state.
  */
 import { internalFields } from "@mallgraph/platform/access";
+import { signIdentity, type Identity } from "@mallgraph/platform/auth";
 import { Decimal } from "@mallgraph/platform/money";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { signIdentity, type Identity } from "@mallgraph/platform/auth";
 
 /** The fake's caller table (the real subgraph's names more callers). */
-const asInternal = internalFields({ walletFreeze: ["payment"], walletUnfreeze: ["payment"], walletCaptureFrozen: ["payment"], walletCredit: ["payment"], walletTopUp: ["payment"], walletPayOut: ["payment"], orderForPayment: ["payment"], orderMarkPaid: ["payment"], orderMarkRefunded: ["payment"] });
-const WALLET_FIELDS = { freeze: "walletFreeze", unfreeze: "walletUnfreeze", capture: "walletCaptureFrozen", credit: "walletCredit", topup: "walletTopUp", payout: "walletPayOut" } as const;
+const asInternal = internalFields({
+  walletFreeze: ["payment"],
+  walletUnfreeze: ["payment"],
+  walletCaptureFrozen: ["payment"],
+  walletCredit: ["payment"],
+  walletTopUp: ["payment"],
+  walletPayOut: ["payment"],
+  orderForPayment: ["payment"],
+  orderMarkPaid: ["payment"],
+  orderMarkRefunded: ["payment"],
+});
+const WALLET_FIELDS = {
+  freeze: "walletFreeze",
+  unfreeze: "walletUnfreeze",
+  capture: "walletCaptureFrozen",
+  credit: "walletCredit",
+  topup: "walletTopUp",
+  payout: "walletPayOut",
+} as const;
 
 const typeDefs = /* GraphQL */ `
-  type OrderPaymentInfo { id: ID! orderNo: String! buyerId: ID! status: String! payable: String! currency: String! subject: String! }
-  type OrderTransitionResult { code: String! status: String }
-  type WalletOpResult { code: String! balance: String frozen: String }
-  type Query { orderForPayment(id: ID!): OrderPaymentInfo }
+  type OrderPaymentInfo {
+    id: ID!
+    orderNo: String!
+    buyerId: ID!
+    status: String!
+    payable: String!
+    currency: String!
+    subject: String!
+  }
+  type OrderTransitionResult {
+    code: String!
+    status: String
+  }
+  type WalletOpResult {
+    code: String!
+    balance: String
+    frozen: String
+  }
+  type Query {
+    orderForPayment(id: ID!): OrderPaymentInfo
+  }
   type Mutation {
     orderMarkPaid(orderId: ID!, paymentId: ID!, channel: String!): OrderTransitionResult!
     orderMarkRefunded(orderId: ID!, refundId: ID!, amount: String!, reference: String): OrderTransitionResult!
@@ -61,7 +95,22 @@ export interface FakeState {
 }
 
 export function fakeState(): FakeState {
-  return { orders: new Map(), markPaidCalls: [], markRefundedCalls: [], bookedRefunds: new Map(), wallets: new Map(), walletCalls: [], captured: new Decimal(0), credited: new Decimal(0), toppedUp: new Decimal(0), paidOut: new Decimal(0), failCapture: false, captureThenFail: false, markPaidFailures: 0, freezeThenFail: 0 };
+  return {
+    orders: new Map(),
+    markPaidCalls: [],
+    markRefundedCalls: [],
+    bookedRefunds: new Map(),
+    wallets: new Map(),
+    walletCalls: [],
+    captured: new Decimal(0),
+    credited: new Decimal(0),
+    toppedUp: new Decimal(0),
+    paidOut: new Decimal(0),
+    failCapture: false,
+    captureThenFail: false,
+    markPaidFailures: 0,
+    freezeThenFail: 0,
+  };
 }
 
 export async function startFakeDeps(secret: string, state: FakeState): Promise<RunningSubgraph> {
@@ -112,13 +161,16 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
           o.paidBy = a.paymentId;
           return { code: "OK", status: "PAID" };
         }),
-        orderMarkRefunded: asInternal("orderMarkRefunded", (_p: unknown, a: { orderId: string; refundId: string; amount: string; reference?: string }) => {
-          state.markRefundedCalls.push(a);
-          if (!state.bookedRefunds.has(a.refundId)) state.bookedRefunds.set(a.refundId, a.amount);
-          const o = state.orders.get(a.orderId)!;
-          o.status = "REFUNDED";
-          return { code: "OK", status: "REFUNDED" };
-        }),
+        orderMarkRefunded: asInternal(
+          "orderMarkRefunded",
+          (_p: unknown, a: { orderId: string; refundId: string; amount: string; reference?: string }) => {
+            state.markRefundedCalls.push(a);
+            if (!state.bookedRefunds.has(a.refundId)) state.bookedRefunds.set(a.refundId, a.amount);
+            const o = state.orders.get(a.orderId)!;
+            o.status = "REFUNDED";
+            return { code: "OK", status: "REFUNDED" };
+          },
+        ),
         walletFreeze: (p: unknown, a: any, ctx: any, i: any) => {
           const r = freezeOp(p, a, ctx, i);
           if (state.freezeThenFail > 0 && r.code === "OK") {
@@ -163,7 +215,11 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
 }
 
 export function client(url: string, secret: string) {
-  return async function gql<T = any>(query: string, variables: Record<string, unknown> = {}, identity?: Identity): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
+  return async function gql<T = any>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    identity?: Identity,
+  ): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
     const res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...(identity ? { "x-mg-identity": signIdentity(secret, identity) } : {}) },

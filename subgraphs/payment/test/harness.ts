@@ -1,13 +1,13 @@
 /** One payment subgraph + its workers on a throwaway schema and Redis prefix, with fake order/member. */
+import { randomUUID } from "node:crypto";
+import type { Identity } from "@mallgraph/platform/auth";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import type { RunningSubgraph } from "@mallgraph/platform/subgraph";
-import type { Identity } from "@mallgraph/platform/auth";
-import { randomUUID } from "node:crypto";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createPaymentSubgraph } from "../src/index.ts";
-import { startWorkers } from "../src/worker.ts";
 import { seedPayment } from "../src/seed.ts";
+import { startWorkers } from "../src/worker.ts";
 import { client, fakeState, startFakeDeps, type FakeState } from "./fakes.ts";
 
 export const SECRET = "test-internal-secret-0123456789";

@@ -4,10 +4,10 @@
  * live event, the order's notification and the refund's booking arrive once the worker (and its
  * relay) starts — and a re-delivered job has one effect.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis } from "@mallgraph/platform/redis";
-import { ADMIN, buyer, startHarness, type Harness } from "./harness.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "./fakes.ts";
+import { ADMIN, buyer, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($orderId: ID!, $channel: PaymentChannel!) { createPayment(orderId: $orderId, channel: $channel) { code payment { id checkoutRef } } }`;
 const REFUND = `mutation($id: ID!, $amount: String!, $reason: String!) { adminRefundPayment(paymentId: $id, amount: $amount, reason: $reason) { code refund { id status } } }`;
@@ -39,16 +39,27 @@ async function pay(buyerId: string, amount: string) {
   const trade = (await h.sg.services.sandbox.pay(payment.checkoutRef))!;
   const params = await h.sg.services.sandbox.notification(trade);
   const deliver = () =>
-    fetch(`http://127.0.0.1:${h.sg.port}/callbacks/sandbox`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(params).toString() });
+    fetch(`http://127.0.0.1:${h.sg.port}/callbacks/sandbox`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(params).toString(),
+    });
   return { orderId, payment, deliver };
 }
 
 /** The pending outbox rows of a payment (its events, its order notification, its refunds' bookings). */
 async function pendingJobs(paymentId: string): Promise<string[]> {
   const db = h.sg.services.prisma;
-  const ids = [...(await db.paymentEvent.findMany({ where: { paymentId } })).map((e) => e.id), ...(await db.refund.findMany({ where: { paymentId } })).map((r) => r.id), paymentId];
+  const ids = [
+    ...(await db.paymentEvent.findMany({ where: { paymentId } })).map((e) => e.id),
+    ...(await db.refund.findMany({ where: { paymentId } })).map((r) => r.id),
+    paymentId,
+  ];
   const rows = await db.outbox.findMany({ where: { sentAt: null } });
-  return rows.filter((r) => ids.some((id) => r.id.endsWith(id))).map((r) => r.name).sort();
+  return rows
+    .filter((r) => ids.some((id) => r.id.endsWith(id)))
+    .map((r) => r.name)
+    .sort();
 }
 
 describe("payment outbox", () => {
@@ -102,15 +113,23 @@ describe("payment outbox", () => {
     await until(async () => (await h.sg.services.prisma.outbox.count({ where: { sentAt: null } })) === 0, "outbox relayed");
     await until(() => h.state.markPaidCalls.some((c) => c.orderId === paid.orderId), "orderMarkPaid");
     await until(() => h.state.markRefundedCalls.some((c) => c.refundId === refundId), "orderMarkRefunded");
-    await until(() => eventsOf(paid.payment.id).length === 1 && eventsOf(closedId).length === 1 && eventsOf(refunded.payment.id).length === 2, "live events");
-    await until(async () => (await h.sg.services.prisma.payment.findUniqueOrThrow({ where: { id: paid.payment.id } })).orderNotifiedAt !== null, "order notified");
+    await until(
+      () => eventsOf(paid.payment.id).length === 1 && eventsOf(closedId).length === 1 && eventsOf(refunded.payment.id).length === 2,
+      "live events",
+    );
+    await until(
+      async () => (await h.sg.services.prisma.payment.findUniqueOrThrow({ where: { id: paid.payment.id } })).orderNotifiedAt !== null,
+      "order notified",
+    );
     expect(h.state.orders.get(paid.orderId)!.status).toBe("PAID");
     expect(h.state.markRefundedCalls.filter((c) => c.refundId === refundId)).toHaveLength(1);
     expect(await h.sg.services.prisma.paymentEvent.count({ where: { publishedAt: null } })).toBe(0);
   });
 
   it("duplicate delivery (relayed again, re-added after BullMQ removed the job, callbacks again) has one effect", async () => {
-    const events = await h.sg.services.prisma.paymentEvent.findMany({ where: { paymentId: { in: [paid.payment.id, closedId, refunded.payment.id] } } });
+    const events = await h.sg.services.prisma.paymentEvent.findMany({
+      where: { paymentId: { in: [paid.payment.id, closedId, refunded.payment.id] } },
+    });
     // the relay runs again over the same rows: same jobIds, BullMQ ignores them
     await h.sg.services.prisma.outbox.updateMany({ data: { sentAt: null } });
     await h.sg.services.jobs.drain();

@@ -3,19 +3,19 @@
  * subgraphs (test/fakes.ts) and the built-in sandbox provider calling back over HTTP.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
-import { createRedis } from "@mallgraph/platform/redis";
-import { closeQueueConnections } from "@mallgraph/platform/queue";
-import { Decimal } from "@mallgraph/platform/money";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
-import type { RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { createPaymentSubgraph } from "../src/index.ts";
-import { startWorkers } from "../src/worker.ts";
-import { seedPayment } from "../src/seed.ts";
-import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { dayOf } from "@mallgraph/platform/days";
+import { Decimal } from "@mallgraph/platform/money";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createRedis } from "@mallgraph/platform/redis";
+import type { RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
+import { createPaymentSubgraph } from "../src/index.ts";
+import { seedPayment } from "../src/seed.ts";
+import { startWorkers } from "../src/worker.ts";
 import { client, fakeState, startFakeDeps, until, type FakeState } from "./fakes.ts";
 
 const SECRET = "test-internal-secret-0123456789";
@@ -47,14 +47,22 @@ function order(buyerId: string, payable: string, status = "PENDING_PAYMENT") {
 async function create(orderId: string, channel: string, who: string) {
   const r = await gql(CREATE, { orderId, channel }, buyer(who));
   expect(r.errors).toBeUndefined();
-  return r.data.createPayment as { code: string; message?: string; payment: { id: string; status: string; amount: string; currency: string; checkoutRef: string; clientPayload: string } | null };
+  return r.data.createPayment as {
+    code: string;
+    message?: string;
+    payment: { id: string; status: string; amount: string; currency: string; checkoutRef: string; clientPayload: string } | null;
+  };
 }
 
 const prisma = () => sg.services.prisma;
 const paymentRow = (id: string) => prisma().payment.findUniqueOrThrow({ where: { id } });
 const callbackUrl = () => `http://127.0.0.1:${sg.port}/callbacks/sandbox`;
 const postForm = (url: string, params: Record<string, string>) =>
-  fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(params).toString() }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(params).toString(),
+  }).then(async (r) => ({ status: r.status, body: await r.text() }));
 
 async function notifyQueueIdle(): Promise<boolean> {
   const c = await sg.services.queues.notify.getJobCounts("waiting", "active", "delayed");
@@ -127,7 +135,11 @@ describe("sandbox flow", () => {
 
   it("the buyer reads the payment; another member cannot, nor complete its checkout", async () => {
     const q = `query($id: ID!) { payment(id: $id) { id status amount refundedAmount paidAt order { id } } }`;
-    expect((await gql(q, { id: paymentId }, buyer("B1"))).data.payment).toMatchObject({ id: paymentId, status: "SUCCEEDED", order: { id: orderId } });
+    expect((await gql(q, { id: paymentId }, buyer("B1"))).data.payment).toMatchObject({
+      id: paymentId,
+      status: "SUCCEEDED",
+      order: { id: orderId },
+    });
     expect((await gql(q, { id: paymentId }, buyer("B2"))).data.payment).toBeNull();
     expect((await gql(q, { id: paymentId })).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
     expect((await gql(COMPLETE, { ref }, buyer("B2"))).errors![0]!.extensions!.code).toBe("NOT_FOUND");
@@ -181,14 +193,27 @@ describe("callbacks", () => {
   it("a bad signature is refused and changes nothing", async () => {
     const orderId = order("B4", "50.00");
     const { payment } = await create(orderId, "SANDBOX", "B4");
-    const trade = (await sg.services.sandbox.createTrade({ outTradeNo: payment!.checkoutRef, merchantAppId: "x", subject: "x", amount: "50", currency: "CNY", notifyUrl: "x" }))!;
+    const trade = (await sg.services.sandbox.createTrade({
+      outTradeNo: payment!.checkoutRef,
+      merchantAppId: "x",
+      subject: "x",
+      amount: "50",
+      currency: "CNY",
+      notifyUrl: "x",
+    }))!;
     const params = await sg.services.sandbox.notification({ ...trade, status: "PAID", paidAt: new Date() });
     // Tampered after signing.
     expect((await postForm(callbackUrl(), { ...params, total_amount: "0.01" })).body).toBe("fail");
     // Signed with a key that is not the sandbox's.
     const { generateKeyPairSync } = await import("node:crypto");
     const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const forged = { ...params, sign: rsaSha256Sign(alipaySignContent(params, ["sign", "sign_type"]), other.privateKey.export({ type: "pkcs8", format: "pem" }) as string) };
+    const forged = {
+      ...params,
+      sign: rsaSha256Sign(
+        alipaySignContent(params, ["sign", "sign_type"]),
+        other.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+      ),
+    };
     expect((await postForm(callbackUrl(), forged)).body).toBe("fail");
     const p = await paymentRow(payment!.id);
     expect(p.status).toBe("PENDING");
@@ -200,7 +225,10 @@ describe("callbacks", () => {
   it("a correctly signed notification with a wrong amount is refused and recorded as an anomaly", async () => {
     const orderId = order("B4", "60.00");
     const { payment } = await create(orderId, "SANDBOX", "B4");
-    await prisma().sandboxTransaction.update({ where: { outTradeNo: payment!.checkoutRef }, data: { amount: "6.00", status: "PAID", paidAt: new Date() } });
+    await prisma().sandboxTransaction.update({
+      where: { outTradeNo: payment!.checkoutRef },
+      data: { amount: "6.00", status: "PAID", paidAt: new Date() },
+    });
     const trade = (await sg.services.sandbox.trade(payment!.checkoutRef))!;
     expect(await sg.services.sandbox.deliver(trade)).toBe(false);
     const p = await paymentRow(payment!.id);
@@ -209,7 +237,10 @@ describe("callbacks", () => {
     const anomalies = await gql(`{ adminCallbackAnomalies { paymentId reason detail } }`, {}, ADMIN);
     expect(anomalies.data.adminCallbackAnomalies).toContainEqual(expect.objectContaining({ paymentId: p.id, reason: "AMOUNT_MISMATCH" }));
     // Put the sandbox trade back for the reconciliation later.
-    await prisma().sandboxTransaction.update({ where: { outTradeNo: payment!.checkoutRef }, data: { amount: "60.00", status: "WAIT_PAY", paidAt: null } });
+    await prisma().sandboxTransaction.update({
+      where: { outTradeNo: payment!.checkoutRef },
+      data: { amount: "60.00", status: "WAIT_PAY", paidAt: null },
+    });
   });
 
   it("orderMarkPaid is retried by the notify job until the order acknowledges", async () => {
@@ -272,21 +303,33 @@ describe("refunds", () => {
     expect((await gql(REFUND, { id: paymentId, amount: "1.001", reason: "x" }, ADMIN)).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
     expect((await gql(REFUND, { id: paymentId, amount: "-1.00", reason: "x" }, ADMIN)).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
     expect((await gql(REFUND, { id: paymentId, amount: "1.00", reason: "x" }, READER)).errors![0]!.extensions!.code).toBe("FORBIDDEN");
-    expect((await gql(REFUND, { id: paymentId, amount: "1.00", reason: "x" }, buyer("B7"))).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
+    expect((await gql(REFUND, { id: paymentId, amount: "1.00", reason: "x" }, buyer("B7"))).errors![0]!.extensions!.code).toBe(
+      "UNAUTHENTICATED",
+    );
     expect(await prisma().refund.count({ where: { paymentId } })).toBe(0);
   });
 
   it("partial refunds never exceed what was paid, also when concurrent; the full refund tells the order", async () => {
     const first = (await gql(REFUND, { id: paymentId, amount: "30.00", reason: "partial" }, ADMIN)).data.adminRefundPayment;
-    expect(first).toMatchObject({ code: "OK", refund: { amount: "30.00", status: "SUCCEEDED" }, payment: { status: "SUCCEEDED", refundedAmount: "30.00" } });
-    expect((await gql(REFUND, { id: paymentId, amount: "60.00", reason: "too much" }, ADMIN)).data.adminRefundPayment.code).toBe("EXCEEDS_REFUNDABLE");
-    const many = await Promise.all(Array.from({ length: 10 }, () => gql(REFUND, { id: paymentId, amount: "10.00", reason: "storm" }, ADMIN)));
+    expect(first).toMatchObject({
+      code: "OK",
+      refund: { amount: "30.00", status: "SUCCEEDED" },
+      payment: { status: "SUCCEEDED", refundedAmount: "30.00" },
+    });
+    expect((await gql(REFUND, { id: paymentId, amount: "60.00", reason: "too much" }, ADMIN)).data.adminRefundPayment.code).toBe(
+      "EXCEEDS_REFUNDABLE",
+    );
+    const many = await Promise.all(
+      Array.from({ length: 10 }, () => gql(REFUND, { id: paymentId, amount: "10.00", reason: "storm" }, ADMIN)),
+    );
     const codes = many.map((m) => m.data.adminRefundPayment.code);
     expect(codes.filter((c) => c === "OK").length).toBe(5);
     expect(codes.filter((c) => c === "EXCEEDS_REFUNDABLE").length).toBe(5);
     const last = (await gql(REFUND, { id: paymentId, amount: "8.50", reason: "rest" }, ADMIN)).data.adminRefundPayment;
     expect(last).toMatchObject({ code: "OK", payment: { status: "REFUNDED", refundedAmount: "88.50" } });
-    expect((await gql(REFUND, { id: paymentId, amount: "0.01", reason: "more" }, ADMIN)).data.adminRefundPayment.code).toBe("NOT_REFUNDABLE");
+    expect((await gql(REFUND, { id: paymentId, amount: "0.01", reason: "more" }, ADMIN)).data.adminRefundPayment.code).toBe(
+      "NOT_REFUNDABLE",
+    );
     // The order books each refund once, with its own amount; together they are the whole payment.
     const refunds = await prisma().refund.findMany({ where: { paymentId, status: "SUCCEEDED" } });
     expect(refunds.length).toBe(7);
@@ -304,18 +347,27 @@ describe("refunds", () => {
   });
 
   it("each operator refund is in the audit trail (decision 0024): the Refund row, the payment's refunded amount before/after, no entry for a refusal", async () => {
-    const entries = (await outboxAuditEntries(prisma(), "adminRefundPayment")).filter((e) => (e.args as { paymentId: string }).paymentId === paymentId);
+    const entries = (await outboxAuditEntries(prisma(), "adminRefundPayment")).filter(
+      (e) => (e.args as { paymentId: string }).paymentId === paymentId,
+    );
     expect(entries.every((e) => e.service === "payment" && e.actorKind === "admin" && e.actorId === "op-1" && e.requestId)).toBe(true);
     const refunds = await prisma().refund.findMany({ where: { paymentId } });
     const created = entries.flatMap((e) => e.changes.filter((c) => c.entity === "Refund" && c.op === "create"));
     expect(new Set(created.map((c) => c.id))).toEqual(new Set(refunds.map((r) => r.id)));
     expect(created.every((c) => c.before === null && (c.after as { paymentId: string }).paymentId === paymentId)).toBe(true);
     // the refunded amount moves by each refund, 0.00 → 88.50 in all
-    const payments = entries.flatMap((e) => e.changes.filter((c) => c.entity === "Payment" && c.id === paymentId)) as Array<{ before: any; after: any }>;
-    const moves = payments.filter((c) => c.before.refundedAmount !== c.after.refundedAmount).map((c) => [c.before.refundedAmount, c.after.refundedAmount]);
+    const payments = entries.flatMap((e) => e.changes.filter((c) => c.entity === "Payment" && c.id === paymentId)) as Array<{
+      before: any;
+      after: any;
+    }>;
+    const moves = payments
+      .filter((c) => c.before.refundedAmount !== c.after.refundedAmount)
+      .map((c) => [c.before.refundedAmount, c.after.refundedAmount]);
     expect(moves).toHaveLength(7);
     // and the last refund's status change of the payment, as the whole row before and after
-    expect(payments.filter((c) => c.before.status !== c.after.status).map((c) => [c.before.status, c.after.status])).toEqual([["SUCCEEDED", "REFUNDED"]]);
+    expect(payments.filter((c) => c.before.status !== c.after.status).map((c) => [c.before.status, c.after.status])).toEqual([
+      ["SUCCEEDED", "REFUNDED"],
+    ]);
     expect(moves.map(([b]) => b)).toContain("0.00");
     expect(moves.map(([, a]) => a)).toContain("88.50");
     expect(moves.reduce((s, [b, a]) => s.plus(a).minus(b), new Decimal(0)).toFixed(2)).toBe("88.50");
@@ -348,7 +400,9 @@ describe("refunds", () => {
     expect(twice[0]!.data.refundOrderPayment.refund.id).toBe(twice[1]!.data.refundOrderPayment.refund.id);
     expect(await prisma().refund.count({ where: { paymentId: payment!.id } })).toBe(1);
     expect((await gql(Q, { o, a: "30.00", ref: "as-2" }, internal)).data.refundOrderPayment.code).toBe("EXCEEDS_REFUNDABLE");
-    expect((await gql(Q, { o: order("B8", "1.00"), a: "1.00", ref: "as-3" }, internal)).data.refundOrderPayment.code).toBe("NOT_REFUNDABLE");
+    expect((await gql(Q, { o: order("B8", "1.00"), a: "1.00", ref: "as-3" }, internal)).data.refundOrderPayment.code).toBe(
+      "NOT_REFUNDABLE",
+    );
     expect((await gql(Q, { o, a: "1.00", ref: "as-4" }, buyer("B8"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
     await until(() => state.markRefundedCalls.some((c) => c.orderId === o && c.amount === "15.00"), "order books the refund");
   });
@@ -356,7 +410,9 @@ describe("refunds", () => {
   it("a pending payment is NOT_REFUNDABLE", async () => {
     const o = order("B7", "5.00");
     const { payment } = await create(o, "SANDBOX", "B7");
-    expect((await gql(REFUND, { id: payment!.id, amount: "1.00", reason: "x" }, ADMIN)).data.adminRefundPayment.code).toBe("NOT_REFUNDABLE");
+    expect((await gql(REFUND, { id: payment!.id, amount: "1.00", reason: "x" }, ADMIN)).data.adminRefundPayment.code).toBe(
+      "NOT_REFUNDABLE",
+    );
   });
 });
 
@@ -393,7 +449,12 @@ describe("wallet", () => {
     expect(r.payment).toMatchObject({ status: "CLOSED" });
     const w = state.wallets.get("W1:CNY")!;
     expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["60.00", "0.00"]);
-    expect(state.walletCalls.filter((c) => c.reference === `pay:${r.payment!.id}`).map((c) => c.op)).toEqual(["freeze", "capture", "freeze", "unfreeze"]);
+    expect(state.walletCalls.filter((c) => c.reference === `pay:${r.payment!.id}`).map((c) => c.op)).toEqual([
+      "freeze",
+      "capture",
+      "freeze",
+      "unfreeze",
+    ]);
     // A new payment can be made afterwards.
     const again = await create(orderId, "WALLET", "W1");
     expect(again).toMatchObject({ code: "OK", payment: { status: "SUCCEEDED" } });
@@ -414,14 +475,44 @@ describe("wallet", () => {
     // A wallet payment left open (e.g. the process stopped after the freeze).
     const orderId = order("W1", "10.00");
     const app = await sg.services.merchants.defaultApp();
-    const p = await prisma().payment.create({ data: { orderId, orderNo: "NO-W", buyerId: "W1", appId: app.id, merchantId: app.merchantId, channel: "WALLET", amount: "10.00", currency: "CNY", subject: "x", checkoutRef: `MGW${Date.now()}`, expiresAt: new Date(Date.now() + 60_000), walletFrozen: true } });
-    await sg.services.wallet.createCheckout({ id: p.id, checkoutRef: p.checkoutRef, buyerId: "W1", orderNo: "NO-W", subject: "x", amount: "10.00", currency: "CNY", expiresAt: p.expiresAt }, null as any, "");
+    const p = await prisma().payment.create({
+      data: {
+        orderId,
+        orderNo: "NO-W",
+        buyerId: "W1",
+        appId: app.id,
+        merchantId: app.merchantId,
+        channel: "WALLET",
+        amount: "10.00",
+        currency: "CNY",
+        subject: "x",
+        checkoutRef: `MGW${Date.now()}`,
+        expiresAt: new Date(Date.now() + 60_000),
+        walletFrozen: true,
+      },
+    });
+    await sg.services.wallet.createCheckout(
+      {
+        id: p.id,
+        checkoutRef: p.checkoutRef,
+        buyerId: "W1",
+        orderNo: "NO-W",
+        subject: "x",
+        amount: "10.00",
+        currency: "CNY",
+        expiresAt: p.expiresAt,
+      },
+      null as any,
+      "",
+    );
     expect(state.wallets.get("W1:CNY")!.frozen.toFixed(2)).toBe("10.00");
     const closed = await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id status } }`, { id: p.id }, buyer("W1"));
     expect(closed.data.closePayment.status).toBe("CLOSED");
     const w = state.wallets.get("W1:CNY")!;
     expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["30.00", "0.00"]);
-    expect((await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id } }`, { id: p.id }, buyer("W1"))).errors![0]!.extensions!.code).toBe("INVALID_STATE");
+    expect(
+      (await gql(`mutation($id: ID!) { closePayment(paymentId: $id) { id } }`, { id: p.id }, buyer("W1"))).errors![0]!.extensions!.code,
+    ).toBe("INVALID_STATE");
   });
 
   it("12 concurrent WALLET payments of one order: the buyer is charged exactly once, the order told once", async () => {
@@ -443,7 +534,9 @@ describe("wallet", () => {
 
   it("a wallet refund credits the buyer and debits the merchant; the ledger balances", async () => {
     // the 40.00 payment of the first wallet test (W1 has two SUCCEEDED ones: pick it, not the 5.00)
-    const paid = await prisma().payment.findFirstOrThrow({ where: { buyerId: "W1", status: "SUCCEEDED", amount: "40.00", purpose: "ORDER" } });
+    const paid = await prisma().payment.findFirstOrThrow({
+      where: { buyerId: "W1", status: "SUCCEEDED", amount: "40.00", purpose: "ORDER" },
+    });
     expect((await gql(REFUND, { id: paid.id, amount: "15.00", reason: "return" }, ADMIN)).data.adminRefundPayment.code).toBe("OK");
     expect(state.wallets.get("W1:CNY")!.balance.toFixed(2)).toBe("45.00");
     const credits = await prisma().merchantLedgerEntry.findMany({ where: { channel: "WALLET", type: "CAPTURE" } });
@@ -461,41 +554,120 @@ describe("wallet", () => {
 
 describe("operators", () => {
   it("create organizations, merchants, apps and channels; secrets are never returned; bad keys write nothing", async () => {
-    const org = await gql(`mutation { adminCreateOrganization(input: { name: "Acme", members: [{ memberId: "M1", role: OWNER }, { memberId: "M2", role: FINANCE }] }) { id name members { memberId role } } }`, {}, ADMIN);
-    expect(org.data.adminCreateOrganization.members).toEqual([{ memberId: "M1", role: "OWNER" }, { memberId: "M2", role: "FINANCE" }]);
+    const org = await gql(
+      `mutation { adminCreateOrganization(input: { name: "Acme", members: [{ memberId: "M1", role: OWNER }, { memberId: "M2", role: FINANCE }] }) { id name members { memberId role } } }`,
+      {},
+      ADMIN,
+    );
+    expect(org.data.adminCreateOrganization.members).toEqual([
+      { memberId: "M1", role: "OWNER" },
+      { memberId: "M2", role: "FINANCE" },
+    ]);
     const orgId = org.data.adminCreateOrganization.id;
-    expect((await gql(`mutation { adminCreateOrganization(input: { name: "Acme" }) { id } }`, {}, ADMIN)).errors![0]!.extensions!.code).toBe("ALREADY_EXISTS");
-    const m = await gql(`mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "acme", name: "Acme Store" }) { id } }`, { o: orgId }, ADMIN);
-    const app = await gql(`mutation($m: ID!) { adminCreatePaymentApp(input: { merchantId: $m, name: "web" }) { id isDefault } }`, { m: m.data.adminCreateMerchant.id }, ADMIN);
+    expect(
+      (await gql(`mutation { adminCreateOrganization(input: { name: "Acme" }) { id } }`, {}, ADMIN)).errors![0]!.extensions!.code,
+    ).toBe("ALREADY_EXISTS");
+    const m = await gql(
+      `mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "acme", name: "Acme Store" }) { id } }`,
+      { o: orgId },
+      ADMIN,
+    );
+    const app = await gql(
+      `mutation($m: ID!) { adminCreatePaymentApp(input: { merchantId: $m, name: "web" }) { id isDefault } }`,
+      { m: m.data.adminCreateMerchant.id },
+      ADMIN,
+    );
     const appId = app.data.adminCreatePaymentApp.id;
     const { generateKeyPairSync } = await import("node:crypto");
-    const k = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const k = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
     const CONFIGURE = `mutation($i: ChannelConfigInput!) { adminConfigureChannel(input: $i) { channel enabled hasPrivateKey hasApiV3Key providerAppId } }`;
-    const ok = await gql(CONFIGURE, { i: { appId, channel: "ALIPAY", enabled: true, providerAppId: "2021", privateKeyPem: k.privateKey, providerPublicKey: k.publicKey } }, ADMIN);
-    expect(ok.data.adminConfigureChannel).toEqual({ channel: "ALIPAY", enabled: true, hasPrivateKey: true, hasApiV3Key: false, providerAppId: "2021" });
+    const ok = await gql(
+      CONFIGURE,
+      {
+        i: { appId, channel: "ALIPAY", enabled: true, providerAppId: "2021", privateKeyPem: k.privateKey, providerPublicKey: k.publicKey },
+      },
+      ADMIN,
+    );
+    expect(ok.data.adminConfigureChannel).toEqual({
+      channel: "ALIPAY",
+      enabled: true,
+      hasPrivateKey: true,
+      hasApiV3Key: false,
+      providerAppId: "2021",
+    });
     const bad = await gql(CONFIGURE, { i: { appId, channel: "WECHAT_PAY", enabled: true, privateKeyPem: "not a key" } }, ADMIN);
     expect(bad.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
     const badV3 = await gql(CONFIGURE, { i: { appId, channel: "WECHAT_PAY", enabled: true, apiV3Key: "short" } }, ADMIN);
     expect(badV3.errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
     expect(await prisma().channelConfig.count({ where: { appId } })).toBe(1);
-    expect((await gql(CONFIGURE, { i: { appId, channel: "SANDBOX", enabled: true } }, READER)).errors![0]!.extensions!.code).toBe("FORBIDDEN");
+    expect((await gql(CONFIGURE, { i: { appId, channel: "SANDBOX", enabled: true } }, READER)).errors![0]!.extensions!.code).toBe(
+      "FORBIDDEN",
+    );
     const mine = await gql(`{ myOrganizations { name members { memberId role } } }`, {}, buyer("M2"));
-    expect(mine.data.myOrganizations).toEqual([{ name: "Acme", members: [{ memberId: "M1", role: "OWNER" }, { memberId: "M2", role: "FINANCE" }] }]);
+    expect(mine.data.myOrganizations).toEqual([
+      {
+        name: "Acme",
+        members: [
+          { memberId: "M1", role: "OWNER" },
+          { memberId: "M2", role: "FINANCE" },
+        ],
+      },
+    ]);
     const merchantId = m.data.adminCreateMerchant.id;
     const OV = `query($m: ID!) { merchantTransactionOverview(merchantId: $m, from: "2026-11-01", to: "2026-11-30") { count } }`;
     expect((await gql(OV, { m: merchantId }, buyer("M2"))).data.merchantTransactionOverview).toEqual([]);
     expect((await gql(OV, { m: merchantId }, buyer("M3"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
-    expect((await gql(`mutation($o: ID!) { adminSetOrganizationMember(organizationId: $o, memberId: "M3", role: ADMIN) { members { memberId } } }`, { o: orgId }, ADMIN)).data.adminSetOrganizationMember.members).toHaveLength(3);
+    expect(
+      (
+        await gql(
+          `mutation($o: ID!) { adminSetOrganizationMember(organizationId: $o, memberId: "M3", role: ADMIN) { members { memberId } } }`,
+          { o: orgId },
+          ADMIN,
+        )
+      ).data.adminSetOrganizationMember.members,
+    ).toHaveLength(3);
     expect((await gql(OV, { m: merchantId }, buyer("M3"))).data.merchantTransactionOverview).toEqual([]);
-    expect((await gql(`mutation { adminCreateMerchant(input: { organizationId: "nope", code: "x1", name: "X" }) { id } }`, {}, ADMIN)).errors![0]!.extensions!.code).toBe("NOT_FOUND");
-    expect((await gql(`mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "bad code!", name: "X" }) { id } }`, { o: orgId }, ADMIN)).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
-    expect((await gql(`mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "acme", name: "Again" }) { id } }`, { o: orgId }, ADMIN)).errors![0]!.extensions!.code).toBe("ALREADY_EXISTS");
+    expect(
+      (await gql(`mutation { adminCreateMerchant(input: { organizationId: "nope", code: "x1", name: "X" }) { id } }`, {}, ADMIN))
+        .errors![0]!.extensions!.code,
+    ).toBe("NOT_FOUND");
+    expect(
+      (
+        await gql(
+          `mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "bad code!", name: "X" }) { id } }`,
+          { o: orgId },
+          ADMIN,
+        )
+      ).errors![0]!.extensions!.code,
+    ).toBe("BAD_USER_INPUT");
+    expect(
+      (
+        await gql(
+          `mutation($o: ID!) { adminCreateMerchant(input: { organizationId: $o, code: "acme", name: "Again" }) { id } }`,
+          { o: orgId },
+          ADMIN,
+        )
+      ).errors![0]!.extensions!.code,
+    ).toBe("ALREADY_EXISTS");
     // The seed is idempotent.
-    const counts = async () => [await prisma().organization.count(), await prisma().merchant.count(), await prisma().paymentApp.count(), await prisma().channelConfig.count()];
+    const counts = async () => [
+      await prisma().organization.count(),
+      await prisma().merchant.count(),
+      await prisma().paymentApp.count(),
+      await prisma().channelConfig.count(),
+    ];
     const before = await counts();
     await seedPayment(prisma(), { sandboxEnabled: true });
     expect(await counts()).toEqual(before);
-    const list = await gql(`{ adminMerchants { code name apps { name isDefault channels { channel hasPrivateKey } } accounts { currency balance } } }`, {}, READER);
+    const list = await gql(
+      `{ adminMerchants { code name apps { name isDefault channels { channel hasPrivateKey } } accounts { currency balance } } }`,
+      {},
+      READER,
+    );
     const demo = list.data.adminMerchants.find((x: any) => x.code === "mallgraph-self");
     expect(demo.name).toBe("mallgraph 自营");
     expect(demo.apps[0].isDefault).toBe(true);
@@ -515,14 +687,51 @@ describe("operators", () => {
 
     // Inject: a trade paid at the channel that we never recorded, an amount mismatch, and a local
     // payment the channel does not list.
-    await prisma().sandboxTransaction.create({ data: { tradeNo: "SB-GHOST", outTradeNo: "MG-GHOST", merchantAppId: "x", subject: "x", amount: "9.99", currency: "CNY", status: "PAID", notifyUrl: "x", paidAt: paid[0]!.paidAt } });
+    await prisma().sandboxTransaction.create({
+      data: {
+        tradeNo: "SB-GHOST",
+        outTradeNo: "MG-GHOST",
+        merchantAppId: "x",
+        subject: "x",
+        amount: "9.99",
+        currency: "CNY",
+        status: "PAID",
+        notifyUrl: "x",
+        paidAt: paid[0]!.paidAt,
+      },
+    });
     await prisma().sandboxTransaction.update({ where: { outTradeNo: paid[0]!.checkoutRef }, data: { amount: "1.00" } });
     await prisma().sandboxTransaction.update({ where: { outTradeNo: paid[1]!.checkoutRef }, data: { status: "CLOSED" } });
-    const report = (await gql(`mutation($d: String!) { adminRunReconciliation(date: $d) { differences { kind checkoutRef paymentId localAmount channelAmount } } }`, { d: date }, ADMIN)).data.adminRunReconciliation;
+    const report = (
+      await gql(
+        `mutation($d: String!) { adminRunReconciliation(date: $d) { differences { kind checkoutRef paymentId localAmount channelAmount } } }`,
+        { d: date },
+        ADMIN,
+      )
+    ).data.adminRunReconciliation;
     expect(report.differences).toHaveLength(3);
-    expect(report.differences).toContainEqual({ kind: "MISSING_LOCAL", checkoutRef: "MG-GHOST", paymentId: null, localAmount: null, channelAmount: "9.99" });
-    expect(report.differences).toContainEqual({ kind: "AMOUNT_MISMATCH", checkoutRef: paid[0]!.checkoutRef, paymentId: paid[0]!.id, localAmount: paid[0]!.amount.toFixed(2), channelAmount: "1.00" });
-    expect(report.differences).toContainEqual(expect.objectContaining({ kind: "MISSING_AT_CHANNEL", checkoutRef: paid[1]!.checkoutRef, paymentId: paid[1]!.id, channelAmount: null }));
+    expect(report.differences).toContainEqual({
+      kind: "MISSING_LOCAL",
+      checkoutRef: "MG-GHOST",
+      paymentId: null,
+      localAmount: null,
+      channelAmount: "9.99",
+    });
+    expect(report.differences).toContainEqual({
+      kind: "AMOUNT_MISMATCH",
+      checkoutRef: paid[0]!.checkoutRef,
+      paymentId: paid[0]!.id,
+      localAmount: paid[0]!.amount.toFixed(2),
+      channelAmount: "1.00",
+    });
+    expect(report.differences).toContainEqual(
+      expect.objectContaining({
+        kind: "MISSING_AT_CHANNEL",
+        checkoutRef: paid[1]!.checkoutRef,
+        paymentId: paid[1]!.id,
+        channelAmount: null,
+      }),
+    );
     expect((await gql(REPORT, { d: "2026-13-01" }, READER)).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
   });
 
@@ -532,26 +741,49 @@ describe("operators", () => {
     const days = [...new Set(all.map((p) => dayOf(p.createdAt)))].sort();
     const from = days[0]!;
     const to = days[days.length - 1]!;
-    const rows = (await gql(`query($f: String!, $t: String!) { adminTransactionOverview(from: $f, to: $t) { day appId channel currency count amount refundedAmount } }`, { f: from, t: to }, READER)).data.adminTransactionOverview;
+    const rows = (
+      await gql(
+        `query($f: String!, $t: String!) { adminTransactionOverview(from: $f, to: $t) { day appId channel currency count amount refundedAmount } }`,
+        { f: from, t: to },
+        READER,
+      )
+    ).data.adminTransactionOverview;
     for (const ch of ["SANDBOX", "WALLET"]) {
       const mine = paid.filter((p) => p.channel === ch);
       const row = rows.filter((r: any) => r.channel === ch);
       expect(row.reduce((s: number, r: any) => s + r.count, 0)).toBe(mine.length);
-      expect(row.reduce((s: Decimal, r: any) => s.plus(r.amount), new Decimal(0)).toFixed(2)).toBe(mine.reduce((s, p) => s.plus(p.amount.toString()), new Decimal(0)).toFixed(2));
-      expect(row.reduce((s: Decimal, r: any) => s.plus(r.refundedAmount), new Decimal(0)).toFixed(2)).toBe(mine.reduce((s, p) => s.plus(p.refundedAmount.toString()), new Decimal(0)).toFixed(2));
+      expect(row.reduce((s: Decimal, r: any) => s.plus(r.amount), new Decimal(0)).toFixed(2)).toBe(
+        mine.reduce((s, p) => s.plus(p.amount.toString()), new Decimal(0)).toFixed(2),
+      );
+      expect(row.reduce((s: Decimal, r: any) => s.plus(r.refundedAmount), new Decimal(0)).toFixed(2)).toBe(
+        mine.reduce((s, p) => s.plus(p.refundedAmount.toString()), new Decimal(0)).toFixed(2),
+      );
     }
     const appId = paid[0]!.appId;
-    const filtered = (await gql(`query($f: String!, $t: String!, $a: ID) { adminTransactionOverview(from: $f, to: $t, appId: $a) { appId } }`, { f: from, t: to, a: "other-app" }, READER)).data.adminTransactionOverview;
+    const filtered = (
+      await gql(
+        `query($f: String!, $t: String!, $a: ID) { adminTransactionOverview(from: $f, to: $t, appId: $a) { appId } }`,
+        { f: from, t: to, a: "other-app" },
+        READER,
+      )
+    ).data.adminTransactionOverview;
     expect(filtered).toEqual([]);
     expect(appId).toBeTruthy();
-    expect((await gql(`{ adminTransactionOverview(from: "2026-11-22", to: "2026-11-01") { day } }`, {}, READER)).errors![0]!.extensions!.code).toBe("BAD_USER_INPUT");
+    expect(
+      (await gql(`{ adminTransactionOverview(from: "2026-11-22", to: "2026-11-01") { day } }`, {}, READER)).errors![0]!.extensions!.code,
+    ).toBe("BAD_USER_INPUT");
 
-    const csv = (await gql(`query($f: String!, $t: String!) { adminExportTransactions(from: $f, to: $t) }`, { f: from, t: to }, READER)).data.adminExportTransactions as string;
+    const csv = (await gql(`query($f: String!, $t: String!) { adminExportTransactions(from: $f, to: $t) }`, { f: from, t: to }, READER))
+      .data.adminExportTransactions as string;
     const lines = csv.trim().split("\r\n");
-    expect(lines[0]).toBe("paymentId,orderId,orderNo,appId,merchantId,channel,status,amount,refundedAmount,currency,checkoutRef,providerTradeNo,createdAt,paidAt,closedAt");
+    expect(lines[0]).toBe(
+      "paymentId,orderId,orderNo,appId,merchantId,channel,status,amount,refundedAmount,currency,checkoutRef,providerTradeNo,createdAt,paidAt,closedAt",
+    );
     expect(lines.length - 1).toBe(all.length);
     for (const p of all) expect(csv).toContain(`${p.id},${p.orderId},`);
-    expect((await gql(`{ adminExportTransactions(from: "2026-11-01", to: "2026-11-02") }`, {}, buyer("B1"))).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
+    expect(
+      (await gql(`{ adminExportTransactions(from: "2026-11-01", to: "2026-11-02") }`, {}, buyer("B1"))).errors![0]!.extensions!.code,
+    ).toBe("UNAUTHENTICATED");
 
     const url = `http://127.0.0.1:${sg.port}/exports/transactions.csv?from=${from}&to=${to}`;
     const denied = await fetch(url);
@@ -572,11 +804,18 @@ describe("wallet top-ups are payments", () => {
     state.wallets.set("T1:CNY", { balance: new Decimal(0), frozen: new Decimal(0) });
     const r = await gql(TOP_UP, { c: "CNY", a: "88.80", ch: "SANDBOX", k: "top-1" }, buyer("T1"));
     const t = r.data.topUpWallet;
-    expect(t).toMatchObject({ code: "OK", payment: { status: "PENDING", amount: "88.80", currency: "CNY", purpose: "WALLET_TOP_UP", orderId: null, orderNo: null, order: null } });
+    expect(t).toMatchObject({
+      code: "OK",
+      payment: { status: "PENDING", amount: "88.80", currency: "CNY", purpose: "WALLET_TOP_UP", orderId: null, orderNo: null, order: null },
+    });
     // Nothing is credited before the payment succeeds; the same key is the same payment.
     expect(creditsOf("T1")).toEqual([]);
-    expect((await gql(TOP_UP, { c: "CNY", a: "88.80", ch: "SANDBOX", k: "top-1" }, buyer("T1"))).data.topUpWallet.payment.id).toBe(t.payment.id);
-    expect((await gql(TOP_UP, { c: "CNY", a: "1.00", ch: "SANDBOX", k: "top-1" }, buyer("T1"))).errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect((await gql(TOP_UP, { c: "CNY", a: "88.80", ch: "SANDBOX", k: "top-1" }, buyer("T1"))).data.topUpWallet.payment.id).toBe(
+      t.payment.id,
+    );
+    expect((await gql(TOP_UP, { c: "CNY", a: "1.00", ch: "SANDBOX", k: "top-1" }, buyer("T1"))).errors?.[0]?.extensions?.code).toBe(
+      "CONFLICT",
+    );
     // 50 duplicate deliveries of the provider's notification, in parallel, and the credit job run again by hand.
     const done = await Promise.all(Array.from({ length: 50 }, () => gql(COMPLETE, { ref: t.payment.checkoutRef }, buyer("T1"))));
     // (A delivery the loaded machine answers late counts as not acknowledged: the provider would deliver again.)
@@ -595,7 +834,8 @@ describe("wallet top-ups are payments", () => {
 
   it("WALLET is refused, bad input is BAD_USER_INPUT; nothing is written", async () => {
     const before = await prisma().payment.count();
-    const bad = async (v: Record<string, string>) => (await gql(TOP_UP, { c: "CNY", a: "10.00", ch: "SANDBOX", k: "bad", ...v }, buyer("T2"))).errors?.[0]?.extensions?.code;
+    const bad = async (v: Record<string, string>) =>
+      (await gql(TOP_UP, { c: "CNY", a: "10.00", ch: "SANDBOX", k: "bad", ...v }, buyer("T2"))).errors?.[0]?.extensions?.code;
     expect(await bad({ ch: "WALLET" })).toBe("BAD_USER_INPUT");
     expect(await bad({ a: "-1" })).toBe("BAD_USER_INPUT");
     expect(await bad({ a: "1.001" })).toBe("BAD_USER_INPUT");
@@ -616,7 +856,11 @@ describe("wallet top-ups are payments", () => {
     expect((await gql(REFUND, { id: t.id, amount: "20.00", reason: "x" }, ADMIN)).data.adminRefundPayment.code).toBe("NOT_REFUNDABLE");
     expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T4"))).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const r = (await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp;
-    expect(r).toMatchObject({ code: "OK", refund: { amount: "20.00", status: "SUCCEEDED" }, payment: { status: "REFUNDED", refundedAmount: "20.00" } });
+    expect(r).toMatchObject({
+      code: "OK",
+      refund: { amount: "20.00", status: "SUCCEEDED" },
+      payment: { status: "REFUNDED", refundedAmount: "20.00" },
+    });
     await until(() => state.walletCalls.some((c) => c.op === "payout" && c.reference === `topup-refund:${t.id}`), "payout");
     expect(state.wallets.get("T3:CNY")).toEqual({ balance: new Decimal(0), frozen: new Decimal(0) });
     // Again: already refunded.
@@ -628,6 +872,10 @@ describe("wallet top-ups are payments", () => {
     await gql(COMPLETE, { ref: s.checkoutRef }, buyer("T5"));
     await until(async () => !!(await paymentRow(s.id)).orderNotifiedAt, "wallet credited");
     state.wallets.get("T5:CNY")!.balance = new Decimal("29.99");
-    expect((await gql(REFUND_TOP_UP, { id: s.id }, buyer("T5"))).data.refundWalletTopUp).toMatchObject({ code: "TOP_UP_SPENT", refund: null, payment: { status: "SUCCEEDED", refundedAmount: "0.00" } });
+    expect((await gql(REFUND_TOP_UP, { id: s.id }, buyer("T5"))).data.refundWalletTopUp).toMatchObject({
+      code: "TOP_UP_SPENT",
+      refund: null,
+      payment: { status: "SUCCEEDED", refundedAmount: "0.00" },
+    });
   });
 });

@@ -3,11 +3,11 @@
  * API, settled by its signed callback — once however often it calls back; a failed payout releases
  * the freeze. Real PostgreSQL, Redis and BullMQ; the member wallet is the small real fake of test/fakes.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decimal } from "@mallgraph/platform/money";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
-import { buyer, startHarness, type Harness } from "./harness.ts";
 import { until } from "./fakes.ts";
+import { buyer, startHarness, type Harness } from "./harness.ts";
 
 const WITHDRAW = `mutation($c: String!, $a: String!, $ch: PaymentChannel!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, channel: $ch, idempotencyKey: $k) { code message payout { id status amount currency channel providerPayoutNo failure completedAt } } }`;
 const COMPLETE = `mutation($id: ID!, $ok: Boolean) { sandboxCompletePayout(payoutId: $id, succeed: $ok) }`;
@@ -16,16 +16,25 @@ const PAYOUT = `query($id: ID!) { payout(id: $id) { id status amount failure } }
 let h: Harness;
 const code = (r: { errors?: Array<{ extensions?: { code?: string } }> }) => r.errors?.[0]?.extensions?.code;
 const wallet = (member: string) => h.state.wallets.get(`${member}:CNY`)!;
-const fund = (member: string, balance: string) => h.state.wallets.set(`${member}:CNY`, { balance: new Decimal(balance), frozen: new Decimal(0) });
+const fund = (member: string, balance: string) =>
+  h.state.wallets.set(`${member}:CNY`, { balance: new Decimal(balance), frozen: new Decimal(0) });
 const callsOf = (member: string, op: string) => h.state.walletCalls.filter((c) => c.memberId === member && c.op === op);
 const callbackUrl = () => `http://127.0.0.1:${h.sg.port}/callbacks/sandbox/payout`;
 const postForm = (params: Record<string, string>) =>
-  fetch(callbackUrl(), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(params).toString() }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  fetch(callbackUrl(), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(params).toString(),
+  }).then(async (r) => ({ status: r.status, body: await r.text() }));
 
 async function withdraw(member: string, amount: string, key: string, channel = "SANDBOX") {
   const r = await h.gql(WITHDRAW, { c: "CNY", a: amount, ch: channel, k: key }, buyer(member));
   expect(r.errors).toBeUndefined();
-  return r.data.withdrawFromWallet as { code: string; message?: string; payout: { id: string; status: string; amount: string; providerPayoutNo: string | null; failure: string | null } | null };
+  return r.data.withdrawFromWallet as {
+    code: string;
+    message?: string;
+    payout: { id: string; status: string; amount: string; providerPayoutNo: string | null; failure: string | null } | null;
+  };
 }
 
 beforeAll(async () => {
@@ -51,9 +60,16 @@ describe("withdrawals are payouts", () => {
     // The provider pays and calls back, 50 times in parallel; the settle job runs again by hand too.
     const done = await Promise.all(Array.from({ length: 50 }, () => h.gql(COMPLETE, { id: w.payout!.id }, buyer("W1"))));
     expect(done.every((d) => d.errors === undefined)).toBe(true);
-    await until(async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).walletSettledAt, "wallet settled");
+    await until(
+      async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).walletSettledAt,
+      "wallet settled",
+    );
     await Promise.all(Array.from({ length: 10 }, () => h.sg.services.payments.settlePayout(w.payout!.id)));
-    expect((await h.gql(PAYOUT, { id: w.payout!.id }, buyer("W1"))).data.payout).toMatchObject({ status: "SUCCEEDED", amount: "30.50", failure: null });
+    expect((await h.gql(PAYOUT, { id: w.payout!.id }, buyer("W1"))).data.payout).toMatchObject({
+      status: "SUCCEEDED",
+      amount: "30.50",
+      failure: null,
+    });
     expect(wallet("W1")).toEqual({ balance: new Decimal("69.50"), frozen: new Decimal(0) });
     expect(callsOf("W1", "payout").map((c) => c.reference)).toEqual(expect.arrayContaining([`payout:${w.payout!.id}`]));
     expect(new Set(callsOf("W1", "payout").map((c) => c.reference)).size).toBe(1);
@@ -70,7 +86,10 @@ describe("withdrawals are payouts", () => {
     const w = await withdraw("W2", "10.00", "wd-2");
     expect(wallet("W2")).toEqual({ balance: new Decimal(0), frozen: new Decimal("10.00") });
     await Promise.all(Array.from({ length: 50 }, () => h.gql(COMPLETE, { id: w.payout!.id, ok: false }, buyer("W2"))));
-    await until(async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).walletSettledAt, "freeze released");
+    await until(
+      async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).walletSettledAt,
+      "freeze released",
+    );
     const p = (await h.gql(PAYOUT, { id: w.payout!.id }, buyer("W2"))).data.payout;
     expect(p).toMatchObject({ status: "FAILED", failure: "the payee's account refused the transfer" });
     expect(wallet("W2")).toEqual({ balance: new Decimal("10.00"), frozen: new Decimal(0) });
@@ -132,7 +151,10 @@ describe("withdrawals are payouts", () => {
     const w = await withdraw("W6", "20.00", "wd-6");
     expect(w).toMatchObject({ code: "OK", payout: { status: "PENDING", providerPayoutNo: null } });
     // The job asks the wallet again (the same reference: frozen once) and the sandbox accepts the payout.
-    await until(async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).providerPayoutNo, "the payout sent by the job");
+    await until(
+      async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).providerPayoutNo,
+      "the payout sent by the job",
+    );
     expect(wallet("W6")).toEqual({ balance: new Decimal(0), frozen: new Decimal("20.00") });
     expect(await h.sg.services.sandbox.payout(w.payout!.id)).toMatchObject({ status: "PROCESSING", payee: "W6" });
     expect(await h.gql(COMPLETE, { id: w.payout!.id }, buyer("W6"))).toMatchObject({ data: { sandboxCompletePayout: true } });
@@ -143,7 +165,8 @@ describe("withdrawals are payouts", () => {
   it("WALLET and bad input are BAD_USER_INPUT, a channel without a payout API PAYOUT_UNSUPPORTED; nothing is written", async () => {
     fund("W5", "50.00");
     const before = await h.sg.services.prisma.payout.count();
-    const bad = async (v: Record<string, string>) => code(await h.gql(WITHDRAW, { c: "CNY", a: "10.00", ch: "SANDBOX", k: "bad", ...v }, buyer("W5")));
+    const bad = async (v: Record<string, string>) =>
+      code(await h.gql(WITHDRAW, { c: "CNY", a: "10.00", ch: "SANDBOX", k: "bad", ...v }, buyer("W5")));
     expect(await bad({ ch: "WALLET" })).toBe("BAD_USER_INPUT");
     expect(await bad({ a: "-1" })).toBe("BAD_USER_INPUT");
     expect(await bad({ a: "1.001" })).toBe("BAD_USER_INPUT");

@@ -3,11 +3,11 @@
  * provider (test/fake-provider.ts); automatic refunds of duplicate / late / unwanted payments; the
  * live-event payload query and the Payment entity.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signIdentity } from "@mallgraph/platform/auth";
-import { ADMIN, SECRET, buyer, startHarness, type Harness } from "./harness.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeProvider } from "./fake-provider.ts";
 import { until } from "./fakes.ts";
+import { ADMIN, SECRET, buyer, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
 let fp: Awaited<ReturnType<typeof startFakeProvider>>;
@@ -22,7 +22,10 @@ async function create(orderId: string, channel: string, who: string) {
 }
 const row = (id: string) => h.sg.services.prisma.payment.findUniqueOrThrow({ where: { id } });
 const post = (path: string, body: string, headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" }) =>
-  fetch(`http://127.0.0.1:${h.sg.port}${path}`, { method: "POST", headers, body }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  fetch(`http://127.0.0.1:${h.sg.port}${path}`, { method: "POST", headers, body }).then(async (r) => ({
+    status: r.status,
+    body: await r.text(),
+  }));
 async function expire(id: string) {
   await h.sg.services.prisma.payment.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
   await h.sg.services.queues.timeouts.add("close-expired", { paymentId: id });
@@ -37,9 +40,42 @@ beforeAll(async () => {
   h = await startHarness();
   fp = await startFakeProvider();
   const app = await h.sg.services.merchants.defaultApp();
-  const a = await h.gql(CONFIGURE, { i: { appId: app.id, channel: "ALIPAY", enabled: true, providerAppId: fp.alipayAppId, privateKeyPem: fp.keys.alipayMerchant.privateKey, providerPublicKey: fp.keys.alipay.publicKey, gatewayUrl: `${fp.url}/gateway.do`, tradeType: "PAGE" } }, ADMIN);
+  const a = await h.gql(
+    CONFIGURE,
+    {
+      i: {
+        appId: app.id,
+        channel: "ALIPAY",
+        enabled: true,
+        providerAppId: fp.alipayAppId,
+        privateKeyPem: fp.keys.alipayMerchant.privateKey,
+        providerPublicKey: fp.keys.alipay.publicKey,
+        gatewayUrl: `${fp.url}/gateway.do`,
+        tradeType: "PAGE",
+      },
+    },
+    ADMIN,
+  );
   expect(a.errors).toBeUndefined();
-  const w = await h.gql(CONFIGURE, { i: { appId: app.id, channel: "WECHAT_PAY", enabled: true, providerAppId: fp.wx.appid, merchantNo: fp.wx.mchid, certSerial: fp.wx.serial, platformSerial: fp.wx.platformSerial, privateKeyPem: fp.keys.wxMerchant.privateKey, providerPublicKey: fp.keys.wxPlatform.publicKey, apiV3Key: fp.wx.apiV3Key, gatewayUrl: fp.url } }, ADMIN);
+  const w = await h.gql(
+    CONFIGURE,
+    {
+      i: {
+        appId: app.id,
+        channel: "WECHAT_PAY",
+        enabled: true,
+        providerAppId: fp.wx.appid,
+        merchantNo: fp.wx.mchid,
+        certSerial: fp.wx.serial,
+        platformSerial: fp.wx.platformSerial,
+        privateKeyPem: fp.keys.wxMerchant.privateKey,
+        providerPublicKey: fp.keys.wxPlatform.publicKey,
+        apiV3Key: fp.wx.apiV3Key,
+        gatewayUrl: fp.url,
+      },
+    },
+    ADMIN,
+  );
   expect(w.errors).toBeUndefined();
 });
 
@@ -106,7 +142,9 @@ describe("Alipay end to end", () => {
     const p = await row(r.payment.id);
     expect(p.status).toBe("REFUNDED");
     expect(fp.trades.get(r.payment.checkoutRef)!.refunds).toEqual([{ no: expect.any(String), amount: "9.90" }]);
-    expect((await h.sg.services.prisma.callbackAnomaly.findMany({ where: { paymentId: p.id } })).map((a) => a.reason)).toContain("PAID_AFTER_CLOSE");
+    expect((await h.sg.services.prisma.callbackAnomaly.findMany({ where: { paymentId: p.id } })).map((a) => a.reason)).toContain(
+      "PAID_AFTER_CLOSE",
+    );
     expect(paidCalls(orderId)).toBe(0);
   });
 });
@@ -116,7 +154,10 @@ describe("WeChat Pay end to end", () => {
     const orderId = h.order("X1", "66.60");
     const r = await create(orderId, "WECHAT_PAY", "X1");
     expect(r.code).toBe("OK");
-    expect(JSON.parse(r.payment.clientPayload)).toEqual({ kind: "QR_CODE", codeUrl: `weixin://wxpay/bizpayurl?pr=${r.payment.checkoutRef}` });
+    expect(JSON.parse(r.payment.clientPayload)).toEqual({
+      kind: "QR_CODE",
+      codeUrl: `weixin://wxpay/bizpayurl?pr=${r.payment.checkoutRef}`,
+    });
     expect(fp.trades.get(r.payment.checkoutRef)).toMatchObject({ status: "WAIT", amount: "6660" });
     fp.trades.get(r.payment.checkoutRef)!.status = "PAID";
     const n = fp.wechatNotification(r.payment.checkoutRef, 6660);
@@ -127,7 +168,11 @@ describe("WeChat Pay end to end", () => {
     await until(() => paidCalls(orderId) === 1, "order told");
 
     // Refund through WeChat Pay's refund API.
-    const refund = await h.gql(`mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "6.66", reason: "破损") { code refund { status } payment { refundedAmount } } }`, { id: r.payment.id }, ADMIN);
+    const refund = await h.gql(
+      `mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "6.66", reason: "破损") { code refund { status } payment { refundedAmount } } }`,
+      { id: r.payment.id },
+      ADMIN,
+    );
     expect(refund.data.adminRefundPayment).toEqual({ code: "OK", refund: { status: "SUCCEEDED" }, payment: { refundedAmount: "6.66" } });
     expect(fp.trades.get(r.payment.checkoutRef)!.refunds).toEqual([{ no: expect.any(String), amount: "666" }]);
   });
@@ -139,7 +184,13 @@ describe("WeChat Pay end to end", () => {
     const n = fp.wechatNotification(r.payment.checkoutRef, 2000);
     expect((await post("/callbacks/wechat", n.body, n.headers)).status).toBe(200);
     fp.settings.wxRefundAnswer = "PROCESSING";
-    const refund = (await h.gql(`mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "20.00", reason: "退货") { code refund { id status } } }`, { id: r.payment.id }, ADMIN)).data.adminRefundPayment;
+    const refund = (
+      await h.gql(
+        `mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "20.00", reason: "退货") { code refund { id status } } }`,
+        { id: r.payment.id },
+        ADMIN,
+      )
+    ).data.adminRefundPayment;
     fp.settings.wxRefundAnswer = "SUCCESS";
     expect(refund).toMatchObject({ code: "OK", refund: { status: "PENDING" } });
     expect((await row(r.payment.id)).status).toBe("SUCCEEDED");
@@ -155,7 +206,13 @@ describe("WeChat Pay end to end", () => {
     fp.trades.set(r.payment.checkoutRef, { status: "PAID", amount: "5.00", refunds: [] });
     expect((await post("/callbacks/alipay", fp.alipayNotification(r.payment.checkoutRef, "5.00"))).body).toBe("success");
     fp.trades.delete(r.payment.checkoutRef); // Alipay no longer knows the trade: it refuses the refund
-    const res = (await h.gql(`mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "5.00", reason: "x") { code refund { status } payment { status refundedAmount } } }`, { id: r.payment.id }, ADMIN)).data.adminRefundPayment;
+    const res = (
+      await h.gql(
+        `mutation($id: ID!) { adminRefundPayment(paymentId: $id, amount: "5.00", reason: "x") { code refund { status } payment { status refundedAmount } } }`,
+        { id: r.payment.id },
+        ADMIN,
+      )
+    ).data.adminRefundPayment;
     expect(res).toEqual({ code: "CHANNEL_ERROR", refund: { status: "FAILED" }, payment: { status: "SUCCEEDED", refundedAmount: "0.00" } });
   });
 
@@ -177,7 +234,10 @@ describe("automatic refunds", () => {
     const sandbox = await create(orderId, "SANDBOX", "D1");
     const wechat = await create(orderId, "WECHAT_PAY", "D1");
     expect(sandbox.payment.id).not.toBe(wechat.payment.id);
-    expect((await h.gql(`mutation($r: String!) { sandboxCompletePayment(checkoutRef: $r) }`, { r: sandbox.payment.checkoutRef }, buyer("D1"))).data.sandboxCompletePayment).toBe(true);
+    expect(
+      (await h.gql(`mutation($r: String!) { sandboxCompletePayment(checkoutRef: $r) }`, { r: sandbox.payment.checkoutRef }, buyer("D1")))
+        .data.sandboxCompletePayment,
+    ).toBe(true);
     fp.trades.get(wechat.payment.checkoutRef)!.status = "PAID";
     const n = fp.wechatNotification(wechat.payment.checkoutRef, 1230);
     expect((await post("/callbacks/wechat", n.body, n.headers)).status).toBe(200);
@@ -186,7 +246,9 @@ describe("automatic refunds", () => {
     expect(fp.trades.get(wechat.payment.checkoutRef)!.refunds.map((x) => x.amount)).toEqual(["1230"]);
     await until(() => paidCalls(orderId) === 1, "order told");
     await until(notifyIdle, "notify idle");
-    expect(h.state.markPaidCalls.filter((c) => c.orderId === orderId)).toEqual([{ orderId, paymentId: sandbox.payment.id, channel: "SANDBOX" }]);
+    expect(h.state.markPaidCalls.filter((c) => c.orderId === orderId)).toEqual([
+      { orderId, paymentId: sandbox.payment.id, channel: "SANDBOX" },
+    ]);
   });
 
   it("an order that was cancelled meanwhile (INVALID_STATE) gets its money back", async () => {
@@ -208,8 +270,14 @@ describe("federation and live events", () => {
     const ev = await h.sg.services.prisma.paymentEvent.findFirstOrThrow({ where: { paymentId: r.payment.id } });
     const Q = `query($p: ID!, $e: ID!) { paymentStatusChangedEvent(paymentId: $p, eventId: $e) { type status payment { id status } } }`;
     const asGateway = await h.gql(Q, { p: r.payment.id, e: ev.id }, { kind: "member", id: "E1", service: "gateway" });
-    expect(asGateway.data.paymentStatusChangedEvent).toEqual({ type: "SUCCEEDED", status: "SUCCEEDED", payment: { id: r.payment.id, status: "SUCCEEDED" } });
-    expect((await h.gql(Q, { p: r.payment.id, e: ev.id }, { kind: "member", id: "E2", service: "gateway" })).data.paymentStatusChangedEvent).toBeNull();
+    expect(asGateway.data.paymentStatusChangedEvent).toEqual({
+      type: "SUCCEEDED",
+      status: "SUCCEEDED",
+      payment: { id: r.payment.id, status: "SUCCEEDED" },
+    });
+    expect(
+      (await h.gql(Q, { p: r.payment.id, e: ev.id }, { kind: "member", id: "E2", service: "gateway" })).data.paymentStatusChangedEvent,
+    ).toBeNull();
     expect((await h.gql(Q, { p: r.payment.id, e: ev.id }, buyer("E1"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
   });
 
@@ -229,7 +297,10 @@ describe("federation and live events", () => {
     await until(async () => !!(await row(r.payment.id)).orderNotifiedAt, "first notification");
     // Simulate: committed as paid, but the notify job was lost before it ran.
     h.state.orders.get(orderId)!.status = "PENDING_PAYMENT";
-    await h.sg.services.prisma.payment.update({ where: { id: r.payment.id }, data: { orderNotifiedAt: null, paidAt: new Date(Date.now() - 120_000) } });
+    await h.sg.services.prisma.payment.update({
+      where: { id: r.payment.id },
+      data: { orderNotifiedAt: null, paidAt: new Date(Date.now() - 120_000) },
+    });
     await h.sg.services.queues.notify.remove(`notify-paid-${r.payment.id}`);
     expect(await h.sg.services.payments.sweep()).toMatchObject({ notify: 1 });
     await until(async () => !!(await row(r.payment.id)).orderNotifiedAt, "re-notified");
@@ -237,7 +308,9 @@ describe("federation and live events", () => {
   });
 
   it("the CSV route refuses a forged identity header", async () => {
-    const res = await fetch(`http://127.0.0.1:${h.sg.port}/exports/transactions.csv?from=2026-11-01&to=2026-11-30`, { headers: { "x-mg-identity": signIdentity("another-secret-0123456789", ADMIN) } });
+    const res = await fetch(`http://127.0.0.1:${h.sg.port}/exports/transactions.csv?from=2026-11-01&to=2026-11-30`, {
+      headers: { "x-mg-identity": signIdentity("another-secret-0123456789", ADMIN) },
+    });
     expect(res.status).toBe(401);
     expect(SECRET).toBeTruthy();
   });

@@ -3,9 +3,9 @@
  * merchant's configuration enables it, sandboxCompletePayment answers SANDBOX_DISABLED, and the
  * seed leaves (or turns) the channel off.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@mallgraph/platform/config";
 import { productionEnv } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed } from "../src/seed.ts";
 import { buyer, startHarness, type Harness } from "./harness.ts";
 

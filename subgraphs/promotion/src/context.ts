@@ -1,7 +1,7 @@
-import DataLoader from "dataloader";
 import type { BaseContext } from "@mallgraph/platform/access";
-import type { PromotionServices } from "./services/index.ts";
+import DataLoader from "dataloader";
 import type { CouponWithTemplate } from "./services/coupons.ts";
+import type { PromotionServices } from "./services/index.ts";
 
 export interface Context extends BaseContext {
   services: PromotionServices;

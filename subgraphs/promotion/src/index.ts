@@ -3,27 +3,27 @@
  * random Redis prefix, other domains' URLs through the config's <DOMAIN>_URL overrides); running
  * this file directly starts it with the environment's configuration. Its jobs run in src/worker.ts.
  */
+import { readFileSync } from "node:fs";
 import { auditedPrisma, outboxAuditSink } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
-import { readFileSync } from "node:fs";
 import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
-import { runSubgraphMain } from "@mallgraph/platform/subgraph";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { createRedis } from "@mallgraph/platform/redis";
-import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createQueue, QueueName } from "@mallgraph/platform/queue";
+import { createRedis } from "@mallgraph/platform/redis";
+import { runSubgraphMain } from "@mallgraph/platform/subgraph";
 import { createContext } from "./context.ts";
-import type { PromotionServices } from "./services/index.ts";
-import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort, type OrderPort } from "./services/ports.ts";
-import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
-import { CouponService } from "./services/coupons.ts";
+import { PrismaClient } from "./generated/prisma/client.ts";
+import { resolvers } from "./resolvers/index.ts";
 import { CampaignService } from "./services/campaigns.ts";
 import { CouponExpiryNotices } from "./services/coupon-expiry.ts";
+import { CouponService } from "./services/coupons.ts";
+import type { PromotionServices } from "./services/index.ts";
+import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort, type OrderPort } from "./services/ports.ts";
 import { PricingService } from "./services/quotes.ts";
-import { resolvers } from "./resolvers/index.ts";
+import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -59,19 +59,50 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     attempts: 10,
     backoff: { type: "exponential", delay: 500 },
   });
-  const couponQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.couponIssue, { attempts: 10 });
+  const couponQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.couponIssue, {
+    attempts: 10,
+  });
   const hooks: SeckillTestHooks = opts.hooks ?? {};
   const seckill = new SeckillService({
-    prisma, redis, prefix: config.REDIS_PREFIX, catalog, order, orders: orderQueue, log, hooks,
-    onlineLeadMs: opts.onlineLeadMs, pendingAfterMs: opts.pendingAfterMs, holdAfterMs: opts.holdAfterMs, defaultShards: config.SECKILL_STOCK_SHARDS,
+    prisma,
+    redis,
+    prefix: config.REDIS_PREFIX,
+    catalog,
+    order,
+    orders: orderQueue,
+    log,
+    hooks,
+    onlineLeadMs: opts.onlineLeadMs,
+    pendingAfterMs: opts.pendingAfterMs,
+    holdAfterMs: opts.holdAfterMs,
+    defaultShards: config.SECKILL_STOCK_SHARDS,
   });
   const coupons = new CouponService({ prisma, log, catalog, lottery });
   const campaigns = new CampaignService({ prisma, catalog });
   const pricing = new PricingService({ prisma, catalog, campaigns });
-  const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [QueueName.memberMessages, QueueName.auditEntries]);
+  const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [
+    QueueName.memberMessages,
+    QueueName.auditEntries,
+  ]);
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const couponExpiry = new CouponExpiryNotices({ prisma, relay: jobs });
-  return { prisma, audit, redis, catalog, order, seckill, coupons, campaigns, pricing, orderQueue, couponQueue, jobs, jobQueues, couponExpiry, hooks };
+  return {
+    prisma,
+    audit,
+    redis,
+    catalog,
+    order,
+    seckill,
+    coupons,
+    campaigns,
+    pricing,
+    orderQueue,
+    couponQueue,
+    jobs,
+    jobQueues,
+    couponExpiry,
+    hooks,
+  };
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {

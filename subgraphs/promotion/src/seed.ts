@@ -5,16 +5,57 @@
  * running catalog subgraph (adminCreateSeckillSession).
  */
 import { databaseUrlOf, loadConfig, type Config } from "@mallgraph/platform/config";
+import { defined } from "@mallgraph/platform/errors";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { Prisma } from "./generated/prisma/client.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 const TEMPLATES: Array<Omit<Prisma.CouponTemplateCreateInput, "coupons">> = [
-  { id: "demo-full-reduction", name: "满100减20", type: "FULL_REDUCTION", currency: "CNY", threshold: "100", amount: "20", validDays: 7, totalQuantity: 100000, perUserLimit: 2 },
-  { id: "demo-discount", name: "85折 (最高减50)", type: "DISCOUNT", currency: "CNY", threshold: "0", rate: "0.85", cap: "50", validDays: 7, totalQuantity: 100000, perUserLimit: 1 },
-  { id: "demo-no-threshold", name: "立减5元", type: "NO_THRESHOLD", currency: "CNY", threshold: "0", amount: "5", validDays: 3, totalQuantity: 100000, perUserLimit: 1 },
-  { id: "demo-new-user", name: "新人券 10元", type: "NEW_USER", currency: "CNY", threshold: "0", amount: "10", validDays: 30, totalQuantity: 1000000, perUserLimit: 1 },
+  {
+    id: "demo-full-reduction",
+    name: "满100减20",
+    type: "FULL_REDUCTION",
+    currency: "CNY",
+    threshold: "100",
+    amount: "20",
+    validDays: 7,
+    totalQuantity: 100000,
+    perUserLimit: 2,
+  },
+  {
+    id: "demo-discount",
+    name: "85折 (最高减50)",
+    type: "DISCOUNT",
+    currency: "CNY",
+    threshold: "0",
+    rate: "0.85",
+    cap: "50",
+    validDays: 7,
+    totalQuantity: 100000,
+    perUserLimit: 1,
+  },
+  {
+    id: "demo-no-threshold",
+    name: "立减5元",
+    type: "NO_THRESHOLD",
+    currency: "CNY",
+    threshold: "0",
+    amount: "5",
+    validDays: 3,
+    totalQuantity: 100000,
+    perUserLimit: 1,
+  },
+  {
+    id: "demo-new-user",
+    name: "新人券 10元",
+    type: "NEW_USER",
+    currency: "CNY",
+    threshold: "0",
+    amount: "10",
+    validDays: 30,
+    totalQuantity: 1000000,
+    perUserLimit: 1,
+  },
 ];
 
 export async function seedPromotion(prisma: PrismaClient): Promise<string> {

@@ -6,17 +6,17 @@
  * `coupon-issue` (scheduled coupon issuance), `coupon-expiry` (the daily `notify-expiring`, 10:00 in
  * China) and the relay of the promotion outbox.
  */
-import type { Worker } from "bullmq";
-import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
+import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { logger } from "@mallgraph/platform/log";
+import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
+import type { Worker } from "bullmq";
 import { closePromotionServices, createPromotionServices, type PromotionSubgraphOptions } from "./index.ts";
-import { seckillOrdersProcessor } from "./jobs/seckillOrders.ts";
-import { seckillLifecycleProcessor } from "./jobs/seckillLifecycle.ts";
-import { SeckillJob } from "./services/seckill.ts";
-import { couponIssueProcessor } from "./jobs/couponIssue.ts";
 import { couponExpiryProcessor, NOTIFY_EXPIRING } from "./jobs/couponExpiry.ts";
+import { couponIssueProcessor } from "./jobs/couponIssue.ts";
+import { seckillLifecycleProcessor } from "./jobs/seckillLifecycle.ts";
+import { seckillOrdersProcessor } from "./jobs/seckillOrders.ts";
+import { SeckillJob } from "./services/seckill.ts";
 
 export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "config" | "port"> {
   /** Interval of the lifecycle tick (ms, default 2000). */
@@ -33,19 +33,26 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const log = logger("promotion-worker");
   const services = createPromotionServices({ config, ...opts });
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
-  const workers: Worker[] = [createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 64 })];
+  const workers: Worker[] = [
+    createWorker(q, QueueName.seckillOrders, seckillOrdersProcessor(services.seckill), { concurrency: opts.orderConcurrency ?? 64 }),
+  ];
   workers.push(createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 }));
   const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
   const expiry = createQueue(q, QueueName.couponExpiry, { attempts: 5, removeOnComplete: 30, removeOnFail: 30 });
   let stopRelay = async () => {};
   if (!opts.ordersOnly) {
-    await expiry.upsertJobScheduler("coupon-expiry-daily", { pattern: "0 10 * * *", tz: SHOP_TIME_ZONE }, { name: NOTIFY_EXPIRING, data: {} });
+    await expiry.upsertJobScheduler(
+      "coupon-expiry-daily",
+      { pattern: "0 10 * * *", tz: SHOP_TIME_ZONE },
+      { name: NOTIFY_EXPIRING, data: {} },
+    );
     workers.push(createWorker(q, QueueName.couponExpiry, couponExpiryProcessor(services.couponExpiry), { concurrency: 1 }));
     stopRelay = services.jobs.start(opts.relayEveryMs ?? 1000);
     await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });
     workers.push(createWorker(q, QueueName.seckillLifecycle, seckillLifecycleProcessor(services.seckill), { concurrency: 1 }));
   }
-  for (const w of workers) w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "promotion job failed"));
+  for (const w of workers)
+    w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "promotion job failed"));
   return async () => {
     await Promise.all(workers.map((w) => w.close()));
     await stopRelay();

@@ -3,12 +3,12 @@
  * member message each, through the promotion outbox and its relay (real PostgreSQL, Redis, BullMQ);
  * a second run, and parallel runs, add none.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { logger } from "@mallgraph/platform/log";
-import { closeQueueConnections, createQueue, QueueName } from "@mallgraph/platform/queue";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { closeQueueConnections, createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../src/generated/prisma/client.ts";
 import { CouponExpiryNotices, chinaTime } from "../src/services/coupon-expiry.ts";
 
@@ -38,9 +38,29 @@ describe("coupon expiry notices", () => {
 
   it("once per due coupon, whatever the number of runs", async () => {
     const now = new Date("2026-12-01T02:00:00Z");
-    await prisma.couponTemplate.create({ data: { id: "t1", name: "满100减10", type: "FULL_REDUCTION", currency: "CNY", threshold: "100", amount: "10", totalQuantity: 10_000, perUserLimit: 1 } });
-    const coupon = (id: string, validTo: Date, status: "UNUSED" | "USED" | "LOCKED" = "UNUSED") => ({ id, templateId: "t1", memberId: `m-${id}`, status, validFrom: new Date(now.getTime() - 100 * HOUR), validTo });
-    const due = Array.from({ length: 1200 }, (_, i) => coupon(`due-${String(i).padStart(4, "0")}`, new Date(now.getTime() + (1 + (i % 70)) * HOUR)));
+    await prisma.couponTemplate.create({
+      data: {
+        id: "t1",
+        name: "满100减10",
+        type: "FULL_REDUCTION",
+        currency: "CNY",
+        threshold: "100",
+        amount: "10",
+        totalQuantity: 10_000,
+        perUserLimit: 1,
+      },
+    });
+    const coupon = (id: string, validTo: Date, status: "UNUSED" | "USED" | "LOCKED" = "UNUSED") => ({
+      id,
+      templateId: "t1",
+      memberId: `m-${id}`,
+      status,
+      validFrom: new Date(now.getTime() - 100 * HOUR),
+      validTo,
+    });
+    const due = Array.from({ length: 1200 }, (_, i) =>
+      coupon(`due-${String(i).padStart(4, "0")}`, new Date(now.getTime() + (1 + (i % 70)) * HOUR)),
+    );
     await prisma.coupon.createMany({
       data: [
         ...due,
@@ -55,7 +75,11 @@ describe("coupon expiry notices", () => {
     const rows = await prisma.outbox.findMany({ orderBy: { id: "asc" } });
     expect(rows.map((r) => r.id)).toEqual(due.map((c) => `msg.coupon-expiring.${c.id}`));
     expect(rows.every((r) => r.sentAt !== null)).toBe(true);
-    expect(rows[0]!.data).toEqual({ memberId: "m-due-0000", kind: "COUPON_EXPIRING", params: { couponId: "due-0000", title: "满100减10", expiresAt: chinaTime(due[0]!.validTo) } });
+    expect(rows[0]!.data).toEqual({
+      memberId: "m-due-0000",
+      kind: "COUPON_EXPIRING",
+      params: { couponId: "due-0000", title: "满100减10", expiresAt: chinaTime(due[0]!.validTo) },
+    });
     expect(chinaTime(new Date("2026-12-01T03:00:00Z"))).toBe("2026-12-01 11:00");
     // each is one job in member's queue
     const q = createQueue({ redisUrl: redis.url, redisPrefix: redis.prefix }, QueueName.memberMessages);

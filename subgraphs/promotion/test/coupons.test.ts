@@ -2,17 +2,17 @@
  * Coupons on real PostgreSQL: templates, claims (total and per-user limits under parallel claims),
  * NEW_USER issuance, lock / release / consume for orders (idempotent, exclusive), validity.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signIdentity } from "@mallgraph/platform/auth";
 import { loadConfig } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLotterySubgraph } from "../../lottery/src/index.ts";
 import { createPromotionSubgraph } from "../src/index.ts";
 import { newUserIssueKey } from "../src/services/coupons.ts";
-import { createLotterySubgraph } from "../../lottery/src/index.ts";
-import { startWorkers } from "../src/worker.ts";
-import { signIdentity } from "@mallgraph/platform/auth";
-import { admin, clientFor, waitFor, type Gql } from "./support/env.ts";
 import type { CatalogPort } from "../src/services/ports.ts";
+import { startWorkers } from "../src/worker.ts";
+import { admin, clientFor, waitFor, type Gql } from "./support/env.ts";
 
 /**
  * Catalog as far as coupon templates need it (their scope checks): two SPUs selling in CNY and
@@ -60,7 +60,12 @@ describe("coupons", () => {
     config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, NODE_ENV: "test" } as any);
     lotteryDb = await createTestSchema("lottery");
     lottery = await createLotterySubgraph({ config, databaseUrl: lotteryDb.url, port: 0 });
-    sg = await createPromotionSubgraph({ config: { ...config, LOTTERY_URL: lottery.url }, databaseUrl: db.url, port: 0, ports: { catalog: scopeCatalog } });
+    sg = await createPromotionSubgraph({
+      config: { ...config, LOTTERY_URL: lottery.url },
+      databaseUrl: db.url,
+      port: 0,
+      ports: { catalog: scopeCatalog },
+    });
     call = clientFor(sg.url, config.INTERNAL_SECRET);
   });
   afterAll(async () => {
@@ -82,14 +87,21 @@ describe("coupons", () => {
     if (r.errors) throw new Error(JSON.stringify(r.errors));
     return r.data.claimCoupon;
   };
-  const lock = async (m: string, c: string, o: string, d: string, extra: Record<string, unknown> = {}) => (await call(LOCK, { m, c, o, d, cur: "CNY", ...extra }, INTERNAL)).data.couponLock;
+  const lock = async (m: string, c: string, o: string, d: string, extra: Record<string, unknown> = {}) =>
+    (await call(LOCK, { m, c, o, d, cur: "CNY", ...extra }, INTERNAL)).data.couponLock;
 
   it("templates: the four types; bad input refused and nothing written; operators only", async () => {
     const fr = await template({ name: "满100减20", type: "FULL_REDUCTION", threshold: "100", amount: "20" });
     expect(fr).toMatchObject({ type: "FULL_REDUCTION", threshold: "100.00", amount: "20.00", rate: null, scope: "ALL", issuedCount: 0 });
-    expect(await template({ name: "85折", type: "DISCOUNT", threshold: "50", rate: "0.85", cap: "30" })).toMatchObject({ rate: "0.85", cap: "30.00", amount: null });
+    expect(await template({ name: "85折", type: "DISCOUNT", threshold: "50", rate: "0.85", cap: "30" })).toMatchObject({
+      rate: "0.85",
+      cap: "30.00",
+      amount: null,
+    });
     expect(await template({ name: "立减5", type: "NO_THRESHOLD", amount: "5" })).toMatchObject({ threshold: "0.00", amount: "5.00" });
-    expect(await template({ name: "新人券", type: "NEW_USER", amount: "10", validFrom: later(-1), validTo: later(30), validDays: null })).toMatchObject({ type: "NEW_USER" });
+    expect(
+      await template({ name: "新人券", type: "NEW_USER", amount: "10", validFrom: later(-1), validTo: later(30), validDays: null }),
+    ).toMatchObject({ type: "NEW_USER" });
     const count = () => sg.services.prisma.couponTemplate.count();
     const before = await count();
     const bad: Array<Record<string, unknown>> = [
@@ -105,7 +117,12 @@ describe("coupons", () => {
       { name: "x", type: "NO_THRESHOLD", amount: "5", scope: "SPUS" },
       { name: " ", type: "NO_THRESHOLD", amount: "5" },
     ];
-    for (const b of bad) expect((await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 100, perUserLimit: 1, ...b } }, admin())).errors?.[0]?.extensions?.code, JSON.stringify(b)).toBe("BAD_USER_INPUT");
+    for (const b of bad)
+      expect(
+        (await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 100, perUserLimit: 1, ...b } }, admin())).errors?.[0]
+          ?.extensions?.code,
+        JSON.stringify(b),
+      ).toBe("BAD_USER_INPUT");
     const input = { name: "x", type: "NO_THRESHOLD", amount: "5", currency: "CNY", validDays: 7, totalQuantity: 1, perUserLimit: 1 };
     expect((await call(CREATE, { input }, "member-1")).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     expect((await call(CREATE, { input }, admin(["order:write"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
@@ -140,10 +157,19 @@ describe("coupons", () => {
     expect(issued.reduce((s, r) => s + r.data.couponIssueNewUser, 0)).toBe(1);
     // one coupon per member and template, under its issue key (a re-delivered job grants nothing)
     expect(await sg.services.coupons.issueNewUser("newbie")).toBe(0);
-    expect((await sg.services.prisma.coupon.findMany({ where: { memberId: "newbie" } })).map((c) => c.issueKey)).toEqual([newUserIssueKey("newbie", nu)]);
+    expect((await sg.services.prisma.coupon.findMany({ where: { memberId: "newbie" } })).map((c) => c.issueKey)).toEqual([
+      newUserIssueKey("newbie", nu),
+    ]);
     expect((await call(NEW_USER, { m: "newbie" }, "newbie")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     const list = (await call(MINE, {}, "newbie")).data.myCoupons;
-    expect(list).toEqual([{ id: expect.any(String), status: "UNUSED", discount: null, template: { name: "新人券", type: "NEW_USER", threshold: "0.00", amount: "10.00" } }]);
+    expect(list).toEqual([
+      {
+        id: expect.any(String),
+        status: "UNUSED",
+        discount: null,
+        template: { name: "新人券", type: "NEW_USER", threshold: "0.00", amount: "10.00" },
+      },
+    ]);
   });
 
   it("lock / release / consume: ownership, currency, one order per coupon, exclusive under races, idempotent", async () => {
@@ -174,21 +200,55 @@ describe("coupons", () => {
     expect((await call(RELEASE, { o: winners[0] }, INTERNAL)).data.couponRelease).toBe(true);
     expect(await lock("buyer", c1, "again", "20.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "USED" });
     expect((await call(CONSUME, { o: "no-coupon-order" }, INTERNAL)).data.couponConsume).toBe(false);
-    const statuses = Object.fromEntries((await call(MINE, {}, "buyer")).data.myCoupons.map((c: { id: string; status: string; discount: string | null }) => [c.id, [c.status, c.discount]]));
+    const statuses = Object.fromEntries(
+      (await call(MINE, {}, "buyer")).data.myCoupons.map((c: { id: string; status: string; discount: string | null }) => [
+        c.id,
+        [c.status, c.discount],
+      ]),
+    );
     expect(statuses[c1]).toEqual(["USED", "20.00"]);
     expect(statuses[c2]).toEqual(["LOCKED", "30.00"]);
     expect(statuses[c4]).toEqual(["UNUSED", null]);
-    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", d: "1.00", cur: "CNY" }, "buyer")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    for (const d of ["abc", "0", "-1", "1.001"]) expect((await call(LOCK, { m: "buyer", c: c4, o: "x", d, cur: "CNY" }, INTERNAL)).errors?.[0]?.extensions?.code, d).toBe("BAD_USER_INPUT");
-    expect((await call(MINE, {}, "buyer")).data.myCoupons.find((c: { id: string }) => c.id === c4)).toMatchObject({ status: "UNUSED", discount: null });
+    expect((await call(LOCK, { m: "buyer", c: c4, o: "x", d: "1.00", cur: "CNY" }, "buyer")).errors?.[0]?.extensions?.code).toBe(
+      "FORBIDDEN",
+    );
+    for (const d of ["abc", "0", "-1", "1.001"])
+      expect((await call(LOCK, { m: "buyer", c: c4, o: "x", d, cur: "CNY" }, INTERNAL)).errors?.[0]?.extensions?.code, d).toBe(
+        "BAD_USER_INPUT",
+      );
+    expect((await call(MINE, {}, "buyer")).data.myCoupons.find((c: { id: string }) => c.id === c4)).toMatchObject({
+      status: "UNUSED",
+      discount: null,
+    });
   });
 
   it("scoped templates: CATEGORIES / SPUS ids are checked against catalog; the Coupon entity resolves for its owner only", async () => {
-    expect((await template({ name: "类目券", type: "NO_THRESHOLD", amount: "3", scope: "CATEGORIES", scopeIds: ["cat-root"] })).scope).toBe("CATEGORIES");
+    expect((await template({ name: "类目券", type: "NO_THRESHOLD", amount: "3", scope: "CATEGORIES", scopeIds: ["cat-root"] })).scope).toBe(
+      "CATEGORIES",
+    );
     const count = () => sg.services.prisma.couponTemplate.count();
     const before = await count();
-    for (const extra of [{ scope: "CATEGORIES", scopeIds: ["cat-nope"] }, { scope: "SPUS", scopeIds: ["not-an-spu"] }, { scope: "SPUS", scopeIds: [] }]) {
-      const r = await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 100, perUserLimit: 1, name: "x", type: "NO_THRESHOLD", amount: "1", ...extra } }, admin());
+    for (const extra of [
+      { scope: "CATEGORIES", scopeIds: ["cat-nope"] },
+      { scope: "SPUS", scopeIds: ["not-an-spu"] },
+      { scope: "SPUS", scopeIds: [] },
+    ]) {
+      const r = await call(
+        CREATE,
+        {
+          input: {
+            currency: "CNY",
+            validDays: 7,
+            totalQuantity: 100,
+            perUserLimit: 1,
+            name: "x",
+            type: "NO_THRESHOLD",
+            amount: "1",
+            ...extra,
+          },
+        },
+        admin(),
+      );
       expect(r.errors?.[0]?.extensions?.code, JSON.stringify(extra)).toBe("BAD_USER_INPUT");
     }
     expect(await count()).toBe(before);
@@ -196,7 +256,9 @@ describe("coupons", () => {
     const c = (await claim("owner", t.id)).coupon.id;
     const ENTITY = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Coupon { id status template { name scope scopeIds } } } }`;
     const r = [{ __typename: "Coupon", id: c }];
-    expect((await call(ENTITY, { r }, "owner")).data._entities).toEqual([{ id: c, status: "UNUSED", template: { name: "SPU券", scope: "SPUS", scopeIds: ["spu-1"] } }]);
+    expect((await call(ENTITY, { r }, "owner")).data._entities).toEqual([
+      { id: c, status: "UNUSED", template: { name: "SPU券", scope: "SPUS", scopeIds: ["spu-1"] } },
+    ]);
     expect((await call(ENTITY, { r }, "not-the-owner")).data._entities).toEqual([null]);
     expect((await call(ENTITY, { r: [{ __typename: "Coupon", id: "nope" }] }, "owner")).data._entities).toEqual([null]);
   });
@@ -206,10 +268,20 @@ describe("coupons", () => {
     const EDIT = `mutation($id: ID!, $input: CouponTemplateUpdateInput!) { adminUpdateCouponTemplate(id: $id, input: $input) { id name validFrom validTo validDays totalQuantity active } }`;
     const ACTIVE = `mutation($id: ID!, $a: Boolean!) { adminSetCouponTemplateActive(id: $id, active: $a) { id active } }`;
     const GRANT = `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code } }`;
-    const fixed = await template({ name: "双11券", type: "NO_THRESHOLD", amount: "5", validDays: null, validFrom: later(-1), validTo: later(10), totalQuantity: 2, perUserLimit: 1 });
+    const fixed = await template({
+      name: "双11券",
+      type: "NO_THRESHOLD",
+      amount: "5",
+      validDays: null,
+      validFrom: later(-1),
+      validTo: later(10),
+      totalQuantity: 2,
+      perUserLimit: 1,
+    });
     const rolling = await template({ name: "7天券", type: "NO_THRESHOLD", amount: "3", validDays: 7, totalQuantity: 5 });
     // edits: name, dates in their mode, quantity up only; bad edits change nothing
-    const e = (await call(EDIT, { id: fixed.id, input: { name: "双11大促券", validTo: later(20), totalQuantity: 3 } }, admin())).data.adminUpdateCouponTemplate;
+    const e = (await call(EDIT, { id: fixed.id, input: { name: "双11大促券", validTo: later(20), totalQuantity: 3 } }, admin())).data
+      .adminUpdateCouponTemplate;
     expect(e).toMatchObject({ name: "双11大促券", validDays: null, totalQuantity: 3, active: true });
     expect(new Date(e.validTo).getTime()).toBeGreaterThan(Date.now() + 19 * 86400_000);
     for (const [id, input, reason] of [
@@ -227,28 +299,58 @@ describe("coupons", () => {
     }
     expect((await call(EDIT, { id: "nope", input: { name: "x" } }, admin())).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect((await call(EDIT, { id: rolling.id, input: { name: "x" } }, "a-member")).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await call(EDIT, { id: rolling.id, input: { validDays: 14 } }, admin())).data.adminUpdateCouponTemplate).toMatchObject({ name: "7天券", validDays: 14, totalQuantity: 5 });
+    expect((await call(EDIT, { id: rolling.id, input: { validDays: 14 } }, admin())).data.adminUpdateCouponTemplate).toMatchObject({
+      name: "7天券",
+      validDays: 14,
+      totalQuantity: 5,
+    });
     // the grown quantity can be claimed: 3 members get one each
     const c = (await claim("keeper", fixed.id)).coupon.id;
     expect((await claim("k2", fixed.id)).code).toBe("OK");
     expect((await claim("k3", fixed.id)).code).toBe("OK");
     expect((await claim("k4", fixed.id)).code).toBe("SOLD_OUT");
     // deactivated: listed for operators, not for members; no claims, no grants; the issued coupon still prices
-    expect((await call(ACTIVE, { id: rolling.id, a: false }, admin())).data.adminSetCouponTemplateActive).toEqual({ id: rolling.id, active: false });
-    expect((await call(ACTIVE, { id: rolling.id, a: false }, admin())).data.adminSetCouponTemplateActive).toEqual({ id: rolling.id, active: false });
-    expect((await call(LIST, {}, admin())).data.adminCouponTemplates.find((t: { id: string }) => t.id === rolling.id)).toMatchObject({ name: "7天券", active: false, issuedCount: 0, totalQuantity: 5 });
-    expect((await call(`query { couponTemplates { id } }`)).data.couponTemplates.map((t: { id: string }) => t.id)).not.toContain(rolling.id);
+    expect((await call(ACTIVE, { id: rolling.id, a: false }, admin())).data.adminSetCouponTemplateActive).toEqual({
+      id: rolling.id,
+      active: false,
+    });
+    expect((await call(ACTIVE, { id: rolling.id, a: false }, admin())).data.adminSetCouponTemplateActive).toEqual({
+      id: rolling.id,
+      active: false,
+    });
+    expect((await call(LIST, {}, admin())).data.adminCouponTemplates.find((t: { id: string }) => t.id === rolling.id)).toMatchObject({
+      name: "7天券",
+      active: false,
+      issuedCount: 0,
+      totalQuantity: 5,
+    });
+    expect((await call(`query { couponTemplates { id } }`)).data.couponTemplates.map((t: { id: string }) => t.id)).not.toContain(
+      rolling.id,
+    );
     expect((await claim("late", rolling.id)).code).toBe("NOT_CLAIMABLE");
     expect((await call(GRANT, { m: "late", t: rolling.id, r: "draw-x" }, LOTTERY_SERVICE)).data.couponGrant.code).toBe("NOT_CLAIMABLE");
     expect((await call(ACTIVE, { id: fixed.id, a: false }, admin())).data.adminSetCouponTemplateActive.active).toBe(false);
-    const q = await sg.services.pricing.quote({ memberId: "keeper", currency: "CNY", lines: [{ skuId: "s", spuId: "spu-1", unitPrice: "20.00", quantity: 1 }], couponId: c });
+    const q = await sg.services.pricing.quote({
+      memberId: "keeper",
+      currency: "CNY",
+      lines: [{ skuId: "s", spuId: "spu-1", unitPrice: "20.00", quantity: 1 }],
+      couponId: c,
+    });
     expect(q.coupon).toEqual({ couponId: c, name: "双11大促券", discount: "5.00" });
     expect((await call(ACTIVE, { id: fixed.id, a: true }, admin())).data.adminSetCouponTemplateActive.active).toBe(true);
     // a live lottery activity whose COUPON award grants the template: TEMPLATE_IN_USE, nothing changes
     const lp = lottery.services.prisma;
     const strategy = await lp.strategy.create({ data: { name: `wheel-${fixed.id}`, fallbackAwardId: "none" } });
     await lp.award.create({ data: { strategyId: strategy.id, name: "券", kind: "COUPON", reference: fixed.id, rate: "1.0000" } });
-    const activity = await lp.activity.create({ data: { name: `act-${fixed.id}`, strategyId: strategy.id, state: "ONLINE", startsAt: new Date(Date.now() - 3600_000), endsAt: new Date(Date.now() + 3600_000) } });
+    const activity = await lp.activity.create({
+      data: {
+        name: `act-${fixed.id}`,
+        strategyId: strategy.id,
+        state: "ONLINE",
+        startsAt: new Date(Date.now() - 3600_000),
+        endsAt: new Date(Date.now() + 3600_000),
+      },
+    });
     const inUse = await call(ACTIVE, { id: fixed.id, a: false }, admin());
     expect(inUse.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", reason: "TEMPLATE_IN_USE" });
     expect((await sg.services.prisma.couponTemplate.findUniqueOrThrow({ where: { id: fixed.id } })).active).toBe(true);
@@ -263,16 +365,34 @@ describe("coupons", () => {
     expect(edits).toHaveLength(1);
     expect(edits[0]).toMatchObject({ service: "promotion", actorKind: "admin", targetType: "CouponTemplate" });
     const [edit] = edits[0]!.changes as Array<{ before: any; after: any }>;
-    expect([edit!.before.name, edit!.after.name, edit!.before.totalQuantity, edit!.after.totalQuantity]).toEqual(["双11券", "双11大促券", 2, 3]);
+    expect([edit!.before.name, edit!.after.name, edit!.before.totalQuantity, edit!.after.totalQuantity]).toEqual([
+      "双11券",
+      "双11大促券",
+      2,
+      3,
+    ]);
     const toggles = (await outboxAuditEntries(sg.services.prisma, "adminSetCouponTemplateActive")).filter((x) => x.targetId === fixed.id);
-    expect(toggles.map((x) => (x.changes as Array<{ before: any; after: any }>).map((c) => [c.before.active, c.after.active]))).toEqual([[[true, false]], [[false, true]], [[true, false]]]);
+    expect(toggles.map((x) => (x.changes as Array<{ before: any; after: any }>).map((c) => [c.before.active, c.after.active]))).toEqual([
+      [[true, false]],
+      [[false, true]],
+      [[true, false]],
+    ]);
   });
 
   it("deactivation is refused while lottery cannot be asked", async () => {
-    const offline = await createPromotionSubgraph({ config: { ...config, LOTTERY_URL: "http://127.0.0.1:1/graphql" }, databaseUrl: db.url, port: 0, ports: { catalog: scopeCatalog } });
+    const offline = await createPromotionSubgraph({
+      config: { ...config, LOTTERY_URL: "http://127.0.0.1:1/graphql" },
+      databaseUrl: db.url,
+      port: 0,
+      ports: { catalog: scopeCatalog },
+    });
     try {
       const t = await template({ name: "离线券", type: "NO_THRESHOLD", amount: "1" });
-      const r = await clientFor(offline.url, config.INTERNAL_SECRET)(`mutation($id: ID!) { adminSetCouponTemplateActive(id: $id, active: false) { active } }`, { id: t.id }, admin());
+      const r = await clientFor(offline.url, config.INTERNAL_SECRET)(
+        `mutation($id: ID!) { adminSetCouponTemplateActive(id: $id, active: false) { active } }`,
+        { id: t.id },
+        admin(),
+      );
       expect(r.errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
       expect((await sg.services.prisma.couponTemplate.findUniqueOrThrow({ where: { id: t.id } })).active).toBe(true);
     } finally {
@@ -286,7 +406,14 @@ describe("coupons", () => {
     await sg.services.prisma.coupon.update({ where: { id: c }, data: { validTo: new Date(Date.now() - 1000) } });
     expect((await call(MINE, {}, "late-buyer")).data.myCoupons[0].status).toBe("EXPIRED");
     expect(await lock("late-buyer", c, "o-exp", "2.00")).toMatchObject({ code: "COUPON_UNAVAILABLE", reason: "EXPIRED" });
-    const fixed = await template({ name: "限时券", type: "NO_THRESHOLD", amount: "2", validDays: null, validFrom: later(-2), validTo: later(1) });
+    const fixed = await template({
+      name: "限时券",
+      type: "NO_THRESHOLD",
+      amount: "2",
+      validDays: null,
+      validFrom: later(-2),
+      validTo: later(1),
+    });
     await sg.services.prisma.couponTemplate.update({ where: { id: fixed.id }, data: { validTo: new Date(Date.now() - 1000) } });
     expect(await claim("late-buyer", fixed.id)).toEqual({ code: "EXPIRED", coupon: null });
   });
@@ -348,7 +475,11 @@ describe("coupons", () => {
 
   describe("service identities (decision 0017)", () => {
     const raw = (header: string, query: string, variables: Record<string, unknown> = {}) =>
-      fetch(sg.url, { method: "POST", headers: { "content-type": "application/json", "x-mg-identity": header }, body: JSON.stringify({ query, variables }) });
+      fetch(sg.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-mg-identity": header },
+        body: JSON.stringify({ query, variables }),
+      });
 
     it("a service calling an internal field its table does not give it is refused with SERVICE_NOT_ALLOWED", async () => {
       const t = await template({ name: "table-check", type: "NO_THRESHOLD", amount: "1" });
@@ -359,7 +490,11 @@ describe("coupons", () => {
         [MEMBER_SERVICE, RELEASE, { o: "o-table" }],
         [{ kind: "internal" as const, service: "cart" }, CONSUME, { o: "o-table" }],
         [INTERNAL, NEW_USER, { m: "table-buyer" }],
-        [INTERNAL, `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code } }`, { m: "table-buyer", t: t.id, r: "not-order-s" }],
+        [
+          INTERNAL,
+          `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code } }`,
+          { m: "table-buyer", t: t.id, r: "not-order-s" },
+        ],
       ] as const) {
         const r = await call(q, v, who);
         expect(r.errors?.[0]?.extensions?.code, `${who.service} ${q.slice(0, 40)}`).toBe("SERVICE_NOT_ALLOWED");
@@ -370,7 +505,21 @@ describe("coupons", () => {
     });
 
     it("an internal caller cannot use an admin field (services hold no operator permission)", async () => {
-      const r = await call(CREATE, { input: { currency: "CNY", validDays: 7, totalQuantity: 1, perUserLimit: 1, name: "by-a-service", type: "NO_THRESHOLD", amount: "1" } }, INTERNAL);
+      const r = await call(
+        CREATE,
+        {
+          input: {
+            currency: "CNY",
+            validDays: 7,
+            totalQuantity: 1,
+            perUserLimit: 1,
+            name: "by-a-service",
+            type: "NO_THRESHOLD",
+            amount: "1",
+          },
+        },
+        INTERNAL,
+      );
       expect(r.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
       expect(r.data?.adminCreateCouponTemplate ?? null).toBeNull();
     });
@@ -389,7 +538,11 @@ describe("coupons", () => {
       expect(stale.status).toBe(401);
       expect(await stale.json()).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED", reason: "expired" } }] });
       // a member's identity signed by a service (not the gateway) is refused as well
-      const claimed = await raw(signIdentity(config.INTERNAL_SECRET, { kind: "admin", id: "x", permissions: ["coupon:write"] }, { signer: "order" }), q, { o: "o-replay" });
+      const claimed = await raw(
+        signIdentity(config.INTERNAL_SECRET, { kind: "admin", id: "x", permissions: ["coupon:write"] }, { signer: "order" }),
+        q,
+        { o: "o-replay" },
+      );
       expect((await claimed.json()).errors[0].extensions.reason).toBe("identity-not-allowed");
     });
   });
@@ -408,7 +561,12 @@ describe("promotion seed", () => {
       expect(await seedPromotion(prisma)).toBe("4 coupon templates");
       expect(await prisma.couponTemplate.count()).toBe(4);
       expect((await prisma.couponTemplate.findUniqueOrThrow({ where: { id: "demo-no-threshold" } })).issuedCount).toBe(3);
-      expect((await prisma.couponTemplate.findMany({ select: { type: true } })).map((t) => t.type).sort()).toEqual(["DISCOUNT", "FULL_REDUCTION", "NEW_USER", "NO_THRESHOLD"]);
+      expect((await prisma.couponTemplate.findMany({ select: { type: true } })).map((t) => t.type).sort()).toEqual([
+        "DISCOUNT",
+        "FULL_REDUCTION",
+        "NEW_USER",
+        "NO_THRESHOLD",
+      ]);
     } finally {
       await prisma.$disconnect();
       await db.drop();

@@ -3,11 +3,11 @@
  * order creation and marking the reservation, a lost job; cancelled orders give stock back to the
  * session; an ended session gives its unsold stock back to catalog; the repeatable tick drives it all.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis } from "@mallgraph/platform/redis";
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
-import { startPromotionEnv, waitFor, BUY, RESERVATION, type PromotionEnv } from "./support/env.ts";
+import { createRedis } from "@mallgraph/platform/redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seckillSkusKey } from "../src/services/keys.ts";
+import { startPromotionEnv, waitFor, BUY, RESERVATION, type PromotionEnv } from "./support/env.ts";
 
 const CANCEL = `mutation($id: ID!) { cancelOrder(id: $id) { code order { status } } }`;
 const MARK_PAID = `mutation($o: ID!, $p: ID!) { orderMarkPaid(orderId: $o, paymentId: $p, channel: "SANDBOX") { code } }`;
@@ -40,7 +40,14 @@ describe("seckill recovery and settlement", () => {
     const stopA = await env.startWorkers({
       ordersOnly: true,
       orderConcurrency: 1,
-      hooks: { afterOrderCreated: () => { if (crashes < 3) { crashes++; throw new Error("worker died after the order was created"); } } },
+      hooks: {
+        afterOrderCreated: () => {
+          if (crashes < 3) {
+            crashes++;
+            throw new Error("worker died after the order was created");
+          }
+        },
+      },
     });
     await waitFor(async () => (await ordersOf(rids)).length >= 6, "a few orders from the first worker", 90_000);
     await stopA();
@@ -76,10 +83,21 @@ describe("seckill recovery and settlement", () => {
     };
     const stop = await env.startWorkers({
       ordersOnly: true,
-      hooks: { afterOrderCreated: () => { if (afterCrashes < 5) { afterCrashes++; throw new Error("worker died after the batch answered"); } } },
+      hooks: {
+        afterOrderCreated: () => {
+          if (afterCrashes < 5) {
+            afterCrashes++;
+            throw new Error("worker died after the batch answered");
+          }
+        },
+      },
     });
     try {
-      await waitFor(async () => (await Promise.all(rids.map(statusOf))).every((s) => s === "ORDERED"), "every reservation ORDERED", 120_000);
+      await waitFor(
+        async () => (await Promise.all(rids.map(statusOf))).every((s) => s === "ORDERED"),
+        "every reservation ORDERED",
+        120_000,
+      );
     } finally {
       await stop();
       env.order.services.hooks.seckillBatch = undefined;
@@ -100,7 +118,15 @@ describe("seckill recovery and settlement", () => {
     let release!: () => void;
     const hung = new Promise<void>((r) => (release = r));
     let entered = 0;
-    const stop = await env.startWorkers({ ordersOnly: true, hooks: { afterOrderCreated: async () => { entered++; await hung; } } });
+    const stop = await env.startWorkers({
+      ordersOnly: true,
+      hooks: {
+        afterOrderCreated: async () => {
+          entered++;
+          await hung;
+        },
+      },
+    });
     try {
       const { reservationId } = await buy("stuck", sid, sku);
       await waitFor(async () => entered === 1, "the worker inside the job");
@@ -153,10 +179,17 @@ describe("seckill recovery and settlement", () => {
     expect((await buy("x", sid, sku)).code).toBe("LIMIT_EXCEEDED");
     // x cancels, y pays
     expect((await env.callOrder(CANCEL, { id: ox!.id }, "x")).data.cancelOrder.code).toBe("OK");
-    expect((await env.callOrder(MARK_PAID, { o: oy!.id, p: "pay-y" }, { kind: "internal", service: "payment" })).data.orderMarkPaid.code).toBe("OK");
+    expect(
+      (await env.callOrder(MARK_PAID, { o: oy!.id, p: "pay-y" }, { kind: "internal", service: "payment" })).data.orderMarkPaid.code,
+    ).toBe("OK");
     expect(await sk().pollOrdered()).toEqual({ cancelled: 1, paid: 1 });
     expect(await sk().pollOrdered()).toEqual({ cancelled: 0, paid: 0 });
-    expect((await env.call(RESERVATION, { id: x.reservationId }, "x")).data.seckillReservation).toEqual({ id: x.reservationId, status: "CANCELLED", quantity: 1, order: { id: ox!.id } });
+    expect((await env.call(RESERVATION, { id: x.reservationId }, "x")).data.seckillReservation).toEqual({
+      id: x.reservationId,
+      status: "CANCELLED",
+      quantity: 1,
+      order: { id: ox!.id },
+    });
     expect(await statusOf(y.reservationId)).toBe("ORDERED");
     expect(await sk().remaining(sid, sku)).toBe(2);
     // x may buy again (limit given back)
@@ -187,7 +220,10 @@ describe("seckill recovery and settlement", () => {
     const sid = await env.createSession([{ skuId: sku, stock: 2, perUserLimit: 2 }]);
     const stop = await env.startWorkers({ tickEveryMs: 200 });
     try {
-      await waitFor(async () => (await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid } })).status === "ONLINE", "the session online");
+      await waitFor(
+        async () => (await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid } })).status === "ONLINE",
+        "the session online",
+      );
       const r = await buy("auto", sid, sku, 2);
       expect(r.code).toBe("OK");
       expect((await buy("auto2", sid, sku)).code).toBe("SOLD_OUT");
@@ -214,9 +250,12 @@ describe("seckill recovery and settlement", () => {
       expect(ev).toEqual({ eventId: `${reservationId}.ORDERED`, keys: { reservationId }, audience: ["listener"] });
       const EVENT = `query($r: ID!, $e: ID!) { seckillReservationChangedEvent(reservationId: $r, eventId: $e) { id status order { id } } }`;
       const asGateway = (id: string) => ({ kind: "member" as const, id, service: "gateway" });
-      const payload = (await env.call(EVENT, { r: reservationId, e: ev.eventId }, asGateway("listener"))).data.seckillReservationChangedEvent;
+      const payload = (await env.call(EVENT, { r: reservationId, e: ev.eventId }, asGateway("listener"))).data
+        .seckillReservationChangedEvent;
       expect(payload).toMatchObject({ id: reservationId, status: "ORDERED", order: { id: expect.any(String) } });
-      expect((await env.call(EVENT, { r: reservationId, e: ev.eventId }, asGateway("someone"))).data.seckillReservationChangedEvent).toBeNull();
+      expect(
+        (await env.call(EVENT, { r: reservationId, e: ev.eventId }, asGateway("someone"))).data.seckillReservationChangedEvent,
+      ).toBeNull();
       expect((await env.call(EVENT, { r: reservationId, e: ev.eventId }, "listener")).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     } finally {
       sub.disconnect();

@@ -48,18 +48,41 @@ describe("seckill stock shards", () => {
   };
   /** Every shard's leftovers: holds, unsettled takes, counters. */
   const shardState = async (sid: string, sku: string, shards: number) =>
-    Promise.all(Array.from({ length: shards }, async (_, i) => {
-      const k = shardKeys(env.config.REDIS_PREFIX, sid, sku, i);
-      const [stock, holds, takes, bought, open] = await Promise.all([redis().get(k.stock), redis().zcard(k.holds), redis().zcard(k.takesAt), redis().hvals(k.bought), redis().get(k.open)]);
-      return { stock: Number(stock), holds, takes, bought: bought.reduce((a, b) => a + Number(b), 0), open: Number(open ?? 0) };
-    }));
+    Promise.all(
+      Array.from({ length: shards }, async (_, i) => {
+        const k = shardKeys(env.config.REDIS_PREFIX, sid, sku, i);
+        const [stock, holds, takes, bought, open] = await Promise.all([
+          redis().get(k.stock),
+          redis().zcard(k.holds),
+          redis().zcard(k.takesAt),
+          redis().hvals(k.bought),
+          redis().get(k.open),
+        ]);
+        return { stock: Number(stock), holds, takes, bought: bought.reduce((a, b) => a + Number(b), 0), open: Number(open ?? 0) };
+      }),
+    );
 
   it("keys of one script call share a slot, shards do not; stock split evenly; the home-shard hit is ONE EVALSHA", async () => {
     expect(splitStock(10, 4)).toEqual([3, 3, 2, 2]);
     expect(splitStock(3, 3)).toEqual([1, 1, 1]);
     const slotsOf = (sid: string, sku: string, i: number) => {
       const k = shardKeys("mg", sid, sku, i);
-      return new Set([k.meta, k.stock, k.bought, k.idem("m", "x"), k.reservation("u"), k.pending, k.ordered, k.holds, k.takes, k.takesAt, k.open, k.returned].map(keySlot));
+      return new Set(
+        [
+          k.meta,
+          k.stock,
+          k.bought,
+          k.idem("m", "x"),
+          k.reservation("u"),
+          k.pending,
+          k.ordered,
+          k.holds,
+          k.takes,
+          k.takesAt,
+          k.open,
+          k.returned,
+        ].map(keySlot),
+      );
     };
     for (let i = 0; i < 8; i++) expect(slotsOf("s-1", "k-1", i).size).toBe(1);
     expect(new Set(Array.from({ length: 8 }, (_, i) => [...slotsOf("s-1", "k-1", i)][0])).size).toBe(8);
@@ -126,11 +149,16 @@ describe("seckill stock shards", () => {
     expect(await sk().bought(sid, sku, c!)).toBe(0);
     expect((await sk().buy(c!, sid, sku, 1, "retry-me")).code).toBe("SOLD_OUT");
     const state = await shardState(sid, sku, 2);
-    expect(state).toEqual([{ stock: 0, holds: 0, takes: 0, bought: 2, open: 2 }, { stock: 0, holds: 0, takes: 0, bought: 0, open: 0 }]);
+    expect(state).toEqual([
+      { stock: 0, holds: 0, takes: 0, bought: 2, open: 2 },
+      { stock: 0, holds: 0, takes: 0, bought: 0, open: 0 },
+    ]);
     // the order of the borrowed unit, its cancellation: stock back (to the home shard), limit back
     expect(await sk().createOrder(viaOther.reservationId!)).toBe("ORDERED");
-    const order = (await env.order.services.prisma.order.findFirstOrThrow({ where: { seckillReservationId: viaOther.reservationId! } }));
-    expect((await env.callOrder(`mutation($id: ID!) { cancelOrder(id: $id) { code } }`, { id: order.id }, b!)).data.cancelOrder.code).toBe("OK");
+    const order = await env.order.services.prisma.order.findFirstOrThrow({ where: { seckillReservationId: viaOther.reservationId! } });
+    expect((await env.callOrder(`mutation($id: ID!) { cancelOrder(id: $id) { code } }`, { id: order.id }, b!)).data.cancelOrder.code).toBe(
+      "OK",
+    );
     expect(await sk().pollOrdered()).toEqual({ cancelled: 1, paid: 0 });
     expect(await sk().remaining(sid, sku)).toBe(1);
     expect(await sk().bought(sid, sku, b!)).toBe(0);
@@ -154,20 +182,31 @@ describe("seckill stock shards", () => {
     const homed = homedAt(0, 2, 5, `crash-${sid.slice(0, 4)}`);
     for (const m of homed.slice(0, 2)) expect((await buy(m, sid, sku)).code).toBe("OK"); // shard 0 empty now
     // 1) dies after shard 1 gave the stock, before the home confirmed
-    env.promotion.services.hooks.afterTake = () => { throw new Error("process died after the take"); };
+    env.promotion.services.hooks.afterTake = () => {
+      throw new Error("process died after the take");
+    };
     await expect(buy(homed[2]!, sid, sku)).rejects.toThrow("process died");
     env.promotion.services.hooks.afterTake = undefined;
     let state = await shardState(sid, sku, 2);
-    expect(state.map((s) => [s.stock, s.holds, s.takes])).toEqual([[0, 1, 0], [1, 0, 1]]);
+    expect(state.map((s) => [s.stock, s.holds, s.takes])).toEqual([
+      [0, 1, 0],
+      [1, 0, 1],
+    ]);
     expect(await sk().sweepHolds()).toBe(1); // confirmed with shard 1's unit; its order follows
     state = await shardState(sid, sku, 2);
-    expect(state.map((s) => [s.stock, s.holds, s.takes])).toEqual([[0, 0, 0], [1, 0, 0]]);
+    expect(state.map((s) => [s.stock, s.holds, s.takes])).toEqual([
+      [0, 0, 0],
+      [1, 0, 0],
+    ]);
     const pending = await env.promotion.services.seckill.pendingCount();
     expect(pending).toBeGreaterThanOrEqual(1);
     expect(await sk().bought(sid, sku, homed[2]!)).toBe(1);
     // 2) dies right after the HOLD, before any take: the sweeper releases it (limit back, reservation FAILED)
     let held = "";
-    env.promotion.services.hooks.afterHold = (rid) => { held = rid; throw new Error("process died after the hold"); };
+    env.promotion.services.hooks.afterHold = (rid) => {
+      held = rid;
+      throw new Error("process died after the hold");
+    };
     await expect(buy(homed[3]!, sid, sku)).rejects.toThrow("process died");
     env.promotion.services.hooks.afterHold = undefined;
     expect(await sk().bought(sid, sku, homed[3]!)).toBe(1);
@@ -207,7 +246,11 @@ describe("seckill stock shards", () => {
     expect(await env.stock(sku)).toEqual({ available: 10, reserved: 0, sold: 20 });
     const [o1] = await env.order.services.prisma.order.findMany({ where: { seckillReservationId: r1.reservationId! } });
     const [o2] = await env.order.services.prisma.order.findMany({ where: { seckillReservationId: r2.reservationId! } });
-    await env.callOrder(`mutation($o: ID!) { orderMarkPaid(orderId: $o, paymentId: "p-cx", channel: "SANDBOX") { code } }`, { o: o1!.id }, { kind: "internal", service: "payment" });
+    await env.callOrder(
+      `mutation($o: ID!) { orderMarkPaid(orderId: $o, paymentId: "p-cx", channel: "SANDBOX") { code } }`,
+      { o: o1!.id },
+      { kind: "internal", service: "payment" },
+    );
     await env.callOrder(`mutation($id: ID!) { cancelOrder(id: $id) { code } }`, { id: o2!.id }, "cx-2");
     expect(await sk().pollOrdered()).toEqual({ cancelled: 1, paid: 1 });
     await sk().lifecycle();
@@ -218,9 +261,16 @@ describe("seckill stock shards", () => {
     expect(s.items[0]!.returnedStock).toBe(18);
     // a scheduled session cancelled before it went online gives all of its stock back at once
     const later = await env.newSku(9);
-    const sid2 = await env.createSession([{ skuId: later, stock: 9, perUserLimit: 1, shards: 3 }], { startsAt: new Date(Date.now() + 3 * 3600_000), endsAt: new Date(Date.now() + 4 * 3600_000) });
+    const sid2 = await env.createSession([{ skuId: later, stock: 9, perUserLimit: 1, shards: 3 }], {
+      startsAt: new Date(Date.now() + 3 * 3600_000),
+      endsAt: new Date(Date.now() + 4 * 3600_000),
+    });
     expect(await env.stock(later)).toEqual({ available: 0, reserved: 0, sold: 9 });
-    expect((await env.call(CANCEL, { id: sid2 }, admin())).data.adminCancelSeckillSession).toEqual({ id: sid2, status: "CANCELLED", items: [{ remaining: 0 }] });
+    expect((await env.call(CANCEL, { id: sid2 }, admin())).data.adminCancelSeckillSession).toEqual({
+      id: sid2,
+      status: "CANCELLED",
+      items: [{ remaining: 0 }],
+    });
     expect(await env.stock(later)).toEqual({ available: 9, reserved: 0, sold: 0 });
     await sk().lifecycle(new Date(Date.now() + 3 * 3600_000)); // never brought online
     expect((await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid2 } })).status).toBe("CANCELLED");
@@ -238,7 +288,21 @@ describe("seckill stock shards", () => {
     const sku = await env.newSku(5);
     const at = (h: number) => new Date(Date.now() + h * 3600_000);
     const sid = await env.createSession([{ skuId: sku, stock: 5, perUserLimit: 1 }], { startsAt: at(2), endsAt: at(3) });
-    const u = (await env.call(UPDATE, { id: sid, input: { title: "午夜秒杀", startsAt: at(5).toISOString(), endsAt: at(6).toISOString(), items: [{ skuId: sku, seckillPrice: "8.80", perUserLimit: 2 }] } }, admin())).data.adminUpdateSeckillSession;
+    const u = (
+      await env.call(
+        UPDATE,
+        {
+          id: sid,
+          input: {
+            title: "午夜秒杀",
+            startsAt: at(5).toISOString(),
+            endsAt: at(6).toISOString(),
+            items: [{ skuId: sku, seckillPrice: "8.80", perUserLimit: 2 }],
+          },
+        },
+        admin(),
+      )
+    ).data.adminUpdateSeckillSession;
     expect(u).toMatchObject({ title: "午夜秒杀", items: [{ skuId: sku, seckillPrice: "8.80", perUserLimit: 2, stock: 5 }] });
     expect(new Date(u.startsAt).getTime()).toBeGreaterThan(at(4.9).getTime());
     const before = await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid }, include: { items: true } });
@@ -249,13 +313,21 @@ describe("seckill stock shards", () => {
       [{ items: [{ skuId: sku, seckillPrice: "1.001" }] }, "BAD_USER_INPUT"],
       [{ items: [{ skuId: "other", perUserLimit: 1 }] }, "NOT_FOUND"],
       [{ title: " " }, "BAD_USER_INPUT"],
-    ] as const) expect((await env.call(UPDATE, { id: sid, input }, admin())).errors?.[0]?.extensions?.code, JSON.stringify(input)).toBe(code);
-    expect(await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid }, include: { items: true } })).toEqual(before);
+    ] as const)
+      expect((await env.call(UPDATE, { id: sid, input }, admin())).errors?.[0]?.extensions?.code, JSON.stringify(input)).toBe(code);
+    expect(await env.promotion.services.prisma.seckillSession.findUniqueOrThrow({ where: { id: sid }, include: { items: true } })).toEqual(
+      before,
+    );
     // about to start (within the online lead + margin) or online: refused
-    const soon = await env.createSession([{ skuId: await env.newSku(1), stock: 1, perUserLimit: 1 }], { startsAt: new Date(Date.now() + 60_000), endsAt: at(1) });
+    const soon = await env.createSession([{ skuId: await env.newSku(1), stock: 1, perUserLimit: 1 }], {
+      startsAt: new Date(Date.now() + 60_000),
+      endsAt: at(1),
+    });
     expect((await env.call(UPDATE, { id: soon, input: { title: "x" } }, admin())).errors?.[0]?.extensions?.code).toBe("INVALID_STATE");
     const live = await online(1, 1, 1);
     expect((await env.call(UPDATE, { id: live.sid, input: { title: "x" } }, admin())).errors?.[0]?.extensions?.code).toBe("INVALID_STATE");
-    expect((await env.call(UPDATE, { id: sid, input: { title: "x" } }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await env.call(UPDATE, { id: sid, input: { title: "x" } }, admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe(
+      "FORBIDDEN",
+    );
   });
 });

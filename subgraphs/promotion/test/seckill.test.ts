@@ -14,17 +14,31 @@ describe("seckill", () => {
   });
   const sk = () => env.promotion.services.seckill;
   const buy = (who: string, s: string, k: string, q = 1, i = `${who}-${Math.random()}`) => env.call(BUY, { s, k, q, i }, who);
-  const seckillOrders = (rids: string[]) => env.order.services.prisma.order.count({ where: { kind: "SECKILL", seckillReservationId: { in: rids } } });
+  const seckillOrders = (rids: string[]) =>
+    env.order.services.prisma.order.count({ where: { kind: "SECKILL", seckillReservationId: { in: rids } } });
 
   it("creating a session takes the stock out of catalog, all or nothing; bad input writes nothing; operators only", async () => {
     const a = await env.newSku(50);
     const b = await env.newSku(5);
     const sessions = () => env.promotion.services.prisma.seckillSession.count();
     const input = (items: unknown[], extra: Record<string, unknown> = {}) => ({
-      input: { title: "Double 11", startsAt: new Date(Date.now() + 3600_000).toISOString(), endsAt: new Date(Date.now() + 7200_000).toISOString(), items, ...extra },
+      input: {
+        title: "Double 11",
+        startsAt: new Date(Date.now() + 3600_000).toISOString(),
+        endsAt: new Date(Date.now() + 7200_000).toISOString(),
+        items,
+        ...extra,
+      },
     });
     // b has only 5: the whole session is refused and a's stock is untouched
-    const short = await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 10, perUserLimit: 1 }, { skuId: b, seckillPrice: "1.00", stock: 6, perUserLimit: 1 }]), admin());
+    const short = await env.call(
+      CREATE_SESSION,
+      input([
+        { skuId: a, seckillPrice: "9.90", stock: 10, perUserLimit: 1 },
+        { skuId: b, seckillPrice: "1.00", stock: 6, perUserLimit: 1 },
+      ]),
+      admin(),
+    );
     expect(short.errors?.[0]?.extensions?.code).toBe("OUT_OF_STOCK");
     expect(short.errors?.[0]?.extensions?.failedSkuId).toBe(b);
     expect(await env.stock(a)).toEqual({ available: 50, reserved: 0, sold: 0 });
@@ -35,21 +49,53 @@ describe("seckill", () => {
       [[{ skuId: a, seckillPrice: "9.90", stock: 0, perUserLimit: 1 }], {}, "BAD_USER_INPUT"],
       [[{ skuId: a, seckillPrice: "9.90", stock: 10, perUserLimit: 0 }], {}, "BAD_USER_INPUT"],
       [[{ skuId: a, seckillPrice: "9.90", stock: 10, perUserLimit: 11 }], {}, "BAD_USER_INPUT"],
-      [[{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }, { skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }], {}, "BAD_USER_INPUT"],
+      [
+        [
+          { skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 },
+          { skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 },
+        ],
+        {},
+        "BAD_USER_INPUT",
+      ],
       [[{ skuId: "no-such-sku", seckillPrice: "9.90", stock: 1, perUserLimit: 1 }], {}, "NOT_FOUND"],
       [[], {}, "BAD_USER_INPUT"],
       [[{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }], { title: " " }, "BAD_USER_INPUT"],
       [[{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }], { startsAt: "yesterday-ish" }, "BAD_USER_INPUT"],
-      [[{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }], { endsAt: new Date(Date.now() + 1000).toISOString(), startsAt: new Date(Date.now() + 5000).toISOString() }, "BAD_USER_INPUT"],
-      [[{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }], { startsAt: new Date(Date.now() - 7200_000).toISOString(), endsAt: new Date(Date.now() - 3600_000).toISOString() }, "BAD_USER_INPUT"],
+      [
+        [{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }],
+        { endsAt: new Date(Date.now() + 1000).toISOString(), startsAt: new Date(Date.now() + 5000).toISOString() },
+        "BAD_USER_INPUT",
+      ],
+      [
+        [{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }],
+        { startsAt: new Date(Date.now() - 7200_000).toISOString(), endsAt: new Date(Date.now() - 3600_000).toISOString() },
+        "BAD_USER_INPUT",
+      ],
     ];
-    for (const [items, extra, code] of bad) expect((await env.call(CREATE_SESSION, input(items, extra), admin())).errors?.[0]?.extensions?.code, JSON.stringify([items, extra])).toBe(code);
-    expect((await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }]), "some-member")).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }]), admin(["order:read"]))).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    for (const [items, extra, code] of bad)
+      expect(
+        (await env.call(CREATE_SESSION, input(items, extra), admin())).errors?.[0]?.extensions?.code,
+        JSON.stringify([items, extra]),
+      ).toBe(code);
+    expect(
+      (await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }]), "some-member")).errors?.[0]
+        ?.extensions?.code,
+    ).toBe("UNAUTHENTICATED");
+    expect(
+      (await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }]), admin(["order:read"])))
+        .errors?.[0]?.extensions?.code,
+    ).toBe("FORBIDDEN");
     expect(await sessions()).toBe(0);
     expect(await env.stock(a)).toEqual({ available: 50, reserved: 0, sold: 0 });
 
-    const ok = await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 10, perUserLimit: 2 }, { skuId: b, seckillPrice: "1", stock: 5, perUserLimit: 1 }]), admin());
+    const ok = await env.call(
+      CREATE_SESSION,
+      input([
+        { skuId: a, seckillPrice: "9.90", stock: 10, perUserLimit: 2 },
+        { skuId: b, seckillPrice: "1", stock: 5, perUserLimit: 1 },
+      ]),
+      admin(),
+    );
     expect(ok.errors).toBeUndefined();
     const s = ok.data.adminCreateSeckillSession;
     expect(s.status).toBe("SCHEDULED");
@@ -63,13 +109,23 @@ describe("seckill", () => {
     expect(await env.stock(a)).toEqual({ available: 40, reserved: 0, sold: 10 });
     expect(await env.stock(b)).toEqual({ available: 0, reserved: 0, sold: 5 });
     // the same SKU cannot be in two overlapping sessions
-    expect((await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }]), admin())).errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(
+      (await env.call(CREATE_SESSION, input([{ skuId: a, seckillPrice: "9.90", stock: 1, perUserLimit: 1 }]), admin())).errors?.[0]
+        ?.extensions?.code,
+    ).toBe("CONFLICT");
     expect(await env.stock(a)).toEqual({ available: 40, reserved: 0, sold: 10 });
     // a failure after the allocation gives the stock back (compensation)
     const c = await env.newSku(7);
-    env.promotion.services.hooks.createSession = { beforeStep: (id) => { if (id === "persist") throw new Error("injected"); } };
+    env.promotion.services.hooks.createSession = {
+      beforeStep: (id) => {
+        if (id === "persist") throw new Error("injected");
+      },
+    };
     try {
-      expect((await env.call(CREATE_SESSION, input([{ skuId: c, seckillPrice: "9.90", stock: 3, perUserLimit: 1 }]), admin())).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+      expect(
+        (await env.call(CREATE_SESSION, input([{ skuId: c, seckillPrice: "9.90", stock: 3, perUserLimit: 1 }]), admin())).errors?.[0]
+          ?.extensions?.code,
+      ).toBe("INTERNAL_SERVER_ERROR");
     } finally {
       env.promotion.services.hooks.createSession = undefined;
     }
@@ -80,7 +136,10 @@ describe("seckill", () => {
   it("NOT_ONLINE before the start and after the end; unknown items NOT_FOUND; BAD_QUANTITY; bad input", async () => {
     const sku = await env.newSku(10);
     const startsAt = new Date(Date.now() + 3600_000);
-    const sid = await env.createSession([{ skuId: sku, stock: 5, perUserLimit: 5 }], { startsAt, endsAt: new Date(startsAt.getTime() + 3600_000) });
+    const sid = await env.createSession([{ skuId: sku, stock: 5, perUserLimit: 5 }], {
+      startsAt,
+      endsAt: new Date(startsAt.getTime() + 3600_000),
+    });
     // not yet in Redis
     expect((await buy("early", sid, sku)).data.seckillBuy).toEqual({ code: "NOT_ONLINE", reservationId: null });
     // in Redis (brought online ahead of the start) but before the start
@@ -100,7 +159,7 @@ describe("seckill", () => {
     expect((await buy("late", sid, sku)).data.seckillBuy.code).toBe("NOT_ONLINE");
     // nothing was sold: all 5 went back to catalog
     expect(await env.stock(sku)).toEqual({ available: 10, reserved: 0, sold: 0 });
-    expect(await env.redis && (await sk().readReservation("nope"))).toBeNull();
+    expect((await env.redis) && (await sk().readReservation("nope"))).toBeNull();
   });
 
   it("a storm of 2,000 parallel buyers against stock 100: exactly 100 OK, exactly 100 orders once the worker drained", async () => {
@@ -117,7 +176,10 @@ describe("seckill", () => {
       expect(new Set(rids).size).toBe(100);
       await waitFor(async () => (await seckillOrders(rids)) === 100 && (await sk().pendingCount()) === 0, "100 seckill orders");
       expect(await seckillOrders(rids)).toBe(100);
-      const orders = await env.order.services.prisma.order.findMany({ where: { seckillReservationId: { in: rids } }, include: { items: true } });
+      const orders = await env.order.services.prisma.order.findMany({
+        where: { seckillReservationId: { in: rids } },
+        include: { items: true },
+      });
       expect(new Set(orders.map((o) => o.buyerId)).size).toBe(100);
       expect(orders.every((o) => o.payable.toString() === "1.99" && o.items[0]!.skuId === sku)).toBe(true);
       // each reservation knows its order; the buyer sees it, nobody else does
@@ -154,7 +216,10 @@ describe("seckill", () => {
     expect(ok.length).toBe(1);
     expect(dup.length).toBe(19);
     expect(new Set(d.map((x) => x.data.seckillBuy.reservationId)).size).toBe(1);
-    expect((await buy("twice", sid, sku, 1, "same-key")).data.seckillBuy).toEqual({ code: "DUPLICATE", reservationId: ok[0]!.data.seckillBuy.reservationId });
+    expect((await buy("twice", sid, sku, 1, "same-key")).data.seckillBuy).toEqual({
+      code: "DUPLICATE",
+      reservationId: ok[0]!.data.seckillBuy.reservationId,
+    });
     // another member may use the same key string
     expect((await buy("other", sid, sku, 1, "same-key")).data.seckillBuy.code).toBe("OK");
     const remaining = await sk().remaining(sid, sku);

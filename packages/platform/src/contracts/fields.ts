@@ -9,7 +9,9 @@ export type FieldList<T> = ReadonlyArray<keyof T & string>;
 
 /** `fieldsOf<SkuSnapshot>()("id", "spuId", ...)`: every field of T, each once. */
 export function fieldsOf<T>() {
-  return <const L extends FieldList<T>>(...fields: Exclude<keyof T, L[number]> extends never ? L : ["missing fields", Exclude<keyof T, L[number]>]) => fields as L;
+  return <const L extends FieldList<T>>(
+    ...fields: Exclude<keyof T, L[number]> extends never ? L : ["missing fields", Exclude<keyof T, L[number]>]
+  ) => fields as L;
 }
 
 /** The selection set of a field list: `{ id spuId title }`. */

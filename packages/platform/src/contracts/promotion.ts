@@ -32,7 +32,16 @@ export interface PriceQuote {
   discount: string;
   payable: string;
   /** In the order of the lines asked for. */
-  lines: Array<{ skuId: string; quantity: number; unitPrice: string; subtotal: string; campaignDiscount: string; couponDiscount: string; discount: string; payable: string }>;
+  lines: Array<{
+    skuId: string;
+    quantity: number;
+    unitPrice: string;
+    subtotal: string;
+    campaignDiscount: string;
+    couponDiscount: string;
+    discount: string;
+    payable: string;
+  }>;
   promotions: Array<{ kind: "FULL_REDUCTION"; id: string; name: string; threshold: string; discount: string }>;
   coupon: { couponId: string; name: string; discount: string } | null;
   couponReason: string | null;
@@ -40,5 +49,15 @@ export interface PriceQuote {
   couponOptions: PriceQuoteCouponOption[];
 }
 export const PRICE_QUOTE_FIELDS = fieldsOf<PriceQuote>()(
-  "currency", "itemsTotal", "campaignDiscount", "discount", "payable", "lines", "promotions", "coupon", "couponReason", "bestCouponId", "couponOptions",
+  "currency",
+  "itemsTotal",
+  "campaignDiscount",
+  "discount",
+  "payable",
+  "lines",
+  "promotions",
+  "coupon",
+  "couponReason",
+  "bestCouponId",
+  "couponOptions",
 );

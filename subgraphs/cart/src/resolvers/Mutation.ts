@@ -1,6 +1,6 @@
 import { asMember, memberId } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 export const Mutation: MutationResolvers = {
   addToCart: asMember((_p, { skuId, quantity }, ctx) => ctx.services.cart.add(memberId(ctx), skuId, quantity)),

@@ -1,6 +1,6 @@
 import { asMember, memberId } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 export const Query: QueryResolvers = {
   cart: asMember((_p, _a, ctx) => ctx.services.cart.view(memberId(ctx))),

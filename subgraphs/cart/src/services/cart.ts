@@ -8,10 +8,10 @@
  * Seckill: until the promotion subgraph maintains it, a SKU is a seckill item when it is a member
  * of the Redis set `<prefix>:{promotion}:seckill-skus`; such SKUs are refused (SECKILL_NOT_ALLOWED).
  */
-import type { Redis } from "ioredis";
-import { defineLua, keyFor } from "@mallgraph/platform/redis";
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { badInput, defined } from "@mallgraph/platform/errors";
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import { defineLua, keyFor } from "@mallgraph/platform/redis";
+import type { Redis } from "ioredis";
 import { CART_MESSAGES, CartCode } from "../errors.ts";
 import type { CatalogPort } from "./ports.ts";
 import type { CartCode as Code, CartLineView, CartOutcome, CartView, SkuSnapshot, StoredLine } from "./types.ts";
@@ -44,11 +44,23 @@ export class CartService {
     const k = keyFor(deps.prefix, "cart");
     this.key = (memberId: string) => k("cart", memberId);
     this.addItem = defineLua<[string, string, number, number, number, number, number, number], LuaReply>(
-      deps.redis, "cartAddItem", new URL("../lua/addItem-cart.lua", import.meta.url), 1);
+      deps.redis,
+      "cartAddItem",
+      new URL("../lua/addItem-cart.lua", import.meta.url),
+      1,
+    );
     this.setQuantity = defineLua<[string, string, number, number, string, number], LuaReply>(
-      deps.redis, "cartSetQuantity", new URL("../lua/setQuantity-cart.lua", import.meta.url), 1);
+      deps.redis,
+      "cartSetQuantity",
+      new URL("../lua/setQuantity-cart.lua", import.meta.url),
+      1,
+    );
     this.checkItems = defineLua<[string, number, ...string[]], number>(
-      deps.redis, "cartCheckItems", new URL("../lua/checkItems-cart.lua", import.meta.url), 1);
+      deps.redis,
+      "cartCheckItems",
+      new URL("../lua/checkItems-cart.lua", import.meta.url),
+      1,
+    );
   }
 
   // ---------------------------------------------------------------- reads
@@ -90,7 +102,12 @@ export class CartService {
     return {
       id: memberId,
       items,
-      priced: priced.map((l) => ({ skuId: l.skuId, spuId: defined(l.spuId, "a priced line's spuId"), unitPrice: defined(l.unitPrice, "a priced line's unit price"), quantity: l.quantity })),
+      priced: priced.map((l) => ({
+        skuId: l.skuId,
+        spuId: defined(l.spuId, "a priced line's spuId"),
+        unitPrice: defined(l.unitPrice, "a priced line's unit price"),
+        quantity: l.quantity,
+      })),
       currency,
       itemsTotal: formatAmount(total, currency),
       checkedQuantity: priced.reduce((n, l) => n + l.quantity, 0),
@@ -108,7 +125,16 @@ export class CartService {
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return this.outcome(memberId, CartCode.BAD_QUANTITY);
     const refusal = await this.refusal(skuId);
     if (refusal.code) return this.outcome(memberId, refusal.code);
-    const [code] = await this.addItem(this.key(memberId), skuId, quantity, defined(refusal.snapshot, "the snapshot of an accepted SKU").available, MAX_LINES, MAX_LINE_QUANTITY, Date.now(), CART_TTL_SECONDS);
+    const [code] = await this.addItem(
+      this.key(memberId),
+      skuId,
+      quantity,
+      defined(refusal.snapshot, "the snapshot of an accepted SKU").available,
+      MAX_LINES,
+      MAX_LINE_QUANTITY,
+      Date.now(),
+      CART_TTL_SECONDS,
+    );
     return this.outcome(memberId, code as Code);
   }
 
@@ -116,7 +142,14 @@ export class CartService {
     assertSkuId(skuId);
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return this.outcome(memberId, CartCode.BAD_QUANTITY);
     const refusal = await this.refusal(skuId);
-    const [code] = await this.setQuantity(this.key(memberId), skuId, quantity, refusal.snapshot?.available ?? 0, refusal.code ?? "", CART_TTL_SECONDS);
+    const [code] = await this.setQuantity(
+      this.key(memberId),
+      skuId,
+      quantity,
+      refusal.snapshot?.available ?? 0,
+      refusal.code ?? "",
+      CART_TTL_SECONDS,
+    );
     return this.outcome(memberId, code as Code);
   }
 
@@ -159,7 +192,7 @@ export class CartService {
   }
 
   private async outcome(memberId: string, code: Code): Promise<CartOutcome> {
-    return { code, message: code === "OK" ? null : CART_MESSAGES[code] ?? code, cart: await this.view(memberId) };
+    return { code, message: code === "OK" ? null : (CART_MESSAGES[code] ?? code), cart: await this.view(memberId) };
   }
 }
 

@@ -1,7 +1,7 @@
 /** What the cart needs from other domains, behind small interfaces. */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient } from "@mallgraph/platform/service-client";
 import { SKU_SNAPSHOTS_QUERY } from "@mallgraph/platform/contracts/catalog";
+import { createServiceClient } from "@mallgraph/platform/service-client";
 import type { PriceLine, PriceQuote, SkuSnapshot } from "./types.ts";
 
 export interface CatalogPort {
@@ -22,7 +22,13 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
 
 export interface PromotionPort {
   /** promotionPrice: the member's lines priced with the live campaigns and an optional coupon. */
-  price(a: { memberId: string; currency: string; lines: PriceLine[]; couponId?: string | null; withCoupons?: boolean }): Promise<PriceQuote>;
+  price(a: {
+    memberId: string;
+    currency: string;
+    lines: PriceLine[];
+    couponId?: string | null;
+    withCoupons?: boolean;
+  }): Promise<PriceQuote>;
 }
 
 const PRICE = `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID, $w: Boolean) {
@@ -36,7 +42,13 @@ export function promotionPort(url: string, secret: Keys): PromotionPort {
   const client = createServiceClient({ url, secret, service: "cart" });
   return {
     async price(a) {
-      const d = await client.request<{ promotionPrice: PriceQuote }>(PRICE, { m: a.memberId, cur: a.currency, lines: a.lines, c: a.couponId ?? null, w: a.withCoupons ?? false });
+      const d = await client.request<{ promotionPrice: PriceQuote }>(PRICE, {
+        m: a.memberId,
+        cur: a.currency,
+        lines: a.lines,
+        c: a.couponId ?? null,
+        w: a.withCoupons ?? false,
+      });
       return d.promotionPrice;
     },
   };

@@ -3,8 +3,8 @@
  * `promotionPrice`), once per coupon and request: `Cart.totals`, `Cart.pricing(couponId)` and
  * `Cart.applicableCoupons` of one query share the quotes they need.
  */
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { logger } from "@mallgraph/platform/log";
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { PromotionPort } from "./ports.ts";
 import type { CartTotalsView, CartView, PriceQuote } from "./types.ts";
 
@@ -13,7 +13,13 @@ const log = logger("cart-pricing");
 /** Per-request memo of quotes, keyed by cart, coupon and whether the coupon options were asked for. */
 export type QuoteMemo = Map<string, Promise<PriceQuote>>;
 
-export function quote(promotion: PromotionPort, memo: QuoteMemo, cart: CartView, couponId: string | null, withCoupons: boolean): Promise<PriceQuote> {
+export function quote(
+  promotion: PromotionPort,
+  memo: QuoteMemo,
+  cart: CartView,
+  couponId: string | null,
+  withCoupons: boolean,
+): Promise<PriceQuote> {
   const key = `${cart.id}|${couponId ?? ""}|${withCoupons}`;
   let q = memo.get(key);
   if (!q) {
@@ -39,5 +45,9 @@ export async function totals(promotion: PromotionPort, memo: QuoteMemo, cart: Ca
       log.warn({ err, memberId: cart.id }, "promotion unavailable: cart totals without campaigns");
     }
   }
-  return { ...base, discount: formatAmount(discount, cart.currency), payable: formatAmount(new Decimal(cart.itemsTotal).minus(discount), cart.currency) };
+  return {
+    ...base,
+    discount: formatAmount(discount, cart.currency),
+    payable: formatAmount(new Decimal(cart.itemsTotal).minus(discount), cart.currency),
+  };
 }

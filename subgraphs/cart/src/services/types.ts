@@ -43,18 +43,10 @@ export interface CartView {
 }
 
 export type CartCode =
-  | "OK"
-  | "OUT_OF_STOCK"
-  | "NOT_FOUND"
-  | "OFF_SHELF"
-  | "SECKILL_NOT_ALLOWED"
-  | "BAD_QUANTITY"
-  | "CART_FULL"
-  | "NOT_IN_CART";
+  "OK" | "OUT_OF_STOCK" | "NOT_FOUND" | "OFF_SHELF" | "SECKILL_NOT_ALLOWED" | "BAD_QUANTITY" | "CART_FULL" | "NOT_IN_CART";
 
 export interface CartOutcome {
   code: CartCode;
   message: string | null;
   cart: CartView;
 }
-

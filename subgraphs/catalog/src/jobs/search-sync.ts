@@ -1,7 +1,7 @@
 /** Job `sync` of queue `search-sync`: drains the search outbox into the configured backend. */
 import type { Job } from "bullmq";
-import type { CatalogServices } from "../services/index.ts";
 import { drainOutbox } from "../search/outbox.ts";
+import type { CatalogServices } from "../services/index.ts";
 
 export function searchSyncProcessor(s: CatalogServices) {
   return async (_job: Job) => {

@@ -1,6 +1,6 @@
 import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 const W = "catalog:write";
 
@@ -24,9 +24,15 @@ export const Mutation: MutationResolvers = {
   adminInboundStock: asAdmin(W, (_p, { skuId, quantity, note }, ctx) =>
     ctx.services.inventory.inbound(skuId, quantity, note, ctx.identity.kind === "admin" ? (ctx.identity.id ?? null) : null),
   ),
-  addReview: asMember((_p, { orderId, skuId, rating, content }, ctx) => ctx.services.reviews.add(memberId(ctx), orderId, skuId, rating, content)),
-  inventoryReserve: asInternal("inventoryReserve", (_p, { key, lines, ttlSeconds }, ctx) => ctx.services.inventory.reserve(key, lines, ttlSeconds)),
+  addReview: asMember((_p, { orderId, skuId, rating, content }, ctx) =>
+    ctx.services.reviews.add(memberId(ctx), orderId, skuId, rating, content),
+  ),
+  inventoryReserve: asInternal("inventoryReserve", (_p, { key, lines, ttlSeconds }, ctx) =>
+    ctx.services.inventory.reserve(key, lines, ttlSeconds),
+  ),
   inventoryRelease: asInternal("inventoryRelease", (_p, { key }, ctx) => ctx.services.inventory.release(key)),
   inventoryConfirm: asInternal("inventoryConfirm", (_p, { key }, ctx) => ctx.services.inventory.confirm(key)),
-  inventoryReturn: asInternal("inventoryReturn", (_p, { key, skuId, quantity }, ctx) => ctx.services.inventory.returnSold(key, skuId, quantity)),
+  inventoryReturn: asInternal("inventoryReturn", (_p, { key, skuId, quantity }, ctx) =>
+    ctx.services.inventory.returnSold(key, skuId, quantity),
+  ),
 };

@@ -1,6 +1,6 @@
+import { Decimal } from "@mallgraph/platform/money";
 import type { ProductResolvers } from "../generated/graphql.ts";
 import { saleMatrix } from "../services/products.ts";
-import { Decimal } from "@mallgraph/platform/money";
 
 export const Product: ProductResolvers = {
   __resolveReference: (ref, ctx) => ctx.loaders.product.load(ref.id),

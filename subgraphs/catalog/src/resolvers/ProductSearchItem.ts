@@ -1,5 +1,5 @@
-import type { ProductSearchItemResolvers } from "../generated/graphql.ts";
 import { notFound } from "../errors.ts";
+import type { ProductSearchItemResolvers } from "../generated/graphql.ts";
 
 export const ProductSearchItem: ProductSearchItemResolvers = {
   product: async (i, _a, ctx) => {

@@ -1,7 +1,7 @@
 import { asAdmin } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
-import type { QueryResolvers } from "../generated/graphql.ts";
 import { notFound } from "../errors.ts";
+import type { QueryResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 const isOperator = (kind: string) => kind === "admin" || kind === "internal";
 

@@ -1,5 +1,5 @@
-import type { SkuResolvers } from "../generated/graphql.ts";
 import { notFound } from "../errors.ts";
+import type { SkuResolvers } from "../generated/graphql.ts";
 
 export const Sku: SkuResolvers = {
   __resolveReference: (ref, ctx) => ctx.loaders.sku.load(ref.id),

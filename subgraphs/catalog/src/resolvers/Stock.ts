@@ -1,6 +1,6 @@
 import { assertPermission } from "@mallgraph/platform/access";
-import type { StockResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
+import type { StockResolvers } from "../generated/graphql.ts";
 
 /** reserved / sold are for operators holding catalog:read or catalog:write (and services). */
 function operatorOnly<T>(get: (s: { reserved: number; sold: number }) => T) {

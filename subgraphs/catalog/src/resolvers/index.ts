@@ -1,12 +1,12 @@
 import { GraphQLScalarType, Kind } from "graphql";
-import { Query } from "./Query.ts";
+import { Brand } from "./Brand.ts";
+import { FrontCategory } from "./FrontCategory.ts";
 import { Mutation } from "./Mutation.ts";
 import { Product } from "./Product.ts";
+import { ProductSearchItem } from "./ProductSearchItem.ts";
+import { Query } from "./Query.ts";
 import { Sku } from "./Sku.ts";
 import { Stock } from "./Stock.ts";
-import { FrontCategory } from "./FrontCategory.ts";
-import { Brand } from "./Brand.ts";
-import { ProductSearchItem } from "./ProductSearchItem.ts";
 
 const DateTime = new GraphQLScalarType({
   name: "DateTime",

@@ -11,7 +11,12 @@ export async function buildDocuments(prisma: PrismaClient, spuIds: string[]): Pr
     include: {
       brand: true,
       attributes: { include: { attributeValue: { include: { attribute: { select: { searchable: true } } } } } },
-      skus: { include: { inventory: true, attributes: { include: { attributeValue: { include: { attribute: { select: { searchable: true } } } } } } } },
+      skus: {
+        include: {
+          inventory: true,
+          attributes: { include: { attributeValue: { include: { attribute: { select: { searchable: true } } } } } },
+        },
+      },
     },
   });
   const docs: SearchDoc[] = [];

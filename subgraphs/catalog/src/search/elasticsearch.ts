@@ -14,7 +14,11 @@ export const INDEX_MAPPINGS = {
   dynamic: "strict",
   properties: {
     spuId: { type: "keyword" },
-    title: { type: "text", analyzer: "cjk", fields: { en: { type: "text", analyzer: "english" }, raw: { type: "keyword", ignore_above: 256 } } },
+    title: {
+      type: "text",
+      analyzer: "cjk",
+      fields: { en: { type: "text", analyzer: "english" }, raw: { type: "keyword", ignore_above: 256 } },
+    },
     categoryId: { type: "keyword" },
     brandId: { type: "keyword" },
     brandName: { type: "keyword" },
@@ -31,7 +35,10 @@ export const INDEX_MAPPINGS = {
 
 /** The bulk body that indexes `docs` (one action line and one document each). */
 export function buildBulkIndex(index: string, docs: SearchDoc[]): object[] {
-  return docs.flatMap((d) => [{ index: { _index: index, _id: d.spuId } }, { ...d, onShelfAt: d.onShelfAt ? new Date(d.onShelfAt).toISOString() : null }]);
+  return docs.flatMap((d) => [
+    { index: { _index: index, _id: d.spuId } },
+    { ...d, onShelfAt: d.onShelfAt ? new Date(d.onShelfAt).toISOString() : null },
+  ]);
 }
 
 export function buildBulkDelete(index: string, ids: string[]): object[] {
@@ -49,7 +56,9 @@ function sortClause(q: SearchQuery): Array<object | string> {
     case "PRICE_DESC":
       return [{ minPrice: "desc" }, { spuId: "asc" }];
     default:
-      return q.keyword?.trim() ? ["_score", { sales: "desc" }, { spuId: "asc" }] : [{ sales: "desc" }, { onShelfAt: { order: "desc", missing: "_last" } }, { spuId: "asc" }];
+      return q.keyword?.trim()
+        ? ["_score", { sales: "desc" }, { spuId: "asc" }]
+        : [{ sales: "desc" }, { onShelfAt: { order: "desc", missing: "_last" } }, { spuId: "asc" }];
   }
 }
 
@@ -57,10 +66,7 @@ function sortClause(q: SearchQuery): Array<object | string> {
 export function buildSearchRequest(index: string, q: SearchQuery) {
   const must: object[] = q.tokens.map((t) => ({
     bool: {
-      should: [
-        { match_phrase: { title: t } },
-        { match: { "title.en": { query: t, operator: "and" } } },
-      ],
+      should: [{ match_phrase: { title: t } }, { match: { "title.en": { query: t, operator: "and" } } }],
       minimum_should_match: 1,
     },
   }));
@@ -92,7 +98,13 @@ type Bucket = { key: string; doc_count: number; name?: { buckets: Array<{ key: s
 
 /** The parts of an ES search answer (JSON over the wire) this backend reads. */
 interface EsSearchAnswer {
-  hits?: { total?: number | { value?: number }; hits?: Array<{ _source: Omit<SearchDoc, "minPrice" | "onShelfAt"> & { minPrice: string | number; onShelfAt?: string | null }; sort?: Array<string | number | null> }> };
+  hits?: {
+    total?: number | { value?: number };
+    hits?: Array<{
+      _source: Omit<SearchDoc, "minPrice" | "onShelfAt"> & { minPrice: string | number; onShelfAt?: string | null };
+      sort?: Array<string | number | null>;
+    }>;
+  };
   aggregations?: { brands?: { buckets: Bucket[] }; attributeValues?: { buckets: Bucket[] } };
 }
 

@@ -5,8 +5,8 @@
  * the database). One drainer at a time (a Redis lock), so an older state never overwrites a newer.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { lockReleaser, type KeyFn } from "@mallgraph/platform/redis";
+import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { buildDocuments } from "./documents.ts";
 import type { SearchBackend } from "./types.ts";
@@ -22,9 +22,17 @@ const LOCK_MS = 15_000;
 
 /** One batch: returns the number of outbox rows processed (0 when idle or another drainer runs). */
 export async function drainOnce(d: DrainDeps, batch = 200): Promise<number> {
-  const rows = await d.prisma.searchOutbox.findMany({ where: { processedAt: null }, orderBy: { id: "asc" }, take: batch, select: { id: true, spuId: true } });
+  const rows = await d.prisma.searchOutbox.findMany({
+    where: { processedAt: null },
+    orderBy: { id: "asc" },
+    take: batch,
+    select: { id: true, spuId: true },
+  });
   if (!rows.length) return 0;
-  const { docs, removed } = await buildDocuments(d.prisma, rows.map((r) => r.spuId));
+  const { docs, removed } = await buildDocuments(
+    d.prisma,
+    rows.map((r) => r.spuId),
+  );
   if (docs.length) await d.backend.index(docs);
   if (removed.length) await d.backend.remove(removed);
   await d.prisma.searchOutbox.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { processedAt: new Date() } });

@@ -4,9 +4,9 @@
  * works for Chinese and English) or as an English word (to_tsvector('english'), so "phones" finds
  * "Phone"). Relevance = ts_rank + trigram similarity. Facets: GROUP BY over the filtered set.
  */
+import { defined } from "@mallgraph/platform/errors";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import type { SearchBackend, SearchDoc, SearchQuery, SearchResult } from "./types.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 function likePattern(token: string): string {
   return `%${token.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -48,7 +48,11 @@ function sortKeys(q: SearchQuery): Key[] {
     default:
       if (!q.keyword?.trim()) return [sales, shelf, spu];
       return [
-        { expr: Prisma.sql`(ts_rank(d."tsv", plainto_tsquery('english', ${q.keyword})) + similarity(lower(d."title"), ${q.keyword.toLowerCase()}))::float8`, dir: "DESC", type: "float8" },
+        {
+          expr: Prisma.sql`(ts_rank(d."tsv", plainto_tsquery('english', ${q.keyword})) + similarity(lower(d."title"), ${q.keyword.toLowerCase()}))::float8`,
+          dir: "DESC",
+          type: "float8",
+        },
         sales,
         spu,
       ];
@@ -106,8 +110,16 @@ export class PostgresSearchBackend implements SearchBackend {
   /** One statement: the filtered set once (MATERIALIZED CTE), then page, total and facets from it. */
   async search(q: SearchQuery): Promise<SearchResult> {
     const keys = sortKeys(q);
-    if (q.after && q.after.length !== keys.length) return { total: 0, items: [], facets: { brands: [], attributeValues: [] }, hasNextPage: false, endKey: null };
-    const rows = await this.prisma.$queryRaw<Array<{ total: number; items: Row[]; brands: Array<{ id: string; name: string | null; count: number }>; vals: Array<{ id: string; count: number }> }>>`
+    if (q.after && q.after.length !== keys.length)
+      return { total: 0, items: [], facets: { brands: [], attributeValues: [] }, hasNextPage: false, endKey: null };
+    const rows = await this.prisma.$queryRaw<
+      Array<{
+        total: number;
+        items: Row[];
+        brands: Array<{ id: string; name: string | null; count: number }>;
+        vals: Array<{ id: string; count: number }>;
+      }>
+    >`
       WITH d AS MATERIALIZED (SELECT d.* FROM "SearchDocument" d WHERE ${whereClause(q)})
       SELECT
         (SELECT count(*)::int FROM d) AS total,
@@ -124,14 +136,17 @@ export class PostgresSearchBackend implements SearchBackend {
           SELECT v AS id, count(*)::int AS count FROM d, unnest(d."attributeValueIds") AS v
           GROUP BY v ORDER BY count DESC, v ASC LIMIT 500) v) AS vals`;
     const r = defined(rows[0], "the search aggregate row");
-    const parse = <T,>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
+    const parse = <T>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
     const items = parse<Row[]>(r.items);
     const page = items.slice(0, q.first);
     return {
       total: Number(r.total),
       endKey: page.at(-1)?.sortKey ?? null,
       items: page.map(({ sortKey: _k, ...i }) => ({ ...i, onShelfAt: i.onShelfAt ? new Date(i.onShelfAt) : null })),
-      facets: { brands: parse<Array<{ id: string; name: string | null; count: number }>>(r.brands).map((b) => ({ ...b, name: b.name ?? "" })), attributeValues: parse(r.vals) },
+      facets: {
+        brands: parse<Array<{ id: string; name: string | null; count: number }>>(r.brands).map((b) => ({ ...b, name: b.name ?? "" })),
+        attributeValues: parse(r.vals),
+      },
       hasNextPage: items.length > q.first,
     };
   }

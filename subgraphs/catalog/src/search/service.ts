@@ -3,8 +3,8 @@
  * by attribute, asks the configured backend, names the facets, and records the keyword for
  * suggestions (Redis sorted sets per prefix, recordSearch-prefixes.lua).
  */
-import { defineLua } from "@mallgraph/platform/redis";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import { defineLua } from "@mallgraph/platform/redis";
 import { badInput } from "../errors.ts";
 import type { CategoryNode, CategoryService } from "../services/categories.ts";
 import type { Deps } from "../services/deps.ts";
@@ -40,7 +40,8 @@ export function decodeCursor(cursor: string | null | undefined, sort: SearchSort
   if (!cursor) return null;
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { s?: unknown; k?: unknown };
-    if (v.s === sort && Array.isArray(v.k) && v.k.length <= 5 && v.k.every((x) => x === null || ["string", "number"].includes(typeof x))) return v.k as SortKey;
+    if (v.s === sort && Array.isArray(v.k) && v.k.length <= 5 && v.k.every((x) => x === null || ["string", "number"].includes(typeof x)))
+      return v.k as SortKey;
   } catch {
     /* fall through */
   }
@@ -57,7 +58,13 @@ export function normalizeKeyword(k: string): string {
   return k.normalize("NFKC").trim().toLowerCase().replace(/\s+/g, " ").slice(0, 50);
 }
 
-type ValueInfo = { id: string; value: string; sort: number; attributeId: string; attribute: { name: string; sort: number; searchable: boolean } };
+type ValueInfo = {
+  id: string;
+  value: string;
+  sort: number;
+  attributeId: string;
+  attribute: { name: string; sort: number; searchable: boolean };
+};
 
 export class SearchService {
   private record;
@@ -72,7 +79,14 @@ export class SearchService {
     if (missing.length) {
       const rows = await this.d.prisma.attributeValue.findMany({ where: { id: { in: missing } }, include: { attribute: true } });
       if (this.values.size > 100_000) this.values.clear();
-      for (const r of rows) this.values.set(r.id, { id: r.id, value: r.value, sort: r.sort, attributeId: r.attributeId, attribute: { name: r.attribute.name, sort: r.attribute.sort, searchable: r.attribute.searchable } });
+      for (const r of rows)
+        this.values.set(r.id, {
+          id: r.id,
+          value: r.value,
+          sort: r.sort,
+          attributeId: r.attributeId,
+          attribute: { name: r.attribute.name, sort: r.attribute.sort, searchable: r.attribute.searchable },
+        });
     }
     const out = new Map<string, ValueInfo>();
     for (const id of ids) {
@@ -87,7 +101,12 @@ export class SearchService {
     private categories: CategoryService,
     readonly backend: SearchBackend,
   ) {
-    this.record = defineLua<Array<string | number>, string>(d.redis, "catalogRecordSearch", new URL("../lua/recordSearch-prefixes.lua", import.meta.url), undefined); // key count passed per call
+    this.record = defineLua<Array<string | number>, string>(
+      d.redis,
+      "catalogRecordSearch",
+      new URL("../lua/recordSearch-prefixes.lua", import.meta.url),
+      undefined,
+    ); // key count passed per call
   }
 
   private async leafIds(categoryId: string): Promise<string[]> {
@@ -146,7 +165,10 @@ export class SearchService {
   private async nameAttributeFacets(counts: Array<{ id: string; count: number }>) {
     if (!counts.length) return [];
     const byId = await this.valueInfo(counts.map((c) => c.id));
-    const attrs = new Map<string, { id: string; name: string; sort: number; values: Array<{ id: string; value: string; count: number; sort: number }> }>();
+    const attrs = new Map<
+      string,
+      { id: string; name: string; sort: number; values: Array<{ id: string; value: string; count: number; sort: number }> }
+    >();
     for (const c of counts) {
       const v = byId.get(c.id);
       if (!v || !v.attribute.searchable) continue;
@@ -156,7 +178,11 @@ export class SearchService {
     }
     return [...attrs.values()]
       .sort((a, b) => a.sort - b.sort || a.name.localeCompare(b.name))
-      .map((a) => ({ id: a.id, name: a.name, values: a.values.sort((x, y) => x.sort - y.sort || x.value.localeCompare(y.value)).map(({ sort: _s, ...v }) => v) }));
+      .map((a) => ({
+        id: a.id,
+        name: a.name,
+        values: a.values.sort((x, y) => x.sort - y.sort || x.value.localeCompare(y.value)).map(({ sort: _s, ...v }) => v),
+      }));
   }
 
   private suggestKey(prefix: string) {

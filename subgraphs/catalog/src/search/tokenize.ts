@@ -19,7 +19,8 @@ export function tokenize(text: string, max = 12): string[] {
       continue;
     }
     const w = s.segment;
-    if (HAN.test(w) && [...w].length === 1) run += w; // single Han characters: glue
+    if (HAN.test(w) && [...w].length === 1)
+      run += w; // single Han characters: glue
     else {
       flush();
       out.push(w);

@@ -5,8 +5,8 @@
  * transport.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 import { logger } from "@mallgraph/platform/log";
+import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
 export interface CampaignScope {
   scope: "ALL" | "CATEGORIES" | "SPUS";

@@ -9,11 +9,11 @@
  * takes a short Redis lock and the others wait for its result.
  */
 import { randomUUID } from "node:crypto";
+import { defined } from "@mallgraph/platform/errors";
 import { defineLua, lockReleaser } from "@mallgraph/platform/redis";
-import { lockTree, sleep, type Deps, type Tx } from "./deps.ts";
 import { Reason, assertText, conflict, notFound, refuse } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
-import { defined } from "@mallgraph/platform/errors";
+import { lockTree, sleep, type Deps, type Tx } from "./deps.ts";
 
 export const MAX_LEVEL = 3;
 
@@ -74,7 +74,12 @@ export class CategoryService {
   private releaseLock;
 
   constructor(private d: Deps) {
-    this.setIfVersion = defineLua<[string, string, string, string, number], number>(d.redis, "catalogSetIfVersion", new URL("../lua/setIfVersion-cache.lua", import.meta.url), 2);
+    this.setIfVersion = defineLua<[string, string, string, string, number], number>(
+      d.redis,
+      "catalogSetIfVersion",
+      new URL("../lua/setIfVersion-cache.lua", import.meta.url),
+      2,
+    );
     this.releaseLock = lockReleaser(d.redis);
   }
 
@@ -227,7 +232,8 @@ export class CategoryService {
         }
         await tx.category.update({ where: { id }, data: { parentId: newParentId } });
       }
-      if (name !== undefined || input.sort != null) await tx.category.update({ where: { id }, data: { name, sort: input.sort ?? undefined } });
+      if (name !== undefined || input.sort != null)
+        await tx.category.update({ where: { id }, data: { name, sort: input.sort ?? undefined } });
     });
     const row = await this.d.prisma.category.findUniqueOrThrow({ where: { id } });
     return { id: row.id, name: row.name, level: row.level, sort: row.sort, parentId: row.parentId, children: [] };
@@ -247,8 +253,10 @@ export class CategoryService {
       await lockRows(tx, [id]); // waits for products being created in it; the counts below then see them
       const self = await tx.category.findUnique({ where: { id } });
       if (!self) throw notFound("category", id);
-      if (await tx.category.count({ where: { parentId: id } })) throw conflict(Reason.CATEGORY_HAS_CHILDREN, "delete or move the children first");
-      if (await tx.spu.count({ where: { categoryId: id } })) throw conflict(Reason.CATEGORY_HAS_PRODUCTS, "the category still has products");
+      if (await tx.category.count({ where: { parentId: id } }))
+        throw conflict(Reason.CATEGORY_HAS_CHILDREN, "delete or move the children first");
+      if (await tx.spu.count({ where: { categoryId: id } }))
+        throw conflict(Reason.CATEGORY_HAS_PRODUCTS, "the category still has products");
       await tx.categoryBrand.deleteMany({ where: { categoryId: id } });
       await tx.frontCategoryLink.deleteMany({ where: { categoryId: id } });
       await tx.attribute.deleteMany({ where: { categoryId: id } });
@@ -265,15 +273,20 @@ export class CategoryService {
   async spuScopes(spuIds: readonly string[]): Promise<Array<{ spuId: string; categoryIds: string[]; currencies: string[] } | null>> {
     if (spuIds.length > 500) throw refuse(Reason.BAD_QUANTITY, "at most 500 ids");
     if (!spuIds.length) return [];
-    const rows = await this.d.prisma.spu.findMany({ where: { id: { in: [...new Set(spuIds)] } }, select: { id: true, categoryId: true, skus: { select: { currency: true } } } });
+    const rows = await this.d.prisma.spu.findMany({
+      where: { id: { in: [...new Set(spuIds)] } },
+      select: { id: true, categoryId: true, skus: { select: { currency: true } } },
+    });
     const parent = new Map<string, string | null>();
     const walk = (nodes: CategoryNode[]) => nodes.forEach((n) => (parent.set(n.id, n.parentId), walk(n.children)));
     walk(await this.tree());
-    const byId = new Map(rows.map((r) => {
-      const path: string[] = [];
-      for (let c: string | null | undefined = r.categoryId; c && path.length < 10; c = parent.get(c)) path.push(c);
-      return [r.id, { spuId: r.id, categoryIds: path, currencies: [...new Set(r.skus.map((k) => k.currency))].sort() }];
-    }));
+    const byId = new Map(
+      rows.map((r) => {
+        const path: string[] = [];
+        for (let c: string | null | undefined = r.categoryId; c && path.length < 10; c = parent.get(c)) path.push(c);
+        return [r.id, { spuId: r.id, categoryIds: path, currencies: [...new Set(r.skus.map((k) => k.currency))].sort() }];
+      }),
+    );
     return spuIds.map((id) => byId.get(id) ?? null);
   }
 
@@ -282,7 +295,9 @@ export class CategoryService {
     // FOR SHARE (inside the caller's transaction): a concurrent delete or level change of this
     // category waits for the caller's commit and then sees what was attached, or the caller waits
     // and sees the category gone or moved.
-    const rows = await tx.$queryRaw<Array<{ id: string; level: number }>>`SELECT "id", "level" FROM "Category" WHERE "id" = ${id} FOR SHARE`;
+    const rows = await tx.$queryRaw<
+      Array<{ id: string; level: number }>
+    >`SELECT "id", "level" FROM "Category" WHERE "id" = ${id} FOR SHARE`;
     const c = rows[0];
     if (!c) throw notFound("category", id);
     if (c.level !== MAX_LEVEL) throw refuse(Reason.CATEGORY_NOT_LEAF, `category ${id} is not a level-${MAX_LEVEL} category`);

@@ -1,24 +1,24 @@
 /** Builds every catalog service from its dependencies. */
-import { serviceKeys } from "@mallgraph/platform/auth";
-import type { Redis } from "ioredis";
-import { keyFor } from "@mallgraph/platform/redis";
-import { subgraphUrl, type Config } from "@mallgraph/platform/config";
-import type { PrismaClient } from "../generated/prisma/client.ts";
-import { CategoryService } from "./categories.ts";
-import { TaxonomyService } from "./taxonomy.ts";
-import { ProductService } from "./products.ts";
-import { InventoryService } from "./inventory.ts";
-import { ReviewService } from "./reviews.ts";
-import { OrderServicePurchaseVerifier, type PurchaseVerifier } from "./purchases.ts";
-import { PromotionSeckillSkuSource, type SeckillSkuSource } from "./seckill.ts";
-import { PromotionCampaignScopeSource, type CampaignScopeSource } from "./campaigns.ts";
-import { SearchService } from "../search/service.ts";
-import { PostgresSearchBackend } from "../search/postgres.ts";
-import { ElasticsearchBackend } from "../search/elasticsearch.ts";
-import type { SearchBackend } from "../search/types.ts";
-import type { Deps } from "./deps.ts";
 import type { AuditLog } from "@mallgraph/platform/audit";
+import { serviceKeys } from "@mallgraph/platform/auth";
+import { subgraphUrl, type Config } from "@mallgraph/platform/config";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
+import { keyFor } from "@mallgraph/platform/redis";
+import type { Redis } from "ioredis";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import { ElasticsearchBackend } from "../search/elasticsearch.ts";
+import { PostgresSearchBackend } from "../search/postgres.ts";
+import { SearchService } from "../search/service.ts";
+import type { SearchBackend } from "../search/types.ts";
+import { PromotionCampaignScopeSource, type CampaignScopeSource } from "./campaigns.ts";
+import { CategoryService } from "./categories.ts";
+import type { Deps } from "./deps.ts";
+import { InventoryService } from "./inventory.ts";
+import { ProductService } from "./products.ts";
+import { OrderServicePurchaseVerifier, type PurchaseVerifier } from "./purchases.ts";
+import { ReviewService } from "./reviews.ts";
+import { PromotionSeckillSkuSource, type SeckillSkuSource } from "./seckill.ts";
+import { TaxonomyService } from "./taxonomy.ts";
 
 export interface CatalogServices {
   deps: Deps;
@@ -58,13 +58,20 @@ export function buildCatalogServices(opts: {
   const categories = new CategoryService(deps);
   const products = new ProductService(deps, categories);
   const promotion = { url: subgraphUrl(opts.config, "promotion"), secret: serviceKeys(opts.config) };
-  const verifier = opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: serviceKeys(opts.config) });
+  const verifier =
+    opts.purchaseVerifier ?? new OrderServicePurchaseVerifier({ url: subgraphUrl(opts.config, "order"), secret: serviceKeys(opts.config) });
   return {
     deps,
     prisma: opts.prisma,
     redis: opts.redis,
     categories,
-    taxonomy: new TaxonomyService(deps, categories, products.cache, opts.seckillSource ?? new PromotionSeckillSkuSource(promotion), opts.campaignSource ?? new PromotionCampaignScopeSource(promotion)),
+    taxonomy: new TaxonomyService(
+      deps,
+      categories,
+      products.cache,
+      opts.seckillSource ?? new PromotionSeckillSkuSource(promotion),
+      opts.campaignSource ?? new PromotionCampaignScopeSource(promotion),
+    ),
     products,
     inventory: new InventoryService(deps, products.live),
     reviews: new ReviewService(deps, verifier),

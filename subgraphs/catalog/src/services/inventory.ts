@@ -6,11 +6,11 @@
  * Every call that moves stock or sales bumps the live version of the SPUs it touched after it
  * commits (product-cache.ts), so product views show the change on their next read.
  */
+import { defined } from "@mallgraph/platform/errors";
 import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refuse } from "../errors.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 import { touchSearch, type Deps } from "./deps.ts";
 import type { LiveVersions } from "./product-cache.ts";
-import { Prisma } from "../generated/prisma/client.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 export interface StockLine {
   skuId: string;
@@ -59,7 +59,11 @@ export class InventoryService {
       if (cur[0] && Number(cur[0].available) + quantity > MAX_STOCK)
         throw refuse(Reason.BAD_QUANTITY, `available stock would exceed ${MAX_STOCK}`, { field: "quantity" });
       await tx.inboundRecord.create({ data: { skuId, quantity, note: note ?? null, operatorId } });
-      const inv = await tx.inventory.upsert({ where: { skuId }, create: { skuId, available: quantity }, update: { available: { increment: quantity } } });
+      const inv = await tx.inventory.upsert({
+        where: { skuId },
+        create: { skuId, available: quantity },
+        update: { available: { increment: quantity } },
+      });
       if (inv.available === quantity) await touchSearch(tx, [sku.spuId]); // out of stock → in stock
       await this.live.bump([sku.spuId]);
       return { spuId: sku.spuId, stock: { available: inv.available, reserved: inv.reserved, sold: inv.sold } };
@@ -69,7 +73,11 @@ export class InventoryService {
   }
 
   inboundRecords(skuId: string, first: number) {
-    return this.d.prisma.inboundRecord.findMany({ where: { skuId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: Math.min(Math.max(first, 1), 100) });
+    return this.d.prisma.inboundRecord.findMany({
+      where: { skuId },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: Math.min(Math.max(first, 1), 100),
+    });
   }
 
   async reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<ReservationResult> {
@@ -78,11 +86,21 @@ export class InventoryService {
       throw refuse(Reason.BAD_QUANTITY, `ttlSeconds must be an integer in 1..${MAX_TTL_SECONDS}`, { field: "ttlSeconds" });
     if (!Array.isArray(lines) || lines.length > 200) throw refuse(Reason.BAD_QUANTITY, "1..200 lines", { field: "lines" });
     for (const l of lines) {
-      if (!Number.isInteger(l.quantity) || l.quantity <= 0) return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null };
+      if (!Number.isInteger(l.quantity) || l.quantity <= 0)
+        return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null };
     }
     const json = JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })));
     // one statement: the reservation, and the SPUs of its lines (whose live versions move)
-    const rows = await this.d.prisma.$queryRaw<Array<{ code: string; failed_sku_id: string | null; reservation_id: string | null; status: string | null; expires_at: Date | null; spu_ids: string[] | null }>>`
+    const rows = await this.d.prisma.$queryRaw<
+      Array<{
+        code: string;
+        failed_sku_id: string | null;
+        reservation_id: string | null;
+        status: string | null;
+        expires_at: Date | null;
+        spu_ids: string[] | null;
+      }>
+    >`
       SELECT r.*, ARRAY(SELECT DISTINCT k."spuId" FROM jsonb_to_recordset(${json}::jsonb) AS l("skuId" text) JOIN "Sku" k ON k."id" = l."skuId") AS spu_ids
       FROM catalog_reserve(${key}, ${json}::jsonb, ${ttlSeconds}::int) r`;
     const r = defined(rows[0], "catalog_reserve's row");
@@ -114,7 +132,11 @@ export class InventoryService {
     return this.afterSettle(defined(rows[0], "catalog_confirm's row"));
   }
 
-  private async afterSettle(r: { changed: boolean; status: string | null; spu_ids: string[] | null }): Promise<{ changed: boolean; status: string | null }> {
+  private async afterSettle(r: {
+    changed: boolean;
+    status: string | null;
+    spu_ids: string[] | null;
+  }): Promise<{ changed: boolean; status: string | null }> {
     if (r.changed) await this.live.bumpAfterCommit(r.spu_ids ?? []);
     return { changed: r.changed, status: r.status };
   }
@@ -130,30 +152,33 @@ export class InventoryService {
     assertQuantity(quantity, "quantity");
     const tombstone = `return:${key}`;
     let spuId: string | undefined;
-    return this.d.prisma.$transaction(async (tx) => {
-      const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
-      if (!sku) throw notFound("SKU", skuId);
-      spuId = sku.spuId;
-      const inserted = await tx.$executeRaw`
+    return this.d.prisma
+      .$transaction(async (tx) => {
+        const sku = await tx.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
+        if (!sku) throw notFound("SKU", skuId);
+        spuId = sku.spuId;
+        const inserted = await tx.$executeRaw`
         INSERT INTO "Reservation" ("id", "key", "status", "expiresAt", "createdAt", "updatedAt")
         VALUES (gen_random_uuid()::text, ${tombstone}, 'CONFIRMED', (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')) ON CONFLICT ("key") DO NOTHING`;
-      if (inserted === 0) return true;
-      const moved = await tx.$executeRaw`
+        if (inserted === 0) return true;
+        const moved = await tx.$executeRaw`
         UPDATE "Inventory" SET "sold" = "sold" - ${quantity}::int, "available" = "available" + ${quantity}::int, "updatedAt" = (now() AT TIME ZONE 'UTC')
         WHERE "skuId" = ${skuId} AND "sold" >= ${quantity}::int`;
-      if (moved !== 1) throw new ReturnRefused();
-      await tx.$executeRaw`UPDATE "Spu" SET "sales" = GREATEST("sales" - ${quantity}::int, 0) WHERE "id" = ${sku.spuId}`;
-      await tx.inboundRecord.create({ data: { skuId, quantity, note: `returned: ${key}`, operatorId: null } });
-      await touchSearch(tx, [sku.spuId]);
-      await this.live.bump([sku.spuId]);
-      return true;
-    }).then(async (done) => {
-      if (spuId) await this.live.bumpAfterCommit([spuId]);
-      return done;
-    }).catch((e) => {
-      if (e instanceof ReturnRefused) return false;
-      throw e;
-    });
+        if (moved !== 1) throw new ReturnRefused();
+        await tx.$executeRaw`UPDATE "Spu" SET "sales" = GREATEST("sales" - ${quantity}::int, 0) WHERE "id" = ${sku.spuId}`;
+        await tx.inboundRecord.create({ data: { skuId, quantity, note: `returned: ${key}`, operatorId: null } });
+        await touchSearch(tx, [sku.spuId]);
+        await this.live.bump([sku.spuId]);
+        return true;
+      })
+      .then(async (done) => {
+        if (spuId) await this.live.bumpAfterCommit([spuId]);
+        return done;
+      })
+      .catch((e) => {
+        if (e instanceof ReturnRefused) return false;
+        throw e;
+      });
   }
 
   /** Releases reservations whose time-out passed (the inventory-reservations job). Returns how many. */

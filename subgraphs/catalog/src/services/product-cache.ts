@@ -15,10 +15,10 @@
  * If a process dies between commit and bump, its change shows after the in-process TTL (60 s for
  * views) at the latest.
  */
-import { defineLua } from "@mallgraph/platform/redis";
-import { logger } from "@mallgraph/platform/log";
-import type { Deps } from "./deps.ts";
 import { defined } from "@mallgraph/platform/errors";
+import { logger } from "@mallgraph/platform/log";
+import { defineLua } from "@mallgraph/platform/redis";
+import type { Deps } from "./deps.ts";
 
 const TTL_SECONDS = 3600;
 const log = logger("catalog");
@@ -68,7 +68,12 @@ export class VersionedCache<T> {
     private load: (ids: string[]) => Promise<Array<T | null>>,
     private revive: (json: string) => T = (j) => JSON.parse(j) as T,
   ) {
-    this.setIfVersion = defineLua<[string, string, string, string, number], number>(d.redis, "catalogSetIfVersion", new URL("../lua/setIfVersion-cache.lua", import.meta.url), 2);
+    this.setIfVersion = defineLua<[string, string, string, string, number], number>(
+      d.redis,
+      "catalogSetIfVersion",
+      new URL("../lua/setIfVersion-cache.lua", import.meta.url),
+      2,
+    );
   }
 
   versionKey(id: string) {
@@ -121,7 +126,10 @@ export class VersionedCache<T> {
 
   /** Bumps the versions (call inside the write transaction and again after commit). */
   async invalidate(ids: Iterable<string>): Promise<void> {
-    await bump(this.d, [...ids].map((id) => this.versionKey(id)));
+    await bump(
+      this.d,
+      [...ids].map((id) => this.versionKey(id)),
+    );
   }
 }
 
@@ -143,7 +151,10 @@ export class LiveVersions {
 
   /** Bumps the live versions; throws when Redis fails (inside a transaction: the write fails too). */
   async bump(spuIds: Iterable<string>): Promise<void> {
-    await bump(this.d, [...spuIds].map((id) => this.key(id)));
+    await bump(
+      this.d,
+      [...spuIds].map((id) => this.key(id)),
+    );
   }
 
   /**

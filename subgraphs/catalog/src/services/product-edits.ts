@@ -4,13 +4,13 @@
  * prices). Every change that affects a search document writes a search-outbox row in the same
  * transaction, and moves the cache versions the reads depend on.
  */
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
-import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { Reason, alreadyExists, assertQuantity, assertText, notFound, refuse } from "../errors.ts";
+import type { SpuStatus } from "../generated/prisma/client.ts";
 import type { CategoryService } from "./categories.ts";
 import { touchSearch, type Deps, type Tx } from "./deps.ts";
-import type { SpuStatus } from "../generated/prisma/client.ts";
 import type { ProductReads } from "./product-reads.ts";
 import type { ProductView, SkuView } from "./product-views.ts";
 
@@ -82,10 +82,16 @@ export class ProductEditor {
     const unique = [...new Set(ids)];
     if (!unique.length) return [];
     const values = await tx.attributeValue.findMany({ where: { id: { in: unique } }, include: { attribute: true } });
-    if (values.length !== unique.length) throw notFound("attribute value", unique.find((id) => !values.some((v) => v.id === id)));
+    if (values.length !== unique.length)
+      throw notFound(
+        "attribute value",
+        unique.find((id) => !values.some((v) => v.id === id)),
+      );
     for (const v of values) {
       if (v.attribute.categoryId !== categoryId || v.attribute.kind !== kind)
-        throw refuse(Reason.ATTRIBUTE_MISMATCH, `${field}: value ${v.id} is not a ${kind} attribute value of the product's category`, { field });
+        throw refuse(Reason.ATTRIBUTE_MISMATCH, `${field}: value ${v.id} is not a ${kind} attribute value of the product's category`, {
+          field,
+        });
     }
     const perAttr = new Set(values.map((v) => v.attributeId));
     if (perAttr.size !== values.length) throw refuse(Reason.ATTRIBUTE_MISMATCH, `${field}: one value per attribute`, { field });
@@ -98,7 +104,12 @@ export class ProductEditor {
     return list.map((u, i) => assertText(u, `${field}[${i}]`, 1000));
   }
 
-  private async addSkuTx(tx: Tx, spu: { id: string; categoryId: string; status: SpuStatus }, input: SkuInput, sort: number): Promise<string> {
+  private async addSkuTx(
+    tx: Tx,
+    spu: { id: string; categoryId: string; status: SpuStatus },
+    input: SkuInput,
+    sort: number,
+  ): Promise<string> {
     const code = assertText(input.code, "code", 64);
     const title = assertText(input.title, "title", 300);
     const currency = assertText(input.currency, "currency", 8);
@@ -107,16 +118,29 @@ export class ProductEditor {
     const values = await this.checkAttributeValues(tx, spu.categoryId, input.saleAttributeValueIds ?? [], "SALE", "saleAttributeValueIds");
     if (values.length) {
       // the same value combination must not name two SKUs of one SPU
-      const want = values.map((v) => v.id).sort().join(",");
+      const want = values
+        .map((v) => v.id)
+        .sort()
+        .join(",");
       const siblings = await tx.sku.findMany({ where: { spuId: spu.id }, include: { attributes: true } });
-      if (siblings.some((s) => s.attributes.map((a) => a.attributeValueId).sort().join(",") === want))
+      if (
+        siblings.some(
+          (s) =>
+            s.attributes
+              .map((a) => a.attributeValueId)
+              .sort()
+              .join(",") === want,
+        )
+      )
         throw refuse(Reason.ATTRIBUTE_MISMATCH, "another SKU of this product has the same sale attribute values");
     }
     // one currency per SPU: the lowest price (product detail, search) compares SKU prices
     const other = await tx.sku.findFirst({ where: { spuId: spu.id, currency: { not: currency } }, select: { currency: true } });
     if (other) throw refuse(Reason.CURRENCY_MISMATCH, `the SKUs of this product are priced in ${other.currency}`, { field: "currency" });
     if (await tx.sku.findUnique({ where: { code } })) throw alreadyExists(Reason.SKU_CODE_TAKEN, `SKU code ${code} is taken`);
-    const sku = await tx.sku.create({ data: { spuId: spu.id, code, title, price, currency, images: this.images(input.images, "images"), sort } });
+    const sku = await tx.sku.create({
+      data: { spuId: spu.id, code, title, price, currency, images: this.images(input.images, "images"), sort },
+    });
     if (values.length) await tx.skuAttributeValue.createMany({ data: values.map((v) => ({ skuId: sku.id, attributeValueId: v.id })) });
     await tx.inventory.create({ data: { skuId: sku.id, available: stock } });
     if (stock > 0) await tx.inboundRecord.create({ data: { skuId: sku.id, quantity: stock, note: "initial stock" } });
@@ -135,7 +159,13 @@ export class ProductEditor {
     const id = await this.tx(async (tx) => {
       await this.categories.requireLeaf(tx, input.categoryId);
       if (input.brandId && !(await tx.brand.findUnique({ where: { id: input.brandId } }))) throw notFound("brand", input.brandId);
-      const base = await this.checkAttributeValues(tx, input.categoryId, input.baseAttributeValueIds ?? [], "BASE", "baseAttributeValueIds");
+      const base = await this.checkAttributeValues(
+        tx,
+        input.categoryId,
+        input.baseAttributeValueIds ?? [],
+        "BASE",
+        "baseAttributeValueIds",
+      );
       const spu = await tx.spu.create({
         data: {
           title,
@@ -201,7 +231,8 @@ export class ProductEditor {
       if (!sku) throw notFound("SKU", id);
       const currency = input.currency == null ? sku.currency : assertText(input.currency, "currency", 8);
       const price = input.price == null ? undefined : skuPrice(input.price, currency);
-      if (input.currency != null && input.price == null) parseAmount(formatAmount(sku.price, sku.currency), currency, { field: "price", allowZero: true });
+      if (input.currency != null && input.price == null)
+        parseAmount(formatAmount(sku.price, sku.currency), currency, { field: "price", allowZero: true });
       if (currency !== sku.currency) await tx.$queryRaw`SELECT 1 FROM "Spu" WHERE "id" = ${sku.spuId} FOR UPDATE`;
       if (currency !== sku.currency && (await tx.sku.count({ where: { spuId: sku.spuId, id: { not: id }, currency: { not: currency } } })))
         throw refuse(Reason.CURRENCY_MISMATCH, `the other SKUs of this product are priced in ${sku.currency}`, { field: "currency" });

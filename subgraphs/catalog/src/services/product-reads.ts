@@ -4,13 +4,22 @@
  * and the SKU snapshots other domains read.
  */
 import { Reason, refuse } from "../errors.ts";
+import { Prisma, type SpuStatus } from "../generated/prisma/client.ts";
 import type { CategoryService } from "./categories.ts";
 import type { Deps } from "./deps.ts";
-import { Prisma, type SpuStatus } from "../generated/prisma/client.ts";
 import { LiveVersions, LocalCache, VersionedCache, isRedisError } from "./product-cache.ts";
 import { spuInclude, toStaticProduct, type ProductView, type SkuView, type StaticProduct } from "./product-views.ts";
 
-type LiveRow = { spuId: string; status: SpuStatus; sales: number; onShelfAt: Date | string | null; skuId: string | null; available: number | null; reserved: number | null; sold: number | null };
+type LiveRow = {
+  spuId: string;
+  status: SpuStatus;
+  sales: number;
+  onShelfAt: Date | string | null;
+  skuId: string | null;
+  available: number | null;
+  reserved: number | null;
+  sold: number | null;
+};
 
 /**
  * How long an in-process product view may be served while its versions stay put. Versions make
@@ -43,7 +52,11 @@ export class ProductReads {
 
   /** Static parts from PostgreSQL: one query (relation joins). */
   async loadStatic(ids: readonly string[]): Promise<Array<StaticProduct | null>> {
-    const rows = await this.d.prisma.spu.findMany({ relationLoadStrategy: "join", where: { id: { in: [...new Set(ids)] } }, include: spuInclude });
+    const rows = await this.d.prisma.spu.findMany({
+      relationLoadStrategy: "join",
+      where: { id: { in: [...new Set(ids)] } },
+      include: spuInclude,
+    });
     const byId = new Map(rows.map((r) => [r.id, toStaticProduct(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
@@ -62,7 +75,8 @@ export class ProductReads {
         e = { status: r.status, sales: Number(r.sales), onShelfAt: r.onShelfAt ? new Date(r.onShelfAt) : null, stock: new Map() };
         out.set(r.spuId, e);
       }
-      if (r.skuId) e.stock.set(r.skuId, { available: Number(r.available ?? 0), reserved: Number(r.reserved ?? 0), sold: Number(r.sold ?? 0) });
+      if (r.skuId)
+        e.stock.set(r.skuId, { available: Number(r.available ?? 0), reserved: Number(r.reserved ?? 0), sold: Number(r.sold ?? 0) });
     }
     return out;
   }
@@ -78,7 +92,10 @@ export class ProductReads {
     if (!unique.length) return ids.map(() => null);
     let versions: Array<string | null>;
     try {
-      versions = await this.d.redis.mget(this.categories.versionKey(), ...unique.flatMap((id) => [this.cache.versionKey(id), this.live.key(id)]));
+      versions = await this.d.redis.mget(
+        this.categories.versionKey(),
+        ...unique.flatMap((id) => [this.cache.versionKey(id), this.live.key(id)]),
+      );
     } catch (e) {
       if (!isRedisError(e)) throw e;
       const views = await this.build(unique, null); // Redis unavailable: serve from PostgreSQL
@@ -151,7 +168,11 @@ export class ProductReads {
         category: cats.get(st.categoryId) ?? { id: st.categoryId, name: "", level: 3, sort: 0, parentId: null, children: [] },
         brand: st.brand,
         baseAttributes: st.baseAttributes,
-        skus: st.skus.map((k) => ({ ...k, onShelf: lv.status === "ON_SHELF", stock: lv.stock.get(k.id) ?? { available: 0, reserved: 0, sold: 0 } })),
+        skus: st.skus.map((k) => ({
+          ...k,
+          onShelf: lv.status === "ON_SHELF",
+          stock: lv.stock.get(k.id) ?? { available: 0, reserved: 0, sold: 0 },
+        })),
       };
     });
   }
@@ -162,7 +183,9 @@ export class ProductReads {
     if (!unique.length) return [];
     const unknown = unique.filter((id) => !this.spuOfSku.has(id));
     if (unknown.length) {
-      const rows = await this.d.prisma.$queryRaw<Array<{ id: string; spuId: string }>>`SELECT "id", "spuId" FROM "Sku" WHERE "id" IN (${Prisma.join(unknown)})`;
+      const rows = await this.d.prisma.$queryRaw<
+        Array<{ id: string; spuId: string }>
+      >`SELECT "id", "spuId" FROM "Sku" WHERE "id" IN (${Prisma.join(unknown)})`;
       if (this.spuOfSku.size > 200_000) this.spuOfSku.clear();
       for (const r of rows) this.spuOfSku.set(r.id, r.spuId);
     }
@@ -176,7 +199,11 @@ export class ProductReads {
   async snapshots(ids: readonly string[]) {
     if (ids.length > 500) throw refuse(Reason.BAD_QUANTITY, "at most 500 ids");
     const skus = await this.loadSkus(ids);
-    const products = new Map((await this.loadProducts([...new Set(skus.filter((k): k is SkuView => !!k).map((k) => k.spuId))])).filter((p): p is ProductView => !!p).map((p) => [p.id, p]));
+    const products = new Map(
+      (await this.loadProducts([...new Set(skus.filter((k): k is SkuView => !!k).map((k) => k.spuId))]))
+        .filter((p): p is ProductView => !!p)
+        .map((p) => [p.id, p]),
+    );
     return skus.map((k) => {
       if (!k) return null;
       return {

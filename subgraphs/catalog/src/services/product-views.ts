@@ -50,9 +50,17 @@ export const spuInclude = {
 type SkuRow = Prisma.SkuGetPayload<{ include: typeof skuInclude }>;
 type SpuRow = Prisma.SpuGetPayload<{ include: typeof spuInclude }>;
 
-function pairs(rows: Array<{ attributeValue: { id: string; value: string; attribute: { id: string; name: string; sort: number } } }>): AttrPair[] {
+function pairs(
+  rows: Array<{ attributeValue: { id: string; value: string; attribute: { id: string; name: string; sort: number } } }>,
+): AttrPair[] {
   return rows
-    .map((r) => ({ attributeId: r.attributeValue.attribute.id, name: r.attributeValue.attribute.name, valueId: r.attributeValue.id, value: r.attributeValue.value, sort: r.attributeValue.attribute.sort }))
+    .map((r) => ({
+      attributeId: r.attributeValue.attribute.id,
+      name: r.attributeValue.attribute.name,
+      valueId: r.attributeValue.id,
+      value: r.attributeValue.value,
+      sort: r.attributeValue.attribute.sort,
+    }))
     .sort((a, b) => a.sort - b.sort || a.name.localeCompare(b.name));
 }
 
@@ -81,7 +89,14 @@ export function toProductView(p: SpuRow): ProductView {
     status: p.status,
     onShelfAt: p.onShelfAt,
     sales: p.sales,
-    category: { id: p.category.id, name: p.category.name, level: p.category.level, sort: p.category.sort, parentId: p.category.parentId, children: [] },
+    category: {
+      id: p.category.id,
+      name: p.category.name,
+      level: p.category.level,
+      sort: p.category.sort,
+      parentId: p.category.parentId,
+      children: [],
+    },
     brand: p.brand,
     baseAttributes: pairs(p.attributes),
     skus: p.skus.map((s) => toSkuView(s, p.status)),

@@ -36,7 +36,8 @@ export class ReviewService {
     assertText(orderId, "orderId", 100);
     const sku = await this.d.prisma.sku.findUnique({ where: { id: skuId }, select: { spuId: true } });
     if (!sku) throw notFound("SKU", skuId);
-    if (await this.d.prisma.review.findUnique({ where: { orderId_skuId_memberId: { orderId, skuId, memberId } } })) return { code: ReviewCode.ALREADY_REVIEWED, review: null };
+    if (await this.d.prisma.review.findUnique({ where: { orderId_skuId_memberId: { orderId, skuId, memberId } } }))
+      return { code: ReviewCode.ALREADY_REVIEWED, review: null };
     if (!(await this.verifier.verify(orderId, memberId, skuId))) return { code: ReviewCode.NOT_PURCHASED, review: null };
     try {
       const review = await this.d.prisma.review.create({ data: { spuId: sku.spuId, skuId, memberId, orderId, rating, content: text } });
@@ -62,7 +63,11 @@ export class ReviewService {
 
   /** Rating summaries of many SPUs in one query (the DataLoader batch). */
   async summaries(spuIds: readonly string[]): Promise<RatingSummary[]> {
-    const groups = await this.d.prisma.review.groupBy({ by: ["spuId", "rating"], where: { spuId: { in: [...new Set(spuIds)] } }, _count: { _all: true } });
+    const groups = await this.d.prisma.review.groupBy({
+      by: ["spuId", "rating"],
+      where: { spuId: { in: [...new Set(spuIds)] } },
+      _count: { _all: true },
+    });
     const by = new Map<string, number[]>();
     for (const g of groups) {
       const dist = by.get(g.spuId) ?? [0, 0, 0, 0, 0];

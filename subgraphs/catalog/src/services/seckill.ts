@@ -4,8 +4,8 @@
  * identity). Behind an interface so the front-category rule does not know the transport.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 import { logger } from "@mallgraph/platform/log";
+import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
 export interface SeckillSkuSource {
   /** SKU ids of seckill sessions that are online (first) or scheduled, in session order. */
@@ -25,7 +25,9 @@ export class PromotionSeckillSkuSource implements SeckillSkuSource {
     try {
       const data = await this.client.request<{ seckillSessions: Array<{ status: string; items: Array<{ skuId: string }> }> }>(QUERY, {});
       const rank = (s: string) => (s === "ONLINE" ? 0 : 1);
-      const live = data.seckillSessions.filter((s) => s.status === "ONLINE" || s.status === "SCHEDULED").sort((a, b) => rank(a.status) - rank(b.status));
+      const live = data.seckillSessions
+        .filter((s) => s.status === "ONLINE" || s.status === "SCHEDULED")
+        .sort((a, b) => rank(a.status) - rank(b.status));
       return [...new Set(live.flatMap((s) => s.items.map((i) => i.skuId)))];
     } catch (err) {
       // the shop's category list must not fail with promotion: the SECKILL category is then empty

@@ -4,11 +4,11 @@
  */
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { Reason, alreadyExists, assertText, notFound, refuse } from "../errors.ts";
-import type { CategoryService } from "./categories.ts";
-import type { SeckillSkuSource } from "./seckill.ts";
-import type { CampaignScopeSource } from "./campaigns.ts";
-import { touchSearch, type Deps, type Tx } from "./deps.ts";
 import type { AttributeKind, FrontCategoryKind } from "../generated/prisma/client.ts";
+import type { CampaignScopeSource } from "./campaigns.ts";
+import type { CategoryService } from "./categories.ts";
+import { touchSearch, type Deps, type Tx } from "./deps.ts";
+import type { SeckillSkuSource } from "./seckill.ts";
 
 export interface BrandInput {
   name: string;
@@ -66,7 +66,8 @@ export class TaxonomyService {
       return await this.d.prisma.$transaction(async (tx) => {
         await this.checkLeaves(tx, input.categoryIds ?? []);
         const b = await tx.brand.create({ data: { name, logo: input.logo ?? null, description: input.description ?? null } });
-        if (input.categoryIds?.length) await tx.categoryBrand.createMany({ data: [...new Set(input.categoryIds)].map((categoryId) => ({ categoryId, brandId: b.id })) });
+        if (input.categoryIds?.length)
+          await tx.categoryBrand.createMany({ data: [...new Set(input.categoryIds)].map((categoryId) => ({ categoryId, brandId: b.id })) });
         return b;
       });
     } catch (e) {
@@ -78,23 +79,31 @@ export class TaxonomyService {
   async updateBrand(id: string, input: BrandInput) {
     const name = assertText(input.name, "name", 100);
     try {
-      return await this.d.prisma.$transaction(async (tx) => {
-        if (!(await tx.brand.findUnique({ where: { id } }))) throw notFound("brand", id);
-        const b = await tx.brand.update({ where: { id }, data: { name, logo: input.logo ?? null, description: input.description ?? null } });
-        if (input.categoryIds) {
-          await this.checkLeaves(tx, input.categoryIds);
-          await tx.categoryBrand.deleteMany({ where: { brandId: id } });
-          await tx.categoryBrand.createMany({ data: [...new Set(input.categoryIds)].map((categoryId) => ({ categoryId, brandId: id })) });
-        }
-        // brand name and logo are part of the search documents of its SPUs
-        const spus = await tx.spu.findMany({ where: { brandId: id }, select: { id: true, status: true } });
-        await touchSearch(tx, spus.filter((s) => s.status === "ON_SHELF").map((s) => s.id));
-        await this.productCache?.invalidate(spus.map((s) => s.id));
-        return { brand: b, spuIds: spus.map((s) => s.id) };
-      }).then(async ({ brand, spuIds }) => {
-        await this.productCache?.invalidate(spuIds);
-        return brand;
-      });
+      return await this.d.prisma
+        .$transaction(async (tx) => {
+          if (!(await tx.brand.findUnique({ where: { id } }))) throw notFound("brand", id);
+          const b = await tx.brand.update({
+            where: { id },
+            data: { name, logo: input.logo ?? null, description: input.description ?? null },
+          });
+          if (input.categoryIds) {
+            await this.checkLeaves(tx, input.categoryIds);
+            await tx.categoryBrand.deleteMany({ where: { brandId: id } });
+            await tx.categoryBrand.createMany({ data: [...new Set(input.categoryIds)].map((categoryId) => ({ categoryId, brandId: id })) });
+          }
+          // brand name and logo are part of the search documents of its SPUs
+          const spus = await tx.spu.findMany({ where: { brandId: id }, select: { id: true, status: true } });
+          await touchSearch(
+            tx,
+            spus.filter((s) => s.status === "ON_SHELF").map((s) => s.id),
+          );
+          await this.productCache?.invalidate(spus.map((s) => s.id));
+          return { brand: b, spuIds: spus.map((s) => s.id) };
+        })
+        .then(async ({ brand, spuIds }) => {
+          await this.productCache?.invalidate(spuIds);
+          return brand;
+        });
     } catch (e) {
       if (isUniqueViolation(e)) throw alreadyExists(Reason.BRAND_NAME_TAKEN, `brand ${name} exists`);
       throw e;
@@ -123,7 +132,9 @@ export class TaxonomyService {
     try {
       return await this.d.prisma.$transaction(async (tx) => {
         await this.categories.requireLeaf(tx, input.categoryId);
-        const a = await tx.attribute.create({ data: { categoryId: input.categoryId, name, kind: input.kind, searchable: input.searchable ?? false } });
+        const a = await tx.attribute.create({
+          data: { categoryId: input.categoryId, name, kind: input.kind, searchable: input.searchable ?? false },
+        });
         if (values.length) await tx.attributeValue.createMany({ data: values.map((value, sort) => ({ attributeId: a.id, value, sort })) });
         return tx.attribute.findUniqueOrThrow({ where: { id: a.id }, include: { values: { orderBy: { sort: "asc" } } } });
       });
@@ -140,14 +151,18 @@ export class TaxonomyService {
       if (!a) throw notFound("attribute", attributeId);
       const have = new Set(a.values.map((v) => v.value));
       const fresh = clean.filter((v) => !have.has(v));
-      if (fresh.length) await tx.attributeValue.createMany({ data: fresh.map((value, i) => ({ attributeId, value, sort: a.values.length + i })) });
+      if (fresh.length)
+        await tx.attributeValue.createMany({ data: fresh.map((value, i) => ({ attributeId, value, sort: a.values.length + i })) });
       return tx.attribute.findUniqueOrThrow({ where: { id: attributeId }, include: { values: { orderBy: { sort: "asc" } } } });
     });
   }
 
   // ------------------------------------------------------------ front categories
   frontCategories() {
-    return this.d.prisma.frontCategory.findMany({ orderBy: [{ sort: "asc" }, { name: "asc" }], include: { links: { include: { category: true } } } });
+    return this.d.prisma.frontCategory.findMany({
+      orderBy: [{ sort: "asc" }, { name: "asc" }],
+      include: { links: { include: { category: true } } },
+    });
   }
 
   private async checkBackCategories(tx: Tx, ids: string[]) {
@@ -159,7 +174,10 @@ export class TaxonomyService {
     return this.d.prisma.$transaction(async (tx) => {
       await this.checkBackCategories(tx, input.backCategoryIds ?? []);
       const f = await tx.frontCategory.create({ data: { name, sort: input.sort ?? 0, kind: input.kind ?? "NORMAL" } });
-      if (input.backCategoryIds?.length) await tx.frontCategoryLink.createMany({ data: [...new Set(input.backCategoryIds)].map((categoryId) => ({ categoryId, frontCategoryId: f.id })) });
+      if (input.backCategoryIds?.length)
+        await tx.frontCategoryLink.createMany({
+          data: [...new Set(input.backCategoryIds)].map((categoryId) => ({ categoryId, frontCategoryId: f.id })),
+        });
       return tx.frontCategory.findUniqueOrThrow({ where: { id: f.id }, include: { links: { include: { category: true } } } });
     });
   }
@@ -172,7 +190,9 @@ export class TaxonomyService {
       await tx.frontCategory.update({ where: { id }, data: { name, sort: input.sort ?? undefined, kind: input.kind ?? undefined } });
       if (input.backCategoryIds) {
         await tx.frontCategoryLink.deleteMany({ where: { frontCategoryId: id } });
-        await tx.frontCategoryLink.createMany({ data: [...new Set(input.backCategoryIds)].map((categoryId) => ({ categoryId, frontCategoryId: id })) });
+        await tx.frontCategoryLink.createMany({
+          data: [...new Set(input.backCategoryIds)].map((categoryId) => ({ categoryId, frontCategoryId: id })),
+        });
       }
       return tx.frontCategory.findUniqueOrThrow({ where: { id }, include: { links: { include: { category: true } } } });
     });
@@ -252,7 +272,10 @@ export class TaxonomyService {
   private async seckillSpuIds(first: number): Promise<string[]> {
     const skuIds = (await this.seckill?.skuIds()) ?? [];
     if (!skuIds.length) return [];
-    const rows = await this.d.prisma.sku.findMany({ where: { id: { in: skuIds }, spu: { status: "ON_SHELF" } }, select: { id: true, spuId: true } });
+    const rows = await this.d.prisma.sku.findMany({
+      where: { id: { in: skuIds }, spu: { status: "ON_SHELF" } },
+      select: { id: true, spuId: true },
+    });
     const spuOf = new Map(rows.map((r) => [r.id, r.spuId]));
     const out = [...new Set(skuIds.map((id) => spuOf.get(id)).filter((x): x is string => !!x))];
     return out.slice(0, Math.min(Math.max(first, 1), 100));

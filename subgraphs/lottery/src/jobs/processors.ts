@@ -1,7 +1,7 @@
 /** The BullMQ processors of the lottery queues (jobs are verbs; see src/worker.ts for the queues). */
+import { jobField as id } from "@mallgraph/platform/queue";
 import type { LotteryServices } from "../services/index.ts";
 import type { CreditGrabJob } from "../services/rain.ts";
-import { jobField as id } from "@mallgraph/platform/queue";
 
 /** What the lottery's producers put in a job: the ids the verb needs. */
 type Ids = { rainId?: string; awardId?: string; orderId?: string };

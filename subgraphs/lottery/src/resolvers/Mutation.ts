@@ -15,7 +15,9 @@ const id = (v: string, field: string) => {
 const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
 export const Mutation: MutationResolvers = {
-  adminCreateRedEnvelopeRain: asAdmin("lottery:write", (_p, { input }, ctx) => ctx.services.rain.create(input, assertPermission(ctx, "lottery:write"))),
+  adminCreateRedEnvelopeRain: asAdmin("lottery:write", (_p, { input }, ctx) =>
+    ctx.services.rain.create(input, assertPermission(ctx, "lottery:write")),
+  ),
   adminCloseRedEnvelopeRain: asAdmin("lottery:write", (_p, { id }, ctx) => ctx.services.rain.close(id)),
   adminSaveLotteryStrategy: asAdmin("lottery:write", async (_p, { input }, ctx) => {
     const saved = await upsertStrategy(ctx.services.prisma, {
@@ -38,7 +40,9 @@ export const Mutation: MutationResolvers = {
     ctx.services.draws.disarm(saved.id);
     return saved;
   }),
-  adminRemoveLotteryBlacklistEntries: asAdmin("lottery:write", (_p, { strategyId, memberIds }, ctx) => removeFromBlacklist(ctx.services.prisma, id(strategyId, "strategyId"), memberIds)),
+  adminRemoveLotteryBlacklistEntries: asAdmin("lottery:write", (_p, { strategyId, memberIds }, ctx) =>
+    removeFromBlacklist(ctx.services.prisma, id(strategyId, "strategyId"), memberIds),
+  ),
   adminSaveLotteryActivity: asAdmin("lottery:write", (_p, { input }, ctx) =>
     upsertActivity(ctx.services.prisma, {
       name: input.name,
@@ -58,10 +62,16 @@ export const Mutation: MutationResolvers = {
     return { code: r.code, award: r.award, orderId: r.orderId };
   }),
   signIn: asMember((_p, { activityId }, ctx) => ctx.services.rebates.signIn(memberId(ctx), activityId)),
-  adminSetLotteryActivitySwitches: asAdmin("lottery:write", (_p, { activityId, degraded, drawsPerSecond }, ctx) => setSwitches(ctx.services.prisma, activityId, { degraded: opt(degraded), drawsPerSecond: opt(drawsPerSecond) })),
+  adminSetLotteryActivitySwitches: asAdmin("lottery:write", (_p, { activityId, degraded, drawsPerSecond }, ctx) =>
+    setSwitches(ctx.services.prisma, activityId, { degraded: opt(degraded), drawsPerSecond: opt(drawsPerSecond) }),
+  ),
   adminSaveLotteryActivitySku: asAdmin("lottery:write", (_p, { input }, ctx) => ctx.services.packs.save(input)),
   buyDrawPack: asMember((_p, { skuId, idempotencyKey }, ctx) => ctx.services.packs.buy(memberId(ctx), id(skuId, "skuId"), idempotencyKey)),
-  claimPrize: asMember((_p, { drawId, addressId }, ctx) => ctx.services.delivery.claim(memberId(ctx), id(drawId, "drawId"), id(addressId, "addressId"))),
+  claimPrize: asMember((_p, { drawId, addressId }, ctx) =>
+    ctx.services.delivery.claim(memberId(ctx), id(drawId, "drawId"), id(addressId, "addressId")),
+  ),
   adminRetryDrawDelivery: asAdmin("lottery:write", (_p, { drawId }, ctx) => ctx.services.delivery.retry(id(drawId, "drawId"))),
-  exchangePointsForDraws: asMember((_p, { activityId, count, idempotencyKey }, ctx) => ctx.services.rebates.exchangePointsForDraws(memberId(ctx), activityId, count, idempotencyKey)),
+  exchangePointsForDraws: asMember((_p, { activityId, count, idempotencyKey }, ctx) =>
+    ctx.services.rebates.exchangePointsForDraws(memberId(ctx), activityId, count, idempotencyKey),
+  ),
 };

@@ -1,7 +1,7 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
 import { badInput } from "@mallgraph/platform/errors";
 import type { QueryResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 function pageSize(limit: number | null | undefined): number {
   const n = limit ?? 20;
@@ -26,9 +26,15 @@ export const Query: QueryResolvers = {
   myPoints: asMember((_p, _a, ctx) => ctx.services.points.account(memberId(ctx))),
   myPointsHistory: asMember((_p, a, ctx) => ctx.services.points.history(memberId(ctx), a.first ?? 20, a.after)),
   myDraws: asMember((_p, { activityId, limit }, ctx) => ctx.services.reads.memberDraws(memberId(ctx), activityId, pageSize(limit))),
-  adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) => ctx.services.reads.activityDraws(activityId, delivery, pageSize(first))),
+  adminLotteryDraws: asAdmin("lottery:read", (_p, { activityId, delivery, first }, ctx) =>
+    ctx.services.reads.activityDraws(activityId, delivery, pageSize(first)),
+  ),
   adminLotteryStrategies: asAdmin("lottery:read", (_p, { first }, ctx) => ctx.services.reads.strategies(pageSize(first))),
   myRedEnvelopeGrabs: asMember((_p, { limit }, ctx) => ctx.services.reads.memberGrabs(memberId(ctx), pageSize(limit))),
-  memberLotteryExport: asInternal("memberLotteryExport", async (_p, { memberId: m }, ctx) => JSON.stringify(await ctx.services.reads.memberExport(m))),
-  lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) => ctx.services.reads.couponTemplatesInUse(templateIds)),
+  memberLotteryExport: asInternal("memberLotteryExport", async (_p, { memberId: m }, ctx) =>
+    JSON.stringify(await ctx.services.reads.memberExport(m)),
+  ),
+  lotteryCouponTemplatesInUse: asInternal("lotteryCouponTemplatesInUse", (_p, { templateIds }, ctx) =>
+    ctx.services.reads.couponTemplatesInUse(templateIds),
+  ),
 };

@@ -4,14 +4,18 @@
  * template (internal `lotteryCouponTemplatesInUse`): such a template stays active (TEMPLATE_IN_USE),
  * or the award could no longer be delivered.
  */
-import type { PrismaClient } from "../generated/prisma/client.ts";
 import { badInput } from "@mallgraph/platform/errors";
+import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export async function couponTemplatesInUse(prisma: PrismaClient, templateIds: readonly string[], now = new Date()): Promise<string[]> {
   if (templateIds.length > 200) throw badInput("at most 200 template ids", { field: "templateIds" });
   if (!templateIds.length) return [];
   const rows = await prisma.award.findMany({
-    where: { kind: "COUPON", reference: { in: [...new Set(templateIds)] }, strategy: { activities: { some: { state: { not: "CLOSED" }, endsAt: { gt: now } } } } },
+    where: {
+      kind: "COUPON",
+      reference: { in: [...new Set(templateIds)] },
+      strategy: { activities: { some: { state: { not: "CLOSED" }, endsAt: { gt: now } } } },
+    },
     select: { reference: true },
   });
   return [...new Set(rows.flatMap((r) => (r.reference ? [r.reference] : [])))].sort();

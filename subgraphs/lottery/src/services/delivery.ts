@@ -14,13 +14,13 @@
  * domain event (LotteryEvent outbox) in the same transaction.
  */
 import { AppError, ErrorCode } from "@mallgraph/platform/errors";
-import type { Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
-import type { PrismaClient, ParticipationOrder, Award, Prisma } from "../generated/prisma/client.ts";
+import type { Queue } from "@mallgraph/platform/queue";
 import { DeliveryCode } from "../errors.ts";
+import type { PrismaClient, ParticipationOrder, Award, Prisma } from "../generated/prisma/client.ts";
+import { prizeDeliveredMessage } from "./messages.ts";
 import type { PointsService } from "./points.ts";
 import type { CouponPort, PrizeOrderPort } from "./ports.ts";
-import { prizeDeliveredMessage } from "./messages.ts";
 
 export const PRIZE_DELIVERED_TOPIC = "lottery.prize-delivered";
 
@@ -64,7 +64,11 @@ export class AwardDelivery {
   /** Enqueues the delivery job of a draw (`key` makes its job id: the same key is one job). */
   async enqueue(drawId: string, key: string, delayMs = 0): Promise<void> {
     const { attempts, backoffMs } = this.d.budget;
-    await this.d.queue.add("distribute-award", { orderId: drawId }, { jobId: `award-${key}`, attempts, delay: delayMs, backoff: { type: "exponential", delay: backoffMs } });
+    await this.d.queue.add(
+      "distribute-award",
+      { orderId: drawId },
+      { jobId: `award-${key}`, attempts, delay: delayMs, backoff: { type: "exponential", delay: backoffMs } },
+    );
   }
 
   /**
@@ -83,7 +87,10 @@ export class AwardDelivery {
     try {
       const patch = await this.handOver(draw, award);
       if (patch === "AWAITING_ADDRESS") {
-        await p.participationOrder.updateMany({ where: { id: drawId, delivery: "PENDING" }, data: { delivery: "AWAITING_ADDRESS", addressId: null, deliveryError: draw.addressId ? DeliveryCode.ADDRESS_NOT_FOUND : null } });
+        await p.participationOrder.updateMany({
+          where: { id: drawId, delivery: "PENDING" },
+          data: { delivery: "AWAITING_ADDRESS", addressId: null, deliveryError: draw.addressId ? DeliveryCode.ADDRESS_NOT_FOUND : null },
+        });
         return "AWAITING_ADDRESS";
       }
       return await this.markDelivered(draw, award, patch);
@@ -92,7 +99,10 @@ export class AwardDelivery {
       const reason = code ? `${code}: ${(e as Error).message}` : (e as Error).message;
       const permanent = e instanceof Refused || (code !== null && PERMANENT.has(code));
       if (permanent || final) {
-        await p.participationOrder.updateMany({ where: { id: drawId, delivery: "PENDING" }, data: { delivery: "FAILED", deliveryError: reason.slice(0, 500) } });
+        await p.participationOrder.updateMany({
+          where: { id: drawId, delivery: "PENDING" },
+          data: { delivery: "FAILED", deliveryError: reason.slice(0, 500) },
+        });
         this.d.log.warn({ drawId, award: award.name, reason }, "award delivery failed");
         return "FAILED";
       }
@@ -102,7 +112,10 @@ export class AwardDelivery {
   }
 
   /** Hands the award over; what to record on the draw, or AWAITING_ADDRESS. */
-  private async handOver(draw: ParticipationOrder, award: Award): Promise<{ couponId?: string; prizeOrderId?: string } | "AWAITING_ADDRESS"> {
+  private async handOver(
+    draw: ParticipationOrder,
+    award: Award,
+  ): Promise<{ couponId?: string; prizeOrderId?: string } | "AWAITING_ADDRESS"> {
     switch (award.kind) {
       case "POINTS":
         if (award.points > 0) await this.d.points.earn(draw.memberId, award.points, "award", `award:${draw.id}`);
@@ -125,12 +138,21 @@ export class AwardDelivery {
     }
   }
 
-  private async markDelivered(draw: ParticipationOrder, award: Award, patch: { couponId?: string; prizeOrderId?: string }): Promise<DeliveryRun> {
+  private async markDelivered(
+    draw: ParticipationOrder,
+    award: Award,
+    patch: { couponId?: string; prizeOrderId?: string },
+  ): Promise<DeliveryRun> {
     return this.d.prisma.$transaction(async (tx) => {
-      const n = await tx.participationOrder.updateMany({ where: { id: draw.id, delivery: "PENDING" }, data: { delivery: "DELIVERED", deliveredAt: new Date(this.d.now()), deliveryError: null, ...patch } });
+      const n = await tx.participationOrder.updateMany({
+        where: { id: draw.id, delivery: "PENDING" },
+        data: { delivery: "DELIVERED", deliveredAt: new Date(this.d.now()), deliveryError: null, ...patch },
+      });
       if (n.count === 0) return "ALREADY_DELIVERED";
       if (award.kind !== "NONE") {
-        await tx.lotteryEvent.create({ data: { topic: PRIZE_DELIVERED_TOPIC, memberId: draw.memberId, payload: prizeDelivered(draw, award, patch) } });
+        await tx.lotteryEvent.create({
+          data: { topic: PRIZE_DELIVERED_TOPIC, memberId: draw.memberId, payload: prizeDelivered(draw, award, patch) },
+        });
         // the member's inbox message (PRIZE_DELIVERED), through the job outbox
         await prizeDeliveredMessage(tx, { orderId: draw.id, memberId: draw.memberId, award: award.name, kind: award.kind });
       }
@@ -143,7 +165,10 @@ export class AwardDelivery {
     const p = this.d.prisma;
     const draw = await p.participationOrder.findFirst({ where: { id: drawId, memberId } });
     if (!draw) return { code: DeliveryCode.NOT_FOUND, draw: null };
-    const n = await p.participationOrder.updateMany({ where: { id: drawId, memberId, delivery: "AWAITING_ADDRESS" }, data: { delivery: "PENDING", addressId, deliveryError: null } });
+    const n = await p.participationOrder.updateMany({
+      where: { id: drawId, memberId, delivery: "AWAITING_ADDRESS" },
+      data: { delivery: "PENDING", addressId, deliveryError: null },
+    });
     if (n.count === 0) return { code: DeliveryCode.NOT_AWAITING_ADDRESS, draw };
     const state = await this.runNowOrLater(drawId, `claim-${drawId}-${addressId}`);
     const after = await p.participationOrder.findUniqueOrThrow({ where: { id: drawId } });
@@ -156,7 +181,10 @@ export class AwardDelivery {
     const p = this.d.prisma;
     const draw = await p.participationOrder.findUnique({ where: { id: drawId } });
     if (!draw) return { code: DeliveryCode.NOT_FOUND, draw: null };
-    const n = await p.participationOrder.updateMany({ where: { id: drawId, delivery: "FAILED" }, data: { delivery: "PENDING", deliveryError: null } });
+    const n = await p.participationOrder.updateMany({
+      where: { id: drawId, delivery: "FAILED" },
+      data: { delivery: "PENDING", deliveryError: null },
+    });
     if (n.count === 0) return { code: DeliveryCode.NOT_FAILED, draw };
     await this.runNowOrLater(drawId, `retry-${drawId}-${this.d.now()}`);
     return { code: DeliveryCode.OK, draw: await p.participationOrder.findUniqueOrThrow({ where: { id: drawId } }) };
@@ -186,7 +214,11 @@ export class AwardDelivery {
   }
 }
 
-function prizeDelivered(draw: ParticipationOrder, award: Award, patch: { couponId?: string; prizeOrderId?: string }): Prisma.InputJsonObject {
+function prizeDelivered(
+  draw: ParticipationOrder,
+  award: Award,
+  patch: { couponId?: string; prizeOrderId?: string },
+): Prisma.InputJsonObject {
   return {
     drawId: draw.id,
     memberId: draw.memberId,

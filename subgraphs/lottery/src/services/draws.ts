@@ -16,17 +16,24 @@
  *      PostgreSQL by `sync-stock`.
  */
 import { createHmac, randomUUID } from "node:crypto";
-import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
-import { badInput, notFound, defined } from "@mallgraph/platform/errors";
-import type { Queue } from "@mallgraph/platform/queue";
-import type { Logger } from "@mallgraph/platform/log";
-import { Prisma, type PrismaClient, type Award, type Strategy, type Activity, type ParticipationOrder } from "../generated/prisma/client.ts";
-import { DrawCode } from "../errors.ts";
-import { buildTable, drawFrom, type LookupTable } from "./table.ts";
 import { dayOf, monthOf } from "@mallgraph/platform/days";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
-import type { PointsService } from "./points.ts";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
+import type { Logger } from "@mallgraph/platform/log";
+import type { Queue } from "@mallgraph/platform/queue";
+import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import { DrawCode } from "../errors.ts";
+import {
+  Prisma,
+  type PrismaClient,
+  type Award,
+  type Strategy,
+  type Activity,
+  type ParticipationOrder,
+} from "../generated/prisma/client.ts";
 import type { AwardDelivery } from "./delivery.ts";
+import type { PointsService } from "./points.ts";
+import { buildTable, drawFrom, type LookupTable } from "./table.ts";
 
 /** Armed strategies are reloaded after this long (operators' changes reach every instance). */
 const ARM_TTL_MS = 30_000;
@@ -76,7 +83,12 @@ export class DrawService {
 
   constructor(private readonly d: DrawServiceDeps) {
     this.k = keyFor(d.redisPrefix, "lottery");
-    this.takeStockLua = defineLua<Array<string | number>, [number, number]>(d.redis, "lotteryTakeStock", new URL("../lua/takeStock-award.lua", import.meta.url), 2);
+    this.takeStockLua = defineLua<Array<string | number>, [number, number]>(
+      d.redis,
+      "lotteryTakeStock",
+      new URL("../lua/takeStock-award.lua", import.meta.url),
+      2,
+    );
     this.now = d.now ?? Date.now;
   }
 
@@ -107,7 +119,10 @@ export class DrawService {
   }
 
   private async load(strategyId: string): Promise<ArmedStrategy> {
-    const strategy = await this.d.prisma.strategy.findUnique({ where: { id: strategyId }, include: { awards: { orderBy: { sortOrder: "asc" } } } });
+    const strategy = await this.d.prisma.strategy.findUnique({
+      where: { id: strategyId },
+      include: { awards: { orderBy: { sortOrder: "asc" } } },
+    });
     if (!strategy) throw notFound("strategy", strategyId);
     const awards = new Map(strategy.awards.map((a) => [a.id, a]));
     if (!awards.has(strategy.fallbackAwardId)) throw badInput("the fallback award must belong to the strategy");
@@ -169,7 +184,9 @@ export class DrawService {
     } catch (e) {
       // The same key raced in parallel: the other request's order (and its quota) stands.
       if (isUniqueViolation(e))
-        return this.d.prisma.participationOrder.findUniqueOrThrow({ where: { memberId_activityId_idempotencyKey: { memberId, activityId: activity.id, idempotencyKey: key } } });
+        return this.d.prisma.participationOrder.findUniqueOrThrow({
+          where: { memberId_activityId_idempotencyKey: { memberId, activityId: activity.id, idempotencyKey: key } },
+        });
       throw e;
     }
   }
@@ -181,13 +198,15 @@ export class DrawService {
   }
 
   async draw(memberId: string, activityId: string, idempotencyKey: string): Promise<DrawOutcome> {
-    if (!idempotencyKey || idempotencyKey.length > 100) throw badInput("idempotencyKey must be 1 to 100 characters", { field: "idempotencyKey" });
+    if (!idempotencyKey || idempotencyKey.length > 100)
+      throw badInput("idempotencyKey must be 1 to 100 characters", { field: "idempotencyKey" });
     const activity = await this.activity(activityId);
     if (!activity) throw notFound("activity", activityId);
-    const prior = await this.d.prisma.participationOrder.findUnique({ where: { memberId_activityId_idempotencyKey: { memberId, activityId, idempotencyKey } } });
+    const prior = await this.d.prisma.participationOrder.findUnique({
+      where: { memberId_activityId_idempotencyKey: { memberId, activityId, idempotencyKey } },
+    });
     if (prior?.awardId) return this.outcomeOf(activity, prior);
-    if (!prior && !this.isOnline(activity))
-      return { code: DrawCode.NOT_ONLINE, award: null, orderId: null };
+    if (!prior && !this.isOnline(activity)) return { code: DrawCode.NOT_ONLINE, award: null, orderId: null };
     if (!prior && !(await this.withinLimit(activity))) return { code: DrawCode.RATE_LIMITED, award: null, orderId: null };
     const armed = await this.arm(activity.strategyId);
     const order = prior ?? (await this.participate(activity, memberId, idempotencyKey));
@@ -195,14 +214,21 @@ export class DrawService {
     if (order.awardId) return this.outcomeOf(activity, order);
 
     const { award, rule, tookStock } = activity.degraded ? this.degradedOutcome(armed) : await this.decide(armed, memberId, order);
-    const n = await this.d.prisma.participationOrder.updateMany({ where: { id: order.id, awardId: null }, data: { awardId: award.id, awardName: award.name, rule } });
+    const n = await this.d.prisma.participationOrder.updateMany({
+      where: { id: order.id, awardId: null },
+      data: { awardId: award.id, awardName: award.name, rule },
+    });
     if (n.count === 0) {
       // A parallel replay of this order recorded first (it drew the same slot).
       return this.outcomeOf(activity, await this.d.prisma.participationOrder.findUniqueOrThrow({ where: { id: order.id } }));
     }
     await this.d.delivery.enqueue(order.id, order.id);
     if (tookStock)
-      await this.d.queue.add("sync-stock", { awardId: award.id }, { jobId: `stock-${award.id}-${Math.floor(this.now() / 1000)}`, delay: 1000, removeOnComplete: true, removeOnFail: true });
+      await this.d.queue.add(
+        "sync-stock",
+        { awardId: award.id },
+        { jobId: `stock-${award.id}-${Math.floor(this.now() / 1000)}`, delay: 1000, removeOnComplete: true, removeOnFail: true },
+      );
     return { code: DrawCode.OK, award, orderId: order.id, rule };
   }
 
@@ -224,11 +250,20 @@ export class DrawService {
 
   private async outcomeOf(activity: Activity, order: ParticipationOrder): Promise<DrawOutcome> {
     const armed = await this.arm(activity.strategyId);
-    return { code: DrawCode.OK, award: order.awardId ? (armed.awards.get(order.awardId) ?? null) : null, orderId: order.id, rule: order.rule ?? undefined };
+    return {
+      code: DrawCode.OK,
+      award: order.awardId ? (armed.awards.get(order.awardId) ?? null) : null,
+      orderId: order.id,
+      rule: order.rule ?? undefined,
+    };
   }
 
   /** Rules before (chain), the table lookup, rules after (tree). */
-  async decide(armed: ArmedStrategy, memberId: string, order: Pick<ParticipationOrder, "id" | "seq">): Promise<{ award: Award; rule: string; tookStock: boolean }> {
+  async decide(
+    armed: ArmedStrategy,
+    memberId: string,
+    order: Pick<ParticipationOrder, "id" | "seq">,
+  ): Promise<{ award: Award; rule: string; tookStock: boolean }> {
     const s = armed.strategy;
     // Chain 1: blacklist.
     if (s.blacklistAwardId) {

@@ -9,11 +9,31 @@ export async function memberLotteryExport(prisma: PrismaClient, memberId: string
     prisma.pointsAccount.findUnique({ where: { memberId } }),
     prisma.pointsLedger.findMany({ where: { memberId }, orderBy: { seq: "asc" } }),
   ]);
-  const activities = new Map((await prisma.activity.findMany({ where: { id: { in: [...new Set(draws.map((d) => d.activityId))] } }, select: { id: true, name: true } })).map((a) => [a.id, a.name]));
+  const activities = new Map(
+    (
+      await prisma.activity.findMany({
+        where: { id: { in: [...new Set(draws.map((d) => d.activityId))] } },
+        select: { id: true, name: true },
+      })
+    ).map((a) => [a.id, a.name]),
+  );
   const at = (d: Date | null) => d?.toISOString() ?? null;
   return {
-    draws: draws.map((d) => ({ activity: activities.get(d.activityId) ?? d.activityId, award: d.awardName, delivery: d.delivery, couponId: d.couponId, prizeOrderId: d.prizeOrderId, createdAt: at(d.createdAt), deliveredAt: at(d.deliveredAt) })),
-    redEnvelopes: grabs.map((g) => ({ rainId: g.rainId, amount: formatAmount(g.amount, g.currency), currency: g.currency, grabbedAt: at(g.grabbedAt) })),
+    draws: draws.map((d) => ({
+      activity: activities.get(d.activityId) ?? d.activityId,
+      award: d.awardName,
+      delivery: d.delivery,
+      couponId: d.couponId,
+      prizeOrderId: d.prizeOrderId,
+      createdAt: at(d.createdAt),
+      deliveredAt: at(d.deliveredAt),
+    })),
+    redEnvelopes: grabs.map((g) => ({
+      rainId: g.rainId,
+      amount: formatAmount(g.amount, g.currency),
+      currency: g.currency,
+      grabbedAt: at(g.grabbedAt),
+    })),
     points: points ? { balance: points.balance, earned: points.earned, spent: points.spent } : null,
     pointsHistory: history.map((e) => ({ delta: e.delta, reason: e.reason, createdAt: at(e.createdAt) })),
   };

@@ -2,20 +2,20 @@
 import { auditedPrisma, outboxAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { createRedis, type Redis } from "@mallgraph/platform/redis";
-import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
+import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
+import { DrawService } from "./draws.ts";
+import { PackService } from "./packs.ts";
+import { PointsService } from "./points.ts";
 import { memberWalletPort, orderPrizePort, promotionCouponPort, type CouponPort, type PrizeOrderPort, type WalletPort } from "./ports.ts";
 import { RainService } from "./rain.ts";
-import { DrawService } from "./draws.ts";
-import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
-import { PointsService } from "./points.ts";
-import { RebateService } from "./rebates.ts";
-import { PackService } from "./packs.ts";
 import { LotteryReads } from "./reads.ts";
+import { RebateService } from "./rebates.ts";
 import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
@@ -98,12 +98,28 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     points,
     coupons: opts.coupons ?? promotionCouponPort({ ...ports, url: opts.promotionUrl ?? subgraphUrl(config, "promotion") }),
     prizes: opts.prizes ?? orderPrizePort({ ...ports, url: opts.orderUrl ?? subgraphUrl(config, "order") }),
-    budget: opts.deliveryBudget ?? { attempts: Number(env.LOTTERY_DELIVERY_ATTEMPTS ?? 10), backoffMs: Number(env.LOTTERY_DELIVERY_BACKOFF_MS ?? 2000) },
+    budget: opts.deliveryBudget ?? {
+      attempts: Number(env.LOTTERY_DELIVERY_ATTEMPTS ?? 10),
+      backoffMs: Number(env.LOTTERY_DELIVERY_BACKOFF_MS ?? 2000),
+    },
     log,
     now: opts.now ?? Date.now,
   });
-  const draws = new DrawService({ prisma, redis, redisPrefix: config.REDIS_PREFIX, queue: queues.awards, points, delivery, secret: config.INTERNAL_SECRET, log, now: opts.now });
-  const rebates = new RebateService(prisma, points, draws, { signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10), now: opts.now });
+  const draws = new DrawService({
+    prisma,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    queue: queues.awards,
+    points,
+    delivery,
+    secret: config.INTERNAL_SECRET,
+    log,
+    now: opts.now,
+  });
+  const rebates = new RebateService(prisma, points, draws, {
+    signInPoints: opts.signInPoints ?? Number(env.LOTTERY_SIGN_IN_POINTS ?? 10),
+    now: opts.now,
+  });
   return {
     prisma,
     audit,

@@ -7,7 +7,10 @@ import type { Prisma } from "../generated/prisma/client.ts";
 
 type Tx = Prisma.TransactionClient;
 
-export function redEnvelopeReceivedMessage(tx: Tx, g: { rainId: string; memberId: string; amount: string; currency: string }): Promise<void> {
+export function redEnvelopeReceivedMessage(
+  tx: Tx,
+  g: { rainId: string; memberId: string; amount: string; currency: string },
+): Promise<void> {
   return writeOutbox(tx, [memberMessage(`red-envelope.${g.rainId}.${g.memberId}`, g.memberId, "RED_ENVELOPE_RECEIVED", g)]);
 }
 

@@ -9,12 +9,12 @@
  *   with what the first one did.
  */
 import { randomUUID } from "node:crypto";
-import { badInput, notFound, defined } from "@mallgraph/platform/errors";
-import { Prisma, type PrismaClient, type ActivitySku, type PointsAccount } from "../generated/prisma/client.ts";
-import { PackCode } from "../errors.ts";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
-import type { PointsService } from "./points.ts";
+import { badInput, notFound, defined } from "@mallgraph/platform/errors";
+import { PackCode } from "../errors.ts";
+import { Prisma, type PrismaClient, type ActivitySku, type PointsAccount } from "../generated/prisma/client.ts";
 import type { DrawService } from "./draws.ts";
+import type { PointsService } from "./points.ts";
 
 export interface PackDef {
   activityId: string;
@@ -53,7 +53,8 @@ export class PackService {
     if (!def.name?.trim() || def.name.length > 100) throw badInput("name must be 1 to 100 characters", { field: "name" });
     if (!positive(def.draws, 1000)) throw badInput("draws must be 1 to 1000", { field: "draws" });
     if (!positive(def.pricePoints, 100_000_000)) throw badInput("pricePoints must be a positive integer", { field: "pricePoints" });
-    if (!Number.isSafeInteger(def.stock) || def.stock < 0 || def.stock > 10_000_000) throw badInput("stock must be 0 to 10,000,000", { field: "stock" });
+    if (!Number.isSafeInteger(def.stock) || def.stock < 0 || def.stock > 10_000_000)
+      throw badInput("stock must be 0 to 10,000,000", { field: "stock" });
     if (!(await this.draws.activity(def.activityId))) throw badInput("unknown activity", { field: "activityId" });
     const data = { draws: def.draws, pricePoints: def.pricePoints };
     return this.prisma.activitySku.upsert({
@@ -69,12 +70,15 @@ export class PackService {
 
   /** A member buys one pack: its draws are added to the bonus quota, exactly once per key. */
   async buy(memberId: string, skuId: string, idempotencyKey: string): Promise<PackOutcome> {
-    if (!idempotencyKey || idempotencyKey.length > 100) throw badInput("idempotencyKey must be 1 to 100 characters", { field: "idempotencyKey" });
+    if (!idempotencyKey || idempotencyKey.length > 100)
+      throw badInput("idempotencyKey must be 1 to 100 characters", { field: "idempotencyKey" });
     const sku = await this.prisma.activitySku.findUnique({ where: { id: skuId } });
     if (!sku) throw notFound("activity SKU", skuId);
     const answer = async (code: PackCode): Promise<PackOutcome> => ({
       code,
-      bonusDraws: (await this.prisma.quotaAccount.findUnique({ where: { activityId_memberId: { activityId: sku.activityId, memberId } } }))?.bonus ?? 0,
+      bonusDraws:
+        (await this.prisma.quotaAccount.findUnique({ where: { activityId_memberId: { activityId: sku.activityId, memberId } } }))?.bonus ??
+        0,
       account: await this.points.account(memberId),
     });
     const key = { memberId_skuId_idempotencyKey: { memberId, skuId, idempotencyKey } };

@@ -5,8 +5,8 @@
 import { randomUUID } from "node:crypto";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { badInput } from "@mallgraph/platform/errors";
-import { Prisma, type PrismaClient, type PointsAccount } from "../generated/prisma/client.ts";
 import { PointsCode } from "../errors.ts";
+import { Prisma, type PrismaClient, type PointsAccount } from "../generated/prisma/client.ts";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -23,8 +23,14 @@ export class PointsService {
   async history(memberId: string, first: number, after?: string | null) {
     if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput("first must be 1 to 100", { field: "first" });
     if (after != null && !/^\d{1,19}$/.test(after)) throw badInput("after is not a cursor of this list", { field: "after" });
-    const rows = await this.prisma.pointsLedger.findMany({ where: { memberId, ...(after ? { seq: { lt: BigInt(after) } } : {}) }, orderBy: { seq: "desc" }, take: first + 1 });
-    const items = rows.slice(0, first).map((r) => ({ id: r.id, delta: r.delta, reason: r.reason, reference: r.reference, createdAt: r.createdAt.toISOString() }));
+    const rows = await this.prisma.pointsLedger.findMany({
+      where: { memberId, ...(after ? { seq: { lt: BigInt(after) } } : {}) },
+      orderBy: { seq: "desc" },
+      take: first + 1,
+    });
+    const items = rows
+      .slice(0, first)
+      .map((r) => ({ id: r.id, delta: r.delta, reason: r.reason, reference: r.reference, createdAt: r.createdAt.toISOString() }));
     const last = items.length ? rows[items.length - 1] : undefined;
     return { items, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? last.seq.toString() : null } };
   }

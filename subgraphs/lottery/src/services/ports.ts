@@ -6,8 +6,8 @@
  * reference `lottery:<drawId>`) and order's `orderCreatePrize` (GOODS awards, one per draw).
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient } from "@mallgraph/platform/service-client";
 import { defined } from "@mallgraph/platform/errors";
+import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface WalletOpResult {
   code: string;

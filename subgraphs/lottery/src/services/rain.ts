@@ -19,17 +19,17 @@
  * per shard with the member set partitioned by the same member hash (no cross-shard dedupe needed).
  */
 import { createHash, randomUUID } from "node:crypto";
-import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
 import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
-import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
-import type { Queue } from "@mallgraph/platform/queue";
 import type { Logger } from "@mallgraph/platform/log";
-import { Prisma, type PrismaClient, type RedEnvelopeRain } from "../generated/prisma/client.ts";
+import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import type { Queue } from "@mallgraph/platform/queue";
+import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
 import { GRAB_LUA_CODES, type GrabCode } from "../errors.ts";
-import { splitShares, cryptoRandomInt, MAX_MINOR_TOTAL, type RandomInt } from "./split.ts";
-import type { WalletPort } from "./ports.ts";
+import { Prisma, type PrismaClient, type RedEnvelopeRain } from "../generated/prisma/client.ts";
 import { redEnvelopeReceivedMessage } from "./messages.ts";
+import type { WalletPort } from "./ports.ts";
+import { splitShares, cryptoRandomInt, MAX_MINOR_TOTAL, type RandomInt } from "./split.ts";
 
 export const MAX_SHARES = 1_000_000;
 export const MAX_SHARDS = 16;
@@ -111,7 +111,12 @@ export class RainService {
 
   constructor(private readonly d: RainServiceDeps) {
     this.k = keyFor(d.redisPrefix, "lottery");
-    this.grabLua = defineLua<Array<string | number>, [number, number, number]>(d.redis, "lotteryGrabEnvelope", new URL("../lua/grabEnvelope-rain.lua", import.meta.url), undefined); // key count passed per call
+    this.grabLua = defineLua<Array<string | number>, [number, number, number]>(
+      d.redis,
+      "lotteryGrabEnvelope",
+      new URL("../lua/grabEnvelope-rain.lua", import.meta.url),
+      undefined,
+    ); // key count passed per call
     this.now = d.now ?? Date.now;
   }
 
@@ -135,7 +140,8 @@ export class RainService {
     if (totalMinor > MAX_MINOR_TOTAL) throw badInput("totalAmount is too large", { field: "totalAmount" });
     if (!Number.isInteger(input.shares) || input.shares < 1) throw badInput("shares must be a positive integer", { field: "shares" });
     if (input.shares > MAX_SHARES) throw badInput(`shares must not exceed ${MAX_SHARES}`, { field: "shares" });
-    if (input.shares > totalMinor) throw badInput("more shares than minor units in totalAmount (each share needs at least one)", { field: "shares" });
+    if (input.shares > totalMinor)
+      throw badInput("more shares than minor units in totalAmount (each share needs at least one)", { field: "shares" });
     const startsAt = parseTime(input.startsAt, "startsAt");
     const endsAt = parseTime(input.endsAt, "endsAt");
     if (endsAt <= startsAt) throw badInput("endsAt must be after startsAt", { field: "endsAt" });
@@ -144,18 +150,37 @@ export class RainService {
     const shares = splitShares(totalMinor, input.shares, this.d.random ?? cryptoRandomInt);
     const shards = Math.min(MAX_SHARDS, Math.ceil(input.shares / SHARES_PER_SHARD));
     const rain = await this.d.prisma.redEnvelopeRain.create({
-      data: { title, currency: input.currency, totalAmount: total.toFixed(), shares: input.shares, shards, startsAt, endsAt, createdBy: operatorId },
+      data: {
+        title,
+        currency: input.currency,
+        totalAmount: total.toFixed(),
+        shares: input.shares,
+        shards,
+        startsAt,
+        endsAt,
+        createdBy: operatorId,
+      },
     });
     const totalText = formatAmount(total, input.currency);
     let funded = false;
     try {
       const budget = await this.d.wallet.freezeBudget(input.currency, totalText, budgetRef(rain.id));
-      if (budget.code === "INSUFFICIENT_BALANCE") throw new AppError(ErrorCode.INSUFFICIENT_BALANCE, `the marketing account holds less than ${totalText} ${input.currency}`, { field: "totalAmount" });
+      if (budget.code === "INSUFFICIENT_BALANCE")
+        throw new AppError(ErrorCode.INSUFFICIENT_BALANCE, `the marketing account holds less than ${totalText} ${input.currency}`, {
+          field: "totalAmount",
+        });
       if (budget.code !== "OK") throw new Error(`marketingBudgetFreeze answered ${budget.code}`);
       funded = true;
       const keys = this.shardKeys(rain.id, shards);
       const multi = this.d.redis.multi();
-      multi.hset(this.metaKey(rain.id), { status: "ONLINE", startsAt: startsAt.getTime(), endsAt: endsAt.getTime(), remaining: input.shares, shards, currency: input.currency });
+      multi.hset(this.metaKey(rain.id), {
+        status: "ONLINE",
+        startsAt: startsAt.getTime(),
+        endsAt: endsAt.getTime(),
+        remaining: input.shares,
+        shards,
+        currency: input.currency,
+      });
       keys.forEach((key, s) => {
         const mine = shares.filter((_, i) => i % shards === s);
         for (let i = 0; i < mine.length; i += 1000) multi.rpush(key, ...mine.slice(i, i + 1000));
@@ -163,7 +188,11 @@ export class RainService {
       const results = await multi.exec();
       const failed = results?.find(([err]) => err);
       if (!results || failed) throw failed?.[0] ?? new Error("red-envelope shares were not stored");
-      await this.d.queue.add("close-rain", { rainId: rain.id }, { jobId: `close-${rain.id}`, delay: Math.max(0, endsAt.getTime() - this.now()), attempts: 20 });
+      await this.d.queue.add(
+        "close-rain",
+        { rainId: rain.id },
+        { jobId: `close-${rain.id}`, delay: Math.max(0, endsAt.getTime() - this.now()), attempts: 20 },
+      );
     } catch (e) {
       // Compensation: nothing of a rain that could not be armed stays behind (its budget goes back).
       await this.d.redis.del(this.metaKey(rain.id), this.grabsKey(rain.id), ...this.shardKeys(rain.id, shards)).catch(() => undefined);
@@ -182,7 +211,13 @@ export class RainService {
   /** The stored rain with its status; while it runs, grabbedAmount and grabbedCount are live (Redis). */
   async view(rain: RedEnvelopeRain): Promise<RainView> {
     const now = this.now();
-    const status: RainStatus = rain.closedAt ? "CLOSED" : now < rain.startsAt.getTime() ? "SCHEDULED" : now < rain.endsAt.getTime() ? "ONLINE" : "ENDED";
+    const status: RainStatus = rain.closedAt
+      ? "CLOSED"
+      : now < rain.startsAt.getTime()
+        ? "SCHEDULED"
+        : now < rain.endsAt.getTime()
+          ? "ONLINE"
+          : "ENDED";
     if (rain.closedAt) return { ...rain, status, remainingShares: rain.shares - (rain.grabbedCount ?? 0) };
     const [remaining, grabbedMinor] = await this.d.redis.hmget(this.metaKey(rain.id), "remaining", "grabbedMinor");
     const left = Number(remaining ?? 0);
@@ -203,7 +238,11 @@ export class RainService {
     const code = defined(GRAB_LUA_CODES[n], `grab script answer ${n}`);
     if (code === "OK") {
       const job: CreditGrabJob = { rainId, memberId, amountMinor: minor, currency, atMs: now };
-      await this.d.queue.add("credit-grab", job, { jobId: `grab-${rainId}-${memberId}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+      await this.d.queue.add("credit-grab", job, {
+        jobId: `grab-${rainId}-${memberId}`,
+        attempts: 30,
+        backoff: { type: "exponential", delay: 1000 },
+      });
       this.announce(rainId);
     }
     if (code === "OK" || code === "ALREADY_GRABBED") return { code, amount: formatAmount(fromMinor(minor, currency), currency), currency };
@@ -214,16 +253,31 @@ export class RainService {
   async creditGrab(job: CreditGrabJob): Promise<"CREDITED" | "ALREADY_CREDITED"> {
     const amount = fromMinor(job.amountMinor, job.currency);
     await this.d.prisma.redEnvelopeGrab.createMany({
-      data: [{ rainId: job.rainId, memberId: job.memberId, amount: amount.toFixed(), currency: job.currency, grabbedAt: new Date(job.atMs) }],
+      data: [
+        { rainId: job.rainId, memberId: job.memberId, amount: amount.toFixed(), currency: job.currency, grabbedAt: new Date(job.atMs) },
+      ],
       skipDuplicates: true,
     });
-    const row = await this.d.prisma.redEnvelopeGrab.findUniqueOrThrow({ where: { rainId_memberId: { rainId: job.rainId, memberId: job.memberId } } });
+    const row = await this.d.prisma.redEnvelopeGrab.findUniqueOrThrow({
+      where: { rainId_memberId: { rainId: job.rainId, memberId: job.memberId } },
+    });
     if (row.creditedAt) return "ALREADY_CREDITED";
-    const r = await this.d.wallet.credit(job.memberId, row.currency, formatAmount(row.amount, row.currency), `rain:${job.rainId}:${job.memberId}`);
+    const r = await this.d.wallet.credit(
+      job.memberId,
+      row.currency,
+      formatAmount(row.amount, row.currency),
+      `rain:${job.rainId}:${job.memberId}`,
+    );
     if (r.code !== "OK") throw new Error(`marketingGrant answered ${r.code}`); // retried by BullMQ
     await this.d.prisma.$transaction(async (tx) => {
       const first = await tx.redEnvelopeGrab.updateMany({ where: { id: row.id, creditedAt: null }, data: { creditedAt: new Date() } });
-      if (first.count === 1) await redEnvelopeReceivedMessage(tx, { rainId: job.rainId, memberId: job.memberId, amount: formatAmount(row.amount, row.currency), currency: row.currency });
+      if (first.count === 1)
+        await redEnvelopeReceivedMessage(tx, {
+          rainId: job.rainId,
+          memberId: job.memberId,
+          amount: formatAmount(row.amount, row.currency),
+          currency: row.currency,
+        });
     });
     return "CREDITED";
   }
@@ -249,19 +303,35 @@ export class RainService {
     });
     const grabbedMinor = rows.reduce((s, r) => s + r.minor, 0);
     const totalMinor = toMinor(new Decimal(rain.totalAmount.toString()), rain.currency);
-    if (grabbedMinor + leftMinor !== totalMinor) this.d.log.error({ rainId, grabbedMinor, leftMinor, totalMinor }, "red-envelope rain does not add up");
+    if (grabbedMinor + leftMinor !== totalMinor)
+      this.d.log.error({ rainId, grabbedMinor, leftMinor, totalMinor }, "red-envelope rain does not add up");
     for (let i = 0; i < rows.length; i += 1000) {
       await this.d.prisma.redEnvelopeGrab.createMany({
-        data: rows.slice(i, i + 1000).map((r) => ({ rainId, memberId: r.memberId, amount: fromMinor(r.minor, rain.currency).toFixed(), currency: rain.currency, grabbedAt: new Date(r.atMs) })),
+        data: rows.slice(i, i + 1000).map((r) => ({
+          rainId,
+          memberId: r.memberId,
+          amount: fromMinor(r.minor, rain.currency).toFixed(),
+          currency: rain.currency,
+          grabbedAt: new Date(r.atMs),
+        })),
         skipDuplicates: true,
       });
     }
-    const uncredited = await this.d.prisma.redEnvelopeGrab.findMany({ where: { rainId, creditedAt: null }, select: { memberId: true, amount: true, grabbedAt: true } });
+    const uncredited = await this.d.prisma.redEnvelopeGrab.findMany({
+      where: { rainId, creditedAt: null },
+      select: { memberId: true, amount: true, grabbedAt: true },
+    });
     if (uncredited.length)
       await this.d.queue.addBulk(
         uncredited.map((g) => ({
           name: "credit-grab",
-          data: { rainId, memberId: g.memberId, amountMinor: toMinor(new Decimal(g.amount.toString()), rain.currency), currency: rain.currency, atMs: g.grabbedAt.getTime() } satisfies CreditGrabJob,
+          data: {
+            rainId,
+            memberId: g.memberId,
+            amountMinor: toMinor(new Decimal(g.amount.toString()), rain.currency),
+            currency: rain.currency,
+            atMs: g.grabbedAt.getTime(),
+          } satisfies CreditGrabJob,
           opts: { jobId: `grab-close-${rainId}-${g.memberId}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } },
         })),
       );
@@ -283,12 +353,25 @@ export class RainService {
 
   /** Re-enqueues credits of recorded but uncredited grabs (a repeatable sweep; crash recovery). */
   async sweep(): Promise<number> {
-    const rows = await this.d.prisma.redEnvelopeGrab.findMany({ where: { creditedAt: null, grabbedAt: { lt: new Date(this.now() - 60_000) } }, take: 1000 });
+    const rows = await this.d.prisma.redEnvelopeGrab.findMany({
+      where: { creditedAt: null, grabbedAt: { lt: new Date(this.now() - 60_000) } },
+      take: 1000,
+    });
     for (const g of rows)
       await this.d.queue.add(
         "credit-grab",
-        { rainId: g.rainId, memberId: g.memberId, amountMinor: toMinor(new Decimal(g.amount.toString()), g.currency), currency: g.currency, atMs: g.grabbedAt.getTime() },
-        { jobId: `grab-sweep-${g.rainId}-${g.memberId}-${Math.floor(this.now() / 600_000)}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } },
+        {
+          rainId: g.rainId,
+          memberId: g.memberId,
+          amountMinor: toMinor(new Decimal(g.amount.toString()), g.currency),
+          currency: g.currency,
+          atMs: g.grabbedAt.getTime(),
+        },
+        {
+          jobId: `grab-sweep-${g.rainId}-${g.memberId}-${Math.floor(this.now() / 600_000)}`,
+          attempts: 30,
+          backoff: { type: "exponential", delay: 1000 },
+        },
       );
     return rows.length;
   }
@@ -315,7 +398,14 @@ export class RainService {
     const payload: RainEventPayload = {
       rainId,
       remainingShares: Number(remaining ?? 0),
-      lastGrab: lastAmount && currency && lastMember ? { amount: formatAmount(fromMinor(lastAmount, currency), currency), memberId: lastMember, at: new Date(Number(lastAt)).toISOString() } : null,
+      lastGrab:
+        lastAmount && currency && lastMember
+          ? {
+              amount: formatAmount(fromMinor(lastAmount, currency), currency),
+              memberId: lastMember,
+              at: new Date(Number(lastAt)).toISOString(),
+            }
+          : null,
     };
     const eventId = randomUUID();
     await this.d.redis.set(this.k("rain", rainId, "event", eventId), JSON.stringify(payload), "EX", EVENT_TTL_S);

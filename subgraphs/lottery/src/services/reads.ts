@@ -48,12 +48,20 @@ export class LotteryReads {
 
   /** Strategies with their awards (in display order), newest first (the operators' list). */
   strategies(take: number) {
-    return this.prisma.strategy.findMany({ orderBy: [{ createdAt: "desc" }, { id: "asc" }], take, include: { awards: { orderBy: { sortOrder: "asc" } } } });
+    return this.prisma.strategy.findMany({
+      orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+      take,
+      include: { awards: { orderBy: { sortOrder: "asc" } } },
+    });
   }
 
   /** The members blacklisted by a strategy, by id. */
   async blacklist(strategyId: string): Promise<string[]> {
-    const rows = await this.prisma.strategyBlacklist.findMany({ where: { strategyId }, orderBy: { memberId: "asc" }, select: { memberId: true } });
+    const rows = await this.prisma.strategyBlacklist.findMany({
+      where: { strategyId },
+      orderBy: { memberId: "asc" },
+      select: { memberId: true },
+    });
     return rows.map((r) => r.memberId);
   }
 

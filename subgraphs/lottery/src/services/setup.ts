@@ -58,24 +58,33 @@ export function validateStrategy(def: StrategyDef): void {
     if (!a.name?.trim() || a.name.length > 100) throw badInput("award names must be 1 to 100 characters", { field: "awards" });
     if (slots.has(a.name)) throw badInput(`award ${a.name} appears twice`, { field: "awards" });
     slots.set(a.name, rateSlots(a.rate, a.name));
-    if (a.points !== undefined && a.points !== null && !int(a.points, 0)) throw badInput(`points of ${a.name} must be a non-negative integer`, { field: "points" });
+    if (a.points !== undefined && a.points !== null && !int(a.points, 0))
+      throw badInput(`points of ${a.name} must be a non-negative integer`, { field: "points" });
     if (a.kind === "POINTS" && !int(a.points, 1)) throw badInput(`POINTS award ${a.name} needs points > 0`, { field: "points" });
-    if (a.kind === "COUPON" && !isId(a.couponTemplateId)) throw badInput(`COUPON award ${a.name} needs a couponTemplateId`, { field: "couponTemplateId" });
+    if (a.kind === "COUPON" && !isId(a.couponTemplateId))
+      throw badInput(`COUPON award ${a.name} needs a couponTemplateId`, { field: "couponTemplateId" });
     if (a.kind === "GOODS" && !isId(a.skuId)) throw badInput(`GOODS award ${a.name} needs a skuId`, { field: "skuId" });
-    if (a.stock !== undefined && a.stock !== null && !int(a.stock, -1)) throw badInput(`stock of ${a.name} must be -1 (unlimited) or ≥ 0`, { field: "stock" });
-    if (a.lockAfterDraws !== undefined && a.lockAfterDraws !== null && !int(a.lockAfterDraws, 0)) throw badInput(`lockAfterDraws of ${a.name} must be ≥ 0`, { field: "lockAfterDraws" });
+    if (a.stock !== undefined && a.stock !== null && !int(a.stock, -1))
+      throw badInput(`stock of ${a.name} must be -1 (unlimited) or ≥ 0`, { field: "stock" });
+    if (a.lockAfterDraws !== undefined && a.lockAfterDraws !== null && !int(a.lockAfterDraws, 0))
+      throw badInput(`lockAfterDraws of ${a.name} must be ≥ 0`, { field: "lockAfterDraws" });
   }
   const total = [...slots.values()].reduce((s, x) => s + x, 0);
-  if (total !== TABLE_SCALE) throw badInput(`award rates must sum to 1 (they sum to ${new Decimal(total).div(TABLE_SCALE)})`, { field: "rate" });
-  for (const n of [def.fallback, def.blacklistAward, ...(def.weightRules ?? []).flatMap((w) => w.awards)]) if (n && !slots.has(n)) throw badInput(`unknown award ${n}`);
+  if (total !== TABLE_SCALE)
+    throw badInput(`award rates must sum to 1 (they sum to ${new Decimal(total).div(TABLE_SCALE)})`, { field: "rate" });
+  for (const n of [def.fallback, def.blacklistAward, ...(def.weightRules ?? []).flatMap((w) => w.awards)])
+    if (n && !slots.has(n)) throw badInput(`unknown award ${n}`);
   const fallback = def.awards.find((a) => a.name === def.fallback);
   if (!fallback) throw badInput("a fallback award is required", { field: "fallback" });
-  if ((fallback.stock ?? -1) !== -1 || (fallback.lockAfterDraws ?? 0) !== 0) throw badInput("the fallback award must have unlimited stock and no lock", { field: "fallback" });
+  if ((fallback.stock ?? -1) !== -1 || (fallback.lockAfterDraws ?? 0) !== 0)
+    throw badInput("the fallback award must have unlimited stock and no lock", { field: "fallback" });
   const thresholds = new Set<number>();
   for (const w of def.weightRules ?? []) {
-    if (!int(w.minPointsSpent, 1) || thresholds.has(w.minPointsSpent)) throw badInput("weight rule thresholds must be distinct positive integers", { field: "weightRules" });
+    if (!int(w.minPointsSpent, 1) || thresholds.has(w.minPointsSpent))
+      throw badInput("weight rule thresholds must be distinct positive integers", { field: "weightRules" });
     thresholds.add(w.minPointsSpent);
-    if (w.awards.reduce((s, n) => s + defined(slots.get(n), `slots of award ${n}`), 0) === 0) throw badInput("a weight rule needs at least one award with a positive rate", { field: "weightRules" });
+    if (w.awards.reduce((s, n) => s + defined(slots.get(n), `slots of award ${n}`), 0) === 0)
+      throw badInput("a weight rule needs at least one award with a positive rate", { field: "weightRules" });
   }
 }
 
@@ -89,7 +98,14 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
     const awardNamed = (name: string) => defined(byName.get(name), `award ${name}`);
     for (const [i, a] of def.awards.entries()) {
       const stock = a.stock ?? -1;
-      const data = { kind: a.kind, points: a.points ?? 0, reference: referenceOf(a), rate: a.rate, lockAfterDraws: a.lockAfterDraws ?? 0, sortOrder: i };
+      const data = {
+        kind: a.kind,
+        points: a.points ?? 0,
+        reference: referenceOf(a),
+        rate: a.rate,
+        lockAfterDraws: a.lockAfterDraws ?? 0,
+        sortOrder: i,
+      };
       const row = await tx.award.upsert({
         where: { strategyId_name: { strategyId: strategy.id, name: a.name } },
         create: { strategyId: strategy.id, name: a.name, stockTotal: stock, stock, ...data },
@@ -104,17 +120,30 @@ export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Pr
       data: {
         fallbackAwardId: awardNamed(def.fallback).id,
         blacklistAwardId: def.blacklistAward ? awardNamed(def.blacklistAward).id : null,
-        weightRules: (def.weightRules ?? []).map((w) => ({ minPointsSpent: w.minPointsSpent, awardIds: w.awards.map((n) => awardNamed(n).id) })),
+        weightRules: (def.weightRules ?? []).map((w) => ({
+          minPointsSpent: w.minPointsSpent,
+          awardIds: w.awards.map((n) => awardNamed(n).id),
+        })),
       },
     });
-    for (const memberId of def.blacklist ?? []) await tx.strategyBlacklist.upsert({ where: { strategyId_memberId: { strategyId: strategy.id, memberId } }, create: { strategyId: strategy.id, memberId }, update: {} });
+    for (const memberId of def.blacklist ?? [])
+      await tx.strategyBlacklist.upsert({
+        where: { strategyId_memberId: { strategyId: strategy.id, memberId } },
+        create: { strategyId: strategy.id, memberId },
+        update: {},
+      });
     return { ...strategy, awards: [...byName.values()] };
   });
 }
 
 /** Operators: members off a strategy's blacklist (draws read the blacklist every time); answers the strategy. */
 export async function removeFromBlacklist(prisma: PrismaClient, strategyId: string, memberIds: string[]): Promise<StrategyWithAwards> {
-  if (!Array.isArray(memberIds) || memberIds.length < 1 || memberIds.length > 500 || memberIds.some((m) => typeof m !== "string" || !m.trim() || m.length > 64)) {
+  if (
+    !Array.isArray(memberIds) ||
+    memberIds.length < 1 ||
+    memberIds.length > 500 ||
+    memberIds.some((m) => typeof m !== "string" || !m.trim() || m.length > 64)
+  ) {
     throw badInput("memberIds must list 1 to 500 member ids", { field: "memberIds" });
   }
   const strategy = await prisma.strategy.findUnique({ where: { id: strategyId }, include: { awards: { orderBy: { sortOrder: "asc" } } } });
@@ -136,19 +165,35 @@ export interface ActivityDef {
 }
 
 /** Operators: the degrade switch and the draws-per-second limit (draws read the activity every time). */
-export async function setSwitches(prisma: PrismaClient, activityId: string, s: { degraded?: boolean; drawsPerSecond?: number }): Promise<Activity> {
-  if (s.drawsPerSecond !== undefined && (!int(s.drawsPerSecond, 0) || s.drawsPerSecond > 1_000_000)) throw badInput("drawsPerSecond must be 0 (no limit) to 1,000,000", { field: "drawsPerSecond" });
+export async function setSwitches(
+  prisma: PrismaClient,
+  activityId: string,
+  s: { degraded?: boolean; drawsPerSecond?: number },
+): Promise<Activity> {
+  if (s.drawsPerSecond !== undefined && (!int(s.drawsPerSecond, 0) || s.drawsPerSecond > 1_000_000))
+    throw badInput("drawsPerSecond must be 0 (no limit) to 1,000,000", { field: "drawsPerSecond" });
   if (!(await prisma.activity.findUnique({ where: { id: activityId }, select: { id: true } }))) throw notFound("activity", activityId);
   return prisma.activity.update({ where: { id: activityId }, data: s });
 }
 
 export async function upsertActivity(prisma: PrismaClient, def: ActivityDef): Promise<Activity> {
   if (!def.name?.trim() || def.name.length > 100) throw badInput("name must be 1 to 100 characters", { field: "name" });
-  if (Number.isNaN(def.startsAt.getTime()) || Number.isNaN(def.endsAt.getTime())) throw badInput("startsAt and endsAt must be ISO-8601 times");
+  if (Number.isNaN(def.startsAt.getTime()) || Number.isNaN(def.endsAt.getTime()))
+    throw badInput("startsAt and endsAt must be ISO-8601 times");
   if (def.endsAt <= def.startsAt) throw badInput("endsAt must be after startsAt", { field: "endsAt" });
   for (const f of ["quotaTotal", "quotaMonth", "quotaDay", "pointsPerDraw"] as const)
     if (def[f] !== undefined && def[f] !== null && !int(def[f], 0)) throw badInput(`${f} must be a non-negative integer`, { field: f });
-  if (!(await prisma.strategy.findUnique({ where: { id: def.strategyId }, select: { id: true } }))) throw badInput("unknown strategy", { field: "strategyId" });
-  const data = { strategyId: def.strategyId, startsAt: def.startsAt, endsAt: def.endsAt, state: def.state ?? "ONLINE", quotaTotal: def.quotaTotal ?? 0, quotaMonth: def.quotaMonth ?? 0, quotaDay: def.quotaDay ?? 0, pointsPerDraw: def.pointsPerDraw ?? 0 };
+  if (!(await prisma.strategy.findUnique({ where: { id: def.strategyId }, select: { id: true } })))
+    throw badInput("unknown strategy", { field: "strategyId" });
+  const data = {
+    strategyId: def.strategyId,
+    startsAt: def.startsAt,
+    endsAt: def.endsAt,
+    state: def.state ?? "ONLINE",
+    quotaTotal: def.quotaTotal ?? 0,
+    quotaMonth: def.quotaMonth ?? 0,
+    quotaDay: def.quotaDay ?? 0,
+    pointsPerDraw: def.pointsPerDraw ?? 0,
+  };
   return prisma.activity.upsert({ where: { name: def.name }, create: { name: def.name, ...data }, update: data });
 }

@@ -3,8 +3,8 @@
  * draw is one random index — O(1) whatever the number of awards. A subset of awards (weight rule)
  * gets its own table whose size is the subset's slot sum (the rates renormalised).
  */
-import { Decimal } from "@mallgraph/platform/money";
 import { defined } from "@mallgraph/platform/errors";
+import { Decimal } from "@mallgraph/platform/money";
 
 export const TABLE_SCALE = 10_000;
 

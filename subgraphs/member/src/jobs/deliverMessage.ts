@@ -3,10 +3,10 @@
  * a producer's outbox (order paid, shipped, after-sale decided, coupon expiring, prize delivered, red
  * envelope received). The job id is the outbox key — the idempotency key of the delivery.
  */
-import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@mallgraph/platform/log";
-import { INBOX_KINDS, type InboxKind } from "../services/templates.ts";
+import { UnrecoverableError, type Job } from "bullmq";
 import type { InboxService } from "../services/inbox.ts";
+import { INBOX_KINDS, type InboxKind } from "../services/templates.ts";
 
 export const DELIVER_MESSAGE = "deliver";
 
@@ -19,7 +19,8 @@ export interface DeliverMessageJob {
 export function deliverMessageProcessor(deps: { inbox: InboxService; log: Logger }) {
   return async (job: Pick<Job<DeliverMessageJob>, "id" | "data">) => {
     const { memberId, kind, params } = job.data ?? ({} as DeliverMessageJob);
-    if (!job.id || typeof memberId !== "string" || !memberId || !Object.hasOwn(INBOX_KINDS, kind)) throw new UnrecoverableError(`malformed inbox message job ${job.id}`);
+    if (!job.id || typeof memberId !== "string" || !memberId || !Object.hasOwn(INBOX_KINDS, kind))
+      throw new UnrecoverableError(`malformed inbox message job ${job.id}`);
     const r = await deps.inbox.deliver(job.id, memberId, kind, params ?? {});
     if (!r.message) deps.log.warn({ key: job.id, memberId, kind }, "inbox message for an unknown or closed member dropped");
     return { messageId: r.message?.id ?? null, duplicate: r.duplicate };

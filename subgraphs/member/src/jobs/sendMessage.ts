@@ -4,18 +4,23 @@
  * delivers through the channel's provider and marks the row SENT. Failures throw, so BullMQ retries
  * with exponential backoff (attempts/backoff of createQueue).
  */
-import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@mallgraph/platform/log";
+import { UnrecoverableError, type Job } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { renderTemplate } from "../services/templates.ts";
 import type { SendMessageJob } from "../services/job-contracts.ts";
 import { pickProvider, type MessageProvider } from "../services/providers.ts";
-
+import { renderTemplate } from "../services/templates.ts";
 
 const CHANNELS = new Set(["SMS", "EMAIL", "PUSH", "IN_APP"]);
 
-export function sendMessageProcessor(deps: { prisma: PrismaClient; providers: { center: MessageProvider; email?: MessageProvider }; log: Logger }) {
-  return async (job: Pick<Job<SendMessageJob>, "id" | "name" | "data" | "queueName">): Promise<{ messageId: string; provider: string; duplicate: boolean }> => {
+export function sendMessageProcessor(deps: {
+  prisma: PrismaClient;
+  providers: { center: MessageProvider; email?: MessageProvider };
+  log: Logger;
+}) {
+  return async (
+    job: Pick<Job<SendMessageJob>, "id" | "name" | "data" | "queueName">,
+  ): Promise<{ messageId: string; provider: string; duplicate: boolean }> => {
     const { channel, recipient, template, params } = job.data ?? ({} as SendMessageJob);
     if (!CHANNELS.has(channel) || typeof recipient !== "string" || !recipient || typeof template !== "string" || !template) {
       throw new UnrecoverableError(`malformed message job ${job.id}`);

@@ -1,18 +1,22 @@
 import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
-import { asInternal, type InternalField } from "./internal.ts";
-import type { MutationResolvers } from "../generated/graphql.ts";
-import type { Context } from "../context.ts";
-import type { LedgerType } from "../services/wallet.ts";
-import type { PartnerKey } from "../generated/prisma/client.ts";
-import { asSession } from "./access.ts";
 import { defined } from "@mallgraph/platform/errors";
+import type { Context } from "../context.ts";
+import type { MutationResolvers } from "../generated/graphql.ts";
+import type { PartnerKey } from "../generated/prisma/client.ts";
+import type { LedgerType } from "../services/wallet.ts";
+import { asSession } from "./access.ts";
+import { asInternal, type InternalField } from "./internal.ts";
 
 const walletOp = (field: InternalField, type: LedgerType) =>
   asInternal(field, async (_p: unknown, a: { memberId: string; currency: string; amount: string; reference: string }, ctx: Context) => {
     return opView(await ctx.services.wallet.apply(a.memberId, a.currency, a.amount, type, a.reference));
   });
 
-const opView = (r: { code: string; wallet: { balance: string; frozen: string } | null }) => ({ code: r.code, balance: r.wallet?.balance ?? null, frozen: r.wallet?.frozen ?? null });
+const opView = (r: { code: string; wallet: { balance: string; frozen: string } | null }) => ({
+  code: r.code,
+  balance: r.wallet?.balance ?? null,
+  frozen: r.wallet?.frozen ?? null,
+});
 const MARKETING = { system: "MARKETING" as const };
 
 /** A partner key as the API shows it: times as ISO strings, the key itself only when just created. */
@@ -38,7 +42,9 @@ export const Mutation: MutationResolvers = {
   register: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.register(a.input)),
   loginWithPassword: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.loginWithPassword(a.phone, a.password, a.device)),
   loginWithSmsCode: (_p, a, ctx) => loggedIn(ctx, ctx.services.members.loginWithSmsCode(a.phone, a.smsCode, a.device)),
-  changePassword: asMember((_p, a, ctx) => ctx.services.account.changePassword(memberId(ctx), ctx.identity.sessionId ?? "", a.oldPassword, a.newPassword)),
+  changePassword: asMember((_p, a, ctx) =>
+    ctx.services.account.changePassword(memberId(ctx), ctx.identity.sessionId ?? "", a.oldPassword, a.newPassword),
+  ),
   closeAccount: asMember((_p, a, ctx) => ctx.services.account.closeAccount(memberId(ctx), { password: a.password, smsCode: a.smsCode })),
   resetPassword: (_p, a, ctx) => ctx.services.account.resetPassword(a.phone, a.smsCode, a.newPassword),
   refreshSession: (_p, a, ctx) => ctx.services.sessions.refresh(a.refreshToken),
@@ -54,22 +60,40 @@ export const Mutation: MutationResolvers = {
   adminCreateRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createRole(a.name, a.permissions, a.description)),
   adminAssignRole: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.assignRole(a.operatorId, a.roleId)),
   adminCreateOperator: asAdmin("admin:write", (_p, a, ctx) => ctx.services.admin.createOperator(a.username, a.password, a.roleIds ?? [])),
-  adminCreatePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.create(defined(ctx.identity.id, "the operator asAdmin checked"), a))),
+  adminCreatePartnerKey: asAdmin("partner:write", async (_p, a, ctx) =>
+    partnerKey(await ctx.services.partners.create(defined(ctx.identity.id, "the operator asAdmin checked"), a)),
+  ),
   adminRevokePartnerKey: asAdmin("partner:write", async (_p, a, ctx) => partnerKey(await ctx.services.partners.revoke(a.id))),
   adminAddCurrency: asAdmin("currency:write", (_p, a, ctx) => ctx.services.currencies.add(a.code, a.name, a.decimals)),
 
-  adminAdjustWallet: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.adjust(a.memberId, a.currency, a.amount, a.reason, a.idempotencyKey)),
-  adminFundMarketingAccount: asAdmin("wallet:write", (_p, a, ctx) => ctx.services.ledger.fundMarketing(a.currency, a.amount, a.reason, a.idempotencyKey)),
+  adminAdjustWallet: asAdmin("wallet:write", (_p, a, ctx) =>
+    ctx.services.ledger.adjust(a.memberId, a.currency, a.amount, a.reason, a.idempotencyKey),
+  ),
+  adminFundMarketingAccount: asAdmin("wallet:write", (_p, a, ctx) =>
+    ctx.services.ledger.fundMarketing(a.currency, a.amount, a.reason, a.idempotencyKey),
+  ),
 
   walletFreeze: walletOp("walletFreeze", "FREEZE"),
   walletUnfreeze: walletOp("walletUnfreeze", "UNFREEZE"),
   walletCaptureFrozen: walletOp("walletCaptureFrozen", "CAPTURE"),
   walletCredit: walletOp("walletCredit", "CREDIT"),
   walletTopUp: walletOp("walletTopUp", "TOPUP"),
-  marketingBudgetFreeze: asInternal("marketingBudgetFreeze", async (_p, a, ctx) => opView(await ctx.services.wallet.single(MARKETING, a.currency, a.amount, "FREEZE", a.reference))),
-  marketingBudgetRelease: asInternal("marketingBudgetRelease", async (_p, a, ctx) => opView(await ctx.services.wallet.single(MARKETING, a.currency, a.amount, "UNFREEZE", a.reference, { settle: "partial" }))),
+  marketingBudgetFreeze: asInternal("marketingBudgetFreeze", async (_p, a, ctx) =>
+    opView(await ctx.services.wallet.single(MARKETING, a.currency, a.amount, "FREEZE", a.reference)),
+  ),
+  marketingBudgetRelease: asInternal("marketingBudgetRelease", async (_p, a, ctx) =>
+    opView(await ctx.services.wallet.single(MARKETING, a.currency, a.amount, "UNFREEZE", a.reference, { settle: "partial" })),
+  ),
   marketingGrant: asInternal("marketingGrant", async (_p, a, ctx) => {
-    const r = await ctx.services.wallet.transfer({ from: MARKETING, fromType: "CAPTURE", to: { memberId: a.memberId }, currency: a.currency, amount: a.amount, reference: a.reference, settle: "none" });
+    const r = await ctx.services.wallet.transfer({
+      from: MARKETING,
+      fromType: "CAPTURE",
+      to: { memberId: a.memberId },
+      currency: a.currency,
+      amount: a.amount,
+      reference: a.reference,
+      settle: "none",
+    });
     return opView({ code: r.code, wallet: r.to });
   }),
   walletPayOut: walletOp("walletPayOut", "WITHDRAW"),

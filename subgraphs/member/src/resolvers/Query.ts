@@ -1,6 +1,6 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 export const Query: QueryResolvers = {
   currencies: (_p, _a, ctx) => ctx.services.currencies.list(),
@@ -13,7 +13,9 @@ export const Query: QueryResolvers = {
   adminMe: (_p, _a, ctx) => (ctx.identity.kind === "admin" && ctx.identity.id ? ctx.services.admin.operator(ctx.identity.id) : null),
   exportMyData: asMember((_p, _a, ctx) => ctx.services.account.exportData(memberId(ctx))),
   myMessages: asMember((_p, a, ctx) => ctx.services.inbox.list(memberId(ctx), a.first ?? 20, a.after)),
-  messageReceivedEvent: asGatewayEvent((_p, a, ctx) => (ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.inbox.forEvent(ctx.identity.id, a.eventId) : null)),
+  messageReceivedEvent: asGatewayEvent((_p, a, ctx) =>
+    ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.inbox.forEvent(ctx.identity.id, a.eventId) : null,
+  ),
   sessionEventsEvent: asGatewayEvent(async (_p, a, ctx) => {
     const e = await ctx.services.sessions.loadEvent(a.eventId);
     // Only the member (or operator) concerned may see it.
@@ -22,8 +24,12 @@ export const Query: QueryResolvers = {
   }),
   myWalletLedger: asMember((_p, a, ctx) => ctx.services.ledger.memberLedger(memberId(ctx), a.currency, a.first ?? 20, a.after)),
   adminSystemAccounts: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.systemAccounts(a.currency)),
-  adminSystemLedger: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.systemLedger(a.account, a.currency, a.first ?? 20, a.after)),
-  adminWalletLedger: asAdmin("member:read", (_p, a, ctx) => ctx.services.ledger.memberLedger(a.memberId, a.currency, a.first ?? 20, a.after)),
+  adminSystemLedger: asAdmin("member:read", (_p, a, ctx) =>
+    ctx.services.ledger.systemLedger(a.account, a.currency, a.first ?? 20, a.after),
+  ),
+  adminWalletLedger: asAdmin("member:read", (_p, a, ctx) =>
+    ctx.services.ledger.memberLedger(a.memberId, a.currency, a.first ?? 20, a.after),
+  ),
   memberAddress: asInternal("memberAddress", (_p, a, ctx) => ctx.services.addresses.snapshot(a.memberId, a.addressId)),
   memberDefaultAddress: asInternal("memberDefaultAddress", (_p, a, ctx) => ctx.services.addresses.defaultSnapshot(a.memberId)),
 };

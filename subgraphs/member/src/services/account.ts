@@ -8,12 +8,12 @@
  * (draws, red envelopes, points) hold of them.
  */
 import { formatAmount } from "@mallgraph/platform/money";
-import type { PrismaClient } from "../generated/prisma/client.ts";
-import type { MemberLottery, MemberOrders } from "./orders.ts";
 import { AppError, ErrorCode, badInput } from "../errors.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { LoginLock } from "./loginLock.ts";
+import type { MemberLottery, MemberOrders } from "./orders.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import { assertPassword, assertPhone } from "./rules.ts";
-import type { LoginLock } from "./loginLock.ts";
 import type { SessionService } from "./sessions.ts";
 import type { SmsService } from "./sms.ts";
 
@@ -21,7 +21,13 @@ import type { SmsService } from "./sms.ts";
  * Result codes: OK | WRONG_PASSWORD | INVALID_SMS_CODE (wrong, expired, or no member with that
  * phone) | MONEY_OPEN (a wallet balance or frozen amount is not zero) | ORDERS_OPEN (closeAccount).
  */
-export const AccountCode = { OK: "OK", WRONG_PASSWORD: "WRONG_PASSWORD", INVALID_SMS_CODE: "INVALID_SMS_CODE", MONEY_OPEN: "MONEY_OPEN", ORDERS_OPEN: "ORDERS_OPEN" } as const;
+export const AccountCode = {
+  OK: "OK",
+  WRONG_PASSWORD: "WRONG_PASSWORD",
+  INVALID_SMS_CODE: "INVALID_SMS_CODE",
+  MONEY_OPEN: "MONEY_OPEN",
+  ORDERS_OPEN: "ORDERS_OPEN",
+} as const;
 export type AccountCode = (typeof AccountCode)[keyof typeof AccountCode];
 
 class Refused extends Error {
@@ -58,10 +64,15 @@ export function createAccountService(d: AccountDeps) {
   }
 
   /** Password or SMS code of the member's phone, as a login try; null when it proves the member. */
-  async function prove(phone: string, passwordHash: string | null, proof: { password?: string | null; smsCode?: string | null }): Promise<AccountCode | null> {
+  async function prove(
+    phone: string,
+    passwordHash: string | null,
+    proof: { password?: string | null; smsCode?: string | null },
+  ): Promise<AccountCode | null> {
     const r = await asLoginTry(phone, async () => {
       if (proof.password != null) {
-        if (typeof proof.password !== "string" || proof.password.length > 128 || !(await verifyPassword(proof.password, passwordHash))) throw new Refused(AccountCode.WRONG_PASSWORD);
+        if (typeof proof.password !== "string" || proof.password.length > 128 || !(await verifyPassword(proof.password, passwordHash)))
+          throw new Refused(AccountCode.WRONG_PASSWORD);
       } else await d.sms.consume(phone, proof.smsCode ?? "");
     });
     return r ?? null;
@@ -125,7 +136,10 @@ export function createAccountService(d: AccountDeps) {
         if (again.closedAt) return AccountCode.OK;
         if (await moneyOpen(tx, memberId)) return AccountCode.MONEY_OPEN;
         const phone = closedPhone(memberId);
-        await tx.member.update({ where: { id: memberId }, data: { phone, username: null, passwordHash: null, nickname: null, avatar: null, closedAt: new Date() } });
+        await tx.member.update({
+          where: { id: memberId },
+          data: { phone, username: null, passwordHash: null, nickname: null, avatar: null, closedAt: new Date() },
+        });
         await tx.address.deleteMany({ where: { memberId } });
         await tx.inboxMessage.deleteMany({ where: { memberId } });
         await tx.message.updateMany({ where: { recipient: again.phone }, data: { recipient: phone } });
@@ -154,17 +168,44 @@ export function createAccountService(d: AccountDeps) {
       const at = (x: Date | null) => x?.toISOString() ?? null;
       return JSON.stringify({
         exportedAt: new Date().toISOString(),
-        member: { id: m.id, phone: m.phone, username: m.username, nickname: m.nickname, avatar: m.avatar, hasPassword: m.passwordHash !== null, createdAt: at(m.createdAt) },
-        addresses: m.addresses.map((a) => ({ id: a.id, receiver: a.receiver, phone: a.phone, region: a.region, detail: a.detail, isDefault: a.isDefault, createdAt: at(a.createdAt) })),
+        member: {
+          id: m.id,
+          phone: m.phone,
+          username: m.username,
+          nickname: m.nickname,
+          avatar: m.avatar,
+          hasPassword: m.passwordHash !== null,
+          createdAt: at(m.createdAt),
+        },
+        addresses: m.addresses.map((a) => ({
+          id: a.id,
+          receiver: a.receiver,
+          phone: a.phone,
+          region: a.region,
+          detail: a.detail,
+          isDefault: a.isDefault,
+          createdAt: at(a.createdAt),
+        })),
         wallets: m.accounts.map((w) => ({
           currency: w.currency,
           balance: formatAmount(w.balance, w.currency),
           frozen: formatAmount(w.frozen, w.currency),
-          ledger: w.entries.map((e) => ({ type: e.type, amount: formatAmount(e.amount, w.currency), balanceAfter: formatAmount(e.balanceAfter, w.currency), reference: e.reference, createdAt: at(e.createdAt) })),
+          ledger: w.entries.map((e) => ({
+            type: e.type,
+            amount: formatAmount(e.amount, w.currency),
+            balanceAfter: formatAmount(e.balanceAfter, w.currency),
+            reference: e.reference,
+            createdAt: at(e.createdAt),
+          })),
         })),
         inbox: inbox.map((x) => ({ kind: x.kind, title: x.title, body: x.body, read: x.readAt !== null, createdAt: at(x.createdAt) })),
         // What was sent to the phone (SMS codes without their code).
-        sentMessages: sent.map((x) => ({ channel: x.channel, template: x.template, body: x.template === "sms-code" ? null : x.body, createdAt: at(x.createdAt) })),
+        sentMessages: sent.map((x) => ({
+          channel: x.channel,
+          template: x.template,
+          body: x.template === "sms-code" ? null : x.body,
+          createdAt: at(x.createdAt),
+        })),
         // Held by order (address snapshots included) and lottery.
         orders,
         lottery,

@@ -4,8 +4,8 @@
  * other address. Every write locks the member row, so concurrent writes of one member serialize;
  * a partial unique index (one default per member) backs the rule in the database.
  */
-import type { PrismaClient, Address } from "../generated/prisma/client.ts";
 import { badInput, notFound } from "../errors.ts";
+import type { PrismaClient, Address } from "../generated/prisma/client.ts";
 import { text } from "./rules.ts";
 
 export const MAX_ADDRESSES = 20;
@@ -54,7 +54,10 @@ export function createAddressService(prisma: PrismaClient) {
     },
 
     byIds(memberIds: readonly string[]): Promise<Address[]> {
-      return prisma.address.findMany({ where: { memberId: { in: [...memberIds] } }, orderBy: [{ isDefault: "desc" }, { createdAt: "desc" }] });
+      return prisma.address.findMany({
+        where: { memberId: { in: [...memberIds] } },
+        orderBy: [{ isDefault: "desc" }, { createdAt: "desc" }],
+      });
     },
 
     /** The member's address, or null (internal memberAddress field). */

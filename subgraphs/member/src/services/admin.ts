@@ -1,11 +1,11 @@
 /** Operators (the admin realm) and RBAC: roles, permissions, role-permission, operator-role. */
-import type { PrismaClient } from "../generated/prisma/client.ts";
 import { alreadyExists, badInput, invalidCredentials, isUniqueViolation, notFound } from "../errors.ts";
+import type { PrismaClient } from "../generated/prisma/client.ts";
 import { isPermission, PERMISSIONS } from "../permissions.ts";
+import type { LoginLock } from "./loginLock.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import { assertPassword, assertUsername, deviceOf, text } from "./rules.ts";
 import type { SessionService, IssuedTokens } from "./sessions.ts";
-import type { LoginLock } from "./loginLock.ts";
 
 export interface RoleView {
   id: string;
@@ -27,7 +27,12 @@ export function createAdminService(prisma: PrismaClient, sessions: SessionServic
   async function operator(id: string): Promise<OperatorView | null> {
     const op = await prisma.operator.findUnique({ where: { id }, include: { roles: { include: { role: { include: ROLE_INCLUDE } } } } });
     if (!op) return null;
-    const roles = op.roles.map(({ role }) => ({ id: role.id, name: role.name, description: role.description, permissions: role.permissions.map((p) => p.permission).sort() }));
+    const roles = op.roles.map(({ role }) => ({
+      id: role.id,
+      name: role.name,
+      description: role.description,
+      permissions: role.permissions.map((p) => p.permission).sort(),
+    }));
     const permissions = [...new Set(roles.flatMap((r) => r.permissions))].sort();
     return { id: op.id, username: op.username, disabled: op.disabled, roles, permissions };
   }
@@ -58,7 +63,12 @@ export function createAdminService(prisma: PrismaClient, sessions: SessionServic
 
     async roles(): Promise<RoleView[]> {
       const roles = await prisma.role.findMany({ include: ROLE_INCLUDE, orderBy: { name: "asc" } });
-      return roles.map((r) => ({ id: r.id, name: r.name, description: r.description, permissions: r.permissions.map((p) => p.permission).sort() }));
+      return roles.map((r) => ({
+        id: r.id,
+        name: r.name,
+        description: r.description,
+        permissions: r.permissions.map((p) => p.permission).sort(),
+      }));
     },
 
     permissions(): Array<{ name: string; description: string }> {
@@ -72,7 +82,10 @@ export function createAdminService(prisma: PrismaClient, sessions: SessionServic
       if (unknown.length) throw badInput(`unknown permissions: ${unknown.join(", ")}`, { field: "permissions" });
       const perms = [...new Set(permissions)];
       try {
-        const r = await prisma.role.create({ data: { name, description, permissions: { create: perms.map((permission) => ({ permission })) } }, include: ROLE_INCLUDE });
+        const r = await prisma.role.create({
+          data: { name, description, permissions: { create: perms.map((permission) => ({ permission })) } },
+          include: ROLE_INCLUDE,
+        });
         return { id: r.id, name: r.name, description: r.description, permissions: r.permissions.map((p) => p.permission).sort() };
       } catch (e) {
         if (isUniqueViolation(e)) throw alreadyExists("role");
@@ -83,7 +96,11 @@ export function createAdminService(prisma: PrismaClient, sessions: SessionServic
     async assignRole(operatorId: string, roleId: string): Promise<OperatorView> {
       await mustOperator(operatorId);
       if (!(await prisma.role.findUnique({ where: { id: roleId } }))) throw notFound("role", roleId);
-      await prisma.operatorRole.upsert({ where: { operatorId_roleId: { operatorId, roleId } }, create: { operatorId, roleId }, update: {} });
+      await prisma.operatorRole.upsert({
+        where: { operatorId_roleId: { operatorId, roleId } },
+        create: { operatorId, roleId },
+        update: {},
+      });
       return mustOperator(operatorId);
     },
 

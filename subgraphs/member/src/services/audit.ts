@@ -3,8 +3,8 @@
  * (written in their transactions) and from the other domains' outboxes (the `audit-entries` worker);
  * the table is append-only (a trigger refuses UPDATE, DELETE and TRUNCATE), and nothing here writes.
  */
-import { badInput, defined } from "@mallgraph/platform/errors";
 import type { AuditEntry } from "@mallgraph/platform/audit";
+import { badInput, defined } from "@mallgraph/platform/errors";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export interface AuditFilterInput {
@@ -33,7 +33,8 @@ const cursorOf = (r: Row) => Buffer.from(`${r.at.toISOString()}|${r.id}`).toStri
 function parseCursor(after: string): { at: Date; id: string } {
   const [at, id] = Buffer.from(after, "base64url").toString("utf8").split("|");
   const d = at ? new Date(at) : null;
-  if (!d || Number.isNaN(d.getTime()) || !id?.startsWith("audit.")) throw badInput("after is not a cursor of this list", { field: "after" });
+  if (!d || Number.isNaN(d.getTime()) || !id?.startsWith("audit."))
+    throw badInput("after is not a cursor of this list", { field: "after" });
   return { at: d, id };
 }
 
@@ -80,7 +81,13 @@ export function createAuditService(prisma: PrismaClient) {
           targetType: r.targetType,
           targetId: r.targetId,
           outcome: r.outcome,
-          changes: (r.changes ?? []).map((c) => ({ entity: c.entity, entityId: c.id, op: c.op, before: json(c.before), after: json(c.after) })),
+          changes: (r.changes ?? []).map((c) => ({
+            entity: c.entity,
+            entityId: c.id,
+            op: c.op,
+            before: json(c.before),
+            after: json(c.after),
+          })),
         })),
         pageInfo: { hasNextPage: rows.length > first, endCursor: items.length ? cursorOf(defined(items.at(-1), "the last entry")) : null },
       };

@@ -1,8 +1,8 @@
 /** Currencies (the wallet's units). Their digits also feed the platform's parseAmount/formatAmount. */
-import type { Queue } from "bullmq";
 import { CURRENCY_DECIMALS } from "@mallgraph/platform/money";
-import type { PrismaClient, Currency } from "../generated/prisma/client.ts";
+import type { Queue } from "bullmq";
 import { alreadyExists, badInput, isUniqueViolation } from "../errors.ts";
+import type { PrismaClient, Currency } from "../generated/prisma/client.ts";
 import type { CreateAccountsJob } from "./job-contracts.ts";
 import { text } from "./rules.ts";
 

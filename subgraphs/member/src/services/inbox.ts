@@ -3,14 +3,14 @@
  * worker from the producers' outboxes (jobs/deliverMessage.ts). Its own table — SMS codes and the
  * operators' message center never appear here.
  */
-import type { Redis } from "ioredis";
-import type { Queue } from "bullmq";
-import { publishLiveEvent } from "@mallgraph/platform/events";
-import type { PrismaClient, InboxMessage } from "../generated/prisma/client.ts";
-import { badInput } from "../errors.ts";
-import { INBOX_KINDS, renderInbox, type InboxKind } from "./templates.ts";
-import type { SendMessageJob } from "./job-contracts.ts";
 import { defined } from "@mallgraph/platform/errors";
+import { publishLiveEvent } from "@mallgraph/platform/events";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { badInput } from "../errors.ts";
+import type { PrismaClient, InboxMessage } from "../generated/prisma/client.ts";
+import type { SendMessageJob } from "./job-contracts.ts";
+import { INBOX_KINDS, renderInbox, type InboxKind } from "./templates.ts";
 
 export const MESSAGE_RECEIVED_TOPIC = "messageReceived";
 const MAX_IDS = 500;
@@ -57,14 +57,22 @@ export function createInboxService(d: InboxDeps) {
         take: take + 1,
       });
       const items = rows.slice(0, take);
-      return { unreadCount: await unread(memberId), items, hasNextPage: rows.length > take, endCursor: items.length ? cursorOf(defined(items.at(-1), "the last message")) : null };
+      return {
+        unreadCount: await unread(memberId),
+        items,
+        hasNextPage: rows.length > take,
+        endCursor: items.length ? cursorOf(defined(items.at(-1), "the last message")) : null,
+      };
     },
 
     /** Marks the member's messages read (an empty list: all of them); others' ids are ignored. */
     async markRead(memberId: string, ids: readonly string[]): Promise<{ unreadCount: number }> {
       if (!Array.isArray(ids) || ids.length > MAX_IDS || ids.some((id) => typeof id !== "string" || !id || id.length > 100))
         throw badInput(`ids must be at most ${MAX_IDS} message ids (an empty list marks all)`, { field: "ids" });
-      await d.prisma.inboxMessage.updateMany({ where: { memberId, readAt: null, ...(ids.length ? { id: { in: [...ids] } } : {}) }, data: { readAt: new Date() } });
+      await d.prisma.inboxMessage.updateMany({
+        where: { memberId, readAt: null, ...(ids.length ? { id: { in: [...ids] } } : {}) },
+        data: { readAt: new Date() },
+      });
       return { unreadCount: await unread(memberId) };
     },
 
@@ -78,7 +86,12 @@ export function createInboxService(d: InboxDeps) {
      * Delivers one message under its idempotency key: stores it once, sends the SMS copy once (jobId
      * and the message center's jobKey), and publishes messageReceived once (claimed first, released when the publish fails).
      */
-    async deliver(key: string, memberId: string, kind: InboxKind, params: Record<string, unknown>): Promise<{ message: InboxMessage | null; duplicate: boolean }> {
+    async deliver(
+      key: string,
+      memberId: string,
+      kind: InboxKind,
+      params: Record<string, unknown>,
+    ): Promise<{ message: InboxMessage | null; duplicate: boolean }> {
       const member = await d.prisma.member.findUnique({ where: { id: memberId }, select: { phone: true, closedAt: true } });
       // a closed account receives nothing (its personal data is gone)
       if (!member || member.closedAt) return { message: null, duplicate: false };
@@ -87,9 +100,15 @@ export function createInboxService(d: InboxDeps) {
       const created = await d.prisma.inboxMessage.createMany({ data: [{ key, memberId, kind, title, body }], skipDuplicates: true });
       const row = await d.prisma.inboxMessage.findUniqueOrThrow({ where: { key } });
       if (INBOX_KINDS[kind].sms)
-        await d.messages.add("send", { channel: "SMS", recipient: member.phone, template: INBOX_KINDS[kind].template, params }, { jobId: `sms-${key}` });
+        await d.messages.add(
+          "send",
+          { channel: "SMS", recipient: member.phone, template: INBOX_KINDS[kind].template, params },
+          { jobId: `sms-${key}` },
+        );
       // The live event once: claimed before publishing, un-claimed when the publish fails (the job retries).
-      if ((await d.prisma.inboxMessage.updateMany({ where: { id: row.id, notifiedAt: null }, data: { notifiedAt: new Date() } })).count === 1) {
+      if (
+        (await d.prisma.inboxMessage.updateMany({ where: { id: row.id, notifiedAt: null }, data: { notifiedAt: new Date() } })).count === 1
+      ) {
         try {
           await publishLiveEvent(d.redis, d.prefix, MESSAGE_RECEIVED_TOPIC, { eventId: row.id, keys: {}, audience: [memberId] });
         } catch (e) {

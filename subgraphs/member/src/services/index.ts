@@ -1,33 +1,37 @@
 /** Builds every service of the member domain from configuration. */
+import { auditedPrisma, tableAuditSink, type AuditLog } from "@mallgraph/platform/audit";
+import { loadSigningKey, serviceKeys, type SigningKey } from "@mallgraph/platform/auth";
+import { domainDatabaseBase, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
+import { logger } from "@mallgraph/platform/log";
+import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createQueue, QueueName, type QueueContext } from "@mallgraph/platform/queue";
+import { createRedis } from "@mallgraph/platform/redis";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { domainDatabaseBase, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { auditedPrisma, tableAuditSink, type AuditLog } from "@mallgraph/platform/audit";
-import { createRedis } from "@mallgraph/platform/redis";
-import { createQueue, QueueName, type QueueContext } from "@mallgraph/platform/queue";
-import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { logger } from "@mallgraph/platform/log";
-import { loadSigningKey, serviceKeys, type SigningKey } from "@mallgraph/platform/auth";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { memberKeys, type MemberKeys } from "../keys.ts";
-import { MEMBER_REGISTERED_JOB_OPTIONS, type CreateAccountsJob, type IssueNewUserCouponsJob, type SendMessageJob } from "./job-contracts.ts";
-import { createSessionService, type SessionService } from "./sessions.ts";
-import { createLoginLock, type LoginLock } from "./loginLock.ts";
-import { createSmsService, type SmsService, type SmsOptions } from "./sms.ts";
-import { createMemberService, type MemberService } from "./members.ts";
-import { createAddressService, type AddressService } from "./addresses.ts";
-import { createCurrencyService, type CurrencyService } from "./currencies.ts";
-import { createWalletService, type WalletService } from "./wallet.ts";
-import { createLedgerService, type LedgerService } from "./ledger.ts";
-import { createAdminService, type AdminService } from "./admin.ts";
-import { createMessageService, type MessageService } from "./messages.ts";
-import { createInboxService, type InboxService } from "./inbox.ts";
 import { createAccountService, type AccountService } from "./account.ts";
-import { lotteryMemberData, orderMemberOrders, type MemberLottery, type MemberOrders } from "./orders.ts";
-
-import { createPartnerKeyService, type PartnerKeyService } from "./partners.ts";
+import { createAddressService, type AddressService } from "./addresses.ts";
+import { createAdminService, type AdminService } from "./admin.ts";
 import { createAuditService, type AuditService } from "./audit.ts";
+import { createCurrencyService, type CurrencyService } from "./currencies.ts";
+import { createInboxService, type InboxService } from "./inbox.ts";
+import {
+  MEMBER_REGISTERED_JOB_OPTIONS,
+  type CreateAccountsJob,
+  type IssueNewUserCouponsJob,
+  type SendMessageJob,
+} from "./job-contracts.ts";
+import { createLedgerService, type LedgerService } from "./ledger.ts";
+import { createLoginLock, type LoginLock } from "./loginLock.ts";
+import { createMemberService, type MemberService } from "./members.ts";
+import { createMessageService, type MessageService } from "./messages.ts";
+import { lotteryMemberData, orderMemberOrders, type MemberLottery, type MemberOrders } from "./orders.ts";
+import { createPartnerKeyService, type PartnerKeyService } from "./partners.ts";
+import { createSessionService, type SessionService } from "./sessions.ts";
+import { createSmsService, type SmsService, type SmsOptions } from "./sms.ts";
+import { createWalletService, type WalletService } from "./wallet.ts";
 
 export interface MemberServices {
   config: Config;
@@ -85,7 +89,11 @@ export interface BuildOptions {
 }
 
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
-  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl)) }), "member", tableAuditSink);
+  const { prisma, log: audit } = auditedPrisma(
+    new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl)) }),
+    "member",
+    tableAuditSink,
+  );
   const redis = createRedis(config.REDIS_URL);
   const keys = memberKeys(config.REDIS_PREFIX);
   const signingKey = await loadSigningKey(config.JWT_PRIVATE_JWK);

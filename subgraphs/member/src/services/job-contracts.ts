@@ -3,9 +3,9 @@
  * the outbox or a queue); the processors in ../jobs read them. Jobs depend on services, never the
  * other way round, so the contracts live here.
  */
-import type { JobsOptions } from "bullmq";
 import type { OutboxJob } from "@mallgraph/platform/outbox";
 import { QueueName } from "@mallgraph/platform/queue";
+import type { JobsOptions } from "bullmq";
 
 /** QueueName.messages, job `send`. */
 export interface SendMessageJob {

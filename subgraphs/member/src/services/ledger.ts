@@ -3,11 +3,11 @@
  * movements: a member's wallet is adjusted only by a transfer from or to the ADJUSTMENT account, and
  * the MARKETING account is funded by a transfer from ADJUSTMENT — each with a reason.
  */
-import { formatAmount, parseAmount } from "@mallgraph/platform/money";
-import type { LedgerEntry, PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
-import { badInput } from "../errors.ts";
-import { SYSTEM_ACCOUNTS, toView, type SystemAccount, type WalletOpCode, type WalletService, type WalletView } from "./wallet.ts";
 import { defined } from "@mallgraph/platform/errors";
+import { formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { badInput } from "../errors.ts";
+import type { LedgerEntry, PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
+import { SYSTEM_ACCOUNTS, toView, type SystemAccount, type WalletOpCode, type WalletService, type WalletView } from "./wallet.ts";
 
 export interface LedgerItem {
   id: string;
@@ -94,7 +94,10 @@ export function createLedgerService(prisma: PrismaClient, wallet: WalletService)
       return page(await wallet.account({ system: system(name) }, currency, false), first, after);
     },
     async systemAccounts(currency?: string | null): Promise<SystemAccountView[]> {
-      const rows = await prisma.walletAccount.findMany({ where: { system: { not: null }, ...(currency ? { currency } : {}) }, orderBy: [{ currency: "asc" }, { system: "asc" }] });
+      const rows = await prisma.walletAccount.findMany({
+        where: { system: { not: null }, ...(currency ? { currency } : {}) },
+        orderBy: [{ currency: "asc" }, { system: "asc" }],
+      });
       return rows.map((a) => ({ name: defined(a.system, `system account ${a.id}`), ...toView(a) }));
     },
     /**
@@ -117,7 +120,15 @@ export function createLedgerService(prisma: PrismaClient, wallet: WalletService)
     },
     /** Funds the marketing budget: a transfer ADJUSTMENT → MARKETING. */
     async fundMarketing(currency: string, amount: string, reason: string, idempotencyKey: string) {
-      const r = await wallet.transfer({ from: { system: "ADJUSTMENT" }, fromType: "DEBIT", to: { system: "MARKETING" }, currency, amount, reference: `fund:${idempotencyKey}`, reason: reasonOf(reason) });
+      const r = await wallet.transfer({
+        from: { system: "ADJUSTMENT" },
+        fromType: "DEBIT",
+        to: { system: "MARKETING" },
+        currency,
+        amount,
+        reference: `fund:${idempotencyKey}`,
+        reason: reasonOf(reason),
+      });
       return { code: transferCode(r.code), account: r.to ? { name: "MARKETING", ...r.to } : null };
     },
   };

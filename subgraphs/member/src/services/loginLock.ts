@@ -5,10 +5,10 @@
  * pending while in flight (lua/beginLogin-failures-pending.lua), so a burst of parallel guesses gets
  * no more checks than failures are left; a try that would exceed them is RATE_LIMITED (retry soon).
  */
-import type { Redis } from "ioredis";
 import { defineLua } from "@mallgraph/platform/redis";
-import type { MemberKeys } from "../keys.ts";
+import type { Redis } from "ioredis";
 import { accountLocked, AppError, ErrorCode } from "../errors.ts";
+import type { MemberKeys } from "../keys.ts";
 import { dayWindow, isLocked, MAX_LOGIN_FAILURES_PER_DAY } from "./rules.ts";
 
 const PENDING_TTL_MS = 30_000;
@@ -21,8 +21,18 @@ export interface LoginTry {
 }
 
 export function createLoginLock(redis: Redis, keys: MemberKeys, max = MAX_LOGIN_FAILURES_PER_DAY) {
-  const beginLua = defineLua<[string, string, number, number], [number, number]>(redis, "memberBeginLogin", new URL("../lua/beginLogin-failures-pending.lua", import.meta.url), 2);
-  const endLua = defineLua<[string, string, string, number, number], number>(redis, "memberEndLogin", new URL("../lua/endLogin-failures-pending.lua", import.meta.url), 2);
+  const beginLua = defineLua<[string, string, number, number], [number, number]>(
+    redis,
+    "memberBeginLogin",
+    new URL("../lua/beginLogin-failures-pending.lua", import.meta.url),
+    2,
+  );
+  const endLua = defineLua<[string, string, string, number, number], number>(
+    redis,
+    "memberEndLogin",
+    new URL("../lua/endLogin-failures-pending.lua", import.meta.url),
+    2,
+  );
   return {
     async begin(realm: string, account: string, now = Date.now()): Promise<LoginTry> {
       const { day, endsAtMs } = dayWindow(now);
@@ -30,7 +40,10 @@ export function createLoginLock(redis: Redis, keys: MemberKeys, max = MAX_LOGIN_
       const pending = `${failures}:pending`;
       const [state, failed] = await beginLua(failures, pending, max, PENDING_TTL_MS);
       if (Number(state) === 0 || isLocked(Number(failed), max)) throw accountLocked(Math.max(1, Math.ceil((endsAtMs - now) / 1000)));
-      if (Number(state) === 2) throw new AppError(ErrorCode.RATE_LIMITED, "too many login tries in flight for this account; try again in a moment", { retryAfterSeconds: 1 });
+      if (Number(state) === 2)
+        throw new AppError(ErrorCode.RATE_LIMITED, "too many login tries in flight for this account; try again in a moment", {
+          retryAfterSeconds: 1,
+        });
       let ended = false;
       const end = async (ok: boolean) => {
         if (ended) return;

@@ -1,14 +1,14 @@
 /** Members: registration, logins, profile. */
-import type { PrismaClient, Member } from "../generated/prisma/client.ts";
-import { alreadyExists, badInput, invalidCredentials, invalidSmsCode, isUniqueViolation, notFound } from "../errors.ts";
-import { hashPassword, verifyPassword } from "./password.ts";
-import { assertPassword, assertPhone, assertUsername, deviceOf, SMS_CODE_RE } from "./rules.ts";
-import type { SmsService } from "./sms.ts";
-import type { SessionService, IssuedTokens } from "./sessions.ts";
-import type { LoginLock } from "./loginLock.ts";
 import { logger } from "@mallgraph/platform/log";
 import { writeOutbox } from "@mallgraph/platform/outbox";
+import { alreadyExists, badInput, invalidCredentials, invalidSmsCode, isUniqueViolation, notFound } from "../errors.ts";
+import type { PrismaClient, Member } from "../generated/prisma/client.ts";
 import { issueNewUserCouponsJob } from "./job-contracts.ts";
+import type { LoginLock } from "./loginLock.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
+import { assertPassword, assertPhone, assertUsername, deviceOf, SMS_CODE_RE } from "./rules.ts";
+import type { SessionService, IssuedTokens } from "./sessions.ts";
+import type { SmsService } from "./sms.ts";
 
 export interface RegisterInput {
   phone: string;
@@ -27,7 +27,13 @@ export type LoginResult = IssuedTokens & { member: Member };
  */
 export type OnRegistered = (memberId: string) => Promise<void>;
 
-export function createMemberService(prisma: PrismaClient, sms: SmsService, sessions: SessionService, lock: LoginLock, onRegistered?: OnRegistered) {
+export function createMemberService(
+  prisma: PrismaClient,
+  sms: SmsService,
+  sessions: SessionService,
+  lock: LoginLock,
+  onRegistered?: OnRegistered,
+) {
   const log = logger("member");
   async function login(member: Member, device: string): Promise<LoginResult> {
     const tokens = await sessions.create({ realm: "member", subject: member.id, device });
@@ -47,19 +53,27 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
       const passwordHash = password ? await hashPassword(password) : null;
       let member: Member;
       try {
-        member = await prisma.$transaction(async (tx) => {
-          const m = await tx.member.create({ data: { phone, username, passwordHash } });
-          const currencies = await tx.currency.findMany({ select: { code: true } });
-          if (currencies.length) await tx.walletAccount.createMany({ data: currencies.map((c) => ({ memberId: m.id, currency: c.code })) });
-          await writeOutbox(tx, [issueNewUserCouponsJob(m.id)]);
-          return m;
-        }, { maxWait: 10_000, timeout: 20_000 });
+        member = await prisma.$transaction(
+          async (tx) => {
+            const m = await tx.member.create({ data: { phone, username, passwordHash } });
+            const currencies = await tx.currency.findMany({ select: { code: true } });
+            if (currencies.length)
+              await tx.walletAccount.createMany({ data: currencies.map((c) => ({ memberId: m.id, currency: c.code })) });
+            await writeOutbox(tx, [issueNewUserCouponsJob(m.id)]);
+            return m;
+          },
+          { maxWait: 10_000, timeout: 20_000 },
+        );
       } catch (e) {
-        if (isUniqueViolation(e)) throw alreadyExists(String((e as { meta?: { target?: unknown } }).meta?.target ?? "").includes("username") ? "username" : "phone");
+        if (isUniqueViolation(e))
+          throw alreadyExists(
+            String((e as { meta?: { target?: unknown } }).meta?.target ?? "").includes("username") ? "username" : "phone",
+          );
         throw e;
       }
       // The member and its outbox row exist now: a failed relay is logged (the worker's relay sends the row), never a failed registration.
-      if (onRegistered) await onRegistered(member.id).catch((err) => log.error({ err, memberId: member.id }, "registration follow-ups not relayed yet"));
+      if (onRegistered)
+        await onRegistered(member.id).catch((err) => log.error({ err, memberId: member.id }, "registration follow-ups not relayed yet"));
       return login(member, device);
     },
 
@@ -90,7 +104,10 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
       return login(member, device);
     },
 
-    async updateProfile(memberId: string, input: { nickname?: string | null; avatar?: string | null; username?: string | null }): Promise<Member> {
+    async updateProfile(
+      memberId: string,
+      input: { nickname?: string | null; avatar?: string | null; username?: string | null },
+    ): Promise<Member> {
       const data: { nickname?: string | null; avatar?: string | null; username?: string } = {};
       if (input.nickname !== undefined) {
         const n = input.nickname?.trim() ?? "";
@@ -99,7 +116,8 @@ export function createMemberService(prisma: PrismaClient, sms: SmsService, sessi
       }
       if (input.avatar !== undefined) {
         const a = input.avatar?.trim() ?? "";
-        if (a && (a.length > 500 || !/^https?:\/\//.test(a))) throw badInput("avatar must be an http(s) URL of at most 500 characters", { field: "avatar" });
+        if (a && (a.length > 500 || !/^https?:\/\//.test(a)))
+          throw badInput("avatar must be an http(s) URL of at most 500 characters", { field: "avatar" });
         data.avatar = a || null;
       }
       if (input.username !== undefined && input.username !== null) data.username = assertUsername(input.username);

@@ -4,8 +4,8 @@
  * fields `memberOpenOrders(memberId): Int!`, `memberOrdersExport(memberId): String!` (order) and
  * `memberLotteryExport(memberId): String!` (lottery) with a signed service identity.
  */
-import { createServiceClient } from "@mallgraph/platform/service-client";
 import type { Keys } from "@mallgraph/platform/auth";
+import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface MemberOrders {
   /** Orders of the member not done with (unpaid, paid, shipped, refunding, after-sales under way). Throws when order does not answer. */
@@ -24,7 +24,8 @@ const EXPORT_ORDERS = `query($memberId: ID!) { memberOrdersExport(memberId: $mem
 const EXPORT_LOTTERY = `query($memberId: ID!) { memberLotteryExport(memberId: $memberId) }`;
 
 type PortOptions = { url: string; secret: Keys; timeoutMs?: number };
-const clientOf = (opts: PortOptions) => createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
+const clientOf = (opts: PortOptions) =>
+  createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
 
 export function orderMemberOrders(opts: PortOptions): MemberOrders {
   const client = clientOf(opts);
@@ -33,7 +34,9 @@ export function orderMemberOrders(opts: PortOptions): MemberOrders {
       return (await client.request<{ memberOpenOrders: number }>(OPEN_ORDERS, { memberId })).memberOpenOrders;
     },
     async exportOrders(memberId) {
-      return JSON.parse((await client.request<{ memberOrdersExport: string }>(EXPORT_ORDERS, { memberId })).memberOrdersExport) as unknown[];
+      return JSON.parse(
+        (await client.request<{ memberOrdersExport: string }>(EXPORT_ORDERS, { memberId })).memberOrdersExport,
+      ) as unknown[];
     },
   };
 }
@@ -42,7 +45,9 @@ export function lotteryMemberData(opts: PortOptions): MemberLottery {
   const client = clientOf(opts);
   return {
     async exportLottery(memberId) {
-      return JSON.parse((await client.request<{ memberLotteryExport: string }>(EXPORT_LOTTERY, { memberId })).memberLotteryExport) as Record<string, unknown>;
+      return JSON.parse(
+        (await client.request<{ memberLotteryExport: string }>(EXPORT_LOTTERY, { memberId })).memberLotteryExport,
+      ) as Record<string, unknown>;
     },
   };
 }

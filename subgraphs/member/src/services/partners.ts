@@ -6,10 +6,17 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import {
+  DEFAULT_PARTNER_OPERATIONS,
+  dropPartnerKeyMirror,
+  hashPartnerKey,
+  mirrorPartnerKey,
+  newPartnerKey,
+  type PartnerKeyRecord,
+} from "@mallgraph/platform/partner-keys";
 import type { Redis } from "ioredis";
-import { DEFAULT_PARTNER_OPERATIONS, dropPartnerKeyMirror, hashPartnerKey, mirrorPartnerKey, newPartnerKey, type PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
-import type { PrismaClient, PartnerKey } from "../generated/prisma/client.ts";
 import { badInput, notFound } from "../errors.ts";
+import type { PrismaClient, PartnerKey } from "../generated/prisma/client.ts";
 import { text } from "./rules.ts";
 
 const MANIFEST = path.resolve(import.meta.dirname, "../../../../schema/operations/manifest.json");
@@ -19,18 +26,33 @@ export function manifestOperationNames(file = MANIFEST): Set<string> {
   return new Set((JSON.parse(readFileSync(file, "utf8")) as { operations: Array<{ name: string }> }).operations.map((o) => o.name));
 }
 
-const record = (k: PartnerKey): PartnerKeyRecord => ({ id: k.id, name: k.name, operations: k.operations, rateLimitPerMinute: k.rateLimitPerMinute });
+const record = (k: PartnerKey): PartnerKeyRecord => ({
+  id: k.id,
+  name: k.name,
+  operations: k.operations,
+  rateLimitPerMinute: k.rateLimitPerMinute,
+});
 
-export function createPartnerKeyService(prisma: PrismaClient, redis: Redis, prefix: string, operationNames: Set<string> = manifestOperationNames()) {
+export function createPartnerKeyService(
+  prisma: PrismaClient,
+  redis: Redis,
+  prefix: string,
+  operationNames: Set<string> = manifestOperationNames(),
+) {
   return {
-    async create(operatorId: string, input: { name: string; operations?: readonly string[] | null; rateLimitPerMinute?: number | null }): Promise<PartnerKey & { key: string }> {
+    async create(
+      operatorId: string,
+      input: { name: string; operations?: readonly string[] | null; rateLimitPerMinute?: number | null },
+    ): Promise<PartnerKey & { key: string }> {
       const name = text(input.name, "name", 100);
       const operations = [...new Set(input.operations ?? DEFAULT_PARTNER_OPERATIONS)];
       if (operations.length > operationNames.size) throw badInput("too many operations", { field: "operations" });
       const unknown = operations.filter((o) => !operationNames.has(o));
-      if (unknown.length) throw badInput(`not trusted manifest operations: ${unknown.slice(0, 5).join(", ").slice(0, 200)}`, { field: "operations" });
+      if (unknown.length)
+        throw badInput(`not trusted manifest operations: ${unknown.slice(0, 5).join(", ").slice(0, 200)}`, { field: "operations" });
       const limit = input.rateLimitPerMinute ?? null;
-      if (limit !== null && (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)) throw badInput("rateLimitPerMinute must be 1..1000000", { field: "rateLimitPerMinute" });
+      if (limit !== null && (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000))
+        throw badInput("rateLimitPerMinute must be 1..1000000", { field: "rateLimitPerMinute" });
       const key = newPartnerKey();
       const keyHash = hashPartnerKey(key);
       const row = await prisma.partnerKey.create({ data: { name, keyHash, operations, rateLimitPerMinute: limit, createdBy: operatorId } });

@@ -2,8 +2,8 @@
  * Message providers behind one interface. The message center (default) only records and logs —
  * the message row is what it delivers to; SMTP sends e-mail through nodemailer when SMTP_URL is set.
  */
-import { createTransport } from "nodemailer";
 import type { Logger } from "@mallgraph/platform/log";
+import { createTransport } from "nodemailer";
 
 export interface OutgoingMessage {
   channel: "SMS" | "EMAIL" | "PUSH" | "IN_APP";
@@ -38,6 +38,9 @@ export function smtpProvider(smtpUrl: string, from: string): MessageProvider {
 }
 
 /** SMS (and push/in-app) always go to the message center here; e-mail through SMTP when configured. */
-export function pickProvider(channel: OutgoingMessage["channel"], providers: { center: MessageProvider; email?: MessageProvider }): MessageProvider {
+export function pickProvider(
+  channel: OutgoingMessage["channel"],
+  providers: { center: MessageProvider; email?: MessageProvider },
+): MessageProvider {
   return channel === "EMAIL" && providers.email ? providers.email : providers.center;
 }

@@ -16,17 +16,20 @@ export const MAX_LOGIN_FAILURES_PER_DAY = 5;
 export const LOCK_DAY_UTC_OFFSET_MINUTES = 8 * 60;
 
 export function assertPhone(phone: unknown, field = "phone"): string {
-  if (typeof phone !== "string" || !PHONE_RE.test(phone)) throw badInput(`${field} must be a mainland China mobile number (11 digits starting 13-19)`, { field });
+  if (typeof phone !== "string" || !PHONE_RE.test(phone))
+    throw badInput(`${field} must be a mainland China mobile number (11 digits starting 13-19)`, { field });
   return phone;
 }
 
 export function assertPassword(password: unknown, field = "password"): string {
-  if (typeof password !== "string" || password.length < 6 || password.length > 128) throw badInput(`${field} must have 6 to 128 characters`, { field });
+  if (typeof password !== "string" || password.length < 6 || password.length > 128)
+    throw badInput(`${field} must have 6 to 128 characters`, { field });
   return password;
 }
 
 export function assertUsername(username: unknown, field = "username"): string {
-  if (typeof username !== "string" || !USERNAME_RE.test(username)) throw badInput(`${field} must be 3-32 letters, digits or _ and start with a letter`, { field });
+  if (typeof username !== "string" || !USERNAME_RE.test(username))
+    throw badInput(`${field} must be 3-32 letters, digits or _ and start with a letter`, { field });
   return username;
 }
 

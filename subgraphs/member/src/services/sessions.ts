@@ -10,13 +10,13 @@
  *   (realm admin) may hold several sessions at once (consoles, scripts, test runs in parallel).
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
-import { defineLua } from "@mallgraph/platform/redis";
 import { signAccessToken, type Realm, type SigningKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent } from "@mallgraph/platform/events";
+import { defineLua } from "@mallgraph/platform/redis";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
-import type { MemberKeys } from "../keys.ts";
+import type { Redis } from "ioredis";
 import { invalidRefreshToken } from "../errors.ts";
+import type { MemberKeys } from "../keys.ts";
 import { DEVICE_TYPES, hashToken, newOpaqueToken } from "./rules.ts";
 
 export const SESSION_EVENT_TTL_SECONDS = 3600;
@@ -53,15 +53,32 @@ export interface SessionServiceDeps {
 type LuaReply = Array<string | number>;
 
 export function createSessionService(d: SessionServiceDeps) {
-  const rotateLua = defineLua<[string, string, number], LuaReply>(d.redis, "memberRotateRefresh", new URL("../lua/rotateRefresh-token-next.lua", import.meta.url), 2);
-  const revokeLua = defineLua<[string, string, string], LuaReply>(d.redis, "memberRevokeSession", new URL("../lua/revokeSession-session-tokens.lua", import.meta.url), 2);
+  const rotateLua = defineLua<[string, string, number], LuaReply>(
+    d.redis,
+    "memberRotateRefresh",
+    new URL("../lua/rotateRefresh-token-next.lua", import.meta.url),
+    2,
+  );
+  const revokeLua = defineLua<[string, string, string], LuaReply>(
+    d.redis,
+    "memberRevokeSession",
+    new URL("../lua/revokeSession-session-tokens.lua", import.meta.url),
+    2,
+  );
 
   async function accessToken(subject: string, sid: string, realm: Realm, device: string): Promise<string> {
     return signAccessToken(d.signingKey, d.issuer, d.accessTtlSeconds, { sub: subject, sid, realm, dev: device });
   }
 
   /** Stores the payload, then publishes (also for operators: the gateway evicts its session cache on it). */
-  async function publishSessionEvent(realm: Realm, memberId: string, sessionId: string, type: SessionEventPayload["type"], device: string, reason: string | null): Promise<string> {
+  async function publishSessionEvent(
+    realm: Realm,
+    memberId: string,
+    sessionId: string,
+    type: SessionEventPayload["type"],
+    device: string,
+    reason: string | null,
+  ): Promise<string> {
     noteRevokedSession(sessionId); // the gateway forwarding this request forgets it before answering
     const eventId = randomUUID();
     const payload: SessionEventPayload = { eventId, memberId, realm, sessionId, type, device, at: new Date().toISOString(), reason };
@@ -107,9 +124,22 @@ export function createSessionService(d: SessionServiceDeps) {
       const previous = slot ? ((await d.redis.call("SET", slot, sid, "EX", String(ttl), "GET")) as string | null) : null;
       if (previous && previous !== sid) {
         const old = await revoke(previous);
-        if (old) await publishSessionEvent(old.realm, old.subject, previous, "KICKED_OUT", old.device, `signed in on another ${old.device} device`);
+        if (old)
+          await publishSessionEvent(
+            old.realm,
+            old.subject,
+            previous,
+            "KICKED_OUT",
+            old.device,
+            `signed in on another ${old.device} device`,
+          );
       }
-      return { sessionId: sid, accessToken: await accessToken(input.subject, sid, input.realm, input.device), refreshToken, expiresIn: d.accessTtlSeconds };
+      return {
+        sessionId: sid,
+        accessToken: await accessToken(input.subject, sid, input.realm, input.device),
+        refreshToken,
+        expiresIn: d.accessTtlSeconds,
+      };
     },
 
     /** Rotates a refresh token; reuse of a rotated one revokes the whole session. */
@@ -125,7 +155,14 @@ export function createSessionService(d: SessionServiceDeps) {
       }
       if (status !== "OK") throw invalidRefreshToken();
       const [, sid, subject, device, realm] = r.map(String) as [string, string, string, string, Realm];
-      return { sessionId: sid, accessToken: await accessToken(subject, sid, realm, device), refreshToken: next, expiresIn: d.accessTtlSeconds, realm, subject };
+      return {
+        sessionId: sid,
+        accessToken: await accessToken(subject, sid, realm, device),
+        refreshToken: next,
+        expiresIn: d.accessTtlSeconds,
+        realm,
+        subject,
+      };
     },
 
     revoke,

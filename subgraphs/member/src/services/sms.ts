@@ -1,9 +1,9 @@
 /** SMS verification codes: issue (with the resend guard) and check (single use, counted tries). */
-import type { Redis } from "ioredis";
-import type { Queue } from "bullmq";
 import { defineLua } from "@mallgraph/platform/redis";
-import type { MemberKeys } from "../keys.ts";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import { invalidSmsCode, smsCodeExpired } from "../errors.ts";
+import type { MemberKeys } from "../keys.ts";
 import type { SendMessageJob } from "./job-contracts.ts";
 import { assertPhone, newSmsCode, SMS_CODE_RE, SMS_CODE_TTL_SECONDS, SMS_MAX_WRONG_TRIES, SMS_RESEND_SECONDS } from "./rules.ts";
 
@@ -14,8 +14,18 @@ export interface SmsOptions {
 }
 
 export function createSmsService(redis: Redis, keys: MemberKeys, messages: Queue<SendMessageJob>, opts: SmsOptions = {}) {
-  const issue = defineLua<[string, string, string, number, number], [number, number]>(redis, "memberIssueSmsCode", new URL("../lua/issueSmsCode-guard-code.lua", import.meta.url), 2);
-  const check = defineLua<[string, string, number], string>(redis, "memberCheckSmsCode", new URL("../lua/checkSmsCode-code.lua", import.meta.url), 1);
+  const issue = defineLua<[string, string, string, number, number], [number, number]>(
+    redis,
+    "memberIssueSmsCode",
+    new URL("../lua/issueSmsCode-guard-code.lua", import.meta.url),
+    2,
+  );
+  const check = defineLua<[string, string, number], string>(
+    redis,
+    "memberCheckSmsCode",
+    new URL("../lua/checkSmsCode-code.lua", import.meta.url),
+    1,
+  );
   const ttl = opts.codeTtlSeconds ?? SMS_CODE_TTL_SECONDS;
   const resend = opts.resendSeconds ?? SMS_RESEND_SECONDS;
   const maxTries = opts.maxWrongTries ?? SMS_MAX_WRONG_TRIES;

@@ -20,11 +20,11 @@
  * one payment can never touch money frozen for another. A pooled freeze (a red-envelope budget) is
  * spent by captures under references of their own and its rest released once under R ("partial").
  */
+import { auditing, auditNote } from "@mallgraph/platform/audit";
 import { defined } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount, Decimal } from "@mallgraph/platform/money";
-import { auditing, auditNote } from "@mallgraph/platform/audit";
-import type { PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
 import { badInput, conflict, isForeignKeyViolation, isUniqueViolation } from "../errors.ts";
+import type { PrismaClient, WalletAccount } from "../generated/prisma/client.ts";
 import type { CurrencyService } from "./currencies.ts";
 
 export type LedgerType = "TOPUP" | "WITHDRAW" | "FREEZE" | "UNFREEZE" | "CAPTURE" | "CREDIT" | "DEBIT";
@@ -61,7 +61,11 @@ const MOVES: Record<LedgerType, { balance: -1 | 0 | 1; frozen: -1 | 0 | 1; short
 };
 
 /** Settlements of a freeze and the others that exclude them (a freeze is settled once). */
-const SETTLES: Partial<Record<LedgerType, LedgerType[]>> = { UNFREEZE: ["CAPTURE", "WITHDRAW"], CAPTURE: ["UNFREEZE", "WITHDRAW"], WITHDRAW: ["UNFREEZE", "CAPTURE"] };
+const SETTLES: Partial<Record<LedgerType, LedgerType[]>> = {
+  UNFREEZE: ["CAPTURE", "WITHDRAW"],
+  CAPTURE: ["UNFREEZE", "WITHDRAW"],
+  WITHDRAW: ["UNFREEZE", "CAPTURE"],
+};
 
 /**
  * exact: the freeze of the same reference, same amount, settled once (payments).
@@ -125,7 +129,13 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
   }
 
   /** Why an UNFREEZE/CAPTURE of `reference` may not run, or null when it may. */
-  async function settlementRefusal(acc: WalletAccount, type: LedgerType, reference: string, amount: Decimal, settle: Settle): Promise<WalletOpResult | null> {
+  async function settlementRefusal(
+    acc: WalletAccount,
+    type: LedgerType,
+    reference: string,
+    amount: Decimal,
+    settle: Settle,
+  ): Promise<WalletOpResult | null> {
     const opposite = SETTLES[type];
     if (!opposite || settle === "none") return null;
     const [freeze, other] = await Promise.all([
@@ -135,8 +145,10 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     if (!freeze) return { code: "NO_FREEZE", wallet: await viewOf(acc.id), applied: false };
     if (other) return { code: "ALREADY_SETTLED", wallet: await viewOf(acc.id), applied: false };
     const frozen = formatAmount(freeze.amount, acc.currency);
-    if (settle === "exact" && !amount.equals(freeze.amount.toString())) throw conflict(`amount differs from the ${frozen} frozen under ${reference}`);
-    if (settle === "partial" && amount.greaterThan(freeze.amount.toString())) throw conflict(`amount exceeds the ${frozen} frozen under ${reference}`);
+    if (settle === "exact" && !amount.equals(freeze.amount.toString()))
+      throw conflict(`amount differs from the ${frozen} frozen under ${reference}`);
+    if (settle === "partial" && amount.greaterThan(freeze.amount.toString()))
+      throw conflict(`amount exceeds the ${frozen} frozen under ${reference}`);
     return null;
   }
 
@@ -144,10 +156,12 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
   async function checked(currency: string, amountIn: string, referenceIn: string): Promise<{ amount: Decimal; reference: string }> {
     const decimals = await currencies.decimals(currency);
     const amount = parseAmount(amountIn, currency);
-    if (amount.decimalPlaces() > decimals) throw badInput(`amount has more than ${decimals} decimal places for ${currency}`, { field: "amount" });
+    if (amount.decimalPlaces() > decimals)
+      throw badInput(`amount has more than ${decimals} decimal places for ${currency}`, { field: "amount" });
     if (amount.greaterThanOrEqualTo("1e13")) throw badInput("amount is too large", { field: "amount" });
     const reference = typeof referenceIn === "string" ? referenceIn.trim() : "";
-    if (!reference || reference.length > 120) throw badInput("reference / idempotency key must have 1 to 120 characters", { field: "reference" });
+    if (!reference || reference.length > 120)
+      throw badInput("reference / idempotency key must have 1 to 120 characters", { field: "reference" });
     return { amount, reference };
   }
 
@@ -163,7 +177,14 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
   }
 
   /** A movement inside one account (FREEZE, UNFREEZE) or across the platform's edge (TOPUP, WITHDRAW). */
-  async function single(owner: Owner, currency: string, amountIn: string, type: "TOPUP" | "WITHDRAW" | "FREEZE" | "UNFREEZE", referenceIn: string, opts: { settle?: Settle; reason?: string | null } = {}): Promise<WalletOpResult> {
+  async function single(
+    owner: Owner,
+    currency: string,
+    amountIn: string,
+    type: "TOPUP" | "WITHDRAW" | "FREEZE" | "UNFREEZE",
+    referenceIn: string,
+    opts: { settle?: Settle; reason?: string | null } = {},
+  ): Promise<WalletOpResult> {
     const { amount, reference } = await checked(currency, amountIn, referenceIn);
     const settle = opts.settle ?? "exact";
     const acc = await account(owner, currency, type === "TOPUP");
@@ -228,7 +249,9 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     const df = amount.times(m.frozen).toFixed();
     const amt = amount.toFixed();
     const reason = t.reason ?? null;
-    const statement = (client: Pick<PrismaClient, "$queryRaw">) => client.$queryRaw<Array<{ accountId: string; balance: string; frozen: string }>>`
+    const statement = (client: Pick<PrismaClient, "$queryRaw">) => client.$queryRaw<
+      Array<{ accountId: string; balance: string; frozen: string }>
+    >`
         WITH src AS (
           UPDATE "WalletAccount"
              SET balance = balance + ${db}::numeric, frozen = frozen + ${df}::numeric, "updatedAt" = now()
@@ -246,14 +269,28 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
     // An operator's transfer (an adjustment, marketing funding) runs in a transaction that also
     // writes its audit entry: both accounts before (after minus the move) and after.
     const audited = () =>
-      prisma.$transaction(async (tx) => {
-        const rows = await statement(tx);
-        auditNote(...rows.map((r) => {
-          const [dBalance, dFrozen] = r.accountId === src.id ? [db, df] : [amt, "0"];
-          return { entity: "WalletAccount", id: r.accountId, op: "update" as const, before: { balance: formatAmount(new Decimal(r.balance).minus(dBalance), t.currency), frozen: formatAmount(new Decimal(r.frozen).minus(dFrozen), t.currency) }, after: { balance: formatAmount(r.balance, t.currency), frozen: formatAmount(r.frozen, t.currency), reference } };
-        }));
-        return rows;
-      }, { maxWait: 30_000, timeout: 15_000 }); // it may queue for a pooled connection behind a storm of movements
+      prisma.$transaction(
+        async (tx) => {
+          const rows = await statement(tx);
+          auditNote(
+            ...rows.map((r) => {
+              const [dBalance, dFrozen] = r.accountId === src.id ? [db, df] : [amt, "0"];
+              return {
+                entity: "WalletAccount",
+                id: r.accountId,
+                op: "update" as const,
+                before: {
+                  balance: formatAmount(new Decimal(r.balance).minus(dBalance), t.currency),
+                  frozen: formatAmount(new Decimal(r.frozen).minus(dFrozen), t.currency),
+                },
+                after: { balance: formatAmount(r.balance, t.currency), frozen: formatAmount(r.frozen, t.currency), reference },
+              };
+            }),
+          );
+          return rows;
+        },
+        { maxWait: 30_000, timeout: 15_000 },
+      ); // it may queue for a pooled connection behind a storm of movements
     try {
       const rows = await run(() => (auditing() ? audited() : statement(prisma)));
       const s = rows.find((r) => r.accountId === src.id);
@@ -279,16 +316,25 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
    *   TOPUP              a paid top-up, across the platform's edge;
    *   WITHDRAW           a freeze paid out (a withdrawal, a refunded top-up), across the edge.
    */
-  async function apply(memberId: string, currency: string, amount: string, type: LedgerType, reference: string, source: SystemAccount = "SETTLEMENT"): Promise<WalletOpResult> {
+  async function apply(
+    memberId: string,
+    currency: string,
+    amount: string,
+    type: LedgerType,
+    reference: string,
+    source: SystemAccount = "SETTLEMENT",
+  ): Promise<WalletOpResult> {
     const member = { memberId };
-    if (type === "CAPTURE") return transfer({ from: member, fromType: "CAPTURE", to: { system: "SETTLEMENT" }, currency, amount, reference });
+    if (type === "CAPTURE")
+      return transfer({ from: member, fromType: "CAPTURE", to: { system: "SETTLEMENT" }, currency, amount, reference });
     if (type === "CREDIT" || type === "DEBIT") {
       // Validate the member side first: an unknown member is NO_ACCOUNT whatever the source holds.
       await checked(currency, amount, reference);
       if (!(await account(member, currency, true))) return { code: "NO_ACCOUNT", wallet: null, applied: false };
-      const r = type === "CREDIT"
-        ? await transfer({ from: { system: source }, fromType: "DEBIT", to: member, currency, amount, reference })
-        : await transfer({ from: member, fromType: "DEBIT", to: { system: source }, currency, amount, reference });
+      const r =
+        type === "CREDIT"
+          ? await transfer({ from: { system: source }, fromType: "DEBIT", to: member, currency, amount, reference })
+          : await transfer({ from: member, fromType: "DEBIT", to: { system: source }, currency, amount, reference });
       return type === "CREDIT" ? { code: r.code, wallet: r.to, applied: r.applied } : r;
     }
     return single(member, currency, amount, type, reference);
@@ -313,7 +359,12 @@ export function createWalletService(prisma: PrismaClient, currencies: CurrencySe
       let after = "";
       let created = 0;
       for (;;) {
-        const ids = await prisma.member.findMany({ where: { id: { gt: after } }, orderBy: { id: "asc" }, take: batch, select: { id: true } });
+        const ids = await prisma.member.findMany({
+          where: { id: { gt: after } },
+          orderBy: { id: "asc" },
+          take: batch,
+          select: { id: true },
+        });
         if (!ids.length) return created;
         after = defined(ids.at(-1), "the page's last account").id;
         created += await prisma.$executeRaw`

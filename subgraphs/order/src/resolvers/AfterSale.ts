@@ -1,7 +1,7 @@
-import { formatAmount } from "@mallgraph/platform/money";
-import type { AfterSaleResolvers } from "../generated/graphql.ts";
-import type { Context } from "../context.ts";
 import { defined } from "@mallgraph/platform/errors";
+import { formatAmount } from "@mallgraph/platform/money";
+import type { Context } from "../context.ts";
+import type { AfterSaleResolvers } from "../generated/graphql.ts";
 
 /** An after-sale's order (a foreign key: it exists). */
 const orderOf = async (orderId: string, ctx: Context) => defined(await ctx.orderLoader.load(orderId), `order ${orderId}`);

@@ -1,6 +1,6 @@
 import { formatAmount } from "@mallgraph/platform/money";
-import type { OrderAddress, OrderResolvers } from "../generated/graphql.ts";
 import type { Context } from "../context.ts";
+import type { OrderAddress, OrderResolvers } from "../generated/graphql.ts";
 import type { OrderRecord } from "../services/types.ts";
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);

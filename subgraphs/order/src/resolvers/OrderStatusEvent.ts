@@ -1,5 +1,5 @@
-import type { OrderStatus, OrderStatusEventResolvers } from "../generated/graphql.ts";
 import { defined } from "@mallgraph/platform/errors";
+import type { OrderStatus, OrderStatusEventResolvers } from "../generated/graphql.ts";
 
 export const OrderStatusEvent: OrderStatusEventResolvers = {
   status: (e) => e.status as OrderStatus,

@@ -14,12 +14,12 @@ import { badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { OrderCode, message, type AfterSaleCode } from "../errors.ts";
 import { FollowUpJob, type OrderFollowUps } from "./follow-ups.ts";
+import { afterSaleDecidedMessage } from "./messages.ts";
 import { afterSaleAllowed, type OrderStatus } from "./orderStateMachine.ts";
 import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import { lockOrder, moveInTx } from "./transitions.ts";
 import type { AfterSaleOutcome, TransitionOutcome } from "./types.ts";
-import { afterSaleDecidedMessage } from "./messages.ts";
 
 export interface AfterSaleLineInput {
   skuId: string;
@@ -27,9 +27,16 @@ export interface AfterSaleLineInput {
 }
 
 /** What `n` more units of a line refund: the cumulative share of its payable minus what is already under after-sales. */
-export function lineShare(item: { payable: Decimal.Value; quantity: number; afterSaleQuantity: number; afterSaleAmount: Decimal.Value }, n: number, currency: string): Decimal {
+export function lineShare(
+  item: { payable: Decimal.Value; quantity: number; afterSaleQuantity: number; afterSaleAmount: Decimal.Value },
+  n: number,
+  currency: string,
+): Decimal {
   const digits = currencyDecimals(currency);
-  const cumulative = new Decimal(item.payable).times(item.afterSaleQuantity + n).dividedBy(item.quantity).toDecimalPlaces(digits, Decimal.ROUND_DOWN);
+  const cumulative = new Decimal(item.payable)
+    .times(item.afterSaleQuantity + n)
+    .dividedBy(item.quantity)
+    .toDecimalPlaces(digits, Decimal.ROUND_DOWN);
   return Decimal.max(0, cumulative.minus(item.afterSaleAmount));
 }
 
@@ -40,7 +47,13 @@ export class AfterSales {
     private readonly jobs: OrderFollowUps,
   ) {}
 
-  async requestAfterSale(orderId: string, buyerId: string, type: "RETURN" | "REFUND", reason: string, lines?: AfterSaleLineInput[] | null): Promise<AfterSaleOutcome> {
+  async requestAfterSale(
+    orderId: string,
+    buyerId: string,
+    type: "RETURN" | "REFUND",
+    reason: string,
+    lines?: AfterSaleLineInput[] | null,
+  ): Promise<AfterSaleOutcome> {
     reason = reason?.trim();
     if (!reason || reason.length > 500) throw badInput("reason is required (at most 500 characters)", { field: "reason" });
     if (lines && lines.length > 100) throw badInput("at most 100 lines", { field: "lines" });
@@ -57,23 +70,49 @@ export class AfterSales {
       const items = await tx.orderItem.findMany({ where: { orderId }, orderBy: { skuId: "asc" } });
       // the lines asked for (repeated SKUs merged), or every unit not yet under an after-sale
       const wanted = new Map<string, number>();
-      for (const l of lines ?? items.map((i) => ({ skuId: i.skuId, quantity: i.quantity - i.afterSaleQuantity }))) wanted.set(l.skuId, (wanted.get(l.skuId) ?? 0) + l.quantity);
+      for (const l of lines ?? items.map((i) => ({ skuId: i.skuId, quantity: i.quantity - i.afterSaleQuantity })))
+        wanted.set(l.skuId, (wanted.get(l.skuId) ?? 0) + l.quantity);
       const picked: Array<{ item: (typeof items)[number]; quantity: number; amount: Decimal }> = [];
       for (const [skuId, quantity] of wanted) {
         const item = items.find((i) => i.skuId === skuId);
         if (!item) return refuse(OrderCode.NOT_FOUND, `: ${skuId} is not in the order`);
-        if (!Number.isInteger(quantity) || quantity < 0 || quantity > item.quantity - item.afterSaleQuantity) return refuse(OrderCode.BAD_QUANTITY, `: at most ${item.quantity - item.afterSaleQuantity} of ${skuId}`);
-        if (quantity > 0) picked.push({ item, quantity, amount: lineShare({ ...item, payable: item.payable.toString(), afterSaleAmount: item.afterSaleAmount.toString() }, quantity, locked.currency) });
+        if (!Number.isInteger(quantity) || quantity < 0 || quantity > item.quantity - item.afterSaleQuantity)
+          return refuse(OrderCode.BAD_QUANTITY, `: at most ${item.quantity - item.afterSaleQuantity} of ${skuId}`);
+        if (quantity > 0)
+          picked.push({
+            item,
+            quantity,
+            amount: lineShare(
+              { ...item, payable: item.payable.toString(), afterSaleAmount: item.afterSaleAmount.toString() },
+              quantity,
+              locked.currency,
+            ),
+          });
       }
       if (!picked.length) return refuse(OrderCode.NOTHING_TO_REFUND);
       // never more than is still refundable (an operator may have refunded part of the payment directly)
       const refundable = new Decimal(locked.payable.toString()).minus(locked.refundedAmount.toString());
-      const amount = Decimal.min(picked.reduce((sum, p) => sum.plus(p.amount), new Decimal(0)), refundable);
+      const amount = Decimal.min(
+        picked.reduce((sum, p) => sum.plus(p.amount), new Decimal(0)),
+        refundable,
+      );
       const id = randomUUID();
       await tx.afterSale.create({
-        data: { id, orderId, buyerId, type, reason, amount: amount.toFixed(), lines: { create: picked.map((p) => ({ orderItemId: p.item.id, quantity: p.quantity, amount: p.amount.toFixed() })) } },
+        data: {
+          id,
+          orderId,
+          buyerId,
+          type,
+          reason,
+          amount: amount.toFixed(),
+          lines: { create: picked.map((p) => ({ orderItemId: p.item.id, quantity: p.quantity, amount: p.amount.toFixed() })) },
+        },
       });
-      for (const p of picked) await tx.orderItem.update({ where: { id: p.item.id }, data: { afterSaleQuantity: { increment: p.quantity }, afterSaleAmount: { increment: p.amount.toFixed() } } });
+      for (const p of picked)
+        await tx.orderItem.update({
+          where: { id: p.item.id },
+          data: { afterSaleQuantity: { increment: p.quantity }, afterSaleAmount: { increment: p.amount.toFixed() } },
+        });
       return { code: OrderCode.OK, message: null, afterSale: await tx.afterSale.findUniqueOrThrow({ where: { id } }) };
     });
   }
@@ -82,30 +121,38 @@ export class AfterSales {
   async reviewAfterSale(id: string, approve: boolean, note: string | null | undefined, actor: string) {
     if ((note?.length ?? 0) > 500) throw badInput("note is at most 500 characters", { field: "note" });
     const events: string[] = [];
-    const res = await this.d.prisma.$transaction(async (tx) => {
-      const a = await tx.afterSale.findUnique({ where: { id } });
-      if (!a) return { code: OrderCode.NOT_FOUND, message: "no such after-sales request", afterSale: null };
-      const order = await lockOrder(tx, a.orderId);
-      const changed = await tx.afterSale.updateMany({ where: { id, status: "REQUESTED" }, data: { status: approve ? "APPROVED" : "REJECTED", decisionNote: note ?? null, decidedBy: actor } });
-      if (changed.count !== 1) return { code: OrderCode.INVALID_STATE, message: "the request was already decided", afterSale: a };
-      await afterSaleDecidedMessage(tx, a, approve, note ?? null);
-      if (!approve) {
-        // the units of a rejected request may be asked for again
-        for (const l of await tx.afterSaleLine.findMany({ where: { afterSaleId: id } }))
-          await tx.orderItem.update({ where: { id: l.orderItemId }, data: { afterSaleQuantity: { decrement: l.quantity }, afterSaleAmount: { decrement: l.amount.toString() } } });
-      }
-      // the order moves to REFUNDING only when every unit of it is under after-sales (partial ones leave it as it is)
-      const left = await tx.orderItem.count({ where: { orderId: a.orderId, afterSaleQuantity: { lt: tx.orderItem.fields.quantity } } });
-      if (approve && left === 0) {
-        const ev = await moveInTx(tx, order, "startRefund", { reason: `AFTER_SALE:${a.type}`, actor });
-        if (!ev) throw new AbortTx({ code: OrderCode.INVALID_STATE, message: message(OrderCode.INVALID_STATE), afterSale: a });
-        events.push(ev);
-      }
-      return { code: OrderCode.OK, message: null, afterSale: await tx.afterSale.findUniqueOrThrow({ where: { id } }) };
-    }).catch((e) => {
-      if (e instanceof AbortTx) return e.result as AfterSaleOutcome;
-      throw e;
-    });
+    const res = await this.d.prisma
+      .$transaction(async (tx) => {
+        const a = await tx.afterSale.findUnique({ where: { id } });
+        if (!a) return { code: OrderCode.NOT_FOUND, message: "no such after-sales request", afterSale: null };
+        const order = await lockOrder(tx, a.orderId);
+        const changed = await tx.afterSale.updateMany({
+          where: { id, status: "REQUESTED" },
+          data: { status: approve ? "APPROVED" : "REJECTED", decisionNote: note ?? null, decidedBy: actor },
+        });
+        if (changed.count !== 1) return { code: OrderCode.INVALID_STATE, message: "the request was already decided", afterSale: a };
+        await afterSaleDecidedMessage(tx, a, approve, note ?? null);
+        if (!approve) {
+          // the units of a rejected request may be asked for again
+          for (const l of await tx.afterSaleLine.findMany({ where: { afterSaleId: id } }))
+            await tx.orderItem.update({
+              where: { id: l.orderItemId },
+              data: { afterSaleQuantity: { decrement: l.quantity }, afterSaleAmount: { decrement: l.amount.toString() } },
+            });
+        }
+        // the order moves to REFUNDING only when every unit of it is under after-sales (partial ones leave it as it is)
+        const left = await tx.orderItem.count({ where: { orderId: a.orderId, afterSaleQuantity: { lt: tx.orderItem.fields.quantity } } });
+        if (approve && left === 0) {
+          const ev = await moveInTx(tx, order, "startRefund", { reason: `AFTER_SALE:${a.type}`, actor });
+          if (!ev) throw new AbortTx({ code: OrderCode.INVALID_STATE, message: message(OrderCode.INVALID_STATE), afterSale: a });
+          events.push(ev);
+        }
+        return { code: OrderCode.OK, message: null, afterSale: await tx.afterSale.findUniqueOrThrow({ where: { id } }) };
+      })
+      .catch((e) => {
+        if (e instanceof AbortTx) return e.result as AfterSaleOutcome;
+        throw e;
+      });
     await this.d.outbox.publish(events);
     if (res.code === OrderCode.OK && approve) {
       const a = defined(res.afterSale, "the approved after-sale");
@@ -129,7 +176,8 @@ export class AfterSales {
     const res = await this.d.prisma.$transaction(async (tx): Promise<TransitionOutcome> => {
       let order = await lockOrder(tx, orderId);
       if (await tx.orderRefund.findUnique({ where: { refundId } })) return { code: OrderCode.OK, status: order.status };
-      if (!["PAID", "SHIPPED", "REFUNDING", "COMPLETED"].includes(order.status)) return { code: OrderCode.INVALID_STATE, status: order.status };
+      if (!["PAID", "SHIPPED", "REFUNDING", "COMPLETED"].includes(order.status))
+        return { code: OrderCode.INVALID_STATE, status: order.status };
       const refunded = new Decimal(order.refundedAmount.toString()).plus(amount);
       const payable = new Decimal(order.payable.toString());
       if (refunded.greaterThan(payable)) return { code: OrderCode.INVALID_AMOUNT, status: order.status };
@@ -137,7 +185,8 @@ export class AfterSales {
       await tx.order.update({ where: { id: orderId }, data: { refundedAmount: refunded.toFixed() } });
       // payment's refund of an after-sale (reference "order:<afterSaleId>") completes it
       const afterSaleId = reference?.startsWith("order:") ? reference.slice("order:".length) : null;
-      if (afterSaleId) await tx.afterSale.updateMany({ where: { id: afterSaleId, orderId, status: "APPROVED" }, data: { status: "COMPLETED" } });
+      if (afterSaleId)
+        await tx.afterSale.updateMany({ where: { id: afterSaleId, orderId, status: "APPROVED" }, data: { status: "COMPLETED" } });
       order = await lockOrder(tx, orderId);
       const full = refunded.equals(payable);
       if (full && (order.status === "PAID" || order.status === "SHIPPED")) {

@@ -3,8 +3,8 @@
  * effects in other domains (release / confirm stock, refund) that run after a commit and are
  * retried by a job when they fail (idempotent on the other side).
  */
-import type { OrderServiceDeps } from "./shared.ts";
 import { jobField as field } from "@mallgraph/platform/queue";
+import type { OrderServiceDeps } from "./shared.ts";
 
 export const FollowUpJob = { releaseStock: "release-stock", confirmStock: "confirm-stock", requestRefund: "request-refund" } as const;
 /** What a follow-up job carries: the reservation key (stock jobs), the refund to request (request-refund). */
@@ -24,7 +24,11 @@ export class OrderFollowUps {
   /** Queues the payment time-out of a new order; the sweep job covers a lost one. */
   async scheduleTimeout(orderId: string, expiresAt: Date): Promise<void> {
     try {
-      await this.d.timeouts.add(TimeoutJob.cancelUnpaid, { orderId }, { jobId: `cancel-unpaid-${orderId}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) });
+      await this.d.timeouts.add(
+        TimeoutJob.cancelUnpaid,
+        { orderId },
+        { jobId: `cancel-unpaid-${orderId}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) },
+      );
     } catch (e) {
       this.d.log.warn({ err: e, orderId }, "could not schedule the payment time-out; the sweep job covers it");
     }
@@ -36,7 +40,9 @@ export class OrderFollowUps {
       await run();
     } catch (e) {
       this.d.log.warn({ err: e, job, ...data }, "follow-up failed; queued for retry");
-      await this.d.followUps.add(job, data, { attempts: 20, backoff: { type: "exponential", delay: 1000 } }).catch((qe) => this.d.log.error({ err: qe, job, ...data }, "could not queue follow-up"));
+      await this.d.followUps
+        .add(job, data, { attempts: 20, backoff: { type: "exponential", delay: 1000 } })
+        .catch((qe) => this.d.log.error({ err: qe, job, ...data }, "could not queue follow-up"));
     }
   }
 
@@ -44,7 +50,13 @@ export class OrderFollowUps {
   async runFollowUp(job: string, data: FollowUpData): Promise<void> {
     if (job === FollowUpJob.releaseStock) await this.d.catalog.release(field(data, "key"));
     else if (job === FollowUpJob.confirmStock) await this.d.catalog.confirm(field(data, "key"));
-    else if (job === FollowUpJob.requestRefund) await this.d.payment.refundOrderPayment(field(data, "orderId"), field(data, "amount"), field(data, "reason"), field(data, "reference"));
+    else if (job === FollowUpJob.requestRefund)
+      await this.d.payment.refundOrderPayment(
+        field(data, "orderId"),
+        field(data, "amount"),
+        field(data, "reason"),
+        field(data, "reference"),
+      );
     else throw new Error(`unknown follow-up ${job}`);
   }
 }

@@ -1,10 +1,10 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
-import type { Redis } from "ioredis";
+import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { OrderService } from "./orders.ts";
 import type { OutboxPublisher } from "./outbox.ts";
-import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
 

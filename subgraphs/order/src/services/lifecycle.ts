@@ -7,11 +7,11 @@ import { randomUUID } from "node:crypto";
 import { badInput, defined } from "@mallgraph/platform/errors";
 import { OrderCode, message } from "../errors.ts";
 import { FollowUpJob, type OrderFollowUps } from "./follow-ups.ts";
+import { orderShippedMessage } from "./messages.ts";
 import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import type { OrderTransitions } from "./transitions.ts";
 import type { OrderOutcome, OrderRecord, TransitionOutcome } from "./types.ts";
-import { orderShippedMessage } from "./messages.ts";
 
 export class OrderLifecycle {
   constructor(
@@ -25,7 +25,11 @@ export class OrderLifecycle {
   async cancel(orderId: string, buyerId: string): Promise<OrderOutcome> {
     const o = await this.reads.getForBuyer(orderId, buyerId);
     if (!o) return { code: OrderCode.NOT_FOUND, message: "no such order", order: null };
-    const r = await this.transitions.move(orderId, "cancel", { reason: "BUYER_CANCELLED", actor: buyerId, patch: () => ({ cancelledAt: new Date(), cancelReason: "BUYER_CANCELLED" }) });
+    const r = await this.transitions.move(orderId, "cancel", {
+      reason: "BUYER_CANCELLED",
+      actor: buyerId,
+      patch: () => ({ cancelledAt: new Date(), cancelReason: "BUYER_CANCELLED" }),
+    });
     if (r.code === OrderCode.OK) await this.afterCancel(defined(r.order, "the cancelled order"));
     return { code: r.code, message: message(r.code), order: r.order };
   }
@@ -39,22 +43,33 @@ export class OrderLifecycle {
     if (!o) return { code: OrderCode.NOT_FOUND };
     if (o.status !== "PENDING_PAYMENT") return { code: OrderCode.INVALID_STATE };
     if (o.expiresAt.getTime() > now.getTime() + 500) return { code: "NOT_DUE", retryInMs: o.expiresAt.getTime() - now.getTime() };
-    const r = await this.transitions.move(orderId, "timeout", { reason: "PAYMENT_TIMEOUT", actor: "system", patch: () => ({ cancelledAt: new Date(), cancelReason: "PAYMENT_TIMEOUT" }) });
+    const r = await this.transitions.move(orderId, "timeout", {
+      reason: "PAYMENT_TIMEOUT",
+      actor: "system",
+      patch: () => ({ cancelledAt: new Date(), cancelReason: "PAYMENT_TIMEOUT" }),
+    });
     if (r.code === OrderCode.OK) await this.afterCancel(defined(r.order, "the timed-out order"));
     return { code: r.code };
   }
 
   /** Unpaid orders past their time-out whose delayed job was lost. */
   async sweepExpired(limit = 100): Promise<number> {
-    const due = await this.d.prisma.order.findMany({ where: { status: "PENDING_PAYMENT", expiresAt: { lt: new Date(Date.now() - 5000) } }, select: { id: true }, take: limit });
+    const due = await this.d.prisma.order.findMany({
+      where: { status: "PENDING_PAYMENT", expiresAt: { lt: new Date(Date.now() - 5000) } },
+      select: { id: true },
+      take: limit,
+    });
     let n = 0;
     for (const { id } of due) if ((await this.cancelIfUnpaid(id)).code === OrderCode.OK) n++;
     return n;
   }
 
   private async afterCancel(order: OrderRecord): Promise<void> {
-    await this.jobs.followUp(FollowUpJob.releaseStock, { key: order.reservationKey, orderId: order.id }, () => this.d.catalog.release(order.reservationKey));
-    if (order.couponId) await this.d.promotion.releaseCoupon(order.id).catch((e) => this.d.log.warn({ err: e, orderId: order.id }, "coupon release failed"));
+    await this.jobs.followUp(FollowUpJob.releaseStock, { key: order.reservationKey, orderId: order.id }, () =>
+      this.d.catalog.release(order.reservationKey),
+    );
+    if (order.couponId)
+      await this.d.promotion.releaseCoupon(order.id).catch((e) => this.d.log.warn({ err: e, orderId: order.id }, "coupon release failed"));
   }
 
   /** Payment succeeded (internal, idempotent per payment). */
@@ -63,11 +78,18 @@ export class OrderLifecycle {
     const o = await this.reads.get(orderId);
     if (!o) return { code: OrderCode.NOT_FOUND, status: null };
     if (o.paymentId === paymentId) return { code: OrderCode.OK, status: o.status };
-    const r = await this.transitions.move(orderId, "pay", { reason: `PAID:${channel}`, actor: "payment", patch: () => ({ paymentId, paymentChannel: channel, paidAt: new Date() }) });
+    const r = await this.transitions.move(orderId, "pay", {
+      reason: `PAID:${channel}`,
+      actor: "payment",
+      patch: () => ({ paymentId, paymentChannel: channel, paidAt: new Date() }),
+    });
     if (r.code === OrderCode.OK) {
       const order = defined(r.order, "the paid order");
-      await this.jobs.followUp(FollowUpJob.confirmStock, { key: order.reservationKey, orderId }, () => this.d.catalog.confirm(order.reservationKey));
-      if (order.couponId) await this.d.promotion.consumeCoupon(orderId).catch((e) => this.d.log.warn({ err: e, orderId }, "coupon consume failed"));
+      await this.jobs.followUp(FollowUpJob.confirmStock, { key: order.reservationKey, orderId }, () =>
+        this.d.catalog.confirm(order.reservationKey),
+      );
+      if (order.couponId)
+        await this.d.promotion.consumeCoupon(orderId).catch((e) => this.d.log.warn({ err: e, orderId }, "coupon consume failed"));
       return { code: OrderCode.OK, status: order.status };
     }
     const now = r.order ?? (await this.reads.get(orderId));
@@ -92,23 +114,41 @@ export class OrderLifecycle {
     return { code: r.code, message: message(r.code), order: r.order };
   }
 
-  async addTrackingEvent(orderId: string, ev: { status: string; description?: string | null; location?: string | null; occurredAt?: string | null }): Promise<OrderOutcome> {
-    if (!ev.status?.trim() || ev.status.length > 64) throw badInput("status is required (at most 64 characters)", { field: "event.status" });
-    if ((ev.description?.length ?? 0) > 500 || (ev.location?.length ?? 0) > 200) throw badInput("description or location too long", { field: "event" });
+  async addTrackingEvent(
+    orderId: string,
+    ev: { status: string; description?: string | null; location?: string | null; occurredAt?: string | null },
+  ): Promise<OrderOutcome> {
+    if (!ev.status?.trim() || ev.status.length > 64)
+      throw badInput("status is required (at most 64 characters)", { field: "event.status" });
+    if ((ev.description?.length ?? 0) > 500 || (ev.location?.length ?? 0) > 200)
+      throw badInput("description or location too long", { field: "event" });
     const at = ev.occurredAt ? new Date(ev.occurredAt) : new Date();
     if (Number.isNaN(at.getTime())) throw badInput("occurredAt must be an ISO time", { field: "event.occurredAt" });
     const o = await this.reads.get(orderId);
     if (!o) return { code: OrderCode.NOT_FOUND, message: "no such order", order: null };
     const s = await this.d.prisma.shipment.findUnique({ where: { orderId } });
     if (!s) return { code: OrderCode.INVALID_STATE, message: "the order has not been shipped", order: o };
-    await this.d.prisma.trackingEvent.create({ data: { id: randomUUID(), shipmentId: s.id, status: ev.status.trim(), description: ev.description ?? null, location: ev.location ?? null, occurredAt: at } });
+    await this.d.prisma.trackingEvent.create({
+      data: {
+        id: randomUUID(),
+        shipmentId: s.id,
+        status: ev.status.trim(),
+        description: ev.description ?? null,
+        location: ev.location ?? null,
+        occurredAt: at,
+      },
+    });
     return { code: OrderCode.OK, message: null, order: o };
   }
 
   async confirmReceipt(orderId: string, buyerId: string): Promise<OrderOutcome> {
     const o = await this.reads.getForBuyer(orderId, buyerId);
     if (!o) return { code: OrderCode.NOT_FOUND, message: "no such order", order: null };
-    const r = await this.transitions.move(orderId, "confirmReceipt", { reason: "RECEIVED", actor: buyerId, patch: () => ({ completedAt: new Date() }) });
+    const r = await this.transitions.move(orderId, "confirmReceipt", {
+      reason: "RECEIVED",
+      actor: buyerId,
+      patch: () => ({ completedAt: new Date() }),
+    });
     return { code: r.code, message: message(r.code), order: r.order };
   }
 }

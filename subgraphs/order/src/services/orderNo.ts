@@ -4,8 +4,8 @@
  * 999,999 orders in one second the sequence simply gets longer; still unique.) The database's
  * unique index on orderNo is the last line of defence.
  */
-import type { Redis } from "ioredis";
 import { defineLua, keyFor } from "@mallgraph/platform/redis";
+import type { Redis } from "ioredis";
 
 const SEQ_TTL_SECONDS = 24 * 3600;
 

@@ -15,8 +15,8 @@ import { OrderFollowUps, type FollowUpData } from "./follow-ups.ts";
 import { OrderLifecycle } from "./lifecycle.ts";
 import type { OrderStatus } from "./orderStateMachine.ts";
 import { OrderPlacement } from "./place.ts";
-import { OrderReads } from "./read.ts";
 import { PrizeOrders } from "./prize.ts";
+import { OrderReads } from "./read.ts";
 import { SeckillOrders } from "./seckill.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import { OrderTransitions } from "./transitions.ts";
@@ -46,41 +46,99 @@ export class OrderService {
   }
 
   // placement
-  placeOrder(buyerId: string, input: PlaceOrderInput) { return this.placement.placeOrder(buyerId, input); }
-  createSeckill(input: SeckillOrderInput) { return this.seckill.createSeckill(input); }
-  createSeckillBatch(inputs: SeckillOrderInput[]) { return this.seckill.createSeckillBatch(inputs); }
-  createPrize(input: PrizeOrderInput) { return this.prize.createPrize(input); }
+  placeOrder(buyerId: string, input: PlaceOrderInput) {
+    return this.placement.placeOrder(buyerId, input);
+  }
+  createSeckill(input: SeckillOrderInput) {
+    return this.seckill.createSeckill(input);
+  }
+  createSeckillBatch(inputs: SeckillOrderInput[]) {
+    return this.seckill.createSeckillBatch(inputs);
+  }
+  createPrize(input: PrizeOrderInput) {
+    return this.prize.createPrize(input);
+  }
 
   // reads
-  get(id: string) { return this.reads.get(id); }
-  getMany(ids: readonly string[]) { return this.reads.getMany(ids); }
-  getForBuyer(id: string, buyerId: string) { return this.reads.getForBuyer(id, buyerId); }
-  list(filter: { buyerId?: string; status?: OrderStatus | null }, first?: number, after?: string | null) { return this.reads.list(filter, first, after); }
-  history(orderId: string) { return this.reads.history(orderId); }
-  shipment(orderId: string) { return this.reads.shipment(orderId); }
-  afterSales(orderId: string) { return this.reads.afterSales(orderId); }
-  afterSaleLines(afterSaleId: string) { return this.reads.afterSaleLines(afterSaleId); }
-  listAfterSales(status: string | null | undefined, first?: number) { return this.reads.listAfterSales(status, first); }
-  statusEvent(orderId: string, eventId: string, viewerId: string | undefined) { return this.reads.statusEvent(orderId, eventId, viewerId); }
-  forPayment(id: string) { return this.reads.forPayment(id); }
-  purchaseVerified(orderId: string, memberId: string, skuId: string) { return this.reads.purchaseVerified(orderId, memberId, skuId); }
-  memberOpenOrders(memberId: string) { return this.reads.memberOpenOrders(memberId); }
-  memberOrdersExport(memberId: string) { return this.reads.memberOrdersExport(memberId); }
+  get(id: string) {
+    return this.reads.get(id);
+  }
+  getMany(ids: readonly string[]) {
+    return this.reads.getMany(ids);
+  }
+  getForBuyer(id: string, buyerId: string) {
+    return this.reads.getForBuyer(id, buyerId);
+  }
+  list(filter: { buyerId?: string; status?: OrderStatus | null }, first?: number, after?: string | null) {
+    return this.reads.list(filter, first, after);
+  }
+  history(orderId: string) {
+    return this.reads.history(orderId);
+  }
+  shipment(orderId: string) {
+    return this.reads.shipment(orderId);
+  }
+  afterSales(orderId: string) {
+    return this.reads.afterSales(orderId);
+  }
+  afterSaleLines(afterSaleId: string) {
+    return this.reads.afterSaleLines(afterSaleId);
+  }
+  listAfterSales(status: string | null | undefined, first?: number) {
+    return this.reads.listAfterSales(status, first);
+  }
+  statusEvent(orderId: string, eventId: string, viewerId: string | undefined) {
+    return this.reads.statusEvent(orderId, eventId, viewerId);
+  }
+  forPayment(id: string) {
+    return this.reads.forPayment(id);
+  }
+  purchaseVerified(orderId: string, memberId: string, skuId: string) {
+    return this.reads.purchaseVerified(orderId, memberId, skuId);
+  }
+  memberOpenOrders(memberId: string) {
+    return this.reads.memberOpenOrders(memberId);
+  }
+  memberOrdersExport(memberId: string) {
+    return this.reads.memberOrdersExport(memberId);
+  }
 
   // status changes
-  cancel(orderId: string, buyerId: string) { return this.lifecycle.cancel(orderId, buyerId); }
-  cancelIfUnpaid(orderId: string, now?: Date) { return this.lifecycle.cancelIfUnpaid(orderId, now); }
-  sweepExpired(limit?: number) { return this.lifecycle.sweepExpired(limit); }
-  markPaid(orderId: string, paymentId: string, channel: string) { return this.lifecycle.markPaid(orderId, paymentId, channel); }
-  ship(orderId: string, carrier: string, trackingNo: string, actor: string) { return this.lifecycle.ship(orderId, carrier, trackingNo, actor); }
-  addTrackingEvent(orderId: string, ev: Parameters<OrderLifecycle["addTrackingEvent"]>[1]) { return this.lifecycle.addTrackingEvent(orderId, ev); }
-  confirmReceipt(orderId: string, buyerId: string) { return this.lifecycle.confirmReceipt(orderId, buyerId); }
+  cancel(orderId: string, buyerId: string) {
+    return this.lifecycle.cancel(orderId, buyerId);
+  }
+  cancelIfUnpaid(orderId: string, now?: Date) {
+    return this.lifecycle.cancelIfUnpaid(orderId, now);
+  }
+  sweepExpired(limit?: number) {
+    return this.lifecycle.sweepExpired(limit);
+  }
+  markPaid(orderId: string, paymentId: string, channel: string) {
+    return this.lifecycle.markPaid(orderId, paymentId, channel);
+  }
+  ship(orderId: string, carrier: string, trackingNo: string, actor: string) {
+    return this.lifecycle.ship(orderId, carrier, trackingNo, actor);
+  }
+  addTrackingEvent(orderId: string, ev: Parameters<OrderLifecycle["addTrackingEvent"]>[1]) {
+    return this.lifecycle.addTrackingEvent(orderId, ev);
+  }
+  confirmReceipt(orderId: string, buyerId: string) {
+    return this.lifecycle.confirmReceipt(orderId, buyerId);
+  }
 
   // after-sales and refunds
-  requestAfterSale(orderId: string, buyerId: string, type: "RETURN" | "REFUND", reason: string, lines?: AfterSaleLineInput[] | null) { return this.afterSale.requestAfterSale(orderId, buyerId, type, reason, lines); }
-  reviewAfterSale(id: string, approve: boolean, note: string | null | undefined, actor: string) { return this.afterSale.reviewAfterSale(id, approve, note, actor); }
-  markRefunded(orderId: string, refundId: string, amount: string, reference?: string | null) { return this.afterSale.markRefunded(orderId, refundId, amount, reference); }
+  requestAfterSale(orderId: string, buyerId: string, type: "RETURN" | "REFUND", reason: string, lines?: AfterSaleLineInput[] | null) {
+    return this.afterSale.requestAfterSale(orderId, buyerId, type, reason, lines);
+  }
+  reviewAfterSale(id: string, approve: boolean, note: string | null | undefined, actor: string) {
+    return this.afterSale.reviewAfterSale(id, approve, note, actor);
+  }
+  markRefunded(orderId: string, refundId: string, amount: string, reference?: string | null) {
+    return this.afterSale.markRefunded(orderId, refundId, amount, reference);
+  }
 
   // jobs
-  runFollowUp(job: string, data: FollowUpData) { return this.jobs.runFollowUp(job, data); }
+  runFollowUp(job: string, data: FollowUpData) {
+    return this.jobs.runFollowUp(job, data);
+  }
 }

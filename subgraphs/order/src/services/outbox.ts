@@ -5,11 +5,11 @@
  * The same moments relay the schema's job outbox (`Outbox`, packages/platform/src/outbox.ts: the
  * member messages an order change causes).
  */
-import type { Redis } from "ioredis";
-import { publishLiveEvent } from "@mallgraph/platform/events";
 import { unaudited } from "@mallgraph/platform/audit-scope";
+import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
+import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const ORDER_STATUS_TOPIC = "orderStatusChanged";
@@ -62,11 +62,18 @@ export class OutboxPublisher {
   }
 
   private async publishOne(id: string): Promise<boolean> {
-    const claimed = await this.prisma.orderOutbox.updateMany({ where: { id, publishedAt: null }, data: { publishedAt: new Date(), attempts: { increment: 1 } } });
+    const claimed = await this.prisma.orderOutbox.updateMany({
+      where: { id, publishedAt: null },
+      data: { publishedAt: new Date(), attempts: { increment: 1 } },
+    });
     if (claimed.count !== 1) return false;
     const row = await this.prisma.orderOutbox.findUniqueOrThrow({ where: { id } });
     try {
-      await publishLiveEvent(this.redis, this.prefix, row.topic, { eventId: row.id, keys: { orderId: row.orderId }, audience: [row.buyerId] });
+      await publishLiveEvent(this.redis, this.prefix, row.topic, {
+        eventId: row.id,
+        keys: { orderId: row.orderId },
+        audience: [row.buyerId],
+      });
       return true;
     } catch (e) {
       await this.prisma.orderOutbox.update({ where: { id }, data: { publishedAt: null } });

@@ -37,7 +37,8 @@ export class OrderPlacement {
     const idem = input.idempotencyKey?.trim() || randomUUID();
     if (idem.length > 64) throw badInput("idempotencyKey is at most 64 characters", { field: "idempotencyKey" });
     if (input.note && input.note.length > 200) throw badInput("note is at most 200 characters", { field: "note" });
-    if (input.paymentMethod && input.paymentMethod.length > 32) throw badInput("paymentMethod is at most 32 characters", { field: "paymentMethod" });
+    if (input.paymentMethod && input.paymentMethod.length > 32)
+      throw badInput("paymentMethod is at most 32 characters", { field: "paymentMethod" });
     if (!input.addressId?.trim()) throw badInput("addressId is required", { field: "addressId" });
 
     const existing = await this.reads.byIdempotencyKey(buyerId, idem);
@@ -72,7 +73,8 @@ export class OrderPlacement {
     // merge repeated SKUs, validate quantities
     const merged = new Map<string, number>();
     for (const l of requested) {
-      if (typeof l.skuId !== "string" || !l.skuId.trim() || l.skuId.length > 64) throw badInput("skuId must be a non-empty id", { field: "items.skuId" });
+      if (typeof l.skuId !== "string" || !l.skuId.trim() || l.skuId.length > 64)
+        throw badInput("skuId must be a non-empty id", { field: "items.skuId" });
       if (!Number.isInteger(l.quantity) || l.quantity < 1) return refuse(OrderCode.BAD_QUANTITY, l.skuId);
       merged.set(l.skuId, (merged.get(l.skuId) ?? 0) + l.quantity);
     }
@@ -102,11 +104,26 @@ export class OrderPlacement {
     }
     const currency = defined(lines[0], "an order line").snapshot.currency;
     if (lines.some((l) => l.snapshot.currency !== currency)) return refuse(OrderCode.MIXED_CURRENCY);
-    const expected = input.expectedPayable != null ? parseAmount(input.expectedPayable, currency, { field: "expectedPayable", allowZero: true }) : null;
+    const expected =
+      input.expectedPayable != null ? parseAmount(input.expectedPayable, currency, { field: "expectedPayable", allowZero: true }) : null;
 
     // promotion prices the lines (campaigns, the coupon) — the same function as the cart's view
-    const quote = await this.d.promotion.price(buyerId, currency, lines.map((l) => ({ skuId: l.skuId, spuId: defined(l.snapshot.spuId, `the SPU of ${l.skuId}`), unitPrice: formatAmount(l.price, currency), quantity: l.quantity })), input.couponId ?? null);
-    if (input.couponId && !quote.coupon) return { ...refuse(OrderCode.COUPON_UNAVAILABLE), message: `${message(OrderCode.COUPON_UNAVAILABLE)}: ${quote.couponReason ?? "UNKNOWN"}` };
+    const quote = await this.d.promotion.price(
+      buyerId,
+      currency,
+      lines.map((l) => ({
+        skuId: l.skuId,
+        spuId: defined(l.snapshot.spuId, `the SPU of ${l.skuId}`),
+        unitPrice: formatAmount(l.price, currency),
+        quantity: l.quantity,
+      })),
+      input.couponId ?? null,
+    );
+    if (input.couponId && !quote.coupon)
+      return {
+        ...refuse(OrderCode.COUPON_UNAVAILABLE),
+        message: `${message(OrderCode.COUPON_UNAVAILABLE)}: ${quote.couponReason ?? "UNKNOWN"}`,
+      };
     if (expected && !expected.eq(quote.payable)) return { ...refuse(OrderCode.PRICE_CHANGED), quote: quoteView(quote) };
     lines.forEach((l, i) => {
       const q = quote.lines[i];
@@ -136,7 +153,18 @@ export class OrderPlacement {
       eventIds: [],
     };
     try {
-      await runPlaceOrder({ prisma: this.d.prisma, catalog: this.d.catalog, cart: this.d.cart, promotion: this.d.promotion, nextOrderNo: this.d.nextOrderNo, log: this.d.log }, state, this.d.hooks?.placeOrder);
+      await runPlaceOrder(
+        {
+          prisma: this.d.prisma,
+          catalog: this.d.catalog,
+          cart: this.d.cart,
+          promotion: this.d.promotion,
+          nextOrderNo: this.d.nextOrderNo,
+          log: this.d.log,
+        },
+        state,
+        this.d.hooks?.placeOrder,
+      );
     } catch (e) {
       if (e instanceof WorkflowAbort) {
         if (e.code === "DUPLICATE") {

@@ -3,9 +3,9 @@
  * default implementations call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient } from "@mallgraph/platform/service-client";
 import { SKU_SNAPSHOTS_QUERY, type ReserveResult, type SkuSnapshot, type StockLine } from "@mallgraph/platform/contracts/catalog";
 import type { PriceLine } from "@mallgraph/platform/contracts/promotion";
+import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { ReserveResult, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
 export type { PriceLine } from "@mallgraph/platform/contracts/promotion";
@@ -82,14 +82,17 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
     async reserve(key, lines, ttlSeconds) {
       const d = await c.request<{ inventoryReserve: ReserveResult }>(
         `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
-        { key, lines, ttl: ttlSeconds });
+        { key, lines, ttl: ttlSeconds },
+      );
       return d.inventoryReserve;
     },
     async release(key) {
-      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key })).inventoryRelease;
+      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key }))
+        .inventoryRelease;
     },
     async confirm(key) {
-      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key })).inventoryConfirm;
+      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key }))
+        .inventoryConfirm;
     },
   };
 }
@@ -99,12 +102,16 @@ export function memberPort(url: string, secret: Keys): MemberPort {
   return {
     async address(memberId, addressId) {
       const d = await c.request<{ memberAddress: AddressSnapshot | null }>(
-        `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) { id receiver phone region detail } }`, { m: memberId, a: addressId });
+        `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) { id receiver phone region detail } }`,
+        { m: memberId, a: addressId },
+      );
       return d.memberAddress;
     },
     async defaultAddress(memberId) {
       const d = await c.request<{ memberDefaultAddress: AddressSnapshot | null }>(
-        `query($m: ID!) { memberDefaultAddress(memberId: $m) { id receiver phone region detail } }`, { m: memberId });
+        `query($m: ID!) { memberDefaultAddress(memberId: $m) { id receiver phone region detail } }`,
+        { m: memberId },
+      );
       return d.memberDefaultAddress;
     },
   };
@@ -114,10 +121,19 @@ export function cartPort(url: string, secret: Keys): CartPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async checkedLines(memberId) {
-      return (await c.request<{ cartCheckedLines: StockLine[] }>(`query($m: ID!) { cartCheckedLines(memberId: $m) { skuId quantity } }`, { m: memberId })).cartCheckedLines;
+      return (
+        await c.request<{ cartCheckedLines: StockLine[] }>(`query($m: ID!) { cartCheckedLines(memberId: $m) { skuId quantity } }`, {
+          m: memberId,
+        })
+      ).cartCheckedLines;
     },
     async removeSkus(memberId, skuIds) {
-      return (await c.request<{ cartRemoveSkus: boolean }>(`mutation($m: ID!, $s: [ID!]!) { cartRemoveSkus(memberId: $m, skuIds: $s) }`, { m: memberId, s: skuIds })).cartRemoveSkus;
+      return (
+        await c.request<{ cartRemoveSkus: boolean }>(`mutation($m: ID!, $s: [ID!]!) { cartRemoveSkus(memberId: $m, skuIds: $s) }`, {
+          m: memberId,
+          s: skuIds,
+        })
+      ).cartRemoveSkus;
     },
   };
 }
@@ -128,7 +144,8 @@ export function paymentPort(url: string, secret: Keys): PaymentPort {
     async refundOrderPayment(orderId, amount, reason, reference) {
       const d = await c.request<{ refundOrderPayment: { code: string } }>(
         `mutation($o: ID!, $a: String!, $r: String!, $ref: String!) { refundOrderPayment(orderId: $o, amount: $a, reason: $r, reference: $ref) { code } }`,
-        { o: orderId, a: amount, r: reason, ref: reference });
+        { o: orderId, a: amount, r: reason, ref: reference },
+      );
       return d.refundOrderPayment.code;
     },
   };
@@ -142,14 +159,16 @@ export function promotionPort(url: string, secret: Keys): PromotionPort {
       const d = await c.request<{ promotionPrice: PriceQuote }>(
         `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID) {
           promotionPrice(memberId: $m, currency: $cur, lines: $lines, couponId: $c) { currency itemsTotal discount payable lines { skuId discount payable } coupon { couponId discount } couponReason } }`,
-        { m: memberId, cur: currency, lines, c: couponId });
+        { m: memberId, cur: currency, lines, c: couponId },
+      );
       return d.promotionPrice;
     },
     async lockCoupon(memberId, couponId, orderId, currency, discount) {
       const d = await c.request<{ couponLock: { code: string; discount: string } }>(
         `mutation($m: ID!, $c: ID!, $o: ID!, $cur: String!, $d: String!) {
           couponLock(memberId: $m, couponId: $c, orderId: $o, currency: $cur, discount: $d) { code discount } }`,
-        { m: memberId, c: couponId, o: orderId, cur: currency, d: discount });
+        { m: memberId, c: couponId, o: orderId, cur: currency, d: discount },
+      );
       return d.couponLock.code === "OK" ? d.couponLock : { code: "COUPON_UNAVAILABLE", discount: "0" };
     },
     async releaseCoupon(orderId) {

@@ -23,7 +23,11 @@ export class PrizeOrders {
 
   async createPrize(input: PrizeOrderInput): Promise<SeckillOrderOutcome> {
     const { drawId, buyerId, skuId } = input;
-    for (const [f, v] of [["drawId", drawId], ["buyerId", buyerId], ["skuId", skuId]] as const)
+    for (const [f, v] of [
+      ["drawId", drawId],
+      ["buyerId", buyerId],
+      ["skuId", skuId],
+    ] as const)
       if (typeof v !== "string" || !v.trim() || v.length > 64) throw badInput(`${f} must be a non-empty id`, { field: f });
     const key = `prize:${drawId}`;
     const existing = await this.byDraw(buyerId, key);
@@ -42,15 +46,43 @@ export class PrizeOrders {
       async (tx, orderNo) => {
         await tx.order.create({
           data: {
-            id: orderId, orderNo, buyerId, kind: "PRIZE", status: "PAID", currency,
-            itemsTotal: zero, discount: zero, payable: zero,
-            address: { id: a.id, receiver: a.receiver, phone: a.phone, region: a.region, detail: a.detail }, addressId: a.id,
-            idempotencyKey: key, reservationKey: key, paymentChannel: "PRIZE", paidAt: now, expiresAt: now,
-            items: { create: [{ id: randomUUID(), skuId, spuId: snap.spuId ?? null, title: snap.title, image: snap.image ?? null, price: zero, quantity: 1, subtotal: zero, payable: zero }] },
+            id: orderId,
+            orderNo,
+            buyerId,
+            kind: "PRIZE",
+            status: "PAID",
+            currency,
+            itemsTotal: zero,
+            discount: zero,
+            payable: zero,
+            address: { id: a.id, receiver: a.receiver, phone: a.phone, region: a.region, detail: a.detail },
+            addressId: a.id,
+            idempotencyKey: key,
+            reservationKey: key,
+            paymentChannel: "PRIZE",
+            paidAt: now,
+            expiresAt: now,
+            items: {
+              create: [
+                {
+                  id: randomUUID(),
+                  skuId,
+                  spuId: snap.spuId ?? null,
+                  title: snap.title,
+                  image: snap.image ?? null,
+                  price: zero,
+                  quantity: 1,
+                  subtotal: zero,
+                  payable: zero,
+                },
+              ],
+            },
           },
         });
         await tx.orderStatusChange.create({ data: { id: eventId, orderId, from: null, to: "PAID", reason: "PRIZE", actor: "lottery" } });
-        await tx.orderOutbox.create({ data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PAID", previousStatus: null } } });
+        await tx.orderOutbox.create({
+          data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PAID", previousStatus: null } },
+        });
       },
       () => this.byDraw(buyerId, key),
     );
@@ -60,6 +92,9 @@ export class PrizeOrders {
   }
 
   private byDraw(buyerId: string, idempotencyKey: string) {
-    return this.d.prisma.order.findUnique({ where: { buyerId_idempotencyKey: { buyerId, idempotencyKey } }, select: { id: true, status: true } });
+    return this.d.prisma.order.findUnique({
+      where: { buyerId_idempotencyKey: { buyerId, idempotencyKey } },
+      select: { id: true, status: true },
+    });
   }
 }

@@ -31,7 +31,11 @@ export class OrderReads {
   }
 
   /** Newest first, keyset-paginated by (createdAt, id). */
-  async list(filter: { buyerId?: string; status?: OrderStatus | null }, first = 20, after?: string | null): Promise<{ nodes: OrderRecord[]; hasNextPage: boolean; endCursor: string | null }> {
+  async list(
+    filter: { buyerId?: string; status?: OrderStatus | null },
+    first = 20,
+    after?: string | null,
+  ): Promise<{ nodes: OrderRecord[]; hasNextPage: boolean; endCursor: string | null }> {
     const take = Math.min(Math.max(first ?? 20, 1), 100);
     const where: Prisma.OrderWhereInput = {};
     if (filter.buyerId) where.buyerId = filter.buyerId;
@@ -40,7 +44,12 @@ export class OrderReads {
       const [ts, id] = decodeCursor(after);
       where.OR = [{ createdAt: { lt: ts } }, { createdAt: ts, id: { lt: id } }];
     }
-    const rows = await this.prisma.order.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: take + 1, include: withItems });
+    const rows = await this.prisma.order.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: take + 1,
+      include: withItems,
+    });
     const nodes = rows.slice(0, take);
     const last = nodes[nodes.length - 1];
     return { nodes, hasNextPage: rows.length > take, endCursor: last ? encodeCursor(last.createdAt, last.id) : null };
@@ -59,11 +68,19 @@ export class OrderReads {
   }
 
   afterSaleLines(afterSaleId: string) {
-    return this.prisma.afterSaleLine.findMany({ where: { afterSaleId }, include: { item: { select: { skuId: true } } }, orderBy: { item: { skuId: "asc" } } });
+    return this.prisma.afterSaleLine.findMany({
+      where: { afterSaleId },
+      include: { item: { select: { skuId: true } } },
+      orderBy: { item: { skuId: "asc" } },
+    });
   }
 
   listAfterSales(status: string | null | undefined, first = 50) {
-    return this.prisma.afterSale.findMany({ where: status ? { status: status as AfterSaleStatus } : {}, orderBy: { createdAt: "desc" }, take: Math.min(Math.max(first, 1), 200) });
+    return this.prisma.afterSale.findMany({
+      where: status ? { status: status as AfterSaleStatus } : {},
+      orderBy: { createdAt: "desc" },
+      take: Math.min(Math.max(first, 1), 200),
+    });
   }
 
   /** One live event's payload, only for the order's buyer. */
@@ -100,13 +117,23 @@ export class OrderReads {
   /** Orders of a member that are not done with: unpaid, paid, shipped or refunding, or with an after-sales request under way. */
   memberOpenOrders(memberId: string): Promise<number> {
     return this.prisma.order.count({
-      where: { buyerId: memberId, OR: [{ status: { in: ["PENDING_PAYMENT", "PAID", "SHIPPED", "REFUNDING"] } }, { afterSales: { some: { status: { in: ["REQUESTED", "APPROVED"] } } } }] },
+      where: {
+        buyerId: memberId,
+        OR: [
+          { status: { in: ["PENDING_PAYMENT", "PAID", "SHIPPED", "REFUNDING"] } },
+          { afterSales: { some: { status: { in: ["REQUESTED", "APPROVED"] } } } },
+        ],
+      },
     });
   }
 
   /** The member's orders for their data export (PIPL), oldest first: the order's own record, address snapshot included. */
   async memberOrdersExport(memberId: string) {
-    const rows = await this.prisma.order.findMany({ where: { buyerId: memberId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }], include: withItems });
+    const rows = await this.prisma.order.findMany({
+      where: { buyerId: memberId },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      include: withItems,
+    });
     const at = (d: Date | null) => d?.toISOString() ?? null;
     return rows.map((o) => ({
       orderNo: o.orderNo,
@@ -120,7 +147,13 @@ export class OrderReads {
       address: o.address,
       note: o.note,
       paymentChannel: o.paymentChannel,
-      items: o.items.map((i) => ({ skuId: i.skuId, title: i.title, price: formatAmount(i.price, o.currency), quantity: i.quantity, payable: formatAmount(i.payable, o.currency) })),
+      items: o.items.map((i) => ({
+        skuId: i.skuId,
+        title: i.title,
+        price: formatAmount(i.price, o.currency),
+        quantity: i.quantity,
+        payable: formatAmount(i.payable, o.currency),
+      })),
       createdAt: at(o.createdAt),
       paidAt: at(o.paidAt),
       shippedAt: at(o.shippedAt),

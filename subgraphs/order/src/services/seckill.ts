@@ -35,7 +35,8 @@ export class SeckillOrders {
     checkIds(input);
     const existing = await this.bySeckillReservation(reservationId);
     if (existing) return seckillOk(existing);
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY) return { code: OrderCode.BAD_QUANTITY, orderId: null, status: null };
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_LINE_QUANTITY)
+      return { code: OrderCode.BAD_QUANTITY, orderId: null, status: null };
     const price = parseAmount(input.unitPrice, currency, { field: "unitPrice", allowZero: true });
     let address: Record<string, string> = {};
     if (input.addressId) {
@@ -54,16 +55,44 @@ export class SeckillOrders {
       async (tx, orderNo) => {
         await tx.order.create({
           data: {
-            id: orderId, orderNo, buyerId, kind: "SECKILL", status: "PENDING_PAYMENT", currency,
-            itemsTotal: total, discount: formatAmount(0, currency), payable: total,
-            address, addressId: input.addressId ?? "",
-            idempotencyKey: `seckill:${reservationId}`, seckillReservationId: reservationId,
-            reservationKey: `seckill:${reservationId}`, expiresAt,
-            items: { create: [{ id: randomUUID(), skuId, spuId: snap?.spuId ?? null, title: snap?.title ?? `SKU ${skuId}`, image: snap?.image ?? null, price: formatAmount(price, currency), quantity, subtotal: total, payable: total }] },
+            id: orderId,
+            orderNo,
+            buyerId,
+            kind: "SECKILL",
+            status: "PENDING_PAYMENT",
+            currency,
+            itemsTotal: total,
+            discount: formatAmount(0, currency),
+            payable: total,
+            address,
+            addressId: input.addressId ?? "",
+            idempotencyKey: `seckill:${reservationId}`,
+            seckillReservationId: reservationId,
+            reservationKey: `seckill:${reservationId}`,
+            expiresAt,
+            items: {
+              create: [
+                {
+                  id: randomUUID(),
+                  skuId,
+                  spuId: snap?.spuId ?? null,
+                  title: snap?.title ?? `SKU ${skuId}`,
+                  image: snap?.image ?? null,
+                  price: formatAmount(price, currency),
+                  quantity,
+                  subtotal: total,
+                  payable: total,
+                },
+              ],
+            },
           },
         });
-        await tx.orderStatusChange.create({ data: { id: eventId, orderId, from: null, to: "PENDING_PAYMENT", reason: "SECKILL", actor: buyerId } });
-        await tx.orderOutbox.create({ data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } } });
+        await tx.orderStatusChange.create({
+          data: { id: eventId, orderId, from: null, to: "PENDING_PAYMENT", reason: "SECKILL", actor: buyerId },
+        });
+        await tx.orderOutbox.create({
+          data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } },
+        });
       },
       () => this.bySeckillReservation(reservationId),
       ["seckillReservationId"],
@@ -82,12 +111,17 @@ export class SeckillOrders {
     }
     const rids = [...new Set(inputs.map((i) => i.reservationId))];
     const found = new Map<string, SeckillOrderOutcome>();
-    for (const o of await this.d.prisma.order.findMany({ where: { seckillReservationId: { in: rids } }, select: { id: true, status: true, seckillReservationId: true } })) {
+    for (const o of await this.d.prisma.order.findMany({
+      where: { seckillReservationId: { in: rids } },
+      select: { id: true, status: true, seckillReservationId: true },
+    })) {
       if (o.seckillReservationId) found.set(o.seckillReservationId, seckillOk(o));
     }
     // new, well-formed, one per reservation; the rest (address to look up, bad quantity) one by one
     const fresh = new Map<string, SeckillOrderInput>();
-    for (const i of inputs) if (!found.has(i.reservationId) && !i.addressId && Number.isInteger(i.quantity) && i.quantity >= 1 && i.quantity <= MAX_LINE_QUANTITY) fresh.set(i.reservationId, i);
+    for (const i of inputs)
+      if (!found.has(i.reservationId) && !i.addressId && Number.isInteger(i.quantity) && i.quantity >= 1 && i.quantity <= MAX_LINE_QUANTITY)
+        fresh.set(i.reservationId, i);
     // the same (sorted) order in every batch: overlapping batches wait on each other instead of deadlocking
     const batch = [...fresh.values()].sort((a, b) => (a.reservationId < b.reservationId ? -1 : 1));
     let inserted: Awaited<ReturnType<SeckillOrders["insertSeckillOrders"]>> = [];
@@ -112,33 +146,88 @@ export class SeckillOrders {
   }
 
   /** One transaction: the orders that got in (a reservation ordered meanwhile, or an orderNo taken, is skipped). */
-  private async insertSeckillOrders(inputs: SeckillOrderInput[]): Promise<Array<{ reservationId: string; orderId: string; eventId: string; expiresAt: Date }>> {
-    const snaps = new Map((await this.d.catalog.skuSnapshots([...new Set(inputs.map((i) => i.skuId))])).flatMap((s) => (s ? [[s.id, s] as const] : [])));
+  private async insertSeckillOrders(
+    inputs: SeckillOrderInput[],
+  ): Promise<Array<{ reservationId: string; orderId: string; eventId: string; expiresAt: Date }>> {
+    const snaps = new Map(
+      (await this.d.catalog.skuSnapshots([...new Set(inputs.map((i) => i.skuId))])).flatMap((s) => (s ? [[s.id, s] as const] : [])),
+    );
     const timeout = this.d.seckillPaymentTimeoutSeconds ?? this.d.paymentTimeoutSeconds;
     const expiresAt = new Date(Date.now() + timeout * 1000);
-    const rows = await Promise.all(inputs.map(async (i) => {
-      const price = parseAmount(i.unitPrice, i.currency, { field: "unitPrice", allowZero: true });
-      return { i, orderId: randomUUID(), eventId: randomUUID(), orderNo: await this.d.nextOrderNo(), price: formatAmount(price, i.currency), total: formatAmount(price.times(i.quantity), i.currency) };
-    }));
+    const rows = await Promise.all(
+      inputs.map(async (i) => {
+        const price = parseAmount(i.unitPrice, i.currency, { field: "unitPrice", allowZero: true });
+        return {
+          i,
+          orderId: randomUUID(),
+          eventId: randomUUID(),
+          orderNo: await this.d.nextOrderNo(),
+          price: formatAmount(price, i.currency),
+          total: formatAmount(price.times(i.quantity), i.currency),
+        };
+      }),
+    );
     return this.d.prisma.$transaction(async (tx) => {
       await tx.order.createMany({
         skipDuplicates: true,
         data: rows.map(({ i, orderId, orderNo, total }) => ({
-          id: orderId, orderNo, buyerId: i.buyerId, kind: "SECKILL" as const, status: "PENDING_PAYMENT" as const, currency: i.currency,
-          itemsTotal: total, discount: formatAmount(0, i.currency), payable: total, address: {}, addressId: "",
-          idempotencyKey: `seckill:${i.reservationId}`, seckillReservationId: i.reservationId, reservationKey: `seckill:${i.reservationId}`, expiresAt,
+          id: orderId,
+          orderNo,
+          buyerId: i.buyerId,
+          kind: "SECKILL" as const,
+          status: "PENDING_PAYMENT" as const,
+          currency: i.currency,
+          itemsTotal: total,
+          discount: formatAmount(0, i.currency),
+          payable: total,
+          address: {},
+          addressId: "",
+          idempotencyKey: `seckill:${i.reservationId}`,
+          seckillReservationId: i.reservationId,
+          reservationKey: `seckill:${i.reservationId}`,
+          expiresAt,
         })),
       });
-      const got = new Set((await tx.order.findMany({ where: { id: { in: rows.map((r) => r.orderId) } }, select: { id: true } })).map((o) => o.id));
+      const got = new Set(
+        (await tx.order.findMany({ where: { id: { in: rows.map((r) => r.orderId) } }, select: { id: true } })).map((o) => o.id),
+      );
       const mine = rows.filter((r) => got.has(r.orderId));
       await tx.orderItem.createMany({
         data: mine.map(({ i, orderId, price, total }) => {
           const snap = snaps.get(i.skuId);
-          return { id: randomUUID(), orderId, skuId: i.skuId, spuId: snap?.spuId ?? null, title: snap?.title ?? `SKU ${i.skuId}`, image: snap?.image ?? null, price, quantity: i.quantity, subtotal: total, payable: total };
+          return {
+            id: randomUUID(),
+            orderId,
+            skuId: i.skuId,
+            spuId: snap?.spuId ?? null,
+            title: snap?.title ?? `SKU ${i.skuId}`,
+            image: snap?.image ?? null,
+            price,
+            quantity: i.quantity,
+            subtotal: total,
+            payable: total,
+          };
         }),
       });
-      await tx.orderStatusChange.createMany({ data: mine.map(({ i, orderId, eventId }) => ({ id: eventId, orderId, from: null, to: "PENDING_PAYMENT" as const, reason: "SECKILL", actor: i.buyerId })) });
-      await tx.orderOutbox.createMany({ data: mine.map(({ i, orderId, eventId }) => ({ id: eventId, orderId, buyerId: i.buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } })) });
+      await tx.orderStatusChange.createMany({
+        data: mine.map(({ i, orderId, eventId }) => ({
+          id: eventId,
+          orderId,
+          from: null,
+          to: "PENDING_PAYMENT" as const,
+          reason: "SECKILL",
+          actor: i.buyerId,
+        })),
+      });
+      await tx.orderOutbox.createMany({
+        data: mine.map(({ i, orderId, eventId }) => ({
+          id: eventId,
+          orderId,
+          buyerId: i.buyerId,
+          topic: ORDER_STATUS_TOPIC,
+          payload: { status: "PENDING_PAYMENT", previousStatus: null },
+        })),
+      });
       await this.d.hooks?.seckillBatch?.(mine.map((r) => r.i.reservationId));
       return mine.map(({ i, orderId, eventId }) => ({ reservationId: i.reservationId, orderId, eventId, expiresAt }));
     });

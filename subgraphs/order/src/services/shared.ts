@@ -1,9 +1,9 @@
 /** What the order use cases share: their dependencies and the limits of an order. */
-import type { Redis } from "ioredis";
-import type { Queue } from "bullmq";
-import type { Logger } from "@mallgraph/platform/log";
-import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
+import type { Logger } from "@mallgraph/platform/log";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
@@ -20,7 +20,12 @@ export type Tx = Prisma.TransactionClient;
  * it collides (at most 3 times). A unique violation on `idempotencyKey` or one of `dupTargets` means
  * the order exists already: `existing()` answers it (null: rethrow). Returns null once inserted.
  */
-export async function insertOrder<T>(d: OrderServiceDeps, write: (tx: Tx, orderNo: string) => Promise<void>, existing: () => Promise<T | null>, dupTargets: string[] = []): Promise<T | null> {
+export async function insertOrder<T>(
+  d: OrderServiceDeps,
+  write: (tx: Tx, orderNo: string) => Promise<void>,
+  existing: () => Promise<T | null>,
+  dupTargets: string[] = [],
+): Promise<T | null> {
   for (let attempt = 0; ; attempt++) {
     const orderNo = await d.nextOrderNo();
     try {

@@ -4,11 +4,11 @@
  * with the same id (the live event id); the outbox rows are published after the commit.
  */
 import { randomUUID } from "node:crypto";
-import type { Prisma, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
 import { OrderCode, type ChangeCode } from "../errors.ts";
+import type { Prisma, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
+import { orderPaidMessage } from "./messages.ts";
 import { apply, type OrderAction, type OrderStatus } from "./orderStateMachine.ts";
 import { ORDER_STATUS_TOPIC } from "./outbox.ts";
-import { orderPaidMessage } from "./messages.ts";
 import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps, Tx } from "./shared.ts";
 import type { OrderRecord } from "./types.ts";
@@ -56,15 +56,27 @@ export class OrderTransitions {
 }
 
 /** Inside a transaction: moves `order` (as read) by `action`; the event id, or null when the status changed meanwhile. */
-export async function moveInTx(tx: Tx, order: { id: string; buyerId: string; status: string }, action: OrderAction, opts: MoveOptions): Promise<string | null> {
+export async function moveInTx(
+  tx: Tx,
+  order: { id: string; buyerId: string; status: string },
+  action: OrderAction,
+  opts: MoveOptions,
+): Promise<string | null> {
   const from = order.status as OrderStatus;
   const to = apply(from, action);
   if (!to) return null;
-  const r = await tx.order.updateMany({ where: { id: order.id, status: from as DbStatus }, data: { ...(opts.patch?.() ?? {}), status: to as DbStatus } });
+  const r = await tx.order.updateMany({
+    where: { id: order.id, status: from as DbStatus },
+    data: { ...(opts.patch?.() ?? {}), status: to as DbStatus },
+  });
   if (r.count !== 1) return null;
   const id = randomUUID();
-  await tx.orderStatusChange.create({ data: { id, orderId: order.id, from: from as DbStatus, to: to as DbStatus, reason: opts.reason, actor: opts.actor } });
-  await tx.orderOutbox.create({ data: { id, orderId: order.id, buyerId: order.buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: to, previousStatus: from } } });
+  await tx.orderStatusChange.create({
+    data: { id, orderId: order.id, from: from as DbStatus, to: to as DbStatus, reason: opts.reason, actor: opts.actor },
+  });
+  await tx.orderOutbox.create({
+    data: { id, orderId: order.id, buyerId: order.buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: to, previousStatus: from } },
+  });
   if (to === "PAID") await orderPaidMessage(tx, order.id);
   return id;
 }

@@ -1,7 +1,7 @@
+import type { WorkflowHooks } from "@mallgraph/platform/workflow";
 import type { AfterSaleCode, ChangeCode, PlaceCode } from "../errors.ts";
 /** Plain domain shapes of the order domain (no GraphQL types here). */
 import type { AfterSale, Order, OrderItem, OrderStatusChange, Shipment, TrackingEvent } from "../generated/prisma/client.ts";
-import type { WorkflowHooks } from "@mallgraph/platform/workflow";
 
 export type OrderRecord = Order & { items?: OrderItem[] };
 

@@ -15,12 +15,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { Logger } from "@mallgraph/platform/log";
-import type { PrismaClient } from "../generated/prisma/client.ts";
-import type { AddressSnapshot, CartPort, CatalogPort, PromotionPort, SkuSnapshot, StockLine } from "../services/ports.ts";
-import { ORDER_STATUS_TOPIC } from "../services/outbox.ts";
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "@mallgraph/platform/workflow";
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import { ORDER_STATUS_TOPIC } from "../services/outbox.ts";
+import type { AddressSnapshot, CartPort, CatalogPort, PromotionPort, SkuSnapshot, StockLine } from "../services/ports.ts";
 
 export interface PricedLine {
   skuId: string;
@@ -125,7 +125,11 @@ export function placeOrderSteps(deps: PlaceOrderDeps): Step<PlaceOrderState>[] {
       id: "removeFromCart",
       bestEffort: true,
       async invoke(s) {
-        if (s.fromCart) await deps.cart.removeSkus(s.buyerId, s.lines.map((l) => l.skuId));
+        if (s.fromCart)
+          await deps.cart.removeSkus(
+            s.buyerId,
+            s.lines.map((l) => l.skuId),
+          );
       },
     },
   ];
@@ -170,9 +174,17 @@ async function createOrderRows(prisma: PrismaClient, s: PlaceOrderState, orderNo
         },
       },
     });
-    await tx.orderStatusChange.create({ data: { id: eventId, orderId: s.orderId, from: null, to: "PENDING_PAYMENT", reason: "PLACED", actor: s.buyerId } });
+    await tx.orderStatusChange.create({
+      data: { id: eventId, orderId: s.orderId, from: null, to: "PENDING_PAYMENT", reason: "PLACED", actor: s.buyerId },
+    });
     await tx.orderOutbox.create({
-      data: { id: eventId, orderId: s.orderId, buyerId: s.buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } },
+      data: {
+        id: eventId,
+        orderId: s.orderId,
+        buyerId: s.buyerId,
+        topic: ORDER_STATUS_TOPIC,
+        payload: { status: "PENDING_PAYMENT", previousStatus: null },
+      },
     });
   });
   s.eventIds.push(eventId);

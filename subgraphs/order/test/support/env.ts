@@ -4,16 +4,16 @@
  * with promotions are its pricing function's), small real catalog / member / payment stand-ins
  * (fakes.ts), and the order subgraph wired to them through the config's <DOMAIN>_URL overrides.
  */
+import { internalFields, type BaseContext } from "@mallgraph/platform/access";
+import type { Identity } from "@mallgraph/platform/auth";
 import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { internalFields, type BaseContext } from "@mallgraph/platform/access";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createCartSubgraph } from "../../../cart/src/index.ts";
 import { createPromotionSubgraph } from "../../../promotion/src/index.ts";
 import { createOrderSubgraph, type OrderSubgraphOptions } from "../../src/index.ts";
 import { startFakeCatalog, startFakeMember, gql, member, type FakeCatalog, type FakeMember } from "./fakes.ts";
-import type { Identity } from "@mallgraph/platform/auth";
 
 /** The fake's caller table (the real subgraph's names more callers). */
 const asInternal = internalFields({ refundOrderPayment: ["order"] });
@@ -37,7 +37,14 @@ type Mutation { refundOrderPayment(orderId: ID!, amount: String!, reason: String
       }),
     },
   };
-  const running = await startSubgraph<BaseContext>({ name: "fake-payment", typeDefs: sdl, resolvers, port: 0, internalSecret: secret, context: (b) => b });
+  const running = await startSubgraph<BaseContext>({
+    name: "fake-payment",
+    typeDefs: sdl,
+    resolvers,
+    port: 0,
+    internalSecret: secret,
+    context: (b) => b,
+  });
   return { ...running, refunds };
 }
 
@@ -68,7 +75,14 @@ export async function startOrderEnv(env: Record<string, string> = {}, opts: Part
   const payment = await startFakePayment(secret);
   const promotion = await createPromotionSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, databaseUrl: promotionDb.url, port: 0 });
   const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url, PROMOTION_URL: promotion.url }, port: 0 });
-  const config: Config = { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url, PAYMENT_URL: payment.url, PROMOTION_URL: promotion.url };
+  const config: Config = {
+    ...base,
+    CATALOG_URL: catalog.url,
+    MEMBER_URL: memberSg.url,
+    CART_URL: cart.url,
+    PAYMENT_URL: payment.url,
+    PROMOTION_URL: promotion.url,
+  };
   const order = await createOrderSubgraph({ config, databaseUrl: db.url, port: 0, ...opts });
   return {
     config,

@@ -4,12 +4,19 @@
  * startSubgraph + signed-identity path as the real ones (so calls cross real HTTP). They are test
  * doubles of other domains, not of our own database or Redis.
  */
-import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { internalFields, type BaseContext } from "@mallgraph/platform/access";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 
 /** The fake's caller table (the real subgraph's names more callers). */
-const asInternal = internalFields({ skuSnapshots: ["order", "cart", "promotion"], inventoryReserve: ["order", "promotion"], inventoryRelease: ["order", "promotion"], inventoryConfirm: ["order", "promotion"], memberAddress: ["order"], memberDefaultAddress: ["order"] });
+const asInternal = internalFields({
+  skuSnapshots: ["order", "cart", "promotion"],
+  inventoryReserve: ["order", "promotion"],
+  inventoryRelease: ["order", "promotion"],
+  inventoryConfirm: ["order", "promotion"],
+  memberAddress: ["order"],
+  memberDefaultAddress: ["order"],
+});
 
 export interface FakeSku {
   id: string;
@@ -72,26 +79,29 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
       }),
     },
     Mutation: {
-      inventoryReserve: asInternal("inventoryReserve", (_p: unknown, { key, lines }: { key: string; lines: Array<{ skuId: string; quantity: number }> }) => {
-        calls.reserve++;
-        maybeFail("inventoryReserve");
-        const known = reservations.get(key);
-        if (known) return { code: known.state === "RELEASED" ? "RELEASED" : "OK", failedSkuId: null };
-        for (const l of lines) {
-          const s = skus.get(l.skuId);
-          if (!s) return { code: "NOT_FOUND", failedSkuId: l.skuId };
-          if (!s.onShelf) return { code: "OFF_SHELF", failedSkuId: l.skuId };
-          if (!Number.isInteger(l.quantity) || l.quantity < 1) return { code: "BAD_QUANTITY", failedSkuId: l.skuId };
-          if (s.available < l.quantity) return { code: "OUT_OF_STOCK", failedSkuId: l.skuId };
-        }
-        for (const l of lines) {
-          const s = skus.get(l.skuId)!;
-          s.available -= l.quantity;
-          s.reserved += l.quantity;
-        }
-        reservations.set(key, { lines, state: "RESERVED" });
-        return { code: "OK", failedSkuId: null };
-      }),
+      inventoryReserve: asInternal(
+        "inventoryReserve",
+        (_p: unknown, { key, lines }: { key: string; lines: Array<{ skuId: string; quantity: number }> }) => {
+          calls.reserve++;
+          maybeFail("inventoryReserve");
+          const known = reservations.get(key);
+          if (known) return { code: known.state === "RELEASED" ? "RELEASED" : "OK", failedSkuId: null };
+          for (const l of lines) {
+            const s = skus.get(l.skuId);
+            if (!s) return { code: "NOT_FOUND", failedSkuId: l.skuId };
+            if (!s.onShelf) return { code: "OFF_SHELF", failedSkuId: l.skuId };
+            if (!Number.isInteger(l.quantity) || l.quantity < 1) return { code: "BAD_QUANTITY", failedSkuId: l.skuId };
+            if (s.available < l.quantity) return { code: "OUT_OF_STOCK", failedSkuId: l.skuId };
+          }
+          for (const l of lines) {
+            const s = skus.get(l.skuId)!;
+            s.available -= l.quantity;
+            s.reserved += l.quantity;
+          }
+          reservations.set(key, { lines, state: "RESERVED" });
+          return { code: "OK", failedSkuId: null };
+        },
+      ),
       inventoryRelease: asInternal("inventoryRelease", (_p: unknown, { key }: { key: string }) => {
         calls.release++;
         maybeFail("inventoryRelease");
@@ -120,7 +130,14 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
       }),
     },
   };
-  const running = await startSubgraph<BaseContext>({ name: "fake-catalog", typeDefs: catalogSdl, resolvers, port: 0, internalSecret: secret, context: (b) => b });
+  const running = await startSubgraph<BaseContext>({
+    name: "fake-catalog",
+    typeDefs: catalogSdl,
+    resolvers,
+    port: 0,
+    internalSecret: secret,
+    context: (b) => b,
+  });
   return {
     ...running,
     skus,
@@ -165,10 +182,20 @@ export async function startFakeMember(secret: string): Promise<FakeMember> {
         return a && a.memberId === memberId ? a : null;
       }),
       // The member's first address is the default (as member keeps it).
-      memberDefaultAddress: asInternal("memberDefaultAddress", (_p: unknown, { memberId }: { memberId: string }) => [...addresses.values()].find((a) => a.memberId === memberId) ?? null),
+      memberDefaultAddress: asInternal(
+        "memberDefaultAddress",
+        (_p: unknown, { memberId }: { memberId: string }) => [...addresses.values()].find((a) => a.memberId === memberId) ?? null,
+      ),
     },
   };
-  const running = await startSubgraph<BaseContext>({ name: "fake-member", typeDefs: memberSdl, resolvers, port: 0, internalSecret: secret, context: (b) => b });
+  const running = await startSubgraph<BaseContext>({
+    name: "fake-member",
+    typeDefs: memberSdl,
+    resolvers,
+    port: 0,
+    internalSecret: secret,
+    context: (b) => b,
+  });
   return {
     ...running,
     addresses,
@@ -181,7 +208,13 @@ export async function startFakeMember(secret: string): Promise<FakeMember> {
 }
 
 /** Posts a GraphQL operation to a subgraph as `identity` (signed like the gateway does). */
-export async function gql<T = any>(url: string, secret: string, query: string, variables: Record<string, unknown> = {}, identity?: Identity): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
+export async function gql<T = any>(
+  url: string,
+  secret: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  identity?: Identity,
+): Promise<{ data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (identity) headers["x-mg-identity"] = signIdentity(secret, identity);
   const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });

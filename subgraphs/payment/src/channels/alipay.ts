@@ -4,11 +4,21 @@
  * verified with Alipay's public key (RSA2 over the sorted parameters without sign and sign_type);
  * trade query / refund / close through the injectable transport.
  */
-import type { ChannelConfig } from "../generated/prisma/client.ts";
-import { ChannelError } from "../errors.ts";
-import { alipaySignContent, chinaTimestamp, parseProviderTime, rawJsonValue, rsaSha256Sign, rsaSha256Verify } from "./crypto.ts";
-import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type PaymentRecord, type QueryResult, type RefundOutcome, type RefundRequest, type HttpAnswer } from "./types.ts";
 import { defined } from "@mallgraph/platform/errors";
+import { ChannelError } from "../errors.ts";
+import type { ChannelConfig } from "../generated/prisma/client.ts";
+import { alipaySignContent, chinaTimestamp, parseProviderTime, rawJsonValue, rsaSha256Sign, rsaSha256Verify } from "./crypto.ts";
+import {
+  BaseChannelAdapter,
+  type ChannelNotification,
+  type CheckoutResult,
+  type Envelope,
+  type PaymentRecord,
+  type QueryResult,
+  type RefundOutcome,
+  type RefundRequest,
+  type HttpAnswer,
+} from "./types.ts";
 
 export const ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do";
 
@@ -17,7 +27,13 @@ type Params = Record<string, string>;
 type AlipayAnswer = Partial<Record<string, string>>;
 
 /** Signs a request: common parameters + biz_content, `sign` added. */
-export function signAlipayRequest(cfg: { providerAppId: string; privateKeyPem: string }, method: string, biz: Record<string, unknown>, extra: Params = {}, now = new Date()): Params {
+export function signAlipayRequest(
+  cfg: { providerAppId: string; privateKeyPem: string },
+  method: string,
+  biz: Record<string, unknown>,
+  extra: Params = {},
+  now = new Date(),
+): Params {
   const params: Params = {
     app_id: cfg.providerAppId,
     method,
@@ -73,7 +89,9 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
       product_code: app ? "QUICK_MSECURITY_PAY" : "FAST_INSTANT_TRADE_PAY",
       time_expire: chinaTimestamp(p.expiresAt),
     };
-    const params = signAlipayRequest(this.signer(cfg), app ? "alipay.trade.app.pay" : "alipay.trade.page.pay", biz, { notify_url: notifyUrl });
+    const params = signAlipayRequest(this.signer(cfg), app ? "alipay.trade.app.pay" : "alipay.trade.page.pay", biz, {
+      notify_url: notifyUrl,
+    });
     // Both are executed by the buyer's browser / the Alipay app, not by us: the client gets the signed request.
     if (app) return { payload: { kind: "ORDER_STRING", orderString: form(params) } };
     return { payload: { kind: "REDIRECT", method: "GET", url: `${this.gateway(cfg)}?${form(params)}` } };
@@ -85,7 +103,12 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
     return { hint: { providerAppId: params.app_id, outTradeNo: params.out_trade_no }, data: params };
   }
 
-  protected verifySignature(_h: Record<string, string | string[] | undefined>, _b: Buffer, env: Envelope<Params>, cfg: ChannelConfig): boolean {
+  protected verifySignature(
+    _h: Record<string, string | string[] | undefined>,
+    _b: Buffer,
+    env: Envelope<Params>,
+    cfg: ChannelConfig,
+  ): boolean {
     return verifyAlipayParams(env.data, this.credential(cfg, "providerPublicKey"));
   }
 
@@ -122,7 +145,8 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
     }
     const node = JSON.parse(raw) as AlipayAnswer;
     // Error answers may come unsigned; success answers must verify.
-    if (node.code === "10000" && (!parsed.sign || !rsaSha256Verify(raw, parsed.sign, this.credential(cfg, "providerPublicKey")))) throw new ChannelError("Alipay response signature does not verify");
+    if (node.code === "10000" && (!parsed.sign || !rsaSha256Verify(raw, parsed.sign, this.credential(cfg, "providerPublicKey"))))
+      throw new ChannelError("Alipay response signature does not verify");
     return node;
   }
 
@@ -132,11 +156,22 @@ export class AlipayAdapter extends BaseChannelAdapter<Params> {
       if (r.sub_code === "ACQ.TRADE_NOT_EXIST") return { status: "NOT_FOUND" };
       throw new ChannelError(`alipay.trade.query: ${r.sub_msg ?? r.msg}`, r.sub_code);
     }
-    return { status: STATUS[r.trade_status ?? ""] ?? "WAIT_PAY", amount: r.total_amount, currency: "CNY", providerTradeNo: r.trade_no, paidAt: parseProviderTime(r.send_pay_date) };
+    return {
+      status: STATUS[r.trade_status ?? ""] ?? "WAIT_PAY",
+      amount: r.total_amount,
+      currency: "CNY",
+      providerTradeNo: r.trade_no,
+      paidAt: parseProviderTime(r.send_pay_date),
+    };
   }
 
   protected async doRefund(p: PaymentRecord, refund: RefundRequest, cfg: ChannelConfig): Promise<RefundOutcome> {
-    const r = await this.call(cfg, "alipay.trade.refund", { out_trade_no: p.checkoutRef, refund_amount: refund.amount, out_request_no: refund.id, refund_reason: refund.reason });
+    const r = await this.call(cfg, "alipay.trade.refund", {
+      out_trade_no: p.checkoutRef,
+      refund_amount: refund.amount,
+      out_request_no: refund.id,
+      refund_reason: refund.reason,
+    });
     if (r.code !== "10000") return { status: "FAILED", message: r.sub_msg ?? r.msg };
     return { status: "SUCCEEDED", providerRefundNo: `${r.trade_no ?? ""}:${refund.id}` };
   }

@@ -1,5 +1,14 @@
 /** The providers' signature and encryption primitives, on node:crypto only. */
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, createSign, createVerify, randomBytes, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 
 function wrap(pem: string, label: string): string {
   const body = pem.replace(/\s+/g, "");
@@ -24,12 +33,16 @@ export function publicKey(pem: string): KeyObject {
 
 /** SHA256withRSA (PKCS#1 v1.5), base64 — Alipay RSA2 and WeChat Pay v3. */
 export function rsaSha256Sign(data: string, key: string | KeyObject): string {
-  return createSign("RSA-SHA256").update(data, "utf8").sign(typeof key === "string" ? privateKey(key) : key, "base64");
+  return createSign("RSA-SHA256")
+    .update(data, "utf8")
+    .sign(typeof key === "string" ? privateKey(key) : key, "base64");
 }
 
 export function rsaSha256Verify(data: string, signature: string, key: string | KeyObject): boolean {
   try {
-    return createVerify("RSA-SHA256").update(data, "utf8").verify(typeof key === "string" ? publicKey(key) : key, signature, "base64");
+    return createVerify("RSA-SHA256")
+      .update(data, "utf8")
+      .verify(typeof key === "string" ? publicKey(key) : key, signature, "base64");
   } catch {
     return false;
   }
@@ -67,7 +80,9 @@ export function aesGcmEncrypt(apiV3Key: string, nonce: string, associatedData: s
 }
 
 export function nonceStr(n = 16): string {
-  return randomBytes(n).toString("hex").slice(0, n * 2 > 32 ? 32 : n * 2);
+  return randomBytes(n)
+    .toString("hex")
+    .slice(0, n * 2 > 32 ? 32 : n * 2);
 }
 
 /** "yyyy-MM-dd HH:mm:ss" in China time (Alipay's timestamp format). */

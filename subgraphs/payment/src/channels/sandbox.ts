@@ -1,11 +1,24 @@
 /** The SANDBOX channel: the built-in provider (src/sandbox/) behind the same adapter interface. */
+import { defined } from "@mallgraph/platform/errors";
+import { SignatureError } from "../errors.ts";
 import type { ChannelConfig } from "../generated/prisma/client.ts";
 import type { SandboxProvider } from "../sandbox/provider.ts";
-import { parseProviderTime } from "./crypto.ts";
 import { verifyAlipayParams } from "./alipay.ts";
-import { SignatureError } from "../errors.ts";
-import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type PaymentRecord, type PayoutNotification, type PayoutOutcome, type PayoutRequest, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
-import { defined } from "@mallgraph/platform/errors";
+import { parseProviderTime } from "./crypto.ts";
+import {
+  BaseChannelAdapter,
+  type ChannelNotification,
+  type CheckoutResult,
+  type Envelope,
+  type HttpAnswer,
+  type PaymentRecord,
+  type PayoutNotification,
+  type PayoutOutcome,
+  type PayoutRequest,
+  type QueryResult,
+  type RefundOutcome,
+  type RefundRequest,
+} from "./types.ts";
 
 type Params = Record<string, string>;
 
@@ -18,7 +31,14 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
   }
 
   protected async doCheckout(p: PaymentRecord, cfg: ChannelConfig, notifyUrl: string): Promise<CheckoutResult> {
-    const t = await this.provider.createTrade({ outTradeNo: p.checkoutRef, merchantAppId: cfg.providerAppId || cfg.appId, subject: p.subject, amount: p.amount, currency: p.currency, notifyUrl });
+    const t = await this.provider.createTrade({
+      outTradeNo: p.checkoutRef,
+      merchantAppId: cfg.providerAppId || cfg.appId,
+      subject: p.subject,
+      amount: p.amount,
+      currency: p.currency,
+      notifyUrl,
+    });
     return { payload: { kind: "SANDBOX", checkoutRef: p.checkoutRef, tradeNo: t.tradeNo }, providerTradeNo: t.tradeNo };
   }
 
@@ -48,7 +68,13 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
   protected async doQuery(p: PaymentRecord): Promise<QueryResult> {
     const q = await this.provider.query(p.checkoutRef);
     if (q.status === "NOT_FOUND") return { status: "NOT_FOUND" };
-    return { status: q.status === "PAID" ? "PAID" : q.status, amount: q.amount, currency: q.currency, providerTradeNo: q.tradeNo, paidAt: q.paidAt };
+    return {
+      status: q.status === "PAID" ? "PAID" : q.status,
+      amount: q.amount,
+      currency: q.currency,
+      providerTradeNo: q.tradeNo,
+      paidAt: q.paidAt,
+    };
   }
 
   protected async doRefund(p: PaymentRecord, refund: RefundRequest): Promise<RefundOutcome> {
@@ -64,15 +90,27 @@ export class SandboxAdapter extends BaseChannelAdapter<Params> {
 
   /** The sandbox's payout API: accepted as PROCESSING; finished (sandboxCompletePayout) and notified signed. */
   async payout(r: PayoutRequest, cfg: ChannelConfig, notifyUrl: string): Promise<PayoutOutcome> {
-    const res = await this.provider.createPayout({ outPayoutNo: r.id, merchantAppId: cfg.providerAppId || cfg.appId, payee: r.payee, amount: r.amount, currency: r.currency, notifyUrl });
+    const res = await this.provider.createPayout({
+      outPayoutNo: r.id,
+      merchantAppId: cfg.providerAppId || cfg.appId,
+      payee: r.payee,
+      amount: r.amount,
+      currency: r.currency,
+      notifyUrl,
+    });
     if (!res.ok) return { status: "FAILED", message: res.message };
     const p = defined(res.payout, "the payout of an accepted sandbox answer");
-    return { status: p.status === "SUCCESS" ? "SUCCEEDED" : p.status === "FAIL" ? "FAILED" : "PROCESSING", providerPayoutNo: p.payoutNo, message: p.failReason ?? undefined };
+    return {
+      status: p.status === "SUCCESS" ? "SUCCEEDED" : p.status === "FAIL" ? "FAILED" : "PROCESSING",
+      providerPayoutNo: p.payoutNo,
+      message: p.failReason ?? undefined,
+    };
   }
 
   async verifyPayoutNotification(_h: Record<string, string | string[] | undefined>, body: Buffer): Promise<PayoutNotification> {
     const p = Object.fromEntries(new URLSearchParams(body.toString("utf8"))) as Params;
-    if (!p.out_payout_no || p.notify_type !== "payout_status_sync") throw new SignatureError("malformed notification: not a payout notification");
+    if (!p.out_payout_no || p.notify_type !== "payout_status_sync")
+      throw new SignatureError("malformed notification: not a payout notification");
     if (!verifyAlipayParams(p, this.provider.publicKeyPem())) throw new SignatureError("signature does not verify");
     return {
       notifyId: p.notify_id || `${p.payout_no}:${p.payout_status}`,

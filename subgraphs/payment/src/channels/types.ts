@@ -4,8 +4,8 @@
  * check → build/sign the provider request → send it through the injectable transport → client
  * payload; envelope → credentials lookup → signature check → normalised notification).
  */
-import type { ChannelConfig } from "../generated/prisma/client.ts";
 import { ChannelError, SignatureError, type WalletRefusal } from "../errors.ts";
+import type { ChannelConfig } from "../generated/prisma/client.ts";
 
 export type Channel = "SANDBOX" | "WALLET" | "ALIPAY" | "WECHAT_PAY";
 
@@ -112,7 +112,11 @@ export interface PaymentChannelAdapter {
   readonly channel: Channel;
   createCheckout(payment: PaymentRecord, cfg: ChannelConfig, notifyUrl: string): Promise<CheckoutResult>;
   /** Verifies and parses a provider notification; throws SignatureError when it does not verify. */
-  verifyNotification(headers: Record<string, string | string[] | undefined>, body: Buffer, lookup: ConfigLookup): Promise<ChannelNotification>;
+  verifyNotification(
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+    lookup: ConfigLookup,
+  ): Promise<ChannelNotification>;
   queryPayment(payment: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult>;
   refund(payment: PaymentRecord, refund: RefundRequest, cfg: ChannelConfig): Promise<RefundOutcome>;
   /** The state of a refund the provider answered as still processing (channels with asynchronous refunds). */
@@ -175,7 +179,10 @@ export abstract class BaseChannelAdapter<E = unknown> implements PaymentChannelA
   protected abstract requiredConfig: Array<keyof ChannelConfig>;
 
   /** One credential of requiredConfig (assertConfigured checked them all; absent here is the same refusal). */
-  protected credential(cfg: ChannelConfig, key: "providerAppId" | "merchantNo" | "certSerial" | "privateKeyPem" | "providerPublicKey" | "apiV3Key"): string {
+  protected credential(
+    cfg: ChannelConfig,
+    key: "providerAppId" | "merchantNo" | "certSerial" | "privateKeyPem" | "providerPublicKey" | "apiV3Key",
+  ): string {
     const value = cfg[key];
     if (!value) throw new ChannelError(`${this.channel} channel is missing ${key}`);
     return value;
@@ -192,7 +199,11 @@ export abstract class BaseChannelAdapter<E = unknown> implements PaymentChannelA
   }
   protected abstract doCheckout(payment: PaymentRecord, cfg: ChannelConfig, notifyUrl: string): Promise<CheckoutResult>;
 
-  async verifyNotification(headers: Record<string, string | string[] | undefined>, body: Buffer, lookup: ConfigLookup): Promise<ChannelNotification> {
+  async verifyNotification(
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+    lookup: ConfigLookup,
+  ): Promise<ChannelNotification> {
     let envelope: Envelope<E>;
     try {
       envelope = this.parseEnvelope(headers, body);
@@ -206,7 +217,12 @@ export abstract class BaseChannelAdapter<E = unknown> implements PaymentChannelA
     return this.toNotification(envelope, cfg);
   }
   protected abstract parseEnvelope(headers: Record<string, string | string[] | undefined>, body: Buffer): Envelope<E>;
-  protected abstract verifySignature(headers: Record<string, string | string[] | undefined>, body: Buffer, envelope: Envelope<E>, cfg: ChannelConfig): boolean;
+  protected abstract verifySignature(
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+    envelope: Envelope<E>,
+    cfg: ChannelConfig,
+  ): boolean;
   protected abstract toNotification(envelope: Envelope<E>, cfg: ChannelConfig): ChannelNotification;
 
   async queryPayment(payment: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult> {

@@ -5,10 +5,20 @@
  * credit the buyer (walletCredit, reference `refund:<refundId>`). No notifications: the wallet is
  * our own, so it never calls back.
  */
-import type { ChannelConfig } from "../generated/prisma/client.ts";
 import { ChannelError, PaymentCode, SignatureError } from "../errors.ts";
+import type { ChannelConfig } from "../generated/prisma/client.ts";
 import type { WalletPort } from "../services/ports.ts";
-import { BaseChannelAdapter, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type PaymentRecord, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
+import {
+  BaseChannelAdapter,
+  type ChannelNotification,
+  type CheckoutResult,
+  type Envelope,
+  type HttpAnswer,
+  type PaymentRecord,
+  type QueryResult,
+  type RefundOutcome,
+  type RefundRequest,
+} from "./types.ts";
 
 export const walletRef = (paymentId: string) => `pay:${paymentId}`;
 
@@ -73,7 +83,9 @@ export class WalletAdapter extends BaseChannelAdapter<never> {
 
   protected async doRefund(p: PaymentRecord, refund: RefundRequest): Promise<RefundOutcome> {
     const r = await this.wallet.op("walletCredit", p.buyerId, p.currency, refund.amount, `refund:${refund.id}`);
-    return r.code === "OK" ? { status: "SUCCEEDED", providerRefundNo: `refund:${refund.id}` } : { status: "FAILED", message: `walletCredit answered ${r.code}` };
+    return r.code === "OK"
+      ? { status: "SUCCEEDED", providerRefundNo: `refund:${refund.id}` }
+      : { status: "FAILED", message: `walletCredit answered ${r.code}` };
   }
 
   ack(): HttpAnswer {

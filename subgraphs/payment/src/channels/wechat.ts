@@ -5,10 +5,22 @@
  * with AEAD_AES_256_GCM under the APIv3 key.
  */
 import { formatAmount, Decimal, currencyDecimals } from "@mallgraph/platform/money";
-import type { ChannelConfig } from "../generated/prisma/client.ts";
 import { ChannelError, SignatureError } from "../errors.ts";
+import type { ChannelConfig } from "../generated/prisma/client.ts";
 import { aesGcmDecrypt, nonceStr, rsaSha256Sign, rsaSha256Verify } from "./crypto.ts";
-import { BaseChannelAdapter, header, type ChannelNotification, type CheckoutResult, type Envelope, type HttpAnswer, type HttpResponse, type PaymentRecord, type QueryResult, type RefundOutcome, type RefundRequest } from "./types.ts";
+import {
+  BaseChannelAdapter,
+  header,
+  type ChannelNotification,
+  type CheckoutResult,
+  type Envelope,
+  type HttpAnswer,
+  type HttpResponse,
+  type PaymentRecord,
+  type QueryResult,
+  type RefundOutcome,
+  type RefundRequest,
+} from "./types.ts";
 
 export const WECHAT_GATEWAY = "https://api.mch.weixin.qq.com";
 /** Notifications and responses older (or newer) than this are refused (replay protection). */
@@ -21,7 +33,14 @@ export interface WechatSigner {
 }
 
 /** The Authorization header of one APIv3 request. `url` is the path with its query string. */
-export function wechatAuthorization(s: WechatSigner, method: string, url: string, body: string, timestamp = Math.floor(Date.now() / 1000), nonce = nonceStr()): string {
+export function wechatAuthorization(
+  s: WechatSigner,
+  method: string,
+  url: string,
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+  nonce = nonceStr(),
+): string {
   const message = `${method}\n${url}\n${timestamp}\n${nonce}\n${body}\n`;
   const signature = rsaSha256Sign(message, s.privateKeyPem);
   return `WECHATPAY2-SHA256-RSA2048 mchid="${s.merchantNo}",nonce_str="${nonce}",signature="${signature}",timestamp="${timestamp}",serial_no="${s.certSerial}"`;
@@ -37,7 +56,12 @@ export function parseWechatAuthorization(value: string): Record<string, string> 
 }
 
 /** Verifies a notification or response signature: `timestamp\nnonce\nbody\n` with the platform key. */
-export function verifyWechatSignature(headers: Record<string, string | string[] | undefined>, body: string, platformPublicKey: string, now = Date.now()): boolean {
+export function verifyWechatSignature(
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  platformPublicKey: string,
+  now = Date.now(),
+): boolean {
   const ts = header(headers, "wechatpay-timestamp");
   const nonce = header(headers, "wechatpay-nonce");
   const sig = header(headers, "wechatpay-signature");
@@ -47,9 +71,22 @@ export function verifyWechatSignature(headers: Record<string, string | string[] 
 }
 
 /** The parameters a JSAPI / mini-program client passes to WeixinJSBridge (paySign with the merchant key). */
-export function jsapiPayParams(appId: string, prepayId: string, privateKeyPem: string, timeStamp = String(Math.floor(Date.now() / 1000)), nonce = nonceStr()) {
+export function jsapiPayParams(
+  appId: string,
+  prepayId: string,
+  privateKeyPem: string,
+  timeStamp = String(Math.floor(Date.now() / 1000)),
+  nonce = nonceStr(),
+) {
   const pkg = `prepay_id=${prepayId}`;
-  return { appId, timeStamp, nonceStr: nonce, package: pkg, signType: "RSA", paySign: rsaSha256Sign(`${appId}\n${timeStamp}\n${nonce}\n${pkg}\n`, privateKeyPem) };
+  return {
+    appId,
+    timeStamp,
+    nonceStr: nonce,
+    package: pkg,
+    signType: "RSA",
+    paySign: rsaSha256Sign(`${appId}\n${timeStamp}\n${nonce}\n${pkg}\n`, privateKeyPem),
+  };
 }
 
 export function toMinor(amount: string, currency: string): number {
@@ -81,19 +118,48 @@ interface WechatNotification {
   resource: { algorithm: string; ciphertext: string; associated_data?: string; nonce: string };
 }
 
-const STATE: Record<string, QueryResult["status"]> = { SUCCESS: "PAID", REFUND: "PAID", NOTPAY: "WAIT_PAY", USERPAYING: "WAIT_PAY", CLOSED: "CLOSED", REVOKED: "CLOSED", PAYERROR: "CLOSED" };
+const STATE: Record<string, QueryResult["status"]> = {
+  SUCCESS: "PAID",
+  REFUND: "PAID",
+  NOTPAY: "WAIT_PAY",
+  USERPAYING: "WAIT_PAY",
+  CLOSED: "CLOSED",
+  REVOKED: "CLOSED",
+  PAYERROR: "CLOSED",
+};
 
 export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
   readonly channel = "WECHAT_PAY" as const;
-  protected requiredConfig: Array<keyof ChannelConfig> = ["providerAppId", "merchantNo", "certSerial", "privateKeyPem", "providerPublicKey", "apiV3Key"];
+  protected requiredConfig: Array<keyof ChannelConfig> = [
+    "providerAppId",
+    "merchantNo",
+    "certSerial",
+    "privateKeyPem",
+    "providerPublicKey",
+    "apiV3Key",
+  ];
 
-  private async request(cfg: ChannelConfig, method: "GET" | "POST", path: string, payload?: unknown): Promise<{ res: HttpResponse; json: WechatAnswer }> {
+  private async request(
+    cfg: ChannelConfig,
+    method: "GET" | "POST",
+    path: string,
+    payload?: unknown,
+  ): Promise<{ res: HttpResponse; json: WechatAnswer }> {
     const body = payload === undefined ? "" : JSON.stringify(payload);
     const res = await this.transport({
       method,
       url: `${cfg.gatewayUrl || WECHAT_GATEWAY}${path}`,
       headers: {
-        authorization: wechatAuthorization({ merchantNo: this.credential(cfg, "merchantNo"), certSerial: this.credential(cfg, "certSerial"), privateKeyPem: this.credential(cfg, "privateKeyPem") }, method, path, body),
+        authorization: wechatAuthorization(
+          {
+            merchantNo: this.credential(cfg, "merchantNo"),
+            certSerial: this.credential(cfg, "certSerial"),
+            privateKeyPem: this.credential(cfg, "privateKeyPem"),
+          },
+          method,
+          path,
+          body,
+        ),
         accept: "application/json",
         ...(payload === undefined ? {} : { "content-type": "application/json" }),
       },
@@ -128,7 +194,13 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
     if (jsapi) body.payer = { openid: p.buyerId };
     const { res, json } = await this.request(cfg, "POST", `/v3/pay/transactions/${jsapi ? "jsapi" : "native"}`, body);
     if (res.status !== 200) throw new ChannelError(`WeChat Pay refused: ${json.code ?? res.status} ${json.message ?? ""}`, json.code);
-    if (jsapi) return { payload: { kind: "JSAPI", ...jsapiPayParams(this.credential(cfg, "providerAppId"), json.prepay_id ?? "", this.credential(cfg, "privateKeyPem")) } };
+    if (jsapi)
+      return {
+        payload: {
+          kind: "JSAPI",
+          ...jsapiPayParams(this.credential(cfg, "providerAppId"), json.prepay_id ?? "", this.credential(cfg, "privateKeyPem")),
+        },
+      };
     return { payload: { kind: "QR_CODE", codeUrl: json.code_url } };
   }
 
@@ -138,7 +210,12 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
     return { hint: { platformSerial: header(headers, "wechatpay-serial") }, data };
   }
 
-  protected verifySignature(headers: Record<string, string | string[] | undefined>, body: Buffer, _env: Envelope<WechatNotification>, cfg: ChannelConfig): boolean {
+  protected verifySignature(
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+    _env: Envelope<WechatNotification>,
+    cfg: ChannelConfig,
+  ): boolean {
     return verifyWechatSignature(headers, body.toString("utf8"), this.credential(cfg, "providerPublicKey"));
   }
 
@@ -165,7 +242,11 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
   }
 
   protected async doQuery(p: PaymentRecord, cfg: ChannelConfig): Promise<QueryResult> {
-    const { res, json } = await this.request(cfg, "GET", `/v3/pay/transactions/out-trade-no/${encodeURIComponent(p.checkoutRef)}?mchid=${encodeURIComponent(this.credential(cfg, "merchantNo"))}`);
+    const { res, json } = await this.request(
+      cfg,
+      "GET",
+      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(p.checkoutRef)}?mchid=${encodeURIComponent(this.credential(cfg, "merchantNo"))}`,
+    );
     if (res.status === 404 || json.code === "ORDER_NOT_EXIST") return { status: "NOT_FOUND" };
     if (res.status !== 200) throw new ChannelError(`WeChat Pay query: ${json.code ?? res.status}`, json.code);
     const currency = json.amount?.currency ?? p.currency;
@@ -203,7 +284,9 @@ export class WechatPayAdapter extends BaseChannelAdapter<WechatNotification> {
     const q = await this.queryPayment(p, cfg);
     if (q.status === "NOT_FOUND") return { status: "CLOSED" };
     if (q.status !== "WAIT_PAY") return q;
-    const { res } = await this.request(cfg, "POST", `/v3/pay/transactions/out-trade-no/${encodeURIComponent(p.checkoutRef)}/close`, { mchid: cfg.merchantNo });
+    const { res } = await this.request(cfg, "POST", `/v3/pay/transactions/out-trade-no/${encodeURIComponent(p.checkoutRef)}/close`, {
+      mchid: cfg.merchantNo,
+    });
     if (res.status === 204 || res.status === 200) return { status: "CLOSED" };
     return this.queryPayment(p, cfg);
   }

@@ -1,6 +1,6 @@
 /** The BullMQ processors of the payment queues (jobs are verbs; see src/worker.ts for the queues). */
-import type { PaymentServices } from "../services/index.ts";
 import { jobField } from "@mallgraph/platform/queue";
+import type { PaymentServices } from "../services/index.ts";
 import { ReportService } from "../services/reports.ts";
 
 /** What the payment producers put in a job: the id the verb needs. */

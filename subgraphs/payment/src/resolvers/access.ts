@@ -18,9 +18,12 @@ export function asBuyerOrAdmin<C extends BaseContext, R, P, A>(permission: strin
 }
 
 /** A member on the staff of the merchant named by the `merchantId` argument (any role); FORBIDDEN otherwise. */
-export function asMerchantStaff<C extends BaseContext & { services: { merchants: { roleAt(memberId: string, merchantId: string): Promise<unknown> } } }, A extends { merchantId: string }, R, P = unknown>(
-  fn: (parent: P, args: A, ctx: C) => R | Promise<R>,
-) {
+export function asMerchantStaff<
+  C extends BaseContext & { services: { merchants: { roleAt(memberId: string, merchantId: string): Promise<unknown> } } },
+  A extends { merchantId: string },
+  R,
+  P = unknown,
+>(fn: (parent: P, args: A, ctx: C) => R | Promise<R>) {
   return async (parent: P, args: A, ctx: C): Promise<R> => {
     if (!(await ctx.services.merchants.roleAt(memberId(ctx), args.merchantId))) throw forbidden("not staff of this merchant");
     return fn(parent, args, ctx);

@@ -7,11 +7,11 @@
  * as PROCESSING, finished once (SUCCESS or FAIL) and notified signed the same way.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
-import type { PrismaClient, SandboxPayout, SandboxTransaction } from "../generated/prisma/client.ts";
-import { alipaySignContent, chinaTimestamp, rsaSha256Sign } from "../channels/crypto.ts";
 import { dayRange } from "@mallgraph/platform/days";
 import { defined } from "@mallgraph/platform/errors";
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import { alipaySignContent, chinaTimestamp, rsaSha256Sign } from "../channels/crypto.ts";
+import type { PrismaClient, SandboxPayout, SandboxTransaction } from "../generated/prisma/client.ts";
 
 export interface SandboxKeys {
   privateKeyPem: string;
@@ -30,7 +30,12 @@ export interface StatementLine {
 export type Deliver = (url: string, body: string) => Promise<{ status: number; body: string }>;
 
 const httpDeliver: Deliver = async (url, body) => {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8" }, body, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8" },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, body: await res.text() };
 };
 
@@ -45,11 +50,19 @@ export class SandboxProvider {
   /** Loads (or generates and stores, once for every process) the provider's key pair. */
   async init(): Promise<SandboxKeys> {
     if (this.keys) return this.keys;
-    if (this.opts.privateKeyPem && this.opts.publicKeyPem) return (this.keys = { privateKeyPem: this.opts.privateKeyPem, publicKeyPem: this.opts.publicKeyPem });
+    if (this.opts.privateKeyPem && this.opts.publicKeyPem)
+      return (this.keys = { privateKeyPem: this.opts.privateKeyPem, publicKeyPem: this.opts.publicKeyPem });
     let row = await this.prisma.sandboxKey.findUnique({ where: { id: "default" } });
     if (!row) {
-      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
-      await this.prisma.sandboxKey.createMany({ data: [{ id: "default", privateKeyPem: privateKey, publicKeyPem: publicKey }], skipDuplicates: true });
+      const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+      });
+      await this.prisma.sandboxKey.createMany({
+        data: [{ id: "default", privateKeyPem: privateKey, publicKeyPem: publicKey }],
+        skipDuplicates: true,
+      });
       row = await this.prisma.sandboxKey.findUniqueOrThrow({ where: { id: "default" } });
     }
     return (this.keys = { privateKeyPem: row.privateKeyPem, publicKeyPem: row.publicKeyPem });
@@ -61,7 +74,14 @@ export class SandboxProvider {
   }
 
   /** Creates (idempotently per out_trade_no) a trade waiting for the buyer. */
-  async createTrade(input: { outTradeNo: string; merchantAppId: string; subject: string; amount: string; currency: string; notifyUrl: string }): Promise<SandboxTransaction> {
+  async createTrade(input: {
+    outTradeNo: string;
+    merchantAppId: string;
+    subject: string;
+    amount: string;
+    currency: string;
+    notifyUrl: string;
+  }): Promise<SandboxTransaction> {
     const tradeNo = `SB${Date.now()}${randomBytes(4).toString("hex")}`;
     await this.prisma.sandboxTransaction.createMany({ data: [{ ...input, tradeNo }], skipDuplicates: true });
     return this.prisma.sandboxTransaction.findUniqueOrThrow({ where: { outTradeNo: input.outTradeNo } });
@@ -73,7 +93,10 @@ export class SandboxProvider {
 
   /** The buyer pays: WAIT_PAY → PAID once. Answers the trade (null when unknown). */
   async pay(outTradeNo: string): Promise<SandboxTransaction | null> {
-    await this.prisma.sandboxTransaction.updateMany({ where: { outTradeNo, status: "WAIT_PAY" }, data: { status: "PAID", paidAt: new Date() } });
+    await this.prisma.sandboxTransaction.updateMany({
+      where: { outTradeNo, status: "WAIT_PAY" },
+      data: { status: "PAID", paidAt: new Date() },
+    });
     return this.trade(outTradeNo);
   }
 
@@ -105,7 +128,13 @@ export class SandboxProvider {
   async query(outTradeNo: string) {
     const t = await this.trade(outTradeNo);
     if (!t) return { status: "NOT_FOUND" as const };
-    return { status: t.status as "WAIT_PAY" | "PAID" | "CLOSED", amount: formatAmount(t.amount, t.currency), currency: t.currency, tradeNo: t.tradeNo, paidAt: t.paidAt ?? undefined };
+    return {
+      status: t.status as "WAIT_PAY" | "PAID" | "CLOSED",
+      amount: formatAmount(t.amount, t.currency),
+      currency: t.currency,
+      tradeNo: t.tradeNo,
+      paidAt: t.paidAt ?? undefined,
+    };
   }
 
   /** Closes an unpaid trade (WAIT_PAY → CLOSED); a paid one stays paid. Answers the final state. */
@@ -130,11 +159,19 @@ export class SandboxProvider {
   }
 
   /** Accepts a payout (idempotently per out_payout_no) as PROCESSING; the same out_payout_no with other terms is refused. */
-  async createPayout(input: { outPayoutNo: string; merchantAppId: string; payee: string; amount: string; currency: string; notifyUrl: string }): Promise<{ ok: boolean; payout?: SandboxPayout; message?: string }> {
+  async createPayout(input: {
+    outPayoutNo: string;
+    merchantAppId: string;
+    payee: string;
+    amount: string;
+    currency: string;
+    notifyUrl: string;
+  }): Promise<{ ok: boolean; payout?: SandboxPayout; message?: string }> {
     const payoutNo = `SBP${Date.now()}${randomBytes(4).toString("hex")}`;
     await this.prisma.sandboxPayout.createMany({ data: [{ ...input, payoutNo }], skipDuplicates: true });
     const p = await this.prisma.sandboxPayout.findUniqueOrThrow({ where: { outPayoutNo: input.outPayoutNo } });
-    if (p.payee !== input.payee || p.currency !== input.currency || !new Decimal(p.amount.toString()).eq(input.amount)) return { ok: false, message: "out_payout_no was used for another payout" };
+    if (p.payee !== input.payee || p.currency !== input.currency || !new Decimal(p.amount.toString()).eq(input.amount))
+      return { ok: false, message: "out_payout_no was used for another payout" };
     return { ok: true, payout: p };
   }
 
@@ -146,7 +183,11 @@ export class SandboxProvider {
   async finishPayout(outPayoutNo: string, success: boolean, failReason?: string): Promise<SandboxPayout | null> {
     await this.prisma.sandboxPayout.updateMany({
       where: { outPayoutNo, status: "PROCESSING" },
-      data: { status: success ? "SUCCESS" : "FAIL", failReason: success ? null : (failReason ?? "payee account invalid").slice(0, 200), finishedAt: new Date() },
+      data: {
+        status: success ? "SUCCESS" : "FAIL",
+        failReason: success ? null : (failReason ?? "payee account invalid").slice(0, 200),
+        finishedAt: new Date(),
+      },
     });
     return this.payout(outPayoutNo);
   }
@@ -189,8 +230,18 @@ export class SandboxProvider {
   /** The statement of one day (Asia/Shanghai): every trade paid that day. */
   async statement(date: string): Promise<StatementLine[]> {
     const [from, to] = dayRange(date);
-    const rows = await this.prisma.sandboxTransaction.findMany({ where: { status: "PAID", paidAt: { gte: from, lt: to } }, orderBy: { paidAt: "asc" } });
-    return rows.map((t) => ({ tradeNo: t.tradeNo, outTradeNo: t.outTradeNo, merchantAppId: t.merchantAppId, amount: formatAmount(t.amount, t.currency), currency: t.currency, paidAt: defined(t.paidAt, `paidAt of PAID trade ${t.tradeNo}`) }));
+    const rows = await this.prisma.sandboxTransaction.findMany({
+      where: { status: "PAID", paidAt: { gte: from, lt: to } },
+      orderBy: { paidAt: "asc" },
+    });
+    return rows.map((t) => ({
+      tradeNo: t.tradeNo,
+      outTradeNo: t.outTradeNo,
+      merchantAppId: t.merchantAppId,
+      amount: formatAmount(t.amount, t.currency),
+      currency: t.currency,
+      paidAt: defined(t.paidAt, `paidAt of PAID trade ${t.tradeNo}`),
+    }));
   }
 }
 

@@ -3,15 +3,15 @@
  * WALLET freeze → capture → book workflow; a wallet top-up (a payment without an order) on a provider
  * channel; every open payment gets its close job (the time-out).
  */
-import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { randomBytes } from "node:crypto";
+import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import type { Channel } from "../channels/types.ts";
+import { ChannelError, PaymentCode, isWalletRefusal, type CreateCode, type TopUpCode } from "../errors.ts";
 import type { ChannelConfig, Payment } from "../generated/prisma/client.ts";
 import { payFromWallet } from "../workflows/walletPayment.ts";
 import { WorkflowAbort } from "../workflows/workflow.ts";
-import { ChannelError, PaymentCode, isWalletRefusal, type CreateCode, type TopUpCode } from "../errors.ts";
-import type { Channel } from "../channels/types.ts";
 import type { PaymentClosing } from "./closing.ts";
 import type { PaymentNotifications } from "./notifications.ts";
 import type { PaymentReads } from "./read.ts";
@@ -33,7 +33,8 @@ export class PaymentCheckout {
 
   async createPayment(buyerId: string, orderId: string, channel: Channel): Promise<CreateOutcome> {
     if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
-    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled) return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
+    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled)
+      return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
     const order = await this.d.ports.order.orderForPayment(orderId);
     if (!order) throw notFound("order", orderId);
     if (order.buyerId !== buyerId) throw forbidden("not your order");
@@ -41,7 +42,8 @@ export class PaymentCheckout {
     const paid = await this.d.prisma.payment.findFirst({ where: { orderId, status: { in: [...PAID_STATES] } } });
     if (paid) return { code: PaymentCode.ALREADY_PAID, message: "the order is already paid", payment: paid };
     if (order.status !== "PENDING_PAYMENT") {
-      if (ORDER_PAID_STATES.has(order.status)) return { code: PaymentCode.ALREADY_PAID, message: `the order is ${order.status}`, payment: null };
+      if (ORDER_PAID_STATES.has(order.status))
+        return { code: PaymentCode.ALREADY_PAID, message: `the order is ${order.status}`, payment: null };
       return { code: PaymentCode.ORDER_NOT_PAYABLE, message: `the order is ${order.status}`, payment: null };
     }
     const amount = parseAmount(order.payable, order.currency, { field: "payable" });
@@ -54,7 +56,8 @@ export class PaymentCheckout {
     if (open) {
       if (open.expiresAt.getTime() > Date.now()) return { code: PaymentCode.OK, payment: open };
       // Expired but its close job has not run yet: close it now (asking the channel first).
-      if ((await this.closing.closePayment(open.id)) === "recovered") return { code: PaymentCode.ALREADY_PAID, message: "the order is already paid", payment: await this.reads.get(open.id) };
+      if ((await this.closing.closePayment(open.id)) === "recovered")
+        return { code: PaymentCode.ALREADY_PAID, message: "the order is already paid", payment: await this.reads.get(open.id) };
     }
 
     let payment: Payment;
@@ -94,10 +97,12 @@ export class PaymentCheckout {
   async topUp(buyerId: string, currency: string, amountText: string, channel: Channel, key: string): Promise<TopUpOutcome> {
     if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
     if (channel === "WALLET") throw badInput("a wallet cannot be topped up from itself", { field: "channel" });
-    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled) return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
+    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled)
+      return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
     const topUpKey = typeof key === "string" ? key.trim() : "";
     if (!topUpKey || topUpKey.length > 120) throw badInput("idempotencyKey must have 1 to 120 characters", { field: "idempotencyKey" });
-    if (typeof currency !== "string" || !/^[A-Z]{3}$/.test(currency)) throw badInput("currency must be a 3-letter code", { field: "currency" });
+    if (typeof currency !== "string" || !/^[A-Z]{3}$/.test(currency))
+      throw badInput("currency must be a 3-letter code", { field: "currency" });
     const amount = parseAmount(amountText, currency);
     if (amount.greaterThanOrEqualTo(MAX_TOP_UP)) throw badInput(`a top-up is less than ${MAX_TOP_UP}`, { field: "amount" });
     const prior = await this.d.prisma.payment.findUnique({ where: { buyerId_topUpKey: { buyerId, topUpKey } } });
@@ -137,7 +142,8 @@ export class PaymentCheckout {
 
   /** A repeated top-up key: the same payment, or CONFLICT when the key was used for another top-up. */
   private sameTopUp(p: Payment, currency: string, amount: string, channel: Channel): TopUpOutcome {
-    if (p.currency !== currency || !new Decimal(p.amount.toString()).eq(amount) || p.channel !== channel) throw new AppError(ErrorCode.CONFLICT, "idempotencyKey was already used for another top-up");
+    if (p.currency !== currency || !new Decimal(p.amount.toString()).eq(amount) || p.channel !== channel)
+      throw new AppError(ErrorCode.CONFLICT, "idempotencyKey was already used for another top-up");
     return { code: PaymentCode.OK, payment: p };
   }
 
@@ -203,7 +209,16 @@ export class PaymentCheckout {
       if (!isWalletRefusal(refusal)) throw new Error(`the wallet payment aborted with ${refusal}`);
       return { code: refusal, message: `the wallet refused: ${refusal}`, payment: null };
     }
-    this.d.log.warn({ err: result.error, paymentId: payment.id, step: result.failedStep, compensated: result.compensated, compensationFailed: result.compensationFailed }, "wallet payment failed");
+    this.d.log.warn(
+      {
+        err: result.error,
+        paymentId: payment.id,
+        step: result.failedStep,
+        compensated: result.compensated,
+        compensationFailed: result.compensationFailed,
+      },
+      "wallet payment failed",
+    );
     const now = await this.reads.get(payment.id);
     // The compensation may have found the capture done (answer lost): then the payment is paid.
     if (now?.status === "SUCCEEDED") return { code: PaymentCode.OK, payment: now };
@@ -211,7 +226,16 @@ export class PaymentCheckout {
   }
 
   private async scheduleClose(p: Payment): Promise<void> {
-    await this.d.timeoutsQueue.add("close-expired", { paymentId: p.id }, { jobId: `close-${p.id}`, delay: Math.max(0, p.expiresAt.getTime() - Date.now()), attempts: 10, backoff: { type: "exponential", delay: 2000 } });
+    await this.d.timeoutsQueue.add(
+      "close-expired",
+      { paymentId: p.id },
+      {
+        jobId: `close-${p.id}`,
+        delay: Math.max(0, p.expiresAt.getTime() - Date.now()),
+        attempts: 10,
+        backoff: { type: "exponential", delay: 2000 },
+      },
+    );
   }
 }
 

@@ -1,23 +1,23 @@
 /** Builds the payment domain's services from configuration (shared by the server and the worker). */
+import { auditedPrisma, outboxAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { serviceKeys, type Keys } from "@mallgraph/platform/auth";
 import { databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/platform/config";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
-import { createRedis, type Redis } from "@mallgraph/platform/redis";
-import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { logger } from "@mallgraph/platform/log";
-import { auditedPrisma, outboxAuditSink, type AuditLog } from "@mallgraph/platform/audit";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { PrismaClient } from "../generated/prisma/client.ts";
+import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
+import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { AlipayAdapter } from "../channels/alipay.ts";
-import { WechatPayAdapter } from "../channels/wechat.ts";
 import { SandboxAdapter } from "../channels/sandbox.ts";
-import { WalletAdapter } from "../channels/wallet.ts";
 import { fetchTransport, type HttpTransport } from "../channels/types.ts";
+import { WalletAdapter } from "../channels/wallet.ts";
+import { WechatPayAdapter } from "../channels/wechat.ts";
+import { PrismaClient } from "../generated/prisma/client.ts";
 import { SandboxProvider, type Deliver } from "../sandbox/provider.ts";
 import { MerchantService } from "./merchants.ts";
 import { PaymentService } from "./payments.ts";
-import { ReportService } from "./reports.ts";
 import { servicePorts, type Ports } from "./ports.ts";
+import { ReportService } from "./reports.ts";
 import { NOTIFY_JOB_OPTIONS, type PaymentTestHooks } from "./shared.ts";
 
 export interface PaymentServiceOptions {
@@ -71,24 +71,46 @@ export function reachableHost(host: string): string {
 export async function createPaymentServices(opts: PaymentServiceOptions): Promise<PaymentServices> {
   const { config } = opts;
   const env = process.env;
-  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "payment")) }), "payment", outboxAuditSink);
+  const { prisma, log: audit } = auditedPrisma(
+    new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "payment")) }),
+    "payment",
+    outboxAuditSink,
+  );
   const redis = createRedis(config.REDIS_URL);
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
-  const queues = { timeouts: createQueue(q, QueueName.paymentTimeouts), notify: createQueue(q, QueueName.paymentNotify), reconcile: createQueue(q, QueueName.paymentReconcile) };
+  const queues = {
+    timeouts: createQueue(q, QueueName.paymentTimeouts),
+    notify: createQueue(q, QueueName.paymentNotify),
+    reconcile: createQueue(q, QueueName.paymentReconcile),
+  };
   const log = logger("payment");
   const jobQueues = outboxQueues(q, [QueueName.paymentNotify, QueueName.auditEntries], { [QueueName.paymentNotify]: NOTIFY_JOB_OPTIONS });
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
   const hooks: PaymentTestHooks = {};
   const ports =
     opts.ports ??
-    servicePorts({ orderUrl: opts.orderUrl ?? subgraphUrl(config, "order"), memberUrl: opts.memberUrl ?? subgraphUrl(config, "member"), secret: serviceKeys(config) });
-  const sandbox = new SandboxProvider(prisma, { privateKeyPem: env.SANDBOX_PRIVATE_KEY_PEM, publicKeyPem: env.SANDBOX_PUBLIC_KEY_PEM, deliver: opts.sandboxDeliver });
+    servicePorts({
+      orderUrl: opts.orderUrl ?? subgraphUrl(config, "order"),
+      memberUrl: opts.memberUrl ?? subgraphUrl(config, "member"),
+      secret: serviceKeys(config),
+    });
+  const sandbox = new SandboxProvider(prisma, {
+    privateKeyPem: env.SANDBOX_PRIVATE_KEY_PEM,
+    publicKeyPem: env.SANDBOX_PUBLIC_KEY_PEM,
+    deliver: opts.sandboxDeliver,
+  });
   await sandbox.init();
   const transport = opts.transport ?? fetchTransport;
   const wallet = new WalletAdapter(ports.wallet);
-  const adapters = { SANDBOX: new SandboxAdapter(sandbox), WALLET: wallet, ALIPAY: new AlipayAdapter(transport), WECHAT_PAY: new WechatPayAdapter(transport) };
+  const adapters = {
+    SANDBOX: new SandboxAdapter(sandbox),
+    WALLET: wallet,
+    ALIPAY: new AlipayAdapter(transport),
+    WECHAT_PAY: new WechatPayAdapter(transport),
+  };
   const merchants = new MerchantService(prisma, { defaultAppId: opts.defaultAppId ?? env.PAYMENT_DEFAULT_APP_ID });
-  const explicitBase = opts.callbackBaseUrl ?? env.PAYMENT_CALLBACK_BASE_URL ?? (config.PAYMENT_URL ? new URL(config.PAYMENT_URL).origin : undefined);
+  const explicitBase =
+    opts.callbackBaseUrl ?? env.PAYMENT_CALLBACK_BASE_URL ?? (config.PAYMENT_URL ? new URL(config.PAYMENT_URL).origin : undefined);
   let callbackBase = explicitBase ?? `http://${reachableHost(config.SERVICE_HOST)}:${config.PAYMENT_PORT}`;
   const payments = new PaymentService({
     prisma,
@@ -102,7 +124,11 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     hooks,
     redis,
     redisPrefix: config.REDIS_PREFIX,
-    options: { timeoutSeconds: opts.paymentTimeoutSeconds ?? Number(env.PAYMENT_TIMEOUT_SECONDS ?? 900), callbackBaseUrl: () => callbackBase, sandboxEnabled: config.SANDBOX_ENABLED },
+    options: {
+      timeoutSeconds: opts.paymentTimeoutSeconds ?? Number(env.PAYMENT_TIMEOUT_SECONDS ?? 900),
+      callbackBaseUrl: () => callbackBase,
+      sandboxEnabled: config.SANDBOX_ENABLED,
+    },
     log,
   });
   return {

@@ -4,10 +4,10 @@
  * transaction).
  */
 import { randomUUID } from "node:crypto";
+import { defined } from "@mallgraph/platform/errors";
 import { Decimal } from "@mallgraph/platform/money";
 import type { Payment, Payout, Refund } from "../generated/prisma/client.ts";
 import type { Tx } from "./shared.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 type Source = Pick<Payment, "merchantId" | "currency" | "channel"> & { paymentId?: string; payoutId?: string };
 
@@ -18,7 +18,18 @@ async function bookMerchant(tx: Tx, p: Source, signed: string, type: string, ref
     ON CONFLICT ("merchantId", currency) DO UPDATE SET balance = "MerchantAccount".balance + EXCLUDED.balance
     RETURNING id, balance::text AS balance`;
   const acc = defined(rows[0], "the merchant account upsert's row");
-  await tx.merchantLedgerEntry.create({ data: { accountId: acc.id, type, amount: signed, balanceAfter: acc.balance, paymentId: p.paymentId ?? null, payoutId: p.payoutId ?? null, channel: p.channel, reference } });
+  await tx.merchantLedgerEntry.create({
+    data: {
+      accountId: acc.id,
+      type,
+      amount: signed,
+      balanceAfter: acc.balance,
+      paymentId: p.paymentId ?? null,
+      payoutId: p.payoutId ?? null,
+      channel: p.channel,
+      reference,
+    },
+  });
 }
 
 export function creditMerchant(tx: Tx, p: Payment, amount: string) {
@@ -30,5 +41,11 @@ export function debitMerchant(tx: Tx, p: Payment, r: Refund) {
 }
 
 export function debitPayout(tx: Tx, p: Payout) {
-  return bookMerchant(tx, { merchantId: p.merchantId, currency: p.currency, channel: p.channel, payoutId: p.id }, new Decimal(p.amount.toString()).neg().toString(), "PAYOUT", `payout:${p.id}`);
+  return bookMerchant(
+    tx,
+    { merchantId: p.merchantId, currency: p.currency, channel: p.channel, payoutId: p.id },
+    new Decimal(p.amount.toString()).neg().toString(),
+    "PAYOUT",
+    `payout:${p.id}`,
+  );
 }

@@ -4,9 +4,9 @@
  */
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
-import type { ChannelConfig, PaymentApp, PrismaClient } from "../generated/prisma/client.ts";
-import type { Channel, ConfigHint } from "../channels/types.ts";
 import { privateKey, publicKey } from "../channels/crypto.ts";
+import type { Channel, ConfigHint } from "../channels/types.ts";
+import type { ChannelConfig, PaymentApp, PrismaClient } from "../generated/prisma/client.ts";
 
 export type Role = "OWNER" | "ADMIN" | "FINANCE";
 const ROLES: Role[] = ["OWNER", "ADMIN", "FINANCE"];
@@ -63,7 +63,11 @@ export class MerchantService {
 
   /** Organizations where the member is staff. */
   async organizationsOf(memberId: string) {
-    const rows = await this.prisma.organizationMember.findMany({ where: { memberId }, include: { organization: true }, orderBy: { createdAt: "asc" } });
+    const rows = await this.prisma.organizationMember.findMany({
+      where: { memberId },
+      include: { organization: true },
+      orderBy: { createdAt: "asc" },
+    });
     return rows.map((r) => r.organization);
   }
 
@@ -71,7 +75,9 @@ export class MerchantService {
   async roleAt(memberId: string, merchantId: string): Promise<Role | null> {
     const merchant = await this.prisma.merchant.findUnique({ where: { id: merchantId } });
     if (!merchant) return null;
-    const m = await this.prisma.organizationMember.findUnique({ where: { organizationId_memberId: { organizationId: merchant.organizationId, memberId } } });
+    const m = await this.prisma.organizationMember.findUnique({
+      where: { organizationId_memberId: { organizationId: merchant.organizationId, memberId } },
+    });
     return (m?.role as Role | undefined) ?? null;
   }
 
@@ -146,10 +152,13 @@ export class MerchantService {
         throw badInput("providerPublicKey is not a valid public key", { field: "providerPublicKey" });
       }
     }
-    if (input.apiV3Key && Buffer.byteLength(input.apiV3Key, "utf8") !== 32) throw badInput("apiV3Key must be 32 bytes", { field: "apiV3Key" });
-    if (input.gatewayUrl && !/^https?:\/\//.test(input.gatewayUrl)) throw badInput("gatewayUrl must be an http(s) URL", { field: "gatewayUrl" });
+    if (input.apiV3Key && Buffer.byteLength(input.apiV3Key, "utf8") !== 32)
+      throw badInput("apiV3Key must be 32 bytes", { field: "apiV3Key" });
+    if (input.gatewayUrl && !/^https?:\/\//.test(input.gatewayUrl))
+      throw badInput("gatewayUrl must be an http(s) URL", { field: "gatewayUrl" });
     const allowed: Record<string, string[]> = { ALIPAY: ["PAGE", "APP"], WECHAT_PAY: ["NATIVE", "JSAPI"] };
-    if (input.tradeType && !(allowed[input.channel] ?? []).includes(input.tradeType)) throw badInput(`tradeType ${input.tradeType} is not valid for ${input.channel}`, { field: "tradeType" });
+    if (input.tradeType && !(allowed[input.channel] ?? []).includes(input.tradeType))
+      throw badInput(`tradeType ${input.tradeType} is not valid for ${input.channel}`, { field: "tradeType" });
     const data = {
       enabled: input.enabled,
       sandboxKeys: input.sandboxKeys ?? false,
@@ -185,7 +194,8 @@ export class MerchantService {
 
   /** The credentials a provider notification was meant for. */
   async configForHint(channel: Channel, hint: ConfigHint): Promise<ChannelConfig | null> {
-    if (hint.providerAppId && channel !== "SANDBOX") return this.prisma.channelConfig.findFirst({ where: { channel, providerAppId: hint.providerAppId } });
+    if (hint.providerAppId && channel !== "SANDBOX")
+      return this.prisma.channelConfig.findFirst({ where: { channel, providerAppId: hint.providerAppId } });
     if (hint.platformSerial) return this.prisma.channelConfig.findFirst({ where: { channel, platformSerial: hint.platformSerial } });
     if (hint.outTradeNo) {
       const p = await this.prisma.payment.findUnique({ where: { checkoutRef: hint.outTradeNo }, select: { appId: true } });

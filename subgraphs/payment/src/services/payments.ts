@@ -9,17 +9,25 @@
  *   read.ts           reads
  * with what they share in shared.ts (dependencies, constants, live events) and ledger.ts (merchant ledger).
  */
-import type { Payment } from "../generated/prisma/client.ts";
 import type { Channel, ChannelNotification, PaymentChannelAdapter } from "../channels/types.ts";
+import type { Payment } from "../generated/prisma/client.ts";
 import { PaymentCheckout } from "./checkout.ts";
 import { PaymentClosing } from "./closing.ts";
 import { PaymentNotifications } from "./notifications.ts";
+import { PaymentPayouts } from "./payouts.ts";
 import { PaymentReads } from "./read.ts";
 import { PaymentRefunds } from "./refunds.ts";
-import { PaymentPayouts } from "./payouts.ts";
 import { publishPaymentEvent, type PaymentDeps } from "./shared.ts";
 
-export { CALLBACK_PATHS, CHANNELS, toRecord, type ApplyOutcome, type PaymentDeps, type PaymentEventModel, type PaymentOptions } from "./shared.ts";
+export {
+  CALLBACK_PATHS,
+  CHANNELS,
+  toRecord,
+  type ApplyOutcome,
+  type PaymentDeps,
+  type PaymentEventModel,
+  type PaymentOptions,
+} from "./shared.ts";
 
 export class PaymentService {
   private readonly reads: PaymentReads;
@@ -47,42 +55,96 @@ export class PaymentService {
   }
 
   // reads
-  get(id: string) { return this.reads.get(id); }
-  getForBuyer(id: string, buyerId: string) { return this.reads.getForBuyer(id, buyerId); }
-  forOrder(orderId: string, buyerId?: string) { return this.reads.forOrder(orderId, buyerId); }
-  refunds(paymentId: string) { return this.reads.refunds(paymentId); }
-  event(paymentId: string, eventId: string) { return this.reads.event(paymentId, eventId); }
-  byCheckoutRef(checkoutRef: string) { return this.reads.byCheckoutRef(checkoutRef); }
-  callbackAnomalies(first: number | null | undefined) { return this.reads.callbackAnomalies(first); }
+  get(id: string) {
+    return this.reads.get(id);
+  }
+  getForBuyer(id: string, buyerId: string) {
+    return this.reads.getForBuyer(id, buyerId);
+  }
+  forOrder(orderId: string, buyerId?: string) {
+    return this.reads.forOrder(orderId, buyerId);
+  }
+  refunds(paymentId: string) {
+    return this.reads.refunds(paymentId);
+  }
+  event(paymentId: string, eventId: string) {
+    return this.reads.event(paymentId, eventId);
+  }
+  byCheckoutRef(checkoutRef: string) {
+    return this.reads.byCheckoutRef(checkoutRef);
+  }
+  callbackAnomalies(first: number | null | undefined) {
+    return this.reads.callbackAnomalies(first);
+  }
 
   // create
-  createPayment(buyerId: string, orderId: string, channel: Channel) { return this.checkout.createPayment(buyerId, orderId, channel); }
-  topUp(buyerId: string, currency: string, amount: string, channel: Channel, key: string) { return this.checkout.topUp(buyerId, currency, amount, channel, key); }
+  createPayment(buyerId: string, orderId: string, channel: Channel) {
+    return this.checkout.createPayment(buyerId, orderId, channel);
+  }
+  topUp(buyerId: string, currency: string, amount: string, channel: Channel, key: string) {
+    return this.checkout.topUp(buyerId, currency, amount, channel, key);
+  }
 
   // notifications
-  handleCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) { return this.notifications.handleCallback(channel, headers, body); }
-  applyPaid(payment: Payment, n: ChannelNotification) { return this.notifications.applyPaid(payment, n); }
-  notifyOrderPaid(paymentId: string) { return this.notifications.notifyOrderPaid(paymentId); }
+  handleCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) {
+    return this.notifications.handleCallback(channel, headers, body);
+  }
+  applyPaid(payment: Payment, n: ChannelNotification) {
+    return this.notifications.applyPaid(payment, n);
+  }
+  notifyOrderPaid(paymentId: string) {
+    return this.notifications.notifyOrderPaid(paymentId);
+  }
   /** Job `publish-event`: the live status event of an event row, once. */
-  publishEvent(eventId: string) { return publishPaymentEvent(this.d, eventId); }
+  publishEvent(eventId: string) {
+    return publishPaymentEvent(this.d, eventId);
+  }
 
   // close / recovery
-  closePayment(paymentId: string, opts?: { force?: boolean }) { return this.closing.closePayment(paymentId, opts); }
-  closeByBuyer(buyerId: string, paymentId: string) { return this.closing.closeByBuyer(buyerId, paymentId); }
-  sweep() { return this.closing.sweep(); }
+  closePayment(paymentId: string, opts?: { force?: boolean }) {
+    return this.closing.closePayment(paymentId, opts);
+  }
+  closeByBuyer(buyerId: string, paymentId: string) {
+    return this.closing.closeByBuyer(buyerId, paymentId);
+  }
+  sweep() {
+    return this.closing.sweep();
+  }
 
   // refunds
-  refund(paymentId: string, amount: string, reason: string, reference: string, opts?: { notifyOrder?: boolean }) { return this.refunding.refund(paymentId, amount, reason, reference, opts); }
-  pollRefund(refundId: string) { return this.refunding.pollRefund(refundId); }
-  completeRefund(refundId: string, providerRefundNo: string | undefined, notifyOrder: boolean) { return this.refunding.completeRefund(refundId, providerRefundNo, notifyOrder); }
-  notifyOrderRefunded(refundId: string) { return this.refunding.notifyOrderRefunded(refundId); }
-  refundTopUp(buyerId: string, paymentId: string) { return this.refunding.refundTopUp(buyerId, paymentId); }
-  refundOrder(orderId: string, amount: string, reason: string, reference: string) { return this.refunding.refundOrder(orderId, amount, reason, reference); }
+  refund(paymentId: string, amount: string, reason: string, reference: string, opts?: { notifyOrder?: boolean }) {
+    return this.refunding.refund(paymentId, amount, reason, reference, opts);
+  }
+  pollRefund(refundId: string) {
+    return this.refunding.pollRefund(refundId);
+  }
+  completeRefund(refundId: string, providerRefundNo: string | undefined, notifyOrder: boolean) {
+    return this.refunding.completeRefund(refundId, providerRefundNo, notifyOrder);
+  }
+  notifyOrderRefunded(refundId: string) {
+    return this.refunding.notifyOrderRefunded(refundId);
+  }
+  refundTopUp(buyerId: string, paymentId: string) {
+    return this.refunding.refundTopUp(buyerId, paymentId);
+  }
+  refundOrder(orderId: string, amount: string, reason: string, reference: string) {
+    return this.refunding.refundOrder(orderId, amount, reason, reference);
+  }
 
   // payouts (withdrawals)
-  withdraw(memberId: string, currency: string, amount: string, channel: Channel, key: string) { return this.payouts.withdraw(memberId, currency, amount, channel, key); }
-  payout(memberId: string, payoutId: string) { return this.payouts.forMember(memberId, payoutId); }
-  handlePayoutCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) { return this.payouts.handleCallback(channel, headers, body); }
-  sendPayout(payoutId: string) { return this.payouts.sendById(payoutId); }
-  settlePayout(payoutId: string) { return this.payouts.settle(payoutId); }
+  withdraw(memberId: string, currency: string, amount: string, channel: Channel, key: string) {
+    return this.payouts.withdraw(memberId, currency, amount, channel, key);
+  }
+  payout(memberId: string, payoutId: string) {
+    return this.payouts.forMember(memberId, payoutId);
+  }
+  handlePayoutCallback(channel: Channel, headers: Record<string, string | string[] | undefined>, body: Buffer) {
+    return this.payouts.handleCallback(channel, headers, body);
+  }
+  sendPayout(payoutId: string) {
+    return this.payouts.sendById(payoutId);
+  }
+  settlePayout(payoutId: string) {
+    return this.payouts.settle(payoutId);
+  }
 }

@@ -11,9 +11,9 @@
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
-import type { Payout } from "../generated/prisma/client.ts";
-import { AnomalyReason, ChannelError, PaymentCode, SignatureError, type WalletRefusal, type WithdrawCode } from "../errors.ts";
 import type { Channel, HttpAnswer, PayoutNotification, PayoutOutcome } from "../channels/types.ts";
+import { AnomalyReason, ChannelError, PaymentCode, SignatureError, type WalletRefusal, type WithdrawCode } from "../errors.ts";
+import type { Payout } from "../generated/prisma/client.ts";
 import { debitPayout } from "./ledger.ts";
 import { CALLBACK_PATHS, CHANNELS, recordAnomaly, sameAmount, type PaymentDeps } from "./shared.ts";
 
@@ -34,21 +34,26 @@ export class PaymentPayouts {
     if (channel === "WALLET") throw badInput("a withdrawal leaves the wallet through a provider channel", { field: "channel" });
     const payoutKey = typeof key === "string" ? key.trim() : "";
     if (!payoutKey || payoutKey.length > 120) throw badInput("idempotencyKey must have 1 to 120 characters", { field: "idempotencyKey" });
-    if (typeof currency !== "string" || !/^[A-Z]{3}$/.test(currency)) throw badInput("currency must be a 3-letter code", { field: "currency" });
+    if (typeof currency !== "string" || !/^[A-Z]{3}$/.test(currency))
+      throw badInput("currency must be a 3-letter code", { field: "currency" });
     const amount = parseAmount(amountText, currency);
     if (amount.greaterThanOrEqualTo(MAX_PAYOUT)) throw badInput(`a withdrawal is less than ${MAX_PAYOUT}`, { field: "amount" });
     const prior = await this.d.prisma.payout.findUnique({ where: { memberId_payoutKey: { memberId, payoutKey } } });
     if (prior) return same(prior, currency, amount.toString(), channel);
 
-    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled) return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payout: null };
-    if (!this.d.adapters[channel].payout) return { code: PaymentCode.PAYOUT_UNSUPPORTED, message: `payouts through ${channel} are not built`, payout: null };
+    if (channel === "SANDBOX" && !this.d.options.sandboxEnabled)
+      return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payout: null };
+    if (!this.d.adapters[channel].payout)
+      return { code: PaymentCode.PAYOUT_UNSUPPORTED, message: `payouts through ${channel} are not built`, payout: null };
     const app = await this.d.merchants.defaultApp();
     const cfg = await this.d.merchants.channelConfig(app.id, channel);
     if (!cfg || !cfg.enabled) return { code: PaymentCode.CHANNEL_DISABLED, message: `${channel} is not enabled`, payout: null };
 
     let payout: Payout;
     try {
-      payout = await this.d.prisma.payout.create({ data: { memberId, payoutKey, appId: app.id, merchantId: app.merchantId, channel, amount: amount.toString(), currency } });
+      payout = await this.d.prisma.payout.create({
+        data: { memberId, payoutKey, appId: app.id, merchantId: app.merchantId, channel, amount: amount.toString(), currency },
+      });
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
       const again = await this.d.prisma.payout.findUnique({ where: { memberId_payoutKey: { memberId, payoutKey } } });
@@ -65,7 +70,11 @@ export class PaymentPayouts {
     } catch (e) {
       // Unknown outcome (the wallet or the provider unreachable): the job retries; both sides are idempotent.
       this.d.log.warn({ err: e, payoutId: payout.id }, "payout not sent yet; retried by the send-payout job");
-      await this.d.notifyQueue.add("send-payout", { payoutId: payout.id }, { jobId: `send-payout-${payout.id}`, delay: 1000, attempts: 20, backoff: { type: "exponential", delay: 2000 } });
+      await this.d.notifyQueue.add(
+        "send-payout",
+        { payoutId: payout.id },
+        { jobId: `send-payout-${payout.id}`, delay: 1000, attempts: 20, backoff: { type: "exponential", delay: 2000 } },
+      );
     }
     return { code: PaymentCode.OK, payout: await this.d.prisma.payout.findUniqueOrThrow({ where: { id: payout.id } }) };
   }
@@ -82,7 +91,10 @@ export class PaymentPayouts {
     if (frozen.code === "INSUFFICIENT_BALANCE" || frozen.code === "NO_ACCOUNT") {
       const code = frozen.code === "NO_ACCOUNT" ? PaymentCode.NO_WALLET_ACCOUNT : PaymentCode.INSUFFICIENT_BALANCE;
       if (opts.inline) return code;
-      await this.d.prisma.payout.updateMany({ where: { id: p.id, status: "PENDING" }, data: { status: "FAILED", failure: code, completedAt: new Date(), walletSettledAt: new Date() } });
+      await this.d.prisma.payout.updateMany({
+        where: { id: p.id, status: "PENDING" },
+        data: { status: "FAILED", failure: code, completedAt: new Date(), walletSettledAt: new Date() },
+      });
       return code;
     }
     if (frozen.code !== "OK") throw new Error(`walletFreeze answered ${frozen.code}`);
@@ -99,7 +111,10 @@ export class PaymentPayouts {
       outcome = { status: "FAILED", message: e.message };
     }
     if (outcome.status === "PROCESSING") {
-      await this.d.prisma.payout.updateMany({ where: { id: p.id, status: "PENDING" }, data: { providerPayoutNo: outcome.providerPayoutNo ?? null } });
+      await this.d.prisma.payout.updateMany({
+        where: { id: p.id, status: "PENDING" },
+        data: { providerPayoutNo: outcome.providerPayoutNo ?? null },
+      });
       return null;
     }
     await this.finish(p.id, outcome.status === "SUCCEEDED", outcome);
@@ -134,7 +149,12 @@ export class PaymentPayouts {
     }
     if (n.status === "PROCESSING") return adapter.ack();
     if (n.currency !== p.currency || !sameAmount(n.amount, p.amount)) {
-      await recordAnomaly(this.d.prisma, channel, null, AnomalyReason.AMOUNT_MISMATCH, { payoutId: p.id, expected: `${formatAmount(p.amount, p.currency)} ${p.currency}`, got: `${n.amount} ${n.currency}`, notifyId: n.notifyId });
+      await recordAnomaly(this.d.prisma, channel, null, AnomalyReason.AMOUNT_MISMATCH, {
+        payoutId: p.id,
+        expected: `${formatAmount(p.amount, p.currency)} ${p.currency}`,
+        got: `${n.amount} ${n.currency}`,
+        notifyId: n.notifyId,
+      });
       return adapter.nack("refused");
     }
     await this.finish(p.id, n.status === "SUCCEEDED", { providerPayoutNo: n.providerPayoutNo, message: n.failure });
@@ -149,14 +169,23 @@ export class PaymentPayouts {
     const won = await this.d.prisma.$transaction(async (tx) => {
       const r = await tx.payout.updateMany({
         where: { id: payoutId, status: "PENDING" },
-        data: { status: succeeded ? "SUCCEEDED" : "FAILED", completedAt: new Date(), failure: succeeded ? null : (info.message ?? "the channel failed the payout").slice(0, 500), ...(info.providerPayoutNo ? { providerPayoutNo: info.providerPayoutNo } : {}) },
+        data: {
+          status: succeeded ? "SUCCEEDED" : "FAILED",
+          completedAt: new Date(),
+          failure: succeeded ? null : (info.message ?? "the channel failed the payout").slice(0, 500),
+          ...(info.providerPayoutNo ? { providerPayoutNo: info.providerPayoutNo } : {}),
+        },
       });
       if (r.count === 0) return false;
       if (succeeded) await debitPayout(tx, await tx.payout.findUniqueOrThrow({ where: { id: payoutId } }));
       return true;
     });
     if (!won) return;
-    await this.d.notifyQueue.add("settle-payout", { payoutId }, { jobId: `settle-payout-${payoutId}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } });
+    await this.d.notifyQueue.add(
+      "settle-payout",
+      { payoutId },
+      { jobId: `settle-payout-${payoutId}`, attempts: 30, backoff: { type: "exponential", delay: 1000 } },
+    );
     await this.settle(payoutId).catch((e) => this.d.log.warn({ err: e, payoutId }, "payout settled later by its job"));
   }
 
@@ -180,6 +209,7 @@ export class PaymentPayouts {
 
 /** A repeated withdrawal key: the same payout, or CONFLICT when the key was used for another withdrawal. */
 function same(p: Payout, currency: string, amount: string, channel: Channel): WithdrawOutcome {
-  if (p.currency !== currency || !new Decimal(p.amount.toString()).eq(amount) || p.channel !== channel) throw new AppError(ErrorCode.CONFLICT, "idempotencyKey was already used for another withdrawal");
+  if (p.currency !== currency || !new Decimal(p.amount.toString()).eq(amount) || p.channel !== channel)
+    throw new AppError(ErrorCode.CONFLICT, "idempotencyKey was already used for another withdrawal");
   return { code: PaymentCode.OK, payout: p };
 }

@@ -3,8 +3,8 @@
  * real implementations call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 import { defined } from "@mallgraph/platform/errors";
+import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
 export interface OrderPaymentInfo {
   id: string;

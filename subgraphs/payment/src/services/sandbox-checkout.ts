@@ -6,7 +6,11 @@ const assertSandbox = (services: Pick<PaymentServices, "sandboxEnabled">) => {
   if (!services.sandboxEnabled) throw new AppError(ErrorCode.SANDBOX_DISABLED, "the SANDBOX channel is off here (SANDBOX_ENABLED)");
 };
 
-export async function completeSandboxPayment(services: Pick<PaymentServices, "payments" | "sandbox" | "sandboxEnabled">, buyerId: string, checkoutRef: string): Promise<boolean> {
+export async function completeSandboxPayment(
+  services: Pick<PaymentServices, "payments" | "sandbox" | "sandboxEnabled">,
+  buyerId: string,
+  checkoutRef: string,
+): Promise<boolean> {
   assertSandbox(services);
   const payment = await services.payments.byCheckoutRef(checkoutRef);
   if (!payment || payment.buyerId !== buyerId || payment.channel !== "SANDBOX") throw notFound("sandbox checkout", checkoutRef);
@@ -17,7 +21,12 @@ export async function completeSandboxPayment(services: Pick<PaymentServices, "pa
 }
 
 /** The sandbox provider finishes the caller's payout (paid, or failed by the payee's account) and POSTs its signed notification to /callbacks/sandbox/payout. */
-export async function completeSandboxPayout(services: Pick<PaymentServices, "payments" | "sandbox" | "sandboxEnabled">, memberId: string, payoutId: string, succeed: boolean): Promise<boolean> {
+export async function completeSandboxPayout(
+  services: Pick<PaymentServices, "payments" | "sandbox" | "sandboxEnabled">,
+  memberId: string,
+  payoutId: string,
+  succeed: boolean,
+): Promise<boolean> {
   assertSandbox(services);
   const p = await services.payments.payout(memberId, payoutId);
   if (!p || p.channel !== "SANDBOX") throw notFound("sandbox payout", payoutId);

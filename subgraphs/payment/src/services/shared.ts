@@ -1,14 +1,14 @@
 /** What the payment use cases share: dependencies, constants, the provider-facing record, live events and anomalies. */
-import type { Redis } from "ioredis";
-import type { JobsOptions, Queue } from "bullmq";
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
-import { QueueName } from "@mallgraph/platform/queue";
+import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { OutboxJob, OutboxRelay } from "@mallgraph/platform/outbox";
-import type { Payment, PrismaClient } from "../generated/prisma/client.ts";
+import { QueueName } from "@mallgraph/platform/queue";
+import type { JobsOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import type { Channel, PaymentChannelAdapter, PaymentRecord } from "../channels/types.ts";
 import type { WalletAdapter } from "../channels/wallet.ts";
+import type { Payment, PrismaClient } from "../generated/prisma/client.ts";
 import type { MerchantService } from "./merchants.ts";
 import type { Ports } from "./ports.ts";
 
@@ -83,11 +83,26 @@ export const NOTIFY_JOB_OPTIONS: JobsOptions = { attempts: 30, backoff: { type: 
 /** Outbox jobs (payment-notify queue); each key is the BullMQ jobId and the consumer's idempotency key. */
 export const paymentJobs = {
   /** The live event `paymentStatusChanged` of an event row, published once (PaymentEvent.publishedAt). */
-  event: (eventId: string): OutboxJob => ({ key: `payment-event-${eventId}`, queue: QueueName.paymentNotify, name: "publish-event", data: { eventId } }),
+  event: (eventId: string): OutboxJob => ({
+    key: `payment-event-${eventId}`,
+    queue: QueueName.paymentNotify,
+    name: "publish-event",
+    data: { eventId },
+  }),
   /** The order marked paid (a top-up: the wallet credited), once per payment. */
-  paid: (paymentId: string): OutboxJob => ({ key: `notify-paid-${paymentId}`, queue: QueueName.paymentNotify, name: "notify-paid", data: { paymentId } }),
+  paid: (paymentId: string): OutboxJob => ({
+    key: `notify-paid-${paymentId}`,
+    queue: QueueName.paymentNotify,
+    name: "notify-paid",
+    data: { paymentId },
+  }),
   /** The order books a refund, once per refund. */
-  refunded: (refundId: string): OutboxJob => ({ key: `notify-refunded-${refundId}`, queue: QueueName.paymentNotify, name: "notify-refunded", data: { refundId } }),
+  refunded: (refundId: string): OutboxJob => ({
+    key: `notify-refunded-${refundId}`,
+    queue: QueueName.paymentNotify,
+    name: "notify-refunded",
+    data: { refundId },
+  }),
 };
 
 /** After a status change committed: the test hook (a simulated crash), then the outbox relay (never throws; the worker's periodic relay retries). */
@@ -101,12 +116,19 @@ export async function afterCommit(d: Pick<PaymentDeps, "outbox" | "hooks">, what
  * loads the payload). Claimed by a conditional update first, so a re-delivered job publishes
  * nothing; a failed publish un-claims the row and throws (BullMQ retries).
  */
-export async function publishPaymentEvent(d: Pick<PaymentDeps, "prisma" | "redis" | "redisPrefix">, eventId: string): Promise<"published" | "done"> {
+export async function publishPaymentEvent(
+  d: Pick<PaymentDeps, "prisma" | "redis" | "redisPrefix">,
+  eventId: string,
+): Promise<"published" | "done"> {
   const claimed = await d.prisma.paymentEvent.updateMany({ where: { id: eventId, publishedAt: null }, data: { publishedAt: new Date() } });
   if (claimed.count !== 1) return "done";
   const e = await d.prisma.paymentEvent.findUniqueOrThrow({ where: { id: eventId } });
   try {
-    await publishLiveEvent(d.redis, d.redisPrefix, "paymentStatusChanged", { eventId, keys: { paymentId: e.paymentId }, audience: [e.buyerId] });
+    await publishLiveEvent(d.redis, d.redisPrefix, "paymentStatusChanged", {
+      eventId,
+      keys: { paymentId: e.paymentId },
+      audience: [e.buyerId],
+    });
   } catch (err) {
     await d.prisma.paymentEvent.update({ where: { id: eventId }, data: { publishedAt: null } });
     throw err;
@@ -115,7 +137,13 @@ export async function publishPaymentEvent(d: Pick<PaymentDeps, "prisma" | "redis
 }
 
 /** Records a callback or payment anomaly (CallbackAnomaly). */
-export async function recordAnomaly(prisma: PrismaClient, channel: Channel, paymentId: string | null, reason: string, detail: Record<string, unknown>): Promise<void> {
+export async function recordAnomaly(
+  prisma: PrismaClient,
+  channel: Channel,
+  paymentId: string | null,
+  reason: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
   await prisma.callbackAnomaly.create({ data: { channel, paymentId, reason, detail: JSON.stringify(detail) } });
 }
 

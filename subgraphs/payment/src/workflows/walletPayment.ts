@@ -5,11 +5,11 @@
  * the payment's reference), so it is right whether the failed call took effect or not: released
  * when it did not, recovered as paid when the capture did happen but its answer was lost.
  */
-import type { ChannelConfig, Payment } from "../generated/prisma/client.ts";
-import type { WalletAdapter } from "../channels/wallet.ts";
-import type { ChannelNotification } from "../channels/types.ts";
-import { runWorkflow, WorkflowAbort, type Step, type WorkflowResult } from "./workflow.ts";
 import type { Logger } from "@mallgraph/platform/log";
+import type { ChannelNotification } from "../channels/types.ts";
+import type { WalletAdapter } from "../channels/wallet.ts";
+import type { ChannelConfig, Payment } from "../generated/prisma/client.ts";
+import { runWorkflow, WorkflowAbort, type Step, type WorkflowResult } from "./workflow.ts";
 
 export interface WalletPaymentState {
   payment: Payment;
@@ -43,7 +43,14 @@ export const walletPaymentSteps: Step<WalletPaymentState>[] = [
   {
     id: "book",
     async invoke(s) {
-      await s.applyPaid({ notifyId: `wallet:${s.payment.id}`, outTradeNo: s.payment.checkoutRef, amount: s.record.amount, currency: s.payment.currency, paid: true, paidAt: new Date() });
+      await s.applyPaid({
+        notifyId: `wallet:${s.payment.id}`,
+        outTradeNo: s.payment.checkoutRef,
+        amount: s.record.amount,
+        currency: s.payment.currency,
+        paid: true,
+        paidAt: new Date(),
+      });
     },
   },
 ];

@@ -1,7 +1,7 @@
 import { formatAmount } from "@mallgraph/platform/money";
+import type { Context } from "../context.ts";
 import type { CouponResolvers } from "../generated/graphql.ts";
 import { displayStatus, type CouponWithTemplate } from "../services/coupons.ts";
-import type { Context } from "../context.ts";
 
 /** Who may resolve a coupon as an entity: its owner, operators (promotion:write), trusted services. */
 function visible(c: CouponWithTemplate | null, ctx: Context): CouponWithTemplate | null {

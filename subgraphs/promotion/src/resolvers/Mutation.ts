@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { asAdmin, asMember, memberId, operatorId } from "@mallgraph/platform/access";
-import { asInternal } from "./internal.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
+import { asInternal } from "./internal.ts";
 
 export const Mutation: MutationResolvers = {
-  adminCreateSeckillSession: asAdmin("promotion:write", (_p, { input }, ctx) =>
-    ctx.services.seckill.createSession(input, operatorId(ctx)),
-  ),
+  adminCreateSeckillSession: asAdmin("promotion:write", (_p, { input }, ctx) => ctx.services.seckill.createSession(input, operatorId(ctx))),
   adminUpdateSeckillSession: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.seckill.updateSession(id, input)),
   adminCancelSeckillSession: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.seckill.cancelSession(id)),
   seckillBuy: asMember((_p, { sessionId, skuId, quantity, idempotencyKey }, ctx) =>
@@ -25,10 +23,16 @@ export const Mutation: MutationResolvers = {
   adminScheduleCouponIssuance: asAdmin("promotion:write", async (_p, { templateId, memberIds, at }, ctx) => {
     const plan = await ctx.services.coupons.prepareIssuance(templateId, memberIds, at);
     const id = randomUUID();
-    await ctx.services.couponQueue.add("issue", { batchId: id, templateId, memberIds: plan.memberIds }, { jobId: id, delay: Math.max(0, plan.runAt.getTime() - Date.now()) });
+    await ctx.services.couponQueue.add(
+      "issue",
+      { batchId: id, templateId, memberIds: plan.memberIds },
+      { jobId: id, delay: Math.max(0, plan.runAt.getTime() - Date.now()) },
+    );
     return { id, templateId, memberCount: plan.memberIds.length, runAt: plan.runAt.toISOString() };
   }),
-  couponGrant: asInternal("couponGrant", (_p, { memberId: m, templateId, reference }, ctx) => ctx.services.coupons.grant(m, templateId, reference)),
+  couponGrant: asInternal("couponGrant", (_p, { memberId: m, templateId, reference }, ctx) =>
+    ctx.services.coupons.grant(m, templateId, reference),
+  ),
   couponLock: asInternal("couponLock", (_p, a, ctx) => ctx.services.coupons.lock(a)),
   couponRelease: asInternal("couponRelease", (_p, { orderId }, ctx) => ctx.services.coupons.release(orderId)),
   couponConsume: asInternal("couponConsume", (_p, { orderId }, ctx) => ctx.services.coupons.consume(orderId)),

@@ -39,18 +39,37 @@ export function campaignTiers(c: FullReductionCampaign): CampaignTier[] {
 
 /** The row as the pricing function's rule. */
 export function campaignRule(c: FullReductionCampaign): CampaignRule {
-  return { id: c.id, name: c.name, currency: c.currency, scope: c.scope, scopeIds: c.scopeIds, tiers: campaignTiers(c), stackableWithCoupons: c.stackableWithCoupons, startsAt: c.startsAt, endsAt: c.endsAt, endedAt: c.endedAt };
+  return {
+    id: c.id,
+    name: c.name,
+    currency: c.currency,
+    scope: c.scope,
+    scopeIds: c.scopeIds,
+    tiers: campaignTiers(c),
+    stackableWithCoupons: c.stackableWithCoupons,
+    startsAt: c.startsAt,
+    endsAt: c.endsAt,
+    endedAt: c.endedAt,
+  };
 }
 
 /** Tiers in order: thresholds and amounts strictly ascending, each amount below its threshold. */
 function checkTiers(tiers: CampaignInput["tiers"], currency: string): CampaignTier[] {
   if (!Array.isArray(tiers) || !tiers.length || tiers.length > MAX_TIERS) throw badInput(`1..${MAX_TIERS} tiers`, { field: "tiers" });
   const digits = currencyDecimals(currency);
-  const out = tiers.map((t, i) => ({ threshold: parseAmount(t.threshold, currency, { field: `tiers[${i}].threshold` }), amount: parseAmount(t.amount, currency, { field: `tiers[${i}].amount` }) }));
+  const out = tiers.map((t, i) => ({
+    threshold: parseAmount(t.threshold, currency, { field: `tiers[${i}].threshold` }),
+    amount: parseAmount(t.amount, currency, { field: `tiers[${i}].amount` }),
+  }));
   out.forEach((t, i) => {
-    if (!t.amount.lt(t.threshold)) throw badInput(`tier ${i + 1}: the amount must be below its threshold`, { field: `tiers[${i}].amount`, reason: "TIER_AMOUNT_NOT_BELOW_THRESHOLD" });
+    if (!t.amount.lt(t.threshold))
+      throw badInput(`tier ${i + 1}: the amount must be below its threshold`, {
+        field: `tiers[${i}].amount`,
+        reason: "TIER_AMOUNT_NOT_BELOW_THRESHOLD",
+      });
     const prev = out[i - 1];
-    if (prev && (!t.threshold.gt(prev.threshold) || !t.amount.gt(prev.amount))) throw badInput(`tier ${i + 1}: thresholds and amounts must ascend`, { field: `tiers[${i}]`, reason: "TIERS_OUT_OF_ORDER" });
+    if (prev && (!t.threshold.gt(prev.threshold) || !t.amount.gt(prev.amount)))
+      throw badInput(`tier ${i + 1}: thresholds and amounts must ascend`, { field: `tiers[${i}]`, reason: "TIERS_OUT_OF_ORDER" });
   });
   return out.map((t) => ({ threshold: t.threshold.toFixed(digits), amount: t.amount.toFixed(digits) }));
 }
@@ -70,7 +89,18 @@ export class CampaignService {
     if (endsAt.getTime() - startsAt.getTime() > MAX_CAMPAIGN_MS) throw badInput("a campaign lasts at most 366 days", { field: "endsAt" });
     const { scope, scopeIds } = await checkScope(this.d.catalog, input.scope, input.scopeIds, input.currency);
     return this.d.prisma.fullReductionCampaign.create({
-      data: { id: randomUUID(), name, currency: input.currency, scope, scopeIds, tiers: tiers as unknown as Prisma.InputJsonValue, startsAt, endsAt, stackableWithCoupons: input.stackableWithCoupons ?? true, createdBy: operatorId },
+      data: {
+        id: randomUUID(),
+        name,
+        currency: input.currency,
+        scope,
+        scopeIds,
+        tiers: tiers as unknown as Prisma.InputJsonValue,
+        startsAt,
+        endsAt,
+        stackableWithCoupons: input.stackableWithCoupons ?? true,
+        createdBy: operatorId,
+      },
     });
   }
 
@@ -86,10 +116,13 @@ export class CampaignService {
   /** Operators: newest first, optionally by status. */
   list(status?: CampaignStatus | null, now = new Date()): Promise<FullReductionCampaign[]> {
     const where =
-      status === "ACTIVE" ? { endedAt: null, startsAt: { lte: now }, endsAt: { gt: now } }
-      : status === "SCHEDULED" ? { endedAt: null, startsAt: { gt: now } }
-      : status === "ENDED" ? { OR: [{ endedAt: { not: null } }, { endsAt: { lte: now } }] }
-      : {};
+      status === "ACTIVE"
+        ? { endedAt: null, startsAt: { lte: now }, endsAt: { gt: now } }
+        : status === "SCHEDULED"
+          ? { endedAt: null, startsAt: { gt: now } }
+          : status === "ENDED"
+            ? { OR: [{ endedAt: { not: null } }, { endsAt: { lte: now } }] }
+            : {};
     return this.d.prisma.fullReductionCampaign.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
   }
 
@@ -97,7 +130,10 @@ export class CampaignService {
   async end(id: string): Promise<FullReductionCampaign> {
     if (typeof id !== "string" || !id || id.length > 64) throw badInput("id must be a non-empty id", { field: "id" });
     const now = new Date();
-    const r = await this.d.prisma.fullReductionCampaign.updateMany({ where: { id, endedAt: null, endsAt: { gt: now } }, data: { endedAt: now } });
+    const r = await this.d.prisma.fullReductionCampaign.updateMany({
+      where: { id, endedAt: null, endsAt: { gt: now } },
+      data: { endedAt: now },
+    });
     const c = await this.d.prisma.fullReductionCampaign.findUnique({ where: { id } });
     if (!c) throw notFound("campaign", id);
     if (!r.count && campaignStatus(c, now) !== "ENDED") throw new AppError(ErrorCode.INVALID_STATE, "the campaign could not be ended");

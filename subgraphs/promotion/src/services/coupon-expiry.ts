@@ -5,9 +5,9 @@
  * outbox keeps sent rows 7 days, longer than the 3-day window, so the key is never forgotten while
  * the coupon can still be picked.
  */
+import { defined } from "@mallgraph/platform/errors";
 import { writeOutbox, memberMessage, type OutboxRelay } from "@mallgraph/platform/outbox";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Dates in messages are China's calendar (UTC+8). */
@@ -33,7 +33,16 @@ export class CouponExpiryNotices {
       });
       if (!coupons.length) break;
       await this.d.prisma.$transaction((tx) =>
-        writeOutbox(tx, coupons.map((c) => memberMessage(`coupon-expiring.${c.id}`, c.memberId, "COUPON_EXPIRING", { couponId: c.id, title: c.template.name, expiresAt: chinaTime(c.validTo) }))),
+        writeOutbox(
+          tx,
+          coupons.map((c) =>
+            memberMessage(`coupon-expiring.${c.id}`, c.memberId, "COUPON_EXPIRING", {
+              couponId: c.id,
+              title: c.template.name,
+              expiresAt: chinaTime(c.validTo),
+            }),
+          ),
+        ),
       );
       seen += coupons.length;
       after = defined(coupons.at(-1), "the batch's last coupon").id;

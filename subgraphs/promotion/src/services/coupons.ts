@@ -8,13 +8,13 @@
 import { randomUUID } from "node:crypto";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
-import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
-import { couponOff, fromMinor, toMinor, type CouponRule } from "./pricing.ts";
 import type { Logger } from "@mallgraph/platform/log";
-import { parseTime } from "./time.ts";
+import { Decimal, currencyDecimals, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import type { Coupon, CouponTemplate, PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort, LotteryPort } from "./ports.ts";
+import { couponOff, fromMinor, toMinor, type CouponRule } from "./pricing.ts";
 import { checkScope, type ScopeKind } from "./scopes.ts";
+import { parseTime } from "./time.ts";
 
 export const CouponCode = {
   OK: "OK",
@@ -93,12 +93,14 @@ export class CouponService {
     if (!TYPES.includes(input.type)) throw badInput("unknown coupon type", { field: "type" });
     const currency = input.currency;
     currencyDecimals(currency); // BAD_USER_INPUT for an unknown currency
-    const threshold = input.threshold != null ? parseAmount(input.threshold, currency, { field: "threshold", allowZero: true }) : new Decimal(0);
+    const threshold =
+      input.threshold != null ? parseAmount(input.threshold, currency, { field: "threshold", allowZero: true }) : new Decimal(0);
     let amount: Decimal | null = null;
     let rate: Decimal | null = null;
     let cap: Decimal | null = null;
     if (input.type === "DISCOUNT") {
-      if (input.rate == null || !/^0?\.\d{1,4}$/.test(input.rate.trim())) throw badInput("rate is a decimal between 0 and 1 (0.85 = 15% off), at most 4 digits", { field: "rate" });
+      if (input.rate == null || !/^0?\.\d{1,4}$/.test(input.rate.trim()))
+        throw badInput("rate is a decimal between 0 and 1 (0.85 = 15% off), at most 4 digits", { field: "rate" });
       rate = new Decimal(input.rate.trim());
       if (rate.lte(0) || rate.gte(1)) throw badInput("rate must be between 0 and 1", { field: "rate" });
       if (input.cap != null) cap = parseAmount(input.cap, currency, { field: "cap" });
@@ -107,34 +109,56 @@ export class CouponService {
       if (input.amount == null) throw badInput("amount is required", { field: "amount" });
       amount = parseAmount(input.amount, currency, { field: "amount" });
       if (input.rate != null || input.cap != null) throw badInput("rate and cap are for DISCOUNT coupons", { field: "rate" });
-      if (input.type === "FULL_REDUCTION" && !threshold.gt(amount)) throw badInput("a FULL_REDUCTION threshold must exceed its amount", { field: "threshold" });
-      if (input.type === "NO_THRESHOLD" && !threshold.isZero()) throw badInput("a NO_THRESHOLD coupon has no threshold", { field: "threshold" });
+      if (input.type === "FULL_REDUCTION" && !threshold.gt(amount))
+        throw badInput("a FULL_REDUCTION threshold must exceed its amount", { field: "threshold" });
+      if (input.type === "NO_THRESHOLD" && !threshold.isZero())
+        throw badInput("a NO_THRESHOLD coupon has no threshold", { field: "threshold" });
     }
     const validFrom = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : null;
     const validTo = input.validTo != null ? parseTime(input.validTo, "validTo") : null;
     const validDays = input.validDays ?? null;
     if (validDays != null) {
       if (validFrom || validTo) throw badInput("validity is either fixed dates or validDays", { field: "validDays" });
-      if (!Number.isInteger(validDays) || validDays < 1 || validDays > 3650) throw badInput("validDays must be an integer in 1..3650", { field: "validDays" });
+      if (!Number.isInteger(validDays) || validDays < 1 || validDays > 3650)
+        throw badInput("validDays must be an integer in 1..3650", { field: "validDays" });
     } else {
       if (!validFrom || !validTo) throw badInput("give validFrom and validTo, or validDays", { field: "validTo" });
       if (validTo <= validFrom) throw badInput("validTo must be after validFrom", { field: "validTo" });
       if (validTo.getTime() <= Date.now()) throw badInput("validTo must be in the future", { field: "validTo" });
     }
-    if (!Number.isInteger(input.totalQuantity) || input.totalQuantity < 1 || input.totalQuantity > 100_000_000) throw badInput("totalQuantity must be a positive integer", { field: "totalQuantity" });
-    if (!Number.isInteger(input.perUserLimit) || input.perUserLimit < 1 || input.perUserLimit > input.totalQuantity) throw badInput("perUserLimit must be an integer in 1..totalQuantity", { field: "perUserLimit" });
+    if (!Number.isInteger(input.totalQuantity) || input.totalQuantity < 1 || input.totalQuantity > 100_000_000)
+      throw badInput("totalQuantity must be a positive integer", { field: "totalQuantity" });
+    if (!Number.isInteger(input.perUserLimit) || input.perUserLimit < 1 || input.perUserLimit > input.totalQuantity)
+      throw badInput("perUserLimit must be an integer in 1..totalQuantity", { field: "perUserLimit" });
     const { scope, scopeIds } = await checkScope(this.d.catalog, input.scope, input.scopeIds, currency);
     return this.d.prisma.couponTemplate.create({
       data: {
-        id: randomUUID(), name, type: input.type, currency,
-        threshold: threshold.toFixed(), amount: amount?.toFixed() ?? null, rate: rate?.toFixed() ?? null, cap: cap?.toFixed() ?? null,
-        scope, scopeIds, validFrom, validTo, validDays, totalQuantity: input.totalQuantity, perUserLimit: input.perUserLimit, createdBy: operatorId,
+        id: randomUUID(),
+        name,
+        type: input.type,
+        currency,
+        threshold: threshold.toFixed(),
+        amount: amount?.toFixed() ?? null,
+        rate: rate?.toFixed() ?? null,
+        cap: cap?.toFixed() ?? null,
+        scope,
+        scopeIds,
+        validFrom,
+        validTo,
+        validDays,
+        totalQuantity: input.totalQuantity,
+        perUserLimit: input.perUserLimit,
+        createdBy: operatorId,
       },
     });
   }
 
   templates(activeOnly = true) {
-    return this.d.prisma.couponTemplate.findMany({ where: activeOnly ? { active: true } : {}, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
+    return this.d.prisma.couponTemplate.findMany({
+      where: activeOnly ? { active: true } : {},
+      orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+      take: 200,
+    });
   }
 
   /**
@@ -153,27 +177,41 @@ export class CouponService {
     if (t.validDays == null) {
       if (input.validDays != null) throw badInput("this template has fixed dates: change validFrom / validTo", { field: "validDays" });
       if (input.validFrom != null || input.validTo != null) {
-        const from = input.validFrom != null ? parseTime(input.validFrom, "validFrom") : defined(t.validFrom, `validFrom of fixed-date template ${t.id}`);
-        const to = input.validTo != null ? parseTime(input.validTo, "validTo") : defined(t.validTo, `validTo of fixed-date template ${t.id}`);
+        const from =
+          input.validFrom != null
+            ? parseTime(input.validFrom, "validFrom")
+            : defined(t.validFrom, `validFrom of fixed-date template ${t.id}`);
+        const to =
+          input.validTo != null ? parseTime(input.validTo, "validTo") : defined(t.validTo, `validTo of fixed-date template ${t.id}`);
         if (to <= from) throw badInput("validTo must be after validFrom", { field: "validTo" });
         if (to.getTime() <= Date.now()) throw badInput("validTo must be in the future", { field: "validTo" });
         Object.assign(data, { validFrom: from, validTo: to });
       }
     } else {
-      if (input.validFrom != null || input.validTo != null) throw badInput("this template is valid for validDays after the claim: change validDays", { field: "validFrom" });
+      if (input.validFrom != null || input.validTo != null)
+        throw badInput("this template is valid for validDays after the claim: change validDays", { field: "validFrom" });
       if (input.validDays != null) {
-        if (!Number.isInteger(input.validDays) || input.validDays < 1 || input.validDays > 3650) throw badInput("validDays must be an integer in 1..3650", { field: "validDays" });
+        if (!Number.isInteger(input.validDays) || input.validDays < 1 || input.validDays > 3650)
+          throw badInput("validDays must be an integer in 1..3650", { field: "validDays" });
         data.validDays = input.validDays;
       }
     }
     const qty = input.totalQuantity;
     if (qty != null) {
-      if (!Number.isInteger(qty) || qty > 100_000_000) throw badInput("totalQuantity must be an integer up to 100,000,000", { field: "totalQuantity" });
-      if (qty < t.totalQuantity) throw badInput(`totalQuantity can only grow (it is ${t.totalQuantity})`, { field: "totalQuantity", reason: "QUANTITY_CAN_ONLY_GROW" });
+      if (!Number.isInteger(qty) || qty > 100_000_000)
+        throw badInput("totalQuantity must be an integer up to 100,000,000", { field: "totalQuantity" });
+      if (qty < t.totalQuantity)
+        throw badInput(`totalQuantity can only grow (it is ${t.totalQuantity})`, {
+          field: "totalQuantity",
+          reason: "QUANTITY_CAN_ONLY_GROW",
+        });
       data.totalQuantity = qty;
     }
     // conditional on the quantity it has now (it only grows, also under concurrent edits)
-    const r = await this.d.prisma.couponTemplate.updateMany({ where: { id, totalQuantity: { lte: data.totalQuantity ?? t.totalQuantity } }, data });
+    const r = await this.d.prisma.couponTemplate.updateMany({
+      where: { id, totalQuantity: { lte: data.totalQuantity ?? t.totalQuantity } },
+      data,
+    });
     if (!r.count) throw badInput("totalQuantity can only grow", { field: "totalQuantity", reason: "QUANTITY_CAN_ONLY_GROW" });
     return this.d.prisma.couponTemplate.findUniqueOrThrow({ where: { id } });
   }
@@ -188,13 +226,17 @@ export class CouponService {
     const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: typeof id === "string" ? id : "" } });
     if (!t) throw notFound("coupon template", id);
     if (!active && t.active && (await this.d.lottery.couponTemplatesInUse([id])).includes(id))
-      throw new AppError(ErrorCode.CONFLICT, "a live lottery award grants this template: change the award or close its activity first", { reason: "TEMPLATE_IN_USE", templateId: id });
+      throw new AppError(ErrorCode.CONFLICT, "a live lottery award grants this template: change the award or close its activity first", {
+        reason: "TEMPLATE_IN_USE",
+        templateId: id,
+      });
     return this.d.prisma.couponTemplate.update({ where: { id }, data: { active } });
   }
 
   /** A member claims one coupon. NEW_USER templates are issued by couponIssueNewUser only. */
   async claim(memberId: string, templateId: string, opts: { allowNewUser?: boolean; issueKey?: string } = {}): Promise<ClaimOutcome> {
-    if (typeof templateId !== "string" || !templateId || templateId.length > 64) throw badInput("templateId must be a non-empty id", { field: "templateId" });
+    if (typeof templateId !== "string" || !templateId || templateId.length > 64)
+      throw badInput("templateId must be a non-empty id", { field: "templateId" });
     if (opts.issueKey) {
       const done = await this.byIssueKey(opts.issueKey);
       if (done) return { code: CouponCode.OK, coupon: done };
@@ -218,7 +260,10 @@ export class CouponService {
         const taken = await tx.$executeRaw`
           UPDATE "CouponTemplate" SET "issuedCount" = "issuedCount" + 1 WHERE "id" = ${t.id} AND "active" AND "issuedCount" < "totalQuantity"`;
         if (taken !== 1) throw new Refusal(CouponCode.SOLD_OUT);
-        return tx.coupon.create({ data: { id: randomUUID(), templateId: t.id, memberId, validFrom, validTo, issueKey: opts.issueKey ?? null }, include: { template: true } });
+        return tx.coupon.create({
+          data: { id: randomUUID(), templateId: t.id, memberId, validFrom, validTo, issueKey: opts.issueKey ?? null },
+          include: { template: true },
+        });
       });
       return { code: CouponCode.OK, coupon };
     } catch (e) {
@@ -241,18 +286,26 @@ export class CouponService {
    * NEW_USER included, within the total and per-user limits; idempotent per `reference`.
    */
   async grant(memberId: string, templateId: string, reference: string): Promise<ClaimOutcome> {
-    if (typeof memberId !== "string" || !memberId || memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
-    if (typeof reference !== "string" || !reference.trim() || reference.length > 150) throw badInput("reference must be 1..150 characters", { field: "reference" });
+    if (typeof memberId !== "string" || !memberId || memberId.length > 64)
+      throw badInput("memberId must be a non-empty id", { field: "memberId" });
+    if (typeof reference !== "string" || !reference.trim() || reference.length > 150)
+      throw badInput("reference must be 1..150 characters", { field: "reference" });
     const r = await this.claim(memberId, templateId, { allowNewUser: true, issueKey: `grant:${reference}` });
     if (r.coupon && r.coupon.memberId !== memberId) throw badInput("reference was used for another member", { field: "reference" });
     return r;
   }
 
   /** Validates and describes a scheduled issuance (the job runs `issueBatch`). */
-  async prepareIssuance(templateId: string, memberIds: string[], at: string | null | undefined): Promise<{ templateId: string; memberIds: string[]; runAt: Date }> {
-    if (typeof templateId !== "string" || !templateId || templateId.length > 64) throw badInput("templateId must be a non-empty id", { field: "templateId" });
+  async prepareIssuance(
+    templateId: string,
+    memberIds: string[],
+    at: string | null | undefined,
+  ): Promise<{ templateId: string; memberIds: string[]; runAt: Date }> {
+    if (typeof templateId !== "string" || !templateId || templateId.length > 64)
+      throw badInput("templateId must be a non-empty id", { field: "templateId" });
     const ids = [...new Set(memberIds ?? [])];
-    if (!ids.length || ids.length > 10_000 || ids.some((m) => typeof m !== "string" || !m || m.length > 64)) throw badInput("1..10000 member ids", { field: "memberIds" });
+    if (!ids.length || ids.length > 10_000 || ids.some((m) => typeof m !== "string" || !m || m.length > 64))
+      throw badInput("1..10000 member ids", { field: "memberIds" });
     const runAt = at != null ? parseTime(at, "at") : new Date();
     const t = await this.d.prisma.couponTemplate.findUnique({ where: { id: templateId }, select: { id: true, active: true } });
     if (!t) throw notFound("coupon template", templateId);
@@ -274,7 +327,13 @@ export class CouponService {
    * A one-figure estimate (scope by the given SPU / category ids); Cart.pricing / applicableCoupons
    * price real lines.
    */
-  async best(memberId: string, itemsTotal: string, currency: string, spuIds: string[] = [], categoryIds: string[] = []): Promise<{ coupon: CouponWithTemplate; discount: string } | null> {
+  async best(
+    memberId: string,
+    itemsTotal: string,
+    currency: string,
+    spuIds: string[] = [],
+    categoryIds: string[] = [],
+  ): Promise<{ coupon: CouponWithTemplate; discount: string } | null> {
     const digits = currencyDecimals(currency);
     const total = toMinor(parseAmount(itemsTotal, currency, { field: "itemsTotal", allowZero: true }).toFixed(), digits);
     const now = new Date();
@@ -299,7 +358,8 @@ export class CouponService {
    * `new-user:<memberId>:<templateId>`), so a retried or re-delivered job grants nothing twice.
    */
   async issueNewUser(memberId: string): Promise<number> {
-    if (typeof memberId !== "string" || !memberId || memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
+    if (typeof memberId !== "string" || !memberId || memberId.length > 64)
+      throw badInput("memberId must be a non-empty id", { field: "memberId" });
     const ts = await this.d.prisma.couponTemplate.findMany({ where: { type: "NEW_USER", active: true }, select: { id: true } });
     let n = 0;
     for (const t of ts) {
@@ -318,7 +378,12 @@ export class CouponService {
   }
 
   mine(memberId: string) {
-    return this.d.prisma.coupon.findMany({ where: { memberId }, include: { template: true }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 200 });
+    return this.d.prisma.coupon.findMany({
+      where: { memberId },
+      include: { template: true },
+      orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+      take: 200,
+    });
   }
 
   /**
@@ -327,28 +392,36 @@ export class CouponService {
    */
   async lock(input: LockInput): Promise<LockOutcome> {
     const refuse = (reason: string): LockOutcome => ({ code: CouponCode.COUPON_UNAVAILABLE, discount: "0", reason });
-    for (const [f, v] of [["memberId", input.memberId], ["couponId", input.couponId], ["orderId", input.orderId]] as const)
+    for (const [f, v] of [
+      ["memberId", input.memberId],
+      ["couponId", input.couponId],
+      ["orderId", input.orderId],
+    ] as const)
       if (typeof v !== "string" || !v || v.length > 64) throw badInput(`${f} must be a non-empty id`, { field: f });
     const off = parseAmount(input.discount, input.currency, { field: "discount" });
     const c = await this.d.prisma.coupon.findUnique({ where: { id: input.couponId }, include: { template: true } });
     if (!c || c.memberId !== input.memberId) return refuse("NOT_FOUND");
-    if (c.status === "LOCKED" && c.orderId === input.orderId) return { code: CouponCode.OK, discount: formatAmount(c.discount ?? 0, c.template.currency), reason: null };
+    if (c.status === "LOCKED" && c.orderId === input.orderId)
+      return { code: CouponCode.OK, discount: formatAmount(c.discount ?? 0, c.template.currency), reason: null };
     if (c.status !== "UNUSED") return refuse(c.status === "USED" ? "USED" : "LOCKED");
     const now = Date.now();
     if (c.validFrom.getTime() > now) return refuse("NOT_YET_VALID");
     if (c.validTo.getTime() <= now) return refuse("EXPIRED");
     if (input.currency !== c.template.currency) return refuse("CURRENCY");
     const t = c.template;
-    const changed = await this.d.prisma.coupon.updateMany({
-      where: { id: c.id, status: "UNUSED" },
-      data: { status: "LOCKED", orderId: input.orderId, discount: off.toFixed(), lockedAt: new Date() },
-    }).catch((e) => {
-      if (isUniqueViolation(e)) return { count: 0 }; // the order already holds another coupon
-      throw e;
-    });
+    const changed = await this.d.prisma.coupon
+      .updateMany({
+        where: { id: c.id, status: "UNUSED" },
+        data: { status: "LOCKED", orderId: input.orderId, discount: off.toFixed(), lockedAt: new Date() },
+      })
+      .catch((e) => {
+        if (isUniqueViolation(e)) return { count: 0 }; // the order already holds another coupon
+        throw e;
+      });
     if (changed.count !== 1) {
       const again = await this.d.prisma.coupon.findUnique({ where: { id: c.id } });
-      if (again?.status === "LOCKED" && again.orderId === input.orderId) return { code: CouponCode.OK, discount: formatAmount(again.discount ?? 0, t.currency), reason: null };
+      if (again?.status === "LOCKED" && again.orderId === input.orderId)
+        return { code: CouponCode.OK, discount: formatAmount(again.discount ?? 0, t.currency), reason: null };
       return refuse(again?.orderId === input.orderId || !again || again.status === "UNUSED" ? "ORDER_HAS_COUPON" : "LOCKED");
     }
     return { code: CouponCode.OK, discount: formatAmount(off, t.currency), reason: null };
@@ -357,7 +430,10 @@ export class CouponService {
   /** The order was cancelled / timed out: its coupon is usable again. Idempotent. */
   async release(orderId: string): Promise<boolean> {
     if (typeof orderId !== "string" || !orderId) throw badInput("orderId is required", { field: "orderId" });
-    await this.d.prisma.coupon.updateMany({ where: { orderId, status: "LOCKED" }, data: { status: "UNUSED", orderId: null, discount: null, lockedAt: null } });
+    await this.d.prisma.coupon.updateMany({
+      where: { orderId, status: "LOCKED" },
+      data: { status: "UNUSED", orderId: null, discount: null, lockedAt: null },
+    });
     return true;
   }
 
@@ -374,8 +450,19 @@ export function couponRule(c: CouponWithTemplate): CouponRule {
   const t = c.template;
   const money = (v: { toString(): string } | null) => (v == null ? null : formatAmount(v, t.currency));
   return {
-    couponId: c.id, name: t.name, type: t.type, currency: t.currency, threshold: formatAmount(t.threshold, t.currency), amount: money(t.amount), rate: t.rate?.toString() ?? null,
-    cap: money(t.cap), scope: t.scope, scopeIds: t.scopeIds, status: c.status, validFrom: c.validFrom, validTo: c.validTo,
+    couponId: c.id,
+    name: t.name,
+    type: t.type,
+    currency: t.currency,
+    threshold: formatAmount(t.threshold, t.currency),
+    amount: money(t.amount),
+    rate: t.rate?.toString() ?? null,
+    cap: money(t.cap),
+    scope: t.scope,
+    scopeIds: t.scopeIds,
+    status: c.status,
+    validFrom: c.validFrom,
+    validTo: c.validTo,
   };
 }
 

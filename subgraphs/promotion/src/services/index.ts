@@ -1,14 +1,14 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
-import type { Redis } from "ioredis";
+import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import type { CatalogPort, OrderPort } from "./ports.ts";
-import type { CouponService } from "./coupons.ts";
 import type { CampaignService } from "./campaigns.ts";
+import type { CouponExpiryNotices } from "./coupon-expiry.ts";
+import type { CouponService } from "./coupons.ts";
+import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { PricingService } from "./quotes.ts";
 import type { SeckillService, SeckillTestHooks } from "./seckill.ts";
-import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import type { CouponExpiryNotices } from "./coupon-expiry.ts";
 
 export interface PromotionServices {
   prisma: PrismaClient;

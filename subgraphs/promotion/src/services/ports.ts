@@ -3,8 +3,8 @@
  * the defaults call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { createServiceClient } from "@mallgraph/platform/service-client";
 import type { SkuSnapshot as CatalogSkuSnapshot, ReserveResult, SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
+import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
 /** The part of catalog's SkuSnapshot promotion reads. */
@@ -49,12 +49,17 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
     async skuSnapshots(ids) {
       if (!ids.length) return [];
       const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
-        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id title price currency onShelf available } }`, { ids });
+        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id title price currency onShelf available } }`,
+        { ids },
+      );
       return d.skuSnapshots;
     },
     async spuScopes(spuIds) {
       if (!spuIds.length) return [];
-      const d = await c.request<{ spuScopes: Array<SpuScope | null> }>(`query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`, { ids: spuIds });
+      const d = await c.request<{ spuScopes: Array<SpuScope | null> }>(
+        `query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`,
+        { ids: spuIds },
+      );
       return d.spuScopes;
     },
     async categoryIds() {
@@ -68,18 +73,23 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
     async reserve(key, lines, ttlSeconds) {
       const d = await c.request<{ inventoryReserve: { code: string; failedSkuId: string | null } }>(
         `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
-        { key, lines, ttl: ttlSeconds });
+        { key, lines, ttl: ttlSeconds },
+      );
       return d.inventoryReserve;
     },
     async release(key) {
-      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key })).inventoryRelease;
+      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key }))
+        .inventoryRelease;
     },
     async confirm(key) {
-      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key })).inventoryConfirm;
+      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key }))
+        .inventoryConfirm;
     },
     async returnSold(key, skuId, quantity) {
       const d = await c.request<{ inventoryReturn: boolean }>(
-        `mutation($key: String!, $s: ID!, $q: Int!) { inventoryReturn(key: $key, skuId: $s, quantity: $q) }`, { key, s: skuId, q: quantity });
+        `mutation($key: String!, $s: ID!, $q: Int!) { inventoryReturn(key: $key, skuId: $s, quantity: $q) }`,
+        { key, s: skuId, q: quantity },
+      );
       return d.inventoryReturn;
     },
   };
@@ -92,13 +102,24 @@ export function orderPort(url: string, secret: Keys): OrderPort {
       const d = await c.request<{ orderCreateSeckill: { code: string; orderId: string | null; status: string | null } }>(
         `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: String!) {
           orderCreateSeckill(reservationId: $r, buyerId: $b, skuId: $s, quantity: $q, unitPrice: $p, currency: $c) { code orderId status } }`,
-        { r: r.reservationId, b: r.buyerId, s: r.skuId, q: r.quantity, p: r.unitPrice, c: r.currency });
+        { r: r.reservationId, b: r.buyerId, s: r.skuId, q: r.quantity, p: r.unitPrice, c: r.currency },
+      );
       return d.orderCreateSeckill;
     },
     async createSeckillBatch(rs) {
       const d = await c.request<{ orderCreateSeckillBatch: SeckillOrderAnswer[] }>(
         `mutation($o: [SeckillOrderInput!]!) { orderCreateSeckillBatch(orders: $o) { code orderId status } }`,
-        { o: rs.map((r) => ({ reservationId: r.reservationId, buyerId: r.buyerId, skuId: r.skuId, quantity: r.quantity, unitPrice: r.unitPrice, currency: r.currency })) });
+        {
+          o: rs.map((r) => ({
+            reservationId: r.reservationId,
+            buyerId: r.buyerId,
+            skuId: r.skuId,
+            quantity: r.quantity,
+            unitPrice: r.unitPrice,
+            currency: r.currency,
+          })),
+        },
+      );
       return d.orderCreateSeckillBatch;
     },
     async statuses(ids) {
@@ -123,7 +144,12 @@ export function lotteryPort(url: string, secret: Keys): LotteryPort {
   return {
     async couponTemplatesInUse(templateIds) {
       if (!templateIds.length) return [];
-      return (await c.request<{ lotteryCouponTemplatesInUse: string[] }>(`query($ids: [ID!]!) { lotteryCouponTemplatesInUse(templateIds: $ids) }`, { ids: templateIds })).lotteryCouponTemplatesInUse;
+      return (
+        await c.request<{ lotteryCouponTemplatesInUse: string[] }>(
+          `query($ids: [ID!]!) { lotteryCouponTemplatesInUse(templateIds: $ids) }`,
+          { ids: templateIds },
+        )
+      ).lotteryCouponTemplatesInUse;
     },
   };
 }

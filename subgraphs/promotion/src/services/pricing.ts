@@ -17,8 +17,8 @@
  *    by the largest-remainder method (ties: larger amount, then line order), so the line discounts
  *    add up to the total exactly and a line never gets more off than it costs.
  */
-import { Decimal, currencyDecimals } from "@mallgraph/platform/money";
 import { defined } from "@mallgraph/platform/errors";
+import { Decimal, currencyDecimals } from "@mallgraph/platform/money";
 
 export type Scope = "ALL" | "CATEGORIES" | "SPUS";
 export type CouponType = "FULL_REDUCTION" | "DISCOUNT" | "NO_THRESHOLD" | "NEW_USER";
@@ -101,7 +101,8 @@ export interface AppliedPromotion {
 }
 
 /** Why a coupon does not apply to these lines. */
-export type CouponReason = "NOT_FOUND" | "USED" | "LOCKED" | "EXPIRED" | "NOT_YET_VALID" | "CURRENCY" | "SCOPE" | "NOT_STACKABLE" | "THRESHOLD";
+export type CouponReason =
+  "NOT_FOUND" | "USED" | "LOCKED" | "EXPIRED" | "NOT_YET_VALID" | "CURRENCY" | "SCOPE" | "NOT_STACKABLE" | "THRESHOLD";
 
 export interface PriceResult {
   currency: string;
@@ -244,15 +245,31 @@ function applyCampaigns(input: PriceInput, digits: number, work: Working[]): App
       if (best && (!pick || best.off > pick.off)) pick = { c, idx, ...best };
     }
     if (!pick) return promotions;
-    const shares = allocate(pick.off, pick.idx.map((i) => at(work, i).subtotal));
-    pick.idx.forEach((i, k) => Object.assign(at(work, i), { campaignId: pick.c.id, campaignOff: at(shares, k), stackable: pick.c.stackableWithCoupons }));
-    promotions.push({ kind: "FULL_REDUCTION", id: pick.c.id, name: pick.c.name, threshold: pick.tier.threshold, discount: fromMinor(pick.off, digits) });
+    const shares = allocate(
+      pick.off,
+      pick.idx.map((i) => at(work, i).subtotal),
+    );
+    pick.idx.forEach((i, k) =>
+      Object.assign(at(work, i), { campaignId: pick.c.id, campaignOff: at(shares, k), stackable: pick.c.stackableWithCoupons }),
+    );
+    promotions.push({
+      kind: "FULL_REDUCTION",
+      id: pick.c.id,
+      name: pick.c.name,
+      threshold: pick.tier.threshold,
+      discount: fromMinor(pick.off, digits),
+    });
     candidates = candidates.filter((c) => c !== pick.c);
   }
 }
 
 /** The coupon's discount and its lines, or why it does not apply. */
-function evaluateCoupon(c: CouponRule, input: PriceInput, digits: number, work: readonly Working[]): { off: bigint; idx: number[] } | { reason: CouponReason } {
+function evaluateCoupon(
+  c: CouponRule,
+  input: PriceInput,
+  digits: number,
+  work: readonly Working[],
+): { off: bigint; idx: number[] } | { reason: CouponReason } {
   const state = couponStateReason(c, input.currency, input.now);
   if (state) return { reason: state };
   const scoped = work.flatMap((_, i) => (inScope(c.scope, c.scopeIds, at(input.lines, i)) ? [i] : []));
@@ -276,7 +293,13 @@ function validate(input: PriceInput, digits: number): bigint[] {
 /** Prices checked lines with the live campaigns and an optional coupon (see the rules above). */
 export function price(input: PriceInput): PriceResult {
   const digits = currencyDecimals(input.currency);
-  const work: Working[] = validate(input, digits).map((subtotal) => ({ subtotal, campaignId: null, campaignOff: 0n, couponOff: 0n, stackable: true }));
+  const work: Working[] = validate(input, digits).map((subtotal) => ({
+    subtotal,
+    campaignId: null,
+    campaignOff: 0n,
+    couponOff: 0n,
+    stackable: true,
+  }));
   const promotions = applyCampaigns(input, digits, work);
   let coupon: PriceResult["coupon"] = null;
   let couponReason: CouponReason | null = null;
@@ -284,7 +307,10 @@ export function price(input: PriceInput): PriceResult {
     const r = evaluateCoupon(input.coupon, input, digits, work);
     if ("reason" in r) couponReason = r.reason;
     else {
-      const shares = allocate(r.off, r.idx.map((i) => at(work, i).subtotal - at(work, i).campaignOff));
+      const shares = allocate(
+        r.off,
+        r.idx.map((i) => at(work, i).subtotal - at(work, i).campaignOff),
+      );
       r.idx.forEach((i, k) => (at(work, i).couponOff = at(shares, k)));
       coupon = { couponId: input.coupon.couponId, name: input.coupon.name, discount: fromMinor(r.off, digits) };
     }
@@ -294,16 +320,31 @@ export function price(input: PriceInput): PriceResult {
     const l = at(input.lines, i);
     const off = w.campaignOff + w.couponOff;
     return {
-      skuId: l.skuId, spuId: l.spuId, quantity: l.quantity, unitPrice: f(toMinor(l.unitPrice, digits)), subtotal: f(w.subtotal),
-      campaignId: w.campaignId, campaignDiscount: f(w.campaignOff), couponDiscount: f(w.couponOff), discount: f(off), payable: f(w.subtotal - off),
+      skuId: l.skuId,
+      spuId: l.spuId,
+      quantity: l.quantity,
+      unitPrice: f(toMinor(l.unitPrice, digits)),
+      subtotal: f(w.subtotal),
+      campaignId: w.campaignId,
+      campaignDiscount: f(w.campaignOff),
+      couponDiscount: f(w.couponOff),
+      discount: f(off),
+      payable: f(w.subtotal - off),
     };
   });
   const itemsTotal = sum(work.map((w) => w.subtotal));
   const campaignDiscount = sum(work.map((w) => w.campaignOff));
   const discount = campaignDiscount + sum(work.map((w) => w.couponOff));
   return {
-    currency: input.currency, itemsTotal: f(itemsTotal), campaignDiscount: f(campaignDiscount), discount: f(discount), payable: f(itemsTotal - discount),
-    lines, promotions, coupon, couponReason,
+    currency: input.currency,
+    itemsTotal: f(itemsTotal),
+    campaignDiscount: f(campaignDiscount),
+    discount: f(discount),
+    payable: f(itemsTotal - discount),
+    lines,
+    promotions,
+    coupon,
+    couponReason,
   };
 }
 
@@ -311,10 +352,15 @@ export function price(input: PriceInput): PriceResult {
  * Every coupon the buyer holds against these lines: usable or why not, what it would take off, and
  * the best one (the lowest payable; ties: the one expiring first, then the smaller id).
  */
-export function couponOptions(input: Omit<PriceInput, "coupon">, coupons: readonly CouponRule[]): { options: CouponOption[]; bestCouponId: string | null } {
+export function couponOptions(
+  input: Omit<PriceInput, "coupon">,
+  coupons: readonly CouponRule[],
+): { options: CouponOption[]; bestCouponId: string | null } {
   const options = coupons.map((c): CouponOption => {
     const r = price({ ...input, coupon: c });
-    return r.coupon ? { couponId: c.couponId, usable: true, reason: null, discount: r.coupon.discount, payable: r.payable } : { couponId: c.couponId, usable: false, reason: r.couponReason, discount: null, payable: null };
+    return r.coupon
+      ? { couponId: c.couponId, usable: true, reason: null, discount: r.coupon.discount, payable: r.payable }
+      : { couponId: c.couponId, usable: false, reason: r.couponReason, discount: null, payable: null };
   });
   let best: { o: CouponOption; c: CouponRule } | null = null;
   options.forEach((o, i) => {
@@ -322,7 +368,11 @@ export function couponOptions(input: Omit<PriceInput, "coupon">, coupons: readon
     const c = at(coupons, i);
     if (!best) return void (best = { o, c });
     const d = new Decimal(defined(o.payable, "a usable option's payable")).comparedTo(defined(best.o.payable, "a usable option's payable"));
-    if (d < 0 || (d === 0 && (c.validTo < best.c.validTo || (c.validTo.getTime() === best.c.validTo.getTime() && c.couponId < best.c.couponId)))) best = { o, c };
+    if (
+      d < 0 ||
+      (d === 0 && (c.validTo < best.c.validTo || (c.validTo.getTime() === best.c.validTo.getTime() && c.couponId < best.c.couponId)))
+    )
+      best = { o, c };
   });
   return { options, bestCouponId: (best as { o: CouponOption } | null)?.o.couponId ?? null };
 }

@@ -39,12 +39,18 @@ export class PricingService {
   constructor(private readonly d: { prisma: PrismaClient; catalog: CatalogPort; campaigns: CampaignService }) {}
 
   async quote(a: QuoteArgs): Promise<QuoteView> {
-    if (typeof a.memberId !== "string" || !a.memberId || a.memberId.length > 64) throw badInput("memberId must be a non-empty id", { field: "memberId" });
+    if (typeof a.memberId !== "string" || !a.memberId || a.memberId.length > 64)
+      throw badInput("memberId must be a non-empty id", { field: "memberId" });
     currencyDecimals(a.currency);
     if (a.lines.length > MAX_QUOTE_LINES) throw badInput(`at most ${MAX_QUOTE_LINES} lines`, { field: "lines" });
     for (const l of a.lines) {
-      for (const [f, v] of [["skuId", l.skuId], ["spuId", l.spuId]] as const) if (typeof v !== "string" || !v || v.length > 64) throw badInput(`lines.${f} must be a non-empty id`, { field: `lines.${f}` });
-      if (!Number.isInteger(l.quantity) || l.quantity < 1 || l.quantity > 99_999) throw badInput("lines.quantity must be a positive integer", { field: "lines.quantity" });
+      for (const [f, v] of [
+        ["skuId", l.skuId],
+        ["spuId", l.spuId],
+      ] as const)
+        if (typeof v !== "string" || !v || v.length > 64) throw badInput(`lines.${f} must be a non-empty id`, { field: `lines.${f}` });
+      if (!Number.isInteger(l.quantity) || l.quantity < 1 || l.quantity > 99_999)
+        throw badInput("lines.quantity must be a positive integer", { field: "lines.quantity" });
       parseAmount(l.unitPrice, a.currency, { field: "lines.unitPrice", allowZero: true });
     }
     const now = a.now ?? new Date();
@@ -54,7 +60,9 @@ export class PricingService {
       a.withCoupons
         ? this.d.prisma.coupon.findMany({
             where: { memberId: a.memberId, OR: [{ status: "UNUSED", validTo: { gt: now } }, { status: "LOCKED" }] },
-            include: { template: true }, orderBy: [{ validTo: "asc" }, { id: "asc" }], take: 100,
+            include: { template: true },
+            orderBy: [{ validTo: "asc" }, { id: "asc" }],
+            take: 100,
           })
         : [],
     ]);

@@ -9,7 +9,12 @@ import type { CatalogPort } from "./ports.ts";
 export const SCOPES = ["ALL", "CATEGORIES", "SPUS"] as const;
 export type ScopeKind = (typeof SCOPES)[number];
 
-export async function checkScope(catalog: CatalogPort, scope: ScopeKind | null | undefined, scopeIdsIn: readonly string[] | null | undefined, currency: string): Promise<{ scope: ScopeKind; scopeIds: string[] }> {
+export async function checkScope(
+  catalog: CatalogPort,
+  scope: ScopeKind | null | undefined,
+  scopeIdsIn: readonly string[] | null | undefined,
+  currency: string,
+): Promise<{ scope: ScopeKind; scopeIds: string[] }> {
   const s = scope ?? "ALL";
   if (!SCOPES.includes(s)) throw badInput("unknown scope", { field: "scope" });
   const scopeIds = [...new Set(scopeIdsIn ?? [])];
@@ -17,7 +22,8 @@ export async function checkScope(catalog: CatalogPort, scope: ScopeKind | null |
     if (scopeIds.length) throw badInput("scopeIds are for CATEGORIES / SPUS scopes", { field: "scopeIds" });
     return { scope: s, scopeIds };
   }
-  if (!scopeIds.length || scopeIds.length > 200 || scopeIds.some((x) => typeof x !== "string" || !x || x.length > 64)) throw badInput("1..200 scope ids", { field: "scopeIds" });
+  if (!scopeIds.length || scopeIds.length > 200 || scopeIds.some((x) => typeof x !== "string" || !x || x.length > 64))
+    throw badInput("1..200 scope ids", { field: "scopeIds" });
   if (s === "CATEGORIES") {
     const known = await catalog.categoryIds();
     const missing = scopeIds.find((id) => !known.has(id));
@@ -27,7 +33,12 @@ export async function checkScope(catalog: CatalogPort, scope: ScopeKind | null |
     const missing = scopeIds.find((_, i) => !spus[i]);
     if (missing) throw badInput(`unknown SPU ${missing}`, { field: "scopeIds", reason: "UNKNOWN_SPU", id: missing });
     const other = spus.find((x) => x?.currencies.some((c) => c !== currency));
-    if (other) throw badInput(`SPU ${other.spuId} sells in ${other.currencies.join(", ")}, not ${currency}`, { field: "currency", reason: "CURRENCY_MISMATCH", id: other.spuId });
+    if (other)
+      throw badInput(`SPU ${other.spuId} sells in ${other.currencies.join(", ")}, not ${currency}`, {
+        field: "currency",
+        reason: "CURRENCY_MISMATCH",
+        id: other.spuId,
+      });
   }
   return { scope: s, scopeIds };
 }

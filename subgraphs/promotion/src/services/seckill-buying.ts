@@ -18,10 +18,15 @@ export class SeckillBuying {
   constructor(private readonly s: SeckillStore) {}
 
   async buy(buyerId: string, sessionId: string, skuId: string, quantity: number, idempotencyKey: string): Promise<BuyOutcome> {
-    for (const [f, v] of [["sessionId", sessionId], ["skuId", skuId]] as const)
+    for (const [f, v] of [
+      ["sessionId", sessionId],
+      ["skuId", skuId],
+    ] as const)
       if (typeof v !== "string" || !v.trim() || v.length > 64) throw badInput(`${f} must be a non-empty id`, { field: f });
-    if (typeof idempotencyKey !== "string" || !idempotencyKey.trim() || idempotencyKey.length > 64) throw badInput("idempotencyKey must be 1..64 characters", { field: "idempotencyKey" });
-    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_BUY_QUANTITY) return { code: SeckillCode.BAD_QUANTITY, reservationId: null };
+    if (typeof idempotencyKey !== "string" || !idempotencyKey.trim() || idempotencyKey.length > 64)
+      throw badInput("idempotencyKey must be 1..64 characters", { field: "idempotencyKey" });
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_BUY_QUANTITY)
+      return { code: SeckillCode.BAD_QUANTITY, reservationId: null };
     const ref = await this.s.item(sessionId, skuId);
     if (!ref) throw notFound("seckill item", `${sessionId}/${skuId}`);
     const home = homeShard(buyerId, ref.shards);
@@ -30,13 +35,29 @@ export class SeckillBuying {
     const rid = reservationId(ref.slot, home, uuid);
     const idem = k.idem(buyerId, idempotencyKey.trim());
     const [answer, id] = (await this.s.lua.buy(
-      k.meta, k.stock, k.bought, idem, k.reservation(uuid), k.pending, k.open, k.holds,
-      buyerId, quantity, Date.now(), rid, this.s.d.idempotencyTtlSeconds ?? 24 * 3600, sessionId, skuId, home,
+      k.meta,
+      k.stock,
+      k.bought,
+      idem,
+      k.reservation(uuid),
+      k.pending,
+      k.open,
+      k.holds,
+      buyerId,
+      quantity,
+      Date.now(),
+      rid,
+      this.s.d.idempotencyTtlSeconds ?? 24 * 3600,
+      sessionId,
+      skuId,
+      home,
     )) as [SeckillCode | "HOLD", string]; // buy-seckill.lua answers one of these
     const code = answer === "HOLD" ? await this.fromOtherShards(ref, home, uuid, rid, quantity, idem) : answer;
     if (code === SeckillCode.OK) {
       // the sweeper covers a lost enqueue: the reservation is already recorded
-      await this.s.d.orders.add(SeckillJob.createOrder, { reservationId: rid }, { jobId: rid }).catch((e) => this.s.d.log.warn({ err: e, reservationId: rid }, "could not enqueue the seckill order; the sweeper will"));
+      await this.s.d.orders
+        .add(SeckillJob.createOrder, { reservationId: rid }, { jobId: rid })
+        .catch((e) => this.s.d.log.warn({ err: e, reservationId: rid }, "could not enqueue the seckill order; the sweeper will"));
     }
     return { code, reservationId: code === SeckillCode.SOLD_OUT ? null : id || null };
   }
@@ -52,14 +73,27 @@ export class SeckillBuying {
     // one round trip to see which shards have enough (stock only returns through cancellations)
     const stocks = await Promise.all(others.map((j) => this.s.d.redis.get(this.s.keys(ref, j).stock)));
     const resolveAt = (action: "CONFIRM" | "RELEASE", shard = -1): Promise<number> =>
-      this.s.lua.resolveHold(hk.reservation(uuid), hk.holds, hk.pending, hk.bought, hk.open, idem, action, shard, Date.now(), SETTLED_RETENTION_SECONDS);
+      this.s.lua.resolveHold(
+        hk.reservation(uuid),
+        hk.holds,
+        hk.pending,
+        hk.bought,
+        hk.open,
+        idem,
+        action,
+        shard,
+        Date.now(),
+        SETTLED_RETENTION_SECONDS,
+      );
     for (const [i, j] of others.entries()) {
       if (Number(stocks[i] ?? 0) < q) continue;
       const jk = this.s.keys(ref, j);
       if ((await this.s.lua.take(jk.meta, jk.stock, jk.takes, jk.takesAt, rid, q, Date.now())) !== 1) continue;
       await this.s.d.hooks?.afterTake?.(rid, j);
       if ((await resolveAt("CONFIRM", j)) === 1) {
-        await this.s.lua.settleTake(jk.stock, jk.takes, jk.takesAt, rid, "KEEP").catch((e: unknown) => this.s.d.log.warn({ err: e, reservationId: rid }, "take left for the sweeper"));
+        await this.s.lua
+          .settleTake(jk.stock, jk.takes, jk.takesAt, rid, "KEEP")
+          .catch((e: unknown) => this.s.d.log.warn({ err: e, reservationId: rid }, "take left for the sweeper"));
         return SeckillCode.OK;
       }
       // a sweeper released the hold meanwhile (it took this process for dead): give the stock back

@@ -32,7 +32,8 @@ export class SeckillOrderBatcher {
     this.queue = [];
     if (!batch.length) return;
     const [only] = batch;
-    const call = batch.length === 1 && only ? this.order.createSeckill(only.r).then((a) => [a]) : this.order.createSeckillBatch(batch.map((b) => b.r));
+    const call =
+      batch.length === 1 && only ? this.order.createSeckill(only.r).then((a) => [a]) : this.order.createSeckillBatch(batch.map((b) => b.r));
     call.then(
       (answers) =>
         batch.forEach((b, i) => {

@@ -7,14 +7,14 @@
  * - the lifecycle: sessions armed in Redis shortly before they start, ended at endsAt, and once every
  *   shard is settled their unsold stock goes back to catalog (also for cancelled sessions).
  */
-import { formatAmount } from "@mallgraph/platform/money";
+import { defined } from "@mallgraph/platform/errors";
 import { publishLiveEvent } from "@mallgraph/platform/events";
+import { formatAmount } from "@mallgraph/platform/money";
 import { PERMANENT_ORDER_REFUSALS } from "../errors.ts";
 import { parseReservationId, seckillSkusKey, splitStock } from "./keys.ts";
+import { SeckillOrderBatcher } from "./seckill-order-batcher.ts";
 import { RESERVATION_TOPIC, SETTLED_RETENTION_SECONDS, SeckillJob, type ItemRef, type SeckillStore } from "./seckill-store.ts";
 import type { ReservationView } from "./types.ts";
-import { SeckillOrderBatcher } from "./seckill-order-batcher.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
 type Action = "ORDERED" | "FAILED" | "CANCELLED" | "PAID";
@@ -31,11 +31,25 @@ export class SeckillSettlement {
     const at = await this.s.locate(r.id);
     if (!at) return -1;
     const k = at.k;
-    const changed = await this.s.lua.settle(k.reservation(at.uuid), k.pending, k.ordered, k.open, k.stock, k.bought, action, arg, Date.now(), SETTLED_RETENTION_SECONDS);
+    const changed = await this.s.lua.settle(
+      k.reservation(at.uuid),
+      k.pending,
+      k.ordered,
+      k.open,
+      k.stock,
+      k.bought,
+      action,
+      arg,
+      Date.now(),
+      SETTLED_RETENTION_SECONDS,
+    );
     if (changed === 1 && action !== "PAID") {
       // live event → the buyer's `seckillReservationChanged` subscription (best-effort; the state is in Redis)
-      await publishLiveEvent(this.s.d.redis, this.s.d.prefix, RESERVATION_TOPIC, { eventId: `${r.id}.${action}`, keys: { reservationId: r.id }, audience: [r.buyerId] })
-        .catch((e) => this.s.d.log.warn({ err: e, reservationId: r.id }, "could not publish the reservation event"));
+      await publishLiveEvent(this.s.d.redis, this.s.d.prefix, RESERVATION_TOPIC, {
+        eventId: `${r.id}.${action}`,
+        keys: { reservationId: r.id },
+        audience: [r.buyerId],
+      }).catch((e) => this.s.d.log.warn({ err: e, reservationId: r.id }, "could not publish the reservation event"));
     }
     return changed;
   }
@@ -51,7 +65,14 @@ export class SeckillSettlement {
     if (!r) return "UNKNOWN";
     if (r.holding) return "HOLD"; // no stock yet: the buy (or sweepHolds) decides
     if (r.status !== "PENDING") return r.status;
-    const res = await this.batcher.create({ reservationId: r.id, buyerId: r.buyerId, skuId: r.skuId, quantity: r.quantity, unitPrice: r.unitPrice, currency: r.currency });
+    const res = await this.batcher.create({
+      reservationId: r.id,
+      buyerId: r.buyerId,
+      skuId: r.skuId,
+      quantity: r.quantity,
+      unitPrice: r.unitPrice,
+      currency: r.currency,
+    });
     await this.s.d.hooks?.afterOrderCreated?.(r.id);
     if (res.code === "OK" && res.orderId) {
       await this.settle(r, "ORDERED", res.orderId);
@@ -69,10 +90,17 @@ export class SeckillSettlement {
    * Ids in one zset of every shard of the watched items, oldest first: up to an equal part of
    * `limit` per shard (at least 5), so one busy item never starves the others.
    */
-  private async due(items: ItemRef[], zset: "pending" | "holds" | "takesAt" | "ordered", before: number | "+inf", limit: number): Promise<Array<{ ref: ItemRef; shard: number; id: string }>> {
+  private async due(
+    items: ItemRef[],
+    zset: "pending" | "holds" | "takesAt" | "ordered",
+    before: number | "+inf",
+    limit: number,
+  ): Promise<Array<{ ref: ItemRef; shard: number; id: string }>> {
     const shards = items.flatMap((ref) => Array.from({ length: ref.shards }, (_, n) => ({ ref, n })));
     const quota = Math.max(5, Math.ceil(limit / Math.max(1, shards.length)));
-    const per = await Promise.all(shards.map(({ ref, n }) => this.s.d.redis.zrangebyscore(this.s.keys(ref, n)[zset], "-inf", before, "LIMIT", 0, quota)));
+    const per = await Promise.all(
+      shards.map(({ ref, n }) => this.s.d.redis.zrangebyscore(this.s.keys(ref, n)[zset], "-inf", before, "LIMIT", 0, quota)),
+    );
     return shards.flatMap(({ ref, n }, i) => (per[i] ?? []).map((id) => ({ ref, shard: n, id })));
   }
 
@@ -81,10 +109,14 @@ export class SeckillSettlement {
     const due = await this.due(items ?? (await this.s.watched()), "pending", Date.now() - (this.s.d.pendingAfterMs ?? 15_000), limit);
     let n = 0;
     for (let i = 0; i < due.length; i += 8) {
-      const done = await Promise.all(due.slice(i, i + 8).map(({ id }) => this.createOrder(id).catch((e) => {
-        this.s.d.log.warn({ err: e, reservationId: id }, "sweep: seckill order still failing");
-        return "ERROR";
-      })));
+      const done = await Promise.all(
+        due.slice(i, i + 8).map(({ id }) =>
+          this.createOrder(id).catch((e) => {
+            this.s.d.log.warn({ err: e, reservationId: id }, "sweep: seckill order still failing");
+            return "ERROR";
+          }),
+        ),
+      );
       n += done.filter((s) => s === "ORDERED" || s === "FAILED").length;
     }
     return n;
@@ -104,7 +136,18 @@ export class SeckillSettlement {
       const hk = this.s.keys(ref, home);
       const idem = (await this.s.d.redis.hget(hk.reservation(p.uuid), "idemKey")) ?? hk.idem("", "");
       const resolve = (action: "CONFIRM" | "RELEASE", shard = -1): Promise<number> =>
-        this.s.lua.resolveHold(hk.reservation(p.uuid), hk.holds, hk.pending, hk.bought, hk.open, idem, action, shard, Date.now(), SETTLED_RETENTION_SECONDS);
+        this.s.lua.resolveHold(
+          hk.reservation(p.uuid),
+          hk.holds,
+          hk.pending,
+          hk.bought,
+          hk.open,
+          idem,
+          action,
+          shard,
+          Date.now(),
+          SETTLED_RETENTION_SECONDS,
+        );
       const others = Array.from({ length: ref.shards }, (_, j) => j).filter((j) => j !== home);
       const gave = (await Promise.all(others.map((j) => this.s.d.redis.hexists(this.s.keys(ref, j).takes, id)))).findIndex((x) => x === 1);
       if (gave >= 0) {
@@ -145,7 +188,9 @@ export class SeckillSettlement {
     const due = await this.due(items ?? (await this.s.watched()), "ordered", "+inf", limit);
     const out = { cancelled: 0, paid: 0 };
     if (!due.length) return out;
-    const rs = (await Promise.all(due.map(({ id }) => this.s.readReservation(id)))).filter((r): r is ReservationView & { orderId: string } => !!r?.orderId);
+    const rs = (await Promise.all(due.map(({ id }) => this.s.readReservation(id)))).filter(
+      (r): r is ReservationView & { orderId: string } => !!r?.orderId,
+    );
     const statuses = await this.s.d.order.statuses(rs.map((r) => r.orderId));
     const waiting: ReservationView[] = [];
     for (const [i, r] of rs.entries()) {
@@ -166,20 +211,51 @@ export class SeckillSettlement {
   // =============================================================== lifecycle
 
   /** Arms every shard of a session's items in Redis (status ONLINE unless closed before; stock once). */
-  private async arm(s: { id: string; startsAt: Date; endsAt: Date; items: Array<{ skuId: string; slot: number; shards: number; perUserLimit: number; seckillPrice: { toString(): string }; currency: string; stock: number }> }): Promise<void> {
+  private async arm(s: {
+    id: string;
+    startsAt: Date;
+    endsAt: Date;
+    items: Array<{
+      skuId: string;
+      slot: number;
+      shards: number;
+      perUserLimit: number;
+      seckillPrice: { toString(): string };
+      currency: string;
+      stock: number;
+    }>;
+  }): Promise<void> {
     for (const i of s.items) {
       const ref = this.s.remember({ sessionId: s.id, skuId: i.skuId, slot: i.slot, shards: i.shards });
       const split = splitStock(i.stock, i.shards);
-      await Promise.all(split.map((stock, n) => {
-        const k = this.s.keys(ref, n);
-        return this.s.lua.arm(k.meta, k.stock, s.startsAt.getTime(), s.endsAt.getTime(), i.perUserLimit, formatAmount(i.seckillPrice, i.currency), i.currency, i.shards, stock, s.id, i.skuId, n);
-      }));
+      await Promise.all(
+        split.map((stock, n) => {
+          const k = this.s.keys(ref, n);
+          return this.s.lua.arm(
+            k.meta,
+            k.stock,
+            s.startsAt.getTime(),
+            s.endsAt.getTime(),
+            i.perUserLimit,
+            formatAmount(i.seckillPrice, i.currency),
+            i.currency,
+            i.shards,
+            stock,
+            s.id,
+            i.skuId,
+            n,
+          );
+        }),
+      );
     }
   }
 
   /** The SKUs of a session leave the cart's seckill set unless another online session has them. */
   async releaseSkus(sessionId: string, skuIds: string[], now = new Date()): Promise<void> {
-    const others = await this.s.d.prisma.seckillItem.findMany({ where: { skuId: { in: skuIds }, sessionId: { not: sessionId }, session: { status: "ONLINE", endsAt: { gt: now } } }, select: { skuId: true } });
+    const others = await this.s.d.prisma.seckillItem.findMany({
+      where: { skuId: { in: skuIds }, sessionId: { not: sessionId }, session: { status: "ONLINE", endsAt: { gt: now } } },
+      select: { skuId: true },
+    });
     const keep = new Set(others.map((o) => o.skuId));
     const gone = skuIds.filter((sku) => !keep.has(sku));
     if (gone.length) await this.s.d.redis.srem(seckillSkusKey(this.s.d.prefix), ...gone);
@@ -198,10 +274,12 @@ export class SeckillSettlement {
       if (i.returnedStock != null) continue;
       const ref = this.s.remember(i);
       const split = splitStock(i.stock, i.shards);
-      const parked = await Promise.all(split.map((initial, n) => {
-        const k = this.s.keys(ref, n);
-        return this.s.lua.close(k.meta, k.open, k.stock, k.returned, k.takesAt, s.status, initial) as Promise<number>;
-      }));
+      const parked = await Promise.all(
+        split.map((initial, n) => {
+          const k = this.s.keys(ref, n);
+          return this.s.lua.close(k.meta, k.open, k.stock, k.returned, k.takesAt, s.status, initial) as Promise<number>;
+        }),
+      );
       if (parked.some((q) => q < 0)) {
         all = false;
         continue;
@@ -212,7 +290,10 @@ export class SeckillSettlement {
         all = false;
         continue;
       }
-      await this.s.d.prisma.seckillItem.update({ where: { sessionId_skuId: { sessionId: s.id, skuId: i.skuId } }, data: { returnedStock: qty } });
+      await this.s.d.prisma.seckillItem.update({
+        where: { sessionId_skuId: { sessionId: s.id, skuId: i.skuId } },
+        data: { returnedStock: qty },
+      });
     }
     if (all) await this.s.d.prisma.seckillSession.update({ where: { id: s.id }, data: { stockReturnedAt: now } });
     return all;
@@ -222,27 +303,51 @@ export class SeckillSettlement {
   async lifecycle(now = new Date()): Promise<{ online: number; ended: number; returned: number }> {
     const out = { online: 0, ended: 0, returned: 0 };
     const skus = seckillSkusKey(this.s.d.prefix);
-    const due = await this.s.d.prisma.seckillSession.findMany({ where: { status: "SCHEDULED", startsAt: { lte: new Date(now.getTime() + (this.s.d.onlineLeadMs ?? 60_000)) } }, include: { items: true } });
+    const due = await this.s.d.prisma.seckillSession.findMany({
+      where: { status: "SCHEDULED", startsAt: { lte: new Date(now.getTime() + (this.s.d.onlineLeadMs ?? 60_000)) } },
+      include: { items: true },
+    });
     for (const s of due) {
       await this.arm(s);
       if (s.items.length) await this.s.d.redis.sadd(skus, ...s.items.map((i) => i.skuId));
-      const r = await this.s.d.prisma.seckillSession.updateMany({ where: { id: s.id, status: "SCHEDULED" }, data: { status: "ONLINE", onlineAt: now } });
+      const r = await this.s.d.prisma.seckillSession.updateMany({
+        where: { id: s.id, status: "SCHEDULED" },
+        data: { status: "ONLINE", onlineAt: now },
+      });
       out.online += r.count;
       // cancelled meanwhile: its shards stay closed (arm never reopens one); the SKUs leave the set again
-      if (!r.count) await this.releaseSkus(s.id, s.items.map((i) => i.skuId), now);
+      if (!r.count)
+        await this.releaseSkus(
+          s.id,
+          s.items.map((i) => i.skuId),
+          now,
+        );
     }
-    const online = await this.s.d.prisma.seckillSession.findMany({ where: { status: "ONLINE" }, include: { items: { select: { skuId: true } } } });
+    const online = await this.s.d.prisma.seckillSession.findMany({
+      where: { status: "ONLINE" },
+      include: { items: { select: { skuId: true } } },
+    });
     for (const s of online) {
       if (s.endsAt.getTime() > now.getTime()) {
         // keep the cart's set current (self-healing)
         if (s.items.length) await this.s.d.redis.sadd(skus, ...s.items.map((i) => i.skuId));
         continue;
       }
-      const r = await this.s.d.prisma.seckillSession.updateMany({ where: { id: s.id, status: "ONLINE" }, data: { status: "ENDED", endedAt: now } });
-      await this.releaseSkus(s.id, s.items.map((i) => i.skuId), now);
+      const r = await this.s.d.prisma.seckillSession.updateMany({
+        where: { id: s.id, status: "ONLINE" },
+        data: { status: "ENDED", endedAt: now },
+      });
+      await this.releaseSkus(
+        s.id,
+        s.items.map((i) => i.skuId),
+        now,
+      );
       out.ended += r.count;
     }
-    const closing = await this.s.d.prisma.seckillSession.findMany({ where: { status: { in: ["ENDED", "CANCELLED"] }, stockReturnedAt: null }, select: { id: true } });
+    const closing = await this.s.d.prisma.seckillSession.findMany({
+      where: { status: { in: ["ENDED", "CANCELLED"] }, stockReturnedAt: null },
+      select: { id: true },
+    });
     for (const s of closing) out.returned += (await this.returnUnsold(s.id, now)) ? 1 : 0;
     return out;
   }

@@ -3,16 +3,16 @@
  * slot and shard count never change), the Redis keys of a shard and the Lua scripts
  * (docs/decisions/0012-seckill-stock-shards.md).
  */
-import type { Redis } from "ioredis";
-import type { Queue } from "bullmq";
-import { defineLua } from "@mallgraph/platform/redis";
+import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
+import { defineLua } from "@mallgraph/platform/redis";
 import type { WorkflowHooks } from "@mallgraph/platform/workflow";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { parseReservationId, shardKeys, type ShardKeys } from "./keys.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { ReservationStatus, ReservationView } from "./types.ts";
-import { defined } from "@mallgraph/platform/errors";
 
 export const MAX_ITEMS = 50;
 export const MAX_STOCK = 1_000_000;
@@ -71,7 +71,8 @@ export class SeckillStore {
   readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close" | "settle", Lua> & { buy: Lua<[string, string]> };
 
   constructor(readonly d: SeckillDeps) {
-    const def = <R = number>(name: string, file: string, keys: number): Lua<R> => defineLua<Array<string | number>, R>(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys);
+    const def = <R = number>(name: string, file: string, keys: number): Lua<R> =>
+      defineLua<Array<string | number>, R>(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys);
     this.lua = {
       buy: def<[string, string]>("promotionBuySeckill", "buySeckill-shard.lua", 8),
       take: def("promotionTakeStock", "takeStock-shard.lua", 4),
@@ -98,14 +99,20 @@ export class SeckillStore {
   async item(sessionId: string, skuId: string): Promise<ItemRef | null> {
     const hit = this.bySku.get(`${sessionId}\n${skuId}`);
     if (hit) return hit;
-    const row = await this.d.prisma.seckillItem.findUnique({ where: { sessionId_skuId: { sessionId, skuId } }, select: { sessionId: true, skuId: true, slot: true, shards: true } });
+    const row = await this.d.prisma.seckillItem.findUnique({
+      where: { sessionId_skuId: { sessionId, skuId } },
+      select: { sessionId: true, skuId: true, slot: true, shards: true },
+    });
     return row ? this.remember(row) : null;
   }
 
   async itemBySlot(slot: number): Promise<ItemRef | null> {
     const hit = this.bySlot.get(slot);
     if (hit) return hit;
-    const row = await this.d.prisma.seckillItem.findUnique({ where: { slot }, select: { sessionId: true, skuId: true, slot: true, shards: true } });
+    const row = await this.d.prisma.seckillItem.findUnique({
+      where: { slot },
+      select: { sessionId: true, skuId: true, slot: true, shards: true },
+    });
     return row ? this.remember(row) : null;
   }
 

@@ -18,7 +18,15 @@ import { SeckillSettlement } from "./seckill-settlement.ts";
 import { SeckillStore, type SeckillDeps } from "./seckill-store.ts";
 import type { ReservationView, SeckillSessionInput, SeckillSessionUpdate } from "./types.ts";
 
-export { MAX_BUY_QUANTITY, MAX_ITEMS, MAX_STOCK, RESERVATION_TOPIC, SeckillJob, type SeckillDeps, type SeckillTestHooks } from "./seckill-store.ts";
+export {
+  MAX_BUY_QUANTITY,
+  MAX_ITEMS,
+  MAX_STOCK,
+  RESERVATION_TOPIC,
+  SeckillJob,
+  type SeckillDeps,
+  type SeckillTestHooks,
+} from "./seckill-store.ts";
 
 export class SeckillService {
   readonly store: SeckillStore;
@@ -34,28 +42,56 @@ export class SeckillService {
   }
 
   // sessions
-  createSession(input: SeckillSessionInput, operatorId: string | null) { return this.sessions.create(input, operatorId); }
-  updateSession(id: string, input: SeckillSessionUpdate) { return this.sessions.update(id, input); }
-  cancelSession(id: string) { return this.sessions.cancel(id); }
-  listSessions() { return this.sessions.list(); }
-  getSessions(ids: string[]) { return this.sessions.get(ids); }
+  createSession(input: SeckillSessionInput, operatorId: string | null) {
+    return this.sessions.create(input, operatorId);
+  }
+  updateSession(id: string, input: SeckillSessionUpdate) {
+    return this.sessions.update(id, input);
+  }
+  cancelSession(id: string) {
+    return this.sessions.cancel(id);
+  }
+  listSessions() {
+    return this.sessions.list();
+  }
+  getSessions(ids: string[]) {
+    return this.sessions.get(ids);
+  }
 
   // buying and reservations
-  buy(buyerId: string, sessionId: string, skuId: string, quantity: number, idempotencyKey: string) { return this.buying.buy(buyerId, sessionId, skuId, quantity, idempotencyKey); }
-  readReservation(id: string) { return this.store.readReservation(id); }
+  buy(buyerId: string, sessionId: string, skuId: string, quantity: number, idempotencyKey: string) {
+    return this.buying.buy(buyerId, sessionId, skuId, quantity, idempotencyKey);
+  }
+  readReservation(id: string) {
+    return this.store.readReservation(id);
+  }
   async reservation(id: string, viewerId: string): Promise<ReservationView | null> {
     const r = await this.store.readReservation(id);
     return r && r.buyerId === viewerId ? r : null;
   }
 
   // settlement
-  createOrder(reservationId: string) { return this.settlement.createOrder(reservationId); }
-  sweepPending(limit?: number) { return this.settlement.sweepPending(limit); }
-  sweepHolds(limit?: number) { return this.settlement.sweepHolds(limit); }
-  sweepTakes(limit?: number) { return this.settlement.sweepTakes(limit); }
-  pollOrdered(limit?: number) { return this.settlement.pollOrdered(limit); }
-  lifecycle(now?: Date) { return this.settlement.lifecycle(now); }
-  tick() { return this.settlement.tick(); }
+  createOrder(reservationId: string) {
+    return this.settlement.createOrder(reservationId);
+  }
+  sweepPending(limit?: number) {
+    return this.settlement.sweepPending(limit);
+  }
+  sweepHolds(limit?: number) {
+    return this.settlement.sweepHolds(limit);
+  }
+  sweepTakes(limit?: number) {
+    return this.settlement.sweepTakes(limit);
+  }
+  pollOrdered(limit?: number) {
+    return this.settlement.pollOrdered(limit);
+  }
+  lifecycle(now?: Date) {
+    return this.settlement.lifecycle(now);
+  }
+  tick() {
+    return this.settlement.tick();
+  }
 
   // reads for operators and tests
   /** Stock left of an item (the sum of its shards); null for an unknown item. */
@@ -66,7 +102,9 @@ export class SeckillService {
   /** Reservations waiting for their order (PENDING), over every watched item and shard. */
   async pendingCount(): Promise<number> {
     const items = await this.store.watched();
-    const counts = await Promise.all(items.flatMap((ref) => Array.from({ length: ref.shards }, (_, n) => this.store.d.redis.zcard(this.store.keys(ref, n).pending))));
+    const counts = await Promise.all(
+      items.flatMap((ref) => Array.from({ length: ref.shards }, (_, n) => this.store.d.redis.zcard(this.store.keys(ref, n).pending))),
+    );
     return counts.reduce((a, b) => a + b, 0);
   }
   /** How much of an item one buyer holds in live reservations (on the buyer's home shard). */

@@ -10,9 +10,9 @@
  * | persist  | one transaction: session + items                        | delete the session                             |
  */
 import type { Logger } from "@mallgraph/platform/log";
+import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "@mallgraph/platform/workflow";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort } from "../services/ports.ts";
-import { runWorkflow, WorkflowAbort, type Step, type WorkflowHooks } from "@mallgraph/platform/workflow";
 
 export interface CreateSessionState {
   sessionId: string;
@@ -20,7 +20,15 @@ export interface CreateSessionState {
   startsAt: Date;
   endsAt: Date;
   createdBy: string | null;
-  items: Array<{ skuId: string; title: string; seckillPrice: string; currency: string; stock: number; perUserLimit: number; shards: number }>;
+  items: Array<{
+    skuId: string;
+    title: string;
+    seckillPrice: string;
+    currency: string;
+    stock: number;
+    perUserLimit: number;
+    shards: number;
+  }>;
 }
 
 export interface CreateSessionDeps {
@@ -40,13 +48,19 @@ export function createSessionSteps(deps: CreateSessionDeps): Step<CreateSessionS
       id: "allocate",
       compensateOnError: true,
       async invoke(s) {
-        const r = await deps.catalog.reserve(allocationKey(s.sessionId), s.items.map((i) => ({ skuId: i.skuId, quantity: i.stock })), ALLOCATION_TTL_SECONDS);
+        const r = await deps.catalog.reserve(
+          allocationKey(s.sessionId),
+          s.items.map((i) => ({ skuId: i.skuId, quantity: i.stock })),
+          ALLOCATION_TTL_SECONDS,
+        );
         if (r.code !== "OK") throw new WorkflowAbort(r.code, { failedSkuId: r.failedSkuId });
       },
       async compensate(s) {
         if (await deps.catalog.release(allocationKey(s.sessionId))) return;
         // already confirmed (reserved → sold): give the sold stock back
-        for (const i of s.items) if (!(await deps.catalog.returnSold(`seckill-undo:${s.sessionId}:${i.skuId}`, i.skuId, i.stock))) throw new Error(`could not return ${i.skuId}`);
+        for (const i of s.items)
+          if (!(await deps.catalog.returnSold(`seckill-undo:${s.sessionId}:${i.skuId}`, i.skuId, i.stock)))
+            throw new Error(`could not return ${i.skuId}`);
       },
     },
     {
@@ -66,7 +80,17 @@ export function createSessionSteps(deps: CreateSessionDeps): Step<CreateSessionS
             startsAt: s.startsAt,
             endsAt: s.endsAt,
             createdBy: s.createdBy,
-            items: { create: s.items.map((i) => ({ skuId: i.skuId, title: i.title, seckillPrice: i.seckillPrice, currency: i.currency, stock: i.stock, perUserLimit: i.perUserLimit, shards: i.shards })) },
+            items: {
+              create: s.items.map((i) => ({
+                skuId: i.skuId,
+                title: i.title,
+                seckillPrice: i.seckillPrice,
+                currency: i.currency,
+                stock: i.stock,
+                perUserLimit: i.perUserLimit,
+                shards: i.shards,
+              })),
+            },
           },
         });
       },

@@ -4,15 +4,15 @@
  * deployment prefix), BullMQ on real Redis. No mocks.
  */
 import http from "node:http";
-import { loadConfig, type Config } from "@mallgraph/platform/config";
-import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
-import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { signIdentity, type Identity } from "@mallgraph/platform/auth";
+import { loadConfig, type Config } from "@mallgraph/platform/config";
+import { closeQueueConnections } from "@mallgraph/platform/queue";
+import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import { createCartSubgraph } from "../../../cart/src/index.ts";
+import { promotionPort as cartPromotionPort } from "../../../cart/src/services/ports.ts";
 import { createCatalogSubgraph } from "../../../catalog/src/index.ts";
 import { smallCatalog } from "../../../catalog/test/helpers.ts";
 import { createOrderSubgraph } from "../../../order/src/index.ts";
-import { createCartSubgraph } from "../../../cart/src/index.ts";
-import { promotionPort as cartPromotionPort } from "../../../cart/src/services/ports.ts";
 import { promotionPort, type PromotionPort } from "../../../order/src/services/ports.ts";
 import { startFakeMember, type FakeMember } from "../../../order/test/support/fakes.ts";
 import { createPromotionSubgraph, type PromotionSubgraphOptions } from "../../src/index.ts";
@@ -21,7 +21,11 @@ import { startWorkers, type PromotionWorkerOptions } from "../../src/worker.ts";
 export const member = (id: string): Identity => ({ kind: "member", id, sessionId: `s-${id}` });
 export const admin = (permissions: string[] = ["promotion:write"]): Identity => ({ kind: "admin", id: "op-1", permissions });
 
-export type Gql = <T = any>(query: string, variables?: Record<string, unknown>, who?: string | Identity) => Promise<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>;
+export type Gql = <T = any>(
+  query: string,
+  variables?: Record<string, unknown>,
+  who?: string | Identity,
+) => Promise<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> }>;
 
 export interface PromotionEnv {
   config: Config;
@@ -46,7 +50,10 @@ export interface PromotionEnv {
   newCategories(name: string): Promise<{ root: string; mid: string; leaf: string }>;
   stock(skuId: string): Promise<{ available: number; reserved: number; sold: number }>;
   /** Creates a session through the API (admin) and returns its id. */
-  createSession(items: Array<{ skuId: string; seckillPrice?: string; stock: number; perUserLimit: number; shards?: number }>, opts?: { startsAt?: Date; endsAt?: Date }): Promise<string>;
+  createSession(
+    items: Array<{ skuId: string; seckillPrice?: string; stock: number; perUserLimit: number; shards?: number }>,
+    opts?: { startsAt?: Date; endsAt?: Date },
+  ): Promise<string>;
   startWorkers(opts?: PromotionWorkerOptions): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }
@@ -97,8 +104,17 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
     releaseCoupon: (o) => promo.releaseCoupon(o),
     consumeCoupon: (o) => promo.consumeCoupon(o),
   };
-  const cart = await createCartSubgraph({ config: { ...base, CATALOG_URL: catalog.url }, port: 0, promotion: { price: (a) => cartPromo.price(a) } });
-  const order = await createOrderSubgraph({ config: { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url }, databaseUrl: orderDb.url, port: 0, ports: { promotion: lazyPromotion } });
+  const cart = await createCartSubgraph({
+    config: { ...base, CATALOG_URL: catalog.url },
+    port: 0,
+    promotion: { price: (a) => cartPromo.price(a) },
+  });
+  const order = await createOrderSubgraph({
+    config: { ...base, CATALOG_URL: catalog.url, MEMBER_URL: memberSg.url, CART_URL: cart.url },
+    databaseUrl: orderDb.url,
+    port: 0,
+    ports: { promotion: lazyPromotion },
+  });
   const config: Config = { ...base, CATALOG_URL: catalog.url, ORDER_URL: order.url, CART_URL: cart.url };
   const promotion = await createPromotionSubgraph({ config, databaseUrl: promotionDb.url, port: 0, ...opts });
   const promo = promotionPort(promotion.url, config.INTERNAL_SECRET);
@@ -122,7 +138,11 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
     cat,
     async newSpu(o = {}) {
       const code = `SPU-${n++}`;
-      const p = await catalog.services.products.create({ title: `Product ${code}`, categoryId: o.categoryId ?? cat.leaf.id, skus: [{ code, title: code, price: o.price ?? "100.00", currency: o.currency ?? "CNY", initialStock: o.stock ?? 100 }] });
+      const p = await catalog.services.products.create({
+        title: `Product ${code}`,
+        categoryId: o.categoryId ?? cat.leaf.id,
+        skus: [{ code, title: code, price: o.price ?? "100.00", currency: o.currency ?? "CNY", initialStock: o.stock ?? 100 }],
+      });
       await catalog.services.products.putOnShelf(p.id);
       return { spuId: p.id, skuId: p.skus[0]!.id };
     },
@@ -133,16 +153,31 @@ export async function startPromotionEnv(opts: Partial<PromotionSubgraphOptions> 
       return { root: root.id, mid: mid.id, leaf: leaf.id };
     },
     async newSku(stock, price = "100.00") {
-      const s = await catalog.services.products.addSku(cat.product.id, { code: `SK-${n++}`, title: `Seckill SKU ${n}`, price, currency: "CNY", initialStock: stock });
+      const s = await catalog.services.products.addSku(cat.product.id, {
+        code: `SK-${n++}`,
+        title: `Seckill SKU ${n}`,
+        price,
+        currency: "CNY",
+        initialStock: stock,
+      });
       return s.id;
     },
     stock: (skuId) => catalog.services.inventory.stock(skuId),
     async createSession(items, o = {}) {
       const startsAt = o.startsAt ?? new Date(Date.now() - 1000);
       const endsAt = o.endsAt ?? new Date(Date.now() + 3600_000);
-      const r = await call(CREATE_SESSION, {
-        input: { title: "Flash", startsAt: startsAt.toISOString(), endsAt: endsAt.toISOString(), items: items.map((i) => ({ seckillPrice: "9.90", ...i })) },
-      }, admin());
+      const r = await call(
+        CREATE_SESSION,
+        {
+          input: {
+            title: "Flash",
+            startsAt: startsAt.toISOString(),
+            endsAt: endsAt.toISOString(),
+            items: items.map((i) => ({ seckillPrice: "9.90", ...i })),
+          },
+        },
+        admin(),
+      );
       if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
       return r.data.adminCreateSeckillSession.id;
     },
