@@ -7,11 +7,21 @@ import { badInput } from "./errors.ts";
 
 export { Decimal };
 
-/** Minor-unit digits of the currencies we know (ISO 4217). */
-export const CURRENCY_DECIMALS: Record<string, number> = { CNY: 2, USD: 2, EUR: 2, HKD: 2, JPY: 0, KRW: 0 };
+/** Minor-unit digits of the ISO 4217 currencies every process knows without asking member. */
+const ISO_DECIMALS: Readonly<Record<string, number>> = { CNY: 2, USD: 2, EUR: 2, HKD: 2, JPY: 0, KRW: 0 };
+/** Currencies member's table adds (registerCurrency): the platform's table itself is never written. */
+const registered = new Map<string, number>();
+
+/** Makes a currency of member's table known to this process's money helpers (0 to 4 digits). */
+export function registerCurrency(code: string, decimals: number): void {
+  if (!/^[A-Z]{3}$/.test(code) || !Number.isInteger(decimals) || decimals < 0 || decimals > 4) {
+    throw new Error(`bad currency ${code} with ${decimals} digits`);
+  }
+  registered.set(code, decimals);
+}
 
 export function currencyDecimals(currency: string): number {
-  const d = CURRENCY_DECIMALS[currency];
+  const d = registered.get(currency) ?? ISO_DECIMALS[currency];
   if (d === undefined) throw badInput(`unknown currency ${currency}`, { field: "currency" });
   return d;
 }

@@ -1,5 +1,5 @@
 /** Currencies (the wallet's units). Their digits also feed the platform's parseAmount/formatAmount. */
-import { CURRENCY_DECIMALS } from "@mallgraph/platform/money";
+import { registerCurrency } from "@mallgraph/platform/money";
 import type { Queue } from "bullmq";
 import { alreadyExists, badInput, isUniqueViolation } from "../errors.ts";
 import type { PrismaClient, Currency } from "../generated/prisma/client.ts";
@@ -11,7 +11,7 @@ export function createCurrencyService(prisma: PrismaClient, walletAccounts: Queu
   function remember(c: { code: string; decimals: number }) {
     known.set(c.code, c.decimals);
     // The platform's money helpers know ISO digits of a few codes; ours come from the table.
-    CURRENCY_DECIMALS[c.code] = c.decimals;
+    registerCurrency(c.code, c.decimals);
   }
   return {
     async list(): Promise<Currency[]> {
