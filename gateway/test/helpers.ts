@@ -11,8 +11,10 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
+import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
 import { GraphQLError, parse } from "graphql";
 import { SignJWT } from "jose";
+import { createGateway, type GatewayOptions, type RunningGateway } from "../src/index.ts";
 
 export const SECRET = "test-internal-secret-0123456789";
 export const ISSUER = "mallgraph-test";
@@ -253,3 +255,39 @@ export const codes = (r: GqlResponse) => (r.body.errors ?? []).map((e) => e.exte
 export { waitFor as until } from "@mallgraph/platform/testing";
 
 export { createRedis };
+
+/** A gateway on a fresh federation and Redis prefix, as the live-connection tests set it up. */
+export interface TestGatewayStack {
+  fed: TestFederation;
+  tr: TestRedis;
+  redis: Redis;
+  gw: RunningGateway;
+  stop(): Promise<void>;
+}
+
+export async function startTestGateway(
+  options: Omit<GatewayOptions, "config" | "port" | "host" | "supergraphSdl">,
+): Promise<TestGatewayStack> {
+  const fed = await startFederation();
+  const tr = createTestRedis();
+  const redis = createRedis(tr.url);
+  const gw = await createGateway({
+    config: testConfig(fed, tr.prefix),
+    port: 0,
+    host: "127.0.0.1",
+    supergraphSdl: fed.supergraphSdl,
+    ...options,
+  });
+  return {
+    fed,
+    tr,
+    redis,
+    gw,
+    async stop() {
+      await gw.stop();
+      await fed.stop();
+      redis.disconnect();
+      await tr.cleanup();
+    },
+  };
+}

@@ -7,13 +7,13 @@
  */
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import { hashPartnerKey, mirrorPartnerKey, newPartnerKey } from "@mallgraph/platform/partner-keys";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import type { TestRedis } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { buildManifest } from "../../scripts/operations.ts";
-import { createGateway, type RunningGateway } from "../src/index.ts";
+import type { RunningGateway } from "../src/index.ts";
 import { Coalescer, FairScheduler } from "../src/subscriptions/limits.ts";
-import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
+import { login, startTestGateway, until, type TestFederation, type TestGatewayStack } from "./helpers.ts";
 
 const PING = "subscription P($t: ID!) { ping(topic: $t) { id } }";
 const manifest = buildManifest(`
@@ -23,32 +23,24 @@ subscription PartnerPing($t: ID!) { ping(topic: $t) { id } }
 
 let fed: TestFederation;
 let tr: TestRedis;
-let redis: ReturnType<typeof createRedis>;
+let redis: TestGatewayStack["redis"];
 let gw: RunningGateway;
+let stack: TestGatewayStack;
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
-  fed = await startFederation();
-  tr = createTestRedis();
-  redis = createRedis(tr.url);
-  gw = await createGateway({
-    config: testConfig(fed, tr.prefix),
-    port: 0,
-    host: "127.0.0.1",
-    supergraphSdl: fed.supergraphSdl,
+  stack = await startTestGateway({
     manifest,
     trustedProxies: "127.0.0.1, ::1",
     // the defaults, but a shorter handshake so the test does not wait 3 s
     liveLimits: { initTimeoutMs: 400 },
   });
+  ({ fed, tr, redis, gw } = stack);
 });
 
 afterAll(async () => {
   for (const s of sockets) s.terminate();
-  await gw?.stop();
-  await fed?.stop();
-  redis?.disconnect();
-  await tr?.cleanup();
+  await stack?.stop();
 });
 
 interface Raw {

@@ -1,38 +1,30 @@
 import { sessionKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent, type LiveEvent } from "@mallgraph/platform/events";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import type { TestRedis } from "@mallgraph/platform/testing";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createGateway, type RunningGateway } from "../src/index.ts";
-import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
+import { login, startTestGateway, testConfig, until, type TestFederation, type TestGatewayStack } from "./helpers.ts";
 
 let fed: TestFederation;
 let tr: TestRedis;
-let redis: ReturnType<typeof createRedis>;
+let redis: TestGatewayStack["redis"];
 let gw: RunningGateway;
+let stack: TestGatewayStack;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  fed = await startFederation();
-  tr = createTestRedis();
-  redis = createRedis(tr.url);
-  gw = await createGateway({
-    config: testConfig(fed, tr.prefix),
-    port: 0,
-    host: "127.0.0.1",
-    supergraphSdl: fed.supergraphSdl,
+  stack = await startTestGateway({
     manifest: { operations: [] },
     subscriptionBufferSize: 5,
   });
+  ({ fed, tr, redis, gw } = stack);
 });
 
 afterAll(async () => {
   for (const c of clients) await c.dispose();
-  await gw?.stop();
-  await fed?.stop();
-  redis?.disconnect();
-  await tr?.cleanup();
+  await stack?.stop();
 });
 
 function connect(token?: string, extra: { onClose?: (code: number) => void } = {}): Client {
