@@ -1,0 +1,106 @@
+/** What the red-envelope rain's use cases share: dependencies, limits, types, amounts in minor units and the keys. */
+import type { Logger } from "@mallgraph/platform/log";
+import { Decimal, currencyDecimals } from "@mallgraph/platform/money";
+import type { Queue } from "@mallgraph/platform/queue";
+import { keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import type { GrabCode } from "../errors.ts";
+import type { PrismaClient, RedEnvelopeRain } from "../generated/prisma/client.ts";
+import type { WalletPort } from "./ports.ts";
+import type { RandomInt } from "./split.ts";
+
+export const MAX_SHARES = 1_000_000;
+export const MAX_SHARDS = 16;
+export const SHARES_PER_SHARD = 500;
+export const KEY_TTL_AFTER_CLOSE_S = 7 * 24 * 3600;
+export const EVENT_TTL_S = 300;
+/** Job options of a credit-grab job (retried until the wallet answers). */
+export const CREDIT_JOB_OPTIONS = { attempts: 30, backoff: { type: "exponential", delay: 1000 } } as const;
+
+export interface RainInput {
+  title: string;
+  totalAmount: string;
+  currency: string;
+  shares: number;
+  startsAt: string;
+  endsAt: string;
+}
+
+export interface GrabResult {
+  code: GrabCode;
+  amount: string | null;
+  currency: string | null;
+}
+
+export interface RainEventPayload {
+  rainId: string;
+  remainingShares: number;
+  lastGrab: { amount: string; memberId: string; at: string } | null;
+}
+
+export interface CreditGrabJob {
+  rainId: string;
+  memberId: string;
+  amountMinor: number;
+  currency: string;
+  atMs: number;
+}
+
+export type RainStatus = "SCHEDULED" | "ONLINE" | "ENDED" | "CLOSED";
+
+export interface RainView extends RedEnvelopeRain {
+  status: RainStatus;
+  remainingShares: number;
+}
+
+export interface RainServiceDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  redisPrefix: string;
+  queue: Queue;
+  wallet: WalletPort;
+  log: Logger;
+  /** Coalescing window of live events per rain (ms). */
+  eventWindowMs?: number;
+  random?: RandomInt;
+  now?: () => number;
+}
+
+/** What every use case of the rain gets: the dependencies, the keys and the clock (tests move it on the service). */
+export interface RainContext {
+  d: RainServiceDeps;
+  keys: RainKeys;
+  now: () => number;
+}
+
+export function toMinor(amount: Decimal, currency: string): number {
+  return amount.times(new Decimal(10).pow(currencyDecimals(currency))).toNumber();
+}
+
+export function fromMinor(minor: number | string, currency: string): Decimal {
+  return new Decimal(minor.toString()).div(new Decimal(10).pow(currencyDecimals(currency)));
+}
+
+/** The wallet reference of a rain's budget freeze (and of its release). */
+export const budgetRef = (rainId: string) => `rain:${rainId}`;
+
+/** A rain's Redis keys, all under the one hash tag `{lottery}`. */
+export class RainKeys {
+  private readonly k: KeyFn;
+
+  constructor(redisPrefix: string) {
+    this.k = keyFor(redisPrefix, "lottery");
+  }
+
+  meta(id: string) {
+    return this.k("rain", id);
+  }
+  grabs(id: string) {
+    return this.k("rain", id, "grabs");
+  }
+  shards(id: string, shards: number) {
+    return Array.from({ length: shards }, (_, i) => this.k("rain", id, "shard", i));
+  }
+  event(id: string, eventId: string) {
+    return this.k("rain", id, "event", eventId);
+  }
+}
