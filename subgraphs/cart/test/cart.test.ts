@@ -218,7 +218,7 @@ describe("cart subgraph", () => {
     try {
       const tpl = async (name: string, extra: Record<string, unknown>) =>
         (
-          await promotion.services.coupons.createTemplate(
+          await promotion.services.couponTemplates.create(
             { name, currency: "CNY", validDays: 3, totalQuantity: 10, perUserLimit: 1, ...extra } as any,
             null,
           )

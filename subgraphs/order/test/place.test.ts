@@ -124,7 +124,7 @@ describe("placeOrder", () => {
         cup: ["5.00", "0.50", "4.50"],
       });
       // a coupon that does not apply: refused before anything is reserved, with the reason
-      const t = await promo.coupons.createTemplate(
+      const t = await promo.couponTemplates.create(
         {
           name: "满100减10",
           type: "FULL_REDUCTION",

@@ -19,6 +19,7 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { CampaignService } from "./services/campaigns.ts";
 import { CouponExpiryNotices } from "./services/coupon-expiry.ts";
+import { CouponTemplateService } from "./services/coupon-templates.ts";
 import { CouponService } from "./services/coupons.ts";
 import type { PromotionServices } from "./services/index.ts";
 import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort, type OrderPort } from "./services/ports.ts";
@@ -77,7 +78,8 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     holdAfterMs: opts.holdAfterMs,
     defaultShards: config.SECKILL_STOCK_SHARDS,
   });
-  const coupons = new CouponService({ prisma, log, catalog, lottery });
+  const coupons = new CouponService({ prisma });
+  const couponTemplates = new CouponTemplateService({ prisma, catalog, lottery });
   const campaigns = new CampaignService({ prisma, catalog });
   const pricing = new PricingService({ prisma, catalog, campaigns });
   const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [
@@ -94,6 +96,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     order,
     seckill,
     coupons,
+    couponTemplates,
     campaigns,
     pricing,
     orderQueue,

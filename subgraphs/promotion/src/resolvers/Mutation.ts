@@ -11,14 +11,14 @@ export const Mutation: MutationResolvers = {
     ctx.services.seckill.buy(memberId(ctx), sessionId, skuId, quantity, idempotencyKey),
   ),
   adminCreateCouponTemplate: asAdmin("promotion:write", (_p, { input }, ctx) =>
-    ctx.services.coupons.createTemplate(input, operatorId(ctx)),
+    ctx.services.couponTemplates.create(input, operatorId(ctx)),
   ),
   adminCreateFullReductionCampaign: asAdmin("promotion:write", (_p, { input }, ctx) =>
     ctx.services.campaigns.create(input, operatorId(ctx)),
   ),
   adminEndFullReductionCampaign: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.campaigns.end(id)),
-  adminUpdateCouponTemplate: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.coupons.updateTemplate(id, input)),
-  adminSetCouponTemplateActive: asAdmin("promotion:write", (_p, { id, active }, ctx) => ctx.services.coupons.setActive(id, active)),
+  adminUpdateCouponTemplate: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.couponTemplates.update(id, input)),
+  adminSetCouponTemplateActive: asAdmin("promotion:write", (_p, { id, active }, ctx) => ctx.services.couponTemplates.setActive(id, active)),
   claimCoupon: asMember((_p, { templateId }, ctx) => ctx.services.coupons.claim(memberId(ctx), templateId)),
   adminScheduleCouponIssuance: asAdmin("promotion:write", async (_p, { templateId, memberIds, at }, ctx) => {
     const plan = await ctx.services.coupons.prepareIssuance(templateId, memberIds, at);

@@ -8,8 +8,8 @@ export const Query: QueryResolvers = {
   seckillReservationChangedEvent: asGatewayEvent((_p, { reservationId }, ctx) =>
     ctx.identity.kind === "member" && ctx.identity.id ? ctx.services.seckill.reservation(reservationId, ctx.identity.id) : null,
   ),
-  couponTemplates: (_p, _a, ctx) => ctx.services.coupons.templates(),
-  adminCouponTemplates: asAdmin("promotion:write", (_p, _a, ctx) => ctx.services.coupons.templates(false)),
+  couponTemplates: (_p, _a, ctx) => ctx.services.couponTemplates.list(),
+  adminCouponTemplates: asAdmin("promotion:write", (_p, _a, ctx) => ctx.services.couponTemplates.list(false)),
   myCoupons: asMember((_p, _a, ctx) => ctx.services.coupons.mine(memberId(ctx))),
   fullReductionCampaigns: (_p, _a, ctx) => ctx.services.campaigns.live(),
   adminFullReductionCampaigns: asAdmin("promotion:write", (_p, { status }, ctx) => ctx.services.campaigns.list(status)),

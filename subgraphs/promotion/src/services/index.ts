@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { CampaignService } from "./campaigns.ts";
 import type { CouponExpiryNotices } from "./coupon-expiry.ts";
+import type { CouponTemplateService } from "./coupon-templates.ts";
 import type { CouponService } from "./coupons.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { PricingService } from "./quotes.ts";
@@ -19,6 +20,7 @@ export interface PromotionServices {
   order: OrderPort;
   seckill: SeckillService;
   coupons: CouponService;
+  couponTemplates: CouponTemplateService;
   campaigns: CampaignService;
   pricing: PricingService;
   /** `seckill-orders` (create-order jobs). */
