@@ -1,6 +1,6 @@
 /**
  * The gateway: one public endpoint on one port —
- *   POST/GET /graphql   queries and mutations (Apollo Gateway over the static supergraph)
+ *   POST/GET /graphql   queries and mutations (Apollo Gateway over the static supergraph; src/http/graphql-endpoint.ts)
  *   ws://…/graphql      graphql-ws subscriptions (src/subscriptions/)
  *   GET /health         the process is up
  *   GET /ready          the schema is loaded and every subgraph's /ready answers
@@ -8,15 +8,14 @@
  * Cross-cutting concerns are plugins (src/plugins/useX.ts), run in order: auth, partner keys, rate limit,
  * persisted queries, query limits, masked errors, metrics.
  */
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { ApolloGateway } from "@apollo/gateway";
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { ANONYMOUS, serviceKeys } from "@mallgraph/platform/auth";
+import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
@@ -27,10 +26,8 @@ import { WebSocketServer } from "ws";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
-import { httpStatusFor, isGraphQLError } from "./errors.ts";
-import { graphql } from "./graphql.ts";
+import { graphqlEndpoint, sendJson } from "./http/graphql-endpoint.ts";
 import { httpRoutes, type HttpSettings } from "./http/index.ts";
-import { readBody, readParams } from "./http/params.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { responseCache } from "./plugins/responseCache.ts";
 import type { GatewayContext, GatewayPlugin, RequestState } from "./plugins/types.ts";
@@ -211,10 +208,6 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   };
 
   // ---------------------------------------------------------------- HTTP
-  const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(body));
-  };
-
   async function ready(): Promise<{ ok: boolean; detail: Record<string, string> }> {
     const detail: Record<string, string> = { schema: apiSchema ? "loaded" : "missing" };
     await Promise.all(
@@ -230,76 +223,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     return { ok: !!apiSchema && subgraphs.size > 0 && Object.values(detail).every((v) => v === "ready" || v === "loaded"), detail };
   }
 
-  async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    const started = process.hrtime.bigint();
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-    const state: RequestState = {
-      transport: "http",
-      headers,
-      ip: ipOf(req),
-      clientName: headers["apollographql-client-name"],
-      identity: ANONYMOUS,
-      requestId: headers["x-request-id"]?.slice(0, 100) || randomUUID(),
-      method: req.method ?? "GET",
-      responseHeaders: {},
-    };
-    let operationName: string | undefined;
-    try {
-      if (state.method !== "GET" && state.method !== "POST") {
-        sendJson(res, 405, { errors: [{ message: "use GET or POST", extensions: { code: "BAD_REQUEST" } }] }, { allow: "GET, POST" });
-        return;
-      }
-      const body = await readBody(req);
-      for (const p of plugins) await p.onRequest?.(state);
-      let params = readParams(state.method, url, body);
-      operationName = params.operationName ?? undefined;
-      for (const p of plugins) if (p.onParams) params = await p.onParams(params, state);
-
-      const headerMap = new HeaderMap();
-      for (const [k, v] of Object.entries(headers)) if (v !== undefined && k !== "content-length") headerMap.set(k, v);
-      let search = "";
-      let httpBody: unknown;
-      if (state.method === "GET") {
-        const s = new URLSearchParams();
-        if (params.query) s.set("query", params.query);
-        if (params.operationName) s.set("operationName", params.operationName);
-        if (params.variables) s.set("variables", JSON.stringify(params.variables));
-        if (params.extensions && Object.keys(params.extensions).length) s.set("extensions", JSON.stringify(params.extensions));
-        search = `?${s.toString()}`;
-      } else {
-        headerMap.set("content-type", "application/json");
-        httpBody = params;
-      }
-      const result = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: state.method, headers: headerMap, search, body: httpBody },
-        context: async () => ({ identity: state.identity, requestId: state.requestId, state }),
-      });
-      for (const [k, v] of result.headers) res.setHeader(k, v);
-      for (const [k, v] of Object.entries(state.responseHeaders)) res.setHeader(k, v);
-      res.setHeader("x-request-id", state.requestId);
-      res.statusCode = result.status ?? 200;
-      if (result.body.kind === "complete") res.end(result.body.string);
-      else {
-        for await (const chunk of result.body.asyncIterator) res.write(chunk);
-        res.end();
-      }
-    } catch (e) {
-      const err = isGraphQLError(e) ? e : new graphql.GraphQLError("internal error", { originalError: e as Error });
-      if (!isGraphQLError(e)) log.error({ err: e }, "gateway request failed");
-      const formatted = formatError(err.toJSON(), err);
-      state.outcome = { operationName, errors: [formatted] };
-      const status =
-        (err.extensions?.http as { status?: number } | undefined)?.status ?? httpStatusFor(formatted.extensions?.code as string);
-      if (!res.headersSent) sendJson(res, status, { errors: [formatted] }, { ...state.responseHeaders, "x-request-id": state.requestId });
-      else res.end();
-    } finally {
-      const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const outcome = state.outcome ?? { operationName, errors: [] };
-      for (const p of plugins)
-        p.onResponse?.({ state, operationName: outcome.operationName ?? operationName, durationSeconds, errors: outcome.errors });
-    }
-  }
+  const handleGraphQL = graphqlEndpoint({ apollo, plugins, formatError, log, clientIp: ipOf });
 
   const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log, clientIp: ipOf });
   const server = http.createServer(async (req, res) => {

@@ -11,6 +11,7 @@ import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginInlineTraceDis
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, parse, type DocumentNode } from "graphql";
 import type { BaseContext } from "./access.ts";
+import { writeGraphQLResponse } from "./apollo-http.ts";
 import type { AuditLog } from "./audit.ts";
 import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
@@ -226,14 +227,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
           context,
         }),
       );
-      for (const [k, v] of result.headers) res.setHeader(k, v);
-      if (revoked.length) res.setHeader(REVOKED_SESSIONS_HEADER, revoked.join(","));
-      res.statusCode = result.status ?? 200;
-      if (result.body.kind === "complete") res.end(result.body.string);
-      else {
-        for await (const chunk of result.body.asyncIterator) res.write(chunk);
-        res.end();
-      }
+      await writeGraphQLResponse(res, result, revoked.length ? { [REVOKED_SESSIONS_HEADER]: revoked.join(",") } : {});
     } catch (e) {
       log.error({ err: e }, "request failed");
       if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { "content-type": "application/json" });
