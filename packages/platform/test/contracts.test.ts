@@ -5,13 +5,40 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Kind, parse, type DocumentNode } from "graphql";
+import { buildASTSchema, Kind, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { describe, expect, it } from "vitest";
 import { SKU_SNAPSHOT_FIELDS, SKU_SNAPSHOTS_QUERY, SPU_SCOPE_FIELDS, STOCK_LINE_FIELDS } from "../src/contracts/catalog.ts";
+import { COUPON_TEMPLATES_IN_USE_QUERY, MEMBER_LOTTERY_EXPORT_QUERY } from "../src/contracts/lottery.ts";
+import {
+  ADDRESS_SNAPSHOT_FIELDS,
+  MEMBER_ADDRESS_QUERY,
+  MEMBER_DEFAULT_ADDRESS_QUERY,
+  WALLET_OP_RESULT_FIELDS,
+  marketingBudgetMutation,
+  memberWalletOpMutation,
+  type MarketingBudgetOp,
+  type MemberWalletOp,
+} from "../src/contracts/member.ts";
+import { REFUND_ORDER_PAYMENT_MUTATION, REFUND_RESULT_CODES } from "../src/contracts/payment.ts";
 import { PRICE_LINE_FIELDS, PRICE_QUOTE_COUPON_OPTION_FIELDS, PRICE_QUOTE_FIELDS } from "../src/contracts/promotion.ts";
 import { REPO_ROOT } from "../src/testing.ts";
 
 const sdl = (domain: string): DocumentNode => parse(readFileSync(path.join(REPO_ROOT, "subgraphs", domain, "schema.graphql"), "utf8"));
+
+/**
+ * The provider's full subgraph schema (internal fields included: callers call the subgraph, not the
+ * supergraph); its federation directives are left unchecked (compose.ts checks them).
+ */
+const schemaOf = (domain: string): GraphQLSchema => buildASTSchema(sdl(domain), { assumeValidSDL: true });
+
+/** The validation errors of a caller's document against the provider's schema (none expected). */
+const errorsOf = (schema: GraphQLSchema, document: string) => validate(schema, parse(document)).map((e) => e.message);
+
+function enumValues(doc: DocumentNode, name: string): string[] {
+  for (const d of doc.definitions)
+    if (d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === name) return (d.values ?? []).map((v) => v.name.value);
+  throw new Error(`no enum ${name}`);
+}
 
 function fieldsOfType(doc: DocumentNode, name: string): string[] {
   for (const d of doc.definitions) {
@@ -37,5 +64,47 @@ describe("cross-domain contracts", () => {
     expect([...PRICE_LINE_FIELDS].sort()).toEqual(fieldsOfType(promotion, "PriceLineInput").sort());
     expect([...PRICE_QUOTE_FIELDS].sort()).toEqual(fieldsOfType(promotion, "PriceQuote").sort());
     expect([...PRICE_QUOTE_COUPON_OPTION_FIELDS].sort()).toEqual(fieldsOfType(promotion, "PriceQuoteCouponOption").sort());
+  });
+
+  it("member: WalletOpResult and AddressSnapshot have exactly the contract's fields; every wallet and address document is valid", () => {
+    const member = sdl("member");
+    expect([...WALLET_OP_RESULT_FIELDS].sort()).toEqual(fieldsOfType(member, "WalletOpResult").sort());
+    expect([...ADDRESS_SNAPSHOT_FIELDS].sort()).toEqual(fieldsOfType(member, "AddressSnapshot").sort());
+    const schema = schemaOf("member");
+    const ops: Array<MemberWalletOp | "marketingGrant"> = [
+      "walletFreeze",
+      "walletUnfreeze",
+      "walletCaptureFrozen",
+      "walletCredit",
+      "walletTopUp",
+      "walletPayOut",
+      "marketingGrant",
+    ];
+    const budget: MarketingBudgetOp[] = ["marketingBudgetFreeze", "marketingBudgetRelease"];
+    for (const doc of [
+      ...ops.map(memberWalletOpMutation),
+      ...budget.map(marketingBudgetMutation),
+      MEMBER_ADDRESS_QUERY,
+      MEMBER_DEFAULT_ADDRESS_QUERY,
+    ])
+      expect(errorsOf(schema, doc), doc).toEqual([]);
+  });
+
+  it("payment: refundOrderPayment's document is valid and its codes are RefundResultCode's values", () => {
+    expect(errorsOf(schemaOf("payment"), REFUND_ORDER_PAYMENT_MUTATION)).toEqual([]);
+    expect([...REFUND_RESULT_CODES].sort()).toEqual(enumValues(sdl("payment"), "RefundResultCode").sort());
+  });
+
+  it("lottery: lotteryCouponTemplatesInUse and memberLotteryExport documents are valid", () => {
+    const schema = schemaOf("lottery");
+    for (const doc of [COUPON_TEMPLATES_IN_USE_QUERY, MEMBER_LOTTERY_EXPORT_QUERY]) expect(errorsOf(schema, doc), doc).toEqual([]);
+  });
+
+  it("catalog: the snapshot query is valid against catalog's schema", () => {
+    expect(errorsOf(schemaOf("catalog"), SKU_SNAPSHOTS_QUERY)).toEqual([]);
+  });
+
+  it("a document naming a field the provider does not have is caught", () => {
+    expect(errorsOf(schemaOf("member"), "query($m: ID!) { memberDefaultAddress(memberId: $m) { id street } }")).not.toEqual([]);
   });
 });

@@ -6,13 +6,16 @@
  * reference `lottery:<drawId>`) and order's `orderCreatePrize` (GOODS awards, one per draw).
  */
 import type { Keys } from "@mallgraph/platform/auth";
+import {
+  marketingBudgetMutation,
+  memberWalletOpMutation,
+  type MarketingBudgetOp,
+  type WalletOpResult,
+} from "@mallgraph/platform/contracts/member";
 import { defined } from "@mallgraph/platform/errors";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
-export interface WalletOpResult {
-  code: string;
-  balance?: string | null;
-}
+export type { WalletOpResult } from "@mallgraph/platform/contracts/member";
 
 export interface WalletPort {
   /** A grab: the share goes from the rain's freeze in MARKETING to the member. */
@@ -25,19 +28,18 @@ export interface WalletPort {
 
 export function memberWalletPort(opts: { url: string; secret: Keys }): WalletPort {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
-  const budget = async (field: "marketingBudgetFreeze" | "marketingBudgetRelease", currency: string, amount: string, reference: string) => {
-    const d = await client.request<Record<string, WalletOpResult>>(
-      `mutation($c: String!, $a: String!, $r: String!) { ${field}(currency: $c, amount: $a, reference: $r) { code balance } }`,
-      { c: currency, a: amount, r: reference },
-    );
-    return defined(d[field], `${field}'s answer`);
+  const budget = async (op: MarketingBudgetOp, currency: string, amount: string, reference: string) => {
+    const d = await client.request<Record<string, WalletOpResult>>(marketingBudgetMutation(op), { c: currency, a: amount, r: reference });
+    return defined(d[op], `${op}'s answer`);
   };
   return {
     async credit(memberId, currency, amount, reference) {
-      const d = await client.request<{ marketingGrant: WalletOpResult }>(
-        `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { marketingGrant(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance } }`,
-        { m: memberId, c: currency, a: amount, r: reference },
-      );
+      const d = await client.request<{ marketingGrant: WalletOpResult }>(memberWalletOpMutation("marketingGrant"), {
+        m: memberId,
+        c: currency,
+        a: amount,
+        r: reference,
+      });
       return d.marketingGrant;
     },
     freezeBudget: (currency, amount, reference) => budget("marketingBudgetFreeze", currency, amount, reference),

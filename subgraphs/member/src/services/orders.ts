@@ -5,6 +5,7 @@
  * `memberLotteryExport(memberId): String!` (lottery) with a signed service identity.
  */
 import type { Keys } from "@mallgraph/platform/auth";
+import { MEMBER_LOTTERY_EXPORT_QUERY, type MemberLotteryExportAnswer } from "@mallgraph/platform/contracts/lottery";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface MemberOrders {
@@ -21,7 +22,6 @@ export interface MemberLottery {
 
 const OPEN_ORDERS = `query($memberId: ID!) { memberOpenOrders(memberId: $memberId) }`;
 const EXPORT_ORDERS = `query($memberId: ID!) { memberOrdersExport(memberId: $memberId) }`;
-const EXPORT_LOTTERY = `query($memberId: ID!) { memberLotteryExport(memberId: $memberId) }`;
 
 type PortOptions = { url: string; secret: Keys; timeoutMs?: number };
 const clientOf = (opts: PortOptions) =>
@@ -46,7 +46,7 @@ export function lotteryMemberData(opts: PortOptions): MemberLottery {
   return {
     async exportLottery(memberId) {
       return JSON.parse(
-        (await client.request<{ memberLotteryExport: string }>(EXPORT_LOTTERY, { memberId })).memberLotteryExport,
+        (await client.request<MemberLotteryExportAnswer>(MEMBER_LOTTERY_EXPORT_QUERY, { memberId })).memberLotteryExport,
       ) as Record<string, unknown>;
     },
   };

@@ -21,6 +21,7 @@
  * spent by captures under references of their own and its rest released once under R ("partial").
  */
 import { auditing, auditNote } from "@mallgraph/platform/audit";
+import type { WalletOpCode } from "@mallgraph/platform/contracts/member";
 import { defined } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount, Decimal } from "@mallgraph/platform/money";
 import { badInput, conflict, isForeignKeyViolation, isUniqueViolation } from "../errors.ts";
@@ -28,7 +29,8 @@ import type { PrismaClient, WalletAccount } from "../generated/prisma/client.ts"
 import type { CurrencyService } from "./currencies.ts";
 
 export type LedgerType = "TOPUP" | "WITHDRAW" | "FREEZE" | "UNFREEZE" | "CAPTURE" | "CREDIT" | "DEBIT";
-export type WalletOpCode = "OK" | "INSUFFICIENT_BALANCE" | "INSUFFICIENT_FROZEN" | "NO_ACCOUNT" | "NO_FREEZE" | "ALREADY_SETTLED";
+/** The codes member answers on its internal wallet fields: the contract its callers read. */
+export type { WalletOpCode };
 export type SystemAccount = "MARKETING" | "ADJUSTMENT" | "SETTLEMENT";
 export const SYSTEM_ACCOUNTS: readonly SystemAccount[] = ["MARKETING", "ADJUSTMENT", "SETTLEMENT"];
 

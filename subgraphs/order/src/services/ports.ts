@@ -4,10 +4,13 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { SKU_SNAPSHOTS_QUERY, type ReserveResult, type SkuSnapshot, type StockLine } from "@mallgraph/platform/contracts/catalog";
+import { MEMBER_ADDRESS_QUERY, MEMBER_DEFAULT_ADDRESS_QUERY, type AddressSnapshot } from "@mallgraph/platform/contracts/member";
+import { REFUND_ORDER_PAYMENT_MUTATION, type RefundOrderPaymentAnswer, type RefundResultCode } from "@mallgraph/platform/contracts/payment";
 import type { PriceLine } from "@mallgraph/platform/contracts/promotion";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { ReserveResult, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
+export type { AddressSnapshot } from "@mallgraph/platform/contracts/member";
 export type { PriceLine } from "@mallgraph/platform/contracts/promotion";
 
 export interface CatalogPort {
@@ -15,14 +18,6 @@ export interface CatalogPort {
   reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<ReserveResult>;
   release(key: string): Promise<boolean>;
   confirm(key: string): Promise<boolean>;
-}
-
-export interface AddressSnapshot {
-  id: string;
-  receiver: string;
-  phone: string;
-  region: string;
-  detail: string;
 }
 
 export interface MemberPort {
@@ -68,7 +63,7 @@ export interface PromotionPort {
 
 export interface PaymentPort {
   /** Payment's internal refundOrderPayment; idempotent per reference. Returns its code. */
-  refundOrderPayment(orderId: string, amount: string, reason: string, reference: string): Promise<string>;
+  refundOrderPayment(orderId: string, amount: string, reason: string, reference: string): Promise<RefundResultCode>;
 }
 
 export function catalogPort(url: string, secret: Keys): CatalogPort {
@@ -101,17 +96,11 @@ export function memberPort(url: string, secret: Keys): MemberPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async address(memberId, addressId) {
-      const d = await c.request<{ memberAddress: AddressSnapshot | null }>(
-        `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) { id receiver phone region detail } }`,
-        { m: memberId, a: addressId },
-      );
+      const d = await c.request<{ memberAddress: AddressSnapshot | null }>(MEMBER_ADDRESS_QUERY, { m: memberId, a: addressId });
       return d.memberAddress;
     },
     async defaultAddress(memberId) {
-      const d = await c.request<{ memberDefaultAddress: AddressSnapshot | null }>(
-        `query($m: ID!) { memberDefaultAddress(memberId: $m) { id receiver phone region detail } }`,
-        { m: memberId },
-      );
+      const d = await c.request<{ memberDefaultAddress: AddressSnapshot | null }>(MEMBER_DEFAULT_ADDRESS_QUERY, { m: memberId });
       return d.memberDefaultAddress;
     },
   };
@@ -142,10 +131,12 @@ export function paymentPort(url: string, secret: Keys): PaymentPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async refundOrderPayment(orderId, amount, reason, reference) {
-      const d = await c.request<{ refundOrderPayment: { code: string } }>(
-        `mutation($o: ID!, $a: String!, $r: String!, $ref: String!) { refundOrderPayment(orderId: $o, amount: $a, reason: $r, reference: $ref) { code } }`,
-        { o: orderId, a: amount, r: reason, ref: reference },
-      );
+      const d = await c.request<RefundOrderPaymentAnswer>(REFUND_ORDER_PAYMENT_MUTATION, {
+        o: orderId,
+        a: amount,
+        r: reason,
+        ref: reference,
+      });
       return d.refundOrderPayment.code;
     },
   };

@@ -3,8 +3,13 @@
  * real implementations call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
+import { memberWalletOpMutation, type MemberWalletOp, type WalletOpResult } from "@mallgraph/platform/contracts/member";
 import { defined } from "@mallgraph/platform/errors";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
+
+export type { WalletOpResult } from "@mallgraph/platform/contracts/member";
+/** The member wallet operations payment calls. */
+export type WalletOp = MemberWalletOp;
 
 export interface OrderPaymentInfo {
   id: string;
@@ -27,14 +32,6 @@ export interface OrderPort {
   /** `reference`: the refund's reference (order:<afterSaleId> for after-sales), so the order completes that request. */
   orderMarkRefunded(orderId: string, refundId: string, amount: string, reference?: string): Promise<TransitionResult>;
 }
-
-export interface WalletOpResult {
-  code: string;
-  balance?: string | null;
-  frozen?: string | null;
-}
-
-export type WalletOp = "walletFreeze" | "walletUnfreeze" | "walletCaptureFrozen" | "walletCredit" | "walletTopUp" | "walletPayOut";
 
 export interface WalletPort {
   op(op: WalletOp, memberId: string, currency: string, amount: string, reference: string): Promise<WalletOpResult>;
@@ -69,10 +66,12 @@ export function orderPort(client: ServiceClient): OrderPort {
 export function walletPort(client: ServiceClient): WalletPort {
   return {
     async op(op, memberId, currency, amount, reference) {
-      const d = await client.request<Record<string, WalletOpResult>>(
-        `mutation($m: ID!, $c: String!, $a: String!, $r: String!) { ${op}(memberId: $m, currency: $c, amount: $a, reference: $r) { code balance frozen } }`,
-        { m: memberId, c: currency, a: amount, r: reference },
-      );
+      const d = await client.request<Record<string, WalletOpResult>>(memberWalletOpMutation(op), {
+        m: memberId,
+        c: currency,
+        a: amount,
+        r: reference,
+      });
       return defined(d[op], `${op}'s answer`);
     },
   };

@@ -4,6 +4,7 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import type { SkuSnapshot as CatalogSkuSnapshot, ReserveResult, SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
+import { COUPON_TEMPLATES_IN_USE_QUERY, type CouponTemplatesInUseAnswer } from "@mallgraph/platform/contracts/lottery";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
@@ -144,12 +145,7 @@ export function lotteryPort(url: string, secret: Keys): LotteryPort {
   return {
     async couponTemplatesInUse(templateIds) {
       if (!templateIds.length) return [];
-      return (
-        await c.request<{ lotteryCouponTemplatesInUse: string[] }>(
-          `query($ids: [ID!]!) { lotteryCouponTemplatesInUse(templateIds: $ids) }`,
-          { ids: templateIds },
-        )
-      ).lotteryCouponTemplatesInUse;
+      return (await c.request<CouponTemplatesInUseAnswer>(COUPON_TEMPLATES_IN_USE_QUERY, { ids: templateIds })).lotteryCouponTemplatesInUse;
     },
   };
 }
