@@ -140,17 +140,44 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     }
   }
 
+  /**
+   * One operation sent as the normal pipeline would send it (src/forward.ts): the same headers,
+   * identity, breaker and metrics; the answer is returned unread.
+   */
+  async forward(
+    request: { query: string; operationName?: string; variables: Record<string, unknown> },
+    context: GatewayContext,
+  ): Promise<SubgraphAnswer> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      [IDENTITY_HEADER]: signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId }),
+      "x-request-id": context.requestId,
+    };
+    return this.call(headers, JSON.stringify(request));
+  }
+
   /** RemoteGraphQLDataSource.sendRequest without the node-fetch Request and WHATWG Response per call. */
-  private async send(request: GatewayGraphQLRequest): Promise<GatewayGraphQLResponse> {
+  private async send(request: GatewayGraphQLRequest, context?: GatewayContext): Promise<GatewayGraphQLResponse> {
     const { http: h, ...rest } = request;
     if (!h) throw new Error("Internal error: Only 'http' requests are supported.");
-    const headers: Record<string, string> = {};
-    for (const [k, v] of h.headers) headers[k] = v;
-    const res = await this.call(headers, JSON.stringify(rest));
+    const res = await this.replayedOr(context, () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of h.headers) headers[k] = v;
+      return this.call(headers, JSON.stringify(rest));
+    });
     if (!res.ok) throw await this.errorFromResponse(res as unknown as Response);
     const body = await this.parseBody(res as unknown as Response);
     if (!body || typeof body !== "object") throw new Error(`Expected JSON response body, but received: ${body}`);
     return { ...(body as object), http: res as unknown as GatewayHTTPResponse };
+  }
+
+  /** The answer forward() already received for this request (once), else a new call. */
+  private async replayedOr(context: GatewayContext | undefined, call: () => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    const replay = context?.state.replay;
+    if (!replay || replay.subgraph !== this.opts.name) return call();
+    context.state.replay = undefined;
+    if ("error" in replay) throw replay.error;
+    return replay.answer;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext & Record<string, unknown>>): void {

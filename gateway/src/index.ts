@@ -26,6 +26,7 @@ import { WebSocketServer } from "ws";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
+import { SingleFetchPlanner, type Forwarding } from "./forward.ts";
 import { graphqlEndpoint, sendJson } from "./http/graphql-endpoint.ts";
 import { httpRoutes, type HttpSettings } from "./http/index.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   liveLimits?: Partial<LiveLimits>;
   /** Whole-response cache by the subgraphs' cache hints (src/plugins/responseCache.ts); default on. */
   responseCache?: boolean;
+  /** Single-fetch forwarding (src/forward.ts); default on. */
+  singleFetch?: boolean;
   /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
   trustedProxies?: string;
   logger?: Logger;
@@ -130,6 +133,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
   // ---------------------------------------------------------------- Apollo Gateway + Server
   const supergraphSdl = opts.supergraphSdl ?? readFileSync(path.join(REPO_ROOT, "schema/supergraph.graphql"), "utf8");
   const subgraphs = new Map<string, string>();
+  const sources = new Map<string, SubgraphDataSource>();
   const breakers = new Map<string, CircuitBreaker>();
   let apiSchema: GraphQLSchema | undefined;
   const gateway = new ApolloGateway({
@@ -148,7 +152,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       });
       metrics.circuitState.set({ subgraph: name }, 0);
       breakers.set(name, breaker);
-      return new SubgraphDataSource({
+      const source = new SubgraphDataSource({
         name,
         url: target,
         secret: serviceKeys(config),
@@ -157,11 +161,23 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
         metrics,
         onRevokedSessions: (ids) => auth.evictSessions(ids),
       });
+      sources.set(name, source);
+      return source;
     },
   });
+  const singleFetch = opts.singleFetch === false ? undefined : new SingleFetchPlanner(supergraphSdl);
   gateway.onSchemaLoadOrUpdate(({ apiSchema: s }) => {
     apiSchema = s;
+    singleFetch?.setSchema(s);
   });
+  const forwarding: Forwarding | undefined = singleFetch && {
+    planner: singleFetch,
+    sources,
+    plugins,
+    metrics,
+    // the response cache serves anonymous callers and members: their operations go through it
+    cached: (state) => opts.responseCache !== false && (state.identity.kind === "anonymous" || state.identity.kind === "member"),
+  };
 
   const bridge: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
@@ -223,7 +239,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     return { ok: !!apiSchema && subgraphs.size > 0 && Object.values(detail).every((v) => v === "ready" || v === "loaded"), detail };
   }
 
-  const handleGraphQL = graphqlEndpoint({ apollo, plugins, formatError, log, clientIp: ipOf });
+  const handleGraphQL = graphqlEndpoint({ apollo, plugins, formatError, log, clientIp: ipOf, forwarding });
 
   const routes = await httpRoutes({ config, settings: opts.http, auth, execute, log, clientIp: ipOf });
   const server = http.createServer(async (req, res) => {

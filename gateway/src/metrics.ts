@@ -70,6 +70,12 @@ export class GatewayMetrics {
     labelNames: ["reason"],
     registers: [this.registry],
   });
+  readonly singleFetch = new Counter({
+    name: "mg_gateway_single_fetch_total",
+    help: "Single-fetch operations sent straight to their subgraph: forwarded as answered, or replayed through the pipeline (errors)",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "mg_gateway_" });

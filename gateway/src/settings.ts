@@ -19,6 +19,8 @@ const schema = z.object({
   GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().optional(),
   /** Whole-response cache by the subgraphs' cache hints (anonymous and members); `off` to measure the real path. */
   GATEWAY_RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
+  /** Single-fetch forwarding (src/forward.ts, decision 0034); `off` runs every operation through Apollo's pipeline. */
+  GATEWAY_SINGLE_FETCH: z.enum(["on", "off"]).default("on"),
   /** Undelivered live events a subscriber may have queued before it is dropped. */
   GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
   /** Open graphql-ws sockets on this instance (src/subscriptions/limits.ts, decision 0025). */
@@ -56,6 +58,7 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<G
     perClientPerMinute: s.GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE,
     subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
     responseCache: s.GATEWAY_RESPONSE_CACHE === "on",
+    singleFetch: s.GATEWAY_SINGLE_FETCH === "on",
     trustedProxies: s.TRUSTED_PROXIES,
     liveLimits: {
       maxConnections: s.GATEWAY_WS_MAX_CONNECTIONS,

@@ -38,7 +38,11 @@ type Query {
   myPingEvent(eventId: ID!): Ping
 }
 type Subscription { ping(topic: ID!): Ping! myPing: Ping! @tag(name: "signed-in") }
+type Mutation { bump(by: Int!): Int! bumpThenRefuse(by: Int!): Int }
 `;
+
+/** What the member test subgraph's mutations added up (each call counts, refused or not). */
+export const bumps = { total: 0 };
 
 export const catalogSdl = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -121,6 +125,13 @@ export async function startFederation(): Promise<TestFederation> {
           topic: c.identity.id,
           item: { id: `item-${a.eventId}` },
         })),
+      },
+      Mutation: {
+        bump: (_: unknown, a: { by: number }) => (bumps.total += a.by),
+        bumpThenRefuse: (_: unknown, a: { by: number }) => {
+          bumps.total += a.by;
+          throw new AppError(ErrorCode.CONFLICT, "bumped, then refused");
+        },
       },
     },
   });

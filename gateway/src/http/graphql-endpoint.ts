@@ -12,6 +12,7 @@ import type { Logger } from "@mallgraph/platform/log";
 import type { GraphQLFormattedError } from "graphql";
 import type { ClientIp } from "../client-ip.ts";
 import { httpStatusFor, isGraphQLError } from "../errors.ts";
+import { forwardSingleFetch, type Forwarding } from "../forward.ts";
 import { graphql } from "../graphql.ts";
 import type { GatewayContext, GatewayPlugin, RequestState } from "../plugins/types.ts";
 import { readBody, readParams } from "./params.ts";
@@ -27,6 +28,8 @@ export interface GraphqlEndpointDeps {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   log: Logger;
   clientIp: ClientIp;
+  /** Single-fetch forwarding (src/forward.ts); absent when turned off. */
+  forwarding?: Forwarding;
 }
 
 export function graphqlEndpoint(d: GraphqlEndpointDeps) {
@@ -56,6 +59,7 @@ export function graphqlEndpoint(d: GraphqlEndpointDeps) {
       let params = readParams(state.method, url, body);
       operationName = params.operationName ?? undefined;
       for (const p of plugins) if (p.onParams) params = await p.onParams(params, state);
+      if (d.forwarding && (await forwardSingleFetch(d.forwarding, params, state, res))) return;
 
       const headerMap = new HeaderMap();
       for (const [k, v] of Object.entries(headers)) if (v !== undefined && k !== "content-length") headerMap.set(k, v);

@@ -5,6 +5,7 @@
 import type { Identity } from "@mallgraph/platform/auth";
 import type { PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
 import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode } from "graphql";
+import type { SubgraphAnswer } from "../datasource.ts";
 
 /** What one request (or one graphql-ws operation) carries through the hooks. */
 export interface RequestState {
@@ -24,6 +25,11 @@ export interface RequestState {
   method: string;
   /** Headers the response should carry (e.g. Retry-After). */
   responseHeaders: Record<string, string>;
+  /**
+   * A subgraph answer (or the error of the call) that single-fetch forwarding already received and
+   * hands to the normal pipeline: the data source of that subgraph uses it instead of calling again.
+   */
+  replay?: { subgraph: string; answer: SubgraphAnswer } | { subgraph: string; error: unknown };
   /** Filled in once the operation ran: its name and the errors the client got (for onResponse). */
   outcome?: { operationName?: string; errors: readonly GraphQLFormattedError[] };
 }

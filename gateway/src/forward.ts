@@ -1,0 +1,204 @@
+/**
+ * Single-fetch forwarding (decision 0034). Most operations a shop serves — a product, the
+ * categories, a search, `seckillBuy` — are answered by one subgraph alone: their query plan is a
+ * single fetch that selects exactly what the client selected. For those, Apollo's pipeline re-does
+ * work whose result is known in advance: it parses the subgraph's answer, walks it against the
+ * operation to re-shape it (the same fields in the same order), and serialises it again.
+ *
+ * Here such an operation is recognised once per document (parse, validate against the API schema,
+ * plan with the same planner the gateway uses, compare the fetch's selection with the client's) and
+ * then sent straight to its subgraph through the same data source (identity header, time-out,
+ * breaker, metrics, revocations). A plain answer (`{"data":…}` with no errors) is written to the
+ * client as the subgraph sent it. Anything else — errors, a non-200 status, an unreachable subgraph
+ * — is handed to the normal pipeline together with the answer already received (the data source
+ * replays it instead of calling again), so errors are shaped, masked and counted exactly as before
+ * and a mutation never runs twice.
+ *
+ * Not forwarded (the normal pipeline runs them): plans of more than one fetch, documents with
+ * fragments or several operations, selections the planner rewrites (`__typename` added, abstract
+ * types, conditions), invalid documents, variables that do not coerce, introspection, subscriptions,
+ * mutations sent with GET, and — while the response cache is on — callers the cache serves.
+ */
+import type { ServerResponse } from "node:http";
+import { operationFromDocument, Supergraph } from "@apollo/federation-internals";
+import { QueryPlanner, type FetchNode } from "@apollo/query-planner";
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from "graphql";
+import type { SubgraphAnswer, SubgraphDataSource } from "./datasource.ts";
+import { graphql } from "./graphql.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
+
+/** What is known of a forwardable operation, once per document and operation name. */
+export interface SingleFetch {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  subgraph: string;
+  /** The fetch as the planner wrote it (what the normal pipeline would send). */
+  query: string;
+  operationName?: string;
+  variableUsages: readonly string[];
+}
+
+const MAX_DOCUMENTS = 2000;
+
+export class SingleFetchPlanner {
+  private readonly planner: QueryPlanner;
+  private readonly supergraph: Supergraph;
+  private readonly known = new Map<string, SingleFetch | null>();
+  private schema: GraphQLSchema | undefined;
+
+  constructor(supergraphSdl: string) {
+    this.supergraph = Supergraph.build(supergraphSdl);
+    this.planner = new QueryPlanner(this.supergraph);
+  }
+
+  /** The API schema the gateway serves (documents are validated against it); forgets what it knew. */
+  setSchema(schema: GraphQLSchema): void {
+    this.schema = schema;
+    this.known.clear();
+  }
+
+  apiSchema(): GraphQLSchema {
+    if (!this.schema) throw new Error("no API schema yet");
+    return this.schema;
+  }
+
+  /** The single fetch of this document and operation, or null when the normal pipeline must run it. */
+  lookup(query: string, operationName?: string | null): SingleFetch | null {
+    const key = operationName ? `${operationName}\n${query}` : query;
+    const hit = this.known.get(key);
+    if (hit !== undefined) return hit;
+    const found = this.plan(query, operationName ?? undefined);
+    if (this.known.size >= MAX_DOCUMENTS) this.known.delete(this.known.keys().next().value as string);
+    this.known.set(key, found);
+    return found;
+  }
+
+  private plan(query: string, operationName: string | undefined): SingleFetch | null {
+    const schema = this.schema;
+    if (!schema) return null;
+    let document: DocumentNode;
+    try {
+      document = graphql.parse(query);
+    } catch {
+      return null;
+    }
+    if (document.definitions.length !== 1) return null;
+    const operation = graphql.getOperationAST(document, operationName);
+    if (!operation || operation.operation === "subscription") return null;
+    if (graphql.validate(schema, document).length > 0) return null;
+    let node: FetchNode;
+    try {
+      const plan = this.planner.buildQueryPlan(operationFromDocument(this.supergraph.apiSchema(), document, { operationName }));
+      if (plan.node?.kind !== "Fetch") return null;
+      node = plan.node;
+    } catch {
+      return null;
+    }
+    if (node.requires || node.inputRewrites?.length || node.outputRewrites?.length || node.contextRewrites?.length) return null;
+    const fetched = graphql.getOperationAST(graphql.parse(node.operation));
+    if (!fetched || fetched.operation !== operation.operation) return null;
+    // The subgraph's answer is the client's answer only if the fetch selects exactly what the client did.
+    if (graphql.print(fetched.selectionSet) !== graphql.print(operation.selectionSet)) return null;
+    return {
+      document,
+      operation,
+      subgraph: node.serviceName,
+      query: node.operation,
+      operationName: node.operationName,
+      variableUsages: node.variableUsages ?? [],
+    };
+  }
+
+  /** The variables the fetch uses (as the normal pipeline sends them), or null when they do not coerce. */
+  variables(fetch: SingleFetch, provided: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+    const schema = this.schema;
+    if (!schema) return null;
+    const coerced = graphql.getVariableValues(schema, fetch.operation.variableDefinitions ?? [], provided ?? {});
+    if (coerced.errors) return null;
+    const sent: Record<string, unknown> = {};
+    for (const name of fetch.variableUsages) if (provided && provided[name] !== undefined) sent[name] = provided[name];
+    return sent;
+  }
+}
+
+/**
+ * Whether a subgraph's answer body is a plain result the client may receive as it is: data and no
+ * errors. Subgraphs (Apollo Server and the platform's fast path) write `errors` before `data`, and
+ * no top-level `extensions`; an answer that does not start with `{"data":{` is replayed instead.
+ */
+export function isPlainData(body: string): boolean {
+  return body.startsWith('{"data":{') && !body.slice(-256).includes('"extensions":');
+}
+
+const isObject = (v: unknown) => v === undefined || v === null || (typeof v === "object" && !Array.isArray(v));
+
+/** Parameters Apollo would accept as they are (it refuses the others with its own 400). */
+function wellFormed(params: GraphQLParams): boolean {
+  const name: unknown = params.operationName;
+  return isObject(params.variables) && isObject(params.extensions) && (name === undefined || name === null || typeof name === "string");
+}
+
+export interface Forwarding {
+  planner: SingleFetchPlanner;
+  /** The data source of each subgraph (the gateway's own). */
+  sources: ReadonlyMap<string, SubgraphDataSource>;
+  plugins: readonly GatewayPlugin[];
+  metrics: GatewayMetrics;
+  /** Whether the response cache serves this caller (then the normal pipeline runs: it reads and fills the cache). */
+  cached: (state: RequestState) => boolean;
+}
+
+/**
+ * Runs the operation by single-fetch forwarding when it can and writes the answer; false when the
+ * normal pipeline must run it (with `state.replay` set when the subgraph was already called).
+ */
+export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, state: RequestState, res: ServerResponse): Promise<boolean> {
+  if (typeof params.query !== "string" || !wellFormed(params) || f.cached(state)) return false;
+  const fetch = f.planner.lookup(params.query, params.operationName);
+  if (!fetch || (fetch.operation.operation === "mutation" && state.method !== "POST")) return false;
+  const source = f.sources.get(fetch.subgraph);
+  const variables = source ? f.planner.variables(fetch, params.variables) : null;
+  if (!source || !variables) return false;
+  for (const p of f.plugins) {
+    if (!p.onOperation) continue;
+    try {
+      await p.onOperation({
+        document: fetch.document,
+        operation: fetch.operation,
+        variables: params.variables ?? {},
+        schema: f.planner.apiSchema(),
+        state,
+      });
+    } catch {
+      return false; // refused: the normal pipeline refuses it again, with its error shape and status
+    }
+  }
+  const context: GatewayContext = { identity: state.identity, requestId: state.requestId, state };
+  let answer: SubgraphAnswer;
+  try {
+    answer = await source.forward({ query: fetch.query, operationName: fetch.operationName, variables }, context);
+  } catch (error) {
+    state.replay = { subgraph: fetch.subgraph, error };
+    f.metrics.singleFetch.inc({ outcome: "replayed" });
+    return false;
+  }
+  const body = answer.status === 200 ? await answer.text() : "";
+  if (!isPlainData(body)) {
+    state.replay = { subgraph: fetch.subgraph, answer };
+    f.metrics.singleFetch.inc({ outcome: "replayed" });
+    return false;
+  }
+  f.metrics.singleFetch.inc({ outcome: "forwarded" });
+  const headers: Record<string, string> = {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(body)),
+    ...state.responseHeaders,
+    "x-request-id": state.requestId,
+  };
+  const cacheControl = answer.headers.get("cache-control");
+  if (cacheControl) headers["cache-control"] = cacheControl;
+  res.writeHead(200, headers).end(body);
+  state.outcome = { operationName: params.operationName ?? fetch.operation.name?.value, errors: [] };
+  return true;
+}
