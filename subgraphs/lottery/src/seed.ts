@@ -8,7 +8,7 @@
 import { databaseUrlOf, loadConfig, type Config } from "@mallgraph/platform/config";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { upsertActivity, upsertStrategy } from "./services/setup.ts";
+import { LotterySetup } from "./services/setup.ts";
 
 export const DEMO_ACTIVITY = "每日幸运大转盘";
 /** Seeded by promotion and catalog (their demo data has fixed ids). */
@@ -16,7 +16,8 @@ const DEMO_COUPON_TEMPLATE = "demo-full-reduction";
 const DEMO_PRIZE_SKU = "seed-spu-0001-1";
 
 export async function seedLottery(prisma: PrismaClient): Promise<string> {
-  const strategy = await upsertStrategy(prisma, {
+  const setup = new LotterySetup({ prisma });
+  const strategy = await setup.saveStrategy({
     name: "demo-lucky-wheel",
     awards: [
       { name: "10 积分", kind: "POINTS", points: 10, rate: "0.6000" },
@@ -32,7 +33,7 @@ export async function seedLottery(prisma: PrismaClient): Promise<string> {
   const existing = await prisma.activity.findUnique({ where: { name: DEMO_ACTIVITY } });
   const startsAt = existing?.startsAt ?? new Date(Date.now() - 60_000);
   const endsAt = existing && existing.endsAt.getTime() > Date.now() ? existing.endsAt : new Date(Date.now() + 365 * 24 * 3600_000);
-  const activity = await upsertActivity(prisma, {
+  const activity = await setup.saveActivity({
     name: DEMO_ACTIVITY,
     strategyId: strategy.id,
     startsAt,

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRIZE_DELIVERED_TOPIC } from "../src/services/delivery.ts";
-import { upsertActivity, upsertStrategy, type AwardDef } from "../src/services/setup.ts";
+import type { AwardDef } from "../src/services/setup.ts";
 import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
@@ -20,8 +20,8 @@ let h: Harness;
 
 async function activityOf(award: AwardDef) {
   const name = `d-${randomUUID()}`;
-  const strategy = await upsertStrategy(h.sg.services.prisma, { name, awards: [award], fallback: award.name });
-  return upsertActivity(h.sg.services.prisma, {
+  const strategy = await h.sg.services.setup.saveStrategy({ name, awards: [award], fallback: award.name });
+  return h.sg.services.setup.saveActivity({
     name: `a-${name}`,
     strategyId: strategy.id,
     startsAt: new Date(Date.now() - DAY),

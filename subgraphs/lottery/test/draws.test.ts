@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedLottery, DEMO_ACTIVITY } from "../src/seed.ts";
-import { upsertActivity, upsertStrategy, type AwardDef } from "../src/services/setup.ts";
+import type { AwardDef } from "../src/services/setup.ts";
 import { member, startHarness, until, type Harness } from "./harness.ts";
 
 const DRAW = `mutation($a: ID!, $k: String!) { draw(activityId: $a, idempotencyKey: $k) { code award { id name } orderId } }`;
@@ -30,8 +30,8 @@ async function activityWith(
   } = { fallback: "" },
 ) {
   const name = `s-${randomUUID()}`;
-  const strategy = await upsertStrategy(h.sg.services.prisma, { name, awards, ...opts });
-  const activity = await upsertActivity(h.sg.services.prisma, {
+  const strategy = await h.sg.services.setup.saveStrategy({ name, awards, ...opts });
+  const activity = await h.sg.services.setup.saveActivity({
     name: `a-${name}`,
     strategyId: strategy.id,
     startsAt: opts.startsAt ?? new Date(Date.now() - DAY),

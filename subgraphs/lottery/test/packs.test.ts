@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upsertActivity, upsertStrategy } from "../src/services/setup.ts";
 import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
@@ -16,12 +15,12 @@ let h: Harness;
 
 async function activity(state: "ONLINE" | "DRAFT" = "ONLINE") {
   const name = `p-${randomUUID()}`;
-  const s = await upsertStrategy(h.sg.services.prisma, {
+  const s = await h.sg.services.setup.saveStrategy({
     name,
     awards: [{ name: "only", kind: "NONE", rate: "1.0000" }],
     fallback: "only",
   });
-  return upsertActivity(h.sg.services.prisma, {
+  return h.sg.services.setup.saveActivity({
     name,
     strategyId: s.id,
     startsAt: new Date(Date.now() - DAY),

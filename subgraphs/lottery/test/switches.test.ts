@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upsertActivity, upsertStrategy } from "../src/services/setup.ts";
 import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
@@ -15,7 +14,7 @@ let h: Harness;
 
 async function activity() {
   const name = `sw-${randomUUID()}`;
-  const s = await upsertStrategy(h.sg.services.prisma, {
+  const s = await h.sg.services.setup.saveStrategy({
     name,
     awards: [
       { name: "thanks", kind: "NONE", rate: "0.0000" },
@@ -23,7 +22,7 @@ async function activity() {
     ],
     fallback: "thanks",
   });
-  const a = await upsertActivity(h.sg.services.prisma, {
+  const a = await h.sg.services.setup.saveActivity({
     name,
     strategyId: s.id,
     startsAt: new Date(Date.now() - DAY),

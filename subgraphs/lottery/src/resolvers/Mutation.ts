@@ -1,7 +1,6 @@
 import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
 import type { LotteryAwardInput, MutationResolvers } from "../generated/graphql.ts";
-import { removeFromBlacklist, setSwitches, upsertActivity, upsertStrategy } from "../services/setup.ts";
 
 const time = (v: string, field: string) => {
   const d = new Date(v);
@@ -19,8 +18,8 @@ export const Mutation: MutationResolvers = {
     ctx.services.rain.create(input, assertPermission(ctx, "lottery:write")),
   ),
   adminCloseRedEnvelopeRain: asAdmin("lottery:write", (_p, { id }, ctx) => ctx.services.rain.close(id)),
-  adminSaveLotteryStrategy: asAdmin("lottery:write", async (_p, { input }, ctx) => {
-    const saved = await upsertStrategy(ctx.services.prisma, {
+  adminSaveLotteryStrategy: asAdmin("lottery:write", (_p, { input }, ctx) =>
+    ctx.services.setup.saveStrategy({
       name: input.name,
       awards: input.awards.map((a: LotteryAwardInput) => ({
         name: a.name,
@@ -36,15 +35,13 @@ export const Mutation: MutationResolvers = {
       blacklistAward: opt(input.blacklistAward),
       blacklist: opt(input.blacklist),
       weightRules: opt(input.weightRules),
-    });
-    ctx.services.draws.disarm(saved.id);
-    return saved;
-  }),
+    }),
+  ),
   adminRemoveLotteryBlacklistEntries: asAdmin("lottery:write", (_p, { strategyId, memberIds }, ctx) =>
-    removeFromBlacklist(ctx.services.prisma, id(strategyId, "strategyId"), memberIds),
+    ctx.services.setup.removeFromBlacklist(id(strategyId, "strategyId"), memberIds),
   ),
   adminSaveLotteryActivity: asAdmin("lottery:write", (_p, { input }, ctx) =>
-    upsertActivity(ctx.services.prisma, {
+    ctx.services.setup.saveActivity({
       name: input.name,
       strategyId: input.strategyId,
       state: input.state,
@@ -63,7 +60,7 @@ export const Mutation: MutationResolvers = {
   }),
   signIn: asMember((_p, { activityId }, ctx) => ctx.services.rebates.signIn(memberId(ctx), activityId)),
   adminSetLotteryActivitySwitches: asAdmin("lottery:write", (_p, { activityId, degraded, drawsPerSecond }, ctx) =>
-    setSwitches(ctx.services.prisma, activityId, { degraded: opt(degraded), drawsPerSecond: opt(drawsPerSecond) }),
+    ctx.services.setup.setSwitches(activityId, { degraded: opt(degraded), drawsPerSecond: opt(drawsPerSecond) }),
   ),
   adminSaveLotteryActivitySku: asAdmin("lottery:write", (_p, { input }, ctx) => ctx.services.packs.save(input)),
   buyDrawPack: asMember((_p, { skuId, idempotencyKey }, ctx) => ctx.services.packs.buy(memberId(ctx), id(skuId, "skuId"), idempotencyKey)),

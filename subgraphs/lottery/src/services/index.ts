@@ -16,6 +16,7 @@ import { memberWalletPort, orderPrizePort, promotionCouponPort, type CouponPort,
 import { RainService } from "./rain.ts";
 import { LotteryReads } from "./reads.ts";
 import { RebateService } from "./rebates.ts";
+import { LotterySetup } from "./setup.ts";
 import type { RandomInt } from "./split.ts";
 
 export interface LotteryServiceOptions {
@@ -52,6 +53,8 @@ export interface LotteryServices {
   points: PointsService;
   rebates: RebateService;
   packs: PackService;
+  /** Strategies, activities, the blacklist and the switches (the admin mutations and the seed). */
+  setup: LotterySetup;
   /** Plain reads for the resolvers (lists and lookups). */
   reads: LotteryReads;
   queues: { rain: Queue; awards: Queue };
@@ -130,6 +133,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     points,
     rebates,
     packs: new PackService(prisma, points, draws),
+    setup: new LotterySetup({ prisma, onStrategySaved: (id) => draws.disarm(id) }),
     reads: new LotteryReads(prisma),
     queues,
     jobs,

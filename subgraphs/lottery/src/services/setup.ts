@@ -1,6 +1,7 @@
 /**
- * Creating strategies and activities (used by the seed and tests; operators' GraphQL mutations for
- * this are not built yet). Idempotent: strategies, awards and activities are upserted by name.
+ * Setting lottery up: strategies with their awards, activities, the blacklist and the operators'
+ * switches (the admin mutations, the seed and tests). Idempotent: strategies, awards and activities
+ * are upserted by name.
  */
 import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { Decimal } from "@mallgraph/platform/money";
@@ -90,68 +91,6 @@ export function validateStrategy(def: StrategyDef): void {
 
 export type StrategyWithAwards = Strategy & { awards: Award[] };
 
-export async function upsertStrategy(prisma: PrismaClient, def: StrategyDef): Promise<StrategyWithAwards> {
-  validateStrategy(def);
-  return prisma.$transaction(async (tx) => {
-    let strategy = await tx.strategy.upsert({ where: { name: def.name }, create: { name: def.name, fallbackAwardId: "" }, update: {} });
-    const byName = new Map<string, Award>();
-    const awardNamed = (name: string) => defined(byName.get(name), `award ${name}`);
-    for (const [i, a] of def.awards.entries()) {
-      const stock = a.stock ?? -1;
-      const data = {
-        kind: a.kind,
-        points: a.points ?? 0,
-        reference: referenceOf(a),
-        rate: a.rate,
-        lockAfterDraws: a.lockAfterDraws ?? 0,
-        sortOrder: i,
-      };
-      const row = await tx.award.upsert({
-        where: { strategyId_name: { strategyId: strategy.id, name: a.name } },
-        create: { strategyId: strategy.id, name: a.name, stockTotal: stock, stock, ...data },
-        update: data,
-      });
-      byName.set(a.name, row);
-    }
-    // Awards left out of a changed strategy can no longer be won (kept: orders refer to them).
-    await tx.award.updateMany({ where: { strategyId: strategy.id, name: { notIn: [...byName.keys()] } }, data: { rate: "0" } });
-    strategy = await tx.strategy.update({
-      where: { id: strategy.id },
-      data: {
-        fallbackAwardId: awardNamed(def.fallback).id,
-        blacklistAwardId: def.blacklistAward ? awardNamed(def.blacklistAward).id : null,
-        weightRules: (def.weightRules ?? []).map((w) => ({
-          minPointsSpent: w.minPointsSpent,
-          awardIds: w.awards.map((n) => awardNamed(n).id),
-        })),
-      },
-    });
-    for (const memberId of def.blacklist ?? [])
-      await tx.strategyBlacklist.upsert({
-        where: { strategyId_memberId: { strategyId: strategy.id, memberId } },
-        create: { strategyId: strategy.id, memberId },
-        update: {},
-      });
-    return { ...strategy, awards: [...byName.values()] };
-  });
-}
-
-/** Operators: members off a strategy's blacklist (draws read the blacklist every time); answers the strategy. */
-export async function removeFromBlacklist(prisma: PrismaClient, strategyId: string, memberIds: string[]): Promise<StrategyWithAwards> {
-  if (
-    !Array.isArray(memberIds) ||
-    memberIds.length < 1 ||
-    memberIds.length > 500 ||
-    memberIds.some((m) => typeof m !== "string" || !m.trim() || m.length > 64)
-  ) {
-    throw badInput("memberIds must list 1 to 500 member ids", { field: "memberIds" });
-  }
-  const strategy = await prisma.strategy.findUnique({ where: { id: strategyId }, include: { awards: { orderBy: { sortOrder: "asc" } } } });
-  if (!strategy) throw notFound("strategy", strategyId);
-  await prisma.strategyBlacklist.deleteMany({ where: { strategyId, memberId: { in: memberIds } } });
-  return strategy;
-}
-
 export interface ActivityDef {
   name: string;
   strategyId: string;
@@ -164,36 +103,112 @@ export interface ActivityDef {
   pointsPerDraw?: number;
 }
 
-/** Operators: the degrade switch and the draws-per-second limit (draws read the activity every time). */
-export async function setSwitches(
-  prisma: PrismaClient,
-  activityId: string,
-  s: { degraded?: boolean; drawsPerSecond?: number },
-): Promise<Activity> {
-  if (s.drawsPerSecond !== undefined && (!int(s.drawsPerSecond, 0) || s.drawsPerSecond > 1_000_000))
-    throw badInput("drawsPerSecond must be 0 (no limit) to 1,000,000", { field: "drawsPerSecond" });
-  if (!(await prisma.activity.findUnique({ where: { id: activityId }, select: { id: true } }))) throw notFound("activity", activityId);
-  return prisma.activity.update({ where: { id: activityId }, data: s });
+export interface LotterySetupDeps {
+  prisma: PrismaClient;
+  /** A strategy was saved: its cached draw table is stale (DrawService.disarm). */
+  onStrategySaved?: (strategyId: string) => void;
 }
 
-export async function upsertActivity(prisma: PrismaClient, def: ActivityDef): Promise<Activity> {
-  if (!def.name?.trim() || def.name.length > 100) throw badInput("name must be 1 to 100 characters", { field: "name" });
-  if (Number.isNaN(def.startsAt.getTime()) || Number.isNaN(def.endsAt.getTime()))
-    throw badInput("startsAt and endsAt must be ISO-8601 times");
-  if (def.endsAt <= def.startsAt) throw badInput("endsAt must be after startsAt", { field: "endsAt" });
-  for (const f of ["quotaTotal", "quotaMonth", "quotaDay", "pointsPerDraw"] as const)
-    if (def[f] !== undefined && def[f] !== null && !int(def[f], 0)) throw badInput(`${f} must be a non-negative integer`, { field: f });
-  if (!(await prisma.strategy.findUnique({ where: { id: def.strategyId }, select: { id: true } })))
-    throw badInput("unknown strategy", { field: "strategyId" });
-  const data = {
-    strategyId: def.strategyId,
-    startsAt: def.startsAt,
-    endsAt: def.endsAt,
-    state: def.state ?? "ONLINE",
-    quotaTotal: def.quotaTotal ?? 0,
-    quotaMonth: def.quotaMonth ?? 0,
-    quotaDay: def.quotaDay ?? 0,
-    pointsPerDraw: def.pointsPerDraw ?? 0,
-  };
-  return prisma.activity.upsert({ where: { name: def.name }, create: { name: def.name, ...data }, update: data });
+export class LotterySetup {
+  constructor(private readonly d: LotterySetupDeps) {}
+
+  /** Validates and saves a strategy; the draw table cached for it is dropped (the next draw loads the new one). */
+  async saveStrategy(def: StrategyDef): Promise<StrategyWithAwards> {
+    validateStrategy(def);
+    const saved = await this.d.prisma.$transaction(async (tx) => {
+      let strategy = await tx.strategy.upsert({ where: { name: def.name }, create: { name: def.name, fallbackAwardId: "" }, update: {} });
+      const byName = new Map<string, Award>();
+      const awardNamed = (name: string) => defined(byName.get(name), `award ${name}`);
+      for (const [i, a] of def.awards.entries()) {
+        const stock = a.stock ?? -1;
+        const data = {
+          kind: a.kind,
+          points: a.points ?? 0,
+          reference: referenceOf(a),
+          rate: a.rate,
+          lockAfterDraws: a.lockAfterDraws ?? 0,
+          sortOrder: i,
+        };
+        const row = await tx.award.upsert({
+          where: { strategyId_name: { strategyId: strategy.id, name: a.name } },
+          create: { strategyId: strategy.id, name: a.name, stockTotal: stock, stock, ...data },
+          update: data,
+        });
+        byName.set(a.name, row);
+      }
+      // Awards left out of a changed strategy can no longer be won (kept: orders refer to them).
+      await tx.award.updateMany({ where: { strategyId: strategy.id, name: { notIn: [...byName.keys()] } }, data: { rate: "0" } });
+      strategy = await tx.strategy.update({
+        where: { id: strategy.id },
+        data: {
+          fallbackAwardId: awardNamed(def.fallback).id,
+          blacklistAwardId: def.blacklistAward ? awardNamed(def.blacklistAward).id : null,
+          weightRules: (def.weightRules ?? []).map((w) => ({
+            minPointsSpent: w.minPointsSpent,
+            awardIds: w.awards.map((n) => awardNamed(n).id),
+          })),
+        },
+      });
+      for (const memberId of def.blacklist ?? [])
+        await tx.strategyBlacklist.upsert({
+          where: { strategyId_memberId: { strategyId: strategy.id, memberId } },
+          create: { strategyId: strategy.id, memberId },
+          update: {},
+        });
+      return { ...strategy, awards: [...byName.values()] };
+    });
+    this.d.onStrategySaved?.(saved.id);
+    return saved;
+  }
+
+  /** Operators: members off a strategy's blacklist (draws read the blacklist every time); answers the strategy. */
+  async removeFromBlacklist(strategyId: string, memberIds: string[]): Promise<StrategyWithAwards> {
+    if (
+      !Array.isArray(memberIds) ||
+      memberIds.length < 1 ||
+      memberIds.length > 500 ||
+      memberIds.some((m) => typeof m !== "string" || !m.trim() || m.length > 64)
+    ) {
+      throw badInput("memberIds must list 1 to 500 member ids", { field: "memberIds" });
+    }
+    const strategy = await this.d.prisma.strategy.findUnique({
+      where: { id: strategyId },
+      include: { awards: { orderBy: { sortOrder: "asc" } } },
+    });
+    if (!strategy) throw notFound("strategy", strategyId);
+    await this.d.prisma.strategyBlacklist.deleteMany({ where: { strategyId, memberId: { in: memberIds } } });
+    return strategy;
+  }
+
+  /** Operators: the degrade switch and the draws-per-second limit (draws read the activity every time). */
+  async setSwitches(activityId: string, s: { degraded?: boolean; drawsPerSecond?: number }): Promise<Activity> {
+    if (s.drawsPerSecond !== undefined && (!int(s.drawsPerSecond, 0) || s.drawsPerSecond > 1_000_000))
+      throw badInput("drawsPerSecond must be 0 (no limit) to 1,000,000", { field: "drawsPerSecond" });
+    if (!(await this.d.prisma.activity.findUnique({ where: { id: activityId }, select: { id: true } })))
+      throw notFound("activity", activityId);
+    return this.d.prisma.activity.update({ where: { id: activityId }, data: s });
+  }
+
+  /** Validates and saves an activity (upserted by name). */
+  async saveActivity(def: ActivityDef): Promise<Activity> {
+    if (!def.name?.trim() || def.name.length > 100) throw badInput("name must be 1 to 100 characters", { field: "name" });
+    if (Number.isNaN(def.startsAt.getTime()) || Number.isNaN(def.endsAt.getTime()))
+      throw badInput("startsAt and endsAt must be ISO-8601 times");
+    if (def.endsAt <= def.startsAt) throw badInput("endsAt must be after startsAt", { field: "endsAt" });
+    for (const f of ["quotaTotal", "quotaMonth", "quotaDay", "pointsPerDraw"] as const)
+      if (def[f] !== undefined && def[f] !== null && !int(def[f], 0)) throw badInput(`${f} must be a non-negative integer`, { field: f });
+    if (!(await this.d.prisma.strategy.findUnique({ where: { id: def.strategyId }, select: { id: true } })))
+      throw badInput("unknown strategy", { field: "strategyId" });
+    const data = {
+      strategyId: def.strategyId,
+      startsAt: def.startsAt,
+      endsAt: def.endsAt,
+      state: def.state ?? "ONLINE",
+      quotaTotal: def.quotaTotal ?? 0,
+      quotaMonth: def.quotaMonth ?? 0,
+      quotaDay: def.quotaDay ?? 0,
+      pointsPerDraw: def.pointsPerDraw ?? 0,
+    };
+    return this.d.prisma.activity.upsert({ where: { name: def.name }, create: { name: def.name, ...data }, update: data });
+  }
 }
