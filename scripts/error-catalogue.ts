@@ -1,23 +1,26 @@
 /**
  * docs/errors.md — every error code (`extensions.code`) and every result `code` a client can see,
- * generated from the shared enum (packages/platform/src/errors.ts), the codes the gateway and Apollo
- * Server add, and each result type of the public schema (an enum's values, or the
- * `code: A (meaning) | B | …` line of the type's or field's description).
+ * generated from the shared enum (packages/platform/src/errors.ts), the codes each domain declares
+ * with `defineErrorCodes` in `subgraphs/<domain>/src/errors.ts` (with their meanings; decision 0030),
+ * the codes the gateway and Apollo Server add, and each result type of the public schema (an enum's
+ * values, or the `code: A (meaning) | B | …` line of the type's or field's description).
  *
  *   npm run docs:errors                       rewrite docs/errors.md
- *   tsx scripts/error-catalogue.ts --check    CI: fails when docs/errors.md is stale or a code of the
- *                                             shared enum has no explanation below
+ *   tsx scripts/error-catalogue.ts --check    CI: fails when docs/errors.md is stale, a code of the
+ *                                             shared enum has no explanation below, or a domain
+ *                                             declares a shared code again
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isEnumType, isNonNullType, isObjectType, type GraphQLField, type GraphQLNamedType, type GraphQLSchema } from "graphql";
-import { ErrorCode } from "../packages/platform/src/errors.ts";
+import { DOMAINS } from "../packages/platform/src/config.ts";
+import { ErrorCode, meaningsOf } from "../packages/platform/src/errors.ts";
 import { apiSchema } from "./api-schema.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const out = path.join(root, "docs", "errors.md");
 
-/** What each shared error code means for a client, and what to do about it. */
+/** What each shared error code means for a client, and what to do about it (a domain's own codes carry theirs). */
 const MEANING: Record<string, string> = {
   UNAUTHENTICATED: "No valid access token (missing, expired, wrong realm or signature). Refresh the session or sign in again.",
   FORBIDDEN: "Signed in, but the caller may not do this (an operator permission is missing, or the object belongs to someone else).",
@@ -26,23 +29,13 @@ const MEANING: Record<string, string> = {
   NOT_FOUND: "The object does not exist (or is not visible to the caller).",
   CONFLICT: "The change conflicts with the current state (a concurrent edit, a unique value taken).",
   RATE_LIMITED: "Too many requests from this caller; `extensions.retryAfterSeconds` says when to try again.",
-  ACCOUNT_LOCKED: "Five failed sign-ins today: the account is locked until midnight (shop time).",
-  INVALID_CREDENTIALS: "Phone or password wrong; counts towards the daily lock.",
-  INVALID_SMS_CODE: "The SMS code is wrong; counts towards the daily lock.",
-  SMS_CODE_EXPIRED: "The SMS code expired: request a new one.",
   ALREADY_EXISTS: "The object exists already (e.g. a member with this phone).",
-  INVALID_REFRESH_TOKEN: "The refresh token is unknown, expired or was already used (a reused token ends the whole session).",
-  SESSION_REVOKED: "The session ended (logout, another sign-in on the same device type, password change): sign in again.",
-  INSUFFICIENT_BALANCE: "The wallet's available balance does not cover the amount.",
-  INVALID_STATE: "The object's status does not allow this change (e.g. cancelling a shipped order). Nothing changed.",
-  OUT_OF_STOCK: "Not enough stock for the requested quantity.",
   QUERY_TOO_DEEP: "The query nests deeper than the gateway allows.",
   QUERY_TOO_COSTLY: "The query's estimated cost is over the gateway's limit: ask for fewer objects.",
   PERSISTED_QUERY_NOT_FOUND: "The hash is not registered: resend the query text with the hash (APQ), or use a manifest operation id.",
   OPERATION_NOT_TRUSTED:
     "The caller (a partner's API key, or a `partner-*` client) may run only the trusted (manifest) operations it was granted, and this is not one of them.",
   SERVICE_UNAVAILABLE: "A service behind the gateway is down or its circuit is open: retry later.",
-  SANDBOX_DISABLED: "The sandbox payment channel is switched off here (`SANDBOX_ENABLED`, off in production): pay through a real channel.",
   SERVICE_NOT_ALLOWED:
     "Between services only (never to clients): the calling service is not in the caller table of this internal field (decision 0017).",
   INTERNAL_SERVER_ERROR: "An unexpected failure; the message is masked. Report the request id (`x-request-id`).",
@@ -57,6 +50,25 @@ const FRAMEWORK: Record<string, string> = {
   OPERATION_RESOLUTION_FAILURE: "The named operation is not in the document.",
   DOWNSTREAM_SERVICE_ERROR: "A subgraph answered an error the gateway passes on (its own code is kept when it has one).",
 };
+
+interface DomainCode {
+  code: string;
+  domain: string;
+  meaning: string;
+}
+
+/** Every code a domain declares (`defineErrorCodes` in subgraphs/<domain>/src/errors.ts), by code, then domain. */
+export async function domainCodes(): Promise<DomainCode[]> {
+  const found: DomainCode[] = [];
+  for (const domain of DOMAINS) {
+    const file = path.join(root, "subgraphs", domain, "src", "errors.ts");
+    if (!existsSync(file)) continue;
+    const module = (await import(file)) as Record<string, unknown>;
+    for (const value of Object.values(module))
+      for (const [code, meaning] of Object.entries(meaningsOf(value) ?? {})) found.push({ code, domain, meaning });
+  }
+  return found.sort((a, b) => a.code.localeCompare(b.code) || a.domain.localeCompare(b.domain));
+}
 
 interface ResultCodes {
   type: string;
@@ -105,12 +117,13 @@ export function resultCodes(schema: GraphQLSchema): ResultCodes[] {
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-export function renderCatalogue(schema: GraphQLSchema): string {
+export function renderCatalogue(schema: GraphQLSchema, domain: DomainCode[]): string {
   const lines = [
     "# Error and result codes",
     "",
-    "Generated by `npm run docs:errors` from `packages/platform/src/errors.ts`, the gateway's own codes and the",
-    "result types of the public schema; CI fails when this file is stale. Two kinds of answer:",
+    "Generated by `npm run docs:errors` from `packages/platform/src/errors.ts`, the codes each domain declares in",
+    "`subgraphs/<domain>/src/errors.ts`, the gateway's own codes and the result types of the public schema; CI",
+    "fails when this file is stale. Two kinds of answer:",
     "",
     "- **Errors** (`errors[].extensions.code`): the request, or one field of it, failed. Expected business",
     "  refusals do not travel this way.",
@@ -123,6 +136,14 @@ export function renderCatalogue(schema: GraphQLSchema): string {
     "|---|---|",
     ...Object.values(ErrorCode).map((code) => `| \`${code}\` | ${cell(MEANING[code] ?? "")} |`),
     ...Object.entries(FRAMEWORK).map(([code, meaning]) => `| \`${code}\` | ${cell(meaning)} |`),
+    "",
+    "### Codes of one domain",
+    "",
+    "A domain's own rules raise these; the same code from two domains is listed with each one's meaning.",
+    "",
+    "| code | domain | meaning |",
+    "|---|---|---|",
+    ...domain.map((d) => `| \`${d.code}\` | ${d.domain} | ${cell(d.meaning)} |`),
     "",
     "## Result codes",
     "",
@@ -138,14 +159,20 @@ export function renderCatalogue(schema: GraphQLSchema): string {
   return lines.join("\n");
 }
 
-function main(args: string[]): number {
+async function main(args: string[]): Promise<number> {
   const unexplained = Object.values(ErrorCode).filter((code) => !MEANING[code]);
-  const text = renderCatalogue(apiSchema());
+  const domain = await domainCodes();
+  const shadowing = domain.filter((d) => (Object.values(ErrorCode) as string[]).includes(d.code));
+  const text = renderCatalogue(apiSchema(), domain);
   if (args.includes("--check")) {
     let failed = false;
     if (unexplained.length) {
       failed = true;
       console.error(`error codes without an explanation in scripts/error-catalogue.ts: ${unexplained.join(", ")}`);
+    }
+    if (shadowing.length) {
+      failed = true;
+      console.error(`domains declare shared codes again: ${shadowing.map((d) => `${d.domain} ${d.code}`).join(", ")}`);
     }
     if (!existsSync(out) || readFileSync(out, "utf8") !== text) {
       failed = true;
@@ -159,4 +186,4 @@ function main(args: string[]): number {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exit(main(process.argv.slice(2)));
+if (import.meta.url === `file://${process.argv[1]}`) process.exit(await main(process.argv.slice(2)));

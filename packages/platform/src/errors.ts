@@ -1,6 +1,11 @@
 /**
- * The one shared enum of error codes (`extensions.code`). Business refusals that are expected
- * outcomes travel as a result `code` instead; these are for input errors and failures.
+ * The shared error codes (`extensions.code`): the generic ones every room may raise — the caller
+ * (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED), the input (BAD_USER_INPUT), the object (NOT_FOUND,
+ * CONFLICT, ALREADY_EXISTS), the gateway's limits and the services (SERVICE_*, INTERNAL_SERVER_ERROR).
+ * A code that one domain's rules define (a sign-in lock, a seckill's stock, a state machine's
+ * refusal) is declared by that domain with `defineErrorCodes` in its `src/errors.ts` (decision 0030).
+ * Business refusals that are expected outcomes travel as a result `code` instead; these are for
+ * input errors and failures.
  */
 import { GraphQLError } from "graphql";
 
@@ -10,23 +15,12 @@ export const ErrorCode = {
   BAD_USER_INPUT: "BAD_USER_INPUT",
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",
-  RATE_LIMITED: "RATE_LIMITED",
-  ACCOUNT_LOCKED: "ACCOUNT_LOCKED",
-  INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
-  INVALID_SMS_CODE: "INVALID_SMS_CODE",
-  SMS_CODE_EXPIRED: "SMS_CODE_EXPIRED",
   ALREADY_EXISTS: "ALREADY_EXISTS",
-  INVALID_REFRESH_TOKEN: "INVALID_REFRESH_TOKEN",
-  SESSION_REVOKED: "SESSION_REVOKED",
-  INSUFFICIENT_BALANCE: "INSUFFICIENT_BALANCE",
-  INVALID_STATE: "INVALID_STATE",
-  OUT_OF_STOCK: "OUT_OF_STOCK",
+  RATE_LIMITED: "RATE_LIMITED",
   QUERY_TOO_DEEP: "QUERY_TOO_DEEP",
   QUERY_TOO_COSTLY: "QUERY_TOO_COSTLY",
   PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
   OPERATION_NOT_TRUSTED: "OPERATION_NOT_TRUSTED",
-  /** The SANDBOX payment channel is off (SANDBOX_ENABLED; always off in production). */
-  SANDBOX_DISABLED: "SANDBOX_DISABLED",
   /** A service called an internal field its subgraph's caller table does not give it. */
   SERVICE_NOT_ALLOWED: "SERVICE_NOT_ALLOWED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
@@ -35,9 +29,33 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** An error meant for the client: its message and code are shown as they are. */
+declare const declaredByDomain: unique symbol;
+/** A code a domain declared (`defineErrorCodes`); on the wire it is the plain string. */
+export type DomainErrorCode<K extends string = string> = K & { readonly [declaredByDomain]: true };
+
+const meanings = new WeakMap<object, Readonly<Record<string, string>>>();
+
+/**
+ * A domain's own error codes, each with what it tells a client (docs/errors.md is generated from
+ * these, scripts/error-catalogue.ts): `export const MemberErrorCode = defineErrorCodes({ ACCOUNT_LOCKED: "Five failed sign-ins …" })`,
+ * then `new AppError(MemberErrorCode.ACCOUNT_LOCKED, …)`.
+ */
+export function defineErrorCodes<const M extends Record<string, string>>(
+  meaning: M,
+): { readonly [K in keyof M & string]: DomainErrorCode<K> } {
+  const codes = Object.freeze(Object.fromEntries(Object.keys(meaning).map((k) => [k, k])));
+  meanings.set(codes, Object.freeze({ ...meaning }));
+  return codes as { readonly [K in keyof M & string]: DomainErrorCode<K> };
+}
+
+/** What each code of a `defineErrorCodes` set means; undefined for any other value. */
+export function meaningsOf(codes: unknown): Readonly<Record<string, string>> | undefined {
+  return typeof codes === "object" && codes !== null ? meanings.get(codes) : undefined;
+}
+
+/** An error meant for the client: its message and code (shared or declared by a domain) are shown as they are. */
 export class AppError extends GraphQLError {
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode | DomainErrorCode, message: string, details?: Record<string, unknown>) {
     super(message, { extensions: { code, ...details } });
     this.name = "AppError";
   }

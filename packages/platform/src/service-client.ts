@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Keys } from "./auth.ts";
-import { AppError, ErrorCode, type ErrorCode as Code } from "./errors.ts";
+import { AppError, ErrorCode, type DomainErrorCode } from "./errors.ts";
 
 export interface ServiceClient {
   /** `requestId`: the request this call is part of, when the caller knows it (default: a new id). */
@@ -39,7 +39,8 @@ export function createServiceClient(opts: { url: string; secret: Keys; service: 
       };
       const e = json.errors?.[0];
       if (e) {
-        throw new AppError((e.extensions?.code as Code) ?? ErrorCode.INTERNAL_SERVER_ERROR, e.message);
+        // the provider's code as it sent it (shared, or one the provider's domain declared)
+        throw new AppError((e.extensions?.code as ErrorCode | DomainErrorCode | undefined) ?? ErrorCode.INTERNAL_SERVER_ERROR, e.message);
       }
       if (!json.data) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} answered ${res.status} without data`);
       return json.data;

@@ -3,7 +3,13 @@
  * plus a catalog `reason` that names the rule; business outcomes of internal calls travel as a
  * result `code` (StockReservationResult, AddReviewResult).
  */
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, defineErrorCodes, notFound } from "@mallgraph/platform/errors";
+
+/** Catalog's own error code (decision 0030); the rule it breaks is the `reason`. */
+export const CatalogErrorCode = defineErrorCodes({
+  INVALID_STATE:
+    "The product's shelf status does not allow this (a product without SKUs cannot go on shelf; only one on shelf can be taken off); `extensions.reason` names the rule. Nothing changed.",
+});
 
 export const Reason = {
   CATEGORY_CYCLE: "CATEGORY_CYCLE",
@@ -25,7 +31,7 @@ export type Reason = (typeof Reason)[keyof typeof Reason];
 
 export const refuse = (reason: Reason, message: string, extra?: Record<string, unknown>) => badInput(message, { reason, ...extra });
 export const conflict = (reason: Reason, message: string) => new AppError(ErrorCode.CONFLICT, message, { reason });
-export const invalidState = (reason: Reason, message: string) => new AppError(ErrorCode.INVALID_STATE, message, { reason });
+export const invalidState = (reason: Reason, message: string) => new AppError(CatalogErrorCode.INVALID_STATE, message, { reason });
 export const alreadyExists = (reason: Reason, message: string) => new AppError(ErrorCode.ALREADY_EXISTS, message, { reason });
 export { badInput, notFound };
 

@@ -1,3 +1,10 @@
+import { defineErrorCodes } from "@mallgraph/platform/errors";
+
+/** Lottery's own error code (decision 0030): a red-envelope rain its budget cannot fund. */
+export const LotteryErrorCode = defineErrorCodes({
+  INSUFFICIENT_BALANCE: "The MARKETING account's available balance does not cover the red-envelope rain's total. Nothing was created.",
+});
+
 /** The lottery domain's result codes (business outcomes travel as `code`, failures as AppError). */
 export const GrabCode = {
   OK: "OK",

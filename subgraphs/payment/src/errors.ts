@@ -1,3 +1,11 @@
+import { defineErrorCodes } from "@mallgraph/platform/errors";
+
+/** Payment's own error codes (decision 0030); its business outcomes are the result codes below. */
+export const PaymentErrorCode = defineErrorCodes({
+  INVALID_STATE: "The payment is no longer PENDING (paid, closed or refunded), so it cannot be closed. Nothing changed.",
+  SANDBOX_DISABLED: "The sandbox payment channel is switched off here (`SANDBOX_ENABLED`, off in production): pay through a real channel.",
+});
+
 /** The payment domain's result codes (business outcomes travel as `code`, failures as AppError). */
 export const PaymentCode = {
   OK: "OK",

@@ -1,6 +1,7 @@
 /** Creating a rain: validation, the random split, the budget frozen in MARKETING, the shares armed in Redis, the close scheduled. */
-import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
+import { AppError, badInput } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { LotteryErrorCode } from "../errors.ts";
 import type { RainReads } from "./rain-reads.ts";
 import {
   MAX_SHARDS,
@@ -63,7 +64,7 @@ export class RainCreation {
     try {
       const budget = await d.wallet.freezeBudget(input.currency, totalText, budgetRef(rain.id));
       if (budget.code === "INSUFFICIENT_BALANCE")
-        throw new AppError(ErrorCode.INSUFFICIENT_BALANCE, `the marketing account holds less than ${totalText} ${input.currency}`, {
+        throw new AppError(LotteryErrorCode.INSUFFICIENT_BALANCE, `the marketing account holds less than ${totalText} ${input.currency}`, {
           field: "totalAmount",
         });
       if (budget.code !== "OK") throw new Error(`marketingBudgetFreeze answered ${budget.code}`);

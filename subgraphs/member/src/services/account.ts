@@ -8,7 +8,7 @@
  * (draws, red envelopes, points) hold of them.
  */
 import { formatAmount } from "@mallgraph/platform/money";
-import { AppError, ErrorCode, badInput } from "../errors.ts";
+import { AppError, ErrorCode, MemberErrorCode, badInput } from "../errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { LoginLock } from "./loginLock.ts";
 import type { MemberLottery, MemberOrders } from "./orders.ts";
@@ -36,7 +36,7 @@ class Refused extends Error {
   }
 }
 
-const SMS_REFUSALS = new Set<string>([ErrorCode.INVALID_SMS_CODE, ErrorCode.SMS_CODE_EXPIRED]);
+const SMS_REFUSALS = new Set<string>([MemberErrorCode.INVALID_SMS_CODE, MemberErrorCode.SMS_CODE_EXPIRED]);
 
 export interface AccountDeps {
   prisma: PrismaClient;

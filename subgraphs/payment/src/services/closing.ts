@@ -3,8 +3,9 @@
  * the provider reports paid is recovered as paid), then close at the provider and here; the sweep
  * re-enqueues notify and close jobs that may have been lost.
  */
-import { AppError, ErrorCode, notFound, defined } from "@mallgraph/platform/errors";
+import { AppError, notFound, defined } from "@mallgraph/platform/errors";
 import { writeOutbox } from "@mallgraph/platform/outbox";
+import { PaymentErrorCode } from "../errors.ts";
 import type { Payment } from "../generated/prisma/client.ts";
 import type { PaymentNotifications } from "./notifications.ts";
 import type { PaymentReads } from "./read.ts";
@@ -77,7 +78,7 @@ export class PaymentClosing {
   async closeByBuyer(buyerId: string, paymentId: string): Promise<Payment> {
     const p = await this.reads.getForBuyer(paymentId, buyerId);
     if (!p) throw notFound("payment", paymentId);
-    if (p.status !== "PENDING") throw new AppError(ErrorCode.INVALID_STATE, `payment is ${p.status}`);
+    if (p.status !== "PENDING") throw new AppError(PaymentErrorCode.INVALID_STATE, `payment is ${p.status}`);
     await this.closePayment(paymentId, { force: true });
     return defined(await this.reads.get(paymentId), `payment ${paymentId}`);
   }

@@ -1,9 +1,10 @@
 /** The buyer "pays" in the sandbox (the provider marks its trade paid and calls back, signed); a payout is finished the same way. */
-import { AppError, ErrorCode, notFound } from "@mallgraph/platform/errors";
+import { AppError, notFound } from "@mallgraph/platform/errors";
+import { PaymentErrorCode } from "../errors.ts";
 import type { PaymentServices } from "./index.ts";
 
 const assertSandbox = (services: Pick<PaymentServices, "sandboxEnabled">) => {
-  if (!services.sandboxEnabled) throw new AppError(ErrorCode.SANDBOX_DISABLED, "the SANDBOX channel is off here (SANDBOX_ENABLED)");
+  if (!services.sandboxEnabled) throw new AppError(PaymentErrorCode.SANDBOX_DISABLED, "the SANDBOX channel is off here (SANDBOX_ENABLED)");
 };
 
 export async function completeSandboxPayment(

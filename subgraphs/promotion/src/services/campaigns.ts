@@ -4,8 +4,9 @@
  * startsAt <= now < endsAt and not ended early (endedAt).
  */
 import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, badInput, notFound } from "@mallgraph/platform/errors";
+import { AppError, badInput, notFound } from "@mallgraph/platform/errors";
 import { currencyDecimals, parseAmount } from "@mallgraph/platform/money";
+import { PromotionErrorCode } from "../errors.ts";
 import type { FullReductionCampaign, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort } from "./ports.ts";
 import type { CampaignRule, CampaignTier } from "./pricing.ts";
@@ -136,7 +137,8 @@ export class CampaignService {
     });
     const c = await this.d.prisma.fullReductionCampaign.findUnique({ where: { id } });
     if (!c) throw notFound("campaign", id);
-    if (!r.count && campaignStatus(c, now) !== "ENDED") throw new AppError(ErrorCode.INVALID_STATE, "the campaign could not be ended");
+    if (!r.count && campaignStatus(c, now) !== "ENDED")
+      throw new AppError(PromotionErrorCode.INVALID_STATE, "the campaign could not be ended");
     return c;
   }
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { AppError, ErrorCode, badInput, notFound, defined } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
+import { PromotionErrorCode } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { runCreateSession, type CreateSessionState } from "../workflows/createSession.ts";
 import type { SeckillSettlement } from "./seckill-settlement.ts";
@@ -74,7 +75,7 @@ export class SeckillSessions {
     for (const [n, i] of items.entries()) {
       const snap = snaps[n];
       if (!snap) throw notFound("SKU", i.skuId);
-      if (!snap.onShelf) throw new AppError(ErrorCode.INVALID_STATE, `SKU ${i.skuId} is off the shelf`, { skuId: i.skuId });
+      if (!snap.onShelf) throw new AppError(PromotionErrorCode.INVALID_STATE, `SKU ${i.skuId} is off the shelf`, { skuId: i.skuId });
       const price = parseAmount(i.seckillPrice, snap.currency, { field: "items.seckillPrice" });
       // never more shards than units: every shard starts with at least one
       const shards = Math.min(i.shards ?? this.s.d.defaultShards ?? 1, i.stock);
@@ -101,9 +102,10 @@ export class SeckillSessions {
       if (e instanceof WorkflowAbort) {
         const sku = (e.details.failedSkuId as string | null) ?? undefined;
         if (e.code === "OUT_OF_STOCK")
-          throw new AppError(ErrorCode.OUT_OF_STOCK, `not enough stock in catalog for SKU ${sku}`, { failedSkuId: sku });
+          throw new AppError(PromotionErrorCode.OUT_OF_STOCK, `not enough stock in catalog for SKU ${sku}`, { failedSkuId: sku });
         if (e.code === "NOT_FOUND") throw notFound("SKU", sku);
-        if (e.code === "OFF_SHELF") throw new AppError(ErrorCode.INVALID_STATE, `SKU ${sku} is off the shelf`, { failedSkuId: sku });
+        if (e.code === "OFF_SHELF")
+          throw new AppError(PromotionErrorCode.INVALID_STATE, `SKU ${sku} is off the shelf`, { failedSkuId: sku });
         throw badInput(`catalog refused the allocation: ${e.code}`, { failedSkuId: sku });
       }
       if (e instanceof WorkflowFailed) throw e.cause;
@@ -126,7 +128,9 @@ export class SeckillSessions {
     const guard = (this.s.d.onlineLeadMs ?? 60_000) + EDIT_MARGIN_MS;
     const tooLate = (t: Date) => t.getTime() - Date.now() <= guard;
     if (s.status !== "SCHEDULED" || tooLate(s.startsAt))
-      throw new AppError(ErrorCode.INVALID_STATE, "only a scheduled session not about to start can be edited", { status: s.status });
+      throw new AppError(PromotionErrorCode.INVALID_STATE, "only a scheduled session not about to start can be edited", {
+        status: s.status,
+      });
     const title = input.title != null ? input.title.trim() : s.title;
     const startsAt = input.startsAt != null ? parseTime(input.startsAt, "startsAt") : s.startsAt;
     const endsAt = input.endsAt != null ? parseTime(input.endsAt, "endsAt") : s.endsAt;
@@ -159,7 +163,7 @@ export class SeckillSessions {
         where: { id, status: "SCHEDULED", startsAt: s.startsAt },
         data: { title, startsAt, endsAt },
       });
-      if (!r.count) throw new AppError(ErrorCode.INVALID_STATE, "the session changed meanwhile; read it again");
+      if (!r.count) throw new AppError(PromotionErrorCode.INVALID_STATE, "the session changed meanwhile; read it again");
       for (const [skuId, data] of changes) await tx.seckillItem.update({ where: { sessionId_skuId: { sessionId: id, skuId } }, data });
     });
     return defined((await this.get([id]))[0], `seckill session ${id}`);
@@ -183,7 +187,7 @@ export class SeckillSessions {
         data: { status: "CANCELLED", cancelledAt: new Date() },
       });
       if (!r.count && (await this.s.d.prisma.seckillSession.findUniqueOrThrow({ where: { id } })).status !== "CANCELLED")
-        throw new AppError(ErrorCode.INVALID_STATE, "an ended session cannot be cancelled", { status: "ENDED" });
+        throw new AppError(PromotionErrorCode.INVALID_STATE, "an ended session cannot be cancelled", { status: "ENDED" });
     }
     await this.settlement.returnUnsold(id);
     await this.settlement.releaseSkus(
