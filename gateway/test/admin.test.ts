@@ -10,14 +10,14 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { createQueue, closeQueueConnections, QueueName } from "@mallgraph/platform/queue";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestRedis, type TestRedis, waitFor } from "@mallgraph/platform/testing";
 import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERMISSIONS } from "../../subgraphs/member/src/permissions.ts";
 import { ADMIN_COOKIE, QUEUES_PERMISSION } from "../src/http/admin.ts";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { launchChromium } from "./browser.ts";
-import { createRedis, ISSUER, login, SECRET, until } from "./helpers.ts";
+import { createRedis, ISSUER, login, SECRET } from "./helpers.ts";
 
 const memberSdl = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -187,7 +187,7 @@ describe("queue dashboard (/admin/queues)", () => {
     const out = await get("/admin/logout", cookie, { method: "POST", headers: { origin } });
     expect(out.status).toBe(303);
     expect(cookieOf(out)).toContain("Max-Age=0");
-    await until(async () => (await get("/admin/queues/api/queues", cookie)).status === 401, "the logged-out session refused");
+    await waitFor(async () => (await get("/admin/queues/api/queues", cookie)).status === 401, "the logged-out session refused");
     await q.close();
   });
 

@@ -1,10 +1,10 @@
 import { publishLiveEvent } from "@mallgraph/platform/events";
-import { createTestRedis, productionEnv, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestRedis, productionEnv, type TestRedis, waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corsOrigins } from "../src/http/cors.ts";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { launchChromium } from "./browser.ts";
-import { createRedis, login, startFederation, testConfig, until, type TestFederation } from "./helpers.ts";
+import { createRedis, login, startFederation, testConfig, type TestFederation } from "./helpers.ts";
 
 let fed: TestFederation;
 let tr: TestRedis;
@@ -143,7 +143,7 @@ describe("GraphiQL (development)", () => {
 
       await page.goto(`${gw.url}?query=${encodeURIComponent('subscription Live { ping(topic: "browser") { id item { name } } }')}`);
       await page.locator(".graphiql-execute-button").click();
-      await until(async () => {
+      await waitFor(async () => {
         const [, n] = (await redis.pubsub("NUMSUB", `${tr.prefix}:events:ping`)) as [string, number];
         return Number(n) >= 1;
       }, "the browser's subscription");

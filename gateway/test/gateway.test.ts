@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { accessAudience, generateSigningKey, sessionKey, signAccessToken, signIdentity } from "@mallgraph/platform/auth";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestRedis, type TestRedis, waitFor } from "@mallgraph/platform/testing";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest } from "../../scripts/operations.ts";
@@ -18,7 +18,6 @@ import {
   ISSUER,
   startFederation,
   testConfig,
-  until,
   type TestFederation,
 } from "./helpers.ts";
 
@@ -118,7 +117,7 @@ describe("authentication failures", () => {
     const { token, sid } = await login(redis, tr.prefix, fed.key, { sub: "m-4" });
     expect((await gql(gw.url, "{ whoami { id } }", { token })).body.data.whoami.id).toBe("m-4");
     await redis.del(sessionKey(tr.prefix, sid));
-    const refused = await until(
+    const refused = await waitFor(
       async () => {
         const r = await gql(gw.url, "{ whoami { id } }", { token });
         return r.status === 401 ? r : undefined;
@@ -139,7 +138,7 @@ describe("authentication failures", () => {
       JSON.stringify({ eventId: "e1", keys: {}, audience: ["m-5"], sessions: [sid] }),
     );
     // the publish is delivered to the gateway's subscriber before this request is read
-    const r = await until(
+    const r = await waitFor(
       async () => {
         const x = await gql(gw.url, "{ whoami { id } }", { token });
         return x.status === 401 ? x : undefined;
@@ -478,7 +477,7 @@ describe("circuit breaker", () => {
     expect((await gql(gw.url, "{ catalogPing }")).body.data).toEqual({ catalogPing: "pong" });
 
     await fed.restartCart();
-    const back = await until(
+    const back = await waitFor(
       async () => {
         const r = await gql(gw.url, "{ cartPing }");
         return r.body.data?.cartPing === "pong" ? r : undefined;

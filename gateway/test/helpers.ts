@@ -262,9 +262,6 @@ export async function gql<T = any>(
 
 export const codes = (r: GqlResponse) => (r.body.errors ?? []).map((e) => e.extensions?.code);
 
-/** Polls until a value turns up (the platform's one polling helper: the third argument is a time-out in ms). */
-export { waitFor as until } from "@mallgraph/platform/testing";
-
 export { createRedis };
 
 /** A gateway on a fresh federation and Redis prefix, as the live-connection tests set it up. */

@@ -8,12 +8,13 @@
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import { hashPartnerKey, mirrorPartnerKey, newPartnerKey } from "@mallgraph/platform/partner-keys";
 import type { TestRedis } from "@mallgraph/platform/testing";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { buildManifest } from "../../scripts/operations.ts";
 import type { RunningGateway } from "../src/index.ts";
 import { Coalescer, FairScheduler } from "../src/subscriptions/limits.ts";
-import { login, startTestGateway, until, type TestFederation, type TestGatewayStack } from "./helpers.ts";
+import { login, startTestGateway, type TestFederation, type TestGatewayStack } from "./helpers.ts";
 
 const PING = "subscription P($t: ID!) { ping(topic: $t) { id } }";
 const manifest = buildManifest(`
@@ -129,7 +130,7 @@ describe("live connection limits", () => {
     const started = Date.now();
     expect(await idle.closed).toBe(4408);
     expect(Date.now() - started).toBeLessThan(5_000);
-    await until(async () => (await refused("handshake")) >= 1, "the handshake refusal to be counted");
+    await waitFor(async () => (await refused("handshake")) >= 1, "the handshake refusal to be counted");
   });
 
   it("refuses sockets over the per-address limit (50) and the per-caller limit (5) with 4429", async () => {
@@ -150,7 +151,7 @@ describe("live connection limits", () => {
       expect([r.code, r.reason]).toEqual([4429, "too many connections for this caller"]);
     // a closed socket gives its slot back
     many.find((_, i) => ok[i])!.ws.close();
-    await until(async () => (await raw("10.0.3.99", bearer(mallory.token)).acked) || undefined, "a slot to free up");
+    await waitFor(async () => (await raw("10.0.3.99", bearer(mallory.token)).acked) || undefined, "a slot to free up");
     for (const r of many) r.ws.close();
   });
 
@@ -159,13 +160,13 @@ describe("live connection limits", () => {
     expect(await r.acked).toBe(true);
     const before = await activeSubscriptions("ping");
     for (let i = 0; i < 15; i++) send(r, `s${i}`, PING, { t: `per-conn-${i}` });
-    await until(async () => ofId(r, "s14").length > 0 && (await activeSubscriptions("ping")) >= before + 10, "the subscriptions");
+    await waitFor(async () => ofId(r, "s14").length > 0 && (await activeSubscriptions("ping")) >= before + 10, "the subscriptions");
     const errors = r.messages.filter((m) => m.type === "error");
     expect(errors).toHaveLength(5);
     for (const e of errors) expect(e.payload[0].extensions).toMatchObject({ code: "RATE_LIMITED", limit: 10 });
     expect(r.code).toBeUndefined();
     await publishLiveEvent(redis, tr.prefix, "ping", { eventId: "pc-1", keys: { topic: "per-conn-0" } });
-    await until(async () => ofId(r, "s0").some((m) => m.type === "next"), "the first subscription's event");
+    await waitFor(async () => ofId(r, "s0").some((m) => m.type === "next"), "the first subscription's event");
     r.ws.close();
   });
 
@@ -180,9 +181,9 @@ describe("live connection limits", () => {
     const member = raw("10.0.5.2", bearer(trent.token));
     expect(await member.acked).toBe(true);
     send(member, "m", "subscription { myPing { id topic } }");
-    await until(async () => (await activeSubscriptions("myPing")) >= 1, "the member's subscription");
+    await waitFor(async () => (await activeSubscriptions("myPing")) >= 1, "the member's subscription");
     await publishLiveEvent(redis, tr.prefix, "myPing", { eventId: "mine-1", keys: {}, audience: ["trent"] });
-    await until(async () => ofId(member, "m").find((m) => m.type === "next"), "the member's event");
+    await waitFor(async () => ofId(member, "m").find((m) => m.type === "next"), "the member's event");
     expect(ofId(member, "m")[0].payload).toEqual({ data: { myPing: { id: "mine-1", topic: "trent" } } });
     member.ws.close();
   });
@@ -200,7 +201,7 @@ describe("live connection limits", () => {
     send(p, "who", "query PartnerWho { whoami { kind id } }");
     send(p, "other", "{ whoami { kind } }");
     send(p, "sig", "subscription { myPing { id } }");
-    await until(async () => ofId(p, "who").some((m) => m.type === "complete") && ofId(p, "other").length > 0, "the partner's answers");
+    await waitFor(async () => ofId(p, "who").some((m) => m.type === "complete") && ofId(p, "other").length > 0, "the partner's answers");
     expect(ofId(p, "who")[0].payload).toEqual({ data: { whoami: { kind: "partner", id: "pk-live" } } });
     expect(ofId(p, "other")[0].payload[0].extensions.code).toBe("OPERATION_NOT_TRUSTED");
     // not in the manifest: refused before the signed-in check could close the socket
@@ -228,7 +229,7 @@ describe("live connection limits", () => {
     const victim = raw("10.9.0.1", bearer(victor.token));
     expect(await victim.acked).toBe(true);
     send(victim, "v", PING, { t: "victim" });
-    await until(async () => (await activeSubscriptions("ping")) >= 1, "the victim's subscription");
+    await waitFor(async () => (await activeSubscriptions("ping")) >= 1, "the victim's subscription");
 
     const query = async () => {
       const t = performance.now();
@@ -248,7 +249,7 @@ describe("live connection limits", () => {
         const id = `${tag}-${i}`;
         const t = performance.now();
         await publishLiveEvent(redis, tr.prefix, "ping", { eventId: id, keys: { topic: "victim" } });
-        await until(async () => ofId(victim, "v").some((m) => m.payload?.data?.ping?.id === id), `event ${id}`, 15_000, 5);
+        await waitFor(async () => ofId(victim, "v").some((m) => m.payload?.data?.ping?.id === id), `event ${id}`, 15_000, 5);
         lat.push(performance.now() - t);
         await new Promise((r) => setTimeout(r, 40));
       }

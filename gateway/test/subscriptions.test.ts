@@ -1,11 +1,12 @@
 import { sessionKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent, type LiveEvent } from "@mallgraph/platform/events";
 import type { TestRedis } from "@mallgraph/platform/testing";
+import { waitFor } from "@mallgraph/platform/testing";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createGateway, type RunningGateway } from "../src/index.ts";
-import { login, startTestGateway, testConfig, until, type TestFederation, type TestGatewayStack } from "./helpers.ts";
+import { login, startTestGateway, testConfig, type TestFederation, type TestGatewayStack } from "./helpers.ts";
 
 let fed: TestFederation;
 let tr: TestRedis;
@@ -66,7 +67,7 @@ async function activeSubscriptions(field: string): Promise<number> {
 
 /** Waits until `n` subscriptions of `field` listen on the channel (so a publish reaches them). */
 async function listening(field: string, n: number) {
-  await until(async () => {
+  await waitFor(async () => {
     const [, subs] = (await redis.pubsub("NUMSUB", `${tr.prefix}:events:${field}`)) as [string, number];
     return Number(subs) >= 1 && (await activeSubscriptions(field)) >= n;
   }, `${n} subscriptions of ${field}`);
@@ -87,7 +88,7 @@ describe("subscriptions over graphql-ws", () => {
     await publish({ eventId: "other-session", keys: { topic: "t1" }, sessions: ["someone-else"] });
     await publish({ eventId: "e1", keys: { topic: "t1" }, audience: ["alice", "bob"], sessions: [alice.sid] });
     await publish({ eventId: "e2", keys: { topic: "t1" } });
-    await until(async () => sink.results.length >= 2, "two events");
+    await waitFor(async () => sink.results.length >= 2, "two events");
 
     expect(sink.results).toEqual([
       { data: { ping: { id: "e1", topic: "t1", item: { id: "item-e1", name: "Item item-e1" } } } },
@@ -106,7 +107,7 @@ describe("subscriptions over graphql-ws", () => {
     await listening("ping", before + 1);
     await publish({ eventId: "hidden-1", keys: { topic: "t3" } });
     await publish({ eventId: "a1", keys: { topic: "t3" } });
-    await until(async () => sink.results.length >= 1, "one event");
+    await waitFor(async () => sink.results.length >= 1, "one event");
     expect(sink.results[0]).toEqual({ data: { mine: { id: "a1" } } });
     expect(fed.eventCalls.find((c) => c.eventId === "a1")!.identity).toMatchObject({ kind: "anonymous", service: "gateway" });
   });
@@ -120,7 +121,7 @@ describe("subscriptions over graphql-ws", () => {
     await redis.del(sessionKey(tr.prefix, carol.sid));
     await publish({ eventId: "kicked", keys: { topic: "kick" }, audience: ["carol"], sessions: [carol.sid] });
     await publish({ eventId: "public", keys: { topic: "kick" } });
-    await until(async () => c1.results.length >= 2 && c2.results.length >= 1, "events");
+    await waitFor(async () => c1.results.length >= 2 && c2.results.length >= 1, "events");
     expect(c1.results.map((r) => r.data.ping.id)).toEqual(["kicked", "public"]);
     expect(c2.results.map((r) => r.data.ping.id)).toEqual(["public"]);
   });
@@ -129,17 +130,17 @@ describe("subscriptions over graphql-ws", () => {
     let closedWith: number | undefined;
     const bad = connect("not-a-token", { onClose: (code) => (closedWith = code) });
     const s = subscribe(bad, PING, { t: "x" });
-    await until(async () => closedWith !== undefined || s.errors.length > 0, "the connection to close");
+    await waitFor(async () => closedWith !== undefined || s.errors.length > 0, "the connection to close");
     expect(closedWith).toBe(4401);
 
     const client = connect();
     const invalid = subscribe(client, "subscription { nope }");
-    await until(async () => invalid.errors.length > 0, "a validation error");
+    await waitFor(async () => invalid.errors.length > 0, "a validation error");
     expect((invalid.errors[0] as any)[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
     // variables that do not fit the definitions are the client's input, as over HTTP
     const missing = subscribe(client, PING, {});
     const wrong = subscribe(client, PING, { t: { an: "object" } });
-    await until(async () => missing.errors.length > 0 && wrong.errors.length > 0, "the variable errors");
+    await waitFor(async () => missing.errors.length > 0 && wrong.errors.length > 0, "the variable errors");
     expect((missing.errors[0] as any)[0].extensions.code).toBe("BAD_USER_INPUT");
     expect((wrong.errors[0] as any)[0].extensions.code).toBe("BAD_USER_INPUT");
   });
@@ -147,7 +148,7 @@ describe("subscriptions over graphql-ws", () => {
   it("runs queries over the socket with the connection's identity", async () => {
     const dave = await login(redis, tr.prefix, fed.key, { sub: "dave" });
     const sink = subscribe(connect(dave.token), "{ whoami { kind id service } }");
-    await until(async () => sink.done, "the query");
+    await waitFor(async () => sink.done, "the query");
     expect(sink.results).toEqual([{ data: { whoami: { kind: "member", id: "dave", service: null } } }]);
   });
 
@@ -166,16 +167,16 @@ describe("subscriptions over graphql-ws", () => {
       clients.push(c2);
       const onSecond = subscribe(c2, PING, { t: "multi" });
       await listening("ping", before + 1);
-      await until(
+      await waitFor(
         async () => ((await second.metrics.subscriptions.get()).values.find((v) => v.labels.field === "ping")?.value ?? 0) >= 1,
         "the second instance's subscription",
       );
-      await until(async () => {
+      await waitFor(async () => {
         const [, n] = (await redis.pubsub("NUMSUB", `${tr.prefix}:events:ping`)) as [string, number];
         return Number(n) >= 2;
       }, "both instances to listen");
       await publish({ eventId: "m1", keys: { topic: "multi" } });
-      await until(async () => onFirst.results.length >= 1 && onSecond.results.length >= 1, "both subscribers");
+      await waitFor(async () => onFirst.results.length >= 1 && onSecond.results.length >= 1, "both subscribers");
       expect(onFirst.results[0].data.ping.id).toBe("m1");
       expect(onSecond.results[0].data.ping.id).toBe("m1");
       await c2.dispose();
@@ -193,7 +194,7 @@ describe("subscriptions over graphql-ws", () => {
     await listening("ping", before + 1);
     // Events queue faster than they are resolved (each needs a federated query): the 5-event buffer overflows.
     await Promise.all(Array.from({ length: 200 }, (_, i) => publish({ eventId: `f${i}`, keys: { topic: "flood" } })));
-    await until(async () => closedWith !== undefined, "the slow client to be dropped");
+    await waitFor(async () => closedWith !== undefined, "the slow client to be dropped");
     expect(closedWith).toBe(4429);
     const text = await (await fetch(gw.url.replace("/graphql", "/metrics"))).text();
     expect(text).toMatch(/mg_gateway_subscription_events_total\{field="ping",outcome="dropped"\} [1-9]/);

@@ -32,8 +32,6 @@ const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
 const password = "Str0ng-pass!";
 
-const until = <T>(fn: () => Promise<T | undefined | false | null>, what: string) => waitFor(fn, what, 15_000, 100);
-
 /**
  * The gateway refuses a revoked session at once when the member's session event reaches it first,
  * and at the latest when its ~1 s session cache expires (the documented bound): poll for 2.5 s.
@@ -51,14 +49,19 @@ const refusedSoon = (token: string) =>
 
 /** The newest SMS code sent to `phone` that is not in `seen`, read as an operator (SentMessages). */
 async function smsCode(seen: string[] = []): Promise<string> {
-  return until(async () => {
-    const r = await api.ok("SentMessages", { recipient: phone }, adminToken);
-    for (const m of r.sentMessages as Array<{ channel: string; body: string }>) {
-      const code = /\b(\d{6})\b/.exec(m.body)?.[1];
-      if (m.channel === "SMS" && code && !seen.includes(code)) return code;
-    }
-    return undefined;
-  }, "the SMS code to be sent by the message worker");
+  return waitFor(
+    async () => {
+      const r = await api.ok("SentMessages", { recipient: phone }, adminToken);
+      for (const m of r.sentMessages as Array<{ channel: string; body: string }>) {
+        const code = /\b(\d{6})\b/.exec(m.body)?.[1];
+        if (m.channel === "SMS" && code && !seen.includes(code)) return code;
+      }
+      return undefined;
+    },
+    "the SMS code to be sent by the message worker",
+    15_000,
+    100,
+  );
 }
 
 beforeAll(async () => {
@@ -172,9 +175,11 @@ describe("member contract through the gateway", () => {
       { next: (r) => void events.push(r), error: (e) => void errors.push(e), complete: () => undefined },
     );
     const metricsUrl = stack.gatewayUrl.replace("/graphql", "/metrics");
-    await until(
+    await waitFor(
       async () => /mg_gateway_subscriptions_active\{field="sessionEvents"\} 1/.test(await (await fetch(metricsUrl)).text()),
       "the subscription to be live",
+      15_000,
+      100,
     );
 
     // Fast-forward the 60 s resend guard of the SMS code (a test may not wait a minute).
@@ -184,7 +189,7 @@ describe("member contract through the gateway", () => {
     const app2 = (await api.ok("LoginWithSmsCode", { phone, smsCode: code, device: "APP" })).loginWithSmsCode;
     expect(app2.member.id).toBe(memberId);
 
-    await until(async () => events.length >= 1, "the KICKED_OUT event");
+    await waitFor(async () => events.length >= 1, "the KICKED_OUT event", 15_000, 100);
     expect(errors).toEqual([]);
     expect(events[0].data.sessionEvents).toMatchObject({ type: "KICKED_OUT", device: "APP" });
     expect(typeof events[0].data.sessionEvents.at).toBe("string");
@@ -217,10 +222,15 @@ describe("member contract through the gateway", () => {
     // No code was ever sent to this phone (or it expired): SMS_CODE_EXPIRED.
     expect((await api.run("Register", { input: { phone: stranger, smsCode: "123456" } })).code).toBe("SMS_CODE_EXPIRED");
     expect((await api.ok("RequestSmsCode", { phone: stranger })).requestSmsCode.ok).toBe(true);
-    const right = await until(async () => {
-      const r = await api.ok("SentMessages", { recipient: stranger }, adminToken);
-      return /\b(\d{6})\b/.exec(r.sentMessages[0]?.body ?? "")?.[1];
-    }, "the stranger's SMS code");
+    const right = await waitFor(
+      async () => {
+        const r = await api.ok("SentMessages", { recipient: stranger }, adminToken);
+        return /\b(\d{6})\b/.exec(r.sentMessages[0]?.body ?? "")?.[1];
+      },
+      "the stranger's SMS code",
+      15_000,
+      100,
+    );
     expect((await api.run("Register", { input: { phone: stranger, smsCode: right === "000000" ? "111111" : "000000" } })).code).toBe(
       "INVALID_SMS_CODE",
     );

@@ -5,10 +5,11 @@
  * with backoff, FAILED past the budget, operators list and retry, the prize-delivered event.
  */
 import { randomUUID } from "node:crypto";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRIZE_DELIVERED_TOPIC } from "../src/services/delivery.ts";
 import type { AwardDef } from "../src/services/setup.ts";
-import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
+import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const DAY = 24 * 3600_000;
 const MY_DRAWS = `query MyDraws($activityId: ID) { myDraws(activityId: $activityId) { id award { id name kind } delivery couponId prizeOrderId createdAt } }`;
@@ -30,7 +31,7 @@ async function activityOf(award: AwardDef) {
   });
 }
 const drawRow = (id: string) => h.sg.services.prisma.participationOrder.findUniqueOrThrow({ where: { id } });
-const settled = (id: string, state: string) => until(async () => (await drawRow(id)).delivery === state, `draw ${id} ${state}`);
+const settled = (id: string, state: string) => waitFor(async () => (await drawRow(id)).delivery === state, `draw ${id} ${state}`);
 
 beforeAll(async () => {
   h = await startHarness({ deliveryBudget: { attempts: 3, backoffMs: 100 } });

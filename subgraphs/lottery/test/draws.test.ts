@@ -4,10 +4,11 @@
  * fallback), award delivery and stock sync jobs.
  */
 import { randomUUID } from "node:crypto";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedLottery, DEMO_ACTIVITY } from "../src/seed.ts";
 import type { AwardDef } from "../src/services/setup.ts";
-import { member, startHarness, until, type Harness } from "./harness.ts";
+import { member, startHarness, type Harness } from "./harness.ts";
 
 const DRAW = `mutation($a: ID!, $k: String!) { draw(activityId: $a, idempotencyKey: $k) { code award { id name } orderId } }`;
 
@@ -74,7 +75,7 @@ describe("draw", () => {
     expect(acc.totalUsed).toBe(1);
     expect(await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id } })).toBe(1);
     // The award is delivered by the job: points credited once.
-    await until(async () => (await h.sg.services.points.account("alice")).balance > 0, "points delivered");
+    await waitFor(async () => (await h.sg.services.points.account("alice")).balance > 0, "points delivered");
     const points = first.data.draw.award.name === "big" ? 50 : 5;
     expect((await h.sg.services.points.account("alice")).balance).toBe(points);
     expect(await h.sg.services.delivery.run(first.data.draw.orderId)).toBe("ALREADY_DELIVERED");
@@ -232,7 +233,7 @@ describe("rules", () => {
     expect(rs.filter((r) => r.award!.id === byName.consolation!.id).length).toBe(990);
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     expect(await h.sg.services.prisma.participationOrder.count({ where: { activityId: activity.id, awardId: byName.phone!.id } })).toBe(10);
-    await until(
+    await waitFor(
       async () => (await h.sg.services.prisma.award.findUniqueOrThrow({ where: { id: byName.phone!.id } })).stock === 0,
       "stock synced to PostgreSQL",
     );
@@ -243,7 +244,7 @@ describe("rules", () => {
     expect(more.every((r) => r.award!.id === byName.consolation!.id)).toBe(true);
     expect(await h.sg.services.redis.get(h.sg.services.draws.stockKey(byName.phone!.id))).toBe("0");
     // The winners have no address yet: their prizes wait for one (delivery.test.ts covers claimPrize).
-    await until(
+    await waitFor(
       async () =>
         (await h.sg.services.prisma.participationOrder.count({
           where: { activityId: activity.id, awardId: byName.phone!.id, delivery: "AWAITING_ADDRESS" },

@@ -4,13 +4,14 @@
  * made on the subgraph; the pushed payloads come from `redEnvelopeRainEvent`.
  */
 import { composeServices } from "@apollo/composition";
+import { waitFor } from "@mallgraph/platform/testing";
 import { parse } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { createGateway, type RunningGateway } from "../../../gateway/src/index.ts";
 import { typeDefs } from "../src/index.ts";
-import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
+import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
 let gw: RunningGateway;
@@ -84,7 +85,7 @@ describe("redEnvelopeRain subscription through the gateway", () => {
     const first = await h.gql(`mutation($r: ID!) { grabRedEnvelope(rainId: $r) { code amount } }`, { r: rainId }, member("sub-1"));
     expect(first.data.grabRedEnvelope.code).toBe("OK");
     await h.sg.services.rain.grab(other, "sub-x"); // another rain's event is not delivered here
-    await until(
+    await waitFor(
       async () => {
         if (results.length) return true;
         await h.sg.services.rain.publish(rainId);
@@ -97,7 +98,7 @@ describe("redEnvelopeRain subscription through the gateway", () => {
     const payload = results[results.length - 1].data.redEnvelopeRain;
     expect(payload).toEqual({ remainingShares: 2, lastGrab: { amount: first.data.grabRedEnvelope.amount, memberId: null } });
     await h.gql(`mutation($r: ID!) { grabRedEnvelope(rainId: $r) { code } }`, { r: rainId }, member("sub-2"));
-    await until(() => results.some((r) => r.data?.redEnvelopeRain?.remainingShares === 1), "the second grab's event");
+    await waitFor(() => results.some((r) => r.data?.redEnvelopeRain?.remainingShares === 1), "the second grab's event");
     expect(results.every((r) => r.data.redEnvelopeRain.remainingShares !== 0)).toBe(true);
   });
 });

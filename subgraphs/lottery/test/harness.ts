@@ -203,9 +203,6 @@ export function client(url: string, secret: string) {
   };
 }
 
-/** Waits until a check holds (the platform's one polling helper, under the name these tests use). */
-export { waitFor as until } from "@mallgraph/platform/testing";
-
 export interface Harness {
   db: TestSchema;
   redis: TestRedis;

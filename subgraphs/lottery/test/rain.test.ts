@@ -5,8 +5,9 @@
 import { eventChannel } from "@mallgraph/platform/events";
 import { Decimal } from "@mallgraph/platform/money";
 import { createRedis } from "@mallgraph/platform/redis";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, member, startHarness, until, type Harness } from "./harness.ts";
+import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($input: RedEnvelopeRainInput!) { adminCreateRedEnvelopeRain(input: $input) { id status shares remainingShares totalAmount currency } }`;
 const GRAB = `mutation($rainId: ID!) { grabRedEnvelope(rainId: $rainId) { code amount currency } }`;
@@ -134,7 +135,7 @@ describe("grabbing", () => {
     expect(ok.every((r) => new Decimal(r.amount!).gte("0.01"))).toBe(true);
     // The credit jobs record every grab and credit each wallet once.
     // 500 credit jobs, each a call to member: minutes on a loaded machine.
-    await until(
+    await waitFor(
       async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 500,
       "500 credited grabs",
       240_000,
@@ -200,7 +201,7 @@ describe("wallet credit and close", () => {
     h.fake.failures = 2; // the worker's first two attempts fail
     const g = await h.sg.services.rain.grab(rain.id, "lucky");
     expect(g.code).toBe("OK");
-    await until(
+    await waitFor(
       async () =>
         !!(await h.sg.services.prisma.redEnvelopeGrab.findFirst({
           where: { rainId: rain.id, memberId: "lucky", creditedAt: { not: null } },
@@ -255,7 +256,7 @@ describe("wallet credit and close", () => {
         leftMinor += Number(x);
     expect(new Decimal(leftMinor).div(100).toFixed(2)).toBe(new Decimal(closed.refundAmount!.toString()).toFixed(2));
     // Every grab reaches PostgreSQL and the wallets.
-    await until(
+    await waitFor(
       async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 16,
       "16 credited (the ghost too)",
     );
@@ -280,7 +281,7 @@ describe("wallet credit and close", () => {
     const job = await h.sg.services.queues.rain.getJob(`close-${rain.id}`);
     expect(job?.name).toBe("close-rain");
     expect(job!.opts.delay).toBeGreaterThan(0);
-    await until(async () => (await h.sg.services.rain.get(rain.id))!.status === "CLOSED", "closed by the delayed job");
+    await waitFor(async () => (await h.sg.services.rain.get(rain.id))!.status === "CLOSED", "closed by the delayed job");
     const closed = (await h.sg.services.rain.get(rain.id))!;
     expect(closed.refundAmount!.toString()).toBe("100");
   });
@@ -296,7 +297,7 @@ describe("live events", () => {
       const rain = (await createRain({ totalAmount: "30.00", shares: 30 })).data.adminCreateRedEnvelopeRain;
       const grabs = await Promise.all(Array.from({ length: 25 }, (_, i) => h.sg.services.rain.grab(rain.id, `live-${i}`)));
       expect(grabs.filter((g) => g.code === "OK").length).toBe(25);
-      await until(() => events.some((e) => e.keys.rainId === rain.id), "an event");
+      await waitFor(() => events.some((e) => e.keys.rainId === rain.id), "an event");
       await new Promise((r) => setTimeout(r, 200)); // let a trailing window fire, if any
       const mine = events.filter((e) => e.keys.rainId === rain.id);
       expect(mine.length).toBeLessThan(25); // coalesced
@@ -349,7 +350,7 @@ describe("funding from the marketing account", () => {
       refundAmount: null,
       remainingShares: 18,
     });
-    await until(
+    await waitFor(
       async () => (await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: rain.id, creditedAt: { not: null } } })) === 12,
       "12 credited grabs",
     );

@@ -228,6 +228,3 @@ export function client(url: string, secret: string) {
     return res.json() as any;
   };
 }
-
-/** Waits until `check` holds (eventual outcomes of queued jobs): the platform's one polling helper. */
-export { waitFor as until } from "@mallgraph/platform/testing";

@@ -5,8 +5,9 @@
  * relay) starts — and a re-delivered job has one effect.
  */
 import { createRedis } from "@mallgraph/platform/redis";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "./fakes.ts";
+import {} from "./fakes.ts";
 import { ADMIN, buyer, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($orderId: ID!, $channel: PaymentChannel!) { createPayment(orderId: $orderId, channel: $channel) { code payment { id checkoutRef } } }`;
@@ -110,14 +111,14 @@ describe("payment outbox", () => {
 
   it("the worker starts (a restart): every event arrives, once", async () => {
     await h.startWorkers();
-    await until(async () => (await h.sg.services.prisma.outbox.count({ where: { sentAt: null } })) === 0, "outbox relayed");
-    await until(() => h.state.markPaidCalls.some((c) => c.orderId === paid.orderId), "orderMarkPaid");
-    await until(() => h.state.markRefundedCalls.some((c) => c.refundId === refundId), "orderMarkRefunded");
-    await until(
+    await waitFor(async () => (await h.sg.services.prisma.outbox.count({ where: { sentAt: null } })) === 0, "outbox relayed");
+    await waitFor(() => h.state.markPaidCalls.some((c) => c.orderId === paid.orderId), "orderMarkPaid");
+    await waitFor(() => h.state.markRefundedCalls.some((c) => c.refundId === refundId), "orderMarkRefunded");
+    await waitFor(
       () => eventsOf(paid.payment.id).length === 1 && eventsOf(closedId).length === 1 && eventsOf(refunded.payment.id).length === 2,
       "live events",
     );
-    await until(
+    await waitFor(
       async () => (await h.sg.services.prisma.payment.findUniqueOrThrow({ where: { id: paid.payment.id } })).orderNotifiedAt !== null,
       "order notified",
     );
@@ -143,7 +144,7 @@ describe("payment outbox", () => {
       ]).flat(),
     );
     expect(await (await paid.deliver()).text()).toBe("success");
-    await until(async () => {
+    await waitFor(async () => {
       const c = await notify.getJobCounts("waiting", "active", "delayed");
       return c.waiting + c.active + c.delayed === 0;
     }, "notify queue drained");

@@ -10,13 +10,20 @@ import { Decimal } from "@mallgraph/platform/money";
 import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import type { RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { createTestRedis, createTestSchema, outboxAuditEntries, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
+import {
+  createTestRedis,
+  createTestSchema,
+  outboxAuditEntries,
+  type TestRedis,
+  type TestSchema,
+  waitFor,
+} from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
 import { createPaymentSubgraph } from "../src/index.ts";
 import { seedPayment } from "../src/seed.ts";
 import { startWorkers } from "../src/worker.ts";
-import { client, fakeState, startFakeDeps, until, type FakeState } from "./fakes.ts";
+import { client, fakeState, startFakeDeps, type FakeState } from "./fakes.ts";
 
 const SECRET = "test-internal-secret-0123456789";
 const ADMIN: Identity = { kind: "admin", id: "op-1", permissions: ["payment:read", "payment:write"] };
@@ -120,12 +127,12 @@ describe("sandbox flow", () => {
     const p = await paymentRow(paymentId);
     expect(p.status).toBe("SUCCEEDED");
     expect(p.paidAt).toBeTruthy();
-    await until(() => state.markPaidCalls.filter((c) => c.orderId === orderId).length === 1, "orderMarkPaid");
-    await until(notifyQueueIdle, "notify queue drained");
+    await waitFor(() => state.markPaidCalls.filter((c) => c.orderId === orderId).length === 1, "orderMarkPaid");
+    await waitFor(notifyQueueIdle, "notify queue drained");
     expect(state.markPaidCalls.filter((c) => c.orderId === orderId)).toEqual([{ orderId, paymentId, channel: "SANDBOX" }]);
     expect(state.orders.get(orderId)!.status).toBe("PAID");
     expect((await paymentRow(paymentId)).orderNotifiedAt).toBeTruthy();
-    await until(() => liveEvents.length === before + 1, "live event");
+    await waitFor(() => liveEvents.length === before + 1, "live event");
     expect(JSON.parse(liveEvents[before]!)).toMatchObject({ keys: { paymentId }, audience: ["B1"] });
     // Completing again re-delivers the same notification: nothing changes.
     expect((await gql(COMPLETE, { ref }, buyer("B1"))).data.sandboxCompletePayment).toBe(true);
@@ -183,10 +190,10 @@ describe("callbacks", () => {
     expect(await prisma().paymentNotification.count({ where: { paymentId: payment!.id } })).toBe(1);
     expect(await prisma().paymentEvent.count({ where: { paymentId: payment!.id } })).toBe(1);
     expect(await prisma().merchantLedgerEntry.count({ where: { paymentId: payment!.id } })).toBe(1);
-    await until(() => state.markPaidCalls.some((c) => c.orderId === orderId), "orderMarkPaid");
-    await until(notifyQueueIdle, "notify queue drained");
+    await waitFor(() => state.markPaidCalls.some((c) => c.orderId === orderId), "orderMarkPaid");
+    await waitFor(notifyQueueIdle, "notify queue drained");
     expect(state.markPaidCalls.filter((c) => c.orderId === orderId).length).toBe(1);
-    await until(() => liveEvents.length >= before + 1, "live event");
+    await waitFor(() => liveEvents.length >= before + 1, "live event");
     expect(liveEvents.slice(before).filter((m) => JSON.parse(m).keys.paymentId === payment!.id).length).toBe(1);
   });
 
@@ -248,8 +255,8 @@ describe("callbacks", () => {
     const { payment } = await create(orderId, "SANDBOX", "B5");
     state.markPaidFailures = 2;
     expect((await gql(COMPLETE, { ref: payment!.checkoutRef }, buyer("B5"))).data.sandboxCompletePayment).toBe(true);
-    await until(() => state.orders.get(orderId)!.status === "PAID", "order paid after retries");
-    await until(async () => !!(await paymentRow(payment!.id)).orderNotifiedAt, "acknowledged");
+    await waitFor(() => state.orders.get(orderId)!.status === "PAID", "order paid after retries");
+    await waitFor(async () => !!(await paymentRow(payment!.id)).orderNotifiedAt, "acknowledged");
     expect(state.markPaidCalls.filter((c) => c.orderId === orderId).length).toBe(3);
   });
 });
@@ -264,7 +271,7 @@ describe("time-outs", () => {
     const orderId = order("B6", "30.00");
     const { payment } = await create(orderId, "SANDBOX", "B6");
     await expire(payment!.id);
-    await until(async () => (await paymentRow(payment!.id)).status === "CLOSED", "closed");
+    await waitFor(async () => (await paymentRow(payment!.id)).status === "CLOSED", "closed");
     expect((await sg.services.sandbox.trade(payment!.checkoutRef))!.status).toBe("CLOSED");
     expect((await gql(COMPLETE, { ref: payment!.checkoutRef }, buyer("B6"))).data.sandboxCompletePayment).toBe(false);
     expect((await paymentRow(payment!.id)).status).toBe("CLOSED");
@@ -279,9 +286,9 @@ describe("time-outs", () => {
     const { payment } = await create(orderId, "SANDBOX", "B6");
     await sg.services.sandbox.pay(payment!.checkoutRef); // paid at the provider, notification never delivered
     await expire(payment!.id);
-    await until(async () => (await paymentRow(payment!.id)).status === "SUCCEEDED", "recovered");
-    await until(() => state.markPaidCalls.some((c) => c.orderId === orderId), "orderMarkPaid");
-    await until(notifyQueueIdle, "notify queue drained");
+    await waitFor(async () => (await paymentRow(payment!.id)).status === "SUCCEEDED", "recovered");
+    await waitFor(() => state.markPaidCalls.some((c) => c.orderId === orderId), "orderMarkPaid");
+    await waitFor(notifyQueueIdle, "notify queue drained");
     expect(state.markPaidCalls.filter((c) => c.orderId === orderId).length).toBe(1);
     expect((await sg.services.sandbox.trade(payment!.checkoutRef))!.status).toBe("PAID");
   });
@@ -333,8 +340,8 @@ describe("refunds", () => {
     // The order books each refund once, with its own amount; together they are the whole payment.
     const refunds = await prisma().refund.findMany({ where: { paymentId, status: "SUCCEEDED" } });
     expect(refunds.length).toBe(7);
-    await until(() => state.markRefundedCalls.filter((c) => c.orderId === orderId).length === 7, "orderMarkRefunded per refund");
-    await until(notifyQueueIdle, "notify queue drained");
+    await waitFor(() => state.markRefundedCalls.filter((c) => c.orderId === orderId).length === 7, "orderMarkRefunded per refund");
+    await waitFor(notifyQueueIdle, "notify queue drained");
     const calls = state.markRefundedCalls.filter((c) => c.orderId === orderId);
     expect(new Set(calls.map((c) => c.refundId))).toEqual(new Set(refunds.map((r) => r.id)));
     // with each refund's reference (an after-sale's refund names it: the order completes that request)
@@ -404,7 +411,7 @@ describe("refunds", () => {
       "NOT_REFUNDABLE",
     );
     expect((await gql(Q, { o, a: "1.00", ref: "as-4" }, buyer("B8"))).errors![0]!.extensions!.code).toBe("FORBIDDEN");
-    await until(() => state.markRefundedCalls.some((c) => c.orderId === o && c.amount === "15.00"), "order books the refund");
+    await waitFor(() => state.markRefundedCalls.some((c) => c.orderId === o && c.amount === "15.00"), "order books the refund");
   });
 
   it("a pending payment is NOT_REFUNDABLE", async () => {
@@ -428,7 +435,7 @@ describe("wallet", () => {
     const w = state.wallets.get("W1:CNY")!;
     expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["60.00", "0.00"]);
     expect(state.walletCalls.filter((c) => c.reference === `pay:${r.payment!.id}`).map((c) => c.op)).toEqual(["freeze", "capture"]);
-    await until(() => state.orders.get(orderId)!.status === "PAID", "order paid");
+    await waitFor(() => state.orders.get(orderId)!.status === "PAID", "order paid");
   });
 
   it("insufficient balance is refused and nothing is kept", async () => {
@@ -468,7 +475,7 @@ describe("wallet", () => {
     expect(r).toMatchObject({ code: "OK", payment: { status: "SUCCEEDED" } });
     const w = state.wallets.get("W1:CNY")!;
     expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["30.00", "0.00"]);
-    await until(() => state.orders.get(orderId)!.status === "PAID", "order paid");
+    await waitFor(() => state.orders.get(orderId)!.status === "PAID", "order paid");
   });
 
   it("the buyer closing an open wallet payment releases the frozen amount", async () => {
@@ -522,7 +529,7 @@ describe("wallet", () => {
     expect(answers.every((a) => !a.errors)).toBe(true);
     const codes = answers.map((a) => a.data.createPayment.code as string);
     expect(codes.every((c) => c === "OK" || c === "ALREADY_PAID")).toBe(true);
-    await until(notifyQueueIdle, "notify queue drained");
+    await waitFor(notifyQueueIdle, "notify queue drained");
     // whatever raced, the net charge is the payable amount and nothing stays frozen
     const w = state.wallets.get("W2:CNY")!;
     expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["70.00", "0.00"]);
@@ -679,7 +686,7 @@ describe("operators", () => {
     const date = dayOf(paid[0]!.paidAt!);
     await sg.services.queues.reconcile.add("reconcile", { date });
     const REPORT = `query($d: String!) { adminReconciliationReport(date: $d) { date matched localCount channelCount differences { kind checkoutRef paymentId localAmount channelAmount } } }`;
-    await until(async () => !!(await gql(REPORT, { d: date }, READER)).data.adminReconciliationReport, "report");
+    await waitFor(async () => !!(await gql(REPORT, { d: date }, READER)).data.adminReconciliationReport, "report");
     const clean = (await gql(REPORT, { d: date }, READER)).data.adminReconciliationReport;
     expect(clean.differences).toEqual([]);
     expect(clean.matched).toBe(clean.localCount);
@@ -820,9 +827,9 @@ describe("wallet top-ups are payments", () => {
     const done = await Promise.all(Array.from({ length: 50 }, () => gql(COMPLETE, { ref: t.payment.checkoutRef }, buyer("T1"))));
     // (A delivery the loaded machine answers late counts as not acknowledged: the provider would deliver again.)
     expect(done.every((d) => d.errors === undefined && typeof d.data?.sandboxCompletePayment === "boolean")).toBe(true);
-    await until(async () => !!(await paymentRow(t.payment.id)).orderNotifiedAt, "wallet credited");
+    await waitFor(async () => !!(await paymentRow(t.payment.id)).orderNotifiedAt, "wallet credited");
     await Promise.all(Array.from({ length: 10 }, () => sg.services.payments.notifyOrderPaid(t.payment.id)));
-    await until(notifyQueueIdle, "notify queue drained");
+    await waitFor(notifyQueueIdle, "notify queue drained");
     const p = await paymentRow(t.payment.id);
     expect(p.status).toBe("SUCCEEDED");
     expect(state.wallets.get("T1:CNY")!.balance.toFixed(2)).toBe("88.80");
@@ -852,7 +859,7 @@ describe("wallet top-ups are payments", () => {
     // Not paid yet: nothing to refund; an operator's refund of a top-up is refused (the money sits in the wallet).
     expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp.code).toBe("NOT_REFUNDABLE");
     await gql(COMPLETE, { ref: t.checkoutRef }, buyer("T3"));
-    await until(async () => !!(await paymentRow(t.id)).orderNotifiedAt, "wallet credited");
+    await waitFor(async () => !!(await paymentRow(t.id)).orderNotifiedAt, "wallet credited");
     expect((await gql(REFUND, { id: t.id, amount: "20.00", reason: "x" }, ADMIN)).data.adminRefundPayment.code).toBe("NOT_REFUNDABLE");
     expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T4"))).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const r = (await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp;
@@ -861,7 +868,7 @@ describe("wallet top-ups are payments", () => {
       refund: { amount: "20.00", status: "SUCCEEDED" },
       payment: { status: "REFUNDED", refundedAmount: "20.00" },
     });
-    await until(() => state.walletCalls.some((c) => c.op === "payout" && c.reference === `topup-refund:${t.id}`), "payout");
+    await waitFor(() => state.walletCalls.some((c) => c.op === "payout" && c.reference === `topup-refund:${t.id}`), "payout");
     expect(state.wallets.get("T3:CNY")).toEqual({ balance: new Decimal(0), frozen: new Decimal(0) });
     // Again: already refunded.
     expect((await gql(REFUND_TOP_UP, { id: t.id }, buyer("T3"))).data.refundWalletTopUp.code).toBe("NOT_REFUNDABLE");
@@ -870,7 +877,7 @@ describe("wallet top-ups are payments", () => {
     state.wallets.set("T5:CNY", { balance: new Decimal(0), frozen: new Decimal(0) });
     const s = (await gql(TOP_UP, { c: "CNY", a: "30.00", ch: "SANDBOX", k: "top-5" }, buyer("T5"))).data.topUpWallet.payment;
     await gql(COMPLETE, { ref: s.checkoutRef }, buyer("T5"));
-    await until(async () => !!(await paymentRow(s.id)).orderNotifiedAt, "wallet credited");
+    await waitFor(async () => !!(await paymentRow(s.id)).orderNotifiedAt, "wallet credited");
     state.wallets.get("T5:CNY")!.balance = new Decimal("29.99");
     expect((await gql(REFUND_TOP_UP, { id: s.id }, buyer("T5"))).data.refundWalletTopUp).toMatchObject({
       code: "TOP_UP_SPENT",

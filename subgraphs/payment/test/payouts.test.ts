@@ -4,9 +4,10 @@
  * the freeze. Real PostgreSQL, Redis and BullMQ; the member wallet is the small real fake of test/fakes.ts.
  */
 import { Decimal } from "@mallgraph/platform/money";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
-import { until } from "./fakes.ts";
+import {} from "./fakes.ts";
 import { buyer, startHarness, type Harness } from "./harness.ts";
 
 const WITHDRAW = `mutation($c: String!, $a: String!, $ch: PaymentChannel!, $k: String!) { withdrawFromWallet(currency: $c, amount: $a, channel: $ch, idempotencyKey: $k) { code message payout { id status amount currency channel providerPayoutNo failure completedAt } } }`;
@@ -60,7 +61,7 @@ describe("withdrawals are payouts", () => {
     // The provider pays and calls back, 50 times in parallel; the settle job runs again by hand too.
     const done = await Promise.all(Array.from({ length: 50 }, () => h.gql(COMPLETE, { id: w.payout!.id }, buyer("W1"))));
     expect(done.every((d) => d.errors === undefined)).toBe(true);
-    await until(
+    await waitFor(
       async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).walletSettledAt,
       "wallet settled",
     );
@@ -86,7 +87,7 @@ describe("withdrawals are payouts", () => {
     const w = await withdraw("W2", "10.00", "wd-2");
     expect(wallet("W2")).toEqual({ balance: new Decimal(0), frozen: new Decimal("10.00") });
     await Promise.all(Array.from({ length: 50 }, () => h.gql(COMPLETE, { id: w.payout!.id, ok: false }, buyer("W2"))));
-    await until(
+    await waitFor(
       async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).walletSettledAt,
       "freeze released",
     );
@@ -128,7 +129,7 @@ describe("withdrawals are payouts", () => {
     expect(anomalies.map((a) => a.reason).sort()).toEqual(["AMOUNT_MISMATCH", "UNKNOWN_TRADE"]);
     // The real notification settles it.
     expect((await postForm(good)).body).toBe("success");
-    await until(() => wallet("W3").frozen.isZero(), "paid out");
+    await waitFor(() => wallet("W3").frozen.isZero(), "paid out");
     expect(wallet("W3").balance.toFixed(2)).toBe("0.00");
   });
 
@@ -151,14 +152,14 @@ describe("withdrawals are payouts", () => {
     const w = await withdraw("W6", "20.00", "wd-6");
     expect(w).toMatchObject({ code: "OK", payout: { status: "PENDING", providerPayoutNo: null } });
     // The job asks the wallet again (the same reference: frozen once) and the sandbox accepts the payout.
-    await until(
+    await waitFor(
       async () => !!(await h.sg.services.prisma.payout.findUniqueOrThrow({ where: { id: w.payout!.id } })).providerPayoutNo,
       "the payout sent by the job",
     );
     expect(wallet("W6")).toEqual({ balance: new Decimal(0), frozen: new Decimal("20.00") });
     expect(await h.sg.services.sandbox.payout(w.payout!.id)).toMatchObject({ status: "PROCESSING", payee: "W6" });
     expect(await h.gql(COMPLETE, { id: w.payout!.id }, buyer("W6"))).toMatchObject({ data: { sandboxCompletePayout: true } });
-    await until(() => wallet("W6").frozen.isZero(), "paid out");
+    await waitFor(() => wallet("W6").frozen.isZero(), "paid out");
     expect(wallet("W6").balance.toFixed(2)).toBe("0.00");
   });
 

@@ -4,9 +4,10 @@
  * live-event payload query and the Payment entity.
  */
 import { signIdentity } from "@mallgraph/platform/auth";
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeProvider } from "./fake-provider.ts";
-import { until } from "./fakes.ts";
+import {} from "./fakes.ts";
 import { ADMIN, SECRET, buyer, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -103,8 +104,8 @@ describe("Alipay end to end", () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => post("/callbacks/alipay", note)));
     expect(answers.every((a) => a.body === "success")).toBe(true);
     expect((await row(r.payment.id)).status).toBe("SUCCEEDED");
-    await until(() => paidCalls(orderId) === 1, "order told");
-    await until(notifyIdle, "notify idle");
+    await waitFor(() => paidCalls(orderId) === 1, "order told");
+    await waitFor(notifyIdle, "notify idle");
     expect(paidCalls(orderId)).toBe(1);
   });
 
@@ -124,9 +125,9 @@ describe("Alipay end to end", () => {
     const r = await create(orderId, "ALIPAY", "A3");
     fp.trades.set(r.payment.checkoutRef, { status: "PAID", amount: "15.00", refunds: [] });
     await expire(r.payment.id);
-    await until(async () => (await row(r.payment.id)).status === "SUCCEEDED", "recovered");
+    await waitFor(async () => (await row(r.payment.id)).status === "SUCCEEDED", "recovered");
     expect((await row(r.payment.id)).providerTradeNo).toBe(`ALI${r.payment.checkoutRef}`);
-    await until(() => paidCalls(orderId) === 1, "order told");
+    await waitFor(() => paidCalls(orderId) === 1, "order told");
   });
 
   it("money arriving after the payment closed is taken back automatically (refund at Alipay)", async () => {
@@ -134,7 +135,7 @@ describe("Alipay end to end", () => {
     const r = await create(orderId, "ALIPAY", "A4");
     fp.trades.set(r.payment.checkoutRef, { status: "WAIT", amount: "9.90", refunds: [] });
     await expire(r.payment.id);
-    await until(async () => (await row(r.payment.id)).status === "CLOSED", "closed");
+    await waitFor(async () => (await row(r.payment.id)).status === "CLOSED", "closed");
     expect(fp.trades.get(r.payment.checkoutRef)!.status).toBe("CLOSED");
     // The provider's race: it still reports the buyer paid.
     fp.trades.get(r.payment.checkoutRef)!.status = "PAID";
@@ -165,7 +166,7 @@ describe("WeChat Pay end to end", () => {
     expect(answers.every((a) => a.status === 200 && JSON.parse(a.body).code === "SUCCESS")).toBe(true);
     expect((await row(r.payment.id)).status).toBe("SUCCEEDED");
     expect(await h.sg.services.prisma.paymentNotification.count({ where: { paymentId: r.payment.id } })).toBe(1);
-    await until(() => paidCalls(orderId) === 1, "order told");
+    await waitFor(() => paidCalls(orderId) === 1, "order told");
 
     // Refund through WeChat Pay's refund API.
     const refund = await h.gql(
@@ -195,9 +196,9 @@ describe("WeChat Pay end to end", () => {
     expect(refund).toMatchObject({ code: "OK", refund: { status: "PENDING" } });
     expect((await row(r.payment.id)).status).toBe("SUCCEEDED");
     fp.refundStatus.set(refund.refund.id, "SUCCESS"); // the provider finishes
-    await until(async () => (await row(r.payment.id)).status === "REFUNDED", "refund settled", 30_000);
+    await waitFor(async () => (await row(r.payment.id)).status === "REFUNDED", "refund settled", 30_000);
     expect((await h.sg.services.prisma.refund.findUniqueOrThrow({ where: { id: refund.refund.id } })).status).toBe("SUCCEEDED");
-    await until(() => h.state.markRefundedCalls.some((c) => c.refundId === refund.refund.id), "order books the refund");
+    await waitFor(() => h.state.markRefundedCalls.some((c) => c.refundId === refund.refund.id), "order books the refund");
   });
 
   it("a refund the provider refuses leaves the amount refundable", async () => {
@@ -244,8 +245,8 @@ describe("automatic refunds", () => {
     expect((await row(sandbox.payment.id)).status).toBe("SUCCEEDED");
     expect((await row(wechat.payment.id)).status).toBe("REFUNDED");
     expect(fp.trades.get(wechat.payment.checkoutRef)!.refunds.map((x) => x.amount)).toEqual(["1230"]);
-    await until(() => paidCalls(orderId) === 1, "order told");
-    await until(notifyIdle, "notify idle");
+    await waitFor(() => paidCalls(orderId) === 1, "order told");
+    await waitFor(notifyIdle, "notify idle");
     expect(h.state.markPaidCalls.filter((c) => c.orderId === orderId)).toEqual([
       { orderId, paymentId: sandbox.payment.id, channel: "SANDBOX" },
     ]);
@@ -256,7 +257,7 @@ describe("automatic refunds", () => {
     const r = await create(orderId, "SANDBOX", "D2");
     h.state.orders.get(orderId)!.status = "CANCELLED";
     await h.gql(`mutation($r: String!) { sandboxCompletePayment(checkoutRef: $r) }`, { r: r.payment.checkoutRef }, buyer("D2"));
-    await until(async () => (await row(r.payment.id)).status === "REFUNDED", "refunded");
+    await waitFor(async () => (await row(r.payment.id)).status === "REFUNDED", "refunded");
     expect((await h.sg.services.sandbox.trade(r.payment.checkoutRef))!.refundedAmount.toString()).toBe("7");
     expect(h.state.markRefundedCalls.filter((c) => c.orderId === orderId)).toEqual([]);
   });
@@ -294,7 +295,7 @@ describe("federation and live events", () => {
     const orderId = h.order("S1", "4.00");
     const r = await create(orderId, "SANDBOX", "S1");
     await h.gql(`mutation($r: String!) { sandboxCompletePayment(checkoutRef: $r) }`, { r: r.payment.checkoutRef }, buyer("S1"));
-    await until(async () => !!(await row(r.payment.id)).orderNotifiedAt, "first notification");
+    await waitFor(async () => !!(await row(r.payment.id)).orderNotifiedAt, "first notification");
     // Simulate: committed as paid, but the notify job was lost before it ran.
     h.state.orders.get(orderId)!.status = "PENDING_PAYMENT";
     await h.sg.services.prisma.payment.update({
@@ -303,7 +304,7 @@ describe("federation and live events", () => {
     });
     await h.sg.services.queues.notify.remove(`notify-paid-${r.payment.id}`);
     expect(await h.sg.services.payments.sweep()).toMatchObject({ notify: 1 });
-    await until(async () => !!(await row(r.payment.id)).orderNotifiedAt, "re-notified");
+    await waitFor(async () => !!(await row(r.payment.id)).orderNotifiedAt, "re-notified");
     expect(h.state.orders.get(orderId)!.status).toBe("PAID");
   });
 
