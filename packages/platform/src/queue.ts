@@ -37,8 +37,6 @@ export const QueueName = {
   paymentReconcile: "payment-reconcile",
   /** payment: notifications to other domains and live status events, relayed from payment's outbox (written in the status change's transaction). Jobs `notify-paid` (jobId = `notify-paid-<paymentId>`), `notify-refunded` (`notify-refunded-<refundId>`), `publish-event` (`payment-event-<eventId>`), `send-payout`, `settle-payout`. */
   paymentNotify: "payment-notify",
-  /** promotion: seckill order creation. Job `create-order` (jobId = reservationId). */
-  seckillOrders: "seckill-orders",
   /** promotion: seckill lifecycle. Repeatable job `tick` (online / end / return stock, sweep PENDING, poll orders). */
   seckillLifecycle: "seckill-lifecycle",
   /** promotion: coupon issuance to a list of members at a time. Job `issue` (delayed; idempotent per batch and member). */

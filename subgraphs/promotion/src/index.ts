@@ -56,10 +56,6 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), serviceKeys(config));
   const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), serviceKeys(config));
   const lottery = opts.ports?.lottery ?? lotteryPort(subgraphUrl(config, "lottery"), serviceKeys(config));
-  const orderQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.seckillOrders, {
-    attempts: 10,
-    backoff: { type: "exponential", delay: 500 },
-  });
   const couponQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.couponIssue, {
     attempts: 10,
   });
@@ -70,7 +66,6 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     prefix: config.REDIS_PREFIX,
     catalog,
     order,
-    orders: orderQueue,
     log,
     hooks,
     onlineLeadMs: opts.onlineLeadMs,
@@ -99,7 +94,6 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     couponTemplates,
     campaigns,
     pricing,
-    orderQueue,
     couponQueue,
     jobs,
     jobQueues,
@@ -109,7 +103,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {
-  await Promise.all([s.orderQueue.close(), s.couponQueue.close(), s.jobQueues.close()]);
+  await Promise.all([s.couponQueue.close(), s.jobQueues.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
 }
