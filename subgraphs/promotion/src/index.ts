@@ -37,6 +37,8 @@ export interface PromotionSubgraphOptions {
   onlineLeadMs?: number;
   pendingAfterMs?: number;
   holdAfterMs?: number;
+  /** Pause between fencing a seckill item and reading it when it is reconciled (ms, default 1000). */
+  reconcileGraceMs?: number;
   hooks?: SeckillTestHooks;
 }
 
@@ -71,6 +73,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     onlineLeadMs: opts.onlineLeadMs,
     pendingAfterMs: opts.pendingAfterMs,
     holdAfterMs: opts.holdAfterMs,
+    reconcileGraceMs: opts.reconcileGraceMs,
     defaultShards: config.SECKILL_STOCK_SHARDS,
   });
   const coupons = new CouponService({ prisma });

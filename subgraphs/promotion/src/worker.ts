@@ -10,6 +10,7 @@
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { logger } from "@mallgraph/platform/log";
+import { periodic } from "@mallgraph/platform/periodic";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { StreamConsumer } from "@mallgraph/platform/streams";
 import type { Worker } from "bullmq";
@@ -30,6 +31,8 @@ export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "
   ordersOnly?: boolean;
   /** Interval of the outbox relay (ms, default 1000). */
   relayEveryMs?: number;
+  /** Interval of the check for seckill items that lost Redis data (ms, default 5000; also at start-up and every tick). */
+  checkEveryMs?: number;
 }
 
 export async function startWorkers(config: Config, opts: PromotionWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -37,6 +40,27 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   const services = createPromotionServices({ config, ...opts });
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const seckill = services.seckill;
+  const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
+  const expiry = createQueue(q, QueueName.couponExpiry, { attempts: 5, removeOnComplete: 30, removeOnFail: 30 });
+  const schedule = async () => {
+    if (opts.ordersOnly) return;
+    await expiry.upsertJobScheduler(
+      "coupon-expiry-daily",
+      { pattern: "0 10 * * *", tz: SHOP_TIME_ZONE },
+      { name: NOTIFY_EXPIRING, data: {} },
+    );
+    await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });
+  };
+  // Items that lost Redis data are rebuilt from PostgreSQL before anything else runs on them: at start-up,
+  // then every few seconds outside BullMQ (a Redis that lost its data lost the job schedulers too: put back).
+  if (await seckill.reconcileIfLost()) await schedule();
+  const stopCheck = periodic(
+    opts.checkEveryMs ?? 5000,
+    async () => {
+      if (await seckill.reconcileIfLost()) await schedule();
+    },
+    (e) => log.error({ err: e }, "the check for seckill items that lost Redis data failed"),
+  );
   const streams = new StreamConsumer({
     redis: services.redis,
     group: "seckill-orders",
@@ -49,24 +73,17 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   });
   streams.start();
   const workers: Worker[] = [createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 })];
-  const lifecycle = createQueue(q, QueueName.seckillLifecycle, { attempts: 1, removeOnComplete: 100, removeOnFail: 100 });
-  const expiry = createQueue(q, QueueName.couponExpiry, { attempts: 5, removeOnComplete: 30, removeOnFail: 30 });
   let stopRelay = async () => {};
   if (!opts.ordersOnly) {
-    await expiry.upsertJobScheduler(
-      "coupon-expiry-daily",
-      { pattern: "0 10 * * *", tz: SHOP_TIME_ZONE },
-      { name: NOTIFY_EXPIRING, data: {} },
-    );
+    await schedule();
     workers.push(createWorker(q, QueueName.couponExpiry, couponExpiryProcessor(services.couponExpiry), { concurrency: 1 }));
     stopRelay = services.jobs.start(opts.relayEveryMs ?? 1000);
-    await lifecycle.upsertJobScheduler("seckill-tick", { every: opts.tickEveryMs ?? 2000 }, { name: SeckillJob.tick, data: {} });
     workers.push(createWorker(q, QueueName.seckillLifecycle, seckillLifecycleProcessor(services.seckill), { concurrency: 1 }));
   }
   for (const w of workers)
     w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "promotion job failed"));
   return async () => {
-    await Promise.all([streams.stop(), ...workers.map((w) => w.close())]);
+    await Promise.all([stopCheck(), streams.stop(), ...workers.map((w) => w.close())]);
     await stopRelay();
     await Promise.all([lifecycle.close(), expiry.close()]);
     await closePromotionServices(services);

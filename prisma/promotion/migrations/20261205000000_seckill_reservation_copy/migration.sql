@@ -24,4 +24,4 @@ CREATE TABLE "SeckillReservation" (
 );
 
 -- CreateIndex
-CREATE INDEX "SeckillReservation_sessionId_skuId_idx" ON "SeckillReservation"("sessionId", "skuId");
+CREATE INDEX "SeckillReservation_sessionId_skuId_homeShard_seq_idx" ON "SeckillReservation"("sessionId", "skuId", "homeShard", "seq");

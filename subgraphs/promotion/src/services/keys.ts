@@ -18,6 +18,7 @@
  * - seq                   counter of the reservations that took stock here (homed here): each gets the next number
  * - stream                what the scripts did to reservations homed here (a snapshot per change, decision 0032):
  *                         the hand-off to order creation and to the PostgreSQL copy (services/seckill-stream.ts)
+ * - reconcile             (shard 0) the lock of a reconciliation of the item (services/seckill-reconcile.ts)
  * And `{promotion}:seckill-skus`: SKUs in online sessions (cart and order refuse them; not used by scripts).
  */
 import { keyFor } from "@mallgraph/platform/redis";
@@ -40,6 +41,7 @@ export function shardKeys(prefix: string, sessionId: string, skuId: string, shar
     returned: key("returned"),
     seq: key("seq"),
     stream: key("stream"),
+    reconcile: key("reconcile"),
   };
 }
 export type ShardKeys = ReturnType<typeof shardKeys>;

@@ -48,6 +48,8 @@ export interface SeckillDeps {
   /** A HOLD (or an unsettled take) older than this is resolved by the sweeper (default 10 s). */
   holdAfterMs?: number;
   idempotencyTtlSeconds?: number;
+  /** Pause between fencing an item and reading it when it is reconciled (ms, default 1000: buys in flight finish). */
+  reconcileGraceMs?: number;
   hooks?: SeckillTestHooks;
 }
 

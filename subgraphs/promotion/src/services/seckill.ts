@@ -17,6 +17,7 @@ import { streamBacklog, type StreamEntry } from "@mallgraph/platform/streams";
 import { homeShard } from "./keys.ts";
 import { SeckillBuying } from "./seckill-buying.ts";
 import { SeckillCopy } from "./seckill-copy.ts";
+import { SeckillReconciliation } from "./seckill-reconcile.ts";
 import { SeckillSessions } from "./seckill-sessions.ts";
 import { SeckillSettlement } from "./seckill-settlement.ts";
 import { SeckillStore, type SeckillDeps } from "./seckill-store.ts";
@@ -39,12 +40,14 @@ export class SeckillService {
   private readonly buying: SeckillBuying;
   private readonly settlement: SeckillSettlement;
   private readonly stream: SeckillStream;
+  private readonly reconciliation: SeckillReconciliation;
 
   constructor(d: SeckillDeps) {
     this.store = new SeckillStore(d);
     const copy = new SeckillCopy(d.prisma, d.log);
     this.settlement = new SeckillSettlement(this.store, copy);
     this.stream = new SeckillStream(this.store, this.settlement, copy);
+    this.reconciliation = new SeckillReconciliation(this.store, copy, d.reconcileGraceMs);
     this.sessions = new SeckillSessions(this.store, this.settlement);
     this.buying = new SeckillBuying(this.store);
   }
@@ -109,8 +112,20 @@ export class SeckillService {
   lifecycle(now?: Date) {
     return this.settlement.lifecycle(now);
   }
-  tick() {
-    return this.settlement.tick();
+  /** The repeatable job: items that lost Redis data are rebuilt first (the lifecycle never closes a damaged item). */
+  async tick(): Promise<Record<string, number>> {
+    const rebuilt = await this.reconciliation.ifLost();
+    return { ...(await this.settlement.tick()), rebuilt: rebuilt?.items ?? 0 };
+  }
+
+  // reconciliation after Redis lost data (seckill-reconcile.ts)
+  /** Operators: every live item (or a session's) rebuilt from PostgreSQL. */
+  reconcile(sessionId?: string | null) {
+    return this.reconciliation.run(sessionId);
+  }
+  /** The workers' check (start-up, ticks): damaged items rebuilt; null when none is. */
+  reconcileIfLost() {
+    return this.reconciliation.ifLost();
   }
 
   // reads for operators and tests
