@@ -43,7 +43,7 @@ export const QueueName = {
   couponIssue: "coupon-issue",
   /** promotion: the daily notice of coupons expiring within 3 days (once per coupon, through the outbox). Repeatable job `notify-expiring`. */
   couponExpiry: "coupon-expiry",
-  /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row), `close-rain` (delayed to endsAt), `sweep`. */
+  /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row, for grabs the sweep or a close found uncredited; grabs themselves come through the rains' Redis streams), `close-rain` (delayed to endsAt), `sweep`. */
   lotteryRain: "lottery-rain",
   /** lottery: draws. Jobs `distribute-award` (retried until delivered), `sync-stock` (Redis award stock → PostgreSQL). */
   lotteryAwards: "lottery-awards",

@@ -134,14 +134,18 @@ export class StreamConsumer {
     return { handled: counts.reduce((a, b) => a + b, 0), full: counts.some((c) => c >= count) };
   }
 
-  private async ensureGroup(stream: string): Promise<void> {
-    if (this.known.has(stream)) return;
+  /** The group of a stream that exists (from its first entry on); false while the stream does not exist yet. */
+  private async ensureGroup(stream: string): Promise<boolean> {
+    if (this.known.has(stream)) return true;
     try {
-      await this.o.redis.xgroup("CREATE", stream, this.o.group, "0", "MKSTREAM");
+      await this.o.redis.xgroup("CREATE", stream, this.o.group, "0");
     } catch (e) {
-      if (!String((e as Error).message).includes("BUSYGROUP")) throw e;
+      const message = String((e as Error).message);
+      if (message.includes("requires the key to exist")) return false; // nothing written yet: no key is created for it
+      if (!message.includes("BUSYGROUP")) throw e;
     }
     this.known.add(stream);
+    return true;
   }
 
   private async read(stream: string, claiming: boolean): Promise<StreamEntry[]> {
@@ -164,7 +168,7 @@ export class StreamConsumer {
 
   private async one(stream: string, claiming: boolean): Promise<number> {
     const { redis, group, log } = this.o;
-    await this.ensureGroup(stream);
+    if (!(await this.ensureGroup(stream))) return 0;
     let entries: StreamEntry[];
     try {
       entries = await this.read(stream, claiming);
