@@ -3,9 +3,9 @@
  *
  * 1. storm: M members × A attempts of `seckillBuy` (a new idempotency key each) against one session
  *    item of `stock`, 50 connections: attempts/s, and exactly `stock` OK answers;
- * 2. orders: the promotion `seckill-orders` queue is paused during the storm and resumed after, so
- *    the order worker's drain is measured alone: orders/s from reservations, and exactly one order
- *    per OK reservation (counted in the order schema).
+ * 2. orders: the workers process is stopped (SIGSTOP) during the storm and continued after, so the
+ *    drain of the seckill streams is measured alone: orders/s from reservations, and exactly one
+ *    order per OK reservation (counted in the order schema).
  *
  *   npx tsx bench/seckill.ts                                   # 200 members × 25 attempts, stock 2,000
  *   npx tsx bench/seckill.ts --members 50 --attempts 40 --stock 1000
@@ -18,11 +18,10 @@ import path from "node:path";
 import autocannon from "autocannon";
 import pg from "pg";
 import { domainDatabaseUrl } from "../packages/platform/src/config.ts";
-import { closeQueueConnections, createQueue, QueueName } from "../packages/platform/src/queue.ts";
 import { adminToken, benchMembers, seckillSession, SECKILL_BUY } from "./gateway.ts";
 import { cpuMeter, loadAverage } from "./lib/cpu.ts";
 import { profileWhile } from "./lib/profiler.ts";
-import { bootBenchStack, BENCH_ENV } from "./lib/stack.ts";
+import { bootBenchStack } from "./lib/stack.ts";
 import { areaTable, functionTable, summarise, type CpuProfile } from "./profile-summary.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -67,16 +66,14 @@ async function maybeProfile<T>(
 const stack = await bootBenchStack({ env: { ACCESS_TOKEN_TTL_SECONDS: "14400" } });
 const db = new pg.Client({ connectionString: domainDatabaseUrl(stack.env.DATABASE_URL!, "order").replace(/\?schema=.*$/, "") });
 await db.connect();
-const queue = createQueue(
-  { redisUrl: stack.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: BENCH_ENV.REDIS_PREFIX },
-  QueueName.seckillOrders,
-);
 try {
   const url = stack.gatewayUrl;
   console.log(`registering ${memberCount} members…`);
   const ms = await benchMembers(url, memberCount);
   const session = await seckillSession(url, await adminToken(url), stock, stock);
-  await queue.pause();
+  // the reservations wait in the streams while the workers process is stopped
+  const workers = stack.processes.get("workers")!;
+  workers.kill("SIGSTOP");
 
   // 1. the storm
   const codes = new Map<string, number>();
@@ -119,7 +116,7 @@ try {
     `\nstorm: ${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(storm as any).latency.p50} ms, p99 ${(storm as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms; ${loadBefore} → ${loadAverage().replace(/^load /, "")}`,
   );
 
-  // 2. the orders: resume the worker and time the drain
+  // 2. the orders: continue the workers and time the drain
   const count = async () =>
     Number(
       (await db.query(`SELECT count(*)::int AS n FROM "order"."Order" WHERE "seckillReservationId" = ANY($1)`, [reservations])).rows[0].n,
@@ -129,7 +126,7 @@ try {
   const drainMeter = cpuMeter({ workers: workersPid, order: orderPid });
   const drainLoad = loadAverage();
   const t0 = Date.now();
-  await queue.resume();
+  workers.kill("SIGCONT");
   const made = await maybeProfile(stack, profileDrain, "drain", async () => {
     let n = 0;
     for (let last = -1, still = 0; n < reservations.length && still < 600;) {
@@ -154,8 +151,7 @@ try {
     `orders: ${made} orders for ${reservations.length} OK reservations in ${(drainMs / 1000).toFixed(1)} s → ${Math.round(made / (drainMs / 1000))} orders/s; ${made === reservations.length && duplicates === 0 ? "exactly one order per reservation" : `MISMATCH (duplicates ${duplicates})`}; CPU per order: workers ${(dcpu.workers! / Math.max(made, 1)).toFixed(3)} ms, order subgraph ${(dcpu.order! / Math.max(made, 1)).toFixed(3)} ms; ${drainLoad} → ${loadAverage().replace(/^load /, "")}`,
   );
 } finally {
-  await queue.close();
-  await closeQueueConnections();
+  stack.processes.get("workers")?.kill("SIGCONT");
   await db.end();
   await stack.stop();
 }

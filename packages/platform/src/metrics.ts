@@ -55,6 +55,19 @@ export const jobFailures = new Counter({
   registers: [registry],
 });
 
+export const streamEntries = new Counter({
+  name: "mg_stream_entries_total",
+  help: "Redis stream entries a consumer group handled (done: acknowledged; retry: left pending for another delivery), by group",
+  labelNames: ["group", "outcome"],
+  registers: [registry],
+});
+export const reconciliations = new Counter({
+  name: "mg_redis_reconcile_total",
+  help: "What reconciliation runs found after Redis lost data (decision 0032), by domain and kind: rebuilt (items / rains), copied (first copies found only in Redis, copied to PostgreSQL now), lost (known to have been made, found nowhere)",
+  labelNames: ["domain", "kind"],
+  registers: [registry],
+});
+
 /** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
 export function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
   const children = new Map<string, C>();

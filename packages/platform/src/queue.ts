@@ -37,15 +37,13 @@ export const QueueName = {
   paymentReconcile: "payment-reconcile",
   /** payment: notifications to other domains and live status events, relayed from payment's outbox (written in the status change's transaction). Jobs `notify-paid` (jobId = `notify-paid-<paymentId>`), `notify-refunded` (`notify-refunded-<refundId>`), `publish-event` (`payment-event-<eventId>`), `send-payout`, `settle-payout`. */
   paymentNotify: "payment-notify",
-  /** promotion: seckill order creation. Job `create-order` (jobId = reservationId). */
-  seckillOrders: "seckill-orders",
   /** promotion: seckill lifecycle. Repeatable job `tick` (online / end / return stock, sweep PENDING, poll orders). */
   seckillLifecycle: "seckill-lifecycle",
   /** promotion: coupon issuance to a list of members at a time. Job `issue` (delayed; idempotent per batch and member). */
   couponIssue: "coupon-issue",
   /** promotion: the daily notice of coupons expiring within 3 days (once per coupon, through the outbox). Repeatable job `notify-expiring`. */
   couponExpiry: "coupon-expiry",
-  /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row), `close-rain` (delayed to endsAt), `sweep`. */
+  /** lottery: red-envelope rain. Jobs `credit-grab` (wallet credit + grab row, for grabs the sweep or a close found uncredited; grabs themselves come through the rains' Redis streams), `close-rain` (delayed to endsAt), `sweep`. */
   lotteryRain: "lottery-rain",
   /** lottery: draws. Jobs `distribute-award` (retried until delivered), `sync-stock` (Redis award stock → PostgreSQL). */
   lotteryAwards: "lottery-awards",

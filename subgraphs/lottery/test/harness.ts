@@ -228,10 +228,12 @@ export async function startHarness(
     promotionUrl: deps.url,
     orderUrl: deps.url,
     eventWindowMs: 30,
+    reconcileGraceMs: 50,
     deliveryBudget: opts.deliveryBudget ?? { attempts: 3, backoffMs: 100 },
   };
   const sg = await createLotterySubgraph({ config, port: 0, ...common });
-  const stopWorkers = opts.workers === false ? async () => undefined : await startWorkers(config, common);
+  // a stream entry whose credit failed comes again after 300 ms (10 s in production)
+  const stopWorkers = opts.workers === false ? async () => undefined : await startWorkers(config, { ...common, claimIdleMs: 300 });
   return {
     db,
     redis,

@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   "admin:write": "manage operators, roles and permissions",
   "partner:write": "create and revoke partner API keys",
   "audit:read": "read the audit trail of every operator mutation (who, what, when, before/after); nothing can change it",
+  "redis:reconcile":
+    "rebuild seckill stock and red-envelope shares in Redis from their PostgreSQL copy after Redis lost data (what had not reached PostgreSQL is counted and reported)",
   "queues:manage": "open the queue dashboard (Bull Board at the gateway's /admin/queues): inspect, retry and remove jobs",
 } as const;
 

@@ -37,6 +37,8 @@ export interface PromotionSubgraphOptions {
   onlineLeadMs?: number;
   pendingAfterMs?: number;
   holdAfterMs?: number;
+  /** Pause between fencing a seckill item and reading it when it is reconciled (ms, default 1000). */
+  reconcileGraceMs?: number;
   hooks?: SeckillTestHooks;
 }
 
@@ -56,10 +58,6 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), serviceKeys(config));
   const order = opts.ports?.order ?? orderPort(subgraphUrl(config, "order"), serviceKeys(config));
   const lottery = opts.ports?.lottery ?? lotteryPort(subgraphUrl(config, "lottery"), serviceKeys(config));
-  const orderQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.seckillOrders, {
-    attempts: 10,
-    backoff: { type: "exponential", delay: 500 },
-  });
   const couponQueue = createQueue({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, QueueName.couponIssue, {
     attempts: 10,
   });
@@ -70,12 +68,12 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     prefix: config.REDIS_PREFIX,
     catalog,
     order,
-    orders: orderQueue,
     log,
     hooks,
     onlineLeadMs: opts.onlineLeadMs,
     pendingAfterMs: opts.pendingAfterMs,
     holdAfterMs: opts.holdAfterMs,
+    reconcileGraceMs: opts.reconcileGraceMs,
     defaultShards: config.SECKILL_STOCK_SHARDS,
   });
   const coupons = new CouponService({ prisma });
@@ -99,7 +97,6 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     couponTemplates,
     campaigns,
     pricing,
-    orderQueue,
     couponQueue,
     jobs,
     jobQueues,
@@ -109,7 +106,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
 }
 
 export async function closePromotionServices(s: PromotionServices): Promise<void> {
-  await Promise.all([s.orderQueue.close(), s.couponQueue.close(), s.jobQueues.close()]);
+  await Promise.all([s.couponQueue.close(), s.jobQueues.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
 }

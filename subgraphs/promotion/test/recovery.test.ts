@@ -1,6 +1,6 @@
 /**
  * Never lose a reservation, never make two orders of one: workers closed midway, a crash between
- * order creation and marking the reservation, a lost job; cancelled orders give stock back to the
+ * order creation and marking the reservation, a lost stream entry; cancelled orders give stock back to the
  * session; an ended session gives its unsold stock back to catalog; the repeatable tick drives it all.
  */
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
@@ -28,6 +28,7 @@ describe("seckill recovery and settlement", () => {
   };
   const ordersOf = (rids: string[]) => env.order.services.prisma.order.findMany({ where: { seckillReservationId: { in: rids } } });
   const statusOf = async (rid: string) => (await sk().readReservation(rid))!.status;
+  const copies = (rids: string[]) => env.promotion.services.prisma.seckillReservation.findMany({ where: { id: { in: rids } } });
 
   it("workers closed midway and crashes after the order was made still give exactly one order per reservation", async () => {
     const sku = await env.newSku(40);
@@ -35,11 +36,12 @@ describe("seckill recovery and settlement", () => {
     await sk().lifecycle();
     const rids = (await Promise.all(Array.from({ length: 40 }, (_, i) => buy(`w-${i}`, sid, sku)))).map((r) => r.reservationId);
     expect(rids.every(Boolean)).toBe(true);
-    // first worker: one job at a time, and the first 3 jobs "crash" right after order answered
+    // first worker: one stream entry at a time, and the first 3 "crash" right after order answered
     let crashes = 0;
     const stopA = await env.startWorkers({
       ordersOnly: true,
-      orderConcurrency: 1,
+      streamCount: 1,
+      claimIdleMs: 500,
       hooks: {
         afterOrderCreated: () => {
           if (crashes < 3) {
@@ -51,10 +53,12 @@ describe("seckill recovery and settlement", () => {
     });
     await waitFor(async () => (await ordersOf(rids)).length >= 6, "a few orders from the first worker", 90_000);
     await stopA();
-    // a second worker finishes the rest (the crashed jobs are retried with the same reservationId)
-    const stopB = await env.startWorkers({ ordersOnly: true });
+    // a second worker finishes the rest (the crashed entries are taken over: the same reservationId again)
+    const stopB = await env.startWorkers({ ordersOnly: true, claimIdleMs: 500 });
     try {
       await waitFor(async () => (await Promise.all(rids.map(statusOf))).every((s) => s === "ORDERED"), "every reservation ORDERED", 90_000); // slow under a loaded machine
+      // the PostgreSQL copy follows: every reservation, ORDERED with its order
+      await waitFor(async () => (await copies(rids)).filter((c) => c.status === "ORDERED").length === 40, "the copies ORDERED");
     } finally {
       await stopB();
     }
@@ -63,9 +67,12 @@ describe("seckill recovery and settlement", () => {
     expect(new Set(orders.map((o) => o.seckillReservationId)).size).toBe(40);
     expect(crashes).toBe(3);
     for (const rid of rids) expect((await sk().readReservation(rid))!.orderId).toBe(orders.find((o) => o.seckillReservationId === rid)!.id);
+    const copied = await copies(rids);
+    expect(copied.map((c) => [c.id, c.orderId, c.quantity]).sort()).toEqual(orders.map((o) => [o.seckillReservationId, o.id, 1]).sort());
+    expect(new Set(copied.map((c) => `${c.homeShard}.${c.seq}`)).size).toBe(40);
   });
 
-  it("jobs running together make their orders in one batch; a crash inside a batch's transaction and after it still give exactly one order per reservation", async () => {
+  it("reservations read together make their orders in one batch; a crash inside a batch's transaction and after it still give exactly one order per reservation", async () => {
     const sku = await env.newSku(60);
     const sid = await env.createSession([{ skuId: sku, stock: 60, perUserLimit: 1 }]);
     await sk().lifecycle();
@@ -83,6 +90,7 @@ describe("seckill recovery and settlement", () => {
     };
     const stop = await env.startWorkers({
       ordersOnly: true,
+      claimIdleMs: 500,
       hooks: {
         afterOrderCreated: () => {
           if (afterCrashes < 5) {
@@ -111,7 +119,7 @@ describe("seckill recovery and settlement", () => {
     for (const rid of rids) expect((await sk().readReservation(rid))!.orderId).toBe(orders.find((o) => o.seckillReservationId === rid)!.id);
   });
 
-  it("a worker that hangs right after order answered (a dead worker holding its job): the sweeper finishes with the same order", async () => {
+  it("a worker that hangs right after order answered (a dead worker holding its entry): the sweeper finishes with the same order", async () => {
     const sku = await env.newSku(3);
     const sid = await env.createSession([{ skuId: sku, stock: 3, perUserLimit: 1 }]);
     await sk().lifecycle();
@@ -137,7 +145,7 @@ describe("seckill recovery and settlement", () => {
       expect(await statusOf(reservationId)).toBe("ORDERED");
       // the "dead" worker wakes up late: nothing changes
       release();
-      await waitFor(async () => (await env.promotion.services.orderQueue.getJobCounts("completed")).completed >= 1, "the late job");
+      await waitFor(async () => (await sk().streamBacklog()) === 0, "the late entry done");
       const orders = await ordersOf([reservationId]);
       expect(orders.length).toBe(1);
       expect((await sk().readReservation(reservationId))!.orderId).toBe(orders[0]!.id);
@@ -147,17 +155,21 @@ describe("seckill recovery and settlement", () => {
     }
   });
 
-  it("a reservation whose job was lost is found by the sweeper", async () => {
+  it("a reservation whose stream entry was lost is found by the sweeper, and copied to PostgreSQL before its order", async () => {
     const sku = await env.newSku(5);
     const sid = await env.createSession([{ skuId: sku, stock: 5, perUserLimit: 1 }]);
     await sk().lifecycle();
     const { reservationId } = await buy("lost", sid, sku);
-    await env.promotion.services.orderQueue.remove(reservationId); // no worker ran: the job is simply gone
+    // no worker ran: the entry is simply gone
+    for (const stream of await sk().streams()) await env.promotion.services.redis.xtrim(stream, "MAXLEN", 0);
+    expect(await sk().streamBacklog()).toBe(0);
+    expect(await env.promotion.services.prisma.seckillReservation.count({ where: { id: reservationId } })).toBe(0);
     expect(await statusOf(reservationId)).toBe("PENDING");
     expect(await sk().sweepPending()).toBe(1);
     expect(await statusOf(reservationId)).toBe("ORDERED");
     expect((await ordersOf([reservationId])).length).toBe(1);
-    // sweeping again (or a late duplicate job) changes nothing
+    expect(await env.promotion.services.prisma.seckillReservation.count({ where: { id: reservationId } })).toBe(1);
+    // sweeping again (or a late duplicate entry) changes nothing
     expect(await sk().sweepPending()).toBe(0);
     expect(await sk().createOrder(reservationId)).toBe("ORDERED");
     expect((await ordersOf([reservationId])).length).toBe(1);

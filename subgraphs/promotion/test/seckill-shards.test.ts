@@ -81,6 +81,8 @@ describe("seckill stock shards", () => {
           k.takesAt,
           k.open,
           k.returned,
+          k.seq,
+          k.stream,
         ].map(keySlot),
       );
     };
@@ -103,8 +105,10 @@ describe("seckill stock shards", () => {
     } finally {
       r.sendCommand = original;
     }
+    // one script call: the reservation, and its entry in the stream that hands it to its order and to PostgreSQL
     expect(sent).toEqual(["evalsha"]);
     expect(await sk().remaining(sid, sku)).toBe(38);
+    expect(await sk().streamBacklog()).toBeGreaterThanOrEqual(2);
     // a session of more shards than units is capped at its stock
     const tiny = await online(3, 1, 8);
     expect((await sk().getSessions([tiny.sid]))[0]!.items[0]!.shards).toBe(3);

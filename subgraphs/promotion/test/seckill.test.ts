@@ -193,6 +193,14 @@ describe("seckill", () => {
       expect(listed.status).toBe("ONLINE");
       // catalog: 100 allocated (sold), 50 untouched
       expect(await env.stock(sku)).toEqual({ available: 50, reserved: 0, sold: 100 });
+      // PostgreSQL has a copy of each reservation (the stream's consumer), ORDERED with its order, numbered 1..100
+      await waitFor(async () => (await sk().streamBacklog()) === 0, "the streams drained");
+      const copies = await env.promotion.services.prisma.seckillReservation.findMany({ where: { sessionId: sid } });
+      expect(copies.length).toBe(100);
+      expect(copies.every((c) => c.status === "ORDERED" && orders.some((o) => o.id === c.orderId && o.seckillReservationId === c.id))).toBe(
+        true,
+      );
+      expect(copies.map((c) => c.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n + 1));
     } finally {
       await stop();
     }

@@ -17,6 +17,7 @@ export const Mutation: MutationResolvers = {
   adminCreateRedEnvelopeRain: asAdmin("lottery:write", (_p, { input }, ctx) =>
     ctx.services.rain.create(input, assertPermission(ctx, "lottery:write")),
   ),
+  adminReconcileRedEnvelopeRains: asAdmin("redis:reconcile", (_p, { rainId }, ctx) => ctx.services.rain.reconcile(rainId)),
   adminCloseRedEnvelopeRain: asAdmin("lottery:write", (_p, { id }, ctx) => ctx.services.rain.close(id)),
   adminSaveLotteryStrategy: asAdmin("lottery:write", (_p, { input }, ctx) =>
     ctx.services.setup.saveStrategy({

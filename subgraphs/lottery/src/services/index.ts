@@ -38,6 +38,8 @@ export interface LotteryServiceOptions {
   /** Points of the daily sign-in (env LOTTERY_SIGN_IN_POINTS, default 10). */
   signInPoints?: number;
   random?: RandomInt;
+  /** Pause between fencing a rain and reading it when it is reconciled (ms, default 1000). */
+  reconcileGraceMs?: number;
   /** Clock (tests move time). */
   now?: () => number;
 }
@@ -92,6 +94,7 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     log,
     eventWindowMs: opts.eventWindowMs ?? Number(env.LOTTERY_EVENT_WINDOW_MS ?? 250),
     random: opts.random,
+    reconcileGraceMs: opts.reconcileGraceMs,
     now: opts.now,
   });
   const ports = { url: "", secret: serviceKeys(config) };

@@ -61,6 +61,8 @@ export interface RainServiceDeps {
   log: Logger;
   /** Coalescing window of live events per rain (ms). */
   eventWindowMs?: number;
+  /** Pause between fencing a rain and reading it when it is reconciled (ms, default 1000: grabs in flight finish). */
+  reconcileGraceMs?: number;
   random?: RandomInt;
   now?: () => number;
 }
@@ -83,7 +85,10 @@ export function fromMinor(minor: number | string, currency: string): Decimal {
 /** The wallet reference of a rain's budget freeze (and of its release). */
 export const budgetRef = (rainId: string) => `rain:${rainId}`;
 
-/** A rain's Redis keys, all under the one hash tag `{lottery}`. */
+/**
+ * A rain's Redis keys, all under the one hash tag `{lottery}` (every key of one script call in one slot).
+ * `stream` is the hand-off of its grabs (rain-stream.ts); `reconcile` the lock of its rebuild (rain-reconcile.ts).
+ */
 export class RainKeys {
   private readonly k: KeyFn;
 
@@ -99,6 +104,12 @@ export class RainKeys {
   }
   shards(id: string, shards: number) {
     return Array.from({ length: shards }, (_, i) => this.k("rain", id, "shard", i));
+  }
+  stream(id: string) {
+    return this.k("rain", id, "stream");
+  }
+  reconcile(id: string) {
+    return this.k("rain", id, "reconcile");
   }
   event(id: string, eventId: string) {
     return this.k("rain", id, "event", eventId);

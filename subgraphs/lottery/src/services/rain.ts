@@ -1,8 +1,10 @@
 /**
  * Red-envelope rain: an operator's campaign splits a total into random shares (split.ts) kept in
- * Redis lists spread over N shards; members grab with one Lua script (grabEnvelope-rain.lua); a
- * BullMQ job credits each grab to the member's wallet and records it in PostgreSQL; a delayed job
- * at endsAt closes the rain and records what is left so that grabbed + refund = total exactly.
+ * Redis lists spread over N shards; members grab with one Lua script (grabEnvelope-rain.lua), which
+ * also hands the grab over through the rain's stream; the stream's consumer records each grab in
+ * PostgreSQL and credits the member's wallet (decision 0032); a delayed job at endsAt closes the rain
+ * and records what is left so that grabbed + refund = total exactly. After Redis lost data, a rain is
+ * rebuilt from PostgreSQL (rain-reconcile.ts).
  *
  * The money comes from member's MARKETING account (decision 0019): creating a rain freezes its total
  * there (reference `rain:<rainId>`; refused with INSUFFICIENT_BALANCE when the budget is short), each
@@ -11,8 +13,10 @@
  *
  * Keys (one hash tag `{lottery}`, so one Redis Cluster slot and one Lua call may touch them all):
  *   <prefix>:{lottery}:rain:<id>            meta hash
- *   <prefix>:{lottery}:rain:<id>:grabs      memberId -> "<minor>:<atMs>"
+ *   <prefix>:{lottery}:rain:<id>:grabs      memberId -> "<minor>:<atMs>:<seq>"
  *   <prefix>:{lottery}:rain:<id>:shard:<i>  share lists
+ *   <prefix>:{lottery}:rain:<id>:stream     one entry per grab, until recorded and credited
+ *   <prefix>:{lottery}:rain:<id>:reconcile  the lock of its rebuild
  *   <prefix>:{lottery}:rain:<id>:event:<e>  live event payloads (5 minutes)
  * Trade-off: one slot means one cluster node serves a rain; the shards spread list contention and
  * keep each LPOP O(1), not load across nodes. A rain too hot for one node would use one hash tag
@@ -20,19 +24,24 @@
  *
  * RainService only composes the use cases, each in its own file:
  *   rain-create.ts   validation, split, budget freeze, shares armed, close scheduled
- *   rain-grab.ts     the grab (Lua), the credit job, the sweep
+ *   rain-grab.ts     the grab (Lua), recording and crediting grabs, the credit job, the sweep
+ *   rain-stream.ts   the consumer of the rains' streams: grabs recorded in PostgreSQL, then credited
+ *   rain-reconcile.ts  the rebuild of a rain from PostgreSQL after Redis lost data
  *   rain-close.ts    closing: grabs recorded and credited, the rest released
  *   rain-reads.ts    the view with status and live counts
  *   rain-events.ts   coalesced live events
  * with what they share (types, limits, minor units, keys) in rain-shared.ts.
  */
+import { streamBacklog, type StreamEntry } from "@mallgraph/platform/streams";
 import type { RedEnvelopeRain } from "../generated/prisma/client.ts";
 import { RainClosing } from "./rain-close.ts";
 import { RainCreation } from "./rain-create.ts";
 import { RainEvents } from "./rain-events.ts";
 import { RainGrabs } from "./rain-grab.ts";
 import { RainReads } from "./rain-reads.ts";
+import { RainReconciliation } from "./rain-reconcile.ts";
 import { RainKeys, type CreditGrabJob, type RainInput, type RainServiceDeps } from "./rain-shared.ts";
+import { RainStream } from "./rain-stream.ts";
 
 export {
   MAX_SHARDS,
@@ -46,6 +55,7 @@ export {
   type RainStatus,
   type RainView,
 } from "./rain-shared.ts";
+export type { RainReconcileReport } from "./rain-reconcile.ts";
 
 export class RainService {
   /** The clock of every use case (tests move it). */
@@ -55,6 +65,8 @@ export class RainService {
   private readonly creation: RainCreation;
   private readonly grabs: RainGrabs;
   private readonly closing: RainClosing;
+  private readonly stream: RainStream;
+  private readonly reconciliation: RainReconciliation;
 
   /** The dependencies every use case shares (one object: a test swaps the queue in it). */
   constructor(private readonly d: RainServiceDeps) {
@@ -65,6 +77,8 @@ export class RainService {
     this.creation = new RainCreation(c, this.reads);
     this.grabs = new RainGrabs(c, this.events);
     this.closing = new RainClosing(c, this.reads, this.events);
+    this.stream = new RainStream(c, this.grabs);
+    this.reconciliation = new RainReconciliation(c, this.grabs, d.reconcileGraceMs);
   }
 
   // creation
@@ -91,9 +105,32 @@ export class RainService {
     return this.grabs.sweep();
   }
 
-  // close and refund
-  close(rainId: string) {
+  // the streams' consumer (the workers run it: StreamConsumer with these two)
+  streams() {
+    return this.stream.streams();
+  }
+  handleStream(stream: string, entries: StreamEntry[]) {
+    return this.stream.handle(stream, entries);
+  }
+  /** Stream entries not done yet (grabs not recorded or not credited), over the open rains. */
+  async streamBacklog(): Promise<number> {
+    return streamBacklog(this.d.redis, await this.stream.streams(0));
+  }
+
+  // close and refund: a rain that lost Redis data is rebuilt first
+  async close(rainId: string) {
+    await this.reconciliation.beforeClose(rainId);
     return this.closing.close(rainId);
+  }
+
+  // reconciliation after Redis lost data (rain-reconcile.ts)
+  /** Operators: every open rain (or one) rebuilt from PostgreSQL. */
+  reconcile(rainId?: string | null) {
+    return this.reconciliation.run(rainId);
+  }
+  /** The workers' check: damaged rains rebuilt; null when none is. */
+  reconcileIfLost() {
+    return this.reconciliation.ifLost();
   }
 
   // live events

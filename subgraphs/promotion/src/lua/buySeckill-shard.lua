@@ -11,8 +11,12 @@
 -- KEYS[6] pending zset (reservationId by creation ms; the sweeper's work list)
 -- KEYS[7] open counter of the shard (reservations not yet settled)
 -- KEYS[8] holds zset (HOLD reservations by creation ms)
+-- KEYS[9] seq counter of the shard  KEYS[10] the shard's stream (decision 0032)
 -- ARGV[1] buyerId  ARGV[2] quantity  ARGV[3] now (ms)  ARGV[4] new reservationId
 -- ARGV[5] idempotency key TTL (s)  ARGV[6] sessionId  ARGV[7] skuId  ARGV[8] this shard's index
+-- A reservation that took stock (PENDING) gets the shard's next seq number and its snapshot is added to
+-- the stream in this same call: the hand-off to order creation and to the PostgreSQL copy. A HOLD is not
+-- (it is added when it is confirmed, resolveHold-shard.lua).
 -- returns {code, reservationId or ""}: OK | HOLD | DUPLICATE (the earlier reservationId) | BAD_QUANTITY
 --   | NOT_ONLINE (not online, not in time, or not armed) | LIMIT_EXCEEDED | SOLD_OUT
 local existing = redis.call('GET', KEYS[4])
@@ -38,10 +42,18 @@ else
   redis.call('ZADD', KEYS[8], now, ARGV[4])
 end
 redis.call('HINCRBY', KEYS[3], ARGV[1], q)
-redis.call('HSET', KEYS[5], 'id', ARGV[4], 'sessionId', ARGV[6], 'skuId', ARGV[7], 'buyerId', ARGV[1], 'quantity', q,
-  'unitPrice', m[5], 'currency', m[6], 'status', status, 'createdMs', ARGV[3], 'home', ARGV[8], 'idemKey', KEYS[4])
-if status == 'PENDING' then redis.call('HSET', KEYS[5], 'stockShard', ARGV[8]) end
+local fields = {'id', ARGV[4], 'sessionId', ARGV[6], 'skuId', ARGV[7], 'buyerId', ARGV[1], 'quantity', q,
+  'unitPrice', m[5], 'currency', m[6], 'status', status, 'createdMs', ARGV[3], 'home', ARGV[8], 'idemKey', KEYS[4], 'v', 1}
+if status == 'PENDING' then
+  local n = #fields
+  fields[n + 1] = 'stockShard'
+  fields[n + 2] = ARGV[8]
+  fields[n + 3] = 'seq'
+  fields[n + 4] = redis.call('INCR', KEYS[9])
+end
+redis.call('HSET', KEYS[5], unpack(fields))
 redis.call('INCR', KEYS[7])
 redis.call('SET', KEYS[4], ARGV[4], 'EX', tonumber(ARGV[5]))
 if status == 'HOLD' then return {'HOLD', ARGV[4]} end
+redis.call('XADD', KEYS[10], '*', unpack(fields))
 return {'OK', ARGV[4]}

@@ -7,6 +7,7 @@ export const Mutation: MutationResolvers = {
   adminCreateSeckillSession: asAdmin("promotion:write", (_p, { input }, ctx) => ctx.services.seckill.createSession(input, operatorId(ctx))),
   adminUpdateSeckillSession: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.seckill.updateSession(id, input)),
   adminCancelSeckillSession: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.seckill.cancelSession(id)),
+  adminReconcileSeckill: asAdmin("redis:reconcile", (_p, { sessionId }, ctx) => ctx.services.seckill.reconcile(sessionId)),
   seckillBuy: asMember((_p, { sessionId, skuId, quantity, idempotencyKey }, ctx) =>
     ctx.services.seckill.buy(memberId(ctx), sessionId, skuId, quantity, idempotencyKey),
   ),

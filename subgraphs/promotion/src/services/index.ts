@@ -23,8 +23,6 @@ export interface PromotionServices {
   couponTemplates: CouponTemplateService;
   campaigns: CampaignService;
   pricing: PricingService;
-  /** `seckill-orders` (create-order jobs). */
-  orderQueue: Queue;
   /** `coupon-issue` (scheduled issuance jobs). */
   couponQueue: Queue;
   /** The job outbox (member messages) and its relay; the worker runs the relay periodically. */

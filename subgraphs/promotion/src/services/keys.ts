@@ -9,12 +9,16 @@
  * - idem:<buyer>:<key>    idempotency key → reservationId (expires)
  * - res:<uuid>            a reservation of a buyer homed here (source of truth) {id, sessionId, skuId,
  *                         buyerId, quantity, unitPrice, currency, status, createdMs, home, stockShard,
- *                         idemKey, orderId, settled}
+ *                         idemKey, orderId, settled, seq, v}
  * - pending / ordered     zsets of PENDING / ORDERED-unsettled reservations (sweeper, order status poll)
  * - holds                 zset of HOLD reservations (home sold out, stock being taken from another shard)
  * - takes / takesAt       hash + zset: stock this shard gave to reservations homed elsewhere, not yet settled
  * - open                  count of unsettled reservations homed here (the shard closes at 0)
  * - returned              unsold quantity parked for catalog's inventoryReturn
+ * - seq                   counter of the reservations that took stock here (homed here): each gets the next number
+ * - stream                what the scripts did to reservations homed here (a snapshot per change, decision 0032):
+ *                         the hand-off to order creation and to the PostgreSQL copy (services/seckill-stream.ts)
+ * - reconcile             (shard 0) the lock of a reconciliation of the item (services/seckill-reconcile.ts)
  * And `{promotion}:seckill-skus`: SKUs in online sessions (cart and order refuse them; not used by scripts).
  */
 import { keyFor } from "@mallgraph/platform/redis";
@@ -35,6 +39,9 @@ export function shardKeys(prefix: string, sessionId: string, skuId: string, shar
     takesAt: key("takesAt"),
     open: key("open"),
     returned: key("returned"),
+    seq: key("seq"),
+    stream: key("stream"),
+    reconcile: key("reconcile"),
   };
 }
 export type ShardKeys = ReturnType<typeof shardKeys>;

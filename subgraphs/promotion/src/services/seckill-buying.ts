@@ -1,7 +1,8 @@
 /**
  * Buying (docs/decisions/0012-seckill-stock-shards.md). A buyer maps to a home shard of the item;
  * the common case is ONE script call there (lua/buySeckill-shard.lua): idempotency key, online and in
- * time, per-user limit, stock, the reservation — atomically. When the home shard is sold out the
+ * time, per-user limit, stock, the reservation and its entry in the shard's stream (the hand-off to
+ * its order and to PostgreSQL, decision 0032) — atomically, one round trip. When the home shard is sold out the
  * script keeps the buyer's limit reserved at home (a HOLD reservation); stock is then taken from
  * another shard (lua/takeStock-shard.lua) and the home confirms the reservation with it, or releases
  * the limit when no shard has any (lua/resolveHold-shard.lua). A process dying midway leaves a HOLD
@@ -11,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { badInput, notFound } from "@mallgraph/platform/errors";
 import { SeckillCode } from "../errors.ts";
 import { homeShard, reservationId } from "./keys.ts";
-import { MAX_BUY_QUANTITY, SETTLED_RETENTION_SECONDS, SeckillJob, type ItemRef, type SeckillStore } from "./seckill-store.ts";
+import { MAX_BUY_QUANTITY, SETTLED_RETENTION_SECONDS, type ItemRef, type SeckillStore } from "./seckill-store.ts";
 import type { BuyOutcome } from "./types.ts";
 
 export class SeckillBuying {
@@ -43,6 +44,8 @@ export class SeckillBuying {
       k.pending,
       k.open,
       k.holds,
+      k.seq,
+      k.stream,
       buyerId,
       quantity,
       Date.now(),
@@ -52,13 +55,8 @@ export class SeckillBuying {
       skuId,
       home,
     )) as [SeckillCode | "HOLD", string]; // buy-seckill.lua answers one of these
+    // an OK reservation is in its shard's stream already (the hand-off to its order, seckill-stream.ts)
     const code = answer === "HOLD" ? await this.fromOtherShards(ref, home, uuid, rid, quantity, idem) : answer;
-    if (code === SeckillCode.OK) {
-      // the sweeper covers a lost enqueue: the reservation is already recorded
-      await this.s.d.orders
-        .add(SeckillJob.createOrder, { reservationId: rid }, { jobId: rid })
-        .catch((e) => this.s.d.log.warn({ err: e, reservationId: rid }, "could not enqueue the seckill order; the sweeper will"));
-    }
     return { code, reservationId: code === SeckillCode.SOLD_OUT ? null : id || null };
   }
 
@@ -80,6 +78,8 @@ export class SeckillBuying {
         hk.bought,
         hk.open,
         idem,
+        hk.seq,
+        hk.stream,
         action,
         shard,
         Date.now(),

@@ -1,7 +1,7 @@
 /**
- * Everything after a buy, driven by the create-order job and the repeatable `tick`:
- * - create-order: order's orderCreateSeckill(Batch) (idempotent per reservationId), then PENDING → ORDERED once;
- * - sweepers: PENDING reservations whose job was lost; HOLDs and takes a dying process left
+ * Everything after a buy, driven by the stream consumer (seckill-stream.ts) and the repeatable `tick`:
+ * - order creation: order's orderCreateSeckill(Batch) (idempotent per reservationId), then PENDING → ORDERED once;
+ * - sweepers: PENDING reservations whose stream entry was lost; HOLDs and takes a dying process left
  *   unresolved (kept when the home confirmed with that shard's stock, given back otherwise);
  * - the poll of ORDERED reservations' orders: cancelled → stock and the buyer's limit back; paid → settled;
  * - the lifecycle: sessions armed in Redis shortly before they start, ended at endsAt, and once every
@@ -12,22 +12,29 @@ import { publishLiveEvent } from "@mallgraph/platform/events";
 import { formatAmount } from "@mallgraph/platform/money";
 import { PERMANENT_ORDER_REFUSALS } from "../errors.ts";
 import { parseReservationId, seckillSkusKey, splitStock } from "./keys.ts";
+import { snapshotOf, type SeckillCopy } from "./seckill-copy.ts";
 import { SeckillOrderBatcher } from "./seckill-order-batcher.ts";
-import { RESERVATION_TOPIC, SETTLED_RETENTION_SECONDS, SeckillJob, type ItemRef, type SeckillStore } from "./seckill-store.ts";
+import { RESERVATION_TOPIC, SETTLED_RETENTION_SECONDS, type ItemRef, type SeckillStore } from "./seckill-store.ts";
 import type { ReservationView } from "./types.ts";
+
+/** What order creation needs of a reservation. */
+type Orderable = Pick<ReservationView, "id" | "buyerId" | "skuId" | "quantity" | "unitPrice" | "currency">;
 
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
 type Action = "ORDERED" | "FAILED" | "CANCELLED" | "PAID";
 
 export class SeckillSettlement {
-  /** Concurrent create-order jobs of this process share one order call (one transaction there). */
+  /** Reservations handed over at the same time in this process share one order call (one transaction there). */
   private readonly batcher: SeckillOrderBatcher;
 
-  constructor(private readonly s: SeckillStore) {
+  constructor(
+    private readonly s: SeckillStore,
+    private readonly copy: SeckillCopy,
+  ) {
     this.batcher = new SeckillOrderBatcher(s.d.order);
   }
 
-  private async settle(r: ReservationView, action: Action, arg = ""): Promise<number> {
+  private async settle(r: Pick<ReservationView, "id" | "buyerId">, action: Action, arg = ""): Promise<number> {
     const at = await this.s.locate(r.id);
     if (!at) return -1;
     const k = at.k;
@@ -38,6 +45,7 @@ export class SeckillSettlement {
       k.open,
       k.stock,
       k.bought,
+      k.stream,
       action,
       arg,
       Date.now(),
@@ -55,16 +63,29 @@ export class SeckillSettlement {
   }
 
   /**
-   * The create-order job (and the sweeper): makes the SECKILL order of a PENDING reservation.
-   * Idempotent: order answers the same order for the same reservationId, and the reservation
-   * moves PENDING → ORDERED once. Throws (the job retries) when order is unreachable. The order
-   * call is shared with the other jobs running at the same moment (SeckillOrderBatcher).
+   * The sweeper (and tests): makes the SECKILL order of a PENDING reservation read from Redis, after
+   * copying it to PostgreSQL (an order never exists for a reservation PostgreSQL has not got).
    */
   async createOrder(reservationId: string): Promise<string> {
-    const r = await this.s.readReservation(reservationId);
-    if (!r) return "UNKNOWN";
-    if (r.holding) return "HOLD"; // no stock yet: the buy (or sweepHolds) decides
+    const at = await this.s.locate(reservationId);
+    const h = at ? await this.s.d.redis.hgetall(at.k.reservation(at.uuid)) : {};
+    if (!h.id) return "UNKNOWN";
+    if (h.status === "HOLD") return "HOLD"; // no stock yet: the buy (or sweepHolds) decides
+    const r = snapshotOf(h);
+    if (!r) throw new Error(`reservation ${reservationId} is incomplete in Redis`);
     if (r.status !== "PENDING") return r.status;
+    await this.copy.write([r]);
+    return this.orderFor(r);
+  }
+
+  /**
+   * Makes the SECKILL order of a reservation that was PENDING (the stream consumer hands over the
+   * buy's snapshot; the sweeper what it read). Idempotent: order answers the same order for the
+   * same reservationId, and the reservation moves PENDING → ORDERED once (a reservation that moved on
+   * meanwhile is left as it is). Throws (the entry comes again) when order is unreachable. The order
+   * call is shared with the other reservations handed over at the same moment (SeckillOrderBatcher).
+   */
+  async orderFor(r: Orderable): Promise<string> {
     const res = await this.batcher.create({
       reservationId: r.id,
       buyerId: r.buyerId,
@@ -104,7 +125,7 @@ export class SeckillSettlement {
     return shards.flatMap(({ ref, n }, i) => (per[i] ?? []).map((id) => ({ ref, shard: n, id })));
   }
 
-  /** Re-runs reservations still PENDING after pendingAfterMs (a lost job, a dead worker). */
+  /** Re-runs reservations still PENDING after pendingAfterMs (a lost stream entry, a dead worker). */
   async sweepPending(limit = 200, items?: ItemRef[]): Promise<number> {
     const due = await this.due(items ?? (await this.s.watched()), "pending", Date.now() - (this.s.d.pendingAfterMs ?? 15_000), limit);
     let n = 0;
@@ -143,6 +164,8 @@ export class SeckillSettlement {
           hk.bought,
           hk.open,
           idem,
+          hk.seq,
+          hk.stream,
           action,
           shard,
           Date.now(),
@@ -154,8 +177,7 @@ export class SeckillSettlement {
         const j = defined(others[gave], "the shard that gave");
         if ((await resolve("CONFIRM", j)) === 1) {
           const jk = this.s.keys(ref, j);
-          await this.s.lua.settleTake(jk.stock, jk.takes, jk.takesAt, id, "KEEP");
-          await this.s.d.orders.add(SeckillJob.createOrder, { reservationId: id }, { jobId: id }).catch(() => undefined); // the pending sweeper covers it too
+          await this.s.lua.settleTake(jk.stock, jk.takes, jk.takesAt, id, "KEEP"); // the confirmation went to the stream
           n++;
         }
         continue;

@@ -7,7 +7,6 @@ import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { defineLua } from "@mallgraph/platform/redis";
 import type { WorkflowHooks } from "@mallgraph/platform/workflow";
-import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { parseReservationId, shardKeys, type ShardKeys } from "./keys.ts";
@@ -21,11 +20,11 @@ export const MAX_SHARDS = 64;
 /** Settled reservations stay readable (seckillReservation) this long. */
 export const SETTLED_RETENTION_SECONDS = 30 * 24 * 3600;
 export const RESERVATION_TOPIC = "seckillReservationChanged";
-export const SeckillJob = { createOrder: "create-order", tick: "tick" } as const;
+export const SeckillJob = { tick: "tick" } as const;
 
 export interface SeckillTestHooks {
   createSession?: WorkflowHooks;
-  /** Runs in the create-order job after order answered, before the reservation is marked (crash injection). */
+  /** Runs in order creation (the stream consumer, the sweeper) after order answered, before the reservation is marked (crash injection). */
   afterOrderCreated?(reservationId: string): void | Promise<void>;
   /** Runs in a buy whose home shard was sold out, right after the home recorded the HOLD (crash injection). */
   afterHold?(reservationId: string): void | Promise<void>;
@@ -39,8 +38,6 @@ export interface SeckillDeps {
   prefix: string;
   catalog: CatalogPort;
   order: OrderPort;
-  /** Queue of the `create-order` jobs. */
-  orders: Queue;
   log: Logger;
   /** Shards of an item whose session names none (config SECKILL_STOCK_SHARDS, default 1). */
   defaultShards?: number;
@@ -51,6 +48,8 @@ export interface SeckillDeps {
   /** A HOLD (or an unsettled take) older than this is resolved by the sweeper (default 10 s). */
   holdAfterMs?: number;
   idempotencyTtlSeconds?: number;
+  /** Pause between fencing an item and reading it when it is reconciled (ms, default 1000: buys in flight finish). */
+  reconcileGraceMs?: number;
   hooks?: SeckillTestHooks;
 }
 
@@ -74,13 +73,13 @@ export class SeckillStore {
     const def = <R = number>(name: string, file: string, keys: number): Lua<R> =>
       defineLua<Array<string | number>, R>(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys);
     this.lua = {
-      buy: def<[string, string]>("promotionBuySeckill", "buySeckill-shard.lua", 8),
+      buy: def<[string, string]>("promotionBuySeckill", "buySeckill-shard.lua", 10),
       take: def("promotionTakeStock", "takeStock-shard.lua", 4),
-      resolveHold: def("promotionResolveHold", "resolveHold-shard.lua", 6),
+      resolveHold: def("promotionResolveHold", "resolveHold-shard.lua", 8),
       settleTake: def("promotionSettleTake", "settleTake-shard.lua", 3),
       arm: def("promotionArmShard", "armShard-shard.lua", 2),
       close: def("promotionCloseStock", "closeStock-shard.lua", 5),
-      settle: def("promotionSettleReservation", "settleReservation-shard.lua", 6),
+      settle: def("promotionSettleReservation", "settleReservation-shard.lua", 7),
     };
   }
 

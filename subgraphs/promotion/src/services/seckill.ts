@@ -3,19 +3,25 @@
  * composes the use cases, each in its own file:
  *   seckill-sessions.ts    operators: create (stock leaves catalog at once), edit before the start, cancel; lists
  *   seckill-buying.ts      buying: one script call on the buyer's home shard; another shard's stock when home is sold out
- *   seckill-settlement.ts  create-order job, sweepers, order status poll, lifecycle (online / ended / unsold stock back)
+ *   seckill-stream.ts      the consumer of the shards' streams: the PostgreSQL copy (seckill-copy.ts), then the orders
+ *   seckill-settlement.ts  order creation, sweepers, order status poll, lifecycle (online / ended / unsold stock back)
  * with what they share in seckill-store.ts (dependencies, shard layout, keys, Lua scripts).
  *
- * The reservation in Redis is the source of truth. Never oversell: stock only moves inside Lua
+ * The reservation in Redis is the first copy; PostgreSQL gets a copy of every change within a second
+ * or two (decision 0032). Never oversell: stock only moves inside Lua
  * scripts, each on one shard. Never lose a reservation, never two orders of one: order creation is
  * idempotent per reservationId and a reservation moves PENDING → ORDERED once; sweepers finish what
  * a dying process left (lost jobs, HOLDs, takes). docs/decisions/0012-seckill-stock-shards.md.
  */
+import { streamBacklog, type StreamEntry } from "@mallgraph/platform/streams";
 import { homeShard } from "./keys.ts";
 import { SeckillBuying } from "./seckill-buying.ts";
+import { SeckillCopy } from "./seckill-copy.ts";
+import { SeckillReconciliation } from "./seckill-reconcile.ts";
 import { SeckillSessions } from "./seckill-sessions.ts";
 import { SeckillSettlement } from "./seckill-settlement.ts";
 import { SeckillStore, type SeckillDeps } from "./seckill-store.ts";
+import { SeckillStream } from "./seckill-stream.ts";
 import type { ReservationView, SeckillSessionInput, SeckillSessionUpdate } from "./types.ts";
 
 export {
@@ -33,10 +39,15 @@ export class SeckillService {
   private readonly sessions: SeckillSessions;
   private readonly buying: SeckillBuying;
   private readonly settlement: SeckillSettlement;
+  private readonly stream: SeckillStream;
+  private readonly reconciliation: SeckillReconciliation;
 
   constructor(d: SeckillDeps) {
     this.store = new SeckillStore(d);
-    this.settlement = new SeckillSettlement(this.store);
+    const copy = new SeckillCopy(d.prisma, d.log);
+    this.settlement = new SeckillSettlement(this.store, copy);
+    this.stream = new SeckillStream(this.store, this.settlement, copy);
+    this.reconciliation = new SeckillReconciliation(this.store, copy, d.reconcileGraceMs);
     this.sessions = new SeckillSessions(this.store, this.settlement);
     this.buying = new SeckillBuying(this.store);
   }
@@ -70,6 +81,18 @@ export class SeckillService {
     return r && r.buyerId === viewerId ? r : null;
   }
 
+  // the streams' consumer (the workers run it: StreamConsumer with these two)
+  streams(): Promise<string[]> {
+    return this.stream.streams();
+  }
+  handleStream(stream: string, entries: StreamEntry[]): Promise<string[]> {
+    return this.stream.handle(stream, entries);
+  }
+  /** Stream entries not done yet (not copied to PostgreSQL, or their order not made), over every watched item. */
+  async streamBacklog(): Promise<number> {
+    return streamBacklog(this.store.d.redis, await this.stream.streams());
+  }
+
   // settlement
   createOrder(reservationId: string) {
     return this.settlement.createOrder(reservationId);
@@ -89,8 +112,20 @@ export class SeckillService {
   lifecycle(now?: Date) {
     return this.settlement.lifecycle(now);
   }
-  tick() {
-    return this.settlement.tick();
+  /** The repeatable job: items that lost Redis data are rebuilt first (the lifecycle never closes a damaged item). */
+  async tick(): Promise<Record<string, number>> {
+    const rebuilt = await this.reconciliation.ifLost();
+    return { ...(await this.settlement.tick()), rebuilt: rebuilt?.items ?? 0 };
+  }
+
+  // reconciliation after Redis lost data (seckill-reconcile.ts)
+  /** Operators: every live item (or a session's) rebuilt from PostgreSQL. */
+  reconcile(sessionId?: string | null) {
+    return this.reconciliation.run(sessionId);
+  }
+  /** The workers' check (start-up, ticks): damaged items rebuilt; null when none is. */
+  reconcileIfLost() {
+    return this.reconciliation.ifLost();
   }
 
   // reads for operators and tests
