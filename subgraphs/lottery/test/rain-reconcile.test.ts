@@ -5,9 +5,9 @@
  * real member subgraph for the marketing account.
  */
 import { Decimal } from "@mallgraph/platform/money";
-import { outboxAuditEntries } from "@mallgraph/platform/testing";
+import { outboxAuditEntries, waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, startHarness, until, type Harness } from "./harness.ts";
+import { ADMIN, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($input: RedEnvelopeRainInput!) { adminCreateRedEnvelopeRain(input: $input) { id } }`;
 const RECONCILE = `mutation($r: ID) { adminReconcileRedEnvelopeRains(rainId: $r) { rains grabs copiedFromRedis lost remainingShares } }`;
@@ -48,7 +48,7 @@ describe("a rain that lost its Redis data, with the workers running", () => {
     const id = await createRain(h, "500.00", 200);
     const first = await Promise.all(Array.from({ length: 120 }, (_, i) => rain.grab(id, `rb-${i}`)));
     expect(first.every((g) => g.code === "OK")).toBe(true);
-    await until(async () => (await credited(id)) === 120, "120 grabs recorded and credited", 120_000);
+    await waitFor(async () => (await credited(id)) === 120, "120 grabs recorded and credited", 120_000);
     const rows = await h.sg.services.prisma.redEnvelopeGrab.findMany({ where: { rainId: id } });
     expect(rows.map((r) => r.seq).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
 
@@ -65,7 +65,7 @@ describe("a rain that lost its Redis data, with the workers running", () => {
     const later = await Promise.all(Array.from({ length: 100 }, (_, i) => rain.grab(id, `late-${i}`)));
     expect(later.filter((g) => g.code === "OK").length).toBe(80);
     expect(later.filter((g) => g.code === "SOLD_OUT").length).toBe(20);
-    await until(async () => (await credited(id)) === 200, "200 credited", 120_000);
+    await waitFor(async () => (await credited(id)) === 200, "200 credited", 120_000);
     const closed = await rain.close(id);
     expect(closed).toMatchObject({ status: "CLOSED", grabbedCount: 200 });
     const grabbed = sum([...first, ...later].map((g) => g.amount));
@@ -82,7 +82,7 @@ describe("a rain that lost its Redis data, with the workers running", () => {
     const rain = h.sg.services.rain;
     const id = await createRain(h, "30.00", 30);
     const grabs = await Promise.all(Array.from({ length: 12 }, (_, i) => rain.grab(id, `cl-${i}`)));
-    await until(async () => (await credited(id)) === 12, "12 credited");
+    await waitFor(async () => (await credited(id)) === 12, "12 credited");
     await wipe(h, id);
     const closed = await rain.close(id);
     const grabbed = sum(grabs.map((g) => g.amount));

@@ -199,8 +199,8 @@ describe("wallet credit and close", () => {
   it("the credit job is idempotent: run twice → one credit; failures are retried until delivered", async () => {
     const rain = (await createRain({ totalAmount: "5.00", shares: 5 })).data.adminCreateRedEnvelopeRain;
     // earlier tests' credits are done (the fake's failures below are for this grab alone)
-    await until(async () => (await h.sg.services.rain.streamBacklog()) === 0, "the streams drained");
-    await until(async () => {
+    await waitFor(async () => (await h.sg.services.rain.streamBacklog()) === 0, "the streams drained");
+    await waitFor(async () => {
       const c = await h.sg.services.queues.rain.getJobCounts("active", "waiting", "delayed");
       return c.active + c.waiting === 0;
     }, "no credit job running");

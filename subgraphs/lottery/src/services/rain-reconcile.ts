@@ -127,7 +127,7 @@ export class RainReconciliation {
     const lock = keys.reconcile(rain.id);
     const token = randomUUID();
     if ((await redis.set(lock, token, "PX", 120_000, "NX")) !== "OK") {
-      if (strict) throw new AppError(ErrorCode.INVALID_STATE, `a reconciliation of rain ${rain.id} is running`);
+      if (strict) throw new AppError(ErrorCode.CONFLICT, `a reconciliation of rain ${rain.id} is running`);
       return null;
     }
     try {

@@ -28,11 +28,12 @@
  * highest seq PostgreSQL has (Redis is older than its copy). The lifecycle never closes a damaged item.
  */
 import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, defined } from "@mallgraph/platform/errors";
+import { AppError, defined } from "@mallgraph/platform/errors";
 import { bound, reconciliations } from "@mallgraph/platform/metrics";
 import { formatAmount } from "@mallgraph/platform/money";
 import { lockReleaser } from "@mallgraph/platform/redis";
 import { parseEntries } from "@mallgraph/platform/streams";
+import { PromotionErrorCode } from "../errors.ts";
 import { splitStock } from "./keys.ts";
 import { hashOf, snapshotOf, type ReservationSnapshot, type SeckillCopy } from "./seckill-copy.ts";
 import { SETTLED_RETENTION_SECONDS, type ItemRef, type SeckillStore } from "./seckill-store.ts";
@@ -164,7 +165,7 @@ export class SeckillReconciliation {
     const lock = defined(keys[0], "shard 0 of the item").reconcile;
     const token = randomUUID();
     if ((await this.s.d.redis.set(lock, token, "PX", 120_000, "NX")) !== "OK") {
-      if (strict) throw new AppError(ErrorCode.INVALID_STATE, `a reconciliation of ${item.sessionId}/${item.skuId} is running`);
+      if (strict) throw new AppError(PromotionErrorCode.INVALID_STATE, `a reconciliation of ${item.sessionId}/${item.skuId} is running`);
       return null;
     }
     try {
