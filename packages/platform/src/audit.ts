@@ -325,18 +325,9 @@ export function auditedPrisma<T extends object>(client: T, service: string, sink
     },
   });
   const transaction = extended.$transaction.bind(extended);
-  // Assigning `$transaction` (a test wrapping it to inject a failure) replaces what the proxy hands
-  // out, as it would on a plain client.
-  let replacedTransaction: unknown;
   const root: any = new Proxy(extended, {
-    set(target, p, value, receiver) {
-      if (p !== "$transaction") return Reflect.set(target, p, value, receiver);
-      replacedTransaction = value;
-      return true;
-    },
     get(target, p, receiver) {
       if (p !== "$transaction") return Reflect.get(target, p, receiver);
-      if (replacedTransaction) return replacedTransaction;
       return (arg: any, opts?: any) => {
         const frame = frames.getStore();
         if (!frame || typeof arg !== "function") return transaction(arg, opts);

@@ -32,9 +32,12 @@ export class WorkflowAbort extends Error {
 /**
  * Test hooks (failure injection): a hook that throws makes the workflow fail at that point.
  * `afterStep` runs once a step's invoke has succeeded, so its own compensation runs too.
+ * `afterInvoke` runs as the end of the step's invoke: a throw there is the step failing after its
+ * effect happened (a connection lost after COMMIT), so only a `compensateOnError` step undoes it.
  */
 export interface WorkflowHooks {
   beforeStep?(stepId: string): void | Promise<void>;
+  afterInvoke?(stepId: string): void | Promise<void>;
   afterStep?(stepId: string): void | Promise<void>;
 }
 
@@ -79,6 +82,7 @@ export async function runWorkflow<S>(
       await opts.hooks?.beforeStep?.(step.id);
       try {
         await step.invoke(state);
+        await opts.hooks?.afterInvoke?.(step.id);
         invoked = true;
       } catch (e) {
         if (step.compensateOnError && !(e instanceof WorkflowAbort)) done.push(step);

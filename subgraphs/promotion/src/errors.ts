@@ -3,7 +3,7 @@ import { defineErrorCodes } from "@mallgraph/platform/errors";
 /** Promotion's own error codes (decision 0030): an operator's seckill session or campaign change refused. */
 export const PromotionErrorCode = defineErrorCodes({
   INVALID_STATE:
-    "The seckill session or campaign is not in a state that allows this (a session about to start or ended, a SKU off the shelf, a campaign that could not be ended). Nothing changed.",
+    "The seckill session or campaign is not in a state that allows this (a session about to start or ended, a SKU off the shelf, a campaign that could not be ended, a reconciliation of the item already running). Nothing changed.",
   OUT_OF_STOCK: "Catalog has less stock than the seckill session asks for (`extensions.failedSkuId`). Nothing changed.",
 });
 
