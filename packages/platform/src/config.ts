@@ -36,7 +36,13 @@ const schema = z.object({
    */
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** A Redis Cluster instead of one server: comma-separated `host:port` of some of its nodes (decision 0033). */
-  REDIS_CLUSTER_NODES: z.preprocess((v) => (v === "" ? undefined : v), z.string().optional()),
+  REDIS_CLUSTER_NODES: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .regex(/^\s*[^\s,]+:\d{1,5}(\s*,\s*[^\s,]+:\d{1,5})*\s*$/, "comma-separated host:port")
+      .optional(),
+  ),
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
   REDIS_PREFIX: z
     .string()
@@ -64,6 +70,11 @@ const schema = z.object({
   PAYMENT_PORT: z.coerce.number().int().default(4005),
   PROMOTION_PORT: z.coerce.number().int().default(4006),
   LOTTERY_PORT: z.coerce.number().int().default(4007),
+  /**
+   * This process among several of its kind (decision 0033): in every log line, /health and a BullMQ
+   * job's processedBy. Unset: `<hostname>-<pid>` (instance.ts).
+   */
+  INSTANCE_ID: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(100).optional()),
   /** The workers process: /health, /ready and /metrics only. */
   WORKERS_PORT: z.coerce.number().int().default(4008),
   /** Host the subgraphs listen on and the gateway reaches them at (one machine). */

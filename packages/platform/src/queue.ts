@@ -3,6 +3,7 @@
  * kebab-case; job names are verbs.
  */
 import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions, type JobType } from "bullmq";
+import { instanceId } from "./instance.ts";
 import { bound, jobDuration, jobFailures, reportQueueDepth } from "./metrics.ts";
 import { createBlockingRedis, type Redis } from "./redis.ts";
 import { bullmqTelemetry } from "./tracing/index.ts";
@@ -102,6 +103,8 @@ export function createWorker<T = unknown, R = unknown>(
     connection: createBlockingRedis(ctx.redisUrl),
     prefix: bullPrefix(ctx.redisPrefix, name),
     telemetry: bullmqTelemetry(),
+    // a job's processedBy names the instance that ran it
+    name: instanceId(),
     concurrency: 8,
     ...options,
   });

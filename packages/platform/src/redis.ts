@@ -53,7 +53,7 @@ function connect(url: string, options: RedisOptions): Redis {
     lazyConnect,
     // reads go to the masters: replicas lag, and every read here is part of a decision
     scaleReads: "master",
-    redisOptions: { ...perNode, username: cluster.username, password: cluster.password },
+    redisOptions: { ...perNode, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
   };
   return new Cluster(cluster.nodes, clusterOptions);
 }
