@@ -287,6 +287,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     clientIp: ipOf,
     limits: opts.liveLimits,
     signedIn: signedInSubscriptions(supergraphSdl),
+    redis,
+    prefix: config.REDIS_PREFIX,
   });
   // A logout or a kick names the revoked session: forget its cached lookup at once.
   const stopEviction = await hub.listen("sessionEvents", (ev) => auth.evictSessions(ev.sessions ?? []));
