@@ -1,15 +1,24 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * The Redis-heavy suites, run a second time against a real local Redis Cluster (three masters,
+ * started by test/redis-cluster/global-setup.ts; decision 0033): carts, seckill, rain, sessions and
+ * the login lock, rate limits and APQ, queues. A key of another slot in a Lua script, a MULTI or a
+ * multi-key command fails them there. `--project default` skips the second run.
+ */
+const REDIS_CLUSTER_SUITES = [
+  "packages/platform/test/redis-cluster.test.ts",
+  "subgraphs/cart/test/cart.test.ts",
+  "subgraphs/promotion/test/seckill.test.ts",
+  "subgraphs/promotion/test/seckill-shards.test.ts",
+  "subgraphs/lottery/test/rain.test.ts",
+  "subgraphs/member/test/auth.test.ts",
+  "gateway/test/gateway.test.ts",
+  "subgraphs/order/test/outbox-relay.test.ts",
+];
 
 export default defineConfig({
   test: {
-    include: [
-      "packages/*/src/**/*.test.ts",
-      "packages/*/test/**/*.test.ts",
-      "gateway/test/**/*.test.ts",
-      "subgraphs/*/test/**/*.test.ts",
-      "subgraphs/*/src/**/*.test.ts",
-      "test/**/*.test.ts",
-    ],
     // IDENTITY_HEADER_MAX_AGE_MS: identity headers live 5 s; suites that fire hundreds of parallel
     // requests on a CPU-starved machine get 60 s (honoured only with NODE_ENV=test, decision 0017)
     env: { NODE_ENV: "test", LOG_LEVEL: process.env.LOG_LEVEL ?? "silent", IDENTITY_HEADER_MAX_AGE_MS: "60000" },
@@ -18,5 +27,32 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "default",
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "packages/*/test/**/*.test.ts",
+            "gateway/test/**/*.test.ts",
+            "subgraphs/*/test/**/*.test.ts",
+            "subgraphs/*/src/**/*.test.ts",
+            "test/**/*.test.ts",
+          ],
+          // needs the cluster of the project below
+          exclude: [...configDefaults.exclude, "packages/platform/test/redis-cluster.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "redis-cluster",
+          include: REDIS_CLUSTER_SUITES,
+          globalSetup: ["test/redis-cluster/global-setup.ts"],
+          setupFiles: ["test/redis-cluster/env.ts"],
+        },
+      },
+    ],
   },
 });

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { DOMAINS } from "../packages/platform/src/config.ts";
+import { DOMAINS, type Domain } from "../packages/platform/src/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 /** Starts OpenTelemetry before a process's modules when OTEL_EXPORTER_OTLP_ENDPOINT is set (a no-op otherwise). */
@@ -63,29 +63,46 @@ export interface StackOptions {
   readyTimeoutMs?: number;
 }
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-  const domains = runnableDomains();
-  if (opts.randomPorts) {
-    for (const d of [...domains, "gateway", "workers"]) env[`${d.toUpperCase()}_PORT`] = String(await freePort());
-  }
+/** One process to start: its entry file, its own settings over the shared ones, and where it answers /ready. */
+export interface ProcessSpec {
+  name: string;
+  file: string;
+  env?: NodeJS.ProcessEnv;
+  readyUrl: string;
+}
+
+/** Running processes: started together, stopped together (SIGTERM, SIGKILL after 5 s). */
+export interface Processes {
+  processes: Map<string, ChildProcess>;
+  /** The last lines each process printed (when started with stdio "pipe"), for a failing test to show. */
+  logs: () => string;
+  /** Starts more processes (in parallel) and waits for each to be ready. */
+  start: (specs: ProcessSpec[]) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A group of processes sharing `env` (each spec adds its own, e.g. a port and an INSTANCE_ID):
+ * several instances of one entry file run side by side this way (test/scale/, bench/scale.ts).
+ */
+export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "stdio" | "readyTimeoutMs"> = {}): Processes {
   const processes = new Map<string, ChildProcess>();
   const logs = new Map<string, string[]>();
-  const launch = (name: string, file: string) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, file], {
+  const launch = (spec: ProcessSpec) => {
+    const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, spec.file], {
       cwd: root,
-      env,
+      env: { ...env, ...spec.env },
       stdio: opts.stdio === "inherit" ? "inherit" : "pipe",
     });
     const lines: string[] = [];
-    logs.set(name, lines);
+    logs.set(spec.name, lines);
     const keep = (b: Buffer) => {
       lines.push(b.toString());
       if (lines.length > 200) lines.shift();
     };
     p.stdout?.on("data", keep);
     p.stderr?.on("data", keep);
-    processes.set(name, p);
+    processes.set(spec.name, p);
     return p;
   };
   const stop = async () => {
@@ -105,20 +122,33 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     );
   };
   const dump = () => [...logs.entries()].map(([n, l]) => `--- ${n}\n${l.join("").slice(-4000)}`).join("\n");
-  const port = (d: string) => env[`${d.toUpperCase()}_PORT`] ?? String(4000 + 1 + DOMAINS.indexOf(d as any));
-  try {
+  const start = async (specs: ProcessSpec[]) => {
     const timeout = opts.readyTimeoutMs ?? 60_000;
-    await Promise.all(
-      domains.map((d) => waitReady(`http://127.0.0.1:${port(d)}/ready`, launch(d, `subgraphs/${d}/src/index.ts`), d, timeout)),
+    await Promise.all(specs.map((spec) => waitReady(spec.readyUrl, launch(spec), spec.name, timeout)));
+  };
+  return { processes, logs: dump, start, stop };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  const domains = runnableDomains();
+  if (opts.randomPorts) {
+    for (const d of [...domains, "gateway", "workers"]) env[`${d.toUpperCase()}_PORT`] = String(await freePort());
+  }
+  const group = processGroup(env, opts);
+  const port = (d: string) => env[`${d.toUpperCase()}_PORT`] ?? String(4000 + 1 + DOMAINS.indexOf(d as Domain));
+  const gatewayPort = env.GATEWAY_PORT ?? "4000";
+  try {
+    await group.start(
+      domains.map((d) => ({ name: d, file: `subgraphs/${d}/src/index.ts`, readyUrl: `http://127.0.0.1:${port(d)}/ready` })),
     );
-    const gatewayPort = env.GATEWAY_PORT ?? "4000";
-    await Promise.all([
-      waitReady(`http://127.0.0.1:${env.WORKERS_PORT ?? "4008"}/ready`, launch("workers", "scripts/workers.ts"), "workers", timeout),
-      waitReady(`http://127.0.0.1:${gatewayPort}/ready`, launch("gateway", "gateway/src/index.ts"), "gateway", timeout),
+    await group.start([
+      { name: "workers", file: "scripts/workers.ts", readyUrl: `http://127.0.0.1:${env.WORKERS_PORT ?? "4008"}/ready` },
+      { name: "gateway", file: "gateway/src/index.ts", readyUrl: `http://127.0.0.1:${gatewayPort}/ready` },
     ]);
-    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, logs: dump, stop };
+    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes: group.processes, logs: group.logs, stop: group.stop };
   } catch (e) {
-    await stop();
-    throw new Error(`${(e as Error).message}\n${dump()}`, { cause: e });
+    await group.stop();
+    throw new Error(`${(e as Error).message}\n${group.logs()}`, { cause: e });
   }
 }

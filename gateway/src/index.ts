@@ -18,6 +18,7 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
 import { ErrorCode } from "@mallgraph/platform/errors";
+import { instanceId } from "@mallgraph/platform/instance";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
 import { createRedis } from "@mallgraph/platform/redis";
 import type { FormattedExecutionResult, GraphQLFormattedError, GraphQLSchema } from "graphql";
@@ -247,7 +248,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       const url = new URL(req.url ?? "/", "http://localhost");
       if (await routes.handle(req, res, url)) return;
       if (url.pathname === "/graphql") return await handleGraphQL(req, res, url);
-      if (req.method === "GET" && url.pathname === "/health") return sendJson(res, 200, { status: "ok", service: "gateway" });
+      if (req.method === "GET" && url.pathname === "/health")
+        return sendJson(res, 200, { status: "ok", service: "gateway", instance: instanceId() });
       if (req.method === "GET" && url.pathname === "/ready") {
         const r = await ready();
         return sendJson(res, r.ok ? 200 : 503, { status: r.ok ? "ready" : "unavailable", ...r.detail });
@@ -285,6 +287,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     clientIp: ipOf,
     limits: opts.liveLimits,
     signedIn: signedInSubscriptions(supergraphSdl),
+    redis,
+    prefix: config.REDIS_PREFIX,
   });
   // A logout or a kick names the revoked session: forget its cached lookup at once.
   const stopEviction = await hub.listen("sessionEvents", (ev) => auth.evictSessions(ev.sessions ?? []));

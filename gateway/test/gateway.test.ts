@@ -7,6 +7,7 @@ import { buildManifest } from "../../scripts/operations.ts";
 import { graphql } from "../src/graphql.ts";
 import { createGateway, type RunningGateway } from "../src/index.ts";
 import { useAuth } from "../src/plugins/useAuth.ts";
+import { apqKey } from "../src/plugins/usePersistedQueries.ts";
 import { measureOperation } from "../src/plugins/useQueryLimits.ts";
 import {
   codes,
@@ -218,7 +219,7 @@ describe("persisted queries", () => {
       { id: "0", name: "Item 0" },
       { id: "1", name: "Item 1" },
     ]);
-    expect(await redis.get(`${tr.prefix}:{gateway}:apq:${hash}`)).toBe(query);
+    expect(await redis.get(apqKey(tr.prefix, hash))).toBe(query);
 
     const hit = await gql(gw.url, undefined, { extensions: pq(hash) });
     expect(hit.body.data.items).toHaveLength(2);
@@ -232,7 +233,7 @@ describe("persisted queries", () => {
     const wrong = "a".repeat(64);
     const r = await gql(gw.url, query, { extensions: pq(wrong) });
     expect(codes(r)).toEqual(["BAD_USER_INPUT"]);
-    expect(await redis.exists(`${tr.prefix}:{gateway}:apq:${wrong}`)).toBe(0);
+    expect(await redis.exists(apqKey(tr.prefix, wrong))).toBe(0);
   });
 
   it("GET cannot run mutations", async () => {

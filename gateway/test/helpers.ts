@@ -11,7 +11,7 @@ import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
-import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { createTestRedis, TEST_REDIS_URL, type TestRedis } from "@mallgraph/platform/testing";
 import { GraphQLError, parse } from "graphql";
 import { SignJWT } from "jose";
 import { createGateway, type GatewayOptions, type RunningGateway } from "../src/index.ts";
@@ -190,6 +190,7 @@ export async function startFederation(): Promise<TestFederation> {
 export function testConfig(fed: TestFederation, prefix: string, extra: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: "test",
+    REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: prefix,
     INTERNAL_SECRET: SECRET,
     JWT_ISSUER: ISSUER,

@@ -12,9 +12,10 @@ import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { buildManifest } from "../../scripts/operations.ts";
-import type { RunningGateway } from "../src/index.ts";
+import { createGateway, type RunningGateway } from "../src/index.ts";
+import { callerSocketsKey } from "../src/subscriptions/caller-leases.ts";
 import { Coalescer, FairScheduler } from "../src/subscriptions/limits.ts";
-import { login, startTestGateway, type TestFederation, type TestGatewayStack } from "./helpers.ts";
+import { login, startTestGateway, testConfig, type TestFederation, type TestGatewayStack } from "./helpers.ts";
 
 const PING = "subscription P($t: ID!) { ping(topic: $t) { id } }";
 const manifest = buildManifest(`
@@ -55,8 +56,8 @@ interface Raw {
 }
 
 /** A graphql-transport-ws socket from `ip`, speaking the protocol by hand; `params: null` never sends connection_init. */
-function raw(ip: string, params: Record<string, unknown> | null = {}): Raw {
-  const ws = new WebSocket(gw.wsUrl, "graphql-transport-ws", { headers: { "x-forwarded-for": ip } });
+function raw(ip: string, params: Record<string, unknown> | null = {}, url = gw.wsUrl): Raw {
+  const ws = new WebSocket(url, "graphql-transport-ws", { headers: { "x-forwarded-for": ip } });
   sockets.push(ws);
   const r = { ws, messages: [] } as unknown as Raw;
   let ack!: (v: boolean) => void;
@@ -324,5 +325,49 @@ describe("live connection limits", () => {
     expect(opsRefused).toBe(accepted * 20);
     for (const r of flood) r.ws.terminate();
     victim.ws.close();
+  });
+});
+
+describe("the per-caller limit over several gateway instances (decision 0033)", () => {
+  it("a member's sockets count on every instance: 5 over two gateways; a closed socket or a lapsed lease frees a slot", async () => {
+    const second = await createGateway({
+      config: testConfig(fed, tr.prefix),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      manifest,
+      trustedProxies: "127.0.0.1, ::1",
+    });
+    const opened: Raw[] = [];
+    const open = (ip: string, token: string, url?: string) => {
+      const r = raw(ip, bearer(token), url);
+      opened.push(r);
+      return r;
+    };
+    try {
+      const eve = await login(redis, tr.prefix, fed.key, { sub: "eve" });
+      const onA = Array.from({ length: 3 }, (_, i) => open(`10.0.9.${i + 1}`, eve.token));
+      expect(await Promise.all(onA.map((r) => r.acked))).toEqual([true, true, true]);
+      const onB = Array.from({ length: 4 }, (_, i) => open(`10.0.9.${i + 10}`, eve.token, second.wsUrl));
+      const okB = await Promise.all(onB.map((r) => r.acked));
+      expect(okB.filter(Boolean)).toHaveLength(2);
+      for (const r of onB.filter((_, i) => !okB[i])) expect([r.code, r.reason]).toEqual([4429, "too many connections for this caller"]);
+      // a socket closed on A frees a slot on B
+      onA[0]?.ws.close();
+      await waitFor(async () => (await open("10.0.9.20", eve.token, second.wsUrl).acked) || undefined, "a slot on B");
+
+      // leases of an instance that died without giving them back: counted until they lapse
+      const crashed = await login(redis, tr.prefix, fed.key, { sub: "crashed" });
+      const key = callerSocketsKey(tr.prefix, "member:crashed");
+      const now = Date.now();
+      await redis.zadd(key, ...Array.from({ length: 5 }, (_, i) => [now + 60_000, `gone:${i}`]).flat());
+      const refusedNow = open("10.0.9.30", crashed.token);
+      expect([await refusedNow.closed, refusedNow.reason]).toEqual([4429, "too many connections for this caller"]);
+      await redis.zadd(key, ...Array.from({ length: 5 }, (_, i) => [now - 1, `gone:${i}`]).flat());
+      expect(await open("10.0.9.31", crashed.token, second.wsUrl).acked).toBe(true);
+    } finally {
+      for (const r of opened) r.ws.terminate();
+      await second.stop();
+    }
   });
 });

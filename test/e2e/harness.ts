@@ -61,12 +61,16 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
 }
 
 /** Logs the seeded operator in (AdminLogin). */
-export async function adminToken(e: E2E): Promise<string> {
+export async function adminToken(e: Pick<E2E, "api" | "cfg">): Promise<string> {
   return (await e.api.ok("AdminLogin", { username: "admin", password: e.cfg.ADMIN_PASSWORD })).adminLogin.accessToken;
 }
 
 /** Registers a new member with a random phone: the SMS code is read from the message center. */
-export async function registerMember(e: E2E, admin: string, password = "Str0ng-pass!"): Promise<{ phone: string; token: string }> {
+export async function registerMember(
+  e: Pick<E2E, "api">,
+  admin: string,
+  password = "Str0ng-pass!",
+): Promise<{ phone: string; token: string }> {
   const phone = `13${5 + Math.floor(Math.random() * 5)}${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
   await e.api.ok("RequestSmsCode", { phone });
   const code = await waitFor(async () => {

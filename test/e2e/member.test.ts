@@ -18,6 +18,7 @@ import {
   type TestRedis,
 } from "../../packages/platform/src/testing.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
+import { memberKeys } from "../../subgraphs/member/src/keys.ts";
 import { seed } from "../../subgraphs/member/src/seed.ts";
 import { GraphQLHttpClient, operation, wsClient } from "./client.ts";
 
@@ -183,7 +184,7 @@ describe("member contract through the gateway", () => {
     );
 
     // Fast-forward the 60 s resend guard of the SMS code (a test may not wait a minute).
-    await redis.del(`${tr.prefix}:{member}:sms:guard:${phone}`);
+    await redis.del(memberKeys(tr.prefix).smsGuard(phone));
     expect((await api.ok("RequestSmsCode", { phone })).requestSmsCode.ok).toBe(true);
     const code = await smsCode([firstCode]);
     const app2 = (await api.ok("LoginWithSmsCode", { phone, smsCode: code, device: "APP" })).loginWithSmsCode;

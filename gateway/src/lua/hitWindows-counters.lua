@@ -1,4 +1,6 @@
--- hitWindows-counters.lua: counts one request in each fixed window and tells whether all allow it.
+#!lua
+-- hitWindows-counters.lua: counts one request in each fixed window and tells whether all allow it
+-- (the gateway passes one counter a call: each subject's counter has its own hash tag).
 -- A window starts with its first hit and lasts ARGV[1] ms (the counter key expires with it).
 -- KEYS[1..n]  window counters, one per limited subject (the user or IP, the client name)
 -- ARGV[1]     window length in milliseconds

@@ -26,7 +26,7 @@ import {
   type SessionRecord,
 } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, type JWTVerifyGetKey } from "jose";
 import { gatewayError } from "../errors.ts";
 import { lookupCache } from "./lookupCache.ts";

@@ -10,7 +10,7 @@
  */
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { hashPartnerKey, readPartnerKey, PARTNER_KEY_HEADER, type PartnerKeyRecord } from "@mallgraph/platform/partner-keys";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import { gatewayError } from "../errors.ts";
 import { lookupCache } from "./lookupCache.ts";
 import type { GatewayPlugin } from "./types.ts";

@@ -17,8 +17,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, existsSync } from "node:fs";
 import { ErrorCode } from "@mallgraph/platform/errors";
-import { keyFor } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import { entityKeyFor, type Redis } from "@mallgraph/platform/redis";
 import { gatewayError } from "../errors.ts";
 import { graphql } from "../graphql.ts";
 import type { GatewayPlugin, GraphQLParams } from "./types.ts";
@@ -66,8 +65,12 @@ export function loadManifest(file: string): Manifest {
   return JSON.parse(readFileSync(file, "utf8")) as Manifest;
 }
 
+/** A registered APQ document, under its own hash tag (the documents spread over a Redis Cluster). */
+export function apqKey(prefix: string, hash: string): string {
+  return entityKeyFor(prefix, "gateway", "apq", hash)();
+}
+
 export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin {
-  const key = keyFor(opts.prefix, "gateway");
   const ttl = opts.ttlSeconds ?? 7 * 24 * 3600;
   const maxLen = opts.maxQueryLength ?? 100_000;
   const trustedOnly = opts.trustedOnly ?? ((name) => !!name && name.startsWith("partner-"));
@@ -96,13 +99,13 @@ export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin 
           if (trusted) query = trusted.body;
           else if (restricted) throw notTrusted();
           else {
-            const stored = await opts.redis.get(key("apq", hash));
+            const stored = await opts.redis.get(apqKey(opts.prefix, hash));
             if (stored === null) throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound");
             query = stored;
           }
         } else {
           if (sha256(query) !== hash) throw gatewayError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query");
-          if (!restricted && !byId.has(hash) && query.length <= maxLen) await opts.redis.set(key("apq", hash), query, "EX", ttl);
+          if (!restricted && !byId.has(hash) && query.length <= maxLen) await opts.redis.set(apqKey(opts.prefix, hash), query, "EX", ttl);
         }
       }
       if (restricted) {

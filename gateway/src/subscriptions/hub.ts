@@ -1,7 +1,7 @@
 /** The shared Redis subscriber of the live-event engine (see ./index.ts). */
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 
 type Listener = (event: LiveEvent) => void;
 

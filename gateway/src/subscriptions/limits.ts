@@ -2,9 +2,11 @@
  * Limits on live connections (decision 0025): what one client may hold open on one gateway instance,
  * so a flood from one client is refused early and leaves the others' queries and events on time.
  *
- * - sockets per instance (`maxConnections`), per client address (`connectionsPerIp`, counted from
- *   the moment the socket opens, handshake finished or not) and per authenticated caller — member,
- *   operator or partner key (`connectionsPerCaller`, counted once `connection_init` authenticated it);
+ * - sockets per instance (`maxConnections`) and per client address on the instance
+ *   (`connectionsPerIp`, counted from the moment the socket opens, handshake finished or not), and
+ *   per authenticated caller — member, operator or partner key — over every instance
+ *   (`connectionsPerCaller`, counted once `connection_init` authenticated it; leases in Redis,
+ *   ./caller-leases.ts, decision 0033);
  * - operations in flight per socket (`subscriptionsPerConnection`: subscriptions plus queries);
  * - the time from opening the socket to `connection_init` (`initTimeoutMs`) and the size of one
  *   client message (`maxMessageBytes`);
@@ -14,8 +16,9 @@
  * - Subscription fields tagged `@tag(name: "signed-in")` in their subgraph need a member or operator
  *   session: an anonymous or partner socket asking for one is closed with 4403.
  *
- * The counts live in this process (a crashed instance leaves nothing to clean up); behind a load
- * balancer each instance holds its own.
+ * The per-instance and per-address counts live in this process (a crashed instance leaves nothing to
+ * clean up): they bound each instance's sockets, and behind a load balancer each instance holds its
+ * own. The per-caller count is shared by the instances (a caller's sockets may land on any of them).
  */
 import { graphql } from "../graphql.ts";
 
@@ -24,7 +27,7 @@ export interface LiveLimits {
   maxConnections: number;
   /** Open sockets per client address (TRUSTED_PROXIES decide the address). */
   connectionsPerIp: number;
-  /** Open sockets per member, operator or partner key. */
+  /** Open sockets per member, operator or partner key, over every gateway instance. */
   connectionsPerCaller: number;
   /** Operations in flight on one socket (subscriptions and queries). */
   subscriptionsPerConnection: number;
@@ -65,11 +68,10 @@ export const CloseCode = {
 
 export type RefusalReason = "connections" | "ip" | "caller";
 
-/** Counts of open sockets per instance, address and caller; entries at zero are dropped. */
+/** Counts of open sockets per instance and address; entries at zero are dropped. */
 export class ConnectionCounter {
   private total = 0;
   private readonly perIp = new Map<string, number>();
-  private readonly perCaller = new Map<string, number>();
 
   constructor(private readonly limits: LiveLimits) {}
 
@@ -86,19 +88,10 @@ export class ConnectionCounter {
     return undefined;
   }
 
-  /** The socket authenticated as `caller`: takes the caller's slot, or refuses (taking nothing). */
-  identified(caller: string): RefusalReason | undefined {
-    const n = this.perCaller.get(caller) ?? 0;
-    if (n >= this.limits.connectionsPerCaller) return "caller";
-    this.perCaller.set(caller, n + 1);
-    return undefined;
-  }
-
   /** The socket closed: gives back what it took. */
-  closed(ip: string, caller?: string): void {
+  closed(ip: string): void {
     this.total--;
     release(this.perIp, ip);
-    if (caller !== undefined) release(this.perCaller, caller);
   }
 }
 

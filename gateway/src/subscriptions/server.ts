@@ -5,6 +5,7 @@ import { ANONYMOUS, type Identity } from "@mallgraph/platform/auth";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { PARTNER_KEY_HEADER } from "@mallgraph/platform/partner-keys";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { ExecutionArgs, FormattedExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -15,6 +16,7 @@ import { assertShallow } from "../http/params.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "../plugins/types.ts";
 import type { AuthPlugin } from "../plugins/useAuth.ts";
+import { CallerLeases } from "./caller-leases.ts";
 import type { LiveEventHub } from "./hub.ts";
 import { Coalescer, CloseCode, ConnectionCounter, DEFAULT_LIVE_LIMITS, FairScheduler, type LiveLimits } from "./limits.ts";
 import { planSubscription, type SubscriptionPlan } from "./plan.ts";
@@ -40,6 +42,16 @@ export interface SubscriptionServerOptions {
   limits?: Partial<LiveLimits>;
   /** Subscription fields that need a signed-in member or operator (`signedInSubscriptions`). */
   signedIn?: ReadonlySet<string>;
+  /** Where the callers' socket leases live (shared by every gateway instance) and under which prefix. */
+  redis: Redis;
+  prefix: string;
+}
+
+/** What one socket holds: its address's slot, and once authenticated its caller's lease. */
+interface Slot {
+  ip: string;
+  lease?: string;
+  closed?: boolean;
 }
 
 interface Connection {
@@ -82,10 +94,11 @@ const closeCodeFor = (code: unknown) =>
 export function attachSubscriptionServer(o: SubscriptionServerOptions) {
   const limits: LiveLimits = { ...DEFAULT_LIVE_LIMITS, ...o.limits };
   const counter = new ConnectionCounter(limits);
+  const leases = new CallerLeases(o.redis, o.prefix, limits.connectionsPerCaller, o.log);
   const scheduler = new FairScheduler(limits.eventConcurrency);
   const shared = new Coalescer<FormattedExecutionResult>();
   const connections = new WeakMap<object, Connection>();
-  const sockets = new WeakMap<WebSocket, { ip: string; caller?: string }>();
+  const sockets = new WeakMap<WebSocket, Slot>();
   const bufferSize = o.bufferSize ?? 100;
   const format = (errors: readonly GraphQLError[]) =>
     errors.map((e) => o.plugins.reduce((f, p) => (p.onError ? p.onError(f, e) : f), e.toJSON()));
@@ -100,11 +113,13 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
     const over = counter.opened(ip);
     if (over)
       return refuse(socket, CloseCode.TooMany, over === "ip" ? "too many connections from this address" : "too many connections", over);
-    const slot: { ip: string; caller?: string } = { ip };
+    const slot: Slot = { ip };
     sockets.set(socket, slot);
     o.metrics.wsConnections.set(counter.open);
     socket.once("close", (code: number) => {
-      counter.closed(slot.ip, slot.caller);
+      slot.closed = true;
+      counter.closed(slot.ip);
+      if (slot.lease) void leases.give(slot.lease);
       o.metrics.wsConnections.set(counter.open);
       if (code === CloseCode.InitTimeout) o.metrics.wsRefused.inc({ reason: "handshake" });
     });
@@ -121,7 +136,7 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
     responseHeaders: {},
   });
 
-  return useServer<Record<string, unknown>, { conn?: Connection }>(
+  const server = useServer<Record<string, unknown>, { conn?: Connection }>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async (ctx) => {
@@ -148,11 +163,21 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
           return false;
         }
         if (conn.caller) {
-          if (counter.identified(conn.caller)) {
+          let lease: string | undefined;
+          try {
+            lease = await leases.take(conn.caller);
+          } catch (e) {
+            o.log.warn({ err: e }, "could not count the caller's sockets");
+            socket.close(CloseCode.Unavailable, "the caller's connections could not be counted");
+            return false;
+          }
+          if (!lease) {
             refuse(socket, CloseCode.TooMany, "too many connections for this caller", "caller");
             return false;
           }
-          slot.caller = conn.caller;
+          slot.lease = lease;
+          // closed while the lease was taken: give it back at once
+          if (slot.closed) void leases.give(lease);
         }
         connections.set(ctx.extra, conn);
         return true;
@@ -257,4 +282,10 @@ export function attachSubscriptionServer(o: SubscriptionServerOptions) {
     o.wss,
     12_000,
   );
+  return {
+    dispose: async () => {
+      await server.dispose();
+      await leases.close();
+    },
+  };
 }

@@ -12,7 +12,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Redis } from "ioredis";
 import {
   SignJWT,
   jwtVerify,
@@ -25,7 +24,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import type { Config } from "./config.ts";
-import { keyFor } from "./redis.ts";
+import { entityKeyFor, type KeyFn, type Redis } from "./redis.ts";
 
 export type Realm = "member" | "admin";
 export const REALMS: readonly Realm[] = ["member", "admin"];
@@ -321,8 +320,14 @@ export interface SessionRecord {
   createdAt: number;
 }
 
+/** The keys of one session: `<prefix>:member:{session:<sid>}:…` (one Redis Cluster slot a session). */
+export function sessionKeys(prefix: string, sid: string): KeyFn {
+  return entityKeyFor(prefix, "member", "session", sid);
+}
+
+/** The session hash (member's session service writes it, the gateway reads it). */
 export function sessionKey(prefix: string, sid: string): string {
-  return keyFor(prefix, "member")("session", sid);
+  return sessionKeys(prefix, sid)();
 }
 
 export async function readSession(redis: Redis, prefix: string, sid: string): Promise<SessionRecord | null> {

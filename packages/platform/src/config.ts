@@ -3,6 +3,7 @@
  * developer machine (PostgreSQL and Redis on 127.0.0.1).
  */
 import { z } from "zod";
+import { redisClusterUrl } from "./redis-url.ts";
 
 /** Development defaults of the secrets; production refuses to start with them (productionProblems). */
 export const DEV_INTERNAL_SECRET = "dev-internal-secret-change-me";
@@ -29,7 +30,19 @@ const schema = z.object({
   PAYMENT_DATABASE_URL: optionalUrl,
   PROMOTION_DATABASE_URL: optionalUrl,
   LOTTERY_DATABASE_URL: optionalUrl,
+  /**
+   * The Redis server. Resolved: with REDIS_CLUSTER_NODES set, the cluster's connection string
+   * `redis-cluster://[credentials of REDIS_URL@]host:port,…` (what createRedis and BullMQ connect to).
+   */
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** A Redis Cluster instead of one server: comma-separated `host:port` of some of its nodes (decision 0033). */
+  REDIS_CLUSTER_NODES: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .regex(/^\s*[^\s,]+:\d{1,5}(\s*,\s*[^\s,]+:\d{1,5})*\s*$/, "comma-separated host:port")
+      .optional(),
+  ),
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use a random one). */
   REDIS_PREFIX: z
     .string()
@@ -57,6 +70,11 @@ const schema = z.object({
   PAYMENT_PORT: z.coerce.number().int().default(4005),
   PROMOTION_PORT: z.coerce.number().int().default(4006),
   LOTTERY_PORT: z.coerce.number().int().default(4007),
+  /**
+   * This process among several of its kind (decision 0033): in every log line, /health and a BullMQ
+   * job's processedBy. Unset: `<hostname>-<pid>` (instance.ts).
+   */
+  INSTANCE_ID: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(100).optional()),
   /** The workers process: /health, /ready and /metrics only. */
   WORKERS_PORT: z.coerce.number().int().default(4008),
   /** Host the subgraphs listen on and the gateway reaches them at (one machine). */
@@ -146,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { SANDBOX_ENABLED, ...rest } = parsed.data;
   const config: Config = {
     ...rest,
+    REDIS_URL: rest.REDIS_CLUSTER_NODES ? redisClusterUrl(rest.REDIS_CLUSTER_NODES, rest.REDIS_URL) : rest.REDIS_URL,
     SANDBOX_ENABLED:
       SANDBOX_ENABLED === undefined ? rest.NODE_ENV !== "production" : SANDBOX_ENABLED === true || SANDBOX_ENABLED === "true",
   };

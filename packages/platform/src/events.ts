@@ -5,7 +5,7 @@
  *
  * Channel: `<prefix>:events:<subscriptionField>` — the name of the Subscription field that carries it.
  */
-import type { Redis } from "ioredis";
+import type { Redis } from "./redis.ts";
 
 export interface LiveEvent {
   /** Passed back to the subgraph's `<field>Event(…, eventId)` query to load the payload. */

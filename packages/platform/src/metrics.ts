@@ -9,6 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { JobType } from "bullmq";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { instanceId } from "./instance.ts";
 
 export const registry = new Registry();
 let defaults = false;
@@ -136,7 +137,7 @@ export async function startOpsServer(opts: {
     const path = (req.url ?? "/").split("?")[0];
     const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (req.method !== "GET") return json(405, { status: "method not allowed" });
-    if (path === "/health") return json(200, { status: "ok", service: opts.name });
+    if (path === "/health") return json(200, { status: "ok", service: opts.name, instance: instanceId() });
     if (path === "/ready") {
       try {
         await opts.ready?.();

@@ -7,8 +7,7 @@
  * gateway instance within a second.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
-import { keyFor } from "./redis.ts";
+import { keyFor, type Redis } from "./redis.ts";
 
 export const PARTNER_KEY_HEADER = "x-api-key";
 

@@ -3,9 +3,9 @@
  * kebab-case; job names are verbs.
  */
 import { Queue, Worker, QueueEvents, type Processor, type WorkerOptions, type JobsOptions, type JobType } from "bullmq";
-import type { Redis } from "ioredis";
+import { instanceId } from "./instance.ts";
 import { bound, jobDuration, jobFailures, reportQueueDepth } from "./metrics.ts";
-import { createBlockingRedis } from "./redis.ts";
+import { createBlockingRedis, type Redis } from "./redis.ts";
 import { bullmqTelemetry } from "./tracing/index.ts";
 
 export { Queue, Worker, QueueEvents };
@@ -50,9 +50,13 @@ export const QueueName = {
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
-/** The BullMQ prefix of a deployment: every queue key starts with `<REDIS_PREFIX>:bull`. */
-export function bullPrefix(redisPrefix: string): string {
-  return `${redisPrefix}:bull`;
+/**
+ * The BullMQ prefix of one queue: `<REDIS_PREFIX>:bull:{<queue>}`. BullMQ's scripts touch many keys
+ * of a queue at once; the hash tag puts them in one Redis Cluster slot, and different queues in
+ * different slots (decision 0033). Every key of the queue starts with it: `…:bull:{<queue>}:<queue>:…`.
+ */
+export function bullPrefix(redisPrefix: string, queue: string): string {
+  return `${redisPrefix}:bull:{${queue}}`;
 }
 
 export interface QueueContext {
@@ -73,7 +77,7 @@ function sharedConnection(url: string): Redis {
 export function createQueue<T = unknown>(ctx: QueueContext, name: QueueName, defaultJobOptions?: JobsOptions): Queue<T> {
   const queue = new Queue<T>(name, {
     connection: sharedConnection(ctx.redisUrl),
-    prefix: bullPrefix(ctx.redisPrefix),
+    prefix: bullPrefix(ctx.redisPrefix, name),
     telemetry: bullmqTelemetry(),
     defaultJobOptions: {
       attempts: 5,
@@ -97,8 +101,10 @@ export function createWorker<T = unknown, R = unknown>(
 ): Worker<T, R> {
   const worker = new Worker<T, R>(name, processor, {
     connection: createBlockingRedis(ctx.redisUrl),
-    prefix: bullPrefix(ctx.redisPrefix),
+    prefix: bullPrefix(ctx.redisPrefix, name),
     telemetry: bullmqTelemetry(),
+    // a job's processedBy names the instance that ran it
+    name: instanceId(),
     concurrency: 8,
     ...options,
   });

@@ -1,49 +1,111 @@
 /**
- * Redis helpers: connections, key naming and Lua scripts.
+ * Redis helpers: connections (one Redis server or a Redis Cluster), key naming and Lua scripts.
  *
- * Keys: `<prefix>:{<domain>}:<parts…>` — one prefix per deployment (random in tests) and a hash tag
- * per domain so that a domain's keys share one Redis Cluster slot and its Lua scripts may touch them
- * together.
+ * Connections: `createRedis(url)` takes either a plain `redis://` URL or the cluster form
+ * `redis-cluster://[user:password@]host:port,host:port,…` that config.ts makes of REDIS_CLUSTER_NODES
+ * (an ioredis Cluster then). Everything that opens Redis goes through it, so one setting switches the
+ * whole deployment (decision 0033).
+ *
+ * Keys: `<prefix>:{<domain>}:<parts…>` — one prefix per deployment (random in tests) and a hash tag.
+ * Small keys share their domain's tag; hot or large ones carry a tag of their own entity
+ * (`entityKeyFor`: a member's session, cart or rate limit, a seckill stock shard, a rain), so a
+ * cluster spreads them over its nodes. Every Lua script's keys share one slot; `defineLua` checks it
+ * on every call, on one Redis server too, so a cross-slot mistake fails a test, not a cluster.
  */
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { defined } from "./errors.ts";
 import { bound, redisCommands } from "./metrics.ts";
+import { parseRedisClusterUrl } from "./redis-url.ts";
 
-export { Redis };
+export { parseRedisClusterUrl, redisClusterUrl } from "./redis-url.ts";
+
+/** ioredis's own slot function (CRC16 of the key's hash tag, or of the whole key); the package ships no types. */
+const calculateSlot = createRequire(import.meta.url)("cluster-key-slot") as (key: string) => number;
+
+/** A connection: one Redis server or a Redis Cluster (their commands are the same). */
+export type Redis = IORedis | Cluster;
 
 const commandCounter = bound(redisCommands);
 
 /** Counts every command a connection sends (mg_redis_commands_total{command}). */
-function counted(r: Redis): Redis {
-  const send = r.sendCommand;
-  r.sendCommand = function (this: Redis, command, stream) {
+function counted<R extends Redis>(r: R): R {
+  const send = r.sendCommand.bind(r) as (...args: unknown[]) => unknown;
+  (r as { sendCommand: unknown }).sendCommand = (command: { name: string }, ...rest: unknown[]) => {
     commandCounter(command.name).inc();
-    return send.call(this, command, stream);
-  } as typeof r.sendCommand;
+    return send(command, ...rest);
+  };
   return r;
 }
 
+export function isCluster(redis: Redis): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+function connect(url: string, options: RedisOptions): Redis {
+  const cluster = parseRedisClusterUrl(url);
+  if (!cluster) return new IORedis(url, options);
+  const { enableAutoPipelining, enableReadyCheck, lazyConnect, ...perNode } = options;
+  const clusterOptions: ClusterOptions = {
+    enableAutoPipelining,
+    enableReadyCheck,
+    lazyConnect,
+    // reads go to the masters: replicas lag, and every read here is part of a decision
+    scaleReads: "master",
+    redisOptions: { ...perNode, username: cluster.username, password: cluster.password, ...(cluster.tls ? { tls: {} } : {}) },
+  };
+  return new Cluster(cluster.nodes, clusterOptions);
+}
+
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return counted(new Redis(url, { lazyConnect: false, enableAutoPipelining: true, ...options }));
+  return counted(connect(url, { lazyConnect: false, enableAutoPipelining: true, ...options }));
 }
 
 /** A connection fit for BullMQ workers and blocking commands. */
 export function createBlockingRedis(url: string): Redis {
-  return counted(new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false }));
+  return counted(connect(url, { maxRetriesPerRequest: null, enableReadyCheck: false }));
 }
 
 export type KeyFn = (...parts: Array<string | number>) => string;
 
-/** Builds the key function of one domain: `keyFor("mg","member")("session", sid)` → `mg:{member}:session:<sid>`. */
+/** Builds the key function of one domain: `keyFor("mg","member")("sms", phone)` → `mg:{member}:sms:<phone>`. */
 export function keyFor(prefix: string, domain: string): KeyFn {
   return (...parts) => `${prefix}:{${domain}}:${parts.join(":")}`;
 }
 
 /**
+ * The keys of one entity of a domain, under a hash tag of their own:
+ * `entityKeyFor("mg","cart","cart",memberId)("lines")` → `mg:cart:{cart:<memberId>}:lines`. Every key
+ * of the entity shares one Redis Cluster slot (a script may touch them together); different entities
+ * spread over the cluster.
+ */
+export function entityKeyFor(prefix: string, domain: string, ...entity: Array<string | number>): KeyFn {
+  const base = `${prefix}:${domain}:{${entity.join(":")}}`;
+  return (...parts) => (parts.length ? `${base}:${parts.join(":")}` : base);
+}
+
+/** The Redis Cluster slot of a key (CRC16 of its hash tag, or of the whole key without one). */
+export function slotOf(key: string): number {
+  return calculateSlot(key);
+}
+
+/** Throws unless every key hashes to one slot (what a Redis Cluster requires of one script call). */
+export function assertOneSlot(keys: readonly string[], what: string): void {
+  if (keys.length < 2) return;
+  const first = slotOf(defined(keys[0], "first key"));
+  for (const k of keys) {
+    if (slotOf(k) !== first) throw new Error(`${what}: keys in different Redis Cluster slots (${keys.join(", ")}); give them one hash tag`);
+  }
+}
+
+/**
  * Registers a Lua script file as a command on the connection (ioredis runs it with EVALSHA and
- * falls back to EVAL once when the script cache is empty). The file's header names KEYS and ARGV.
+ * falls back to EVAL once when the script cache is empty). The file's header names KEYS and ARGV;
+ * its first line is `#!lua`, which makes Redis refuse a key of another slot that the script reaches
+ * without declaring it (a cluster's rule, enforced by Redis 7 for scripts with a shebang).
  * `numberOfKeys` undefined: each call passes the key count as its first argument.
+ * Every call checks that its keys share one slot (assertOneSlot), on a single server too.
  */
 export function defineLua<Args extends Array<string | number>, R = unknown>(
   redis: Redis,
@@ -55,7 +117,11 @@ export function defineLua<Args extends Array<string | number>, R = unknown>(
   // defineCommand adds the command as a method of that name, which ioredis's types cannot know
   const commands = redis as unknown as Record<string, ((...args: Args) => Promise<unknown>) | undefined>;
   if (!commands[name]) redis.defineCommand(name, { numberOfKeys, lua });
-  return (...args: Args) => defined(commands[name], `Lua command ${name}`).apply(redis, args) as Promise<R>;
+  return async (...args: Args) => {
+    const keys = numberOfKeys === undefined ? args.slice(1, 1 + Number(args[0])) : args.slice(0, numberOfKeys);
+    assertOneSlot(keys.map(String), `Lua command ${name}`);
+    return defined(commands[name], `Lua command ${name}`).apply(redis, args) as Promise<R>;
+  };
 }
 
 /**
@@ -67,14 +133,40 @@ export function lockReleaser(redis: Redis): (key: string, token: string) => Prom
   return defineLua<[string, string], number>(redis, "releaseLock", new URL("./lua/releaseLock-lock.lua", import.meta.url), 1);
 }
 
-/** Deletes every key under a prefix (tests clean up their random prefix with it). */
+/** Resolves once the connection is ready (a cluster: its slots are known). */
+export async function whenReady(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    redis.once("ready", () => resolve());
+    redis.once("end", () => reject(new Error("the Redis connection ended before it was ready")));
+  });
+}
+
+/** The servers holding data: the masters of a cluster, or the one server. */
+export async function dataNodes(redis: Redis): Promise<IORedis[]> {
+  if (!isCluster(redis)) return [redis];
+  await whenReady(redis);
+  return redis.nodes("master");
+}
+
+/** Every key matching a glob pattern, on every node of a cluster (SCAN; for tests and maintenance, not request paths). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of await dataNodes(redis)) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== "0");
+  }
+  return found;
+}
+
+/** Deletes every key under a prefix (tests clean up their random prefix with it), on every node of a cluster. */
 export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = "0";
-  let n = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) n += await redis.unlink(...keys);
-  } while (cursor !== "0");
-  return n;
+  const keys = await scanKeys(redis, `${prefix}:*`);
+  // one key a command (pipelined by the connection): the keys may lie in different slots
+  const deleted = await Promise.all(keys.map((k) => redis.unlink(k)));
+  return deleted.reduce((n, d) => n + d, 0);
 }

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { Redis } from "ioredis";
+import type { Redis } from "./redis.ts";
 import type { Logger } from "./log.ts";
 import { bound, streamEntries } from "./metrics.ts";
 

@@ -16,6 +16,7 @@ import type { AuditLog } from "./audit.ts";
 import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { createFastExecutor } from "./fast-graphql.ts";
+import { instanceId } from "./instance.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
 import { bound, metricsText, requestDuration, timedResolvers } from "./metrics.ts";
 import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
@@ -146,7 +147,9 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
 
   const routes: Record<string, RouteHandler> = {
     "GET /health": (_req, _b, res) => {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", service: opts.name }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: "ok", service: opts.name, instance: instanceId() }));
     },
     "GET /ready": async (_req, _b, res) => {
       try {

@@ -9,11 +9,15 @@ import path from "node:path";
 import pg from "pg";
 import type { AuditEntry } from "./audit.ts";
 import { QueueName } from "./queue.ts";
+import { redisClusterUrl } from "./redis-url.ts";
 import { createRedis, deleteByPrefix } from "./redis.ts";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The tests' Redis: a Redis Cluster when REDIS_CLUSTER_NODES is set (the vitest project `redis-cluster`). */
+export const TEST_REDIS_URL = process.env.REDIS_CLUSTER_NODES
+  ? redisClusterUrl(process.env.REDIS_CLUSTER_NODES)
+  : (process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 
 export function randomId(n = 6): string {
   return randomBytes(n).toString("hex");

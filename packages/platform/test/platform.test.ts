@@ -26,7 +26,7 @@ import {
   type Identity,
 } from "../src/auth.ts";
 import { DATABASE_DOMAINS, databaseUrlOf, loadConfig } from "../src/config.ts";
-import { keyFor } from "../src/redis.ts";
+import { entityKeyFor, keyFor, parseRedisClusterUrl } from "../src/redis.ts";
 import { findNulCharacter } from "../src/subgraph.ts";
 
 const SECRET = "unit-test-secret-0123456789";
@@ -295,8 +295,34 @@ describe("configuration", () => {
     expect(() => loadConfig({ LOTTERY_DATABASE_URL: "not a url" } as unknown as NodeJS.ProcessEnv)).toThrow(/LOTTERY_DATABASE_URL/);
   });
 
-  it("Redis keys carry the deployment prefix and one hash tag per domain", () => {
-    expect(keyFor("mg", "member")("session", "abc")).toBe("mg:{member}:session:abc");
+  it("Redis keys carry the deployment prefix and one hash tag per domain, or one of their own entity", () => {
+    expect(keyFor("mg", "member")("partnerKey", "abc")).toBe("mg:{member}:partnerKey:abc");
+    expect(entityKeyFor("mg", "cart", "cart", "m1")()).toBe("mg:cart:{cart:m1}");
+    expect(entityKeyFor("mg", "member", "session", "s1")("rt", "h")).toBe("mg:member:{session:s1}:rt:h");
+  });
+
+  it("REDIS_CLUSTER_NODES resolves REDIS_URL to the cluster form, keeping REDIS_URL's credentials and TLS", () => {
+    const nodes = "10.0.0.1:7000, 10.0.0.2:7000,10.0.0.3:7001";
+    expect(loadConfig({ REDIS_CLUSTER_NODES: nodes } as unknown as NodeJS.ProcessEnv).REDIS_URL).toBe(
+      "redis-cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7001",
+    );
+    const tls = loadConfig({ REDIS_CLUSTER_NODES: nodes, REDIS_URL: "rediss://app:s3cret@redis:6380" } as unknown as NodeJS.ProcessEnv);
+    expect(tls.REDIS_URL).toBe("rediss-cluster://app:s3cret@10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7001");
+    expect(parseRedisClusterUrl(tls.REDIS_URL)).toEqual({
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7000 },
+        { host: "10.0.0.3", port: 7001 },
+      ],
+      username: "app",
+      password: "s3cret",
+      tls: true,
+    });
+    expect(parseRedisClusterUrl("redis://127.0.0.1:6379")).toBeNull();
+    expect(loadConfig({ REDIS_CLUSTER_NODES: "" } as unknown as NodeJS.ProcessEnv).REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: "just-a-host" } as unknown as NodeJS.ProcessEnv)).toThrow(
+      /REDIS_CLUSTER_NODES: comma-separated host:port/,
+    );
   });
 });
 

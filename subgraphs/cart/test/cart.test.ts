@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeCatalog, gql, member, internal, type FakeCatalog } from "../../order/test/support/fakes.ts";
 import { createPromotionSubgraph } from "../../promotion/src/index.ts";
 import { createCartSubgraph } from "../src/index.ts";
-import { MAX_LINES, seckillSkusKey } from "../src/services/cart.ts";
+import { cartKey, MAX_LINES, seckillSkusKey } from "../src/services/cart.ts";
 
 const CART = `{ cart { id items { sku { id } skuId quantity checked unitPrice subtotal currency status } totals { itemsTotal discount payable currency checkedQuantity } } }`;
 const ADD = `mutation($skuId: ID!, $quantity: Int!) { addToCart(skuId: $skuId, quantity: $quantity) { code message cart { id items { skuId quantity checked } } } }`;
@@ -141,7 +141,7 @@ describe("cart subgraph", () => {
   });
 
   it("a full cart refuses a new line (CART_FULL) but still raises existing ones", async () => {
-    const key = `${redis.prefix}:{cart}:cart:${buyer}`;
+    const key = cartKey(redis.prefix, buyer);
     const fields: string[] = [];
     for (let i = 0; i < MAX_LINES - 1; i++) fields.push(`filler-${i}`, JSON.stringify({ q: 1, c: 0, t: i }));
     await sg.services.redis.hset(key, ...fields);

@@ -5,8 +5,10 @@
  * real member subgraph for the marketing account.
  */
 import { Decimal } from "@mallgraph/platform/money";
+import { scanKeys } from "@mallgraph/platform/redis";
 import { outboxAuditEntries, waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RainKeys } from "../src/services/rain-shared.ts";
 import { ADMIN, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($input: RedEnvelopeRainInput!) { adminCreateRedEnvelopeRain(input: $input) { id } }`;
@@ -28,7 +30,7 @@ async function createRain(h: Harness, totalAmount: string, shares: number): Prom
 
 /** Every Redis key of a rain: what a Redis that restarted empty no longer has. */
 async function wipe(h: Harness, rainId: string): Promise<number> {
-  const keys = await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:${rainId}*`);
+  const keys = await scanKeys(h.sg.services.redis, `${new RainKeys(h.redis.prefix).meta(rainId)}*`);
   if (keys.length) await h.sg.services.redis.del(...keys);
   return keys.length;
 }
@@ -108,18 +110,18 @@ describe("a rain reconciled by an operator while its grabs wait in the stream", 
     expect(grabs.every((g) => g.code === "OK")).toBe(true);
     expect(await h.sg.services.prisma.redEnvelopeGrab.count({ where: { rainId: id } })).toBe(0);
     // Redis loses grab number 5 entirely: its place in the grabs, its stream entry, and the share is back
-    const k = `${h.redis.prefix}:{lottery}:rain:${id}`;
-    const all = await h.sg.services.redis.hgetall(`${k}:grabs`);
+    const k = new RainKeys(h.redis.prefix);
+    const all = await h.sg.services.redis.hgetall(k.grabs(id));
     const [victim, value] = Object.entries(all).find(([, v]) => v.endsWith(":5"))!;
     const minor = value.split(":")[0]!;
-    await h.sg.services.redis.hdel(`${k}:grabs`, victim);
-    const entry = ((await h.sg.services.redis.xrange(`${k}:stream`, "-", "+")) as Array<[string, string[]]>).find(([, f]) =>
+    await h.sg.services.redis.hdel(k.grabs(id), victim);
+    const entry = ((await h.sg.services.redis.xrange(k.stream(id), "-", "+")) as Array<[string, string[]]>).find(([, f]) =>
       f.includes(victim),
     )!;
-    await h.sg.services.redis.xdel(`${k}:stream`, entry[0]);
-    await h.sg.services.redis.rpush(`${k}:shard:0`, minor);
-    await h.sg.services.redis.hincrby(k, "remaining", 1);
-    await h.sg.services.redis.hincrby(k, "grabbedMinor", -Number(minor));
+    await h.sg.services.redis.xdel(k.stream(id), entry[0]);
+    await h.sg.services.redis.rpush(k.shard(id, 0), minor);
+    await h.sg.services.redis.hincrby(k.meta(id), "remaining", 1);
+    await h.sg.services.redis.hincrby(k.meta(id), "grabbedMinor", -Number(minor));
 
     const refused = await h.gql(RECONCILE, { r: id }, { kind: "admin", id: "op-2", permissions: ["lottery:write"] });
     expect(refused.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");

@@ -4,9 +4,10 @@
  */
 import { eventChannel } from "@mallgraph/platform/events";
 import { Decimal } from "@mallgraph/platform/money";
-import { createRedis } from "@mallgraph/platform/redis";
+import { createRedis, scanKeys } from "@mallgraph/platform/redis";
 import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RainKeys } from "../src/services/rain-shared.ts";
 import { ADMIN, member, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($input: RedEnvelopeRainInput!) { adminCreateRedEnvelopeRain(input: $input) { id status shares remainingShares totalAmount currency } }`;
@@ -14,6 +15,8 @@ const GRAB = `mutation($rainId: ID!) { grabRedEnvelope(rainId: $rainId) { code a
 const EVENT = `query($rainId: ID!, $eventId: ID!) { redEnvelopeRainEvent(rainId: $rainId, eventId: $eventId) { rainId remainingShares lastGrab { amount memberId at } } }`;
 
 let h: Harness;
+/** The rain keys of this suite's Redis prefix. */
+const keys = () => new RainKeys(h.redis.prefix);
 const iso = (ms: number) => new Date(ms).toISOString();
 const sum = (xs: Array<string | null | undefined>) => xs.reduce((s, x) => s.plus(x ?? 0), new Decimal(0));
 
@@ -56,7 +59,7 @@ describe("creating a rain", () => {
     let minor = 0;
     let n = 0;
     for (let i = 0; i < row.shards; i++) {
-      const xs = await h.sg.services.redis.lrange(`${h.redis.prefix}:{lottery}:rain:${rain.id}:shard:${i}`, 0, -1);
+      const xs = await h.sg.services.redis.lrange(keys().shard(rain.id, i), 0, -1);
       n += xs.length;
       minor += xs.reduce((s, x) => s + Number(x), 0);
     }
@@ -66,7 +69,7 @@ describe("creating a rain", () => {
 
   it("bad input is BAD_USER_INPUT and writes nothing", async () => {
     const before = await h.sg.services.prisma.redEnvelopeRain.count();
-    const keysBefore = (await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length;
+    const keysBefore = (await scanKeys(h.sg.services.redis, `${h.redis.prefix}:lottery:{rain:*`)).length;
     const bad = [
       { totalAmount: "1.00", shares: 101 }, // more shares than minor units
       { totalAmount: "1.005" }, // too many decimals
@@ -84,14 +87,14 @@ describe("creating a rain", () => {
       expect(r.errors?.[0]?.extensions?.code, JSON.stringify(input)).toBe("BAD_USER_INPUT");
     }
     expect(await h.sg.services.prisma.redEnvelopeRain.count()).toBe(before);
-    expect((await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length).toBe(keysBefore);
+    expect((await scanKeys(h.sg.services.redis, `${h.redis.prefix}:lottery:{rain:*`)).length).toBe(keysBefore);
   });
 
   it("a failure while arming Redis / scheduling the close leaves nothing behind (compensation)", async () => {
     const deps = (h.sg.services.rain as any).d;
     const add = deps.queue.add;
     const before = await h.sg.services.prisma.redEnvelopeRain.count();
-    const keysBefore = (await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length;
+    const keysBefore = (await scanKeys(h.sg.services.redis, `${h.redis.prefix}:lottery:{rain:*`)).length;
     deps.queue = {
       add: async () => {
         throw new Error("queue down");
@@ -105,7 +108,7 @@ describe("creating a rain", () => {
     }
     expect(add).toBeTypeOf("function");
     expect(await h.sg.services.prisma.redEnvelopeRain.count()).toBe(before);
-    expect((await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length).toBe(keysBefore);
+    expect((await scanKeys(h.sg.services.redis, `${h.redis.prefix}:lottery:{rain:*`)).length).toBe(keysBefore);
   });
 
   it("needs lottery:write", async () => {
@@ -165,7 +168,7 @@ describe("grabbing", () => {
     expect(codes.filter((c) => c === "ALREADY_GRABBED").length).toBe(19);
     const amounts = new Set(results.map((r) => r.data.grabRedEnvelope.amount));
     expect(amounts.size).toBe(1); // ALREADY_GRABBED answers the same share
-    expect(Number(await h.sg.services.redis.hget(`${h.redis.prefix}:{lottery}:rain:${rain.id}`, "remaining"))).toBe(9);
+    expect(Number(await h.sg.services.redis.hget(keys().meta(rain.id), "remaining"))).toBe(9);
   });
 
   it("NOT_ONLINE before the start, after the end, once closed, and for unknown rains", async () => {
@@ -244,7 +247,7 @@ describe("wallet credit and close", () => {
     const grabs = await Promise.all(Array.from({ length: 15 }, (_, i) => h.sg.services.rain.grab(rain.id, `closer-${i}`)));
     expect(grabs.every((g) => g.code === "OK")).toBe(true);
     // A crash right after the Lua step: the share is taken and recorded in Redis, but no credit job exists.
-    const k = `${h.redis.prefix}:{lottery}:rain:${rain.id}`;
+    const k = keys().meta(rain.id);
     const ghost = (await h.sg.services.redis.lpop(`${k}:shard:0`))!;
     await h.sg.services.redis.hset(`${k}:grabs`, "ghost", `${ghost}:${Date.now()}`);
     await h.sg.services.redis.hincrby(k, "remaining", -1);
@@ -258,7 +261,7 @@ describe("wallet credit and close", () => {
     // What is left in Redis is exactly the refund.
     let leftMinor = 0;
     for (let i = 0; i < 1; i++)
-      for (const x of await h.sg.services.redis.lrange(`${h.redis.prefix}:{lottery}:rain:${rain.id}:shard:${i}`, 0, -1))
+      for (const x of await h.sg.services.redis.lrange(keys().shard(rain.id, i), 0, -1))
         leftMinor += Number(x);
     expect(new Decimal(leftMinor).div(100).toFixed(2)).toBe(new Decimal(closed.refundAmount!.toString()).toFixed(2));
     // Every grab reaches PostgreSQL and the wallets.
@@ -312,7 +315,7 @@ describe("live events", () => {
       const seen = await h.gql(EVENT, { rainId: rain.id, eventId: last.eventId }, gw("someone-else"));
       expect(seen.data.redEnvelopeRainEvent.remainingShares).toBe(5);
       expect(seen.data.redEnvelopeRainEvent.lastGrab.memberId).toBeNull();
-      const who = (await h.sg.services.redis.hget(`${h.redis.prefix}:{lottery}:rain:${rain.id}`, "lastMember"))!;
+      const who = (await h.sg.services.redis.hget(keys().meta(rain.id), "lastMember"))!;
       const own = await h.gql(EVENT, { rainId: rain.id, eventId: last.eventId }, gw(who));
       expect(own.data.redEnvelopeRainEvent.lastGrab.memberId).toBe(who);
       expect(grabs.find((_, i) => `live-${i}` === who)!.amount).toBe(own.data.redEnvelopeRainEvent.lastGrab.amount);
@@ -330,11 +333,11 @@ describe("funding from the marketing account", () => {
   it("a rain freezes its total in MARKETING; short budget → INSUFFICIENT_BALANCE, nothing left behind; grabbedAmount is live; closing returns the rest, to the cent", async () => {
     h.fake.marketing.set("USD", { balance: new Decimal("50.00"), frozen: new Decimal(0) });
     const before = await h.sg.services.prisma.redEnvelopeRain.count();
-    const keysBefore = (await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length;
+    const keysBefore = (await scanKeys(h.sg.services.redis, `${h.redis.prefix}:lottery:{rain:*`)).length;
     const short = await createRain({ totalAmount: "50.01", currency: "USD", shares: 10 });
     expect(short.errors?.[0]?.extensions?.code).toBe("INSUFFICIENT_BALANCE");
     expect(await h.sg.services.prisma.redEnvelopeRain.count()).toBe(before);
-    expect((await h.sg.services.redis.keys(`${h.redis.prefix}:{lottery}:rain:*`)).length).toBe(keysBefore);
+    expect((await scanKeys(h.sg.services.redis, `${h.redis.prefix}:lottery:{rain:*`)).length).toBe(keysBefore);
     expect(h.fake.marketing.get("USD")).toEqual({ balance: new Decimal("50.00"), frozen: new Decimal(0) });
 
     const rain = (await createRain({ totalAmount: "40.00", currency: "USD", shares: 30 })).data.adminCreateRedEnvelopeRain;

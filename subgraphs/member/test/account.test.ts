@@ -2,6 +2,7 @@
  * Member self-service on the account: changePassword (other sessions end) and resetPassword by SMS
  * code (every session ends), both counted by the login lock.
  */
+import { scanKeys } from "@mallgraph/platform/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, registerMember, REQUEST_CODE, topUp, withdraw, type Harness } from "./helpers.ts";
 
@@ -65,7 +66,7 @@ describe("member account self-service", () => {
     expect(code(await h.gql(CHANGE, { o: "right-pass-1", n: "new-pass-2" }, m.identity))).toBe("ACCOUNT_LOCKED");
     expect(code(await h.gql(LOGIN_PW, { phone: m.phone, password: "right-pass-1" }))).toBe("ACCOUNT_LOCKED");
     // nothing changed
-    await h.sg.services.redis.del(...(await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:login-fail:member:*:${m.phone}*`)));
+    await h.sg.services.redis.del(...(await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:member:{login:member:${m.phone}}:*`)));
     expect((await login(m.phone, "right-pass-1", "APP")).member.id).toBe(m.memberId);
   });
 
@@ -89,7 +90,7 @@ describe("member account self-service", () => {
     ).toHaveLength(19);
     expect(await h.identityFromToken(m.accessToken)).toBeNull();
     expect(await h.identityFromToken(app.accessToken)).toBeNull();
-    await h.sg.services.redis.del(...(await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:login-fail:member:*:${m.phone}*`)));
+    await h.sg.services.redis.del(...(await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:member:{login:member:${m.phone}}:*`)));
     expect((await login(m.phone, `reset-pass-${ok[0]![1]}`, "WEB")).member.id).toBe(m.memberId);
     expect(code(await h.gql(LOGIN_PW, { phone: m.phone, password: "forgot-1" }))).toBe("INVALID_CREDENTIALS");
   });
@@ -105,7 +106,7 @@ describe("member account self-service", () => {
     for (let i = 0; i < 4; i++) await h.gql(LOGIN_PW, { phone: m.phone, password: `wrong-${i}` });
     // the day's 5 failures are in (1 wrong code + 4 wrong passwords): the right code is refused too
     expect(code(await h.gql(RESET, { p: m.phone, c, n: "new-pass-3" }))).toBe("ACCOUNT_LOCKED");
-    await h.sg.services.redis.del(...(await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:login-fail:member:*:${m.phone}*`)));
+    await h.sg.services.redis.del(...(await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:member:{login:member:${m.phone}}:*`)));
     expect((await login(m.phone, "keep-me-1", "WEB")).member.id).toBe(m.memberId);
   });
 

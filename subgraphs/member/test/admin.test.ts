@@ -1,7 +1,7 @@
 import { readSession } from "@mallgraph/platform/auth";
 import { eventChannel } from "@mallgraph/platform/events";
+import { createRedis } from "@mallgraph/platform/redis";
 import { Kind, parse, type ObjectTypeDefinitionNode } from "graphql";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { typeDefs } from "../src/index.ts";
 import { PERMISSION_NAMES } from "../src/permissions.ts";
@@ -54,7 +54,7 @@ describe("operators, RBAC, admin fields", () => {
       .refreshSession;
     const id2 = (await h.identityFromToken(t.accessToken))!;
     expect(id2.permissions?.length).toBe(PERMISSION_NAMES.length);
-    const sub = new Redis(h.config.REDIS_URL);
+    const sub = createRedis(h.config.REDIS_URL);
     const received: any[] = [];
     await sub.subscribe(eventChannel(h.config.REDIS_PREFIX, "sessionEvents"));
     sub.on("message", (_c, msg) => received.push(JSON.parse(msg)));

@@ -1,6 +1,6 @@
 import { readSession, sessionKey } from "@mallgraph/platform/auth";
 import { eventChannel } from "@mallgraph/platform/events";
-import { Redis } from "ioredis";
+import { createRedis, scanKeys } from "@mallgraph/platform/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, newPhone, registerMember, REGISTER, REQUEST_CODE, waitFor, type Harness } from "./helpers.ts";
 
@@ -55,9 +55,9 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
   });
 
   it("malformed phone: BAD_USER_INPUT, nothing stored or sent", async () => {
-    const keysBefore = await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:sms:*`);
+    const keysBefore = await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:member:{sms:*`);
     for (const phone of ["12345", "23800138000", "1380013800a"]) expect(code(await h.gql(REQUEST_CODE, { phone }))).toBe("BAD_USER_INPUT");
-    expect(await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:sms:*`)).toEqual(keysBefore);
+    expect(await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:member:{sms:*`)).toEqual(keysBefore);
     const r = await h.gql(REGISTER, { input: { phone: "999", smsCode: "123456" } });
     expect(code(r)).toBe("BAD_USER_INPUT");
   });
@@ -86,7 +86,7 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
     const ttl = await h.sg.services.redis.ttl(sessionKey(h.config.REDIS_PREFIX, m.identity.sessionId!));
     expect(ttl).toBeGreaterThan(h.config.REFRESH_TOKEN_TTL_SECONDS - 60);
     // The refresh token is stored only as its hash.
-    const all = await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:*`);
+    const all = await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:*`);
     expect(all.some((k) => k.includes(m.refreshToken))).toBe(false);
   });
 
@@ -160,7 +160,7 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
     expect(code(r)).toBe("ACCOUNT_LOCKED");
     // SMS login is locked as well; the counter expires when the (UTC+8) day ends.
     expect(code(await h.gql(LOGIN_SMS, { phone: m.phone, smsCode: "123456" }))).toBe("ACCOUNT_LOCKED");
-    const keys = await h.sg.services.redis.keys(`${h.config.REDIS_PREFIX}:{member}:login-fail:member:*:${m.phone}`);
+    const keys = await scanKeys(h.sg.services.redis, `${h.config.REDIS_PREFIX}:member:{login:member:${m.phone}}:fail:*`);
     expect(keys).toHaveLength(1);
     const ttl = await h.sg.services.redis.ttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);
@@ -210,7 +210,7 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
     const firstId = (await h.identityFromToken(first.accessToken))!;
     const webStill = m.identity; // a WEB session is not touched by an APP login
 
-    const sub = new Redis(h.config.REDIS_URL);
+    const sub = createRedis(h.config.REDIS_URL);
     const received: any[] = [];
     await sub.subscribe(eventChannel(h.config.REDIS_PREFIX, "sessionEvents"));
     sub.on("message", (_c, msg) => received.push(JSON.parse(msg)));
@@ -258,7 +258,7 @@ describe("member auth: SMS codes, registration, logins, sessions", () => {
 
   it("logout revokes the session and its refresh tokens at once", async () => {
     const m = await registerMember(h);
-    const sub = new Redis(h.config.REDIS_URL);
+    const sub = createRedis(h.config.REDIS_URL);
     const received: any[] = [];
     await sub.subscribe(eventChannel(h.config.REDIS_PREFIX, "sessionEvents"));
     sub.on("message", (_c, msg) => received.push(JSON.parse(msg)));

@@ -1,5 +1,5 @@
 import { Decimal } from "@mallgraph/platform/money";
-import { QueueName } from "@mallgraph/platform/queue";
+import { bullPrefix, QueueName } from "@mallgraph/platform/queue";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -277,7 +277,10 @@ describe("multi-currency wallet", () => {
       retryStrategy: () => null,
     });
     dead.on("error", () => undefined);
-    const queue = new Queue<CreateAccountsJob>(QueueName.walletAccounts, { connection: dead, prefix: `${h.config.REDIS_PREFIX}:bull` });
+    const queue = new Queue<CreateAccountsJob>(QueueName.walletAccounts, {
+      connection: dead,
+      prefix: bullPrefix(h.config.REDIS_PREFIX, QueueName.walletAccounts),
+    });
     queue.on("error", () => undefined);
     try {
       const broken = createCurrencyService(h.sg.services.prisma, queue);

@@ -78,7 +78,7 @@ describe("job outbox relay", () => {
     await write(keys);
     const dead = new Queue(QueueName.memberMessages, {
       connection: { host: "127.0.0.1", port: 9, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null },
-      prefix: bullPrefix(redis.prefix),
+      prefix: bullPrefix(redis.prefix, QueueName.memberMessages),
     });
     dead.on("error", () => undefined);
     await expect(relay(() => dead).relayOnce()).rejects.toThrow();

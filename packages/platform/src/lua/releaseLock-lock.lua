@@ -1,3 +1,4 @@
+#!lua
 -- Releases a lock only if this caller still holds it (a lock is a key SET with NX, PX and a random
 -- token; a holder whose lock expired must not delete the next holder's).
 -- KEYS[1] lock key

@@ -1,3 +1,4 @@
+#!lua
 --[[
 addItem-cart: adds `delta` units of a SKU to a member's cart, atomically checking the new line
 quantity against the stock the caller read from the catalog.

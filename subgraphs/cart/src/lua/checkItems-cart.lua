@@ -1,3 +1,4 @@
+#!lua
 --[[
 checkItems-cart: sets the checked flag of the named lines (every line when none is named).
 Lines not in the cart are ignored.

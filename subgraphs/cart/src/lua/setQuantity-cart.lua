@@ -1,3 +1,4 @@
+#!lua
 --[[
 setQuantity-cart: sets the quantity of an existing cart line. Lowering always succeeds; raising
 needs `available` ≥ the new quantity and no refusal code.

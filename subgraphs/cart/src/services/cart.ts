@@ -10,8 +10,8 @@
  */
 import { badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
-import { defineLua, keyFor } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import { defineLua, entityKeyFor, keyFor } from "@mallgraph/platform/redis";
+import type { Redis } from "@mallgraph/platform/redis";
 import { CART_MESSAGES, CartCode } from "../errors.ts";
 import type { CatalogPort } from "./ports.ts";
 import type { CartCode as Code, CartLineView, CartOutcome, CartView, SkuSnapshot, StoredLine } from "./types.ts";
@@ -34,6 +34,11 @@ export function seckillSkusKey(prefix: string): string {
   return keyFor(prefix, "promotion")("seckill-skus");
 }
 
+/** A member's cart hash, under the member's own hash tag (one Redis Cluster slot a cart, decision 0033). */
+export function cartKey(prefix: string, memberId: string): string {
+  return entityKeyFor(prefix, "cart", "cart", memberId)();
+}
+
 export class CartService {
   private readonly key;
   private readonly addItem;
@@ -41,8 +46,7 @@ export class CartService {
   private readonly checkItems;
 
   constructor(private readonly deps: CartServiceDeps) {
-    const k = keyFor(deps.prefix, "cart");
-    this.key = (memberId: string) => k("cart", memberId);
+    this.key = (memberId: string) => cartKey(deps.prefix, memberId);
     this.addItem = defineLua<[string, string, number, number, number, number, number, number], LuaReply>(
       deps.redis,
       "cartAddItem",

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { CartService } from "./cart.ts";
 import type { CatalogPort, PromotionPort } from "./ports.ts";
 

@@ -1,3 +1,4 @@
+#!lua
 -- Counts one search of a keyword under every prefix of it (suggestions by prefix, most searched first).
 -- KEYS[1..n] one sorted set per prefix of the keyword
 -- ARGV[1] normalized keyword, ARGV[2] max members kept per prefix, ARGV[3] TTL seconds of the sets

@@ -1,3 +1,4 @@
+#!lua
 -- Stores a freshly loaded cache entry (category tree, product) only if its version has not moved
 -- since the load began — a write in between bumps the version and the possibly stale load is dropped.
 -- KEYS[1] version key (missing = "0"), KEYS[2] data key of that version

@@ -5,8 +5,8 @@
  * the database). One drainer at a time (a Redis lock), so an older state never overwrites a newer.
  */
 import { randomUUID } from "node:crypto";
-import { lockReleaser, type KeyFn } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import { lockReleaser } from "@mallgraph/platform/redis";
+import type { Redis, KeyFn } from "@mallgraph/platform/redis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { buildDocuments } from "./documents.ts";
 import type { SearchBackend } from "./types.ts";

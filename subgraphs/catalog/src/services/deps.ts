@@ -1,6 +1,5 @@
 import type { Config } from "@mallgraph/platform/config";
-import type { KeyFn } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import type { KeyFn, Redis } from "@mallgraph/platform/redis";
 import type { PrismaClient, Prisma } from "../generated/prisma/client.ts";
 
 export type Tx = Prisma.TransactionClient;

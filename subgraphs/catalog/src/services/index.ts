@@ -4,7 +4,7 @@ import { serviceKeys } from "@mallgraph/platform/auth";
 import { subgraphUrl, type Config } from "@mallgraph/platform/config";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
 import { keyFor } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { ElasticsearchBackend } from "../search/elasticsearch.ts";
 import { PostgresSearchBackend } from "../search/postgres.ts";

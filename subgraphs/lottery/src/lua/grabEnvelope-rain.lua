@@ -1,3 +1,4 @@
+#!lua
 -- grabEnvelope-rain.lua: one member grabs one share of a red-envelope rain, atomically, and hands the
 -- grab over through the rain's stream in the same call (decision 0032: the stream's consumer copies it
 -- to PostgreSQL and credits the wallet).

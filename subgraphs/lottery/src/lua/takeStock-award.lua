@@ -1,3 +1,4 @@
+#!lua
 -- takeStock-award.lua: takes one unit of an award's stock for one participation order, atomically
 -- and idempotently (a replayed order does not take a second unit). Stock never goes below zero.
 -- KEYS[1]  the award's stock counter (integer)

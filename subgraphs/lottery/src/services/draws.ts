@@ -21,7 +21,7 @@ import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { badInput, notFound, defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import type { Queue } from "@mallgraph/platform/queue";
-import { defineLua, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import { defineLua, entityKeyFor, keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
 import { DrawCode } from "../errors.ts";
 import {
   Prisma,
@@ -93,10 +93,10 @@ export class DrawService {
   }
 
   stockKey(awardId: string) {
-    return this.k("award", awardId, "stock");
+    return entityKeyFor(this.d.redisPrefix, "lottery", "award", awardId)("stock");
   }
   private holdersKey(awardId: string) {
-    return this.k("award", awardId, "orders");
+    return entityKeyFor(this.d.redisPrefix, "lottery", "award", awardId)("orders");
   }
 
   /**

@@ -2,7 +2,7 @@
 import type { Logger } from "@mallgraph/platform/log";
 import { Decimal, currencyDecimals } from "@mallgraph/platform/money";
 import type { Queue } from "@mallgraph/platform/queue";
-import { keyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import { entityKeyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
 import type { GrabCode } from "../errors.ts";
 import type { PrismaClient, RedEnvelopeRain } from "../generated/prisma/client.ts";
 import type { WalletPort } from "./ports.ts";
@@ -86,32 +86,35 @@ export function fromMinor(minor: number | string, currency: string): Decimal {
 export const budgetRef = (rainId: string) => `rain:${rainId}`;
 
 /**
- * A rain's Redis keys, all under the one hash tag `{lottery}` (every key of one script call in one slot).
+ * A rain's Redis keys, all under the rain's own hash tag `<prefix>:lottery:{rain:<id>}` (decision
+ * 0033): every key of one script call in one Redis Cluster slot, different rains on different slots.
  * `stream` is the hand-off of its grabs (rain-stream.ts); `reconcile` the lock of its rebuild (rain-reconcile.ts).
  */
 export class RainKeys {
-  private readonly k: KeyFn;
+  constructor(private readonly redisPrefix: string) {}
 
-  constructor(redisPrefix: string) {
-    this.k = keyFor(redisPrefix, "lottery");
+  private k(id: string): KeyFn {
+    return entityKeyFor(this.redisPrefix, "lottery", "rain", id);
   }
-
   meta(id: string) {
-    return this.k("rain", id);
+    return this.k(id)();
   }
   grabs(id: string) {
-    return this.k("rain", id, "grabs");
+    return this.k(id)("grabs");
+  }
+  shard(id: string, i: number) {
+    return this.k(id)("shard", i);
   }
   shards(id: string, shards: number) {
-    return Array.from({ length: shards }, (_, i) => this.k("rain", id, "shard", i));
+    return Array.from({ length: shards }, (_, i) => this.shard(id, i));
   }
   stream(id: string) {
-    return this.k("rain", id, "stream");
+    return this.k(id)("stream");
   }
   reconcile(id: string) {
-    return this.k("rain", id, "reconcile");
+    return this.k(id)("reconcile");
   }
   event(id: string, eventId: string) {
-    return this.k("rain", id, "event", eventId);
+    return this.k(id)("event", eventId);
   }
 }

@@ -11,13 +11,14 @@
  * grab is a transfer from that freeze to the member (`rain:<rainId>:<memberId>`, once), and closing
  * releases the rest (`refundAmount`) back to MARKETING, once.
  *
- * Keys (one hash tag `{lottery}`, so one Redis Cluster slot and one Lua call may touch them all):
- *   <prefix>:{lottery}:rain:<id>            meta hash
- *   <prefix>:{lottery}:rain:<id>:grabs      memberId -> "<minor>:<atMs>:<seq>"
- *   <prefix>:{lottery}:rain:<id>:shard:<i>  share lists
- *   <prefix>:{lottery}:rain:<id>:stream     one entry per grab, until recorded and credited
- *   <prefix>:{lottery}:rain:<id>:reconcile  the lock of its rebuild
- *   <prefix>:{lottery}:rain:<id>:event:<e>  live event payloads (5 minutes)
+ * Keys (one hash tag per rain, `{rain:<id>}` — decision 0033 — so one Redis Cluster slot and one Lua
+ * call may touch all of a rain's keys, and different rains spread over the cluster's nodes):
+ *   <prefix>:lottery:{rain:<id>}            meta hash
+ *   <prefix>:lottery:{rain:<id>}:grabs      memberId -> "<minor>:<atMs>:<seq>"
+ *   <prefix>:lottery:{rain:<id>}:shard:<i>  share lists
+ *   <prefix>:lottery:{rain:<id>}:stream     one entry per grab, until recorded and credited
+ *   <prefix>:lottery:{rain:<id>}:reconcile  the lock of its rebuild
+ *   <prefix>:lottery:{rain:<id>}:event:<e>  live event payloads (5 minutes)
  * Trade-off: one slot means one cluster node serves a rain; the shards spread list contention and
  * keep each LPOP O(1), not load across nodes. A rain too hot for one node would use one hash tag
  * per shard with the member set partitioned by the same member hash (no cross-shard dedupe needed).

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Admits one login try of an account against the day's failure budget, before the credentials are
   checked. Tries in flight are counted as pending, so a burst of parallel tries cannot get more

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Checks an SMS code. A right code is deleted (single use); a wrong one counts a try, and the code
   is burned (deleted) once the tries reach the maximum.

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Ends an admitted login try: it leaves the pending count, and a failed one is counted for the day.
   KEYS[1]  the account's failure counter of the day

@@ -1,3 +1,4 @@
+#!lua
 --[[
   Issues an SMS code unless one was sent to the same phone within the resend interval.
   KEYS[1]  resend guard key (string)

@@ -5,8 +5,8 @@
  */
 import { defined } from "@mallgraph/platform/errors";
 import { publishLiveEvent } from "@mallgraph/platform/events";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { badInput } from "../errors.ts";
 import type { PrismaClient, InboxMessage } from "../generated/prisma/client.ts";
 import type { SendMessageJob } from "./job-contracts.ts";

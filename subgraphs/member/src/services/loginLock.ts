@@ -6,7 +6,7 @@
  * no more checks than failures are left; a try that would exceed them is RATE_LIMITED (retry soon).
  */
 import { defineLua } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import { accountLocked, AppError, ErrorCode } from "../errors.ts";
 import type { MemberKeys } from "../keys.ts";
 import { dayWindow, isLocked, MAX_LOGIN_FAILURES_PER_DAY } from "./rules.ts";

@@ -14,7 +14,7 @@ import {
   newPartnerKey,
   type PartnerKeyRecord,
 } from "@mallgraph/platform/partner-keys";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import { badInput, notFound } from "../errors.ts";
 import type { PrismaClient, PartnerKey } from "../generated/prisma/client.ts";
 import { text } from "./rules.ts";

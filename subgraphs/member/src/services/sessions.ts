@@ -3,8 +3,9 @@
  *
  * - Session hash at sessionKey(prefix, sid): realm, subject, device, permissions (JSON), createdAt
  *   (what readSession() of the platform reads) plus refreshGen and slot (ours). TTL = refresh TTL.
- * - Refresh token: opaque; stored as sha256 → { session, set, sid, gen }; rotation and reuse
- *   detection in lua/rotateRefresh-token-next.lua.
+ * - Refresh token: `<sid>.<random>`, so its key is found under the session's hash tag (one Redis
+ *   Cluster slot a session, decision 0033); stored as sha256 → { session, set, sid, gen }; rotation
+ *   and reuse detection in lua/rotateRefresh-token-next.lua.
  * - One session per member and device type: the slot key names the live session; a new login
  *   revokes the one it replaces and publishes a `sessionEvents` live event (KICKED_OUT). Operators
  *   (realm admin) may hold several sessions at once (consoles, scripts, test runs in parallel).
@@ -12,14 +13,17 @@
 import { randomUUID } from "node:crypto";
 import { signAccessToken, type Realm, type SigningKey } from "@mallgraph/platform/auth";
 import { publishLiveEvent } from "@mallgraph/platform/events";
-import { defineLua } from "@mallgraph/platform/redis";
+import { defineLua, lockReleaser } from "@mallgraph/platform/redis";
+import type { Redis } from "@mallgraph/platform/redis";
 import { noteRevokedSession } from "@mallgraph/platform/revocation";
-import type { Redis } from "ioredis";
 import { invalidRefreshToken } from "../errors.ts";
 import type { MemberKeys } from "../keys.ts";
 import { DEVICE_TYPES, hashToken, newOpaqueToken } from "./rules.ts";
 
 export const SESSION_EVENT_TTL_SECONDS = 3600;
+
+/** A refresh token names its session: `<sid>.<random>`. */
+const REFRESH_TOKEN_SID = /^([0-9a-f-]{36})\.[A-Za-z0-9_-]{20,}$/;
 
 export interface SessionEventPayload {
   eventId: string;
@@ -65,6 +69,14 @@ export function createSessionService(d: SessionServiceDeps) {
     new URL("../lua/revokeSession-session-tokens.lua", import.meta.url),
     2,
   );
+  const touchSlotLua = defineLua<[string, string, number], number>(
+    d.redis,
+    "memberTouchSlot",
+    new URL("../lua/touchSlot-slot.lua", import.meta.url),
+    1,
+  );
+  /** Frees a subject's device slot while it still names session `sid` (a newer login's stays). */
+  const freeSlot = lockReleaser(d.redis);
 
   async function accessToken(subject: string, sid: string, realm: Realm, device: string): Promise<string> {
     return signAccessToken(d.signingKey, d.issuer, d.accessTtlSeconds, { sub: subject, sid, realm, dev: device });
@@ -91,6 +103,8 @@ export function createSessionService(d: SessionServiceDeps) {
   async function revoke(sid: string): Promise<{ subject: string; device: string; realm: Realm } | null> {
     const r = await revokeLua(d.keys.session(sid), d.keys.sessionTokens(sid), sid);
     if (Number(r[0]) !== 1) return null;
+    const slot = String(r[4] ?? "");
+    if (slot) await freeSlot(slot, sid);
     return { subject: String(r[1]), device: String(r[2]), realm: String(r[3]) as Realm };
   }
 
@@ -98,8 +112,8 @@ export function createSessionService(d: SessionServiceDeps) {
     /** Logs a subject in on a device type; the session it replaces there (if any) is revoked and told. */
     async create(input: { realm: Realm; subject: string; device: string; permissions?: string[] }): Promise<IssuedTokens> {
       const sid = randomUUID();
-      const refreshToken = newOpaqueToken();
-      const rtKey = d.keys.refreshToken(hashToken(refreshToken));
+      const refreshToken = `${sid}.${newOpaqueToken()}`;
+      const rtKey = d.keys.refreshToken(sid, hashToken(refreshToken));
       const sessKey = d.keys.session(sid);
       const setKey = d.keys.sessionTokens(sid);
       const slot = input.realm === "member" ? d.keys.deviceSlot(input.realm, input.subject, input.device) : "";
@@ -145,16 +159,24 @@ export function createSessionService(d: SessionServiceDeps) {
     /** Rotates a refresh token; reuse of a rotated one revokes the whole session. */
     async refresh(refreshToken: string): Promise<IssuedTokens & { realm: Realm; subject: string }> {
       if (typeof refreshToken !== "string" || refreshToken.length < 20 || refreshToken.length > 200) throw invalidRefreshToken();
-      const next = newOpaqueToken();
-      const r = await rotateLua(d.keys.refreshToken(hashToken(refreshToken)), d.keys.refreshToken(hashToken(next)), d.refreshTtlSeconds);
+      const tokenSid = REFRESH_TOKEN_SID.exec(refreshToken)?.[1];
+      if (!tokenSid) throw invalidRefreshToken();
+      const next = `${tokenSid}.${newOpaqueToken()}`;
+      const r = await rotateLua(
+        d.keys.refreshToken(tokenSid, hashToken(refreshToken)),
+        d.keys.refreshToken(tokenSid, hashToken(next)),
+        d.refreshTtlSeconds,
+      );
       const status = String(r[0]);
       if (status === "REUSED") {
-        const [, sid = "", subject = "", device = "", realm = ""] = r.map(String);
+        const [, sid = "", subject = "", device = "", realm = "", slot = ""] = r.map(String);
+        if (slot) await freeSlot(slot, sid);
         await publishSessionEvent(realm as Realm, subject, sid, "KICKED_OUT", device, "refresh token reuse detected");
         throw invalidRefreshToken("refresh token was already used; the session has been revoked");
       }
       if (status !== "OK") throw invalidRefreshToken();
-      const [, sid, subject, device, realm] = r.map(String) as [string, string, string, string, Realm];
+      const [, sid, subject, device, realm, slot] = r.map(String) as [string, string, string, string, Realm, string];
+      if (slot) await touchSlotLua(slot, sid, d.refreshTtlSeconds);
       return {
         sessionId: sid,
         accessToken: await accessToken(subject, sid, realm, device),

@@ -1,7 +1,7 @@
 /** SMS verification codes: issue (with the resend guard) and check (single use, counted tries). */
 import { defineLua } from "@mallgraph/platform/redis";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { invalidSmsCode, smsCodeExpired } from "../errors.ts";
 import type { MemberKeys } from "../keys.ts";
 import type { SendMessageJob } from "./job-contracts.ts";

@@ -1,3 +1,4 @@
+#!lua
 --[[
 nextSeq-orderSeq: the next order-number sequence value of one second, shared by every instance.
 

@@ -1,7 +1,7 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
 import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { OrderService } from "./orders.ts";
 import type { OutboxPublisher } from "./outbox.ts";

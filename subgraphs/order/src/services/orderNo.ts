@@ -5,7 +5,7 @@
  * unique index on orderNo is the last line of defence.
  */
 import { defineLua, keyFor } from "@mallgraph/platform/redis";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 
 const SEQ_TTL_SECONDS = 24 * 3600;
 

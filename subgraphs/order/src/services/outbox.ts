@@ -9,7 +9,7 @@ import { unaudited } from "@mallgraph/platform/audit-scope";
 import { publishLiveEvent } from "@mallgraph/platform/events";
 import type { Logger } from "@mallgraph/platform/log";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
-import type { Redis } from "ioredis";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 export const ORDER_STATUS_TOPIC = "orderStatusChanged";

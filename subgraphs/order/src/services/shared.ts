@@ -1,8 +1,8 @@
 /** What the order use cases share: their dependencies and the limits of an order. */
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { Logger } from "@mallgraph/platform/log";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";

@@ -1,3 +1,4 @@
+#!lua
 -- armShard: brings one shard of an item online: its meta and its part of the stock. The status is set
 -- only when none is there (a shard closed by a cancel stays closed), the stock counter only once (a
 -- re-run never refills).

@@ -1,3 +1,4 @@
+#!lua
 -- buySeckill: one seckill purchase on the buyer's HOME shard, atomically: idempotency key, session
 -- online and in time, per-user limit, stock, and the reservation record — all or nothing. When the
 -- home shard has too little stock (and the item has other shards) the limit is reserved here and the

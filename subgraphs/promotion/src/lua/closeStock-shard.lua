@@ -1,3 +1,4 @@
+#!lua
 -- closeStock: closes one shard of an ENDED or CANCELLED session (no more buys or takes here) and,
 -- once no reservation homed here is open and no stock given away is unsettled, parks the unsold rest
 -- for catalog. Parked once: a crash before catalog's inventoryReturn loses nothing, the next run

@@ -1,3 +1,4 @@
+#!lua
 -- resolveHold: on the home shard, a HOLD reservation either becomes PENDING with the stock another
 -- shard gave (CONFIRM), or is released (RELEASE: the buyer's limit and idempotency key are given back,
 -- the reservation reads FAILED) when no shard had stock. Whichever comes first wins; the other answers 0.

@@ -1,3 +1,4 @@
+#!lua
 -- settleReservation: moves one reservation on, on its home shard, atomically with its stock bookkeeping.
 -- KEYS[1] reservation hash  KEYS[2] pending zset  KEYS[3] ordered zset  KEYS[4] open counter
 -- KEYS[5] stock counter of the home shard  KEYS[6] bought hash of the home shard  KEYS[7] the home shard's stream

@@ -1,3 +1,4 @@
+#!lua
 -- settleTake: the end of a take recorded by takeStock-shard.lua. KEEP: the home confirmed the
 -- reservation with this stock (the marker goes). RETURN: the home released it (the stock comes back).
 -- KEYS[1] stock counter  KEYS[2] takes hash  KEYS[3] takesAt zset

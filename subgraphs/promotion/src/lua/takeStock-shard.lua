@@ -1,3 +1,4 @@
+#!lua
 -- takeStock: another shard gives stock to a HOLD reservation homed elsewhere (its home was sold out).
 -- The take is recorded (takes / takesAt) until the home confirms or releases the reservation, so a
 -- process dying in between loses nothing: the sweeper keeps or returns it (settleTake-shard.lua).

@@ -1,0 +1,47 @@
+/**
+ * Cross-slot mistakes fail on one Redis server too (decision 0033): every Lua script of the
+ * repository starts with `#!lua` (Redis then refuses an undeclared key of another slot on a cluster),
+ * and defineLua refuses a call whose declared keys lie in different slots before it is sent.
+ * The real cluster runs of the vitest project `redis-cluster` prove the rest.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createRedis, defineLua, entityKeyFor, keyFor } from "../src/redis.ts";
+import { createTestRedis, REPO_ROOT } from "../src/testing.ts";
+
+const t = createTestRedis();
+const redis = createRedis(t.url);
+afterAll(async () => {
+  await t.cleanup();
+  redis.disconnect();
+});
+
+function luaFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.name === "node_modules" || e.name.startsWith(".")) return [];
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? luaFiles(p) : e.name.endsWith(".lua") ? [p] : [];
+  });
+}
+
+describe("Lua scripts and Redis Cluster slots", () => {
+  it("every Lua script starts with #!lua", () => {
+    const files = ["packages", "gateway", "subgraphs"].flatMap((d) => luaFiles(path.join(REPO_ROOT, d)));
+    expect(files.length).toBeGreaterThan(20);
+    const without = files.filter((f) => !readFileSync(f, "utf8").startsWith("#!lua\n")).map((f) => path.relative(REPO_ROOT, f));
+    expect(without).toEqual([]);
+  });
+
+  it("defineLua refuses declared keys of two slots, with a fixed or a per-call key count; one tag passes", async () => {
+    const file = new URL("../src/lua/releaseLock-lock.lua", import.meta.url);
+    const fixed = defineLua<[string, string, string], number>(redis, "slotTestFixed", file, 2);
+    const perCall = defineLua<Array<string | number>, number>(redis, "slotTestPerCall", file, undefined);
+    const a = entityKeyFor(t.prefix, "test", "cart", "m1");
+    const b = entityKeyFor(t.prefix, "test", "cart", "m2");
+    await expect(fixed(a("x"), b("x"), "token")).rejects.toThrow(/different Redis Cluster slots/);
+    await expect(perCall(2, a("x"), b("x"), "token")).rejects.toThrow(/different Redis Cluster slots/);
+    expect(await fixed(a("x"), a("y"), "token")).toBe(0);
+    expect(await perCall(2, keyFor(t.prefix, "test")("x"), keyFor(t.prefix, "test")("y"), "token")).toBe(0);
+  });
+});
