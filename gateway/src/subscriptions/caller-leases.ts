@@ -25,7 +25,7 @@ export class CallerLeases {
   private readonly instance: string;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly limit: number,
     private readonly log: Logger,

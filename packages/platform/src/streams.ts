@@ -16,9 +16,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { Redis } from "./redis.ts";
 import type { Logger } from "./log.ts";
 import { bound, streamEntries } from "./metrics.ts";
+import type { Redis } from "./redis.ts";
 
 export interface StreamEntry {
   id: string;

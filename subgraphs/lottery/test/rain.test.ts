@@ -260,9 +260,7 @@ describe("wallet credit and close", () => {
     expect(new Decimal(closed.grabbedAmount!.toString()).plus(closed.refundAmount!.toString()).toFixed(2)).toBe("123.45");
     // What is left in Redis is exactly the refund.
     let leftMinor = 0;
-    for (let i = 0; i < 1; i++)
-      for (const x of await h.sg.services.redis.lrange(keys().shard(rain.id, i), 0, -1))
-        leftMinor += Number(x);
+    for (let i = 0; i < 1; i++) for (const x of await h.sg.services.redis.lrange(keys().shard(rain.id, i), 0, -1)) leftMinor += Number(x);
     expect(new Decimal(leftMinor).div(100).toFixed(2)).toBe(new Decimal(closed.refundAmount!.toString()).toFixed(2));
     // Every grab reaches PostgreSQL and the wallets.
     await waitFor(

@@ -6,8 +6,8 @@
 import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { defineLua } from "@mallgraph/platform/redis";
-import type { WorkflowHooks } from "@mallgraph/platform/workflow";
 import type { Redis } from "@mallgraph/platform/redis";
+import type { WorkflowHooks } from "@mallgraph/platform/workflow";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { parseReservationId, shardKeys, type ShardKeys } from "./keys.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
