@@ -40,6 +40,7 @@ describe("message worker", () => {
       id: "42",
       name: "send",
       queueName: "message-send",
+      timestamp: 1_796_000_000_000,
       data: { channel: "SMS" as const, recipient: "13700000000", template: "sms-code", params: { code: "123456" } },
     };
     const first = await process(job);
@@ -49,6 +50,11 @@ describe("message worker", () => {
     const rows = await h.sg.services.prisma.message.findMany({ where: { recipient: "13700000000" } });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "SENT", body: "【mallgraph】Your verification code is 123456. It expires in 5 minutes." });
+
+    // Redis lost the queue: BullMQ numbers jobs from 1 again, and a new job 42 is a new message
+    const reborn = await process({ ...job, timestamp: job.timestamp + 60_000, data: { ...job.data, params: { code: "654321" } } });
+    expect(reborn.duplicate).toBe(false);
+    expect(await h.sg.services.prisma.message.count({ where: { recipient: "13700000000" } })).toBe(2);
   });
 
   it("retries a failing provider with backoff through BullMQ and stores the e-mail once", async () => {

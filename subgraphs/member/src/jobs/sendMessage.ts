@@ -1,6 +1,7 @@
 /**
  * Processor of QueueName.messages, job `send`: renders the template, records the message in the
- * message center (one row per job — a retried job finds its row and does not store it twice), then
+ * message center (one row per job — a retried job finds its row and does not store it twice; a job is
+ * its queue, id and creation time, as ids start again from 1 when Redis lost the queue), then
  * delivers through the channel's provider and marks the row SENT. Failures throw, so BullMQ retries
  * with exponential backoff (attempts/backoff of createQueue).
  */
@@ -19,7 +20,7 @@ export function sendMessageProcessor(deps: {
   log: Logger;
 }) {
   return async (
-    job: Pick<Job<SendMessageJob>, "id" | "name" | "data" | "queueName">,
+    job: Pick<Job<SendMessageJob>, "id" | "name" | "data" | "queueName" | "timestamp">,
   ): Promise<{ messageId: string; provider: string; duplicate: boolean }> => {
     const { channel, recipient, template, params } = job.data ?? ({} as SendMessageJob);
     if (!CHANNELS.has(channel) || typeof recipient !== "string" || !recipient || typeof template !== "string" || !template) {
@@ -27,7 +28,9 @@ export function sendMessageProcessor(deps: {
     }
     const { subject, body } = renderTemplate(template, params ?? {});
     const provider = pickProvider(channel, deps.providers);
-    const jobKey = `${job.queueName}:${job.id}`;
+    // BullMQ numbers jobs per queue from 1 again once its keys are gone (a Redis restart that lost
+    // them, a renamed queue): the job's creation time tells a new job from a retried one.
+    const jobKey = `${job.queueName}:${job.id}:${job.timestamp}`;
     const row = await deps.prisma.message.upsert({
       where: { jobKey },
       create: { jobKey, channel, recipient, template, body, provider: provider.name },
