@@ -30,12 +30,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** One process's end: its exit code, or the signal that ended it. */
+export type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
 export interface Stack {
   gatewayUrl: string;
   env: NodeJS.ProcessEnv;
   processes: Map<string, ChildProcess>;
   /** The last lines each process printed (when started with stdio "pipe"), for a failing test to show. */
   logs: () => string;
+  /** Everything one process printed since it was (re)started (stdio "pipe"; the last 2,000 chunks). */
+  output: (name: string) => string;
+  /** Sends a signal to one process ("gateway", "workers" or a domain) and waits for it to exit. */
+  kill: (name: string, signal?: NodeJS.Signals) => Promise<Exit>;
+  /** Starts one process again (after `kill`) with the settings it was started with, and waits until it is ready. */
+  restart: (name: string) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -56,7 +65,9 @@ async function waitReady(url: string, proc: ChildProcess, name: string, timeoutM
 
 export interface StackOptions {
   env?: NodeJS.ProcessEnv;
-  /** Pick free ports instead of the configured ones (tests). */
+  /** Settings of one process only, by name ("gateway", "workers" or a domain): e.g. a gateway reaching a subgraph through a proxy. */
+  processEnv?: Record<string, NodeJS.ProcessEnv>;
+  /** Pick free ports instead of the configured ones (tests); a `<NAME>_PORT` given in `env` is kept. */
   randomPorts?: boolean;
   /** Where child output goes: "inherit" (npm start) or "pipe" (kept quiet, shown on failure). */
   stdio?: "inherit" | "pipe";
@@ -78,6 +89,12 @@ export interface Processes {
   logs: () => string;
   /** Starts more processes (in parallel) and waits for each to be ready. */
   start: (specs: ProcessSpec[]) => Promise<void>;
+  /** Everything one process printed since it was (re)started (stdio "pipe"; the last 2,000 chunks). */
+  output: (name: string) => string;
+  /** Sends a signal to one process and waits for it to exit. */
+  kill: (name: string, signal?: NodeJS.Signals) => Promise<Exit>;
+  /** Starts a process that was killed again, from its spec, and waits until it is ready. */
+  restart: (name: string) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -88,7 +105,9 @@ export interface Processes {
 export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "stdio" | "readyTimeoutMs"> = {}): Processes {
   const processes = new Map<string, ChildProcess>();
   const logs = new Map<string, string[]>();
+  const specs = new Map<string, ProcessSpec>();
   const launch = (spec: ProcessSpec) => {
+    specs.set(spec.name, spec);
     const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, spec.file], {
       cwd: root,
       env: { ...env, ...spec.env },
@@ -98,7 +117,7 @@ export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "s
     logs.set(spec.name, lines);
     const keep = (b: Buffer) => {
       lines.push(b.toString());
-      if (lines.length > 200) lines.shift();
+      if (lines.length > 2000) lines.shift();
     };
     p.stdout?.on("data", keep);
     p.stderr?.on("data", keep);
@@ -122,31 +141,55 @@ export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "s
     );
   };
   const dump = () => [...logs.entries()].map(([n, l]) => `--- ${n}\n${l.join("").slice(-4000)}`).join("\n");
-  const start = async (specs: ProcessSpec[]) => {
-    const timeout = opts.readyTimeoutMs ?? 60_000;
-    await Promise.all(specs.map((spec) => waitReady(spec.readyUrl, launch(spec), spec.name, timeout)));
+  const timeout = opts.readyTimeoutMs ?? 60_000;
+  const start = async (list: ProcessSpec[]) => {
+    await Promise.all(list.map((spec) => waitReady(spec.readyUrl, launch(spec), spec.name, timeout)));
   };
-  return { processes, logs: dump, start, stop };
+  const kill = (name: string, signal: NodeJS.Signals = "SIGTERM") =>
+    new Promise<Exit>((resolve, reject) => {
+      const p = processes.get(name);
+      if (!p) return reject(new Error(`no process ${name}`));
+      if (p.exitCode !== null || p.signalCode) return resolve({ code: p.exitCode, signal: p.signalCode });
+      p.once("exit", (code, sig) => resolve({ code, signal: sig }));
+      p.kill(signal);
+    });
+  const restart = async (name: string) => {
+    const spec = specs.get(name);
+    const p = processes.get(name);
+    if (!spec) throw new Error(`no process ${name}`);
+    if (p && p.exitCode === null && !p.signalCode) throw new Error(`${name} is still running`);
+    await start([spec]);
+  };
+  const output = (name: string) => (logs.get(name) ?? []).join("");
+  return { processes, logs: dump, start, output, kill, restart, stop };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   const domains = runnableDomains();
   if (opts.randomPorts) {
-    for (const d of [...domains, "gateway", "workers"]) env[`${d.toUpperCase()}_PORT`] = String(await freePort());
+    for (const d of [...domains, "gateway", "workers"])
+      env[`${d.toUpperCase()}_PORT`] = opts.env?.[`${d.toUpperCase()}_PORT`] ?? String(await freePort());
   }
   const group = processGroup(env, opts);
+  const own = (name: string) => opts.processEnv?.[name];
   const port = (d: string) => env[`${d.toUpperCase()}_PORT`] ?? String(4000 + 1 + DOMAINS.indexOf(d as Domain));
   const gatewayPort = env.GATEWAY_PORT ?? "4000";
   try {
     await group.start(
-      domains.map((d) => ({ name: d, file: `subgraphs/${d}/src/index.ts`, readyUrl: `http://127.0.0.1:${port(d)}/ready` })),
+      domains.map((d) => ({ name: d, file: `subgraphs/${d}/src/index.ts`, env: own(d), readyUrl: `http://127.0.0.1:${port(d)}/ready` })),
     );
     await group.start([
-      { name: "workers", file: "scripts/workers.ts", readyUrl: `http://127.0.0.1:${env.WORKERS_PORT ?? "4008"}/ready` },
-      { name: "gateway", file: "gateway/src/index.ts", readyUrl: `http://127.0.0.1:${gatewayPort}/ready` },
+      {
+        name: "workers",
+        file: "scripts/workers.ts",
+        env: own("workers"),
+        readyUrl: `http://127.0.0.1:${env.WORKERS_PORT ?? "4008"}/ready`,
+      },
+      { name: "gateway", file: "gateway/src/index.ts", env: own("gateway"), readyUrl: `http://127.0.0.1:${gatewayPort}/ready` },
     ]);
-    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes: group.processes, logs: group.logs, stop: group.stop };
+    const { processes, logs, output, kill, restart, stop } = group;
+    return { gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`, env, processes, logs, output, kill, restart, stop };
   } catch (e) {
     await group.stop();
     throw new Error(`${(e as Error).message}\n${group.logs()}`, { cause: e });

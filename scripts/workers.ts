@@ -40,10 +40,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ready: async () => void (await redis.ping()),
   });
   log.info({ port: ops.port }, "workers ready");
+  // graceful (SIGTERM): the jobs and stream entries in hand are finished and acknowledged before the process exits
   const shutdown = async () => {
+    log.info("stopping: finishing the jobs and stream entries in hand");
     await ops.stop();
     await stop();
     redis.disconnect();
+    log.info("workers stopped");
     process.exit(0);
   };
   process.on("SIGTERM", shutdown);

@@ -27,7 +27,20 @@ export function benchDatabaseUrl(): string {
 
 export async function bootBenchStack(opts: { env?: Record<string, string>; setup?: boolean } = {}): Promise<Stack> {
   if (process.env.BENCH_URL)
-    return { gatewayUrl: process.env.BENCH_URL, env: process.env, processes: new Map(), logs: () => "", stop: async () => undefined };
+    return {
+      gatewayUrl: process.env.BENCH_URL,
+      env: process.env,
+      processes: new Map(),
+      logs: () => "",
+      output: () => "",
+      kill: async () => {
+        throw new Error("BENCH_URL: the stack is not ours to stop");
+      },
+      restart: async () => {
+        throw new Error("BENCH_URL: the stack is not ours to start");
+      },
+      stop: async () => undefined,
+    };
   // production refuses development secrets: fresh ones per run; a fixed operator password (the bench
   // database keeps its seeded operator between runs)
   const { INTERNAL_SECRET, JWT_PRIVATE_JWK } = await generateSecrets();

@@ -17,6 +17,7 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { loadConfig, subgraphUrl, DOMAINS, type Config, type Domain } from "@mallgraph/platform/config";
+import { countRequests, drainServer } from "@mallgraph/platform/drain";
 import { ErrorCode } from "@mallgraph/platform/errors";
 import { instanceId } from "@mallgraph/platform/instance";
 import { logger as rootLogger, type Logger } from "@mallgraph/platform/log";
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   /** JWKS of the member subgraph; default `<member subgraph origin>/.well-known/jwks.json`. */
   jwks?: URL | JWTVerifyGetKey;
   subgraphTimeoutMs?: number;
+  /** On stop, requests in flight are answered for at most this long before their connections are cut (ms, default 10 000). */
+  shutdownGraceMs?: number;
   circuit?: { failureThreshold?: number; cooldownMs?: number };
   sessionCacheMs?: number;
   perClientPerMinute?: number;
@@ -267,6 +270,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     }
   });
   server.keepAliveTimeout = 65_000;
+  const inFlight = countRequests(server);
 
   // ---------------------------------------------------------------- graphql-ws on the same path
   const wss = new WebSocketServer({
@@ -314,11 +318,11 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       if (stopped) return;
       stopped = true;
       await stopEviction();
-      for (const c of wss.clients) c.terminate();
+      // live sockets are told to go away (graphql-ws closes them with 1001: clients reconnect elsewhere)
       await Promise.resolve(wsServer.dispose()).catch(() => undefined);
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      await closed;
+      for (const c of wss.clients) c.terminate();
+      // requests in flight are answered before anything they use is closed (graceful shutdown, decision 0032)
+      await drainServer(server, inFlight, { graceMs: opts.shutdownGraceMs, log, name: "gateway" });
       await routes.stop();
       await apollo.stop();
       await hub.close();

@@ -26,6 +26,8 @@ export interface E2EOptions {
   env?: Record<string, string>;
   /** Domains migrated into a second database, which their `<DOMAIN>_DATABASE_URL` points at. */
   ownDatabase?: DatabaseDomain[];
+  /** Settings of one process only (scripts/stack.ts `processEnv`). */
+  processEnv?: Record<string, NodeJS.ProcessEnv>;
 }
 
 export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
@@ -52,12 +54,27 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   };
   try {
     await seedAll(cfg);
-    stack = await startStack({ env, randomPorts: true, readyTimeoutMs: opts.readyTimeoutMs ?? 120_000 });
+    stack = await startStack({ env, processEnv: opts.processEnv, randomPorts: true, readyTimeoutMs: opts.readyTimeoutMs ?? 120_000 });
   } catch (e) {
     await stop();
     throw e;
   }
   return { stack, cfg, api: new GraphQLHttpClient(stack.gatewayUrl), databases, stop };
+}
+
+/** Runs `fn` over `items`, `width` at a time. */
+export async function pool<T, R>(items: T[], width: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
 }
 
 /** Logs the seeded operator in (AdminLogin). */

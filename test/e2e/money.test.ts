@@ -15,22 +15,7 @@ import { Decimal } from "@mallgraph/platform/money";
 import { createRedis } from "@mallgraph/platform/redis";
 import { waitFor } from "@mallgraph/platform/testing";
 import { operation, wsClient, type GraphQLHttpClient } from "./client.ts";
-import { startE2E, adminToken, registerMember, type E2E } from "./harness.ts";
-
-/** Runs `fn` over `items`, `width` at a time. */
-async function pool<T, R>(items: T[], width: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!, i);
-      }
-    }),
-  );
-  return out;
-}
+import { startE2E, adminToken, pool, registerMember, type E2E } from "./harness.ts";
 
 describe("money, prizes and the member's data through the gateway", () => {
   let e: E2E;

@@ -114,6 +114,7 @@ export class StreamConsumer {
     this.wake?.();
     await this.loop;
     this.loop = undefined;
+    this.o.log.info({ group: this.o.group, consumer: this.consumer }, "stream consumer stopped: the entries in hand were finished");
   }
 
   /**

@@ -14,6 +14,7 @@ import type { BaseContext } from "./access.ts";
 import { writeGraphQLResponse } from "./apollo-http.ts";
 import type { AuditLog } from "./audit.ts";
 import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
+import { countRequests, drainServer } from "./drain.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { createFastExecutor } from "./fast-graphql.ts";
 import { instanceId } from "./instance.ts";
@@ -43,6 +44,8 @@ export interface SubgraphOptions<C extends BaseContext> {
   plugins?: ApolloServerPlugin<C>[];
   /** Readiness probe (database, Redis); /ready answers 503 while it throws. */
   ready?: () => Promise<void>;
+  /** On stop, requests in flight are answered for at most this long before their connections are cut (ms, default 10 000). */
+  shutdownGraceMs?: number;
   logger?: Logger;
   /**
    * Serve plain POSTed queries and mutations through the compiled fast path (fast-graphql.ts:
@@ -249,6 +252,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
     }
   });
   server.keepAliveTimeout = 65_000;
+  const inFlight = countRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host ?? "127.0.0.1", () => resolve());
@@ -260,10 +264,9 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
     url,
     port,
     server,
+    // graceful: no new request; those in flight are answered (their scripts and transactions finish) before the services close
     stop: async () => {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      await closed;
+      await drainServer(server, inFlight, { graceMs: opts.shutdownGraceMs, log, name: opts.name });
       await apollo.stop();
     },
   };
@@ -275,8 +278,9 @@ export function fail(code: string, message: string): never {
 }
 
 /**
- * The `main` of a subgraph process: starts it, stops it gracefully on SIGTERM/SIGINT (connections
- * and queues closed), and exits 1 with a fatal log line when it cannot start.
+ * The `main` of a subgraph process: starts it, stops it gracefully on SIGTERM/SIGINT (requests in
+ * flight answered, then connections and queues closed), and exits 1 with a fatal log line when it
+ * cannot start.
  */
 export function runSubgraphMain(name: string, start: () => Promise<{ stop: () => Promise<void> }>): void {
   start()
