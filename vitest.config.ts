@@ -2,16 +2,20 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * The Redis-heavy suites, run a second time against a real local Redis Cluster (three masters,
- * started by test/redis-cluster/global-setup.ts; decision 0033): carts, seckill, rain, sessions and
+ * started by test/redis-cluster/global-setup.ts; decision 0033): carts, seckill (and its rebuild after
+ * Redis lost data), rain (and its rebuild), sessions and
  * the login lock, rate limits and APQ, queues. A key of another slot in a Lua script, a MULTI or a
  * multi-key command fails them there. `--project default` skips the second run.
  */
 const REDIS_CLUSTER_SUITES = [
   "packages/platform/test/redis-cluster.test.ts",
+  "packages/platform/test/streams.test.ts",
   "subgraphs/cart/test/cart.test.ts",
   "subgraphs/promotion/test/seckill.test.ts",
   "subgraphs/promotion/test/seckill-shards.test.ts",
+  "subgraphs/promotion/test/reconcile.test.ts",
   "subgraphs/lottery/test/rain.test.ts",
+  "subgraphs/lottery/test/rain-reconcile.test.ts",
   "subgraphs/member/test/auth.test.ts",
   "gateway/test/gateway.test.ts",
   "subgraphs/order/test/outbox-relay.test.ts",

@@ -13,6 +13,8 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { freePort } from "../../scripts/stack.ts";
+import { RainKeys } from "../../subgraphs/lottery/src/services/rain-shared.ts";
+import { shardKeys } from "../../subgraphs/promotion/src/services/keys.ts";
 import { operation } from "../e2e/client.ts";
 
 // ------------------------------------------------------------------------------------ redis-server
@@ -221,7 +223,7 @@ export class Counter {
   /** Stream entries of an item's shards not done yet (copy or order pending). */
   async seckillBacklog(sessionId: string, skuId: string, shards: number): Promise<number> {
     let n = 0;
-    for (let s = 0; s < shards; s++) n += await this.redis.xlen(`${this.prefix}:promotion:{seckill:${sessionId}:${skuId}:${s}}:stream`);
+    for (let s = 0; s < shards; s++) n += await this.redis.xlen(shardKeys(this.prefix, sessionId, skuId, s).stream);
     return n;
   }
 
@@ -235,21 +237,19 @@ export class Counter {
   /** Entries delivered to a consumer and not acknowledged, over an item's shards (a graceful stop leaves none). */
   async seckillPending(sessionId: string, skuId: string, shards: number): Promise<number> {
     let n = 0;
-    for (let s = 0; s < shards; s++)
-      n += await this.pending(`${this.prefix}:promotion:{seckill:${sessionId}:${skuId}:${s}}:stream`, "seckill-orders");
+    for (let s = 0; s < shards; s++) n += await this.pending(shardKeys(this.prefix, sessionId, skuId, s).stream, "seckill-orders");
     return n;
   }
 
   /** Grab entries of a rain delivered to a consumer and not acknowledged. */
   async rainPending(rainId: string): Promise<number> {
-    return this.pending(`${this.prefix}:{lottery}:rain:${rainId}:stream`, "rain-credits");
+    return this.pending(new RainKeys(this.prefix).stream(rainId), "rain-credits");
   }
 
   /** Stock left of a seckill item (the sum of its shards' counters). */
   async seckillRedis(sessionId: string, skuId: string, shards: number): Promise<{ stock: number }> {
     let stock = 0;
-    for (let s = 0; s < shards; s++)
-      stock += Number((await this.redis.get(`${this.prefix}:promotion:{seckill:${sessionId}:${skuId}:${s}}:stock`)) ?? 0);
+    for (let s = 0; s < shards; s++) stock += Number((await this.redis.get(shardKeys(this.prefix, sessionId, skuId, s).stock)) ?? 0);
     return { stock };
   }
 

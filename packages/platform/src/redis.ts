@@ -49,6 +49,10 @@ function connect(url: string, options: RedisOptions): Redis {
   const { enableAutoPipelining, enableReadyCheck, lazyConnect, ...perNode } = options;
   const clusterOptions: ClusterOptions = {
     enableAutoPipelining,
+    // ioredis auto-pipelines a cluster command by the slot of its FIRST argument: these name a
+    // subcommand or option first and their key later (the stream consumers', decision 0032), so
+    // batched together they would go to one node and fail with MOVED — sent on their own instead
+    autoPipeliningIgnoredCommands: ["xgroup", "xreadgroup", "xread", "xinfo"],
     enableReadyCheck,
     lazyConnect,
     // reads go to the masters: replicas lag, and every read here is part of a decision

@@ -6,6 +6,7 @@
  * and Redis.
  */
 import { registry } from "@mallgraph/platform/metrics";
+import { scanKeys } from "@mallgraph/platform/redis";
 import { outboxAuditEntries } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { homeShard, parseReservationId, shardKeys } from "../src/services/keys.ts";
@@ -35,8 +36,8 @@ describe("seckill reservations copied to PostgreSQL, and the rebuild after Redis
   };
   /** Every Redis key of an item (all its shards): what a Redis that restarted empty no longer has. */
   const wipe = async (sid: string, sku: string) => {
-    const keys = await redis().keys(`${env.config.REDIS_PREFIX}:promotion:{seckill:${sid}:${sku}:*`);
-    if (keys.length) await redis().del(...keys);
+    const keys = await scanKeys(redis(), `${env.config.REDIS_PREFIX}:promotion:{seckill:${sid}:${sku}:*`);
+    await Promise.all(keys.map((k) => redis().del(k))); // one slot per shard: one DEL each
     return keys.length;
   };
   const ordersOf = (rids: string[]) => env.order.services.prisma.order.findMany({ where: { seckillReservationId: { in: rids } } });

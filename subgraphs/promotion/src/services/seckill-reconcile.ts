@@ -107,16 +107,16 @@ export class SeckillReconciliation {
       shards.map((x) => x.n),
     );
     const highest = new Map(copied.map((c) => [Number(c.i) - 1, Number(c.seq ?? 0)]));
-    const pipe = this.s.d.redis.pipeline();
-    for (const { item, n } of shards) {
-      const k = this.s.keys(item, n);
-      pipe.hget(k.meta, "limit");
-      pipe.get(k.seq);
-    }
-    const answers = (await pipe.exec()) ?? [];
+    // one command per key (each shard is a slot of its own on a Redis Cluster; auto-pipelining batches them per node)
+    const states = await Promise.all(
+      shards.map(({ item, n }) => {
+        const k = this.s.keys(item, n);
+        return Promise.all([this.s.d.redis.hget(k.meta, "limit"), this.s.d.redis.get(k.seq)]);
+      }),
+    );
     const bad = new Set<ItemRow>();
     shards.forEach(({ item }, i) => {
-      const [[, limit] = [], [, seq] = []] = [answers[2 * i], answers[2 * i + 1]];
+      const [limit, seq] = states[i] ?? [];
       if (limit == null || Number(seq ?? 0) < (highest.get(i) ?? 0)) bad.add(item);
     });
     return [...bad];

@@ -44,8 +44,8 @@ export class SeckillStream {
     return items;
   }
 
-  async streams(): Promise<string[]> {
-    return (await this.items()).flatMap((ref) => Array.from({ length: ref.shards }, (_, n) => this.s.keys(ref, n).stream));
+  async streams(maxAgeMs = 1000): Promise<string[]> {
+    return (await this.items(maxAgeMs)).flatMap((ref) => Array.from({ length: ref.shards }, (_, n) => this.s.keys(ref, n).stream));
   }
 
   async handle(stream: string, entries: StreamEntry[]): Promise<string[]> {

@@ -90,7 +90,7 @@ export class SeckillService {
   }
   /** Stream entries not done yet (not copied to PostgreSQL, or their order not made), over every watched item. */
   async streamBacklog(): Promise<number> {
-    return streamBacklog(this.store.d.redis, await this.stream.streams());
+    return streamBacklog(this.store.d.redis, await this.stream.streams(0));
   }
 
   // settlement
