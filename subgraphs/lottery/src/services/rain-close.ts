@@ -86,7 +86,8 @@ export class RainClosing {
       where: { id: rainId, closedAt: null },
       data: { closedAt: new Date(), grabbedAmount: grabbed.toFixed(), grabbedCount: rows.length, refundAmount: rest.toFixed() },
     });
-    for (const key of [meta, keys.grabs(rainId), ...shardKeys]) await d.redis.expire(key, KEY_TTL_AFTER_CLOSE_S);
+    // the stream too: a grab still in it is recorded already (the sweep credits it)
+    for (const key of [meta, keys.grabs(rainId), keys.stream(rainId), ...shardKeys]) await d.redis.expire(key, KEY_TTL_AFTER_CLOSE_S);
     this.events.announce(rainId);
     return defined(await this.reads.get(rainId), `rain ${rainId}`);
   }
