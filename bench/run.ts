@@ -4,16 +4,16 @@
  * data), runs each scenario with autocannon at a fixed concurrency, prints the numbers and appends
  * them with the machine's description to bench/RESULTS.md.
  *
- *   npm run bench                 # every scenario
- *   npm run bench -- product      # scenarios whose name contains "product"
+ *   npm run bench                 # every scenario, then bench/seckill.ts and bench/gateway.ts (bench/all.ts)
+ *   npm run bench -- product      # only the scenarios here whose name contains "product"
  *   BENCH_SECONDS=20 BENCH_CONNECTIONS=64 npm run bench
  *   BENCH_URL=http://127.0.0.1:4000/graphql npm run bench   # against a stack that is already up
  */
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import type { Stack } from "../scripts/stack.ts";
+import { machine } from "./lib/cpu.ts";
 import { bootBenchStack } from "./lib/stack.ts";
 import { scenarios, type Scenario } from "./scenarios.ts";
 
@@ -60,11 +60,6 @@ async function runScenario(stack: Stack, s: Scenario): Promise<Result> {
     non2xx: result.non2xx,
     notes: prepared.notes?.(),
   };
-}
-
-function machine(): string {
-  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
 const stack = await bootBenchStack();

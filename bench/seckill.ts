@@ -11,15 +11,16 @@
  *   npx tsx bench/seckill.ts --members 50 --attempts 40 --stock 1000
  *   npx tsx bench/seckill.ts --profile workers                 # CPU profile of a process during the drain
  *   npx tsx bench/seckill.ts --profile-storm promotion         # … or during the storm
+ *   npx tsx bench/seckill.ts --record                          # also append the figures to bench/RESULTS.md
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import pg from "pg";
 import { domainDatabaseUrl } from "../packages/platform/src/config.ts";
 import { adminToken, benchMembers, seckillSession, SECKILL_BUY } from "./gateway.ts";
-import { cpuMeter, loadAverage } from "./lib/cpu.ts";
+import { cpuMeter, loadAverage, machine } from "./lib/cpu.ts";
 import { profileWhile } from "./lib/profiler.ts";
 import { bootBenchStack } from "./lib/stack.ts";
 import { areaTable, functionTable, summarise, type CpuProfile } from "./profile-summary.ts";
@@ -36,6 +37,12 @@ const stock = Number(opt("stock") ?? 2000);
 const connections = Number(opt("connections") ?? 50);
 const profileDrain = opt("profile");
 const profileStorm = opt("profile-storm");
+const record = args.includes("--record");
+const lines: string[] = [];
+const report = (line: string) => {
+  console.log(line);
+  lines.push(line.trim());
+};
 
 async function maybeProfile<T>(
   stack: Awaited<ReturnType<typeof bootBenchStack>>,
@@ -112,7 +119,7 @@ try {
   const stormMs = Date.now() - started;
   const cpu = meter.stop();
   const total = (storm as any).requests.total as number;
-  console.log(
+  report(
     `\nstorm: ${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(storm as any).latency.p50} ms, p99 ${(storm as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms; ${loadBefore} → ${loadAverage().replace(/^load /, "")}`,
   );
 
@@ -147,9 +154,14 @@ try {
       )
     ).rows[0].n,
   );
-  console.log(
+  report(
     `orders: ${made} orders for ${reservations.length} OK reservations in ${(drainMs / 1000).toFixed(1)} s → ${Math.round(made / (drainMs / 1000))} orders/s; ${made === reservations.length && duplicates === 0 ? "exactly one order per reservation" : `MISMATCH (duplicates ${duplicates})`}; CPU per order: workers ${(dcpu.workers! / Math.max(made, 1)).toFixed(3)} ms, order subgraph ${(dcpu.order! / Math.max(made, 1)).toFixed(3)} ms; ${drainLoad} → ${loadAverage().replace(/^load /, "")}`,
   );
+  if (record)
+    appendFileSync(
+      path.join(root, "bench", "RESULTS.md"),
+      `\n## Seckill storm and orders — ${new Date().toISOString()}\n\nMachine: ${machine()}. \`npx tsx bench/seckill.ts --members ${memberCount} --attempts ${attempts} --stock ${stock}\`, ${connections} connections.\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
+    );
 } finally {
   stack.processes.get("workers")?.kill("SIGCONT");
   await db.end();

@@ -82,3 +82,9 @@ export function loadAverage(): string {
     .map((l) => l.toFixed(1))
     .join(" / ")}`;
 }
+
+/** The machine a benchmark ran on, for bench/RESULTS.md. */
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
