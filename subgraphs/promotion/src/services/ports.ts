@@ -5,6 +5,16 @@
 import type { Keys } from "@mallgraph/platform/auth";
 import type { SkuSnapshot as CatalogSkuSnapshot, ReserveResult, SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
 import { COUPON_TEMPLATES_IN_USE_QUERY, type CouponTemplatesInUseAnswer } from "@mallgraph/platform/contracts/lottery";
+import {
+  ORDER_CREATE_SECKILL_BATCH_MUTATION,
+  ORDER_CREATE_SECKILL_MUTATION,
+  orderStatusesQuery,
+  type OrderCreateSeckillAnswer,
+  type OrderCreateSeckillBatchAnswer,
+  type OrderStatusesAnswer,
+  type SeckillOrderInput,
+  type SeckillOrderResult,
+} from "@mallgraph/platform/contracts/order";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
@@ -24,22 +34,13 @@ export interface CatalogPort {
   returnSold(key: string, skuId: string, quantity: number): Promise<boolean>;
 }
 
-export interface SeckillOrderRequest {
-  reservationId: string;
-  buyerId: string;
-  skuId: string;
-  quantity: number;
-  unitPrice: string;
-  currency: string;
-}
-
-export type SeckillOrderAnswer = { code: string; orderId: string | null; status: string | null };
+export type { SeckillOrderInput, SeckillOrderResult } from "@mallgraph/platform/contracts/order";
 
 export interface OrderPort {
   /** orderCreateSeckill: idempotent per reservationId. */
-  createSeckill(r: SeckillOrderRequest): Promise<SeckillOrderAnswer>;
+  createSeckill(r: SeckillOrderInput): Promise<SeckillOrderResult>;
   /** orderCreateSeckillBatch: many reservations in one transaction, answers in the same order; idempotent per reservationId. */
-  createSeckillBatch(rs: SeckillOrderRequest[]): Promise<SeckillOrderAnswer[]>;
+  createSeckillBatch(rs: SeckillOrderInput[]): Promise<SeckillOrderResult[]>;
   /** Current statuses of orders (null for unknown ids), in the order of ids. */
   statuses(ids: string[]): Promise<Array<string | null>>;
 }
@@ -100,36 +101,36 @@ export function orderPort(url: string, secret: Keys): OrderPort {
   const c = createServiceClient({ url, secret, service: "promotion" });
   return {
     async createSeckill(r) {
-      const d = await c.request<{ orderCreateSeckill: { code: string; orderId: string | null; status: string | null } }>(
-        `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: String!) {
-          orderCreateSeckill(reservationId: $r, buyerId: $b, skuId: $s, quantity: $q, unitPrice: $p, currency: $c) { code orderId status } }`,
-        { r: r.reservationId, b: r.buyerId, s: r.skuId, q: r.quantity, p: r.unitPrice, c: r.currency },
-      );
+      const d = await c.request<OrderCreateSeckillAnswer>(ORDER_CREATE_SECKILL_MUTATION, {
+        r: r.reservationId,
+        b: r.buyerId,
+        s: r.skuId,
+        q: r.quantity,
+        p: r.unitPrice,
+        c: r.currency,
+        a: r.addressId ?? null,
+      });
       return d.orderCreateSeckill;
     },
     async createSeckillBatch(rs) {
-      const d = await c.request<{ orderCreateSeckillBatch: SeckillOrderAnswer[] }>(
-        `mutation($o: [SeckillOrderInput!]!) { orderCreateSeckillBatch(orders: $o) { code orderId status } }`,
-        {
-          o: rs.map((r) => ({
-            reservationId: r.reservationId,
-            buyerId: r.buyerId,
-            skuId: r.skuId,
-            quantity: r.quantity,
-            unitPrice: r.unitPrice,
-            currency: r.currency,
-          })),
-        },
-      );
+      const d = await c.request<OrderCreateSeckillBatchAnswer>(ORDER_CREATE_SECKILL_BATCH_MUTATION, {
+        o: rs.map((r) => ({
+          reservationId: r.reservationId,
+          buyerId: r.buyerId,
+          skuId: r.skuId,
+          quantity: r.quantity,
+          unitPrice: r.unitPrice,
+          currency: r.currency,
+          addressId: r.addressId ?? null,
+        })),
+      });
       return d.orderCreateSeckillBatch;
     },
     async statuses(ids) {
       if (!ids.length) return [];
       // one request: an alias per order
-      const vars = ids.map((_, i) => `$i${i}: ID!`).join(", ");
-      const fields = ids.map((_, i) => `o${i}: orderForPayment(id: $i${i}) { status }`).join(" ");
       const variables = Object.fromEntries(ids.map((id, i) => [`i${i}`, id]));
-      const d = await c.request<Record<string, { status: string } | null>>(`query(${vars}) { ${fields} }`, variables);
+      const d = await c.request<OrderStatusesAnswer>(orderStatusesQuery(ids.length), variables);
       return ids.map((_, i) => d[`o${i}`]?.status ?? null);
     },
   };
