@@ -8,7 +8,19 @@ import path from "node:path";
 import { buildASTSchema, Kind, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { describe, expect, it } from "vitest";
 import { CART_CHECKED_LINES_QUERY, CART_LINE_SNAPSHOT_FIELDS, CART_REMOVE_SKUS_MUTATION } from "../src/contracts/cart.ts";
-import { SKU_SNAPSHOT_FIELDS, SKU_SNAPSHOTS_QUERY, SPU_SCOPE_FIELDS, STOCK_LINE_FIELDS } from "../src/contracts/catalog.ts";
+import {
+  INVENTORY_CONFIRM_MUTATION,
+  INVENTORY_RELEASE_MUTATION,
+  INVENTORY_RESERVE_MUTATION,
+  INVENTORY_RETURN_MUTATION,
+  RESERVE_RESULT_FIELDS,
+  SKU_SNAPSHOT_FIELDS,
+  SKU_SNAPSHOTS_QUERY,
+  SPU_SCOPE_FIELDS,
+  SPU_SCOPES_QUERY,
+  STOCK_LINE_FIELDS,
+  skuSnapshotsQuery,
+} from "../src/contracts/catalog.ts";
 import { COUPON_TEMPLATES_IN_USE_QUERY, MEMBER_LOTTERY_EXPORT_QUERY } from "../src/contracts/lottery.ts";
 import {
   ADDRESS_SNAPSHOT_FIELDS,
@@ -197,8 +209,19 @@ describe("cross-domain contracts", () => {
     for (const doc of [COUPON_TEMPLATES_IN_USE_QUERY, MEMBER_LOTTERY_EXPORT_QUERY]) expect(errorsOf(schema, doc), doc).toEqual([]);
   });
 
-  it("catalog: the snapshot query is valid against catalog's schema", () => {
-    expect(errorsOf(schemaOf("catalog"), SKU_SNAPSHOTS_QUERY)).toEqual([]);
+  it("catalog: the snapshot, scope and inventory documents are valid against catalog's schema; a reservation's answer is read in part", () => {
+    const schema = schemaOf("catalog");
+    for (const doc of [
+      SKU_SNAPSHOTS_QUERY,
+      skuSnapshotsQuery(["id", "price"]),
+      SPU_SCOPES_QUERY,
+      INVENTORY_RESERVE_MUTATION,
+      INVENTORY_RELEASE_MUTATION,
+      INVENTORY_CONFIRM_MUTATION,
+      INVENTORY_RETURN_MUTATION,
+    ])
+      expect(errorsOf(schema, doc), doc).toEqual([]);
+    expect(fieldsOfType(sdl("catalog"), "StockReservationResult")).toEqual(expect.arrayContaining([...RESERVE_RESULT_FIELDS]));
   });
 
   it("a document naming a field the provider does not have is caught", () => {

@@ -10,7 +10,18 @@ import {
   type CartLineSnapshot,
   type CartRemoveSkusAnswer,
 } from "@mallgraph/platform/contracts/cart";
-import { SKU_SNAPSHOTS_QUERY, type ReserveResult, type SkuSnapshot, type StockLine } from "@mallgraph/platform/contracts/catalog";
+import {
+  INVENTORY_CONFIRM_MUTATION,
+  INVENTORY_RELEASE_MUTATION,
+  INVENTORY_RESERVE_MUTATION,
+  SKU_SNAPSHOTS_QUERY,
+  type InventoryConfirmAnswer,
+  type InventoryReleaseAnswer,
+  type InventoryReserveAnswer,
+  type ReserveResult,
+  type SkuSnapshot,
+  type StockLine,
+} from "@mallgraph/platform/contracts/catalog";
 import { MEMBER_ADDRESS_QUERY, MEMBER_DEFAULT_ADDRESS_QUERY, type AddressSnapshot } from "@mallgraph/platform/contracts/member";
 import { REFUND_ORDER_PAYMENT_MUTATION, type RefundOrderPaymentAnswer, type RefundResultCode } from "@mallgraph/platform/contracts/payment";
 import {
@@ -77,19 +88,14 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
       return d.skuSnapshots;
     },
     async reserve(key, lines, ttlSeconds) {
-      const d = await c.request<{ inventoryReserve: ReserveResult }>(
-        `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
-        { key, lines, ttl: ttlSeconds },
-      );
+      const d = await c.request<InventoryReserveAnswer>(INVENTORY_RESERVE_MUTATION, { key, lines, ttl: ttlSeconds });
       return d.inventoryReserve;
     },
     async release(key) {
-      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key }))
-        .inventoryRelease;
+      return (await c.request<InventoryReleaseAnswer>(INVENTORY_RELEASE_MUTATION, { key })).inventoryRelease;
     },
     async confirm(key) {
-      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key }))
-        .inventoryConfirm;
+      return (await c.request<InventoryConfirmAnswer>(INVENTORY_CONFIRM_MUTATION, { key })).inventoryConfirm;
     },
   };
 }

@@ -3,7 +3,23 @@
  * the defaults call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import type { SkuSnapshot as CatalogSkuSnapshot, ReserveResult, SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
+import {
+  INVENTORY_CONFIRM_MUTATION,
+  INVENTORY_RELEASE_MUTATION,
+  INVENTORY_RESERVE_MUTATION,
+  INVENTORY_RETURN_MUTATION,
+  SPU_SCOPES_QUERY,
+  skuSnapshotsQuery,
+  type SkuSnapshot as CatalogSkuSnapshot,
+  type InventoryConfirmAnswer,
+  type InventoryReleaseAnswer,
+  type InventoryReserveAnswer,
+  type InventoryReturnAnswer,
+  type ReserveResult,
+  type SpuScope,
+  type SpuScopesAnswer,
+  type StockLine,
+} from "@mallgraph/platform/contracts/catalog";
 import { COUPON_TEMPLATES_IN_USE_QUERY, type CouponTemplatesInUseAnswer } from "@mallgraph/platform/contracts/lottery";
 import {
   ORDER_CREATE_SECKILL_BATCH_MUTATION,
@@ -18,8 +34,10 @@ import {
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
-/** The part of catalog's SkuSnapshot promotion reads. */
-export type SkuSnapshot = Pick<CatalogSkuSnapshot, "id" | "title" | "price" | "currency" | "onShelf" | "available">;
+/** The fields of catalog's SkuSnapshot promotion reads. */
+const SKU_FIELDS = ["id", "title", "price", "currency", "onShelf", "available"] as const;
+const SKU_SNAPSHOTS_QUERY = skuSnapshotsQuery(SKU_FIELDS);
+export type SkuSnapshot = Pick<CatalogSkuSnapshot, (typeof SKU_FIELDS)[number]>;
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
@@ -50,18 +68,12 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
   return {
     async skuSnapshots(ids) {
       if (!ids.length) return [];
-      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
-        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id title price currency onShelf available } }`,
-        { ids },
-      );
+      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(SKU_SNAPSHOTS_QUERY, { ids });
       return d.skuSnapshots;
     },
     async spuScopes(spuIds) {
       if (!spuIds.length) return [];
-      const d = await c.request<{ spuScopes: Array<SpuScope | null> }>(
-        `query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`,
-        { ids: spuIds },
-      );
+      const d = await c.request<SpuScopesAnswer>(SPU_SCOPES_QUERY, { ids: spuIds });
       return d.spuScopes;
     },
     async categoryIds() {
@@ -73,25 +85,17 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
       return out;
     },
     async reserve(key, lines, ttlSeconds) {
-      const d = await c.request<{ inventoryReserve: { code: string; failedSkuId: string | null } }>(
-        `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
-        { key, lines, ttl: ttlSeconds },
-      );
+      const d = await c.request<InventoryReserveAnswer>(INVENTORY_RESERVE_MUTATION, { key, lines, ttl: ttlSeconds });
       return d.inventoryReserve;
     },
     async release(key) {
-      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key }))
-        .inventoryRelease;
+      return (await c.request<InventoryReleaseAnswer>(INVENTORY_RELEASE_MUTATION, { key })).inventoryRelease;
     },
     async confirm(key) {
-      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key }))
-        .inventoryConfirm;
+      return (await c.request<InventoryConfirmAnswer>(INVENTORY_CONFIRM_MUTATION, { key })).inventoryConfirm;
     },
     async returnSold(key, skuId, quantity) {
-      const d = await c.request<{ inventoryReturn: boolean }>(
-        `mutation($key: String!, $s: ID!, $q: Int!) { inventoryReturn(key: $key, skuId: $s, quantity: $q) }`,
-        { key, s: skuId, q: quantity },
-      );
+      const d = await c.request<InventoryReturnAnswer>(INVENTORY_RETURN_MUTATION, { key, s: skuId, q: quantity });
       return d.inventoryReturn;
     },
   };
