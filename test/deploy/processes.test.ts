@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "@mallgraph/platform/testing";
+import { REPO_ROOT, waitFor } from "@mallgraph/platform/testing";
 import { freePort } from "../../scripts/stack.ts";
 
 function npmRun(args: string[], env: Record<string, string> = {}) {
@@ -38,11 +38,12 @@ describe("one process alone", () => {
     const port = await freePort();
     const run = npmRun(["subgraph", "--", "cart"], { CART_PORT: String(port), REDIS_PREFIX: `mg-proc-${port}` });
     try {
-      let ready = false;
-      for (let i = 0; i < 200 && !ready; i++) {
-        ready = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
-        if (!ready) await new Promise((r) => setTimeout(r, 150));
-      }
+      const ready = await waitFor(
+        () => fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false),
+        "the cart subgraph's /ready",
+        30_000,
+        150,
+      ).catch(() => false);
       expect(ready, run.out()).toBe(true);
       const r = await fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
       expect(await r.json()).toEqual({ data: { __typename: "Query" } });

@@ -90,6 +90,24 @@ export function asAdmin<C extends BaseContext, R, P, A, I>(permission: string, f
   );
 }
 
+/**
+ * A field only operators holding `permission` see; anyone else reads null (its SDL description says
+ * so). For an object's fields that are not for all who may read the object (e.g. a strategy's
+ * blacklist): the root field that returned the object was declared already.
+ */
+export function asAdminOrNull<C extends BaseContext, R, P, A, I>(
+  permission: string,
+  fn: Resolver<C, R, P, A, I>,
+): Resolver<C, R | null, P, A, I> {
+  return guarded(
+    (p, a, ctx, i) => {
+      const id = ctx.identity;
+      return id.kind === "admin" && id.permissions?.includes(permission) ? fn(p, a, ctx, i) : null;
+    },
+    { kind: "operator", permission, audited: false },
+  );
+}
+
 /** Which services may call which internal field of one subgraph: `{ couponLock: ["order"], … }`. */
 export type CallerTable = Readonly<Record<string, readonly string[]>>;
 

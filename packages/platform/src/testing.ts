@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import type { AuditEntry } from "./audit.ts";
+import { isUniqueViolation } from "./db-errors.ts";
 import { QueueName } from "./queue.ts";
 import { redisClusterUrl } from "./redis-url.ts";
 import { createRedis, deleteByPrefix } from "./redis.ts";
@@ -78,7 +79,8 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
     const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     if (!r.rowCount)
       await c.query(`CREATE DATABASE "${name}"`).catch((e) => {
-        if (e.code !== "42P04" && e.code !== "23505") throw e;
+        // 42P04: created meanwhile; a unique violation: two CREATE DATABASE racing on pg_database
+        if (e.code !== "42P04" && !isUniqueViolation(e)) throw e;
       });
   });
 }

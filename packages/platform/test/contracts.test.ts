@@ -7,7 +7,20 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { buildASTSchema, Kind, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { describe, expect, it } from "vitest";
-import { SKU_SNAPSHOT_FIELDS, SKU_SNAPSHOTS_QUERY, SPU_SCOPE_FIELDS, STOCK_LINE_FIELDS } from "../src/contracts/catalog.ts";
+import { CART_CHECKED_LINES_QUERY, CART_LINE_SNAPSHOT_FIELDS, CART_REMOVE_SKUS_MUTATION } from "../src/contracts/cart.ts";
+import {
+  INVENTORY_CONFIRM_MUTATION,
+  INVENTORY_RELEASE_MUTATION,
+  INVENTORY_RESERVE_MUTATION,
+  INVENTORY_RETURN_MUTATION,
+  RESERVE_RESULT_FIELDS,
+  SKU_SNAPSHOT_FIELDS,
+  SKU_SNAPSHOTS_QUERY,
+  SPU_SCOPE_FIELDS,
+  SPU_SCOPES_QUERY,
+  STOCK_LINE_FIELDS,
+  skuSnapshotsQuery,
+} from "../src/contracts/catalog.ts";
 import { COUPON_TEMPLATES_IN_USE_QUERY, MEMBER_LOTTERY_EXPORT_QUERY } from "../src/contracts/lottery.ts";
 import {
   ADDRESS_SNAPSHOT_FIELDS,
@@ -19,8 +32,40 @@ import {
   type MarketingBudgetOp,
   type MemberWalletOp,
 } from "../src/contracts/member.ts";
+import {
+  MEMBER_OPEN_ORDERS_QUERY,
+  MEMBER_ORDERS_EXPORT_QUERY,
+  ORDER_CREATE_PRIZE_MUTATION,
+  ORDER_CREATE_SECKILL_BATCH_MUTATION,
+  ORDER_CREATE_SECKILL_MUTATION,
+  ORDER_FOR_PAYMENT_QUERY,
+  ORDER_MARK_PAID_MUTATION,
+  ORDER_MARK_REFUNDED_MUTATION,
+  ORDER_PAYMENT_INFO_FIELDS,
+  ORDER_TRANSITION_CODES,
+  ORDER_TRANSITION_RESULT_FIELDS,
+  PURCHASE_VERIFIED_QUERY,
+  SECKILL_ORDER_CODES,
+  SECKILL_ORDER_INPUT_FIELDS,
+  SECKILL_ORDER_RESULT_FIELDS,
+  orderStatusesQuery,
+} from "../src/contracts/order.ts";
 import { REFUND_ORDER_PAYMENT_MUTATION, REFUND_RESULT_CODES } from "../src/contracts/payment.ts";
-import { PRICE_LINE_FIELDS, PRICE_QUOTE_COUPON_OPTION_FIELDS, PRICE_QUOTE_FIELDS } from "../src/contracts/promotion.ts";
+import {
+  CLAIM_COUPON_RESULT_CODES,
+  COUPON_CONSUME_MUTATION,
+  COUPON_GRANT_MUTATION,
+  COUPON_ISSUE_NEW_USER_MUTATION,
+  COUPON_LOCK_CODES,
+  COUPON_LOCK_MUTATION,
+  COUPON_LOCK_RESULT_FIELDS,
+  COUPON_RELEASE_MUTATION,
+  PRICE_LINE_FIELDS,
+  PRICE_QUOTE_COUPON_OPTION_FIELDS,
+  PRICE_QUOTE_FIELDS,
+  PRICE_TOTALS_QUERY,
+  PROMOTION_PRICE_QUERY,
+} from "../src/contracts/promotion.ts";
 import { REPO_ROOT } from "../src/testing.ts";
 
 const sdl = (domain: string): DocumentNode => parse(readFileSync(path.join(REPO_ROOT, "subgraphs", domain, "schema.graphql"), "utf8"));
@@ -38,6 +83,21 @@ function enumValues(doc: DocumentNode, name: string): string[] {
   for (const d of doc.definitions)
     if (d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === name) return (d.values ?? []).map((v) => v.name.value);
   throw new Error(`no enum ${name}`);
+}
+
+/**
+ * The codes a `String!` code field's description lists (`"OK | NOT_FOUND | …"`, optionally followed
+ * by an explanation): the provider's promise for a code that is not an enum.
+ */
+function describedCodes(doc: DocumentNode, type: string, field: string): string[] {
+  for (const d of doc.definitions) {
+    if (d.kind !== Kind.OBJECT_TYPE_DEFINITION || d.name.value !== type) continue;
+    const description = d.fields?.find((f) => f.name.value === field)?.description?.value ?? "";
+    const codes = /^[A-Z_]+(?: \| [A-Z_]+)*/.exec(description);
+    if (!codes) throw new Error(`${type}.${field} lists no codes in its description`);
+    return codes[0].split(" | ");
+  }
+  throw new Error(`no type ${type}`);
 }
 
 function fieldsOfType(doc: DocumentNode, name: string): string[] {
@@ -59,11 +119,60 @@ describe("cross-domain contracts", () => {
     );
   });
 
-  it("promotion: PriceLineInput, PriceQuote and PriceQuoteCouponOption have exactly the contract's fields", () => {
+  it("promotion: PriceLineInput, PriceQuote, PriceQuoteCouponOption and CouponLockResult have exactly the contract's fields", () => {
     const promotion = sdl("promotion");
     expect([...PRICE_LINE_FIELDS].sort()).toEqual(fieldsOfType(promotion, "PriceLineInput").sort());
     expect([...PRICE_QUOTE_FIELDS].sort()).toEqual(fieldsOfType(promotion, "PriceQuote").sort());
     expect([...PRICE_QUOTE_COUPON_OPTION_FIELDS].sort()).toEqual(fieldsOfType(promotion, "PriceQuoteCouponOption").sort());
+    expect([...COUPON_LOCK_RESULT_FIELDS].sort()).toEqual(fieldsOfType(promotion, "CouponLockResult").sort());
+  });
+
+  it("promotion: couponGrant's codes are ClaimCouponResultCode's values, couponLock's those its description lists; every document is valid", () => {
+    const promotion = sdl("promotion");
+    expect([...CLAIM_COUPON_RESULT_CODES].sort()).toEqual(enumValues(promotion, "ClaimCouponResultCode").sort());
+    expect([...COUPON_LOCK_CODES].sort()).toEqual(describedCodes(promotion, "CouponLockResult", "code").sort());
+    const schema = schemaOf("promotion");
+    for (const doc of [
+      PROMOTION_PRICE_QUERY,
+      PRICE_TOTALS_QUERY,
+      COUPON_GRANT_MUTATION,
+      COUPON_LOCK_MUTATION,
+      COUPON_RELEASE_MUTATION,
+      COUPON_CONSUME_MUTATION,
+      COUPON_ISSUE_NEW_USER_MUTATION,
+    ])
+      expect(errorsOf(schema, doc), doc).toEqual([]);
+  });
+
+  it("order: OrderPaymentInfo, OrderTransitionResult, SeckillOrderInput and SeckillOrderResult have exactly the contract's fields and codes; every document is valid", () => {
+    const order = sdl("order");
+    expect([...ORDER_PAYMENT_INFO_FIELDS].sort()).toEqual(fieldsOfType(order, "OrderPaymentInfo").sort());
+    expect([...ORDER_TRANSITION_RESULT_FIELDS].sort()).toEqual(fieldsOfType(order, "OrderTransitionResult").sort());
+    expect([...SECKILL_ORDER_INPUT_FIELDS].sort()).toEqual(fieldsOfType(order, "SeckillOrderInput").sort());
+    expect([...SECKILL_ORDER_RESULT_FIELDS].sort()).toEqual(fieldsOfType(order, "SeckillOrderResult").sort());
+    expect([...ORDER_TRANSITION_CODES].sort()).toEqual(describedCodes(order, "OrderTransitionResult", "code").sort());
+    expect([...SECKILL_ORDER_CODES].sort()).toEqual(describedCodes(order, "SeckillOrderResult", "code").sort());
+    const schema = schemaOf("order");
+    for (const doc of [
+      ORDER_FOR_PAYMENT_QUERY,
+      orderStatusesQuery(1),
+      orderStatusesQuery(3),
+      ORDER_MARK_PAID_MUTATION,
+      ORDER_MARK_REFUNDED_MUTATION,
+      ORDER_CREATE_SECKILL_MUTATION,
+      ORDER_CREATE_SECKILL_BATCH_MUTATION,
+      ORDER_CREATE_PRIZE_MUTATION,
+      PURCHASE_VERIFIED_QUERY,
+      MEMBER_OPEN_ORDERS_QUERY,
+      MEMBER_ORDERS_EXPORT_QUERY,
+    ])
+      expect(errorsOf(schema, doc), doc).toEqual([]);
+  });
+
+  it("cart: CartLineSnapshot has exactly the contract's fields; cartCheckedLines and cartRemoveSkus documents are valid", () => {
+    expect([...CART_LINE_SNAPSHOT_FIELDS].sort()).toEqual(fieldsOfType(sdl("cart"), "CartLineSnapshot").sort());
+    const schema = schemaOf("cart");
+    for (const doc of [CART_CHECKED_LINES_QUERY, CART_REMOVE_SKUS_MUTATION]) expect(errorsOf(schema, doc), doc).toEqual([]);
   });
 
   it("member: WalletOpResult and AddressSnapshot have exactly the contract's fields; every wallet and address document is valid", () => {
@@ -100,8 +209,19 @@ describe("cross-domain contracts", () => {
     for (const doc of [COUPON_TEMPLATES_IN_USE_QUERY, MEMBER_LOTTERY_EXPORT_QUERY]) expect(errorsOf(schema, doc), doc).toEqual([]);
   });
 
-  it("catalog: the snapshot query is valid against catalog's schema", () => {
-    expect(errorsOf(schemaOf("catalog"), SKU_SNAPSHOTS_QUERY)).toEqual([]);
+  it("catalog: the snapshot, scope and inventory documents are valid against catalog's schema; a reservation's answer is read in part", () => {
+    const schema = schemaOf("catalog");
+    for (const doc of [
+      SKU_SNAPSHOTS_QUERY,
+      skuSnapshotsQuery(["id", "price"]),
+      SPU_SCOPES_QUERY,
+      INVENTORY_RESERVE_MUTATION,
+      INVENTORY_RELEASE_MUTATION,
+      INVENTORY_CONFIRM_MUTATION,
+      INVENTORY_RETURN_MUTATION,
+    ])
+      expect(errorsOf(schema, doc), doc).toEqual([]);
+    expect(fieldsOfType(sdl("catalog"), "StockReservationResult")).toEqual(expect.arrayContaining([...RESERVE_RESULT_FIELDS]));
   });
 
   it("a document naming a field the provider does not have is caught", () => {

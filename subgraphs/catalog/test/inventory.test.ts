@@ -1,3 +1,4 @@
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkers } from "../src/worker.ts";
 import { ADMIN, INTERNAL, PROMOTION, errorCode, member, ok, startHarness, smallCatalog, type Harness } from "./helpers.ts";
@@ -214,7 +215,7 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     await new Promise((r) => setTimeout(r, 1100));
     const stop = await startWorkers(h.config, { databaseUrl: h.db.url, releaseEveryMs: 200, syncEveryMs: 60_000 });
     try {
-      for (let i = 0; i < 100 && (await stock(sku)).reserved !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(async () => (await stock(sku)).reserved === 1, "the expired reservation's release", 30_000, 100);
     } finally {
       await stop();
     }

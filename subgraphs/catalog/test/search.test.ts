@@ -1,3 +1,4 @@
+import { waitFor } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drainOutbox, drainOnce, pendingOutbox } from "../src/search/outbox.ts";
 import type { SearchBackend } from "../src/search/types.ts";
@@ -304,7 +305,7 @@ describe("search (PostgreSQL backend) and the outbox", () => {
     expect((await search({ keyword: "非凡大师" })).total).toBe(0);
     stop = await startWorkers(h.config, { databaseUrl: h.db.url, syncEveryMs: 100, releaseEveryMs: 60_000 });
     try {
-      for (let i = 0; i < 100 && (await pendingOutbox(h.services.prisma)) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(async () => (await pendingOutbox(h.services.prisma)) === 0, "the search outbox drained", 30_000, 100);
     } finally {
       await stop();
     }

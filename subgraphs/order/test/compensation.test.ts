@@ -33,7 +33,7 @@ function recordingPromotion() {
       locked.add(orderId);
       log.push(`lock:${couponId}`);
       if (couponId === "lost-answer") throw new Error("promotion timed out after locking (injected)");
-      return { code: couponId === "bad-coupon" ? "NOT_USABLE" : "OK", discount: "1.50" };
+      return { code: couponId === "bad-coupon" ? "COUPON_UNAVAILABLE" : "OK", discount: "1.50", reason: null };
     },
     async releaseCoupon(orderId) {
       locked.delete(orderId);

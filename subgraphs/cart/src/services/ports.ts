@@ -1,6 +1,7 @@
 /** What the cart needs from other domains, behind small interfaces. */
 import type { Keys } from "@mallgraph/platform/auth";
 import { SKU_SNAPSHOTS_QUERY } from "@mallgraph/platform/contracts/catalog";
+import { PROMOTION_PRICE_QUERY, type PromotionPriceAnswer } from "@mallgraph/platform/contracts/promotion";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 import type { PriceLine, PriceQuote, SkuSnapshot } from "./types.ts";
 
@@ -31,18 +32,11 @@ export interface PromotionPort {
   }): Promise<PriceQuote>;
 }
 
-const PRICE = `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID, $w: Boolean) {
-  promotionPrice(memberId: $m, currency: $cur, lines: $lines, couponId: $c, withCoupons: $w) {
-    currency itemsTotal campaignDiscount discount payable
-    lines { skuId quantity unitPrice subtotal campaignDiscount couponDiscount discount payable }
-    promotions { kind id name threshold discount } coupon { couponId name discount } couponReason bestCouponId
-    couponOptions { couponId usable reason discount payable } } }`;
-
 export function promotionPort(url: string, secret: Keys): PromotionPort {
   const client = createServiceClient({ url, secret, service: "cart" });
   return {
     async price(a) {
-      const d = await client.request<{ promotionPrice: PriceQuote }>(PRICE, {
+      const d = await client.request<PromotionPriceAnswer>(PROMOTION_PRICE_QUERY, {
         m: a.memberId,
         cur: a.currency,
         lines: a.lines,

@@ -4,6 +4,7 @@
  * internal identity. Behind an interface so the review rules do not know the transport.
  */
 import type { Keys } from "@mallgraph/platform/auth";
+import { PURCHASE_VERIFIED_QUERY, type PurchaseVerifiedAnswer } from "@mallgraph/platform/contracts/order";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
 export interface PurchaseVerifier {
@@ -11,17 +12,13 @@ export interface PurchaseVerifier {
   verify(orderId: string, memberId: string, skuId: string): Promise<boolean>;
 }
 
-const QUERY = `query PurchaseVerified($orderId: ID!, $memberId: ID!, $skuId: ID!) {
-  purchaseVerified(orderId: $orderId, memberId: $memberId, skuId: $skuId)
-}`;
-
 export class OrderServicePurchaseVerifier implements PurchaseVerifier {
   private client: ServiceClient;
   constructor(opts: { url: string; secret: Keys }) {
     this.client = createServiceClient({ url: opts.url, secret: opts.secret, service: "catalog", timeoutMs: 5000 });
   }
   async verify(orderId: string, memberId: string, skuId: string): Promise<boolean> {
-    const data = await this.client.request<{ purchaseVerified: boolean }>(QUERY, { orderId, memberId, skuId });
+    const data = await this.client.request<PurchaseVerifiedAnswer>(PURCHASE_VERIFIED_QUERY, { orderId, memberId, skuId });
     return data.purchaseVerified === true;
   }
 }

@@ -12,6 +12,8 @@ import {
   type MarketingBudgetOp,
   type WalletOpResult,
 } from "@mallgraph/platform/contracts/member";
+import { ORDER_CREATE_PRIZE_MUTATION, type OrderCreatePrizeAnswer, type SeckillOrderResult } from "@mallgraph/platform/contracts/order";
+import { COUPON_GRANT_MUTATION, type CouponGrantAnswer, type CouponGrantResult } from "@mallgraph/platform/contracts/promotion";
 import { defined } from "@mallgraph/platform/errors";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
@@ -47,12 +49,6 @@ export function memberWalletPort(opts: { url: string; secret: Keys }): WalletPor
   };
 }
 
-/** `code`: OK | SOLD_OUT | LIMIT_REACHED | NOT_CLAIMABLE | EXPIRED. */
-export interface CouponGrantResult {
-  code: string;
-  coupon: { id: string } | null;
-}
-
 export interface CouponPort {
   grant(memberId: string, templateId: string, reference: string): Promise<CouponGrantResult>;
 }
@@ -61,33 +57,27 @@ export function promotionCouponPort(opts: { url: string; secret: Keys }): Coupon
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
   return {
     async grant(memberId, templateId, reference) {
-      const d = await client.request<{ couponGrant: CouponGrantResult }>(
-        `mutation($m: ID!, $t: ID!, $r: String!) { couponGrant(memberId: $m, templateId: $t, reference: $r) { code coupon { id } } }`,
-        { m: memberId, t: templateId, r: reference },
-      );
+      const d = await client.request<CouponGrantAnswer>(COUPON_GRANT_MUTATION, { m: memberId, t: templateId, r: reference });
       return d.couponGrant;
     },
   };
 }
 
-/** `code`: OK | NO_ADDRESS | ADDRESS_NOT_FOUND | NOT_FOUND (SKU). */
-export interface PrizeOrderResult {
-  code: string;
-  orderId: string | null;
-}
-
+/** `orderCreatePrize`: code OK | NO_ADDRESS | ADDRESS_NOT_FOUND | NOT_FOUND (SKU). */
 export interface PrizeOrderPort {
-  create(drawId: string, buyerId: string, skuId: string, addressId: string | null): Promise<PrizeOrderResult>;
+  create(drawId: string, buyerId: string, skuId: string, addressId: string | null): Promise<SeckillOrderResult>;
 }
 
 export function orderPrizePort(opts: { url: string; secret: Keys }): PrizeOrderPort {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "lottery" });
   return {
     async create(drawId, buyerId, skuId, addressId) {
-      const d = await client.request<{ orderCreatePrize: PrizeOrderResult }>(
-        `mutation($d: ID!, $b: ID!, $s: ID!, $a: ID) { orderCreatePrize(drawId: $d, buyerId: $b, skuId: $s, addressId: $a) { code orderId } }`,
-        { d: drawId, b: buyerId, s: skuId, a: addressId },
-      );
+      const d = await client.request<OrderCreatePrizeAnswer>(ORDER_CREATE_PRIZE_MUTATION, {
+        d: drawId,
+        b: buyerId,
+        s: skuId,
+        a: addressId,
+      });
       return d.orderCreatePrize;
     },
   };

@@ -2,7 +2,7 @@ import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
 import { defined } from "@mallgraph/platform/errors";
 import type { Context } from "../context.ts";
 import type { MutationResolvers } from "../generated/graphql.ts";
-import type { PartnerKey } from "../generated/prisma/client.ts";
+import type { PartnerKeyService } from "../services/partners.ts";
 import type { LedgerType } from "../services/wallet.ts";
 import { asSession } from "./access.ts";
 import { asInternal, type InternalField } from "./internal.ts";
@@ -20,7 +20,7 @@ const opView = (r: { code: string; wallet: { balance: string; frozen: string } |
 const MARKETING = { system: "MARKETING" as const };
 
 /** A partner key as the API shows it: times as ISO strings, the key itself only when just created. */
-const partnerKey = (k: PartnerKey & { key?: string }) => ({
+const partnerKey = (k: Awaited<ReturnType<PartnerKeyService["revoke"]>> & { key?: string }) => ({
   id: k.id,
   name: k.name,
   key: k.key ?? null,

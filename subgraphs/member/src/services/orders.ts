@@ -6,6 +6,12 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { MEMBER_LOTTERY_EXPORT_QUERY, type MemberLotteryExportAnswer } from "@mallgraph/platform/contracts/lottery";
+import {
+  MEMBER_OPEN_ORDERS_QUERY,
+  MEMBER_ORDERS_EXPORT_QUERY,
+  type MemberOpenOrdersAnswer,
+  type MemberOrdersExportAnswer,
+} from "@mallgraph/platform/contracts/order";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface MemberOrders {
@@ -20,9 +26,6 @@ export interface MemberLottery {
   exportLottery(memberId: string): Promise<Record<string, unknown>>;
 }
 
-const OPEN_ORDERS = `query($memberId: ID!) { memberOpenOrders(memberId: $memberId) }`;
-const EXPORT_ORDERS = `query($memberId: ID!) { memberOrdersExport(memberId: $memberId) }`;
-
 type PortOptions = { url: string; secret: Keys; timeoutMs?: number };
 const clientOf = (opts: PortOptions) =>
   createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
@@ -31,11 +34,11 @@ export function orderMemberOrders(opts: PortOptions): MemberOrders {
   const client = clientOf(opts);
   return {
     async openCount(memberId) {
-      return (await client.request<{ memberOpenOrders: number }>(OPEN_ORDERS, { memberId })).memberOpenOrders;
+      return (await client.request<MemberOpenOrdersAnswer>(MEMBER_OPEN_ORDERS_QUERY, { memberId })).memberOpenOrders;
     },
     async exportOrders(memberId) {
       return JSON.parse(
-        (await client.request<{ memberOrdersExport: string }>(EXPORT_ORDERS, { memberId })).memberOrdersExport,
+        (await client.request<MemberOrdersExportAnswer>(MEMBER_ORDERS_EXPORT_QUERY, { memberId })).memberOrdersExport,
       ) as unknown[];
     },
   };

@@ -4,6 +4,7 @@
  * per member) directly, with a signed service identity (docs/service-contracts.md, promotion).
  */
 import type { Keys } from "@mallgraph/platform/auth";
+import { COUPON_ISSUE_NEW_USER_MUTATION, type CouponIssueNewUserAnswer } from "@mallgraph/platform/contracts/promotion";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export interface NewUserCoupons {
@@ -11,13 +12,11 @@ export interface NewUserCoupons {
   issue(memberId: string): Promise<number>;
 }
 
-const ISSUE_NEW_USER = `mutation($memberId: ID!) { couponIssueNewUser(memberId: $memberId) }`;
-
 export function promotionNewUserCoupons(opts: { url: string; secret: Keys; timeoutMs?: number }): NewUserCoupons {
   const client = createServiceClient({ url: opts.url, secret: opts.secret, service: "member", timeoutMs: opts.timeoutMs ?? 10_000 });
   return {
     async issue(memberId) {
-      const d = await client.request<{ couponIssueNewUser: number }>(ISSUE_NEW_USER, { memberId });
+      const d = await client.request<CouponIssueNewUserAnswer>(COUPON_ISSUE_NEW_USER_MUTATION, { memberId });
       return d.couponIssueNewUser;
     },
   };

@@ -3,15 +3,46 @@
  * default implementations call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import { SKU_SNAPSHOTS_QUERY, type ReserveResult, type SkuSnapshot, type StockLine } from "@mallgraph/platform/contracts/catalog";
+import {
+  CART_CHECKED_LINES_QUERY,
+  CART_REMOVE_SKUS_MUTATION,
+  type CartCheckedLinesAnswer,
+  type CartLineSnapshot,
+  type CartRemoveSkusAnswer,
+} from "@mallgraph/platform/contracts/cart";
+import {
+  INVENTORY_CONFIRM_MUTATION,
+  INVENTORY_RELEASE_MUTATION,
+  INVENTORY_RESERVE_MUTATION,
+  SKU_SNAPSHOTS_QUERY,
+  type InventoryConfirmAnswer,
+  type InventoryReleaseAnswer,
+  type InventoryReserveAnswer,
+  type ReserveResult,
+  type SkuSnapshot,
+  type StockLine,
+} from "@mallgraph/platform/contracts/catalog";
 import { MEMBER_ADDRESS_QUERY, MEMBER_DEFAULT_ADDRESS_QUERY, type AddressSnapshot } from "@mallgraph/platform/contracts/member";
 import { REFUND_ORDER_PAYMENT_MUTATION, type RefundOrderPaymentAnswer, type RefundResultCode } from "@mallgraph/platform/contracts/payment";
-import type { PriceLine } from "@mallgraph/platform/contracts/promotion";
+import {
+  COUPON_CONSUME_MUTATION,
+  COUPON_LOCK_MUTATION,
+  COUPON_RELEASE_MUTATION,
+  PRICE_TOTALS_QUERY,
+  type CouponLockAnswer,
+  type CouponLockResult,
+  type PriceLine,
+  type PriceTotals,
+  type PriceTotalsAnswer,
+} from "@mallgraph/platform/contracts/promotion";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { ReserveResult, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
 export type { AddressSnapshot } from "@mallgraph/platform/contracts/member";
-export type { PriceLine } from "@mallgraph/platform/contracts/promotion";
+export type { CartLineSnapshot } from "@mallgraph/platform/contracts/cart";
+export type { CouponLockResult, PriceLine } from "@mallgraph/platform/contracts/promotion";
+/** Promotion's quote of an order's lines: the totals, each line's discount and payable, the coupon applied. */
+export type PriceQuote = PriceTotals;
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
@@ -28,26 +59,8 @@ export interface MemberPort {
 }
 
 export interface CartPort {
-  checkedLines(memberId: string): Promise<StockLine[]>;
+  checkedLines(memberId: string): Promise<CartLineSnapshot[]>;
   removeSkus(memberId: string, skuIds: string[]): Promise<boolean>;
-}
-
-export interface CouponLock {
-  /** OK | COUPON_UNAVAILABLE */
-  code: string;
-  discount: string;
-}
-
-/** Promotion's quote of an order's lines (its internal PriceQuote, the fields order uses). */
-export interface PriceQuote {
-  currency: string;
-  itemsTotal: string;
-  discount: string;
-  payable: string;
-  /** In the order of the lines asked for. */
-  lines: Array<{ skuId: string; discount: string; payable: string }>;
-  coupon: { couponId: string; discount: string } | null;
-  couponReason: string | null;
 }
 
 /**
@@ -56,7 +69,7 @@ export interface PriceQuote {
  */
 export interface PromotionPort {
   price(memberId: string, currency: string, lines: PriceLine[], couponId: string | null): Promise<PriceQuote>;
-  lockCoupon(memberId: string, couponId: string, orderId: string, currency: string, discount: string): Promise<CouponLock>;
+  lockCoupon(memberId: string, couponId: string, orderId: string, currency: string, discount: string): Promise<CouponLockResult>;
   releaseCoupon(orderId: string): Promise<void>;
   consumeCoupon(orderId: string): Promise<void>;
 }
@@ -75,19 +88,14 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
       return d.skuSnapshots;
     },
     async reserve(key, lines, ttlSeconds) {
-      const d = await c.request<{ inventoryReserve: ReserveResult }>(
-        `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
-        { key, lines, ttl: ttlSeconds },
-      );
+      const d = await c.request<InventoryReserveAnswer>(INVENTORY_RESERVE_MUTATION, { key, lines, ttl: ttlSeconds });
       return d.inventoryReserve;
     },
     async release(key) {
-      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key }))
-        .inventoryRelease;
+      return (await c.request<InventoryReleaseAnswer>(INVENTORY_RELEASE_MUTATION, { key })).inventoryRelease;
     },
     async confirm(key) {
-      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key }))
-        .inventoryConfirm;
+      return (await c.request<InventoryConfirmAnswer>(INVENTORY_CONFIRM_MUTATION, { key })).inventoryConfirm;
     },
   };
 }
@@ -110,19 +118,10 @@ export function cartPort(url: string, secret: Keys): CartPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async checkedLines(memberId) {
-      return (
-        await c.request<{ cartCheckedLines: StockLine[] }>(`query($m: ID!) { cartCheckedLines(memberId: $m) { skuId quantity } }`, {
-          m: memberId,
-        })
-      ).cartCheckedLines;
+      return (await c.request<CartCheckedLinesAnswer>(CART_CHECKED_LINES_QUERY, { m: memberId })).cartCheckedLines;
     },
     async removeSkus(memberId, skuIds) {
-      return (
-        await c.request<{ cartRemoveSkus: boolean }>(`mutation($m: ID!, $s: [ID!]!) { cartRemoveSkus(memberId: $m, skuIds: $s) }`, {
-          m: memberId,
-          s: skuIds,
-        })
-      ).cartRemoveSkus;
+      return (await c.request<CartRemoveSkusAnswer>(CART_REMOVE_SKUS_MUTATION, { m: memberId, s: skuIds })).cartRemoveSkus;
     },
   };
 }
@@ -147,26 +146,24 @@ export function promotionPort(url: string, secret: Keys): PromotionPort {
   const c = createServiceClient({ url, secret, service: "order" });
   return {
     async price(memberId, currency, lines, couponId) {
-      const d = await c.request<{ promotionPrice: PriceQuote }>(
-        `query($m: ID!, $cur: String!, $lines: [PriceLineInput!]!, $c: ID) {
-          promotionPrice(memberId: $m, currency: $cur, lines: $lines, couponId: $c) { currency itemsTotal discount payable lines { skuId discount payable } coupon { couponId discount } couponReason } }`,
-        { m: memberId, cur: currency, lines, c: couponId },
-      );
+      const d = await c.request<PriceTotalsAnswer>(PRICE_TOTALS_QUERY, { m: memberId, cur: currency, lines, c: couponId });
       return d.promotionPrice;
     },
     async lockCoupon(memberId, couponId, orderId, currency, discount) {
-      const d = await c.request<{ couponLock: { code: string; discount: string } }>(
-        `mutation($m: ID!, $c: ID!, $o: ID!, $cur: String!, $d: String!) {
-          couponLock(memberId: $m, couponId: $c, orderId: $o, currency: $cur, discount: $d) { code discount } }`,
-        { m: memberId, c: couponId, o: orderId, cur: currency, d: discount },
-      );
-      return d.couponLock.code === "OK" ? d.couponLock : { code: "COUPON_UNAVAILABLE", discount: "0" };
+      const d = await c.request<CouponLockAnswer>(COUPON_LOCK_MUTATION, {
+        m: memberId,
+        c: couponId,
+        o: orderId,
+        cur: currency,
+        d: discount,
+      });
+      return d.couponLock.code === "OK" ? d.couponLock : { ...d.couponLock, code: "COUPON_UNAVAILABLE", discount: "0" };
     },
     async releaseCoupon(orderId) {
-      await c.request(`mutation($o: ID!) { couponRelease(orderId: $o) }`, { o: orderId });
+      await c.request(COUPON_RELEASE_MUTATION, { o: orderId });
     },
     async consumeCoupon(orderId) {
-      await c.request(`mutation($o: ID!) { couponConsume(orderId: $o) }`, { o: orderId });
+      await c.request(COUPON_CONSUME_MUTATION, { o: orderId });
     },
   };
 }

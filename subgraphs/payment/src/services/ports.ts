@@ -4,6 +4,16 @@
  */
 import type { Keys } from "@mallgraph/platform/auth";
 import { memberWalletOpMutation, type MemberWalletOp, type WalletOpResult } from "@mallgraph/platform/contracts/member";
+import {
+  ORDER_FOR_PAYMENT_QUERY,
+  ORDER_MARK_PAID_MUTATION,
+  ORDER_MARK_REFUNDED_MUTATION,
+  type OrderForPaymentAnswer,
+  type OrderMarkPaidAnswer,
+  type OrderMarkRefundedAnswer,
+  type OrderPaymentInfo,
+  type OrderTransitionResult,
+} from "@mallgraph/platform/contracts/order";
 import { defined } from "@mallgraph/platform/errors";
 import { createServiceClient, type ServiceClient } from "@mallgraph/platform/service-client";
 
@@ -11,26 +21,11 @@ export type { WalletOpResult } from "@mallgraph/platform/contracts/member";
 /** The member wallet operations payment calls. */
 export type WalletOp = MemberWalletOp;
 
-export interface OrderPaymentInfo {
-  id: string;
-  orderNo: string;
-  buyerId: string;
-  status: string;
-  payable: string;
-  currency: string;
-  subject: string;
-}
-
-export interface TransitionResult {
-  code: string;
-  status?: string | null;
-}
-
 export interface OrderPort {
   orderForPayment(id: string): Promise<OrderPaymentInfo | null>;
-  orderMarkPaid(orderId: string, paymentId: string, channel: string): Promise<TransitionResult>;
+  orderMarkPaid(orderId: string, paymentId: string, channel: string): Promise<OrderTransitionResult>;
   /** `reference`: the refund's reference (order:<afterSaleId> for after-sales), so the order completes that request. */
-  orderMarkRefunded(orderId: string, refundId: string, amount: string, reference?: string): Promise<TransitionResult>;
+  orderMarkRefunded(orderId: string, refundId: string, amount: string, reference?: string): Promise<OrderTransitionResult>;
 }
 
 export interface WalletPort {
@@ -40,24 +35,20 @@ export interface WalletPort {
 export function orderPort(client: ServiceClient): OrderPort {
   return {
     async orderForPayment(id) {
-      const d = await client.request<{ orderForPayment: OrderPaymentInfo | null }>(
-        `query($id: ID!) { orderForPayment(id: $id) { id orderNo buyerId status payable currency subject } }`,
-        { id },
-      );
+      const d = await client.request<OrderForPaymentAnswer>(ORDER_FOR_PAYMENT_QUERY, { id });
       return d.orderForPayment;
     },
     async orderMarkPaid(orderId, paymentId, channel) {
-      const d = await client.request<{ orderMarkPaid: TransitionResult }>(
-        `mutation($o: ID!, $p: ID!, $c: String!) { orderMarkPaid(orderId: $o, paymentId: $p, channel: $c) { code status } }`,
-        { o: orderId, p: paymentId, c: channel },
-      );
+      const d = await client.request<OrderMarkPaidAnswer>(ORDER_MARK_PAID_MUTATION, { o: orderId, p: paymentId, c: channel });
       return d.orderMarkPaid;
     },
     async orderMarkRefunded(orderId, refundId, amount, reference) {
-      const d = await client.request<{ orderMarkRefunded: TransitionResult }>(
-        `mutation($o: ID!, $r: ID!, $a: String!, $ref: String) { orderMarkRefunded(orderId: $o, refundId: $r, amount: $a, reference: $ref) { code status } }`,
-        { o: orderId, r: refundId, a: amount, ref: reference ?? null },
-      );
+      const d = await client.request<OrderMarkRefundedAnswer>(ORDER_MARK_REFUNDED_MUTATION, {
+        o: orderId,
+        r: refundId,
+        a: amount,
+        ref: reference ?? null,
+      });
       return d.orderMarkRefunded;
     },
   };

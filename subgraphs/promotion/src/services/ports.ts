@@ -3,13 +3,41 @@
  * the defaults call the owning subgraph's internal fields with createServiceClient.
  */
 import type { Keys } from "@mallgraph/platform/auth";
-import type { SkuSnapshot as CatalogSkuSnapshot, ReserveResult, SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
+import {
+  INVENTORY_CONFIRM_MUTATION,
+  INVENTORY_RELEASE_MUTATION,
+  INVENTORY_RESERVE_MUTATION,
+  INVENTORY_RETURN_MUTATION,
+  SPU_SCOPES_QUERY,
+  skuSnapshotsQuery,
+  type SkuSnapshot as CatalogSkuSnapshot,
+  type InventoryConfirmAnswer,
+  type InventoryReleaseAnswer,
+  type InventoryReserveAnswer,
+  type InventoryReturnAnswer,
+  type ReserveResult,
+  type SpuScope,
+  type SpuScopesAnswer,
+  type StockLine,
+} from "@mallgraph/platform/contracts/catalog";
 import { COUPON_TEMPLATES_IN_USE_QUERY, type CouponTemplatesInUseAnswer } from "@mallgraph/platform/contracts/lottery";
+import {
+  ORDER_CREATE_SECKILL_BATCH_MUTATION,
+  ORDER_CREATE_SECKILL_MUTATION,
+  orderStatusesQuery,
+  type OrderCreateSeckillAnswer,
+  type OrderCreateSeckillBatchAnswer,
+  type OrderStatusesAnswer,
+  type SeckillOrderInput,
+  type SeckillOrderResult,
+} from "@mallgraph/platform/contracts/order";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { SpuScope, StockLine } from "@mallgraph/platform/contracts/catalog";
-/** The part of catalog's SkuSnapshot promotion reads. */
-export type SkuSnapshot = Pick<CatalogSkuSnapshot, "id" | "title" | "price" | "currency" | "onShelf" | "available">;
+/** The fields of catalog's SkuSnapshot promotion reads. */
+const SKU_FIELDS = ["id", "title", "price", "currency", "onShelf", "available"] as const;
+const SKU_SNAPSHOTS_QUERY = skuSnapshotsQuery(SKU_FIELDS);
+export type SkuSnapshot = Pick<CatalogSkuSnapshot, (typeof SKU_FIELDS)[number]>;
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
@@ -24,22 +52,13 @@ export interface CatalogPort {
   returnSold(key: string, skuId: string, quantity: number): Promise<boolean>;
 }
 
-export interface SeckillOrderRequest {
-  reservationId: string;
-  buyerId: string;
-  skuId: string;
-  quantity: number;
-  unitPrice: string;
-  currency: string;
-}
-
-export type SeckillOrderAnswer = { code: string; orderId: string | null; status: string | null };
+export type { SeckillOrderInput, SeckillOrderResult } from "@mallgraph/platform/contracts/order";
 
 export interface OrderPort {
   /** orderCreateSeckill: idempotent per reservationId. */
-  createSeckill(r: SeckillOrderRequest): Promise<SeckillOrderAnswer>;
+  createSeckill(r: SeckillOrderInput): Promise<SeckillOrderResult>;
   /** orderCreateSeckillBatch: many reservations in one transaction, answers in the same order; idempotent per reservationId. */
-  createSeckillBatch(rs: SeckillOrderRequest[]): Promise<SeckillOrderAnswer[]>;
+  createSeckillBatch(rs: SeckillOrderInput[]): Promise<SeckillOrderResult[]>;
   /** Current statuses of orders (null for unknown ids), in the order of ids. */
   statuses(ids: string[]): Promise<Array<string | null>>;
 }
@@ -49,18 +68,12 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
   return {
     async skuSnapshots(ids) {
       if (!ids.length) return [];
-      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(
-        `query($ids: [ID!]!) { skuSnapshots(ids: $ids) { id title price currency onShelf available } }`,
-        { ids },
-      );
+      const d = await c.request<{ skuSnapshots: Array<SkuSnapshot | null> }>(SKU_SNAPSHOTS_QUERY, { ids });
       return d.skuSnapshots;
     },
     async spuScopes(spuIds) {
       if (!spuIds.length) return [];
-      const d = await c.request<{ spuScopes: Array<SpuScope | null> }>(
-        `query($ids: [ID!]!) { spuScopes(spuIds: $ids) { spuId categoryIds currencies } }`,
-        { ids: spuIds },
-      );
+      const d = await c.request<SpuScopesAnswer>(SPU_SCOPES_QUERY, { ids: spuIds });
       return d.spuScopes;
     },
     async categoryIds() {
@@ -72,25 +85,17 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
       return out;
     },
     async reserve(key, lines, ttlSeconds) {
-      const d = await c.request<{ inventoryReserve: { code: string; failedSkuId: string | null } }>(
-        `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { code failedSkuId } }`,
-        { key, lines, ttl: ttlSeconds },
-      );
+      const d = await c.request<InventoryReserveAnswer>(INVENTORY_RESERVE_MUTATION, { key, lines, ttl: ttlSeconds });
       return d.inventoryReserve;
     },
     async release(key) {
-      return (await c.request<{ inventoryRelease: boolean }>(`mutation($key: String!) { inventoryRelease(key: $key) }`, { key }))
-        .inventoryRelease;
+      return (await c.request<InventoryReleaseAnswer>(INVENTORY_RELEASE_MUTATION, { key })).inventoryRelease;
     },
     async confirm(key) {
-      return (await c.request<{ inventoryConfirm: boolean }>(`mutation($key: String!) { inventoryConfirm(key: $key) }`, { key }))
-        .inventoryConfirm;
+      return (await c.request<InventoryConfirmAnswer>(INVENTORY_CONFIRM_MUTATION, { key })).inventoryConfirm;
     },
     async returnSold(key, skuId, quantity) {
-      const d = await c.request<{ inventoryReturn: boolean }>(
-        `mutation($key: String!, $s: ID!, $q: Int!) { inventoryReturn(key: $key, skuId: $s, quantity: $q) }`,
-        { key, s: skuId, q: quantity },
-      );
+      const d = await c.request<InventoryReturnAnswer>(INVENTORY_RETURN_MUTATION, { key, s: skuId, q: quantity });
       return d.inventoryReturn;
     },
   };
@@ -100,36 +105,36 @@ export function orderPort(url: string, secret: Keys): OrderPort {
   const c = createServiceClient({ url, secret, service: "promotion" });
   return {
     async createSeckill(r) {
-      const d = await c.request<{ orderCreateSeckill: { code: string; orderId: string | null; status: string | null } }>(
-        `mutation($r: ID!, $b: ID!, $s: ID!, $q: Int!, $p: String!, $c: String!) {
-          orderCreateSeckill(reservationId: $r, buyerId: $b, skuId: $s, quantity: $q, unitPrice: $p, currency: $c) { code orderId status } }`,
-        { r: r.reservationId, b: r.buyerId, s: r.skuId, q: r.quantity, p: r.unitPrice, c: r.currency },
-      );
+      const d = await c.request<OrderCreateSeckillAnswer>(ORDER_CREATE_SECKILL_MUTATION, {
+        r: r.reservationId,
+        b: r.buyerId,
+        s: r.skuId,
+        q: r.quantity,
+        p: r.unitPrice,
+        c: r.currency,
+        a: r.addressId ?? null,
+      });
       return d.orderCreateSeckill;
     },
     async createSeckillBatch(rs) {
-      const d = await c.request<{ orderCreateSeckillBatch: SeckillOrderAnswer[] }>(
-        `mutation($o: [SeckillOrderInput!]!) { orderCreateSeckillBatch(orders: $o) { code orderId status } }`,
-        {
-          o: rs.map((r) => ({
-            reservationId: r.reservationId,
-            buyerId: r.buyerId,
-            skuId: r.skuId,
-            quantity: r.quantity,
-            unitPrice: r.unitPrice,
-            currency: r.currency,
-          })),
-        },
-      );
+      const d = await c.request<OrderCreateSeckillBatchAnswer>(ORDER_CREATE_SECKILL_BATCH_MUTATION, {
+        o: rs.map((r) => ({
+          reservationId: r.reservationId,
+          buyerId: r.buyerId,
+          skuId: r.skuId,
+          quantity: r.quantity,
+          unitPrice: r.unitPrice,
+          currency: r.currency,
+          addressId: r.addressId ?? null,
+        })),
+      });
       return d.orderCreateSeckillBatch;
     },
     async statuses(ids) {
       if (!ids.length) return [];
       // one request: an alias per order
-      const vars = ids.map((_, i) => `$i${i}: ID!`).join(", ");
-      const fields = ids.map((_, i) => `o${i}: orderForPayment(id: $i${i}) { status }`).join(" ");
       const variables = Object.fromEntries(ids.map((id, i) => [`i${i}`, id]));
-      const d = await c.request<Record<string, { status: string } | null>>(`query(${vars}) { ${fields} }`, variables);
+      const d = await c.request<OrderStatusesAnswer>(orderStatusesQuery(ids.length), variables);
       return ids.map((_, i) => d[`o${i}`]?.status ?? null);
     },
   };

@@ -6,10 +6,10 @@
  * each job to be retried, and order's idempotency per reservationId keeps it one order each.
  * A failed call fails every job of the batch (they retry).
  */
-import type { OrderPort, SeckillOrderAnswer, SeckillOrderRequest } from "./ports.ts";
+import type { OrderPort, SeckillOrderInput, SeckillOrderResult } from "./ports.ts";
 
 export class SeckillOrderBatcher {
-  private queue: Array<{ r: SeckillOrderRequest; resolve: (a: SeckillOrderAnswer) => void; reject: (e: unknown) => void }> = [];
+  private queue: Array<{ r: SeckillOrderInput; resolve: (a: SeckillOrderResult) => void; reject: (e: unknown) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -17,7 +17,7 @@ export class SeckillOrderBatcher {
     private readonly opts: { windowMs?: number; max?: number } = {},
   ) {}
 
-  create(r: SeckillOrderRequest): Promise<SeckillOrderAnswer> {
+  create(r: SeckillOrderInput): Promise<SeckillOrderResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ r, resolve, reject });
       if (this.queue.length >= (this.opts.max ?? 100)) this.flush();
