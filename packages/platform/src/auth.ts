@@ -148,11 +148,27 @@ export interface SignOptions {
  * signed with the signer's own secret. A service other than the gateway may only sign its own
  * internal identity; the gateway signs the caller it authenticated (never an internal one).
  */
+/**
+ * The serialized part of an identity header, once per identity object: the gateway keeps one frozen
+ * identity per session (useAuth) and services one per process, so only the per-request part (time,
+ * request id, nonce) and the signature are computed per request.
+ */
+const serialized = new WeakMap<Identity, string>();
+
+function identityBody(identity: Identity): string {
+  let body = Object.isFrozen(identity) ? serialized.get(identity) : undefined;
+  if (body === undefined) {
+    body = Buffer.from(JSON.stringify(identity)).toString("base64url");
+    if (Object.isFrozen(identity)) serialized.set(identity, body);
+  }
+  return body;
+}
+
 export function signIdentity(keys: Keys, identity: Identity, opts: SignOptions = {}): string {
   const signer = opts.signer ?? (identity.kind === "internal" && identity.service ? identity.service : "gateway");
   const secret = keyring(keys).secretOf(signer);
   if (!secret) throw new Error(`no secret for service ${signer}`);
-  const body = Buffer.from(JSON.stringify(identity)).toString("base64url");
+  const body = identityBody(identity);
   const rid = Buffer.from(opts.requestId ?? "").toString("base64url");
   const payload = `${signer}.${body}.${rid}.${opts.now ?? Date.now()}.${randomBytes(12).toString("base64url")}`;
   return `${payload}.${hmac(secret, payload)}`;

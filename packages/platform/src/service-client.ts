@@ -23,7 +23,7 @@ export interface ServiceClient {
 }
 
 export function createServiceClient(opts: { url: string; secret: Keys; service: string; timeoutMs?: number }): ServiceClient {
-  const identity = serviceIdentity(opts.service);
+  const identity = Object.freeze(serviceIdentity(opts.service));
   const url = new URL(opts.url);
   const target = { origin: url.origin, path: url.pathname + url.search };
   return {
