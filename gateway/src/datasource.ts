@@ -116,6 +116,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
   private async call(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
     const { name, timeoutMs, breaker, metrics } = this.opts;
     const started = performance.now();
+    let outcome = "ok";
     try {
       const res = await breaker.run(
         () => post(this.target, headers, body, timeoutMs),
@@ -123,20 +124,20 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
       );
       const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
       if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
-      metrics.subgraphRequests.inc({ subgraph: name, outcome: res.status >= 500 ? "http_error" : "ok" });
+      if (res.status >= 500) outcome = "http_error";
       return res;
     } catch (e) {
       if (e instanceof CircuitOpenError) {
-        metrics.subgraphRequests.inc({ subgraph: name, outcome: "circuit_open" });
+        outcome = "circuit_open";
         throw clientError(ErrorCode.SERVICE_UNAVAILABLE, e.message, { subgraph: name });
       }
       const timeout = e instanceof SubgraphTimeout;
-      metrics.subgraphRequests.inc({ subgraph: name, outcome: timeout ? "timeout" : "network_error" });
+      outcome = timeout ? "timeout" : "network_error";
       throw clientError(ErrorCode.SERVICE_UNAVAILABLE, timeout ? `subgraph ${name} timed out` : `subgraph ${name} is unreachable`, {
         subgraph: name,
       });
     } finally {
-      metrics.subgraphDuration.observe({ subgraph: name }, (performance.now() - started) / 1000);
+      metrics.subgraphCallDone(name, outcome, (performance.now() - started) / 1000);
     }
   }
 

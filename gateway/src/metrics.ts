@@ -81,6 +81,34 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: "mg_gateway_" });
   }
 
+  private readonly children = new Map<string, { inc(): void } | { observe(v: number): void }>();
+
+  /**
+   * The per-request observations, through label children kept by their label values (prom-client
+   * hashes the label object on every call otherwise; these run for every request and subgraph call).
+   */
+  requestDone(operation: string, transport: string, outcome: string, seconds: number): void {
+    this.counter(this.requests, `r|${operation}|${transport}|${outcome}`, { operation, transport, outcome }).inc();
+    this.histogram(this.requestDuration, `d|${operation}`, { operation }).observe(seconds);
+  }
+
+  subgraphCallDone(subgraph: string, outcome: string, seconds: number): void {
+    this.counter(this.subgraphRequests, `s|${subgraph}|${outcome}`, { subgraph, outcome }).inc();
+    this.histogram(this.subgraphDuration, `sd|${subgraph}`, { subgraph }).observe(seconds);
+  }
+
+  private counter(c: Counter, key: string, labels: Record<string, string>): { inc(): void } {
+    let child = this.children.get(key) as { inc(): void } | undefined;
+    if (!child) this.children.set(key, (child = c.labels(labels)));
+    return child;
+  }
+
+  private histogram(h: Histogram, key: string, labels: Record<string, string>): { observe(v: number): void } {
+    let child = this.children.get(key) as { observe(v: number): void } | undefined;
+    if (!child) this.children.set(key, (child = h.labels(labels)));
+    return child;
+  }
+
   /** Operation names are client-chosen: keep the label set bounded. */
   operationLabel(name: string | null | undefined): string {
     if (!name) return "anonymous";

@@ -8,8 +8,7 @@ export function useMetrics(metrics: GatewayMetrics): GatewayPlugin {
     name: "metrics",
     onResponse({ state, operationName, durationSeconds, errors }) {
       const operation = metrics.operationLabel(operationName);
-      metrics.requests.inc({ operation, transport: state.transport, outcome: errors.length ? "error" : "ok" });
-      metrics.requestDuration.observe({ operation }, durationSeconds);
+      metrics.requestDone(operation, state.transport, errors.length ? "error" : "ok", durationSeconds);
       for (const e of errors) metrics.errors.inc({ code: publicCode(e) });
     },
   };
