@@ -14,6 +14,7 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
+import { WorkflowRunner, type WorkflowRunnerOptions } from "@mallgraph/platform/workflow";
 import { createContext } from "./context.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { resolvers } from "./resolvers/index.ts";
@@ -33,6 +34,8 @@ import {
   type PaymentPort,
   type PromotionPort,
 } from "./services/ports.ts";
+import type { Tx } from "./services/shared.ts";
+import { placeOrderWorkflow } from "./workflows/placeOrder.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -43,6 +46,8 @@ export interface OrderSubgraphOptions {
   port?: number;
   /** Replace a port to another domain (default: its subgraph at subgraphUrl(config, domain)). */
   ports?: Partial<{ catalog: CatalogPort; member: MemberPort; cart: CartPort; promotion: PromotionPort; payment: PaymentPort }>;
+  /** The workflow runner's lease, retry budget and backoff (tests shorten them). */
+  workflow?: Pick<WorkflowRunnerOptions<Tx>, "leaseMs" | "maxAttempts" | "backoffMs">;
 }
 
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
@@ -68,6 +73,8 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log, jobs);
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
+  const workflows = new WorkflowRunner<Tx>({ domain: "order", db: prisma, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });
+  const placeOrder = workflows.register(placeOrderWorkflow({ prisma, catalog, cart, promotion, nextOrderNo, log }));
   const orders = new OrderService({
     prisma,
     redis,
@@ -83,6 +90,8 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     timeouts,
     followUps,
     nextOrderNo,
+    workflows,
+    placeOrderWorkflow: placeOrder,
     log,
     hooks,
   });
@@ -102,6 +111,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     timeouts,
     followUps,
     nextOrderNo,
+    workflows,
     hooks,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The order domain's workers: payment time-outs (delayed `cancel-unpaid` per order plus a
- * repeatable `sweep-expired` safety net), the outbox publisher (repeatable `publish`), and the
- * retried follow-ups of committed changes.
+ * repeatable `sweep-expired` safety net), the outbox publisher (repeatable `publish`), the
+ * retried follow-ups of committed changes, and the sweep of durable workflow runs whose process died
+ * (at start-up and every few seconds, one worker at a time).
  */
 import type { Config } from "@mallgraph/platform/config";
 import { logger } from "@mallgraph/platform/log";
@@ -16,6 +17,8 @@ export interface OrderWorkerOptions extends Omit<OrderSubgraphOptions, "config" 
   /** Outbox drain interval (ms). */
   outboxEveryMs?: number;
   sweepEveryMs?: number;
+  /** Workflow sweep interval (ms). */
+  workflowEveryMs?: number;
 }
 
 export async function startWorkers(config: Config, opts: OrderWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -31,7 +34,9 @@ export async function startWorkers(config: Config, opts: OrderWorkerOptions = {}
     createWorker(q, QueueName.orderFollowUps, orderFollowUpsProcessor(services.orders)),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ err, job: job?.name, queue: w.name }, "order job failed"));
+  const stopWorkflows = services.workflows.start(opts.workflowEveryMs ?? 5000);
   return async () => {
+    await stopWorkflows();
     await Promise.all(workers.map((w) => w.close()));
     await events.close();
     await closeOrderServices(services);

@@ -2,8 +2,10 @@
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { Logger } from "@mallgraph/platform/log";
 import type { Redis } from "@mallgraph/platform/redis";
+import type { WorkflowDefinition, WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
+import type { PlaceOrderState } from "../workflows/placeOrder.ts";
 import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
@@ -60,6 +62,9 @@ export interface OrderServiceDeps {
   timeouts: Queue;
   followUps: Queue;
   nextOrderNo: (now?: Date) => Promise<string>;
+  /** The domain's durable workflow runner and the placeOrder workflow registered with it. */
+  workflows: WorkflowRunner<Tx>;
+  placeOrderWorkflow: WorkflowDefinition<PlaceOrderState, Tx>;
   log: Logger;
   hooks?: OrderTestHooks;
 }
