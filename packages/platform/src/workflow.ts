@@ -737,3 +737,20 @@ export function workflowRunView(r: WorkflowRunRow) {
     nextAttemptAt: r.nextAttemptAt ? new Date(r.nextAttemptAt).toISOString() : null,
   };
 }
+
+/** The admin list of a domain's runs (its `admin<Domain>WorkflowRuns` field, workflow:read). */
+export async function listWorkflowRuns<Tx extends WorkflowSql>(
+  runner: WorkflowRunner<Tx>,
+  args: { status?: readonly RunStatus[] | null; first?: number | null },
+): Promise<Array<ReturnType<typeof workflowRunView>>> {
+  return (await runner.runs({ status: args.status ? [...args.status] : undefined, first: args.first ?? 50 })).map(workflowRunView);
+}
+
+/** An operator's retry of a FAILED run (its `adminRetry<Domain>WorkflowRun` field, workflow:write); null when none. */
+export async function retryWorkflowRun<Tx extends WorkflowSql>(
+  runner: WorkflowRunner<Tx>,
+  id: string,
+): Promise<ReturnType<typeof workflowRunView> | null> {
+  const run = await runner.retry(id);
+  return run && workflowRunView(run);
+}

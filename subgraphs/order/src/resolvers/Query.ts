@@ -1,5 +1,5 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
-import { workflowRunView } from "@mallgraph/platform/workflow";
+import { listWorkflowRuns } from "@mallgraph/platform/workflow";
 import type { Context } from "../context.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { asInternal } from "./internal.ts";
@@ -17,9 +17,7 @@ export const Query: QueryResolvers = {
     ctx.services.orders.list({ buyerId: buyerId ?? undefined, status }, first ?? 20, after),
   ),
   adminAfterSales: asAdmin("order:read", (_p, { status, first }, ctx) => ctx.services.orders.listAfterSales(status, first ?? 50)),
-  adminOrderWorkflowRuns: asAdmin("workflow:read", async (_p, { status, first }, ctx) =>
-    (await ctx.services.workflows.runs({ status: status ?? undefined, first: first ?? 50 })).map(workflowRunView),
-  ),
+  adminOrderWorkflowRuns: asAdmin("workflow:read", (_p, a, ctx) => listWorkflowRuns(ctx.services.workflows, a)),
   orderStatusChangedEvent: asGatewayEvent((_p, { orderId, eventId }, ctx) =>
     ctx.services.orders.statusEvent(orderId, eventId, ctx.identity.kind === "member" ? ctx.identity.id : undefined),
   ),
