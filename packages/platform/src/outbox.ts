@@ -33,6 +33,7 @@ import type { JobsOptions, Queue } from "bullmq";
 import { unaudited } from "./audit-scope.ts";
 import { badInput } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { periodic } from "./periodic.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
 
 /** What a Prisma client or transaction client offers that the outbox needs. */
@@ -95,7 +96,6 @@ export interface OutboxRelayOptions {
 
 export class OutboxRelay {
   private readonly batch: number;
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private again: Promise<number> | undefined;
 
@@ -196,20 +196,18 @@ export class OutboxRelay {
   /** Starts the periodic relay (and pruning of rows sent `keepDays` ago). Returns the stop function. */
   start(everyMs = 1000, keepDays = 7): () => Promise<void> {
     let lastPrune = 0;
-    const tick = async () => {
-      await this.flush();
-      if (Date.now() - lastPrune > 3_600_000) {
-        lastPrune = Date.now();
-        await this.prune(keepDays).catch((e) => this.o.log.warn({ err: e }, "outbox prune failed"));
-      }
-      if (this.timer) this.timer = setTimeout(tick, everyMs);
-    };
-    this.timer = setTimeout(tick, 0);
-    return async () => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      await this.running?.catch(() => undefined);
-    };
+    return periodic(
+      everyMs,
+      async () => {
+        await this.flush();
+        if (Date.now() - lastPrune > 3_600_000) {
+          lastPrune = Date.now();
+          await this.prune(keepDays);
+        }
+      },
+      (e) => this.o.log.warn({ err: e }, "outbox prune failed"),
+      0,
+    );
   }
 
   /** Deletes rows sent more than `days` ago. Keys that must stay unique longer need a longer `days`. */

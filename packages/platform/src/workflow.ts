@@ -41,6 +41,7 @@ import { unaudited } from "./audit-scope.ts";
 import type { Logger } from "./log.ts";
 import { bound, reportWorkflowRuns, workflowCompensationFailures, workflowRecoveries } from "./metrics.ts";
 import type { OutboxSql } from "./outbox.ts";
+import { periodic } from "./periodic.ts";
 import { keyFor, lockReleaser } from "./redis.ts";
 
 /** What a Prisma client or transaction client offers that the runner needs. */
@@ -216,7 +217,6 @@ export class WorkflowRunner<Tx extends WorkflowSql> {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
-  private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepReport> | undefined;
   hooks: WorkflowHooks;
 
@@ -627,20 +627,18 @@ export class WorkflowRunner<Tx extends WorkflowSql> {
   /** Sweeps now (start-up) and every `everyMs`; prunes finished runs hourly. Returns the stop function. */
   start(everyMs = 5000, keepDays = 7): () => Promise<void> {
     let lastPrune = 0;
-    const tick = async () => {
-      await this.sweep().catch((e) => this.o.log.warn({ err: e, domain: this.o.domain }, "workflow sweep failed"));
-      if (Date.now() - lastPrune > 3_600_000) {
-        lastPrune = Date.now();
-        await this.prune(keepDays).catch((e) => this.o.log.warn({ err: e }, "workflow prune failed"));
-      }
-      if (this.timer) this.timer = setTimeout(tick, everyMs);
-    };
-    this.timer = setTimeout(tick, 0);
-    return async () => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      await this.sweeping?.catch(() => undefined);
-    };
+    return periodic(
+      everyMs,
+      async () => {
+        await this.sweep();
+        if (Date.now() - lastPrune > 3_600_000) {
+          lastPrune = Date.now();
+          await this.prune(keepDays);
+        }
+      },
+      (e) => this.o.log.warn({ err: e, domain: this.o.domain }, "workflow sweep failed"),
+      0,
+    );
   }
 
   /** Deletes runs that finished (COMPLETED, COMPENSATED) more than `days` ago. */
