@@ -10,9 +10,9 @@
  */
 import { metricsText } from "@mallgraph/platform/metrics";
 import { Decimal } from "@mallgraph/platform/money";
+import { waitFor } from "@mallgraph/platform/testing";
 import { SimulatedCrash } from "@mallgraph/platform/workflow";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { until } from "./fakes.ts";
 import { buyer, startHarness, type Harness } from "./harness.ts";
 
 const CREATE = `mutation($orderId: ID!, $channel: PaymentChannel!) { createPayment(orderId: $orderId, channel: $channel) { code payment { id status } } }`;
@@ -66,7 +66,7 @@ describe("a wallet payment killed midway is finished by the sweep", () => {
       expect(wallet(who)).toEqual(["70.00", "30.00"]);
       expect((await runOf(p.id)).status).toBe("RUNNING");
       await h.startWorkers();
-      await until(async () => (await runOf(p.id)).status === "COMPENSATED", "the sweep to compensate");
+      await waitFor(async () => (await runOf(p.id)).status === "COMPENSATED", "the sweep to compensate");
       await new Promise((r) => setTimeout(r, 500)); // more sweeps: nothing runs twice
       expect((await paymentOf(orderId)).status).toBe("CLOSED");
       expect(wallet(who)).toEqual(["100.00", "0.00"]);
@@ -85,8 +85,8 @@ describe("a wallet payment killed midway is finished by the sweep", () => {
     expect(p.status).toBe("PENDING");
     expect(wallet(who)).toEqual(["60.00", "0.00"]);
     await h.startWorkers();
-    await until(async () => (await runOf(p.id)).status === "COMPENSATED", "the sweep");
-    await until(() => h.state.orders.get(orderId)!.status === "PAID", "the order told");
+    await waitFor(async () => (await runOf(p.id)).status === "COMPENSATED", "the sweep");
+    await waitFor(() => h.state.orders.get(orderId)!.status === "PAID", "the order told");
     expect((await paymentOf(orderId)).status).toBe("SUCCEEDED");
     expect(wallet(who)).toEqual(["60.00", "0.00"]);
     expect(callsOf(p.id).filter((c) => c === "capture")).toHaveLength(2); // the lost one and the compensation's probe (idempotent)
@@ -103,7 +103,7 @@ describe("a wallet payment killed midway is finished by the sweep", () => {
     expect(p.status).toBe("SUCCEEDED");
     expect(await runOf(p.id)).toMatchObject({ status: "COMPLETED", pastPivot: true });
     await h.startWorkers();
-    await until(() => h.state.orders.get(orderId)!.status === "PAID", "the order told");
+    await waitFor(() => h.state.orders.get(orderId)!.status === "PAID", "the order told");
     expect(callsOf(p.id)).toEqual(["freeze", "capture"]);
     expect(wallet(who)).toEqual(["90.00", "0.00"]);
   });
@@ -118,7 +118,7 @@ describe("a provider checkout (a wallet top-up) killed midway is finished by the
     const p = await h.sg.services.prisma.payment.findFirstOrThrow({ where: { buyerId: who } });
     expect((await h.sg.services.sandbox.trade(p.checkoutRef))?.status).toBe("WAIT_PAY");
     await h.startWorkers();
-    await until(async () => (await runOf(p.id)).status === "COMPENSATED", "the sweep");
+    await waitFor(async () => (await runOf(p.id)).status === "COMPENSATED", "the sweep");
     expect((await h.sg.services.prisma.payment.findUniqueOrThrow({ where: { id: p.id } })).status).toBe("CLOSED");
     expect((await h.sg.services.sandbox.trade(p.checkoutRef))?.status).toBe("CLOSED");
     // asking again with the same key answers the closed payment (one payment per key)
@@ -153,7 +153,7 @@ describe("a compensation that keeps failing", () => {
       },
     };
     await h.sg.services.prisma.workflowRun.updateMany({ where: { id: `walletPayment:${p.id}` }, data: { leaseUntil: new Date(0) } });
-    await until(async () => (await h.sg.services.workflows.sweep(), (await runOf(p.id)).status === "FAILED"), "FAILED");
+    await waitFor(async () => (await h.sg.services.workflows.sweep(), (await runOf(p.id)).status === "FAILED"), "FAILED");
     const listed = (await h.gql(RUNS, {}, OPERATOR(["workflow:read"]))).data.adminPaymentWorkflowRuns;
     expect(listed.filter((r: { id: string }) => r.id === `walletPayment:${p.id}`)).toEqual([
       {
