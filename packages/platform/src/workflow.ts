@@ -36,12 +36,12 @@
  * bookkeeping is kept out of the operator audit trail (`unaudited`).
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { unaudited } from "./audit-scope.ts";
 import type { Logger } from "./log.ts";
 import { bound, reportWorkflowRuns, workflowCompensationFailures, workflowRecoveries } from "./metrics.ts";
 import type { OutboxSql } from "./outbox.ts";
 import { periodic } from "./periodic.ts";
+import type { Redis } from "./redis.ts";
 import { keyFor, lockReleaser } from "./redis.ts";
 
 /** What a Prisma client or transaction client offers that the runner needs. */
