@@ -21,7 +21,6 @@ import { resolvers } from "./resolvers/index.ts";
 import type { OrderServices } from "./services/index.ts";
 import { orderNoGenerator } from "./services/orderNo.ts";
 import { OrderService } from "./services/orders.ts";
-import { OutboxPublisher } from "./services/outbox.ts";
 import {
   cartPort,
   catalogPort,
@@ -68,9 +67,10 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const timeouts = createQueue(q, QueueName.orderTimeouts);
   const followUps = createQueue(q, QueueName.orderFollowUps);
-  const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries]);
+  const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries, QueueName.orderEvents], {
+    [QueueName.orderEvents]: { attempts: 10, backoff: { type: "exponential", delay: 500 } },
+  });
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
-  const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log, jobs);
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
   const workflows = new WorkflowRunner<Tx>({ domain: "order", db: prisma, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });
@@ -86,7 +86,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     cart,
     promotion,
     payment,
-    outbox,
+    jobs,
     timeouts,
     followUps,
     nextOrderNo,
@@ -104,7 +104,6 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     cart,
     promotion,
     payment,
-    outbox,
     jobs,
     jobQueues,
     orders,

@@ -76,7 +76,9 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
     const p = env.order.services.prisma;
     expect(await p.order.count({ where: { buyerId: buyer } })).toBe(0);
     expect(await p.orderItem.count()).toBe(await p.orderItem.count({ where: { order: { buyerId: { not: buyer } } } }));
-    expect(await p.orderOutbox.count({ where: { buyerId: buyer } })).toBe(0);
+    expect(await p.outbox.count({ where: { queue: "order-events", data: { path: ["event", "audience"], array_contains: [buyer] } } })).toBe(
+      0,
+    );
   }
 
   beforeAll(async () => {

@@ -5,7 +5,6 @@ import type { WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { OrderService } from "./orders.ts";
-import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { Tx } from "./shared.ts";
 import type { OrderTestHooks } from "./types.ts";
@@ -20,8 +19,7 @@ export interface OrderServices {
   cart: CartPort;
   promotion: PromotionPort;
   payment: PaymentPort;
-  outbox: OutboxPublisher;
-  /** The job outbox (member messages), relayed after each commit and by the `publish` job. */
+  /** The job outbox (status events, member messages, audit entries), relayed after each commit and every second by the worker. */
   jobs: OutboxRelay;
   jobQueues: ReturnType<typeof outboxQueues>;
   orders: OrderService;

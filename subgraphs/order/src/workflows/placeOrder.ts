@@ -24,9 +24,10 @@ import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import { WorkflowAbort, type WorkflowDefinition } from "@mallgraph/platform/workflow";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { ORDER_STATUS_TOPIC } from "../services/outbox.ts";
+import { orderStatusEvent, withdrawOrderEvents } from "../services/outbox.ts";
 import type { AddressSnapshot, CartPort, CatalogPort, PromotionPort, SkuSnapshot, StockLine } from "../services/ports.ts";
 import type { Tx } from "../services/shared.ts";
 
@@ -156,7 +157,10 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
           }
         },
         async compensate(s) {
-          await deps.prisma.order.deleteMany({ where: { id: s.keys.orderId } });
+          await deps.prisma.$transaction(async (tx) => {
+            await tx.order.deleteMany({ where: { id: s.keys.orderId } });
+            await withdrawOrderEvents(tx, s.keys.orderId);
+          });
         },
       },
       {
@@ -212,14 +216,6 @@ async function createOrderRows(tx: Tx, k: PlaceOrderKeys, s: OrderDraft, orderNo
   await tx.orderStatusChange.create({
     data: { id: eventId, orderId: k.orderId, from: null, to: "PENDING_PAYMENT", reason: "PLACED", actor: k.buyerId },
   });
-  await tx.orderOutbox.create({
-    data: {
-      id: eventId,
-      orderId: k.orderId,
-      buyerId: k.buyerId,
-      topic: ORDER_STATUS_TOPIC,
-      payload: { status: "PENDING_PAYMENT", previousStatus: null },
-    },
-  });
+  await writeOutbox(tx, [orderStatusEvent(eventId, k.orderId, k.buyerId)]);
   return eventId;
 }
