@@ -39,7 +39,7 @@ function countingPromotion() {
     async lockCoupon(_m, _c, orderId) {
       if (!locked.has(orderId)) counts.lock++;
       locked.add(orderId);
-      return { code: "OK", discount: "1.00" };
+      return { code: "OK", discount: "1.00", reason: null };
     },
     async releaseCoupon(orderId) {
       if (locked.delete(orderId)) counts.release++;
