@@ -16,7 +16,8 @@ export function domainPrismaConfig(domain: string) {
   return defineConfig({
     experimental: { adapter: true },
     engine: "js",
-    schema: path.join(dir, "schema.prisma"),
+    // the folder: schema.prisma plus the platform's shared models linked into it (prisma/platform/*.prisma)
+    schema: dir,
     migrations: { path: path.join(dir, "migrations") },
     adapter: async () => migrateAdapter(u.toString()),
   });

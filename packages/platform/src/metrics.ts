@@ -69,6 +69,46 @@ export const reconciliations = new Counter({
   registers: [registry],
 });
 
+export const workflowRecoveries = new Counter({
+  name: "mg_workflow_recoveries_total",
+  help: "Durable workflow runs the sweep took over, by domain, workflow and outcome (resumed, compensated, retrying, failed)",
+  labelNames: ["domain", "workflow", "outcome"],
+  registers: [registry],
+});
+export const workflowCompensationFailures = new Counter({
+  name: "mg_workflow_compensation_failures_total",
+  help: "Compensations of durable workflow steps that failed (each is retried with backoff), by domain and workflow",
+  labelNames: ["domain", "workflow"],
+  registers: [registry],
+});
+
+type RunCounts = () => Promise<Array<{ workflow: string; status: string; n: number }>>;
+const workflowSources = new Map<string, RunCounts>();
+/** Unfinished and FAILED workflow runs per domain, read from each domain's table when scraped. */
+new Gauge({
+  name: "mg_workflow_runs",
+  help: "Durable workflow runs by domain, workflow and status (RUNNING, COMPENSATING, FAILED: FAILED ones wait for an operator), read at scrape time",
+  labelNames: ["domain", "workflow", "status"],
+  registers: [registry],
+  async collect() {
+    this.reset();
+    await Promise.all(
+      [...workflowSources].map(async ([domain, counts]) => {
+        try {
+          for (const r of await counts()) this.set({ domain, workflow: r.workflow, status: r.status }, r.n);
+        } catch {
+          /* database unreachable: no sample for this domain */
+        }
+      }),
+    );
+  },
+});
+
+/** Reports a domain's workflow runs on /metrics (one query per scrape); the latest runner of a domain wins. */
+export function reportWorkflowRuns(domain: string, counts: RunCounts): void {
+  workflowSources.set(domain, counts);
+}
+
 /** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
 export function bound<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
   const children = new Map<string, C>();

@@ -32,8 +32,11 @@
 import type { JobsOptions, Queue } from "bullmq";
 import { unaudited } from "./audit-scope.ts";
 import { badInput } from "./errors.ts";
+import { publishLiveEvent, type LiveEvent } from "./events.ts";
 import type { Logger } from "./log.ts";
+import { periodic } from "./periodic.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
+import { keyFor, type Redis } from "./redis.ts";
 
 /** What a Prisma client or transaction client offers that the outbox needs. */
 export interface OutboxSql {
@@ -95,7 +98,6 @@ export interface OutboxRelayOptions {
 
 export class OutboxRelay {
   private readonly batch: number;
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private again: Promise<number> | undefined;
 
@@ -196,20 +198,18 @@ export class OutboxRelay {
   /** Starts the periodic relay (and pruning of rows sent `keepDays` ago). Returns the stop function. */
   start(everyMs = 1000, keepDays = 7): () => Promise<void> {
     let lastPrune = 0;
-    const tick = async () => {
-      await this.flush();
-      if (Date.now() - lastPrune > 3_600_000) {
-        lastPrune = Date.now();
-        await this.prune(keepDays).catch((e) => this.o.log.warn({ err: e }, "outbox prune failed"));
-      }
-      if (this.timer) this.timer = setTimeout(tick, everyMs);
-    };
-    this.timer = setTimeout(tick, 0);
-    return async () => {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      await this.running?.catch(() => undefined);
-    };
+    return periodic(
+      everyMs,
+      async () => {
+        await this.flush();
+        if (Date.now() - lastPrune > 3_600_000) {
+          lastPrune = Date.now();
+          await this.prune(keepDays);
+        }
+      },
+      (e) => this.o.log.warn({ err: e }, "outbox prune failed"),
+      0,
+    );
   }
 
   /** Deletes rows sent more than `days` ago. Keys that must stay unique longer need a longer `days`. */
@@ -260,3 +260,42 @@ export function memberMessage(
 /** Kinds of inbox message (member's MessageKind). */
 export type MemberMessageKind =
   "ORDER_PAID" | "ORDER_SHIPPED" | "AFTER_SALE_DECIDED" | "COUPON_EXPIRING" | "PRIZE_DELIVERED" | "RED_ENVELOPE_RECEIVED";
+
+/** The job name of a live event that left its transaction through the outbox. */
+export const PUBLISH_EVENT_JOB = "publish-event";
+
+export interface LiveEventJobData {
+  /** The Subscription field (events.ts). */
+  topic: string;
+  event: LiveEvent;
+}
+
+/**
+ * A live event (events.ts) written into the outbox in the change's transaction: the relay hands it
+ * to `queue`, whose worker publishes it (`publishLiveEventJob`) — after the commit, and also when
+ * the process died right after it. Key: `event.<eventId>`.
+ */
+export function liveEventJob(queue: QueueName, topic: string, event: LiveEvent): OutboxJob<LiveEventJobData> {
+  return { key: `event.${event.eventId}`, queue, name: PUBLISH_EVENT_JOB, data: { topic, event } };
+}
+
+/** How long a published event's marker stays (a job re-added within it publishes nothing). */
+const PUBLISHED_MARKER_SECONDS = 86_400;
+
+/**
+ * The consumer of a `publish-event` job: publishes the event once per event id — a marker in Redis
+ * (one day) is set first, so a job delivered again (a retry, a relay that repeated itself after
+ * BullMQ removed the completed job) publishes nothing; a failed publish removes the marker again.
+ * True when this call published.
+ */
+export async function publishLiveEventJob(redis: Redis, prefix: string, data: LiveEventJobData): Promise<boolean> {
+  const marker = keyFor(prefix, "events")("published", data.event.eventId);
+  if ((await redis.set(marker, "1", "EX", PUBLISHED_MARKER_SECONDS, "NX")) !== "OK") return false;
+  try {
+    await publishLiveEvent(redis, prefix, data.topic, data.event);
+    return true;
+  } catch (e) {
+    await redis.del(marker).catch(() => undefined);
+    throw e;
+  }
+}

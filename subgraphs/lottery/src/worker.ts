@@ -6,6 +6,7 @@
  *   delivered), `close-rain` (delayed to endsAt) and the repeatable `sweep`;
  * - lottery-awards: `distribute-award` (retried until delivered), `sync-stock` and `sweep`;
  * - the check for rains that lost Redis data (at start-up, then every few seconds outside BullMQ);
+ * - the sweep of durable workflow runs (red-envelope rain creation) whose process died;
  * - the relay of the lottery outbox (member messages: red envelope received, prize delivered).
  * Stopping finishes the entries and jobs in hand first (graceful shutdown).
  */
@@ -22,6 +23,8 @@ export interface LotteryWorkerOptions {
   claimIdleMs?: number;
   /** Interval of the check for rains that lost Redis data (ms, default 5000; also at start-up). */
   checkEveryMs?: number;
+  /** Interval of the durable workflow sweep (ms, default 5000; also at start-up). */
+  workflowEveryMs?: number;
 }
 
 export async function startWorkers(
@@ -62,9 +65,11 @@ export async function startWorkers(
     w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "lottery job failed"));
   await schedule();
   const stopRelay = services.jobs.start(1000);
+  const stopWorkflows = services.workflows.start(overrides.workflowEveryMs ?? 5000);
   return async () => {
     await Promise.all([stopCheck(), streams.stop(), ...workers.map((w) => w.close())]);
     await stopRelay();
+    await stopWorkflows();
     await services.close();
   };
 }

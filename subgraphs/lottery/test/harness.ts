@@ -13,6 +13,7 @@ import { closeQueueConnections } from "@mallgraph/platform/queue";
 import { startSubgraph, type RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createLotterySubgraph } from "../src/index.ts";
+import type { LotteryServiceOptions } from "../src/services/index.ts";
 import { startWorkers } from "../src/worker.ts";
 
 /** The fake's caller table (the real subgraph's names more callers). */
@@ -211,11 +212,19 @@ export interface Harness {
   deps: RunningSubgraph;
   sg: Awaited<ReturnType<typeof createLotterySubgraph>>;
   gql: ReturnType<typeof client>;
+  /** Starts the workers when the harness was started without them (or after stopWorkers). */
+  startWorkers(): Promise<void>;
+  stopWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startHarness(
-  opts: { workers?: boolean; deliveryBudget?: { attempts: number; backoffMs: number } } = {},
+  opts: {
+    workers?: boolean;
+    deliveryBudget?: { attempts: number; backoffMs: number };
+    workflow?: LotteryServiceOptions["workflow"];
+    workflowEveryMs?: number;
+  } = {},
 ): Promise<Harness> {
   const db = await createTestSchema("lottery");
   const redis = createTestRedis();
@@ -230,10 +239,12 @@ export async function startHarness(
     eventWindowMs: 30,
     reconcileGraceMs: 50,
     deliveryBudget: opts.deliveryBudget ?? { attempts: 3, backoffMs: 100 },
+    workflow: opts.workflow,
   };
   const sg = await createLotterySubgraph({ config, port: 0, ...common });
   // a stream entry whose credit failed comes again after 300 ms (10 s in production)
-  const stopWorkers = opts.workers === false ? async () => undefined : await startWorkers(config, { ...common, claimIdleMs: 300 });
+  const runWorkers = () => startWorkers(config, { ...common, claimIdleMs: 300, workflowEveryMs: opts.workflowEveryMs });
+  let stopWorkers = opts.workers === false ? async () => undefined : await runWorkers();
   return {
     db,
     redis,
@@ -242,6 +253,13 @@ export async function startHarness(
     deps,
     sg,
     gql: client(sg.url, SECRET),
+    async startWorkers() {
+      stopWorkers = await runWorkers();
+    },
+    async stopWorkers() {
+      await stopWorkers();
+      stopWorkers = async () => undefined;
+    },
     async stop() {
       await stopWorkers();
       await sg.stop();

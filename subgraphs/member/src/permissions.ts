@@ -19,6 +19,8 @@ export const PERMISSIONS = {
   "audit:read": "read the audit trail of every operator mutation (who, what, when, before/after); nothing can change it",
   "redis:reconcile":
     "rebuild seckill stock and red-envelope shares in Redis from their PostgreSQL copy after Redis lost data (what had not reached PostgreSQL is counted and reported)",
+  "workflow:read": "list the durable workflow runs of every domain (FAILED ones wait for an operator)",
+  "workflow:write": "retry a FAILED durable workflow run",
   "queues:manage": "open the queue dashboard (Bull Board at the gateway's /admin/queues): inspect, retry and remove jobs",
 } as const;
 

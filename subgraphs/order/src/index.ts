@@ -14,13 +14,13 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
+import { WorkflowRunner, type WorkflowRunnerOptions } from "@mallgraph/platform/workflow";
 import { createContext } from "./context.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { resolvers } from "./resolvers/index.ts";
 import type { OrderServices } from "./services/index.ts";
 import { orderNoGenerator } from "./services/orderNo.ts";
 import { OrderService } from "./services/orders.ts";
-import { OutboxPublisher } from "./services/outbox.ts";
 import {
   cartPort,
   catalogPort,
@@ -33,6 +33,8 @@ import {
   type PaymentPort,
   type PromotionPort,
 } from "./services/ports.ts";
+import type { Tx } from "./services/shared.ts";
+import { placeOrderWorkflow } from "./workflows/placeOrder.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -43,6 +45,8 @@ export interface OrderSubgraphOptions {
   port?: number;
   /** Replace a port to another domain (default: its subgraph at subgraphUrl(config, domain)). */
   ports?: Partial<{ catalog: CatalogPort; member: MemberPort; cart: CartPort; promotion: PromotionPort; payment: PaymentPort }>;
+  /** The workflow runner's lease, retry budget and backoff (tests shorten them). */
+  workflow?: Pick<WorkflowRunnerOptions<Tx>, "leaseMs" | "maxAttempts" | "backoffMs">;
 }
 
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
@@ -63,11 +67,14 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const timeouts = createQueue(q, QueueName.orderTimeouts);
   const followUps = createQueue(q, QueueName.orderFollowUps);
-  const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries]);
+  const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries, QueueName.orderEvents], {
+    [QueueName.orderEvents]: { attempts: 10, backoff: { type: "exponential", delay: 500 } },
+  });
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
-  const outbox = new OutboxPublisher(prisma, redis, config.REDIS_PREFIX, log, jobs);
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
+  const workflows = new WorkflowRunner<Tx>({ domain: "order", db: prisma, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });
+  const placeOrder = workflows.register(placeOrderWorkflow({ prisma, catalog, cart, promotion, nextOrderNo, log }));
   const orders = new OrderService({
     prisma,
     redis,
@@ -79,10 +86,12 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     cart,
     promotion,
     payment,
-    outbox,
+    jobs,
     timeouts,
     followUps,
     nextOrderNo,
+    workflows,
+    placeOrderWorkflow: placeOrder,
     log,
     hooks,
   });
@@ -95,13 +104,13 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     cart,
     promotion,
     payment,
-    outbox,
     jobs,
     jobQueues,
     orders,
     timeouts,
     followUps,
     nextOrderNo,
+    workflows,
     hooks,
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The order domain's workers: payment time-outs (delayed `cancel-unpaid` per order plus a
- * repeatable `sweep-expired` safety net), the outbox publisher (repeatable `publish`), and the
- * retried follow-ups of committed changes.
+ * repeatable `sweep-expired` safety net), the status events relayed from the outbox (`order-events`:
+ * `publish-event`; the relay runs every second here), the
+ * retried follow-ups of committed changes, and the sweep of durable workflow runs whose process died
+ * (at start-up and every few seconds, one worker at a time).
  */
 import type { Config } from "@mallgraph/platform/config";
 import { logger } from "@mallgraph/platform/log";
@@ -13,9 +15,11 @@ import { orderTimeoutsProcessor } from "./jobs/orderTimeouts.ts";
 import { TimeoutJob } from "./services/orders.ts";
 
 export interface OrderWorkerOptions extends Omit<OrderSubgraphOptions, "config" | "port"> {
-  /** Outbox drain interval (ms). */
+  /** Interval of the outbox relay (ms, default 1000). */
   outboxEveryMs?: number;
   sweepEveryMs?: number;
+  /** Workflow sweep interval (ms). */
+  workflowEveryMs?: number;
 }
 
 export async function startWorkers(config: Config, opts: OrderWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -23,15 +27,20 @@ export async function startWorkers(config: Config, opts: OrderWorkerOptions = {}
   const services = createOrderServices({ config, ...opts });
   const q = { redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX };
   const events = createQueue(q, QueueName.orderEvents);
-  await events.upsertJobScheduler("publish-outbox", { every: opts.outboxEveryMs ?? 5000 }, { name: "publish" });
+  // the former drain of the OrderOutbox table: status events now travel through the job outbox
+  await events.removeJobScheduler("publish-outbox").catch(() => undefined);
   await services.timeouts.upsertJobScheduler("sweep-expired", { every: opts.sweepEveryMs ?? 60_000 }, { name: TimeoutJob.sweepExpired });
   const workers = [
     createWorker(q, QueueName.orderTimeouts, orderTimeoutsProcessor(services.orders, services.timeouts)),
-    createWorker(q, QueueName.orderEvents, orderEventsProcessor(services.outbox), { concurrency: 1 }),
+    createWorker(q, QueueName.orderEvents, orderEventsProcessor(services.redis, config.REDIS_PREFIX), { concurrency: 4 }),
     createWorker(q, QueueName.orderFollowUps, orderFollowUpsProcessor(services.orders)),
   ];
   for (const w of workers) w.on("failed", (job, err) => log.warn({ err, job: job?.name, queue: w.name }, "order job failed"));
+  const stopRelay = services.jobs.start(opts.outboxEveryMs ?? 1000);
+  const stopWorkflows = services.workflows.start(opts.workflowEveryMs ?? 5000);
   return async () => {
+    await stopWorkflows();
+    await stopRelay();
     await Promise.all(workers.map((w) => w.close()));
     await events.close();
     await closeOrderServices(services);

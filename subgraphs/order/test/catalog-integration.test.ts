@@ -101,19 +101,27 @@ describe("cart + order against the real catalog subgraph", () => {
     );
   });
 
-  it("a failure after createOrder leaves the real catalog's stock untouched", async () => {
-    const before = await stock(skuA);
-    order.services.hooks.placeOrder = {
-      afterStep: (id) => {
-        if (id === "createOrder") throw new Error("injected");
-      },
-    };
-    try {
-      const r = await asBuyer(order.url, PLACE, { input: { items: [{ skuId: skuA, quantity: 4 }], addressId } });
-      expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
-    } finally {
-      order.services.hooks.placeOrder = undefined;
+  it("a failure before createOrder leaves the real catalog's stock untouched; one after it (the workflow's pivot) keeps the order and its reservation", async () => {
+    for (const [step, kept] of [
+      ["reserveStock", false],
+      ["createOrder", true],
+    ] as const) {
+      const before = await stock(skuA);
+      order.services.hooks.placeOrder = {
+        afterStep: (id) => {
+          if (id === step) throw new Error("injected");
+        },
+      };
+      try {
+        const r = await asBuyer(order.url, PLACE, { input: { items: [{ skuId: skuA, quantity: 4 }], addressId } });
+        if (kept) expect(r.data.placeOrder.code).toBe("OK");
+        else expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+      } finally {
+        order.services.hooks.placeOrder = undefined;
+      }
+      const after = await stock(skuA);
+      if (kept) expect(after).toMatchObject({ available: before.available - 4, reserved: before.reserved + 4 });
+      else expect(after).toEqual(before);
     }
-    expect(await stock(skuA)).toEqual(before);
   });
 });

@@ -1,8 +1,10 @@
 import { eventChannel, type LiveEvent } from "@mallgraph/platform/events";
+import { publishLiveEventJob, type LiveEventJobData } from "@mallgraph/platform/outbox";
 import { createRedis } from "@mallgraph/platform/redis";
 import { outboxAuditEntries } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { orderNoGenerator } from "../src/services/orderNo.ts";
+import { startWorkers } from "../src/worker.ts";
 import { startOrderEnv, PLACE, CANCEL, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { admin, gateway, internal } from "./support/fakes.ts";
 
@@ -66,7 +68,8 @@ describe("order lifecycle", () => {
     expect(results.every((r) => r.data?.orderMarkPaid.code === "OK" && r.data.orderMarkPaid.status === "PAID")).toBe(true);
     const p = env.order.services.prisma;
     expect(await p.orderStatusChange.count({ where: { orderId: o.id, to: "PAID" } })).toBe(1);
-    expect(await p.orderOutbox.count({ where: { orderId: o.id, payload: { path: ["status"], equals: "PAID" } } })).toBe(1);
+    const paidChange = await p.orderStatusChange.findFirstOrThrow({ where: { orderId: o.id, to: "PAID" } });
+    expect(await p.outbox.count({ where: { queue: "order-events", id: `event.${paidChange.id}` } })).toBe(1);
     // one ORDER_PAID member message in the job outbox, relayed after the commit
     const paidMsg = await waitFor(
       () => p.outbox.findUnique({ where: { id: `msg.order-paid.${o.id}` } }).then((r) => (r?.sentAt ? r : null)),
@@ -103,7 +106,8 @@ describe("order lifecycle", () => {
     }
   });
 
-  it("publishes a live event after commit, and serves its payload to the buyer only", async () => {
+  it("publishes a live event after commit (the worker, from the outbox), and serves its payload to the buyer only", async () => {
+    const stopWorker = await startWorkers(env.config, { databaseUrl: env.db.url });
     const sub = createRedis(env.config.REDIS_URL);
     const got: Array<{ ev: LiveEvent; committed: boolean }> = [];
     await sub.subscribe(eventChannel(env.config.REDIS_PREFIX, "orderStatusChanged"));
@@ -131,34 +135,46 @@ describe("order lifecycle", () => {
       expect((await env.call(Q, { o: o.id, e: cancelEvent.eventId }, gateway("intruder"))).data.orderStatusChangedEvent).toBeNull();
       expect((await env.call(Q, { o: "other-order", e: cancelEvent.eventId }, gateway(buyer))).data.orderStatusChangedEvent).toBeNull();
       expect((await env.call(Q, { o: o.id, e: cancelEvent.eventId }, buyer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-      // every outbox row was claimed exactly once
-      const rows = await env.order.services.prisma.orderOutbox.findMany({ where: { orderId: o.id } });
-      expect(rows.map((r) => [r.publishedAt !== null, r.attempts])).toEqual([
-        [true, 1],
-        [true, 1],
+      // each event left the outbox once and was published once
+      const rows = await env.order.services.prisma.outbox.findMany({ where: { id: { in: mine.map((g) => `event.${g.ev.eventId}`) } } });
+      expect(rows.map((r) => [r.queue, r.sentAt !== null, r.attempts])).toEqual([
+        ["order-events", true, 1],
+        ["order-events", true, 1],
       ]);
+      expect(new Set(mine.map((g) => g.ev.eventId)).size).toBe(2);
     } finally {
       sub.disconnect();
+      await stopWorker();
     }
   });
 
-  it("the outbox drainer publishes rows the post-commit path missed, once", async () => {
+  it("a status event whose relay was lost (a crash after the commit) is published once by the worker; a repeated job publishes nothing", async () => {
     const o = await newOrder(1);
     const p = env.order.services.prisma;
-    await p.orderOutbox.updateMany({ where: { orderId: o.id }, data: { publishedAt: null, createdAt: new Date(Date.now() - 60_000) } });
-    const results = await Promise.all([
-      env.order.services.outbox.drain(),
-      env.order.services.outbox.drain(),
-      env.order.services.outbox.drain(),
-    ]);
-    expect(results.reduce((a, b) => a + b, 0)).toBe(1);
-    const rows = await p.orderOutbox.findMany({ where: { orderId: o.id } });
-    expect(rows.every((r) => r.publishedAt && r.attempts === 2)).toBe(true);
-    // published rows older than a week are pruned; the status history (event payloads) stays
-    await p.orderOutbox.updateMany({ where: { orderId: o.id }, data: { publishedAt: new Date(Date.now() - 8 * 86_400_000) } });
-    expect(await env.order.services.outbox.prune()).toBeGreaterThanOrEqual(1);
-    expect(await p.orderOutbox.count({ where: { orderId: o.id } })).toBe(0);
-    expect(await p.orderStatusChange.count({ where: { orderId: o.id } })).toBe(1);
+    const created = await p.orderStatusChange.findFirstOrThrow({ where: { orderId: o.id } });
+    const key = `event.${created.id}`;
+    // the process "died" between the commit and the relay: the row is pending, the event never went out
+    await p.outbox.update({ where: { id: key }, data: { sentAt: null } });
+    await env.order.services.jobQueues.queue("order-events")?.remove(key);
+    const sub = createRedis(env.config.REDIS_URL);
+    const got: LiveEvent[] = [];
+    await sub.subscribe(eventChannel(env.config.REDIS_PREFIX, "orderStatusChanged"));
+    sub.on("message", (_ch, msg) => got.push(JSON.parse(msg) as LiveEvent));
+    const stopWorker = await startWorkers(env.config, { databaseUrl: env.db.url });
+    try {
+      await waitFor(() => got.some((e) => e.eventId === created.id), "the event published by the worker");
+      const row = await p.outbox.findUniqueOrThrow({ where: { id: key } });
+      expect(row.sentAt).not.toBeNull();
+      // the same job again (a relay that repeated itself after BullMQ removed the completed job): nothing more
+      expect(await publishLiveEventJob(env.order.services.redis, env.config.REDIS_PREFIX, row.data as unknown as LiveEventJobData)).toBe(
+        false,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got.filter((e) => e.eventId === created.id)).toHaveLength(1);
+    } finally {
+      sub.disconnect();
+      await stopWorker();
+    }
   });
 
   it("fulfilment: ship (operators only), tracking events, confirm receipt, purchaseVerified", async () => {

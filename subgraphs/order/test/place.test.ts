@@ -62,7 +62,7 @@ describe("placeOrder", () => {
     expect((await env.call(ORDER, { id: o.id })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     const history = await env.order.services.prisma.orderStatusChange.findMany({ where: { orderId: o.id } });
     expect(history.map((h) => h.to)).toEqual(["PENDING_PAYMENT"]);
-    expect(await env.order.services.prisma.orderOutbox.count({ where: { orderId: o.id } })).toBe(1);
+    expect(await env.order.services.prisma.outbox.count({ where: { id: `event.${history[0]!.id}`, queue: "order-events" } })).toBe(1);
   });
 
   it("prices through promotion: campaign discounts kept per line; expectedPayable catches a moved price (PRICE_CHANGED, nothing reserved); an unusable coupon names its reason", async () => {

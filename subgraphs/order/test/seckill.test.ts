@@ -119,7 +119,7 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
       // one creation event each (this suite's 1 s time-out then cancels them: more changes follow)
       const created = await p().orderStatusChange.findMany({ where: { orderId: { in: orders.map((o) => o.id) }, from: null } });
       expect(created.length).toBe(120);
-      expect(await p().orderOutbox.count({ where: { id: { in: created.map((c) => c.id) } } })).toBe(120);
+      expect(await p().outbox.count({ where: { id: { in: created.map((c) => `event.${c.id}`) }, queue: "order-events" } })).toBe(120);
     });
 
     it("a crash inside the batch's transaction leaves no order; the retry makes each exactly once", async () => {

@@ -6,7 +6,8 @@
  * - payment-notify: `notify-paid` / `notify-refunded` (retried until the order acknowledges) and
  *   `publish-event` (the live status event, once per event), relayed from the payment outbox —
  *   this worker runs the relay every second, so jobs whose post-commit relay was lost still go;
- * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement.
+ * - payment-reconcile: repeatable daily `reconcile` of yesterday's sandbox statement;
+ * - the sweep of durable workflow runs (wallet payments, provider checkouts) whose process died.
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
@@ -15,7 +16,10 @@ import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { paymentProcessors } from "./jobs/processors.ts";
 import { createPaymentServices, type PaymentServiceOptions } from "./services/index.ts";
 
-export async function startWorkers(config: Config, overrides: Partial<PaymentServiceOptions> = {}): Promise<() => Promise<void>> {
+export async function startWorkers(
+  config: Config,
+  { workflowEveryMs = 5000, ...overrides }: Partial<PaymentServiceOptions> & { workflowEveryMs?: number } = {},
+): Promise<() => Promise<void>> {
   const log = logger("payment-worker");
   const services = await createPaymentServices({ config, ...overrides });
   const p = paymentProcessors(services);
@@ -28,6 +32,7 @@ export async function startWorkers(config: Config, overrides: Partial<PaymentSer
   for (const w of workers)
     w.on("failed", (job, err) => log.warn({ queue: w.name, job: job?.name, err: err.message }, "payment job failed"));
   const stopRelay = services.jobs.start(1000);
+  const stopWorkflows = services.workflows.start(workflowEveryMs);
   await services.queues.timeouts.upsertJobScheduler("payment-sweep", { every: 60_000 }, { name: "sweep", data: {} });
   await services.queues.reconcile.upsertJobScheduler(
     "payment-daily-reconcile",
@@ -36,6 +41,7 @@ export async function startWorkers(config: Config, overrides: Partial<PaymentSer
   );
   return async () => {
     await stopRelay();
+    await stopWorkflows();
     await Promise.all(workers.map((w) => w.close()));
     await services.close();
   };

@@ -7,6 +7,7 @@ import type { RunningSubgraph } from "@mallgraph/platform/subgraph";
 import { createTestRedis, createTestSchema, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { createPaymentSubgraph } from "../src/index.ts";
 import { seedPayment } from "../src/seed.ts";
+import type { PaymentServiceOptions } from "../src/services/index.ts";
 import { startWorkers } from "../src/worker.ts";
 import { client, fakeState, startFakeDeps, type FakeState } from "./fakes.ts";
 
@@ -25,19 +26,24 @@ export interface Harness {
   order(buyerId: string, payable: string, status?: string): string;
   /** Starts the workers (and their outbox relay) when the harness was started without them. */
   startWorkers(): Promise<void>;
+  /** Stops the workers (a test that starts them again later). */
+  stopWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { env?: Record<string, string>; workers?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { env?: Record<string, string>; workers?: boolean; workflow?: PaymentServiceOptions["workflow"]; workflowEveryMs?: number } = {},
+): Promise<Harness> {
   const db = await createTestSchema("payment");
   const redis = createTestRedis();
   const state = fakeState();
   const deps = await startFakeDeps(SECRET, state);
   const config = loadConfig({ REDIS_PREFIX: redis.prefix, REDIS_URL: redis.url, INTERNAL_SECRET: SECRET, ...opts.env } as any);
-  const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600 };
+  const common = { databaseUrl: db.url, orderUrl: deps.url, memberUrl: deps.url, paymentTimeoutSeconds: 600, workflow: opts.workflow };
   const sg = await createPaymentSubgraph({ config, port: 0, ...common });
   // The workers send payouts too: they tell the provider this server's callback URL (PAYMENT_CALLBACK_BASE_URL in a deployment).
-  const runWorkers = () => startWorkers(config, { ...common, callbackBaseUrl: new URL(sg.url).origin });
+  const runWorkers = () =>
+    startWorkers(config, { ...common, callbackBaseUrl: new URL(sg.url).origin, workflowEveryMs: opts.workflowEveryMs });
   let stopWorkers = opts.workers === false ? async () => {} : await runWorkers();
   await seedPayment(sg.services.prisma, { sandboxEnabled: config.SANDBOX_ENABLED });
   return {
@@ -55,6 +61,10 @@ export async function startHarness(opts: { env?: Record<string, string>; workers
     },
     async startWorkers() {
       stopWorkers = await runWorkers();
+    },
+    async stopWorkers() {
+      await stopWorkers();
+      stopWorkers = async () => {};
     },
     async stop() {
       await stopWorkers();

@@ -14,8 +14,9 @@ import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
+import { WorkflowRunner, type WorkflowRunnerOptions } from "@mallgraph/platform/workflow";
 import { createContext } from "./context.ts";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { CampaignService } from "./services/campaigns.ts";
 import { CouponExpiryNotices } from "./services/coupon-expiry.ts";
@@ -25,6 +26,7 @@ import type { PromotionServices } from "./services/index.ts";
 import { catalogPort, lotteryPort, orderPort, type CatalogPort, type LotteryPort, type OrderPort } from "./services/ports.ts";
 import { PricingService } from "./services/quotes.ts";
 import { SeckillService, type SeckillTestHooks } from "./services/seckill.ts";
+import { createSessionWorkflow } from "./workflows/createSession.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 
@@ -40,6 +42,8 @@ export interface PromotionSubgraphOptions {
   /** Pause between fencing a seckill item and reading it when it is reconciled (ms, default 1000). */
   reconcileGraceMs?: number;
   hooks?: SeckillTestHooks;
+  /** The workflow runner's lease, retry budget and backoff (tests shorten them). */
+  workflow?: Pick<WorkflowRunnerOptions<Prisma.TransactionClient>, "leaseMs" | "maxAttempts" | "backoffMs">;
 }
 
 export function createPromotionServices(opts: PromotionSubgraphOptions): PromotionServices {
@@ -62,6 +66,14 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     attempts: 10,
   });
   const hooks: SeckillTestHooks = opts.hooks ?? {};
+  const workflows = new WorkflowRunner<Prisma.TransactionClient>({
+    domain: "promotion",
+    db: prisma,
+    log,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    ...opts.workflow,
+  });
   const seckill = new SeckillService({
     prisma,
     redis,
@@ -70,6 +82,8 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     order,
     log,
     hooks,
+    workflows,
+    createSessionWorkflow: workflows.register(createSessionWorkflow({ prisma, catalog, log })),
     onlineLeadMs: opts.onlineLeadMs,
     pendingAfterMs: opts.pendingAfterMs,
     holdAfterMs: opts.holdAfterMs,
@@ -101,6 +115,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
     jobs,
     jobQueues,
     couponExpiry,
+    workflows,
     hooks,
   };
 }

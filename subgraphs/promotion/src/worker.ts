@@ -4,8 +4,9 @@
  * orders in one call, services/seckill-order-batcher.ts), `seckill-lifecycle` (the repeatable `tick`:
  * sessions online / ended / unsold stock back to catalog, the sweeper of PENDING reservations, the poll
  * of their orders' statuses), `coupon-issue` (scheduled coupon issuance), `coupon-expiry` (the daily
- * `notify-expiring`, 10:00 in China) and the relay of the promotion outbox. Stopping finishes the
- * entries and jobs in hand first (graceful shutdown).
+ * `notify-expiring`, 10:00 in China), the relay of the promotion outbox and the sweep of durable
+ * workflow runs (seckill session creation) whose process died. Stopping finishes the entries and jobs
+ * in hand first (graceful shutdown).
  */
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
@@ -33,6 +34,8 @@ export interface PromotionWorkerOptions extends Omit<PromotionSubgraphOptions, "
   relayEveryMs?: number;
   /** Interval of the check for seckill items that lost Redis data (ms, default 5000; also at start-up and every tick). */
   checkEveryMs?: number;
+  /** Interval of the durable workflow sweep (ms, default 5000). */
+  workflowEveryMs?: number;
 }
 
 export async function startWorkers(config: Config, opts: PromotionWorkerOptions = {}): Promise<() => Promise<void>> {
@@ -74,7 +77,9 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   streams.start();
   const workers: Worker[] = [createWorker(q, QueueName.couponIssue, couponIssueProcessor(services.coupons), { concurrency: 2 })];
   let stopRelay = async () => {};
+  let stopWorkflows = async () => {};
   if (!opts.ordersOnly) {
+    stopWorkflows = services.workflows.start(opts.workflowEveryMs ?? 5000);
     await schedule();
     workers.push(createWorker(q, QueueName.couponExpiry, couponExpiryProcessor(services.couponExpiry), { concurrency: 1 }));
     stopRelay = services.jobs.start(opts.relayEveryMs ?? 1000);
@@ -85,6 +90,7 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   return async () => {
     await Promise.all([stopCheck(), streams.stop(), ...workers.map((w) => w.close())]);
     await stopRelay();
+    await stopWorkflows();
     await Promise.all([lifecycle.close(), expiry.close()]);
     await closePromotionServices(services);
   };

@@ -1,5 +1,6 @@
 import { asAdmin, asMember, assertPermission, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
+import { retryWorkflowRun } from "@mallgraph/platform/workflow";
 import type { LotteryAwardInput, MutationResolvers } from "../generated/graphql.ts";
 
 const time = (v: string, field: string) => {
@@ -14,6 +15,7 @@ const id = (v: string, field: string) => {
 const opt = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 
 export const Mutation: MutationResolvers = {
+  adminRetryLotteryWorkflowRun: asAdmin("workflow:write", (_p, { id }, ctx) => retryWorkflowRun(ctx.services.workflows, id)),
   adminCreateRedEnvelopeRain: asAdmin("lottery:write", (_p, { input }, ctx) =>
     ctx.services.rain.create(input, assertPermission(ctx, "lottery:write")),
   ),

@@ -1,5 +1,6 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
 import { badInput } from "@mallgraph/platform/errors";
+import { listWorkflowRuns } from "@mallgraph/platform/workflow";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { asInternal } from "./internal.ts";
 
@@ -10,6 +11,7 @@ function pageSize(limit: number | null | undefined): number {
 }
 
 export const Query: QueryResolvers = {
+  adminLotteryWorkflowRuns: asAdmin("workflow:read", (_p, a, ctx) => listWorkflowRuns(ctx.services.workflows, a)),
   redEnvelopeRainCampaign: (_p, { id }, ctx) => ctx.services.rain.get(id),
   adminRedEnvelopeRains: asAdmin("lottery:read", async (_p, { first }, ctx) => {
     const rows = await ctx.services.reads.rains(pageSize(first));

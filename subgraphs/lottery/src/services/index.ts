@@ -7,7 +7,8 @@ import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
-import { PrismaClient } from "../generated/prisma/client.ts";
+import { WorkflowRunner, type WorkflowHooks, type WorkflowRunnerOptions } from "@mallgraph/platform/workflow";
+import { PrismaClient, type Prisma } from "../generated/prisma/client.ts";
 import { AwardDelivery, type DeliveryBudget } from "./delivery.ts";
 import { DrawService } from "./draws.ts";
 import { PackService } from "./packs.ts";
@@ -42,6 +43,8 @@ export interface LotteryServiceOptions {
   reconcileGraceMs?: number;
   /** Clock (tests move time). */
   now?: () => number;
+  /** The workflow runner's lease, retry budget and backoff (tests shorten them). */
+  workflow?: Pick<WorkflowRunnerOptions<Prisma.TransactionClient>, "leaseMs" | "maxAttempts" | "backoffMs">;
 }
 
 export interface LotteryServices {
@@ -50,6 +53,10 @@ export interface LotteryServices {
   audit: AuditLog;
   redis: Redis;
   rain: RainService;
+  /** Durable workflows (red-envelope rain creation): the worker sweeps them (`workflows.start`). */
+  workflows: WorkflowRunner<Prisma.TransactionClient>;
+  /** Tests only: the rain creation workflow's step hooks (mutable). */
+  hooks: { createRain?: WorkflowHooks };
   draws: DrawService;
   delivery: AwardDelivery;
   points: PointsService;
@@ -85,7 +92,18 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
   const points = new PointsService(prisma);
   const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries]);
   const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
+  const workflows = new WorkflowRunner<Prisma.TransactionClient>({
+    domain: "lottery",
+    db: prisma,
+    log,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    ...opts.workflow,
+  });
+  const hooks: LotteryServices["hooks"] = {};
   const rain = new RainService({
+    workflows,
+    hooks,
     prisma,
     redis,
     redisPrefix: config.REDIS_PREFIX,
@@ -131,6 +149,8 @@ export function createLotteryServices(opts: LotteryServiceOptions): LotteryServi
     audit,
     redis,
     rain,
+    workflows,
+    hooks,
     draws,
     delivery,
     points,

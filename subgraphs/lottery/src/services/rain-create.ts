@@ -1,18 +1,17 @@
-/** Creating a rain: validation, the random split, the budget frozen in MARKETING, the shares armed in Redis, the close scheduled. */
-import { AppError, badInput } from "@mallgraph/platform/errors";
+/**
+ * Creating a rain: validation and the random split here, then the durable createRain workflow
+ * (src/workflows/createRain.ts): the budget frozen in MARKETING, the shares armed in Redis, the close
+ * scheduled, the rain stored (the pivot) and opened.
+ */
+import { randomUUID } from "node:crypto";
+import { AppError, badInput, defined } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { WorkflowAbort, WorkflowFailed, type WorkflowDefinition } from "@mallgraph/platform/workflow";
 import { LotteryErrorCode } from "../errors.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { createRainRunId, type CreateRainState } from "../workflows/createRain.ts";
 import type { RainReads } from "./rain-reads.ts";
-import {
-  MAX_SHARDS,
-  MAX_SHARES,
-  SHARES_PER_SHARD,
-  budgetRef,
-  toMinor,
-  type RainContext,
-  type RainInput,
-  type RainView,
-} from "./rain-shared.ts";
+import { MAX_SHARDS, MAX_SHARES, SHARES_PER_SHARD, toMinor, type RainContext, type RainInput, type RainView } from "./rain-shared.ts";
 import { splitShares, cryptoRandomInt, MAX_MINOR_TOTAL } from "./split.ts";
 
 function parseTime(value: string, field: string): Date {
@@ -25,11 +24,12 @@ export class RainCreation {
   constructor(
     private readonly c: RainContext,
     private readonly reads: RainReads,
+    private readonly workflow: WorkflowDefinition<CreateRainState, Prisma.TransactionClient>,
   ) {}
 
   /** Validates, splits, stores the campaign (PostgreSQL) and its shares (Redis), schedules the close. */
   async create(input: RainInput, operatorId: string): Promise<RainView> {
-    const { d, keys } = this.c;
+    const { d } = this.c;
     const title = input.title?.trim();
     if (!title) throw badInput("title must not be empty", { field: "title" });
     if (title.length > 100) throw badInput("title is longer than 100 characters", { field: "title" });
@@ -47,56 +47,34 @@ export class RainCreation {
 
     const shares = splitShares(totalMinor, input.shares, d.random ?? cryptoRandomInt);
     const shards = Math.min(MAX_SHARDS, Math.ceil(input.shares / SHARES_PER_SHARD));
-    const rain = await d.prisma.redEnvelopeRain.create({
-      data: {
-        title,
-        currency: input.currency,
-        totalAmount: total.toFixed(),
-        shares: input.shares,
-        shards,
-        startsAt,
-        endsAt,
-        createdBy: operatorId,
-      },
-    });
-    const totalText = formatAmount(total, input.currency);
-    let funded = false;
+    const state: CreateRainState = {
+      rainId: randomUUID(),
+      title,
+      currency: input.currency,
+      totalAmount: total.toFixed(),
+      totalText: formatAmount(total, input.currency),
+      shares: input.shares,
+      shards,
+      startsAt: startsAt.toISOString(),
+      endsAt: endsAt.toISOString(),
+      createdBy: operatorId,
+      split: shares,
+    };
     try {
-      const budget = await d.wallet.freezeBudget(input.currency, totalText, budgetRef(rain.id));
-      if (budget.code === "INSUFFICIENT_BALANCE")
-        throw new AppError(LotteryErrorCode.INSUFFICIENT_BALANCE, `the marketing account holds less than ${totalText} ${input.currency}`, {
-          field: "totalAmount",
-        });
-      if (budget.code !== "OK") throw new Error(`marketingBudgetFreeze answered ${budget.code}`);
-      funded = true;
-      const multi = d.redis.multi();
-      multi.hset(keys.meta(rain.id), {
-        status: "ONLINE",
-        startsAt: startsAt.getTime(),
-        endsAt: endsAt.getTime(),
-        remaining: input.shares,
-        shards,
-        currency: input.currency,
-      });
-      keys.shards(rain.id, shards).forEach((key, s) => {
-        const mine = shares.filter((_, i) => i % shards === s);
-        for (let i = 0; i < mine.length; i += 1000) multi.rpush(key, ...mine.slice(i, i + 1000));
-      });
-      const results = await multi.exec();
-      const failed = results?.find(([err]) => err);
-      if (!results || failed) throw failed?.[0] ?? new Error("red-envelope shares were not stored");
-      await d.queue.add(
-        "close-rain",
-        { rainId: rain.id },
-        { jobId: `close-${rain.id}`, delay: Math.max(0, endsAt.getTime() - this.c.now()), attempts: 20 },
-      );
+      await d.workflows.run(this.workflow, createRainRunId(state.rainId), state, { hooks: d.hooks?.createRain });
     } catch (e) {
-      // Compensation: nothing of a rain that could not be armed stays behind (its budget goes back).
-      await d.redis.del(keys.meta(rain.id), keys.grabs(rain.id), ...keys.shards(rain.id, shards)).catch(() => undefined);
-      if (funded) await d.wallet.releaseBudget(input.currency, totalText, budgetRef(rain.id));
-      await d.prisma.redEnvelopeRain.delete({ where: { id: rain.id } }).catch(() => undefined);
-      throw e;
+      if (e instanceof WorkflowAbort && e.code === "INSUFFICIENT_BALANCE")
+        throw new AppError(
+          LotteryErrorCode.INSUFFICIENT_BALANCE,
+          `the marketing account holds less than ${state.totalText} ${input.currency}`,
+          {
+            field: "totalAmount",
+          },
+        );
+      // past the pivot the rain stands (the sweep opens it); before it, nothing of it is left
+      if (!(e instanceof WorkflowFailed && e.report.pastPivot)) throw e instanceof WorkflowFailed ? e.cause : e;
     }
+    const rain = defined(await d.prisma.redEnvelopeRain.findUnique({ where: { id: state.rainId } }), `rain ${state.rainId}`);
     return this.reads.view(rain);
   }
 }

@@ -3,8 +3,9 @@ import type { Logger } from "@mallgraph/platform/log";
 import { Decimal, currencyDecimals } from "@mallgraph/platform/money";
 import type { Queue } from "@mallgraph/platform/queue";
 import { entityKeyFor, type KeyFn, type Redis } from "@mallgraph/platform/redis";
+import type { WorkflowHooks, WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { GrabCode } from "../errors.ts";
-import type { PrismaClient, RedEnvelopeRain } from "../generated/prisma/client.ts";
+import type { Prisma, PrismaClient, RedEnvelopeRain } from "../generated/prisma/client.ts";
 import type { WalletPort } from "./ports.ts";
 import type { RandomInt } from "./split.ts";
 
@@ -65,6 +66,10 @@ export interface RainServiceDeps {
   reconcileGraceMs?: number;
   random?: RandomInt;
   now?: () => number;
+  /** The domain's durable workflow runner (rain creation); the worker sweeps it. */
+  workflows: WorkflowRunner<Prisma.TransactionClient>;
+  /** Tests only: the rain creation workflow's step hooks (a SimulatedCrash there is a killed process). */
+  hooks?: { createRain?: WorkflowHooks };
 }
 
 /** What every use case of the rain gets: the dependencies, the keys and the clock (tests move it on the service). */

@@ -24,7 +24,8 @@
  * per shard with the member set partitioned by the same member hash (no cross-shard dedupe needed).
  *
  * RainService only composes the use cases, each in its own file:
- *   rain-create.ts   validation, split, budget freeze, shares armed, close scheduled
+ *   rain-create.ts   validation and split; then the durable createRain workflow (src/workflows/createRain.ts):
+ *                    budget freeze, shares armed, close scheduled, the rain stored and opened
  *   rain-grab.ts     the grab (Lua), recording and crediting grabs, the credit job, the sweep
  *   rain-stream.ts   the consumer of the rains' streams: grabs recorded in PostgreSQL, then credited
  *   rain-reconcile.ts  the rebuild of a rain from PostgreSQL after Redis lost data
@@ -35,6 +36,7 @@
  */
 import { streamBacklog, type StreamEntry } from "@mallgraph/platform/streams";
 import type { RedEnvelopeRain } from "../generated/prisma/client.ts";
+import { createRainWorkflow } from "../workflows/createRain.ts";
 import { RainClosing } from "./rain-close.ts";
 import { RainCreation } from "./rain-create.ts";
 import { RainEvents } from "./rain-events.ts";
@@ -75,7 +77,7 @@ export class RainService {
     const c = { d: this.d, keys: new RainKeys(d.redisPrefix), now: () => this.now() };
     this.reads = new RainReads(c);
     this.events = new RainEvents(c);
-    this.creation = new RainCreation(c, this.reads);
+    this.creation = new RainCreation(c, this.reads, d.workflows.register(createRainWorkflow(c)));
     this.grabs = new RainGrabs(c, this.events);
     this.closing = new RainClosing(c, this.reads, this.events);
     this.stream = new RainStream(c, this.grabs);

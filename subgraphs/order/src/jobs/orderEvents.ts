@@ -1,10 +1,15 @@
 /**
- * Processor of `order-events`: `publish` drains outbox rows that the post-commit path did not
- * publish, and prunes rows published more than a week ago.
+ * Processor of `order-events`: `publish-event` publishes one order status event relayed from the
+ * outbox (once per event id, packages/platform/src/outbox.ts). `publish`, the repeatable drain of
+ * the former OrderOutbox table, is gone: a job of it still scheduled is acknowledged and ignored.
  */
+import { PUBLISH_EVENT_JOB, publishLiveEventJob, type LiveEventJobData } from "@mallgraph/platform/outbox";
+import type { Redis } from "@mallgraph/platform/redis";
 import type { Job } from "bullmq";
-import type { OutboxPublisher } from "../services/outbox.ts";
 
-export function orderEventsProcessor(outbox: OutboxPublisher) {
-  return async (_job: Job) => ({ published: await outbox.drain(), pruned: await outbox.prune() });
+export function orderEventsProcessor(redis: Redis, prefix: string) {
+  return async (job: Job) => {
+    if (job.name !== PUBLISH_EVENT_JOB) return "obsolete";
+    return (await publishLiveEventJob(redis, prefix, job.data as LiveEventJobData)) ? "published" : "published before";
+  };
 }

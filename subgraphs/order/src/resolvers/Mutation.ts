@@ -1,4 +1,5 @@
 import { asAdmin, asMember, memberId, operatorId } from "@mallgraph/platform/access";
+import { retryWorkflowRun } from "@mallgraph/platform/workflow";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import { asInternal } from "./internal.ts";
 
@@ -9,6 +10,7 @@ export const Mutation: MutationResolvers = {
   requestAfterSale: asMember((_p, { orderId, type, reason, lines }, ctx) =>
     ctx.services.orders.requestAfterSale(orderId, memberId(ctx), type, reason, lines),
   ),
+  adminRetryOrderWorkflowRun: asAdmin("workflow:write", (_p, { id }, ctx) => retryWorkflowRun(ctx.services.workflows, id)),
   adminShipOrder: asAdmin("order:write", (_p, { orderId, carrier, trackingNo }, ctx) =>
     ctx.services.orders.ship(orderId, carrier, trackingNo, operatorId(ctx)),
   ),

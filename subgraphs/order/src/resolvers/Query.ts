@@ -1,4 +1,5 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { listWorkflowRuns } from "@mallgraph/platform/workflow";
 import type { Context } from "../context.ts";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { asInternal } from "./internal.ts";
@@ -16,6 +17,7 @@ export const Query: QueryResolvers = {
     ctx.services.orders.list({ buyerId: buyerId ?? undefined, status }, first ?? 20, after),
   ),
   adminAfterSales: asAdmin("order:read", (_p, { status, first }, ctx) => ctx.services.orders.listAfterSales(status, first ?? 50)),
+  adminOrderWorkflowRuns: asAdmin("workflow:read", (_p, a, ctx) => listWorkflowRuns(ctx.services.workflows, a)),
   orderStatusChangedEvent: asGatewayEvent((_p, { orderId, eventId }, ctx) =>
     ctx.services.orders.statusEvent(orderId, eventId, ctx.identity.kind === "member" ? ctx.identity.id : undefined),
   ),

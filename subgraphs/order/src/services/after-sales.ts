@@ -153,7 +153,7 @@ export class AfterSales {
         if (e instanceof AbortTx) return e.result as AfterSaleOutcome;
         throw e;
       });
-    await this.d.outbox.publish(events);
+    if (events.length) await this.d.jobs.flush();
     if (res.code === OrderCode.OK && approve) {
       const a = defined(res.afterSale, "the approved after-sale");
       const order = defined(await this.reads.get(a.orderId), `order ${a.orderId}`);
@@ -202,7 +202,7 @@ export class AfterSales {
       }
       return { code: OrderCode.OK, status: order.status };
     });
-    await this.d.outbox.publish(events);
+    if (events.length) await this.d.jobs.flush();
     return res;
   }
 }

@@ -1,11 +1,12 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
 import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import type { Redis } from "@mallgraph/platform/redis";
+import type { WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { OrderService } from "./orders.ts";
-import type { OutboxPublisher } from "./outbox.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
+import type { Tx } from "./shared.ts";
 import type { OrderTestHooks } from "./types.ts";
 
 export interface OrderServices {
@@ -18,14 +19,15 @@ export interface OrderServices {
   cart: CartPort;
   promotion: PromotionPort;
   payment: PaymentPort;
-  outbox: OutboxPublisher;
-  /** The job outbox (member messages), relayed after each commit and by the `publish` job. */
+  /** The job outbox (status events, member messages, audit entries), relayed after each commit and every second by the worker. */
   jobs: OutboxRelay;
   jobQueues: ReturnType<typeof outboxQueues>;
   orders: OrderService;
   timeouts: Queue;
   followUps: Queue;
   nextOrderNo: (now?: Date) => Promise<string>;
+  /** Durable workflows (placeOrder): the worker sweeps them (`workflows.start`). */
+  workflows: WorkflowRunner<Tx>;
   /** Test-only failure injection (mutable). */
   hooks: OrderTestHooks;
 }

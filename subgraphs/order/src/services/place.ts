@@ -2,15 +2,15 @@
  * Placing an order (cart or direct buy): input checks, one submission per idempotency key at a time
  * (a Redis lock), unit prices from catalog snapshots, discounts from promotion's quote of those lines
  * (the same pricing function the cart shows; `expectedPayable` catches a price that moved), then the
- * placeOrder workflow (src/workflows/placeOrder.ts) and the payment time-out.
+ * durable placeOrder workflow (src/workflows/placeOrder.ts) and the payment time-out.
  */
 import { randomUUID } from "node:crypto";
 import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
-import { WorkflowAbort } from "@mallgraph/platform/workflow";
+import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import { OrderCode, isPlaceCode, message, type PlaceCode } from "../errors.ts";
-import { runPlaceOrder, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
+import { placeOrderRunId, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
 import type { PriceQuote, StockLine } from "./ports.ts";
 import type { OrderReads } from "./read.ts";
@@ -134,37 +134,32 @@ export class OrderPlacement {
 
     const orderId = randomUUID();
     const state: PlaceOrderState = {
-      orderId,
-      buyerId,
-      idempotencyKey: idem,
-      reservationKey: `order:${orderId}`,
-      fromCart,
-      lines,
-      currency,
-      itemsTotal: new Decimal(quote.itemsTotal),
-      discount: new Decimal(quote.discount),
-      couponDiscount: new Decimal(quote.coupon?.discount ?? 0),
-      address: { id: address.id, receiver: address.receiver, phone: address.phone, region: address.region, detail: address.detail },
-      couponId: input.couponId ?? null,
-      note: input.note ?? null,
-      paymentMethod: input.paymentMethod ?? null,
-      expiresAt: new Date(Date.now() + this.d.paymentTimeoutSeconds * 1000),
-      reservationTtlSeconds: this.d.paymentTimeoutSeconds + RESERVATION_MARGIN_SECONDS,
+      keys: {
+        orderId,
+        buyerId,
+        reservationKey: `order:${orderId}`,
+        couponId: input.couponId ?? null,
+        fromCart,
+        skuIds: lines.map((l) => l.skuId),
+      },
+      draft: {
+        idempotencyKey: idem,
+        lines,
+        currency,
+        itemsTotal: new Decimal(quote.itemsTotal),
+        discount: new Decimal(quote.discount),
+        couponDiscount: new Decimal(quote.coupon?.discount ?? 0),
+        address: { id: address.id, receiver: address.receiver, phone: address.phone, region: address.region, detail: address.detail },
+        note: input.note ?? null,
+        paymentMethod: input.paymentMethod ?? null,
+        expiresAt: new Date(Date.now() + this.d.paymentTimeoutSeconds * 1000),
+        reservationTtlSeconds: this.d.paymentTimeoutSeconds + RESERVATION_MARGIN_SECONDS,
+      },
       eventIds: [],
     };
+    const expiresAt = defined(state.draft, "the order draft").expiresAt;
     try {
-      await runPlaceOrder(
-        {
-          prisma: this.d.prisma,
-          catalog: this.d.catalog,
-          cart: this.d.cart,
-          promotion: this.d.promotion,
-          nextOrderNo: this.d.nextOrderNo,
-          log: this.d.log,
-        },
-        state,
-        this.d.hooks?.placeOrder,
-      );
+      await this.d.workflows.run(this.d.placeOrderWorkflow, placeOrderRunId(orderId), state, { hooks: this.d.hooks?.placeOrder });
     } catch (e) {
       if (e instanceof WorkflowAbort) {
         if (e.code === "DUPLICATE") {
@@ -175,10 +170,11 @@ export class OrderPlacement {
         if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`, { cause: e });
         return refuse(e.code, (e.details.failedSkuId as string | null | undefined) ?? null);
       }
-      throw e;
+      // past the pivot the order stands: what failed after it (the cart clean-up) is the sweep's
+      if (!(e instanceof WorkflowFailed && e.report.pastPivot)) throw e;
     }
-    await this.jobs.scheduleTimeout(orderId, state.expiresAt);
-    await this.d.outbox.publish(state.eventIds);
+    await this.jobs.scheduleTimeout(orderId, expiresAt);
+    await this.d.jobs.flush();
     return ok(await this.reads.get(orderId));
   }
 }

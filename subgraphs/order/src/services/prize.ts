@@ -10,8 +10,9 @@
 import { randomUUID } from "node:crypto";
 import { badInput } from "@mallgraph/platform/errors";
 import { formatAmount } from "@mallgraph/platform/money";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import { OrderCode } from "../errors.ts";
-import { ORDER_STATUS_TOPIC } from "./outbox.ts";
+import { orderStatusEvent } from "./outbox.ts";
 import { insertOrder, type OrderServiceDeps } from "./shared.ts";
 import type { PrizeOrderInput, SeckillOrderOutcome } from "./types.ts";
 
@@ -80,14 +81,12 @@ export class PrizeOrders {
           },
         });
         await tx.orderStatusChange.create({ data: { id: eventId, orderId, from: null, to: "PAID", reason: "PRIZE", actor: "lottery" } });
-        await tx.orderOutbox.create({
-          data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PAID", previousStatus: null } },
-        });
+        await writeOutbox(tx, [orderStatusEvent(eventId, orderId, buyerId)]);
       },
       () => this.byDraw(buyerId, key),
     );
     if (dup) return { code: OrderCode.OK, orderId: dup.id, status: dup.status };
-    await this.d.outbox.publish([eventId]);
+    await this.d.jobs.flush();
     return { code: OrderCode.OK, orderId, status: "PAID" };
   }
 

@@ -15,9 +15,10 @@
 import { randomUUID } from "node:crypto";
 import { badInput } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import { OrderCode } from "../errors.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
-import { ORDER_STATUS_TOPIC } from "./outbox.ts";
+import { orderStatusEvent } from "./outbox.ts";
 import { insertOrder, MAX_LINE_QUANTITY, type OrderServiceDeps } from "./shared.ts";
 import type { SeckillOrderInput, SeckillOrderOutcome } from "./types.ts";
 
@@ -90,16 +91,14 @@ export class SeckillOrders {
         await tx.orderStatusChange.create({
           data: { id: eventId, orderId, from: null, to: "PENDING_PAYMENT", reason: "SECKILL", actor: buyerId },
         });
-        await tx.orderOutbox.create({
-          data: { id: eventId, orderId, buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: "PENDING_PAYMENT", previousStatus: null } },
-        });
+        await writeOutbox(tx, [orderStatusEvent(eventId, orderId, buyerId)]);
       },
       () => this.bySeckillReservation(reservationId),
       ["seckillReservationId"],
     );
     if (dup) return seckillOk(dup);
     await this.jobs.scheduleTimeout(orderId, expiresAt);
-    await this.d.outbox.publish([eventId]);
+    await this.d.jobs.flush();
     return { code: OrderCode.OK, orderId, status: "PENDING_PAYMENT" };
   }
 
@@ -141,7 +140,7 @@ export class SeckillOrders {
       out.push(r);
     }
     await Promise.all(inserted.map((o) => this.jobs.scheduleTimeout(o.orderId, o.expiresAt)));
-    if (inserted.length) await this.d.outbox.publish(inserted.map((o) => o.eventId));
+    if (inserted.length) await this.d.jobs.flush();
     return out;
   }
 
@@ -219,15 +218,10 @@ export class SeckillOrders {
           actor: i.buyerId,
         })),
       });
-      await tx.orderOutbox.createMany({
-        data: mine.map(({ i, orderId, eventId }) => ({
-          id: eventId,
-          orderId,
-          buyerId: i.buyerId,
-          topic: ORDER_STATUS_TOPIC,
-          payload: { status: "PENDING_PAYMENT", previousStatus: null },
-        })),
-      });
+      await writeOutbox(
+        tx,
+        mine.map(({ i, orderId, eventId }) => orderStatusEvent(eventId, orderId, i.buyerId)),
+      );
       await this.d.hooks?.seckillBatch?.(mine.map((r) => r.i.reservationId));
       return mine.map(({ i, orderId, eventId }) => ({ reservationId: i.reservationId, orderId, eventId, expiresAt }));
     });

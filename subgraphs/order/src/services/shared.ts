@@ -1,10 +1,12 @@
 /** What the order use cases share: their dependencies and the limits of an order. */
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { Logger } from "@mallgraph/platform/log";
+import type { OutboxRelay } from "@mallgraph/platform/outbox";
 import type { Redis } from "@mallgraph/platform/redis";
+import type { WorkflowDefinition, WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
-import type { OutboxPublisher } from "./outbox.ts";
+import type { PlaceOrderState } from "../workflows/placeOrder.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
 import type { OrderTestHooks } from "./types.ts";
 
@@ -56,10 +58,14 @@ export interface OrderServiceDeps {
   cart: CartPort;
   promotion: PromotionPort;
   payment: PaymentPort;
-  outbox: OutboxPublisher;
+  /** The job outbox's relay (status events, member messages): flushed after each commit, periodic in the worker. */
+  jobs: OutboxRelay;
   timeouts: Queue;
   followUps: Queue;
   nextOrderNo: (now?: Date) => Promise<string>;
+  /** The domain's durable workflow runner and the placeOrder workflow registered with it. */
+  workflows: WorkflowRunner<Tx>;
+  placeOrderWorkflow: WorkflowDefinition<PlaceOrderState, Tx>;
   log: Logger;
   hooks?: OrderTestHooks;
 }

@@ -4,11 +4,12 @@
  * with the same id (the live event id); the outbox rows are published after the commit.
  */
 import { randomUUID } from "node:crypto";
+import { writeOutbox } from "@mallgraph/platform/outbox";
 import { OrderCode, type ChangeCode } from "../errors.ts";
 import type { Prisma, OrderStatus as DbStatus } from "../generated/prisma/client.ts";
 import { orderPaidMessage } from "./messages.ts";
 import { apply, type OrderAction, type OrderStatus } from "./orderStateMachine.ts";
-import { ORDER_STATUS_TOPIC } from "./outbox.ts";
+import { orderStatusEvent } from "./outbox.ts";
 import type { OrderReads } from "./read.ts";
 import type { OrderServiceDeps, Tx } from "./shared.ts";
 import type { OrderRecord } from "./types.ts";
@@ -27,7 +28,7 @@ export interface MoveOptions {
 
 export class OrderTransitions {
   constructor(
-    private readonly d: Pick<OrderServiceDeps, "prisma" | "outbox">,
+    private readonly d: Pick<OrderServiceDeps, "prisma" | "jobs">,
     private readonly reads: OrderReads,
   ) {}
 
@@ -46,7 +47,7 @@ export class OrderTransitions {
         return ev;
       });
       if (eventId) {
-        await this.d.outbox.publish([eventId]);
+        await this.d.jobs.flush();
         return { code: OrderCode.OK, order: await this.reads.get(orderId), eventIds: [eventId] };
       }
     }
@@ -74,9 +75,7 @@ export async function moveInTx(
   await tx.orderStatusChange.create({
     data: { id, orderId: order.id, from: from as DbStatus, to: to as DbStatus, reason: opts.reason, actor: opts.actor },
   });
-  await tx.orderOutbox.create({
-    data: { id, orderId: order.id, buyerId: order.buyerId, topic: ORDER_STATUS_TOPIC, payload: { status: to, previousStatus: from } },
-  });
+  await writeOutbox(tx, [orderStatusEvent(id, order.id, order.buyerId)]);
   if (to === "PAID") await orderPaidMessage(tx, order.id);
   return id;
 }

@@ -1,9 +1,11 @@
 import { asAdmin, asMember, memberId } from "@mallgraph/platform/access";
+import { retryWorkflowRun } from "@mallgraph/platform/workflow";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import { completeSandboxPayment, completeSandboxPayout } from "../services/sandbox-checkout.ts";
 import { asInternal } from "./internal.ts";
 
 export const Mutation: MutationResolvers = {
+  adminRetryPaymentWorkflowRun: asAdmin("workflow:write", (_p, { id }, ctx) => retryWorkflowRun(ctx.services.workflows, id)),
   createPayment: asMember((_p, { orderId, channel }, ctx) => ctx.services.payments.createPayment(memberId(ctx), orderId, channel)),
   topUpWallet: asMember((_p, a, ctx) => ctx.services.payments.topUp(memberId(ctx), a.currency, a.amount, a.channel, a.idempotencyKey)),
   withdrawFromWallet: asMember((_p, a, ctx) =>

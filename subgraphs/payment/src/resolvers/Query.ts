@@ -1,9 +1,11 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { listWorkflowRuns } from "@mallgraph/platform/workflow";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { asBuyerOrAdmin, asMerchantStaff } from "./access.ts";
 import { asInternal } from "./internal.ts";
 
 export const Query: QueryResolvers = {
+  adminPaymentWorkflowRuns: asAdmin("workflow:read", (_p, a, ctx) => listWorkflowRuns(ctx.services.workflows, a)),
   payment: asBuyerOrAdmin("payment:read", (_p, { id }, ctx, v) =>
     v.kind === "buyer" ? ctx.services.payments.getForBuyer(id, v.id) : ctx.services.payments.get(id),
   ),

@@ -7,15 +7,16 @@ import { randomBytes } from "node:crypto";
 import { isUniqueViolation } from "@mallgraph/platform/db-errors";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { WorkflowAbort, WorkflowFailed, type WorkflowDefinition } from "@mallgraph/platform/workflow";
 import type { Channel } from "../channels/types.ts";
-import { ChannelError, PaymentCode, isWalletRefusal, type CreateCode, type TopUpCode } from "../errors.ts";
+import { PaymentCode, isWalletRefusal, type CreateCode, type TopUpCode } from "../errors.ts";
 import type { ChannelConfig, Payment } from "../generated/prisma/client.ts";
-import { payFromWallet } from "../workflows/walletPayment.ts";
-import { WorkflowAbort } from "../workflows/workflow.ts";
+import { checkoutRunId, providerCheckoutWorkflow, type CheckoutState } from "../workflows/providerCheckout.ts";
+import { walletPaymentRunId, walletPaymentWorkflow, type WalletPaymentState } from "../workflows/walletPayment.ts";
 import type { PaymentClosing } from "./closing.ts";
 import type { PaymentNotifications } from "./notifications.ts";
 import type { PaymentReads } from "./read.ts";
-import { CALLBACK_PATHS, CHANNELS, ORDER_PAID_STATES, PAID_STATES, toRecord, type PaymentDeps } from "./shared.ts";
+import { CHANNELS, ORDER_PAID_STATES, PAID_STATES, type PaymentDeps, type Tx } from "./shared.ts";
 
 type CreateOutcome = { code: CreateCode; message?: string; payment: Payment | null };
 type TopUpOutcome = { code: TopUpCode; message?: string; payment: Payment | null };
@@ -24,12 +25,21 @@ type TopUpOutcome = { code: TopUpCode; message?: string; payment: Payment | null
 const MAX_TOP_UP = "1000000";
 
 export class PaymentCheckout {
+  private readonly walletPayment: WorkflowDefinition<WalletPaymentState, Tx>;
+  private readonly providerCheckout: WorkflowDefinition<CheckoutState, Tx>;
+
   constructor(
     private readonly d: PaymentDeps,
     private readonly reads: PaymentReads,
     private readonly closing: PaymentClosing,
-    private readonly notifications: PaymentNotifications,
-  ) {}
+    notifications: PaymentNotifications,
+  ) {
+    const deps = { reads, merchants: d.merchants, wallet: d.wallet, closing, notifications, log: d.log };
+    this.walletPayment = d.workflows.register(walletPaymentWorkflow(deps));
+    this.providerCheckout = d.workflows.register(
+      providerCheckoutWorkflow({ ...deps, adapters: d.adapters, callbackBaseUrl: d.options.callbackBaseUrl }),
+    );
+  }
 
   async createPayment(buyerId: string, orderId: string, channel: Channel): Promise<CreateOutcome> {
     if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
@@ -151,78 +161,57 @@ export class PaymentCheckout {
     return new Date(Date.now() + this.d.options.timeoutSeconds * 1000);
   }
 
-  /** A provider channel: the checkout at the provider; the payment stays open until paid or timed out. */
+  /**
+   * A provider channel: the provider checkout workflow (src/workflows/providerCheckout.ts); the
+   * payment stays open until paid or timed out. A refusal or channel error deletes it.
+   */
   private async checkoutAtProvider(created: Payment, cfg: ChannelConfig): Promise<CreateOutcome> {
-    let payment = created;
-    const channel = payment.channel as Exclude<Channel, "WALLET">;
-    const notifyUrl = `${this.d.options.callbackBaseUrl()}/callbacks/${CALLBACK_PATHS[channel] ?? "none"}`;
-    let checkout;
+    const state: CheckoutState = { paymentId: created.id, payment: created, cfg };
     try {
-      checkout = await this.d.adapters[channel].createCheckout(toRecord(payment), cfg, notifyUrl);
+      await this.d.workflows.run(this.providerCheckout, checkoutRunId(created.id), state, { hooks: this.d.hooks?.workflow });
     } catch (e) {
-      if (!(e instanceof ChannelError)) {
-        // Unknown outcome: keep it open; the time-out asks the channel and closes it.
-        await this.scheduleClose(payment);
-        throw e;
+      if (e instanceof WorkflowAbort) {
+        await this.d.prisma.payment.delete({ where: { id: created.id } });
+        return { code: e.code as CreateCode, message: e.details.message as string, payment: null };
       }
-      await this.d.prisma.payment.delete({ where: { id: payment.id } });
-      return { code: PaymentCode.CHANNEL_ERROR, message: e.message, payment: null };
+      // an unknown outcome: the workflow closed the payment (asking the provider first)
+      throw e instanceof WorkflowFailed ? e.cause : e;
     }
-    if (checkout.refusal) {
-      await this.d.prisma.payment.delete({ where: { id: payment.id } });
-      return { code: checkout.refusal, message: `the channel refused: ${checkout.refusal}`, payment: null };
-    }
-    payment = await this.d.prisma.payment.update({
-      where: { id: payment.id },
-      data: { clientPayload: JSON.stringify(checkout.payload), providerTradeNo: checkout.providerTradeNo ?? null },
-    });
+    const payment = state.recorded ?? created;
     await this.scheduleClose(payment);
     return { code: PaymentCode.OK, payment };
   }
 
-  /** WALLET: the freeze → capture → book workflow (src/workflows/walletPayment.ts). */
+  /** WALLET: the durable freeze → capture → book workflow (src/workflows/walletPayment.ts). */
   private async payFromWallet(payment: Payment, cfg: ChannelConfig): Promise<CreateOutcome> {
     // The time-out is the safety net for whatever the workflow leaves open (it asks the wallet first).
     await this.scheduleClose(payment);
-    const result = await payFromWallet(
-      {
-        payment,
-        record: toRecord(payment),
-        cfg,
-        wallet: this.d.wallet,
-        markFrozen: async (payload) => {
-          await this.d.prisma.payment.update({ where: { id: payment.id }, data: { clientPayload: JSON.stringify(payload) } });
-        },
-        applyPaid: (n) => this.notifications.applyPaid(payment, n),
-        undoFreeze: async () => {
-          await this.closing.closePayment(payment.id, { force: true });
-        },
-      },
-      this.d.log,
-    );
-    if (result.ok) return { code: PaymentCode.OK, payment: await this.reads.get(payment.id) };
-    if (result.error instanceof WorkflowAbort) {
-      // Refused by the wallet before anything was frozen: nothing is kept.
-      await this.d.prisma.payment.delete({ where: { id: payment.id } });
-      await this.d.timeoutsQueue.remove(`close-${payment.id}`).catch(() => undefined);
-      const refusal = result.error.code;
-      if (!isWalletRefusal(refusal)) throw new Error(`the wallet payment aborted with ${refusal}`);
-      return { code: refusal, message: `the wallet refused: ${refusal}`, payment: null };
+    try {
+      await this.d.workflows.run(
+        this.walletPayment,
+        walletPaymentRunId(payment.id),
+        { paymentId: payment.id, payment, cfg },
+        { hooks: this.d.hooks?.workflow },
+      );
+      return { code: PaymentCode.OK, payment: await this.reads.get(payment.id) };
+    } catch (e) {
+      if (e instanceof WorkflowAbort) {
+        // Refused by the wallet before anything was frozen: nothing is kept.
+        await this.d.prisma.payment.delete({ where: { id: payment.id } });
+        await this.d.timeoutsQueue.remove(`close-${payment.id}`).catch(() => undefined);
+        if (!isWalletRefusal(e.code)) throw new Error(`the wallet payment aborted with ${e.code}`, { cause: e });
+        return { code: e.code, message: `the wallet refused: ${e.code}`, payment: null };
+      }
+      if (!(e instanceof WorkflowFailed)) throw e;
+      this.d.log.warn(
+        { err: e.cause, paymentId: payment.id, compensated: e.report.compensated, compensationFailures: e.report.compensationFailures },
+        "wallet payment failed",
+      );
+      const now = await this.reads.get(payment.id);
+      // The compensation may have found the capture done (answer lost): then the payment is paid.
+      if (now?.status === "SUCCEEDED") return { code: PaymentCode.OK, payment: now };
+      return { code: PaymentCode.CHANNEL_ERROR, message: (e.cause as Error)?.message ?? "wallet error", payment: now };
     }
-    this.d.log.warn(
-      {
-        err: result.error,
-        paymentId: payment.id,
-        step: result.failedStep,
-        compensated: result.compensated,
-        compensationFailed: result.compensationFailed,
-      },
-      "wallet payment failed",
-    );
-    const now = await this.reads.get(payment.id);
-    // The compensation may have found the capture done (answer lost): then the payment is paid.
-    if (now?.status === "SUCCEEDED") return { code: PaymentCode.OK, payment: now };
-    return { code: PaymentCode.CHANNEL_ERROR, message: (result.error as Error)?.message ?? "wallet error", payment: now };
   }
 
   private async scheduleClose(p: Payment): Promise<void> {

@@ -7,6 +7,7 @@ import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName, type Queue } from "@mallgraph/platform/queue";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
+import { WorkflowRunner, type WorkflowRunnerOptions } from "@mallgraph/platform/workflow";
 import { AlipayAdapter } from "../channels/alipay.ts";
 import { SandboxAdapter } from "../channels/sandbox.ts";
 import { fetchTransport, type HttpTransport } from "../channels/types.ts";
@@ -18,7 +19,7 @@ import { MerchantService } from "./merchants.ts";
 import { PaymentService } from "./payments.ts";
 import { servicePorts, type Ports } from "./ports.ts";
 import { ReportService } from "./reports.ts";
-import { NOTIFY_JOB_OPTIONS, type PaymentTestHooks } from "./shared.ts";
+import { NOTIFY_JOB_OPTIONS, type PaymentTestHooks, type Tx } from "./shared.ts";
 
 export interface PaymentServiceOptions {
   config: Config;
@@ -38,6 +39,8 @@ export interface PaymentServiceOptions {
   callbackBaseUrl?: string;
   /** The sandbox provider's delivery of notifications (default: HTTP POST). */
   sandboxDeliver?: Deliver;
+  /** The workflow runner's lease, retry budget and backoff (tests shorten them). */
+  workflow?: Pick<WorkflowRunnerOptions<Tx>, "leaseMs" | "maxAttempts" | "backoffMs">;
 }
 
 export interface PaymentServices {
@@ -53,6 +56,8 @@ export interface PaymentServices {
   queues: { timeouts: Queue; notify: Queue; reconcile: Queue };
   /** The job outbox's relay (status events, order/wallet notifications); the worker runs it periodically. */
   jobs: OutboxRelay;
+  /** Durable workflows (wallet payments, provider checkouts): the worker sweeps them (`workflows.start`). */
+  workflows: WorkflowRunner<Tx>;
   /** Tests only (see PaymentTestHooks). */
   hooks: PaymentTestHooks;
   internalSecret: Keys;
@@ -112,6 +117,14 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
   const explicitBase =
     opts.callbackBaseUrl ?? env.PAYMENT_CALLBACK_BASE_URL ?? (config.PAYMENT_URL ? new URL(config.PAYMENT_URL).origin : undefined);
   let callbackBase = explicitBase ?? `http://${reachableHost(config.SERVICE_HOST)}:${config.PAYMENT_PORT}`;
+  const workflows = new WorkflowRunner<Tx>({
+    domain: "payment",
+    db: prisma,
+    log,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    ...opts.workflow,
+  });
   const payments = new PaymentService({
     prisma,
     ports,
@@ -129,6 +142,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
       callbackBaseUrl: () => callbackBase,
       sandboxEnabled: config.SANDBOX_ENABLED,
     },
+    workflows,
     log,
   });
   return {
@@ -142,6 +156,7 @@ export async function createPaymentServices(opts: PaymentServiceOptions): Promis
     wallet,
     queues,
     jobs,
+    workflows,
     hooks,
     internalSecret: serviceKeys(config),
     sandboxEnabled: config.SANDBOX_ENABLED,

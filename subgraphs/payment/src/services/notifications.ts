@@ -20,6 +20,7 @@ import {
   topUpRef,
   type ApplyOutcome,
   type PaymentDeps,
+  type Tx,
 } from "./shared.ts";
 
 export class PaymentNotifications {
@@ -60,8 +61,13 @@ export class PaymentNotifications {
    * PENDING → SUCCEEDED, merchant ledger credit, the event and its outbox jobs (live event; the
    * order notification unless the payment is refunded automatically) in one transaction, relayed
    * after commit (or by the worker's relay after a crash). Wrong amount or currency: refused, recorded.
+   * `transact`: the transaction to apply it in (the wallet workflow's, which records its run in it).
    */
-  async applyPaid(payment: Payment, n: ChannelNotification): Promise<ApplyOutcome> {
+  async applyPaid(
+    payment: Payment,
+    n: ChannelNotification,
+    transact: <R>(fn: (tx: Tx) => Promise<R>) => Promise<R> = (fn) => this.d.prisma.$transaction(fn),
+  ): Promise<ApplyOutcome> {
     if (n.currency !== payment.currency) {
       await recordAnomaly(this.d.prisma, payment.channel, payment.id, AnomalyReason.CURRENCY_MISMATCH, {
         expected: payment.currency,
@@ -78,7 +84,7 @@ export class PaymentNotifications {
       });
       return "REFUSED";
     }
-    const result = await this.d.prisma.$transaction(async (tx) => {
+    const result = await transact(async (tx) => {
       const fresh = await tx.paymentNotification.createMany({
         data: [{ channel: payment.channel, notifyId: n.notifyId, paymentId: payment.id }],
         skipDuplicates: true,

@@ -5,6 +5,7 @@ import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import type { OutboxJob, OutboxRelay } from "@mallgraph/platform/outbox";
 import { QueueName } from "@mallgraph/platform/queue";
 import type { Redis } from "@mallgraph/platform/redis";
+import type { WorkflowHooks, WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { JobsOptions, Queue } from "bullmq";
 import type { Channel, PaymentChannelAdapter, PaymentRecord } from "../channels/types.ts";
 import type { WalletAdapter } from "../channels/wallet.ts";
@@ -47,12 +48,16 @@ export interface PaymentDeps {
   redis: Redis;
   redisPrefix: string;
   options: PaymentOptions;
+  /** The domain's durable workflow runner (wallet payments, provider checkouts); the worker sweeps it. */
+  workflows: WorkflowRunner<Tx>;
   log: Logger;
 }
 
 /** Tests only: `afterCommit` runs after a status change committed and before its outbox is relayed (a throw there is a crash). */
 export interface PaymentTestHooks {
   afterCommit?: (what: "SUCCEEDED" | "CLOSED" | "REFUNDED") => void | Promise<void>;
+  /** The wallet payment and provider checkout workflows' step hooks (a SimulatedCrash there is a killed process). */
+  workflow?: WorkflowHooks;
 }
 
 export type ApplyOutcome = "APPLIED" | "DUPLICATE" | "REFUSED";

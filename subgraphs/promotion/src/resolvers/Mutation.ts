@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { asAdmin, asMember, memberId, operatorId } from "@mallgraph/platform/access";
+import { retryWorkflowRun } from "@mallgraph/platform/workflow";
 import type { MutationResolvers } from "../generated/graphql.ts";
 import { asInternal } from "./internal.ts";
 
 export const Mutation: MutationResolvers = {
+  adminRetryPromotionWorkflowRun: asAdmin("workflow:write", (_p, { id }, ctx) => retryWorkflowRun(ctx.services.workflows, id)),
   adminCreateSeckillSession: asAdmin("promotion:write", (_p, { input }, ctx) => ctx.services.seckill.createSession(input, operatorId(ctx))),
   adminUpdateSeckillSession: asAdmin("promotion:write", (_p, { id, input }, ctx) => ctx.services.seckill.updateSession(id, input)),
   adminCancelSeckillSession: asAdmin("promotion:write", (_p, { id }, ctx) => ctx.services.seckill.cancelSession(id)),

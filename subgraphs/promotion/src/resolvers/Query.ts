@@ -1,8 +1,10 @@
 import { asAdmin, asGatewayEvent, asMember, memberId } from "@mallgraph/platform/access";
+import { listWorkflowRuns } from "@mallgraph/platform/workflow";
 import type { QueryResolvers } from "../generated/graphql.ts";
 import { asInternal } from "./internal.ts";
 
 export const Query: QueryResolvers = {
+  adminPromotionWorkflowRuns: asAdmin("workflow:read", (_p, a, ctx) => listWorkflowRuns(ctx.services.workflows, a)),
   seckillSessions: (_p, _a, ctx) => ctx.services.seckill.listSessions(),
   seckillReservation: asMember((_p, { id }, ctx) => ctx.services.seckill.reservation(id, memberId(ctx))),
   seckillReservationChangedEvent: asGatewayEvent((_p, { reservationId }, ctx) =>

@@ -1,8 +1,9 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
 import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
 import type { Redis } from "@mallgraph/platform/redis";
+import type { WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
-import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { CampaignService } from "./campaigns.ts";
 import type { CouponExpiryNotices } from "./coupon-expiry.ts";
 import type { CouponTemplateService } from "./coupon-templates.ts";
@@ -29,6 +30,8 @@ export interface PromotionServices {
   jobs: OutboxRelay;
   jobQueues: ReturnType<typeof outboxQueues>;
   couponExpiry: CouponExpiryNotices;
+  /** Durable workflows (seckill session creation): the worker sweeps them (`workflows.start`). */
+  workflows: WorkflowRunner<Prisma.TransactionClient>;
   /** Test-only failure injection (mutable). */
   hooks: SeckillTestHooks;
 }

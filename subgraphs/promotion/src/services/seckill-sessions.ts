@@ -9,7 +9,7 @@ import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import { PromotionErrorCode } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { runCreateSession, type CreateSessionState } from "../workflows/createSession.ts";
+import { createSessionRunId, type CreateSessionState } from "../workflows/createSession.ts";
 import type { SeckillSettlement } from "./seckill-settlement.ts";
 import { MAX_ITEMS, MAX_SHARDS, MAX_STOCK, type SeckillStore } from "./seckill-store.ts";
 import { parseTime } from "./time.ts";
@@ -93,11 +93,9 @@ export class SeckillSessions {
 
     const state: CreateSessionState = { sessionId: randomUUID(), title, startsAt, endsAt, createdBy: operatorId, items: lines };
     try {
-      await runCreateSession(
-        { prisma: this.s.d.prisma, catalog: this.s.d.catalog, log: this.s.d.log },
-        state,
-        this.s.d.hooks?.createSession,
-      );
+      await this.s.d.workflows.run(this.s.d.createSessionWorkflow, createSessionRunId(state.sessionId), state, {
+        hooks: this.s.d.hooks?.createSession,
+      });
     } catch (e) {
       if (e instanceof WorkflowAbort) {
         const sku = (e.details.failedSkuId as string | null) ?? undefined;

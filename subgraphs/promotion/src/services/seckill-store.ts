@@ -7,8 +7,9 @@ import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { defineLua } from "@mallgraph/platform/redis";
 import type { Redis } from "@mallgraph/platform/redis";
-import type { WorkflowHooks } from "@mallgraph/platform/workflow";
-import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { WorkflowDefinition, WorkflowHooks, WorkflowRunner } from "@mallgraph/platform/workflow";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
+import type { CreateSessionState } from "../workflows/createSession.ts";
 import { parseReservationId, shardKeys, type ShardKeys } from "./keys.ts";
 import type { CatalogPort, OrderPort } from "./ports.ts";
 import type { ReservationStatus, ReservationView } from "./types.ts";
@@ -50,6 +51,9 @@ export interface SeckillDeps {
   idempotencyTtlSeconds?: number;
   /** Pause between fencing an item and reading it when it is reconciled (ms, default 1000: buys in flight finish). */
   reconcileGraceMs?: number;
+  /** The domain's durable workflow runner and the session creation registered with it. */
+  workflows: WorkflowRunner<Prisma.TransactionClient>;
+  createSessionWorkflow: WorkflowDefinition<CreateSessionState, Prisma.TransactionClient>;
   hooks?: SeckillTestHooks;
 }
 

@@ -1,0 +1,371 @@
+/**
+ * The durable workflow runner (src/workflow.ts, decision 0031) on real PostgreSQL and Redis: a run
+ * "killed" after any step is finished by another runner's sweep — compensated exactly once before
+ * its pivot, completed exactly once after it; a compensation that keeps failing ends FAILED, in the
+ * operators' list and on /metrics, and an operator's retry finishes it; two runners sweeping at
+ * once never take one run twice; a runner whose run was taken over rolls its local step back; the
+ * hot path records a run with one insert and one statement inside the local step's transaction.
+ *
+ * The database is a throwaway schema with a domain's migrations (its "WorkflowRun" table is the
+ * platform's, prisma/platform/workflow.prisma) reached through a small pg adapter offering the raw
+ * calls of a Prisma client the runner uses.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { logger } from "../src/log.ts";
+import { metricsText } from "../src/metrics.ts";
+import { createRedis, type Redis } from "../src/redis.ts";
+import { createTestRedis, createTestSchema, waitFor, type TestRedis, type TestSchema } from "../src/testing.ts";
+import {
+  SimulatedCrash,
+  WorkflowAbort,
+  WorkflowFailed,
+  WorkflowRunner,
+  type Step,
+  type WorkflowDb,
+  type WorkflowDefinition,
+  type WorkflowSql,
+} from "../src/workflow.ts";
+
+/** The raw calls of a Prisma client, on one pg pool (statements counted). */
+function pgDb(pool: pg.Pool): WorkflowDb<WorkflowSql> & { statements: string[] } {
+  const statements: string[] = [];
+  const on = (c: pg.Pool | pg.PoolClient): WorkflowSql => ({
+    async $executeRawUnsafe(q: string, ...values: unknown[]) {
+      statements.push(q.trim().split(/\s+/)[0] ?? "");
+      return (await c.query(q, values)).rowCount ?? 0;
+    },
+    async $queryRawUnsafe<T>(q: string, ...values: unknown[]) {
+      statements.push(q.trim().split(/\s+/)[0] ?? "");
+      return (await c.query(q, values)).rows as T;
+    },
+  });
+  return {
+    statements,
+    ...on(pool),
+    async $transaction<R>(fn: (tx: WorkflowSql) => Promise<R>) {
+      const c = await pool.connect();
+      try {
+        await c.query("BEGIN");
+        const r = await fn(on(c));
+        await c.query("COMMIT");
+        return r;
+      } catch (e) {
+        await c.query("ROLLBACK");
+        throw e;
+      } finally {
+        c.release();
+      }
+    },
+  };
+}
+
+interface Trip {
+  id: string;
+  /** Steps the test makes fail (invoke), by id. */
+  failAt?: string;
+}
+
+/**
+ * A workflow of four steps over "remote" effects kept in maps (as another domain would, keyed by
+ * the run's id, so repeating is harmless) and one local row: hold (remote) → charge (remote) →
+ * book (local, the pivot) → notify (remote, after the pivot).
+ */
+function tripWorkflow(db: WorkflowDb<WorkflowSql>) {
+  const held = new Map<string, number>();
+  const charged = new Map<string, number>();
+  const notified = new Map<string, number>();
+  const calls = { release: 0, refund: 0, notify: 0 };
+  const failing = { refund: false };
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const steps: Step<Trip, WorkflowSql>[] = [
+    {
+      id: "hold",
+      async invoke(s) {
+        if (!held.has(s.id)) bump(held, s.id);
+      },
+      async compensate(s) {
+        if (held.delete(s.id)) calls.release++;
+      },
+    },
+    {
+      id: "charge",
+      compensateOnError: true,
+      async invoke(s) {
+        if (s.failAt === "charge") throw new Error("charge failed (injected)");
+        if (s.failAt === "charge-refused") throw new WorkflowAbort("CARD_DECLINED");
+        if (!charged.has(s.id)) bump(charged, s.id);
+      },
+      async compensate(s) {
+        if (failing.refund) throw new Error("refund service down (injected)");
+        if (charged.delete(s.id)) calls.refund++;
+      },
+    },
+    {
+      id: "book",
+      local: true,
+      async invoke(s, ctx) {
+        await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
+      },
+    },
+    {
+      id: "notify",
+      async invoke(s) {
+        if (s.failAt === "notify") throw new Error("notify failed (injected)");
+        calls.notify++;
+        bump(notified, s.id);
+      },
+    },
+  ];
+  const def: WorkflowDefinition<Trip, WorkflowSql> = { name: "trip", steps, pivot: "book" };
+  return { def, held, charged, notified, calls, failing, bookings: () => count(db, `SELECT count(*) AS n FROM "Booking"`) };
+}
+
+async function count(db: WorkflowSql, q: string, ...values: unknown[]): Promise<number> {
+  const r = await db.$queryRawUnsafe<Array<{ n: string }>>(q, ...values);
+  return Number(r[0]?.n ?? 0);
+}
+
+describe("durable workflow runner", () => {
+  let schema: TestSchema;
+  let testRedis: TestRedis;
+  let redis: Redis;
+  let pool: pg.Pool;
+  let db: ReturnType<typeof pgDb>;
+  const log = logger("workflow-test");
+  const runner = (o: Partial<ConstructorParameters<typeof WorkflowRunner<WorkflowSql>>[0]> = {}) =>
+    new WorkflowRunner<WorkflowSql>({ domain: "wftest", db, log, redis, redisPrefix: testRedis.prefix, leaseMs: 200, backoffMs: 10, ...o });
+  const statusOf = async (id: string) =>
+    (await db.$queryRawUnsafe<Array<{ status: string }>>(`SELECT "status" FROM "WorkflowRun" WHERE "id" = $1`, id))[0]?.status;
+  const expire = () => db.$executeRawUnsafe(`UPDATE "WorkflowRun" SET "leaseUntil" = now() - interval '1 second'`);
+
+  beforeAll(async () => {
+    schema = await createTestSchema("order");
+    testRedis = createTestRedis();
+    redis = createRedis(testRedis.url);
+    const u = new URL(schema.url);
+    u.searchParams.delete("schema");
+    pool = new pg.Pool({ connectionString: u.toString(), max: 8, options: `-c search_path="${schema.schema}"` });
+    db = pgDb(pool);
+    await db.$executeRawUnsafe(`CREATE TABLE "Booking" ("id" text PRIMARY KEY)`);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    redis?.disconnect();
+    await testRedis?.cleanup();
+    await schema?.drop();
+  });
+  beforeEach(async () => {
+    await db.$executeRawUnsafe(`DELETE FROM "WorkflowRun"`);
+    await db.$executeRawUnsafe(`DELETE FROM "Booking"`);
+  });
+
+  it("runs every step and records the run: one insert before the first remote step, one update inside the local step's transaction, one at the end", async () => {
+    const t = tripWorkflow(db);
+    const r = runner();
+    db.statements.length = 0;
+    const report = await r.run(t.def, "trip:ok", { id: "trip:ok" });
+    const written = [...db.statements];
+    expect(report).toMatchObject({ completed: ["hold", "charge", "book", "notify"], pastPivot: true, compensated: [] });
+    expect(await statusOf("trip:ok")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(1);
+    // insert (before hold) · the booking and the run's update in one transaction · completed after notify
+    expect(written).toEqual(["INSERT", "INSERT", "UPDATE", "UPDATE"]);
+
+    // a step with nothing to do after the local one: the run completes inside that transaction
+    const skipNotify: WorkflowDefinition<Trip, WorkflowSql> = {
+      ...t.def,
+      name: "trip-no-notify",
+      steps: t.def.steps.map((s) => (s.id === "notify" ? { ...s, skip: () => true } : s)),
+    };
+    db.statements.length = 0;
+    await r.run(skipNotify, "trip:skip", { id: "trip:skip" });
+    expect([...db.statements]).toEqual(["INSERT", "INSERT", "UPDATE"]);
+    expect(await statusOf("trip:skip")).toBe("COMPLETED");
+  });
+
+  it("a failure before the pivot undoes the steps done in reverse (the failing one too with compensateOnError); a refusal too", async () => {
+    const t = tripWorkflow(db);
+    const r = runner();
+    await expect(r.run(t.def, "trip:f1", { id: "trip:f1", failAt: "charge" })).rejects.toBeInstanceOf(WorkflowFailed);
+    expect(t.held.size + t.charged.size).toBe(0);
+    expect(t.calls.release).toBe(1);
+    expect(await statusOf("trip:f1")).toBe("COMPENSATED");
+    const abort = await r.run(t.def, "trip:f2", { id: "trip:f2", failAt: "charge-refused" }).catch((e) => e);
+    expect(abort).toBeInstanceOf(WorkflowAbort);
+    expect(abort.code).toBe("CARD_DECLINED");
+    expect(t.calls.release).toBe(2);
+    expect(await t.bookings()).toBe(0);
+  });
+
+  for (const [killedAfter, pastPivot] of [
+    ["hold", false],
+    ["charge", false],
+    ["book", true],
+  ] as const) {
+    it(`a run killed after ${killedAfter} is ${pastPivot ? "completed" : "compensated"} exactly once by another runner's sweep`, async () => {
+      const t = tripWorkflow(db);
+      const dying = runner({ leaseMs: 60_000 });
+      const id = `trip:killed-${killedAfter}`;
+      const crash = (at: string) => {
+        if (at === killedAfter) throw new SimulatedCrash(at);
+      };
+      await expect(dying.run(t.def, id, { id }, { hooks: { afterStep: crash } })).rejects.toBeInstanceOf(SimulatedCrash);
+      expect(await statusOf(id)).toBe("RUNNING");
+      // a new process: its own runner knows the workflow; the dead run's lease runs out
+      const next = runner();
+      next.register(t.def);
+      expect(await next.sweep()).toMatchObject({ resumed: 0, compensated: 0 }); // lease still running
+      await expire();
+      const swept = await next.sweep();
+      const again = await next.sweep();
+      expect(again).toEqual({ resumed: 0, compensated: 0, retrying: 0, failed: 0 });
+      if (pastPivot) {
+        expect(swept).toMatchObject({ resumed: 1, compensated: 0 });
+        expect(await statusOf(id)).toBe("COMPLETED");
+        expect(t.calls.notify).toBe(1);
+        expect(await t.bookings()).toBe(1);
+        expect(t.charged.get(id)).toBe(1);
+      } else {
+        expect(swept).toMatchObject({ resumed: 0, compensated: 1 });
+        expect(await statusOf(id)).toBe("COMPENSATED");
+        expect(t.held.size + t.charged.size).toBe(0);
+        expect(t.calls).toEqual({ release: 1, refund: killedAfter === "charge" ? 1 : 0, notify: 0 });
+        expect(await t.bookings()).toBe(0);
+      }
+    });
+  }
+
+  it("a step after the pivot that fails is not undone: the sweep retries it forward", async () => {
+    const t = tripWorkflow(db);
+    const r = runner();
+    const state: Trip = { id: "trip:late", failAt: "notify" };
+    const e = await r.run(t.def, state.id, state).catch((x) => x);
+    expect(e).toBeInstanceOf(WorkflowFailed);
+    expect(e.report.pastPivot).toBe(true);
+    expect(await t.bookings()).toBe(1);
+    expect(await statusOf(state.id)).toBe("RUNNING");
+    // the cause goes away (the recorded state has no failAt… the test's state object does: clear it in the table)
+    await db.$executeRawUnsafe(`UPDATE "WorkflowRun" SET "state" = '{"id":"trip:late"}'::jsonb`);
+    await waitFor(async () => (await r.sweep()).resumed === 1, "the forward retry");
+    expect(await statusOf(state.id)).toBe("COMPLETED");
+    expect(t.calls).toEqual({ release: 0, refund: 0, notify: 1 });
+  });
+
+  it("a compensation that keeps failing is retried with backoff, ends FAILED in the operators' list and on /metrics, and an operator's retry finishes it", async () => {
+    const t = tripWorkflow(db);
+    const r = runner({ maxAttempts: 3 });
+    t.failing.refund = true;
+    const id = "trip:stuck";
+    const e = await r
+      .run(t.def, id, { id, failAt: "book-never" }, { hooks: { afterStep: (s) => void (s === "charge" && fail()) } })
+      .catch((x) => x);
+    expect(e).toBeInstanceOf(WorkflowFailed);
+    expect(e.report.compensationFailures).toEqual([{ step: "charge", error: "refund service down (injected)" }]);
+    expect(await statusOf(id)).toBe("COMPENSATING");
+    // the sweep retries (backoff 10 ms, doubling) until the budget is spent
+    await waitFor(async () => (await r.sweep(), (await statusOf(id)) === "FAILED"), "the run to fail for good");
+    const failed = await r.runs();
+    expect(failed.map((f) => [f.id, f.workflow, f.status, f.pastPivot, f.lastError])).toEqual([
+      [id, "trip", "FAILED", false, "refund service down (injected)"],
+    ]);
+    expect(failed[0]?.attempts).toBe(3);
+    expect(t.held.get(id)).toBe(1); // nothing after the failing compensation ran: hold is still held
+    expect((await metricsText()).body).toMatch(/mg_workflow_runs\{domain="wftest",workflow="trip",status="FAILED"\} 1/);
+    expect((await metricsText()).body).toMatch(/mg_workflow_compensation_failures_total\{domain="wftest",workflow="trip"\} [3-9]/);
+    // a FAILED run stays put: sweeps leave it to operators
+    expect(await r.sweep()).toEqual({ resumed: 0, compensated: 0, retrying: 0, failed: 0 });
+    // the operator retries while the cause is still there: one more attempt, back to the sweep's backoff
+    expect((await r.retry(id))?.status).toBe("COMPENSATING");
+    t.failing.refund = false;
+    await waitFor(async () => (await r.sweep(), (await statusOf(id)) === "COMPENSATED"), "the compensation after the fix");
+    expect(t.calls).toEqual({ release: 1, refund: 1, notify: 0 });
+    expect(t.held.size + t.charged.size).toBe(0);
+    expect(await r.retry(id)).toBeNull(); // only FAILED runs are retried
+    expect((await metricsText()).body).not.toMatch(/mg_workflow_runs\{domain="wftest",workflow="trip",status="FAILED"\} [1-9]/);
+    function fail(): void {
+      throw new Error("injected failure after charge");
+    }
+  });
+
+  it("two runners sweeping at once take each dead run once: with the Redis lock one sweeps; without it the row claims keep runs single", async () => {
+    const t = tripWorkflow(db);
+    const N = 40;
+    const dying = runner({ leaseMs: 60_000 });
+    const storm = (tag: string) =>
+      Promise.all(
+        Array.from({ length: N }, (_, i) => {
+          const id = `trip:${tag}-${i}`;
+          // half die before the pivot, half after it
+          const at = i % 2 ? "charge" : "book";
+          return dying.run(t.def, id, { id }, { hooks: { afterStep: (s) => void (s === at && crash(s)) } }).catch((e) => {
+            if (!(e instanceof SimulatedCrash)) throw e;
+          });
+        }),
+      );
+    const pair = (o: Parameters<typeof runner>[0] = {}) => {
+      const [a, b] = [runner(o), runner(o)];
+      a.register(t.def);
+      b.register(t.def);
+      return [a, b] as const;
+    };
+
+    await storm("locked");
+    await expire();
+    const [a, b] = pair();
+    const [ra, rb] = await Promise.all([a.sweep(), b.sweep()]);
+    expect([ra, rb].filter((r) => r.resumed + r.compensated > 0)).toHaveLength(1);
+    expect(ra.resumed + rb.resumed).toBe(N / 2);
+    expect(ra.compensated + rb.compensated).toBe(N / 2);
+    expect(t.calls).toEqual({ release: N / 2, refund: N / 2, notify: N / 2 });
+
+    await storm("unlocked");
+    await expire();
+    const [c, d] = pair({ redis: undefined });
+    const rs = await Promise.all([c.recover(7), d.recover(7), c.sweep(), d.sweep(), c.recover(3), d.recover(3)]);
+    expect(rs.reduce((x, r) => x + r.resumed, 0)).toBe(N / 2);
+    expect(rs.reduce((x, r) => x + r.compensated, 0)).toBe(N / 2);
+    expect(t.calls).toEqual({ release: N, refund: N, notify: N });
+    expect(await t.bookings()).toBe(N);
+    expect(await count(db, `SELECT count(*) AS n FROM "WorkflowRun" WHERE "status" IN ('COMPLETED', 'COMPENSATED')`)).toBe(2 * N);
+    function crash(at: string): void {
+      throw new SimulatedCrash(at);
+    }
+  });
+
+  it("a runner whose lease ran out and whose run another runner compensated rolls its own local step back", async () => {
+    const t = tripWorkflow(db);
+    const slow = runner();
+    const id = "trip:slow";
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    let reached!: () => void;
+    const atCharge = new Promise<void>((r) => (reached = r));
+    const running = slow
+      .run(t.def, id, { id }, { hooks: { afterStep: async (s) => (s === "charge" ? (reached(), await paused) : undefined) } })
+      .catch((e) => e);
+    await atCharge;
+    await expire();
+    const other = runner();
+    other.register(t.def);
+    expect(await other.sweep()).toMatchObject({ compensated: 1 });
+    resume();
+    const e = await running;
+    expect(e).toBeInstanceOf(WorkflowFailed);
+    expect(String(e.message)).toMatch(/taken over/);
+    expect(await t.bookings()).toBe(0);
+    expect(await statusOf(id)).toBe("COMPENSATED");
+    expect(t.held.size + t.charged.size).toBe(0);
+  });
+
+  it("run ids are idempotency keys: the same id twice runs once", async () => {
+    const t = tripWorkflow(db);
+    const r = runner();
+    const id = `trip:${randomUUID()}`;
+    await r.run(t.def, id, { id });
+    await expect(r.run(t.def, id, { id })).rejects.toBeInstanceOf(WorkflowFailed);
+    expect(await t.bookings()).toBe(1);
+    expect(t.calls.notify).toBe(1);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * What one direct order costs the order schema: SQL statements Prisma sends (mg_prisma_queries_total
+ * of the suite's schema), counted over sequential orders after a warm-up. The durable workflow
+ * (decision 0031) may add at most one write per run to the hot path: its run row, recorded before
+ * the first remote step; the step results ride in the order's own transaction.
+ */
+import { dbQueries } from "@mallgraph/platform/metrics";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
+
+async function statements(schema: string): Promise<{ query: number; execute: number }> {
+  const { values } = await dbQueries.get();
+  const of = (kind: string) => values.find((v) => v.labels.schema === schema && v.labels.kind === kind)?.value ?? 0;
+  return { query: of("query"), execute: of("execute") };
+}
+
+describe("the hot path of a direct order", () => {
+  let env: OrderEnv;
+  beforeAll(async () => {
+    env = await startOrderEnv();
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it("counts the order schema's statements per placed order", async () => {
+    const buyer = "cost-buyer";
+    const addressId = env.memberSg.addAddress(buyer).id;
+    env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: 1000 });
+    const place = async (i: number) => {
+      const r = await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: 1 }], idempotencyKey: `cost-${i}` } }, buyer);
+      expect(r.data?.placeOrder.code).toBe("OK");
+    };
+    for (let i = 0; i < 3; i++) await place(i); // warm-up (connections, prepared plans)
+    const N = 20;
+    const before = await statements(env.db.schema);
+    for (let i = 3; i < 3 + N; i++) await place(i);
+    const after = await statements(env.db.schema);
+    const perOrder = { query: (after.query - before.query) / N, execute: (after.execute - before.execute) / N };
+    console.log(`order schema statements per direct order: ${JSON.stringify(perOrder)}`);
+    expect(perOrder.query + perOrder.execute).toBeGreaterThan(0);
+  });
+});
