@@ -38,6 +38,8 @@ describe("the hot path of a direct order", () => {
     const after = await statements(env.db.schema);
     const perOrder = { query: (after.query - before.query) / N, execute: (after.execute - before.execute) / N };
     console.log(`order schema statements per direct order: ${JSON.stringify(perOrder)}`);
-    expect(perOrder.query + perOrder.execute).toBeGreaterThan(0);
+    // 15 before the durable workflow; the run adds its insert and an update inside the order's own
+    // transaction, and the status event through the job outbox took two away (decision 0031)
+    expect(perOrder.query + perOrder.execute).toBeLessThanOrEqual(17);
   });
 });
