@@ -174,7 +174,7 @@ export class OrderPlacement {
       if (!(e instanceof WorkflowFailed && e.report.pastPivot)) throw e;
     }
     await this.jobs.scheduleTimeout(orderId, expiresAt);
-    await this.d.jobs.flush();
+    void this.d.jobs.flush();
     return ok(await this.reads.get(orderId));
   }
 }
