@@ -15,8 +15,9 @@
  * Every scenario prints what it killed and what it counted ("[faults] …").
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IDENTITY_HEADER, signIdentity } from "../../packages/platform/src/auth.ts";
 import { waitFor } from "../../packages/platform/src/testing.ts";
-import { freePort } from "../../scripts/stack.ts";
+import { freePort, type Exit } from "../../scripts/stack.ts";
 import { adminToken, pool, registerMember, startE2E, type E2E } from "../e2e/harness.ts";
 import {
   buyUntilAnswered,
@@ -197,8 +198,11 @@ describe("fault injection: processes killed, stopped, restarted and slowed in th
     let killed: Promise<unknown> | undefined;
     try {
       const storm = seckillStorm(item, members, 4);
+      // entries read and copied to PostgreSQL, their orders asked for and hanging
       await waitFor(
-        async () => (await count.seckillPending(item.sessionId, item.skuId, item.shards)) > 0,
+        async () =>
+          (await count.seckillPending(item.sessionId, item.skuId, item.shards)) > 0 &&
+          (await count.seckillCopies(item.sessionId)).length > 0,
         "entries in flight at the workers",
         120_000,
       );
@@ -249,7 +253,12 @@ describe("fault injection: processes killed, stopped, restarted and slowed in th
         for (let t = 0; t < 3; t++) mine.push(await grabUntilAnswered(url, token, rain.id));
         return mine;
       });
-      await waitFor(async () => (await count.rainPending(rain.id)) > 0, "credits in flight at the workers", 120_000);
+      // grabs read and recorded in PostgreSQL, their credits asked for and hanging
+      await waitFor(
+        async () => (await count.rainPending(rain.id)) > 0 && (await count.grabs(rain.id)).rows > 0,
+        "credits in flight at the workers",
+        120_000,
+      );
       pendingAtKill = await count.rainPending(rain.id);
       recordedAtKill = (await count.grabs(rain.id)).rows;
       expect(await e.stack.kill("workers", "SIGKILL")).toEqual({ code: null, signal: "SIGKILL" });
@@ -369,46 +378,79 @@ describe("fault injection: processes killed, stopped, restarted and slowed in th
 
   it("SIGTERM of promotion and the workers mid-storm: requests and stream entries in flight are finished, nothing is half-done", async () => {
     const item = await seckillItem(40, 2);
-    let stopped: Promise<Array<{ code: number | null; signal: NodeJS.Signals | null }>> | undefined;
+    const promotionUrl = `http://127.0.0.1:${e.stack.env.PROMOTION_PORT}`;
+    // members' ids: some buys go straight to promotion (signed as the gateway), so they are surely inside it;
+    // the last members (the storm reaches them last: they have not bought yet)
+    const direct = await Promise.all(members.slice(-8).map(async (token) => (await e.api.ok("Me", {}, token)).me.id as string));
+    const buyDirect = async (memberId: string) => {
+      try {
+        const res = await fetch(`${promotionUrl}/graphql`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            [IDENTITY_HEADER]: signIdentity(e.cfg.INTERNAL_SECRET, { kind: "member", id: memberId }),
+          },
+          body: JSON.stringify({
+            query: `mutation($s: ID!, $k: ID!, $i: String!) { seckillBuy(sessionId: $s, skuId: $k, quantity: 1, idempotencyKey: $i) { code reservationId } }`,
+            variables: { s: item.sessionId, k: item.skuId, i: newKey() },
+          }),
+        });
+        const answer = ((await res.json()) as { data?: { seckillBuy?: { code: string; reservationId: string | null } } }).data?.seckillBuy;
+        return answer ? { ...answer, attempts: 1, failures: [] } : { code: `HTTP_${res.status}`, attempts: 1, failures: [] };
+      } catch {
+        return { code: "cut", attempts: 1, failures: [] }; // the connection closed before an answer
+      }
+    };
+    let stopped: Promise<{ exits: Exit[]; directAnswers: Answer[] }> | undefined;
     let pendingAfter = -1;
+    let inside = 0;
     const said = { promotion: "", workers: "" };
     const answers = await seckillStorm(item, members, 4, (n) => {
       if (n === 60 && !stopped)
         stopped = (async () => {
-          // Redis holds every command for a moment: the buys inside promotion (and the workers' entries) are in flight
+          // Redis holds every command: the 8 direct buys stay inside promotion, in flight, while it is told to stop
           redis.pause();
-          let exiting: Promise<Array<{ code: number | null; signal: NodeJS.Signals | null }>>;
           try {
-            await new Promise((r) => setTimeout(r, 400));
-            exiting = Promise.all([e.stack.kill("promotion", "SIGTERM"), e.stack.kill("workers", "SIGTERM")]);
+            const directAnswers = Promise.all(direct.map(buyDirect));
+            // /health reads neither PostgreSQL nor Redis (/metrics does: its queue depths)
+            inside = await waitFor(async () => {
+              const health = (await (await fetch(`${promotionUrl}/health`, { signal: AbortSignal.timeout(5000) })).json()) as {
+                inFlight: number;
+              };
+              return health.inFlight >= direct.length ? health.inFlight : 0;
+            }, "the direct buys inside promotion");
+            const exiting = Promise.all([e.stack.kill("promotion", "SIGTERM"), e.stack.kill("workers", "SIGTERM")]);
             await new Promise((r) => setTimeout(r, 600));
+            redis.resume();
+            const exits = await exiting;
+            pendingAfter = await count.seckillPending(item.sessionId, item.skuId, item.shards);
+            said.promotion = e.stack.output("promotion");
+            said.workers = e.stack.output("workers");
+            await e.stack.restart("promotion");
+            await e.stack.restart("workers");
+            return { exits, directAnswers: await directAnswers };
           } finally {
             redis.resume();
           }
-          const exits = await exiting;
-          pendingAfter = await count.seckillPending(item.sessionId, item.skuId, item.shards);
-          said.promotion = e.stack.output("promotion");
-          said.workers = e.stack.output("workers");
-          await e.stack.restart("promotion");
-          await e.stack.restart("workers");
-          return exits;
         })();
     });
-    const exits = await stopped!;
+    const { exits, directAnswers } = await stopped!;
     const drained = /"msg":"stopped: (\d+) request\(s\) in flight answered, (\d+) cut"/.exec(said.promotion);
     const consumers = (said.workers.match(/stream consumer stopped: the entries in hand were finished/g) ?? []).length;
     console.log(
-      `[faults] SIGTERM to promotion and the workers after 60 of ${answers.length} answers, while Redis was paused (SIGSTOP) for a second: exits ${JSON.stringify(exits)}; promotion answered ${drained?.[1]} request(s) in flight and cut ${drained?.[2]}; ${consumers} stream consumer(s) finished their entries; ${pendingAfter} entries left unacknowledged; both restarted`,
+      `[faults] SIGTERM to promotion and the workers after 60 of ${answers.length} answers, with Redis paused (SIGSTOP) and ${inside} requests inside promotion: exits ${JSON.stringify(exits)}; promotion answered ${drained?.[1]} request(s) in flight and cut ${drained?.[2]} (the direct buys: ${directAnswers.map((a) => a.code).join(", ")}); ${consumers} stream consumer(s) finished their entries; ${pendingAfter} entries left unacknowledged; both restarted`,
     );
     expect(exits).toEqual([
       { code: 0, signal: null },
       { code: 0, signal: null },
     ]);
-    expect(Number(drained?.[1])).toBeGreaterThan(0);
+    expect(inside).toBeGreaterThanOrEqual(direct.length);
+    expect(Number(drained?.[1])).toBeGreaterThanOrEqual(direct.length);
     expect(drained?.[2]).toBe("0");
+    expect(directAnswers.every((a) => ["OK", "SOLD_OUT", "LIMIT_EXCEEDED"].includes(a.code))).toBe(true);
     expect(consumers).toBeGreaterThanOrEqual(2);
     expect(pendingAfter).toBe(0);
-    const c = await settleAndCount(item, answers, "promotion and workers stopped (SIGTERM) mid seckill storm");
+    const c = await settleAndCount(item, [...answers, ...directAnswers], "promotion and workers stopped (SIGTERM) mid seckill storm");
     expect(c.reservations).toBe(40);
   }, 400_000);
 

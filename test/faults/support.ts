@@ -292,7 +292,7 @@ export class Counter {
 
 /** A counter of a Prometheus text exposition: the sum of the samples of `name` whose labels include `labels`. */
 export async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(url)).text();
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(15_000) })).text();
   let sum = 0;
   for (const line of text.split("\n")) {
     if (!line.startsWith(name)) continue;

@@ -148,11 +148,13 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       ? async <T>(fn: () => Promise<T>) => ({ result: await fn(), revoked: [] as string[] })
       : collectRevokedSessions;
 
+  let inFlight: () => number = () => 0;
   const routes: Record<string, RouteHandler> = {
+    // inFlight: the other requests being answered now (a graceful stop waits for them; this probe needs neither PostgreSQL nor Redis)
     "GET /health": (_req, _b, res) => {
       res
         .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: "ok", service: opts.name, instance: instanceId() }));
+        .end(JSON.stringify({ status: "ok", service: opts.name, instance: instanceId(), inFlight: inFlight() - 1 }));
     },
     "GET /ready": async (_req, _b, res) => {
       try {
@@ -252,7 +254,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
     }
   });
   server.keepAliveTimeout = 65_000;
-  const inFlight = countRequests(server);
+  inFlight = countRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host ?? "127.0.0.1", () => resolve());
