@@ -22,13 +22,11 @@ import { freePort, processGroup } from "../scripts/stack.ts";
 import { startProxy } from "../test/scale/proxy.ts";
 import { prepareScenarios } from "./gateway.ts";
 import { loadAverage } from "./lib/cpu.ts";
-import { errorCounter, runLoad } from "./lib/load.ts";
+import { errorCounter, runLoad, RUN } from "./lib/load.ts";
 import { bootBenchStack } from "./lib/stack.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
-const seconds = Number(process.env.BENCH_SECONDS ?? 15);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const { seconds, connections, warmup } = RUN;
 const args = process.argv.slice(2);
 const record = args.includes("--record");
 const instancesAt = args.indexOf("--instances");
