@@ -25,15 +25,12 @@ import { serviceKeys, signIdentity, type Identity } from "../packages/platform/s
 import { loadConfig } from "../packages/platform/src/config.ts";
 import { freePort, type Stack } from "../scripts/stack.ts";
 import { loadAverage } from "./lib/cpu.ts";
-import { errorCounter, runLoad, type LoadResult, type RequestSpec } from "./lib/load.ts";
+import { errorCounter, runLoad, RUN, type LoadResult, type RequestSpec } from "./lib/load.ts";
 import { bootBenchStack, subgraphUrlOf } from "./lib/stack.ts";
 import { gql, members } from "./scenarios.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
-const seconds = Number(process.env.BENCH_SECONDS ?? 15);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-/** Unmeasured load before each measured run (JIT, connection pools, caches warm). */
-const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const { seconds, connections, warmup } = RUN;
 const args = process.argv.slice(2);
 const record = args.includes("--record");
 const filter = args.find((a) => !a.startsWith("--"));

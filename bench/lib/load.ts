@@ -6,6 +6,14 @@
 import autocannon from "autocannon";
 import { cpuMeter, loadAverage } from "./cpu.ts";
 
+/** The run lengths of the gateway benchmarks, from the environment (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_WARMUP_SECONDS). */
+export const RUN = {
+  seconds: Number(process.env.BENCH_SECONDS ?? 15),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
+  /** Unmeasured load before each measured run (JIT, connection pools, caches warm). */
+  warmup: Number(process.env.BENCH_WARMUP_SECONDS ?? 3),
+};
+
 export interface RequestSpec {
   body: unknown;
   headers?: Record<string, string>;

@@ -24,8 +24,8 @@ export function randomId(n = 6): string {
   return randomBytes(n).toString("hex");
 }
 
-/** The SQL of a domain's migrations, in order. */
-export function migrationSql(domain: string): string[] {
+/** A domain's migrations, oldest first: the directory name and its SQL. */
+export function migrations(domain: string): Array<{ name: string; sql: string }> {
   const dir = path.join(REPO_ROOT, "prisma", domain, "migrations");
   if (!existsSync(dir)) return [];
   return (
@@ -33,10 +33,17 @@ export function migrationSql(domain: string): string[] {
       .filter((d) => d.isDirectory())
       .map((d) => d.name)
       .sort()
-      .map((name) => readFileSync(path.join(dir, name, "migration.sql"), "utf8"))
       // `migrate diff --from-empty` writes CREATE SCHEMA for the configured schema; tests pick their own.
-      .map((sql) => sql.replace(/^CREATE SCHEMA IF NOT EXISTS "[^"]+";$/gm, ""))
+      .map((name) => ({
+        name,
+        sql: readFileSync(path.join(dir, name, "migration.sql"), "utf8").replace(/^CREATE SCHEMA IF NOT EXISTS "[^"]+";$/gm, ""),
+      }))
   );
+}
+
+/** The SQL of a domain's migrations, in order. */
+export function migrationSql(domain: string): string[] {
+  return migrations(domain).map((m) => m.sql);
 }
 
 function withDatabase(url: string, database: string): string {

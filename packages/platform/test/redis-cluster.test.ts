@@ -4,7 +4,7 @@
  * keys of different tags land on different nodes, and each kind of cross-slot mistake fails —
  * declared keys of two slots (refused by defineLua before Redis sees them, and by Redis itself),
  * an undeclared key of another slot reached from a `#!lua` script, and a BullMQ queue without a
- * hash-tagged prefix. Queues with the platform's prefix, pub/sub and the test clean-up work.
+ * hash-tagged prefix. Queues with the platform's prefix, stream groups, pub/sub and the test clean-up work.
  */
 import { randomUUID } from "node:crypto";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -115,6 +115,16 @@ describe("Redis Cluster mode", () => {
       await expect(untagged.add("x", {})).rejects.toThrow(/CROSSSLOT|slot/i);
     } finally {
       await untagged.close();
+    }
+  });
+
+  it("commands whose key is not their first argument (XGROUP, XINFO) reach the key's node", async () => {
+    const streams = Array.from({ length: 12 }, (_, i) => entityKeyFor(t.prefix, "test", "stream", i)("s"));
+    for (const s of streams) {
+      await redis.xadd(s, "*", "n", "1");
+      await redis.xgroup("CREATE", s, "g", "0");
+      expect(await redis.xreadgroup("GROUP", "g", "c", "COUNT", 10, "STREAMS", s, ">")).toHaveLength(1);
+      expect(await redis.xinfo("CONSUMERS", s, "g")).toHaveLength(1);
     }
   });
 

@@ -1,3 +1,4 @@
+#!lua
 -- openRain-meta.lua: makes an armed red-envelope rain grabbable by writing its meta hash, once
 -- (the last step of the durable rain creation, src/workflows/createRain.ts).
 -- KEYS[1]  the rain's meta hash
