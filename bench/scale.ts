@@ -31,7 +31,7 @@ const args = process.argv.slice(2);
 const record = args.includes("--record");
 const instancesAt = args.indexOf("--instances");
 const instances = instancesAt >= 0 ? Number(args[instancesAt + 1]) : 2;
-const filter = args.find((a, i) => !a.startsWith("--") && i !== instancesAt + 1);
+const filter = args.find((a, i) => !a.startsWith("--") && (instancesAt < 0 || i !== instancesAt + 1));
 if (!Number.isInteger(instances) || instances < 2) throw new Error("--instances takes a whole number of at least 2");
 
 const stack = await bootBenchStack({ env: { ACCESS_TOKEN_TTL_SECONDS: "14400" } });

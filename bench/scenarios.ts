@@ -79,7 +79,7 @@ export async function members(url: string, n: number): Promise<Array<{ token: st
     const phone = `139${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
     await gql(url, `mutation($p:String!){ requestSmsCode(phone:$p){ ok } }`, { p: phone });
     let code: string | undefined;
-    for (let t = 0; t < 100 && !code; t++) {
+    for (let t = 0; t < 300 && !code; t++) {
       const m = await gql(url, `query($r:String!){ sentMessages(recipient:$r, first:1){ body } }`, { r: phone }, admin);
       code = m.sentMessages[0]?.body.match(/\d{6}/)?.[0];
       if (!code) await new Promise((r) => setTimeout(r, 100));
