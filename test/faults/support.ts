@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { waitFor } from "@mallgraph/platform/testing";
 import { freePort } from "../../scripts/stack.ts";
 import { RainKeys } from "../../subgraphs/lottery/src/services/rain-shared.ts";
 import { shardKeys } from "../../subgraphs/promotion/src/services/keys.ts";
@@ -54,8 +55,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
       { stdio: "ignore" },
     );
-    for (let i = 0; i < 200 && !(await ping()); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!(await ping())) throw new Error(`redis-server on ${port} did not start`);
+    await waitFor(ping, `redis-server on ${port} to start`, 10_000);
   };
   const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode ? r() : p.once("exit", () => r())));
   await start();
