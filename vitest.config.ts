@@ -44,8 +44,17 @@ export default defineConfig({
             "subgraphs/*/src/**/*.test.ts",
             "test/**/*.test.ts",
           ],
-          // needs the cluster of the project below
-          exclude: [...configDefaults.exclude, "packages/platform/test/redis-cluster.test.ts"],
+          // needs the cluster of the project below; the fault tests run alone (project "faults")
+          exclude: [...configDefaults.exclude, "packages/platform/test/redis-cluster.test.ts", "test/faults/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Real processes killed, paused and restarted under storms: run after the other suites,
+          // on their own (`npm test` runs this project last; `npm run test:faults` alone).
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
         },
       },
       {
