@@ -72,6 +72,12 @@ export interface StackOptions {
   /** Where child output goes: "inherit" (npm start) or "pipe" (kept quiet, shown on failure). */
   stdio?: "inherit" | "pipe";
   readyTimeoutMs?: number;
+  /**
+   * Where a process's code comes from, by name: the root of another copy of the repository (e.g. the
+   * previous release's, test/scale/previous-release.ts) instead of this one. Its entry file and the
+   * tracing preload are taken from there; settings and ports stay the shared ones.
+   */
+  codeRoots?: Record<string, string>;
 }
 
 /** One process to start: its entry file, its own settings over the shared ones, and where it answers /ready. */
@@ -80,6 +86,8 @@ export interface ProcessSpec {
   file: string;
   env?: NodeJS.ProcessEnv;
   readyUrl: string;
+  /** The root of the copy of the repository whose code it runs (default: this one). */
+  cwd?: string;
 }
 
 /** Running processes: started together, stopped together (SIGTERM, SIGKILL after 5 s). */
@@ -109,7 +117,7 @@ export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "s
   const launch = (spec: ProcessSpec) => {
     specs.set(spec.name, spec);
     const p = spawn(process.execPath, ["--import", "tsx", "--import", TRACING_PRELOAD, spec.file], {
-      cwd: root,
+      cwd: spec.cwd ?? root,
       env: { ...env, ...spec.env },
       stdio: opts.stdio === "inherit" ? "inherit" : "pipe",
     });
@@ -177,7 +185,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const gatewayPort = env.GATEWAY_PORT ?? "4000";
   try {
     await group.start(
-      domains.map((d) => ({ name: d, file: `subgraphs/${d}/src/index.ts`, env: own(d), readyUrl: `http://127.0.0.1:${port(d)}/ready` })),
+      domains.map((d) => ({
+        name: d,
+        file: `subgraphs/${d}/src/index.ts`,
+        env: own(d),
+        readyUrl: `http://127.0.0.1:${port(d)}/ready`,
+        cwd: opts.codeRoots?.[d],
+      })),
     );
     await group.start([
       {
@@ -185,6 +199,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         file: "scripts/workers.ts",
         env: own("workers"),
         readyUrl: `http://127.0.0.1:${env.WORKERS_PORT ?? "4008"}/ready`,
+        cwd: opts.codeRoots?.workers,
       },
       { name: "gateway", file: "gateway/src/index.ts", env: own("gateway"), readyUrl: `http://127.0.0.1:${gatewayPort}/ready` },
     ]);

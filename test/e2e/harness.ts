@@ -28,6 +28,8 @@ export interface E2EOptions {
   ownDatabase?: DatabaseDomain[];
   /** Settings of one process only (scripts/stack.ts `processEnv`). */
   processEnv?: Record<string, NodeJS.ProcessEnv>;
+  /** Processes that run another copy's code (scripts/stack.ts `codeRoots`), e.g. the previous release's. */
+  codeRoots?: Record<string, string>;
 }
 
 export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
@@ -54,7 +56,13 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   };
   try {
     await seedAll(cfg);
-    stack = await startStack({ env, processEnv: opts.processEnv, randomPorts: true, readyTimeoutMs: opts.readyTimeoutMs ?? 120_000 });
+    stack = await startStack({
+      env,
+      processEnv: opts.processEnv,
+      codeRoots: opts.codeRoots,
+      randomPorts: true,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 120_000,
+    });
   } catch (e) {
     await stop();
     throw e;
