@@ -6,6 +6,7 @@
  * signs its own internal identity with its own secret; it cannot speak for a member or operator.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { Agent } from "undici";
 import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { AppError, ErrorCode, type DomainErrorCode } from "./errors.ts";
@@ -14,6 +15,12 @@ import { AppError, ErrorCode, type DomainErrorCode } from "./errors.ts";
  * One keep-alive connection pool for every service call of the process, used through undici's
  * `request` rather than `fetch`: no WHATWG Request/Response/stream and no AbortSignal per call
  * (they were a tenth of the order subgraph's CPU while placing orders, bench/RESULTS.md).
+ *
+ * `timeoutMs` is ONE deadline for the whole call — connecting, sending, the headers and the last
+ * byte of the body. undici's own `headersTimeout` / `bodyTimeout` are per phase, and `bodyTimeout`
+ * is the longest pause between two chunks: a provider trickling its answer would hold a caller for
+ * ever. The deadline is a plain timer that aborts the request through an EventEmitter, which undici
+ * takes as its signal (no AbortController per call).
  */
 const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128, connect: { noDelay: true } });
 
@@ -29,6 +36,12 @@ export function createServiceClient(opts: { url: string; secret: Keys; service: 
   return {
     async request<T>(query: string, variables?: Record<string, unknown>, requestId: string = randomUUID()): Promise<T> {
       const timeout = opts.timeoutMs ?? 10_000;
+      const deadline = new EventEmitter();
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        deadline.emit("abort");
+      }, timeout);
       let status: number;
       let text: string;
       try {
@@ -42,13 +55,17 @@ export function createServiceClient(opts: { url: string; secret: Keys; service: 
             "x-request-id": requestId,
           },
           body: JSON.stringify({ query, variables }),
+          signal: deadline,
           headersTimeout: timeout,
           bodyTimeout: timeout,
         });
         status = res.statusCode;
         text = await res.body.text();
       } catch (e) {
-        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${(e as Error).message}`);
+        const why = late ? `no complete answer within ${timeout} ms` : (e as Error).message;
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${why}`);
+      } finally {
+        clearTimeout(timer);
       }
       let json: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> } = {};
       try {
