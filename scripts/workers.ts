@@ -8,6 +8,7 @@ import path from "node:path";
 import { DOMAINS, loadConfig } from "../packages/platform/src/config.ts";
 import { logger } from "../packages/platform/src/log.ts";
 import { startOpsServer } from "../packages/platform/src/metrics.ts";
+import { setProcessKind } from "../packages/platform/src/prisma.ts";
 import { createRedis } from "../packages/platform/src/redis.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -31,6 +32,7 @@ export async function startAllWorkers(config = loadConfig()): Promise<() => Prom
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig();
+  setProcessKind("workers"); // WORKERS_DATABASE_POOL_SIZE per domain (platform/prisma.ts)
   const stop = await startAllWorkers(config);
   const redis = createRedis(config.REDIS_URL, { enableAutoPipelining: false });
   const ops = await startOpsServer({

@@ -29,10 +29,36 @@ export function pgConfig(url: string, database?: string) {
   };
 }
 
-/** The runtime driver adapter of one domain; counts the statements it sends (mg_prisma_queries_total). */
-export function runtimeAdapter(url: string, max = 10): PrismaPg {
+/**
+ * PostgreSQL connections per process (docs/operations-runbook.md "Capacity"): each runtime adapter
+ * opens a pool of up to `max`. A subgraph process has one adapter (`DATABASE_POOL_SIZE`, default 8);
+ * the workers process one per domain (`WORKERS_DATABASE_POOL_SIZE` each, default 4: jobs, relays and
+ * sweeps, not request traffic). One stack — six subgraphs with a database and the workers — then
+ * opens at most 6 × 8 + 6 × 4 + 4 (member's message worker) = 76 of PostgreSQL's default 100.
+ */
+export const POOL_SIZE_DEFAULTS = { subgraph: 8, workers: 4 } as const;
+export type ProcessKind = keyof typeof POOL_SIZE_DEFAULTS;
+let processKind: ProcessKind = "subgraph";
+
+/** The workers process says so before it builds its domains' services (smaller pools, its connections named so). */
+export function setProcessKind(kind: ProcessKind): void {
+  processKind = kind;
+}
+
+/** The pool size of this process's runtime adapters: the variable of its kind, else the default. */
+export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = processKind === "workers" ? env.WORKERS_DATABASE_POOL_SIZE : env.DATABASE_POOL_SIZE;
+  const n = Number(raw);
+  return raw && Number.isInteger(n) && n > 0 ? n : POOL_SIZE_DEFAULTS[processKind];
+}
+
+/**
+ * The runtime driver adapter of one domain; counts the statements it sends (mg_prisma_queries_total).
+ * Its connections carry `application_name` `mallgraph <kind> <schema>` (pg_stat_activity shows who holds what).
+ */
+export function runtimeAdapter(url: string, max = poolSize()): PrismaPg {
   const { schema, config } = pgConfig(url);
-  const factory = new PrismaPg({ ...config, max }, { schema });
+  const factory = new PrismaPg({ ...config, max, application_name: `mallgraph ${processKind} ${schema}`.slice(0, 63) }, { schema });
   const connect = factory.connect.bind(factory);
   factory.connect = async () =>
     counted(await connect(), { query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });

@@ -62,7 +62,7 @@ function countingAdapter(adapter: any, onQuery: (sql: string) => void) {
 }
 
 export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "databaseUrl" | "onQuery" | "poolSize">): PrismaClient {
-  const adapter = runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(opts.config, "catalog"), opts.poolSize ?? 10);
+  const adapter = runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(opts.config, "catalog"), opts.poolSize);
   return new PrismaClient({ adapter: opts.onQuery ? countingAdapter(adapter, opts.onQuery) : adapter });
 }
 
