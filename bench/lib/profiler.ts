@@ -1,12 +1,13 @@
 /**
  * CPU profiles of running processes, taken only while a load runs: SIGUSR1 opens the process's
  * inspector (127.0.0.1:9229), the DevTools protocol starts and stops the sampling profiler, and the
- * inspector is closed again. The result is a `.cpuprofile` (Chrome DevTools, speedscope, or
+ * inspector is closed again (port 9229, or BENCH_INSPECT_PORT when another bench holds it). The result is a `.cpuprofile` (Chrome DevTools, speedscope, or
  * bench/profile-summary.ts). Profiles one process at a time (one inspector port).
  */
 import { WebSocket } from "ws";
 
-const PORT = 9229;
+/** 9229, or BENCH_INSPECT_PORT (bench/lib/stack.ts passes it to the processes it starts). */
+const PORT = Number(process.env.BENCH_INSPECT_PORT ?? 9229);
 
 interface Target {
   webSocketDebuggerUrl: string;

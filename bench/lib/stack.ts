@@ -2,6 +2,7 @@
  * The stack the benchmarks run against: the whole platform as processes (scripts/stack.ts) on the
  * dedicated database `mallgraph_bench` (migrated and seeded with the demo data), Redis prefix
  * `bench`, rate limits lifted, NODE_ENV=production, free ports (the machine is shared).
+ * BENCH_NAME=<name>: database `mallgraph_bench_<name>` and prefix `bench-<name>` instead (two benches at once);
  * BENCH_URL=<gateway url> uses a stack that is already up instead.
  */
 import { loadConfig } from "../../packages/platform/src/config.ts";
@@ -10,7 +11,8 @@ import { setup } from "../../scripts/setup.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 
 export const BENCH_ENV = {
-  REDIS_PREFIX: "bench",
+  // BENCH_NAME: a database and Redis prefix of its own (two benches at once on one machine stay apart)
+  REDIS_PREFIX: process.env.BENCH_NAME ? `bench-${process.env.BENCH_NAME}` : "bench",
   LOG_LEVEL: "warn",
   RATE_LIMIT_PER_MINUTE: "100000000",
   NODE_ENV: "production",
@@ -21,7 +23,7 @@ export const BENCH_ENV = {
 
 export function benchDatabaseUrl(): string {
   const dbUrl = new URL(loadConfig().DATABASE_URL);
-  dbUrl.pathname = "/mallgraph_bench";
+  dbUrl.pathname = process.env.BENCH_NAME ? `/mallgraph_bench_${process.env.BENCH_NAME.replace(/\W/g, "_")}` : "/mallgraph_bench";
   return dbUrl.toString();
 }
 
@@ -50,6 +52,8 @@ export async function bootBenchStack(opts: { env?: Record<string, string>; setup
     INTERNAL_SECRET,
     JWT_PRIVATE_JWK,
     ADMIN_PASSWORD: "bench-operator-password",
+    // the port a profiled process opens its inspector on (bench/lib/profiler.ts; another bench may hold 9229)
+    ...(process.env.BENCH_INSPECT_PORT ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --inspect-port=${process.env.BENCH_INSPECT_PORT}`.trim() } : {}),
     ...opts.env,
   };
   Object.assign(process.env, env);
