@@ -2,8 +2,8 @@
  * The stack the benchmarks run against: the whole platform as processes (scripts/stack.ts) on the
  * dedicated database `mallgraph_bench` (migrated and seeded with the demo data), Redis prefix
  * `bench`, rate limits lifted, NODE_ENV=production, free ports (the machine is shared).
- * BENCH_NAME=<name>: database `mallgraph_bench_<name>` and prefix `bench-<name>` instead (two benches at once);
- * BENCH_URL=<gateway url> uses a stack that is already up instead.
+ * BENCH_URL=<gateway url> uses a stack that is already up instead; BENCH_DATABASE and
+ * BENCH_REDIS_PREFIX give a run its own database and keys (two benches at once on a shared machine).
  */
 import { loadConfig } from "../../packages/platform/src/config.ts";
 import { generateSecrets } from "../../scripts/secrets.ts";
@@ -11,8 +11,7 @@ import { setup } from "../../scripts/setup.ts";
 import { startStack, type Stack } from "../../scripts/stack.ts";
 
 export const BENCH_ENV = {
-  // BENCH_NAME: a database and Redis prefix of its own (two benches at once on one machine stay apart)
-  REDIS_PREFIX: process.env.BENCH_NAME ? `bench-${process.env.BENCH_NAME}` : "bench",
+  REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX ?? "bench",
   LOG_LEVEL: "warn",
   RATE_LIMIT_PER_MINUTE: "100000000",
   NODE_ENV: "production",
@@ -23,7 +22,7 @@ export const BENCH_ENV = {
 
 export function benchDatabaseUrl(): string {
   const dbUrl = new URL(loadConfig().DATABASE_URL);
-  dbUrl.pathname = process.env.BENCH_NAME ? `/mallgraph_bench_${process.env.BENCH_NAME.replace(/\W/g, "_")}` : "/mallgraph_bench";
+  dbUrl.pathname = `/${process.env.BENCH_DATABASE ?? "mallgraph_bench"}`;
   return dbUrl.toString();
 }
 
@@ -53,7 +52,9 @@ export async function bootBenchStack(opts: { env?: Record<string, string>; setup
     JWT_PRIVATE_JWK,
     ADMIN_PASSWORD: "bench-operator-password",
     // the port a profiled process opens its inspector on (bench/lib/profiler.ts; another bench may hold 9229)
-    ...(process.env.BENCH_INSPECT_PORT ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --inspect-port=${process.env.BENCH_INSPECT_PORT}`.trim() } : {}),
+    ...(process.env.BENCH_INSPECT_PORT
+      ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --inspect-port=${process.env.BENCH_INSPECT_PORT}`.trim() }
+      : {}),
     ...opts.env,
   };
   Object.assign(process.env, env);

@@ -5,9 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { parse } from "pg-connection-string";
 import { defined } from "./errors.ts";
 import { dbQueries } from "./metrics.ts";
+import { pgSql, type PgDb } from "./pg-sql.ts";
 
 /** Splits `?schema=` off a URL and returns discrete pg options with that schema as search_path. */
 export function pgConfig(url: string, database?: string) {
@@ -58,10 +60,32 @@ export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
  */
 export function runtimeAdapter(url: string, max = poolSize()): PrismaPg {
   const { schema, config } = pgConfig(url);
-  const factory = new PrismaPg({ ...config, max, application_name: `mallgraph ${processKind} ${schema}`.slice(0, 63) }, { schema });
+  return countedFactory(new PrismaPg({ ...config, max, application_name: appName(schema) }, { schema }), schema);
+}
+
+const appName = (schema: string) => `mallgraph ${processKind} ${schema}`.slice(0, 63);
+
+/**
+ * The runtime driver adapter and plain SQL on the same pool (pg-sql.ts, decision 0035) for a
+ * domain's hot paths; both count on mg_prisma_queries_total. `end` closes the pool: call it after
+ * the Prisma client's `$disconnect` (which leaves a pool it was given open).
+ */
+export function runtimeDb(url: string, max = poolSize()): { adapter: PrismaPg; sql: PgDb; end: () => Promise<void> } {
+  const { schema, config } = pgConfig(url);
+  const pool = new pg.Pool({ ...config, max, application_name: appName(schema) });
+  // an idle connection that breaks leaves the pool; without a listener its error would end the process
+  pool.on("error", () => undefined);
+  // one pg at run time; the adapter's @types/pg is a newer copy than ours (the cast bridges the two)
+  const adapter = countedFactory(new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0], { schema }), schema);
+  let ended: Promise<void> | undefined;
+  return { adapter, sql: pgSql(pool, counters(schema)), end: () => (ended ??= pool.end()) };
+}
+
+const counters = (schema: string) => ({ query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });
+
+function countedFactory(factory: PrismaPg, schema: string): PrismaPg {
   const connect = factory.connect.bind(factory);
-  factory.connect = async () =>
-    counted(await connect(), { query: dbQueries.labels(schema, "query"), execute: dbQueries.labels(schema, "execute") });
+  factory.connect = async () => counted(await connect(), counters(schema));
   return factory;
 }
 

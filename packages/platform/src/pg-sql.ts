@@ -1,0 +1,87 @@
+/**
+ * Plain SQL on a domain's pg pool, beside its Prisma client (decision 0035). Prisma 6.19's client
+ * compiles every call — `$queryRaw` and `$executeRaw` included — in its WebAssembly query compiler
+ * and interprets the plan, about 0.4–1 CPU ms a statement; a hot path that sends a handful of
+ * statements per request spends more there than in PostgreSQL. This speaks to the same pool
+ * (`runtimeDb` in prisma.ts hands it to the Prisma adapter too), counts on the same metric, and offers
+ * the raw-SQL surface of a Prisma client (`$executeRawUnsafe`, `$queryRawUnsafe`, `$transaction`),
+ * so the outbox and the workflow runner work on it unchanged.
+ *
+ * Results are pg's, with one change so they read like Prisma's: a `timestamp` (without time zone,
+ * Prisma's DateTime) is UTC. `numeric` arrives as a string, `bigint` as a string (wrap them yourself);
+ * pass instants as ISO strings (`toISOString()`), not Dates, for `timestamp` columns.
+ */
+import pg from "pg";
+import type { OutboxSql } from "./outbox.ts";
+
+const TIMESTAMP = 1114;
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === TIMESTAMP && format !== "binary"
+      ? (v: string) => new Date(`${v.replace(" ", "T")}Z`)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+export type PgSql = OutboxSql;
+
+export interface PgDb extends PgSql {
+  /** One transaction on one pooled connection; rolled back when `fn` throws or outlives `timeout` ms. */
+  $transaction<R>(fn: (tx: PgSql) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
+}
+
+interface Counters {
+  query: { inc(): void };
+  execute: { inc(): void };
+}
+
+type Runner = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
+
+function sqlOn(client: Runner, c: Counters): PgSql {
+  return {
+    async $executeRawUnsafe(text: string, ...values: unknown[]) {
+      c.execute.inc();
+      return (await client.query({ text, values, types })).rowCount ?? 0;
+    },
+    async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
+      c.query.inc();
+      return (await client.query({ text, values, types })).rows as T;
+    },
+  };
+}
+
+class TransactionTimeout extends Error {}
+
+export function pgSql(pool: pg.Pool, c: Counters): PgDb {
+  return {
+    ...sqlOn(pool, c),
+    async $transaction(fn, options) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        c.execute.inc();
+        await client.query("BEGIN");
+        const timeout = options?.timeout ?? 30_000;
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TransactionTimeout(`transaction timed out after ${timeout} ms`)), timeout);
+        });
+        const r = await Promise.race([fn(sqlOn(client, c)), expired]);
+        c.execute.inc();
+        await client.query("COMMIT");
+        return r;
+      } catch (e) {
+        // A timed-out `fn` may still be sending statements: the connection is closed instead (the
+        // server rolls back); so is one whose ROLLBACK failed.
+        if (e instanceof TransactionTimeout) broken = e;
+        else {
+          c.execute.inc();
+          await client.query("ROLLBACK").catch((re: Error) => (broken = re));
+        }
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        client.release(broken ?? false);
+      }
+    },
+  };
+}
