@@ -10,7 +10,7 @@ import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { runtimeDb } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
@@ -52,8 +52,10 @@ export interface OrderSubgraphOptions {
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const { config } = opts;
   const log = logger("order");
+  // placement's statements go to the same pool as plain SQL (decision 0035)
+  const db = runtimeDb(opts.databaseUrl ?? databaseUrlOf(config, "order"));
   const { prisma, log: audit } = auditedPrisma(
-    new PrismaClient({ adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "order")) }),
+    new PrismaClient({ adapter: db.adapter }),
     "order",
     outboxAuditSink,
   );
@@ -77,6 +79,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const placeOrder = workflows.register(placeOrderWorkflow({ prisma, catalog, cart, promotion, nextOrderNo, log }));
   const orders = new OrderService({
     prisma,
+    sql: db.sql,
     redis,
     prefix: config.REDIS_PREFIX,
     paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS,
@@ -97,6 +100,8 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   });
   return {
     prisma,
+    sql: db.sql,
+    endSql: db.end,
     audit,
     redis,
     catalog,
@@ -119,6 +124,7 @@ export async function closeOrderServices(s: OrderServices): Promise<void> {
   await Promise.all([s.timeouts.close(), s.followUps.close(), s.jobQueues.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
+  await s.endSql();
 }
 
 export const createOrderSubgraph = defineSubgraph({

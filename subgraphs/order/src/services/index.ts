@@ -1,5 +1,6 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
 import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import type { PgDb } from "@mallgraph/platform/pg-sql";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
@@ -11,6 +12,10 @@ import type { OrderTestHooks } from "./types.ts";
 
 export interface OrderServices {
   prisma: PrismaClient;
+  /** Plain SQL on the Prisma client's pool: placement's statements (decision 0035). */
+  sql: PgDb;
+  /** Closes that pool (after the Prisma client's $disconnect). */
+  endSql: () => Promise<void>;
   /** The operator audit trail: entries go to the outbox, relayed to member's trail (decision 0024). */
   audit: AuditLog;
   redis: Redis;

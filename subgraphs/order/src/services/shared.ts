@@ -1,6 +1,7 @@
 /** What the order use cases share: their dependencies and the limits of an order. */
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { Logger } from "@mallgraph/platform/log";
+import type { PgDb } from "@mallgraph/platform/pg-sql";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { WorkflowDefinition, WorkflowRunner } from "@mallgraph/platform/workflow";
@@ -48,6 +49,8 @@ export async function insertOrder<T>(
 
 export interface OrderServiceDeps {
   prisma: PrismaClient;
+  /** Plain SQL on the same pool, for placement's hot statements (decision 0035). */
+  sql: PgDb;
   redis: Redis;
   prefix: string;
   paymentTimeoutSeconds: number;
