@@ -72,7 +72,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries, QueueName.orderEvents], {
     [QueueName.orderEvents]: { attempts: 10, backoff: { type: "exponential", delay: 500 } },
   });
-  const jobs = new OutboxRelay({ db: prisma, queue: jobQueues.queue, log });
+  const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log });
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
   const workflows = new WorkflowRunner<Tx>({ domain: "order", db: prisma, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });

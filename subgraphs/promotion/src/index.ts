@@ -10,7 +10,7 @@ import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { runtimeDb } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
@@ -50,9 +50,11 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const { config } = opts;
   const log = logger("promotion");
   // Claim storms run many short interactive transactions: they wait for a pooled connection rather than fail after Prisma's 2 s default.
+  // the seckill reservations' copy is plain SQL on the same pool (decisions 0035, 0036)
+  const db = runtimeDb(opts.databaseUrl ?? databaseUrlOf(config, "promotion"));
   const { prisma, log: audit } = auditedPrisma(
     new PrismaClient({
-      adapter: runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(config, "promotion")),
+      adapter: db.adapter,
       transactionOptions: { maxWait: 30_000, timeout: 15_000 },
     }),
     "promotion",
@@ -76,6 +78,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   });
   const seckill = new SeckillService({
     prisma,
+    sql: db.sql,
     redis,
     prefix: config.REDIS_PREFIX,
     catalog,
@@ -102,6 +105,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const couponExpiry = new CouponExpiryNotices({ prisma, relay: jobs });
   return {
     prisma,
+    endSql: db.end,
     audit,
     redis,
     catalog,
@@ -124,6 +128,7 @@ export async function closePromotionServices(s: PromotionServices): Promise<void
   await Promise.all([s.couponQueue.close(), s.jobQueues.close()]);
   s.redis.disconnect();
   await s.prisma.$disconnect();
+  await s.endSql();
 }
 
 export const createPromotionSubgraph = defineSubgraph({

@@ -14,6 +14,8 @@ import type { SeckillService, SeckillTestHooks } from "./seckill.ts";
 
 export interface PromotionServices {
   prisma: PrismaClient;
+  /** Closes the pool the Prisma client shares with plain SQL (after its $disconnect). */
+  endSql: () => Promise<void>;
   /** The operator audit trail: entries go to the outbox, relayed to member's trail (decision 0024). */
   audit: AuditLog;
   redis: Redis;

@@ -6,6 +6,7 @@
  * over an older one only, so entries arriving twice or out of order change nothing.
  */
 import type { Logger } from "@mallgraph/platform/log";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { formatAmount } from "@mallgraph/platform/money";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
@@ -90,6 +91,8 @@ const utc = (ms: number) => new Date(ms).toISOString().replace("Z", "");
 export class SeckillCopy {
   constructor(
     private readonly prisma: PrismaClient,
+    /** The write: plain SQL on the same pool (Prisma compiled even this raw statement per call, decision 0036). */
+    private readonly sql: PgSql,
     private readonly log: Logger,
   ) {}
 
@@ -105,7 +108,7 @@ export class SeckillCopy {
     }
     const rs = [...newest.values()];
     if (!rs.length) return 0;
-    const rows = await this.prisma.$queryRawUnsafe<Array<{ inserted: boolean }>>(
+    const rows = await this.sql.$queryRawUnsafe<Array<{ inserted: boolean }>>(
       `INSERT INTO "SeckillReservation" AS t ("id", "sessionId", "skuId", "buyerId", "quantity", "unitPrice", "currency", "status",
          "settled", "orderId", "orderStatus", "homeShard", "stockShard", "seq", "idemKey", "version", "reservedAt")
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::numeric[], $7::text[], $8::text[],

@@ -35,31 +35,57 @@ export class SeckillSettlement {
   }
 
   private async settle(r: Pick<ReservationView, "id" | "buyerId">, action: Action, arg = ""): Promise<number> {
-    const at = await this.s.locate(r.id);
-    if (!at) return -1;
-    const k = at.k;
-    const changed = await this.s.lua.settle(
-      k.reservation(at.uuid),
-      k.pending,
-      k.ordered,
-      k.open,
-      k.stock,
-      k.bought,
-      k.stream,
-      action,
-      arg,
-      Date.now(),
-      SETTLED_RETENTION_SECONDS,
+    const [changed] = await this.settleMany([{ r, arg }], action);
+    return changed ?? -1;
+  }
+
+  /**
+   * Moves reservations on with one script call per home shard (the stream consumer settles a batch of
+   * orders made together this way, decision 0036); answers per reservation as `settle` does.
+   */
+  private async settleMany(rs: Array<{ r: Pick<ReservationView, "id" | "buyerId">; arg: string }>, action: Action): Promise<number[]> {
+    const at = await Promise.all(rs.map(({ r }) => this.s.locate(r.id)));
+    const out = rs.map(() => -1);
+    const byShard = new Map<string, number[]>();
+    at.forEach((a, i) => {
+      if (a) byShard.set(a.k.stream, [...(byShard.get(a.k.stream) ?? []), i]);
+    });
+    const now = Date.now();
+    await Promise.all(
+      [...byShard.values()].map(async (idx) => {
+        const k = defined(at[defined(idx[0], "a shard's first reservation")], "a located reservation").k;
+        const hashes = idx.map((i) => k.reservation(defined(at[i], "a located reservation").uuid));
+        const changed = await this.s.lua.settle(
+          6 + hashes.length,
+          k.pending,
+          k.ordered,
+          k.open,
+          k.stock,
+          k.bought,
+          k.stream,
+          ...hashes,
+          action,
+          now,
+          SETTLED_RETENTION_SECONDS,
+          ...idx.map((i) => defined(rs[i], "a reservation settled").arg),
+        );
+        idx.forEach((i, n) => (out[i] = Number(changed[n] ?? -1)));
+      }),
     );
-    if (changed === 1 && action !== "PAID") {
-      // live event → the buyer's `seckillReservationChanged` subscription (best-effort; the state is in Redis)
-      await publishLiveEvent(this.s.d.redis, this.s.d.prefix, RESERVATION_TOPIC, {
-        eventId: `${r.id}.${action}`,
-        keys: { reservationId: r.id },
-        audience: [r.buyerId],
-      }).catch((e) => this.s.d.log.warn({ err: e, reservationId: r.id }, "could not publish the reservation event"));
-    }
-    return changed;
+    if (action !== "PAID")
+      await Promise.all(
+        rs.map(({ r }, i) =>
+          out[i] !== 1
+            ? undefined
+            : // live event → the buyer's `seckillReservationChanged` subscription (best-effort; the state is in Redis)
+              publishLiveEvent(this.s.d.redis, this.s.d.prefix, RESERVATION_TOPIC, {
+                eventId: `${r.id}.${action}`,
+                keys: { reservationId: r.id },
+                audience: [r.buyerId],
+              }).catch((e) => this.s.d.log.warn({ err: e, reservationId: r.id }, "could not publish the reservation event")),
+        ),
+      );
+    return out;
   }
 
   /**
@@ -86,25 +112,53 @@ export class SeckillSettlement {
    * call is shared with the other reservations handed over at the same moment (SeckillOrderBatcher).
    */
   async orderFor(r: Orderable): Promise<string> {
-    const res = await this.batcher.create({
-      reservationId: r.id,
-      buyerId: r.buyerId,
-      skuId: r.skuId,
-      quantity: r.quantity,
-      unitPrice: r.unitPrice,
-      currency: r.currency,
+    const [outcome] = await this.ordersFor([r]);
+    if (outcome instanceof Error) throw outcome;
+    return defined(outcome, "the reservation's outcome");
+  }
+
+  /**
+   * `orderFor` of many (the stream consumer's batch): their orders in the shared order calls, then the
+   * ORDERED ones settled with one script call per home shard. Per reservation: ORDERED, FAILED, or the
+   * error that leaves it for another round.
+   */
+  async ordersFor(rs: Orderable[]): Promise<Array<"ORDERED" | "FAILED" | Error>> {
+    const answers = await Promise.all(
+      rs.map(async (r) => {
+        try {
+          const res = await this.batcher.create({
+            reservationId: r.id,
+            buyerId: r.buyerId,
+            skuId: r.skuId,
+            quantity: r.quantity,
+            unitPrice: r.unitPrice,
+            currency: r.currency,
+          });
+          await this.s.d.hooks?.afterOrderCreated?.(r.id);
+          return res;
+        } catch (e) {
+          return e instanceof Error ? e : new Error(String(e));
+        }
+      }),
+    );
+    const out: Array<"ORDERED" | "FAILED" | Error> = answers.map((a) =>
+      a instanceof Error ? a : a.code === "OK" && a.orderId ? "ORDERED" : new Error(`orderCreateSeckill answered ${a.code}`),
+    );
+    const ordered = rs.flatMap((r, i) => {
+      const a = answers[i];
+      return a && !(a instanceof Error) && out[i] === "ORDERED" ? [{ r, arg: a.orderId ?? "" }] : [];
     });
-    await this.s.d.hooks?.afterOrderCreated?.(r.id);
-    if (res.code === "OK" && res.orderId) {
-      await this.settle(r, "ORDERED", res.orderId);
-      return "ORDERED";
-    }
-    if (PERMANENT_ORDER_REFUSALS.has(res.code)) {
-      this.s.d.log.warn({ reservationId: r.id, code: res.code }, "order refused the seckill order; stock goes back to the session");
-      await this.settle(r, "FAILED");
-      return "FAILED";
-    }
-    throw new Error(`orderCreateSeckill answered ${res.code}`);
+    await this.settleMany(ordered, "ORDERED");
+    await Promise.all(
+      rs.map(async (r, i) => {
+        const a = answers[i];
+        if (!a || a instanceof Error || !PERMANENT_ORDER_REFUSALS.has(a.code)) return;
+        this.s.d.log.warn({ reservationId: r.id, code: a.code }, "order refused the seckill order; stock goes back to the session");
+        await this.settle(r, "FAILED");
+        out[i] = "FAILED";
+      }),
+    );
+    return out;
   }
 
   /**

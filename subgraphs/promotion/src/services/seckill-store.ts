@@ -5,6 +5,7 @@
  */
 import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { defineLua } from "@mallgraph/platform/redis";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { WorkflowDefinition, WorkflowHooks, WorkflowRunner } from "@mallgraph/platform/workflow";
@@ -35,6 +36,8 @@ export interface SeckillTestHooks {
 
 export interface SeckillDeps {
   prisma: PrismaClient;
+  /** Plain SQL on the Prisma client's pool: the stream consumer's copy of the reservations (decision 0036). */
+  sql: PgSql;
   redis: Redis;
   prefix: string;
   catalog: CatalogPort;
@@ -71,10 +74,10 @@ type Lua<R = number> = (...args: Array<string | number>) => Promise<R>;
 export class SeckillStore {
   private readonly bySku = new Map<string, ItemRef>();
   private readonly bySlot = new Map<number, ItemRef>();
-  readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close" | "settle", Lua> & { buy: Lua<[string, string]> };
+  readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close", Lua> & { buy: Lua<[string, string]>; settle: Lua<number[]> };
 
   constructor(readonly d: SeckillDeps) {
-    const def = <R = number>(name: string, file: string, keys: number): Lua<R> =>
+    const def = <R = number>(name: string, file: string, keys: number | undefined): Lua<R> =>
       defineLua<Array<string | number>, R>(d.redis, name, new URL(`../lua/${file}`, import.meta.url), keys);
     this.lua = {
       buy: def<[string, string]>("promotionBuySeckill", "buySeckill-shard.lua", 10),
@@ -83,7 +86,8 @@ export class SeckillStore {
       settleTake: def("promotionSettleTake", "settleTake-shard.lua", 3),
       arm: def("promotionArmShard", "armShard-shard.lua", 2),
       close: def("promotionCloseStock", "closeStock-shard.lua", 5),
-      settle: def("promotionSettleReservation", "settleReservation-shard.lua", 7),
+      // the key count first: 6 of the shard, then one hash per reservation settled
+      settle: def<number[]>("promotionSettleReservation", "settleReservation-shard.lua", undefined),
     };
   }
 

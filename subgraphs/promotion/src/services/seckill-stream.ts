@@ -11,7 +11,7 @@
  * (claimed after `claimIdleMs`); order's idempotency per reservationId keeps it one order each.
  */
 import type { StreamEntry } from "@mallgraph/platform/streams";
-import { snapshotOf, type SeckillCopy } from "./seckill-copy.ts";
+import { snapshotOf, type ReservationSnapshot, type SeckillCopy } from "./seckill-copy.ts";
 import type { SeckillSettlement } from "./seckill-settlement.ts";
 import type { ItemRef, SeckillStore } from "./seckill-store.ts";
 
@@ -52,22 +52,19 @@ export class SeckillStream {
     const snapshots = entries.map((e) => snapshotOf(e.fields));
     await this.copy.write(snapshots.filter((r) => r !== null));
     const done: string[] = [];
-    await Promise.all(
-      entries.map(async (e, i) => {
-        const r = snapshots[i];
-        if (!r) {
-          this.s.d.log.error({ stream, entry: e.id, fields: e.fields }, "a seckill stream entry is not a reservation; dropped");
-        } else if (r.status === "PENDING" && !r.settled) {
-          try {
-            await this.settlement.orderFor(r);
-          } catch (err) {
-            this.s.d.log.warn({ err, reservationId: r.id }, "seckill order not made yet; the entry comes again");
-            return;
-          }
-        }
-        done.push(e.id);
-      }),
-    );
+    const orderable: Array<{ id: string; r: ReservationSnapshot }> = [];
+    entries.forEach((e, i) => {
+      const r = snapshots[i];
+      if (!r) this.s.d.log.error({ stream, entry: e.id, fields: e.fields }, "a seckill stream entry is not a reservation; dropped");
+      if (r?.status === "PENDING" && !r.settled) orderable.push({ id: e.id, r });
+      else done.push(e.id);
+    });
+    const outcomes = await this.settlement.ordersFor(orderable.map((o) => o.r));
+    orderable.forEach(({ id, r }, i) => {
+      const o = outcomes[i];
+      if (o instanceof Error) this.s.d.log.warn({ err: o, reservationId: r.id }, "seckill order not made yet; the entry comes again");
+      else done.push(id);
+    });
     return done;
   }
 }

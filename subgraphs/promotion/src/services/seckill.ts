@@ -44,7 +44,7 @@ export class SeckillService {
 
   constructor(d: SeckillDeps) {
     this.store = new SeckillStore(d);
-    const copy = new SeckillCopy(d.prisma, d.log);
+    const copy = new SeckillCopy(d.prisma, d.sql, d.log);
     this.settlement = new SeckillSettlement(this.store, copy);
     this.stream = new SeckillStream(this.store, this.settlement, copy);
     this.reconciliation = new SeckillReconciliation(this.store, copy, d.reconcileGraceMs);
