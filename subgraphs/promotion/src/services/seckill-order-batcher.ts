@@ -14,13 +14,14 @@ export class SeckillOrderBatcher {
 
   constructor(
     private readonly order: OrderPort,
+    /** windowMs default 5; max default 200, the most order takes in one call (a whole stream read of the consumer) */
     private readonly opts: { windowMs?: number; max?: number } = {},
   ) {}
 
   create(r: SeckillOrderInput): Promise<SeckillOrderResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ r, resolve, reject });
-      if (this.queue.length >= (this.opts.max ?? 100)) this.flush();
+      if (this.queue.length >= (this.opts.max ?? 200)) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.opts.windowMs ?? 5);
     });
   }
