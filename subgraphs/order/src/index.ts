@@ -54,11 +54,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const log = logger("order");
   // placement's statements go to the same pool as plain SQL (decision 0035)
   const db = runtimeDb(opts.databaseUrl ?? databaseUrlOf(config, "order"));
-  const { prisma, log: audit } = auditedPrisma(
-    new PrismaClient({ adapter: db.adapter }),
-    "order",
-    outboxAuditSink,
-  );
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: db.adapter }), "order", outboxAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const secret = serviceKeys(config);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);

@@ -6,11 +6,11 @@
  * stock to its session). Idempotent per reservationId (unique column): a repeated or
  * concurrent call answers OK with the same order.
  *
- * `createSeckillBatch` makes the orders of many reservations in ONE transaction (promotion's order
- * worker sends what its jobs collected): existing orders are answered as they are, the new ones are
- * inserted together (`ON CONFLICT DO NOTHING`, so a concurrent call for the same reservation makes no
- * second order), and whatever did not get in that way goes through `createSeckill` one by one. The
- * transaction is all or nothing: a crash midway leaves no order, and the retry makes each once.
+ * `createSeckillBatch` makes the orders of many reservations in ONE transaction of plain SQL (promotion's
+ * stream consumer sends a read's worth; decision 0036): one statement inserts the new ones together
+ * (`ON CONFLICT DO NOTHING`, so a concurrent call for the same reservation makes no second order) and
+ * answers them with the orders that existed, and whatever got in neither way goes through `createSeckill`
+ * one by one. The transaction is all or nothing: a crash midway leaves no order, and the retry makes each once.
  */
 import { randomUUID } from "node:crypto";
 import { badInput } from "@mallgraph/platform/errors";

@@ -8,20 +8,19 @@
  *   shard is settled their unsold stock goes back to catalog (also for cancelled sessions).
  */
 import { defined } from "@mallgraph/platform/errors";
-import { publishLiveEvent } from "@mallgraph/platform/events";
 import { formatAmount } from "@mallgraph/platform/money";
 import { PERMANENT_ORDER_REFUSALS } from "../errors.ts";
 import { parseReservationId, seckillSkusKey, splitStock } from "./keys.ts";
 import { snapshotOf, type SeckillCopy } from "./seckill-copy.ts";
 import { SeckillOrderBatcher } from "./seckill-order-batcher.ts";
-import { RESERVATION_TOPIC, SETTLED_RETENTION_SECONDS, type ItemRef, type SeckillStore } from "./seckill-store.ts";
+import { settleReservations, type SettleAction } from "./seckill-settle.ts";
+import { SETTLED_RETENTION_SECONDS, type ItemRef, type SeckillStore } from "./seckill-store.ts";
 import type { ReservationView } from "./types.ts";
 
 /** What order creation needs of a reservation. */
 type Orderable = Pick<ReservationView, "id" | "buyerId" | "skuId" | "quantity" | "unitPrice" | "currency">;
 
 const PAID_STATUSES = new Set(["PAID", "SHIPPED", "COMPLETED", "REFUNDING", "REFUNDED"]);
-type Action = "ORDERED" | "FAILED" | "CANCELLED" | "PAID";
 
 export class SeckillSettlement {
   /** Reservations handed over at the same time in this process share one order call (one transaction there). */
@@ -34,58 +33,9 @@ export class SeckillSettlement {
     this.batcher = new SeckillOrderBatcher(s.d.order);
   }
 
-  private async settle(r: Pick<ReservationView, "id" | "buyerId">, action: Action, arg = ""): Promise<number> {
-    const [changed] = await this.settleMany([{ r, arg }], action);
+  private async settle(r: Pick<ReservationView, "id" | "buyerId">, action: SettleAction, arg = ""): Promise<number> {
+    const [changed] = await settleReservations(this.s, [{ r, arg }], action);
     return changed ?? -1;
-  }
-
-  /**
-   * Moves reservations on with one script call per home shard (the stream consumer settles a batch of
-   * orders made together this way, decision 0036); answers per reservation as `settle` does.
-   */
-  private async settleMany(rs: Array<{ r: Pick<ReservationView, "id" | "buyerId">; arg: string }>, action: Action): Promise<number[]> {
-    const at = await Promise.all(rs.map(({ r }) => this.s.locate(r.id)));
-    const out = rs.map(() => -1);
-    const byShard = new Map<string, number[]>();
-    at.forEach((a, i) => {
-      if (a) byShard.set(a.k.stream, [...(byShard.get(a.k.stream) ?? []), i]);
-    });
-    const now = Date.now();
-    await Promise.all(
-      [...byShard.values()].map(async (idx) => {
-        const k = defined(at[defined(idx[0], "a shard's first reservation")], "a located reservation").k;
-        const hashes = idx.map((i) => k.reservation(defined(at[i], "a located reservation").uuid));
-        const changed = await this.s.lua.settle(
-          6 + hashes.length,
-          k.pending,
-          k.ordered,
-          k.open,
-          k.stock,
-          k.bought,
-          k.stream,
-          ...hashes,
-          action,
-          now,
-          SETTLED_RETENTION_SECONDS,
-          ...idx.map((i) => defined(rs[i], "a reservation settled").arg),
-        );
-        idx.forEach((i, n) => (out[i] = Number(changed[n] ?? -1)));
-      }),
-    );
-    if (action !== "PAID")
-      await Promise.all(
-        rs.map(({ r }, i) =>
-          out[i] !== 1
-            ? undefined
-            : // live event → the buyer's `seckillReservationChanged` subscription (best-effort; the state is in Redis)
-              publishLiveEvent(this.s.d.redis, this.s.d.prefix, RESERVATION_TOPIC, {
-                eventId: `${r.id}.${action}`,
-                keys: { reservationId: r.id },
-                audience: [r.buyerId],
-              }).catch((e) => this.s.d.log.warn({ err: e, reservationId: r.id }, "could not publish the reservation event")),
-        ),
-      );
-    return out;
   }
 
   /**
@@ -148,7 +98,7 @@ export class SeckillSettlement {
       const a = answers[i];
       return a && !(a instanceof Error) && out[i] === "ORDERED" ? [{ r, arg: a.orderId ?? "" }] : [];
     });
-    await this.settleMany(ordered, "ORDERED");
+    await settleReservations(this.s, ordered, "ORDERED");
     await Promise.all(
       rs.map(async (r, i) => {
         const a = answers[i];

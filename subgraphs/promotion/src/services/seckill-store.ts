@@ -74,7 +74,10 @@ type Lua<R = number> = (...args: Array<string | number>) => Promise<R>;
 export class SeckillStore {
   private readonly bySku = new Map<string, ItemRef>();
   private readonly bySlot = new Map<number, ItemRef>();
-  readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close", Lua> & { buy: Lua<[string, string]>; settle: Lua<number[]> };
+  readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close", Lua> & {
+    buy: Lua<[string, string]>;
+    settle: Lua<number[]>;
+  };
 
   constructor(readonly d: SeckillDeps) {
     const def = <R = number>(name: string, file: string, keys: number | undefined): Lua<R> =>

@@ -4,7 +4,8 @@
  *   1. the snapshots are copied to PostgreSQL (seckill-copy.ts; one statement, newer versions only);
  *   2. each reservation that took stock (a PENDING snapshot) is handed to order creation — the
  *      reservations of every stream handed over together make their orders in one call
- *      (SeckillOrderBatcher → orderCreateSeckillBatch, one transaction at order);
+ *      (SeckillOrderBatcher → orderCreateSeckillBatch, one SQL transaction at order), and those ordered
+ *      move PENDING → ORDERED with one script call per home shard (SeckillSettlement.ordersFor, decision 0036);
  *   3. the entries whose work is done are acknowledged and deleted.
  * So the buy path is one Redis round trip (the script), an order only ever exists for a reservation
  * PostgreSQL has, and a worker killed anywhere leaves its entries pending for another consumer
