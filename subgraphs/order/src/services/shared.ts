@@ -1,8 +1,8 @@
 /** What the order use cases share: their dependencies and the limits of an order. */
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { Logger } from "@mallgraph/platform/log";
-import type { PgDb } from "@mallgraph/platform/pg-sql";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
+import type { PgDb } from "@mallgraph/platform/pg-sql";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { WorkflowDefinition, WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";

@@ -6,8 +6,8 @@
  * over an older one only, so entries arriving twice or out of order change nothing.
  */
 import type { Logger } from "@mallgraph/platform/log";
-import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { formatAmount } from "@mallgraph/platform/money";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 /** A reservation that took stock, as its Redis hash (and each stream entry) holds it. */
