@@ -94,9 +94,20 @@ export function slotOf(key: string): number {
   return calculateSlot(key);
 }
 
+/** The hash tag of a key as Redis Cluster reads it (between the first `{` and the next `}`, non-empty), or undefined. */
+function hashTag(key: string): string | undefined {
+  const open = key.indexOf("{");
+  if (open < 0) return undefined;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
 /** Throws unless every key hashes to one slot (what a Redis Cluster requires of one script call). */
 export function assertOneSlot(keys: readonly string[], what: string): void {
   if (keys.length < 2) return;
+  // keys with one and the same hash tag share its slot (only the tag is hashed): no CRC16 per key on the hot path
+  const tag = hashTag(defined(keys[0], "first key"));
+  if (tag !== undefined && keys.every((k) => hashTag(k) === tag)) return;
   const first = slotOf(defined(keys[0], "first key"));
   for (const k of keys) {
     if (slotOf(k) !== first) throw new Error(`${what}: keys in different Redis Cluster slots (${keys.join(", ")}); give them one hash tag`);

@@ -138,6 +138,8 @@ export const createPromotionSubgraph = defineSubgraph({
   services: createPromotionServices,
   close: closePromotionServices,
   context: (base, services) => createContext(base, services),
+  // seckillBuy and the other plain requests run compiled (decision 0010; 0037: the storm's hot path); no resolver here revokes sessions
+  server: { fastPath: true, revokesSessions: false },
 });
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("promotion", () => createPromotionSubgraph({ config: loadConfig() }));
