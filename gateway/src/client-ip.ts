@@ -45,9 +45,17 @@ export function clientIp(trusted: BlockList): ClientIp {
     const family = isIP(address);
     return family !== 0 && trusted.check(address, family === 4 ? "ipv4" : "ipv6");
   };
+  // a keep-alive connection keeps its peer: its address and whether it is a trusted proxy are worked out once
+  const peers = new WeakMap<object, { address: string; trusted: boolean }>();
   return (req) => {
-    const socket = plain(req.socket?.remoteAddress ?? "unknown");
-    if (!isTrusted(socket)) return socket;
+    let peer = req.socket ? peers.get(req.socket) : undefined;
+    if (!peer) {
+      const address = plain(req.socket?.remoteAddress ?? "unknown");
+      peer = { address, trusted: isTrusted(address) };
+      if (req.socket?.remoteAddress) peers.set(req.socket, peer);
+    }
+    const socket = peer.address;
+    if (!peer.trusted) return socket;
     const header = req.headers["x-forwarded-for"];
     const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map(plain).filter(Boolean);
     for (const hop of [...hops].reverse()) {

@@ -160,16 +160,18 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
   const source = f.sources.get(fetch.subgraph);
   const variables = source ? f.planner.variables(fetch, params.variables) : null;
   if (!source || !variables) return false;
+  const info = {
+    document: fetch.document,
+    operation: fetch.operation,
+    variables: params.variables ?? {},
+    schema: f.planner.apiSchema(),
+    state,
+  };
   for (const p of f.plugins) {
     if (!p.onOperation) continue;
     try {
-      await p.onOperation({
-        document: fetch.document,
-        operation: fetch.operation,
-        variables: params.variables ?? {},
-        schema: f.planner.apiSchema(),
-        state,
-      });
+      const checked = p.onOperation(info);
+      if (checked instanceof Promise) await checked;
     } catch {
       return false; // refused: the normal pipeline refuses it again, with its error shape and status
     }

@@ -54,7 +54,7 @@ async function ready(port: number, what: string, proc: ChildProcess): Promise<vo
 
 describe("the build", () => {
   it("compiles every workspace to JavaScript next to the files it reads, with no TypeScript left to run", () => {
-    for (const f of ["gateway/src/index.js", "scripts/workers.js", "packages/platform/src/subgraph.js", "schema/supergraph.graphql", "schema/operations/manifest.json", "gateway/src/lua/hitWindows-counters.lua"]) {
+    for (const f of ["gateway/src/index.js", "scripts/workers.js", "packages/platform/src/subgraph.js", "schema/supergraph.graphql", "schema/operations/manifest.json", "gateway/src/lua/leaseWindow-counters.lua"]) {
       expect(existsSync(path.join(out, f)), f).toBe(true);
     }
     for (const d of DOMAINS) {

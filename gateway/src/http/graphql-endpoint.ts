@@ -55,10 +55,18 @@ export function graphqlEndpoint(d: GraphqlEndpointDeps) {
         return;
       }
       const body = await readBody(req);
-      for (const p of plugins) await p.onRequest?.(state);
+      // hooks that answer at once (a leased rate-limit hit, a request without persisted query) are not awaited
+      for (const p of plugins) {
+        const done = p.onRequest?.(state);
+        if (done instanceof Promise) await done;
+      }
       let params = readParams(state.method, url, body);
       operationName = params.operationName ?? undefined;
-      for (const p of plugins) if (p.onParams) params = await p.onParams(params, state);
+      for (const p of plugins) {
+        if (!p.onParams) continue;
+        const next = p.onParams(params, state);
+        params = next instanceof Promise ? await next : next;
+      }
       if (d.forwarding && (await forwardSingleFetch(d.forwarding, params, state, res))) return;
 
       const headerMap = new HeaderMap();

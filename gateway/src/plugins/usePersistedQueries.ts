@@ -20,7 +20,7 @@ import { ErrorCode } from "@mallgraph/platform/errors";
 import { entityKeyFor, type Redis } from "@mallgraph/platform/redis";
 import { gatewayError } from "../errors.ts";
 import { graphql } from "../graphql.ts";
-import type { GatewayPlugin, GraphQLParams } from "./types.ts";
+import type { GatewayPlugin, GraphQLParams, RequestState } from "./types.ts";
 
 /** One operation of an Apollo persisted-query manifest (scripts/operations.ts writes it). */
 export interface ManifestOperation {
@@ -80,40 +80,46 @@ export function usePersistedQueries(opts: PersistedQueryOptions): GatewayPlugin 
   const notTrusted = () =>
     gatewayError(ErrorCode.OPERATION_NOT_TRUSTED, "this client may only run the trusted manifest operations it was granted");
 
+  async function resolve(params: GraphQLParams, state: RequestState): Promise<GraphQLParams> {
+    const pq = params.extensions?.persistedQuery as { version?: number; sha256Hash?: string } | undefined;
+    const partner = state.partner;
+    const restricted = !!partner || trustedOnly(state.clientName);
+    const allowed = (op: ManifestOperation | undefined) => !!op && (!partner || partner.operations.includes(op.name));
+    let query = params.query ?? undefined;
+    if (pq) {
+      if (pq.version !== 1 || typeof pq.sha256Hash !== "string" || !/^[0-9a-f]{64}$/i.test(pq.sha256Hash)) {
+        throw gatewayError(ErrorCode.BAD_USER_INPUT, "unsupported persisted query: expected version 1 and a sha256Hash");
+      }
+      const hash = pq.sha256Hash.toLowerCase();
+      if (query === undefined || query === null || query === "") {
+        const trusted = byId.get(hash);
+        if (trusted && restricted && !allowed(trusted)) throw notTrusted();
+        if (trusted) query = trusted.body;
+        else if (restricted) throw notTrusted();
+        else {
+          const stored = await opts.redis.get(apqKey(opts.prefix, hash));
+          if (stored === null) throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound");
+          query = stored;
+        }
+      } else {
+        if (sha256(query) !== hash) throw gatewayError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query");
+        if (!restricted && !byId.has(hash) && query.length <= maxLen) await opts.redis.set(apqKey(opts.prefix, hash), query, "EX", ttl);
+      }
+    }
+    if (restricted) {
+      if (!query) throw notTrusted();
+      if (!allowed(byId.get(sha256(query)) ?? byCanonical.get(canonical(query) ?? "\0"))) throw notTrusted();
+    }
+    const { persistedQuery: _pq, ...extensions } = params.extensions ?? {};
+    return { ...params, query, extensions };
+  }
+
   return {
     name: "persisted-queries",
-    async onParams(params: GraphQLParams, state) {
-      const pq = params.extensions?.persistedQuery as { version?: number; sha256Hash?: string } | undefined;
-      const partner = state.partner;
-      const restricted = !!partner || trustedOnly(state.clientName);
-      const allowed = (op: ManifestOperation | undefined) => !!op && (!partner || partner.operations.includes(op.name));
-      let query = params.query ?? undefined;
-      if (pq) {
-        if (pq.version !== 1 || typeof pq.sha256Hash !== "string" || !/^[0-9a-f]{64}$/i.test(pq.sha256Hash)) {
-          throw gatewayError(ErrorCode.BAD_USER_INPUT, "unsupported persisted query: expected version 1 and a sha256Hash");
-        }
-        const hash = pq.sha256Hash.toLowerCase();
-        if (query === undefined || query === null || query === "") {
-          const trusted = byId.get(hash);
-          if (trusted && restricted && !allowed(trusted)) throw notTrusted();
-          if (trusted) query = trusted.body;
-          else if (restricted) throw notTrusted();
-          else {
-            const stored = await opts.redis.get(apqKey(opts.prefix, hash));
-            if (stored === null) throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound");
-            query = stored;
-          }
-        } else {
-          if (sha256(query) !== hash) throw gatewayError(ErrorCode.BAD_USER_INPUT, "provided sha does not match query");
-          if (!restricted && !byId.has(hash) && query.length <= maxLen) await opts.redis.set(apqKey(opts.prefix, hash), query, "EX", ttl);
-        }
-      }
-      if (restricted) {
-        if (!query) throw notTrusted();
-        if (!allowed(byId.get(sha256(query)) ?? byCanonical.get(canonical(query) ?? "\0"))) throw notTrusted();
-      }
-      const { persistedQuery: _pq, ...extensions } = params.extensions ?? {};
-      return { ...params, query, extensions };
+    onParams(params: GraphQLParams, state) {
+      // most requests: a document without extensions from a client held to no safelist — nothing to resolve or check
+      if (!params.extensions && !state.partner && !trustedOnly(state.clientName)) return params;
+      return resolve(params, state);
     },
   };
 }

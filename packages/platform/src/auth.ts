@@ -9,7 +9,7 @@
  *   header carries the request id, lives 5 s and is good once (decision 0017). A subgraph refuses a
  *   header that is forged, stale or replayed, and an identity its signer may not claim.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomFillSync, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
@@ -164,13 +164,26 @@ function identityBody(identity: Identity): string {
   return body;
 }
 
+/** Header nonces: 12 random bytes each, taken from a pool the CSPRNG refills 4 KiB at a time (not one call per header). */
+const NONCE_BYTES = 12;
+const noncePool = Buffer.alloc(NONCE_BYTES * 341);
+let nonceAt = noncePool.length;
+function nonce(): string {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  nonceAt += NONCE_BYTES;
+  return noncePool.toString("base64url", nonceAt - NONCE_BYTES, nonceAt);
+}
+
 export function signIdentity(keys: Keys, identity: Identity, opts: SignOptions = {}): string {
   const signer = opts.signer ?? (identity.kind === "internal" && identity.service ? identity.service : "gateway");
   const secret = keyring(keys).secretOf(signer);
   if (!secret) throw new Error(`no secret for service ${signer}`);
   const body = identityBody(identity);
   const rid = Buffer.from(opts.requestId ?? "").toString("base64url");
-  const payload = `${signer}.${body}.${rid}.${opts.now ?? Date.now()}.${randomBytes(12).toString("base64url")}`;
+  const payload = `${signer}.${body}.${rid}.${opts.now ?? Date.now()}.${nonce()}`;
   return `${payload}.${hmac(secret, payload)}`;
 }
 
@@ -193,6 +206,10 @@ export interface VerifyOptions {
   maxAgeMs?: number;
 }
 
+/** Identity bodies already decoded (frozen: one object serves every request that carries the body). */
+const parsedBodies = new Map<string, Identity>();
+const MAX_PARSED_BODIES = 20_000;
+
 export function checkIdentityHeader(keys: Keys, header: string | undefined | null, opts: VerifyOptions = {}): VerifiedHeader {
   if (!header) return { identity: ANONYMOUS };
   const refuse = (problem: HeaderProblem): VerifiedHeader => ({ identity: ANONYMOUS, problem });
@@ -208,11 +225,16 @@ export function checkIdentityHeader(keys: Keys, header: string | undefined | nul
   const now = opts.now ?? Date.now();
   const maxAge = opts.maxAgeMs ?? identityMaxAgeMs();
   if (!Number.isFinite(issued) || now - issued > maxAge || issued - now > MAX_FUTURE_SKEW_MS) return refuse("expired");
-  let identity: Identity;
-  try {
-    identity = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Identity;
-  } catch {
-    return refuse("malformed");
+  let identity = parsedBodies.get(body);
+  if (!identity) {
+    try {
+      identity = Object.freeze(JSON.parse(Buffer.from(body, "base64url").toString("utf8"))) as Identity;
+    } catch {
+      return refuse("malformed");
+    }
+    // signed bodies repeat (the gateway signs one body per session): each is decoded once
+    if (parsedBodies.size >= MAX_PARSED_BODIES) parsedBodies.clear();
+    parsedBodies.set(body, identity);
   }
   const mayClaim =
     signer === "gateway"

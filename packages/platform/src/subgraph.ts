@@ -13,7 +13,7 @@ import { GraphQLError, parse, type DocumentNode } from "graphql";
 import type { BaseContext } from "./access.ts";
 import { writeGraphQLResponse } from "./apollo-http.ts";
 import type { AuditLog } from "./audit.ts";
-import { checkIdentityHeader, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
+import { checkIdentityHeader, identityMaxAgeMs, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { countRequests, drainServer } from "./drain.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { createFastExecutor } from "./fast-graphql.ts";
@@ -173,6 +173,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
 
   const keys = keyring(opts.internalSecret);
   const replay = new ReplayGuard();
+  const maxAgeMs = identityMaxAgeMs(); // read once: process.env is slow to read per request
   const observe = bound(requestDuration);
   const server = http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
@@ -195,7 +196,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
         identity,
         requestId: signedRequestId,
         problem,
-      } = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay });
+      } = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay, maxAgeMs });
       const body = await readBody(req);
       if (problem) {
         // a header that is there but forged, stale, replayed or claiming what its signer may not
@@ -207,8 +208,10 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
         return;
       }
       const requestId = signedRequestId || (req.headers["x-request-id"] as string) || randomUUID();
-      const json = body.length ? JSON.parse(body.toString("utf8")) : undefined;
-      const nul = findNulCharacter(json);
+      const text = body.toString("utf8");
+      const json = body.length ? JSON.parse(text) : undefined;
+      // JSON can only carry a NUL as the escape \u0000 (also how a document's own escape arrives): without one, nothing to walk
+      const nul = text.includes("\\u0000") ? findNulCharacter(json) : undefined;
       if (nul) {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(

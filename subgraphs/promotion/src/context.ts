@@ -10,5 +10,13 @@ export interface Context extends BaseContext {
 }
 
 export function createContext(base: BaseContext, services: PromotionServices): Context {
-  return { ...base, services, couponLoader: new DataLoader((ids) => services.coupons.getMany(ids)) };
+  let couponLoader: Context["couponLoader"] | undefined;
+  return {
+    ...base,
+    services,
+    // made when a request first reads a coupon (most requests, seckillBuy among them, never do)
+    get couponLoader() {
+      return (couponLoader ??= new DataLoader((ids) => services.coupons.getMany(ids)));
+    },
+  };
 }

@@ -74,6 +74,7 @@ type Lua<R = number> = (...args: Array<string | number>) => Promise<R>;
 export class SeckillStore {
   private readonly bySku = new Map<string, ItemRef>();
   private readonly bySlot = new Map<number, ItemRef>();
+  private readonly shardKeys = new Map<string, ShardKeys>();
   readonly lua: Record<"take" | "resolveHold" | "settleTake" | "arm" | "close", Lua> & {
     buy: Lua<[string, string]>;
     settle: Lua<number[]>;
@@ -94,8 +95,15 @@ export class SeckillStore {
     };
   }
 
+  /** A shard's keys (built once per item and shard: every buy on the hot path asks for them). */
   keys(ref: Pick<ItemRef, "sessionId" | "skuId">, shard: number): ShardKeys {
-    return shardKeys(this.d.prefix, ref.sessionId, ref.skuId, shard);
+    const id = `${ref.sessionId}\n${ref.skuId}\n${shard}`;
+    let k = this.shardKeys.get(id);
+    if (!k) {
+      if (this.shardKeys.size >= MAX_ITEMS * MAX_SHARDS * 4) this.shardKeys.clear();
+      this.shardKeys.set(id, (k = shardKeys(this.d.prefix, ref.sessionId, ref.skuId, shard)));
+    }
+    return k;
   }
 
   remember(row: { sessionId: string; skuId: string; slot: number; shards: number }): ItemRef {
