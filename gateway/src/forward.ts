@@ -17,7 +17,8 @@
  * Not forwarded (the normal pipeline runs them): plans of more than one fetch, documents with
  * fragments or several operations, selections the planner rewrites (`__typename` added, abstract
  * types, conditions), invalid documents, variables that do not coerce, introspection, subscriptions,
- * mutations sent with GET, and — while the response cache is on — callers the cache serves.
+ * mutations sent with GET, and — while the response cache is on — the queries of callers the cache
+ * serves (it never serves a mutation: those are forwarded for every caller).
  */
 import type { ServerResponse } from "node:http";
 import { operationFromDocument, Supergraph } from "@apollo/federation-internals";
@@ -145,7 +146,7 @@ export interface Forwarding {
   sources: ReadonlyMap<string, SubgraphDataSource>;
   plugins: readonly GatewayPlugin[];
   metrics: GatewayMetrics;
-  /** Whether the response cache serves this caller (then the normal pipeline runs: it reads and fills the cache). */
+  /** Whether the response cache serves this caller's queries (then the normal pipeline runs them: it reads and fills the cache). */
   cached: (state: RequestState) => boolean;
 }
 
@@ -154,9 +155,11 @@ export interface Forwarding {
  * normal pipeline must run it (with `state.replay` set when the subgraph was already called).
  */
 export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, state: RequestState, res: ServerResponse): Promise<boolean> {
-  if (typeof params.query !== "string" || !wellFormed(params) || f.cached(state)) return false;
+  if (typeof params.query !== "string" || !wellFormed(params)) return false;
   const fetch = f.planner.lookup(params.query, params.operationName);
-  if (!fetch || (fetch.operation.operation === "mutation" && state.method !== "POST")) return false;
+  if (!fetch) return false;
+  // the response cache never reads or writes a mutation's answer: a member's seckillBuy is forwarded with the cache on too
+  if (fetch.operation.operation === "mutation" ? state.method !== "POST" : f.cached(state)) return false;
   const source = f.sources.get(fetch.subgraph);
   const variables = source ? f.planner.variables(fetch, params.variables) : null;
   if (!source || !variables) return false;

@@ -163,4 +163,28 @@ describe("single-fetch forwarding", () => {
     expect(a.status).toBe(405);
     expect(bumps.total).toBe(start);
   });
+
+  it("with the response cache on, forwards a member's mutation (never cached) and leaves the member's queries to the cache", async () => {
+    const cached = await createGateway({
+      config: testConfig(fed, tr.prefix, { MAX_QUERY_DEPTH: "5" }),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      subgraphTimeoutMs: 300,
+    });
+    try {
+      const start = bumps.total;
+      const a = await gql(cached.url, "mutation { bump(by: 1) }", { token });
+      const b = await gql(full.url, "mutation { bump(by: 1) }", { token });
+      expect(bumps.total).toBe(start + 2);
+      expect(a.status).toBe(b.status);
+      expect(a.body).toEqual({ data: { bump: start + 1 } });
+      expect(headersOf(a)).toEqual(headersOf(b));
+      expect(await forwarded(cached)).toEqual({ forwarded: 1 });
+      await gql(cached.url, "query Who { whoami { kind id } }", { token });
+      expect(await forwarded(cached)).toEqual({ forwarded: 1 });
+    } finally {
+      await cached.stop();
+    }
+  });
 });
