@@ -185,16 +185,16 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
     answer = await source.forward({ query: fetch.query, operationName: fetch.operationName, variables }, context);
   } catch (error) {
     state.replay = { subgraph: fetch.subgraph, error };
-    f.metrics.singleFetch.inc({ outcome: "replayed" });
+    f.metrics.singleFetchDone("replayed");
     return false;
   }
   const body = answer.status === 200 ? await answer.text() : "";
   if (!isPlainData(body)) {
     state.replay = { subgraph: fetch.subgraph, answer };
-    f.metrics.singleFetch.inc({ outcome: "replayed" });
+    f.metrics.singleFetchDone("replayed");
     return false;
   }
-  f.metrics.singleFetch.inc({ outcome: "forwarded" });
+  f.metrics.singleFetchDone("forwarded");
   const headers: Record<string, string> = {
     "content-type": "application/json; charset=utf-8",
     "content-length": String(Buffer.byteLength(body)),

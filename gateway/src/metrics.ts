@@ -2,45 +2,39 @@
  * Prometheus metrics of one gateway instance (its own registry, so several gateways can live in one
  * test process). Served at GET /metrics.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { TallyCounter, TallyHistogram } from "./tally.ts";
 
 const MAX_OPERATION_NAMES = 500;
 
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly names = new Set<string>();
-  readonly requests = new Counter({
-    name: "mg_gateway_requests_total",
-    help: "GraphQL requests by operation and outcome",
-    labelNames: ["operation", "transport", "outcome"],
-    registers: [this.registry],
-  });
-  readonly requestDuration = new Histogram({
-    name: "mg_gateway_request_duration_seconds",
-    help: "GraphQL request duration by operation",
-    labelNames: ["operation"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  // the per-request ones: plain tallies (src/tally.ts), no label hashing per observation
+  readonly requests = new TallyCounter("mg_gateway_requests_total", "GraphQL requests by operation and outcome", this.registry);
+  readonly requestDuration = new TallyHistogram(
+    "mg_gateway_request_duration_seconds",
+    "GraphQL request duration by operation",
+    this.registry,
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   readonly errors = new Counter({
     name: "mg_gateway_errors_total",
     help: "Errors sent to clients, by extensions.code",
     labelNames: ["code"],
     registers: [this.registry],
   });
-  readonly subgraphRequests = new Counter({
-    name: "mg_gateway_subgraph_requests_total",
-    help: "Requests to subgraphs by outcome (ok, http_error, network_error, timeout, circuit_open)",
-    labelNames: ["subgraph", "outcome"],
-    registers: [this.registry],
-  });
-  readonly subgraphDuration = new Histogram({
-    name: "mg_gateway_subgraph_request_duration_seconds",
-    help: "Subgraph request duration",
-    labelNames: ["subgraph"],
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly subgraphRequests = new TallyCounter(
+    "mg_gateway_subgraph_requests_total",
+    "Requests to subgraphs by outcome (ok, http_error, network_error, timeout, circuit_open)",
+    this.registry,
+  );
+  readonly subgraphDuration = new TallyHistogram(
+    "mg_gateway_subgraph_request_duration_seconds",
+    "Subgraph request duration",
+    this.registry,
+    [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   readonly circuitState = new Gauge({
     name: "mg_gateway_circuit_state",
     help: "Circuit breaker per subgraph: 0 closed, 1 open, 2 half-open",
@@ -70,43 +64,29 @@ export class GatewayMetrics {
     labelNames: ["reason"],
     registers: [this.registry],
   });
-  readonly singleFetch = new Counter({
-    name: "mg_gateway_single_fetch_total",
-    help: "Single-fetch operations sent straight to their subgraph: forwarded as answered, or replayed through the pipeline (errors)",
-    labelNames: ["outcome"],
-    registers: [this.registry],
-  });
+  readonly singleFetch = new TallyCounter(
+    "mg_gateway_single_fetch_total",
+    "Single-fetch operations sent straight to their subgraph: forwarded as answered, or replayed through the pipeline (errors)",
+    this.registry,
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "mg_gateway_" });
   }
 
-  private readonly children = new Map<string, { inc(): void } | { observe(v: number): void }>();
-
-  /**
-   * The per-request observations, through label children kept by their label values (prom-client
-   * hashes the label object on every call otherwise; these run for every request and subgraph call).
-   */
+  /** The per-request observations (a request, a subgraph call, a forwarded or replayed operation). */
   requestDone(operation: string, transport: string, outcome: string, seconds: number): void {
-    this.counter(this.requests, `r|${operation}|${transport}|${outcome}`, { operation, transport, outcome }).inc();
-    this.histogram(this.requestDuration, `d|${operation}`, { operation }).observe(seconds);
+    this.requests.inc(`${operation}|${transport}|${outcome}`, { operation, transport, outcome });
+    this.requestDuration.observe(operation, { operation }, seconds);
   }
 
   subgraphCallDone(subgraph: string, outcome: string, seconds: number): void {
-    this.counter(this.subgraphRequests, `s|${subgraph}|${outcome}`, { subgraph, outcome }).inc();
-    this.histogram(this.subgraphDuration, `sd|${subgraph}`, { subgraph }).observe(seconds);
+    this.subgraphRequests.inc(`${subgraph}|${outcome}`, { subgraph, outcome });
+    this.subgraphDuration.observe(subgraph, { subgraph }, seconds);
   }
 
-  private counter(c: Counter, key: string, labels: Record<string, string>): { inc(): void } {
-    let child = this.children.get(key) as { inc(): void } | undefined;
-    if (!child) this.children.set(key, (child = c.labels(labels)));
-    return child;
-  }
-
-  private histogram(h: Histogram, key: string, labels: Record<string, string>): { observe(v: number): void } {
-    let child = this.children.get(key) as { observe(v: number): void } | undefined;
-    if (!child) this.children.set(key, (child = h.labels(labels)));
-    return child;
+  singleFetchDone(outcome: "forwarded" | "replayed"): void {
+    this.singleFetch.inc(outcome, { outcome });
   }
 
   /** Operation names are client-chosen: keep the label set bounded. */
