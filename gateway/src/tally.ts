@@ -70,7 +70,7 @@ export class TallyHistogram extends Tally<{ labels: Labels; counts: number[]; su
     let c = this.children.get(key);
     if (!c) this.children.set(key, (c = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }));
     const i = this.buckets.findIndex((b) => value <= b);
-    if (i >= 0) c.counts[i]! += 1;
+    if (i >= 0) c.counts[i] = (c.counts[i] ?? 0) + 1;
     c.sum += value;
     c.count++;
   }
