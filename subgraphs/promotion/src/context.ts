@@ -1,4 +1,6 @@
 import type { BaseContext } from "@mallgraph/platform/access";
+import type { AuditLog } from "@mallgraph/platform/audit";
+import type { Identity } from "@mallgraph/platform/auth";
 import DataLoader from "dataloader";
 import type { CouponWithTemplate } from "./services/coupons.ts";
 import type { PromotionServices } from "./services/index.ts";
@@ -9,14 +11,27 @@ export interface Context extends BaseContext {
   couponLoader: DataLoader<string, CouponWithTemplate | null>;
 }
 
+/** One request's context; the coupon loader is made when the request first reads a coupon (seckillBuy never does). */
+class PromotionContext implements Context {
+  readonly identity: Identity;
+  readonly requestId: string;
+  readonly audit?: AuditLog;
+  private loader?: Context["couponLoader"];
+
+  constructor(
+    base: BaseContext,
+    readonly services: PromotionServices,
+  ) {
+    this.identity = base.identity;
+    this.requestId = base.requestId;
+    this.audit = base.audit;
+  }
+
+  get couponLoader(): Context["couponLoader"] {
+    return (this.loader ??= new DataLoader((ids) => this.services.coupons.getMany(ids)));
+  }
+}
+
 export function createContext(base: BaseContext, services: PromotionServices): Context {
-  let couponLoader: Context["couponLoader"] | undefined;
-  return {
-    ...base,
-    services,
-    // made when a request first reads a coupon (most requests, seckillBuy among them, never do)
-    get couponLoader() {
-      return (couponLoader ??= new DataLoader((ids) => services.coupons.getMany(ids)));
-    },
-  };
+  return new PromotionContext(base, services);
 }
