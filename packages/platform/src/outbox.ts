@@ -32,7 +32,7 @@
 import type { JobsOptions, Queue } from "bullmq";
 import { unaudited } from "./audit-scope.ts";
 import { badInput } from "./errors.ts";
-import { publishLiveEvent, type LiveEvent } from "./events.ts";
+import { eventChannel, publishLiveEvent, type LiveEvent } from "./events.ts";
 import type { Logger } from "./log.ts";
 import { periodic } from "./periodic.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
@@ -298,4 +298,52 @@ export async function publishLiveEventJob(redis: Redis, prefix: string, data: Li
     await redis.del(marker).catch(() => undefined);
     throw e;
   }
+}
+
+/** The job name of the live events of one batch that left their transaction as ONE outbox row. */
+export const PUBLISH_EVENTS_JOB = "publish-events";
+
+export interface LiveEventsJobData {
+  topic: string;
+  events: LiveEvent[];
+}
+
+/**
+ * Many live events of one change (a batch of orders made together, decision 0039) as ONE outbox row,
+ * relayed as one job: key `events.<first event's id>` (an event belongs to one change only). Each event
+ * is still published once per event id (`publishLiveEventsJob`, the markers of `publishLiveEventJob`).
+ */
+export function liveEventsJob(queue: QueueName, topic: string, events: LiveEvent[]): OutboxJob<LiveEventsJobData> {
+  const [first] = events;
+  if (!first) throw badInput("a batch of live events needs at least one event", { field: "events" });
+  return { key: `events.${first.eventId}`, queue, name: PUBLISH_EVENTS_JOB, data: { topic, events } };
+}
+
+/**
+ * The consumer of a `publish-events` job: publishes each event not published before (the same one-day
+ * marker per event id as `publishLiveEventJob`), the markers in one pipeline and the publishes in
+ * another; a failed publish removes the markers it set, so the job's retry publishes what is left.
+ * How many this call published.
+ */
+export async function publishLiveEventsJob(redis: Redis, prefix: string, data: LiveEventsJobData): Promise<number> {
+  const marker = keyFor(prefix, "events");
+  const set = redis.pipeline();
+  for (const e of data.events) set.set(marker("published", e.eventId), "1", "EX", PUBLISHED_MARKER_SECONDS, "NX");
+  const taken = await set.exec();
+  const mine = data.events.filter((_, i) => taken?.[i]?.[1] === "OK");
+  if (!mine.length) return 0;
+  const channel = eventChannel(prefix, data.topic);
+  const unmark = (es: LiveEvent[]) => redis.del(...es.map((m) => marker("published", m.eventId))).catch(() => undefined);
+  const pub = redis.pipeline();
+  for (const e of mine) pub.publish(channel, JSON.stringify(e));
+  const sent = await pub.exec().catch(async (e: unknown) => {
+    await unmark(mine); // unknown which got out: all again (an event published twice loads the same payload)
+    throw e;
+  });
+  const failed = mine.filter((_, i) => !sent || sent[i]?.[0]);
+  if (failed.length) {
+    await unmark(failed);
+    throw sent?.find(([e]) => e)?.[0] ?? new Error("publishing the events failed");
+  }
+  return mine.length;
 }

@@ -19,7 +19,7 @@ import { createContext } from "./context.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { resolvers } from "./resolvers/index.ts";
 import type { OrderServices } from "./services/index.ts";
-import { orderNoGenerator } from "./services/orderNo.ts";
+import { orderNoGenerator, orderNosGenerator } from "./services/orderNo.ts";
 import { OrderService } from "./services/orders.ts";
 import {
   cartPort,
@@ -70,6 +70,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   });
   const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log });
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
+  const nextOrderNos = orderNosGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
   const workflows = new WorkflowRunner<Tx>({ domain: "order", db: prisma, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });
   const placeOrder = workflows.register(placeOrderWorkflow({ prisma, catalog, cart, promotion, nextOrderNo, log }));
@@ -89,6 +90,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     timeouts,
     followUps,
     nextOrderNo,
+    nextOrderNos,
     workflows,
     placeOrderWorkflow: placeOrder,
     log,
@@ -111,6 +113,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
     timeouts,
     followUps,
     nextOrderNo,
+    nextOrderNos,
     workflows,
     hooks,
   };

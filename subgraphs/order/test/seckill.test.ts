@@ -119,7 +119,24 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
       // one creation event each (this suite's 1 s time-out then cancels them: more changes follow)
       const created = await p().orderStatusChange.findMany({ where: { orderId: { in: orders.map((o) => o.id) }, from: null } });
       expect(created.length).toBe(120);
-      expect(await p().outbox.count({ where: { id: { in: created.map((c) => `event.${c.id}`) }, queue: "order-events" } })).toBe(120);
+      // each creation event in the outbox once: a batch's events share one row (decision 0039)
+      const rows = await p().outbox.findMany({ where: { queue: "order-events" } });
+      const queued = rows.flatMap((r) =>
+        r.id.startsWith("events.") ? (r.data as { events: Array<{ eventId: string }> }).events.map((e) => e.eventId) : [r.id.slice(6)],
+      );
+      for (const c of created) expect(queued.filter((id) => id === c.id)).toEqual([c.id]);
+      // … and published once each (its marker), by the workers
+      const redis = env.order.services.redis;
+      await waitFor(
+        async () => (await redis.exists(...created.map((c) => `${env.config.REDIS_PREFIX}:{events}:published:${c.id}`))) === 120,
+        "the batch's events published",
+      );
+      // the batch's one time-out job cancels its unpaid orders (this suite's 1 s seckill time-out)
+      await waitFor(
+        async () => (await p().order.count({ where: { id: { in: orders.map((o) => o.id) }, cancelReason: "PAYMENT_TIMEOUT" } })) === 120,
+        "the time-outs of the batches' orders",
+      );
+      expect(await env.order.services.orders.sweepExpired()).toBe(0);
     });
 
     it("a crash inside the batch's transaction leaves no order; the retry makes each exactly once", async () => {

@@ -16,7 +16,8 @@ export interface FollowUpData {
   reference?: string;
 }
 
-export const TimeoutJob = { cancelUnpaid: "cancel-unpaid", sweepExpired: "sweep-expired" } as const;
+/** `cancel-unpaid`: one order (`{ orderId }`); `cancel-unpaid-batch`: the orders of a seckill batch, due together (`{ orderIds }`). */
+export const TimeoutJob = { cancelUnpaid: "cancel-unpaid", cancelUnpaidBatch: "cancel-unpaid-batch", sweepExpired: "sweep-expired" } as const;
 
 export class OrderFollowUps {
   constructor(private readonly d: Pick<OrderServiceDeps, "timeouts" | "followUps" | "catalog" | "payment" | "log">) {}
@@ -31,6 +32,26 @@ export class OrderFollowUps {
       );
     } catch (e) {
       this.d.log.warn({ err: e, orderId }, "could not schedule the payment time-out; the sweep job covers it");
+    }
+  }
+
+  /**
+   * Queues ONE delayed time-out for orders made together and due at the same moment (a seckill batch,
+   * decision 0039) instead of one job each; the sweep covers a lost one, as for `scheduleTimeout`.
+   */
+  async scheduleTimeouts(orderIds: string[], expiresAt: Date): Promise<void> {
+    const [first] = orderIds;
+    if (first === undefined) return;
+    if (orderIds.length === 1) return this.scheduleTimeout(first, expiresAt);
+    try {
+      await this.d.timeouts.add(
+        TimeoutJob.cancelUnpaidBatch,
+        { orderIds },
+        // an order belongs to one batch only: its first order's id names the job
+        { jobId: `cancel-unpaid-batch-${first}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) },
+      );
+    } catch (e) {
+      this.d.log.warn({ err: e, orderIds }, "could not schedule the batch's payment time-out; the sweep job covers it");
     }
   }
 

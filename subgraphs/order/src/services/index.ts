@@ -31,6 +31,7 @@ export interface OrderServices {
   timeouts: Queue;
   followUps: Queue;
   nextOrderNo: (now?: Date) => Promise<string>;
+  nextOrderNos: (count: number, now?: Date) => Promise<string[]>;
   /** Durable workflows (placeOrder): the worker sweeps them (`workflows.start`). */
   workflows: WorkflowRunner<Tx>;
   /** Test-only failure injection (mutable). */

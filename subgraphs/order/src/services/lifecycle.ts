@@ -13,6 +13,9 @@ import type { OrderServiceDeps } from "./shared.ts";
 import type { OrderTransitions } from "./transitions.ts";
 import type { OrderOutcome, OrderRecord, TransitionOutcome } from "./types.ts";
 
+/** Time-outs of one batch job run this many at a time (the worker's own concurrency, createWorker). */
+const BATCH_CANCEL_CONCURRENCY = 8;
+
 export class OrderLifecycle {
   constructor(
     private readonly d: OrderServiceDeps,
@@ -50,6 +53,34 @@ export class OrderLifecycle {
     });
     if (r.code === OrderCode.OK) await this.afterCancel(defined(r.order, "the timed-out order"));
     return { code: r.code };
+  }
+
+  /**
+   * The payment time-out of a batch's orders (one `cancel-unpaid-batch` job): `cancelIfUnpaid` for
+   * each, a few at a time. Answers how many were cancelled, the ones not due yet (with the longest
+   * wait left) and the ones that failed (the job retries them; a repeat of the others changes nothing).
+   */
+  async cancelUnpaidBatch(
+    orderIds: string[],
+    now = new Date(),
+  ): Promise<{ cancelled: number; notDue: string[]; retryInMs: number; failed: string[] }> {
+    const out = { cancelled: 0, notDue: [] as string[], retryInMs: 0, failed: [] as string[] };
+    for (let i = 0; i < orderIds.length; i += BATCH_CANCEL_CONCURRENCY) {
+      const ids = orderIds.slice(i, i + BATCH_CANCEL_CONCURRENCY);
+      const rs = await Promise.allSettled(ids.map((id) => this.cancelIfUnpaid(id, now)));
+      rs.forEach((r, n) => {
+        const id = ids[n] ?? "";
+        if (r.status === "rejected") {
+          this.d.log.warn({ err: r.reason, orderId: id }, "payment time-out failed; the job retries it");
+          out.failed.push(id);
+        } else if (r.value.code === OrderCode.OK) out.cancelled++;
+        else if (r.value.code === "NOT_DUE") {
+          out.notDue.push(id);
+          out.retryInMs = Math.max(out.retryInMs, r.value.retryInMs ?? 0);
+        }
+      });
+    }
+    return out;
   }
 
   /** Unpaid orders past their time-out whose delayed job was lost. */

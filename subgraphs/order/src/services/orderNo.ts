@@ -15,11 +15,23 @@ export function timestamp14(d: Date): string {
 }
 
 export function orderNoGenerator(redis: Redis, prefix: string): (now?: Date) => Promise<string> {
+  const many = orderNosGenerator(redis, prefix);
+  return async (now = new Date()) => (await many(1, now))[0] ?? "";
+}
+
+/** `count` order numbers of one second in ONE Redis call (INCRBY count): a seckill batch's numbers. */
+export function orderNosGenerator(redis: Redis, prefix: string): (count: number, now?: Date) => Promise<string[]> {
   const key = keyFor(prefix, "order");
-  const nextSeq = defineLua<[string, number], number>(redis, "orderNextSeq", new URL("../lua/nextSeq-orderSeq.lua", import.meta.url), 1);
-  return async (now = new Date()) => {
+  const nextSeq = defineLua<[string, number, number], number>(
+    redis,
+    "orderNextSeq",
+    new URL("../lua/nextSeq-orderSeq.lua", import.meta.url),
+    1,
+  );
+  return async (count, now = new Date()) => {
+    if (count < 1) return [];
     const ts = timestamp14(now);
-    const seq = await nextSeq(key("seq", ts), SEQ_TTL_SECONDS);
-    return `${ts}${String(seq).padStart(6, "0")}`;
+    const last = await nextSeq(key("seq", ts), SEQ_TTL_SECONDS, count);
+    return Array.from({ length: count }, (_, i) => `${ts}${String(last - count + 1 + i).padStart(6, "0")}`);
   };
 }

@@ -110,6 +110,9 @@ export class OrderService {
   cancelIfUnpaid(orderId: string, now?: Date) {
     return this.lifecycle.cancelIfUnpaid(orderId, now);
   }
+  cancelUnpaidBatch(orderIds: string[], now?: Date) {
+    return this.lifecycle.cancelUnpaidBatch(orderIds, now);
+  }
   sweepExpired(limit?: number) {
     return this.lifecycle.sweepExpired(limit);
   }

@@ -6,7 +6,7 @@
  * loses nothing), and the order worker publishes it once (`publishLiveEventJob`). The event's id is
  * the status-history row's, which the gateway loads through `orderStatusChangedEvent`.
  */
-import { liveEventJob, type OutboxJob } from "@mallgraph/platform/outbox";
+import { liveEventJob, liveEventsJob, type OutboxJob } from "@mallgraph/platform/outbox";
 import { QueueName } from "@mallgraph/platform/queue";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
@@ -15,6 +15,18 @@ export const ORDER_STATUS_TOPIC = "orderStatusChanged";
 /** The live event of one status change (its history row's id), for its buyer. */
 export function orderStatusEvent(eventId: string, orderId: string, buyerId: string): OutboxJob {
   return liveEventJob(QueueName.orderEvents, ORDER_STATUS_TOPIC, { eventId, keys: { orderId }, audience: [buyerId] });
+}
+
+/**
+ * The creation events of a batch of orders made in one transaction (seckill, decision 0039) as ONE
+ * outbox row and one `order-events` job; each event is still published once per event id.
+ */
+export function orderStatusEvents(events: Array<{ eventId: string; orderId: string; buyerId: string }>): OutboxJob {
+  return liveEventsJob(
+    QueueName.orderEvents,
+    ORDER_STATUS_TOPIC,
+    events.map((e) => ({ eventId: e.eventId, keys: { orderId: e.orderId }, audience: [e.buyerId] })),
+  );
 }
 
 /** Withdraws an order's status events not relayed yet (the order is deleted: a placement undone). */

@@ -18,7 +18,7 @@ import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { writeOutbox } from "@mallgraph/platform/outbox";
 import { OrderCode } from "../errors.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
-import { orderStatusEvent } from "./outbox.ts";
+import { orderStatusEvent, orderStatusEvents } from "./outbox.ts";
 import { insertOrder, MAX_LINE_QUANTITY, type OrderServiceDeps } from "./shared.ts";
 import type { SeckillOrderInput, SeckillOrderOutcome } from "./types.ts";
 
@@ -130,8 +130,15 @@ export class SeckillOrders {
       if (!r) found.set(i.reservationId, (r = await this.createSeckill(i)));
       out.push(r);
     }
-    await Promise.all(inserted.map((o) => this.jobs.scheduleTimeout(o.orderId, o.expiresAt)));
-    if (inserted.length) await this.d.jobs.flush();
+    // the batch's orders are due together: one delayed time-out job for them all (decision 0039)
+    const [first] = inserted;
+    if (first) {
+      await this.jobs.scheduleTimeouts(
+        inserted.map((o) => o.orderId),
+        first.expiresAt,
+      );
+      await this.d.jobs.flush();
+    }
     return out;
   }
 
@@ -149,7 +156,7 @@ export class SeckillOrders {
   }> {
     const [snapshots, orderNos] = await Promise.all([
       this.d.catalog.skuSnapshots([...new Set(inputs.map((i) => i.skuId))]),
-      Promise.all(inputs.map(() => this.d.nextOrderNo())),
+      this.d.nextOrderNos(inputs.length),
     ]);
     const snaps = new Map(snapshots.flatMap((s) => (s ? [[s.id, s] as const] : [])));
     const timeout = this.d.seckillPaymentTimeoutSeconds ?? this.d.paymentTimeoutSeconds;
@@ -188,10 +195,8 @@ export class SeckillOrders {
         for (const a of answered) found.set(a.rid, seckillOk(a));
         const got = new Set(answered.flatMap((a) => (a.inserted ? [a.id] : [])));
         const mine = rows.filter((r) => got.has(r.id));
-        await writeOutbox(
-          tx,
-          mine.map((r) => orderStatusEvent(r.eventId, r.id, r.buyerId)),
-        );
+        // the batch's creation events: one outbox row, one order-events job (decision 0039)
+        if (mine.length) await writeOutbox(tx, [orderStatusEvents(mine.map((r) => ({ eventId: r.eventId, orderId: r.id, buyerId: r.buyerId })))]);
         await this.d.hooks?.seckillBatch?.(mine.map((r) => r.rid));
         return { found, inserted: mine.map((r) => ({ reservationId: r.rid, orderId: r.id, expiresAt })) };
       },

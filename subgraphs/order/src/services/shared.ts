@@ -66,6 +66,8 @@ export interface OrderServiceDeps {
   timeouts: Queue;
   followUps: Queue;
   nextOrderNo: (now?: Date) => Promise<string>;
+  /** `count` order numbers in one Redis call (a seckill batch). */
+  nextOrderNos: (count: number, now?: Date) => Promise<string[]>;
   /** The domain's durable workflow runner and the placeOrder workflow registered with it. */
   workflows: WorkflowRunner<Tx>;
   placeOrderWorkflow: WorkflowDefinition<PlaceOrderState, Tx>;
