@@ -21,7 +21,7 @@ export const Query: QueryResolvers = {
   orderStatusChangedEvent: asGatewayEvent((_p, { orderId, eventId }, ctx) =>
     ctx.services.orders.statusEvent(orderId, eventId, ctx.identity.kind === "member" ? ctx.identity.id : undefined),
   ),
-  orderForPayment: asInternal("orderForPayment", (_p, { id }, ctx) => ctx.services.orders.forPayment(id)),
+  orderForPayment: asInternal("orderForPayment", (_p, { id }, ctx) => ctx.services.orders.forPayment(id, (i) => ctx.orderLoader.load(i))),
   purchaseVerified: asInternal("purchaseVerified", (_p, { orderId, memberId: m, skuId }, ctx) =>
     ctx.services.orders.purchaseVerified(orderId, m, skuId),
   ),

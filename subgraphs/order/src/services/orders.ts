@@ -20,7 +20,7 @@ import { OrderReads } from "./read.ts";
 import { SeckillOrders } from "./seckill.ts";
 import type { OrderServiceDeps } from "./shared.ts";
 import { OrderTransitions } from "./transitions.ts";
-import type { PlaceOrderInput, PrizeOrderInput, SeckillOrderInput } from "./types.ts";
+import type { OrderRecord, PlaceOrderInput, PrizeOrderInput, SeckillOrderInput } from "./types.ts";
 
 export { FollowUpJob, TimeoutJob } from "./follow-ups.ts";
 export { MAX_LINE_QUANTITY, MAX_LINES, type OrderServiceDeps } from "./shared.ts";
@@ -90,8 +90,8 @@ export class OrderService {
   statusEvent(orderId: string, eventId: string, viewerId: string | undefined) {
     return this.reads.statusEvent(orderId, eventId, viewerId);
   }
-  forPayment(id: string) {
-    return this.reads.forPayment(id);
+  forPayment(id: string, load?: (id: string) => Promise<OrderRecord | null>) {
+    return this.reads.forPayment(id, load);
   }
   purchaseVerified(orderId: string, memberId: string, skuId: string) {
     return this.reads.purchaseVerified(orderId, memberId, skuId);

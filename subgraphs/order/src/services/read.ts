@@ -93,8 +93,12 @@ export class OrderReads {
 
   // =============================================================== internal reads
 
-  async forPayment(id: string) {
-    const o = await this.get(id);
+  /**
+   * `load`: the request's order loader — promotion's status poll asks for up to 200 orders in one
+   * request (an alias each), read with one statement instead of one each (decision 0039).
+   */
+  async forPayment(id: string, load: (id: string) => Promise<OrderRecord | null> = (i) => this.get(i)) {
+    const o = await load(id);
     if (!o) return null;
     const first = o.items?.[0];
     const count = o.items?.length ?? 0;
