@@ -19,6 +19,7 @@ const REDIS_CLUSTER_SUITES = [
   "subgraphs/member/test/auth.test.ts",
   "gateway/test/gateway.test.ts",
   "subgraphs/order/test/outbox-relay.test.ts",
+  "subgraphs/order/test/seckill.test.ts",
 ];
 
 export default defineConfig({
