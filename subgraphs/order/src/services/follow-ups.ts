@@ -17,7 +17,11 @@ export interface FollowUpData {
 }
 
 /** `cancel-unpaid`: one order (`{ orderId }`); `cancel-unpaid-batch`: the orders of a seckill batch, due together (`{ orderIds }`). */
-export const TimeoutJob = { cancelUnpaid: "cancel-unpaid", cancelUnpaidBatch: "cancel-unpaid-batch", sweepExpired: "sweep-expired" } as const;
+export const TimeoutJob = {
+  cancelUnpaid: "cancel-unpaid",
+  cancelUnpaidBatch: "cancel-unpaid-batch",
+  sweepExpired: "sweep-expired",
+} as const;
 
 export class OrderFollowUps {
   constructor(private readonly d: Pick<OrderServiceDeps, "timeouts" | "followUps" | "catalog" | "payment" | "log">) {}

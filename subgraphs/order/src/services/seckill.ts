@@ -196,7 +196,8 @@ export class SeckillOrders {
         const got = new Set(answered.flatMap((a) => (a.inserted ? [a.id] : [])));
         const mine = rows.filter((r) => got.has(r.id));
         // the batch's creation events: one outbox row, one order-events job (decision 0039)
-        if (mine.length) await writeOutbox(tx, [orderStatusEvents(mine.map((r) => ({ eventId: r.eventId, orderId: r.id, buyerId: r.buyerId })))]);
+        if (mine.length)
+          await writeOutbox(tx, [orderStatusEvents(mine.map((r) => ({ eventId: r.eventId, orderId: r.id, buyerId: r.buyerId })))]);
         await this.d.hooks?.seckillBatch?.(mine.map((r) => r.rid));
         return { found, inserted: mine.map((r) => ({ reservationId: r.rid, orderId: r.id, expiresAt })) };
       },
