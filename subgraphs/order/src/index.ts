@@ -71,7 +71,14 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log });
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
-  const workflows = new WorkflowRunner<PgSql>({ domain: "order", db: db.sql, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });
+  const workflows = new WorkflowRunner<PgSql>({
+    domain: "order",
+    db: db.sql,
+    log,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    ...opts.workflow,
+  });
   const placeOrder = workflows.register(placeOrderWorkflow({ prisma, catalog, cart, promotion, nextOrderNo, log }));
   const orders = new OrderService({
     prisma,

@@ -1,9 +1,9 @@
 /** Builds every catalog service from its dependencies. */
-import type { PgSql } from "@mallgraph/platform/pg-sql";
 import type { AuditLog } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { subgraphUrl, type Config } from "@mallgraph/platform/config";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { keyFor } from "@mallgraph/platform/redis";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -59,7 +59,13 @@ export function buildCatalogServices(opts: {
   seckillSource?: SeckillSkuSource;
   campaignSource?: CampaignScopeSource;
 }): CatalogServices {
-  const deps: Deps = { prisma: opts.prisma, sql: opts.sql ?? opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
+  const deps: Deps = {
+    prisma: opts.prisma,
+    sql: opts.sql ?? opts.prisma,
+    redis: opts.redis,
+    keys: keyFor(opts.config.REDIS_PREFIX, "catalog"),
+    config: opts.config,
+  };
   const categories = new CategoryService(deps);
   const products = new ProductService(deps, categories);
   const promotion = { url: subgraphUrl(opts.config, "promotion"), secret: serviceKeys(opts.config) };
