@@ -184,9 +184,9 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "place order, direct buy (PlaceOrder)",
-    connections: 16,
+    connections: 64,
     async prepare(stack) {
-      const buyers = await members(stack.gatewayUrl, 16);
+      const buyers = await members(stack.gatewayUrl, 64);
       const ids = await spuIds(stack.gatewayUrl, 200);
       const skus: string[] = [];
       for (const id of ids.slice(0, 100)) {
@@ -217,7 +217,7 @@ export const scenarios: Scenario[] = [
         },
         ...errors,
         notes: () =>
-          `16 members, ${skus.length} SKUs, quantity 1, each a new order (reserve stock → create order)${errors.firstFailure() ? `; first failure: ${errors.firstFailure()}` : ""}`,
+          `${buyers.length} members, ${skus.length} SKUs, quantity 1, each a new order (reserve stock → create order)${errors.firstFailure() ? `; first failure: ${errors.firstFailure()}` : ""}`,
       };
     },
   },

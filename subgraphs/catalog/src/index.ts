@@ -9,7 +9,8 @@ import { loadConfig, databaseUrlOf, type Config } from "@mallgraph/platform/conf
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
+import { runtimeAdapter, runtimeDb } from "@mallgraph/platform/prisma";
 import { QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import { runSubgraphMain } from "@mallgraph/platform/subgraph";
@@ -61,31 +62,50 @@ function countingAdapter(adapter: any, onQuery: (sql: string) => void) {
   return adapter;
 }
 
-export function createPrisma(opts: Pick<CatalogSubgraphOptions, "config" | "databaseUrl" | "onQuery" | "poolSize">): PrismaClient {
+type DbOptions = Pick<CatalogSubgraphOptions, "config" | "databaseUrl" | "onQuery" | "poolSize">;
+
+export function createPrisma(opts: DbOptions): PrismaClient {
   const adapter = runtimeAdapter(opts.databaseUrl ?? databaseUrlOf(opts.config, "catalog"), opts.poolSize);
   return new PrismaClient({ adapter: opts.onQuery ? countingAdapter(adapter, opts.onQuery) : adapter });
 }
 
+/** The Prisma client and plain SQL on its pool (decision 0035), both reported to `onQuery`. */
+function createDb(opts: DbOptions): { prisma: PrismaClient; sql: PgSql; end: () => Promise<void> } {
+  const db = runtimeDb(opts.databaseUrl ?? databaseUrlOf(opts.config, "catalog"), opts.poolSize);
+  const { onQuery } = opts;
+  const prisma = new PrismaClient({ adapter: onQuery ? countingAdapter(db.adapter, onQuery) : db.adapter });
+  const sql: PgSql = onQuery
+    ? {
+        $queryRawUnsafe: (q, ...v) => (onQuery(q), db.sql.$queryRawUnsafe(q, ...v)),
+        $executeRawUnsafe: (q, ...v) => (onQuery(q), db.sql.$executeRawUnsafe(q, ...v)),
+      }
+    : db.sql;
+  return { prisma, sql, end: db.end };
+}
+
 export async function createCatalogServices(opts: CatalogSubgraphOptions): Promise<CatalogServices> {
-  const { prisma, log: audit } = auditedPrisma(createPrisma(opts), "catalog", outboxAuditSink);
+  const db = createDb(opts);
+  const { prisma, log: audit } = auditedPrisma(db.prisma, "catalog", outboxAuditSink);
   const redis = createRedis(opts.config.REDIS_URL);
   const queues = outboxQueues({ redisUrl: opts.config.REDIS_URL, redisPrefix: opts.config.REDIS_PREFIX }, [QueueName.auditEntries]);
   const relay = new OutboxRelay({ db: prisma, queue: queues.queue, log: logger("catalog") });
   const services = buildCatalogServices({
     config: opts.config,
     prisma,
+    sql: db.sql,
     redis,
     purchaseVerifier: opts.purchaseVerifier,
     searchBackend: opts.searchBackend,
     seckillSource: opts.seckillSource,
     campaignSource: opts.campaignSource,
   });
-  return { ...services, audit, outbox: { relay, close: queues.close } };
+  return { ...services, audit, outbox: { relay, close: queues.close }, endSql: db.end };
 }
 
 export async function closeCatalogServices(s: CatalogServices): Promise<void> {
   await s.outbox?.close();
   await s.prisma.$disconnect();
+  await s.endSql?.();
   s.redis.disconnect();
   const b = s.search.backend as { close?: () => Promise<void> };
   await b.close?.();

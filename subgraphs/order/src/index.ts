@@ -10,6 +10,7 @@ import { loadConfig, databaseUrlOf, subgraphUrl, type Config } from "@mallgraph/
 import { defineSubgraph } from "@mallgraph/platform/define-subgraph";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { runtimeDb } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
@@ -33,7 +34,6 @@ import {
   type PaymentPort,
   type PromotionPort,
 } from "./services/ports.ts";
-import type { Tx } from "./services/shared.ts";
 import { placeOrderWorkflow } from "./workflows/placeOrder.ts";
 
 export const typeDefs = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
@@ -46,7 +46,7 @@ export interface OrderSubgraphOptions {
   /** Replace a port to another domain (default: its subgraph at subgraphUrl(config, domain)). */
   ports?: Partial<{ catalog: CatalogPort; member: MemberPort; cart: CartPort; promotion: PromotionPort; payment: PaymentPort }>;
   /** The workflow runner's lease, retry budget and backoff (tests shorten them). */
-  workflow?: Pick<WorkflowRunnerOptions<Tx>, "leaseMs" | "maxAttempts" | "backoffMs">;
+  workflow?: Pick<WorkflowRunnerOptions<PgSql>, "leaseMs" | "maxAttempts" | "backoffMs">;
 }
 
 export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
@@ -72,7 +72,14 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const nextOrderNos = orderNosGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
-  const workflows = new WorkflowRunner<Tx>({ domain: "order", db: prisma, log, redis, redisPrefix: config.REDIS_PREFIX, ...opts.workflow });
+  const workflows = new WorkflowRunner<PgSql>({
+    domain: "order",
+    db: db.sql,
+    log,
+    redis,
+    redisPrefix: config.REDIS_PREFIX,
+    ...opts.workflow,
+  });
   const placeOrder = workflows.register(placeOrderWorkflow({ prisma, catalog, cart, promotion, nextOrderNo, log }));
   const orders = new OrderService({
     prisma,

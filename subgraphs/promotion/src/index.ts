@@ -50,7 +50,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   const { config } = opts;
   const log = logger("promotion");
   // Claim storms run many short interactive transactions: they wait for a pooled connection rather than fail after Prisma's 2 s default.
-  // the seckill reservations' copy is plain SQL on the same pool (decisions 0035, 0036)
+  // the seckill reservations' copy and the live campaigns every quote reads are plain SQL on the same pool (decisions 0035, 0036)
   const db = runtimeDb(opts.databaseUrl ?? databaseUrlOf(config, "promotion"));
   const { prisma, log: audit } = auditedPrisma(
     new PrismaClient({
@@ -95,7 +95,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   });
   const coupons = new CouponService({ prisma });
   const couponTemplates = new CouponTemplateService({ prisma, catalog, lottery });
-  const campaigns = new CampaignService({ prisma, catalog });
+  const campaigns = new CampaignService({ prisma, sql: db.sql, catalog });
   const pricing = new PricingService({ prisma, catalog, campaigns });
   const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [
     QueueName.memberMessages,

@@ -1,4 +1,5 @@
 import type { Config } from "@mallgraph/platform/config";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import type { KeyFn, Redis } from "@mallgraph/platform/redis";
 import type { PrismaClient, Prisma } from "../generated/prisma/client.ts";
 
@@ -7,6 +8,12 @@ export type Tx = Prisma.TransactionClient;
 /** What every catalog service is built from. */
 export interface Deps {
   prisma: PrismaClient;
+  /**
+   * Plain SQL for the statements of order placement (the live stock of a snapshot, the reservation):
+   * the domain's pg pool (decision 0035), or the Prisma client's raw API where no pool is given.
+   * Their queries read the same from both (integers through Number, instants through Date).
+   */
+  sql: PgSql;
   redis: Redis;
   /** `<prefix>:{catalog}:…` */
   keys: KeyFn;

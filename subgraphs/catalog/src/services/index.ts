@@ -3,6 +3,7 @@ import type { AuditLog } from "@mallgraph/platform/audit";
 import { serviceKeys } from "@mallgraph/platform/auth";
 import { subgraphUrl, type Config } from "@mallgraph/platform/config";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { keyFor } from "@mallgraph/platform/redis";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { PrismaClient } from "../generated/prisma/client.ts";
@@ -23,6 +24,8 @@ import { TaxonomyService } from "./taxonomy.ts";
 export interface CatalogServices {
   deps: Deps;
   prisma: PrismaClient;
+  /** Closes the pool the Prisma client shares with plain SQL (after its $disconnect); absent when none. */
+  endSql?: () => Promise<void>;
   redis: Redis;
   categories: CategoryService;
   taxonomy: TaxonomyService;
@@ -48,13 +51,21 @@ export function createSearchBackend(config: Config, prisma: PrismaClient, prefix
 export function buildCatalogServices(opts: {
   config: Config;
   prisma: PrismaClient;
+  /** Plain SQL on the Prisma client's pool (decision 0035); default: the Prisma client's raw API. */
+  sql?: PgSql;
   redis: Redis;
   searchBackend?: SearchBackend;
   purchaseVerifier?: PurchaseVerifier;
   seckillSource?: SeckillSkuSource;
   campaignSource?: CampaignScopeSource;
 }): CatalogServices {
-  const deps: Deps = { prisma: opts.prisma, redis: opts.redis, keys: keyFor(opts.config.REDIS_PREFIX, "catalog"), config: opts.config };
+  const deps: Deps = {
+    prisma: opts.prisma,
+    sql: opts.sql ?? opts.prisma,
+    redis: opts.redis,
+    keys: keyFor(opts.config.REDIS_PREFIX, "catalog"),
+    config: opts.config,
+  };
   const categories = new CategoryService(deps);
   const products = new ProductService(deps, categories);
   const promotion = { url: subgraphUrl(opts.config, "promotion"), secret: serviceKeys(opts.config) };

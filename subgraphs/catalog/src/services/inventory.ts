@@ -91,7 +91,7 @@ export class InventoryService {
     }
     const json = JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })));
     // one statement: the reservation, and the SPUs of its lines (whose live versions move)
-    const rows = await this.d.prisma.$queryRaw<
+    const rows = await this.d.sql.$queryRawUnsafe<
       Array<{
         code: string;
         failed_sku_id: string | null;
@@ -100,9 +100,13 @@ export class InventoryService {
         expires_at: Date | null;
         spu_ids: string[] | null;
       }>
-    >`
-      SELECT r.*, ARRAY(SELECT DISTINCT k."spuId" FROM jsonb_to_recordset(${json}::jsonb) AS l("skuId" text) JOIN "Sku" k ON k."id" = l."skuId") AS spu_ids
-      FROM catalog_reserve(${key}, ${json}::jsonb, ${ttlSeconds}::int) r`;
+    >(
+      `SELECT r.*, ARRAY(SELECT DISTINCT k."spuId" FROM jsonb_to_recordset($2::jsonb) AS l("skuId" text) JOIN "Sku" k ON k."id" = l."skuId") AS spu_ids
+       FROM catalog_reserve($1, $2::jsonb, $3::int) r`,
+      key,
+      json,
+      ttlSeconds,
+    );
     const r = defined(rows[0], "catalog_reserve's row");
     if (r.code === StockCode.OK) await this.live.bumpAfterCommit(r.spu_ids ?? []);
     return { code: r.code, failedSkuId: r.failed_sku_id, reservationId: r.reservation_id, status: r.status, expiresAt: r.expires_at };

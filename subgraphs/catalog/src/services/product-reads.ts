@@ -65,10 +65,12 @@ export class ProductReads {
   private async loadLive(spuIds: string[]): Promise<Map<string, Live>> {
     const out = new Map<string, Live>();
     if (!spuIds.length) return out;
-    const rows = await this.d.prisma.$queryRaw<LiveRow[]>`
-      SELECT s."id" AS "spuId", s."status"::text AS "status", s."sales", s."onShelfAt", k."id" AS "skuId", i."available", i."reserved", i."sold"
-      FROM "Spu" s LEFT JOIN "Sku" k ON k."spuId" = s."id" LEFT JOIN "Inventory" i ON i."skuId" = k."id"
-      WHERE s."id" IN (${Prisma.join(spuIds)})`;
+    const rows = await this.d.sql.$queryRawUnsafe<LiveRow[]>(
+      `SELECT s."id" AS "spuId", s."status"::text AS "status", s."sales", s."onShelfAt", k."id" AS "skuId", i."available", i."reserved", i."sold"
+       FROM "Spu" s LEFT JOIN "Sku" k ON k."spuId" = s."id" LEFT JOIN "Inventory" i ON i."skuId" = k."id"
+       WHERE s."id" = ANY($1::text[])`,
+      spuIds,
+    );
     for (const r of rows) {
       let e = out.get(r.spuId);
       if (!e) {

@@ -1,13 +1,12 @@
 import type { AuditLog } from "@mallgraph/platform/audit";
 import type { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import type { PgDb } from "@mallgraph/platform/pg-sql";
+import type { PgDb, PgSql } from "@mallgraph/platform/pg-sql";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { OrderService } from "./orders.ts";
 import type { CartPort, CatalogPort, MemberPort, PaymentPort, PromotionPort } from "./ports.ts";
-import type { Tx } from "./shared.ts";
 import type { OrderTestHooks } from "./types.ts";
 
 export interface OrderServices {
@@ -33,7 +32,7 @@ export interface OrderServices {
   nextOrderNo: (now?: Date) => Promise<string>;
   nextOrderNos: (count: number, now?: Date) => Promise<string[]>;
   /** Durable workflows (placeOrder): the worker sweeps them (`workflows.start`). */
-  workflows: WorkflowRunner<Tx>;
+  workflows: WorkflowRunner<PgSql>;
   /** Test-only failure injection (mutable). */
   hooks: OrderTestHooks;
 }

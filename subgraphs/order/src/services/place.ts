@@ -10,7 +10,7 @@ import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import { OrderCode, isPlaceCode, message, type PlaceCode } from "../errors.ts";
-import { placeOrderRunId, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
+import { placedOrder, placeOrderRunId, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
 import type { PriceQuote, StockLine } from "./ports.ts";
 import type { OrderReads } from "./read.ts";
@@ -41,9 +41,6 @@ export class OrderPlacement {
       throw badInput("paymentMethod is at most 32 characters", { field: "paymentMethod" });
     if (!input.addressId?.trim()) throw badInput("addressId is required", { field: "addressId" });
 
-    const existing = await this.reads.byIdempotencyKey(buyerId, idem);
-    if (existing) return ok(existing);
-
     const lockKey = this.key("submit", buyerId, idem);
     const token = randomUUID();
     const deadline = Date.now() + LOCK_WAIT_MS;
@@ -52,8 +49,13 @@ export class OrderPlacement {
       await sleep(40);
     }
     try {
-      const again = await this.reads.byIdempotencyKey(buyerId, idem);
-      if (again) return ok(again);
+      // under the lock, one look for an order this key placed already (a retry); plain SQL (decision 0035)
+      const existing = await this.d.sql.$queryRawUnsafe<Array<{ id: string }>>(
+        `SELECT "id" FROM "Order" WHERE "buyerId" = $1 AND "idempotencyKey" = $2`,
+        buyerId,
+        idem,
+      );
+      if (existing[0]) return ok(await this.reads.get(existing[0].id));
       return await this.placeLocked(buyerId, input, idem);
     } finally {
       await this.releaseLock(lockKey, token).catch(() => undefined);
@@ -154,6 +156,7 @@ export class OrderPlacement {
         paymentMethod: input.paymentMethod ?? null,
         expiresAt: new Date(Date.now() + this.d.paymentTimeoutSeconds * 1000),
         reservationTtlSeconds: this.d.paymentTimeoutSeconds + RESERVATION_MARGIN_SECONDS,
+        itemIds: lines.map(() => randomUUID()),
       },
       eventIds: [],
     };
@@ -175,7 +178,8 @@ export class OrderPlacement {
     }
     await this.jobs.scheduleTimeout(orderId, expiresAt);
     void this.d.jobs.flush();
-    return ok(await this.reads.get(orderId));
+    // the order as written (a direct buy's run is complete); past the pivot with a failed cart clean-up, read it
+    return ok(state.placedAt ? placedOrder(state) : await this.reads.get(orderId));
   }
 }
 

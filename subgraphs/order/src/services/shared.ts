@@ -2,7 +2,7 @@
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import type { Logger } from "@mallgraph/platform/log";
 import type { OutboxRelay } from "@mallgraph/platform/outbox";
-import type { PgDb } from "@mallgraph/platform/pg-sql";
+import type { PgDb, PgSql } from "@mallgraph/platform/pg-sql";
 import type { Redis } from "@mallgraph/platform/redis";
 import type { WorkflowDefinition, WorkflowRunner } from "@mallgraph/platform/workflow";
 import type { Queue } from "bullmq";
@@ -69,8 +69,8 @@ export interface OrderServiceDeps {
   /** `count` order numbers in one Redis call (a seckill batch). */
   nextOrderNos: (count: number, now?: Date) => Promise<string[]>;
   /** The domain's durable workflow runner and the placeOrder workflow registered with it. */
-  workflows: WorkflowRunner<Tx>;
-  placeOrderWorkflow: WorkflowDefinition<PlaceOrderState, Tx>;
+  workflows: WorkflowRunner<PgSql>;
+  placeOrderWorkflow: WorkflowDefinition<PlaceOrderState, PgSql>;
   log: Logger;
   hooks?: OrderTestHooks;
 }

@@ -25,11 +25,12 @@ import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
 import { writeOutbox } from "@mallgraph/platform/outbox";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { WorkflowAbort, type WorkflowDefinition } from "@mallgraph/platform/workflow";
-import type { PrismaClient } from "../generated/prisma/client.ts";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import { orderStatusEvent, withdrawOrderEvents } from "../services/outbox.ts";
 import type { AddressSnapshot, CartPort, CatalogPort, PromotionPort, SkuSnapshot, StockLine } from "../services/ports.ts";
-import type { Tx } from "../services/shared.ts";
+import type { OrderRecord } from "../services/types.ts";
 
 export interface PricedLine {
   skuId: string;
@@ -68,6 +69,8 @@ export interface OrderDraft {
   paymentMethod: string | null;
   expiresAt: Date;
   reservationTtlSeconds: number;
+  /** The order lines' ids, one per line. */
+  itemIds: string[];
 }
 
 export interface PlaceOrderState {
@@ -75,6 +78,7 @@ export interface PlaceOrderState {
   draft: OrderDraft | null;
   /** Set by createOrder. */
   orderNo?: string;
+  placedAt?: Date;
   eventIds: string[];
 }
 
@@ -89,8 +93,9 @@ export interface PlaceOrderDeps {
 
 export const placeOrderRunId = (orderId: string) => `placeOrder:${orderId}`;
 
-export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<PlaceOrderState, Tx> {
-  const draft = (s: PlaceOrderState) => defined(s.draft, "the order draft");
+const draft = (s: PlaceOrderState) => defined(s.draft, "the order draft");
+
+export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<PlaceOrderState, PgSql> {
   return {
     name: "placeOrder",
     pivot: "createOrder",
@@ -142,9 +147,11 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
         async invoke(s, ctx) {
           for (let attempt = 0; ; attempt++) {
             const orderNo = await deps.nextOrderNo();
+            const now = new Date();
             try {
-              const eventId = await ctx.transact((tx) => createOrderRows(tx, s.keys, draft(s), orderNo));
+              const eventId = await ctx.transact((tx) => createOrderRows(tx, s.keys, draft(s), orderNo, now));
               s.orderNo = orderNo;
+              s.placedAt = now;
               s.eventIds.push(eventId);
               return;
             } catch (e) {
@@ -175,47 +182,122 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
   };
 }
 
-async function createOrderRows(tx: Tx, k: PlaceOrderKeys, s: OrderDraft, orderNo: string): Promise<string> {
+/**
+ * The order, its lines and its first status change in one statement (plain SQL on the domain's pool,
+ * decision 0035: Prisma compiled each of the four writes and the read after them on every call),
+ * then its status event into the job outbox. Amounts go in as the exact decimal strings they are.
+ */
+async function createOrderRows(tx: PgSql, k: PlaceOrderKeys, s: OrderDraft, orderNo: string, now: Date): Promise<string> {
   const eventId = randomUUID();
   const c = s.currency;
-  await tx.order.create({
-    data: {
-      id: k.orderId,
-      orderNo,
-      buyerId: k.buyerId,
-      status: "PENDING_PAYMENT",
-      currency: c,
-      itemsTotal: formatAmount(s.itemsTotal, c),
-      discount: formatAmount(s.discount, c),
-      payable: formatAmount(s.itemsTotal.minus(s.discount), c),
-      address: { ...s.address },
-      addressId: s.address.id,
-      note: s.note,
-      paymentMethod: s.paymentMethod,
-      couponId: k.couponId,
-      fromCart: k.fromCart,
-      idempotencyKey: s.idempotencyKey,
-      reservationKey: k.reservationKey,
-      expiresAt: s.expiresAt,
-      items: {
-        create: s.lines.map((l) => ({
-          id: randomUUID(),
-          skuId: l.skuId,
-          spuId: l.snapshot.spuId,
-          title: l.snapshot.title,
-          image: l.snapshot.image,
-          price: formatAmount(l.price, c),
-          quantity: l.quantity,
-          subtotal: formatAmount(l.subtotal, c),
-          discount: formatAmount(l.discount, c),
-          payable: formatAmount(l.payable, c),
-        })),
-      },
-    },
-  });
-  await tx.orderStatusChange.create({
-    data: { id: eventId, orderId: k.orderId, from: null, to: "PENDING_PAYMENT", reason: "PLACED", actor: k.buyerId },
-  });
+  const lines = s.lines.map((l, i) => ({
+    id: defined(s.itemIds[i], "an order line's id"),
+    skuId: l.skuId,
+    spuId: l.snapshot.spuId,
+    title: l.snapshot.title,
+    image: l.snapshot.image,
+    price: formatAmount(l.price, c),
+    quantity: l.quantity,
+    subtotal: formatAmount(l.subtotal, c),
+    discount: formatAmount(l.discount, c),
+    payable: formatAmount(l.payable, c),
+  }));
+  await tx.$executeRawUnsafe(
+    `WITH o AS (
+       INSERT INTO "Order" ("id", "orderNo", "buyerId", "status", "currency", "itemsTotal", "discount", "payable", "address", "addressId",
+         "note", "paymentMethod", "couponId", "fromCart", "idempotencyKey", "reservationKey", "expiresAt", "createdAt", "updatedAt")
+       VALUES ($1, $2, $3, 'PENDING_PAYMENT', $4, $5::numeric, $6::numeric, $7::numeric, $8::jsonb, $9,
+         $10, $11, $12, $13, $14, $15, $16::timestamp, $17::timestamp, $17::timestamp)
+       RETURNING "id"
+     ), i AS (
+       INSERT INTO "OrderItem" ("id", "orderId", "skuId", "spuId", "title", "image", "price", "quantity", "subtotal", "discount", "payable")
+       SELECT l."id", o."id", l."skuId", l."spuId", l."title", l."image", l."price", l."quantity", l."subtotal", l."discount", l."payable"
+       FROM o, jsonb_to_recordset($18::jsonb) AS l("id" text, "skuId" text, "spuId" text, "title" text, "image" text,
+         "price" numeric, "quantity" int, "subtotal" numeric, "discount" numeric, "payable" numeric)
+     )
+     INSERT INTO "OrderStatusChange" ("id", "orderId", "from", "to", "reason", "actor", "createdAt")
+     SELECT $19, o."id", NULL, 'PENDING_PAYMENT', 'PLACED', $3, $17::timestamp FROM o`,
+    k.orderId,
+    orderNo,
+    k.buyerId,
+    c,
+    formatAmount(s.itemsTotal, c),
+    formatAmount(s.discount, c),
+    formatAmount(s.itemsTotal.minus(s.discount), c),
+    JSON.stringify(s.address),
+    s.address.id,
+    s.note,
+    s.paymentMethod,
+    k.couponId,
+    k.fromCart,
+    s.idempotencyKey,
+    k.reservationKey,
+    s.expiresAt.toISOString(),
+    now.toISOString(),
+    JSON.stringify(lines),
+    eventId,
+  );
   await writeOutbox(tx, [orderStatusEvent(eventId, k.orderId, k.buyerId)]);
   return eventId;
+}
+
+/**
+ * The order createOrder wrote, as a read would return it (Prisma's types: exact decimals, UTC
+ * instants, the columns' defaults) — the placement answers with it instead of reading it back.
+ */
+export function placedOrder(s: PlaceOrderState): OrderRecord {
+  const k = s.keys;
+  const d = draft(s);
+  const c = d.currency;
+  const placedAt = defined(s.placedAt, "the placement's time");
+  const dec = (v: Decimal) => new Prisma.Decimal(formatAmount(v, c));
+  const zero = new Prisma.Decimal(0);
+  return {
+    id: k.orderId,
+    orderNo: defined(s.orderNo, "the order number"),
+    buyerId: k.buyerId,
+    kind: "NORMAL",
+    status: "PENDING_PAYMENT",
+    currency: c,
+    itemsTotal: dec(d.itemsTotal),
+    discount: dec(d.discount),
+    payable: dec(d.itemsTotal.minus(d.discount)),
+    refundedAmount: zero,
+    address: { ...d.address },
+    addressId: d.address.id,
+    note: d.note,
+    paymentMethod: d.paymentMethod,
+    couponId: k.couponId,
+    fromCart: k.fromCart,
+    idempotencyKey: d.idempotencyKey,
+    seckillReservationId: null,
+    reservationKey: k.reservationKey,
+    paymentId: null,
+    paymentChannel: null,
+    expiresAt: d.expiresAt,
+    paidAt: null,
+    shippedAt: null,
+    completedAt: null,
+    cancelledAt: null,
+    cancelReason: null,
+    createdAt: placedAt,
+    updatedAt: placedAt,
+    items: d.lines
+      .map((l, i) => ({
+        id: defined(d.itemIds[i], "an order line's id"),
+        orderId: k.orderId,
+        skuId: l.skuId,
+        spuId: l.snapshot.spuId,
+        title: l.snapshot.title,
+        image: l.snapshot.image,
+        price: dec(l.price),
+        quantity: l.quantity,
+        subtotal: dec(l.subtotal),
+        discount: dec(l.discount),
+        payable: dec(l.payable),
+        afterSaleQuantity: 0,
+        afterSaleAmount: zero,
+      }))
+      .sort((a, b) => (a.skuId < b.skuId ? -1 : a.skuId > b.skuId ? 1 : 0)),
+  };
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { AppError, badInput, notFound } from "@mallgraph/platform/errors";
 import { currencyDecimals, parseAmount } from "@mallgraph/platform/money";
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { PromotionErrorCode } from "../errors.ts";
 import type { FullReductionCampaign, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort } from "./ports.ts";
@@ -76,7 +77,8 @@ function checkTiers(tiers: CampaignInput["tiers"], currency: string): CampaignTi
 }
 
 export class CampaignService {
-  constructor(private readonly d: { prisma: PrismaClient; catalog: CatalogPort }) {}
+  /** `sql`: plain SQL on the Prisma client's pool, for the read every quote makes (decision 0035). */
+  constructor(private readonly d: { prisma: PrismaClient; sql: PgSql; catalog: CatalogPort }) {}
 
   async create(input: CampaignInput, operatorId: string | null): Promise<FullReductionCampaign> {
     const name = typeof input.name === "string" ? input.name.trim() : "";
@@ -107,11 +109,14 @@ export class CampaignService {
 
   /** Campaigns live now, oldest first (the order the pricing function breaks ties in). */
   live(now = new Date(), currency?: string): Promise<FullReductionCampaign[]> {
-    return this.d.prisma.fullReductionCampaign.findMany({
-      where: { endedAt: null, startsAt: { lte: now }, endsAt: { gt: now }, ...(currency ? { currency } : {}) },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      take: 200,
-    });
+    // the rows as Prisma reads them: text[] and jsonb parsed, timestamps as UTC instants
+    return this.d.sql.$queryRawUnsafe<FullReductionCampaign[]>(
+      `SELECT * FROM "FullReductionCampaign"
+       WHERE "endedAt" IS NULL AND "startsAt" <= $1::timestamp AND "endsAt" > $1::timestamp AND ($2::text IS NULL OR "currency" = $2)
+       ORDER BY "createdAt", "id" LIMIT 200`,
+      now.toISOString(),
+      currency ?? null,
+    );
   }
 
   /** Operators: newest first, optionally by status. */
