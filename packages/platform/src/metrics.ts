@@ -83,7 +83,7 @@ export const workflowCompensationFailures = new Counter({
 });
 
 type RunCounts = () => Promise<Array<{ workflow: string; status: string; n: number }>>;
-const workflowSources = new Map<string, RunCounts>();
+const workflowSources = new Map<string, RunCounts[]>();
 /** Unfinished and FAILED workflow runs per domain, read from each domain's table when scraped. */
 new Gauge({
   name: "mg_workflow_runs",
@@ -93,20 +93,28 @@ new Gauge({
   async collect() {
     this.reset();
     await Promise.all(
-      [...workflowSources].map(async ([domain, counts]) => {
-        try {
-          for (const r of await counts()) this.set({ domain, workflow: r.workflow, status: r.status }, r.n);
-        } catch {
-          /* database unreachable: no sample for this domain */
+      [...workflowSources].map(async ([domain, sources]) => {
+        // every runner of a domain reads the same table: the newest whose database answers is asked
+        for (const counts of sources) {
+          try {
+            for (const r of await counts()) this.set({ domain, workflow: r.workflow, status: r.status }, r.n);
+            return;
+          } catch {
+            /* this runner's pool is closed or the database unreachable: try an older one, else no sample */
+          }
         }
       }),
     );
   },
 });
 
-/** Reports a domain's workflow runs on /metrics (one query per scrape); the latest runner of a domain wins. */
+/**
+ * Reports a domain's workflow runs on /metrics (one query per scrape). A process may hold several
+ * runners of a domain (the workers and a subgraph in one test process): the newest is asked first,
+ * an older one when the newest's pool has been closed.
+ */
 export function reportWorkflowRuns(domain: string, counts: RunCounts): void {
-  workflowSources.set(domain, counts);
+  workflowSources.set(domain, [counts, ...(workflowSources.get(domain) ?? [])].slice(0, 8));
 }
 
 /** A cached bound child per label tuple: `bound(counter)(a, b).inc()` costs one Map lookup. */
