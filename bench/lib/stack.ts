@@ -1,10 +1,15 @@
 /**
  * The stack the benchmarks run against: the whole platform as processes (scripts/stack.ts) on the
  * dedicated database `mallgraph_bench` (migrated and seeded with the demo data), Redis prefix
- * `bench`, rate limits lifted, NODE_ENV=production, free ports (the machine is shared).
+ * `bench`, rate limits lifted, NODE_ENV=production, free ports (the machine is shared). Both are
+ * emptied first: a previous run's unpaid orders would otherwise come due as thousands of time-out
+ * jobs in the middle of this run and burn the workers' CPU (seen on 30 November: product detail at
+ * a third of its figure while the workers cancelled another run's orders).
  * BENCH_URL=<gateway url> uses a stack that is already up instead; BENCH_DATABASE and
  * BENCH_REDIS_PREFIX give a run its own database and keys (two benches at once on a shared machine).
  */
+import { Redis } from "ioredis";
+import pg from "pg";
 import { loadConfig } from "../../packages/platform/src/config.ts";
 import { generateSecrets } from "../../scripts/secrets.ts";
 import { setup } from "../../scripts/setup.ts";
@@ -58,9 +63,36 @@ export async function bootBenchStack(opts: { env?: Record<string, string>; setup
     ...opts.env,
   };
   Object.assign(process.env, env);
+  if (opts.setup !== false) await emptyBenchStores(env.DATABASE_URL, env.REDIS_PREFIX);
   if (opts.setup !== false) await setup(loadConfig({ ...process.env, ...env }));
   // A loaded shared machine boots the stack slowly: wait up to BENCH_READY_TIMEOUT_MS (default 4 min).
   return startStack({ env, stdio: "pipe", randomPorts: true, readyTimeoutMs: Number(process.env.BENCH_READY_TIMEOUT_MS ?? 240_000) });
+}
+
+/** Drops the bench database and deletes the bench prefix's Redis keys (both belong to the benches alone). */
+async function emptyBenchStores(databaseUrl: string, prefix: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  url.pathname = "/postgres";
+  url.search = "";
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+  const redis = new Redis(loadConfig().REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The URL of one subgraph of a running stack. */
