@@ -34,7 +34,7 @@ import { unaudited } from "./audit-scope.ts";
 import { badInput } from "./errors.ts";
 import { eventChannel, publishLiveEvent, type LiveEvent } from "./events.ts";
 import type { Logger } from "./log.ts";
-import { periodic } from "./periodic.ts";
+import { atMostEvery, periodic } from "./periodic.ts";
 import { createQueue, QueueName, type QueueContext } from "./queue.ts";
 import { keyFor, type Redis } from "./redis.ts";
 
@@ -197,15 +197,12 @@ export class OutboxRelay {
 
   /** Starts the periodic relay (and pruning of rows sent `keepDays` ago). Returns the stop function. */
   start(everyMs = 1000, keepDays = 7): () => Promise<void> {
-    let lastPrune = 0;
+    const prune = atMostEvery(3_600_000, () => this.prune(keepDays));
     return periodic(
       everyMs,
       async () => {
         await this.flush();
-        if (Date.now() - lastPrune > 3_600_000) {
-          lastPrune = Date.now();
-          await this.prune(keepDays);
-        }
+        await prune();
       },
       (e) => this.o.log.warn({ err: e }, "outbox prune failed"),
       0,

@@ -27,3 +27,13 @@ export function periodic(
     await running;
   };
 }
+
+/** Wraps `fn` so it runs at most once per `everyMs` (the first call runs it): pruning inside a frequent loop. */
+export function atMostEvery(everyMs: number, fn: () => Promise<unknown>): () => Promise<void> {
+  let last = 0;
+  return async () => {
+    if (Date.now() - last <= everyMs) return;
+    last = Date.now();
+    await fn();
+  };
+}

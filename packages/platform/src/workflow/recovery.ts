@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { unaudited } from "../audit-scope.ts";
-import { periodic } from "../periodic.ts";
+import { atMostEvery, periodic } from "../periodic.ts";
 import { keyFor, lockReleaser } from "../redis.ts";
 import { WorkflowRunnerCore } from "./runner.ts";
 import {
@@ -154,15 +154,12 @@ export class RecoveringWorkflowRunner<Tx extends WorkflowSql> extends WorkflowRu
 
   /** Sweeps now (start-up) and every `everyMs`; prunes finished runs hourly. Returns the stop function. */
   start(everyMs = 5000, keepDays = 7): () => Promise<void> {
-    let lastPrune = 0;
+    const prune = atMostEvery(3_600_000, () => this.prune(keepDays));
     return periodic(
       everyMs,
       async () => {
         await this.sweep();
-        if (Date.now() - lastPrune > 3_600_000) {
-          lastPrune = Date.now();
-          await this.prune(keepDays);
-        }
+        await prune();
       },
       (e) => this.o.log.warn({ err: e, domain: this.o.domain }, "workflow sweep failed"),
       0,
