@@ -13,12 +13,7 @@ const REDIS_CLUSTER_SUITES = [
   "subgraphs/cart/test/cart.test.ts",
   "subgraphs/promotion/test/seckill.test.ts",
   "subgraphs/promotion/test/seckill-shards.test.ts",
-  // KNOWN BUG, out of the cluster run until fixed (README "Known problems"): on the cluster, the
-  // reconcile suite's "keys are gone" and "Redis older than its copy" cases time out waiting for the
-  // workers to order 60 reservations of a 4-shard item (3 of 4 runs on 30 November; it passes on one
-  // Redis, and passed once on the cluster at the same code) — first seen after the batched settle
-  // (decision 0036). The promotion worker's stream consumer logs ioredis's "All keys in the pipeline
-  // should belong to the same slots allocation group" (from its auto-pipeline) for the item's shard streams.
+  "subgraphs/promotion/test/reconcile.test.ts",
   "subgraphs/lottery/test/rain.test.ts",
   "subgraphs/lottery/test/rain-reconcile.test.ts",
   "subgraphs/member/test/auth.test.ts",

@@ -119,7 +119,8 @@ export function assertOneSlot(keys: readonly string[], what: string): void {
  * falls back to EVAL once when the script cache is empty). The file's header names KEYS and ARGV;
  * its first line is `#!lua`, which makes Redis refuse a key of another slot that the script reaches
  * without declaring it (a cluster's rule, enforced by Redis 7 for scripts with a shebang).
- * `numberOfKeys` undefined: each call passes the key count as its first argument.
+ * `numberOfKeys` undefined: each call passes the key count as its first argument (on a cluster such a
+ * script is kept out of the auto-pipeline, see below).
  * Every call checks that its keys share one slot (assertOneSlot), on a single server too.
  */
 export function defineLua<Args extends Array<string | number>, R = unknown>(
@@ -132,6 +133,14 @@ export function defineLua<Args extends Array<string | number>, R = unknown>(
   // defineCommand adds the command as a method of that name, which ioredis's types cannot know
   const commands = redis as unknown as Record<string, ((...args: Args) => Promise<unknown>) | undefined>;
   if (!commands[name]) redis.defineCommand(name, { numberOfKeys, lua });
+  // ioredis's cluster auto-pipeline groups a script call by the slot of its FIRST argument. With the key
+  // count passed per call, that is the count ("8"), not a key: the call joined the pipeline of whichever
+  // node owns slot("8") and the pipeline failed with "All keys in the pipeline should belong to the same
+  // slots allocation group" whenever the real key lived elsewhere. Such scripts are sent on their own.
+  if (numberOfKeys === undefined && isCluster(redis)) {
+    const ignored = (redis.options.autoPipeliningIgnoredCommands ??= []);
+    if (!ignored.includes(name)) ignored.push(name);
+  }
   return async (...args: Args) => {
     const keys = numberOfKeys === undefined ? args.slice(1, 1 + Number(args[0])) : args.slice(0, numberOfKeys);
     assertOneSlot(keys.map(String), `Lua command ${name}`);

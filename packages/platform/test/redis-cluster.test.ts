@@ -118,6 +118,24 @@ describe("Redis Cluster mode", () => {
     }
   });
 
+  it("a script whose key count comes with each call runs on every node, many calls at once (auto-pipelined connection)", async () => {
+    // ioredis groups an auto-pipelined script call by its first argument — here the key count, not a key;
+    // before defineLua kept such scripts out of the auto-pipeline, calls whose key lived on another node
+    // than slot("2") failed with "All keys in the pipeline should belong to the same slots allocation group"
+    const counted = defineLua<Array<string | number>, number>(
+      redis,
+      "clusterTestDynamicKeys",
+      luaFile("dynamic", "#!lua\nfor i = 1, #KEYS do redis.call('INCR', KEYS[i]) end\nreturn #KEYS\n"),
+      undefined,
+    );
+    const entities = Array.from({ length: 30 }, (_, i) => entityKeyFor(t.prefix, "test", "dyn", i));
+    const answers = await Promise.all(entities.map((k) => counted(2, k("a"), k("b"))));
+    expect(answers).toEqual(entities.map(() => 2));
+    const slots = new Set(entities.map((k) => slotOf(k("a"))));
+    expect(slots.size).toBeGreaterThan(1);
+    expect(await Promise.all(entities.map((k) => redis.get(k("b"))))).toEqual(entities.map(() => "1"));
+  });
+
   it("commands whose key is not their first argument (XGROUP, XINFO) reach the key's node", async () => {
     const streams = Array.from({ length: 12 }, (_, i) => entityKeyFor(t.prefix, "test", "stream", i)("s"));
     for (const s of streams) {
