@@ -7,7 +7,7 @@
 import { ANONYMOUS } from "@mallgraph/platform/auth";
 import { createRedis } from "@mallgraph/platform/redis";
 import { createTestRedis } from "@mallgraph/platform/testing";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { GatewayPlugin, RequestState } from "../src/plugins/types.ts";
 import { rateLimitKey, useRateLimit } from "../src/plugins/useRateLimit.ts";
 
@@ -78,5 +78,23 @@ describe("rate-limit leases", () => {
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => limit.onRequest!(member("burst"))));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(30);
     expect(await counter("burst")).toBe(30);
+  });
+
+  it("a wall clock set back does not stretch a lease into the next window", async () => {
+    const limit = useRateLimit({ redis, prefix: t.prefix, perMinute: 256, windowMs: 1000 });
+    expect(await send([limit], "stepped", 1)).toEqual({ ok: 1, refused: 0 });
+    expect(await counter("stepped")).toBe(16); // 15 leased, unused
+    // the window ends in Redis
+    while ((await redis.pttl(rateLimitKey(t.prefix, "member:stepped"))) > 0) await new Promise((r) => setTimeout(r, 50));
+    // then the machine's clock is stepped back 10 s (NTP, a VM resumed): the old lease must not serve the new window
+    const wall = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => wall() - 10_000);
+    try {
+      expect(await send([limit], "stepped", 15)).toEqual({ ok: 15, refused: 0 });
+    } finally {
+      clock.mockRestore();
+    }
+    // every hit let through in the new window was counted in it (before: none, served by the old lease)
+    expect(await counter("stepped")).toBeGreaterThanOrEqual(15);
   });
 });

@@ -43,7 +43,7 @@ export function rateLimitKey(prefix: string, subject: string): string {
 interface Lease {
   /** Hits counted in Redis and not used yet. */
   left: number;
-  /** When the window ends at the latest (local clock, measured from before the call). */
+  /** When the window ends at the latest (monotonic clock, measured from before the call). */
   until: number;
 }
 
@@ -61,7 +61,8 @@ export function useRateLimit(opts: RateLimitOptions): GatewayPlugin {
 
   /** 0 when one more hit of `subject` is within `limit`, else the milliseconds until its window ends; sync when leased. */
   function hit(subject: string, limit: number): number | Promise<number> {
-    const now = Date.now();
+    // monotonic: a wall clock set back (NTP step, VM resume) must not stretch a lease into Redis's next window
+    const now = performance.now();
     const held = leases.get(subject);
     if (held && held.left > 0 && now < held.until) {
       held.left--;
