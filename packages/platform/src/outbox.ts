@@ -328,9 +328,16 @@ export async function publishLiveEventsJob(redis: Redis, prefix: string, data: L
   for (const e of data.events) set.set(marker("published", e.eventId), "1", "EX", PUBLISHED_MARKER_SECONDS, "NX");
   const taken = await set.exec();
   const mine = data.events.filter((_, i) => taken?.[i]?.[1] === "OK");
+  const unmark = (es: LiveEvent[]) => redis.del(...es.map((m) => marker("published", m.eventId))).catch(() => undefined);
+  // a marker Redis refused (READONLY, OOM, …) is an event neither published nor marked: fail, so the job
+  // retries them all (as publishLiveEventJob's SET throws), instead of completing without it
+  const refused = taken?.find(([e]) => e)?.[0];
+  if (refused) {
+    if (mine.length) await unmark(mine);
+    throw refused;
+  }
   if (!mine.length) return 0;
   const channel = eventChannel(prefix, data.topic);
-  const unmark = (es: LiveEvent[]) => redis.del(...es.map((m) => marker("published", m.eventId))).catch(() => undefined);
   const pub = redis.pipeline();
   for (const e of mine) pub.publish(channel, JSON.stringify(e));
   const sent = await pub.exec().catch(async (e: unknown) => {
