@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every figure of issue 7's table, each appended to bench/RESULTS.md with the
- * machine — the scenarios through the gateway (bench/run.ts: product detail cached and uncached,
- * search, direct-buy orders), the seckill storm and the order worker's drain (bench/seckill.ts), and
+ * machine — the scenarios through the gateway (bench/run.ts: product detail with the response cache
+ * off and, on a second gateway, on; search, direct-buy orders), the seckill storm and the order worker's drain (bench/seckill.ts), and
  * our gateway against its peers (bench/gateway.ts). Each boots its own bench stack.
  *
  *   npm run bench                # all three

@@ -13,15 +13,16 @@ import pg from "pg";
 import { loadConfig } from "../../packages/platform/src/config.ts";
 import { generateSecrets } from "../../scripts/secrets.ts";
 import { setup } from "../../scripts/setup.ts";
-import { startStack, type Stack } from "../../scripts/stack.ts";
+import { freePort, processGroup, startStack, type Stack } from "../../scripts/stack.ts";
 
 export const BENCH_ENV = {
   REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX ?? "bench",
   LOG_LEVEL: "warn",
   RATE_LIMIT_PER_MINUTE: "100000000",
   NODE_ENV: "production",
-  // every figure is the real path: members never read the response cache, and this keeps it off
-  // for anonymous callers too once the gateway honours the setting
+  // every figure is the real path: the stack's gateway never answers from its response cache (it
+  // serves anonymous callers and members' PUBLIC answers, decision 0023); the cached rows run against
+  // a second gateway that has it on (startCachedGateway)
   GATEWAY_RESPONSE_CACHE: "off",
 };
 
@@ -100,4 +101,42 @@ export function subgraphUrlOf(stack: Stack, domain: string): string {
   const port = stack.env[`${domain.toUpperCase()}_PORT`];
   if (!port) throw new Error(`no port for ${domain}`);
   return `http://127.0.0.1:${port}/graphql`;
+}
+
+/** A gateway process started next to a bench stack: its GraphQL URL, its pid (CPU meter) and how to stop it. */
+export interface ExtraGateway {
+  url: string;
+  pid: number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A second gateway with the response cache ON against the stack's running subgraphs, Redis and
+ * database (same settings and secrets, its own port and INSTANCE_ID), so the cached figures are
+ * measured while every other row keeps the stack's gateway with GATEWAY_RESPONSE_CACHE=off. Against
+ * a stack that is already up (BENCH_URL) the cached gateway's URL is BENCH_CACHED_URL.
+ */
+export async function startCachedGateway(stack: Stack): Promise<ExtraGateway> {
+  if (process.env.BENCH_URL) {
+    const url = process.env.BENCH_CACHED_URL;
+    if (!url) throw new Error("BENCH_URL: give the URL of a gateway with GATEWAY_RESPONSE_CACHE=on as BENCH_CACHED_URL for the cached rows");
+    return { url, pid: 0, stop: async () => undefined };
+  }
+  const port = await freePort();
+  const name = "gateway-cached";
+  const group = processGroup(stack.env, { stdio: "pipe", readyTimeoutMs: Number(process.env.BENCH_READY_TIMEOUT_MS ?? 240_000) });
+  try {
+    await group.start([
+      {
+        name,
+        file: "gateway/src/index.ts",
+        env: { GATEWAY_PORT: String(port), INSTANCE_ID: name, GATEWAY_RESPONSE_CACHE: "on" },
+        readyUrl: `http://127.0.0.1:${port}/ready`,
+      },
+    ]);
+  } catch (e) {
+    await group.stop();
+    throw e;
+  }
+  return { url: `http://127.0.0.1:${port}/graphql`, pid: group.processes.get(name)?.pid ?? 0, stop: group.stop };
 }
