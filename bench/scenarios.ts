@@ -125,7 +125,9 @@ function productDetail(o: { member: boolean; cached: boolean }): Scenario {
   const who = o.member ? "as a logged-in member" : "anonymous";
   return {
     name: `product detail, ${o.cached ? "response cache ON" : "uncached"}: ${who} (Product)`,
-    ...(o.cached ? { gateway: "cached" as const, connections: 50, cache: { keys: cachedProducts, maxAgeSeconds: PRODUCT_MAX_AGE_SECONDS } } : {}),
+    ...(o.cached
+      ? { gateway: "cached" as const, connections: 50, cache: { keys: cachedProducts, maxAgeSeconds: PRODUCT_MAX_AGE_SECONDS } }
+      : {}),
     async prepare(stack) {
       const ids = (await spuIds(stack.gatewayUrl, 500)).slice(0, o.cached ? cachedProducts : 500);
       const member = o.member ? (await members(stack.gatewayUrl, 1))[0] : undefined;

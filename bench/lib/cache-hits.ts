@@ -49,7 +49,8 @@ export async function callsPerMiss(url: string, spec: RequestSpec): Promise<numb
   await send(url, spec);
   const again = await subgraphCalls(url);
   if (miss === before) throw new Error("cache probe: the first request called no subgraph (was it cached already?)");
-  if (again !== miss) throw new Error(`cache probe: the same request again made ${again - miss} subgraph call(s): the response cache did not answer it`);
+  if (again !== miss)
+    throw new Error(`cache probe: the same request again made ${again - miss} subgraph call(s): the response cache did not answer it`);
   return miss - before;
 }
 

@@ -119,7 +119,8 @@ export interface ExtraGateway {
 export async function startCachedGateway(stack: Stack): Promise<ExtraGateway> {
   if (process.env.BENCH_URL) {
     const url = process.env.BENCH_CACHED_URL;
-    if (!url) throw new Error("BENCH_URL: give the URL of a gateway with GATEWAY_RESPONSE_CACHE=on as BENCH_CACHED_URL for the cached rows");
+    if (!url)
+      throw new Error("BENCH_URL: give the URL of a gateway with GATEWAY_RESPONSE_CACHE=on as BENCH_CACHED_URL for the cached rows");
     return { url, pid: 0, stop: async () => undefined };
   }
   const port = await freePort();
