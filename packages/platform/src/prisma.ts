@@ -25,8 +25,12 @@ export function pgConfig(url: string, database?: string) {
       user: c.user,
       password: c.password,
       database: database ?? c.database ?? undefined,
-      // public stays on the path for extensions installed there (pg_trgm).
-      options: `-c search_path="${schema}",public`,
+      // public stays on the path for extensions installed there (pg_trgm). TimeZone=UTC: Prisma's
+      // DateTime is a `timestamp` holding UTC and Prisma fills `@default(now())` itself, but the
+      // hand-written SQL (decisions 0035, 0036), the outbox and the workflow runner leave such columns
+      // to their database default or set them with now(), which a `timestamp` takes in the session's
+      // zone — hours off on a server that is not set to UTC (subgraphs/promotion/test/plain-sql-rows.test.ts).
+      options: `-c search_path="${schema}",public -c TimeZone=UTC`,
     },
   };
 }

@@ -160,7 +160,8 @@ export class PaymentRefunds {
       });
       if (r.count === 0) return null;
       const refund = await tx.refund.findUniqueOrThrow({ where: { id: refundId }, include: { payment: true } });
-      await tx.$executeRaw`UPDATE "Payment" SET "refundedAmount" = "refundedAmount" - ${refund.amount.toString()}::numeric WHERE id = ${refund.paymentId}`;
+      // "updatedAt" as the refund's own UPDATE above sets it (Prisma's @updatedAt is client-side: raw SQL must)
+      await tx.$executeRaw`UPDATE "Payment" SET "refundedAmount" = "refundedAmount" - ${refund.amount.toString()}::numeric, "updatedAt" = now() WHERE id = ${refund.paymentId}`;
       return refund;
     });
     if (failed?.payment.purpose === "WALLET_TOP_UP" && failed.reference === topUpRefundRef(failed.payment))
