@@ -17,6 +17,7 @@ import { createTestDatabase, randomId, type TestDatabase } from "@mallgraph/plat
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../src/generated/prisma/client.ts";
+import { CampaignService } from "../src/services/campaigns.ts";
 import { SeckillCopy, type ReservationSnapshot } from "../src/services/seckill-copy.ts";
 
 /** Not UTC, and far from it: a column written in local time is 8 hours off. */
@@ -128,5 +129,37 @@ describe(`promotion's plain-SQL rows read like Prisma's (database time zone ${ZO
     expect(restA).toEqual(restB);
     expect(near(ca, now), `createdAt ${ca.toISOString()} is the database's now (${new Date(now).toISOString()})`).toBe(true);
     expect(near(cb, now)).toBe(true);
+  });
+
+  it("the live campaigns every quote reads with plain SQL equal Prisma's findMany of the same rows, types included", async () => {
+    const at = (h: number) => new Date(Date.now() + h * 3600_000);
+    const base = { currency: "CNY", tiers: [{ threshold: "300.00", amount: "40.00" }], createdBy: "op" };
+    for (const [name, startsAt, endsAt, endedAt] of [
+      ["live, all", at(-1), at(24), null],
+      ["live, SPUs", at(-2), at(48), null],
+      ["ended early", at(-1), at(24), at(-0.5)],
+      ["not yet", at(1), at(24), null],
+    ] as const)
+      await prisma.fullReductionCampaign.create({
+        data: {
+          ...base,
+          id: `c-${randomId()}`,
+          name,
+          startsAt,
+          endsAt,
+          endedAt,
+          ...(name === "live, SPUs" ? { scope: "SPUS" as const, scopeIds: ["spu-1", "spu-2"] } : {}),
+        },
+      });
+    // catalog is not called by live()
+    const campaigns = new CampaignService({ prisma, sql: rt.sql, catalog: undefined as never });
+    const now = new Date();
+    const viaSql = await campaigns.live(now, "CNY");
+    const viaPrisma = await prisma.fullReductionCampaign.findMany({
+      where: { endedAt: null, startsAt: { lte: now }, endsAt: { gt: now }, currency: "CNY" },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    expect(viaSql.map((c) => c.name)).toEqual(["live, all", "live, SPUs"]);
+    expect(viaSql).toEqual(viaPrisma);
   });
 });

@@ -108,15 +108,17 @@ export class CampaignService {
   }
 
   /** Campaigns live now, oldest first (the order the pricing function breaks ties in). */
-  live(now = new Date(), currency?: string): Promise<FullReductionCampaign[]> {
-    // the rows as Prisma reads them: text[] and jsonb parsed, timestamps as UTC instants
-    return this.d.sql.$queryRawUnsafe<FullReductionCampaign[]>(
+  async live(now = new Date(), currency?: string): Promise<FullReductionCampaign[]> {
+    // the rows as Prisma reads them: text[] and jsonb parsed, timestamps as UTC instants, and a NULL
+    // list as [] (the column is nullable; Prisma never answers null for a String[], pg does)
+    const rows = await this.d.sql.$queryRawUnsafe<FullReductionCampaign[]>(
       `SELECT * FROM "FullReductionCampaign"
        WHERE "endedAt" IS NULL AND "startsAt" <= $1::timestamp AND "endsAt" > $1::timestamp AND ($2::text IS NULL OR "currency" = $2)
        ORDER BY "createdAt", "id" LIMIT 200`,
       now.toISOString(),
       currency ?? null,
     );
+    return rows.map((r) => (r.scopeIds ? r : { ...r, scopeIds: [] }));
   }
 
   /** Operators: newest first, optionally by status. */
