@@ -123,7 +123,7 @@ function scanSource(domain: string, file: string, text: string): Scan {
 }
 
 describe("no query joins across domains", () => {
-  it("each domain's connection is its own schema: databaseUrlOf names it, and the search_path holds only it and public", () => {
+  it("each domain's connection is its own schema: databaseUrlOf names it, and the search_path holds only it and public (sessions in UTC, decision 0043)", () => {
     const config = loadConfig({
       DATABASE_URL: "postgresql://u:p@shared:5432/mallgraph",
       ORDER_DATABASE_URL: "postgresql://u:p@orders:5432/orders",
@@ -131,7 +131,7 @@ describe("no query joins across domains", () => {
     for (const d of DATABASE_DOMAINS) {
       const { schema, config: pg } = pgConfig(databaseUrlOf(config, d));
       expect(schema).toBe(d);
-      expect(pg.options).toBe(`-c search_path="${d}",public`);
+      expect(pg.options).toBe(`-c search_path="${d}",public -c TimeZone=UTC`);
     }
   });
 
