@@ -39,18 +39,29 @@ export async function migrate(config: Pick<Config, "DATABASE_URL"> & Partial<Con
     domains.map(async (d) => {
       const u = new URL(domainDatabaseBase(config, d));
       u.searchParams.set("schema", d);
-      try {
-        await promisify(execFile)(
-          path.join(root, "node_modules/.bin/prisma"),
-          ["migrate", "deploy", "--config", `prisma/${d}/prisma.config.ts`],
-          {
-            cwd: root,
-            // prisma/config.ts reads <DOMAIN>_DATABASE_URL first: both name the one database chosen here.
-            env: { ...process.env, DATABASE_URL: u.toString(), [`${d.toUpperCase()}_DATABASE_URL`]: u.toString(), CHECKPOINT_DISABLE: "1" },
-          },
-        );
-      } catch (e: any) {
-        throw new Error(`migrate ${d} failed:\n${e.stdout}\n${e.stderr}`, { cause: e });
+      // Prisma takes one advisory lock per database and gives up after 10 s (P1002): the domains sharing
+      // a database wait for each other, which on a busy machine can take longer — so P1002 is tried again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await promisify(execFile)(
+            path.join(root, "node_modules/.bin/prisma"),
+            ["migrate", "deploy", "--config", `prisma/${d}/prisma.config.ts`],
+            {
+              cwd: root,
+              // prisma/config.ts reads <DOMAIN>_DATABASE_URL first: both name the one database chosen here.
+              env: {
+                ...process.env,
+                DATABASE_URL: u.toString(),
+                [`${d.toUpperCase()}_DATABASE_URL`]: u.toString(),
+                CHECKPOINT_DISABLE: "1",
+              },
+            },
+          );
+          break;
+        } catch (e: any) {
+          if (attempt < 5 && `${e.stdout}${e.stderr}`.includes("P1002")) continue;
+          throw new Error(`migrate ${d} failed:\n${e.stdout}\n${e.stderr}`, { cause: e });
+        }
       }
       console.log(`migrated ${d}`);
     }),
