@@ -91,6 +91,11 @@ try {
     const reservations: string[] = [];
     let i = 0;
     workers.kill("SIGSTOP");
+    // what the two processes spend with no request at all (timers, connections' upkeep): it counts in
+    // every attempt's share, more so the longer a storm takes
+    const idleMeter = cpuMeter(pids);
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = idleMeter.stop();
     const meter = cpuMeter(pids);
     const loadBefore = loadAverage();
     const started = Date.now();
@@ -123,7 +128,7 @@ try {
     const stormMs = Date.now() - started;
     const cpu = meter.stop();
     const total = (result as any).requests.total as number;
-    const line = `${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(result as any).latency.p50} ms, p99 ${(result as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms; ${loadBefore} → ${loadAverage().replace(/^load /, "")}`;
+    const line = `${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(result as any).latency.p50} ms, p99 ${(result as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms (idle beforehand: gateway ${(idle.gateway! / 2).toFixed(1)}, promotion ${(idle.promotion! / 2).toFixed(1)} CPU ms/s); ${loadBefore} → ${loadAverage().replace(/^load /, "")}`;
     return { line, reservations };
   };
 
@@ -135,7 +140,8 @@ try {
     report(`\nwarm-up storm (another session item, not the measured figure): ${first.line}`);
     workers.kill("SIGCONT");
     // its orders are made before the measured storm, so they neither compete with it nor count in the drain
-    for (let t = 0; (await count(first.reservations)) < first.reservations.length && t < 1200; t++) await new Promise((r) => setTimeout(r, 100));
+    for (let t = 0; (await count(first.reservations)) < first.reservations.length && t < 1200; t++)
+      await new Promise((r) => setTimeout(r, 100));
   }
 
   // 1. the storm
