@@ -1,7 +1,7 @@
 /**
  * Redis's own CPU per seckill buy script call, OK against SOLD_OUT (the storm's answers are 40 % OK,
  * the steady `seckillBuy` scenario's about 4 %): a private redis-server (no persistence) on a free
- * port, the real keys and script (subgraphs/promotion/src/lua/buySeckill-shard.lua), 50 calls in
+ * port, promotion's own buy (SeckillBuying: the real keys and buySeckill-shard.lua), 50 calls in
  * flight, the server's CPU read from /proc. Redis shares the cores with the gateway and promotion,
  * so what it spends per attempt is what they cannot.
  *
@@ -9,9 +9,9 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
-import { homeShard, reservationId, shardKeys } from "../subgraphs/promotion/src/services/keys.ts";
+import { SeckillBuying } from "../subgraphs/promotion/src/services/seckill-buying.ts";
+import { SeckillStore, type SeckillDeps } from "../subgraphs/promotion/src/services/seckill-store.ts";
 import { cpuMs } from "./lib/cpu.ts";
 
 const args = process.argv.slice(2);
@@ -23,11 +23,14 @@ const server = spawn("redis-server", ["--port", String(port), "--save", "", "--a
 await new Promise((r) => setTimeout(r, 300));
 const redis = new Redis({ port, enableAutoPipelining: true });
 try {
-  const lua = readFileSync(new URL("../subgraphs/promotion/src/lua/buySeckill-shard.lua", import.meta.url), "utf8");
-  redis.defineCommand("buy", { numberOfKeys: 10, lua });
+  // the promotion's own buy (one script call on the buyer's home shard), on a store that knows the item:
+  // nothing else of the subgraph's dependencies is reached with one shard (no HOLD, no database read)
+  const store = new SeckillStore({ redis, prefix: "bench", idempotencyTtlSeconds: 86400 } as unknown as SeckillDeps);
+  const buying = new SeckillBuying(store);
   const session = randomUUID();
   const sku = randomUUID();
-  const k = shardKeys("bench", session, sku, 0);
+  const ref = store.remember({ sessionId: session, skuId: sku, slot: 1, shards: 1 });
+  const k = store.keys(ref, 0);
   const now = Date.now();
   await redis.hset(k.meta, {
     status: "ONLINE",
@@ -40,32 +43,7 @@ try {
   });
   await redis.set(k.stock, stock);
   const buyers = Array.from({ length: 200 }, () => randomUUID());
-  const buy = (i: number) => {
-    const buyer = buyers[i % buyers.length]!;
-    const uuid = randomUUID();
-    const key = randomUUID();
-    const b = redis as unknown as { buy: (...a: Array<string | number>) => Promise<[string, string]> };
-    return b.buy(
-      k.meta,
-      k.stock,
-      k.bought,
-      k.idem(buyer, key),
-      k.reservation(uuid),
-      k.pending,
-      k.open,
-      k.holds,
-      k.seq,
-      k.stream,
-      buyer,
-      1,
-      Date.now(),
-      reservationId(1, homeShard(buyer, 1), uuid),
-      86400,
-      session,
-      sku,
-      0,
-    );
-  };
+  const buy = async (i: number) => [(await buying.buy(buyers[i % buyers.length]!, session, sku, 1, randomUUID())).code];
   await buy(0); // loads the script (EVAL once)
   await redis.set(k.stock, stock);
   const run = async (n: number) => {
