@@ -38,55 +38,88 @@ export interface SubgraphAnswer {
   text(): Promise<string>;
 }
 
-function answerHeaders(raw: Record<string, string | string[] | undefined>): SubgraphAnswer["headers"] {
+/**
+ * The answer's headers as undici hands them to a dispatch handler (name, value, name, value… as
+ * Buffers): looked up by name when asked (the forwarded path asks for two), never parsed into an
+ * object per call.
+ */
+function answerHeaders(raw: readonly Buffer[]): SubgraphAnswer["headers"] {
   return {
     get(name: string) {
-      const v = raw[name.toLowerCase()];
-      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+      const wanted = name.toLowerCase();
+      let found: string | null = null;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const key = raw[i]!;
+        if (key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
+        const v = raw[i + 1]!.toString("latin1");
+        found = found === null ? v : `${found}, ${v}`;
+      }
+      return found;
     },
   };
 }
 
+const timedOut = (e: unknown) => e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError;
+
+/**
+ * One subgraph call as an undici dispatch handler: the answer's bytes are gathered as they arrive
+ * and the call settles once with status, raw headers and the whole body. `dispatcher.request`
+ * would wrap the same call in a promise per stage, a parsed header object and a Readable body
+ * stream read back with `.text()` — in the seckill profile that stream and header parsing were a
+ * tenth of the gateway's CPU per forwarded request (bench/RESULTS.md, decision 0041).
+ */
+class Call implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private raw: Buffer[] = [];
+  private readonly chunks: Buffer[] = [];
+  constructor(
+    private readonly target: { url: string },
+    private readonly timeoutMs: number,
+    private readonly resolve: (a: SubgraphAnswer) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+  onConnect(): void {}
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    this.status = statusCode;
+    this.raw = rawHeaders;
+    return true;
+  }
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  onComplete(): void {
+    const c = this.chunks;
+    const text = c.length === 1 ? c[0]!.toString("utf8") : Buffer.concat(c).toString("utf8");
+    const status = this.status;
+    this.resolve({
+      ok: status >= 200 && status < 300,
+      status,
+      statusText: "",
+      url: this.target.url,
+      headers: answerHeaders(this.raw),
+      json: async () => JSON.parse(text),
+      text: async () => text,
+    });
+  }
+  onError(e: Error): void {
+    this.reject(timedOut(e) ? new SubgraphTimeout(`timed out after ${this.timeoutMs} ms`) : e);
+  }
+}
+
 /** POST on a keep-alive connection; the body is read whole. Times out after `timeoutMs` without headers or body bytes. */
-async function post(
+function post(
   target: { url: string; origin: string; path: string },
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
 ): Promise<SubgraphAnswer> {
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await dispatcher.request({
-      origin: target.origin,
-      path: target.path,
-      method: "POST",
-      headers,
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-  } catch (e) {
-    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError)
-      throw new SubgraphTimeout(`timed out after ${timeoutMs} ms`);
-    throw e;
-  }
-  let text: string;
-  try {
-    text = await res.body.text();
-  } catch (e) {
-    if (e instanceof undiciErrors.BodyTimeoutError) throw new SubgraphTimeout(`timed out after ${timeoutMs} ms`);
-    throw e;
-  }
-  const status = res.statusCode;
-  return {
-    ok: status >= 200 && status < 300,
-    status,
-    statusText: "",
-    url: target.url,
-    headers: answerHeaders(res.headers),
-    json: async () => JSON.parse(text),
-    text: async () => text,
-  };
+  return new Promise((resolve, reject) => {
+    dispatcher.dispatch(
+      { origin: target.origin, path: target.path, method: "POST", headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      new Call(target, timeoutMs, resolve, reject),
+    );
+  });
 }
 
 export interface SubgraphSourceOptions {
@@ -142,19 +175,17 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
   }
 
   /**
-   * One operation sent as the normal pipeline would send it (src/forward.ts): the same headers,
-   * identity, breaker and metrics; the answer is returned unread.
+   * One operation sent as the normal pipeline would send it (src/forward.ts: `body` is the request
+   * JSON `{query, operationName, variables}`): the same headers, identity, breaker and metrics; the
+   * answer is returned unread.
    */
-  async forward(
-    request: { query: string; operationName?: string; variables: Record<string, unknown> },
-    context: GatewayContext,
-  ): Promise<SubgraphAnswer> {
+  async forward(body: string, context: GatewayContext): Promise<SubgraphAnswer> {
     const headers: Record<string, string> = {
       "content-type": "application/json",
       [IDENTITY_HEADER]: signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId }),
       "x-request-id": context.requestId,
     };
-    return this.call(headers, JSON.stringify(request));
+    return this.call(headers, body);
   }
 
   /** RemoteGraphQLDataSource.sendRequest without the node-fetch Request and WHATWG Response per call. */

@@ -21,6 +21,14 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(body));
 }
 
+/** The request's headers as one string per name (`set-cookie`, the only array Node keeps, joined). */
+function plainHeaders(raw: http.IncomingHttpHeaders): Record<string, string | undefined> {
+  if (raw["set-cookie"] === undefined) return raw as Record<string, string | undefined>;
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(raw)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+  return headers;
+}
+
 export interface GraphqlEndpointDeps {
   apollo: ApolloServer<GatewayContext>;
   plugins: GatewayPlugin[];
@@ -36,8 +44,9 @@ export function graphqlEndpoint(d: GraphqlEndpointDeps) {
   const { apollo, plugins, formatError, log } = d;
   return async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const started = process.hrtime.bigint();
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    // Node joins repeated request headers into one string except `set-cookie` (an array): only then
+    // is a copy needed; otherwise the parsed object is used as it is (no object per request)
+    const headers = plainHeaders(req.headers);
     const state: RequestState = {
       transport: "http",
       headers,

@@ -5,6 +5,8 @@
  */
 export interface LookupCache<T> {
   get(key: string): Promise<T | null>;
+  /** The answer `get` would reuse right now (found or not), or undefined when it would load it: no promise. */
+  peek(key: string): T | null | undefined;
   delete(key: string): void;
 }
 
@@ -21,6 +23,10 @@ export function lookupCache<T>(ttlMs: number, maxEntries: number, load: (key: st
         cache.set(key, { value, until: now + ttlMs });
       }
       return value;
+    },
+    peek(key) {
+      const hit = cache.get(key);
+      return hit && hit.until > Date.now() ? hit.value : undefined;
     },
     delete(key) {
       cache.delete(key);
