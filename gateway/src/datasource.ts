@@ -36,6 +36,8 @@ export interface SubgraphAnswer {
   headers: { get(name: string): string | null };
   json(): Promise<unknown>;
   text(): Promise<string>;
+  /** The whole body, already read (what `text()` resolves to), for the forwarded path to use without a promise. */
+  body: string;
 }
 
 /**
@@ -100,6 +102,7 @@ class Call implements Dispatcher.DispatchHandler {
       headers: answerHeaders(this.raw),
       json: async () => JSON.parse(text),
       text: async () => text,
+      body: text,
     });
   }
   onError(e: Error): void {

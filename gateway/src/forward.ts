@@ -23,7 +23,7 @@
 import type { ServerResponse } from "node:http";
 import { operationFromDocument, Supergraph } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode } from "@apollo/query-planner";
-import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from "graphql";
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode, TypeNode } from "graphql";
 import type { SubgraphAnswer, SubgraphDataSource } from "./datasource.ts";
 import { graphql } from "./graphql.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -43,6 +43,62 @@ export interface SingleFetch {
    * serialised once: per request only the variables are (the same bytes as serialising it whole).
    */
   bodyPrefix: string;
+  /** The variables when each is a built-in scalar (checked without graphql-js's coercion); null otherwise. */
+  scalars: readonly ScalarVariable[] | null;
+}
+
+interface ScalarVariable {
+  name: string;
+  type: "ID" | "String" | "Int" | "Float" | "Boolean";
+  nonNull: boolean;
+  hasDefault: boolean;
+}
+
+const BUILT_IN_SCALARS = new Set(["ID", "String", "Int", "Float", "Boolean"]);
+const INT_MAX = 2 ** 31 - 1;
+
+/** The operation's variables when all are (non-null) built-in scalars; null when one is anything else. */
+function scalarVariables(operation: OperationDefinitionNode): ScalarVariable[] | null {
+  const out: ScalarVariable[] = [];
+  for (const d of operation.variableDefinitions ?? []) {
+    const nonNull = d.type.kind === graphql.Kind.NON_NULL_TYPE;
+    const named = nonNull ? (d.type as { type: TypeNode }).type : d.type;
+    if (named.kind !== graphql.Kind.NAMED_TYPE || !BUILT_IN_SCALARS.has(named.name.value)) return null;
+    out.push({ name: d.variable.name.value, type: named.name.value as ScalarVariable["type"], nonNull, hasDefault: !!d.defaultValue });
+  }
+  return out;
+}
+
+/**
+ * True when graphql-js would coerce these values without an error: each value has the JS type its
+ * scalar's parseValue accepts (ID: a string or an integer; Int: a 32-bit integer; Float: a finite
+ * number), null only where nullable, absent only where nullable or defaulted. False means "not
+ * known to be fine": the caller then runs the full coercion, which reports what is wrong.
+ */
+function scalarsCoerce(defs: readonly ScalarVariable[], provided: Record<string, unknown>): boolean {
+  for (const d of defs) {
+    const v = provided[d.name];
+    if (v === undefined) {
+      if (d.nonNull && !d.hasDefault) return false;
+      continue;
+    }
+    if (v === null) {
+      if (d.nonNull) return false;
+      continue;
+    }
+    const ok =
+      d.type === "String"
+        ? typeof v === "string"
+        : d.type === "ID"
+          ? typeof v === "string" || Number.isInteger(v)
+          : d.type === "Int"
+            ? Number.isInteger(v) && (v as number) <= INT_MAX && (v as number) >= -INT_MAX - 1
+            : d.type === "Float"
+              ? typeof v === "number" && Number.isFinite(v)
+              : typeof v === "boolean";
+    if (!ok) return false;
+  }
+  return true;
 }
 
 const MAX_DOCUMENTS = 2000;
@@ -115,6 +171,7 @@ export class SingleFetchPlanner {
       operationName: node.operationName,
       variableUsages: node.variableUsages ?? [],
       bodyPrefix: `${head.slice(0, -1)},"variables":`,
+      scalars: scalarVariables(operation),
     };
   }
 
@@ -122,8 +179,11 @@ export class SingleFetchPlanner {
   variables(fetch: SingleFetch, provided: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
     const schema = this.schema;
     if (!schema) return null;
-    const coerced = graphql.getVariableValues(schema, fetch.operation.variableDefinitions ?? [], provided ?? {});
-    if (coerced.errors) return null;
+    // most operations take built-in scalars: their values are checked directly, the rest coerced as Apollo would
+    if (!fetch.scalars || !scalarsCoerce(fetch.scalars, provided ?? {})) {
+      const coerced = graphql.getVariableValues(schema, fetch.operation.variableDefinitions ?? [], provided ?? {});
+      if (coerced.errors) return null;
+    }
     const sent: Record<string, unknown> = {};
     for (const name of fetch.variableUsages) if (provided && provided[name] !== undefined) sent[name] = provided[name];
     return sent;
@@ -195,7 +255,7 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
     f.metrics.singleFetchDone("replayed");
     return false;
   }
-  const body = answer.status === 200 ? await answer.text() : "";
+  const body = answer.status === 200 ? answer.body : "";
   if (!isPlainData(body)) {
     state.replay = { subgraph: fetch.subgraph, answer };
     f.metrics.singleFetchDone("replayed");
