@@ -47,7 +47,7 @@ export interface SingleFetch {
   scalars: readonly ScalarVariable[] | null;
 }
 
-interface ScalarVariable {
+export interface ScalarVariable {
   name: string;
   type: "ID" | "String" | "Int" | "Float" | "Boolean";
   nonNull: boolean;
@@ -58,7 +58,7 @@ const BUILT_IN_SCALARS = new Set(["ID", "String", "Int", "Float", "Boolean"]);
 const INT_MAX = 2 ** 31 - 1;
 
 /** The operation's variables when all are (non-null) built-in scalars; null when one is anything else. */
-function scalarVariables(operation: OperationDefinitionNode): ScalarVariable[] | null {
+export function scalarVariables(operation: OperationDefinitionNode): ScalarVariable[] | null {
   const out: ScalarVariable[] = [];
   for (const d of operation.variableDefinitions ?? []) {
     const nonNull = d.type.kind === graphql.Kind.NON_NULL_TYPE;
@@ -75,7 +75,7 @@ function scalarVariables(operation: OperationDefinitionNode): ScalarVariable[] |
  * number), null only where nullable, absent only where nullable or defaulted. False means "not
  * known to be fine": the caller then runs the full coercion, which reports what is wrong.
  */
-function scalarsCoerce(defs: readonly ScalarVariable[], provided: Record<string, unknown>): boolean {
+export function scalarsCoerce(defs: readonly ScalarVariable[], provided: Record<string, unknown>): boolean {
   for (const d of defs) {
     const v = provided[d.name];
     if (v === undefined) {
