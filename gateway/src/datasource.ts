@@ -41,24 +41,42 @@ export interface SubgraphAnswer {
 }
 
 /**
- * The answer's headers as undici hands them to a dispatch handler (name, value, name, value… as
- * Buffers): looked up by name when asked (the forwarded path asks for two), never parsed into an
- * object per call.
+ * A subgraph's answer: the raw header list as undici hands it to a dispatch handler (name, value,
+ * name, value… as Buffers) is looked up by name when asked (the forwarded path asks for two), never
+ * parsed into an object; one object per answer (its own `headers`), methods on the prototype.
  */
-function answerHeaders(raw: readonly Buffer[]): SubgraphAnswer["headers"] {
-  return {
-    get(name: string) {
-      const wanted = name.toLowerCase();
-      let found: string | null = null;
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        const key = raw[i]!;
-        if (key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
-        const v = raw[i + 1]!.toString("latin1");
-        found = found === null ? v : `${found}, ${v}`;
-      }
-      return found;
-    },
-  };
+class Answer implements SubgraphAnswer {
+  readonly statusText = "";
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    private readonly raw: readonly Buffer[],
+    readonly body: string,
+  ) {}
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+  get headers(): SubgraphAnswer["headers"] {
+    return this;
+  }
+  get(name: string): string | null {
+    const wanted = name.toLowerCase();
+    const raw = this.raw;
+    let found: string | null = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const key = raw[i]!;
+      if (key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
+      const v = raw[i + 1]!.toString("latin1");
+      found = found === null ? v : `${found}, ${v}`;
+    }
+    return found;
+  }
+  async json(): Promise<unknown> {
+    return JSON.parse(this.body);
+  }
+  async text(): Promise<string> {
+    return this.body;
+  }
 }
 
 const timedOut = (e: unknown) => e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError;
@@ -66,9 +84,9 @@ const timedOut = (e: unknown) => e instanceof undiciErrors.HeadersTimeoutError |
 /**
  * One subgraph call as an undici dispatch handler: the answer's bytes are gathered as they arrive
  * and the call settles once with status, raw headers and the whole body. `dispatcher.request`
- * would wrap the same call in a promise per stage, a parsed header object and a Readable body
- * stream read back with `.text()` — in the seckill profile that stream and header parsing were a
- * tenth of the gateway's CPU per forwarded request (bench/RESULTS.md, decision 0041).
+ * wraps the same call in a parsed header object and a Readable body stream read back with
+ * `.text()` (in the first seckill profile, node:streams and undici's header parsing were about a
+ * tenth of the gateway's busy CPU: bench/RESULTS.md, decision 0041).
  */
 class Call implements Dispatcher.DispatchHandler {
   private status = 0;
@@ -93,17 +111,7 @@ class Call implements Dispatcher.DispatchHandler {
   onComplete(): void {
     const c = this.chunks;
     const text = c.length === 1 ? c[0]!.toString("utf8") : Buffer.concat(c).toString("utf8");
-    const status = this.status;
-    this.resolve({
-      ok: status >= 200 && status < 300,
-      status,
-      statusText: "",
-      url: this.target.url,
-      headers: answerHeaders(this.raw),
-      json: async () => JSON.parse(text),
-      text: async () => text,
-      body: text,
-    });
+    this.resolve(new Answer(this.status, this.target.url, this.raw, text));
   }
   onError(e: Error): void {
     this.reject(timedOut(e) ? new SubgraphTimeout(`timed out after ${this.timeoutMs} ms`) : e);

@@ -55,6 +55,7 @@ function jsonParam(value: string | null, name: string): unknown {
  */
 export function assertShallow(params: GraphQLParams): void {
   for (const name of ["variables", "extensions"] as const) {
+    if (flat(params[name])) continue;
     const stack: Array<[unknown, number]> = [[params[name], 1]];
     for (let top = stack.pop(); top; top = stack.pop()) {
       const [v, depth] = top;
@@ -63,6 +64,16 @@ export function assertShallow(params: GraphQLParams): void {
       for (const child of Object.values(v)) stack.push([child, depth + 1]);
     }
   }
+}
+
+/** Absent, or an object of plain values only (most variables): nothing to walk. */
+function flat(v: unknown): boolean {
+  if (!v || typeof v !== "object") return true;
+  for (const k in v) {
+    const child = (v as Record<string, unknown>)[k];
+    if (child && typeof child === "object") return false;
+  }
+  return true;
 }
 
 export function readParams(method: string, url: URL, body: Buffer): GraphQLParams {
