@@ -64,9 +64,10 @@ class Answer implements SubgraphAnswer {
     const raw = this.raw;
     let found: string | null = null;
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      const key = raw[i]!;
-      if (key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
-      const v = raw[i + 1]!.toString("latin1");
+      const key = raw[i];
+      const value = raw[i + 1];
+      if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
+      const v = value.toString("latin1");
       found = found === null ? v : `${found}, ${v}`;
     }
     return found;
@@ -110,7 +111,8 @@ class Call implements Dispatcher.DispatchHandler {
   }
   onComplete(): void {
     const c = this.chunks;
-    const text = c.length === 1 ? c[0]!.toString("utf8") : Buffer.concat(c).toString("utf8");
+    const first = c[0];
+    const text = c.length === 1 && first ? first.toString("utf8") : Buffer.concat(c).toString("utf8");
     this.resolve(new Answer(this.status, this.target.url, this.raw, text));
   }
   onError(e: Error): void {
