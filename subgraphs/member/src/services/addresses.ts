@@ -4,6 +4,7 @@
  * other address. Every write locks the member row, so concurrent writes of one member serialize;
  * a partial unique index (one default per member) backs the rule in the database.
  */
+import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { badInput, notFound } from "../errors.ts";
 import type { PrismaClient, Address } from "../generated/prisma/client.ts";
 import { text } from "./rules.ts";
@@ -47,7 +48,13 @@ async function owned(tx: Tx, memberId: string, id: string): Promise<Address> {
   return a;
 }
 
-export function createAddressService(prisma: PrismaClient) {
+/**
+ * `sql`: plain SQL on the Prisma client's pool (decision 0035) for the one read on the order
+ * placement's path — Prisma 6.19 compiles every call, and that findFirst was 42 % of member's CPU
+ * per direct order (bench/RESULTS.md). Without it (a caller that builds the service alone) the
+ * Prisma client's raw API runs the same statement.
+ */
+export function createAddressService(prisma: PrismaClient, sql: PgSql = prisma) {
   return {
     list(memberId: string): Promise<Address[]> {
       return prisma.address.findMany({ where: { memberId }, orderBy: [{ isDefault: "desc" }, { createdAt: "desc" }] });
@@ -63,7 +70,13 @@ export function createAddressService(prisma: PrismaClient) {
     /** The member's address, or null (internal memberAddress field). */
     async snapshot(memberId: string, addressId: string): Promise<Address | null> {
       if (typeof addressId !== "string" || !/^[0-9a-f-]{36}$/i.test(addressId)) return null;
-      return prisma.address.findFirst({ where: { id: addressId, memberId } });
+      const rows = await sql.$queryRawUnsafe<Address[]>(
+        `SELECT "id", "memberId", "receiver", "phone", "region", "detail", "isDefault", "createdAt", "updatedAt"
+         FROM "Address" WHERE "id" = $1 AND "memberId" = $2`,
+        addressId,
+        memberId,
+      );
+      return rows[0] ?? null;
     },
 
     /** The member's default address, or null (internal memberDefaultAddress field). */

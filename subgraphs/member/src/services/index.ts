@@ -4,7 +4,7 @@ import { loadSigningKey, serviceKeys, type SigningKey } from "@mallgraph/platfor
 import { domainDatabaseBase, domainDatabaseUrl, subgraphUrl, type Config } from "@mallgraph/platform/config";
 import { logger } from "@mallgraph/platform/log";
 import { OutboxRelay, outboxQueues } from "@mallgraph/platform/outbox";
-import { runtimeAdapter } from "@mallgraph/platform/prisma";
+import { runtimeDb } from "@mallgraph/platform/prisma";
 import { createQueue, QueueName, type QueueContext } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
 import type { Redis } from "@mallgraph/platform/redis";
@@ -89,8 +89,10 @@ export interface BuildOptions {
 }
 
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
+  // the Prisma client and plain SQL on one pool (decision 0035): the order placement's address read is plain SQL
+  const db = runtimeDb(memberDatabaseUrl(config, opts.databaseUrl));
   const { prisma, log: audit } = auditedPrisma(
-    new PrismaClient({ adapter: runtimeAdapter(memberDatabaseUrl(config, opts.databaseUrl)) }),
+    new PrismaClient({ adapter: db.adapter }),
     "member",
     tableAuditSink,
   );
@@ -135,7 +137,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     lock,
     sms,
     members: createMemberService(prisma, sms, sessions, lock, onRegistered),
-    addresses: createAddressService(prisma),
+    addresses: createAddressService(prisma, db.sql),
     currencies,
     wallet,
     ledger: createLedgerService(prisma, wallet),
@@ -157,6 +159,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
       await Promise.all([queues.messages.close(), queues.walletAccounts.close(), queues.memberRegistered.close(), jobs.close()]);
       redis.disconnect();
       await prisma.$disconnect();
+      await db.end();
     },
   };
 }
