@@ -12,7 +12,6 @@
  * pass instants as ISO strings (`toISOString()`), not Dates, for `timestamp` columns.
  */
 import pg from "pg";
-import { probe } from "./probe.ts";
 import type { OutboxSql } from "./outbox.ts";
 
 const TIMESTAMP = 1114;
@@ -56,9 +55,7 @@ export function pgSql(pool: pg.Pool, c: Counters): PgDb {
   return {
     ...sqlOn(pool, c),
     async $transaction(fn, options) {
-      let pt = performance.now();
       const client = await pool.connect();
-      pt = probe("tx connect wait", pt);
       let broken: Error | undefined;
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -70,9 +67,7 @@ export function pgSql(pool: pg.Pool, c: Counters): PgDb {
         });
         const r = await Promise.race([fn(sqlOn(client, c)), expired]);
         c.execute.inc();
-        pt = performance.now();
         await client.query("COMMIT");
-        probe("tx COMMIT", pt);
         return r;
       } catch (e) {
         // A timed-out `fn` may still be sending statements: the connection is closed instead (the

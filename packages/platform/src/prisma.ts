@@ -3,7 +3,6 @@
  * with the pg driver adapter at run time, and a patched adapter for the WASM schema engine
  * (migrations). Each subgraph has its own PostgreSQL schema, named by `?schema=` in its URL.
  */
-import { probePool } from "./probe.ts";
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -80,7 +79,6 @@ export function runtimeDb(url: string, max = poolSize()): { adapter: PrismaPg; s
   const pool = new pg.Pool({ ...config, max, application_name: appName(schema) });
   // an idle connection that breaks leaves the pool; without a listener its error would end the process
   pool.on("error", () => undefined);
-  probePool(schema, pool);
   // one pg at run time; the adapter's @types/pg is a newer copy than ours (the cast bridges the two)
   const adapter = countedFactory(new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0], { schema }), schema);
   let ended: Promise<void> | undefined;

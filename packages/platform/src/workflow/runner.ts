@@ -3,7 +3,6 @@
  * order, the run recorded with its local steps, compensation before the pivot — and the row updates
  * the recovery (recovery.ts) and the operators' retry (admin.ts) share. workflow.ts tells the whole story.
  */
-import { probe } from "../probe.ts";
 import { randomUUID } from "node:crypto";
 import { unaudited } from "../audit-scope.ts";
 import {
@@ -86,11 +85,7 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
       if (step.skip?.(state)) continue;
       let invoked = false;
       try {
-        if (!h.recorded && !step.local) {
-          const t = performance.now();
-          await this.insert(this.o.db, def, h, state, i, "RUNNING", def.firstRecordUnflushed === true);
-          probe("5a run insert", t);
-        }
+        if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING", def.firstRecordUnflushed === true);
         let transacted = false;
         const ctx: StepContext<Tx> = {
           recovering,

@@ -5,7 +5,6 @@
  * durable placeOrder workflow (src/workflows/placeOrder.ts) and the payment time-out.
  */
 import { randomUUID } from "node:crypto";
-import { probe } from "@mallgraph/platform/probe";
 import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
@@ -45,13 +44,10 @@ export class OrderPlacement {
     const lockKey = this.key("submit", buyerId, idem);
     const token = randomUUID();
     const deadline = Date.now() + LOCK_WAIT_MS;
-    let t = performance.now();
-    const t00 = t;
     while ((await this.d.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
       if (Date.now() > deadline) throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; retry");
       await sleep(40);
     }
-    t = probe("1 lock", t);
     try {
       // under the lock, one look for an order this key placed already (a retry); plain SQL (decision 0035)
       const existing = await this.d.sql.$queryRawUnsafe<Array<{ id: string }>>(
@@ -59,14 +55,10 @@ export class OrderPlacement {
         buyerId,
         idem,
       );
-      t = probe("2 idem lookup", t);
       if (existing[0]) return ok(await this.reads.get(existing[0].id));
       return await this.placeLocked(buyerId, input, idem);
     } finally {
-      t = performance.now();
       await this.releaseLock(lockKey, token).catch(() => undefined);
-      probe("9 unlock", t);
-      probe("0 placeOrder total", t00);
     }
   }
 
@@ -94,14 +86,11 @@ export class OrderPlacement {
     // the three reads are independent: one round trip instead of three
     const ids = [...merged.keys()];
     const seckill = keyFor(this.d.prefix, "promotion")("seckill-skus");
-    let t = performance.now();
-    const t0 = t;
     const [address, snaps, seckillFlags] = await Promise.all([
-      this.d.member.address(buyerId, input.addressId).finally(() => probe("3a address", t0)),
-      this.d.catalog.skuSnapshots(ids).finally(() => probe("3b snapshots", t0)),
-      this.d.redis.smismember(seckill, ...ids).finally(() => probe("3c seckill flags", t0)),
+      this.d.member.address(buyerId, input.addressId),
+      this.d.catalog.skuSnapshots(ids),
+      this.d.redis.smismember(seckill, ...ids),
     ]);
-    t = probe("3 reads (all)", t0);
     if (!address) return refuse(OrderCode.ADDRESS_NOT_FOUND);
     const lines: PricedLine[] = [];
     for (const [i, skuId] of ids.entries()) {
@@ -132,7 +121,6 @@ export class OrderPlacement {
       })),
       input.couponId ?? null,
     );
-    t = probe("4 price", t);
     if (input.couponId && !quote.coupon)
       return {
         ...refuse(OrderCode.COUPON_UNAVAILABLE),
@@ -188,9 +176,7 @@ export class OrderPlacement {
       // past the pivot the order stands: what failed after it (the cart clean-up) is the sweep's
       if (!(e instanceof WorkflowFailed && e.report.pastPivot)) throw e;
     }
-    t = probe("5 workflow", t);
     await this.jobs.scheduleTimeout(orderId, expiresAt);
-    t = probe("6 scheduleTimeout", t);
     void this.d.jobs.flush();
     // the order as written (a direct buy's run is complete); past the pivot with a failed cart clean-up, read it
     return ok(state.placedAt ? placedOrder(state) : await this.reads.get(orderId));

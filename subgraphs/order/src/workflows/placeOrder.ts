@@ -20,7 +20,6 @@
  * (buyerId, idempotencyKey) index is the final guard.
  */
 import { randomUUID } from "node:crypto";
-import { probe } from "@mallgraph/platform/probe";
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
@@ -113,9 +112,7 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
         async invoke(s) {
           const d = draft(s);
           const lines: StockLine[] = d.lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity }));
-          const t = performance.now();
           const r = await deps.catalog.reserve(s.keys.reservationKey, lines, d.reservationTtlSeconds);
-          probe("5b reserve", t);
           if (r.code !== "OK") throw new WorkflowAbort(r.code === "RELEASED" ? "OUT_OF_STOCK" : r.code, { failedSkuId: r.failedSkuId });
         },
         async compensate(s) {
@@ -152,13 +149,10 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
         compensateOnError: true,
         async invoke(s, ctx) {
           for (let attempt = 0; ; attempt++) {
-            let t = performance.now();
             const orderNo = await deps.nextOrderNo();
-            t = probe("5c orderNo", t);
             const now = new Date();
             try {
               const eventId = await ctx.transact((tx) => createOrderRows(tx, s.keys, draft(s), orderNo, now));
-              probe("5d order transaction", t);
               s.orderNo = orderNo;
               s.placedAt = now;
               s.eventIds.push(eventId);
