@@ -91,11 +91,7 @@ export interface BuildOptions {
 export async function buildMemberServices(config: Config, opts: BuildOptions = {}): Promise<MemberServices> {
   // the Prisma client and plain SQL on one pool (decision 0035): the order placement's address read is plain SQL
   const db = runtimeDb(memberDatabaseUrl(config, opts.databaseUrl));
-  const { prisma, log: audit } = auditedPrisma(
-    new PrismaClient({ adapter: db.adapter }),
-    "member",
-    tableAuditSink,
-  );
+  const { prisma, log: audit } = auditedPrisma(new PrismaClient({ adapter: db.adapter }), "member", tableAuditSink);
   const redis = createRedis(config.REDIS_URL);
   const keys = memberKeys(config.REDIS_PREFIX);
   const signingKey = await loadSigningKey(config.JWT_PRIVATE_JWK);
