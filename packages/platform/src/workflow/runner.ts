@@ -85,7 +85,7 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
       if (step.skip?.(state)) continue;
       let invoked = false;
       try {
-        if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING", def.firstRecordUnflushed === true);
+        if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING");
         let transacted = false;
         const ctx: StepContext<Tx> = {
           recovering,
@@ -181,36 +181,21 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     if (!this.remaining(def, state, i)) h.closed = true;
   }
 
-  private async insert<S>(
-    sql: WorkflowSql,
-    def: WorkflowDefinition<S, Tx>,
-    h: Handle,
-    state: S,
-    step: number,
-    status: RunStatus,
-    unflushed = false,
-  ) {
-    await this.insertRow(sql, def, h, { status, step, pastPivot: h.pastPivot, state: this.encode(def, state) }, unflushed);
+  private async insert<S>(sql: WorkflowSql, def: WorkflowDefinition<S, Tx>, h: Handle, state: S, step: number, status: RunStatus) {
+    await this.insertRow(sql, def, h, { status, step, pastPivot: h.pastPivot, state: this.encode(def, state) });
     h.recorded = true;
   }
 
-  /**
-   * `unflushed`: the statement is its own transaction and sets `synchronous_commit = off` for it
-   * (`set_config(…, true)` is local to that transaction; the commit reads it) — the definition's
-   * `firstRecordUnflushed`, never inside a local step's transaction.
-   */
   private insertRow<S>(
     sql: WorkflowSql,
     def: WorkflowDefinition<S, Tx>,
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
-    unflushed = false,
   ): Promise<number> {
     return unaudited(() =>
       sql.$executeRawUnsafe(
         `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
-         SELECT $1::text, $2::text, $3::text, $4::int, $5::boolean, $6::jsonb, $7::text, now() + make_interval(secs => $8::double precision)
-         ${unflushed ? "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed" : ""}`,
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now() + make_interval(secs => $8::double precision))`,
         h.id,
         def.name,
         f.status,

@@ -46,15 +46,6 @@ export interface WorkflowDefinition<S, Tx = never> {
   /** The recorded state (JSON); default: the state itself. Must carry what compensations and the steps after the pivot read. */
   encode?(state: S): unknown;
   decode?(json: unknown): S;
-  /**
-   * The run's first record — the insert before the first remote step — commits without waiting for
-   * the WAL flush (`synchronous_commit = off` for that one statement, decision 0040). Only for a
-   * workflow whose first remote step's effect is itself a durable commit later in the SAME
-   * PostgreSQL cluster's WAL, or expires on its own: a flush of a later commit flushes the run's
-   * record too, so the record is lost in a server crash only with the effect it guards, or with an
-   * effect that lapses by itself (order placement: catalog's reservation, released when it expires).
-   */
-  firstRecordUnflushed?: boolean;
 }
 
 /** A business refusal raised by a step (e.g. OUT_OF_STOCK); not an error of the system. */

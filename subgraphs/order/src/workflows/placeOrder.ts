@@ -99,9 +99,6 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
   return {
     name: "placeOrder",
     pivot: "createOrder",
-    // the run's insert before reserveStock needs no flush of its own: catalog_reserve's commit in the
-    // same cluster flushes it, and a reservation without it lapses when it expires (decision 0040)
-    firstRecordUnflushed: true,
     encode: (s) => s.keys,
     decode: (json) => ({ keys: json as PlaceOrderKeys, draft: null, eventIds: [] }),
     steps: [
