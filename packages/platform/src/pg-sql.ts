@@ -25,7 +25,11 @@ const types = {
 export type PgSql = OutboxSql;
 
 export interface PgDb extends PgSql {
-  /** One transaction on one pooled connection; rolled back when `fn` throws or outlives `timeout` ms. */
+  /**
+   * One transaction on one pooled connection; rolled back when `fn` throws or outlives `timeout` ms
+   * (default 30 s). Refused with PoolWaitTimeout when no connection is free within `maxWait` ms
+   * (default 2 s, Prisma's), instead of queueing without end behind an exhausted pool.
+   */
   $transaction<R>(fn: (tx: PgSql) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
 }
 
@@ -51,11 +55,36 @@ function sqlOn(client: Runner, c: Counters): PgSql {
 
 class TransactionTimeout extends Error {}
 
+/** No pooled connection became free within a transaction's `maxWait`. */
+export class PoolWaitTimeout extends Error {}
+
+/** A connection of the pool within `ms`; one that arrives after the deadline goes straight back. */
+function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new PoolWaitTimeout(`no database connection free within ${ms} ms (pool of ${pool.options.max ?? 10})`));
+    }, ms);
+    pool.connect().then(
+      (client) => {
+        if (late) return client.release();
+        clearTimeout(timer);
+        resolve(client);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(e);
+      },
+    );
+  });
+}
+
 export function pgSql(pool: pg.Pool, c: Counters): PgDb {
   return {
     ...sqlOn(pool, c),
     async $transaction(fn, options) {
-      const client = await pool.connect();
+      const client = await connectWithin(pool, options?.maxWait ?? 2_000);
       let broken: Error | undefined;
       let timer: NodeJS.Timeout | undefined;
       try {

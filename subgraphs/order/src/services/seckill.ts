@@ -201,7 +201,7 @@ export class SeckillOrders {
         await this.d.hooks?.seckillBatch?.(mine.map((r) => r.rid));
         return { found, inserted: mine.map((r) => ({ reservationId: r.rid, orderId: r.id, expiresAt })) };
       },
-      { timeout: 20_000 },
+      { maxWait: 10_000, timeout: 20_000 },
     );
   }
 
