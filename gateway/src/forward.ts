@@ -17,14 +17,16 @@
  * Not forwarded (the normal pipeline runs them): plans of more than one fetch, documents with
  * fragments or several operations, selections the planner rewrites (`__typename` added, abstract
  * types, conditions), invalid documents, variables that do not coerce, introspection, subscriptions,
- * mutations sent with GET, and — while the response cache is on — the queries of callers the cache
- * serves (it never serves a mutation: those are forwarded for every caller).
+ * and mutations sent with GET. With the response cache on, the queries of the callers it serves
+ * (anonymous callers, members) are forwarded too and cached on this path (forward-cache.ts, decision
+ * 0045); a mutation is never cached.
  */
 import type { ServerResponse } from "node:http";
 import { operationFromDocument, Supergraph } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode } from "@apollo/query-planner";
 import type { DocumentNode, GraphQLSchema, OperationDefinitionNode, TypeNode } from "graphql";
 import type { SubgraphAnswer, SubgraphDataSource } from "./datasource.ts";
+import { cachePolicy, privateKey, publicKey, type CachedAnswer, type ForwardCache } from "./forward-cache.ts";
 import { graphql } from "./graphql.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
@@ -213,8 +215,13 @@ export interface Forwarding {
   sources: ReadonlyMap<string, SubgraphDataSource>;
   plugins: readonly GatewayPlugin[];
   metrics: GatewayMetrics;
-  /** Whether the response cache serves this caller's queries (then the normal pipeline runs them: it reads and fills the cache). */
+  /** Whether the response cache serves this caller's queries. */
   cached: (state: RequestState) => boolean;
+  /**
+   * The forwarded path's response cache (forward-cache.ts): with it, the cache's callers' queries are
+   * forwarded and cached here; without it they go to the normal pipeline, whose plugin caches them.
+   */
+  cache?: ForwardCache;
 }
 
 /**
@@ -226,7 +233,10 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
   const fetch = f.planner.lookup(params.query, params.operationName);
   if (!fetch) return false;
   // the response cache never reads or writes a mutation's answer: a member's seckillBuy is forwarded with the cache on too
-  if (fetch.operation.operation === "mutation" ? state.method !== "POST" : f.cached(state)) return false;
+  const mutation = fetch.operation.operation === "mutation";
+  if (mutation && state.method !== "POST") return false;
+  const cache = !mutation && f.cached(state) ? f.cache : undefined;
+  if (!mutation && f.cached(state) && !cache) return false;
   const source = f.sources.get(fetch.subgraph);
   const variables = source ? f.planner.variables(fetch, params.variables) : null;
   if (!source || !variables) return false;
@@ -247,9 +257,21 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
     }
   }
   const context: GatewayContext = { identity: state.identity, requestId: state.requestId, state };
+  const request = `${fetch.bodyPrefix}${JSON.stringify(variables)}}`;
+  // the subgraph request is the key: the same document, operation and coerced variables
+  const sessionId = state.identity.kind === "member" ? state.identity.sessionId : undefined;
+  const shared = cache ? publicKey(state.identity.kind, request) : "";
+  const mine = cache && sessionId ? privateKey(sessionId, request) : undefined;
+  const hit = cache && (cache.get(shared) ?? (mine ? cache.get(mine) : undefined));
+  if (hit) {
+    f.metrics.singleFetchDone("cached");
+    writeCached(res, state, hit);
+    state.outcome = { operationName: params.operationName ?? fetch.operation.name?.value, errors: [] };
+    return true;
+  }
   let answer: SubgraphAnswer;
   try {
-    answer = await source.forward(`${fetch.bodyPrefix}${JSON.stringify(variables)}}`, context);
+    answer = await source.forward(request, context);
   } catch (error) {
     state.replay = { subgraph: fetch.subgraph, error };
     f.metrics.singleFetchDone("replayed");
@@ -269,6 +291,23 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
   const cacheControl = answer.headers.get("cache-control");
   if (cacheControl) headers["cache-control"] = cacheControl;
   res.writeHead(200, headers).end(body);
+  const policy = cache && cacheControl ? cachePolicy(cacheControl) : undefined;
+  if (cache && cacheControl && policy) {
+    // PUBLIC: shared by the callers of this identity kind; PRIVATE: this session only (never an anonymous caller's)
+    const key = policy.scope === "PUBLIC" ? shared : mine;
+    if (key) cache.set(key, body, cacheControl, policy.maxAge);
+  }
   state.outcome = { operationName: params.operationName ?? fetch.operation.name?.value, errors: [] };
   return true;
+}
+
+/** Writes an answer from the forwarded path's cache, with its age in seconds. */
+function writeCached(res: ServerResponse, state: RequestState, hit: CachedAnswer): void {
+  const headers: Record<string, string> = state.responseHeaders;
+  headers["content-type"] = "application/json; charset=utf-8";
+  headers["content-length"] = String(Buffer.byteLength(hit.body));
+  headers["x-request-id"] = state.requestId;
+  headers["cache-control"] = hit.cacheControl;
+  headers["age"] = String(Math.floor((Date.now() - hit.storedAt) / 1000));
+  res.writeHead(200, headers).end(hit.body);
 }

@@ -28,6 +28,7 @@ import { WebSocketServer } from "ws";
 import { CircuitBreaker } from "./circuit-breaker.ts";
 import { clientIp, parseTrustedProxies } from "./client-ip.ts";
 import { SubgraphDataSource } from "./datasource.ts";
+import { ForwardCache } from "./forward-cache.ts";
 import { SingleFetchPlanner, type Forwarding } from "./forward.ts";
 import { graphqlEndpoint, sendJson } from "./http/graphql-endpoint.ts";
 import { httpRoutes, type HttpSettings } from "./http/index.ts";
@@ -182,6 +183,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     metrics,
     // the response cache serves anonymous callers and members: their operations go through it
     cached: (state) => opts.responseCache !== false && (state.identity.kind === "anonymous" || state.identity.kind === "member"),
+    cache: opts.responseCache === false ? undefined : new ForwardCache(),
   };
 
   const bridge: ApolloServerPlugin<GatewayContext> = {

@@ -85,7 +85,7 @@ export class GatewayMetrics {
     this.subgraphDuration.observe(subgraph, { subgraph }, seconds);
   }
 
-  singleFetchDone(outcome: "forwarded" | "replayed"): void {
+  singleFetchDone(outcome: "forwarded" | "replayed" | "cached"): void {
     this.singleFetch.inc(outcome, { outcome });
   }
 

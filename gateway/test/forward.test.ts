@@ -164,7 +164,7 @@ describe("single-fetch forwarding", () => {
     expect(bumps.total).toBe(start);
   });
 
-  it("with the response cache on, forwards a member's mutation (never cached) and leaves the member's queries to the cache", async () => {
+  it("with the response cache on, forwards a member's mutation (never cached) and the member's queries, caching only what their hints allow", async () => {
     const cached = await createGateway({
       config: testConfig(fed, tr.prefix, { MAX_QUERY_DEPTH: "5" }),
       port: 0,
@@ -181,8 +181,15 @@ describe("single-fetch forwarding", () => {
       expect(a.body).toEqual({ data: { bump: start + 1 } });
       expect(headersOf(a)).toEqual(headersOf(b));
       expect(await forwarded(cached)).toEqual({ forwarded: 1 });
+      // no cache hint: forwarded every time (decision 0045)
       await gql(cached.url, "query Who { whoami { kind id } }", { token });
-      expect(await forwarded(cached)).toEqual({ forwarded: 1 });
+      await gql(cached.url, "query Who { whoami { kind id } }", { token });
+      expect(await forwarded(cached)).toEqual({ forwarded: 3 });
+      // a PUBLIC hint: the second answer comes from the forwarded path's cache
+      const c1 = await gql(cached.url, "query Counted { catalogCounter }", { token });
+      const c2 = await gql(cached.url, "query Counted { catalogCounter }", { token });
+      expect(c2.body).toEqual(c1.body);
+      expect(await forwarded(cached)).toEqual({ forwarded: 4, cached: 1 });
     } finally {
       await cached.stop();
     }

@@ -317,6 +317,23 @@ describe("response cache (subgraph cache hints, PUBLIC / PRIVATE scopes)", () =>
     expect(b.headers.get("cache-control")).toBe("max-age=30, public");
   });
 
+  it("single-fetch queries are cached on the forwarded path: a hit calls no subgraph and says its age", async () => {
+    const outcomes = async () =>
+      Object.fromEntries((await gw.metrics.singleFetch.get()).values.map((v) => [String(v.labels.outcome), v.value])) as Record<
+        string,
+        number
+      >;
+    const before = await outcomes();
+    const first = await gql(gw.url, "query ForwardCached { catalogCounter }");
+    const again = await gql(gw.url, "query ForwardCached { catalogCounter }");
+    const after = await outcomes();
+    expect(again.body).toEqual(first.body);
+    expect((after.forwarded ?? 0) - (before.forwarded ?? 0)).toBe(1);
+    expect((after.cached ?? 0) - (before.cached ?? 0)).toBe(1);
+    expect(again.headers.get("cache-control")).toBe("max-age=30, public");
+    expect(Number(again.headers.get("age"))).toBeGreaterThanOrEqual(0);
+  });
+
   it("never caches a field without a hint", async () => {
     const { token } = await login(redis, tr.prefix, fed.key, { sub: "m-uncached" });
     for (const opts of [{}, { token }]) {
