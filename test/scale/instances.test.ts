@@ -53,6 +53,15 @@ describe("two gateways behind one address", () => {
     expect(rs.every((r) => r.status === 200 && !r.errors)).toBe(true);
     const after = [...s.front.counts.values()];
     expect(after.map((n, i) => n - (before[i] ?? 0))).toEqual([5, 5]);
+    // the gateways' connection headers stay behind the proxy: a client kept sockets 65 s on the
+    // gateway's `keep-alive: timeout=65` that the proxy closed after its own 5 s ("other side closed")
+    const raw = await fetch(`${s.front.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    await raw.text();
+    expect(raw.headers.get("keep-alive")).not.toMatch(/timeout=65/);
 
     // a subscription through the proxy: the session's kick-out arrives over the proxied socket
     const { phone, token } = await registerMember({ api: front }, admin);

@@ -37,6 +37,9 @@ function forwardedFor(req: http.IncomingMessage): string {
   return prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${peer}` : peer;
 }
 
+/** Headers of one connection (RFC 9110 §7.6.1), never forwarded by a proxy. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"];
+
 export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   if (!opts.targets.length) throw new Error("the proxy needs at least one target");
   const counts = new Map(opts.targets.map((t) => [t, 0]));
@@ -65,7 +68,11 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
         { host, port, method: req.method, path: req.url, headers: { ...req.headers, "x-forwarded-for": forwardedFor(req) } },
         (up) => {
           counts.set(target, (counts.get(target) ?? 0) + 1);
-          res.writeHead(up.statusCode ?? 502, up.headers);
+          // hop-by-hop headers belong to the gateway's connection, not the client's: the gateway's
+          // `keep-alive: timeout=65` passed on let clients keep an idle socket that this server closes
+          // after its own time-out, and their next request met "other side closed"
+          const headers = Object.fromEntries(Object.entries(up.headers).filter(([h]) => !HOP_BY_HOP.includes(h)));
+          res.writeHead(up.statusCode ?? 502, headers);
           up.pipe(res);
         },
       );
