@@ -26,7 +26,7 @@ import { operationFromDocument, Supergraph } from "@apollo/federation-internals"
 import { QueryPlanner, type FetchNode } from "@apollo/query-planner";
 import type { DocumentNode, GraphQLSchema, OperationDefinitionNode, TypeNode } from "graphql";
 import type { SubgraphAnswer, SubgraphDataSource } from "./datasource.ts";
-import { cachePolicy, privateKey, publicKey, type CachedAnswer, type ForwardCache } from "./forward-cache.ts";
+import { cachePolicy, privateKey, publicKey, type ForwardCache } from "./forward-cache.ts";
 import { graphql } from "./graphql.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { GatewayContext, GatewayPlugin, GraphQLParams, RequestState } from "./plugins/types.ts";
@@ -235,8 +235,8 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
   // the response cache never reads or writes a mutation's answer: a member's seckillBuy is forwarded with the cache on too
   const mutation = fetch.operation.operation === "mutation";
   if (mutation && state.method !== "POST") return false;
+  // the cache's callers' queries: read and filled here (index.ts gives a cache whenever `cached` can say yes)
   const cache = !mutation && f.cached(state) ? f.cache : undefined;
-  if (!mutation && f.cached(state) && !cache) return false;
   const source = f.sources.get(fetch.subgraph);
   const variables = source ? f.planner.variables(fetch, params.variables) : null;
   if (!source || !variables) return false;
@@ -265,7 +265,7 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
   const hit = cache && (cache.get(shared) ?? (mine ? cache.get(mine) : undefined));
   if (hit) {
     f.metrics.singleFetchDone("cached");
-    writeCached(res, state, hit);
+    writeAnswer(res, state, hit.body, hit.cacheControl, String(Math.floor((Date.now() - hit.storedAt) / 1000)));
     state.outcome = { operationName: params.operationName ?? fetch.operation.name?.value, errors: [] };
     return true;
   }
@@ -284,13 +284,8 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
     return false;
   }
   f.metrics.singleFetchDone("forwarded");
-  const headers: Record<string, string> = state.responseHeaders;
-  headers["content-type"] = "application/json; charset=utf-8";
-  headers["content-length"] = String(Buffer.byteLength(body));
-  headers["x-request-id"] = state.requestId;
   const cacheControl = answer.headers.get("cache-control");
-  if (cacheControl) headers["cache-control"] = cacheControl;
-  res.writeHead(200, headers).end(body);
+  writeAnswer(res, state, body, cacheControl);
   const policy = cache && cacheControl ? cachePolicy(cacheControl) : undefined;
   if (cache && cacheControl && policy) {
     // PUBLIC: shared by the callers of this identity kind; PRIVATE: this session only (never an anonymous caller's)
@@ -301,13 +296,13 @@ export async function forwardSingleFetch(f: Forwarding, params: GraphQLParams, s
   return true;
 }
 
-/** Writes an answer from the forwarded path's cache, with its age in seconds. */
-function writeCached(res: ServerResponse, state: RequestState, hit: CachedAnswer): void {
+/** Writes a plain answer (the subgraph's, or the cache's with its age in seconds). */
+function writeAnswer(res: ServerResponse, state: RequestState, body: string, cacheControl: string | null | undefined, age?: string): void {
   const headers: Record<string, string> = state.responseHeaders;
   headers["content-type"] = "application/json; charset=utf-8";
-  headers["content-length"] = String(Buffer.byteLength(hit.body));
+  headers["content-length"] = String(Buffer.byteLength(body));
   headers["x-request-id"] = state.requestId;
-  headers["cache-control"] = hit.cacheControl;
-  headers["age"] = String(Math.floor((Date.now() - hit.storedAt) / 1000));
-  res.writeHead(200, headers).end(hit.body);
+  if (cacheControl) headers["cache-control"] = cacheControl;
+  if (age !== undefined) headers["age"] = age;
+  res.writeHead(200, headers).end(body);
 }
