@@ -12,6 +12,7 @@
  * cluster spreads them over its nodes. Every Lua script's keys share one slot; `defineLua` checks it
  * on every call, on one Redis server too, so a cross-slot mistake fails a test, not a cluster.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Cluster, Redis as IORedis, type ClusterOptions, type RedisOptions } from "ioredis";
@@ -115,13 +116,18 @@ export function assertOneSlot(keys: readonly string[], what: string): void {
 }
 
 /**
- * Registers a Lua script file as a command on the connection (ioredis runs it with EVALSHA and
- * falls back to EVAL once when the script cache is empty). The file's header names KEYS and ARGV;
- * its first line is `#!lua`, which makes Redis refuse a key of another slot that the script reaches
- * without declaring it (a cluster's rule, enforced by Redis 7 for scripts with a shebang).
- * `numberOfKeys` undefined: each call passes the key count as its first argument (on a cluster such a
- * script is kept out of the auto-pipeline, see below).
+ * A Lua script file as a function: each call is one EVALSHA (EVAL once when the server does not hold
+ * the script yet: a new server, a cluster node that never ran it, or after SCRIPT FLUSH). The file's
+ * header names KEYS and ARGV; its first line is `#!lua`, which makes Redis refuse a key of another slot
+ * that the script reaches without declaring it (a cluster's rule, enforced by Redis 7 for scripts with a
+ * shebang). `numberOfKeys` undefined: each call passes the key count as its first argument.
  * Every call checks that its keys share one slot (assertOneSlot), on a single server too.
+ *
+ * Plain EVALSHA, not ioredis's `defineCommand` (decision 0033): an auto-pipeline copies the defined
+ * commands when it is opened, so a script defined while one was open (a helper made on first use, in
+ * the tick of another command) was missing from it — the call failed, and the pipeline's answer, one
+ * short, crashed the process ("results[i] is not iterable"). EVALSHA is a built-in every pipeline has,
+ * and ioredis finds its keys by the key count, so a cluster's auto-pipeline groups it by its real key.
  */
 export function defineLua<Args extends Array<string | number>, R = unknown>(
   redis: Redis,
@@ -130,21 +136,18 @@ export function defineLua<Args extends Array<string | number>, R = unknown>(
   numberOfKeys: number | undefined,
 ): (...args: Args) => Promise<R> {
   const lua = readFileSync(file, "utf8");
-  // defineCommand adds the command as a method of that name, which ioredis's types cannot know
-  const commands = redis as unknown as Record<string, ((...args: Args) => Promise<unknown>) | undefined>;
-  if (!commands[name]) redis.defineCommand(name, { numberOfKeys, lua });
-  // ioredis's cluster auto-pipeline groups a script call by the slot of its FIRST argument. With the key
-  // count passed per call, that is the count ("8"), not a key: the call joined the pipeline of whichever
-  // node owns slot("8") and the pipeline failed with "All keys in the pipeline should belong to the same
-  // slots allocation group" whenever the real key lived elsewhere. Such scripts are sent on their own.
-  if (numberOfKeys === undefined && isCluster(redis)) {
-    const ignored = (redis.options.autoPipeliningIgnoredCommands ??= []);
-    if (!ignored.includes(name)) ignored.push(name);
-  }
+  const sha = createHash("sha1").update(lua).digest("hex");
   return async (...args: Args) => {
     const keys = numberOfKeys === undefined ? args.slice(1, 1 + Number(args[0])) : args.slice(0, numberOfKeys);
     assertOneSlot(keys.map(String), `Lua command ${name}`);
-    return defined(commands[name], `Lua command ${name}`).apply(redis, args) as Promise<R>;
+    const counted = numberOfKeys === undefined ? args : [numberOfKeys, ...args];
+    const [count, ...rest] = counted as [number | string, ...Array<string | number>];
+    try {
+      return (await redis.evalsha(sha, count, ...rest)) as R;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+      return (await redis.eval(lua, count, ...rest)) as R;
+    }
   };
 }
 
@@ -154,8 +157,15 @@ export function defineLua<Args extends Array<string | number>, R = unknown>(
  * Resolves 1 when released, 0 when the lock was gone or someone else's.
  */
 export function lockReleaser(redis: Redis): (key: string, token: string) => Promise<number> {
-  return defineLua<[string, string], number>(redis, "releaseLock", new URL("./lua/releaseLock-lock.lua", import.meta.url), 1);
+  let release = releasers.get(redis);
+  if (!release) {
+    release = defineLua<[string, string], number>(redis, "releaseLock", new URL("./lua/releaseLock-lock.lua", import.meta.url), 1);
+    releasers.set(redis, release);
+  }
+  return release;
 }
+/** One releaser per connection: sweeps ask for it on every run. */
+const releasers = new WeakMap<Redis, (key: string, token: string) => Promise<number>>();
 
 /** Resolves once the connection is ready (a cluster: its slots are known). */
 export async function whenReady(redis: Redis): Promise<void> {

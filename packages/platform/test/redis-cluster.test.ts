@@ -119,9 +119,9 @@ describe("Redis Cluster mode", () => {
   });
 
   it("a script whose key count comes with each call runs on every node, many calls at once (auto-pipelined connection)", async () => {
-    // ioredis groups an auto-pipelined script call by its first argument — here the key count, not a key;
-    // before defineLua kept such scripts out of the auto-pipeline, calls whose key lived on another node
-    // than slot("2") failed with "All keys in the pipeline should belong to the same slots allocation group"
+    // ioredis grouped a script made with defineCommand by its first argument — here the key count, not a
+    // key: calls whose key lived on another node than slot("2") failed with "All keys in the pipeline
+    // should belong to the same slots allocation group". defineLua's EVALSHA is grouped by its real key.
     const counted = defineLua<Array<string | number>, number>(
       redis,
       "clusterTestDynamicKeys",
