@@ -288,17 +288,26 @@ export function fail(code: string, message: string): never {
  * cannot start.
  */
 export function runSubgraphMain(name: string, start: () => Promise<{ stop: () => Promise<void> }>): void {
+  runMain(name, `${name} subgraph`, async () => (await start()).stop);
+}
+
+/** The `main` of one domain's workers run on their own (`tsx subgraphs/<domain>/src/worker.ts`): the same start and graceful stop. */
+export function runWorkersMain(name: string, start: () => Promise<() => Promise<void>>): void {
+  runMain(name, `${name} workers`, start);
+}
+
+function runMain(name: string, what: string, start: () => Promise<() => Promise<void>>): void {
   start()
-    .then((running) => {
+    .then((stop) => {
       const shutdown = async () => {
-        await running.stop().catch((e) => rootLogger(name).error({ err: e }, "stop failed"));
+        await stop().catch((e) => rootLogger(name).error({ err: e }, "stop failed"));
         process.exit(0);
       };
       process.once("SIGTERM", shutdown);
       process.once("SIGINT", shutdown);
     })
     .catch((e) => {
-      rootLogger(name).fatal({ err: e }, `${name} subgraph failed to start`);
+      rootLogger(name).fatal({ err: e }, `${what} failed to start`);
       process.exit(1);
     });
 }

@@ -8,6 +8,7 @@
 import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { logger } from "@mallgraph/platform/log";
 import { createQueue, createWorker, QueueName, type Worker } from "@mallgraph/platform/queue";
+import { runWorkersMain } from "@mallgraph/platform/subgraph";
 import { createCatalogServices, closeCatalogServices, type CatalogSubgraphOptions } from "./index.ts";
 import { releaseExpiredProcessor } from "./jobs/release-expired.ts";
 import { searchSyncProcessor } from "./jobs/search-sync.ts";
@@ -39,12 +40,4 @@ export async function startWorkers(config: Config, opts: WorkerOptions = {}): Pr
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const stop = await startWorkers(loadConfig());
-  const shutdown = async () => {
-    await stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-}
+if (import.meta.url === `file://${process.argv[1]}`) runWorkersMain("catalog", () => startWorkers(loadConfig()));

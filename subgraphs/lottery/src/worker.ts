@@ -15,6 +15,7 @@ import { logger } from "@mallgraph/platform/log";
 import { periodic } from "@mallgraph/platform/periodic";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
 import { StreamConsumer } from "@mallgraph/platform/streams";
+import { runWorkersMain } from "@mallgraph/platform/subgraph";
 import { lotteryProcessors } from "./jobs/processors.ts";
 import { createLotteryServices, type LotteryServiceOptions } from "./services/index.ts";
 
@@ -74,12 +75,4 @@ export async function startWorkers(
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const stop = await startWorkers(loadConfig());
-  const shutdown = async () => {
-    await stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-}
+if (import.meta.url === `file://${process.argv[1]}`) runWorkersMain("lottery", () => startWorkers(loadConfig()));

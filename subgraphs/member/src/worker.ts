@@ -13,6 +13,7 @@ import { logger } from "@mallgraph/platform/log";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { createRedis } from "@mallgraph/platform/redis";
+import { runWorkersMain } from "@mallgraph/platform/subgraph";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createAccountsProcessor } from "./jobs/createAccounts.ts";
 import { deliverMessageProcessor, type DeliverMessageJob } from "./jobs/deliverMessage.ts";
@@ -78,12 +79,4 @@ export async function startWorkers(config: Config, opts: MemberWorkerOptions = {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const stop = await startWorkers(loadConfig());
-  const shutdown = async () => {
-    await stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-}
+if (import.meta.url === `file://${process.argv[1]}`) runWorkersMain("member", () => startWorkers(loadConfig()));

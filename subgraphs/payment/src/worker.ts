@@ -13,6 +13,7 @@ import { loadConfig, type Config } from "@mallgraph/platform/config";
 import { SHOP_TIME_ZONE } from "@mallgraph/platform/days";
 import { logger } from "@mallgraph/platform/log";
 import { createWorker, QueueName } from "@mallgraph/platform/queue";
+import { runWorkersMain } from "@mallgraph/platform/subgraph";
 import { paymentProcessors } from "./jobs/processors.ts";
 import { createPaymentServices, type PaymentServiceOptions } from "./services/index.ts";
 
@@ -47,12 +48,4 @@ export async function startWorkers(
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const stop = await startWorkers(loadConfig());
-  const shutdown = async () => {
-    await stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-}
+if (import.meta.url === `file://${process.argv[1]}`) runWorkersMain("payment", () => startWorkers(loadConfig()));

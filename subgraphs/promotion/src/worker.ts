@@ -14,6 +14,7 @@ import { logger } from "@mallgraph/platform/log";
 import { periodic } from "@mallgraph/platform/periodic";
 import { createQueue, createWorker, QueueName } from "@mallgraph/platform/queue";
 import { StreamConsumer } from "@mallgraph/platform/streams";
+import { runWorkersMain } from "@mallgraph/platform/subgraph";
 import type { Worker } from "bullmq";
 import { closePromotionServices, createPromotionServices, type PromotionSubgraphOptions } from "./index.ts";
 import { couponExpiryProcessor, NOTIFY_EXPIRING } from "./jobs/couponExpiry.ts";
@@ -96,12 +97,4 @@ export async function startWorkers(config: Config, opts: PromotionWorkerOptions 
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const stop = await startWorkers(loadConfig());
-  const shutdown = async () => {
-    await stop();
-    process.exit(0);
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-}
+if (import.meta.url === `file://${process.argv[1]}`) runWorkersMain("promotion", () => startWorkers(loadConfig()));
