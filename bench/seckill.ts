@@ -12,6 +12,7 @@
  *   npx tsx bench/seckill.ts --profile workers                 # CPU profile of a process during the drain
  *   npx tsx bench/seckill.ts --profile-storm promotion         # … or during the storm
  *   npx tsx bench/seckill.ts --warm-up                         # an unmeasured storm on another session item first
+ *   npx tsx bench/seckill.ts --warm-up --pairs 2               # … and 2 pairs of storms, bodies made per request / beforehand
  *   npx tsx bench/seckill.ts --record                          # also append the figures to bench/RESULTS.md
  */
 import { randomUUID } from "node:crypto";
@@ -21,7 +22,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { domainDatabaseUrl } from "../packages/platform/src/config.ts";
 import { adminToken, benchMembers, seckillSession, SECKILL_BUY } from "./gateway.ts";
-import { cpuMeter, loadAverage, machine } from "./lib/cpu.ts";
+import { cpuMeter, loadAverage, machine, machineCpu } from "./lib/cpu.ts";
 import { profileWhile } from "./lib/profiler.ts";
 import { bootBenchStack } from "./lib/stack.ts";
 import { areaTable, functionTable, summarise, type CpuProfile } from "./profile-summary.ts";
@@ -40,6 +41,11 @@ const profileDrain = opt("profile");
 const profileStorm = opt("profile-storm");
 const record = args.includes("--record");
 const warmUp = args.includes("--warm-up");
+// Every attempt's body is made before the clock starts (the load generator shares the 2 cores with the
+// stack); --bodies-per-request makes each in autocannon's setupRequest instead, as before decision 0047
+const precompute = !args.includes("--bodies-per-request");
+// --pairs N: N pairs of measured storms before the last one, bodies made per request and before the clock (each drained before the next)
+const pairs = Number(opt("pairs") ?? 0);
 const lines: string[] = [];
 const report = (line: string) => {
   console.log(line);
@@ -86,7 +92,7 @@ try {
     Number((await db.query(`SELECT count(*)::int AS n FROM "order"."Order" WHERE "seckillReservationId" = ANY($1)`, [ids])).rows[0].n);
 
   /** One storm: every member's attempts against one session item, the workers stopped (the reservations wait in the streams). */
-  const runStorm = async (session: { sessionId: string; skuId: string }, profile: string | undefined) => {
+  const runStorm = async (session: { sessionId: string; skuId: string }, profile: string | undefined, pre = precompute) => {
     const codes = new Map<string, number>();
     const reservations: string[] = [];
     let i = 0;
@@ -96,26 +102,50 @@ try {
     const idleMeter = cpuMeter(pids);
     await new Promise((r) => setTimeout(r, 2000));
     const idle = idleMeter.stop();
+    const total0 = memberCount * attempts;
+    // the bodies (unless --bodies-per-request) and header sets of every attempt, made before the clock starts
+    const bodies = pre
+      ? Array.from({ length: total0 }, (_, k) =>
+          JSON.stringify({ query: SECKILL_BUY, variables: { ...session, quantity: 1, idempotencyKey: randomUUID() } }),
+        )
+      : [];
+    const headerSets = ms.map((m) => ({ "content-type": "application/json", authorization: `Bearer ${m.token}` }));
+    // the timeline: when requests leave the load generator and answers come back, per 100 ms
+    const sentAt: number[] = [];
+    const answeredAt: number[] = [];
     const meter = cpuMeter(pids);
+    let cpuAtLast: Record<string, number> | undefined;
+    let machineAtLast: { busyShare: number; cores: number } | undefined;
+    const machineBefore = machineCpu();
     const loadBefore = loadAverage();
     const started = Date.now();
+    const t0 = performance.now();
     const result = await maybeProfile(stack, profile, "storm", () =>
       autocannon({
         url,
         connections,
-        amount: memberCount * attempts,
+        amount: total0,
         requests: [
           {
             method: "POST",
             setupRequest: (req: any) => {
-              const m = ms[i++ % ms.length]!;
+              const k = i++;
+              sentAt.push(performance.now() - t0);
               return {
                 ...req,
-                headers: { "content-type": "application/json", authorization: `Bearer ${m.token}` },
-                body: JSON.stringify({ query: SECKILL_BUY, variables: { ...session, quantity: 1, idempotencyKey: randomUUID() } }),
+                headers: headerSets[k % ms.length],
+                body: pre
+                  ? bodies[k % total0]
+                  : JSON.stringify({ query: SECKILL_BUY, variables: { ...session, quantity: 1, idempotencyKey: randomUUID() } }),
               };
             },
             onResponse: (_s: number, body: string) => {
+              answeredAt.push(performance.now() - t0);
+              // the CPU of the storm ends with its last answer, not with autocannon's next 1 s tick
+              if (answeredAt.length === total0) {
+                cpuAtLast = meter.stop();
+                machineAtLast = machineCpu(machineBefore);
+              }
               const m = /"code":"([A-Z_]+)","reservationId":(null|"([^"]+)")/.exec(body);
               const code = m?.[1] ?? "ERROR";
               codes.set(code, (codes.get(code) ?? 0) + 1);
@@ -125,11 +155,24 @@ try {
         ],
       } as any),
     );
-    const stormMs = Date.now() - started;
-    const cpu = meter.stop();
+    const returnedMs = Date.now() - started;
+    const cpu = cpuAtLast ?? meter.stop();
     const total = (result as any).requests.total as number;
-    const line = `${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(1)} s → ${Math.round(total / (stormMs / 1000))} attempts/s, p50 ${(result as any).latency.p50} ms, p99 ${(result as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms (idle beforehand: gateway ${(idle.gateway! / 2).toFixed(1)}, promotion ${(idle.promotion! / 2).toFixed(1)} CPU ms/s); ${loadBefore} → ${loadAverage().replace(/^load /, "")}`;
-    return { line, reservations };
+    // The storm lasts from the start (autocannon opening its connections) to the last answer. With
+    // `amount`, autocannon returns only at its next 1 s sample tick after that: up to a second in which
+    // nothing is asked, which the figure before decision 0047 counted (given beside it).
+    const stormMs = answeredAt.at(-1) ?? returnedMs;
+    const machineUse = machineAtLast ?? machineCpu(machineBefore);
+    const per100 = new Array<number>(Math.ceil(stormMs / 100) + 1).fill(0);
+    for (const t of answeredAt) per100[Math.floor(t / 100)]!++;
+    const line = `${memberCount} members × ${attempts} attempts = ${total} in ${(stormMs / 1000).toFixed(2)} s → ${Math.round(total / (stormMs / 1000))} attempts/s (start to last answer; to autocannon's return ${(returnedMs / 1000).toFixed(2)} s → ${Math.round(total / (returnedMs / 1000))}/s), p50 ${(result as any).latency.p50} ms, p99 ${(result as any).latency.p99} ms; answers ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")} (stock ${stock}: ${codes.get("OK") === stock ? "exact" : "NOT EXACT"}); CPU per attempt: gateway ${(cpu.gateway! / total).toFixed(3)} ms, promotion ${(cpu.promotion! / total).toFixed(3)} ms, load generator ${(cpu["load generator"]! / total).toFixed(3)} ms (idle beforehand: gateway ${(idle.gateway! / 2).toFixed(1)}, promotion ${(idle.promotion! / 2).toFixed(1)} CPU ms/s); ${loadBefore} → ${loadAverage().replace(/^load /, "")}`;
+    const timeline = `timeline: first request sent ${sentAt[0]?.toFixed(0)} ms, first answer ${answeredAt[0]?.toFixed(0)} ms, last answer ${stormMs.toFixed(0)} ms; answers per 100 ms: ${per100.join(" ")}; the machine (both cores, everyone's) ${machineUse.busyShare} % busy`;
+    return { line: `${line}\n  ${timeline}`, reservations };
+  };
+
+  const drained = async (reservations: string[]) => {
+    workers.kill("SIGCONT");
+    for (let t = 0; (await count(reservations)) < reservations.length && t < 1200; t++) await new Promise((r) => setTimeout(r, 100));
   };
 
   // 0. --warm-up: the same storm against another session item first, not measured. The measured storm
@@ -138,11 +181,16 @@ try {
   if (warmUp) {
     const first = await runStorm(await seckillSession(url, admin, stock, stock), undefined);
     report(`\nwarm-up storm (another session item, not the measured figure): ${first.line}`);
-    workers.kill("SIGCONT");
     // its orders are made before the measured storm, so they neither compete with it nor count in the drain
-    for (let t = 0; (await count(first.reservations)) < first.reservations.length && t < 1200; t++)
-      await new Promise((r) => setTimeout(r, 100));
+    await drained(first.reservations);
   }
+
+  for (let p = 0; p < pairs; p++)
+    for (const pre of p % 2 ? [true, false] : [false, true]) {
+      const s = await runStorm(await seckillSession(url, admin, stock, stock), undefined, pre);
+      report(`\npair ${p + 1}, ${pre ? "bodies made before the clock" : "bodies made per request"}: ${s.line}`);
+      await drained(s.reservations);
+    }
 
   // 1. the storm
   const session = await seckillSession(url, admin, stock, stock);

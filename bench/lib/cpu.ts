@@ -88,3 +88,15 @@ export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
+
+/** The machine's CPU ticks so far (/proc/stat); with `since`, the busy share of all cores since then. */
+export function machineCpu(): { busy: number; all: number };
+export function machineCpu(since: { busy: number; all: number }): { busyShare: number; cores: number };
+export function machineCpu(since?: { busy: number; all: number }) {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy
+  const all = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const busy = all - f[3]! - f[4]!;
+  if (!since) return { busy, all };
+  return { busyShare: Math.round((100 * (busy - since.busy)) / Math.max(1, all - since.all)), cores: os.cpus().length };
+}

@@ -123,16 +123,25 @@ export async function startCachedGateway(stack: Stack): Promise<ExtraGateway> {
       throw new Error("BENCH_URL: give the URL of a gateway with GATEWAY_RESPONSE_CACHE=on as BENCH_CACHED_URL for the cached rows");
     return { url, pid: 0, stop: async () => undefined };
   }
+  return startExtraGateway(stack, "gateway-cached", { GATEWAY_RESPONSE_CACHE: "on" });
+}
+
+/**
+ * Another gateway process against the stack's subgraphs, Redis and database (same settings and
+ * secrets, its own port and INSTANCE_ID), with these settings on top; `cwd`: its code from another
+ * checkout of the repository (an A/B of the gateway's code on one stack, bench/gateway-ab.ts).
+ */
+export async function startExtraGateway(stack: Stack, name: string, env: Record<string, string>, cwd?: string): Promise<ExtraGateway> {
   const port = await freePort();
-  const name = "gateway-cached";
   const group = processGroup(stack.env, { stdio: "pipe", readyTimeoutMs: Number(process.env.BENCH_READY_TIMEOUT_MS ?? 240_000) });
   try {
     await group.start([
       {
         name,
         file: "gateway/src/index.ts",
-        env: { GATEWAY_PORT: String(port), INSTANCE_ID: name, GATEWAY_RESPONSE_CACHE: "on" },
+        env: { GATEWAY_PORT: String(port), INSTANCE_ID: name, ...env },
         readyUrl: `http://127.0.0.1:${port}/ready`,
+        cwd,
       },
     ]);
   } catch (e) {

@@ -14,6 +14,7 @@ import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { clientError } from "./errors.ts";
+import { Http1Client, Http1Timeout, plainHeaderValue, type Http1Answer } from "./http1-client.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { GatewayContext } from "./plugins/types.ts";
 
@@ -69,6 +70,44 @@ class Answer implements SubgraphAnswer {
       if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
       const v = value.toString("latin1");
       found = found === null ? v : `${found}, ${v}`;
+    }
+    return found;
+  }
+  async json(): Promise<unknown> {
+    return JSON.parse(this.body);
+  }
+  async text(): Promise<string> {
+    return this.body;
+  }
+}
+
+/** An answer of the forwarded path's own client (src/http1-client.ts): header names already in lower case. */
+class PlainAnswer implements SubgraphAnswer {
+  readonly statusText = "";
+  readonly status: number;
+  readonly body: string;
+  private readonly raw: string[];
+  constructor(
+    a: Http1Answer,
+    readonly url: string,
+  ) {
+    this.status = a.status;
+    this.body = a.body;
+    this.raw = a.headers;
+  }
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+  get headers(): SubgraphAnswer["headers"] {
+    return this;
+  }
+  get(name: string): string | null {
+    const wanted = name.toLowerCase();
+    const raw = this.raw;
+    let found: string | null = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (raw[i] !== wanted) continue;
+      found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
     }
     return found;
   }
@@ -145,29 +184,34 @@ export interface SubgraphSourceOptions {
   metrics: GatewayMetrics;
   /** Sessions a subgraph revoked while answering (x-mg-revoked-sessions): forgotten at once. */
   onRevokedSessions?: (sessionIds: string[]) => void;
+  /**
+   * The client of the forwarded path's calls: `http1` (default, src/http1-client.ts, decision 0047)
+   * or `undici` (the normal pipeline's, as before).
+   */
+  forwardClient?: "http1" | "undici";
 }
 
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, unknown>> {
   private readonly target: { url: string; origin: string; path: string };
+  /** The forwarded path's own keep-alive client (plain http subgraphs, unless `forwardClient` is `undici`). */
+  private readonly http1: Http1Client | undefined;
 
   constructor(readonly opts: SubgraphSourceOptions) {
     super({ url: opts.url });
     const u = new URL(opts.url);
     this.target = { url: opts.url, origin: u.origin, path: u.pathname + u.search };
+    if (u.protocol === "http:" && opts.forwardClient !== "undici") this.http1 = new Http1Client(u.origin);
     // RemoteGraphQLDataSource.sendRequest is private in its typings: replaced on the instance.
     Object.defineProperty(this, "sendRequest", { value: this.send.bind(this) });
   }
 
   /** Sends one subgraph request through the breaker; metrics and revocations as it answers. */
-  private async call(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
-    const { name, timeoutMs, breaker, metrics } = this.opts;
+  private async call(send: () => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
+    const { name, breaker, metrics } = this.opts;
     const started = performance.now();
     let outcome = "ok";
     try {
-      const res = await breaker.run(
-        () => post(this.target, headers, body, timeoutMs),
-        (r) => r.status >= 500,
-      );
+      const res = await breaker.run(send, (r) => r.status >= 500);
       const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
       if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
       if (res.status >= 500) outcome = "http_error";
@@ -177,7 +221,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
         outcome = "circuit_open";
         throw clientError(ErrorCode.SERVICE_UNAVAILABLE, e.message, { subgraph: name });
       }
-      const timeout = e instanceof SubgraphTimeout;
+      const timeout = e instanceof SubgraphTimeout || e instanceof Http1Timeout;
       outcome = timeout ? "timeout" : "network_error";
       throw clientError(ErrorCode.SERVICE_UNAVAILABLE, timeout ? `subgraph ${name} timed out` : `subgraph ${name} is unreachable`, {
         subgraph: name,
@@ -193,12 +237,26 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
    * answer is returned unread.
    */
   async forward(body: string, context: GatewayContext): Promise<SubgraphAnswer> {
+    const identity = signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId });
+    const { timeoutMs } = this.opts;
+    const http1 = this.http1;
+    // the request id is the client's (any header value Node accepted): only plain ASCII is written as it is
+    if (http1 && plainHeaderValue(context.requestId)) {
+      const lines = `content-type: application/json\r\n${IDENTITY_HEADER}: ${identity}\r\nx-request-id: ${context.requestId}\r\n`;
+      const { url, path } = this.target;
+      return this.call(() => http1.post(path, lines, body, timeoutMs).then((a) => new PlainAnswer(a, url)));
+    }
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      [IDENTITY_HEADER]: signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId }),
+      [IDENTITY_HEADER]: identity,
       "x-request-id": context.requestId,
     };
-    return this.call(headers, body);
+    return this.call(() => post(this.target, headers, body, timeoutMs));
+  }
+
+  /** Closes the forwarded path's connections (the gateway's stop, after its requests are answered). */
+  close(): void {
+    this.http1?.close();
   }
 
   /** RemoteGraphQLDataSource.sendRequest without the node-fetch Request and WHATWG Response per call. */
@@ -208,7 +266,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     const res = await this.replayedOr(context, () => {
       const headers: Record<string, string> = {};
       for (const [k, v] of h.headers) headers[k] = v;
-      return this.call(headers, JSON.stringify(rest));
+      const json = JSON.stringify(rest);
+      return this.call(() => post(this.target, headers, json, this.opts.timeoutMs));
     });
     if (!res.ok) throw await this.errorFromResponse(res as unknown as Response);
     const body = await this.parseBody(res as unknown as Response);

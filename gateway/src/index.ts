@@ -81,6 +81,8 @@ export interface GatewayOptions {
   responseCache?: boolean;
   /** Single-fetch forwarding (src/forward.ts); default on. */
   singleFetch?: boolean;
+  /** The client of forwarded subgraph calls: `http1` (default, src/http1-client.ts, decision 0047) or `undici`. */
+  forwardClient?: "http1" | "undici";
   /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
   trustedProxies?: string;
   logger?: Logger;
@@ -166,6 +168,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
         breaker,
         metrics,
         onRevokedSessions: (ids) => auth.evictSessions(ids),
+        forwardClient: opts.forwardClient,
       });
       sources.set(name, source);
       return source;
@@ -253,7 +256,8 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
     try {
       // the GraphQL path without a search (every POST) needs no URL parsed per request: nothing changes it
       const url = req.url === "/graphql" ? GRAPHQL_URL : new URL(req.url ?? "/", "http://localhost");
-      if (await routes.handle(req, res, url)) return;
+      const handled = routes.handle(req, res, url);
+      if (handled === true || (handled !== false && (await handled))) return;
       if (url.pathname === "/graphql") return await handleGraphQL(req, res, url);
       if (req.method === "GET" && url.pathname === "/health")
         return sendJson(res, 200, { status: "ok", service: "gateway", instance: instanceId() });
@@ -329,6 +333,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       await drainServer(server, inFlight, { graceMs: opts.shutdownGraceMs, log, name: "gateway" });
       await routes.stop();
       await apollo.stop();
+      for (const source of sources.values()) source.close();
       await hub.close();
       redis.disconnect();
     },

@@ -64,8 +64,11 @@ function bodyReader(req: http.IncomingMessage, limit = 64 * 1024): () => Promise
 }
 
 export interface HttpRoutes {
-  /** Answers the request when it is one of these routes (or a CORS preflight); adds CORS headers otherwise. */
-  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
+  /**
+   * Answers the request when it is one of these routes (or a CORS preflight); adds CORS headers
+   * otherwise. A plain boolean where nothing is awaited (every /graphql request: no promise per request).
+   */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean | Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +96,7 @@ export async function httpRoutes(opts: HttpRoutesOptions): Promise<HttpRoutes> {
         })
       : undefined;
   return {
-    async handle(req, res, url) {
+    handle(req, res, url) {
       if (url.pathname === "/graphql") return applyCors(allowed, req, res) || !!ide?.handle(req, res, url);
       if (ide?.handle(req, res, url)) return true;
       if (board && url.pathname.startsWith("/admin")) return board.handle(req, res, url, bodyReader(req));

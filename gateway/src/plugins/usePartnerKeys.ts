@@ -13,7 +13,7 @@ import { hashPartnerKey, readPartnerKey, PARTNER_KEY_HEADER, type PartnerKeyReco
 import type { Redis } from "@mallgraph/platform/redis";
 import { gatewayError } from "../errors.ts";
 import { lookupCache } from "./lookupCache.ts";
-import type { GatewayPlugin } from "./types.ts";
+import type { GatewayPlugin, RequestState } from "./types.ts";
 
 export interface PartnerKeyOptions {
   redis: Redis;
@@ -27,17 +27,21 @@ export function usePartnerKeys(opts: PartnerKeyOptions): GatewayPlugin {
     readPartnerKey(opts.redis, opts.prefix, hash),
   );
 
+  async function asPartner(state: RequestState, key: string): Promise<void> {
+    if (state.identity.kind !== "anonymous")
+      throw gatewayError(ErrorCode.UNAUTHENTICATED, `send either an access token or an ${PARTNER_KEY_HEADER}, not both`);
+    const record = key.length <= 200 ? await keys.get(hashPartnerKey(key)) : null;
+    if (!record) throw gatewayError(ErrorCode.UNAUTHENTICATED, "unknown or revoked API key");
+    state.partner = record;
+    state.identity = { kind: "partner", id: record.id };
+  }
+
   return {
     name: "partner-keys",
-    async onRequest(state) {
+    onRequest(state) {
       const key = state.headers[PARTNER_KEY_HEADER]?.trim();
-      if (!key) return;
-      if (state.identity.kind !== "anonymous")
-        throw gatewayError(ErrorCode.UNAUTHENTICATED, `send either an access token or an ${PARTNER_KEY_HEADER}, not both`);
-      const record = key.length <= 200 ? await keys.get(hashPartnerKey(key)) : null;
-      if (!record) throw gatewayError(ErrorCode.UNAUTHENTICATED, "unknown or revoked API key");
-      state.partner = record;
-      state.identity = { kind: "partner", id: record.id };
+      // most requests carry no key: nothing to await (the endpoint awaits only a returned promise)
+      return key ? asPartner(state, key) : undefined;
     },
   };
 }

@@ -1,0 +1,79 @@
+/**
+ * An A/B of the gateway on one bench stack: `seckillBuy` (bench/gateway.ts's scenario: 50 members,
+ * a new idempotency key each) through the stack's gateway and through other gateway processes
+ * started next to it against the same subgraphs, Redis and seckill session, plus straight at the
+ * promotion subgraph; short runs in rounds whose order turns each round, so a shared machine's
+ * load falls on every arm alike. Per run: req/s and the CPU ms per request of the gateway that
+ * served it and of promotion (from /proc); at the end the medians per arm.
+ *
+ *   npx tsx bench/gateway-ab.ts                                   # this tree vs GATEWAY_FORWARD_CLIENT=undici
+ *   npx tsx bench/gateway-ab.ts --before /path/to/other/checkout  # … and a gateway from another checkout
+ *   BENCH_SECONDS=5 npx tsx bench/gateway-ab.ts --rounds 6
+ */
+import { prepareScenarios } from "./gateway.ts";
+import { errorCounter, runLoad, RUN } from "./lib/load.ts";
+import { bootBenchStack, startExtraGateway, subgraphUrlOf, type ExtraGateway } from "./lib/stack.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const rounds = Number(opt("rounds") ?? 6);
+const before = opt("before");
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+
+const stack = await bootBenchStack({ env: { ACCESS_TOKEN_TTL_SECONDS: "14400" } });
+const extra: ExtraGateway[] = [];
+try {
+  const promotion = stack.processes.get("promotion")!.pid!;
+  const arms: Array<{ name: string; url: string; pid: number; direct?: boolean }> = [
+    { name: "this tree", url: stack.gatewayUrl, pid: stack.processes.get("gateway")!.pid! },
+  ];
+  const undici = await startExtraGateway(stack, "gateway-undici", { GATEWAY_FORWARD_CLIENT: "undici" });
+  extra.push(undici);
+  arms.push({ name: "this tree, GATEWAY_FORWARD_CLIENT=undici", url: undici.url, pid: undici.pid });
+  if (before) {
+    const b = await startExtraGateway(stack, "gateway-before", {}, before);
+    extra.push(b);
+    arms.push({ name: `before (${before})`, url: b.url, pid: b.pid });
+  }
+  const seckill = (await prepareScenarios(stack)).find((s) => s.name.startsWith("seckillBuy"))!;
+  arms.push({ name: "promotion alone", url: subgraphUrlOf(stack, "promotion"), pid: promotion, direct: true });
+  const results = new Map<string, Array<{ rps: number; gateway: number; promotion: number }>>();
+  // every arm warmed first (JIT, connections), not measured
+  for (const a of arms) {
+    const spec = a.direct ? seckill.direct!.requests() : seckill.requests({ name: a.name, url: a.url, pid: a.pid, ours: true });
+    await runLoad({ url: a.url, next: spec.next, connections: RUN.connections, seconds: 3 });
+  }
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? [...arms].reverse() : arms;
+    for (const a of order) {
+      const spec = a.direct ? seckill.direct!.requests() : seckill.requests({ name: a.name, url: a.url, pid: a.pid, ours: true });
+      const errors = errorCounter(spec.isFailure);
+      const res = await runLoad({
+        url: a.url,
+        next: spec.next,
+        check: errors.check,
+        connections: RUN.connections,
+        seconds,
+        pids: a.direct ? { promotion } : { gateway: a.pid, promotion },
+      });
+      const row = { rps: res.rps, gateway: res.cpuPerRequest.gateway ?? 0, promotion: res.cpuPerRequest.promotion ?? 0 };
+      results.set(a.name, [...(results.get(a.name) ?? []), row]);
+      console.log(
+        `round ${r + 1} ${a.name.padEnd(45)} ${String(res.rps).padStart(6)} req/s  gateway ${row.gateway.toFixed(3)}  promotion ${row.promotion.toFixed(3)} CPU ms/req  errors ${res.errors + res.non2xx + errors.failures()}  (${res.load})`,
+      );
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`\n| arm | req/s (median of ${rounds}) | gateway CPU ms/req | promotion CPU ms/req |\n|---|---|---|---|`);
+  for (const [name, rows] of results)
+    console.log(
+      `| ${name} | ${median(rows.map((x) => x.rps))} | ${name === "promotion alone" ? "–" : median(rows.map((x) => x.gateway)).toFixed(3)} | ${median(rows.map((x) => x.promotion)).toFixed(3)} |`,
+    );
+} finally {
+  for (const e of extra) await e.stop();
+  await stack.stop();
+}
+process.exit(0);
