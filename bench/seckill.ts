@@ -105,7 +105,7 @@ try {
     const total0 = memberCount * attempts;
     // the bodies (unless --bodies-per-request) and header sets of every attempt, made before the clock starts
     const bodies = pre
-      ? Array.from({ length: total0 }, (_, k) =>
+      ? Array.from({ length: total0 }, () =>
           JSON.stringify({ query: SECKILL_BUY, variables: { ...session, quantity: 1, idempotencyKey: randomUUID() } }),
         )
       : [];

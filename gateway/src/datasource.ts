@@ -106,8 +106,9 @@ class PlainAnswer implements SubgraphAnswer {
     const raw = this.raw;
     let found: string | null = null;
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      if (raw[i] !== wanted) continue;
-      found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
+      const value = raw[i + 1];
+      if (raw[i] !== wanted || value === undefined) continue;
+      found = found === null ? value : `${found}, ${value}`;
     }
     return found;
   }

@@ -181,8 +181,7 @@ class Connection {
     let length = -1;
     let chunked = false;
     const headers: string[] = [];
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
+    for (const line of lines.slice(1)) {
       const colon = line.indexOf(":");
       if (colon <= 0) throw new Http1Error("bad header line");
       const name = line.slice(0, colon).trim().toLowerCase();
@@ -192,7 +191,7 @@ class Connection {
         const n = Number(value);
         if (!Number.isInteger(n) || n < 0 || (length >= 0 && length !== n)) throw new Http1Error("bad content-length");
         length = n;
-      } else if (name === "transfer-encoding") chunked = value.toLowerCase().split(",").at(-1)!.trim() === "chunked";
+      } else if (name === "transfer-encoding") chunked = /(^|,)\s*chunked\s*$/i.test(value);
       else if (name === "connection") {
         const v = value.toLowerCase();
         if (v.includes("close")) this.keepAlive = false;
@@ -221,7 +220,8 @@ class Connection {
     if (!call) return;
     this.call = undefined;
     const c = this.body;
-    const text = c.length === 1 ? c[0]!.toString("utf8") : Buffer.concat(c).toString("utf8");
+    const first = c[0];
+    const text = c.length === 1 && first ? first.toString("utf8") : Buffer.concat(c).toString("utf8");
     const answer: Http1Answer = { status: this.status, headers: this.headers, body: text };
     this.body = [];
     this.headers = [];
@@ -329,7 +329,8 @@ export class Http1Client {
     conn.socket.destroy();
     // a freed slot: a waiting call gets a new connection
     const next = this.waiting.length ? this.take() : undefined;
-    if (next) next.send(this.waiting.shift()!);
+    const call = next && this.waiting.shift();
+    if (next && call) next.send(call);
   }
 
   /** Fails calls past their deadline (checked every 100 ms), closes expired idle connections. */
@@ -339,13 +340,10 @@ export class Http1Client {
       if (c.call && c.call.deadline <= now) c.fail(new Http1Timeout("timed out"));
       else if (!c.call && c.expires <= now) this.drop(c);
     }
-    for (let i = 0; i < this.waiting.length;) {
-      const call = this.waiting[i]!;
-      if (call.deadline > now) i++;
-      else {
-        this.waiting.splice(i, 1);
-        call.reject(new Http1Timeout("timed out"));
-      }
+    const late = this.waiting.filter((call) => call.deadline <= now);
+    if (late.length) {
+      this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((call) => call.deadline > now));
+      for (const call of late) call.reject(new Http1Timeout("timed out"));
     }
     if (this.all.size === 0 && this.waiting.length === 0 && this.sweep) {
       clearInterval(this.sweep);
