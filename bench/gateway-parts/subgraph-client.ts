@@ -1,6 +1,6 @@
 /**
  * The forwarded path's subgraph call alone, CPU µs per call in the calling process (decision 0047):
- * undici's Agent with a dispatch handler (as src/datasource.ts's `post`) against the gateway's own
+ * undici's Agent with a dispatch handler (src/datasource.ts's `post`, the normal pipeline's) against the gateway's own
  * keep-alive HTTP/1.1 client (src/http1-client.ts), both against one Node HTTP server in another
  * process that answers a `seckillBuy`-sized JSON body; 50 calls in flight, as the bench's connections.
  *
@@ -10,7 +10,7 @@ import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Agent, type Dispatcher } from "undici";
+import { post } from "../../gateway/src/datasource.ts";
 import { Http1Client } from "../../gateway/src/http1-client.ts";
 import { freePort } from "../../scripts/stack.ts";
 
@@ -43,51 +43,14 @@ const request = JSON.stringify({
 });
 const identity = `gateway.${"e".repeat(140)}.${"r".repeat(48)}.1764543000000.${"n".repeat(16)}.${"s".repeat(43)}`;
 
-const agent = new Agent({
-  keepAliveTimeout: 30_000,
-  keepAliveMaxTimeout: 600_000,
-  connections: 256,
-  pipelining: 1,
-  connect: { noDelay: true },
-});
-class Call implements Dispatcher.DispatchHandler {
-  status = 0;
-  chunks: Buffer[] = [];
-  constructor(
-    private readonly done: (body: string) => void,
-    private readonly fail: (e: Error) => void,
-  ) {}
-  onConnect(): void {}
-  onHeaders(statusCode: number): boolean {
-    this.status = statusCode;
-    return true;
-  }
-  onData(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    return true;
-  }
-  onComplete(): void {
-    this.done(Buffer.concat(this.chunks).toString("utf8"));
-  }
-  onError(e: Error): void {
-    this.fail(e);
-  }
-}
+const target = { url: `${origin}/graphql`, origin, path: "/graphql" };
 const viaUndici = () =>
-  new Promise<string>((resolve, reject) =>
-    agent.dispatch(
-      {
-        origin,
-        path: "/graphql",
-        method: "POST",
-        headers: { "content-type": "application/json", "x-mg-identity": identity, "x-request-id": "0f8fad5b-d9cb-469f-a165-70867728950e" },
-        body: request,
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
-      },
-      new Call(resolve, reject),
-    ),
-  );
+  post(
+    target,
+    { "content-type": "application/json", "x-mg-identity": identity, "x-request-id": "0f8fad5b-d9cb-469f-a165-70867728950e" },
+    request,
+    10_000,
+  ).then((a) => a.body);
 const http1 = new Http1Client(origin);
 const viaHttp1 = () =>
   http1
@@ -119,6 +82,5 @@ for (let r = 0; r < rounds; r++) {
   console.log(`| ${r + 1} | ${a!.toFixed(1)} | ${b!.toFixed(1)} |`);
 }
 http1.close();
-await agent.close();
 server.kill();
 process.exit(0);

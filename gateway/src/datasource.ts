@@ -14,7 +14,7 @@ import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { clientError } from "./errors.ts";
-import { Http1Client, Http1Timeout, plainHeaderValue, type Http1Answer } from "./http1-client.ts";
+import { Http1Client, Http1Timeout, plainHeaderValue } from "./http1-client.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { GatewayContext } from "./plugins/types.ts";
 
@@ -43,15 +43,16 @@ export interface SubgraphAnswer {
 
 /**
  * A subgraph's answer: the raw header list as undici hands it to a dispatch handler (name, value,
- * name, value… as Buffers) is looked up by name when asked (the forwarded path asks for two), never
- * parsed into an object; one object per answer (its own `headers`), methods on the prototype.
+ * name, value… as Buffers), or as the forwarded path's own client reads it (src/http1-client.ts:
+ * strings, names in lower case), is looked up by name when asked (the forwarded path asks for two),
+ * never parsed into an object; one object per answer (its own `headers`), methods on the prototype.
  */
 class Answer implements SubgraphAnswer {
   readonly statusText = "";
   constructor(
     readonly status: number,
     readonly url: string,
-    private readonly raw: readonly Buffer[],
+    private readonly raw: readonly Buffer[] | readonly string[],
     readonly body: string,
   ) {}
   get ok(): boolean {
@@ -67,48 +68,11 @@ class Answer implements SubgraphAnswer {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const key = raw[i];
       const value = raw[i + 1];
-      if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
-      const v = value.toString("latin1");
+      if (key === undefined || value === undefined) continue;
+      if (typeof key === "string" ? key !== wanted : key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted)
+        continue;
+      const v = typeof value === "string" ? value : value.toString("latin1");
       found = found === null ? v : `${found}, ${v}`;
-    }
-    return found;
-  }
-  async json(): Promise<unknown> {
-    return JSON.parse(this.body);
-  }
-  async text(): Promise<string> {
-    return this.body;
-  }
-}
-
-/** An answer of the forwarded path's own client (src/http1-client.ts): header names already in lower case. */
-class PlainAnswer implements SubgraphAnswer {
-  readonly statusText = "";
-  readonly status: number;
-  readonly body: string;
-  private readonly raw: string[];
-  constructor(
-    a: Http1Answer,
-    readonly url: string,
-  ) {
-    this.status = a.status;
-    this.body = a.body;
-    this.raw = a.headers;
-  }
-  get ok(): boolean {
-    return this.status >= 200 && this.status < 300;
-  }
-  get headers(): SubgraphAnswer["headers"] {
-    return this;
-  }
-  get(name: string): string | null {
-    const wanted = name.toLowerCase();
-    const raw = this.raw;
-    let found: string | null = null;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const value = raw[i + 1];
-      if (raw[i] !== wanted || value === undefined) continue;
-      found = found === null ? value : `${found}, ${value}`;
     }
     return found;
   }
@@ -160,8 +124,11 @@ class Call implements Dispatcher.DispatchHandler {
   }
 }
 
-/** POST on a keep-alive connection; the body is read whole. Times out after `timeoutMs` without headers or body bytes. */
-function post(
+/**
+ * POST on a keep-alive connection (undici); the body is read whole. Times out after `timeoutMs`
+ * without headers or body bytes. Exported for bench/gateway-parts/subgraph-client.ts.
+ */
+export function post(
   target: { url: string; origin: string; path: string },
   headers: Record<string, string>,
   body: string,
@@ -245,7 +212,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     if (http1 && plainHeaderValue(context.requestId)) {
       const lines = `content-type: application/json\r\n${IDENTITY_HEADER}: ${identity}\r\nx-request-id: ${context.requestId}\r\n`;
       const { url, path } = this.target;
-      return this.call(() => http1.post(path, lines, body, timeoutMs).then((a) => new PlainAnswer(a, url)));
+      return this.call(() => http1.post(path, lines, body, timeoutMs).then((a) => new Answer(a.status, url, a.headers, a.body)));
     }
     const headers: Record<string, string> = {
       "content-type": "application/json",
