@@ -230,7 +230,7 @@ try {
   if (record)
     appendFileSync(
       path.join(root, "bench", "RESULTS.md"),
-      `\n## Seckill storm and orders — ${new Date().toISOString()}\n\nMachine: ${machine()}. \`npx tsx bench/seckill.ts --members ${memberCount} --attempts ${attempts} --stock ${stock}${warmUp ? " --warm-up" : ""}\`, ${connections} connections.\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
+      `\n## Seckill storm and orders — ${new Date().toISOString()}\n\nMachine: ${machine()}. \`npx tsx bench/seckill.ts --members ${memberCount} --attempts ${attempts} --stock ${stock}${warmUp ? " --warm-up" : ""}${precompute ? "" : " --bodies-per-request"}\`, ${connections} connections.\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
     );
 } finally {
   stack.processes.get("workers")?.kill("SIGCONT");
