@@ -6,8 +6,8 @@
  * load falls on every arm alike. Per run: req/s and the CPU ms per request of the gateway that
  * served it and of promotion (from /proc); at the end the medians per arm.
  *
- *   npx tsx bench/gateway-ab.ts                                   # this tree vs GATEWAY_FORWARD_CLIENT=undici
- *   npx tsx bench/gateway-ab.ts --before /path/to/other/checkout  # … and a gateway from another checkout
+ *   npx tsx bench/gateway-ab.ts --before /path/to/other/checkout  # this tree vs a gateway from another checkout
+ *   npx tsx bench/gateway-ab.ts --env GATEWAY_SINGLE_FETCH=off    # … vs this tree with a setting (repeatable)
  *   BENCH_SECONDS=5 npx tsx bench/gateway-ab.ts --rounds 6
  */
 import { prepareScenarios } from "./gateway.ts";
@@ -21,6 +21,7 @@ const opt = (name: string) => {
 };
 const rounds = Number(opt("rounds") ?? 6);
 const before = opt("before");
+const settings = args.flatMap((a, i) => (args[i - 1] === "--env" ? [a] : []));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 
 const stack = await bootBenchStack({ env: { ACCESS_TOKEN_TTL_SECONDS: "14400" } });
@@ -30,9 +31,12 @@ try {
   const arms: Array<{ name: string; url: string; pid: number; direct?: boolean }> = [
     { name: "this tree", url: stack.gatewayUrl, pid: stack.processes.get("gateway")!.pid! },
   ];
-  const undici = await startExtraGateway(stack, "gateway-undici", { GATEWAY_FORWARD_CLIENT: "undici" });
-  extra.push(undici);
-  arms.push({ name: "this tree, GATEWAY_FORWARD_CLIENT=undici", url: undici.url, pid: undici.pid });
+  for (const setting of settings) {
+    const [key = "", value = ""] = setting.split("=");
+    const g = await startExtraGateway(stack, `gateway-${extra.length + 1}`, { [key]: value });
+    extra.push(g);
+    arms.push({ name: `this tree, ${setting}`, url: g.url, pid: g.pid });
+  }
   if (before) {
     const b = await startExtraGateway(stack, "gateway-before", {}, before);
     extra.push(b);

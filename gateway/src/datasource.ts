@@ -14,7 +14,6 @@ import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { clientError } from "./errors.ts";
-import { Http1Client, Http1Timeout, plainHeaderValue } from "./http1-client.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { GatewayContext } from "./plugins/types.ts";
 
@@ -43,16 +42,15 @@ export interface SubgraphAnswer {
 
 /**
  * A subgraph's answer: the raw header list as undici hands it to a dispatch handler (name, value,
- * name, value… as Buffers), or as the forwarded path's own client reads it (src/http1-client.ts:
- * strings, names in lower case), is looked up by name when asked (the forwarded path asks for two),
- * never parsed into an object; one object per answer (its own `headers`), methods on the prototype.
+ * name, value… as Buffers) is looked up by name when asked (the forwarded path asks for two), never
+ * parsed into an object; one object per answer (its own `headers`), methods on the prototype.
  */
 class Answer implements SubgraphAnswer {
   readonly statusText = "";
   constructor(
     readonly status: number,
     readonly url: string,
-    private readonly raw: readonly Buffer[] | readonly string[],
+    private readonly raw: readonly Buffer[],
     readonly body: string,
   ) {}
   get ok(): boolean {
@@ -68,10 +66,8 @@ class Answer implements SubgraphAnswer {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const key = raw[i];
       const value = raw[i + 1];
-      if (key === undefined || value === undefined) continue;
-      if (typeof key === "string" ? key !== wanted : key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted)
-        continue;
-      const v = typeof value === "string" ? value : value.toString("latin1");
+      if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
+      const v = value.toString("latin1");
       found = found === null ? v : `${found}, ${v}`;
     }
     return found;
@@ -124,11 +120,8 @@ class Call implements Dispatcher.DispatchHandler {
   }
 }
 
-/**
- * POST on a keep-alive connection (undici); the body is read whole. Times out after `timeoutMs`
- * without headers or body bytes. Exported for bench/gateway-parts/subgraph-client.ts.
- */
-export function post(
+/** POST on a keep-alive connection; the body is read whole. Times out after `timeoutMs` without headers or body bytes. */
+function post(
   target: { url: string; origin: string; path: string },
   headers: Record<string, string>,
   body: string,
@@ -152,34 +145,29 @@ export interface SubgraphSourceOptions {
   metrics: GatewayMetrics;
   /** Sessions a subgraph revoked while answering (x-mg-revoked-sessions): forgotten at once. */
   onRevokedSessions?: (sessionIds: string[]) => void;
-  /**
-   * The client of the forwarded path's calls: `http1` (default, src/http1-client.ts, decision 0047)
-   * or `undici` (the normal pipeline's, as before).
-   */
-  forwardClient?: "http1" | "undici";
 }
 
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, unknown>> {
   private readonly target: { url: string; origin: string; path: string };
-  /** The forwarded path's own keep-alive client (plain http subgraphs, unless `forwardClient` is `undici`). */
-  private readonly http1: Http1Client | undefined;
 
   constructor(readonly opts: SubgraphSourceOptions) {
     super({ url: opts.url });
     const u = new URL(opts.url);
     this.target = { url: opts.url, origin: u.origin, path: u.pathname + u.search };
-    if (u.protocol === "http:" && opts.forwardClient !== "undici") this.http1 = new Http1Client(u.origin);
     // RemoteGraphQLDataSource.sendRequest is private in its typings: replaced on the instance.
     Object.defineProperty(this, "sendRequest", { value: this.send.bind(this) });
   }
 
   /** Sends one subgraph request through the breaker; metrics and revocations as it answers. */
-  private async call(send: () => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
-    const { name, breaker, metrics } = this.opts;
+  private async call(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
+    const { name, timeoutMs, breaker, metrics } = this.opts;
     const started = performance.now();
     let outcome = "ok";
     try {
-      const res = await breaker.run(send, (r) => r.status >= 500);
+      const res = await breaker.run(
+        () => post(this.target, headers, body, timeoutMs),
+        (r) => r.status >= 500,
+      );
       const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
       if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
       if (res.status >= 500) outcome = "http_error";
@@ -189,7 +177,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
         outcome = "circuit_open";
         throw clientError(ErrorCode.SERVICE_UNAVAILABLE, e.message, { subgraph: name });
       }
-      const timeout = e instanceof SubgraphTimeout || e instanceof Http1Timeout;
+      const timeout = e instanceof SubgraphTimeout;
       outcome = timeout ? "timeout" : "network_error";
       throw clientError(ErrorCode.SERVICE_UNAVAILABLE, timeout ? `subgraph ${name} timed out` : `subgraph ${name} is unreachable`, {
         subgraph: name,
@@ -205,26 +193,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
    * answer is returned unread.
    */
   async forward(body: string, context: GatewayContext): Promise<SubgraphAnswer> {
-    const identity = signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId });
-    const { timeoutMs } = this.opts;
-    const http1 = this.http1;
-    // the request id is the client's (any header value Node accepted): only plain ASCII is written as it is
-    if (http1 && plainHeaderValue(context.requestId)) {
-      const lines = `content-type: application/json\r\n${IDENTITY_HEADER}: ${identity}\r\nx-request-id: ${context.requestId}\r\n`;
-      const { url, path } = this.target;
-      return this.call(() => http1.post(path, lines, body, timeoutMs).then((a) => new Answer(a.status, url, a.headers, a.body)));
-    }
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      [IDENTITY_HEADER]: identity,
+      [IDENTITY_HEADER]: signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId }),
       "x-request-id": context.requestId,
     };
-    return this.call(() => post(this.target, headers, body, timeoutMs));
-  }
-
-  /** Closes the forwarded path's connections (the gateway's stop, after its requests are answered). */
-  close(): void {
-    this.http1?.close();
+    return this.call(headers, body);
   }
 
   /** RemoteGraphQLDataSource.sendRequest without the node-fetch Request and WHATWG Response per call. */
@@ -234,8 +208,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     const res = await this.replayedOr(context, () => {
       const headers: Record<string, string> = {};
       for (const [k, v] of h.headers) headers[k] = v;
-      const json = JSON.stringify(rest);
-      return this.call(() => post(this.target, headers, json, this.opts.timeoutMs));
+      return this.call(headers, JSON.stringify(rest));
     });
     if (!res.ok) throw await this.errorFromResponse(res as unknown as Response);
     const body = await this.parseBody(res as unknown as Response);

@@ -81,8 +81,6 @@ export interface GatewayOptions {
   responseCache?: boolean;
   /** Single-fetch forwarding (src/forward.ts); default on. */
   singleFetch?: boolean;
-  /** The client of forwarded subgraph calls: `http1` (default, src/http1-client.ts, decision 0047) or `undici`. */
-  forwardClient?: "http1" | "undici";
   /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
   trustedProxies?: string;
   logger?: Logger;
@@ -168,7 +166,6 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
         breaker,
         metrics,
         onRevokedSessions: (ids) => auth.evictSessions(ids),
-        forwardClient: opts.forwardClient,
       });
       sources.set(name, source);
       return source;
@@ -333,7 +330,6 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
       await drainServer(server, inFlight, { graceMs: opts.shutdownGraceMs, log, name: "gateway" });
       await routes.stop();
       await apollo.stop();
-      for (const source of sources.values()) source.close();
       await hub.close();
       redis.disconnect();
     },

@@ -21,8 +21,6 @@ const schema = z.object({
   GATEWAY_RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
   /** Single-fetch forwarding (src/forward.ts, decision 0034); `off` runs every operation through Apollo's pipeline. */
   GATEWAY_SINGLE_FETCH: z.enum(["on", "off"]).default("on"),
-  /** The client of forwarded subgraph calls (decision 0047): the gateway's own keep-alive HTTP/1.1 client, or `undici` as the normal pipeline. */
-  GATEWAY_FORWARD_CLIENT: z.enum(["http1", "undici"]).default("http1"),
   /** Undelivered live events a subscriber may have queued before it is dropped. */
   GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
   /** Open graphql-ws sockets on this instance (src/subscriptions/limits.ts, decision 0025). */
@@ -61,7 +59,6 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<G
     subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
     responseCache: s.GATEWAY_RESPONSE_CACHE === "on",
     singleFetch: s.GATEWAY_SINGLE_FETCH === "on",
-    forwardClient: s.GATEWAY_FORWARD_CLIENT,
     trustedProxies: s.TRUSTED_PROXIES,
     liveLimits: {
       maxConnections: s.GATEWAY_WS_MAX_CONNECTIONS,
