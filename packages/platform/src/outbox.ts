@@ -68,16 +68,29 @@ export function assertOutboxKey(key: string): string {
 /** Writes jobs into the outbox of the transaction's schema. A key already written keeps its first row. */
 export async function writeOutbox(tx: OutboxSql, jobs: OutboxJob[]): Promise<void> {
   if (!jobs.length) return;
+  const values: unknown[] = [];
+  await tx.$executeRawUnsafe(outboxInsert(jobs, sqlParams(1, values)), ...values);
+}
+
+/**
+ * writeOutbox's insert as SQL to embed in a larger statement (e.g. a data-modifying CTE of a
+ * workflow step's one statement, `StepContext.statement`): `param` adds a value and gives its `$n`;
+ * `after`, when given, is a relation with at most one row the rows are joined to (written only when
+ * it has its row).
+ */
+export function outboxInsert(jobs: OutboxJob[], param: (value: unknown) => string, after?: string): string {
   for (const j of jobs) assertOutboxKey(j.key);
-  await tx.$executeRawUnsafe(
-    `INSERT INTO "Outbox" ("id", "queue", "name", "data")
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
-     ON CONFLICT ("id") DO NOTHING`,
-    jobs.map((j) => j.key),
-    jobs.map((j) => j.queue),
+  const rows = `unnest(${param(jobs.map((j) => j.key))}::text[], ${param(jobs.map((j) => j.queue))}::text[], ${param(
     jobs.map((j) => j.name),
-    jobs.map((j) => JSON.stringify(j.data ?? null)),
-  );
+  )}::text[], ${param(jobs.map((j) => JSON.stringify(j.data ?? null)))}::jsonb[])`;
+  return `INSERT INTO "Outbox" ("id", "queue", "name", "data")
+     SELECT j.* FROM ${after ? `${after}, ` : ""}${rows} AS j
+     ON CONFLICT ("id") DO NOTHING`;
+}
+
+/** A `param` for outboxInsert and the like: pushes each value onto `values` and numbers it from `first`. */
+export function sqlParams(first: number, values: unknown[]): (value: unknown) => string {
+  return (value) => `$${first + values.push(value) - 1}`;
 }
 
 interface Row {

@@ -72,7 +72,7 @@ interface Trip {
  * the run's id, so repeating is harmless) and one local row: hold (remote) → charge (remote) →
  * book (local, the pivot) → notify (remote, after the pivot).
  */
-function tripWorkflow(db: WorkflowDb<WorkflowSql>) {
+function tripWorkflow(db: WorkflowDb<WorkflowSql>, o: { oneStatement?: boolean } = {}) {
   const held = new Map<string, number>();
   const charged = new Map<string, number>();
   const notified = new Map<string, number>();
@@ -106,7 +106,9 @@ function tripWorkflow(db: WorkflowDb<WorkflowSql>) {
       id: "book",
       local: true,
       async invoke(s, ctx) {
-        await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
+        if (o.oneStatement)
+          await ctx.statement((first) => ({ ctes: `"b" AS (INSERT INTO "Booking" ("id") SELECT $${first} FROM "run")`, values: [s.id] }));
+        else await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
       },
     },
     {
@@ -357,6 +359,64 @@ describe("durable workflow runner", () => {
     expect(await t.bookings()).toBe(0);
     expect(await statusOf(id)).toBe("COMPENSATED");
     expect(t.held.size + t.charged.size).toBe(0);
+  });
+
+  it("a local step as one statement (ctx.statement): the run's record and the step's rows in one round trip, completed with them", async () => {
+    const t = tripWorkflow(db, { oneStatement: true });
+    const r = runner();
+    db.statements.length = 0;
+    await r.run(t.def, "trip:one", { id: "trip:one" });
+    // insert (before hold) · the run's update and the booking in one statement · completed after notify
+    expect([...db.statements]).toEqual(["INSERT", "WITH", "UPDATE"]);
+    expect(await statusOf("trip:one")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(1);
+
+    const skipNotify: WorkflowDefinition<Trip, WorkflowSql> = {
+      ...t.def,
+      name: "trip-one-no-notify",
+      steps: t.def.steps.map((s) => (s.id === "notify" ? { ...s, skip: () => true } : s)),
+    };
+    db.statements.length = 0;
+    await r.run(skipNotify, "trip:one-skip", { id: "trip:one-skip" });
+    expect([...db.statements]).toEqual(["INSERT", "WITH"]);
+    expect(await statusOf("trip:one-skip")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(2);
+
+    // the local step first: the statement inserts the run
+    const localFirst: WorkflowDefinition<Trip, WorkflowSql> = {
+      name: "trip-one-local-first",
+      pivot: "book",
+      steps: t.def.steps.filter((s) => s.id === "book"),
+    };
+    db.statements.length = 0;
+    await r.run(localFirst, "trip:one-first", { id: "trip:one-first" });
+    expect([...db.statements]).toEqual(["WITH"]);
+    expect(await statusOf("trip:one-first")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(3);
+  });
+
+  it("a local step as one statement writes nothing when another runner took the run over", async () => {
+    const t = tripWorkflow(db, { oneStatement: true });
+    const slow = runner();
+    const id = "trip:one-slow";
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    let reached!: () => void;
+    const atCharge = new Promise<void>((r) => (reached = r));
+    const running = slow
+      .run(t.def, id, { id }, { hooks: { afterStep: async (s) => (s === "charge" ? (reached(), await paused) : undefined) } })
+      .catch((e) => e);
+    await atCharge;
+    await expire();
+    const other = runner();
+    other.register(t.def);
+    expect(await other.sweep()).toMatchObject({ compensated: 1 });
+    resume();
+    const e = await running;
+    expect(e).toBeInstanceOf(WorkflowFailed);
+    expect(String(e.message)).toMatch(/taken over/);
+    expect(await t.bookings()).toBe(0);
+    expect(await statusOf(id)).toBe("COMPENSATED");
   });
 
   it("run ids are idempotency keys: the same id twice runs once", async () => {
