@@ -68,7 +68,8 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries, QueueName.orderEvents], {
     [QueueName.orderEvents]: { attempts: 10, backoff: { type: "exponential", delay: 500 } },
   });
-  const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log });
+  // order-events takes publish-events jobs: a relay run's status events go out as one job (decision 0046)
+  const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log, mergeLiveEvents: [QueueName.orderEvents] });
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const nextOrderNos = orderNosGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
