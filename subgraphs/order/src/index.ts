@@ -141,6 +141,9 @@ export const createOrderSubgraph = defineSubgraph({
   services: createOrderServices,
   close: closeOrderServices,
   context: (base, services) => createContext(base, services),
+  // the compiled fast path (decision 0010) for every placement the gateway forwards; no resolver of
+  // order revokes a session (decision 0046)
+  server: { fastPath: true, revokesSessions: false },
 });
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("order", () => createOrderSubgraph({ config: loadConfig() }));
