@@ -72,7 +72,14 @@ try {
     for (const [name, pid] of Object.entries(roots)) for (const p of processTree(pid)) m.set(p, name);
     return m;
   };
+  // what the scenario's preparation costs (e.g. registering its members: scrypt in member) is not per operation
+  const beforePrepare = Object.fromEntries(Object.entries(roots).map(([k, pid]) => [k, cpuMs(pid)]));
   const prepared = await scenario.prepare(stack);
+  const prepareCpu = Object.entries(roots)
+    .map(([k, pid]) => [k, cpuMs(pid) - beforePrepare[k]!] as const)
+    .filter(([, ms]) => ms >= 100)
+    .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
+    .join(", ");
   const conns = scenario.connections ?? 64;
   if (warmup > 0) await runLoad({ url: stack.gatewayUrl, next: prepared.next, connections: conns, seconds: warmup });
 
@@ -144,6 +151,7 @@ try {
     `${n} answered in ${seconds} s = ${r.rps}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${prepared.failures?.() ?? 0} failed; ${r.load}; ${conns} connections`,
   );
   console.log(`${per(c1 - c0)} commits per operation in ${dbName}`);
+  console.log(`CPU of the scenario's preparation, before the warm-up (not counted below): ${prepareCpu || "none ≥ 0.1 s"}`);
   console.log(`\n| process | CPU ms per op | its PostgreSQL backends, CPU ms per op | SQL statements per op |\n|---|---|---|---|`);
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
   if (prepared.notes) console.log(`\n${prepared.notes()}`);
