@@ -162,6 +162,8 @@ try {
     const names = ownerOf();
     const counts = new Map<string, Map<string, number>>();
     const monitor = await redisInfo.monitor();
+    // ioredis may stumble on a MONITOR line it did not expect (seen once: "Command queue state error"): a sample, not a failure
+    monitor.on("error", (e: Error) => console.error(`MONITOR: ${e.message.slice(0, 120)}`));
     let answered = 0;
     monitor.on("monitor", (_time: string, cmd: string[], source: string) => {
       const port = Number(source.split(":").pop());
