@@ -9,7 +9,7 @@
  * process (MONITOR, filtered to this stack's connections; it slows Redis, so it is not in the CPU
  * window).
  *
- *   BENCH_DATABASE=mallgraph_bench_me BENCH_REDIS_PREFIX=benchme npx tsx bench/cost.ts "direct buy" [--seconds 20] [--connections 64] [--warmup 5]
+ *   BENCH_DATABASE=mallgraph_bench_me BENCH_REDIS_PREFIX=benchme npx tsx bench/cost.ts "direct buy" [--seconds 20] [--warmup 5] [--idle 5] [--monitor 3]
  *
  * Linux only (/proc, ss). Nothing is appended to bench/RESULTS.md: copy what matters into a section.
  */
@@ -31,12 +31,13 @@ const opt = (name: string, dflt: number) => {
 const filter = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
 const scenario = scenarios.find((s) => filter && s.name.includes(filter));
 if (!scenario) {
-  console.error(`usage: npx tsx bench/cost.ts <scenario name part> [--seconds 20] [--connections 64] [--warmup 5] [--monitor 3]`);
+  console.error(`usage: npx tsx bench/cost.ts <scenario name part> [--seconds 20] [--warmup 5] [--idle 5] [--monitor 3]`);
   process.exit(2);
 }
 const seconds = opt("seconds", 20);
 const warmup = opt("warmup", 5);
 const monitorSeconds = opt("monitor", 3);
+const idleSeconds = opt("idle", 5);
 
 const ticks = 100;
 function procTicks(pid: number): number {
@@ -80,6 +81,10 @@ try {
     .filter(([, ms]) => ms >= 100)
     .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`)
     .join(", ");
+  // what the stack spends with no load (sweeps, relays, queue polling): a fixed cost per second, not per operation
+  const idleFrom = Object.fromEntries(Object.entries(roots).map(([k, pid]) => [k, cpuMs(pid)]));
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idleCpu = Object.entries(roots).map(([k, pid]) => [k, (cpuMs(pid) - idleFrom[k]!) / idleSeconds] as const);
   const conns = scenario.connections ?? 64;
   if (warmup > 0) await runLoad({ url: stack.gatewayUrl, next: prepared.next, connections: conns, seconds: warmup });
 
@@ -152,6 +157,11 @@ try {
   );
   console.log(`${per(c1 - c0)} commits per operation in ${dbName}`);
   console.log(`CPU of the scenario's preparation, before the warm-up (not counted below): ${prepareCpu || "none ≥ 0.1 s"}`);
+  console.log(
+    `CPU of the stack with no load (${idleSeconds} s after the preparation), ms per second: ${idleCpu
+      .map(([k, ms]) => `${k} ${ms.toFixed(0)}`)
+      .join(", ")} — total ${idleCpu.reduce((a, [, ms]) => a + ms, 0).toFixed(0)} (counted below, spread over the operations)`,
+  );
   console.log(`\n| process | CPU ms per op | its PostgreSQL backends, CPU ms per op | SQL statements per op |\n|---|---|---|---|`);
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
   if (prepared.notes) console.log(`\n${prepared.notes()}`);
