@@ -265,8 +265,9 @@ function relayedJobs(rows: Row[]) {
     }
   }
   for (const [topic, group] of byTopic) {
-    if (group.length === 1) {
-      out.push(relayedJob(group[0]!));
+    const [only] = group;
+    if (only && group.length === 1) {
+      out.push(relayedJob(only));
       continue;
     }
     const events = group.flatMap((r) =>

@@ -103,7 +103,9 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
             return r;
           },
           statement: async (build) => {
-            const record = h.recorded ? this.updateSql(h, this.localFields(def, h, state, i, pivot)) : this.insertSql(def, h, this.localFields(def, h, state, i, pivot));
+            const record = h.recorded
+              ? this.updateSql(h, this.localFields(def, h, state, i, pivot))
+              : this.insertSql(def, h, this.localFields(def, h, state, i, pivot));
             const step = build(record.values.length + 1);
             const rows = await unaudited(() =>
               this.o.db.$queryRawUnsafe<Array<{ recorded: number }>>(
@@ -214,7 +216,11 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     return unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
   }
 
-  private insertSql<S>(def: WorkflowDefinition<S, Tx>, h: Handle, f: { status: RunStatus; step: number; pastPivot: boolean; state: string }) {
+  private insertSql<S>(
+    def: WorkflowDefinition<S, Tx>,
+    h: Handle,
+    f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
+  ) {
     return {
       sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now() + make_interval(secs => $8::double precision))`,

@@ -137,8 +137,9 @@ async function bump(d: Deps, keys: string[]): Promise<void> {
   const list = [...new Set(keys)];
   if (!list.length) return;
   // one key (a direct order's reservation): a plain INCR, not MULTI · INCR · EXEC (three commands)
-  if (list.length === 1) {
-    await d.redis.incr(list[0]!);
+  const [only] = list;
+  if (only !== undefined && list.length === 1) {
+    await d.redis.incr(only);
     return;
   }
   const m = d.redis.multi();
