@@ -48,7 +48,7 @@ type Runner = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
  * 35 µs. Bounded: only the first MAX_NAMED distinct texts of a process get a name (a text built with
  * literal values would otherwise fill every connection with statements); later ones run unnamed.
  */
-const MAX_NAMED = 500;
+const MAX_NAMED = 200;
 const names = new Map<string, string>();
 
 function statementName(text: string): string | undefined {
