@@ -29,6 +29,7 @@
  *     @@index([sentAt, createdAt])
  *   }
  */
+import { createHash } from "node:crypto";
 import type { JobsOptions, Queue } from "bullmq";
 import { unaudited } from "./audit-scope.ts";
 import { badInput } from "./errors.ts";
@@ -68,16 +69,29 @@ export function assertOutboxKey(key: string): string {
 /** Writes jobs into the outbox of the transaction's schema. A key already written keeps its first row. */
 export async function writeOutbox(tx: OutboxSql, jobs: OutboxJob[]): Promise<void> {
   if (!jobs.length) return;
+  const values: unknown[] = [];
+  await tx.$executeRawUnsafe(outboxInsert(jobs, sqlParams(1, values)), ...values);
+}
+
+/**
+ * writeOutbox's insert as SQL to embed in a larger statement (e.g. a data-modifying CTE of a
+ * workflow step's one statement, `StepContext.statement`): `param` adds a value and gives its `$n`;
+ * `after`, when given, is a relation with at most one row the rows are joined to (written only when
+ * it has its row).
+ */
+export function outboxInsert(jobs: OutboxJob[], param: (value: unknown) => string, after?: string): string {
   for (const j of jobs) assertOutboxKey(j.key);
-  await tx.$executeRawUnsafe(
-    `INSERT INTO "Outbox" ("id", "queue", "name", "data")
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
-     ON CONFLICT ("id") DO NOTHING`,
-    jobs.map((j) => j.key),
-    jobs.map((j) => j.queue),
+  const rows = `unnest(${param(jobs.map((j) => j.key))}::text[], ${param(jobs.map((j) => j.queue))}::text[], ${param(
     jobs.map((j) => j.name),
-    jobs.map((j) => JSON.stringify(j.data ?? null)),
-  );
+  )}::text[], ${param(jobs.map((j) => JSON.stringify(j.data ?? null)))}::jsonb[])`;
+  return `INSERT INTO "Outbox" ("id", "queue", "name", "data")
+     SELECT j.* FROM ${after ? `${after}, ` : ""}${rows} AS j
+     ON CONFLICT ("id") DO NOTHING`;
+}
+
+/** A `param` for outboxInsert and the like: pushes each value onto `values` and numbers it from `first`. */
+export function sqlParams(first: number, values: unknown[]): (value: unknown) => string {
+  return (value) => `$${first + values.push(value) - 1}`;
 }
 
 interface Row {
@@ -94,6 +108,11 @@ export interface OutboxRelayOptions {
   log: Logger;
   /** Rows per transaction (default 100). */
   batch?: number;
+  /**
+   * Queues whose consumer takes `publish-events` jobs (`publishLiveEventsJob`): the live-event rows of
+   * one relay run for such a queue go out as ONE job per topic instead of one job each (decision 0046).
+   */
+  mergeLiveEvents?: readonly QueueName[];
 }
 
 export class OutboxRelay {
@@ -128,7 +147,7 @@ export class OutboxRelay {
               );
               continue;
             }
-            await q.addBulk(rows.map((r) => ({ name: r.name, data: r.data, opts: { jobId: r.id } })));
+            await q.addBulk(this.o.mergeLiveEvents?.includes(name as QueueName) ? relayedJobs(rows) : rows.map(relayedJob));
             sent.push(...rows.map((r) => r.id));
           }
           // The relay is at least once already (a crash between addBulk and this commit relays the rows
@@ -223,6 +242,44 @@ export class OutboxRelay {
     const r = await this.o.db.$queryRawUnsafe<Array<{ n: bigint | number }>>(`SELECT count(*) AS n FROM "Outbox" WHERE "sentAt" IS NULL`);
     return Number(r[0]?.n ?? 0);
   }
+}
+
+const relayedJob = (r: Row) => ({ name: r.name, data: r.data, opts: { jobId: r.id } });
+
+/**
+ * One queue's rows of a relay run as jobs, the live events among them (`publish-event` and
+ * `publish-events` rows) merged into one `publish-events` job per topic: one job for the consumer to
+ * fetch, run and complete where there were several (a BullMQ job costs its worker and Redis more than
+ * publishing an event). The merged job's id is a digest of its rows' keys, so a relay that repeats
+ * itself with the same rows adds nothing, and one that repeats with other rows adds a job whose events
+ * published already are skipped by their markers (`publishLiveEventsJob`) — at least once, as before.
+ */
+function relayedJobs(rows: Row[]) {
+  const out: Array<ReturnType<typeof relayedJob>> = [];
+  const byTopic = new Map<string, Row[]>();
+  for (const r of rows) {
+    if (r.name !== PUBLISH_EVENT_JOB && r.name !== PUBLISH_EVENTS_JOB) out.push(relayedJob(r));
+    else {
+      const topic = (r.data as LiveEventJobData | LiveEventsJobData).topic;
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), r]);
+    }
+  }
+  for (const [topic, group] of byTopic) {
+    const [only] = group;
+    if (only && group.length === 1) {
+      out.push(relayedJob(only));
+      continue;
+    }
+    const events = group.flatMap((r) =>
+      r.name === PUBLISH_EVENT_JOB ? [(r.data as LiveEventJobData).event] : (r.data as LiveEventsJobData).events,
+    );
+    const digest = createHash("sha256")
+      .update(group.map((r) => r.id).join(" "))
+      .digest("base64url");
+    const data: LiveEventsJobData = { topic, events };
+    out.push({ name: PUBLISH_EVENTS_JOB, data, opts: { jobId: `relayed.${digest}` } });
+  }
+  return out;
 }
 
 /**

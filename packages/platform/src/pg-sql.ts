@@ -11,6 +11,7 @@
  * Prisma's DateTime) is UTC. `numeric` arrives as a string, `bigint` as a string (wrap them yourself);
  * pass instants as ISO strings (`toISOString()`), not Dates, for `timestamp` columns.
  */
+import { createHash } from "node:crypto";
 import pg from "pg";
 import type { OutboxSql } from "./outbox.ts";
 
@@ -40,15 +41,33 @@ interface Counters {
 
 type Runner = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
 
+/**
+ * Statements run as named (prepared) statements, one name per text: PostgreSQL parses, analyses and
+ * plans a text once per connection instead of on every call (decision 0046). Measured on this machine,
+ * backend CPU per call: the idempotency look-up 45 → 25 µs, a CTE over `jsonb_to_recordset` 130 →
+ * 35 µs. Bounded: only the first MAX_NAMED distinct texts of a process get a name (a text built with
+ * literal values would otherwise fill every connection with statements); later ones run unnamed.
+ */
+const MAX_NAMED = 200;
+const names = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  const known = names.get(text);
+  if (known !== undefined || names.size >= MAX_NAMED) return known;
+  const name = `mg_${createHash("sha256").update(text).digest("base64url").slice(0, 40)}`;
+  names.set(text, name);
+  return name;
+}
+
 function sqlOn(client: Runner, c: Counters): PgSql {
   return {
     async $executeRawUnsafe(text: string, ...values: unknown[]) {
       c.execute.inc();
-      return (await client.query({ text, values, types })).rowCount ?? 0;
+      return (await client.query({ name: statementName(text), text, values, types })).rowCount ?? 0;
     },
     async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
       c.query.inc();
-      return (await client.query({ text, values, types })).rows as T;
+      return (await client.query({ name: statementName(text), text, values, types })).rows as T;
     },
   };
 }

@@ -13,6 +13,22 @@ const counted = { query: { inc() {} }, execute: { inc() {} } };
 const db = pgSql(pool, counted);
 afterAll(() => pool.end());
 
+describe("pgSql statements", () => {
+  it("run prepared, one named statement per text and connection, with the same results each time (decision 0046)", async () => {
+    const text = `SELECT $1::int + 1 AS n, ${Math.random()}::float > 2 AS never`;
+    for (const i of [1, 2, 3]) expect(await db.$queryRawUnsafe(text, i)).toEqual([{ n: i + 1, never: false }]);
+    expect(await db.$executeRawUnsafe(text, 7)).toBe(1);
+    const prepared = await db.$queryRawUnsafe<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1`,
+      text,
+    );
+    expect(prepared).toEqual([{ n: 1 }]);
+    // inside a transaction too, on the connection's statements
+    const inTx = await db.$transaction((tx) => tx.$queryRawUnsafe(text, 41));
+    expect(inTx).toEqual([{ n: 42, never: false }]);
+  });
+});
+
 describe("pgSql.$transaction", () => {
   it("is refused with PoolWaitTimeout when no connection frees up within maxWait; the late connection returns to the pool", async () => {
     const held = await pool.connect();

@@ -72,7 +72,7 @@ interface Trip {
  * the run's id, so repeating is harmless) and one local row: hold (remote) → charge (remote) →
  * book (local, the pivot) → notify (remote, after the pivot).
  */
-function tripWorkflow(db: WorkflowDb<WorkflowSql>) {
+function tripWorkflow(db: WorkflowDb<WorkflowSql>, o: { oneStatement?: boolean } = {}) {
   const held = new Map<string, number>();
   const charged = new Map<string, number>();
   const notified = new Map<string, number>();
@@ -106,7 +106,9 @@ function tripWorkflow(db: WorkflowDb<WorkflowSql>) {
       id: "book",
       local: true,
       async invoke(s, ctx) {
-        await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
+        if (o.oneStatement)
+          await ctx.statement((first) => ({ ctes: `"b" AS (INSERT INTO "Booking" ("id") SELECT $${first} FROM "run")`, values: [s.id] }));
+        else await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
       },
     },
     {
@@ -120,6 +122,11 @@ function tripWorkflow(db: WorkflowDb<WorkflowSql>) {
   ];
   const def: WorkflowDefinition<Trip, WorkflowSql> = { name: "trip", steps, pivot: "book" };
   return { def, held, charged, notified, calls, failing, bookings: () => count(db, `SELECT count(*) AS n FROM "Booking"`) };
+}
+
+/** The trip with nothing to do after its local step (notify skipped), under another name. */
+function withoutNotify(def: WorkflowDefinition<Trip, WorkflowSql>, name: string): WorkflowDefinition<Trip, WorkflowSql> {
+  return { ...def, name, steps: def.steps.map((s) => (s.id === "notify" ? { ...s, skip: () => true } : s)) };
 }
 
 async function count(db: WorkflowSql, q: string, ...values: unknown[]): Promise<number> {
@@ -174,11 +181,7 @@ describe("durable workflow runner", () => {
     expect(written).toEqual(["INSERT", "INSERT", "UPDATE", "UPDATE"]);
 
     // a step with nothing to do after the local one: the run completes inside that transaction
-    const skipNotify: WorkflowDefinition<Trip, WorkflowSql> = {
-      ...t.def,
-      name: "trip-no-notify",
-      steps: t.def.steps.map((s) => (s.id === "notify" ? { ...s, skip: () => true } : s)),
-    };
+    const skipNotify = withoutNotify(t.def, "trip-no-notify");
     db.statements.length = 0;
     await r.run(skipNotify, "trip:skip", { id: "trip:skip" });
     expect([...db.statements]).toEqual(["INSERT", "INSERT", "UPDATE"]);
@@ -334,10 +337,13 @@ describe("durable workflow runner", () => {
     }
   });
 
-  it("a runner whose lease ran out and whose run another runner compensated rolls its own local step back", async () => {
-    const t = tripWorkflow(db);
+  it.each([
+    ["its transaction rolls back", false],
+    ["its one statement (ctx.statement) writes nothing", true],
+  ])("a runner whose lease ran out and whose run another runner compensated: %s", async (_, oneStatement) => {
+    const t = tripWorkflow(db, { oneStatement });
     const slow = runner();
-    const id = "trip:slow";
+    const id = `trip:slow:${oneStatement}`;
     let resume!: () => void;
     const paused = new Promise<void>((r) => (resume = r));
     let reached!: () => void;
@@ -357,6 +363,36 @@ describe("durable workflow runner", () => {
     expect(await t.bookings()).toBe(0);
     expect(await statusOf(id)).toBe("COMPENSATED");
     expect(t.held.size + t.charged.size).toBe(0);
+  });
+
+  it("a local step as one statement (ctx.statement): the run's record and the step's rows in one round trip, completed with them", async () => {
+    const t = tripWorkflow(db, { oneStatement: true });
+    const r = runner();
+    db.statements.length = 0;
+    await r.run(t.def, "trip:one", { id: "trip:one" });
+    // insert (before hold) · the run's update and the booking in one statement · completed after notify
+    expect([...db.statements]).toEqual(["INSERT", "WITH", "UPDATE"]);
+    expect(await statusOf("trip:one")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(1);
+
+    const skipNotify = withoutNotify(t.def, "trip-one-no-notify");
+    db.statements.length = 0;
+    await r.run(skipNotify, "trip:one-skip", { id: "trip:one-skip" });
+    expect([...db.statements]).toEqual(["INSERT", "WITH"]);
+    expect(await statusOf("trip:one-skip")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(2);
+
+    // the local step first: the statement inserts the run
+    const localFirst: WorkflowDefinition<Trip, WorkflowSql> = {
+      name: "trip-one-local-first",
+      pivot: "book",
+      steps: t.def.steps.filter((s) => s.id === "book"),
+    };
+    db.statements.length = 0;
+    await r.run(localFirst, "trip:one-first", { id: "trip:one-first" });
+    expect([...db.statements]).toEqual(["WITH"]);
+    expect(await statusOf("trip:one-first")).toBe("COMPLETED");
+    expect(await t.bookings()).toBe(3);
   });
 
   it("run ids are idempotency keys: the same id twice runs once", async () => {

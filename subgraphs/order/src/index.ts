@@ -68,7 +68,8 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const jobQueues = outboxQueues(q, [QueueName.memberMessages, QueueName.auditEntries, QueueName.orderEvents], {
     [QueueName.orderEvents]: { attempts: 10, backoff: { type: "exponential", delay: 500 } },
   });
-  const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log });
+  // order-events takes publish-events jobs: a relay run's status events go out as one job (decision 0046)
+  const jobs = new OutboxRelay({ db: db.sql, queue: jobQueues.queue, log, mergeLiveEvents: [QueueName.orderEvents] });
   const nextOrderNo = orderNoGenerator(redis, config.REDIS_PREFIX);
   const nextOrderNos = orderNosGenerator(redis, config.REDIS_PREFIX);
   const hooks = {};
@@ -140,6 +141,9 @@ export const createOrderSubgraph = defineSubgraph({
   services: createOrderServices,
   close: closeOrderServices,
   context: (base, services) => createContext(base, services),
+  // the compiled fast path (decision 0010) for every placement the gateway forwards; no resolver of
+  // order revokes a session (decision 0046)
+  server: { fastPath: true, revokesSessions: false },
 });
 
 if (import.meta.url === `file://${process.argv[1]}`) runSubgraphMain("order", () => createOrderSubgraph({ config: loadConfig() }));

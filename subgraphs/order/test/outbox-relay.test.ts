@@ -2,16 +2,22 @@
  * The platform's job outbox (packages/platform/src/outbox.ts) on the order schema, with real
  * PostgreSQL, Redis and BullMQ: nothing lost when Redis is unreachable, nothing sent twice by
  * parallel relays or by a relay that dies between adding the jobs and marking the rows (within
- * BullMQ's retention of completed jobs; past it, consumers' unique keys on job.id hold).
+ * BullMQ's retention of completed jobs; past it, consumers' unique keys on job.id hold); the status
+ * events of one relay run go out as one job, each published once (decision 0046).
  */
+import { randomUUID } from "node:crypto";
+import { eventChannel } from "@mallgraph/platform/events";
 import { logger } from "@mallgraph/platform/log";
 import { memberMessage, OutboxRelay, outboxQueues, writeOutbox } from "@mallgraph/platform/outbox";
 import { runtimeAdapter } from "@mallgraph/platform/prisma";
 import { bullPrefix, closeQueueConnections, createWorker, QueueName } from "@mallgraph/platform/queue";
+import { createRedis } from "@mallgraph/platform/redis";
 import { createTestRedis, createTestSchema, waitFor, type TestRedis, type TestSchema } from "@mallgraph/platform/testing";
 import { Queue, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../src/generated/prisma/client.ts";
+import { orderEventsProcessor } from "../src/jobs/orderEvents.ts";
+import { ORDER_STATUS_TOPIC, orderStatusEvent } from "../src/services/outbox.ts";
 
 describe("job outbox relay", () => {
   let db: TestSchema;
@@ -100,6 +106,50 @@ describe("job outbox relay", () => {
     expect(await prisma.outbox.count({ where: { id: { startsWith: "msg.crash-" }, sentAt: null } })).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
     expect(keys.filter((k) => seen.get(`msg.${k}`) !== 1)).toEqual([]);
+  });
+
+  it("the status events of one relay run go out as one publish-events job; each published once, also when a relay repeats itself", async () => {
+    const ctx = { redisUrl: redis.url, redisPrefix: redis.prefix };
+    const eventQueues = outboxQueues(ctx, [QueueName.orderEvents, QueueName.memberMessages]);
+    const publisher = createRedis(redis.url);
+    const subscriber = createRedis(redis.url);
+    const published: string[] = [];
+    const jobs: string[] = [];
+    await subscriber.subscribe(eventChannel(redis.prefix, ORDER_STATUS_TOPIC));
+    subscriber.on("message", (_c, m: string) => published.push((JSON.parse(m) as { eventId: string }).eventId));
+    const process = orderEventsProcessor(publisher, redis.prefix);
+    const events = createWorker(ctx, QueueName.orderEvents, async (job) => (jobs.push(job.name), process(job)), { concurrency: 4 });
+    try {
+      await events.waitUntilReady();
+      const ids = Array.from({ length: 5 }, () => randomUUID());
+      await prisma.$transaction((tx) =>
+        writeOutbox(tx, [
+          ...ids.map((id, i) => orderStatusEvent(id, `order-${i}`, "buyer-1")),
+          memberMessage("beside-events", "m1", "ORDER_PAID", {}),
+        ]),
+      );
+      const merging = new OutboxRelay({ db: prisma, queue: eventQueues.queue, log, mergeLiveEvents: [QueueName.orderEvents] });
+      expect(await merging.drain()).toBe(6);
+      await waitFor(() => published.length === 5 && seen.get("msg.beside-events") === 1, "5 events and the message");
+      expect(jobs).toEqual(["publish-events"]);
+      expect([...published].sort()).toEqual([...ids].sort());
+
+      // the relay repeats itself (its "sent" marks lost): the same rows add the same job id, nothing more
+      const unsend = (keys: string[]) => prisma.outbox.updateMany({ where: { id: { in: keys } }, data: { sentAt: null } });
+      await unsend(ids.map((id) => `event.${id}`));
+      expect(await merging.drain()).toBe(5);
+      // … or with other rows (another grouping): a new job, whose events were all published already
+      await unsend(ids.slice(0, 2).map((id) => `event.${id}`));
+      expect(await merging.drain()).toBe(2);
+      await waitFor(() => jobs.length === 2, "the regrouped job");
+      await new Promise((r) => setTimeout(r, 300));
+      expect([...published].sort()).toEqual([...ids].sort());
+    } finally {
+      await events.close();
+      await eventQueues.close();
+      publisher.disconnect();
+      subscriber.disconnect();
+    }
   });
 
   it("3,000 rows, 12 relays in parallel: every row relayed by one of them, every job runs exactly once", async () => {

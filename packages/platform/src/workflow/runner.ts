@@ -102,6 +102,22 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
             transacted = true;
             return r;
           },
+          statement: async (build) => {
+            const record = h.recorded
+              ? this.updateSql(h, this.localFields(def, h, state, i, pivot))
+              : this.insertSql(def, h, this.localFields(def, h, state, i, pivot));
+            const step = build(record.values.length + 1);
+            const rows = await unaudited(() =>
+              this.o.db.$queryRawUnsafe<Array<{ recorded: number }>>(
+                `WITH "run" AS (${record.sql} RETURNING 1), ${step.ctes} SELECT (SELECT count(*) FROM "run")::int AS "recorded"`,
+                ...record.values,
+                ...step.values,
+              ),
+            );
+            if (Number(rows[0]?.recorded) !== 1) throw new WorkflowTakenOver(h.id);
+            this.afterLocal(def, h, state, i);
+            transacted = true;
+          },
         };
         await hooks.beforeStep?.(step.id);
         try {
@@ -165,11 +181,15 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
 
   /** Inside a local step's transaction: records the run (inserted, or updated fenced by our token). */
   private async recordLocal<S>(tx: Tx, def: WorkflowDefinition<S, Tx>, h: Handle, state: S, i: number, pivot: number): Promise<void> {
-    const complete = !this.remaining(def, state, i);
-    const status: RunStatus = complete ? "COMPLETED" : "RUNNING";
-    const fields = { status, step: i + 1, pastPivot: h.pastPivot || i >= pivot, state: this.encode(def, state) };
+    const fields = this.localFields(def, h, state, i, pivot);
     if (!h.recorded) await this.insertRow(tx, def, h, fields);
     else await this.update(tx, h, fields);
+  }
+
+  /** What a local step's record writes: COMPLETED when nothing after it remains to run. */
+  private localFields<S>(def: WorkflowDefinition<S, Tx>, h: Handle, state: S, i: number, pivot: number) {
+    const status: RunStatus = this.remaining(def, state, i) ? "RUNNING" : "COMPLETED";
+    return { status, step: i + 1, pastPivot: h.pastPivot || i >= pivot, state: this.encode(def, state) };
   }
 
   /**
@@ -192,20 +212,20 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
   ): Promise<number> {
-    return unaudited(() =>
-      sql.$executeRawUnsafe(
-        `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
+    const q = this.insertSql(def, h, f);
+    return unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
+  }
+
+  private insertSql<S>(
+    def: WorkflowDefinition<S, Tx>,
+    h: Handle,
+    f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
+  ) {
+    return {
+      sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now() + make_interval(secs => $8::double precision))`,
-        h.id,
-        def.name,
-        f.status,
-        f.step,
-        f.pastPivot,
-        f.state,
-        h.token,
-        this.leaseMs / 1000,
-      ),
-    );
+      values: [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, this.leaseMs / 1000],
+    };
   }
 
   /**
@@ -217,14 +237,24 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state?: string; retryIn?: number; attempt?: boolean; error?: string },
   ): Promise<void> {
-    const n = await unaudited(() =>
-      sql.$executeRawUnsafe(
-        `UPDATE "WorkflowRun" SET "status" = $3, "step" = $4, "pastPivot" = $5, "state" = COALESCE($6::jsonb, "state"), "updatedAt" = now(),
+    const q = this.updateSql(h, f);
+    const n = await unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
+    if (n !== 1) throw new WorkflowTakenOver(h.id);
+  }
+
+  /** The fenced update of `update` (no row when another runner owns the run). */
+  private updateSql(
+    h: Handle,
+    f: { status: RunStatus; step: number; pastPivot: boolean; state?: string; retryIn?: number; attempt?: boolean; error?: string },
+  ) {
+    return {
+      sql: `UPDATE "WorkflowRun" SET "status" = $3, "step" = $4, "pastPivot" = $5, "state" = COALESCE($6::jsonb, "state"), "updatedAt" = now(),
            "leaseUntil" = CASE WHEN $7::double precision IS NULL THEN "leaseUntil" ELSE now() END,
            "nextAttemptAt" = CASE WHEN $7::double precision IS NULL THEN NULL ELSE now() + make_interval(secs => $7::double precision) END,
            "attempts" = "attempts" + $8::int,
            "lastError" = CASE WHEN $3 IN ('COMPLETED', 'COMPENSATED') THEN NULL ELSE COALESCE($9, "lastError") END
          WHERE "id" = $1 AND "owner" = $2`,
+      values: [
         h.id,
         h.token,
         f.status,
@@ -234,9 +264,8 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
         f.retryIn ?? null,
         f.attempt ? 1 : 0,
         f.error?.slice(0, 1000) ?? null,
-      ),
-    );
-    if (n !== 1) throw new WorkflowTakenOver(h.id);
+      ],
+    };
   }
 
   protected backoffSeconds(attempts: number): number {

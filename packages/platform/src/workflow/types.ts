@@ -19,6 +19,17 @@ export interface StepContext<Tx> {
    * one write). A step may call it again after a failed attempt (a retried unique number).
    */
   transact<R>(fn: (tx: Tx) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
+  /**
+   * The same as `transact` in ONE autocommitted statement (one round trip instead of BEGIN, the
+   * step's writes, the run's record and COMMIT): the runner puts the run's record first as the CTE
+   * `"run"` (one row, or none when another runner took the run over) and `build` gives the step's
+   * writes as further data-modifying CTEs (`name AS (…), …`), each of which must write only rows
+   * joined to `"run"` (`… SELECT … FROM "run"`, or from a CTE that is), so a run taken over writes
+   * nothing and throws WorkflowTakenOver, as `transact` rolls back. `firstParam`: the number of the
+   * step's first `$n` (the run's record takes the ones before). Raw SQL outside the audit trail
+   * (the run's bookkeeping is in it): not for an operator's audited change.
+   */
+  statement(build: (firstParam: number) => { ctes: string; values: unknown[] }): Promise<void>;
   /** The step runs in a recovery (its effect may exist from the dead run). */
   recovering: boolean;
 }

@@ -136,6 +136,12 @@ export class VersionedCache<T> {
 async function bump(d: Deps, keys: string[]): Promise<void> {
   const list = [...new Set(keys)];
   if (!list.length) return;
+  // one key (a direct order's reservation): a plain INCR, not MULTI · INCR · EXEC (three commands)
+  const [only] = list;
+  if (only !== undefined && list.length === 1) {
+    await d.redis.incr(only);
+    return;
+  }
   const m = d.redis.multi();
   for (const k of list) m.incr(k);
   await m.exec();

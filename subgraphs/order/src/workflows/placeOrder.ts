@@ -4,7 +4,7 @@
  *   reserveStock  → catalog inventoryReserve(key = "order:<orderId>")   ⟲ inventoryRelease(key)
  *   lockCoupon    → promotion couponLock at the quote's coupon discount
  *                   (idempotent per orderId)                             ⟲ couponRelease(orderId)
- *   createOrder   → one DB transaction: order + items + status history
+ *   createOrder   → one DB statement (one transaction): order + items + status history
  *     (pivot)       + outbox row + the run's record                      ⟲ delete the order
  *   removeFromCart→ cart cartRemoveSkus (fromCart only; best-effort)
  *
@@ -24,7 +24,7 @@ import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
 import { defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
 import { Decimal, formatAmount } from "@mallgraph/platform/money";
-import { writeOutbox } from "@mallgraph/platform/outbox";
+import { outboxInsert, sqlParams } from "@mallgraph/platform/outbox";
 import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { WorkflowAbort, type WorkflowDefinition } from "@mallgraph/platform/workflow";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
@@ -149,7 +149,8 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
             const orderNo = await deps.nextOrderNo();
             const now = new Date();
             try {
-              const eventId = await ctx.transact((tx) => createOrderRows(tx, s.keys, draft(s), orderNo, now));
+              const eventId = randomUUID();
+              await ctx.statement((first) => createOrderRows(first, s.keys, draft(s), orderNo, now, eventId));
               s.orderNo = orderNo;
               s.placedAt = now;
               s.eventIds.push(eventId);
@@ -183,12 +184,20 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
 }
 
 /**
- * The order, its lines and its first status change in one statement (plain SQL on the domain's pool,
- * decision 0035: Prisma compiled each of the four writes and the read after them on every call),
- * then its status event into the job outbox. Amounts go in as the exact decimal strings they are.
+ * The order, its lines, its first status change and its status event (the job outbox) as the
+ * data-modifying CTEs of the step's one statement, after the run's record (`StepContext.statement`:
+ * one round trip for what was BEGIN, two writes, the run's update and COMMIT; plain SQL on the
+ * domain's pool, decision 0035, 0046). Every row hangs off the order's insert, which hangs off the
+ * run's record: a run taken over writes nothing. Amounts go in as the exact decimal strings they are.
  */
-async function createOrderRows(tx: PgSql, k: PlaceOrderKeys, s: OrderDraft, orderNo: string, now: Date): Promise<string> {
-  const eventId = randomUUID();
+function createOrderRows(
+  first: number,
+  k: PlaceOrderKeys,
+  s: OrderDraft,
+  orderNo: string,
+  now: Date,
+  eventId: string,
+): { ctes: string; values: unknown[] } {
   const c = s.currency;
   const lines = s.lines.map((l, i) => ({
     id: defined(s.itemIds[i], "an order line's id"),
@@ -202,43 +211,31 @@ async function createOrderRows(tx: PgSql, k: PlaceOrderKeys, s: OrderDraft, orde
     discount: formatAmount(l.discount, c),
     payable: formatAmount(l.payable, c),
   }));
-  await tx.$executeRawUnsafe(
-    `WITH o AS (
+  const values: unknown[] = [];
+  const p = sqlParams(first, values);
+  const buyer = p(k.buyerId);
+  const at = p(now.toISOString());
+  const ctes = `"o" AS (
        INSERT INTO "Order" ("id", "orderNo", "buyerId", "status", "currency", "itemsTotal", "discount", "payable", "address", "addressId",
          "note", "paymentMethod", "couponId", "fromCart", "idempotencyKey", "reservationKey", "expiresAt", "createdAt", "updatedAt")
-       VALUES ($1, $2, $3, 'PENDING_PAYMENT', $4, $5::numeric, $6::numeric, $7::numeric, $8::jsonb, $9,
-         $10, $11, $12, $13, $14, $15, $16::timestamp, $17::timestamp, $17::timestamp)
+       SELECT ${p(k.orderId)}, ${p(orderNo)}, ${buyer}, 'PENDING_PAYMENT', ${p(c)}, ${p(formatAmount(s.itemsTotal, c))}::numeric,
+         ${p(formatAmount(s.discount, c))}::numeric, ${p(formatAmount(s.itemsTotal.minus(s.discount), c))}::numeric, ${p(JSON.stringify(s.address))}::jsonb,
+         ${p(s.address.id)}, ${p(s.note)}, ${p(s.paymentMethod)}, ${p(k.couponId)}, ${p(k.fromCart)}::boolean, ${p(s.idempotencyKey)},
+         ${p(k.reservationKey)}, ${p(s.expiresAt.toISOString())}::timestamp, ${at}::timestamp, ${at}::timestamp
+       FROM "run"
        RETURNING "id"
-     ), i AS (
+     ), "i" AS (
        INSERT INTO "OrderItem" ("id", "orderId", "skuId", "spuId", "title", "image", "price", "quantity", "subtotal", "discount", "payable")
        SELECT l."id", o."id", l."skuId", l."spuId", l."title", l."image", l."price", l."quantity", l."subtotal", l."discount", l."payable"
-       FROM o, jsonb_to_recordset($18::jsonb) AS l("id" text, "skuId" text, "spuId" text, "title" text, "image" text,
+       FROM "o" o, jsonb_to_recordset(${p(JSON.stringify(lines))}::jsonb) AS l("id" text, "skuId" text, "spuId" text, "title" text, "image" text,
          "price" numeric, "quantity" int, "subtotal" numeric, "discount" numeric, "payable" numeric)
-     )
-     INSERT INTO "OrderStatusChange" ("id", "orderId", "from", "to", "reason", "actor", "createdAt")
-     SELECT $19, o."id", NULL, 'PENDING_PAYMENT', 'PLACED', $3, $17::timestamp FROM o`,
-    k.orderId,
-    orderNo,
-    k.buyerId,
-    c,
-    formatAmount(s.itemsTotal, c),
-    formatAmount(s.discount, c),
-    formatAmount(s.itemsTotal.minus(s.discount), c),
-    JSON.stringify(s.address),
-    s.address.id,
-    s.note,
-    s.paymentMethod,
-    k.couponId,
-    k.fromCart,
-    s.idempotencyKey,
-    k.reservationKey,
-    s.expiresAt.toISOString(),
-    now.toISOString(),
-    JSON.stringify(lines),
-    eventId,
-  );
-  await writeOutbox(tx, [orderStatusEvent(eventId, k.orderId, k.buyerId)]);
-  return eventId;
+     ), "sc" AS (
+       INSERT INTO "OrderStatusChange" ("id", "orderId", "from", "to", "reason", "actor", "createdAt")
+       SELECT ${p(eventId)}, o."id", NULL, 'PENDING_PAYMENT', 'PLACED', ${buyer}, ${at}::timestamp FROM "o" o
+     ), "ob" AS (
+       ${outboxInsert([orderStatusEvent(eventId, k.orderId, k.buyerId)], p, `"o"`)}
+     )`;
+  return { ctes, values };
 }
 
 /**
