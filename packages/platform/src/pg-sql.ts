@@ -50,6 +50,7 @@ type Runner = { query(config: pg.QueryConfig): Promise<pg.QueryResult> };
  */
 const MAX_NAMED = 200;
 const names = new Map<string, string>();
+let renames = 0;
 
 function statementName(text: string): string | undefined {
   const known = names.get(text);
@@ -59,15 +60,38 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
-function sqlOn(client: Runner, c: Counters): PgSql {
+/**
+ * PostgreSQL plans a prepared statement again by itself after DDL on its tables, except when the rows
+ * it answers change shape: a `SELECT *` or `RETURNING *` over a table that an expand migration gave a
+ * column (a rolling upgrade: this process keeps running while the migration applies) fails on that
+ * connection with 0A000 "cached plan must not change result type", on every call, for as long as the
+ * connection lives. The text gets a new name then, so each connection prepares it once more.
+ */
+function stalePlan(e: unknown, name: string | undefined, text: string): boolean {
+  if (name === undefined || (e as { code?: unknown } | null)?.code !== "0A000") return false;
+  if (names.get(text) === name) names.set(text, `${name}_${++renames}`);
+  return true;
+}
+
+/** `retry`: a statement on its own (autocommit) runs once more after a stale plan; in a transaction the error aborts it, so it goes to the caller. */
+function sqlOn(client: Runner, c: Counters, retry: boolean): PgSql {
+  const run = async (text: string, values: unknown[]) => {
+    const name = statementName(text);
+    try {
+      return await client.query({ name, text, values, types });
+    } catch (e) {
+      if (!stalePlan(e, name, text) || !retry) throw e;
+      return client.query({ name: statementName(text), text, values, types });
+    }
+  };
   return {
     async $executeRawUnsafe(text: string, ...values: unknown[]) {
       c.execute.inc();
-      return (await client.query({ name: statementName(text), text, values, types })).rowCount ?? 0;
+      return (await run(text, values)).rowCount ?? 0;
     },
     async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
       c.query.inc();
-      return (await client.query({ name: statementName(text), text, values, types })).rows as T;
+      return (await run(text, values)).rows as T;
     },
   };
 }
@@ -101,7 +125,7 @@ function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> {
 
 export function pgSql(pool: pg.Pool, c: Counters): PgDb {
   return {
-    ...sqlOn(pool, c),
+    ...sqlOn(pool, c, true),
     async $transaction(fn, options) {
       const client = await connectWithin(pool, options?.maxWait ?? 2_000);
       let broken: Error | undefined;
@@ -113,7 +137,7 @@ export function pgSql(pool: pg.Pool, c: Counters): PgDb {
         const expired = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new TransactionTimeout(`transaction timed out after ${timeout} ms`)), timeout);
         });
-        const r = await Promise.race([fn(sqlOn(client, c)), expired]);
+        const r = await Promise.race([fn(sqlOn(client, c, false)), expired]);
         c.execute.inc();
         await client.query("COMMIT");
         return r;

@@ -27,6 +27,24 @@ describe("pgSql statements", () => {
     const inTx = await db.$transaction((tx) => tx.$queryRawUnsafe(text, 41));
     expect(inTx).toEqual([{ n: 42, never: false }]);
   });
+
+  it("a table that gains a column under a running process (expand migration): a prepared `SELECT *` is prepared again, not failed on every call", async () => {
+    const table = `pg_sql_stale_${process.pid}`;
+    await pool.query(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (a int); INSERT INTO ${table} VALUES (1)`);
+    try {
+      const star = `SELECT * FROM ${table}`;
+      expect(await db.$queryRawUnsafe(star)).toEqual([{ a: 1 }]);
+      await pool.query(`ALTER TABLE ${table} ADD COLUMN b int DEFAULT 2`);
+      // on its own: answered at once with the new shape (PostgreSQL's 0A000 "cached plan must not change result type" before)
+      expect(await db.$queryRawUnsafe(star)).toEqual([{ a: 1, b: 2 }]);
+      await pool.query(`ALTER TABLE ${table} ADD COLUMN c int DEFAULT 3`);
+      // in a transaction the error aborts it and reaches the caller once; the next transaction prepares it again
+      await expect(db.$transaction((tx) => tx.$queryRawUnsafe(star))).rejects.toMatchObject({ code: "0A000" });
+      expect(await db.$transaction((tx) => tx.$queryRawUnsafe(star))).toEqual([{ a: 1, b: 2, c: 3 }]);
+    } finally {
+      await pool.query(`DROP TABLE ${table}`);
+    }
+  });
 });
 
 describe("pgSql.$transaction", () => {
