@@ -261,7 +261,9 @@ function relayedJobs(rows: Row[]) {
     if (r.name !== PUBLISH_EVENT_JOB && r.name !== PUBLISH_EVENTS_JOB) out.push(relayedJob(r));
     else {
       const topic = (r.data as LiveEventJobData | LiveEventsJobData).topic;
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), r]);
+      const group = byTopic.get(topic);
+      if (group) group.push(r);
+      else byTopic.set(topic, [r]);
     }
   }
   for (const [topic, group] of byTopic) {
