@@ -6,7 +6,7 @@
  * each row in its domain's database, and a domain's schema does not even exist in the other one.
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type DatabaseDomain } from "@mallgraph/platform/config";
 import { randomId, TEST_PG_URL, waitFor } from "@mallgraph/platform/testing";
 import { migrate, migratedDomains } from "../../scripts/migrate.ts";
@@ -70,6 +70,10 @@ describe("the platform with ORDER and CATALOG in a database of their own", () =>
     e = await startE2E({ ownDatabase: SPLIT });
     [shared, own] = e.databases.map((d) => d.url) as [string, string];
   }, 300000);
+  afterEach((ctx) => {
+    // a failing end-to-end test shows what the processes said (kept in memory, not printed otherwise)
+    if (ctx.task.result?.state === "fail" && e) console.error(e.stack.logs());
+  });
   afterAll(async () => {
     await e?.stop();
   });
