@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { DOMAINS, type Domain } from "../packages/platform/src/config.ts";
 
@@ -48,14 +49,26 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-async function waitReady(url: string, proc: ChildProcess, name: string, timeoutMs: number): Promise<void> {
+/** A port that another process answers on: ours could not listen (EADDRINUSE), and its requests would reach a stranger. */
+class PortTaken extends Error {}
+
+async function waitReady(url: string, proc: ChildProcess, name: string, timeoutMs: number, instance: string): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (proc.exitCode !== null) throw new Error(`${name} exited with code ${proc.exitCode} before it was ready`);
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) return;
-    } catch {
+      if (r.ok) {
+        // ready — but whose? Every process's /health names its instance (INSTANCE_ID, or host-pid)
+        const health = (await (await fetch(new URL("/health", url), { signal: AbortSignal.timeout(1000) })).json()) as {
+          instance?: string;
+        };
+        // (a process of an older release whose /health names no instance is taken at its word)
+        if (health.instance === undefined || health.instance === instance) return;
+        throw new PortTaken(`${name}: ${url} is answered by another process (${health.instance}, not ${instance})`);
+      }
+    } catch (e) {
+      if (e instanceof PortTaken) throw e;
       /* not yet */
     }
     await new Promise((r) => setTimeout(r, 150));
@@ -151,7 +164,13 @@ export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "s
   const dump = () => [...logs.entries()].map(([n, l]) => `--- ${n}\n${l.join("").slice(-4000)}`).join("\n");
   const timeout = opts.readyTimeoutMs ?? 60_000;
   const start = async (list: ProcessSpec[]) => {
-    await Promise.all(list.map((spec) => waitReady(spec.readyUrl, launch(spec), spec.name, timeout)));
+    await Promise.all(
+      list.map((spec) => {
+        const p = launch(spec);
+        const instance = spec.env?.INSTANCE_ID || env.INSTANCE_ID || `${os.hostname()}-${p.pid}`;
+        return waitReady(spec.readyUrl, p, spec.name, timeout, instance);
+      }),
+    );
   };
   const kill = (name: string, signal: NodeJS.Signals = "SIGTERM") =>
     new Promise<Exit>((resolve, reject) => {
@@ -173,6 +192,20 @@ export function processGroup(env: NodeJS.ProcessEnv, opts: Pick<StackOptions, "s
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  // A port freePort found free can be taken before the process listens on it: by another stack's
+  // process, or as the local port of an outgoing connection (both come from the ephemeral range). The
+  // whole stack then starts again on new ports (every process's URLs name them); twice at the most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(opts);
+    } catch (e) {
+      const taken = (e as Error).cause instanceof PortTaken || /EADDRINUSE/.test((e as Error).message);
+      if (!opts.randomPorts || attempt >= 3 || !taken) throw e;
+    }
+  }
+}
+
+async function startStackOnce(opts: StackOptions): Promise<Stack> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   const domains = runnableDomains();
   if (opts.randomPorts) {
