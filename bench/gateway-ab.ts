@@ -11,6 +11,8 @@
  *   BENCH_SECONDS=5 npx tsx bench/gateway-ab.ts --rounds 6
  */
 import { prepareScenarios } from "./gateway.ts";
+import { execFileSync } from "node:child_process";
+import { machineCpu } from "./lib/cpu.ts";
 import { errorCounter, runLoad, RUN } from "./lib/load.ts";
 import { bootBenchStack, startExtraGateway, subgraphUrlOf, type ExtraGateway } from "./lib/stack.ts";
 
@@ -23,6 +25,15 @@ const rounds = Number(opt("rounds") ?? 6);
 const before = opt("before");
 const settings = args.flatMap((a, i) => (args[i - 1] === "--env" ? [a] : []));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+
+/** The Redis server's pid (its CPU is everyone's: the arms' share of it is measured alike). */
+const redisPid = (() => {
+  try {
+    return Number(execFileSync("pgrep", ["-o", "redis-server"]).toString().trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 const stack = await bootBenchStack({ env: { ACCESS_TOKEN_TTL_SECONDS: "14400" } });
 const extra: ExtraGateway[] = [];
@@ -44,7 +55,7 @@ try {
   }
   const seckill = (await prepareScenarios(stack)).find((s) => s.name.startsWith("seckillBuy"))!;
   arms.push({ name: "promotion alone", url: subgraphUrlOf(stack, "promotion"), pid: promotion, direct: true });
-  const results = new Map<string, Array<{ rps: number; gateway: number; promotion: number }>>();
+  const results = new Map<string, Array<{ rps: number; gateway: number; promotion: number; loadgen: number; redis: number; busy: number }>>();
   // every arm warmed first (JIT, connections), not measured
   for (const a of arms) {
     const spec = a.direct ? seckill.direct!.requests() : seckill.requests({ name: a.name, url: a.url, pid: a.pid, ours: true });
@@ -55,27 +66,40 @@ try {
     for (const a of order) {
       const spec = a.direct ? seckill.direct!.requests() : seckill.requests({ name: a.name, url: a.url, pid: a.pid, ours: true });
       const errors = errorCounter(spec.isFailure);
+      const cpuBefore = machineCpu();
       const res = await runLoad({
         url: a.url,
         next: spec.next,
         check: errors.check,
         connections: RUN.connections,
         seconds,
-        pids: a.direct ? { promotion } : { gateway: a.pid, promotion },
+        pids: { ...(a.direct ? {} : { gateway: a.pid }), promotion, ...(redisPid ? { redis: redisPid } : {}) },
       });
-      const row = { rps: res.rps, gateway: res.cpuPerRequest.gateway ?? 0, promotion: res.cpuPerRequest.promotion ?? 0 };
+      const c = res.cpuPerRequest;
+      const row = {
+        rps: res.rps,
+        gateway: c.gateway ?? 0,
+        promotion: c.promotion ?? 0,
+        loadgen: c["load generator"] ?? 0,
+        redis: c.redis ?? 0,
+        busy: machineCpu(cpuBefore).busyShare,
+      };
       results.set(a.name, [...(results.get(a.name) ?? []), row]);
       console.log(
-        `round ${r + 1} ${a.name.padEnd(45)} ${String(res.rps).padStart(6)} req/s  gateway ${row.gateway.toFixed(3)}  promotion ${row.promotion.toFixed(3)} CPU ms/req  errors ${res.errors + res.non2xx + errors.failures()}  (${res.load})`,
+        `round ${r + 1} ${a.name.padEnd(45)} ${String(res.rps).padStart(6)} req/s  gateway ${row.gateway.toFixed(3)}  promotion ${row.promotion.toFixed(3)}  load generator ${row.loadgen.toFixed(3)}  redis ${row.redis.toFixed(3)} CPU ms/req  machine ${row.busy} % busy  errors ${res.errors + res.non2xx + errors.failures()}  (${res.load})`,
       );
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`\n| arm | req/s (median of ${rounds}) | gateway CPU ms/req | promotion CPU ms/req |\n|---|---|---|---|`);
-  for (const [name, rows] of results)
+  console.log(
+    `\n| arm | req/s (median of ${rounds}) | gateway CPU ms/req | promotion | load generator | redis | machine busy |\n|---|---|---|---|---|---|---|`,
+  );
+  for (const [name, rows] of results) {
+    const m = (k: "gateway" | "promotion" | "loadgen" | "redis") => median(rows.map((x) => x[k])).toFixed(3);
     console.log(
-      `| ${name} | ${median(rows.map((x) => x.rps))} | ${name === "promotion alone" ? "–" : median(rows.map((x) => x.gateway)).toFixed(3)} | ${median(rows.map((x) => x.promotion)).toFixed(3)} |`,
+      `| ${name} | ${median(rows.map((x) => x.rps))} | ${name === "promotion alone" ? "–" : m("gateway")} | ${m("promotion")} | ${m("loadgen")} | ${m("redis")} | ${median(rows.map((x) => x.busy))} % |`,
     );
+  }
 } finally {
   for (const e of extra) await e.stop();
   await stack.stop();
