@@ -10,8 +10,8 @@
  *   npx tsx bench/gateway-ab.ts --env GATEWAY_SINGLE_FETCH=off    # … vs this tree with a setting (repeatable)
  *   BENCH_SECONDS=5 npx tsx bench/gateway-ab.ts --rounds 6
  */
-import { prepareScenarios } from "./gateway.ts";
 import { execFileSync } from "node:child_process";
+import { prepareScenarios } from "./gateway.ts";
 import { machineCpu } from "./lib/cpu.ts";
 import { errorCounter, runLoad, RUN } from "./lib/load.ts";
 import { bootBenchStack, startExtraGateway, subgraphUrlOf, type ExtraGateway } from "./lib/stack.ts";
@@ -55,7 +55,10 @@ try {
   }
   const seckill = (await prepareScenarios(stack)).find((s) => s.name.startsWith("seckillBuy"))!;
   arms.push({ name: "promotion alone", url: subgraphUrlOf(stack, "promotion"), pid: promotion, direct: true });
-  const results = new Map<string, Array<{ rps: number; gateway: number; promotion: number; loadgen: number; redis: number; busy: number }>>();
+  const results = new Map<
+    string,
+    Array<{ rps: number; gateway: number; promotion: number; loadgen: number; redis: number; busy: number }>
+  >();
   // every arm warmed first (JIT, connections), not measured
   for (const a of arms) {
     const spec = a.direct ? seckill.direct!.requests() : seckill.requests({ name: a.name, url: a.url, pid: a.pid, ours: true });

@@ -5,12 +5,22 @@
  * and a circuit breaker per subgraph. The request is sent and its answer read without building
  * WHATWG/node-fetch Request and Response objects (RemoteGraphQLDataSource's default did both per
  * call): the answer is a small object with what the data source reads (status, headers, body).
+ * Forwarded operations (`forward`) of one event-loop turn go to the subgraph as one batch
+ * (decision 0048, @mallgraph/platform/subgraph-batch), each element answered as its own request.
  */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse, GatewayGraphQLRequest, GatewayHTTPResponse } from "@apollo/server-gateway-interface";
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity, type Keys } from "@mallgraph/platform/auth";
 import { defined, ErrorCode } from "@mallgraph/platform/errors";
 import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
+import {
+  BATCH_CONTENT_TYPE,
+  batchPath,
+  decodeBatchAnswer,
+  encodeBatchRequest,
+  MAX_BATCH_ELEMENTS,
+  type ElementAnswer,
+} from "@mallgraph/platform/subgraph-batch";
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { clientError } from "./errors.ts";
@@ -40,17 +50,12 @@ export interface SubgraphAnswer {
   body: string;
 }
 
-/**
- * A subgraph's answer: the raw header list as undici hands it to a dispatch handler (name, value,
- * name, value… as Buffers) is looked up by name when asked (the forwarded path asks for two), never
- * parsed into an object; one object per answer (its own `headers`), methods on the prototype.
- */
-class Answer implements SubgraphAnswer {
+/** What every answer shares: the fetch-like methods the data source reads. */
+abstract class AnswerBase implements SubgraphAnswer {
   readonly statusText = "";
   constructor(
     readonly status: number,
     readonly url: string,
-    private readonly raw: readonly Buffer[],
     readonly body: string,
   ) {}
   get ok(): boolean {
@@ -58,6 +63,29 @@ class Answer implements SubgraphAnswer {
   }
   get headers(): SubgraphAnswer["headers"] {
     return this;
+  }
+  abstract get(name: string): string | null;
+  async json(): Promise<unknown> {
+    return JSON.parse(this.body);
+  }
+  async text(): Promise<string> {
+    return this.body;
+  }
+}
+
+/**
+ * A subgraph's answer: the raw header list as undici hands it to a dispatch handler (name, value,
+ * name, value… as Buffers) is looked up by name when asked (the forwarded path asks for two), never
+ * parsed into an object; one object per answer (its own `headers`), methods on the prototype.
+ */
+class Answer extends AnswerBase {
+  constructor(
+    status: number,
+    url: string,
+    private readonly raw: readonly Buffer[],
+    body: string,
+  ) {
+    super(status, url, body);
   }
   get(name: string): string | null {
     const wanted = name.toLowerCase();
@@ -72,11 +100,18 @@ class Answer implements SubgraphAnswer {
     }
     return found;
   }
-  async json(): Promise<unknown> {
-    return JSON.parse(this.body);
+}
+
+/** One element's answer out of a batch (its headers a plain object, names in lower case). */
+class BatchedAnswer extends AnswerBase {
+  constructor(
+    url: string,
+    private readonly element: ElementAnswer,
+  ) {
+    super(element.status, url, element.body);
   }
-  async text(): Promise<string> {
-    return this.body;
+  get(name: string): string | null {
+    return this.element.headers[name.toLowerCase()] ?? null;
   }
 }
 
@@ -145,46 +180,147 @@ export interface SubgraphSourceOptions {
   metrics: GatewayMetrics;
   /** Sessions a subgraph revoked while answering (x-mg-revoked-sessions): forgotten at once. */
   onRevokedSessions?: (sessionIds: string[]) => void;
+  /** Send the forwarded operations of one event-loop turn as one batch (decision 0048); default true. */
+  batch?: boolean;
 }
+
+/** A forwarded operation waiting for the end of this event-loop turn. */
+interface Pending {
+  identity: string;
+  requestId: string;
+  body: string;
+  resolve: (a: SubgraphAnswer) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A subgraph without the batch endpoint (an older release, another server) gets single requests for this long before batching is tried again. */
+const UNSUPPORTED_RETRY_MS = 60_000;
+const BATCH_HEADERS = { "content-type": "application/json" };
+
+/** A batch the subgraph did not answer as one (not 200, or not framed as a batch). */
+class BatchRefused extends Error {}
 
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, unknown>> {
   private readonly target: { url: string; origin: string; path: string };
+  private readonly batchTarget: { url: string; origin: string; path: string };
+  private queue: Pending[] = [];
+  private batchesRefusedUntil = 0;
 
   constructor(readonly opts: SubgraphSourceOptions) {
     super({ url: opts.url });
     const u = new URL(opts.url);
     this.target = { url: opts.url, origin: u.origin, path: u.pathname + u.search };
+    const batch = batchPath(u.pathname) + u.search;
+    this.batchTarget = { url: u.origin + batch, origin: u.origin, path: batch };
     // RemoteGraphQLDataSource.sendRequest is private in its typings: replaced on the instance.
     Object.defineProperty(this, "sendRequest", { value: this.send.bind(this) });
   }
 
   /** Sends one subgraph request through the breaker; metrics and revocations as it answers. */
   private async call(headers: Record<string, string>, body: string): Promise<SubgraphAnswer> {
-    const { name, timeoutMs, breaker, metrics } = this.opts;
     const started = performance.now();
     let outcome = "ok";
     try {
-      const res = await breaker.run(
-        () => post(this.target, headers, body, timeoutMs),
+      const res = await this.opts.breaker.run(
+        () => post(this.target, headers, body, this.opts.timeoutMs),
         (r) => r.status >= 500,
       );
-      const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
-      if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
+      this.heard(res);
       if (res.status >= 500) outcome = "http_error";
       return res;
     } catch (e) {
-      if (e instanceof CircuitOpenError) {
-        outcome = "circuit_open";
-        throw clientError(ErrorCode.SERVICE_UNAVAILABLE, e.message, { subgraph: name });
-      }
-      const timeout = e instanceof SubgraphTimeout;
-      outcome = timeout ? "timeout" : "network_error";
-      throw clientError(ErrorCode.SERVICE_UNAVAILABLE, timeout ? `subgraph ${name} timed out` : `subgraph ${name} is unreachable`, {
-        subgraph: name,
-      });
+      const failed = this.failure(e);
+      outcome = failed.outcome;
+      throw failed.error;
     } finally {
-      metrics.subgraphCallDone(name, outcome, (performance.now() - started) / 1000);
+      this.opts.metrics.subgraphCallDone(this.opts.name, outcome, (performance.now() - started) / 1000);
     }
+  }
+
+  /** Sessions the answer says were revoked are forgotten at once. */
+  private heard(res: SubgraphAnswer): void {
+    const revoked = res.headers.get(REVOKED_SESSIONS_HEADER);
+    if (revoked) this.opts.onRevokedSessions?.(revoked.split(","));
+  }
+
+  /** A failed exchange as the caller's SERVICE_UNAVAILABLE error, and the metric's outcome. */
+  private failure(e: unknown): { outcome: string; error: Error } {
+    const { name } = this.opts;
+    if (e instanceof CircuitOpenError)
+      return { outcome: "circuit_open", error: clientError(ErrorCode.SERVICE_UNAVAILABLE, e.message, { subgraph: name }) };
+    const timeout = e instanceof SubgraphTimeout;
+    const refused = e instanceof BatchRefused;
+    return {
+      outcome: timeout ? "timeout" : refused ? "http_error" : "network_error",
+      error: clientError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        timeout
+          ? `subgraph ${name} timed out`
+          : refused
+            ? `subgraph ${name} refused a batch (${e.message})`
+            : `subgraph ${name} is unreachable`,
+        { subgraph: name },
+      ),
+    };
+  }
+
+  /** The operations of this event-loop turn, sent: one alone as a request of its own, several as one batch. */
+  private readonly flush = (): void => {
+    const queue = this.queue;
+    if (queue.length === 0) return;
+    this.queue = [];
+    if (queue.length > 1 && performance.now() >= this.batchesRefusedUntil) {
+      void this.callBatch(queue);
+      return;
+    }
+    for (const p of queue) this.call(this.singleHeaders(p.identity, p.requestId), p.body).then(p.resolve, p.reject);
+  };
+
+  private singleHeaders(identity: string, requestId: string): Record<string, string> {
+    return { "content-type": "application/json", [IDENTITY_HEADER]: identity, "x-request-id": requestId };
+  }
+
+  /**
+   * One batch (decision 0048) through the breaker: each element settles with its own answer, as a
+   * request of its own would; a failure of the exchange fails each element alike. A subgraph without
+   * the batch endpoint (404/405: nothing ran) gets the elements again as single requests.
+   */
+  private async callBatch(queue: Pending[]): Promise<void> {
+    const started = performance.now();
+    let answers: ElementAnswer[] | "unsupported";
+    try {
+      answers = await this.opts.breaker.run(
+        async () => {
+          const res = await post(this.batchTarget, BATCH_HEADERS, encodeBatchRequest(queue), this.opts.timeoutMs);
+          if (res.status === 404 || res.status === 405) return "unsupported" as const;
+          if (res.status !== 200 || res.headers.get("content-type") !== BATCH_CONTENT_TYPE) throw new BatchRefused(`HTTP ${res.status}`);
+          const decoded = decodeBatchAnswer(res.body);
+          if (decoded.length !== queue.length) throw new BatchRefused(`${decoded.length} answers to ${queue.length} operations`);
+          return decoded;
+        },
+        (r) => r !== "unsupported" && r.some((a) => a.status >= 500),
+      );
+    } catch (e) {
+      const failed = this.failure(e);
+      const seconds = (performance.now() - started) / 1000;
+      for (const p of queue) {
+        this.opts.metrics.subgraphCallDone(this.opts.name, failed.outcome, seconds);
+        p.reject(failed.error);
+      }
+      return;
+    }
+    if (answers === "unsupported") {
+      this.batchesRefusedUntil = performance.now() + UNSUPPORTED_RETRY_MS;
+      for (const p of queue) this.call(this.singleHeaders(p.identity, p.requestId), p.body).then(p.resolve, p.reject);
+      return;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    queue.forEach((p, i) => {
+      const answer = new BatchedAnswer(this.target.url, answers[i] as ElementAnswer); // as many answers as operations: checked above
+      this.heard(answer);
+      this.opts.metrics.subgraphCallDone(this.opts.name, answer.status >= 500 ? "http_error" : "ok", seconds);
+      p.resolve(answer);
+    });
   }
 
   /**
@@ -192,13 +328,17 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
    * JSON `{query, operationName, variables}`): the same headers, identity, breaker and metrics; the
    * answer is returned unread.
    */
-  async forward(body: string, context: GatewayContext): Promise<SubgraphAnswer> {
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      [IDENTITY_HEADER]: signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId: context.requestId }),
-      "x-request-id": context.requestId,
-    };
-    return this.call(headers, body);
+  forward(body: string, context: GatewayContext): Promise<SubgraphAnswer> {
+    const { requestId } = context;
+    const identity = signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId });
+    if (this.opts.batch === false) return this.call(this.singleHeaders(identity, requestId), body);
+    // sent when this turn of the event loop has read what it could: the operations that came in with it go along
+    return new Promise((resolve, reject) => {
+      const queue = this.queue;
+      queue.push({ identity, requestId, body, resolve, reject });
+      if (queue.length === 1) setImmediate(this.flush);
+      else if (queue.length >= MAX_BATCH_ELEMENTS) this.flush();
+    });
   }
 
   /** RemoteGraphQLDataSource.sendRequest without the node-fetch Request and WHATWG Response per call. */

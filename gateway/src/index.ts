@@ -81,6 +81,8 @@ export interface GatewayOptions {
   responseCache?: boolean;
   /** Single-fetch forwarding (src/forward.ts); default on. */
   singleFetch?: boolean;
+  /** Forwarded operations of one event-loop turn sent to their subgraph as one batch (decision 0048); default on. */
+  subgraphBatch?: boolean;
   /** TRUSTED_PROXIES: proxies whose X-Forwarded-For names the client (src/client-ip.ts); default none. */
   trustedProxies?: string;
   logger?: Logger;
@@ -166,6 +168,7 @@ export async function createGateway(opts: GatewayOptions): Promise<RunningGatewa
         breaker,
         metrics,
         onRevokedSessions: (ids) => auth.evictSessions(ids),
+        batch: opts.subgraphBatch !== false,
       });
       sources.set(name, source);
       return source;

@@ -21,6 +21,8 @@ const schema = z.object({
   GATEWAY_RESPONSE_CACHE: z.enum(["on", "off"]).default("on"),
   /** Single-fetch forwarding (src/forward.ts, decision 0034); `off` runs every operation through Apollo's pipeline. */
   GATEWAY_SINGLE_FETCH: z.enum(["on", "off"]).default("on"),
+  /** Forwarded operations of one event-loop turn sent to their subgraph as one batch (decision 0048); `off`: one request each. */
+  GATEWAY_SUBGRAPH_BATCH: z.enum(["on", "off"]).default("on"),
   /** Undelivered live events a subscriber may have queued before it is dropped. */
   GATEWAY_SUBSCRIPTION_BUFFER: z.coerce.number().int().positive().default(100),
   /** Open graphql-ws sockets on this instance (src/subscriptions/limits.ts, decision 0025). */
@@ -59,6 +61,7 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): Partial<G
     subscriptionBufferSize: s.GATEWAY_SUBSCRIPTION_BUFFER,
     responseCache: s.GATEWAY_RESPONSE_CACHE === "on",
     singleFetch: s.GATEWAY_SINGLE_FETCH === "on",
+    subgraphBatch: s.GATEWAY_SUBGRAPH_BATCH === "on",
     trustedProxies: s.TRUSTED_PROXIES,
     liveLimits: {
       maxConnections: s.GATEWAY_WS_MAX_CONNECTIONS,

@@ -12,6 +12,7 @@ describe("gateway settings", () => {
       subscriptionBufferSize: 100,
       responseCache: true,
       singleFetch: true,
+      subgraphBatch: true,
       trustedProxies: "",
       liveLimits: {
         maxConnections: 10_000,
@@ -30,6 +31,7 @@ describe("gateway settings", () => {
     expect(gatewaySettings({ TRUSTED_PROXIES: "10.0.0.0/8" })).toMatchObject({ trustedProxies: "10.0.0.0/8" });
     expect(gatewaySettings({ GATEWAY_RESPONSE_CACHE: "off" })).toMatchObject({ responseCache: false });
     expect(gatewaySettings({ GATEWAY_SINGLE_FETCH: "off" })).toMatchObject({ singleFetch: false });
+    expect(gatewaySettings({ GATEWAY_SUBGRAPH_BATCH: "off" })).toMatchObject({ subgraphBatch: false });
     expect(gatewaySettings({ GATEWAY_SUBGRAPH_TIMEOUT_MS: "2500", GATEWAY_CLIENT_RATE_LIMIT_PER_MINUTE: "90" })).toMatchObject({
       subgraphTimeoutMs: 2500,
       perClientPerMinute: 90,

@@ -11,9 +11,8 @@ import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginInlineTraceDis
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, parse, type DocumentNode } from "graphql";
 import type { BaseContext } from "./access.ts";
-import { writeGraphQLResponse } from "./apollo-http.ts";
 import type { AuditLog } from "./audit.ts";
-import { checkIdentityHeader, identityMaxAgeMs, keyring, ReplayGuard, IDENTITY_HEADER, type Keys } from "./auth.ts";
+import { checkIdentityHeader, identityMaxAgeMs, keyring, ReplayGuard, IDENTITY_HEADER, type Keys, type VerifiedHeader } from "./auth.ts";
 import { countRequests, drainServer } from "./drain.ts";
 import { ErrorCode, isAppError } from "./errors.ts";
 import { createFastExecutor } from "./fast-graphql.ts";
@@ -21,6 +20,14 @@ import { instanceId } from "./instance.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
 import { bound, metricsText, requestDuration, timedResolvers } from "./metrics.ts";
 import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
+import {
+  BATCH_CONTENT_TYPE,
+  batchElements,
+  batchPath,
+  encodeBatchAnswer,
+  type BatchElement,
+  type ElementAnswer,
+} from "./subgraph-batch.ts";
 
 export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
 
@@ -94,6 +101,46 @@ function readBody(req: http.IncomingMessage, limit = 2 * 1024 * 1024): Promise<B
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** An answer to one GraphQL request: complete, or streamed (incremental delivery on Apollo's path). */
+interface Outcome {
+  status: number;
+  headers: Record<string, string>;
+  body: string | AsyncIterable<string>;
+}
+
+const BATCH_ROUTE = `POST ${batchPath("/graphql")}`;
+
+function errorOutcome(status: number, message: string, code: string, extensions: Record<string, unknown> = {}): Outcome & { body: string } {
+  return {
+    status,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] }),
+  };
+}
+
+/**
+ * A batch element's request as a request of its own would have been: the batch's request with the
+ * element's identity header and request id, and without the batch's length (what the context and
+ * Apollo read of it).
+ */
+function elementRequest(req: http.IncomingMessage, e: BatchElement): http.IncomingMessage {
+  const headers: http.IncomingHttpHeaders = { ...req.headers };
+  delete headers["content-length"];
+  if (e.i !== undefined) headers[IDENTITY_HEADER] = e.i;
+  if (e.r !== undefined) headers["x-request-id"] = e.r;
+  return Object.create(req, { headers: { value: headers } }) as http.IncomingMessage;
+}
+
+async function writeOutcome(res: http.ServerResponse, o: Outcome): Promise<void> {
+  res.writeHead(o.status, o.headers);
+  if (typeof o.body === "string") {
+    res.end(o.body);
+    return;
+  }
+  for await (const chunk of o.body) res.write(chunk);
+  res.end();
 }
 
 /**
@@ -175,6 +222,79 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
   const replay = new ReplayGuard();
   const maxAgeMs = identityMaxAgeMs(); // read once: process.env is slow to read per request
   const observe = bound(requestDuration);
+  /** The answer to one GraphQL request whose identity header checked out (`/graphql`, or one element of a batch). */
+  async function execute(
+    verified: VerifiedHeader,
+    requestIdHeader: string | undefined,
+    json: unknown,
+    mayHoldNul: boolean,
+    req: http.IncomingMessage,
+    search: string,
+  ): Promise<Outcome> {
+    const { identity, requestId: signedRequestId } = verified;
+    const requestId = signedRequestId || requestIdHeader || randomUUID();
+    // JSON can only carry a NUL as the escape \u0000 (also how a document's own escape arrives): without one, nothing to walk
+    const nul = mayHoldNul ? findNulCharacter(json) : undefined;
+    if (nul) return errorOutcome(200, `text may not contain NUL characters (${nul})`, ErrorCode.BAD_USER_INPUT);
+    const context = async () => opts.context({ identity, requestId, audit: opts.audit ?? undefined }, req);
+    if (fast && !search && plainJson(req)) {
+      const { result: answer, revoked } = await collect(() => fast.tryExecute(req.method, json, context));
+      if (answer) {
+        if (revoked.length) answer.headers[REVOKED_SESSIONS_HEADER] = revoked.join(",");
+        return answer;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    const { result, revoked } = await collect(() =>
+      apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method: req.method ?? "POST", headers, search, body: json }, context }),
+    );
+    const out: Record<string, string> = {};
+    for (const [k, v] of result.headers) out[k] = v;
+    if (revoked.length) out[REVOKED_SESSIONS_HEADER] = revoked.join(",");
+    return {
+      status: result.status ?? 200,
+      headers: out,
+      body: result.body.kind === "complete" ? result.body.string : result.body.asyncIterator,
+    };
+  }
+
+  /** A header that is there but forged, stale, replayed or claiming what its signer may not. */
+  const refused = (problem: string): Outcome =>
+    errorOutcome(401, `identity header refused (${problem})`, ErrorCode.UNAUTHENTICATED, { reason: problem });
+
+  /**
+   * `POST /graphql/batch` (subgraph-batch.ts, decision 0048): each element checked and run as a
+   * request of its own, all at once; the answers framed in order in one response.
+   */
+  async function answerBatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const text = (await readBody(req)).toString("utf8");
+    const elements = batchElements(JSON.parse(text));
+    if (typeof elements === "string") {
+      writeOutcome(res, errorOutcome(400, elements, ErrorCode.BAD_USER_INPUT));
+      return;
+    }
+    const mayHoldNul = text.includes("\\u0000");
+    const answers = await Promise.all(
+      elements.map(async (e): Promise<ElementAnswer> => {
+        try {
+          const verified = checkIdentityHeader(keys, e.i, { replay, maxAgeMs });
+          const o = verified.problem
+            ? refused(verified.problem)
+            : await execute(verified, e.r, e.b, mayHoldNul, elementRequest(req, e), "");
+          if (typeof o.body === "string") return o as ElementAnswer;
+          let body = "";
+          for await (const chunk of o.body) body += chunk;
+          return { ...o, body };
+        } catch (err) {
+          log.error({ err }, "batch element failed");
+          return errorOutcome(500, "internal error", ErrorCode.INTERNAL_SERVER_ERROR) as ElementAnswer;
+        }
+      }),
+    );
+    res.writeHead(200, { "content-type": BATCH_CONTENT_TYPE }).end(encodeBatchAnswer(answers));
+  }
+
   const server = http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
     let routeLabel = "/graphql";
@@ -186,72 +306,38 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
         routeLabel = key;
         return await route(req, await readBody(req), res);
       }
+      if (key === BATCH_ROUTE) {
+        routeLabel = BATCH_ROUTE;
+        return await answerBatch(req, res);
+      }
       if (url.pathname !== "/graphql") {
         routeLabel = "other";
         res.writeHead(404).end();
         return;
       }
       // checked as soon as the headers are in (the header's 5 s run from its signing)
-      const {
-        identity,
-        requestId: signedRequestId,
-        problem,
-      } = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay, maxAgeMs });
+      const verified = checkIdentityHeader(keys, req.headers[IDENTITY_HEADER] as string | undefined, { replay, maxAgeMs });
       const body = await readBody(req);
-      if (problem) {
-        // a header that is there but forged, stale, replayed or claiming what its signer may not
-        res.writeHead(401, { "content-type": "application/json" }).end(
-          JSON.stringify({
-            errors: [{ message: `identity header refused (${problem})`, extensions: { code: ErrorCode.UNAUTHENTICATED, reason: problem } }],
-          }),
-        );
-        return;
-      }
-      const requestId = signedRequestId || (req.headers["x-request-id"] as string) || randomUUID();
+      if (verified.problem) return writeOutcome(res, refused(verified.problem));
       const text = body.toString("utf8");
       const json = body.length ? JSON.parse(text) : undefined;
-      // JSON can only carry a NUL as the escape \u0000 (also how a document's own escape arrives): without one, nothing to walk
-      const nul = text.includes("\\u0000") ? findNulCharacter(json) : undefined;
-      if (nul) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            errors: [{ message: `text may not contain NUL characters (${nul})`, extensions: { code: ErrorCode.BAD_USER_INPUT } }],
-          }),
-        );
-        return;
-      }
-      const context = async () => opts.context({ identity, requestId, audit: opts.audit ?? undefined }, req);
-      if (fast && !url.search && plainJson(req)) {
-        const { result: answer, revoked } = await collect(() => fast.tryExecute(req.method, json, context));
-        if (answer) {
-          if (revoked.length) answer.headers[REVOKED_SESSIONS_HEADER] = revoked.join(",");
-          res.writeHead(answer.status, answer.headers).end(answer.body);
-          return;
-        }
-      }
-      const headers = new HeaderMap();
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-      const { result, revoked } = await collect(() =>
-        apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: req.method ?? "POST", headers, search: url.search, body: json },
-          context,
-        }),
+      const outcome = await execute(
+        verified,
+        req.headers["x-request-id"] as string | undefined,
+        json,
+        text.includes("\\u0000"),
+        req,
+        url.search,
       );
-      await writeGraphQLResponse(res, result, revoked.length ? { [REVOKED_SESSIONS_HEADER]: revoked.join(",") } : {});
+      await writeOutcome(res, outcome);
     } catch (e) {
       log.error({ err: e }, "request failed");
-      if (!res.headersSent) res.writeHead(e instanceof SyntaxError ? 400 : 500, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          errors: [
-            {
-              message: e instanceof SyntaxError ? "malformed JSON body" : "internal error",
-              extensions: { code: e instanceof SyntaxError ? ErrorCode.BAD_USER_INPUT : ErrorCode.INTERNAL_SERVER_ERROR },
-            },
-          ],
-        }),
-      );
+      const malformed = e instanceof SyntaxError;
+      const o = malformed
+        ? errorOutcome(400, "malformed JSON body", ErrorCode.BAD_USER_INPUT)
+        : errorOutcome(500, "internal error", ErrorCode.INTERNAL_SERVER_ERROR);
+      if (!res.headersSent) res.writeHead(o.status, o.headers);
+      res.end(o.body);
     } finally {
       observe(opts.name, routeLabel, `${Math.floor(res.statusCode / 100)}xx`).observe(Number(process.hrtime.bigint() - started) / 1e9);
     }

@@ -1,0 +1,253 @@
+/**
+ * Subgraph batches (decision 0048): the forwarded operations of one event-loop turn go to their
+ * subgraph as one request, and each is answered as a request of its own would have been — its own
+ * caller, its own errors and status, its revocations — with a subgraph that lacks the batch
+ * endpoint still served (single requests), and the endpoint itself refusing what is not a batch.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { IDENTITY_HEADER, sessionKey, signIdentity } from "@mallgraph/platform/auth";
+import {
+  BATCH_CONTENT_TYPE,
+  batchPath,
+  decodeBatchAnswer,
+  encodeBatchAnswer,
+  encodeBatchRequest,
+  MAX_BATCH_ELEMENTS,
+  type ElementAnswer,
+} from "@mallgraph/platform/subgraph-batch";
+import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGateway, type RunningGateway } from "../src/index.ts";
+import { bumps, codes, createRedis, gql, login, SECRET, startFederation, testConfig, type TestFederation } from "./helpers.ts";
+
+let fed: TestFederation;
+let tr: TestRedis;
+let redis: ReturnType<typeof createRedis>;
+/** Batches on (the default). */
+let batched: RunningGateway;
+/** One request per operation. */
+let single: RunningGateway;
+/** The paths the member subgraph was asked for. */
+const memberPaths: string[] = [];
+
+beforeAll(async () => {
+  fed = await startFederation();
+  tr = createTestRedis();
+  redis = createRedis(tr.url);
+  fed.member.server.on("request", (req: http.IncomingMessage) => memberPaths.push(req.url ?? ""));
+  const base = {
+    config: testConfig(fed, tr.prefix),
+    port: 0,
+    host: "127.0.0.1",
+    supergraphSdl: fed.supergraphSdl,
+    responseCache: false,
+    subgraphTimeoutMs: 300,
+  };
+  batched = await createGateway(base);
+  single = await createGateway({ ...base, subgraphBatch: false });
+}, 60_000);
+
+afterAll(async () => {
+  await batched?.stop();
+  await single?.stop();
+  await fed?.stop();
+  redis?.disconnect();
+  await tr?.cleanup();
+});
+
+/** What the member subgraph was asked for while `fn` ran. */
+async function pathsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; paths: string[] }> {
+  const from = memberPaths.length;
+  const result = await fn();
+  return { result, paths: memberPaths.slice(from) };
+}
+
+const WHO = "query Who { whoami { kind id sessionId mgHeaders } }";
+
+describe("the batch framing", () => {
+  it("slices each body back out as it was, whatever its characters", () => {
+    const answers: ElementAnswer[] = [
+      {
+        status: 200,
+        headers: { "content-type": "application/json", "cache-control": "max-age=30, public" },
+        body: '{"data":{"a":"商品 🎁"}}\n',
+      },
+      { status: 401, headers: {}, body: "" },
+      { status: 200, headers: { "x-mg-revoked-sessions": "s1,s2" }, body: '{"data":{"b":"1 2\\n3"}}' },
+    ];
+    expect(decodeBatchAnswer(encodeBatchAnswer(answers))).toEqual(answers);
+    expect(decodeBatchAnswer("")).toEqual([]);
+    const request = encodeBatchRequest([{ identity: "a.b", requestId: 'r"1', body: '{"query":"{ x }"}' }, { body: "{}" }]);
+    expect(JSON.parse(request)).toEqual([{ i: "a.b", r: 'r"1', b: { query: "{ x }" } }, { b: {} }]);
+    expect(batchPath("/graphql")).toBe("/graphql/batch");
+    expect(batchPath("/graphql/")).toBe("/graphql/batch");
+  });
+
+  it("throws on an answer that is cut short or not framed", () => {
+    const whole = encodeBatchAnswer([{ status: 200, headers: {}, body: '{"data":{}}' }]);
+    expect(() => decodeBatchAnswer(whole.slice(0, -1))).toThrow(/cut short/);
+    expect(() => decodeBatchAnswer('{"data":{}}')).toThrow(/malformed/);
+    expect(() => decodeBatchAnswer("x 1\n[]a")).toThrow(/malformed/);
+  });
+});
+
+describe("subgraph batches through the gateway", () => {
+  it("sends the operations of one turn as one batch, each answered as its own caller", async () => {
+    const callers = await Promise.all(Array.from({ length: 24 }, (_, i) => login(redis, tr.prefix, fed.key, { sub: `m-batch-${i}` })));
+    const { result, paths } = await pathsDuring(() => Promise.all(callers.map(({ token }) => gql(batched.url, WHO, { token }))));
+    result.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({
+        data: { whoami: { kind: "member", id: `m-batch-${i}`, sessionId: callers[i]!.sid, mgHeaders: ["x-mg-identity"] } },
+      });
+    });
+    // fewer subgraph requests than operations, and at least one of them a batch
+    expect(paths.filter((p) => p === "/graphql/batch").length).toBeGreaterThan(0);
+    expect(paths.length).toBeLessThan(callers.length);
+    // the same answers one by one
+    const one = await gql(single.url, WHO, { token: callers[0]!.token });
+    expect(one.body).toEqual(result[0]!.body);
+  });
+
+  it("answers errors, refusals and mutations in a batch exactly as single requests, each mutation run once", async () => {
+    const ops: Array<[string, Record<string, unknown>?]> = [
+      ["{ catalogPing }"],
+      ["{ boom }"],
+      ["{ refuse }"],
+      ["{ domainRefusal }"],
+      ["mutation($by: Int!) { bumpThenRefuse(by: $by) }", { by: 1 }],
+      ["mutation($by: Int!) { bump(by: $by) }", { by: 10 }],
+      ["{ items(first: 2) { id } }"],
+    ];
+    const before = bumps.total;
+    const viaBatch = await Promise.all(ops.map(([q, variables]) => gql(batched.url, q, { variables })));
+    expect(bumps.total - before).toBe(11);
+    const viaSingle = await Promise.all(ops.map(([q, variables]) => gql(single.url, q, { variables })));
+    expect(bumps.total - before).toBe(22);
+    viaBatch.forEach((r, i) => {
+      const s = viaSingle[i]!;
+      expect(r.status, ops[i]![0]).toBe(s.status);
+      // bump answers the running total, which depends on the order the two mutations ran in
+      if (ops[i]![0].includes("bump(")) expect(typeof r.body.data.bump).toBe("number");
+      else expect(r.body, ops[i]![0]).toEqual(s.body);
+    });
+    expect(codes(viaBatch[2]!)).toEqual(["CONFLICT"]);
+  });
+
+  it("forgets a session at once when an element's answer names it revoked", async () => {
+    const { token, sid } = await login(redis, tr.prefix, fed.key, { sub: "m-batch-revoked" });
+    expect((await gql(batched.url, WHO, { token })).status).toBe(200);
+    await redis.del(sessionKey(tr.prefix, sid));
+    const [revoked] = await Promise.all([
+      gql(batched.url, "query($s: String!) { revokeSession(sid: $s) }", { variables: { s: sid } }),
+      gql(batched.url, "{ catalogPing }"),
+      gql(batched.url, "{ items { id } }"),
+    ]);
+    expect(revoked.body.data).toEqual({ revokeSession: true });
+    const r = await gql(batched.url, WHO, { token });
+    expect(r.status).toBe(401);
+    expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("times each element out as a single request would", async () => {
+    const [slow, fast] = await Promise.all([gql(batched.url, "{ slow(ms: 1000) }"), gql(batched.url, "{ slow(ms: 1000) }")]);
+    const alone = await gql(single.url, "{ slow(ms: 1000) }");
+    expect(codes(slow)).toEqual(codes(alone));
+    expect(codes(fast)).toEqual(codes(alone));
+    expect(codes(alone)).toEqual(["SERVICE_UNAVAILABLE"]);
+  });
+
+  it("serves a subgraph without the batch endpoint (an older release) with single requests", async () => {
+    const seen: string[] = [];
+    const target = new URL(fed.member.url);
+    const proxy = http.createServer((req, res) => {
+      seen.push(req.url ?? "");
+      if (req.url === "/graphql/batch") {
+        res.writeHead(404).end();
+        return;
+      }
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const old = await createGateway({
+      config: testConfig(fed, tr.prefix),
+      port: 0,
+      host: "127.0.0.1",
+      supergraphSdl: fed.supergraphSdl,
+      responseCache: false,
+      subgraphUrls: { member: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql` },
+    });
+    try {
+      const callers = await Promise.all(Array.from({ length: 8 }, (_, i) => login(redis, tr.prefix, fed.key, { sub: `m-old-${i}` })));
+      const round = async () => {
+        const from = seen.length;
+        const answers = await Promise.all(callers.map(({ token }) => gql(old.url, WHO, { token })));
+        answers.forEach((r, i) => expect(r.body, JSON.stringify(r.body)).toMatchObject({ data: { whoami: { id: `m-old-${i}` } } }));
+        const asked = seen.slice(from);
+        return { batches: asked.filter((p) => p === "/graphql/batch").length, singles: asked.filter((p) => p === "/graphql").length };
+      };
+      // batches tried (404: nothing ran) and every operation sent again on its own; after that single requests only, for a while
+      const first = await round();
+      expect(first.batches).toBeGreaterThan(0);
+      expect(first.singles).toBe(callers.length);
+      expect(await round()).toEqual({ batches: 0, singles: callers.length });
+    } finally {
+      await old.stop();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+});
+
+describe("a subgraph's batch endpoint", () => {
+  const post = (body: string) =>
+    fetch(new URL("/graphql/batch", fed.member.url), { method: "POST", headers: { "content-type": "application/json" }, body });
+  const header = (id: string) => signIdentity(SECRET, { kind: "member", id, sessionId: `s-${id}`, permissions: [] });
+
+  it("checks each element's identity header on its own: a forged or replayed one is refused, the others answered", async () => {
+    const good = header("m-endpoint-1");
+    const replayed = header("m-endpoint-2");
+    await post(encodeBatchRequest([{ identity: replayed, body: JSON.stringify({ query: "{ whoami { id } }" }) }]));
+    const forged = `${header("m-endpoint-3").slice(0, -4)}AAAA`;
+    const res = await post(
+      encodeBatchRequest([
+        { identity: good, requestId: "req-1", body: JSON.stringify({ query: "{ whoami { id } }" }) },
+        { identity: replayed, body: JSON.stringify({ query: "{ whoami { id } }" }) },
+        { identity: forged, body: JSON.stringify({ query: "{ whoami { id } }" }) },
+        { body: JSON.stringify({ query: "{ whoami { kind } }" }) },
+      ]),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe(BATCH_CONTENT_TYPE);
+    const [a, b, c, d] = decodeBatchAnswer(await res.text());
+    expect(a!.status).toBe(200);
+    expect(JSON.parse(a!.body)).toEqual({ data: { whoami: { id: "m-endpoint-1" } } });
+    expect([b!.status, JSON.parse(b!.body).errors[0].extensions]).toEqual([401, { code: "UNAUTHENTICATED", reason: "replayed" }]);
+    expect([c!.status, JSON.parse(c!.body).errors[0].extensions]).toEqual([401, { code: "UNAUTHENTICATED", reason: "bad-signature" }]);
+    expect(JSON.parse(d!.body)).toEqual({ data: { whoami: { kind: "anonymous" } } });
+  });
+
+  it("refuses what is not a batch with 400", async () => {
+    const element = { b: { query: "{ whoami { kind } }" } };
+    for (const body of [
+      "not json",
+      "[]",
+      JSON.stringify({ query: "{ whoami { kind } }" }),
+      JSON.stringify([{ i: 1, b: {} }]),
+      JSON.stringify([{ b: "{ whoami { kind } }" }]),
+      JSON.stringify(Array.from({ length: MAX_BATCH_ELEMENTS + 1 }, () => element)),
+    ]) {
+      const res = await post(body);
+      expect(res.status, body.slice(0, 40)).toBe(400);
+      expect((await res.json()).errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    }
+    expect(IDENTITY_HEADER).toBe("x-mg-identity");
+  });
+});
