@@ -196,6 +196,8 @@ interface Pending {
 /** A subgraph without the batch endpoint (an older release, another server) gets single requests for this long before batching is tried again. */
 const UNSUPPORTED_RETRY_MS = 60_000;
 const BATCH_HEADERS = { "content-type": "application/json" };
+/** The request JSON one batch carries at most (characters); an operation that would pass it goes in the next batch. */
+const MAX_BATCH_CHARS = 512 * 1024;
 
 /** A batch the subgraph did not answer as one (not 200, or not framed as a batch). */
 class BatchRefused extends Error {}
@@ -204,6 +206,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
   private readonly target: { url: string; origin: string; path: string };
   private readonly batchTarget: { url: string; origin: string; path: string };
   private queue: Pending[] = [];
+  /** The queued request bodies' length. */
+  private queuedChars = 0;
   private batchesRefusedUntil = 0;
 
   constructor(readonly opts: SubgraphSourceOptions) {
@@ -269,6 +273,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     const queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
+    this.queuedChars = 0;
     if (queue.length > 1 && performance.now() >= this.batchesRefusedUntil) {
       void this.callBatch(queue);
       return;
@@ -334,8 +339,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     if (this.opts.batch === false) return this.call(this.singleHeaders(identity, requestId), body);
     // sent when this turn of the event loop has read what it could: the operations that came in with it go along
     return new Promise((resolve, reject) => {
+      // a batch stays well under a subgraph's 2 MB request limit (a body of up to 3 bytes per character)
+      if (this.queue.length && this.queuedChars + body.length > MAX_BATCH_CHARS) this.flush();
       const queue = this.queue;
       queue.push({ identity, requestId, body, resolve, reject });
+      this.queuedChars += body.length;
       if (queue.length === 1) setImmediate(this.flush);
       else if (queue.length >= MAX_BATCH_ELEMENTS) this.flush();
     });

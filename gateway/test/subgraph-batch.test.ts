@@ -150,6 +150,17 @@ describe("subgraph batches through the gateway", () => {
     expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
   });
 
+  it("keeps a batch under the subgraph's request limit: large operations go in batches of their own", async () => {
+    // each forwarded body ≈ 400 K characters (the name is in the fetch's query and its operationName); 8 of them would pass 2 MB
+    const name = `Large${"x".repeat(200_000)}`;
+    const { result, paths } = await pathsDuring(() =>
+      Promise.all(Array.from({ length: 8 }, () => gql(batched.url, `query ${name} { whoami { kind } }`, { operationName: name }))),
+    );
+    for (const r of result) expect(r.body).toEqual({ data: { whoami: { kind: "anonymous" } } });
+    expect(paths.filter((p) => p === "/graphql/batch")).toEqual([]);
+    expect(paths.filter((p) => p === "/graphql")).toHaveLength(8);
+  });
+
   it("times each element out as a single request would", async () => {
     const [slow, fast] = await Promise.all([gql(batched.url, "{ slow(ms: 1000) }"), gql(batched.url, "{ slow(ms: 1000) }")]);
     const alone = await gql(single.url, "{ slow(ms: 1000) }");
