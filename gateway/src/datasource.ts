@@ -15,8 +15,8 @@ import { defined, ErrorCode } from "@mallgraph/platform/errors";
 import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
 import {
   BATCH_CONTENT_TYPE,
+  BatchAnswerReader,
   batchPath,
-  decodeBatchAnswer,
   encodeBatchRequest,
   MAX_BATCH_ELEMENTS,
   type ElementAnswer,
@@ -48,6 +48,20 @@ export interface SubgraphAnswer {
   text(): Promise<string>;
   /** The whole body, already read (what `text()` resolves to), for the forwarded path to use without a promise. */
   body: string;
+}
+
+/** A header's value in undici's raw list (name, value, name, value… as Buffers); repeated ones joined. */
+function rawHeader(raw: readonly Buffer[], name: string): string | null {
+  const wanted = name.toLowerCase();
+  let found: string | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i];
+    const value = raw[i + 1];
+    if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
+    const v = value.toString("latin1");
+    found = found === null ? v : `${found}, ${v}`;
+  }
+  return found;
 }
 
 /** What every answer shares: the fetch-like methods the data source reads. */
@@ -88,17 +102,7 @@ class Answer extends AnswerBase {
     super(status, url, body);
   }
   get(name: string): string | null {
-    const wanted = name.toLowerCase();
-    const raw = this.raw;
-    let found: string | null = null;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const key = raw[i];
-      const value = raw[i + 1];
-      if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
-      const v = value.toString("latin1");
-      found = found === null ? v : `${found}, ${v}`;
-    }
-    return found;
+    return rawHeader(this.raw, name);
   }
 }
 
@@ -166,6 +170,86 @@ function post(
     dispatcher.dispatch(
       { origin: target.origin, path: target.path, method: "POST", headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
       new Call(target, timeoutMs, resolve, reject),
+    );
+  });
+}
+
+/** What a batch exchange came to: its status, whether the answer was a batch, how many elements it answered (and with a 5xx). */
+interface BatchExchange {
+  status: number;
+  batch: boolean;
+  answered: number;
+  failedElements: number;
+}
+
+/**
+ * One batch as an undici dispatch handler: each element's frame is handed on as it arrives
+ * (`onElement`: true when it answered a waiting element), and the exchange settles when the answer
+ * ends. The exchange has one time-out from its start, so no element waits longer than a call of its
+ * own would.
+ */
+class BatchCall implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private batch = false;
+  private answered = 0;
+  private failedElements = 0;
+  private readonly reader = new BatchAnswerReader();
+  private abort: ((e: Error) => void) | undefined;
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onElement: (index: number, a: ElementAnswer) => boolean,
+    private readonly resolve: (x: BatchExchange) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {
+    this.timer = setTimeout(() => this.abort?.(new SubgraphTimeout(`timed out after ${timeoutMs} ms`)), timeoutMs);
+  }
+  onConnect(abort: (e?: Error) => void): void {
+    this.abort = abort;
+  }
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    this.status = statusCode;
+    this.batch = statusCode === 200 && rawHeader(rawHeaders, "content-type") === BATCH_CONTENT_TYPE;
+    return true;
+  }
+  onData(chunk: Buffer): boolean {
+    if (!this.batch) return true;
+    // a malformed frame throws: undici aborts the exchange with it (onError)
+    for (const { index, answer } of this.reader.push(chunk))
+      if (this.onElement(index, answer)) {
+        this.answered++;
+        if (answer.status >= 500) this.failedElements++;
+      }
+    return true;
+  }
+  onComplete(): void {
+    clearTimeout(this.timer);
+    this.resolve({ status: this.status, batch: this.batch, answered: this.answered, failedElements: this.failedElements });
+  }
+  onError(e: Error): void {
+    clearTimeout(this.timer);
+    this.reject(timedOut(e) ? new SubgraphTimeout(`timed out after ${this.timeoutMs} ms`) : e);
+  }
+}
+
+function postBatch(
+  target: { origin: string; path: string },
+  body: string,
+  timeoutMs: number,
+  onElement: (index: number, a: ElementAnswer) => boolean,
+): Promise<BatchExchange> {
+  return new Promise((resolve, reject) => {
+    dispatcher.dispatch(
+      {
+        origin: target.origin,
+        path: target.path,
+        method: "POST",
+        headers: BATCH_HEADERS,
+        body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
+      new BatchCall(timeoutMs, onElement, resolve, reject),
     );
   });
 }
@@ -286,46 +370,50 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
   }
 
   /**
-   * One batch (decision 0048) through the breaker: each element settles with its own answer, as a
-   * request of its own would; a failure of the exchange fails each element alike. A subgraph without
-   * the batch endpoint (404/405: nothing ran) gets the elements again as single requests.
+   * One batch (decision 0048) through the breaker: each element settles with its own answer as soon
+   * as its frame arrives, as a request of its own would; a failure of the exchange fails the elements
+   * not answered yet, alike. A subgraph without the batch endpoint (404/405: nothing ran) gets the
+   * elements again as single requests.
    */
   private async callBatch(queue: Pending[]): Promise<void> {
     const started = performance.now();
-    let answers: ElementAnswer[] | "unsupported";
+    const settled: boolean[] = [];
+    const onElement = (index: number, element: ElementAnswer): boolean => {
+      const p = queue[index];
+      if (!p || settled[index]) return false;
+      settled[index] = true;
+      const answer = new BatchedAnswer(this.target.url, element);
+      this.heard(answer);
+      this.opts.metrics.subgraphCallDone(this.opts.name, answer.status >= 500 ? "http_error" : "ok", (performance.now() - started) / 1000);
+      p.resolve(answer);
+      return true;
+    };
+    let exchange: BatchExchange;
     try {
-      answers = await this.opts.breaker.run(
+      exchange = await this.opts.breaker.run(
         async () => {
-          const res = await post(this.batchTarget, BATCH_HEADERS, encodeBatchRequest(queue), this.opts.timeoutMs);
-          if (res.status === 404 || res.status === 405) return "unsupported" as const;
-          if (res.status !== 200 || res.headers.get("content-type") !== BATCH_CONTENT_TYPE) throw new BatchRefused(`HTTP ${res.status}`);
-          const decoded = decodeBatchAnswer(res.body);
-          if (decoded.length !== queue.length) throw new BatchRefused(`${decoded.length} answers to ${queue.length} operations`);
-          return decoded;
+          const x = await postBatch(this.batchTarget, encodeBatchRequest(queue), this.opts.timeoutMs, onElement);
+          if (x.status === 404 || x.status === 405) return x;
+          if (!x.batch) throw new BatchRefused(`HTTP ${x.status}`);
+          if (x.answered < queue.length) throw new BatchRefused(`${x.answered} answers to ${queue.length} operations`);
+          return x;
         },
-        (r) => r !== "unsupported" && r.some((a) => a.status >= 500),
+        (x) => x.failedElements > 0,
       );
     } catch (e) {
       const failed = this.failure(e);
       const seconds = (performance.now() - started) / 1000;
-      for (const p of queue) {
+      queue.forEach((p, i) => {
+        if (settled[i]) return;
         this.opts.metrics.subgraphCallDone(this.opts.name, failed.outcome, seconds);
         p.reject(failed.error);
-      }
+      });
       return;
     }
-    if (answers === "unsupported") {
+    if (!exchange.batch) {
       this.batchesRefusedUntil = performance.now() + UNSUPPORTED_RETRY_MS;
       for (const p of queue) this.call(this.singleHeaders(p.identity, p.requestId), p.body).then(p.resolve, p.reject);
-      return;
     }
-    const seconds = (performance.now() - started) / 1000;
-    queue.forEach((p, i) => {
-      const answer = new BatchedAnswer(this.target.url, answers[i] as ElementAnswer); // as many answers as operations: checked above
-      this.heard(answer);
-      this.opts.metrics.subgraphCallDone(this.opts.name, answer.status >= 500 ? "http_error" : "ok", seconds);
-      p.resolve(answer);
-    });
   }
 
   /**

@@ -10,15 +10,16 @@ import { IDENTITY_HEADER, sessionKey, signIdentity } from "@mallgraph/platform/a
 import {
   BATCH_CONTENT_TYPE,
   batchPath,
-  decodeBatchAnswer,
-  encodeBatchAnswer,
+  BatchAnswerReader,
+  encodeBatchFrame,
   encodeBatchRequest,
   MAX_BATCH_ELEMENTS,
+  readBatchAnswer,
   type ElementAnswer,
 } from "@mallgraph/platform/subgraph-batch";
 import { createTestRedis, type TestRedis } from "@mallgraph/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createGateway, type RunningGateway } from "../src/index.ts";
+import { createGateway, type GatewayOptions, type RunningGateway } from "../src/index.ts";
 import { bumps, codes, createRedis, gql, login, SECRET, startFederation, testConfig, type TestFederation } from "./helpers.ts";
 
 let fed: TestFederation;
@@ -36,16 +37,8 @@ beforeAll(async () => {
   tr = createTestRedis();
   redis = createRedis(tr.url);
   fed.member.server.on("request", (req: http.IncomingMessage) => memberPaths.push(req.url ?? ""));
-  const base = {
-    config: testConfig(fed, tr.prefix),
-    port: 0,
-    host: "127.0.0.1",
-    supergraphSdl: fed.supergraphSdl,
-    responseCache: false,
-    subgraphTimeoutMs: 300,
-  };
-  batched = await createGateway(base);
-  single = await createGateway({ ...base, subgraphBatch: false });
+  batched = await gatewayWith({ subgraphTimeoutMs: 300 });
+  single = await gatewayWith({ subgraphTimeoutMs: 300, subgraphBatch: false });
 }, 60_000);
 
 afterAll(async () => {
@@ -55,6 +48,17 @@ afterAll(async () => {
   redis?.disconnect();
   await tr?.cleanup();
 });
+
+/** A gateway on the test federation, response cache off (every operation reaches a subgraph). */
+const gatewayWith = (opts: Partial<GatewayOptions>) =>
+  createGateway({
+    config: testConfig(fed, tr.prefix),
+    port: 0,
+    host: "127.0.0.1",
+    supergraphSdl: fed.supergraphSdl,
+    responseCache: false,
+    ...opts,
+  });
 
 /** What the member subgraph was asked for while `fn` ran. */
 async function pathsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; paths: string[] }> {
@@ -66,7 +70,7 @@ async function pathsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; paths:
 const WHO = "query Who { whoami { kind id sessionId mgHeaders } }";
 
 describe("the batch framing", () => {
-  it("slices each body back out as it was, whatever its characters", () => {
+  it("slices each body back out as it was, whatever its characters, in whatever order the frames came", () => {
     const answers: ElementAnswer[] = [
       {
         status: 200,
@@ -76,19 +80,27 @@ describe("the batch framing", () => {
       { status: 401, headers: {}, body: "" },
       { status: 200, headers: { "x-mg-revoked-sessions": "s1,s2" }, body: '{"data":{"b":"1 2\\n3"}}' },
     ];
-    expect(decodeBatchAnswer(encodeBatchAnswer(answers))).toEqual(answers);
-    expect(decodeBatchAnswer("")).toEqual([]);
+    const whole = Buffer.from(encodeBatchFrame(2, answers[2]!) + encodeBatchFrame(0, answers[0]!) + encodeBatchFrame(1, answers[1]!));
+    expect(readBatchAnswer(whole, 3)).toEqual(answers);
+    // the same bytes in chunks of 1 to 7 bytes (a frame, and a character, split anywhere)
+    const reader = new BatchAnswerReader();
+    const got: ElementAnswer[] = [];
+    for (let at = 0, n = 1; at < whole.length; at += n, n = (n % 7) + 1)
+      for (const { index, answer } of reader.push(whole.subarray(at, at + n))) got[index] = answer;
+    expect(got).toEqual(answers);
+    expect(reader.pending).toBe(0);
     const request = encodeBatchRequest([{ identity: "a.b", requestId: 'r"1', body: '{"query":"{ x }"}' }, { body: "{}" }]);
     expect(JSON.parse(request)).toEqual([{ i: "a.b", r: 'r"1', b: { query: "{ x }" } }, { b: {} }]);
     expect(batchPath("/graphql")).toBe("/graphql/batch");
     expect(batchPath("/graphql/")).toBe("/graphql/batch");
   });
 
-  it("throws on an answer that is cut short or not framed", () => {
-    const whole = encodeBatchAnswer([{ status: 200, headers: {}, body: '{"data":{}}' }]);
-    expect(() => decodeBatchAnswer(whole.slice(0, -1))).toThrow(/cut short/);
-    expect(() => decodeBatchAnswer('{"data":{}}')).toThrow(/malformed/);
-    expect(() => decodeBatchAnswer("x 1\n[]a")).toThrow(/malformed/);
+  it("throws on an answer that is cut short, misses an element or is not framed", () => {
+    const frame = encodeBatchFrame(0, { status: 200, headers: {}, body: '{"data":{}}' });
+    expect(() => readBatchAnswer(Buffer.from(frame.slice(0, -1)), 1)).toThrow(/cut short/);
+    expect(() => readBatchAnswer(Buffer.from(frame), 2)).toThrow(/no answer for element 1/);
+    expect(() => readBatchAnswer(Buffer.from(`{"data":{}} ${"x".repeat(40)}`), 1)).toThrow(/malformed/);
+    expect(() => readBatchAnswer(Buffer.from("x 1\n[]a"), 1)).toThrow(/malformed/);
   });
 });
 
@@ -161,6 +173,29 @@ describe("subgraph batches through the gateway", () => {
     expect(paths.filter((p) => p === "/graphql")).toHaveLength(8);
   });
 
+  it("hands each element on as soon as the subgraph has it: a slow one holds back no other", async () => {
+    const patient = await gatewayWith({ subgraphTimeoutMs: 5_000 });
+    try {
+      // connections from here to it open, plans made
+      await Promise.all(Array.from({ length: 11 }, (_, i) => gql(patient.url, i ? WHO : "{ slow(ms: 1) }")));
+      const started = performance.now();
+      const at = async (p: Promise<{ status: number }>) => {
+        expect((await p).status).toBe(200);
+        return performance.now() - started;
+      };
+      const { result, paths } = await pathsDuring(() =>
+        Promise.all([at(gql(patient.url, "{ slow(ms: 900) }")), ...Array.from({ length: 10 }, () => at(gql(patient.url, WHO)))]),
+      );
+      const [slow, ...fast] = result;
+      expect(paths).toContain("/graphql/batch");
+      expect(slow).toBeGreaterThanOrEqual(900);
+      // with one answer per batch the fast ones would have waited the 900 ms too
+      for (const t of fast) expect(t).toBeLessThan(slow! - 400);
+    } finally {
+      await patient.stop();
+    }
+  });
+
   it("times each element out as a single request would", async () => {
     const [slow, fast] = await Promise.all([gql(batched.url, "{ slow(ms: 1000) }"), gql(batched.url, "{ slow(ms: 1000) }")]);
     const alone = await gql(single.url, "{ slow(ms: 1000) }");
@@ -188,14 +223,7 @@ describe("subgraph batches through the gateway", () => {
       req.pipe(upstream);
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-    const old = await createGateway({
-      config: testConfig(fed, tr.prefix),
-      port: 0,
-      host: "127.0.0.1",
-      supergraphSdl: fed.supergraphSdl,
-      responseCache: false,
-      subgraphUrls: { member: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql` },
-    });
+    const old = await gatewayWith({ subgraphUrls: { member: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql` } });
     try {
       const callers = await Promise.all(Array.from({ length: 8 }, (_, i) => login(redis, tr.prefix, fed.key, { sub: `m-old-${i}` })));
       const round = async () => {
@@ -237,7 +265,7 @@ describe("a subgraph's batch endpoint", () => {
     );
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe(BATCH_CONTENT_TYPE);
-    const [a, b, c, d] = decodeBatchAnswer(await res.text());
+    const [a, b, c, d] = readBatchAnswer(Buffer.from(await res.arrayBuffer()), 4);
     expect(a!.status).toBe(200);
     expect(JSON.parse(a!.body)).toEqual({ data: { whoami: { id: "m-endpoint-1" } } });
     expect([b!.status, JSON.parse(b!.body).errors[0].extensions]).toEqual([401, { code: "UNAUTHENTICATED", reason: "replayed" }]);

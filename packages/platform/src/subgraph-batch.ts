@@ -6,10 +6,10 @@
  * `/graphql` would be; only the HTTP request around them is shared.
  *
  * Request body (JSON): `[{"i": "<x-mg-identity>", "r": "<request id>", "b": {query, operationName, variables}}, …]`.
- * Answer body (`BATCH_CONTENT_TYPE`): per element, in order, `<meta length> <body length>\n<meta><body>`
- * where meta is the JSON `[status, {header: value}]` and body the element's answer as a request of its
- * own would have had it; lengths count UTF-16 code units (JavaScript string length), so each body is
- * sliced out of the answer without parsing it.
+ * Answer body (`BATCH_CONTENT_TYPE`): one frame per element, written as each element is done (in
+ * the order they finish): `<meta bytes> <body bytes>\n<meta><body>` where meta is the JSON
+ * `[index, status, {header: value}]` and body the element's answer as a request of its own would
+ * have had it; the lengths are UTF-8 bytes, so each body is sliced out without parsing it.
  */
 
 /** The batch endpoint, next to a subgraph's GraphQL path (`/graphql` → `/graphql/batch`). */
@@ -63,35 +63,64 @@ export function encodeBatchRequest(elements: ReadonlyArray<{ identity?: string; 
   return `${out}]`;
 }
 
-export function encodeBatchAnswer(answers: readonly ElementAnswer[]): string {
-  let out = "";
-  for (const a of answers) {
-    const meta = JSON.stringify([a.status, a.headers]);
-    out += `${meta.length} ${a.body.length}\n${meta}${a.body}`;
-  }
-  return out;
+/** One element's frame of a batch answer: `<meta bytes> <body bytes>\n<meta><body>`, meta `[index, status, headers]`. */
+export function encodeBatchFrame(index: number, a: ElementAnswer): string {
+  const meta = JSON.stringify([index, a.status, a.headers]);
+  return `${Buffer.byteLength(meta)} ${Buffer.byteLength(a.body)}\n${meta}${a.body}`;
 }
 
-/** The answers of a batch, in order; throws on an answer that is not well framed. */
-export function decodeBatchAnswer(text: string): ElementAnswer[] {
-  const out: ElementAnswer[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const space = text.indexOf(" ", at);
-    const newline = text.indexOf("\n", space + 1);
-    if (space < 0 || newline < 0) throw new Error("malformed batch answer: no element header");
-    const metaLength = Number(text.slice(at, space));
-    const bodyLength = Number(text.slice(space + 1, newline));
-    const metaAt = newline + 1;
-    const bodyAt = metaAt + metaLength;
-    if (!Number.isSafeInteger(metaLength) || !Number.isSafeInteger(bodyLength) || metaLength < 0 || bodyLength < 0)
-      throw new Error("malformed batch answer: bad lengths");
-    if (bodyAt + bodyLength > text.length) throw new Error("malformed batch answer: cut short");
-    const meta: unknown = JSON.parse(text.slice(metaAt, bodyAt));
-    if (!Array.isArray(meta) || typeof meta[0] !== "number" || typeof meta[1] !== "object" || meta[1] === null)
-      throw new Error("malformed batch answer: bad element meta");
-    out.push({ status: meta[0], headers: meta[1] as Record<string, string>, body: text.slice(bodyAt, bodyAt + bodyLength) });
-    at = bodyAt + bodyLength;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+/**
+ * Reads a batch answer's frames as its bytes arrive (the subgraph writes each element's frame when it
+ * is done, so a slow element does not hold back the others); `push` returns the frames completed by
+ * a chunk. Throws on bytes that are not a frame.
+ */
+export class BatchAnswerReader {
+  private buffered: Buffer = Buffer.alloc(0);
+
+  /** Bytes received that are not a whole frame yet. */
+  get pending(): number {
+    return this.buffered.length;
   }
-  return out;
+
+  push(chunk: Buffer): Array<{ index: number; answer: ElementAnswer }> {
+    let buf = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const out: Array<{ index: number; answer: ElementAnswer }> = [];
+    for (;;) {
+      const space = buf.indexOf(SPACE);
+      const newline = space < 0 ? -1 : buf.indexOf(NEWLINE, space + 1);
+      if (newline < 0) {
+        if (buf.length > 32) throw new Error("malformed batch answer: no frame header");
+        break;
+      }
+      const metaLength = Number(buf.toString("latin1", 0, space));
+      const bodyLength = Number(buf.toString("latin1", space + 1, newline));
+      if (!Number.isSafeInteger(metaLength) || !Number.isSafeInteger(bodyLength) || metaLength < 2 || bodyLength < 0)
+        throw new Error("malformed batch answer: bad lengths");
+      const bodyAt = newline + 1 + metaLength;
+      if (buf.length < bodyAt + bodyLength) break;
+      const meta: unknown = JSON.parse(buf.toString("utf8", newline + 1, bodyAt));
+      if (!Array.isArray(meta) || !Number.isSafeInteger(meta[0]) || typeof meta[1] !== "number" || typeof meta[2] !== "object" || !meta[2])
+        throw new Error("malformed batch answer: bad frame meta");
+      out.push({
+        index: meta[0] as number,
+        answer: { status: meta[1], headers: meta[2] as Record<string, string>, body: buf.toString("utf8", bodyAt, bodyAt + bodyLength) },
+      });
+      buf = buf.subarray(bodyAt + bodyLength);
+    }
+    this.buffered = buf;
+    return out;
+  }
+}
+
+/** A whole batch answer's elements in their request's order (tests, simple callers); throws when one is missing or cut short. */
+export function readBatchAnswer(whole: Buffer, elements: number): ElementAnswer[] {
+  const reader = new BatchAnswerReader();
+  const answers: ElementAnswer[] = [];
+  for (const { index, answer } of reader.push(whole)) answers[index] = answer;
+  if (reader.pending) throw new Error("malformed batch answer: cut short");
+  for (let i = 0; i < elements; i++) if (!answers[i]) throw new Error(`malformed batch answer: no answer for element ${i}`);
+  return answers;
 }

@@ -20,14 +20,7 @@ import { instanceId } from "./instance.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
 import { bound, metricsText, requestDuration, timedResolvers } from "./metrics.ts";
 import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
-import {
-  BATCH_CONTENT_TYPE,
-  batchElements,
-  batchPath,
-  encodeBatchAnswer,
-  type BatchElement,
-  type ElementAnswer,
-} from "./subgraph-batch.ts";
+import { BATCH_CONTENT_TYPE, batchElements, batchPath, encodeBatchFrame, type BatchElement, type ElementAnswer } from "./subgraph-batch.ts";
 
 export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
 
@@ -263,36 +256,56 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
   const refused = (problem: string): Outcome =>
     errorOutcome(401, `identity header refused (${problem})`, ErrorCode.UNAUTHENTICATED, { reason: problem });
 
+  /** One batch element, checked and run as a request of its own; its answer whole. */
+  async function answerElement(req: http.IncomingMessage, e: BatchElement, mayHoldNul: boolean): Promise<ElementAnswer> {
+    try {
+      const verified = checkIdentityHeader(keys, e.i, { replay, maxAgeMs });
+      const o = verified.problem ? refused(verified.problem) : await execute(verified, e.r, e.b, mayHoldNul, elementRequest(req, e), "");
+      if (typeof o.body === "string") return o as ElementAnswer;
+      let body = "";
+      for await (const chunk of o.body) body += chunk;
+      return { ...o, body };
+    } catch (err) {
+      log.error({ err }, "batch element failed");
+      return errorOutcome(500, "internal error", ErrorCode.INTERNAL_SERVER_ERROR);
+    }
+  }
+
   /**
    * `POST /graphql/batch` (subgraph-batch.ts, decision 0048): each element checked and run as a
-   * request of its own, all at once; the answers framed in order in one response.
+   * request of its own, all at once; each answer's frame written as soon as it is done (those done in
+   * the same turn of the event loop in one write), so a slow element holds back no other.
    */
   async function answerBatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const text = (await readBody(req)).toString("utf8");
     const elements = batchElements(JSON.parse(text));
     if (typeof elements === "string") {
-      writeOutcome(res, errorOutcome(400, elements, ErrorCode.BAD_USER_INPUT));
+      await writeOutcome(res, errorOutcome(400, elements, ErrorCode.BAD_USER_INPUT));
       return;
     }
     const mayHoldNul = text.includes("\\u0000");
-    const answers = await Promise.all(
-      elements.map(async (e): Promise<ElementAnswer> => {
-        try {
-          const verified = checkIdentityHeader(keys, e.i, { replay, maxAgeMs });
-          const o = verified.problem
-            ? refused(verified.problem)
-            : await execute(verified, e.r, e.b, mayHoldNul, elementRequest(req, e), "");
-          if (typeof o.body === "string") return o as ElementAnswer;
-          let body = "";
-          for await (const chunk of o.body) body += chunk;
-          return { ...o, body };
-        } catch (err) {
-          log.error({ err }, "batch element failed");
-          return errorOutcome(500, "internal error", ErrorCode.INTERNAL_SERVER_ERROR) as ElementAnswer;
+    res.writeHead(200, { "content-type": BATCH_CONTENT_TYPE });
+    let frames = "";
+    let left = elements.length;
+    let scheduled = false;
+    const write = () => {
+      scheduled = false;
+      const chunk = frames;
+      frames = "";
+      if (left === 0) res.end(chunk);
+      else res.write(chunk);
+    };
+    await Promise.all(
+      elements.map(async (e, index) => {
+        const answer = await answerElement(req, e, mayHoldNul); // not `frames += await …`: that reads `frames` before the wait
+        frames += encodeBatchFrame(index, answer);
+        left--;
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(write);
         }
       }),
     );
-    res.writeHead(200, { "content-type": BATCH_CONTENT_TYPE }).end(encodeBatchAnswer(answers));
   }
 
   const server = http.createServer(async (req, res) => {
