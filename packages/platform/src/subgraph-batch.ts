@@ -12,6 +12,9 @@
  * have had it; the lengths are UTF-8 bytes, so each body is sliced out without parsing it.
  */
 
+import type http from "node:http";
+import { IDENTITY_HEADER } from "./auth.ts";
+
 /** The batch endpoint, next to a subgraph's GraphQL path (`/graphql` → `/graphql/batch`). */
 export function batchPath(graphqlPath: string): string {
   return `${graphqlPath.replace(/\/+$/, "")}/batch`;
@@ -61,6 +64,52 @@ export function encodeBatchRequest(elements: ReadonlyArray<{ identity?: string; 
     out += `"b":${e.body}}`;
   });
   return `${out}]`;
+}
+
+/**
+ * A batch element's request as a request of its own would have been: the batch's request with the
+ * element's identity header and request id, and without the batch's length (what the context and
+ * Apollo read of it).
+ */
+export function elementRequest(req: http.IncomingMessage, e: BatchElement): http.IncomingMessage {
+  const headers: http.IncomingHttpHeaders = { ...req.headers };
+  delete headers["content-length"];
+  if (e.i !== undefined) headers[IDENTITY_HEADER] = e.i;
+  if (e.r !== undefined) headers["x-request-id"] = e.r;
+  return Object.create(req, { headers: { value: headers } }) as http.IncomingMessage;
+}
+
+/**
+ * Answers a batch: every element run at once by `answer`, each one's frame written as soon as it is
+ * done (the frames done in one turn of the event loop in one write), so a slow element holds back no other.
+ */
+export async function streamBatch(
+  res: http.ServerResponse,
+  elements: readonly BatchElement[],
+  answer: (e: BatchElement) => Promise<ElementAnswer>,
+): Promise<void> {
+  res.writeHead(200, { "content-type": BATCH_CONTENT_TYPE });
+  let frames = "";
+  let left = elements.length;
+  let scheduled = false;
+  const write = () => {
+    scheduled = false;
+    const chunk = frames;
+    frames = "";
+    if (left === 0) res.end(chunk);
+    else res.write(chunk);
+  };
+  await Promise.all(
+    elements.map(async (e, index) => {
+      const done = await answer(e); // not `frames += await …`: that reads `frames` before the wait
+      frames += encodeBatchFrame(index, done);
+      left--;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(write);
+      }
+    }),
+  );
 }
 
 /** One element's frame of a batch answer: `<meta bytes> <body bytes>\n<meta><body>`, meta `[index, status, headers]`. */

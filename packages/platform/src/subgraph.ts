@@ -20,7 +20,7 @@ import { instanceId } from "./instance.ts";
 import { logger as rootLogger, type Logger } from "./log.ts";
 import { bound, metricsText, requestDuration, timedResolvers } from "./metrics.ts";
 import { collectRevokedSessions, REVOKED_SESSIONS_HEADER } from "./revocation.ts";
-import { BATCH_CONTENT_TYPE, batchElements, batchPath, encodeBatchFrame, type BatchElement, type ElementAnswer } from "./subgraph-batch.ts";
+import { batchElements, batchPath, elementRequest, streamBatch, type BatchElement, type ElementAnswer } from "./subgraph-batch.ts";
 
 export type RouteHandler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => Promise<void> | void;
 
@@ -111,19 +111,6 @@ function errorOutcome(status: number, message: string, code: string, extensions:
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] }),
   };
-}
-
-/**
- * A batch element's request as a request of its own would have been: the batch's request with the
- * element's identity header and request id, and without the batch's length (what the context and
- * Apollo read of it).
- */
-function elementRequest(req: http.IncomingMessage, e: BatchElement): http.IncomingMessage {
-  const headers: http.IncomingHttpHeaders = { ...req.headers };
-  delete headers["content-length"];
-  if (e.i !== undefined) headers[IDENTITY_HEADER] = e.i;
-  if (e.r !== undefined) headers["x-request-id"] = e.r;
-  return Object.create(req, { headers: { value: headers } }) as http.IncomingMessage;
 }
 
 async function writeOutcome(res: http.ServerResponse, o: Outcome): Promise<void> {
@@ -284,28 +271,7 @@ export async function startSubgraph<C extends BaseContext>(opts: SubgraphOptions
       return;
     }
     const mayHoldNul = text.includes("\\u0000");
-    res.writeHead(200, { "content-type": BATCH_CONTENT_TYPE });
-    let frames = "";
-    let left = elements.length;
-    let scheduled = false;
-    const write = () => {
-      scheduled = false;
-      const chunk = frames;
-      frames = "";
-      if (left === 0) res.end(chunk);
-      else res.write(chunk);
-    };
-    await Promise.all(
-      elements.map(async (e, index) => {
-        const answer = await answerElement(req, e, mayHoldNul); // not `frames += await …`: that reads `frames` before the wait
-        frames += encodeBatchFrame(index, answer);
-        left--;
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(write);
-        }
-      }),
-    );
+    await streamBatch(res, elements, (e) => answerElement(req, e, mayHoldNul));
   }
 
   const server = http.createServer(async (req, res) => {
