@@ -38,11 +38,21 @@ export function parseAmount(
   opts: { field?: string; allowNegative?: boolean; allowZero?: boolean } = {},
 ): Decimal {
   const field = opts.field ?? "amount";
+  const d = parseDecimalAmount(value, opts);
+  const places = currencyDecimals(currency);
+  if (d.decimalPlaces() > places) throw badInput(`${field} has more than ${places} decimal places for ${currency}`, { field });
+  return d;
+}
+
+/**
+ * parseAmount's checks that need no currency (a decimal string; sign and zero as allowed): for an
+ * amount whose currency is known only later (an order's expected payable, priced by its reservation).
+ */
+export function parseDecimalAmount(value: string, opts: { field?: string; allowNegative?: boolean; allowZero?: boolean } = {}): Decimal {
+  const field = opts.field ?? "amount";
   if (typeof value !== "string" || !DECIMAL_RE.test(value.trim()))
     throw badInput(`${field} must be a decimal string like "12.50"`, { field });
   const d = new Decimal(value.trim());
-  const places = currencyDecimals(currency);
-  if (d.decimalPlaces() > places) throw badInput(`${field} has more than ${places} decimal places for ${currency}`, { field });
   if (!opts.allowNegative && d.isNegative()) throw badInput(`${field} must not be negative`, { field });
   if (!opts.allowZero && d.isZero()) throw badInput(`${field} must be greater than zero`, { field });
   return d;

@@ -12,7 +12,9 @@ import {
   INVENTORY_CONFIRM_MUTATION,
   INVENTORY_RELEASE_MUTATION,
   INVENTORY_RESERVE_MUTATION,
+  INVENTORY_RESERVE_PRICED_MUTATION,
   INVENTORY_RETURN_MUTATION,
+  RESERVED_SKU_FIELDS,
   RESERVE_RESULT_FIELDS,
   SKU_SNAPSHOT_FIELDS,
   SKU_SNAPSHOTS_QUERY,
@@ -216,12 +218,14 @@ describe("cross-domain contracts", () => {
       skuSnapshotsQuery(["id", "price"]),
       SPU_SCOPES_QUERY,
       INVENTORY_RESERVE_MUTATION,
+      INVENTORY_RESERVE_PRICED_MUTATION,
       INVENTORY_RELEASE_MUTATION,
       INVENTORY_CONFIRM_MUTATION,
       INVENTORY_RETURN_MUTATION,
     ])
       expect(errorsOf(schema, doc), doc).toEqual([]);
-    expect(fieldsOfType(sdl("catalog"), "StockReservationResult")).toEqual(expect.arrayContaining([...RESERVE_RESULT_FIELDS]));
+    expect(fieldsOfType(sdl("catalog"), "StockReservationResult")).toEqual(expect.arrayContaining([...RESERVE_RESULT_FIELDS, "skus"]));
+    expect(fieldsOfType(sdl("catalog"), "ReservedSku").sort()).toEqual([...RESERVED_SKU_FIELDS].sort());
   });
 
   it("a document naming a field the provider does not have is caught", () => {

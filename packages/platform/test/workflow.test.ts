@@ -83,6 +83,7 @@ function tripWorkflow(db: WorkflowDb<WorkflowSql>, o: { oneStatement?: boolean }
     {
       id: "hold",
       async invoke(s) {
+        if (s.failAt === "hold-refused") throw new WorkflowAbort("SOLD_OUT");
         if (!held.has(s.id)) bump(held, s.id);
       },
       async compensate(s) {
@@ -200,6 +201,17 @@ describe("durable workflow runner", () => {
     expect(abort.code).toBe("CARD_DECLINED");
     expect(t.calls.release).toBe(2);
     expect(await t.bookings()).toBe(0);
+    expect(await statusOf("trip:f2")).toBe("COMPENSATED"); // hold was undone: the run says so
+  });
+
+  it("a refusal before any step did something to undo leaves no run record (nothing happened)", async () => {
+    const t = tripWorkflow(db);
+    const r = runner();
+    const abort = await r.run(t.def, "trip:refused-first", { id: "trip:refused-first", failAt: "hold-refused" }).catch((e) => e);
+    expect(abort).toBeInstanceOf(WorkflowAbort);
+    expect(abort.code).toBe("SOLD_OUT");
+    expect(await count(db, `SELECT count(*) AS n FROM "WorkflowRun" WHERE "id" = 'trip:refused-first'`)).toBe(0);
+    expect(t.calls).toEqual({ release: 0, refund: 0, notify: 0 });
   });
 
   for (const [killedAfter, pastPivot] of [

@@ -94,6 +94,40 @@ describe("inventory: inbound, reservations, release, confirm, expiry", () => {
     expect(await stock(sku)).toEqual({ available: 3, reserved: 0, sold: 2 });
   });
 
+  it("a reservation answers its SKUs' prices and display facts (first occurrence order) when OK, and none when refused", async () => {
+    const a = await newSku(5);
+    const b = await h.services.products.addSku(cat.product.id, {
+      code: "INV-priced",
+      title: "priced",
+      price: "12.5",
+      currency: "CNY",
+      images: ["https://img.example/b.png"],
+      initialStock: 3,
+    });
+    const q = `mutation($key: String!, $lines: [StockLineInput!]!) {
+      inventoryReserve(key: $key, lines: $lines, ttlSeconds: 60) { code skus { skuId spuId title price currency image } }
+    }`;
+    const lines = [
+      { skuId: b.id, quantity: 1 },
+      { skuId: a, quantity: 2 },
+      { skuId: b.id, quantity: 1 },
+    ];
+    const r = ok<any>(await h.gql(q, { key: "k-priced", lines }, INTERNAL)).inventoryReserve;
+    const productImage = cat.product.images[0] ?? null;
+    expect(r).toEqual({
+      code: "OK",
+      skus: [
+        { skuId: b.id, spuId: cat.product.id, title: "priced", price: "12.50", currency: "CNY", image: "https://img.example/b.png" },
+        { skuId: a, spuId: cat.product.id, title: "inv", price: "1.00", currency: "CNY", image: productImage },
+      ],
+    });
+    // asked again with the same key: the same answer, nothing reserved twice
+    expect(ok<any>(await h.gql(q, { key: "k-priced", lines }, INTERNAL)).inventoryReserve).toEqual(r);
+    expect(await stock(b.id)).toEqual({ available: 1, reserved: 2, sold: 0 });
+    const short = ok<any>(await h.gql(q, { key: "k-priced-short", lines: [{ skuId: a, quantity: 4 }] }, INTERNAL)).inventoryReserve;
+    expect(short).toEqual({ code: "OUT_OF_STOCK", skus: null });
+  });
+
   it("all lines or none: one short line reserves nothing", async () => {
     const a = await newSku(5);
     const b = await newSku(1);

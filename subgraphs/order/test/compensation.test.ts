@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from "@mallgraph/platform/errors";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { PromotionPort } from "../src/services/ports.ts";
 import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
@@ -11,6 +12,7 @@ function recordingPromotion() {
   const log: string[] = [];
   const port: PromotionPort = {
     async price(_m, currency, lines, couponId) {
+      if (couponId === "quote-fails") throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, "promotion unreachable (injected)");
       const cents = (v: string) => Math.round(Number(v) * 100);
       const off = couponId && couponId !== "unknown-coupon" ? 150 : 0;
       const fmt = (c: number) => (c / 100).toFixed(2);
@@ -97,7 +99,7 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
     promo.locked.clear();
   });
 
-  for (const step of ["reserveStock", "lockCoupon"]) {
+  for (const step of ["reserveStock", "priceLines", "lockCoupon"]) {
     it(`failure right after ${step} undoes it and everything before`, async () => {
       env.order.services.hooks.placeOrder = {
         afterStep: (id) => {
@@ -152,6 +154,13 @@ describe("placeOrder compensation: a failure at any step undoes the earlier ones
     };
     expect((await place()).errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
     expect(committed).toBe(1); // the order was there when the step failed
+    await assertNothingLeft();
+  });
+
+  it("a quote that fails after the reservation (promotion unreachable) releases the stock and answers the service's error", async () => {
+    const released = env.catalog.calls.release;
+    expect((await place({ couponId: "quote-fails" })).errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
+    expect(env.catalog.calls.release - released).toBe(1);
     await assertNothingLeft();
   });
 

@@ -25,7 +25,8 @@ describe("placeOrder", () => {
     env.catalog.put({ id: "usd", title: "Import", price: "3.00", currency: "USD", available: 100 });
   });
 
-  it("direct buy: server prices, stock reserved, order readable by its buyer only", async () => {
+  it("direct buy: server prices (from the one reservation call), stock reserved, order readable by its buyer only", async () => {
+    const calls = { ...env.catalog.calls };
     const r = await place({
       items: [
         { skuId: "tea", quantity: 3 },
@@ -46,6 +47,8 @@ describe("placeOrder", () => {
     ]);
     expect(env.catalog.stock("tea")).toEqual({ available: 7, reserved: 3, sold: 0 });
     expect(env.catalog.reservations.get(`order:${o.id}`)?.state).toBe("RESERVED");
+    // one catalog call reserves and prices (decision 0049): no snapshot read
+    expect([env.catalog.calls.reserve - calls.reserve, env.catalog.calls.snapshots - calls.snapshots]).toEqual([1, 0]);
     const mine = await env.call(ORDER, { id: o.id }, buyer);
     expect(mine.data.order).toEqual({
       id: o.id,
@@ -65,7 +68,7 @@ describe("placeOrder", () => {
     expect(await env.order.services.prisma.outbox.count({ where: { id: `event.${history[0]!.id}`, queue: "order-events" } })).toBe(1);
   });
 
-  it("prices through promotion: campaign discounts kept per line; expectedPayable catches a moved price (PRICE_CHANGED, nothing reserved); an unusable coupon names its reason", async () => {
+  it("prices through promotion: campaign discounts kept per line; expectedPayable catches a moved price (PRICE_CHANGED, the reservation released); an unusable coupon names its reason", async () => {
     const Q = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { code message quote { itemsTotal discount payable currency }
       order { id itemsTotal discount payable items { skuId subtotal discount payable } } } }`;
     env.catalog.put({ id: "tea", title: "Tea", price: "12.50", available: 100 });
@@ -101,6 +104,7 @@ describe("placeOrder", () => {
     try {
       // 25.00 + 5.00 = 30.00 → 3.00 off: 2.50 + 0.50 (in proportion)
       const before = env.catalog.stock("tea");
+      const released = env.catalog.calls.release;
       const changed = await go({ expectedPayable: "30.00" });
       expect(changed).toEqual({
         code: "PRICE_CHANGED",
@@ -109,6 +113,7 @@ describe("placeOrder", () => {
         order: null,
       });
       expect(env.catalog.stock("tea")).toEqual(before);
+      expect(env.catalog.calls.release - released).toBe(1); // reserved (and priced) first, then released
       expect(await orderCount()).toBe(0);
       for (const bad of ["abc", "27.001", "-1"])
         expect(
@@ -123,7 +128,7 @@ describe("placeOrder", () => {
         tea: ["25.00", "2.50", "22.50"],
         cup: ["5.00", "0.50", "4.50"],
       });
-      // a coupon that does not apply: refused before anything is reserved, with the reason
+      // a coupon that does not apply: refused with the reason, the reservation released
       const t = await promo.couponTemplates.create(
         {
           name: "满100减10",

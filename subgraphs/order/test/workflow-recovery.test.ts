@@ -103,7 +103,7 @@ describe("placeOrder runs are finished by the sweep when their process died", ()
     while (stops.length) await stops.pop()?.();
   });
 
-  for (const step of ["reserveStock", "lockCoupon"]) {
+  for (const step of ["reserveStock", "priceLines", "lockCoupon"]) {
     it(`killed after ${step} (before the pivot): the sweep releases the stock and the coupon exactly once, no order`, async () => {
       const before = { release: env.catalog.calls.release, coupon: { ...promo.counts } };
       crashAfter(step);
@@ -129,7 +129,7 @@ describe("placeOrder runs are finished by the sweep when their process died", ()
     const r = await place(buyer, { fromCart: true });
     expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
     const [run] = await runsOf(buyer);
-    expect(run).toMatchObject({ status: "RUNNING", pastPivot: true, step: 3 });
+    expect(run).toMatchObject({ status: "RUNNING", pastPivot: true, step: 4 });
     await worker();
     await waitFor(async () => (await statusOf(buyer)) === "COMPLETED", "the sweep to finish the dead run");
     const orders = await env.order.services.prisma.order.findMany({ where: { buyerId: buyer }, include: { items: true } });

@@ -59,6 +59,30 @@ export const INVENTORY_RESERVE_MUTATION = `mutation($key: String!, $lines: [Stoc
 export interface InventoryReserveAnswer {
   inventoryReserve: ReserveResult;
 }
+/** `ReservedSku`: a reserved SKU's price and display facts, read in the reservation's own statement (order's direct buy). */
+export interface ReservedSku {
+  skuId: string;
+  spuId: string;
+  title: string;
+  /** Exact decimal in `currency`. */
+  price: string;
+  currency: string;
+  image: string | null;
+}
+export const RESERVED_SKU_FIELDS = fieldsOf<ReservedSku>()("skuId", "spuId", "title", "price", "currency", "image");
+
+/** A reservation's answer with its SKUs: `skus` when code is OK (each SKU of the lines, first occurrence order), else null. */
+export interface PricedReserveResult extends ReserveResult {
+  skus: ReservedSku[] | null;
+}
+/**
+ * `inventoryReserve` reading the reserved SKUs' prices too: one call reserves and prices a direct buy
+ * (decision 0049). Variables `key lines ttl`.
+ */
+export const INVENTORY_RESERVE_PRICED_MUTATION = `mutation($key: String!, $lines: [StockLineInput!]!, $ttl: Int!) { inventoryReserve(key: $key, lines: $lines, ttlSeconds: $ttl) { ${RESERVE_RESULT_FIELDS.join(" ")} skus ${selection(RESERVED_SKU_FIELDS)} } }`;
+export interface InventoryReservePricedAnswer {
+  inventoryReserve: PricedReserveResult;
+}
 /** `inventoryRelease(key)`: reserved → available; true when the reservation is released (now or before), false when it was confirmed. Variable `key`. */
 export const INVENTORY_RELEASE_MUTATION = `mutation($key: String!) { inventoryRelease(key: $key) }`;
 export interface InventoryReleaseAnswer {

@@ -150,6 +150,17 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
           if (!(e instanceof WorkflowTakenOver)) await this.leaveForward(def, h, state, invoked ? i + 1 : i, e);
           throw new WorkflowFailed(e, report);
         }
+        if (e instanceof WorkflowAbort && !done.some((d) => def.steps[d]?.compensate)) {
+          // refused before any step did something to undo (e.g. the first step's own refusal): nothing
+          // happened, so the run leaves no record either (decision 0049)
+          if (h.recorded)
+            await this.forget(h).catch((fe) =>
+              this.o.log.warn({ err: fe, workflow: def.name, runId: h.id }, "could not forget a refused run"),
+            );
+          h.closed = true;
+          (e as WorkflowAbort & { report?: WorkflowReport }).report = report;
+          throw e;
+        }
         this.o.log.info(
           { workflow: def.name, runId: h.id, step: step.id, invoked, reason: (e as Error).message },
           "workflow step failed; compensating",
@@ -240,6 +251,11 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     const q = this.updateSql(h, f);
     const n = await unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
     if (n !== 1) throw new WorkflowTakenOver(h.id);
+  }
+
+  /** Deletes the run while `h` owns it (a refused run with nothing to undo); another runner's run is left alone. */
+  private async forget(h: Handle): Promise<void> {
+    await unaudited(() => this.o.db.$executeRawUnsafe(`DELETE FROM "WorkflowRun" WHERE "id" = $1 AND "owner" = $2`, h.id, h.token));
   }
 
   /** The fenced update of `update` (no row when another runner owns the run). */

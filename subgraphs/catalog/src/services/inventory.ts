@@ -6,7 +6,9 @@
  * Every call that moves stock or sales bumps the live version of the SPUs it touched after it
  * commits (product-cache.ts), so product views show the change on their next read.
  */
+import type { ReservedSku } from "@mallgraph/platform/contracts/catalog";
 import { defined } from "@mallgraph/platform/errors";
+import { formatAmount } from "@mallgraph/platform/money";
 import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refuse } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { touchSearch, type Deps } from "./deps.ts";
@@ -23,6 +25,8 @@ export interface ReservationResult {
   reservationId: string | null;
   status: string | null;
   expiresAt: Date | null;
+  /** When code is OK: each SKU of the lines (first occurrence order) as the reservation's statement read it. */
+  skus: ReservedSku[] | null;
 }
 
 class ReturnRefused extends Error {}
@@ -87,10 +91,11 @@ export class InventoryService {
     if (!Array.isArray(lines) || lines.length > 200) throw refuse(Reason.BAD_QUANTITY, "1..200 lines", { field: "lines" });
     for (const l of lines) {
       if (!Number.isInteger(l.quantity) || l.quantity <= 0)
-        return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null };
+        return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null, skus: null };
     }
     const json = JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })));
-    // one statement: the reservation, and the SPUs of its lines (whose live versions move)
+    // one statement: the reservation and, when it holds, its SKUs' prices and display facts (the
+    // caller prices from them: decision 0049) and their SPUs (whose live versions move)
     const rows = await this.d.sql.$queryRawUnsafe<
       Array<{
         code: string;
@@ -98,18 +103,35 @@ export class InventoryService {
         reservation_id: string | null;
         status: string | null;
         expires_at: Date | null;
-        spu_ids: string[] | null;
+        skus: ReservedSku[] | null;
       }>
     >(
-      `SELECT r.*, ARRAY(SELECT DISTINCT k."spuId" FROM jsonb_to_recordset($2::jsonb) AS l("skuId" text) JOIN "Sku" k ON k."id" = l."skuId") AS spu_ids
+      `SELECT r.*, CASE WHEN r.code = 'OK' THEN (
+         SELECT jsonb_agg(jsonb_build_object('skuId', k."id", 'spuId', k."spuId", 'title', k."title", 'price', k."price"::text,
+           'currency', k."currency", 'image', COALESCE(k."images"[1], p."images"[1])))
+         FROM "Sku" k JOIN "Spu" p ON p."id" = k."spuId"
+         WHERE k."id" IN (SELECT l."skuId" FROM jsonb_to_recordset($2::jsonb) AS l("skuId" text))
+       ) END AS skus
        FROM catalog_reserve($1, $2::jsonb, $3::int) r`,
       key,
       json,
       ttlSeconds,
     );
     const r = defined(rows[0], "catalog_reserve's row");
-    if (r.code === StockCode.OK) await this.live.bumpAfterCommit(r.spu_ids ?? []);
-    return { code: r.code, failedSkuId: r.failed_sku_id, reservationId: r.reservation_id, status: r.status, expiresAt: r.expires_at };
+    let skus: ReservedSku[] | null = null;
+    if (r.code === StockCode.OK) {
+      const byId = new Map((r.skus ?? []).map((k) => [k.skuId, { ...k, price: formatAmount(k.price, k.currency) }]));
+      skus = [...new Set(lines.map((l) => l.skuId))].map((id) => defined(byId.get(id), `the reserved SKU ${id}`));
+      await this.live.bumpAfterCommit([...new Set(skus.map((k) => k.spuId))]);
+    }
+    return {
+      code: r.code,
+      failedSkuId: r.failed_sku_id,
+      reservationId: r.reservation_id,
+      status: r.status,
+      expiresAt: r.expires_at,
+      skus,
+    };
   }
 
   /** Gives reserved stock back. True when the reservation is released (now or before). */

@@ -1,16 +1,17 @@
 /**
  * Placing an order (cart or direct buy): input checks, one submission per idempotency key at a time
- * (a Redis lock), unit prices from catalog snapshots, discounts from promotion's quote of those lines
- * (the same pricing function the cart shows; `expectedPayable` catches a price that moved), then the
- * durable placeOrder workflow (src/workflows/placeOrder.ts) and the payment time-out.
+ * (a Redis lock), the address and the seckill-only SKUs, then the durable placeOrder workflow
+ * (src/workflows/placeOrder.ts: the reservation, which also prices the lines; promotion's quote of
+ * them, the same pricing function the cart shows, `expectedPayable` catching a price that moved; the
+ * coupon; the order) and the payment time-out.
  */
 import { randomUUID } from "node:crypto";
 import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
-import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
+import { Decimal, parseDecimalAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import { OrderCode, isPlaceCode, message, type PlaceCode } from "../errors.ts";
-import { placedOrder, placeOrderRunId, type PlaceOrderState, type PricedLine } from "../workflows/placeOrder.ts";
+import { placedOrder, placeOrderRunId, type PlaceOrderState } from "../workflows/placeOrder.ts";
 import type { OrderFollowUps } from "./follow-ups.ts";
 import type { PriceQuote, StockLine } from "./ports.ts";
 import type { OrderReads } from "./read.ts";
@@ -40,6 +41,8 @@ export class OrderPlacement {
     if (input.paymentMethod && input.paymentMethod.length > 32)
       throw badInput("paymentMethod is at most 32 characters", { field: "paymentMethod" });
     if (!input.addressId?.trim()) throw badInput("addressId is required", { field: "addressId" });
+    // its digits are checked against the currency once the reservation priced the lines
+    if (input.expectedPayable != null) parseDecimalAmount(input.expectedPayable, { field: "expectedPayable", allowZero: true });
 
     const lockKey = this.key("submit", buyerId, idem);
     const token = randomUUID();
@@ -83,56 +86,16 @@ export class OrderPlacement {
     if (merged.size > MAX_LINES) throw badInput(`at most ${MAX_LINES} lines per order`, { field: "items" });
     for (const [skuId, q] of merged) if (q > MAX_LINE_QUANTITY) return refuse(OrderCode.BAD_QUANTITY, skuId);
 
-    // the three reads are independent: one round trip instead of three
-    const ids = [...merged.keys()];
+    // the two reads are independent; the SKUs themselves are checked and priced by the reservation (decision 0049)
+    const asked = [...merged].map(([skuId, quantity]) => ({ skuId, quantity }));
     const seckill = keyFor(this.d.prefix, "promotion")("seckill-skus");
-    const [address, snaps, seckillFlags] = await Promise.all([
+    const [address, seckillFlags] = await Promise.all([
       this.d.member.address(buyerId, input.addressId),
-      this.d.catalog.skuSnapshots(ids),
-      this.d.redis.smismember(seckill, ...ids),
+      this.d.redis.smismember(seckill, ...merged.keys()),
     ]);
     if (!address) return refuse(OrderCode.ADDRESS_NOT_FOUND);
-    const lines: PricedLine[] = [];
-    for (const [i, skuId] of ids.entries()) {
-      const snap = snaps[i];
-      const quantity = defined(merged.get(skuId), `the quantity of ${skuId}`);
-      if (!snap) return refuse(OrderCode.NOT_FOUND, skuId);
-      if (seckillFlags[i]) return refuse(OrderCode.SECKILL_NOT_ALLOWED, skuId);
-      if (!snap.onShelf) return refuse(OrderCode.OFF_SHELF, skuId);
-      if (snap.available < quantity) return refuse(OrderCode.OUT_OF_STOCK, skuId);
-      const price = new Decimal(snap.price);
-      const subtotal = price.times(quantity);
-      lines.push({ skuId, quantity, snapshot: snap, price, subtotal, discount: new Decimal(0), payable: subtotal });
-    }
-    const currency = defined(lines[0], "an order line").snapshot.currency;
-    if (lines.some((l) => l.snapshot.currency !== currency)) return refuse(OrderCode.MIXED_CURRENCY);
-    const expected =
-      input.expectedPayable != null ? parseAmount(input.expectedPayable, currency, { field: "expectedPayable", allowZero: true }) : null;
-
-    // promotion prices the lines (campaigns, the coupon) — the same function as the cart's view
-    const quote = await this.d.promotion.price(
-      buyerId,
-      currency,
-      lines.map((l) => ({
-        skuId: l.skuId,
-        spuId: defined(l.snapshot.spuId, `the SPU of ${l.skuId}`),
-        unitPrice: formatAmount(l.price, currency),
-        quantity: l.quantity,
-      })),
-      input.couponId ?? null,
-    );
-    if (input.couponId && !quote.coupon)
-      return {
-        ...refuse(OrderCode.COUPON_UNAVAILABLE),
-        message: `${message(OrderCode.COUPON_UNAVAILABLE)}: ${quote.couponReason ?? "UNKNOWN"}`,
-      };
-    if (expected && !expected.eq(quote.payable)) return { ...refuse(OrderCode.PRICE_CHANGED), quote: quoteView(quote) };
-    lines.forEach((l, i) => {
-      const q = quote.lines[i];
-      if (q?.skuId !== l.skuId) throw new Error("promotion quoted other lines than asked");
-      l.discount = new Decimal(q.discount);
-      l.payable = new Decimal(q.payable);
-    });
+    const seckillSku = asked.find((_, i) => seckillFlags[i]);
+    if (seckillSku) return refuse(OrderCode.SECKILL_NOT_ALLOWED, seckillSku.skuId);
 
     const orderId = randomUUID();
     const state: PlaceOrderState = {
@@ -142,21 +105,23 @@ export class OrderPlacement {
         reservationKey: `order:${orderId}`,
         couponId: input.couponId ?? null,
         fromCart,
-        skuIds: lines.map((l) => l.skuId),
+        skuIds: asked.map((l) => l.skuId),
       },
       draft: {
         idempotencyKey: idem,
-        lines,
-        currency,
-        itemsTotal: new Decimal(quote.itemsTotal),
-        discount: new Decimal(quote.discount),
-        couponDiscount: new Decimal(quote.coupon?.discount ?? 0),
+        asked,
+        lines: [],
+        currency: "",
+        itemsTotal: new Decimal(0),
+        discount: new Decimal(0),
+        couponDiscount: new Decimal(0),
+        expectedPayable: input.expectedPayable ?? null,
         address: { id: address.id, receiver: address.receiver, phone: address.phone, region: address.region, detail: address.detail },
         note: input.note ?? null,
         paymentMethod: input.paymentMethod ?? null,
         expiresAt: new Date(Date.now() + this.d.paymentTimeoutSeconds * 1000),
         reservationTtlSeconds: this.d.paymentTimeoutSeconds + RESERVATION_MARGIN_SECONDS,
-        itemIds: lines.map(() => randomUUID()),
+        itemIds: asked.map(() => randomUUID()),
       },
       eventIds: [],
     };
@@ -170,9 +135,15 @@ export class OrderPlacement {
           if (dup) return ok(dup);
         }
         if (e.code === "DUPLICATE") throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; ask again");
+        if (e.code === "BAD_INPUT") throw e.details.error;
         if (!isPlaceCode(e.code)) throw new Error(`order placement aborted with ${e.code}`, { cause: e });
+        if (e.code === OrderCode.PRICE_CHANGED) return { ...refuse(e.code), quote: quoteView(e.details.quote as PriceQuote) };
+        if (e.code === OrderCode.COUPON_UNAVAILABLE && e.details.couponReason)
+          return { ...refuse(e.code), message: `${message(e.code)}: ${String(e.details.couponReason)}` };
         return refuse(e.code, (e.details.failedSkuId as string | null | undefined) ?? null);
       }
+      // undone before the pivot because a service failed: its error (e.g. SERVICE_UNAVAILABLE) is the answer
+      if (e instanceof WorkflowFailed && !e.report.pastPivot && e.cause instanceof AppError) throw e.cause;
       // past the pivot the order stands: what failed after it (the cart clean-up) is the sweep's
       if (!(e instanceof WorkflowFailed && e.report.pastPivot)) throw e;
     }

@@ -13,12 +13,12 @@ import {
 import {
   INVENTORY_CONFIRM_MUTATION,
   INVENTORY_RELEASE_MUTATION,
-  INVENTORY_RESERVE_MUTATION,
+  INVENTORY_RESERVE_PRICED_MUTATION,
   SKU_SNAPSHOTS_QUERY,
   type InventoryConfirmAnswer,
   type InventoryReleaseAnswer,
-  type InventoryReserveAnswer,
-  type ReserveResult,
+  type InventoryReservePricedAnswer,
+  type PricedReserveResult,
   type SkuSnapshot,
   type StockLine,
 } from "@mallgraph/platform/contracts/catalog";
@@ -37,7 +37,7 @@ import {
 } from "@mallgraph/platform/contracts/promotion";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
-export type { ReserveResult, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
+export type { PricedReserveResult, ReservedSku, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
 export type { AddressSnapshot } from "@mallgraph/platform/contracts/member";
 export type { CartLineSnapshot } from "@mallgraph/platform/contracts/cart";
 export type { CouponLockResult, PriceLine } from "@mallgraph/platform/contracts/promotion";
@@ -46,7 +46,8 @@ export type PriceQuote = PriceTotals;
 
 export interface CatalogPort {
   skuSnapshots(ids: string[]): Promise<Array<SkuSnapshot | null>>;
-  reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<ReserveResult>;
+  /** Reserves every line or none (idempotent per key); when OK, with the SKUs' prices read in the same statement. */
+  reserve(key: string, lines: StockLine[], ttlSeconds: number): Promise<PricedReserveResult>;
   release(key: string): Promise<boolean>;
   confirm(key: string): Promise<boolean>;
 }
@@ -88,7 +89,7 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
       return d.skuSnapshots;
     },
     async reserve(key, lines, ttlSeconds) {
-      const d = await c.request<InventoryReserveAnswer>(INVENTORY_RESERVE_MUTATION, { key, lines, ttl: ttlSeconds });
+      const d = await c.request<InventoryReservePricedAnswer>(INVENTORY_RESERVE_PRICED_MUTATION, { key, lines, ttl: ttlSeconds });
       return d.inventoryReserve;
     },
     async release(key) {

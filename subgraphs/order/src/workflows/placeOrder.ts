@@ -1,7 +1,10 @@
 /**
  * Placing an order, a durable workflow (packages/platform/src/workflow.ts, decision 0031):
  *
- *   reserveStock  → catalog inventoryReserve(key = "order:<orderId>")   ⟲ inventoryRelease(key)
+ *   reserveStock  → catalog inventoryReserve(key = "order:<orderId>"),
+ *                   answering the SKUs' prices too                       ⟲ inventoryRelease(key)
+ *   priceLines    → the lines at those prices; promotion's quote of them
+ *                   (refusals: MIXED_CURRENCY, COUPON_UNAVAILABLE, PRICE_CHANGED: the reservation is released)
  *   lockCoupon    → promotion couponLock at the quote's coupon discount
  *                   (idempotent per orderId)                             ⟲ couponRelease(orderId)
  *   createOrder   → one DB statement (one transaction): order + items + status history
@@ -14,28 +17,30 @@
  * for the run (inserted before reserveStock); createOrder's transaction records the rest, and
  * completes the run when there is no cart to clean (a direct buy).
  *
- * Unit prices come only from the catalog's snapshots taken just before; discounts only from
- * promotion's quote of those lines (the caller, services/place.ts, asks for it before the first
- * step). The caller serialises submissions with one idempotency key, and the unique
+ * Unit prices come only from the SKUs the reservation's own statement read (one catalog call
+ * reserves and prices: decision 0049); discounts only from promotion's quote of those lines. The
+ * caller (services/place.ts) serialises submissions with one idempotency key, and the unique
  * (buyerId, idempotencyKey) index is the final guard.
  */
 import { randomUUID } from "node:crypto";
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
-import { defined } from "@mallgraph/platform/errors";
+import { AppError, defined } from "@mallgraph/platform/errors";
 import type { Logger } from "@mallgraph/platform/log";
-import { Decimal, formatAmount } from "@mallgraph/platform/money";
+import { Decimal, formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { outboxInsert, sqlParams } from "@mallgraph/platform/outbox";
 import type { PgSql } from "@mallgraph/platform/pg-sql";
 import { WorkflowAbort, type WorkflowDefinition } from "@mallgraph/platform/workflow";
+import { OrderCode } from "../errors.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import { orderStatusEvent, withdrawOrderEvents } from "../services/outbox.ts";
-import type { AddressSnapshot, CartPort, CatalogPort, PromotionPort, SkuSnapshot, StockLine } from "../services/ports.ts";
+import type { AddressSnapshot, CartPort, CatalogPort, PriceQuote, PromotionPort, ReservedSku, StockLine } from "../services/ports.ts";
 import type { OrderRecord } from "../services/types.ts";
 
 export interface PricedLine {
   skuId: string;
   quantity: number;
-  snapshot: SkuSnapshot;
+  /** The SKU as the reservation's statement read it (price, currency, title, image). */
+  snapshot: ReservedSku;
   price: Decimal;
   subtotal: Decimal;
   /** The promotions' share of the line (promotion's quote). */
@@ -57,7 +62,11 @@ export interface PlaceOrderKeys {
 /** The order to write; only the running process has it (after a crash the run is undone, or past createOrder). */
 export interface OrderDraft {
   idempotencyKey: string;
+  /** The lines as asked (one per SKU); reserveStock reserves them and priceLines prices them into `lines`. */
+  asked: StockLine[];
+  /** Set by priceLines, in the order of `asked`. */
   lines: PricedLine[];
+  /** Set by priceLines. */
   currency: string;
   itemsTotal: Decimal;
   /** Campaigns and coupon (the sum of the lines' discounts). */
@@ -65,12 +74,16 @@ export interface OrderDraft {
   address: AddressSnapshot;
   /** The coupon's part of `discount` (locked at this amount). */
   couponDiscount: Decimal;
+  /** The payable the buyer saw (exact decimal, parsed in the order's currency), or null. */
+  expectedPayable: string | null;
   note: string | null;
   paymentMethod: string | null;
   expiresAt: Date;
   reservationTtlSeconds: number;
   /** The order lines' ids, one per line. */
   itemIds: string[];
+  /** Set by reserveStock: the reserved SKUs, in the order of `asked`. */
+  reserved?: ReservedSku[];
 }
 
 export interface PlaceOrderState {
@@ -108,12 +121,21 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
         compensateOnError: true,
         async invoke(s) {
           const d = draft(s);
-          const lines: StockLine[] = d.lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity }));
-          const r = await deps.catalog.reserve(s.keys.reservationKey, lines, d.reservationTtlSeconds);
+          const r = await deps.catalog.reserve(s.keys.reservationKey, d.asked, d.reservationTtlSeconds);
           if (r.code !== "OK") throw new WorkflowAbort(r.code === "RELEASED" ? "OUT_OF_STOCK" : r.code, { failedSkuId: r.failedSkuId });
+          const bySku = new Map((r.skus ?? []).map((k) => [k.skuId, k]));
+          d.reserved = d.asked.map((l) => defined(bySku.get(l.skuId), `catalog's answer for the reserved SKU ${l.skuId}`));
         },
         async compensate(s) {
           await deps.catalog.release(s.keys.reservationKey);
+        },
+      },
+      {
+        // The lines at the reserved SKUs' prices, and promotion's quote of them (campaigns, the coupon:
+        // the same pricing function the cart shows). A refusal here undoes the reservation.
+        id: "priceLines",
+        async invoke(s) {
+          await priceLines(deps.promotion, s.keys, draft(s));
         },
       },
       {
@@ -181,6 +203,55 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
       },
     ],
   };
+}
+
+/**
+ * priceLines: one currency for all lines, the quote (promotion's `promotionPrice`) of the lines at
+ * the reserved prices, the coupon the buyer named applied, and the payable the buyer saw matched.
+ * Refusals are WorkflowAbort (MIXED_CURRENCY, COUPON_UNAVAILABLE with promotion's reason,
+ * PRICE_CHANGED with the quote); an unreadable `expectedPayable` aborts with BAD_INPUT carrying the
+ * input error.
+ */
+async function priceLines(promotion: PromotionPort, k: PlaceOrderKeys, d: OrderDraft): Promise<void> {
+  const reserved = defined(d.reserved, "the reserved SKUs");
+  const currency = defined(reserved[0], "a reserved SKU").currency;
+  if (reserved.some((r) => r.currency !== currency)) throw new WorkflowAbort(OrderCode.MIXED_CURRENCY);
+  const expected = expectedPayable(d.expectedPayable, currency);
+  const lines: PricedLine[] = d.asked.map((l, i) => {
+    const snapshot = defined(reserved[i], `the reserved SKU ${l.skuId}`);
+    const price = new Decimal(snapshot.price);
+    const subtotal = price.times(l.quantity);
+    return { skuId: l.skuId, quantity: l.quantity, snapshot, price, subtotal, discount: new Decimal(0), payable: subtotal };
+  });
+  const quote: PriceQuote = await promotion.price(
+    k.buyerId,
+    currency,
+    lines.map((l) => ({ skuId: l.skuId, spuId: l.snapshot.spuId, unitPrice: formatAmount(l.price, currency), quantity: l.quantity })),
+    k.couponId,
+  );
+  if (k.couponId && !quote.coupon) throw new WorkflowAbort(OrderCode.COUPON_UNAVAILABLE, { couponReason: quote.couponReason ?? "UNKNOWN" });
+  if (expected && !expected.eq(quote.payable)) throw new WorkflowAbort(OrderCode.PRICE_CHANGED, { quote });
+  lines.forEach((l, i) => {
+    const q = quote.lines[i];
+    if (q?.skuId !== l.skuId) throw new Error("promotion quoted other lines than asked");
+    l.discount = new Decimal(q.discount);
+    l.payable = new Decimal(q.payable);
+  });
+  d.lines = lines;
+  d.currency = currency;
+  d.itemsTotal = new Decimal(quote.itemsTotal);
+  d.discount = new Decimal(quote.discount);
+  d.couponDiscount = new Decimal(quote.coupon?.discount ?? 0);
+}
+
+/** The payable the buyer saw, in the order's currency (its digits checked against it): a bad one aborts with BAD_INPUT carrying the input error. */
+function expectedPayable(value: string | null, currency: string): Decimal | null {
+  try {
+    return value != null ? parseAmount(value, currency, { field: "expectedPayable", allowZero: true }) : null;
+  } catch (e) {
+    if (e instanceof AppError) throw new WorkflowAbort("BAD_INPUT", { error: e });
+    throw e;
+  }
 }
 
 /**

@@ -39,7 +39,8 @@ const catalogSdl = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 type SkuSnapshot { id: ID! spuId: ID title: String! price: String! currency: String! onShelf: Boolean! available: Int! image: String }
 input StockLineInput { skuId: ID! quantity: Int! }
-type StockReservationResult { code: String! failedSkuId: ID }
+type ReservedSku { skuId: ID! spuId: ID! title: String! price: String! currency: String! image: String }
+type StockReservationResult { code: String! failedSkuId: ID skus: [ReservedSku!] }
 type Query { skuSnapshots(ids: [ID!]!): [SkuSnapshot]! }
 type Mutation {
   inventoryReserve(key: String!, lines: [StockLineInput!]!, ttlSeconds: Int!): StockReservationResult!
@@ -84,8 +85,17 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
         (_p: unknown, { key, lines }: { key: string; lines: Array<{ skuId: string; quantity: number }> }) => {
           calls.reserve++;
           maybeFail("inventoryReserve");
+          // as the real one: when OK, each SKU of the lines (first occurrence) at its price now
+          const priced = () =>
+            [...new Set(lines.map((l) => l.skuId))].map((id) => {
+              const s = skus.get(id)!;
+              return { skuId: s.id, spuId: s.spuId, title: s.title, price: s.price, currency: s.currency, image: null };
+            });
           const known = reservations.get(key);
-          if (known) return { code: known.state === "RELEASED" ? "RELEASED" : "OK", failedSkuId: null };
+          if (known)
+            return known.state === "RELEASED"
+              ? { code: "RELEASED", failedSkuId: null, skus: null }
+              : { code: "OK", failedSkuId: null, skus: priced() };
           for (const l of lines) {
             const s = skus.get(l.skuId);
             if (!s) return { code: "NOT_FOUND", failedSkuId: l.skuId };
@@ -99,7 +109,7 @@ export async function startFakeCatalog(secret: string): Promise<FakeCatalog> {
             s.reserved += l.quantity;
           }
           reservations.set(key, { lines, state: "RESERVED" });
-          return { code: "OK", failedSkuId: null };
+          return { code: "OK", failedSkuId: null, skus: priced() };
         },
       ),
       inventoryRelease: asInternal("inventoryRelease", (_p: unknown, { key }: { key: string }) => {
