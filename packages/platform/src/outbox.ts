@@ -5,6 +5,9 @@
  *
  * - Nothing is lost: a row stays pending until the relay has added its job to Redis; a crash at any
  *   point leaves it pending for the next relay run (after commit right away, or the periodic one).
+ * - The writer relays its own rows: its `flush` after the commit takes every pending row, so the jobs
+ *   are added inside its request's trace (and continue it); the periodic relay (`start`, in the
+ *   workers) leaves rows younger than `periodicMinAgeMs` to it and takes those whose writer died.
  * - Nothing is sent twice: each row's `id` is its idempotency key and becomes the BullMQ `jobId`,
  *   so re-adding a job still in Redis is a no-op; consumers key their effect on `job.id` as well
  *   (a unique column), which covers a job re-added after BullMQ already removed the completed one.
@@ -123,26 +126,44 @@ export interface OutboxRelayOptions {
    * one relay run for such a queue go out as ONE job per topic instead of one job each (decision 0046).
    */
   mergeLiveEvents?: readonly QueueName[];
+  /**
+   * The periodic relay (`start`) leaves rows younger than this (ms, default 2000) to the process that
+   * wrote them, whose `flush` right after the commit relays them in the request's trace: taken by the
+   * workers' periodic run in between, the jobs would start a trace of their own. A row whose writer
+   * died (or whose flush failed) is relayed by the periodic run once this old. `flush` and `drain`
+   * take every pending row.
+   */
+  periodicMinAgeMs?: number;
 }
+
+const PERIODIC_MIN_AGE_MS = 2000;
 
 export class OutboxRelay {
   private readonly batch: number;
+  private readonly periodicMinAgeMs: number;
   private running: Promise<number> | undefined;
   private again: Promise<number> | undefined;
 
   constructor(private readonly o: OutboxRelayOptions) {
     this.batch = o.batch ?? 100;
+    this.periodicMinAgeMs = o.periodicMinAgeMs ?? PERIODIC_MIN_AGE_MS;
   }
 
-  /** One batch: claims pending rows, adds their jobs (jobId = key), marks them sent. Returns how many. */
-  async relayOnce(): Promise<number> {
+  /**
+   * One batch: claims pending rows (only those written at least `minAgeMs` ago, when given), adds their
+   * jobs (jobId = key), marks them sent. Returns how many.
+   */
+  async relayOnce(minAgeMs = 0): Promise<number> {
     let claimed: Row[] = [];
+    // no age condition for the writer's own flush: a row committed after this transaction began is taken too
+    const old = minAgeMs > 0 ? `AND "createdAt" <= now() - $2::double precision * interval '1 millisecond'` : "";
     try {
       return await this.o.db.$transaction(
         async (tx: OutboxSql) => {
           claimed = await tx.$queryRawUnsafe<Row[]>(
-            `SELECT "id", "queue", "name", "data" FROM "Outbox" WHERE "sentAt" IS NULL ORDER BY "createdAt", "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+            `SELECT "id", "queue", "name", "data" FROM "Outbox" WHERE "sentAt" IS NULL ${old} ORDER BY "createdAt", "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
             this.batch,
+            ...(old ? [minAgeMs] : []),
           );
           if (!claimed.length) return 0;
           const byQueue = new Map<string, Row[]>();
@@ -187,11 +208,11 @@ export class OutboxRelay {
     }
   }
 
-  /** Relays until nothing is pending (at most `maxBatches` batches). */
-  async drain(maxBatches = 50): Promise<number> {
+  /** Relays until nothing is pending (at most `maxBatches` batches; rows at least `minAgeMs` old, when given). */
+  async drain(maxBatches = 50, minAgeMs = 0): Promise<number> {
     let total = 0;
     for (let i = 0; i < maxBatches; i++) {
-      const n = await this.relayOnce();
+      const n = await this.relayOnce(minAgeMs);
       total += n;
       if (n < this.batch) break;
     }
@@ -205,18 +226,21 @@ export class OutboxRelay {
    */
   flush(): Promise<number> {
     // called right after a commit, often inside an operator mutation: relaying is not its change
-    return unaudited(() => this.flushNow());
+    return unaudited(() => this.relayNow(0));
   }
 
-  private flushNow(): Promise<number> {
+  /** A flush (`minAgeMs` 0: every pending row) or a periodic run (rows at least `minAgeMs` old). */
+  private relayNow(minAgeMs: number): Promise<number> {
     if (this.running) {
+      // a periodic run leaves young rows: the relay in hand covers what it would take
+      if (minAgeMs > 0) return this.running;
       this.again ??= this.running.then(() => {
         this.again = undefined;
-        return this.flushNow();
+        return this.relayNow(0);
       });
       return this.again;
     }
-    const run = this.drain()
+    const run = this.drain(50, minAgeMs)
       .catch((e) => {
         this.o.log.warn({ err: e }, "outbox relay failed; the periodic run retries");
         return 0;
@@ -228,13 +252,16 @@ export class OutboxRelay {
     return run;
   }
 
-  /** Starts the periodic relay (and pruning of rows sent `keepDays` ago). Returns the stop function. */
+  /**
+   * Starts the periodic relay of rows at least `periodicMinAgeMs` old (and pruning of rows sent
+   * `keepDays` ago). Returns the stop function.
+   */
   start(everyMs = 1000, keepDays = 7): () => Promise<void> {
     const prune = atMostEvery(3_600_000, () => this.prune(keepDays));
     return periodic(
       everyMs,
       async () => {
-        await this.flush();
+        await unaudited(() => this.relayNow(this.periodicMinAgeMs));
         await prune();
       },
       (e) => this.o.log.warn({ err: e }, "outbox prune failed"),

@@ -11,6 +11,7 @@
  * calls of a Prisma client the runner uses.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { logger } from "../src/log.ts";
@@ -344,6 +345,42 @@ describe("durable workflow runner", () => {
     expect(t.calls).toEqual({ release: N, refund: N, notify: N });
     expect(await t.bookings()).toBe(N);
     expect(await count(db, `SELECT count(*) AS n FROM "WorkflowRun" WHERE "status" IN ('COMPLETED', 'COMPENSATED')`)).toBe(2 * N);
+    function crash(at: string): void {
+      throw new SimulatedCrash(at);
+    }
+  });
+
+  it("a run queued behind a slow recovery is left to a parallel sweep, not recovered twice: a run's lease starts with its own recovery and is renewed per step", async () => {
+    const t = tripWorkflow(db);
+    const dying = runner({ leaseMs: 60_000 });
+    const ids = ["a", "b", "c"].map((x) => `trip:queued-${x}`);
+    for (const id of ids)
+      await expect(dying.run(t.def, id, { id }, { hooks: { afterStep: (s) => void (s === "charge" && crash(s)) } })).rejects.toBeInstanceOf(
+        SimulatedCrash,
+      );
+    await expire();
+    // A compensates slowly: two steps of 700 ms per run, longer together than its 1 s lease. B (no Redis
+    // lock, as when A's lock ran out) sweeps after that lease would have run out for a batch A claimed at once.
+    const compensations: string[] = [];
+    const a = runner({
+      redis: undefined,
+      leaseMs: 1000,
+      hooks: { beforeCompensate: async (s) => (compensations.push(`A ${s}`), await sleep(700)) },
+    });
+    const b = runner({ redis: undefined, leaseMs: 1000, hooks: { beforeCompensate: (s) => void compensations.push(`B ${s}`) } });
+    a.register(t.def);
+    b.register(t.def);
+    const slow = a.recover();
+    await sleep(1100);
+    const rb = await b.recover();
+    const ra = await slow;
+    // each run compensated by one runner, each of its two steps once; B took the runs A had not reached
+    expect(compensations).toHaveLength(2 * ids.length);
+    expect(ra.compensated + rb.compensated).toBe(ids.length);
+    expect(ra.retrying + rb.retrying).toBe(0);
+    expect(rb.compensated).toBeGreaterThan(0);
+    expect(t.calls).toEqual({ release: 3, refund: 3, notify: 0 });
+    for (const id of ids) expect(await statusOf(id)).toBe("COMPENSATED");
     function crash(at: string): void {
       throw new SimulatedCrash(at);
     }

@@ -6,6 +6,7 @@
  * events of one relay run go out as one job, each published once (decision 0046).
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { eventChannel } from "@mallgraph/platform/events";
 import { logger } from "@mallgraph/platform/log";
 import { memberMessage, OutboxRelay, outboxQueues, writeOutbox } from "@mallgraph/platform/outbox";
@@ -149,6 +150,38 @@ describe("job outbox relay", () => {
       await eventQueues.close();
       publisher.disconnect();
       subscriber.disconnect();
+    }
+  });
+
+  it("the periodic relay leaves young rows to their writer's flush (in its request's trace), and takes them once old (their writer died)", async () => {
+    const periodic = new OutboxRelay({ db: prisma, queue: queues.queue, log, periodicMinAgeMs: 60_000 });
+    const stop = periodic.start(20);
+    const pending = (keys: string[]) => prisma.outbox.count({ where: { id: { in: keys.map((k) => `msg.${k}`) }, sentAt: null } });
+    try {
+      await write(["young"]);
+      await sleep(300); // periodic runs go by
+      expect(await pending(["young"])).toBe(1);
+      expect(seen.has("msg.young")).toBe(false);
+      // the writer's flush after its commit takes every pending row, young ones too
+      await periodic.flush();
+      expect(await pending(["young"])).toBe(0);
+      await waitFor(() => seen.get("msg.young") === 1, "the flushed row's job");
+
+      // the writer died before its flush: its rows wait until they are old enough, then the periodic relay sends each once
+      const orphans = ["orphan-0", "orphan-1", "orphan-2"];
+      await write(orphans);
+      await sleep(300);
+      expect(await pending(orphans)).toBe(3);
+      await prisma.$executeRawUnsafe(
+        `UPDATE "Outbox" SET "createdAt" = "createdAt" - interval '61 seconds' WHERE "id" = ANY($1::text[])`,
+        orphans.map((k) => `msg.${k}`),
+      );
+      await waitFor(async () => (await pending(orphans)) === 0, "the periodic relay of the old rows");
+      await waitFor(() => orphans.every((k) => seen.get(`msg.${k}`) === 1), "their jobs");
+      await sleep(200);
+      expect(orphans.map((k) => seen.get(`msg.${k}`))).toEqual([1, 1, 1]);
+    } finally {
+      await stop();
     }
   });
 

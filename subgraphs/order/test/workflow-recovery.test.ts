@@ -62,11 +62,11 @@ describe("placeOrder runs are finished by the sweep when their process died", ()
   let addressId: string;
   const START = 50;
 
-  const worker = async () => {
+  const worker = async (workflow: Partial<typeof WORKFLOW> = {}) => {
     const stop = await startWorkers(env.config, {
       databaseUrl: env.db.url,
       ports: { promotion: promo.port },
-      workflow: WORKFLOW,
+      workflow: { ...WORKFLOW, ...workflow },
       workflowEveryMs: 100,
     });
     stops.push(stop);
@@ -195,7 +195,11 @@ describe("placeOrder runs are finished by the sweep when their process died", ()
       expect(r.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
     }
     const before = { release: env.catalog.calls.release, coupons: promo.counts.release };
-    await Promise.all([worker(), worker()]);
+    // The dead runs' leases (800 ms) run out; the sweepers' own leases are long: a sweeper holds a run
+    // for one step at a time (its lease renewed before each), and only a step that outlasts the lease
+    // lets the other take the run over and repeat that idempotent call (at least once by design) — which
+    // would break the exact call counts below on a CPU-starved machine, not what this test is about.
+    await Promise.all([worker({ leaseMs: 10_000 }), worker({ leaseMs: 10_000 })]);
     await waitFor(
       async () =>
         (await env.order.services.prisma.workflowRun.count({

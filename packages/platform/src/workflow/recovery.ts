@@ -31,33 +31,47 @@ export class RecoveringWorkflowRunner<Tx extends WorkflowSql> extends WorkflowRu
   /**
    * Takes up to `limit` runs whose lease ran out (and whose retry is due), of the workflows this
    * runner knows, and resumes or compensates each. Runs in parallel processes never take one run twice.
+   *
+   * A run is claimed only when its recovery starts, one at a time, and its lease is renewed before each
+   * of its steps: a lease covers one step's work, never the wait behind other runs. (Claimed as a batch,
+   * the runs queued behind a slow recovery kept leases that ran out before this runner reached them; a
+   * parallel sweep took them meanwhile and both runners compensated them, or resumed them.)
    */
   async recover(limit = 20): Promise<SweepReport> {
     const report: SweepReport = { resumed: 0, compensated: 0, retrying: 0, failed: 0 };
     const names = [...this.defs.keys()];
     if (!names.length) return report;
     const token = randomUUID();
-    const rows = await unaudited(() =>
+    // a run retried within this call (a short backoff) waits for the next one
+    const taken: string[] = [];
+    while (taken.length < limit) {
+      const [row] = await this.claim(token, names, taken);
+      if (!row) break;
+      taken.push(row.id);
+      const outcome = await this.recoverRow(row, token);
+      report[outcome]++;
+    }
+    return report;
+  }
+
+  /** Claims one due run (owner `token`, a fresh lease, one more attempt), none of `except`. */
+  private claim(token: string, names: string[], except: string[]): Promise<WorkflowRunRow[]> {
+    return unaudited(() =>
       this.o.db.$queryRawUnsafe<WorkflowRunRow[]>(
         `UPDATE "WorkflowRun" SET "owner" = $1, "leaseUntil" = now() + make_interval(secs => $2::double precision), "attempts" = "attempts" + 1, "updatedAt" = now()
-         WHERE "id" IN (
+         WHERE "id" = (
            SELECT "id" FROM "WorkflowRun"
            WHERE "status" IN ('RUNNING', 'COMPENSATING') AND "leaseUntil" < now()
-             AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= now()) AND "workflow" = ANY($3::text[])
-           ORDER BY "leaseUntil" LIMIT $4 FOR UPDATE SKIP LOCKED)
+             AND ("nextAttemptAt" IS NULL OR "nextAttemptAt" <= now()) AND "workflow" = ANY($3::text[]) AND NOT ("id" = ANY($4::text[]))
+           ORDER BY "leaseUntil" LIMIT 1 FOR UPDATE SKIP LOCKED)
            AND "status" IN ('RUNNING', 'COMPENSATING') AND "leaseUntil" < now()
          RETURNING ${COLUMNS}`,
         token,
         this.leaseMs / 1000,
         names,
-        limit,
+        except,
       ),
     );
-    for (const row of rows) {
-      const outcome = await this.recoverRow(row, token);
-      report[outcome]++;
-    }
-    return report;
   }
 
   protected async recoverRow(row: WorkflowRunRow, token: string): Promise<keyof SweepReport> {
@@ -75,9 +89,13 @@ export class RecoveringWorkflowRunner<Tx extends WorkflowSql> extends WorkflowRu
       this.o.log.info(log, "compensating a workflow run that stopped before its pivot");
       // A RUNNING run may have done any remote step before the pivot; a COMPENSATING one recorded what is left.
       const upTo = row.status === "RUNNING" ? this.pivotIndex(def) : row.step;
+      let renew = false;
       for (let i = upTo - 1; i >= 0; i--) {
         const step = def.steps[i] as Step<unknown, Tx>;
         if (!step.compensate || step.skip?.(state)) continue;
+        // the lease, fresh at the claim, is renewed before each further compensation
+        if (renew) await this.renewLease(h);
+        renew = true;
         try {
           await this.hooks.beforeCompensate?.(step.id);
           await step.compensate(state);
@@ -90,7 +108,8 @@ export class RecoveringWorkflowRunner<Tx extends WorkflowSql> extends WorkflowRu
       recoveryCounter(this.o.domain, def.name, "compensated").inc();
       return "compensated";
     } catch (e) {
-      if (e instanceof WorkflowTakenOver) return "retrying";
+      // another runner took the run over (this one's lease ran out): it is that runner's now
+      if (e instanceof WorkflowTakenOver || (e instanceof WorkflowFailed && e.cause instanceof WorkflowTakenOver)) return "retrying";
       const failed = e instanceof WorkflowFailed ? e.cause : e instanceof RecoveryFailed ? e.cause : e;
       const giveUp = row.attempts >= this.maxAttempts;
       const fields = row.pastPivot

@@ -80,11 +80,15 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     const report: WorkflowReport = { runId: h.id, completed: [], compensated: [], compensationFailures: [], pastPivot: h.pastPivot };
     const pivot = this.pivotIndex(def);
     const done: number[] = [];
+    let renew = false;
     for (let i = from; i < def.steps.length; i++) {
       const step = def.steps[i] as Step<S, Tx>;
       if (step.skip?.(state)) continue;
       let invoked = false;
       try {
+        // a recovery's lease (fresh at its claim) is renewed before each further step (recovery.ts)
+        if (recovering && renew) await this.renewLease(h);
+        renew = true;
         if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING");
         let transacted = false;
         const ctx: StepContext<Tx> = {
@@ -282,6 +286,19 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
         f.error?.slice(0, 1000) ?? null,
       ],
     };
+  }
+
+  /** Renews the lease of a run `h` owns (else WorkflowTakenOver): another `leaseMs` from now. */
+  protected async renewLease(h: Handle): Promise<void> {
+    const n = await unaudited(() =>
+      this.o.db.$executeRawUnsafe(
+        `UPDATE "WorkflowRun" SET "leaseUntil" = now() + make_interval(secs => $3::double precision) WHERE "id" = $1 AND "owner" = $2`,
+        h.id,
+        h.token,
+        this.leaseMs / 1000,
+      ),
+    );
+    if (n !== 1) throw new WorkflowTakenOver(h.id);
   }
 
   protected backoffSeconds(attempts: number): number {

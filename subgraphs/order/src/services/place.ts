@@ -147,8 +147,8 @@ export class OrderPlacement {
       // past the pivot the order stands: what failed after it (the cart clean-up) is the sweep's
       if (!(e instanceof WorkflowFailed && e.report.pastPivot)) throw e;
     }
-    // the order's events first: relayed by this request (in its trace) before the workers' periodic relay
-    // can take them (bench/RESULTS.md, 1 December: the tracing e2e test lost that race once)
+    // the order's events first, relayed by this request (in its trace): the workers' periodic relay leaves
+    // them to it while they are young (OutboxRelay periodicMinAgeMs; the tracing e2e test lost that race once)
     void this.d.jobs.flush();
     await this.jobs.scheduleTimeout(orderId, expiresAt);
     // the order as written (a direct buy's run is complete); past the pivot with a failed cart clean-up, read it
