@@ -30,11 +30,13 @@ import {
 } from "../src/workflow.ts";
 
 /** The raw calls of a Prisma client, on one pg pool (statements counted). */
-function pgDb(pool: pg.Pool): WorkflowDb<WorkflowSql> & { statements: string[] } {
+function pgDb(pool: pg.Pool): WorkflowDb<WorkflowSql> & { statements: string[]; texts: string[] } {
   const statements: string[] = [];
+  const texts: string[] = [];
   const on = (c: pg.Pool | pg.PoolClient): WorkflowSql => ({
     async $executeRawUnsafe(q: string, ...values: unknown[]) {
       statements.push(q.trim().split(/\s+/)[0] ?? "");
+      texts.push(q);
       return (await c.query(q, values)).rowCount ?? 0;
     },
     async $queryRawUnsafe<T>(q: string, ...values: unknown[]) {
@@ -44,6 +46,7 @@ function pgDb(pool: pg.Pool): WorkflowDb<WorkflowSql> & { statements: string[] }
   });
   return {
     statements,
+    texts,
     ...on(pool),
     async $transaction<R>(fn: (tx: WorkflowSql) => Promise<R>) {
       const c = await pool.connect();
@@ -203,6 +206,35 @@ describe("durable workflow runner", () => {
     expect(t.calls.release).toBe(2);
     expect(await t.bookings()).toBe(0);
     expect(await statusOf("trip:f2")).toBe("COMPENSATED"); // hold was undone: the run says so
+  });
+
+  it("firstRecordUnflushed: the run's first insert commits without waiting for the flush; the run is recorded and recovered as any other", async () => {
+    const t = tripWorkflow(db);
+    const def = { ...t.def, name: "trip-unflushed", firstRecordUnflushed: true };
+    db.texts.length = 0;
+    await runner().run(def, "trip:unflushed", { id: "trip:unflushed" });
+    const inserts = db.texts.filter((q) => q.trim().startsWith("INSERT"));
+    expect(inserts[0]).toContain("set_config('synchronous_commit', 'off', true)");
+    expect(await statusOf("trip:unflushed")).toBe("COMPLETED");
+    // without the flag the first insert waits for its flush
+    db.texts.length = 0;
+    await runner().run(t.def, "trip:flushed", { id: "trip:flushed" });
+    expect(db.texts.filter((q) => q.trim().startsWith("INSERT"))[0]).not.toContain("synchronous_commit");
+    // killed after its first remote step: the sweep compensates it as usual
+    const dying = runner({ leaseMs: 60_000 });
+    const crash = (at: string) => {
+      if (at === "hold") throw new SimulatedCrash(at);
+    };
+    await expect(
+      dying.run(def, "trip:unflushed-killed", { id: "trip:unflushed-killed" }, { hooks: { afterStep: crash } }),
+    ).rejects.toBeInstanceOf(SimulatedCrash);
+    await expire();
+    const next = runner();
+    next.register(def);
+    expect(await next.sweep()).toMatchObject({ compensated: 1 });
+    expect(await statusOf("trip:unflushed-killed")).toBe("COMPENSATED");
+    expect(t.held.has("trip:unflushed-killed")).toBe(false);
+    expect(t.calls.release).toBe(1);
   });
 
   it("a refusal before any step did something to undo leaves no run record (nothing happened)", async () => {

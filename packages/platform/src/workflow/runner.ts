@@ -89,7 +89,7 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
         // a recovery's lease (fresh at its claim) is renewed before each further step (recovery.ts)
         if (recovering && renew) await this.renewLease(h);
         renew = true;
-        if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING");
+        if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING", def.firstRecordUnflushed === true);
         let transacted = false;
         const ctx: StepContext<Tx> = {
           recovering,
@@ -216,8 +216,17 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     if (!this.remaining(def, state, i)) h.closed = true;
   }
 
-  private async insert<S>(sql: WorkflowSql, def: WorkflowDefinition<S, Tx>, h: Handle, state: S, step: number, status: RunStatus) {
-    await this.insertRow(sql, def, h, { status, step, pastPivot: h.pastPivot, state: this.encode(def, state) });
+  /** `unflushed`: the insert is its own transaction and commits without waiting for the flush (`firstRecordUnflushed`). */
+  private async insert<S>(
+    sql: WorkflowSql,
+    def: WorkflowDefinition<S, Tx>,
+    h: Handle,
+    state: S,
+    step: number,
+    status: RunStatus,
+    unflushed = false,
+  ) {
+    await this.insertRow(sql, def, h, { status, step, pastPivot: h.pastPivot, state: this.encode(def, state) }, unflushed);
     h.recorded = true;
   }
 
@@ -226,19 +235,26 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     def: WorkflowDefinition<S, Tx>,
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
+    unflushed = false,
   ): Promise<number> {
-    const q = this.insertSql(def, h, f);
+    const q = this.insertSql(def, h, f, unflushed);
     return unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
   }
 
+  /**
+   * The run's insert. `unflushed`: it sets `synchronous_commit = off` for its own transaction
+   * (`set_config(…, true)` is local to it; its commit reads it) — never inside a local step's.
+   */
   private insertSql<S>(
     def: WorkflowDefinition<S, Tx>,
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
+    unflushed = false,
   ) {
     return {
       sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now() + make_interval(secs => $8::double precision))`,
+         SELECT $1::text, $2::text, $3::text, $4::int, $5::boolean, $6::jsonb, $7::text, now() + make_interval(secs => $8::double precision)
+         ${unflushed ? "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed" : ""}`,
       values: [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, this.leaseMs / 1000],
     };
   }

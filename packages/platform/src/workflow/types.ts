@@ -57,6 +57,15 @@ export interface WorkflowDefinition<S, Tx = never> {
   /** The recorded state (JSON); default: the state itself. Must carry what compensations and the steps after the pivot read. */
   encode?(state: S): unknown;
   decode?(json: unknown): S;
+  /**
+   * The run's first record — the insert before the first remote step — commits without waiting for
+   * the WAL flush (`synchronous_commit = off` for that one statement; decisions 0040, 0049). Only for
+   * a workflow whose first remote step's effect lapses by itself when no run guards it (order
+   * placement: catalog's reservation expires and `release-expired` returns the stock). A later
+   * durable commit in the same cluster (the order's) flushes the record too; lost in a server crash,
+   * the record takes with it only a run whose effect then lapses.
+   */
+  firstRecordUnflushed?: boolean;
 }
 
 /** A business refusal raised by a step (e.g. OUT_OF_STOCK); not an error of the system. */

@@ -112,6 +112,9 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
   return {
     name: "placeOrder",
     pivot: "createOrder",
+    // the run's insert before reserveStock needs no flush of its own: a reservation that no run guards
+    // lapses when it expires, and the order's durable commit flushes the record (decisions 0040, 0049)
+    firstRecordUnflushed: true,
     encode: (s) => s.keys,
     decode: (json) => ({ keys: json as PlaceOrderKeys, draft: null, eventIds: [] }),
     steps: [
