@@ -2,8 +2,8 @@
  * Placing an order, a durable workflow (packages/platform/src/workflow.ts, decision 0031):
  *
  *   reserveStock  → catalog inventoryReserve(key = "order:<orderId>"),
- *                   answering the SKUs' prices too                       ⟲ inventoryRelease(key)
- *   priceLines    → the lines at those prices; promotion's quote of them
+ *                   answering the SKUs' prices: the lines at them        ⟲ inventoryRelease(key)
+ *   priceLines    → promotion's quote of the lines
  *                   (refusals: MIXED_CURRENCY, COUPON_UNAVAILABLE, PRICE_CHANGED: the reservation is released)
  *   lockCoupon    → promotion couponLock at the quote's coupon discount
  *                   (idempotent per orderId)                             ⟲ couponRelease(orderId)
@@ -62,9 +62,9 @@ export interface PlaceOrderKeys {
 /** The order to write; only the running process has it (after a crash the run is undone, or past createOrder). */
 export interface OrderDraft {
   idempotencyKey: string;
-  /** The lines as asked (one per SKU); reserveStock reserves them and priceLines prices them into `lines`. */
+  /** The lines as asked (one per SKU); reserveStock reserves them into `lines`, priceLines takes the discounts. */
   asked: StockLine[];
-  /** Set by priceLines, in the order of `asked`. */
+  /** Set by reserveStock (at the reserved prices), discounted by priceLines; in the order of `asked`. */
   lines: PricedLine[];
   /** Set by priceLines. */
   currency: string;
@@ -82,8 +82,6 @@ export interface OrderDraft {
   reservationTtlSeconds: number;
   /** The order lines' ids, one per line. */
   itemIds: string[];
-  /** Set by reserveStock: the reserved SKUs, in the order of `asked`. */
-  reserved?: ReservedSku[];
 }
 
 export interface PlaceOrderState {
@@ -127,15 +125,20 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
           const r = await deps.catalog.reserve(s.keys.reservationKey, d.asked, d.reservationTtlSeconds);
           if (r.code !== "OK") throw new WorkflowAbort(r.code === "RELEASED" ? "OUT_OF_STOCK" : r.code, { failedSkuId: r.failedSkuId });
           const bySku = new Map((r.skus ?? []).map((k) => [k.skuId, k]));
-          d.reserved = d.asked.map((l) => defined(bySku.get(l.skuId), `catalog's answer for the reserved SKU ${l.skuId}`));
+          d.lines = d.asked.map((l) => {
+            const snapshot = defined(bySku.get(l.skuId), `catalog's answer for the reserved SKU ${l.skuId}`);
+            const price = new Decimal(snapshot.price);
+            const subtotal = price.times(l.quantity);
+            return { skuId: l.skuId, quantity: l.quantity, snapshot, price, subtotal, discount: new Decimal(0), payable: subtotal };
+          });
         },
         async compensate(s) {
           await deps.catalog.release(s.keys.reservationKey);
         },
       },
       {
-        // The lines at the reserved SKUs' prices, and promotion's quote of them (campaigns, the coupon:
-        // the same pricing function the cart shows). A refusal here undoes the reservation.
+        // Promotion's quote of the reserved lines (campaigns, the coupon: the same pricing function the
+        // cart shows). A refusal here undoes the reservation.
         id: "priceLines",
         async invoke(s) {
           await priceLines(deps.promotion, s.keys, draft(s));
@@ -209,23 +212,17 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
 }
 
 /**
- * priceLines: one currency for all lines, the quote (promotion's `promotionPrice`) of the lines at
- * the reserved prices, the coupon the buyer named applied, and the payable the buyer saw matched.
+ * priceLines: one currency for all lines, the quote (promotion's `promotionPrice`) of the lines
+ * reserveStock priced, the coupon the buyer named applied, and the payable the buyer saw matched.
  * Refusals are WorkflowAbort (MIXED_CURRENCY, COUPON_UNAVAILABLE with promotion's reason,
  * PRICE_CHANGED with the quote); an unreadable `expectedPayable` aborts with BAD_INPUT carrying the
  * input error.
  */
 async function priceLines(promotion: PromotionPort, k: PlaceOrderKeys, d: OrderDraft): Promise<void> {
-  const reserved = defined(d.reserved, "the reserved SKUs");
-  const currency = defined(reserved[0], "a reserved SKU").currency;
-  if (reserved.some((r) => r.currency !== currency)) throw new WorkflowAbort(OrderCode.MIXED_CURRENCY);
+  const lines = d.lines;
+  const currency = defined(lines[0], "a reserved line").snapshot.currency;
+  if (lines.some((l) => l.snapshot.currency !== currency)) throw new WorkflowAbort(OrderCode.MIXED_CURRENCY);
   const expected = expectedPayable(d.expectedPayable, currency);
-  const lines: PricedLine[] = d.asked.map((l, i) => {
-    const snapshot = defined(reserved[i], `the reserved SKU ${l.skuId}`);
-    const price = new Decimal(snapshot.price);
-    const subtotal = price.times(l.quantity);
-    return { skuId: l.skuId, quantity: l.quantity, snapshot, price, subtotal, discount: new Decimal(0), payable: subtotal };
-  });
   const quote: PriceQuote = await promotion.price(
     k.buyerId,
     currency,
@@ -240,7 +237,6 @@ async function priceLines(promotion: PromotionPort, k: PlaceOrderKeys, d: OrderD
     l.discount = new Decimal(q.discount);
     l.payable = new Decimal(q.payable);
   });
-  d.lines = lines;
   d.currency = currency;
   d.itemsTotal = new Decimal(quote.itemsTotal);
   d.discount = new Decimal(quote.discount);
