@@ -237,6 +237,52 @@ describe("durable workflow runner", () => {
     expect(t.calls.release).toBe(1);
   });
 
+  it("firstRecordGuard: the run's first record is written only where its guard holds, else the run aborts before any step — on each way the first record is written", async () => {
+    const t = tripWorkflow(db);
+    const one = tripWorkflow(db, { oneStatement: true });
+    // a trip marked closed (a row "closed:<trip>") must not start
+    const guarded = (def: WorkflowDefinition<Trip, WorkflowSql>, name: string): WorkflowDefinition<Trip, WorkflowSql> => ({
+      ...def,
+      name,
+      firstRecordUnflushed: true,
+      firstRecordGuard: (s, first) => ({
+        condition: `NOT EXISTS (SELECT 1 FROM "Booking" WHERE "id" = $${first}::text)`,
+        values: [`closed:${s.id}`],
+        abort: "CLOSED",
+      }),
+    });
+    const localFirst = (def: WorkflowDefinition<Trip, WorkflowSql>, name: string) => ({
+      ...guarded(def, name),
+      steps: def.steps.filter((s) => s.id === "book"),
+    });
+    const r = runner();
+    const runs = () => count(db, `SELECT count(*) AS n FROM "WorkflowRun"`);
+    for (const [label, def] of [
+      ["insert before the first remote step", guarded(t.def, "trip-guarded")],
+      ["a local step's transaction", localFirst(t.def, "trip-guarded-local")],
+      ["a local step's one statement", localFirst(one.def, "trip-guarded-statement")],
+    ] as const) {
+      // where the guard holds, the run is recorded and runs as usual
+      const open = `${def.name}-open`;
+      await r.run(def, open, { id: open });
+      expect(await statusOf(open), label).toBe("COMPLETED");
+      expect(await count(db, `SELECT count(*) AS n FROM "Booking" WHERE "id" = $1`, open), label).toBe(1);
+      // where it does not, nothing runs and nothing is left
+      const closed = `${def.name}-closed`;
+      await db.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, `closed:${closed}`);
+      const before = { runs: await runs(), bookings: await t.bookings(), held: t.held.size };
+      db.statements.length = 0;
+      const abort = await r.run(def, closed, { id: closed }).catch((e) => e);
+      const sent = [...db.statements];
+      expect(abort, label).toBeInstanceOf(WorkflowAbort);
+      expect(abort.code, label).toBe("CLOSED");
+      // one statement written (the guarded record; in a local step's transaction, after its rolled-back rows)
+      expect(sent.filter((q) => q === "INSERT" || q === "WITH").length, label).toBe(def.name === "trip-guarded-local" ? 2 : 1);
+      expect({ runs: await runs(), bookings: await t.bookings(), held: t.held.size }, label).toEqual(before);
+      expect(t.held.has(closed), label).toBe(false);
+    }
+  });
+
   it("a refusal before any step did something to undo leaves no run record (nothing happened)", async () => {
     const t = tripWorkflow(db);
     const r = runner();

@@ -287,6 +287,48 @@ describe("placeOrder", () => {
     expect(other.data.placeOrder.order.id).not.toBe([...ids][0]);
   });
 
+  it("a retry answers its order whatever changed since: sold out, address deleted, cart emptied — without reserving again (decision 0050)", async () => {
+    env.catalog.put({ id: "rare", title: "Rare", price: "9.90", available: 1 });
+    const input = { items: [{ skuId: "rare", quantity: 1 }], idempotencyKey: "retry-1" };
+    const first = (await place(input)).data.placeOrder;
+    expect(first.code).toBe("OK");
+    expect(env.catalog.stock("rare").available).toBe(0);
+    // sold out now: the retry is refused by the run's first record (DUPLICATE) before any reservation
+    const reserves = env.catalog.calls.reserve;
+    const again = (await place(input)).data.placeOrder;
+    expect([again.code, again.order?.id]).toEqual(["OK", first.order.id]);
+    expect(env.catalog.calls.reserve).toBe(reserves);
+    // its address deleted: refused before the run (ADDRESS_NOT_FOUND), which looks for the order first
+    env.memberSg.addresses.delete(addressId);
+    const moved = (await place(input)).data.placeOrder;
+    expect([moved.code, moved.order?.id]).toEqual(["OK", first.order.id]);
+    // a new key with the deleted address is still refused
+    expect((await place({ ...input, idempotencyKey: "retry-2" })).data.placeOrder).toMatchObject({
+      code: "ADDRESS_NOT_FOUND",
+      order: null,
+    });
+    // from the cart: the cart emptied by the order (EMPTY_CART before the run) answers the order too
+    addressId = env.memberSg.addAddress(buyer).id;
+    await env.callCart(`mutation { addToCart(skuId: "tea", quantity: 2) { code } }`, {}, buyer);
+    const fromCart = (await place({ fromCart: true, idempotencyKey: "retry-cart" })).data.placeOrder;
+    expect(fromCart.code).toBe("OK");
+    const replay = (await place({ fromCart: true, idempotencyKey: "retry-cart" })).data.placeOrder;
+    expect([replay.code, replay.order?.id]).toEqual(["OK", fromCart.order.id]);
+    // …and a cart filled again since: the run's guard answers the first order, the new lines stay in the cart
+    await env.callCart(`mutation { addToCart(skuId: "cup", quantity: 3) { code } }`, {}, buyer);
+    const refilled = (await place({ fromCart: true, idempotencyKey: "retry-cart" })).data.placeOrder;
+    expect([refilled.code, refilled.order?.id]).toEqual(["OK", fromCart.order.id]);
+    const cart = await env.callCart(`{ cart { items { skuId quantity } } }`, {}, buyer);
+    expect(cart.data.cart.items).toEqual([{ skuId: "cup", quantity: 3 }]);
+    expect(await orderCount()).toBe(2);
+    // the retries left no run behind: the buyer's two orders are its only runs
+    const runs = await env.order.services.sql.$queryRawUnsafe<Array<{ id: string }>>(
+      `SELECT "id" FROM "WorkflowRun" WHERE "state"->>'buyerId' = $1 ORDER BY "id"`,
+      buyer,
+    );
+    expect(runs.map((r) => r.id)).toEqual([first.order.id, fromCart.order.id].map((id) => `placeOrder:${id}`).sort());
+  });
+
   it("internal orderForPayment and its guard", async () => {
     const o = (await place({ items: [{ skuId: "tea", quantity: 2 }] })).data.placeOrder.order;
     const Q = `query($id: ID!) { orderForPayment(id: $id) { id orderNo buyerId status payable currency subject } }`;

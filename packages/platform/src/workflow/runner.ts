@@ -89,7 +89,7 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
         // a recovery's lease (fresh at its claim) is renewed before each further step (recovery.ts)
         if (recovering && renew) await this.renewLease(h);
         renew = true;
-        if (!h.recorded && !step.local) await this.insert(this.o.db, def, h, state, i, "RUNNING", def.firstRecordUnflushed === true);
+        if (!h.recorded && !step.local) await this.insertFirst(def, h, state, i);
         let transacted = false;
         const ctx: StepContext<Tx> = {
           recovering,
@@ -107,9 +107,10 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
             return r;
           },
           statement: async (build) => {
-            const record = h.recorded
-              ? this.updateSql(h, this.localFields(def, h, state, i, pivot))
-              : this.insertSql(def, h, this.localFields(def, h, state, i, pivot));
+            const inserting = !h.recorded;
+            const record: { sql: string; values: unknown[]; guard?: string } = inserting
+              ? this.insertSql(def, h, this.localFields(def, h, state, i, pivot), false, state)
+              : this.updateSql(h, this.localFields(def, h, state, i, pivot));
             const step = build(record.values.length + 1);
             const rows = await unaudited(() =>
               this.o.db.$queryRawUnsafe<Array<{ recorded: number }>>(
@@ -118,7 +119,11 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
                 ...step.values,
               ),
             );
-            if (Number(rows[0]?.recorded) !== 1) throw new WorkflowTakenOver(h.id);
+            if (Number(rows[0]?.recorded) !== 1) {
+              // a fresh insert that wrote nothing: the first record's guard did not hold
+              if (inserting && record.guard) throw new WorkflowAbort(record.guard);
+              throw new WorkflowTakenOver(h.id);
+            }
             this.afterLocal(def, h, state, i);
             transacted = true;
           },
@@ -197,8 +202,8 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   /** Inside a local step's transaction: records the run (inserted, or updated fenced by our token). */
   private async recordLocal<S>(tx: Tx, def: WorkflowDefinition<S, Tx>, h: Handle, state: S, i: number, pivot: number): Promise<void> {
     const fields = this.localFields(def, h, state, i, pivot);
-    if (!h.recorded) await this.insertRow(tx, def, h, fields);
-    else await this.update(tx, h, fields);
+    if (h.recorded) await this.update(tx, h, fields);
+    else if (!(await this.insertRow(tx, def, h, fields, false, state))) throw new WorkflowAbort(this.guardAbort(def, state));
   }
 
   /** What a local step's record writes: COMPLETED when nothing after it remains to run. */
@@ -216,17 +221,27 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     if (!this.remaining(def, state, i)) h.closed = true;
   }
 
-  /** `unflushed`: the insert is its own transaction and commits without waiting for the flush (`firstRecordUnflushed`). */
-  private async insert<S>(
-    sql: WorkflowSql,
-    def: WorkflowDefinition<S, Tx>,
-    h: Handle,
-    state: S,
-    step: number,
-    status: RunStatus,
-    unflushed = false,
-  ) {
-    await this.insertRow(sql, def, h, { status, step, pastPivot: h.pastPivot, state: this.encode(def, state) }, unflushed);
+  /**
+   * The run's first record, before its first remote step: unflushed when the workflow says so
+   * (`firstRecordUnflushed`), and written only when its `firstRecordGuard` holds (else the run aborts).
+   */
+  private async insertFirst<S>(def: WorkflowDefinition<S, Tx>, h: Handle, state: S, step: number): Promise<void> {
+    const f = { status: "RUNNING" as const, step, pastPivot: false, state: this.encode(def, state) };
+    if (!(await this.insertRow(this.o.db, def, h, f, def.firstRecordUnflushed === true, state)))
+      throw new WorkflowAbort(this.guardAbort(def, state));
+    h.recorded = true;
+  }
+
+  /** The abort code of a first record that wrote nothing (only a guard can make it so). */
+  private guardAbort<S>(def: WorkflowDefinition<S, Tx>, state: S): string {
+    const code = def.firstRecordGuard?.(state, 1).abort;
+    if (!code) throw new Error(`workflow ${def.name}: the run's first record wrote nothing`);
+    return code;
+  }
+
+  /** A later first record (the run did something before it could be recorded): no guard. */
+  private async insert<S>(sql: WorkflowSql, def: WorkflowDefinition<S, Tx>, h: Handle, state: S, step: number, status: RunStatus) {
+    await this.insertRow(sql, def, h, { status, step, pastPivot: h.pastPivot, state: this.encode(def, state) });
     h.recorded = true;
   }
 
@@ -236,26 +251,35 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
     unflushed = false,
+    guardedBy?: S,
   ): Promise<number> {
-    const q = this.insertSql(def, h, f, unflushed);
+    const q = this.insertSql(def, h, f, unflushed, guardedBy);
     return unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
   }
 
   /**
    * The run's insert. `unflushed`: it sets `synchronous_commit = off` for its own transaction
    * (`set_config(…, true)` is local to it; its commit reads it) — never inside a local step's.
+   * `guardedBy` (the run's state): the first record, written only where the workflow's
+   * `firstRecordGuard` holds; `guard` is then the abort code of a record that wrote nothing.
    */
   private insertSql<S>(
     def: WorkflowDefinition<S, Tx>,
     h: Handle,
     f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
     unflushed = false,
-  ) {
+    guardedBy?: S,
+  ): { sql: string; values: unknown[]; guard?: string } {
+    const values: unknown[] = [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, this.leaseMs / 1000];
+    const g = guardedBy !== undefined ? def.firstRecordGuard?.(guardedBy, values.length + 1) : undefined;
+    if (g) values.push(...g.values);
     return {
       sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
          SELECT $1::text, $2::text, $3::text, $4::int, $5::boolean, $6::jsonb, $7::text, now() + make_interval(secs => $8::double precision)
-         ${unflushed ? "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed" : ""}`,
-      values: [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, this.leaseMs / 1000],
+         ${unflushed ? "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed" : ""}
+         ${g ? `WHERE ${g.condition}` : ""}`,
+      values,
+      guard: g?.abort,
     };
   }
 

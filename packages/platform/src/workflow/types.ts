@@ -66,6 +66,16 @@ export interface WorkflowDefinition<S, Tx = never> {
    * the record takes with it only a run whose effect then lapses.
    */
   firstRecordUnflushed?: boolean;
+  /**
+   * A condition the run's first record is written under, checked by that record's own statement
+   * (no round trip of its own): SQL over the runner's database whose values are numbered from
+   * `first`. When it does not hold, nothing is written and the run aborts with `WorkflowAbort(abort)`
+   * before its first step did anything. For a check that must come before every step (order
+   * placement: no order with this idempotency key yet, decision 0050). Where a local step writes the
+   * first record, a `transact` step's guard sees that step's own writes (the record follows them in
+   * its transaction, which the abort rolls back); a `statement` step's sees the state before it.
+   */
+  firstRecordGuard?(state: S, first: number): { condition: string; values: unknown[]; abort: string };
 }
 
 /** A business refusal raised by a step (e.g. OUT_OF_STOCK); not an error of the system. */

@@ -51,21 +51,32 @@ export class OrderPlacement {
       if (Date.now() > deadline) throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; retry");
       await sleep(40);
     }
+    // Under the lock, a retry (an order this key placed already) is answered with that order, without a
+    // look-up statement on the way of every order (decision 0050): the run's first record refuses to
+    // start another (DUPLICATE, before the reservation), and what refuses or fails before the run (an
+    // emptied cart, an address deleted since, a service down) looks for the order first.
+    const stage = { running: false };
     try {
-      // under the lock, one look for an order this key placed already (a retry); plain SQL (decision 0035)
-      const existing = await this.d.sql.$queryRawUnsafe<Array<{ id: string }>>(
-        `SELECT "id" FROM "Order" WHERE "buyerId" = $1 AND "idempotencyKey" = $2`,
-        buyerId,
-        idem,
-      );
-      if (existing[0]) return ok(await this.reads.get(existing[0].id));
-      return await this.placeLocked(buyerId, input, idem);
+      const out = await this.placeLocked(buyerId, input, idem, stage);
+      if (out.code === OrderCode.OK || stage.running) return out;
+      const placed = await this.reads.byIdempotencyKey(buyerId, idem);
+      return placed ? ok(placed) : out;
+    } catch (e) {
+      const placed = stage.running ? null : await this.reads.byIdempotencyKey(buyerId, idem).catch(() => null);
+      if (placed) return ok(placed);
+      throw e;
     } finally {
       await this.releaseLock(lockKey, token).catch(() => undefined);
     }
   }
 
-  private async placeLocked(buyerId: string, input: PlaceOrderInput, idem: string): Promise<PlaceOrderOutcome> {
+  /** `stage.running` is set once the workflow runs (its answers need no look-up for an earlier order). */
+  private async placeLocked(
+    buyerId: string,
+    input: PlaceOrderInput,
+    idem: string,
+    stage: { running: boolean },
+  ): Promise<PlaceOrderOutcome> {
     const fromCart = input.fromCart === true;
     let requested: StockLine[];
     if (fromCart) {
@@ -126,6 +137,7 @@ export class OrderPlacement {
       eventIds: [],
     };
     const expiresAt = defined(state.draft, "the order draft").expiresAt;
+    stage.running = true;
     try {
       await this.d.workflows.run(this.d.placeOrderWorkflow, placeOrderRunId(orderId), state, { hooks: this.d.hooks?.placeOrder });
     } catch (e) {

@@ -19,8 +19,9 @@
  *
  * Unit prices come only from the SKUs the reservation's own statement read (one catalog call
  * reserves and prices: decision 0049); discounts only from promotion's quote of those lines. The
- * caller (services/place.ts) serialises submissions with one idempotency key, and the unique
- * (buyerId, idempotencyKey) index is the final guard.
+ * caller (services/place.ts) serialises submissions with one idempotency key; the run's first record
+ * is written only when no order of this key exists (a retry aborts with DUPLICATE before the
+ * reservation: decision 0050), and the unique (buyerId, idempotencyKey) index is the final guard.
  */
 import { randomUUID } from "node:crypto";
 import { uniqueViolationTarget } from "@mallgraph/platform/db-errors";
@@ -113,6 +114,13 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
     // the run's insert before reserveStock needs no flush of its own: a reservation that no run guards
     // lapses when it expires, and the order's durable commit flushes the record (decisions 0040, 0049)
     firstRecordUnflushed: true,
+    // a retry of an order placed already (its buyer's idempotency key) writes nothing and reserves nothing:
+    // the run's first record looks for it, instead of a look-up statement of its own (decision 0050)
+    firstRecordGuard: (s, first) => ({
+      condition: `NOT EXISTS (SELECT 1 FROM "Order" WHERE "buyerId" = $${first}::text AND "idempotencyKey" = $${first + 1}::text)`,
+      values: [s.keys.buyerId, draft(s).idempotencyKey],
+      abort: "DUPLICATE",
+    }),
     encode: (s) => s.keys,
     decode: (json) => ({ keys: json as PlaceOrderKeys, draft: null, eventIds: [] }),
     steps: [
