@@ -30,7 +30,8 @@
  *   (`failedRuns`, the domain's admin query), counted on /metrics (`mg_workflow_runs{status="FAILED"}`),
  *   retried by an operator (`retry`) — never dropped.
  * - A business refusal of a step is a `WorkflowAbort` (the caller turns it into a result code);
- *   the earlier steps are undone all the same.
+ *   the earlier steps are undone all the same. A workflow's `firstRecordGuard` refuses a run in its
+ *   first record's own statement, before any step (decision 0050).
  *
  * The runner speaks raw SQL, so any domain's Prisma client (or transaction client) works; its own
  * bookkeeping is kept out of the operator audit trail (`unaudited`).
