@@ -195,16 +195,16 @@ describe("subgraph batches through the gateway", () => {
     try {
       // connections from here to it open, plans made
       await Promise.all(Array.from({ length: 11 }, (_, i) => gql(patient.url, i ? WHO : "{ slow(ms: 1) }")));
-      const started = performance.now();
+      let started = performance.now();
       const at = async (p: Promise<{ status: number }>) => {
         expect((await p).status).toBe(200);
         return performance.now() - started;
       };
-      const { result, paths } = await pathsDuring(() =>
-        Promise.all([at(gql(patient.url, "{ slow(ms: 900) }")), ...Array.from({ length: 10 }, () => at(gql(patient.url, WHO)))]),
-      );
-      const [slow, ...fast] = result;
-      expect(paths).toContain("/graphql/batch");
+      // whether the eleven share an event-loop turn at the gateway is up to the network: try until they did
+      const [slow, ...fast] = await batchedAttempt(() => {
+        started = performance.now();
+        return Promise.all([at(gql(patient.url, "{ slow(ms: 900) }")), ...Array.from({ length: 10 }, () => at(gql(patient.url, WHO)))]);
+      }, 5);
       expect(slow).toBeGreaterThanOrEqual(900);
       // with one answer per batch the fast ones would have waited the 900 ms too
       for (const t of fast) expect(t).toBeLessThan(slow! - 400);
