@@ -418,7 +418,7 @@ describe("fault injection: processes killed, stopped, restarted and slowed in th
             // the storm's requests (the gateway's batches) inside promotion wait on Redis too: once their number has
             // stopped growing, only the direct buys add to it (the CI of 1 December counted 5 of them as direct buys)
             let storm = -1;
-            for (let same = 0; same < 3; ) {
+            for (let same = 0; same < 3;) {
               await new Promise((r) => setTimeout(r, 100));
               const now = await inFlightNow();
               same = now === storm ? same + 1 : 0;
