@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { unaudited } from "../audit-scope.ts";
+import { insertRunSql, updateRunSql, type RunFields, type RunUpdate } from "./run-sql.ts";
 import {
   TX_OPTIONS,
   SimulatedCrash,
@@ -108,9 +109,8 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
           },
           statement: async (build) => {
             const inserting = !h.recorded;
-            const record: { sql: string; values: unknown[]; guard?: string } = inserting
-              ? this.insertSql(def, h, this.localFields(def, h, state, i, pivot), false, state)
-              : this.updateSql(h, this.localFields(def, h, state, i, pivot));
+            const fields = this.localFields(def, h, state, i, pivot);
+            const record = inserting ? insertRunSql(def, h, fields, this.leaseMs, false, state) : updateRunSql(h, fields);
             const step = build(record.values.length + 1);
             const rows = await unaudited(() =>
               this.o.db.$queryRawUnsafe<Array<{ recorded: number }>>(
@@ -121,7 +121,7 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
             );
             if (Number(rows[0]?.recorded) !== 1) {
               // a fresh insert that wrote nothing: the first record's guard did not hold
-              if (inserting && record.guard) throw new WorkflowAbort(record.guard);
+              if (inserting && def.firstRecordGuard) throw new WorkflowAbort(this.guardAbort(def, state));
               throw new WorkflowTakenOver(h.id);
             }
             this.afterLocal(def, h, state, i);
@@ -249,50 +249,20 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
     sql: WorkflowSql,
     def: WorkflowDefinition<S, Tx>,
     h: Handle,
-    f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
+    f: RunFields,
     unflushed = false,
     guardedBy?: S,
   ): Promise<number> {
-    const q = this.insertSql(def, h, f, unflushed, guardedBy);
+    const q = insertRunSql(def, h, f, this.leaseMs, unflushed, guardedBy);
     return unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
-  }
-
-  /**
-   * The run's insert. `unflushed`: it sets `synchronous_commit = off` for its own transaction
-   * (`set_config(…, true)` is local to it; its commit reads it) — never inside a local step's.
-   * `guardedBy` (the run's state): the first record, written only where the workflow's
-   * `firstRecordGuard` holds; `guard` is then the abort code of a record that wrote nothing.
-   */
-  private insertSql<S>(
-    def: WorkflowDefinition<S, Tx>,
-    h: Handle,
-    f: { status: RunStatus; step: number; pastPivot: boolean; state: string },
-    unflushed = false,
-    guardedBy?: S,
-  ): { sql: string; values: unknown[]; guard?: string } {
-    const values: unknown[] = [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, this.leaseMs / 1000];
-    const g = guardedBy !== undefined ? def.firstRecordGuard?.(guardedBy, values.length + 1) : undefined;
-    if (g) values.push(...g.values);
-    return {
-      sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
-         SELECT $1::text, $2::text, $3::text, $4::int, $5::boolean, $6::jsonb, $7::text, now() + make_interval(secs => $8::double precision)
-         ${unflushed ? "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed" : ""}
-         ${g ? `WHERE ${g.condition}` : ""}`,
-      values,
-      guard: g?.abort,
-    };
   }
 
   /**
    * Updates the run while `h` owns it (else WorkflowTakenOver). `retryIn` (seconds): hand it to the
    * sweep (lease released, next attempt then); `attempt`: count one more attempt.
    */
-  protected async update(
-    sql: WorkflowSql,
-    h: Handle,
-    f: { status: RunStatus; step: number; pastPivot: boolean; state?: string; retryIn?: number; attempt?: boolean; error?: string },
-  ): Promise<void> {
-    const q = this.updateSql(h, f);
+  protected async update(sql: WorkflowSql, h: Handle, f: RunUpdate): Promise<void> {
+    const q = updateRunSql(h, f);
     const n = await unaudited(() => sql.$executeRawUnsafe(q.sql, ...q.values));
     if (n !== 1) throw new WorkflowTakenOver(h.id);
   }
@@ -300,32 +270,6 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   /** Deletes the run while `h` owns it (a refused run with nothing to undo); another runner's run is left alone. */
   private async forget(h: Handle): Promise<void> {
     await unaudited(() => this.o.db.$executeRawUnsafe(`DELETE FROM "WorkflowRun" WHERE "id" = $1 AND "owner" = $2`, h.id, h.token));
-  }
-
-  /** The fenced update of `update` (no row when another runner owns the run). */
-  private updateSql(
-    h: Handle,
-    f: { status: RunStatus; step: number; pastPivot: boolean; state?: string; retryIn?: number; attempt?: boolean; error?: string },
-  ) {
-    return {
-      sql: `UPDATE "WorkflowRun" SET "status" = $3, "step" = $4, "pastPivot" = $5, "state" = COALESCE($6::jsonb, "state"), "updatedAt" = now(),
-           "leaseUntil" = CASE WHEN $7::double precision IS NULL THEN "leaseUntil" ELSE now() END,
-           "nextAttemptAt" = CASE WHEN $7::double precision IS NULL THEN NULL ELSE now() + make_interval(secs => $7::double precision) END,
-           "attempts" = "attempts" + $8::int,
-           "lastError" = CASE WHEN $3 IN ('COMPLETED', 'COMPENSATED') THEN NULL ELSE COALESCE($9, "lastError") END
-         WHERE "id" = $1 AND "owner" = $2`,
-      values: [
-        h.id,
-        h.token,
-        f.status,
-        f.step,
-        f.pastPivot,
-        f.state ?? null,
-        f.retryIn ?? null,
-        f.attempt ? 1 : 0,
-        f.error?.slice(0, 1000) ?? null,
-      ],
-    };
   }
 
   /** Renews the lease of a run `h` owns (else WorkflowTakenOver): another `leaseMs` from now. */

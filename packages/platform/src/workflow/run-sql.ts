@@ -1,0 +1,74 @@
+/**
+ * The SQL of a run's record (decision 0031): its first insert — unflushed or guarded by the
+ * workflow's `firstRecordGuard` (decision 0050) — and the update fenced by the owner's token. Pure
+ * builders: the runner (runner.ts) sends them alone, inside a local step's transaction, or as the
+ * first CTE of a local step's one statement.
+ */
+import type { Handle, RunStatus, WorkflowDefinition } from "./types.ts";
+
+/** What a run's record writes. */
+export interface RunFields {
+  status: RunStatus;
+  step: number;
+  pastPivot: boolean;
+  state: string;
+}
+
+/** The fields an update may set besides them (`state` kept when absent). */
+export interface RunUpdate extends Omit<RunFields, "state"> {
+  state?: string;
+  /** Seconds: hand the run to the sweep (lease released, next attempt then). */
+  retryIn?: number;
+  /** Count one more attempt. */
+  attempt?: boolean;
+  error?: string;
+}
+
+/**
+ * The run's insert. `unflushed`: it sets `synchronous_commit = off` for its own transaction
+ * (`set_config(…, true)` is local to it; its commit reads it) — never inside a local step's.
+ * `guardedBy` (the run's state): the first record, written only where the workflow's
+ * `firstRecordGuard` holds (else the statement writes nothing).
+ */
+export function insertRunSql<S, Tx>(
+  def: WorkflowDefinition<S, Tx>,
+  h: Handle,
+  f: RunFields,
+  leaseMs: number,
+  unflushed = false,
+  guardedBy?: S,
+): { sql: string; values: unknown[] } {
+  const values: unknown[] = [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, leaseMs / 1000];
+  const g = guardedBy !== undefined ? def.firstRecordGuard?.(guardedBy, values.length + 1) : undefined;
+  if (g) values.push(...g.values);
+  return {
+    sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
+         SELECT $1::text, $2::text, $3::text, $4::int, $5::boolean, $6::jsonb, $7::text, now() + make_interval(secs => $8::double precision)
+         ${unflushed ? "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed" : ""}
+         ${g ? `WHERE ${g.condition}` : ""}`,
+    values,
+  };
+}
+
+/** The update of a run while `h` owns it (no row when another runner owns the run). */
+export function updateRunSql(h: Handle, f: RunUpdate): { sql: string; values: unknown[] } {
+  return {
+    sql: `UPDATE "WorkflowRun" SET "status" = $3, "step" = $4, "pastPivot" = $5, "state" = COALESCE($6::jsonb, "state"), "updatedAt" = now(),
+           "leaseUntil" = CASE WHEN $7::double precision IS NULL THEN "leaseUntil" ELSE now() END,
+           "nextAttemptAt" = CASE WHEN $7::double precision IS NULL THEN NULL ELSE now() + make_interval(secs => $7::double precision) END,
+           "attempts" = "attempts" + $8::int,
+           "lastError" = CASE WHEN $3 IN ('COMPLETED', 'COMPENSATED') THEN NULL ELSE COALESCE($9, "lastError") END
+         WHERE "id" = $1 AND "owner" = $2`,
+    values: [
+      h.id,
+      h.token,
+      f.status,
+      f.step,
+      f.pastPivot,
+      f.state ?? null,
+      f.retryIn ?? null,
+      f.attempt ? 1 : 0,
+      f.error?.slice(0, 1000) ?? null,
+    ],
+  };
+}
