@@ -145,7 +145,7 @@ describe("hand-written SQL names what the Prisma schemas require", () => {
       "subgraphs/order/src/services/seckill.ts:OrderStatusChange",
       "subgraphs/promotion/src/services/seckill-copy.ts:SeckillReservation",
       "packages/platform/src/outbox.ts:Outbox",
-      "packages/platform/src/workflow/runner.ts:WorkflowRun",
+      "packages/platform/src/workflow/run-sql.ts:WorkflowRun",
     ])
       expect(inserts, expected).toContain(expected);
   });
