@@ -1,6 +1,6 @@
 /**
- * The order domain's workers: payment time-outs (delayed `cancel-unpaid` per order plus a
- * repeatable `sweep-expired` safety net), the status events relayed from the outbox (`order-events`:
+ * The order domain's workers: payment time-outs (the repeatable `sweep-expired`, every second:
+ * decision 0051), the status events relayed from the outbox (`order-events`:
  * `publish-event`; the relay runs every second here), the
  * retried follow-ups of committed changes, and the sweep of durable workflow runs whose process died
  * (at start-up and every few seconds, one worker at a time).
@@ -17,6 +17,7 @@ import { TimeoutJob } from "./services/orders.ts";
 export interface OrderWorkerOptions extends Omit<OrderSubgraphOptions, "config" | "port"> {
   /** Interval of the outbox relay (ms, default 1000). */
   outboxEveryMs?: number;
+  /** Interval of the payment time-out sweep (ms, default 1000). */
   sweepEveryMs?: number;
   /** Workflow sweep interval (ms). */
   workflowEveryMs?: number;
@@ -29,9 +30,9 @@ export async function startWorkers(config: Config, opts: OrderWorkerOptions = {}
   const events = createQueue(q, QueueName.orderEvents);
   // the former drain of the OrderOutbox table: status events now travel through the job outbox
   await events.removeJobScheduler("publish-outbox").catch(() => undefined);
-  await services.timeouts.upsertJobScheduler("sweep-expired", { every: opts.sweepEveryMs ?? 60_000 }, { name: TimeoutJob.sweepExpired });
+  await services.timeouts.upsertJobScheduler("sweep-expired", { every: opts.sweepEveryMs ?? 1000 }, { name: TimeoutJob.sweepExpired });
   const workers = [
-    createWorker(q, QueueName.orderTimeouts, orderTimeoutsProcessor(services.orders, services.timeouts)),
+    createWorker(q, QueueName.orderTimeouts, orderTimeoutsProcessor(services.orders)),
     createWorker(q, QueueName.orderEvents, orderEventsProcessor(services.redis, config.REDIS_PREFIX), { concurrency: 4 }),
     createWorker(q, QueueName.orderFollowUps, orderFollowUpsProcessor(services.orders)),
   ];

@@ -131,7 +131,7 @@ describe("orderCreateSeckill (1 s seckill payment time-out in this suite)", () =
         async () => (await redis.exists(...created.map((c) => `${env.config.REDIS_PREFIX}:{events}:published:${c.id}`))) === 120,
         "the batch's events published",
       );
-      // the batch's one time-out job cancels its unpaid orders (this suite's 1 s seckill time-out)
+      // the workers' sweep cancels the batches' unpaid orders (this suite's 1 s seckill time-out)
       await waitFor(
         async () => (await p().order.count({ where: { id: { in: orders.map((o) => o.id) }, cancelReason: "PAYMENT_TIMEOUT" } })) === 120,
         "the time-outs of the batches' orders",

@@ -3,7 +3,7 @@ import { startWorkers } from "../src/worker.ts";
 import { startOrderEnv, PLACE, MARK_PAID, waitFor, type OrderEnv } from "./support/env.ts";
 import { internal } from "./support/fakes.ts";
 
-describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", () => {
+describe("payment time-out (the workers' sweep every second, decision 0051; 1 s time-out in this suite)", () => {
   let env: OrderEnv;
   let stopWorkers: () => Promise<void>;
   const buyer = "slowpoke";
@@ -22,8 +22,8 @@ describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", ()
     const addressId = env.memberSg.addAddress(buyer).id;
     const place = async (q: number) =>
       (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: q }] } }, buyer)).data.placeOrder.order;
-    // No race with the 1 s time-out on a loaded machine: the time-out jobs wait (paused queue)
-    // until the second order is paid, then both run.
+    // No race with the 1 s time-out on a loaded machine: the sweep waits (paused queue) until the
+    // second order is paid, then runs. No job per order is queued.
     const timeouts = env.order.services.timeouts;
     await timeouts.pause();
     const unpaid = await place(3);
@@ -34,27 +34,43 @@ describe("payment time-out (BullMQ delayed job, 1 s time-out in this suite)", ()
     const cancelled = await waitFor(async () => {
       const o = await p.order.findUniqueOrThrow({ where: { id: unpaid.id } });
       return o.status === "CANCELLED" ? o : null;
-    }, "the time-out job");
+    }, "the time-out sweep");
     expect(cancelled.cancelReason).toBe("PAYMENT_TIMEOUT");
     await waitFor(async () => env.catalog.stock("tea").reserved === 0, "stock release");
     expect(env.catalog.stock("tea")).toEqual({ available: 8, reserved: 0, sold: 2 });
     expect((await p.order.findUniqueOrThrow({ where: { id: paid.id } })).status).toBe("PAID");
-    // the sweep finds nothing left to do, and running the job again changes nothing
+    // the sweep finds nothing left to do, and cancelling it again changes nothing
     expect(await env.order.services.orders.sweepExpired()).toBe(0);
     expect((await env.order.services.orders.cancelIfUnpaid(unpaid.id)).code).toBe("INVALID_STATE");
     expect(await p.orderStatusChange.count({ where: { orderId: unpaid.id, to: "CANCELLED" } })).toBe(1);
-    // the next tests drive cancellation themselves: keep the 1 s time-out jobs from racing them
+    // the next tests drive cancellation themselves: keep the sweep from racing them
     await timeouts.pause();
   });
 
-  it("the sweep cancels expired orders whose delayed job was lost", async () => {
-    const addressId = env.memberSg.addAddress(`${buyer}-2`).id;
-    const o = (await env.call(PLACE, { input: { addressId, items: [{ skuId: "tea", quantity: 1 }] } }, `${buyer}-2`)).data.placeOrder.order;
-    await env.order.services.timeouts.remove(`cancel-unpaid-${o.id}`);
+  it("the sweep cancels only the due unpaid orders, page after page, oldest first; no time-out job is queued", async () => {
+    const who = `${buyer}-2`;
+    const addressId = env.memberSg.addAddress(who).id;
+    env.catalog.put({ id: "cup", title: "Cup", price: "1.00", available: 20 });
+    const orders = [];
+    for (let i = 0; i < 7; i++)
+      orders.push((await env.call(PLACE, { input: { addressId, items: [{ skuId: "cup", quantity: 1 }] } }, who)).data.placeOrder.order);
+    const queued = await env.order.services.timeouts.getJobs(["delayed", "waiting", "paused", "prioritized"]);
+    expect(new Set(queued.map((j) => j.name))).toEqual(new Set(queued.length ? ["sweep-expired"] : []));
     const p = env.order.services.prisma;
-    await p.order.update({ where: { id: o.id }, data: { expiresAt: new Date(Date.now() - 60_000) } });
-    expect(await env.order.services.orders.sweepExpired()).toBe(1);
-    expect((await p.order.findUniqueOrThrow({ where: { id: o.id } })).status).toBe("CANCELLED");
+    // five are due (a minute ago), two are not (an hour ahead)
+    const due = orders.slice(0, 5).map((o) => o.id);
+    await p.order.updateMany({ where: { id: { in: due } }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    await p.order.updateMany({
+      where: { id: { in: orders.slice(5).map((o) => o.id) } },
+      data: { expiresAt: new Date(Date.now() + 3_600_000) },
+    });
+    // two at a time: three pages in one run
+    expect(await env.order.services.orders.sweepExpired(2)).toBe(5);
+    const after = await p.order.findMany({ where: { id: { in: orders.map((o) => o.id) } } });
+    for (const o of after) expect([o.id, o.status]).toEqual([o.id, due.includes(o.id) ? "CANCELLED" : "PENDING_PAYMENT"]);
+    expect(await env.order.services.orders.sweepExpired(2)).toBe(0);
+    await waitFor(async () => env.catalog.stock("cup").reserved === 2, "the due orders' stock released");
+    expect(env.catalog.stock("cup")).toEqual({ available: 18, reserved: 2, sold: 0 });
   });
 
   it("a stock release that fails after a cancel is retried by the follow-up job until it succeeds", async () => {

@@ -1,7 +1,7 @@
 /**
- * The jobs the order use cases leave behind: the payment time-out of a new order, and the side
- * effects in other domains (release / confirm stock, refund) that run after a commit and are
- * retried by a job when they fail (idempotent on the other side).
+ * The jobs the order use cases leave behind: the side effects in other domains (release / confirm
+ * stock, refund) that run after a commit and are retried by a job when they fail (idempotent on the
+ * other side).
  */
 import { jobField as field } from "@mallgraph/platform/queue";
 import type { OrderServiceDeps } from "./shared.ts";
@@ -16,7 +16,12 @@ export interface FollowUpData {
   reference?: string;
 }
 
-/** `cancel-unpaid`: one order (`{ orderId }`); `cancel-unpaid-batch`: the orders of a seckill batch, due together (`{ orderIds }`). */
+/**
+ * The `order-timeouts` queue's jobs. `sweep-expired` (repeatable, every second) is the payment time-out
+ * of every order (decision 0051). `cancel-unpaid` (`{ orderId }`) and `cancel-unpaid-batch`
+ * (`{ orderIds }`) are the delayed jobs earlier versions queued per order and per seckill batch: no
+ * longer added; one that comes due after an upgrade completes without work (the sweep has its orders).
+ */
 export const TimeoutJob = {
   cancelUnpaid: "cancel-unpaid",
   cancelUnpaidBatch: "cancel-unpaid-batch",
@@ -24,40 +29,7 @@ export const TimeoutJob = {
 } as const;
 
 export class OrderFollowUps {
-  constructor(private readonly d: Pick<OrderServiceDeps, "timeouts" | "followUps" | "catalog" | "payment" | "log">) {}
-
-  /** Queues the payment time-out of a new order; the sweep job covers a lost one. */
-  async scheduleTimeout(orderId: string, expiresAt: Date): Promise<void> {
-    try {
-      await this.d.timeouts.add(
-        TimeoutJob.cancelUnpaid,
-        { orderId },
-        { jobId: `cancel-unpaid-${orderId}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) },
-      );
-    } catch (e) {
-      this.d.log.warn({ err: e, orderId }, "could not schedule the payment time-out; the sweep job covers it");
-    }
-  }
-
-  /**
-   * Queues ONE delayed time-out for orders made together and due at the same moment (a seckill batch,
-   * decision 0039) instead of one job each; the sweep covers a lost one, as for `scheduleTimeout`.
-   */
-  async scheduleTimeouts(orderIds: string[], expiresAt: Date): Promise<void> {
-    const [first] = orderIds;
-    if (first === undefined) return;
-    if (orderIds.length === 1) return this.scheduleTimeout(first, expiresAt);
-    try {
-      await this.d.timeouts.add(
-        TimeoutJob.cancelUnpaidBatch,
-        { orderIds },
-        // an order belongs to one batch only: its first order's id names the job
-        { jobId: `cancel-unpaid-batch-${first}`, delay: Math.max(0, expiresAt.getTime() - Date.now()) },
-      );
-    } catch (e) {
-      this.d.log.warn({ err: e, orderIds }, "could not schedule the batch's payment time-out; the sweep job covers it");
-    }
-  }
+  constructor(private readonly d: Pick<OrderServiceDeps, "followUps" | "catalog" | "payment" | "log">) {}
 
   /** Runs a cross-domain follow-up now; when it fails, a job retries it (idempotent on the other side). */
   async followUp(job: string, data: Record<string, unknown>, run: () => Promise<unknown>): Promise<void> {

@@ -83,16 +83,31 @@ export class OrderLifecycle {
     return out;
   }
 
-  /** Unpaid orders past their time-out whose delayed job was lost. */
-  async sweepExpired(limit = 100): Promise<number> {
-    const due = await this.d.prisma.order.findMany({
-      where: { status: "PENDING_PAYMENT", expiresAt: { lt: new Date(Date.now() - 5000) } },
-      select: { id: true },
-      take: limit,
-    });
+  /**
+   * The payment time-out of every order (decision 0051): the workers run it every second (a BullMQ
+   * job scheduler: one run at a time over all workers). Cancels the unpaid orders that are due, the
+   * oldest first, `limit` at a time (`cancelUnpaidBatch`: 8 at once) until none is left or the run has
+   * taken `budgetMs` (the next run goes on); a page that cancels nothing (a service down) ends the run.
+   */
+  async sweepExpired(limit = 200, budgetMs = 10_000): Promise<number> {
+    const until = Date.now() + budgetMs;
     let n = 0;
-    for (const { id } of due) if ((await this.cancelIfUnpaid(id)).code === OrderCode.OK) n++;
-    return n;
+    for (;;) {
+      const now = new Date();
+      const due = await this.d.prisma.order.findMany({
+        where: { status: "PENDING_PAYMENT", expiresAt: { lte: now } },
+        select: { id: true },
+        orderBy: { expiresAt: "asc" },
+        take: limit,
+      });
+      if (!due.length) return n;
+      const r = await this.cancelUnpaidBatch(
+        due.map((o) => o.id),
+        now,
+      );
+      n += r.cancelled;
+      if (due.length < limit || r.cancelled === 0 || Date.now() > until) return n;
+    }
   }
 
   private async afterCancel(order: OrderRecord): Promise<void> {

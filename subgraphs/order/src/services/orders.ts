@@ -38,8 +38,8 @@ export class OrderService {
     this.reads = new OrderReads(d.prisma);
     this.jobs = new OrderFollowUps(d);
     const transitions = new OrderTransitions(d, this.reads);
-    this.placement = new OrderPlacement(d, this.reads, this.jobs);
-    this.seckill = new SeckillOrders(d, this.jobs);
+    this.placement = new OrderPlacement(d, this.reads);
+    this.seckill = new SeckillOrders(d);
     this.prize = new PrizeOrders(d);
     this.lifecycle = new OrderLifecycle(d, this.reads, transitions, this.jobs);
     this.afterSale = new AfterSales(d, this.reads, this.jobs);
@@ -113,8 +113,8 @@ export class OrderService {
   cancelUnpaidBatch(orderIds: string[], now?: Date) {
     return this.lifecycle.cancelUnpaidBatch(orderIds, now);
   }
-  sweepExpired(limit?: number) {
-    return this.lifecycle.sweepExpired(limit);
+  sweepExpired(limit?: number, budgetMs?: number) {
+    return this.lifecycle.sweepExpired(limit, budgetMs);
   }
   markPaid(orderId: string, paymentId: string, channel: string) {
     return this.lifecycle.markPaid(orderId, paymentId, channel);

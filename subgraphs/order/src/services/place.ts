@@ -3,16 +3,15 @@
  * (a Redis lock), the address and the seckill-only SKUs, then the durable placeOrder workflow
  * (src/workflows/placeOrder.ts: the reservation, which also prices the lines; promotion's quote of
  * them, the same pricing function the cart shows, `expectedPayable` catching a price that moved; the
- * coupon; the order) and the payment time-out.
+ * coupon; the order). The payment time-out is the workers' sweep (decision 0051).
  */
 import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
 import { Decimal, parseDecimalAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import { OrderCode, isPlaceCode, message, type PlaceCode } from "../errors.ts";
 import { placedOrder, placeOrderRunId, type PlaceOrderState } from "../workflows/placeOrder.ts";
-import type { OrderFollowUps } from "./follow-ups.ts";
 import type { PriceQuote, StockLine } from "./ports.ts";
 import type { OrderReads } from "./read.ts";
 import { MAX_LINE_QUANTITY, MAX_LINES, RESERVATION_MARGIN_SECONDS, type OrderServiceDeps } from "./shared.ts";
@@ -28,7 +27,6 @@ export class OrderPlacement {
   constructor(
     private readonly d: OrderServiceDeps,
     private readonly reads: OrderReads,
-    private readonly jobs: OrderFollowUps,
   ) {
     this.key = keyFor(d.prefix, "order");
     this.releaseLock = lockReleaser(d.redis);
@@ -136,7 +134,6 @@ export class OrderPlacement {
       },
       eventIds: [],
     };
-    const expiresAt = defined(state.draft, "the order draft").expiresAt;
     stage.running = true;
     try {
       await this.d.workflows.run(this.d.placeOrderWorkflow, placeOrderRunId(orderId), state, { hooks: this.d.hooks?.placeOrder });
@@ -162,7 +159,7 @@ export class OrderPlacement {
     // the order's events first, relayed by this request (in its trace): the workers' periodic relay leaves
     // them to it while they are young (OutboxRelay periodicMinAgeMs; the tracing e2e test lost that race once)
     void this.d.jobs.flush();
-    await this.jobs.scheduleTimeout(orderId, expiresAt);
+    // the payment time-out is the workers' sweep of due orders (decision 0051): no job per order
     // the order as written (a direct buy's run is complete); past the pivot with a failed cart clean-up, read it
     return ok(state.placedAt ? placedOrder(state) : await this.reads.get(orderId));
   }

@@ -17,7 +17,6 @@ import { badInput } from "@mallgraph/platform/errors";
 import { formatAmount, parseAmount } from "@mallgraph/platform/money";
 import { writeOutbox } from "@mallgraph/platform/outbox";
 import { OrderCode } from "../errors.ts";
-import type { OrderFollowUps } from "./follow-ups.ts";
 import { orderStatusEvent, orderStatusEvents } from "./outbox.ts";
 import { insertOrder, MAX_LINE_QUANTITY, type OrderServiceDeps } from "./shared.ts";
 import type { SeckillOrderInput, SeckillOrderOutcome } from "./types.ts";
@@ -26,10 +25,7 @@ import type { SeckillOrderInput, SeckillOrderOutcome } from "./types.ts";
 export const MAX_SECKILL_BATCH = 200;
 
 export class SeckillOrders {
-  constructor(
-    private readonly d: OrderServiceDeps,
-    private readonly jobs: OrderFollowUps,
-  ) {}
+  constructor(private readonly d: OrderServiceDeps) {}
 
   async createSeckill(input: SeckillOrderInput): Promise<SeckillOrderOutcome> {
     const { reservationId, buyerId, skuId, quantity, currency } = input;
@@ -97,7 +93,6 @@ export class SeckillOrders {
       ["seckillReservationId"],
     );
     if (dup) return seckillOk(dup);
-    await this.jobs.scheduleTimeout(orderId, expiresAt);
     await this.d.jobs.flush();
     return { code: OrderCode.OK, orderId, status: "PENDING_PAYMENT" };
   }
@@ -130,15 +125,8 @@ export class SeckillOrders {
       if (!r) found.set(i.reservationId, (r = await this.createSeckill(i)));
       out.push(r);
     }
-    // the batch's orders are due together: one delayed time-out job for them all (decision 0039)
-    const [first] = inserted;
-    if (first) {
-      await this.jobs.scheduleTimeouts(
-        inserted.map((o) => o.orderId),
-        first.expiresAt,
-      );
-      await this.d.jobs.flush();
-    }
+    // their payment time-out is the workers' sweep of due orders (decision 0051)
+    if (inserted.length) await this.d.jobs.flush();
     return out;
   }
 
@@ -152,7 +140,7 @@ export class SeckillOrders {
    */
   private async insertSeckillOrders(inputs: SeckillOrderInput[]): Promise<{
     found: Map<string, SeckillOrderOutcome>;
-    inserted: Array<{ reservationId: string; orderId: string; expiresAt: Date }>;
+    inserted: Array<{ reservationId: string; orderId: string }>;
   }> {
     const [snapshots, orderNos] = await Promise.all([
       this.d.catalog.skuSnapshots([...new Set(inputs.map((i) => i.skuId))]),
@@ -199,7 +187,7 @@ export class SeckillOrders {
         if (mine.length)
           await writeOutbox(tx, [orderStatusEvents(mine.map((r) => ({ eventId: r.eventId, orderId: r.id, buyerId: r.buyerId })))]);
         await this.d.hooks?.seckillBatch?.(mine.map((r) => r.rid));
-        return { found, inserted: mine.map((r) => ({ reservationId: r.rid, orderId: r.id, expiresAt })) };
+        return { found, inserted: mine.map((r) => ({ reservationId: r.rid, orderId: r.id })) };
       },
       { maxWait: 10_000, timeout: 20_000 },
     );
