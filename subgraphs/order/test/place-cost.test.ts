@@ -5,7 +5,7 @@
  * its run row, recorded before the first remote step; the step results ride in the order's own
  * transaction.
  */
-import { dbQueries } from "@mallgraph/platform/metrics";
+import { dbQueries, redisCommands } from "@mallgraph/platform/metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOrderEnv, PLACE, type OrderEnv } from "./support/env.ts";
 
@@ -13,6 +13,12 @@ async function statements(schema: string): Promise<{ query: number; execute: num
   const { values } = await dbQueries.get();
   const of = (kind: string) => values.find((v) => v.labels.schema === schema && v.labels.kind === kind)?.value ?? 0;
   return { query: of("query"), execute: of("execute") };
+}
+
+/** Redis commands sent by this process (every connection, the outbox relay's BullMQ queue included), by command. */
+async function commands(): Promise<Map<string, number>> {
+  const { values } = await redisCommands.get();
+  return new Map(values.map((v) => [String(v.labels.command), v.value]));
 }
 
 describe("the hot path of a direct order", () => {
@@ -35,8 +41,14 @@ describe("the hot path of a direct order", () => {
     for (let i = 0; i < 3; i++) await place(i); // warm-up (connections, prepared plans)
     const N = 20;
     const before = await statements(env.db.schema);
+    const sentBefore = await commands();
     for (let i = 3; i < 3 + N; i++) await place(i);
     const after = await statements(env.db.schema);
+    const sent = await commands();
+    const redisPerOrder = Object.fromEntries(
+      [...sent].map(([c, n]) => [c, (n - (sentBefore.get(c) ?? 0)) / N] as const).filter(([, n]) => n > 0),
+    );
+    console.log(`Redis commands per direct order: ${JSON.stringify(redisPerOrder)}`);
     const perOrder = { query: (after.query - before.query) / N, execute: (after.execute - before.execute) / N };
     console.log(`order schema statements per direct order: ${JSON.stringify(perOrder)}`);
     // 15 before the durable workflow; the run adds its insert and an update inside the order's own
@@ -50,5 +62,11 @@ describe("the hot path of a direct order", () => {
     // (decision 0050): the run's insert refuses a key that placed an order already — 7 → 6 (half a
     // statement of slack for a relay run repeated)
     expect(perOrder.query + perOrder.execute).toBeLessThanOrEqual(6.5);
+    // Redis: the submission lock (SET NX) with the seckill flags (SMISMEMBER) and the order number (one
+    // EVALSHA) in one auto-pipelined write, the lock's release (EVALSHA); the relay's job for the status
+    // event. No payment time-out job per order (decision 0051): no BullMQ script of the placement's own.
+    expect(redisPerOrder.set).toBe(1);
+    expect(redisPerOrder.smismember).toBe(1);
+    expect(redisPerOrder.evalsha ?? 0).toBeLessThanOrEqual(3.5);
   });
 });

@@ -6,13 +6,13 @@
  * coupon; the order). The payment time-out is the workers' sweep (decision 0051).
  */
 import { randomUUID } from "node:crypto";
-import { AppError, ErrorCode, badInput } from "@mallgraph/platform/errors";
+import { AppError, ErrorCode, badInput, defined } from "@mallgraph/platform/errors";
 import { Decimal, parseDecimalAmount } from "@mallgraph/platform/money";
 import { keyFor, lockReleaser } from "@mallgraph/platform/redis";
 import { WorkflowAbort, WorkflowFailed } from "@mallgraph/platform/workflow";
 import { OrderCode, isPlaceCode, message, type PlaceCode } from "../errors.ts";
 import { placedOrder, placeOrderRunId, type PlaceOrderState } from "../workflows/placeOrder.ts";
-import type { PriceQuote, StockLine } from "./ports.ts";
+import type { AddressSnapshot, PriceQuote, StockLine } from "./ports.ts";
 import type { OrderReads } from "./read.ts";
 import { MAX_LINE_QUANTITY, MAX_LINES, RESERVATION_MARGIN_SECONDS, type OrderServiceDeps } from "./shared.ts";
 import type { OrderQuoteView, OrderRecord, PlaceOrderInput, PlaceOrderOutcome } from "./types.ts";
@@ -42,10 +42,27 @@ export class OrderPlacement {
     // its digits are checked against the currency once the reservation priced the lines
     if (input.expectedPayable != null) parseDecimalAmount(input.expectedPayable, { field: "expectedPayable", allowZero: true });
 
+    // A direct buy's lines are known now: checked (no I/O; a refusal is answered under the lock, like
+    // every other) so that its seckill flags go out with the lock.
+    const direct = input.fromCart === true ? null : settle(() => directLines(input.items));
     const lockKey = this.key("submit", buyerId, idem);
     const token = randomUUID();
+    const lock = () => this.d.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX");
+    // In the lock's tick, one auto-pipelined Redis write: the lock, the seckill flags, the order number
+    // (a number of a submission that places nothing is skipped: numbers are unique, not gap-free); the
+    // address read beside it. A retry of a key still being placed only wastes them.
+    const first = lock();
+    const asked = direct && "asked" in direct ? direct.asked : null;
+    const reads: PlacementReads | null =
+      direct === null || asked
+        ? {
+            address: quiet(this.d.member.address(buyerId, input.addressId)),
+            seckillFlags: asked ? quiet(this.seckillFlags(asked)) : null,
+            orderNo: quiet(this.d.nextOrderNo()),
+          }
+        : null;
     const deadline = Date.now() + LOCK_WAIT_MS;
-    while ((await this.d.redis.set(lockKey, token, "PX", LOCK_TTL_MS, "NX")) !== "OK") {
+    for (let got = await first; got !== "OK"; got = await lock()) {
       if (Date.now() > deadline) throw new AppError(ErrorCode.CONFLICT, "an order with this idempotency key is being placed; retry");
       await sleep(40);
     }
@@ -55,7 +72,7 @@ export class OrderPlacement {
     // emptied cart, an address deleted since, a service down) looks for the order first.
     const stage = { running: false };
     try {
-      const out = await this.placeLocked(buyerId, input, idem, stage);
+      const out = await this.placeLocked(buyerId, input, idem, direct, reads, stage);
       if (out.code === OrderCode.OK || stage.running) return out;
       const placed = await this.reads.byIdempotencyKey(buyerId, idem);
       return placed ? ok(placed) : out;
@@ -68,39 +85,38 @@ export class OrderPlacement {
     }
   }
 
+  /** Which of the SKUs only seckill sells (promotion's `seckill-skus` set), one flag per line. */
+  private seckillFlags(asked: StockLine[]): Promise<number[]> {
+    return this.d.redis.smismember(keyFor(this.d.prefix, "promotion")("seckill-skus"), ...asked.map((l) => l.skuId));
+  }
+
   /** `stage.running` is set once the workflow runs (its answers need no look-up for an earlier order). */
   private async placeLocked(
     buyerId: string,
     input: PlaceOrderInput,
     idem: string,
+    direct: Settled<Lines> | null,
+    prefetched: PlacementReads | null,
     stage: { running: boolean },
   ): Promise<PlaceOrderOutcome> {
-    const fromCart = input.fromCart === true;
-    let requested: StockLine[];
-    if (fromCart) {
-      requested = await this.d.cart.checkedLines(buyerId);
-      if (!requested.length) return refuse(OrderCode.EMPTY_CART);
+    const fromCart = direct === null;
+    let lines: Lines;
+    if (direct) {
+      if ("error" in direct) throw direct.error;
+      lines = direct;
     } else {
-      if (!input.items?.length) throw badInput("items are required for a direct buy (or set fromCart)", { field: "items" });
-      requested = input.items;
+      const requested = await this.d.cart.checkedLines(buyerId);
+      if (!requested.length) return refuse(OrderCode.EMPTY_CART);
+      lines = mergeLines(requested);
     }
-    // merge repeated SKUs, validate quantities
-    const merged = new Map<string, number>();
-    for (const l of requested) {
-      if (typeof l.skuId !== "string" || !l.skuId.trim() || l.skuId.length > 64)
-        throw badInput("skuId must be a non-empty id", { field: "items.skuId" });
-      if (!Number.isInteger(l.quantity) || l.quantity < 1) return refuse(OrderCode.BAD_QUANTITY, l.skuId);
-      merged.set(l.skuId, (merged.get(l.skuId) ?? 0) + l.quantity);
-    }
-    if (merged.size > MAX_LINES) throw badInput(`at most ${MAX_LINES} lines per order`, { field: "items" });
-    for (const [skuId, q] of merged) if (q > MAX_LINE_QUANTITY) return refuse(OrderCode.BAD_QUANTITY, skuId);
-
-    // the two reads are independent; the SKUs themselves are checked and priced by the reservation (decision 0049)
-    const asked = [...merged].map(([skuId, quantity]) => ({ skuId, quantity }));
-    const seckill = keyFor(this.d.prefix, "promotion")("seckill-skus");
-    const [address, seckillFlags] = await Promise.all([
-      this.d.member.address(buyerId, input.addressId),
-      this.d.redis.smismember(seckill, ...merged.keys()),
+    if ("refused" in lines) return lines.refused;
+    const asked = lines.asked;
+    const reads = defined(prefetched, "the placement's reads");
+    // the SKUs themselves are checked and priced by the reservation (decision 0049)
+    const [address, seckillFlags, orderNo] = await Promise.all([
+      reads.address,
+      reads.seckillFlags ?? this.seckillFlags(asked),
+      reads.orderNo,
     ]);
     if (!address) return refuse(OrderCode.ADDRESS_NOT_FOUND);
     const seckillSku = asked.find((_, i) => seckillFlags[i]);
@@ -131,6 +147,7 @@ export class OrderPlacement {
         expiresAt: new Date(Date.now() + this.d.paymentTimeoutSeconds * 1000),
         reservationTtlSeconds: this.d.paymentTimeoutSeconds + RESERVATION_MARGIN_SECONDS,
         itemIds: asked.map(() => randomUUID()),
+        orderNo,
       },
       eventIds: [],
     };
@@ -178,3 +195,50 @@ function refuse(code: PlaceCode, failedSkuId: string | null = null): PlaceOrderO
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lines to order (repeated SKUs merged, quantities checked), or the refusal. */
+type Lines = { asked: StockLine[] } | { refused: PlaceOrderOutcome };
+
+/** What the placement reads beside its lock (started in the lock's tick). */
+interface PlacementReads {
+  address: Promise<AddressSnapshot | null>;
+  /** null for an order from the cart: its lines are known under the lock. */
+  seckillFlags: Promise<number[]> | null;
+  orderNo: Promise<string>;
+}
+
+function directLines(items: StockLine[] | null | undefined): Lines {
+  if (!items?.length) throw badInput("items are required for a direct buy (or set fromCart)", { field: "items" });
+  return mergeLines(items);
+}
+
+/** Merges repeated SKUs and checks the quantities: a malformed SKU id is bad input, a bad quantity a refusal. */
+function mergeLines(requested: StockLine[]): Lines {
+  const merged = new Map<string, number>();
+  for (const l of requested) {
+    if (typeof l.skuId !== "string" || !l.skuId.trim() || l.skuId.length > 64)
+      throw badInput("skuId must be a non-empty id", { field: "items.skuId" });
+    if (!Number.isInteger(l.quantity) || l.quantity < 1) return { refused: refuse(OrderCode.BAD_QUANTITY, l.skuId) };
+    merged.set(l.skuId, (merged.get(l.skuId) ?? 0) + l.quantity);
+  }
+  if (merged.size > MAX_LINES) throw badInput(`at most ${MAX_LINES} lines per order`, { field: "items" });
+  for (const [skuId, q] of merged) if (q > MAX_LINE_QUANTITY) return { refused: refuse(OrderCode.BAD_QUANTITY, skuId) };
+  return { asked: [...merged].map(([skuId, quantity]) => ({ skuId, quantity })) };
+}
+
+type Settled<T> = T | { error: unknown };
+
+/** What `f` returns, or what it throws as `{ error }` (answered later, under the lock). */
+function settle<T extends object>(f: () => T): Settled<T> {
+  try {
+    return f();
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The promise itself, with its rejection marked handled: it may never be awaited (a lock not had). */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

@@ -83,6 +83,8 @@ export interface OrderDraft {
   reservationTtlSeconds: number;
   /** The order lines' ids, one per line. */
   itemIds: string[];
+  /** The order number taken with the submission's lock (createOrder takes another only after a collision). */
+  orderNo: string;
 }
 
 export interface PlaceOrderState {
@@ -182,7 +184,7 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
         compensateOnError: true,
         async invoke(s, ctx) {
           for (let attempt = 0; ; attempt++) {
-            const orderNo = await deps.nextOrderNo();
+            const orderNo = attempt === 0 ? draft(s).orderNo : await deps.nextOrderNo();
             const now = new Date();
             try {
               const eventId = randomUUID();
