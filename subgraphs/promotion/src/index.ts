@@ -95,7 +95,7 @@ export function createPromotionServices(opts: PromotionSubgraphOptions): Promoti
   });
   const coupons = new CouponService({ prisma });
   const couponTemplates = new CouponTemplateService({ prisma, catalog, lottery });
-  const campaigns = new CampaignService({ prisma, sql: db.sql, catalog });
+  const campaigns = new CampaignService({ prisma, sql: db.sql, catalog, versions: { redis, prefix: config.REDIS_PREFIX } });
   const pricing = new PricingService({ prisma, catalog, campaigns });
   const jobQueues = outboxQueues({ redisUrl: config.REDIS_URL, redisPrefix: config.REDIS_PREFIX }, [
     QueueName.memberMessages,

@@ -5,8 +5,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { AppError, badInput, notFound } from "@mallgraph/platform/errors";
+import { logger } from "@mallgraph/platform/log";
 import { currencyDecimals, parseAmount } from "@mallgraph/platform/money";
 import type { PgSql } from "@mallgraph/platform/pg-sql";
+import { keyFor, type Redis } from "@mallgraph/platform/redis";
 import { PromotionErrorCode } from "../errors.ts";
 import type { FullReductionCampaign, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort } from "./ports.ts";
@@ -15,6 +17,12 @@ import { checkScope, type ScopeKind } from "./scopes.ts";
 import { parseTime } from "./time.ts";
 
 export const MAX_TIERS = 10;
+/** The instants a cached read of the live campaigns holds for: a second before it, ten after (decision 0052). */
+const LIVE_WINDOW_BEFORE_MS = 1000;
+const LIVE_WINDOW_MS = 10_000;
+/** More campaigns than this in a window: every quote reads its own (no cache). */
+const LIVE_CACHE_MAX_ROWS = 1000;
+const log = logger("promotion");
 const MAX_CAMPAIGN_MS = 366 * 24 * 3600 * 1000;
 
 export type CampaignStatus = "SCHEDULED" | "ACTIVE" | "ENDED";
@@ -77,8 +85,21 @@ function checkTiers(tiers: CampaignInput["tiers"], currency: string): CampaignTi
 }
 
 export class CampaignService {
-  /** `sql`: plain SQL on the Prisma client's pool, for the read every quote makes (decision 0035). */
-  constructor(private readonly d: { prisma: PrismaClient; sql: PgSql; catalog: CatalogPort }) {}
+  /**
+   * The process's last read of the campaigns live in a window of time, filed under the campaigns'
+   * version it was read at (decision 0052); `rows` null: too many to hold.
+   */
+  private window: { version: string; from: number; until: number; rows: Promise<FullReductionCampaign[] | null> } | null = null;
+  private readonly versionKey: string | null;
+
+  /**
+   * `sql`: plain SQL on the Prisma client's pool, for the read every quote makes (decision 0035).
+   * `versions`: the Redis connection and key prefix of the campaigns' version counter; without it,
+   * every read goes to the database.
+   */
+  constructor(private readonly d: { prisma: PrismaClient; sql: PgSql; catalog: CatalogPort; versions?: { redis: Redis; prefix: string } }) {
+    this.versionKey = d.versions ? keyFor(d.versions.prefix, "promotion")("campaigns", "v") : null;
+  }
 
   async create(input: CampaignInput, operatorId: string | null): Promise<FullReductionCampaign> {
     const name = typeof input.name === "string" ? input.name.trim() : "";
@@ -91,7 +112,7 @@ export class CampaignService {
     if (endsAt.getTime() <= Date.now()) throw badInput("endsAt must be in the future", { field: "endsAt" });
     if (endsAt.getTime() - startsAt.getTime() > MAX_CAMPAIGN_MS) throw badInput("a campaign lasts at most 366 days", { field: "endsAt" });
     const { scope, scopeIds } = await checkScope(this.d.catalog, input.scope, input.scopeIds, input.currency);
-    return this.d.prisma.fullReductionCampaign.create({
+    const created = await this.d.prisma.fullReductionCampaign.create({
       data: {
         id: randomUUID(),
         name,
@@ -105,12 +126,60 @@ export class CampaignService {
         createdBy: operatorId,
       },
     });
+    await this.changed();
+    return created;
   }
 
-  /** Campaigns live now, oldest first (the order the pricing function breaks ties in). */
+  /**
+   * Campaigns live at `now`, oldest first (the order the pricing function breaks ties in), at most
+   * 200. Served from the process's last read while the campaigns' version in Redis is the one it was
+   * read under and `now` is inside the window it covers (decision 0052); read again otherwise.
+   */
   async live(now = new Date(), currency?: string): Promise<FullReductionCampaign[]> {
-    // the rows as Prisma reads them: text[] and jsonb parsed, timestamps as UTC instants, and a NULL
-    // list as [] (the column is nullable; Prisma never answers null for a String[], pg does)
+    const cached = await this.cachedLive(now).catch((err: unknown) => {
+      log.warn({ err }, "live campaigns: the cached read failed (Redis or the database); reading them again");
+      return null;
+    });
+    if (!cached) return this.liveRows(now, currency);
+    const t = now.getTime();
+    return cached
+      .filter((c) => c.startsAt.getTime() <= t && c.endsAt.getTime() > t && (currency == null || c.currency === currency))
+      .slice(0, 200);
+  }
+
+  /** Every campaign live at some instant of a window that holds `now` (read once per window and version), or null. */
+  private async cachedLive(now: Date): Promise<FullReductionCampaign[] | null> {
+    if (!this.versionKey || !this.d.versions) return null;
+    // the version is read BEFORE the rows filed under it: a writer bumps it after its commit, so a read
+    // that raced a write is filed under the version that write replaced, and no later read uses it
+    const version = (await this.d.versions.redis.get(this.versionKey)) ?? "0";
+    const t = now.getTime();
+    let w = this.window;
+    if (!w || w.version !== version || t < w.from || t > w.until) {
+      const [from, until] = [t - LIVE_WINDOW_BEFORE_MS, t + LIVE_WINDOW_MS];
+      const read = { version, from, until, rows: this.loadWindow(from, until) };
+      read.rows.catch(() => {
+        if (this.window === read) this.window = null;
+      });
+      this.window = w = read;
+    }
+    return w.rows;
+  }
+
+  /** The campaigns live at some instant of [from, until]; null when there are too many to hold. */
+  private async loadWindow(from: number, until: number): Promise<FullReductionCampaign[] | null> {
+    const rows = await this.d.sql.$queryRawUnsafe<FullReductionCampaign[]>(
+      `SELECT * FROM "FullReductionCampaign"
+       WHERE "endedAt" IS NULL AND "startsAt" <= $2::timestamp AND "endsAt" > $1::timestamp
+       ORDER BY "createdAt", "id" LIMIT ${LIVE_CACHE_MAX_ROWS + 1}`,
+      new Date(from).toISOString(),
+      new Date(until).toISOString(),
+    );
+    return rows.length > LIVE_CACHE_MAX_ROWS ? null : rows.map(prismaShape);
+  }
+
+  /** The live campaigns read from the database (no cache). */
+  private async liveRows(now: Date, currency?: string): Promise<FullReductionCampaign[]> {
     const rows = await this.d.sql.$queryRawUnsafe<FullReductionCampaign[]>(
       `SELECT * FROM "FullReductionCampaign"
        WHERE "endedAt" IS NULL AND "startsAt" <= $1::timestamp AND "endsAt" > $1::timestamp AND ($2::text IS NULL OR "currency" = $2)
@@ -118,7 +187,16 @@ export class CampaignService {
       now.toISOString(),
       currency ?? null,
     );
-    return rows.map((r) => (r.scopeIds ? r : { ...r, scopeIds: [] }));
+    return rows.map(prismaShape);
+  }
+
+  /** After a write committed: every process's cached read is stale (a failed bump is stale for one window at most). */
+  private async changed(): Promise<void> {
+    if (!this.versionKey || !this.d.versions) return;
+    this.window = null;
+    await this.d.versions.redis.incr(this.versionKey).catch((err: unknown) => {
+      log.warn({ err }, "could not bump the campaigns' version; other processes see the change within 10 s");
+    });
   }
 
   /** Operators: newest first, optionally by status. */
@@ -142,10 +220,19 @@ export class CampaignService {
       where: { id, endedAt: null, endsAt: { gt: now } },
       data: { endedAt: now },
     });
+    if (r.count) await this.changed();
     const c = await this.d.prisma.fullReductionCampaign.findUnique({ where: { id } });
     if (!c) throw notFound("campaign", id);
     if (!r.count && campaignStatus(c, now) !== "ENDED")
       throw new AppError(PromotionErrorCode.INVALID_STATE, "the campaign could not be ended");
     return c;
   }
+}
+
+/**
+ * A row as Prisma reads it: text[] and jsonb parsed, timestamps as UTC instants, and a NULL list as []
+ * (the column is nullable; Prisma never answers null for a String[], pg does).
+ */
+function prismaShape(r: FullReductionCampaign): FullReductionCampaign {
+  return r.scopeIds ? r : { ...r, scopeIds: [] };
 }
