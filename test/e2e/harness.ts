@@ -90,6 +90,25 @@ export async function adminToken(e: Pick<E2E, "api" | "cfg">): Promise<string> {
   return (await e.api.ok("AdminLogin", { username: "admin", password: e.cfg.ADMIN_PASSWORD })).adminLogin.accessToken;
 }
 
+/**
+ * `registerMember`, tried again with another phone when the gateway answered SERVICE_UNAVAILABLE (the
+ * member subgraph slower than a suite's short gateway time-out: a cold process on a loaded host). The
+ * timed-out registration may or may not exist; nothing counts on it. At most three tries.
+ */
+export async function registerMemberPatiently(
+  e: Pick<E2E, "api">,
+  admin: string,
+  password?: string,
+): Promise<{ phone: string; token: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await registerMember(e, admin, password);
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes("SERVICE_UNAVAILABLE")) throw err;
+    }
+  }
+}
+
 /** Registers a new member with a random phone: the SMS code is read from the message center. */
 export async function registerMember(
   e: Pick<E2E, "api">,

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDENTITY_HEADER, signIdentity } from "../../packages/platform/src/auth.ts";
 import { waitFor } from "../../packages/platform/src/testing.ts";
 import { freePort, type Exit } from "../../scripts/stack.ts";
-import { adminToken, pool, registerMember, startE2E, type E2E } from "../e2e/harness.ts";
+import { adminToken, pool, registerMemberPatiently, startE2E, type E2E } from "../e2e/harness.ts";
 import {
   buyUntilAnswered,
   Counter,
@@ -73,8 +73,8 @@ describe("fault injection: processes killed, stopped, restarted and slowed in th
     admin = await adminToken(e);
     members = await pool(
       Array.from({ length: MEMBERS }, (_, i) => i),
-      6,
-      async () => (await registerMember(e, admin)).token,
+      4,
+      async () => (await registerMemberPatiently(e, admin)).token,
     );
     // SKUs with stock enough for a session each
     const items = (await e.api.ok("SearchProducts", { query: { keyword: "", first: 20 } })).searchProducts.items as Array<{

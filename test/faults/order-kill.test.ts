@@ -11,7 +11,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../packages/platform/src/testing.ts";
-import { adminToken, pool, registerMember, startE2E, type E2E } from "../e2e/harness.ts";
+import { adminToken, pool, registerMemberPatiently, startE2E, type E2E } from "../e2e/harness.ts";
 import { newKey } from "./support.ts";
 
 const MEMBERS = 12;
@@ -48,7 +48,7 @@ describe("fault injection: kill -9 of the order subgraph during a storm of direc
       Array.from({ length: MEMBERS }, (_, i) => i),
       4,
       async () => {
-        const { phone, token } = await registerMember(e, admin);
+        const { phone, token } = await registerMemberPatiently(e, admin);
         const address = (
           await e.api.ok("AddAddress", { input: { receiver: "Li", phone, region: "Shanghai", detail: "1 Road", isDefault: true } }, token)
         ).addAddress as { id: string };
