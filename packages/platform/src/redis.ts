@@ -40,6 +40,13 @@ function counted<R extends Redis>(r: R): R {
   return r;
 }
 
+/** An error of the connection or of the server (not of the caller's code): a cache may fall back to its source. */
+export function isRedisError(e: unknown): boolean {
+  const name = (e as { name?: string })?.name ?? "";
+  const msg = (e as { message?: string })?.message ?? "";
+  return name === "ReplyError" || name === "MaxRetriesPerRequestError" || /redis|ECONNREFUSED|Connection is closed/i.test(msg);
+}
+
 export function isCluster(redis: Redis): redis is Cluster {
   return redis instanceof Cluster;
 }

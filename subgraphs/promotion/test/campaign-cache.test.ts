@@ -3,8 +3,8 @@
  * CampaignService instances on one database and one Redis stand for two promotion processes. What
  * one of them creates or ends is what the other's next read answers (the version counter); a
  * campaign's start and end are seen at their instants inside a held read; a row changed behind the
- * service's back (no version bump) shows once the read's window has passed; without Redis every read
- * goes to the database.
+ * service's back (no version bump) shows once the read's window has passed; without Redis (none
+ * given, or down) every read goes to the database.
  */
 import { runtimeDb } from "@mallgraph/platform/prisma";
 import { createRedis, type Redis } from "@mallgraph/platform/redis";
@@ -110,9 +110,16 @@ describe("live campaigns held between writes, kept right by a version in Redis",
     expect(await names(b, new Date(now + 11_000))).toEqual([]);
   });
 
-  it("without a Redis connection every read goes to the database", async () => {
+  it("without a Redis connection every read goes to the database; with Redis down too", async () => {
     const plain = new CampaignService({ prisma, sql: rt.sql, catalog });
     await plain.create(input("direct", at(-1000), at(3_600_000)), "op");
     expect(await names(plain)).toEqual(["direct"]);
+    const down = createRedis(testRedis.url);
+    down.disconnect();
+    const cut = new CampaignService({ prisma, sql: rt.sql, catalog, versions: { redis: down, prefix: testRedis.prefix } });
+    expect(await names(cut)).toEqual(["direct"]);
+    // its writes still commit (the bump that fails is logged)
+    await cut.create(input("while down", at(-1000), at(3_600_000)), "op");
+    expect(await names(cut)).toEqual(["direct", "while down"]);
   });
 });

@@ -17,7 +17,7 @@
  */
 import { defined } from "@mallgraph/platform/errors";
 import { logger } from "@mallgraph/platform/log";
-import { defineLua } from "@mallgraph/platform/redis";
+import { defineLua, isRedisError } from "@mallgraph/platform/redis";
 import type { Deps } from "./deps.ts";
 
 const TTL_SECONDS = 3600;
@@ -175,10 +175,4 @@ export class LiveVersions {
       log.warn({ err: e }, "could not bump product live versions; views refresh within their TTL");
     }
   }
-}
-
-export function isRedisError(e: unknown): boolean {
-  const name = (e as { name?: string })?.name ?? "";
-  const msg = (e as { message?: string })?.message ?? "";
-  return name === "ReplyError" || name === "MaxRetriesPerRequestError" || /redis|ECONNREFUSED|Connection is closed/i.test(msg);
 }

@@ -3,11 +3,12 @@
  * versioned caches, live parts from one SQL statement per batch, whole views memoized in process)
  * and the SKU snapshots other domains read.
  */
+import { isRedisError } from "@mallgraph/platform/redis";
 import { Reason, refuse } from "../errors.ts";
 import { Prisma, type SpuStatus } from "../generated/prisma/client.ts";
 import type { CategoryService } from "./categories.ts";
 import type { Deps } from "./deps.ts";
-import { LiveVersions, LocalCache, VersionedCache, isRedisError } from "./product-cache.ts";
+import { LiveVersions, LocalCache, VersionedCache } from "./product-cache.ts";
 import { spuInclude, toStaticProduct, type ProductView, type SkuView, type StaticProduct } from "./product-views.ts";
 
 type LiveRow = {

@@ -8,7 +8,7 @@ import { AppError, badInput, notFound } from "@mallgraph/platform/errors";
 import { logger } from "@mallgraph/platform/log";
 import { currencyDecimals, parseAmount } from "@mallgraph/platform/money";
 import type { PgSql } from "@mallgraph/platform/pg-sql";
-import { keyFor, type Redis } from "@mallgraph/platform/redis";
+import { isRedisError, keyFor, type Redis } from "@mallgraph/platform/redis";
 import { PromotionErrorCode } from "../errors.ts";
 import type { FullReductionCampaign, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import type { CatalogPort } from "./ports.ts";
@@ -136,8 +136,9 @@ export class CampaignService {
    * read under and `now` is inside the window it covers (decision 0052); read again otherwise.
    */
   async live(now = new Date(), currency?: string): Promise<FullReductionCampaign[]> {
+    // Redis unavailable: every call reads the database (the catalog's caches do the same)
     const cached = await this.cachedLive(now).catch((err: unknown) => {
-      log.warn({ err }, "live campaigns: the cached read failed (Redis or the database); reading them again");
+      if (!isRedisError(err)) throw err;
       return null;
     });
     if (!cached) return this.liveRows(now, currency);
