@@ -37,27 +37,22 @@ export class WorkflowRunner<Tx extends WorkflowSql> extends RecoveringWorkflowRu
    * FAILED run.
    */
   async retry(id: string): Promise<WorkflowRunRow | null> {
-    const n = await unaudited(() =>
-      this.o.db.$executeRawUnsafe(
-        `UPDATE "WorkflowRun" SET "status" = CASE WHEN "pastPivot" THEN 'RUNNING' ELSE 'COMPENSATING' END, "attempts" = 0,
-           "nextAttemptAt" = NULL, "leaseUntil" = now() - interval '1 millisecond', "updatedAt" = now()
-         WHERE "id" = $1 AND "status" = 'FAILED'`,
-        id,
-      ),
-    );
-    if (n !== 1) return null;
+    // reset and lease in ONE statement: a sweep running meanwhile cannot take the run between the two
+    // (it did, on a loaded host: the operator's retry answered the sweep's run, still COMPENSATING)
     const token = randomUUID();
     const rows = await unaudited(() =>
       this.o.db.$queryRawUnsafe<WorkflowRunRow[]>(
-        `UPDATE "WorkflowRun" SET "owner" = $2, "leaseUntil" = now() + make_interval(secs => $3::double precision), "attempts" = "attempts" + 1
-         WHERE "id" = $1 AND "status" IN ('RUNNING', 'COMPENSATING') AND "leaseUntil" < now() RETURNING ${COLUMNS}`,
+        `UPDATE "WorkflowRun" SET "status" = CASE WHEN "pastPivot" THEN 'RUNNING' ELSE 'COMPENSATING' END, "attempts" = 1,
+           "nextAttemptAt" = NULL, "owner" = $2, "leaseUntil" = now() + make_interval(secs => $3::double precision), "updatedAt" = now()
+         WHERE "id" = $1 AND "status" = 'FAILED' RETURNING ${COLUMNS}`,
         id,
         token,
         this.leaseMs / 1000,
       ),
     );
     const row = rows[0];
-    if (row && this.defs.has(row.workflow)) await this.recoverRow(row, token);
+    if (!row) return null;
+    if (this.defs.has(row.workflow)) await this.recoverRow(row, token);
     return this.get(id);
   }
 
