@@ -83,5 +83,5 @@ describe("the build", () => {
     const gr = await fetch(`http://127.0.0.1:${gatewayPort}/ready`);
     expect(gr.status).toBe(503);
     expect((await gr.json()).catalog).toBe("ready");
-  });
+  }, 240_000); // three processes booted one after another: over the 60 s default on a loaded host
 });
