@@ -90,7 +90,8 @@ export class CampaignService {
    * version it was read at (decision 0052); `rows` null: too many to hold.
    */
   private window: { version: string; from: number; until: number; rows: Promise<FullReductionCampaign[] | null> } | null = null;
-  private readonly versionKey: string | null;
+  /** The version counter's connection and key; null: no cache. */
+  private readonly versions: { redis: Redis; key: string } | null;
 
   /**
    * `sql`: plain SQL on the Prisma client's pool, for the read every quote makes (decision 0035).
@@ -98,7 +99,7 @@ export class CampaignService {
    * every read goes to the database.
    */
   constructor(private readonly d: { prisma: PrismaClient; sql: PgSql; catalog: CatalogPort; versions?: { redis: Redis; prefix: string } }) {
-    this.versionKey = d.versions ? keyFor(d.versions.prefix, "promotion")("campaigns", "v") : null;
+    this.versions = d.versions ? { redis: d.versions.redis, key: keyFor(d.versions.prefix, "promotion")("campaigns", "v") } : null;
   }
 
   async create(input: CampaignInput, operatorId: string | null): Promise<FullReductionCampaign> {
@@ -150,10 +151,10 @@ export class CampaignService {
 
   /** Every campaign live at some instant of a window that holds `now` (read once per window and version), or null. */
   private async cachedLive(now: Date): Promise<FullReductionCampaign[] | null> {
-    if (!this.versionKey || !this.d.versions) return null;
+    if (!this.versions) return null;
     // the version is read BEFORE the rows filed under it: a writer bumps it after its commit, so a read
     // that raced a write is filed under the version that write replaced, and no later read uses it
-    const version = (await this.d.versions.redis.get(this.versionKey)) ?? "0";
+    const version = (await this.versions.redis.get(this.versions.key)) ?? "0";
     const t = now.getTime();
     let w = this.window;
     if (!w || w.version !== version || t < w.from || t > w.until) {
@@ -193,9 +194,9 @@ export class CampaignService {
 
   /** After a write committed: every process's cached read is stale (a failed bump is stale for one window at most). */
   private async changed(): Promise<void> {
-    if (!this.versionKey || !this.d.versions) return;
+    if (!this.versions) return;
     this.window = null;
-    await this.d.versions.redis.incr(this.versionKey).catch((err: unknown) => {
+    await this.versions.redis.incr(this.versions.key).catch((err: unknown) => {
       log.warn({ err }, "could not bump the campaigns' version; other processes see the change within 10 s");
     });
   }
