@@ -2,13 +2,21 @@
  * The gateway's HTTP client for subgraphs (undici): one keep-alive Agent for every subgraph
  * (connections opened once and reused, no Nagle), requests sent and answers read through dispatch
  * handlers without WHATWG/node-fetch Request and Response objects — a single call's answer read whole
- * (`post`), a batch's answers handed on frame by frame as they arrive (`postBatch`, decision 0048).
+ * (`post`), a batch's answers handed on frame by frame as they arrive (`postBatch`, decision 0048; its dispatch
+ * handler is @mallgraph/platform/subgraph-batch-http, shared with the service client).
  * The data source (datasource.ts) adds identity, breaker, metrics and batching on top.
  */
-import { BATCH_CONTENT_TYPE, BatchAnswerReader, type ElementAnswer } from "@mallgraph/platform/subgraph-batch";
-import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
+import type { ElementAnswer } from "@mallgraph/platform/subgraph-batch";
+import {
+  postBatch as postBatchOn,
+  rawHeader,
+  SubgraphTimeout,
+  timedOut,
+  type BatchExchange,
+} from "@mallgraph/platform/subgraph-batch-http";
+import { Agent, type Dispatcher } from "undici";
 
-const BATCH_HEADERS = { "content-type": "application/json" };
+export { SubgraphTimeout, type BatchExchange };
 
 const dispatcher = new Agent({
   keepAliveTimeout: 30_000,
@@ -17,8 +25,6 @@ const dispatcher = new Agent({
   pipelining: 1,
   connect: { noDelay: true },
 });
-
-export class SubgraphTimeout extends Error {}
 
 /** What the data source reads of a subgraph's answer (a subset of a fetch Response). */
 export interface SubgraphAnswer {
@@ -31,20 +37,6 @@ export interface SubgraphAnswer {
   text(): Promise<string>;
   /** The whole body, already read (what `text()` resolves to), for the forwarded path to use without a promise. */
   body: string;
-}
-
-/** A header's value in undici's raw list (name, value, name, value… as Buffers); repeated ones joined. */
-function rawHeader(raw: readonly Buffer[], name: string): string | null {
-  const wanted = name.toLowerCase();
-  let found: string | null = null;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const key = raw[i];
-    const value = raw[i + 1];
-    if (!key || !value || key.length !== wanted.length || key.toString("latin1").toLowerCase() !== wanted) continue;
-    const v = value.toString("latin1");
-    found = found === null ? v : `${found}, ${v}`;
-  }
-  return found;
 }
 
 /** What every answer shares: the fetch-like methods the data source reads. */
@@ -102,8 +94,6 @@ export class BatchedAnswer extends AnswerBase {
   }
 }
 
-const timedOut = (e: unknown) => e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError;
-
 /**
  * One subgraph call as an undici dispatch handler: the answer's bytes are gathered as they arrive
  * and the call settles once with status, raw headers and the whole body. `dispatcher.request`
@@ -157,82 +147,12 @@ export function post(
   });
 }
 
-/** What a batch exchange came to: its status, whether the answer was a batch, how many elements it answered (and with a 5xx). */
-export interface BatchExchange {
-  status: number;
-  batch: boolean;
-  answered: number;
-  failedElements: number;
-}
-
-/**
- * One batch as an undici dispatch handler: each element's frame is handed on as it arrives
- * (`onElement`: true when it answered a waiting element), and the exchange settles when the answer
- * ends. The exchange has one time-out from its start, so no element waits longer than a call of its
- * own would.
- */
-class BatchCall implements Dispatcher.DispatchHandler {
-  private status = 0;
-  private batch = false;
-  private answered = 0;
-  private failedElements = 0;
-  private readonly reader = new BatchAnswerReader();
-  private abort: ((e: Error) => void) | undefined;
-  private readonly timer: NodeJS.Timeout;
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly onElement: (index: number, a: ElementAnswer) => boolean,
-    private readonly resolve: (x: BatchExchange) => void,
-    private readonly reject: (e: unknown) => void,
-  ) {
-    this.timer = setTimeout(() => this.abort?.(new SubgraphTimeout(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  }
-  onConnect(abort: (e?: Error) => void): void {
-    this.abort = abort;
-  }
-  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
-    this.status = statusCode;
-    this.batch = statusCode === 200 && rawHeader(rawHeaders, "content-type") === BATCH_CONTENT_TYPE;
-    return true;
-  }
-  onData(chunk: Buffer): boolean {
-    if (!this.batch) return true;
-    // a malformed frame throws: undici aborts the exchange with it (onError)
-    for (const { index, answer } of this.reader.push(chunk))
-      if (this.onElement(index, answer)) {
-        this.answered++;
-        if (answer.status >= 500) this.failedElements++;
-      }
-    return true;
-  }
-  onComplete(): void {
-    clearTimeout(this.timer);
-    this.resolve({ status: this.status, batch: this.batch, answered: this.answered, failedElements: this.failedElements });
-  }
-  onError(e: Error): void {
-    clearTimeout(this.timer);
-    this.reject(timedOut(e) ? new SubgraphTimeout(`timed out after ${this.timeoutMs} ms`) : e);
-  }
-}
-
+/** POSTs one batch on the gateway's keep-alive connections (decision 0048). */
 export function postBatch(
   target: { origin: string; path: string },
   body: string,
   timeoutMs: number,
   onElement: (index: number, a: ElementAnswer) => boolean,
 ): Promise<BatchExchange> {
-  return new Promise((resolve, reject) => {
-    dispatcher.dispatch(
-      {
-        origin: target.origin,
-        path: target.path,
-        method: "POST",
-        headers: BATCH_HEADERS,
-        body,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      },
-      new BatchCall(timeoutMs, onElement, resolve, reject),
-    );
-  });
+  return postBatchOn(dispatcher, target, body, timeoutMs, onElement);
 }

@@ -4,12 +4,20 @@
  * reserving stock or freezing a wallet balance; the called fields are `@inaccessible` in the
  * supergraph and guarded by the called subgraph's caller table (`internalFields`). The service
  * signs its own internal identity with its own secret; it cannot speak for a member or operator.
+ *
+ * Calls to one provider made in the same turn of the event loop go as one batch (decision 0053,
+ * the subgraph's `/graphql/batch` endpoint of decision 0048): each element keeps its own signed
+ * identity, request id and answer, only the HTTP exchange is shared. One call alone goes to
+ * `/graphql` as before; a provider without the batch endpoint (404/405: nothing ran) gets single
+ * calls for a minute. `SERVICE_CALL_BATCH=off` sends every call on its own.
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Agent } from "undici";
 import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { AppError, ErrorCode, type DomainErrorCode } from "./errors.ts";
+import { postBatch, SubgraphTimeout } from "./subgraph-batch-http.ts";
+import { batchPath, encodeBatchRequest, MAX_BATCH_ELEMENTS, type ElementAnswer } from "./subgraph-batch.ts";
 
 /**
  * One keep-alive connection pool for every service call of the process, used through undici's
@@ -29,44 +37,131 @@ export interface ServiceClient {
   request<T = unknown>(query: string, variables?: Record<string, unknown>, requestId?: string): Promise<T>;
 }
 
-export function createServiceClient(opts: { url: string; secret: Keys; service: string; timeoutMs?: number }): ServiceClient {
+/** A provider without the batch endpoint gets single calls for this long before a batch is tried again. */
+const UNSUPPORTED_RETRY_MS = 60_000;
+/** The request JSON one batch carries at most (characters); a call that would pass it goes in the next batch. */
+const MAX_BATCH_CHARS = 512 * 1024;
+
+/** What a call's exchange answered: its HTTP status and body. */
+interface Exchanged {
+  status: number;
+  text: string;
+}
+
+interface Pending {
+  identity: string;
+  requestId: string;
+  body: string;
+  resolve: (x: Exchanged) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface ServiceClientOptions {
+  url: string;
+  secret: Keys;
+  service: string;
+  timeoutMs?: number;
+  /** Batch the calls of one event-loop turn (decision 0053); default: unless SERVICE_CALL_BATCH=off. */
+  batch?: boolean;
+}
+
+export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const identity = Object.freeze(serviceIdentity(opts.service));
   const url = new URL(opts.url);
   const target = { origin: url.origin, path: url.pathname + url.search };
+  const batchTarget = { origin: url.origin, path: batchPath(url.pathname) + url.search };
+  const timeout = opts.timeoutMs ?? 10_000;
+  const batching = opts.batch ?? process.env.SERVICE_CALL_BATCH !== "off";
+  const unreachable = (why: string) => new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${why}`);
+  let queue: Pending[] = [];
+  let queuedChars = 0;
+  let batchesRefusedUntil = 0;
+
+  /** One call as a request of its own. */
+  async function single(p: Pending): Promise<Exchanged> {
+    const deadline = new EventEmitter();
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      deadline.emit("abort");
+    }, timeout);
+    try {
+      const res = await dispatcher.request({
+        origin: target.origin,
+        path: target.path,
+        method: "POST",
+        headers: { "content-type": "application/json", [IDENTITY_HEADER]: p.identity, "x-request-id": p.requestId },
+        body: p.body,
+        signal: deadline,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    } catch (e) {
+      throw unreachable(late ? `no complete answer within ${timeout} ms` : (e as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Several calls as one batch: each settles with its own answer as soon as its frame arrives; a
+   * failed or cut-short exchange fails the calls not answered yet, as it would have failed a call of
+   * its own. One time-out from the batch's start (the calls were made in the turn before).
+   */
+  async function batch(q: Pending[]): Promise<void> {
+    const settled: boolean[] = [];
+    const onElement = (index: number, a: ElementAnswer): boolean => {
+      const p = q[index];
+      if (!p || settled[index]) return false;
+      settled[index] = true;
+      p.resolve({ status: a.status, text: a.body });
+      return true;
+    };
+    try {
+      const x = await postBatch(dispatcher, batchTarget, encodeBatchRequest(q), timeout, onElement);
+      if (!x.batch && (x.status === 404 || x.status === 405)) {
+        batchesRefusedUntil = performance.now() + UNSUPPORTED_RETRY_MS;
+        for (const p of q) single(p).then(p.resolve, p.reject);
+        return;
+      }
+      if (!x.batch) throw new Error(`answered a batch with HTTP ${x.status}`);
+      if (x.answered < q.length) throw new Error(`${x.answered} answers to a batch of ${q.length}`);
+    } catch (e) {
+      const error = unreachable(e instanceof SubgraphTimeout ? `no complete answer within ${timeout} ms` : (e as Error).message);
+      q.forEach((p, i) => {
+        if (!settled[i]) p.reject(error);
+      });
+    }
+  }
+
+  /** The calls of this event-loop turn, sent: one alone as a request of its own, several as one batch. */
+  const flush = (): void => {
+    const q = queue;
+    if (q.length === 0) return;
+    queue = [];
+    queuedChars = 0;
+    if (q.length > 1 && performance.now() >= batchesRefusedUntil) void batch(q);
+    else for (const p of q) single(p).then(p.resolve, p.reject);
+  };
+
+  const exchange = (requestId: string, body: string): Promise<Exchanged> => {
+    const signed = signIdentity(opts.secret, identity, { requestId });
+    return new Promise<Exchanged>((resolve, reject) => {
+      const p: Pending = { identity: signed, requestId, body, resolve, reject };
+      if (!batching) return void single(p).then(resolve, reject);
+      if (queue.length && queuedChars + body.length > MAX_BATCH_CHARS) flush();
+      queue.push(p);
+      queuedChars += body.length;
+      // sent when this turn of the event loop is done: the calls made in it go along
+      if (queue.length === 1) setImmediate(flush);
+      else if (queue.length >= MAX_BATCH_ELEMENTS) flush();
+    });
+  };
+
   return {
     async request<T>(query: string, variables?: Record<string, unknown>, requestId: string = randomUUID()): Promise<T> {
-      const timeout = opts.timeoutMs ?? 10_000;
-      const deadline = new EventEmitter();
-      let late = false;
-      const timer = setTimeout(() => {
-        late = true;
-        deadline.emit("abort");
-      }, timeout);
-      let status: number;
-      let text: string;
-      try {
-        const res = await dispatcher.request({
-          origin: target.origin,
-          path: target.path,
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            [IDENTITY_HEADER]: signIdentity(opts.secret, identity, { requestId }),
-            "x-request-id": requestId,
-          },
-          body: JSON.stringify({ query, variables }),
-          signal: deadline,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        });
-        status = res.statusCode;
-        text = await res.body.text();
-      } catch (e) {
-        const why = late ? `no complete answer within ${timeout} ms` : (e as Error).message;
-        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${why}`);
-      } finally {
-        clearTimeout(timer);
-      }
+      const { status, text } = await exchange(requestId, JSON.stringify({ query, variables }));
       let json: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> } = {};
       try {
         json = JSON.parse(text) as typeof json;
