@@ -58,7 +58,7 @@ export function createOrderServices(opts: OrderSubgraphOptions): OrderServices {
   const redis = createRedis(config.REDIS_URL);
   const secret = serviceKeys(config);
   const catalog = opts.ports?.catalog ?? catalogPort(subgraphUrl(config, "catalog"), secret);
-  const member = opts.ports?.member ?? memberPort(subgraphUrl(config, "member"), secret);
+  const member = opts.ports?.member ?? memberPort(subgraphUrl(config, "member"), secret, { redis, prefix: config.REDIS_PREFIX });
   const cart = opts.ports?.cart ?? cartPort(subgraphUrl(config, "cart"), secret);
   const payment = opts.ports?.payment ?? paymentPort(subgraphUrl(config, "payment"), secret);
   const promotion = opts.ports?.promotion ?? promotionPort(subgraphUrl(config, "promotion"), secret);

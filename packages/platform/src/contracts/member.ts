@@ -46,3 +46,22 @@ export const ADDRESS_SNAPSHOT_FIELDS = fieldsOf<AddressSnapshot>()("id", "receiv
 export const MEMBER_ADDRESS_QUERY = `query($m: ID!, $a: ID!) { memberAddress(memberId: $m, addressId: $a) ${selection(ADDRESS_SNAPSHOT_FIELDS)} }`;
 /** `memberDefaultAddress(memberId)`: null when the member has none. Variable `m`. */
 export const MEMBER_DEFAULT_ADDRESS_QUERY = `query($m: ID!) { memberDefaultAddress(memberId: $m) ${selection(ADDRESS_SNAPSHOT_FIELDS)} }`;
+
+/**
+ * Member's address mirror in Redis (decision 0054): one hash per member, `<prefix>:member:{addr:<memberId>}`,
+ * holding the version `v` (absent: "0"; member bumps it before and after every address write's commit)
+ * and, per address member answered `memberAddress` for, `a:<addressId>` → `<the version it was read
+ * under>\t<AddressSnapshot JSON>`. An entry counts only while its version is the hash's: order reads
+ * `HMGET key v a:<addressId>` and asks member (which fills the entry) when it does not count.
+ */
+export const addressMirrorKey = (prefix: string, memberId: string) => `${prefix}:member:{addr:${memberId}}`;
+export const ADDRESS_MIRROR_VERSION = "v";
+export const addressMirrorField = (addressId: string) => `a:${addressId}`;
+
+/** The snapshot an address mirror entry holds while it counts (its version is the hash's), else null. */
+export function addressFromMirror(version: string | null, entry: string | null): AddressSnapshot | null {
+  if (entry === null) return null;
+  const tab = entry.indexOf("\t");
+  if (tab < 0 || entry.slice(0, tab) !== (version ?? "0")) return null;
+  return JSON.parse(entry.slice(tab + 1)) as AddressSnapshot;
+}

@@ -10,6 +10,7 @@
 import { formatAmount } from "@mallgraph/platform/money";
 import { AppError, ErrorCode, MemberErrorCode, badInput } from "../errors.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { AddressMirror } from "./address-mirror.ts";
 import type { LoginLock } from "./loginLock.ts";
 import type { MemberLottery, MemberOrders } from "./orders.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
@@ -45,6 +46,8 @@ export interface AccountDeps {
   lock: LoginLock;
   orders: MemberOrders;
   lottery: MemberLottery;
+  /** Member's address mirror (decision 0054): a closure deletes the addresses, so it bumps it too. */
+  addressMirror?: AddressMirror;
 }
 
 /** What a closed account's phone becomes (unique, never a valid phone number). */
@@ -140,12 +143,16 @@ export function createAccountService(d: AccountDeps) {
           where: { id: memberId },
           data: { phone, username: null, passwordHash: null, nickname: null, avatar: null, closedAt: new Date() },
         });
+        await d.addressMirror?.bump(memberId);
         await tx.address.deleteMany({ where: { memberId } });
         await tx.inboxMessage.deleteMany({ where: { memberId } });
         await tx.message.updateMany({ where: { recipient: again.phone }, data: { recipient: phone } });
         return AccountCode.OK;
       });
-      if (code === AccountCode.OK) await d.sessions.endAll(memberId, "account closed");
+      if (code === AccountCode.OK) {
+        await d.addressMirror?.bumpAfterCommit(memberId);
+        await d.sessions.endAll(memberId, "account closed");
+      }
       return { code };
     },
 

@@ -12,6 +12,7 @@ import type { Queue } from "bullmq";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { memberKeys, type MemberKeys } from "../keys.ts";
 import { createAccountService, type AccountService } from "./account.ts";
+import { createAddressMirror } from "./address-mirror.ts";
 import { createAddressService, type AddressService } from "./addresses.ts";
 import { createAdminService, type AdminService } from "./admin.ts";
 import { createAuditService, type AuditService } from "./audit.ts";
@@ -120,6 +121,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
   const sms = createSmsService(redis, keys, queues.messages, opts.sms);
   const currencies = createCurrencyService(prisma, queues.walletAccounts);
   const wallet = createWalletService(prisma, currencies);
+  const addressMirror = createAddressMirror(redis, config.REDIS_PREFIX);
   return {
     config,
     prisma,
@@ -133,7 +135,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
     lock,
     sms,
     members: createMemberService(prisma, sms, sessions, lock, onRegistered),
-    addresses: createAddressService(prisma, db.sql),
+    addresses: createAddressService(prisma, db.sql, addressMirror),
     currencies,
     wallet,
     ledger: createLedgerService(prisma, wallet),
@@ -147,6 +149,7 @@ export async function buildMemberServices(config: Config, opts: BuildOptions = {
       lock,
       orders: opts.orders ?? orderMemberOrders({ url: subgraphUrl(config, "order"), secret: serviceKeys(config) }),
       lottery: opts.lottery ?? lotteryMemberData({ url: subgraphUrl(config, "lottery"), secret: serviceKeys(config) }),
+      addressMirror,
     }),
     inbox: createInboxService({ prisma, redis, prefix: config.REDIS_PREFIX, messages: queues.messages }),
     jobs: jobs.relay,

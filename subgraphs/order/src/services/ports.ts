@@ -22,7 +22,15 @@ import {
   type SkuSnapshot,
   type StockLine,
 } from "@mallgraph/platform/contracts/catalog";
-import { MEMBER_ADDRESS_QUERY, MEMBER_DEFAULT_ADDRESS_QUERY, type AddressSnapshot } from "@mallgraph/platform/contracts/member";
+import {
+  ADDRESS_MIRROR_VERSION,
+  addressFromMirror,
+  addressMirrorField,
+  addressMirrorKey,
+  MEMBER_ADDRESS_QUERY,
+  MEMBER_DEFAULT_ADDRESS_QUERY,
+  type AddressSnapshot,
+} from "@mallgraph/platform/contracts/member";
 import { REFUND_ORDER_PAYMENT_MUTATION, type RefundOrderPaymentAnswer, type RefundResultCode } from "@mallgraph/platform/contracts/payment";
 import {
   COUPON_CONSUME_MUTATION,
@@ -35,6 +43,7 @@ import {
   type PriceTotals,
   type PriceTotalsAnswer,
 } from "@mallgraph/platform/contracts/promotion";
+import { isRedisError, type Redis } from "@mallgraph/platform/redis";
 import { createServiceClient } from "@mallgraph/platform/service-client";
 
 export type { PricedReserveResult, ReservedSku, SkuSnapshot, StockLine } from "@mallgraph/platform/contracts/catalog";
@@ -101,10 +110,30 @@ export function catalogPort(url: string, secret: Keys): CatalogPort {
   };
 }
 
-export function memberPort(url: string, secret: Keys): MemberPort {
+/**
+ * `mirror`: member's address mirror in Redis (decision 0054) — an address found there (in the
+ * placement's first Redis tick) needs no call; a miss, or a Redis error, asks member, which fills it.
+ */
+export function memberPort(url: string, secret: Keys, mirror?: { redis: Redis; prefix: string }): MemberPort {
   const c = createServiceClient({ url, secret, service: "order" });
+  const mirrored = async (memberId: string, addressId: string): Promise<AddressSnapshot | null> => {
+    if (!mirror) return null;
+    try {
+      const [version, entry] = await mirror.redis.hmget(
+        addressMirrorKey(mirror.prefix, memberId),
+        ADDRESS_MIRROR_VERSION,
+        addressMirrorField(addressId),
+      );
+      return addressFromMirror(version ?? null, entry ?? null);
+    } catch (e) {
+      if (!isRedisError(e)) throw e;
+      return null;
+    }
+  };
   return {
     async address(memberId, addressId) {
+      const hit = await mirrored(memberId, addressId);
+      if (hit) return hit;
       const d = await c.request<{ memberAddress: AddressSnapshot | null }>(MEMBER_ADDRESS_QUERY, { m: memberId, a: addressId });
       return d.memberAddress;
     },
