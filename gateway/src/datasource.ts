@@ -11,7 +11,8 @@ import type { GatewayGraphQLResponse, GatewayGraphQLRequest, GatewayHTTPResponse
 import { ANONYMOUS, IDENTITY_HEADER, signIdentity, type Keys } from "@mallgraph/platform/auth";
 import { defined, ErrorCode } from "@mallgraph/platform/errors";
 import { REVOKED_SESSIONS_HEADER } from "@mallgraph/platform/revocation";
-import { batchPath, encodeBatchRequest, MAX_BATCH_ELEMENTS, type ElementAnswer } from "@mallgraph/platform/subgraph-batch";
+import { batchPath, encodeBatchRequest, type ElementAnswer } from "@mallgraph/platform/subgraph-batch";
+import { TurnQueue, type QueuedRequest } from "@mallgraph/platform/subgraph-batch-http";
 import { CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { clientError } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -35,18 +36,10 @@ export interface SubgraphSourceOptions {
 }
 
 /** A forwarded operation waiting for the end of this event-loop turn. */
-interface Pending {
-  identity: string;
-  requestId: string;
-  body: string;
+interface Pending extends QueuedRequest {
   resolve: (a: SubgraphAnswer) => void;
   reject: (e: unknown) => void;
 }
-
-/** A subgraph without the batch endpoint (an older release, another server) gets single requests for this long before batching is tried again. */
-const UNSUPPORTED_RETRY_MS = 60_000;
-/** The request JSON one batch carries at most (characters); an operation that would pass it goes in the next batch. */
-const MAX_BATCH_CHARS = 512 * 1024;
 
 /** A batch the subgraph did not answer as one (not 200, or not framed as a batch). */
 class BatchRefused extends Error {}
@@ -54,10 +47,11 @@ class BatchRefused extends Error {}
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext & Record<string, unknown>> {
   private readonly target: { url: string; origin: string; path: string };
   private readonly batchTarget: { url: string; origin: string; path: string };
-  private queue: Pending[] = [];
-  /** The queued request bodies' length. */
-  private queuedChars = 0;
-  private batchesRefusedUntil = 0;
+  /** The forwarded operations of this event-loop turn: one alone as a request of its own, several as one batch. */
+  private readonly turn = new TurnQueue<Pending>((queue, asBatch) => {
+    if (asBatch) void this.callBatch(queue);
+    else for (const p of queue) this.call(this.singleHeaders(p.identity, p.requestId), p.body).then(p.resolve, p.reject);
+  });
 
   constructor(readonly opts: SubgraphSourceOptions) {
     super({ url: opts.url });
@@ -117,19 +111,6 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     };
   }
 
-  /** The operations of this event-loop turn, sent: one alone as a request of its own, several as one batch. */
-  private readonly flush = (): void => {
-    const queue = this.queue;
-    if (queue.length === 0) return;
-    this.queue = [];
-    this.queuedChars = 0;
-    if (queue.length > 1 && performance.now() >= this.batchesRefusedUntil) {
-      void this.callBatch(queue);
-      return;
-    }
-    for (const p of queue) this.call(this.singleHeaders(p.identity, p.requestId), p.body).then(p.resolve, p.reject);
-  };
-
   private singleHeaders(identity: string, requestId: string): Record<string, string> {
     return { "content-type": "application/json", [IDENTITY_HEADER]: identity, "x-request-id": requestId };
   }
@@ -176,7 +157,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
       return;
     }
     if (!exchange.batch) {
-      this.batchesRefusedUntil = performance.now() + UNSUPPORTED_RETRY_MS;
+      this.turn.unsupported();
       for (const p of queue) this.call(this.singleHeaders(p.identity, p.requestId), p.body).then(p.resolve, p.reject);
     }
   }
@@ -191,15 +172,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext &
     const identity = signIdentity(this.opts.secret, context.identity, { signer: "gateway", requestId });
     if (this.opts.batch === false) return this.call(this.singleHeaders(identity, requestId), body);
     // sent when this turn of the event loop has read what it could: the operations that came in with it go along
-    return new Promise((resolve, reject) => {
-      // a batch stays well under a subgraph's 2 MB request limit (a body of up to 3 bytes per character)
-      if (this.queue.length && this.queuedChars + body.length > MAX_BATCH_CHARS) this.flush();
-      const queue = this.queue;
-      queue.push({ identity, requestId, body, resolve, reject });
-      this.queuedChars += body.length;
-      if (queue.length === 1) setImmediate(this.flush);
-      else if (queue.length >= MAX_BATCH_ELEMENTS) this.flush();
-    });
+    return new Promise((resolve, reject) => this.turn.push({ identity, requestId, body, resolve, reject }));
   }
 
   /** RemoteGraphQLDataSource.sendRequest without the node-fetch Request and WHATWG Response per call. */

@@ -16,8 +16,8 @@ import { EventEmitter } from "node:events";
 import { Agent } from "undici";
 import { signIdentity, serviceIdentity, IDENTITY_HEADER, type Keys } from "./auth.ts";
 import { AppError, ErrorCode, type DomainErrorCode } from "./errors.ts";
-import { postBatch, SubgraphTimeout } from "./subgraph-batch-http.ts";
-import { batchPath, encodeBatchRequest, MAX_BATCH_ELEMENTS, type ElementAnswer } from "./subgraph-batch.ts";
+import { postBatch, SubgraphTimeout, TurnQueue, type QueuedRequest } from "./subgraph-batch-http.ts";
+import { batchPath, encodeBatchRequest, type ElementAnswer } from "./subgraph-batch.ts";
 
 /**
  * One keep-alive connection pool for every service call of the process, used through undici's
@@ -37,21 +37,13 @@ export interface ServiceClient {
   request<T = unknown>(query: string, variables?: Record<string, unknown>, requestId?: string): Promise<T>;
 }
 
-/** A provider without the batch endpoint gets single calls for this long before a batch is tried again. */
-const UNSUPPORTED_RETRY_MS = 60_000;
-/** The request JSON one batch carries at most (characters); a call that would pass it goes in the next batch. */
-const MAX_BATCH_CHARS = 512 * 1024;
-
 /** What a call's exchange answered: its HTTP status and body. */
 interface Exchanged {
   status: number;
   text: string;
 }
 
-interface Pending {
-  identity: string;
-  requestId: string;
-  body: string;
+interface Pending extends QueuedRequest {
   resolve: (x: Exchanged) => void;
   reject: (e: unknown) => void;
 }
@@ -73,9 +65,6 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const timeout = opts.timeoutMs ?? 10_000;
   const batching = opts.batch ?? process.env.SERVICE_CALL_BATCH !== "off";
   const unreachable = (why: string) => new AppError(ErrorCode.SERVICE_UNAVAILABLE, `${opts.url} unreachable: ${why}`);
-  let queue: Pending[] = [];
-  let queuedChars = 0;
-  let batchesRefusedUntil = 0;
 
   /** One call as a request of its own. */
   async function single(p: Pending): Promise<Exchanged> {
@@ -121,7 +110,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     try {
       const x = await postBatch(dispatcher, batchTarget, encodeBatchRequest(q), timeout, onElement);
       if (!x.batch && (x.status === 404 || x.status === 405)) {
-        batchesRefusedUntil = performance.now() + UNSUPPORTED_RETRY_MS;
+        turn.unsupported();
         for (const p of q) single(p).then(p.resolve, p.reject);
         return;
       }
@@ -135,27 +124,18 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     }
   }
 
-  /** The calls of this event-loop turn, sent: one alone as a request of its own, several as one batch. */
-  const flush = (): void => {
-    const q = queue;
-    if (q.length === 0) return;
-    queue = [];
-    queuedChars = 0;
-    if (q.length > 1 && performance.now() >= batchesRefusedUntil) void batch(q);
+  /** The calls of this event-loop turn: one alone as a request of its own, several as one batch. */
+  const turn = new TurnQueue<Pending>((q, asBatch) => {
+    if (asBatch) void batch(q);
     else for (const p of q) single(p).then(p.resolve, p.reject);
-  };
+  });
 
   const exchange = (requestId: string, body: string): Promise<Exchanged> => {
     const signed = signIdentity(opts.secret, identity, { requestId });
     return new Promise<Exchanged>((resolve, reject) => {
       const p: Pending = { identity: signed, requestId, body, resolve, reject };
-      if (!batching) return void single(p).then(resolve, reject);
-      if (queue.length && queuedChars + body.length > MAX_BATCH_CHARS) flush();
-      queue.push(p);
-      queuedChars += body.length;
-      // sent when this turn of the event loop is done: the calls made in it go along
-      if (queue.length === 1) setImmediate(flush);
-      else if (queue.length >= MAX_BATCH_ELEMENTS) flush();
+      if (batching) turn.push(p);
+      else single(p).then(resolve, reject);
     });
   };
 

@@ -1,10 +1,11 @@
 /**
  * A subgraph batch (decision 0048) over undici: one exchange as a dispatch handler that hands each
  * element's frame on as it arrives. Shared by the gateway's data source (forwarded operations) and
- * the service client (service-to-service calls, decision 0053); each brings its own keep-alive Agent.
+ * the service client (service-to-service calls, decision 0053); each brings its own keep-alive Agent
+ * and gathers the requests of one event-loop turn with a TurnQueue.
  */
 import { errors as undiciErrors, type Dispatcher } from "undici";
-import { BATCH_CONTENT_TYPE, BatchAnswerReader, type ElementAnswer } from "./subgraph-batch.ts";
+import { BATCH_CONTENT_TYPE, BatchAnswerReader, MAX_BATCH_ELEMENTS, type ElementAnswer } from "./subgraph-batch.ts";
 
 const BATCH_HEADERS = { "content-type": "application/json" };
 
@@ -107,4 +108,52 @@ export function postBatch(
       new BatchCall(timeoutMs, onElement, resolve, reject),
     );
   });
+}
+
+/** A subgraph without the batch endpoint (an older release, another server) gets single requests for this long before batching is tried again. */
+const UNSUPPORTED_RETRY_MS = 60_000;
+/** The request JSON one batch carries at most (characters); a request that would pass it goes in the next batch. */
+const MAX_BATCH_CHARS = 512 * 1024;
+
+/** A request waiting for the end of this event-loop turn: its identity header, request id and GraphQL request JSON. */
+export interface QueuedRequest {
+  identity: string;
+  requestId: string;
+  body: string;
+}
+
+/**
+ * The requests of one event-loop turn to one subgraph, gathered for one batch: sent at `setImmediate`
+ * (after the poll phase that brought them, so nothing waits for a batch to fill), or at once when the
+ * batch is full — MAX_BATCH_ELEMENTS requests, or 512 K characters of request JSON (well under a
+ * subgraph's 2 MB request limit at up to 3 bytes a character). `send` gets them with `asBatch` false
+ * for a lone request, and while the subgraph is marked `unsupported` (for a minute).
+ */
+export class TurnQueue<T extends QueuedRequest> {
+  private queue: T[] = [];
+  private chars = 0;
+  private refusedUntil = 0;
+
+  constructor(private readonly send: (requests: T[], asBatch: boolean) => void) {}
+
+  push(r: T): void {
+    if (this.queue.length && this.chars + r.body.length > MAX_BATCH_CHARS) this.flush();
+    this.queue.push(r);
+    this.chars += r.body.length;
+    if (this.queue.length === 1) setImmediate(this.flush);
+    else if (this.queue.length >= MAX_BATCH_ELEMENTS) this.flush();
+  }
+
+  /** The subgraph answered a batch 404/405 (nothing ran): single requests for a minute. */
+  unsupported(): void {
+    this.refusedUntil = performance.now() + UNSUPPORTED_RETRY_MS;
+  }
+
+  private readonly flush = (): void => {
+    const q = this.queue;
+    if (q.length === 0) return;
+    this.queue = [];
+    this.chars = 0;
+    this.send(q, q.length > 1 && performance.now() >= this.refusedUntil);
+  };
 }

@@ -103,11 +103,21 @@ describe("service calls in batches", () => {
     expect(asked).toEqual(["/graphql", "/graphql"]);
   });
 
-  it("never batches with batch: false", async () => {
+  it("never batches with batch: false, nor with SERVICE_CALL_BATCH=off", async () => {
     const client = createServiceClient({ url: sg.url, secret, service: "order", batch: false });
     const { result, asked } = await during(paths, () => Promise.all([1, 2, 3].map((n) => echo(client, n))));
     expect(result).toEqual(["1 for order", "2 for order", "3 for order"]);
     expect(asked).toEqual(["/graphql", "/graphql", "/graphql"]);
+    process.env.SERVICE_CALL_BATCH = "off";
+    let off: ReturnType<typeof createServiceClient>;
+    try {
+      off = createServiceClient({ url: sg.url, secret, service: "order" });
+    } finally {
+      delete process.env.SERVICE_CALL_BATCH;
+    }
+    const fromEnv = await during(paths, () => Promise.all([4, 5].map((n) => echo(off, n))));
+    expect(fromEnv.result).toEqual(["4 for order", "5 for order"]);
+    expect(fromEnv.asked).toEqual(["/graphql", "/graphql"]);
   });
 
   it("sends single calls to a provider without the batch endpoint, and goes on doing so", async () => {
