@@ -92,6 +92,8 @@ export interface FakeState {
   markPaidFailures: number;
   /** walletFreeze takes effect but its answer is lost (the call fails) this many times (payout retry test). */
   freezeThenFail: number;
+  /** Called before orderForPayment answers (a test changes the order there, as a concurrent request would). */
+  onOrderForPayment?: (id: string) => void;
 }
 
 export function fakeState(): FakeState {
@@ -146,7 +148,12 @@ export async function startFakeDeps(secret: string, state: FakeState): Promise<R
     internalSecret: secret,
     context: (base) => base,
     resolvers: {
-      Query: { orderForPayment: asInternal("orderForPayment", (_p: unknown, { id }: { id: string }) => state.orders.get(id) ?? null) },
+      Query: {
+        orderForPayment: asInternal("orderForPayment", (_p: unknown, { id }: { id: string }) => {
+          state.onOrderForPayment?.(id);
+          return state.orders.get(id) ?? null;
+        }),
+      },
       Mutation: {
         orderMarkPaid: asInternal("orderMarkPaid", (_p: unknown, a: { orderId: string; paymentId: string; channel: string }) => {
           state.markPaidCalls.push(a);

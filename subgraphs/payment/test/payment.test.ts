@@ -18,6 +18,7 @@ import {
   type TestSchema,
   waitFor,
 } from "@mallgraph/platform/testing";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alipaySignContent, rsaSha256Sign } from "../src/channels/crypto.ts";
 import { createPaymentSubgraph } from "../src/index.ts";
@@ -522,21 +523,68 @@ describe("wallet", () => {
     ).toBe("INVALID_STATE");
   });
 
-  it("12 concurrent WALLET payments of one order: the buyer is charged exactly once, the order told once", async () => {
-    state.wallets.set("W2:CNY", { balance: new Decimal("100.00"), frozen: new Decimal(0) });
-    const orderId = order("W2", "30.00");
-    const answers = await Promise.all(Array.from({ length: 12 }, () => gql(CREATE, { orderId, channel: "WALLET" }, buyer("W2"))));
-    expect(answers.every((a) => !a.errors)).toBe(true);
+  it("12 concurrent WALLET payments of one order (8 orders at once): each buyer is charged exactly once, each order told once", async () => {
+    // A wallet payment can succeed within milliseconds, so a request that lost the order's one open
+    // slot to another may find that payment already SUCCEEDED: it answers ALREADY_PAID, never an error.
+    const buyers = Array.from({ length: 8 }, (_, i) => `W2-${i}`);
+    for (const b of buyers) state.wallets.set(`${b}:CNY`, { balance: new Decimal("100.00"), frozen: new Decimal(0) });
+    const orders = buyers.map((b) => ({ buyer: b, orderId: order(b, "30.00") }));
+    const answers = await Promise.all(
+      orders.flatMap(({ buyer: b, orderId }) => Array.from({ length: 12 }, () => gql(CREATE, { orderId, channel: "WALLET" }, buyer(b)))),
+    );
+    expect(answers.filter((a) => a.errors).map((a) => a.errors)).toEqual([]);
     const codes = answers.map((a) => a.data.createPayment.code as string);
-    expect(codes.every((c) => c === "OK" || c === "ALREADY_PAID")).toBe(true);
+    expect(codes.filter((c) => c !== "OK" && c !== "ALREADY_PAID")).toEqual([]);
     await waitFor(notifyQueueIdle, "notify queue drained");
-    // whatever raced, the net charge is the payable amount and nothing stays frozen
-    const w = state.wallets.get("W2:CNY")!;
-    expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["70.00", "0.00"]);
-    const kept = await prisma().payment.findMany({ where: { orderId, status: "SUCCEEDED", refundedAmount: 0 } });
-    expect(kept).toHaveLength(1);
-    expect(state.markPaidCalls.filter((c) => c.orderId === orderId).map((c) => c.paymentId)).toEqual([kept[0]!.id]);
-    expect(await prisma().payment.count({ where: { orderId, status: "PENDING" } })).toBe(0);
+    for (const { buyer: b, orderId } of orders) {
+      // whatever raced, the net charge is the payable amount and nothing stays frozen
+      const w = state.wallets.get(`${b}:CNY`)!;
+      expect([w.balance.toFixed(2), w.frozen.toFixed(2)]).toEqual(["70.00", "0.00"]);
+      const kept = await prisma().payment.findMany({ where: { orderId, status: "SUCCEEDED", refundedAmount: 0 } });
+      expect(kept).toHaveLength(1);
+      expect(state.markPaidCalls.filter((c) => c.orderId === orderId).map((c) => c.paymentId)).toEqual([kept[0]!.id]);
+      expect(await prisma().payment.count({ where: { orderId, status: "PENDING" } })).toBe(0);
+    }
+  });
+
+  it("a request whose new payment collides with an open one that has left PENDING since looks again: ALREADY_PAID, or CONFLICT after 3 tries", async () => {
+    // The collision made deterministic: a trigger refuses this order's payment rows with the
+    // one-open-payment index's unique_violation, while no PENDING row is there to reuse — what a
+    // request sees when another's wallet payment succeeded between its INSERT and its look back.
+    state.wallets.set("W3:CNY", { balance: new Decimal("100.00"), frozen: new Decimal(0) });
+    const paidMeanwhile = order("W3", "30.00");
+    const stuck = order("W3", "30.00");
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    const table = `"${db.schema}"."Payment"`;
+    try {
+      await sql.query(`CREATE FUNCTION "${db.schema}".collide() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW."orderId" IN ('${paidMeanwhile}', '${stuck}') THEN
+            RAISE unique_violation USING MESSAGE = 'duplicate key value violates unique constraint "Payment_one_open_per_order_channel"';
+          END IF;
+          RETURN NEW;
+        END $$`);
+      await sql.query(`CREATE TRIGGER collide BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION "${db.schema}".collide()`);
+      let looks = 0;
+      state.onOrderForPayment = (id) => {
+        if (id !== paidMeanwhile) return;
+        // the other request's payment marks the order paid after this one's first look
+        if (++looks === 2) state.orders.get(id)!.status = "PAID";
+      };
+      const again = await create(paidMeanwhile, "WALLET", "W3");
+      expect([again.code, looks]).toEqual(["ALREADY_PAID", 2]);
+
+      const refused = await gql(CREATE, { orderId: stuck, channel: "WALLET" }, buyer("W3"));
+      expect(refused.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+      expect(await prisma().payment.count({ where: { orderId: { in: [paidMeanwhile, stuck] } } })).toBe(0);
+      expect(state.wallets.get("W3:CNY")!.balance.toFixed(2)).toBe("100.00");
+    } finally {
+      state.onOrderForPayment = undefined;
+      await sql.query(`DROP TRIGGER IF EXISTS collide ON ${table}`);
+      await sql.query(`DROP FUNCTION IF EXISTS "${db.schema}".collide()`);
+      await sql.end();
+    }
   });
 
   it("a wallet refund credits the buyer and debits the merchant; the ledger balances", async () => {

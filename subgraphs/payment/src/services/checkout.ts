@@ -21,6 +21,9 @@ import { CHANNELS, ORDER_PAID_STATES, PAID_STATES, type PaymentDeps, type Tx } f
 type CreateOutcome = { code: CreateCode; message?: string; payment: Payment | null };
 type TopUpOutcome = { code: TopUpCode; message?: string; payment: Payment | null };
 
+/** createOnce's answer when the order's open payment it collided with is no longer open. */
+const LOST_RACE = Symbol("lost race");
+
 /** The largest top-up (exclusive). */
 const MAX_TOP_UP = "1000000";
 
@@ -45,6 +48,17 @@ export class PaymentCheckout {
     if (!CHANNELS.includes(channel)) throw badInput(`unknown channel ${channel}`, { field: "channel" });
     if (channel === "SANDBOX" && !this.d.options.sandboxEnabled)
       return { code: PaymentCode.CHANNEL_DISABLED, message: "the SANDBOX channel is off (SANDBOX_ENABLED)", payment: null };
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.createOnce(buyerId, orderId, channel);
+      if (out !== LOST_RACE) return out;
+      // Another request's payment held the order's one open slot and has left PENDING since
+      // (a wallet payment can succeed within milliseconds): look again from the start, which
+      // now finds it paid (ALREADY_PAID) or the slot free.
+      if (attempt >= 3) throw new AppError(ErrorCode.CONFLICT, "the order's payment is changing: try again");
+    }
+  }
+
+  private async createOnce(buyerId: string, orderId: string, channel: Channel): Promise<CreateOutcome | typeof LOST_RACE> {
     const order = await this.d.ports.order.orderForPayment(orderId);
     if (!order) throw notFound("order", orderId);
     if (order.buyerId !== buyerId) throw forbidden("not your order");
@@ -92,7 +106,7 @@ export class PaymentCheckout {
       if (!isUniqueViolation(e)) throw e;
       const again = await this.d.prisma.payment.findFirst({ where: { orderId, channel, status: "PENDING" } });
       if (again) return { code: PaymentCode.OK, payment: again };
-      throw e;
+      return LOST_RACE;
     }
 
     if (channel === "WALLET") return this.payFromWallet(payment, cfg);
