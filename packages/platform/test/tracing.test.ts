@@ -87,7 +87,14 @@ describe("tracing", () => {
     async () => {
       const traceId = randomBytes(16).toString("hex");
       const { out } = await run(
-        { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: "mallgraph-fixture-42", OTEL_BSP_SCHEDULE_DELAY: "100" },
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+          OTEL_SERVICE_NAME: "mallgraph-fixture-42",
+          OTEL_BSP_SCHEDULE_DELAY: "100",
+          // the fixture exits right after its request: on a busy machine its first protobuf export
+          // (the exporter's modules loaded then) can take longer than the default 2 s exit flush
+          MG_TRACES_EXIT_FLUSH_MS: "60000",
+        },
         `00-${traceId}-${randomBytes(8).toString("hex")}-01`,
       );
       expect(out).toContain('"bullmqTelemetry":true');

@@ -51,14 +51,16 @@ export async function startTracing(): Promise<NodeSDK> {
   for (const m of ["http", "https", "graphql", "ioredis", "pg"]) require(m);
   setTracingHandles({ bullmq: bullmqTracing(serviceName) });
 
-  // Flush on exit: every process ends with process.exit() after its graceful stop.
+  // Flush on exit: every process ends with process.exit() after its graceful stop. The wait is
+  // bounded (a collector that is down must not hold the exit): MG_TRACES_EXIT_FLUSH_MS, 2 s by default.
+  const flushMs = Number(process.env.MG_TRACES_EXIT_FLUSH_MS) > 0 ? Number(process.env.MG_TRACES_EXIT_FLUSH_MS) : 2000;
   const exit = process.exit.bind(process);
   let exiting = false;
   process.exit = ((code?: number) => {
     if (exiting) return exit(code);
     exiting = true;
     const done = () => exit(code);
-    Promise.race([sdk.shutdown(), new Promise((r) => setTimeout(r, 2000))]).then(done, done);
+    Promise.race([sdk.shutdown(), new Promise((r) => setTimeout(r, flushMs))]).then(done, done);
   }) as typeof process.exit;
   return sdk;
 }
