@@ -8,7 +8,9 @@
  */
 import type { ReservedSku } from "@mallgraph/platform/contracts/catalog";
 import { defined } from "@mallgraph/platform/errors";
+import { logger } from "@mallgraph/platform/log";
 import { formatAmount } from "@mallgraph/platform/money";
+import DataLoader from "dataloader";
 import { Reason, StockCode, assertQuantity, assertText, badInput, notFound, refuse } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { touchSearch, type Deps } from "./deps.ts";
@@ -35,15 +37,65 @@ class ReturnRefused extends Error {}
 const spusOfReservation = (key: string) =>
   Prisma.sql`ARRAY(SELECT DISTINCT k."spuId" FROM "Reservation" v JOIN "ReservationLine" l ON l."reservationId" = v."id" JOIN "Sku" k ON k."id" = l."skuId" WHERE v."key" = ${key})`;
 
+const log = logger("catalog");
+
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 /** Largest value of the int4 stock counters. */
 export const MAX_STOCK = 2_147_483_647;
 
+interface ReserveAsk {
+  key: string;
+  lines: StockLine[];
+  ttl: number;
+}
+
+/** catalog_reserve's row, with the reserved SKUs' facts when it holds. */
+interface ReserveRow {
+  code: string;
+  failed_sku_id: string | null;
+  reservation_id: string | null;
+  status: string | null;
+  expires_at: Date | null;
+  skus: ReservedSku[] | null;
+}
+
+/** The most reservations one statement carries (its rows stay locked until it commits). */
+export const MAX_RESERVE_BATCH = 32;
+
+/**
+ * When a reservation holds: its SKUs' prices and display facts (the caller prices from them:
+ * decision 0049) and their SPUs (whose live versions move), read in the reservation's statement.
+ * The SKUs by their primary key (`= ANY(ARRAY(…))`; an `IN (SELECT …)` over the lines was planned as
+ * a hash join over every SKU of the catalog), each SPU's image only where the SKU has none.
+ */
+const SKUS_OF_OK_RESERVATION = (lines: string) => `CASE WHEN r.code = 'OK' THEN (
+    SELECT jsonb_agg(jsonb_build_object('skuId', k."id", 'spuId', k."spuId", 'title', k."title", 'price', k."price"::text,
+      'currency', k."currency", 'image', COALESCE(k."images"[1], (SELECT p."images"[1] FROM "Spu" p WHERE p."id" = k."spuId"))))
+    FROM "Sku" k
+    WHERE k."id" = ANY (ARRAY(SELECT l."skuId" FROM jsonb_to_recordset(${lines}) AS l("skuId" text)))
+  ) END`;
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const firstSku = (a: ReserveAsk) => a.lines.reduce((m, l) => (m === "" || l.skuId < m ? l.skuId : m), "");
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+
 export class InventoryService {
+  /** Reservations of one event-loop turn, one statement per batch (decision 0055); off: one each. */
+  private readonly reserving: DataLoader<ReserveAsk, ReserveRow>;
+
   constructor(
     private d: Deps,
     private live: LiveVersions,
-  ) {}
+    opts: { batchReservations?: boolean } = {},
+  ) {
+    const batch = opts.batchReservations ?? process.env.CATALOG_RESERVE_BATCH !== "off";
+    this.reserving = new DataLoader((asks) => this.reserveBatch(asks), {
+      cache: false,
+      maxBatchSize: batch ? MAX_RESERVE_BATCH : 1,
+      // the turn's calls (a batch of service calls runs its elements in one turn), not only its microtasks
+      batchScheduleFn: (run) => setImmediate(run),
+    });
+  }
 
   async stock(skuId: string) {
     const inv = await this.d.prisma.inventory.findUnique({ where: { skuId } });
@@ -93,31 +145,7 @@ export class InventoryService {
       if (!Number.isInteger(l.quantity) || l.quantity <= 0)
         return { code: StockCode.BAD_QUANTITY, failedSkuId: l.skuId, reservationId: null, status: null, expiresAt: null, skus: null };
     }
-    const json = JSON.stringify(lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })));
-    // one statement: the reservation and, when it holds, its SKUs' prices and display facts (the
-    // caller prices from them: decision 0049) and their SPUs (whose live versions move)
-    const rows = await this.d.sql.$queryRawUnsafe<
-      Array<{
-        code: string;
-        failed_sku_id: string | null;
-        reservation_id: string | null;
-        status: string | null;
-        expires_at: Date | null;
-        skus: ReservedSku[] | null;
-      }>
-    >(
-      `SELECT r.*, CASE WHEN r.code = 'OK' THEN (
-         SELECT jsonb_agg(jsonb_build_object('skuId', k."id", 'spuId', k."spuId", 'title', k."title", 'price', k."price"::text,
-           'currency', k."currency", 'image', COALESCE(k."images"[1], p."images"[1])))
-         FROM "Sku" k JOIN "Spu" p ON p."id" = k."spuId"
-         WHERE k."id" IN (SELECT l."skuId" FROM jsonb_to_recordset($2::jsonb) AS l("skuId" text))
-       ) END AS skus
-       FROM catalog_reserve($1, $2::jsonb, $3::int) r`,
-      key,
-      json,
-      ttlSeconds,
-    );
-    const r = defined(rows[0], "catalog_reserve's row");
+    const r = await this.reserving.load({ key, lines: lines.map((l) => ({ skuId: l.skuId, quantity: l.quantity })), ttl: ttlSeconds });
     let skus: ReservedSku[] | null = null;
     if (r.code === StockCode.OK) {
       const byId = new Map((r.skus ?? []).map((k) => [k.skuId, { ...k, price: formatAmount(k.price, k.currency) }]));
@@ -132,6 +160,46 @@ export class InventoryService {
       expiresAt: r.expires_at,
       skus,
     };
+  }
+
+  /**
+   * The reservations asked in one turn of the event loop, in one statement (decision 0055): one
+   * round trip and one commit for all of them, each still all-or-nothing on its own (catalog_reserve's
+   * block). Ordered by their first SKU, so that batches of one-SKU reservations take their rows in one
+   * global order. A statement that fails as a whole (a deadlock between batches of several-SKU
+   * reservations, a lost connection) kept nothing — or, lost around its commit, everything, which a
+   * repeat under the same keys answers as it is: each reservation then runs on its own.
+   */
+  private async reserveBatch(asks: readonly ReserveAsk[]): Promise<Array<ReserveRow | Error>> {
+    if (asks.length === 1) return [await this.reserveOne(defined(asks[0], "the reservation")).catch(asError)];
+    const order = asks.map((a, i) => ({ i, first: firstSku(a), key: a.key })).sort((x, y) => cmp(x.first, y.first) || cmp(x.key, y.key));
+    const batch = JSON.stringify(order.map(({ i }) => defined(asks[i], "a reservation")));
+    try {
+      const rows = await this.d.sql.$queryRawUnsafe<Array<ReserveRow & { n: number | string }>>(
+        `SELECT b.n, r.*, ${SKUS_OF_OK_RESERVATION("b.ask->'lines'")} AS skus
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(ask, n)
+         -- one row per call: a bare set-returning function is estimated at 1,000 rows, and the plan's
+         -- cost then crossed jit_above_cost (300 ms of JIT compilation per statement)
+         CROSS JOIN LATERAL (SELECT * FROM catalog_reserve(b.ask->>'key', b.ask->'lines', (b.ask->>'ttl')::int) LIMIT 1) r`,
+        batch,
+      );
+      const out: Array<ReserveRow | Error> = asks.map(() => new Error("catalog_reserve answered no row for the reservation"));
+      for (const row of rows) out[defined(order[Number(row.n) - 1], "a batch row's reservation").i] = row;
+      return out;
+    } catch (e) {
+      log.info({ err: e, reservations: asks.length }, "a batch of reservations failed as a whole; each runs on its own");
+      return Promise.all(asks.map((a) => this.reserveOne(a).catch(asError)));
+    }
+  }
+
+  private async reserveOne(a: ReserveAsk): Promise<ReserveRow> {
+    const rows = await this.d.sql.$queryRawUnsafe<ReserveRow[]>(
+      `SELECT r.*, ${SKUS_OF_OK_RESERVATION("$2::jsonb")} AS skus FROM catalog_reserve($1, $2::jsonb, $3::int) r`,
+      a.key,
+      JSON.stringify(a.lines),
+      a.ttl,
+    );
+    return defined(rows[0], "catalog_reserve's row");
   }
 
   /** Gives reserved stock back. True when the reservation is released (now or before). */
