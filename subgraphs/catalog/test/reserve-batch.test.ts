@@ -18,7 +18,7 @@ describe("reservations in batches (decision 0055)", () => {
   const stock = (skuId: string) => h.services.inventory.stock(skuId);
 
   /** An inventory service whose plain SQL is the harness's, with every statement's text recorded. */
-  function recorded(batchReservations = true) {
+  function recorded(opts: { batchReservations?: boolean } = { batchReservations: true }) {
     const texts: string[] = [];
     const sql = h.services.deps.sql;
     const spy: PgSql = Object.assign(Object.create(sql) as PgSql, {
@@ -27,7 +27,7 @@ describe("reservations in batches (decision 0055)", () => {
         return sql.$queryRawUnsafe(text, ...values);
       },
     });
-    const inventory = new InventoryService({ ...h.services.deps, sql: spy }, h.services.products.live, { batchReservations });
+    const inventory = new InventoryService({ ...h.services.deps, sql: spy }, h.services.products.live, opts);
     const reserveTexts = () => texts.filter((t) => t.includes("catalog_reserve"));
     return { inventory, reserveTexts };
   }
@@ -93,14 +93,23 @@ describe("reservations in batches (decision 0055)", () => {
     expect(await stock(repeated)).toEqual({ available: 2, reserved: 3, sold: 0 }); // earlier 1 + dup 2 once
   });
 
-  it("CATALOG_RESERVE_BATCH off (batchReservations: false): one statement per reservation, the same answers", async () => {
-    const sku = await newSku(2);
-    const { inventory, reserveTexts } = recorded(false);
-    const answers = await Promise.all(["off-1", "off-2", "off-3"].map((k) => inventory.reserve(k, [{ skuId: sku, quantity: 1 }], 600)));
-    expect(reserveTexts()).toHaveLength(3);
-    expect(reserveTexts().some((t) => t.includes("jsonb_array_elements"))).toBe(false);
-    expect(answers.map((a) => a.code).sort()).toEqual(["OK", "OK", "OUT_OF_STOCK"]);
-    expect(await stock(sku)).toEqual({ available: 0, reserved: 2, sold: 0 });
+  it("CATALOG_RESERVE_BATCH=off, or batchReservations: false: one statement per reservation, the same answers", async () => {
+    for (const how of ["option", "environment"] as const) {
+      const sku = await newSku(2);
+      if (how === "environment") process.env.CATALOG_RESERVE_BATCH = "off";
+      try {
+        const { inventory, reserveTexts } = recorded(how === "option" ? { batchReservations: false } : {});
+        const answers = await Promise.all(
+          ["off-1", "off-2", "off-3"].map((k) => inventory.reserve(`${how}-${k}`, [{ skuId: sku, quantity: 1 }], 600)),
+        );
+        expect(reserveTexts()).toHaveLength(3);
+        expect(reserveTexts().some((t) => t.includes("jsonb_array_elements"))).toBe(false);
+        expect(answers.map((a) => a.code).sort()).toEqual(["OK", "OK", "OUT_OF_STOCK"]);
+        expect(await stock(sku)).toEqual({ available: 0, reserved: 2, sold: 0 });
+      } finally {
+        delete process.env.CATALOG_RESERVE_BATCH;
+      }
+    }
   });
 
   it("a batch statement that fails as a whole keeps nothing; each reservation then runs alone and only the failing one fails", async () => {
