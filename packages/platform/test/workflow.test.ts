@@ -41,7 +41,6 @@ function pgDb(pool: pg.Pool): WorkflowDb<WorkflowSql> & { statements: string[]; 
     },
     async $queryRawUnsafe<T>(q: string, ...values: unknown[]) {
       statements.push(q.trim().split(/\s+/)[0] ?? "");
-      texts.push(q);
       return (await c.query(q, values)).rows as T;
     },
   });
@@ -246,8 +245,9 @@ describe("durable workflow runner", () => {
       ...def,
       name,
       firstRecordUnflushed: true,
-      firstRecordGuard: (s, param) => ({
-        condition: `NOT EXISTS (SELECT 1 FROM "Booking" WHERE "id" = ${param(`closed:${s.id}`)}::text)`,
+      firstRecordGuard: (s, first) => ({
+        condition: `NOT EXISTS (SELECT 1 FROM "Booking" WHERE "id" = $${first}::text)`,
+        values: [`closed:${s.id}`],
         abort: "CLOSED",
       }),
     });
@@ -280,90 +280,6 @@ describe("durable workflow runner", () => {
       expect(sent.filter((q) => q === "INSERT" || q === "WITH").length, label).toBe(def.name === "trip-guarded-local" ? 2 : 1);
       expect({ runs: await runs(), bookings: await t.bookings(), held: t.held.size }, label).toEqual(before);
       expect(t.held.has(closed), label).toBe(false);
-    }
-  });
-
-  it("first records of runs started in one turn are one statement (decision 0056): each guard on its own values; off: one each; a batch failing as a whole writes each alone", async () => {
-    const t = tripWorkflow(db);
-    const def: WorkflowDefinition<Trip, WorkflowSql> = {
-      ...t.def,
-      name: "trip-batched",
-      firstRecordUnflushed: true,
-      firstRecordGuard: (s, param) => ({
-        condition: `NOT EXISTS (SELECT 1 FROM "Booking" WHERE "id" = ${param(`closed:${s.id}`)}::text)`,
-        abort: "CLOSED",
-      }),
-    };
-    const firstRecordTexts = () => db.texts.filter((q) => q.trim().startsWith("INSERT") && q.includes('"WorkflowRun"'));
-    const ids = (p: string) => ["a", "b", "closed", "c"].map((x) => `${p}-${x}`);
-    await db.$executeRawUnsafe(
-      `INSERT INTO "Booking" ("id") VALUES ($1), ($2), ($3)`,
-      "closed:tb-closed",
-      "closed:off-closed",
-      "closed:fb-closed",
-    );
-
-    // batched: one statement for the four first records; the closed one aborts, the others run
-    db.texts.length = 0;
-    const r = runner();
-    const outcomes = await Promise.all(
-      ids("tb").map((id) =>
-        r.run(def, id, { id }).then(
-          () => "ran",
-          (e) => e.code,
-        ),
-      ),
-    );
-    expect(outcomes).toEqual(["ran", "ran", "CLOSED", "ran"]);
-    expect(firstRecordTexts()).toHaveLength(1);
-    expect(firstRecordTexts()[0]).toContain("jsonb_to_recordset");
-    expect(firstRecordTexts()[0]).toContain("set_config('synchronous_commit', 'off', true)");
-    expect(await Promise.all(ids("tb").map(statusOf))).toEqual(["COMPLETED", "COMPLETED", undefined, "COMPLETED"]);
-    expect(t.held.has("tb-closed")).toBe(false);
-
-    // WORKFLOW_RECORD_BATCH=off: a statement each, the same outcomes
-    process.env.WORKFLOW_RECORD_BATCH = "off";
-    try {
-      db.texts.length = 0;
-      const off = runner();
-      expect(
-        await Promise.all(
-          ids("off").map((id) =>
-            off.run(def, id, { id }).then(
-              () => "ran",
-              (e) => e.code,
-            ),
-          ),
-        ),
-      ).toEqual(outcomes);
-      expect(firstRecordTexts()).toHaveLength(4);
-      expect(firstRecordTexts().some((q) => q.includes("jsonb_to_recordset"))).toBe(false);
-    } finally {
-      delete process.env.WORKFLOW_RECORD_BATCH;
-    }
-
-    // a batch that fails as a whole (here a trigger refusing one of its rows): each first record alone; only that run fails
-    await db.$executeRawUnsafe(`CREATE FUNCTION doomed_run() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW."id" = 'fb-b' THEN RAISE EXCEPTION 'refused (test)'; END IF; RETURN NEW; END $$`);
-    await db.$executeRawUnsafe(`CREATE TRIGGER doomed_run BEFORE INSERT ON "WorkflowRun" FOR EACH ROW EXECUTE FUNCTION doomed_run()`);
-    try {
-      db.texts.length = 0;
-      const fb = runner();
-      const got = await Promise.all(
-        ids("fb").map((id) =>
-          fb.run(def, id, { id }).then(
-            () => "ran",
-            (e) => e.code ?? e.name,
-          ),
-        ),
-      );
-      expect(got).toEqual(["ran", "WorkflowFailed", "CLOSED", "ran"]);
-      expect(firstRecordTexts()).toHaveLength(5); // the batch, then each alone
-      expect(await Promise.all(ids("fb").map(statusOf))).toEqual(["COMPLETED", undefined, undefined, "COMPLETED"]);
-      expect(t.held.has("fb-b")).toBe(false); // its first remote step never ran
-    } finally {
-      await db.$executeRawUnsafe(`DROP TRIGGER IF EXISTS doomed_run ON "WorkflowRun"`);
-      await db.$executeRawUnsafe(`DROP FUNCTION IF EXISTS doomed_run()`);
     }
   });
 

@@ -39,7 +39,8 @@ export function insertRunSql<S, Tx>(
   guardedBy?: S,
 ): { sql: string; values: unknown[] } {
   const values: unknown[] = [h.id, def.name, f.status, f.step, f.pastPivot, f.state, h.token, leaseMs / 1000];
-  const g = guardedBy !== undefined ? def.firstRecordGuard?.(guardedBy, (v) => `$${values.push(v)}`) : undefined;
+  const g = guardedBy !== undefined ? def.firstRecordGuard?.(guardedBy, values.length + 1) : undefined;
+  if (g) values.push(...g.values);
   return {
     sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
          SELECT $1::text, $2::text, $3::text, $4::int, $5::boolean, $6::jsonb, $7::text, now() + make_interval(secs => $8::double precision)
@@ -69,42 +70,5 @@ export function updateRunSql(h: Handle, f: RunUpdate): { sql: string; values: un
       f.attempt ? 1 : 0,
       f.error?.slice(0, 1000) ?? null,
     ],
-  };
-}
-
-/** One run's first record in a batch of them (insertFirstRunsSql). */
-export interface FirstRecord<S> {
-  h: Handle;
-  f: RunFields;
-  state: S;
-}
-
-/**
- * The first records of several runs of one workflow as one statement (decision 0056): the runs as
- * the rows of a JSON array, each written only where the workflow's `firstRecordGuard` holds for its
- * own values; RETURNING the ids written. Unflushed when the workflow's first records are.
- */
-export function insertFirstRunsSql<S, Tx>(
-  def: WorkflowDefinition<S, Tx>,
-  runs: ReadonlyArray<FirstRecord<S>>,
-  leaseMs: number,
-): { sql: string; values: unknown[] } {
-  let condition: string | undefined;
-  const rows = runs.map(({ h, f, state }) => {
-    const guard: unknown[] = [];
-    const g = def.firstRecordGuard?.(state, (v) => `(r."guard"->>${guard.push(v) - 1})`);
-    if (condition !== undefined && g?.condition !== condition)
-      throw new Error(`workflow ${def.name}: its first-record guard's text depends on the run`);
-    condition = g?.condition;
-    return { id: h.id, status: f.status, step: f.step, pastPivot: f.pastPivot, state: f.state, owner: h.token, guard };
-  });
-  return {
-    sql: `INSERT INTO "WorkflowRun" ("id", "workflow", "status", "step", "pastPivot", "state", "owner", "leaseUntil")
-         SELECT r."id", $1::text, r."status", r."step", r."pastPivot", r."state"::jsonb, r."owner", now() + make_interval(secs => $2::double precision)
-         FROM ${def.firstRecordUnflushed ? "(SELECT set_config('synchronous_commit', 'off', true)) AS unflushed, " : ""}
-           jsonb_to_recordset($3::jsonb) AS r("id" text, "status" text, "step" int, "pastPivot" boolean, "state" text, "owner" text, "guard" jsonb)
-         ${condition !== undefined ? `WHERE ${condition}` : ""}
-         RETURNING "id"`,
-    values: [def.name, leaseMs / 1000, JSON.stringify(rows)],
   };
 }

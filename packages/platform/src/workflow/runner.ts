@@ -4,9 +4,8 @@
  * the recovery (recovery.ts) and the operators' retry (admin.ts) share. workflow.ts tells the whole story.
  */
 import { randomUUID } from "node:crypto";
-import DataLoader from "dataloader";
 import { unaudited } from "../audit-scope.ts";
-import { insertFirstRunsSql, insertRunSql, updateRunSql, type FirstRecord, type RunFields, type RunUpdate } from "./run-sql.ts";
+import { insertRunSql, updateRunSql, type RunFields, type RunUpdate } from "./run-sql.ts";
 import {
   TX_OPTIONS,
   SimulatedCrash,
@@ -34,12 +33,8 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   protected readonly backoffMs: number;
   protected readonly maxBackoffMs: number;
   hooks: WorkflowHooks;
-  /** Per workflow: the first records of one event-loop turn, one statement (decision 0056). */
-  private readonly firstRecords = new Map<string, DataLoader<FirstRecord<unknown>, boolean>>();
-  private readonly batchFirstRecords: boolean;
 
   constructor(protected readonly o: WorkflowRunnerOptions<Tx>) {
-    this.batchFirstRecords = o.batchFirstRecords ?? process.env.WORKFLOW_RECORD_BATCH !== "off";
     this.leaseMs = o.leaseMs ?? 30_000;
     this.maxAttempts = o.maxAttempts ?? 8;
     this.backoffMs = o.backoffMs ?? 1000;
@@ -232,52 +227,14 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
    */
   private async insertFirst<S>(def: WorkflowDefinition<S, Tx>, h: Handle, state: S, step: number): Promise<void> {
     const f = { status: "RUNNING" as const, step, pastPivot: false, state: this.encode(def, state) };
-    if (!(await this.firstRecordsOf(def).load({ h, f, state }))) throw new WorkflowAbort(this.guardAbort(def, state));
+    if (!(await this.insertRow(this.o.db, def, h, f, def.firstRecordUnflushed === true, state)))
+      throw new WorkflowAbort(this.guardAbort(def, state));
     h.recorded = true;
-  }
-
-  private firstRecordsOf<S>(def: WorkflowDefinition<S, Tx>): DataLoader<FirstRecord<S>, boolean> {
-    let loader = this.firstRecords.get(def.name) as DataLoader<FirstRecord<S>, boolean> | undefined;
-    if (!loader) {
-      loader = new DataLoader<FirstRecord<S>, boolean>((runs) => this.writeFirstRecords(def, runs), {
-        cache: false,
-        maxBatchSize: this.batchFirstRecords ? 64 : 1,
-        batchScheduleFn: (run) => setImmediate(run),
-      });
-      this.firstRecords.set(def.name, loader as unknown as DataLoader<FirstRecord<unknown>, boolean>);
-    }
-    return loader;
-  }
-
-  /**
-   * The first records of runs started in one turn: one statement for several (decision 0056), each
-   * written where its guard holds (true) or not (false). A statement that fails as a whole wrote
-   * nothing: each is then written on its own, and only one that fails alone too fails its run.
-   */
-  private async writeFirstRecords<S>(def: WorkflowDefinition<S, Tx>, runs: ReadonlyArray<FirstRecord<S>>): Promise<Array<boolean | Error>> {
-    const alone = (r: FirstRecord<S>) =>
-      this.insertRow(this.o.db, def, r.h, r.f, def.firstRecordUnflushed === true, r.state).then(
-        (n) => n === 1,
-        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-      );
-    if (runs.length === 1) return [await alone(runs[0] as FirstRecord<S>)];
-    try {
-      const q = insertFirstRunsSql(def, runs, this.leaseMs);
-      const written = await unaudited(() => this.o.db.$queryRawUnsafe<Array<{ id: string }>>(q.sql, ...q.values));
-      const ids = new Set(written.map((r) => r.id));
-      return runs.map((r) => ids.has(r.h.id));
-    } catch (e) {
-      this.o.log.info(
-        { err: e, workflow: def.name, runs: runs.length },
-        "a batch of first records failed as a whole; each is written alone",
-      );
-      return Promise.all(runs.map(alone));
-    }
   }
 
   /** The abort code of a first record that wrote nothing (only a guard can make it so). */
   private guardAbort<S>(def: WorkflowDefinition<S, Tx>, state: S): string {
-    const code = def.firstRecordGuard?.(state, () => "NULL").abort;
+    const code = def.firstRecordGuard?.(state, 1).abort;
     if (!code) throw new Error(`workflow ${def.name}: the run's first record wrote nothing`);
     return code;
   }

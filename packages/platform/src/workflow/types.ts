@@ -68,16 +68,14 @@ export interface WorkflowDefinition<S, Tx = never> {
   firstRecordUnflushed?: boolean;
   /**
    * A condition the run's first record is written under, checked by that record's own statement
-   * (no round trip of its own): SQL over the runner's database that takes each value through
-   * `param(value)` — a placeholder, or, where the first records of several runs go as one statement
-   * (decision 0056), that run's value from the statement's rows; so the condition's text must not
-   * depend on the values, and each value is cast in the SQL (`${param(v)}::text`). When it does not hold, nothing is written and the run aborts with `WorkflowAbort(abort)`
+   * (no round trip of its own): SQL over the runner's database whose values are numbered from
+   * `first`. When it does not hold, nothing is written and the run aborts with `WorkflowAbort(abort)`
    * before its first step did anything. For a check that must come before every step (order
    * placement: no order with this idempotency key yet, decision 0050). Where a local step writes the
    * first record, a `transact` step's guard sees that step's own writes (the record follows them in
    * its transaction, which the abort rolls back); a `statement` step's sees the state before it.
    */
-  firstRecordGuard?(state: S, param: (value: unknown) => string): { condition: string; abort: string };
+  firstRecordGuard?(state: S, first: number): { condition: string; values: unknown[]; abort: string };
 }
 
 /** A business refusal raised by a step (e.g. OUT_OF_STOCK); not an error of the system. */
@@ -182,11 +180,6 @@ export interface WorkflowRunnerOptions<Tx extends WorkflowSql> {
   maxBackoffMs?: number;
   /** Tests: failure injection into recoveries. */
   hooks?: WorkflowHooks;
-  /**
-   * The first records that runs of one workflow write in the same event-loop turn go as one statement
-   * (decision 0056). Default: on, unless WORKFLOW_RECORD_BATCH=off.
-   */
-  batchFirstRecords?: boolean;
 }
 
 /** One run in progress in this process. */

@@ -118,8 +118,9 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
     firstRecordUnflushed: true,
     // a retry of an order placed already (its buyer's idempotency key) writes nothing and reserves nothing:
     // the run's first record looks for it, instead of a look-up statement of its own (decision 0050)
-    firstRecordGuard: (s, param) => ({
-      condition: `NOT EXISTS (SELECT 1 FROM "Order" WHERE "buyerId" = ${param(s.keys.buyerId)}::text AND "idempotencyKey" = ${param(draft(s).idempotencyKey)}::text)`,
+    firstRecordGuard: (s, first) => ({
+      condition: `NOT EXISTS (SELECT 1 FROM "Order" WHERE "buyerId" = $${first}::text AND "idempotencyKey" = $${first + 1}::text)`,
+      values: [s.keys.buyerId, draft(s).idempotencyKey],
       abort: "DUPLICATE",
     }),
     encode: (s) => s.keys,
