@@ -53,7 +53,8 @@ export async function startTracing(): Promise<NodeSDK> {
 
   // Flush on exit: every process ends with process.exit() after its graceful stop. The wait is
   // bounded (a collector that is down must not hold the exit): MG_TRACES_EXIT_FLUSH_MS, 2 s by default.
-  const flushMs = Number(process.env.MG_TRACES_EXIT_FLUSH_MS) > 0 ? Number(process.env.MG_TRACES_EXIT_FLUSH_MS) : 2000;
+  const asked = Number(process.env.MG_TRACES_EXIT_FLUSH_MS);
+  const flushMs = asked > 0 ? asked : 2000;
   const exit = process.exit.bind(process);
   let exiting = false;
   process.exit = ((code?: number) => {
