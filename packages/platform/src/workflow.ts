@@ -14,7 +14,9 @@
  *   runner's token: a run another runner took over rolls back instead). Remote steps are not
  *   recorded one by one — recovery repeats or undoes them by their keys. The run is marked
  *   COMPLETED in the last local step's transaction when nothing after it remains to run
- *   (`skip(state)`), else by one update at the end.
+ *   (`skip(state)`), else by one update at the end. A local step made as one statement
+ *   (`ctx.statement`) shares it with the other runs' that reach theirs in the same event-loop turn:
+ *   one round trip and one commit for several, each fenced and answered as alone (decision 0056).
  * - Each workflow declares its `pivot` step. A failure before the pivot has succeeded undoes the
  *   steps done, in reverse (`compensate`, also for the failing step itself when `compensateOnError`:
  *   its effect may have happened, e.g. a timed-out call). Past the pivot the run only goes forward:

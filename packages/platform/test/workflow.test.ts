@@ -112,7 +112,10 @@ function tripWorkflow(db: WorkflowDb<WorkflowSql>, o: { oneStatement?: boolean }
       local: true,
       async invoke(s, ctx) {
         if (o.oneStatement)
-          await ctx.statement((first) => ({ ctes: `"b" AS (INSERT INTO "Booking" ("id") SELECT $${first} FROM "run")`, values: [s.id] }));
+          await ctx.statement((first, cte) => ({
+            ctes: `${cte("b")} AS (INSERT INTO "Booking" ("id") SELECT $${first} FROM ${cte("run")})`,
+            values: [s.id],
+          }));
         else await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
       },
     },
@@ -520,6 +523,82 @@ describe("durable workflow runner", () => {
     expect([...db.statements]).toEqual(["WITH"]);
     expect(await statusOf("trip:one-first")).toBe("COMPLETED");
     expect(await t.bookings()).toBe(3);
+  });
+
+  describe("local steps' statements of one turn as one statement (decision 0056)", () => {
+    /** Runs `ids` at once, each held after "charge" until all got there, so their local steps start in one turn. */
+    async function together(
+      r: WorkflowRunner<WorkflowSql>,
+      def: WorkflowDefinition<Trip, WorkflowSql>,
+      ids: string[],
+      before?: () => Promise<unknown>,
+    ) {
+      let open!: () => void;
+      const gate = new Promise<void>((res) => (open = res));
+      let waiting = 0;
+      const afterStep = async (step: string) => {
+        if (step !== "charge") return;
+        if (++waiting === ids.length) await (before?.() ?? Promise.resolve()).then(open);
+        await gate;
+      };
+      db.statements.length = 0;
+      const out = await Promise.all(
+        ids.map((id) =>
+          r.run(def, id, { id }, { hooks: { afterStep } }).then(
+            () => "ok",
+            (e: Error) => e,
+          ),
+        ),
+      );
+      return { out, statements: db.statements.filter((x) => x === "WITH").length };
+    }
+    const idsOf = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `trip:${tag}:${i}`);
+    const bookedOf = async (ids: string[]) =>
+      (await db.$queryRawUnsafe<Array<{ id: string }>>(`SELECT "id" FROM "Booking" WHERE "id" = ANY($1::text[]) ORDER BY "id"`, ids)).map(
+        (b) => b.id,
+      );
+
+    it("one statement for the runs of a turn: each run's rows and record, as alone; a run taken over in it writes nothing while the others write", async () => {
+      const t = tripWorkflow(db, { oneStatement: true });
+      const ids = idsOf("batch", 6);
+      const lost = ids[2] as string;
+      const { out, statements } = await together(runner(), t.def, ids, () =>
+        db.$executeRawUnsafe(`UPDATE "WorkflowRun" SET "owner" = 'another runner' WHERE "id" = $1`, lost),
+      );
+      expect(statements).toBe(1);
+      ids.forEach((id, i) => (id === lost ? expect(String((out[i] as Error).message)).toMatch(/taken over/) : expect(out[i]).toBe("ok")));
+      expect(await bookedOf(ids)).toEqual(ids.filter((id) => id !== lost));
+      for (const id of ids) if (id !== lost) expect(await statusOf(id)).toBe("COMPLETED");
+      expect(t.calls.notify).toBe(5);
+    });
+
+    it("a statement refused as a whole (one run's unique violation) runs each alone: only that run fails and is undone", async () => {
+      const t = tripWorkflow(db, { oneStatement: true });
+      const ids = idsOf("refused", 5);
+      const clash = ids[3] as string;
+      await db.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, clash);
+      const { out, statements } = await together(runner(), t.def, ids);
+      expect(statements).toBe(1 + ids.length);
+      ids.forEach((id, i) => (id === clash ? expect(out[i]).toBeInstanceOf(WorkflowFailed) : expect(out[i]).toBe("ok")));
+      expect(await bookedOf(ids)).toEqual(ids); // the clashing id's row is the one inserted before
+      expect(await statusOf(clash)).toBe("COMPENSATED");
+      expect(t.held.has(clash) || t.charged.has(clash)).toBe(false);
+      for (const id of ids) if (id !== clash) expect(await statusOf(id)).toBe("COMPLETED");
+    });
+
+    it("off (option or WORKFLOW_STATEMENT_BATCH=off): one statement per run", async () => {
+      const t = tripWorkflow(db, { oneStatement: true });
+      const ids = idsOf("off", 4);
+      expect((await together(runner({ batchStatements: false }), t.def, ids)).statements).toBe(ids.length);
+      process.env.WORKFLOW_STATEMENT_BATCH = "off";
+      try {
+        const more = idsOf("off-env", 3);
+        expect((await together(runner(), t.def, more)).statements).toBe(more.length);
+      } finally {
+        delete process.env.WORKFLOW_STATEMENT_BATCH;
+      }
+      expect((await bookedOf([...ids, ...idsOf("off-env", 3)])).length).toBe(7);
+    });
   });
 
   it("run ids are idempotency keys: the same id twice runs once", async () => {

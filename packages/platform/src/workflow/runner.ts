@@ -4,8 +4,9 @@
  * the recovery (recovery.ts) and the operators' retry (admin.ts) share. workflow.ts tells the whole story.
  */
 import { randomUUID } from "node:crypto";
+import DataLoader from "dataloader";
 import { unaudited } from "../audit-scope.ts";
-import { insertRunSql, updateRunSql, type RunFields, type RunUpdate } from "./run-sql.ts";
+import { insertRunSql, statementSql, updateRunSql, type RunFields, type RunUpdate, type StatementPart } from "./run-sql.ts";
 import {
   TX_OPTIONS,
   SimulatedCrash,
@@ -26,6 +27,9 @@ import {
   type WorkflowSql,
 } from "./types.ts";
 
+/** Local steps' statements in one (decision 0056): each size is one more prepared text per connection. */
+const MAX_STATEMENT_BATCH = 16;
+
 export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   protected readonly defs = new Map<string, AnyDefinition<Tx>>();
   protected readonly leaseMs: number;
@@ -33,8 +37,12 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   protected readonly backoffMs: number;
   protected readonly maxBackoffMs: number;
   hooks: WorkflowHooks;
+  /** The local steps' statements of one event-loop turn, as one statement (decision 0056). */
+  private readonly statements: DataLoader<StatementPart, number>;
 
   constructor(protected readonly o: WorkflowRunnerOptions<Tx>) {
+    const batch = o.batchStatements ?? process.env.WORKFLOW_STATEMENT_BATCH !== "off";
+    this.statements = new DataLoader((parts) => this.runStatements(parts), { cache: false, maxBatchSize: batch ? MAX_STATEMENT_BATCH : 1 });
     this.leaseMs = o.leaseMs ?? 30_000;
     this.maxAttempts = o.maxAttempts ?? 8;
     this.backoffMs = o.backoffMs ?? 1000;
@@ -111,15 +119,7 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
             const inserting = !h.recorded;
             const fields = this.localFields(def, h, state, i, pivot);
             const record = inserting ? insertRunSql(def, h, fields, this.leaseMs, false, state) : updateRunSql(h, fields);
-            const step = build(record.values.length + 1);
-            const rows = await unaudited(() =>
-              this.o.db.$queryRawUnsafe<Array<{ recorded: number }>>(
-                `WITH "run" AS (${record.sql} RETURNING 1), ${step.ctes} SELECT (SELECT count(*) FROM "run")::int AS "recorded"`,
-                ...record.values,
-                ...step.values,
-              ),
-            );
-            if (Number(rows[0]?.recorded) !== 1) {
+            if ((await this.statements.load({ record, build })) !== 1) {
               // a fresh insert that wrote nothing: the first record's guard did not hold
               if (inserting && def.firstRecordGuard) throw new WorkflowAbort(this.guardAbort(def, state));
               throw new WorkflowTakenOver(h.id);
@@ -192,6 +192,30 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
       }).catch((e) => this.o.log.warn({ err: e, workflow: def.name, runId: h.id }, "could not record a completed workflow run"));
     h.closed = true;
     return report;
+  }
+
+  /**
+   * Local steps' statements made in one turn (`StepContext.statement`), several as one statement
+   * (decision 0056): one round trip and one commit where each paid its own. Each part answers whether
+   * its run's record was written, as alone. A statement PostgreSQL refused as a whole (an error with a
+   * SQLSTATE: nothing of it was written; e.g. one part's unique violation) runs each part alone, so
+   * only the part that fails alone fails; any other error (a connection lost, perhaps around the
+   * commit) fails every part with it, as it would have failed each alone.
+   */
+  private async runStatements(parts: readonly StatementPart[]): Promise<Array<number | Error>> {
+    const run = async (ps: readonly StatementPart[]) => {
+      const q = statementSql(ps);
+      const rows = await unaudited(() => this.o.db.$queryRawUnsafe<Array<Record<string, number>>>(q.sql, ...q.values));
+      return ps.map((_, k) => Number(rows[0]?.[`r${k}`]));
+    };
+    const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+    try {
+      return await run(parts);
+    } catch (e) {
+      if (parts.length === 1 || typeof (e as { code?: unknown } | null)?.code !== "string") return parts.map(() => asError(e));
+      this.o.log.info({ err: e, parts: parts.length }, "a batch of workflow statements failed as a whole; each runs alone");
+      return Promise.all(parts.map((p) => run([p]).then(([n]) => n as number, asError)));
+    }
   }
 
   /** The steps after `i` that still have something to do. */

@@ -22,14 +22,16 @@ export interface StepContext<Tx> {
   /**
    * The same as `transact` in ONE autocommitted statement (one round trip instead of BEGIN, the
    * step's writes, the run's record and COMMIT): the runner puts the run's record first as the CTE
-   * `"run"` (one row, or none when another runner took the run over) and `build` gives the step's
-   * writes as further data-modifying CTEs (`name AS (…), …`), each of which must write only rows
-   * joined to `"run"` (`… SELECT … FROM "run"`, or from a CTE that is), so a run taken over writes
+   * `cte("run")` (one row, or none when another runner took the run over) and `build` gives the step's
+   * writes as further data-modifying CTEs (`${cte("x")} AS (…), …`), each of which must write only rows
+   * joined to the run's (`… SELECT … FROM ${cte("run")}`, or from a CTE that is), so a run taken over writes
    * nothing and throws WorkflowTakenOver, as `transact` rolls back. `firstParam`: the number of the
-   * step's first `$n` (the run's record takes the ones before). Raw SQL outside the audit trail
+   * step's first `$n` (the run's record takes the ones before). `cte(name)`: the quoted name to give
+   * (and refer to) each CTE, the run's record included (`cte("run")`): several runs' statements of one
+   * turn go as one statement, each with its own names (decision 0056). Raw SQL outside the audit trail
    * (the run's bookkeeping is in it): not for an operator's audited change.
    */
-  statement(build: (firstParam: number) => { ctes: string; values: unknown[] }): Promise<void>;
+  statement(build: (firstParam: number, cte: (name: string) => string) => { ctes: string; values: unknown[] }): Promise<void>;
   /** The step runs in a recovery (its effect may exist from the dead run). */
   recovering: boolean;
 }
@@ -180,6 +182,8 @@ export interface WorkflowRunnerOptions<Tx extends WorkflowSql> {
   maxBackoffMs?: number;
   /** Tests: failure injection into recoveries. */
   hooks?: WorkflowHooks;
+  /** Local steps' statements of one turn as one statement (default: on unless WORKFLOW_STATEMENT_BATCH=off; decision 0056). */
+  batchStatements?: boolean;
 }
 
 /** One run in progress in this process. */

@@ -188,7 +188,7 @@ export function placeOrderWorkflow(deps: PlaceOrderDeps): WorkflowDefinition<Pla
             const now = new Date();
             try {
               const eventId = randomUUID();
-              await ctx.statement((first) => createOrderRows(first, s.keys, draft(s), orderNo, now, eventId));
+              await ctx.statement((first, cte) => createOrderRows(first, cte, s.keys, draft(s), orderNo, now, eventId));
               s.orderNo = orderNo;
               s.placedAt = now;
               s.eventIds.push(eventId);
@@ -267,11 +267,13 @@ function expectedPayable(value: string | null, currency: string): Decimal | null
  * The order, its lines, its first status change and its status event (the job outbox) as the
  * data-modifying CTEs of the step's one statement, after the run's record (`StepContext.statement`:
  * one round trip for what was BEGIN, two writes, the run's update and COMMIT; plain SQL on the
- * domain's pool, decision 0035, 0046). Every row hangs off the order's insert, which hangs off the
+ * domain's pool, decision 0035, 0046; the placements of one turn in one statement, each with its own
+ * CTE names from `cte`, decision 0056). Every row hangs off the order's insert, which hangs off the
  * run's record: a run taken over writes nothing. Amounts go in as the exact decimal strings they are.
  */
 function createOrderRows(
   first: number,
+  cte: (name: string) => string,
   k: PlaceOrderKeys,
   s: OrderDraft,
   orderNo: string,
@@ -295,25 +297,26 @@ function createOrderRows(
   const p = sqlParams(first, values);
   const buyer = p(k.buyerId);
   const at = p(now.toISOString());
-  const ctes = `"o" AS (
+  const o = cte("o");
+  const ctes = `${o} AS (
        INSERT INTO "Order" ("id", "orderNo", "buyerId", "status", "currency", "itemsTotal", "discount", "payable", "address", "addressId",
          "note", "paymentMethod", "couponId", "fromCart", "idempotencyKey", "reservationKey", "expiresAt", "createdAt", "updatedAt")
        SELECT ${p(k.orderId)}, ${p(orderNo)}, ${buyer}, 'PENDING_PAYMENT', ${p(c)}, ${p(formatAmount(s.itemsTotal, c))}::numeric,
          ${p(formatAmount(s.discount, c))}::numeric, ${p(formatAmount(s.itemsTotal.minus(s.discount), c))}::numeric, ${p(JSON.stringify(s.address))}::jsonb,
          ${p(s.address.id)}, ${p(s.note)}, ${p(s.paymentMethod)}, ${p(k.couponId)}, ${p(k.fromCart)}::boolean, ${p(s.idempotencyKey)},
          ${p(k.reservationKey)}, ${p(s.expiresAt.toISOString())}::timestamp, ${at}::timestamp, ${at}::timestamp
-       FROM "run"
+       FROM ${cte("run")}
        RETURNING "id"
-     ), "i" AS (
+     ), ${cte("i")} AS (
        INSERT INTO "OrderItem" ("id", "orderId", "skuId", "spuId", "title", "image", "price", "quantity", "subtotal", "discount", "payable")
        SELECT l."id", o."id", l."skuId", l."spuId", l."title", l."image", l."price", l."quantity", l."subtotal", l."discount", l."payable"
-       FROM "o" o, jsonb_to_recordset(${p(JSON.stringify(lines))}::jsonb) AS l("id" text, "skuId" text, "spuId" text, "title" text, "image" text,
+       FROM ${o} o, jsonb_to_recordset(${p(JSON.stringify(lines))}::jsonb) AS l("id" text, "skuId" text, "spuId" text, "title" text, "image" text,
          "price" numeric, "quantity" int, "subtotal" numeric, "discount" numeric, "payable" numeric)
-     ), "sc" AS (
+     ), ${cte("sc")} AS (
        INSERT INTO "OrderStatusChange" ("id", "orderId", "from", "to", "reason", "actor", "createdAt")
-       SELECT ${p(eventId)}, o."id", NULL, 'PENDING_PAYMENT', 'PLACED', ${buyer}, ${at}::timestamp FROM "o" o
-     ), "ob" AS (
-       ${outboxInsert([orderStatusEvent(eventId, k.orderId, k.buyerId)], p, `"o"`)}
+       SELECT ${p(eventId)}, o."id", NULL, 'PENDING_PAYMENT', 'PLACED', ${buyer}, ${at}::timestamp FROM ${o} o
+     ), ${cte("ob")} AS (
+       ${outboxInsert([orderStatusEvent(eventId, k.orderId, k.buyerId)], p, o)}
      )`;
   return { ctes, values };
 }
