@@ -41,6 +41,7 @@ function pgDb(pool: pg.Pool): WorkflowDb<WorkflowSql> & { statements: string[]; 
     },
     async $queryRawUnsafe<T>(q: string, ...values: unknown[]) {
       statements.push(q.trim().split(/\s+/)[0] ?? "");
+      texts.push(q);
       return (await c.query(q, values)).rows as T;
     },
   });
@@ -216,13 +217,13 @@ describe("durable workflow runner", () => {
     const def = { ...t.def, name: "trip-unflushed", firstRecordUnflushed: true };
     db.texts.length = 0;
     await runner().run(def, "trip:unflushed", { id: "trip:unflushed" });
-    const inserts = db.texts.filter((q) => q.trim().startsWith("INSERT"));
+    const inserts = db.texts.filter((q) => q.includes('INSERT INTO "WorkflowRun"'));
     expect(inserts[0]).toContain("set_config('synchronous_commit', 'off', true)");
     expect(await statusOf("trip:unflushed")).toBe("COMPLETED");
     // without the flag the first insert waits for its flush
     db.texts.length = 0;
     await runner().run(t.def, "trip:flushed", { id: "trip:flushed" });
-    expect(db.texts.filter((q) => q.trim().startsWith("INSERT"))[0]).not.toContain("synchronous_commit");
+    expect(db.texts.filter((q) => q.includes('INSERT INTO "WorkflowRun"'))[0]).not.toContain("synchronous_commit");
     // killed after its first remote step: the sweep compensates it as usual
     const dying = runner({ leaseMs: 60_000 });
     const crash = (at: string) => {
@@ -283,6 +284,66 @@ describe("durable workflow runner", () => {
       expect(sent.filter((q) => q === "INSERT" || q === "WITH").length, label).toBe(def.name === "trip-guarded-local" ? 2 : 1);
       expect({ runs: await runs(), bookings: await t.bookings(), held: t.held.size }, label).toEqual(before);
       expect(t.held.has(closed), label).toBe(false);
+    }
+  });
+
+  it("unflushed first records of runs started in one turn are one statement (decision 0056): each guard on its own values; off: one each; a statement refused as a whole writes each alone", async () => {
+    const t = tripWorkflow(db);
+    const def: WorkflowDefinition<Trip, WorkflowSql> = {
+      ...t.def,
+      name: "trip-batched",
+      firstRecordUnflushed: true,
+      firstRecordGuard: (s, first) => ({
+        condition: `NOT EXISTS (SELECT 1 FROM "Booking" WHERE "id" = $${first}::text)`,
+        values: [`closed:${s.id}`],
+        abort: "CLOSED",
+      }),
+    };
+    const firstRecordTexts = () => db.texts.filter((q) => q.includes('INSERT INTO "WorkflowRun"'));
+    const ids = (p: string) => ["a", "b", "closed", "c"].map((x) => `${p}-${x}`);
+    const outcomesOf = (r: WorkflowRunner<WorkflowSql>, p: string) =>
+      Promise.all(
+        ids(p).map((id) =>
+          r.run(def, id, { id }).then(
+            () => "ran",
+            (e) => e.code ?? e.name,
+          ),
+        ),
+      );
+    await db.$executeRawUnsafe(
+      `INSERT INTO "Booking" ("id") VALUES ($1), ($2), ($3)`,
+      "closed:tb-closed",
+      "closed:off-closed",
+      "closed:fb-closed",
+    );
+
+    // batched: one statement for the four first records, unflushed; the closed one aborts, the others run
+    db.texts.length = 0;
+    expect(await outcomesOf(runner(), "tb")).toEqual(["ran", "ran", "CLOSED", "ran"]);
+    expect(firstRecordTexts()).toHaveLength(1);
+    expect(firstRecordTexts()[0]?.match(/INSERT INTO "WorkflowRun"/g)).toHaveLength(4);
+    expect(firstRecordTexts()[0]?.match(/set_config\('synchronous_commit', 'off', true\)/g)).toHaveLength(4);
+    expect(await Promise.all(ids("tb").map(statusOf))).toEqual(["COMPLETED", "COMPLETED", undefined, "COMPLETED"]);
+    expect(t.held.has("tb-closed")).toBe(false);
+
+    // off: a statement each, the same outcomes
+    db.texts.length = 0;
+    expect(await outcomesOf(runner({ batchStatements: false }), "off")).toEqual(["ran", "ran", "CLOSED", "ran"]);
+    expect(firstRecordTexts()).toHaveLength(4);
+
+    // a statement refused as a whole (a trigger refusing one of its rows): each first record alone; only that run fails
+    await db.$executeRawUnsafe(`CREATE FUNCTION doomed_run() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW."id" = 'fb-b' THEN RAISE EXCEPTION 'refused (test)'; END IF; RETURN NEW; END $$`);
+    await db.$executeRawUnsafe(`CREATE TRIGGER doomed_run BEFORE INSERT ON "WorkflowRun" FOR EACH ROW EXECUTE FUNCTION doomed_run()`);
+    try {
+      db.texts.length = 0;
+      expect(await outcomesOf(runner(), "fb")).toEqual(["ran", "WorkflowFailed", "CLOSED", "ran"]);
+      expect(firstRecordTexts()).toHaveLength(5); // the batch, then each alone
+      expect(await Promise.all(ids("fb").map(statusOf))).toEqual(["COMPLETED", undefined, undefined, "COMPLETED"]);
+      expect(t.held.has("fb-b")).toBe(false); // its first remote step never ran
+    } finally {
+      await db.$executeRawUnsafe(`DROP TRIGGER IF EXISTS doomed_run ON "WorkflowRun"`);
+      await db.$executeRawUnsafe(`DROP FUNCTION IF EXISTS doomed_run()`);
     }
   });
 

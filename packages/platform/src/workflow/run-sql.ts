@@ -76,11 +76,13 @@ export function updateRunSql(h: Handle, f: RunUpdate): { sql: string; values: un
 /** A local step's one statement (`StepContext.statement`): the run's record and the step's writes. */
 export interface StatementPart {
   record: { sql: string; values: unknown[] };
-  build: (firstParam: number, cte: (name: string) => string) => { ctes: string; values: unknown[] };
+  /** The step's writes; none for a run's first record alone. */
+  build?: (firstParam: number, cte: (name: string) => string) => { ctes: string; values: unknown[] };
 }
 
 /**
- * The SQL of one or more local steps' statements as ONE statement (decision 0056): part k's run
+ * The SQL of one or more local steps' statements — or of runs' unflushed first records — as ONE
+ * statement (decision 0056): part k's run
  * record is the CTE `"run"` (alone) or `"run_k"`, its step's CTEs are named through `cte` (`"o"`
  * alone, `"o_k"` in a batch), its `$n` follow the parts before it, and the answer has one column per
  * part, `r<k>`: 1 when that part's record was written (the run is still this runner's), else 0. The
@@ -95,9 +97,9 @@ export function statementSql(parts: readonly StatementPart[]): { sql: string; va
     const shift = values.length;
     const record = shift ? p.record.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`) : p.record.sql;
     values.push(...p.record.values);
-    const step = p.build(values.length + 1, cte);
-    values.push(...step.values);
-    ctes.push(`${cte("run")} AS (${record} RETURNING 1), ${step.ctes}`);
+    const step = p.build?.(values.length + 1, cte);
+    if (step) values.push(...step.values);
+    ctes.push(`${cte("run")} AS (${record} RETURNING 1)${step ? `, ${step.ctes}` : ""}`);
     counts.push(`(SELECT count(*) FROM ${cte("run")})::int AS "r${k}"`);
   });
   return { sql: `WITH ${ctes.join(", ")} SELECT ${counts.join(", ")}`, values };

@@ -39,10 +39,14 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   hooks: WorkflowHooks;
   /** The local steps' statements of one event-loop turn, as one statement (decision 0056). */
   private readonly statements: DataLoader<StatementPart, number>;
+  /** The unflushed first records of one turn (`firstRecordUnflushed` workflows), as one statement (decision 0056). */
+  private readonly unflushedFirstRecords: DataLoader<StatementPart, number>;
 
   constructor(protected readonly o: WorkflowRunnerOptions<Tx>) {
     const batch = o.batchStatements ?? process.env.WORKFLOW_STATEMENT_BATCH !== "off";
-    this.statements = new DataLoader((parts) => this.runStatements(parts), { cache: false, maxBatchSize: batch ? MAX_STATEMENT_BATCH : 1 });
+    const options = { cache: false, maxBatchSize: batch ? MAX_STATEMENT_BATCH : 1 };
+    this.statements = new DataLoader((parts) => this.runStatements(parts), options);
+    this.unflushedFirstRecords = new DataLoader((parts) => this.runStatements(parts), options);
     this.leaseMs = o.leaseMs ?? 30_000;
     this.maxAttempts = o.maxAttempts ?? 8;
     this.backoffMs = o.backoffMs ?? 1000;
@@ -195,7 +199,8 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   }
 
   /**
-   * Local steps' statements made in one turn (`StepContext.statement`), several as one statement
+   * Local steps' statements made in one turn (`StepContext.statement`) — or, through their own loader,
+   * the unflushed first records of one turn (never mixed with durable writes) — several as one statement
    * (decision 0056): one round trip and one commit where each paid its own. Each part answers whether
    * its run's record was written, as alone. A statement PostgreSQL refused as a whole (an error with a
    * SQLSTATE: nothing of it was written; e.g. one part's unique violation) runs each part alone, so
@@ -251,8 +256,10 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
    */
   private async insertFirst<S>(def: WorkflowDefinition<S, Tx>, h: Handle, state: S, step: number): Promise<void> {
     const f = { status: "RUNNING" as const, step, pastPivot: false, state: this.encode(def, state) };
-    if (!(await this.insertRow(this.o.db, def, h, f, def.firstRecordUnflushed === true, state)))
-      throw new WorkflowAbort(this.guardAbort(def, state));
+    const written = def.firstRecordUnflushed
+      ? await this.unflushedFirstRecords.load({ record: insertRunSql(def, h, f, this.leaseMs, true, state) })
+      : await this.insertRow(this.o.db, def, h, f, false, state);
+    if (!written) throw new WorkflowAbort(this.guardAbort(def, state));
     h.recorded = true;
   }
 
