@@ -113,10 +113,10 @@ function tripWorkflow(db: WorkflowDb<WorkflowSql>, o: { oneStatement?: boolean }
       local: true,
       async invoke(s, ctx) {
         if (o.oneStatement)
-          await ctx.statement((first, cte) => ({
-            ctes: `${cte("b")} AS (INSERT INTO "Booking" ("id") SELECT $${first} FROM ${cte("run")})`,
-            values: [s.id],
-          }));
+          await ctx.statement((first, cte) => {
+            if (s.failAt === "build") throw new Error("the statement's builder failed (injected)");
+            return { ctes: `${cte("b")} AS (INSERT INTO "Booking" ("id") SELECT $${first} FROM ${cte("run")})`, values: [s.id] };
+          });
         else await ctx.transact((tx) => tx.$executeRawUnsafe(`INSERT INTO "Booking" ("id") VALUES ($1)`, s.id));
       },
     },
@@ -593,6 +593,7 @@ describe("durable workflow runner", () => {
       def: WorkflowDefinition<Trip, WorkflowSql>,
       ids: string[],
       before?: () => Promise<unknown>,
+      failAt: Record<string, string> = {},
     ) {
       let open!: () => void;
       const gate = new Promise<void>((res) => (open = res));
@@ -605,7 +606,7 @@ describe("durable workflow runner", () => {
       db.statements.length = 0;
       const out = await Promise.all(
         ids.map((id) =>
-          r.run(def, id, { id }, { hooks: { afterStep } }).then(
+          r.run(def, id, { id, failAt: failAt[id] }, { hooks: { afterStep } }).then(
             () => "ok",
             (e: Error) => e,
           ),
@@ -645,6 +646,19 @@ describe("durable workflow runner", () => {
       expect(await statusOf(clash)).toBe("COMPENSATED");
       expect(t.held.has(clash) || t.charged.has(clash)).toBe(false);
       for (const id of ids) if (id !== clash) expect(await statusOf(id)).toBe("COMPLETED");
+    });
+
+    it("a step whose statement's builder throws fails only its own run: the others are sent, each alone", async () => {
+      const t = tripWorkflow(db, { oneStatement: true });
+      const ids = idsOf("builder", 4);
+      const bad = ids[1] as string;
+      const { out, statements } = await together(runner(), t.def, ids, undefined, { [bad]: "build" });
+      expect(statements).toBe(ids.length - 1);
+      ids.forEach((id, i) =>
+        id === bad ? expect(String((out[i] as Error).message)).toMatch(/builder failed/) : expect(out[i]).toBe("ok"),
+      );
+      expect(await bookedOf(ids)).toEqual(ids.filter((id) => id !== bad));
+      expect(await statusOf(bad)).toBe("COMPENSATED");
     });
 
     it("off (option or WORKFLOW_STATEMENT_BATCH=off): one statement per run", async () => {

@@ -208,18 +208,32 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
    * commit) fails every part with it, as it would have failed each alone.
    */
   private async runStatements(parts: readonly StatementPart[]): Promise<Array<number | Error>> {
-    const run = async (ps: readonly StatementPart[]) => {
-      const q = statementSql(ps);
+    const send = async (q: { sql: string; values: unknown[] }, n: number) => {
       const rows = await unaudited(() => this.o.db.$queryRawUnsafe<Array<Record<string, number>>>(q.sql, ...q.values));
-      return ps.map((_, k) => Number(rows[0]?.[`r${k}`]));
+      return Array.from({ length: n }, (_, k) => Number(rows[0]?.[`r${k}`]));
     };
     const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+    const alone = () =>
+      Promise.all(
+        parts.map((p) =>
+          Promise.resolve()
+            .then(() => send(statementSql([p]), 1))
+            .then(([n]) => n as number, asError),
+        ),
+      );
+    let q: { sql: string; values: unknown[] };
     try {
-      return await run(parts);
+      q = statementSql(parts);
+    } catch (e) {
+      // a step's builder threw (nothing was sent): it fails only its own run
+      return parts.length === 1 ? [asError(e)] : alone();
+    }
+    try {
+      return await send(q, parts.length);
     } catch (e) {
       if (parts.length === 1 || typeof (e as { code?: unknown } | null)?.code !== "string") return parts.map(() => asError(e));
       this.o.log.info({ err: e, parts: parts.length }, "a batch of workflow statements failed as a whole; each runs alone");
-      return Promise.all(parts.map((p) => run([p]).then(([n]) => n as number, asError)));
+      return alone();
     }
   }
 
