@@ -71,6 +71,9 @@ export function isAppError(e: unknown): e is AppError {
   return e instanceof GraphQLError && typeof e.extensions?.code === "string" && e.extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
+/** A thrown value as an Error (a batch's answer for one of its callers: DataLoader takes Errors, not throws). */
+export const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
 /**
  * A value the code's own invariants guarantee (a key it just set, the first element of a split,
  * a row it just wrote). Absent means a bug: an internal error naming what was missing, not a

@@ -41,7 +41,7 @@
  * The code, one class in layers: workflow/runner.ts (registering and running), workflow/recovery.ts
  * (sweep, resume or compensate, prune), workflow/admin.ts (operators' reads and retry, the admin
  * views), workflow/run-sql.ts (the run record's insert and fenced update), workflow/types.ts (types and
- * errors). This file is the public surface.
+ * errors), workflow/statements.ts (a turn's statements as one). This file is the public surface.
  */
 export {
   SimulatedCrash,

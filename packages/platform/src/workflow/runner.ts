@@ -4,9 +4,10 @@
  * the recovery (recovery.ts) and the operators' retry (admin.ts) share. workflow.ts tells the whole story.
  */
 import { randomUUID } from "node:crypto";
-import DataLoader from "dataloader";
+import type DataLoader from "dataloader";
 import { unaudited } from "../audit-scope.ts";
-import { insertRunSql, statementSql, updateRunSql, type RunFields, type RunUpdate, type StatementPart } from "./run-sql.ts";
+import { insertRunSql, updateRunSql, type RunFields, type RunUpdate, type StatementPart } from "./run-sql.ts";
+import { statementBatcher } from "./statements.ts";
 import {
   TX_OPTIONS,
   SimulatedCrash,
@@ -27,9 +28,6 @@ import {
   type WorkflowSql,
 } from "./types.ts";
 
-/** Local steps' statements in one (decision 0056): each size is one more prepared text per connection. */
-const MAX_STATEMENT_BATCH = 16;
-
 export class WorkflowRunnerCore<Tx extends WorkflowSql> {
   protected readonly defs = new Map<string, AnyDefinition<Tx>>();
   protected readonly leaseMs: number;
@@ -44,9 +42,8 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
 
   constructor(protected readonly o: WorkflowRunnerOptions<Tx>) {
     const batch = o.batchStatements ?? process.env.WORKFLOW_STATEMENT_BATCH !== "off";
-    const options = { cache: false, maxBatchSize: batch ? MAX_STATEMENT_BATCH : 1 };
-    this.statements = new DataLoader((parts) => this.runStatements(parts), options);
-    this.unflushedFirstRecords = new DataLoader((parts) => this.runStatements(parts), options);
+    this.statements = statementBatcher(o.db, o.log, batch);
+    this.unflushedFirstRecords = statementBatcher(o.db, o.log, batch);
     this.leaseMs = o.leaseMs ?? 30_000;
     this.maxAttempts = o.maxAttempts ?? 8;
     this.backoffMs = o.backoffMs ?? 1000;
@@ -196,45 +193,6 @@ export class WorkflowRunnerCore<Tx extends WorkflowSql> {
       }).catch((e) => this.o.log.warn({ err: e, workflow: def.name, runId: h.id }, "could not record a completed workflow run"));
     h.closed = true;
     return report;
-  }
-
-  /**
-   * Local steps' statements made in one turn (`StepContext.statement`) — or, through their own loader,
-   * the unflushed first records of one turn (never mixed with durable writes) — several as one statement
-   * (decision 0056): one round trip and one commit where each paid its own. Each part answers whether
-   * its run's record was written, as alone. A statement PostgreSQL refused as a whole (an error with a
-   * SQLSTATE: nothing of it was written; e.g. one part's unique violation) runs each part alone, so
-   * only the part that fails alone fails; any other error (a connection lost, perhaps around the
-   * commit) fails every part with it, as it would have failed each alone.
-   */
-  private async runStatements(parts: readonly StatementPart[]): Promise<Array<number | Error>> {
-    const send = async (q: { sql: string; values: unknown[] }, n: number) => {
-      const rows = await unaudited(() => this.o.db.$queryRawUnsafe<Array<Record<string, number>>>(q.sql, ...q.values));
-      return Array.from({ length: n }, (_, k) => Number(rows[0]?.[`r${k}`]));
-    };
-    const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
-    const alone = () =>
-      Promise.all(
-        parts.map((p) =>
-          Promise.resolve()
-            .then(() => send(statementSql([p]), 1))
-            .then(([n]) => n as number, asError),
-        ),
-      );
-    let q: { sql: string; values: unknown[] };
-    try {
-      q = statementSql(parts);
-    } catch (e) {
-      // a step's builder threw (nothing was sent): it fails only its own run
-      return parts.length === 1 ? [asError(e)] : alone();
-    }
-    try {
-      return await send(q, parts.length);
-    } catch (e) {
-      if (parts.length === 1 || typeof (e as { code?: unknown } | null)?.code !== "string") return parts.map(() => asError(e));
-      this.o.log.info({ err: e, parts: parts.length }, "a batch of workflow statements failed as a whole; each runs alone");
-      return alone();
-    }
   }
 
   /** The steps after `i` that still have something to do. */

@@ -7,7 +7,7 @@
  * commits (product-cache.ts), so product views show the change on their next read.
  */
 import type { ReservedSku } from "@mallgraph/platform/contracts/catalog";
-import { defined } from "@mallgraph/platform/errors";
+import { asError, defined } from "@mallgraph/platform/errors";
 import { logger } from "@mallgraph/platform/log";
 import { formatAmount } from "@mallgraph/platform/money";
 import DataLoader from "dataloader";
@@ -77,7 +77,6 @@ const SKUS_OF_OK_RESERVATION = (lines: string) => `CASE WHEN r.code = 'OK' THEN 
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const firstSku = (a: ReserveAsk) => a.lines.reduce((m, l) => (m === "" || l.skuId < m ? l.skuId : m), "");
-const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
 
 export class InventoryService {
   /** Reservations of one event-loop turn, one statement per batch (decision 0055); off: one each. */

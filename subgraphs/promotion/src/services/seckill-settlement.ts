@@ -7,7 +7,7 @@
  * - the lifecycle: sessions armed in Redis shortly before they start, ended at endsAt, and once every
  *   shard is settled their unsold stock goes back to catalog (also for cancelled sessions).
  */
-import { defined } from "@mallgraph/platform/errors";
+import { asError, defined } from "@mallgraph/platform/errors";
 import { formatAmount } from "@mallgraph/platform/money";
 import { PERMANENT_ORDER_REFUSALS } from "../errors.ts";
 import { parseReservationId, seckillSkusKey, splitStock } from "./keys.ts";
@@ -87,7 +87,7 @@ export class SeckillSettlement {
           await this.s.d.hooks?.afterOrderCreated?.(r.id);
           return res;
         } catch (e) {
-          return e instanceof Error ? e : new Error(String(e));
+          return asError(e);
         }
       }),
     );
